@@ -1,0 +1,1 @@
+"""Per-target code generation: a target names its templates and its function printer."""

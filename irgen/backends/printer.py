@@ -1,0 +1,283 @@
+"""IR -> C-family source, shared by the C and CUDA targets.
+
+Expressions are printed by a small recursive printer (not sympy's C printer) so that every
+literal gets the kernel dtype and no math function is rewritten. Each straight run of
+assignments is put in SSA form and passed through sympy.cse, so primal and tangent
+expressions share their common subexpressions without reordering any arithmetic across
+statements (an inlining pass would let sympy fold `(x + a) + b` into `x + (a + b)`)."""
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+from sympy.core.relational import Relational
+
+from .. import ir
+from .. import primitives as P
+
+C_KEYWORDS = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+    "typedef", "union", "unsigned", "void", "volatile", "while", "real", "main",
+}
+_REL = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "==", "!=": "!="}
+
+
+class Dtype:
+    def __init__(self, name, ctype, suffix, literal_suffix, consts):
+        self.name, self.ctype, self.suffix = name, ctype, suffix
+        self.literal_suffix, self.consts = literal_suffix, consts
+
+
+F64 = Dtype("float64", "double", "_f64", "", {
+    "PI": "3.141592653589793", "INF": "((double)INFINITY)", "NAN": "((double)NAN)",
+    "EPS": "DBL_EPSILON", "TINY": "DBL_MIN"})
+F32 = Dtype("float32", "float", "_f32", "f", {
+    "PI": "3.14159265f", "INF": "INFINITY", "NAN": "NAN", "EPS": "FLT_EPSILON",
+    "TINY": "FLT_MIN"})
+
+
+def c_name(sym) -> str:
+    n = sym.name
+    return n + "_" if n in C_KEYWORDS else n
+
+
+class ExprPrinter:
+    """Prints sympy expressions of the IR as C for one dtype."""
+
+    def __init__(self, dtype: Dtype):
+        self.t = dtype
+
+    def literal(self, v: float) -> str:
+        if math.isnan(v):
+            return self.t.consts["NAN"]
+        if math.isinf(v):
+            return ("-" if v < 0 else "") + self.t.consts["INF"]
+        s = repr(float(v))
+        if "e" not in s and "." not in s:
+            s += ".0"
+        return s + self.t.literal_suffix
+
+    def __call__(self, e) -> str:
+        return self.p(sp.sympify(e))[0]
+
+    # returns (text, precedence)
+    def p(self, e):
+        if e is sp.true or e is sp.false:
+            return ("1" if e is sp.true else "0"), 100
+        if e.is_Number:
+            v = float(e)
+            s = self.literal(abs(v))
+            return ("-" + s, 90) if v < 0 else (s, 100)
+        if e.is_Symbol:
+            if e in P.CONSTANT_NAMES:
+                return self.t.consts[P.CONSTANT_NAMES[e]], 100
+            return c_name(e), 100
+        if e.is_Add:
+            return self.add(e)
+        if e.is_Mul:
+            return self.mul(e)
+        if e.is_Pow:
+            return self.pow(e)
+        if isinstance(e, sp.Piecewise):
+            return self.piecewise(e.args), 30
+        if isinstance(e, P.Primitive):
+            name = e.func.c_name + (self.t.literal_suffix if e.func.float_suffix else "")
+            return f"{name}({', '.join(self(a) for a in e.args)})", 100
+        if isinstance(e, P.converged):
+            s, t, tol = (self.wrap(a, 80) for a in e.args)
+            fabs = "fabs" + self.t.literal_suffix
+            return f"{fabs}({self(e.args[0])}) <= {tol} * {fabs}({self(e.args[1])})", 60
+        if isinstance(e, (P.isnan, P.isinf)):
+            return f"{type(e).__name__}({self(e.args[0])})", 100
+        if isinstance(e, P.Not):
+            return f"!{self.wrap(e.args[0], 100)}", 90
+        if isinstance(e, sp.And):
+            return " && ".join(self.wrap(a, 51) for a in _ordered(e.args)), 50
+        if isinstance(e, sp.Or):
+            return " || ".join(self.wrap(a, 41) for a in _ordered(e.args)), 40
+        if isinstance(e, Relational):
+            return (f"{self.wrap(e.lhs, 61)} {_REL[e.rel_op]} {self.wrap(e.rhs, 61)}", 60)
+        raise NotImplementedError(f"cannot print {type(e).__name__}: {e}")
+
+    def wrap(self, e, prec):
+        s, q = self.p(e)
+        return f"({s})" if q < prec else s
+
+    def add(self, e):
+        terms = e.as_ordered_terms()
+        out = self.wrap(terms[0], 70)
+        for t in terms[1:]:
+            if t.could_extract_minus_sign():
+                out += " - " + self.wrap(-t, 71)
+            else:
+                out += " + " + self.wrap(t, 71)
+        return out, 70
+
+    def mul(self, e):
+        coeff, factors = e.as_coeff_mul()
+        if coeff < 0:
+            return "-" + self.wrap(-e, 90), 90
+        num, den = [], []
+        if coeff != 1:
+            if coeff.is_Rational and coeff.q != 1:
+                den_c = coeff.q
+                if coeff.p != 1:
+                    num.append(self.literal(coeff.p))
+                den.append(self.literal(den_c))
+            else:
+                num.append(self.literal(float(coeff)))
+        for f in factors:
+            if f.is_Pow and f.exp.is_Number and f.exp < 0:
+                den.append(self.wrap(sp.Pow(f.base, -f.exp), 81))
+            else:
+                num.append(self.wrap(f, 80))
+        s = " * ".join(num) if num else self.literal(1)
+        for d in den:
+            s += " / " + d
+        return s, 80
+
+    def pow(self, e):
+        b, x = e.args
+        if x.is_Number and float(x) == int(float(x)) and abs(float(x)) <= 4:
+            n = int(float(x))
+            if n == 0:
+                return self.literal(1), 100
+            base = self.wrap(b, 81)
+            prod = " * ".join([base] * abs(n))
+            if n > 0:
+                return prod, 80
+            return f"{self.literal(1)} / ({prod})" if abs(n) > 1 else \
+                f"{self.literal(1)} / {base}", 80
+        sqrt = "sqrt" + self.t.literal_suffix
+        if x == sp.Rational(1, 2):
+            return f"{sqrt}({self(b)})", 100
+        if x == sp.Rational(-1, 2):
+            return f"{self.literal(1)} / {sqrt}({self(b)})", 80
+        return f"pow{self.t.literal_suffix}({self(b)}, {self(x)})", 100
+
+    def piecewise(self, pieces):
+        (v, c), rest = pieces[0], pieces[1:]
+        if c is sp.true or not rest:
+            return self.wrap(v, 31)
+        return f"{self.wrap(c, 31)} ? {self.wrap(v, 31)} : {self.piecewise(rest)}"
+
+
+def _ordered(args):
+    return sorted(args, key=sp.default_sort_key)
+
+
+class FunctionPrinter:
+    """Prints one IR function as a C-family function for one dtype."""
+
+    def __init__(self, dtype: Dtype, qualifier: str):
+        self.t, self.qualifier = dtype, qualifier
+        self.e = ExprPrinter(dtype)
+
+    def signature(self, fn: ir.Function) -> str:
+        T = self.t.ctype
+        params = [f"{T} {c_name(p)}" for p in fn.params]
+        params += [f"{T}* irgen_r{i}" for i in range(1, fn.n_results)]
+        return f"{self.qualifier} {T} {fn.name}{self.t.suffix}({', '.join(params)})"
+
+    def function(self, fn: ir.Function) -> str:
+        T = self.t.ctype
+        lines = [self.signature(fn), "{"]
+        params = set(fn.params)
+        for v in ir.assigned(fn.body):
+            if v not in params:
+                lines.append(f"    {T} {c_name(v)} = {self.e.literal(0)};")
+        self.block(fn.body, lines, 1)
+        lines.append("}")
+        return "\n".join(lines)
+
+    def block(self, stmts, lines, depth):
+        run = []
+        for s in stmts:
+            if isinstance(s, ir.Assign):
+                run.append(s)
+                continue
+            if isinstance(s, ir.Return):
+                self.straight(run, s, lines, depth)
+            else:
+                self.straight(run, None, lines, depth)
+                self.control(s, lines, depth)
+            run = []
+        self.straight(run, None, lines, depth)
+
+    def control(self, s, lines, depth):
+        pad = "    " * depth
+        if isinstance(s, ir.Call):
+            T = self.t.ctype
+            args = [self.e(a) for a in s.args]
+            tmp = [f"irgen_o{i}" for i in range(1, len(s.targets))]
+            args += [f"&{t}" for t in tmp]
+            call = f"{s.func}{self.t.suffix}({', '.join(args)})"
+            if tmp:
+                lines.append(f"{pad}{{ {T} {', '.join(tmp)};")
+                lines.append(f"{pad}  {c_name(s.targets[0])} = {call};")
+                for t, target in zip(tmp, s.targets[1:]):
+                    lines.append(f"{pad}  {c_name(target)} = {t};")
+                lines.append(f"{pad}}}")
+            else:
+                lines.append(f"{pad}{c_name(s.targets[0])} = {call};")
+        elif isinstance(s, ir.If):
+            lines.append(f"{pad}if ({self.e(s.cond)}) {{")
+            self.block(s.body, lines, depth + 1)
+            if s.orelse:
+                lines.append(f"{pad}}} else {{")
+                self.block(s.orelse, lines, depth + 1)
+            lines.append(f"{pad}}}")
+        elif isinstance(s, ir.Loop):
+            k = f"irgen_k{depth}"
+            lines.append(f"{pad}for (int {k} = 0; {k} < {s.count}; ++{k}) {{")
+            if s.index is not None:
+                lines.append(f"{pad}    {c_name(s.index)} = ({self.t.ctype})({s.start} + {k});")
+            self.block(s.body, lines, depth + 1)
+            lines.append(f"{pad}}}")
+        elif isinstance(s, ir.Break):
+            lines.append(f"{pad}break;")
+        else:
+            raise NotImplementedError(type(s).__name__)
+
+    def straight(self, run, ret, lines, depth):
+        """A run of assignments (and an optional return) in SSA form through sympy.cse."""
+        if not run and ret is None:
+            return
+        pad, T = "    " * depth, self.t.ctype
+        version, ssa, exprs = {}, [], []
+        for a in run:
+            e = a.expr.xreplace(version) if version else a.expr
+            n = sum(1 for t, _ in ssa if t == a.target)
+            v = sp.Symbol(f"{a.target.name}__{n}", real=True)
+            version[a.target] = v
+            ssa.append((a.target, v))
+            exprs.append(e)
+        rets = [sp.sympify(r).xreplace(version) for r in (ret.values if ret else ())]
+        temps, reduced = sp.cse(exprs + rets, symbols=sp.numbered_symbols("irgen_c"),
+                                order="none")
+        lines.append(pad + "{")
+        deps = {t: e for t, e in temps}
+        emitted = set()
+
+        def need(expr):
+            for s in sorted(expr.free_symbols & deps.keys(), key=lambda s: s.name):
+                if s not in emitted:
+                    need(deps[s])
+                    emitted.add(s)
+                    lines.append(f"{pad}    const {T} {s} = {self.e(deps[s])};")
+
+        for (target, v), e in zip(ssa, reduced[:len(ssa)]):
+            need(e)
+            lines.append(f"{pad}    const {T} {c_name(v)} = {self.e(e)};")
+        for target, v in version.items():
+            lines.append(f"{pad}    {c_name(target)} = {c_name(v)};")
+        if ret is not None:
+            outs = reduced[len(ssa):]
+            for e in outs:
+                need(e)
+            for i, e in enumerate(outs[1:], 1):
+                lines.append(f"{pad}    *irgen_r{i} = {self.e(e)};")
+            lines.append(f"{pad}    return {self.e(outs[0])};")
+        lines.append(pad + "}")

@@ -1,0 +1,222 @@
+"""discover -> generate -> write -> compile, with a content-hash cache.
+
+`generate` is pure: a distribution in, file texts out. `build` writes the texts that changed
+(atomically) and compiles binaries that are missing. A generated module records a hash of
+its inputs (the DSL files and irgen's own code generator), so an unchanged build skips
+generation, and `check` regenerates in memory and diffs against what is on disk."""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import jinja2
+
+from . import ir
+from .backends.c import PARALLEL_MIN, CTarget, kernel_cdecl
+from .dsl import Distribution, DSLFunction, Interval
+from .kernels import build_kernels
+from .program import Program
+
+PACKAGE = Path(__file__).resolve().parent
+BUILTIN = PACKAGE / "distributions"
+
+
+def template_dir() -> Path:
+    """Templates ship as package data (irgen/templates in a wheel); in a source checkout
+    they sit beside the package."""
+    for d in (PACKAGE / "templates", PACKAGE.parent / "templates"):
+        if d.is_dir():
+            return d
+    raise FileNotFoundError("irgen templates not found")
+
+
+def _env():
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
+                              undefined=jinja2.StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True, keep_trailing_newline=True)
+
+
+# ------------------------------------------------------------------ discovery
+
+def load_file(path) -> list[Distribution]:
+    """Execute a DSL file and return the distributions it declares."""
+    path = Path(path).resolve()
+    name = "irgen_dsl_" + hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    found = [v for v in vars(module).values() if isinstance(v, Distribution)]
+    for d in found:
+        d.file = str(path)
+    return found
+
+
+def builtin_files() -> list[Path]:
+    return sorted(p for p in BUILTIN.glob("*.py") if not p.name.startswith("_"))
+
+
+def discover(paths=None) -> list[Distribution]:
+    dists = []
+    for p in paths or builtin_files():
+        dists.extend(load_file(p))
+    names = [d.name for d in dists]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ValueError(f"distribution names declared twice: {', '.join(sorted(dup))}")
+    return dists
+
+
+# ------------------------------------------------------------------ generation
+
+def _display_path(path) -> str:
+    path = Path(path).resolve()
+    for base in (PACKAGE.parent, Path.cwd()):
+        try:
+            return path.relative_to(base).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def input_hash(dist: Distribution) -> str:
+    """Hash of everything generation reads: the DSL files the distribution's functions come
+    from, and irgen's own front end, transforms, backends and templates."""
+    files = {Path(dist.file).resolve()}
+    module = sys.modules.get(dist.cdf.fn.__module__)
+    for v in vars(module).values() if module else ():
+        if isinstance(v, DSLFunction):
+            files.add(Path(v.file).resolve())
+    files |= {p.resolve() for p in PACKAGE.rglob("*.py") if "runtime" not in p.parts}
+    files |= set(template_dir().glob("*.j2"))
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _support_text(dist):
+    s = dist.support
+    kind = "interval" if isinstance(s, Interval) else "periodic, angles wrapped"
+    return f"[{s.low:g}, {s.high:g}] ({kind})".replace("inf", "inf")
+
+
+def generate(dist: Distribution) -> dict[str, str]:
+    """File name -> text for one distribution: the C source and the Python module."""
+    program = Program()
+    kernels = build_kernels(dist, program)
+    target = CTarget()
+    functions = target.render_functions(program, dist.float32)
+    source = _display_path(dist.file)
+    dtypes = [("float64", "double", "float64", "double", "_f64")]
+    if dist.float32 == "double":
+        dtypes.append(("float32", "float", "float64", "double", "_f64"))
+    else:
+        dtypes.append(("float32", "float", "float32", "float", "_f32"))
+    kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
+                       doc=k.doc,
+                       cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs))
+                              for d in ("float64", "float32")})
+                  for k in kernels]
+    env = _env()
+    c_text = env.get_template(target.template).render(
+        source=source, functions=functions, kernels=kernel_ctx, dtypes=dtypes,
+        parallel_min=PARALLEL_MIN)
+    doc = (dist.doc or "").strip()
+    title, _, rest = doc.partition("\n")
+    py_text = env.get_template("module.py.j2").render(
+        source=source, input_hash=input_hash(dist), name=dist.name, title=title or dist.name,
+        doc=rest.strip(), params=dist.params, support=_support_text(dist), kernels=kernel_ctx)
+    return {f"{dist.name}.c": c_text, f"{dist.name}.py": py_text}
+
+
+def ensure_binary(dist_name: str, out_dir: Path):
+    """Compile a generated module's extension unless a current one exists."""
+    path = out_dir / f"{dist_name}.py"
+    spec = importlib.util.spec_from_file_location(f"irgen_generated_{dist_name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module._kernels.lib
+
+
+def ir_dump(dist: Distribution) -> str:
+    program = Program()
+    build_kernels(dist, program)
+    return "\n\n".join(ir.dump(f) for f in program.functions.values())
+
+
+# ------------------------------------------------------------------ writing
+
+def write_atomic(path: Path, text: str) -> bool:
+    """Write text to path through a temporary file and a rename; skip if unchanged."""
+    if path.exists() and path.read_text() == text:
+        return False
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return True
+
+
+def _cached(dist: Distribution, out_dir: Path) -> bool:
+    py = out_dir / f"{dist.name}.py"
+    c = out_dir / f"{dist.name}.c"
+    if not (py.exists() and c.exists()):
+        return False
+    head = py.read_text().split("\n", 2)[1]
+    return head == f"# irgen-input: {input_hash(dist)}"
+
+
+INIT = ('# Generated by irgen: do not edit. Regenerate with `irgen build`.\n'
+        '"""Distributions built by irgen: {names}."""\n')
+
+
+def build(paths=None, out_dir="generated", log=print, force=False) -> list[str]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dists = discover(paths)
+    for i, dist in enumerate(dists, 1):
+        t0 = time.perf_counter()
+        status = "up to date"
+        if force or not _cached(dist, out_dir):
+            changed = [n for n, text in generate(dist).items()
+                       if write_atomic(out_dir / n, text)]
+            status = f"generated {', '.join(changed)}" if changed else "regenerated, unchanged"
+        t1 = time.perf_counter()
+        ensure_binary(dist.name, out_dir)
+        t2 = time.perf_counter()
+        log(f"[{i}/{len(dists)}] {dist.name}: {status} ({t1 - t0:.1f} s), "
+            f"binary ready ({t2 - t1:.1f} s)")
+    init = out_dir / "__init__.py"
+    if not init.exists() or init.read_text().startswith("# Generated by irgen"):
+        names = sorted({d.name for d in dists} | _existing(out_dir))
+        write_atomic(init, INIT.format(names=", ".join(names)))
+    return [d.name for d in dists]
+
+
+def _existing(out_dir: Path) -> set:
+    return {p.stem for p in out_dir.glob("*.py")
+            if p.name != "__init__.py" and (out_dir / (p.stem + ".c")).exists()}
+
+
+def check(paths=None, out_dir="generated", log=print) -> bool:
+    """True when every generated file on disk equals a fresh generation."""
+    out_dir = Path(out_dir)
+    ok = True
+    for dist in discover(paths):
+        for name, text in generate(dist).items():
+            path = out_dir / name
+            old = path.read_text() if path.exists() else ""
+            if old != text:
+                ok = False
+                diff = difflib.unified_diff(old.splitlines(True), text.splitlines(True),
+                                            f"{path} (on disk)", f"{path} (generated)", n=2)
+                log("".join(list(diff)[:200]))
+    if not ok:
+        log("generated sources are stale: run `irgen build`")
+    return ok

@@ -1,0 +1,1 @@
+"""Built-in distributions, one DSL file each."""

@@ -1,0 +1,201 @@
+"""What a DSL file imports: the @dsl decorator, primitives, constants and declarations.
+
+A DSL function is plain, restricted Python. It runs as ordinary Python on floats or on
+mpmath numbers (the reference the generated code is checked against), and the front end
+compiles the same source to IR:
+
+    from irgen.dsl import *
+
+    @dsl
+    def cdf(x, mu, sigma):
+        return 0.5 * erfc((mu - x) / (sigma * sqrt(2.0)))
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import contextvars
+import inspect
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from . import primitives as P
+
+_precision = contextvars.ContextVar("irgen_precision", default="float64")
+
+
+@contextlib.contextmanager
+def precision(name: str):
+    """Run DSL functions as Python with the constants of 'float64', 'float32' or 'mpmath'."""
+    token = _precision.set(name)
+    try:
+        yield
+    finally:
+        _precision.reset(token)
+
+
+def bounded(cond, max_iterations: int):
+    """`while bounded(cond, N):` is a while loop that runs at most N times."""
+    raise RuntimeError("bounded() only has meaning as the condition of a DSL while loop")
+
+
+class DSLFunction:
+    """A function written in the DSL: callable as Python, compiled by irgen."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+        self.file = inspect.getsourcefile(fn)
+        lines, self.first_line = inspect.getsourcelines(fn)
+        self.source = textwrap.dedent("".join(lines))
+        self.col_offset = len(lines[0]) - len(lines[0].lstrip())
+        self._python = {}
+
+    def __repr__(self):
+        return f"<DSL function {self.name} from {self.file}:{self.first_line}>"
+
+    def parse(self) -> ast.FunctionDef:
+        tree = ast.parse(self.source)
+        ast.increment_lineno(tree, self.first_line - 1)
+        node = tree.body[0]
+        for sub in ast.walk(node):
+            if hasattr(sub, "col_offset"):
+                sub.col_offset += self.col_offset
+        return node
+
+    def _python_for(self, prec: str) -> Callable:
+        """The function recompiled for running in Python at one precision: constants take that
+        precision's values and bounded while loops really stop after N iterations."""
+        if prec not in self._python:
+            node = _PythonRun().visit(self.parse())
+            node.decorator_list = []
+            module = ast.fix_missing_locations(ast.Module(body=[node], type_ignores=[]))
+            consts = P.constant_values(prec)
+            eps = consts["EPS"]
+            env = dict(self.fn.__globals__)
+            env.update(consts)
+            env["converged"] = lambda s, t, tol=eps: abs(s) <= tol * abs(t)
+            exec(compile(module, self.file, "exec"), env)
+            self._python[prec] = env[self.name]
+        return self._python[prec]
+
+    def __call__(self, *args):
+        return self._python_for(_precision.get())(*args)
+
+
+class _PythonRun(ast.NodeTransformer):
+    """while bounded(c, N): body  ->  for _ in range(N): if not c: break; body"""
+
+    def visit_While(self, node):
+        self.generic_visit(node)
+        test = node.test
+        if (isinstance(test, ast.Call) and isinstance(test.func, ast.Name)
+                and test.func.id == "bounded" and len(test.args) == 2):
+            cond, bound = test.args
+            stop = ast.If(test=ast.UnaryOp(op=ast.Not(), operand=cond),
+                          body=[ast.Break()], orelse=[])
+            loop = ast.For(target=ast.Name(id="_irgen_it", ctx=ast.Store()),
+                           iter=ast.Call(func=ast.Name(id="range", ctx=ast.Load()),
+                                         args=[bound], keywords=[]),
+                           body=[stop] + node.body, orelse=[])
+            return ast.copy_location(loop, node)
+        return node
+
+
+def dsl(fn: Callable) -> DSLFunction:
+    """Mark a function as written in the DSL."""
+    return DSLFunction(fn)
+
+
+# ---------------------------------------------------------------- declarations
+
+@dataclass(frozen=True)
+class Param:
+    """A distribution parameter; domain is 'real' or 'positive' (finite in both cases)."""
+    name: str
+    doc: str = ""
+    domain: str = "real"
+
+    def __post_init__(self):
+        if self.domain not in ("real", "positive"):
+            raise ValueError(f"parameter {self.name}: domain must be 'real' or 'positive'")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Support [low, high]; outside it the CDF is 0 or 1 and the density 0."""
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """Support [low, high) with angles wrapped; the CDF itself does the wrapping."""
+    low: float
+    high: float
+
+
+@dataclass
+class Distribution:
+    """A univariate distribution declared in the DSL.
+
+    cdf(x, *params) is required. log_prob is derived by forward mode in x when absent.
+    log_cdf and log_sf (log of the lower and upper tail) let the implicit gradient be formed
+    in log space; upper(x, *params) > 0 says where the upper form is the accurate one
+    (default: where the CDF exceeds one half). float32='double' makes the float32 kernels
+    compute in double and round once at the end.
+    """
+    name: str
+    params: tuple
+    support: object
+    cdf: DSLFunction
+    doc: str = ""
+    log_prob: Optional[DSLFunction] = None
+    log_cdf: Optional[DSLFunction] = None
+    log_sf: Optional[DSLFunction] = None
+    upper: Optional[DSLFunction] = None
+    float32: str = "float"
+    file: Optional[str] = None
+
+    def __post_init__(self):
+        self.params = tuple(self.params)
+        if self.file is None:
+            self.file = self.cdf.file
+
+    @property
+    def param_names(self):
+        return tuple(p.name for p in self.params)
+
+    def functions(self) -> dict:
+        return {k: getattr(self, k) for k in ("cdf", "log_prob", "log_cdf", "log_sf", "upper")
+                if getattr(self, k) is not None}
+
+
+# ---------------------------------------------------------------- names for DSL files
+
+def _python_primitive(cls):
+    f = lambda *args: cls.run(*args)  # noqa: E731
+    f.__name__ = cls.__name__
+    return f
+
+
+globals().update({name: _python_primitive(cls) for name, cls in P.FUNCTIONS.items()
+                  if name not in ("abs", "min", "max", "pow")})
+isnan = _python_primitive(P.isnan)
+isinf = _python_primitive(P.isinf)
+copysign = _python_primitive(P.copysign)
+PI, INF, NAN = math.pi, math.inf, math.nan
+EPS, TINY = 2.0 ** -52, 2.0 ** -1022
+
+
+def converged(step, total, tol=EPS):
+    return abs(step) <= tol * abs(total)
+
+
+__all__ = ["dsl", "bounded", "precision", "Param", "Interval", "Periodic", "Distribution",
+           "PI", "INF", "NAN", "EPS", "TINY", "isnan", "isinf", "converged", "copysign"] + [
+    n for n in P.FUNCTIONS if n not in ("abs", "min", "max", "pow", "copysign")]

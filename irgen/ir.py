@@ -1,0 +1,132 @@
+"""The IR: a few frozen statement types whose expressions are sympy expressions.
+
+Control flow is structured (no goto): loops have a fixed iteration bound, a `while` of the
+DSL becomes a bounded Loop whose body starts with `if not cond: break`. Calls to other DSL
+functions are statements of their own, so the forward-mode pass can give them derivative
+functions. `dump` prints the IR as text, for `irgen show NAME --ir` and for reading bugs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class Loc:
+    file: str
+    line: int
+    col: int
+
+    def __str__(self):
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Assign:
+    target: sp.Symbol
+    expr: sp.Expr
+
+
+@dataclass(frozen=True)
+class Call:
+    """targets = func(*args); a JVP function has more than one target."""
+    targets: tuple
+    func: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class If:
+    cond: sp.Basic
+    body: tuple
+    orelse: tuple = ()
+
+
+@dataclass(frozen=True)
+class Loop:
+    """for index in range(start, start + count): body. index may be None."""
+    count: int
+    body: tuple
+    index: Optional[sp.Symbol] = None
+    start: int = 0
+
+
+@dataclass(frozen=True)
+class Break:
+    pass
+
+
+@dataclass(frozen=True)
+class Return:
+    values: tuple
+
+
+Stmt = Union[Assign, Call, If, Loop, Break, Return]
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    params: tuple          # sympy Symbols
+    body: tuple
+    n_results: int = 1
+    doc: str = ""
+    loc: Optional[Loc] = field(default=None, compare=False)
+
+
+def walk(stmts):
+    """Every statement, depth first, in program order."""
+    for s in stmts:
+        yield s
+        if isinstance(s, If):
+            yield from walk(s.body)
+            yield from walk(s.orelse)
+        elif isinstance(s, Loop):
+            yield from walk(s.body)
+
+
+def assigned(stmts) -> list:
+    """Symbols assigned anywhere in stmts (loop indices included), in first-seen order."""
+    seen = {}
+    for s in walk(stmts):
+        if isinstance(s, Assign):
+            seen.setdefault(s.target, None)
+        elif isinstance(s, Call):
+            for t in s.targets:
+                seen.setdefault(t, None)
+        elif isinstance(s, Loop) and s.index is not None:
+            seen.setdefault(s.index, None)
+    return list(seen)
+
+
+def dump(fn: Function) -> str:
+    lines = [f"def {fn.name}({', '.join(map(str, fn.params))}):"]
+
+    def emit(stmts, depth):
+        pad = "    " * depth
+        if not stmts:
+            lines.append(pad + "pass")
+        for s in stmts:
+            if isinstance(s, Assign):
+                lines.append(f"{pad}{s.target} = {s.expr}")
+            elif isinstance(s, Call):
+                lines.append(f"{pad}{', '.join(map(str, s.targets))} = "
+                             f"{s.func}({', '.join(map(str, s.args))})")
+            elif isinstance(s, If):
+                lines.append(f"{pad}if {s.cond}:")
+                emit(s.body, depth + 1)
+                if s.orelse:
+                    lines.append(f"{pad}else:")
+                    emit(s.orelse, depth + 1)
+            elif isinstance(s, Loop):
+                idx = s.index if s.index is not None else "_"
+                lines.append(f"{pad}for {idx} in range({s.start}, {s.start + s.count}):")
+                emit(s.body, depth + 1)
+            elif isinstance(s, Break):
+                lines.append(pad + "break")
+            elif isinstance(s, Return):
+                lines.append(f"{pad}return {', '.join(map(str, s.values))}")
+    emit(fn.body, 1)
+    return "\n".join(lines)

@@ -1,0 +1,179 @@
+"""Kernel entry points of a distribution, built as IR around its DSL functions:
+
+    cdf(x, *p)            F
+    log_prob(x, *p)       log q (derived from the CDF by forward mode in x when not given)
+    cdf_grad(x, *p)       F, dF/dp_1, ..., dF/dp_m
+    implicit_grad(z, *p)  dz/dp_i = -(dF/dp_i)(z) / q(z), with q = dF/dx from the same
+                          forward-mode pass, over log F or log S where they are declared
+
+Each checks its parameters first: invalid ones give NaN, x outside the support gives the
+limits (CDF 0 or 1, log density -inf, gradients 0)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import ir
+from . import primitives as P
+from .dsl import Distribution, Interval, Periodic
+from .errors import DeclarationError, DSLError
+from .program import Program
+
+NAN, INF = P.CONSTANTS["NAN"], P.CONSTANTS["INF"]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    name: str            # cdf, log_prob, cdf_grad, implicit_grad
+    function: str        # emitted IR function
+    inputs: tuple
+    outputs: tuple
+    doc: str
+
+
+def _sym(name):
+    return sp.Symbol(name, real=True)
+
+
+def check_declaration(dist: Distribution):
+    names = ("x",) + dist.param_names
+    if not isinstance(dist.support, (Interval, Periodic)):
+        raise DeclarationError(f"{dist.name}: support must be Interval or Periodic")
+    for role, f in dist.functions().items():
+        node = f.parse()
+        got = tuple(a.arg for a in node.args.args)
+        if len(got) != len(names) or got[1:] != dist.param_names:
+            raise DSLError(f"{role} of '{dist.name}' takes ({', '.join(got)}), but the "
+                           f"declaration needs (x, {', '.join(dist.param_names)})",
+                           f.file, node.lineno, node.col_offset,
+                           "parameters come in the declared order after the variable")
+
+
+class _Builder:
+    def __init__(self, dist: Distribution, prog: Program):
+        self.dist, self.prog = dist, prog
+        self.x = _sym("x")
+        self.p = tuple(_sym(n) for n in dist.param_names)
+        self.args = (self.x,) + self.p
+        for f in dist.functions().values():
+            prog.register(f)
+        self.n = 0
+
+    def fresh(self, base):
+        self.n += 1
+        return _sym(f"{base}_{self.n}")
+
+    def call(self, role: str, spec: tuple, seeds=()) -> tuple:
+        """Statement calling the DSL function of `role` differentiated per spec; returns
+        (statement, targets)."""
+        name = self.prog.require(getattr(self.dist, role).name, spec)
+        targets = tuple(self.fresh(role) for _ in range(1 + len(spec)))
+        return ir.Call(targets, name, self.args + tuple(seeds)), targets
+
+    def param_spec(self):
+        m = len(self.p)
+        return tuple(frozenset([i + 1]) for i in range(m)), (sp.Integer(1),) * m
+
+    def bad(self):
+        tests = [P.isnan(self.x)]
+        for p, decl in zip(self.p, self.dist.params):
+            tests.append(P.isinf(p))
+            tests.append(P.isnan(p) if decl.domain == "real" else P.Not(sp.Gt(p, 0)))
+        return sp.Or(*tests)
+
+    def bounds(self):
+        s = self.dist.support
+        if isinstance(s, Periodic):
+            return None, None
+        lo = None if s.low == -math.inf else sp.Float(s.low)
+        hi = None if s.high == math.inf else sp.Float(s.high)
+        return lo, hi
+
+    def guarded(self, name, results, below, above, body, inside_open=False):
+        """NaN for bad input, constants outside the support, else body."""
+        stmts = [ir.If(self.bad(), (ir.Return((NAN,) * results),))]
+        lo, hi = self.bounds()
+        for bound, rel, values in ((lo, sp.Le if inside_open else sp.Lt, below),
+                                   (hi, sp.Ge if inside_open else sp.Gt, above)):
+            if bound is not None:
+                stmts.append(ir.If(rel(self.x, bound), (ir.Return(values),)))
+        if isinstance(self.dist.support, Interval):
+            # an infinite x at an infinite end of the support
+            if lo is None:
+                stmts.append(ir.If(sp.Eq(self.x, -INF), (ir.Return(below),)))
+            if hi is None:
+                stmts.append(ir.If(sp.Eq(self.x, INF), (ir.Return(above),)))
+        else:
+            stmts.append(ir.If(P.isinf(self.x), (ir.Return((NAN,) * results),)))
+        fn = ir.Function(f"kernel_{name}", self.args, tuple(stmts) + tuple(body), results)
+        self.prog.add(fn)
+        return fn.name
+
+    # -- the four kernels
+    def cdf(self):
+        stmt, (F,) = self.call("cdf", ())
+        return self.guarded("cdf", 1, (0,), (1,), [stmt, ir.Return((F,))])
+
+    def log_prob_body(self):
+        if self.dist.log_prob is not None:
+            stmt, (lq,) = self.call("log_prob", ())
+            return [stmt], lq
+        stmt, (F, dF) = self.call("cdf", (frozenset([0]),), (sp.Integer(1),))
+        return [stmt], P.log(dF)
+
+    def log_prob(self):
+        body, lq = self.log_prob_body()
+        return self.guarded("log_prob", 1, (-INF,), (-INF,), body + [ir.Return((lq,))],
+                            inside_open=True)
+
+    def cdf_grad(self):
+        spec, seeds = self.param_spec()
+        stmt, out = self.call("cdf", spec, seeds)
+        m = len(self.p)
+        zeros = (0,) * m
+        return self.guarded("cdf_grad", 1 + m, (0,) + zeros, (1,) + zeros,
+                            [stmt, ir.Return(out)])
+
+    def implicit_grad(self):
+        """dz/dp = -(dF/dp) / (dF/dx), both from one forward-mode pass over the same
+        function (log F or log S where declared): no density is evaluated, nothing
+        underflows in the tails, and rounding in the shared parts cancels in the ratio."""
+        m = len(self.p)
+        spec = tuple(frozenset([i + 1]) for i in range(m)) + (frozenset([0]),)
+        seeds = (sp.Integer(1),) * (m + 1)
+
+        def ratio(role):
+            stmt, (_, *d) = self.call(role, spec, seeds)
+            return (stmt, ir.Return(tuple(-g / d[-1] for g in d[:-1])))
+
+        d = self.dist
+        if d.log_cdf is not None and d.log_sf is not None:
+            if d.upper is not None:
+                pick, (u,) = self.call("upper", ())
+            else:
+                pick, (u,) = self.call("cdf", ())
+                u = u - sp.Float(0.5)
+            body = [pick, ir.If(sp.Gt(u, 0), ratio("log_sf"), ratio("log_cdf"))]
+        else:
+            body = list(ratio("log_cdf" if d.log_cdf is not None else "cdf"))
+        zeros = (0,) * m
+        return self.guarded("implicit_grad", m, zeros, zeros, body, inside_open=True)
+
+
+def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
+    check_declaration(dist)
+    b = _Builder(dist, prog)
+    params = dist.param_names
+    ins = ("x",) + params
+    dF = tuple(f"dF/d{p}" for p in params)
+    return [
+        Kernel("cdf", b.cdf(), ins, ("F",), "the CDF F(x | params)"),
+        Kernel("log_prob", b.log_prob(), ins, ("log_prob",), "the log density log q(x | params)"),
+        Kernel("cdf_grad", b.cdf_grad(), ins, ("F",) + dF,
+               "the CDF and its partial derivatives in the parameters"),
+        Kernel("implicit_grad", b.implicit_grad(), ("z",) + params,
+               tuple(f"dz/d{p}" for p in params),
+               "implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z)"),
+    ]

@@ -1,0 +1,1 @@
+"""DSL libraries: special functions written once and reused by distributions."""

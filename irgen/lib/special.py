@@ -1,0 +1,77 @@
+"""Special functions written once in the DSL and reused by distributions and by the
+derivative rules (lgamma' = digamma)."""
+from irgen.dsl import *
+
+SQRT_PI = 1.7724538509055160
+LOG_2 = 0.6931471805599453
+
+
+@dsl
+def digamma(x):
+    """psi(x): reflection below 0, upward recurrence to x >= 10, then the asymptotic series."""
+    if isnan(x) or x == -INF:
+        return NAN
+    if x == INF:
+        return INF
+    shift = 0.0
+    if x <= 0.0:
+        if x == floor(x):
+            return NAN
+        shift = -PI / tan(PI * x)
+        x = 1.0 - x
+    for _ in range(10):
+        if x >= 10.0:
+            break
+        shift = shift - 1.0 / x
+        x = x + 1.0
+    f = 1.0 / (x * x)
+    series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (
+        1.0 / 132 - f * (691.0 / 32760 - f * (1.0 / 12 - f * 3617.0 / 8160)))))))
+    return shift + log(x) - 0.5 / x - series
+
+
+@dsl
+def log1pmx(t):
+    """log(1 + t) - t without cancellation for small |t|."""
+    if abs(t) > 0.25:
+        return log1p(t) - t
+    # -t^2/2 + t^3/3 - ... : alternating, terms shrink by at least 4x
+    term = -t * t
+    total = 0.0
+    for k in range(2, 60):
+        total = total + term / k
+        term = -term * t
+        if converged(term / k, total):
+            break
+    return total
+
+
+@dsl
+def stirling_correction(y):
+    """lgamma(y) - ((y - 1/2) log y - y + log(2 pi)/2) for y >= 10 (Stirling series)."""
+    f = 1.0 / (y * y)
+    return (1.0 / 12 - f * (1.0 / 360 - f * (1.0 / 1260 - f * (1.0 / 1680 - f * (
+        1.0 / 1188 - f * (691.0 / 360360 - f * (1.0 / 156 - f * 3617.0 / 122400))))))) / y
+
+
+@dsl
+def erfcx_large(z):
+    """exp(z^2) erfc(z) for z >= 8 by Laplace's continued fraction, evaluated backward."""
+    f = z
+    for k in range(60):
+        f = z + 0.5 * (60 - k) / f
+    return 1.0 / (SQRT_PI * f)
+
+
+@dsl
+def log_erfc(z):
+    """log(erfc(z)) for all real z: erfc itself while exp(-z^2) is a normal number."""
+    if z * z < -0.9 * log(TINY) or z < 0.0:
+        return log(erfc(z))
+    return log(erfcx_large(z)) - z * z
+
+
+@dsl
+def log_ndtr(t):
+    """log of the standard normal CDF."""
+    return log_erfc(-t * 0.7071067811865476) - LOG_2

@@ -1,0 +1,59 @@
+"""The set of IR functions one generated file needs: DSL functions lowered once, their
+forward-mode variants, and the kernel entry points, in callee-first order."""
+from __future__ import annotations
+
+import importlib
+
+from . import ad, ir
+from .dsl import DSLFunction
+from .errors import DSLError
+from .frontend import lower
+from .rules import RULE_LIBRARY
+
+
+class Program:
+    def __init__(self):
+        self.sources: dict[str, DSLFunction] = {}
+        self.lowered: dict[str, ir.Function] = {}
+        self.functions: dict[str, ir.Function] = {}   # emitted name -> function, callees first
+        self._active: list = []
+
+    def register(self, f: DSLFunction):
+        old = self.sources.get(f.name)
+        if old is not None and old is not f:
+            raise DSLError(f"a second DSL function named '{f.name}' (the first is at "
+                           f"{old.file}:{old.first_line})", f.file, f.first_line, 0,
+                           "DSL function names must be unique within a distribution")
+        self.sources[f.name] = f
+
+    def lower(self, name: str) -> ir.Function:
+        if name not in self.lowered:
+            if name not in self.sources:
+                module = importlib.import_module(RULE_LIBRARY[name])
+                self.register(getattr(module, name))
+            fn, callees = lower(self.sources[name])
+            for callee in callees.values():
+                self.register(callee)
+            self.lowered[name] = fn
+        return self.lowered[name]
+
+    def require(self, name: str, spec: tuple = ()) -> str:
+        """Make sure function `name`, differentiated per spec, is emitted; return its name."""
+        key = ad.jvp_name(name, spec)
+        if key in self.functions:
+            return key
+        if key in self._active:
+            f = self.sources[name]
+            raise DSLError(f"'{name}' calls itself (through {' -> '.join(self._active)})",
+                           f.file, f.first_line, 0, "write the recursion as a bounded loop")
+        self._active.append(key)
+        fn, needs = ad.jvp(self.lower(name), spec)
+        for callee, cspec in sorted(needs, key=lambda n: ad.jvp_name(*n)):
+            self.require(callee, cspec)
+        self._active.pop()
+        self.functions[key] = fn
+        return key
+
+    def add(self, fn: ir.Function):
+        """Add a kernel entry point whose callees were already required."""
+        self.functions[fn.name] = fn

@@ -1,0 +1,92 @@
+"""The array boundary of generated modules: dtype rules, broadcasting, out=.
+
+float32 inputs give float32 kernels and results, float64 give float64; Python scalars
+take the dtype of the arrays beside them (NumPy's rules). Arguments broadcast like NumPy.
+A scalar or an already-contiguous argument is passed without a copy (stride 0 or 1)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .loader import load
+
+_CTYPES = {np.dtype(np.float64): "double *", np.dtype(np.float32): "float *"}
+
+
+def _dtype(args, names):
+    """The kernel dtype: NumPy's promotion of the arguments, Python numbers being weak."""
+    typed = []
+    for a, n in zip(args, names):
+        if isinstance(a, (int, float)) and not isinstance(a, bool):
+            typed.append(a)
+            continue
+        dt = np.asarray(a).dtype
+        if dt not in _CTYPES:
+            raise TypeError(f"{n}: expected float32 or float64 values, got {dt}")
+        typed.append(dt)
+    dt = np.result_type(*typed)
+    return dt if dt in _CTYPES else np.dtype(np.float64)
+
+
+class KernelSet:
+    """The kernels of one generated module, loaded on first use."""
+
+    def __init__(self, py_file: str, name: str, kernels: dict):
+        self.c_path = Path(py_file).with_name(name + ".c")
+        self.kernels = kernels     # kernel -> (input names, output names)
+        self._lib = None
+
+    @property
+    def lib(self):
+        if self._lib is None:
+            spec = [(k, len(i), len(o)) for k, (i, o) in self.kernels.items()]
+            self._lib = load(self.c_path, spec)
+        return self._lib
+
+    def call(self, kernel: str, args: tuple, out=None):
+        in_names, out_names = self.kernels[kernel]
+        dt = _dtype(args, in_names)
+        try:
+            shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+        except ValueError:
+            shapes = ", ".join(f"{n}{np.shape(a)}" for n, a in zip(in_names, args))
+            raise ValueError(f"{kernel}: arguments do not broadcast together: {shapes}") \
+                from None
+        n = int(np.prod(shape, dtype=np.int64))
+        ffi, lib = self.lib
+        ptr = _CTYPES[dt]
+        keep, cargs = [], [n]
+        for a in args:
+            a = np.asarray(a, dtype=dt)
+            if a.size == 1:
+                a, stride = np.ascontiguousarray(a.reshape(1)), 0
+            elif a.shape == shape and a.flags.c_contiguous:
+                stride = 1
+            else:
+                a, stride = np.ascontiguousarray(np.broadcast_to(a, shape)), 1
+            keep.append(a)
+            cargs += [ffi.cast(ptr, a.ctypes.data), stride]
+        outs = self._outputs(kernel, out, out_names, shape, dt)
+        cargs += [ffi.cast(ptr, o.ctypes.data) for o in outs]
+        if n:
+            getattr(lib, f"irgen_{kernel}_{dt.name}")(*cargs)
+        if out is not None:
+            return out
+        if shape == ():
+            outs = [o[()] for o in outs]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    @staticmethod
+    def _outputs(kernel, out, names, shape, dt):
+        if out is None:
+            return [np.empty(shape, dt) for _ in names]
+        outs = [out] if isinstance(out, np.ndarray) else list(out)
+        if len(outs) != len(names):
+            raise ValueError(f"{kernel}: out= needs {len(names)} array(s) ({', '.join(names)})")
+        for o, n in zip(outs, names):
+            if not isinstance(o, np.ndarray) or o.shape != shape or o.dtype != dt \
+                    or not o.flags.c_contiguous or not o.flags.writeable:
+                raise ValueError(f"{kernel}: out for {n} must be a writeable C-contiguous "
+                                 f"{dt.name} array of shape {shape}")
+        return outs

@@ -1,0 +1,113 @@
+"""Compile (once) and load the cffi extension of a generated C file.
+
+The binary's name carries a hash of everything that decides its content: the C source, the
+cffi declarations, the compiler flags and the compiler's version. A stale binary is never
+loaded, and an unchanged one is never rebuilt. Compilation happens in a temporary folder
+and the result is renamed into place, so concurrent builds cannot leave a broken file."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sysconfig
+import tempfile
+from pathlib import Path
+
+from ..backends.c import CFLAGS, LDFLAGS, kernel_cdecl
+
+_loaded: dict = {}
+_threads = [0]
+
+
+def cdef(kernels) -> str:
+    decls = ["void irgen_set_threads(int n);", "int irgen_get_threads(void);"]
+    for name, n_in, n_out in kernels:
+        for dtype in ("float64", "float32"):
+            decls.append(kernel_cdecl(name, dtype, n_in, n_out) + ";")
+    return "\n".join(decls)
+
+
+@functools.lru_cache(maxsize=None)
+def compiler_version() -> str:
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    try:
+        return subprocess.run([cc, "--version"], capture_output=True, text=True,
+                              timeout=30).stdout.splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def binary_key(c_source: str, declarations: str) -> str:
+    h = hashlib.sha256()
+    for part in (c_source, declarations, " ".join(CFLAGS + LDFLAGS), compiler_version()):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def _ext_suffix():
+    return sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+
+
+def binary_path(c_path: Path, kernels) -> tuple[Path, str]:
+    source = c_path.read_text()
+    key = binary_key(source, cdef(kernels))
+    module = f"_{c_path.stem}_{key}"
+    return c_path.with_name(module + _ext_suffix()), module
+
+
+def compile_binary(c_path: Path, kernels, verbose=False) -> Path:
+    """Build the extension for c_path unless a current one exists; return its path."""
+    import cffi
+
+    so_path, module = binary_path(c_path, kernels)
+    if so_path.exists():
+        return so_path
+    ffi = cffi.FFI()
+    ffi.cdef(cdef(kernels))
+    ffi.set_source(module, c_path.read_text(), extra_compile_args=list(CFLAGS),
+                   extra_link_args=list(LDFLAGS), libraries=["m"])
+    with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
+        built = Path(ffi.compile(tmpdir=tmp, verbose=verbose))
+        staged = so_path.with_name(so_path.name + f".{os.getpid()}.tmp")
+        shutil.copyfile(built, staged)
+        os.replace(staged, so_path)
+    for old in c_path.parent.glob(f"_{c_path.stem}_*{_ext_suffix()}"):
+        if old != so_path:
+            try:
+                old.unlink()
+            except OSError:
+                pass
+    return so_path
+
+
+def load(c_path, kernels):
+    """The cffi (ffi, lib) pair for a generated C file, compiling it if needed."""
+    c_path = Path(c_path)
+    key = str(c_path.resolve())
+    if key not in _loaded:
+        so_path = compile_binary(c_path, kernels)
+        spec = importlib.util.spec_from_file_location(
+            so_path.name.split(".")[0], so_path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        if _threads[0]:
+            mod.lib.irgen_set_threads(_threads[0])
+        _loaded[key] = (mod.ffi, mod.lib)
+    return _loaded[key]
+
+
+def set_num_threads(n: int):
+    """Threads the CPU kernels may use for large arrays (0: all cores)."""
+    _threads[0] = int(n)
+    for _, lib in _loaded.values():
+        lib.irgen_set_threads(int(n))
+
+
+def get_num_threads() -> int:
+    for _, lib in _loaded.values():
+        return lib.irgen_get_threads()
+    return _threads[0] or (os.cpu_count() or 1)
