@@ -47,6 +47,7 @@ class _Lowering:
         self.pending: list = []
         self.tmp = 0
         self.loop_depth = 0
+        self.loops: dict = {}     # loop variable -> (start, stop) of the enclosing for loops
 
     # -- errors
     def error(self, node, message, hint=""):
@@ -178,7 +179,13 @@ class _Lowering:
             self.check_name(node.target, node.target.id)
             self.defined.add(node.target.id)
         self.loop_depth += 1
+        outer = self.loops.get(node.target.id)
+        self.loops[node.target.id] = (start, stop)
         body = self.block(node.body)
+        if outer is None:
+            del self.loops[node.target.id]
+        else:
+            self.loops[node.target.id] = outer
         self.loop_depth -= 1
         return ir.Loop(max(stop - start, 0), tuple(body), index, start)
 
@@ -229,6 +236,8 @@ class _Lowering:
                                 (self.expr(node.orelse), True))
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
         if isinstance(node, (ast.Compare, ast.BoolOp)):
             self.error(node, "a condition is not a value",
                        "use a conditional expression: a if cond else b")
@@ -245,6 +254,25 @@ class _Lowering:
             return sp.Integer(g) if isinstance(g, int) else sp.Float(float(g))
         self.error(node, f"'{n}' is not defined here",
                    "assign it first; module-level names must be numbers or DSL functions")
+
+    def subscript(self, node: ast.Subscript):
+        """TABLE[i]: a module-level tuple of numbers indexed by an enclosing loop variable
+        whose range lies inside the table, so no index can fall outside it."""
+        table = node.value
+        values = self.env.get(table.id) if isinstance(table, ast.Name) else None
+        if not (isinstance(values, (tuple, list)) and values
+                and all(isinstance(v, numbers.Real) for v in values)):
+            self.error(node, "only module-level tuples of numbers can be indexed",
+                       "the DSL has scalars only; define a constant table at module level")
+        idx = node.slice
+        if not (isinstance(idx, ast.Name) and idx.id in self.loops):
+            self.error(idx, "a table index must be the variable of an enclosing for loop",
+                       "write `for i in range(N): ... TABLE[i]`")
+        start, stop = self.loops[idx.id]
+        if start < 0 or stop > len(values):
+            self.error(idx, f"loop range({start}, {stop}) reaches outside {table.id}, "
+                       f"which has {len(values)} entries")
+        return P.table(table.id, values)(self.symbol(idx))
 
     def call(self, node: ast.Call):
         if not isinstance(node.func, ast.Name):

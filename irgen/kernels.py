@@ -125,8 +125,7 @@ class _Builder:
 
     def log_prob(self):
         body, lq = self.log_prob_body()
-        return self.guarded("log_prob", 1, (-INF,), (-INF,), body + [ir.Return((lq,))],
-                            inside_open=True)
+        return self.guarded("log_prob", 1, (-INF,), (-INF,), body + [ir.Return((lq,))])
 
     def cdf_grad(self):
         spec, seeds = self.param_spec()

@@ -149,6 +149,17 @@ class DSLCall(sp.Function):
     and the forward-mode pass hoist these into ir.Call statements."""
 
 
+class Table(sp.Function):
+    """NAME[i]: an entry of a module-level tuple of numbers, indexed by a loop variable.
+    Emitted as a static const array; its derivative is zero."""
+    values: tuple = ()
+    nargs = 1
+
+
+def table(name: str, values) -> type:
+    return type(name, (Table,), {"values": tuple(float(v) for v in values)})
+
+
 def dsl_call(name: str, args) -> sp.Expr:
     cls = type(name, (DSLCall,), {"nargs": len(args)})
     return cls(*args)

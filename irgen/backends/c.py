@@ -19,11 +19,11 @@ class CTarget:
 
     def render_functions(self, program, float32_compute: str) -> dict:
         """Source of every IR function for each dtype the kernels use."""
-        out = {"float64": [FunctionPrinter(F64, self.qualifier).function(f)
-                           for f in program.functions.values()]}
-        if float32_compute == "float":
-            out["float32"] = [FunctionPrinter(F32, self.qualifier).function(f)
-                              for f in program.functions.values()]
+        out = {}
+        for dtype in (F64, F32) if float32_compute == "float" else (F64,):
+            printer = FunctionPrinter(dtype, self.qualifier)
+            functions = [printer.function(f) for f in program.functions.values()]
+            out[dtype.name] = printer.tables() + functions
         return out
 
 

@@ -48,6 +48,7 @@ class ExprPrinter:
 
     def __init__(self, dtype: Dtype):
         self.t = dtype
+        self.tables: dict = {}    # name -> values, of the tables printed so far
 
     def literal(self, v: float) -> str:
         if math.isnan(v):
@@ -82,6 +83,12 @@ class ExprPrinter:
             return self.pow(e)
         if isinstance(e, sp.Piecewise):
             return self.piecewise(e.args), 30
+        if isinstance(e, P.Table):
+            name = type(e).__name__
+            old = self.tables.setdefault(name, e.values)
+            if old != e.values:
+                raise ValueError(f"two different tables named {name}")
+            return f"{name}{self.t.suffix}[(int)({self(e.args[0])})]", 100
         if isinstance(e, P.Primitive):
             name = e.func.c_name + (self.t.literal_suffix if e.func.float_suffix else "")
             return f"{name}({', '.join(self(a) for a in e.args)})", 100
@@ -174,6 +181,12 @@ class FunctionPrinter:
     def __init__(self, dtype: Dtype, qualifier: str):
         self.t, self.qualifier = dtype, qualifier
         self.e = ExprPrinter(dtype)
+
+    def tables(self) -> list[str]:
+        """Declarations of the constant tables the printed functions index."""
+        return [f"static const {self.t.ctype} {name}{self.t.suffix}[{len(v)}] = {{"
+                + ", ".join(self.e.literal(x) for x in v) + "};"
+                for name, v in sorted(self.e.tables.items())]
 
     def signature(self, fn: ir.Function) -> str:
         T = self.t.ctype

@@ -1,0 +1,45 @@
+"""Gamma(alpha, beta): shape alpha, rate beta; F(x) = P(alpha, beta x)."""
+from irgen.dsl import *
+from irgen.lib.incomplete_gamma import gamma_p, log_gamma_p, log_gamma_q
+
+
+@dsl
+def cdf(x, alpha, beta):
+    return gamma_p(alpha, x * beta)
+
+
+@dsl
+def log_prob(x, alpha, beta):
+    if x == 0.0 and alpha == 1.0:
+        return log(beta)
+    return alpha * log(beta) + (alpha - 1.0) * log(x) - beta * x - lgamma(alpha)
+
+
+@dsl
+def log_cdf(x, alpha, beta):
+    return log_gamma_p(alpha, x * beta)
+
+
+@dsl
+def log_sf(x, alpha, beta):
+    return log_gamma_q(alpha, x * beta)
+
+
+@dsl
+def upper(x, alpha, beta):
+    """The continued fraction (upper tail) is the accurate form above x beta = alpha + 1."""
+    return x * beta - alpha - 1.0
+
+
+gamma = Distribution(
+    name="gamma",
+    doc="""Gamma distribution with shape alpha and rate beta.
+
+The CDF is the regularized lower incomplete gamma function P(alpha, beta x): a series
+below beta x = alpha + 1, a continued fraction for the upper tail above, with the prefactor
+in log space. float32 kernels compute in double and round once.""",
+    params=(Param("alpha", "shape", "positive"), Param("beta", "rate", "positive")),
+    support=Interval(0.0, INF),
+    cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
+    float32="double",
+)

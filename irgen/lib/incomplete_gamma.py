@@ -1,0 +1,94 @@
+"""The regularized incomplete gamma functions P(a, y) and Q(a, y) in log space.
+
+Series for P below y = a + 1, Lentz's continued fraction for Q above (Numerical Recipes'
+split). The prefactor y^a e^-y / Gamma(a + 1) is taken in log space, and for large a in a
+Stirling form in t = y / (a + 1) - 1, whose derivative in a keeps the digits that
+log(y) - digamma(a + 1) would lose to cancellation."""
+from irgen.dsl import *
+from irgen.lib.special import log1pmx, stirling_correction
+
+MAX_TERMS = 20000          # enough for a up to about 1e6 at double precision
+STIRLING_FROM = 14.0       # a from which the Stirling form of the prefactor is used
+LOG_SQRT_2PI = 0.9189385332046728
+
+
+@dsl
+def log_prefactor(a, y):
+    """log(y^a exp(-y) / Gamma(a + 1))."""
+    if a < STIRLING_FROM:
+        return a * log(y) - y - lgamma(a + 1.0)
+    b = a + 1.0
+    t = (y - b) / b
+    return b * log1pmx(t) - log1p(t) - 0.5 * log(b) - LOG_SQRT_2PI - stirling_correction(b)
+
+
+@dsl
+def lower_series(a, y):
+    """sum over n >= 0 of y^n / ((a + 1) ... (a + n)); P = prefactor * this."""
+    term = 1.0
+    total = 1.0
+    for n in range(1, MAX_TERMS):
+        term = term * y / (a + n)
+        total = total + term
+        if converged(term, total):
+            break
+    return total
+
+
+@dsl
+def upper_fraction(a, y):
+    """The continued fraction 1/(y+1-a- 1(1-a)/(y+3-a- 2(2-a)/(y+5-a- ...))) by Lentz's
+    method; Q = a * prefactor * this."""
+    b = y + 1.0 - a
+    c = 1.0 / TINY
+    d = 1.0 / b
+    h = d
+    for i in range(1, MAX_TERMS):
+        an = -i * (i - a)
+        b = b + 2.0
+        d = an * d + b
+        if abs(d) < TINY:
+            d = TINY
+        c = b + an / c
+        if abs(c) < TINY:
+            c = TINY
+        d = 1.0 / d
+        delta = d * c
+        step = h * (delta - 1.0)
+        h = h * delta
+        if converged(step, h):
+            break
+    return h
+
+
+@dsl
+def log_p_series(a, y):
+    return log_prefactor(a, y) + log(lower_series(a, y))
+
+
+@dsl
+def log_q_fraction(a, y):
+    return log_prefactor(a, y) + log(a) + log(upper_fraction(a, y))
+
+
+@dsl
+def log_gamma_p(a, y):
+    """log P(a, y), the regularized lower incomplete gamma function."""
+    if y < a + 1.0:
+        return log_p_series(a, y)
+    return log1p(-exp(log_q_fraction(a, y)))
+
+
+@dsl
+def log_gamma_q(a, y):
+    """log Q(a, y) = log(1 - P(a, y))."""
+    if y < a + 1.0:
+        return log1p(-exp(log_p_series(a, y)))
+    return log_q_fraction(a, y)
+
+
+@dsl
+def gamma_p(a, y):
+    if y < a + 1.0:
+        return exp(log_p_series(a, y))
+    return -expm1(log_q_fraction(a, y))
