@@ -350,46 +350,33 @@ static inline double digamma_f64(double x)
     }
 }
 
-static inline double log1pmx__d0_0_f64(double t, double d0_t, double d1_t, double* irgen_r1, double* irgen_r2)
+static inline double log1pmx__d0_f64(double t, double d0_t, double* irgen_r1)
 {
     double d0_term = 0.0;
     double d0_total = 0.0;
-    double d1_term = 0.0;
-    double d1_total = 0.0;
     double term = 0.0;
     double total = 0.0;
     double k = 0.0;
     {
         const double d0_term__0 = 0.0;
         const double d0_total__0 = 0.0;
-        const double d1_term__0 = 0.0;
-        const double d1_total__0 = 0.0;
         d0_term = d0_term__0;
         d0_total = d0_total__0;
-        d1_term = d1_term__0;
-        d1_total = d1_total__0;
     }
     if (fabs(t) > 0.25) {
         {
-            const double irgen_c0 = 1.0 / (t + 1.0);
-            *irgen_r1 = irgen_c0 * d0_t - d0_t;
-            *irgen_r2 = irgen_c0 * d1_t - d1_t;
+            *irgen_r1 = -d0_t + d0_t / (t + 1.0);
             return -t + log1p(t);
         }
     }
     {
-        const double irgen_c0 = 2.0 * t;
-        const double d0_term__0 = -(irgen_c0 * d0_t);
-        const double d1_term__0 = -(irgen_c0 * d1_t);
+        const double d0_term__0 = -(2.0 * d0_t * t);
         const double term__0 = -(t * t);
         const double d0_total__0 = 0.0;
-        const double d1_total__0 = 0.0;
         const double total__0 = 0.0;
         d0_term = d0_term__0;
-        d1_term = d1_term__0;
         term = term__0;
         d0_total = d0_total__0;
-        d1_total = d1_total__0;
         total = total__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
@@ -397,25 +384,20 @@ static inline double log1pmx__d0_0_f64(double t, double d0_t, double d1_t, doubl
         {
             const double irgen_c0 = 1.0 / k;
             const double d0_total__0 = irgen_c0 * d0_term + d0_total;
-            const double d1_total__0 = irgen_c0 * d1_term + d1_total;
             const double total__0 = irgen_c0 * term + total;
             const double d0_term__0 = -(d0_t * term) - d0_term * t;
-            const double d1_term__0 = -(d1_t * term) - d1_term * t;
             const double term__0 = -(t * term);
             d0_total = d0_total__0;
-            d1_total = d1_total__0;
             total = total__0;
             d0_term = d0_term__0;
-            d1_term = d1_term__0;
             term = term__0;
         }
-        if (fabs(d0_term / k) <= DBL_EPSILON * fabs(d0_total) && fabs(d1_term / k) <= DBL_EPSILON * fabs(d1_total) && fabs(term / k) <= DBL_EPSILON * fabs(total)) {
+        if (fabs(d0_term / k) <= DBL_EPSILON * fabs(d0_total) && fabs(term / k) <= DBL_EPSILON * fabs(total)) {
             break;
         }
     }
     {
         *irgen_r1 = d0_total;
-        *irgen_r2 = d1_total;
         return total;
     }
 }
@@ -456,7 +438,10 @@ static inline double log_prefactor__d0_1_f64(double a, double y, double d0_a, do
     double _irgen_r1 = 0.0;
     double b = 0.0;
     double t = 0.0;
+    double _irgen_s2 = 0.0;
+    double _irgen_s3 = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
     double _irgen_t2 = 0.0;
     {
         const double d0_b__0 = 0.0;
@@ -489,16 +474,25 @@ static inline double log_prefactor__d0_1_f64(double a, double y, double d0_a, do
         const double d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 / (b__0 * b__0);
         const double d1_t__0 = irgen_c0 * d1_y;
         const double t__0 = irgen_c0 * irgen_c1;
+        const double _irgen_s2__0 = d0_t__0;
+        const double _irgen_s3__0 = d1_t__0;
         d0_b = d0_b__0;
         b = b__0;
         d0_t = d0_t__0;
         d1_t = d1_t__0;
         t = t__0;
+        _irgen_s2 = _irgen_s2__0;
+        _irgen_s3 = _irgen_s3__0;
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t1 = log1pmx__d0_0_f64(t, d0_t, d1_t, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+    { double irgen_o1;
+      _irgen_t1 = log1pmx__d0_f64(t, 1.0, &irgen_o1);
+      _irgen_j1 = irgen_o1;
+    }
+    {
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
     }
     { double irgen_o1;
       _irgen_t2 = stirling_correction__d0_f64(b, d0_b, &irgen_o1);
@@ -912,250 +906,12 @@ static inline double upper_f64(double x, double alpha, double beta)
     }
 }
 
-static inline double log1pmx__d0_0_0_f64(double t, double d0_t, double d1_t, double d2_t, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0_term = 0.0;
-    double d0_total = 0.0;
-    double d1_term = 0.0;
-    double d1_total = 0.0;
-    double d2_term = 0.0;
-    double d2_total = 0.0;
-    double term = 0.0;
-    double total = 0.0;
-    double k = 0.0;
-    {
-        const double d0_term__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d1_term__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d2_term__0 = 0.0;
-        const double d2_total__0 = 0.0;
-        d0_term = d0_term__0;
-        d0_total = d0_total__0;
-        d1_term = d1_term__0;
-        d1_total = d1_total__0;
-        d2_term = d2_term__0;
-        d2_total = d2_total__0;
-    }
-    if (fabs(t) > 0.25) {
-        {
-            const double irgen_c0 = 1.0 / (t + 1.0);
-            *irgen_r1 = irgen_c0 * d0_t - d0_t;
-            *irgen_r2 = irgen_c0 * d1_t - d1_t;
-            *irgen_r3 = irgen_c0 * d2_t - d2_t;
-            return -t + log1p(t);
-        }
-    }
-    {
-        const double irgen_c0 = 2.0 * t;
-        const double d0_term__0 = -(irgen_c0 * d0_t);
-        const double d1_term__0 = -(irgen_c0 * d1_t);
-        const double d2_term__0 = -(irgen_c0 * d2_t);
-        const double term__0 = -(t * t);
-        const double d0_total__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d2_total__0 = 0.0;
-        const double total__0 = 0.0;
-        d0_term = d0_term__0;
-        d1_term = d1_term__0;
-        d2_term = d2_term__0;
-        term = term__0;
-        d0_total = d0_total__0;
-        d1_total = d1_total__0;
-        d2_total = d2_total__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
-        k = (double)(2 + irgen_k1);
-        {
-            const double irgen_c0 = 1.0 / k;
-            const double d0_total__0 = irgen_c0 * d0_term + d0_total;
-            const double d1_total__0 = irgen_c0 * d1_term + d1_total;
-            const double d2_total__0 = irgen_c0 * d2_term + d2_total;
-            const double total__0 = irgen_c0 * term + total;
-            const double d0_term__0 = -(d0_t * term) - d0_term * t;
-            const double d1_term__0 = -(d1_t * term) - d1_term * t;
-            const double d2_term__0 = -(d2_t * term) - d2_term * t;
-            const double term__0 = -(t * term);
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            d2_total = d2_total__0;
-            total = total__0;
-            d0_term = d0_term__0;
-            d1_term = d1_term__0;
-            d2_term = d2_term__0;
-            term = term__0;
-        }
-        if (fabs(d0_term / k) <= DBL_EPSILON * fabs(d0_total) && fabs(d1_term / k) <= DBL_EPSILON * fabs(d1_total) && fabs(d2_term / k) <= DBL_EPSILON * fabs(d2_total) && fabs(term / k) <= DBL_EPSILON * fabs(total)) {
-            break;
-        }
-    }
-    {
-        *irgen_r1 = d0_total;
-        *irgen_r2 = d1_total;
-        *irgen_r3 = d2_total;
-        return total;
-    }
-}
-
-static inline double log_prefactor__d0_1_1_f64(double a, double y, double d0_a, double d1_y, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0_b = 0.0;
-    double d0_t = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d1_t = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d2_t = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double _irgen_r1 = 0.0;
-    double b = 0.0;
-    double t = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    {
-        const double d0_b__0 = 0.0;
-        const double d0_t__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d1_t__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d2_t__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        d0_b = d0_b__0;
-        d0_t = d0_t__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d1_t = d1_t__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2_t = d2_t__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-    }
-    if (a < 14.0) {
-        _irgen_r1 = digamma_f64(a + 1.0);
-        {
-            const double irgen_c0 = log(y);
-            const double irgen_c1 = a / y;
-            *irgen_r1 = -(_irgen_r1 * d0_a) + irgen_c0 * d0_a;
-            *irgen_r2 = irgen_c1 * d1_y - d1_y;
-            *irgen_r3 = irgen_c1 * d2_y - d2_y;
-            return irgen_c0 * a - y - irgen_lgamma(a + 1.0);
-        }
-    }
-    {
-        const double d0_b__0 = d0_a;
-        const double b__0 = a + 1.0;
-        const double irgen_c0 = 1.0 / b__0;
-        const double irgen_c1 = -b__0 + y;
-        const double d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 / (b__0 * b__0);
-        const double d1_t__0 = irgen_c0 * d1_y;
-        const double d2_t__0 = irgen_c0 * d2_y;
-        const double t__0 = irgen_c0 * irgen_c1;
-        d0_b = d0_b__0;
-        b = b__0;
-        d0_t = d0_t__0;
-        d1_t = d1_t__0;
-        d2_t = d2_t__0;
-        t = t__0;
-    }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log1pmx__d0_0_0_f64(t, d0_t, d1_t, d2_t, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
-    }
-    { double irgen_o1;
-      _irgen_t2 = stirling_correction__d0_f64(b, d0_b, &irgen_o1);
-      d0__irgen_t2 = irgen_o1;
-    }
-    {
-        const double irgen_c0 = 1.0 / (t + 1.0);
-        *irgen_r1 = _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5 * d0_b / b;
-        *irgen_r2 = b * d1__irgen_t1 - irgen_c0 * d1_t;
-        *irgen_r3 = b * d2__irgen_t1 - irgen_c0 * d2_t;
-        return _irgen_t1 * b - _irgen_t2 - 0.5 * log(b) - log1p(t) - 0.9189385332046728;
-    }
-}
-
-static inline double lower_series__d0_1_1_f64(double a, double y, double d0_a, double d1_y, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0_term = 0.0;
-    double d0_total = 0.0;
-    double d1_term = 0.0;
-    double d1_total = 0.0;
-    double d2_term = 0.0;
-    double d2_total = 0.0;
-    double term = 0.0;
-    double total = 0.0;
-    double n = 0.0;
-    {
-        const double d0_term__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d1_term__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d2_term__0 = 0.0;
-        const double d2_total__0 = 0.0;
-        const double d0_term__1 = 0.0;
-        const double d1_term__1 = 0.0;
-        const double d2_term__1 = 0.0;
-        const double term__0 = 1.0;
-        const double d0_total__1 = 0.0;
-        const double d1_total__1 = 0.0;
-        const double d2_total__1 = 0.0;
-        const double total__0 = 1.0;
-        d0_term = d0_term__1;
-        d0_total = d0_total__1;
-        d1_term = d1_term__1;
-        d1_total = d1_total__1;
-        d2_term = d2_term__1;
-        d2_total = d2_total__1;
-        term = term__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
-        n = (double)(1 + irgen_k1);
-        {
-            const double irgen_c0 = a + n;
-            const double irgen_c1 = 1.0 / irgen_c0;
-            const double d0_term__0 = -(d0_a * term * y / (irgen_c0 * irgen_c0)) + irgen_c1 * d0_term * y;
-            const double irgen_c2 = irgen_c1 * y;
-            const double irgen_c3 = irgen_c1 * term;
-            const double d1_term__0 = irgen_c2 * d1_term + irgen_c3 * d1_y;
-            const double d2_term__0 = irgen_c2 * d2_term + irgen_c3 * d2_y;
-            const double term__0 = irgen_c2 * term;
-            const double d0_total__0 = d0_term__0 + d0_total;
-            const double d1_total__0 = d1_term__0 + d1_total;
-            const double d2_total__0 = d2_term__0 + d2_total;
-            const double total__0 = term__0 + total;
-            d0_term = d0_term__0;
-            d1_term = d1_term__0;
-            d2_term = d2_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            d2_total = d2_total__0;
-            total = total__0;
-        }
-        if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(d1_term) <= DBL_EPSILON * fabs(d1_total) && fabs(d2_term) <= DBL_EPSILON * fabs(d2_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
-            break;
-        }
-    }
-    {
-        *irgen_r1 = d0_total;
-        *irgen_r2 = d1_total;
-        *irgen_r3 = d2_total;
-        return total;
-    }
-}
-
-static inline double log_p_series__d0_1_1_f64(double a, double y, double d0_a, double d1_y, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double log_gamma_q__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1__irgen_t2 = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double d2__irgen_t2 = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     {
@@ -1163,332 +919,33 @@ static inline double log_p_series__d0_1_1_f64(double a, double y, double d0_a, d
         const double d0__irgen_t2__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        const double d2__irgen_t2__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1__irgen_t2 = d1__irgen_t2__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        d2__irgen_t2 = d2__irgen_t2__0;
-    }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_prefactor__d0_1_1_f64(a, y, d0_a, d1_y, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
-    }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t2 = lower_series__d0_1_1_f64(a, y, d0_a, d1_y, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
-      d2__irgen_t2 = irgen_o3;
-    }
-    {
-        const double irgen_c0 = 1.0 / _irgen_t2;
-        *irgen_r1 = d0__irgen_t1 + irgen_c0 * d0__irgen_t2;
-        *irgen_r2 = d1__irgen_t1 + irgen_c0 * d1__irgen_t2;
-        *irgen_r3 = d2__irgen_t1 + irgen_c0 * d2__irgen_t2;
-        return _irgen_t1 + log(_irgen_t2);
-    }
-}
-
-static inline double upper_fraction__d0_1_1_f64(double a, double y, double d0_a, double d1_y, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0_b = 0.0;
-    double d0_c = 0.0;
-    double d0_d = 0.0;
-    double d0_h = 0.0;
-    double d0_an = 0.0;
-    double d0_delta = 0.0;
-    double d0_step = 0.0;
-    double d1_b = 0.0;
-    double d1_c = 0.0;
-    double d1_d = 0.0;
-    double d1_h = 0.0;
-    double d1_delta = 0.0;
-    double d1_step = 0.0;
-    double d2_b = 0.0;
-    double d2_c = 0.0;
-    double d2_d = 0.0;
-    double d2_h = 0.0;
-    double d2_delta = 0.0;
-    double d2_step = 0.0;
-    double b = 0.0;
-    double c = 0.0;
-    double d = 0.0;
-    double h = 0.0;
-    double i = 0.0;
-    double an = 0.0;
-    double delta = 0.0;
-    double step = 0.0;
-    {
-        const double d0_b__0 = 0.0;
-        const double d0_c__0 = 0.0;
-        const double d0_d__0 = 0.0;
-        const double d0_h__0 = 0.0;
-        const double d0_an__0 = 0.0;
-        const double d0_delta__0 = 0.0;
-        const double d0_step__0 = 0.0;
-        const double d1_b__0 = 0.0;
-        const double d1_c__0 = 0.0;
-        const double d1_d__0 = 0.0;
-        const double d1_h__0 = 0.0;
-        const double d1_delta__0 = 0.0;
-        const double d1_step__0 = 0.0;
-        const double d2_b__0 = 0.0;
-        const double d2_c__0 = 0.0;
-        const double d2_d__0 = 0.0;
-        const double d2_h__0 = 0.0;
-        const double d2_delta__0 = 0.0;
-        const double d2_step__0 = 0.0;
-        const double d0_b__1 = -d0_a;
-        const double d1_b__1 = d1_y;
-        const double d2_b__1 = d2_y;
-        const double b__0 = -a + y + 1.0;
-        const double d0_c__1 = 0.0;
-        const double d1_c__1 = 0.0;
-        const double d2_c__1 = 0.0;
-        const double c__0 = 1.0 / DBL_MIN;
-        const double irgen_c0 = 1.0 / (b__0 * b__0);
-        const double d0_d__1 = -(irgen_c0 * d0_b__1);
-        const double d1_d__1 = -(irgen_c0 * d1_b__1);
-        const double d2_d__1 = -(irgen_c0 * d2_b__1);
-        const double d__0 = 1.0 / b__0;
-        const double d0_h__1 = d0_d__1;
-        const double d1_h__1 = d1_d__1;
-        const double d2_h__1 = d2_d__1;
-        const double h__0 = d__0;
-        d0_b = d0_b__1;
-        d0_c = d0_c__1;
-        d0_d = d0_d__1;
-        d0_h = d0_h__1;
-        d0_an = d0_an__0;
-        d0_delta = d0_delta__0;
-        d0_step = d0_step__0;
-        d1_b = d1_b__1;
-        d1_c = d1_c__1;
-        d1_d = d1_d__1;
-        d1_h = d1_h__1;
-        d1_delta = d1_delta__0;
-        d1_step = d1_step__0;
-        d2_b = d2_b__1;
-        d2_c = d2_c__1;
-        d2_d = d2_d__1;
-        d2_h = d2_h__1;
-        d2_delta = d2_delta__0;
-        d2_step = d2_step__0;
-        b = b__0;
-        c = c__0;
-        d = d__0;
-        h = h__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
-        i = (double)(1 + irgen_k1);
-        {
-            const double d0_an__0 = d0_a * i;
-            const double an__0 = -(i * (-a + i));
-            const double d0_b__0 = d0_b;
-            const double d1_b__0 = d1_b;
-            const double d2_b__0 = d2_b;
-            const double b__0 = b + 2.0;
-            const double d0_d__0 = an__0 * d0_d + d * d0_an__0 + d0_b__0;
-            const double d1_d__0 = an__0 * d1_d + d1_b__0;
-            const double d2_d__0 = an__0 * d2_d + d2_b__0;
-            const double d__0 = an__0 * d + b__0;
-            d0_an = d0_an__0;
-            an = an__0;
-            d0_b = d0_b__0;
-            d1_b = d1_b__0;
-            d2_b = d2_b__0;
-            b = b__0;
-            d0_d = d0_d__0;
-            d1_d = d1_d__0;
-            d2_d = d2_d__0;
-            d = d__0;
-        }
-        if (fabs(d) < DBL_MIN) {
-            {
-                const double d0_d__0 = 0.0;
-                const double d1_d__0 = 0.0;
-                const double d2_d__0 = 0.0;
-                const double d__0 = DBL_MIN;
-                d0_d = d0_d__0;
-                d1_d = d1_d__0;
-                d2_d = d2_d__0;
-                d = d__0;
-            }
-        }
-        {
-            const double irgen_c0 = 1.0 / c;
-            const double irgen_c1 = an / (c * c);
-            const double d0_c__0 = irgen_c0 * d0_an + d0_b - irgen_c1 * d0_c;
-            const double d1_c__0 = d1_b - irgen_c1 * d1_c;
-            const double d2_c__0 = d2_b - irgen_c1 * d2_c;
-            const double c__0 = irgen_c0 * an + b;
-            d0_c = d0_c__0;
-            d1_c = d1_c__0;
-            d2_c = d2_c__0;
-            c = c__0;
-        }
-        if (fabs(c) < DBL_MIN) {
-            {
-                const double d0_c__0 = 0.0;
-                const double d1_c__0 = 0.0;
-                const double d2_c__0 = 0.0;
-                const double c__0 = DBL_MIN;
-                d0_c = d0_c__0;
-                d1_c = d1_c__0;
-                d2_c = d2_c__0;
-                c = c__0;
-            }
-        }
-        {
-            const double irgen_c0 = 1.0 / (d * d);
-            const double d0_d__0 = -(irgen_c0 * d0_d);
-            const double d1_d__0 = -(irgen_c0 * d1_d);
-            const double d2_d__0 = -(irgen_c0 * d2_d);
-            const double d__0 = 1.0 / d;
-            const double d0_delta__0 = c * d0_d__0 + d0_c * d__0;
-            const double d1_delta__0 = c * d1_d__0 + d1_c * d__0;
-            const double d2_delta__0 = c * d2_d__0 + d2_c * d__0;
-            const double delta__0 = c * d__0;
-            const double irgen_c1 = d0_delta__0 * h;
-            const double irgen_c2 = delta__0 - 1.0;
-            const double d0_step__0 = irgen_c2 * d0_h + irgen_c1;
-            const double irgen_c3 = d1_delta__0 * h;
-            const double d1_step__0 = irgen_c2 * d1_h + irgen_c3;
-            const double irgen_c4 = d2_delta__0 * h;
-            const double d2_step__0 = irgen_c2 * d2_h + irgen_c4;
-            const double step__0 = irgen_c2 * h;
-            const double d0_h__0 = d0_h * delta__0 + irgen_c1;
-            const double d1_h__0 = d1_h * delta__0 + irgen_c3;
-            const double d2_h__0 = d2_h * delta__0 + irgen_c4;
-            const double h__0 = delta__0 * h;
-            d0_d = d0_d__0;
-            d1_d = d1_d__0;
-            d2_d = d2_d__0;
-            d = d__0;
-            d0_delta = d0_delta__0;
-            d1_delta = d1_delta__0;
-            d2_delta = d2_delta__0;
-            delta = delta__0;
-            d0_step = d0_step__0;
-            d1_step = d1_step__0;
-            d2_step = d2_step__0;
-            step = step__0;
-            d0_h = d0_h__0;
-            d1_h = d1_h__0;
-            d2_h = d2_h__0;
-            h = h__0;
-        }
-        if (fabs(d0_step) <= DBL_EPSILON * fabs(d0_h) && fabs(d1_step) <= DBL_EPSILON * fabs(d1_h) && fabs(d2_step) <= DBL_EPSILON * fabs(d2_h) && fabs(step) <= DBL_EPSILON * fabs(h)) {
-            break;
-        }
-    }
-    {
-        *irgen_r1 = d0_h;
-        *irgen_r2 = d1_h;
-        *irgen_r3 = d2_h;
-        return h;
-    }
-}
-
-static inline double log_q_fraction__d0_1_1_f64(double a, double y, double d0_a, double d1_y, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double d2__irgen_t2 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    {
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        const double d2__irgen_t2__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        d2__irgen_t2 = d2__irgen_t2__0;
-    }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_prefactor__d0_1_1_f64(a, y, d0_a, d1_y, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
-    }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t2 = upper_fraction__d0_1_1_f64(a, y, d0_a, d1_y, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
-      d2__irgen_t2 = irgen_o3;
-    }
-    {
-        const double irgen_c0 = 1.0 / _irgen_t2;
-        *irgen_r1 = d0__irgen_t1 + irgen_c0 * d0__irgen_t2 + d0_a / a;
-        *irgen_r2 = d1__irgen_t1 + irgen_c0 * d1__irgen_t2;
-        *irgen_r3 = d2__irgen_t1 + irgen_c0 * d2__irgen_t2;
-        return _irgen_t1 + log(_irgen_t2) + log(a);
-    }
-}
-
-static inline double log_gamma_q__d0_1_1_f64(double a, double y, double d0_a, double d1_y, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double d2__irgen_t2 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    {
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        const double d2__irgen_t2__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        d2__irgen_t2 = d2__irgen_t2__0;
     }
     if (y < a + 1.0) {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          _irgen_t1 = log_p_series__d0_1_1_f64(a, y, d0_a, d1_y, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
+        { double irgen_o1, irgen_o2;
+          _irgen_t1 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
           d0__irgen_t1 = irgen_o1;
           d1__irgen_t1 = irgen_o2;
-          d2__irgen_t1 = irgen_o3;
         }
         {
             const double irgen_c0 = exp(_irgen_t1);
             const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
             *irgen_r1 = -(irgen_c1 * d0__irgen_t1);
             *irgen_r2 = -(irgen_c1 * d1__irgen_t1);
-            *irgen_r3 = -(irgen_c1 * d2__irgen_t1);
             return log1p(-irgen_c0);
         }
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t2 = log_q_fraction__d0_1_1_f64(a, y, d0_a, d1_y, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
+    { double irgen_o1, irgen_o2;
+      _irgen_t2 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
       d0__irgen_t2 = irgen_o1;
       d1__irgen_t2 = irgen_o2;
-      d2__irgen_t2 = irgen_o3;
     }
     {
         *irgen_r1 = d0__irgen_t2;
         *irgen_r2 = d1__irgen_t2;
-        *irgen_r3 = d2__irgen_t2;
         return _irgen_t2;
     }
 }
@@ -1498,37 +955,51 @@ static inline double log_sf__d1_2_0_f64(double x, double alpha, double beta, dou
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
     double d2__irgen_t1 = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
+    double _irgen_s5 = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
+    double _irgen_j2 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d2__irgen_t1__0 = 0.0;
+        const double _irgen_s3__0 = d0_alpha;
+        const double _irgen_s4__0 = d1_beta * x;
+        const double _irgen_s5__0 = beta * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_gamma_q__d0_1_1_f64(alpha, beta * x, d0_alpha, d1_beta * x, beta * d2_x, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log_gamma_q__d0_1_f64(alpha, beta * x, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
     }
     {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        *irgen_r3 = d2__irgen_t1;
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const double d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const double d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
         return _irgen_t1;
     }
 }
 
-static inline double log_gamma_p__d0_1_1_f64(double a, double y, double d0_a, double d1_y, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double log_gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1__irgen_t2 = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double d2__irgen_t2 = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     {
@@ -1536,41 +1007,33 @@ static inline double log_gamma_p__d0_1_1_f64(double a, double y, double d0_a, do
         const double d0__irgen_t2__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        const double d2__irgen_t2__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1__irgen_t2 = d1__irgen_t2__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        d2__irgen_t2 = d2__irgen_t2__0;
     }
     if (y < a + 1.0) {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          _irgen_t1 = log_p_series__d0_1_1_f64(a, y, d0_a, d1_y, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
+        { double irgen_o1, irgen_o2;
+          _irgen_t1 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
           d0__irgen_t1 = irgen_o1;
           d1__irgen_t1 = irgen_o2;
-          d2__irgen_t1 = irgen_o3;
         }
         {
             *irgen_r1 = d0__irgen_t1;
             *irgen_r2 = d1__irgen_t1;
-            *irgen_r3 = d2__irgen_t1;
             return _irgen_t1;
         }
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t2 = log_q_fraction__d0_1_1_f64(a, y, d0_a, d1_y, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
+    { double irgen_o1, irgen_o2;
+      _irgen_t2 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
       d0__irgen_t2 = irgen_o1;
       d1__irgen_t2 = irgen_o2;
-      d2__irgen_t2 = irgen_o3;
     }
     {
         const double irgen_c0 = exp(_irgen_t2);
         const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
         *irgen_r1 = -(irgen_c1 * d0__irgen_t2);
         *irgen_r2 = -(irgen_c1 * d1__irgen_t2);
-        *irgen_r3 = -(irgen_c1 * d2__irgen_t2);
         return log1p(-irgen_c0);
     }
 }
@@ -1580,25 +1043,41 @@ static inline double log_cdf__d1_2_0_f64(double x, double alpha, double beta, do
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
     double d2__irgen_t1 = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
+    double _irgen_s5 = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
+    double _irgen_j2 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d2__irgen_t1__0 = 0.0;
+        const double _irgen_s3__0 = d0_alpha;
+        const double _irgen_s4__0 = d1_beta * x;
+        const double _irgen_s5__0 = beta * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_gamma_p__d0_1_1_f64(alpha, beta * x, d0_alpha, d1_beta * x, beta * d2_x, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log_gamma_p__d0_1_f64(alpha, beta * x, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
     }
     {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        *irgen_r3 = d2__irgen_t1;
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const double d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const double d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
         return _irgen_t1;
     }
 }

@@ -154,114 +154,73 @@ static inline double upper_f64(double x, double mu, double sigma)
     }
 }
 
-static inline double erfcx_large__d0_0_0_f64(double z, double d0_z, double d1_z, double d2_z, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double erfcx_large__d0_f64(double z, double d0_z, double* irgen_r1)
 {
     double d0_f = 0.0;
-    double d1_f = 0.0;
-    double d2_f = 0.0;
     double f = 0.0;
     double k = 0.0;
     {
         const double d0_f__0 = 0.0;
-        const double d1_f__0 = 0.0;
-        const double d2_f__0 = 0.0;
         const double d0_f__1 = d0_z;
-        const double d1_f__1 = d1_z;
-        const double d2_f__1 = d2_z;
         const double f__0 = z;
         d0_f = d0_f__1;
-        d1_f = d1_f__1;
-        d2_f = d2_f__1;
         f = f__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 60; ++irgen_k1) {
         k = (double)(0 + irgen_k1);
         {
             const double irgen_c0 = 30.0 - 0.5 * k;
-            const double irgen_c1 = irgen_c0 / (f * f);
-            const double d0_f__0 = -(irgen_c1 * d0_f) + d0_z;
-            const double d1_f__0 = -(irgen_c1 * d1_f) + d1_z;
-            const double d2_f__0 = -(irgen_c1 * d2_f) + d2_z;
+            const double d0_f__0 = -(irgen_c0 * d0_f / (f * f)) + d0_z;
             const double f__0 = z + irgen_c0 / f;
             d0_f = d0_f__0;
-            d1_f = d1_f__0;
-            d2_f = d2_f__0;
             f = f__0;
         }
     }
     {
-        const double irgen_c0 = 0.5641895835477563 / (f * f);
-        *irgen_r1 = -(irgen_c0 * d0_f);
-        *irgen_r2 = -(irgen_c0 * d1_f);
-        *irgen_r3 = -(irgen_c0 * d2_f);
+        *irgen_r1 = -(0.5641895835477563 * d0_f / (f * f));
         return 0.5641895835477563 / f;
     }
 }
 
-static inline double log_erfc__d0_0_0_f64(double z, double d0_z, double d1_z, double d2_z, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double log_erfc__d0_f64(double z, double d0_z, double* irgen_r1)
 {
     double d0__irgen_t1 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d2__irgen_t1 = 0.0;
     double _irgen_t1 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
     }
     if (z < 0.0 || z * z < -(0.9 * log(DBL_MIN))) {
         {
             const double irgen_c0 = erfc(z);
-            const double irgen_c1 = 1.1283791670955126 * exp(-(z * z)) / irgen_c0;
-            *irgen_r1 = -(irgen_c1 * d0_z);
-            *irgen_r2 = -(irgen_c1 * d1_z);
-            *irgen_r3 = -(irgen_c1 * d2_z);
+            *irgen_r1 = -(1.1283791670955126 * d0_z * exp(-(z * z)) / irgen_c0);
             return log(irgen_c0);
         }
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = erfcx_large__d0_0_0_f64(z, d0_z, d1_z, d2_z, &irgen_o1, &irgen_o2, &irgen_o3);
+    { double irgen_o1;
+      _irgen_t1 = erfcx_large__d0_f64(z, d0_z, &irgen_o1);
       d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
     }
     {
-        const double irgen_c0 = 1.0 / _irgen_t1;
-        const double irgen_c1 = 2.0 * z;
-        *irgen_r1 = irgen_c0 * d0__irgen_t1 - irgen_c1 * d0_z;
-        *irgen_r2 = irgen_c0 * d1__irgen_t1 - irgen_c1 * d1_z;
-        *irgen_r3 = irgen_c0 * d2__irgen_t1 - irgen_c1 * d2_z;
+        *irgen_r1 = -(2.0 * d0_z * z) + d0__irgen_t1 / _irgen_t1;
         return -(z * z) + log(_irgen_t1);
     }
 }
 
-static inline double log_ndtr__d0_0_0_f64(double t, double d0_t, double d1_t, double d2_t, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double log_ndtr__d0_f64(double t, double d0_t, double* irgen_r1)
 {
     double d0__irgen_t1 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d2__irgen_t1 = 0.0;
     double _irgen_t1 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_erfc__d0_0_0_f64(-(0.7071067811865476 * t), -(0.7071067811865476 * d0_t), -(0.7071067811865476 * d1_t), -(0.7071067811865476 * d2_t), &irgen_o1, &irgen_o2, &irgen_o3);
+    { double irgen_o1;
+      _irgen_t1 = log_erfc__d0_f64(-(0.7071067811865476 * t), -(0.7071067811865476 * d0_t), &irgen_o1);
       d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
     }
     {
         *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        *irgen_r3 = d2__irgen_t1;
         return _irgen_t1 - 0.6931471805599453;
     }
 }
@@ -271,25 +230,40 @@ static inline double log_sf__d1_2_0_f64(double x, double mu, double sigma, doubl
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
     double d2__irgen_t1 = 0.0;
+    double _irgen_s2 = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d2__irgen_t1__0 = 0.0;
+        const double irgen_c0 = 1.0 / sigma;
+        const double _irgen_s2__0 = irgen_c0 * d0_mu;
+        const double _irgen_s3__0 = -(d1_sigma * (mu - x) / (sigma * sigma));
+        const double _irgen_s4__0 = -(irgen_c0 * d2_x);
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s2 = _irgen_s2__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_ndtr__d0_0_0_f64((mu - x) / sigma, d0_mu / sigma, -(d1_sigma * (mu - x) / (sigma * sigma)), -(d2_x / sigma), &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
+    { double irgen_o1;
+      _irgen_t1 = log_ndtr__d0_f64((mu - x) / sigma, 1.0, &irgen_o1);
+      _irgen_j1 = irgen_o1;
     }
     {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        *irgen_r3 = d2__irgen_t1;
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const double d2__irgen_t1__0 = _irgen_j1 * _irgen_s4;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
         return _irgen_t1;
     }
 }
@@ -299,25 +273,40 @@ static inline double log_cdf__d1_2_0_f64(double x, double mu, double sigma, doub
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
     double d2__irgen_t1 = 0.0;
+    double _irgen_s2 = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d2__irgen_t1__0 = 0.0;
+        const double irgen_c0 = 1.0 / sigma;
+        const double _irgen_s2__0 = -(irgen_c0 * d0_mu);
+        const double _irgen_s3__0 = -(d1_sigma * (-mu + x) / (sigma * sigma));
+        const double _irgen_s4__0 = irgen_c0 * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s2 = _irgen_s2__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_ndtr__d0_0_0_f64((-mu + x) / sigma, -(d0_mu / sigma), -(d1_sigma * (-mu + x) / (sigma * sigma)), d2_x / sigma, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
+    { double irgen_o1;
+      _irgen_t1 = log_ndtr__d0_f64((-mu + x) / sigma, 1.0, &irgen_o1);
+      _irgen_j1 = irgen_o1;
     }
     {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        *irgen_r3 = d2__irgen_t1;
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const double d2__irgen_t1__0 = _irgen_j1 * _irgen_s4;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
         return _irgen_t1;
     }
 }
@@ -504,114 +493,73 @@ static inline float upper_f32(float x, float mu, float sigma)
     }
 }
 
-static inline float erfcx_large__d0_0_0_f32(float z, float d0_z, float d1_z, float d2_z, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+static inline float erfcx_large__d0_f32(float z, float d0_z, float* irgen_r1)
 {
     float d0_f = 0.0f;
-    float d1_f = 0.0f;
-    float d2_f = 0.0f;
     float f = 0.0f;
     float k = 0.0f;
     {
         const float d0_f__0 = 0.0f;
-        const float d1_f__0 = 0.0f;
-        const float d2_f__0 = 0.0f;
         const float d0_f__1 = d0_z;
-        const float d1_f__1 = d1_z;
-        const float d2_f__1 = d2_z;
         const float f__0 = z;
         d0_f = d0_f__1;
-        d1_f = d1_f__1;
-        d2_f = d2_f__1;
         f = f__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 60; ++irgen_k1) {
         k = (float)(0 + irgen_k1);
         {
             const float irgen_c0 = 30.0f - 0.5f * k;
-            const float irgen_c1 = irgen_c0 / (f * f);
-            const float d0_f__0 = -(irgen_c1 * d0_f) + d0_z;
-            const float d1_f__0 = -(irgen_c1 * d1_f) + d1_z;
-            const float d2_f__0 = -(irgen_c1 * d2_f) + d2_z;
+            const float d0_f__0 = -(irgen_c0 * d0_f / (f * f)) + d0_z;
             const float f__0 = z + irgen_c0 / f;
             d0_f = d0_f__0;
-            d1_f = d1_f__0;
-            d2_f = d2_f__0;
             f = f__0;
         }
     }
     {
-        const float irgen_c0 = 0.5641895835477563f / (f * f);
-        *irgen_r1 = -(irgen_c0 * d0_f);
-        *irgen_r2 = -(irgen_c0 * d1_f);
-        *irgen_r3 = -(irgen_c0 * d2_f);
+        *irgen_r1 = -(0.5641895835477563f * d0_f / (f * f));
         return 0.5641895835477563f / f;
     }
 }
 
-static inline float log_erfc__d0_0_0_f32(float z, float d0_z, float d1_z, float d2_z, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+static inline float log_erfc__d0_f32(float z, float d0_z, float* irgen_r1)
 {
     float d0__irgen_t1 = 0.0f;
-    float d1__irgen_t1 = 0.0f;
-    float d2__irgen_t1 = 0.0f;
     float _irgen_t1 = 0.0f;
     {
         const float d0__irgen_t1__0 = 0.0f;
-        const float d1__irgen_t1__0 = 0.0f;
-        const float d2__irgen_t1__0 = 0.0f;
         d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
     }
     if (z < 0.0f || z * z < -(0.9f * logf(FLT_MIN))) {
         {
             const float irgen_c0 = erfcf(z);
-            const float irgen_c1 = 1.1283791670955126f * expf(-(z * z)) / irgen_c0;
-            *irgen_r1 = -(irgen_c1 * d0_z);
-            *irgen_r2 = -(irgen_c1 * d1_z);
-            *irgen_r3 = -(irgen_c1 * d2_z);
+            *irgen_r1 = -(1.1283791670955126f * d0_z * expf(-(z * z)) / irgen_c0);
             return logf(irgen_c0);
         }
     }
-    { float irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = erfcx_large__d0_0_0_f32(z, d0_z, d1_z, d2_z, &irgen_o1, &irgen_o2, &irgen_o3);
+    { float irgen_o1;
+      _irgen_t1 = erfcx_large__d0_f32(z, d0_z, &irgen_o1);
       d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
     }
     {
-        const float irgen_c0 = 1.0f / _irgen_t1;
-        const float irgen_c1 = 2.0f * z;
-        *irgen_r1 = irgen_c0 * d0__irgen_t1 - irgen_c1 * d0_z;
-        *irgen_r2 = irgen_c0 * d1__irgen_t1 - irgen_c1 * d1_z;
-        *irgen_r3 = irgen_c0 * d2__irgen_t1 - irgen_c1 * d2_z;
+        *irgen_r1 = -(2.0f * d0_z * z) + d0__irgen_t1 / _irgen_t1;
         return -(z * z) + logf(_irgen_t1);
     }
 }
 
-static inline float log_ndtr__d0_0_0_f32(float t, float d0_t, float d1_t, float d2_t, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+static inline float log_ndtr__d0_f32(float t, float d0_t, float* irgen_r1)
 {
     float d0__irgen_t1 = 0.0f;
-    float d1__irgen_t1 = 0.0f;
-    float d2__irgen_t1 = 0.0f;
     float _irgen_t1 = 0.0f;
     {
         const float d0__irgen_t1__0 = 0.0f;
-        const float d1__irgen_t1__0 = 0.0f;
-        const float d2__irgen_t1__0 = 0.0f;
         d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
     }
-    { float irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_erfc__d0_0_0_f32(-(0.7071067811865476f * t), -(0.7071067811865476f * d0_t), -(0.7071067811865476f * d1_t), -(0.7071067811865476f * d2_t), &irgen_o1, &irgen_o2, &irgen_o3);
+    { float irgen_o1;
+      _irgen_t1 = log_erfc__d0_f32(-(0.7071067811865476f * t), -(0.7071067811865476f * d0_t), &irgen_o1);
       d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
     }
     {
         *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        *irgen_r3 = d2__irgen_t1;
         return _irgen_t1 - 0.6931471805599453f;
     }
 }
@@ -621,25 +569,40 @@ static inline float log_sf__d1_2_0_f32(float x, float mu, float sigma, float d0_
     float d0__irgen_t1 = 0.0f;
     float d1__irgen_t1 = 0.0f;
     float d2__irgen_t1 = 0.0f;
+    float _irgen_s2 = 0.0f;
+    float _irgen_s3 = 0.0f;
+    float _irgen_s4 = 0.0f;
     float _irgen_t1 = 0.0f;
+    float _irgen_j1 = 0.0f;
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
         const float d2__irgen_t1__0 = 0.0f;
+        const float irgen_c0 = 1.0f / sigma;
+        const float _irgen_s2__0 = irgen_c0 * d0_mu;
+        const float _irgen_s3__0 = -(d1_sigma * (mu - x) / (sigma * sigma));
+        const float _irgen_s4__0 = -(irgen_c0 * d2_x);
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s2 = _irgen_s2__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
     }
-    { float irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_ndtr__d0_0_0_f32((mu - x) / sigma, d0_mu / sigma, -(d1_sigma * (mu - x) / (sigma * sigma)), -(d2_x / sigma), &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
+    { float irgen_o1;
+      _irgen_t1 = log_ndtr__d0_f32((mu - x) / sigma, 1.0f, &irgen_o1);
+      _irgen_j1 = irgen_o1;
     }
     {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        *irgen_r3 = d2__irgen_t1;
+        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const float d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const float d2__irgen_t1__0 = _irgen_j1 * _irgen_s4;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
         return _irgen_t1;
     }
 }
@@ -649,25 +612,40 @@ static inline float log_cdf__d1_2_0_f32(float x, float mu, float sigma, float d0
     float d0__irgen_t1 = 0.0f;
     float d1__irgen_t1 = 0.0f;
     float d2__irgen_t1 = 0.0f;
+    float _irgen_s2 = 0.0f;
+    float _irgen_s3 = 0.0f;
+    float _irgen_s4 = 0.0f;
     float _irgen_t1 = 0.0f;
+    float _irgen_j1 = 0.0f;
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
         const float d2__irgen_t1__0 = 0.0f;
+        const float irgen_c0 = 1.0f / sigma;
+        const float _irgen_s2__0 = -(irgen_c0 * d0_mu);
+        const float _irgen_s3__0 = -(d1_sigma * (-mu + x) / (sigma * sigma));
+        const float _irgen_s4__0 = irgen_c0 * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s2 = _irgen_s2__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
     }
-    { float irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t1 = log_ndtr__d0_0_0_f32((-mu + x) / sigma, -(d0_mu / sigma), -(d1_sigma * (-mu + x) / (sigma * sigma)), d2_x / sigma, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-      d2__irgen_t1 = irgen_o3;
+    { float irgen_o1;
+      _irgen_t1 = log_ndtr__d0_f32((-mu + x) / sigma, 1.0f, &irgen_o1);
+      _irgen_j1 = irgen_o1;
     }
     {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        *irgen_r3 = d2__irgen_t1;
+        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const float d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const float d2__irgen_t1__0 = _irgen_j1 * _irgen_s4;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
         return _irgen_t1;
     }
 }

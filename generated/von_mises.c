@@ -740,330 +740,6 @@ static inline double upper_f64(double x, double mu, double kappa)
     }
 }
 
-static inline double body_mass__d0_1_0_f64(double w, double k, double d0_w, double d1_k, double d2_w, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0_h = 0.0;
-    double d0_total = 0.0;
-    double d0_r = 0.0;
-    double d1_total = 0.0;
-    double d2_h = 0.0;
-    double d2_total = 0.0;
-    double d2_r = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double r = 0.0;
-    {
-        const double d0_h__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d0_r__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d2_h__0 = 0.0;
-        const double d2_total__0 = 0.0;
-        const double d2_r__0 = 0.0;
-        const double d0_h__1 = 0.5 * d0_w;
-        const double d2_h__1 = 0.5 * d2_w;
-        const double h__0 = 0.5 * w;
-        const double d0_total__1 = 0.0;
-        const double d1_total__1 = 0.0;
-        const double d2_total__1 = 0.0;
-        const double total__0 = 0.0;
-        d0_h = d0_h__1;
-        d0_total = d0_total__1;
-        d0_r = d0_r__0;
-        d1_total = d1_total__1;
-        d2_h = d2_h__1;
-        d2_total = d2_total__1;
-        d2_r = d2_r__0;
-        h = h__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 24; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double irgen_c0 = BODY_X_f64[(int)(i)];
-            const double irgen_c1 = 0.5 * h * (irgen_c0 + 1.0);
-            const double irgen_c2 = (0.5 * irgen_c0 + 0.5) * cos(irgen_c1);
-            const double d0_r__0 = irgen_c2 * d0_h;
-            const double d2_r__0 = irgen_c2 * d2_h;
-            const double r__0 = sin(irgen_c1);
-            const double irgen_c3 = 2.0 * r__0 * r__0;
-            const double irgen_c4 = BODY_W_f64[(int)(i)] * exp(-(irgen_c3 * k));
-            const double irgen_c5 = 4.0 * irgen_c4 * k * r__0;
-            const double d0_total__0 = -(irgen_c5 * d0_r__0) + d0_total;
-            const double d1_total__0 = -(irgen_c3 * irgen_c4 * d1_k) + d1_total;
-            const double d2_total__0 = -(irgen_c5 * d2_r__0) + d2_total;
-            const double total__0 = irgen_c4 + total;
-            d0_r = d0_r__0;
-            d2_r = d2_r__0;
-            r = r__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            d2_total = d2_total__0;
-            total = total__0;
-        }
-    }
-    {
-        *irgen_r1 = d0_h * total + d0_total * h;
-        *irgen_r2 = d1_total * h;
-        *irgen_r3 = d2_h * total + d2_total * h;
-        return h * total;
-    }
-}
-
-static inline double tail_mass__d0_1_0_f64(double w, double k, double d0_w, double d1_k, double d2_w, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0_top = 0.0;
-    double d0_c = 0.0;
-    double d0_h = 0.0;
-    double d0_total = 0.0;
-    double d0_s = 0.0;
-    double d1_top = 0.0;
-    double d1_c = 0.0;
-    double d1_h = 0.0;
-    double d1_total = 0.0;
-    double d1_s = 0.0;
-    double d2_top = 0.0;
-    double d2_c = 0.0;
-    double d2_h = 0.0;
-    double d2_total = 0.0;
-    double d2_s = 0.0;
-    double top = 0.0;
-    double c = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double s = 0.0;
-    {
-        const double d0_top__0 = 0.0;
-        const double d0_c__0 = 0.0;
-        const double d0_h__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d0_s__0 = 0.0;
-        const double d1_top__0 = 0.0;
-        const double d1_c__0 = 0.0;
-        const double d1_h__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d1_s__0 = 0.0;
-        const double d2_top__0 = 0.0;
-        const double d2_c__0 = 0.0;
-        const double d2_h__0 = 0.0;
-        const double d2_total__0 = 0.0;
-        const double d2_s__0 = 0.0;
-        const double d0_top__1 = 0.0;
-        const double d1_top__1 = 0.0;
-        const double d2_top__1 = 0.0;
-        const double top__0 = 3.141592653589793;
-        const double irgen_c0 = sin(w);
-        const double d0_c__1 = -(irgen_c0 * d0_w);
-        const double d1_c__1 = 40.0 * d1_k / (k * k);
-        const double d2_c__1 = -(irgen_c0 * d2_w);
-        const double c__0 = cos(w) - 40.0 / k;
-        d0_top = d0_top__1;
-        d0_c = d0_c__1;
-        d0_h = d0_h__0;
-        d0_total = d0_total__0;
-        d0_s = d0_s__0;
-        d1_top = d1_top__1;
-        d1_c = d1_c__1;
-        d1_h = d1_h__0;
-        d1_total = d1_total__0;
-        d1_s = d1_s__0;
-        d2_top = d2_top__1;
-        d2_c = d2_c__1;
-        d2_h = d2_h__0;
-        d2_total = d2_total__0;
-        d2_s = d2_s__0;
-        top = top__0;
-        c = c__0;
-    }
-    if (c > -1.0) {
-        {
-            const double irgen_c0 = c + 1.0;
-            const double irgen_c1 = 1.0 - c;
-            const double irgen_c2 = sqrt(irgen_c0 * irgen_c1);
-            const double irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
-            const double irgen_c4 = irgen_c2 * irgen_c3;
-            const double irgen_c5 = irgen_c3 * c / 2.0 / irgen_c2;
-            const double d0_top__0 = -(irgen_c4 * d0_c) + irgen_c5 * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c);
-            const double d1_top__0 = -(irgen_c4 * d1_c) + irgen_c5 * (-(irgen_c0 * d1_c) + irgen_c1 * d1_c);
-            const double d2_top__0 = -(irgen_c4 * d2_c) + irgen_c5 * (-(irgen_c0 * d2_c) + irgen_c1 * d2_c);
-            const double top__0 = atan2(irgen_c2, c);
-            d0_top = d0_top__0;
-            d1_top = d1_top__0;
-            d2_top = d2_top__0;
-            top = top__0;
-        }
-    }
-    {
-        const double d0_h__0 = 0.5 * d0_top - 0.5 * d0_w;
-        const double d1_h__0 = 0.5 * d1_top;
-        const double d2_h__0 = 0.5 * d2_top - 0.5 * d2_w;
-        const double h__0 = 0.5 * top - 0.5 * w;
-        const double d0_total__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d2_total__0 = 0.0;
-        const double total__0 = 0.0;
-        d0_h = d0_h__0;
-        d1_h = d1_h__0;
-        d2_h = d2_h__0;
-        h = h__0;
-        d0_total = d0_total__0;
-        d1_total = d1_total__0;
-        d2_total = d2_total__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 32; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double irgen_c0 = TAIL_X_f64[(int)(i)] + 1.0;
-            const double d0_s__0 = irgen_c0 * d0_h;
-            const double d1_s__0 = irgen_c0 * d1_h;
-            const double d2_s__0 = irgen_c0 * d2_h;
-            const double s__0 = irgen_c0 * h;
-            const double irgen_c1 = 0.5 * s__0;
-            const double irgen_c2 = irgen_c1 + w;
-            const double irgen_c3 = sin(irgen_c2);
-            const double irgen_c4 = irgen_c3 * k;
-            const double irgen_c6 = sin(irgen_c1);
-            const double irgen_c7 = 2.0 * irgen_c6;
-            const double irgen_c10 = TAIL_W_f64[(int)(i)] * exp(-(irgen_c4 * irgen_c7));
-            const double irgen_c5 = 1.0 * irgen_c4 * cos(irgen_c1);
-            const double irgen_c8 = k * cos(irgen_c2);
-            const double irgen_c9 = irgen_c7 * irgen_c8;
-            const double d0_total__0 = d0_total + irgen_c10 * (-(irgen_c5 * d0_s__0) - irgen_c9 * (0.5 * d0_s__0 + d0_w));
-            const double d1_total__0 = d1_total + irgen_c10 * (-(irgen_c3 * irgen_c7 * d1_k) - irgen_c5 * d1_s__0 - 1.0 * irgen_c6 * irgen_c8 * d1_s__0);
-            const double d2_total__0 = d2_total + irgen_c10 * (-(irgen_c5 * d2_s__0) - irgen_c9 * (0.5 * d2_s__0 + d2_w));
-            const double total__0 = irgen_c10 + total;
-            d0_s = d0_s__0;
-            d1_s = d1_s__0;
-            d2_s = d2_s__0;
-            s = s__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            d2_total = d2_total__0;
-            total = total__0;
-        }
-    }
-    {
-        *irgen_r1 = d0_h * total + d0_total * h;
-        *irgen_r2 = d1_h * total + d1_total * h;
-        *irgen_r3 = d2_h * total + d2_total * h;
-        return h * total;
-    }
-}
-
-static inline double log_lower__d0_1_0_f64(double w, double k, double d0_w, double d1_k, double d2_w, double* irgen_r1, double* irgen_r2, double* irgen_r3)
-{
-    double d0_r = 0.0;
-    double d0_e = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1_log_z = 0.0;
-    double d1_e = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double d2_r = 0.0;
-    double d2_e = 0.0;
-    double d2__irgen_t2 = 0.0;
-    double d2__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double log_z = 0.0;
-    double r = 0.0;
-    double e = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    {
-        const double d0_r__0 = 0.0;
-        const double d0_e__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1_log_z__0 = 0.0;
-        const double d1_e__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        const double d2_r__0 = 0.0;
-        const double d2_e__0 = 0.0;
-        const double d2__irgen_t2__0 = 0.0;
-        const double d2__irgen_t3__0 = 0.0;
-        d0_r = d0_r__0;
-        d0_e = d0_e__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1_log_z = d1_log_z__0;
-        d1_e = d1_e__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-        d2_r = d2_r__0;
-        d2_e = d2_e__0;
-        d2__irgen_t2 = d2__irgen_t2__0;
-        d2__irgen_t3 = d2__irgen_t3__0;
-    }
-    { double irgen_o1;
-      _irgen_t1 = log_i0e__d0_f64(k, d1_k, &irgen_o1);
-      d1__irgen_t1 = irgen_o1;
-    }
-    {
-        const double d1_log_z__0 = d1__irgen_t1;
-        const double log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const double irgen_c0 = 0.5 * w;
-        const double irgen_c1 = 0.5 * cos(irgen_c0);
-        const double d0_r__0 = irgen_c1 * d0_w;
-        const double d2_r__0 = irgen_c1 * d2_w;
-        const double r__0 = sin(irgen_c0);
-        const double irgen_c2 = 4.0 * k * r__0;
-        const double d0_e__0 = irgen_c2 * d0_r__0;
-        const double irgen_c3 = 2.0 * r__0 * r__0;
-        const double d1_e__0 = irgen_c3 * d1_k;
-        const double d2_e__0 = irgen_c2 * d2_r__0;
-        const double e__0 = irgen_c3 * k;
-        d1_log_z = d1_log_z__0;
-        log_z = log_z__0;
-        d0_r = d0_r__0;
-        d2_r = d2_r__0;
-        r = r__0;
-        d0_e = d0_e__0;
-        d1_e = d1_e__0;
-        d2_e = d2_e__0;
-        e = e__0;
-    }
-    if (e > 4.5 || w > 0.5 * 3.141592653589793) {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          _irgen_t2 = tail_mass__d0_1_0_f64(w, k, d0_w, d1_k, d2_w, &irgen_o1, &irgen_o2, &irgen_o3);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-          d2__irgen_t2 = irgen_o3;
-        }
-        {
-            const double irgen_c0 = 1.0 / _irgen_t2;
-            *irgen_r1 = irgen_c0 * d0__irgen_t2 - d0_e;
-            *irgen_r2 = irgen_c0 * d1__irgen_t2 - d1_e - d1_log_z;
-            *irgen_r3 = irgen_c0 * d2__irgen_t2 - d2_e;
-            return -e - log_z + log(_irgen_t2);
-        }
-    }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t3 = body_mass__d0_1_0_f64(w, k, d0_w, d1_k, d2_w, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-      d2__irgen_t3 = irgen_o3;
-    }
-    {
-        const double irgen_c0 = exp(-log_z + log(_irgen_t3));
-        const double irgen_c1 = 0.5 - irgen_c0;
-        const double irgen_c2 = 1.0 / _irgen_t3;
-        const double irgen_c3 = irgen_c0 / irgen_c1;
-        const double irgen_c4 = irgen_c2 * irgen_c3;
-        *irgen_r1 = -(irgen_c4 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c3 * (irgen_c2 * d1__irgen_t3 - d1_log_z));
-        *irgen_r3 = -(irgen_c4 * d2__irgen_t3);
-        return log(irgen_c1);
-    }
-}
-
 static inline double wrap__d1_0_f64(double x, double mu, double d0_mu, double d1_x, double* irgen_r1, double* irgen_r2)
 {
     double d0_y = 0.0;
@@ -1098,8 +774,18 @@ static inline double log_sf__d1_2_0_f64(double x, double mu, double kappa, doubl
     double d2__irgen_t3 = 0.0;
     double _irgen_t1 = 0.0;
     double y = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
+    double _irgen_s5 = 0.0;
     double _irgen_t2 = 0.0;
+    double _irgen_j1 = 0.0;
+    double _irgen_j2 = 0.0;
+    double _irgen_s8 = 0.0;
+    double _irgen_s9 = 0.0;
+    double _irgen_s10 = 0.0;
     double _irgen_t3 = 0.0;
+    double _irgen_j6 = 0.0;
+    double _irgen_j7 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_y__0 = 0.0;
@@ -1136,31 +822,57 @@ static inline double log_sf__d1_2_0_f64(double x, double mu, double kappa, doubl
         y = y__0;
     }
     if (y >= 0.0) {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          _irgen_t2 = log_lower__d0_1_0_f64(y, kappa, d0_y, d1_kappa, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-          d2__irgen_t2 = irgen_o3;
+        {
+            const double _irgen_s3__0 = d0_y;
+            const double _irgen_s4__0 = d1_kappa;
+            const double _irgen_s5__0 = d2_y;
+            _irgen_s3 = _irgen_s3__0;
+            _irgen_s4 = _irgen_s4__0;
+            _irgen_s5 = _irgen_s5__0;
+        }
+        { double irgen_o1, irgen_o2;
+          _irgen_t2 = log_lower__d0_1_f64(y, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          _irgen_j1 = irgen_o1;
+          _irgen_j2 = irgen_o2;
         }
         {
-            *irgen_r1 = d0__irgen_t2;
-            *irgen_r2 = d1__irgen_t2;
-            *irgen_r3 = d2__irgen_t2;
+            const double d0__irgen_t2__0 = _irgen_j1 * _irgen_s3;
+            const double d1__irgen_t2__0 = _irgen_j2 * _irgen_s4;
+            const double d2__irgen_t2__0 = _irgen_j1 * _irgen_s5;
+            d0__irgen_t2 = d0__irgen_t2__0;
+            d1__irgen_t2 = d1__irgen_t2__0;
+            d2__irgen_t2 = d2__irgen_t2__0;
+            *irgen_r1 = d0__irgen_t2__0;
+            *irgen_r2 = d1__irgen_t2__0;
+            *irgen_r3 = d2__irgen_t2__0;
             return _irgen_t2;
         }
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t3 = log_lower__d0_1_0_f64(-y, kappa, -d0_y, d1_kappa, -d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-      d2__irgen_t3 = irgen_o3;
+    {
+        const double _irgen_s8__0 = -d0_y;
+        const double _irgen_s9__0 = d1_kappa;
+        const double _irgen_s10__0 = -d2_y;
+        _irgen_s8 = _irgen_s8__0;
+        _irgen_s9 = _irgen_s9__0;
+        _irgen_s10 = _irgen_s10__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t3 = log_lower__d0_1_f64(-y, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      _irgen_j6 = irgen_o1;
+      _irgen_j7 = irgen_o2;
     }
     {
+        const double d0__irgen_t3__0 = _irgen_j6 * _irgen_s8;
+        const double d1__irgen_t3__0 = _irgen_j7 * _irgen_s9;
+        const double d2__irgen_t3__0 = _irgen_j6 * _irgen_s10;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+        d2__irgen_t3 = d2__irgen_t3__0;
         const double irgen_c0 = exp(_irgen_t3);
         const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c1 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c1 * d1__irgen_t3);
-        *irgen_r3 = -(irgen_c1 * d2__irgen_t3);
+        *irgen_r1 = -(irgen_c1 * d0__irgen_t3__0);
+        *irgen_r2 = -(irgen_c1 * d1__irgen_t3__0);
+        *irgen_r3 = -(irgen_c1 * d2__irgen_t3__0);
         return log1p(-irgen_c0);
     }
 }
@@ -1179,8 +891,18 @@ static inline double log_cdf__d1_2_0_f64(double x, double mu, double kappa, doub
     double d2__irgen_t3 = 0.0;
     double _irgen_t1 = 0.0;
     double y = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
+    double _irgen_s5 = 0.0;
     double _irgen_t2 = 0.0;
+    double _irgen_j1 = 0.0;
+    double _irgen_j2 = 0.0;
+    double _irgen_s8 = 0.0;
+    double _irgen_s9 = 0.0;
+    double _irgen_s10 = 0.0;
     double _irgen_t3 = 0.0;
+    double _irgen_j6 = 0.0;
+    double _irgen_j7 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_y__0 = 0.0;
@@ -1217,31 +939,57 @@ static inline double log_cdf__d1_2_0_f64(double x, double mu, double kappa, doub
         y = y__0;
     }
     if (y <= 0.0) {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          _irgen_t2 = log_lower__d0_1_0_f64(-y, kappa, -d0_y, d1_kappa, -d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-          d2__irgen_t2 = irgen_o3;
+        {
+            const double _irgen_s3__0 = -d0_y;
+            const double _irgen_s4__0 = d1_kappa;
+            const double _irgen_s5__0 = -d2_y;
+            _irgen_s3 = _irgen_s3__0;
+            _irgen_s4 = _irgen_s4__0;
+            _irgen_s5 = _irgen_s5__0;
+        }
+        { double irgen_o1, irgen_o2;
+          _irgen_t2 = log_lower__d0_1_f64(-y, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          _irgen_j1 = irgen_o1;
+          _irgen_j2 = irgen_o2;
         }
         {
-            *irgen_r1 = d0__irgen_t2;
-            *irgen_r2 = d1__irgen_t2;
-            *irgen_r3 = d2__irgen_t2;
+            const double d0__irgen_t2__0 = _irgen_j1 * _irgen_s3;
+            const double d1__irgen_t2__0 = _irgen_j2 * _irgen_s4;
+            const double d2__irgen_t2__0 = _irgen_j1 * _irgen_s5;
+            d0__irgen_t2 = d0__irgen_t2__0;
+            d1__irgen_t2 = d1__irgen_t2__0;
+            d2__irgen_t2 = d2__irgen_t2__0;
+            *irgen_r1 = d0__irgen_t2__0;
+            *irgen_r2 = d1__irgen_t2__0;
+            *irgen_r3 = d2__irgen_t2__0;
             return _irgen_t2;
         }
     }
-    { double irgen_o1, irgen_o2, irgen_o3;
-      _irgen_t3 = log_lower__d0_1_0_f64(y, kappa, d0_y, d1_kappa, d2_y, &irgen_o1, &irgen_o2, &irgen_o3);
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-      d2__irgen_t3 = irgen_o3;
+    {
+        const double _irgen_s8__0 = d0_y;
+        const double _irgen_s9__0 = d1_kappa;
+        const double _irgen_s10__0 = d2_y;
+        _irgen_s8 = _irgen_s8__0;
+        _irgen_s9 = _irgen_s9__0;
+        _irgen_s10 = _irgen_s10__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t3 = log_lower__d0_1_f64(y, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      _irgen_j6 = irgen_o1;
+      _irgen_j7 = irgen_o2;
     }
     {
+        const double d0__irgen_t3__0 = _irgen_j6 * _irgen_s8;
+        const double d1__irgen_t3__0 = _irgen_j7 * _irgen_s9;
+        const double d2__irgen_t3__0 = _irgen_j6 * _irgen_s10;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+        d2__irgen_t3 = d2__irgen_t3__0;
         const double irgen_c0 = exp(_irgen_t3);
         const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c1 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c1 * d1__irgen_t3);
-        *irgen_r3 = -(irgen_c1 * d2__irgen_t3);
+        *irgen_r1 = -(irgen_c1 * d0__irgen_t3__0);
+        *irgen_r2 = -(irgen_c1 * d1__irgen_t3__0);
+        *irgen_r3 = -(irgen_c1 * d2__irgen_t3__0);
         return log1p(-irgen_c0);
     }
 }

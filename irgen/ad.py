@@ -113,6 +113,7 @@ class _Transform:
         self.d = [{v: sp.Symbol(f"d{k}_{v.name}", real=True) for v in act}
                   for k, act in enumerate(self.active)]
         self.needs = set()   # (callee name, callee spec)
+        self.count = 0
 
     def tan(self, e, k):
         return tangent(e, self.d[k])
@@ -150,10 +151,13 @@ class _Transform:
             if not dirs:
                 self.needs.add((s.func, ()))
                 return [s]
-            cspec = tuple(frozenset(i for i, a in enumerate(s.args)
-                                    if a.free_symbols & self.active[k]) for k in dirs)
-            targs = [self.tan(s.args[i], k) for k, seeds in zip(dirs, cspec)
-                     for i in sorted(seeds)]
+            per_dir = [[i for i, a in enumerate(s.args) if a.free_symbols & self.active[k]]
+                       for k in dirs]
+            basis = sorted({i for used in per_dir for i in used})
+            if len(basis) < len(dirs):
+                return self.call_by_jacobian(s, target, dirs, basis)
+            cspec = tuple(frozenset(used) for used in per_dir)
+            targs = [self.tan(s.args[i], k) for k, used in zip(dirs, per_dir) for i in used]
             self.needs.add((s.func, cspec))
             return [ir.Call((target,) + tuple(self.d[k][target] for k in dirs),
                             jvp_name(s.func, cspec), s.args + tuple(targs))]
@@ -165,6 +169,31 @@ class _Transform:
             (v,) = s.values
             return [ir.Return((v,) + tuple(self.tan(v, k) for k in K))]
         return [s]
+
+    def call_by_jacobian(self, s, target, dirs, basis):
+        """More directions than active arguments: differentiate the callee once per active
+        argument (its Jacobian row) and combine, instead of once per direction. Gamma's
+        CDF of x * beta is the case: three directions (alpha, beta, x), two arguments."""
+        pre, post = [], []
+        jac = [self.fresh("j") for _ in basis]
+        for k in dirs:
+            terms = []
+            for i, j in zip(basis, jac):
+                t = self.tan(s.args[i], k)
+                if t != 0:
+                    held = self.fresh("s")       # the tangent of the argument before the call
+                    pre.append(ir.Assign(held, t))
+                    terms.append(j * held)
+            post.append(ir.Assign(self.d[k][target], sp.Add(*terms)))
+        cspec = tuple(frozenset([i]) for i in basis)
+        self.needs.add((s.func, cspec))
+        call = ir.Call((target,) + tuple(jac), jvp_name(s.func, cspec),
+                       s.args + (sp.Integer(1),) * len(basis))
+        return pre + [call] + post
+
+    def fresh(self, kind):
+        self.count += 1
+        return sp.Symbol(f"_irgen_{kind}{self.count}", real=True)
 
     def cond(self, c):
         if not c.atoms(P.converged):

@@ -1,0 +1,68 @@
+"""Invalid parameters give NaN; x outside the support gives the limits; nothing crashes."""
+import numpy as np
+import pytest
+
+import generated.gamma as g
+import generated.normal as n
+import generated.von_mises as v
+
+NAN, INF = np.nan, np.inf
+MODULES = [(n, (0.0, 1.0)), (g, (2.0, 1.0)), (v, (0.0, 2.0))]
+
+
+@pytest.mark.parametrize("mod,good", MODULES, ids=lambda m: getattr(m, "name", ""))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_invalid_parameters_give_nan(mod, good, dtype):
+    positive = [i for i, p in enumerate(mod.params) if i == 1 or mod.name == "gamma"]
+    bad_values = [NAN, INF, -INF]
+    for i in range(len(good)):
+        for b in bad_values + ([0.0, -1.0] if i in positive else []):
+            args = [dtype(0.5)] + [dtype(p) for p in good]
+            args[1 + i] = dtype(b)
+            for f in (mod.cdf, mod.log_prob):
+                assert np.isnan(f(*args)), (f, args)
+            assert all(np.isnan(r) for r in mod.cdf_grad(*args))
+            assert all(np.isnan(r) for r in mod.implicit_grad(*args))
+
+
+@pytest.mark.parametrize("mod,good", MODULES, ids=lambda m: getattr(m, "name", ""))
+def test_nan_x_gives_nan(mod, good):
+    assert np.isnan(mod.cdf(NAN, *good))
+    assert all(np.isnan(r) for r in mod.implicit_grad(NAN, *good))
+
+
+def test_outside_support_gamma():
+    assert g.cdf(-1.0, 2.0, 1.0) == 0.0 and g.cdf(INF, 2.0, 1.0) == 1.0
+    assert g.log_prob(-1.0, 2.0, 1.0) == -INF
+    assert g.cdf_grad(-1.0, 2.0, 1.0) == (0.0, 0.0, 0.0)
+    assert g.implicit_grad(0.0, 2.0, 1.0) == (0.0, 0.0)
+    assert g.implicit_grad(INF, 2.0, 1.0) == (0.0, 0.0)
+    assert g.log_prob(0.0, 1.0, 3.0) == pytest.approx(np.log(3.0))
+
+
+def test_infinite_x_normal():
+    assert n.cdf(-INF, 0.0, 1.0) == 0.0 and n.cdf(INF, 0.0, 1.0) == 1.0
+    assert n.implicit_grad(INF, 0.0, 1.0) == (0.0, 0.0)
+
+
+def test_von_mises_wraps_and_rejects_infinite_angle():
+    x = np.array([-3.0, 0.5, 2.9])
+    assert np.allclose(v.cdf(x + 2 * np.pi, 0.3, 4.0), v.cdf(x, 0.3, 4.0), rtol=1e-13, atol=1e-15)
+    assert np.isnan(v.cdf(INF, 0.0, 1.0))
+
+
+@pytest.mark.parametrize("mod,good", MODULES, ids=lambda m: getattr(m, "name", ""))
+def test_extreme_valid_inputs_are_finite(mod, good):
+    """Far tails and extreme parameters: finite results, no hang."""
+    rng = np.random.default_rng(1)
+    p = [np.full(400, good[0]), np.exp(rng.uniform(np.log(1e-3), np.log(1e4), 400))]
+    if mod.name == "normal":
+        x = rng.uniform(-30, 30, 400) * p[1]
+    elif mod.name == "gamma":
+        p[0] = p[1].copy()
+        p[1] = np.ones(400)
+        x = p[0] * np.exp(rng.uniform(-5, 2, 400))
+    else:
+        x = rng.uniform(-np.pi, np.pi, 400)
+    for r in (mod.cdf(x, *p),) + mod.cdf_grad(x, *p) + mod.implicit_grad(x, *p):
+        assert np.all(np.isfinite(r))
