@@ -80,7 +80,7 @@ static inline double log_prefactor_f64(double a, double y)
     double t = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
-    if (a < 14.0) {
+    if (a < 14.0 || y < 0.5 * a) {
         {
             return a * log(y) - y - irgen_lgamma(a + 1.0);
         }
@@ -457,7 +457,7 @@ static inline double log_prefactor__d0_1_f64(double a, double y, double d0_a, do
         d1_t = d1_t__0;
         d1__irgen_t1 = d1__irgen_t1__0;
     }
-    if (a < 14.0) {
+    if (a < 14.0 || y < 0.5 * a) {
         _irgen_r1 = digamma_f64(a + 1.0);
         {
             const double irgen_c0 = log(y);

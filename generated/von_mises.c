@@ -194,8 +194,23 @@ static inline double wrap_f64(double x, double mu)
     double y = 0.0;
     {
         const double y__0 = -mu + x;
-        y = y__0;
-        return -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        y = y__1;
+    }
+    if (y < -3.141592653589793) {
+        {
+            const double y__0 = 2.0 * 3.141592653589793 + y;
+            y = y__0;
+        }
+    }
+    if (y >= 3.141592653589793) {
+        {
+            const double y__0 = -(2.0 * 3.141592653589793) + y;
+            y = y__0;
+        }
+    }
+    {
+        return y;
     }
 }
 
@@ -631,10 +646,30 @@ static inline double wrap__d1_f64(double x, double mu, double d0_mu, double* irg
         const double d0_y__0 = 0.0;
         const double d0_y__1 = -d0_mu;
         const double y__0 = -mu + x;
-        d0_y = d0_y__1;
-        y = y__0;
-        *irgen_r1 = d0_y__1;
-        return -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        const double d0_y__2 = d0_y__1;
+        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        d0_y = d0_y__2;
+        y = y__1;
+    }
+    if (y < -3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = d0_y__0;
+            y = y__0;
+        }
+    }
+    if (y >= 3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = d0_y__0;
+            y = y__0;
+        }
+    }
+    {
+        *irgen_r1 = d0_y;
+        return y;
     }
 }
 
@@ -751,12 +786,37 @@ static inline double wrap__d1_0_f64(double x, double mu, double d0_mu, double d1
         const double d0_y__1 = -d0_mu;
         const double d1_y__1 = d1_x;
         const double y__0 = -mu + x;
-        d0_y = d0_y__1;
-        d1_y = d1_y__1;
-        y = y__0;
-        *irgen_r1 = d0_y__1;
-        *irgen_r2 = d1_y__1;
-        return -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        const double d0_y__2 = d0_y__1;
+        const double d1_y__2 = d1_y__1;
+        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        d0_y = d0_y__2;
+        d1_y = d1_y__2;
+        y = y__1;
+    }
+    if (y < -3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double d1_y__0 = d1_y;
+            const double y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = d0_y__0;
+            d1_y = d1_y__0;
+            y = y__0;
+        }
+    }
+    if (y >= 3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double d1_y__0 = d1_y;
+            const double y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = d0_y__0;
+            d1_y = d1_y__0;
+            y = y__0;
+        }
+    }
+    {
+        *irgen_r1 = d0_y;
+        *irgen_r2 = d1_y;
+        return y;
     }
 }
 

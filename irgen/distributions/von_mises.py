@@ -21,7 +21,12 @@ CUTOFF = 40.0         # the tail integral stops where the integrand falls below 
 def wrap(x, mu):
     """x - mu wrapped into [-pi, pi)."""
     y = x - mu
-    return y - 2.0 * PI * floor((y + PI) / (2.0 * PI))
+    y = y - 2.0 * PI * floor((y + PI) / (2.0 * PI))
+    if y < -PI:                 # rounding in the line above can step just outside
+        y = y + 2.0 * PI
+    if y >= PI:
+        y = y - 2.0 * PI
+    return y
 
 
 @dsl

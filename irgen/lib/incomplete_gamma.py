@@ -15,7 +15,7 @@ LOG_SQRT_2PI = 0.9189385332046728
 @dsl
 def log_prefactor(a, y):
     """log(y^a exp(-y) / Gamma(a + 1))."""
-    if a < STIRLING_FROM:
+    if a < STIRLING_FROM or y < 0.5 * a:   # far below the mode nothing cancels
         return a * log(y) - y - lgamma(a + 1.0)
     b = a + 1.0
     t = (y - b) / b
