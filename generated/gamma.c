@@ -126,14 +126,52 @@ static inline double lower_series_f64(double a, double y)
     }
 }
 
+static inline double small_a_series_f64(double a, double y)
+{
+    double power = 0.0;
+    double total = 0.0;
+    double n = 0.0;
+    double term = 0.0;
+    {
+        const double power__0 = 1.0;
+        const double total__0 = 0.0;
+        power = power__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
+        n = (double)(1 + irgen_k1);
+        {
+            const double power__0 = -(power * y / n);
+            const double term__0 = power__0 / (a + n);
+            const double total__0 = term__0 + total;
+            power = power__0;
+            term = term__0;
+            total = total__0;
+        }
+        if (fabs(term) <= DBL_EPSILON * fabs(total)) {
+            break;
+        }
+    }
+    {
+        return a * total + 1.0;
+    }
+}
+
 static inline double log_p_series_f64(double a, double y)
 {
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
-    _irgen_t1 = log_prefactor_f64(a, y);
-    _irgen_t2 = lower_series_f64(a, y);
+    double _irgen_t3 = 0.0;
+    if (a < 1.0) {
+        _irgen_t1 = small_a_series_f64(a, y);
+        {
+            return a * log(y) + log(_irgen_t1) - irgen_lgamma(a + 1.0);
+        }
+    }
+    _irgen_t2 = log_prefactor_f64(a, y);
+    _irgen_t3 = lower_series_f64(a, y);
     {
-        return _irgen_t1 + log(_irgen_t2);
+        return _irgen_t2 + log(_irgen_t3);
     }
 }
 
@@ -213,19 +251,28 @@ static inline double log_q_fraction_f64(double a, double y)
     }
 }
 
+static inline double split_f64(double a)
+{
+    {
+        return a >= 1.0 ? a + 1.0 : 0.5;
+    }
+}
+
 static inline double gamma_p_f64(double a, double y)
 {
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
-    if (y < a + 1.0) {
-        _irgen_t1 = log_p_series_f64(a, y);
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = split_f64(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f64(a, y);
         {
-            return exp(_irgen_t1);
+            return exp(_irgen_t2);
         }
     }
-    _irgen_t2 = log_q_fraction_f64(a, y);
+    _irgen_t3 = log_q_fraction_f64(a, y);
     {
-        return -expm1(_irgen_t2);
+        return -expm1(_irgen_t3);
     }
 }
 
@@ -563,39 +610,127 @@ static inline double lower_series__d0_1_f64(double a, double y, double d0_a, dou
     }
 }
 
+static inline double small_a_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+{
+    double d0_total = 0.0;
+    double d0_term = 0.0;
+    double d1_power = 0.0;
+    double d1_total = 0.0;
+    double d1_term = 0.0;
+    double power = 0.0;
+    double total = 0.0;
+    double n = 0.0;
+    double term = 0.0;
+    {
+        const double d0_total__0 = 0.0;
+        const double d0_term__0 = 0.0;
+        const double d1_power__0 = 0.0;
+        const double d1_total__0 = 0.0;
+        const double d1_term__0 = 0.0;
+        const double d1_power__1 = 0.0;
+        const double power__0 = 1.0;
+        const double d0_total__1 = 0.0;
+        const double d1_total__1 = 0.0;
+        const double total__0 = 0.0;
+        d0_total = d0_total__1;
+        d0_term = d0_term__0;
+        d1_power = d1_power__1;
+        d1_total = d1_total__1;
+        d1_term = d1_term__0;
+        power = power__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
+        n = (double)(1 + irgen_k1);
+        {
+            const double irgen_c0 = 1.0 / n;
+            const double irgen_c1 = irgen_c0 * y;
+            const double d1_power__0 = -(irgen_c1 * d1_power) - irgen_c0 * d1_y * power;
+            const double power__0 = -(irgen_c1 * power);
+            const double irgen_c2 = a + n;
+            const double d0_term__0 = -(d0_a * power__0 / (irgen_c2 * irgen_c2));
+            const double irgen_c3 = 1.0 / irgen_c2;
+            const double d1_term__0 = irgen_c3 * d1_power__0;
+            const double term__0 = irgen_c3 * power__0;
+            const double d0_total__0 = d0_term__0 + d0_total;
+            const double d1_total__0 = d1_term__0 + d1_total;
+            const double total__0 = term__0 + total;
+            d1_power = d1_power__0;
+            power = power__0;
+            d0_term = d0_term__0;
+            d1_term = d1_term__0;
+            term = term__0;
+            d0_total = d0_total__0;
+            d1_total = d1_total__0;
+            total = total__0;
+        }
+        if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(d1_term) <= DBL_EPSILON * fabs(d1_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
+            break;
+        }
+    }
+    {
+        *irgen_r1 = a * d0_total + d0_a * total;
+        *irgen_r2 = a * d1_total;
+        return a * total + 1.0;
+    }
+}
+
 static inline double log_p_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_r1 = 0.0;
     double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    if (a < 1.0) {
+        { double irgen_o1, irgen_o2;
+          _irgen_t1 = small_a_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        _irgen_r1 = digamma_f64(a + 1.0);
+        {
+            const double irgen_c0 = log(y);
+            const double irgen_c1 = 1.0 / _irgen_t1;
+            *irgen_r1 = -(_irgen_r1 * d0_a) + irgen_c1 * d0__irgen_t1 + irgen_c0 * d0_a;
+            *irgen_r2 = a * d1_y / y + irgen_c1 * d1__irgen_t1;
+            return irgen_c0 * a + log(_irgen_t1) - irgen_lgamma(a + 1.0);
+        }
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-    }
-    { double irgen_o1, irgen_o2;
-      _irgen_t2 = lower_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t2 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
       d0__irgen_t2 = irgen_o1;
       d1__irgen_t2 = irgen_o2;
     }
+    { double irgen_o1, irgen_o2;
+      _irgen_t3 = lower_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
     {
-        const double irgen_c0 = 1.0 / _irgen_t2;
-        *irgen_r1 = d0__irgen_t1 + irgen_c0 * d0__irgen_t2;
-        *irgen_r2 = d1__irgen_t1 + irgen_c0 * d1__irgen_t2;
-        return _irgen_t1 + log(_irgen_t2);
+        const double irgen_c0 = 1.0 / _irgen_t3;
+        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0__irgen_t3;
+        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1__irgen_t3;
+        return _irgen_t2 + log(_irgen_t3);
     }
 }
 
@@ -794,47 +929,64 @@ static inline double log_q_fraction__d0_1_f64(double a, double y, double d0_a, d
     }
 }
 
+static inline double split__d0_f64(double a, double d0_a, double* irgen_r1)
+{
+    {
+        const double irgen_c0 = a >= 1.0;
+        *irgen_r1 = irgen_c0 ? d0_a : 0.0;
+        return irgen_c0 ? a + 1.0 : 0.5;
+    }
+}
+
 static inline double gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
-    double d1__irgen_t1 = 0.0;
+    double d0__irgen_t3 = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
     }
-    if (y < a + 1.0) {
+    { double irgen_o1;
+      _irgen_t1 = split__d0_f64(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    if (y < _irgen_t1) {
         { double irgen_o1, irgen_o2;
-          _irgen_t1 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t1 = irgen_o1;
-          d1__irgen_t1 = irgen_o2;
+          _irgen_t2 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
         }
         {
-            const double irgen_c0 = exp(_irgen_t1);
-            *irgen_r1 = irgen_c0 * d0__irgen_t1;
-            *irgen_r2 = irgen_c0 * d1__irgen_t1;
+            const double irgen_c0 = exp(_irgen_t2);
+            *irgen_r1 = irgen_c0 * d0__irgen_t2;
+            *irgen_r2 = irgen_c0 * d1__irgen_t2;
             return irgen_c0;
         }
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t2 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
+      _irgen_t3 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
     }
     {
-        const double irgen_c0 = exp(_irgen_t2);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t2);
-        *irgen_r2 = -(irgen_c0 * d1__irgen_t2);
-        return -expm1(_irgen_t2);
+        const double irgen_c0 = exp(_irgen_t3);
+        *irgen_r1 = -(irgen_c0 * d0__irgen_t3);
+        *irgen_r2 = -(irgen_c0 * d1__irgen_t3);
+        return -expm1(_irgen_t3);
     }
 }
 
@@ -901,8 +1053,10 @@ static inline double kernel_cdf_grad_f64(double x, double alpha, double beta, do
 
 static inline double upper_f64(double x, double alpha, double beta)
 {
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = split_f64(alpha);
     {
-        return -alpha + beta * x - 1.0;
+        return -_irgen_t1 + beta * x;
     }
 }
 
@@ -910,43 +1064,51 @@ static inline double log_gamma_q__d0_1_f64(double a, double y, double d0_a, doub
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
-    double d1__irgen_t1 = 0.0;
+    double d0__irgen_t3 = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
     }
-    if (y < a + 1.0) {
+    { double irgen_o1;
+      _irgen_t1 = split__d0_f64(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    if (y < _irgen_t1) {
         { double irgen_o1, irgen_o2;
-          _irgen_t1 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t1 = irgen_o1;
-          d1__irgen_t1 = irgen_o2;
+          _irgen_t2 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
         }
         {
-            const double irgen_c0 = exp(_irgen_t1);
+            const double irgen_c0 = exp(_irgen_t2);
             const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-            *irgen_r1 = -(irgen_c1 * d0__irgen_t1);
-            *irgen_r2 = -(irgen_c1 * d1__irgen_t1);
+            *irgen_r1 = -(irgen_c1 * d0__irgen_t2);
+            *irgen_r2 = -(irgen_c1 * d1__irgen_t2);
             return log1p(-irgen_c0);
         }
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t2 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
+      _irgen_t3 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
     }
     {
-        *irgen_r1 = d0__irgen_t2;
-        *irgen_r2 = d1__irgen_t2;
-        return _irgen_t2;
+        *irgen_r1 = d0__irgen_t3;
+        *irgen_r2 = d1__irgen_t3;
+        return _irgen_t3;
     }
 }
 
@@ -998,42 +1160,50 @@ static inline double log_gamma_p__d0_1_f64(double a, double y, double d0_a, doub
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
-    double d1__irgen_t1 = 0.0;
+    double d0__irgen_t3 = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
     }
-    if (y < a + 1.0) {
+    { double irgen_o1;
+      _irgen_t1 = split__d0_f64(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    if (y < _irgen_t1) {
         { double irgen_o1, irgen_o2;
-          _irgen_t1 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t1 = irgen_o1;
-          d1__irgen_t1 = irgen_o2;
+          _irgen_t2 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
         }
         {
-            *irgen_r1 = d0__irgen_t1;
-            *irgen_r2 = d1__irgen_t1;
-            return _irgen_t1;
+            *irgen_r1 = d0__irgen_t2;
+            *irgen_r2 = d1__irgen_t2;
+            return _irgen_t2;
         }
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t2 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
+      _irgen_t3 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
     }
     {
-        const double irgen_c0 = exp(_irgen_t2);
+        const double irgen_c0 = exp(_irgen_t3);
         const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c1 * d0__irgen_t2);
-        *irgen_r2 = -(irgen_c1 * d1__irgen_t2);
+        *irgen_r1 = -(irgen_c1 * d0__irgen_t3);
+        *irgen_r2 = -(irgen_c1 * d1__irgen_t3);
         return log1p(-irgen_c0);
     }
 }

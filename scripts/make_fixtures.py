@@ -5,7 +5,7 @@ log-uniformly, z drawn from the distribution itself; tails at CDF levels 1e-12..
 both sides), in float64 and at float32-rounded inputs, with F, dF/dtheta and dz/dtheta.
 Slow (minutes), so the results are committed; rerun after changing what is sampled:
 
-    python scripts/make_fixtures.py
+    python scripts/make_fixtures.py [gamma] [von_mises]
 """
 import sys
 import time
@@ -52,8 +52,8 @@ def vm_mass(y, k):
     return 1 - high, high
 
 
-def vm_ref(y, k):
-    y, k = mp.mpf(float(y)), mp.mpf(float(k))
+def vm_ref(k, y):
+    k, y = mp.mpf(float(k)), mp.mpf(float(y))
     low, _ = vm_mass(y, k)
     part = 0 if y <= 0 else 1
     dF = mp.diff(lambda s: vm_mass(y, s)[part], k) * (1 if part == 0 else -1)
@@ -121,6 +121,9 @@ def vm_sets(rng):
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    save("gamma", gamma_sets(np.random.default_rng(20180101)))
-    save("von_mises", vm_sets(np.random.default_rng(20180102)))
+    which = sys.argv[1:] or ["gamma", "von_mises"]
+    if "gamma" in which:
+        save("gamma", gamma_sets(np.random.default_rng(20180101)))
+    if "von_mises" in which:
+        save("von_mises", vm_sets(np.random.default_rng(20180102)))
     print(f"wrote {OUT}")

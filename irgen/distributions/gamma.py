@@ -1,6 +1,6 @@
 """Gamma(alpha, beta): shape alpha, rate beta; F(x) = P(alpha, beta x)."""
 from irgen.dsl import *
-from irgen.lib.incomplete_gamma import gamma_p, log_gamma_p, log_gamma_q
+from irgen.lib.incomplete_gamma import gamma_p, log_gamma_p, log_gamma_q, split
 
 
 @dsl
@@ -27,8 +27,8 @@ def log_sf(x, alpha, beta):
 
 @dsl
 def upper(x, alpha, beta):
-    """The continued fraction (upper tail) is the accurate form above x beta = alpha + 1."""
-    return x * beta - alpha - 1.0
+    """Above the split the upper tail (the continued fraction) is the accurate form."""
+    return x * beta - split(alpha)
 
 
 gamma = Distribution(
@@ -36,8 +36,8 @@ gamma = Distribution(
     doc="""Gamma distribution with shape alpha and rate beta.
 
 The CDF is the regularized lower incomplete gamma function P(alpha, beta x): a series
-below beta x = alpha + 1, a continued fraction for the upper tail above, with the prefactor
-in log space. float32 kernels compute in double and round once.""",
+for P below beta x = alpha + 1 (1/2 for alpha < 1), a continued fraction for the upper tail
+Q above, with the prefactor in log space. float32 kernels compute in double and round once.""",
     params=(Param("alpha", "shape", "positive"), Param("beta", "rate", "positive")),
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,

@@ -1,9 +1,12 @@
 """The regularized incomplete gamma functions P(a, y) and Q(a, y) in log space.
 
-Series for P below y = a + 1, Lentz's continued fraction for Q above (Numerical Recipes'
-split). The prefactor y^a e^-y / Gamma(a + 1) is taken in log space, and for large a in a
-Stirling form in t = y / (a + 1) - 1, whose derivative in a keeps the digits that
-log(y) - digamma(a + 1) would lose to cancellation."""
+Below the split (y = a + 1 for a >= 1, y = 1/2 for a < 1) P comes from a series, above it Q
+from Lentz's continued fraction, so each is computed where it is the smaller one and its
+derivatives keep their digits. For a >= 1 the series is sum y^n / ((a+1)...(a+n)) with the
+prefactor y^a e^-y / Gamma(a + 1) in log space, for large a in a Stirling form in
+t = y / (a + 1) - 1 whose derivative in a keeps the digits log(y) - digamma(a + 1) would
+lose. For a < 1, where P is close to 1, the series is Kummer's alternating one, which has
+no e^-y to cancel against and so keeps the derivative in y (the density) accurate."""
 from irgen.dsl import *
 from irgen.lib.special import log1pmx, stirling_correction
 
@@ -36,6 +39,26 @@ def lower_series(a, y):
 
 
 @dsl
+def small_a_series(a, y):
+    """T = a * sum over n >= 0 of (-y)^n / (n! (a + n)); P = y^a T / Gamma(a + 1)."""
+    power = 1.0
+    total = 0.0
+    for n in range(1, 200):
+        power = -power * y / n
+        term = power / (a + n)
+        total = total + term
+        if converged(term, total):
+            break
+    return 1.0 + a * total
+
+
+@dsl
+def split(a):
+    """Below this y, P is the smaller of P and Q, or close enough to it."""
+    return a + 1.0 if a >= 1.0 else 0.5
+
+
+@dsl
 def upper_fraction(a, y):
     """The continued fraction 1/(y+1-a- 1(1-a)/(y+3-a- 2(2-a)/(y+5-a- ...))) by Lentz's
     method; Q = a * prefactor * this."""
@@ -63,6 +86,8 @@ def upper_fraction(a, y):
 
 @dsl
 def log_p_series(a, y):
+    if a < 1.0:
+        return a * log(y) - lgamma(a + 1.0) + log(small_a_series(a, y))
     return log_prefactor(a, y) + log(lower_series(a, y))
 
 
@@ -74,7 +99,7 @@ def log_q_fraction(a, y):
 @dsl
 def log_gamma_p(a, y):
     """log P(a, y), the regularized lower incomplete gamma function."""
-    if y < a + 1.0:
+    if y < split(a):
         return log_p_series(a, y)
     return log1p(-exp(log_q_fraction(a, y)))
 
@@ -82,13 +107,13 @@ def log_gamma_p(a, y):
 @dsl
 def log_gamma_q(a, y):
     """log Q(a, y) = log(1 - P(a, y))."""
-    if y < a + 1.0:
+    if y < split(a):
         return log1p(-exp(log_p_series(a, y)))
     return log_q_fraction(a, y)
 
 
 @dsl
 def gamma_p(a, y):
-    if y < a + 1.0:
+    if y < split(a):
         return exp(log_p_series(a, y))
     return -expm1(log_q_fraction(a, y))

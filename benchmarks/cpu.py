@@ -1,0 +1,103 @@
+"""CPU benchmark: per-element time of the implicit gradients, side by side with baselines.
+
+Gamma: alpha log-uniform in [0.1, 10], z drawn from Gamma(alpha, 1). von Mises: kappa
+log-uniform in [1e-2, 1e3], z drawn from von Mises(0, kappa). Baselines, run in the same
+process on the same inputs: scipy central finite differences of the CDF in the parameter
+divided by the density (what a user without irgen writes), and torch._standard_gamma_grad
+where torch is installed (a closed-form approximation, relative error up to ~1e-3).
+Medians of repeated runs; ratios are baseline time / irgen time.
+
+    python benchmarks/cpu.py [--n N] [--repeat R]
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import special, stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import generated.gamma as g  # noqa: E402
+import generated.von_mises as v  # noqa: E402
+from irgen.runtime import set_num_threads  # noqa: E402
+
+
+def median_ns(f, n, repeat):
+    f()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)) / n * 1e9
+
+
+def scipy_gamma_fd(z, a):
+    h = 1e-6 * np.maximum(a, 1e-3)
+    dF = (special.gammainc(a + h, z) - special.gammainc(a - h, z)) / (2 * h)
+    return -dF / stats.gamma.pdf(z, a)
+
+
+def scipy_vm_fd(z, k):
+    h = 1e-6 * k
+    dF = (stats.vonmises.cdf(z, k + h) - stats.vonmises.cdf(z, k - h)) / (2 * h)
+    return -dF / stats.vonmises.pdf(z, k)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1 << 20)
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args()
+    n, rep = args.n, args.repeat
+    rng = np.random.default_rng(0)
+    a = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
+    z = rng.gamma(a)
+    k = np.exp(rng.uniform(np.log(1e-2), np.log(1e3), n))
+    y = stats.vonmises.rvs(k, random_state=rng)
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+    cores = os.cpu_count()
+    print(f"n = {n}, median of {rep} runs, {cores} cores; ns per element (lower is better)\n")
+    rows = []
+    for dtype in (np.float64, np.float32):
+        za, aa = z.astype(dtype), a.astype(dtype)
+        one = dtype(1)
+        set_num_threads(1)
+        t1 = median_ns(lambda: g.implicit_grad(za, aa, one), n, rep)
+        set_num_threads(0)
+        tn = median_ns(lambda: g.implicit_grad(za, aa, one), n, rep)
+        rows.append((f"gamma {np.dtype(dtype).name}", t1, tn))
+        m = min(n, 1 << 18)
+        fd = median_ns(lambda: scipy_gamma_fd(z[:m], a[:m]), m, 3)
+        print(f"gamma implicit_grad {np.dtype(dtype).name}: irgen {t1:7.1f} (1 thread) "
+              f"{tn:7.1f} ({cores} threads) | scipy central FD {fd:7.1f}  "
+              f"ratio {fd / t1:5.1f}x")
+        if torch is not None:
+            tz = torch.from_numpy(za)
+            ta = torch.from_numpy(aa)
+            tt = median_ns(lambda: torch._standard_gamma_grad(ta, tz), n, rep)
+            print(f"{'':29}torch._standard_gamma_grad (1 thread) {tt:7.1f}  "
+                  f"ratio {tt / t1:5.2f}x")
+    for dtype in (np.float64, np.float32):
+        ya, ka = y.astype(dtype), k.astype(dtype)
+        zero = dtype(0)
+        set_num_threads(1)
+        t1 = median_ns(lambda: v.implicit_grad(ya, zero, ka), n, rep)
+        set_num_threads(0)
+        tn = median_ns(lambda: v.implicit_grad(ya, zero, ka), n, rep)
+        m = min(n, 1 << 16)
+        fd = median_ns(lambda: scipy_vm_fd(y[:m], k[:m]), m, 3)
+        print(f"von Mises implicit_grad {np.dtype(dtype).name}: irgen {t1:7.1f} (1 thread) "
+              f"{tn:7.1f} ({cores} threads) | scipy central FD {fd:7.1f}  "
+              f"ratio {fd / t1:5.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The main job: build the built-in distributions and show what they compute.
+
+Prints implicit reparameterization gradients dz/dtheta of Normal, Gamma and von Mises next
+to an independent reference: the closed form for Normal, and for Gamma and von Mises
+-(dF/dtheta)/q with dF/dtheta by mpmath at 30 digits."""
+import sys
+from pathlib import Path
+
+import mpmath as mp
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from irgen.build import build  # noqa: E402
+
+mp.mp.dps = 30
+
+
+def gamma_ref(a, z):
+    a, z = mp.mpf(a), mp.mpf(z)
+    dF = mp.diff(lambda s: mp.gammainc(s, 0, z, regularized=True), a)
+    return float(-dF / mp.exp((a - 1) * mp.log(z) - z - mp.loggamma(a)))
+
+
+def vm_ref(y, k):
+    y, k = mp.mpf(y), mp.mpf(k)
+    F = lambda s: mp.quad(lambda t: mp.exp(s * (mp.cos(t) - 1)), [-mp.pi, y]) / (
+        2 * mp.pi * mp.besseli(0, s) * mp.exp(-s))
+    q = mp.exp(k * (mp.cos(y) - 1)) / (2 * mp.pi * mp.besseli(0, k) * mp.exp(-k))
+    return float(-mp.diff(F, k) / q)
+
+
+def row(name, theta, z, got, want):
+    err = abs(got - want) / abs(want)
+    print(f"  {name:<10} {theta:<16} z = {z:<11.5g} {got:>+.15e}  {want:>+.15e}  {err:.1e}")
+
+
+def main():
+    build(out_dir=ROOT / "generated")
+    import generated.gamma as g
+    import generated.normal as n
+    import generated.von_mises as v
+
+    print("\nImplicit gradients dz/dtheta: irgen (float64) | independent reference | rel. error")
+    for mu, sigma, z in ((0.0, 1.0, -1.3), (2.0, 0.5, 4.5), (0.0, 1.0, -30.0)):
+        _, ds = n.implicit_grad(z, mu, sigma)
+        row("normal", f"sigma={sigma}", z, float(ds), (z - mu) / sigma)
+    for a, z in ((1e-3, 1e-200), (0.1, 2e-5), (1.0, 0.7), (10.0, 12.3), (1e3, 960.0),
+                 (3.0, 30.0)):
+        da, _ = g.implicit_grad(z, a, 1.0)
+        row("gamma", f"alpha={a:g}", z, float(da), gamma_ref(a, z))
+    for k, y in ((0.01, 2.5), (2.0, -1.0), (30.0, 0.2), (500.0, -0.15), (50.0, -1.2)):
+        _, dk = v.implicit_grad(y, 0.0, k)
+        row("von_mises", f"kappa={k:g}", y, float(dk), vm_ref(y, k))
+    rng = np.random.default_rng(0)
+    a = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), 10**6))
+    z = rng.gamma(a)
+    da32, _ = g.implicit_grad(z.astype(np.float32), a.astype(np.float32), np.float32(1))
+    print(f"\nfloat32 works the same way: {da32.dtype}, {da32.size} Gamma gradients, "
+          f"all finite where z is a normal float32: "
+          f"{bool(np.all(np.isfinite(da32[z.astype(np.float32) > 1.2e-38])))}")
+
+
+if __name__ == "__main__":
+    main()

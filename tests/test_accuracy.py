@@ -1,0 +1,117 @@
+"""Implicit gradients, CDFs and CDF derivatives against mpmath at 40 digits.
+
+Reference values are in tests/fixtures (scripts/make_fixtures.py): z drawn from the
+distribution itself, parameters log-uniform; "tails" are z at CDF levels 1e-12..1e-4 on
+either side. Thresholds are the project's targets (see README, Accuracy)."""
+import numpy as np
+import pytest
+
+import generated.gamma as g
+import generated.von_mises as v
+from conftest import rel_err
+
+
+def _stats(got, want):
+    err = rel_err(got, want)
+    return err.max(), np.abs(np.asarray(got, float) - want).mean()
+
+
+# ---------------------------------------------------------------- Gamma
+
+def test_gamma_dz_dalpha_float64_draws(gamma_ref):
+    s = gamma_ref["draws"]
+    da, _ = g.implicit_grad(s["z"], s["param"], 1.0)
+    mx, mean_abs = _stats(da, s["dz"])
+    assert mx <= 5e-14 and mean_abs <= 2.5e-15, (mx, mean_abs)
+
+
+def test_gamma_dz_dalpha_float64_tails(gamma_ref):
+    s = gamma_ref["tails"]
+    da, _ = g.implicit_grad(s["z"], s["param"], 1.0)
+    mx, _ = _stats(da, s["dz"])
+    assert mx <= 5e-14, mx
+
+
+def test_gamma_dz_dbeta_is_minus_z_over_beta(gamma_ref):
+    s = gamma_ref["draws"]
+    beta = 2.5
+    _, db = g.implicit_grad(s["z"] / beta, s["param"], beta)
+    assert np.max(rel_err(db, -(s["z"] / beta) / beta)) <= 1e-14
+
+
+def test_gamma_grid_alpha_to_1e4(gamma_ref):
+    """alpha over [1e-3, 1e4] at fixed CDF levels, tails included."""
+    s = gamma_ref["grid"]
+    da, _ = g.implicit_grad(s["z"], s["param"], 1.0)
+    assert np.max(rel_err(da, s["dz"])) <= 1e-13
+    F, dF, _ = g.cdf_grad(s["z"], s["param"], 1.0)
+    assert np.max(rel_err(F, s["F"])) <= 1e-13
+    assert np.max(rel_err(dF, s["dF"])) <= 2e-12
+
+
+def test_gamma_cdf_and_dF_dalpha(gamma_ref):
+    s = {k: np.concatenate([gamma_ref[n][k] for n in ("draws", "tails")])
+         for k in gamma_ref["draws"]}
+    F, dF, _ = g.cdf_grad(s["z"], s["param"], 1.0)
+    lower = s["F"] < 0.5          # in the upper half F is accurate to a few eps absolutely
+    assert np.max(rel_err(F[lower], s["F"][lower])) <= 1e-13
+    assert np.max(np.abs(F - s["F"])) <= 2e-14
+    assert np.max(np.abs(dF - s["dF"]) / np.maximum(np.abs(s["dF"]), 1e-300)) <= 1e-11
+
+
+def test_gamma_float32(gamma_ref):
+    s = gamma_ref["draws32"]
+    z, a = s["z"].astype(np.float32), s["param"].astype(np.float32)
+    assert np.array_equal(z.astype(float), s["z"])   # reference is at these exact inputs
+    da, _ = g.implicit_grad(z, a, np.float32(1))
+    assert da.dtype == np.float32
+    mx, mean_abs = _stats(da, s["dz"])
+    assert mx <= 1e-5 and mean_abs <= 5e-7, (mx, mean_abs)
+
+
+# ---------------------------------------------------------------- von Mises
+
+def test_von_mises_dz_dkappa_float64_draws(vm_ref):
+    s = vm_ref["draws"]
+    dmu, dk = v.implicit_grad(s["z"], 0.0, s["param"])
+    mx, _ = _stats(dk, s["dz"])
+    assert mx <= 1e-12, mx
+    assert np.all(dmu == 1.0) or np.max(np.abs(dmu - 1)) <= 4e-16
+
+
+def test_von_mises_dz_dkappa_float64_tails(vm_ref):
+    s = vm_ref["tails"]
+    _, dk = v.implicit_grad(s["z"], 0.0, s["param"])
+    mx, _ = _stats(dk, s["dz"])
+    assert mx <= 1e-10, mx
+
+
+def test_von_mises_cdf_and_derivative(vm_ref):
+    s = {k: np.concatenate([vm_ref[n][k] for n in ("draws", "tails")]) for k in vm_ref["draws"]}
+    F, _, dF = v.cdf_grad(s["z"], 0.0, s["param"])
+    lower = s["F"] < 0.5
+    assert np.max(rel_err(F[lower], s["F"][lower])) <= 1e-12
+    assert np.max(np.abs(F - s["F"])) <= 1e-15
+    big = np.abs(s["dF"]) > 1e-200
+    assert np.max(rel_err(dF[big], s["dF"][big])) <= 1e-10
+
+
+def test_von_mises_float32(vm_ref):
+    s = vm_ref["draws32"]
+    z, k = s["z"].astype(np.float32), s["param"].astype(np.float32)
+    _, dk = v.implicit_grad(z, np.float32(0), k)
+    assert dk.dtype == np.float32
+    mx, mean_abs = _stats(dk, s["dz"])
+    assert mx <= 1e-5 and mean_abs <= 2e-8, (mx, mean_abs)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_no_nan_or_inf_for_valid_draws(gamma_ref, vm_ref, dtype):
+    for s in (gamma_ref["draws"], gamma_ref["tails"]):
+        z = s["z"].astype(dtype)
+        ok = z >= np.finfo(dtype).tiny
+        for r in g.implicit_grad(z[ok], s["param"][ok].astype(dtype), dtype(1)):
+            assert np.all(np.isfinite(r))
+    for s in (vm_ref["draws"], vm_ref["tails"]):
+        for r in v.implicit_grad(s["z"].astype(dtype), dtype(0), s["param"].astype(dtype)):
+            assert np.all(np.isfinite(r))
