@@ -31,6 +31,44 @@ int irgen_get_threads(void)
 
 /* ---- float64 scalar functions ---- */
 
+static const double ZETA_f64[40] = {1.6449340668482264, 1.2020569031595942, 1.0823232337111381, 1.03692775514337, 1.0173430619844492, 1.008349277381923, 1.0040773561979444, 1.0020083928260821, 1.000994575127818, 1.0004941886041194, 1.000246086553308, 1.0001227133475785, 1.0000612481350588, 1.000030588236307, 1.0000152822594086, 1.0000076371976379, 1.000003817293265, 1.0000019082127165, 1.0000009539620338, 1.0000004769329869, 1.0000002384505027, 1.000000119219926, 1.000000059608189, 1.0000000298035034, 1.0000000149015549, 1.0000000074507118, 1.000000003725334, 1.0000000018626598, 1.0000000009313275, 1.0000000004656628, 1.000000000232831, 1.0000000001164155, 1.0000000000582077, 1.0000000000291038, 1.000000000014552, 1.000000000007276, 1.000000000003638, 1.000000000001819, 1.0000000000009095, 1.0000000000004547};
+
+static inline double lgamma1p_f64(double a)
+{
+    double total = 0.0;
+    double power = 0.0;
+    double i = 0.0;
+    double term = 0.0;
+    if (fabs(a) >= 0.2) {
+        {
+            return irgen_lgamma(a + 1.0);
+        }
+    }
+    {
+        const double total__0 = -(0.5772156649015329 * a);
+        const double power__0 = -a;
+        total = total__0;
+        power = power__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 40; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double power__0 = -(a * power);
+            const double term__0 = power__0 * ZETA_f64[(int)(i)] / (i + 2.0);
+            const double total__0 = term__0 + total;
+            power = power__0;
+            term = term__0;
+            total = total__0;
+        }
+        if (fabs(term) <= DBL_EPSILON * fabs(total)) {
+            break;
+        }
+    }
+    {
+        return total;
+    }
+}
+
 static inline double log1pmx_f64(double t)
 {
     double term = 0.0;
@@ -126,7 +164,7 @@ static inline double lower_series_f64(double a, double y)
     }
 }
 
-static inline double small_a_series_f64(double a, double y)
+static inline double small_a_sum_f64(double a, double y)
 {
     double power = 0.0;
     double total = 0.0;
@@ -153,7 +191,7 @@ static inline double small_a_series_f64(double a, double y)
         }
     }
     {
-        return a * total + 1.0;
+        return total;
     }
 }
 
@@ -162,16 +200,40 @@ static inline double log_p_series_f64(double a, double y)
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
+    double _irgen_t4 = 0.0;
     if (a < 1.0) {
-        _irgen_t1 = small_a_series_f64(a, y);
+        _irgen_t1 = lgamma1p_f64(a);
+        _irgen_t2 = small_a_sum_f64(a, y);
         {
-            return a * log(y) + log(_irgen_t1) - irgen_lgamma(a + 1.0);
+            return -_irgen_t1 + a * log(y) + log1p(_irgen_t2 * a);
         }
     }
-    _irgen_t2 = log_prefactor_f64(a, y);
-    _irgen_t3 = lower_series_f64(a, y);
+    _irgen_t3 = log_prefactor_f64(a, y);
+    _irgen_t4 = lower_series_f64(a, y);
     {
-        return _irgen_t2 + log(_irgen_t3);
+        return _irgen_t3 + log(_irgen_t4);
+    }
+}
+
+static inline double log_q_small_a_f64(double a, double y)
+{
+    double _irgen_t1 = 0.0;
+    double lg = 0.0;
+    double la = 0.0;
+    double _irgen_t2 = 0.0;
+    double r = 0.0;
+    _irgen_t1 = lgamma1p_f64(a);
+    {
+        const double lg__0 = _irgen_t1;
+        const double la__0 = a * log(y);
+        lg = lg__0;
+        la = la__0;
+    }
+    _irgen_t2 = small_a_sum_f64(a, y);
+    {
+        const double r__0 = -(_irgen_t2 * a * exp(la)) - expm1(la) + expm1(lg);
+        r = r__0;
+        return -lg + log(r__0);
     }
 }
 
@@ -244,10 +306,17 @@ static inline double log_q_fraction_f64(double a, double y)
 {
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
-    _irgen_t1 = log_prefactor_f64(a, y);
-    _irgen_t2 = upper_fraction_f64(a, y);
+    double _irgen_t3 = 0.0;
+    if (a < 1.0 && y < 1.5) {
+        _irgen_t1 = log_q_small_a_f64(a, y);
+        {
+            return _irgen_t1;
+        }
+    }
+    _irgen_t2 = log_prefactor_f64(a, y);
+    _irgen_t3 = upper_fraction_f64(a, y);
     {
-        return _irgen_t1 + log(_irgen_t2) + log(a);
+        return _irgen_t2 + log(_irgen_t3) + log(a);
     }
 }
 
@@ -394,6 +463,68 @@ static inline double digamma_f64(double x)
         f = f__0;
         series = series__0;
         return -series__0 + shift + log(x) - 0.5 / x;
+    }
+}
+
+static inline double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
+{
+    double d0_total = 0.0;
+    double d0_power = 0.0;
+    double d0_term = 0.0;
+    double _irgen_r1 = 0.0;
+    double total = 0.0;
+    double power = 0.0;
+    double i = 0.0;
+    double term = 0.0;
+    {
+        const double d0_total__0 = 0.0;
+        const double d0_power__0 = 0.0;
+        const double d0_term__0 = 0.0;
+        d0_total = d0_total__0;
+        d0_power = d0_power__0;
+        d0_term = d0_term__0;
+    }
+    if (fabs(a) >= 0.2) {
+        _irgen_r1 = digamma_f64(a + 1.0);
+        {
+            *irgen_r1 = _irgen_r1 * d0_a;
+            return irgen_lgamma(a + 1.0);
+        }
+    }
+    {
+        const double d0_total__0 = -(0.5772156649015329 * d0_a);
+        const double total__0 = -(0.5772156649015329 * a);
+        const double d0_power__0 = -d0_a;
+        const double power__0 = -a;
+        d0_total = d0_total__0;
+        total = total__0;
+        d0_power = d0_power__0;
+        power = power__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 40; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double d0_power__0 = -(a * d0_power) - d0_a * power;
+            const double power__0 = -(a * power);
+            const double irgen_c0 = ZETA_f64[(int)(i)] / (i + 2.0);
+            const double d0_term__0 = irgen_c0 * d0_power__0;
+            const double term__0 = irgen_c0 * power__0;
+            const double d0_total__0 = d0_term__0 + d0_total;
+            const double total__0 = term__0 + total;
+            d0_power = d0_power__0;
+            power = power__0;
+            d0_term = d0_term__0;
+            term = term__0;
+            d0_total = d0_total__0;
+            total = total__0;
+        }
+        if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
+            break;
+        }
+    }
+    {
+        *irgen_r1 = d0_total;
+        return total;
     }
 }
 
@@ -610,7 +741,7 @@ static inline double lower_series__d0_1_f64(double a, double y, double d0_a, dou
     }
 }
 
-static inline double small_a_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline double small_a_sum__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0_total = 0.0;
     double d0_term = 0.0;
@@ -669,9 +800,9 @@ static inline double small_a_series__d0_1_f64(double a, double y, double d0_a, d
         }
     }
     {
-        *irgen_r1 = a * d0_total + d0_a * total;
-        *irgen_r2 = a * d1_total;
-        return a * total + 1.0;
+        *irgen_r1 = d0_total;
+        *irgen_r2 = d1_total;
+        return total;
     }
 }
 
@@ -680,57 +811,139 @@ static inline double log_p_series__d0_1_f64(double a, double y, double d0_a, dou
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
     double d0__irgen_t3 = 0.0;
-    double d1__irgen_t1 = 0.0;
+    double d0__irgen_t4 = 0.0;
     double d1__irgen_t2 = 0.0;
     double d1__irgen_t3 = 0.0;
+    double d1__irgen_t4 = 0.0;
     double _irgen_t1 = 0.0;
-    double _irgen_r1 = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
+    double _irgen_t4 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d0__irgen_t4__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
+        const double d1__irgen_t4__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t4 = d0__irgen_t4__0;
         d1__irgen_t2 = d1__irgen_t2__0;
         d1__irgen_t3 = d1__irgen_t3__0;
+        d1__irgen_t4 = d1__irgen_t4__0;
     }
     if (a < 1.0) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t1 = small_a_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+        { double irgen_o1;
+          _irgen_t1 = lgamma1p__d0_f64(a, d0_a, &irgen_o1);
           d0__irgen_t1 = irgen_o1;
-          d1__irgen_t1 = irgen_o2;
         }
-        _irgen_r1 = digamma_f64(a + 1.0);
+        { double irgen_o1, irgen_o2;
+          _irgen_t2 = small_a_sum__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
         {
             const double irgen_c0 = log(y);
-            const double irgen_c1 = 1.0 / _irgen_t1;
-            *irgen_r1 = -(_irgen_r1 * d0_a) + irgen_c1 * d0__irgen_t1 + irgen_c0 * d0_a;
-            *irgen_r2 = a * d1_y / y + irgen_c1 * d1__irgen_t1;
-            return irgen_c0 * a + log(_irgen_t1) - irgen_lgamma(a + 1.0);
+            const double irgen_c1 = _irgen_t2 * a;
+            const double irgen_c2 = 1.0 / (irgen_c1 + 1.0);
+            *irgen_r1 = -d0__irgen_t1 + irgen_c0 * d0_a + irgen_c2 * (_irgen_t2 * d0_a + a * d0__irgen_t2);
+            *irgen_r2 = irgen_c2 * a * d1__irgen_t2 + a * d1_y / y;
+            return -_irgen_t1 + irgen_c0 * a + log1p(irgen_c1);
         }
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t2 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
-    }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = lower_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
+    { double irgen_o1, irgen_o2;
+      _irgen_t4 = lower_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t4 = irgen_o1;
+      d1__irgen_t4 = irgen_o2;
+    }
     {
-        const double irgen_c0 = 1.0 / _irgen_t3;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0__irgen_t3;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1__irgen_t3;
-        return _irgen_t2 + log(_irgen_t3);
+        const double irgen_c0 = 1.0 / _irgen_t4;
+        *irgen_r1 = d0__irgen_t3 + irgen_c0 * d0__irgen_t4;
+        *irgen_r2 = d1__irgen_t3 + irgen_c0 * d1__irgen_t4;
+        return _irgen_t3 + log(_irgen_t4);
+    }
+}
+
+static inline double log_q_small_a__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0_lg = 0.0;
+    double d0_la = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d0_r = 0.0;
+    double d1_la = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double d1_r = 0.0;
+    double _irgen_t1 = 0.0;
+    double lg = 0.0;
+    double la = 0.0;
+    double _irgen_t2 = 0.0;
+    double r = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_lg__0 = 0.0;
+        const double d0_la__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d1_la__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1_r__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0_lg = d0_lg__0;
+        d0_la = d0_la__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0_r = d0_r__0;
+        d1_la = d1_la__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1_r = d1_r__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = lgamma1p__d0_f64(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const double d0_lg__0 = d0__irgen_t1;
+        const double lg__0 = _irgen_t1;
+        const double irgen_c0 = log(y);
+        const double d0_la__0 = irgen_c0 * d0_a;
+        const double d1_la__0 = a * d1_y / y;
+        const double la__0 = irgen_c0 * a;
+        d0_lg = d0_lg__0;
+        lg = lg__0;
+        d0_la = d0_la__0;
+        d1_la = d1_la__0;
+        la = la__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t2 = small_a_sum__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    {
+        const double irgen_c0 = exp(la);
+        const double irgen_c1 = irgen_c0 * d0_la;
+        const double irgen_c2 = irgen_c0 * _irgen_t2;
+        const double irgen_c3 = irgen_c0 * a;
+        const double irgen_c4 = _irgen_t2 * a;
+        const double d0_r__0 = -(irgen_c3 * d0__irgen_t2) - irgen_c2 * d0_a + d0_lg * exp(lg) - irgen_c1 * irgen_c4 - irgen_c1;
+        const double irgen_c5 = irgen_c0 * d1_la;
+        const double d1_r__0 = -(irgen_c3 * d1__irgen_t2) - irgen_c4 * irgen_c5 - irgen_c5;
+        const double r__0 = -(irgen_c2 * a) - expm1(la) + expm1(lg);
+        d0_r = d0_r__0;
+        d1_r = d1_r__0;
+        r = r__0;
+        const double irgen_c6 = 1.0 / r__0;
+        *irgen_r1 = -d0_lg + irgen_c6 * d0_r__0;
+        *irgen_r2 = irgen_c6 * d1_r__0;
+        return -lg + log(r__0);
     }
 }
 
@@ -897,35 +1110,54 @@ static inline double log_q_fraction__d0_1_f64(double a, double y, double d0_a, d
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    if (a < 1.0 && y < 1.5) {
+        { double irgen_o1, irgen_o2;
+          _irgen_t1 = log_q_small_a__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        {
+            *irgen_r1 = d0__irgen_t1;
+            *irgen_r2 = d1__irgen_t1;
+            return _irgen_t1;
+        }
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
-    }
-    { double irgen_o1, irgen_o2;
-      _irgen_t2 = upper_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t2 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
       d0__irgen_t2 = irgen_o1;
       d1__irgen_t2 = irgen_o2;
     }
+    { double irgen_o1, irgen_o2;
+      _irgen_t3 = upper_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
     {
-        const double irgen_c0 = 1.0 / _irgen_t2;
-        *irgen_r1 = d0__irgen_t1 + irgen_c0 * d0__irgen_t2 + d0_a / a;
-        *irgen_r2 = d1__irgen_t1 + irgen_c0 * d1__irgen_t2;
-        return _irgen_t1 + log(_irgen_t2) + log(a);
+        const double irgen_c0 = 1.0 / _irgen_t3;
+        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a;
+        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1__irgen_t3;
+        return _irgen_t2 + log(_irgen_t3) + log(a);
     }
 }
 

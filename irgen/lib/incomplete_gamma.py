@@ -8,9 +8,10 @@ t = y / (a + 1) - 1 whose derivative in a keeps the digits log(y) - digamma(a + 
 lose. For a < 1, where P is close to 1, the series is Kummer's alternating one, which has
 no e^-y to cancel against and so keeps the derivative in y (the density) accurate."""
 from irgen.dsl import *
-from irgen.lib.special import log1pmx, stirling_correction
+from irgen.lib.special import lgamma1p, log1pmx, stirling_correction
 
 MAX_TERMS = 20000          # enough for a up to about 1e6 at double precision
+SMALL_A_Q_BELOW = 1.5      # for a < 1, Q by Kummer's series below this y, the fraction above
 STIRLING_FROM = 14.0       # a from which the Stirling form of the prefactor is used
 LOG_SQRT_2PI = 0.9189385332046728
 
@@ -39,8 +40,8 @@ def lower_series(a, y):
 
 
 @dsl
-def small_a_series(a, y):
-    """T = a * sum over n >= 0 of (-y)^n / (n! (a + n)); P = y^a T / Gamma(a + 1)."""
+def small_a_sum(a, y):
+    """sum over n >= 1 of (-y)^n / (n! (a + n)), alternating with shrinking terms for y < 2."""
     power = 1.0
     total = 0.0
     for n in range(1, 200):
@@ -49,7 +50,17 @@ def small_a_series(a, y):
         total = total + term
         if converged(term, total):
             break
-    return 1.0 + a * total
+    return total
+
+
+@dsl
+def log_q_small_a(a, y):
+    """log Q for a < 1, y < 2: Gamma(1+a) Q = (Gamma(1+a) - 1) - (y^a - 1) - y^a a sum,
+    each part computed without the cancellation that 1 - P would suffer."""
+    lg = lgamma1p(a)
+    la = a * log(y)
+    r = expm1(lg) - expm1(la) - exp(la) * a * small_a_sum(a, y)
+    return log(r) - lg
 
 
 @dsl
@@ -87,12 +98,14 @@ def upper_fraction(a, y):
 @dsl
 def log_p_series(a, y):
     if a < 1.0:
-        return a * log(y) - lgamma(a + 1.0) + log(small_a_series(a, y))
+        return a * log(y) - lgamma1p(a) + log1p(a * small_a_sum(a, y))
     return log_prefactor(a, y) + log(lower_series(a, y))
 
 
 @dsl
 def log_q_fraction(a, y):
+    if a < 1.0 and y < SMALL_A_Q_BELOW:
+        return log_q_small_a(a, y)
     return log_prefactor(a, y) + log(a) + log(upper_fraction(a, y))
 
 

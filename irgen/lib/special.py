@@ -1,9 +1,13 @@
 """Special functions written once in the DSL and reused by distributions and by the
 derivative rules (lgamma' = digamma)."""
+import mpmath
+
 from irgen.dsl import *
 
 SQRT_PI = 1.7724538509055160
 LOG_2 = 0.6931471805599453
+EULER = 0.5772156649015329
+ZETA = tuple(float(mpmath.zeta(k)) for k in range(2, 42))   # zeta(2), ..., zeta(41)
 
 
 @dsl
@@ -75,3 +79,20 @@ def log_erfc(z):
 def log_ndtr(t):
     """log of the standard normal CDF."""
     return log_erfc(-t * 0.7071067811865476) - LOG_2
+
+
+@dsl
+def lgamma1p(a):
+    """log Gamma(1 + a), accurate also for small |a|, where 1 + a would round:
+    -euler a + sum over k >= 2 of zeta(k) (-a)^k / k."""
+    if abs(a) >= 0.2:
+        return lgamma(1.0 + a)
+    total = -EULER * a
+    power = -a
+    for i in range(40):
+        power = -power * a
+        term = ZETA[i] * power / (i + 2)
+        total = total + term
+        if converged(term, total):
+            break
+    return total
