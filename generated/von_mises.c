@@ -121,26 +121,31 @@ static inline double log_i0e_f64(double k)
 
 static inline double tail_mass_f64(double w, double k)
 {
-    double top = 0.0;
+    double e = 0.0;
+    double length = 0.0;
     double c = 0.0;
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
     double s = 0.0;
+    double a = 0.0;
     {
-        const double top__0 = 3.141592653589793;
+        const double e__0 = 3.141592653589793 - w;
+        const double e__1 = e__0 + 1.2246467991473532e-16;
+        const double length__0 = e__1;
         const double c__0 = cos(w) - 40.0 / k;
-        top = top__0;
+        e = e__1;
+        length = length__0;
         c = c__0;
     }
     if (c > -1.0) {
         {
-            const double top__0 = atan2(sqrt((c + 1.0) * (1.0 - c)), c);
-            top = top__0;
+            const double length__0 = -w + atan2(sqrt((c + 1.0) * (1.0 - c)), c);
+            length = length__0;
         }
     }
     {
-        const double h__0 = 0.5 * top - 0.5 * w;
+        const double h__0 = 0.5 * length;
         const double total__0 = 0.0;
         h = h__0;
         total = total__0;
@@ -150,8 +155,10 @@ static inline double tail_mass_f64(double w, double k)
         {
             const double s__0 = h * (TAIL_X_f64[(int)(i)] + 1.0);
             const double irgen_c0 = 0.5 * s__0;
-            const double total__0 = total + TAIL_W_f64[(int)(i)] * exp(-(2.0 * k * sin(irgen_c0) * sin(irgen_c0 + w)));
+            const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
+            const double total__0 = total + TAIL_W_f64[(int)(i)] * exp(-(2.0 * k * sin(irgen_c0) * sin(a__0)));
             s = s__0;
+            a = a__0;
             total = total__0;
         }
     }
@@ -440,50 +447,66 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
 
 static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
 {
-    double d0_top = 0.0;
+    double d0_e = 0.0;
+    double d0_length = 0.0;
     double d0_c = 0.0;
     double d0_h = 0.0;
     double d0_total = 0.0;
     double d0_s = 0.0;
-    double d1_top = 0.0;
+    double d0_a = 0.0;
+    double d1_length = 0.0;
     double d1_c = 0.0;
     double d1_h = 0.0;
     double d1_total = 0.0;
     double d1_s = 0.0;
-    double top = 0.0;
+    double d1_a = 0.0;
+    double e = 0.0;
+    double length = 0.0;
     double c = 0.0;
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
     double s = 0.0;
+    double a = 0.0;
     {
-        const double d0_top__0 = 0.0;
+        const double d0_e__0 = 0.0;
+        const double d0_length__0 = 0.0;
         const double d0_c__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
         const double d0_s__0 = 0.0;
-        const double d1_top__0 = 0.0;
+        const double d0_a__0 = 0.0;
+        const double d1_length__0 = 0.0;
         const double d1_c__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1_total__0 = 0.0;
         const double d1_s__0 = 0.0;
-        const double d0_top__1 = 0.0;
-        const double d1_top__1 = 0.0;
-        const double top__0 = 3.141592653589793;
+        const double d1_a__0 = 0.0;
+        const double d0_e__1 = -d0_w;
+        const double e__0 = 3.141592653589793 - w;
+        const double d0_e__2 = d0_e__1;
+        const double e__1 = e__0 + 1.2246467991473532e-16;
+        const double d0_length__1 = d0_e__2;
+        const double d1_length__1 = 0.0;
+        const double length__0 = e__1;
         const double d0_c__1 = -(d0_w * sin(w));
         const double d1_c__1 = 40.0 * d1_k / (k * k);
         const double c__0 = cos(w) - 40.0 / k;
-        d0_top = d0_top__1;
+        d0_e = d0_e__2;
+        d0_length = d0_length__1;
         d0_c = d0_c__1;
         d0_h = d0_h__0;
         d0_total = d0_total__0;
         d0_s = d0_s__0;
-        d1_top = d1_top__1;
+        d0_a = d0_a__0;
+        d1_length = d1_length__1;
         d1_c = d1_c__1;
         d1_h = d1_h__0;
         d1_total = d1_total__0;
         d1_s = d1_s__0;
-        top = top__0;
+        d1_a = d1_a__0;
+        e = e__1;
+        length = length__0;
         c = c__0;
     }
     if (c > -1.0) {
@@ -493,19 +516,19 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
             const double irgen_c2 = sqrt(irgen_c0 * irgen_c1);
             const double irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
             const double irgen_c4 = irgen_c2 * irgen_c3;
-            const double irgen_c5 = irgen_c3 * c / 2.0 / irgen_c2;
-            const double d0_top__0 = -(irgen_c4 * d0_c) + irgen_c5 * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c);
-            const double d1_top__0 = -(irgen_c4 * d1_c) + irgen_c5 * (-(irgen_c0 * d1_c) + irgen_c1 * d1_c);
-            const double top__0 = atan2(irgen_c2, c);
-            d0_top = d0_top__0;
-            d1_top = d1_top__0;
-            top = top__0;
+            const double irgen_c5 = 1.0 / irgen_c2;
+            const double d0_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 - irgen_c4 * d0_c - d0_w;
+            const double d1_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d1_c) + irgen_c1 * d1_c) / 2.0 - irgen_c4 * d1_c;
+            const double length__0 = -w + atan2(irgen_c2, c);
+            d0_length = d0_length__0;
+            d1_length = d1_length__0;
+            length = length__0;
         }
     }
     {
-        const double d0_h__0 = 0.5 * d0_top - 0.5 * d0_w;
-        const double d1_h__0 = 0.5 * d1_top;
-        const double h__0 = 0.5 * top - 0.5 * w;
+        const double d0_h__0 = 0.5 * d0_length;
+        const double d1_h__0 = 0.5 * d1_length;
+        const double h__0 = 0.5 * length;
         const double d0_total__0 = 0.0;
         const double d1_total__0 = 0.0;
         const double total__0 = 0.0;
@@ -523,21 +546,28 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
             const double d0_s__0 = irgen_c0 * d0_h;
             const double d1_s__0 = irgen_c0 * d1_h;
             const double s__0 = irgen_c0 * h;
-            const double irgen_c1 = 0.5 * s__0;
-            const double irgen_c2 = irgen_c1 + w;
-            const double irgen_c3 = sin(irgen_c2);
-            const double irgen_c4 = irgen_c3 * k;
-            const double irgen_c5 = 1.0 * irgen_c4 * cos(irgen_c1);
-            const double irgen_c6 = sin(irgen_c1);
-            const double irgen_c7 = 2.0 * irgen_c6;
-            const double irgen_c8 = k * cos(irgen_c2);
-            const double irgen_c9 = TAIL_W_f64[(int)(i)] * exp(-(irgen_c4 * irgen_c7));
-            const double d0_total__0 = d0_total + irgen_c9 * (-(irgen_c5 * d0_s__0) - irgen_c7 * irgen_c8 * (0.5 * d0_s__0 + d0_w));
-            const double d1_total__0 = d1_total + irgen_c9 * (-(irgen_c3 * irgen_c7 * d1_k) - irgen_c5 * d1_s__0 - 1.0 * irgen_c6 * irgen_c8 * d1_s__0);
-            const double total__0 = irgen_c9 + total;
+            const double irgen_c1 = 0.5 * d0_s__0;
+            const double irgen_c2 = w > 0.5 * 3.141592653589793;
+            const double d0_a__0 = irgen_c2 ? d0_e - irgen_c1 : d0_w + irgen_c1;
+            const double irgen_c3 = 0.5 * d1_s__0;
+            const double d1_a__0 = irgen_c2 ? -irgen_c3 : irgen_c3;
+            const double irgen_c4 = 0.5 * s__0;
+            const double a__0 = irgen_c2 ? e - irgen_c4 : irgen_c4 + w;
+            const double irgen_c5 = sin(a__0);
+            const double irgen_c6 = irgen_c5 * k;
+            const double irgen_c8 = 2.0 * sin(irgen_c4);
+            const double irgen_c10 = TAIL_W_f64[(int)(i)] * exp(-(irgen_c6 * irgen_c8));
+            const double irgen_c7 = 1.0 * irgen_c6 * cos(irgen_c4);
+            const double irgen_c9 = irgen_c8 * k * cos(a__0);
+            const double d0_total__0 = d0_total + irgen_c10 * (-(irgen_c9 * d0_a__0) - irgen_c7 * d0_s__0);
+            const double d1_total__0 = d1_total + irgen_c10 * (-(irgen_c9 * d1_a__0) - irgen_c5 * irgen_c8 * d1_k - irgen_c7 * d1_s__0);
+            const double total__0 = irgen_c10 + total;
             d0_s = d0_s__0;
             d1_s = d1_s__0;
             s = s__0;
+            d0_a = d0_a__0;
+            d1_a = d1_a__0;
+            a = a__0;
             d0_total = d0_total__0;
             d1_total = d1_total__0;
             total = total__0;

@@ -11,6 +11,7 @@ from irgen.lib.bessel import log_i0e
 from irgen.lib.quadrature import gauss_legendre
 
 LOG_2PI = 1.8378770664093453
+PI_LO = 1.2246467991473532e-16   # pi minus PI (pi rounded to double); kernels run in double
 TAIL_X, TAIL_W = gauss_legendre(32)
 BODY_X, BODY_W = gauss_legendre(24)
 TAIL_FROM = 4.5       # kappa (1 - cos w) above which the tail form is used
@@ -32,15 +33,19 @@ def wrap(x, mu):
 @dsl
 def tail_mass(w, k):
     """Integral over [w, pi] of exp(k (cos t - cos w)) dt, 0 <= w <= pi."""
-    top = PI
+    e = PI - w
+    e = e + PI_LO                         # pi - w, without the rounding of pi
+    length = e
     c = cos(w) - CUTOFF / k
-    if c > -1.0:
-        top = atan2(sqrt((1.0 - c) * (1.0 + c)), c)
-    h = 0.5 * (top - w)
+    if c > -1.0:                          # stop where the integrand falls below exp(-40)
+        length = atan2(sqrt((1.0 - c) * (1.0 + c)), c) - w
+    h = 0.5 * length
     total = 0.0
     for i in range(32):
-        s = h * (1.0 + TAIL_X[i])           # t - w, exact-ish without cancellation
-        total = total + TAIL_W[i] * exp(-2.0 * k * sin(w + 0.5 * s) * sin(0.5 * s))
+        s = h * (1.0 + TAIL_X[i])         # t - w
+        # sin((t + w) / 2), from whichever end of [0, pi] its argument is nearer
+        a = e - 0.5 * s if w > 0.5 * PI else w + 0.5 * s
+        total = total + TAIL_W[i] * exp(-2.0 * k * sin(a) * sin(0.5 * s))
     return h * total
 
 
