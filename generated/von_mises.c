@@ -31,19 +31,57 @@ int irgen_get_threads(void)
 
 /* ---- float64 scalar functions ---- */
 
-static const double BODY_W_f64[24] = {0.0123412297999872, 0.028531388628933663, 0.04427743881741981, 0.05929858491543678, 0.0733464814110803, 0.08619016153195327, 0.09761865210411388, 0.10744427011596563, 0.1155056680537256, 0.12167047292780339, 0.1258374563468283, 0.12793819534675216, 0.12793819534675216, 0.1258374563468283, 0.12167047292780339, 0.1155056680537256, 0.10744427011596563, 0.09761865210411388, 0.08619016153195327, 0.0733464814110803, 0.05929858491543678, 0.04427743881741981, 0.028531388628933663, 0.0123412297999872};
+static const double BODY_W_f64[12] = {0.04717533638651183, 0.10693932599531843, 0.16007832854334622, 0.20316742672306592, 0.2334925365383548, 0.24914704581340277, 0.24914704581340277, 0.2334925365383548, 0.20316742672306592, 0.16007832854334622, 0.10693932599531843, 0.04717533638651183};
 
-static const double BODY_X_f64[24] = {0.9951872199970213, 0.9747285559713095, 0.9382745520027328, 0.8864155270044011, 0.820001985973903, 0.7401241915785544, 0.6480936519369755, 0.5454214713888396, 0.4337935076260451, 0.3150426796961634, 0.1911188674736163, 0.06405689286260563, -0.06405689286260563, -0.1911188674736163, -0.3150426796961634, -0.4337935076260451, -0.5454214713888396, -0.6480936519369755, -0.7401241915785544, -0.820001985973903, -0.8864155270044011, -0.9382745520027328, -0.9747285559713095, -0.9951872199970213};
+static const double BODY_X_f64[12] = {0.9815606342467192, 0.9041172563704749, 0.7699026741943047, 0.5873179542866175, 0.3678314989981802, 0.1252334085114689, -0.1252334085114689, -0.3678314989981802, -0.5873179542866175, -0.7699026741943047, -0.9041172563704749, -0.9815606342467192};
 
-static const double TAIL_W_f64[32] = {0.007018610009470096, 0.01627439473090567, 0.02539206530926206, 0.03427386291302143, 0.04283589802222668, 0.050998059262376175, 0.058684093478535544, 0.06582222277636185, 0.0723457941088485, 0.07819389578707031, 0.08331192422694675, 0.08765209300440381, 0.09117387869576389, 0.09384439908080457, 0.09563872007927486, 0.0965400885147278, 0.0965400885147278, 0.09563872007927486, 0.09384439908080457, 0.09117387869576389, 0.08765209300440381, 0.08331192422694675, 0.07819389578707031, 0.0723457941088485, 0.06582222277636185, 0.058684093478535544, 0.050998059262376175, 0.04283589802222668, 0.03427386291302143, 0.02539206530926206, 0.01627439473090567, 0.007018610009470096};
+static const double HANKEL_f64[18] = {50069589.531988926, 6252951.493434797, 832859.3040162893, 118838.42625678325, 18257.755474293175, 3038.090510922384, 551.3358961220206, 110.01714026924674, 24.380529699556064, 6.074042001273483, 1.7277275025844574, 0.5725014209747314, 0.22710800170898438, 0.112152099609375, 0.0732421875, 0.0703125, 0.125, 1.0};
 
-static const double TAIL_X_f64[32] = {0.9972638618494816, 0.9856115115452684, 0.9647622555875064, 0.9349060759377397, 0.8963211557660521, 0.84936761373257, 0.7944837959679424, 0.7321821187402897, 0.6630442669302152, 0.5877157572407623, 0.5068999089322294, 0.42135127613063533, 0.33186860228212767, 0.23928736225213706, 0.1444719615827965, 0.04830766568773832, -0.04830766568773832, -0.1444719615827965, -0.23928736225213706, -0.33186860228212767, -0.42135127613063533, -0.5068999089322294, -0.5877157572407623, -0.6630442669302152, -0.7321821187402897, -0.7944837959679424, -0.84936761373257, -0.8963211557660521, -0.9349060759377397, -0.9647622555875064, -0.9856115115452684, -0.9972638618494816};
+static const double INV_SQUARES_f64[80] = {0.0, 1.0, 0.25, 0.1111111111111111, 0.0625, 0.04, 0.027777777777777776, 0.02040816326530612, 0.015625, 0.012345679012345678, 0.01, 0.008264462809917356, 0.006944444444444444, 0.005917159763313609, 0.00510204081632653, 0.0044444444444444444, 0.00390625, 0.0034602076124567475, 0.0030864197530864196, 0.002770083102493075, 0.0025, 0.0022675736961451248, 0.002066115702479339, 0.001890359168241966, 0.001736111111111111, 0.0016, 0.0014792899408284023, 0.0013717421124828531, 0.0012755102040816326, 0.0011890606420927466, 0.0011111111111111111, 0.001040582726326743, 0.0009765625, 0.0009182736455463728, 0.0008650519031141869, 0.0008163265306122449, 0.0007716049382716049, 0.0007304601899196494, 0.0006925207756232687, 0.0006574621959237344, 0.000625, 0.000594883997620464, 0.0005668934240362812, 0.0005408328826392645, 0.0005165289256198347, 0.0004938271604938272, 0.0004725897920604915, 0.0004526935264825713, 0.00043402777777777775, 0.00041649312786339027, 0.0004, 0.00038446751249519417, 0.0003698224852071006, 0.000355998576005696, 0.0003429355281207133, 0.00033057851239669424, 0.00031887755102040814, 0.0003077870113881194, 0.00029726516052318666, 0.0002872737719046251, 0.0002777777777777778, 0.0002687449610319806, 0.00026014568158168577, 0.0002519526329050139, 0.000244140625, 0.00023668639053254438, 0.0002295684113865932, 0.00022276676319893073, 0.00021626297577854672, 0.00021003990758244065, 0.00020408163265306123, 0.00019837333862328903, 0.00019290123456790122, 0.00018765246762994934, 0.00018261504747991235, 0.00017777777777777779, 0.00017313019390581717, 0.00016866250632484398, 0.0001643655489809336, 0.0001602307322544464};
+
+static const double SIN_TAYLOR_f64[12] = {-3.8681701706306835e-23, 1.9572941063391263e-20, -8.22063524662433e-18, 2.8114572543455206e-15, -7.647163731819816e-13, 1.6059043836821613e-10, -2.505210838544172e-08, 2.7557319223985893e-06, -0.0001984126984126984, 0.008333333333333333, -0.16666666666666666, 1.0};
+
+static const double T12_W_f64[12] = {0.04717533638651183, 0.10693932599531843, 0.16007832854334622, 0.20316742672306592, 0.2334925365383548, 0.24914704581340277, 0.24914704581340277, 0.2334925365383548, 0.20316742672306592, 0.16007832854334622, 0.10693932599531843, 0.04717533638651183};
+
+static const double T12_X_f64[12] = {0.9815606342467192, 0.9041172563704749, 0.7699026741943047, 0.5873179542866175, 0.3678314989981802, 0.1252334085114689, -0.1252334085114689, -0.3678314989981802, -0.5873179542866175, -0.7699026741943047, -0.9041172563704749, -0.9815606342467192};
+
+static const double T16_W_f64[16] = {0.027152459411754096, 0.062253523938647894, 0.09515851168249279, 0.12462897125553388, 0.14959598881657674, 0.16915651939500254, 0.18260341504492358, 0.1894506104550685, 0.1894506104550685, 0.18260341504492358, 0.16915651939500254, 0.14959598881657674, 0.12462897125553388, 0.09515851168249279, 0.062253523938647894, 0.027152459411754096};
+
+static const double T16_X_f64[16] = {0.9894009349916499, 0.9445750230732326, 0.8656312023878318, 0.755404408355003, 0.6178762444026438, 0.45801677765722737, 0.2816035507792589, 0.09501250983763744, -0.09501250983763744, -0.2816035507792589, -0.45801677765722737, -0.6178762444026438, -0.755404408355003, -0.8656312023878318, -0.9445750230732326, -0.9894009349916499};
+
+static const double T24_W_f64[24] = {0.0123412297999872, 0.028531388628933663, 0.04427743881741981, 0.05929858491543678, 0.0733464814110803, 0.08619016153195327, 0.09761865210411388, 0.10744427011596563, 0.1155056680537256, 0.12167047292780339, 0.1258374563468283, 0.12793819534675216, 0.12793819534675216, 0.1258374563468283, 0.12167047292780339, 0.1155056680537256, 0.10744427011596563, 0.09761865210411388, 0.08619016153195327, 0.0733464814110803, 0.05929858491543678, 0.04427743881741981, 0.028531388628933663, 0.0123412297999872};
+
+static const double T24_X_f64[24] = {0.9951872199970213, 0.9747285559713095, 0.9382745520027328, 0.8864155270044011, 0.820001985973903, 0.7401241915785544, 0.6480936519369755, 0.5454214713888396, 0.4337935076260451, 0.3150426796961634, 0.1911188674736163, 0.06405689286260563, -0.06405689286260563, -0.1911188674736163, -0.3150426796961634, -0.4337935076260451, -0.5454214713888396, -0.6480936519369755, -0.7401241915785544, -0.820001985973903, -0.8864155270044011, -0.9382745520027328, -0.9747285559713095, -0.9951872199970213};
+
+static inline double sin_small_f64(double x)
+{
+    double x2 = 0.0;
+    double total = 0.0;
+    double i = 0.0;
+    {
+        const double x2__0 = x * x;
+        const double total__0 = 0.0;
+        x2 = x2__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double total__0 = total * x2 + SIN_TAYLOR_f64[(int)(i)];
+            total = total__0;
+        }
+    }
+    {
+        return total * x;
+    }
+}
 
 static inline double body_mass_f64(double w, double k)
 {
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
+    double _irgen_t1 = 0.0;
     double r = 0.0;
     {
         const double h__0 = 0.5 * w;
@@ -51,10 +89,11 @@ static inline double body_mass_f64(double w, double k)
         h = h__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 24; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
         i = (double)(0 + irgen_k1);
+        _irgen_t1 = sin_small_f64(0.5 * h * (BODY_X_f64[(int)(i)] + 1.0));
         {
-            const double r__0 = sin(0.5 * h * (BODY_X_f64[(int)(i)] + 1.0));
+            const double r__0 = _irgen_t1;
             const double total__0 = total + BODY_W_f64[(int)(i)] * exp(-(2.0 * k * r__0 * r__0));
             r = r__0;
             total = total__0;
@@ -71,7 +110,8 @@ static inline double log_i0e_f64(double k)
     double term = 0.0;
     double total = 0.0;
     double j = 0.0;
-    if (k < 20.0) {
+    double u = 0.0;
+    if (k < 30.0) {
         {
             const double q__0 = 0.25 * k * k;
             const double term__0 = 1.0;
@@ -80,10 +120,10 @@ static inline double log_i0e_f64(double k)
             term = term__0;
             total = total__0;
         }
-        for (int irgen_k2 = 0; irgen_k2 < 199; ++irgen_k2) {
+        for (int irgen_k2 = 0; irgen_k2 < 79; ++irgen_k2) {
             j = (double)(1 + irgen_k2);
             {
-                const double term__0 = q * term / (j * j);
+                const double term__0 = q * term * INV_SQUARES_f64[(int)(j)];
                 const double total__0 = term__0 + total;
                 term = term__0;
                 total = total__0;
@@ -97,21 +137,16 @@ static inline double log_i0e_f64(double k)
         }
     }
     {
-        const double term__0 = 1.0;
-        const double total__0 = 1.0;
-        term = term__0;
+        const double u__0 = 1.0 / k;
+        const double total__0 = 0.0;
+        u = u__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 59; ++irgen_k1) {
-        j = (double)(1 + irgen_k1);
+    for (int irgen_k1 = 0; irgen_k1 < 18; ++irgen_k1) {
+        j = (double)(0 + irgen_k1);
         {
-            const double term__0 = 0.125 * term * (2.0 * j - 1.0) * (2.0 * j - 1.0) / j / k;
-            const double total__0 = term__0 + total;
-            term = term__0;
+            const double total__0 = total * u + HANKEL_f64[(int)(j)];
             total = total__0;
-        }
-        if (fabs(term) <= DBL_EPSILON * fabs(total)) {
-            break;
         }
     }
     {
@@ -123,25 +158,37 @@ static inline double tail_mass_f64(double w, double k)
 {
     double e = 0.0;
     double length = 0.0;
+    double fall = 0.0;
     double c = 0.0;
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
     double s = 0.0;
     double a = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    double _irgen_t4 = 0.0;
+    double _irgen_t5 = 0.0;
+    double _irgen_t6 = 0.0;
     {
         const double e__0 = 3.141592653589793 - w;
         const double e__1 = e__0 + 1.2246467991473532e-16;
         const double length__0 = e__1;
-        const double c__0 = cos(w) - 40.0 / k;
+        const double irgen_c0 = cos(w);
+        const double fall__0 = k * (irgen_c0 + 1.0);
+        const double c__0 = irgen_c0 - 40.0 / k;
         e = e__1;
         length = length__0;
+        fall = fall__0;
         c = c__0;
     }
     if (c > -1.0) {
         {
             const double length__0 = -w + atan2(sqrt((c + 1.0) * (1.0 - c)), c);
+            const double fall__0 = 40.0;
             length = length__0;
+            fall = fall__0;
         }
     }
     {
@@ -150,16 +197,58 @@ static inline double tail_mass_f64(double w, double k)
         h = h__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 32; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double s__0 = h * (TAIL_X_f64[(int)(i)] + 1.0);
-            const double irgen_c0 = 0.5 * s__0;
-            const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
-            const double total__0 = total + TAIL_W_f64[(int)(i)] * exp(-(2.0 * k * sin(irgen_c0) * sin(a__0)));
-            s = s__0;
-            a = a__0;
-            total = total__0;
+    if (fall <= 5.0) {
+        for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
+            i = (double)(0 + irgen_k2);
+            {
+                const double s__0 = h * (T12_X_f64[(int)(i)] + 1.0);
+                const double irgen_c0 = 0.5 * s__0;
+                const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
+                s = s__0;
+                a = a__0;
+            }
+            _irgen_t1 = sin_small_f64(a);
+            _irgen_t2 = sin_small_f64(0.5 * s);
+            {
+                const double total__0 = total + T12_W_f64[(int)(i)] * exp(-(2.0 * _irgen_t1 * _irgen_t2 * k));
+                total = total__0;
+            }
+        }
+    } else {
+        if (fall <= 12.0) {
+            for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
+                i = (double)(0 + irgen_k3);
+                {
+                    const double s__0 = h * (T16_X_f64[(int)(i)] + 1.0);
+                    const double irgen_c0 = 0.5 * s__0;
+                    const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
+                    s = s__0;
+                    a = a__0;
+                }
+                _irgen_t3 = sin_small_f64(a);
+                _irgen_t4 = sin_small_f64(0.5 * s);
+                {
+                    const double total__0 = total + T16_W_f64[(int)(i)] * exp(-(2.0 * _irgen_t3 * _irgen_t4 * k));
+                    total = total__0;
+                }
+            }
+        } else {
+            for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
+                i = (double)(0 + irgen_k3);
+                {
+                    const double s__0 = h * (T24_X_f64[(int)(i)] + 1.0);
+                    const double irgen_c0 = 0.5 * s__0;
+                    const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
+                    s = s__0;
+                    a = a__0;
+                }
+                _irgen_t5 = sin_small_f64(a);
+                _irgen_t6 = sin_small_f64(0.5 * s);
+                {
+                    const double total__0 = total + T24_W_f64[(int)(i)] * exp(-(2.0 * _irgen_t5 * _irgen_t6 * k));
+                    total = total__0;
+                }
+            }
         }
     }
     {
@@ -301,19 +390,56 @@ static inline double kernel_log_prob_f64(double x, double mu, double kappa)
     }
 }
 
+static inline double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
+{
+    double d0_x2 = 0.0;
+    double d0_total = 0.0;
+    double x2 = 0.0;
+    double total = 0.0;
+    double i = 0.0;
+    {
+        const double d0_x2__0 = 0.0;
+        const double d0_total__0 = 0.0;
+        const double d0_x2__1 = 2.0 * d0_x * x;
+        const double x2__0 = x * x;
+        const double d0_total__1 = 0.0;
+        const double total__0 = 0.0;
+        d0_x2 = d0_x2__1;
+        d0_total = d0_total__1;
+        x2 = x2__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double d0_total__0 = d0_total * x2 + d0_x2 * total;
+            const double total__0 = total * x2 + SIN_TAYLOR_f64[(int)(i)];
+            d0_total = d0_total__0;
+            total = total__0;
+        }
+    }
+    {
+        *irgen_r1 = d0_total * x + d0_x * total;
+        return total * x;
+    }
+}
+
 static inline double body_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
 {
     double d0_h = 0.0;
     double d0_total = 0.0;
+    double d0__irgen_t1 = 0.0;
     double d0_r = 0.0;
     double d1_total = 0.0;
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
+    double _irgen_t1 = 0.0;
     double r = 0.0;
     {
         const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
         const double d0_r__0 = 0.0;
         const double d1_total__0 = 0.0;
         const double d0_h__1 = 0.5 * d0_w;
@@ -323,23 +449,26 @@ static inline double body_mass__d0_1_f64(double w, double k, double d0_w, double
         const double total__0 = 0.0;
         d0_h = d0_h__1;
         d0_total = d0_total__1;
+        d0__irgen_t1 = d0__irgen_t1__0;
         d0_r = d0_r__0;
         d1_total = d1_total__1;
         h = h__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 24; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
         i = (double)(0 + irgen_k1);
+        { double irgen_o1;
+          _irgen_t1 = sin_small__d0_f64(0.5 * h * (BODY_X_f64[(int)(i)] + 1.0), d0_h * (0.5 * BODY_X_f64[(int)(i)] + 0.5), &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
         {
-            const double irgen_c0 = BODY_X_f64[(int)(i)];
-            const double irgen_c1 = 0.5 * h * (irgen_c0 + 1.0);
-            const double d0_r__0 = d0_h * (0.5 * irgen_c0 + 0.5) * cos(irgen_c1);
-            const double r__0 = sin(irgen_c1);
-            const double irgen_c2 = 2.0 * r__0 * r__0;
-            const double irgen_c3 = BODY_W_f64[(int)(i)] * exp(-(irgen_c2 * k));
-            const double d0_total__0 = -(4.0 * irgen_c3 * d0_r__0 * k * r__0) + d0_total;
-            const double d1_total__0 = -(irgen_c2 * irgen_c3 * d1_k) + d1_total;
-            const double total__0 = irgen_c3 + total;
+            const double d0_r__0 = d0__irgen_t1;
+            const double r__0 = _irgen_t1;
+            const double irgen_c0 = 2.0 * r__0 * r__0;
+            const double irgen_c1 = BODY_W_f64[(int)(i)] * exp(-(irgen_c0 * k));
+            const double d0_total__0 = -(4.0 * irgen_c1 * d0_r__0 * k * r__0) + d0_total;
+            const double d1_total__0 = -(irgen_c0 * irgen_c1 * d1_k) + d1_total;
+            const double total__0 = irgen_c1 + total;
             d0_r = d0_r__0;
             r = r__0;
             d0_total = d0_total__0;
@@ -359,19 +488,23 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
     double d0_q = 0.0;
     double d0_term = 0.0;
     double d0_total = 0.0;
+    double d0_u = 0.0;
     double q = 0.0;
     double term = 0.0;
     double total = 0.0;
     double j = 0.0;
+    double u = 0.0;
     {
         const double d0_q__0 = 0.0;
         const double d0_term__0 = 0.0;
         const double d0_total__0 = 0.0;
+        const double d0_u__0 = 0.0;
         d0_q = d0_q__0;
         d0_term = d0_term__0;
         d0_total = d0_total__0;
+        d0_u = d0_u__0;
     }
-    if (k < 20.0) {
+    if (k < 30.0) {
         {
             const double d0_q__0 = 0.5 * d0_k * k;
             const double q__0 = 0.25 * k * k;
@@ -386,10 +519,10 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
             d0_total = d0_total__0;
             total = total__0;
         }
-        for (int irgen_k2 = 0; irgen_k2 < 199; ++irgen_k2) {
+        for (int irgen_k2 = 0; irgen_k2 < 79; ++irgen_k2) {
             j = (double)(1 + irgen_k2);
             {
-                const double irgen_c0 = 1.0 / (j * j);
+                const double irgen_c0 = INV_SQUARES_f64[(int)(j)];
                 const double irgen_c1 = irgen_c0 * term;
                 const double d0_term__0 = irgen_c1 * d0_q + irgen_c0 * d0_term * q;
                 const double term__0 = irgen_c1 * q;
@@ -410,33 +543,22 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
         }
     }
     {
-        const double d0_term__0 = 0.0;
-        const double term__0 = 1.0;
+        const double d0_u__0 = -(1.0 * d0_k / (k * k));
+        const double u__0 = 1.0 / k;
         const double d0_total__0 = 0.0;
-        const double total__0 = 1.0;
-        d0_term = d0_term__0;
-        term = term__0;
+        const double total__0 = 0.0;
+        d0_u = d0_u__0;
+        u = u__0;
         d0_total = d0_total__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 59; ++irgen_k1) {
-        j = (double)(1 + irgen_k1);
+    for (int irgen_k1 = 0; irgen_k1 < 18; ++irgen_k1) {
+        j = (double)(0 + irgen_k1);
         {
-            const double irgen_c0 = 1.0 / j;
-            const double irgen_c1 = 1.0 / k;
-            const double irgen_c2 = (2.0 * j - 1.0) * (2.0 * j - 1.0);
-            const double irgen_c3 = 0.125 * irgen_c0 * irgen_c2;
-            const double d0_term__0 = -(irgen_c3 * d0_k * term / (k * k)) + 0.125 * irgen_c0 * irgen_c1 * irgen_c2 * d0_term;
-            const double term__0 = irgen_c1 * irgen_c3 * term;
-            const double d0_total__0 = d0_term__0 + d0_total;
-            const double total__0 = term__0 + total;
-            d0_term = d0_term__0;
-            term = term__0;
+            const double d0_total__0 = d0_total * u + d0_u * total;
+            const double total__0 = total * u + HANKEL_f64[(int)(j)];
             d0_total = d0_total__0;
             total = total__0;
-        }
-        if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
-            break;
         }
     }
     {
@@ -449,39 +571,92 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
 {
     double d0_e = 0.0;
     double d0_length = 0.0;
+    double d0_fall = 0.0;
     double d0_c = 0.0;
     double d0_h = 0.0;
     double d0_total = 0.0;
     double d0_s = 0.0;
     double d0_a = 0.0;
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
+    double d0__irgen_t4 = 0.0;
+    double d0__irgen_t5 = 0.0;
+    double d0__irgen_t6 = 0.0;
     double d1_length = 0.0;
+    double d1_fall = 0.0;
     double d1_c = 0.0;
     double d1_h = 0.0;
     double d1_total = 0.0;
     double d1_s = 0.0;
     double d1_a = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
+    double d1__irgen_t4 = 0.0;
+    double d1__irgen_t5 = 0.0;
+    double d1__irgen_t6 = 0.0;
     double e = 0.0;
     double length = 0.0;
+    double fall = 0.0;
     double c = 0.0;
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
     double s = 0.0;
     double a = 0.0;
+    double _irgen_s2 = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
+    double _irgen_s5 = 0.0;
+    double _irgen_s6 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_j4 = 0.0;
+    double _irgen_s8 = 0.0;
+    double _irgen_s9 = 0.0;
+    double _irgen_t3 = 0.0;
+    double _irgen_j7 = 0.0;
+    double _irgen_s11 = 0.0;
+    double _irgen_s12 = 0.0;
+    double _irgen_t4 = 0.0;
+    double _irgen_j10 = 0.0;
+    double _irgen_s14 = 0.0;
+    double _irgen_s15 = 0.0;
+    double _irgen_t5 = 0.0;
+    double _irgen_j13 = 0.0;
+    double _irgen_s17 = 0.0;
+    double _irgen_s18 = 0.0;
+    double _irgen_t6 = 0.0;
+    double _irgen_j16 = 0.0;
     {
         const double d0_e__0 = 0.0;
         const double d0_length__0 = 0.0;
+        const double d0_fall__0 = 0.0;
         const double d0_c__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_a__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        const double d0__irgen_t4__0 = 0.0;
+        const double d0__irgen_t5__0 = 0.0;
+        const double d0__irgen_t6__0 = 0.0;
         const double d1_length__0 = 0.0;
+        const double d1_fall__0 = 0.0;
         const double d1_c__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1_total__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_a__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        const double d1__irgen_t4__0 = 0.0;
+        const double d1__irgen_t5__0 = 0.0;
+        const double d1__irgen_t6__0 = 0.0;
         const double d0_e__1 = -d0_w;
         const double e__0 = 3.141592653589793 - w;
         const double d0_e__2 = d0_e__1;
@@ -489,24 +664,45 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
         const double d0_length__1 = d0_e__2;
         const double d1_length__1 = 0.0;
         const double length__0 = e__1;
-        const double d0_c__1 = -(d0_w * sin(w));
+        const double irgen_c0 = d0_w * sin(w);
+        const double d0_fall__1 = -(irgen_c0 * k);
+        const double irgen_c1 = cos(w);
+        const double irgen_c2 = irgen_c1 + 1.0;
+        const double d1_fall__1 = irgen_c2 * d1_k;
+        const double fall__0 = irgen_c2 * k;
+        const double d0_c__1 = -irgen_c0;
         const double d1_c__1 = 40.0 * d1_k / (k * k);
-        const double c__0 = cos(w) - 40.0 / k;
+        const double c__0 = irgen_c1 - 40.0 / k;
         d0_e = d0_e__2;
         d0_length = d0_length__1;
+        d0_fall = d0_fall__1;
         d0_c = d0_c__1;
         d0_h = d0_h__0;
         d0_total = d0_total__0;
         d0_s = d0_s__0;
         d0_a = d0_a__0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d0__irgen_t4 = d0__irgen_t4__0;
+        d0__irgen_t5 = d0__irgen_t5__0;
+        d0__irgen_t6 = d0__irgen_t6__0;
         d1_length = d1_length__1;
+        d1_fall = d1_fall__1;
         d1_c = d1_c__1;
         d1_h = d1_h__0;
         d1_total = d1_total__0;
         d1_s = d1_s__0;
         d1_a = d1_a__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+        d1__irgen_t4 = d1__irgen_t4__0;
+        d1__irgen_t5 = d1__irgen_t5__0;
+        d1__irgen_t6 = d1__irgen_t6__0;
         e = e__1;
         length = length__0;
+        fall = fall__0;
         c = c__0;
     }
     if (c > -1.0) {
@@ -520,9 +716,15 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
             const double d0_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 - irgen_c4 * d0_c - d0_w;
             const double d1_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d1_c) + irgen_c1 * d1_c) / 2.0 - irgen_c4 * d1_c;
             const double length__0 = -w + atan2(irgen_c2, c);
+            const double d0_fall__0 = 0.0;
+            const double d1_fall__0 = 0.0;
+            const double fall__0 = 40.0;
             d0_length = d0_length__0;
             d1_length = d1_length__0;
             length = length__0;
+            d0_fall = d0_fall__0;
+            d1_fall = d1_fall__0;
+            fall = fall__0;
         }
     }
     {
@@ -539,38 +741,190 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
         d1_total = d1_total__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 32; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double irgen_c0 = TAIL_X_f64[(int)(i)] + 1.0;
-            const double d0_s__0 = irgen_c0 * d0_h;
-            const double d1_s__0 = irgen_c0 * d1_h;
-            const double s__0 = irgen_c0 * h;
-            const double irgen_c1 = 0.5 * d0_s__0;
-            const double irgen_c2 = w > 0.5 * 3.141592653589793;
-            const double d0_a__0 = irgen_c2 ? d0_e - irgen_c1 : d0_w + irgen_c1;
-            const double irgen_c3 = 0.5 * d1_s__0;
-            const double d1_a__0 = irgen_c2 ? -irgen_c3 : irgen_c3;
-            const double irgen_c4 = 0.5 * s__0;
-            const double a__0 = irgen_c2 ? e - irgen_c4 : irgen_c4 + w;
-            const double irgen_c5 = sin(a__0);
-            const double irgen_c6 = irgen_c5 * k;
-            const double irgen_c8 = 2.0 * sin(irgen_c4);
-            const double irgen_c10 = TAIL_W_f64[(int)(i)] * exp(-(irgen_c6 * irgen_c8));
-            const double irgen_c7 = 1.0 * irgen_c6 * cos(irgen_c4);
-            const double irgen_c9 = irgen_c8 * k * cos(a__0);
-            const double d0_total__0 = d0_total + irgen_c10 * (-(irgen_c9 * d0_a__0) - irgen_c7 * d0_s__0);
-            const double d1_total__0 = d1_total + irgen_c10 * (-(irgen_c9 * d1_a__0) - irgen_c5 * irgen_c8 * d1_k - irgen_c7 * d1_s__0);
-            const double total__0 = irgen_c10 + total;
-            d0_s = d0_s__0;
-            d1_s = d1_s__0;
-            s = s__0;
-            d0_a = d0_a__0;
-            d1_a = d1_a__0;
-            a = a__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            total = total__0;
+    if (fall <= 5.0) {
+        for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
+            i = (double)(0 + irgen_k2);
+            {
+                const double irgen_c0 = T12_X_f64[(int)(i)] + 1.0;
+                const double d0_s__0 = irgen_c0 * d0_h;
+                const double d1_s__0 = irgen_c0 * d1_h;
+                const double s__0 = irgen_c0 * h;
+                const double irgen_c1 = 0.5 * d0_s__0;
+                const double irgen_c2 = w > 0.5 * 3.141592653589793;
+                const double d0_a__0 = irgen_c2 ? d0_e - irgen_c1 : d0_w + irgen_c1;
+                const double irgen_c3 = 0.5 * d1_s__0;
+                const double d1_a__0 = irgen_c2 ? -irgen_c3 : irgen_c3;
+                const double irgen_c4 = 0.5 * s__0;
+                const double a__0 = irgen_c2 ? e - irgen_c4 : irgen_c4 + w;
+                const double _irgen_s2__0 = d0_a__0;
+                const double _irgen_s3__0 = d1_a__0;
+                d0_s = d0_s__0;
+                d1_s = d1_s__0;
+                s = s__0;
+                d0_a = d0_a__0;
+                d1_a = d1_a__0;
+                a = a__0;
+                _irgen_s2 = _irgen_s2__0;
+                _irgen_s3 = _irgen_s3__0;
+            }
+            { double irgen_o1;
+              _irgen_t1 = sin_small__d0_f64(a, 1.0, &irgen_o1);
+              _irgen_j1 = irgen_o1;
+            }
+            {
+                const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+                const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+                const double _irgen_s5__0 = 0.5 * d0_s;
+                const double _irgen_s6__0 = 0.5 * d1_s;
+                d0__irgen_t1 = d0__irgen_t1__0;
+                d1__irgen_t1 = d1__irgen_t1__0;
+                _irgen_s5 = _irgen_s5__0;
+                _irgen_s6 = _irgen_s6__0;
+            }
+            { double irgen_o1;
+              _irgen_t2 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
+              _irgen_j4 = irgen_o1;
+            }
+            {
+                const double d0__irgen_t2__0 = _irgen_j4 * _irgen_s5;
+                const double d1__irgen_t2__0 = _irgen_j4 * _irgen_s6;
+                const double irgen_c0 = 2.0 * k;
+                const double irgen_c1 = irgen_c0 * _irgen_t1;
+                const double irgen_c2 = irgen_c0 * _irgen_t2;
+                const double irgen_c3 = T12_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t2));
+                const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t1) - irgen_c1 * d0__irgen_t2__0);
+                const double d1_total__0 = d1_total + irgen_c3 * (-(2.0 * _irgen_t1 * _irgen_t2 * d1_k) - irgen_c2 * d1__irgen_t1 - irgen_c1 * d1__irgen_t2__0);
+                const double total__0 = irgen_c3 + total;
+                d0__irgen_t2 = d0__irgen_t2__0;
+                d1__irgen_t2 = d1__irgen_t2__0;
+                d0_total = d0_total__0;
+                d1_total = d1_total__0;
+                total = total__0;
+            }
+        }
+    } else {
+        if (fall <= 12.0) {
+            for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
+                i = (double)(0 + irgen_k3);
+                {
+                    const double irgen_c0 = T16_X_f64[(int)(i)] + 1.0;
+                    const double d0_s__0 = irgen_c0 * d0_h;
+                    const double d1_s__0 = irgen_c0 * d1_h;
+                    const double s__0 = irgen_c0 * h;
+                    const double irgen_c1 = 0.5 * d0_s__0;
+                    const double irgen_c2 = w > 0.5 * 3.141592653589793;
+                    const double d0_a__0 = irgen_c2 ? d0_e - irgen_c1 : d0_w + irgen_c1;
+                    const double irgen_c3 = 0.5 * d1_s__0;
+                    const double d1_a__0 = irgen_c2 ? -irgen_c3 : irgen_c3;
+                    const double irgen_c4 = 0.5 * s__0;
+                    const double a__0 = irgen_c2 ? e - irgen_c4 : irgen_c4 + w;
+                    const double _irgen_s8__0 = d0_a__0;
+                    const double _irgen_s9__0 = d1_a__0;
+                    d0_s = d0_s__0;
+                    d1_s = d1_s__0;
+                    s = s__0;
+                    d0_a = d0_a__0;
+                    d1_a = d1_a__0;
+                    a = a__0;
+                    _irgen_s8 = _irgen_s8__0;
+                    _irgen_s9 = _irgen_s9__0;
+                }
+                { double irgen_o1;
+                  _irgen_t3 = sin_small__d0_f64(a, 1.0, &irgen_o1);
+                  _irgen_j7 = irgen_o1;
+                }
+                {
+                    const double d0__irgen_t3__0 = _irgen_j7 * _irgen_s8;
+                    const double d1__irgen_t3__0 = _irgen_j7 * _irgen_s9;
+                    const double _irgen_s11__0 = 0.5 * d0_s;
+                    const double _irgen_s12__0 = 0.5 * d1_s;
+                    d0__irgen_t3 = d0__irgen_t3__0;
+                    d1__irgen_t3 = d1__irgen_t3__0;
+                    _irgen_s11 = _irgen_s11__0;
+                    _irgen_s12 = _irgen_s12__0;
+                }
+                { double irgen_o1;
+                  _irgen_t4 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
+                  _irgen_j10 = irgen_o1;
+                }
+                {
+                    const double d0__irgen_t4__0 = _irgen_j10 * _irgen_s11;
+                    const double d1__irgen_t4__0 = _irgen_j10 * _irgen_s12;
+                    const double irgen_c0 = 2.0 * k;
+                    const double irgen_c1 = irgen_c0 * _irgen_t3;
+                    const double irgen_c2 = irgen_c0 * _irgen_t4;
+                    const double irgen_c3 = T16_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t4));
+                    const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t3) - irgen_c1 * d0__irgen_t4__0);
+                    const double d1_total__0 = d1_total + irgen_c3 * (-(2.0 * _irgen_t3 * _irgen_t4 * d1_k) - irgen_c2 * d1__irgen_t3 - irgen_c1 * d1__irgen_t4__0);
+                    const double total__0 = irgen_c3 + total;
+                    d0__irgen_t4 = d0__irgen_t4__0;
+                    d1__irgen_t4 = d1__irgen_t4__0;
+                    d0_total = d0_total__0;
+                    d1_total = d1_total__0;
+                    total = total__0;
+                }
+            }
+        } else {
+            for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
+                i = (double)(0 + irgen_k3);
+                {
+                    const double irgen_c0 = T24_X_f64[(int)(i)] + 1.0;
+                    const double d0_s__0 = irgen_c0 * d0_h;
+                    const double d1_s__0 = irgen_c0 * d1_h;
+                    const double s__0 = irgen_c0 * h;
+                    const double irgen_c1 = 0.5 * d0_s__0;
+                    const double irgen_c2 = w > 0.5 * 3.141592653589793;
+                    const double d0_a__0 = irgen_c2 ? d0_e - irgen_c1 : d0_w + irgen_c1;
+                    const double irgen_c3 = 0.5 * d1_s__0;
+                    const double d1_a__0 = irgen_c2 ? -irgen_c3 : irgen_c3;
+                    const double irgen_c4 = 0.5 * s__0;
+                    const double a__0 = irgen_c2 ? e - irgen_c4 : irgen_c4 + w;
+                    const double _irgen_s14__0 = d0_a__0;
+                    const double _irgen_s15__0 = d1_a__0;
+                    d0_s = d0_s__0;
+                    d1_s = d1_s__0;
+                    s = s__0;
+                    d0_a = d0_a__0;
+                    d1_a = d1_a__0;
+                    a = a__0;
+                    _irgen_s14 = _irgen_s14__0;
+                    _irgen_s15 = _irgen_s15__0;
+                }
+                { double irgen_o1;
+                  _irgen_t5 = sin_small__d0_f64(a, 1.0, &irgen_o1);
+                  _irgen_j13 = irgen_o1;
+                }
+                {
+                    const double d0__irgen_t5__0 = _irgen_j13 * _irgen_s14;
+                    const double d1__irgen_t5__0 = _irgen_j13 * _irgen_s15;
+                    const double _irgen_s17__0 = 0.5 * d0_s;
+                    const double _irgen_s18__0 = 0.5 * d1_s;
+                    d0__irgen_t5 = d0__irgen_t5__0;
+                    d1__irgen_t5 = d1__irgen_t5__0;
+                    _irgen_s17 = _irgen_s17__0;
+                    _irgen_s18 = _irgen_s18__0;
+                }
+                { double irgen_o1;
+                  _irgen_t6 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
+                  _irgen_j16 = irgen_o1;
+                }
+                {
+                    const double d0__irgen_t6__0 = _irgen_j16 * _irgen_s17;
+                    const double d1__irgen_t6__0 = _irgen_j16 * _irgen_s18;
+                    const double irgen_c0 = 2.0 * k;
+                    const double irgen_c1 = irgen_c0 * _irgen_t5;
+                    const double irgen_c2 = irgen_c0 * _irgen_t6;
+                    const double irgen_c3 = T24_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t6));
+                    const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t5) - irgen_c1 * d0__irgen_t6__0);
+                    const double d1_total__0 = d1_total + irgen_c3 * (-(2.0 * _irgen_t5 * _irgen_t6 * d1_k) - irgen_c2 * d1__irgen_t5 - irgen_c1 * d1__irgen_t6__0);
+                    const double total__0 = irgen_c3 + total;
+                    d0__irgen_t6 = d0__irgen_t6__0;
+                    d1__irgen_t6 = d1__irgen_t6__0;
+                    d0_total = d0_total__0;
+                    d1_total = d1_total__0;
+                    total = total__0;
+                }
+            }
         }
     }
     {

@@ -1,28 +1,33 @@
 """Modified Bessel function I0 in exponentially scaled log form."""
+import math
+
 from irgen.dsl import *
 
 LOG_2PI = 1.8378770664093453
+ASYMPTOTIC_FROM = 30.0
+INV_SQUARES = tuple(1.0 / (j * j) if j else 0.0 for j in range(80))
+# Hankel's series I0(k) e^-k sqrt(2 pi k) = sum_j c_j / k^j, c_j = ((2j-1)!!)^2 / (j! 8^j);
+# from k = 30 on, 18 terms reach 1e-18. Highest power first, for Horner's rule.
+HANKEL = tuple(reversed([math.prod(range(1, 2 * j, 2)) ** 2 / (math.factorial(j) * 8 ** j)
+                         for j in range(18)]))
 
 
 @dsl
 def log_i0e(k):
-    """log(I0(k) exp(-k)) for k >= 0: the power series below k = 20 (positive terms),
-    Hankel's asymptotic series above (its smallest term is below exp(-2k))."""
-    if k < 20.0:
+    """log(I0(k) exp(-k)) for k >= 0: the power series (positive terms) below k = 30,
+    Hankel's asymptotic series above."""
+    if k < ASYMPTOTIC_FROM:
         q = 0.25 * k * k
         term = 1.0
         total = 1.0
-        for j in range(1, 200):
-            term = term * q / (j * j)
+        for j in range(1, 80):
+            term = term * q * INV_SQUARES[j]
             total = total + term
             if converged(term, total):
                 break
         return log(total) - k
-    term = 1.0
-    total = 1.0
-    for j in range(1, 60):
-        term = term * (2.0 * j - 1.0) * (2.0 * j - 1.0) / (8.0 * j * k)
-        total = total + term
-        if converged(term, total):
-            break
+    u = 1.0 / k
+    total = 0.0
+    for j in range(18):
+        total = total * u + HANKEL[j]
     return log(total) - 0.5 * (LOG_2PI + log(k))

@@ -8,6 +8,10 @@ SQRT_PI = 1.7724538509055160
 LOG_2 = 0.6931471805599453
 EULER = 0.5772156649015329
 ZETA = tuple(float(mpmath.zeta(k)) for k in range(2, 42))   # zeta(2), ..., zeta(41)
+# sin x = x sum_k (-x^2)^k / (2k+1)!, k < 12: below 1e-18 relative for |x| <= pi/2.
+# Highest power first, for Horner's rule.
+SIN_TAYLOR = tuple(float(mpmath.mpf(-1) ** k / mpmath.factorial(2 * k + 1))
+                   for k in reversed(range(12)))
 
 
 @dsl
@@ -96,3 +100,14 @@ def lgamma1p(a):
         if converged(term, total):
             break
     return total
+
+
+@dsl
+def sin_small(x):
+    """sin x for |x| <= pi/2 by its Taylor polynomial: no argument reduction, relative
+    accuracy near 0, and a few multiply-adds instead of a library call."""
+    x2 = x * x
+    total = 0.0
+    for i in range(12):
+        total = total * x2 + SIN_TAYLOR[i]
+    return x * total
