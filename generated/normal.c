@@ -9,9 +9,12 @@
 #include <omp.h>
 #endif
 
-/* lgamma writes the global signgam; the reentrant form keeps threads apart. */
-static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
-static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
+/* lgamma writes the global signgam; the reentrant form keeps threads apart. Declared
+   const so that a call whose value forward mode does not need is dropped. */
+__attribute__((const)) static inline double irgen_lgamma(double x)
+{ int s; return lgamma_r(x, &s); }
+__attribute__((const)) static inline float irgen_lgammaf(float x)
+{ int s; return lgammaf_r(x, &s); }
 
 void irgen_set_threads(int n)
 {
@@ -170,14 +173,14 @@ static inline double erfcx_large__d0_f64(double z, double d0_z, double* irgen_r1
         k = (double)(0 + irgen_k1);
         {
             const double irgen_c0 = 30.0 - 0.5 * k;
-            const double d0_f__0 = -(irgen_c0 * d0_f / (f * f)) + d0_z;
+            const double d0_f__0 = -(irgen_c0 * d0_f * (1.0 / f) * (1.0 / f)) + d0_z;
             const double f__0 = z + irgen_c0 / f;
             d0_f = d0_f__0;
             f = f__0;
         }
     }
     {
-        *irgen_r1 = -(0.5641895835477563 * d0_f / (f * f));
+        *irgen_r1 = -(0.5641895835477563 * d0_f * (1.0 / f) * (1.0 / f));
         return 0.5641895835477563 / f;
     }
 }
@@ -241,7 +244,7 @@ static inline double log_sf__d1_2_0_f64(double x, double mu, double sigma, doubl
         const double d2__irgen_t1__0 = 0.0;
         const double irgen_c0 = 1.0 / sigma;
         const double _irgen_s2__0 = irgen_c0 * d0_mu;
-        const double _irgen_s3__0 = -(d1_sigma * (mu - x) / (sigma * sigma));
+        const double _irgen_s3__0 = -(d1_sigma * (1.0 / sigma) * (1.0 / sigma) * (mu - x));
         const double _irgen_s4__0 = -(irgen_c0 * d2_x);
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
@@ -284,7 +287,7 @@ static inline double log_cdf__d1_2_0_f64(double x, double mu, double sigma, doub
         const double d2__irgen_t1__0 = 0.0;
         const double irgen_c0 = 1.0 / sigma;
         const double _irgen_s2__0 = -(irgen_c0 * d0_mu);
-        const double _irgen_s3__0 = -(d1_sigma * (-mu + x) / (sigma * sigma));
+        const double _irgen_s3__0 = -(d1_sigma * (1.0 / sigma) * (1.0 / sigma) * (-mu + x));
         const double _irgen_s4__0 = irgen_c0 * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
@@ -509,14 +512,14 @@ static inline float erfcx_large__d0_f32(float z, float d0_z, float* irgen_r1)
         k = (float)(0 + irgen_k1);
         {
             const float irgen_c0 = 30.0f - 0.5f * k;
-            const float d0_f__0 = -(irgen_c0 * d0_f / (f * f)) + d0_z;
+            const float d0_f__0 = -(irgen_c0 * d0_f * (1.0f / f) * (1.0f / f)) + d0_z;
             const float f__0 = z + irgen_c0 / f;
             d0_f = d0_f__0;
             f = f__0;
         }
     }
     {
-        *irgen_r1 = -(0.5641895835477563f * d0_f / (f * f));
+        *irgen_r1 = -(0.5641895835477563f * d0_f * (1.0f / f) * (1.0f / f));
         return 0.5641895835477563f / f;
     }
 }
@@ -580,7 +583,7 @@ static inline float log_sf__d1_2_0_f32(float x, float mu, float sigma, float d0_
         const float d2__irgen_t1__0 = 0.0f;
         const float irgen_c0 = 1.0f / sigma;
         const float _irgen_s2__0 = irgen_c0 * d0_mu;
-        const float _irgen_s3__0 = -(d1_sigma * (mu - x) / (sigma * sigma));
+        const float _irgen_s3__0 = -(d1_sigma * (1.0f / sigma) * (1.0f / sigma) * (mu - x));
         const float _irgen_s4__0 = -(irgen_c0 * d2_x);
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
@@ -623,7 +626,7 @@ static inline float log_cdf__d1_2_0_f32(float x, float mu, float sigma, float d0
         const float d2__irgen_t1__0 = 0.0f;
         const float irgen_c0 = 1.0f / sigma;
         const float _irgen_s2__0 = -(irgen_c0 * d0_mu);
-        const float _irgen_s3__0 = -(d1_sigma * (-mu + x) / (sigma * sigma));
+        const float _irgen_s3__0 = -(d1_sigma * (1.0f / sigma) * (1.0f / sigma) * (-mu + x));
         const float _irgen_s4__0 = irgen_c0 * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;

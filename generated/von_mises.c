@@ -9,9 +9,12 @@
 #include <omp.h>
 #endif
 
-/* lgamma writes the global signgam; the reentrant form keeps threads apart. */
-static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
-static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
+/* lgamma writes the global signgam; the reentrant form keeps threads apart. Declared
+   const so that a call whose value forward mode does not need is dropped. */
+__attribute__((const)) static inline double irgen_lgamma(double x)
+{ int s; return lgamma_r(x, &s); }
+__attribute__((const)) static inline float irgen_lgammaf(float x)
+{ int s; return lgammaf_r(x, &s); }
 
 void irgen_set_threads(int n)
 {
@@ -94,7 +97,7 @@ static inline double body_mass_f64(double w, double k)
         _irgen_t1 = sin_small_f64(0.5 * h * (BODY_X_f64[(int)(i)] + 1.0));
         {
             const double r__0 = _irgen_t1;
-            const double total__0 = total + BODY_W_f64[(int)(i)] * exp(-(2.0 * k * r__0 * r__0));
+            const double total__0 = total + BODY_W_f64[(int)(i)] * exp(-(r__0 * r__0 * (2.0 * k)));
             r = r__0;
             total = total__0;
         }
@@ -123,7 +126,7 @@ static inline double log_i0e_f64(double k)
         for (int irgen_k2 = 0; irgen_k2 < 79; ++irgen_k2) {
             j = (double)(1 + irgen_k2);
             {
-                const double term__0 = q * term * INV_SQUARES_f64[(int)(j)];
+                const double term__0 = term * (q * INV_SQUARES_f64[(int)(j)]);
                 const double total__0 = term__0 + total;
                 term = term__0;
                 total = total__0;
@@ -210,7 +213,7 @@ static inline double tail_mass_f64(double w, double k)
             _irgen_t1 = sin_small_f64(a);
             _irgen_t2 = sin_small_f64(0.5 * s);
             {
-                const double total__0 = total + T12_W_f64[(int)(i)] * exp(-(2.0 * _irgen_t1 * _irgen_t2 * k));
+                const double total__0 = total + T12_W_f64[(int)(i)] * exp(-(_irgen_t1 * _irgen_t2 * (2.0 * k)));
                 total = total__0;
             }
         }
@@ -228,7 +231,7 @@ static inline double tail_mass_f64(double w, double k)
                 _irgen_t3 = sin_small_f64(a);
                 _irgen_t4 = sin_small_f64(0.5 * s);
                 {
-                    const double total__0 = total + T16_W_f64[(int)(i)] * exp(-(2.0 * _irgen_t3 * _irgen_t4 * k));
+                    const double total__0 = total + T16_W_f64[(int)(i)] * exp(-(_irgen_t3 * _irgen_t4 * (2.0 * k)));
                     total = total__0;
                 }
             }
@@ -245,7 +248,7 @@ static inline double tail_mass_f64(double w, double k)
                 _irgen_t5 = sin_small_f64(a);
                 _irgen_t6 = sin_small_f64(0.5 * s);
                 {
-                    const double total__0 = total + T24_W_f64[(int)(i)] * exp(-(2.0 * _irgen_t5 * _irgen_t6 * k));
+                    const double total__0 = total + T24_W_f64[(int)(i)] * exp(-(_irgen_t5 * _irgen_t6 * (2.0 * k)));
                     total = total__0;
                 }
             }
@@ -466,7 +469,7 @@ static inline double body_mass__d0_1_f64(double w, double k, double d0_w, double
             const double r__0 = _irgen_t1;
             const double irgen_c0 = 2.0 * r__0 * r__0;
             const double irgen_c1 = BODY_W_f64[(int)(i)] * exp(-(irgen_c0 * k));
-            const double d0_total__0 = -(4.0 * irgen_c1 * d0_r__0 * k * r__0) + d0_total;
+            const double d0_total__0 = -(irgen_c1 * d0_r__0 * r__0 * (4.0 * k)) + d0_total;
             const double d1_total__0 = -(irgen_c0 * irgen_c1 * d1_k) + d1_total;
             const double total__0 = irgen_c1 + total;
             d0_r = d0_r__0;
@@ -524,7 +527,7 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
             {
                 const double irgen_c0 = INV_SQUARES_f64[(int)(j)];
                 const double irgen_c1 = irgen_c0 * term;
-                const double d0_term__0 = irgen_c1 * d0_q + irgen_c0 * d0_term * q;
+                const double d0_term__0 = irgen_c1 * d0_q + d0_term * (irgen_c0 * q);
                 const double term__0 = irgen_c1 * q;
                 const double d0_total__0 = d0_term__0 + d0_total;
                 const double total__0 = term__0 + total;
@@ -543,7 +546,7 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
         }
     }
     {
-        const double d0_u__0 = -(1.0 * d0_k / (k * k));
+        const double d0_u__0 = -(1.0 * d0_k * (1.0 / k) * (1.0 / k));
         const double u__0 = 1.0 / k;
         const double d0_total__0 = 0.0;
         const double total__0 = 0.0;
@@ -671,7 +674,7 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
         const double d1_fall__1 = irgen_c2 * d1_k;
         const double fall__0 = irgen_c2 * k;
         const double d0_c__1 = -irgen_c0;
-        const double d1_c__1 = 40.0 * d1_k / (k * k);
+        const double d1_c__1 = 40.0 * d1_k * (1.0 / k) * (1.0 / k);
         const double c__0 = irgen_c1 - 40.0 / k;
         d0_e = d0_e__2;
         d0_length = d0_length__1;
@@ -793,7 +796,7 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
                 const double irgen_c2 = irgen_c0 * _irgen_t2;
                 const double irgen_c3 = T12_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t2));
                 const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t1) - irgen_c1 * d0__irgen_t2__0);
-                const double d1_total__0 = d1_total + irgen_c3 * (-(2.0 * _irgen_t1 * _irgen_t2 * d1_k) - irgen_c2 * d1__irgen_t1 - irgen_c1 * d1__irgen_t2__0);
+                const double d1_total__0 = d1_total + irgen_c3 * (-(_irgen_t1 * _irgen_t2 * (2.0 * d1_k)) - irgen_c2 * d1__irgen_t1 - irgen_c1 * d1__irgen_t2__0);
                 const double total__0 = irgen_c3 + total;
                 d0__irgen_t2 = d0__irgen_t2__0;
                 d1__irgen_t2 = d1__irgen_t2__0;
@@ -855,7 +858,7 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
                     const double irgen_c2 = irgen_c0 * _irgen_t4;
                     const double irgen_c3 = T16_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t4));
                     const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t3) - irgen_c1 * d0__irgen_t4__0);
-                    const double d1_total__0 = d1_total + irgen_c3 * (-(2.0 * _irgen_t3 * _irgen_t4 * d1_k) - irgen_c2 * d1__irgen_t3 - irgen_c1 * d1__irgen_t4__0);
+                    const double d1_total__0 = d1_total + irgen_c3 * (-(_irgen_t3 * _irgen_t4 * (2.0 * d1_k)) - irgen_c2 * d1__irgen_t3 - irgen_c1 * d1__irgen_t4__0);
                     const double total__0 = irgen_c3 + total;
                     d0__irgen_t4 = d0__irgen_t4__0;
                     d1__irgen_t4 = d1__irgen_t4__0;
@@ -916,7 +919,7 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
                     const double irgen_c2 = irgen_c0 * _irgen_t6;
                     const double irgen_c3 = T24_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t6));
                     const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t5) - irgen_c1 * d0__irgen_t6__0);
-                    const double d1_total__0 = d1_total + irgen_c3 * (-(2.0 * _irgen_t5 * _irgen_t6 * d1_k) - irgen_c2 * d1__irgen_t5 - irgen_c1 * d1__irgen_t6__0);
+                    const double d1_total__0 = d1_total + irgen_c3 * (-(_irgen_t5 * _irgen_t6 * (2.0 * d1_k)) - irgen_c2 * d1__irgen_t5 - irgen_c1 * d1__irgen_t6__0);
                     const double total__0 = irgen_c3 + total;
                     d0__irgen_t6 = d0__irgen_t6__0;
                     d1__irgen_t6 = d1__irgen_t6__0;

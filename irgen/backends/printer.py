@@ -49,6 +49,7 @@ class ExprPrinter:
     def __init__(self, dtype: Dtype):
         self.t = dtype
         self.tables: dict = {}    # name -> values, of the tables printed so far
+        self.carried: set = set()  # symbols that change from one loop iteration to the next
 
     def literal(self, v: float) -> str:
         if math.isnan(v):
@@ -126,6 +127,19 @@ class ExprPrinter:
         coeff, factors = e.as_coeff_mul()
         if coeff < 0:
             return "-" + self.wrap(-e, 90), 90
+        if self.carried:
+            # term * y / (a + n) in a loop that updates term: group the factors that do
+            # not change from one iteration to the next, so the division leaves the
+            # loop-carried chain: term * (y / (a + n)).
+            moving = [f for f in factors if f.free_symbols & self.carried]
+            still = [f for f in factors if not f.free_symbols & self.carried]
+            if moving and still and (coeff != 1 or len(still) > 1 or
+                                     any(f.is_Pow and f.exp.is_negative for f in still)):
+                rest = sp.Mul(coeff, *still, evaluate=False) if coeff != 1 else sp.Mul(*still)
+                saved, self.carried = self.carried, set()
+                inner = self.mul(rest)[0] if rest.is_Mul else self.wrap(rest, 81)
+                self.carried = saved
+                return f"{self.wrap(sp.Mul(*moving), 80)} * ({inner})", 80
         num, den = [], []
         if coeff != 1:
             if coeff.is_Rational and coeff.q != 1:
@@ -136,7 +150,11 @@ class ExprPrinter:
             else:
                 num.append(self.literal(float(coeff)))
         for f in factors:
-            if f.is_Pow and f.exp.is_Number and f.exp < 0:
+            if f.is_Pow and f.exp.is_Integer and f.exp < -1 and f.base.is_Symbol:
+                # 1/b^n as a product of n reciprocals: forward mode writes 1/b and 1/b^2
+                # side by side (d(1/b) = -db/b^2), and the compiler then divides once
+                num.extend([f"({self.literal(1)} / {c_name(f.base)})"] * int(-f.exp))
+            elif f.is_Pow and f.exp.is_Number and f.exp < 0:
                 den.append(self.wrap(sp.Pow(f.base, -f.exp), 81))
             else:
                 num.append(self.wrap(f, 80))
@@ -181,6 +199,7 @@ class FunctionPrinter:
     def __init__(self, dtype: Dtype, qualifier: str):
         self.t, self.qualifier = dtype, qualifier
         self.e = ExprPrinter(dtype)
+        self.loop_carried: set = set()
 
     def tables(self) -> list[str]:
         """Declarations of the constant tables the printed functions index."""
@@ -247,7 +266,10 @@ class FunctionPrinter:
             lines.append(f"{pad}for (int {k} = 0; {k} < {s.count}; ++{k}) {{")
             if s.index is not None:
                 lines.append(f"{pad}    {c_name(s.index)} = ({self.t.ctype})({s.start} + {k});")
+            saved = self.loop_carried
+            self.loop_carried = saved | (set(ir.assigned(s.body)) - {s.index})
             self.block(s.body, lines, depth + 1)
+            self.loop_carried = saved
             lines.append(f"{pad}}}")
         elif isinstance(s, ir.Break):
             lines.append(f"{pad}break;")
@@ -273,6 +295,12 @@ class FunctionPrinter:
         lines.append(pad + "{")
         deps = {t: e for t, e in temps}
         emitted = set()
+        carried = set(self.loop_carried)
+        carried |= {v for target, v in ssa if target in self.loop_carried}
+        for t, e in temps:
+            if e.free_symbols & carried:
+                carried.add(t)
+        self.e.carried = carried
 
         def need(expr):
             for s in sorted(expr.free_symbols & deps.keys(), key=lambda s: s.name):
@@ -294,3 +322,4 @@ class FunctionPrinter:
                 lines.append(f"{pad}    *irgen_r{i} = {self.e(e)};")
             lines.append(f"{pad}    return {self.e(outs[0])};")
         lines.append(pad + "}")
+        self.e.carried = set()
