@@ -34,9 +34,9 @@ int irgen_get_threads(void)
 
 /* ---- float64 scalar functions ---- */
 
-static const double BODY_W_f64[12] = {0.04717533638651183, 0.10693932599531843, 0.16007832854334622, 0.20316742672306592, 0.2334925365383548, 0.24914704581340277, 0.24914704581340277, 0.2334925365383548, 0.20316742672306592, 0.16007832854334622, 0.10693932599531843, 0.04717533638651183};
+static const double BODY_W_f64[16] = {0.027152459411754096, 0.062253523938647894, 0.09515851168249279, 0.12462897125553388, 0.14959598881657674, 0.16915651939500254, 0.18260341504492358, 0.1894506104550685, 0.1894506104550685, 0.18260341504492358, 0.16915651939500254, 0.14959598881657674, 0.12462897125553388, 0.09515851168249279, 0.062253523938647894, 0.027152459411754096};
 
-static const double BODY_X_f64[12] = {0.9815606342467192, 0.9041172563704749, 0.7699026741943047, 0.5873179542866175, 0.3678314989981802, 0.1252334085114689, -0.1252334085114689, -0.3678314989981802, -0.5873179542866175, -0.7699026741943047, -0.9041172563704749, -0.9815606342467192};
+static const double BODY_X_f64[16] = {0.9894009349916499, 0.9445750230732326, 0.8656312023878318, 0.755404408355003, 0.6178762444026438, 0.45801677765722737, 0.2816035507792589, 0.09501250983763744, -0.09501250983763744, -0.2816035507792589, -0.45801677765722737, -0.6178762444026438, -0.755404408355003, -0.8656312023878318, -0.9445750230732326, -0.9894009349916499};
 
 static const double HANKEL_f64[18] = {50069589.531988926, 6252951.493434797, 832859.3040162893, 118838.42625678325, 18257.755474293175, 3038.090510922384, 551.3358961220206, 110.01714026924674, 24.380529699556064, 6.074042001273483, 1.7277275025844574, 0.5725014209747314, 0.22710800170898438, 0.112152099609375, 0.0732421875, 0.0703125, 0.125, 1.0};
 
@@ -56,54 +56,30 @@ static const double T24_W_f64[24] = {0.0123412297999872, 0.028531388628933663, 0
 
 static const double T24_X_f64[24] = {0.9951872199970213, 0.9747285559713095, 0.9382745520027328, 0.8864155270044011, 0.820001985973903, 0.7401241915785544, 0.6480936519369755, 0.5454214713888396, 0.4337935076260451, 0.3150426796961634, 0.1911188674736163, 0.06405689286260563, -0.06405689286260563, -0.1911188674736163, -0.3150426796961634, -0.4337935076260451, -0.5454214713888396, -0.6480936519369755, -0.7401241915785544, -0.820001985973903, -0.8864155270044011, -0.9382745520027328, -0.9747285559713095, -0.9951872199970213};
 
-static inline double sin_small_f64(double x)
-{
-    double x2 = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    {
-        const double x2__0 = x * x;
-        const double total__0 = 0.0;
-        x2 = x2__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double total__0 = total * x2 + SIN_TAYLOR_f64[(int)(i)];
-            total = total__0;
-        }
-    }
-    {
-        return total * x;
-    }
-}
-
 static inline double body_mass_f64(double w, double k)
 {
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
-    double _irgen_t1 = 0.0;
-    double r = 0.0;
+    double u = 0.0;
     {
-        const double h__0 = 0.5 * w;
+        const double h__0 = 0.5 * sin(0.5 * w);
         const double total__0 = 0.0;
         h = h__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 16; ++irgen_k1) {
         i = (double)(0 + irgen_k1);
-        _irgen_t1 = sin_small_f64(0.5 * h * (BODY_X_f64[(int)(i)] + 1.0));
         {
-            const double r__0 = _irgen_t1;
-            const double total__0 = total + BODY_W_f64[(int)(i)] * exp(-(r__0 * r__0 * (2.0 * k)));
-            r = r__0;
+            const double u__0 = h * (BODY_X_f64[(int)(i)] + 1.0);
+            const double irgen_c0 = u__0 * u__0;
+            const double total__0 = total + BODY_W_f64[(int)(i)] * exp(-(irgen_c0 * (2.0 * k))) / sqrt(1.0 - irgen_c0);
+            u = u__0;
             total = total__0;
         }
     }
     {
-        return h * total;
+        return 2.0 * h * total;
     }
 }
 
@@ -154,6 +130,29 @@ static inline double log_i0e_f64(double k)
     }
     {
         return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
+    }
+}
+
+static inline double sin_small_f64(double x)
+{
+    double x2 = 0.0;
+    double total = 0.0;
+    double i = 0.0;
+    {
+        const double x2__0 = x * x;
+        const double total__0 = 0.0;
+        x2 = x2__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double total__0 = total * x2 + SIN_TAYLOR_f64[(int)(i)];
+            total = total__0;
+        }
+    }
+    {
+        return total * x;
     }
 }
 
@@ -393,96 +392,62 @@ static inline double kernel_log_prob_f64(double x, double mu, double kappa)
     }
 }
 
-static inline double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
-{
-    double d0_x2 = 0.0;
-    double d0_total = 0.0;
-    double x2 = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    {
-        const double d0_x2__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d0_x2__1 = 2.0 * d0_x * x;
-        const double x2__0 = x * x;
-        const double d0_total__1 = 0.0;
-        const double total__0 = 0.0;
-        d0_x2 = d0_x2__1;
-        d0_total = d0_total__1;
-        x2 = x2__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double d0_total__0 = d0_total * x2 + d0_x2 * total;
-            const double total__0 = total * x2 + SIN_TAYLOR_f64[(int)(i)];
-            d0_total = d0_total__0;
-            total = total__0;
-        }
-    }
-    {
-        *irgen_r1 = d0_total * x + d0_x * total;
-        return total * x;
-    }
-}
-
 static inline double body_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
 {
     double d0_h = 0.0;
     double d0_total = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0_r = 0.0;
+    double d0_u = 0.0;
     double d1_total = 0.0;
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
-    double _irgen_t1 = 0.0;
-    double r = 0.0;
+    double u = 0.0;
     {
         const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0_r__0 = 0.0;
+        const double d0_u__0 = 0.0;
         const double d1_total__0 = 0.0;
-        const double d0_h__1 = 0.5 * d0_w;
-        const double h__0 = 0.5 * w;
+        const double irgen_c0 = 0.5 * w;
+        const double d0_h__1 = 0.25 * d0_w * cos(irgen_c0);
+        const double h__0 = 0.5 * sin(irgen_c0);
         const double d0_total__1 = 0.0;
         const double d1_total__1 = 0.0;
         const double total__0 = 0.0;
         d0_h = d0_h__1;
         d0_total = d0_total__1;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0_r = d0_r__0;
+        d0_u = d0_u__0;
         d1_total = d1_total__1;
         h = h__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 16; ++irgen_k1) {
         i = (double)(0 + irgen_k1);
-        { double irgen_o1;
-          _irgen_t1 = sin_small__d0_f64(0.5 * h * (BODY_X_f64[(int)(i)] + 1.0), d0_h * (0.5 * BODY_X_f64[(int)(i)] + 0.5), &irgen_o1);
-          d0__irgen_t1 = irgen_o1;
-        }
         {
-            const double d0_r__0 = d0__irgen_t1;
-            const double r__0 = _irgen_t1;
-            const double irgen_c0 = 2.0 * r__0 * r__0;
-            const double irgen_c1 = BODY_W_f64[(int)(i)] * exp(-(irgen_c0 * k));
-            const double d0_total__0 = -(irgen_c1 * d0_r__0 * r__0 * (4.0 * k)) + d0_total;
-            const double d1_total__0 = -(irgen_c0 * irgen_c1 * d1_k) + d1_total;
-            const double total__0 = irgen_c1 + total;
-            d0_r = d0_r__0;
-            r = r__0;
+            const double irgen_c0 = BODY_X_f64[(int)(i)] + 1.0;
+            const double d0_u__0 = irgen_c0 * d0_h;
+            const double u__0 = irgen_c0 * h;
+            const double irgen_c1 = u__0 * u__0;
+            const double irgen_c2 = sqrt(1.0 - irgen_c1);
+            const double irgen_c3 = 2.0 * irgen_c1;
+            const double irgen_c4 = BODY_W_f64[(int)(i)] * exp(-(irgen_c3 * k));
+            const double irgen_c5 = d0_u__0 * u__0;
+            const double irgen_c6 = irgen_c4 / irgen_c2;
+            const double d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
+            const double d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
+            const double total__0 = irgen_c6 + total;
+            d0_u = d0_u__0;
+            u = u__0;
             d0_total = d0_total__0;
             d1_total = d1_total__0;
             total = total__0;
         }
     }
     {
-        *irgen_r1 = d0_h * total + d0_total * h;
-        *irgen_r2 = d1_total * h;
-        return h * total;
+        const double irgen_c0 = 2.0 * total;
+        const double irgen_c1 = 2.0 * h;
+        *irgen_r1 = irgen_c0 * d0_h + irgen_c1 * d0_total;
+        *irgen_r2 = irgen_c1 * d1_total;
+        return irgen_c0 * h;
     }
 }
 
@@ -567,6 +532,40 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
     {
         *irgen_r1 = -(0.5 * d0_k / k) + d0_total / total;
         return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
+    }
+}
+
+static inline double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
+{
+    double d0_x2 = 0.0;
+    double d0_total = 0.0;
+    double x2 = 0.0;
+    double total = 0.0;
+    double i = 0.0;
+    {
+        const double d0_x2__0 = 0.0;
+        const double d0_total__0 = 0.0;
+        const double d0_x2__1 = 2.0 * d0_x * x;
+        const double x2__0 = x * x;
+        const double d0_total__1 = 0.0;
+        const double total__0 = 0.0;
+        d0_x2 = d0_x2__1;
+        d0_total = d0_total__1;
+        x2 = x2__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double d0_total__0 = d0_total * x2 + d0_x2 * total;
+            const double total__0 = total * x2 + SIN_TAYLOR_f64[(int)(i)];
+            d0_total = d0_total__0;
+            total = total__0;
+        }
+    }
+    {
+        *irgen_r1 = d0_total * x + d0_x * total;
+        return total * x;
     }
 }
 
