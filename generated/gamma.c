@@ -1544,6 +1544,1518 @@ static inline double kernel_implicit_grad_f64(double x, double alpha, double bet
     }
 }
 
+/* ---- float32 scalar functions ---- */
+
+static const float ZETA_f32[40] = {1.6449340668482264f, 1.2020569031595942f, 1.0823232337111381f, 1.03692775514337f, 1.0173430619844492f, 1.008349277381923f, 1.0040773561979444f, 1.0020083928260821f, 1.000994575127818f, 1.0004941886041194f, 1.000246086553308f, 1.0001227133475785f, 1.0000612481350588f, 1.000030588236307f, 1.0000152822594086f, 1.0000076371976379f, 1.000003817293265f, 1.0000019082127165f, 1.0000009539620338f, 1.0000004769329869f, 1.0000002384505027f, 1.000000119219926f, 1.000000059608189f, 1.0000000298035034f, 1.0000000149015549f, 1.0000000074507118f, 1.000000003725334f, 1.0000000018626598f, 1.0000000009313275f, 1.0000000004656628f, 1.000000000232831f, 1.0000000001164155f, 1.0000000000582077f, 1.0000000000291038f, 1.000000000014552f, 1.000000000007276f, 1.000000000003638f, 1.000000000001819f, 1.0000000000009095f, 1.0000000000004547f};
+
+static inline float lgamma1p_f32(float a)
+{
+    float total = 0.0f;
+    float power = 0.0f;
+    float i = 0.0f;
+    float term = 0.0f;
+    if (fabsf(a) >= 0.2f) {
+        {
+            return irgen_lgammaf(a + 1.0f);
+        }
+    }
+    {
+        const float total__0 = -(0.5772156649015329f * a);
+        const float power__0 = -a;
+        total = total__0;
+        power = power__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 40; ++irgen_k1) {
+        i = (float)(0 + irgen_k1);
+        {
+            const float power__0 = -(a * power);
+            const float term__0 = power__0 * (ZETA_f32[(int)(i)] / (i + 2.0f));
+            const float total__0 = term__0 + total;
+            power = power__0;
+            term = term__0;
+            total = total__0;
+        }
+        if (fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+            break;
+        }
+    }
+    {
+        return total;
+    }
+}
+
+static inline float log1pmx_f32(float t)
+{
+    float term = 0.0f;
+    float total = 0.0f;
+    float k = 0.0f;
+    if (fabsf(t) > 0.25f) {
+        {
+            return -t + log1pf(t);
+        }
+    }
+    {
+        const float term__0 = -(t * t);
+        const float total__0 = 0.0f;
+        term = term__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
+        k = (float)(2 + irgen_k1);
+        {
+            const float total__0 = total + term * ((1.0f / k));
+            const float term__0 = -(t * term);
+            total = total__0;
+            term = term__0;
+        }
+        if (fabsf(term / k) <= FLT_EPSILON * fabsf(total)) {
+            break;
+        }
+    }
+    {
+        return total;
+    }
+}
+
+static inline float stirling_correction_f32(float y)
+{
+    float f = 0.0f;
+    {
+        const float f__0 = 1.0f * (1.0f / y) * (1.0f / y);
+        f = f__0;
+        return (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641f - 0.029550653594771246f * f__0)) + 0.0019175269175269176f)) + 0.0008417508417508417f)) + 0.0005952380952380953f)) + 0.0007936507936507937f)) + 0.002777777777777778f)) + 0.08333333333333333f) / y;
+    }
+}
+
+static inline float log_prefactor_f32(float a, float y)
+{
+    float b = 0.0f;
+    float t = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    if (a < 14.0f || y < 0.5f * a) {
+        {
+            return a * logf(y) - y - irgen_lgammaf(a + 1.0f);
+        }
+    }
+    {
+        const float b__0 = a + 1.0f;
+        const float t__0 = (-b__0 + y) / b__0;
+        b = b__0;
+        t = t__0;
+    }
+    _irgen_t1 = log1pmx_f32(t);
+    _irgen_t2 = stirling_correction_f32(b);
+    {
+        return _irgen_t1 * b - _irgen_t2 - 0.5f * logf(b) - log1pf(t) - 0.9189385332046728f;
+    }
+}
+
+static inline float lower_series_f32(float a, float y)
+{
+    float term = 0.0f;
+    float total = 0.0f;
+    float n = 0.0f;
+    {
+        const float term__0 = 1.0f;
+        const float total__0 = 1.0f;
+        term = term__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+        n = (float)(1 + irgen_k1);
+        {
+            const float term__0 = term * (y / (a + n));
+            const float total__0 = term__0 + total;
+            term = term__0;
+            total = total__0;
+        }
+        if (fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+            break;
+        }
+    }
+    {
+        return total;
+    }
+}
+
+static inline float small_a_sum_f32(float a, float y)
+{
+    float power = 0.0f;
+    float total = 0.0f;
+    float n = 0.0f;
+    float term = 0.0f;
+    {
+        const float power__0 = 1.0f;
+        const float total__0 = 0.0f;
+        power = power__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
+        n = (float)(1 + irgen_k1);
+        {
+            const float power__0 = -(power * (y / n));
+            const float term__0 = power__0 * ((1.0f / (a + n)));
+            const float total__0 = term__0 + total;
+            power = power__0;
+            term = term__0;
+            total = total__0;
+        }
+        if (fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+            break;
+        }
+    }
+    {
+        return total;
+    }
+}
+
+static inline float log_p_series_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    float _irgen_t4 = 0.0f;
+    if (a < 1.0f) {
+        _irgen_t1 = lgamma1p_f32(a);
+        _irgen_t2 = small_a_sum_f32(a, y);
+        {
+            return -_irgen_t1 + a * logf(y) + log1pf(_irgen_t2 * a);
+        }
+    }
+    _irgen_t3 = log_prefactor_f32(a, y);
+    _irgen_t4 = lower_series_f32(a, y);
+    {
+        return _irgen_t3 + logf(_irgen_t4);
+    }
+}
+
+static inline float log_q_small_a_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float lg = 0.0f;
+    float la = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float r = 0.0f;
+    _irgen_t1 = lgamma1p_f32(a);
+    {
+        const float lg__0 = _irgen_t1;
+        const float la__0 = a * logf(y);
+        lg = lg__0;
+        la = la__0;
+    }
+    _irgen_t2 = small_a_sum_f32(a, y);
+    {
+        const float r__0 = -(_irgen_t2 * a * expf(la)) - expm1f(la) + expm1f(lg);
+        r = r__0;
+        return -lg + logf(r__0);
+    }
+}
+
+static inline float upper_fraction_f32(float a, float y)
+{
+    float b = 0.0f;
+    float c = 0.0f;
+    float d = 0.0f;
+    float h = 0.0f;
+    float i = 0.0f;
+    float an = 0.0f;
+    float delta = 0.0f;
+    float step = 0.0f;
+    {
+        const float b__0 = -a + y + 1.0f;
+        const float c__0 = 1.0f / FLT_MIN;
+        const float d__0 = 1.0f / b__0;
+        const float h__0 = d__0;
+        b = b__0;
+        c = c__0;
+        d = d__0;
+        h = h__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+        i = (float)(1 + irgen_k1);
+        {
+            const float an__0 = -(i * (-a + i));
+            const float b__0 = b + 2.0f;
+            const float d__0 = an__0 * d + b__0;
+            an = an__0;
+            b = b__0;
+            d = d__0;
+        }
+        if (fabsf(d) < FLT_MIN) {
+            {
+                const float d__0 = FLT_MIN;
+                d = d__0;
+            }
+        }
+        {
+            const float c__0 = an / c + b;
+            c = c__0;
+        }
+        if (fabsf(c) < FLT_MIN) {
+            {
+                const float c__0 = FLT_MIN;
+                c = c__0;
+            }
+        }
+        {
+            const float d__0 = 1.0f / d;
+            const float delta__0 = c * d__0;
+            const float step__0 = h * (delta__0 - 1.0f);
+            const float h__0 = delta__0 * h;
+            d = d__0;
+            delta = delta__0;
+            step = step__0;
+            h = h__0;
+        }
+        if (fabsf(step) <= FLT_EPSILON * fabsf(h)) {
+            break;
+        }
+    }
+    {
+        return h;
+    }
+}
+
+static inline float log_q_fraction_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    if (a < 1.0f && y < 1.5f) {
+        _irgen_t1 = log_q_small_a_f32(a, y);
+        {
+            return _irgen_t1;
+        }
+    }
+    _irgen_t2 = log_prefactor_f32(a, y);
+    _irgen_t3 = upper_fraction_f32(a, y);
+    {
+        return _irgen_t2 + logf(_irgen_t3) + logf(a);
+    }
+}
+
+static inline float split_f32(float a)
+{
+    {
+        return a >= 1.0f ? a + 1.0f : 0.5f;
+    }
+}
+
+static inline float gamma_p_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    _irgen_t1 = split_f32(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f32(a, y);
+        {
+            return expf(_irgen_t2);
+        }
+    }
+    _irgen_t3 = log_q_fraction_f32(a, y);
+    {
+        return -expm1f(_irgen_t3);
+    }
+}
+
+static inline float cdf_f32(float x, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = gamma_p_f32(alpha, beta * x);
+    {
+        return _irgen_t1;
+    }
+}
+
+static inline float kernel_cdf_f32(float x, float alpha, float beta)
+{
+    float cdf_1 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        {
+            return NAN;
+        }
+    }
+    if (x < 0.0f) {
+        {
+            return 0.0f;
+        }
+    }
+    if (x == INFINITY) {
+        {
+            return 1.0f;
+        }
+    }
+    cdf_1 = cdf_f32(x, alpha, beta);
+    {
+        return cdf_1;
+    }
+}
+
+static inline float log_prob_f32(float x, float alpha, float beta)
+{
+    if (alpha == 1.0f && x == 0.0f) {
+        {
+            return logf(beta);
+        }
+    }
+    {
+        return alpha * logf(beta) - beta * x + (alpha - 1.0f) * logf(x) - irgen_lgammaf(alpha);
+    }
+}
+
+static inline float kernel_log_prob_f32(float x, float alpha, float beta)
+{
+    float log_prob_2 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        {
+            return NAN;
+        }
+    }
+    if (x < 0.0f) {
+        {
+            return -INFINITY;
+        }
+    }
+    if (x == INFINITY) {
+        {
+            return -INFINITY;
+        }
+    }
+    log_prob_2 = log_prob_f32(x, alpha, beta);
+    {
+        return log_prob_2;
+    }
+}
+
+static inline float digamma_f32(float x)
+{
+    float shift = 0.0f;
+    float f = 0.0f;
+    float series = 0.0f;
+    if (x == -INFINITY || isnan(x)) {
+        {
+            return NAN;
+        }
+    }
+    if (x == INFINITY) {
+        {
+            return INFINITY;
+        }
+    }
+    {
+        const float shift__0 = 0.0f;
+        shift = shift__0;
+    }
+    if (x <= 0.0f) {
+        if (x == floorf(x)) {
+            {
+                return NAN;
+            }
+        }
+        {
+            const float shift__0 = -(3.14159265f / tanf(3.14159265f * x));
+            const float x__0 = 1.0f - x;
+            shift = shift__0;
+            x = x__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 10; ++irgen_k1) {
+        if (x >= 10.0f) {
+            break;
+        }
+        {
+            const float shift__0 = shift - 1.0f / x;
+            const float x__0 = x + 1.0f;
+            shift = shift__0;
+            x = x__0;
+        }
+    }
+    {
+        const float f__0 = 1.0f * (1.0f / x) * (1.0f / x);
+        const float series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333f - 0.4432598039215686f * f__0)) + 0.021092796092796094f)) + 0.007575757575757576f)) + 0.004166666666666667f)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
+        f = f__0;
+        series = series__0;
+        return -series__0 + shift + logf(x) - 0.5f / x;
+    }
+}
+
+static inline float lgamma1p__d0_f32(float a, float d0_a, float* irgen_r1)
+{
+    float d0_total = 0.0f;
+    float d0_power = 0.0f;
+    float d0_term = 0.0f;
+    float _irgen_r1 = 0.0f;
+    float total = 0.0f;
+    float power = 0.0f;
+    float i = 0.0f;
+    float term = 0.0f;
+    {
+        const float d0_total__0 = 0.0f;
+        const float d0_power__0 = 0.0f;
+        const float d0_term__0 = 0.0f;
+        d0_total = d0_total__0;
+        d0_power = d0_power__0;
+        d0_term = d0_term__0;
+    }
+    if (fabsf(a) >= 0.2f) {
+        _irgen_r1 = digamma_f32(a + 1.0f);
+        {
+            *irgen_r1 = _irgen_r1 * d0_a;
+            return irgen_lgammaf(a + 1.0f);
+        }
+    }
+    {
+        const float d0_total__0 = -(0.5772156649015329f * d0_a);
+        const float total__0 = -(0.5772156649015329f * a);
+        const float d0_power__0 = -d0_a;
+        const float power__0 = -a;
+        d0_total = d0_total__0;
+        total = total__0;
+        d0_power = d0_power__0;
+        power = power__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 40; ++irgen_k1) {
+        i = (float)(0 + irgen_k1);
+        {
+            const float d0_power__0 = -(a * d0_power) - d0_a * power;
+            const float power__0 = -(a * power);
+            const float irgen_c0 = ZETA_f32[(int)(i)] / (i + 2.0f);
+            const float d0_term__0 = irgen_c0 * d0_power__0;
+            const float term__0 = irgen_c0 * power__0;
+            const float d0_total__0 = d0_term__0 + d0_total;
+            const float total__0 = term__0 + total;
+            d0_power = d0_power__0;
+            power = power__0;
+            d0_term = d0_term__0;
+            term = term__0;
+            d0_total = d0_total__0;
+            total = total__0;
+        }
+        if (fabsf(d0_term) <= FLT_EPSILON * fabsf(d0_total) && fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+            break;
+        }
+    }
+    {
+        *irgen_r1 = d0_total;
+        return total;
+    }
+}
+
+static inline float log1pmx__d0_f32(float t, float d0_t, float* irgen_r1)
+{
+    float d0_term = 0.0f;
+    float d0_total = 0.0f;
+    float term = 0.0f;
+    float total = 0.0f;
+    float k = 0.0f;
+    {
+        const float d0_term__0 = 0.0f;
+        const float d0_total__0 = 0.0f;
+        d0_term = d0_term__0;
+        d0_total = d0_total__0;
+    }
+    if (fabsf(t) > 0.25f) {
+        {
+            *irgen_r1 = -d0_t + d0_t / (t + 1.0f);
+            return -t + log1pf(t);
+        }
+    }
+    {
+        const float d0_term__0 = -(2.0f * d0_t * t);
+        const float term__0 = -(t * t);
+        const float d0_total__0 = 0.0f;
+        const float total__0 = 0.0f;
+        d0_term = d0_term__0;
+        term = term__0;
+        d0_total = d0_total__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
+        k = (float)(2 + irgen_k1);
+        {
+            const float irgen_c0 = 1.0f / k;
+            const float d0_total__0 = irgen_c0 * d0_term + d0_total;
+            const float total__0 = irgen_c0 * term + total;
+            const float d0_term__0 = -(d0_t * term) - d0_term * t;
+            const float term__0 = -(t * term);
+            d0_total = d0_total__0;
+            total = total__0;
+            d0_term = d0_term__0;
+            term = term__0;
+        }
+        if (fabsf(d0_term / k) <= FLT_EPSILON * fabsf(d0_total) && fabsf(term / k) <= FLT_EPSILON * fabsf(total)) {
+            break;
+        }
+    }
+    {
+        *irgen_r1 = d0_total;
+        return total;
+    }
+}
+
+static inline float stirling_correction__d0_f32(float y, float d0_y, float* irgen_r1)
+{
+    float d0_f = 0.0f;
+    float f = 0.0f;
+    {
+        const float d0_f__0 = 0.0f;
+        const float d0_f__1 = -(2.0f * d0_y * (1.0f / y) * (1.0f / y) * (1.0f / y));
+        const float irgen_c0 = 1.0f / (y * y);
+        const float f__0 = 1.0f * irgen_c0;
+        d0_f = d0_f__1;
+        f = f__0;
+        const float irgen_c1 = 1.0f / y;
+        const float irgen_c2 = 0.029550653594771246f * f__0;
+        const float irgen_c3 = irgen_c2 - 0.00641025641025641f;
+        const float irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176f;
+        const float irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417f;
+        const float irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953f;
+        const float irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937f;
+        const float irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778f;
+        const float irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333f;
+        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
+        return irgen_c1 * irgen_c9;
+    }
+}
+
+static inline float log_prefactor__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0_b = 0.0f;
+    float d0_t = 0.0f;
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d1_t = 0.0f;
+    float d1__irgen_t1 = 0.0f;
+    float _irgen_r1 = 0.0f;
+    float b = 0.0f;
+    float t = 0.0f;
+    float _irgen_s2 = 0.0f;
+    float _irgen_s3 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_j1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    {
+        const float d0_b__0 = 0.0f;
+        const float d0_t__0 = 0.0f;
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1_t__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        d0_b = d0_b__0;
+        d0_t = d0_t__0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1_t = d1_t__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+    }
+    if (a < 14.0f || y < 0.5f * a) {
+        _irgen_r1 = digamma_f32(a + 1.0f);
+        {
+            const float irgen_c0 = logf(y);
+            *irgen_r1 = -(_irgen_r1 * d0_a) + irgen_c0 * d0_a;
+            *irgen_r2 = a * d1_y / y - d1_y;
+            return irgen_c0 * a - y - irgen_lgammaf(a + 1.0f);
+        }
+    }
+    {
+        const float d0_b__0 = d0_a;
+        const float b__0 = a + 1.0f;
+        const float irgen_c0 = 1.0f / b__0;
+        const float irgen_c1 = -b__0 + y;
+        const float d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0f / b__0) * (1.0f / b__0);
+        const float d1_t__0 = irgen_c0 * d1_y;
+        const float t__0 = irgen_c0 * irgen_c1;
+        const float _irgen_s2__0 = d0_t__0;
+        const float _irgen_s3__0 = d1_t__0;
+        d0_b = d0_b__0;
+        b = b__0;
+        d0_t = d0_t__0;
+        d1_t = d1_t__0;
+        t = t__0;
+        _irgen_s2 = _irgen_s2__0;
+        _irgen_s3 = _irgen_s3__0;
+    }
+    { float irgen_o1;
+      _irgen_t1 = log1pmx__d0_f32(t, 1.0f, &irgen_o1);
+      _irgen_j1 = irgen_o1;
+    }
+    {
+        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const float d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+    }
+    { float irgen_o1;
+      _irgen_t2 = stirling_correction__d0_f32(b, d0_b, &irgen_o1);
+      d0__irgen_t2 = irgen_o1;
+    }
+    {
+        const float irgen_c0 = 1.0f / (t + 1.0f);
+        *irgen_r1 = _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5f * d0_b / b;
+        *irgen_r2 = b * d1__irgen_t1 - irgen_c0 * d1_t;
+        return _irgen_t1 * b - _irgen_t2 - 0.5f * logf(b) - log1pf(t) - 0.9189385332046728f;
+    }
+}
+
+static inline float lower_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0_term = 0.0f;
+    float d0_total = 0.0f;
+    float d1_term = 0.0f;
+    float d1_total = 0.0f;
+    float term = 0.0f;
+    float total = 0.0f;
+    float n = 0.0f;
+    {
+        const float d0_term__0 = 0.0f;
+        const float d0_total__0 = 0.0f;
+        const float d1_term__0 = 0.0f;
+        const float d1_total__0 = 0.0f;
+        const float d0_term__1 = 0.0f;
+        const float d1_term__1 = 0.0f;
+        const float term__0 = 1.0f;
+        const float d0_total__1 = 0.0f;
+        const float d1_total__1 = 0.0f;
+        const float total__0 = 1.0f;
+        d0_term = d0_term__1;
+        d0_total = d0_total__1;
+        d1_term = d1_term__1;
+        d1_total = d1_total__1;
+        term = term__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+        n = (float)(1 + irgen_k1);
+        {
+            const float irgen_c0 = a + n;
+            const float irgen_c1 = 1.0f / irgen_c0;
+            const float d0_term__0 = -(term * (d0_a * y * (1.0f / irgen_c0) * (1.0f / irgen_c0))) + d0_term * (irgen_c1 * y);
+            const float irgen_c2 = irgen_c1 * y;
+            const float d1_term__0 = irgen_c2 * d1_term + term * (irgen_c1 * d1_y);
+            const float term__0 = irgen_c2 * term;
+            const float d0_total__0 = d0_term__0 + d0_total;
+            const float d1_total__0 = d1_term__0 + d1_total;
+            const float total__0 = term__0 + total;
+            d0_term = d0_term__0;
+            d1_term = d1_term__0;
+            term = term__0;
+            d0_total = d0_total__0;
+            d1_total = d1_total__0;
+            total = total__0;
+        }
+        if (fabsf(d0_term) <= FLT_EPSILON * fabsf(d0_total) && fabsf(d1_term) <= FLT_EPSILON * fabsf(d1_total) && fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+            break;
+        }
+    }
+    {
+        *irgen_r1 = d0_total;
+        *irgen_r2 = d1_total;
+        return total;
+    }
+}
+
+static inline float small_a_sum__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0_total = 0.0f;
+    float d0_term = 0.0f;
+    float d1_power = 0.0f;
+    float d1_total = 0.0f;
+    float d1_term = 0.0f;
+    float power = 0.0f;
+    float total = 0.0f;
+    float n = 0.0f;
+    float term = 0.0f;
+    {
+        const float d0_total__0 = 0.0f;
+        const float d0_term__0 = 0.0f;
+        const float d1_power__0 = 0.0f;
+        const float d1_total__0 = 0.0f;
+        const float d1_term__0 = 0.0f;
+        const float d1_power__1 = 0.0f;
+        const float power__0 = 1.0f;
+        const float d0_total__1 = 0.0f;
+        const float d1_total__1 = 0.0f;
+        const float total__0 = 0.0f;
+        d0_total = d0_total__1;
+        d0_term = d0_term__0;
+        d1_power = d1_power__1;
+        d1_total = d1_total__1;
+        d1_term = d1_term__0;
+        power = power__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
+        n = (float)(1 + irgen_k1);
+        {
+            const float irgen_c0 = 1.0f / n;
+            const float irgen_c1 = irgen_c0 * y;
+            const float d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
+            const float power__0 = -(irgen_c1 * power);
+            const float irgen_c2 = a + n;
+            const float d0_term__0 = -(power__0 * (d0_a * (1.0f / irgen_c2) * (1.0f / irgen_c2)));
+            const float irgen_c3 = 1.0f / irgen_c2;
+            const float d1_term__0 = irgen_c3 * d1_power__0;
+            const float term__0 = irgen_c3 * power__0;
+            const float d0_total__0 = d0_term__0 + d0_total;
+            const float d1_total__0 = d1_term__0 + d1_total;
+            const float total__0 = term__0 + total;
+            d1_power = d1_power__0;
+            power = power__0;
+            d0_term = d0_term__0;
+            d1_term = d1_term__0;
+            term = term__0;
+            d0_total = d0_total__0;
+            d1_total = d1_total__0;
+            total = total__0;
+        }
+        if (fabsf(d0_term) <= FLT_EPSILON * fabsf(d0_total) && fabsf(d1_term) <= FLT_EPSILON * fabsf(d1_total) && fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+            break;
+        }
+    }
+    {
+        *irgen_r1 = d0_total;
+        *irgen_r2 = d1_total;
+        return total;
+    }
+}
+
+static inline float log_p_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d0__irgen_t3 = 0.0f;
+    float d0__irgen_t4 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float d1__irgen_t3 = 0.0f;
+    float d1__irgen_t4 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    float _irgen_t4 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d0__irgen_t3__0 = 0.0f;
+        const float d0__irgen_t4__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t3__0 = 0.0f;
+        const float d1__irgen_t4__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d0__irgen_t4 = d0__irgen_t4__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+        d1__irgen_t4 = d1__irgen_t4__0;
+    }
+    if (a < 1.0f) {
+        { float irgen_o1;
+          _irgen_t1 = lgamma1p__d0_f32(a, d0_a, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        { float irgen_o1, irgen_o2;
+          _irgen_t2 = small_a_sum__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        {
+            const float irgen_c0 = logf(y);
+            const float irgen_c1 = _irgen_t2 * a;
+            const float irgen_c2 = 1.0f / (irgen_c1 + 1.0f);
+            *irgen_r1 = -d0__irgen_t1 + irgen_c0 * d0_a + irgen_c2 * (_irgen_t2 * d0_a + a * d0__irgen_t2);
+            *irgen_r2 = irgen_c2 * a * d1__irgen_t2 + a * d1_y / y;
+            return -_irgen_t1 + irgen_c0 * a + log1pf(irgen_c1);
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t3 = log_prefactor__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t4 = lower_series__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t4 = irgen_o1;
+      d1__irgen_t4 = irgen_o2;
+    }
+    {
+        const float irgen_c0 = 1.0f / _irgen_t4;
+        *irgen_r1 = d0__irgen_t3 + irgen_c0 * d0__irgen_t4;
+        *irgen_r2 = d1__irgen_t3 + irgen_c0 * d1__irgen_t4;
+        return _irgen_t3 + logf(_irgen_t4);
+    }
+}
+
+static inline float log_q_small_a__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0_lg = 0.0f;
+    float d0_la = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d0_r = 0.0f;
+    float d1_la = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float d1_r = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float lg = 0.0f;
+    float la = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float r = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0_lg__0 = 0.0f;
+        const float d0_la__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d0_r__0 = 0.0f;
+        const float d1_la__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        const float d1_r__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0_lg = d0_lg__0;
+        d0_la = d0_la__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0_r = d0_r__0;
+        d1_la = d1_la__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1_r = d1_r__0;
+    }
+    { float irgen_o1;
+      _irgen_t1 = lgamma1p__d0_f32(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const float d0_lg__0 = d0__irgen_t1;
+        const float lg__0 = _irgen_t1;
+        const float irgen_c0 = logf(y);
+        const float d0_la__0 = irgen_c0 * d0_a;
+        const float d1_la__0 = a * d1_y / y;
+        const float la__0 = irgen_c0 * a;
+        d0_lg = d0_lg__0;
+        lg = lg__0;
+        d0_la = d0_la__0;
+        d1_la = d1_la__0;
+        la = la__0;
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t2 = small_a_sum__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    {
+        const float irgen_c0 = expf(la);
+        const float irgen_c1 = irgen_c0 * d0_la;
+        const float irgen_c2 = irgen_c0 * _irgen_t2;
+        const float irgen_c3 = irgen_c0 * a;
+        const float irgen_c4 = _irgen_t2 * a;
+        const float d0_r__0 = -(irgen_c3 * d0__irgen_t2) - irgen_c2 * d0_a + d0_lg * expf(lg) - irgen_c1 * irgen_c4 - irgen_c1;
+        const float irgen_c5 = irgen_c0 * d1_la;
+        const float d1_r__0 = -(irgen_c3 * d1__irgen_t2) - irgen_c4 * irgen_c5 - irgen_c5;
+        const float r__0 = -(irgen_c2 * a) - expm1f(la) + expm1f(lg);
+        d0_r = d0_r__0;
+        d1_r = d1_r__0;
+        r = r__0;
+        const float irgen_c6 = 1.0f / r__0;
+        *irgen_r1 = -d0_lg + irgen_c6 * d0_r__0;
+        *irgen_r2 = irgen_c6 * d1_r__0;
+        return -lg + logf(r__0);
+    }
+}
+
+static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0_b = 0.0f;
+    float d0_c = 0.0f;
+    float d0_d = 0.0f;
+    float d0_h = 0.0f;
+    float d0_an = 0.0f;
+    float d0_delta = 0.0f;
+    float d0_step = 0.0f;
+    float d1_b = 0.0f;
+    float d1_c = 0.0f;
+    float d1_d = 0.0f;
+    float d1_h = 0.0f;
+    float d1_delta = 0.0f;
+    float d1_step = 0.0f;
+    float b = 0.0f;
+    float c = 0.0f;
+    float d = 0.0f;
+    float h = 0.0f;
+    float i = 0.0f;
+    float an = 0.0f;
+    float delta = 0.0f;
+    float step = 0.0f;
+    {
+        const float d0_b__0 = 0.0f;
+        const float d0_c__0 = 0.0f;
+        const float d0_d__0 = 0.0f;
+        const float d0_h__0 = 0.0f;
+        const float d0_an__0 = 0.0f;
+        const float d0_delta__0 = 0.0f;
+        const float d0_step__0 = 0.0f;
+        const float d1_b__0 = 0.0f;
+        const float d1_c__0 = 0.0f;
+        const float d1_d__0 = 0.0f;
+        const float d1_h__0 = 0.0f;
+        const float d1_delta__0 = 0.0f;
+        const float d1_step__0 = 0.0f;
+        const float d0_b__1 = -d0_a;
+        const float d1_b__1 = d1_y;
+        const float b__0 = -a + y + 1.0f;
+        const float d0_c__1 = 0.0f;
+        const float d1_c__1 = 0.0f;
+        const float c__0 = 1.0f / FLT_MIN;
+        const float irgen_c0 = 1.0f * (1.0f / b__0) * (1.0f / b__0);
+        const float d0_d__1 = -(irgen_c0 * d0_b__1);
+        const float d1_d__1 = -(irgen_c0 * d1_b__1);
+        const float d__0 = 1.0f / b__0;
+        const float d0_h__1 = d0_d__1;
+        const float d1_h__1 = d1_d__1;
+        const float h__0 = d__0;
+        d0_b = d0_b__1;
+        d0_c = d0_c__1;
+        d0_d = d0_d__1;
+        d0_h = d0_h__1;
+        d0_an = d0_an__0;
+        d0_delta = d0_delta__0;
+        d0_step = d0_step__0;
+        d1_b = d1_b__1;
+        d1_c = d1_c__1;
+        d1_d = d1_d__1;
+        d1_h = d1_h__1;
+        d1_delta = d1_delta__0;
+        d1_step = d1_step__0;
+        b = b__0;
+        c = c__0;
+        d = d__0;
+        h = h__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+        i = (float)(1 + irgen_k1);
+        {
+            const float d0_an__0 = d0_a * i;
+            const float an__0 = -(i * (-a + i));
+            const float d0_b__0 = d0_b;
+            const float d1_b__0 = d1_b;
+            const float b__0 = b + 2.0f;
+            const float d0_d__0 = an__0 * d0_d + d * d0_an__0 + d0_b__0;
+            const float d1_d__0 = an__0 * d1_d + d1_b__0;
+            const float d__0 = an__0 * d + b__0;
+            d0_an = d0_an__0;
+            an = an__0;
+            d0_b = d0_b__0;
+            d1_b = d1_b__0;
+            b = b__0;
+            d0_d = d0_d__0;
+            d1_d = d1_d__0;
+            d = d__0;
+        }
+        if (fabsf(d) < FLT_MIN) {
+            {
+                const float d0_d__0 = 0.0f;
+                const float d1_d__0 = 0.0f;
+                const float d__0 = FLT_MIN;
+                d0_d = d0_d__0;
+                d1_d = d1_d__0;
+                d = d__0;
+            }
+        }
+        {
+            const float irgen_c0 = 1.0f / c;
+            const float irgen_c1 = an * (1.0f / c) * (1.0f / c);
+            const float d0_c__0 = irgen_c0 * d0_an + d0_b - irgen_c1 * d0_c;
+            const float d1_c__0 = d1_b - irgen_c1 * d1_c;
+            const float c__0 = irgen_c0 * an + b;
+            d0_c = d0_c__0;
+            d1_c = d1_c__0;
+            c = c__0;
+        }
+        if (fabsf(c) < FLT_MIN) {
+            {
+                const float d0_c__0 = 0.0f;
+                const float d1_c__0 = 0.0f;
+                const float c__0 = FLT_MIN;
+                d0_c = d0_c__0;
+                d1_c = d1_c__0;
+                c = c__0;
+            }
+        }
+        {
+            const float irgen_c0 = 1.0f * (1.0f / d) * (1.0f / d);
+            const float d0_d__0 = -(irgen_c0 * d0_d);
+            const float d1_d__0 = -(irgen_c0 * d1_d);
+            const float d__0 = 1.0f / d;
+            const float d0_delta__0 = c * d0_d__0 + d0_c * d__0;
+            const float d1_delta__0 = c * d1_d__0 + d1_c * d__0;
+            const float delta__0 = c * d__0;
+            const float irgen_c1 = d0_delta__0 * h;
+            const float irgen_c2 = delta__0 - 1.0f;
+            const float d0_step__0 = irgen_c2 * d0_h + irgen_c1;
+            const float irgen_c3 = d1_delta__0 * h;
+            const float d1_step__0 = irgen_c2 * d1_h + irgen_c3;
+            const float step__0 = irgen_c2 * h;
+            const float d0_h__0 = d0_h * delta__0 + irgen_c1;
+            const float d1_h__0 = d1_h * delta__0 + irgen_c3;
+            const float h__0 = delta__0 * h;
+            d0_d = d0_d__0;
+            d1_d = d1_d__0;
+            d = d__0;
+            d0_delta = d0_delta__0;
+            d1_delta = d1_delta__0;
+            delta = delta__0;
+            d0_step = d0_step__0;
+            d1_step = d1_step__0;
+            step = step__0;
+            d0_h = d0_h__0;
+            d1_h = d1_h__0;
+            h = h__0;
+        }
+        if (fabsf(d0_step) <= FLT_EPSILON * fabsf(d0_h) && fabsf(d1_step) <= FLT_EPSILON * fabsf(d1_h) && fabsf(step) <= FLT_EPSILON * fabsf(h)) {
+            break;
+        }
+    }
+    {
+        *irgen_r1 = d0_h;
+        *irgen_r2 = d1_h;
+        return h;
+    }
+}
+
+static inline float log_q_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d0__irgen_t3 = 0.0f;
+    float d1__irgen_t1 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float d1__irgen_t3 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d0__irgen_t3__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t3__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    if (a < 1.0f && y < 1.5f) {
+        { float irgen_o1, irgen_o2;
+          _irgen_t1 = log_q_small_a__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        {
+            *irgen_r1 = d0__irgen_t1;
+            *irgen_r2 = d1__irgen_t1;
+            return _irgen_t1;
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t2 = log_prefactor__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t3 = upper_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
+    {
+        const float irgen_c0 = 1.0f / _irgen_t3;
+        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a;
+        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1__irgen_t3;
+        return _irgen_t2 + logf(_irgen_t3) + logf(a);
+    }
+}
+
+static inline float split__d0_f32(float a, float d0_a, float* irgen_r1)
+{
+    {
+        const float irgen_c0 = a >= 1.0f;
+        *irgen_r1 = irgen_c0 ? d0_a : 0.0f;
+        return irgen_c0 ? a + 1.0f : 0.5f;
+    }
+}
+
+static inline float gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d0__irgen_t3 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float d1__irgen_t3 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d0__irgen_t3__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t3__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    { float irgen_o1;
+      _irgen_t1 = split__d0_f32(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    if (y < _irgen_t1) {
+        { float irgen_o1, irgen_o2;
+          _irgen_t2 = log_p_series__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        {
+            const float irgen_c0 = expf(_irgen_t2);
+            *irgen_r1 = irgen_c0 * d0__irgen_t2;
+            *irgen_r2 = irgen_c0 * d1__irgen_t2;
+            return irgen_c0;
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t3 = log_q_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
+    {
+        const float irgen_c0 = expf(_irgen_t3);
+        *irgen_r1 = -(irgen_c0 * d0__irgen_t3);
+        *irgen_r2 = -(irgen_c0 * d1__irgen_t3);
+        return -expm1f(_irgen_t3);
+    }
+}
+
+static inline float cdf__d1_2_f32(float x, float alpha, float beta, float d0_alpha, float d1_beta, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d1__irgen_t1 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t1 = gamma_p__d0_1_f32(alpha, beta * x, d0_alpha, d1_beta * x, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
+    }
+    {
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
+        return _irgen_t1;
+    }
+}
+
+static inline float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2)
+{
+    float cdf_3 = 0.0f;
+    float cdf_4 = 0.0f;
+    float cdf_5 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        {
+            *irgen_r1 = NAN;
+            *irgen_r2 = NAN;
+            return NAN;
+        }
+    }
+    if (x < 0.0f) {
+        {
+            *irgen_r1 = 0.0f;
+            *irgen_r2 = 0.0f;
+            return 0.0f;
+        }
+    }
+    if (x == INFINITY) {
+        {
+            *irgen_r1 = 0.0f;
+            *irgen_r2 = 0.0f;
+            return 1.0f;
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      cdf_3 = cdf__d1_2_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      cdf_4 = irgen_o1;
+      cdf_5 = irgen_o2;
+    }
+    {
+        *irgen_r1 = cdf_4;
+        *irgen_r2 = cdf_5;
+        return cdf_3;
+    }
+}
+
+static inline float upper_f32(float x, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = split_f32(alpha);
+    {
+        return -_irgen_t1 + beta * x;
+    }
+}
+
+static inline float log_gamma_q__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d0__irgen_t3 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float d1__irgen_t3 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d0__irgen_t3__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t3__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    { float irgen_o1;
+      _irgen_t1 = split__d0_f32(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    if (y < _irgen_t1) {
+        { float irgen_o1, irgen_o2;
+          _irgen_t2 = log_p_series__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        {
+            const float irgen_c0 = expf(_irgen_t2);
+            const float irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
+            *irgen_r1 = -(irgen_c1 * d0__irgen_t2);
+            *irgen_r2 = -(irgen_c1 * d1__irgen_t2);
+            return log1pf(-irgen_c0);
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t3 = log_q_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
+    {
+        *irgen_r1 = d0__irgen_t3;
+        *irgen_r2 = d1__irgen_t3;
+        return _irgen_t3;
+    }
+}
+
+static inline float log_sf__d1_2_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_beta, float d2_x, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d1__irgen_t1 = 0.0f;
+    float d2__irgen_t1 = 0.0f;
+    float _irgen_s3 = 0.0f;
+    float _irgen_s4 = 0.0f;
+    float _irgen_s5 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_j1 = 0.0f;
+    float _irgen_j2 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d2__irgen_t1__0 = 0.0f;
+        const float _irgen_s3__0 = d0_alpha;
+        const float _irgen_s4__0 = d1_beta * x;
+        const float _irgen_s5__0 = beta * d2_x;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t1 = log_gamma_q__d0_1_f32(alpha, beta * x, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const float d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const float d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+}
+
+static inline float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d0__irgen_t3 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float d1__irgen_t3 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d0__irgen_t3__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t3__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    { float irgen_o1;
+      _irgen_t1 = split__d0_f32(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    if (y < _irgen_t1) {
+        { float irgen_o1, irgen_o2;
+          _irgen_t2 = log_p_series__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        {
+            *irgen_r1 = d0__irgen_t2;
+            *irgen_r2 = d1__irgen_t2;
+            return _irgen_t2;
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t3 = log_q_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
+    {
+        const float irgen_c0 = expf(_irgen_t3);
+        const float irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
+        *irgen_r1 = -(irgen_c1 * d0__irgen_t3);
+        *irgen_r2 = -(irgen_c1 * d1__irgen_t3);
+        return log1pf(-irgen_c0);
+    }
+}
+
+static inline float log_cdf__d1_2_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_beta, float d2_x, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d1__irgen_t1 = 0.0f;
+    float d2__irgen_t1 = 0.0f;
+    float _irgen_s3 = 0.0f;
+    float _irgen_s4 = 0.0f;
+    float _irgen_s5 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_j1 = 0.0f;
+    float _irgen_j2 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d2__irgen_t1__0 = 0.0f;
+        const float _irgen_s3__0 = d0_alpha;
+        const float _irgen_s4__0 = d1_beta * x;
+        const float _irgen_s5__0 = beta * d2_x;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t1 = log_gamma_p__d0_1_f32(alpha, beta * x, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const float d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const float d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+}
+
+static inline float kernel_implicit_grad_f32(float x, float alpha, float beta, float* irgen_r1)
+{
+    float upper_6 = 0.0f;
+    float log_sf_7 = 0.0f;
+    float log_sf_8 = 0.0f;
+    float log_sf_9 = 0.0f;
+    float log_sf_10 = 0.0f;
+    float log_cdf_11 = 0.0f;
+    float log_cdf_12 = 0.0f;
+    float log_cdf_13 = 0.0f;
+    float log_cdf_14 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        {
+            *irgen_r1 = NAN;
+            return NAN;
+        }
+    }
+    if (x <= 0.0f) {
+        {
+            *irgen_r1 = 0.0f;
+            return 0.0f;
+        }
+    }
+    if (x == INFINITY) {
+        {
+            *irgen_r1 = 0.0f;
+            return 0.0f;
+        }
+    }
+    upper_6 = upper_f32(x, alpha, beta);
+    if (upper_6 > 0.0f) {
+        { float irgen_o1, irgen_o2, irgen_o3;
+          log_sf_7 = log_sf__d1_2_0_f32(x, alpha, beta, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_sf_8 = irgen_o1;
+          log_sf_9 = irgen_o2;
+          log_sf_10 = irgen_o3;
+        }
+        {
+            const float irgen_c0 = 1.0f / log_sf_10;
+            *irgen_r1 = -(irgen_c0 * log_sf_9);
+            return -(irgen_c0 * log_sf_8);
+        }
+    } else {
+        { float irgen_o1, irgen_o2, irgen_o3;
+          log_cdf_11 = log_cdf__d1_2_0_f32(x, alpha, beta, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_cdf_12 = irgen_o1;
+          log_cdf_13 = irgen_o2;
+          log_cdf_14 = irgen_o3;
+        }
+        {
+            const float irgen_c0 = 1.0f / log_cdf_14;
+            *irgen_r1 = -(irgen_c0 * log_cdf_13);
+            return -(irgen_c0 * log_cdf_12);
+        }
+    }
+}
+
 /* ---- elementwise kernels ---- */
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
@@ -1558,7 +3070,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (float)kernel_cdf_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+        out0[i] = (float)kernel_cdf_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2]);
     }
 }
 
@@ -1574,7 +3086,7 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (float)kernel_log_prob_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+        out0[i] = (float)kernel_log_prob_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2]);
     }
 }
 
@@ -1593,8 +3105,8 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t i = 0; i < n; ++i) {
-        double r1, r2;
-        out0[i] = (float)kernel_cdf_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1, &r2);
+        float r1, r2;
+        out0[i] = (float)kernel_cdf_grad_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2], &r1, &r2);
         out1[i] = (float)r1;
         out2[i] = (float)r2;
     }
@@ -1614,8 +3126,8 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t i = 0; i < n; ++i) {
-        double r1;
-        out0[i] = (float)kernel_implicit_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1);
+        float r1;
+        out0[i] = (float)kernel_implicit_grad_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2], &r1);
         out1[i] = (float)r1;
     }
 }
