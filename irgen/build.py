@@ -94,17 +94,16 @@ def input_hash(dist: Distribution) -> str:
             files.add(Path(v.file).resolve())
     files |= {p.resolve() for p in PACKAGE.rglob("*.py") if "runtime" not in p.parts}
     files |= set(template_dir().glob("*.j2"))
-    h = hashlib.sha256()
-    for f in sorted(files):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    # by name and content, not by path, so that a checkout and a wheel install agree
+    parts = sorted(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest()
+                   for f in files)
+    return hashlib.sha256(b"".join(parts)).hexdigest()[:16]
 
 
 def _support_text(dist):
     s = dist.support
     kind = "interval" if isinstance(s, Interval) else "periodic, angles wrapped"
-    return f"[{s.low:g}, {s.high:g}] ({kind})".replace("inf", "inf")
+    return f"[{s.low:g}, {s.high:g}] ({kind})"
 
 
 def generate(dist: Distribution) -> dict[str, str]:

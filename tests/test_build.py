@@ -108,3 +108,27 @@ def test_given_log_prob_matches_derived(tmp_path, name):
          "von_mises": rng.uniform(-np.pi, np.pi, 300)}[name]
     a, b = mod.log_prob(x, *p), given.log_prob(x, *p)
     assert np.allclose(a, b, rtol=1e-9, atol=1e-10)
+
+
+def test_wheel_ships_templates_and_builds(tmp_path):
+    """A non-editable install finds its templates as package data."""
+    import setuptools
+    if int(setuptools.__version__.split(".")[0]) < 77:
+        pytest.skip("building the wheel needs setuptools >= 77")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(tmp_path / "wheel"), str(ROOT)],
+                   check=True, capture_output=True)
+    (whl,) = (tmp_path / "wheel").glob("irgen-*.whl")
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(site), str(whl)], check=True, capture_output=True)
+    assert (site / "irgen" / "templates" / "c_module.c.j2").exists()
+    code = ("import sys; from irgen import build; "
+            "print(build.template_dir()); "
+            "build.build([build.BUILTIN / 'normal.py'], sys.argv[1])")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], cwd=tmp_path,
+                         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, check=True).stdout
+    assert str(site) in out
+    assert (tmp_path / "out" / "normal.py").read_text() == \
+        (ROOT / "generated" / "normal.py").read_text()
