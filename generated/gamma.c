@@ -109,7 +109,7 @@ static inline double stirling_correction_f64(double y)
 {
     double f = 0.0;
     {
-        const double f__0 = 1.0 * (1.0 / y) * (1.0 / y);
+        const double f__0 = (1.0 / y) * (1.0 / y);
         f = f__0;
         return (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641 - 0.029550653594771246 * f__0)) + 0.0019175269175269176)) + 0.0008417508417508417)) + 0.0005952380952380953)) + 0.0007936507936507937)) + 0.002777777777777778)) + 0.08333333333333333) / y;
     }
@@ -461,7 +461,7 @@ static inline double digamma_f64(double x)
         }
     }
     {
-        const double f__0 = 1.0 * (1.0 / x) * (1.0 / x);
+        const double f__0 = (1.0 / x) * (1.0 / x);
         const double series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333 - 0.4432598039215686 * f__0)) + 0.021092796092796094)) + 0.007575757575757576)) + 0.004166666666666667)) + 0.003968253968253968)) + 0.008333333333333333)) + 0.08333333333333333);
         f = f__0;
         series = series__0;
@@ -591,7 +591,7 @@ static inline double stirling_correction__d0_f64(double y, double d0_y, double* 
         const double d0_f__0 = 0.0;
         const double d0_f__1 = -(2.0 * d0_y * (1.0 / y) * (1.0 / y) * (1.0 / y));
         const double irgen_c0 = 1.0 / (y * y);
-        const double f__0 = 1.0 * irgen_c0;
+        const double f__0 = irgen_c0;
         d0_f = d0_f__1;
         f = f__0;
         const double irgen_c1 = 1.0 / y;
@@ -993,7 +993,7 @@ static inline double upper_fraction__d0_1_f64(double a, double y, double d0_a, d
         const double d0_c__1 = 0.0;
         const double d1_c__1 = 0.0;
         const double c__0 = 1.0 / DBL_MIN;
-        const double irgen_c0 = 1.0 * (1.0 / b__0) * (1.0 / b__0);
+        const double irgen_c0 = (1.0 / b__0) * (1.0 / b__0);
         const double d0_d__1 = -(irgen_c0 * d0_b__1);
         const double d1_d__1 = -(irgen_c0 * d1_b__1);
         const double d__0 = 1.0 / b__0;
@@ -1069,7 +1069,7 @@ static inline double upper_fraction__d0_1_f64(double a, double y, double d0_a, d
             }
         }
         {
-            const double irgen_c0 = 1.0 * (1.0 / d) * (1.0 / d);
+            const double irgen_c0 = (1.0 / d) * (1.0 / d);
             const double d0_d__0 = -(irgen_c0 * d0_d);
             const double d1_d__0 = -(irgen_c0 * d1_d);
             const double d__0 = 1.0 / d;
@@ -1621,7 +1621,7 @@ static inline float stirling_correction_f32(float y)
 {
     float f = 0.0f;
     {
-        const float f__0 = 1.0f * (1.0f / y) * (1.0f / y);
+        const float f__0 = (1.0f / y) * (1.0f / y);
         f = f__0;
         return (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641f - 0.029550653594771246f * f__0)) + 0.0019175269175269176f)) + 0.0008417508417508417f)) + 0.0005952380952380953f)) + 0.0007936507936507937f)) + 0.002777777777777778f)) + 0.08333333333333333f) / y;
     }
@@ -1973,7 +1973,7 @@ static inline float digamma_f32(float x)
         }
     }
     {
-        const float f__0 = 1.0f * (1.0f / x) * (1.0f / x);
+        const float f__0 = (1.0f / x) * (1.0f / x);
         const float series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333f - 0.4432598039215686f * f__0)) + 0.021092796092796094f)) + 0.007575757575757576f)) + 0.004166666666666667f)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
         f = f__0;
         series = series__0;
@@ -2103,7 +2103,7 @@ static inline float stirling_correction__d0_f32(float y, float d0_y, float* irge
         const float d0_f__0 = 0.0f;
         const float d0_f__1 = -(2.0f * d0_y * (1.0f / y) * (1.0f / y) * (1.0f / y));
         const float irgen_c0 = 1.0f / (y * y);
-        const float f__0 = 1.0f * irgen_c0;
+        const float f__0 = irgen_c0;
         d0_f = d0_f__1;
         f = f__0;
         const float irgen_c1 = 1.0f / y;
@@ -2505,7 +2505,7 @@ static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float
         const float d0_c__1 = 0.0f;
         const float d1_c__1 = 0.0f;
         const float c__0 = 1.0f / FLT_MIN;
-        const float irgen_c0 = 1.0f * (1.0f / b__0) * (1.0f / b__0);
+        const float irgen_c0 = (1.0f / b__0) * (1.0f / b__0);
         const float d0_d__1 = -(irgen_c0 * d0_b__1);
         const float d1_d__1 = -(irgen_c0 * d1_b__1);
         const float d__0 = 1.0f / b__0;
@@ -2581,7 +2581,7 @@ static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float
             }
         }
         {
-            const float irgen_c0 = 1.0f * (1.0f / d) * (1.0f / d);
+            const float irgen_c0 = (1.0f / d) * (1.0f / d);
             const float d0_d__0 = -(irgen_c0 * d0_d);
             const float d1_d__0 = -(irgen_c0 * d1_d);
             const float d__0 = 1.0f / d;

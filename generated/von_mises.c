@@ -511,7 +511,7 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
         }
     }
     {
-        const double d0_u__0 = -(1.0 * d0_k * (1.0 / k) * (1.0 / k));
+        const double d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
         const double u__0 = 1.0 / k;
         const double d0_total__0 = 0.0;
         const double total__0 = 0.0;

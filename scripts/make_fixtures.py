@@ -116,6 +116,10 @@ def vm_sets(rng):
     k = np.exp(rng.uniform(np.log(1e-2), np.log(1e3), 800)).astype(np.float32)
     y = stats.vonmises.rvs(k.astype(float), random_state=rng).astype(np.float32)
     sets["draws32"] = table("von Mises float32 draws", vm_ref, k, y)
+    grid_k = np.repeat(np.logspace(-3, 3, 13), 8)
+    levels = np.tile([1e-12, 1e-8, 1e-4, 0.1, 0.5, 0.9, 1 - 1e-4, 1 - 1e-8], 13)
+    grid_y = stats.vonmises.ppf(levels, grid_k)
+    sets["grid"] = table("von Mises grid", vm_ref, grid_k, grid_y)
     return sets
 
 

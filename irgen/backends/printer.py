@@ -125,6 +125,8 @@ class ExprPrinter:
 
     def mul(self, e):
         coeff, factors = e.as_coeff_mul()
+        for f in [f for f in factors if f.is_Number]:   # a Float factor is not the coeff
+            coeff, factors = coeff * f, tuple(g for g in factors if g is not f)
         if coeff < 0:
             return "-" + self.wrap(-e, 90), 90
         if self.carried:
@@ -133,15 +135,15 @@ class ExprPrinter:
             # loop-carried chain: term * (y / (a + n)).
             moving = [f for f in factors if f.free_symbols & self.carried]
             still = [f for f in factors if not f.free_symbols & self.carried]
-            if moving and still and (coeff != 1 or len(still) > 1 or
+            if moving and still and (float(coeff) != 1.0 or len(still) > 1 or
                                      any(f.is_Pow and f.exp.is_negative for f in still)):
-                rest = sp.Mul(coeff, *still, evaluate=False) if coeff != 1 else sp.Mul(*still)
+                rest = sp.Mul(coeff, *still, evaluate=False) if float(coeff) != 1.0 else sp.Mul(*still)
                 saved, self.carried = self.carried, set()
                 inner = self.mul(rest)[0] if rest.is_Mul else self.wrap(rest, 81)
                 self.carried = saved
                 return f"{self.wrap(sp.Mul(*moving), 80)} * ({inner})", 80
         num, den = [], []
-        if coeff != 1:
+        if float(coeff) != 1.0:
             if coeff.is_Rational and coeff.q != 1:
                 den_c = coeff.q
                 if coeff.p != 1:
