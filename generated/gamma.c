@@ -34,7 +34,9 @@ int irgen_get_threads(void)
 
 /* ---- float64 scalar functions ---- */
 
-static const double ZETA_f64[40] = {1.6449340668482264, 1.2020569031595942, 1.0823232337111381, 1.03692775514337, 1.0173430619844492, 1.008349277381923, 1.0040773561979444, 1.0020083928260821, 1.000994575127818, 1.0004941886041194, 1.000246086553308, 1.0001227133475785, 1.0000612481350588, 1.000030588236307, 1.0000152822594086, 1.0000076371976379, 1.000003817293265, 1.0000019082127165, 1.0000009539620338, 1.0000004769329869, 1.0000002384505027, 1.000000119219926, 1.000000059608189, 1.0000000298035034, 1.0000000149015549, 1.0000000074507118, 1.000000003725334, 1.0000000018626598, 1.0000000009313275, 1.0000000004656628, 1.000000000232831, 1.0000000001164155, 1.0000000000582077, 1.0000000000291038, 1.000000000014552, 1.000000000007276, 1.000000000003638, 1.000000000001819, 1.0000000000009095, 1.0000000000004547};
+static const double INV_N_f64[200] = {0.0, 1.0, 0.5, 0.3333333333333333, 0.25, 0.2, 0.16666666666666666, 0.14285714285714285, 0.125, 0.1111111111111111, 0.1, 0.09090909090909091, 0.08333333333333333, 0.07692307692307693, 0.07142857142857142, 0.06666666666666667, 0.0625, 0.058823529411764705, 0.05555555555555555, 0.05263157894736842, 0.05, 0.047619047619047616, 0.045454545454545456, 0.043478260869565216, 0.041666666666666664, 0.04, 0.038461538461538464, 0.037037037037037035, 0.03571428571428571, 0.034482758620689655, 0.03333333333333333, 0.03225806451612903, 0.03125, 0.030303030303030304, 0.029411764705882353, 0.02857142857142857, 0.027777777777777776, 0.02702702702702703, 0.02631578947368421, 0.02564102564102564, 0.025, 0.024390243902439025, 0.023809523809523808, 0.023255813953488372, 0.022727272727272728, 0.022222222222222223, 0.021739130434782608, 0.02127659574468085, 0.020833333333333332, 0.02040816326530612, 0.02, 0.0196078431372549, 0.019230769230769232, 0.018867924528301886, 0.018518518518518517, 0.01818181818181818, 0.017857142857142856, 0.017543859649122806, 0.017241379310344827, 0.01694915254237288, 0.016666666666666666, 0.01639344262295082, 0.016129032258064516, 0.015873015873015872, 0.015625, 0.015384615384615385, 0.015151515151515152, 0.014925373134328358, 0.014705882352941176, 0.014492753623188406, 0.014285714285714285, 0.014084507042253521, 0.013888888888888888, 0.0136986301369863, 0.013513513513513514, 0.013333333333333334, 0.013157894736842105, 0.012987012987012988, 0.01282051282051282, 0.012658227848101266, 0.0125, 0.012345679012345678, 0.012195121951219513, 0.012048192771084338, 0.011904761904761904, 0.011764705882352941, 0.011627906976744186, 0.011494252873563218, 0.011363636363636364, 0.011235955056179775, 0.011111111111111112, 0.01098901098901099, 0.010869565217391304, 0.010752688172043012, 0.010638297872340425, 0.010526315789473684, 0.010416666666666666, 0.010309278350515464, 0.01020408163265306, 0.010101010101010102, 0.01, 0.009900990099009901, 0.00980392156862745, 0.009708737864077669, 0.009615384615384616, 0.009523809523809525, 0.009433962264150943, 0.009345794392523364, 0.009259259259259259, 0.009174311926605505, 0.00909090909090909, 0.009009009009009009, 0.008928571428571428, 0.008849557522123894, 0.008771929824561403, 0.008695652173913044, 0.008620689655172414, 0.008547008547008548, 0.00847457627118644, 0.008403361344537815, 0.008333333333333333, 0.008264462809917356, 0.00819672131147541, 0.008130081300813009, 0.008064516129032258, 0.008, 0.007936507936507936, 0.007874015748031496, 0.0078125, 0.007751937984496124, 0.007692307692307693, 0.007633587786259542, 0.007575757575757576, 0.007518796992481203, 0.007462686567164179, 0.007407407407407408, 0.007352941176470588, 0.0072992700729927005, 0.007246376811594203, 0.007194244604316547, 0.007142857142857143, 0.0070921985815602835, 0.007042253521126761, 0.006993006993006993, 0.006944444444444444, 0.006896551724137931, 0.00684931506849315, 0.006802721088435374, 0.006756756756756757, 0.006711409395973154, 0.006666666666666667, 0.006622516556291391, 0.006578947368421052, 0.006535947712418301, 0.006493506493506494, 0.0064516129032258064, 0.00641025641025641, 0.006369426751592357, 0.006329113924050633, 0.006289308176100629, 0.00625, 0.006211180124223602, 0.006172839506172839, 0.006134969325153374, 0.006097560975609756, 0.006060606060606061, 0.006024096385542169, 0.005988023952095809, 0.005952380952380952, 0.005917159763313609, 0.0058823529411764705, 0.005847953216374269, 0.005813953488372093, 0.005780346820809248, 0.005747126436781609, 0.005714285714285714, 0.005681818181818182, 0.005649717514124294, 0.0056179775280898875, 0.00558659217877095, 0.005555555555555556, 0.0055248618784530384, 0.005494505494505495, 0.00546448087431694, 0.005434782608695652, 0.005405405405405406, 0.005376344086021506, 0.0053475935828877, 0.005319148936170213, 0.005291005291005291, 0.005263157894736842, 0.005235602094240838, 0.005208333333333333, 0.0051813471502590676, 0.005154639175257732, 0.005128205128205128, 0.00510204081632653, 0.005076142131979695, 0.005050505050505051, 0.005025125628140704};
+
+static const double ZETA_OVER_K_f64[40] = {0.8224670334241132, 0.40068563438653143, 0.27058080842778454, 0.207385551028674, 0.16955717699740822, 0.14404989676884614, 0.12550966952474304, 0.11133426586956469, 0.10009945751278179, 0.09095401714582904, 0.083353840546109, 0.0769325164113522, 0.07143294629536134, 0.06666870588242046, 0.06250095514121304, 0.05882397865868458, 0.055555767627403614, 0.05263167937961666, 0.05000004769810169, 0.04761907033014223, 0.04545455629320467, 0.04347826605304026, 0.04166666915034121, 0.04000000119214014, 0.03846153903467519, 0.037037037312989324, 0.03571428584733336, 0.034482758684919304, 0.03333333336437758, 0.03225806453115041, 0.03125000000727597, 0.030303030306558048, 0.029411764707594344, 0.02857142857226011, 0.027777777778181998, 0.027027027027223673, 0.02631578947377995, 0.025641025641072283, 0.025000000000022737, 0.024390243902450117};
 
 static inline double lgamma1p_f64(double a)
 {
@@ -57,7 +59,7 @@ static inline double lgamma1p_f64(double a)
         i = (double)(0 + irgen_k1);
         {
             const double power__0 = -(a * power);
-            const double term__0 = power__0 * (ZETA_f64[(int)(i)] / (i + 2.0));
+            const double term__0 = power__0 * ZETA_OVER_K_f64[(int)(i)];
             const double total__0 = term__0 + total;
             power = power__0;
             term = term__0;
@@ -182,7 +184,7 @@ static inline double small_a_sum_f64(double a, double y)
     for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
         n = (double)(1 + irgen_k1);
         {
-            const double power__0 = -(power * (y / n));
+            const double power__0 = -(power * (y * INV_N_f64[(int)(n)]));
             const double term__0 = power__0 * ((1.0 / (a + n)));
             const double total__0 = term__0 + total;
             power = power__0;
@@ -509,7 +511,7 @@ static inline double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
         {
             const double d0_power__0 = -(a * d0_power) - d0_a * power;
             const double power__0 = -(a * power);
-            const double irgen_c0 = ZETA_f64[(int)(i)] / (i + 2.0);
+            const double irgen_c0 = ZETA_OVER_K_f64[(int)(i)];
             const double d0_term__0 = irgen_c0 * d0_power__0;
             const double term__0 = irgen_c0 * power__0;
             const double d0_total__0 = d0_term__0 + d0_total;
@@ -777,7 +779,7 @@ static inline double small_a_sum__d0_1_f64(double a, double y, double d0_a, doub
     for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
         n = (double)(1 + irgen_k1);
         {
-            const double irgen_c0 = 1.0 / n;
+            const double irgen_c0 = INV_N_f64[(int)(n)];
             const double irgen_c1 = irgen_c0 * y;
             const double d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
             const double power__0 = -(irgen_c1 * power);
@@ -1347,46 +1349,25 @@ static inline double log_gamma_q__d0_1_f64(double a, double y, double d0_a, doub
     }
 }
 
-static inline double log_sf__d1_2_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_beta, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double log_sf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double _irgen_s3 = 0.0;
-    double _irgen_s4 = 0.0;
-    double _irgen_s5 = 0.0;
     double _irgen_t1 = 0.0;
-    double _irgen_j1 = 0.0;
-    double _irgen_j2 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        const double _irgen_s3__0 = d0_alpha;
-        const double _irgen_s4__0 = d1_beta * x;
-        const double _irgen_s5__0 = beta * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        _irgen_s3 = _irgen_s3__0;
-        _irgen_s4 = _irgen_s4__0;
-        _irgen_s5 = _irgen_s5__0;
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_q__d0_1_f64(alpha, beta * x, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      _irgen_j1 = irgen_o1;
-      _irgen_j2 = irgen_o2;
+      _irgen_t1 = log_gamma_q__d0_1_f64(alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
     }
     {
-        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        const double d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
-        const double d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        *irgen_r1 = d0__irgen_t1__0;
-        *irgen_r2 = d1__irgen_t1__0;
-        *irgen_r3 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
         return _irgen_t1;
     }
 }
@@ -1443,46 +1424,25 @@ static inline double log_gamma_p__d0_1_f64(double a, double y, double d0_a, doub
     }
 }
 
-static inline double log_cdf__d1_2_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_beta, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double log_cdf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double _irgen_s3 = 0.0;
-    double _irgen_s4 = 0.0;
-    double _irgen_s5 = 0.0;
     double _irgen_t1 = 0.0;
-    double _irgen_j1 = 0.0;
-    double _irgen_j2 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        const double _irgen_s3__0 = d0_alpha;
-        const double _irgen_s4__0 = d1_beta * x;
-        const double _irgen_s5__0 = beta * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        _irgen_s3 = _irgen_s3__0;
-        _irgen_s4 = _irgen_s4__0;
-        _irgen_s5 = _irgen_s5__0;
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_p__d0_1_f64(alpha, beta * x, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      _irgen_j1 = irgen_o1;
-      _irgen_j2 = irgen_o2;
+      _irgen_t1 = log_gamma_p__d0_1_f64(alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
     }
     {
-        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        const double d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
-        const double d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        *irgen_r1 = d0__irgen_t1__0;
-        *irgen_r2 = d1__irgen_t1__0;
-        *irgen_r3 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
         return _irgen_t1;
     }
 }
@@ -1493,11 +1453,9 @@ static inline double kernel_implicit_grad_f64(double x, double alpha, double bet
     double log_sf_7 = 0.0;
     double log_sf_8 = 0.0;
     double log_sf_9 = 0.0;
-    double log_sf_10 = 0.0;
+    double log_cdf_10 = 0.0;
     double log_cdf_11 = 0.0;
     double log_cdf_12 = 0.0;
-    double log_cdf_13 = 0.0;
-    double log_cdf_14 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
         {
             *irgen_r1 = ((double)NAN);
@@ -1518,35 +1476,33 @@ static inline double kernel_implicit_grad_f64(double x, double alpha, double bet
     }
     upper_6 = upper_f64(x, alpha, beta);
     if (upper_6 > 0.0) {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          log_sf_7 = log_sf__d1_2_0_f64(x, alpha, beta, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+        { double irgen_o1, irgen_o2;
+          log_sf_7 = log_sf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
           log_sf_8 = irgen_o1;
           log_sf_9 = irgen_o2;
-          log_sf_10 = irgen_o3;
         }
         {
-            const double irgen_c0 = 1.0 / log_sf_10;
-            *irgen_r1 = -(irgen_c0 * log_sf_9);
-            return -(irgen_c0 * log_sf_8);
+            *irgen_r1 = -(x / beta);
+            return -(log_sf_8 / log_sf_9);
         }
     } else {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          log_cdf_11 = log_cdf__d1_2_0_f64(x, alpha, beta, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_cdf_12 = irgen_o1;
-          log_cdf_13 = irgen_o2;
-          log_cdf_14 = irgen_o3;
+        { double irgen_o1, irgen_o2;
+          log_cdf_10 = log_cdf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_11 = irgen_o1;
+          log_cdf_12 = irgen_o2;
         }
         {
-            const double irgen_c0 = 1.0 / log_cdf_14;
-            *irgen_r1 = -(irgen_c0 * log_cdf_13);
-            return -(irgen_c0 * log_cdf_12);
+            *irgen_r1 = -(x / beta);
+            return -(log_cdf_11 / log_cdf_12);
         }
     }
 }
 
 /* ---- float32 scalar functions ---- */
 
-static const float ZETA_f32[40] = {1.6449340668482264f, 1.2020569031595942f, 1.0823232337111381f, 1.03692775514337f, 1.0173430619844492f, 1.008349277381923f, 1.0040773561979444f, 1.0020083928260821f, 1.000994575127818f, 1.0004941886041194f, 1.000246086553308f, 1.0001227133475785f, 1.0000612481350588f, 1.000030588236307f, 1.0000152822594086f, 1.0000076371976379f, 1.000003817293265f, 1.0000019082127165f, 1.0000009539620338f, 1.0000004769329869f, 1.0000002384505027f, 1.000000119219926f, 1.000000059608189f, 1.0000000298035034f, 1.0000000149015549f, 1.0000000074507118f, 1.000000003725334f, 1.0000000018626598f, 1.0000000009313275f, 1.0000000004656628f, 1.000000000232831f, 1.0000000001164155f, 1.0000000000582077f, 1.0000000000291038f, 1.000000000014552f, 1.000000000007276f, 1.000000000003638f, 1.000000000001819f, 1.0000000000009095f, 1.0000000000004547f};
+static const float INV_N_f32[200] = {0.0f, 1.0f, 0.5f, 0.3333333333333333f, 0.25f, 0.2f, 0.16666666666666666f, 0.14285714285714285f, 0.125f, 0.1111111111111111f, 0.1f, 0.09090909090909091f, 0.08333333333333333f, 0.07692307692307693f, 0.07142857142857142f, 0.06666666666666667f, 0.0625f, 0.058823529411764705f, 0.05555555555555555f, 0.05263157894736842f, 0.05f, 0.047619047619047616f, 0.045454545454545456f, 0.043478260869565216f, 0.041666666666666664f, 0.04f, 0.038461538461538464f, 0.037037037037037035f, 0.03571428571428571f, 0.034482758620689655f, 0.03333333333333333f, 0.03225806451612903f, 0.03125f, 0.030303030303030304f, 0.029411764705882353f, 0.02857142857142857f, 0.027777777777777776f, 0.02702702702702703f, 0.02631578947368421f, 0.02564102564102564f, 0.025f, 0.024390243902439025f, 0.023809523809523808f, 0.023255813953488372f, 0.022727272727272728f, 0.022222222222222223f, 0.021739130434782608f, 0.02127659574468085f, 0.020833333333333332f, 0.02040816326530612f, 0.02f, 0.0196078431372549f, 0.019230769230769232f, 0.018867924528301886f, 0.018518518518518517f, 0.01818181818181818f, 0.017857142857142856f, 0.017543859649122806f, 0.017241379310344827f, 0.01694915254237288f, 0.016666666666666666f, 0.01639344262295082f, 0.016129032258064516f, 0.015873015873015872f, 0.015625f, 0.015384615384615385f, 0.015151515151515152f, 0.014925373134328358f, 0.014705882352941176f, 0.014492753623188406f, 0.014285714285714285f, 0.014084507042253521f, 0.013888888888888888f, 0.0136986301369863f, 0.013513513513513514f, 0.013333333333333334f, 0.013157894736842105f, 0.012987012987012988f, 0.01282051282051282f, 0.012658227848101266f, 0.0125f, 0.012345679012345678f, 0.012195121951219513f, 0.012048192771084338f, 0.011904761904761904f, 0.011764705882352941f, 0.011627906976744186f, 0.011494252873563218f, 0.011363636363636364f, 0.011235955056179775f, 0.011111111111111112f, 0.01098901098901099f, 0.010869565217391304f, 0.010752688172043012f, 0.010638297872340425f, 0.010526315789473684f, 0.010416666666666666f, 0.010309278350515464f, 0.01020408163265306f, 0.010101010101010102f, 0.01f, 0.009900990099009901f, 0.00980392156862745f, 0.009708737864077669f, 0.009615384615384616f, 0.009523809523809525f, 0.009433962264150943f, 0.009345794392523364f, 0.009259259259259259f, 0.009174311926605505f, 0.00909090909090909f, 0.009009009009009009f, 0.008928571428571428f, 0.008849557522123894f, 0.008771929824561403f, 0.008695652173913044f, 0.008620689655172414f, 0.008547008547008548f, 0.00847457627118644f, 0.008403361344537815f, 0.008333333333333333f, 0.008264462809917356f, 0.00819672131147541f, 0.008130081300813009f, 0.008064516129032258f, 0.008f, 0.007936507936507936f, 0.007874015748031496f, 0.0078125f, 0.007751937984496124f, 0.007692307692307693f, 0.007633587786259542f, 0.007575757575757576f, 0.007518796992481203f, 0.007462686567164179f, 0.007407407407407408f, 0.007352941176470588f, 0.0072992700729927005f, 0.007246376811594203f, 0.007194244604316547f, 0.007142857142857143f, 0.0070921985815602835f, 0.007042253521126761f, 0.006993006993006993f, 0.006944444444444444f, 0.006896551724137931f, 0.00684931506849315f, 0.006802721088435374f, 0.006756756756756757f, 0.006711409395973154f, 0.006666666666666667f, 0.006622516556291391f, 0.006578947368421052f, 0.006535947712418301f, 0.006493506493506494f, 0.0064516129032258064f, 0.00641025641025641f, 0.006369426751592357f, 0.006329113924050633f, 0.006289308176100629f, 0.00625f, 0.006211180124223602f, 0.006172839506172839f, 0.006134969325153374f, 0.006097560975609756f, 0.006060606060606061f, 0.006024096385542169f, 0.005988023952095809f, 0.005952380952380952f, 0.005917159763313609f, 0.0058823529411764705f, 0.005847953216374269f, 0.005813953488372093f, 0.005780346820809248f, 0.005747126436781609f, 0.005714285714285714f, 0.005681818181818182f, 0.005649717514124294f, 0.0056179775280898875f, 0.00558659217877095f, 0.005555555555555556f, 0.0055248618784530384f, 0.005494505494505495f, 0.00546448087431694f, 0.005434782608695652f, 0.005405405405405406f, 0.005376344086021506f, 0.0053475935828877f, 0.005319148936170213f, 0.005291005291005291f, 0.005263157894736842f, 0.005235602094240838f, 0.005208333333333333f, 0.0051813471502590676f, 0.005154639175257732f, 0.005128205128205128f, 0.00510204081632653f, 0.005076142131979695f, 0.005050505050505051f, 0.005025125628140704f};
+
+static const float ZETA_OVER_K_f32[40] = {0.8224670334241132f, 0.40068563438653143f, 0.27058080842778454f, 0.207385551028674f, 0.16955717699740822f, 0.14404989676884614f, 0.12550966952474304f, 0.11133426586956469f, 0.10009945751278179f, 0.09095401714582904f, 0.083353840546109f, 0.0769325164113522f, 0.07143294629536134f, 0.06666870588242046f, 0.06250095514121304f, 0.05882397865868458f, 0.055555767627403614f, 0.05263167937961666f, 0.05000004769810169f, 0.04761907033014223f, 0.04545455629320467f, 0.04347826605304026f, 0.04166666915034121f, 0.04000000119214014f, 0.03846153903467519f, 0.037037037312989324f, 0.03571428584733336f, 0.034482758684919304f, 0.03333333336437758f, 0.03225806453115041f, 0.03125000000727597f, 0.030303030306558048f, 0.029411764707594344f, 0.02857142857226011f, 0.027777777778181998f, 0.027027027027223673f, 0.02631578947377995f, 0.025641025641072283f, 0.025000000000022737f, 0.024390243902450117f};
 
 static inline float lgamma1p_f32(float a)
 {
@@ -1569,7 +1525,7 @@ static inline float lgamma1p_f32(float a)
         i = (float)(0 + irgen_k1);
         {
             const float power__0 = -(a * power);
-            const float term__0 = power__0 * (ZETA_f32[(int)(i)] / (i + 2.0f));
+            const float term__0 = power__0 * ZETA_OVER_K_f32[(int)(i)];
             const float total__0 = term__0 + total;
             power = power__0;
             term = term__0;
@@ -1694,7 +1650,7 @@ static inline float small_a_sum_f32(float a, float y)
     for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
         n = (float)(1 + irgen_k1);
         {
-            const float power__0 = -(power * (y / n));
+            const float power__0 = -(power * (y * INV_N_f32[(int)(n)]));
             const float term__0 = power__0 * ((1.0f / (a + n)));
             const float total__0 = term__0 + total;
             power = power__0;
@@ -2021,7 +1977,7 @@ static inline float lgamma1p__d0_f32(float a, float d0_a, float* irgen_r1)
         {
             const float d0_power__0 = -(a * d0_power) - d0_a * power;
             const float power__0 = -(a * power);
-            const float irgen_c0 = ZETA_f32[(int)(i)] / (i + 2.0f);
+            const float irgen_c0 = ZETA_OVER_K_f32[(int)(i)];
             const float d0_term__0 = irgen_c0 * d0_power__0;
             const float term__0 = irgen_c0 * power__0;
             const float d0_total__0 = d0_term__0 + d0_total;
@@ -2289,7 +2245,7 @@ static inline float small_a_sum__d0_1_f32(float a, float y, float d0_a, float d1
     for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
         n = (float)(1 + irgen_k1);
         {
-            const float irgen_c0 = 1.0f / n;
+            const float irgen_c0 = INV_N_f32[(int)(n)];
             const float irgen_c1 = irgen_c0 * y;
             const float d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
             const float power__0 = -(irgen_c1 * power);
@@ -2859,46 +2815,25 @@ static inline float log_gamma_q__d0_1_f32(float a, float y, float d0_a, float d1
     }
 }
 
-static inline float log_sf__d1_2_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_beta, float d2_x, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+static inline float log_sf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d1__irgen_t1 = 0.0f;
-    float d2__irgen_t1 = 0.0f;
-    float _irgen_s3 = 0.0f;
-    float _irgen_s4 = 0.0f;
-    float _irgen_s5 = 0.0f;
     float _irgen_t1 = 0.0f;
-    float _irgen_j1 = 0.0f;
-    float _irgen_j2 = 0.0f;
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
-        const float d2__irgen_t1__0 = 0.0f;
-        const float _irgen_s3__0 = d0_alpha;
-        const float _irgen_s4__0 = d1_beta * x;
-        const float _irgen_s5__0 = beta * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        _irgen_s3 = _irgen_s3__0;
-        _irgen_s4 = _irgen_s4__0;
-        _irgen_s5 = _irgen_s5__0;
     }
     { float irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_q__d0_1_f32(alpha, beta * x, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      _irgen_j1 = irgen_o1;
-      _irgen_j2 = irgen_o2;
+      _irgen_t1 = log_gamma_q__d0_1_f32(alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
     }
     {
-        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        const float d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
-        const float d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        *irgen_r1 = d0__irgen_t1__0;
-        *irgen_r2 = d1__irgen_t1__0;
-        *irgen_r3 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
         return _irgen_t1;
     }
 }
@@ -2955,46 +2890,25 @@ static inline float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1
     }
 }
 
-static inline float log_cdf__d1_2_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_beta, float d2_x, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+static inline float log_cdf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d1__irgen_t1 = 0.0f;
-    float d2__irgen_t1 = 0.0f;
-    float _irgen_s3 = 0.0f;
-    float _irgen_s4 = 0.0f;
-    float _irgen_s5 = 0.0f;
     float _irgen_t1 = 0.0f;
-    float _irgen_j1 = 0.0f;
-    float _irgen_j2 = 0.0f;
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
-        const float d2__irgen_t1__0 = 0.0f;
-        const float _irgen_s3__0 = d0_alpha;
-        const float _irgen_s4__0 = d1_beta * x;
-        const float _irgen_s5__0 = beta * d2_x;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        _irgen_s3 = _irgen_s3__0;
-        _irgen_s4 = _irgen_s4__0;
-        _irgen_s5 = _irgen_s5__0;
     }
     { float irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_p__d0_1_f32(alpha, beta * x, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      _irgen_j1 = irgen_o1;
-      _irgen_j2 = irgen_o2;
+      _irgen_t1 = log_gamma_p__d0_1_f32(alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
     }
     {
-        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        const float d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
-        const float d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        *irgen_r1 = d0__irgen_t1__0;
-        *irgen_r2 = d1__irgen_t1__0;
-        *irgen_r3 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
         return _irgen_t1;
     }
 }
@@ -3005,11 +2919,9 @@ static inline float kernel_implicit_grad_f32(float x, float alpha, float beta, f
     float log_sf_7 = 0.0f;
     float log_sf_8 = 0.0f;
     float log_sf_9 = 0.0f;
-    float log_sf_10 = 0.0f;
+    float log_cdf_10 = 0.0f;
     float log_cdf_11 = 0.0f;
     float log_cdf_12 = 0.0f;
-    float log_cdf_13 = 0.0f;
-    float log_cdf_14 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
         {
             *irgen_r1 = NAN;
@@ -3030,28 +2942,24 @@ static inline float kernel_implicit_grad_f32(float x, float alpha, float beta, f
     }
     upper_6 = upper_f32(x, alpha, beta);
     if (upper_6 > 0.0f) {
-        { float irgen_o1, irgen_o2, irgen_o3;
-          log_sf_7 = log_sf__d1_2_0_f32(x, alpha, beta, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
+        { float irgen_o1, irgen_o2;
+          log_sf_7 = log_sf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
           log_sf_8 = irgen_o1;
           log_sf_9 = irgen_o2;
-          log_sf_10 = irgen_o3;
         }
         {
-            const float irgen_c0 = 1.0f / log_sf_10;
-            *irgen_r1 = -(irgen_c0 * log_sf_9);
-            return -(irgen_c0 * log_sf_8);
+            *irgen_r1 = -(x / beta);
+            return -(log_sf_8 / log_sf_9);
         }
     } else {
-        { float irgen_o1, irgen_o2, irgen_o3;
-          log_cdf_11 = log_cdf__d1_2_0_f32(x, alpha, beta, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_cdf_12 = irgen_o1;
-          log_cdf_13 = irgen_o2;
-          log_cdf_14 = irgen_o3;
+        { float irgen_o1, irgen_o2;
+          log_cdf_10 = log_cdf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_cdf_11 = irgen_o1;
+          log_cdf_12 = irgen_o2;
         }
         {
-            const float irgen_c0 = 1.0f / log_cdf_14;
-            *irgen_r1 = -(irgen_c0 * log_cdf_13);
-            return -(irgen_c0 * log_cdf_12);
+            *irgen_r1 = -(x / beta);
+            return -(log_cdf_11 / log_cdf_12);
         }
     }
 }

@@ -1161,296 +1161,407 @@ static inline double upper_f64(double x, double mu, double kappa)
     }
 }
 
-static inline double wrap__d1_0_f64(double x, double mu, double d0_mu, double d1_x, double* irgen_r1, double* irgen_r2)
+static inline double body_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
 {
-    double d0_y = 0.0;
-    double d1_y = 0.0;
-    double y = 0.0;
+    double d0_total = 0.0;
+    double h = 0.0;
+    double total = 0.0;
+    double i = 0.0;
+    double u = 0.0;
     {
-        const double d0_y__0 = 0.0;
-        const double d1_y__0 = 0.0;
-        const double d0_y__1 = -d0_mu;
-        const double d1_y__1 = d1_x;
-        const double y__0 = -mu + x;
-        const double d0_y__2 = d0_y__1;
-        const double d1_y__2 = d1_y__1;
-        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
-        d0_y = d0_y__2;
-        d1_y = d1_y__2;
-        y = y__1;
+        const double d0_total__0 = 0.0;
+        const double h__0 = 0.5 * sin(0.5 * w);
+        const double d0_total__1 = 0.0;
+        const double total__0 = 0.0;
+        d0_total = d0_total__1;
+        h = h__0;
+        total = total__0;
     }
-    if (y < -3.141592653589793) {
+    for (int irgen_k1 = 0; irgen_k1 < 16; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
         {
-            const double d0_y__0 = d0_y;
-            const double d1_y__0 = d1_y;
-            const double y__0 = 2.0 * 3.141592653589793 + y;
-            d0_y = d0_y__0;
-            d1_y = d1_y__0;
-            y = y__0;
-        }
-    }
-    if (y >= 3.141592653589793) {
-        {
-            const double d0_y__0 = d0_y;
-            const double d1_y__0 = d1_y;
-            const double y__0 = -(2.0 * 3.141592653589793) + y;
-            d0_y = d0_y__0;
-            d1_y = d1_y__0;
-            y = y__0;
+            const double u__0 = h * (BODY_X_f64[(int)(i)] + 1.0);
+            const double irgen_c0 = u__0 * u__0;
+            const double irgen_c1 = 2.0 * irgen_c0;
+            const double irgen_c2 = BODY_W_f64[(int)(i)] * exp(-(irgen_c1 * k)) / sqrt(1.0 - irgen_c0);
+            const double d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
+            const double total__0 = irgen_c2 + total;
+            u = u__0;
+            d0_total = d0_total__0;
+            total = total__0;
         }
     }
     {
-        *irgen_r1 = d0_y;
-        *irgen_r2 = d1_y;
-        return y;
+        const double irgen_c0 = 2.0 * h;
+        *irgen_r1 = irgen_c0 * d0_total;
+        return irgen_c0 * total;
     }
 }
 
-static inline double log_sf__d1_2_0_f64(double x, double mu, double kappa, double d0_mu, double d1_kappa, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
 {
+    double d0_length = 0.0;
+    double d0_fall = 0.0;
+    double d0_c = 0.0;
+    double d0_h = 0.0;
+    double d0_total = 0.0;
+    double d0_s = 0.0;
+    double d0_a = 0.0;
     double d0__irgen_t1 = 0.0;
-    double d0_y = 0.0;
     double d0__irgen_t2 = 0.0;
     double d0__irgen_t3 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double d2_y = 0.0;
-    double d2__irgen_t2 = 0.0;
-    double d2__irgen_t3 = 0.0;
+    double d0__irgen_t4 = 0.0;
+    double d0__irgen_t5 = 0.0;
+    double d0__irgen_t6 = 0.0;
+    double e = 0.0;
+    double length = 0.0;
+    double fall = 0.0;
+    double c = 0.0;
+    double h = 0.0;
+    double total = 0.0;
+    double i = 0.0;
+    double s = 0.0;
+    double a = 0.0;
     double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double _irgen_s3 = 0.0;
-    double _irgen_s4 = 0.0;
-    double _irgen_s5 = 0.0;
     double _irgen_t2 = 0.0;
-    double _irgen_j1 = 0.0;
-    double _irgen_j2 = 0.0;
-    double _irgen_s8 = 0.0;
-    double _irgen_s9 = 0.0;
-    double _irgen_s10 = 0.0;
     double _irgen_t3 = 0.0;
-    double _irgen_j6 = 0.0;
-    double _irgen_j7 = 0.0;
+    double _irgen_t4 = 0.0;
+    double _irgen_t5 = 0.0;
+    double _irgen_t6 = 0.0;
     {
+        const double d0_length__0 = 0.0;
+        const double d0_fall__0 = 0.0;
+        const double d0_c__0 = 0.0;
+        const double d0_h__0 = 0.0;
+        const double d0_total__0 = 0.0;
+        const double d0_s__0 = 0.0;
+        const double d0_a__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
-        const double d0_y__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        const double d2_y__0 = 0.0;
-        const double d2__irgen_t2__0 = 0.0;
-        const double d2__irgen_t3__0 = 0.0;
+        const double d0__irgen_t4__0 = 0.0;
+        const double d0__irgen_t5__0 = 0.0;
+        const double d0__irgen_t6__0 = 0.0;
+        const double e__0 = 3.141592653589793 - w;
+        const double e__1 = e__0 + 1.2246467991473532e-16;
+        const double d0_length__1 = 0.0;
+        const double length__0 = e__1;
+        const double irgen_c0 = cos(w);
+        const double irgen_c1 = irgen_c0 + 1.0;
+        const double d0_fall__1 = irgen_c1 * d0_k;
+        const double fall__0 = irgen_c1 * k;
+        const double d0_c__1 = 40.0 * d0_k * (1.0 / k) * (1.0 / k);
+        const double c__0 = irgen_c0 - 40.0 / k;
+        d0_length = d0_length__1;
+        d0_fall = d0_fall__1;
+        d0_c = d0_c__1;
+        d0_h = d0_h__0;
+        d0_total = d0_total__0;
+        d0_s = d0_s__0;
+        d0_a = d0_a__0;
         d0__irgen_t1 = d0__irgen_t1__0;
-        d0_y = d0_y__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        d2_y = d2_y__0;
-        d2__irgen_t2 = d2__irgen_t2__0;
-        d2__irgen_t3 = d2__irgen_t3__0;
+        d0__irgen_t4 = d0__irgen_t4__0;
+        d0__irgen_t5 = d0__irgen_t5__0;
+        d0__irgen_t6 = d0__irgen_t6__0;
+        e = e__1;
+        length = length__0;
+        fall = fall__0;
+        c = c__0;
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t1 = wrap__d1_0_f64(x, mu, d0_mu, d2_x, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d2__irgen_t1 = irgen_o2;
+    if (c > -1.0) {
+        {
+            const double irgen_c0 = c + 1.0;
+            const double irgen_c1 = 1.0 - c;
+            const double irgen_c2 = sqrt(irgen_c0 * irgen_c1);
+            const double irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
+            const double d0_length__0 = irgen_c3 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 / irgen_c2 - irgen_c2 * irgen_c3 * d0_c;
+            const double length__0 = -w + atan2(irgen_c2, c);
+            const double d0_fall__0 = 0.0;
+            const double fall__0 = 40.0;
+            d0_length = d0_length__0;
+            length = length__0;
+            d0_fall = d0_fall__0;
+            fall = fall__0;
+        }
     }
     {
-        const double d0_y__0 = d0__irgen_t1;
-        const double d2_y__0 = d2__irgen_t1;
+        const double d0_h__0 = 0.5 * d0_length;
+        const double h__0 = 0.5 * length;
+        const double d0_total__0 = 0.0;
+        const double total__0 = 0.0;
+        d0_h = d0_h__0;
+        h = h__0;
+        d0_total = d0_total__0;
+        total = total__0;
+    }
+    if (fall <= 5.0) {
+        for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
+            i = (double)(0 + irgen_k2);
+            {
+                const double irgen_c0 = T12_X_f64[(int)(i)] + 1.0;
+                const double d0_s__0 = irgen_c0 * d0_h;
+                const double s__0 = irgen_c0 * h;
+                const double irgen_c1 = 0.5 * d0_s__0;
+                const double irgen_c2 = w > 0.5 * 3.141592653589793;
+                const double d0_a__0 = irgen_c2 ? -irgen_c1 : irgen_c1;
+                const double irgen_c3 = 0.5 * s__0;
+                const double a__0 = irgen_c2 ? e - irgen_c3 : irgen_c3 + w;
+                d0_s = d0_s__0;
+                s = s__0;
+                d0_a = d0_a__0;
+                a = a__0;
+            }
+            { double irgen_o1;
+              _irgen_t1 = sin_small__d0_f64(a, d0_a, &irgen_o1);
+              d0__irgen_t1 = irgen_o1;
+            }
+            { double irgen_o1;
+              _irgen_t2 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
+              d0__irgen_t2 = irgen_o1;
+            }
+            {
+                const double irgen_c0 = 2.0 * _irgen_t1;
+                const double irgen_c1 = irgen_c0 * _irgen_t2;
+                const double irgen_c2 = T12_W_f64[(int)(i)] * exp(-(irgen_c1 * k));
+                const double d0_total__0 = d0_total + irgen_c2 * (-(_irgen_t2 * d0__irgen_t1 * (2.0 * k)) - irgen_c0 * d0__irgen_t2 * k - irgen_c1 * d0_k);
+                const double total__0 = irgen_c2 + total;
+                d0_total = d0_total__0;
+                total = total__0;
+            }
+        }
+    } else {
+        if (fall <= 12.0) {
+            for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
+                i = (double)(0 + irgen_k3);
+                {
+                    const double irgen_c0 = T16_X_f64[(int)(i)] + 1.0;
+                    const double d0_s__0 = irgen_c0 * d0_h;
+                    const double s__0 = irgen_c0 * h;
+                    const double irgen_c1 = 0.5 * d0_s__0;
+                    const double irgen_c2 = w > 0.5 * 3.141592653589793;
+                    const double d0_a__0 = irgen_c2 ? -irgen_c1 : irgen_c1;
+                    const double irgen_c3 = 0.5 * s__0;
+                    const double a__0 = irgen_c2 ? e - irgen_c3 : irgen_c3 + w;
+                    d0_s = d0_s__0;
+                    s = s__0;
+                    d0_a = d0_a__0;
+                    a = a__0;
+                }
+                { double irgen_o1;
+                  _irgen_t3 = sin_small__d0_f64(a, d0_a, &irgen_o1);
+                  d0__irgen_t3 = irgen_o1;
+                }
+                { double irgen_o1;
+                  _irgen_t4 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
+                  d0__irgen_t4 = irgen_o1;
+                }
+                {
+                    const double irgen_c0 = 2.0 * _irgen_t3;
+                    const double irgen_c1 = irgen_c0 * _irgen_t4;
+                    const double irgen_c2 = T16_W_f64[(int)(i)] * exp(-(irgen_c1 * k));
+                    const double d0_total__0 = d0_total + irgen_c2 * (-(_irgen_t4 * d0__irgen_t3 * (2.0 * k)) - irgen_c0 * d0__irgen_t4 * k - irgen_c1 * d0_k);
+                    const double total__0 = irgen_c2 + total;
+                    d0_total = d0_total__0;
+                    total = total__0;
+                }
+            }
+        } else {
+            for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
+                i = (double)(0 + irgen_k3);
+                {
+                    const double irgen_c0 = T24_X_f64[(int)(i)] + 1.0;
+                    const double d0_s__0 = irgen_c0 * d0_h;
+                    const double s__0 = irgen_c0 * h;
+                    const double irgen_c1 = 0.5 * d0_s__0;
+                    const double irgen_c2 = w > 0.5 * 3.141592653589793;
+                    const double d0_a__0 = irgen_c2 ? -irgen_c1 : irgen_c1;
+                    const double irgen_c3 = 0.5 * s__0;
+                    const double a__0 = irgen_c2 ? e - irgen_c3 : irgen_c3 + w;
+                    d0_s = d0_s__0;
+                    s = s__0;
+                    d0_a = d0_a__0;
+                    a = a__0;
+                }
+                { double irgen_o1;
+                  _irgen_t5 = sin_small__d0_f64(a, d0_a, &irgen_o1);
+                  d0__irgen_t5 = irgen_o1;
+                }
+                { double irgen_o1;
+                  _irgen_t6 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
+                  d0__irgen_t6 = irgen_o1;
+                }
+                {
+                    const double irgen_c0 = 2.0 * _irgen_t5;
+                    const double irgen_c1 = irgen_c0 * _irgen_t6;
+                    const double irgen_c2 = T24_W_f64[(int)(i)] * exp(-(irgen_c1 * k));
+                    const double d0_total__0 = d0_total + irgen_c2 * (-(_irgen_t6 * d0__irgen_t5 * (2.0 * k)) - irgen_c0 * d0__irgen_t6 * k - irgen_c1 * d0_k);
+                    const double total__0 = irgen_c2 + total;
+                    d0_total = d0_total__0;
+                    total = total__0;
+                }
+            }
+        }
+    }
+    {
+        *irgen_r1 = d0_h * total + d0_total * h;
+        return h * total;
+    }
+}
+
+static inline double log_lower__d1_f64(double w, double k, double d0_k, double* irgen_r1)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0_log_z = 0.0;
+    double d0_e = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
+    double _irgen_t1 = 0.0;
+    double log_z = 0.0;
+    double r = 0.0;
+    double e = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_log_z__0 = 0.0;
+        const double d0_e__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0_log_z = d0_log_z__0;
+        d0_e = d0_e__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = log_i0e__d0_f64(k, d0_k, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const double d0_log_z__0 = d0__irgen_t1;
+        const double log_z__0 = _irgen_t1 + 1.8378770664093453;
+        const double r__0 = sin(0.5 * w);
+        const double irgen_c0 = 2.0 * r__0 * r__0;
+        const double d0_e__0 = irgen_c0 * d0_k;
+        const double e__0 = irgen_c0 * k;
+        d0_log_z = d0_log_z__0;
+        log_z = log_z__0;
+        r = r__0;
+        d0_e = d0_e__0;
+        e = e__0;
+    }
+    if (e > 4.5 || w > 0.5 * 3.141592653589793) {
+        { double irgen_o1;
+          _irgen_t2 = tail_mass__d1_f64(w, k, d0_k, &irgen_o1);
+          d0__irgen_t2 = irgen_o1;
+        }
+        {
+            *irgen_r1 = -d0_e - d0_log_z + d0__irgen_t2 / _irgen_t2;
+            return -e - log_z + log(_irgen_t2);
+        }
+    }
+    { double irgen_o1;
+      _irgen_t3 = body_mass__d1_f64(w, k, d0_k, &irgen_o1);
+      d0__irgen_t3 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = exp(-log_z + log(_irgen_t3));
+        const double irgen_c1 = 0.5 - irgen_c0;
+        *irgen_r1 = -(irgen_c0 * (-d0_log_z + d0__irgen_t3 / _irgen_t3) / irgen_c1);
+        return log(irgen_c1);
+    }
+}
+
+static inline double log_sf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
+{
+    double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    {
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+    }
+    _irgen_t1 = wrap_f64(x, mu);
+    {
         const double y__0 = _irgen_t1;
-        d0_y = d0_y__0;
-        d2_y = d2_y__0;
         y = y__0;
     }
     if (y >= 0.0) {
-        {
-            const double _irgen_s3__0 = d0_y;
-            const double _irgen_s4__0 = d1_kappa;
-            const double _irgen_s5__0 = d2_y;
-            _irgen_s3 = _irgen_s3__0;
-            _irgen_s4 = _irgen_s4__0;
-            _irgen_s5 = _irgen_s5__0;
-        }
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = log_lower__d0_1_f64(y, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          _irgen_j1 = irgen_o1;
-          _irgen_j2 = irgen_o2;
+        { double irgen_o1;
+          _irgen_t2 = log_lower__d1_f64(y, kappa, d0_kappa, &irgen_o1);
+          d0__irgen_t2 = irgen_o1;
         }
         {
-            const double d0__irgen_t2__0 = _irgen_j1 * _irgen_s3;
-            const double d1__irgen_t2__0 = _irgen_j2 * _irgen_s4;
-            const double d2__irgen_t2__0 = _irgen_j1 * _irgen_s5;
-            d0__irgen_t2 = d0__irgen_t2__0;
-            d1__irgen_t2 = d1__irgen_t2__0;
-            d2__irgen_t2 = d2__irgen_t2__0;
-            *irgen_r1 = d0__irgen_t2__0;
-            *irgen_r2 = d1__irgen_t2__0;
-            *irgen_r3 = d2__irgen_t2__0;
+            *irgen_r1 = d0__irgen_t2;
             return _irgen_t2;
         }
     }
-    {
-        const double _irgen_s8__0 = -d0_y;
-        const double _irgen_s9__0 = d1_kappa;
-        const double _irgen_s10__0 = -d2_y;
-        _irgen_s8 = _irgen_s8__0;
-        _irgen_s9 = _irgen_s9__0;
-        _irgen_s10 = _irgen_s10__0;
-    }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = log_lower__d0_1_f64(-y, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      _irgen_j6 = irgen_o1;
-      _irgen_j7 = irgen_o2;
+    { double irgen_o1;
+      _irgen_t3 = log_lower__d1_f64(-y, kappa, d0_kappa, &irgen_o1);
+      d0__irgen_t3 = irgen_o1;
     }
     {
-        const double d0__irgen_t3__0 = _irgen_j6 * _irgen_s8;
-        const double d1__irgen_t3__0 = _irgen_j7 * _irgen_s9;
-        const double d2__irgen_t3__0 = _irgen_j6 * _irgen_s10;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-        d2__irgen_t3 = d2__irgen_t3__0;
         const double irgen_c0 = exp(_irgen_t3);
-        const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c1 * d0__irgen_t3__0);
-        *irgen_r2 = -(irgen_c1 * d1__irgen_t3__0);
-        *irgen_r3 = -(irgen_c1 * d2__irgen_t3__0);
+        *irgen_r1 = -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0));
         return log1p(-irgen_c0);
     }
 }
 
-static inline double log_cdf__d1_2_0_f64(double x, double mu, double kappa, double d0_mu, double d1_kappa, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+static inline double log_cdf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0_y = 0.0;
     double d0__irgen_t2 = 0.0;
     double d0__irgen_t3 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double d2__irgen_t1 = 0.0;
-    double d2_y = 0.0;
-    double d2__irgen_t2 = 0.0;
-    double d2__irgen_t3 = 0.0;
     double _irgen_t1 = 0.0;
     double y = 0.0;
-    double _irgen_s3 = 0.0;
-    double _irgen_s4 = 0.0;
-    double _irgen_s5 = 0.0;
     double _irgen_t2 = 0.0;
-    double _irgen_j1 = 0.0;
-    double _irgen_j2 = 0.0;
-    double _irgen_s8 = 0.0;
-    double _irgen_s9 = 0.0;
-    double _irgen_s10 = 0.0;
     double _irgen_t3 = 0.0;
-    double _irgen_j6 = 0.0;
-    double _irgen_j7 = 0.0;
     {
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0_y__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        const double d2__irgen_t1__0 = 0.0;
-        const double d2_y__0 = 0.0;
-        const double d2__irgen_t2__0 = 0.0;
-        const double d2__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0_y = d0_y__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-        d2__irgen_t1 = d2__irgen_t1__0;
-        d2_y = d2_y__0;
-        d2__irgen_t2 = d2__irgen_t2__0;
-        d2__irgen_t3 = d2__irgen_t3__0;
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t1 = wrap__d1_0_f64(x, mu, d0_mu, d2_x, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d2__irgen_t1 = irgen_o2;
-    }
+    _irgen_t1 = wrap_f64(x, mu);
     {
-        const double d0_y__0 = d0__irgen_t1;
-        const double d2_y__0 = d2__irgen_t1;
         const double y__0 = _irgen_t1;
-        d0_y = d0_y__0;
-        d2_y = d2_y__0;
         y = y__0;
     }
     if (y <= 0.0) {
-        {
-            const double _irgen_s3__0 = -d0_y;
-            const double _irgen_s4__0 = d1_kappa;
-            const double _irgen_s5__0 = -d2_y;
-            _irgen_s3 = _irgen_s3__0;
-            _irgen_s4 = _irgen_s4__0;
-            _irgen_s5 = _irgen_s5__0;
-        }
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = log_lower__d0_1_f64(-y, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          _irgen_j1 = irgen_o1;
-          _irgen_j2 = irgen_o2;
+        { double irgen_o1;
+          _irgen_t2 = log_lower__d1_f64(-y, kappa, d0_kappa, &irgen_o1);
+          d0__irgen_t2 = irgen_o1;
         }
         {
-            const double d0__irgen_t2__0 = _irgen_j1 * _irgen_s3;
-            const double d1__irgen_t2__0 = _irgen_j2 * _irgen_s4;
-            const double d2__irgen_t2__0 = _irgen_j1 * _irgen_s5;
-            d0__irgen_t2 = d0__irgen_t2__0;
-            d1__irgen_t2 = d1__irgen_t2__0;
-            d2__irgen_t2 = d2__irgen_t2__0;
-            *irgen_r1 = d0__irgen_t2__0;
-            *irgen_r2 = d1__irgen_t2__0;
-            *irgen_r3 = d2__irgen_t2__0;
+            *irgen_r1 = d0__irgen_t2;
             return _irgen_t2;
         }
     }
-    {
-        const double _irgen_s8__0 = d0_y;
-        const double _irgen_s9__0 = d1_kappa;
-        const double _irgen_s10__0 = d2_y;
-        _irgen_s8 = _irgen_s8__0;
-        _irgen_s9 = _irgen_s9__0;
-        _irgen_s10 = _irgen_s10__0;
-    }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = log_lower__d0_1_f64(y, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      _irgen_j6 = irgen_o1;
-      _irgen_j7 = irgen_o2;
+    { double irgen_o1;
+      _irgen_t3 = log_lower__d1_f64(y, kappa, d0_kappa, &irgen_o1);
+      d0__irgen_t3 = irgen_o1;
     }
     {
-        const double d0__irgen_t3__0 = _irgen_j6 * _irgen_s8;
-        const double d1__irgen_t3__0 = _irgen_j7 * _irgen_s9;
-        const double d2__irgen_t3__0 = _irgen_j6 * _irgen_s10;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-        d2__irgen_t3 = d2__irgen_t3__0;
         const double irgen_c0 = exp(_irgen_t3);
-        const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c1 * d0__irgen_t3__0);
-        *irgen_r2 = -(irgen_c1 * d1__irgen_t3__0);
-        *irgen_r3 = -(irgen_c1 * d2__irgen_t3__0);
+        *irgen_r1 = -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0));
         return log1p(-irgen_c0);
     }
 }
 
 static inline double kernel_implicit_grad_f64(double x, double mu, double kappa, double* irgen_r1)
 {
-    double upper_6 = 0.0;
-    double log_sf_7 = 0.0;
+    double log_prob_6 = 0.0;
+    double upper_7 = 0.0;
     double log_sf_8 = 0.0;
     double log_sf_9 = 0.0;
-    double log_sf_10 = 0.0;
+    double log_cdf_10 = 0.0;
     double log_cdf_11 = 0.0;
-    double log_cdf_12 = 0.0;
-    double log_cdf_13 = 0.0;
-    double log_cdf_14 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
         {
             *irgen_r1 = ((double)NAN);
@@ -1463,30 +1574,25 @@ static inline double kernel_implicit_grad_f64(double x, double mu, double kappa,
             return ((double)NAN);
         }
     }
-    upper_6 = upper_f64(x, mu, kappa);
-    if (upper_6 > 0.0) {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          log_sf_7 = log_sf__d1_2_0_f64(x, mu, kappa, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_sf_8 = irgen_o1;
-          log_sf_9 = irgen_o2;
-          log_sf_10 = irgen_o3;
+    log_prob_6 = log_prob_f64(x, mu, kappa);
+    upper_7 = upper_f64(x, mu, kappa);
+    if (upper_7 > 0.0) {
+        { double irgen_o1;
+          log_sf_8 = log_sf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
+          log_sf_9 = irgen_o1;
         }
         {
-            const double irgen_c0 = 1.0 / log_sf_10;
-            *irgen_r1 = -(irgen_c0 * log_sf_9);
-            return -(irgen_c0 * log_sf_8);
+            *irgen_r1 = log_sf_9 * exp(-log_prob_6 + log_sf_8);
+            return 1.0;
         }
     } else {
-        { double irgen_o1, irgen_o2, irgen_o3;
-          log_cdf_11 = log_cdf__d1_2_0_f64(x, mu, kappa, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_cdf_12 = irgen_o1;
-          log_cdf_13 = irgen_o2;
-          log_cdf_14 = irgen_o3;
+        { double irgen_o1;
+          log_cdf_10 = log_cdf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
+          log_cdf_11 = irgen_o1;
         }
         {
-            const double irgen_c0 = 1.0 / log_cdf_14;
-            *irgen_r1 = -(irgen_c0 * log_cdf_13);
-            return -(irgen_c0 * log_cdf_12);
+            *irgen_r1 = -(log_cdf_11 * exp(log_cdf_10 - log_prob_6));
+            return 1.0;
         }
     }
 }

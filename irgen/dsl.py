@@ -115,14 +115,21 @@ def dsl(fn: Callable) -> DSLFunction:
 
 @dataclass(frozen=True)
 class Param:
-    """A distribution parameter; domain is 'real' or 'positive' (finite in both cases)."""
+    """A distribution parameter; domain is 'real' or 'positive' (finite in both cases).
+
+    role 'location', 'scale' or 'rate' declares that z = loc + scale * eps (eps / rate)
+    with eps free of the parameter: its implicit gradient is then the closed form (1,
+    (z - loc) / scale, -(z - loc) / rate) and forward mode runs for the others only."""
     name: str
     doc: str = ""
     domain: str = "real"
+    role: Optional[str] = None
 
     def __post_init__(self):
         if self.domain not in ("real", "positive"):
             raise ValueError(f"parameter {self.name}: domain must be 'real' or 'positive'")
+        if self.role not in (None, "location", "scale", "rate"):
+            raise ValueError(f"parameter {self.name}: role must be location, scale or rate")
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,8 @@ class Distribution:
     log_cdf and log_sf (log of the lower and upper tail) let the implicit gradient be formed
     in log space; upper(x, *params) > 0 says where the upper form is the accurate one
     (default: where the CDF exceeds one half). float32='double' makes the float32 kernels
-    compute in double and round once at the end.
+    compute in double and round once at the end. implicit='density' forms the implicit
+    gradient with the density instead of the x derivative (see kernels.py).
     """
     name: str
     params: tuple
@@ -159,6 +167,7 @@ class Distribution:
     log_sf: Optional[DSLFunction] = None
     upper: Optional[DSLFunction] = None
     float32: str = "float"
+    implicit: str = "ratio"
     file: Optional[str] = None
 
     def __post_init__(self):

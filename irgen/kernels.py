@@ -41,6 +41,13 @@ def check_declaration(dist: Distribution):
     names = ("x",) + dist.param_names
     if not isinstance(dist.support, (Interval, Periodic)):
         raise DeclarationError(f"{dist.name}: support must be Interval or Periodic")
+    roles = [p.role for p in dist.params]
+    if roles.count("location") > 1 or roles.count("scale") + roles.count("rate") > 1:
+        raise DeclarationError(f"{dist.name}: at most one location and one scale or rate")
+    if isinstance(dist.support, Periodic) and ("scale" in roles or "rate" in roles):
+        raise DeclarationError(f"{dist.name}: a periodic distribution has no scale")
+    if dist.implicit not in ("ratio", "density"):
+        raise DeclarationError(f"{dist.name}: implicit must be 'ratio' or 'density'")
     for role, f in dist.functions().items():
         node = f.parse()
         got = tuple(a.arg for a in node.args.args)
@@ -136,27 +143,57 @@ class _Builder:
                             [stmt, ir.Return(out)])
 
     def implicit_grad(self):
-        """dz/dp = -(dF/dp) / (dF/dx), both from one forward-mode pass over the same
-        function (log F or log S where declared): no density is evaluated, nothing
-        underflows in the tails, and rounding in the shared parts cancels in the ratio."""
-        m = len(self.p)
-        spec = tuple(frozenset([i + 1]) for i in range(m)) + (frozenset([0]),)
-        seeds = (sp.Integer(1),) * (m + 1)
+        """dz/dp for every parameter p.
 
-        def ratio(role):
-            stmt, (_, *d) = self.call(role, spec, seeds)
-            return (stmt, ir.Return(tuple(-g / d[-1] for g in d[:-1])))
+        Location, scale and rate parameters have closed forms (z = loc + scale * eps).
+        The others come from one forward-mode pass over log F (or log S, or F):
+        'ratio' forms -(dF/dp) / (dF/dx) with x as one more direction, so no density is
+        evaluated and rounding in the shared parts cancels; 'density' forms
+        -(d log F/dp) * exp(log F - log q), one direction fewer, for distributions whose
+        log F - log q has no cancellation."""
+        d, m = self.dist, len(self.p)
+        loc = next((s for s, p in zip(self.p, d.params) if p.role == "location"),
+                   sp.Integer(0))
+        closed = {}
+        for i, (s, p) in enumerate(zip(self.p, d.params)):
+            if p.role == "location":
+                closed[i] = sp.Integer(1)
+            elif p.role in ("scale", "rate"):
+                closed[i] = (self.x - loc) / s * (1 if p.role == "scale" else -1)
+        shape = [i for i in range(m) if i not in closed]
 
-        d = self.dist
-        if d.log_cdf is not None and d.log_sf is not None:
+        def results(values):
+            it = iter(values)
+            return ir.Return(tuple(closed[i] if i in closed else next(it) for i in range(m)))
+
+        body = []
+        if d.implicit == "density" and shape:
+            lq_stmts, lq = self.log_prob_body()
+            body += lq_stmts
+        spec = tuple(frozenset([i + 1]) for i in shape)
+        if d.implicit == "ratio":
+            spec += (frozenset([0]),)
+        seeds = (sp.Integer(1),) * len(spec)
+
+        def form(role, sign):
+            stmt, (value, *grads) = self.call(role, spec, seeds)
+            if d.implicit == "ratio":
+                return (stmt, results([-g / grads[-1] for g in grads[:-1]]))
+            if role == "cdf":
+                return (stmt, results([-g / P.exp(lq) for g in grads]))
+            return (stmt, results([sign * g * P.exp(value - lq) for g in grads]))
+
+        if not shape:
+            body.append(results([]))
+        elif d.log_cdf is not None and d.log_sf is not None:
             if d.upper is not None:
                 pick, (u,) = self.call("upper", ())
             else:
                 pick, (u,) = self.call("cdf", ())
                 u = u - sp.Float(0.5)
-            body = [pick, ir.If(sp.Gt(u, 0), ratio("log_sf"), ratio("log_cdf"))]
+            body += [pick, ir.If(sp.Gt(u, 0), form("log_sf", 1), form("log_cdf", -1))]
         else:
-            body = list(ratio("log_cdf" if d.log_cdf is not None else "cdf"))
+            body += list(form("log_cdf", -1) if d.log_cdf is not None else form("cdf", -1))
         zeros = (0,) * m
         return self.guarded("implicit_grad", m, zeros, zeros, body, inside_open=True)
 
@@ -167,12 +204,15 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
     params = dist.param_names
     ins = ("x",) + params
     dF = tuple(f"dF/d{p}" for p in params)
+    given = ", ".join(params)
     return [
-        Kernel("cdf", b.cdf(), ins, ("F",), "the CDF F(x | params)"),
-        Kernel("log_prob", b.log_prob(), ins, ("log_prob",), "the log density log q(x | params)"),
+        Kernel("cdf", b.cdf(), ins, ("F",), f"the CDF F(x | {given})"),
+        Kernel("log_prob", b.log_prob(), ins, ("log_prob",),
+               f"the log density log q(x | {given})"),
         Kernel("cdf_grad", b.cdf_grad(), ins, ("F",) + dF,
-               "the CDF and its partial derivatives in the parameters"),
+               f"the CDF F(x | {given}) and its partial derivatives in {given}"),
         Kernel("implicit_grad", b.implicit_grad(), ("z",) + params,
                tuple(f"dz/d{p}" for p in params),
-               "implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z)"),
+               f"implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z) "
+               f"for p in {given}"),
     ]

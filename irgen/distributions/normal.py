@@ -38,7 +38,8 @@ normal = Distribution(
 
 The CDF is erfc-based so both tails keep full relative accuracy; log F and log S are
 computed through a continued fraction where erfc underflows.""",
-    params=(Param("mu", "mean", "real"), Param("sigma", "standard deviation", "positive")),
+    params=(Param("mu", "mean", "real", role="location"),
+            Param("sigma", "standard deviation", "positive", role="scale")),
     support=Interval(-INF, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
 )

@@ -134,9 +134,9 @@ von_mises = Distribution(
 
 Support [-pi, pi): x is wrapped around mu, so F(x) is the mass from mu - pi to x and
 dz/dmu = 1. float32 kernels compute in double and round once.""",
-    params=(Param("mu", "location (radians)", "real"),
+    params=(Param("mu", "location (radians)", "real", role="location"),
             Param("kappa", "concentration", "positive")),
     support=Periodic(-PI, PI),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
-    float32="double",
+    float32="double", implicit="density",
 )

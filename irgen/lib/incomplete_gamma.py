@@ -10,6 +10,7 @@ no e^-y to cancel against and so keeps the derivative in y (the density) accurat
 from irgen.dsl import *
 from irgen.lib.special import lgamma1p, log1pmx, stirling_correction
 
+INV_N = tuple(1.0 / n if n else 0.0 for n in range(200))
 MAX_TERMS = 20000          # enough for a up to about 1e6 at double precision
 SMALL_A_Q_BELOW = 1.5      # for a < 1, Q by Kummer's series below this y, the fraction above
 STIRLING_FROM = 14.0       # a from which the Stirling form of the prefactor is used
@@ -45,7 +46,7 @@ def small_a_sum(a, y):
     power = 1.0
     total = 0.0
     for n in range(1, 200):
-        power = -power * y / n
+        power = -power * y * INV_N[n]
         term = power / (a + n)
         total = total + term
         if converged(term, total):

@@ -7,7 +7,8 @@ from irgen.dsl import *
 SQRT_PI = 1.7724538509055160
 LOG_2 = 0.6931471805599453
 EULER = 0.5772156649015329
-ZETA = tuple(float(mpmath.zeta(k)) for k in range(2, 42))   # zeta(2), ..., zeta(41)
+# zeta(k) / k for k = 2, ..., 41: the coefficients of lgamma(1 + a) around a = 0
+ZETA_OVER_K = tuple(float(mpmath.zeta(k) / k) for k in range(2, 42))
 # sin x = x sum_k (-x^2)^k / (2k+1)!, k < 12: below 1e-18 relative for |x| <= pi/2.
 # Highest power first, for Horner's rule.
 SIN_TAYLOR = tuple(float(mpmath.mpf(-1) ** k / mpmath.factorial(2 * k + 1))
@@ -95,7 +96,7 @@ def lgamma1p(a):
     power = -a
     for i in range(40):
         power = -power * a
-        term = ZETA[i] * power / (i + 2)
+        term = ZETA_OVER_K[i] * power
         total = total + term
         if converged(term, total):
             break
