@@ -283,7 +283,7 @@ static inline double log_lower_f64(double w, double k)
     }
     _irgen_t3 = body_mass_f64(w, k);
     {
-        return log(0.5 - exp(-log_z + log(_irgen_t3)));
+        return log(-(_irgen_t3 * exp(-log_z)) + 0.5);
     }
 }
 
@@ -1014,13 +1014,13 @@ static inline double log_lower__d0_1_f64(double w, double k, double d0_w, double
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const double irgen_c0 = exp(-log_z + log(_irgen_t3));
-        const double irgen_c1 = 0.5 - irgen_c0;
-        const double irgen_c2 = 1.0 / _irgen_t3;
-        const double irgen_c3 = irgen_c0 / irgen_c1;
-        *irgen_r1 = -(irgen_c2 * irgen_c3 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c3 * (irgen_c2 * d1__irgen_t3 - d1_log_z));
-        return log(irgen_c1);
+        const double irgen_c0 = exp(-log_z);
+        const double irgen_c1 = irgen_c0 * _irgen_t3;
+        const double irgen_c2 = 0.5 - irgen_c1;
+        const double irgen_c3 = 1.0 / irgen_c2;
+        *irgen_r1 = -(irgen_c0 * irgen_c3 * d0__irgen_t3);
+        *irgen_r2 = irgen_c3 * (-(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z);
+        return log(irgen_c2);
     }
 }
 
@@ -1467,10 +1467,11 @@ static inline double log_lower__d1_f64(double w, double k, double d0_k, double* 
       d0__irgen_t3 = irgen_o1;
     }
     {
-        const double irgen_c0 = exp(-log_z + log(_irgen_t3));
-        const double irgen_c1 = 0.5 - irgen_c0;
-        *irgen_r1 = -(irgen_c0 * (-d0_log_z + d0__irgen_t3 / _irgen_t3) / irgen_c1);
-        return log(irgen_c1);
+        const double irgen_c0 = exp(-log_z);
+        const double irgen_c1 = irgen_c0 * _irgen_t3;
+        const double irgen_c2 = 0.5 - irgen_c1;
+        *irgen_r1 = (-(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z) / irgen_c2;
+        return log(irgen_c2);
     }
 }
 

@@ -21,7 +21,7 @@ TARGETS = {  # (max relative, mean absolute) the tests assert; None: not asserte
     ("gamma", "draws"): (5e-14, 2.5e-15), ("gamma", "tails"): (5e-14, None),
     ("gamma", "grid"): (1e-13, None), ("gamma", "draws32"): (1e-5, 5e-7),
     ("von_mises", "draws"): (1e-12, None), ("von_mises", "tails"): (1e-10, None),
-    ("von_mises", "draws32"): (1e-5, 2e-8),
+    ("von_mises", "draws32"): (1e-5, 2e-8), ("von_mises", "grid"): (1e-10, None),
 }
 LABELS = {"draws": "float64, z drawn", "tails": "float64, tails", "grid": "float64, grid",
           "draws32": "float32, z drawn"}
@@ -38,8 +38,11 @@ def errors(name, set_name, s):
         d, _ = g.implicit_grad(z, p, t(1))
     else:
         _, d = v.implicit_grad(z, t(0), p)
-    err = np.abs(d.astype(float) - s["dz"])
-    return err / np.abs(s["dz"]), err
+    # at the median of the symmetric von Mises dz/dkappa is exactly 0; mpmath's numerical
+    # derivative gives ~1e-50 there, so those points are left out of relative errors
+    keep = ~((name == "von_mises") & (s["z"] == 0.0))
+    err = np.abs(d.astype(float) - s["dz"])[keep]
+    return err / np.abs(s["dz"][keep]), err
 
 
 def main():
@@ -51,11 +54,14 @@ def main():
                 continue
             rel, ab = errors(name, set_name, ref[set_name])
             mx, mean = TARGETS[(name, set_name)]
-            rng = "alpha in [1e-3, 1e4]" if set_name == "grid" else RANGES[name]
+            rng = RANGES[name]
+            if set_name == "grid":
+                rng = "alpha in [1e-3, 1e4]" if name == "gamma" else "kappa in [1e-3, 1e3]"
             rows.append(f"| {name} {what}, {LABELS[set_name]}, {rng} | {len(rel)} | "
                         f"{rel.max():.1e} / {ab.mean():.1e} | "
                         f"{mx:.2g} / {'-' if mean is None else f'{mean:.2g}'} |")
-            points.append((name, set_name, ref[set_name]["param"], rel))
+            keep = ~((name == "von_mises") & (ref[set_name]["z"] == 0.0))
+            points.append((name, set_name, ref[set_name]["param"][keep], rel))
     print("| quantity | n | max rel / mean abs | target |")
     print("|---|---|---|---|")
     print("\n".join(rows))

@@ -96,6 +96,18 @@ def test_von_mises_cdf_and_derivative(vm_ref):
     assert np.max(rel_err(dF[big], s["dF"][big])) <= 1e-10
 
 
+def test_von_mises_grid_kappa_from_1e_3(vm_ref):
+    """kappa over [1e-3, 1e3] at fixed CDF levels, tails included: dz/dkappa and dF/dkappa."""
+    s = vm_ref["grid"]
+    _, dk = v.implicit_grad(s["z"], 0.0, s["param"])
+    zero = s["z"] == 0.0                      # the median: dz/dkappa is 0 (mpmath: ~1e-50)
+    assert np.all(dk[zero] == 0.0) and np.all(np.abs(s["dz"][zero]) < 1e-40)
+    assert np.max(rel_err(dk[~zero], s["dz"][~zero])) <= 1e-10
+    F, _, dF = v.cdf_grad(s["z"], 0.0, s["param"])
+    assert np.max(rel_err(F, s["F"])) <= 1e-12
+    assert np.max(rel_err(dF[~zero], s["dF"][~zero])) <= 1e-10
+
+
 def test_von_mises_float32(vm_ref):
     s = vm_ref["draws32"]
     z, k = s["z"].astype(np.float32), s["param"].astype(np.float32)

@@ -89,7 +89,7 @@ def log_lower(w, k):
     e = 2.0 * k * r * r                     # k (1 - cos w)
     if e > TAIL_FROM or w > 0.5 * PI:
         return log(tail_mass(w, k)) - e - log_z
-    return log(0.5 - exp(log(body_mass(w, k)) - log_z))
+    return log(0.5 - body_mass(w, k) * exp(-log_z))     # finite derivative at w = 0
 
 
 @dsl
