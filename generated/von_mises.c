@@ -156,6 +156,23 @@ static inline double sin_small_f64(double x)
     }
 }
 
+static inline double tail_integrand_f64(double w, double k, double e, double s)
+{
+    double a = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double irgen_c0 = 0.5 * s;
+        const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
+        a = a__0;
+    }
+    _irgen_t1 = sin_small_f64(a);
+    _irgen_t2 = sin_small_f64(0.5 * s);
+    {
+        return exp(-(2.0 * _irgen_t1 * _irgen_t2 * k));
+    }
+}
+
 static inline double tail_mass_f64(double w, double k)
 {
     double e = 0.0;
@@ -165,14 +182,9 @@ static inline double tail_mass_f64(double w, double k)
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
-    double s = 0.0;
-    double a = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
-    double _irgen_t4 = 0.0;
-    double _irgen_t5 = 0.0;
-    double _irgen_t6 = 0.0;
     {
         const double e__0 = 3.141592653589793 - w;
         const double e__1 = e__0 + 1.2246467991473532e-16;
@@ -202,17 +214,9 @@ static inline double tail_mass_f64(double w, double k)
     if (fall <= 5.0) {
         for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
             i = (double)(0 + irgen_k2);
+            _irgen_t1 = tail_integrand_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0));
             {
-                const double s__0 = h * (T12_X_f64[(int)(i)] + 1.0);
-                const double irgen_c0 = 0.5 * s__0;
-                const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
-                s = s__0;
-                a = a__0;
-            }
-            _irgen_t1 = sin_small_f64(a);
-            _irgen_t2 = sin_small_f64(0.5 * s);
-            {
-                const double total__0 = total + T12_W_f64[(int)(i)] * exp(-(_irgen_t1 * _irgen_t2 * (2.0 * k)));
+                const double total__0 = _irgen_t1 * T12_W_f64[(int)(i)] + total;
                 total = total__0;
             }
         }
@@ -220,34 +224,18 @@ static inline double tail_mass_f64(double w, double k)
         if (fall <= 12.0) {
             for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
+                _irgen_t2 = tail_integrand_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0));
                 {
-                    const double s__0 = h * (T16_X_f64[(int)(i)] + 1.0);
-                    const double irgen_c0 = 0.5 * s__0;
-                    const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
-                    s = s__0;
-                    a = a__0;
-                }
-                _irgen_t3 = sin_small_f64(a);
-                _irgen_t4 = sin_small_f64(0.5 * s);
-                {
-                    const double total__0 = total + T16_W_f64[(int)(i)] * exp(-(_irgen_t3 * _irgen_t4 * (2.0 * k)));
+                    const double total__0 = _irgen_t2 * T16_W_f64[(int)(i)] + total;
                     total = total__0;
                 }
             }
         } else {
             for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
+                _irgen_t3 = tail_integrand_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0));
                 {
-                    const double s__0 = h * (T24_X_f64[(int)(i)] + 1.0);
-                    const double irgen_c0 = 0.5 * s__0;
-                    const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
-                    s = s__0;
-                    a = a__0;
-                }
-                _irgen_t5 = sin_small_f64(a);
-                _irgen_t6 = sin_small_f64(0.5 * s);
-                {
-                    const double total__0 = total + T24_W_f64[(int)(i)] * exp(-(_irgen_t5 * _irgen_t6 * (2.0 * k)));
+                    const double total__0 = _irgen_t3 * T24_W_f64[(int)(i)] + total;
                     total = total__0;
                 }
             }
@@ -569,43 +557,14 @@ static inline double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
     }
 }
 
-static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
+static inline double tail_integrand__d023_13_f64(double w, double k, double e, double s, double d0_w, double d0_e, double d0_s, double d1_k, double d1_s, double* irgen_r1, double* irgen_r2)
 {
-    double d0_e = 0.0;
-    double d0_length = 0.0;
-    double d0_fall = 0.0;
-    double d0_c = 0.0;
-    double d0_h = 0.0;
-    double d0_total = 0.0;
-    double d0_s = 0.0;
     double d0_a = 0.0;
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d0__irgen_t4 = 0.0;
-    double d0__irgen_t5 = 0.0;
-    double d0__irgen_t6 = 0.0;
-    double d1_length = 0.0;
-    double d1_fall = 0.0;
-    double d1_c = 0.0;
-    double d1_h = 0.0;
-    double d1_total = 0.0;
-    double d1_s = 0.0;
     double d1_a = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double d1__irgen_t4 = 0.0;
-    double d1__irgen_t5 = 0.0;
-    double d1__irgen_t6 = 0.0;
-    double e = 0.0;
-    double length = 0.0;
-    double fall = 0.0;
-    double c = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double s = 0.0;
     double a = 0.0;
     double _irgen_s2 = 0.0;
     double _irgen_s3 = 0.0;
@@ -615,22 +574,94 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
     double _irgen_s6 = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_j4 = 0.0;
-    double _irgen_s8 = 0.0;
-    double _irgen_s9 = 0.0;
+    {
+        const double d0_a__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1_a__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double irgen_c0 = 0.5 * d0_s;
+        const double irgen_c1 = w > 0.5 * 3.141592653589793;
+        const double d0_a__1 = irgen_c1 ? d0_e - irgen_c0 : d0_w + irgen_c0;
+        const double irgen_c2 = 0.5 * d1_s;
+        const double d1_a__1 = irgen_c1 ? -irgen_c2 : irgen_c2;
+        const double irgen_c3 = 0.5 * s;
+        const double a__0 = irgen_c1 ? e - irgen_c3 : irgen_c3 + w;
+        const double _irgen_s2__0 = d0_a__1;
+        const double _irgen_s3__0 = d1_a__1;
+        d0_a = d0_a__1;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1_a = d1_a__1;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        a = a__0;
+        _irgen_s2 = _irgen_s2__0;
+        _irgen_s3 = _irgen_s3__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = sin_small__d0_f64(a, 1.0, &irgen_o1);
+      _irgen_j1 = irgen_o1;
+    }
+    {
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const double _irgen_s5__0 = 0.5 * d0_s;
+        const double _irgen_s6__0 = 0.5 * d1_s;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        _irgen_s5 = _irgen_s5__0;
+        _irgen_s6 = _irgen_s6__0;
+    }
+    { double irgen_o1;
+      _irgen_t2 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
+      _irgen_j4 = irgen_o1;
+    }
+    {
+        const double d0__irgen_t2__0 = _irgen_j4 * _irgen_s5;
+        const double d1__irgen_t2__0 = _irgen_j4 * _irgen_s6;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        const double irgen_c0 = 2.0 * _irgen_t1 * k;
+        const double irgen_c1 = exp(-(irgen_c0 * _irgen_t2));
+        const double irgen_c2 = 2.0 * _irgen_t2;
+        const double irgen_c3 = irgen_c2 * k;
+        *irgen_r1 = irgen_c1 * (-(irgen_c3 * d0__irgen_t1) - irgen_c0 * d0__irgen_t2__0);
+        *irgen_r2 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d1_k) - irgen_c3 * d1__irgen_t1 - irgen_c0 * d1__irgen_t2__0);
+        return irgen_c1;
+    }
+}
+
+static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
+{
+    double d0_e = 0.0;
+    double d0_length = 0.0;
+    double d0_fall = 0.0;
+    double d0_c = 0.0;
+    double d0_h = 0.0;
+    double d0_total = 0.0;
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
+    double d1_length = 0.0;
+    double d1_fall = 0.0;
+    double d1_c = 0.0;
+    double d1_h = 0.0;
+    double d1_total = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
+    double e = 0.0;
+    double length = 0.0;
+    double fall = 0.0;
+    double c = 0.0;
+    double h = 0.0;
+    double total = 0.0;
+    double i = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
-    double _irgen_j7 = 0.0;
-    double _irgen_s11 = 0.0;
-    double _irgen_s12 = 0.0;
-    double _irgen_t4 = 0.0;
-    double _irgen_j10 = 0.0;
-    double _irgen_s14 = 0.0;
-    double _irgen_s15 = 0.0;
-    double _irgen_t5 = 0.0;
-    double _irgen_j13 = 0.0;
-    double _irgen_s17 = 0.0;
-    double _irgen_s18 = 0.0;
-    double _irgen_t6 = 0.0;
-    double _irgen_j16 = 0.0;
     {
         const double d0_e__0 = 0.0;
         const double d0_length__0 = 0.0;
@@ -638,27 +669,17 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
         const double d0_c__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
-        const double d0_s__0 = 0.0;
-        const double d0_a__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        const double d0__irgen_t4__0 = 0.0;
-        const double d0__irgen_t5__0 = 0.0;
-        const double d0__irgen_t6__0 = 0.0;
         const double d1_length__0 = 0.0;
         const double d1_fall__0 = 0.0;
         const double d1_c__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1_total__0 = 0.0;
-        const double d1_s__0 = 0.0;
-        const double d1_a__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
-        const double d1__irgen_t4__0 = 0.0;
-        const double d1__irgen_t5__0 = 0.0;
-        const double d1__irgen_t6__0 = 0.0;
         const double d0_e__1 = -d0_w;
         const double e__0 = 3.141592653589793 - w;
         const double d0_e__2 = d0_e__1;
@@ -681,27 +702,17 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
         d0_c = d0_c__1;
         d0_h = d0_h__0;
         d0_total = d0_total__0;
-        d0_s = d0_s__0;
-        d0_a = d0_a__0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
-        d0__irgen_t4 = d0__irgen_t4__0;
-        d0__irgen_t5 = d0__irgen_t5__0;
-        d0__irgen_t6 = d0__irgen_t6__0;
         d1_length = d1_length__1;
         d1_fall = d1_fall__1;
         d1_c = d1_c__1;
         d1_h = d1_h__0;
         d1_total = d1_total__0;
-        d1_s = d1_s__0;
-        d1_a = d1_a__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1__irgen_t2 = d1__irgen_t2__0;
         d1__irgen_t3 = d1__irgen_t3__0;
-        d1__irgen_t4 = d1__irgen_t4__0;
-        d1__irgen_t5 = d1__irgen_t5__0;
-        d1__irgen_t6 = d1__irgen_t6__0;
         e = e__1;
         length = length__0;
         fall = fall__0;
@@ -746,59 +757,16 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
     if (fall <= 5.0) {
         for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
             i = (double)(0 + irgen_k2);
-            {
-                const double irgen_c0 = T12_X_f64[(int)(i)] + 1.0;
-                const double d0_s__0 = irgen_c0 * d0_h;
-                const double d1_s__0 = irgen_c0 * d1_h;
-                const double s__0 = irgen_c0 * h;
-                const double irgen_c1 = 0.5 * d0_s__0;
-                const double irgen_c2 = w > 0.5 * 3.141592653589793;
-                const double d0_a__0 = irgen_c2 ? d0_e - irgen_c1 : d0_w + irgen_c1;
-                const double irgen_c3 = 0.5 * d1_s__0;
-                const double d1_a__0 = irgen_c2 ? -irgen_c3 : irgen_c3;
-                const double irgen_c4 = 0.5 * s__0;
-                const double a__0 = irgen_c2 ? e - irgen_c4 : irgen_c4 + w;
-                const double _irgen_s2__0 = d0_a__0;
-                const double _irgen_s3__0 = d1_a__0;
-                d0_s = d0_s__0;
-                d1_s = d1_s__0;
-                s = s__0;
-                d0_a = d0_a__0;
-                d1_a = d1_a__0;
-                a = a__0;
-                _irgen_s2 = _irgen_s2__0;
-                _irgen_s3 = _irgen_s3__0;
-            }
-            { double irgen_o1;
-              _irgen_t1 = sin_small__d0_f64(a, 1.0, &irgen_o1);
-              _irgen_j1 = irgen_o1;
+            { double irgen_o1, irgen_o2;
+              _irgen_t1 = tail_integrand__d023_13_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T12_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T12_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
+              d0__irgen_t1 = irgen_o1;
+              d1__irgen_t1 = irgen_o2;
             }
             {
-                const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-                const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-                const double _irgen_s5__0 = 0.5 * d0_s;
-                const double _irgen_s6__0 = 0.5 * d1_s;
-                d0__irgen_t1 = d0__irgen_t1__0;
-                d1__irgen_t1 = d1__irgen_t1__0;
-                _irgen_s5 = _irgen_s5__0;
-                _irgen_s6 = _irgen_s6__0;
-            }
-            { double irgen_o1;
-              _irgen_t2 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
-              _irgen_j4 = irgen_o1;
-            }
-            {
-                const double d0__irgen_t2__0 = _irgen_j4 * _irgen_s5;
-                const double d1__irgen_t2__0 = _irgen_j4 * _irgen_s6;
-                const double irgen_c0 = 2.0 * k;
-                const double irgen_c1 = irgen_c0 * _irgen_t1;
-                const double irgen_c2 = irgen_c0 * _irgen_t2;
-                const double irgen_c3 = T12_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t2));
-                const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t1) - irgen_c1 * d0__irgen_t2__0);
-                const double d1_total__0 = d1_total + irgen_c3 * (-(_irgen_t1 * _irgen_t2 * (2.0 * d1_k)) - irgen_c2 * d1__irgen_t1 - irgen_c1 * d1__irgen_t2__0);
-                const double total__0 = irgen_c3 + total;
-                d0__irgen_t2 = d0__irgen_t2__0;
-                d1__irgen_t2 = d1__irgen_t2__0;
+                const double irgen_c0 = T12_W_f64[(int)(i)];
+                const double d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
+                const double d1_total__0 = irgen_c0 * d1__irgen_t1 + d1_total;
+                const double total__0 = irgen_c0 * _irgen_t1 + total;
                 d0_total = d0_total__0;
                 d1_total = d1_total__0;
                 total = total__0;
@@ -808,59 +776,16 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
         if (fall <= 12.0) {
             for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
-                {
-                    const double irgen_c0 = T16_X_f64[(int)(i)] + 1.0;
-                    const double d0_s__0 = irgen_c0 * d0_h;
-                    const double d1_s__0 = irgen_c0 * d1_h;
-                    const double s__0 = irgen_c0 * h;
-                    const double irgen_c1 = 0.5 * d0_s__0;
-                    const double irgen_c2 = w > 0.5 * 3.141592653589793;
-                    const double d0_a__0 = irgen_c2 ? d0_e - irgen_c1 : d0_w + irgen_c1;
-                    const double irgen_c3 = 0.5 * d1_s__0;
-                    const double d1_a__0 = irgen_c2 ? -irgen_c3 : irgen_c3;
-                    const double irgen_c4 = 0.5 * s__0;
-                    const double a__0 = irgen_c2 ? e - irgen_c4 : irgen_c4 + w;
-                    const double _irgen_s8__0 = d0_a__0;
-                    const double _irgen_s9__0 = d1_a__0;
-                    d0_s = d0_s__0;
-                    d1_s = d1_s__0;
-                    s = s__0;
-                    d0_a = d0_a__0;
-                    d1_a = d1_a__0;
-                    a = a__0;
-                    _irgen_s8 = _irgen_s8__0;
-                    _irgen_s9 = _irgen_s9__0;
-                }
-                { double irgen_o1;
-                  _irgen_t3 = sin_small__d0_f64(a, 1.0, &irgen_o1);
-                  _irgen_j7 = irgen_o1;
+                { double irgen_o1, irgen_o2;
+                  _irgen_t2 = tail_integrand__d023_13_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T16_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T16_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
+                  d0__irgen_t2 = irgen_o1;
+                  d1__irgen_t2 = irgen_o2;
                 }
                 {
-                    const double d0__irgen_t3__0 = _irgen_j7 * _irgen_s8;
-                    const double d1__irgen_t3__0 = _irgen_j7 * _irgen_s9;
-                    const double _irgen_s11__0 = 0.5 * d0_s;
-                    const double _irgen_s12__0 = 0.5 * d1_s;
-                    d0__irgen_t3 = d0__irgen_t3__0;
-                    d1__irgen_t3 = d1__irgen_t3__0;
-                    _irgen_s11 = _irgen_s11__0;
-                    _irgen_s12 = _irgen_s12__0;
-                }
-                { double irgen_o1;
-                  _irgen_t4 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
-                  _irgen_j10 = irgen_o1;
-                }
-                {
-                    const double d0__irgen_t4__0 = _irgen_j10 * _irgen_s11;
-                    const double d1__irgen_t4__0 = _irgen_j10 * _irgen_s12;
-                    const double irgen_c0 = 2.0 * k;
-                    const double irgen_c1 = irgen_c0 * _irgen_t3;
-                    const double irgen_c2 = irgen_c0 * _irgen_t4;
-                    const double irgen_c3 = T16_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t4));
-                    const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t3) - irgen_c1 * d0__irgen_t4__0);
-                    const double d1_total__0 = d1_total + irgen_c3 * (-(_irgen_t3 * _irgen_t4 * (2.0 * d1_k)) - irgen_c2 * d1__irgen_t3 - irgen_c1 * d1__irgen_t4__0);
-                    const double total__0 = irgen_c3 + total;
-                    d0__irgen_t4 = d0__irgen_t4__0;
-                    d1__irgen_t4 = d1__irgen_t4__0;
+                    const double irgen_c0 = T16_W_f64[(int)(i)];
+                    const double d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
+                    const double d1_total__0 = irgen_c0 * d1__irgen_t2 + d1_total;
+                    const double total__0 = irgen_c0 * _irgen_t2 + total;
                     d0_total = d0_total__0;
                     d1_total = d1_total__0;
                     total = total__0;
@@ -869,59 +794,16 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
         } else {
             for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
-                {
-                    const double irgen_c0 = T24_X_f64[(int)(i)] + 1.0;
-                    const double d0_s__0 = irgen_c0 * d0_h;
-                    const double d1_s__0 = irgen_c0 * d1_h;
-                    const double s__0 = irgen_c0 * h;
-                    const double irgen_c1 = 0.5 * d0_s__0;
-                    const double irgen_c2 = w > 0.5 * 3.141592653589793;
-                    const double d0_a__0 = irgen_c2 ? d0_e - irgen_c1 : d0_w + irgen_c1;
-                    const double irgen_c3 = 0.5 * d1_s__0;
-                    const double d1_a__0 = irgen_c2 ? -irgen_c3 : irgen_c3;
-                    const double irgen_c4 = 0.5 * s__0;
-                    const double a__0 = irgen_c2 ? e - irgen_c4 : irgen_c4 + w;
-                    const double _irgen_s14__0 = d0_a__0;
-                    const double _irgen_s15__0 = d1_a__0;
-                    d0_s = d0_s__0;
-                    d1_s = d1_s__0;
-                    s = s__0;
-                    d0_a = d0_a__0;
-                    d1_a = d1_a__0;
-                    a = a__0;
-                    _irgen_s14 = _irgen_s14__0;
-                    _irgen_s15 = _irgen_s15__0;
-                }
-                { double irgen_o1;
-                  _irgen_t5 = sin_small__d0_f64(a, 1.0, &irgen_o1);
-                  _irgen_j13 = irgen_o1;
+                { double irgen_o1, irgen_o2;
+                  _irgen_t3 = tail_integrand__d023_13_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T24_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T24_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
+                  d0__irgen_t3 = irgen_o1;
+                  d1__irgen_t3 = irgen_o2;
                 }
                 {
-                    const double d0__irgen_t5__0 = _irgen_j13 * _irgen_s14;
-                    const double d1__irgen_t5__0 = _irgen_j13 * _irgen_s15;
-                    const double _irgen_s17__0 = 0.5 * d0_s;
-                    const double _irgen_s18__0 = 0.5 * d1_s;
-                    d0__irgen_t5 = d0__irgen_t5__0;
-                    d1__irgen_t5 = d1__irgen_t5__0;
-                    _irgen_s17 = _irgen_s17__0;
-                    _irgen_s18 = _irgen_s18__0;
-                }
-                { double irgen_o1;
-                  _irgen_t6 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
-                  _irgen_j16 = irgen_o1;
-                }
-                {
-                    const double d0__irgen_t6__0 = _irgen_j16 * _irgen_s17;
-                    const double d1__irgen_t6__0 = _irgen_j16 * _irgen_s18;
-                    const double irgen_c0 = 2.0 * k;
-                    const double irgen_c1 = irgen_c0 * _irgen_t5;
-                    const double irgen_c2 = irgen_c0 * _irgen_t6;
-                    const double irgen_c3 = T24_W_f64[(int)(i)] * exp(-(irgen_c1 * _irgen_t6));
-                    const double d0_total__0 = d0_total + irgen_c3 * (-(irgen_c2 * d0__irgen_t5) - irgen_c1 * d0__irgen_t6__0);
-                    const double d1_total__0 = d1_total + irgen_c3 * (-(_irgen_t5 * _irgen_t6 * (2.0 * d1_k)) - irgen_c2 * d1__irgen_t5 - irgen_c1 * d1__irgen_t6__0);
-                    const double total__0 = irgen_c3 + total;
-                    d0__irgen_t6 = d0__irgen_t6__0;
-                    d1__irgen_t6 = d1__irgen_t6__0;
+                    const double irgen_c0 = T24_W_f64[(int)(i)];
+                    const double d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
+                    const double d1_total__0 = irgen_c0 * d1__irgen_t3 + d1_total;
+                    const double total__0 = irgen_c0 * _irgen_t3 + total;
                     d0_total = d0_total__0;
                     d1_total = d1_total__0;
                     total = total__0;
@@ -1198,6 +1080,45 @@ static inline double body_mass__d1_f64(double w, double k, double d0_k, double* 
     }
 }
 
+static inline double tail_integrand__d13_f64(double w, double k, double e, double s, double d0_k, double d0_s, double* irgen_r1)
+{
+    double d0_a = 0.0;
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double a = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0_a__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double irgen_c0 = 0.5 * d0_s;
+        const double irgen_c1 = w > 0.5 * 3.141592653589793;
+        const double d0_a__1 = irgen_c1 ? -irgen_c0 : irgen_c0;
+        const double irgen_c2 = 0.5 * s;
+        const double a__0 = irgen_c1 ? e - irgen_c2 : irgen_c2 + w;
+        d0_a = d0_a__1;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        a = a__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = sin_small__d0_f64(a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    { double irgen_o1;
+      _irgen_t2 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
+      d0__irgen_t2 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = 2.0 * _irgen_t1 * _irgen_t2;
+        const double irgen_c1 = exp(-(irgen_c0 * k));
+        const double irgen_c2 = 2.0 * k;
+        *irgen_r1 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d0__irgen_t2) - irgen_c2 * _irgen_t2 * d0__irgen_t1 - irgen_c0 * d0_k);
+        return irgen_c1;
+    }
+}
+
 static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
 {
     double d0_length = 0.0;
@@ -1205,14 +1126,9 @@ static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* 
     double d0_c = 0.0;
     double d0_h = 0.0;
     double d0_total = 0.0;
-    double d0_s = 0.0;
-    double d0_a = 0.0;
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
     double d0__irgen_t3 = 0.0;
-    double d0__irgen_t4 = 0.0;
-    double d0__irgen_t5 = 0.0;
-    double d0__irgen_t6 = 0.0;
     double e = 0.0;
     double length = 0.0;
     double fall = 0.0;
@@ -1220,28 +1136,18 @@ static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* 
     double h = 0.0;
     double total = 0.0;
     double i = 0.0;
-    double s = 0.0;
-    double a = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
-    double _irgen_t4 = 0.0;
-    double _irgen_t5 = 0.0;
-    double _irgen_t6 = 0.0;
     {
         const double d0_length__0 = 0.0;
         const double d0_fall__0 = 0.0;
         const double d0_c__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
-        const double d0_s__0 = 0.0;
-        const double d0_a__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        const double d0__irgen_t4__0 = 0.0;
-        const double d0__irgen_t5__0 = 0.0;
-        const double d0__irgen_t6__0 = 0.0;
         const double e__0 = 3.141592653589793 - w;
         const double e__1 = e__0 + 1.2246467991473532e-16;
         const double d0_length__1 = 0.0;
@@ -1257,14 +1163,9 @@ static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* 
         d0_c = d0_c__1;
         d0_h = d0_h__0;
         d0_total = d0_total__0;
-        d0_s = d0_s__0;
-        d0_a = d0_a__0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
-        d0__irgen_t4 = d0__irgen_t4__0;
-        d0__irgen_t5 = d0__irgen_t5__0;
-        d0__irgen_t6 = d0__irgen_t6__0;
         e = e__1;
         length = length__0;
         fall = fall__0;
@@ -1299,34 +1200,14 @@ static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* 
     if (fall <= 5.0) {
         for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
             i = (double)(0 + irgen_k2);
-            {
-                const double irgen_c0 = T12_X_f64[(int)(i)] + 1.0;
-                const double d0_s__0 = irgen_c0 * d0_h;
-                const double s__0 = irgen_c0 * h;
-                const double irgen_c1 = 0.5 * d0_s__0;
-                const double irgen_c2 = w > 0.5 * 3.141592653589793;
-                const double d0_a__0 = irgen_c2 ? -irgen_c1 : irgen_c1;
-                const double irgen_c3 = 0.5 * s__0;
-                const double a__0 = irgen_c2 ? e - irgen_c3 : irgen_c3 + w;
-                d0_s = d0_s__0;
-                s = s__0;
-                d0_a = d0_a__0;
-                a = a__0;
-            }
             { double irgen_o1;
-              _irgen_t1 = sin_small__d0_f64(a, d0_a, &irgen_o1);
+              _irgen_t1 = tail_integrand__d13_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T12_X_f64[(int)(i)] + 1.0), &irgen_o1);
               d0__irgen_t1 = irgen_o1;
             }
-            { double irgen_o1;
-              _irgen_t2 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
-              d0__irgen_t2 = irgen_o1;
-            }
             {
-                const double irgen_c0 = 2.0 * _irgen_t1;
-                const double irgen_c1 = irgen_c0 * _irgen_t2;
-                const double irgen_c2 = T12_W_f64[(int)(i)] * exp(-(irgen_c1 * k));
-                const double d0_total__0 = d0_total + irgen_c2 * (-(_irgen_t2 * d0__irgen_t1 * (2.0 * k)) - irgen_c0 * d0__irgen_t2 * k - irgen_c1 * d0_k);
-                const double total__0 = irgen_c2 + total;
+                const double irgen_c0 = T12_W_f64[(int)(i)];
+                const double d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
+                const double total__0 = irgen_c0 * _irgen_t1 + total;
                 d0_total = d0_total__0;
                 total = total__0;
             }
@@ -1335,34 +1216,14 @@ static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* 
         if (fall <= 12.0) {
             for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
-                {
-                    const double irgen_c0 = T16_X_f64[(int)(i)] + 1.0;
-                    const double d0_s__0 = irgen_c0 * d0_h;
-                    const double s__0 = irgen_c0 * h;
-                    const double irgen_c1 = 0.5 * d0_s__0;
-                    const double irgen_c2 = w > 0.5 * 3.141592653589793;
-                    const double d0_a__0 = irgen_c2 ? -irgen_c1 : irgen_c1;
-                    const double irgen_c3 = 0.5 * s__0;
-                    const double a__0 = irgen_c2 ? e - irgen_c3 : irgen_c3 + w;
-                    d0_s = d0_s__0;
-                    s = s__0;
-                    d0_a = d0_a__0;
-                    a = a__0;
-                }
                 { double irgen_o1;
-                  _irgen_t3 = sin_small__d0_f64(a, d0_a, &irgen_o1);
-                  d0__irgen_t3 = irgen_o1;
-                }
-                { double irgen_o1;
-                  _irgen_t4 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
-                  d0__irgen_t4 = irgen_o1;
+                  _irgen_t2 = tail_integrand__d13_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T16_X_f64[(int)(i)] + 1.0), &irgen_o1);
+                  d0__irgen_t2 = irgen_o1;
                 }
                 {
-                    const double irgen_c0 = 2.0 * _irgen_t3;
-                    const double irgen_c1 = irgen_c0 * _irgen_t4;
-                    const double irgen_c2 = T16_W_f64[(int)(i)] * exp(-(irgen_c1 * k));
-                    const double d0_total__0 = d0_total + irgen_c2 * (-(_irgen_t4 * d0__irgen_t3 * (2.0 * k)) - irgen_c0 * d0__irgen_t4 * k - irgen_c1 * d0_k);
-                    const double total__0 = irgen_c2 + total;
+                    const double irgen_c0 = T16_W_f64[(int)(i)];
+                    const double d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
+                    const double total__0 = irgen_c0 * _irgen_t2 + total;
                     d0_total = d0_total__0;
                     total = total__0;
                 }
@@ -1370,34 +1231,14 @@ static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* 
         } else {
             for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
-                {
-                    const double irgen_c0 = T24_X_f64[(int)(i)] + 1.0;
-                    const double d0_s__0 = irgen_c0 * d0_h;
-                    const double s__0 = irgen_c0 * h;
-                    const double irgen_c1 = 0.5 * d0_s__0;
-                    const double irgen_c2 = w > 0.5 * 3.141592653589793;
-                    const double d0_a__0 = irgen_c2 ? -irgen_c1 : irgen_c1;
-                    const double irgen_c3 = 0.5 * s__0;
-                    const double a__0 = irgen_c2 ? e - irgen_c3 : irgen_c3 + w;
-                    d0_s = d0_s__0;
-                    s = s__0;
-                    d0_a = d0_a__0;
-                    a = a__0;
-                }
                 { double irgen_o1;
-                  _irgen_t5 = sin_small__d0_f64(a, d0_a, &irgen_o1);
-                  d0__irgen_t5 = irgen_o1;
-                }
-                { double irgen_o1;
-                  _irgen_t6 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
-                  d0__irgen_t6 = irgen_o1;
+                  _irgen_t3 = tail_integrand__d13_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T24_X_f64[(int)(i)] + 1.0), &irgen_o1);
+                  d0__irgen_t3 = irgen_o1;
                 }
                 {
-                    const double irgen_c0 = 2.0 * _irgen_t5;
-                    const double irgen_c1 = irgen_c0 * _irgen_t6;
-                    const double irgen_c2 = T24_W_f64[(int)(i)] * exp(-(irgen_c1 * k));
-                    const double d0_total__0 = d0_total + irgen_c2 * (-(_irgen_t6 * d0__irgen_t5 * (2.0 * k)) - irgen_c0 * d0__irgen_t6 * k - irgen_c1 * d0_k);
-                    const double total__0 = irgen_c2 + total;
+                    const double irgen_c0 = T24_W_f64[(int)(i)];
+                    const double d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
+                    const double total__0 = irgen_c0 * _irgen_t3 + total;
                     d0_total = d0_total__0;
                     total = total__0;
                 }

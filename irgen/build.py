@@ -141,7 +141,7 @@ def ensure_binary(dist_name: str, out_dir: Path):
     spec = importlib.util.spec_from_file_location(f"irgen_generated_{dist_name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module._kernels.lib
+    return module._kernels.lib   # loading compiles when no current binary exists
 
 
 def ir_dump(dist: Distribution) -> str:

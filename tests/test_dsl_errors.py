@@ -110,7 +110,7 @@ def test_refused_with_location(tmp_path, case):
     first = text.splitlines()[0]
     assert first.startswith(f"{path}:{line}:"), text
     assert message in first, text
-    assert f"hint: " in text and hint in text, text
+    assert "hint: " in text and hint in text, text
     caret_line = text.splitlines()[2]
     assert caret_line.strip() == "^"
     col = int(first.split(":")[2])

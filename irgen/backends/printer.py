@@ -137,7 +137,8 @@ class ExprPrinter:
             still = [f for f in factors if not f.free_symbols & self.carried]
             if moving and still and (float(coeff) != 1.0 or len(still) > 1 or
                                      any(f.is_Pow and f.exp.is_negative for f in still)):
-                rest = sp.Mul(coeff, *still, evaluate=False) if float(coeff) != 1.0 else sp.Mul(*still)
+                rest = (sp.Mul(coeff, *still, evaluate=False) if float(coeff) != 1.0
+                        else sp.Mul(*still))
                 saved, self.carried = self.carried, set()
                 inner = self.mul(rest)[0] if rest.is_Mul else self.wrap(rest, 81)
                 self.carried = saved
@@ -311,7 +312,7 @@ class FunctionPrinter:
                     emitted.add(s)
                     lines.append(f"{pad}    const {T} {s} = {self.e(deps[s])};")
 
-        for (target, v), e in zip(ssa, reduced[:len(ssa)]):
+        for (_, v), e in zip(ssa, reduced[:len(ssa)]):
             need(e)
             lines.append(f"{pad}    const {T} {c_name(v)} = {self.e(e)};")
         for target, v in version.items():

@@ -37,6 +37,14 @@ def wrap(x, mu):
 
 
 @dsl
+def tail_integrand(w, k, e, s):
+    """exp(k (cos t - cos w)) at t = w + s, as -2 k sin((t + w) / 2) sin((t - w) / 2), the
+    first sine taken from whichever end of [0, pi] its argument is nearer (e = pi - w)."""
+    a = e - 0.5 * s if w > 0.5 * PI else w + 0.5 * s
+    return exp(-2.0 * k * sin_small(a) * sin_small(0.5 * s))
+
+
+@dsl
 def tail_mass(w, k):
     """Integral over [w, pi] of exp(k (cos t - cos w)) dt, 0 <= w <= pi."""
     e = PI - w
@@ -49,22 +57,15 @@ def tail_mass(w, k):
         fall = CUTOFF
     h = 0.5 * length
     total = 0.0
-    # sin((t + w) / 2) is taken from whichever end of [0, pi] its argument is nearer
     if fall <= 5.0:
         for i in range(12):
-            s = h * (1.0 + T12_X[i])      # t - w
-            a = e - 0.5 * s if w > 0.5 * PI else w + 0.5 * s
-            total = total + T12_W[i] * exp(-2.0 * k * sin_small(a) * sin_small(0.5 * s))
+            total = total + T12_W[i] * tail_integrand(w, k, e, h * (1.0 + T12_X[i]))
     elif fall <= 12.0:
         for i in range(16):
-            s = h * (1.0 + T16_X[i])
-            a = e - 0.5 * s if w > 0.5 * PI else w + 0.5 * s
-            total = total + T16_W[i] * exp(-2.0 * k * sin_small(a) * sin_small(0.5 * s))
+            total = total + T16_W[i] * tail_integrand(w, k, e, h * (1.0 + T16_X[i]))
     else:
         for i in range(24):
-            s = h * (1.0 + T24_X[i])
-            a = e - 0.5 * s if w > 0.5 * PI else w + 0.5 * s
-            total = total + T24_W[i] * exp(-2.0 * k * sin_small(a) * sin_small(0.5 * s))
+            total = total + T24_W[i] * tail_integrand(w, k, e, h * (1.0 + T24_X[i]))
     return h * total
 
 
