@@ -85,3 +85,12 @@ def test_large_arrays_use_threads_and_agree():
     assert get_num_threads() >= 1
     many = g.implicit_grad(z, a, 1.0)
     assert all(np.array_equal(p, q) for p, q in zip(one, many))
+
+
+def test_read_only_and_zero_dimensional_inputs():
+    x = np.linspace(0.5, 3, 6)
+    x.flags.writeable = False
+    a = np.array(2.0)                      # 0-d
+    assert np.array_equal(g.cdf(x, a, 1.0), g.cdf(x.copy(), 2.0, 1.0))
+    ro = np.broadcast_to(np.float64(1.5), (6,))   # read-only, zero strides
+    assert np.array_equal(g.cdf(x, ro, 1.0), g.cdf(x, 1.5, 1.0))

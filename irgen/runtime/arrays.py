@@ -5,6 +5,7 @@ take the dtype of the arrays beside them (NumPy's rules). Arguments broadcast li
 A scalar or an already-contiguous argument is passed without a copy (stride 0 or 1)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from .loader import load
 
 _CTYPES = {np.dtype(np.float64): "double *", np.dtype(np.float32): "float *"}
+_BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
 
 
 def _dtype(args, names):
@@ -36,6 +38,7 @@ class KernelSet:
         self.c_path = Path(py_file).with_name(name + ".c")
         self.kernels = kernels     # kernel -> (input names, output names)
         self._lib = None
+        self._functions = {}
 
     @property
     def lib(self):
@@ -47,35 +50,42 @@ class KernelSet:
     def call(self, kernel: str, args: tuple, out=None):
         in_names, out_names = self.kernels[kernel]
         dt = _dtype(args, in_names)
+        arrays = [np.asarray(a, dtype=dt) for a in args]
         try:
-            shape = np.broadcast_shapes(*[np.shape(a) for a in args])
+            shape = np.broadcast_shapes(*[a.shape for a in arrays])
         except ValueError:
-            shapes = ", ".join(f"{n}{np.shape(a)}" for n, a in zip(in_names, args))
+            shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(in_names, arrays))
             raise ValueError(f"{kernel}: arguments do not broadcast together: {shapes}") \
                 from None
-        n = int(np.prod(shape, dtype=np.int64))
+        n = math.prod(shape)
         ffi, lib = self.lib
-        ptr = _CTYPES[dt]
+        ctype = _BUFFERS[dt]
         keep, cargs = [], [n]
-        for a in args:
-            a = np.asarray(a, dtype=dt)
+        for a in arrays:
             if a.size == 1:
-                a, stride = np.ascontiguousarray(a.reshape(1)), 0
+                a, stride = a.reshape(1), 0
             elif a.shape == shape and a.flags.c_contiguous:
                 stride = 1
             else:
                 a, stride = np.ascontiguousarray(np.broadcast_to(a, shape)), 1
             keep.append(a)
-            cargs += [ffi.cast(ptr, a.ctypes.data), stride]
+            cargs += [ffi.from_buffer(ctype, a), stride]
         outs = self._outputs(kernel, out, out_names, shape, dt)
-        cargs += [ffi.cast(ptr, o.ctypes.data) for o in outs]
+        cargs += [ffi.from_buffer(ctype, o, require_writable=True) for o in outs]
         if n:
-            getattr(lib, f"irgen_{kernel}_{dt.name}")(*cargs)
+            self._function(kernel, dt)(*cargs)
         if out is not None:
             return out
         if shape == ():
             outs = [o[()] for o in outs]
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def _function(self, kernel, dt):
+        key = (kernel, dt)
+        f = self._functions.get(key)
+        if f is None:
+            f = self._functions[key] = getattr(self.lib[1], f"irgen_{kernel}_{dt.name}")
+        return f
 
     @staticmethod
     def _outputs(kernel, out, names, shape, dt):
