@@ -145,14 +145,17 @@ static inline double lower_series_f64(double a, double y)
 {
     double term = 0.0;
     double total = 0.0;
+    double done = 0.0;
     double n = 0.0;
     {
         const double term__0 = 1.0;
         const double total__0 = 1.0;
+        const double done__0 = 0.0;
         term = term__0;
         total = total__0;
+        done = done__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
         n = (double)(1 + irgen_k1);
         {
             const double term__0 = term * (y / (a + n));
@@ -161,11 +164,15 @@ static inline double lower_series_f64(double a, double y)
             total = total__0;
         }
         if (fabs(term) <= DBL_EPSILON * fabs(total)) {
+            {
+                const double done__0 = 1.0;
+                done = done__0;
+            }
             break;
         }
     }
     {
-        return total;
+        return done > 0.0 ? total : ((double)NAN);
     }
 }
 
@@ -248,6 +255,7 @@ static inline double upper_fraction_f64(double a, double y)
     double c = 0.0;
     double d = 0.0;
     double h = 0.0;
+    double done = 0.0;
     double i = 0.0;
     double an = 0.0;
     double delta = 0.0;
@@ -257,12 +265,14 @@ static inline double upper_fraction_f64(double a, double y)
         const double c__0 = 1.0 / DBL_MIN;
         const double d__0 = 1.0 / b__0;
         const double h__0 = d__0;
+        const double done__0 = 0.0;
         b = b__0;
         c = c__0;
         d = d__0;
         h = h__0;
+        done = done__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
         i = (double)(1 + irgen_k1);
         {
             const double an__0 = -(i * (-a + i));
@@ -299,11 +309,15 @@ static inline double upper_fraction_f64(double a, double y)
             h = h__0;
         }
         if (fabs(step) <= DBL_EPSILON * fabs(h)) {
+            {
+                const double done__0 = 1.0;
+                done = done__0;
+            }
             break;
         }
     }
     {
-        return h;
+        return done > 0.0 ? h : ((double)NAN);
     }
 }
 
@@ -697,6 +711,7 @@ static inline double lower_series__d0_1_f64(double a, double y, double d0_a, dou
     double d1_total = 0.0;
     double term = 0.0;
     double total = 0.0;
+    double done = 0.0;
     double n = 0.0;
     {
         const double d0_term__0 = 0.0;
@@ -709,14 +724,16 @@ static inline double lower_series__d0_1_f64(double a, double y, double d0_a, dou
         const double d0_total__1 = 0.0;
         const double d1_total__1 = 0.0;
         const double total__0 = 1.0;
+        const double done__0 = 0.0;
         d0_term = d0_term__1;
         d0_total = d0_total__1;
         d1_term = d1_term__1;
         d1_total = d1_total__1;
         term = term__0;
         total = total__0;
+        done = done__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
         n = (double)(1 + irgen_k1);
         {
             const double irgen_c0 = a + n;
@@ -736,13 +753,18 @@ static inline double lower_series__d0_1_f64(double a, double y, double d0_a, dou
             total = total__0;
         }
         if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(d1_term) <= DBL_EPSILON * fabs(d1_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
+            {
+                const double done__0 = 1.0;
+                done = done__0;
+            }
             break;
         }
     }
     {
-        *irgen_r1 = d0_total;
-        *irgen_r2 = d1_total;
-        return total;
+        const double irgen_c0 = done > 0.0;
+        *irgen_r1 = irgen_c0 ? d0_total : 0.0;
+        *irgen_r2 = irgen_c0 ? d1_total : 0.0;
+        return irgen_c0 ? total : ((double)NAN);
     }
 }
 
@@ -971,6 +993,7 @@ static inline double upper_fraction__d0_1_f64(double a, double y, double d0_a, d
     double c = 0.0;
     double d = 0.0;
     double h = 0.0;
+    double done = 0.0;
     double i = 0.0;
     double an = 0.0;
     double delta = 0.0;
@@ -1002,6 +1025,7 @@ static inline double upper_fraction__d0_1_f64(double a, double y, double d0_a, d
         const double d0_h__1 = d0_d__1;
         const double d1_h__1 = d1_d__1;
         const double h__0 = d__0;
+        const double done__0 = 0.0;
         d0_b = d0_b__1;
         d0_c = d0_c__1;
         d0_d = d0_d__1;
@@ -1019,8 +1043,9 @@ static inline double upper_fraction__d0_1_f64(double a, double y, double d0_a, d
         c = c__0;
         d = d__0;
         h = h__0;
+        done = done__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
         i = (double)(1 + irgen_k1);
         {
             const double d0_an__0 = d0_a * i;
@@ -1101,13 +1126,18 @@ static inline double upper_fraction__d0_1_f64(double a, double y, double d0_a, d
             h = h__0;
         }
         if (fabs(d0_step) <= DBL_EPSILON * fabs(d0_h) && fabs(d1_step) <= DBL_EPSILON * fabs(d1_h) && fabs(step) <= DBL_EPSILON * fabs(h)) {
+            {
+                const double done__0 = 1.0;
+                done = done__0;
+            }
             break;
         }
     }
     {
-        *irgen_r1 = d0_h;
-        *irgen_r2 = d1_h;
-        return h;
+        const double irgen_c0 = done > 0.0;
+        *irgen_r1 = irgen_c0 ? d0_h : 0.0;
+        *irgen_r2 = irgen_c0 ? d1_h : 0.0;
+        return irgen_c0 ? h : ((double)NAN);
     }
 }
 
@@ -1611,14 +1641,17 @@ static inline float lower_series_f32(float a, float y)
 {
     float term = 0.0f;
     float total = 0.0f;
+    float done = 0.0f;
     float n = 0.0f;
     {
         const float term__0 = 1.0f;
         const float total__0 = 1.0f;
+        const float done__0 = 0.0f;
         term = term__0;
         total = total__0;
+        done = done__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
         n = (float)(1 + irgen_k1);
         {
             const float term__0 = term * (y / (a + n));
@@ -1627,11 +1660,15 @@ static inline float lower_series_f32(float a, float y)
             total = total__0;
         }
         if (fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+            {
+                const float done__0 = 1.0f;
+                done = done__0;
+            }
             break;
         }
     }
     {
-        return total;
+        return done > 0.0f ? total : NAN;
     }
 }
 
@@ -1714,6 +1751,7 @@ static inline float upper_fraction_f32(float a, float y)
     float c = 0.0f;
     float d = 0.0f;
     float h = 0.0f;
+    float done = 0.0f;
     float i = 0.0f;
     float an = 0.0f;
     float delta = 0.0f;
@@ -1723,12 +1761,14 @@ static inline float upper_fraction_f32(float a, float y)
         const float c__0 = 1.0f / FLT_MIN;
         const float d__0 = 1.0f / b__0;
         const float h__0 = d__0;
+        const float done__0 = 0.0f;
         b = b__0;
         c = c__0;
         d = d__0;
         h = h__0;
+        done = done__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
         i = (float)(1 + irgen_k1);
         {
             const float an__0 = -(i * (-a + i));
@@ -1765,11 +1805,15 @@ static inline float upper_fraction_f32(float a, float y)
             h = h__0;
         }
         if (fabsf(step) <= FLT_EPSILON * fabsf(h)) {
+            {
+                const float done__0 = 1.0f;
+                done = done__0;
+            }
             break;
         }
     }
     {
-        return h;
+        return done > 0.0f ? h : NAN;
     }
 }
 
@@ -2163,6 +2207,7 @@ static inline float lower_series__d0_1_f32(float a, float y, float d0_a, float d
     float d1_total = 0.0f;
     float term = 0.0f;
     float total = 0.0f;
+    float done = 0.0f;
     float n = 0.0f;
     {
         const float d0_term__0 = 0.0f;
@@ -2175,14 +2220,16 @@ static inline float lower_series__d0_1_f32(float a, float y, float d0_a, float d
         const float d0_total__1 = 0.0f;
         const float d1_total__1 = 0.0f;
         const float total__0 = 1.0f;
+        const float done__0 = 0.0f;
         d0_term = d0_term__1;
         d0_total = d0_total__1;
         d1_term = d1_term__1;
         d1_total = d1_total__1;
         term = term__0;
         total = total__0;
+        done = done__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
         n = (float)(1 + irgen_k1);
         {
             const float irgen_c0 = a + n;
@@ -2202,13 +2249,18 @@ static inline float lower_series__d0_1_f32(float a, float y, float d0_a, float d
             total = total__0;
         }
         if (fabsf(d0_term) <= FLT_EPSILON * fabsf(d0_total) && fabsf(d1_term) <= FLT_EPSILON * fabsf(d1_total) && fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+            {
+                const float done__0 = 1.0f;
+                done = done__0;
+            }
             break;
         }
     }
     {
-        *irgen_r1 = d0_total;
-        *irgen_r2 = d1_total;
-        return total;
+        const float irgen_c0 = done > 0.0f;
+        *irgen_r1 = irgen_c0 ? d0_total : 0.0f;
+        *irgen_r2 = irgen_c0 ? d1_total : 0.0f;
+        return irgen_c0 ? total : NAN;
     }
 }
 
@@ -2437,6 +2489,7 @@ static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float
     float c = 0.0f;
     float d = 0.0f;
     float h = 0.0f;
+    float done = 0.0f;
     float i = 0.0f;
     float an = 0.0f;
     float delta = 0.0f;
@@ -2468,6 +2521,7 @@ static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float
         const float d0_h__1 = d0_d__1;
         const float d1_h__1 = d1_d__1;
         const float h__0 = d__0;
+        const float done__0 = 0.0f;
         d0_b = d0_b__1;
         d0_c = d0_c__1;
         d0_d = d0_d__1;
@@ -2485,8 +2539,9 @@ static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float
         c = c__0;
         d = d__0;
         h = h__0;
+        done = done__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 19999; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
         i = (float)(1 + irgen_k1);
         {
             const float d0_an__0 = d0_a * i;
@@ -2567,13 +2622,18 @@ static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float
             h = h__0;
         }
         if (fabsf(d0_step) <= FLT_EPSILON * fabsf(d0_h) && fabsf(d1_step) <= FLT_EPSILON * fabsf(d1_h) && fabsf(step) <= FLT_EPSILON * fabsf(h)) {
+            {
+                const float done__0 = 1.0f;
+                done = done__0;
+            }
             break;
         }
     }
     {
-        *irgen_r1 = d0_h;
-        *irgen_r2 = d1_h;
-        return h;
+        const float irgen_c0 = done > 0.0f;
+        *irgen_r1 = irgen_c0 ? d0_h : 0.0f;
+        *irgen_r2 = irgen_c0 ? d1_h : 0.0f;
+        return irgen_c0 ? h : NAN;
     }
 }
 

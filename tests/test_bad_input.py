@@ -79,3 +79,11 @@ def test_special_points_are_finite(dtype):
     for x in (np.finfo(dtype).tiny, 1e-3, 1.0, a[-1]):
         for r in g.implicit_grad(dtype(x), a, dtype(1)) + g.cdf_grad(dtype(x), a, dtype(1)):
             assert np.all(np.isfinite(r)), (x, r)
+
+
+def test_gamma_beyond_iteration_bound_is_nan_not_wrong():
+    assert np.isnan(g.implicit_grad(0.9999e12, 1e12, 1.0)[0])
+    assert g.implicit_grad(0.9999e12, 1e12, 1.0)[1] == pytest.approx(-0.9999e12)
+    d, _ = g.implicit_grad(0.9999e6, 1e6, 1.0)
+    # mpmath at 40 digits: -(dP/dalpha) / q at alpha = 1e6, z = 0.9999e6
+    assert d == pytest.approx(0.99995016499159965997, rel=1e-13)

@@ -39,7 +39,8 @@ The CDF is the regularized lower incomplete gamma function P(alpha, beta x): a s
 for P below beta x = alpha + 1 (1/2 for alpha < 1), a continued fraction for the upper tail
 Q above, with the prefactor in log space. float32 kernels compute in float: series and
 fraction stop at float precision, twice as fast as computing in double, and still within
-2e-6 of mpmath (benchmarks/float32_compute.py).""",
+2e-6 of mpmath (benchmarks/float32_compute.py). Series and fraction have an iteration bound
+that covers alpha up to about 1e8; beyond it the gradients are NaN rather than unconverged.""",
     params=(Param("alpha", "shape", "positive"), Param("beta", "rate", "positive", role="rate")),
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,

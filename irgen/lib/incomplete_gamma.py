@@ -11,7 +11,7 @@ from irgen.dsl import *
 from irgen.lib.special import lgamma1p, log1pmx, stirling_correction
 
 INV_N = tuple(1.0 / n if n else 0.0 for n in range(200))
-MAX_TERMS = 20000          # enough for a up to about 1e6 at double precision
+MAX_TERMS = 200000         # about 9 sqrt(a) terms are needed near y = a: a up to ~5e8
 SMALL_A_Q_BELOW = 1.5      # for a < 1, Q by Kummer's series below this y, the fraction above
 STIRLING_FROM = 14.0       # a from which the Stirling form of the prefactor is used
 LOG_SQRT_2PI = 0.9189385332046728
@@ -32,12 +32,14 @@ def lower_series(a, y):
     """sum over n >= 0 of y^n / ((a + 1) ... (a + n)); P = prefactor * this."""
     term = 1.0
     total = 1.0
+    done = 0.0
     for n in range(1, MAX_TERMS):
         term = term * y / (a + n)
         total = total + term
         if converged(term, total):
+            done = 1.0
             break
-    return total
+    return total if done > 0.0 else NAN     # out of its range: no answer, not a wrong one
 
 
 @dsl
@@ -78,6 +80,7 @@ def upper_fraction(a, y):
     c = 1.0 / TINY
     d = 1.0 / b
     h = d
+    done = 0.0
     for i in range(1, MAX_TERMS):
         an = -i * (i - a)
         b = b + 2.0
@@ -92,8 +95,9 @@ def upper_fraction(a, y):
         step = h * (delta - 1.0)
         h = h * delta
         if converged(step, h):
+            done = 1.0
             break
-    return h
+    return h if done > 0.0 else NAN
 
 
 @dsl
