@@ -38,7 +38,7 @@ static const double INV_N_f64[200] = {0.0, 1.0, 0.5, 0.3333333333333333, 0.25, 0
 
 static const double ZETA_OVER_K_f64[40] = {0.8224670334241132, 0.40068563438653143, 0.27058080842778454, 0.207385551028674, 0.16955717699740822, 0.14404989676884614, 0.12550966952474304, 0.11133426586956469, 0.10009945751278179, 0.09095401714582904, 0.083353840546109, 0.0769325164113522, 0.07143294629536134, 0.06666870588242046, 0.06250095514121304, 0.05882397865868458, 0.055555767627403614, 0.05263167937961666, 0.05000004769810169, 0.04761907033014223, 0.04545455629320467, 0.04347826605304026, 0.04166666915034121, 0.04000000119214014, 0.03846153903467519, 0.037037037312989324, 0.03571428584733336, 0.034482758684919304, 0.03333333336437758, 0.03225806453115041, 0.03125000000727597, 0.030303030306558048, 0.029411764707594344, 0.02857142857226011, 0.027777777778181998, 0.027027027027223673, 0.02631578947377995, 0.025641025641072283, 0.025000000000022737, 0.024390243902450117};
 
-static inline double lgamma1p_f64(double a)
+static inline __attribute__((always_inline)) double lgamma1p_f64(double a)
 {
     double total = 0.0;
     double power = 0.0;
@@ -74,7 +74,7 @@ static inline double lgamma1p_f64(double a)
     }
 }
 
-static inline double log1pmx_f64(double t)
+static inline __attribute__((always_inline)) double log1pmx_f64(double t)
 {
     double term = 0.0;
     double total = 0.0;
@@ -107,7 +107,7 @@ static inline double log1pmx_f64(double t)
     }
 }
 
-static inline double stirling_correction_f64(double y)
+static inline __attribute__((always_inline)) double stirling_correction_f64(double y)
 {
     double f = 0.0;
     {
@@ -117,7 +117,7 @@ static inline double stirling_correction_f64(double y)
     }
 }
 
-static inline double log_prefactor_f64(double a, double y)
+static inline __attribute__((always_inline)) double log_prefactor_f64(double a, double y)
 {
     double b = 0.0;
     double t = 0.0;
@@ -141,7 +141,7 @@ static inline double log_prefactor_f64(double a, double y)
     }
 }
 
-static inline double lower_series_f64(double a, double y)
+static inline __attribute__((always_inline)) double lower_series_f64(double a, double y)
 {
     double term = 0.0;
     double total = 0.0;
@@ -176,7 +176,7 @@ static inline double lower_series_f64(double a, double y)
     }
 }
 
-static inline double small_a_sum_f64(double a, double y)
+static inline __attribute__((always_inline)) double small_a_sum_f64(double a, double y)
 {
     double power = 0.0;
     double total = 0.0;
@@ -207,7 +207,7 @@ static inline double small_a_sum_f64(double a, double y)
     }
 }
 
-static inline double log_p_series_f64(double a, double y)
+static inline __attribute__((always_inline)) double log_p_series_f64(double a, double y)
 {
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
@@ -227,7 +227,7 @@ static inline double log_p_series_f64(double a, double y)
     }
 }
 
-static inline double log_q_small_a_f64(double a, double y)
+static inline __attribute__((always_inline)) double log_q_small_a_f64(double a, double y)
 {
     double _irgen_t1 = 0.0;
     double lg = 0.0;
@@ -249,7 +249,7 @@ static inline double log_q_small_a_f64(double a, double y)
     }
 }
 
-static inline double upper_fraction_f64(double a, double y)
+static inline __attribute__((always_inline)) double upper_fraction_f64(double a, double y)
 {
     double b = 0.0;
     double c = 0.0;
@@ -321,7 +321,7 @@ static inline double upper_fraction_f64(double a, double y)
     }
 }
 
-static inline double log_q_fraction_f64(double a, double y)
+static inline __attribute__((always_inline)) double log_q_fraction_f64(double a, double y)
 {
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
@@ -339,14 +339,14 @@ static inline double log_q_fraction_f64(double a, double y)
     }
 }
 
-static inline double split_f64(double a)
+static inline __attribute__((always_inline)) double split_f64(double a)
 {
     {
         return a >= 1.0 ? a + 1.0 : 0.5;
     }
 }
 
-static inline double gamma_p_f64(double a, double y)
+static inline __attribute__((always_inline)) double gamma_p_f64(double a, double y)
 {
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
@@ -364,7 +364,7 @@ static inline double gamma_p_f64(double a, double y)
     }
 }
 
-static inline double cdf_f64(double x, double alpha, double beta)
+static inline __attribute__((always_inline)) double cdf_f64(double x, double alpha, double beta)
 {
     double _irgen_t1 = 0.0;
     _irgen_t1 = gamma_p_f64(alpha, beta * x);
@@ -373,7 +373,7 @@ static inline double cdf_f64(double x, double alpha, double beta)
     }
 }
 
-static inline double kernel_cdf_f64(double x, double alpha, double beta)
+static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double alpha, double beta)
 {
     double cdf_1 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
@@ -397,7 +397,7 @@ static inline double kernel_cdf_f64(double x, double alpha, double beta)
     }
 }
 
-static inline double log_prob_f64(double x, double alpha, double beta)
+static inline __attribute__((always_inline)) double log_prob_f64(double x, double alpha, double beta)
 {
     if (alpha == 1.0 && x == 0.0) {
         {
@@ -409,7 +409,7 @@ static inline double log_prob_f64(double x, double alpha, double beta)
     }
 }
 
-static inline double kernel_log_prob_f64(double x, double alpha, double beta)
+static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x, double alpha, double beta)
 {
     double log_prob_2 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
@@ -433,7 +433,7 @@ static inline double kernel_log_prob_f64(double x, double alpha, double beta)
     }
 }
 
-static inline double digamma_f64(double x)
+static inline __attribute__((always_inline)) double digamma_f64(double x)
 {
     double shift = 0.0;
     double f = 0.0;
@@ -485,7 +485,7 @@ static inline double digamma_f64(double x)
     }
 }
 
-static inline double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
+static inline __attribute__((always_inline)) double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
 {
     double d0_total = 0.0;
     double d0_power = 0.0;
@@ -547,7 +547,7 @@ static inline double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
     }
 }
 
-static inline double log1pmx__d0_f64(double t, double d0_t, double* irgen_r1)
+static inline __attribute__((always_inline)) double log1pmx__d0_f64(double t, double d0_t, double* irgen_r1)
 {
     double d0_term = 0.0;
     double d0_total = 0.0;
@@ -599,7 +599,7 @@ static inline double log1pmx__d0_f64(double t, double d0_t, double* irgen_r1)
     }
 }
 
-static inline double stirling_correction__d0_f64(double y, double d0_y, double* irgen_r1)
+static inline __attribute__((always_inline)) double stirling_correction__d0_f64(double y, double d0_y, double* irgen_r1)
 {
     double d0_f = 0.0;
     double f = 0.0;
@@ -624,7 +624,7 @@ static inline double stirling_correction__d0_f64(double y, double d0_y, double* 
     }
 }
 
-static inline double log_prefactor__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_prefactor__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0_b = 0.0;
     double d0_t = 0.0;
@@ -703,7 +703,7 @@ static inline double log_prefactor__d0_1_f64(double a, double y, double d0_a, do
     }
 }
 
-static inline double lower_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double lower_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0_term = 0.0;
     double d0_total = 0.0;
@@ -768,7 +768,7 @@ static inline double lower_series__d0_1_f64(double a, double y, double d0_a, dou
     }
 }
 
-static inline double small_a_sum__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double small_a_sum__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0_total = 0.0;
     double d0_term = 0.0;
@@ -833,7 +833,7 @@ static inline double small_a_sum__d0_1_f64(double a, double y, double d0_a, doub
     }
 }
 
-static inline double log_p_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_p_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
@@ -899,7 +899,7 @@ static inline double log_p_series__d0_1_f64(double a, double y, double d0_a, dou
     }
 }
 
-static inline double log_q_small_a__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_q_small_a__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0_lg = 0.0;
@@ -974,7 +974,7 @@ static inline double log_q_small_a__d0_1_f64(double a, double y, double d0_a, do
     }
 }
 
-static inline double upper_fraction__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double upper_fraction__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0_b = 0.0;
     double d0_c = 0.0;
@@ -1141,7 +1141,7 @@ static inline double upper_fraction__d0_1_f64(double a, double y, double d0_a, d
     }
 }
 
-static inline double log_q_fraction__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_q_fraction__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
@@ -1196,7 +1196,7 @@ static inline double log_q_fraction__d0_1_f64(double a, double y, double d0_a, d
     }
 }
 
-static inline double split__d0_f64(double a, double d0_a, double* irgen_r1)
+static inline __attribute__((always_inline)) double split__d0_f64(double a, double d0_a, double* irgen_r1)
 {
     {
         const double irgen_c0 = a >= 1.0;
@@ -1205,7 +1205,7 @@ static inline double split__d0_f64(double a, double d0_a, double* irgen_r1)
     }
 }
 
-static inline double gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
@@ -1257,7 +1257,7 @@ static inline double gamma_p__d0_1_f64(double a, double y, double d0_a, double d
     }
 }
 
-static inline double cdf__d1_2_f64(double x, double alpha, double beta, double d0_alpha, double d1_beta, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, double alpha, double beta, double d0_alpha, double d1_beta, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
@@ -1280,7 +1280,7 @@ static inline double cdf__d1_2_f64(double x, double alpha, double beta, double d
     }
 }
 
-static inline double kernel_cdf_grad_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2)
 {
     double cdf_3 = 0.0;
     double cdf_4 = 0.0;
@@ -1318,7 +1318,7 @@ static inline double kernel_cdf_grad_f64(double x, double alpha, double beta, do
     }
 }
 
-static inline double upper_f64(double x, double alpha, double beta)
+static inline __attribute__((always_inline)) double upper_f64(double x, double alpha, double beta)
 {
     double _irgen_t1 = 0.0;
     _irgen_t1 = split_f64(alpha);
@@ -1327,7 +1327,7 @@ static inline double upper_f64(double x, double alpha, double beta)
     }
 }
 
-static inline double log_gamma_q__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_gamma_q__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
@@ -1379,7 +1379,7 @@ static inline double log_gamma_q__d0_1_f64(double a, double y, double d0_a, doub
     }
 }
 
-static inline double log_sf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_sf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
@@ -1402,7 +1402,7 @@ static inline double log_sf__d1_0_f64(double x, double alpha, double beta, doubl
     }
 }
 
-static inline double log_gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
@@ -1454,7 +1454,7 @@ static inline double log_gamma_p__d0_1_f64(double a, double y, double d0_a, doub
     }
 }
 
-static inline double log_cdf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_cdf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d1__irgen_t1 = 0.0;
@@ -1477,7 +1477,7 @@ static inline double log_cdf__d1_0_f64(double x, double alpha, double beta, doub
     }
 }
 
-static inline double kernel_implicit_grad_f64(double x, double alpha, double beta, double* irgen_r1)
+static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(double x, double alpha, double beta, double* irgen_r1)
 {
     double upper_6 = 0.0;
     double log_sf_7 = 0.0;
@@ -1534,7 +1534,7 @@ static const float INV_N_f32[200] = {0.0f, 1.0f, 0.5f, 0.3333333333333333f, 0.25
 
 static const float ZETA_OVER_K_f32[40] = {0.8224670334241132f, 0.40068563438653143f, 0.27058080842778454f, 0.207385551028674f, 0.16955717699740822f, 0.14404989676884614f, 0.12550966952474304f, 0.11133426586956469f, 0.10009945751278179f, 0.09095401714582904f, 0.083353840546109f, 0.0769325164113522f, 0.07143294629536134f, 0.06666870588242046f, 0.06250095514121304f, 0.05882397865868458f, 0.055555767627403614f, 0.05263167937961666f, 0.05000004769810169f, 0.04761907033014223f, 0.04545455629320467f, 0.04347826605304026f, 0.04166666915034121f, 0.04000000119214014f, 0.03846153903467519f, 0.037037037312989324f, 0.03571428584733336f, 0.034482758684919304f, 0.03333333336437758f, 0.03225806453115041f, 0.03125000000727597f, 0.030303030306558048f, 0.029411764707594344f, 0.02857142857226011f, 0.027777777778181998f, 0.027027027027223673f, 0.02631578947377995f, 0.025641025641072283f, 0.025000000000022737f, 0.024390243902450117f};
 
-static inline float lgamma1p_f32(float a)
+static inline __attribute__((always_inline)) float lgamma1p_f32(float a)
 {
     float total = 0.0f;
     float power = 0.0f;
@@ -1570,7 +1570,7 @@ static inline float lgamma1p_f32(float a)
     }
 }
 
-static inline float log1pmx_f32(float t)
+static inline __attribute__((always_inline)) float log1pmx_f32(float t)
 {
     float term = 0.0f;
     float total = 0.0f;
@@ -1603,7 +1603,7 @@ static inline float log1pmx_f32(float t)
     }
 }
 
-static inline float stirling_correction_f32(float y)
+static inline __attribute__((always_inline)) float stirling_correction_f32(float y)
 {
     float f = 0.0f;
     {
@@ -1613,7 +1613,7 @@ static inline float stirling_correction_f32(float y)
     }
 }
 
-static inline float log_prefactor_f32(float a, float y)
+static inline __attribute__((always_inline)) float log_prefactor_f32(float a, float y)
 {
     float b = 0.0f;
     float t = 0.0f;
@@ -1637,7 +1637,7 @@ static inline float log_prefactor_f32(float a, float y)
     }
 }
 
-static inline float lower_series_f32(float a, float y)
+static inline __attribute__((always_inline)) float lower_series_f32(float a, float y)
 {
     float term = 0.0f;
     float total = 0.0f;
@@ -1672,7 +1672,7 @@ static inline float lower_series_f32(float a, float y)
     }
 }
 
-static inline float small_a_sum_f32(float a, float y)
+static inline __attribute__((always_inline)) float small_a_sum_f32(float a, float y)
 {
     float power = 0.0f;
     float total = 0.0f;
@@ -1703,7 +1703,7 @@ static inline float small_a_sum_f32(float a, float y)
     }
 }
 
-static inline float log_p_series_f32(float a, float y)
+static inline __attribute__((always_inline)) float log_p_series_f32(float a, float y)
 {
     float _irgen_t1 = 0.0f;
     float _irgen_t2 = 0.0f;
@@ -1723,7 +1723,7 @@ static inline float log_p_series_f32(float a, float y)
     }
 }
 
-static inline float log_q_small_a_f32(float a, float y)
+static inline __attribute__((always_inline)) float log_q_small_a_f32(float a, float y)
 {
     float _irgen_t1 = 0.0f;
     float lg = 0.0f;
@@ -1745,7 +1745,7 @@ static inline float log_q_small_a_f32(float a, float y)
     }
 }
 
-static inline float upper_fraction_f32(float a, float y)
+static inline __attribute__((always_inline)) float upper_fraction_f32(float a, float y)
 {
     float b = 0.0f;
     float c = 0.0f;
@@ -1817,7 +1817,7 @@ static inline float upper_fraction_f32(float a, float y)
     }
 }
 
-static inline float log_q_fraction_f32(float a, float y)
+static inline __attribute__((always_inline)) float log_q_fraction_f32(float a, float y)
 {
     float _irgen_t1 = 0.0f;
     float _irgen_t2 = 0.0f;
@@ -1835,14 +1835,14 @@ static inline float log_q_fraction_f32(float a, float y)
     }
 }
 
-static inline float split_f32(float a)
+static inline __attribute__((always_inline)) float split_f32(float a)
 {
     {
         return a >= 1.0f ? a + 1.0f : 0.5f;
     }
 }
 
-static inline float gamma_p_f32(float a, float y)
+static inline __attribute__((always_inline)) float gamma_p_f32(float a, float y)
 {
     float _irgen_t1 = 0.0f;
     float _irgen_t2 = 0.0f;
@@ -1860,7 +1860,7 @@ static inline float gamma_p_f32(float a, float y)
     }
 }
 
-static inline float cdf_f32(float x, float alpha, float beta)
+static inline __attribute__((always_inline)) float cdf_f32(float x, float alpha, float beta)
 {
     float _irgen_t1 = 0.0f;
     _irgen_t1 = gamma_p_f32(alpha, beta * x);
@@ -1869,7 +1869,7 @@ static inline float cdf_f32(float x, float alpha, float beta)
     }
 }
 
-static inline float kernel_cdf_f32(float x, float alpha, float beta)
+static inline __attribute__((always_inline)) float kernel_cdf_f32(float x, float alpha, float beta)
 {
     float cdf_1 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
@@ -1893,7 +1893,7 @@ static inline float kernel_cdf_f32(float x, float alpha, float beta)
     }
 }
 
-static inline float log_prob_f32(float x, float alpha, float beta)
+static inline __attribute__((always_inline)) float log_prob_f32(float x, float alpha, float beta)
 {
     if (alpha == 1.0f && x == 0.0f) {
         {
@@ -1905,7 +1905,7 @@ static inline float log_prob_f32(float x, float alpha, float beta)
     }
 }
 
-static inline float kernel_log_prob_f32(float x, float alpha, float beta)
+static inline __attribute__((always_inline)) float kernel_log_prob_f32(float x, float alpha, float beta)
 {
     float log_prob_2 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
@@ -1929,7 +1929,7 @@ static inline float kernel_log_prob_f32(float x, float alpha, float beta)
     }
 }
 
-static inline float digamma_f32(float x)
+static inline __attribute__((always_inline)) float digamma_f32(float x)
 {
     float shift = 0.0f;
     float f = 0.0f;
@@ -1981,7 +1981,7 @@ static inline float digamma_f32(float x)
     }
 }
 
-static inline float lgamma1p__d0_f32(float a, float d0_a, float* irgen_r1)
+static inline __attribute__((always_inline)) float lgamma1p__d0_f32(float a, float d0_a, float* irgen_r1)
 {
     float d0_total = 0.0f;
     float d0_power = 0.0f;
@@ -2043,7 +2043,7 @@ static inline float lgamma1p__d0_f32(float a, float d0_a, float* irgen_r1)
     }
 }
 
-static inline float log1pmx__d0_f32(float t, float d0_t, float* irgen_r1)
+static inline __attribute__((always_inline)) float log1pmx__d0_f32(float t, float d0_t, float* irgen_r1)
 {
     float d0_term = 0.0f;
     float d0_total = 0.0f;
@@ -2095,7 +2095,7 @@ static inline float log1pmx__d0_f32(float t, float d0_t, float* irgen_r1)
     }
 }
 
-static inline float stirling_correction__d0_f32(float y, float d0_y, float* irgen_r1)
+static inline __attribute__((always_inline)) float stirling_correction__d0_f32(float y, float d0_y, float* irgen_r1)
 {
     float d0_f = 0.0f;
     float f = 0.0f;
@@ -2120,7 +2120,7 @@ static inline float stirling_correction__d0_f32(float y, float d0_y, float* irge
     }
 }
 
-static inline float log_prefactor__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float log_prefactor__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0_b = 0.0f;
     float d0_t = 0.0f;
@@ -2199,7 +2199,7 @@ static inline float log_prefactor__d0_1_f32(float a, float y, float d0_a, float 
     }
 }
 
-static inline float lower_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float lower_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0_term = 0.0f;
     float d0_total = 0.0f;
@@ -2264,7 +2264,7 @@ static inline float lower_series__d0_1_f32(float a, float y, float d0_a, float d
     }
 }
 
-static inline float small_a_sum__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float small_a_sum__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0_total = 0.0f;
     float d0_term = 0.0f;
@@ -2329,7 +2329,7 @@ static inline float small_a_sum__d0_1_f32(float a, float y, float d0_a, float d1
     }
 }
 
-static inline float log_p_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float log_p_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d0__irgen_t2 = 0.0f;
@@ -2395,7 +2395,7 @@ static inline float log_p_series__d0_1_f32(float a, float y, float d0_a, float d
     }
 }
 
-static inline float log_q_small_a__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float log_q_small_a__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d0_lg = 0.0f;
@@ -2470,7 +2470,7 @@ static inline float log_q_small_a__d0_1_f32(float a, float y, float d0_a, float 
     }
 }
 
-static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float upper_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0_b = 0.0f;
     float d0_c = 0.0f;
@@ -2637,7 +2637,7 @@ static inline float upper_fraction__d0_1_f32(float a, float y, float d0_a, float
     }
 }
 
-static inline float log_q_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float log_q_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d0__irgen_t2 = 0.0f;
@@ -2692,7 +2692,7 @@ static inline float log_q_fraction__d0_1_f32(float a, float y, float d0_a, float
     }
 }
 
-static inline float split__d0_f32(float a, float d0_a, float* irgen_r1)
+static inline __attribute__((always_inline)) float split__d0_f32(float a, float d0_a, float* irgen_r1)
 {
     {
         const float irgen_c0 = a >= 1.0f;
@@ -2701,7 +2701,7 @@ static inline float split__d0_f32(float a, float d0_a, float* irgen_r1)
     }
 }
 
-static inline float gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d0__irgen_t2 = 0.0f;
@@ -2753,7 +2753,7 @@ static inline float gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, 
     }
 }
 
-static inline float cdf__d1_2_f32(float x, float alpha, float beta, float d0_alpha, float d1_beta, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float cdf__d1_2_f32(float x, float alpha, float beta, float d0_alpha, float d1_beta, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d1__irgen_t1 = 0.0f;
@@ -2776,7 +2776,7 @@ static inline float cdf__d1_2_f32(float x, float alpha, float beta, float d0_alp
     }
 }
 
-static inline float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2)
 {
     float cdf_3 = 0.0f;
     float cdf_4 = 0.0f;
@@ -2814,7 +2814,7 @@ static inline float kernel_cdf_grad_f32(float x, float alpha, float beta, float*
     }
 }
 
-static inline float upper_f32(float x, float alpha, float beta)
+static inline __attribute__((always_inline)) float upper_f32(float x, float alpha, float beta)
 {
     float _irgen_t1 = 0.0f;
     _irgen_t1 = split_f32(alpha);
@@ -2823,7 +2823,7 @@ static inline float upper_f32(float x, float alpha, float beta)
     }
 }
 
-static inline float log_gamma_q__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float log_gamma_q__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d0__irgen_t2 = 0.0f;
@@ -2875,7 +2875,7 @@ static inline float log_gamma_q__d0_1_f32(float a, float y, float d0_a, float d1
     }
 }
 
-static inline float log_sf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float log_sf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d1__irgen_t1 = 0.0f;
@@ -2898,7 +2898,7 @@ static inline float log_sf__d1_0_f32(float x, float alpha, float beta, float d0_
     }
 }
 
-static inline float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d0__irgen_t2 = 0.0f;
@@ -2950,7 +2950,7 @@ static inline float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1
     }
 }
 
-static inline float log_cdf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float log_cdf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
     float d1__irgen_t1 = 0.0f;
@@ -2973,7 +2973,7 @@ static inline float log_cdf__d1_0_f32(float x, float alpha, float beta, float d0
     }
 }
 
-static inline float kernel_implicit_grad_f32(float x, float alpha, float beta, float* irgen_r1)
+static inline __attribute__((always_inline)) float kernel_implicit_grad_f32(float x, float alpha, float beta, float* irgen_r1)
 {
     float upper_6 = 0.0f;
     float log_sf_7 = 0.0f;

@@ -34,14 +34,14 @@ int irgen_get_threads(void)
 
 /* ---- float64 scalar functions ---- */
 
-static inline double cdf_f64(double x, double mu, double sigma)
+static inline __attribute__((always_inline)) double cdf_f64(double x, double mu, double sigma)
 {
     {
         return 0.5 * erfc(0.7071067811865476 * (mu - x) / sigma);
     }
 }
 
-static inline double kernel_cdf_f64(double x, double mu, double sigma)
+static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double mu, double sigma)
 {
     double cdf_1 = 0.0;
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
@@ -65,7 +65,7 @@ static inline double kernel_cdf_f64(double x, double mu, double sigma)
     }
 }
 
-static inline double log_prob_f64(double x, double mu, double sigma)
+static inline __attribute__((always_inline)) double log_prob_f64(double x, double mu, double sigma)
 {
     double t = 0.0;
     {
@@ -75,7 +75,7 @@ static inline double log_prob_f64(double x, double mu, double sigma)
     }
 }
 
-static inline double kernel_log_prob_f64(double x, double mu, double sigma)
+static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x, double mu, double sigma)
 {
     double log_prob_2 = 0.0;
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
@@ -99,7 +99,7 @@ static inline double kernel_log_prob_f64(double x, double mu, double sigma)
     }
 }
 
-static inline double cdf__d1_2_f64(double x, double mu, double sigma, double d0_mu, double d1_sigma, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, double mu, double sigma, double d0_mu, double d1_sigma, double* irgen_r1, double* irgen_r2)
 {
     {
         const double irgen_c0 = 1.0 / sigma;
@@ -112,7 +112,7 @@ static inline double cdf__d1_2_f64(double x, double mu, double sigma, double d0_
     }
 }
 
-static inline double kernel_cdf_grad_f64(double x, double mu, double sigma, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x, double mu, double sigma, double* irgen_r1, double* irgen_r2)
 {
     double cdf_3 = 0.0;
     double cdf_4 = 0.0;
@@ -150,7 +150,7 @@ static inline double kernel_cdf_grad_f64(double x, double mu, double sigma, doub
     }
 }
 
-static inline double kernel_implicit_grad_f64(double x, double mu, double sigma, double* irgen_r1)
+static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(double x, double mu, double sigma, double* irgen_r1)
 {
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
         {
@@ -178,14 +178,14 @@ static inline double kernel_implicit_grad_f64(double x, double mu, double sigma,
 
 /* ---- float32 scalar functions ---- */
 
-static inline float cdf_f32(float x, float mu, float sigma)
+static inline __attribute__((always_inline)) float cdf_f32(float x, float mu, float sigma)
 {
     {
         return 0.5f * erfcf(0.7071067811865476f * (mu - x) / sigma);
     }
 }
 
-static inline float kernel_cdf_f32(float x, float mu, float sigma)
+static inline __attribute__((always_inline)) float kernel_cdf_f32(float x, float mu, float sigma)
 {
     float cdf_1 = 0.0f;
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
@@ -209,7 +209,7 @@ static inline float kernel_cdf_f32(float x, float mu, float sigma)
     }
 }
 
-static inline float log_prob_f32(float x, float mu, float sigma)
+static inline __attribute__((always_inline)) float log_prob_f32(float x, float mu, float sigma)
 {
     float t = 0.0f;
     {
@@ -219,7 +219,7 @@ static inline float log_prob_f32(float x, float mu, float sigma)
     }
 }
 
-static inline float kernel_log_prob_f32(float x, float mu, float sigma)
+static inline __attribute__((always_inline)) float kernel_log_prob_f32(float x, float mu, float sigma)
 {
     float log_prob_2 = 0.0f;
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
@@ -243,7 +243,7 @@ static inline float kernel_log_prob_f32(float x, float mu, float sigma)
     }
 }
 
-static inline float cdf__d1_2_f32(float x, float mu, float sigma, float d0_mu, float d1_sigma, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float cdf__d1_2_f32(float x, float mu, float sigma, float d0_mu, float d1_sigma, float* irgen_r1, float* irgen_r2)
 {
     {
         const float irgen_c0 = 1.0f / sigma;
@@ -256,7 +256,7 @@ static inline float cdf__d1_2_f32(float x, float mu, float sigma, float d0_mu, f
     }
 }
 
-static inline float kernel_cdf_grad_f32(float x, float mu, float sigma, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) float kernel_cdf_grad_f32(float x, float mu, float sigma, float* irgen_r1, float* irgen_r2)
 {
     float cdf_3 = 0.0f;
     float cdf_4 = 0.0f;
@@ -294,7 +294,7 @@ static inline float kernel_cdf_grad_f32(float x, float mu, float sigma, float* i
     }
 }
 
-static inline float kernel_implicit_grad_f32(float x, float mu, float sigma, float* irgen_r1)
+static inline __attribute__((always_inline)) float kernel_implicit_grad_f32(float x, float mu, float sigma, float* irgen_r1)
 {
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
         {

@@ -56,7 +56,7 @@ static const double T24_W_f64[24] = {0.0123412297999872, 0.028531388628933663, 0
 
 static const double T24_X_f64[24] = {0.9951872199970213, 0.9747285559713095, 0.9382745520027328, 0.8864155270044011, 0.820001985973903, 0.7401241915785544, 0.6480936519369755, 0.5454214713888396, 0.4337935076260451, 0.3150426796961634, 0.1911188674736163, 0.06405689286260563, -0.06405689286260563, -0.1911188674736163, -0.3150426796961634, -0.4337935076260451, -0.5454214713888396, -0.6480936519369755, -0.7401241915785544, -0.820001985973903, -0.8864155270044011, -0.9382745520027328, -0.9747285559713095, -0.9951872199970213};
 
-static inline double body_mass_f64(double w, double k)
+static inline __attribute__((always_inline)) double body_mass_f64(double w, double k)
 {
     double h = 0.0;
     double total = 0.0;
@@ -83,7 +83,7 @@ static inline double body_mass_f64(double w, double k)
     }
 }
 
-static inline double log_i0e_f64(double k)
+static inline __attribute__((always_inline)) double log_i0e_f64(double k)
 {
     double q = 0.0;
     double term = 0.0;
@@ -133,7 +133,7 @@ static inline double log_i0e_f64(double k)
     }
 }
 
-static inline double sin_small_f64(double x)
+static inline __attribute__((always_inline)) double sin_small_f64(double x)
 {
     double x2 = 0.0;
     double total = 0.0;
@@ -156,7 +156,7 @@ static inline double sin_small_f64(double x)
     }
 }
 
-static inline double tail_integrand_f64(double w, double k, double e, double s)
+static inline __attribute__((always_inline)) double tail_integrand_f64(double w, double k, double e, double s)
 {
     double a = 0.0;
     double _irgen_t1 = 0.0;
@@ -173,7 +173,7 @@ static inline double tail_integrand_f64(double w, double k, double e, double s)
     }
 }
 
-static inline double tail_mass_f64(double w, double k)
+static inline __attribute__((always_inline)) double tail_mass_f64(double w, double k)
 {
     double e = 0.0;
     double length = 0.0;
@@ -246,7 +246,7 @@ static inline double tail_mass_f64(double w, double k)
     }
 }
 
-static inline double log_lower_f64(double w, double k)
+static inline __attribute__((always_inline)) double log_lower_f64(double w, double k)
 {
     double _irgen_t1 = 0.0;
     double log_z = 0.0;
@@ -275,7 +275,7 @@ static inline double log_lower_f64(double w, double k)
     }
 }
 
-static inline double wrap_f64(double x, double mu)
+static inline __attribute__((always_inline)) double wrap_f64(double x, double mu)
 {
     double y = 0.0;
     {
@@ -300,7 +300,7 @@ static inline double wrap_f64(double x, double mu)
     }
 }
 
-static inline double cdf_f64(double x, double mu, double kappa)
+static inline __attribute__((always_inline)) double cdf_f64(double x, double mu, double kappa)
 {
     double _irgen_t1 = 0.0;
     double y = 0.0;
@@ -323,7 +323,7 @@ static inline double cdf_f64(double x, double mu, double kappa)
     }
 }
 
-static inline double kernel_cdf_f64(double x, double mu, double kappa)
+static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double mu, double kappa)
 {
     double cdf_1 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
@@ -342,7 +342,7 @@ static inline double kernel_cdf_f64(double x, double mu, double kappa)
     }
 }
 
-static inline double log_prob_f64(double x, double mu, double kappa)
+static inline __attribute__((always_inline)) double log_prob_f64(double x, double mu, double kappa)
 {
     double _irgen_t1 = 0.0;
     double y = 0.0;
@@ -361,7 +361,7 @@ static inline double log_prob_f64(double x, double mu, double kappa)
     }
 }
 
-static inline double kernel_log_prob_f64(double x, double mu, double kappa)
+static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x, double mu, double kappa)
 {
     double log_prob_2 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
@@ -380,7 +380,7 @@ static inline double kernel_log_prob_f64(double x, double mu, double kappa)
     }
 }
 
-static inline double body_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double body_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
 {
     double d0_h = 0.0;
     double d0_total = 0.0;
@@ -439,7 +439,7 @@ static inline double body_mass__d0_1_f64(double w, double k, double d0_w, double
     }
 }
 
-static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
+static inline __attribute__((always_inline)) double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
 {
     double d0_q = 0.0;
     double d0_term = 0.0;
@@ -523,7 +523,7 @@ static inline double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
     }
 }
 
-static inline double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
+static inline __attribute__((always_inline)) double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
 {
     double d0_x2 = 0.0;
     double d0_total = 0.0;
@@ -557,7 +557,7 @@ static inline double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
     }
 }
 
-static inline double tail_integrand__d023_13_f64(double w, double k, double e, double s, double d0_w, double d0_e, double d0_s, double d1_k, double d1_s, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double tail_integrand__d023_13_f64(double w, double k, double e, double s, double d0_w, double d0_e, double d0_s, double d1_k, double d1_s, double* irgen_r1, double* irgen_r2)
 {
     double d0_a = 0.0;
     double d0__irgen_t1 = 0.0;
@@ -633,7 +633,7 @@ static inline double tail_integrand__d023_13_f64(double w, double k, double e, d
     }
 }
 
-static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double tail_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
 {
     double d0_e = 0.0;
     double d0_length = 0.0;
@@ -818,7 +818,7 @@ static inline double tail_mass__d0_1_f64(double w, double k, double d0_w, double
     }
 }
 
-static inline double log_lower__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double log_lower__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
 {
     double d0_r = 0.0;
     double d0_e = 0.0;
@@ -906,7 +906,7 @@ static inline double log_lower__d0_1_f64(double w, double k, double d0_w, double
     }
 }
 
-static inline double wrap__d1_f64(double x, double mu, double d0_mu, double* irgen_r1)
+static inline __attribute__((always_inline)) double wrap__d1_f64(double x, double mu, double d0_mu, double* irgen_r1)
 {
     double d0_y = 0.0;
     double y = 0.0;
@@ -941,7 +941,7 @@ static inline double wrap__d1_f64(double x, double mu, double d0_mu, double* irg
     }
 }
 
-static inline double cdf__d1_2_f64(double x, double mu, double kappa, double d0_mu, double d1_kappa, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, double mu, double kappa, double d0_mu, double d1_kappa, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
     double d0_y = 0.0;
@@ -1003,7 +1003,7 @@ static inline double cdf__d1_2_f64(double x, double mu, double kappa, double d0_
     }
 }
 
-static inline double kernel_cdf_grad_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2)
 {
     double cdf_3 = 0.0;
     double cdf_4 = 0.0;
@@ -1034,7 +1034,7 @@ static inline double kernel_cdf_grad_f64(double x, double mu, double kappa, doub
     }
 }
 
-static inline double upper_f64(double x, double mu, double kappa)
+static inline __attribute__((always_inline)) double upper_f64(double x, double mu, double kappa)
 {
     double _irgen_t1 = 0.0;
     _irgen_t1 = wrap_f64(x, mu);
@@ -1043,7 +1043,7 @@ static inline double upper_f64(double x, double mu, double kappa)
     }
 }
 
-static inline double body_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
+static inline __attribute__((always_inline)) double body_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
 {
     double d0_total = 0.0;
     double h = 0.0;
@@ -1080,7 +1080,7 @@ static inline double body_mass__d1_f64(double w, double k, double d0_k, double* 
     }
 }
 
-static inline double tail_integrand__d13_f64(double w, double k, double e, double s, double d0_k, double d0_s, double* irgen_r1)
+static inline __attribute__((always_inline)) double tail_integrand__d13_f64(double w, double k, double e, double s, double d0_k, double d0_s, double* irgen_r1)
 {
     double d0_a = 0.0;
     double d0__irgen_t1 = 0.0;
@@ -1119,7 +1119,7 @@ static inline double tail_integrand__d13_f64(double w, double k, double e, doubl
     }
 }
 
-static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
+static inline __attribute__((always_inline)) double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
 {
     double d0_length = 0.0;
     double d0_fall = 0.0;
@@ -1251,7 +1251,7 @@ static inline double tail_mass__d1_f64(double w, double k, double d0_k, double* 
     }
 }
 
-static inline double log_lower__d1_f64(double w, double k, double d0_k, double* irgen_r1)
+static inline __attribute__((always_inline)) double log_lower__d1_f64(double w, double k, double d0_k, double* irgen_r1)
 {
     double d0__irgen_t1 = 0.0;
     double d0_log_z = 0.0;
@@ -1316,7 +1316,7 @@ static inline double log_lower__d1_f64(double w, double k, double d0_k, double* 
     }
 }
 
-static inline double log_sf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
+static inline __attribute__((always_inline)) double log_sf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
 {
     double d0__irgen_t2 = 0.0;
     double d0__irgen_t3 = 0.0;
@@ -1356,7 +1356,7 @@ static inline double log_sf__d2_f64(double x, double mu, double kappa, double d0
     }
 }
 
-static inline double log_cdf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
+static inline __attribute__((always_inline)) double log_cdf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
 {
     double d0__irgen_t2 = 0.0;
     double d0__irgen_t3 = 0.0;
@@ -1396,7 +1396,7 @@ static inline double log_cdf__d2_f64(double x, double mu, double kappa, double d
     }
 }
 
-static inline double kernel_implicit_grad_f64(double x, double mu, double kappa, double* irgen_r1)
+static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(double x, double mu, double kappa, double* irgen_r1)
 {
     double log_prob_6 = 0.0;
     double upper_7 = 0.0;

@@ -15,7 +15,7 @@ PARALLEL_MIN = 4096   # below this many elements a kernel runs on the calling th
 class CTarget:
     name = "c"
     template = "c_module.c.j2"
-    qualifier = "static inline"
+    qualifier = "static inline __attribute__((always_inline))"
 
     def render_functions(self, program, float32_compute: str) -> dict:
         """Source of every IR function for each dtype the kernels use."""
