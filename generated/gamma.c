@@ -45,9 +45,7 @@ static inline __attribute__((always_inline)) double lgamma1p_f64(double a)
     double i = 0.0;
     double term = 0.0;
     if (fabs(a) >= 0.2) {
-        {
-            return irgen_lgamma(a + 1.0);
-        }
+        return irgen_lgamma(a + 1.0);
     }
     {
         const double total__0 = -(0.5772156649015329 * a);
@@ -69,9 +67,7 @@ static inline __attribute__((always_inline)) double lgamma1p_f64(double a)
             break;
         }
     }
-    {
-        return total;
-    }
+    return total;
 }
 
 static inline __attribute__((always_inline)) double log1pmx_f64(double t)
@@ -80,9 +76,7 @@ static inline __attribute__((always_inline)) double log1pmx_f64(double t)
     double total = 0.0;
     double k = 0.0;
     if (fabs(t) > 0.25) {
-        {
-            return -t + log1p(t);
-        }
+        return -t + log1p(t);
     }
     {
         const double term__0 = -(t * t);
@@ -102,9 +96,7 @@ static inline __attribute__((always_inline)) double log1pmx_f64(double t)
             break;
         }
     }
-    {
-        return total;
-    }
+    return total;
 }
 
 static inline __attribute__((always_inline)) double stirling_correction_f64(double y)
@@ -124,9 +116,7 @@ static inline __attribute__((always_inline)) double log_prefactor_f64(double a, 
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     if (a < 14.0 || y < 0.5 * a) {
-        {
-            return a * log(y) - y - irgen_lgamma(a + 1.0);
-        }
+        return a * log(y) - y - irgen_lgamma(a + 1.0);
     }
     {
         const double b__0 = a + 1.0;
@@ -136,9 +126,7 @@ static inline __attribute__((always_inline)) double log_prefactor_f64(double a, 
     }
     _irgen_t1 = log1pmx_f64(t);
     _irgen_t2 = stirling_correction_f64(b);
-    {
-        return _irgen_t1 * b - _irgen_t2 - 0.5 * log(b) - log1p(t) - 0.9189385332046728;
-    }
+    return _irgen_t1 * b - _irgen_t2 - 0.5 * log(b) - log1p(t) - 0.9189385332046728;
 }
 
 static inline __attribute__((always_inline)) double lower_series_f64(double a, double y)
@@ -171,9 +159,7 @@ static inline __attribute__((always_inline)) double lower_series_f64(double a, d
             break;
         }
     }
-    {
-        return done > 0.0 ? total : ((double)NAN);
-    }
+    return done > 0.0 ? total : ((double)NAN);
 }
 
 static inline __attribute__((always_inline)) double small_a_sum_f64(double a, double y)
@@ -202,9 +188,7 @@ static inline __attribute__((always_inline)) double small_a_sum_f64(double a, do
             break;
         }
     }
-    {
-        return total;
-    }
+    return total;
 }
 
 static inline __attribute__((always_inline)) double log_p_series_f64(double a, double y)
@@ -216,15 +200,11 @@ static inline __attribute__((always_inline)) double log_p_series_f64(double a, d
     if (a < 1.0) {
         _irgen_t1 = lgamma1p_f64(a);
         _irgen_t2 = small_a_sum_f64(a, y);
-        {
-            return -_irgen_t1 + a * log(y) + log1p(_irgen_t2 * a);
-        }
+        return -_irgen_t1 + a * log(y) + log1p(_irgen_t2 * a);
     }
     _irgen_t3 = log_prefactor_f64(a, y);
     _irgen_t4 = lower_series_f64(a, y);
-    {
-        return _irgen_t3 + log(_irgen_t4);
-    }
+    return _irgen_t3 + log(_irgen_t4);
 }
 
 static inline __attribute__((always_inline)) double log_q_small_a_f64(double a, double y)
@@ -316,9 +296,7 @@ static inline __attribute__((always_inline)) double upper_fraction_f64(double a,
             break;
         }
     }
-    {
-        return done > 0.0 ? h : ((double)NAN);
-    }
+    return done > 0.0 ? h : ((double)NAN);
 }
 
 static inline __attribute__((always_inline)) double log_q_fraction_f64(double a, double y)
@@ -328,22 +306,16 @@ static inline __attribute__((always_inline)) double log_q_fraction_f64(double a,
     double _irgen_t3 = 0.0;
     if (a < 1.0 && y < 1.5) {
         _irgen_t1 = log_q_small_a_f64(a, y);
-        {
-            return _irgen_t1;
-        }
+        return _irgen_t1;
     }
     _irgen_t2 = log_prefactor_f64(a, y);
     _irgen_t3 = upper_fraction_f64(a, y);
-    {
-        return _irgen_t2 + log(_irgen_t3) + log(a);
-    }
+    return _irgen_t2 + log(_irgen_t3) + log(a);
 }
 
 static inline __attribute__((always_inline)) double split_f64(double a)
 {
-    {
-        return a >= 1.0 ? a + 1.0 : 0.5;
-    }
+    return a >= 1.0 ? a + 1.0 : 0.5;
 }
 
 static inline __attribute__((always_inline)) double gamma_p_f64(double a, double y)
@@ -354,83 +326,57 @@ static inline __attribute__((always_inline)) double gamma_p_f64(double a, double
     _irgen_t1 = split_f64(a);
     if (y < _irgen_t1) {
         _irgen_t2 = log_p_series_f64(a, y);
-        {
-            return exp(_irgen_t2);
-        }
+        return exp(_irgen_t2);
     }
     _irgen_t3 = log_q_fraction_f64(a, y);
-    {
-        return -expm1(_irgen_t3);
-    }
+    return -expm1(_irgen_t3);
 }
 
 static inline __attribute__((always_inline)) double cdf_f64(double x, double alpha, double beta)
 {
     double _irgen_t1 = 0.0;
     _irgen_t1 = gamma_p_f64(alpha, beta * x);
-    {
-        return _irgen_t1;
-    }
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double alpha, double beta)
 {
     double cdf_1 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     if (x < 0.0) {
-        {
-            return 0.0;
-        }
+        return 0.0;
     }
     if (x == ((double)INFINITY)) {
-        {
-            return 1.0;
-        }
+        return 1.0;
     }
     cdf_1 = cdf_f64(x, alpha, beta);
-    {
-        return cdf_1;
-    }
+    return cdf_1;
 }
 
 static inline __attribute__((always_inline)) double log_prob_f64(double x, double alpha, double beta)
 {
     if (alpha == 1.0 && x == 0.0) {
-        {
-            return log(beta);
-        }
+        return log(beta);
     }
-    {
-        return alpha * log(beta) - beta * x + (alpha - 1.0) * log(x) - irgen_lgamma(alpha);
-    }
+    return alpha * log(beta) - beta * x + (alpha - 1.0) * log(x) - irgen_lgamma(alpha);
 }
 
 static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x, double alpha, double beta)
 {
     double log_prob_2 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     if (x < 0.0) {
-        {
-            return -((double)INFINITY);
-        }
+        return -((double)INFINITY);
     }
     if (x == ((double)INFINITY)) {
-        {
-            return -((double)INFINITY);
-        }
+        return -((double)INFINITY);
     }
     log_prob_2 = log_prob_f64(x, alpha, beta);
-    {
-        return log_prob_2;
-    }
+    return log_prob_2;
 }
 
 static inline __attribute__((always_inline)) double digamma_f64(double x)
@@ -439,14 +385,10 @@ static inline __attribute__((always_inline)) double digamma_f64(double x)
     double f = 0.0;
     double series = 0.0;
     if (x == -((double)INFINITY) || isnan(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     if (x == ((double)INFINITY)) {
-        {
-            return ((double)INFINITY);
-        }
+        return ((double)INFINITY);
     }
     {
         const double shift__0 = 0.0;
@@ -454,9 +396,7 @@ static inline __attribute__((always_inline)) double digamma_f64(double x)
     }
     if (x <= 0.0) {
         if (x == floor(x)) {
-            {
-                return ((double)NAN);
-            }
+            return ((double)NAN);
         }
         {
             const double shift__0 = -(3.141592653589793 / tan(3.141592653589793 * x));
@@ -505,10 +445,8 @@ static inline __attribute__((always_inline)) double lgamma1p__d0_f64(double a, d
     }
     if (fabs(a) >= 0.2) {
         _irgen_r1 = digamma_f64(a + 1.0);
-        {
-            *irgen_r1 = _irgen_r1 * d0_a;
-            return irgen_lgamma(a + 1.0);
-        }
+        *irgen_r1 = _irgen_r1 * d0_a;
+        return irgen_lgamma(a + 1.0);
     }
     {
         const double d0_total__0 = -(0.5772156649015329 * d0_a);
@@ -541,10 +479,8 @@ static inline __attribute__((always_inline)) double lgamma1p__d0_f64(double a, d
             break;
         }
     }
-    {
-        *irgen_r1 = d0_total;
-        return total;
-    }
+    *irgen_r1 = d0_total;
+    return total;
 }
 
 static inline __attribute__((always_inline)) double log1pmx__d0_f64(double t, double d0_t, double* irgen_r1)
@@ -561,10 +497,8 @@ static inline __attribute__((always_inline)) double log1pmx__d0_f64(double t, do
         d0_total = d0_total__0;
     }
     if (fabs(t) > 0.25) {
-        {
-            *irgen_r1 = -d0_t + d0_t / (t + 1.0);
-            return -t + log1p(t);
-        }
+        *irgen_r1 = -d0_t + d0_t / (t + 1.0);
+        return -t + log1p(t);
     }
     {
         const double d0_term__0 = -(2.0 * d0_t * t);
@@ -593,10 +527,8 @@ static inline __attribute__((always_inline)) double log1pmx__d0_f64(double t, do
             break;
         }
     }
-    {
-        *irgen_r1 = d0_total;
-        return total;
-    }
+    *irgen_r1 = d0_total;
+    return total;
 }
 
 static inline __attribute__((always_inline)) double stirling_correction__d0_f64(double y, double d0_y, double* irgen_r1)
@@ -826,11 +758,9 @@ static inline __attribute__((always_inline)) double small_a_sum__d0_1_f64(double
             break;
         }
     }
-    {
-        *irgen_r1 = d0_total;
-        *irgen_r2 = d1_total;
-        return total;
-    }
+    *irgen_r1 = d0_total;
+    *irgen_r2 = d1_total;
+    return total;
 }
 
 static inline __attribute__((always_inline)) double log_p_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
@@ -1172,11 +1102,9 @@ static inline __attribute__((always_inline)) double log_q_fraction__d0_1_f64(dou
           d0__irgen_t1 = irgen_o1;
           d1__irgen_t1 = irgen_o2;
         }
-        {
-            *irgen_r1 = d0__irgen_t1;
-            *irgen_r2 = d1__irgen_t1;
-            return _irgen_t1;
-        }
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
+        return _irgen_t1;
     }
     { double irgen_o1, irgen_o2;
       _irgen_t2 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
@@ -1273,11 +1201,9 @@ static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, doub
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        return _irgen_t1;
-    }
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2)
@@ -1286,45 +1212,35 @@ static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x
     double cdf_4 = 0.0;
     double cdf_5 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        {
-            *irgen_r1 = ((double)NAN);
-            *irgen_r2 = ((double)NAN);
-            return ((double)NAN);
-        }
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
     }
     if (x < 0.0) {
-        {
-            *irgen_r1 = 0.0;
-            *irgen_r2 = 0.0;
-            return 0.0;
-        }
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return 0.0;
     }
     if (x == ((double)INFINITY)) {
-        {
-            *irgen_r1 = 0.0;
-            *irgen_r2 = 0.0;
-            return 1.0;
-        }
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return 1.0;
     }
     { double irgen_o1, irgen_o2;
       cdf_3 = cdf__d1_2_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    {
-        *irgen_r1 = cdf_4;
-        *irgen_r2 = cdf_5;
-        return cdf_3;
-    }
+    *irgen_r1 = cdf_4;
+    *irgen_r2 = cdf_5;
+    return cdf_3;
 }
 
 static inline __attribute__((always_inline)) double upper_f64(double x, double alpha, double beta)
 {
     double _irgen_t1 = 0.0;
     _irgen_t1 = split_f64(alpha);
-    {
-        return -_irgen_t1 + beta * x;
-    }
+    return -_irgen_t1 + beta * x;
 }
 
 static inline __attribute__((always_inline)) double log_gamma_q__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
@@ -1372,11 +1288,9 @@ static inline __attribute__((always_inline)) double log_gamma_q__d0_1_f64(double
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
-    {
-        *irgen_r1 = d0__irgen_t3;
-        *irgen_r2 = d1__irgen_t3;
-        return _irgen_t3;
-    }
+    *irgen_r1 = d0__irgen_t3;
+    *irgen_r2 = d1__irgen_t3;
+    return _irgen_t3;
 }
 
 static inline __attribute__((always_inline)) double log_sf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
@@ -1395,11 +1309,9 @@ static inline __attribute__((always_inline)) double log_sf__d1_0_f64(double x, d
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        return _irgen_t1;
-    }
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) double log_gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
@@ -1434,11 +1346,9 @@ static inline __attribute__((always_inline)) double log_gamma_p__d0_1_f64(double
           d0__irgen_t2 = irgen_o1;
           d1__irgen_t2 = irgen_o2;
         }
-        {
-            *irgen_r1 = d0__irgen_t2;
-            *irgen_r2 = d1__irgen_t2;
-            return _irgen_t2;
-        }
+        *irgen_r1 = d0__irgen_t2;
+        *irgen_r2 = d1__irgen_t2;
+        return _irgen_t2;
     }
     { double irgen_o1, irgen_o2;
       _irgen_t3 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
@@ -1470,11 +1380,9 @@ static inline __attribute__((always_inline)) double log_cdf__d1_0_f64(double x, 
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        return _irgen_t1;
-    }
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(double x, double alpha, double beta, double* irgen_r1)
@@ -1487,22 +1395,16 @@ static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(dou
     double log_cdf_11 = 0.0;
     double log_cdf_12 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        {
-            *irgen_r1 = ((double)NAN);
-            return ((double)NAN);
-        }
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
     }
     if (x <= 0.0) {
-        {
-            *irgen_r1 = 0.0;
-            return 0.0;
-        }
+        *irgen_r1 = 0.0;
+        return 0.0;
     }
     if (x == ((double)INFINITY)) {
-        {
-            *irgen_r1 = 0.0;
-            return 0.0;
-        }
+        *irgen_r1 = 0.0;
+        return 0.0;
     }
     upper_6 = upper_f64(x, alpha, beta);
     if (upper_6 > 0.0) {
@@ -1511,20 +1413,16 @@ static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(dou
           log_sf_8 = irgen_o1;
           log_sf_9 = irgen_o2;
         }
-        {
-            *irgen_r1 = -(x / beta);
-            return -(log_sf_8 / log_sf_9);
-        }
+        *irgen_r1 = -(x / beta);
+        return -(log_sf_8 / log_sf_9);
     } else {
         { double irgen_o1, irgen_o2;
           log_cdf_10 = log_cdf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
           log_cdf_11 = irgen_o1;
           log_cdf_12 = irgen_o2;
         }
-        {
-            *irgen_r1 = -(x / beta);
-            return -(log_cdf_11 / log_cdf_12);
-        }
+        *irgen_r1 = -(x / beta);
+        return -(log_cdf_11 / log_cdf_12);
     }
 }
 
@@ -1541,9 +1439,7 @@ static inline __attribute__((always_inline)) float lgamma1p_f32(float a)
     float i = 0.0f;
     float term = 0.0f;
     if (fabsf(a) >= 0.2f) {
-        {
-            return irgen_lgammaf(a + 1.0f);
-        }
+        return irgen_lgammaf(a + 1.0f);
     }
     {
         const float total__0 = -(0.5772156649015329f * a);
@@ -1565,9 +1461,7 @@ static inline __attribute__((always_inline)) float lgamma1p_f32(float a)
             break;
         }
     }
-    {
-        return total;
-    }
+    return total;
 }
 
 static inline __attribute__((always_inline)) float log1pmx_f32(float t)
@@ -1576,9 +1470,7 @@ static inline __attribute__((always_inline)) float log1pmx_f32(float t)
     float total = 0.0f;
     float k = 0.0f;
     if (fabsf(t) > 0.25f) {
-        {
-            return -t + log1pf(t);
-        }
+        return -t + log1pf(t);
     }
     {
         const float term__0 = -(t * t);
@@ -1598,9 +1490,7 @@ static inline __attribute__((always_inline)) float log1pmx_f32(float t)
             break;
         }
     }
-    {
-        return total;
-    }
+    return total;
 }
 
 static inline __attribute__((always_inline)) float stirling_correction_f32(float y)
@@ -1620,9 +1510,7 @@ static inline __attribute__((always_inline)) float log_prefactor_f32(float a, fl
     float _irgen_t1 = 0.0f;
     float _irgen_t2 = 0.0f;
     if (a < 14.0f || y < 0.5f * a) {
-        {
-            return a * logf(y) - y - irgen_lgammaf(a + 1.0f);
-        }
+        return a * logf(y) - y - irgen_lgammaf(a + 1.0f);
     }
     {
         const float b__0 = a + 1.0f;
@@ -1632,9 +1520,7 @@ static inline __attribute__((always_inline)) float log_prefactor_f32(float a, fl
     }
     _irgen_t1 = log1pmx_f32(t);
     _irgen_t2 = stirling_correction_f32(b);
-    {
-        return _irgen_t1 * b - _irgen_t2 - 0.5f * logf(b) - log1pf(t) - 0.9189385332046728f;
-    }
+    return _irgen_t1 * b - _irgen_t2 - 0.5f * logf(b) - log1pf(t) - 0.9189385332046728f;
 }
 
 static inline __attribute__((always_inline)) float lower_series_f32(float a, float y)
@@ -1667,9 +1553,7 @@ static inline __attribute__((always_inline)) float lower_series_f32(float a, flo
             break;
         }
     }
-    {
-        return done > 0.0f ? total : NAN;
-    }
+    return done > 0.0f ? total : NAN;
 }
 
 static inline __attribute__((always_inline)) float small_a_sum_f32(float a, float y)
@@ -1698,9 +1582,7 @@ static inline __attribute__((always_inline)) float small_a_sum_f32(float a, floa
             break;
         }
     }
-    {
-        return total;
-    }
+    return total;
 }
 
 static inline __attribute__((always_inline)) float log_p_series_f32(float a, float y)
@@ -1712,15 +1594,11 @@ static inline __attribute__((always_inline)) float log_p_series_f32(float a, flo
     if (a < 1.0f) {
         _irgen_t1 = lgamma1p_f32(a);
         _irgen_t2 = small_a_sum_f32(a, y);
-        {
-            return -_irgen_t1 + a * logf(y) + log1pf(_irgen_t2 * a);
-        }
+        return -_irgen_t1 + a * logf(y) + log1pf(_irgen_t2 * a);
     }
     _irgen_t3 = log_prefactor_f32(a, y);
     _irgen_t4 = lower_series_f32(a, y);
-    {
-        return _irgen_t3 + logf(_irgen_t4);
-    }
+    return _irgen_t3 + logf(_irgen_t4);
 }
 
 static inline __attribute__((always_inline)) float log_q_small_a_f32(float a, float y)
@@ -1812,9 +1690,7 @@ static inline __attribute__((always_inline)) float upper_fraction_f32(float a, f
             break;
         }
     }
-    {
-        return done > 0.0f ? h : NAN;
-    }
+    return done > 0.0f ? h : NAN;
 }
 
 static inline __attribute__((always_inline)) float log_q_fraction_f32(float a, float y)
@@ -1824,22 +1700,16 @@ static inline __attribute__((always_inline)) float log_q_fraction_f32(float a, f
     float _irgen_t3 = 0.0f;
     if (a < 1.0f && y < 1.5f) {
         _irgen_t1 = log_q_small_a_f32(a, y);
-        {
-            return _irgen_t1;
-        }
+        return _irgen_t1;
     }
     _irgen_t2 = log_prefactor_f32(a, y);
     _irgen_t3 = upper_fraction_f32(a, y);
-    {
-        return _irgen_t2 + logf(_irgen_t3) + logf(a);
-    }
+    return _irgen_t2 + logf(_irgen_t3) + logf(a);
 }
 
 static inline __attribute__((always_inline)) float split_f32(float a)
 {
-    {
-        return a >= 1.0f ? a + 1.0f : 0.5f;
-    }
+    return a >= 1.0f ? a + 1.0f : 0.5f;
 }
 
 static inline __attribute__((always_inline)) float gamma_p_f32(float a, float y)
@@ -1850,83 +1720,57 @@ static inline __attribute__((always_inline)) float gamma_p_f32(float a, float y)
     _irgen_t1 = split_f32(a);
     if (y < _irgen_t1) {
         _irgen_t2 = log_p_series_f32(a, y);
-        {
-            return expf(_irgen_t2);
-        }
+        return expf(_irgen_t2);
     }
     _irgen_t3 = log_q_fraction_f32(a, y);
-    {
-        return -expm1f(_irgen_t3);
-    }
+    return -expm1f(_irgen_t3);
 }
 
 static inline __attribute__((always_inline)) float cdf_f32(float x, float alpha, float beta)
 {
     float _irgen_t1 = 0.0f;
     _irgen_t1 = gamma_p_f32(alpha, beta * x);
-    {
-        return _irgen_t1;
-    }
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) float kernel_cdf_f32(float x, float alpha, float beta)
 {
     float cdf_1 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        {
-            return NAN;
-        }
+        return NAN;
     }
     if (x < 0.0f) {
-        {
-            return 0.0f;
-        }
+        return 0.0f;
     }
     if (x == INFINITY) {
-        {
-            return 1.0f;
-        }
+        return 1.0f;
     }
     cdf_1 = cdf_f32(x, alpha, beta);
-    {
-        return cdf_1;
-    }
+    return cdf_1;
 }
 
 static inline __attribute__((always_inline)) float log_prob_f32(float x, float alpha, float beta)
 {
     if (alpha == 1.0f && x == 0.0f) {
-        {
-            return logf(beta);
-        }
+        return logf(beta);
     }
-    {
-        return alpha * logf(beta) - beta * x + (alpha - 1.0f) * logf(x) - irgen_lgammaf(alpha);
-    }
+    return alpha * logf(beta) - beta * x + (alpha - 1.0f) * logf(x) - irgen_lgammaf(alpha);
 }
 
 static inline __attribute__((always_inline)) float kernel_log_prob_f32(float x, float alpha, float beta)
 {
     float log_prob_2 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        {
-            return NAN;
-        }
+        return NAN;
     }
     if (x < 0.0f) {
-        {
-            return -INFINITY;
-        }
+        return -INFINITY;
     }
     if (x == INFINITY) {
-        {
-            return -INFINITY;
-        }
+        return -INFINITY;
     }
     log_prob_2 = log_prob_f32(x, alpha, beta);
-    {
-        return log_prob_2;
-    }
+    return log_prob_2;
 }
 
 static inline __attribute__((always_inline)) float digamma_f32(float x)
@@ -1935,14 +1779,10 @@ static inline __attribute__((always_inline)) float digamma_f32(float x)
     float f = 0.0f;
     float series = 0.0f;
     if (x == -INFINITY || isnan(x)) {
-        {
-            return NAN;
-        }
+        return NAN;
     }
     if (x == INFINITY) {
-        {
-            return INFINITY;
-        }
+        return INFINITY;
     }
     {
         const float shift__0 = 0.0f;
@@ -1950,9 +1790,7 @@ static inline __attribute__((always_inline)) float digamma_f32(float x)
     }
     if (x <= 0.0f) {
         if (x == floorf(x)) {
-            {
-                return NAN;
-            }
+            return NAN;
         }
         {
             const float shift__0 = -(3.14159265f / tanf(3.14159265f * x));
@@ -2001,10 +1839,8 @@ static inline __attribute__((always_inline)) float lgamma1p__d0_f32(float a, flo
     }
     if (fabsf(a) >= 0.2f) {
         _irgen_r1 = digamma_f32(a + 1.0f);
-        {
-            *irgen_r1 = _irgen_r1 * d0_a;
-            return irgen_lgammaf(a + 1.0f);
-        }
+        *irgen_r1 = _irgen_r1 * d0_a;
+        return irgen_lgammaf(a + 1.0f);
     }
     {
         const float d0_total__0 = -(0.5772156649015329f * d0_a);
@@ -2037,10 +1873,8 @@ static inline __attribute__((always_inline)) float lgamma1p__d0_f32(float a, flo
             break;
         }
     }
-    {
-        *irgen_r1 = d0_total;
-        return total;
-    }
+    *irgen_r1 = d0_total;
+    return total;
 }
 
 static inline __attribute__((always_inline)) float log1pmx__d0_f32(float t, float d0_t, float* irgen_r1)
@@ -2057,10 +1891,8 @@ static inline __attribute__((always_inline)) float log1pmx__d0_f32(float t, floa
         d0_total = d0_total__0;
     }
     if (fabsf(t) > 0.25f) {
-        {
-            *irgen_r1 = -d0_t + d0_t / (t + 1.0f);
-            return -t + log1pf(t);
-        }
+        *irgen_r1 = -d0_t + d0_t / (t + 1.0f);
+        return -t + log1pf(t);
     }
     {
         const float d0_term__0 = -(2.0f * d0_t * t);
@@ -2089,10 +1921,8 @@ static inline __attribute__((always_inline)) float log1pmx__d0_f32(float t, floa
             break;
         }
     }
-    {
-        *irgen_r1 = d0_total;
-        return total;
-    }
+    *irgen_r1 = d0_total;
+    return total;
 }
 
 static inline __attribute__((always_inline)) float stirling_correction__d0_f32(float y, float d0_y, float* irgen_r1)
@@ -2322,11 +2152,9 @@ static inline __attribute__((always_inline)) float small_a_sum__d0_1_f32(float a
             break;
         }
     }
-    {
-        *irgen_r1 = d0_total;
-        *irgen_r2 = d1_total;
-        return total;
-    }
+    *irgen_r1 = d0_total;
+    *irgen_r2 = d1_total;
+    return total;
 }
 
 static inline __attribute__((always_inline)) float log_p_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
@@ -2668,11 +2496,9 @@ static inline __attribute__((always_inline)) float log_q_fraction__d0_1_f32(floa
           d0__irgen_t1 = irgen_o1;
           d1__irgen_t1 = irgen_o2;
         }
-        {
-            *irgen_r1 = d0__irgen_t1;
-            *irgen_r2 = d1__irgen_t1;
-            return _irgen_t1;
-        }
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
+        return _irgen_t1;
     }
     { float irgen_o1, irgen_o2;
       _irgen_t2 = log_prefactor__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
@@ -2769,11 +2595,9 @@ static inline __attribute__((always_inline)) float cdf__d1_2_f32(float x, float 
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        return _irgen_t1;
-    }
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2)
@@ -2782,45 +2606,35 @@ static inline __attribute__((always_inline)) float kernel_cdf_grad_f32(float x, 
     float cdf_4 = 0.0f;
     float cdf_5 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        {
-            *irgen_r1 = NAN;
-            *irgen_r2 = NAN;
-            return NAN;
-        }
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
     }
     if (x < 0.0f) {
-        {
-            *irgen_r1 = 0.0f;
-            *irgen_r2 = 0.0f;
-            return 0.0f;
-        }
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return 0.0f;
     }
     if (x == INFINITY) {
-        {
-            *irgen_r1 = 0.0f;
-            *irgen_r2 = 0.0f;
-            return 1.0f;
-        }
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return 1.0f;
     }
     { float irgen_o1, irgen_o2;
       cdf_3 = cdf__d1_2_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    {
-        *irgen_r1 = cdf_4;
-        *irgen_r2 = cdf_5;
-        return cdf_3;
-    }
+    *irgen_r1 = cdf_4;
+    *irgen_r2 = cdf_5;
+    return cdf_3;
 }
 
 static inline __attribute__((always_inline)) float upper_f32(float x, float alpha, float beta)
 {
     float _irgen_t1 = 0.0f;
     _irgen_t1 = split_f32(alpha);
-    {
-        return -_irgen_t1 + beta * x;
-    }
+    return -_irgen_t1 + beta * x;
 }
 
 static inline __attribute__((always_inline)) float log_gamma_q__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
@@ -2868,11 +2682,9 @@ static inline __attribute__((always_inline)) float log_gamma_q__d0_1_f32(float a
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
-    {
-        *irgen_r1 = d0__irgen_t3;
-        *irgen_r2 = d1__irgen_t3;
-        return _irgen_t3;
-    }
+    *irgen_r1 = d0__irgen_t3;
+    *irgen_r2 = d1__irgen_t3;
+    return _irgen_t3;
 }
 
 static inline __attribute__((always_inline)) float log_sf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
@@ -2891,11 +2703,9 @@ static inline __attribute__((always_inline)) float log_sf__d1_0_f32(float x, flo
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        return _irgen_t1;
-    }
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
@@ -2930,11 +2740,9 @@ static inline __attribute__((always_inline)) float log_gamma_p__d0_1_f32(float a
           d0__irgen_t2 = irgen_o1;
           d1__irgen_t2 = irgen_o2;
         }
-        {
-            *irgen_r1 = d0__irgen_t2;
-            *irgen_r2 = d1__irgen_t2;
-            return _irgen_t2;
-        }
+        *irgen_r1 = d0__irgen_t2;
+        *irgen_r2 = d1__irgen_t2;
+        return _irgen_t2;
     }
     { float irgen_o1, irgen_o2;
       _irgen_t3 = log_q_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
@@ -2966,11 +2774,9 @@ static inline __attribute__((always_inline)) float log_cdf__d1_0_f32(float x, fl
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    {
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        return _irgen_t1;
-    }
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) float kernel_implicit_grad_f32(float x, float alpha, float beta, float* irgen_r1)
@@ -2983,22 +2789,16 @@ static inline __attribute__((always_inline)) float kernel_implicit_grad_f32(floa
     float log_cdf_11 = 0.0f;
     float log_cdf_12 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        {
-            *irgen_r1 = NAN;
-            return NAN;
-        }
+        *irgen_r1 = NAN;
+        return NAN;
     }
     if (x <= 0.0f) {
-        {
-            *irgen_r1 = 0.0f;
-            return 0.0f;
-        }
+        *irgen_r1 = 0.0f;
+        return 0.0f;
     }
     if (x == INFINITY) {
-        {
-            *irgen_r1 = 0.0f;
-            return 0.0f;
-        }
+        *irgen_r1 = 0.0f;
+        return 0.0f;
     }
     upper_6 = upper_f32(x, alpha, beta);
     if (upper_6 > 0.0f) {
@@ -3007,20 +2807,16 @@ static inline __attribute__((always_inline)) float kernel_implicit_grad_f32(floa
           log_sf_8 = irgen_o1;
           log_sf_9 = irgen_o2;
         }
-        {
-            *irgen_r1 = -(x / beta);
-            return -(log_sf_8 / log_sf_9);
-        }
+        *irgen_r1 = -(x / beta);
+        return -(log_sf_8 / log_sf_9);
     } else {
         { float irgen_o1, irgen_o2;
           log_cdf_10 = log_cdf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
           log_cdf_11 = irgen_o1;
           log_cdf_12 = irgen_o2;
         }
-        {
-            *irgen_r1 = -(x / beta);
-            return -(log_cdf_11 / log_cdf_12);
-        }
+        *irgen_r1 = -(x / beta);
+        return -(log_cdf_11 / log_cdf_12);
     }
 }
 

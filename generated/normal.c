@@ -36,33 +36,23 @@ int irgen_get_threads(void)
 
 static inline __attribute__((always_inline)) double cdf_f64(double x, double mu, double sigma)
 {
-    {
-        return 0.5 * erfc(0.7071067811865476 * (mu - x) / sigma);
-    }
+    return 0.5 * erfc(0.7071067811865476 * (mu - x) / sigma);
 }
 
 static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double mu, double sigma)
 {
     double cdf_1 = 0.0;
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     if (x == -((double)INFINITY)) {
-        {
-            return 0.0;
-        }
+        return 0.0;
     }
     if (x == ((double)INFINITY)) {
-        {
-            return 1.0;
-        }
+        return 1.0;
     }
     cdf_1 = cdf_f64(x, mu, sigma);
-    {
-        return cdf_1;
-    }
+    return cdf_1;
 }
 
 static inline __attribute__((always_inline)) double log_prob_f64(double x, double mu, double sigma)
@@ -79,24 +69,16 @@ static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x
 {
     double log_prob_2 = 0.0;
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     if (x == -((double)INFINITY)) {
-        {
-            return -((double)INFINITY);
-        }
+        return -((double)INFINITY);
     }
     if (x == ((double)INFINITY)) {
-        {
-            return -((double)INFINITY);
-        }
+        return -((double)INFINITY);
     }
     log_prob_2 = log_prob_f64(x, mu, sigma);
-    {
-        return log_prob_2;
-    }
+    return log_prob_2;
 }
 
 static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, double mu, double sigma, double d0_mu, double d1_sigma, double* irgen_r1, double* irgen_r2)
@@ -118,95 +100,69 @@ static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x
     double cdf_4 = 0.0;
     double cdf_5 = 0.0;
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        {
-            *irgen_r1 = ((double)NAN);
-            *irgen_r2 = ((double)NAN);
-            return ((double)NAN);
-        }
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
     }
     if (x == -((double)INFINITY)) {
-        {
-            *irgen_r1 = 0.0;
-            *irgen_r2 = 0.0;
-            return 0.0;
-        }
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return 0.0;
     }
     if (x == ((double)INFINITY)) {
-        {
-            *irgen_r1 = 0.0;
-            *irgen_r2 = 0.0;
-            return 1.0;
-        }
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return 1.0;
     }
     { double irgen_o1, irgen_o2;
       cdf_3 = cdf__d1_2_f64(x, mu, sigma, 1.0, 1.0, &irgen_o1, &irgen_o2);
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    {
-        *irgen_r1 = cdf_4;
-        *irgen_r2 = cdf_5;
-        return cdf_3;
-    }
+    *irgen_r1 = cdf_4;
+    *irgen_r2 = cdf_5;
+    return cdf_3;
 }
 
 static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(double x, double mu, double sigma, double* irgen_r1)
 {
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        {
-            *irgen_r1 = ((double)NAN);
-            return ((double)NAN);
-        }
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
     }
     if (x == -((double)INFINITY)) {
-        {
-            *irgen_r1 = 0.0;
-            return 0.0;
-        }
+        *irgen_r1 = 0.0;
+        return 0.0;
     }
     if (x == ((double)INFINITY)) {
-        {
-            *irgen_r1 = 0.0;
-            return 0.0;
-        }
+        *irgen_r1 = 0.0;
+        return 0.0;
     }
-    {
-        *irgen_r1 = (-mu + x) / sigma;
-        return 1.0;
-    }
+    *irgen_r1 = (-mu + x) / sigma;
+    return 1.0;
 }
 
 /* ---- float32 scalar functions ---- */
 
 static inline __attribute__((always_inline)) float cdf_f32(float x, float mu, float sigma)
 {
-    {
-        return 0.5f * erfcf(0.7071067811865476f * (mu - x) / sigma);
-    }
+    return 0.5f * erfcf(0.7071067811865476f * (mu - x) / sigma);
 }
 
 static inline __attribute__((always_inline)) float kernel_cdf_f32(float x, float mu, float sigma)
 {
     float cdf_1 = 0.0f;
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        {
-            return NAN;
-        }
+        return NAN;
     }
     if (x == -INFINITY) {
-        {
-            return 0.0f;
-        }
+        return 0.0f;
     }
     if (x == INFINITY) {
-        {
-            return 1.0f;
-        }
+        return 1.0f;
     }
     cdf_1 = cdf_f32(x, mu, sigma);
-    {
-        return cdf_1;
-    }
+    return cdf_1;
 }
 
 static inline __attribute__((always_inline)) float log_prob_f32(float x, float mu, float sigma)
@@ -223,24 +179,16 @@ static inline __attribute__((always_inline)) float kernel_log_prob_f32(float x, 
 {
     float log_prob_2 = 0.0f;
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        {
-            return NAN;
-        }
+        return NAN;
     }
     if (x == -INFINITY) {
-        {
-            return -INFINITY;
-        }
+        return -INFINITY;
     }
     if (x == INFINITY) {
-        {
-            return -INFINITY;
-        }
+        return -INFINITY;
     }
     log_prob_2 = log_prob_f32(x, mu, sigma);
-    {
-        return log_prob_2;
-    }
+    return log_prob_2;
 }
 
 static inline __attribute__((always_inline)) float cdf__d1_2_f32(float x, float mu, float sigma, float d0_mu, float d1_sigma, float* irgen_r1, float* irgen_r2)
@@ -262,62 +210,46 @@ static inline __attribute__((always_inline)) float kernel_cdf_grad_f32(float x, 
     float cdf_4 = 0.0f;
     float cdf_5 = 0.0f;
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        {
-            *irgen_r1 = NAN;
-            *irgen_r2 = NAN;
-            return NAN;
-        }
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
     }
     if (x == -INFINITY) {
-        {
-            *irgen_r1 = 0.0f;
-            *irgen_r2 = 0.0f;
-            return 0.0f;
-        }
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return 0.0f;
     }
     if (x == INFINITY) {
-        {
-            *irgen_r1 = 0.0f;
-            *irgen_r2 = 0.0f;
-            return 1.0f;
-        }
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return 1.0f;
     }
     { float irgen_o1, irgen_o2;
       cdf_3 = cdf__d1_2_f32(x, mu, sigma, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    {
-        *irgen_r1 = cdf_4;
-        *irgen_r2 = cdf_5;
-        return cdf_3;
-    }
+    *irgen_r1 = cdf_4;
+    *irgen_r2 = cdf_5;
+    return cdf_3;
 }
 
 static inline __attribute__((always_inline)) float kernel_implicit_grad_f32(float x, float mu, float sigma, float* irgen_r1)
 {
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        {
-            *irgen_r1 = NAN;
-            return NAN;
-        }
+        *irgen_r1 = NAN;
+        return NAN;
     }
     if (x == -INFINITY) {
-        {
-            *irgen_r1 = 0.0f;
-            return 0.0f;
-        }
+        *irgen_r1 = 0.0f;
+        return 0.0f;
     }
     if (x == INFINITY) {
-        {
-            *irgen_r1 = 0.0f;
-            return 0.0f;
-        }
+        *irgen_r1 = 0.0f;
+        return 0.0f;
     }
-    {
-        *irgen_r1 = (-mu + x) / sigma;
-        return 1.0f;
-    }
+    *irgen_r1 = (-mu + x) / sigma;
+    return 1.0f;
 }
 
 /* ---- elementwise kernels ---- */

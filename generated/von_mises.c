@@ -78,9 +78,7 @@ static inline __attribute__((always_inline)) double body_mass_f64(double w, doub
             total = total__0;
         }
     }
-    {
-        return 2.0 * h * total;
-    }
+    return 2.0 * h * total;
 }
 
 static inline __attribute__((always_inline)) double log_i0e_f64(double k)
@@ -111,9 +109,7 @@ static inline __attribute__((always_inline)) double log_i0e_f64(double k)
                 break;
             }
         }
-        {
-            return -k + log(total);
-        }
+        return -k + log(total);
     }
     {
         const double u__0 = 1.0 / k;
@@ -128,9 +124,7 @@ static inline __attribute__((always_inline)) double log_i0e_f64(double k)
             total = total__0;
         }
     }
-    {
-        return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
-    }
+    return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
 }
 
 static inline __attribute__((always_inline)) double sin_small_f64(double x)
@@ -151,9 +145,7 @@ static inline __attribute__((always_inline)) double sin_small_f64(double x)
             total = total__0;
         }
     }
-    {
-        return total * x;
-    }
+    return total * x;
 }
 
 static inline __attribute__((always_inline)) double tail_integrand_f64(double w, double k, double e, double s)
@@ -168,9 +160,7 @@ static inline __attribute__((always_inline)) double tail_integrand_f64(double w,
     }
     _irgen_t1 = sin_small_f64(a);
     _irgen_t2 = sin_small_f64(0.5 * s);
-    {
-        return exp(-(2.0 * _irgen_t1 * _irgen_t2 * k));
-    }
+    return exp(-(2.0 * _irgen_t1 * _irgen_t2 * k));
 }
 
 static inline __attribute__((always_inline)) double tail_mass_f64(double w, double k)
@@ -241,9 +231,7 @@ static inline __attribute__((always_inline)) double tail_mass_f64(double w, doub
             }
         }
     }
-    {
-        return h * total;
-    }
+    return h * total;
 }
 
 static inline __attribute__((always_inline)) double log_lower_f64(double w, double k)
@@ -265,14 +253,10 @@ static inline __attribute__((always_inline)) double log_lower_f64(double w, doub
     }
     if (e > 4.5 || w > 0.5 * 3.141592653589793) {
         _irgen_t2 = tail_mass_f64(w, k);
-        {
-            return -e - log_z + log(_irgen_t2);
-        }
+        return -e - log_z + log(_irgen_t2);
     }
     _irgen_t3 = body_mass_f64(w, k);
-    {
-        return log(-(_irgen_t3 * exp(-log_z)) + 0.5);
-    }
+    return log(-(_irgen_t3 * exp(-log_z)) + 0.5);
 }
 
 static inline __attribute__((always_inline)) double wrap_f64(double x, double mu)
@@ -295,9 +279,7 @@ static inline __attribute__((always_inline)) double wrap_f64(double x, double mu
             y = y__0;
         }
     }
-    {
-        return y;
-    }
+    return y;
 }
 
 static inline __attribute__((always_inline)) double cdf_f64(double x, double mu, double kappa)
@@ -313,33 +295,23 @@ static inline __attribute__((always_inline)) double cdf_f64(double x, double mu,
     }
     if (y <= 0.0) {
         _irgen_t2 = log_lower_f64(-y, kappa);
-        {
-            return exp(_irgen_t2);
-        }
+        return exp(_irgen_t2);
     }
     _irgen_t3 = log_lower_f64(y, kappa);
-    {
-        return -expm1(_irgen_t3);
-    }
+    return -expm1(_irgen_t3);
 }
 
 static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double mu, double kappa)
 {
     double cdf_1 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     if (isinf(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     cdf_1 = cdf_f64(x, mu, kappa);
-    {
-        return cdf_1;
-    }
+    return cdf_1;
 }
 
 static inline __attribute__((always_inline)) double log_prob_f64(double x, double mu, double kappa)
@@ -356,28 +328,20 @@ static inline __attribute__((always_inline)) double log_prob_f64(double x, doubl
         r = r__0;
     }
     _irgen_t2 = log_i0e_f64(kappa);
-    {
-        return -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453;
-    }
+    return -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453;
 }
 
 static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x, double mu, double kappa)
 {
     double log_prob_2 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     if (isinf(x)) {
-        {
-            return ((double)NAN);
-        }
+        return ((double)NAN);
     }
     log_prob_2 = log_prob_f64(x, mu, kappa);
-    {
-        return log_prob_2;
-    }
+    return log_prob_2;
 }
 
 static inline __attribute__((always_inline)) double body_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
@@ -493,10 +457,8 @@ static inline __attribute__((always_inline)) double log_i0e__d0_f64(double k, do
                 break;
             }
         }
-        {
-            *irgen_r1 = -d0_k + d0_total / total;
-            return -k + log(total);
-        }
+        *irgen_r1 = -d0_k + d0_total / total;
+        return -k + log(total);
     }
     {
         const double d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
@@ -517,10 +479,8 @@ static inline __attribute__((always_inline)) double log_i0e__d0_f64(double k, do
             total = total__0;
         }
     }
-    {
-        *irgen_r1 = -(0.5 * d0_k / k) + d0_total / total;
-        return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
-    }
+    *irgen_r1 = -(0.5 * d0_k / k) + d0_total / total;
+    return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
 }
 
 static inline __attribute__((always_inline)) double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
@@ -551,10 +511,8 @@ static inline __attribute__((always_inline)) double sin_small__d0_f64(double x, 
             total = total__0;
         }
     }
-    {
-        *irgen_r1 = d0_total * x + d0_x * total;
-        return total * x;
-    }
+    *irgen_r1 = d0_total * x + d0_x * total;
+    return total * x;
 }
 
 static inline __attribute__((always_inline)) double tail_integrand__d023_13_f64(double w, double k, double e, double s, double d0_w, double d0_e, double d0_s, double d1_k, double d1_s, double* irgen_r1, double* irgen_r2)
@@ -811,11 +769,9 @@ static inline __attribute__((always_inline)) double tail_mass__d0_1_f64(double w
             }
         }
     }
-    {
-        *irgen_r1 = d0_h * total + d0_total * h;
-        *irgen_r2 = d1_h * total + d1_total * h;
-        return h * total;
-    }
+    *irgen_r1 = d0_h * total + d0_total * h;
+    *irgen_r2 = d1_h * total + d1_total * h;
+    return h * total;
 }
 
 static inline __attribute__((always_inline)) double log_lower__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
@@ -935,10 +891,8 @@ static inline __attribute__((always_inline)) double wrap__d1_f64(double x, doubl
             y = y__0;
         }
     }
-    {
-        *irgen_r1 = d0_y;
-        return y;
-    }
+    *irgen_r1 = d0_y;
+    return y;
 }
 
 static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, double mu, double kappa, double d0_mu, double d1_kappa, double* irgen_r1, double* irgen_r2)
@@ -1009,38 +963,30 @@ static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x
     double cdf_4 = 0.0;
     double cdf_5 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        {
-            *irgen_r1 = ((double)NAN);
-            *irgen_r2 = ((double)NAN);
-            return ((double)NAN);
-        }
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
     }
     if (isinf(x)) {
-        {
-            *irgen_r1 = ((double)NAN);
-            *irgen_r2 = ((double)NAN);
-            return ((double)NAN);
-        }
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
     }
     { double irgen_o1, irgen_o2;
       cdf_3 = cdf__d1_2_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    {
-        *irgen_r1 = cdf_4;
-        *irgen_r2 = cdf_5;
-        return cdf_3;
-    }
+    *irgen_r1 = cdf_4;
+    *irgen_r2 = cdf_5;
+    return cdf_3;
 }
 
 static inline __attribute__((always_inline)) double upper_f64(double x, double mu, double kappa)
 {
     double _irgen_t1 = 0.0;
     _irgen_t1 = wrap_f64(x, mu);
-    {
-        return _irgen_t1;
-    }
+    return _irgen_t1;
 }
 
 static inline __attribute__((always_inline)) double body_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
@@ -1245,10 +1191,8 @@ static inline __attribute__((always_inline)) double tail_mass__d1_f64(double w, 
             }
         }
     }
-    {
-        *irgen_r1 = d0_h * total + d0_total * h;
-        return h * total;
-    }
+    *irgen_r1 = d0_h * total + d0_total * h;
+    return h * total;
 }
 
 static inline __attribute__((always_inline)) double log_lower__d1_f64(double w, double k, double d0_k, double* irgen_r1)
@@ -1298,10 +1242,8 @@ static inline __attribute__((always_inline)) double log_lower__d1_f64(double w, 
           _irgen_t2 = tail_mass__d1_f64(w, k, d0_k, &irgen_o1);
           d0__irgen_t2 = irgen_o1;
         }
-        {
-            *irgen_r1 = -d0_e - d0_log_z + d0__irgen_t2 / _irgen_t2;
-            return -e - log_z + log(_irgen_t2);
-        }
+        *irgen_r1 = -d0_e - d0_log_z + d0__irgen_t2 / _irgen_t2;
+        return -e - log_z + log(_irgen_t2);
     }
     { double irgen_o1;
       _irgen_t3 = body_mass__d1_f64(w, k, d0_k, &irgen_o1);
@@ -1340,10 +1282,8 @@ static inline __attribute__((always_inline)) double log_sf__d2_f64(double x, dou
           _irgen_t2 = log_lower__d1_f64(y, kappa, d0_kappa, &irgen_o1);
           d0__irgen_t2 = irgen_o1;
         }
-        {
-            *irgen_r1 = d0__irgen_t2;
-            return _irgen_t2;
-        }
+        *irgen_r1 = d0__irgen_t2;
+        return _irgen_t2;
     }
     { double irgen_o1;
       _irgen_t3 = log_lower__d1_f64(-y, kappa, d0_kappa, &irgen_o1);
@@ -1380,10 +1320,8 @@ static inline __attribute__((always_inline)) double log_cdf__d2_f64(double x, do
           _irgen_t2 = log_lower__d1_f64(-y, kappa, d0_kappa, &irgen_o1);
           d0__irgen_t2 = irgen_o1;
         }
-        {
-            *irgen_r1 = d0__irgen_t2;
-            return _irgen_t2;
-        }
+        *irgen_r1 = d0__irgen_t2;
+        return _irgen_t2;
     }
     { double irgen_o1;
       _irgen_t3 = log_lower__d1_f64(y, kappa, d0_kappa, &irgen_o1);
@@ -1405,16 +1343,12 @@ static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(dou
     double log_cdf_10 = 0.0;
     double log_cdf_11 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        {
-            *irgen_r1 = ((double)NAN);
-            return ((double)NAN);
-        }
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
     }
     if (isinf(x)) {
-        {
-            *irgen_r1 = ((double)NAN);
-            return ((double)NAN);
-        }
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
     }
     log_prob_6 = log_prob_f64(x, mu, kappa);
     upper_7 = upper_f64(x, mu, kappa);
@@ -1423,19 +1357,15 @@ static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(dou
           log_sf_8 = log_sf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
           log_sf_9 = irgen_o1;
         }
-        {
-            *irgen_r1 = log_sf_9 * exp(-log_prob_6 + log_sf_8);
-            return 1.0;
-        }
+        *irgen_r1 = log_sf_9 * exp(-log_prob_6 + log_sf_8);
+        return 1.0;
     } else {
         { double irgen_o1;
           log_cdf_10 = log_cdf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
           log_cdf_11 = irgen_o1;
         }
-        {
-            *irgen_r1 = -(log_cdf_11 * exp(log_cdf_10 - log_prob_6));
-            return 1.0;
-        }
+        *irgen_r1 = -(log_cdf_11 * exp(log_cdf_10 - log_prob_6));
+        return 1.0;
     }
 }
 

@@ -295,7 +295,7 @@ class FunctionPrinter:
         rets = [sp.sympify(r).xreplace(version) for r in (ret.values if ret else ())]
         temps, reduced = sp.cse(exprs + rets, symbols=sp.numbered_symbols("irgen_c"),
                                 order="none")
-        lines.append(pad + "{")
+        outer, lines = lines, []      # the block's own lines; braces only if it declares
         deps = {t: e for t, e in temps}
         emitted = set()
         carried = set(self.loop_carried)
@@ -324,5 +324,8 @@ class FunctionPrinter:
             for i, e in enumerate(outs[1:], 1):
                 lines.append(f"{pad}    *irgen_r{i} = {self.e(e)};")
             lines.append(f"{pad}    return {self.e(outs[0])};")
-        lines.append(pad + "}")
+        if any(" const " in line for line in lines):
+            outer.extend([pad + "{"] + lines + [pad + "}"])
+        else:
+            outer.extend(line[4:] for line in lines)
         self.e.carried = set()
