@@ -65,38 +65,35 @@ def main():
         torch = None
     cores = os.cpu_count()
     print(f"n = {n}, median of {rep} runs, {cores} cores; ns per element (lower is better)\n")
-    rows = []
-    for dtype in (np.float64, np.float32):
-        za, aa = z.astype(dtype), a.astype(dtype)
-        one = dtype(1)
+
+    def compare(label, kernel, fd, fd_n):
+        """irgen on one thread and on all, against scipy finite differences."""
         set_num_threads(1)
-        t1 = median_ns(lambda: g.implicit_grad(za, aa, one), n, rep)
+        t1 = median_ns(kernel, n, rep)
         set_num_threads(0)
-        tn = median_ns(lambda: g.implicit_grad(za, aa, one), n, rep)
-        rows.append((f"gamma {np.dtype(dtype).name}", t1, tn))
-        m = min(n, 1 << 18)
-        fd = median_ns(lambda: scipy_gamma_fd(z[:m], a[:m]), m, 3)
-        print(f"gamma implicit_grad {np.dtype(dtype).name}: irgen {t1:7.1f} (1 thread) "
-              f"{tn:7.1f} ({cores} threads) | scipy central FD {fd:7.1f}  "
-              f"ratio {fd / t1:5.1f}x")
+        tn = median_ns(kernel, n, rep)
+        tfd = median_ns(fd, fd_n, 3)
+        print(f"{label}: irgen {t1:7.1f} (1 thread) {tn:7.1f} ({cores} threads) | "
+              f"scipy central FD {tfd:7.1f}  ratio {tfd / t1:5.1f}x")
+        return t1
+
+    m = min(n, 1 << 18)
+    for dtype in (np.float64, np.float32):
+        za, aa, one = z.astype(dtype), a.astype(dtype), dtype(1)
+        t1 = compare(f"gamma implicit_grad {np.dtype(dtype).name}",
+                     lambda: g.implicit_grad(za, aa, one),
+                     lambda: scipy_gamma_fd(z[:m], a[:m]), m)
         if torch is not None:
-            tz = torch.from_numpy(za)
-            ta = torch.from_numpy(aa)
+            tz, ta = torch.from_numpy(za), torch.from_numpy(aa)
             tt = median_ns(lambda: torch._standard_gamma_grad(ta, tz), n, rep)
             print(f"{'':29}torch._standard_gamma_grad (1 thread) {tt:7.1f}  "
                   f"ratio {tt / t1:5.2f}x")
+    m = min(n, 1 << 16)
     for dtype in (np.float64, np.float32):
-        ya, ka = y.astype(dtype), k.astype(dtype)
-        zero = dtype(0)
-        set_num_threads(1)
-        t1 = median_ns(lambda: v.implicit_grad(ya, zero, ka), n, rep)
-        set_num_threads(0)
-        tn = median_ns(lambda: v.implicit_grad(ya, zero, ka), n, rep)
-        m = min(n, 1 << 16)
-        fd = median_ns(lambda: scipy_vm_fd(y[:m], k[:m]), m, 3)
-        print(f"von Mises implicit_grad {np.dtype(dtype).name}: irgen {t1:7.1f} (1 thread) "
-              f"{tn:7.1f} ({cores} threads) | scipy central FD {fd:7.1f}  "
-              f"ratio {fd / t1:5.1f}x")
+        ya, ka, zero = y.astype(dtype), k.astype(dtype), dtype(0)
+        compare(f"von Mises implicit_grad {np.dtype(dtype).name}",
+                lambda: v.implicit_grad(ya, zero, ka),
+                lambda: scipy_vm_fd(y[:m], k[:m]), m)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,17 @@ def _load(path, name):
     return mod
 
 
+def _variant(tmp_path, name, **changes):
+    """A built-in distribution with some declaration fields changed, generated and loaded,
+    beside the shipped module."""
+    (dist,) = [d for d in build.discover() if d.name == name]
+    variant = dataclasses.replace(dist, name=f"{name}_variant", **changes)
+    for fname, text in build.generate(variant).items():
+        (tmp_path / fname).write_text(text)
+    return (dist, _load(tmp_path / f"{name}_variant.py", f"{name}_variant"),
+            _load(ROOT / "generated" / f"{name}.py", f"{name}_shipped"))
+
+
 @pytest.fixture(scope="module")
 def weibull_build(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
@@ -97,12 +108,7 @@ def test_list_and_show(capsys):
 @pytest.mark.parametrize("name", ["gamma", "normal", "von_mises"])
 def test_given_log_prob_matches_derived(tmp_path, name):
     """The declared log density against the one forward mode derives from the CDF."""
-    (dist,) = [d for d in build.discover() if d.name == name]
-    derived = dataclasses.replace(dist, name=name + "_derived", log_prob=None)
-    for fname, text in build.generate(derived).items():
-        (tmp_path / fname).write_text(text)
-    mod = _load(tmp_path / f"{name}_derived.py", f"{name}_derived")
-    given = _load(ROOT / "generated" / f"{name}.py", f"{name}_given")
+    dist, mod, given = _variant(tmp_path, name, log_prob=None)
     rng = np.random.default_rng(5)
     p = [np.exp(rng.uniform(-1, 2, 300)) for _ in dist.params]
     x = {"gamma": rng.gamma(p[0]) / p[1], "normal": rng.normal(size=300) * p[1] + p[0],
@@ -139,14 +145,10 @@ def test_wheel_ships_templates_and_builds(tmp_path):
 def test_declared_roles_and_density_form_match_forward_mode(tmp_path, name):
     """Closed forms for location/scale/rate parameters, and the 'density' form, against
     the plain forward-mode ratio -(dF/dp)/(dF/dx) for every parameter."""
-    (dist,) = [d for d in build.discover() if d.name == name]
-    plain = dataclasses.replace(
-        dist, name=name + "_plain", implicit="ratio",
-        params=tuple(dataclasses.replace(p, role=None) for p in dist.params))
-    for fname, text in build.generate(plain).items():
-        (tmp_path / fname).write_text(text)
-    mod = _load(tmp_path / f"{name}_plain.py", f"{name}_plain")
-    shipped = _load(ROOT / "generated" / f"{name}.py", f"{name}_shipped")
+    (declared,) = [d for d in build.discover() if d.name == name]
+    dist, mod, shipped = _variant(
+        tmp_path, name, implicit="ratio",
+        params=tuple(dataclasses.replace(p, role=None) for p in declared.params))
     rng = np.random.default_rng(8)
     p = [np.exp(rng.uniform(-2, 3, 2000)) for _ in dist.params]
     if name == "normal":
