@@ -8,11 +8,13 @@ SQRT_PI = 1.7724538509055160
 LOG_2 = 0.6931471805599453
 EULER = 0.5772156649015329
 # zeta(k) / k for k = 2, ..., 41: the coefficients of lgamma(1 + a) around a = 0
-ZETA_OVER_K = tuple(float(mpmath.zeta(k) / k) for k in range(2, 42))
+with mpmath.workdps(40):        # fixed precision: the tables must not depend on the caller's
+    ZETA_OVER_K = tuple(float(mpmath.zeta(k) / k) for k in range(2, 42))
 # sin x = x sum_k (-x^2)^k / (2k+1)!, k < 12: below 1e-18 relative for |x| <= pi/2.
 # Highest power first, for Horner's rule.
-SIN_TAYLOR = tuple(float(mpmath.mpf(-1) ** k / mpmath.factorial(2 * k + 1))
-                   for k in reversed(range(12)))
+with mpmath.workdps(40):
+    SIN_TAYLOR = tuple(float(mpmath.mpf(-1) ** k / mpmath.factorial(2 * k + 1))
+                       for k in reversed(range(12)))
 
 
 @dsl
