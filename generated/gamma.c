@@ -564,7 +564,7 @@ static inline __attribute__((always_inline)) double log_prefactor__d0_1_f64(doub
     double d0__irgen_t2 = 0.0;
     double d1_t = 0.0;
     double d1__irgen_t1 = 0.0;
-    double _irgen_r1 = 0.0;
+    double _irgen_r4 = 0.0;
     double b = 0.0;
     double t = 0.0;
     double _irgen_s2 = 0.0;
@@ -587,10 +587,10 @@ static inline __attribute__((always_inline)) double log_prefactor__d0_1_f64(doub
         d1__irgen_t1 = d1__irgen_t1__0;
     }
     if (a < 14.0 || y < 0.5 * a) {
-        _irgen_r1 = digamma_f64(a + 1.0);
+        _irgen_r4 = digamma_f64(a + 1.0);
         {
             const double irgen_c0 = log(y);
-            *irgen_r1 = -(_irgen_r1 * d0_a) + irgen_c0 * d0_a;
+            *irgen_r1 = -(_irgen_r4 * d0_a) + irgen_c0 * d0_a;
             *irgen_r2 = a * d1_y / y - d1_y;
             return irgen_c0 * a - y - irgen_lgamma(a + 1.0);
         }
@@ -1958,7 +1958,7 @@ static inline __attribute__((always_inline)) float log_prefactor__d0_1_f32(float
     float d0__irgen_t2 = 0.0f;
     float d1_t = 0.0f;
     float d1__irgen_t1 = 0.0f;
-    float _irgen_r1 = 0.0f;
+    float _irgen_r4 = 0.0f;
     float b = 0.0f;
     float t = 0.0f;
     float _irgen_s2 = 0.0f;
@@ -1981,10 +1981,10 @@ static inline __attribute__((always_inline)) float log_prefactor__d0_1_f32(float
         d1__irgen_t1 = d1__irgen_t1__0;
     }
     if (a < 14.0f || y < 0.5f * a) {
-        _irgen_r1 = digamma_f32(a + 1.0f);
+        _irgen_r4 = digamma_f32(a + 1.0f);
         {
             const float irgen_c0 = logf(y);
-            *irgen_r1 = -(_irgen_r1 * d0_a) + irgen_c0 * d0_a;
+            *irgen_r1 = -(_irgen_r4 * d0_a) + irgen_c0 * d0_a;
             *irgen_r2 = a * d1_y / y - d1_y;
             return irgen_c0 * a - y - irgen_lgammaf(a + 1.0f);
         }

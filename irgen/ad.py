@@ -126,9 +126,8 @@ class _Transform:
                 for k, act in enumerate(self.active)
                 for v in ir.assigned(self.fn.body) if v in act]
         body = tuple(init) + self.block(self.fn.body)
-        counter = iter(range(1, 1 << 30))
         found = set()
-        body = hoist_calls(body, lambda: sp.Symbol(f"_irgen_r{next(counter)}", real=True), found)
+        body = hoist_calls(body, lambda: self.fresh("r"), found)
         self.needs |= {(name, ()) for name in found}
         return ir.Function(jvp_name(self.fn.name, self.spec), tuple(params), body,
                            1 + len(self.spec), self.fn.doc, self.fn.loc)

@@ -324,7 +324,7 @@ class FunctionPrinter:
             for i, e in enumerate(outs[1:], 1):
                 lines.append(f"{pad}    *irgen_r{i} = {self.e(e)};")
             lines.append(f"{pad}    return {self.e(outs[0])};")
-        if any(" const " in line for line in lines):
+        if ssa or emitted:                     # it declares constants: give them a scope
             outer.extend([pad + "{"] + lines + [pad + "}"])
         else:
             outer.extend(line[4:] for line in lines)

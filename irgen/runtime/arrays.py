@@ -12,7 +12,7 @@ import numpy as np
 
 from .loader import load
 
-_CTYPES = {np.dtype(np.float64): "double *", np.dtype(np.float32): "float *"}
+# the kernel dtypes, and the cffi buffer type each is passed as
 _BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
 
 
@@ -24,11 +24,11 @@ def _dtype(args, names):
             typed.append(a)
             continue
         dt = np.asarray(a).dtype
-        if dt not in _CTYPES:
+        if dt not in _BUFFERS:
             raise TypeError(f"{n}: expected float32 or float64 values, got {dt}")
         typed.append(dt)
     dt = np.result_type(*typed)
-    return dt if dt in _CTYPES else np.dtype(np.float64)
+    return dt if dt in _BUFFERS else np.dtype(np.float64)
 
 
 class KernelSet:
