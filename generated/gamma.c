@@ -31,547 +31,1081 @@ int irgen_get_threads(void)
     return 1;
 #endif
 }
+/* Lane-parallel functions work on GCC vector-extension values as wide as the widest SIMD
+   registers the compiler targets: one lane per element, a mask for the lanes in play. */
+#if defined(__AVX512F__)
+#define IRGEN_VBYTES 64
+#elif defined(__AVX__)
+#define IRGEN_VBYTES 32
+#else
+#define IRGEN_VBYTES 16
+#endif
+#define IRGEN_W_f64 (IRGEN_VBYTES / 8)
+#define IRGEN_W_f32 (IRGEN_VBYTES / 4)
+typedef double irgen_vd __attribute__((vector_size(IRGEN_VBYTES)));
+typedef int64_t irgen_md __attribute__((vector_size(IRGEN_VBYTES)));
+typedef float irgen_vf __attribute__((vector_size(IRGEN_VBYTES)));
+typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
+/* glibc's vector math library, where the build found it (IRGEN_HAVE_MVEC): the x86-64
+   vector ABI names a function by ISA letter, lane count and argument kinds. */
+#if defined(IRGEN_HAVE_MVEC) && defined(__x86_64__) && defined(__GLIBC__)
+#define IRGEN_MVEC_2_35 __GLIBC_PREREQ(2, 35)
+#if IRGEN_VBYTES == 64
+#define IRGEN_MV_f64(fn) _ZGVeN8v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVeN8vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVeN16v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVeN16vv_##fn##f
+#elif IRGEN_VBYTES == 32 && defined(__AVX2__)
+#define IRGEN_MV_f64(fn) _ZGVdN4v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVdN4vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVdN8v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVdN8vv_##fn##f
+#elif IRGEN_VBYTES == 16
+#define IRGEN_MV_f64(fn) _ZGVbN2v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVbN2vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVbN4v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVbN4vv_##fn##f
+#endif
+#endif
+/* whether any lane of a mask is set: one test instruction where the target has one */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (_mm512_test_epi64_mask((__m512i)(m), (__m512i)(m)) != 0)
+#elif defined(__AVX__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (!_mm256_testz_si256((__m256i)(m), (__m256i)(m)))
+#elif defined(__SSE4_1__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (!_mm_testz_si128((__m128i)(m), (__m128i)(m)))
+#else
+#define IRGEN_ANY(m) irgen_any_lanes((const unsigned char*)&(m), sizeof(m))
+static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
+{ unsigned char r = 0; for (unsigned i = 0; i < n; ++i) r |= p[i]; return r != 0; }
+#endif
 
-/* ---- float64 scalar functions ---- */
+/* ---- float64 lane-parallel functions ---- */
+
+static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
+{ return (irgen_vd)(((irgen_md)a & m) | ((irgen_md)b & ~m)); }
+static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
+static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
+static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
+{ return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
+static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
+{ irgen_md sign = (irgen_md)irgen_bc_f64(-0.0); return (irgen_vd)(((irgen_md)x & ~sign) | ((irgen_md)y & sign)); }
+static inline irgen_vd irgen_v_fmin_f64(irgen_vd a, irgen_vd b)
+{ return irgen_sel_f64(a != a, b, irgen_sel_f64(b < a, b, a)); }
+static inline irgen_vd irgen_v_fmax_f64(irgen_vd a, irgen_vd b)
+{ return irgen_sel_f64(a != a, b, irgen_sel_f64(b > a, b, a)); }
+static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
+{ irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
+static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
+{ irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = floor(x[l]); return r; }
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(exp)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(exp)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = exp(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(log)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_log_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(log)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_log_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = log(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(log1p)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_log1p_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(log1p)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_log1p_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = log1p(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(expm1)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_expm1_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(expm1)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_expm1_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = expm1(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(sin)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_sin_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(sin)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_sin_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = sin(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(cos)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_cos_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(cos)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_cos_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = cos(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(tan)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_tan_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(tan)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_tan_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = tan(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(atan)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_atan_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(atan)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_atan_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = atan(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV2_f64(atan2)(irgen_vd, irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_atan2_f64(irgen_md m, irgen_vd x0, irgen_vd x1) { return IRGEN_MV2_f64(atan2)(irgen_sel_f64(m, x0, irgen_bc_f64(1)), irgen_sel_f64(m, x1, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_atan2_f64(irgen_md m, irgen_vd x0, irgen_vd x1)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = atan2(x0[l], x1[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(sinh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_sinh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(sinh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_sinh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = sinh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(cosh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_cosh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(cosh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_cosh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = cosh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(tanh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_tanh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(tanh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_tanh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = tanh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(erf)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_erf_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(erf)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_erf_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = erf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(erfc)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(erfc)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = erfc(x0[l]); return r; }
+#endif
+__attribute__((const)) static inline irgen_vd irgen_v_lgamma_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = irgen_lgamma(x0[l]); return r; }
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV2_f64(pow)(irgen_vd, irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1) { return IRGEN_MV2_f64(pow)(irgen_sel_f64(m, x0, irgen_bc_f64(1)), irgen_sel_f64(m, x1, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
+#endif
 
 static const double INV_N_f64[200] = {0.0, 1.0, 0.5, 0.3333333333333333, 0.25, 0.2, 0.16666666666666666, 0.14285714285714285, 0.125, 0.1111111111111111, 0.1, 0.09090909090909091, 0.08333333333333333, 0.07692307692307693, 0.07142857142857142, 0.06666666666666667, 0.0625, 0.058823529411764705, 0.05555555555555555, 0.05263157894736842, 0.05, 0.047619047619047616, 0.045454545454545456, 0.043478260869565216, 0.041666666666666664, 0.04, 0.038461538461538464, 0.037037037037037035, 0.03571428571428571, 0.034482758620689655, 0.03333333333333333, 0.03225806451612903, 0.03125, 0.030303030303030304, 0.029411764705882353, 0.02857142857142857, 0.027777777777777776, 0.02702702702702703, 0.02631578947368421, 0.02564102564102564, 0.025, 0.024390243902439025, 0.023809523809523808, 0.023255813953488372, 0.022727272727272728, 0.022222222222222223, 0.021739130434782608, 0.02127659574468085, 0.020833333333333332, 0.02040816326530612, 0.02, 0.0196078431372549, 0.019230769230769232, 0.018867924528301886, 0.018518518518518517, 0.01818181818181818, 0.017857142857142856, 0.017543859649122806, 0.017241379310344827, 0.01694915254237288, 0.016666666666666666, 0.01639344262295082, 0.016129032258064516, 0.015873015873015872, 0.015625, 0.015384615384615385, 0.015151515151515152, 0.014925373134328358, 0.014705882352941176, 0.014492753623188406, 0.014285714285714285, 0.014084507042253521, 0.013888888888888888, 0.0136986301369863, 0.013513513513513514, 0.013333333333333334, 0.013157894736842105, 0.012987012987012988, 0.01282051282051282, 0.012658227848101266, 0.0125, 0.012345679012345678, 0.012195121951219513, 0.012048192771084338, 0.011904761904761904, 0.011764705882352941, 0.011627906976744186, 0.011494252873563218, 0.011363636363636364, 0.011235955056179775, 0.011111111111111112, 0.01098901098901099, 0.010869565217391304, 0.010752688172043012, 0.010638297872340425, 0.010526315789473684, 0.010416666666666666, 0.010309278350515464, 0.01020408163265306, 0.010101010101010102, 0.01, 0.009900990099009901, 0.00980392156862745, 0.009708737864077669, 0.009615384615384616, 0.009523809523809525, 0.009433962264150943, 0.009345794392523364, 0.009259259259259259, 0.009174311926605505, 0.00909090909090909, 0.009009009009009009, 0.008928571428571428, 0.008849557522123894, 0.008771929824561403, 0.008695652173913044, 0.008620689655172414, 0.008547008547008548, 0.00847457627118644, 0.008403361344537815, 0.008333333333333333, 0.008264462809917356, 0.00819672131147541, 0.008130081300813009, 0.008064516129032258, 0.008, 0.007936507936507936, 0.007874015748031496, 0.0078125, 0.007751937984496124, 0.007692307692307693, 0.007633587786259542, 0.007575757575757576, 0.007518796992481203, 0.007462686567164179, 0.007407407407407408, 0.007352941176470588, 0.0072992700729927005, 0.007246376811594203, 0.007194244604316547, 0.007142857142857143, 0.0070921985815602835, 0.007042253521126761, 0.006993006993006993, 0.006944444444444444, 0.006896551724137931, 0.00684931506849315, 0.006802721088435374, 0.006756756756756757, 0.006711409395973154, 0.006666666666666667, 0.006622516556291391, 0.006578947368421052, 0.006535947712418301, 0.006493506493506494, 0.0064516129032258064, 0.00641025641025641, 0.006369426751592357, 0.006329113924050633, 0.006289308176100629, 0.00625, 0.006211180124223602, 0.006172839506172839, 0.006134969325153374, 0.006097560975609756, 0.006060606060606061, 0.006024096385542169, 0.005988023952095809, 0.005952380952380952, 0.005917159763313609, 0.0058823529411764705, 0.005847953216374269, 0.005813953488372093, 0.005780346820809248, 0.005747126436781609, 0.005714285714285714, 0.005681818181818182, 0.005649717514124294, 0.0056179775280898875, 0.00558659217877095, 0.005555555555555556, 0.0055248618784530384, 0.005494505494505495, 0.00546448087431694, 0.005434782608695652, 0.005405405405405406, 0.005376344086021506, 0.0053475935828877, 0.005319148936170213, 0.005291005291005291, 0.005263157894736842, 0.005235602094240838, 0.005208333333333333, 0.0051813471502590676, 0.005154639175257732, 0.005128205128205128, 0.00510204081632653, 0.005076142131979695, 0.005050505050505051, 0.005025125628140704};
 
 static const double ZETA_OVER_K_f64[40] = {0.8224670334241132, 0.40068563438653143, 0.27058080842778454, 0.20738555102867398, 0.1695571769974082, 0.1440498967688461, 0.12550966952474304, 0.11133426586956469, 0.1000994575127818, 0.09095401714582904, 0.083353840546109, 0.0769325164113522, 0.07143294629536133, 0.06666870588242046, 0.06250095514121304, 0.058823978658684585, 0.055555767627403614, 0.05263167937961666, 0.05000004769810169, 0.047619070330142226, 0.04545455629320467, 0.04347826605304026, 0.04166666915034121, 0.04000000119214014, 0.03846153903467518, 0.037037037312989324, 0.035714285847333355, 0.034482758684919304, 0.03333333336437758, 0.03225806453115042, 0.03125000000727597, 0.030303030306558044, 0.029411764707594344, 0.02857142857226011, 0.027777777778181998, 0.027027027027223673, 0.02631578947377995, 0.025641025641072283, 0.025000000000022737, 0.024390243902450117};
 
-static inline __attribute__((always_inline)) double lgamma1p_f64(double a)
+static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen_m0, irgen_vd a)
 {
-    double total = 0.0;
-    double power = 0.0;
-    double i = 0.0;
-    double term = 0.0;
-    if (fabs(a) >= 0.2) {
-        return irgen_lgamma(a + 1.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((a >= irgen_bc_f64(1.0)), a + 1.0, irgen_bc_f64(0.5)), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd g = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, alpha);
+      _irgen_t1 = irgen_o0;
     }
     {
-        const double total__0 = -(0.5772156649015329 * a);
-        const double power__0 = -a;
+        const irgen_vd g__0 = irgen_sel_f64((_irgen_t1 <= beta * x), irgen_bc_f64(2.0), irgen_bc_f64(0.0));
+        g = g__0;
+    }
+    {
+        const irgen_md irgen_m1 = (alpha < irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd g__0 = g + 1.0;
+                g = irgen_sel_f64(irgen_m2, g__0, g);
+            }
+        }
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md irgen_m0, irgen_vd a)
+{
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd power = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = (irgen_v_fabs_f64(a) >= irgen_bc_f64(0.2));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_lgamma_f64(irgen_m2, a + 1.0), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_vd total__0 = -(0.5772156649015329 * a);
+        const irgen_vd power__0 = -a;
         total = total__0;
         power = power__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 40; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double power__0 = -(a * power);
-            const double term__0 = power__0 * ZETA_OVER_K_f64[(int)(i)];
-            const double total__0 = term__0 + total;
-            power = power__0;
-            term = term__0;
-            total = total__0;
-        }
-        if (fabs(term) <= DBL_EPSILON * fabs(total)) {
-            break;
+    {
+        irgen_md irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f64(irgen_m4); ++irgen_k1) {
+            {
+                const irgen_vd power__0 = -(a * power);
+                const irgen_vd term__0 = power__0 * ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
+                const irgen_vd total__0 = term__0 + total;
+                power = irgen_sel_f64(irgen_m4, power__0, power);
+                term = irgen_sel_f64(irgen_m4, term__0, term);
+                total = irgen_sel_f64(irgen_m4, total__0, total);
+            }
+            {
+                const irgen_md irgen_m5 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
+                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
+                    const irgen_md irgen_m7 = irgen_m6;
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
         }
     }
-    return total;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log1pmx_f64(double t)
+static inline __attribute__((always_inline)) irgen_vd log1pmx_v_f64(irgen_md irgen_m0, irgen_vd t)
 {
-    double term = 0.0;
-    double total = 0.0;
-    double k = 0.0;
-    if (fabs(t) > 0.25) {
-        return -t + log1p(t);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = (irgen_v_fabs_f64(t) > irgen_bc_f64(0.25));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -t + irgen_v_log1p_f64(irgen_m2, t), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
     {
-        const double term__0 = -(t * t);
+        const irgen_vd term__0 = -(t * t);
         const double total__0 = 0.0;
         term = term__0;
-        total = total__0;
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
-        k = (double)(2 + irgen_k1);
-        {
-            const double total__0 = total + term * ((1.0 / k));
-            const double term__0 = -(t * term);
-            total = total__0;
-            term = term__0;
-        }
-        if (fabs(term / k) <= DBL_EPSILON * fabs(total)) {
-            break;
+    {
+        irgen_md irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f64(irgen_m4); ++irgen_k1) {
+            {
+                const irgen_vd total__0 = total + term * ((1.0 / ((double)(2 + irgen_k1))));
+                const irgen_vd term__0 = -(t * term);
+                total = irgen_sel_f64(irgen_m4, total__0, total);
+                term = irgen_sel_f64(irgen_m4, term__0, term);
+            }
+            {
+                const irgen_md irgen_m5 = (irgen_v_fabs_f64(term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(total));
+                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
+                    const irgen_md irgen_m7 = irgen_m6;
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
         }
     }
-    return total;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double stirling_correction_f64(double y)
+static inline __attribute__((always_inline)) irgen_vd stirling_correction_v_f64(irgen_md irgen_m0, irgen_vd y)
 {
-    double f = 0.0;
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const double f__0 = (1.0 / y) * (1.0 / y);
+        const irgen_vd f__0 = (1.0 / y) * (1.0 / y);
         f = f__0;
-        return (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641 - 0.029550653594771246 * f__0)) + 0.0019175269175269176)) + 0.0008417508417508417)) + 0.0005952380952380953)) + 0.0007936507936507937)) + 0.002777777777777778)) + 0.08333333333333333) / y;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641 - 0.029550653594771246 * f__0)) + 0.0019175269175269176)) + 0.0008417508417508417)) + 0.0005952380952380953)) + 0.0007936507936507937)) + 0.002777777777777778)) + 0.08333333333333333) / y, irgen_ret0);
+        return irgen_ret0;
     }
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_prefactor_f64(double a, double y)
+static inline __attribute__((always_inline)) irgen_vd log_prefactor_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
-    double b = 0.0;
-    double t = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    if (a < 14.0 || y < 0.5 * a) {
-        return a * log(y) - y - irgen_lgamma(a + 1.0);
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((a < irgen_bc_f64(14.0)) | (y < 0.5 * a));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, a * irgen_v_log_f64(irgen_m2, y) - y - irgen_v_lgamma_f64(irgen_m2, a + 1.0), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
     {
-        const double b__0 = a + 1.0;
-        const double t__0 = (-b__0 + y) / b__0;
+        const irgen_vd b__0 = a + 1.0;
+        const irgen_vd t__0 = (-b__0 + y) / b__0;
         b = b__0;
         t = t__0;
     }
-    _irgen_t1 = log1pmx_f64(t);
-    _irgen_t2 = stirling_correction_f64(b);
-    return _irgen_t1 * b - _irgen_t2 - 0.5 * log(b) - log1p(t) - 0.9189385332046728;
+    { irgen_vd irgen_o0;
+      irgen_o0 = log1pmx_v_f64(irgen_m0, t);
+      _irgen_t1 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = stirling_correction_v_f64(irgen_m0, b);
+      _irgen_t2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5 * irgen_v_log_f64(irgen_m0, b) - irgen_v_log1p_f64(irgen_m0, t) - 0.9189385332046728, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double lower_series_f64(double a, double y)
+static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
-    double term = 0.0;
-    double total = 0.0;
-    double done = 0.0;
-    double n = 0.0;
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd done = irgen_bc_f64(0.0);
+    irgen_vd n = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const double term__0 = 1.0;
         const double total__0 = 1.0;
         const double done__0 = 0.0;
-        term = term__0;
-        total = total__0;
-        done = done__0;
+        term = irgen_bc_f64(term__0);
+        total = irgen_bc_f64(total__0);
+        done = irgen_bc_f64(done__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
-        n = (double)(1 + irgen_k1);
-        {
-            const double term__0 = term * (y / (a + n));
-            const double total__0 = term__0 + total;
-            term = term__0;
-            total = total__0;
-        }
-        if (fabs(term) <= DBL_EPSILON * fabs(total)) {
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const double done__0 = 1.0;
-                done = done__0;
+                const irgen_vd term__0 = term * (y / (a + ((double)(1 + irgen_k1))));
+                const irgen_vd total__0 = term__0 + total;
+                term = irgen_sel_f64(irgen_m1, term__0, term);
+                total = irgen_sel_f64(irgen_m1, total__0, total);
             }
-            break;
+            {
+                const irgen_md irgen_m2 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const double done__0 = 1.0;
+                        done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
+                    }
+                    const irgen_md irgen_m4 = irgen_m3;
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
+                }
+            }
         }
     }
-    return done > 0.0 ? total : ((double)NAN);
+    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((done > irgen_bc_f64(0.0)), total, irgen_bc_f64(((double)NAN))), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double small_a_sum_f64(double a, double y)
+static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
-    double power = 0.0;
-    double total = 0.0;
-    double n = 0.0;
-    double term = 0.0;
+    irgen_vd power = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd n = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const double power__0 = 1.0;
         const double total__0 = 0.0;
-        power = power__0;
-        total = total__0;
+        power = irgen_bc_f64(power__0);
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
-        n = (double)(1 + irgen_k1);
-        {
-            const double power__0 = -(power * (y * INV_N_f64[(int)(n)]));
-            const double term__0 = power__0 * ((1.0 / (a + n)));
-            const double total__0 = term__0 + total;
-            power = power__0;
-            term = term__0;
-            total = total__0;
-        }
-        if (fabs(term) <= DBL_EPSILON * fabs(total)) {
-            break;
-        }
-    }
-    return total;
-}
-
-static inline __attribute__((always_inline)) double log_p_series_f64(double a, double y)
-{
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    double _irgen_t4 = 0.0;
-    if (a < 1.0) {
-        _irgen_t1 = lgamma1p_f64(a);
-        _irgen_t2 = small_a_sum_f64(a, y);
-        return -_irgen_t1 + a * log(y) + log1p(_irgen_t2 * a);
-    }
-    _irgen_t3 = log_prefactor_f64(a, y);
-    _irgen_t4 = lower_series_f64(a, y);
-    return _irgen_t3 + log(_irgen_t4);
-}
-
-static inline __attribute__((always_inline)) double log_q_small_a_f64(double a, double y)
-{
-    double _irgen_t1 = 0.0;
-    double lg = 0.0;
-    double la = 0.0;
-    double _irgen_t2 = 0.0;
-    double r = 0.0;
-    _irgen_t1 = lgamma1p_f64(a);
     {
-        const double lg__0 = _irgen_t1;
-        const double la__0 = a * log(y);
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_vd power__0 = -(power * (y * INV_N_f64[(int)(((double)(1 + irgen_k1)))]));
+                const irgen_vd term__0 = power__0 * ((1.0 / (a + ((double)(1 + irgen_k1)))));
+                const irgen_vd total__0 = term__0 + total;
+                power = irgen_sel_f64(irgen_m1, power__0, power);
+                term = irgen_sel_f64(irgen_m1, term__0, term);
+                total = irgen_sel_f64(irgen_m1, total__0, total);
+            }
+            {
+                const irgen_md irgen_m2 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
+                    const irgen_md irgen_m4 = irgen_m3;
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
+                }
+            }
+        }
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = (a < irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = lgamma1p_v_f64(irgen_m2, a);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = small_a_sum_v_f64(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t1 + a * irgen_v_log_f64(irgen_m2, y) + irgen_v_log1p_f64(irgen_m2, _irgen_t2 * a), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_prefactor_v_f64(irgen_m0, a, y);
+      _irgen_t3 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = lower_series_v_f64(irgen_m0, a, y);
+      _irgen_t4 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_v_log_f64(irgen_m0, _irgen_t4), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_q_small_a_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd lg = irgen_bc_f64(0.0);
+    irgen_vd la = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = lgamma1p_v_f64(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd lg__0 = _irgen_t1;
+        const irgen_vd la__0 = a * irgen_v_log_f64(irgen_m0, y);
         lg = lg__0;
         la = la__0;
     }
-    _irgen_t2 = small_a_sum_f64(a, y);
-    {
-        const double r__0 = -(_irgen_t2 * a * exp(la)) - expm1(la) + expm1(lg);
-        r = r__0;
-        return -lg + log(r__0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = small_a_sum_v_f64(irgen_m0, a, y);
+      _irgen_t2 = irgen_o0;
     }
+    {
+        const irgen_vd r__0 = -(_irgen_t2 * a * irgen_v_exp_f64(irgen_m0, la)) - irgen_v_expm1_f64(irgen_m0, la) + irgen_v_expm1_f64(irgen_m0, lg);
+        r = r__0;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -lg + irgen_v_log_f64(irgen_m0, r__0), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double upper_fraction_f64(double a, double y)
+static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
-    double b = 0.0;
-    double c = 0.0;
-    double d = 0.0;
-    double h = 0.0;
-    double done = 0.0;
-    double i = 0.0;
-    double an = 0.0;
-    double delta = 0.0;
-    double step = 0.0;
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd done = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd an = irgen_bc_f64(0.0);
+    irgen_vd delta = irgen_bc_f64(0.0);
+    irgen_vd step = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const double b__0 = -a + y + 1.0;
+        const irgen_vd b__0 = -a + y + 1.0;
         const double c__0 = 1.0 / DBL_MIN;
-        const double d__0 = 1.0 / b__0;
-        const double h__0 = d__0;
+        const irgen_vd d__0 = 1.0 / b__0;
+        const irgen_vd h__0 = d__0;
         const double done__0 = 0.0;
         b = b__0;
-        c = c__0;
+        c = irgen_bc_f64(c__0);
         d = d__0;
         h = h__0;
-        done = done__0;
+        done = irgen_bc_f64(done__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
-        i = (double)(1 + irgen_k1);
-        {
-            const double an__0 = -(i * (-a + i));
-            const double b__0 = b + 2.0;
-            const double d__0 = an__0 * d + b__0;
-            an = an__0;
-            b = b__0;
-            d = d__0;
-        }
-        if (fabs(d) < DBL_MIN) {
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const double d__0 = DBL_MIN;
-                d = d__0;
+                const irgen_vd an__0 = -(((double)(1 + irgen_k1)) * (-a + ((double)(1 + irgen_k1))));
+                const irgen_vd b__0 = b + 2.0;
+                const irgen_vd d__0 = an__0 * d + b__0;
+                an = irgen_sel_f64(irgen_m1, an__0, an);
+                b = irgen_sel_f64(irgen_m1, b__0, b);
+                d = irgen_sel_f64(irgen_m1, d__0, d);
+            }
+            {
+                const irgen_md irgen_m2 = (irgen_v_fabs_f64(d) < irgen_bc_f64(DBL_MIN));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const double d__0 = DBL_MIN;
+                        d = irgen_sel_f64(irgen_m3, irgen_bc_f64(d__0), d);
+                    }
+                }
+            }
+            {
+                const irgen_vd c__0 = an / c + b;
+                c = irgen_sel_f64(irgen_m1, c__0, c);
+            }
+            {
+                const irgen_md irgen_m4 = (irgen_v_fabs_f64(c) < irgen_bc_f64(DBL_MIN));
+                irgen_md irgen_m5 = irgen_m1 & irgen_m4;
+                if (irgen_any_f64(irgen_m5)) {
+                    {
+                        const double c__0 = DBL_MIN;
+                        c = irgen_sel_f64(irgen_m5, irgen_bc_f64(c__0), c);
+                    }
+                }
+            }
+            {
+                const irgen_vd d__0 = 1.0 / d;
+                const irgen_vd delta__0 = c * d__0;
+                const irgen_vd step__0 = h * (delta__0 - 1.0);
+                const irgen_vd h__0 = delta__0 * h;
+                d = irgen_sel_f64(irgen_m1, d__0, d);
+                delta = irgen_sel_f64(irgen_m1, delta__0, delta);
+                step = irgen_sel_f64(irgen_m1, step__0, step);
+                h = irgen_sel_f64(irgen_m1, h__0, h);
+            }
+            {
+                const irgen_md irgen_m6 = (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h));
+                irgen_md irgen_m7 = irgen_m1 & irgen_m6;
+                if (irgen_any_f64(irgen_m7)) {
+                    {
+                        const double done__0 = 1.0;
+                        done = irgen_sel_f64(irgen_m7, irgen_bc_f64(done__0), done);
+                    }
+                    const irgen_md irgen_m8 = irgen_m7;
+                    irgen_m7 &= ~irgen_m8;
+                    irgen_m1 &= ~irgen_m8;
+                }
             }
         }
-        {
-            const double c__0 = an / c + b;
-            c = c__0;
-        }
-        if (fabs(c) < DBL_MIN) {
-            {
-                const double c__0 = DBL_MIN;
-                c = c__0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((done > irgen_bc_f64(0.0)), h, irgen_bc_f64(((double)NAN))), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_q_fraction_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((a < irgen_bc_f64(1.0)) & (y < irgen_bc_f64(1.5)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_q_small_a_v_f64(irgen_m2, a, y);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
             }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        {
-            const double d__0 = 1.0 / d;
-            const double delta__0 = c * d__0;
-            const double step__0 = h * (delta__0 - 1.0);
-            const double h__0 = delta__0 * h;
-            d = d__0;
-            delta = delta__0;
-            step = step__0;
-            h = h__0;
-        }
-        if (fabs(step) <= DBL_EPSILON * fabs(h)) {
-            {
-                const double done__0 = 1.0;
-                done = done__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_prefactor_v_f64(irgen_m0, a, y);
+      _irgen_t2 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = upper_fraction_v_f64(irgen_m0, a, y);
+      _irgen_t3 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_v_log_f64(irgen_m0, _irgen_t3) + irgen_v_log_f64(irgen_m0, a), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd gamma_p_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
             }
-            break;
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_exp_f64(irgen_m2, _irgen_t2), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
-    return done > 0.0 ? h : ((double)NAN);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
+      _irgen_t3 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_q_fraction_f64(double a, double y)
+static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
 {
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    if (a < 1.0 && y < 1.5) {
-        _irgen_t1 = log_q_small_a_f64(a, y);
-        return _irgen_t1;
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = gamma_p_v_f64(irgen_m0, alpha, beta * x);
+      _irgen_t1 = irgen_o0;
     }
-    _irgen_t2 = log_prefactor_f64(a, y);
-    _irgen_t3 = upper_fraction_f64(a, y);
-    return _irgen_t2 + log(_irgen_t3) + log(a);
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double split_f64(double a)
+static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
 {
-    return a >= 1.0 ? a + 1.0 : 0.5;
+    irgen_vd cdf_1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = cdf_v_f64(irgen_m0, x, alpha, beta);
+      cdf_1 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double gamma_p_f64(double a, double y)
+static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
 {
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    _irgen_t1 = split_f64(a);
-    if (y < _irgen_t1) {
-        _irgen_t2 = log_p_series_f64(a, y);
-        return exp(_irgen_t2);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((alpha == irgen_bc_f64(1.0)) & (x == irgen_bc_f64(0.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log_f64(irgen_m2, beta), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    _irgen_t3 = log_q_fraction_f64(a, y);
-    return -expm1(_irgen_t3);
+    irgen_ret0 = irgen_sel_f64(irgen_m0, alpha * irgen_v_log_f64(irgen_m0, beta) - beta * x + (alpha - 1.0) * irgen_v_log_f64(irgen_m0, x) - irgen_v_lgamma_f64(irgen_m0, alpha), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double cdf_f64(double x, double alpha, double beta)
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
 {
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = gamma_p_f64(alpha, beta * x);
-    return _irgen_t1;
+    irgen_vd log_prob_2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_prob_v_f64(irgen_m0, x, alpha, beta);
+      log_prob_2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double alpha, double beta)
+static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
-    double cdf_1 = 0.0;
-    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        return ((double)NAN);
+    irgen_vd shift = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd series = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((x == irgen_bc_f64(-((double)INFINITY))) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    if (x < 0.0) {
-        return 0.0;
-    }
-    if (x == ((double)INFINITY)) {
-        return 1.0;
-    }
-    cdf_1 = cdf_f64(x, alpha, beta);
-    return cdf_1;
-}
-
-static inline __attribute__((always_inline)) double log_prob_f64(double x, double alpha, double beta)
-{
-    if (alpha == 1.0 && x == 0.0) {
-        return log(beta);
-    }
-    return alpha * log(beta) - beta * x + (alpha - 1.0) * log(x) - irgen_lgamma(alpha);
-}
-
-static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x, double alpha, double beta)
-{
-    double log_prob_2 = 0.0;
-    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x < 0.0) {
-        return -((double)INFINITY);
-    }
-    if (x == ((double)INFINITY)) {
-        return -((double)INFINITY);
-    }
-    log_prob_2 = log_prob_f64(x, alpha, beta);
-    return log_prob_2;
-}
-
-static inline __attribute__((always_inline)) double digamma_f64(double x)
-{
-    double shift = 0.0;
-    double f = 0.0;
-    double series = 0.0;
-    if (x == -((double)INFINITY) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x == ((double)INFINITY)) {
-        return ((double)INFINITY);
+    {
+        const irgen_md irgen_m4 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
     {
         const double shift__0 = 0.0;
-        shift = shift__0;
+        shift = irgen_bc_f64(shift__0);
     }
-    if (x <= 0.0) {
-        if (x == floor(x)) {
-            return ((double)NAN);
-        }
-        {
-            const double shift__0 = -(3.141592653589793 / tan(3.141592653589793 * x));
-            const double x__0 = 1.0 - x;
-            shift = shift__0;
-            x = x__0;
-        }
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 10; ++irgen_k1) {
-        if (x >= 10.0) {
-            break;
-        }
-        {
-            const double shift__0 = shift - 1.0 / x;
-            const double x__0 = x + 1.0;
-            shift = shift__0;
-            x = x__0;
+    {
+        const irgen_md irgen_m7 = (x <= irgen_bc_f64(0.0));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            {
+                const irgen_md irgen_m9 = (x == irgen_v_floor_f64(x));
+                irgen_md irgen_m10 = irgen_m8 & irgen_m9;
+                if (irgen_any_f64(irgen_m10)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                    const irgen_md irgen_m11 = irgen_m10;
+                    irgen_m10 &= ~irgen_m11;
+                    irgen_m8 &= ~irgen_m11;
+                    irgen_m0 &= ~irgen_m11;
+                }
+            }
+            {
+                const irgen_vd shift__0 = -(3.141592653589793 / irgen_v_tan_f64(irgen_m8, 3.141592653589793 * x));
+                const irgen_vd x__0 = 1.0 - x;
+                shift = irgen_sel_f64(irgen_m8, shift__0, shift);
+                x = irgen_sel_f64(irgen_m8, x__0, x);
+            }
         }
     }
     {
-        const double f__0 = (1.0 / x) * (1.0 / x);
-        const double series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333 - 0.4432598039215686 * f__0)) + 0.021092796092796094)) + 0.007575757575757576)) + 0.004166666666666667)) + 0.003968253968253968)) + 0.008333333333333333)) + 0.08333333333333333);
+        irgen_md irgen_m12 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 10 && irgen_any_f64(irgen_m12); ++irgen_k1) {
+            {
+                const irgen_md irgen_m13 = (x >= irgen_bc_f64(10.0));
+                irgen_md irgen_m14 = irgen_m12 & irgen_m13;
+                if (irgen_any_f64(irgen_m14)) {
+                    const irgen_md irgen_m15 = irgen_m14;
+                    irgen_m14 &= ~irgen_m15;
+                    irgen_m12 &= ~irgen_m15;
+                }
+            }
+            {
+                const irgen_vd shift__0 = shift - 1.0 / x;
+                const irgen_vd x__0 = x + 1.0;
+                shift = irgen_sel_f64(irgen_m12, shift__0, shift);
+                x = irgen_sel_f64(irgen_m12, x__0, x);
+            }
+        }
+    }
+    {
+        const irgen_vd f__0 = (1.0 / x) * (1.0 / x);
+        const irgen_vd series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333 - 0.4432598039215686 * f__0)) + 0.021092796092796094)) + 0.007575757575757576)) + 0.004166666666666667)) + 0.003968253968253968)) + 0.008333333333333333)) + 0.08333333333333333);
         f = f__0;
         series = series__0;
-        return -series__0 + shift + log(x) - 0.5 / x;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
+        return irgen_ret0;
     }
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd d0_a, irgen_vd* irgen_r1)
 {
-    double d0_total = 0.0;
-    double d0_power = 0.0;
-    double d0_term = 0.0;
-    double _irgen_r1 = 0.0;
-    double total = 0.0;
-    double power = 0.0;
-    double i = 0.0;
-    double term = 0.0;
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d0_power = irgen_bc_f64(0.0);
+    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd power = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0_total__0 = 0.0;
         const double d0_power__0 = 0.0;
         const double d0_term__0 = 0.0;
-        d0_total = d0_total__0;
-        d0_power = d0_power__0;
-        d0_term = d0_term__0;
-    }
-    if (fabs(a) >= 0.2) {
-        _irgen_r1 = digamma_f64(a + 1.0);
-        *irgen_r1 = _irgen_r1 * d0_a;
-        return irgen_lgamma(a + 1.0);
+        d0_total = irgen_bc_f64(d0_total__0);
+        d0_power = irgen_bc_f64(d0_power__0);
+        d0_term = irgen_bc_f64(d0_term__0);
     }
     {
-        const double d0_total__0 = -(0.5772156649015329 * d0_a);
-        const double total__0 = -(0.5772156649015329 * a);
-        const double d0_power__0 = -d0_a;
-        const double power__0 = -a;
+        const irgen_md irgen_m1 = (irgen_v_fabs_f64(a) >= irgen_bc_f64(0.2));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = digamma_v_f64(irgen_m2, a + 1.0);
+              _irgen_r1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_r1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_lgamma_f64(irgen_m2, a + 1.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, _irgen_r1 * d0_a, irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_vd d0_total__0 = -(0.5772156649015329 * d0_a);
+        const irgen_vd total__0 = -(0.5772156649015329 * a);
+        const irgen_vd d0_power__0 = -d0_a;
+        const irgen_vd power__0 = -a;
         d0_total = d0_total__0;
         total = total__0;
         d0_power = d0_power__0;
         power = power__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 40; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double d0_power__0 = -(a * d0_power) - d0_a * power;
-            const double power__0 = -(a * power);
-            const double irgen_c0 = ZETA_OVER_K_f64[(int)(i)];
-            const double d0_term__0 = irgen_c0 * d0_power__0;
-            const double term__0 = irgen_c0 * power__0;
-            const double d0_total__0 = d0_term__0 + d0_total;
-            const double total__0 = term__0 + total;
-            d0_power = d0_power__0;
-            power = power__0;
-            d0_term = d0_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            total = total__0;
-        }
-        if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
-            break;
+    {
+        irgen_md irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f64(irgen_m4); ++irgen_k1) {
+            {
+                const irgen_vd d0_power__0 = -(a * d0_power) - d0_a * power;
+                const irgen_vd power__0 = -(a * power);
+                const double irgen_c0 = ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
+                const irgen_vd d0_term__0 = irgen_c0 * d0_power__0;
+                const irgen_vd term__0 = irgen_c0 * power__0;
+                const irgen_vd d0_total__0 = d0_term__0 + d0_total;
+                const irgen_vd total__0 = term__0 + total;
+                d0_power = irgen_sel_f64(irgen_m4, d0_power__0, d0_power);
+                power = irgen_sel_f64(irgen_m4, power__0, power);
+                d0_term = irgen_sel_f64(irgen_m4, d0_term__0, d0_term);
+                term = irgen_sel_f64(irgen_m4, term__0, term);
+                d0_total = irgen_sel_f64(irgen_m4, d0_total__0, d0_total);
+                total = irgen_sel_f64(irgen_m4, total__0, total);
+            }
+            {
+                const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
+                    const irgen_md irgen_m7 = irgen_m6;
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
         }
     }
-    *irgen_r1 = d0_total;
-    return total;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log1pmx__d0_f64(double t, double d0_t, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd d0_t, irgen_vd* irgen_r1)
 {
-    double d0_term = 0.0;
-    double d0_total = 0.0;
-    double term = 0.0;
-    double total = 0.0;
-    double k = 0.0;
+    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0_term__0 = 0.0;
         const double d0_total__0 = 0.0;
-        d0_term = d0_term__0;
-        d0_total = d0_total__0;
-    }
-    if (fabs(t) > 0.25) {
-        *irgen_r1 = -d0_t + d0_t / (t + 1.0);
-        return -t + log1p(t);
+        d0_term = irgen_bc_f64(d0_term__0);
+        d0_total = irgen_bc_f64(d0_total__0);
     }
     {
-        const double d0_term__0 = -(2.0 * d0_t * t);
-        const double term__0 = -(t * t);
+        const irgen_md irgen_m1 = (irgen_v_fabs_f64(t) > irgen_bc_f64(0.25));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -t + irgen_v_log1p_f64(irgen_m2, t), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_t + d0_t / (t + 1.0), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_vd d0_term__0 = -(2.0 * d0_t * t);
+        const irgen_vd term__0 = -(t * t);
         const double d0_total__0 = 0.0;
         const double total__0 = 0.0;
         d0_term = d0_term__0;
         term = term__0;
-        d0_total = d0_total__0;
-        total = total__0;
+        d0_total = irgen_bc_f64(d0_total__0);
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
-        k = (double)(2 + irgen_k1);
-        {
-            const double irgen_c0 = 1.0 / k;
-            const double d0_total__0 = irgen_c0 * d0_term + d0_total;
-            const double total__0 = irgen_c0 * term + total;
-            const double d0_term__0 = -(d0_t * term) - d0_term * t;
-            const double term__0 = -(t * term);
-            d0_total = d0_total__0;
-            total = total__0;
-            d0_term = d0_term__0;
-            term = term__0;
-        }
-        if (fabs(d0_term / k) <= DBL_EPSILON * fabs(d0_total) && fabs(term / k) <= DBL_EPSILON * fabs(total)) {
-            break;
+    {
+        irgen_md irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f64(irgen_m4); ++irgen_k1) {
+            {
+                const double irgen_c0 = 1.0 / ((double)(2 + irgen_k1));
+                const irgen_vd d0_total__0 = irgen_c0 * d0_term + d0_total;
+                const irgen_vd total__0 = irgen_c0 * term + total;
+                const irgen_vd d0_term__0 = -(d0_t * term) - d0_term * t;
+                const irgen_vd term__0 = -(t * term);
+                d0_total = irgen_sel_f64(irgen_m4, d0_total__0, d0_total);
+                total = irgen_sel_f64(irgen_m4, total__0, total);
+                d0_term = irgen_sel_f64(irgen_m4, d0_term__0, d0_term);
+                term = irgen_sel_f64(irgen_m4, term__0, term);
+            }
+            {
+                const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
+                    const irgen_md irgen_m7 = irgen_m6;
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
         }
     }
-    *irgen_r1 = d0_total;
-    return total;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double stirling_correction__d0_f64(double y, double d0_y, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd stirling_correction__d0_v_f64(irgen_md irgen_m0, irgen_vd y, irgen_vd d0_y, irgen_vd* irgen_r1)
 {
-    double d0_f = 0.0;
-    double f = 0.0;
+    irgen_vd d0_f = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0_f__0 = 0.0;
-        const double d0_f__1 = -(2.0 * d0_y * (1.0 / y) * (1.0 / y) * (1.0 / y));
-        const double irgen_c0 = 1.0 / (y * y);
-        const double f__0 = irgen_c0;
+        const irgen_vd d0_f__1 = -(2.0 * d0_y * (1.0 / y) * (1.0 / y) * (1.0 / y));
+        const irgen_vd irgen_c0 = 1.0 / (y * y);
+        const irgen_vd f__0 = irgen_c0;
         d0_f = d0_f__1;
         f = f__0;
-        const double irgen_c1 = 1.0 / y;
-        const double irgen_c2 = 0.029550653594771246 * f__0;
-        const double irgen_c3 = irgen_c2 - 0.00641025641025641;
-        const double irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176;
-        const double irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417;
-        const double irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953;
-        const double irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937;
-        const double irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778;
-        const double irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333;
-        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
-        return irgen_c1 * irgen_c9;
+        const irgen_vd irgen_c1 = 1.0 / y;
+        const irgen_vd irgen_c2 = 0.029550653594771246 * f__0;
+        const irgen_vd irgen_c3 = irgen_c2 - 0.00641025641025641;
+        const irgen_vd irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176;
+        const irgen_vd irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417;
+        const irgen_vd irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953;
+        const irgen_vd irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937;
+        const irgen_vd irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778;
+        const irgen_vd irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c1 * irgen_c9, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1)))))), irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_prefactor__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0_b = 0.0;
-    double d0_t = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d1_t = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double _irgen_r4 = 0.0;
-    double b = 0.0;
-    double t = 0.0;
-    double _irgen_s2 = 0.0;
-    double _irgen_s3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_j1 = 0.0;
-    double _irgen_t2 = 0.0;
+    irgen_vd d0_b = irgen_bc_f64(0.0);
+    irgen_vd d0_t = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_t = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_r4 = irgen_bc_f64(0.0);
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_b__0 = 0.0;
         const double d0_t__0 = 0.0;
@@ -579,32 +1113,42 @@ static inline __attribute__((always_inline)) double log_prefactor__d0_1_f64(doub
         const double d0__irgen_t2__0 = 0.0;
         const double d1_t__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
-        d0_b = d0_b__0;
-        d0_t = d0_t__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d1_t = d1_t__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0_b = irgen_bc_f64(d0_b__0);
+        d0_t = irgen_bc_f64(d0_t__0);
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d1_t = irgen_bc_f64(d1_t__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
     }
-    if (a < 14.0 || y < 0.5 * a) {
-        _irgen_r4 = digamma_f64(a + 1.0);
-        {
-            const double irgen_c0 = log(y);
-            *irgen_r1 = -(_irgen_r4 * d0_a) + irgen_c0 * d0_a;
-            *irgen_r2 = a * d1_y / y - d1_y;
-            return irgen_c0 * a - y - irgen_lgamma(a + 1.0);
+    {
+        const irgen_md irgen_m1 = ((a < irgen_bc_f64(14.0)) | (y < 0.5 * a));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = digamma_v_f64(irgen_m2, a + 1.0);
+              _irgen_r4 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_r4);
+            }
+            {
+                const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m2, y);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_c0 * a - y - irgen_v_lgamma_f64(irgen_m2, a + 1.0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(_irgen_r4 * d0_a) + irgen_c0 * d0_a, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, a * d1_y / y - d1_y, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
     {
-        const double d0_b__0 = d0_a;
-        const double b__0 = a + 1.0;
-        const double irgen_c0 = 1.0 / b__0;
-        const double irgen_c1 = -b__0 + y;
-        const double d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0 / b__0) * (1.0 / b__0);
-        const double d1_t__0 = irgen_c0 * d1_y;
-        const double t__0 = irgen_c0 * irgen_c1;
-        const double _irgen_s2__0 = d0_t__0;
-        const double _irgen_s3__0 = d1_t__0;
+        const irgen_vd d0_b__0 = d0_a;
+        const irgen_vd b__0 = a + 1.0;
+        const irgen_vd irgen_c0 = 1.0 / b__0;
+        const irgen_vd irgen_c1 = -b__0 + y;
+        const irgen_vd d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0 / b__0) * (1.0 / b__0);
+        const irgen_vd d1_t__0 = irgen_c0 * d1_y;
+        const irgen_vd t__0 = irgen_c0 * irgen_c1;
+        const irgen_vd _irgen_s2__0 = d0_t__0;
+        const irgen_vd _irgen_s3__0 = d1_t__0;
         d0_b = d0_b__0;
         b = b__0;
         d0_t = d0_t__0;
@@ -613,38 +1157,49 @@ static inline __attribute__((always_inline)) double log_prefactor__d0_1_f64(doub
         _irgen_s2 = _irgen_s2__0;
         _irgen_s3 = _irgen_s3__0;
     }
-    { double irgen_o1;
-      _irgen_t1 = log1pmx__d0_f64(t, 1.0, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log1pmx__d0_v_f64(irgen_m0, t, irgen_bc_f64(1.0), &irgen_o1);
+      _irgen_t1 = irgen_o0;
       _irgen_j1 = irgen_o1;
     }
     {
-        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-        const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const irgen_vd d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
     }
-    { double irgen_o1;
-      _irgen_t2 = stirling_correction__d0_f64(b, d0_b, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = stirling_correction__d0_v_f64(irgen_m0, b, d0_b, &irgen_o1);
+      _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
     }
     {
-        const double irgen_c0 = 1.0 / (t + 1.0);
-        *irgen_r1 = _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5 * d0_b / b;
-        *irgen_r2 = b * d1__irgen_t1 - irgen_c0 * d1_t;
-        return _irgen_t1 * b - _irgen_t2 - 0.5 * log(b) - log1p(t) - 0.9189385332046728;
+        const irgen_vd irgen_c0 = 1.0 / (t + 1.0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5 * irgen_v_log_f64(irgen_m0, b) - irgen_v_log1p_f64(irgen_m0, t) - 0.9189385332046728, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5 * d0_b / b, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, b * d1__irgen_t1 - irgen_c0 * d1_t, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double lower_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0_term = 0.0;
-    double d0_total = 0.0;
-    double d1_term = 0.0;
-    double d1_total = 0.0;
-    double term = 0.0;
-    double total = 0.0;
-    double done = 0.0;
-    double n = 0.0;
+    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d1_term = irgen_bc_f64(0.0);
+    irgen_vd d1_total = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd done = irgen_bc_f64(0.0);
+    irgen_vd n = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_term__0 = 0.0;
         const double d0_total__0 = 0.0;
@@ -657,60 +1212,77 @@ static inline __attribute__((always_inline)) double lower_series__d0_1_f64(doubl
         const double d1_total__1 = 0.0;
         const double total__0 = 1.0;
         const double done__0 = 0.0;
-        d0_term = d0_term__1;
-        d0_total = d0_total__1;
-        d1_term = d1_term__1;
-        d1_total = d1_total__1;
-        term = term__0;
-        total = total__0;
-        done = done__0;
+        d0_term = irgen_bc_f64(d0_term__1);
+        d0_total = irgen_bc_f64(d0_total__1);
+        d1_term = irgen_bc_f64(d1_term__1);
+        d1_total = irgen_bc_f64(d1_total__1);
+        term = irgen_bc_f64(term__0);
+        total = irgen_bc_f64(total__0);
+        done = irgen_bc_f64(done__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
-        n = (double)(1 + irgen_k1);
-        {
-            const double irgen_c0 = a + n;
-            const double irgen_c1 = 1.0 / irgen_c0;
-            const double d0_term__0 = -(term * (d0_a * y * (1.0 / irgen_c0) * (1.0 / irgen_c0))) + d0_term * (irgen_c1 * y);
-            const double irgen_c2 = irgen_c1 * y;
-            const double d1_term__0 = irgen_c2 * d1_term + term * (irgen_c1 * d1_y);
-            const double term__0 = irgen_c2 * term;
-            const double d0_total__0 = d0_term__0 + d0_total;
-            const double d1_total__0 = d1_term__0 + d1_total;
-            const double total__0 = term__0 + total;
-            d0_term = d0_term__0;
-            d1_term = d1_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            total = total__0;
-        }
-        if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(d1_term) <= DBL_EPSILON * fabs(d1_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const double done__0 = 1.0;
-                done = done__0;
+                const irgen_vd irgen_c0 = a + ((double)(1 + irgen_k1));
+                const irgen_vd irgen_c1 = 1.0 / irgen_c0;
+                const irgen_vd d0_term__0 = -(term * (d0_a * y * (1.0 / irgen_c0) * (1.0 / irgen_c0))) + d0_term * (irgen_c1 * y);
+                const irgen_vd irgen_c2 = irgen_c1 * y;
+                const irgen_vd d1_term__0 = irgen_c2 * d1_term + term * (irgen_c1 * d1_y);
+                const irgen_vd term__0 = irgen_c2 * term;
+                const irgen_vd d0_total__0 = d0_term__0 + d0_total;
+                const irgen_vd d1_total__0 = d1_term__0 + d1_total;
+                const irgen_vd total__0 = term__0 + total;
+                d0_term = irgen_sel_f64(irgen_m1, d0_term__0, d0_term);
+                d1_term = irgen_sel_f64(irgen_m1, d1_term__0, d1_term);
+                term = irgen_sel_f64(irgen_m1, term__0, term);
+                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
+                d1_total = irgen_sel_f64(irgen_m1, d1_total__0, d1_total);
+                total = irgen_sel_f64(irgen_m1, total__0, total);
             }
-            break;
+            {
+                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_term) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const double done__0 = 1.0;
+                        done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
+                    }
+                    const irgen_md irgen_m4 = irgen_m3;
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
+                }
+            }
         }
     }
     {
-        const double irgen_c0 = done > 0.0;
-        *irgen_r1 = irgen_c0 ? d0_total : 0.0;
-        *irgen_r2 = irgen_c0 ? d1_total : 0.0;
-        return irgen_c0 ? total : ((double)NAN);
+        const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, total, irgen_bc_f64(((double)NAN))), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d0_total, irgen_bc_f64(0.0)), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d1_total, irgen_bc_f64(0.0)), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double small_a_sum__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0_total = 0.0;
-    double d0_term = 0.0;
-    double d1_power = 0.0;
-    double d1_total = 0.0;
-    double d1_term = 0.0;
-    double power = 0.0;
-    double total = 0.0;
-    double n = 0.0;
-    double term = 0.0;
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd d1_power = irgen_bc_f64(0.0);
+    irgen_vd d1_total = irgen_bc_f64(0.0);
+    irgen_vd d1_term = irgen_bc_f64(0.0);
+    irgen_vd power = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd n = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_total__0 = 0.0;
         const double d0_term__0 = 0.0;
@@ -722,60 +1294,77 @@ static inline __attribute__((always_inline)) double small_a_sum__d0_1_f64(double
         const double d0_total__1 = 0.0;
         const double d1_total__1 = 0.0;
         const double total__0 = 0.0;
-        d0_total = d0_total__1;
-        d0_term = d0_term__0;
-        d1_power = d1_power__1;
-        d1_total = d1_total__1;
-        d1_term = d1_term__0;
-        power = power__0;
-        total = total__0;
+        d0_total = irgen_bc_f64(d0_total__1);
+        d0_term = irgen_bc_f64(d0_term__0);
+        d1_power = irgen_bc_f64(d1_power__1);
+        d1_total = irgen_bc_f64(d1_total__1);
+        d1_term = irgen_bc_f64(d1_term__0);
+        power = irgen_bc_f64(power__0);
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
-        n = (double)(1 + irgen_k1);
-        {
-            const double irgen_c0 = INV_N_f64[(int)(n)];
-            const double irgen_c1 = irgen_c0 * y;
-            const double d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
-            const double power__0 = -(irgen_c1 * power);
-            const double irgen_c2 = a + n;
-            const double d0_term__0 = -(power__0 * (d0_a * (1.0 / irgen_c2) * (1.0 / irgen_c2)));
-            const double irgen_c3 = 1.0 / irgen_c2;
-            const double d1_term__0 = irgen_c3 * d1_power__0;
-            const double term__0 = irgen_c3 * power__0;
-            const double d0_total__0 = d0_term__0 + d0_total;
-            const double d1_total__0 = d1_term__0 + d1_total;
-            const double total__0 = term__0 + total;
-            d1_power = d1_power__0;
-            power = power__0;
-            d0_term = d0_term__0;
-            d1_term = d1_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            total = total__0;
-        }
-        if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(d1_term) <= DBL_EPSILON * fabs(d1_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
-            break;
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const double irgen_c0 = INV_N_f64[(int)(((double)(1 + irgen_k1)))];
+                const irgen_vd irgen_c1 = irgen_c0 * y;
+                const irgen_vd d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
+                const irgen_vd power__0 = -(irgen_c1 * power);
+                const irgen_vd irgen_c2 = a + ((double)(1 + irgen_k1));
+                const irgen_vd d0_term__0 = -(power__0 * (d0_a * (1.0 / irgen_c2) * (1.0 / irgen_c2)));
+                const irgen_vd irgen_c3 = 1.0 / irgen_c2;
+                const irgen_vd d1_term__0 = irgen_c3 * d1_power__0;
+                const irgen_vd term__0 = irgen_c3 * power__0;
+                const irgen_vd d0_total__0 = d0_term__0 + d0_total;
+                const irgen_vd d1_total__0 = d1_term__0 + d1_total;
+                const irgen_vd total__0 = term__0 + total;
+                d1_power = irgen_sel_f64(irgen_m1, d1_power__0, d1_power);
+                power = irgen_sel_f64(irgen_m1, power__0, power);
+                d0_term = irgen_sel_f64(irgen_m1, d0_term__0, d0_term);
+                d1_term = irgen_sel_f64(irgen_m1, d1_term__0, d1_term);
+                term = irgen_sel_f64(irgen_m1, term__0, term);
+                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
+                d1_total = irgen_sel_f64(irgen_m1, d1_total__0, d1_total);
+                total = irgen_sel_f64(irgen_m1, total__0, total);
+            }
+            {
+                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_term) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
+                    const irgen_md irgen_m4 = irgen_m3;
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
+                }
+            }
         }
     }
-    *irgen_r1 = d0_total;
-    *irgen_r2 = d1_total;
-    return total;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, d1_total, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_p_series__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d0__irgen_t4 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double d1__irgen_t4 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    double _irgen_t4 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
@@ -784,66 +1373,86 @@ static inline __attribute__((always_inline)) double log_p_series__d0_1_f64(doubl
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
         const double d1__irgen_t4__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d0__irgen_t4 = d0__irgen_t4__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-        d1__irgen_t4 = d1__irgen_t4__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d0__irgen_t4 = irgen_bc_f64(d0__irgen_t4__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
+        d1__irgen_t4 = irgen_bc_f64(d1__irgen_t4__0);
     }
-    if (a < 1.0) {
-        { double irgen_o1;
-          _irgen_t1 = lgamma1p__d0_f64(a, d0_a, &irgen_o1);
-          d0__irgen_t1 = irgen_o1;
-        }
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = small_a_sum__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const double irgen_c0 = log(y);
-            const double irgen_c1 = _irgen_t2 * a;
-            const double irgen_c2 = 1.0 / (irgen_c1 + 1.0);
-            *irgen_r1 = -d0__irgen_t1 + irgen_c0 * d0_a + irgen_c2 * (_irgen_t2 * d0_a + a * d0__irgen_t2);
-            *irgen_r2 = irgen_c2 * a * d1__irgen_t2 + a * d1_y / y;
-            return -_irgen_t1 + irgen_c0 * a + log1p(irgen_c1);
+    {
+        const irgen_md irgen_m1 = (a < irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = lgamma1p__d0_v_f64(irgen_m2, a, d0_a, &irgen_o1);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
+            }
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = small_a_sum__d0_1_v_f64(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            {
+                const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m2, y);
+                const irgen_vd irgen_c1 = _irgen_t2 * a;
+                const irgen_vd irgen_c2 = 1.0 / (irgen_c1 + 1.0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t1 + irgen_c0 * a + irgen_v_log1p_f64(irgen_m2, irgen_c1), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -d0__irgen_t1 + irgen_c0 * d0_a + irgen_c2 * (_irgen_t2 * d0_a + a * d0__irgen_t2), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c2 * a * d1__irgen_t2 + a * d1_y / y, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_prefactor__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t4 = lower_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = lower_series__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t4 = irgen_o0;
       d0__irgen_t4 = irgen_o1;
       d1__irgen_t4 = irgen_o2;
     }
     {
-        const double irgen_c0 = 1.0 / _irgen_t4;
-        *irgen_r1 = d0__irgen_t3 + irgen_c0 * d0__irgen_t4;
-        *irgen_r2 = d1__irgen_t3 + irgen_c0 * d1__irgen_t4;
-        return _irgen_t3 + log(_irgen_t4);
+        const irgen_vd irgen_c0 = 1.0 / _irgen_t4;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_v_log_f64(irgen_m0, _irgen_t4), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0__irgen_t4, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t3 + irgen_c0 * d1__irgen_t4, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_q_small_a__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0_lg = 0.0;
-    double d0_la = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0_r = 0.0;
-    double d1_la = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1_r = 0.0;
-    double _irgen_t1 = 0.0;
-    double lg = 0.0;
-    double la = 0.0;
-    double _irgen_t2 = 0.0;
-    double r = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_lg = irgen_bc_f64(0.0);
+    irgen_vd d0_la = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d1_la = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_r = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd lg = irgen_bc_f64(0.0);
+    irgen_vd la = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_lg__0 = 0.0;
@@ -853,81 +1462,92 @@ static inline __attribute__((always_inline)) double log_q_small_a__d0_1_f64(doub
         const double d1_la__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1_r__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0_lg = d0_lg__0;
-        d0_la = d0_la__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0_r = d0_r__0;
-        d1_la = d1_la__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1_r = d1_r__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_lg = irgen_bc_f64(d0_lg__0);
+        d0_la = irgen_bc_f64(d0_la__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_r = irgen_bc_f64(d0_r__0);
+        d1_la = irgen_bc_f64(d1_la__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1_r = irgen_bc_f64(d1_r__0);
     }
-    { double irgen_o1;
-      _irgen_t1 = lgamma1p__d0_f64(a, d0_a, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = lgamma1p__d0_v_f64(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
     {
-        const double d0_lg__0 = d0__irgen_t1;
-        const double lg__0 = _irgen_t1;
-        const double irgen_c0 = log(y);
-        const double d0_la__0 = irgen_c0 * d0_a;
-        const double d1_la__0 = a * d1_y / y;
-        const double la__0 = irgen_c0 * a;
+        const irgen_vd d0_lg__0 = d0__irgen_t1;
+        const irgen_vd lg__0 = _irgen_t1;
+        const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m0, y);
+        const irgen_vd d0_la__0 = irgen_c0 * d0_a;
+        const irgen_vd d1_la__0 = a * d1_y / y;
+        const irgen_vd la__0 = irgen_c0 * a;
         d0_lg = d0_lg__0;
         lg = lg__0;
         d0_la = d0_la__0;
         d1_la = d1_la__0;
         la = la__0;
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t2 = small_a_sum__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = small_a_sum__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
       d1__irgen_t2 = irgen_o2;
     }
     {
-        const double irgen_c0 = exp(la);
-        const double irgen_c1 = irgen_c0 * d0_la;
-        const double irgen_c2 = irgen_c0 * _irgen_t2;
-        const double irgen_c3 = irgen_c0 * a;
-        const double irgen_c4 = _irgen_t2 * a;
-        const double d0_r__0 = -(irgen_c3 * d0__irgen_t2) - irgen_c2 * d0_a + d0_lg * exp(lg) - irgen_c1 * irgen_c4 - irgen_c1;
-        const double irgen_c5 = irgen_c0 * d1_la;
-        const double d1_r__0 = -(irgen_c3 * d1__irgen_t2) - irgen_c4 * irgen_c5 - irgen_c5;
-        const double r__0 = -(irgen_c2 * a) - expm1(la) + expm1(lg);
+        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, la);
+        const irgen_vd irgen_c1 = irgen_c0 * d0_la;
+        const irgen_vd irgen_c2 = irgen_c0 * _irgen_t2;
+        const irgen_vd irgen_c3 = irgen_c0 * a;
+        const irgen_vd irgen_c4 = _irgen_t2 * a;
+        const irgen_vd d0_r__0 = -(irgen_c3 * d0__irgen_t2) - irgen_c2 * d0_a + d0_lg * irgen_v_exp_f64(irgen_m0, lg) - irgen_c1 * irgen_c4 - irgen_c1;
+        const irgen_vd irgen_c5 = irgen_c0 * d1_la;
+        const irgen_vd d1_r__0 = -(irgen_c3 * d1__irgen_t2) - irgen_c4 * irgen_c5 - irgen_c5;
+        const irgen_vd r__0 = -(irgen_c2 * a) - irgen_v_expm1_f64(irgen_m0, la) + irgen_v_expm1_f64(irgen_m0, lg);
         d0_r = d0_r__0;
         d1_r = d1_r__0;
         r = r__0;
-        const double irgen_c6 = 1.0 / r__0;
-        *irgen_r1 = -d0_lg + irgen_c6 * d0_r__0;
-        *irgen_r2 = irgen_c6 * d1_r__0;
-        return -lg + log(r__0);
+        const irgen_vd irgen_c6 = 1.0 / r__0;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -lg + irgen_v_log_f64(irgen_m0, r__0), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -d0_lg + irgen_c6 * d0_r__0, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c6 * d1_r__0, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double upper_fraction__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0_b = 0.0;
-    double d0_c = 0.0;
-    double d0_d = 0.0;
-    double d0_h = 0.0;
-    double d0_an = 0.0;
-    double d0_delta = 0.0;
-    double d0_step = 0.0;
-    double d1_b = 0.0;
-    double d1_c = 0.0;
-    double d1_d = 0.0;
-    double d1_h = 0.0;
-    double d1_delta = 0.0;
-    double d1_step = 0.0;
-    double b = 0.0;
-    double c = 0.0;
-    double d = 0.0;
-    double h = 0.0;
-    double done = 0.0;
-    double i = 0.0;
-    double an = 0.0;
-    double delta = 0.0;
-    double step = 0.0;
+    irgen_vd d0_b = irgen_bc_f64(0.0);
+    irgen_vd d0_c = irgen_bc_f64(0.0);
+    irgen_vd d0_d = irgen_bc_f64(0.0);
+    irgen_vd d0_h = irgen_bc_f64(0.0);
+    irgen_vd d0_an = irgen_bc_f64(0.0);
+    irgen_vd d0_delta = irgen_bc_f64(0.0);
+    irgen_vd d0_step = irgen_bc_f64(0.0);
+    irgen_vd d1_b = irgen_bc_f64(0.0);
+    irgen_vd d1_c = irgen_bc_f64(0.0);
+    irgen_vd d1_d = irgen_bc_f64(0.0);
+    irgen_vd d1_h = irgen_bc_f64(0.0);
+    irgen_vd d1_delta = irgen_bc_f64(0.0);
+    irgen_vd d1_step = irgen_bc_f64(0.0);
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd done = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd an = irgen_bc_f64(0.0);
+    irgen_vd delta = irgen_bc_f64(0.0);
+    irgen_vd step = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_b__0 = 0.0;
         const double d0_c__0 = 0.0;
@@ -942,146 +1562,171 @@ static inline __attribute__((always_inline)) double upper_fraction__d0_1_f64(dou
         const double d1_h__0 = 0.0;
         const double d1_delta__0 = 0.0;
         const double d1_step__0 = 0.0;
-        const double d0_b__1 = -d0_a;
-        const double d1_b__1 = d1_y;
-        const double b__0 = -a + y + 1.0;
+        const irgen_vd d0_b__1 = -d0_a;
+        const irgen_vd d1_b__1 = d1_y;
+        const irgen_vd b__0 = -a + y + 1.0;
         const double d0_c__1 = 0.0;
         const double d1_c__1 = 0.0;
         const double c__0 = 1.0 / DBL_MIN;
-        const double irgen_c0 = (1.0 / b__0) * (1.0 / b__0);
-        const double d0_d__1 = -(irgen_c0 * d0_b__1);
-        const double d1_d__1 = -(irgen_c0 * d1_b__1);
-        const double d__0 = 1.0 / b__0;
-        const double d0_h__1 = d0_d__1;
-        const double d1_h__1 = d1_d__1;
-        const double h__0 = d__0;
+        const irgen_vd irgen_c0 = (1.0 / b__0) * (1.0 / b__0);
+        const irgen_vd d0_d__1 = -(irgen_c0 * d0_b__1);
+        const irgen_vd d1_d__1 = -(irgen_c0 * d1_b__1);
+        const irgen_vd d__0 = 1.0 / b__0;
+        const irgen_vd d0_h__1 = d0_d__1;
+        const irgen_vd d1_h__1 = d1_d__1;
+        const irgen_vd h__0 = d__0;
         const double done__0 = 0.0;
         d0_b = d0_b__1;
-        d0_c = d0_c__1;
+        d0_c = irgen_bc_f64(d0_c__1);
         d0_d = d0_d__1;
         d0_h = d0_h__1;
-        d0_an = d0_an__0;
-        d0_delta = d0_delta__0;
-        d0_step = d0_step__0;
+        d0_an = irgen_bc_f64(d0_an__0);
+        d0_delta = irgen_bc_f64(d0_delta__0);
+        d0_step = irgen_bc_f64(d0_step__0);
         d1_b = d1_b__1;
-        d1_c = d1_c__1;
+        d1_c = irgen_bc_f64(d1_c__1);
         d1_d = d1_d__1;
         d1_h = d1_h__1;
-        d1_delta = d1_delta__0;
-        d1_step = d1_step__0;
+        d1_delta = irgen_bc_f64(d1_delta__0);
+        d1_step = irgen_bc_f64(d1_step__0);
         b = b__0;
-        c = c__0;
+        c = irgen_bc_f64(c__0);
         d = d__0;
         h = h__0;
-        done = done__0;
+        done = irgen_bc_f64(done__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
-        i = (double)(1 + irgen_k1);
-        {
-            const double d0_an__0 = d0_a * i;
-            const double an__0 = -(i * (-a + i));
-            const double d0_b__0 = d0_b;
-            const double d1_b__0 = d1_b;
-            const double b__0 = b + 2.0;
-            const double d0_d__0 = an__0 * d0_d + d * d0_an__0 + d0_b__0;
-            const double d1_d__0 = an__0 * d1_d + d1_b__0;
-            const double d__0 = an__0 * d + b__0;
-            d0_an = d0_an__0;
-            an = an__0;
-            d0_b = d0_b__0;
-            d1_b = d1_b__0;
-            b = b__0;
-            d0_d = d0_d__0;
-            d1_d = d1_d__0;
-            d = d__0;
-        }
-        if (fabs(d) < DBL_MIN) {
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const double d0_d__0 = 0.0;
-                const double d1_d__0 = 0.0;
-                const double d__0 = DBL_MIN;
-                d0_d = d0_d__0;
-                d1_d = d1_d__0;
-                d = d__0;
+                const irgen_vd d0_an__0 = d0_a * ((double)(1 + irgen_k1));
+                const irgen_vd an__0 = -(((double)(1 + irgen_k1)) * (-a + ((double)(1 + irgen_k1))));
+                const irgen_vd d0_b__0 = d0_b;
+                const irgen_vd d1_b__0 = d1_b;
+                const irgen_vd b__0 = b + 2.0;
+                const irgen_vd d0_d__0 = an__0 * d0_d + d * d0_an__0 + d0_b__0;
+                const irgen_vd d1_d__0 = an__0 * d1_d + d1_b__0;
+                const irgen_vd d__0 = an__0 * d + b__0;
+                d0_an = irgen_sel_f64(irgen_m1, d0_an__0, d0_an);
+                an = irgen_sel_f64(irgen_m1, an__0, an);
+                d0_b = irgen_sel_f64(irgen_m1, d0_b__0, d0_b);
+                d1_b = irgen_sel_f64(irgen_m1, d1_b__0, d1_b);
+                b = irgen_sel_f64(irgen_m1, b__0, b);
+                d0_d = irgen_sel_f64(irgen_m1, d0_d__0, d0_d);
+                d1_d = irgen_sel_f64(irgen_m1, d1_d__0, d1_d);
+                d = irgen_sel_f64(irgen_m1, d__0, d);
             }
-        }
-        {
-            const double irgen_c0 = 1.0 / c;
-            const double irgen_c1 = an * (1.0 / c) * (1.0 / c);
-            const double d0_c__0 = irgen_c0 * d0_an + d0_b - irgen_c1 * d0_c;
-            const double d1_c__0 = d1_b - irgen_c1 * d1_c;
-            const double c__0 = irgen_c0 * an + b;
-            d0_c = d0_c__0;
-            d1_c = d1_c__0;
-            c = c__0;
-        }
-        if (fabs(c) < DBL_MIN) {
             {
-                const double d0_c__0 = 0.0;
-                const double d1_c__0 = 0.0;
-                const double c__0 = DBL_MIN;
-                d0_c = d0_c__0;
-                d1_c = d1_c__0;
-                c = c__0;
+                const irgen_md irgen_m2 = (irgen_v_fabs_f64(d) < irgen_bc_f64(DBL_MIN));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const double d0_d__0 = 0.0;
+                        const double d1_d__0 = 0.0;
+                        const double d__0 = DBL_MIN;
+                        d0_d = irgen_sel_f64(irgen_m3, irgen_bc_f64(d0_d__0), d0_d);
+                        d1_d = irgen_sel_f64(irgen_m3, irgen_bc_f64(d1_d__0), d1_d);
+                        d = irgen_sel_f64(irgen_m3, irgen_bc_f64(d__0), d);
+                    }
+                }
             }
-        }
-        {
-            const double irgen_c0 = (1.0 / d) * (1.0 / d);
-            const double d0_d__0 = -(irgen_c0 * d0_d);
-            const double d1_d__0 = -(irgen_c0 * d1_d);
-            const double d__0 = 1.0 / d;
-            const double d0_delta__0 = c * d0_d__0 + d0_c * d__0;
-            const double d1_delta__0 = c * d1_d__0 + d1_c * d__0;
-            const double delta__0 = c * d__0;
-            const double irgen_c1 = d0_delta__0 * h;
-            const double irgen_c2 = delta__0 - 1.0;
-            const double d0_step__0 = irgen_c2 * d0_h + irgen_c1;
-            const double irgen_c3 = d1_delta__0 * h;
-            const double d1_step__0 = irgen_c2 * d1_h + irgen_c3;
-            const double step__0 = irgen_c2 * h;
-            const double d0_h__0 = d0_h * delta__0 + irgen_c1;
-            const double d1_h__0 = d1_h * delta__0 + irgen_c3;
-            const double h__0 = delta__0 * h;
-            d0_d = d0_d__0;
-            d1_d = d1_d__0;
-            d = d__0;
-            d0_delta = d0_delta__0;
-            d1_delta = d1_delta__0;
-            delta = delta__0;
-            d0_step = d0_step__0;
-            d1_step = d1_step__0;
-            step = step__0;
-            d0_h = d0_h__0;
-            d1_h = d1_h__0;
-            h = h__0;
-        }
-        if (fabs(d0_step) <= DBL_EPSILON * fabs(d0_h) && fabs(d1_step) <= DBL_EPSILON * fabs(d1_h) && fabs(step) <= DBL_EPSILON * fabs(h)) {
             {
-                const double done__0 = 1.0;
-                done = done__0;
+                const irgen_vd irgen_c0 = 1.0 / c;
+                const irgen_vd irgen_c1 = an * (1.0 / c) * (1.0 / c);
+                const irgen_vd d0_c__0 = irgen_c0 * d0_an + d0_b - irgen_c1 * d0_c;
+                const irgen_vd d1_c__0 = d1_b - irgen_c1 * d1_c;
+                const irgen_vd c__0 = irgen_c0 * an + b;
+                d0_c = irgen_sel_f64(irgen_m1, d0_c__0, d0_c);
+                d1_c = irgen_sel_f64(irgen_m1, d1_c__0, d1_c);
+                c = irgen_sel_f64(irgen_m1, c__0, c);
             }
-            break;
+            {
+                const irgen_md irgen_m4 = (irgen_v_fabs_f64(c) < irgen_bc_f64(DBL_MIN));
+                irgen_md irgen_m5 = irgen_m1 & irgen_m4;
+                if (irgen_any_f64(irgen_m5)) {
+                    {
+                        const double d0_c__0 = 0.0;
+                        const double d1_c__0 = 0.0;
+                        const double c__0 = DBL_MIN;
+                        d0_c = irgen_sel_f64(irgen_m5, irgen_bc_f64(d0_c__0), d0_c);
+                        d1_c = irgen_sel_f64(irgen_m5, irgen_bc_f64(d1_c__0), d1_c);
+                        c = irgen_sel_f64(irgen_m5, irgen_bc_f64(c__0), c);
+                    }
+                }
+            }
+            {
+                const irgen_vd irgen_c0 = (1.0 / d) * (1.0 / d);
+                const irgen_vd d0_d__0 = -(irgen_c0 * d0_d);
+                const irgen_vd d1_d__0 = -(irgen_c0 * d1_d);
+                const irgen_vd d__0 = 1.0 / d;
+                const irgen_vd d0_delta__0 = c * d0_d__0 + d0_c * d__0;
+                const irgen_vd d1_delta__0 = c * d1_d__0 + d1_c * d__0;
+                const irgen_vd delta__0 = c * d__0;
+                const irgen_vd irgen_c1 = d0_delta__0 * h;
+                const irgen_vd irgen_c2 = delta__0 - 1.0;
+                const irgen_vd d0_step__0 = irgen_c2 * d0_h + irgen_c1;
+                const irgen_vd irgen_c3 = d1_delta__0 * h;
+                const irgen_vd d1_step__0 = irgen_c2 * d1_h + irgen_c3;
+                const irgen_vd step__0 = irgen_c2 * h;
+                const irgen_vd d0_h__0 = d0_h * delta__0 + irgen_c1;
+                const irgen_vd d1_h__0 = d1_h * delta__0 + irgen_c3;
+                const irgen_vd h__0 = delta__0 * h;
+                d0_d = irgen_sel_f64(irgen_m1, d0_d__0, d0_d);
+                d1_d = irgen_sel_f64(irgen_m1, d1_d__0, d1_d);
+                d = irgen_sel_f64(irgen_m1, d__0, d);
+                d0_delta = irgen_sel_f64(irgen_m1, d0_delta__0, d0_delta);
+                d1_delta = irgen_sel_f64(irgen_m1, d1_delta__0, d1_delta);
+                delta = irgen_sel_f64(irgen_m1, delta__0, delta);
+                d0_step = irgen_sel_f64(irgen_m1, d0_step__0, d0_step);
+                d1_step = irgen_sel_f64(irgen_m1, d1_step__0, d1_step);
+                step = irgen_sel_f64(irgen_m1, step__0, step);
+                d0_h = irgen_sel_f64(irgen_m1, d0_h__0, d0_h);
+                d1_h = irgen_sel_f64(irgen_m1, d1_h__0, d1_h);
+                h = irgen_sel_f64(irgen_m1, h__0, h);
+            }
+            {
+                const irgen_md irgen_m6 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_h)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_h)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h)));
+                irgen_md irgen_m7 = irgen_m1 & irgen_m6;
+                if (irgen_any_f64(irgen_m7)) {
+                    {
+                        const double done__0 = 1.0;
+                        done = irgen_sel_f64(irgen_m7, irgen_bc_f64(done__0), done);
+                    }
+                    const irgen_md irgen_m8 = irgen_m7;
+                    irgen_m7 &= ~irgen_m8;
+                    irgen_m1 &= ~irgen_m8;
+                }
+            }
         }
     }
     {
-        const double irgen_c0 = done > 0.0;
-        *irgen_r1 = irgen_c0 ? d0_h : 0.0;
-        *irgen_r2 = irgen_c0 ? d1_h : 0.0;
-        return irgen_c0 ? h : ((double)NAN);
+        const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, h, irgen_bc_f64(((double)NAN))), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d0_h, irgen_bc_f64(0.0)), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d1_h, irgen_bc_f64(0.0)), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_q_fraction__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
@@ -1089,883 +1734,1554 @@ static inline __attribute__((always_inline)) double log_q_fraction__d0_1_f64(dou
         const double d1__irgen_t1__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
     }
-    if (a < 1.0 && y < 1.5) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t1 = log_q_small_a__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t1 = irgen_o1;
-          d1__irgen_t1 = irgen_o2;
+    {
+        const irgen_md irgen_m1 = ((a < irgen_bc_f64(1.0)) & (y < irgen_bc_f64(1.5)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_q_small_a__d0_1_v_f64(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
+              d1__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t1, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, d1__irgen_t1, irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        return _irgen_t1;
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t2 = log_prefactor__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_prefactor__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
       d1__irgen_t2 = irgen_o2;
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = upper_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = upper_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const double irgen_c0 = 1.0 / _irgen_t3;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1__irgen_t3;
-        return _irgen_t2 + log(_irgen_t3) + log(a);
+        const irgen_vd irgen_c0 = 1.0 / _irgen_t3;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_v_log_f64(irgen_m0, _irgen_t3) + irgen_v_log_f64(irgen_m0, a), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1__irgen_t3, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double split__d0_f64(double a, double d0_a, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd split__d0_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd d0_a, irgen_vd* irgen_r1)
 {
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
-        const double irgen_c0 = a >= 1.0;
-        *irgen_r1 = irgen_c0 ? d0_a : 0.0;
-        return irgen_c0 ? a + 1.0 : 0.5;
+        const irgen_md irgen_c0 = (a >= irgen_bc_f64(1.0));
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, a + 1.0, irgen_bc_f64(0.5)), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d0_a, irgen_bc_f64(0.0)), irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd gamma_p__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
     }
-    { double irgen_o1;
-      _irgen_t1 = split__d0_f64(a, d0_a, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = split__d0_v_f64(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
-    if (y < _irgen_t1) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const double irgen_c0 = exp(_irgen_t2);
-            *irgen_r1 = irgen_c0 * d0__irgen_t2;
-            *irgen_r2 = irgen_c0 * d1__irgen_t2;
-            return irgen_c0;
+    {
+        const irgen_md irgen_m1 = (y < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_p_series__d0_1_v_f64(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            {
+                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, _irgen_t2);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_c0, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c0 * d0__irgen_t2, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c0 * d1__irgen_t2, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const double irgen_c0 = exp(_irgen_t3);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c0 * d1__irgen_t3);
-        return -expm1(_irgen_t3);
+        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, double alpha, double beta, double d0_alpha, double d1_beta, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd d0_alpha, irgen_vd d1_beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double _irgen_t1 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t1 = gamma_p__d0_1_f64(alpha, beta * x, d0_alpha, d1_beta * x, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = gamma_p__d0_1_v_f64(irgen_m0, alpha, beta * x, d0_alpha, d1_beta * x, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t1, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t1, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double cdf_3 = 0.0;
-    double cdf_4 = 0.0;
-    double cdf_5 = 0.0;
-    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        *irgen_r1 = ((double)NAN);
-        *irgen_r2 = ((double)NAN);
-        return ((double)NAN);
+    irgen_vd cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd cdf_4 = irgen_bc_f64(0.0);
+    irgen_vd cdf_5 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    if (x < 0.0) {
-        *irgen_r1 = 0.0;
-        *irgen_r2 = 0.0;
-        return 0.0;
+    {
+        const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret2);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
-    if (x == ((double)INFINITY)) {
-        *irgen_r1 = 0.0;
-        *irgen_r2 = 0.0;
-        return 1.0;
+    {
+        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret2);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
     }
-    { double irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+      cdf_3 = irgen_o0;
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double upper_f64(double x, double alpha, double beta)
+static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
 {
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = split_f64(alpha);
-    return -_irgen_t1 + beta * x;
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, alpha);
+      _irgen_t1 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, -_irgen_t1 + beta * x, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_gamma_q__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_gamma_q__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
     }
-    { double irgen_o1;
-      _irgen_t1 = split__d0_f64(a, d0_a, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = split__d0_v_f64(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
-    if (y < _irgen_t1) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const double irgen_c0 = exp(_irgen_t2);
-            const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-            *irgen_r1 = -(irgen_c1 * d0__irgen_t2);
-            *irgen_r2 = -(irgen_c1 * d1__irgen_t2);
-            return log1p(-irgen_c0);
+    {
+        const irgen_md irgen_m1 = (y < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_p_series__d0_1_v_f64(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            {
+                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, _irgen_t2);
+                const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(irgen_c1 * d0__irgen_t2), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, -(irgen_c1 * d1__irgen_t2), irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t3;
-    *irgen_r2 = d1__irgen_t3;
-    return _irgen_t3;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t3, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_sf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_sf__d1_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd d0_alpha, irgen_vd d1_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double _irgen_t1 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_q__d0_1_f64(alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_gamma_q__d0_1_v_f64(irgen_m0, alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t1, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t1, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_gamma_p__d0_1_f64(double a, double y, double d0_a, double d1_y, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_gamma_p__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
     }
-    { double irgen_o1;
-      _irgen_t1 = split__d0_f64(a, d0_a, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = split__d0_v_f64(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
-    if (y < _irgen_t1) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = log_p_series__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
+    {
+        const irgen_md irgen_m1 = (y < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_p_series__d0_1_v_f64(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t2, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, d1__irgen_t2, irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = d0__irgen_t2;
-        *irgen_r2 = d1__irgen_t2;
-        return _irgen_t2;
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = log_q_fraction__d0_1_f64(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const double irgen_c0 = exp(_irgen_t3);
-        const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c1 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c1 * d1__irgen_t3);
-        return log1p(-irgen_c0);
+        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+        const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d0__irgen_t3), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d1__irgen_t3), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_cdf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd d0_alpha, irgen_vd d1_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double _irgen_t1 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_p__d0_1_f64(alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_gamma_p__d0_1_v_f64(irgen_m0, alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t1, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t1, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(double x, double alpha, double beta, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1)
 {
-    double upper_6 = 0.0;
-    double log_sf_7 = 0.0;
-    double log_sf_8 = 0.0;
-    double log_sf_9 = 0.0;
-    double log_cdf_10 = 0.0;
-    double log_cdf_11 = 0.0;
-    double log_cdf_12 = 0.0;
-    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        *irgen_r1 = ((double)NAN);
-        return ((double)NAN);
-    }
-    if (x <= 0.0) {
-        *irgen_r1 = 0.0;
-        return 0.0;
-    }
-    if (x == ((double)INFINITY)) {
-        *irgen_r1 = 0.0;
-        return 0.0;
-    }
-    upper_6 = upper_f64(x, alpha, beta);
-    if (upper_6 > 0.0) {
-        { double irgen_o1, irgen_o2;
-          log_sf_7 = log_sf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_sf_8 = irgen_o1;
-          log_sf_9 = irgen_o2;
+    irgen_vd upper_6 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_7 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_9 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_11 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_12 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = -(x / beta);
-        return -(log_sf_8 / log_sf_9);
-    } else {
-        { double irgen_o1, irgen_o2;
-          log_cdf_10 = log_cdf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_cdf_11 = irgen_o1;
-          log_cdf_12 = irgen_o2;
-        }
-        *irgen_r1 = -(x / beta);
-        return -(log_cdf_11 / log_cdf_12);
     }
+    {
+        const irgen_md irgen_m4 = (x <= irgen_bc_f64(0.0));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = upper_v_f64(irgen_m0, x, alpha, beta);
+      upper_6 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m10 = (upper_6 > irgen_bc_f64(0.0));
+        irgen_md irgen_m11 = irgen_m0 & irgen_m10;
+        if (irgen_any_f64(irgen_m11)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_sf__d1_0_v_f64(irgen_m11, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+              log_sf_7 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_7);
+              log_sf_8 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_8);
+              log_sf_9 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_9);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_8 / log_sf_9), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m11, -(x / beta), irgen_ret1);
+            const irgen_md irgen_m12 = irgen_m11;
+            irgen_m11 &= ~irgen_m12;
+            irgen_m0 &= ~irgen_m12;
+        }
+        irgen_md irgen_m13 = irgen_m0 & ~irgen_m10;
+        if (irgen_any_f64(irgen_m13)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_cdf__d1_0_v_f64(irgen_m13, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+              log_cdf_10 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_10);
+              log_cdf_11 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_11);
+              log_cdf_12 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_12);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_11 / log_cdf_12), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m13, -(x / beta), irgen_ret1);
+            const irgen_md irgen_m14 = irgen_m13;
+            irgen_m13 &= ~irgen_m14;
+            irgen_m0 &= ~irgen_m14;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-/* ---- float32 scalar functions ---- */
+/* ---- float32 lane-parallel functions ---- */
+
+static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
+{ return (irgen_vf)(((irgen_mf)a & m) | ((irgen_mf)b & ~m)); }
+static inline int irgen_any_f32(irgen_mf m) { return IRGEN_ANY(m); }
+static inline irgen_vf irgen_bc_f32(float x) { return x - (irgen_vf){0}; }
+static inline irgen_mf irgen_mbc_f32(int c) { return (irgen_mf){0} - (c != 0); }
+static inline irgen_vf irgen_v_fabs_f32(irgen_vf x)
+{ return (irgen_vf)((irgen_mf)x & ~(irgen_mf)irgen_bc_f32(-0.0f)); }
+static inline irgen_vf irgen_v_copysign_f32(irgen_vf x, irgen_vf y)
+{ irgen_mf sign = (irgen_mf)irgen_bc_f32(-0.0f); return (irgen_vf)(((irgen_mf)x & ~sign) | ((irgen_mf)y & sign)); }
+static inline irgen_vf irgen_v_fmin_f32(irgen_vf a, irgen_vf b)
+{ return irgen_sel_f32(a != a, b, irgen_sel_f32(b < a, b, a)); }
+static inline irgen_vf irgen_v_fmax_f32(irgen_vf a, irgen_vf b)
+{ return irgen_sel_f32(a != a, b, irgen_sel_f32(b > a, b, a)); }
+static inline irgen_vf irgen_v_sqrt_f32(irgen_vf x)
+{ irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = sqrtf(x[l]); return r; }
+static inline irgen_vf irgen_v_floor_f32(irgen_vf x)
+{ irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = floorf(x[l]); return r; }
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV_f32(exp)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_exp_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(exp)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_exp_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = expf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV_f32(log)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_log_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(log)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_log_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = logf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(log1p)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_log1p_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(log1p)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_log1p_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = log1pf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(expm1)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_expm1_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(expm1)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_expm1_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = expm1f(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV_f32(sin)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_sin_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(sin)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_sin_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = sinf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV_f32(cos)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_cos_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(cos)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_cos_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = cosf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(tan)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_tan_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(tan)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_tan_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = tanf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(atan)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_atan_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(atan)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_atan_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = atanf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV2_f32(atan2)(irgen_vf, irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_atan2_f32(irgen_mf m, irgen_vf x0, irgen_vf x1) { return IRGEN_MV2_f32(atan2)(irgen_sel_f32(m, x0, irgen_bc_f32(1)), irgen_sel_f32(m, x1, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_atan2_f32(irgen_mf m, irgen_vf x0, irgen_vf x1)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = atan2f(x0[l], x1[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(sinh)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_sinh_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(sinh)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_sinh_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = sinhf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(cosh)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_cosh_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(cosh)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_cosh_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = coshf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(tanh)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_tanh_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(tanh)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_tanh_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = tanhf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(erf)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_erf_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(erf)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_erf_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = erff(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(erfc)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_erfc_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(erfc)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_erfc_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = erfcf(x0[l]); return r; }
+#endif
+__attribute__((const)) static inline irgen_vf irgen_v_lgamma_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = irgen_lgammaf(x0[l]); return r; }
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV2_f32(pow)(irgen_vf, irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_vf x0, irgen_vf x1) { return IRGEN_MV2_f32(pow)(irgen_sel_f32(m, x0, irgen_bc_f32(1)), irgen_sel_f32(m, x1, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_vf x0, irgen_vf x1)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = powf(x0[l], x1[l]); return r; }
+#endif
 
 static const float INV_N_f32[200] = {0.0f, 1.0f, 0.5f, 0.3333333333333333f, 0.25f, 0.2f, 0.16666666666666666f, 0.14285714285714285f, 0.125f, 0.1111111111111111f, 0.1f, 0.09090909090909091f, 0.08333333333333333f, 0.07692307692307693f, 0.07142857142857142f, 0.06666666666666667f, 0.0625f, 0.058823529411764705f, 0.05555555555555555f, 0.05263157894736842f, 0.05f, 0.047619047619047616f, 0.045454545454545456f, 0.043478260869565216f, 0.041666666666666664f, 0.04f, 0.038461538461538464f, 0.037037037037037035f, 0.03571428571428571f, 0.034482758620689655f, 0.03333333333333333f, 0.03225806451612903f, 0.03125f, 0.030303030303030304f, 0.029411764705882353f, 0.02857142857142857f, 0.027777777777777776f, 0.02702702702702703f, 0.02631578947368421f, 0.02564102564102564f, 0.025f, 0.024390243902439025f, 0.023809523809523808f, 0.023255813953488372f, 0.022727272727272728f, 0.022222222222222223f, 0.021739130434782608f, 0.02127659574468085f, 0.020833333333333332f, 0.02040816326530612f, 0.02f, 0.0196078431372549f, 0.019230769230769232f, 0.018867924528301886f, 0.018518518518518517f, 0.01818181818181818f, 0.017857142857142856f, 0.017543859649122806f, 0.017241379310344827f, 0.01694915254237288f, 0.016666666666666666f, 0.01639344262295082f, 0.016129032258064516f, 0.015873015873015872f, 0.015625f, 0.015384615384615385f, 0.015151515151515152f, 0.014925373134328358f, 0.014705882352941176f, 0.014492753623188406f, 0.014285714285714285f, 0.014084507042253521f, 0.013888888888888888f, 0.0136986301369863f, 0.013513513513513514f, 0.013333333333333334f, 0.013157894736842105f, 0.012987012987012988f, 0.01282051282051282f, 0.012658227848101266f, 0.0125f, 0.012345679012345678f, 0.012195121951219513f, 0.012048192771084338f, 0.011904761904761904f, 0.011764705882352941f, 0.011627906976744186f, 0.011494252873563218f, 0.011363636363636364f, 0.011235955056179775f, 0.011111111111111112f, 0.01098901098901099f, 0.010869565217391304f, 0.010752688172043012f, 0.010638297872340425f, 0.010526315789473684f, 0.010416666666666666f, 0.010309278350515464f, 0.01020408163265306f, 0.010101010101010102f, 0.01f, 0.009900990099009901f, 0.00980392156862745f, 0.009708737864077669f, 0.009615384615384616f, 0.009523809523809525f, 0.009433962264150943f, 0.009345794392523364f, 0.009259259259259259f, 0.009174311926605505f, 0.00909090909090909f, 0.009009009009009009f, 0.008928571428571428f, 0.008849557522123894f, 0.008771929824561403f, 0.008695652173913044f, 0.008620689655172414f, 0.008547008547008548f, 0.00847457627118644f, 0.008403361344537815f, 0.008333333333333333f, 0.008264462809917356f, 0.00819672131147541f, 0.008130081300813009f, 0.008064516129032258f, 0.008f, 0.007936507936507936f, 0.007874015748031496f, 0.0078125f, 0.007751937984496124f, 0.007692307692307693f, 0.007633587786259542f, 0.007575757575757576f, 0.007518796992481203f, 0.007462686567164179f, 0.007407407407407408f, 0.007352941176470588f, 0.0072992700729927005f, 0.007246376811594203f, 0.007194244604316547f, 0.007142857142857143f, 0.0070921985815602835f, 0.007042253521126761f, 0.006993006993006993f, 0.006944444444444444f, 0.006896551724137931f, 0.00684931506849315f, 0.006802721088435374f, 0.006756756756756757f, 0.006711409395973154f, 0.006666666666666667f, 0.006622516556291391f, 0.006578947368421052f, 0.006535947712418301f, 0.006493506493506494f, 0.0064516129032258064f, 0.00641025641025641f, 0.006369426751592357f, 0.006329113924050633f, 0.006289308176100629f, 0.00625f, 0.006211180124223602f, 0.006172839506172839f, 0.006134969325153374f, 0.006097560975609756f, 0.006060606060606061f, 0.006024096385542169f, 0.005988023952095809f, 0.005952380952380952f, 0.005917159763313609f, 0.0058823529411764705f, 0.005847953216374269f, 0.005813953488372093f, 0.005780346820809248f, 0.005747126436781609f, 0.005714285714285714f, 0.005681818181818182f, 0.005649717514124294f, 0.0056179775280898875f, 0.00558659217877095f, 0.005555555555555556f, 0.0055248618784530384f, 0.005494505494505495f, 0.00546448087431694f, 0.005434782608695652f, 0.005405405405405406f, 0.005376344086021506f, 0.0053475935828877f, 0.005319148936170213f, 0.005291005291005291f, 0.005263157894736842f, 0.005235602094240838f, 0.005208333333333333f, 0.0051813471502590676f, 0.005154639175257732f, 0.005128205128205128f, 0.00510204081632653f, 0.005076142131979695f, 0.005050505050505051f, 0.005025125628140704f};
 
 static const float ZETA_OVER_K_f32[40] = {0.8224670334241132f, 0.40068563438653143f, 0.27058080842778454f, 0.20738555102867398f, 0.1695571769974082f, 0.1440498967688461f, 0.12550966952474304f, 0.11133426586956469f, 0.1000994575127818f, 0.09095401714582904f, 0.083353840546109f, 0.0769325164113522f, 0.07143294629536133f, 0.06666870588242046f, 0.06250095514121304f, 0.058823978658684585f, 0.055555767627403614f, 0.05263167937961666f, 0.05000004769810169f, 0.047619070330142226f, 0.04545455629320467f, 0.04347826605304026f, 0.04166666915034121f, 0.04000000119214014f, 0.03846153903467518f, 0.037037037312989324f, 0.035714285847333355f, 0.034482758684919304f, 0.03333333336437758f, 0.03225806453115042f, 0.03125000000727597f, 0.030303030306558044f, 0.029411764707594344f, 0.02857142857226011f, 0.027777777778181998f, 0.027027027027223673f, 0.02631578947377995f, 0.025641025641072283f, 0.025000000000022737f, 0.024390243902450117f};
 
-static inline __attribute__((always_inline)) float lgamma1p_f32(float a)
+static inline __attribute__((always_inline)) irgen_vf split_v_f32(irgen_mf irgen_m0, irgen_vf a)
 {
-    float total = 0.0f;
-    float power = 0.0f;
-    float i = 0.0f;
-    float term = 0.0f;
-    if (fabsf(a) >= 0.2f) {
-        return irgen_lgammaf(a + 1.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32((a >= irgen_bc_f32(1.0f)), a + 1.0f, irgen_bc_f32(0.5f)), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf group_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf g = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, alpha);
+      _irgen_t1 = irgen_o0;
     }
     {
-        const float total__0 = -(0.5772156649015329f * a);
-        const float power__0 = -a;
+        const irgen_vf g__0 = irgen_sel_f32((_irgen_t1 <= beta * x), irgen_bc_f32(2.0f), irgen_bc_f32(0.0f));
+        g = g__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (alpha < irgen_bc_f32(1.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            {
+                const irgen_vf g__0 = g + 1.0f;
+                g = irgen_sel_f32(irgen_m2, g__0, g);
+            }
+        }
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, g, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf irgen_m0, irgen_vf a)
+{
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf power = irgen_bc_f32(0.0f);
+    irgen_vf i = irgen_bc_f32(0.0f);
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = (irgen_v_fabs_f32(a) >= irgen_bc_f32(0.2f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_lgamma_f32(irgen_m2, a + 1.0f), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_vf total__0 = -(0.5772156649015329f * a);
+        const irgen_vf power__0 = -a;
         total = total__0;
         power = power__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 40; ++irgen_k1) {
-        i = (float)(0 + irgen_k1);
-        {
-            const float power__0 = -(a * power);
-            const float term__0 = power__0 * ZETA_OVER_K_f32[(int)(i)];
-            const float total__0 = term__0 + total;
-            power = power__0;
-            term = term__0;
-            total = total__0;
-        }
-        if (fabsf(term) <= FLT_EPSILON * fabsf(total)) {
-            break;
+    {
+        irgen_mf irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f32(irgen_m4); ++irgen_k1) {
+            {
+                const irgen_vf power__0 = -(a * power);
+                const irgen_vf term__0 = power__0 * ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
+                const irgen_vf total__0 = term__0 + total;
+                power = irgen_sel_f32(irgen_m4, power__0, power);
+                term = irgen_sel_f32(irgen_m4, term__0, term);
+                total = irgen_sel_f32(irgen_m4, total__0, total);
+            }
+            {
+                const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
+                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                if (irgen_any_f32(irgen_m6)) {
+                    const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
         }
     }
-    return total;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log1pmx_f32(float t)
+static inline __attribute__((always_inline)) irgen_vf log1pmx_v_f32(irgen_mf irgen_m0, irgen_vf t)
 {
-    float term = 0.0f;
-    float total = 0.0f;
-    float k = 0.0f;
-    if (fabsf(t) > 0.25f) {
-        return -t + log1pf(t);
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf k = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = (irgen_v_fabs_f32(t) > irgen_bc_f32(0.25f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, -t + irgen_v_log1p_f32(irgen_m2, t), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
     {
-        const float term__0 = -(t * t);
+        const irgen_vf term__0 = -(t * t);
         const float total__0 = 0.0f;
         term = term__0;
-        total = total__0;
+        total = irgen_bc_f32(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
-        k = (float)(2 + irgen_k1);
-        {
-            const float total__0 = total + term * ((1.0f / k));
-            const float term__0 = -(t * term);
-            total = total__0;
-            term = term__0;
-        }
-        if (fabsf(term / k) <= FLT_EPSILON * fabsf(total)) {
-            break;
+    {
+        irgen_mf irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f32(irgen_m4); ++irgen_k1) {
+            {
+                const irgen_vf total__0 = total + term * ((1.0f / ((float)(2 + irgen_k1))));
+                const irgen_vf term__0 = -(t * term);
+                total = irgen_sel_f32(irgen_m4, total__0, total);
+                term = irgen_sel_f32(irgen_m4, term__0, term);
+            }
+            {
+                const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(total));
+                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                if (irgen_any_f32(irgen_m6)) {
+                    const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
         }
     }
-    return total;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float stirling_correction_f32(float y)
+static inline __attribute__((always_inline)) irgen_vf stirling_correction_v_f32(irgen_mf irgen_m0, irgen_vf y)
 {
-    float f = 0.0f;
+    irgen_vf f = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
-        const float f__0 = (1.0f / y) * (1.0f / y);
+        const irgen_vf f__0 = (1.0f / y) * (1.0f / y);
         f = f__0;
-        return (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641f - 0.029550653594771246f * f__0)) + 0.0019175269175269176f)) + 0.0008417508417508417f)) + 0.0005952380952380953f)) + 0.0007936507936507937f)) + 0.002777777777777778f)) + 0.08333333333333333f) / y;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641f - 0.029550653594771246f * f__0)) + 0.0019175269175269176f)) + 0.0008417508417508417f)) + 0.0005952380952380953f)) + 0.0007936507936507937f)) + 0.002777777777777778f)) + 0.08333333333333333f) / y, irgen_ret0);
+        return irgen_ret0;
     }
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_prefactor_f32(float a, float y)
+static inline __attribute__((always_inline)) irgen_vf log_prefactor_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
-    float b = 0.0f;
-    float t = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    if (a < 14.0f || y < 0.5f * a) {
-        return a * logf(y) - y - irgen_lgammaf(a + 1.0f);
+    irgen_vf b = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((a < irgen_bc_f32(14.0f)) | (y < 0.5f * a));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, a * irgen_v_log_f32(irgen_m2, y) - y - irgen_v_lgamma_f32(irgen_m2, a + 1.0f), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
     {
-        const float b__0 = a + 1.0f;
-        const float t__0 = (-b__0 + y) / b__0;
+        const irgen_vf b__0 = a + 1.0f;
+        const irgen_vf t__0 = (-b__0 + y) / b__0;
         b = b__0;
         t = t__0;
     }
-    _irgen_t1 = log1pmx_f32(t);
-    _irgen_t2 = stirling_correction_f32(b);
-    return _irgen_t1 * b - _irgen_t2 - 0.5f * logf(b) - log1pf(t) - 0.9189385332046728f;
+    { irgen_vf irgen_o0;
+      irgen_o0 = log1pmx_v_f32(irgen_m0, t);
+      _irgen_t1 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = stirling_correction_v_f32(irgen_m0, b);
+      _irgen_t2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5f * irgen_v_log_f32(irgen_m0, b) - irgen_v_log1p_f32(irgen_m0, t) - 0.9189385332046728f, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float lower_series_f32(float a, float y)
+static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
-    float term = 0.0f;
-    float total = 0.0f;
-    float done = 0.0f;
-    float n = 0.0f;
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf done = irgen_bc_f32(0.0f);
+    irgen_vf n = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const float term__0 = 1.0f;
         const float total__0 = 1.0f;
         const float done__0 = 0.0f;
-        term = term__0;
-        total = total__0;
-        done = done__0;
+        term = irgen_bc_f32(term__0);
+        total = irgen_bc_f32(total__0);
+        done = irgen_bc_f32(done__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
-        n = (float)(1 + irgen_k1);
-        {
-            const float term__0 = term * (y / (a + n));
-            const float total__0 = term__0 + total;
-            term = term__0;
-            total = total__0;
-        }
-        if (fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+    {
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const float done__0 = 1.0f;
-                done = done__0;
+                const irgen_vf term__0 = term * (y / (a + ((float)(1 + irgen_k1))));
+                const irgen_vf total__0 = term__0 + total;
+                term = irgen_sel_f32(irgen_m1, term__0, term);
+                total = irgen_sel_f32(irgen_m1, total__0, total);
             }
-            break;
+            {
+                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
+                    {
+                        const float done__0 = 1.0f;
+                        done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
+                    }
+                    const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
+                }
+            }
         }
     }
-    return done > 0.0f ? total : NAN;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32((done > irgen_bc_f32(0.0f)), total, irgen_bc_f32(NAN)), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float small_a_sum_f32(float a, float y)
+static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
-    float power = 0.0f;
-    float total = 0.0f;
-    float n = 0.0f;
-    float term = 0.0f;
+    irgen_vf power = irgen_bc_f32(0.0f);
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf n = irgen_bc_f32(0.0f);
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const float power__0 = 1.0f;
         const float total__0 = 0.0f;
-        power = power__0;
-        total = total__0;
+        power = irgen_bc_f32(power__0);
+        total = irgen_bc_f32(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
-        n = (float)(1 + irgen_k1);
-        {
-            const float power__0 = -(power * (y * INV_N_f32[(int)(n)]));
-            const float term__0 = power__0 * ((1.0f / (a + n)));
-            const float total__0 = term__0 + total;
-            power = power__0;
-            term = term__0;
-            total = total__0;
-        }
-        if (fabsf(term) <= FLT_EPSILON * fabsf(total)) {
-            break;
-        }
-    }
-    return total;
-}
-
-static inline __attribute__((always_inline)) float log_p_series_f32(float a, float y)
-{
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
-    float _irgen_t4 = 0.0f;
-    if (a < 1.0f) {
-        _irgen_t1 = lgamma1p_f32(a);
-        _irgen_t2 = small_a_sum_f32(a, y);
-        return -_irgen_t1 + a * logf(y) + log1pf(_irgen_t2 * a);
-    }
-    _irgen_t3 = log_prefactor_f32(a, y);
-    _irgen_t4 = lower_series_f32(a, y);
-    return _irgen_t3 + logf(_irgen_t4);
-}
-
-static inline __attribute__((always_inline)) float log_q_small_a_f32(float a, float y)
-{
-    float _irgen_t1 = 0.0f;
-    float lg = 0.0f;
-    float la = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float r = 0.0f;
-    _irgen_t1 = lgamma1p_f32(a);
     {
-        const float lg__0 = _irgen_t1;
-        const float la__0 = a * logf(y);
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_vf power__0 = -(power * (y * INV_N_f32[(int)(((float)(1 + irgen_k1)))]));
+                const irgen_vf term__0 = power__0 * ((1.0f / (a + ((float)(1 + irgen_k1)))));
+                const irgen_vf total__0 = term__0 + total;
+                power = irgen_sel_f32(irgen_m1, power__0, power);
+                term = irgen_sel_f32(irgen_m1, term__0, term);
+                total = irgen_sel_f32(irgen_m1, total__0, total);
+            }
+            {
+                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
+                    const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
+                }
+            }
+        }
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t4 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = (a < irgen_bc_f32(1.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = lgamma1p_v_f32(irgen_m2, a);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = small_a_sum_v_f32(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t1 + a * irgen_v_log_f32(irgen_m2, y) + irgen_v_log1p_f32(irgen_m2, _irgen_t2 * a), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_prefactor_v_f32(irgen_m0, a, y);
+      _irgen_t3 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = lower_series_v_f32(irgen_m0, a, y);
+      _irgen_t4 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_v_log_f32(irgen_m0, _irgen_t4), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_q_small_a_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf lg = irgen_bc_f32(0.0f);
+    irgen_vf la = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = lgamma1p_v_f32(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vf lg__0 = _irgen_t1;
+        const irgen_vf la__0 = a * irgen_v_log_f32(irgen_m0, y);
         lg = lg__0;
         la = la__0;
     }
-    _irgen_t2 = small_a_sum_f32(a, y);
-    {
-        const float r__0 = -(_irgen_t2 * a * expf(la)) - expm1f(la) + expm1f(lg);
-        r = r__0;
-        return -lg + logf(r__0);
+    { irgen_vf irgen_o0;
+      irgen_o0 = small_a_sum_v_f32(irgen_m0, a, y);
+      _irgen_t2 = irgen_o0;
     }
+    {
+        const irgen_vf r__0 = -(_irgen_t2 * a * irgen_v_exp_f32(irgen_m0, la)) - irgen_v_expm1_f32(irgen_m0, la) + irgen_v_expm1_f32(irgen_m0, lg);
+        r = r__0;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, -lg + irgen_v_log_f32(irgen_m0, r__0), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float upper_fraction_f32(float a, float y)
+static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
-    float b = 0.0f;
-    float c = 0.0f;
-    float d = 0.0f;
-    float h = 0.0f;
-    float done = 0.0f;
-    float i = 0.0f;
-    float an = 0.0f;
-    float delta = 0.0f;
-    float step = 0.0f;
+    irgen_vf b = irgen_bc_f32(0.0f);
+    irgen_vf c = irgen_bc_f32(0.0f);
+    irgen_vf d = irgen_bc_f32(0.0f);
+    irgen_vf h = irgen_bc_f32(0.0f);
+    irgen_vf done = irgen_bc_f32(0.0f);
+    irgen_vf i = irgen_bc_f32(0.0f);
+    irgen_vf an = irgen_bc_f32(0.0f);
+    irgen_vf delta = irgen_bc_f32(0.0f);
+    irgen_vf step = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
-        const float b__0 = -a + y + 1.0f;
+        const irgen_vf b__0 = -a + y + 1.0f;
         const float c__0 = 1.0f / FLT_MIN;
-        const float d__0 = 1.0f / b__0;
-        const float h__0 = d__0;
+        const irgen_vf d__0 = 1.0f / b__0;
+        const irgen_vf h__0 = d__0;
         const float done__0 = 0.0f;
         b = b__0;
-        c = c__0;
+        c = irgen_bc_f32(c__0);
         d = d__0;
         h = h__0;
-        done = done__0;
+        done = irgen_bc_f32(done__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
-        i = (float)(1 + irgen_k1);
-        {
-            const float an__0 = -(i * (-a + i));
-            const float b__0 = b + 2.0f;
-            const float d__0 = an__0 * d + b__0;
-            an = an__0;
-            b = b__0;
-            d = d__0;
-        }
-        if (fabsf(d) < FLT_MIN) {
+    {
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const float d__0 = FLT_MIN;
-                d = d__0;
+                const irgen_vf an__0 = -(((float)(1 + irgen_k1)) * (-a + ((float)(1 + irgen_k1))));
+                const irgen_vf b__0 = b + 2.0f;
+                const irgen_vf d__0 = an__0 * d + b__0;
+                an = irgen_sel_f32(irgen_m1, an__0, an);
+                b = irgen_sel_f32(irgen_m1, b__0, b);
+                d = irgen_sel_f32(irgen_m1, d__0, d);
+            }
+            {
+                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(d) < irgen_bc_f32(FLT_MIN));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
+                    {
+                        const float d__0 = FLT_MIN;
+                        d = irgen_sel_f32(irgen_m3, irgen_bc_f32(d__0), d);
+                    }
+                }
+            }
+            {
+                const irgen_vf c__0 = an / c + b;
+                c = irgen_sel_f32(irgen_m1, c__0, c);
+            }
+            {
+                const irgen_mf irgen_m4 = (irgen_v_fabs_f32(c) < irgen_bc_f32(FLT_MIN));
+                irgen_mf irgen_m5 = irgen_m1 & irgen_m4;
+                if (irgen_any_f32(irgen_m5)) {
+                    {
+                        const float c__0 = FLT_MIN;
+                        c = irgen_sel_f32(irgen_m5, irgen_bc_f32(c__0), c);
+                    }
+                }
+            }
+            {
+                const irgen_vf d__0 = 1.0f / d;
+                const irgen_vf delta__0 = c * d__0;
+                const irgen_vf step__0 = h * (delta__0 - 1.0f);
+                const irgen_vf h__0 = delta__0 * h;
+                d = irgen_sel_f32(irgen_m1, d__0, d);
+                delta = irgen_sel_f32(irgen_m1, delta__0, delta);
+                step = irgen_sel_f32(irgen_m1, step__0, step);
+                h = irgen_sel_f32(irgen_m1, h__0, h);
+            }
+            {
+                const irgen_mf irgen_m6 = (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h));
+                irgen_mf irgen_m7 = irgen_m1 & irgen_m6;
+                if (irgen_any_f32(irgen_m7)) {
+                    {
+                        const float done__0 = 1.0f;
+                        done = irgen_sel_f32(irgen_m7, irgen_bc_f32(done__0), done);
+                    }
+                    const irgen_mf irgen_m8 = irgen_m7;
+                    irgen_m7 &= ~irgen_m8;
+                    irgen_m1 &= ~irgen_m8;
+                }
             }
         }
-        {
-            const float c__0 = an / c + b;
-            c = c__0;
-        }
-        if (fabsf(c) < FLT_MIN) {
-            {
-                const float c__0 = FLT_MIN;
-                c = c__0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32((done > irgen_bc_f32(0.0f)), h, irgen_bc_f32(NAN)), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_q_fraction_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((a < irgen_bc_f32(1.0f)) & (y < irgen_bc_f32(1.5f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_q_small_a_v_f32(irgen_m2, a, y);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
             }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t1, irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        {
-            const float d__0 = 1.0f / d;
-            const float delta__0 = c * d__0;
-            const float step__0 = h * (delta__0 - 1.0f);
-            const float h__0 = delta__0 * h;
-            d = d__0;
-            delta = delta__0;
-            step = step__0;
-            h = h__0;
-        }
-        if (fabsf(step) <= FLT_EPSILON * fabsf(h)) {
-            {
-                const float done__0 = 1.0f;
-                done = done__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_prefactor_v_f32(irgen_m0, a, y);
+      _irgen_t2 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = upper_fraction_v_f32(irgen_m0, a, y);
+      _irgen_t3 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2 + irgen_v_log_f32(irgen_m0, _irgen_t3) + irgen_v_log_f32(irgen_m0, a), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf gamma_p_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_mf irgen_m1 = (y < _irgen_t1);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
             }
-            break;
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_exp_f32(irgen_m2, _irgen_t2), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
-    return done > 0.0f ? h : NAN;
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
+      _irgen_t3 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, _irgen_t3), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_q_fraction_f32(float a, float y)
+static inline __attribute__((always_inline)) irgen_vf cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
 {
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
-    if (a < 1.0f && y < 1.5f) {
-        _irgen_t1 = log_q_small_a_f32(a, y);
-        return _irgen_t1;
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = gamma_p_v_f32(irgen_m0, alpha, beta * x);
+      _irgen_t1 = irgen_o0;
     }
-    _irgen_t2 = log_prefactor_f32(a, y);
-    _irgen_t3 = upper_fraction_f32(a, y);
-    return _irgen_t2 + logf(_irgen_t3) + logf(a);
+    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float split_f32(float a)
+static inline __attribute__((always_inline)) irgen_vf kernel_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
 {
-    return a >= 1.0f ? a + 1.0f : 0.5f;
+    irgen_vf cdf_1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = cdf_v_f32(irgen_m0, x, alpha, beta);
+      cdf_1 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_1, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float gamma_p_f32(float a, float y)
+static inline __attribute__((always_inline)) irgen_vf log_prob_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
 {
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
-    _irgen_t1 = split_f32(a);
-    if (y < _irgen_t1) {
-        _irgen_t2 = log_p_series_f32(a, y);
-        return expf(_irgen_t2);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((alpha == irgen_bc_f32(1.0f)) & (x == irgen_bc_f32(0.0f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log_f32(irgen_m2, beta), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    _irgen_t3 = log_q_fraction_f32(a, y);
-    return -expm1f(_irgen_t3);
+    irgen_ret0 = irgen_sel_f32(irgen_m0, alpha * irgen_v_log_f32(irgen_m0, beta) - beta * x + (alpha - 1.0f) * irgen_v_log_f32(irgen_m0, x) - irgen_v_lgamma_f32(irgen_m0, alpha), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float cdf_f32(float x, float alpha, float beta)
+static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
 {
-    float _irgen_t1 = 0.0f;
-    _irgen_t1 = gamma_p_f32(alpha, beta * x);
-    return _irgen_t1;
+    irgen_vf log_prob_2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_prob_v_f32(irgen_m0, x, alpha, beta);
+      log_prob_2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_2, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float kernel_cdf_f32(float x, float alpha, float beta)
+static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irgen_m0, irgen_vf x)
 {
-    float cdf_1 = 0.0f;
-    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        return NAN;
+    irgen_vf shift = irgen_bc_f32(0.0f);
+    irgen_vf f = irgen_bc_f32(0.0f);
+    irgen_vf series = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((x == irgen_bc_f32(-INFINITY)) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    if (x < 0.0f) {
-        return 0.0f;
-    }
-    if (x == INFINITY) {
-        return 1.0f;
-    }
-    cdf_1 = cdf_f32(x, alpha, beta);
-    return cdf_1;
-}
-
-static inline __attribute__((always_inline)) float log_prob_f32(float x, float alpha, float beta)
-{
-    if (alpha == 1.0f && x == 0.0f) {
-        return logf(beta);
-    }
-    return alpha * logf(beta) - beta * x + (alpha - 1.0f) * logf(x) - irgen_lgammaf(alpha);
-}
-
-static inline __attribute__((always_inline)) float kernel_log_prob_f32(float x, float alpha, float beta)
-{
-    float log_prob_2 = 0.0f;
-    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        return NAN;
-    }
-    if (x < 0.0f) {
-        return -INFINITY;
-    }
-    if (x == INFINITY) {
-        return -INFINITY;
-    }
-    log_prob_2 = log_prob_f32(x, alpha, beta);
-    return log_prob_2;
-}
-
-static inline __attribute__((always_inline)) float digamma_f32(float x)
-{
-    float shift = 0.0f;
-    float f = 0.0f;
-    float series = 0.0f;
-    if (x == -INFINITY || isnan(x)) {
-        return NAN;
-    }
-    if (x == INFINITY) {
-        return INFINITY;
+    {
+        const irgen_mf irgen_m4 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(INFINITY), irgen_ret0);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
     {
         const float shift__0 = 0.0f;
-        shift = shift__0;
+        shift = irgen_bc_f32(shift__0);
     }
-    if (x <= 0.0f) {
-        if (x == floorf(x)) {
-            return NAN;
-        }
-        {
-            const float shift__0 = -(3.14159265f / tanf(3.14159265f * x));
-            const float x__0 = 1.0f - x;
-            shift = shift__0;
-            x = x__0;
-        }
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 10; ++irgen_k1) {
-        if (x >= 10.0f) {
-            break;
-        }
-        {
-            const float shift__0 = shift - 1.0f / x;
-            const float x__0 = x + 1.0f;
-            shift = shift__0;
-            x = x__0;
+    {
+        const irgen_mf irgen_m7 = (x <= irgen_bc_f32(0.0f));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            {
+                const irgen_mf irgen_m9 = (x == irgen_v_floor_f32(x));
+                irgen_mf irgen_m10 = irgen_m8 & irgen_m9;
+                if (irgen_any_f32(irgen_m10)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m10, irgen_bc_f32(NAN), irgen_ret0);
+                    const irgen_mf irgen_m11 = irgen_m10;
+                    irgen_m10 &= ~irgen_m11;
+                    irgen_m8 &= ~irgen_m11;
+                    irgen_m0 &= ~irgen_m11;
+                }
+            }
+            {
+                const irgen_vf shift__0 = -(3.14159265f / irgen_v_tan_f32(irgen_m8, 3.14159265f * x));
+                const irgen_vf x__0 = 1.0f - x;
+                shift = irgen_sel_f32(irgen_m8, shift__0, shift);
+                x = irgen_sel_f32(irgen_m8, x__0, x);
+            }
         }
     }
     {
-        const float f__0 = (1.0f / x) * (1.0f / x);
-        const float series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333f - 0.4432598039215686f * f__0)) + 0.021092796092796094f)) + 0.007575757575757576f)) + 0.004166666666666667f)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
+        irgen_mf irgen_m12 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 10 && irgen_any_f32(irgen_m12); ++irgen_k1) {
+            {
+                const irgen_mf irgen_m13 = (x >= irgen_bc_f32(10.0f));
+                irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
+                if (irgen_any_f32(irgen_m14)) {
+                    const irgen_mf irgen_m15 = irgen_m14;
+                    irgen_m14 &= ~irgen_m15;
+                    irgen_m12 &= ~irgen_m15;
+                }
+            }
+            {
+                const irgen_vf shift__0 = shift - 1.0f / x;
+                const irgen_vf x__0 = x + 1.0f;
+                shift = irgen_sel_f32(irgen_m12, shift__0, shift);
+                x = irgen_sel_f32(irgen_m12, x__0, x);
+            }
+        }
+    }
+    {
+        const irgen_vf f__0 = (1.0f / x) * (1.0f / x);
+        const irgen_vf series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333f - 0.4432598039215686f * f__0)) + 0.021092796092796094f)) + 0.007575757575757576f)) + 0.004166666666666667f)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
         f = f__0;
         series = series__0;
-        return -series__0 + shift + logf(x) - 0.5f / x;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
+        return irgen_ret0;
     }
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float lgamma1p__d0_f32(float a, float d0_a, float* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf d0_a, irgen_vf* irgen_r1)
 {
-    float d0_total = 0.0f;
-    float d0_power = 0.0f;
-    float d0_term = 0.0f;
-    float _irgen_r1 = 0.0f;
-    float total = 0.0f;
-    float power = 0.0f;
-    float i = 0.0f;
-    float term = 0.0f;
+    irgen_vf d0_total = irgen_bc_f32(0.0f);
+    irgen_vf d0_power = irgen_bc_f32(0.0f);
+    irgen_vf d0_term = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_r1 = irgen_bc_f32(0.0f);
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf power = irgen_bc_f32(0.0f);
+    irgen_vf i = irgen_bc_f32(0.0f);
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
         const float d0_total__0 = 0.0f;
         const float d0_power__0 = 0.0f;
         const float d0_term__0 = 0.0f;
-        d0_total = d0_total__0;
-        d0_power = d0_power__0;
-        d0_term = d0_term__0;
-    }
-    if (fabsf(a) >= 0.2f) {
-        _irgen_r1 = digamma_f32(a + 1.0f);
-        *irgen_r1 = _irgen_r1 * d0_a;
-        return irgen_lgammaf(a + 1.0f);
+        d0_total = irgen_bc_f32(d0_total__0);
+        d0_power = irgen_bc_f32(d0_power__0);
+        d0_term = irgen_bc_f32(d0_term__0);
     }
     {
-        const float d0_total__0 = -(0.5772156649015329f * d0_a);
-        const float total__0 = -(0.5772156649015329f * a);
-        const float d0_power__0 = -d0_a;
-        const float power__0 = -a;
+        const irgen_mf irgen_m1 = (irgen_v_fabs_f32(a) >= irgen_bc_f32(0.2f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = digamma_v_f32(irgen_m2, a + 1.0f);
+              _irgen_r1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_r1);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_lgamma_f32(irgen_m2, a + 1.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, _irgen_r1 * d0_a, irgen_ret1);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_vf d0_total__0 = -(0.5772156649015329f * d0_a);
+        const irgen_vf total__0 = -(0.5772156649015329f * a);
+        const irgen_vf d0_power__0 = -d0_a;
+        const irgen_vf power__0 = -a;
         d0_total = d0_total__0;
         total = total__0;
         d0_power = d0_power__0;
         power = power__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 40; ++irgen_k1) {
-        i = (float)(0 + irgen_k1);
-        {
-            const float d0_power__0 = -(a * d0_power) - d0_a * power;
-            const float power__0 = -(a * power);
-            const float irgen_c0 = ZETA_OVER_K_f32[(int)(i)];
-            const float d0_term__0 = irgen_c0 * d0_power__0;
-            const float term__0 = irgen_c0 * power__0;
-            const float d0_total__0 = d0_term__0 + d0_total;
-            const float total__0 = term__0 + total;
-            d0_power = d0_power__0;
-            power = power__0;
-            d0_term = d0_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            total = total__0;
-        }
-        if (fabsf(d0_term) <= FLT_EPSILON * fabsf(d0_total) && fabsf(term) <= FLT_EPSILON * fabsf(total)) {
-            break;
+    {
+        irgen_mf irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f32(irgen_m4); ++irgen_k1) {
+            {
+                const irgen_vf d0_power__0 = -(a * d0_power) - d0_a * power;
+                const irgen_vf power__0 = -(a * power);
+                const float irgen_c0 = ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
+                const irgen_vf d0_term__0 = irgen_c0 * d0_power__0;
+                const irgen_vf term__0 = irgen_c0 * power__0;
+                const irgen_vf d0_total__0 = d0_term__0 + d0_total;
+                const irgen_vf total__0 = term__0 + total;
+                d0_power = irgen_sel_f32(irgen_m4, d0_power__0, d0_power);
+                power = irgen_sel_f32(irgen_m4, power__0, power);
+                d0_term = irgen_sel_f32(irgen_m4, d0_term__0, d0_term);
+                term = irgen_sel_f32(irgen_m4, term__0, term);
+                d0_total = irgen_sel_f32(irgen_m4, d0_total__0, d0_total);
+                total = irgen_sel_f32(irgen_m4, total__0, total);
+            }
+            {
+                const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
+                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                if (irgen_any_f32(irgen_m6)) {
+                    const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
         }
     }
-    *irgen_r1 = d0_total;
-    return total;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log1pmx__d0_f32(float t, float d0_t, float* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vf log1pmx__d0_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf d0_t, irgen_vf* irgen_r1)
 {
-    float d0_term = 0.0f;
-    float d0_total = 0.0f;
-    float term = 0.0f;
-    float total = 0.0f;
-    float k = 0.0f;
+    irgen_vf d0_term = irgen_bc_f32(0.0f);
+    irgen_vf d0_total = irgen_bc_f32(0.0f);
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf k = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
         const float d0_term__0 = 0.0f;
         const float d0_total__0 = 0.0f;
-        d0_term = d0_term__0;
-        d0_total = d0_total__0;
-    }
-    if (fabsf(t) > 0.25f) {
-        *irgen_r1 = -d0_t + d0_t / (t + 1.0f);
-        return -t + log1pf(t);
+        d0_term = irgen_bc_f32(d0_term__0);
+        d0_total = irgen_bc_f32(d0_total__0);
     }
     {
-        const float d0_term__0 = -(2.0f * d0_t * t);
-        const float term__0 = -(t * t);
+        const irgen_mf irgen_m1 = (irgen_v_fabs_f32(t) > irgen_bc_f32(0.25f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, -t + irgen_v_log1p_f32(irgen_m2, t), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, -d0_t + d0_t / (t + 1.0f), irgen_ret1);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_vf d0_term__0 = -(2.0f * d0_t * t);
+        const irgen_vf term__0 = -(t * t);
         const float d0_total__0 = 0.0f;
         const float total__0 = 0.0f;
         d0_term = d0_term__0;
         term = term__0;
-        d0_total = d0_total__0;
-        total = total__0;
+        d0_total = irgen_bc_f32(d0_total__0);
+        total = irgen_bc_f32(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
-        k = (float)(2 + irgen_k1);
-        {
-            const float irgen_c0 = 1.0f / k;
-            const float d0_total__0 = irgen_c0 * d0_term + d0_total;
-            const float total__0 = irgen_c0 * term + total;
-            const float d0_term__0 = -(d0_t * term) - d0_term * t;
-            const float term__0 = -(t * term);
-            d0_total = d0_total__0;
-            total = total__0;
-            d0_term = d0_term__0;
-            term = term__0;
-        }
-        if (fabsf(d0_term / k) <= FLT_EPSILON * fabsf(d0_total) && fabsf(term / k) <= FLT_EPSILON * fabsf(total)) {
-            break;
+    {
+        irgen_mf irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f32(irgen_m4); ++irgen_k1) {
+            {
+                const float irgen_c0 = 1.0f / ((float)(2 + irgen_k1));
+                const irgen_vf d0_total__0 = irgen_c0 * d0_term + d0_total;
+                const irgen_vf total__0 = irgen_c0 * term + total;
+                const irgen_vf d0_term__0 = -(d0_t * term) - d0_term * t;
+                const irgen_vf term__0 = -(t * term);
+                d0_total = irgen_sel_f32(irgen_m4, d0_total__0, d0_total);
+                total = irgen_sel_f32(irgen_m4, total__0, total);
+                d0_term = irgen_sel_f32(irgen_m4, d0_term__0, d0_term);
+                term = irgen_sel_f32(irgen_m4, term__0, term);
+            }
+            {
+                const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
+                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                if (irgen_any_f32(irgen_m6)) {
+                    const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
         }
     }
-    *irgen_r1 = d0_total;
-    return total;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float stirling_correction__d0_f32(float y, float d0_y, float* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vf stirling_correction__d0_v_f32(irgen_mf irgen_m0, irgen_vf y, irgen_vf d0_y, irgen_vf* irgen_r1)
 {
-    float d0_f = 0.0f;
-    float f = 0.0f;
+    irgen_vf d0_f = irgen_bc_f32(0.0f);
+    irgen_vf f = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
         const float d0_f__0 = 0.0f;
-        const float d0_f__1 = -(2.0f * d0_y * (1.0f / y) * (1.0f / y) * (1.0f / y));
-        const float irgen_c0 = 1.0f / (y * y);
-        const float f__0 = irgen_c0;
+        const irgen_vf d0_f__1 = -(2.0f * d0_y * (1.0f / y) * (1.0f / y) * (1.0f / y));
+        const irgen_vf irgen_c0 = 1.0f / (y * y);
+        const irgen_vf f__0 = irgen_c0;
         d0_f = d0_f__1;
         f = f__0;
-        const float irgen_c1 = 1.0f / y;
-        const float irgen_c2 = 0.029550653594771246f * f__0;
-        const float irgen_c3 = irgen_c2 - 0.00641025641025641f;
-        const float irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176f;
-        const float irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417f;
-        const float irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953f;
-        const float irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937f;
-        const float irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778f;
-        const float irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333f;
-        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
-        return irgen_c1 * irgen_c9;
+        const irgen_vf irgen_c1 = 1.0f / y;
+        const irgen_vf irgen_c2 = 0.029550653594771246f * f__0;
+        const irgen_vf irgen_c3 = irgen_c2 - 0.00641025641025641f;
+        const irgen_vf irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176f;
+        const irgen_vf irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417f;
+        const irgen_vf irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953f;
+        const irgen_vf irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937f;
+        const irgen_vf irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778f;
+        const irgen_vf irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333f;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_c1 * irgen_c9, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1)))))), irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_prefactor__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_prefactor__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0_b = 0.0f;
-    float d0_t = 0.0f;
-    float d0__irgen_t1 = 0.0f;
-    float d0__irgen_t2 = 0.0f;
-    float d1_t = 0.0f;
-    float d1__irgen_t1 = 0.0f;
-    float _irgen_r4 = 0.0f;
-    float b = 0.0f;
-    float t = 0.0f;
-    float _irgen_s2 = 0.0f;
-    float _irgen_s3 = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float _irgen_j1 = 0.0f;
-    float _irgen_t2 = 0.0f;
+    irgen_vf d0_b = irgen_bc_f32(0.0f);
+    irgen_vf d0_t = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1_t = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_r4 = irgen_bc_f32(0.0f);
+    irgen_vf b = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_s2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_s3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_j1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_b__0 = 0.0f;
         const float d0_t__0 = 0.0f;
@@ -1973,32 +3289,42 @@ static inline __attribute__((always_inline)) float log_prefactor__d0_1_f32(float
         const float d0__irgen_t2__0 = 0.0f;
         const float d1_t__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
-        d0_b = d0_b__0;
-        d0_t = d0_t__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d1_t = d1_t__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0_b = irgen_bc_f32(d0_b__0);
+        d0_t = irgen_bc_f32(d0_t__0);
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d1_t = irgen_bc_f32(d1_t__0);
+        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
     }
-    if (a < 14.0f || y < 0.5f * a) {
-        _irgen_r4 = digamma_f32(a + 1.0f);
-        {
-            const float irgen_c0 = logf(y);
-            *irgen_r1 = -(_irgen_r4 * d0_a) + irgen_c0 * d0_a;
-            *irgen_r2 = a * d1_y / y - d1_y;
-            return irgen_c0 * a - y - irgen_lgammaf(a + 1.0f);
+    {
+        const irgen_mf irgen_m1 = ((a < irgen_bc_f32(14.0f)) | (y < 0.5f * a));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = digamma_v_f32(irgen_m2, a + 1.0f);
+              _irgen_r4 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_r4);
+            }
+            {
+                const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m2, y);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_c0 * a - y - irgen_v_lgamma_f32(irgen_m2, a + 1.0f), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, -(_irgen_r4 * d0_a) + irgen_c0 * d0_a, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, a * d1_y / y - d1_y, irgen_ret2);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
     {
-        const float d0_b__0 = d0_a;
-        const float b__0 = a + 1.0f;
-        const float irgen_c0 = 1.0f / b__0;
-        const float irgen_c1 = -b__0 + y;
-        const float d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0f / b__0) * (1.0f / b__0);
-        const float d1_t__0 = irgen_c0 * d1_y;
-        const float t__0 = irgen_c0 * irgen_c1;
-        const float _irgen_s2__0 = d0_t__0;
-        const float _irgen_s3__0 = d1_t__0;
+        const irgen_vf d0_b__0 = d0_a;
+        const irgen_vf b__0 = a + 1.0f;
+        const irgen_vf irgen_c0 = 1.0f / b__0;
+        const irgen_vf irgen_c1 = -b__0 + y;
+        const irgen_vf d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0f / b__0) * (1.0f / b__0);
+        const irgen_vf d1_t__0 = irgen_c0 * d1_y;
+        const irgen_vf t__0 = irgen_c0 * irgen_c1;
+        const irgen_vf _irgen_s2__0 = d0_t__0;
+        const irgen_vf _irgen_s3__0 = d1_t__0;
         d0_b = d0_b__0;
         b = b__0;
         d0_t = d0_t__0;
@@ -2007,38 +3333,49 @@ static inline __attribute__((always_inline)) float log_prefactor__d0_1_f32(float
         _irgen_s2 = _irgen_s2__0;
         _irgen_s3 = _irgen_s3__0;
     }
-    { float irgen_o1;
-      _irgen_t1 = log1pmx__d0_f32(t, 1.0f, &irgen_o1);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_o0 = log1pmx__d0_v_f32(irgen_m0, t, irgen_bc_f32(1.0f), &irgen_o1);
+      _irgen_t1 = irgen_o0;
       _irgen_j1 = irgen_o1;
     }
     {
-        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-        const float d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const irgen_vf d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const irgen_vf d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
     }
-    { float irgen_o1;
-      _irgen_t2 = stirling_correction__d0_f32(b, d0_b, &irgen_o1);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_o0 = stirling_correction__d0_v_f32(irgen_m0, b, d0_b, &irgen_o1);
+      _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
     }
     {
-        const float irgen_c0 = 1.0f / (t + 1.0f);
-        *irgen_r1 = _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5f * d0_b / b;
-        *irgen_r2 = b * d1__irgen_t1 - irgen_c0 * d1_t;
-        return _irgen_t1 * b - _irgen_t2 - 0.5f * logf(b) - log1pf(t) - 0.9189385332046728f;
+        const irgen_vf irgen_c0 = 1.0f / (t + 1.0f);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5f * irgen_v_log_f32(irgen_m0, b) - irgen_v_log1p_f32(irgen_m0, t) - 0.9189385332046728f, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5f * d0_b / b, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, b * d1__irgen_t1 - irgen_c0 * d1_t, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float lower_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0_term = 0.0f;
-    float d0_total = 0.0f;
-    float d1_term = 0.0f;
-    float d1_total = 0.0f;
-    float term = 0.0f;
-    float total = 0.0f;
-    float done = 0.0f;
-    float n = 0.0f;
+    irgen_vf d0_term = irgen_bc_f32(0.0f);
+    irgen_vf d0_total = irgen_bc_f32(0.0f);
+    irgen_vf d1_term = irgen_bc_f32(0.0f);
+    irgen_vf d1_total = irgen_bc_f32(0.0f);
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf done = irgen_bc_f32(0.0f);
+    irgen_vf n = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_term__0 = 0.0f;
         const float d0_total__0 = 0.0f;
@@ -2051,60 +3388,77 @@ static inline __attribute__((always_inline)) float lower_series__d0_1_f32(float 
         const float d1_total__1 = 0.0f;
         const float total__0 = 1.0f;
         const float done__0 = 0.0f;
-        d0_term = d0_term__1;
-        d0_total = d0_total__1;
-        d1_term = d1_term__1;
-        d1_total = d1_total__1;
-        term = term__0;
-        total = total__0;
-        done = done__0;
+        d0_term = irgen_bc_f32(d0_term__1);
+        d0_total = irgen_bc_f32(d0_total__1);
+        d1_term = irgen_bc_f32(d1_term__1);
+        d1_total = irgen_bc_f32(d1_total__1);
+        term = irgen_bc_f32(term__0);
+        total = irgen_bc_f32(total__0);
+        done = irgen_bc_f32(done__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
-        n = (float)(1 + irgen_k1);
-        {
-            const float irgen_c0 = a + n;
-            const float irgen_c1 = 1.0f / irgen_c0;
-            const float d0_term__0 = -(term * (d0_a * y * (1.0f / irgen_c0) * (1.0f / irgen_c0))) + d0_term * (irgen_c1 * y);
-            const float irgen_c2 = irgen_c1 * y;
-            const float d1_term__0 = irgen_c2 * d1_term + term * (irgen_c1 * d1_y);
-            const float term__0 = irgen_c2 * term;
-            const float d0_total__0 = d0_term__0 + d0_total;
-            const float d1_total__0 = d1_term__0 + d1_total;
-            const float total__0 = term__0 + total;
-            d0_term = d0_term__0;
-            d1_term = d1_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            total = total__0;
-        }
-        if (fabsf(d0_term) <= FLT_EPSILON * fabsf(d0_total) && fabsf(d1_term) <= FLT_EPSILON * fabsf(d1_total) && fabsf(term) <= FLT_EPSILON * fabsf(total)) {
+    {
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const float done__0 = 1.0f;
-                done = done__0;
+                const irgen_vf irgen_c0 = a + ((float)(1 + irgen_k1));
+                const irgen_vf irgen_c1 = 1.0f / irgen_c0;
+                const irgen_vf d0_term__0 = -(term * (d0_a * y * (1.0f / irgen_c0) * (1.0f / irgen_c0))) + d0_term * (irgen_c1 * y);
+                const irgen_vf irgen_c2 = irgen_c1 * y;
+                const irgen_vf d1_term__0 = irgen_c2 * d1_term + term * (irgen_c1 * d1_y);
+                const irgen_vf term__0 = irgen_c2 * term;
+                const irgen_vf d0_total__0 = d0_term__0 + d0_total;
+                const irgen_vf d1_total__0 = d1_term__0 + d1_total;
+                const irgen_vf total__0 = term__0 + total;
+                d0_term = irgen_sel_f32(irgen_m1, d0_term__0, d0_term);
+                d1_term = irgen_sel_f32(irgen_m1, d1_term__0, d1_term);
+                term = irgen_sel_f32(irgen_m1, term__0, term);
+                d0_total = irgen_sel_f32(irgen_m1, d0_total__0, d0_total);
+                d1_total = irgen_sel_f32(irgen_m1, d1_total__0, d1_total);
+                total = irgen_sel_f32(irgen_m1, total__0, total);
             }
-            break;
+            {
+                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_term) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
+                    {
+                        const float done__0 = 1.0f;
+                        done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
+                    }
+                    const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
+                }
+            }
         }
     }
     {
-        const float irgen_c0 = done > 0.0f;
-        *irgen_r1 = irgen_c0 ? d0_total : 0.0f;
-        *irgen_r2 = irgen_c0 ? d1_total : 0.0f;
-        return irgen_c0 ? total : NAN;
+        const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, total, irgen_bc_f32(NAN)), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d0_total, irgen_bc_f32(0.0f)), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d1_total, irgen_bc_f32(0.0f)), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float small_a_sum__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0_total = 0.0f;
-    float d0_term = 0.0f;
-    float d1_power = 0.0f;
-    float d1_total = 0.0f;
-    float d1_term = 0.0f;
-    float power = 0.0f;
-    float total = 0.0f;
-    float n = 0.0f;
-    float term = 0.0f;
+    irgen_vf d0_total = irgen_bc_f32(0.0f);
+    irgen_vf d0_term = irgen_bc_f32(0.0f);
+    irgen_vf d1_power = irgen_bc_f32(0.0f);
+    irgen_vf d1_total = irgen_bc_f32(0.0f);
+    irgen_vf d1_term = irgen_bc_f32(0.0f);
+    irgen_vf power = irgen_bc_f32(0.0f);
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf n = irgen_bc_f32(0.0f);
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_total__0 = 0.0f;
         const float d0_term__0 = 0.0f;
@@ -2116,60 +3470,77 @@ static inline __attribute__((always_inline)) float small_a_sum__d0_1_f32(float a
         const float d0_total__1 = 0.0f;
         const float d1_total__1 = 0.0f;
         const float total__0 = 0.0f;
-        d0_total = d0_total__1;
-        d0_term = d0_term__0;
-        d1_power = d1_power__1;
-        d1_total = d1_total__1;
-        d1_term = d1_term__0;
-        power = power__0;
-        total = total__0;
+        d0_total = irgen_bc_f32(d0_total__1);
+        d0_term = irgen_bc_f32(d0_term__0);
+        d1_power = irgen_bc_f32(d1_power__1);
+        d1_total = irgen_bc_f32(d1_total__1);
+        d1_term = irgen_bc_f32(d1_term__0);
+        power = irgen_bc_f32(power__0);
+        total = irgen_bc_f32(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199; ++irgen_k1) {
-        n = (float)(1 + irgen_k1);
-        {
-            const float irgen_c0 = INV_N_f32[(int)(n)];
-            const float irgen_c1 = irgen_c0 * y;
-            const float d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
-            const float power__0 = -(irgen_c1 * power);
-            const float irgen_c2 = a + n;
-            const float d0_term__0 = -(power__0 * (d0_a * (1.0f / irgen_c2) * (1.0f / irgen_c2)));
-            const float irgen_c3 = 1.0f / irgen_c2;
-            const float d1_term__0 = irgen_c3 * d1_power__0;
-            const float term__0 = irgen_c3 * power__0;
-            const float d0_total__0 = d0_term__0 + d0_total;
-            const float d1_total__0 = d1_term__0 + d1_total;
-            const float total__0 = term__0 + total;
-            d1_power = d1_power__0;
-            power = power__0;
-            d0_term = d0_term__0;
-            d1_term = d1_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            total = total__0;
-        }
-        if (fabsf(d0_term) <= FLT_EPSILON * fabsf(d0_total) && fabsf(d1_term) <= FLT_EPSILON * fabsf(d1_total) && fabsf(term) <= FLT_EPSILON * fabsf(total)) {
-            break;
+    {
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+            {
+                const float irgen_c0 = INV_N_f32[(int)(((float)(1 + irgen_k1)))];
+                const irgen_vf irgen_c1 = irgen_c0 * y;
+                const irgen_vf d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
+                const irgen_vf power__0 = -(irgen_c1 * power);
+                const irgen_vf irgen_c2 = a + ((float)(1 + irgen_k1));
+                const irgen_vf d0_term__0 = -(power__0 * (d0_a * (1.0f / irgen_c2) * (1.0f / irgen_c2)));
+                const irgen_vf irgen_c3 = 1.0f / irgen_c2;
+                const irgen_vf d1_term__0 = irgen_c3 * d1_power__0;
+                const irgen_vf term__0 = irgen_c3 * power__0;
+                const irgen_vf d0_total__0 = d0_term__0 + d0_total;
+                const irgen_vf d1_total__0 = d1_term__0 + d1_total;
+                const irgen_vf total__0 = term__0 + total;
+                d1_power = irgen_sel_f32(irgen_m1, d1_power__0, d1_power);
+                power = irgen_sel_f32(irgen_m1, power__0, power);
+                d0_term = irgen_sel_f32(irgen_m1, d0_term__0, d0_term);
+                d1_term = irgen_sel_f32(irgen_m1, d1_term__0, d1_term);
+                term = irgen_sel_f32(irgen_m1, term__0, term);
+                d0_total = irgen_sel_f32(irgen_m1, d0_total__0, d0_total);
+                d1_total = irgen_sel_f32(irgen_m1, d1_total__0, d1_total);
+                total = irgen_sel_f32(irgen_m1, total__0, total);
+            }
+            {
+                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_term) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
+                    const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
+                }
+            }
         }
     }
-    *irgen_r1 = d0_total;
-    *irgen_r2 = d1_total;
-    return total;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
+    irgen_ret2 = irgen_sel_f32(irgen_m0, d1_total, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_p_series__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d0__irgen_t2 = 0.0f;
-    float d0__irgen_t3 = 0.0f;
-    float d0__irgen_t4 = 0.0f;
-    float d1__irgen_t2 = 0.0f;
-    float d1__irgen_t3 = 0.0f;
-    float d1__irgen_t4 = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
-    float _irgen_t4 = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t4 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t4 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t4 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
@@ -2178,66 +3549,86 @@ static inline __attribute__((always_inline)) float log_p_series__d0_1_f32(float 
         const float d1__irgen_t2__0 = 0.0f;
         const float d1__irgen_t3__0 = 0.0f;
         const float d1__irgen_t4__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d0__irgen_t4 = d0__irgen_t4__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-        d1__irgen_t4 = d1__irgen_t4__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f32(d0__irgen_t3__0);
+        d0__irgen_t4 = irgen_bc_f32(d0__irgen_t4__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f32(d1__irgen_t3__0);
+        d1__irgen_t4 = irgen_bc_f32(d1__irgen_t4__0);
     }
-    if (a < 1.0f) {
-        { float irgen_o1;
-          _irgen_t1 = lgamma1p__d0_f32(a, d0_a, &irgen_o1);
-          d0__irgen_t1 = irgen_o1;
-        }
-        { float irgen_o1, irgen_o2;
-          _irgen_t2 = small_a_sum__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const float irgen_c0 = logf(y);
-            const float irgen_c1 = _irgen_t2 * a;
-            const float irgen_c2 = 1.0f / (irgen_c1 + 1.0f);
-            *irgen_r1 = -d0__irgen_t1 + irgen_c0 * d0_a + irgen_c2 * (_irgen_t2 * d0_a + a * d0__irgen_t2);
-            *irgen_r2 = irgen_c2 * a * d1__irgen_t2 + a * d1_y / y;
-            return -_irgen_t1 + irgen_c0 * a + log1pf(irgen_c1);
+    {
+        const irgen_mf irgen_m1 = (a < irgen_bc_f32(1.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = lgamma1p__d0_v_f32(irgen_m2, a, d0_a, &irgen_o1);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
+            }
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = small_a_sum__d0_1_v_f32(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            {
+                const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m2, y);
+                const irgen_vf irgen_c1 = _irgen_t2 * a;
+                const irgen_vf irgen_c2 = 1.0f / (irgen_c1 + 1.0f);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t1 + irgen_c0 * a + irgen_v_log1p_f32(irgen_m2, irgen_c1), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, -d0__irgen_t1 + irgen_c0 * d0_a + irgen_c2 * (_irgen_t2 * d0_a + a * d0__irgen_t2), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_c2 * a * d1__irgen_t2 + a * d1_y / y, irgen_ret2);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t3 = log_prefactor__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_prefactor__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t4 = lower_series__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = lower_series__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t4 = irgen_o0;
       d0__irgen_t4 = irgen_o1;
       d1__irgen_t4 = irgen_o2;
     }
     {
-        const float irgen_c0 = 1.0f / _irgen_t4;
-        *irgen_r1 = d0__irgen_t3 + irgen_c0 * d0__irgen_t4;
-        *irgen_r2 = d1__irgen_t3 + irgen_c0 * d1__irgen_t4;
-        return _irgen_t3 + logf(_irgen_t4);
+        const irgen_vf irgen_c0 = 1.0f / _irgen_t4;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_v_log_f32(irgen_m0, _irgen_t4), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0__irgen_t4, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t3 + irgen_c0 * d1__irgen_t4, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_q_small_a__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d0_lg = 0.0f;
-    float d0_la = 0.0f;
-    float d0__irgen_t2 = 0.0f;
-    float d0_r = 0.0f;
-    float d1_la = 0.0f;
-    float d1__irgen_t2 = 0.0f;
-    float d1_r = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float lg = 0.0f;
-    float la = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float r = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0_lg = irgen_bc_f32(0.0f);
+    irgen_vf d0_la = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d0_r = irgen_bc_f32(0.0f);
+    irgen_vf d1_la = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1_r = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf lg = irgen_bc_f32(0.0f);
+    irgen_vf la = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d0_lg__0 = 0.0f;
@@ -2247,81 +3638,92 @@ static inline __attribute__((always_inline)) float log_q_small_a__d0_1_f32(float
         const float d1_la__0 = 0.0f;
         const float d1__irgen_t2__0 = 0.0f;
         const float d1_r__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0_lg = d0_lg__0;
-        d0_la = d0_la__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0_r = d0_r__0;
-        d1_la = d1_la__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1_r = d1_r__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0_lg = irgen_bc_f32(d0_lg__0);
+        d0_la = irgen_bc_f32(d0_la__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d0_r = irgen_bc_f32(d0_r__0);
+        d1_la = irgen_bc_f32(d1_la__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+        d1_r = irgen_bc_f32(d1_r__0);
     }
-    { float irgen_o1;
-      _irgen_t1 = lgamma1p__d0_f32(a, d0_a, &irgen_o1);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_o0 = lgamma1p__d0_v_f32(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
     {
-        const float d0_lg__0 = d0__irgen_t1;
-        const float lg__0 = _irgen_t1;
-        const float irgen_c0 = logf(y);
-        const float d0_la__0 = irgen_c0 * d0_a;
-        const float d1_la__0 = a * d1_y / y;
-        const float la__0 = irgen_c0 * a;
+        const irgen_vf d0_lg__0 = d0__irgen_t1;
+        const irgen_vf lg__0 = _irgen_t1;
+        const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m0, y);
+        const irgen_vf d0_la__0 = irgen_c0 * d0_a;
+        const irgen_vf d1_la__0 = a * d1_y / y;
+        const irgen_vf la__0 = irgen_c0 * a;
         d0_lg = d0_lg__0;
         lg = lg__0;
         d0_la = d0_la__0;
         d1_la = d1_la__0;
         la = la__0;
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t2 = small_a_sum__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = small_a_sum__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
       d1__irgen_t2 = irgen_o2;
     }
     {
-        const float irgen_c0 = expf(la);
-        const float irgen_c1 = irgen_c0 * d0_la;
-        const float irgen_c2 = irgen_c0 * _irgen_t2;
-        const float irgen_c3 = irgen_c0 * a;
-        const float irgen_c4 = _irgen_t2 * a;
-        const float d0_r__0 = -(irgen_c3 * d0__irgen_t2) - irgen_c2 * d0_a + d0_lg * expf(lg) - irgen_c1 * irgen_c4 - irgen_c1;
-        const float irgen_c5 = irgen_c0 * d1_la;
-        const float d1_r__0 = -(irgen_c3 * d1__irgen_t2) - irgen_c4 * irgen_c5 - irgen_c5;
-        const float r__0 = -(irgen_c2 * a) - expm1f(la) + expm1f(lg);
+        const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m0, la);
+        const irgen_vf irgen_c1 = irgen_c0 * d0_la;
+        const irgen_vf irgen_c2 = irgen_c0 * _irgen_t2;
+        const irgen_vf irgen_c3 = irgen_c0 * a;
+        const irgen_vf irgen_c4 = _irgen_t2 * a;
+        const irgen_vf d0_r__0 = -(irgen_c3 * d0__irgen_t2) - irgen_c2 * d0_a + d0_lg * irgen_v_exp_f32(irgen_m0, lg) - irgen_c1 * irgen_c4 - irgen_c1;
+        const irgen_vf irgen_c5 = irgen_c0 * d1_la;
+        const irgen_vf d1_r__0 = -(irgen_c3 * d1__irgen_t2) - irgen_c4 * irgen_c5 - irgen_c5;
+        const irgen_vf r__0 = -(irgen_c2 * a) - irgen_v_expm1_f32(irgen_m0, la) + irgen_v_expm1_f32(irgen_m0, lg);
         d0_r = d0_r__0;
         d1_r = d1_r__0;
         r = r__0;
-        const float irgen_c6 = 1.0f / r__0;
-        *irgen_r1 = -d0_lg + irgen_c6 * d0_r__0;
-        *irgen_r2 = irgen_c6 * d1_r__0;
-        return -lg + logf(r__0);
+        const irgen_vf irgen_c6 = 1.0f / r__0;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, -lg + irgen_v_log_f32(irgen_m0, r__0), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, -d0_lg + irgen_c6 * d0_r__0, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c6 * d1_r__0, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float upper_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0_b = 0.0f;
-    float d0_c = 0.0f;
-    float d0_d = 0.0f;
-    float d0_h = 0.0f;
-    float d0_an = 0.0f;
-    float d0_delta = 0.0f;
-    float d0_step = 0.0f;
-    float d1_b = 0.0f;
-    float d1_c = 0.0f;
-    float d1_d = 0.0f;
-    float d1_h = 0.0f;
-    float d1_delta = 0.0f;
-    float d1_step = 0.0f;
-    float b = 0.0f;
-    float c = 0.0f;
-    float d = 0.0f;
-    float h = 0.0f;
-    float done = 0.0f;
-    float i = 0.0f;
-    float an = 0.0f;
-    float delta = 0.0f;
-    float step = 0.0f;
+    irgen_vf d0_b = irgen_bc_f32(0.0f);
+    irgen_vf d0_c = irgen_bc_f32(0.0f);
+    irgen_vf d0_d = irgen_bc_f32(0.0f);
+    irgen_vf d0_h = irgen_bc_f32(0.0f);
+    irgen_vf d0_an = irgen_bc_f32(0.0f);
+    irgen_vf d0_delta = irgen_bc_f32(0.0f);
+    irgen_vf d0_step = irgen_bc_f32(0.0f);
+    irgen_vf d1_b = irgen_bc_f32(0.0f);
+    irgen_vf d1_c = irgen_bc_f32(0.0f);
+    irgen_vf d1_d = irgen_bc_f32(0.0f);
+    irgen_vf d1_h = irgen_bc_f32(0.0f);
+    irgen_vf d1_delta = irgen_bc_f32(0.0f);
+    irgen_vf d1_step = irgen_bc_f32(0.0f);
+    irgen_vf b = irgen_bc_f32(0.0f);
+    irgen_vf c = irgen_bc_f32(0.0f);
+    irgen_vf d = irgen_bc_f32(0.0f);
+    irgen_vf h = irgen_bc_f32(0.0f);
+    irgen_vf done = irgen_bc_f32(0.0f);
+    irgen_vf i = irgen_bc_f32(0.0f);
+    irgen_vf an = irgen_bc_f32(0.0f);
+    irgen_vf delta = irgen_bc_f32(0.0f);
+    irgen_vf step = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_b__0 = 0.0f;
         const float d0_c__0 = 0.0f;
@@ -2336,146 +3738,171 @@ static inline __attribute__((always_inline)) float upper_fraction__d0_1_f32(floa
         const float d1_h__0 = 0.0f;
         const float d1_delta__0 = 0.0f;
         const float d1_step__0 = 0.0f;
-        const float d0_b__1 = -d0_a;
-        const float d1_b__1 = d1_y;
-        const float b__0 = -a + y + 1.0f;
+        const irgen_vf d0_b__1 = -d0_a;
+        const irgen_vf d1_b__1 = d1_y;
+        const irgen_vf b__0 = -a + y + 1.0f;
         const float d0_c__1 = 0.0f;
         const float d1_c__1 = 0.0f;
         const float c__0 = 1.0f / FLT_MIN;
-        const float irgen_c0 = (1.0f / b__0) * (1.0f / b__0);
-        const float d0_d__1 = -(irgen_c0 * d0_b__1);
-        const float d1_d__1 = -(irgen_c0 * d1_b__1);
-        const float d__0 = 1.0f / b__0;
-        const float d0_h__1 = d0_d__1;
-        const float d1_h__1 = d1_d__1;
-        const float h__0 = d__0;
+        const irgen_vf irgen_c0 = (1.0f / b__0) * (1.0f / b__0);
+        const irgen_vf d0_d__1 = -(irgen_c0 * d0_b__1);
+        const irgen_vf d1_d__1 = -(irgen_c0 * d1_b__1);
+        const irgen_vf d__0 = 1.0f / b__0;
+        const irgen_vf d0_h__1 = d0_d__1;
+        const irgen_vf d1_h__1 = d1_d__1;
+        const irgen_vf h__0 = d__0;
         const float done__0 = 0.0f;
         d0_b = d0_b__1;
-        d0_c = d0_c__1;
+        d0_c = irgen_bc_f32(d0_c__1);
         d0_d = d0_d__1;
         d0_h = d0_h__1;
-        d0_an = d0_an__0;
-        d0_delta = d0_delta__0;
-        d0_step = d0_step__0;
+        d0_an = irgen_bc_f32(d0_an__0);
+        d0_delta = irgen_bc_f32(d0_delta__0);
+        d0_step = irgen_bc_f32(d0_step__0);
         d1_b = d1_b__1;
-        d1_c = d1_c__1;
+        d1_c = irgen_bc_f32(d1_c__1);
         d1_d = d1_d__1;
         d1_h = d1_h__1;
-        d1_delta = d1_delta__0;
-        d1_step = d1_step__0;
+        d1_delta = irgen_bc_f32(d1_delta__0);
+        d1_step = irgen_bc_f32(d1_step__0);
         b = b__0;
-        c = c__0;
+        c = irgen_bc_f32(c__0);
         d = d__0;
         h = h__0;
-        done = done__0;
+        done = irgen_bc_f32(done__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 199999; ++irgen_k1) {
-        i = (float)(1 + irgen_k1);
-        {
-            const float d0_an__0 = d0_a * i;
-            const float an__0 = -(i * (-a + i));
-            const float d0_b__0 = d0_b;
-            const float d1_b__0 = d1_b;
-            const float b__0 = b + 2.0f;
-            const float d0_d__0 = an__0 * d0_d + d * d0_an__0 + d0_b__0;
-            const float d1_d__0 = an__0 * d1_d + d1_b__0;
-            const float d__0 = an__0 * d + b__0;
-            d0_an = d0_an__0;
-            an = an__0;
-            d0_b = d0_b__0;
-            d1_b = d1_b__0;
-            b = b__0;
-            d0_d = d0_d__0;
-            d1_d = d1_d__0;
-            d = d__0;
-        }
-        if (fabsf(d) < FLT_MIN) {
+    {
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const float d0_d__0 = 0.0f;
-                const float d1_d__0 = 0.0f;
-                const float d__0 = FLT_MIN;
-                d0_d = d0_d__0;
-                d1_d = d1_d__0;
-                d = d__0;
+                const irgen_vf d0_an__0 = d0_a * ((float)(1 + irgen_k1));
+                const irgen_vf an__0 = -(((float)(1 + irgen_k1)) * (-a + ((float)(1 + irgen_k1))));
+                const irgen_vf d0_b__0 = d0_b;
+                const irgen_vf d1_b__0 = d1_b;
+                const irgen_vf b__0 = b + 2.0f;
+                const irgen_vf d0_d__0 = an__0 * d0_d + d * d0_an__0 + d0_b__0;
+                const irgen_vf d1_d__0 = an__0 * d1_d + d1_b__0;
+                const irgen_vf d__0 = an__0 * d + b__0;
+                d0_an = irgen_sel_f32(irgen_m1, d0_an__0, d0_an);
+                an = irgen_sel_f32(irgen_m1, an__0, an);
+                d0_b = irgen_sel_f32(irgen_m1, d0_b__0, d0_b);
+                d1_b = irgen_sel_f32(irgen_m1, d1_b__0, d1_b);
+                b = irgen_sel_f32(irgen_m1, b__0, b);
+                d0_d = irgen_sel_f32(irgen_m1, d0_d__0, d0_d);
+                d1_d = irgen_sel_f32(irgen_m1, d1_d__0, d1_d);
+                d = irgen_sel_f32(irgen_m1, d__0, d);
             }
-        }
-        {
-            const float irgen_c0 = 1.0f / c;
-            const float irgen_c1 = an * (1.0f / c) * (1.0f / c);
-            const float d0_c__0 = irgen_c0 * d0_an + d0_b - irgen_c1 * d0_c;
-            const float d1_c__0 = d1_b - irgen_c1 * d1_c;
-            const float c__0 = irgen_c0 * an + b;
-            d0_c = d0_c__0;
-            d1_c = d1_c__0;
-            c = c__0;
-        }
-        if (fabsf(c) < FLT_MIN) {
             {
-                const float d0_c__0 = 0.0f;
-                const float d1_c__0 = 0.0f;
-                const float c__0 = FLT_MIN;
-                d0_c = d0_c__0;
-                d1_c = d1_c__0;
-                c = c__0;
+                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(d) < irgen_bc_f32(FLT_MIN));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
+                    {
+                        const float d0_d__0 = 0.0f;
+                        const float d1_d__0 = 0.0f;
+                        const float d__0 = FLT_MIN;
+                        d0_d = irgen_sel_f32(irgen_m3, irgen_bc_f32(d0_d__0), d0_d);
+                        d1_d = irgen_sel_f32(irgen_m3, irgen_bc_f32(d1_d__0), d1_d);
+                        d = irgen_sel_f32(irgen_m3, irgen_bc_f32(d__0), d);
+                    }
+                }
             }
-        }
-        {
-            const float irgen_c0 = (1.0f / d) * (1.0f / d);
-            const float d0_d__0 = -(irgen_c0 * d0_d);
-            const float d1_d__0 = -(irgen_c0 * d1_d);
-            const float d__0 = 1.0f / d;
-            const float d0_delta__0 = c * d0_d__0 + d0_c * d__0;
-            const float d1_delta__0 = c * d1_d__0 + d1_c * d__0;
-            const float delta__0 = c * d__0;
-            const float irgen_c1 = d0_delta__0 * h;
-            const float irgen_c2 = delta__0 - 1.0f;
-            const float d0_step__0 = irgen_c2 * d0_h + irgen_c1;
-            const float irgen_c3 = d1_delta__0 * h;
-            const float d1_step__0 = irgen_c2 * d1_h + irgen_c3;
-            const float step__0 = irgen_c2 * h;
-            const float d0_h__0 = d0_h * delta__0 + irgen_c1;
-            const float d1_h__0 = d1_h * delta__0 + irgen_c3;
-            const float h__0 = delta__0 * h;
-            d0_d = d0_d__0;
-            d1_d = d1_d__0;
-            d = d__0;
-            d0_delta = d0_delta__0;
-            d1_delta = d1_delta__0;
-            delta = delta__0;
-            d0_step = d0_step__0;
-            d1_step = d1_step__0;
-            step = step__0;
-            d0_h = d0_h__0;
-            d1_h = d1_h__0;
-            h = h__0;
-        }
-        if (fabsf(d0_step) <= FLT_EPSILON * fabsf(d0_h) && fabsf(d1_step) <= FLT_EPSILON * fabsf(d1_h) && fabsf(step) <= FLT_EPSILON * fabsf(h)) {
             {
-                const float done__0 = 1.0f;
-                done = done__0;
+                const irgen_vf irgen_c0 = 1.0f / c;
+                const irgen_vf irgen_c1 = an * (1.0f / c) * (1.0f / c);
+                const irgen_vf d0_c__0 = irgen_c0 * d0_an + d0_b - irgen_c1 * d0_c;
+                const irgen_vf d1_c__0 = d1_b - irgen_c1 * d1_c;
+                const irgen_vf c__0 = irgen_c0 * an + b;
+                d0_c = irgen_sel_f32(irgen_m1, d0_c__0, d0_c);
+                d1_c = irgen_sel_f32(irgen_m1, d1_c__0, d1_c);
+                c = irgen_sel_f32(irgen_m1, c__0, c);
             }
-            break;
+            {
+                const irgen_mf irgen_m4 = (irgen_v_fabs_f32(c) < irgen_bc_f32(FLT_MIN));
+                irgen_mf irgen_m5 = irgen_m1 & irgen_m4;
+                if (irgen_any_f32(irgen_m5)) {
+                    {
+                        const float d0_c__0 = 0.0f;
+                        const float d1_c__0 = 0.0f;
+                        const float c__0 = FLT_MIN;
+                        d0_c = irgen_sel_f32(irgen_m5, irgen_bc_f32(d0_c__0), d0_c);
+                        d1_c = irgen_sel_f32(irgen_m5, irgen_bc_f32(d1_c__0), d1_c);
+                        c = irgen_sel_f32(irgen_m5, irgen_bc_f32(c__0), c);
+                    }
+                }
+            }
+            {
+                const irgen_vf irgen_c0 = (1.0f / d) * (1.0f / d);
+                const irgen_vf d0_d__0 = -(irgen_c0 * d0_d);
+                const irgen_vf d1_d__0 = -(irgen_c0 * d1_d);
+                const irgen_vf d__0 = 1.0f / d;
+                const irgen_vf d0_delta__0 = c * d0_d__0 + d0_c * d__0;
+                const irgen_vf d1_delta__0 = c * d1_d__0 + d1_c * d__0;
+                const irgen_vf delta__0 = c * d__0;
+                const irgen_vf irgen_c1 = d0_delta__0 * h;
+                const irgen_vf irgen_c2 = delta__0 - 1.0f;
+                const irgen_vf d0_step__0 = irgen_c2 * d0_h + irgen_c1;
+                const irgen_vf irgen_c3 = d1_delta__0 * h;
+                const irgen_vf d1_step__0 = irgen_c2 * d1_h + irgen_c3;
+                const irgen_vf step__0 = irgen_c2 * h;
+                const irgen_vf d0_h__0 = d0_h * delta__0 + irgen_c1;
+                const irgen_vf d1_h__0 = d1_h * delta__0 + irgen_c3;
+                const irgen_vf h__0 = delta__0 * h;
+                d0_d = irgen_sel_f32(irgen_m1, d0_d__0, d0_d);
+                d1_d = irgen_sel_f32(irgen_m1, d1_d__0, d1_d);
+                d = irgen_sel_f32(irgen_m1, d__0, d);
+                d0_delta = irgen_sel_f32(irgen_m1, d0_delta__0, d0_delta);
+                d1_delta = irgen_sel_f32(irgen_m1, d1_delta__0, d1_delta);
+                delta = irgen_sel_f32(irgen_m1, delta__0, delta);
+                d0_step = irgen_sel_f32(irgen_m1, d0_step__0, d0_step);
+                d1_step = irgen_sel_f32(irgen_m1, d1_step__0, d1_step);
+                step = irgen_sel_f32(irgen_m1, step__0, step);
+                d0_h = irgen_sel_f32(irgen_m1, d0_h__0, d0_h);
+                d1_h = irgen_sel_f32(irgen_m1, d1_h__0, d1_h);
+                h = irgen_sel_f32(irgen_m1, h__0, h);
+            }
+            {
+                const irgen_mf irgen_m6 = ((irgen_v_fabs_f32(d0_step) <= FLT_EPSILON * irgen_v_fabs_f32(d0_h)) & (irgen_v_fabs_f32(d1_step) <= FLT_EPSILON * irgen_v_fabs_f32(d1_h)) & (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h)));
+                irgen_mf irgen_m7 = irgen_m1 & irgen_m6;
+                if (irgen_any_f32(irgen_m7)) {
+                    {
+                        const float done__0 = 1.0f;
+                        done = irgen_sel_f32(irgen_m7, irgen_bc_f32(done__0), done);
+                    }
+                    const irgen_mf irgen_m8 = irgen_m7;
+                    irgen_m7 &= ~irgen_m8;
+                    irgen_m1 &= ~irgen_m8;
+                }
+            }
         }
     }
     {
-        const float irgen_c0 = done > 0.0f;
-        *irgen_r1 = irgen_c0 ? d0_h : 0.0f;
-        *irgen_r2 = irgen_c0 ? d1_h : 0.0f;
-        return irgen_c0 ? h : NAN;
+        const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, h, irgen_bc_f32(NAN)), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d0_h, irgen_bc_f32(0.0f)), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d1_h, irgen_bc_f32(0.0f)), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_q_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d0__irgen_t2 = 0.0f;
-    float d0__irgen_t3 = 0.0f;
-    float d1__irgen_t1 = 0.0f;
-    float d1__irgen_t2 = 0.0f;
-    float d1__irgen_t3 = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
@@ -2483,415 +3910,852 @@ static inline __attribute__((always_inline)) float log_q_fraction__d0_1_f32(floa
         const float d1__irgen_t1__0 = 0.0f;
         const float d1__irgen_t2__0 = 0.0f;
         const float d1__irgen_t3__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f32(d0__irgen_t3__0);
+        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f32(d1__irgen_t3__0);
     }
-    if (a < 1.0f && y < 1.5f) {
-        { float irgen_o1, irgen_o2;
-          _irgen_t1 = log_q_small_a__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t1 = irgen_o1;
-          d1__irgen_t1 = irgen_o2;
+    {
+        const irgen_mf irgen_m1 = ((a < irgen_bc_f32(1.0f)) & (y < irgen_bc_f32(1.5f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_q_small_a__d0_1_v_f32(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
+              d1__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o2, d1__irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t1, irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, d0__irgen_t1, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, d1__irgen_t1, irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = d0__irgen_t1;
-        *irgen_r2 = d1__irgen_t1;
-        return _irgen_t1;
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t2 = log_prefactor__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_prefactor__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
       d1__irgen_t2 = irgen_o2;
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t3 = upper_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = upper_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const float irgen_c0 = 1.0f / _irgen_t3;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1__irgen_t3;
-        return _irgen_t2 + logf(_irgen_t3) + logf(a);
+        const irgen_vf irgen_c0 = 1.0f / _irgen_t3;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2 + irgen_v_log_f32(irgen_m0, _irgen_t3) + irgen_v_log_f32(irgen_m0, a), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2 + irgen_c0 * d1__irgen_t3, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float split__d0_f32(float a, float d0_a, float* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vf split__d0_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf d0_a, irgen_vf* irgen_r1)
 {
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
-        const float irgen_c0 = a >= 1.0f;
-        *irgen_r1 = irgen_c0 ? d0_a : 0.0f;
-        return irgen_c0 ? a + 1.0f : 0.5f;
+        const irgen_mf irgen_c0 = (a >= irgen_bc_f32(1.0f));
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, a + 1.0f, irgen_bc_f32(0.5f)), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d0_a, irgen_bc_f32(0.0f)), irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf gamma_p__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d0__irgen_t2 = 0.0f;
-    float d0__irgen_t3 = 0.0f;
-    float d1__irgen_t2 = 0.0f;
-    float d1__irgen_t3 = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
         const float d0__irgen_t3__0 = 0.0f;
         const float d1__irgen_t2__0 = 0.0f;
         const float d1__irgen_t3__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f32(d0__irgen_t3__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f32(d1__irgen_t3__0);
     }
-    { float irgen_o1;
-      _irgen_t1 = split__d0_f32(a, d0_a, &irgen_o1);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_o0 = split__d0_v_f32(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
-    if (y < _irgen_t1) {
-        { float irgen_o1, irgen_o2;
-          _irgen_t2 = log_p_series__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const float irgen_c0 = expf(_irgen_t2);
-            *irgen_r1 = irgen_c0 * d0__irgen_t2;
-            *irgen_r2 = irgen_c0 * d1__irgen_t2;
-            return irgen_c0;
+    {
+        const irgen_mf irgen_m1 = (y < _irgen_t1);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_p_series__d0_1_v_f32(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            {
+                const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m2, _irgen_t2);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_c0, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_c0 * d0__irgen_t2, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_c0 * d1__irgen_t2, irgen_ret2);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t3 = log_q_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const float irgen_c0 = expf(_irgen_t3);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c0 * d1__irgen_t3);
-        return -expm1f(_irgen_t3);
+        const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m0, _irgen_t3);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, _irgen_t3), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float cdf__d1_2_f32(float x, float alpha, float beta, float d0_alpha, float d1_beta, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf d0_alpha, irgen_vf d1_beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d1__irgen_t1 = 0.0f;
-    float _irgen_t1 = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t1 = gamma_p__d0_1_f32(alpha, beta * x, d0_alpha, d1_beta * x, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = gamma_p__d0_1_v_f32(irgen_m0, alpha, beta * x, d0_alpha, d1_beta * x, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t1, irgen_ret1);
+    irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t1, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float cdf_3 = 0.0f;
-    float cdf_4 = 0.0f;
-    float cdf_5 = 0.0f;
-    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        *irgen_r1 = NAN;
-        *irgen_r2 = NAN;
-        return NAN;
+    irgen_vf cdf_3 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_4 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_5 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    if (x < 0.0f) {
-        *irgen_r1 = 0.0f;
-        *irgen_r2 = 0.0f;
-        return 0.0f;
+    {
+        const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret2);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
-    if (x == INFINITY) {
-        *irgen_r1 = 0.0f;
-        *irgen_r2 = 0.0f;
-        return 1.0f;
+    {
+        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret2);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
     }
-    { float irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+      cdf_3 = irgen_o0;
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_3, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_4, irgen_ret1);
+    irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float upper_f32(float x, float alpha, float beta)
+static inline __attribute__((always_inline)) irgen_vf upper_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
 {
-    float _irgen_t1 = 0.0f;
-    _irgen_t1 = split_f32(alpha);
-    return -_irgen_t1 + beta * x;
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, alpha);
+      _irgen_t1 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, -_irgen_t1 + beta * x, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_gamma_q__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_gamma_q__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d0__irgen_t2 = 0.0f;
-    float d0__irgen_t3 = 0.0f;
-    float d1__irgen_t2 = 0.0f;
-    float d1__irgen_t3 = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
         const float d0__irgen_t3__0 = 0.0f;
         const float d1__irgen_t2__0 = 0.0f;
         const float d1__irgen_t3__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f32(d0__irgen_t3__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f32(d1__irgen_t3__0);
     }
-    { float irgen_o1;
-      _irgen_t1 = split__d0_f32(a, d0_a, &irgen_o1);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_o0 = split__d0_v_f32(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
-    if (y < _irgen_t1) {
-        { float irgen_o1, irgen_o2;
-          _irgen_t2 = log_p_series__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const float irgen_c0 = expf(_irgen_t2);
-            const float irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
-            *irgen_r1 = -(irgen_c1 * d0__irgen_t2);
-            *irgen_r2 = -(irgen_c1 * d1__irgen_t2);
-            return log1pf(-irgen_c0);
+    {
+        const irgen_mf irgen_m1 = (y < _irgen_t1);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_p_series__d0_1_v_f32(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            {
+                const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m2, _irgen_t2);
+                const irgen_vf irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log1p_f32(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, -(irgen_c1 * d0__irgen_t2), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, -(irgen_c1 * d1__irgen_t2), irgen_ret2);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t3 = log_q_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t3;
-    *irgen_r2 = d1__irgen_t3;
-    return _irgen_t3;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3, irgen_ret1);
+    irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t3, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_sf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_sf__d1_0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf d0_alpha, irgen_vf d1_x, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d1__irgen_t1 = 0.0f;
-    float _irgen_t1 = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_q__d0_1_f32(alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_gamma_q__d0_1_v_f32(irgen_m0, alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t1, irgen_ret1);
+    irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t1, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_gamma_p__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d0__irgen_t2 = 0.0f;
-    float d0__irgen_t3 = 0.0f;
-    float d1__irgen_t2 = 0.0f;
-    float d1__irgen_t3 = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
         const float d0__irgen_t3__0 = 0.0f;
         const float d1__irgen_t2__0 = 0.0f;
         const float d1__irgen_t3__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f32(d0__irgen_t3__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f32(d1__irgen_t3__0);
     }
-    { float irgen_o1;
-      _irgen_t1 = split__d0_f32(a, d0_a, &irgen_o1);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_o0 = split__d0_v_f32(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
-    if (y < _irgen_t1) {
-        { float irgen_o1, irgen_o2;
-          _irgen_t2 = log_p_series__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
+    {
+        const irgen_mf irgen_m1 = (y < _irgen_t1);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_p_series__d0_1_v_f32(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t2, irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, d0__irgen_t2, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, d1__irgen_t2, irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = d0__irgen_t2;
-        *irgen_r2 = d1__irgen_t2;
-        return _irgen_t2;
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t3 = log_q_fraction__d0_1_f32(a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const float irgen_c0 = expf(_irgen_t3);
-        const float irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
-        *irgen_r1 = -(irgen_c1 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c1 * d1__irgen_t3);
-        return log1pf(-irgen_c0);
+        const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m0, _irgen_t3);
+        const irgen_vf irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log1p_f32(irgen_m0, -irgen_c0), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c1 * d0__irgen_t3), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, -(irgen_c1 * d1__irgen_t3), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float log_cdf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf d0_alpha, irgen_vf d1_x, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float d0__irgen_t1 = 0.0f;
-    float d1__irgen_t1 = 0.0f;
-    float _irgen_t1 = 0.0f;
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
     }
-    { float irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_p__d0_1_f32(alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_gamma_p__d0_1_v_f32(irgen_m0, alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t1, irgen_ret1);
+    irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t1, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float kernel_implicit_grad_f32(float x, float alpha, float beta, float* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1)
 {
-    float upper_6 = 0.0f;
-    float log_sf_7 = 0.0f;
-    float log_sf_8 = 0.0f;
-    float log_sf_9 = 0.0f;
-    float log_cdf_10 = 0.0f;
-    float log_cdf_11 = 0.0f;
-    float log_cdf_12 = 0.0f;
-    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        *irgen_r1 = NAN;
-        return NAN;
-    }
-    if (x <= 0.0f) {
-        *irgen_r1 = 0.0f;
-        return 0.0f;
-    }
-    if (x == INFINITY) {
-        *irgen_r1 = 0.0f;
-        return 0.0f;
-    }
-    upper_6 = upper_f32(x, alpha, beta);
-    if (upper_6 > 0.0f) {
-        { float irgen_o1, irgen_o2;
-          log_sf_7 = log_sf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_sf_8 = irgen_o1;
-          log_sf_9 = irgen_o2;
+    irgen_vf upper_6 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_7 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_8 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_9 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_10 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_11 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_12 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = -(x / beta);
-        return -(log_sf_8 / log_sf_9);
-    } else {
-        { float irgen_o1, irgen_o2;
-          log_cdf_10 = log_cdf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_cdf_11 = irgen_o1;
-          log_cdf_12 = irgen_o2;
-        }
-        *irgen_r1 = -(x / beta);
-        return -(log_cdf_11 / log_cdf_12);
     }
+    {
+        const irgen_mf irgen_m4 = (x <= irgen_bc_f32(0.0f));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = upper_v_f32(irgen_m0, x, alpha, beta);
+      upper_6 = irgen_o0;
+    }
+    {
+        const irgen_mf irgen_m10 = (upper_6 > irgen_bc_f32(0.0f));
+        irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
+        if (irgen_any_f32(irgen_m11)) {
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_sf__d1_0_v_f32(irgen_m11, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+              log_sf_7 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_7);
+              log_sf_8 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_8);
+              log_sf_9 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_9);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_8 / log_sf_9), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m11, -(x / beta), irgen_ret1);
+            const irgen_mf irgen_m12 = irgen_m11;
+            irgen_m11 &= ~irgen_m12;
+            irgen_m0 &= ~irgen_m12;
+        }
+        irgen_mf irgen_m13 = irgen_m0 & ~irgen_m10;
+        if (irgen_any_f32(irgen_m13)) {
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_cdf__d1_0_v_f32(irgen_m13, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+              log_cdf_10 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_10);
+              log_cdf_11 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_11);
+              log_cdf_12 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_12);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_11 / log_cdf_12), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m13, -(x / beta), irgen_ret1);
+            const irgen_mf irgen_m14 = irgen_m13;
+            irgen_m13 &= ~irgen_m14;
+            irgen_m0 &= ~irgen_m14;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-/* ---- elementwise kernels ---- */
+/* ---- elementwise kernels: a vector of elements at a time; the last vector repeats the
+   last element in the lanes past the end and masks them off. Where the distribution
+   declares branch groups, each chunk of elements is first ordered by group (a counting
+   sort), so that a vector's lanes take the same branches. ---- */
+#define IRGEN_CHUNK 1024
+#define IRGEN_GROUPS 8
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (double)kernel_cdf_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_cdf_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
     }
 }
 
 void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (float)kernel_cdf_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2]);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            irgen_vf x0, x1, x2;
+            irgen_mf m;
+            for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vf g = group_v_f32(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f32 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            irgen_vf x0, x1, x2, r0;
+            irgen_mf m;
+            for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_cdf_v_f32(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f32 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
     }
 }
 
 void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (double)kernel_log_prob_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
+        irgen_vd x0, x1, x2, r0;
+        irgen_md m;
+        for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_log_prob_v_f64(m, x0, x1, x2);
+        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
+            out0[b + l] = (double)r0[l];
+        }
     }
 }
 
 void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (float)kernel_log_prob_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2]);
+    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
+        irgen_vf x0, x1, x2, r0;
+        irgen_mf m;
+        for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_log_prob_v_f32(m, x0, x1, x2);
+        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
+            out0[b + l] = (float)r0[l];
+        }
     }
 }
 
 void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        double r1, r2;
-        out0[i] = (double)kernel_cdf_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1, &r2);
-        out1[i] = (double)r1;
-        out2[i] = (double)r2;
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0, r1, r2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_cdf_grad_v_f64(m, x0, x1, x2, &r1, &r2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+            }
+        }
     }
 }
 
 void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        float r1, r2;
-        out0[i] = (float)kernel_cdf_grad_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2], &r1, &r2);
-        out1[i] = (float)r1;
-        out2[i] = (float)r2;
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            irgen_vf x0, x1, x2;
+            irgen_mf m;
+            for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vf g = group_v_f32(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f32 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            irgen_vf x0, x1, x2, r0, r1, r2;
+            irgen_mf m;
+            for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_cdf_grad_v_f32(m, x0, x1, x2, &r1, &r2);
+            for (int l = 0; l < IRGEN_W_f32 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+            }
+        }
     }
 }
 
 void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        double r1;
-        out0[i] = (double)kernel_implicit_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1);
-        out1[i] = (double)r1;
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0, r1;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_implicit_grad_v_f64(m, x0, x1, x2, &r1);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+            }
+        }
     }
 }
 
 void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        float r1;
-        out0[i] = (float)kernel_implicit_grad_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2], &r1);
-        out1[i] = (float)r1;
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            irgen_vf x0, x1, x2;
+            irgen_mf m;
+            for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vf g = group_v_f32(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f32 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            irgen_vf x0, x1, x2, r0, r1;
+            irgen_mf m;
+            for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_implicit_grad_v_f32(m, x0, x1, x2, &r1);
+            for (int l = 0; l < IRGEN_W_f32 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+            }
+        }
     }
 }

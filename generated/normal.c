@@ -31,299 +31,959 @@ int irgen_get_threads(void)
     return 1;
 #endif
 }
+/* Lane-parallel functions work on GCC vector-extension values as wide as the widest SIMD
+   registers the compiler targets: one lane per element, a mask for the lanes in play. */
+#if defined(__AVX512F__)
+#define IRGEN_VBYTES 64
+#elif defined(__AVX__)
+#define IRGEN_VBYTES 32
+#else
+#define IRGEN_VBYTES 16
+#endif
+#define IRGEN_W_f64 (IRGEN_VBYTES / 8)
+#define IRGEN_W_f32 (IRGEN_VBYTES / 4)
+typedef double irgen_vd __attribute__((vector_size(IRGEN_VBYTES)));
+typedef int64_t irgen_md __attribute__((vector_size(IRGEN_VBYTES)));
+typedef float irgen_vf __attribute__((vector_size(IRGEN_VBYTES)));
+typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
+/* glibc's vector math library, where the build found it (IRGEN_HAVE_MVEC): the x86-64
+   vector ABI names a function by ISA letter, lane count and argument kinds. */
+#if defined(IRGEN_HAVE_MVEC) && defined(__x86_64__) && defined(__GLIBC__)
+#define IRGEN_MVEC_2_35 __GLIBC_PREREQ(2, 35)
+#if IRGEN_VBYTES == 64
+#define IRGEN_MV_f64(fn) _ZGVeN8v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVeN8vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVeN16v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVeN16vv_##fn##f
+#elif IRGEN_VBYTES == 32 && defined(__AVX2__)
+#define IRGEN_MV_f64(fn) _ZGVdN4v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVdN4vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVdN8v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVdN8vv_##fn##f
+#elif IRGEN_VBYTES == 16
+#define IRGEN_MV_f64(fn) _ZGVbN2v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVbN2vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVbN4v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVbN4vv_##fn##f
+#endif
+#endif
+/* whether any lane of a mask is set: one test instruction where the target has one */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (_mm512_test_epi64_mask((__m512i)(m), (__m512i)(m)) != 0)
+#elif defined(__AVX__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (!_mm256_testz_si256((__m256i)(m), (__m256i)(m)))
+#elif defined(__SSE4_1__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (!_mm_testz_si128((__m128i)(m), (__m128i)(m)))
+#else
+#define IRGEN_ANY(m) irgen_any_lanes((const unsigned char*)&(m), sizeof(m))
+static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
+{ unsigned char r = 0; for (unsigned i = 0; i < n; ++i) r |= p[i]; return r != 0; }
+#endif
 
-/* ---- float64 scalar functions ---- */
+/* ---- float64 lane-parallel functions ---- */
 
-static inline __attribute__((always_inline)) double cdf_f64(double x, double mu, double sigma)
+static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
+{ return (irgen_vd)(((irgen_md)a & m) | ((irgen_md)b & ~m)); }
+static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
+static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
+static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
+{ return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
+static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
+{ irgen_md sign = (irgen_md)irgen_bc_f64(-0.0); return (irgen_vd)(((irgen_md)x & ~sign) | ((irgen_md)y & sign)); }
+static inline irgen_vd irgen_v_fmin_f64(irgen_vd a, irgen_vd b)
+{ return irgen_sel_f64(a != a, b, irgen_sel_f64(b < a, b, a)); }
+static inline irgen_vd irgen_v_fmax_f64(irgen_vd a, irgen_vd b)
+{ return irgen_sel_f64(a != a, b, irgen_sel_f64(b > a, b, a)); }
+static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
+{ irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
+static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
+{ irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = floor(x[l]); return r; }
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(exp)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(exp)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = exp(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(log)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_log_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(log)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_log_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = log(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(log1p)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_log1p_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(log1p)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_log1p_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = log1p(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(expm1)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_expm1_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(expm1)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_expm1_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = expm1(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(sin)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_sin_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(sin)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_sin_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = sin(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(cos)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_cos_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(cos)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_cos_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = cos(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(tan)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_tan_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(tan)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_tan_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = tan(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(atan)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_atan_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(atan)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_atan_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = atan(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV2_f64(atan2)(irgen_vd, irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_atan2_f64(irgen_md m, irgen_vd x0, irgen_vd x1) { return IRGEN_MV2_f64(atan2)(irgen_sel_f64(m, x0, irgen_bc_f64(1)), irgen_sel_f64(m, x1, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_atan2_f64(irgen_md m, irgen_vd x0, irgen_vd x1)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = atan2(x0[l], x1[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(sinh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_sinh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(sinh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_sinh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = sinh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(cosh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_cosh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(cosh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_cosh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = cosh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(tanh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_tanh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(tanh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_tanh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = tanh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(erf)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_erf_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(erf)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_erf_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = erf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(erfc)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(erfc)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = erfc(x0[l]); return r; }
+#endif
+__attribute__((const)) static inline irgen_vd irgen_v_lgamma_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = irgen_lgamma(x0[l]); return r; }
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV2_f64(pow)(irgen_vd, irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1) { return IRGEN_MV2_f64(pow)(irgen_sel_f64(m, x0, irgen_bc_f64(1)), irgen_sel_f64(m, x1, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
+#endif
+
+static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma)
 {
-    return 0.5 * erfc(0.7071067811865476 * (mu - x) / sigma);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_ret0 = irgen_sel_f64(irgen_m0, 0.5 * irgen_v_erfc_f64(irgen_m0, 0.7071067811865476 * (mu - x) / sigma), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double mu, double sigma)
+static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma)
 {
-    double cdf_1 = 0.0;
-    if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x == -((double)INFINITY)) {
-        return 0.0;
-    }
-    if (x == ((double)INFINITY)) {
-        return 1.0;
-    }
-    cdf_1 = cdf_f64(x, mu, sigma);
-    return cdf_1;
-}
-
-static inline __attribute__((always_inline)) double log_prob_f64(double x, double mu, double sigma)
-{
-    double t = 0.0;
+    irgen_vd cdf_1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const double t__0 = (-mu + x) / sigma;
+        const irgen_md irgen_m1 = ((~(sigma > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (irgen_v_fabs_f64(sigma) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = cdf_v_f64(irgen_m0, x, mu, sigma);
+      cdf_1 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma)
+{
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd t__0 = (-mu + x) / sigma;
         t = t__0;
-        return -(0.5 * t__0 * t__0) - log(sigma) - 0.9189385332046728;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * t__0 * t__0) - irgen_v_log_f64(irgen_m0, sigma) - 0.9189385332046728, irgen_ret0);
+        return irgen_ret0;
     }
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x, double mu, double sigma)
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma)
 {
-    double log_prob_2 = 0.0;
-    if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x == -((double)INFINITY)) {
-        return -((double)INFINITY);
-    }
-    if (x == ((double)INFINITY)) {
-        return -((double)INFINITY);
-    }
-    log_prob_2 = log_prob_f64(x, mu, sigma);
-    return log_prob_2;
-}
-
-static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, double mu, double sigma, double d0_mu, double d1_sigma, double* irgen_r1, double* irgen_r2)
-{
+    irgen_vd log_prob_2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const double irgen_c0 = 1.0 / sigma;
-        const double irgen_c1 = mu - x;
-        const double irgen_c2 = 1.0 / (sigma * sigma);
-        const double irgen_c3 = exp(-(0.5000000000000001 * irgen_c2 * irgen_c1 * irgen_c1));
-        *irgen_r1 = -(0.3989422804014327 * irgen_c0 * irgen_c3 * d0_mu);
-        *irgen_r2 = 0.5641895835477563 * irgen_c2 * irgen_c3 * d1_sigma * (0.7071067811865476 * mu - 0.7071067811865476 * x);
-        return 0.5 * erfc(0.7071067811865476 * irgen_c0 * irgen_c1);
+        const irgen_md irgen_m1 = ((~(sigma > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (irgen_v_fabs_f64(sigma) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
+    {
+        const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, sigma);
+      log_prob_2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x, double mu, double sigma, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma, irgen_vd d0_mu, irgen_vd d1_sigma, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double cdf_3 = 0.0;
-    double cdf_4 = 0.0;
-    double cdf_5 = 0.0;
-    if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        *irgen_r1 = ((double)NAN);
-        *irgen_r2 = ((double)NAN);
-        return ((double)NAN);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd irgen_c0 = 1.0 / sigma;
+        const irgen_vd irgen_c1 = mu - x;
+        const irgen_vd irgen_c2 = 1.0 / (sigma * sigma);
+        const irgen_vd irgen_c3 = irgen_v_exp_f64(irgen_m0, -(0.5000000000000001 * irgen_c2 * irgen_c1 * irgen_c1));
+        irgen_ret0 = irgen_sel_f64(irgen_m0, 0.5 * irgen_v_erfc_f64(irgen_m0, 0.7071067811865476 * irgen_c0 * irgen_c1), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(0.3989422804014327 * irgen_c0 * irgen_c3 * d0_mu), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, 0.5641895835477563 * irgen_c2 * irgen_c3 * d1_sigma * (0.7071067811865476 * mu - 0.7071067811865476 * x), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
-    if (x == -((double)INFINITY)) {
-        *irgen_r1 = 0.0;
-        *irgen_r2 = 0.0;
-        return 0.0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd cdf_4 = irgen_bc_f64(0.0);
+    irgen_vd cdf_5 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(sigma > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (irgen_v_fabs_f64(sigma) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    if (x == ((double)INFINITY)) {
-        *irgen_r1 = 0.0;
-        *irgen_r2 = 0.0;
-        return 1.0;
+    {
+        const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret2);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
-    { double irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f64(x, mu, sigma, 1.0, 1.0, &irgen_o1, &irgen_o2);
+    {
+        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret2);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, sigma, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+      cdf_3 = irgen_o0;
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(double x, double mu, double sigma, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma, irgen_vd* irgen_r1)
 {
-    if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        *irgen_r1 = ((double)NAN);
-        return ((double)NAN);
-    }
-    if (x == -((double)INFINITY)) {
-        *irgen_r1 = 0.0;
-        return 0.0;
-    }
-    if (x == ((double)INFINITY)) {
-        *irgen_r1 = 0.0;
-        return 0.0;
-    }
-    *irgen_r1 = (-mu + x) / sigma;
-    return 1.0;
-}
-
-/* ---- float32 scalar functions ---- */
-
-static inline __attribute__((always_inline)) float cdf_f32(float x, float mu, float sigma)
-{
-    return 0.5f * erfcf(0.7071067811865476f * (mu - x) / sigma);
-}
-
-static inline __attribute__((always_inline)) float kernel_cdf_f32(float x, float mu, float sigma)
-{
-    float cdf_1 = 0.0f;
-    if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        return NAN;
-    }
-    if (x == -INFINITY) {
-        return 0.0f;
-    }
-    if (x == INFINITY) {
-        return 1.0f;
-    }
-    cdf_1 = cdf_f32(x, mu, sigma);
-    return cdf_1;
-}
-
-static inline __attribute__((always_inline)) float log_prob_f32(float x, float mu, float sigma)
-{
-    float t = 0.0f;
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
-        const float t__0 = (-mu + x) / sigma;
+        const irgen_md irgen_m1 = ((~(sigma > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (irgen_v_fabs_f64(sigma) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_bc_f64(1.0), irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, (-mu + x) / sigma, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+/* ---- float32 lane-parallel functions ---- */
+
+static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
+{ return (irgen_vf)(((irgen_mf)a & m) | ((irgen_mf)b & ~m)); }
+static inline int irgen_any_f32(irgen_mf m) { return IRGEN_ANY(m); }
+static inline irgen_vf irgen_bc_f32(float x) { return x - (irgen_vf){0}; }
+static inline irgen_mf irgen_mbc_f32(int c) { return (irgen_mf){0} - (c != 0); }
+static inline irgen_vf irgen_v_fabs_f32(irgen_vf x)
+{ return (irgen_vf)((irgen_mf)x & ~(irgen_mf)irgen_bc_f32(-0.0f)); }
+static inline irgen_vf irgen_v_copysign_f32(irgen_vf x, irgen_vf y)
+{ irgen_mf sign = (irgen_mf)irgen_bc_f32(-0.0f); return (irgen_vf)(((irgen_mf)x & ~sign) | ((irgen_mf)y & sign)); }
+static inline irgen_vf irgen_v_fmin_f32(irgen_vf a, irgen_vf b)
+{ return irgen_sel_f32(a != a, b, irgen_sel_f32(b < a, b, a)); }
+static inline irgen_vf irgen_v_fmax_f32(irgen_vf a, irgen_vf b)
+{ return irgen_sel_f32(a != a, b, irgen_sel_f32(b > a, b, a)); }
+static inline irgen_vf irgen_v_sqrt_f32(irgen_vf x)
+{ irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = sqrtf(x[l]); return r; }
+static inline irgen_vf irgen_v_floor_f32(irgen_vf x)
+{ irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = floorf(x[l]); return r; }
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV_f32(exp)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_exp_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(exp)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_exp_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = expf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV_f32(log)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_log_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(log)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_log_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = logf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(log1p)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_log1p_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(log1p)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_log1p_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = log1pf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(expm1)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_expm1_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(expm1)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_expm1_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = expm1f(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV_f32(sin)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_sin_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(sin)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_sin_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = sinf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV_f32(cos)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_cos_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(cos)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_cos_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = cosf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(tan)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_tan_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(tan)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_tan_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = tanf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(atan)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_atan_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(atan)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_atan_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = atanf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV2_f32(atan2)(irgen_vf, irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_atan2_f32(irgen_mf m, irgen_vf x0, irgen_vf x1) { return IRGEN_MV2_f32(atan2)(irgen_sel_f32(m, x0, irgen_bc_f32(1)), irgen_sel_f32(m, x1, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_atan2_f32(irgen_mf m, irgen_vf x0, irgen_vf x1)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = atan2f(x0[l], x1[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(sinh)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_sinh_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(sinh)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_sinh_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = sinhf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(cosh)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_cosh_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(cosh)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_cosh_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = coshf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(tanh)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_tanh_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(tanh)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_tanh_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = tanhf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(erf)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_erf_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(erf)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_erf_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = erff(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f32) && IRGEN_MVEC_2_35
+irgen_vf IRGEN_MV_f32(erfc)(irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_erfc_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(erfc)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_erfc_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = erfcf(x0[l]); return r; }
+#endif
+__attribute__((const)) static inline irgen_vf irgen_v_lgamma_f32(irgen_mf m, irgen_vf x0)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = irgen_lgammaf(x0[l]); return r; }
+#if defined(IRGEN_MV_f32)
+irgen_vf IRGEN_MV2_f32(pow)(irgen_vf, irgen_vf);
+__attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_vf x0, irgen_vf x1) { return IRGEN_MV2_f32(pow)(irgen_sel_f32(m, x0, irgen_bc_f32(1)), irgen_sel_f32(m, x1, irgen_bc_f32(1))); }
+#else
+__attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_vf x0, irgen_vf x1)
+{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = powf(x0[l], x1[l]); return r; }
+#endif
+
+static inline __attribute__((always_inline)) irgen_vf cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_ret0 = irgen_sel_f32(irgen_m0, 0.5f * irgen_v_erfc_f32(irgen_m0, 0.7071067811865476f * (mu - x) / sigma), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma)
+{
+    irgen_vf cdf_1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(sigma > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(mu) == INFINITY) | (irgen_v_fabs_f32(sigma) == INFINITY) | (mu != mu) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = cdf_v_f32(irgen_m0, x, mu, sigma);
+      cdf_1 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_1, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_prob_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma)
+{
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf t__0 = (-mu + x) / sigma;
         t = t__0;
-        return -(0.5f * t__0 * t__0) - logf(sigma) - 0.9189385332046728f;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, -(0.5f * t__0 * t__0) - irgen_v_log_f32(irgen_m0, sigma) - 0.9189385332046728f, irgen_ret0);
+        return irgen_ret0;
     }
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float kernel_log_prob_f32(float x, float mu, float sigma)
+static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma)
 {
-    float log_prob_2 = 0.0f;
-    if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        return NAN;
-    }
-    if (x == -INFINITY) {
-        return -INFINITY;
-    }
-    if (x == INFINITY) {
-        return -INFINITY;
-    }
-    log_prob_2 = log_prob_f32(x, mu, sigma);
-    return log_prob_2;
-}
-
-static inline __attribute__((always_inline)) float cdf__d1_2_f32(float x, float mu, float sigma, float d0_mu, float d1_sigma, float* irgen_r1, float* irgen_r2)
-{
+    irgen_vf log_prob_2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
-        const float irgen_c0 = 1.0f / sigma;
-        const float irgen_c1 = mu - x;
-        const float irgen_c2 = 1.0f / (sigma * sigma);
-        const float irgen_c3 = expf(-(0.5000000000000001f * irgen_c2 * irgen_c1 * irgen_c1));
-        *irgen_r1 = -(0.3989422804014327f * irgen_c0 * irgen_c3 * d0_mu);
-        *irgen_r2 = 0.5641895835477563f * irgen_c2 * irgen_c3 * d1_sigma * (0.7071067811865476f * mu - 0.7071067811865476f * x);
-        return 0.5f * erfcf(0.7071067811865476f * irgen_c0 * irgen_c1);
+        const irgen_mf irgen_m1 = ((~(sigma > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(mu) == INFINITY) | (irgen_v_fabs_f32(sigma) == INFINITY) | (mu != mu) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
+    {
+        const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    {
+        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_prob_v_f32(irgen_m0, x, mu, sigma);
+      log_prob_2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_2, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float kernel_cdf_grad_f32(float x, float mu, float sigma, float* irgen_r1, float* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma, irgen_vf d0_mu, irgen_vf d1_sigma, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    float cdf_3 = 0.0f;
-    float cdf_4 = 0.0f;
-    float cdf_5 = 0.0f;
-    if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        *irgen_r1 = NAN;
-        *irgen_r2 = NAN;
-        return NAN;
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf irgen_c0 = 1.0f / sigma;
+        const irgen_vf irgen_c1 = mu - x;
+        const irgen_vf irgen_c2 = 1.0f / (sigma * sigma);
+        const irgen_vf irgen_c3 = irgen_v_exp_f32(irgen_m0, -(0.5000000000000001f * irgen_c2 * irgen_c1 * irgen_c1));
+        irgen_ret0 = irgen_sel_f32(irgen_m0, 0.5f * irgen_v_erfc_f32(irgen_m0, 0.7071067811865476f * irgen_c0 * irgen_c1), irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, -(0.3989422804014327f * irgen_c0 * irgen_c3 * d0_mu), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, 0.5641895835477563f * irgen_c2 * irgen_c3 * d1_sigma * (0.7071067811865476f * mu - 0.7071067811865476f * x), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
-    if (x == -INFINITY) {
-        *irgen_r1 = 0.0f;
-        *irgen_r2 = 0.0f;
-        return 0.0f;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+{
+    irgen_vf cdf_3 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_4 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_5 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(sigma > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(mu) == INFINITY) | (irgen_v_fabs_f32(sigma) == INFINITY) | (mu != mu) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    if (x == INFINITY) {
-        *irgen_r1 = 0.0f;
-        *irgen_r2 = 0.0f;
-        return 1.0f;
+    {
+        const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret2);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
-    { float irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f32(x, mu, sigma, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+    {
+        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret2);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, mu, sigma, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+      cdf_3 = irgen_o0;
       cdf_4 = irgen_o1;
       cdf_5 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_3, irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_4, irgen_ret1);
+    irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) float kernel_implicit_grad_f32(float x, float mu, float sigma, float* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma, irgen_vf* irgen_r1)
 {
-    if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
-        *irgen_r1 = NAN;
-        return NAN;
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(sigma > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(mu) == INFINITY) | (irgen_v_fabs_f32(sigma) == INFINITY) | (mu != mu) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    if (x == -INFINITY) {
-        *irgen_r1 = 0.0f;
-        return 0.0f;
+    {
+        const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+            const irgen_mf irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
-    if (x == INFINITY) {
-        *irgen_r1 = 0.0f;
-        return 0.0f;
+    {
+        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
     }
-    *irgen_r1 = (-mu + x) / sigma;
-    return 1.0f;
+    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_bc_f32(1.0f), irgen_ret0);
+    irgen_ret1 = irgen_sel_f32(irgen_m0, (-mu + x) / sigma, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-/* ---- elementwise kernels ---- */
+/* ---- elementwise kernels: a vector of elements at a time; the last vector repeats the
+   last element in the lanes past the end and masks them off. Where the distribution
+   declares branch groups, each chunk of elements is first ordered by group (a counting
+   sort), so that a vector's lanes take the same branches. ---- */
+#define IRGEN_CHUNK 1024
+#define IRGEN_GROUPS 8
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (double)kernel_cdf_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
+        irgen_vd x0, x1, x2, r0;
+        irgen_md m;
+        for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_cdf_v_f64(m, x0, x1, x2);
+        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
+            out0[b + l] = (double)r0[l];
+        }
     }
 }
 
 void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (float)kernel_cdf_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2]);
+    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
+        irgen_vf x0, x1, x2, r0;
+        irgen_mf m;
+        for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_cdf_v_f32(m, x0, x1, x2);
+        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
+            out0[b + l] = (float)r0[l];
+        }
     }
 }
 
 void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (double)kernel_log_prob_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
+        irgen_vd x0, x1, x2, r0;
+        irgen_md m;
+        for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_log_prob_v_f64(m, x0, x1, x2);
+        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
+            out0[b + l] = (double)r0[l];
+        }
     }
 }
 
 void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (float)kernel_log_prob_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2]);
+    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
+        irgen_vf x0, x1, x2, r0;
+        irgen_mf m;
+        for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_log_prob_v_f32(m, x0, x1, x2);
+        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
+            out0[b + l] = (float)r0[l];
+        }
     }
 }
 
 void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        double r1, r2;
-        out0[i] = (double)kernel_cdf_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1, &r2);
-        out1[i] = (double)r1;
-        out2[i] = (double)r2;
+    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
+        irgen_vd x0, x1, x2, r0, r1, r2;
+        irgen_md m;
+        for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_cdf_grad_v_f64(m, x0, x1, x2, &r1, &r2);
+        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
+            out0[b + l] = (double)r0[l];
+            out1[b + l] = (double)r1[l];
+            out2[b + l] = (double)r2[l];
+        }
     }
 }
 
 void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        float r1, r2;
-        out0[i] = (float)kernel_cdf_grad_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2], &r1, &r2);
-        out1[i] = (float)r1;
-        out2[i] = (float)r2;
+    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
+        irgen_vf x0, x1, x2, r0, r1, r2;
+        irgen_mf m;
+        for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_cdf_grad_v_f32(m, x0, x1, x2, &r1, &r2);
+        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
+            out0[b + l] = (float)r0[l];
+            out1[b + l] = (float)r1[l];
+            out2[b + l] = (float)r2[l];
+        }
     }
 }
 
 void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        double r1;
-        out0[i] = (double)kernel_implicit_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1);
-        out1[i] = (double)r1;
+    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
+        irgen_vd x0, x1, x2, r0, r1;
+        irgen_md m;
+        for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_implicit_grad_v_f64(m, x0, x1, x2, &r1);
+        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
+            out0[b + l] = (double)r0[l];
+            out1[b + l] = (double)r1[l];
+        }
     }
 }
 
 void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        float r1;
-        out0[i] = (float)kernel_implicit_grad_f32((float)in0[i * s0], (float)in1[i * s1], (float)in2[i * s2], &r1);
-        out1[i] = (float)r1;
+    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
+        irgen_vf x0, x1, x2, r0, r1;
+        irgen_mf m;
+        for (int l = 0; l < IRGEN_W_f32; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_implicit_grad_v_f32(m, x0, x1, x2, &r1);
+        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
+            out0[b + l] = (float)r0[l];
+            out1[b + l] = (float)r1[l];
+        }
     }
 }

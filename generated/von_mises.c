@@ -31,8 +31,184 @@ int irgen_get_threads(void)
     return 1;
 #endif
 }
+/* Lane-parallel functions work on GCC vector-extension values as wide as the widest SIMD
+   registers the compiler targets: one lane per element, a mask for the lanes in play. */
+#if defined(__AVX512F__)
+#define IRGEN_VBYTES 64
+#elif defined(__AVX__)
+#define IRGEN_VBYTES 32
+#else
+#define IRGEN_VBYTES 16
+#endif
+#define IRGEN_W_f64 (IRGEN_VBYTES / 8)
+#define IRGEN_W_f32 (IRGEN_VBYTES / 4)
+typedef double irgen_vd __attribute__((vector_size(IRGEN_VBYTES)));
+typedef int64_t irgen_md __attribute__((vector_size(IRGEN_VBYTES)));
+typedef float irgen_vf __attribute__((vector_size(IRGEN_VBYTES)));
+typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
+/* glibc's vector math library, where the build found it (IRGEN_HAVE_MVEC): the x86-64
+   vector ABI names a function by ISA letter, lane count and argument kinds. */
+#if defined(IRGEN_HAVE_MVEC) && defined(__x86_64__) && defined(__GLIBC__)
+#define IRGEN_MVEC_2_35 __GLIBC_PREREQ(2, 35)
+#if IRGEN_VBYTES == 64
+#define IRGEN_MV_f64(fn) _ZGVeN8v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVeN8vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVeN16v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVeN16vv_##fn##f
+#elif IRGEN_VBYTES == 32 && defined(__AVX2__)
+#define IRGEN_MV_f64(fn) _ZGVdN4v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVdN4vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVdN8v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVdN8vv_##fn##f
+#elif IRGEN_VBYTES == 16
+#define IRGEN_MV_f64(fn) _ZGVbN2v_##fn
+#define IRGEN_MV2_f64(fn) _ZGVbN2vv_##fn
+#define IRGEN_MV_f32(fn) _ZGVbN4v_##fn##f
+#define IRGEN_MV2_f32(fn) _ZGVbN4vv_##fn##f
+#endif
+#endif
+/* whether any lane of a mask is set: one test instruction where the target has one */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (_mm512_test_epi64_mask((__m512i)(m), (__m512i)(m)) != 0)
+#elif defined(__AVX__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (!_mm256_testz_si256((__m256i)(m), (__m256i)(m)))
+#elif defined(__SSE4_1__)
+#include <immintrin.h>
+#define IRGEN_ANY(m) (!_mm_testz_si128((__m128i)(m), (__m128i)(m)))
+#else
+#define IRGEN_ANY(m) irgen_any_lanes((const unsigned char*)&(m), sizeof(m))
+static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
+{ unsigned char r = 0; for (unsigned i = 0; i < n; ++i) r |= p[i]; return r != 0; }
+#endif
 
-/* ---- float64 scalar functions ---- */
+/* ---- float64 lane-parallel functions ---- */
+
+static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
+{ return (irgen_vd)(((irgen_md)a & m) | ((irgen_md)b & ~m)); }
+static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
+static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
+static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
+{ return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
+static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
+{ irgen_md sign = (irgen_md)irgen_bc_f64(-0.0); return (irgen_vd)(((irgen_md)x & ~sign) | ((irgen_md)y & sign)); }
+static inline irgen_vd irgen_v_fmin_f64(irgen_vd a, irgen_vd b)
+{ return irgen_sel_f64(a != a, b, irgen_sel_f64(b < a, b, a)); }
+static inline irgen_vd irgen_v_fmax_f64(irgen_vd a, irgen_vd b)
+{ return irgen_sel_f64(a != a, b, irgen_sel_f64(b > a, b, a)); }
+static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
+{ irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
+static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
+{ irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = floor(x[l]); return r; }
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(exp)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(exp)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = exp(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(log)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_log_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(log)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_log_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = log(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(log1p)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_log1p_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(log1p)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_log1p_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = log1p(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(expm1)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_expm1_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(expm1)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_expm1_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = expm1(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(sin)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_sin_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(sin)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_sin_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = sin(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV_f64(cos)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_cos_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(cos)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_cos_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = cos(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(tan)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_tan_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(tan)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_tan_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = tan(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(atan)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_atan_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(atan)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_atan_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = atan(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV2_f64(atan2)(irgen_vd, irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_atan2_f64(irgen_md m, irgen_vd x0, irgen_vd x1) { return IRGEN_MV2_f64(atan2)(irgen_sel_f64(m, x0, irgen_bc_f64(1)), irgen_sel_f64(m, x1, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_atan2_f64(irgen_md m, irgen_vd x0, irgen_vd x1)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = atan2(x0[l], x1[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(sinh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_sinh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(sinh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_sinh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = sinh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(cosh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_cosh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(cosh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_cosh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = cosh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(tanh)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_tanh_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(tanh)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_tanh_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = tanh(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(erf)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_erf_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(erf)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_erf_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = erf(x0[l]); return r; }
+#endif
+#if defined(IRGEN_MV_f64) && IRGEN_MVEC_2_35
+irgen_vd IRGEN_MV_f64(erfc)(irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(erfc)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = erfc(x0[l]); return r; }
+#endif
+__attribute__((const)) static inline irgen_vd irgen_v_lgamma_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = irgen_lgamma(x0[l]); return r; }
+#if defined(IRGEN_MV_f64)
+irgen_vd IRGEN_MV2_f64(pow)(irgen_vd, irgen_vd);
+__attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1) { return IRGEN_MV2_f64(pow)(irgen_sel_f64(m, x0, irgen_bc_f64(1)), irgen_sel_f64(m, x1, irgen_bc_f64(1))); }
+#else
+__attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
+#endif
 
 static const double BODY_W_f64[16] = {0.027152459411754096, 0.062253523938647894, 0.09515851168249279, 0.12462897125553388, 0.14959598881657674, 0.16915651939500254, 0.18260341504492358, 0.1894506104550685, 0.1894506104550685, 0.18260341504492358, 0.16915651939500254, 0.14959598881657674, 0.12462897125553388, 0.09515851168249279, 0.062253523938647894, 0.027152459411754096};
 
@@ -56,482 +232,745 @@ static const double T24_W_f64[24] = {0.0123412297999872, 0.028531388628933663, 0
 
 static const double T24_X_f64[24] = {0.9951872199970213, 0.9747285559713095, 0.9382745520027328, 0.8864155270044011, 0.820001985973903, 0.7401241915785544, 0.6480936519369755, 0.5454214713888396, 0.4337935076260451, 0.3150426796961634, 0.1911188674736163, 0.06405689286260563, -0.06405689286260563, -0.1911188674736163, -0.3150426796961634, -0.4337935076260451, -0.5454214713888396, -0.6480936519369755, -0.7401241915785544, -0.820001985973903, -0.8864155270044011, -0.9382745520027328, -0.9747285559713095, -0.9951872199970213};
 
-static inline __attribute__((always_inline)) double body_mass_f64(double w, double k)
+static inline __attribute__((always_inline)) irgen_vd wrap_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu)
 {
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double u = 0.0;
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const double h__0 = 0.5 * sin(0.5 * w);
+        const irgen_vd y__0 = -mu + x;
+        const irgen_vd y__1 = -(2.0 * 3.141592653589793 * irgen_v_floor_f64(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        y = y__1;
+    }
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-3.141592653589793));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
+                y = irgen_sel_f64(irgen_m2, y__0, y);
+            }
+        }
+    }
+    {
+        const irgen_md irgen_m3 = (y >= irgen_bc_f64(3.141592653589793));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        if (irgen_any_f64(irgen_m4)) {
+            {
+                const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
+                y = irgen_sel_f64(irgen_m4, y__0, y);
+            }
+        }
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, y, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd w = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd g = irgen_bc_f64(0.0);
+    irgen_vd fall = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd w__0 = irgen_v_fabs_f64(_irgen_t1);
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * w__0);
+        const double g__0 = 0.0;
+        w = w__0;
+        r = r__0;
+        g = irgen_bc_f64(g__0);
+    }
+    {
+        const irgen_md irgen_m1 = ((w > irgen_bc_f64(0.5 * 3.141592653589793)) | (2.0 * kappa * r * r > irgen_bc_f64(4.5)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd fall__0 = irgen_v_fmin_f64(kappa * (irgen_v_cos_f64(irgen_m2, w) + 1.0), irgen_bc_f64(40.0));
+                const irgen_vd g__0 = irgen_sel_f64((fall__0 <= irgen_bc_f64(5.0)), irgen_bc_f64(1.0), irgen_sel_f64((fall__0 <= irgen_bc_f64(12.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0)));
+                fall = irgen_sel_f64(irgen_m2, fall__0, fall);
+                g = irgen_sel_f64(irgen_m2, g__0, g);
+            }
+        }
+    }
+    {
+        const irgen_md irgen_m3 = (kappa >= irgen_bc_f64(30.0));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        if (irgen_any_f64(irgen_m4)) {
+            {
+                const irgen_vd g__0 = g + 4.0;
+                g = irgen_sel_f64(irgen_m4, g__0, g);
+            }
+        }
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd body_mass_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k)
+{
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd h__0 = 0.5 * irgen_v_sin_f64(irgen_m0, 0.5 * w);
         const double total__0 = 0.0;
         h = h__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 16; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double u__0 = h * (BODY_X_f64[(int)(i)] + 1.0);
-            const double irgen_c0 = u__0 * u__0;
-            const double total__0 = total + BODY_W_f64[(int)(i)] * exp(-(irgen_c0 * (2.0 * k))) / sqrt(1.0 - irgen_c0);
-            u = u__0;
-            total = total__0;
-        }
-    }
-    return 2.0 * h * total;
-}
-
-static inline __attribute__((always_inline)) double log_i0e_f64(double k)
-{
-    double q = 0.0;
-    double term = 0.0;
-    double total = 0.0;
-    double j = 0.0;
-    double u = 0.0;
-    if (k < 30.0) {
-        {
-            const double q__0 = 0.25 * k * k;
-            const double term__0 = 1.0;
-            const double total__0 = 1.0;
-            q = q__0;
-            term = term__0;
-            total = total__0;
-        }
-        for (int irgen_k2 = 0; irgen_k2 < 79; ++irgen_k2) {
-            j = (double)(1 + irgen_k2);
-            {
-                const double term__0 = term * (q * INV_SQUARES_f64[(int)(j)]);
-                const double total__0 = term__0 + total;
-                term = term__0;
-                total = total__0;
-            }
-            if (fabs(term) <= DBL_EPSILON * fabs(total)) {
-                break;
-            }
-        }
-        return -k + log(total);
+        total = irgen_bc_f64(total__0);
     }
     {
-        const double u__0 = 1.0 / k;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 16 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_vd u__0 = h * (BODY_X_f64[(int)(((double)(0 + irgen_k1)))] + 1.0);
+                const irgen_vd irgen_c0 = u__0 * u__0;
+                const irgen_vd total__0 = total + BODY_W_f64[(int)(((double)(0 + irgen_k1)))] * irgen_v_exp_f64(irgen_m1, -(irgen_c0 * (2.0 * k))) / irgen_v_sqrt_f64(1.0 - irgen_c0);
+                u = irgen_sel_f64(irgen_m1, u__0, u);
+                total = irgen_sel_f64(irgen_m1, total__0, total);
+            }
+        }
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, 2.0 * h * total, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irgen_m0, irgen_vd k)
+{
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd j = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = (k < irgen_bc_f64(30.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd q__0 = 0.25 * k * k;
+                const double term__0 = 1.0;
+                const double total__0 = 1.0;
+                q = irgen_sel_f64(irgen_m2, q__0, q);
+                term = irgen_sel_f64(irgen_m2, irgen_bc_f64(term__0), term);
+                total = irgen_sel_f64(irgen_m2, irgen_bc_f64(total__0), total);
+            }
+            {
+                irgen_md irgen_m3 = irgen_m2;
+                for (int irgen_k3 = 0; irgen_k3 < 79 && irgen_any_f64(irgen_m3); ++irgen_k3) {
+                    {
+                        const irgen_vd term__0 = term * (q * INV_SQUARES_f64[(int)(((double)(1 + irgen_k3)))]);
+                        const irgen_vd total__0 = term__0 + total;
+                        term = irgen_sel_f64(irgen_m3, term__0, term);
+                        total = irgen_sel_f64(irgen_m3, total__0, total);
+                    }
+                    {
+                        const irgen_md irgen_m4 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
+                        irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                        if (irgen_any_f64(irgen_m5)) {
+                            const irgen_md irgen_m6 = irgen_m5;
+                            irgen_m5 &= ~irgen_m6;
+                            irgen_m3 &= ~irgen_m6;
+                        }
+                    }
+                }
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -k + irgen_v_log_f64(irgen_m2, total), irgen_ret0);
+            const irgen_md irgen_m7 = irgen_m2;
+            irgen_m2 &= ~irgen_m7;
+            irgen_m0 &= ~irgen_m7;
+        }
+    }
+    {
+        const irgen_vd u__0 = 1.0 / k;
         const double total__0 = 0.0;
         u = u__0;
-        total = total__0;
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 18; ++irgen_k1) {
-        j = (double)(0 + irgen_k1);
-        {
-            const double total__0 = total * u + HANKEL_f64[(int)(j)];
-            total = total__0;
+    {
+        irgen_md irgen_m8 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 18 && irgen_any_f64(irgen_m8); ++irgen_k1) {
+            {
+                const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k1)))];
+                total = irgen_sel_f64(irgen_m8, total__0, total);
+            }
         }
     }
-    return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * irgen_v_log_f64(irgen_m0, k)) + irgen_v_log_f64(irgen_m0, total) - 0.9189385332046727, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double sin_small_f64(double x)
+static inline __attribute__((always_inline)) irgen_vd sin_small_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
-    double x2 = 0.0;
-    double total = 0.0;
-    double i = 0.0;
+    irgen_vd x2 = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const double x2__0 = x * x;
+        const irgen_vd x2__0 = x * x;
         const double total__0 = 0.0;
         x2 = x2__0;
-        total = total__0;
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double total__0 = total * x2 + SIN_TAYLOR_f64[(int)(i)];
-            total = total__0;
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 12 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_vd total__0 = total * x2 + SIN_TAYLOR_f64[(int)(((double)(0 + irgen_k1)))];
+                total = irgen_sel_f64(irgen_m1, total__0, total);
+            }
         }
     }
-    return total * x;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, total * x, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double tail_integrand_f64(double w, double k, double e, double s)
+static inline __attribute__((always_inline)) irgen_vd tail_integrand_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd e, irgen_vd s)
 {
-    double a = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
+    irgen_vd a = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const double irgen_c0 = 0.5 * s;
-        const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
+        const irgen_vd irgen_c0 = 0.5 * s;
+        const irgen_vd a__0 = irgen_sel_f64((w > irgen_bc_f64(0.5 * 3.141592653589793)), e - irgen_c0, irgen_c0 + w);
         a = a__0;
     }
-    _irgen_t1 = sin_small_f64(a);
-    _irgen_t2 = sin_small_f64(0.5 * s);
-    return exp(-(2.0 * _irgen_t1 * _irgen_t2 * k));
+    { irgen_vd irgen_o0;
+      irgen_o0 = sin_small_v_f64(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = sin_small_v_f64(irgen_m0, 0.5 * s);
+      _irgen_t2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -(2.0 * _irgen_t1 * _irgen_t2 * k)), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double tail_mass_f64(double w, double k)
+static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k)
 {
-    double e = 0.0;
-    double length = 0.0;
-    double fall = 0.0;
-    double c = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd length = irgen_bc_f64(0.0);
+    irgen_vd fall = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const double e__0 = 3.141592653589793 - w;
-        const double e__1 = e__0 + 1.2246467991473532e-16;
-        const double length__0 = e__1;
-        const double irgen_c0 = cos(w);
-        const double fall__0 = k * (irgen_c0 + 1.0);
-        const double c__0 = irgen_c0 - 40.0 / k;
+        const irgen_vd e__0 = 3.141592653589793 - w;
+        const irgen_vd e__1 = e__0 + 1.2246467991473532e-16;
+        const irgen_vd length__0 = e__1;
+        const irgen_vd irgen_c0 = irgen_v_cos_f64(irgen_m0, w);
+        const irgen_vd fall__0 = k * (irgen_c0 + 1.0);
+        const irgen_vd c__0 = irgen_c0 - 40.0 / k;
         e = e__1;
         length = length__0;
         fall = fall__0;
         c = c__0;
     }
-    if (c > -1.0) {
-        {
-            const double length__0 = -w + atan2(sqrt((c + 1.0) * (1.0 - c)), c);
-            const double fall__0 = 40.0;
-            length = length__0;
-            fall = fall__0;
+    {
+        const irgen_md irgen_m1 = (c > irgen_bc_f64(-1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd length__0 = -w + irgen_v_atan2_f64(irgen_m2, irgen_v_sqrt_f64((c + 1.0) * (1.0 - c)), c);
+                const double fall__0 = 40.0;
+                length = irgen_sel_f64(irgen_m2, length__0, length);
+                fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(fall__0), fall);
+            }
         }
     }
     {
-        const double h__0 = 0.5 * length;
+        const irgen_vd h__0 = 0.5 * length;
         const double total__0 = 0.0;
         h = h__0;
-        total = total__0;
+        total = irgen_bc_f64(total__0);
     }
-    if (fall <= 5.0) {
-        for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
-            i = (double)(0 + irgen_k2);
-            _irgen_t1 = tail_integrand_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0));
+    {
+        const irgen_md irgen_m3 = (fall <= irgen_bc_f64(5.0));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        if (irgen_any_f64(irgen_m4)) {
             {
-                const double total__0 = _irgen_t1 * T12_W_f64[(int)(i)] + total;
-                total = total__0;
-            }
-        }
-    } else {
-        if (fall <= 12.0) {
-            for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                _irgen_t2 = tail_integrand_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0));
-                {
-                    const double total__0 = _irgen_t2 * T16_W_f64[(int)(i)] + total;
-                    total = total__0;
+                irgen_md irgen_m5 = irgen_m4;
+                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m5); ++irgen_k3) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = tail_integrand_v_f64(irgen_m5, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0));
+                      _irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t1);
+                    }
+                    {
+                        const irgen_vd total__0 = _irgen_t1 * T12_W_f64[(int)(((double)(0 + irgen_k3)))] + total;
+                        total = irgen_sel_f64(irgen_m5, total__0, total);
+                    }
                 }
             }
-        } else {
-            for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                _irgen_t3 = tail_integrand_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0));
-                {
-                    const double total__0 = _irgen_t3 * T24_W_f64[(int)(i)] + total;
-                    total = total__0;
+        }
+        irgen_md irgen_m6 = irgen_m0 & ~irgen_m3;
+        if (irgen_any_f64(irgen_m6)) {
+            {
+                const irgen_md irgen_m7 = (fall <= irgen_bc_f64(12.0));
+                irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    {
+                        irgen_md irgen_m9 = irgen_m8;
+                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                            { irgen_vd irgen_o0;
+                              irgen_o0 = tail_integrand_v_f64(irgen_m9, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0));
+                              _irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t2);
+                            }
+                            {
+                                const irgen_vd total__0 = _irgen_t2 * T16_W_f64[(int)(((double)(0 + irgen_k5)))] + total;
+                                total = irgen_sel_f64(irgen_m9, total__0, total);
+                            }
+                        }
+                    }
+                }
+                irgen_md irgen_m10 = irgen_m6 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m10)) {
+                    {
+                        irgen_md irgen_m11 = irgen_m10;
+                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                            { irgen_vd irgen_o0;
+                              irgen_o0 = tail_integrand_v_f64(irgen_m11, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0));
+                              _irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o0, _irgen_t3);
+                            }
+                            {
+                                const irgen_vd total__0 = _irgen_t3 * T24_W_f64[(int)(((double)(0 + irgen_k5)))] + total;
+                                total = irgen_sel_f64(irgen_m11, total__0, total);
+                            }
+                        }
+                    }
                 }
             }
         }
     }
-    return h * total;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, h * total, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_lower_f64(double w, double k)
+static inline __attribute__((always_inline)) irgen_vd log_lower_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k)
 {
-    double _irgen_t1 = 0.0;
-    double log_z = 0.0;
-    double r = 0.0;
-    double e = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    _irgen_t1 = log_i0e_f64(k);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd log_z = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_i0e_v_f64(irgen_m0, k);
+      _irgen_t1 = irgen_o0;
+    }
     {
-        const double log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const double r__0 = sin(0.5 * w);
-        const double e__0 = 2.0 * k * r__0 * r__0;
+        const irgen_vd log_z__0 = _irgen_t1 + 1.8378770664093453;
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * w);
+        const irgen_vd e__0 = 2.0 * k * r__0 * r__0;
         log_z = log_z__0;
         r = r__0;
         e = e__0;
     }
-    if (e > 4.5 || w > 0.5 * 3.141592653589793) {
-        _irgen_t2 = tail_mass_f64(w, k);
-        return -e - log_z + log(_irgen_t2);
-    }
-    _irgen_t3 = body_mass_f64(w, k);
-    return log(-(_irgen_t3 * exp(-log_z)) + 0.5);
-}
-
-static inline __attribute__((always_inline)) double wrap_f64(double x, double mu)
-{
-    double y = 0.0;
     {
-        const double y__0 = -mu + x;
-        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
-        y = y__1;
-    }
-    if (y < -3.141592653589793) {
-        {
-            const double y__0 = 2.0 * 3.141592653589793 + y;
-            y = y__0;
+        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = tail_mass_v_f64(irgen_m2, w, k);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -e - log_z + irgen_v_log_f64(irgen_m2, _irgen_t2), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
-    if (y >= 3.141592653589793) {
-        {
-            const double y__0 = -(2.0 * 3.141592653589793) + y;
-            y = y__0;
-        }
+    { irgen_vd irgen_o0;
+      irgen_o0 = body_mass_v_f64(irgen_m0, w, k);
+      _irgen_t3 = irgen_o0;
     }
-    return y;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -(_irgen_t3 * irgen_v_exp_f64(irgen_m0, -log_z)) + 0.5), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double cdf_f64(double x, double mu, double kappa)
+static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
 {
-    double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    _irgen_t1 = wrap_f64(x, mu);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
     {
-        const double y__0 = _irgen_t1;
+        const irgen_vd y__0 = _irgen_t1;
         y = y__0;
     }
-    if (y <= 0.0) {
-        _irgen_t2 = log_lower_f64(-y, kappa);
-        return exp(_irgen_t2);
-    }
-    _irgen_t3 = log_lower_f64(y, kappa);
-    return -expm1(_irgen_t3);
-}
-
-static inline __attribute__((always_inline)) double kernel_cdf_f64(double x, double mu, double kappa)
-{
-    double cdf_1 = 0.0;
-    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (isinf(x)) {
-        return ((double)NAN);
-    }
-    cdf_1 = cdf_f64(x, mu, kappa);
-    return cdf_1;
-}
-
-static inline __attribute__((always_inline)) double log_prob_f64(double x, double mu, double kappa)
-{
-    double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double r = 0.0;
-    double _irgen_t2 = 0.0;
-    _irgen_t1 = wrap_f64(x, mu);
     {
-        const double y__0 = _irgen_t1;
-        const double r__0 = sin(0.5 * y__0);
+        const irgen_md irgen_m1 = (y <= irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_lower_v_f64(irgen_m2, -y, kappa);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_exp_f64(irgen_m2, _irgen_t2), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_lower_v_f64(irgen_m0, y, kappa);
+      _irgen_t3 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd cdf_1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    {
+        const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = cdf_v_f64(irgen_m0, x, mu, kappa);
+      cdf_1 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t1;
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * y__0);
         y = y__0;
         r = r__0;
     }
-    _irgen_t2 = log_i0e_f64(kappa);
-    return -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453;
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_i0e_v_f64(irgen_m0, kappa);
+      _irgen_t2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_log_prob_f64(double x, double mu, double kappa)
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
 {
-    double log_prob_2 = 0.0;
-    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        return ((double)NAN);
+    irgen_vd log_prob_2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    if (isinf(x)) {
-        return ((double)NAN);
+    {
+        const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
-    log_prob_2 = log_prob_f64(x, mu, kappa);
-    return log_prob_2;
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
+      log_prob_2 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double body_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_w, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0_h = 0.0;
-    double d0_total = 0.0;
-    double d0_u = 0.0;
-    double d1_total = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double u = 0.0;
+    irgen_vd d0_h = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd d1_total = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
         const double d0_u__0 = 0.0;
         const double d1_total__0 = 0.0;
-        const double irgen_c0 = 0.5 * w;
-        const double d0_h__1 = 0.25 * d0_w * cos(irgen_c0);
-        const double h__0 = 0.5 * sin(irgen_c0);
+        const irgen_vd irgen_c0 = 0.5 * w;
+        const irgen_vd d0_h__1 = 0.25 * d0_w * irgen_v_cos_f64(irgen_m0, irgen_c0);
+        const irgen_vd h__0 = 0.5 * irgen_v_sin_f64(irgen_m0, irgen_c0);
         const double d0_total__1 = 0.0;
         const double d1_total__1 = 0.0;
         const double total__0 = 0.0;
         d0_h = d0_h__1;
-        d0_total = d0_total__1;
-        d0_u = d0_u__0;
-        d1_total = d1_total__1;
+        d0_total = irgen_bc_f64(d0_total__1);
+        d0_u = irgen_bc_f64(d0_u__0);
+        d1_total = irgen_bc_f64(d1_total__1);
         h = h__0;
-        total = total__0;
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 16; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double irgen_c0 = BODY_X_f64[(int)(i)] + 1.0;
-            const double d0_u__0 = irgen_c0 * d0_h;
-            const double u__0 = irgen_c0 * h;
-            const double irgen_c1 = u__0 * u__0;
-            const double irgen_c2 = sqrt(1.0 - irgen_c1);
-            const double irgen_c3 = 2.0 * irgen_c1;
-            const double irgen_c4 = BODY_W_f64[(int)(i)] * exp(-(irgen_c3 * k));
-            const double irgen_c5 = d0_u__0 * u__0;
-            const double irgen_c6 = irgen_c4 / irgen_c2;
-            const double d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
-            const double d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
-            const double total__0 = irgen_c6 + total;
-            d0_u = d0_u__0;
-            u = u__0;
-            d0_total = d0_total__0;
-            d1_total = d1_total__0;
-            total = total__0;
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 16 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const double irgen_c0 = BODY_X_f64[(int)(((double)(0 + irgen_k1)))] + 1.0;
+                const irgen_vd d0_u__0 = irgen_c0 * d0_h;
+                const irgen_vd u__0 = irgen_c0 * h;
+                const irgen_vd irgen_c1 = u__0 * u__0;
+                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(1.0 - irgen_c1);
+                const irgen_vd irgen_c3 = 2.0 * irgen_c1;
+                const irgen_vd irgen_c4 = BODY_W_f64[(int)(((double)(0 + irgen_k1)))] * irgen_v_exp_f64(irgen_m1, -(irgen_c3 * k));
+                const irgen_vd irgen_c5 = d0_u__0 * u__0;
+                const irgen_vd irgen_c6 = irgen_c4 / irgen_c2;
+                const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
+                const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
+                const irgen_vd total__0 = irgen_c6 + total;
+                d0_u = irgen_sel_f64(irgen_m1, d0_u__0, d0_u);
+                u = irgen_sel_f64(irgen_m1, u__0, u);
+                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
+                d1_total = irgen_sel_f64(irgen_m1, d1_total__0, d1_total);
+                total = irgen_sel_f64(irgen_m1, total__0, total);
+            }
         }
     }
     {
-        const double irgen_c0 = 2.0 * total;
-        const double irgen_c1 = 2.0 * h;
-        *irgen_r1 = irgen_c0 * d0_h + irgen_c1 * d0_total;
-        *irgen_r2 = irgen_c1 * d1_total;
-        return irgen_c0 * h;
+        const irgen_vd irgen_c0 = 2.0 * total;
+        const irgen_vd irgen_c1 = 2.0 * h;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * h, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c0 * d0_h + irgen_c1 * d0_total, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_total, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md irgen_m0, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
 {
-    double d0_q = 0.0;
-    double d0_term = 0.0;
-    double d0_total = 0.0;
-    double d0_u = 0.0;
-    double q = 0.0;
-    double term = 0.0;
-    double total = 0.0;
-    double j = 0.0;
-    double u = 0.0;
+    irgen_vd d0_q = irgen_bc_f64(0.0);
+    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd j = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0_q__0 = 0.0;
         const double d0_term__0 = 0.0;
         const double d0_total__0 = 0.0;
         const double d0_u__0 = 0.0;
-        d0_q = d0_q__0;
-        d0_term = d0_term__0;
-        d0_total = d0_total__0;
-        d0_u = d0_u__0;
-    }
-    if (k < 30.0) {
-        {
-            const double d0_q__0 = 0.5 * d0_k * k;
-            const double q__0 = 0.25 * k * k;
-            const double d0_term__0 = 0.0;
-            const double term__0 = 1.0;
-            const double d0_total__0 = 0.0;
-            const double total__0 = 1.0;
-            d0_q = d0_q__0;
-            q = q__0;
-            d0_term = d0_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            total = total__0;
-        }
-        for (int irgen_k2 = 0; irgen_k2 < 79; ++irgen_k2) {
-            j = (double)(1 + irgen_k2);
-            {
-                const double irgen_c0 = INV_SQUARES_f64[(int)(j)];
-                const double irgen_c1 = irgen_c0 * term;
-                const double d0_term__0 = irgen_c1 * d0_q + d0_term * (irgen_c0 * q);
-                const double term__0 = irgen_c1 * q;
-                const double d0_total__0 = d0_term__0 + d0_total;
-                const double total__0 = term__0 + total;
-                d0_term = d0_term__0;
-                term = term__0;
-                d0_total = d0_total__0;
-                total = total__0;
-            }
-            if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
-                break;
-            }
-        }
-        *irgen_r1 = -d0_k + d0_total / total;
-        return -k + log(total);
+        d0_q = irgen_bc_f64(d0_q__0);
+        d0_term = irgen_bc_f64(d0_term__0);
+        d0_total = irgen_bc_f64(d0_total__0);
+        d0_u = irgen_bc_f64(d0_u__0);
     }
     {
-        const double d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
-        const double u__0 = 1.0 / k;
+        const irgen_md irgen_m1 = (k < irgen_bc_f64(30.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd d0_q__0 = 0.5 * d0_k * k;
+                const irgen_vd q__0 = 0.25 * k * k;
+                const double d0_term__0 = 0.0;
+                const double term__0 = 1.0;
+                const double d0_total__0 = 0.0;
+                const double total__0 = 1.0;
+                d0_q = irgen_sel_f64(irgen_m2, d0_q__0, d0_q);
+                q = irgen_sel_f64(irgen_m2, q__0, q);
+                d0_term = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_term__0), d0_term);
+                term = irgen_sel_f64(irgen_m2, irgen_bc_f64(term__0), term);
+                d0_total = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_total__0), d0_total);
+                total = irgen_sel_f64(irgen_m2, irgen_bc_f64(total__0), total);
+            }
+            {
+                irgen_md irgen_m3 = irgen_m2;
+                for (int irgen_k3 = 0; irgen_k3 < 79 && irgen_any_f64(irgen_m3); ++irgen_k3) {
+                    {
+                        const double irgen_c0 = INV_SQUARES_f64[(int)(((double)(1 + irgen_k3)))];
+                        const irgen_vd irgen_c1 = irgen_c0 * term;
+                        const irgen_vd d0_term__0 = irgen_c1 * d0_q + d0_term * (irgen_c0 * q);
+                        const irgen_vd term__0 = irgen_c1 * q;
+                        const irgen_vd d0_total__0 = d0_term__0 + d0_total;
+                        const irgen_vd total__0 = term__0 + total;
+                        d0_term = irgen_sel_f64(irgen_m3, d0_term__0, d0_term);
+                        term = irgen_sel_f64(irgen_m3, term__0, term);
+                        d0_total = irgen_sel_f64(irgen_m3, d0_total__0, d0_total);
+                        total = irgen_sel_f64(irgen_m3, total__0, total);
+                    }
+                    {
+                        const irgen_md irgen_m4 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                        irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                        if (irgen_any_f64(irgen_m5)) {
+                            const irgen_md irgen_m6 = irgen_m5;
+                            irgen_m5 &= ~irgen_m6;
+                            irgen_m3 &= ~irgen_m6;
+                        }
+                    }
+                }
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -k + irgen_v_log_f64(irgen_m2, total), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_k + d0_total / total, irgen_ret1);
+            const irgen_md irgen_m7 = irgen_m2;
+            irgen_m2 &= ~irgen_m7;
+            irgen_m0 &= ~irgen_m7;
+        }
+    }
+    {
+        const irgen_vd d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
+        const irgen_vd u__0 = 1.0 / k;
         const double d0_total__0 = 0.0;
         const double total__0 = 0.0;
         d0_u = d0_u__0;
         u = u__0;
-        d0_total = d0_total__0;
-        total = total__0;
+        d0_total = irgen_bc_f64(d0_total__0);
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 18; ++irgen_k1) {
-        j = (double)(0 + irgen_k1);
-        {
-            const double d0_total__0 = d0_total * u + d0_u * total;
-            const double total__0 = total * u + HANKEL_f64[(int)(j)];
-            d0_total = d0_total__0;
-            total = total__0;
+    {
+        irgen_md irgen_m8 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 18 && irgen_any_f64(irgen_m8); ++irgen_k1) {
+            {
+                const irgen_vd d0_total__0 = d0_total * u + d0_u * total;
+                const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k1)))];
+                d0_total = irgen_sel_f64(irgen_m8, d0_total__0, d0_total);
+                total = irgen_sel_f64(irgen_m8, total__0, total);
+            }
         }
     }
-    *irgen_r1 = -(0.5 * d0_k / k) + d0_total / total;
-    return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * irgen_v_log_f64(irgen_m0, k)) + irgen_v_log_f64(irgen_m0, total) - 0.9189385332046727, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, -(0.5 * d0_k / k) + d0_total / total, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd sin_small__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd d0_x, irgen_vd* irgen_r1)
 {
-    double d0_x2 = 0.0;
-    double d0_total = 0.0;
-    double x2 = 0.0;
-    double total = 0.0;
-    double i = 0.0;
+    irgen_vd d0_x2 = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd x2 = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0_x2__0 = 0.0;
         const double d0_total__0 = 0.0;
-        const double d0_x2__1 = 2.0 * d0_x * x;
-        const double x2__0 = x * x;
+        const irgen_vd d0_x2__1 = 2.0 * d0_x * x;
+        const irgen_vd x2__0 = x * x;
         const double d0_total__1 = 0.0;
         const double total__0 = 0.0;
         d0_x2 = d0_x2__1;
-        d0_total = d0_total__1;
+        d0_total = irgen_bc_f64(d0_total__1);
         x2 = x2__0;
-        total = total__0;
+        total = irgen_bc_f64(total__0);
     }
-    for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double d0_total__0 = d0_total * x2 + d0_x2 * total;
-            const double total__0 = total * x2 + SIN_TAYLOR_f64[(int)(i)];
-            d0_total = d0_total__0;
-            total = total__0;
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 12 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_vd d0_total__0 = d0_total * x2 + d0_x2 * total;
+                const irgen_vd total__0 = total * x2 + SIN_TAYLOR_f64[(int)(((double)(0 + irgen_k1)))];
+                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
+                total = irgen_sel_f64(irgen_m1, total__0, total);
+            }
         }
     }
-    *irgen_r1 = d0_total * x + d0_x * total;
-    return total * x;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, total * x, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total * x + d0_x * total, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double tail_integrand__d023_13_f64(double w, double k, double e, double s, double d0_w, double d0_e, double d0_s, double d1_k, double d1_s, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd tail_integrand__d023_13_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd e, irgen_vd s, irgen_vd d0_w, irgen_vd d0_e, irgen_vd d0_s, irgen_vd d1_k, irgen_vd d1_s, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0_a = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d1_a = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double a = 0.0;
-    double _irgen_s2 = 0.0;
-    double _irgen_s3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_j1 = 0.0;
-    double _irgen_s5 = 0.0;
-    double _irgen_s6 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_j4 = 0.0;
+    irgen_vd d0_a = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_a = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd a = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s5 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s6 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_a__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
@@ -539,87 +978,98 @@ static inline __attribute__((always_inline)) double tail_integrand__d023_13_f64(
         const double d1_a__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
-        const double irgen_c0 = 0.5 * d0_s;
-        const double irgen_c1 = w > 0.5 * 3.141592653589793;
-        const double d0_a__1 = irgen_c1 ? d0_e - irgen_c0 : d0_w + irgen_c0;
-        const double irgen_c2 = 0.5 * d1_s;
-        const double d1_a__1 = irgen_c1 ? -irgen_c2 : irgen_c2;
-        const double irgen_c3 = 0.5 * s;
-        const double a__0 = irgen_c1 ? e - irgen_c3 : irgen_c3 + w;
-        const double _irgen_s2__0 = d0_a__1;
-        const double _irgen_s3__0 = d1_a__1;
+        const irgen_vd irgen_c0 = 0.5 * d0_s;
+        const irgen_md irgen_c1 = (w > irgen_bc_f64(0.5 * 3.141592653589793));
+        const irgen_vd d0_a__1 = irgen_sel_f64(irgen_c1, d0_e - irgen_c0, d0_w + irgen_c0);
+        const irgen_vd irgen_c2 = 0.5 * d1_s;
+        const irgen_vd d1_a__1 = irgen_sel_f64(irgen_c1, -irgen_c2, irgen_c2);
+        const irgen_vd irgen_c3 = 0.5 * s;
+        const irgen_vd a__0 = irgen_sel_f64(irgen_c1, e - irgen_c3, irgen_c3 + w);
+        const irgen_vd _irgen_s2__0 = d0_a__1;
+        const irgen_vd _irgen_s3__0 = d1_a__1;
         d0_a = d0_a__1;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
         d1_a = d1_a__1;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
         a = a__0;
         _irgen_s2 = _irgen_s2__0;
         _irgen_s3 = _irgen_s3__0;
     }
-    { double irgen_o1;
-      _irgen_t1 = sin_small__d0_f64(a, 1.0, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = sin_small__d0_v_f64(irgen_m0, a, irgen_bc_f64(1.0), &irgen_o1);
+      _irgen_t1 = irgen_o0;
       _irgen_j1 = irgen_o1;
     }
     {
-        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-        const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        const double _irgen_s5__0 = 0.5 * d0_s;
-        const double _irgen_s6__0 = 0.5 * d1_s;
+        const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+        const irgen_vd d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const irgen_vd _irgen_s5__0 = 0.5 * d0_s;
+        const irgen_vd _irgen_s6__0 = 0.5 * d1_s;
         d0__irgen_t1 = d0__irgen_t1__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         _irgen_s5 = _irgen_s5__0;
         _irgen_s6 = _irgen_s6__0;
     }
-    { double irgen_o1;
-      _irgen_t2 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = sin_small__d0_v_f64(irgen_m0, 0.5 * s, irgen_bc_f64(1.0), &irgen_o1);
+      _irgen_t2 = irgen_o0;
       _irgen_j4 = irgen_o1;
     }
     {
-        const double d0__irgen_t2__0 = _irgen_j4 * _irgen_s5;
-        const double d1__irgen_t2__0 = _irgen_j4 * _irgen_s6;
+        const irgen_vd d0__irgen_t2__0 = _irgen_j4 * _irgen_s5;
+        const irgen_vd d1__irgen_t2__0 = _irgen_j4 * _irgen_s6;
         d0__irgen_t2 = d0__irgen_t2__0;
         d1__irgen_t2 = d1__irgen_t2__0;
-        const double irgen_c0 = 2.0 * _irgen_t1 * k;
-        const double irgen_c1 = exp(-(irgen_c0 * _irgen_t2));
-        const double irgen_c2 = 2.0 * _irgen_t2;
-        const double irgen_c3 = irgen_c2 * k;
-        *irgen_r1 = irgen_c1 * (-(irgen_c3 * d0__irgen_t1) - irgen_c0 * d0__irgen_t2__0);
-        *irgen_r2 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d1_k) - irgen_c3 * d1__irgen_t1 - irgen_c0 * d1__irgen_t2__0);
-        return irgen_c1;
+        const irgen_vd irgen_c0 = 2.0 * _irgen_t1 * k;
+        const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, -(irgen_c0 * _irgen_t2));
+        const irgen_vd irgen_c2 = 2.0 * _irgen_t2;
+        const irgen_vd irgen_c3 = irgen_c2 * k;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c1, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c1 * (-(irgen_c3 * d0__irgen_t1) - irgen_c0 * d0__irgen_t2__0), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * (-(irgen_c2 * _irgen_t1 * d1_k) - irgen_c3 * d1__irgen_t1 - irgen_c0 * d1__irgen_t2__0), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double tail_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_w, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0_e = 0.0;
-    double d0_length = 0.0;
-    double d0_fall = 0.0;
-    double d0_c = 0.0;
-    double d0_h = 0.0;
-    double d0_total = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1_length = 0.0;
-    double d1_fall = 0.0;
-    double d1_c = 0.0;
-    double d1_h = 0.0;
-    double d1_total = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double e = 0.0;
-    double length = 0.0;
-    double fall = 0.0;
-    double c = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0_e = irgen_bc_f64(0.0);
+    irgen_vd d0_length = irgen_bc_f64(0.0);
+    irgen_vd d0_fall = irgen_bc_f64(0.0);
+    irgen_vd d0_c = irgen_bc_f64(0.0);
+    irgen_vd d0_h = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1_length = irgen_bc_f64(0.0);
+    irgen_vd d1_fall = irgen_bc_f64(0.0);
+    irgen_vd d1_c = irgen_bc_f64(0.0);
+    irgen_vd d1_h = irgen_bc_f64(0.0);
+    irgen_vd d1_total = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd length = irgen_bc_f64(0.0);
+    irgen_vd fall = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_e__0 = 0.0;
         const double d0_length__0 = 0.0;
@@ -638,159 +1088,193 @@ static inline __attribute__((always_inline)) double tail_mass__d0_1_f64(double w
         const double d1__irgen_t1__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
-        const double d0_e__1 = -d0_w;
-        const double e__0 = 3.141592653589793 - w;
-        const double d0_e__2 = d0_e__1;
-        const double e__1 = e__0 + 1.2246467991473532e-16;
-        const double d0_length__1 = d0_e__2;
+        const irgen_vd d0_e__1 = -d0_w;
+        const irgen_vd e__0 = 3.141592653589793 - w;
+        const irgen_vd d0_e__2 = d0_e__1;
+        const irgen_vd e__1 = e__0 + 1.2246467991473532e-16;
+        const irgen_vd d0_length__1 = d0_e__2;
         const double d1_length__1 = 0.0;
-        const double length__0 = e__1;
-        const double irgen_c0 = d0_w * sin(w);
-        const double d0_fall__1 = -(irgen_c0 * k);
-        const double irgen_c1 = cos(w);
-        const double irgen_c2 = irgen_c1 + 1.0;
-        const double d1_fall__1 = irgen_c2 * d1_k;
-        const double fall__0 = irgen_c2 * k;
-        const double d0_c__1 = -irgen_c0;
-        const double d1_c__1 = 40.0 * d1_k * (1.0 / k) * (1.0 / k);
-        const double c__0 = irgen_c1 - 40.0 / k;
+        const irgen_vd length__0 = e__1;
+        const irgen_vd irgen_c0 = d0_w * irgen_v_sin_f64(irgen_m0, w);
+        const irgen_vd d0_fall__1 = -(irgen_c0 * k);
+        const irgen_vd irgen_c1 = irgen_v_cos_f64(irgen_m0, w);
+        const irgen_vd irgen_c2 = irgen_c1 + 1.0;
+        const irgen_vd d1_fall__1 = irgen_c2 * d1_k;
+        const irgen_vd fall__0 = irgen_c2 * k;
+        const irgen_vd d0_c__1 = -irgen_c0;
+        const irgen_vd d1_c__1 = 40.0 * d1_k * (1.0 / k) * (1.0 / k);
+        const irgen_vd c__0 = irgen_c1 - 40.0 / k;
         d0_e = d0_e__2;
         d0_length = d0_length__1;
         d0_fall = d0_fall__1;
         d0_c = d0_c__1;
-        d0_h = d0_h__0;
-        d0_total = d0_total__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1_length = d1_length__1;
+        d0_h = irgen_bc_f64(d0_h__0);
+        d0_total = irgen_bc_f64(d0_total__0);
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1_length = irgen_bc_f64(d1_length__1);
         d1_fall = d1_fall__1;
         d1_c = d1_c__1;
-        d1_h = d1_h__0;
-        d1_total = d1_total__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d1_h = irgen_bc_f64(d1_h__0);
+        d1_total = irgen_bc_f64(d1_total__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
         e = e__1;
         length = length__0;
         fall = fall__0;
         c = c__0;
     }
-    if (c > -1.0) {
-        {
-            const double irgen_c0 = c + 1.0;
-            const double irgen_c1 = 1.0 - c;
-            const double irgen_c2 = sqrt(irgen_c0 * irgen_c1);
-            const double irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
-            const double irgen_c4 = irgen_c2 * irgen_c3;
-            const double irgen_c5 = 1.0 / irgen_c2;
-            const double d0_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 - irgen_c4 * d0_c - d0_w;
-            const double d1_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d1_c) + irgen_c1 * d1_c) / 2.0 - irgen_c4 * d1_c;
-            const double length__0 = -w + atan2(irgen_c2, c);
-            const double d0_fall__0 = 0.0;
-            const double d1_fall__0 = 0.0;
-            const double fall__0 = 40.0;
-            d0_length = d0_length__0;
-            d1_length = d1_length__0;
-            length = length__0;
-            d0_fall = d0_fall__0;
-            d1_fall = d1_fall__0;
-            fall = fall__0;
+    {
+        const irgen_md irgen_m1 = (c > irgen_bc_f64(-1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd irgen_c0 = c + 1.0;
+                const irgen_vd irgen_c1 = 1.0 - c;
+                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(irgen_c0 * irgen_c1);
+                const irgen_vd irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
+                const irgen_vd irgen_c4 = irgen_c2 * irgen_c3;
+                const irgen_vd irgen_c5 = 1.0 / irgen_c2;
+                const irgen_vd d0_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 - irgen_c4 * d0_c - d0_w;
+                const irgen_vd d1_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d1_c) + irgen_c1 * d1_c) / 2.0 - irgen_c4 * d1_c;
+                const irgen_vd length__0 = -w + irgen_v_atan2_f64(irgen_m2, irgen_c2, c);
+                const double d0_fall__0 = 0.0;
+                const double d1_fall__0 = 0.0;
+                const double fall__0 = 40.0;
+                d0_length = irgen_sel_f64(irgen_m2, d0_length__0, d0_length);
+                d1_length = irgen_sel_f64(irgen_m2, d1_length__0, d1_length);
+                length = irgen_sel_f64(irgen_m2, length__0, length);
+                d0_fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_fall__0), d0_fall);
+                d1_fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(d1_fall__0), d1_fall);
+                fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(fall__0), fall);
+            }
         }
     }
     {
-        const double d0_h__0 = 0.5 * d0_length;
-        const double d1_h__0 = 0.5 * d1_length;
-        const double h__0 = 0.5 * length;
+        const irgen_vd d0_h__0 = 0.5 * d0_length;
+        const irgen_vd d1_h__0 = 0.5 * d1_length;
+        const irgen_vd h__0 = 0.5 * length;
         const double d0_total__0 = 0.0;
         const double d1_total__0 = 0.0;
         const double total__0 = 0.0;
         d0_h = d0_h__0;
         d1_h = d1_h__0;
         h = h__0;
-        d0_total = d0_total__0;
-        d1_total = d1_total__0;
-        total = total__0;
+        d0_total = irgen_bc_f64(d0_total__0);
+        d1_total = irgen_bc_f64(d1_total__0);
+        total = irgen_bc_f64(total__0);
     }
-    if (fall <= 5.0) {
-        for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
-            i = (double)(0 + irgen_k2);
-            { double irgen_o1, irgen_o2;
-              _irgen_t1 = tail_integrand__d023_13_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T12_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T12_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
-              d0__irgen_t1 = irgen_o1;
-              d1__irgen_t1 = irgen_o2;
-            }
+    {
+        const irgen_md irgen_m3 = (fall <= irgen_bc_f64(5.0));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        if (irgen_any_f64(irgen_m4)) {
             {
-                const double irgen_c0 = T12_W_f64[(int)(i)];
-                const double d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
-                const double d1_total__0 = irgen_c0 * d1__irgen_t1 + d1_total;
-                const double total__0 = irgen_c0 * _irgen_t1 + total;
-                d0_total = d0_total__0;
-                d1_total = d1_total__0;
-                total = total__0;
+                irgen_md irgen_m5 = irgen_m4;
+                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m5); ++irgen_k3) {
+                    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                      irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m5, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_w, d0_e, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d1_k, d1_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1, &irgen_o2);
+                      _irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t1);
+                      d0__irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o1, d0__irgen_t1);
+                      d1__irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o2, d1__irgen_t1);
+                    }
+                    {
+                        const double irgen_c0 = T12_W_f64[(int)(((double)(0 + irgen_k3)))];
+                        const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
+                        const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t1 + d1_total;
+                        const irgen_vd total__0 = irgen_c0 * _irgen_t1 + total;
+                        d0_total = irgen_sel_f64(irgen_m5, d0_total__0, d0_total);
+                        d1_total = irgen_sel_f64(irgen_m5, d1_total__0, d1_total);
+                        total = irgen_sel_f64(irgen_m5, total__0, total);
+                    }
+                }
             }
         }
-    } else {
-        if (fall <= 12.0) {
-            for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                { double irgen_o1, irgen_o2;
-                  _irgen_t2 = tail_integrand__d023_13_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T16_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T16_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
-                  d0__irgen_t2 = irgen_o1;
-                  d1__irgen_t2 = irgen_o2;
+        irgen_md irgen_m6 = irgen_m0 & ~irgen_m3;
+        if (irgen_any_f64(irgen_m6)) {
+            {
+                const irgen_md irgen_m7 = (fall <= irgen_bc_f64(12.0));
+                irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    {
+                        irgen_md irgen_m9 = irgen_m8;
+                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                              irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m9, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
+                              _irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t2);
+                              d0__irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o1, d0__irgen_t2);
+                              d1__irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o2, d1__irgen_t2);
+                            }
+                            {
+                                const double irgen_c0 = T16_W_f64[(int)(((double)(0 + irgen_k5)))];
+                                const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
+                                const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t2 + d1_total;
+                                const irgen_vd total__0 = irgen_c0 * _irgen_t2 + total;
+                                d0_total = irgen_sel_f64(irgen_m9, d0_total__0, d0_total);
+                                d1_total = irgen_sel_f64(irgen_m9, d1_total__0, d1_total);
+                                total = irgen_sel_f64(irgen_m9, total__0, total);
+                            }
+                        }
+                    }
                 }
-                {
-                    const double irgen_c0 = T16_W_f64[(int)(i)];
-                    const double d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
-                    const double d1_total__0 = irgen_c0 * d1__irgen_t2 + d1_total;
-                    const double total__0 = irgen_c0 * _irgen_t2 + total;
-                    d0_total = d0_total__0;
-                    d1_total = d1_total__0;
-                    total = total__0;
-                }
-            }
-        } else {
-            for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                { double irgen_o1, irgen_o2;
-                  _irgen_t3 = tail_integrand__d023_13_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T24_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T24_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
-                  d0__irgen_t3 = irgen_o1;
-                  d1__irgen_t3 = irgen_o2;
-                }
-                {
-                    const double irgen_c0 = T24_W_f64[(int)(i)];
-                    const double d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
-                    const double d1_total__0 = irgen_c0 * d1__irgen_t3 + d1_total;
-                    const double total__0 = irgen_c0 * _irgen_t3 + total;
-                    d0_total = d0_total__0;
-                    d1_total = d1_total__0;
-                    total = total__0;
+                irgen_md irgen_m10 = irgen_m6 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m10)) {
+                    {
+                        irgen_md irgen_m11 = irgen_m10;
+                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                              irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m11, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
+                              _irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o0, _irgen_t3);
+                              d0__irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o1, d0__irgen_t3);
+                              d1__irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o2, d1__irgen_t3);
+                            }
+                            {
+                                const double irgen_c0 = T24_W_f64[(int)(((double)(0 + irgen_k5)))];
+                                const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
+                                const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t3 + d1_total;
+                                const irgen_vd total__0 = irgen_c0 * _irgen_t3 + total;
+                                d0_total = irgen_sel_f64(irgen_m11, d0_total__0, d0_total);
+                                d1_total = irgen_sel_f64(irgen_m11, d1_total__0, d1_total);
+                                total = irgen_sel_f64(irgen_m11, total__0, total);
+                            }
+                        }
+                    }
                 }
             }
         }
     }
-    *irgen_r1 = d0_h * total + d0_total * h;
-    *irgen_r2 = d1_h * total + d1_total * h;
-    return h * total;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, h * total, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_h * total + d0_total * h, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, d1_h * total + d1_total * h, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_lower__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_lower__d0_1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_w, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0_r = 0.0;
-    double d0_e = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1_log_z = 0.0;
-    double d1_e = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double log_z = 0.0;
-    double r = 0.0;
-    double e = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d0_e = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1_log_z = irgen_bc_f64(0.0);
+    irgen_vd d1_e = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd log_z = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_r__0 = 0.0;
         const double d0_e__0 = 0.0;
@@ -801,30 +1285,31 @@ static inline __attribute__((always_inline)) double log_lower__d0_1_f64(double w
         const double d1_e__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
-        d0_r = d0_r__0;
-        d0_e = d0_e__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1_log_z = d1_log_z__0;
-        d1_e = d1_e__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0_r = irgen_bc_f64(d0_r__0);
+        d0_e = irgen_bc_f64(d0_e__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1_log_z = irgen_bc_f64(d1_log_z__0);
+        d1_e = irgen_bc_f64(d1_e__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
     }
-    { double irgen_o1;
-      _irgen_t1 = log_i0e__d0_f64(k, d1_k, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, k, d1_k, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d1__irgen_t1 = irgen_o1;
     }
     {
-        const double d1_log_z__0 = d1__irgen_t1;
-        const double log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const double irgen_c0 = 0.5 * w;
-        const double d0_r__0 = 0.5 * d0_w * cos(irgen_c0);
-        const double r__0 = sin(irgen_c0);
-        const double d0_e__0 = 4.0 * d0_r__0 * k * r__0;
-        const double irgen_c1 = 2.0 * r__0 * r__0;
-        const double d1_e__0 = irgen_c1 * d1_k;
-        const double e__0 = irgen_c1 * k;
+        const irgen_vd d1_log_z__0 = d1__irgen_t1;
+        const irgen_vd log_z__0 = _irgen_t1 + 1.8378770664093453;
+        const irgen_vd irgen_c0 = 0.5 * w;
+        const irgen_vd d0_r__0 = 0.5 * d0_w * irgen_v_cos_f64(irgen_m0, irgen_c0);
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, irgen_c0);
+        const irgen_vd d0_e__0 = 4.0 * d0_r__0 * k * r__0;
+        const irgen_vd irgen_c1 = 2.0 * r__0 * r__0;
+        const irgen_vd d1_e__0 = irgen_c1 * d1_k;
+        const irgen_vd e__0 = irgen_c1 * k;
         d1_log_z = d1_log_z__0;
         log_z = log_z__0;
         d0_r = d0_r__0;
@@ -833,80 +1318,112 @@ static inline __attribute__((always_inline)) double log_lower__d0_1_f64(double w
         d1_e = d1_e__0;
         e = e__0;
     }
-    if (e > 4.5 || w > 0.5 * 3.141592653589793) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = tail_mass__d0_1_f64(w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const double irgen_c0 = 1.0 / _irgen_t2;
-            *irgen_r1 = irgen_c0 * d0__irgen_t2 - d0_e;
-            *irgen_r2 = irgen_c0 * d1__irgen_t2 - d1_e - d1_log_z;
-            return -e - log_z + log(_irgen_t2);
+    {
+        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = tail_mass__d0_1_v_f64(irgen_m2, w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            {
+                const irgen_vd irgen_c0 = 1.0 / _irgen_t2;
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -e - log_z + irgen_v_log_f64(irgen_m2, _irgen_t2), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c0 * d0__irgen_t2 - d0_e, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c0 * d1__irgen_t2 - d1_e - d1_log_z, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = body_mass__d0_1_f64(w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = body_mass__d0_1_v_f64(irgen_m0, w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const double irgen_c0 = exp(-log_z);
-        const double irgen_c1 = irgen_c0 * _irgen_t3;
-        const double irgen_c2 = 0.5 - irgen_c1;
-        const double irgen_c3 = 1.0 / irgen_c2;
-        *irgen_r1 = -(irgen_c0 * irgen_c3 * d0__irgen_t3);
-        *irgen_r2 = irgen_c3 * (-(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z);
-        return log(irgen_c2);
+        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
+        const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
+        const irgen_vd irgen_c2 = 0.5 - irgen_c1;
+        const irgen_vd irgen_c3 = 1.0 / irgen_c2;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, irgen_c2), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * irgen_c3 * d0__irgen_t3), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c3 * (-(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double wrap__d1_f64(double x, double mu, double d0_mu, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd wrap__d1_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd d0_mu, irgen_vd* irgen_r1)
 {
-    double d0_y = 0.0;
-    double y = 0.0;
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0_y__0 = 0.0;
-        const double d0_y__1 = -d0_mu;
-        const double y__0 = -mu + x;
-        const double d0_y__2 = d0_y__1;
-        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        const irgen_vd d0_y__1 = -d0_mu;
+        const irgen_vd y__0 = -mu + x;
+        const irgen_vd d0_y__2 = d0_y__1;
+        const irgen_vd y__1 = -(2.0 * 3.141592653589793 * irgen_v_floor_f64(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
         d0_y = d0_y__2;
         y = y__1;
     }
-    if (y < -3.141592653589793) {
-        {
-            const double d0_y__0 = d0_y;
-            const double y__0 = 2.0 * 3.141592653589793 + y;
-            d0_y = d0_y__0;
-            y = y__0;
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-3.141592653589793));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd d0_y__0 = d0_y;
+                const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
+                d0_y = irgen_sel_f64(irgen_m2, d0_y__0, d0_y);
+                y = irgen_sel_f64(irgen_m2, y__0, y);
+            }
         }
     }
-    if (y >= 3.141592653589793) {
-        {
-            const double d0_y__0 = d0_y;
-            const double y__0 = -(2.0 * 3.141592653589793) + y;
-            d0_y = d0_y__0;
-            y = y__0;
+    {
+        const irgen_md irgen_m3 = (y >= irgen_bc_f64(3.141592653589793));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        if (irgen_any_f64(irgen_m4)) {
+            {
+                const irgen_vd d0_y__0 = d0_y;
+                const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
+                d0_y = irgen_sel_f64(irgen_m4, d0_y__0, d0_y);
+                y = irgen_sel_f64(irgen_m4, y__0, y);
+            }
         }
     }
-    *irgen_r1 = d0_y;
-    return y;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, y, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_y, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, double mu, double kappa, double d0_mu, double d1_kappa, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_mu, irgen_vd d1_kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0_y = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_y__0 = 0.0;
@@ -914,177 +1431,241 @@ static inline __attribute__((always_inline)) double cdf__d1_2_f64(double x, doub
         const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
         const double d1__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0_y = d0_y__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_y = irgen_bc_f64(d0_y__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
     }
-    { double irgen_o1;
-      _irgen_t1 = wrap__d1_f64(x, mu, d0_mu, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = wrap__d1_v_f64(irgen_m0, x, mu, d0_mu, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
     {
-        const double d0_y__0 = d0__irgen_t1;
-        const double y__0 = _irgen_t1;
+        const irgen_vd d0_y__0 = d0__irgen_t1;
+        const irgen_vd y__0 = _irgen_t1;
         d0_y = d0_y__0;
         y = y__0;
     }
-    if (y <= 0.0) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = log_lower__d0_1_f64(-y, kappa, -d0_y, d1_kappa, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const double irgen_c0 = exp(_irgen_t2);
-            *irgen_r1 = irgen_c0 * d0__irgen_t2;
-            *irgen_r2 = irgen_c0 * d1__irgen_t2;
-            return irgen_c0;
+    {
+        const irgen_md irgen_m1 = (y <= irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_lower__d0_1_v_f64(irgen_m2, -y, kappa, -d0_y, d1_kappa, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            {
+                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, _irgen_t2);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_c0, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c0 * d0__irgen_t2, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c0 * d1__irgen_t2, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = log_lower__d0_1_f64(y, kappa, d0_y, d1_kappa, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_lower__d0_1_v_f64(irgen_m0, y, kappa, d0_y, d1_kappa, &irgen_o1, &irgen_o2);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
       d1__irgen_t3 = irgen_o2;
     }
     {
-        const double irgen_c0 = exp(_irgen_t3);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c0 * d1__irgen_t3);
-        return -expm1(_irgen_t3);
+        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_cdf_grad_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    double cdf_3 = 0.0;
-    double cdf_4 = 0.0;
-    double cdf_5 = 0.0;
-    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        *irgen_r1 = ((double)NAN);
-        *irgen_r2 = ((double)NAN);
-        return ((double)NAN);
-    }
-    if (isinf(x)) {
-        *irgen_r1 = ((double)NAN);
-        *irgen_r2 = ((double)NAN);
-        return ((double)NAN);
-    }
-    { double irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
-    }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
-}
-
-static inline __attribute__((always_inline)) double upper_f64(double x, double mu, double kappa)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = wrap_f64(x, mu);
-    return _irgen_t1;
-}
-
-static inline __attribute__((always_inline)) double body_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
-{
-    double d0_total = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double u = 0.0;
+    irgen_vd cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd cdf_4 = irgen_bc_f64(0.0);
+    irgen_vd cdf_5 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
-        const double d0_total__0 = 0.0;
-        const double h__0 = 0.5 * sin(0.5 * w);
-        const double d0_total__1 = 0.0;
-        const double total__0 = 0.0;
-        d0_total = d0_total__1;
-        h = h__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 16; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double u__0 = h * (BODY_X_f64[(int)(i)] + 1.0);
-            const double irgen_c0 = u__0 * u__0;
-            const double irgen_c1 = 2.0 * irgen_c0;
-            const double irgen_c2 = BODY_W_f64[(int)(i)] * exp(-(irgen_c1 * k)) / sqrt(1.0 - irgen_c0);
-            const double d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
-            const double total__0 = irgen_c2 + total;
-            u = u__0;
-            d0_total = d0_total__0;
-            total = total__0;
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
     {
-        const double irgen_c0 = 2.0 * h;
-        *irgen_r1 = irgen_c0 * d0_total;
-        return irgen_c0 * total;
+        const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
     }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+      cdf_3 = irgen_o0;
+      cdf_4 = irgen_o1;
+      cdf_5 = irgen_o2;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
+    irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double tail_integrand__d13_f64(double w, double k, double e, double s, double d0_k, double d0_s, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
 {
-    double d0_a = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double a = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
+    return irgen_ret0;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_total__0 = 0.0;
+        const irgen_vd h__0 = 0.5 * irgen_v_sin_f64(irgen_m0, 0.5 * w);
+        const double d0_total__1 = 0.0;
+        const double total__0 = 0.0;
+        d0_total = irgen_bc_f64(d0_total__1);
+        h = h__0;
+        total = irgen_bc_f64(total__0);
+    }
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 16 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_vd u__0 = h * (BODY_X_f64[(int)(((double)(0 + irgen_k1)))] + 1.0);
+                const irgen_vd irgen_c0 = u__0 * u__0;
+                const irgen_vd irgen_c1 = 2.0 * irgen_c0;
+                const irgen_vd irgen_c2 = BODY_W_f64[(int)(((double)(0 + irgen_k1)))] * irgen_v_exp_f64(irgen_m1, -(irgen_c1 * k)) / irgen_v_sqrt_f64(1.0 - irgen_c0);
+                const irgen_vd d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
+                const irgen_vd total__0 = irgen_c2 + total;
+                u = irgen_sel_f64(irgen_m1, u__0, u);
+                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
+                total = irgen_sel_f64(irgen_m1, total__0, total);
+            }
+        }
+    }
+    {
+        const irgen_vd irgen_c0 = 2.0 * h;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * total, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c0 * d0_total, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd tail_integrand__d13_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd e, irgen_vd s, irgen_vd d0_k, irgen_vd d0_s, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_a = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd a = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0_a__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
-        const double irgen_c0 = 0.5 * d0_s;
-        const double irgen_c1 = w > 0.5 * 3.141592653589793;
-        const double d0_a__1 = irgen_c1 ? -irgen_c0 : irgen_c0;
-        const double irgen_c2 = 0.5 * s;
-        const double a__0 = irgen_c1 ? e - irgen_c2 : irgen_c2 + w;
+        const irgen_vd irgen_c0 = 0.5 * d0_s;
+        const irgen_md irgen_c1 = (w > irgen_bc_f64(0.5 * 3.141592653589793));
+        const irgen_vd d0_a__1 = irgen_sel_f64(irgen_c1, -irgen_c0, irgen_c0);
+        const irgen_vd irgen_c2 = 0.5 * s;
+        const irgen_vd a__0 = irgen_sel_f64(irgen_c1, e - irgen_c2, irgen_c2 + w);
         d0_a = d0_a__1;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
         a = a__0;
     }
-    { double irgen_o1;
-      _irgen_t1 = sin_small__d0_f64(a, d0_a, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = sin_small__d0_v_f64(irgen_m0, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
-    { double irgen_o1;
-      _irgen_t2 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = sin_small__d0_v_f64(irgen_m0, 0.5 * s, 0.5 * d0_s, &irgen_o1);
+      _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
     }
     {
-        const double irgen_c0 = 2.0 * _irgen_t1 * _irgen_t2;
-        const double irgen_c1 = exp(-(irgen_c0 * k));
-        const double irgen_c2 = 2.0 * k;
-        *irgen_r1 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d0__irgen_t2) - irgen_c2 * _irgen_t2 * d0__irgen_t1 - irgen_c0 * d0_k);
-        return irgen_c1;
+        const irgen_vd irgen_c0 = 2.0 * _irgen_t1 * _irgen_t2;
+        const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, -(irgen_c0 * k));
+        const irgen_vd irgen_c2 = 2.0 * k;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c1, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c1 * (-(irgen_c2 * _irgen_t1 * d0__irgen_t2) - irgen_c2 * _irgen_t2 * d0__irgen_t1 - irgen_c0 * d0_k), irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
 {
-    double d0_length = 0.0;
-    double d0_fall = 0.0;
-    double d0_c = 0.0;
-    double d0_h = 0.0;
-    double d0_total = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double e = 0.0;
-    double length = 0.0;
-    double fall = 0.0;
-    double c = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0_length = irgen_bc_f64(0.0);
+    irgen_vd d0_fall = irgen_bc_f64(0.0);
+    irgen_vd d0_c = irgen_bc_f64(0.0);
+    irgen_vd d0_h = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd length = irgen_bc_f64(0.0);
+    irgen_vd fall = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0_length__0 = 0.0;
         const double d0_fall__0 = 0.0;
@@ -1094,353 +1675,721 @@ static inline __attribute__((always_inline)) double tail_mass__d1_f64(double w, 
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        const double e__0 = 3.141592653589793 - w;
-        const double e__1 = e__0 + 1.2246467991473532e-16;
+        const irgen_vd e__0 = 3.141592653589793 - w;
+        const irgen_vd e__1 = e__0 + 1.2246467991473532e-16;
         const double d0_length__1 = 0.0;
-        const double length__0 = e__1;
-        const double irgen_c0 = cos(w);
-        const double irgen_c1 = irgen_c0 + 1.0;
-        const double d0_fall__1 = irgen_c1 * d0_k;
-        const double fall__0 = irgen_c1 * k;
-        const double d0_c__1 = 40.0 * d0_k * (1.0 / k) * (1.0 / k);
-        const double c__0 = irgen_c0 - 40.0 / k;
-        d0_length = d0_length__1;
+        const irgen_vd length__0 = e__1;
+        const irgen_vd irgen_c0 = irgen_v_cos_f64(irgen_m0, w);
+        const irgen_vd irgen_c1 = irgen_c0 + 1.0;
+        const irgen_vd d0_fall__1 = irgen_c1 * d0_k;
+        const irgen_vd fall__0 = irgen_c1 * k;
+        const irgen_vd d0_c__1 = 40.0 * d0_k * (1.0 / k) * (1.0 / k);
+        const irgen_vd c__0 = irgen_c0 - 40.0 / k;
+        d0_length = irgen_bc_f64(d0_length__1);
         d0_fall = d0_fall__1;
         d0_c = d0_c__1;
-        d0_h = d0_h__0;
-        d0_total = d0_total__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
+        d0_h = irgen_bc_f64(d0_h__0);
+        d0_total = irgen_bc_f64(d0_total__0);
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         e = e__1;
         length = length__0;
         fall = fall__0;
         c = c__0;
     }
-    if (c > -1.0) {
-        {
-            const double irgen_c0 = c + 1.0;
-            const double irgen_c1 = 1.0 - c;
-            const double irgen_c2 = sqrt(irgen_c0 * irgen_c1);
-            const double irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
-            const double d0_length__0 = irgen_c3 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 / irgen_c2 - irgen_c2 * irgen_c3 * d0_c;
-            const double length__0 = -w + atan2(irgen_c2, c);
-            const double d0_fall__0 = 0.0;
-            const double fall__0 = 40.0;
-            d0_length = d0_length__0;
-            length = length__0;
-            d0_fall = d0_fall__0;
-            fall = fall__0;
+    {
+        const irgen_md irgen_m1 = (c > irgen_bc_f64(-1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd irgen_c0 = c + 1.0;
+                const irgen_vd irgen_c1 = 1.0 - c;
+                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(irgen_c0 * irgen_c1);
+                const irgen_vd irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
+                const irgen_vd d0_length__0 = irgen_c3 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 / irgen_c2 - irgen_c2 * irgen_c3 * d0_c;
+                const irgen_vd length__0 = -w + irgen_v_atan2_f64(irgen_m2, irgen_c2, c);
+                const double d0_fall__0 = 0.0;
+                const double fall__0 = 40.0;
+                d0_length = irgen_sel_f64(irgen_m2, d0_length__0, d0_length);
+                length = irgen_sel_f64(irgen_m2, length__0, length);
+                d0_fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_fall__0), d0_fall);
+                fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(fall__0), fall);
+            }
         }
     }
     {
-        const double d0_h__0 = 0.5 * d0_length;
-        const double h__0 = 0.5 * length;
+        const irgen_vd d0_h__0 = 0.5 * d0_length;
+        const irgen_vd h__0 = 0.5 * length;
         const double d0_total__0 = 0.0;
         const double total__0 = 0.0;
         d0_h = d0_h__0;
         h = h__0;
-        d0_total = d0_total__0;
-        total = total__0;
+        d0_total = irgen_bc_f64(d0_total__0);
+        total = irgen_bc_f64(total__0);
     }
-    if (fall <= 5.0) {
-        for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
-            i = (double)(0 + irgen_k2);
-            { double irgen_o1;
-              _irgen_t1 = tail_integrand__d13_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T12_X_f64[(int)(i)] + 1.0), &irgen_o1);
-              d0__irgen_t1 = irgen_o1;
-            }
+    {
+        const irgen_md irgen_m3 = (fall <= irgen_bc_f64(5.0));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        if (irgen_any_f64(irgen_m4)) {
             {
-                const double irgen_c0 = T12_W_f64[(int)(i)];
-                const double d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
-                const double total__0 = irgen_c0 * _irgen_t1 + total;
-                d0_total = d0_total__0;
-                total = total__0;
+                irgen_md irgen_m5 = irgen_m4;
+                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m5); ++irgen_k3) {
+                    { irgen_vd irgen_o0, irgen_o1;
+                      irgen_o0 = tail_integrand__d13_v_f64(irgen_m5, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_k, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1);
+                      _irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t1);
+                      d0__irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o1, d0__irgen_t1);
+                    }
+                    {
+                        const double irgen_c0 = T12_W_f64[(int)(((double)(0 + irgen_k3)))];
+                        const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
+                        const irgen_vd total__0 = irgen_c0 * _irgen_t1 + total;
+                        d0_total = irgen_sel_f64(irgen_m5, d0_total__0, d0_total);
+                        total = irgen_sel_f64(irgen_m5, total__0, total);
+                    }
+                }
             }
         }
-    } else {
-        if (fall <= 12.0) {
-            for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                { double irgen_o1;
-                  _irgen_t2 = tail_integrand__d13_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T16_X_f64[(int)(i)] + 1.0), &irgen_o1);
-                  d0__irgen_t2 = irgen_o1;
+        irgen_md irgen_m6 = irgen_m0 & ~irgen_m3;
+        if (irgen_any_f64(irgen_m6)) {
+            {
+                const irgen_md irgen_m7 = (fall <= irgen_bc_f64(12.0));
+                irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    {
+                        irgen_md irgen_m9 = irgen_m8;
+                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                            { irgen_vd irgen_o0, irgen_o1;
+                              irgen_o0 = tail_integrand__d13_v_f64(irgen_m9, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
+                              _irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t2);
+                              d0__irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o1, d0__irgen_t2);
+                            }
+                            {
+                                const double irgen_c0 = T16_W_f64[(int)(((double)(0 + irgen_k5)))];
+                                const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
+                                const irgen_vd total__0 = irgen_c0 * _irgen_t2 + total;
+                                d0_total = irgen_sel_f64(irgen_m9, d0_total__0, d0_total);
+                                total = irgen_sel_f64(irgen_m9, total__0, total);
+                            }
+                        }
+                    }
                 }
-                {
-                    const double irgen_c0 = T16_W_f64[(int)(i)];
-                    const double d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
-                    const double total__0 = irgen_c0 * _irgen_t2 + total;
-                    d0_total = d0_total__0;
-                    total = total__0;
-                }
-            }
-        } else {
-            for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                { double irgen_o1;
-                  _irgen_t3 = tail_integrand__d13_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T24_X_f64[(int)(i)] + 1.0), &irgen_o1);
-                  d0__irgen_t3 = irgen_o1;
-                }
-                {
-                    const double irgen_c0 = T24_W_f64[(int)(i)];
-                    const double d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
-                    const double total__0 = irgen_c0 * _irgen_t3 + total;
-                    d0_total = d0_total__0;
-                    total = total__0;
+                irgen_md irgen_m10 = irgen_m6 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m10)) {
+                    {
+                        irgen_md irgen_m11 = irgen_m10;
+                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                            { irgen_vd irgen_o0, irgen_o1;
+                              irgen_o0 = tail_integrand__d13_v_f64(irgen_m11, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
+                              _irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o0, _irgen_t3);
+                              d0__irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o1, d0__irgen_t3);
+                            }
+                            {
+                                const double irgen_c0 = T24_W_f64[(int)(((double)(0 + irgen_k5)))];
+                                const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
+                                const irgen_vd total__0 = irgen_c0 * _irgen_t3 + total;
+                                d0_total = irgen_sel_f64(irgen_m11, d0_total__0, d0_total);
+                                total = irgen_sel_f64(irgen_m11, total__0, total);
+                            }
+                        }
+                    }
                 }
             }
         }
     }
-    *irgen_r1 = d0_h * total + d0_total * h;
-    return h * total;
+    irgen_ret0 = irgen_sel_f64(irgen_m0, h * total, irgen_ret0);
+    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_h * total + d0_total * h, irgen_ret1);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_lower__d1_f64(double w, double k, double d0_k, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd log_lower__d1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0_log_z = 0.0;
-    double d0_e = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double log_z = 0.0;
-    double r = 0.0;
-    double e = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_log_z = irgen_bc_f64(0.0);
+    irgen_vd d0_e = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd log_z = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_log_z__0 = 0.0;
         const double d0_e__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0_log_z = d0_log_z__0;
-        d0_e = d0_e__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_log_z = irgen_bc_f64(d0_log_z__0);
+        d0_e = irgen_bc_f64(d0_e__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
     }
-    { double irgen_o1;
-      _irgen_t1 = log_i0e__d0_f64(k, d0_k, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, k, d0_k, &irgen_o1);
+      _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
     {
-        const double d0_log_z__0 = d0__irgen_t1;
-        const double log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const double r__0 = sin(0.5 * w);
-        const double irgen_c0 = 2.0 * r__0 * r__0;
-        const double d0_e__0 = irgen_c0 * d0_k;
-        const double e__0 = irgen_c0 * k;
+        const irgen_vd d0_log_z__0 = d0__irgen_t1;
+        const irgen_vd log_z__0 = _irgen_t1 + 1.8378770664093453;
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * w);
+        const irgen_vd irgen_c0 = 2.0 * r__0 * r__0;
+        const irgen_vd d0_e__0 = irgen_c0 * d0_k;
+        const irgen_vd e__0 = irgen_c0 * k;
         d0_log_z = d0_log_z__0;
         log_z = log_z__0;
         r = r__0;
         d0_e = d0_e__0;
         e = e__0;
     }
-    if (e > 4.5 || w > 0.5 * 3.141592653589793) {
-        { double irgen_o1;
-          _irgen_t2 = tail_mass__d1_f64(w, k, d0_k, &irgen_o1);
-          d0__irgen_t2 = irgen_o1;
+    {
+        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = tail_mass__d1_v_f64(irgen_m2, w, k, d0_k, &irgen_o1);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -e - log_z + irgen_v_log_f64(irgen_m2, _irgen_t2), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_e - d0_log_z + d0__irgen_t2 / _irgen_t2, irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = -d0_e - d0_log_z + d0__irgen_t2 / _irgen_t2;
-        return -e - log_z + log(_irgen_t2);
     }
-    { double irgen_o1;
-      _irgen_t3 = body_mass__d1_f64(w, k, d0_k, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = body_mass__d1_v_f64(irgen_m0, w, k, d0_k, &irgen_o1);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
     }
     {
-        const double irgen_c0 = exp(-log_z);
-        const double irgen_c1 = irgen_c0 * _irgen_t3;
-        const double irgen_c2 = 0.5 - irgen_c1;
-        *irgen_r1 = (-(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z) / irgen_c2;
-        return log(irgen_c2);
+        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
+        const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
+        const irgen_vd irgen_c2 = 0.5 - irgen_c1;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, irgen_c2), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, (-(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z) / irgen_c2, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_sf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd log_sf__d2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_kappa, irgen_vd* irgen_r1)
 {
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
     }
-    _irgen_t1 = wrap_f64(x, mu);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
     {
-        const double y__0 = _irgen_t1;
+        const irgen_vd y__0 = _irgen_t1;
         y = y__0;
     }
-    if (y >= 0.0) {
-        { double irgen_o1;
-          _irgen_t2 = log_lower__d1_f64(y, kappa, d0_kappa, &irgen_o1);
-          d0__irgen_t2 = irgen_o1;
+    {
+        const irgen_md irgen_m1 = (y >= irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_lower__d1_v_f64(irgen_m2, y, kappa, d0_kappa, &irgen_o1);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t2, irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = d0__irgen_t2;
-        return _irgen_t2;
     }
-    { double irgen_o1;
-      _irgen_t3 = log_lower__d1_f64(-y, kappa, d0_kappa, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_lower__d1_v_f64(irgen_m0, -y, kappa, d0_kappa, &irgen_o1);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
     }
     {
-        const double irgen_c0 = exp(_irgen_t3);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0));
-        return log1p(-irgen_c0);
+        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0)), irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double log_cdf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd log_cdf__d2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_kappa, irgen_vd* irgen_r1)
 {
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
     }
-    _irgen_t1 = wrap_f64(x, mu);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
     {
-        const double y__0 = _irgen_t1;
+        const irgen_vd y__0 = _irgen_t1;
         y = y__0;
     }
-    if (y <= 0.0) {
-        { double irgen_o1;
-          _irgen_t2 = log_lower__d1_f64(-y, kappa, d0_kappa, &irgen_o1);
-          d0__irgen_t2 = irgen_o1;
+    {
+        const irgen_md irgen_m1 = (y <= irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_lower__d1_v_f64(irgen_m2, -y, kappa, d0_kappa, &irgen_o1);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t2, irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = d0__irgen_t2;
-        return _irgen_t2;
     }
-    { double irgen_o1;
-      _irgen_t3 = log_lower__d1_f64(y, kappa, d0_kappa, &irgen_o1);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_lower__d1_v_f64(irgen_m0, y, kappa, d0_kappa, &irgen_o1);
+      _irgen_t3 = irgen_o0;
       d0__irgen_t3 = irgen_o1;
     }
     {
-        const double irgen_c0 = exp(_irgen_t3);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0));
-        return log1p(-irgen_c0);
+        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0)), irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) double kernel_implicit_grad_f64(double x, double mu, double kappa, double* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1)
 {
-    double log_prob_6 = 0.0;
-    double upper_7 = 0.0;
-    double log_sf_8 = 0.0;
-    double log_sf_9 = 0.0;
-    double log_cdf_10 = 0.0;
-    double log_cdf_11 = 0.0;
-    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        *irgen_r1 = ((double)NAN);
-        return ((double)NAN);
-    }
-    if (isinf(x)) {
-        *irgen_r1 = ((double)NAN);
-        return ((double)NAN);
-    }
-    log_prob_6 = log_prob_f64(x, mu, kappa);
-    upper_7 = upper_f64(x, mu, kappa);
-    if (upper_7 > 0.0) {
-        { double irgen_o1;
-          log_sf_8 = log_sf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
-          log_sf_9 = irgen_o1;
+    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
+    irgen_vd upper_7 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_9 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_11 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
-        *irgen_r1 = log_sf_9 * exp(-log_prob_6 + log_sf_8);
-        return 1.0;
-    } else {
-        { double irgen_o1;
-          log_cdf_10 = log_cdf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
-          log_cdf_11 = irgen_o1;
-        }
-        *irgen_r1 = -(log_cdf_11 * exp(log_cdf_10 - log_prob_6));
-        return 1.0;
     }
+    {
+        const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            const irgen_md irgen_m6 = irgen_m5;
+            irgen_m5 &= ~irgen_m6;
+            irgen_m0 &= ~irgen_m6;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
+      log_prob_6 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = upper_v_f64(irgen_m0, x, mu, kappa);
+      upper_7 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m7 = (upper_7 > irgen_bc_f64(0.0));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_sf__d2_v_f64(irgen_m8, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
+              log_sf_8 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_8);
+              log_sf_9 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_9);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m8, log_sf_9 * irgen_v_exp_f64(irgen_m8, -log_prob_6 + log_sf_8), irgen_ret1);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+        irgen_md irgen_m10 = irgen_m0 & ~irgen_m7;
+        if (irgen_any_f64(irgen_m10)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_cdf__d2_v_f64(irgen_m10, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
+              log_cdf_10 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_10);
+              log_cdf_11 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_11);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(1.0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_11 * irgen_v_exp_f64(irgen_m10, log_cdf_10 - log_prob_6)), irgen_ret1);
+            const irgen_md irgen_m11 = irgen_m10;
+            irgen_m10 &= ~irgen_m11;
+            irgen_m0 &= ~irgen_m11;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
 }
 
-/* ---- elementwise kernels ---- */
+/* ---- elementwise kernels: a vector of elements at a time; the last vector repeats the
+   last element in the lanes past the end and masks them off. Where the distribution
+   declares branch groups, each chunk of elements is first ordered by group (a counting
+   sort), so that a vector's lanes take the same branches. ---- */
+#define IRGEN_CHUNK 1024
+#define IRGEN_GROUPS 8
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (double)kernel_cdf_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_cdf_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
     }
 }
 
 void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (float)kernel_cdf_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_cdf_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
     }
 }
 
 void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (double)kernel_log_prob_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
+        irgen_vd x0, x1, x2, r0;
+        irgen_md m;
+        for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_log_prob_v_f64(m, x0, x1, x2);
+        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
+            out0[b + l] = (double)r0[l];
+        }
     }
 }
 
 void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        out0[i] = (float)kernel_log_prob_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2]);
+    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
+        irgen_vd x0, x1, x2, r0;
+        irgen_md m;
+        for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = b + l < n ? b + l : n - 1;
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+            m[l] = -(b + l < n);
+        }
+        r0 = kernel_log_prob_v_f64(m, x0, x1, x2);
+        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
+            out0[b + l] = (float)r0[l];
+        }
     }
 }
 
 void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        double r1, r2;
-        out0[i] = (double)kernel_cdf_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1, &r2);
-        out1[i] = (double)r1;
-        out2[i] = (double)r2;
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0, r1, r2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_cdf_grad_v_f64(m, x0, x1, x2, &r1, &r2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+            }
+        }
     }
 }
 
 void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        double r1, r2;
-        out0[i] = (float)kernel_cdf_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1, &r2);
-        out1[i] = (float)r1;
-        out2[i] = (float)r2;
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0, r1, r2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_cdf_grad_v_f64(m, x0, x1, x2, &r1, &r2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+            }
+        }
     }
 }
 
 void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        double r1;
-        out0[i] = (double)kernel_implicit_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1);
-        out1[i] = (double)r1;
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0, r1;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_implicit_grad_v_f64(m, x0, x1, x2, &r1);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+            }
+        }
     }
 }
 
 void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t i = 0; i < n; ++i) {
-        double r1;
-        out0[i] = (float)kernel_implicit_grad_f64((double)in0[i * s0], (double)in1[i * s1], (double)in2[i * s2], &r1);
-        out1[i] = (float)r1;
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + (b + l < len ? b + l : len - 1);
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            const irgen_vd g = group_v_f64(m, x0, x1, x2);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
+                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            irgen_vd x0, x1, x2, r0, r1;
+            irgen_md m;
+            for (int l = 0; l < IRGEN_W_f64; ++l) {
+            const int64_t i = c + order[b + l < len ? b + l : len - 1];
+            x0[l] = in0[i * s0];
+            x1[l] = in1[i * s1];
+            x2[l] = in2[i * s2];
+
+                m[l] = -(b + l < len);
+            }
+            r0 = kernel_implicit_grad_v_f64(m, x0, x1, x2, &r1);
+            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from . import ir
-from .backends.c import PARALLEL_MIN, CTarget, kernel_cdecl
+from .backends.c import PARALLEL_MIN, CTarget, kernel_cdecl, lanes
 from .dsl import Distribution, DSLFunction, Interval
 from .kernels import build_kernels
 from .program import Program
@@ -113,13 +113,13 @@ def generate(dist: Distribution) -> dict[str, str]:
     target = CTarget()
     functions = target.render_functions(program, dist.float32)
     source = _display_path(dist.file)
-    dtypes = [("float64", "double", "float64", "double", "_f64")]
-    if dist.float32 == "double":
-        dtypes.append(("float32", "float", "float64", "double", "_f64"))
-    else:
-        dtypes.append(("float32", "float", "float32", "float", "_f32"))
+    # (array dtype, its C type) -> the dtype the kernels compute in
+    computes = [("float64", "double", "float64"),
+                ("float32", "float", "float64" if dist.float32 == "double" else "float32")]
+    dtypes = [dict(name=d, T=T, suffix="_f64" if c == "float64" else "_f32", **lanes(c))
+              for d, T, c in computes]
     kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
-                       doc=k.doc,
+                       doc=k.doc, group=k.group,
                        cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs))
                               for d in ("float64", "float32")})
                   for k in kernels]

@@ -156,6 +156,9 @@ class Distribution:
     (default: where the CDF exceeds one half). float32='double' makes the float32 kernels
     compute in double and round once at the end. implicit='density' forms the implicit
     gradient with the density instead of the x derivative (see kernels.py).
+    group(x, *params), optional, returns a small whole number (0 to 7) that is equal for
+    elements taking the same branches of the algorithm; the CPU kernels then evaluate such
+    elements side by side in SIMD lanes. It changes the speed, never a result.
     """
     name: str
     params: tuple
@@ -168,6 +171,7 @@ class Distribution:
     upper: Optional[DSLFunction] = None
     float32: str = "float"
     implicit: str = "ratio"
+    group: Optional[DSLFunction] = None
     file: Optional[str] = None
 
     def __post_init__(self):
@@ -180,7 +184,8 @@ class Distribution:
         return tuple(p.name for p in self.params)
 
     def functions(self) -> dict:
-        return {k: getattr(self, k) for k in ("cdf", "log_prob", "log_cdf", "log_sf", "upper")
+        return {k: getattr(self, k) for k in ("cdf", "log_prob", "log_cdf", "log_sf", "upper",
+                                                "group")
                 if getattr(self, k) is not None}
 
 

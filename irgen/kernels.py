@@ -31,6 +31,7 @@ class Kernel:
     inputs: tuple
     outputs: tuple
     doc: str
+    group: str = ""      # IR function giving each element its branch group, if any
 
 
 def _sym(name):
@@ -205,14 +206,16 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
     ins = ("x",) + params
     dF = tuple(f"dF/d{p}" for p in params)
     given = ", ".join(params)
+    # the log density has too few branches to be worth grouping
+    group = prog.require(dist.group.name) if dist.group is not None else ""
     return [
-        Kernel("cdf", b.cdf(), ins, ("F",), f"the CDF F(x | {given})"),
+        Kernel("cdf", b.cdf(), ins, ("F",), f"the CDF F(x | {given})", group),
         Kernel("log_prob", b.log_prob(), ins, ("log_prob",),
                f"the log density log q(x | {given})"),
         Kernel("cdf_grad", b.cdf_grad(), ins, ("F",) + dF,
-               f"the CDF F(x | {given}) and its partial derivatives in {given}"),
+               f"the CDF F(x | {given}) and its partial derivatives in {given}", group),
         Kernel("implicit_grad", b.implicit_grad(), ("z",) + params,
                tuple(f"dz/d{p}" for p in params),
                f"implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z) "
-               f"for p in {given}"),
+               f"for p in {given}", group),
     ]

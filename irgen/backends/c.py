@@ -1,13 +1,18 @@
-"""The C target: one C file per distribution, scalar functions for float and double and
-elementwise kernels over strided inputs, OpenMP-parallel above a size threshold."""
+"""The C target: one C file per distribution, lane-parallel (SIMD) functions for float and
+double, and elementwise kernels over strided inputs that feed them a vector of elements at
+a time, OpenMP-parallel above a size threshold."""
 from __future__ import annotations
 
-from .printer import F32, F64, FunctionPrinter
+from .lanes import LanePrinter, helpers, lane_types
+from .printer import F32, F64
 
 # Optimised, IEEE-exact arithmetic: no -ffast-math (it would break isnan and the
-# convergence tests); -fno-math-errno lets sqrt and friends inline, changing no result.
-CFLAGS = ("-O3", "-std=c99", "-fopenmp", "-fno-math-errno", "-Wno-unused-variable",
-          "-Wno-unused-but-set-variable", "-Wno-unused-function")
+# convergence tests); -fno-math-errno lets sqrt and friends inline, changing no result;
+# no contraction into fused multiply-adds, so every lane width rounds alike. The binary is
+# built on the machine that runs it, so it may use all of that machine's vector units.
+CFLAGS = ("-O3", "-std=c99", "-march=native", "-ffp-contract=off", "-fopenmp",
+          "-fno-math-errno", "-Wno-unused-variable", "-Wno-unused-but-set-variable",
+          "-Wno-unused-function", "-Wno-psabi")
 LDFLAGS = ("-fopenmp",)
 PARALLEL_MIN = 4096   # below this many elements a kernel runs on the calling thread
 
@@ -18,13 +23,19 @@ class CTarget:
     qualifier = "static inline __attribute__((always_inline))"
 
     def render_functions(self, program, float32_compute: str) -> dict:
-        """Source of every IR function for each dtype the kernels use."""
+        """Helpers and source of every IR function for each dtype the kernels use."""
         out = {}
         for dtype in (F64, F32) if float32_compute == "float" else (F64,):
-            printer = FunctionPrinter(dtype, self.qualifier)
+            printer = LanePrinter(dtype, self.qualifier)
             functions = [printer.function(f) for f in program.functions.values()]
-            out[dtype.name] = printer.tables() + functions
+            out[dtype.name] = [helpers(dtype)] + printer.tables() + functions
         return out
+
+
+def lanes(compute_dtype: str) -> dict:
+    """Template names of the vector types of a compute dtype."""
+    V, M, W = lane_types(F64 if compute_dtype == "float64" else F32)
+    return {"V": V, "M": M, "W": W}
 
 
 def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int) -> str:

@@ -283,7 +283,7 @@ class FunctionPrinter:
         """A run of assignments (and an optional return) in SSA form through sympy.cse."""
         if not run and ret is None:
             return
-        pad, T = "    " * depth, self.t.ctype
+        pad = "    " * depth
         version, ssa, exprs = {}, [], []
         for a in run:
             e = a.expr.xreplace(version) if version else a.expr
@@ -310,22 +310,35 @@ class FunctionPrinter:
                 if s not in emitted:
                     need(deps[s])
                     emitted.add(s)
-                    lines.append(f"{pad}    const {T} {s} = {self.e(deps[s])};")
+                    lines.append(pad + "    " + self.const_line(s, deps[s]))
 
         for (_, v), e in zip(ssa, reduced[:len(ssa)]):
             need(e)
-            lines.append(f"{pad}    const {T} {c_name(v)} = {self.e(e)};")
+            lines.append(pad + "    " + self.const_line(v, e))
         for target, v in version.items():
-            lines.append(f"{pad}    {c_name(target)} = {c_name(v)};")
+            lines.append(pad + "    " + self.copy_line(target, v))
         if ret is not None:
             outs = reduced[len(ssa):]
             for e in outs:
                 need(e)
-            for i, e in enumerate(outs[1:], 1):
-                lines.append(f"{pad}    *irgen_r{i} = {self.e(e)};")
-            lines.append(f"{pad}    return {self.e(outs[0])};")
+            lines.extend(pad + "    " + line for line in self.return_lines(outs))
         if ssa or emitted:                     # it declares constants: give them a scope
             outer.extend([pad + "{"] + lines + [pad + "}"])
         else:
             outer.extend(line[4:] for line in lines)
         self.e.carried = set()
+        self.block_done(emitted | {v for _, v in ssa})
+
+    # hooks of straight(), where a lane-parallel printer differs
+    def const_line(self, name, expr) -> str:
+        return f"const {self.t.ctype} {c_name(name)} = {self.e(expr)};"
+
+    def copy_line(self, target, value) -> str:
+        return f"{c_name(target)} = {c_name(value)};"
+
+    def return_lines(self, outs) -> list[str]:
+        return ([f"*irgen_r{i} = {self.e(e)};" for i, e in enumerate(outs[1:], 1)]
+                + [f"return {self.e(outs[0])};"])
+
+    def block_done(self, names):
+        """The constants of a block go out of scope."""

@@ -31,6 +31,16 @@ def upper(x, alpha, beta):
     return x * beta - split(alpha)
 
 
+@dsl
+def group(x, alpha, beta):
+    """Branch groups: series or fraction, and alpha below or above 1 (where each of them
+    changes form)."""
+    g = 2.0 if x * beta >= split(alpha) else 0.0
+    if alpha < 1.0:
+        g = g + 1.0
+    return g
+
+
 gamma = Distribution(
     name="gamma",
     doc="""Gamma distribution with shape alpha and rate beta.
@@ -44,4 +54,5 @@ that covers alpha up to about 1e8; beyond it the gradients are NaN rather than u
     params=(Param("alpha", "shape", "positive"), Param("beta", "rate", "positive", role="rate")),
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
+    group=group,
 )

@@ -7,7 +7,7 @@ to the mode in the body. Hill's series and normal approximation (AS 518, used by
 Probability) cancel in the far tails and give only about 8 digits of the kappa derivative
 above kappa = 10.5; the quadrature has neither problem."""
 from irgen.dsl import *
-from irgen.lib.bessel import log_i0e
+from irgen.lib.bessel import ASYMPTOTIC_FROM, log_i0e
 from irgen.lib.quadrature import gauss_legendre
 from irgen.lib.special import sin_small
 
@@ -129,6 +129,21 @@ def log_prob(x, mu, kappa):
     return -2.0 * kappa * r * r - LOG_2PI - log_i0e(kappa)
 
 
+@dsl
+def group(x, mu, kappa):
+    """Branch groups: body or tail, the tail's rule size (fall <= 5, <= 12, above), and
+    log_i0e's power series or asymptotic form."""
+    w = abs(wrap(x, mu))
+    r = sin(0.5 * w)
+    g = 0.0
+    if 2.0 * kappa * r * r > TAIL_FROM or w > 0.5 * PI:
+        fall = min(kappa * (1.0 + cos(w)), CUTOFF)
+        g = 1.0 if fall <= 5.0 else (2.0 if fall <= 12.0 else 3.0)
+    if kappa >= ASYMPTOTIC_FROM:
+        g = g + 4.0
+    return g
+
+
 von_mises = Distribution(
     name="von_mises",
     doc="""von Mises distribution with location mu and concentration kappa.
@@ -139,5 +154,5 @@ dz/dmu = 1. float32 kernels compute in double and round once.""",
             Param("kappa", "concentration", "positive")),
     support=Periodic(-PI, PI),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
-    float32="double", implicit="density",
+    float32="double", implicit="density", group=group,
 )

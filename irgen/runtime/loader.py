@@ -1,7 +1,8 @@
 """Compile (once) and load the cffi extension of a generated C file.
 
 The binary's name carries a hash of everything that decides its content: the C source, the
-cffi declarations, the compiler flags and the compiler's version. A stale binary is never
+cffi declarations, the compiler flags, the compiler's version and the processor (the code is
+compiled for the machine that runs it, -march=native). A stale binary is never
 loaded, and an unchanged one is never rebuilt. Compilation happens in a temporary folder
 and the result is renamed into place, so concurrent builds cannot leave a broken file."""
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import ctypes.util
 import os
+import platform
 import shutil
 import subprocess
 import sysconfig
@@ -40,9 +43,32 @@ def compiler_version() -> str:
         return "unknown"
 
 
+@functools.lru_cache(maxsize=None)
+def host_cpu() -> str:
+    """The processor model and its instruction-set flags."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read().split("\n\n")[0]
+        return "\n".join(line for line in info.splitlines()
+                         if line.startswith(("model name", "flags", "Features")))
+    except OSError:
+        return platform.machine() + " " + platform.processor()
+
+
+@functools.lru_cache(maxsize=None)
+def platform_options() -> tuple[tuple, tuple]:
+    """(extra compiler flags, libraries): glibc's vector math library where it exists."""
+    if (platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64")
+            and ctypes.util.find_library("mvec")):
+        return ("-DIRGEN_HAVE_MVEC",), ("mvec", "m")
+    return (), ("m",)
+
+
 def binary_key(c_source: str, declarations: str) -> str:
     h = hashlib.sha256()
-    for part in (c_source, declarations, " ".join(CFLAGS + LDFLAGS), compiler_version()):
+    flags, libs = platform_options()
+    for part in (c_source, declarations, " ".join(CFLAGS + LDFLAGS + flags + libs),
+                 compiler_version(), host_cpu()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
@@ -68,8 +94,9 @@ def compile_binary(c_path: Path, kernels, verbose=False) -> Path:
         return so_path
     ffi = cffi.FFI()
     ffi.cdef(cdef(kernels))
-    ffi.set_source(module, c_path.read_text(), extra_compile_args=list(CFLAGS),
-                   extra_link_args=list(LDFLAGS), libraries=["m"])
+    flags, libs = platform_options()
+    ffi.set_source(module, c_path.read_text(), extra_compile_args=list(CFLAGS + flags),
+                   extra_link_args=list(LDFLAGS), libraries=list(libs))
     with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
         built = Path(ffi.compile(tmpdir=tmp, verbose=verbose))
         staged = so_path.with_name(so_path.name + f".{os.getpid()}.tmp")

@@ -1,0 +1,353 @@
+"""IR -> lane-parallel C: every function evaluated on a SIMD vector of elements at once.
+
+A core does its arithmetic in SIMD registers of 2 to 16 lanes; code that runs one element at
+a time leaves all but one lane idle, and the series and continued fractions of a CDF are long
+runs of arithmetic. Here each function takes GCC vector-extension values, one lane per
+element, and a lane mask, and control flow becomes predication, as on a GPU warp:
+
+- if/else runs each branch only when some lane takes it, under that branch's mask;
+- a loop runs while some lane is still in it; break and return take lanes out of the masks
+  of every block they leave;
+- an assignment inside a branch or loop keeps the old value in the lanes it does not cover;
+- fabs, sqrt, floor, fmin, fmax and copysign are vector operations; exp, log and the other
+  transcendental functions come from glibc's vector math library where it is present
+  (within 4 ulp, against libm's 1), otherwise from libm lane by lane on the active lanes.
+
+Each lane performs the arithmetic of the scalar code in the same order and without fused
+multiply-adds, so arithmetic rounds as in the scalar code. Inactive lanes may hold anything
+(NaN, inf): IEEE arithmetic does not trap, and such lanes are never stored. Loop indices are
+uniform across the lanes in a loop and stay scalars, so tables are indexed directly."""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.relational import Relational
+
+from .. import ir
+from .. import primitives as P
+from .printer import Dtype, ExprPrinter, FunctionPrinter, c_name
+
+# Vector operations rather than lane-by-lane calls: cheap, and defined for every input.
+VECTOR_PRIMITIVES = {"fabs", "sqrt", "floor", "fmin", "fmax", "copysign"}
+# Functions of glibc's vector math library (libmvec, within 4 ulp), used where present:
+# the first few since glibc 2.22, the rest since 2.35.
+MVEC_OLD = {"exp", "log", "sin", "cos", "pow"}
+MVEC = MVEC_OLD | {"log1p", "expm1", "tan", "atan", "atan2", "sinh", "cosh", "tanh", "erf",
+                   "erfc"}
+_BOOL = (Relational, sp.And, sp.Or, P.Not, P.DSLPredicate, sp.logic.boolalg.BooleanAtom)
+
+
+def lane_types(t: Dtype) -> tuple[str, str, str]:
+    """(value vector type, mask vector type, lane count macro) of a dtype."""
+    v = "irgen_vd" if t.name == "float64" else "irgen_vf"
+    return v, v.replace("_v", "_m"), f"IRGEN_W{t.suffix}"
+
+
+def helpers(t: Dtype) -> str:
+    """The vector helpers the lane-parallel functions of one dtype call."""
+    V, M, W = lane_types(t)
+    T, s, f = t.ctype, t.suffix, t.literal_suffix
+    out = [
+        f"static inline {V} irgen_sel{s}({M} m, {V} a, {V} b)",
+        f"{{ return ({V})((({M})a & m) | (({M})b & ~m)); }}",
+        f"static inline int irgen_any{s}({M} m) {{ return IRGEN_ANY(m); }}",
+        f"static inline {V} irgen_bc{s}({T} x) {{ return x - ({V}){{0}}; }}",
+        f"static inline {M} irgen_mbc{s}(int c) {{ return ({M}){{0}} - (c != 0); }}",
+        f"static inline {V} irgen_v_fabs{s}({V} x)",
+        f"{{ return ({V})(({M})x & ~({M})irgen_bc{s}(-0.0{f})); }}",
+        f"static inline {V} irgen_v_copysign{s}({V} x, {V} y)",
+        f"{{ {M} sign = ({M})irgen_bc{s}(-0.0{f}); "
+        f"return ({V})((({M})x & ~sign) | (({M})y & sign)); }}",
+        f"static inline {V} irgen_v_fmin{s}({V} a, {V} b)",
+        f"{{ return irgen_sel{s}(a != a, b, irgen_sel{s}(b < a, b, a)); }}",
+        f"static inline {V} irgen_v_fmax{s}({V} a, {V} b)",
+        f"{{ return irgen_sel{s}(a != a, b, irgen_sel{s}(b > a, b, a)); }}",
+    ]
+    for name in ("sqrt", "floor"):
+        out += [f"static inline {V} irgen_v_{name}{s}({V} x)",
+                f"{{ {V} r; for (int l = 0; l < {W}; ++l) r[l] = {name}{f}(x[l]); return r; }}"]
+    for prim in P.FUNCTIONS.values():
+        name = prim.__name__
+        if name in VECTOR_PRIMITIVES:
+            continue
+        c = prim.c_name + (f if prim.float_suffix else "")
+        n = int(max(prim.nargs))
+        params = ", ".join(f"{V} x{i}" for i in range(n))
+        args = ", ".join(f"x{i}[l]" for i in range(n))
+        head = f"__attribute__((const)) static inline {V} irgen_v_{name}{s}({M} m, {params})"
+        lanewise = [head, f"{{ {V} r = x0; for (int l = 0; l < {W}; ++l) "
+                          f"if (m[l]) r[l] = {c}({args}); return r; }}"]
+        if name not in MVEC:
+            out += lanewise
+            continue
+        mv = f"IRGEN_MV{'2' if n == 2 else ''}{s}({name})"
+        # inactive lanes get 1, which every function takes on its fast path
+        xs = ", ".join(f"irgen_sel{s}(m, x{i}, irgen_bc{s}(1))" for i in range(n))
+        out += [f"#if defined(IRGEN_MV{s}){'' if name in MVEC_OLD else ' && IRGEN_MVEC_2_35'}",
+                f"{V} {mv}({', '.join([V] * n)});",
+                f"{head} {{ return {mv}({xs}); }}", "#else"] + lanewise + ["#endif"]
+    return "\n".join(out)
+
+
+class LaneExprPrinter(ExprPrinter):
+    """Prints IR expressions over vectors; parts that involve no lane value stay scalar."""
+
+    def __init__(self, dtype: Dtype):
+        super().__init__(dtype)
+        self.V, self.M, self.W = lane_types(dtype)
+        self.scalar: set = set()       # symbols that hold one value for all lanes
+        self.uniform: dict = {}        # loop index -> its scalar C expression
+        self.mask = "irgen_m0"         # lanes the current block runs for
+        self._in_scalar = False
+
+    def is_vec(self, e) -> bool:
+        return any(s not in self.scalar and s not in P.CONSTANT_NAMES
+                   for s in sp.sympify(e).free_symbols)
+
+    def vec(self, e) -> str:
+        """e as a vector value (a scalar is broadcast)."""
+        if self.is_vec(e):
+            return self(e)
+        return f"irgen_bc{self.t.suffix}({self(e)})"
+
+    def p(self, e):
+        if e.is_Symbol and e in self.uniform:
+            return self.uniform[e], 100
+        if self._in_scalar:
+            return super().p(e)
+        if not self.is_vec(e):
+            self._in_scalar = True
+            try:
+                s, q = super().p(e)
+            finally:
+                self._in_scalar = False
+            if isinstance(e, _BOOL):
+                return f"irgen_mbc{self.t.suffix}({s})", 100
+            return s, q
+        s = self.t.suffix
+        if isinstance(e, sp.Piecewise):
+            return self.select(e.args), 100
+        if isinstance(e, P.Table):
+            raise NotImplementedError(f"table {type(e).__name__} indexed by a lane value")
+        if isinstance(e, P.Primitive):
+            name = type(e).__name__
+            args = ", ".join(self.vec(a) for a in e.args)
+            if name in VECTOR_PRIMITIVES:
+                return f"irgen_v_{name}{s}({args})", 100
+            return f"irgen_v_{name}{s}({self.mask}, {args})", 100
+        if isinstance(e, P.converged):
+            step, total, tol = e.args
+            return (f"(irgen_v_fabs{s}({self.vec(step)}) <= {self.wrap(tol, 80)} * "
+                    f"irgen_v_fabs{s}({self.vec(total)}))"), 100
+        if isinstance(e, P.isnan):
+            x = self.wrap(e.args[0], 100)
+            return f"({x} != {x})", 100
+        if isinstance(e, P.isinf):
+            return f"(irgen_v_fabs{s}({self.vec(e.args[0])}) == {self.t.consts['INF']})", 100
+        if isinstance(e, P.Not):
+            return f"(~{self.wrap(e.args[0], 100)})", 100
+        if isinstance(e, (sp.And, sp.Or)):
+            op = " & " if isinstance(e, sp.And) else " | "
+            return "(" + op.join(self.mask_text(a) for a in sorted(
+                e.args, key=sp.default_sort_key)) + ")", 100
+        if isinstance(e, Relational):
+            return f"({self.vec(e.lhs)} {e.rel_op} {self.vec(e.rhs)})", 100
+        return super().p(e)
+
+    def mask_text(self, e) -> str:
+        return self.wrap(e, 100)
+
+    def select(self, pieces) -> str:
+        (v, c), rest = pieces[0], pieces[1:]
+        if c is sp.true or not rest:
+            return self.vec(v)
+        return f"irgen_sel{self.t.suffix}({self(c)}, {self.vec(v)}, {self.select(rest)})"
+
+    def pow(self, e):
+        b, x = e.args
+        s = self.t.suffix
+        if x.is_Number and float(x) == int(float(x)) and abs(float(x)) <= 4:
+            return super().pow(e)
+        if x == sp.Rational(1, 2):
+            return f"irgen_v_sqrt{s}({self.vec(b)})", 100
+        if x == sp.Rational(-1, 2):
+            return f"{self.literal(1)} / irgen_v_sqrt{s}({self.vec(b)})", 80
+        return f"irgen_v_pow{s}({self.mask}, {self.vec(b)}, {self.vec(x)})", 100
+
+
+class LanePrinter(FunctionPrinter):
+    """Prints one IR function as a lane-parallel C function: `NAME_v_f64(mask, lanes...)`."""
+
+    def __init__(self, dtype: Dtype, qualifier: str):
+        super().__init__(dtype, qualifier)
+        self.e = LaneExprPrinter(dtype)
+        self.V, self.M, self.W = self.e.V, self.e.M, self.e.W
+        self.masks: list = []          # (mask variable, is a loop's) from outermost in
+        self.n_masks = 0
+        self.n_results = 1
+        self.shadowed: set = set()     # loop indices read after their loop
+
+    @property
+    def partial(self) -> bool:
+        """Whether the current block covers only some of the function's live lanes."""
+        return len(self.masks) > 1
+
+    def signature(self, fn: ir.Function) -> str:
+        V, M = self.V, self.M
+        params = [f"{M} irgen_m0"] + [f"{V} {c_name(p)}" for p in fn.params]
+        params += [f"{V}* irgen_r{i}" for i in range(1, fn.n_results)]
+        return f"{self.qualifier} {V} {fn.name}_v{self.t.suffix}({', '.join(params)})"
+
+    def function(self, fn: ir.Function) -> str:
+        V, s = self.V, self.t.suffix
+        zero = f"irgen_bc{s}({self.e.literal(0)})"
+        lines = [self.signature(fn), "{"]
+        params = set(fn.params)
+        for v in ir.assigned(fn.body):
+            if v not in params:
+                lines.append(f"    {V} {c_name(v)} = {zero};")
+        for i in range(fn.n_results):
+            lines.append(f"    {V} irgen_ret{i} = {zero};")
+        self.shadowed = _read_outside_loops(fn.body)
+        self.masks, self.n_masks, self.n_results = [("irgen_m0", False)], 0, fn.n_results
+        self.e.mask = "irgen_m0"
+        self.block(fn.body, lines, 1)
+        lines += [f"    *irgen_r{i} = irgen_ret{i};" for i in range(1, fn.n_results)]
+        lines += ["    return irgen_ret0;", "}"]
+        return "\n".join(lines)
+
+    def new_mask(self, pad, lines, init, loop=False, const=False) -> str:
+        self.n_masks += 1
+        name = f"irgen_m{self.n_masks}"
+        lines.append(f"{pad}{'const ' if const else ''}{self.M} {name} = {init};")
+        if not const:
+            self.masks.append((name, loop))
+            self.e.mask = name
+        return name
+
+    def pop_mask(self):
+        self.masks.pop()
+        self.e.mask = self.masks[-1][0]
+
+    def drop_lanes(self, pad, lines, upto_loop: bool):
+        """Take the current block's lanes out of every mask up to the innermost loop's
+        (break) or out of all of them (return)."""
+        gone = self.new_mask(pad, lines, self.e.mask, const=True)
+        for name, is_loop in reversed(self.masks):
+            lines.append(f"{pad}{name} &= ~{gone};")
+            if upto_loop and is_loop:
+                break
+
+    # ---- straight-line code
+    def const_line(self, name, expr) -> str:
+        if isinstance(expr, _BOOL):       # a condition shared by several selects
+            return f"const {self.M} {c_name(name)} = {self.e(expr)};"
+        if self.e.is_vec(expr):
+            return f"const {self.V} {c_name(name)} = {self.e(expr)};"
+        self.e.scalar.add(name)
+        return f"const {self.t.ctype} {c_name(name)} = {self.e(expr)};"
+
+    def copy_line(self, target, value) -> str:
+        v = self.e.vec(value)
+        if self.partial:
+            v = f"irgen_sel{self.t.suffix}({self.e.mask}, {v}, {c_name(target)})"
+        return f"{c_name(target)} = {v};"
+
+    def return_lines(self, outs) -> list[str]:
+        s = self.t.suffix
+        lines = [f"irgen_ret{i} = irgen_sel{s}({self.e.mask}, {self.e.vec(e)}, irgen_ret{i});"
+                 for i, e in enumerate(outs)]
+        if not self.partial:           # every live lane returns here
+            lines += [f"*irgen_r{i} = irgen_ret{i};" for i in range(1, len(outs))]
+            lines.append("return irgen_ret0;")
+        else:
+            sub: list = []
+            self.drop_lanes("", sub, upto_loop=False)
+            lines += sub
+        return lines
+
+    def block_done(self, names):
+        self.e.scalar -= set(names)
+
+    # ---- control flow
+    def control(self, s, lines, depth):
+        pad, V, sfx = "    " * depth, self.V, self.t.suffix
+        if isinstance(s, ir.Call):
+            args = [self.e.mask] + [self.e.vec(a) for a in s.args]
+            tmp = [f"irgen_o{i}" for i in range(len(s.targets))]
+            args += [f"&{t}" for t in tmp[1:]]
+            lines.append(f"{pad}{{ {V} {', '.join(tmp)};")
+            lines.append(f"{pad}  irgen_o0 = {s.func}_v{sfx}({', '.join(args)});")
+            for t, target in zip(tmp, s.targets):
+                lines.append(f"{pad}  {self.copy_line(target, sp.Symbol(t))}")
+            lines.append(f"{pad}}}")
+        elif isinstance(s, ir.If):
+            lines.append(f"{pad}{{")
+            inner = pad + "    "
+            cond = self.new_mask(inner, lines, self.e(s.cond), const=True)
+            outer = self.e.mask
+            m = self.new_mask(inner, lines, f"{outer} & {cond}")
+            lines.append(f"{inner}if (irgen_any{sfx}({m})) {{")
+            self.block(s.body, lines, depth + 2)
+            lines.append(f"{inner}}}")
+            self.pop_mask()
+            if s.orelse:
+                m = self.new_mask(inner, lines, f"{outer} & ~{cond}")
+                lines.append(f"{inner}if (irgen_any{sfx}({m})) {{")
+                self.block(s.orelse, lines, depth + 2)
+                lines.append(f"{inner}}}")
+                self.pop_mask()
+            lines.append(f"{pad}}}")
+        elif isinstance(s, ir.Loop):
+            k = f"irgen_k{depth}"
+            lines.append(f"{pad}{{")
+            inner = pad + "    "
+            m = self.new_mask(inner, lines, self.e.mask, loop=True)
+            lines.append(f"{inner}for (int {k} = 0; {k} < {s.count} && "
+                         f"irgen_any{sfx}({m}); ++{k}) {{")
+            saved = self.loop_carried, dict(self.e.uniform), set(self.e.scalar)
+            if s.index is not None:
+                index = f"(({self.t.ctype})({s.start} + {k}))"
+                if s.index in self.shadowed:
+                    lines.append(f"{inner}    {c_name(s.index)} = irgen_sel{sfx}("
+                                 f"{m}, irgen_bc{sfx}({index}), {c_name(s.index)});")
+                self.e.uniform[s.index] = index
+                self.e.scalar.add(s.index)
+            self.loop_carried = saved[0] | (set(ir.assigned(s.body)) - {s.index})
+            self.block(s.body, lines, depth + 2)
+            self.loop_carried, self.e.uniform, self.e.scalar = saved
+            lines.append(f"{inner}}}")
+            self.pop_mask()
+            lines.append(f"{pad}}}")
+        elif isinstance(s, ir.Break):
+            self.drop_lanes(pad, lines, upto_loop=True)
+        else:
+            raise NotImplementedError(type(s).__name__)
+
+
+def _read_outside_loops(body) -> set:
+    """Loop indices that some statement outside their loop reads."""
+    out = set()
+
+    def reads(s):
+        if isinstance(s, ir.Assign):
+            return s.expr.free_symbols
+        if isinstance(s, ir.Call):
+            return set().union(*(sp.sympify(a).free_symbols for a in s.args))
+        if isinstance(s, ir.If):
+            return sp.sympify(s.cond).free_symbols
+        if isinstance(s, ir.Return):
+            return set().union(*(sp.sympify(v).free_symbols for v in s.values))
+        return set()
+
+    def visit(stmts, inside: frozenset):
+        for s in stmts:
+            out.update(x for x in reads(s) if x in indices and x not in inside)
+            if isinstance(s, ir.If):
+                visit(s.body, inside)
+                visit(s.orelse, inside)
+            elif isinstance(s, ir.Loop):
+                visit(s.body, inside | {s.index})
+
+    indices = {s.index for s in ir.walk(body) if isinstance(s, ir.Loop) and s.index is not None}
+    visit(body, frozenset())
+    return out
