@@ -224,24 +224,44 @@ static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen
 
 static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
 {
+    irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd g = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = split_v_f64(irgen_m0, alpha);
-      _irgen_t1 = irgen_o0;
+    {
+        const irgen_vd y__0 = beta * x;
+        y = y__0;
     }
     {
-        const irgen_vd g__0 = irgen_sel_f64((_irgen_t1 <= beta * x), irgen_bc_f64(2.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_m1 = (alpha >= irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = split_v_f64(irgen_m2, alpha);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64((_irgen_t1 > y), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, alpha);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd g__0 = irgen_sel_f64((_irgen_t2 > y), irgen_bc_f64(2.0), irgen_sel_f64((y < irgen_bc_f64(1.5)), irgen_bc_f64(3.0), irgen_bc_f64(4.0)));
         g = g__0;
     }
     {
-        const irgen_md irgen_m1 = (alpha < irgen_bc_f64(1.0));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
+        const irgen_md irgen_m4 = ((alpha < irgen_bc_f64(0.2)) & (g < irgen_bc_f64(4.0)));
+        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f64(irgen_m5)) {
             {
-                const irgen_vd g__0 = g + 1.0;
-                g = irgen_sel_f64(irgen_m2, g__0, g);
+                const irgen_vd g__0 = g + 3.0;
+                g = irgen_sel_f64(irgen_m5, g__0, g);
             }
         }
     }
@@ -274,26 +294,37 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
         power = power__0;
     }
     {
+        irgen_md irgen_b4 = irgen_mbc_f64(0);
+        irgen_vd irgen_at4_power = power;
+        irgen_vd irgen_at4_term = term;
+        irgen_vd irgen_at4_total = total;
         irgen_md irgen_m4 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f64(irgen_m4); ++irgen_k1) {
             {
                 const irgen_vd power__0 = -(a * power);
                 const irgen_vd term__0 = power__0 * ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
                 const irgen_vd total__0 = term__0 + total;
-                power = irgen_sel_f64(irgen_m4, power__0, power);
-                term = irgen_sel_f64(irgen_m4, term__0, term);
-                total = irgen_sel_f64(irgen_m4, total__0, total);
+                power = power__0;
+                term = term__0;
+                total = total__0;
             }
             {
                 const irgen_md irgen_m5 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
                 if (irgen_any_f64(irgen_m6)) {
                     const irgen_md irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_power = irgen_sel_f64(irgen_m7, power, irgen_at4_power);
+                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
+                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
         }
+        power = irgen_sel_f64(irgen_b4, irgen_at4_power, power);
+        term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
+        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
     return irgen_ret0;
@@ -323,24 +354,32 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx_v_f64(irgen_md irg
         total = irgen_bc_f64(total__0);
     }
     {
+        irgen_md irgen_b4 = irgen_mbc_f64(0);
+        irgen_vd irgen_at4_total = total;
+        irgen_vd irgen_at4_term = term;
         irgen_md irgen_m4 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f64(irgen_m4); ++irgen_k1) {
             {
                 const irgen_vd total__0 = total + term * ((1.0 / ((double)(2 + irgen_k1))));
                 const irgen_vd term__0 = -(t * term);
-                total = irgen_sel_f64(irgen_m4, total__0, total);
-                term = irgen_sel_f64(irgen_m4, term__0, term);
+                total = total__0;
+                term = term__0;
             }
             {
                 const irgen_md irgen_m5 = (irgen_v_fabs_f64(term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
                 if (irgen_any_f64(irgen_m6)) {
                     const irgen_md irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
         }
+        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
+        term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
     return irgen_ret0;
@@ -401,7 +440,11 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
     irgen_vd term = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd done = irgen_bc_f64(0.0);
-    irgen_vd n = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd first = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const double term__0 = 1.0;
@@ -412,13 +455,30 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
         done = irgen_bc_f64(done__0);
     }
     {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_b = b;
+        irgen_vd irgen_at1_q = q;
+        irgen_vd irgen_at1_r = r;
+        irgen_vd irgen_at1_first = first;
+        irgen_vd irgen_at1_term = term;
+        irgen_vd irgen_at1_total = total;
+        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 100000 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const irgen_vd term__0 = term * (y / (a + ((double)(1 + irgen_k1))));
-                const irgen_vd total__0 = term__0 + total;
-                term = irgen_sel_f64(irgen_m1, term__0, term);
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                const irgen_vd b__0 = a + 2.0 * ((double)(0 + irgen_k1)) + 1.0;
+                const irgen_vd irgen_c0 = b__0 + 1.0;
+                const irgen_vd q__0 = irgen_c0 * b__0;
+                const irgen_vd r__0 = y / q__0;
+                const irgen_vd first__0 = irgen_c0 * r__0 * term;
+                const irgen_vd term__0 = b__0 * first__0 * r__0;
+                const irgen_vd total__0 = first__0 + term__0 + total;
+                b = b__0;
+                q = q__0;
+                r = r__0;
+                first = first__0;
+                term = term__0;
+                total = total__0;
             }
             {
                 const irgen_md irgen_m2 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
@@ -429,11 +489,26 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
                         done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
                     }
                     const irgen_md irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                    irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
+                    irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
+                    irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
+                    irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                    irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
+                    irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                     irgen_m3 &= ~irgen_m4;
                     irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
+        q = irgen_sel_f64(irgen_b1, irgen_at1_q, q);
+        r = irgen_sel_f64(irgen_b1, irgen_at1_r, r);
+        first = irgen_sel_f64(irgen_b1, irgen_at1_first, first);
+        term = irgen_sel_f64(irgen_b1, irgen_at1_term, term);
+        total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
+        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((done > irgen_bc_f64(0.0)), total, irgen_bc_f64(((double)NAN))), irgen_ret0);
     return irgen_ret0;
@@ -454,26 +529,37 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
         total = irgen_bc_f64(total__0);
     }
     {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_power = power;
+        irgen_vd irgen_at1_term = term;
+        irgen_vd irgen_at1_total = total;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
                 const irgen_vd power__0 = -(power * (y * INV_N_f64[(int)(((double)(1 + irgen_k1)))]));
                 const irgen_vd term__0 = power__0 * ((1.0 / (a + ((double)(1 + irgen_k1)))));
                 const irgen_vd total__0 = term__0 + total;
-                power = irgen_sel_f64(irgen_m1, power__0, power);
-                term = irgen_sel_f64(irgen_m1, term__0, term);
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                power = power__0;
+                term = term__0;
+                total = total__0;
             }
             {
                 const irgen_md irgen_m2 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f64(irgen_m3)) {
                     const irgen_md irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
+                    irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                    irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
                     irgen_m3 &= ~irgen_m4;
                     irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        power = irgen_sel_f64(irgen_b1, irgen_at1_power, power);
+        term = irgen_sel_f64(irgen_b1, irgen_at1_term, term);
+        total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
     return irgen_ret0;
@@ -552,86 +638,102 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a_v_f64(irgen_
 static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
     irgen_vd b = irgen_bc_f64(0.0);
-    irgen_vd c = irgen_bc_f64(0.0);
-    irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd num = irgen_bc_f64(0.0);
+    irgen_vd num_prev = irgen_bc_f64(0.0);
+    irgen_vd den_prev = irgen_bc_f64(0.0);
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd done = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
     irgen_vd an = irgen_bc_f64(0.0);
-    irgen_vd delta = irgen_bc_f64(0.0);
+    irgen_vd num_new = irgen_bc_f64(0.0);
     irgen_vd step = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd b__0 = -a + y + 1.0;
-        const double c__0 = 1.0 / DBL_MIN;
-        const irgen_vd d__0 = 1.0 / b__0;
-        const irgen_vd h__0 = d__0;
+        const irgen_vd s__0 = 1.0 / b__0;
+        const irgen_vd num__0 = s__0;
+        const double num_prev__0 = 0.0;
+        const irgen_vd den_prev__0 = s__0;
+        const irgen_vd h__0 = num__0;
         const double done__0 = 0.0;
         b = b__0;
-        c = irgen_bc_f64(c__0);
-        d = d__0;
+        s = s__0;
+        num = num__0;
+        num_prev = irgen_bc_f64(num_prev__0);
+        den_prev = den_prev__0;
         h = h__0;
         done = irgen_bc_f64(done__0);
     }
     {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_an = an;
+        irgen_vd irgen_at1_b = b;
+        irgen_vd irgen_at1_s = s;
+        irgen_vd irgen_at1_num_new = num_new;
+        irgen_vd irgen_at1_num_prev = num_prev;
+        irgen_vd irgen_at1_den_prev = den_prev;
+        irgen_vd irgen_at1_num = num;
+        irgen_vd irgen_at1_step = step;
+        irgen_vd irgen_at1_h = h;
+        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
                 const irgen_vd an__0 = -(((double)(1 + irgen_k1)) * (-a + ((double)(1 + irgen_k1))));
                 const irgen_vd b__0 = b + 2.0;
-                const irgen_vd d__0 = an__0 * d + b__0;
-                an = irgen_sel_f64(irgen_m1, an__0, an);
-                b = irgen_sel_f64(irgen_m1, b__0, b);
-                d = irgen_sel_f64(irgen_m1, d__0, d);
+                const irgen_vd s__0 = 1.0 / (an__0 * den_prev + b__0);
+                const irgen_vd num_new__0 = s__0 * (an__0 * num_prev + b__0 * num);
+                const irgen_vd num_prev__0 = num * s__0;
+                const irgen_vd den_prev__0 = s__0;
+                const irgen_vd num__0 = num_new__0;
+                const irgen_vd step__0 = -h + num__0;
+                const irgen_vd h__0 = num__0;
+                an = an__0;
+                b = b__0;
+                s = s__0;
+                num_new = num_new__0;
+                num_prev = num_prev__0;
+                den_prev = den_prev__0;
+                num = num__0;
+                step = step__0;
+                h = h__0;
             }
             {
-                const irgen_md irgen_m2 = (irgen_v_fabs_f64(d) < irgen_bc_f64(DBL_MIN));
+                const irgen_md irgen_m2 = (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f64(irgen_m3)) {
                     {
-                        const double d__0 = DBL_MIN;
-                        d = irgen_sel_f64(irgen_m3, irgen_bc_f64(d__0), d);
-                    }
-                }
-            }
-            {
-                const irgen_vd c__0 = an / c + b;
-                c = irgen_sel_f64(irgen_m1, c__0, c);
-            }
-            {
-                const irgen_md irgen_m4 = (irgen_v_fabs_f64(c) < irgen_bc_f64(DBL_MIN));
-                irgen_md irgen_m5 = irgen_m1 & irgen_m4;
-                if (irgen_any_f64(irgen_m5)) {
-                    {
-                        const double c__0 = DBL_MIN;
-                        c = irgen_sel_f64(irgen_m5, irgen_bc_f64(c__0), c);
-                    }
-                }
-            }
-            {
-                const irgen_vd d__0 = 1.0 / d;
-                const irgen_vd delta__0 = c * d__0;
-                const irgen_vd step__0 = h * (delta__0 - 1.0);
-                const irgen_vd h__0 = delta__0 * h;
-                d = irgen_sel_f64(irgen_m1, d__0, d);
-                delta = irgen_sel_f64(irgen_m1, delta__0, delta);
-                step = irgen_sel_f64(irgen_m1, step__0, step);
-                h = irgen_sel_f64(irgen_m1, h__0, h);
-            }
-            {
-                const irgen_md irgen_m6 = (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h));
-                irgen_md irgen_m7 = irgen_m1 & irgen_m6;
-                if (irgen_any_f64(irgen_m7)) {
-                    {
                         const double done__0 = 1.0;
-                        done = irgen_sel_f64(irgen_m7, irgen_bc_f64(done__0), done);
+                        done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
                     }
-                    const irgen_md irgen_m8 = irgen_m7;
-                    irgen_m7 &= ~irgen_m8;
-                    irgen_m1 &= ~irgen_m8;
+                    const irgen_md irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_an = irgen_sel_f64(irgen_m4, an, irgen_at1_an);
+                    irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                    irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
+                    irgen_at1_num_new = irgen_sel_f64(irgen_m4, num_new, irgen_at1_num_new);
+                    irgen_at1_num_prev = irgen_sel_f64(irgen_m4, num_prev, irgen_at1_num_prev);
+                    irgen_at1_den_prev = irgen_sel_f64(irgen_m4, den_prev, irgen_at1_den_prev);
+                    irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
+                    irgen_at1_step = irgen_sel_f64(irgen_m4, step, irgen_at1_step);
+                    irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
+                    irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        an = irgen_sel_f64(irgen_b1, irgen_at1_an, an);
+        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
+        s = irgen_sel_f64(irgen_b1, irgen_at1_s, s);
+        num_new = irgen_sel_f64(irgen_b1, irgen_at1_num_new, num_new);
+        num_prev = irgen_sel_f64(irgen_b1, irgen_at1_num_prev, num_prev);
+        den_prev = irgen_sel_f64(irgen_b1, irgen_at1_den_prev, den_prev);
+        num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
+        step = irgen_sel_f64(irgen_b1, irgen_at1_step, step);
+        h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
+        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((done > irgen_bc_f64(0.0)), h, irgen_bc_f64(((double)NAN))), irgen_ret0);
     return irgen_ret0;
@@ -824,6 +926,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
 static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd shift = irgen_bc_f64(0.0);
+    irgen_vd num = irgen_bc_f64(0.0);
+    irgen_vd den = irgen_bc_f64(0.0);
     irgen_vd f = irgen_bc_f64(0.0);
     irgen_vd series = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
@@ -875,31 +979,38 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
         }
     }
     {
+        const double num__0 = 0.0;
+        const double den__0 = 1.0;
+        num = irgen_bc_f64(num__0);
+        den = irgen_bc_f64(den__0);
+    }
+    {
         irgen_md irgen_m12 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 10 && irgen_any_f64(irgen_m12); ++irgen_k1) {
             {
-                const irgen_md irgen_m13 = (x >= irgen_bc_f64(10.0));
+                const irgen_md irgen_m13 = (x < irgen_bc_f64(10.0));
                 irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                 if (irgen_any_f64(irgen_m14)) {
-                    const irgen_md irgen_m15 = irgen_m14;
-                    irgen_m14 &= ~irgen_m15;
-                    irgen_m12 &= ~irgen_m15;
+                    {
+                        const irgen_vd num__0 = den + num * x;
+                        const irgen_vd den__0 = den * x;
+                        const irgen_vd x__0 = x + 1.0;
+                        num = irgen_sel_f64(irgen_m14, num__0, num);
+                        den = irgen_sel_f64(irgen_m14, den__0, den);
+                        x = irgen_sel_f64(irgen_m14, x__0, x);
+                    }
                 }
-            }
-            {
-                const irgen_vd shift__0 = shift - 1.0 / x;
-                const irgen_vd x__0 = x + 1.0;
-                shift = irgen_sel_f64(irgen_m12, shift__0, shift);
-                x = irgen_sel_f64(irgen_m12, x__0, x);
             }
         }
     }
     {
+        const irgen_vd shift__0 = shift - num / den;
         const irgen_vd f__0 = (1.0 / x) * (1.0 / x);
         const irgen_vd series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333 - 0.4432598039215686 * f__0)) + 0.021092796092796094)) + 0.007575757575757576)) + 0.004166666666666667)) + 0.003968253968253968)) + 0.008333333333333333)) + 0.08333333333333333);
+        shift = shift__0;
         f = f__0;
         series = series__0;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift__0 + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -951,6 +1062,13 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
         power = power__0;
     }
     {
+        irgen_md irgen_b4 = irgen_mbc_f64(0);
+        irgen_vd irgen_at4_d0_power = d0_power;
+        irgen_vd irgen_at4_power = power;
+        irgen_vd irgen_at4_d0_term = d0_term;
+        irgen_vd irgen_at4_term = term;
+        irgen_vd irgen_at4_d0_total = d0_total;
+        irgen_vd irgen_at4_total = total;
         irgen_md irgen_m4 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f64(irgen_m4); ++irgen_k1) {
             {
@@ -961,23 +1079,36 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
                 const irgen_vd term__0 = irgen_c0 * power__0;
                 const irgen_vd d0_total__0 = d0_term__0 + d0_total;
                 const irgen_vd total__0 = term__0 + total;
-                d0_power = irgen_sel_f64(irgen_m4, d0_power__0, d0_power);
-                power = irgen_sel_f64(irgen_m4, power__0, power);
-                d0_term = irgen_sel_f64(irgen_m4, d0_term__0, d0_term);
-                term = irgen_sel_f64(irgen_m4, term__0, term);
-                d0_total = irgen_sel_f64(irgen_m4, d0_total__0, d0_total);
-                total = irgen_sel_f64(irgen_m4, total__0, total);
+                d0_power = d0_power__0;
+                power = power__0;
+                d0_term = d0_term__0;
+                term = term__0;
+                d0_total = d0_total__0;
+                total = total__0;
             }
             {
                 const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
                 if (irgen_any_f64(irgen_m6)) {
                     const irgen_md irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_d0_power = irgen_sel_f64(irgen_m7, d0_power, irgen_at4_d0_power);
+                    irgen_at4_power = irgen_sel_f64(irgen_m7, power, irgen_at4_power);
+                    irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
+                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
+                    irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
+                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
         }
+        d0_power = irgen_sel_f64(irgen_b4, irgen_at4_d0_power, d0_power);
+        power = irgen_sel_f64(irgen_b4, irgen_at4_power, power);
+        d0_term = irgen_sel_f64(irgen_b4, irgen_at4_d0_term, d0_term);
+        term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
+        d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
+        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
     irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
@@ -1024,6 +1155,11 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md
         total = irgen_bc_f64(total__0);
     }
     {
+        irgen_md irgen_b4 = irgen_mbc_f64(0);
+        irgen_vd irgen_at4_d0_total = d0_total;
+        irgen_vd irgen_at4_total = total;
+        irgen_vd irgen_at4_d0_term = d0_term;
+        irgen_vd irgen_at4_term = term;
         irgen_md irgen_m4 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f64(irgen_m4); ++irgen_k1) {
             {
@@ -1032,21 +1168,30 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md
                 const irgen_vd total__0 = irgen_c0 * term + total;
                 const irgen_vd d0_term__0 = -(d0_t * term) - d0_term * t;
                 const irgen_vd term__0 = -(t * term);
-                d0_total = irgen_sel_f64(irgen_m4, d0_total__0, d0_total);
-                total = irgen_sel_f64(irgen_m4, total__0, total);
-                d0_term = irgen_sel_f64(irgen_m4, d0_term__0, d0_term);
-                term = irgen_sel_f64(irgen_m4, term__0, term);
+                d0_total = d0_total__0;
+                total = total__0;
+                d0_term = d0_term__0;
+                term = term__0;
             }
             {
                 const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
                 if (irgen_any_f64(irgen_m6)) {
                     const irgen_md irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
+                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                    irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
+                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
         }
+        d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
+        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
+        d0_term = irgen_sel_f64(irgen_b4, irgen_at4_d0_term, d0_term);
+        term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
     irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
@@ -1191,20 +1336,36 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
 {
     irgen_vd d0_term = irgen_bc_f64(0.0);
     irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d0_b = irgen_bc_f64(0.0);
+    irgen_vd d0_q = irgen_bc_f64(0.0);
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d0_first = irgen_bc_f64(0.0);
     irgen_vd d1_term = irgen_bc_f64(0.0);
     irgen_vd d1_total = irgen_bc_f64(0.0);
+    irgen_vd d1_r = irgen_bc_f64(0.0);
+    irgen_vd d1_first = irgen_bc_f64(0.0);
     irgen_vd term = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd done = irgen_bc_f64(0.0);
-    irgen_vd n = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd first = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_term__0 = 0.0;
         const double d0_total__0 = 0.0;
+        const double d0_b__0 = 0.0;
+        const double d0_q__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d0_first__0 = 0.0;
         const double d1_term__0 = 0.0;
         const double d1_total__0 = 0.0;
+        const double d1_r__0 = 0.0;
+        const double d1_first__0 = 0.0;
         const double d0_term__1 = 0.0;
         const double d1_term__1 = 0.0;
         const double term__0 = 1.0;
@@ -1214,31 +1375,79 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
         const double done__0 = 0.0;
         d0_term = irgen_bc_f64(d0_term__1);
         d0_total = irgen_bc_f64(d0_total__1);
+        d0_b = irgen_bc_f64(d0_b__0);
+        d0_q = irgen_bc_f64(d0_q__0);
+        d0_r = irgen_bc_f64(d0_r__0);
+        d0_first = irgen_bc_f64(d0_first__0);
         d1_term = irgen_bc_f64(d1_term__1);
         d1_total = irgen_bc_f64(d1_total__1);
+        d1_r = irgen_bc_f64(d1_r__0);
+        d1_first = irgen_bc_f64(d1_first__0);
         term = irgen_bc_f64(term__0);
         total = irgen_bc_f64(total__0);
         done = irgen_bc_f64(done__0);
     }
     {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_d0_b = d0_b;
+        irgen_vd irgen_at1_b = b;
+        irgen_vd irgen_at1_d0_q = d0_q;
+        irgen_vd irgen_at1_q = q;
+        irgen_vd irgen_at1_d0_r = d0_r;
+        irgen_vd irgen_at1_d1_r = d1_r;
+        irgen_vd irgen_at1_r = r;
+        irgen_vd irgen_at1_d0_first = d0_first;
+        irgen_vd irgen_at1_d1_first = d1_first;
+        irgen_vd irgen_at1_first = first;
+        irgen_vd irgen_at1_d0_term = d0_term;
+        irgen_vd irgen_at1_d1_term = d1_term;
+        irgen_vd irgen_at1_term = term;
+        irgen_vd irgen_at1_d0_total = d0_total;
+        irgen_vd irgen_at1_d1_total = d1_total;
+        irgen_vd irgen_at1_total = total;
+        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 100000 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const irgen_vd irgen_c0 = a + ((double)(1 + irgen_k1));
-                const irgen_vd irgen_c1 = 1.0 / irgen_c0;
-                const irgen_vd d0_term__0 = -(term * (d0_a * y * (1.0 / irgen_c0) * (1.0 / irgen_c0))) + d0_term * (irgen_c1 * y);
-                const irgen_vd irgen_c2 = irgen_c1 * y;
-                const irgen_vd d1_term__0 = irgen_c2 * d1_term + term * (irgen_c1 * d1_y);
-                const irgen_vd term__0 = irgen_c2 * term;
-                const irgen_vd d0_total__0 = d0_term__0 + d0_total;
-                const irgen_vd d1_total__0 = d1_term__0 + d1_total;
-                const irgen_vd total__0 = term__0 + total;
-                d0_term = irgen_sel_f64(irgen_m1, d0_term__0, d0_term);
-                d1_term = irgen_sel_f64(irgen_m1, d1_term__0, d1_term);
-                term = irgen_sel_f64(irgen_m1, term__0, term);
-                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
-                d1_total = irgen_sel_f64(irgen_m1, d1_total__0, d1_total);
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                const irgen_vd d0_b__0 = d0_a;
+                const irgen_vd b__0 = a + 2.0 * ((double)(0 + irgen_k1)) + 1.0;
+                const irgen_vd irgen_c0 = b__0 + 1.0;
+                const irgen_vd d0_q__0 = b__0 * d0_b__0 + irgen_c0 * d0_b__0;
+                const irgen_vd q__0 = irgen_c0 * b__0;
+                const irgen_vd d0_r__0 = -(d0_q__0 * y * (1.0 / q__0) * (1.0 / q__0));
+                const irgen_vd irgen_c1 = 1.0 / q__0;
+                const irgen_vd d1_r__0 = irgen_c1 * d1_y;
+                const irgen_vd r__0 = irgen_c1 * y;
+                const irgen_vd irgen_c2 = r__0 * term;
+                const irgen_vd irgen_c3 = irgen_c0 * term;
+                const irgen_vd irgen_c4 = irgen_c0 * r__0;
+                const irgen_vd d0_first__0 = irgen_c2 * d0_b__0 + irgen_c3 * d0_r__0 + irgen_c4 * d0_term;
+                const irgen_vd d1_first__0 = irgen_c3 * d1_r__0 + irgen_c4 * d1_term;
+                const irgen_vd first__0 = irgen_c0 * irgen_c2;
+                const irgen_vd irgen_c5 = b__0 * r__0;
+                const irgen_vd irgen_c6 = b__0 * first__0;
+                const irgen_vd d0_term__0 = d0_b__0 * first__0 * r__0 + irgen_c5 * d0_first__0 + irgen_c6 * d0_r__0;
+                const irgen_vd d1_term__0 = irgen_c5 * d1_first__0 + irgen_c6 * d1_r__0;
+                const irgen_vd term__0 = irgen_c5 * first__0;
+                const irgen_vd d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
+                const irgen_vd d1_total__0 = d1_first__0 + d1_term__0 + d1_total;
+                const irgen_vd total__0 = first__0 + term__0 + total;
+                d0_b = d0_b__0;
+                b = b__0;
+                d0_q = d0_q__0;
+                q = q__0;
+                d0_r = d0_r__0;
+                d1_r = d1_r__0;
+                r = r__0;
+                d0_first = d0_first__0;
+                d1_first = d1_first__0;
+                first = first__0;
+                d0_term = d0_term__0;
+                d1_term = d1_term__0;
+                term = term__0;
+                d0_total = d0_total__0;
+                d1_total = d1_total__0;
+                total = total__0;
             }
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_term) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
@@ -1249,11 +1458,46 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
                         done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
                     }
                     const irgen_md irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
+                    irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                    irgen_at1_d0_q = irgen_sel_f64(irgen_m4, d0_q, irgen_at1_d0_q);
+                    irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
+                    irgen_at1_d0_r = irgen_sel_f64(irgen_m4, d0_r, irgen_at1_d0_r);
+                    irgen_at1_d1_r = irgen_sel_f64(irgen_m4, d1_r, irgen_at1_d1_r);
+                    irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
+                    irgen_at1_d0_first = irgen_sel_f64(irgen_m4, d0_first, irgen_at1_d0_first);
+                    irgen_at1_d1_first = irgen_sel_f64(irgen_m4, d1_first, irgen_at1_d1_first);
+                    irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
+                    irgen_at1_d0_term = irgen_sel_f64(irgen_m4, d0_term, irgen_at1_d0_term);
+                    irgen_at1_d1_term = irgen_sel_f64(irgen_m4, d1_term, irgen_at1_d1_term);
+                    irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                    irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
+                    irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
+                    irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
+                    irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                     irgen_m3 &= ~irgen_m4;
                     irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        d0_b = irgen_sel_f64(irgen_b1, irgen_at1_d0_b, d0_b);
+        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
+        d0_q = irgen_sel_f64(irgen_b1, irgen_at1_d0_q, d0_q);
+        q = irgen_sel_f64(irgen_b1, irgen_at1_q, q);
+        d0_r = irgen_sel_f64(irgen_b1, irgen_at1_d0_r, d0_r);
+        d1_r = irgen_sel_f64(irgen_b1, irgen_at1_d1_r, d1_r);
+        r = irgen_sel_f64(irgen_b1, irgen_at1_r, r);
+        d0_first = irgen_sel_f64(irgen_b1, irgen_at1_d0_first, d0_first);
+        d1_first = irgen_sel_f64(irgen_b1, irgen_at1_d1_first, d1_first);
+        first = irgen_sel_f64(irgen_b1, irgen_at1_first, first);
+        d0_term = irgen_sel_f64(irgen_b1, irgen_at1_d0_term, d0_term);
+        d1_term = irgen_sel_f64(irgen_b1, irgen_at1_d1_term, d1_term);
+        term = irgen_sel_f64(irgen_b1, irgen_at1_term, term);
+        d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
+        d1_total = irgen_sel_f64(irgen_b1, irgen_at1_d1_total, d1_total);
+        total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
+        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
@@ -1303,6 +1547,15 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
         total = irgen_bc_f64(total__0);
     }
     {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_d1_power = d1_power;
+        irgen_vd irgen_at1_power = power;
+        irgen_vd irgen_at1_d0_term = d0_term;
+        irgen_vd irgen_at1_d1_term = d1_term;
+        irgen_vd irgen_at1_term = term;
+        irgen_vd irgen_at1_d0_total = d0_total;
+        irgen_vd irgen_at1_d1_total = d1_total;
+        irgen_vd irgen_at1_total = total;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
@@ -1318,25 +1571,42 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
                 const irgen_vd d0_total__0 = d0_term__0 + d0_total;
                 const irgen_vd d1_total__0 = d1_term__0 + d1_total;
                 const irgen_vd total__0 = term__0 + total;
-                d1_power = irgen_sel_f64(irgen_m1, d1_power__0, d1_power);
-                power = irgen_sel_f64(irgen_m1, power__0, power);
-                d0_term = irgen_sel_f64(irgen_m1, d0_term__0, d0_term);
-                d1_term = irgen_sel_f64(irgen_m1, d1_term__0, d1_term);
-                term = irgen_sel_f64(irgen_m1, term__0, term);
-                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
-                d1_total = irgen_sel_f64(irgen_m1, d1_total__0, d1_total);
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                d1_power = d1_power__0;
+                power = power__0;
+                d0_term = d0_term__0;
+                d1_term = d1_term__0;
+                term = term__0;
+                d0_total = d0_total__0;
+                d1_total = d1_total__0;
+                total = total__0;
             }
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_term) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f64(irgen_m3)) {
                     const irgen_md irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_d1_power = irgen_sel_f64(irgen_m4, d1_power, irgen_at1_d1_power);
+                    irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
+                    irgen_at1_d0_term = irgen_sel_f64(irgen_m4, d0_term, irgen_at1_d0_term);
+                    irgen_at1_d1_term = irgen_sel_f64(irgen_m4, d1_term, irgen_at1_d1_term);
+                    irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                    irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
+                    irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
+                    irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
                     irgen_m3 &= ~irgen_m4;
                     irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        d1_power = irgen_sel_f64(irgen_b1, irgen_at1_d1_power, d1_power);
+        power = irgen_sel_f64(irgen_b1, irgen_at1_power, power);
+        d0_term = irgen_sel_f64(irgen_b1, irgen_at1_d0_term, d0_term);
+        d1_term = irgen_sel_f64(irgen_b1, irgen_at1_d1_term, d1_term);
+        term = irgen_sel_f64(irgen_b1, irgen_at1_term, term);
+        d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
+        d1_total = irgen_sel_f64(irgen_b1, irgen_at1_d1_total, d1_total);
+        total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
     irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
@@ -1524,78 +1794,128 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(
 static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd d0_b = irgen_bc_f64(0.0);
-    irgen_vd d0_c = irgen_bc_f64(0.0);
-    irgen_vd d0_d = irgen_bc_f64(0.0);
+    irgen_vd d0_s = irgen_bc_f64(0.0);
+    irgen_vd d0_num = irgen_bc_f64(0.0);
+    irgen_vd d0_num_prev = irgen_bc_f64(0.0);
+    irgen_vd d0_den_prev = irgen_bc_f64(0.0);
     irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0_an = irgen_bc_f64(0.0);
-    irgen_vd d0_delta = irgen_bc_f64(0.0);
+    irgen_vd d0_num_new = irgen_bc_f64(0.0);
     irgen_vd d0_step = irgen_bc_f64(0.0);
     irgen_vd d1_b = irgen_bc_f64(0.0);
-    irgen_vd d1_c = irgen_bc_f64(0.0);
-    irgen_vd d1_d = irgen_bc_f64(0.0);
+    irgen_vd d1_s = irgen_bc_f64(0.0);
+    irgen_vd d1_num = irgen_bc_f64(0.0);
+    irgen_vd d1_num_prev = irgen_bc_f64(0.0);
+    irgen_vd d1_den_prev = irgen_bc_f64(0.0);
     irgen_vd d1_h = irgen_bc_f64(0.0);
-    irgen_vd d1_delta = irgen_bc_f64(0.0);
+    irgen_vd d1_num_new = irgen_bc_f64(0.0);
     irgen_vd d1_step = irgen_bc_f64(0.0);
     irgen_vd b = irgen_bc_f64(0.0);
-    irgen_vd c = irgen_bc_f64(0.0);
-    irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd num = irgen_bc_f64(0.0);
+    irgen_vd num_prev = irgen_bc_f64(0.0);
+    irgen_vd den_prev = irgen_bc_f64(0.0);
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd done = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
     irgen_vd an = irgen_bc_f64(0.0);
-    irgen_vd delta = irgen_bc_f64(0.0);
+    irgen_vd num_new = irgen_bc_f64(0.0);
     irgen_vd step = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_b__0 = 0.0;
-        const double d0_c__0 = 0.0;
-        const double d0_d__0 = 0.0;
+        const double d0_s__0 = 0.0;
+        const double d0_num__0 = 0.0;
+        const double d0_num_prev__0 = 0.0;
+        const double d0_den_prev__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0_an__0 = 0.0;
-        const double d0_delta__0 = 0.0;
+        const double d0_num_new__0 = 0.0;
         const double d0_step__0 = 0.0;
         const double d1_b__0 = 0.0;
-        const double d1_c__0 = 0.0;
-        const double d1_d__0 = 0.0;
+        const double d1_s__0 = 0.0;
+        const double d1_num__0 = 0.0;
+        const double d1_num_prev__0 = 0.0;
+        const double d1_den_prev__0 = 0.0;
         const double d1_h__0 = 0.0;
-        const double d1_delta__0 = 0.0;
+        const double d1_num_new__0 = 0.0;
         const double d1_step__0 = 0.0;
         const irgen_vd d0_b__1 = -d0_a;
         const irgen_vd d1_b__1 = d1_y;
         const irgen_vd b__0 = -a + y + 1.0;
-        const double d0_c__1 = 0.0;
-        const double d1_c__1 = 0.0;
-        const double c__0 = 1.0 / DBL_MIN;
         const irgen_vd irgen_c0 = (1.0 / b__0) * (1.0 / b__0);
-        const irgen_vd d0_d__1 = -(irgen_c0 * d0_b__1);
-        const irgen_vd d1_d__1 = -(irgen_c0 * d1_b__1);
-        const irgen_vd d__0 = 1.0 / b__0;
-        const irgen_vd d0_h__1 = d0_d__1;
-        const irgen_vd d1_h__1 = d1_d__1;
-        const irgen_vd h__0 = d__0;
+        const irgen_vd d0_s__1 = -(irgen_c0 * d0_b__1);
+        const irgen_vd d1_s__1 = -(irgen_c0 * d1_b__1);
+        const irgen_vd s__0 = 1.0 / b__0;
+        const irgen_vd d0_num__1 = d0_s__1;
+        const irgen_vd d1_num__1 = d1_s__1;
+        const irgen_vd num__0 = s__0;
+        const double d0_num_prev__1 = 0.0;
+        const double d1_num_prev__1 = 0.0;
+        const double num_prev__0 = 0.0;
+        const irgen_vd d0_den_prev__1 = d0_s__1;
+        const irgen_vd d1_den_prev__1 = d1_s__1;
+        const irgen_vd den_prev__0 = s__0;
+        const irgen_vd d0_h__1 = d0_num__1;
+        const irgen_vd d1_h__1 = d1_num__1;
+        const irgen_vd h__0 = num__0;
         const double done__0 = 0.0;
         d0_b = d0_b__1;
-        d0_c = irgen_bc_f64(d0_c__1);
-        d0_d = d0_d__1;
+        d0_s = d0_s__1;
+        d0_num = d0_num__1;
+        d0_num_prev = irgen_bc_f64(d0_num_prev__1);
+        d0_den_prev = d0_den_prev__1;
         d0_h = d0_h__1;
         d0_an = irgen_bc_f64(d0_an__0);
-        d0_delta = irgen_bc_f64(d0_delta__0);
+        d0_num_new = irgen_bc_f64(d0_num_new__0);
         d0_step = irgen_bc_f64(d0_step__0);
         d1_b = d1_b__1;
-        d1_c = irgen_bc_f64(d1_c__1);
-        d1_d = d1_d__1;
+        d1_s = d1_s__1;
+        d1_num = d1_num__1;
+        d1_num_prev = irgen_bc_f64(d1_num_prev__1);
+        d1_den_prev = d1_den_prev__1;
         d1_h = d1_h__1;
-        d1_delta = irgen_bc_f64(d1_delta__0);
+        d1_num_new = irgen_bc_f64(d1_num_new__0);
         d1_step = irgen_bc_f64(d1_step__0);
         b = b__0;
-        c = irgen_bc_f64(c__0);
-        d = d__0;
+        s = s__0;
+        num = num__0;
+        num_prev = irgen_bc_f64(num_prev__0);
+        den_prev = den_prev__0;
         h = h__0;
         done = irgen_bc_f64(done__0);
     }
     {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_d0_an = d0_an;
+        irgen_vd irgen_at1_an = an;
+        irgen_vd irgen_at1_d0_b = d0_b;
+        irgen_vd irgen_at1_d1_b = d1_b;
+        irgen_vd irgen_at1_b = b;
+        irgen_vd irgen_at1_d0_s = d0_s;
+        irgen_vd irgen_at1_d1_s = d1_s;
+        irgen_vd irgen_at1_s = s;
+        irgen_vd irgen_at1_d0_num_new = d0_num_new;
+        irgen_vd irgen_at1_d1_num_new = d1_num_new;
+        irgen_vd irgen_at1_num_new = num_new;
+        irgen_vd irgen_at1_d0_num_prev = d0_num_prev;
+        irgen_vd irgen_at1_d1_num_prev = d1_num_prev;
+        irgen_vd irgen_at1_num_prev = num_prev;
+        irgen_vd irgen_at1_d0_den_prev = d0_den_prev;
+        irgen_vd irgen_at1_d1_den_prev = d1_den_prev;
+        irgen_vd irgen_at1_den_prev = den_prev;
+        irgen_vd irgen_at1_d0_num = d0_num;
+        irgen_vd irgen_at1_d1_num = d1_num;
+        irgen_vd irgen_at1_num = num;
+        irgen_vd irgen_at1_d0_step = d0_step;
+        irgen_vd irgen_at1_d1_step = d1_step;
+        irgen_vd irgen_at1_step = step;
+        irgen_vd irgen_at1_d0_h = d0_h;
+        irgen_vd irgen_at1_d1_h = d1_h;
+        irgen_vd irgen_at1_h = h;
+        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
@@ -1604,100 +1924,126 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
                 const irgen_vd d0_b__0 = d0_b;
                 const irgen_vd d1_b__0 = d1_b;
                 const irgen_vd b__0 = b + 2.0;
-                const irgen_vd d0_d__0 = an__0 * d0_d + d * d0_an__0 + d0_b__0;
-                const irgen_vd d1_d__0 = an__0 * d1_d + d1_b__0;
-                const irgen_vd d__0 = an__0 * d + b__0;
-                d0_an = irgen_sel_f64(irgen_m1, d0_an__0, d0_an);
-                an = irgen_sel_f64(irgen_m1, an__0, an);
-                d0_b = irgen_sel_f64(irgen_m1, d0_b__0, d0_b);
-                d1_b = irgen_sel_f64(irgen_m1, d1_b__0, d1_b);
-                b = irgen_sel_f64(irgen_m1, b__0, b);
-                d0_d = irgen_sel_f64(irgen_m1, d0_d__0, d0_d);
-                d1_d = irgen_sel_f64(irgen_m1, d1_d__0, d1_d);
-                d = irgen_sel_f64(irgen_m1, d__0, d);
+                const irgen_vd irgen_c0 = an__0 * den_prev + b__0;
+                const irgen_vd irgen_c1 = (1.0 / irgen_c0) * (1.0 / irgen_c0);
+                const irgen_vd d0_s__0 = -(irgen_c1 * (an__0 * d0_den_prev + d0_an__0 * den_prev + d0_b__0));
+                const irgen_vd d1_s__0 = -(irgen_c1 * (an__0 * d1_den_prev + d1_b__0));
+                const irgen_vd s__0 = 1.0 / irgen_c0;
+                const irgen_vd irgen_c2 = an__0 * num_prev + b__0 * num;
+                const irgen_vd d0_num_new__0 = irgen_c2 * d0_s__0 + s__0 * (an__0 * d0_num_prev + b__0 * d0_num + d0_an__0 * num_prev + d0_b__0 * num);
+                const irgen_vd d1_num_new__0 = irgen_c2 * d1_s__0 + s__0 * (an__0 * d1_num_prev + b__0 * d1_num + d1_b__0 * num);
+                const irgen_vd num_new__0 = irgen_c2 * s__0;
+                const irgen_vd d0_num_prev__0 = d0_num * s__0 + d0_s__0 * num;
+                const irgen_vd d1_num_prev__0 = d1_num * s__0 + d1_s__0 * num;
+                const irgen_vd num_prev__0 = num * s__0;
+                const irgen_vd d0_den_prev__0 = d0_s__0;
+                const irgen_vd d1_den_prev__0 = d1_s__0;
+                const irgen_vd den_prev__0 = s__0;
+                const irgen_vd d0_num__0 = d0_num_new__0;
+                const irgen_vd d1_num__0 = d1_num_new__0;
+                const irgen_vd num__0 = num_new__0;
+                const irgen_vd d0_step__0 = -d0_h + d0_num__0;
+                const irgen_vd d1_step__0 = -d1_h + d1_num__0;
+                const irgen_vd step__0 = -h + num__0;
+                const irgen_vd d0_h__0 = d0_num__0;
+                const irgen_vd d1_h__0 = d1_num__0;
+                const irgen_vd h__0 = num__0;
+                d0_an = d0_an__0;
+                an = an__0;
+                d0_b = d0_b__0;
+                d1_b = d1_b__0;
+                b = b__0;
+                d0_s = d0_s__0;
+                d1_s = d1_s__0;
+                s = s__0;
+                d0_num_new = d0_num_new__0;
+                d1_num_new = d1_num_new__0;
+                num_new = num_new__0;
+                d0_num_prev = d0_num_prev__0;
+                d1_num_prev = d1_num_prev__0;
+                num_prev = num_prev__0;
+                d0_den_prev = d0_den_prev__0;
+                d1_den_prev = d1_den_prev__0;
+                den_prev = den_prev__0;
+                d0_num = d0_num__0;
+                d1_num = d1_num__0;
+                num = num__0;
+                d0_step = d0_step__0;
+                d1_step = d1_step__0;
+                step = step__0;
+                d0_h = d0_h__0;
+                d1_h = d1_h__0;
+                h = h__0;
             }
             {
-                const irgen_md irgen_m2 = (irgen_v_fabs_f64(d) < irgen_bc_f64(DBL_MIN));
+                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_h)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_h)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f64(irgen_m3)) {
                     {
-                        const double d0_d__0 = 0.0;
-                        const double d1_d__0 = 0.0;
-                        const double d__0 = DBL_MIN;
-                        d0_d = irgen_sel_f64(irgen_m3, irgen_bc_f64(d0_d__0), d0_d);
-                        d1_d = irgen_sel_f64(irgen_m3, irgen_bc_f64(d1_d__0), d1_d);
-                        d = irgen_sel_f64(irgen_m3, irgen_bc_f64(d__0), d);
-                    }
-                }
-            }
-            {
-                const irgen_vd irgen_c0 = 1.0 / c;
-                const irgen_vd irgen_c1 = an * (1.0 / c) * (1.0 / c);
-                const irgen_vd d0_c__0 = irgen_c0 * d0_an + d0_b - irgen_c1 * d0_c;
-                const irgen_vd d1_c__0 = d1_b - irgen_c1 * d1_c;
-                const irgen_vd c__0 = irgen_c0 * an + b;
-                d0_c = irgen_sel_f64(irgen_m1, d0_c__0, d0_c);
-                d1_c = irgen_sel_f64(irgen_m1, d1_c__0, d1_c);
-                c = irgen_sel_f64(irgen_m1, c__0, c);
-            }
-            {
-                const irgen_md irgen_m4 = (irgen_v_fabs_f64(c) < irgen_bc_f64(DBL_MIN));
-                irgen_md irgen_m5 = irgen_m1 & irgen_m4;
-                if (irgen_any_f64(irgen_m5)) {
-                    {
-                        const double d0_c__0 = 0.0;
-                        const double d1_c__0 = 0.0;
-                        const double c__0 = DBL_MIN;
-                        d0_c = irgen_sel_f64(irgen_m5, irgen_bc_f64(d0_c__0), d0_c);
-                        d1_c = irgen_sel_f64(irgen_m5, irgen_bc_f64(d1_c__0), d1_c);
-                        c = irgen_sel_f64(irgen_m5, irgen_bc_f64(c__0), c);
-                    }
-                }
-            }
-            {
-                const irgen_vd irgen_c0 = (1.0 / d) * (1.0 / d);
-                const irgen_vd d0_d__0 = -(irgen_c0 * d0_d);
-                const irgen_vd d1_d__0 = -(irgen_c0 * d1_d);
-                const irgen_vd d__0 = 1.0 / d;
-                const irgen_vd d0_delta__0 = c * d0_d__0 + d0_c * d__0;
-                const irgen_vd d1_delta__0 = c * d1_d__0 + d1_c * d__0;
-                const irgen_vd delta__0 = c * d__0;
-                const irgen_vd irgen_c1 = d0_delta__0 * h;
-                const irgen_vd irgen_c2 = delta__0 - 1.0;
-                const irgen_vd d0_step__0 = irgen_c2 * d0_h + irgen_c1;
-                const irgen_vd irgen_c3 = d1_delta__0 * h;
-                const irgen_vd d1_step__0 = irgen_c2 * d1_h + irgen_c3;
-                const irgen_vd step__0 = irgen_c2 * h;
-                const irgen_vd d0_h__0 = d0_h * delta__0 + irgen_c1;
-                const irgen_vd d1_h__0 = d1_h * delta__0 + irgen_c3;
-                const irgen_vd h__0 = delta__0 * h;
-                d0_d = irgen_sel_f64(irgen_m1, d0_d__0, d0_d);
-                d1_d = irgen_sel_f64(irgen_m1, d1_d__0, d1_d);
-                d = irgen_sel_f64(irgen_m1, d__0, d);
-                d0_delta = irgen_sel_f64(irgen_m1, d0_delta__0, d0_delta);
-                d1_delta = irgen_sel_f64(irgen_m1, d1_delta__0, d1_delta);
-                delta = irgen_sel_f64(irgen_m1, delta__0, delta);
-                d0_step = irgen_sel_f64(irgen_m1, d0_step__0, d0_step);
-                d1_step = irgen_sel_f64(irgen_m1, d1_step__0, d1_step);
-                step = irgen_sel_f64(irgen_m1, step__0, step);
-                d0_h = irgen_sel_f64(irgen_m1, d0_h__0, d0_h);
-                d1_h = irgen_sel_f64(irgen_m1, d1_h__0, d1_h);
-                h = irgen_sel_f64(irgen_m1, h__0, h);
-            }
-            {
-                const irgen_md irgen_m6 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_h)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_h)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h)));
-                irgen_md irgen_m7 = irgen_m1 & irgen_m6;
-                if (irgen_any_f64(irgen_m7)) {
-                    {
                         const double done__0 = 1.0;
-                        done = irgen_sel_f64(irgen_m7, irgen_bc_f64(done__0), done);
+                        done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
                     }
-                    const irgen_md irgen_m8 = irgen_m7;
-                    irgen_m7 &= ~irgen_m8;
-                    irgen_m1 &= ~irgen_m8;
+                    const irgen_md irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_d0_an = irgen_sel_f64(irgen_m4, d0_an, irgen_at1_d0_an);
+                    irgen_at1_an = irgen_sel_f64(irgen_m4, an, irgen_at1_an);
+                    irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
+                    irgen_at1_d1_b = irgen_sel_f64(irgen_m4, d1_b, irgen_at1_d1_b);
+                    irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                    irgen_at1_d0_s = irgen_sel_f64(irgen_m4, d0_s, irgen_at1_d0_s);
+                    irgen_at1_d1_s = irgen_sel_f64(irgen_m4, d1_s, irgen_at1_d1_s);
+                    irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
+                    irgen_at1_d0_num_new = irgen_sel_f64(irgen_m4, d0_num_new, irgen_at1_d0_num_new);
+                    irgen_at1_d1_num_new = irgen_sel_f64(irgen_m4, d1_num_new, irgen_at1_d1_num_new);
+                    irgen_at1_num_new = irgen_sel_f64(irgen_m4, num_new, irgen_at1_num_new);
+                    irgen_at1_d0_num_prev = irgen_sel_f64(irgen_m4, d0_num_prev, irgen_at1_d0_num_prev);
+                    irgen_at1_d1_num_prev = irgen_sel_f64(irgen_m4, d1_num_prev, irgen_at1_d1_num_prev);
+                    irgen_at1_num_prev = irgen_sel_f64(irgen_m4, num_prev, irgen_at1_num_prev);
+                    irgen_at1_d0_den_prev = irgen_sel_f64(irgen_m4, d0_den_prev, irgen_at1_d0_den_prev);
+                    irgen_at1_d1_den_prev = irgen_sel_f64(irgen_m4, d1_den_prev, irgen_at1_d1_den_prev);
+                    irgen_at1_den_prev = irgen_sel_f64(irgen_m4, den_prev, irgen_at1_den_prev);
+                    irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
+                    irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
+                    irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
+                    irgen_at1_d0_step = irgen_sel_f64(irgen_m4, d0_step, irgen_at1_d0_step);
+                    irgen_at1_d1_step = irgen_sel_f64(irgen_m4, d1_step, irgen_at1_d1_step);
+                    irgen_at1_step = irgen_sel_f64(irgen_m4, step, irgen_at1_step);
+                    irgen_at1_d0_h = irgen_sel_f64(irgen_m4, d0_h, irgen_at1_d0_h);
+                    irgen_at1_d1_h = irgen_sel_f64(irgen_m4, d1_h, irgen_at1_d1_h);
+                    irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
+                    irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        d0_an = irgen_sel_f64(irgen_b1, irgen_at1_d0_an, d0_an);
+        an = irgen_sel_f64(irgen_b1, irgen_at1_an, an);
+        d0_b = irgen_sel_f64(irgen_b1, irgen_at1_d0_b, d0_b);
+        d1_b = irgen_sel_f64(irgen_b1, irgen_at1_d1_b, d1_b);
+        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
+        d0_s = irgen_sel_f64(irgen_b1, irgen_at1_d0_s, d0_s);
+        d1_s = irgen_sel_f64(irgen_b1, irgen_at1_d1_s, d1_s);
+        s = irgen_sel_f64(irgen_b1, irgen_at1_s, s);
+        d0_num_new = irgen_sel_f64(irgen_b1, irgen_at1_d0_num_new, d0_num_new);
+        d1_num_new = irgen_sel_f64(irgen_b1, irgen_at1_d1_num_new, d1_num_new);
+        num_new = irgen_sel_f64(irgen_b1, irgen_at1_num_new, num_new);
+        d0_num_prev = irgen_sel_f64(irgen_b1, irgen_at1_d0_num_prev, d0_num_prev);
+        d1_num_prev = irgen_sel_f64(irgen_b1, irgen_at1_d1_num_prev, d1_num_prev);
+        num_prev = irgen_sel_f64(irgen_b1, irgen_at1_num_prev, num_prev);
+        d0_den_prev = irgen_sel_f64(irgen_b1, irgen_at1_d0_den_prev, d0_den_prev);
+        d1_den_prev = irgen_sel_f64(irgen_b1, irgen_at1_d1_den_prev, d1_den_prev);
+        den_prev = irgen_sel_f64(irgen_b1, irgen_at1_den_prev, den_prev);
+        d0_num = irgen_sel_f64(irgen_b1, irgen_at1_d0_num, d0_num);
+        d1_num = irgen_sel_f64(irgen_b1, irgen_at1_d1_num, d1_num);
+        num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
+        d0_step = irgen_sel_f64(irgen_b1, irgen_at1_d0_step, d0_step);
+        d1_step = irgen_sel_f64(irgen_b1, irgen_at1_d1_step, d1_step);
+        step = irgen_sel_f64(irgen_b1, irgen_at1_step, step);
+        d0_h = irgen_sel_f64(irgen_b1, irgen_at1_d0_h, d0_h);
+        d1_h = irgen_sel_f64(irgen_b1, irgen_at1_d1_h, d1_h);
+        h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
+        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
@@ -2400,24 +2746,44 @@ static inline __attribute__((always_inline)) irgen_vf split_v_f32(irgen_mf irgen
 
 static inline __attribute__((always_inline)) irgen_vf group_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
 {
+    irgen_vf y = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf g = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = split_v_f32(irgen_m0, alpha);
-      _irgen_t1 = irgen_o0;
+    {
+        const irgen_vf y__0 = beta * x;
+        y = y__0;
     }
     {
-        const irgen_vf g__0 = irgen_sel_f32((_irgen_t1 <= beta * x), irgen_bc_f32(2.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_m1 = (alpha >= irgen_bc_f32(1.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = split_v_f32(irgen_m2, alpha);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32((_irgen_t1 > y), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, alpha);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vf g__0 = irgen_sel_f32((_irgen_t2 > y), irgen_bc_f32(2.0f), irgen_sel_f32((y < irgen_bc_f32(1.5f)), irgen_bc_f32(3.0f), irgen_bc_f32(4.0f)));
         g = g__0;
     }
     {
-        const irgen_mf irgen_m1 = (alpha < irgen_bc_f32(1.0f));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
+        const irgen_mf irgen_m4 = ((alpha < irgen_bc_f32(0.2f)) & (g < irgen_bc_f32(4.0f)));
+        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+        if (irgen_any_f32(irgen_m5)) {
             {
-                const irgen_vf g__0 = g + 1.0f;
-                g = irgen_sel_f32(irgen_m2, g__0, g);
+                const irgen_vf g__0 = g + 3.0f;
+                g = irgen_sel_f32(irgen_m5, g__0, g);
             }
         }
     }
@@ -2450,26 +2816,37 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf ir
         power = power__0;
     }
     {
+        irgen_mf irgen_b4 = irgen_mbc_f32(0);
+        irgen_vf irgen_at4_power = power;
+        irgen_vf irgen_at4_term = term;
+        irgen_vf irgen_at4_total = total;
         irgen_mf irgen_m4 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f32(irgen_m4); ++irgen_k1) {
             {
                 const irgen_vf power__0 = -(a * power);
                 const irgen_vf term__0 = power__0 * ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
                 const irgen_vf total__0 = term__0 + total;
-                power = irgen_sel_f32(irgen_m4, power__0, power);
-                term = irgen_sel_f32(irgen_m4, term__0, term);
-                total = irgen_sel_f32(irgen_m4, total__0, total);
+                power = power__0;
+                term = term__0;
+                total = total__0;
             }
             {
                 const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
                 if (irgen_any_f32(irgen_m6)) {
                     const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_power = irgen_sel_f32(irgen_m7, power, irgen_at4_power);
+                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
+                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
         }
+        power = irgen_sel_f32(irgen_b4, irgen_at4_power, power);
+        term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
+        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
     return irgen_ret0;
@@ -2499,24 +2876,32 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx_v_f32(irgen_mf irg
         total = irgen_bc_f32(total__0);
     }
     {
+        irgen_mf irgen_b4 = irgen_mbc_f32(0);
+        irgen_vf irgen_at4_total = total;
+        irgen_vf irgen_at4_term = term;
         irgen_mf irgen_m4 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f32(irgen_m4); ++irgen_k1) {
             {
                 const irgen_vf total__0 = total + term * ((1.0f / ((float)(2 + irgen_k1))));
                 const irgen_vf term__0 = -(t * term);
-                total = irgen_sel_f32(irgen_m4, total__0, total);
-                term = irgen_sel_f32(irgen_m4, term__0, term);
+                total = total__0;
+                term = term__0;
             }
             {
                 const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(total));
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
                 if (irgen_any_f32(irgen_m6)) {
                     const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
         }
+        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
+        term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
     return irgen_ret0;
@@ -2577,7 +2962,11 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
     irgen_vf term = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
     irgen_vf done = irgen_bc_f32(0.0f);
-    irgen_vf n = irgen_bc_f32(0.0f);
+    irgen_vf k = irgen_bc_f32(0.0f);
+    irgen_vf b = irgen_bc_f32(0.0f);
+    irgen_vf q = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf first = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const float term__0 = 1.0f;
@@ -2588,13 +2977,30 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
         done = irgen_bc_f32(done__0);
     }
     {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_b = b;
+        irgen_vf irgen_at1_q = q;
+        irgen_vf irgen_at1_r = r;
+        irgen_vf irgen_at1_first = first;
+        irgen_vf irgen_at1_term = term;
+        irgen_vf irgen_at1_total = total;
+        irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 100000 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const irgen_vf term__0 = term * (y / (a + ((float)(1 + irgen_k1))));
-                const irgen_vf total__0 = term__0 + total;
-                term = irgen_sel_f32(irgen_m1, term__0, term);
-                total = irgen_sel_f32(irgen_m1, total__0, total);
+                const irgen_vf b__0 = a + 2.0f * ((float)(0 + irgen_k1)) + 1.0f;
+                const irgen_vf irgen_c0 = b__0 + 1.0f;
+                const irgen_vf q__0 = irgen_c0 * b__0;
+                const irgen_vf r__0 = y / q__0;
+                const irgen_vf first__0 = irgen_c0 * r__0 * term;
+                const irgen_vf term__0 = b__0 * first__0 * r__0;
+                const irgen_vf total__0 = first__0 + term__0 + total;
+                b = b__0;
+                q = q__0;
+                r = r__0;
+                first = first__0;
+                term = term__0;
+                total = total__0;
             }
             {
                 const irgen_mf irgen_m2 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
@@ -2605,11 +3011,26 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
                         done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
                     }
                     const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                    irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
+                    irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
+                    irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
+                    irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                    irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
+                    irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                     irgen_m3 &= ~irgen_m4;
                     irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
+        q = irgen_sel_f32(irgen_b1, irgen_at1_q, q);
+        r = irgen_sel_f32(irgen_b1, irgen_at1_r, r);
+        first = irgen_sel_f32(irgen_b1, irgen_at1_first, first);
+        term = irgen_sel_f32(irgen_b1, irgen_at1_term, term);
+        total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
+        done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32((done > irgen_bc_f32(0.0f)), total, irgen_bc_f32(NAN)), irgen_ret0);
     return irgen_ret0;
@@ -2630,26 +3051,37 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
         total = irgen_bc_f32(total__0);
     }
     {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_power = power;
+        irgen_vf irgen_at1_term = term;
+        irgen_vf irgen_at1_total = total;
         irgen_mf irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
                 const irgen_vf power__0 = -(power * (y * INV_N_f32[(int)(((float)(1 + irgen_k1)))]));
                 const irgen_vf term__0 = power__0 * ((1.0f / (a + ((float)(1 + irgen_k1)))));
                 const irgen_vf total__0 = term__0 + total;
-                power = irgen_sel_f32(irgen_m1, power__0, power);
-                term = irgen_sel_f32(irgen_m1, term__0, term);
-                total = irgen_sel_f32(irgen_m1, total__0, total);
+                power = power__0;
+                term = term__0;
+                total = total__0;
             }
             {
                 const irgen_mf irgen_m2 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f32(irgen_m3)) {
                     const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
+                    irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                    irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
                     irgen_m3 &= ~irgen_m4;
                     irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        power = irgen_sel_f32(irgen_b1, irgen_at1_power, power);
+        term = irgen_sel_f32(irgen_b1, irgen_at1_term, term);
+        total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
     return irgen_ret0;
@@ -2728,86 +3160,102 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a_v_f32(irgen_
 static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
     irgen_vf b = irgen_bc_f32(0.0f);
-    irgen_vf c = irgen_bc_f32(0.0f);
-    irgen_vf d = irgen_bc_f32(0.0f);
+    irgen_vf s = irgen_bc_f32(0.0f);
+    irgen_vf num = irgen_bc_f32(0.0f);
+    irgen_vf num_prev = irgen_bc_f32(0.0f);
+    irgen_vf den_prev = irgen_bc_f32(0.0f);
     irgen_vf h = irgen_bc_f32(0.0f);
     irgen_vf done = irgen_bc_f32(0.0f);
     irgen_vf i = irgen_bc_f32(0.0f);
     irgen_vf an = irgen_bc_f32(0.0f);
-    irgen_vf delta = irgen_bc_f32(0.0f);
+    irgen_vf num_new = irgen_bc_f32(0.0f);
     irgen_vf step = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_vf b__0 = -a + y + 1.0f;
-        const float c__0 = 1.0f / FLT_MIN;
-        const irgen_vf d__0 = 1.0f / b__0;
-        const irgen_vf h__0 = d__0;
+        const irgen_vf s__0 = 1.0f / b__0;
+        const irgen_vf num__0 = s__0;
+        const float num_prev__0 = 0.0f;
+        const irgen_vf den_prev__0 = s__0;
+        const irgen_vf h__0 = num__0;
         const float done__0 = 0.0f;
         b = b__0;
-        c = irgen_bc_f32(c__0);
-        d = d__0;
+        s = s__0;
+        num = num__0;
+        num_prev = irgen_bc_f32(num_prev__0);
+        den_prev = den_prev__0;
         h = h__0;
         done = irgen_bc_f32(done__0);
     }
     {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_an = an;
+        irgen_vf irgen_at1_b = b;
+        irgen_vf irgen_at1_s = s;
+        irgen_vf irgen_at1_num_new = num_new;
+        irgen_vf irgen_at1_num_prev = num_prev;
+        irgen_vf irgen_at1_den_prev = den_prev;
+        irgen_vf irgen_at1_num = num;
+        irgen_vf irgen_at1_step = step;
+        irgen_vf irgen_at1_h = h;
+        irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
                 const irgen_vf an__0 = -(((float)(1 + irgen_k1)) * (-a + ((float)(1 + irgen_k1))));
                 const irgen_vf b__0 = b + 2.0f;
-                const irgen_vf d__0 = an__0 * d + b__0;
-                an = irgen_sel_f32(irgen_m1, an__0, an);
-                b = irgen_sel_f32(irgen_m1, b__0, b);
-                d = irgen_sel_f32(irgen_m1, d__0, d);
+                const irgen_vf s__0 = 1.0f / (an__0 * den_prev + b__0);
+                const irgen_vf num_new__0 = s__0 * (an__0 * num_prev + b__0 * num);
+                const irgen_vf num_prev__0 = num * s__0;
+                const irgen_vf den_prev__0 = s__0;
+                const irgen_vf num__0 = num_new__0;
+                const irgen_vf step__0 = -h + num__0;
+                const irgen_vf h__0 = num__0;
+                an = an__0;
+                b = b__0;
+                s = s__0;
+                num_new = num_new__0;
+                num_prev = num_prev__0;
+                den_prev = den_prev__0;
+                num = num__0;
+                step = step__0;
+                h = h__0;
             }
             {
-                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(d) < irgen_bc_f32(FLT_MIN));
+                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f32(irgen_m3)) {
                     {
-                        const float d__0 = FLT_MIN;
-                        d = irgen_sel_f32(irgen_m3, irgen_bc_f32(d__0), d);
-                    }
-                }
-            }
-            {
-                const irgen_vf c__0 = an / c + b;
-                c = irgen_sel_f32(irgen_m1, c__0, c);
-            }
-            {
-                const irgen_mf irgen_m4 = (irgen_v_fabs_f32(c) < irgen_bc_f32(FLT_MIN));
-                irgen_mf irgen_m5 = irgen_m1 & irgen_m4;
-                if (irgen_any_f32(irgen_m5)) {
-                    {
-                        const float c__0 = FLT_MIN;
-                        c = irgen_sel_f32(irgen_m5, irgen_bc_f32(c__0), c);
-                    }
-                }
-            }
-            {
-                const irgen_vf d__0 = 1.0f / d;
-                const irgen_vf delta__0 = c * d__0;
-                const irgen_vf step__0 = h * (delta__0 - 1.0f);
-                const irgen_vf h__0 = delta__0 * h;
-                d = irgen_sel_f32(irgen_m1, d__0, d);
-                delta = irgen_sel_f32(irgen_m1, delta__0, delta);
-                step = irgen_sel_f32(irgen_m1, step__0, step);
-                h = irgen_sel_f32(irgen_m1, h__0, h);
-            }
-            {
-                const irgen_mf irgen_m6 = (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h));
-                irgen_mf irgen_m7 = irgen_m1 & irgen_m6;
-                if (irgen_any_f32(irgen_m7)) {
-                    {
                         const float done__0 = 1.0f;
-                        done = irgen_sel_f32(irgen_m7, irgen_bc_f32(done__0), done);
+                        done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
                     }
-                    const irgen_mf irgen_m8 = irgen_m7;
-                    irgen_m7 &= ~irgen_m8;
-                    irgen_m1 &= ~irgen_m8;
+                    const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_an = irgen_sel_f32(irgen_m4, an, irgen_at1_an);
+                    irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                    irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
+                    irgen_at1_num_new = irgen_sel_f32(irgen_m4, num_new, irgen_at1_num_new);
+                    irgen_at1_num_prev = irgen_sel_f32(irgen_m4, num_prev, irgen_at1_num_prev);
+                    irgen_at1_den_prev = irgen_sel_f32(irgen_m4, den_prev, irgen_at1_den_prev);
+                    irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
+                    irgen_at1_step = irgen_sel_f32(irgen_m4, step, irgen_at1_step);
+                    irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
+                    irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        an = irgen_sel_f32(irgen_b1, irgen_at1_an, an);
+        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
+        s = irgen_sel_f32(irgen_b1, irgen_at1_s, s);
+        num_new = irgen_sel_f32(irgen_b1, irgen_at1_num_new, num_new);
+        num_prev = irgen_sel_f32(irgen_b1, irgen_at1_num_prev, num_prev);
+        den_prev = irgen_sel_f32(irgen_b1, irgen_at1_den_prev, den_prev);
+        num = irgen_sel_f32(irgen_b1, irgen_at1_num, num);
+        step = irgen_sel_f32(irgen_b1, irgen_at1_step, step);
+        h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);
+        done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32((done > irgen_bc_f32(0.0f)), h, irgen_bc_f32(NAN)), irgen_ret0);
     return irgen_ret0;
@@ -3000,6 +3448,8 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
 static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irgen_m0, irgen_vf x)
 {
     irgen_vf shift = irgen_bc_f32(0.0f);
+    irgen_vf num = irgen_bc_f32(0.0f);
+    irgen_vf den = irgen_bc_f32(0.0f);
     irgen_vf f = irgen_bc_f32(0.0f);
     irgen_vf series = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
@@ -3051,31 +3501,38 @@ static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irg
         }
     }
     {
+        const float num__0 = 0.0f;
+        const float den__0 = 1.0f;
+        num = irgen_bc_f32(num__0);
+        den = irgen_bc_f32(den__0);
+    }
+    {
         irgen_mf irgen_m12 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 10 && irgen_any_f32(irgen_m12); ++irgen_k1) {
             {
-                const irgen_mf irgen_m13 = (x >= irgen_bc_f32(10.0f));
+                const irgen_mf irgen_m13 = (x < irgen_bc_f32(10.0f));
                 irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
                 if (irgen_any_f32(irgen_m14)) {
-                    const irgen_mf irgen_m15 = irgen_m14;
-                    irgen_m14 &= ~irgen_m15;
-                    irgen_m12 &= ~irgen_m15;
+                    {
+                        const irgen_vf num__0 = den + num * x;
+                        const irgen_vf den__0 = den * x;
+                        const irgen_vf x__0 = x + 1.0f;
+                        num = irgen_sel_f32(irgen_m14, num__0, num);
+                        den = irgen_sel_f32(irgen_m14, den__0, den);
+                        x = irgen_sel_f32(irgen_m14, x__0, x);
+                    }
                 }
-            }
-            {
-                const irgen_vf shift__0 = shift - 1.0f / x;
-                const irgen_vf x__0 = x + 1.0f;
-                shift = irgen_sel_f32(irgen_m12, shift__0, shift);
-                x = irgen_sel_f32(irgen_m12, x__0, x);
             }
         }
     }
     {
+        const irgen_vf shift__0 = shift - num / den;
         const irgen_vf f__0 = (1.0f / x) * (1.0f / x);
         const irgen_vf series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333f - 0.4432598039215686f * f__0)) + 0.021092796092796094f)) + 0.007575757575757576f)) + 0.004166666666666667f)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
+        shift = shift__0;
         f = f__0;
         series = series__0;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift__0 + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3127,6 +3584,13 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_m
         power = power__0;
     }
     {
+        irgen_mf irgen_b4 = irgen_mbc_f32(0);
+        irgen_vf irgen_at4_d0_power = d0_power;
+        irgen_vf irgen_at4_power = power;
+        irgen_vf irgen_at4_d0_term = d0_term;
+        irgen_vf irgen_at4_term = term;
+        irgen_vf irgen_at4_d0_total = d0_total;
+        irgen_vf irgen_at4_total = total;
         irgen_mf irgen_m4 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f32(irgen_m4); ++irgen_k1) {
             {
@@ -3137,23 +3601,36 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_m
                 const irgen_vf term__0 = irgen_c0 * power__0;
                 const irgen_vf d0_total__0 = d0_term__0 + d0_total;
                 const irgen_vf total__0 = term__0 + total;
-                d0_power = irgen_sel_f32(irgen_m4, d0_power__0, d0_power);
-                power = irgen_sel_f32(irgen_m4, power__0, power);
-                d0_term = irgen_sel_f32(irgen_m4, d0_term__0, d0_term);
-                term = irgen_sel_f32(irgen_m4, term__0, term);
-                d0_total = irgen_sel_f32(irgen_m4, d0_total__0, d0_total);
-                total = irgen_sel_f32(irgen_m4, total__0, total);
+                d0_power = d0_power__0;
+                power = power__0;
+                d0_term = d0_term__0;
+                term = term__0;
+                d0_total = d0_total__0;
+                total = total__0;
             }
             {
                 const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
                 if (irgen_any_f32(irgen_m6)) {
                     const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_d0_power = irgen_sel_f32(irgen_m7, d0_power, irgen_at4_d0_power);
+                    irgen_at4_power = irgen_sel_f32(irgen_m7, power, irgen_at4_power);
+                    irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
+                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
+                    irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
+                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
         }
+        d0_power = irgen_sel_f32(irgen_b4, irgen_at4_d0_power, d0_power);
+        power = irgen_sel_f32(irgen_b4, irgen_at4_power, power);
+        d0_term = irgen_sel_f32(irgen_b4, irgen_at4_d0_term, d0_term);
+        term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
+        d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
+        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
     irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
@@ -3200,6 +3677,11 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx__d0_v_f32(irgen_mf
         total = irgen_bc_f32(total__0);
     }
     {
+        irgen_mf irgen_b4 = irgen_mbc_f32(0);
+        irgen_vf irgen_at4_d0_total = d0_total;
+        irgen_vf irgen_at4_total = total;
+        irgen_vf irgen_at4_d0_term = d0_term;
+        irgen_vf irgen_at4_term = term;
         irgen_mf irgen_m4 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f32(irgen_m4); ++irgen_k1) {
             {
@@ -3208,21 +3690,30 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx__d0_v_f32(irgen_mf
                 const irgen_vf total__0 = irgen_c0 * term + total;
                 const irgen_vf d0_term__0 = -(d0_t * term) - d0_term * t;
                 const irgen_vf term__0 = -(t * term);
-                d0_total = irgen_sel_f32(irgen_m4, d0_total__0, d0_total);
-                total = irgen_sel_f32(irgen_m4, total__0, total);
-                d0_term = irgen_sel_f32(irgen_m4, d0_term__0, d0_term);
-                term = irgen_sel_f32(irgen_m4, term__0, term);
+                d0_total = d0_total__0;
+                total = total__0;
+                d0_term = d0_term__0;
+                term = term__0;
             }
             {
                 const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
                 if (irgen_any_f32(irgen_m6)) {
                     const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
+                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                    irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
+                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
         }
+        d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
+        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
+        d0_term = irgen_sel_f32(irgen_b4, irgen_at4_d0_term, d0_term);
+        term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
     irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
@@ -3367,20 +3858,36 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
 {
     irgen_vf d0_term = irgen_bc_f32(0.0f);
     irgen_vf d0_total = irgen_bc_f32(0.0f);
+    irgen_vf d0_b = irgen_bc_f32(0.0f);
+    irgen_vf d0_q = irgen_bc_f32(0.0f);
+    irgen_vf d0_r = irgen_bc_f32(0.0f);
+    irgen_vf d0_first = irgen_bc_f32(0.0f);
     irgen_vf d1_term = irgen_bc_f32(0.0f);
     irgen_vf d1_total = irgen_bc_f32(0.0f);
+    irgen_vf d1_r = irgen_bc_f32(0.0f);
+    irgen_vf d1_first = irgen_bc_f32(0.0f);
     irgen_vf term = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
     irgen_vf done = irgen_bc_f32(0.0f);
-    irgen_vf n = irgen_bc_f32(0.0f);
+    irgen_vf k = irgen_bc_f32(0.0f);
+    irgen_vf b = irgen_bc_f32(0.0f);
+    irgen_vf q = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf first = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_term__0 = 0.0f;
         const float d0_total__0 = 0.0f;
+        const float d0_b__0 = 0.0f;
+        const float d0_q__0 = 0.0f;
+        const float d0_r__0 = 0.0f;
+        const float d0_first__0 = 0.0f;
         const float d1_term__0 = 0.0f;
         const float d1_total__0 = 0.0f;
+        const float d1_r__0 = 0.0f;
+        const float d1_first__0 = 0.0f;
         const float d0_term__1 = 0.0f;
         const float d1_term__1 = 0.0f;
         const float term__0 = 1.0f;
@@ -3390,31 +3897,79 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
         const float done__0 = 0.0f;
         d0_term = irgen_bc_f32(d0_term__1);
         d0_total = irgen_bc_f32(d0_total__1);
+        d0_b = irgen_bc_f32(d0_b__0);
+        d0_q = irgen_bc_f32(d0_q__0);
+        d0_r = irgen_bc_f32(d0_r__0);
+        d0_first = irgen_bc_f32(d0_first__0);
         d1_term = irgen_bc_f32(d1_term__1);
         d1_total = irgen_bc_f32(d1_total__1);
+        d1_r = irgen_bc_f32(d1_r__0);
+        d1_first = irgen_bc_f32(d1_first__0);
         term = irgen_bc_f32(term__0);
         total = irgen_bc_f32(total__0);
         done = irgen_bc_f32(done__0);
     }
     {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_d0_b = d0_b;
+        irgen_vf irgen_at1_b = b;
+        irgen_vf irgen_at1_d0_q = d0_q;
+        irgen_vf irgen_at1_q = q;
+        irgen_vf irgen_at1_d0_r = d0_r;
+        irgen_vf irgen_at1_d1_r = d1_r;
+        irgen_vf irgen_at1_r = r;
+        irgen_vf irgen_at1_d0_first = d0_first;
+        irgen_vf irgen_at1_d1_first = d1_first;
+        irgen_vf irgen_at1_first = first;
+        irgen_vf irgen_at1_d0_term = d0_term;
+        irgen_vf irgen_at1_d1_term = d1_term;
+        irgen_vf irgen_at1_term = term;
+        irgen_vf irgen_at1_d0_total = d0_total;
+        irgen_vf irgen_at1_d1_total = d1_total;
+        irgen_vf irgen_at1_total = total;
+        irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 100000 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const irgen_vf irgen_c0 = a + ((float)(1 + irgen_k1));
-                const irgen_vf irgen_c1 = 1.0f / irgen_c0;
-                const irgen_vf d0_term__0 = -(term * (d0_a * y * (1.0f / irgen_c0) * (1.0f / irgen_c0))) + d0_term * (irgen_c1 * y);
-                const irgen_vf irgen_c2 = irgen_c1 * y;
-                const irgen_vf d1_term__0 = irgen_c2 * d1_term + term * (irgen_c1 * d1_y);
-                const irgen_vf term__0 = irgen_c2 * term;
-                const irgen_vf d0_total__0 = d0_term__0 + d0_total;
-                const irgen_vf d1_total__0 = d1_term__0 + d1_total;
-                const irgen_vf total__0 = term__0 + total;
-                d0_term = irgen_sel_f32(irgen_m1, d0_term__0, d0_term);
-                d1_term = irgen_sel_f32(irgen_m1, d1_term__0, d1_term);
-                term = irgen_sel_f32(irgen_m1, term__0, term);
-                d0_total = irgen_sel_f32(irgen_m1, d0_total__0, d0_total);
-                d1_total = irgen_sel_f32(irgen_m1, d1_total__0, d1_total);
-                total = irgen_sel_f32(irgen_m1, total__0, total);
+                const irgen_vf d0_b__0 = d0_a;
+                const irgen_vf b__0 = a + 2.0f * ((float)(0 + irgen_k1)) + 1.0f;
+                const irgen_vf irgen_c0 = b__0 + 1.0f;
+                const irgen_vf d0_q__0 = b__0 * d0_b__0 + irgen_c0 * d0_b__0;
+                const irgen_vf q__0 = irgen_c0 * b__0;
+                const irgen_vf d0_r__0 = -(d0_q__0 * y * (1.0f / q__0) * (1.0f / q__0));
+                const irgen_vf irgen_c1 = 1.0f / q__0;
+                const irgen_vf d1_r__0 = irgen_c1 * d1_y;
+                const irgen_vf r__0 = irgen_c1 * y;
+                const irgen_vf irgen_c2 = r__0 * term;
+                const irgen_vf irgen_c3 = irgen_c0 * term;
+                const irgen_vf irgen_c4 = irgen_c0 * r__0;
+                const irgen_vf d0_first__0 = irgen_c2 * d0_b__0 + irgen_c3 * d0_r__0 + irgen_c4 * d0_term;
+                const irgen_vf d1_first__0 = irgen_c3 * d1_r__0 + irgen_c4 * d1_term;
+                const irgen_vf first__0 = irgen_c0 * irgen_c2;
+                const irgen_vf irgen_c5 = b__0 * r__0;
+                const irgen_vf irgen_c6 = b__0 * first__0;
+                const irgen_vf d0_term__0 = d0_b__0 * first__0 * r__0 + irgen_c5 * d0_first__0 + irgen_c6 * d0_r__0;
+                const irgen_vf d1_term__0 = irgen_c5 * d1_first__0 + irgen_c6 * d1_r__0;
+                const irgen_vf term__0 = irgen_c5 * first__0;
+                const irgen_vf d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
+                const irgen_vf d1_total__0 = d1_first__0 + d1_term__0 + d1_total;
+                const irgen_vf total__0 = first__0 + term__0 + total;
+                d0_b = d0_b__0;
+                b = b__0;
+                d0_q = d0_q__0;
+                q = q__0;
+                d0_r = d0_r__0;
+                d1_r = d1_r__0;
+                r = r__0;
+                d0_first = d0_first__0;
+                d1_first = d1_first__0;
+                first = first__0;
+                d0_term = d0_term__0;
+                d1_term = d1_term__0;
+                term = term__0;
+                d0_total = d0_total__0;
+                d1_total = d1_total__0;
+                total = total__0;
             }
             {
                 const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_term) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
@@ -3425,11 +3980,46 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
                         done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
                     }
                     const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
+                    irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                    irgen_at1_d0_q = irgen_sel_f32(irgen_m4, d0_q, irgen_at1_d0_q);
+                    irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
+                    irgen_at1_d0_r = irgen_sel_f32(irgen_m4, d0_r, irgen_at1_d0_r);
+                    irgen_at1_d1_r = irgen_sel_f32(irgen_m4, d1_r, irgen_at1_d1_r);
+                    irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
+                    irgen_at1_d0_first = irgen_sel_f32(irgen_m4, d0_first, irgen_at1_d0_first);
+                    irgen_at1_d1_first = irgen_sel_f32(irgen_m4, d1_first, irgen_at1_d1_first);
+                    irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
+                    irgen_at1_d0_term = irgen_sel_f32(irgen_m4, d0_term, irgen_at1_d0_term);
+                    irgen_at1_d1_term = irgen_sel_f32(irgen_m4, d1_term, irgen_at1_d1_term);
+                    irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                    irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
+                    irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
+                    irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
+                    irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                     irgen_m3 &= ~irgen_m4;
                     irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        d0_b = irgen_sel_f32(irgen_b1, irgen_at1_d0_b, d0_b);
+        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
+        d0_q = irgen_sel_f32(irgen_b1, irgen_at1_d0_q, d0_q);
+        q = irgen_sel_f32(irgen_b1, irgen_at1_q, q);
+        d0_r = irgen_sel_f32(irgen_b1, irgen_at1_d0_r, d0_r);
+        d1_r = irgen_sel_f32(irgen_b1, irgen_at1_d1_r, d1_r);
+        r = irgen_sel_f32(irgen_b1, irgen_at1_r, r);
+        d0_first = irgen_sel_f32(irgen_b1, irgen_at1_d0_first, d0_first);
+        d1_first = irgen_sel_f32(irgen_b1, irgen_at1_d1_first, d1_first);
+        first = irgen_sel_f32(irgen_b1, irgen_at1_first, first);
+        d0_term = irgen_sel_f32(irgen_b1, irgen_at1_d0_term, d0_term);
+        d1_term = irgen_sel_f32(irgen_b1, irgen_at1_d1_term, d1_term);
+        term = irgen_sel_f32(irgen_b1, irgen_at1_term, term);
+        d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
+        d1_total = irgen_sel_f32(irgen_b1, irgen_at1_d1_total, d1_total);
+        total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
+        done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
     {
         const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));
@@ -3479,6 +4069,15 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
         total = irgen_bc_f32(total__0);
     }
     {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_d1_power = d1_power;
+        irgen_vf irgen_at1_power = power;
+        irgen_vf irgen_at1_d0_term = d0_term;
+        irgen_vf irgen_at1_d1_term = d1_term;
+        irgen_vf irgen_at1_term = term;
+        irgen_vf irgen_at1_d0_total = d0_total;
+        irgen_vf irgen_at1_d1_total = d1_total;
+        irgen_vf irgen_at1_total = total;
         irgen_mf irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
@@ -3494,25 +4093,42 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
                 const irgen_vf d0_total__0 = d0_term__0 + d0_total;
                 const irgen_vf d1_total__0 = d1_term__0 + d1_total;
                 const irgen_vf total__0 = term__0 + total;
-                d1_power = irgen_sel_f32(irgen_m1, d1_power__0, d1_power);
-                power = irgen_sel_f32(irgen_m1, power__0, power);
-                d0_term = irgen_sel_f32(irgen_m1, d0_term__0, d0_term);
-                d1_term = irgen_sel_f32(irgen_m1, d1_term__0, d1_term);
-                term = irgen_sel_f32(irgen_m1, term__0, term);
-                d0_total = irgen_sel_f32(irgen_m1, d0_total__0, d0_total);
-                d1_total = irgen_sel_f32(irgen_m1, d1_total__0, d1_total);
-                total = irgen_sel_f32(irgen_m1, total__0, total);
+                d1_power = d1_power__0;
+                power = power__0;
+                d0_term = d0_term__0;
+                d1_term = d1_term__0;
+                term = term__0;
+                d0_total = d0_total__0;
+                d1_total = d1_total__0;
+                total = total__0;
             }
             {
                 const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_term) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f32(irgen_m3)) {
                     const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_d1_power = irgen_sel_f32(irgen_m4, d1_power, irgen_at1_d1_power);
+                    irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
+                    irgen_at1_d0_term = irgen_sel_f32(irgen_m4, d0_term, irgen_at1_d0_term);
+                    irgen_at1_d1_term = irgen_sel_f32(irgen_m4, d1_term, irgen_at1_d1_term);
+                    irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                    irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
+                    irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
+                    irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
                     irgen_m3 &= ~irgen_m4;
                     irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        d1_power = irgen_sel_f32(irgen_b1, irgen_at1_d1_power, d1_power);
+        power = irgen_sel_f32(irgen_b1, irgen_at1_power, power);
+        d0_term = irgen_sel_f32(irgen_b1, irgen_at1_d0_term, d0_term);
+        d1_term = irgen_sel_f32(irgen_b1, irgen_at1_d1_term, d1_term);
+        term = irgen_sel_f32(irgen_b1, irgen_at1_term, term);
+        d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
+        d1_total = irgen_sel_f32(irgen_b1, irgen_at1_d1_total, d1_total);
+        total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
     irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
@@ -3700,78 +4316,128 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(
 static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
     irgen_vf d0_b = irgen_bc_f32(0.0f);
-    irgen_vf d0_c = irgen_bc_f32(0.0f);
-    irgen_vf d0_d = irgen_bc_f32(0.0f);
+    irgen_vf d0_s = irgen_bc_f32(0.0f);
+    irgen_vf d0_num = irgen_bc_f32(0.0f);
+    irgen_vf d0_num_prev = irgen_bc_f32(0.0f);
+    irgen_vf d0_den_prev = irgen_bc_f32(0.0f);
     irgen_vf d0_h = irgen_bc_f32(0.0f);
     irgen_vf d0_an = irgen_bc_f32(0.0f);
-    irgen_vf d0_delta = irgen_bc_f32(0.0f);
+    irgen_vf d0_num_new = irgen_bc_f32(0.0f);
     irgen_vf d0_step = irgen_bc_f32(0.0f);
     irgen_vf d1_b = irgen_bc_f32(0.0f);
-    irgen_vf d1_c = irgen_bc_f32(0.0f);
-    irgen_vf d1_d = irgen_bc_f32(0.0f);
+    irgen_vf d1_s = irgen_bc_f32(0.0f);
+    irgen_vf d1_num = irgen_bc_f32(0.0f);
+    irgen_vf d1_num_prev = irgen_bc_f32(0.0f);
+    irgen_vf d1_den_prev = irgen_bc_f32(0.0f);
     irgen_vf d1_h = irgen_bc_f32(0.0f);
-    irgen_vf d1_delta = irgen_bc_f32(0.0f);
+    irgen_vf d1_num_new = irgen_bc_f32(0.0f);
     irgen_vf d1_step = irgen_bc_f32(0.0f);
     irgen_vf b = irgen_bc_f32(0.0f);
-    irgen_vf c = irgen_bc_f32(0.0f);
-    irgen_vf d = irgen_bc_f32(0.0f);
+    irgen_vf s = irgen_bc_f32(0.0f);
+    irgen_vf num = irgen_bc_f32(0.0f);
+    irgen_vf num_prev = irgen_bc_f32(0.0f);
+    irgen_vf den_prev = irgen_bc_f32(0.0f);
     irgen_vf h = irgen_bc_f32(0.0f);
     irgen_vf done = irgen_bc_f32(0.0f);
     irgen_vf i = irgen_bc_f32(0.0f);
     irgen_vf an = irgen_bc_f32(0.0f);
-    irgen_vf delta = irgen_bc_f32(0.0f);
+    irgen_vf num_new = irgen_bc_f32(0.0f);
     irgen_vf step = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_b__0 = 0.0f;
-        const float d0_c__0 = 0.0f;
-        const float d0_d__0 = 0.0f;
+        const float d0_s__0 = 0.0f;
+        const float d0_num__0 = 0.0f;
+        const float d0_num_prev__0 = 0.0f;
+        const float d0_den_prev__0 = 0.0f;
         const float d0_h__0 = 0.0f;
         const float d0_an__0 = 0.0f;
-        const float d0_delta__0 = 0.0f;
+        const float d0_num_new__0 = 0.0f;
         const float d0_step__0 = 0.0f;
         const float d1_b__0 = 0.0f;
-        const float d1_c__0 = 0.0f;
-        const float d1_d__0 = 0.0f;
+        const float d1_s__0 = 0.0f;
+        const float d1_num__0 = 0.0f;
+        const float d1_num_prev__0 = 0.0f;
+        const float d1_den_prev__0 = 0.0f;
         const float d1_h__0 = 0.0f;
-        const float d1_delta__0 = 0.0f;
+        const float d1_num_new__0 = 0.0f;
         const float d1_step__0 = 0.0f;
         const irgen_vf d0_b__1 = -d0_a;
         const irgen_vf d1_b__1 = d1_y;
         const irgen_vf b__0 = -a + y + 1.0f;
-        const float d0_c__1 = 0.0f;
-        const float d1_c__1 = 0.0f;
-        const float c__0 = 1.0f / FLT_MIN;
         const irgen_vf irgen_c0 = (1.0f / b__0) * (1.0f / b__0);
-        const irgen_vf d0_d__1 = -(irgen_c0 * d0_b__1);
-        const irgen_vf d1_d__1 = -(irgen_c0 * d1_b__1);
-        const irgen_vf d__0 = 1.0f / b__0;
-        const irgen_vf d0_h__1 = d0_d__1;
-        const irgen_vf d1_h__1 = d1_d__1;
-        const irgen_vf h__0 = d__0;
+        const irgen_vf d0_s__1 = -(irgen_c0 * d0_b__1);
+        const irgen_vf d1_s__1 = -(irgen_c0 * d1_b__1);
+        const irgen_vf s__0 = 1.0f / b__0;
+        const irgen_vf d0_num__1 = d0_s__1;
+        const irgen_vf d1_num__1 = d1_s__1;
+        const irgen_vf num__0 = s__0;
+        const float d0_num_prev__1 = 0.0f;
+        const float d1_num_prev__1 = 0.0f;
+        const float num_prev__0 = 0.0f;
+        const irgen_vf d0_den_prev__1 = d0_s__1;
+        const irgen_vf d1_den_prev__1 = d1_s__1;
+        const irgen_vf den_prev__0 = s__0;
+        const irgen_vf d0_h__1 = d0_num__1;
+        const irgen_vf d1_h__1 = d1_num__1;
+        const irgen_vf h__0 = num__0;
         const float done__0 = 0.0f;
         d0_b = d0_b__1;
-        d0_c = irgen_bc_f32(d0_c__1);
-        d0_d = d0_d__1;
+        d0_s = d0_s__1;
+        d0_num = d0_num__1;
+        d0_num_prev = irgen_bc_f32(d0_num_prev__1);
+        d0_den_prev = d0_den_prev__1;
         d0_h = d0_h__1;
         d0_an = irgen_bc_f32(d0_an__0);
-        d0_delta = irgen_bc_f32(d0_delta__0);
+        d0_num_new = irgen_bc_f32(d0_num_new__0);
         d0_step = irgen_bc_f32(d0_step__0);
         d1_b = d1_b__1;
-        d1_c = irgen_bc_f32(d1_c__1);
-        d1_d = d1_d__1;
+        d1_s = d1_s__1;
+        d1_num = d1_num__1;
+        d1_num_prev = irgen_bc_f32(d1_num_prev__1);
+        d1_den_prev = d1_den_prev__1;
         d1_h = d1_h__1;
-        d1_delta = irgen_bc_f32(d1_delta__0);
+        d1_num_new = irgen_bc_f32(d1_num_new__0);
         d1_step = irgen_bc_f32(d1_step__0);
         b = b__0;
-        c = irgen_bc_f32(c__0);
-        d = d__0;
+        s = s__0;
+        num = num__0;
+        num_prev = irgen_bc_f32(num_prev__0);
+        den_prev = den_prev__0;
         h = h__0;
         done = irgen_bc_f32(done__0);
     }
     {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_d0_an = d0_an;
+        irgen_vf irgen_at1_an = an;
+        irgen_vf irgen_at1_d0_b = d0_b;
+        irgen_vf irgen_at1_d1_b = d1_b;
+        irgen_vf irgen_at1_b = b;
+        irgen_vf irgen_at1_d0_s = d0_s;
+        irgen_vf irgen_at1_d1_s = d1_s;
+        irgen_vf irgen_at1_s = s;
+        irgen_vf irgen_at1_d0_num_new = d0_num_new;
+        irgen_vf irgen_at1_d1_num_new = d1_num_new;
+        irgen_vf irgen_at1_num_new = num_new;
+        irgen_vf irgen_at1_d0_num_prev = d0_num_prev;
+        irgen_vf irgen_at1_d1_num_prev = d1_num_prev;
+        irgen_vf irgen_at1_num_prev = num_prev;
+        irgen_vf irgen_at1_d0_den_prev = d0_den_prev;
+        irgen_vf irgen_at1_d1_den_prev = d1_den_prev;
+        irgen_vf irgen_at1_den_prev = den_prev;
+        irgen_vf irgen_at1_d0_num = d0_num;
+        irgen_vf irgen_at1_d1_num = d1_num;
+        irgen_vf irgen_at1_num = num;
+        irgen_vf irgen_at1_d0_step = d0_step;
+        irgen_vf irgen_at1_d1_step = d1_step;
+        irgen_vf irgen_at1_step = step;
+        irgen_vf irgen_at1_d0_h = d0_h;
+        irgen_vf irgen_at1_d1_h = d1_h;
+        irgen_vf irgen_at1_h = h;
+        irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
@@ -3780,100 +4446,126 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
                 const irgen_vf d0_b__0 = d0_b;
                 const irgen_vf d1_b__0 = d1_b;
                 const irgen_vf b__0 = b + 2.0f;
-                const irgen_vf d0_d__0 = an__0 * d0_d + d * d0_an__0 + d0_b__0;
-                const irgen_vf d1_d__0 = an__0 * d1_d + d1_b__0;
-                const irgen_vf d__0 = an__0 * d + b__0;
-                d0_an = irgen_sel_f32(irgen_m1, d0_an__0, d0_an);
-                an = irgen_sel_f32(irgen_m1, an__0, an);
-                d0_b = irgen_sel_f32(irgen_m1, d0_b__0, d0_b);
-                d1_b = irgen_sel_f32(irgen_m1, d1_b__0, d1_b);
-                b = irgen_sel_f32(irgen_m1, b__0, b);
-                d0_d = irgen_sel_f32(irgen_m1, d0_d__0, d0_d);
-                d1_d = irgen_sel_f32(irgen_m1, d1_d__0, d1_d);
-                d = irgen_sel_f32(irgen_m1, d__0, d);
+                const irgen_vf irgen_c0 = an__0 * den_prev + b__0;
+                const irgen_vf irgen_c1 = (1.0f / irgen_c0) * (1.0f / irgen_c0);
+                const irgen_vf d0_s__0 = -(irgen_c1 * (an__0 * d0_den_prev + d0_an__0 * den_prev + d0_b__0));
+                const irgen_vf d1_s__0 = -(irgen_c1 * (an__0 * d1_den_prev + d1_b__0));
+                const irgen_vf s__0 = 1.0f / irgen_c0;
+                const irgen_vf irgen_c2 = an__0 * num_prev + b__0 * num;
+                const irgen_vf d0_num_new__0 = irgen_c2 * d0_s__0 + s__0 * (an__0 * d0_num_prev + b__0 * d0_num + d0_an__0 * num_prev + d0_b__0 * num);
+                const irgen_vf d1_num_new__0 = irgen_c2 * d1_s__0 + s__0 * (an__0 * d1_num_prev + b__0 * d1_num + d1_b__0 * num);
+                const irgen_vf num_new__0 = irgen_c2 * s__0;
+                const irgen_vf d0_num_prev__0 = d0_num * s__0 + d0_s__0 * num;
+                const irgen_vf d1_num_prev__0 = d1_num * s__0 + d1_s__0 * num;
+                const irgen_vf num_prev__0 = num * s__0;
+                const irgen_vf d0_den_prev__0 = d0_s__0;
+                const irgen_vf d1_den_prev__0 = d1_s__0;
+                const irgen_vf den_prev__0 = s__0;
+                const irgen_vf d0_num__0 = d0_num_new__0;
+                const irgen_vf d1_num__0 = d1_num_new__0;
+                const irgen_vf num__0 = num_new__0;
+                const irgen_vf d0_step__0 = -d0_h + d0_num__0;
+                const irgen_vf d1_step__0 = -d1_h + d1_num__0;
+                const irgen_vf step__0 = -h + num__0;
+                const irgen_vf d0_h__0 = d0_num__0;
+                const irgen_vf d1_h__0 = d1_num__0;
+                const irgen_vf h__0 = num__0;
+                d0_an = d0_an__0;
+                an = an__0;
+                d0_b = d0_b__0;
+                d1_b = d1_b__0;
+                b = b__0;
+                d0_s = d0_s__0;
+                d1_s = d1_s__0;
+                s = s__0;
+                d0_num_new = d0_num_new__0;
+                d1_num_new = d1_num_new__0;
+                num_new = num_new__0;
+                d0_num_prev = d0_num_prev__0;
+                d1_num_prev = d1_num_prev__0;
+                num_prev = num_prev__0;
+                d0_den_prev = d0_den_prev__0;
+                d1_den_prev = d1_den_prev__0;
+                den_prev = den_prev__0;
+                d0_num = d0_num__0;
+                d1_num = d1_num__0;
+                num = num__0;
+                d0_step = d0_step__0;
+                d1_step = d1_step__0;
+                step = step__0;
+                d0_h = d0_h__0;
+                d1_h = d1_h__0;
+                h = h__0;
             }
             {
-                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(d) < irgen_bc_f32(FLT_MIN));
+                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_step) <= FLT_EPSILON * irgen_v_fabs_f32(d0_h)) & (irgen_v_fabs_f32(d1_step) <= FLT_EPSILON * irgen_v_fabs_f32(d1_h)) & (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f32(irgen_m3)) {
                     {
-                        const float d0_d__0 = 0.0f;
-                        const float d1_d__0 = 0.0f;
-                        const float d__0 = FLT_MIN;
-                        d0_d = irgen_sel_f32(irgen_m3, irgen_bc_f32(d0_d__0), d0_d);
-                        d1_d = irgen_sel_f32(irgen_m3, irgen_bc_f32(d1_d__0), d1_d);
-                        d = irgen_sel_f32(irgen_m3, irgen_bc_f32(d__0), d);
-                    }
-                }
-            }
-            {
-                const irgen_vf irgen_c0 = 1.0f / c;
-                const irgen_vf irgen_c1 = an * (1.0f / c) * (1.0f / c);
-                const irgen_vf d0_c__0 = irgen_c0 * d0_an + d0_b - irgen_c1 * d0_c;
-                const irgen_vf d1_c__0 = d1_b - irgen_c1 * d1_c;
-                const irgen_vf c__0 = irgen_c0 * an + b;
-                d0_c = irgen_sel_f32(irgen_m1, d0_c__0, d0_c);
-                d1_c = irgen_sel_f32(irgen_m1, d1_c__0, d1_c);
-                c = irgen_sel_f32(irgen_m1, c__0, c);
-            }
-            {
-                const irgen_mf irgen_m4 = (irgen_v_fabs_f32(c) < irgen_bc_f32(FLT_MIN));
-                irgen_mf irgen_m5 = irgen_m1 & irgen_m4;
-                if (irgen_any_f32(irgen_m5)) {
-                    {
-                        const float d0_c__0 = 0.0f;
-                        const float d1_c__0 = 0.0f;
-                        const float c__0 = FLT_MIN;
-                        d0_c = irgen_sel_f32(irgen_m5, irgen_bc_f32(d0_c__0), d0_c);
-                        d1_c = irgen_sel_f32(irgen_m5, irgen_bc_f32(d1_c__0), d1_c);
-                        c = irgen_sel_f32(irgen_m5, irgen_bc_f32(c__0), c);
-                    }
-                }
-            }
-            {
-                const irgen_vf irgen_c0 = (1.0f / d) * (1.0f / d);
-                const irgen_vf d0_d__0 = -(irgen_c0 * d0_d);
-                const irgen_vf d1_d__0 = -(irgen_c0 * d1_d);
-                const irgen_vf d__0 = 1.0f / d;
-                const irgen_vf d0_delta__0 = c * d0_d__0 + d0_c * d__0;
-                const irgen_vf d1_delta__0 = c * d1_d__0 + d1_c * d__0;
-                const irgen_vf delta__0 = c * d__0;
-                const irgen_vf irgen_c1 = d0_delta__0 * h;
-                const irgen_vf irgen_c2 = delta__0 - 1.0f;
-                const irgen_vf d0_step__0 = irgen_c2 * d0_h + irgen_c1;
-                const irgen_vf irgen_c3 = d1_delta__0 * h;
-                const irgen_vf d1_step__0 = irgen_c2 * d1_h + irgen_c3;
-                const irgen_vf step__0 = irgen_c2 * h;
-                const irgen_vf d0_h__0 = d0_h * delta__0 + irgen_c1;
-                const irgen_vf d1_h__0 = d1_h * delta__0 + irgen_c3;
-                const irgen_vf h__0 = delta__0 * h;
-                d0_d = irgen_sel_f32(irgen_m1, d0_d__0, d0_d);
-                d1_d = irgen_sel_f32(irgen_m1, d1_d__0, d1_d);
-                d = irgen_sel_f32(irgen_m1, d__0, d);
-                d0_delta = irgen_sel_f32(irgen_m1, d0_delta__0, d0_delta);
-                d1_delta = irgen_sel_f32(irgen_m1, d1_delta__0, d1_delta);
-                delta = irgen_sel_f32(irgen_m1, delta__0, delta);
-                d0_step = irgen_sel_f32(irgen_m1, d0_step__0, d0_step);
-                d1_step = irgen_sel_f32(irgen_m1, d1_step__0, d1_step);
-                step = irgen_sel_f32(irgen_m1, step__0, step);
-                d0_h = irgen_sel_f32(irgen_m1, d0_h__0, d0_h);
-                d1_h = irgen_sel_f32(irgen_m1, d1_h__0, d1_h);
-                h = irgen_sel_f32(irgen_m1, h__0, h);
-            }
-            {
-                const irgen_mf irgen_m6 = ((irgen_v_fabs_f32(d0_step) <= FLT_EPSILON * irgen_v_fabs_f32(d0_h)) & (irgen_v_fabs_f32(d1_step) <= FLT_EPSILON * irgen_v_fabs_f32(d1_h)) & (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h)));
-                irgen_mf irgen_m7 = irgen_m1 & irgen_m6;
-                if (irgen_any_f32(irgen_m7)) {
-                    {
                         const float done__0 = 1.0f;
-                        done = irgen_sel_f32(irgen_m7, irgen_bc_f32(done__0), done);
+                        done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
                     }
-                    const irgen_mf irgen_m8 = irgen_m7;
-                    irgen_m7 &= ~irgen_m8;
-                    irgen_m1 &= ~irgen_m8;
+                    const irgen_mf irgen_m4 = irgen_m3;
+                    irgen_b1 |= irgen_m4;
+                    irgen_at1_d0_an = irgen_sel_f32(irgen_m4, d0_an, irgen_at1_d0_an);
+                    irgen_at1_an = irgen_sel_f32(irgen_m4, an, irgen_at1_an);
+                    irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
+                    irgen_at1_d1_b = irgen_sel_f32(irgen_m4, d1_b, irgen_at1_d1_b);
+                    irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                    irgen_at1_d0_s = irgen_sel_f32(irgen_m4, d0_s, irgen_at1_d0_s);
+                    irgen_at1_d1_s = irgen_sel_f32(irgen_m4, d1_s, irgen_at1_d1_s);
+                    irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
+                    irgen_at1_d0_num_new = irgen_sel_f32(irgen_m4, d0_num_new, irgen_at1_d0_num_new);
+                    irgen_at1_d1_num_new = irgen_sel_f32(irgen_m4, d1_num_new, irgen_at1_d1_num_new);
+                    irgen_at1_num_new = irgen_sel_f32(irgen_m4, num_new, irgen_at1_num_new);
+                    irgen_at1_d0_num_prev = irgen_sel_f32(irgen_m4, d0_num_prev, irgen_at1_d0_num_prev);
+                    irgen_at1_d1_num_prev = irgen_sel_f32(irgen_m4, d1_num_prev, irgen_at1_d1_num_prev);
+                    irgen_at1_num_prev = irgen_sel_f32(irgen_m4, num_prev, irgen_at1_num_prev);
+                    irgen_at1_d0_den_prev = irgen_sel_f32(irgen_m4, d0_den_prev, irgen_at1_d0_den_prev);
+                    irgen_at1_d1_den_prev = irgen_sel_f32(irgen_m4, d1_den_prev, irgen_at1_d1_den_prev);
+                    irgen_at1_den_prev = irgen_sel_f32(irgen_m4, den_prev, irgen_at1_den_prev);
+                    irgen_at1_d0_num = irgen_sel_f32(irgen_m4, d0_num, irgen_at1_d0_num);
+                    irgen_at1_d1_num = irgen_sel_f32(irgen_m4, d1_num, irgen_at1_d1_num);
+                    irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
+                    irgen_at1_d0_step = irgen_sel_f32(irgen_m4, d0_step, irgen_at1_d0_step);
+                    irgen_at1_d1_step = irgen_sel_f32(irgen_m4, d1_step, irgen_at1_d1_step);
+                    irgen_at1_step = irgen_sel_f32(irgen_m4, step, irgen_at1_step);
+                    irgen_at1_d0_h = irgen_sel_f32(irgen_m4, d0_h, irgen_at1_d0_h);
+                    irgen_at1_d1_h = irgen_sel_f32(irgen_m4, d1_h, irgen_at1_d1_h);
+                    irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
+                    irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
+                    irgen_m3 &= ~irgen_m4;
+                    irgen_m1 &= ~irgen_m4;
                 }
             }
         }
+        d0_an = irgen_sel_f32(irgen_b1, irgen_at1_d0_an, d0_an);
+        an = irgen_sel_f32(irgen_b1, irgen_at1_an, an);
+        d0_b = irgen_sel_f32(irgen_b1, irgen_at1_d0_b, d0_b);
+        d1_b = irgen_sel_f32(irgen_b1, irgen_at1_d1_b, d1_b);
+        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
+        d0_s = irgen_sel_f32(irgen_b1, irgen_at1_d0_s, d0_s);
+        d1_s = irgen_sel_f32(irgen_b1, irgen_at1_d1_s, d1_s);
+        s = irgen_sel_f32(irgen_b1, irgen_at1_s, s);
+        d0_num_new = irgen_sel_f32(irgen_b1, irgen_at1_d0_num_new, d0_num_new);
+        d1_num_new = irgen_sel_f32(irgen_b1, irgen_at1_d1_num_new, d1_num_new);
+        num_new = irgen_sel_f32(irgen_b1, irgen_at1_num_new, num_new);
+        d0_num_prev = irgen_sel_f32(irgen_b1, irgen_at1_d0_num_prev, d0_num_prev);
+        d1_num_prev = irgen_sel_f32(irgen_b1, irgen_at1_d1_num_prev, d1_num_prev);
+        num_prev = irgen_sel_f32(irgen_b1, irgen_at1_num_prev, num_prev);
+        d0_den_prev = irgen_sel_f32(irgen_b1, irgen_at1_d0_den_prev, d0_den_prev);
+        d1_den_prev = irgen_sel_f32(irgen_b1, irgen_at1_d1_den_prev, d1_den_prev);
+        den_prev = irgen_sel_f32(irgen_b1, irgen_at1_den_prev, den_prev);
+        d0_num = irgen_sel_f32(irgen_b1, irgen_at1_d0_num, d0_num);
+        d1_num = irgen_sel_f32(irgen_b1, irgen_at1_d1_num, d1_num);
+        num = irgen_sel_f32(irgen_b1, irgen_at1_num, num);
+        d0_step = irgen_sel_f32(irgen_b1, irgen_at1_d0_step, d0_step);
+        d1_step = irgen_sel_f32(irgen_b1, irgen_at1_d1_step, d1_step);
+        step = irgen_sel_f32(irgen_b1, irgen_at1_step, step);
+        d0_h = irgen_sel_f32(irgen_b1, irgen_at1_d0_h, d0_h);
+        d1_h = irgen_sel_f32(irgen_b1, irgen_at1_d1_h, d1_h);
+        h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);
+        done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
     {
         const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));

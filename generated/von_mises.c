@@ -333,8 +333,8 @@ static inline __attribute__((always_inline)) irgen_vd body_mass_v_f64(irgen_md i
                 const irgen_vd u__0 = h * (BODY_X_f64[(int)(((double)(0 + irgen_k1)))] + 1.0);
                 const irgen_vd irgen_c0 = u__0 * u__0;
                 const irgen_vd total__0 = total + BODY_W_f64[(int)(((double)(0 + irgen_k1)))] * irgen_v_exp_f64(irgen_m1, -(irgen_c0 * (2.0 * k))) / irgen_v_sqrt_f64(1.0 - irgen_c0);
-                u = irgen_sel_f64(irgen_m1, u__0, u);
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                u = u__0;
+                total = total__0;
             }
         }
     }
@@ -364,29 +364,42 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irg
                 total = irgen_sel_f64(irgen_m2, irgen_bc_f64(total__0), total);
             }
             {
-                irgen_md irgen_m3 = irgen_m2;
-                for (int irgen_k3 = 0; irgen_k3 < 79 && irgen_any_f64(irgen_m3); ++irgen_k3) {
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_term = term;
+                const irgen_vd irgen_pre3_total = total;
+                irgen_md irgen_b3 = irgen_mbc_f64(0);
+                irgen_vd irgen_at3_term = term;
+                irgen_vd irgen_at3_total = total;
+                irgen_md irgen_m4 = irgen_m2;
+                for (int irgen_k3 = 0; irgen_k3 < 79 && irgen_any_f64(irgen_m4); ++irgen_k3) {
                     {
                         const irgen_vd term__0 = term * (q * INV_SQUARES_f64[(int)(((double)(1 + irgen_k3)))]);
                         const irgen_vd total__0 = term__0 + total;
-                        term = irgen_sel_f64(irgen_m3, term__0, term);
-                        total = irgen_sel_f64(irgen_m3, total__0, total);
+                        term = term__0;
+                        total = total__0;
                     }
                     {
-                        const irgen_md irgen_m4 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
-                        irgen_md irgen_m5 = irgen_m3 & irgen_m4;
-                        if (irgen_any_f64(irgen_m5)) {
-                            const irgen_md irgen_m6 = irgen_m5;
-                            irgen_m5 &= ~irgen_m6;
-                            irgen_m3 &= ~irgen_m6;
+                        const irgen_md irgen_m5 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
+                        irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                        if (irgen_any_f64(irgen_m6)) {
+                            const irgen_md irgen_m7 = irgen_m6;
+                            irgen_b3 |= irgen_m7;
+                            irgen_at3_term = irgen_sel_f64(irgen_m7, term, irgen_at3_term);
+                            irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
+                            irgen_m6 &= ~irgen_m7;
+                            irgen_m4 &= ~irgen_m7;
                         }
                     }
                 }
+                term = irgen_sel_f64(irgen_b3, irgen_at3_term, term);
+                total = irgen_sel_f64(irgen_b3, irgen_at3_total, total);
+                term = irgen_sel_f64(irgen_m3, term, irgen_pre3_term);
+                total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
             }
             irgen_ret0 = irgen_sel_f64(irgen_m2, -k + irgen_v_log_f64(irgen_m2, total), irgen_ret0);
-            const irgen_md irgen_m7 = irgen_m2;
-            irgen_m2 &= ~irgen_m7;
-            irgen_m0 &= ~irgen_m7;
+            const irgen_md irgen_m8 = irgen_m2;
+            irgen_m2 &= ~irgen_m8;
+            irgen_m0 &= ~irgen_m8;
         }
     }
     {
@@ -396,11 +409,11 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irg
         total = irgen_bc_f64(total__0);
     }
     {
-        irgen_md irgen_m8 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 18 && irgen_any_f64(irgen_m8); ++irgen_k1) {
+        irgen_md irgen_m9 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 18 && irgen_any_f64(irgen_m9); ++irgen_k1) {
             {
                 const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k1)))];
-                total = irgen_sel_f64(irgen_m8, total__0, total);
+                total = total__0;
             }
         }
     }
@@ -426,7 +439,7 @@ static inline __attribute__((always_inline)) irgen_vd sin_small_v_f64(irgen_md i
         for (int irgen_k1 = 0; irgen_k1 < 12 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
                 const irgen_vd total__0 = total * x2 + SIN_TAYLOR_f64[(int)(((double)(0 + irgen_k1)))];
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                total = total__0;
             }
         }
     }
@@ -507,53 +520,68 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
         irgen_md irgen_m4 = irgen_m0 & irgen_m3;
         if (irgen_any_f64(irgen_m4)) {
             {
-                irgen_md irgen_m5 = irgen_m4;
-                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m5); ++irgen_k3) {
+                const irgen_md irgen_m5 = irgen_m4;
+                const irgen_vd irgen_pre5__irgen_t1 = _irgen_t1;
+                const irgen_vd irgen_pre5_total = total;
+                irgen_md irgen_m6 = irgen_m4;
+                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m6); ++irgen_k3) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = tail_integrand_v_f64(irgen_m5, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0));
-                      _irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t1);
+                      irgen_o0 = tail_integrand_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0));
+                      _irgen_t1 = irgen_o0;
                     }
                     {
                         const irgen_vd total__0 = _irgen_t1 * T12_W_f64[(int)(((double)(0 + irgen_k3)))] + total;
-                        total = irgen_sel_f64(irgen_m5, total__0, total);
+                        total = total__0;
                     }
                 }
+                _irgen_t1 = irgen_sel_f64(irgen_m5, _irgen_t1, irgen_pre5__irgen_t1);
+                total = irgen_sel_f64(irgen_m5, total, irgen_pre5_total);
             }
         }
-        irgen_md irgen_m6 = irgen_m0 & ~irgen_m3;
-        if (irgen_any_f64(irgen_m6)) {
+        irgen_md irgen_m7 = irgen_m0 & ~irgen_m3;
+        if (irgen_any_f64(irgen_m7)) {
             {
-                const irgen_md irgen_m7 = (fall <= irgen_bc_f64(12.0));
-                irgen_md irgen_m8 = irgen_m6 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
+                const irgen_md irgen_m8 = (fall <= irgen_bc_f64(12.0));
+                irgen_md irgen_m9 = irgen_m7 & irgen_m8;
+                if (irgen_any_f64(irgen_m9)) {
                     {
-                        irgen_md irgen_m9 = irgen_m8;
-                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                        const irgen_md irgen_m10 = irgen_m9;
+                        const irgen_vd irgen_pre10__irgen_t2 = _irgen_t2;
+                        const irgen_vd irgen_pre10_total = total;
+                        irgen_md irgen_m11 = irgen_m9;
+                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m11); ++irgen_k5) {
                             { irgen_vd irgen_o0;
-                              irgen_o0 = tail_integrand_v_f64(irgen_m9, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0));
-                              _irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t2);
+                              irgen_o0 = tail_integrand_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0));
+                              _irgen_t2 = irgen_o0;
                             }
                             {
                                 const irgen_vd total__0 = _irgen_t2 * T16_W_f64[(int)(((double)(0 + irgen_k5)))] + total;
-                                total = irgen_sel_f64(irgen_m9, total__0, total);
+                                total = total__0;
                             }
                         }
+                        _irgen_t2 = irgen_sel_f64(irgen_m10, _irgen_t2, irgen_pre10__irgen_t2);
+                        total = irgen_sel_f64(irgen_m10, total, irgen_pre10_total);
                     }
                 }
-                irgen_md irgen_m10 = irgen_m6 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m10)) {
+                irgen_md irgen_m12 = irgen_m7 & ~irgen_m8;
+                if (irgen_any_f64(irgen_m12)) {
                     {
-                        irgen_md irgen_m11 = irgen_m10;
-                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                        const irgen_md irgen_m13 = irgen_m12;
+                        const irgen_vd irgen_pre13__irgen_t3 = _irgen_t3;
+                        const irgen_vd irgen_pre13_total = total;
+                        irgen_md irgen_m14 = irgen_m12;
+                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m14); ++irgen_k5) {
                             { irgen_vd irgen_o0;
-                              irgen_o0 = tail_integrand_v_f64(irgen_m11, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0));
-                              _irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o0, _irgen_t3);
+                              irgen_o0 = tail_integrand_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0));
+                              _irgen_t3 = irgen_o0;
                             }
                             {
                                 const irgen_vd total__0 = _irgen_t3 * T24_W_f64[(int)(((double)(0 + irgen_k5)))] + total;
-                                total = irgen_sel_f64(irgen_m11, total__0, total);
+                                total = total__0;
                             }
                         }
+                        _irgen_t3 = irgen_sel_f64(irgen_m13, _irgen_t3, irgen_pre13__irgen_t3);
+                        total = irgen_sel_f64(irgen_m13, total, irgen_pre13_total);
                     }
                 }
             }
@@ -785,11 +813,11 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irge
                 const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
                 const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
                 const irgen_vd total__0 = irgen_c6 + total;
-                d0_u = irgen_sel_f64(irgen_m1, d0_u__0, d0_u);
-                u = irgen_sel_f64(irgen_m1, u__0, u);
-                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
-                d1_total = irgen_sel_f64(irgen_m1, d1_total__0, d1_total);
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                d0_u = d0_u__0;
+                u = u__0;
+                d0_total = d0_total__0;
+                d1_total = d1_total__0;
+                total = total__0;
             }
         }
     }
@@ -850,8 +878,18 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md
                 total = irgen_sel_f64(irgen_m2, irgen_bc_f64(total__0), total);
             }
             {
-                irgen_md irgen_m3 = irgen_m2;
-                for (int irgen_k3 = 0; irgen_k3 < 79 && irgen_any_f64(irgen_m3); ++irgen_k3) {
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_d0_term = d0_term;
+                const irgen_vd irgen_pre3_term = term;
+                const irgen_vd irgen_pre3_d0_total = d0_total;
+                const irgen_vd irgen_pre3_total = total;
+                irgen_md irgen_b3 = irgen_mbc_f64(0);
+                irgen_vd irgen_at3_d0_term = d0_term;
+                irgen_vd irgen_at3_term = term;
+                irgen_vd irgen_at3_d0_total = d0_total;
+                irgen_vd irgen_at3_total = total;
+                irgen_md irgen_m4 = irgen_m2;
+                for (int irgen_k3 = 0; irgen_k3 < 79 && irgen_any_f64(irgen_m4); ++irgen_k3) {
                     {
                         const double irgen_c0 = INV_SQUARES_f64[(int)(((double)(1 + irgen_k3)))];
                         const irgen_vd irgen_c1 = irgen_c0 * term;
@@ -859,27 +897,40 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md
                         const irgen_vd term__0 = irgen_c1 * q;
                         const irgen_vd d0_total__0 = d0_term__0 + d0_total;
                         const irgen_vd total__0 = term__0 + total;
-                        d0_term = irgen_sel_f64(irgen_m3, d0_term__0, d0_term);
-                        term = irgen_sel_f64(irgen_m3, term__0, term);
-                        d0_total = irgen_sel_f64(irgen_m3, d0_total__0, d0_total);
-                        total = irgen_sel_f64(irgen_m3, total__0, total);
+                        d0_term = d0_term__0;
+                        term = term__0;
+                        d0_total = d0_total__0;
+                        total = total__0;
                     }
                     {
-                        const irgen_md irgen_m4 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
-                        irgen_md irgen_m5 = irgen_m3 & irgen_m4;
-                        if (irgen_any_f64(irgen_m5)) {
-                            const irgen_md irgen_m6 = irgen_m5;
-                            irgen_m5 &= ~irgen_m6;
-                            irgen_m3 &= ~irgen_m6;
+                        const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                        irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                        if (irgen_any_f64(irgen_m6)) {
+                            const irgen_md irgen_m7 = irgen_m6;
+                            irgen_b3 |= irgen_m7;
+                            irgen_at3_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at3_d0_term);
+                            irgen_at3_term = irgen_sel_f64(irgen_m7, term, irgen_at3_term);
+                            irgen_at3_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at3_d0_total);
+                            irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
+                            irgen_m6 &= ~irgen_m7;
+                            irgen_m4 &= ~irgen_m7;
                         }
                     }
                 }
+                d0_term = irgen_sel_f64(irgen_b3, irgen_at3_d0_term, d0_term);
+                term = irgen_sel_f64(irgen_b3, irgen_at3_term, term);
+                d0_total = irgen_sel_f64(irgen_b3, irgen_at3_d0_total, d0_total);
+                total = irgen_sel_f64(irgen_b3, irgen_at3_total, total);
+                d0_term = irgen_sel_f64(irgen_m3, d0_term, irgen_pre3_d0_term);
+                term = irgen_sel_f64(irgen_m3, term, irgen_pre3_term);
+                d0_total = irgen_sel_f64(irgen_m3, d0_total, irgen_pre3_d0_total);
+                total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
             }
             irgen_ret0 = irgen_sel_f64(irgen_m2, -k + irgen_v_log_f64(irgen_m2, total), irgen_ret0);
             irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_k + d0_total / total, irgen_ret1);
-            const irgen_md irgen_m7 = irgen_m2;
-            irgen_m2 &= ~irgen_m7;
-            irgen_m0 &= ~irgen_m7;
+            const irgen_md irgen_m8 = irgen_m2;
+            irgen_m2 &= ~irgen_m8;
+            irgen_m0 &= ~irgen_m8;
         }
     }
     {
@@ -893,13 +944,13 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md
         total = irgen_bc_f64(total__0);
     }
     {
-        irgen_md irgen_m8 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 18 && irgen_any_f64(irgen_m8); ++irgen_k1) {
+        irgen_md irgen_m9 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 18 && irgen_any_f64(irgen_m9); ++irgen_k1) {
             {
                 const irgen_vd d0_total__0 = d0_total * u + d0_u * total;
                 const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k1)))];
-                d0_total = irgen_sel_f64(irgen_m8, d0_total__0, d0_total);
-                total = irgen_sel_f64(irgen_m8, total__0, total);
+                d0_total = d0_total__0;
+                total = total__0;
             }
         }
     }
@@ -938,8 +989,8 @@ static inline __attribute__((always_inline)) irgen_vd sin_small__d0_v_f64(irgen_
             {
                 const irgen_vd d0_total__0 = d0_total * x2 + d0_x2 * total;
                 const irgen_vd total__0 = total * x2 + SIN_TAYLOR_f64[(int)(((double)(0 + irgen_k1)))];
-                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                d0_total = d0_total__0;
+                total = total__0;
             }
         }
     }
@@ -1171,74 +1222,113 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
         irgen_md irgen_m4 = irgen_m0 & irgen_m3;
         if (irgen_any_f64(irgen_m4)) {
             {
-                irgen_md irgen_m5 = irgen_m4;
-                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m5); ++irgen_k3) {
+                const irgen_md irgen_m5 = irgen_m4;
+                const irgen_vd irgen_pre5__irgen_t1 = _irgen_t1;
+                const irgen_vd irgen_pre5_d0__irgen_t1 = d0__irgen_t1;
+                const irgen_vd irgen_pre5_d1__irgen_t1 = d1__irgen_t1;
+                const irgen_vd irgen_pre5_d0_total = d0_total;
+                const irgen_vd irgen_pre5_d1_total = d1_total;
+                const irgen_vd irgen_pre5_total = total;
+                irgen_md irgen_m6 = irgen_m4;
+                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m6); ++irgen_k3) {
                     { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                      irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m5, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_w, d0_e, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d1_k, d1_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1, &irgen_o2);
-                      _irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t1);
-                      d0__irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o1, d0__irgen_t1);
-                      d1__irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o2, d1__irgen_t1);
+                      irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_w, d0_e, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d1_k, d1_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1, &irgen_o2);
+                      _irgen_t1 = irgen_o0;
+                      d0__irgen_t1 = irgen_o1;
+                      d1__irgen_t1 = irgen_o2;
                     }
                     {
                         const double irgen_c0 = T12_W_f64[(int)(((double)(0 + irgen_k3)))];
                         const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
                         const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t1 + d1_total;
                         const irgen_vd total__0 = irgen_c0 * _irgen_t1 + total;
-                        d0_total = irgen_sel_f64(irgen_m5, d0_total__0, d0_total);
-                        d1_total = irgen_sel_f64(irgen_m5, d1_total__0, d1_total);
-                        total = irgen_sel_f64(irgen_m5, total__0, total);
+                        d0_total = d0_total__0;
+                        d1_total = d1_total__0;
+                        total = total__0;
                     }
                 }
+                _irgen_t1 = irgen_sel_f64(irgen_m5, _irgen_t1, irgen_pre5__irgen_t1);
+                d0__irgen_t1 = irgen_sel_f64(irgen_m5, d0__irgen_t1, irgen_pre5_d0__irgen_t1);
+                d1__irgen_t1 = irgen_sel_f64(irgen_m5, d1__irgen_t1, irgen_pre5_d1__irgen_t1);
+                d0_total = irgen_sel_f64(irgen_m5, d0_total, irgen_pre5_d0_total);
+                d1_total = irgen_sel_f64(irgen_m5, d1_total, irgen_pre5_d1_total);
+                total = irgen_sel_f64(irgen_m5, total, irgen_pre5_total);
             }
         }
-        irgen_md irgen_m6 = irgen_m0 & ~irgen_m3;
-        if (irgen_any_f64(irgen_m6)) {
+        irgen_md irgen_m7 = irgen_m0 & ~irgen_m3;
+        if (irgen_any_f64(irgen_m7)) {
             {
-                const irgen_md irgen_m7 = (fall <= irgen_bc_f64(12.0));
-                irgen_md irgen_m8 = irgen_m6 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
+                const irgen_md irgen_m8 = (fall <= irgen_bc_f64(12.0));
+                irgen_md irgen_m9 = irgen_m7 & irgen_m8;
+                if (irgen_any_f64(irgen_m9)) {
                     {
-                        irgen_md irgen_m9 = irgen_m8;
-                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                        const irgen_md irgen_m10 = irgen_m9;
+                        const irgen_vd irgen_pre10__irgen_t2 = _irgen_t2;
+                        const irgen_vd irgen_pre10_d0__irgen_t2 = d0__irgen_t2;
+                        const irgen_vd irgen_pre10_d1__irgen_t2 = d1__irgen_t2;
+                        const irgen_vd irgen_pre10_d0_total = d0_total;
+                        const irgen_vd irgen_pre10_d1_total = d1_total;
+                        const irgen_vd irgen_pre10_total = total;
+                        irgen_md irgen_m11 = irgen_m9;
+                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m11); ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                              irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m9, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
-                              _irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t2);
-                              d0__irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o1, d0__irgen_t2);
-                              d1__irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o2, d1__irgen_t2);
+                              irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
+                              _irgen_t2 = irgen_o0;
+                              d0__irgen_t2 = irgen_o1;
+                              d1__irgen_t2 = irgen_o2;
                             }
                             {
                                 const double irgen_c0 = T16_W_f64[(int)(((double)(0 + irgen_k5)))];
                                 const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
                                 const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t2 + d1_total;
                                 const irgen_vd total__0 = irgen_c0 * _irgen_t2 + total;
-                                d0_total = irgen_sel_f64(irgen_m9, d0_total__0, d0_total);
-                                d1_total = irgen_sel_f64(irgen_m9, d1_total__0, d1_total);
-                                total = irgen_sel_f64(irgen_m9, total__0, total);
+                                d0_total = d0_total__0;
+                                d1_total = d1_total__0;
+                                total = total__0;
                             }
                         }
+                        _irgen_t2 = irgen_sel_f64(irgen_m10, _irgen_t2, irgen_pre10__irgen_t2);
+                        d0__irgen_t2 = irgen_sel_f64(irgen_m10, d0__irgen_t2, irgen_pre10_d0__irgen_t2);
+                        d1__irgen_t2 = irgen_sel_f64(irgen_m10, d1__irgen_t2, irgen_pre10_d1__irgen_t2);
+                        d0_total = irgen_sel_f64(irgen_m10, d0_total, irgen_pre10_d0_total);
+                        d1_total = irgen_sel_f64(irgen_m10, d1_total, irgen_pre10_d1_total);
+                        total = irgen_sel_f64(irgen_m10, total, irgen_pre10_total);
                     }
                 }
-                irgen_md irgen_m10 = irgen_m6 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m10)) {
+                irgen_md irgen_m12 = irgen_m7 & ~irgen_m8;
+                if (irgen_any_f64(irgen_m12)) {
                     {
-                        irgen_md irgen_m11 = irgen_m10;
-                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                        const irgen_md irgen_m13 = irgen_m12;
+                        const irgen_vd irgen_pre13__irgen_t3 = _irgen_t3;
+                        const irgen_vd irgen_pre13_d0__irgen_t3 = d0__irgen_t3;
+                        const irgen_vd irgen_pre13_d1__irgen_t3 = d1__irgen_t3;
+                        const irgen_vd irgen_pre13_d0_total = d0_total;
+                        const irgen_vd irgen_pre13_d1_total = d1_total;
+                        const irgen_vd irgen_pre13_total = total;
+                        irgen_md irgen_m14 = irgen_m12;
+                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m14); ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                              irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m11, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
-                              _irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o0, _irgen_t3);
-                              d0__irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o1, d0__irgen_t3);
-                              d1__irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o2, d1__irgen_t3);
+                              irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
+                              _irgen_t3 = irgen_o0;
+                              d0__irgen_t3 = irgen_o1;
+                              d1__irgen_t3 = irgen_o2;
                             }
                             {
                                 const double irgen_c0 = T24_W_f64[(int)(((double)(0 + irgen_k5)))];
                                 const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
                                 const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t3 + d1_total;
                                 const irgen_vd total__0 = irgen_c0 * _irgen_t3 + total;
-                                d0_total = irgen_sel_f64(irgen_m11, d0_total__0, d0_total);
-                                d1_total = irgen_sel_f64(irgen_m11, d1_total__0, d1_total);
-                                total = irgen_sel_f64(irgen_m11, total__0, total);
+                                d0_total = d0_total__0;
+                                d1_total = d1_total__0;
+                                total = total__0;
                             }
                         }
+                        _irgen_t3 = irgen_sel_f64(irgen_m13, _irgen_t3, irgen_pre13__irgen_t3);
+                        d0__irgen_t3 = irgen_sel_f64(irgen_m13, d0__irgen_t3, irgen_pre13_d0__irgen_t3);
+                        d1__irgen_t3 = irgen_sel_f64(irgen_m13, d1__irgen_t3, irgen_pre13_d1__irgen_t3);
+                        d0_total = irgen_sel_f64(irgen_m13, d0_total, irgen_pre13_d0_total);
+                        d1_total = irgen_sel_f64(irgen_m13, d1_total, irgen_pre13_d1_total);
+                        total = irgen_sel_f64(irgen_m13, total, irgen_pre13_total);
                     }
                 }
             }
@@ -1580,9 +1670,9 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_
                 const irgen_vd irgen_c2 = BODY_W_f64[(int)(((double)(0 + irgen_k1)))] * irgen_v_exp_f64(irgen_m1, -(irgen_c1 * k)) / irgen_v_sqrt_f64(1.0 - irgen_c0);
                 const irgen_vd d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
                 const irgen_vd total__0 = irgen_c2 + total;
-                u = irgen_sel_f64(irgen_m1, u__0, u);
-                d0_total = irgen_sel_f64(irgen_m1, d0_total__0, d0_total);
-                total = irgen_sel_f64(irgen_m1, total__0, total);
+                u = u__0;
+                d0_total = d0_total__0;
+                total = total__0;
             }
         }
     }
@@ -1733,65 +1823,92 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
         irgen_md irgen_m4 = irgen_m0 & irgen_m3;
         if (irgen_any_f64(irgen_m4)) {
             {
-                irgen_md irgen_m5 = irgen_m4;
-                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m5); ++irgen_k3) {
+                const irgen_md irgen_m5 = irgen_m4;
+                const irgen_vd irgen_pre5__irgen_t1 = _irgen_t1;
+                const irgen_vd irgen_pre5_d0__irgen_t1 = d0__irgen_t1;
+                const irgen_vd irgen_pre5_d0_total = d0_total;
+                const irgen_vd irgen_pre5_total = total;
+                irgen_md irgen_m6 = irgen_m4;
+                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m6); ++irgen_k3) {
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = tail_integrand__d13_v_f64(irgen_m5, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_k, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1);
-                      _irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t1);
-                      d0__irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o1, d0__irgen_t1);
+                      irgen_o0 = tail_integrand__d13_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_k, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1);
+                      _irgen_t1 = irgen_o0;
+                      d0__irgen_t1 = irgen_o1;
                     }
                     {
                         const double irgen_c0 = T12_W_f64[(int)(((double)(0 + irgen_k3)))];
                         const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
                         const irgen_vd total__0 = irgen_c0 * _irgen_t1 + total;
-                        d0_total = irgen_sel_f64(irgen_m5, d0_total__0, d0_total);
-                        total = irgen_sel_f64(irgen_m5, total__0, total);
+                        d0_total = d0_total__0;
+                        total = total__0;
                     }
                 }
+                _irgen_t1 = irgen_sel_f64(irgen_m5, _irgen_t1, irgen_pre5__irgen_t1);
+                d0__irgen_t1 = irgen_sel_f64(irgen_m5, d0__irgen_t1, irgen_pre5_d0__irgen_t1);
+                d0_total = irgen_sel_f64(irgen_m5, d0_total, irgen_pre5_d0_total);
+                total = irgen_sel_f64(irgen_m5, total, irgen_pre5_total);
             }
         }
-        irgen_md irgen_m6 = irgen_m0 & ~irgen_m3;
-        if (irgen_any_f64(irgen_m6)) {
+        irgen_md irgen_m7 = irgen_m0 & ~irgen_m3;
+        if (irgen_any_f64(irgen_m7)) {
             {
-                const irgen_md irgen_m7 = (fall <= irgen_bc_f64(12.0));
-                irgen_md irgen_m8 = irgen_m6 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
+                const irgen_md irgen_m8 = (fall <= irgen_bc_f64(12.0));
+                irgen_md irgen_m9 = irgen_m7 & irgen_m8;
+                if (irgen_any_f64(irgen_m9)) {
                     {
-                        irgen_md irgen_m9 = irgen_m8;
-                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                        const irgen_md irgen_m10 = irgen_m9;
+                        const irgen_vd irgen_pre10__irgen_t2 = _irgen_t2;
+                        const irgen_vd irgen_pre10_d0__irgen_t2 = d0__irgen_t2;
+                        const irgen_vd irgen_pre10_d0_total = d0_total;
+                        const irgen_vd irgen_pre10_total = total;
+                        irgen_md irgen_m11 = irgen_m9;
+                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m11); ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1;
-                              irgen_o0 = tail_integrand__d13_v_f64(irgen_m9, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
-                              _irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t2);
-                              d0__irgen_t2 = irgen_sel_f64(irgen_m9, irgen_o1, d0__irgen_t2);
+                              irgen_o0 = tail_integrand__d13_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
+                              _irgen_t2 = irgen_o0;
+                              d0__irgen_t2 = irgen_o1;
                             }
                             {
                                 const double irgen_c0 = T16_W_f64[(int)(((double)(0 + irgen_k5)))];
                                 const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
                                 const irgen_vd total__0 = irgen_c0 * _irgen_t2 + total;
-                                d0_total = irgen_sel_f64(irgen_m9, d0_total__0, d0_total);
-                                total = irgen_sel_f64(irgen_m9, total__0, total);
+                                d0_total = d0_total__0;
+                                total = total__0;
                             }
                         }
+                        _irgen_t2 = irgen_sel_f64(irgen_m10, _irgen_t2, irgen_pre10__irgen_t2);
+                        d0__irgen_t2 = irgen_sel_f64(irgen_m10, d0__irgen_t2, irgen_pre10_d0__irgen_t2);
+                        d0_total = irgen_sel_f64(irgen_m10, d0_total, irgen_pre10_d0_total);
+                        total = irgen_sel_f64(irgen_m10, total, irgen_pre10_total);
                     }
                 }
-                irgen_md irgen_m10 = irgen_m6 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m10)) {
+                irgen_md irgen_m12 = irgen_m7 & ~irgen_m8;
+                if (irgen_any_f64(irgen_m12)) {
                     {
-                        irgen_md irgen_m11 = irgen_m10;
-                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                        const irgen_md irgen_m13 = irgen_m12;
+                        const irgen_vd irgen_pre13__irgen_t3 = _irgen_t3;
+                        const irgen_vd irgen_pre13_d0__irgen_t3 = d0__irgen_t3;
+                        const irgen_vd irgen_pre13_d0_total = d0_total;
+                        const irgen_vd irgen_pre13_total = total;
+                        irgen_md irgen_m14 = irgen_m12;
+                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m14); ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1;
-                              irgen_o0 = tail_integrand__d13_v_f64(irgen_m11, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
-                              _irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o0, _irgen_t3);
-                              d0__irgen_t3 = irgen_sel_f64(irgen_m11, irgen_o1, d0__irgen_t3);
+                              irgen_o0 = tail_integrand__d13_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
+                              _irgen_t3 = irgen_o0;
+                              d0__irgen_t3 = irgen_o1;
                             }
                             {
                                 const double irgen_c0 = T24_W_f64[(int)(((double)(0 + irgen_k5)))];
                                 const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
                                 const irgen_vd total__0 = irgen_c0 * _irgen_t3 + total;
-                                d0_total = irgen_sel_f64(irgen_m11, d0_total__0, d0_total);
-                                total = irgen_sel_f64(irgen_m11, total__0, total);
+                                d0_total = d0_total__0;
+                                total = total__0;
                             }
                         }
+                        _irgen_t3 = irgen_sel_f64(irgen_m13, _irgen_t3, irgen_pre13__irgen_t3);
+                        d0__irgen_t3 = irgen_sel_f64(irgen_m13, d0__irgen_t3, irgen_pre13_d0__irgen_t3);
+                        d0_total = irgen_sel_f64(irgen_m13, d0_total, irgen_pre13_d0_total);
+                        total = irgen_sel_f64(irgen_m13, total, irgen_pre13_total);
                     }
                 }
             }

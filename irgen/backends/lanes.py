@@ -181,15 +181,19 @@ class LanePrinter(FunctionPrinter):
         super().__init__(dtype, qualifier)
         self.e = LaneExprPrinter(dtype)
         self.V, self.M, self.W = self.e.V, self.e.M, self.e.W
-        self.masks: list = []          # (mask variable, is a loop's) from outermost in
+        self.masks: list = []          # (mask variable, "fn" | "if" | "loop"), outermost first
+        self.loops: list = []          # (broken-lanes mask, saved variables) per open loop
         self.n_masks = 0
         self.n_results = 1
         self.shadowed: set = set()     # loop indices read after their loop
 
     @property
-    def partial(self) -> bool:
-        """Whether the current block covers only some of the function's live lanes."""
-        return len(self.masks) > 1
+    def guarded(self) -> bool:
+        """Whether lanes outside the current block read its variables later: true in a
+        branch. A loop body writes all of its lanes; lanes that leave by break get their
+        values back from copies made at the break, lanes that never entered from copies
+        made before the loop."""
+        return self.masks[-1][1] == "if"
 
     def signature(self, fn: ir.Function) -> str:
         V, M = self.V, self.M
@@ -208,19 +212,20 @@ class LanePrinter(FunctionPrinter):
         for i in range(fn.n_results):
             lines.append(f"    {V} irgen_ret{i} = {zero};")
         self.shadowed = _read_outside_loops(fn.body)
-        self.masks, self.n_masks, self.n_results = [("irgen_m0", False)], 0, fn.n_results
+        self.masks, self.n_masks, self.n_results = [("irgen_m0", "fn")], 0, fn.n_results
+        self.loops = []
         self.e.mask = "irgen_m0"
         self.block(fn.body, lines, 1)
         lines += [f"    *irgen_r{i} = irgen_ret{i};" for i in range(1, fn.n_results)]
         lines += ["    return irgen_ret0;", "}"]
         return "\n".join(lines)
 
-    def new_mask(self, pad, lines, init, loop=False, const=False) -> str:
+    def new_mask(self, pad, lines, init, kind="if", const=False) -> str:
         self.n_masks += 1
         name = f"irgen_m{self.n_masks}"
         lines.append(f"{pad}{'const ' if const else ''}{self.M} {name} = {init};")
         if not const:
-            self.masks.append((name, loop))
+            self.masks.append((name, kind))
             self.e.mask = name
         return name
 
@@ -232,9 +237,14 @@ class LanePrinter(FunctionPrinter):
         """Take the current block's lanes out of every mask up to the innermost loop's
         (break) or out of all of them (return)."""
         gone = self.new_mask(pad, lines, self.e.mask, const=True)
-        for name, is_loop in reversed(self.masks):
+        if upto_loop:
+            broken, saved = self.loops[-1]
+            lines.append(f"{pad}{broken} |= {gone};")
+            for v, copy in saved:
+                lines.append(f"{pad}{copy} = irgen_sel{self.t.suffix}({gone}, {v}, {copy});")
+        for name, kind in reversed(self.masks):
             lines.append(f"{pad}{name} &= ~{gone};")
-            if upto_loop and is_loop:
+            if upto_loop and kind == "loop":
                 break
 
     # ---- straight-line code
@@ -248,7 +258,7 @@ class LanePrinter(FunctionPrinter):
 
     def copy_line(self, target, value) -> str:
         v = self.e.vec(value)
-        if self.partial:
+        if self.guarded:
             v = f"irgen_sel{self.t.suffix}({self.e.mask}, {v}, {c_name(target)})"
         return f"{c_name(target)} = {v};"
 
@@ -256,7 +266,7 @@ class LanePrinter(FunctionPrinter):
         s = self.t.suffix
         lines = [f"irgen_ret{i} = irgen_sel{s}({self.e.mask}, {self.e.vec(e)}, irgen_ret{i});"
                  for i, e in enumerate(outs)]
-        if not self.partial:           # every live lane returns here
+        if len(self.masks) == 1:       # every live lane returns here
             lines += [f"*irgen_r{i} = irgen_ret{i};" for i in range(1, len(outs))]
             lines.append("return irgen_ret0;")
         else:
@@ -298,30 +308,63 @@ class LanePrinter(FunctionPrinter):
                 self.pop_mask()
             lines.append(f"{pad}}}")
         elif isinstance(s, ir.Loop):
-            k = f"irgen_k{depth}"
-            lines.append(f"{pad}{{")
-            inner = pad + "    "
-            m = self.new_mask(inner, lines, self.e.mask, loop=True)
-            lines.append(f"{inner}for (int {k} = 0; {k} < {s.count} && "
-                         f"irgen_any{sfx}({m}); ++{k}) {{")
-            saved = self.loop_carried, dict(self.e.uniform), set(self.e.scalar)
-            if s.index is not None:
-                index = f"(({self.t.ctype})({s.start} + {k}))"
-                if s.index in self.shadowed:
-                    lines.append(f"{inner}    {c_name(s.index)} = irgen_sel{sfx}("
-                                 f"{m}, irgen_bc{sfx}({index}), {c_name(s.index)});")
-                self.e.uniform[s.index] = index
-                self.e.scalar.add(s.index)
-            self.loop_carried = saved[0] | (set(ir.assigned(s.body)) - {s.index})
-            self.block(s.body, lines, depth + 2)
-            self.loop_carried, self.e.uniform, self.e.scalar = saved
-            lines.append(f"{inner}}}")
-            self.pop_mask()
-            lines.append(f"{pad}}}")
+            self.loop(s, lines, depth)
         elif isinstance(s, ir.Break):
             self.drop_lanes(pad, lines, upto_loop=True)
         else:
             raise NotImplementedError(type(s).__name__)
+
+
+    def loop(self, s, lines, depth):
+        pad, V, sfx = "    " * depth, self.V, self.t.suffix
+        k, n = f"irgen_k{depth}", self.n_masks + 1
+        inner = pad + "    "
+        lines.append(f"{pad}{{")
+        written = [c_name(v) for v in ir.assigned(s.body) if v != s.index]
+        restore = self.guarded and written
+        if restore:                   # lanes outside the branch keep their values
+            entry = self.new_mask(inner, lines, self.e.mask, const=True)
+            lines += [f"{inner}const {V} irgen_pre{n}_{v} = {v};" for v in written]
+        breaks = _breaks(s.body)
+        if breaks:
+            broken = f"irgen_b{n}"
+            lines.append(f"{inner}{self.M} {broken} = irgen_mbc{sfx}(0);")
+            saved = [(v, f"irgen_at{n}_{v}") for v in written]
+            lines += [f"{inner}{V} {copy} = {v};" for v, copy in saved]
+            self.loops.append((broken, saved))
+        m = self.new_mask(inner, lines, self.e.mask, kind="loop")
+        lines.append(f"{inner}for (int {k} = 0; {k} < {s.count} && "
+                     f"irgen_any{sfx}({m}); ++{k}) {{")
+        outer_state = self.loop_carried, dict(self.e.uniform), set(self.e.scalar)
+        if s.index is not None:
+            index = f"(({self.t.ctype})({s.start} + {k}))"
+            if s.index in self.shadowed:
+                lines.append(f"{inner}    {c_name(s.index)} = irgen_sel{sfx}("
+                             f"{m}, irgen_bc{sfx}({index}), {c_name(s.index)});")
+            self.e.uniform[s.index] = index
+            self.e.scalar.add(s.index)
+        self.loop_carried = outer_state[0] | (set(ir.assigned(s.body)) - {s.index})
+        self.block(s.body, lines, depth + 2)
+        self.loop_carried, self.e.uniform, self.e.scalar = outer_state
+        lines.append(f"{inner}}}")
+        self.pop_mask()
+        if breaks:
+            self.loops.pop()
+            lines += [f"{inner}{v} = irgen_sel{sfx}({broken}, {copy}, {v});" for v, copy in saved]
+        if restore:
+            lines += [f"{inner}{v} = irgen_sel{sfx}({entry}, {v}, irgen_pre{n}_{v});"
+                      for v in written]
+        lines.append(f"{pad}}}")
+
+
+def _breaks(body) -> bool:
+    """Whether a loop body breaks out of its own loop (not only out of inner ones)."""
+    for s in body:
+        if isinstance(s, ir.Break):
+            return True
+        if isinstance(s, ir.If) and (_breaks(s.body) or _breaks(s.orelse)):
+            return True
+    return False
 
 
 def _read_outside_loops(body) -> set:

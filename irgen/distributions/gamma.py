@@ -1,6 +1,7 @@
 """Gamma(alpha, beta): shape alpha, rate beta; F(x) = P(alpha, beta x)."""
 from irgen.dsl import *
-from irgen.lib.incomplete_gamma import gamma_p, log_gamma_p, log_gamma_q, split
+from irgen.lib.incomplete_gamma import (SMALL_A_Q_BELOW, gamma_p, log_gamma_p, log_gamma_q,
+                                        split)
 
 
 @dsl
@@ -33,11 +34,14 @@ def upper(x, alpha, beta):
 
 @dsl
 def group(x, alpha, beta):
-    """Branch groups: series or fraction, and alpha below or above 1 (where each of them
-    changes form)."""
-    g = 2.0 if x * beta >= split(alpha) else 0.0
-    if alpha < 1.0:
-        g = g + 1.0
+    """Branch groups: series or fraction; for alpha < 1 Kummer's series below y = 1.5, and
+    lgamma1p's Taylor series below alpha = 0.2."""
+    y = x * beta
+    if alpha >= 1.0:
+        return 0.0 if y < split(alpha) else 1.0
+    g = 2.0 if y < split(alpha) else (3.0 if y < SMALL_A_Q_BELOW else 4.0)
+    if alpha < 0.2 and g < 4.0:
+        g = g + 3.0
     return g
 
 

@@ -12,6 +12,7 @@ from irgen.lib.special import lgamma1p, log1pmx, stirling_correction
 
 INV_N = tuple(1.0 / n if n else 0.0 for n in range(200))
 MAX_TERMS = 200000         # about 9 sqrt(a) terms are needed near y = a: a up to ~5e8
+MAX_PAIRS = MAX_TERMS // 2
 SMALL_A_Q_BELOW = 1.5      # for a < 1, Q by Kummer's series below this y, the fraction above
 STIRLING_FROM = 14.0       # a from which the Stirling form of the prefactor is used
 LOG_SQRT_2PI = 0.9189385332046728
@@ -29,13 +30,18 @@ def log_prefactor(a, y):
 
 @dsl
 def lower_series(a, y):
-    """sum over n >= 0 of y^n / ((a + 1) ... (a + n)); P = prefactor * this."""
+    """sum over n >= 0 of y^n / ((a + 1) ... (a + n)); P = prefactor * this. Two terms a
+    step, with one division for both: y / (a + n) = (a + n + 1) y / ((a + n)(a + n + 1))."""
     term = 1.0
     total = 1.0
     done = 0.0
-    for n in range(1, MAX_TERMS):
-        term = term * y / (a + n)
-        total = total + term
+    for k in range(MAX_PAIRS):
+        b = a + (2.0 * k + 1.0)
+        q = b * (b + 1.0)         # named, so that forward mode divides by q, not by b and b + 1
+        r = y / q
+        first = term * ((b + 1.0) * r)
+        term = first * (b * r)
+        total = total + first + term
         if converged(term, total):
             done = 1.0
             break
@@ -74,26 +80,27 @@ def split(a):
 
 @dsl
 def upper_fraction(a, y):
-    """The continued fraction 1/(y+1-a- 1(1-a)/(y+3-a- 2(2-a)/(y+5-a- ...))) by Lentz's
-    method; Q = a * prefactor * this."""
+    """The continued fraction 1/(y+1-a- 1(1-a)/(y+3-a- 2(2-a)/(y+5-a- ...))); Q = a *
+    prefactor * this. Forward recurrence of numerators A and denominators B, divided
+    through by the newest B at every step (one division a step; B stays 1):
+    A_new = b A + an A_prev, B_new = b + an B_prev, value A_new / B_new."""
     b = y + 1.0 - a
-    c = 1.0 / TINY
-    d = 1.0 / b
-    h = d
+    s = 1.0 / b
+    num = s                  # A_1 / B_1: the first convergent 1 / b
+    num_prev = 0.0           # A_0 / B_1
+    den_prev = s             # B_0 / B_1
+    h = num
     done = 0.0
     for i in range(1, MAX_TERMS):
         an = -i * (i - a)
         b = b + 2.0
-        d = an * d + b
-        if abs(d) < TINY:
-            d = TINY
-        c = b + an / c
-        if abs(c) < TINY:
-            c = TINY
-        d = 1.0 / d
-        delta = d * c
-        step = h * (delta - 1.0)
-        h = h * delta
+        s = 1.0 / (b + an * den_prev)
+        num_new = (b * num + an * num_prev) * s
+        num_prev = num * s
+        den_prev = s
+        num = num_new
+        step = num - h
+        h = num
         if converged(step, h):
             done = 1.0
             break

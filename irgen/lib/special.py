@@ -30,11 +30,16 @@ def digamma(x):
             return NAN
         shift = -PI / tan(PI * x)
         x = 1.0 - x
+    # psi(x) = psi(x + m) - sum over k < m of 1/(x + k), the sum as p'/p for the
+    # product p = x (x + 1) ... (x + m - 1): one division instead of m
+    num = 0.0
+    den = 1.0
     for _ in range(10):
-        if x >= 10.0:
-            break
-        shift = shift - 1.0 / x
-        x = x + 1.0
+        if x < 10.0:
+            num = num * x + den
+            den = den * x
+            x = x + 1.0
+    shift = shift - num / den
     f = 1.0 / (x * x)
     series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (
         1.0 / 132 - f * (691.0 / 32760 - f * (1.0 / 12 - f * 3617.0 / 8160)))))))
