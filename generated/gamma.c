@@ -227,7 +227,9 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
     irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd g = irgen_bc_f64(0.0);
+    irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd small = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd y__0 = beta * x;
@@ -241,31 +243,60 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
               irgen_o0 = split_v_f64(irgen_m2, alpha);
               _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64((_irgen_t1 > y), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = split_v_f64(irgen_m0, alpha);
-      _irgen_t2 = irgen_o0;
-    }
-    {
-        const irgen_vd g__0 = irgen_sel_f64((_irgen_t2 > y), irgen_bc_f64(2.0), irgen_sel_f64((y < irgen_bc_f64(1.5)), irgen_bc_f64(3.0), irgen_bc_f64(4.0)));
-        g = g__0;
-    }
-    {
-        const irgen_md irgen_m4 = ((alpha < irgen_bc_f64(0.2)) & (g < irgen_bc_f64(4.0)));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
             {
-                const irgen_vd g__0 = g + 3.0;
-                g = irgen_sel_f64(irgen_m5, g__0, g);
+                const irgen_md irgen_m3 = (y < _irgen_t1);
+                irgen_md irgen_m4 = irgen_m2 & irgen_m3;
+                if (irgen_any_f64(irgen_m4)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m4, irgen_sel_f64((y < irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_sel_f64((y < irgen_bc_f64(3.0)), irgen_bc_f64(1.0), irgen_sel_f64((y < irgen_bc_f64(6.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0)))), irgen_ret0);
+                    const irgen_md irgen_m5 = irgen_m4;
+                    irgen_m4 &= ~irgen_m5;
+                    irgen_m2 &= ~irgen_m5;
+                    irgen_m0 &= ~irgen_m5;
+                }
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = split_v_f64(irgen_m2, alpha);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            {
+                const irgen_vd d__0 = -_irgen_t2 + y;
+                d = irgen_sel_f64(irgen_m2, d__0, d);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64((d__0 < irgen_bc_f64(1.0)), irgen_bc_f64(4.0), irgen_sel_f64((d__0 < irgen_bc_f64(4.0)), irgen_bc_f64(5.0), irgen_bc_f64(6.0))), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m2;
+                irgen_m2 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
             }
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
+    {
+        const irgen_vd small__0 = irgen_sel_f64((alpha < irgen_bc_f64(0.2)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        small = small__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, alpha);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m7 = (y < _irgen_t3);
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f64(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m8, small + 7.0, irgen_ret0);
+            const irgen_md irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    {
+        const irgen_md irgen_m10 = (y < irgen_bc_f64(1.5));
+        irgen_md irgen_m11 = irgen_m0 & irgen_m10;
+        if (irgen_any_f64(irgen_m11)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m11, small + 9.0, irgen_ret0);
+            const irgen_md irgen_m12 = irgen_m11;
+            irgen_m11 &= ~irgen_m12;
+            irgen_m0 &= ~irgen_m12;
+        }
+    }
+    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_bc_f64(11.0), irgen_ret0);
     return irgen_ret0;
     return irgen_ret0;
 }
@@ -2749,7 +2780,9 @@ static inline __attribute__((always_inline)) irgen_vf group_v_f32(irgen_mf irgen
     irgen_vf y = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf g = irgen_bc_f32(0.0f);
+    irgen_vf d = irgen_bc_f32(0.0f);
+    irgen_vf small = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_vf y__0 = beta * x;
@@ -2763,31 +2796,60 @@ static inline __attribute__((always_inline)) irgen_vf group_v_f32(irgen_mf irgen
               irgen_o0 = split_v_f32(irgen_m2, alpha);
               _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
             }
-            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32((_irgen_t1 > y), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = split_v_f32(irgen_m0, alpha);
-      _irgen_t2 = irgen_o0;
-    }
-    {
-        const irgen_vf g__0 = irgen_sel_f32((_irgen_t2 > y), irgen_bc_f32(2.0f), irgen_sel_f32((y < irgen_bc_f32(1.5f)), irgen_bc_f32(3.0f), irgen_bc_f32(4.0f)));
-        g = g__0;
-    }
-    {
-        const irgen_mf irgen_m4 = ((alpha < irgen_bc_f32(0.2f)) & (g < irgen_bc_f32(4.0f)));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
             {
-                const irgen_vf g__0 = g + 3.0f;
-                g = irgen_sel_f32(irgen_m5, g__0, g);
+                const irgen_mf irgen_m3 = (y < _irgen_t1);
+                irgen_mf irgen_m4 = irgen_m2 & irgen_m3;
+                if (irgen_any_f32(irgen_m4)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m4, irgen_sel_f32((y < irgen_bc_f32(1.0f)), irgen_bc_f32(0.0f), irgen_sel_f32((y < irgen_bc_f32(3.0f)), irgen_bc_f32(1.0f), irgen_sel_f32((y < irgen_bc_f32(6.0f)), irgen_bc_f32(2.0f), irgen_bc_f32(3.0f)))), irgen_ret0);
+                    const irgen_mf irgen_m5 = irgen_m4;
+                    irgen_m4 &= ~irgen_m5;
+                    irgen_m2 &= ~irgen_m5;
+                    irgen_m0 &= ~irgen_m5;
+                }
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = split_v_f32(irgen_m2, alpha);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            {
+                const irgen_vf d__0 = -_irgen_t2 + y;
+                d = irgen_sel_f32(irgen_m2, d__0, d);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32((d__0 < irgen_bc_f32(1.0f)), irgen_bc_f32(4.0f), irgen_sel_f32((d__0 < irgen_bc_f32(4.0f)), irgen_bc_f32(5.0f), irgen_bc_f32(6.0f))), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m2;
+                irgen_m2 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
             }
         }
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, g, irgen_ret0);
+    {
+        const irgen_vf small__0 = irgen_sel_f32((alpha < irgen_bc_f32(0.2f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        small = small__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, alpha);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_mf irgen_m7 = (y < _irgen_t3);
+        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+        if (irgen_any_f32(irgen_m8)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m8, small + 7.0f, irgen_ret0);
+            const irgen_mf irgen_m9 = irgen_m8;
+            irgen_m8 &= ~irgen_m9;
+            irgen_m0 &= ~irgen_m9;
+        }
+    }
+    {
+        const irgen_mf irgen_m10 = (y < irgen_bc_f32(1.5f));
+        irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
+        if (irgen_any_f32(irgen_m11)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m11, small + 9.0f, irgen_ret0);
+            const irgen_mf irgen_m12 = irgen_m11;
+            irgen_m11 &= ~irgen_m12;
+            irgen_m0 &= ~irgen_m12;
+        }
+    }
+    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_bc_f32(11.0f), irgen_ret0);
     return irgen_ret0;
     return irgen_ret0;
 }
@@ -5132,7 +5194,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
    declares branch groups, each chunk of elements is first ordered by group (a counting
    sort), so that a vector's lanes take the same branches. ---- */
 #define IRGEN_CHUNK 1024
-#define IRGEN_GROUPS 8
+#define IRGEN_GROUPS 16
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {

@@ -302,10 +302,30 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
         const irgen_md irgen_m3 = (kappa >= irgen_bc_f64(30.0));
         irgen_md irgen_m4 = irgen_m0 & irgen_m3;
         if (irgen_any_f64(irgen_m4)) {
-            {
-                const irgen_vd g__0 = g + 4.0;
-                g = irgen_sel_f64(irgen_m4, g__0, g);
-            }
+            irgen_ret0 = irgen_sel_f64(irgen_m4, g + 12.0, irgen_ret0);
+            const irgen_md irgen_m5 = irgen_m4;
+            irgen_m4 &= ~irgen_m5;
+            irgen_m0 &= ~irgen_m5;
+        }
+    }
+    {
+        const irgen_md irgen_m6 = (kappa >= irgen_bc_f64(8.0));
+        irgen_md irgen_m7 = irgen_m0 & irgen_m6;
+        if (irgen_any_f64(irgen_m7)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m7, g + 8.0, irgen_ret0);
+            const irgen_md irgen_m8 = irgen_m7;
+            irgen_m7 &= ~irgen_m8;
+            irgen_m0 &= ~irgen_m8;
+        }
+    }
+    {
+        const irgen_md irgen_m9 = (kappa >= irgen_bc_f64(2.0));
+        irgen_md irgen_m10 = irgen_m0 & irgen_m9;
+        if (irgen_any_f64(irgen_m10)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m10, g + 4.0, irgen_ret0);
+            const irgen_md irgen_m11 = irgen_m10;
+            irgen_m10 &= ~irgen_m11;
+            irgen_m0 &= ~irgen_m11;
         }
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
@@ -2191,7 +2211,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
    declares branch groups, each chunk of elements is first ordered by group (a counting
    sort), so that a vector's lanes take the same branches. ---- */
 #define IRGEN_CHUNK 1024
-#define IRGEN_GROUPS 8
+#define IRGEN_GROUPS 16
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {

@@ -34,15 +34,21 @@ def upper(x, alpha, beta):
 
 @dsl
 def group(x, alpha, beta):
-    """Branch groups: series or fraction; for alpha < 1 Kummer's series below y = 1.5, and
-    lgamma1p's Taylor series below alpha = 0.2."""
+    """Branch groups: series or fraction, in bands of y = beta x (or of its distance from the
+    split) within which the number of terms varies little; for alpha < 1, Kummer's series
+    below y = 1.5 and lgamma1p's Taylor series below alpha = 0.2."""
     y = x * beta
     if alpha >= 1.0:
-        return 0.0 if y < split(alpha) else 1.0
-    g = 2.0 if y < split(alpha) else (3.0 if y < SMALL_A_Q_BELOW else 4.0)
-    if alpha < 0.2 and g < 4.0:
-        g = g + 3.0
-    return g
+        if y < split(alpha):
+            return 0.0 if y < 1.0 else (1.0 if y < 3.0 else (2.0 if y < 6.0 else 3.0))
+        d = y - split(alpha)
+        return 4.0 if d < 1.0 else (5.0 if d < 4.0 else 6.0)
+    small = 1.0 if alpha < 0.2 else 0.0
+    if y < split(alpha):
+        return 7.0 + small
+    if y < SMALL_A_Q_BELOW:
+        return 9.0 + small
+    return 11.0
 
 
 gamma = Distribution(

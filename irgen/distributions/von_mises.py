@@ -131,8 +131,9 @@ def log_prob(x, mu, kappa):
 
 @dsl
 def group(x, mu, kappa):
-    """Branch groups: body or tail, the tail's rule size (fall <= 5, <= 12, above), and
-    log_i0e's power series or asymptotic form."""
+    """Branch groups: body or tail and the tail's rule size (fall <= 5, <= 12, above),
+    times kappa's band (log_i0e's power series needs more terms as kappa grows; above
+    ASYMPTOTIC_FROM it is Hankel's series)."""
     w = abs(wrap(x, mu))
     r = sin(0.5 * w)
     g = 0.0
@@ -140,7 +141,11 @@ def group(x, mu, kappa):
         fall = min(kappa * (1.0 + cos(w)), CUTOFF)
         g = 1.0 if fall <= 5.0 else (2.0 if fall <= 12.0 else 3.0)
     if kappa >= ASYMPTOTIC_FROM:
-        g = g + 4.0
+        return g + 12.0
+    if kappa >= 8.0:
+        return g + 8.0
+    if kappa >= 2.0:
+        return g + 4.0
     return g
 
 
