@@ -342,15 +342,13 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
             {
                 const irgen_md irgen_m5 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                if (irgen_any_f64(irgen_m6)) {
-                    const irgen_md irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_power = irgen_sel_f64(irgen_m7, power, irgen_at4_power);
-                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
-                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
+                const irgen_md irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_power = irgen_sel_f64(irgen_m7, power, irgen_at4_power);
+                irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
+                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
         power = irgen_sel_f64(irgen_b4, irgen_at4_power, power);
@@ -399,14 +397,12 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx_v_f64(irgen_md irg
             {
                 const irgen_md irgen_m5 = (irgen_v_fabs_f64(term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                if (irgen_any_f64(irgen_m6)) {
-                    const irgen_md irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
+                const irgen_md irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
         total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
@@ -514,23 +510,21 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
             {
                 const irgen_md irgen_m2 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f64(irgen_m3)) {
-                    {
-                        const double done__0 = 1.0;
-                        done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                    }
-                    const irgen_md irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                    irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
-                    irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
-                    irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
-                    irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
-                    irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
-                    irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
+                {
+                    const double done__0 = 1.0;
+                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
                 }
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
+                irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
+                irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
+                irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
+                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
@@ -577,15 +571,13 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
             {
                 const irgen_md irgen_m2 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f64(irgen_m3)) {
-                    const irgen_md irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
-                    irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
-                    irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
-                }
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
+                irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         power = irgen_sel_f64(irgen_b1, irgen_at1_power, power);
@@ -733,26 +725,24 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen
             {
                 const irgen_md irgen_m2 = (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f64(irgen_m3)) {
-                    {
-                        const double done__0 = 1.0;
-                        done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                    }
-                    const irgen_md irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_an = irgen_sel_f64(irgen_m4, an, irgen_at1_an);
-                    irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                    irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
-                    irgen_at1_num_new = irgen_sel_f64(irgen_m4, num_new, irgen_at1_num_new);
-                    irgen_at1_num_prev = irgen_sel_f64(irgen_m4, num_prev, irgen_at1_num_prev);
-                    irgen_at1_den_prev = irgen_sel_f64(irgen_m4, den_prev, irgen_at1_den_prev);
-                    irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
-                    irgen_at1_step = irgen_sel_f64(irgen_m4, step, irgen_at1_step);
-                    irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
-                    irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
+                {
+                    const double done__0 = 1.0;
+                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
                 }
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_an = irgen_sel_f64(irgen_m4, an, irgen_at1_an);
+                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
+                irgen_at1_num_new = irgen_sel_f64(irgen_m4, num_new, irgen_at1_num_new);
+                irgen_at1_num_prev = irgen_sel_f64(irgen_m4, num_prev, irgen_at1_num_prev);
+                irgen_at1_den_prev = irgen_sel_f64(irgen_m4, den_prev, irgen_at1_den_prev);
+                irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
+                irgen_at1_step = irgen_sel_f64(irgen_m4, step, irgen_at1_step);
+                irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
+                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         an = irgen_sel_f64(irgen_b1, irgen_at1_an, an);
@@ -1021,15 +1011,13 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
             {
                 const irgen_md irgen_m13 = (x < irgen_bc_f64(10.0));
                 irgen_md irgen_m14 = irgen_m12 & irgen_m13;
-                if (irgen_any_f64(irgen_m14)) {
-                    {
-                        const irgen_vd num__0 = den + num * x;
-                        const irgen_vd den__0 = den * x;
-                        const irgen_vd x__0 = x + 1.0;
-                        num = irgen_sel_f64(irgen_m14, num__0, num);
-                        den = irgen_sel_f64(irgen_m14, den__0, den);
-                        x = irgen_sel_f64(irgen_m14, x__0, x);
-                    }
+                {
+                    const irgen_vd num__0 = den + num * x;
+                    const irgen_vd den__0 = den * x;
+                    const irgen_vd x__0 = x + 1.0;
+                    num = irgen_sel_f64(irgen_m14, num__0, num);
+                    den = irgen_sel_f64(irgen_m14, den__0, den);
+                    x = irgen_sel_f64(irgen_m14, x__0, x);
                 }
             }
         }
@@ -1120,18 +1108,16 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
             {
                 const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                if (irgen_any_f64(irgen_m6)) {
-                    const irgen_md irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_d0_power = irgen_sel_f64(irgen_m7, d0_power, irgen_at4_d0_power);
-                    irgen_at4_power = irgen_sel_f64(irgen_m7, power, irgen_at4_power);
-                    irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
-                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
-                    irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
-                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
+                const irgen_md irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_d0_power = irgen_sel_f64(irgen_m7, d0_power, irgen_at4_d0_power);
+                irgen_at4_power = irgen_sel_f64(irgen_m7, power, irgen_at4_power);
+                irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
+                irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
+                irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
+                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
         d0_power = irgen_sel_f64(irgen_b4, irgen_at4_d0_power, d0_power);
@@ -1207,16 +1193,14 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md
             {
                 const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                if (irgen_any_f64(irgen_m6)) {
-                    const irgen_md irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
-                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                    irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
-                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
+                const irgen_md irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
+                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
+                irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
         d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
@@ -1483,33 +1467,31 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_term) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f64(irgen_m3)) {
-                    {
-                        const double done__0 = 1.0;
-                        done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                    }
-                    const irgen_md irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
-                    irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                    irgen_at1_d0_q = irgen_sel_f64(irgen_m4, d0_q, irgen_at1_d0_q);
-                    irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
-                    irgen_at1_d0_r = irgen_sel_f64(irgen_m4, d0_r, irgen_at1_d0_r);
-                    irgen_at1_d1_r = irgen_sel_f64(irgen_m4, d1_r, irgen_at1_d1_r);
-                    irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
-                    irgen_at1_d0_first = irgen_sel_f64(irgen_m4, d0_first, irgen_at1_d0_first);
-                    irgen_at1_d1_first = irgen_sel_f64(irgen_m4, d1_first, irgen_at1_d1_first);
-                    irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
-                    irgen_at1_d0_term = irgen_sel_f64(irgen_m4, d0_term, irgen_at1_d0_term);
-                    irgen_at1_d1_term = irgen_sel_f64(irgen_m4, d1_term, irgen_at1_d1_term);
-                    irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
-                    irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
-                    irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
-                    irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
-                    irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
+                {
+                    const double done__0 = 1.0;
+                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
                 }
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
+                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                irgen_at1_d0_q = irgen_sel_f64(irgen_m4, d0_q, irgen_at1_d0_q);
+                irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
+                irgen_at1_d0_r = irgen_sel_f64(irgen_m4, d0_r, irgen_at1_d0_r);
+                irgen_at1_d1_r = irgen_sel_f64(irgen_m4, d1_r, irgen_at1_d1_r);
+                irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
+                irgen_at1_d0_first = irgen_sel_f64(irgen_m4, d0_first, irgen_at1_d0_first);
+                irgen_at1_d1_first = irgen_sel_f64(irgen_m4, d1_first, irgen_at1_d1_first);
+                irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
+                irgen_at1_d0_term = irgen_sel_f64(irgen_m4, d0_term, irgen_at1_d0_term);
+                irgen_at1_d1_term = irgen_sel_f64(irgen_m4, d1_term, irgen_at1_d1_term);
+                irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
+                irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
+                irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
+                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         d0_b = irgen_sel_f64(irgen_b1, irgen_at1_d0_b, d0_b);
@@ -1614,20 +1596,18 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_term) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f64(irgen_m3)) {
-                    const irgen_md irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_d1_power = irgen_sel_f64(irgen_m4, d1_power, irgen_at1_d1_power);
-                    irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
-                    irgen_at1_d0_term = irgen_sel_f64(irgen_m4, d0_term, irgen_at1_d0_term);
-                    irgen_at1_d1_term = irgen_sel_f64(irgen_m4, d1_term, irgen_at1_d1_term);
-                    irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
-                    irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
-                    irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
-                    irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
-                }
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_d1_power = irgen_sel_f64(irgen_m4, d1_power, irgen_at1_d1_power);
+                irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
+                irgen_at1_d0_term = irgen_sel_f64(irgen_m4, d0_term, irgen_at1_d0_term);
+                irgen_at1_d1_term = irgen_sel_f64(irgen_m4, d1_term, irgen_at1_d1_term);
+                irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
+                irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
+                irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         d1_power = irgen_sel_f64(irgen_b1, irgen_at1_d1_power, d1_power);
@@ -2009,43 +1989,41 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_h)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_h)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f64(irgen_m3)) {
-                    {
-                        const double done__0 = 1.0;
-                        done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                    }
-                    const irgen_md irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_d0_an = irgen_sel_f64(irgen_m4, d0_an, irgen_at1_d0_an);
-                    irgen_at1_an = irgen_sel_f64(irgen_m4, an, irgen_at1_an);
-                    irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
-                    irgen_at1_d1_b = irgen_sel_f64(irgen_m4, d1_b, irgen_at1_d1_b);
-                    irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                    irgen_at1_d0_s = irgen_sel_f64(irgen_m4, d0_s, irgen_at1_d0_s);
-                    irgen_at1_d1_s = irgen_sel_f64(irgen_m4, d1_s, irgen_at1_d1_s);
-                    irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
-                    irgen_at1_d0_num_new = irgen_sel_f64(irgen_m4, d0_num_new, irgen_at1_d0_num_new);
-                    irgen_at1_d1_num_new = irgen_sel_f64(irgen_m4, d1_num_new, irgen_at1_d1_num_new);
-                    irgen_at1_num_new = irgen_sel_f64(irgen_m4, num_new, irgen_at1_num_new);
-                    irgen_at1_d0_num_prev = irgen_sel_f64(irgen_m4, d0_num_prev, irgen_at1_d0_num_prev);
-                    irgen_at1_d1_num_prev = irgen_sel_f64(irgen_m4, d1_num_prev, irgen_at1_d1_num_prev);
-                    irgen_at1_num_prev = irgen_sel_f64(irgen_m4, num_prev, irgen_at1_num_prev);
-                    irgen_at1_d0_den_prev = irgen_sel_f64(irgen_m4, d0_den_prev, irgen_at1_d0_den_prev);
-                    irgen_at1_d1_den_prev = irgen_sel_f64(irgen_m4, d1_den_prev, irgen_at1_d1_den_prev);
-                    irgen_at1_den_prev = irgen_sel_f64(irgen_m4, den_prev, irgen_at1_den_prev);
-                    irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
-                    irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
-                    irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
-                    irgen_at1_d0_step = irgen_sel_f64(irgen_m4, d0_step, irgen_at1_d0_step);
-                    irgen_at1_d1_step = irgen_sel_f64(irgen_m4, d1_step, irgen_at1_d1_step);
-                    irgen_at1_step = irgen_sel_f64(irgen_m4, step, irgen_at1_step);
-                    irgen_at1_d0_h = irgen_sel_f64(irgen_m4, d0_h, irgen_at1_d0_h);
-                    irgen_at1_d1_h = irgen_sel_f64(irgen_m4, d1_h, irgen_at1_d1_h);
-                    irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
-                    irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
+                {
+                    const double done__0 = 1.0;
+                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
                 }
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_d0_an = irgen_sel_f64(irgen_m4, d0_an, irgen_at1_d0_an);
+                irgen_at1_an = irgen_sel_f64(irgen_m4, an, irgen_at1_an);
+                irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
+                irgen_at1_d1_b = irgen_sel_f64(irgen_m4, d1_b, irgen_at1_d1_b);
+                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                irgen_at1_d0_s = irgen_sel_f64(irgen_m4, d0_s, irgen_at1_d0_s);
+                irgen_at1_d1_s = irgen_sel_f64(irgen_m4, d1_s, irgen_at1_d1_s);
+                irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
+                irgen_at1_d0_num_new = irgen_sel_f64(irgen_m4, d0_num_new, irgen_at1_d0_num_new);
+                irgen_at1_d1_num_new = irgen_sel_f64(irgen_m4, d1_num_new, irgen_at1_d1_num_new);
+                irgen_at1_num_new = irgen_sel_f64(irgen_m4, num_new, irgen_at1_num_new);
+                irgen_at1_d0_num_prev = irgen_sel_f64(irgen_m4, d0_num_prev, irgen_at1_d0_num_prev);
+                irgen_at1_d1_num_prev = irgen_sel_f64(irgen_m4, d1_num_prev, irgen_at1_d1_num_prev);
+                irgen_at1_num_prev = irgen_sel_f64(irgen_m4, num_prev, irgen_at1_num_prev);
+                irgen_at1_d0_den_prev = irgen_sel_f64(irgen_m4, d0_den_prev, irgen_at1_d0_den_prev);
+                irgen_at1_d1_den_prev = irgen_sel_f64(irgen_m4, d1_den_prev, irgen_at1_d1_den_prev);
+                irgen_at1_den_prev = irgen_sel_f64(irgen_m4, den_prev, irgen_at1_den_prev);
+                irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
+                irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
+                irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
+                irgen_at1_d0_step = irgen_sel_f64(irgen_m4, d0_step, irgen_at1_d0_step);
+                irgen_at1_d1_step = irgen_sel_f64(irgen_m4, d1_step, irgen_at1_d1_step);
+                irgen_at1_step = irgen_sel_f64(irgen_m4, step, irgen_at1_step);
+                irgen_at1_d0_h = irgen_sel_f64(irgen_m4, d0_h, irgen_at1_d0_h);
+                irgen_at1_d1_h = irgen_sel_f64(irgen_m4, d1_h, irgen_at1_d1_h);
+                irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
+                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         d0_an = irgen_sel_f64(irgen_b1, irgen_at1_d0_an, d0_an);
@@ -2895,15 +2873,13 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf ir
             {
                 const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                if (irgen_any_f32(irgen_m6)) {
-                    const irgen_mf irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_power = irgen_sel_f32(irgen_m7, power, irgen_at4_power);
-                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
-                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
+                const irgen_mf irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_power = irgen_sel_f32(irgen_m7, power, irgen_at4_power);
+                irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
+                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
         power = irgen_sel_f32(irgen_b4, irgen_at4_power, power);
@@ -2952,14 +2928,12 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx_v_f32(irgen_mf irg
             {
                 const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(total));
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                if (irgen_any_f32(irgen_m6)) {
-                    const irgen_mf irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
+                const irgen_mf irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
         total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
@@ -3067,23 +3041,21 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
             {
                 const irgen_mf irgen_m2 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f32(irgen_m3)) {
-                    {
-                        const float done__0 = 1.0f;
-                        done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
-                    }
-                    const irgen_mf irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                    irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
-                    irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
-                    irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
-                    irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
-                    irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
-                    irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
+                {
+                    const float done__0 = 1.0f;
+                    done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
                 }
+                const irgen_mf irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
+                irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
+                irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
+                irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
+                irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
@@ -3130,15 +3102,13 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
             {
                 const irgen_mf irgen_m2 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f32(irgen_m3)) {
-                    const irgen_mf irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
-                    irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
-                    irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
-                }
+                const irgen_mf irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
+                irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         power = irgen_sel_f32(irgen_b1, irgen_at1_power, power);
@@ -3286,26 +3256,24 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen
             {
                 const irgen_mf irgen_m2 = (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f32(irgen_m3)) {
-                    {
-                        const float done__0 = 1.0f;
-                        done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
-                    }
-                    const irgen_mf irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_an = irgen_sel_f32(irgen_m4, an, irgen_at1_an);
-                    irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                    irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
-                    irgen_at1_num_new = irgen_sel_f32(irgen_m4, num_new, irgen_at1_num_new);
-                    irgen_at1_num_prev = irgen_sel_f32(irgen_m4, num_prev, irgen_at1_num_prev);
-                    irgen_at1_den_prev = irgen_sel_f32(irgen_m4, den_prev, irgen_at1_den_prev);
-                    irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
-                    irgen_at1_step = irgen_sel_f32(irgen_m4, step, irgen_at1_step);
-                    irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
-                    irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
+                {
+                    const float done__0 = 1.0f;
+                    done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
                 }
+                const irgen_mf irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_an = irgen_sel_f32(irgen_m4, an, irgen_at1_an);
+                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
+                irgen_at1_num_new = irgen_sel_f32(irgen_m4, num_new, irgen_at1_num_new);
+                irgen_at1_num_prev = irgen_sel_f32(irgen_m4, num_prev, irgen_at1_num_prev);
+                irgen_at1_den_prev = irgen_sel_f32(irgen_m4, den_prev, irgen_at1_den_prev);
+                irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
+                irgen_at1_step = irgen_sel_f32(irgen_m4, step, irgen_at1_step);
+                irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
+                irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         an = irgen_sel_f32(irgen_b1, irgen_at1_an, an);
@@ -3574,15 +3542,13 @@ static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irg
             {
                 const irgen_mf irgen_m13 = (x < irgen_bc_f32(10.0f));
                 irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
-                if (irgen_any_f32(irgen_m14)) {
-                    {
-                        const irgen_vf num__0 = den + num * x;
-                        const irgen_vf den__0 = den * x;
-                        const irgen_vf x__0 = x + 1.0f;
-                        num = irgen_sel_f32(irgen_m14, num__0, num);
-                        den = irgen_sel_f32(irgen_m14, den__0, den);
-                        x = irgen_sel_f32(irgen_m14, x__0, x);
-                    }
+                {
+                    const irgen_vf num__0 = den + num * x;
+                    const irgen_vf den__0 = den * x;
+                    const irgen_vf x__0 = x + 1.0f;
+                    num = irgen_sel_f32(irgen_m14, num__0, num);
+                    den = irgen_sel_f32(irgen_m14, den__0, den);
+                    x = irgen_sel_f32(irgen_m14, x__0, x);
                 }
             }
         }
@@ -3673,18 +3639,16 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_m
             {
                 const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                if (irgen_any_f32(irgen_m6)) {
-                    const irgen_mf irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_d0_power = irgen_sel_f32(irgen_m7, d0_power, irgen_at4_d0_power);
-                    irgen_at4_power = irgen_sel_f32(irgen_m7, power, irgen_at4_power);
-                    irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
-                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
-                    irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
-                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
+                const irgen_mf irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_d0_power = irgen_sel_f32(irgen_m7, d0_power, irgen_at4_d0_power);
+                irgen_at4_power = irgen_sel_f32(irgen_m7, power, irgen_at4_power);
+                irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
+                irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
+                irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
+                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
         d0_power = irgen_sel_f32(irgen_b4, irgen_at4_d0_power, d0_power);
@@ -3760,16 +3724,14 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx__d0_v_f32(irgen_mf
             {
                 const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                if (irgen_any_f32(irgen_m6)) {
-                    const irgen_mf irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
-                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                    irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
-                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
+                const irgen_mf irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
+                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
+                irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
         d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
@@ -4036,33 +3998,31 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
             {
                 const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_term) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f32(irgen_m3)) {
-                    {
-                        const float done__0 = 1.0f;
-                        done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
-                    }
-                    const irgen_mf irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
-                    irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                    irgen_at1_d0_q = irgen_sel_f32(irgen_m4, d0_q, irgen_at1_d0_q);
-                    irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
-                    irgen_at1_d0_r = irgen_sel_f32(irgen_m4, d0_r, irgen_at1_d0_r);
-                    irgen_at1_d1_r = irgen_sel_f32(irgen_m4, d1_r, irgen_at1_d1_r);
-                    irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
-                    irgen_at1_d0_first = irgen_sel_f32(irgen_m4, d0_first, irgen_at1_d0_first);
-                    irgen_at1_d1_first = irgen_sel_f32(irgen_m4, d1_first, irgen_at1_d1_first);
-                    irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
-                    irgen_at1_d0_term = irgen_sel_f32(irgen_m4, d0_term, irgen_at1_d0_term);
-                    irgen_at1_d1_term = irgen_sel_f32(irgen_m4, d1_term, irgen_at1_d1_term);
-                    irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
-                    irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
-                    irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
-                    irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
-                    irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
+                {
+                    const float done__0 = 1.0f;
+                    done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
                 }
+                const irgen_mf irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
+                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                irgen_at1_d0_q = irgen_sel_f32(irgen_m4, d0_q, irgen_at1_d0_q);
+                irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
+                irgen_at1_d0_r = irgen_sel_f32(irgen_m4, d0_r, irgen_at1_d0_r);
+                irgen_at1_d1_r = irgen_sel_f32(irgen_m4, d1_r, irgen_at1_d1_r);
+                irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
+                irgen_at1_d0_first = irgen_sel_f32(irgen_m4, d0_first, irgen_at1_d0_first);
+                irgen_at1_d1_first = irgen_sel_f32(irgen_m4, d1_first, irgen_at1_d1_first);
+                irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
+                irgen_at1_d0_term = irgen_sel_f32(irgen_m4, d0_term, irgen_at1_d0_term);
+                irgen_at1_d1_term = irgen_sel_f32(irgen_m4, d1_term, irgen_at1_d1_term);
+                irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
+                irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
+                irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
+                irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         d0_b = irgen_sel_f32(irgen_b1, irgen_at1_d0_b, d0_b);
@@ -4167,20 +4127,18 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
             {
                 const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_term) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f32(irgen_m3)) {
-                    const irgen_mf irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_d1_power = irgen_sel_f32(irgen_m4, d1_power, irgen_at1_d1_power);
-                    irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
-                    irgen_at1_d0_term = irgen_sel_f32(irgen_m4, d0_term, irgen_at1_d0_term);
-                    irgen_at1_d1_term = irgen_sel_f32(irgen_m4, d1_term, irgen_at1_d1_term);
-                    irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
-                    irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
-                    irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
-                    irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
-                }
+                const irgen_mf irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_d1_power = irgen_sel_f32(irgen_m4, d1_power, irgen_at1_d1_power);
+                irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
+                irgen_at1_d0_term = irgen_sel_f32(irgen_m4, d0_term, irgen_at1_d0_term);
+                irgen_at1_d1_term = irgen_sel_f32(irgen_m4, d1_term, irgen_at1_d1_term);
+                irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
+                irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
+                irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         d1_power = irgen_sel_f32(irgen_b1, irgen_at1_d1_power, d1_power);
@@ -4562,43 +4520,41 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
             {
                 const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_step) <= FLT_EPSILON * irgen_v_fabs_f32(d0_h)) & (irgen_v_fabs_f32(d1_step) <= FLT_EPSILON * irgen_v_fabs_f32(d1_h)) & (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f32(irgen_m3)) {
-                    {
-                        const float done__0 = 1.0f;
-                        done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
-                    }
-                    const irgen_mf irgen_m4 = irgen_m3;
-                    irgen_b1 |= irgen_m4;
-                    irgen_at1_d0_an = irgen_sel_f32(irgen_m4, d0_an, irgen_at1_d0_an);
-                    irgen_at1_an = irgen_sel_f32(irgen_m4, an, irgen_at1_an);
-                    irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
-                    irgen_at1_d1_b = irgen_sel_f32(irgen_m4, d1_b, irgen_at1_d1_b);
-                    irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                    irgen_at1_d0_s = irgen_sel_f32(irgen_m4, d0_s, irgen_at1_d0_s);
-                    irgen_at1_d1_s = irgen_sel_f32(irgen_m4, d1_s, irgen_at1_d1_s);
-                    irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
-                    irgen_at1_d0_num_new = irgen_sel_f32(irgen_m4, d0_num_new, irgen_at1_d0_num_new);
-                    irgen_at1_d1_num_new = irgen_sel_f32(irgen_m4, d1_num_new, irgen_at1_d1_num_new);
-                    irgen_at1_num_new = irgen_sel_f32(irgen_m4, num_new, irgen_at1_num_new);
-                    irgen_at1_d0_num_prev = irgen_sel_f32(irgen_m4, d0_num_prev, irgen_at1_d0_num_prev);
-                    irgen_at1_d1_num_prev = irgen_sel_f32(irgen_m4, d1_num_prev, irgen_at1_d1_num_prev);
-                    irgen_at1_num_prev = irgen_sel_f32(irgen_m4, num_prev, irgen_at1_num_prev);
-                    irgen_at1_d0_den_prev = irgen_sel_f32(irgen_m4, d0_den_prev, irgen_at1_d0_den_prev);
-                    irgen_at1_d1_den_prev = irgen_sel_f32(irgen_m4, d1_den_prev, irgen_at1_d1_den_prev);
-                    irgen_at1_den_prev = irgen_sel_f32(irgen_m4, den_prev, irgen_at1_den_prev);
-                    irgen_at1_d0_num = irgen_sel_f32(irgen_m4, d0_num, irgen_at1_d0_num);
-                    irgen_at1_d1_num = irgen_sel_f32(irgen_m4, d1_num, irgen_at1_d1_num);
-                    irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
-                    irgen_at1_d0_step = irgen_sel_f32(irgen_m4, d0_step, irgen_at1_d0_step);
-                    irgen_at1_d1_step = irgen_sel_f32(irgen_m4, d1_step, irgen_at1_d1_step);
-                    irgen_at1_step = irgen_sel_f32(irgen_m4, step, irgen_at1_step);
-                    irgen_at1_d0_h = irgen_sel_f32(irgen_m4, d0_h, irgen_at1_d0_h);
-                    irgen_at1_d1_h = irgen_sel_f32(irgen_m4, d1_h, irgen_at1_d1_h);
-                    irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
-                    irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
-                    irgen_m3 &= ~irgen_m4;
-                    irgen_m1 &= ~irgen_m4;
+                {
+                    const float done__0 = 1.0f;
+                    done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
                 }
+                const irgen_mf irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_d0_an = irgen_sel_f32(irgen_m4, d0_an, irgen_at1_d0_an);
+                irgen_at1_an = irgen_sel_f32(irgen_m4, an, irgen_at1_an);
+                irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
+                irgen_at1_d1_b = irgen_sel_f32(irgen_m4, d1_b, irgen_at1_d1_b);
+                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                irgen_at1_d0_s = irgen_sel_f32(irgen_m4, d0_s, irgen_at1_d0_s);
+                irgen_at1_d1_s = irgen_sel_f32(irgen_m4, d1_s, irgen_at1_d1_s);
+                irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
+                irgen_at1_d0_num_new = irgen_sel_f32(irgen_m4, d0_num_new, irgen_at1_d0_num_new);
+                irgen_at1_d1_num_new = irgen_sel_f32(irgen_m4, d1_num_new, irgen_at1_d1_num_new);
+                irgen_at1_num_new = irgen_sel_f32(irgen_m4, num_new, irgen_at1_num_new);
+                irgen_at1_d0_num_prev = irgen_sel_f32(irgen_m4, d0_num_prev, irgen_at1_d0_num_prev);
+                irgen_at1_d1_num_prev = irgen_sel_f32(irgen_m4, d1_num_prev, irgen_at1_d1_num_prev);
+                irgen_at1_num_prev = irgen_sel_f32(irgen_m4, num_prev, irgen_at1_num_prev);
+                irgen_at1_d0_den_prev = irgen_sel_f32(irgen_m4, d0_den_prev, irgen_at1_d0_den_prev);
+                irgen_at1_d1_den_prev = irgen_sel_f32(irgen_m4, d1_den_prev, irgen_at1_d1_den_prev);
+                irgen_at1_den_prev = irgen_sel_f32(irgen_m4, den_prev, irgen_at1_den_prev);
+                irgen_at1_d0_num = irgen_sel_f32(irgen_m4, d0_num, irgen_at1_d0_num);
+                irgen_at1_d1_num = irgen_sel_f32(irgen_m4, d1_num, irgen_at1_d1_num);
+                irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
+                irgen_at1_d0_step = irgen_sel_f32(irgen_m4, d0_step, irgen_at1_d0_step);
+                irgen_at1_d1_step = irgen_sel_f32(irgen_m4, d1_step, irgen_at1_d1_step);
+                irgen_at1_step = irgen_sel_f32(irgen_m4, step, irgen_at1_step);
+                irgen_at1_d0_h = irgen_sel_f32(irgen_m4, d0_h, irgen_at1_d0_h);
+                irgen_at1_d1_h = irgen_sel_f32(irgen_m4, d1_h, irgen_at1_d1_h);
+                irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
+                irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
             }
         }
         d0_an = irgen_sel_f32(irgen_b1, irgen_at1_d0_an, d0_an);

@@ -244,21 +244,17 @@ static inline __attribute__((always_inline)) irgen_vd wrap_v_f64(irgen_md irgen_
     {
         const irgen_md irgen_m1 = (y < irgen_bc_f64(-3.141592653589793));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            {
-                const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
-                y = irgen_sel_f64(irgen_m2, y__0, y);
-            }
+        {
+            const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
+            y = irgen_sel_f64(irgen_m2, y__0, y);
         }
     }
     {
         const irgen_md irgen_m3 = (y >= irgen_bc_f64(3.141592653589793));
         irgen_md irgen_m4 = irgen_m0 & irgen_m3;
-        if (irgen_any_f64(irgen_m4)) {
-            {
-                const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
-                y = irgen_sel_f64(irgen_m4, y__0, y);
-            }
+        {
+            const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
+            y = irgen_sel_f64(irgen_m4, y__0, y);
         }
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, y, irgen_ret0);
@@ -289,13 +285,11 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
     {
         const irgen_md irgen_m1 = ((w > irgen_bc_f64(0.5 * 3.141592653589793)) | (2.0 * kappa * r * r > irgen_bc_f64(4.5)));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            {
-                const irgen_vd fall__0 = irgen_v_fmin_f64(kappa * (irgen_v_cos_f64(irgen_m2, w) + 1.0), irgen_bc_f64(40.0));
-                const irgen_vd g__0 = irgen_sel_f64((fall__0 <= irgen_bc_f64(5.0)), irgen_bc_f64(1.0), irgen_sel_f64((fall__0 <= irgen_bc_f64(12.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0)));
-                fall = irgen_sel_f64(irgen_m2, fall__0, fall);
-                g = irgen_sel_f64(irgen_m2, g__0, g);
-            }
+        {
+            const irgen_vd fall__0 = irgen_v_fmin_f64(kappa * (irgen_v_cos_f64(irgen_m2, w) + 1.0), irgen_bc_f64(40.0));
+            const irgen_vd g__0 = irgen_sel_f64((fall__0 <= irgen_bc_f64(5.0)), irgen_bc_f64(1.0), irgen_sel_f64((fall__0 <= irgen_bc_f64(12.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0)));
+            fall = irgen_sel_f64(irgen_m2, fall__0, fall);
+            g = irgen_sel_f64(irgen_m2, g__0, g);
         }
     }
     {
@@ -401,14 +395,12 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irg
                     {
                         const irgen_md irgen_m5 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                         irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                        if (irgen_any_f64(irgen_m6)) {
-                            const irgen_md irgen_m7 = irgen_m6;
-                            irgen_b3 |= irgen_m7;
-                            irgen_at3_term = irgen_sel_f64(irgen_m7, term, irgen_at3_term);
-                            irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
-                            irgen_m6 &= ~irgen_m7;
-                            irgen_m4 &= ~irgen_m7;
-                        }
+                        const irgen_md irgen_m7 = irgen_m6;
+                        irgen_b3 |= irgen_m7;
+                        irgen_at3_term = irgen_sel_f64(irgen_m7, term, irgen_at3_term);
+                        irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
+                        irgen_m6 &= ~irgen_m7;
+                        irgen_m4 &= ~irgen_m7;
                     }
                 }
                 term = irgen_sel_f64(irgen_b3, irgen_at3_term, term);
@@ -520,13 +512,11 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
     {
         const irgen_md irgen_m1 = (c > irgen_bc_f64(-1.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            {
-                const irgen_vd length__0 = -w + irgen_v_atan2_f64(irgen_m2, irgen_v_sqrt_f64((c + 1.0) * (1.0 - c)), c);
-                const double fall__0 = 40.0;
-                length = irgen_sel_f64(irgen_m2, length__0, length);
-                fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(fall__0), fall);
-            }
+        {
+            const irgen_vd length__0 = -w + irgen_v_atan2_f64(irgen_m2, irgen_v_sqrt_f64((c + 1.0) * (1.0 - c)), c);
+            const double fall__0 = 40.0;
+            length = irgen_sel_f64(irgen_m2, length__0, length);
+            fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(fall__0), fall);
         }
     }
     {
@@ -925,16 +915,14 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md
                     {
                         const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                         irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                        if (irgen_any_f64(irgen_m6)) {
-                            const irgen_md irgen_m7 = irgen_m6;
-                            irgen_b3 |= irgen_m7;
-                            irgen_at3_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at3_d0_term);
-                            irgen_at3_term = irgen_sel_f64(irgen_m7, term, irgen_at3_term);
-                            irgen_at3_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at3_d0_total);
-                            irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
-                            irgen_m6 &= ~irgen_m7;
-                            irgen_m4 &= ~irgen_m7;
-                        }
+                        const irgen_md irgen_m7 = irgen_m6;
+                        irgen_b3 |= irgen_m7;
+                        irgen_at3_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at3_d0_term);
+                        irgen_at3_term = irgen_sel_f64(irgen_m7, term, irgen_at3_term);
+                        irgen_at3_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at3_d0_total);
+                        irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
+                        irgen_m6 &= ~irgen_m7;
+                        irgen_m4 &= ~irgen_m7;
                     }
                 }
                 d0_term = irgen_sel_f64(irgen_b3, irgen_at3_d0_term, d0_term);
@@ -1490,25 +1478,21 @@ static inline __attribute__((always_inline)) irgen_vd wrap__d1_v_f64(irgen_md ir
     {
         const irgen_md irgen_m1 = (y < irgen_bc_f64(-3.141592653589793));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            {
-                const irgen_vd d0_y__0 = d0_y;
-                const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
-                d0_y = irgen_sel_f64(irgen_m2, d0_y__0, d0_y);
-                y = irgen_sel_f64(irgen_m2, y__0, y);
-            }
+        {
+            const irgen_vd d0_y__0 = d0_y;
+            const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = irgen_sel_f64(irgen_m2, d0_y__0, d0_y);
+            y = irgen_sel_f64(irgen_m2, y__0, y);
         }
     }
     {
         const irgen_md irgen_m3 = (y >= irgen_bc_f64(3.141592653589793));
         irgen_md irgen_m4 = irgen_m0 & irgen_m3;
-        if (irgen_any_f64(irgen_m4)) {
-            {
-                const irgen_vd d0_y__0 = d0_y;
-                const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
-                d0_y = irgen_sel_f64(irgen_m4, d0_y__0, d0_y);
-                y = irgen_sel_f64(irgen_m4, y__0, y);
-            }
+        {
+            const irgen_vd d0_y__0 = d0_y;
+            const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = irgen_sel_f64(irgen_m4, d0_y__0, d0_y);
+            y = irgen_sel_f64(irgen_m4, y__0, y);
         }
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, y, irgen_ret0);
@@ -1811,21 +1795,19 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
     {
         const irgen_md irgen_m1 = (c > irgen_bc_f64(-1.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            {
-                const irgen_vd irgen_c0 = c + 1.0;
-                const irgen_vd irgen_c1 = 1.0 - c;
-                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(irgen_c0 * irgen_c1);
-                const irgen_vd irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
-                const irgen_vd d0_length__0 = irgen_c3 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 / irgen_c2 - irgen_c2 * irgen_c3 * d0_c;
-                const irgen_vd length__0 = -w + irgen_v_atan2_f64(irgen_m2, irgen_c2, c);
-                const double d0_fall__0 = 0.0;
-                const double fall__0 = 40.0;
-                d0_length = irgen_sel_f64(irgen_m2, d0_length__0, d0_length);
-                length = irgen_sel_f64(irgen_m2, length__0, length);
-                d0_fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_fall__0), d0_fall);
-                fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(fall__0), fall);
-            }
+        {
+            const irgen_vd irgen_c0 = c + 1.0;
+            const irgen_vd irgen_c1 = 1.0 - c;
+            const irgen_vd irgen_c2 = irgen_v_sqrt_f64(irgen_c0 * irgen_c1);
+            const irgen_vd irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
+            const irgen_vd d0_length__0 = irgen_c3 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 / irgen_c2 - irgen_c2 * irgen_c3 * d0_c;
+            const irgen_vd length__0 = -w + irgen_v_atan2_f64(irgen_m2, irgen_c2, c);
+            const double d0_fall__0 = 0.0;
+            const double fall__0 = 40.0;
+            d0_length = irgen_sel_f64(irgen_m2, d0_length__0, d0_length);
+            length = irgen_sel_f64(irgen_m2, length__0, length);
+            d0_fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_fall__0), d0_fall);
+            fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(fall__0), fall);
         }
     }
     {

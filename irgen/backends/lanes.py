@@ -295,16 +295,16 @@ class LanePrinter(FunctionPrinter):
             inner = pad + "    "
             cond = self.new_mask(inner, lines, self.e(s.cond), const=True)
             outer = self.e.mask
-            m = self.new_mask(inner, lines, f"{outer} & {cond}")
-            lines.append(f"{inner}if (irgen_any{sfx}({m})) {{")
-            self.block(s.body, lines, depth + 2)
-            lines.append(f"{inner}}}")
-            self.pop_mask()
-            if s.orelse:
-                m = self.new_mask(inner, lines, f"{outer} & ~{cond}")
-                lines.append(f"{inner}if (irgen_any{sfx}({m})) {{")
-                self.block(s.orelse, lines, depth + 2)
-                lines.append(f"{inner}}}")
+            for body, take in ((s.body, cond), (s.orelse, f"~{cond}")):
+                if not body:
+                    continue
+                m = self.new_mask(inner, lines, f"{outer} & {take}")
+                if _cheap(body):      # a test-and-branch would cost more than it saves
+                    self.block(body, lines, depth + 1)
+                else:
+                    lines.append(f"{inner}if (irgen_any{sfx}({m})) {{")
+                    self.block(body, lines, depth + 2)
+                    lines.append(f"{inner}}}")
                 self.pop_mask()
             lines.append(f"{pad}}}")
         elif isinstance(s, ir.Loop):
@@ -355,6 +355,12 @@ class LanePrinter(FunctionPrinter):
             lines += [f"{inner}{v} = irgen_sel{sfx}({entry}, {v}, irgen_pre{n}_{v});"
                       for v in written]
         lines.append(f"{pad}}}")
+
+
+def _cheap(body) -> bool:
+    """A branch body short enough to run under its mask unconditionally: inside loops such
+    bodies (a convergence test's break) are entered at unpredictable iterations."""
+    return len(body) <= 4 and all(isinstance(s, (ir.Assign, ir.Break)) for s in body)
 
 
 def _breaks(body) -> bool:
