@@ -210,9 +210,11 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
 #endif
 
-static const double INV_N_f64[200] = {0.0, 1.0, 0.5, 0.3333333333333333, 0.25, 0.2, 0.16666666666666666, 0.14285714285714285, 0.125, 0.1111111111111111, 0.1, 0.09090909090909091, 0.08333333333333333, 0.07692307692307693, 0.07142857142857142, 0.06666666666666667, 0.0625, 0.058823529411764705, 0.05555555555555555, 0.05263157894736842, 0.05, 0.047619047619047616, 0.045454545454545456, 0.043478260869565216, 0.041666666666666664, 0.04, 0.038461538461538464, 0.037037037037037035, 0.03571428571428571, 0.034482758620689655, 0.03333333333333333, 0.03225806451612903, 0.03125, 0.030303030303030304, 0.029411764705882353, 0.02857142857142857, 0.027777777777777776, 0.02702702702702703, 0.02631578947368421, 0.02564102564102564, 0.025, 0.024390243902439025, 0.023809523809523808, 0.023255813953488372, 0.022727272727272728, 0.022222222222222223, 0.021739130434782608, 0.02127659574468085, 0.020833333333333332, 0.02040816326530612, 0.02, 0.0196078431372549, 0.019230769230769232, 0.018867924528301886, 0.018518518518518517, 0.01818181818181818, 0.017857142857142856, 0.017543859649122806, 0.017241379310344827, 0.01694915254237288, 0.016666666666666666, 0.01639344262295082, 0.016129032258064516, 0.015873015873015872, 0.015625, 0.015384615384615385, 0.015151515151515152, 0.014925373134328358, 0.014705882352941176, 0.014492753623188406, 0.014285714285714285, 0.014084507042253521, 0.013888888888888888, 0.0136986301369863, 0.013513513513513514, 0.013333333333333334, 0.013157894736842105, 0.012987012987012988, 0.01282051282051282, 0.012658227848101266, 0.0125, 0.012345679012345678, 0.012195121951219513, 0.012048192771084338, 0.011904761904761904, 0.011764705882352941, 0.011627906976744186, 0.011494252873563218, 0.011363636363636364, 0.011235955056179775, 0.011111111111111112, 0.01098901098901099, 0.010869565217391304, 0.010752688172043012, 0.010638297872340425, 0.010526315789473684, 0.010416666666666666, 0.010309278350515464, 0.01020408163265306, 0.010101010101010102, 0.01, 0.009900990099009901, 0.00980392156862745, 0.009708737864077669, 0.009615384615384616, 0.009523809523809525, 0.009433962264150943, 0.009345794392523364, 0.009259259259259259, 0.009174311926605505, 0.00909090909090909, 0.009009009009009009, 0.008928571428571428, 0.008849557522123894, 0.008771929824561403, 0.008695652173913044, 0.008620689655172414, 0.008547008547008548, 0.00847457627118644, 0.008403361344537815, 0.008333333333333333, 0.008264462809917356, 0.00819672131147541, 0.008130081300813009, 0.008064516129032258, 0.008, 0.007936507936507936, 0.007874015748031496, 0.0078125, 0.007751937984496124, 0.007692307692307693, 0.007633587786259542, 0.007575757575757576, 0.007518796992481203, 0.007462686567164179, 0.007407407407407408, 0.007352941176470588, 0.0072992700729927005, 0.007246376811594203, 0.007194244604316547, 0.007142857142857143, 0.0070921985815602835, 0.007042253521126761, 0.006993006993006993, 0.006944444444444444, 0.006896551724137931, 0.00684931506849315, 0.006802721088435374, 0.006756756756756757, 0.006711409395973154, 0.006666666666666667, 0.006622516556291391, 0.006578947368421052, 0.006535947712418301, 0.006493506493506494, 0.0064516129032258064, 0.00641025641025641, 0.006369426751592357, 0.006329113924050633, 0.006289308176100629, 0.00625, 0.006211180124223602, 0.006172839506172839, 0.006134969325153374, 0.006097560975609756, 0.006060606060606061, 0.006024096385542169, 0.005988023952095809, 0.005952380952380952, 0.005917159763313609, 0.0058823529411764705, 0.005847953216374269, 0.005813953488372093, 0.005780346820809248, 0.005747126436781609, 0.005714285714285714, 0.005681818181818182, 0.005649717514124294, 0.0056179775280898875, 0.00558659217877095, 0.005555555555555556, 0.0055248618784530384, 0.005494505494505495, 0.00546448087431694, 0.005434782608695652, 0.005405405405405406, 0.005376344086021506, 0.0053475935828877, 0.005319148936170213, 0.005291005291005291, 0.005263157894736842, 0.005235602094240838, 0.005208333333333333, 0.0051813471502590676, 0.005154639175257732, 0.005128205128205128, 0.00510204081632653, 0.005076142131979695, 0.005050505050505051, 0.005025125628140704};
+static const double INV_EVEN_f64[100] = {0.5, 0.25, 0.16666666666666666, 0.125, 0.1, 0.08333333333333333, 0.07142857142857142, 0.0625, 0.05555555555555555, 0.05, 0.045454545454545456, 0.041666666666666664, 0.038461538461538464, 0.03571428571428571, 0.03333333333333333, 0.03125, 0.029411764705882353, 0.027777777777777776, 0.02631578947368421, 0.025, 0.023809523809523808, 0.022727272727272728, 0.021739130434782608, 0.020833333333333332, 0.02, 0.019230769230769232, 0.018518518518518517, 0.017857142857142856, 0.017241379310344827, 0.016666666666666666, 0.016129032258064516, 0.015625, 0.015151515151515152, 0.014705882352941176, 0.014285714285714285, 0.013888888888888888, 0.013513513513513514, 0.013157894736842105, 0.01282051282051282, 0.0125, 0.012195121951219513, 0.011904761904761904, 0.011627906976744186, 0.011363636363636364, 0.011111111111111112, 0.010869565217391304, 0.010638297872340425, 0.010416666666666666, 0.01020408163265306, 0.01, 0.00980392156862745, 0.009615384615384616, 0.009433962264150943, 0.009259259259259259, 0.00909090909090909, 0.008928571428571428, 0.008771929824561403, 0.008620689655172414, 0.00847457627118644, 0.008333333333333333, 0.00819672131147541, 0.008064516129032258, 0.007936507936507936, 0.0078125, 0.007692307692307693, 0.007575757575757576, 0.007462686567164179, 0.007352941176470588, 0.007246376811594203, 0.007142857142857143, 0.007042253521126761, 0.006944444444444444, 0.00684931506849315, 0.006756756756756757, 0.006666666666666667, 0.006578947368421052, 0.006493506493506494, 0.00641025641025641, 0.006329113924050633, 0.00625, 0.006172839506172839, 0.006097560975609756, 0.006024096385542169, 0.005952380952380952, 0.0058823529411764705, 0.005813953488372093, 0.005747126436781609, 0.005681818181818182, 0.0056179775280898875, 0.005555555555555556, 0.005494505494505495, 0.005434782608695652, 0.005376344086021506, 0.005319148936170213, 0.005263157894736842, 0.005208333333333333, 0.005154639175257732, 0.00510204081632653, 0.005050505050505051, 0.005};
 
-static const double ZETA_OVER_K_f64[40] = {0.8224670334241132, 0.40068563438653143, 0.27058080842778454, 0.20738555102867398, 0.1695571769974082, 0.1440498967688461, 0.12550966952474304, 0.11133426586956469, 0.1000994575127818, 0.09095401714582904, 0.083353840546109, 0.0769325164113522, 0.07143294629536133, 0.06666870588242046, 0.06250095514121304, 0.058823978658684585, 0.055555767627403614, 0.05263167937961666, 0.05000004769810169, 0.047619070330142226, 0.04545455629320467, 0.04347826605304026, 0.04166666915034121, 0.04000000119214014, 0.03846153903467518, 0.037037037312989324, 0.035714285847333355, 0.034482758684919304, 0.03333333336437758, 0.03225806453115042, 0.03125000000727597, 0.030303030306558044, 0.029411764707594344, 0.02857142857226011, 0.027777777778181998, 0.027027027027223673, 0.02631578947377995, 0.025641025641072283, 0.025000000000022737, 0.024390243902450117};
+static const double INV_ODD_f64[100] = {1.0, 0.3333333333333333, 0.2, 0.14285714285714285, 0.1111111111111111, 0.09090909090909091, 0.07692307692307693, 0.06666666666666667, 0.058823529411764705, 0.05263157894736842, 0.047619047619047616, 0.043478260869565216, 0.04, 0.037037037037037035, 0.034482758620689655, 0.03225806451612903, 0.030303030303030304, 0.02857142857142857, 0.02702702702702703, 0.02564102564102564, 0.024390243902439025, 0.023255813953488372, 0.022222222222222223, 0.02127659574468085, 0.02040816326530612, 0.0196078431372549, 0.018867924528301886, 0.01818181818181818, 0.017543859649122806, 0.01694915254237288, 0.01639344262295082, 0.015873015873015872, 0.015384615384615385, 0.014925373134328358, 0.014492753623188406, 0.014084507042253521, 0.0136986301369863, 0.013333333333333334, 0.012987012987012988, 0.012658227848101266, 0.012345679012345678, 0.012048192771084338, 0.011764705882352941, 0.011494252873563218, 0.011235955056179775, 0.01098901098901099, 0.010752688172043012, 0.010526315789473684, 0.010309278350515464, 0.010101010101010102, 0.009900990099009901, 0.009708737864077669, 0.009523809523809525, 0.009345794392523364, 0.009174311926605505, 0.009009009009009009, 0.008849557522123894, 0.008695652173913044, 0.008547008547008548, 0.008403361344537815, 0.008264462809917356, 0.008130081300813009, 0.008, 0.007874015748031496, 0.007751937984496124, 0.007633587786259542, 0.007518796992481203, 0.007407407407407408, 0.0072992700729927005, 0.007194244604316547, 0.0070921985815602835, 0.006993006993006993, 0.006896551724137931, 0.006802721088435374, 0.006711409395973154, 0.006622516556291391, 0.006535947712418301, 0.0064516129032258064, 0.006369426751592357, 0.006289308176100629, 0.006211180124223602, 0.006134969325153374, 0.006060606060606061, 0.005988023952095809, 0.005917159763313609, 0.005847953216374269, 0.005780346820809248, 0.005714285714285714, 0.005649717514124294, 0.00558659217877095, 0.0055248618784530384, 0.00546448087431694, 0.005405405405405406, 0.0053475935828877, 0.005291005291005291, 0.005235602094240838, 0.0051813471502590676, 0.005128205128205128, 0.005076142131979695, 0.005025125628140704};
+
+static const double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
 static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen_m0, irgen_vd a)
 {
@@ -303,10 +305,8 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
 
 static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md irgen_m0, irgen_vd a)
 {
-    irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd power = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
-    irgen_vd term = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = (irgen_v_fabs_f64(a) >= irgen_bc_f64(0.2));
@@ -319,43 +319,19 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
         }
     }
     {
-        const irgen_vd total__0 = -(0.5772156649015329 * a);
-        const irgen_vd power__0 = -a;
-        total = total__0;
-        power = power__0;
+        const double p__0 = 0.0;
+        p = irgen_bc_f64(p__0);
     }
     {
-        irgen_md irgen_b4 = irgen_mbc_f64(0);
-        irgen_vd irgen_at4_power = power;
-        irgen_vd irgen_at4_term = term;
-        irgen_vd irgen_at4_total = total;
         irgen_md irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f64(irgen_m4); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 24 && irgen_any_f64(irgen_m4); ++irgen_k1) {
             {
-                const irgen_vd power__0 = -(a * power);
-                const irgen_vd term__0 = power__0 * ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
-                const irgen_vd total__0 = term__0 + total;
-                power = power__0;
-                term = term__0;
-                total = total__0;
-            }
-            {
-                const irgen_md irgen_m5 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
-                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                const irgen_md irgen_m7 = irgen_m6;
-                irgen_b4 |= irgen_m7;
-                irgen_at4_power = irgen_sel_f64(irgen_m7, power, irgen_at4_power);
-                irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
-                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                irgen_m6 &= ~irgen_m7;
-                irgen_m4 &= ~irgen_m7;
+                const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
+                p = p__0;
             }
         }
-        power = irgen_sel_f64(irgen_b4, irgen_at4_power, power);
-        term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
-        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+    irgen_ret0 = irgen_sel_f64(irgen_m0, a * (a * p - 0.5772156649015329), irgen_ret0);
     return irgen_ret0;
     return irgen_ret0;
 }
@@ -544,8 +520,12 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
 {
     irgen_vd power = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd n = irgen_bc_f64(0.0);
-    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd odd = irgen_bc_f64(0.0);
+    irgen_vd first = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const double power__0 = 1.0;
@@ -555,33 +535,54 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_b = b;
+        irgen_vd irgen_at1_q = q;
+        irgen_vd irgen_at1_r = r;
+        irgen_vd irgen_at1_odd = odd;
         irgen_vd irgen_at1_power = power;
-        irgen_vd irgen_at1_term = term;
+        irgen_vd irgen_at1_first = first;
         irgen_vd irgen_at1_total = total;
         irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const irgen_vd power__0 = -(power * (y * INV_N_f64[(int)(((double)(1 + irgen_k1)))]));
-                const irgen_vd term__0 = power__0 * ((1.0 / (a + ((double)(1 + irgen_k1)))));
-                const irgen_vd total__0 = term__0 + total;
+                const irgen_vd b__0 = a + 2.0 * ((double)(0 + irgen_k1)) + 1.0;
+                const irgen_vd irgen_c0 = b__0 + 1.0;
+                const irgen_vd q__0 = irgen_c0 * b__0;
+                const irgen_vd r__0 = 1.0 / q__0;
+                const irgen_vd odd__0 = -(power * (y * INV_ODD_f64[(int)(((double)(0 + irgen_k1)))]));
+                const irgen_vd power__0 = -(odd__0 * (y * INV_EVEN_f64[(int)(((double)(0 + irgen_k1)))]));
+                const irgen_vd first__0 = irgen_c0 * odd__0 * r__0;
+                const irgen_vd total__0 = b__0 * power__0 * r__0 + first__0 + total;
+                b = b__0;
+                q = q__0;
+                r = r__0;
+                odd = odd__0;
                 power = power__0;
-                term = term__0;
+                first = first__0;
                 total = total__0;
             }
             {
-                const irgen_md irgen_m2 = (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total));
+                const irgen_md irgen_m2 = (irgen_v_fabs_f64(first) <= DBL_EPSILON * irgen_v_fabs_f64(total));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
+                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
+                irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
+                irgen_at1_odd = irgen_sel_f64(irgen_m4, odd, irgen_at1_odd);
                 irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
-                irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
+        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
+        q = irgen_sel_f64(irgen_b1, irgen_at1_q, q);
+        r = irgen_sel_f64(irgen_b1, irgen_at1_r, r);
+        odd = irgen_sel_f64(irgen_b1, irgen_at1_odd, odd);
         power = irgen_sel_f64(irgen_b1, irgen_at1_power, power);
-        term = irgen_sel_f64(irgen_b1, irgen_at1_term, term);
+        first = irgen_sel_f64(irgen_b1, irgen_at1_first, first);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
@@ -1037,23 +1038,15 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd d0_a, irgen_vd* irgen_r1)
 {
-    irgen_vd d0_total = irgen_bc_f64(0.0);
-    irgen_vd d0_power = irgen_bc_f64(0.0);
-    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd d0_p = irgen_bc_f64(0.0);
     irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
-    irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd power = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
-    irgen_vd term = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
-        const double d0_total__0 = 0.0;
-        const double d0_power__0 = 0.0;
-        const double d0_term__0 = 0.0;
-        d0_total = irgen_bc_f64(d0_total__0);
-        d0_power = irgen_bc_f64(d0_power__0);
-        d0_term = irgen_bc_f64(d0_term__0);
+        const double d0_p__0 = 0.0;
+        d0_p = irgen_bc_f64(d0_p__0);
     }
     {
         const irgen_md irgen_m1 = (irgen_v_fabs_f64(a) >= irgen_bc_f64(0.2));
@@ -1071,66 +1064,29 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
         }
     }
     {
-        const irgen_vd d0_total__0 = -(0.5772156649015329 * d0_a);
-        const irgen_vd total__0 = -(0.5772156649015329 * a);
-        const irgen_vd d0_power__0 = -d0_a;
-        const irgen_vd power__0 = -a;
-        d0_total = d0_total__0;
-        total = total__0;
-        d0_power = d0_power__0;
-        power = power__0;
+        const double d0_p__0 = 0.0;
+        const double p__0 = 0.0;
+        d0_p = irgen_bc_f64(d0_p__0);
+        p = irgen_bc_f64(p__0);
     }
     {
-        irgen_md irgen_b4 = irgen_mbc_f64(0);
-        irgen_vd irgen_at4_d0_power = d0_power;
-        irgen_vd irgen_at4_power = power;
-        irgen_vd irgen_at4_d0_term = d0_term;
-        irgen_vd irgen_at4_term = term;
-        irgen_vd irgen_at4_d0_total = d0_total;
-        irgen_vd irgen_at4_total = total;
         irgen_md irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f64(irgen_m4); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 24 && irgen_any_f64(irgen_m4); ++irgen_k1) {
             {
-                const irgen_vd d0_power__0 = -(a * d0_power) - d0_a * power;
-                const irgen_vd power__0 = -(a * power);
-                const double irgen_c0 = ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
-                const irgen_vd d0_term__0 = irgen_c0 * d0_power__0;
-                const irgen_vd term__0 = irgen_c0 * power__0;
-                const irgen_vd d0_total__0 = d0_term__0 + d0_total;
-                const irgen_vd total__0 = term__0 + total;
-                d0_power = d0_power__0;
-                power = power__0;
-                d0_term = d0_term__0;
-                term = term__0;
-                d0_total = d0_total__0;
-                total = total__0;
-            }
-            {
-                const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
-                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                const irgen_md irgen_m7 = irgen_m6;
-                irgen_b4 |= irgen_m7;
-                irgen_at4_d0_power = irgen_sel_f64(irgen_m7, d0_power, irgen_at4_d0_power);
-                irgen_at4_power = irgen_sel_f64(irgen_m7, power, irgen_at4_power);
-                irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
-                irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
-                irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
-                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                irgen_m6 &= ~irgen_m7;
-                irgen_m4 &= ~irgen_m7;
+                const irgen_vd d0_p__0 = -(a * d0_p) - d0_a * p;
+                const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
+                d0_p = d0_p__0;
+                p = p__0;
             }
         }
-        d0_power = irgen_sel_f64(irgen_b4, irgen_at4_d0_power, d0_power);
-        power = irgen_sel_f64(irgen_b4, irgen_at4_power, power);
-        d0_term = irgen_sel_f64(irgen_b4, irgen_at4_d0_term, d0_term);
-        term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
-        d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
-        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
+    {
+        const irgen_vd irgen_c0 = a * p - 0.5772156649015329;
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * a, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
+    }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -1529,80 +1485,131 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
 static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd d0_total = irgen_bc_f64(0.0);
-    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd d0_b = irgen_bc_f64(0.0);
+    irgen_vd d0_q = irgen_bc_f64(0.0);
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d0_first = irgen_bc_f64(0.0);
     irgen_vd d1_power = irgen_bc_f64(0.0);
     irgen_vd d1_total = irgen_bc_f64(0.0);
-    irgen_vd d1_term = irgen_bc_f64(0.0);
+    irgen_vd d1_odd = irgen_bc_f64(0.0);
+    irgen_vd d1_first = irgen_bc_f64(0.0);
     irgen_vd power = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd n = irgen_bc_f64(0.0);
-    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd odd = irgen_bc_f64(0.0);
+    irgen_vd first = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_total__0 = 0.0;
-        const double d0_term__0 = 0.0;
+        const double d0_b__0 = 0.0;
+        const double d0_q__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d0_first__0 = 0.0;
         const double d1_power__0 = 0.0;
         const double d1_total__0 = 0.0;
-        const double d1_term__0 = 0.0;
+        const double d1_odd__0 = 0.0;
+        const double d1_first__0 = 0.0;
         const double d1_power__1 = 0.0;
         const double power__0 = 1.0;
         const double d0_total__1 = 0.0;
         const double d1_total__1 = 0.0;
         const double total__0 = 0.0;
         d0_total = irgen_bc_f64(d0_total__1);
-        d0_term = irgen_bc_f64(d0_term__0);
+        d0_b = irgen_bc_f64(d0_b__0);
+        d0_q = irgen_bc_f64(d0_q__0);
+        d0_r = irgen_bc_f64(d0_r__0);
+        d0_first = irgen_bc_f64(d0_first__0);
         d1_power = irgen_bc_f64(d1_power__1);
         d1_total = irgen_bc_f64(d1_total__1);
-        d1_term = irgen_bc_f64(d1_term__0);
+        d1_odd = irgen_bc_f64(d1_odd__0);
+        d1_first = irgen_bc_f64(d1_first__0);
         power = irgen_bc_f64(power__0);
         total = irgen_bc_f64(total__0);
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_d0_b = d0_b;
+        irgen_vd irgen_at1_b = b;
+        irgen_vd irgen_at1_d0_q = d0_q;
+        irgen_vd irgen_at1_q = q;
+        irgen_vd irgen_at1_d0_r = d0_r;
+        irgen_vd irgen_at1_r = r;
+        irgen_vd irgen_at1_d1_odd = d1_odd;
+        irgen_vd irgen_at1_odd = odd;
         irgen_vd irgen_at1_d1_power = d1_power;
         irgen_vd irgen_at1_power = power;
-        irgen_vd irgen_at1_d0_term = d0_term;
-        irgen_vd irgen_at1_d1_term = d1_term;
-        irgen_vd irgen_at1_term = term;
+        irgen_vd irgen_at1_d0_first = d0_first;
+        irgen_vd irgen_at1_d1_first = d1_first;
+        irgen_vd irgen_at1_first = first;
         irgen_vd irgen_at1_d0_total = d0_total;
         irgen_vd irgen_at1_d1_total = d1_total;
         irgen_vd irgen_at1_total = total;
         irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const double irgen_c0 = INV_N_f64[(int)(((double)(1 + irgen_k1)))];
-                const irgen_vd irgen_c1 = irgen_c0 * y;
-                const irgen_vd d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
-                const irgen_vd power__0 = -(irgen_c1 * power);
-                const irgen_vd irgen_c2 = a + ((double)(1 + irgen_k1));
-                const irgen_vd d0_term__0 = -(power__0 * (d0_a * (1.0 / irgen_c2) * (1.0 / irgen_c2)));
-                const irgen_vd irgen_c3 = 1.0 / irgen_c2;
-                const irgen_vd d1_term__0 = irgen_c3 * d1_power__0;
-                const irgen_vd term__0 = irgen_c3 * power__0;
-                const irgen_vd d0_total__0 = d0_term__0 + d0_total;
-                const irgen_vd d1_total__0 = d1_term__0 + d1_total;
-                const irgen_vd total__0 = term__0 + total;
+                const irgen_vd d0_b__0 = d0_a;
+                const irgen_vd b__0 = a + 2.0 * ((double)(0 + irgen_k1)) + 1.0;
+                const irgen_vd irgen_c0 = b__0 + 1.0;
+                const irgen_vd d0_q__0 = b__0 * d0_b__0 + irgen_c0 * d0_b__0;
+                const irgen_vd q__0 = irgen_c0 * b__0;
+                const irgen_vd d0_r__0 = -(d0_q__0 * (1.0 / q__0) * (1.0 / q__0));
+                const irgen_vd r__0 = 1.0 / q__0;
+                const double irgen_c1 = INV_ODD_f64[(int)(((double)(0 + irgen_k1)))];
+                const irgen_vd irgen_c2 = irgen_c1 * y;
+                const irgen_vd d1_odd__0 = -(irgen_c2 * d1_power) - power * (irgen_c1 * d1_y);
+                const irgen_vd odd__0 = -(irgen_c2 * power);
+                const double irgen_c3 = INV_EVEN_f64[(int)(((double)(0 + irgen_k1)))];
+                const irgen_vd irgen_c4 = irgen_c3 * y;
+                const irgen_vd d1_power__0 = -(irgen_c4 * d1_odd__0) - odd__0 * (irgen_c3 * d1_y);
+                const irgen_vd power__0 = -(irgen_c4 * odd__0);
+                const irgen_vd irgen_c5 = odd__0 * r__0;
+                const irgen_vd d0_first__0 = irgen_c5 * d0_b__0 + irgen_c0 * d0_r__0 * odd__0;
+                const irgen_vd d1_first__0 = irgen_c0 * d1_odd__0 * r__0;
+                const irgen_vd first__0 = irgen_c0 * irgen_c5;
+                const irgen_vd irgen_c6 = b__0 * power__0;
+                const irgen_vd d0_total__0 = d0_b__0 * power__0 * r__0 + d0_first__0 + irgen_c6 * d0_r__0 + d0_total;
+                const irgen_vd d1_total__0 = b__0 * d1_power__0 * r__0 + d1_first__0 + d1_total;
+                const irgen_vd total__0 = first__0 + irgen_c6 * r__0 + total;
+                d0_b = d0_b__0;
+                b = b__0;
+                d0_q = d0_q__0;
+                q = q__0;
+                d0_r = d0_r__0;
+                r = r__0;
+                d1_odd = d1_odd__0;
+                odd = odd__0;
                 d1_power = d1_power__0;
                 power = power__0;
-                d0_term = d0_term__0;
-                d1_term = d1_term__0;
-                term = term__0;
+                d0_first = d0_first__0;
+                d1_first = d1_first__0;
+                first = first__0;
                 d0_total = d0_total__0;
                 d1_total = d1_total__0;
                 total = total__0;
             }
             {
-                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_term) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_first) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_first) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(first) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
+                irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
+                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
+                irgen_at1_d0_q = irgen_sel_f64(irgen_m4, d0_q, irgen_at1_d0_q);
+                irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
+                irgen_at1_d0_r = irgen_sel_f64(irgen_m4, d0_r, irgen_at1_d0_r);
+                irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
+                irgen_at1_d1_odd = irgen_sel_f64(irgen_m4, d1_odd, irgen_at1_d1_odd);
+                irgen_at1_odd = irgen_sel_f64(irgen_m4, odd, irgen_at1_odd);
                 irgen_at1_d1_power = irgen_sel_f64(irgen_m4, d1_power, irgen_at1_d1_power);
                 irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
-                irgen_at1_d0_term = irgen_sel_f64(irgen_m4, d0_term, irgen_at1_d0_term);
-                irgen_at1_d1_term = irgen_sel_f64(irgen_m4, d1_term, irgen_at1_d1_term);
-                irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
+                irgen_at1_d0_first = irgen_sel_f64(irgen_m4, d0_first, irgen_at1_d0_first);
+                irgen_at1_d1_first = irgen_sel_f64(irgen_m4, d1_first, irgen_at1_d1_first);
+                irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
                 irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
                 irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
@@ -1610,11 +1617,19 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
                 irgen_m1 &= ~irgen_m4;
             }
         }
+        d0_b = irgen_sel_f64(irgen_b1, irgen_at1_d0_b, d0_b);
+        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
+        d0_q = irgen_sel_f64(irgen_b1, irgen_at1_d0_q, d0_q);
+        q = irgen_sel_f64(irgen_b1, irgen_at1_q, q);
+        d0_r = irgen_sel_f64(irgen_b1, irgen_at1_d0_r, d0_r);
+        r = irgen_sel_f64(irgen_b1, irgen_at1_r, r);
+        d1_odd = irgen_sel_f64(irgen_b1, irgen_at1_d1_odd, d1_odd);
+        odd = irgen_sel_f64(irgen_b1, irgen_at1_odd, odd);
         d1_power = irgen_sel_f64(irgen_b1, irgen_at1_d1_power, d1_power);
         power = irgen_sel_f64(irgen_b1, irgen_at1_power, power);
-        d0_term = irgen_sel_f64(irgen_b1, irgen_at1_d0_term, d0_term);
-        d1_term = irgen_sel_f64(irgen_b1, irgen_at1_d1_term, d1_term);
-        term = irgen_sel_f64(irgen_b1, irgen_at1_term, term);
+        d0_first = irgen_sel_f64(irgen_b1, irgen_at1_d0_first, d0_first);
+        d1_first = irgen_sel_f64(irgen_b1, irgen_at1_d1_first, d1_first);
+        first = irgen_sel_f64(irgen_b1, irgen_at1_first, first);
         d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
         d1_total = irgen_sel_f64(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
@@ -2741,9 +2756,11 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 { irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = powf(x0[l], x1[l]); return r; }
 #endif
 
-static const float INV_N_f32[200] = {0.0f, 1.0f, 0.5f, 0.3333333333333333f, 0.25f, 0.2f, 0.16666666666666666f, 0.14285714285714285f, 0.125f, 0.1111111111111111f, 0.1f, 0.09090909090909091f, 0.08333333333333333f, 0.07692307692307693f, 0.07142857142857142f, 0.06666666666666667f, 0.0625f, 0.058823529411764705f, 0.05555555555555555f, 0.05263157894736842f, 0.05f, 0.047619047619047616f, 0.045454545454545456f, 0.043478260869565216f, 0.041666666666666664f, 0.04f, 0.038461538461538464f, 0.037037037037037035f, 0.03571428571428571f, 0.034482758620689655f, 0.03333333333333333f, 0.03225806451612903f, 0.03125f, 0.030303030303030304f, 0.029411764705882353f, 0.02857142857142857f, 0.027777777777777776f, 0.02702702702702703f, 0.02631578947368421f, 0.02564102564102564f, 0.025f, 0.024390243902439025f, 0.023809523809523808f, 0.023255813953488372f, 0.022727272727272728f, 0.022222222222222223f, 0.021739130434782608f, 0.02127659574468085f, 0.020833333333333332f, 0.02040816326530612f, 0.02f, 0.0196078431372549f, 0.019230769230769232f, 0.018867924528301886f, 0.018518518518518517f, 0.01818181818181818f, 0.017857142857142856f, 0.017543859649122806f, 0.017241379310344827f, 0.01694915254237288f, 0.016666666666666666f, 0.01639344262295082f, 0.016129032258064516f, 0.015873015873015872f, 0.015625f, 0.015384615384615385f, 0.015151515151515152f, 0.014925373134328358f, 0.014705882352941176f, 0.014492753623188406f, 0.014285714285714285f, 0.014084507042253521f, 0.013888888888888888f, 0.0136986301369863f, 0.013513513513513514f, 0.013333333333333334f, 0.013157894736842105f, 0.012987012987012988f, 0.01282051282051282f, 0.012658227848101266f, 0.0125f, 0.012345679012345678f, 0.012195121951219513f, 0.012048192771084338f, 0.011904761904761904f, 0.011764705882352941f, 0.011627906976744186f, 0.011494252873563218f, 0.011363636363636364f, 0.011235955056179775f, 0.011111111111111112f, 0.01098901098901099f, 0.010869565217391304f, 0.010752688172043012f, 0.010638297872340425f, 0.010526315789473684f, 0.010416666666666666f, 0.010309278350515464f, 0.01020408163265306f, 0.010101010101010102f, 0.01f, 0.009900990099009901f, 0.00980392156862745f, 0.009708737864077669f, 0.009615384615384616f, 0.009523809523809525f, 0.009433962264150943f, 0.009345794392523364f, 0.009259259259259259f, 0.009174311926605505f, 0.00909090909090909f, 0.009009009009009009f, 0.008928571428571428f, 0.008849557522123894f, 0.008771929824561403f, 0.008695652173913044f, 0.008620689655172414f, 0.008547008547008548f, 0.00847457627118644f, 0.008403361344537815f, 0.008333333333333333f, 0.008264462809917356f, 0.00819672131147541f, 0.008130081300813009f, 0.008064516129032258f, 0.008f, 0.007936507936507936f, 0.007874015748031496f, 0.0078125f, 0.007751937984496124f, 0.007692307692307693f, 0.007633587786259542f, 0.007575757575757576f, 0.007518796992481203f, 0.007462686567164179f, 0.007407407407407408f, 0.007352941176470588f, 0.0072992700729927005f, 0.007246376811594203f, 0.007194244604316547f, 0.007142857142857143f, 0.0070921985815602835f, 0.007042253521126761f, 0.006993006993006993f, 0.006944444444444444f, 0.006896551724137931f, 0.00684931506849315f, 0.006802721088435374f, 0.006756756756756757f, 0.006711409395973154f, 0.006666666666666667f, 0.006622516556291391f, 0.006578947368421052f, 0.006535947712418301f, 0.006493506493506494f, 0.0064516129032258064f, 0.00641025641025641f, 0.006369426751592357f, 0.006329113924050633f, 0.006289308176100629f, 0.00625f, 0.006211180124223602f, 0.006172839506172839f, 0.006134969325153374f, 0.006097560975609756f, 0.006060606060606061f, 0.006024096385542169f, 0.005988023952095809f, 0.005952380952380952f, 0.005917159763313609f, 0.0058823529411764705f, 0.005847953216374269f, 0.005813953488372093f, 0.005780346820809248f, 0.005747126436781609f, 0.005714285714285714f, 0.005681818181818182f, 0.005649717514124294f, 0.0056179775280898875f, 0.00558659217877095f, 0.005555555555555556f, 0.0055248618784530384f, 0.005494505494505495f, 0.00546448087431694f, 0.005434782608695652f, 0.005405405405405406f, 0.005376344086021506f, 0.0053475935828877f, 0.005319148936170213f, 0.005291005291005291f, 0.005263157894736842f, 0.005235602094240838f, 0.005208333333333333f, 0.0051813471502590676f, 0.005154639175257732f, 0.005128205128205128f, 0.00510204081632653f, 0.005076142131979695f, 0.005050505050505051f, 0.005025125628140704f};
+static const float INV_EVEN_f32[100] = {0.5f, 0.25f, 0.16666666666666666f, 0.125f, 0.1f, 0.08333333333333333f, 0.07142857142857142f, 0.0625f, 0.05555555555555555f, 0.05f, 0.045454545454545456f, 0.041666666666666664f, 0.038461538461538464f, 0.03571428571428571f, 0.03333333333333333f, 0.03125f, 0.029411764705882353f, 0.027777777777777776f, 0.02631578947368421f, 0.025f, 0.023809523809523808f, 0.022727272727272728f, 0.021739130434782608f, 0.020833333333333332f, 0.02f, 0.019230769230769232f, 0.018518518518518517f, 0.017857142857142856f, 0.017241379310344827f, 0.016666666666666666f, 0.016129032258064516f, 0.015625f, 0.015151515151515152f, 0.014705882352941176f, 0.014285714285714285f, 0.013888888888888888f, 0.013513513513513514f, 0.013157894736842105f, 0.01282051282051282f, 0.0125f, 0.012195121951219513f, 0.011904761904761904f, 0.011627906976744186f, 0.011363636363636364f, 0.011111111111111112f, 0.010869565217391304f, 0.010638297872340425f, 0.010416666666666666f, 0.01020408163265306f, 0.01f, 0.00980392156862745f, 0.009615384615384616f, 0.009433962264150943f, 0.009259259259259259f, 0.00909090909090909f, 0.008928571428571428f, 0.008771929824561403f, 0.008620689655172414f, 0.00847457627118644f, 0.008333333333333333f, 0.00819672131147541f, 0.008064516129032258f, 0.007936507936507936f, 0.0078125f, 0.007692307692307693f, 0.007575757575757576f, 0.007462686567164179f, 0.007352941176470588f, 0.007246376811594203f, 0.007142857142857143f, 0.007042253521126761f, 0.006944444444444444f, 0.00684931506849315f, 0.006756756756756757f, 0.006666666666666667f, 0.006578947368421052f, 0.006493506493506494f, 0.00641025641025641f, 0.006329113924050633f, 0.00625f, 0.006172839506172839f, 0.006097560975609756f, 0.006024096385542169f, 0.005952380952380952f, 0.0058823529411764705f, 0.005813953488372093f, 0.005747126436781609f, 0.005681818181818182f, 0.0056179775280898875f, 0.005555555555555556f, 0.005494505494505495f, 0.005434782608695652f, 0.005376344086021506f, 0.005319148936170213f, 0.005263157894736842f, 0.005208333333333333f, 0.005154639175257732f, 0.00510204081632653f, 0.005050505050505051f, 0.005f};
 
-static const float ZETA_OVER_K_f32[40] = {0.8224670334241132f, 0.40068563438653143f, 0.27058080842778454f, 0.20738555102867398f, 0.1695571769974082f, 0.1440498967688461f, 0.12550966952474304f, 0.11133426586956469f, 0.1000994575127818f, 0.09095401714582904f, 0.083353840546109f, 0.0769325164113522f, 0.07143294629536133f, 0.06666870588242046f, 0.06250095514121304f, 0.058823978658684585f, 0.055555767627403614f, 0.05263167937961666f, 0.05000004769810169f, 0.047619070330142226f, 0.04545455629320467f, 0.04347826605304026f, 0.04166666915034121f, 0.04000000119214014f, 0.03846153903467518f, 0.037037037312989324f, 0.035714285847333355f, 0.034482758684919304f, 0.03333333336437758f, 0.03225806453115042f, 0.03125000000727597f, 0.030303030306558044f, 0.029411764707594344f, 0.02857142857226011f, 0.027777777778181998f, 0.027027027027223673f, 0.02631578947377995f, 0.025641025641072283f, 0.025000000000022737f, 0.024390243902450117f};
+static const float INV_ODD_f32[100] = {1.0f, 0.3333333333333333f, 0.2f, 0.14285714285714285f, 0.1111111111111111f, 0.09090909090909091f, 0.07692307692307693f, 0.06666666666666667f, 0.058823529411764705f, 0.05263157894736842f, 0.047619047619047616f, 0.043478260869565216f, 0.04f, 0.037037037037037035f, 0.034482758620689655f, 0.03225806451612903f, 0.030303030303030304f, 0.02857142857142857f, 0.02702702702702703f, 0.02564102564102564f, 0.024390243902439025f, 0.023255813953488372f, 0.022222222222222223f, 0.02127659574468085f, 0.02040816326530612f, 0.0196078431372549f, 0.018867924528301886f, 0.01818181818181818f, 0.017543859649122806f, 0.01694915254237288f, 0.01639344262295082f, 0.015873015873015872f, 0.015384615384615385f, 0.014925373134328358f, 0.014492753623188406f, 0.014084507042253521f, 0.0136986301369863f, 0.013333333333333334f, 0.012987012987012988f, 0.012658227848101266f, 0.012345679012345678f, 0.012048192771084338f, 0.011764705882352941f, 0.011494252873563218f, 0.011235955056179775f, 0.01098901098901099f, 0.010752688172043012f, 0.010526315789473684f, 0.010309278350515464f, 0.010101010101010102f, 0.009900990099009901f, 0.009708737864077669f, 0.009523809523809525f, 0.009345794392523364f, 0.009174311926605505f, 0.009009009009009009f, 0.008849557522123894f, 0.008695652173913044f, 0.008547008547008548f, 0.008403361344537815f, 0.008264462809917356f, 0.008130081300813009f, 0.008f, 0.007874015748031496f, 0.007751937984496124f, 0.007633587786259542f, 0.007518796992481203f, 0.007407407407407408f, 0.0072992700729927005f, 0.007194244604316547f, 0.0070921985815602835f, 0.006993006993006993f, 0.006896551724137931f, 0.006802721088435374f, 0.006711409395973154f, 0.006622516556291391f, 0.006535947712418301f, 0.0064516129032258064f, 0.006369426751592357f, 0.006289308176100629f, 0.006211180124223602f, 0.006134969325153374f, 0.006060606060606061f, 0.005988023952095809f, 0.005917159763313609f, 0.005847953216374269f, 0.005780346820809248f, 0.005714285714285714f, 0.005649717514124294f, 0.00558659217877095f, 0.0055248618784530384f, 0.00546448087431694f, 0.005405405405405406f, 0.0053475935828877f, 0.005291005291005291f, 0.005235602094240838f, 0.0051813471502590676f, 0.005128205128205128f, 0.005076142131979695f, 0.005025125628140704f};
+
+static const float ZETA_OVER_K_f32[24] = {0.04000000119214014f, 0.04166666915034121f, 0.04347826605304026f, 0.04545455629320467f, 0.047619070330142226f, 0.05000004769810169f, 0.05263167937961666f, 0.055555767627403614f, 0.058823978658684585f, 0.06250095514121304f, 0.06666870588242046f, 0.07143294629536133f, 0.0769325164113522f, 0.083353840546109f, 0.09095401714582904f, 0.1000994575127818f, 0.11133426586956469f, 0.12550966952474304f, 0.1440498967688461f, 0.1695571769974082f, 0.20738555102867398f, 0.27058080842778454f, 0.40068563438653143f, 0.8224670334241132f};
 
 static inline __attribute__((always_inline)) irgen_vf split_v_f32(irgen_mf irgen_m0, irgen_vf a)
 {
@@ -2834,10 +2851,8 @@ static inline __attribute__((always_inline)) irgen_vf group_v_f32(irgen_mf irgen
 
 static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf irgen_m0, irgen_vf a)
 {
-    irgen_vf total = irgen_bc_f32(0.0f);
-    irgen_vf power = irgen_bc_f32(0.0f);
+    irgen_vf p = irgen_bc_f32(0.0f);
     irgen_vf i = irgen_bc_f32(0.0f);
-    irgen_vf term = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = (irgen_v_fabs_f32(a) >= irgen_bc_f32(0.2f));
@@ -2850,43 +2865,19 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf ir
         }
     }
     {
-        const irgen_vf total__0 = -(0.5772156649015329f * a);
-        const irgen_vf power__0 = -a;
-        total = total__0;
-        power = power__0;
+        const float p__0 = 0.0f;
+        p = irgen_bc_f32(p__0);
     }
     {
-        irgen_mf irgen_b4 = irgen_mbc_f32(0);
-        irgen_vf irgen_at4_power = power;
-        irgen_vf irgen_at4_term = term;
-        irgen_vf irgen_at4_total = total;
         irgen_mf irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f32(irgen_m4); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 24 && irgen_any_f32(irgen_m4); ++irgen_k1) {
             {
-                const irgen_vf power__0 = -(a * power);
-                const irgen_vf term__0 = power__0 * ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
-                const irgen_vf total__0 = term__0 + total;
-                power = power__0;
-                term = term__0;
-                total = total__0;
-            }
-            {
-                const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
-                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                const irgen_mf irgen_m7 = irgen_m6;
-                irgen_b4 |= irgen_m7;
-                irgen_at4_power = irgen_sel_f32(irgen_m7, power, irgen_at4_power);
-                irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
-                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                irgen_m6 &= ~irgen_m7;
-                irgen_m4 &= ~irgen_m7;
+                const irgen_vf p__0 = -(a * p) + ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
+                p = p__0;
             }
         }
-        power = irgen_sel_f32(irgen_b4, irgen_at4_power, power);
-        term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
-        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+    irgen_ret0 = irgen_sel_f32(irgen_m0, a * (a * p - 0.5772156649015329f), irgen_ret0);
     return irgen_ret0;
     return irgen_ret0;
 }
@@ -3075,8 +3066,12 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
 {
     irgen_vf power = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
-    irgen_vf n = irgen_bc_f32(0.0f);
-    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf k = irgen_bc_f32(0.0f);
+    irgen_vf b = irgen_bc_f32(0.0f);
+    irgen_vf q = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf odd = irgen_bc_f32(0.0f);
+    irgen_vf first = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const float power__0 = 1.0f;
@@ -3086,33 +3081,54 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_b = b;
+        irgen_vf irgen_at1_q = q;
+        irgen_vf irgen_at1_r = r;
+        irgen_vf irgen_at1_odd = odd;
         irgen_vf irgen_at1_power = power;
-        irgen_vf irgen_at1_term = term;
+        irgen_vf irgen_at1_first = first;
         irgen_vf irgen_at1_total = total;
         irgen_mf irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const irgen_vf power__0 = -(power * (y * INV_N_f32[(int)(((float)(1 + irgen_k1)))]));
-                const irgen_vf term__0 = power__0 * ((1.0f / (a + ((float)(1 + irgen_k1)))));
-                const irgen_vf total__0 = term__0 + total;
+                const irgen_vf b__0 = a + 2.0f * ((float)(0 + irgen_k1)) + 1.0f;
+                const irgen_vf irgen_c0 = b__0 + 1.0f;
+                const irgen_vf q__0 = irgen_c0 * b__0;
+                const irgen_vf r__0 = 1.0f / q__0;
+                const irgen_vf odd__0 = -(power * (y * INV_ODD_f32[(int)(((float)(0 + irgen_k1)))]));
+                const irgen_vf power__0 = -(odd__0 * (y * INV_EVEN_f32[(int)(((float)(0 + irgen_k1)))]));
+                const irgen_vf first__0 = irgen_c0 * odd__0 * r__0;
+                const irgen_vf total__0 = b__0 * power__0 * r__0 + first__0 + total;
+                b = b__0;
+                q = q__0;
+                r = r__0;
+                odd = odd__0;
                 power = power__0;
-                term = term__0;
+                first = first__0;
                 total = total__0;
             }
             {
-                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total));
+                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(first) <= FLT_EPSILON * irgen_v_fabs_f32(total));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
+                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
+                irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
+                irgen_at1_odd = irgen_sel_f32(irgen_m4, odd, irgen_at1_odd);
                 irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
-                irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
+        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
+        q = irgen_sel_f32(irgen_b1, irgen_at1_q, q);
+        r = irgen_sel_f32(irgen_b1, irgen_at1_r, r);
+        odd = irgen_sel_f32(irgen_b1, irgen_at1_odd, odd);
         power = irgen_sel_f32(irgen_b1, irgen_at1_power, power);
-        term = irgen_sel_f32(irgen_b1, irgen_at1_term, term);
+        first = irgen_sel_f32(irgen_b1, irgen_at1_first, first);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
@@ -3568,23 +3584,15 @@ static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irg
 
 static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf d0_a, irgen_vf* irgen_r1)
 {
-    irgen_vf d0_total = irgen_bc_f32(0.0f);
-    irgen_vf d0_power = irgen_bc_f32(0.0f);
-    irgen_vf d0_term = irgen_bc_f32(0.0f);
+    irgen_vf d0_p = irgen_bc_f32(0.0f);
     irgen_vf _irgen_r1 = irgen_bc_f32(0.0f);
-    irgen_vf total = irgen_bc_f32(0.0f);
-    irgen_vf power = irgen_bc_f32(0.0f);
+    irgen_vf p = irgen_bc_f32(0.0f);
     irgen_vf i = irgen_bc_f32(0.0f);
-    irgen_vf term = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
-        const float d0_total__0 = 0.0f;
-        const float d0_power__0 = 0.0f;
-        const float d0_term__0 = 0.0f;
-        d0_total = irgen_bc_f32(d0_total__0);
-        d0_power = irgen_bc_f32(d0_power__0);
-        d0_term = irgen_bc_f32(d0_term__0);
+        const float d0_p__0 = 0.0f;
+        d0_p = irgen_bc_f32(d0_p__0);
     }
     {
         const irgen_mf irgen_m1 = (irgen_v_fabs_f32(a) >= irgen_bc_f32(0.2f));
@@ -3602,66 +3610,29 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_m
         }
     }
     {
-        const irgen_vf d0_total__0 = -(0.5772156649015329f * d0_a);
-        const irgen_vf total__0 = -(0.5772156649015329f * a);
-        const irgen_vf d0_power__0 = -d0_a;
-        const irgen_vf power__0 = -a;
-        d0_total = d0_total__0;
-        total = total__0;
-        d0_power = d0_power__0;
-        power = power__0;
+        const float d0_p__0 = 0.0f;
+        const float p__0 = 0.0f;
+        d0_p = irgen_bc_f32(d0_p__0);
+        p = irgen_bc_f32(p__0);
     }
     {
-        irgen_mf irgen_b4 = irgen_mbc_f32(0);
-        irgen_vf irgen_at4_d0_power = d0_power;
-        irgen_vf irgen_at4_power = power;
-        irgen_vf irgen_at4_d0_term = d0_term;
-        irgen_vf irgen_at4_term = term;
-        irgen_vf irgen_at4_d0_total = d0_total;
-        irgen_vf irgen_at4_total = total;
         irgen_mf irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 40 && irgen_any_f32(irgen_m4); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 24 && irgen_any_f32(irgen_m4); ++irgen_k1) {
             {
-                const irgen_vf d0_power__0 = -(a * d0_power) - d0_a * power;
-                const irgen_vf power__0 = -(a * power);
-                const float irgen_c0 = ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
-                const irgen_vf d0_term__0 = irgen_c0 * d0_power__0;
-                const irgen_vf term__0 = irgen_c0 * power__0;
-                const irgen_vf d0_total__0 = d0_term__0 + d0_total;
-                const irgen_vf total__0 = term__0 + total;
-                d0_power = d0_power__0;
-                power = power__0;
-                d0_term = d0_term__0;
-                term = term__0;
-                d0_total = d0_total__0;
-                total = total__0;
-            }
-            {
-                const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
-                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                const irgen_mf irgen_m7 = irgen_m6;
-                irgen_b4 |= irgen_m7;
-                irgen_at4_d0_power = irgen_sel_f32(irgen_m7, d0_power, irgen_at4_d0_power);
-                irgen_at4_power = irgen_sel_f32(irgen_m7, power, irgen_at4_power);
-                irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
-                irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
-                irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
-                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                irgen_m6 &= ~irgen_m7;
-                irgen_m4 &= ~irgen_m7;
+                const irgen_vf d0_p__0 = -(a * d0_p) - d0_a * p;
+                const irgen_vf p__0 = -(a * p) + ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
+                d0_p = d0_p__0;
+                p = p__0;
             }
         }
-        d0_power = irgen_sel_f32(irgen_b4, irgen_at4_d0_power, d0_power);
-        power = irgen_sel_f32(irgen_b4, irgen_at4_power, power);
-        d0_term = irgen_sel_f32(irgen_b4, irgen_at4_d0_term, d0_term);
-        term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
-        d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
-        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
+    {
+        const irgen_vf irgen_c0 = a * p - 0.5772156649015329f;
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_c0 * a, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
+    }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -4060,80 +4031,131 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
 static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
     irgen_vf d0_total = irgen_bc_f32(0.0f);
-    irgen_vf d0_term = irgen_bc_f32(0.0f);
+    irgen_vf d0_b = irgen_bc_f32(0.0f);
+    irgen_vf d0_q = irgen_bc_f32(0.0f);
+    irgen_vf d0_r = irgen_bc_f32(0.0f);
+    irgen_vf d0_first = irgen_bc_f32(0.0f);
     irgen_vf d1_power = irgen_bc_f32(0.0f);
     irgen_vf d1_total = irgen_bc_f32(0.0f);
-    irgen_vf d1_term = irgen_bc_f32(0.0f);
+    irgen_vf d1_odd = irgen_bc_f32(0.0f);
+    irgen_vf d1_first = irgen_bc_f32(0.0f);
     irgen_vf power = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
-    irgen_vf n = irgen_bc_f32(0.0f);
-    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf k = irgen_bc_f32(0.0f);
+    irgen_vf b = irgen_bc_f32(0.0f);
+    irgen_vf q = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf odd = irgen_bc_f32(0.0f);
+    irgen_vf first = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_total__0 = 0.0f;
-        const float d0_term__0 = 0.0f;
+        const float d0_b__0 = 0.0f;
+        const float d0_q__0 = 0.0f;
+        const float d0_r__0 = 0.0f;
+        const float d0_first__0 = 0.0f;
         const float d1_power__0 = 0.0f;
         const float d1_total__0 = 0.0f;
-        const float d1_term__0 = 0.0f;
+        const float d1_odd__0 = 0.0f;
+        const float d1_first__0 = 0.0f;
         const float d1_power__1 = 0.0f;
         const float power__0 = 1.0f;
         const float d0_total__1 = 0.0f;
         const float d1_total__1 = 0.0f;
         const float total__0 = 0.0f;
         d0_total = irgen_bc_f32(d0_total__1);
-        d0_term = irgen_bc_f32(d0_term__0);
+        d0_b = irgen_bc_f32(d0_b__0);
+        d0_q = irgen_bc_f32(d0_q__0);
+        d0_r = irgen_bc_f32(d0_r__0);
+        d0_first = irgen_bc_f32(d0_first__0);
         d1_power = irgen_bc_f32(d1_power__1);
         d1_total = irgen_bc_f32(d1_total__1);
-        d1_term = irgen_bc_f32(d1_term__0);
+        d1_odd = irgen_bc_f32(d1_odd__0);
+        d1_first = irgen_bc_f32(d1_first__0);
         power = irgen_bc_f32(power__0);
         total = irgen_bc_f32(total__0);
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_d0_b = d0_b;
+        irgen_vf irgen_at1_b = b;
+        irgen_vf irgen_at1_d0_q = d0_q;
+        irgen_vf irgen_at1_q = q;
+        irgen_vf irgen_at1_d0_r = d0_r;
+        irgen_vf irgen_at1_r = r;
+        irgen_vf irgen_at1_d1_odd = d1_odd;
+        irgen_vf irgen_at1_odd = odd;
         irgen_vf irgen_at1_d1_power = d1_power;
         irgen_vf irgen_at1_power = power;
-        irgen_vf irgen_at1_d0_term = d0_term;
-        irgen_vf irgen_at1_d1_term = d1_term;
-        irgen_vf irgen_at1_term = term;
+        irgen_vf irgen_at1_d0_first = d0_first;
+        irgen_vf irgen_at1_d1_first = d1_first;
+        irgen_vf irgen_at1_first = first;
         irgen_vf irgen_at1_d0_total = d0_total;
         irgen_vf irgen_at1_d1_total = d1_total;
         irgen_vf irgen_at1_total = total;
         irgen_mf irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 199 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const float irgen_c0 = INV_N_f32[(int)(((float)(1 + irgen_k1)))];
-                const irgen_vf irgen_c1 = irgen_c0 * y;
-                const irgen_vf d1_power__0 = -(irgen_c1 * d1_power) - power * (irgen_c0 * d1_y);
-                const irgen_vf power__0 = -(irgen_c1 * power);
-                const irgen_vf irgen_c2 = a + ((float)(1 + irgen_k1));
-                const irgen_vf d0_term__0 = -(power__0 * (d0_a * (1.0f / irgen_c2) * (1.0f / irgen_c2)));
-                const irgen_vf irgen_c3 = 1.0f / irgen_c2;
-                const irgen_vf d1_term__0 = irgen_c3 * d1_power__0;
-                const irgen_vf term__0 = irgen_c3 * power__0;
-                const irgen_vf d0_total__0 = d0_term__0 + d0_total;
-                const irgen_vf d1_total__0 = d1_term__0 + d1_total;
-                const irgen_vf total__0 = term__0 + total;
+                const irgen_vf d0_b__0 = d0_a;
+                const irgen_vf b__0 = a + 2.0f * ((float)(0 + irgen_k1)) + 1.0f;
+                const irgen_vf irgen_c0 = b__0 + 1.0f;
+                const irgen_vf d0_q__0 = b__0 * d0_b__0 + irgen_c0 * d0_b__0;
+                const irgen_vf q__0 = irgen_c0 * b__0;
+                const irgen_vf d0_r__0 = -(d0_q__0 * (1.0f / q__0) * (1.0f / q__0));
+                const irgen_vf r__0 = 1.0f / q__0;
+                const float irgen_c1 = INV_ODD_f32[(int)(((float)(0 + irgen_k1)))];
+                const irgen_vf irgen_c2 = irgen_c1 * y;
+                const irgen_vf d1_odd__0 = -(irgen_c2 * d1_power) - power * (irgen_c1 * d1_y);
+                const irgen_vf odd__0 = -(irgen_c2 * power);
+                const float irgen_c3 = INV_EVEN_f32[(int)(((float)(0 + irgen_k1)))];
+                const irgen_vf irgen_c4 = irgen_c3 * y;
+                const irgen_vf d1_power__0 = -(irgen_c4 * d1_odd__0) - odd__0 * (irgen_c3 * d1_y);
+                const irgen_vf power__0 = -(irgen_c4 * odd__0);
+                const irgen_vf irgen_c5 = odd__0 * r__0;
+                const irgen_vf d0_first__0 = irgen_c5 * d0_b__0 + irgen_c0 * d0_r__0 * odd__0;
+                const irgen_vf d1_first__0 = irgen_c0 * d1_odd__0 * r__0;
+                const irgen_vf first__0 = irgen_c0 * irgen_c5;
+                const irgen_vf irgen_c6 = b__0 * power__0;
+                const irgen_vf d0_total__0 = d0_b__0 * power__0 * r__0 + d0_first__0 + irgen_c6 * d0_r__0 + d0_total;
+                const irgen_vf d1_total__0 = b__0 * d1_power__0 * r__0 + d1_first__0 + d1_total;
+                const irgen_vf total__0 = first__0 + irgen_c6 * r__0 + total;
+                d0_b = d0_b__0;
+                b = b__0;
+                d0_q = d0_q__0;
+                q = q__0;
+                d0_r = d0_r__0;
+                r = r__0;
+                d1_odd = d1_odd__0;
+                odd = odd__0;
                 d1_power = d1_power__0;
                 power = power__0;
-                d0_term = d0_term__0;
-                d1_term = d1_term__0;
-                term = term__0;
+                d0_first = d0_first__0;
+                d1_first = d1_first__0;
+                first = first__0;
                 d0_total = d0_total__0;
                 d1_total = d1_total__0;
                 total = total__0;
             }
             {
-                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_term) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
+                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_first) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_first) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(first) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
+                irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
+                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
+                irgen_at1_d0_q = irgen_sel_f32(irgen_m4, d0_q, irgen_at1_d0_q);
+                irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
+                irgen_at1_d0_r = irgen_sel_f32(irgen_m4, d0_r, irgen_at1_d0_r);
+                irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
+                irgen_at1_d1_odd = irgen_sel_f32(irgen_m4, d1_odd, irgen_at1_d1_odd);
+                irgen_at1_odd = irgen_sel_f32(irgen_m4, odd, irgen_at1_odd);
                 irgen_at1_d1_power = irgen_sel_f32(irgen_m4, d1_power, irgen_at1_d1_power);
                 irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
-                irgen_at1_d0_term = irgen_sel_f32(irgen_m4, d0_term, irgen_at1_d0_term);
-                irgen_at1_d1_term = irgen_sel_f32(irgen_m4, d1_term, irgen_at1_d1_term);
-                irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
+                irgen_at1_d0_first = irgen_sel_f32(irgen_m4, d0_first, irgen_at1_d0_first);
+                irgen_at1_d1_first = irgen_sel_f32(irgen_m4, d1_first, irgen_at1_d1_first);
+                irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
                 irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
                 irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
@@ -4141,11 +4163,19 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
                 irgen_m1 &= ~irgen_m4;
             }
         }
+        d0_b = irgen_sel_f32(irgen_b1, irgen_at1_d0_b, d0_b);
+        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
+        d0_q = irgen_sel_f32(irgen_b1, irgen_at1_d0_q, d0_q);
+        q = irgen_sel_f32(irgen_b1, irgen_at1_q, q);
+        d0_r = irgen_sel_f32(irgen_b1, irgen_at1_d0_r, d0_r);
+        r = irgen_sel_f32(irgen_b1, irgen_at1_r, r);
+        d1_odd = irgen_sel_f32(irgen_b1, irgen_at1_d1_odd, d1_odd);
+        odd = irgen_sel_f32(irgen_b1, irgen_at1_odd, odd);
         d1_power = irgen_sel_f32(irgen_b1, irgen_at1_d1_power, d1_power);
         power = irgen_sel_f32(irgen_b1, irgen_at1_power, power);
-        d0_term = irgen_sel_f32(irgen_b1, irgen_at1_d0_term, d0_term);
-        d1_term = irgen_sel_f32(irgen_b1, irgen_at1_d1_term, d1_term);
-        term = irgen_sel_f32(irgen_b1, irgen_at1_term, term);
+        d0_first = irgen_sel_f32(irgen_b1, irgen_at1_d0_first, d0_first);
+        d1_first = irgen_sel_f32(irgen_b1, irgen_at1_d1_first, d1_first);
+        first = irgen_sel_f32(irgen_b1, irgen_at1_first, first);
         d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
         d1_total = irgen_sel_f32(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);

@@ -10,7 +10,8 @@ no e^-y to cancel against and so keeps the derivative in y (the density) accurat
 from irgen.dsl import *
 from irgen.lib.special import lgamma1p, log1pmx, stirling_correction
 
-INV_N = tuple(1.0 / n if n else 0.0 for n in range(200))
+INV_ODD = tuple(1.0 / (2 * k + 1) for k in range(100))      # 1/n and 1/(n + 1), n = 2k + 1
+INV_EVEN = tuple(1.0 / (2 * k + 2) for k in range(100))
 MAX_TERMS = 200000         # about 9 sqrt(a) terms are needed near y = a: a up to ~5e8
 MAX_PAIRS = MAX_TERMS // 2
 SMALL_A_Q_BELOW = 1.5      # for a < 1, Q by Kummer's series below this y, the fraction above
@@ -50,14 +51,19 @@ def lower_series(a, y):
 
 @dsl
 def small_a_sum(a, y):
-    """sum over n >= 1 of (-y)^n / (n! (a + n)), alternating with shrinking terms for y < 2."""
+    """sum over n >= 1 of (-y)^n / (n! (a + n)), alternating with shrinking terms for y < 2.
+    Two terms a step with one division, as in lower_series."""
     power = 1.0
     total = 0.0
-    for n in range(1, 200):
-        power = -power * y * INV_N[n]
-        term = power / (a + n)
-        total = total + term
-        if converged(term, total):
+    for k in range(100):
+        b = a + (2.0 * k + 1.0)
+        q = b * (b + 1.0)
+        r = 1.0 / q
+        odd = -power * y * INV_ODD[k]
+        power = -odd * y * INV_EVEN[k]
+        first = odd * ((b + 1.0) * r)
+        total = total + first + power * (b * r)
+        if converged(first, total):
             break
     return total
 

@@ -7,9 +7,10 @@ from irgen.dsl import *
 SQRT_PI = 1.7724538509055160
 LOG_2 = 0.6931471805599453
 EULER = 0.5772156649015329
-# zeta(k) / k for k = 2, ..., 41: the coefficients of lgamma(1 + a) around a = 0
+# zeta(k) / k for k = 25, ..., 2, highest first: the coefficients of lgamma(1 + a) around
+# a = 0, for Horner's rule; for |a| < 0.2 the terms beyond k = 25 are below 1e-17 relative.
 with mpmath.workdps(40):        # fixed precision: the tables must not depend on the caller's
-    ZETA_OVER_K = tuple(float(mpmath.zeta(k) / k) for k in range(2, 42))
+    ZETA_OVER_K = tuple(float(mpmath.zeta(k) / k) for k in range(25, 1, -1))
 # sin x = x sum_k (-x^2)^k / (2k+1)!, k < 12: below 1e-18 relative for |x| <= pi/2.
 # Highest power first, for Horner's rule.
 with mpmath.workdps(40):
@@ -96,18 +97,13 @@ def log_ndtr(t):
 @dsl
 def lgamma1p(a):
     """log Gamma(1 + a), accurate also for small |a|, where 1 + a would round:
-    -euler a + sum over k >= 2 of zeta(k) (-a)^k / k."""
+    -euler a + sum over k >= 2 of zeta(k) (-a)^k / k, a fixed polynomial for |a| < 0.2."""
     if abs(a) >= 0.2:
         return lgamma(1.0 + a)
-    total = -EULER * a
-    power = -a
-    for i in range(40):
-        power = -power * a
-        term = ZETA_OVER_K[i] * power
-        total = total + term
-        if converged(term, total):
-            break
-    return total
+    p = 0.0
+    for i in range(24):
+        p = p * -a + ZETA_OVER_K[i]
+    return a * (a * p - EULER)
 
 
 @dsl
