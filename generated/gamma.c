@@ -256,50 +256,58 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
                     irgen_m0 &= ~irgen_m5;
                 }
             }
-            { irgen_vd irgen_o0;
-              irgen_o0 = split_v_f64(irgen_m2, alpha);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            if (irgen_any_f64(irgen_m2)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = split_v_f64(irgen_m2, alpha);
+                  _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+                }
+                {
+                    const irgen_vd d__0 = -_irgen_t2 + y;
+                    d = irgen_sel_f64(irgen_m2, d__0, d);
+                    irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64((d__0 < irgen_bc_f64(1.0)), irgen_bc_f64(4.0), irgen_sel_f64((d__0 < irgen_bc_f64(4.0)), irgen_bc_f64(5.0), irgen_bc_f64(6.0))), irgen_ret0);
+                    const irgen_md irgen_m6 = irgen_m2;
+                    irgen_m2 &= ~irgen_m6;
+                    irgen_m0 &= ~irgen_m6;
+                }
             }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd small__0 = irgen_sel_f64((alpha < irgen_bc_f64(0.2)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+            small = small__0;
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = split_v_f64(irgen_m0, alpha);
+          _irgen_t3 = irgen_o0;
+        }
+        {
+            const irgen_md irgen_m7 = (y < _irgen_t3);
+            irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+            if (irgen_any_f64(irgen_m8)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m8, small + 7.0, irgen_ret0);
+                const irgen_md irgen_m9 = irgen_m8;
+                irgen_m8 &= ~irgen_m9;
+                irgen_m0 &= ~irgen_m9;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
             {
-                const irgen_vd d__0 = -_irgen_t2 + y;
-                d = irgen_sel_f64(irgen_m2, d__0, d);
-                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64((d__0 < irgen_bc_f64(1.0)), irgen_bc_f64(4.0), irgen_sel_f64((d__0 < irgen_bc_f64(4.0)), irgen_bc_f64(5.0), irgen_bc_f64(6.0))), irgen_ret0);
-                const irgen_md irgen_m6 = irgen_m2;
-                irgen_m2 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
+                const irgen_md irgen_m10 = (y < irgen_bc_f64(1.5));
+                irgen_md irgen_m11 = irgen_m0 & irgen_m10;
+                if (irgen_any_f64(irgen_m11)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m11, small + 9.0, irgen_ret0);
+                    const irgen_md irgen_m12 = irgen_m11;
+                    irgen_m11 &= ~irgen_m12;
+                    irgen_m0 &= ~irgen_m12;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_bc_f64(11.0), irgen_ret0);
+                return irgen_ret0;
             }
         }
     }
-    {
-        const irgen_vd small__0 = irgen_sel_f64((alpha < irgen_bc_f64(0.2)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-        small = small__0;
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = split_v_f64(irgen_m0, alpha);
-      _irgen_t3 = irgen_o0;
-    }
-    {
-        const irgen_md irgen_m7 = (y < _irgen_t3);
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, small + 7.0, irgen_ret0);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    {
-        const irgen_md irgen_m10 = (y < irgen_bc_f64(1.5));
-        irgen_md irgen_m11 = irgen_m0 & irgen_m10;
-        if (irgen_any_f64(irgen_m11)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m11, small + 9.0, irgen_ret0);
-            const irgen_md irgen_m12 = irgen_m11;
-            irgen_m11 &= ~irgen_m12;
-            irgen_m0 &= ~irgen_m12;
-        }
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_bc_f64(11.0), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -318,21 +326,23 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const double p__0 = 0.0;
-        p = irgen_bc_f64(p__0);
-    }
-    {
-        irgen_md irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 24 && irgen_any_f64(irgen_m4); ++irgen_k1) {
-            {
-                const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
-                p = p__0;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const double p__0 = 0.0;
+            p = irgen_bc_f64(p__0);
+        }
+        {
+            irgen_md irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 24 && irgen_any_f64(irgen_m4); ++irgen_k2) {
+                {
+                    const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k2)))];
+                    p = p__0;
+                }
             }
         }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, a * (a * p - 0.5772156649015329), irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, a * (a * p - 0.5772156649015329), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -352,40 +362,42 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx_v_f64(irgen_md irg
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_vd term__0 = -(t * t);
-        const double total__0 = 0.0;
-        term = term__0;
-        total = irgen_bc_f64(total__0);
-    }
-    {
-        irgen_md irgen_b4 = irgen_mbc_f64(0);
-        irgen_vd irgen_at4_total = total;
-        irgen_vd irgen_at4_term = term;
-        irgen_md irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f64(irgen_m4); ++irgen_k1) {
-            {
-                const irgen_vd total__0 = total + term * ((1.0 / ((double)(2 + irgen_k1))));
-                const irgen_vd term__0 = -(t * term);
-                total = total__0;
-                term = term__0;
-            }
-            {
-                const irgen_md irgen_m5 = (irgen_v_fabs_f64(term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(total));
-                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                const irgen_md irgen_m7 = irgen_m6;
-                irgen_b4 |= irgen_m7;
-                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
-                irgen_m6 &= ~irgen_m7;
-                irgen_m4 &= ~irgen_m7;
-            }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd term__0 = -(t * t);
+            const double total__0 = 0.0;
+            term = term__0;
+            total = irgen_bc_f64(total__0);
         }
-        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
-        term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
+        {
+            irgen_md irgen_b4 = irgen_mbc_f64(0);
+            irgen_vd irgen_at4_total = total;
+            irgen_vd irgen_at4_term = term;
+            irgen_md irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f64(irgen_m4); ++irgen_k2) {
+                {
+                    const irgen_vd total__0 = total + term * ((1.0 / ((double)(2 + irgen_k2))));
+                    const irgen_vd term__0 = -(t * term);
+                    total = total__0;
+                    term = term__0;
+                }
+                {
+                    const irgen_md irgen_m5 = (irgen_v_fabs_f64(term / ((double)(2 + irgen_k2))) <= DBL_EPSILON * irgen_v_fabs_f64(total));
+                    irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                    const irgen_md irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
+            total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
+            term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -419,22 +431,24 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor_v_f64(irgen_
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_vd b__0 = a + 1.0;
-        const irgen_vd t__0 = (-b__0 + y) / b__0;
-        b = b__0;
-        t = t__0;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd b__0 = a + 1.0;
+            const irgen_vd t__0 = (-b__0 + y) / b__0;
+            b = b__0;
+            t = t__0;
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = log1pmx_v_f64(irgen_m0, t);
+          _irgen_t1 = irgen_o0;
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = stirling_correction_v_f64(irgen_m0, b);
+          _irgen_t2 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5 * irgen_v_log_f64(irgen_m0, b) - irgen_v_log1p_f64(irgen_m0, t) - 0.9189385332046728, irgen_ret0);
+        return irgen_ret0;
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log1pmx_v_f64(irgen_m0, t);
-      _irgen_t1 = irgen_o0;
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = stirling_correction_v_f64(irgen_m0, b);
-      _irgen_t2 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5 * irgen_v_log_f64(irgen_m0, b) - irgen_v_log1p_f64(irgen_m0, t) - 0.9189385332046728, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -615,16 +629,18 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_prefactor_v_f64(irgen_m0, a, y);
-      _irgen_t3 = irgen_o0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = lower_series_v_f64(irgen_m0, a, y);
+          _irgen_t4 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_v_log_f64(irgen_m0, _irgen_t4), irgen_ret0);
+        return irgen_ret0;
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = lower_series_v_f64(irgen_m0, a, y);
-      _irgen_t4 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_v_log_f64(irgen_m0, _irgen_t4), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -782,16 +798,18 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction_v_f64(irgen
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_prefactor_v_f64(irgen_m0, a, y);
-      _irgen_t2 = irgen_o0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, y);
+          _irgen_t2 = irgen_o0;
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = upper_fraction_v_f64(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_v_log_f64(irgen_m0, _irgen_t3) + irgen_v_log_f64(irgen_m0, a), irgen_ret0);
+        return irgen_ret0;
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = upper_fraction_v_f64(irgen_m0, a, y);
-      _irgen_t3 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_v_log_f64(irgen_m0, _irgen_t3) + irgen_v_log_f64(irgen_m0, a), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -819,12 +837,14 @@ static inline __attribute__((always_inline)) irgen_vd gamma_p_v_f64(irgen_md irg
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
-      _irgen_t3 = irgen_o0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -855,32 +875,38 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md 
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = cdf_v_f64(irgen_m0, x, alpha, beta);
+                  cdf_1 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = cdf_v_f64(irgen_m0, x, alpha, beta);
-      cdf_1 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -897,8 +923,10 @@ static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md ir
             irgen_m0 &= ~irgen_m3;
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, alpha * irgen_v_log_f64(irgen_m0, beta) - beta * x + (alpha - 1.0) * irgen_v_log_f64(irgen_m0, x) - irgen_v_lgamma_f64(irgen_m0, alpha), irgen_ret0);
-    return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        irgen_ret0 = irgen_sel_f64(irgen_m0, alpha * irgen_v_log_f64(irgen_m0, beta) - beta * x + (alpha - 1.0) * irgen_v_log_f64(irgen_m0, x) - irgen_v_lgamma_f64(irgen_m0, alpha), irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -916,32 +944,38 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_prob_v_f64(irgen_m0, x, alpha, beta);
+                  log_prob_2 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_prob_v_f64(irgen_m0, x, alpha, beta);
-      log_prob_2 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -963,75 +997,83 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)INFINITY)), irgen_ret0);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
         }
-    }
-    {
-        const double shift__0 = 0.0;
-        shift = irgen_bc_f64(shift__0);
-    }
-    {
-        const irgen_md irgen_m7 = (x <= irgen_bc_f64(0.0));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
+        if (irgen_any_f64(irgen_m0)) {
             {
-                const irgen_md irgen_m9 = (x == irgen_v_floor_f64(x));
-                irgen_md irgen_m10 = irgen_m8 & irgen_m9;
-                if (irgen_any_f64(irgen_m10)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(((double)NAN)), irgen_ret0);
-                    const irgen_md irgen_m11 = irgen_m10;
-                    irgen_m10 &= ~irgen_m11;
-                    irgen_m8 &= ~irgen_m11;
-                    irgen_m0 &= ~irgen_m11;
+                const double shift__0 = 0.0;
+                shift = irgen_bc_f64(shift__0);
+            }
+            {
+                const irgen_md irgen_m7 = (x <= irgen_bc_f64(0.0));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    {
+                        const irgen_md irgen_m9 = (x == irgen_v_floor_f64(x));
+                        irgen_md irgen_m10 = irgen_m8 & irgen_m9;
+                        if (irgen_any_f64(irgen_m10)) {
+                            irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                            const irgen_md irgen_m11 = irgen_m10;
+                            irgen_m10 &= ~irgen_m11;
+                            irgen_m8 &= ~irgen_m11;
+                            irgen_m0 &= ~irgen_m11;
+                        }
+                    }
+                    if (irgen_any_f64(irgen_m8)) {
+                        {
+                            const irgen_vd shift__0 = -(3.141592653589793 / irgen_v_tan_f64(irgen_m8, 3.141592653589793 * x));
+                            const irgen_vd x__0 = 1.0 - x;
+                            shift = irgen_sel_f64(irgen_m8, shift__0, shift);
+                            x = irgen_sel_f64(irgen_m8, x__0, x);
+                        }
+                    }
                 }
             }
-            {
-                const irgen_vd shift__0 = -(3.141592653589793 / irgen_v_tan_f64(irgen_m8, 3.141592653589793 * x));
-                const irgen_vd x__0 = 1.0 - x;
-                shift = irgen_sel_f64(irgen_m8, shift__0, shift);
-                x = irgen_sel_f64(irgen_m8, x__0, x);
-            }
-        }
-    }
-    {
-        const double num__0 = 0.0;
-        const double den__0 = 1.0;
-        num = irgen_bc_f64(num__0);
-        den = irgen_bc_f64(den__0);
-    }
-    {
-        irgen_md irgen_m12 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 10 && irgen_any_f64(irgen_m12); ++irgen_k1) {
-            {
-                const irgen_md irgen_m13 = (x < irgen_bc_f64(10.0));
-                irgen_md irgen_m14 = irgen_m12 & irgen_m13;
+            if (irgen_any_f64(irgen_m0)) {
                 {
-                    const irgen_vd num__0 = den + num * x;
-                    const irgen_vd den__0 = den * x;
-                    const irgen_vd x__0 = x + 1.0;
-                    num = irgen_sel_f64(irgen_m14, num__0, num);
-                    den = irgen_sel_f64(irgen_m14, den__0, den);
-                    x = irgen_sel_f64(irgen_m14, x__0, x);
+                    const double num__0 = 0.0;
+                    const double den__0 = 1.0;
+                    num = irgen_bc_f64(num__0);
+                    den = irgen_bc_f64(den__0);
+                }
+                {
+                    irgen_md irgen_m12 = irgen_m0;
+                    for (int irgen_k4 = 0; irgen_k4 < 10 && irgen_any_f64(irgen_m12); ++irgen_k4) {
+                        {
+                            const irgen_md irgen_m13 = (x < irgen_bc_f64(10.0));
+                            irgen_md irgen_m14 = irgen_m12 & irgen_m13;
+                            {
+                                const irgen_vd num__0 = den + num * x;
+                                const irgen_vd den__0 = den * x;
+                                const irgen_vd x__0 = x + 1.0;
+                                num = irgen_sel_f64(irgen_m14, num__0, num);
+                                den = irgen_sel_f64(irgen_m14, den__0, den);
+                                x = irgen_sel_f64(irgen_m14, x__0, x);
+                            }
+                        }
+                    }
+                }
+                {
+                    const irgen_vd shift__0 = shift - num / den;
+                    const irgen_vd f__0 = (1.0 / x) * (1.0 / x);
+                    const irgen_vd series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333 - 0.4432598039215686 * f__0)) + 0.021092796092796094)) + 0.007575757575757576)) + 0.004166666666666667)) + 0.003968253968253968)) + 0.008333333333333333)) + 0.08333333333333333);
+                    shift = shift__0;
+                    f = f__0;
+                    series = series__0;
+                    irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift__0 + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
+                    return irgen_ret0;
                 }
             }
         }
-    }
-    {
-        const irgen_vd shift__0 = shift - num / den;
-        const irgen_vd f__0 = (1.0 / x) * (1.0 / x);
-        const irgen_vd series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333 - 0.4432598039215686 * f__0)) + 0.021092796092796094)) + 0.007575757575757576)) + 0.004166666666666667)) + 0.003968253968253968)) + 0.008333333333333333)) + 0.08333333333333333);
-        shift = shift__0;
-        f = f__0;
-        series = series__0;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift__0 + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
-        return irgen_ret0;
     }
     return irgen_ret0;
 }
@@ -1063,29 +1105,31 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const double d0_p__0 = 0.0;
-        const double p__0 = 0.0;
-        d0_p = irgen_bc_f64(d0_p__0);
-        p = irgen_bc_f64(p__0);
-    }
-    {
-        irgen_md irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 24 && irgen_any_f64(irgen_m4); ++irgen_k1) {
-            {
-                const irgen_vd d0_p__0 = -(a * d0_p) - d0_a * p;
-                const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k1)))];
-                d0_p = d0_p__0;
-                p = p__0;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const double d0_p__0 = 0.0;
+            const double p__0 = 0.0;
+            d0_p = irgen_bc_f64(d0_p__0);
+            p = irgen_bc_f64(p__0);
+        }
+        {
+            irgen_md irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 24 && irgen_any_f64(irgen_m4); ++irgen_k2) {
+                {
+                    const irgen_vd d0_p__0 = -(a * d0_p) - d0_a * p;
+                    const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k2)))];
+                    d0_p = d0_p__0;
+                    p = p__0;
+                }
             }
         }
-    }
-    {
-        const irgen_vd irgen_c0 = a * p - 0.5772156649015329;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * a, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a, irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+        {
+            const irgen_vd irgen_c0 = a * p - 0.5772156649015329;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * a, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a, irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -1117,57 +1161,59 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_vd d0_term__0 = -(2.0 * d0_t * t);
-        const irgen_vd term__0 = -(t * t);
-        const double d0_total__0 = 0.0;
-        const double total__0 = 0.0;
-        d0_term = d0_term__0;
-        term = term__0;
-        d0_total = irgen_bc_f64(d0_total__0);
-        total = irgen_bc_f64(total__0);
-    }
-    {
-        irgen_md irgen_b4 = irgen_mbc_f64(0);
-        irgen_vd irgen_at4_d0_total = d0_total;
-        irgen_vd irgen_at4_total = total;
-        irgen_vd irgen_at4_d0_term = d0_term;
-        irgen_vd irgen_at4_term = term;
-        irgen_md irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f64(irgen_m4); ++irgen_k1) {
-            {
-                const double irgen_c0 = 1.0 / ((double)(2 + irgen_k1));
-                const irgen_vd d0_total__0 = irgen_c0 * d0_term + d0_total;
-                const irgen_vd total__0 = irgen_c0 * term + total;
-                const irgen_vd d0_term__0 = -(d0_t * term) - d0_term * t;
-                const irgen_vd term__0 = -(t * term);
-                d0_total = d0_total__0;
-                total = total__0;
-                d0_term = d0_term__0;
-                term = term__0;
-            }
-            {
-                const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term / ((double)(2 + irgen_k1))) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
-                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                const irgen_md irgen_m7 = irgen_m6;
-                irgen_b4 |= irgen_m7;
-                irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
-                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
-                irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
-                irgen_m6 &= ~irgen_m7;
-                irgen_m4 &= ~irgen_m7;
-            }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd d0_term__0 = -(2.0 * d0_t * t);
+            const irgen_vd term__0 = -(t * t);
+            const double d0_total__0 = 0.0;
+            const double total__0 = 0.0;
+            d0_term = d0_term__0;
+            term = term__0;
+            d0_total = irgen_bc_f64(d0_total__0);
+            total = irgen_bc_f64(total__0);
         }
-        d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
-        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
-        d0_term = irgen_sel_f64(irgen_b4, irgen_at4_d0_term, d0_term);
-        term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
+        {
+            irgen_md irgen_b4 = irgen_mbc_f64(0);
+            irgen_vd irgen_at4_d0_total = d0_total;
+            irgen_vd irgen_at4_total = total;
+            irgen_vd irgen_at4_d0_term = d0_term;
+            irgen_vd irgen_at4_term = term;
+            irgen_md irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f64(irgen_m4); ++irgen_k2) {
+                {
+                    const double irgen_c0 = 1.0 / ((double)(2 + irgen_k2));
+                    const irgen_vd d0_total__0 = irgen_c0 * d0_term + d0_total;
+                    const irgen_vd total__0 = irgen_c0 * term + total;
+                    const irgen_vd d0_term__0 = -(d0_t * term) - d0_term * t;
+                    const irgen_vd term__0 = -(t * term);
+                    d0_total = d0_total__0;
+                    total = total__0;
+                    d0_term = d0_term__0;
+                    term = term__0;
+                }
+                {
+                    const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term / ((double)(2 + irgen_k2))) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term / ((double)(2 + irgen_k2))) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                    irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                    const irgen_md irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
+                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                    irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
+                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
+            d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
+            total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
+            d0_term = irgen_sel_f64(irgen_b4, irgen_at4_d0_term, d0_term);
+            term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -1255,48 +1301,50 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_1_v_f64(
             }
         }
     }
-    {
-        const irgen_vd d0_b__0 = d0_a;
-        const irgen_vd b__0 = a + 1.0;
-        const irgen_vd irgen_c0 = 1.0 / b__0;
-        const irgen_vd irgen_c1 = -b__0 + y;
-        const irgen_vd d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0 / b__0) * (1.0 / b__0);
-        const irgen_vd d1_t__0 = irgen_c0 * d1_y;
-        const irgen_vd t__0 = irgen_c0 * irgen_c1;
-        const irgen_vd _irgen_s2__0 = d0_t__0;
-        const irgen_vd _irgen_s3__0 = d1_t__0;
-        d0_b = d0_b__0;
-        b = b__0;
-        d0_t = d0_t__0;
-        d1_t = d1_t__0;
-        t = t__0;
-        _irgen_s2 = _irgen_s2__0;
-        _irgen_s3 = _irgen_s3__0;
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = log1pmx__d0_v_f64(irgen_m0, t, irgen_bc_f64(1.0), &irgen_o1);
-      _irgen_t1 = irgen_o0;
-      _irgen_j1 = irgen_o1;
-    }
-    {
-        const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-        const irgen_vd d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = stirling_correction__d0_v_f64(irgen_m0, b, d0_b, &irgen_o1);
-      _irgen_t2 = irgen_o0;
-      d0__irgen_t2 = irgen_o1;
-    }
-    {
-        const irgen_vd irgen_c0 = 1.0 / (t + 1.0);
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5 * irgen_v_log_f64(irgen_m0, b) - irgen_v_log1p_f64(irgen_m0, t) - 0.9189385332046728, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5 * d0_b / b, irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, b * d1__irgen_t1 - irgen_c0 * d1_t, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd d0_b__0 = d0_a;
+            const irgen_vd b__0 = a + 1.0;
+            const irgen_vd irgen_c0 = 1.0 / b__0;
+            const irgen_vd irgen_c1 = -b__0 + y;
+            const irgen_vd d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0 / b__0) * (1.0 / b__0);
+            const irgen_vd d1_t__0 = irgen_c0 * d1_y;
+            const irgen_vd t__0 = irgen_c0 * irgen_c1;
+            const irgen_vd _irgen_s2__0 = d0_t__0;
+            const irgen_vd _irgen_s3__0 = d1_t__0;
+            d0_b = d0_b__0;
+            b = b__0;
+            d0_t = d0_t__0;
+            d1_t = d1_t__0;
+            t = t__0;
+            _irgen_s2 = _irgen_s2__0;
+            _irgen_s3 = _irgen_s3__0;
+        }
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = log1pmx__d0_v_f64(irgen_m0, t, irgen_bc_f64(1.0), &irgen_o1);
+          _irgen_t1 = irgen_o0;
+          _irgen_j1 = irgen_o1;
+        }
+        {
+            const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+            const irgen_vd d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+            d0__irgen_t1 = d0__irgen_t1__0;
+            d1__irgen_t1 = d1__irgen_t1__0;
+        }
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = stirling_correction__d0_v_f64(irgen_m0, b, d0_b, &irgen_o1);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+        }
+        {
+            const irgen_vd irgen_c0 = 1.0 / (t + 1.0);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5 * irgen_v_log_f64(irgen_m0, b) - irgen_v_log1p_f64(irgen_m0, t) - 0.9189385332046728, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5 * d0_b / b, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, b * d1__irgen_t1 - irgen_c0 * d1_t, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1705,26 +1753,28 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
             }
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_prefactor__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = lower_series__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t4 = irgen_o0;
-      d0__irgen_t4 = irgen_o1;
-      d1__irgen_t4 = irgen_o2;
-    }
-    {
-        const irgen_vd irgen_c0 = 1.0 / _irgen_t4;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_v_log_f64(irgen_m0, _irgen_t4), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0__irgen_t4, irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t3 + irgen_c0 * d1__irgen_t4, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_prefactor__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = lower_series__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t4 = irgen_o0;
+          d0__irgen_t4 = irgen_o1;
+          d1__irgen_t4 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = 1.0 / _irgen_t4;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_v_log_f64(irgen_m0, _irgen_t4), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0__irgen_t4, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t3 + irgen_c0 * d1__irgen_t4, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -2129,26 +2179,28 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_prefactor__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t2 = irgen_o0;
-      d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
-    }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = upper_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const irgen_vd irgen_c0 = 1.0 / _irgen_t3;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_v_log_f64(irgen_m0, _irgen_t3) + irgen_v_log_f64(irgen_m0, a), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a, irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1__irgen_t3, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_prefactor__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = upper_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = 1.0 / _irgen_t3;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_v_log_f64(irgen_m0, _irgen_t3) + irgen_v_log_f64(irgen_m0, a), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1__irgen_t3, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -2221,20 +2273,22 @@ static inline __attribute__((always_inline)) irgen_vd gamma_p__d0_1_v_f64(irgen_
             }
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -2292,42 +2346,48 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret2);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret2);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                  irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+                  cdf_3 = irgen_o0;
+                  cdf_4 = irgen_o1;
+                  cdf_5 = irgen_o2;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret2);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-      cdf_3 = irgen_o0;
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -2398,18 +2458,20 @@ static inline __attribute__((always_inline)) irgen_vd log_gamma_q__d0_1_v_f64(ir
             }
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t3, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t3, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -2494,21 +2556,23 @@ static inline __attribute__((always_inline)) irgen_vd log_gamma_p__d0_1_v_f64(ir
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
-        const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d0__irgen_t3), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d1__irgen_t3), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_q_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+            const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d1__irgen_t3), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -2568,61 +2632,67 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x <= irgen_bc_f64(0.0));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
-        }
-    }
-    {
-        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = upper_v_f64(irgen_m0, x, alpha, beta);
-      upper_6 = irgen_o0;
-    }
-    {
-        const irgen_md irgen_m10 = (upper_6 > irgen_bc_f64(0.0));
-        irgen_md irgen_m11 = irgen_m0 & irgen_m10;
-        if (irgen_any_f64(irgen_m11)) {
-            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = log_sf__d1_0_v_f64(irgen_m11, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-              log_sf_7 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_7);
-              log_sf_8 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_8);
-              log_sf_9 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_9);
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x <= irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_8 / log_sf_9), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m11, -(x / beta), irgen_ret1);
-            const irgen_md irgen_m12 = irgen_m11;
-            irgen_m11 &= ~irgen_m12;
-            irgen_m0 &= ~irgen_m12;
         }
-        irgen_md irgen_m13 = irgen_m0 & ~irgen_m10;
-        if (irgen_any_f64(irgen_m13)) {
-            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = log_cdf__d1_0_v_f64(irgen_m13, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-              log_cdf_10 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_10);
-              log_cdf_11 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_11);
-              log_cdf_12 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_12);
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_11 / log_cdf_12), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m13, -(x / beta), irgen_ret1);
-            const irgen_md irgen_m14 = irgen_m13;
-            irgen_m13 &= ~irgen_m14;
-            irgen_m0 &= ~irgen_m14;
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = upper_v_f64(irgen_m0, x, alpha, beta);
+                  upper_6 = irgen_o0;
+                }
+                {
+                    const irgen_md irgen_m10 = (upper_6 > irgen_bc_f64(0.0));
+                    irgen_md irgen_m11 = irgen_m0 & irgen_m10;
+                    if (irgen_any_f64(irgen_m11)) {
+                        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                          irgen_o0 = log_sf__d1_0_v_f64(irgen_m11, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+                          log_sf_7 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_7);
+                          log_sf_8 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_8);
+                          log_sf_9 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_9);
+                        }
+                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_8 / log_sf_9), irgen_ret0);
+                        irgen_ret1 = irgen_sel_f64(irgen_m11, -(x / beta), irgen_ret1);
+                        const irgen_md irgen_m12 = irgen_m11;
+                        irgen_m11 &= ~irgen_m12;
+                        irgen_m0 &= ~irgen_m12;
+                    }
+                    irgen_md irgen_m13 = irgen_m0 & ~irgen_m10;
+                    if (irgen_any_f64(irgen_m13)) {
+                        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                          irgen_o0 = log_cdf__d1_0_v_f64(irgen_m13, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+                          log_cdf_10 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_10);
+                          log_cdf_11 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_11);
+                          log_cdf_12 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_12);
+                        }
+                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_11 / log_cdf_12), irgen_ret0);
+                        irgen_ret1 = irgen_sel_f64(irgen_m13, -(x / beta), irgen_ret1);
+                        const irgen_md irgen_m14 = irgen_m13;
+                        irgen_m13 &= ~irgen_m14;
+                        irgen_m0 &= ~irgen_m14;
+                    }
+                }
+            }
         }
     }
     *irgen_r1 = irgen_ret1;
@@ -2802,50 +2872,58 @@ static inline __attribute__((always_inline)) irgen_vf group_v_f32(irgen_mf irgen
                     irgen_m0 &= ~irgen_m5;
                 }
             }
-            { irgen_vf irgen_o0;
-              irgen_o0 = split_v_f32(irgen_m2, alpha);
-              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+            if (irgen_any_f32(irgen_m2)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = split_v_f32(irgen_m2, alpha);
+                  _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+                }
+                {
+                    const irgen_vf d__0 = -_irgen_t2 + y;
+                    d = irgen_sel_f32(irgen_m2, d__0, d);
+                    irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32((d__0 < irgen_bc_f32(1.0f)), irgen_bc_f32(4.0f), irgen_sel_f32((d__0 < irgen_bc_f32(4.0f)), irgen_bc_f32(5.0f), irgen_bc_f32(6.0f))), irgen_ret0);
+                    const irgen_mf irgen_m6 = irgen_m2;
+                    irgen_m2 &= ~irgen_m6;
+                    irgen_m0 &= ~irgen_m6;
+                }
             }
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf small__0 = irgen_sel_f32((alpha < irgen_bc_f32(0.2f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+            small = small__0;
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = split_v_f32(irgen_m0, alpha);
+          _irgen_t3 = irgen_o0;
+        }
+        {
+            const irgen_mf irgen_m7 = (y < _irgen_t3);
+            irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+            if (irgen_any_f32(irgen_m8)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m8, small + 7.0f, irgen_ret0);
+                const irgen_mf irgen_m9 = irgen_m8;
+                irgen_m8 &= ~irgen_m9;
+                irgen_m0 &= ~irgen_m9;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
             {
-                const irgen_vf d__0 = -_irgen_t2 + y;
-                d = irgen_sel_f32(irgen_m2, d__0, d);
-                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32((d__0 < irgen_bc_f32(1.0f)), irgen_bc_f32(4.0f), irgen_sel_f32((d__0 < irgen_bc_f32(4.0f)), irgen_bc_f32(5.0f), irgen_bc_f32(6.0f))), irgen_ret0);
-                const irgen_mf irgen_m6 = irgen_m2;
-                irgen_m2 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
+                const irgen_mf irgen_m10 = (y < irgen_bc_f32(1.5f));
+                irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
+                if (irgen_any_f32(irgen_m11)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m11, small + 9.0f, irgen_ret0);
+                    const irgen_mf irgen_m12 = irgen_m11;
+                    irgen_m11 &= ~irgen_m12;
+                    irgen_m0 &= ~irgen_m12;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_bc_f32(11.0f), irgen_ret0);
+                return irgen_ret0;
             }
         }
     }
-    {
-        const irgen_vf small__0 = irgen_sel_f32((alpha < irgen_bc_f32(0.2f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
-        small = small__0;
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = split_v_f32(irgen_m0, alpha);
-      _irgen_t3 = irgen_o0;
-    }
-    {
-        const irgen_mf irgen_m7 = (y < _irgen_t3);
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, small + 7.0f, irgen_ret0);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    {
-        const irgen_mf irgen_m10 = (y < irgen_bc_f32(1.5f));
-        irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
-        if (irgen_any_f32(irgen_m11)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m11, small + 9.0f, irgen_ret0);
-            const irgen_mf irgen_m12 = irgen_m11;
-            irgen_m11 &= ~irgen_m12;
-            irgen_m0 &= ~irgen_m12;
-        }
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_bc_f32(11.0f), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -2864,21 +2942,23 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf ir
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const float p__0 = 0.0f;
-        p = irgen_bc_f32(p__0);
-    }
-    {
-        irgen_mf irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 24 && irgen_any_f32(irgen_m4); ++irgen_k1) {
-            {
-                const irgen_vf p__0 = -(a * p) + ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
-                p = p__0;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const float p__0 = 0.0f;
+            p = irgen_bc_f32(p__0);
+        }
+        {
+            irgen_mf irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 24 && irgen_any_f32(irgen_m4); ++irgen_k2) {
+                {
+                    const irgen_vf p__0 = -(a * p) + ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k2)))];
+                    p = p__0;
+                }
             }
         }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, a * (a * p - 0.5772156649015329f), irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, a * (a * p - 0.5772156649015329f), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -2898,40 +2978,42 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx_v_f32(irgen_mf irg
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_vf term__0 = -(t * t);
-        const float total__0 = 0.0f;
-        term = term__0;
-        total = irgen_bc_f32(total__0);
-    }
-    {
-        irgen_mf irgen_b4 = irgen_mbc_f32(0);
-        irgen_vf irgen_at4_total = total;
-        irgen_vf irgen_at4_term = term;
-        irgen_mf irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f32(irgen_m4); ++irgen_k1) {
-            {
-                const irgen_vf total__0 = total + term * ((1.0f / ((float)(2 + irgen_k1))));
-                const irgen_vf term__0 = -(t * term);
-                total = total__0;
-                term = term__0;
-            }
-            {
-                const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(total));
-                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                const irgen_mf irgen_m7 = irgen_m6;
-                irgen_b4 |= irgen_m7;
-                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
-                irgen_m6 &= ~irgen_m7;
-                irgen_m4 &= ~irgen_m7;
-            }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf term__0 = -(t * t);
+            const float total__0 = 0.0f;
+            term = term__0;
+            total = irgen_bc_f32(total__0);
         }
-        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
-        term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
+        {
+            irgen_mf irgen_b4 = irgen_mbc_f32(0);
+            irgen_vf irgen_at4_total = total;
+            irgen_vf irgen_at4_term = term;
+            irgen_mf irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f32(irgen_m4); ++irgen_k2) {
+                {
+                    const irgen_vf total__0 = total + term * ((1.0f / ((float)(2 + irgen_k2))));
+                    const irgen_vf term__0 = -(t * term);
+                    total = total__0;
+                    term = term__0;
+                }
+                {
+                    const irgen_mf irgen_m5 = (irgen_v_fabs_f32(term / ((float)(2 + irgen_k2))) <= FLT_EPSILON * irgen_v_fabs_f32(total));
+                    irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                    const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
+            total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
+            term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -2965,22 +3047,24 @@ static inline __attribute__((always_inline)) irgen_vf log_prefactor_v_f32(irgen_
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_vf b__0 = a + 1.0f;
-        const irgen_vf t__0 = (-b__0 + y) / b__0;
-        b = b__0;
-        t = t__0;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf b__0 = a + 1.0f;
+            const irgen_vf t__0 = (-b__0 + y) / b__0;
+            b = b__0;
+            t = t__0;
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = log1pmx_v_f32(irgen_m0, t);
+          _irgen_t1 = irgen_o0;
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = stirling_correction_v_f32(irgen_m0, b);
+          _irgen_t2 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5f * irgen_v_log_f32(irgen_m0, b) - irgen_v_log1p_f32(irgen_m0, t) - 0.9189385332046728f, irgen_ret0);
+        return irgen_ret0;
     }
-    { irgen_vf irgen_o0;
-      irgen_o0 = log1pmx_v_f32(irgen_m0, t);
-      _irgen_t1 = irgen_o0;
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = stirling_correction_v_f32(irgen_m0, b);
-      _irgen_t2 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5f * irgen_v_log_f32(irgen_m0, b) - irgen_v_log1p_f32(irgen_m0, t) - 0.9189385332046728f, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -3161,16 +3245,18 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_prefactor_v_f32(irgen_m0, a, y);
-      _irgen_t3 = irgen_o0;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = lower_series_v_f32(irgen_m0, a, y);
+          _irgen_t4 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_v_log_f32(irgen_m0, _irgen_t4), irgen_ret0);
+        return irgen_ret0;
     }
-    { irgen_vf irgen_o0;
-      irgen_o0 = lower_series_v_f32(irgen_m0, a, y);
-      _irgen_t4 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_v_log_f32(irgen_m0, _irgen_t4), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -3328,16 +3414,18 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction_v_f32(irgen
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_prefactor_v_f32(irgen_m0, a, y);
-      _irgen_t2 = irgen_o0;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, y);
+          _irgen_t2 = irgen_o0;
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = upper_fraction_v_f32(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2 + irgen_v_log_f32(irgen_m0, _irgen_t3) + irgen_v_log_f32(irgen_m0, a), irgen_ret0);
+        return irgen_ret0;
     }
-    { irgen_vf irgen_o0;
-      irgen_o0 = upper_fraction_v_f32(irgen_m0, a, y);
-      _irgen_t3 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2 + irgen_v_log_f32(irgen_m0, _irgen_t3) + irgen_v_log_f32(irgen_m0, a), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -3365,12 +3453,14 @@ static inline __attribute__((always_inline)) irgen_vf gamma_p_v_f32(irgen_mf irg
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
-      _irgen_t3 = irgen_o0;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, _irgen_t3), irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, _irgen_t3), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -3401,32 +3491,38 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_v_f32(irgen_mf 
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = cdf_v_f32(irgen_m0, x, alpha, beta);
+                  cdf_1 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_1, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = cdf_v_f32(irgen_m0, x, alpha, beta);
-      cdf_1 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_1, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -3443,8 +3539,10 @@ static inline __attribute__((always_inline)) irgen_vf log_prob_v_f32(irgen_mf ir
             irgen_m0 &= ~irgen_m3;
         }
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, alpha * irgen_v_log_f32(irgen_m0, beta) - beta * x + (alpha - 1.0f) * irgen_v_log_f32(irgen_m0, x) - irgen_v_lgamma_f32(irgen_m0, alpha), irgen_ret0);
-    return irgen_ret0;
+    if (irgen_any_f32(irgen_m0)) {
+        irgen_ret0 = irgen_sel_f32(irgen_m0, alpha * irgen_v_log_f32(irgen_m0, beta) - beta * x + (alpha - 1.0f) * irgen_v_log_f32(irgen_m0, x) - irgen_v_lgamma_f32(irgen_m0, alpha), irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -3462,32 +3560,38 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_prob_v_f32(irgen_m0, x, alpha, beta);
+                  log_prob_2 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_2, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_prob_v_f32(irgen_m0, x, alpha, beta);
-      log_prob_2 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_2, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -3509,75 +3613,83 @@ static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irg
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(INFINITY), irgen_ret0);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(INFINITY), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
         }
-    }
-    {
-        const float shift__0 = 0.0f;
-        shift = irgen_bc_f32(shift__0);
-    }
-    {
-        const irgen_mf irgen_m7 = (x <= irgen_bc_f32(0.0f));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
+        if (irgen_any_f32(irgen_m0)) {
             {
-                const irgen_mf irgen_m9 = (x == irgen_v_floor_f32(x));
-                irgen_mf irgen_m10 = irgen_m8 & irgen_m9;
-                if (irgen_any_f32(irgen_m10)) {
-                    irgen_ret0 = irgen_sel_f32(irgen_m10, irgen_bc_f32(NAN), irgen_ret0);
-                    const irgen_mf irgen_m11 = irgen_m10;
-                    irgen_m10 &= ~irgen_m11;
-                    irgen_m8 &= ~irgen_m11;
-                    irgen_m0 &= ~irgen_m11;
+                const float shift__0 = 0.0f;
+                shift = irgen_bc_f32(shift__0);
+            }
+            {
+                const irgen_mf irgen_m7 = (x <= irgen_bc_f32(0.0f));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    {
+                        const irgen_mf irgen_m9 = (x == irgen_v_floor_f32(x));
+                        irgen_mf irgen_m10 = irgen_m8 & irgen_m9;
+                        if (irgen_any_f32(irgen_m10)) {
+                            irgen_ret0 = irgen_sel_f32(irgen_m10, irgen_bc_f32(NAN), irgen_ret0);
+                            const irgen_mf irgen_m11 = irgen_m10;
+                            irgen_m10 &= ~irgen_m11;
+                            irgen_m8 &= ~irgen_m11;
+                            irgen_m0 &= ~irgen_m11;
+                        }
+                    }
+                    if (irgen_any_f32(irgen_m8)) {
+                        {
+                            const irgen_vf shift__0 = -(3.14159265f / irgen_v_tan_f32(irgen_m8, 3.14159265f * x));
+                            const irgen_vf x__0 = 1.0f - x;
+                            shift = irgen_sel_f32(irgen_m8, shift__0, shift);
+                            x = irgen_sel_f32(irgen_m8, x__0, x);
+                        }
+                    }
                 }
             }
-            {
-                const irgen_vf shift__0 = -(3.14159265f / irgen_v_tan_f32(irgen_m8, 3.14159265f * x));
-                const irgen_vf x__0 = 1.0f - x;
-                shift = irgen_sel_f32(irgen_m8, shift__0, shift);
-                x = irgen_sel_f32(irgen_m8, x__0, x);
-            }
-        }
-    }
-    {
-        const float num__0 = 0.0f;
-        const float den__0 = 1.0f;
-        num = irgen_bc_f32(num__0);
-        den = irgen_bc_f32(den__0);
-    }
-    {
-        irgen_mf irgen_m12 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 10 && irgen_any_f32(irgen_m12); ++irgen_k1) {
-            {
-                const irgen_mf irgen_m13 = (x < irgen_bc_f32(10.0f));
-                irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
+            if (irgen_any_f32(irgen_m0)) {
                 {
-                    const irgen_vf num__0 = den + num * x;
-                    const irgen_vf den__0 = den * x;
-                    const irgen_vf x__0 = x + 1.0f;
-                    num = irgen_sel_f32(irgen_m14, num__0, num);
-                    den = irgen_sel_f32(irgen_m14, den__0, den);
-                    x = irgen_sel_f32(irgen_m14, x__0, x);
+                    const float num__0 = 0.0f;
+                    const float den__0 = 1.0f;
+                    num = irgen_bc_f32(num__0);
+                    den = irgen_bc_f32(den__0);
+                }
+                {
+                    irgen_mf irgen_m12 = irgen_m0;
+                    for (int irgen_k4 = 0; irgen_k4 < 10 && irgen_any_f32(irgen_m12); ++irgen_k4) {
+                        {
+                            const irgen_mf irgen_m13 = (x < irgen_bc_f32(10.0f));
+                            irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
+                            {
+                                const irgen_vf num__0 = den + num * x;
+                                const irgen_vf den__0 = den * x;
+                                const irgen_vf x__0 = x + 1.0f;
+                                num = irgen_sel_f32(irgen_m14, num__0, num);
+                                den = irgen_sel_f32(irgen_m14, den__0, den);
+                                x = irgen_sel_f32(irgen_m14, x__0, x);
+                            }
+                        }
+                    }
+                }
+                {
+                    const irgen_vf shift__0 = shift - num / den;
+                    const irgen_vf f__0 = (1.0f / x) * (1.0f / x);
+                    const irgen_vf series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333f - 0.4432598039215686f * f__0)) + 0.021092796092796094f)) + 0.007575757575757576f)) + 0.004166666666666667f)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
+                    shift = shift__0;
+                    f = f__0;
+                    series = series__0;
+                    irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift__0 + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
+                    return irgen_ret0;
                 }
             }
         }
-    }
-    {
-        const irgen_vf shift__0 = shift - num / den;
-        const irgen_vf f__0 = (1.0f / x) * (1.0f / x);
-        const irgen_vf series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333f - 0.4432598039215686f * f__0)) + 0.021092796092796094f)) + 0.007575757575757576f)) + 0.004166666666666667f)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
-        shift = shift__0;
-        f = f__0;
-        series = series__0;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift__0 + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
-        return irgen_ret0;
     }
     return irgen_ret0;
 }
@@ -3609,29 +3721,31 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_m
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const float d0_p__0 = 0.0f;
-        const float p__0 = 0.0f;
-        d0_p = irgen_bc_f32(d0_p__0);
-        p = irgen_bc_f32(p__0);
-    }
-    {
-        irgen_mf irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 24 && irgen_any_f32(irgen_m4); ++irgen_k1) {
-            {
-                const irgen_vf d0_p__0 = -(a * d0_p) - d0_a * p;
-                const irgen_vf p__0 = -(a * p) + ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k1)))];
-                d0_p = d0_p__0;
-                p = p__0;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const float d0_p__0 = 0.0f;
+            const float p__0 = 0.0f;
+            d0_p = irgen_bc_f32(d0_p__0);
+            p = irgen_bc_f32(p__0);
+        }
+        {
+            irgen_mf irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 24 && irgen_any_f32(irgen_m4); ++irgen_k2) {
+                {
+                    const irgen_vf d0_p__0 = -(a * d0_p) - d0_a * p;
+                    const irgen_vf p__0 = -(a * p) + ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k2)))];
+                    d0_p = d0_p__0;
+                    p = p__0;
+                }
             }
         }
-    }
-    {
-        const irgen_vf irgen_c0 = a * p - 0.5772156649015329f;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_c0 * a, irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a, irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+        {
+            const irgen_vf irgen_c0 = a * p - 0.5772156649015329f;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_c0 * a, irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a, irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -3663,57 +3777,59 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx__d0_v_f32(irgen_mf
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_vf d0_term__0 = -(2.0f * d0_t * t);
-        const irgen_vf term__0 = -(t * t);
-        const float d0_total__0 = 0.0f;
-        const float total__0 = 0.0f;
-        d0_term = d0_term__0;
-        term = term__0;
-        d0_total = irgen_bc_f32(d0_total__0);
-        total = irgen_bc_f32(total__0);
-    }
-    {
-        irgen_mf irgen_b4 = irgen_mbc_f32(0);
-        irgen_vf irgen_at4_d0_total = d0_total;
-        irgen_vf irgen_at4_total = total;
-        irgen_vf irgen_at4_d0_term = d0_term;
-        irgen_vf irgen_at4_term = term;
-        irgen_mf irgen_m4 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 58 && irgen_any_f32(irgen_m4); ++irgen_k1) {
-            {
-                const float irgen_c0 = 1.0f / ((float)(2 + irgen_k1));
-                const irgen_vf d0_total__0 = irgen_c0 * d0_term + d0_total;
-                const irgen_vf total__0 = irgen_c0 * term + total;
-                const irgen_vf d0_term__0 = -(d0_t * term) - d0_term * t;
-                const irgen_vf term__0 = -(t * term);
-                d0_total = d0_total__0;
-                total = total__0;
-                d0_term = d0_term__0;
-                term = term__0;
-            }
-            {
-                const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term / ((float)(2 + irgen_k1))) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
-                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                const irgen_mf irgen_m7 = irgen_m6;
-                irgen_b4 |= irgen_m7;
-                irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
-                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
-                irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
-                irgen_m6 &= ~irgen_m7;
-                irgen_m4 &= ~irgen_m7;
-            }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf d0_term__0 = -(2.0f * d0_t * t);
+            const irgen_vf term__0 = -(t * t);
+            const float d0_total__0 = 0.0f;
+            const float total__0 = 0.0f;
+            d0_term = d0_term__0;
+            term = term__0;
+            d0_total = irgen_bc_f32(d0_total__0);
+            total = irgen_bc_f32(total__0);
         }
-        d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
-        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
-        d0_term = irgen_sel_f32(irgen_b4, irgen_at4_d0_term, d0_term);
-        term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
+        {
+            irgen_mf irgen_b4 = irgen_mbc_f32(0);
+            irgen_vf irgen_at4_d0_total = d0_total;
+            irgen_vf irgen_at4_total = total;
+            irgen_vf irgen_at4_d0_term = d0_term;
+            irgen_vf irgen_at4_term = term;
+            irgen_mf irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f32(irgen_m4); ++irgen_k2) {
+                {
+                    const float irgen_c0 = 1.0f / ((float)(2 + irgen_k2));
+                    const irgen_vf d0_total__0 = irgen_c0 * d0_term + d0_total;
+                    const irgen_vf total__0 = irgen_c0 * term + total;
+                    const irgen_vf d0_term__0 = -(d0_t * term) - d0_term * t;
+                    const irgen_vf term__0 = -(t * term);
+                    d0_total = d0_total__0;
+                    total = total__0;
+                    d0_term = d0_term__0;
+                    term = term__0;
+                }
+                {
+                    const irgen_mf irgen_m5 = ((irgen_v_fabs_f32(d0_term / ((float)(2 + irgen_k2))) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term / ((float)(2 + irgen_k2))) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
+                    irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                    const irgen_mf irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
+                    irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                    irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
+                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
+            d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
+            total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
+            d0_term = irgen_sel_f32(irgen_b4, irgen_at4_d0_term, d0_term);
+            term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -3801,48 +3917,50 @@ static inline __attribute__((always_inline)) irgen_vf log_prefactor__d0_1_v_f32(
             }
         }
     }
-    {
-        const irgen_vf d0_b__0 = d0_a;
-        const irgen_vf b__0 = a + 1.0f;
-        const irgen_vf irgen_c0 = 1.0f / b__0;
-        const irgen_vf irgen_c1 = -b__0 + y;
-        const irgen_vf d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0f / b__0) * (1.0f / b__0);
-        const irgen_vf d1_t__0 = irgen_c0 * d1_y;
-        const irgen_vf t__0 = irgen_c0 * irgen_c1;
-        const irgen_vf _irgen_s2__0 = d0_t__0;
-        const irgen_vf _irgen_s3__0 = d1_t__0;
-        d0_b = d0_b__0;
-        b = b__0;
-        d0_t = d0_t__0;
-        d1_t = d1_t__0;
-        t = t__0;
-        _irgen_s2 = _irgen_s2__0;
-        _irgen_s3 = _irgen_s3__0;
-    }
-    { irgen_vf irgen_o0, irgen_o1;
-      irgen_o0 = log1pmx__d0_v_f32(irgen_m0, t, irgen_bc_f32(1.0f), &irgen_o1);
-      _irgen_t1 = irgen_o0;
-      _irgen_j1 = irgen_o1;
-    }
-    {
-        const irgen_vf d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-        const irgen_vf d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-    }
-    { irgen_vf irgen_o0, irgen_o1;
-      irgen_o0 = stirling_correction__d0_v_f32(irgen_m0, b, d0_b, &irgen_o1);
-      _irgen_t2 = irgen_o0;
-      d0__irgen_t2 = irgen_o1;
-    }
-    {
-        const irgen_vf irgen_c0 = 1.0f / (t + 1.0f);
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5f * irgen_v_log_f32(irgen_m0, b) - irgen_v_log1p_f32(irgen_m0, t) - 0.9189385332046728f, irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5f * d0_b / b, irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, b * d1__irgen_t1 - irgen_c0 * d1_t, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf d0_b__0 = d0_a;
+            const irgen_vf b__0 = a + 1.0f;
+            const irgen_vf irgen_c0 = 1.0f / b__0;
+            const irgen_vf irgen_c1 = -b__0 + y;
+            const irgen_vf d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0f / b__0) * (1.0f / b__0);
+            const irgen_vf d1_t__0 = irgen_c0 * d1_y;
+            const irgen_vf t__0 = irgen_c0 * irgen_c1;
+            const irgen_vf _irgen_s2__0 = d0_t__0;
+            const irgen_vf _irgen_s3__0 = d1_t__0;
+            d0_b = d0_b__0;
+            b = b__0;
+            d0_t = d0_t__0;
+            d1_t = d1_t__0;
+            t = t__0;
+            _irgen_s2 = _irgen_s2__0;
+            _irgen_s3 = _irgen_s3__0;
+        }
+        { irgen_vf irgen_o0, irgen_o1;
+          irgen_o0 = log1pmx__d0_v_f32(irgen_m0, t, irgen_bc_f32(1.0f), &irgen_o1);
+          _irgen_t1 = irgen_o0;
+          _irgen_j1 = irgen_o1;
+        }
+        {
+            const irgen_vf d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
+            const irgen_vf d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+            d0__irgen_t1 = d0__irgen_t1__0;
+            d1__irgen_t1 = d1__irgen_t1__0;
+        }
+        { irgen_vf irgen_o0, irgen_o1;
+          irgen_o0 = stirling_correction__d0_v_f32(irgen_m0, b, d0_b, &irgen_o1);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+        }
+        {
+            const irgen_vf irgen_c0 = 1.0f / (t + 1.0f);
+            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5f * irgen_v_log_f32(irgen_m0, b) - irgen_v_log1p_f32(irgen_m0, t) - 0.9189385332046728f, irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5f * d0_b / b, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, b * d1__irgen_t1 - irgen_c0 * d1_t, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -4251,26 +4369,28 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
             }
         }
     }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_prefactor__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = lower_series__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t4 = irgen_o0;
-      d0__irgen_t4 = irgen_o1;
-      d1__irgen_t4 = irgen_o2;
-    }
-    {
-        const irgen_vf irgen_c0 = 1.0f / _irgen_t4;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_v_log_f32(irgen_m0, _irgen_t4), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0__irgen_t4, irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t3 + irgen_c0 * d1__irgen_t4, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_prefactor__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = lower_series__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t4 = irgen_o0;
+          d0__irgen_t4 = irgen_o1;
+          d1__irgen_t4 = irgen_o2;
+        }
+        {
+            const irgen_vf irgen_c0 = 1.0f / _irgen_t4;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_v_log_f32(irgen_m0, _irgen_t4), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0__irgen_t4, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t3 + irgen_c0 * d1__irgen_t4, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -4675,26 +4795,28 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_prefactor__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t2 = irgen_o0;
-      d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
-    }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = upper_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const irgen_vf irgen_c0 = 1.0f / _irgen_t3;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2 + irgen_v_log_f32(irgen_m0, _irgen_t3) + irgen_v_log_f32(irgen_m0, a), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a, irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2 + irgen_c0 * d1__irgen_t3, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_prefactor__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = upper_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vf irgen_c0 = 1.0f / _irgen_t3;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2 + irgen_v_log_f32(irgen_m0, _irgen_t3) + irgen_v_log_f32(irgen_m0, a), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2 + irgen_c0 * d1__irgen_t3, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -4767,20 +4889,22 @@ static inline __attribute__((always_inline)) irgen_vf gamma_p__d0_1_v_f32(irgen_
             }
         }
     }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m0, _irgen_t3);
-        irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, _irgen_t3), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m0, _irgen_t3);
+            irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, _irgen_t3), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -4838,42 +4962,48 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret2);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret2);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret2);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+                  irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+                  cdf_3 = irgen_o0;
+                  cdf_4 = irgen_o1;
+                  cdf_5 = irgen_o2;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret2);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-      cdf_3 = irgen_o0;
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_3, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_4, irgen_ret1);
-    irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -4944,18 +5074,20 @@ static inline __attribute__((always_inline)) irgen_vf log_gamma_q__d0_1_v_f32(ir
             }
         }
     }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t3, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3, irgen_ret1);
-    irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t3, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -5040,21 +5172,23 @@ static inline __attribute__((always_inline)) irgen_vf log_gamma_p__d0_1_v_f32(ir
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m0, _irgen_t3);
-        const irgen_vf irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
-        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log1p_f32(irgen_m0, -irgen_c0), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c1 * d0__irgen_t3), irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, -(irgen_c1 * d1__irgen_t3), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_q_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m0, _irgen_t3);
+            const irgen_vf irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
+            irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log1p_f32(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c1 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, -(irgen_c1 * d1__irgen_t3), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -5114,61 +5248,67 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x <= irgen_bc_f32(0.0f));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
-        }
-    }
-    {
-        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = upper_v_f32(irgen_m0, x, alpha, beta);
-      upper_6 = irgen_o0;
-    }
-    {
-        const irgen_mf irgen_m10 = (upper_6 > irgen_bc_f32(0.0f));
-        irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
-        if (irgen_any_f32(irgen_m11)) {
-            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = log_sf__d1_0_v_f32(irgen_m11, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-              log_sf_7 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_7);
-              log_sf_8 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_8);
-              log_sf_9 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_9);
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x <= irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
             }
-            irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_8 / log_sf_9), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m11, -(x / beta), irgen_ret1);
-            const irgen_mf irgen_m12 = irgen_m11;
-            irgen_m11 &= ~irgen_m12;
-            irgen_m0 &= ~irgen_m12;
         }
-        irgen_mf irgen_m13 = irgen_m0 & ~irgen_m10;
-        if (irgen_any_f32(irgen_m13)) {
-            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = log_cdf__d1_0_v_f32(irgen_m13, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-              log_cdf_10 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_10);
-              log_cdf_11 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_11);
-              log_cdf_12 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_12);
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
             }
-            irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_11 / log_cdf_12), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m13, -(x / beta), irgen_ret1);
-            const irgen_mf irgen_m14 = irgen_m13;
-            irgen_m13 &= ~irgen_m14;
-            irgen_m0 &= ~irgen_m14;
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = upper_v_f32(irgen_m0, x, alpha, beta);
+                  upper_6 = irgen_o0;
+                }
+                {
+                    const irgen_mf irgen_m10 = (upper_6 > irgen_bc_f32(0.0f));
+                    irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
+                    if (irgen_any_f32(irgen_m11)) {
+                        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+                          irgen_o0 = log_sf__d1_0_v_f32(irgen_m11, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+                          log_sf_7 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_7);
+                          log_sf_8 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_8);
+                          log_sf_9 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_9);
+                        }
+                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_8 / log_sf_9), irgen_ret0);
+                        irgen_ret1 = irgen_sel_f32(irgen_m11, -(x / beta), irgen_ret1);
+                        const irgen_mf irgen_m12 = irgen_m11;
+                        irgen_m11 &= ~irgen_m12;
+                        irgen_m0 &= ~irgen_m12;
+                    }
+                    irgen_mf irgen_m13 = irgen_m0 & ~irgen_m10;
+                    if (irgen_any_f32(irgen_m13)) {
+                        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+                          irgen_o0 = log_cdf__d1_0_v_f32(irgen_m13, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+                          log_cdf_10 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_10);
+                          log_cdf_11 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_11);
+                          log_cdf_12 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_12);
+                        }
+                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_11 / log_cdf_12), irgen_ret0);
+                        irgen_ret1 = irgen_sel_f32(irgen_m13, -(x / beta), irgen_ret1);
+                        const irgen_mf irgen_m14 = irgen_m13;
+                        irgen_m13 &= ~irgen_m14;
+                        irgen_m0 &= ~irgen_m14;
+                    }
+                }
+            }
         }
     }
     *irgen_r1 = irgen_ret1;

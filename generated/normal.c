@@ -232,32 +232,38 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md 
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = cdf_v_f64(irgen_m0, x, mu, sigma);
+                  cdf_1 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = cdf_v_f64(irgen_m0, x, mu, sigma);
-      cdf_1 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -288,32 +294,38 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, sigma);
+                  log_prob_2 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, sigma);
-      log_prob_2 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -359,42 +371,48 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret2);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret2);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                  irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, sigma, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+                  cdf_3 = irgen_o0;
+                  cdf_4 = irgen_o1;
+                  cdf_5 = irgen_o2;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret2);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, sigma, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-      cdf_3 = irgen_o0;
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -415,32 +433,38 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_bc_f64(1.0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, (-mu + x) / sigma, irgen_ret1);
+                *irgen_r1 = irgen_ret1;
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_bc_f64(1.0), irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, (-mu + x) / sigma, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -594,32 +618,38 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_v_f32(irgen_mf 
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = cdf_v_f32(irgen_m0, x, mu, sigma);
+                  cdf_1 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_1, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = cdf_v_f32(irgen_m0, x, mu, sigma);
-      cdf_1 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_1, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -650,32 +680,38 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_prob_v_f32(irgen_m0, x, mu, sigma);
+                  log_prob_2 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_2, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_prob_v_f32(irgen_m0, x, mu, sigma);
-      log_prob_2 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_2, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -721,42 +757,48 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret2);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret2);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret2);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+                  irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, mu, sigma, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+                  cdf_3 = irgen_o0;
+                  cdf_4 = irgen_o1;
+                  cdf_5 = irgen_o2;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(1.0f), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret2);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, mu, sigma, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-      cdf_3 = irgen_o0;
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_3, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_4, irgen_ret1);
-    irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -777,32 +819,38 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
-        irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f32(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
-            const irgen_mf irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_bc_f32(1.0f), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, (-mu + x) / sigma, irgen_ret1);
+                *irgen_r1 = irgen_ret1;
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-        irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f32(irgen_m8)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
-            const irgen_mf irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
-        }
-    }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_bc_f32(1.0f), irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, (-mu + x) / sigma, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }

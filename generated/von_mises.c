@@ -302,28 +302,34 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
             irgen_m0 &= ~irgen_m5;
         }
     }
-    {
-        const irgen_md irgen_m6 = (kappa >= irgen_bc_f64(8.0));
-        irgen_md irgen_m7 = irgen_m0 & irgen_m6;
-        if (irgen_any_f64(irgen_m7)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m7, g + 8.0, irgen_ret0);
-            const irgen_md irgen_m8 = irgen_m7;
-            irgen_m7 &= ~irgen_m8;
-            irgen_m0 &= ~irgen_m8;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m6 = (kappa >= irgen_bc_f64(8.0));
+            irgen_md irgen_m7 = irgen_m0 & irgen_m6;
+            if (irgen_any_f64(irgen_m7)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m7, g + 8.0, irgen_ret0);
+                const irgen_md irgen_m8 = irgen_m7;
+                irgen_m7 &= ~irgen_m8;
+                irgen_m0 &= ~irgen_m8;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m9 = (kappa >= irgen_bc_f64(2.0));
+                irgen_md irgen_m10 = irgen_m0 & irgen_m9;
+                if (irgen_any_f64(irgen_m10)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m10, g + 4.0, irgen_ret0);
+                    const irgen_md irgen_m11 = irgen_m10;
+                    irgen_m10 &= ~irgen_m11;
+                    irgen_m0 &= ~irgen_m11;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
+                return irgen_ret0;
+            }
         }
     }
-    {
-        const irgen_md irgen_m9 = (kappa >= irgen_bc_f64(2.0));
-        irgen_md irgen_m10 = irgen_m0 & irgen_m9;
-        if (irgen_any_f64(irgen_m10)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m10, g + 4.0, irgen_ret0);
-            const irgen_md irgen_m11 = irgen_m10;
-            irgen_m10 &= ~irgen_m11;
-            irgen_m0 &= ~irgen_m11;
-        }
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -414,23 +420,25 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irg
             irgen_m0 &= ~irgen_m8;
         }
     }
-    {
-        const irgen_vd u__0 = 1.0 / k;
-        const double total__0 = 0.0;
-        u = u__0;
-        total = irgen_bc_f64(total__0);
-    }
-    {
-        irgen_md irgen_m9 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 18 && irgen_any_f64(irgen_m9); ++irgen_k1) {
-            {
-                const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k1)))];
-                total = total__0;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd u__0 = 1.0 / k;
+            const double total__0 = 0.0;
+            u = u__0;
+            total = irgen_bc_f64(total__0);
+        }
+        {
+            irgen_md irgen_m9 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 18 && irgen_any_f64(irgen_m9); ++irgen_k2) {
+                {
+                    const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k2)))];
+                    total = total__0;
+                }
             }
         }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * irgen_v_log_f64(irgen_m0, k)) + irgen_v_log_f64(irgen_m0, total) - 0.9189385332046727, irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * irgen_v_log_f64(irgen_m0, k)) + irgen_v_log_f64(irgen_m0, total) - 0.9189385332046727, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -637,12 +645,14 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_v_f64(irgen_md i
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = body_mass_v_f64(irgen_m0, w, k);
-      _irgen_t3 = irgen_o0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = body_mass_v_f64(irgen_m0, w, k);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -(_irgen_t3 * irgen_v_exp_f64(irgen_m0, -log_z)) + 0.5), irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -(_irgen_t3 * irgen_v_exp_f64(irgen_m0, -log_z)) + 0.5), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -675,12 +685,14 @@ static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_lower_v_f64(irgen_m0, y, kappa);
-      _irgen_t3 = irgen_o0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_lower_v_f64(irgen_m0, y, kappa);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -698,22 +710,26 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md 
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = cdf_v_f64(irgen_m0, x, mu, kappa);
+              cdf_1 = irgen_o0;
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
+            return irgen_ret0;
         }
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = cdf_v_f64(irgen_m0, x, mu, kappa);
-      cdf_1 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_1, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -757,22 +773,26 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
+              log_prob_2 = irgen_o0;
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
+            return irgen_ret0;
         }
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
-      log_prob_2 = irgen_o0;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
-    return irgen_ret0;
     return irgen_ret0;
 }
 
@@ -941,31 +961,33 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md
             irgen_m0 &= ~irgen_m8;
         }
     }
-    {
-        const irgen_vd d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
-        const irgen_vd u__0 = 1.0 / k;
-        const double d0_total__0 = 0.0;
-        const double total__0 = 0.0;
-        d0_u = d0_u__0;
-        u = u__0;
-        d0_total = irgen_bc_f64(d0_total__0);
-        total = irgen_bc_f64(total__0);
-    }
-    {
-        irgen_md irgen_m9 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 18 && irgen_any_f64(irgen_m9); ++irgen_k1) {
-            {
-                const irgen_vd d0_total__0 = d0_total * u + d0_u * total;
-                const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k1)))];
-                d0_total = d0_total__0;
-                total = total__0;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
+            const irgen_vd u__0 = 1.0 / k;
+            const double d0_total__0 = 0.0;
+            const double total__0 = 0.0;
+            d0_u = d0_u__0;
+            u = u__0;
+            d0_total = irgen_bc_f64(d0_total__0);
+            total = irgen_bc_f64(total__0);
+        }
+        {
+            irgen_md irgen_m9 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 18 && irgen_any_f64(irgen_m9); ++irgen_k2) {
+                {
+                    const irgen_vd d0_total__0 = d0_total * u + d0_u * total;
+                    const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k2)))];
+                    d0_total = d0_total__0;
+                    total = total__0;
+                }
             }
         }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * irgen_v_log_f64(irgen_m0, k)) + irgen_v_log_f64(irgen_m0, total) - 0.9189385332046727, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(0.5 * d0_k / k) + d0_total / total, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * irgen_v_log_f64(irgen_m0, k)) + irgen_v_log_f64(irgen_m0, total) - 0.9189385332046727, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, -(0.5 * d0_k / k) + d0_total / total, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -1437,23 +1459,25 @@ static inline __attribute__((always_inline)) irgen_vd log_lower__d0_1_v_f64(irge
             }
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = body_mass__d0_1_v_f64(irgen_m0, w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
-        const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
-        const irgen_vd irgen_c2 = 0.5 - irgen_c1;
-        const irgen_vd irgen_c3 = 1.0 / irgen_c2;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, irgen_c2), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * irgen_c3 * d0__irgen_t3), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c3 * (-(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = body_mass__d0_1_v_f64(irgen_m0, w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
+            const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
+            const irgen_vd irgen_c2 = 0.5 - irgen_c1;
+            const irgen_vd irgen_c3 = 1.0 / irgen_c2;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, irgen_c2), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * irgen_c3 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c3 * (-(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1564,20 +1588,22 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
             }
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_lower__d0_1_v_f64(irgen_m0, y, kappa, d0_y, d1_kappa, &irgen_o1, &irgen_o2);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_lower__d0_1_v_f64(irgen_m0, y, kappa, d0_y, d1_kappa, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1604,30 +1630,34 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+              cdf_3 = irgen_o0;
+              cdf_4 = irgen_o1;
+              cdf_5 = irgen_o2;
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-      cdf_3 = irgen_o0;
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
-    }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -1985,19 +2015,21 @@ static inline __attribute__((always_inline)) irgen_vd log_lower__d1_v_f64(irgen_
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = body_mass__d1_v_f64(irgen_m0, w, k, d0_k, &irgen_o1);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-    }
-    {
-        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
-        const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
-        const irgen_vd irgen_c2 = 0.5 - irgen_c1;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, irgen_c2), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, (-(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z) / irgen_c2, irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = body_mass__d1_v_f64(irgen_m0, w, k, d0_k, &irgen_o1);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
+            const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
+            const irgen_vd irgen_c2 = 0.5 - irgen_c1;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, irgen_c2), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, (-(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z) / irgen_c2, irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -2043,17 +2075,19 @@ static inline __attribute__((always_inline)) irgen_vd log_sf__d2_v_f64(irgen_md 
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = log_lower__d1_v_f64(irgen_m0, -y, kappa, d0_kappa, &irgen_o1);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-    }
-    {
-        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0)), irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = log_lower__d1_v_f64(irgen_m0, -y, kappa, d0_kappa, &irgen_o1);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0)), irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -2099,17 +2133,19 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d2_v_f64(irgen_md
             irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = log_lower__d1_v_f64(irgen_m0, y, kappa, d0_kappa, &irgen_o1);
-      _irgen_t3 = irgen_o0;
-      d0__irgen_t3 = irgen_o1;
-    }
-    {
-        const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0)), irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = log_lower__d1_v_f64(irgen_m0, y, kappa, d0_kappa, &irgen_o1);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0)), irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -2136,52 +2172,56 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             irgen_m0 &= ~irgen_m3;
         }
     }
-    {
-        const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
-        irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-        if (irgen_any_f64(irgen_m5)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
-            const irgen_md irgen_m6 = irgen_m5;
-            irgen_m5 &= ~irgen_m6;
-            irgen_m0 &= ~irgen_m6;
-        }
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
-      log_prob_6 = irgen_o0;
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = upper_v_f64(irgen_m0, x, mu, kappa);
-      upper_7 = irgen_o0;
-    }
-    {
-        const irgen_md irgen_m7 = (upper_7 > irgen_bc_f64(0.0));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        if (irgen_any_f64(irgen_m8)) {
-            { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log_sf__d2_v_f64(irgen_m8, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-              log_sf_8 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_8);
-              log_sf_9 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_9);
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m8, log_sf_9 * irgen_v_exp_f64(irgen_m8, -log_prob_6 + log_sf_8), irgen_ret1);
-            const irgen_md irgen_m9 = irgen_m8;
-            irgen_m8 &= ~irgen_m9;
-            irgen_m0 &= ~irgen_m9;
         }
-        irgen_md irgen_m10 = irgen_m0 & ~irgen_m7;
-        if (irgen_any_f64(irgen_m10)) {
-            { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log_cdf__d2_v_f64(irgen_m10, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-              log_cdf_10 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_10);
-              log_cdf_11 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_11);
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
+              log_prob_6 = irgen_o0;
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(1.0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_11 * irgen_v_exp_f64(irgen_m10, log_cdf_10 - log_prob_6)), irgen_ret1);
-            const irgen_md irgen_m11 = irgen_m10;
-            irgen_m10 &= ~irgen_m11;
-            irgen_m0 &= ~irgen_m11;
+            { irgen_vd irgen_o0;
+              irgen_o0 = upper_v_f64(irgen_m0, x, mu, kappa);
+              upper_7 = irgen_o0;
+            }
+            {
+                const irgen_md irgen_m7 = (upper_7 > irgen_bc_f64(0.0));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    { irgen_vd irgen_o0, irgen_o1;
+                      irgen_o0 = log_sf__d2_v_f64(irgen_m8, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
+                      log_sf_8 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_8);
+                      log_sf_9 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_9);
+                    }
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, log_sf_9 * irgen_v_exp_f64(irgen_m8, -log_prob_6 + log_sf_8), irgen_ret1);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+                irgen_md irgen_m10 = irgen_m0 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m10)) {
+                    { irgen_vd irgen_o0, irgen_o1;
+                      irgen_o0 = log_cdf__d2_v_f64(irgen_m10, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
+                      log_cdf_10 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_10);
+                      log_cdf_11 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_11);
+                    }
+                    irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(1.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_11 * irgen_v_exp_f64(irgen_m10, log_cdf_10 - log_prob_6)), irgen_ret1);
+                    const irgen_md irgen_m11 = irgen_m10;
+                    irgen_m10 &= ~irgen_m11;
+                    irgen_m0 &= ~irgen_m11;
+                }
+            }
         }
     }
     *irgen_r1 = irgen_ret1;

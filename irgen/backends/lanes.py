@@ -279,6 +279,19 @@ class LanePrinter(FunctionPrinter):
         self.e.scalar -= set(names)
 
     # ---- control flow
+    def block(self, stmts, lines, depth):
+        """After a statement that may take lanes out (a return or break inside a branch),
+        the rest of the block runs only if some lane is left."""
+        for i, s in enumerate(stmts[:-1]):
+            if isinstance(s, ir.If) and _leaves(s):
+                super().block(stmts[:i + 1], lines, depth)
+                pad = "    " * depth
+                lines.append(f"{pad}if (irgen_any{self.t.suffix}({self.e.mask})) {{")
+                self.block(stmts[i + 1:], lines, depth + 1)
+                lines.append(f"{pad}}}")
+                return
+        super().block(stmts, lines, depth)
+
     def control(self, s, lines, depth):
         pad, V, sfx = "    " * depth, self.V, self.t.suffix
         if isinstance(s, ir.Call):
@@ -355,6 +368,17 @@ class LanePrinter(FunctionPrinter):
             lines += [f"{inner}{v} = irgen_sel{sfx}({entry}, {v}, irgen_pre{n}_{v});"
                       for v in written]
         lines.append(f"{pad}}}")
+
+
+def _leaves(s) -> bool:
+    """Whether some lanes may return or break in statement s (breaks of inner loops aside)."""
+    if isinstance(s, (ir.Return, ir.Break)):
+        return True
+    if isinstance(s, ir.If):
+        return any(_leaves(t) for t in s.body + s.orelse)
+    if isinstance(s, ir.Loop):
+        return any(isinstance(t, ir.Return) for t in ir.walk(s.body))
+    return False
 
 
 def _cheap(body) -> bool:
