@@ -1040,36 +1040,47 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
             }
             if (irgen_any_f64(irgen_m0)) {
                 {
-                    const double num__0 = 0.0;
-                    const double den__0 = 1.0;
-                    num = irgen_bc_f64(num__0);
-                    den = irgen_bc_f64(den__0);
-                }
-                {
-                    irgen_md irgen_m12 = irgen_m0;
-                    for (int irgen_k4 = 0; irgen_k4 < 10 && irgen_any_f64(irgen_m12); ++irgen_k4) {
+                    const irgen_md irgen_m12 = (x < irgen_bc_f64(10.0));
+                    irgen_md irgen_m13 = irgen_m0 & irgen_m12;
+                    if (irgen_any_f64(irgen_m13)) {
                         {
-                            const irgen_md irgen_m13 = (x < irgen_bc_f64(10.0));
-                            irgen_md irgen_m14 = irgen_m12 & irgen_m13;
-                            {
-                                const irgen_vd num__0 = den + num * x;
-                                const irgen_vd den__0 = den * x;
-                                const irgen_vd x__0 = x + 1.0;
-                                num = irgen_sel_f64(irgen_m14, num__0, num);
-                                den = irgen_sel_f64(irgen_m14, den__0, den);
-                                x = irgen_sel_f64(irgen_m14, x__0, x);
+                            const double num__0 = 0.0;
+                            const double den__0 = 1.0;
+                            num = irgen_sel_f64(irgen_m13, irgen_bc_f64(num__0), num);
+                            den = irgen_sel_f64(irgen_m13, irgen_bc_f64(den__0), den);
+                        }
+                        {
+                            const irgen_md irgen_m14 = irgen_m13;
+                            const irgen_vd irgen_pre14_num = num;
+                            const irgen_vd irgen_pre14_den = den;
+                            const irgen_vd irgen_pre14_x = x;
+                            irgen_md irgen_m15 = irgen_m13;
+                            for (int irgen_k6 = 0; irgen_k6 < 10 && irgen_any_f64(irgen_m15); ++irgen_k6) {
+                                {
+                                    const irgen_vd num__0 = den + num * x;
+                                    const irgen_vd den__0 = den * x;
+                                    const irgen_vd x__0 = x + 1.0;
+                                    num = num__0;
+                                    den = den__0;
+                                    x = x__0;
+                                }
                             }
+                            num = irgen_sel_f64(irgen_m14, num, irgen_pre14_num);
+                            den = irgen_sel_f64(irgen_m14, den, irgen_pre14_den);
+                            x = irgen_sel_f64(irgen_m14, x, irgen_pre14_x);
+                        }
+                        {
+                            const irgen_vd shift__0 = shift - num / den;
+                            shift = irgen_sel_f64(irgen_m13, shift__0, shift);
                         }
                     }
                 }
                 {
-                    const irgen_vd shift__0 = shift - num / den;
                     const irgen_vd f__0 = (1.0 / x) * (1.0 / x);
                     const irgen_vd series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333 - 0.4432598039215686 * f__0)) + 0.021092796092796094)) + 0.007575757575757576)) + 0.004166666666666667)) + 0.003968253968253968)) + 0.008333333333333333)) + 0.08333333333333333);
-                    shift = shift__0;
                     f = f__0;
                     series = series__0;
-                    irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift__0 + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
+                    irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
                     return irgen_ret0;
                 }
             }
@@ -3656,36 +3667,47 @@ static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irg
             }
             if (irgen_any_f32(irgen_m0)) {
                 {
-                    const float num__0 = 0.0f;
-                    const float den__0 = 1.0f;
-                    num = irgen_bc_f32(num__0);
-                    den = irgen_bc_f32(den__0);
-                }
-                {
-                    irgen_mf irgen_m12 = irgen_m0;
-                    for (int irgen_k4 = 0; irgen_k4 < 10 && irgen_any_f32(irgen_m12); ++irgen_k4) {
+                    const irgen_mf irgen_m12 = (x < irgen_bc_f32(10.0f));
+                    irgen_mf irgen_m13 = irgen_m0 & irgen_m12;
+                    if (irgen_any_f32(irgen_m13)) {
                         {
-                            const irgen_mf irgen_m13 = (x < irgen_bc_f32(10.0f));
-                            irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
-                            {
-                                const irgen_vf num__0 = den + num * x;
-                                const irgen_vf den__0 = den * x;
-                                const irgen_vf x__0 = x + 1.0f;
-                                num = irgen_sel_f32(irgen_m14, num__0, num);
-                                den = irgen_sel_f32(irgen_m14, den__0, den);
-                                x = irgen_sel_f32(irgen_m14, x__0, x);
+                            const float num__0 = 0.0f;
+                            const float den__0 = 1.0f;
+                            num = irgen_sel_f32(irgen_m13, irgen_bc_f32(num__0), num);
+                            den = irgen_sel_f32(irgen_m13, irgen_bc_f32(den__0), den);
+                        }
+                        {
+                            const irgen_mf irgen_m14 = irgen_m13;
+                            const irgen_vf irgen_pre14_num = num;
+                            const irgen_vf irgen_pre14_den = den;
+                            const irgen_vf irgen_pre14_x = x;
+                            irgen_mf irgen_m15 = irgen_m13;
+                            for (int irgen_k6 = 0; irgen_k6 < 10 && irgen_any_f32(irgen_m15); ++irgen_k6) {
+                                {
+                                    const irgen_vf num__0 = den + num * x;
+                                    const irgen_vf den__0 = den * x;
+                                    const irgen_vf x__0 = x + 1.0f;
+                                    num = num__0;
+                                    den = den__0;
+                                    x = x__0;
+                                }
                             }
+                            num = irgen_sel_f32(irgen_m14, num, irgen_pre14_num);
+                            den = irgen_sel_f32(irgen_m14, den, irgen_pre14_den);
+                            x = irgen_sel_f32(irgen_m14, x, irgen_pre14_x);
+                        }
+                        {
+                            const irgen_vf shift__0 = shift - num / den;
+                            shift = irgen_sel_f32(irgen_m13, shift__0, shift);
                         }
                     }
                 }
                 {
-                    const irgen_vf shift__0 = shift - num / den;
                     const irgen_vf f__0 = (1.0f / x) * (1.0f / x);
                     const irgen_vf series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.08333333333333333f - 0.4432598039215686f * f__0)) + 0.021092796092796094f)) + 0.007575757575757576f)) + 0.004166666666666667f)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
-                    shift = shift__0;
                     f = f__0;
                     series = series__0;
-                    irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift__0 + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
+                    irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
                     return irgen_ret0;
                 }
             }

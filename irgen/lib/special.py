@@ -20,7 +20,8 @@ with mpmath.workdps(40):
 
 @dsl
 def digamma(x):
-    """psi(x): reflection below 0, upward recurrence to x >= 10, then the asymptotic series."""
+    """psi(x): reflection below 0, upward recurrence by 10 below x = 10, then the asymptotic
+    series."""
     if isnan(x) or x == -INF:
         return NAN
     if x == INF:
@@ -33,14 +34,14 @@ def digamma(x):
         x = 1.0 - x
     # psi(x) = psi(x + m) - sum over k < m of 1/(x + k), the sum as p'/p for the
     # product p = x (x + 1) ... (x + m - 1): one division instead of m
-    num = 0.0
-    den = 1.0
-    for _ in range(10):
-        if x < 10.0:
+    if x < 10.0:                  # below 10 (and above 0) p stays within 1e-310 .. 1e12
+        num = 0.0
+        den = 1.0
+        for _ in range(10):
             num = num * x + den
             den = den * x
             x = x + 1.0
-    shift = shift - num / den
+        shift = shift - num / den
     f = 1.0 / (x * x)
     series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (
         1.0 / 132 - f * (691.0 / 32760 - f * (1.0 / 12 - f * 3617.0 / 8160)))))))
