@@ -372,7 +372,6 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx_v_f64(irgen_md irg
         {
             irgen_md irgen_b4 = irgen_mbc_f64(0);
             irgen_vd irgen_at4_total = total;
-            irgen_vd irgen_at4_term = term;
             irgen_md irgen_m4 = irgen_m0;
             for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f64(irgen_m4); ++irgen_k2) {
                 {
@@ -387,13 +386,11 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx_v_f64(irgen_md irg
                     const irgen_md irgen_m7 = irgen_m6;
                     irgen_b4 |= irgen_m7;
                     irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
             total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
-            term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
         }
         irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
         return irgen_ret0;
@@ -473,11 +470,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_b = b;
-        irgen_vd irgen_at1_q = q;
-        irgen_vd irgen_at1_r = r;
-        irgen_vd irgen_at1_first = first;
-        irgen_vd irgen_at1_term = term;
         irgen_vd irgen_at1_total = total;
         irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
@@ -506,22 +498,12 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
                 }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
-                irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
-                irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
-                irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
                 irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
-        q = irgen_sel_f64(irgen_b1, irgen_at1_q, q);
-        r = irgen_sel_f64(irgen_b1, irgen_at1_r, r);
-        first = irgen_sel_f64(irgen_b1, irgen_at1_first, first);
-        term = irgen_sel_f64(irgen_b1, irgen_at1_term, term);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
         done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
@@ -549,12 +531,6 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_b = b;
-        irgen_vd irgen_at1_q = q;
-        irgen_vd irgen_at1_r = r;
-        irgen_vd irgen_at1_odd = odd;
-        irgen_vd irgen_at1_power = power;
-        irgen_vd irgen_at1_first = first;
         irgen_vd irgen_at1_total = total;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
@@ -580,23 +556,11 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
-                irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
-                irgen_at1_odd = irgen_sel_f64(irgen_m4, odd, irgen_at1_odd);
-                irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
-                irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
-        q = irgen_sel_f64(irgen_b1, irgen_at1_q, q);
-        r = irgen_sel_f64(irgen_b1, irgen_at1_r, r);
-        odd = irgen_sel_f64(irgen_b1, irgen_at1_odd, odd);
-        power = irgen_sel_f64(irgen_b1, irgen_at1_power, power);
-        first = irgen_sel_f64(irgen_b1, irgen_at1_first, first);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
     }
     irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
@@ -707,14 +671,9 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_an = an;
         irgen_vd irgen_at1_b = b;
         irgen_vd irgen_at1_s = s;
-        irgen_vd irgen_at1_num_new = num_new;
-        irgen_vd irgen_at1_num_prev = num_prev;
-        irgen_vd irgen_at1_den_prev = den_prev;
         irgen_vd irgen_at1_num = num;
-        irgen_vd irgen_at1_step = step;
         irgen_vd irgen_at1_h = h;
         irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
@@ -748,28 +707,18 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen
                 }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_an = irgen_sel_f64(irgen_m4, an, irgen_at1_an);
                 irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
                 irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
-                irgen_at1_num_new = irgen_sel_f64(irgen_m4, num_new, irgen_at1_num_new);
-                irgen_at1_num_prev = irgen_sel_f64(irgen_m4, num_prev, irgen_at1_num_prev);
-                irgen_at1_den_prev = irgen_sel_f64(irgen_m4, den_prev, irgen_at1_den_prev);
                 irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
-                irgen_at1_step = irgen_sel_f64(irgen_m4, step, irgen_at1_step);
                 irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
                 irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        an = irgen_sel_f64(irgen_b1, irgen_at1_an, an);
         b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
         s = irgen_sel_f64(irgen_b1, irgen_at1_s, s);
-        num_new = irgen_sel_f64(irgen_b1, irgen_at1_num_new, num_new);
-        num_prev = irgen_sel_f64(irgen_b1, irgen_at1_num_prev, num_prev);
-        den_prev = irgen_sel_f64(irgen_b1, irgen_at1_den_prev, den_prev);
         num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
-        step = irgen_sel_f64(irgen_b1, irgen_at1_step, step);
         h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
         done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
@@ -1187,8 +1136,6 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md
             irgen_md irgen_b4 = irgen_mbc_f64(0);
             irgen_vd irgen_at4_d0_total = d0_total;
             irgen_vd irgen_at4_total = total;
-            irgen_vd irgen_at4_d0_term = d0_term;
-            irgen_vd irgen_at4_term = term;
             irgen_md irgen_m4 = irgen_m0;
             for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f64(irgen_m4); ++irgen_k2) {
                 {
@@ -1209,16 +1156,12 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md
                     irgen_b4 |= irgen_m7;
                     irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
                     irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                    irgen_at4_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at4_d0_term);
-                    irgen_at4_term = irgen_sel_f64(irgen_m7, term, irgen_at4_term);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
             d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
             total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
-            d0_term = irgen_sel_f64(irgen_b4, irgen_at4_d0_term, d0_term);
-            term = irgen_sel_f64(irgen_b4, irgen_at4_term, term);
         }
         irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
         irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
@@ -1419,19 +1362,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_d0_b = d0_b;
-        irgen_vd irgen_at1_b = b;
-        irgen_vd irgen_at1_d0_q = d0_q;
-        irgen_vd irgen_at1_q = q;
-        irgen_vd irgen_at1_d0_r = d0_r;
-        irgen_vd irgen_at1_d1_r = d1_r;
-        irgen_vd irgen_at1_r = r;
-        irgen_vd irgen_at1_d0_first = d0_first;
-        irgen_vd irgen_at1_d1_first = d1_first;
-        irgen_vd irgen_at1_first = first;
-        irgen_vd irgen_at1_d0_term = d0_term;
-        irgen_vd irgen_at1_d1_term = d1_term;
-        irgen_vd irgen_at1_term = term;
         irgen_vd irgen_at1_d0_total = d0_total;
         irgen_vd irgen_at1_d1_total = d1_total;
         irgen_vd irgen_at1_total = total;
@@ -1488,19 +1418,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
                 }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
-                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                irgen_at1_d0_q = irgen_sel_f64(irgen_m4, d0_q, irgen_at1_d0_q);
-                irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
-                irgen_at1_d0_r = irgen_sel_f64(irgen_m4, d0_r, irgen_at1_d0_r);
-                irgen_at1_d1_r = irgen_sel_f64(irgen_m4, d1_r, irgen_at1_d1_r);
-                irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
-                irgen_at1_d0_first = irgen_sel_f64(irgen_m4, d0_first, irgen_at1_d0_first);
-                irgen_at1_d1_first = irgen_sel_f64(irgen_m4, d1_first, irgen_at1_d1_first);
-                irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
-                irgen_at1_d0_term = irgen_sel_f64(irgen_m4, d0_term, irgen_at1_d0_term);
-                irgen_at1_d1_term = irgen_sel_f64(irgen_m4, d1_term, irgen_at1_d1_term);
-                irgen_at1_term = irgen_sel_f64(irgen_m4, term, irgen_at1_term);
                 irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
                 irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
@@ -1509,19 +1426,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        d0_b = irgen_sel_f64(irgen_b1, irgen_at1_d0_b, d0_b);
-        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
-        d0_q = irgen_sel_f64(irgen_b1, irgen_at1_d0_q, d0_q);
-        q = irgen_sel_f64(irgen_b1, irgen_at1_q, q);
-        d0_r = irgen_sel_f64(irgen_b1, irgen_at1_d0_r, d0_r);
-        d1_r = irgen_sel_f64(irgen_b1, irgen_at1_d1_r, d1_r);
-        r = irgen_sel_f64(irgen_b1, irgen_at1_r, r);
-        d0_first = irgen_sel_f64(irgen_b1, irgen_at1_d0_first, d0_first);
-        d1_first = irgen_sel_f64(irgen_b1, irgen_at1_d1_first, d1_first);
-        first = irgen_sel_f64(irgen_b1, irgen_at1_first, first);
-        d0_term = irgen_sel_f64(irgen_b1, irgen_at1_d0_term, d0_term);
-        d1_term = irgen_sel_f64(irgen_b1, irgen_at1_d1_term, d1_term);
-        term = irgen_sel_f64(irgen_b1, irgen_at1_term, term);
         d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
         d1_total = irgen_sel_f64(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
@@ -1592,19 +1496,6 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_d0_b = d0_b;
-        irgen_vd irgen_at1_b = b;
-        irgen_vd irgen_at1_d0_q = d0_q;
-        irgen_vd irgen_at1_q = q;
-        irgen_vd irgen_at1_d0_r = d0_r;
-        irgen_vd irgen_at1_r = r;
-        irgen_vd irgen_at1_d1_odd = d1_odd;
-        irgen_vd irgen_at1_odd = odd;
-        irgen_vd irgen_at1_d1_power = d1_power;
-        irgen_vd irgen_at1_power = power;
-        irgen_vd irgen_at1_d0_first = d0_first;
-        irgen_vd irgen_at1_d1_first = d1_first;
-        irgen_vd irgen_at1_first = first;
         irgen_vd irgen_at1_d0_total = d0_total;
         irgen_vd irgen_at1_d1_total = d1_total;
         irgen_vd irgen_at1_total = total;
@@ -1656,19 +1547,6 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
-                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                irgen_at1_d0_q = irgen_sel_f64(irgen_m4, d0_q, irgen_at1_d0_q);
-                irgen_at1_q = irgen_sel_f64(irgen_m4, q, irgen_at1_q);
-                irgen_at1_d0_r = irgen_sel_f64(irgen_m4, d0_r, irgen_at1_d0_r);
-                irgen_at1_r = irgen_sel_f64(irgen_m4, r, irgen_at1_r);
-                irgen_at1_d1_odd = irgen_sel_f64(irgen_m4, d1_odd, irgen_at1_d1_odd);
-                irgen_at1_odd = irgen_sel_f64(irgen_m4, odd, irgen_at1_odd);
-                irgen_at1_d1_power = irgen_sel_f64(irgen_m4, d1_power, irgen_at1_d1_power);
-                irgen_at1_power = irgen_sel_f64(irgen_m4, power, irgen_at1_power);
-                irgen_at1_d0_first = irgen_sel_f64(irgen_m4, d0_first, irgen_at1_d0_first);
-                irgen_at1_d1_first = irgen_sel_f64(irgen_m4, d1_first, irgen_at1_d1_first);
-                irgen_at1_first = irgen_sel_f64(irgen_m4, first, irgen_at1_first);
                 irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
                 irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
@@ -1676,19 +1554,6 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        d0_b = irgen_sel_f64(irgen_b1, irgen_at1_d0_b, d0_b);
-        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
-        d0_q = irgen_sel_f64(irgen_b1, irgen_at1_d0_q, d0_q);
-        q = irgen_sel_f64(irgen_b1, irgen_at1_q, q);
-        d0_r = irgen_sel_f64(irgen_b1, irgen_at1_d0_r, d0_r);
-        r = irgen_sel_f64(irgen_b1, irgen_at1_r, r);
-        d1_odd = irgen_sel_f64(irgen_b1, irgen_at1_d1_odd, d1_odd);
-        odd = irgen_sel_f64(irgen_b1, irgen_at1_odd, odd);
-        d1_power = irgen_sel_f64(irgen_b1, irgen_at1_d1_power, d1_power);
-        power = irgen_sel_f64(irgen_b1, irgen_at1_power, power);
-        d0_first = irgen_sel_f64(irgen_b1, irgen_at1_d0_first, d0_first);
-        d1_first = irgen_sel_f64(irgen_b1, irgen_at1_d1_first, d1_first);
-        first = irgen_sel_f64(irgen_b1, irgen_at1_first, first);
         d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
         d1_total = irgen_sel_f64(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
@@ -1976,29 +1841,15 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_d0_an = d0_an;
-        irgen_vd irgen_at1_an = an;
         irgen_vd irgen_at1_d0_b = d0_b;
         irgen_vd irgen_at1_d1_b = d1_b;
         irgen_vd irgen_at1_b = b;
         irgen_vd irgen_at1_d0_s = d0_s;
         irgen_vd irgen_at1_d1_s = d1_s;
         irgen_vd irgen_at1_s = s;
-        irgen_vd irgen_at1_d0_num_new = d0_num_new;
-        irgen_vd irgen_at1_d1_num_new = d1_num_new;
-        irgen_vd irgen_at1_num_new = num_new;
-        irgen_vd irgen_at1_d0_num_prev = d0_num_prev;
-        irgen_vd irgen_at1_d1_num_prev = d1_num_prev;
-        irgen_vd irgen_at1_num_prev = num_prev;
-        irgen_vd irgen_at1_d0_den_prev = d0_den_prev;
-        irgen_vd irgen_at1_d1_den_prev = d1_den_prev;
-        irgen_vd irgen_at1_den_prev = den_prev;
         irgen_vd irgen_at1_d0_num = d0_num;
         irgen_vd irgen_at1_d1_num = d1_num;
         irgen_vd irgen_at1_num = num;
-        irgen_vd irgen_at1_d0_step = d0_step;
-        irgen_vd irgen_at1_d1_step = d1_step;
-        irgen_vd irgen_at1_step = step;
         irgen_vd irgen_at1_d0_h = d0_h;
         irgen_vd irgen_at1_d1_h = d1_h;
         irgen_vd irgen_at1_h = h;
@@ -2071,29 +1922,15 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
                 }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_d0_an = irgen_sel_f64(irgen_m4, d0_an, irgen_at1_d0_an);
-                irgen_at1_an = irgen_sel_f64(irgen_m4, an, irgen_at1_an);
                 irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
                 irgen_at1_d1_b = irgen_sel_f64(irgen_m4, d1_b, irgen_at1_d1_b);
                 irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
                 irgen_at1_d0_s = irgen_sel_f64(irgen_m4, d0_s, irgen_at1_d0_s);
                 irgen_at1_d1_s = irgen_sel_f64(irgen_m4, d1_s, irgen_at1_d1_s);
                 irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
-                irgen_at1_d0_num_new = irgen_sel_f64(irgen_m4, d0_num_new, irgen_at1_d0_num_new);
-                irgen_at1_d1_num_new = irgen_sel_f64(irgen_m4, d1_num_new, irgen_at1_d1_num_new);
-                irgen_at1_num_new = irgen_sel_f64(irgen_m4, num_new, irgen_at1_num_new);
-                irgen_at1_d0_num_prev = irgen_sel_f64(irgen_m4, d0_num_prev, irgen_at1_d0_num_prev);
-                irgen_at1_d1_num_prev = irgen_sel_f64(irgen_m4, d1_num_prev, irgen_at1_d1_num_prev);
-                irgen_at1_num_prev = irgen_sel_f64(irgen_m4, num_prev, irgen_at1_num_prev);
-                irgen_at1_d0_den_prev = irgen_sel_f64(irgen_m4, d0_den_prev, irgen_at1_d0_den_prev);
-                irgen_at1_d1_den_prev = irgen_sel_f64(irgen_m4, d1_den_prev, irgen_at1_d1_den_prev);
-                irgen_at1_den_prev = irgen_sel_f64(irgen_m4, den_prev, irgen_at1_den_prev);
                 irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
                 irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
                 irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
-                irgen_at1_d0_step = irgen_sel_f64(irgen_m4, d0_step, irgen_at1_d0_step);
-                irgen_at1_d1_step = irgen_sel_f64(irgen_m4, d1_step, irgen_at1_d1_step);
-                irgen_at1_step = irgen_sel_f64(irgen_m4, step, irgen_at1_step);
                 irgen_at1_d0_h = irgen_sel_f64(irgen_m4, d0_h, irgen_at1_d0_h);
                 irgen_at1_d1_h = irgen_sel_f64(irgen_m4, d1_h, irgen_at1_d1_h);
                 irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
@@ -2102,29 +1939,15 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        d0_an = irgen_sel_f64(irgen_b1, irgen_at1_d0_an, d0_an);
-        an = irgen_sel_f64(irgen_b1, irgen_at1_an, an);
         d0_b = irgen_sel_f64(irgen_b1, irgen_at1_d0_b, d0_b);
         d1_b = irgen_sel_f64(irgen_b1, irgen_at1_d1_b, d1_b);
         b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
         d0_s = irgen_sel_f64(irgen_b1, irgen_at1_d0_s, d0_s);
         d1_s = irgen_sel_f64(irgen_b1, irgen_at1_d1_s, d1_s);
         s = irgen_sel_f64(irgen_b1, irgen_at1_s, s);
-        d0_num_new = irgen_sel_f64(irgen_b1, irgen_at1_d0_num_new, d0_num_new);
-        d1_num_new = irgen_sel_f64(irgen_b1, irgen_at1_d1_num_new, d1_num_new);
-        num_new = irgen_sel_f64(irgen_b1, irgen_at1_num_new, num_new);
-        d0_num_prev = irgen_sel_f64(irgen_b1, irgen_at1_d0_num_prev, d0_num_prev);
-        d1_num_prev = irgen_sel_f64(irgen_b1, irgen_at1_d1_num_prev, d1_num_prev);
-        num_prev = irgen_sel_f64(irgen_b1, irgen_at1_num_prev, num_prev);
-        d0_den_prev = irgen_sel_f64(irgen_b1, irgen_at1_d0_den_prev, d0_den_prev);
-        d1_den_prev = irgen_sel_f64(irgen_b1, irgen_at1_d1_den_prev, d1_den_prev);
-        den_prev = irgen_sel_f64(irgen_b1, irgen_at1_den_prev, den_prev);
         d0_num = irgen_sel_f64(irgen_b1, irgen_at1_d0_num, d0_num);
         d1_num = irgen_sel_f64(irgen_b1, irgen_at1_d1_num, d1_num);
         num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
-        d0_step = irgen_sel_f64(irgen_b1, irgen_at1_d0_step, d0_step);
-        d1_step = irgen_sel_f64(irgen_b1, irgen_at1_d1_step, d1_step);
-        step = irgen_sel_f64(irgen_b1, irgen_at1_step, step);
         d0_h = irgen_sel_f64(irgen_b1, irgen_at1_d0_h, d0_h);
         d1_h = irgen_sel_f64(irgen_b1, irgen_at1_d1_h, d1_h);
         h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
@@ -2999,7 +2822,6 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx_v_f32(irgen_mf irg
         {
             irgen_mf irgen_b4 = irgen_mbc_f32(0);
             irgen_vf irgen_at4_total = total;
-            irgen_vf irgen_at4_term = term;
             irgen_mf irgen_m4 = irgen_m0;
             for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f32(irgen_m4); ++irgen_k2) {
                 {
@@ -3014,13 +2836,11 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx_v_f32(irgen_mf irg
                     const irgen_mf irgen_m7 = irgen_m6;
                     irgen_b4 |= irgen_m7;
                     irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
             total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
-            term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
         }
         irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
         return irgen_ret0;
@@ -3100,11 +2920,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_b = b;
-        irgen_vf irgen_at1_q = q;
-        irgen_vf irgen_at1_r = r;
-        irgen_vf irgen_at1_first = first;
-        irgen_vf irgen_at1_term = term;
         irgen_vf irgen_at1_total = total;
         irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
@@ -3133,22 +2948,12 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
                 }
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
-                irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
-                irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
-                irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
                 irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
-        q = irgen_sel_f32(irgen_b1, irgen_at1_q, q);
-        r = irgen_sel_f32(irgen_b1, irgen_at1_r, r);
-        first = irgen_sel_f32(irgen_b1, irgen_at1_first, first);
-        term = irgen_sel_f32(irgen_b1, irgen_at1_term, term);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
         done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
@@ -3176,12 +2981,6 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_b = b;
-        irgen_vf irgen_at1_q = q;
-        irgen_vf irgen_at1_r = r;
-        irgen_vf irgen_at1_odd = odd;
-        irgen_vf irgen_at1_power = power;
-        irgen_vf irgen_at1_first = first;
         irgen_vf irgen_at1_total = total;
         irgen_mf irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
@@ -3207,23 +3006,11 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
-                irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
-                irgen_at1_odd = irgen_sel_f32(irgen_m4, odd, irgen_at1_odd);
-                irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
-                irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
-        q = irgen_sel_f32(irgen_b1, irgen_at1_q, q);
-        r = irgen_sel_f32(irgen_b1, irgen_at1_r, r);
-        odd = irgen_sel_f32(irgen_b1, irgen_at1_odd, odd);
-        power = irgen_sel_f32(irgen_b1, irgen_at1_power, power);
-        first = irgen_sel_f32(irgen_b1, irgen_at1_first, first);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
     }
     irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
@@ -3334,14 +3121,9 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_an = an;
         irgen_vf irgen_at1_b = b;
         irgen_vf irgen_at1_s = s;
-        irgen_vf irgen_at1_num_new = num_new;
-        irgen_vf irgen_at1_num_prev = num_prev;
-        irgen_vf irgen_at1_den_prev = den_prev;
         irgen_vf irgen_at1_num = num;
-        irgen_vf irgen_at1_step = step;
         irgen_vf irgen_at1_h = h;
         irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
@@ -3375,28 +3157,18 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen
                 }
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_an = irgen_sel_f32(irgen_m4, an, irgen_at1_an);
                 irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
                 irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
-                irgen_at1_num_new = irgen_sel_f32(irgen_m4, num_new, irgen_at1_num_new);
-                irgen_at1_num_prev = irgen_sel_f32(irgen_m4, num_prev, irgen_at1_num_prev);
-                irgen_at1_den_prev = irgen_sel_f32(irgen_m4, den_prev, irgen_at1_den_prev);
                 irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
-                irgen_at1_step = irgen_sel_f32(irgen_m4, step, irgen_at1_step);
                 irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
                 irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        an = irgen_sel_f32(irgen_b1, irgen_at1_an, an);
         b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
         s = irgen_sel_f32(irgen_b1, irgen_at1_s, s);
-        num_new = irgen_sel_f32(irgen_b1, irgen_at1_num_new, num_new);
-        num_prev = irgen_sel_f32(irgen_b1, irgen_at1_num_prev, num_prev);
-        den_prev = irgen_sel_f32(irgen_b1, irgen_at1_den_prev, den_prev);
         num = irgen_sel_f32(irgen_b1, irgen_at1_num, num);
-        step = irgen_sel_f32(irgen_b1, irgen_at1_step, step);
         h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);
         done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
@@ -3814,8 +3586,6 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx__d0_v_f32(irgen_mf
             irgen_mf irgen_b4 = irgen_mbc_f32(0);
             irgen_vf irgen_at4_d0_total = d0_total;
             irgen_vf irgen_at4_total = total;
-            irgen_vf irgen_at4_d0_term = d0_term;
-            irgen_vf irgen_at4_term = term;
             irgen_mf irgen_m4 = irgen_m0;
             for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f32(irgen_m4); ++irgen_k2) {
                 {
@@ -3836,16 +3606,12 @@ static inline __attribute__((always_inline)) irgen_vf log1pmx__d0_v_f32(irgen_mf
                     irgen_b4 |= irgen_m7;
                     irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
                     irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
-                    irgen_at4_d0_term = irgen_sel_f32(irgen_m7, d0_term, irgen_at4_d0_term);
-                    irgen_at4_term = irgen_sel_f32(irgen_m7, term, irgen_at4_term);
                     irgen_m6 &= ~irgen_m7;
                     irgen_m4 &= ~irgen_m7;
                 }
             }
             d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
             total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
-            d0_term = irgen_sel_f32(irgen_b4, irgen_at4_d0_term, d0_term);
-            term = irgen_sel_f32(irgen_b4, irgen_at4_term, term);
         }
         irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
         irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
@@ -4046,19 +3812,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_d0_b = d0_b;
-        irgen_vf irgen_at1_b = b;
-        irgen_vf irgen_at1_d0_q = d0_q;
-        irgen_vf irgen_at1_q = q;
-        irgen_vf irgen_at1_d0_r = d0_r;
-        irgen_vf irgen_at1_d1_r = d1_r;
-        irgen_vf irgen_at1_r = r;
-        irgen_vf irgen_at1_d0_first = d0_first;
-        irgen_vf irgen_at1_d1_first = d1_first;
-        irgen_vf irgen_at1_first = first;
-        irgen_vf irgen_at1_d0_term = d0_term;
-        irgen_vf irgen_at1_d1_term = d1_term;
-        irgen_vf irgen_at1_term = term;
         irgen_vf irgen_at1_d0_total = d0_total;
         irgen_vf irgen_at1_d1_total = d1_total;
         irgen_vf irgen_at1_total = total;
@@ -4115,19 +3868,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
                 }
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
-                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                irgen_at1_d0_q = irgen_sel_f32(irgen_m4, d0_q, irgen_at1_d0_q);
-                irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
-                irgen_at1_d0_r = irgen_sel_f32(irgen_m4, d0_r, irgen_at1_d0_r);
-                irgen_at1_d1_r = irgen_sel_f32(irgen_m4, d1_r, irgen_at1_d1_r);
-                irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
-                irgen_at1_d0_first = irgen_sel_f32(irgen_m4, d0_first, irgen_at1_d0_first);
-                irgen_at1_d1_first = irgen_sel_f32(irgen_m4, d1_first, irgen_at1_d1_first);
-                irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
-                irgen_at1_d0_term = irgen_sel_f32(irgen_m4, d0_term, irgen_at1_d0_term);
-                irgen_at1_d1_term = irgen_sel_f32(irgen_m4, d1_term, irgen_at1_d1_term);
-                irgen_at1_term = irgen_sel_f32(irgen_m4, term, irgen_at1_term);
                 irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
                 irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
@@ -4136,19 +3876,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        d0_b = irgen_sel_f32(irgen_b1, irgen_at1_d0_b, d0_b);
-        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
-        d0_q = irgen_sel_f32(irgen_b1, irgen_at1_d0_q, d0_q);
-        q = irgen_sel_f32(irgen_b1, irgen_at1_q, q);
-        d0_r = irgen_sel_f32(irgen_b1, irgen_at1_d0_r, d0_r);
-        d1_r = irgen_sel_f32(irgen_b1, irgen_at1_d1_r, d1_r);
-        r = irgen_sel_f32(irgen_b1, irgen_at1_r, r);
-        d0_first = irgen_sel_f32(irgen_b1, irgen_at1_d0_first, d0_first);
-        d1_first = irgen_sel_f32(irgen_b1, irgen_at1_d1_first, d1_first);
-        first = irgen_sel_f32(irgen_b1, irgen_at1_first, first);
-        d0_term = irgen_sel_f32(irgen_b1, irgen_at1_d0_term, d0_term);
-        d1_term = irgen_sel_f32(irgen_b1, irgen_at1_d1_term, d1_term);
-        term = irgen_sel_f32(irgen_b1, irgen_at1_term, term);
         d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
         d1_total = irgen_sel_f32(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
@@ -4219,19 +3946,6 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_d0_b = d0_b;
-        irgen_vf irgen_at1_b = b;
-        irgen_vf irgen_at1_d0_q = d0_q;
-        irgen_vf irgen_at1_q = q;
-        irgen_vf irgen_at1_d0_r = d0_r;
-        irgen_vf irgen_at1_r = r;
-        irgen_vf irgen_at1_d1_odd = d1_odd;
-        irgen_vf irgen_at1_odd = odd;
-        irgen_vf irgen_at1_d1_power = d1_power;
-        irgen_vf irgen_at1_power = power;
-        irgen_vf irgen_at1_d0_first = d0_first;
-        irgen_vf irgen_at1_d1_first = d1_first;
-        irgen_vf irgen_at1_first = first;
         irgen_vf irgen_at1_d0_total = d0_total;
         irgen_vf irgen_at1_d1_total = d1_total;
         irgen_vf irgen_at1_total = total;
@@ -4283,19 +3997,6 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
-                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                irgen_at1_d0_q = irgen_sel_f32(irgen_m4, d0_q, irgen_at1_d0_q);
-                irgen_at1_q = irgen_sel_f32(irgen_m4, q, irgen_at1_q);
-                irgen_at1_d0_r = irgen_sel_f32(irgen_m4, d0_r, irgen_at1_d0_r);
-                irgen_at1_r = irgen_sel_f32(irgen_m4, r, irgen_at1_r);
-                irgen_at1_d1_odd = irgen_sel_f32(irgen_m4, d1_odd, irgen_at1_d1_odd);
-                irgen_at1_odd = irgen_sel_f32(irgen_m4, odd, irgen_at1_odd);
-                irgen_at1_d1_power = irgen_sel_f32(irgen_m4, d1_power, irgen_at1_d1_power);
-                irgen_at1_power = irgen_sel_f32(irgen_m4, power, irgen_at1_power);
-                irgen_at1_d0_first = irgen_sel_f32(irgen_m4, d0_first, irgen_at1_d0_first);
-                irgen_at1_d1_first = irgen_sel_f32(irgen_m4, d1_first, irgen_at1_d1_first);
-                irgen_at1_first = irgen_sel_f32(irgen_m4, first, irgen_at1_first);
                 irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
                 irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
@@ -4303,19 +4004,6 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        d0_b = irgen_sel_f32(irgen_b1, irgen_at1_d0_b, d0_b);
-        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
-        d0_q = irgen_sel_f32(irgen_b1, irgen_at1_d0_q, d0_q);
-        q = irgen_sel_f32(irgen_b1, irgen_at1_q, q);
-        d0_r = irgen_sel_f32(irgen_b1, irgen_at1_d0_r, d0_r);
-        r = irgen_sel_f32(irgen_b1, irgen_at1_r, r);
-        d1_odd = irgen_sel_f32(irgen_b1, irgen_at1_d1_odd, d1_odd);
-        odd = irgen_sel_f32(irgen_b1, irgen_at1_odd, odd);
-        d1_power = irgen_sel_f32(irgen_b1, irgen_at1_d1_power, d1_power);
-        power = irgen_sel_f32(irgen_b1, irgen_at1_power, power);
-        d0_first = irgen_sel_f32(irgen_b1, irgen_at1_d0_first, d0_first);
-        d1_first = irgen_sel_f32(irgen_b1, irgen_at1_d1_first, d1_first);
-        first = irgen_sel_f32(irgen_b1, irgen_at1_first, first);
         d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
         d1_total = irgen_sel_f32(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
@@ -4603,29 +4291,15 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_d0_an = d0_an;
-        irgen_vf irgen_at1_an = an;
         irgen_vf irgen_at1_d0_b = d0_b;
         irgen_vf irgen_at1_d1_b = d1_b;
         irgen_vf irgen_at1_b = b;
         irgen_vf irgen_at1_d0_s = d0_s;
         irgen_vf irgen_at1_d1_s = d1_s;
         irgen_vf irgen_at1_s = s;
-        irgen_vf irgen_at1_d0_num_new = d0_num_new;
-        irgen_vf irgen_at1_d1_num_new = d1_num_new;
-        irgen_vf irgen_at1_num_new = num_new;
-        irgen_vf irgen_at1_d0_num_prev = d0_num_prev;
-        irgen_vf irgen_at1_d1_num_prev = d1_num_prev;
-        irgen_vf irgen_at1_num_prev = num_prev;
-        irgen_vf irgen_at1_d0_den_prev = d0_den_prev;
-        irgen_vf irgen_at1_d1_den_prev = d1_den_prev;
-        irgen_vf irgen_at1_den_prev = den_prev;
         irgen_vf irgen_at1_d0_num = d0_num;
         irgen_vf irgen_at1_d1_num = d1_num;
         irgen_vf irgen_at1_num = num;
-        irgen_vf irgen_at1_d0_step = d0_step;
-        irgen_vf irgen_at1_d1_step = d1_step;
-        irgen_vf irgen_at1_step = step;
         irgen_vf irgen_at1_d0_h = d0_h;
         irgen_vf irgen_at1_d1_h = d1_h;
         irgen_vf irgen_at1_h = h;
@@ -4698,29 +4372,15 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
                 }
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_d0_an = irgen_sel_f32(irgen_m4, d0_an, irgen_at1_d0_an);
-                irgen_at1_an = irgen_sel_f32(irgen_m4, an, irgen_at1_an);
                 irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
                 irgen_at1_d1_b = irgen_sel_f32(irgen_m4, d1_b, irgen_at1_d1_b);
                 irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
                 irgen_at1_d0_s = irgen_sel_f32(irgen_m4, d0_s, irgen_at1_d0_s);
                 irgen_at1_d1_s = irgen_sel_f32(irgen_m4, d1_s, irgen_at1_d1_s);
                 irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
-                irgen_at1_d0_num_new = irgen_sel_f32(irgen_m4, d0_num_new, irgen_at1_d0_num_new);
-                irgen_at1_d1_num_new = irgen_sel_f32(irgen_m4, d1_num_new, irgen_at1_d1_num_new);
-                irgen_at1_num_new = irgen_sel_f32(irgen_m4, num_new, irgen_at1_num_new);
-                irgen_at1_d0_num_prev = irgen_sel_f32(irgen_m4, d0_num_prev, irgen_at1_d0_num_prev);
-                irgen_at1_d1_num_prev = irgen_sel_f32(irgen_m4, d1_num_prev, irgen_at1_d1_num_prev);
-                irgen_at1_num_prev = irgen_sel_f32(irgen_m4, num_prev, irgen_at1_num_prev);
-                irgen_at1_d0_den_prev = irgen_sel_f32(irgen_m4, d0_den_prev, irgen_at1_d0_den_prev);
-                irgen_at1_d1_den_prev = irgen_sel_f32(irgen_m4, d1_den_prev, irgen_at1_d1_den_prev);
-                irgen_at1_den_prev = irgen_sel_f32(irgen_m4, den_prev, irgen_at1_den_prev);
                 irgen_at1_d0_num = irgen_sel_f32(irgen_m4, d0_num, irgen_at1_d0_num);
                 irgen_at1_d1_num = irgen_sel_f32(irgen_m4, d1_num, irgen_at1_d1_num);
                 irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
-                irgen_at1_d0_step = irgen_sel_f32(irgen_m4, d0_step, irgen_at1_d0_step);
-                irgen_at1_d1_step = irgen_sel_f32(irgen_m4, d1_step, irgen_at1_d1_step);
-                irgen_at1_step = irgen_sel_f32(irgen_m4, step, irgen_at1_step);
                 irgen_at1_d0_h = irgen_sel_f32(irgen_m4, d0_h, irgen_at1_d0_h);
                 irgen_at1_d1_h = irgen_sel_f32(irgen_m4, d1_h, irgen_at1_d1_h);
                 irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
@@ -4729,29 +4389,15 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        d0_an = irgen_sel_f32(irgen_b1, irgen_at1_d0_an, d0_an);
-        an = irgen_sel_f32(irgen_b1, irgen_at1_an, an);
         d0_b = irgen_sel_f32(irgen_b1, irgen_at1_d0_b, d0_b);
         d1_b = irgen_sel_f32(irgen_b1, irgen_at1_d1_b, d1_b);
         b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
         d0_s = irgen_sel_f32(irgen_b1, irgen_at1_d0_s, d0_s);
         d1_s = irgen_sel_f32(irgen_b1, irgen_at1_d1_s, d1_s);
         s = irgen_sel_f32(irgen_b1, irgen_at1_s, s);
-        d0_num_new = irgen_sel_f32(irgen_b1, irgen_at1_d0_num_new, d0_num_new);
-        d1_num_new = irgen_sel_f32(irgen_b1, irgen_at1_d1_num_new, d1_num_new);
-        num_new = irgen_sel_f32(irgen_b1, irgen_at1_num_new, num_new);
-        d0_num_prev = irgen_sel_f32(irgen_b1, irgen_at1_d0_num_prev, d0_num_prev);
-        d1_num_prev = irgen_sel_f32(irgen_b1, irgen_at1_d1_num_prev, d1_num_prev);
-        num_prev = irgen_sel_f32(irgen_b1, irgen_at1_num_prev, num_prev);
-        d0_den_prev = irgen_sel_f32(irgen_b1, irgen_at1_d0_den_prev, d0_den_prev);
-        d1_den_prev = irgen_sel_f32(irgen_b1, irgen_at1_d1_den_prev, d1_den_prev);
-        den_prev = irgen_sel_f32(irgen_b1, irgen_at1_den_prev, den_prev);
         d0_num = irgen_sel_f32(irgen_b1, irgen_at1_d0_num, d0_num);
         d1_num = irgen_sel_f32(irgen_b1, irgen_at1_d1_num, d1_num);
         num = irgen_sel_f32(irgen_b1, irgen_at1_num, num);
-        d0_step = irgen_sel_f32(irgen_b1, irgen_at1_d0_step, d0_step);
-        d1_step = irgen_sel_f32(irgen_b1, irgen_at1_d1_step, d1_step);
-        step = irgen_sel_f32(irgen_b1, irgen_at1_step, step);
         d0_h = irgen_sel_f32(irgen_b1, irgen_at1_d0_h, d0_h);
         d1_h = irgen_sel_f32(irgen_b1, irgen_at1_d1_h, d1_h);
         h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);

@@ -385,10 +385,8 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irg
             }
             {
                 const irgen_md irgen_m3 = irgen_m2;
-                const irgen_vd irgen_pre3_term = term;
                 const irgen_vd irgen_pre3_total = total;
                 irgen_md irgen_b3 = irgen_mbc_f64(0);
-                irgen_vd irgen_at3_term = term;
                 irgen_vd irgen_at3_total = total;
                 irgen_md irgen_m4 = irgen_m2;
                 for (int irgen_k3 = 0; irgen_k3 < 79 && irgen_any_f64(irgen_m4); ++irgen_k3) {
@@ -403,15 +401,12 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irg
                         irgen_md irgen_m6 = irgen_m4 & irgen_m5;
                         const irgen_md irgen_m7 = irgen_m6;
                         irgen_b3 |= irgen_m7;
-                        irgen_at3_term = irgen_sel_f64(irgen_m7, term, irgen_at3_term);
                         irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
                         irgen_m6 &= ~irgen_m7;
                         irgen_m4 &= ~irgen_m7;
                     }
                 }
-                term = irgen_sel_f64(irgen_b3, irgen_at3_term, term);
                 total = irgen_sel_f64(irgen_b3, irgen_at3_total, total);
-                term = irgen_sel_f64(irgen_m3, term, irgen_pre3_term);
                 total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
             }
             irgen_ret0 = irgen_sel_f64(irgen_m2, -k + irgen_v_log_f64(irgen_m2, total), irgen_ret0);
@@ -539,7 +534,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
         if (irgen_any_f64(irgen_m4)) {
             {
                 const irgen_md irgen_m5 = irgen_m4;
-                const irgen_vd irgen_pre5__irgen_t1 = _irgen_t1;
                 const irgen_vd irgen_pre5_total = total;
                 irgen_md irgen_m6 = irgen_m4;
                 for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m6); ++irgen_k3) {
@@ -552,7 +546,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
                         total = total__0;
                     }
                 }
-                _irgen_t1 = irgen_sel_f64(irgen_m5, _irgen_t1, irgen_pre5__irgen_t1);
                 total = irgen_sel_f64(irgen_m5, total, irgen_pre5_total);
             }
         }
@@ -564,7 +557,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
                 if (irgen_any_f64(irgen_m9)) {
                     {
                         const irgen_md irgen_m10 = irgen_m9;
-                        const irgen_vd irgen_pre10__irgen_t2 = _irgen_t2;
                         const irgen_vd irgen_pre10_total = total;
                         irgen_md irgen_m11 = irgen_m9;
                         for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m11); ++irgen_k5) {
@@ -577,7 +569,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
                                 total = total__0;
                             }
                         }
-                        _irgen_t2 = irgen_sel_f64(irgen_m10, _irgen_t2, irgen_pre10__irgen_t2);
                         total = irgen_sel_f64(irgen_m10, total, irgen_pre10_total);
                     }
                 }
@@ -585,7 +576,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
                 if (irgen_any_f64(irgen_m12)) {
                     {
                         const irgen_md irgen_m13 = irgen_m12;
-                        const irgen_vd irgen_pre13__irgen_t3 = _irgen_t3;
                         const irgen_vd irgen_pre13_total = total;
                         irgen_md irgen_m14 = irgen_m12;
                         for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m14); ++irgen_k5) {
@@ -598,7 +588,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
                                 total = total__0;
                             }
                         }
-                        _irgen_t3 = irgen_sel_f64(irgen_m13, _irgen_t3, irgen_pre13__irgen_t3);
                         total = irgen_sel_f64(irgen_m13, total, irgen_pre13_total);
                     }
                 }
@@ -909,13 +898,9 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md
             }
             {
                 const irgen_md irgen_m3 = irgen_m2;
-                const irgen_vd irgen_pre3_d0_term = d0_term;
-                const irgen_vd irgen_pre3_term = term;
                 const irgen_vd irgen_pre3_d0_total = d0_total;
                 const irgen_vd irgen_pre3_total = total;
                 irgen_md irgen_b3 = irgen_mbc_f64(0);
-                irgen_vd irgen_at3_d0_term = d0_term;
-                irgen_vd irgen_at3_term = term;
                 irgen_vd irgen_at3_d0_total = d0_total;
                 irgen_vd irgen_at3_total = total;
                 irgen_md irgen_m4 = irgen_m2;
@@ -937,20 +922,14 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md
                         irgen_md irgen_m6 = irgen_m4 & irgen_m5;
                         const irgen_md irgen_m7 = irgen_m6;
                         irgen_b3 |= irgen_m7;
-                        irgen_at3_d0_term = irgen_sel_f64(irgen_m7, d0_term, irgen_at3_d0_term);
-                        irgen_at3_term = irgen_sel_f64(irgen_m7, term, irgen_at3_term);
                         irgen_at3_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at3_d0_total);
                         irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
                         irgen_m6 &= ~irgen_m7;
                         irgen_m4 &= ~irgen_m7;
                     }
                 }
-                d0_term = irgen_sel_f64(irgen_b3, irgen_at3_d0_term, d0_term);
-                term = irgen_sel_f64(irgen_b3, irgen_at3_term, term);
                 d0_total = irgen_sel_f64(irgen_b3, irgen_at3_d0_total, d0_total);
                 total = irgen_sel_f64(irgen_b3, irgen_at3_total, total);
-                d0_term = irgen_sel_f64(irgen_m3, d0_term, irgen_pre3_d0_term);
-                term = irgen_sel_f64(irgen_m3, term, irgen_pre3_term);
                 d0_total = irgen_sel_f64(irgen_m3, d0_total, irgen_pre3_d0_total);
                 total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
             }
@@ -1253,9 +1232,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
         if (irgen_any_f64(irgen_m4)) {
             {
                 const irgen_md irgen_m5 = irgen_m4;
-                const irgen_vd irgen_pre5__irgen_t1 = _irgen_t1;
-                const irgen_vd irgen_pre5_d0__irgen_t1 = d0__irgen_t1;
-                const irgen_vd irgen_pre5_d1__irgen_t1 = d1__irgen_t1;
                 const irgen_vd irgen_pre5_d0_total = d0_total;
                 const irgen_vd irgen_pre5_d1_total = d1_total;
                 const irgen_vd irgen_pre5_total = total;
@@ -1277,9 +1253,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
                         total = total__0;
                     }
                 }
-                _irgen_t1 = irgen_sel_f64(irgen_m5, _irgen_t1, irgen_pre5__irgen_t1);
-                d0__irgen_t1 = irgen_sel_f64(irgen_m5, d0__irgen_t1, irgen_pre5_d0__irgen_t1);
-                d1__irgen_t1 = irgen_sel_f64(irgen_m5, d1__irgen_t1, irgen_pre5_d1__irgen_t1);
                 d0_total = irgen_sel_f64(irgen_m5, d0_total, irgen_pre5_d0_total);
                 d1_total = irgen_sel_f64(irgen_m5, d1_total, irgen_pre5_d1_total);
                 total = irgen_sel_f64(irgen_m5, total, irgen_pre5_total);
@@ -1293,9 +1266,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
                 if (irgen_any_f64(irgen_m9)) {
                     {
                         const irgen_md irgen_m10 = irgen_m9;
-                        const irgen_vd irgen_pre10__irgen_t2 = _irgen_t2;
-                        const irgen_vd irgen_pre10_d0__irgen_t2 = d0__irgen_t2;
-                        const irgen_vd irgen_pre10_d1__irgen_t2 = d1__irgen_t2;
                         const irgen_vd irgen_pre10_d0_total = d0_total;
                         const irgen_vd irgen_pre10_d1_total = d1_total;
                         const irgen_vd irgen_pre10_total = total;
@@ -1317,9 +1287,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
                                 total = total__0;
                             }
                         }
-                        _irgen_t2 = irgen_sel_f64(irgen_m10, _irgen_t2, irgen_pre10__irgen_t2);
-                        d0__irgen_t2 = irgen_sel_f64(irgen_m10, d0__irgen_t2, irgen_pre10_d0__irgen_t2);
-                        d1__irgen_t2 = irgen_sel_f64(irgen_m10, d1__irgen_t2, irgen_pre10_d1__irgen_t2);
                         d0_total = irgen_sel_f64(irgen_m10, d0_total, irgen_pre10_d0_total);
                         d1_total = irgen_sel_f64(irgen_m10, d1_total, irgen_pre10_d1_total);
                         total = irgen_sel_f64(irgen_m10, total, irgen_pre10_total);
@@ -1329,9 +1296,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
                 if (irgen_any_f64(irgen_m12)) {
                     {
                         const irgen_md irgen_m13 = irgen_m12;
-                        const irgen_vd irgen_pre13__irgen_t3 = _irgen_t3;
-                        const irgen_vd irgen_pre13_d0__irgen_t3 = d0__irgen_t3;
-                        const irgen_vd irgen_pre13_d1__irgen_t3 = d1__irgen_t3;
                         const irgen_vd irgen_pre13_d0_total = d0_total;
                         const irgen_vd irgen_pre13_d1_total = d1_total;
                         const irgen_vd irgen_pre13_total = total;
@@ -1353,9 +1317,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
                                 total = total__0;
                             }
                         }
-                        _irgen_t3 = irgen_sel_f64(irgen_m13, _irgen_t3, irgen_pre13__irgen_t3);
-                        d0__irgen_t3 = irgen_sel_f64(irgen_m13, d0__irgen_t3, irgen_pre13_d0__irgen_t3);
-                        d1__irgen_t3 = irgen_sel_f64(irgen_m13, d1__irgen_t3, irgen_pre13_d1__irgen_t3);
                         d0_total = irgen_sel_f64(irgen_m13, d0_total, irgen_pre13_d0_total);
                         d1_total = irgen_sel_f64(irgen_m13, d1_total, irgen_pre13_d1_total);
                         total = irgen_sel_f64(irgen_m13, total, irgen_pre13_total);
@@ -1856,8 +1817,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
         if (irgen_any_f64(irgen_m4)) {
             {
                 const irgen_md irgen_m5 = irgen_m4;
-                const irgen_vd irgen_pre5__irgen_t1 = _irgen_t1;
-                const irgen_vd irgen_pre5_d0__irgen_t1 = d0__irgen_t1;
                 const irgen_vd irgen_pre5_d0_total = d0_total;
                 const irgen_vd irgen_pre5_total = total;
                 irgen_md irgen_m6 = irgen_m4;
@@ -1875,8 +1834,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                         total = total__0;
                     }
                 }
-                _irgen_t1 = irgen_sel_f64(irgen_m5, _irgen_t1, irgen_pre5__irgen_t1);
-                d0__irgen_t1 = irgen_sel_f64(irgen_m5, d0__irgen_t1, irgen_pre5_d0__irgen_t1);
                 d0_total = irgen_sel_f64(irgen_m5, d0_total, irgen_pre5_d0_total);
                 total = irgen_sel_f64(irgen_m5, total, irgen_pre5_total);
             }
@@ -1889,8 +1846,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                 if (irgen_any_f64(irgen_m9)) {
                     {
                         const irgen_md irgen_m10 = irgen_m9;
-                        const irgen_vd irgen_pre10__irgen_t2 = _irgen_t2;
-                        const irgen_vd irgen_pre10_d0__irgen_t2 = d0__irgen_t2;
                         const irgen_vd irgen_pre10_d0_total = d0_total;
                         const irgen_vd irgen_pre10_total = total;
                         irgen_md irgen_m11 = irgen_m9;
@@ -1908,8 +1863,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                                 total = total__0;
                             }
                         }
-                        _irgen_t2 = irgen_sel_f64(irgen_m10, _irgen_t2, irgen_pre10__irgen_t2);
-                        d0__irgen_t2 = irgen_sel_f64(irgen_m10, d0__irgen_t2, irgen_pre10_d0__irgen_t2);
                         d0_total = irgen_sel_f64(irgen_m10, d0_total, irgen_pre10_d0_total);
                         total = irgen_sel_f64(irgen_m10, total, irgen_pre10_total);
                     }
@@ -1918,8 +1871,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                 if (irgen_any_f64(irgen_m12)) {
                     {
                         const irgen_md irgen_m13 = irgen_m12;
-                        const irgen_vd irgen_pre13__irgen_t3 = _irgen_t3;
-                        const irgen_vd irgen_pre13_d0__irgen_t3 = d0__irgen_t3;
                         const irgen_vd irgen_pre13_d0_total = d0_total;
                         const irgen_vd irgen_pre13_total = total;
                         irgen_md irgen_m14 = irgen_m12;
@@ -1937,8 +1888,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                                 total = total__0;
                             }
                         }
-                        _irgen_t3 = irgen_sel_f64(irgen_m13, _irgen_t3, irgen_pre13__irgen_t3);
-                        d0__irgen_t3 = irgen_sel_f64(irgen_m13, d0__irgen_t3, irgen_pre13_d0__irgen_t3);
                         d0_total = irgen_sel_f64(irgen_m13, d0_total, irgen_pre13_d0_total);
                         total = irgen_sel_f64(irgen_m13, total, irgen_pre13_total);
                     }

@@ -212,6 +212,7 @@ class LanePrinter(FunctionPrinter):
         for i in range(fn.n_results):
             lines.append(f"    {V} irgen_ret{i} = {zero};")
         self.shadowed = _read_outside_loops(fn.body)
+        self.fn_body = fn.body
         self.masks, self.n_masks, self.n_results = [("irgen_m0", "fn")], 0, fn.n_results
         self.loops = []
         self.e.mask = "irgen_m0"
@@ -333,7 +334,13 @@ class LanePrinter(FunctionPrinter):
         k, n = f"irgen_k{depth}", self.n_masks + 1
         inner = pad + "    "
         lines.append(f"{pad}{{")
-        written = [c_name(v) for v in ir.assigned(s.body) if v != s.index]
+        # the values lanes keep when they leave early or skip the loop matter only where
+        # something outside the loop reads them (or the loop itself, run again by an
+        # enclosing loop)
+        live = _reads_outside(self.fn_body, s)
+        if any(kind == "loop" for _, kind in self.masks):
+            live |= set().union(*(_reads(t) for t in ir.walk(s.body)))
+        written = [c_name(v) for v in ir.assigned(s.body) if v != s.index and v in live]
         restore = self.guarded and written
         if restore:                   # lanes outside the branch keep their values
             entry = self.new_mask(inner, lines, self.e.mask, const=True)
@@ -397,24 +404,45 @@ def _breaks(body) -> bool:
     return False
 
 
+def _reads(s) -> set:
+    """Symbols a statement reads itself (not in the statements it contains)."""
+    if isinstance(s, ir.Assign):
+        return s.expr.free_symbols
+    if isinstance(s, ir.Call):
+        return set().union(*(sp.sympify(a).free_symbols for a in s.args))
+    if isinstance(s, ir.If):
+        return sp.sympify(s.cond).free_symbols
+    if isinstance(s, ir.Return):
+        return set().union(*(sp.sympify(v).free_symbols for v in s.values))
+    return set()
+
+
+def _reads_outside(body, loop) -> set:
+    """Symbols read by statements of body that are not inside `loop`."""
+    out = set()
+
+    def visit(stmts):
+        for s in stmts:
+            if s is loop:
+                continue
+            out.update(_reads(s))
+            if isinstance(s, ir.If):
+                visit(s.body)
+                visit(s.orelse)
+            elif isinstance(s, ir.Loop):
+                visit(s.body)
+
+    visit(body)
+    return out
+
+
 def _read_outside_loops(body) -> set:
     """Loop indices that some statement outside their loop reads."""
     out = set()
 
-    def reads(s):
-        if isinstance(s, ir.Assign):
-            return s.expr.free_symbols
-        if isinstance(s, ir.Call):
-            return set().union(*(sp.sympify(a).free_symbols for a in s.args))
-        if isinstance(s, ir.If):
-            return sp.sympify(s.cond).free_symbols
-        if isinstance(s, ir.Return):
-            return set().union(*(sp.sympify(v).free_symbols for v in s.values))
-        return set()
-
     def visit(stmts, inside: frozenset):
         for s in stmts:
-            out.update(x for x in reads(s) if x in indices and x not in inside)
+            out.update(x for x in _reads(s) if x in indices and x not in inside)
             if isinstance(s, ir.If):
                 visit(s.body, inside)
                 visit(s.orelse, inside)
