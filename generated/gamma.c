@@ -219,8 +219,7 @@ static const double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034
 static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen_m0, irgen_vd a)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((a >= irgen_bc_f64(1.0)), a + 1.0, irgen_bc_f64(0.5)), irgen_ret0);
-    return irgen_ret0;
+    return irgen_sel_f64((a >= irgen_bc_f64(1.0)), a + 1.0, irgen_bc_f64(0.5));
     return irgen_ret0;
 }
 
@@ -405,8 +404,7 @@ static inline __attribute__((always_inline)) irgen_vd stirling_correction_v_f64(
     {
         const irgen_vd f__0 = (1.0 / y) * (1.0 / y);
         f = f__0;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641 - 0.029550653594771246 * f__0)) + 0.0019175269175269176)) + 0.0008417508417508417)) + 0.0005952380952380953)) + 0.0007936507936507937)) + 0.002777777777777778)) + 0.08333333333333333) / y, irgen_ret0);
-        return irgen_ret0;
+        return (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641 - 0.029550653594771246 * f__0)) + 0.0019175269175269176)) + 0.0008417508417508417)) + 0.0005952380952380953)) + 0.0007936507936507937)) + 0.002777777777777778)) + 0.08333333333333333) / y;
     }
     return irgen_ret0;
 }
@@ -507,8 +505,7 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
         done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((done > irgen_bc_f64(0.0)), total, irgen_bc_f64(((double)NAN))), irgen_ret0);
-    return irgen_ret0;
+    return irgen_sel_f64((done > irgen_bc_f64(0.0)), total, irgen_bc_f64(((double)NAN)));
     return irgen_ret0;
 }
 
@@ -563,8 +560,7 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
         }
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
-    return irgen_ret0;
+    return total;
     return irgen_ret0;
 }
 
@@ -633,8 +629,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a_v_f64(irgen_
     {
         const irgen_vd r__0 = -(_irgen_t2 * a * irgen_v_exp_f64(irgen_m0, la)) - irgen_v_expm1_f64(irgen_m0, la) + irgen_v_expm1_f64(irgen_m0, lg);
         r = r__0;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -lg + irgen_v_log_f64(irgen_m0, r__0), irgen_ret0);
-        return irgen_ret0;
+        return -lg + irgen_v_log_f64(irgen_m0, r__0);
     }
     return irgen_ret0;
 }
@@ -722,8 +717,7 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen
         h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
         done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((done > irgen_bc_f64(0.0)), h, irgen_bc_f64(((double)NAN))), irgen_ret0);
-    return irgen_ret0;
+    return irgen_sel_f64((done > irgen_bc_f64(0.0)), h, irgen_bc_f64(((double)NAN)));
     return irgen_ret0;
 }
 
@@ -805,8 +799,7 @@ static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m
       irgen_o0 = gamma_p_v_f64(irgen_m0, alpha, beta * x);
       _irgen_t1 = irgen_o0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
-    return irgen_ret0;
+    return _irgen_t1;
     return irgen_ret0;
 }
 
@@ -1194,10 +1187,8 @@ static inline __attribute__((always_inline)) irgen_vd stirling_correction__d0_v_
         const irgen_vd irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937;
         const irgen_vd irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778;
         const irgen_vd irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c1 * irgen_c9, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1)))))), irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
+        return irgen_c1 * irgen_c9;
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -1433,12 +1424,9 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, total, irgen_bc_f64(((double)NAN))), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d0_total, irgen_bc_f64(0.0)), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d1_total, irgen_bc_f64(0.0)), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = irgen_sel_f64(irgen_c0, d0_total, irgen_bc_f64(0.0));
+        *irgen_r2 = irgen_sel_f64(irgen_c0, d1_total, irgen_bc_f64(0.0));
+        return irgen_sel_f64(irgen_c0, total, irgen_bc_f64(((double)NAN)));
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1558,12 +1546,9 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
         d1_total = irgen_sel_f64(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, d1_total, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0_total;
+    *irgen_r2 = d1_total;
+    return total;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -1731,12 +1716,9 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(
         d1_r = d1_r__0;
         r = r__0;
         const irgen_vd irgen_c6 = 1.0 / r__0;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -lg + irgen_v_log_f64(irgen_m0, r__0), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -d0_lg + irgen_c6 * d0_r__0, irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c6 * d1_r__0, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = -d0_lg + irgen_c6 * d0_r__0;
+        *irgen_r2 = irgen_c6 * d1_r__0;
+        return -lg + irgen_v_log_f64(irgen_m0, r__0);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1955,12 +1937,9 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, h, irgen_bc_f64(((double)NAN))), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d0_h, irgen_bc_f64(0.0)), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d1_h, irgen_bc_f64(0.0)), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = irgen_sel_f64(irgen_c0, d0_h, irgen_bc_f64(0.0));
+        *irgen_r2 = irgen_sel_f64(irgen_c0, d1_h, irgen_bc_f64(0.0));
+        return irgen_sel_f64(irgen_c0, h, irgen_bc_f64(((double)NAN)));
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -2047,10 +2026,8 @@ static inline __attribute__((always_inline)) irgen_vd split__d0_v_f64(irgen_md i
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_c0 = (a >= irgen_bc_f64(1.0));
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, a + 1.0, irgen_bc_f64(0.5)), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c0, d0_a, irgen_bc_f64(0.0)), irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+        *irgen_r1 = irgen_sel_f64(irgen_c0, d0_a, irgen_bc_f64(0.0));
+        return irgen_sel_f64(irgen_c0, a + 1.0, irgen_bc_f64(0.5));
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -2149,12 +2126,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t1, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t1, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -2235,8 +2209,7 @@ static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen
       irgen_o0 = split_v_f64(irgen_m0, alpha);
       _irgen_t1 = irgen_o0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, -_irgen_t1 + beta * x, irgen_ret0);
-    return irgen_ret0;
+    return -_irgen_t1 + beta * x;
     return irgen_ret0;
 }
 
@@ -2331,12 +2304,9 @@ static inline __attribute__((always_inline)) irgen_vd log_sf__d1_0_v_f64(irgen_m
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t1, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t1, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -2433,12 +2403,9 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t1, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t1, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -2669,8 +2636,7 @@ static const float ZETA_OVER_K_f32[24] = {0.04000000119214014f, 0.04166666915034
 static inline __attribute__((always_inline)) irgen_vf split_v_f32(irgen_mf irgen_m0, irgen_vf a)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32((a >= irgen_bc_f32(1.0f)), a + 1.0f, irgen_bc_f32(0.5f)), irgen_ret0);
-    return irgen_ret0;
+    return irgen_sel_f32((a >= irgen_bc_f32(1.0f)), a + 1.0f, irgen_bc_f32(0.5f));
     return irgen_ret0;
 }
 
@@ -2855,8 +2821,7 @@ static inline __attribute__((always_inline)) irgen_vf stirling_correction_v_f32(
     {
         const irgen_vf f__0 = (1.0f / y) * (1.0f / y);
         f = f__0;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641f - 0.029550653594771246f * f__0)) + 0.0019175269175269176f)) + 0.0008417508417508417f)) + 0.0005952380952380953f)) + 0.0007936507936507937f)) + 0.002777777777777778f)) + 0.08333333333333333f) / y, irgen_ret0);
-        return irgen_ret0;
+        return (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.00641025641025641f - 0.029550653594771246f * f__0)) + 0.0019175269175269176f)) + 0.0008417508417508417f)) + 0.0005952380952380953f)) + 0.0007936507936507937f)) + 0.002777777777777778f)) + 0.08333333333333333f) / y;
     }
     return irgen_ret0;
 }
@@ -2957,8 +2922,7 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
         done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32((done > irgen_bc_f32(0.0f)), total, irgen_bc_f32(NAN)), irgen_ret0);
-    return irgen_ret0;
+    return irgen_sel_f32((done > irgen_bc_f32(0.0f)), total, irgen_bc_f32(NAN));
     return irgen_ret0;
 }
 
@@ -3013,8 +2977,7 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
         }
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
-    return irgen_ret0;
+    return total;
     return irgen_ret0;
 }
 
@@ -3083,8 +3046,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a_v_f32(irgen_
     {
         const irgen_vf r__0 = -(_irgen_t2 * a * irgen_v_exp_f32(irgen_m0, la)) - irgen_v_expm1_f32(irgen_m0, la) + irgen_v_expm1_f32(irgen_m0, lg);
         r = r__0;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, -lg + irgen_v_log_f32(irgen_m0, r__0), irgen_ret0);
-        return irgen_ret0;
+        return -lg + irgen_v_log_f32(irgen_m0, r__0);
     }
     return irgen_ret0;
 }
@@ -3172,8 +3134,7 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen
         h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);
         done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32((done > irgen_bc_f32(0.0f)), h, irgen_bc_f32(NAN)), irgen_ret0);
-    return irgen_ret0;
+    return irgen_sel_f32((done > irgen_bc_f32(0.0f)), h, irgen_bc_f32(NAN));
     return irgen_ret0;
 }
 
@@ -3255,8 +3216,7 @@ static inline __attribute__((always_inline)) irgen_vf cdf_v_f32(irgen_mf irgen_m
       irgen_o0 = gamma_p_v_f32(irgen_m0, alpha, beta * x);
       _irgen_t1 = irgen_o0;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1, irgen_ret0);
-    return irgen_ret0;
+    return _irgen_t1;
     return irgen_ret0;
 }
 
@@ -3644,10 +3604,8 @@ static inline __attribute__((always_inline)) irgen_vf stirling_correction__d0_v_
         const irgen_vf irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937f;
         const irgen_vf irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778f;
         const irgen_vf irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333f;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_c1 * irgen_c9, irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1)))))), irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
+        return irgen_c1 * irgen_c9;
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -3883,12 +3841,9 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
     }
     {
         const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));
-        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, total, irgen_bc_f32(NAN)), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d0_total, irgen_bc_f32(0.0f)), irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d1_total, irgen_bc_f32(0.0f)), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = irgen_sel_f32(irgen_c0, d0_total, irgen_bc_f32(0.0f));
+        *irgen_r2 = irgen_sel_f32(irgen_c0, d1_total, irgen_bc_f32(0.0f));
+        return irgen_sel_f32(irgen_c0, total, irgen_bc_f32(NAN));
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -4008,12 +3963,9 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
         d1_total = irgen_sel_f32(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, total, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, d0_total, irgen_ret1);
-    irgen_ret2 = irgen_sel_f32(irgen_m0, d1_total, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0_total;
+    *irgen_r2 = d1_total;
+    return total;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -4181,12 +4133,9 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(
         d1_r = d1_r__0;
         r = r__0;
         const irgen_vf irgen_c6 = 1.0f / r__0;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, -lg + irgen_v_log_f32(irgen_m0, r__0), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, -d0_lg + irgen_c6 * d0_r__0, irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c6 * d1_r__0, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = -d0_lg + irgen_c6 * d0_r__0;
+        *irgen_r2 = irgen_c6 * d1_r__0;
+        return -lg + irgen_v_log_f32(irgen_m0, r__0);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -4405,12 +4354,9 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
     }
     {
         const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));
-        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, h, irgen_bc_f32(NAN)), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d0_h, irgen_bc_f32(0.0f)), irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d1_h, irgen_bc_f32(0.0f)), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = irgen_sel_f32(irgen_c0, d0_h, irgen_bc_f32(0.0f));
+        *irgen_r2 = irgen_sel_f32(irgen_c0, d1_h, irgen_bc_f32(0.0f));
+        return irgen_sel_f32(irgen_c0, h, irgen_bc_f32(NAN));
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -4497,10 +4443,8 @@ static inline __attribute__((always_inline)) irgen_vf split__d0_v_f32(irgen_mf i
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_c0 = (a >= irgen_bc_f32(1.0f));
-        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, a + 1.0f, irgen_bc_f32(0.5f)), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_sel_f32(irgen_c0, d0_a, irgen_bc_f32(0.0f)), irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+        *irgen_r1 = irgen_sel_f32(irgen_c0, d0_a, irgen_bc_f32(0.0f));
+        return irgen_sel_f32(irgen_c0, a + 1.0f, irgen_bc_f32(0.5f));
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -4599,12 +4543,9 @@ static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf i
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t1, irgen_ret1);
-    irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t1, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -4685,8 +4626,7 @@ static inline __attribute__((always_inline)) irgen_vf upper_v_f32(irgen_mf irgen
       irgen_o0 = split_v_f32(irgen_m0, alpha);
       _irgen_t1 = irgen_o0;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, -_irgen_t1 + beta * x, irgen_ret0);
-    return irgen_ret0;
+    return -_irgen_t1 + beta * x;
     return irgen_ret0;
 }
 
@@ -4781,12 +4721,9 @@ static inline __attribute__((always_inline)) irgen_vf log_sf__d1_0_v_f32(irgen_m
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t1, irgen_ret1);
-    irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t1, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -4883,12 +4820,9 @@ static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_
       d0__irgen_t1 = irgen_o1;
       d1__irgen_t1 = irgen_o2;
     }
-    irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1, irgen_ret0);
-    irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t1, irgen_ret1);
-    irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t1, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0__irgen_t1;
+    *irgen_r2 = d1__irgen_t1;
+    return _irgen_t1;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -4987,7 +4921,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
    last element in the lanes past the end and masks them off. Where the distribution
    declares branch groups, each chunk of elements is first ordered by group (a counting
    sort), so that a vector's lanes take the same branches. ---- */
-#define IRGEN_CHUNK 1024
+#define IRGEN_CHUNK 4096
 #define IRGEN_GROUPS 16
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)

@@ -213,8 +213,7 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_ret0 = irgen_sel_f64(irgen_m0, 0.5 * irgen_v_erfc_f64(irgen_m0, 0.7071067811865476 * (mu - x) / sigma), irgen_ret0);
-    return irgen_ret0;
+    return 0.5 * irgen_v_erfc_f64(irgen_m0, 0.7071067811865476 * (mu - x) / sigma);
     return irgen_ret0;
 }
 
@@ -274,8 +273,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md ir
     {
         const irgen_vd t__0 = (-mu + x) / sigma;
         t = t__0;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * t__0 * t__0) - irgen_v_log_f64(irgen_m0, sigma) - 0.9189385332046728, irgen_ret0);
-        return irgen_ret0;
+        return -(0.5 * t__0 * t__0) - irgen_v_log_f64(irgen_m0, sigma) - 0.9189385332046728;
     }
     return irgen_ret0;
 }
@@ -339,12 +337,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
         const irgen_vd irgen_c1 = mu - x;
         const irgen_vd irgen_c2 = 1.0 / (sigma * sigma);
         const irgen_vd irgen_c3 = irgen_v_exp_f64(irgen_m0, -(0.5000000000000001 * irgen_c2 * irgen_c1 * irgen_c1));
-        irgen_ret0 = irgen_sel_f64(irgen_m0, 0.5 * irgen_v_erfc_f64(irgen_m0, 0.7071067811865476 * irgen_c0 * irgen_c1), irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(0.3989422804014327 * irgen_c0 * irgen_c3 * d0_mu), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, 0.5641895835477563 * irgen_c2 * irgen_c3 * d1_sigma * (0.7071067811865476 * mu - 0.7071067811865476 * x), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = -(0.3989422804014327 * irgen_c0 * irgen_c3 * d0_mu);
+        *irgen_r2 = 0.5641895835477563 * irgen_c2 * irgen_c3 * d1_sigma * (0.7071067811865476 * mu - 0.7071067811865476 * x);
+        return 0.5 * irgen_v_erfc_f64(irgen_m0, 0.7071067811865476 * irgen_c0 * irgen_c1);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -599,8 +594,7 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 static inline __attribute__((always_inline)) irgen_vf cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    irgen_ret0 = irgen_sel_f32(irgen_m0, 0.5f * irgen_v_erfc_f32(irgen_m0, 0.7071067811865476f * (mu - x) / sigma), irgen_ret0);
-    return irgen_ret0;
+    return 0.5f * irgen_v_erfc_f32(irgen_m0, 0.7071067811865476f * (mu - x) / sigma);
     return irgen_ret0;
 }
 
@@ -660,8 +654,7 @@ static inline __attribute__((always_inline)) irgen_vf log_prob_v_f32(irgen_mf ir
     {
         const irgen_vf t__0 = (-mu + x) / sigma;
         t = t__0;
-        irgen_ret0 = irgen_sel_f32(irgen_m0, -(0.5f * t__0 * t__0) - irgen_v_log_f32(irgen_m0, sigma) - 0.9189385332046728f, irgen_ret0);
-        return irgen_ret0;
+        return -(0.5f * t__0 * t__0) - irgen_v_log_f32(irgen_m0, sigma) - 0.9189385332046728f;
     }
     return irgen_ret0;
 }
@@ -725,12 +718,9 @@ static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf i
         const irgen_vf irgen_c1 = mu - x;
         const irgen_vf irgen_c2 = 1.0f / (sigma * sigma);
         const irgen_vf irgen_c3 = irgen_v_exp_f32(irgen_m0, -(0.5000000000000001f * irgen_c2 * irgen_c1 * irgen_c1));
-        irgen_ret0 = irgen_sel_f32(irgen_m0, 0.5f * irgen_v_erfc_f32(irgen_m0, 0.7071067811865476f * irgen_c0 * irgen_c1), irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, -(0.3989422804014327f * irgen_c0 * irgen_c3 * d0_mu), irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, 0.5641895835477563f * irgen_c2 * irgen_c3 * d1_sigma * (0.7071067811865476f * mu - 0.7071067811865476f * x), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = -(0.3989422804014327f * irgen_c0 * irgen_c3 * d0_mu);
+        *irgen_r2 = 0.5641895835477563f * irgen_c2 * irgen_c3 * d1_sigma * (0.7071067811865476f * mu - 0.7071067811865476f * x);
+        return 0.5f * irgen_v_erfc_f32(irgen_m0, 0.7071067811865476f * irgen_c0 * irgen_c1);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -859,7 +849,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
    last element in the lanes past the end and masks them off. Where the distribution
    declares branch groups, each chunk of elements is first ordered by group (a counting
    sort), so that a vector's lanes take the same branches. ---- */
-#define IRGEN_CHUNK 1024
+#define IRGEN_CHUNK 4096
 #define IRGEN_GROUPS 16
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)

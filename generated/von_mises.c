@@ -257,8 +257,7 @@ static inline __attribute__((always_inline)) irgen_vd wrap_v_f64(irgen_md irgen_
             y = irgen_sel_f64(irgen_m4, y__0, y);
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, y, irgen_ret0);
-    return irgen_ret0;
+    return y;
     return irgen_ret0;
 }
 
@@ -358,8 +357,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass_v_f64(irgen_md i
             }
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, 2.0 * h * total, irgen_ret0);
-    return irgen_ret0;
+    return 2.0 * h * total;
     return irgen_ret0;
 }
 
@@ -458,8 +456,7 @@ static inline __attribute__((always_inline)) irgen_vd sin_small_v_f64(irgen_md i
             }
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, total * x, irgen_ret0);
-    return irgen_ret0;
+    return total * x;
     return irgen_ret0;
 }
 
@@ -482,8 +479,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_integrand_v_f64(irgen
       irgen_o0 = sin_small_v_f64(irgen_m0, 0.5 * s);
       _irgen_t2 = irgen_o0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -(2.0 * _irgen_t1 * _irgen_t2 * k)), irgen_ret0);
-    return irgen_ret0;
+    return irgen_v_exp_f64(irgen_m0, -(2.0 * _irgen_t1 * _irgen_t2 * k));
     return irgen_ret0;
 }
 
@@ -594,8 +590,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
             }
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, h * total, irgen_ret0);
-    return irgen_ret0;
+    return h * total;
     return irgen_ret0;
 }
 
@@ -743,8 +738,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md ir
       irgen_o0 = log_i0e_v_f64(irgen_m0, kappa);
       _irgen_t2 = irgen_o0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453, irgen_ret0);
-    return irgen_ret0;
+    return -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453;
     return irgen_ret0;
 }
 
@@ -843,12 +837,9 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irge
     {
         const irgen_vd irgen_c0 = 2.0 * total;
         const irgen_vd irgen_c1 = 2.0 * h;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * h, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c0 * d0_h + irgen_c1 * d0_total, irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_total, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = irgen_c0 * d0_h + irgen_c1 * d0_total;
+        *irgen_r2 = irgen_c1 * d1_total;
+        return irgen_c0 * h;
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1003,10 +994,8 @@ static inline __attribute__((always_inline)) irgen_vd sin_small__d0_v_f64(irgen_
             }
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, total * x, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total * x + d0_x * total, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
+    *irgen_r1 = d0_total * x + d0_x * total;
+    return total * x;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -1086,12 +1075,9 @@ static inline __attribute__((always_inline)) irgen_vd tail_integrand__d023_13_v_
         const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, -(irgen_c0 * _irgen_t2));
         const irgen_vd irgen_c2 = 2.0 * _irgen_t2;
         const irgen_vd irgen_c3 = irgen_c2 * k;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c1, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c1 * (-(irgen_c3 * d0__irgen_t1) - irgen_c0 * d0__irgen_t2__0), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * (-(irgen_c2 * _irgen_t1 * d1_k) - irgen_c3 * d1__irgen_t1 - irgen_c0 * d1__irgen_t2__0), irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
+        *irgen_r1 = irgen_c1 * (-(irgen_c3 * d0__irgen_t1) - irgen_c0 * d0__irgen_t2__0);
+        *irgen_r2 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d1_k) - irgen_c3 * d1__irgen_t1 - irgen_c0 * d1__irgen_t2__0);
+        return irgen_c1;
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1325,12 +1311,9 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
             }
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, h * total, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_h * total + d0_total * h, irgen_ret1);
-    irgen_ret2 = irgen_sel_f64(irgen_m0, d1_h * total + d1_total * h, irgen_ret2);
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
+    *irgen_r1 = d0_h * total + d0_total * h;
+    *irgen_r2 = d1_h * total + d1_total * h;
+    return h * total;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -1480,10 +1463,8 @@ static inline __attribute__((always_inline)) irgen_vd wrap__d1_v_f64(irgen_md ir
             y = irgen_sel_f64(irgen_m4, y__0, y);
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, y, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_y, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
+    *irgen_r1 = d0_y;
+    return y;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -1632,8 +1613,7 @@ static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen
       irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
       _irgen_t1 = irgen_o0;
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1, irgen_ret0);
-    return irgen_ret0;
+    return _irgen_t1;
     return irgen_ret0;
 }
 
@@ -1673,10 +1653,8 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_
     }
     {
         const irgen_vd irgen_c0 = 2.0 * h;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * total, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c0 * d0_total, irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+        *irgen_r1 = irgen_c0 * d0_total;
+        return irgen_c0 * total;
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -1720,10 +1698,8 @@ static inline __attribute__((always_inline)) irgen_vd tail_integrand__d13_v_f64(
         const irgen_vd irgen_c0 = 2.0 * _irgen_t1 * _irgen_t2;
         const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, -(irgen_c0 * k));
         const irgen_vd irgen_c2 = 2.0 * k;
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c1, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c1 * (-(irgen_c2 * _irgen_t1 * d0__irgen_t2) - irgen_c2 * _irgen_t2 * d0__irgen_t1 - irgen_c0 * d0_k), irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
+        *irgen_r1 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d0__irgen_t2) - irgen_c2 * _irgen_t2 * d0__irgen_t1 - irgen_c0 * d0_k);
+        return irgen_c1;
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -1895,10 +1871,8 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
             }
         }
     }
-    irgen_ret0 = irgen_sel_f64(irgen_m0, h * total, irgen_ret0);
-    irgen_ret1 = irgen_sel_f64(irgen_m0, d0_h * total + d0_total * h, irgen_ret1);
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
+    *irgen_r1 = d0_h * total + d0_total * h;
+    return h * total;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -2181,7 +2155,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
    last element in the lanes past the end and masks them off. Where the distribution
    declares branch groups, each chunk of elements is first ordered by group (a counting
    sort), so that a vector's lanes take the same branches. ---- */
-#define IRGEN_CHUNK 1024
+#define IRGEN_CHUNK 4096
 #define IRGEN_GROUPS 16
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)

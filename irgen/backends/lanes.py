@@ -213,6 +213,7 @@ class LanePrinter(FunctionPrinter):
             lines.append(f"    {V} irgen_ret{i} = {zero};")
         self.shadowed = _read_outside_loops(fn.body)
         self.fn_body = fn.body
+        self.returned = False          # whether some lanes may have returned already
         self.masks, self.n_masks, self.n_results = [("irgen_m0", "fn")], 0, fn.n_results
         self.loops = []
         self.e.mask = "irgen_m0"
@@ -265,12 +266,16 @@ class LanePrinter(FunctionPrinter):
 
     def return_lines(self, outs) -> list[str]:
         s = self.t.suffix
+        if len(self.masks) == 1 and not self.returned:   # every lane returns here
+            return ([f"*irgen_r{i} = {self.e.vec(e)};" for i, e in enumerate(outs[1:], 1)]
+                    + [f"return {self.e.vec(outs[0])};"])
         lines = [f"irgen_ret{i} = irgen_sel{s}({self.e.mask}, {self.e.vec(e)}, irgen_ret{i});"
                  for i, e in enumerate(outs)]
         if len(self.masks) == 1:       # every live lane returns here
             lines += [f"*irgen_r{i} = irgen_ret{i};" for i in range(1, len(outs))]
             lines.append("return irgen_ret0;")
         else:
+            self.returned = True
             sub: list = []
             self.drop_lanes("", sub, upto_loop=False)
             lines += sub
