@@ -666,9 +666,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_b = b;
-        irgen_vd irgen_at1_s = s;
-        irgen_vd irgen_at1_num = num;
         irgen_vd irgen_at1_h = h;
         irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
@@ -702,18 +699,12 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen
                 }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
-                irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
                 irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
                 irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
-        s = irgen_sel_f64(irgen_b1, irgen_at1_s, s);
-        num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
         h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
         done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
@@ -1823,15 +1814,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_d0_b = d0_b;
-        irgen_vd irgen_at1_d1_b = d1_b;
-        irgen_vd irgen_at1_b = b;
-        irgen_vd irgen_at1_d0_s = d0_s;
-        irgen_vd irgen_at1_d1_s = d1_s;
-        irgen_vd irgen_at1_s = s;
-        irgen_vd irgen_at1_d0_num = d0_num;
-        irgen_vd irgen_at1_d1_num = d1_num;
-        irgen_vd irgen_at1_num = num;
         irgen_vd irgen_at1_d0_h = d0_h;
         irgen_vd irgen_at1_d1_h = d1_h;
         irgen_vd irgen_at1_h = h;
@@ -1904,15 +1886,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
                 }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_d0_b = irgen_sel_f64(irgen_m4, d0_b, irgen_at1_d0_b);
-                irgen_at1_d1_b = irgen_sel_f64(irgen_m4, d1_b, irgen_at1_d1_b);
-                irgen_at1_b = irgen_sel_f64(irgen_m4, b, irgen_at1_b);
-                irgen_at1_d0_s = irgen_sel_f64(irgen_m4, d0_s, irgen_at1_d0_s);
-                irgen_at1_d1_s = irgen_sel_f64(irgen_m4, d1_s, irgen_at1_d1_s);
-                irgen_at1_s = irgen_sel_f64(irgen_m4, s, irgen_at1_s);
-                irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
-                irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
-                irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
                 irgen_at1_d0_h = irgen_sel_f64(irgen_m4, d0_h, irgen_at1_d0_h);
                 irgen_at1_d1_h = irgen_sel_f64(irgen_m4, d1_h, irgen_at1_d1_h);
                 irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
@@ -1921,15 +1894,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        d0_b = irgen_sel_f64(irgen_b1, irgen_at1_d0_b, d0_b);
-        d1_b = irgen_sel_f64(irgen_b1, irgen_at1_d1_b, d1_b);
-        b = irgen_sel_f64(irgen_b1, irgen_at1_b, b);
-        d0_s = irgen_sel_f64(irgen_b1, irgen_at1_d0_s, d0_s);
-        d1_s = irgen_sel_f64(irgen_b1, irgen_at1_d1_s, d1_s);
-        s = irgen_sel_f64(irgen_b1, irgen_at1_s, s);
-        d0_num = irgen_sel_f64(irgen_b1, irgen_at1_d0_num, d0_num);
-        d1_num = irgen_sel_f64(irgen_b1, irgen_at1_d1_num, d1_num);
-        num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
         d0_h = irgen_sel_f64(irgen_b1, irgen_at1_d0_h, d0_h);
         d1_h = irgen_sel_f64(irgen_b1, irgen_at1_d1_h, d1_h);
         h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
@@ -3083,9 +3047,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_b = b;
-        irgen_vf irgen_at1_s = s;
-        irgen_vf irgen_at1_num = num;
         irgen_vf irgen_at1_h = h;
         irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
@@ -3119,18 +3080,12 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen
                 }
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
-                irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
                 irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
                 irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
-        s = irgen_sel_f32(irgen_b1, irgen_at1_s, s);
-        num = irgen_sel_f32(irgen_b1, irgen_at1_num, num);
         h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);
         done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
@@ -4240,15 +4195,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_d0_b = d0_b;
-        irgen_vf irgen_at1_d1_b = d1_b;
-        irgen_vf irgen_at1_b = b;
-        irgen_vf irgen_at1_d0_s = d0_s;
-        irgen_vf irgen_at1_d1_s = d1_s;
-        irgen_vf irgen_at1_s = s;
-        irgen_vf irgen_at1_d0_num = d0_num;
-        irgen_vf irgen_at1_d1_num = d1_num;
-        irgen_vf irgen_at1_num = num;
         irgen_vf irgen_at1_d0_h = d0_h;
         irgen_vf irgen_at1_d1_h = d1_h;
         irgen_vf irgen_at1_h = h;
@@ -4321,15 +4267,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
                 }
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
-                irgen_at1_d0_b = irgen_sel_f32(irgen_m4, d0_b, irgen_at1_d0_b);
-                irgen_at1_d1_b = irgen_sel_f32(irgen_m4, d1_b, irgen_at1_d1_b);
-                irgen_at1_b = irgen_sel_f32(irgen_m4, b, irgen_at1_b);
-                irgen_at1_d0_s = irgen_sel_f32(irgen_m4, d0_s, irgen_at1_d0_s);
-                irgen_at1_d1_s = irgen_sel_f32(irgen_m4, d1_s, irgen_at1_d1_s);
-                irgen_at1_s = irgen_sel_f32(irgen_m4, s, irgen_at1_s);
-                irgen_at1_d0_num = irgen_sel_f32(irgen_m4, d0_num, irgen_at1_d0_num);
-                irgen_at1_d1_num = irgen_sel_f32(irgen_m4, d1_num, irgen_at1_d1_num);
-                irgen_at1_num = irgen_sel_f32(irgen_m4, num, irgen_at1_num);
                 irgen_at1_d0_h = irgen_sel_f32(irgen_m4, d0_h, irgen_at1_d0_h);
                 irgen_at1_d1_h = irgen_sel_f32(irgen_m4, d1_h, irgen_at1_d1_h);
                 irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
@@ -4338,15 +4275,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
                 irgen_m1 &= ~irgen_m4;
             }
         }
-        d0_b = irgen_sel_f32(irgen_b1, irgen_at1_d0_b, d0_b);
-        d1_b = irgen_sel_f32(irgen_b1, irgen_at1_d1_b, d1_b);
-        b = irgen_sel_f32(irgen_b1, irgen_at1_b, b);
-        d0_s = irgen_sel_f32(irgen_b1, irgen_at1_d0_s, d0_s);
-        d1_s = irgen_sel_f32(irgen_b1, irgen_at1_d1_s, d1_s);
-        s = irgen_sel_f32(irgen_b1, irgen_at1_s, s);
-        d0_num = irgen_sel_f32(irgen_b1, irgen_at1_d0_num, d0_num);
-        d1_num = irgen_sel_f32(irgen_b1, irgen_at1_d1_num, d1_num);
-        num = irgen_sel_f32(irgen_b1, irgen_at1_num, num);
         d0_h = irgen_sel_f32(irgen_b1, irgen_at1_d0_h, d0_h);
         d1_h = irgen_sel_f32(irgen_b1, irgen_at1_d1_h, d1_h);
         h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);

@@ -342,9 +342,11 @@ class LanePrinter(FunctionPrinter):
         # the values lanes keep when they leave early or skip the loop matter only where
         # something outside the loop reads them (or the loop itself, run again by an
         # enclosing loop)
-        live = _reads_outside(self.fn_body, s)
         if any(kind == "loop" for _, kind in self.masks):
+            live = _reads_outside(self.fn_body, s)
             live |= set().union(*(_reads(t) for t in ir.walk(s.body)))
+        else:
+            live = _reads_after(self.fn_body, s)
         written = [c_name(v) for v in ir.assigned(s.body) if v != s.index and v in live]
         restore = self.guarded and written
         if restore:                   # lanes outside the branch keep their values
@@ -436,6 +438,24 @@ def _reads_outside(body, loop) -> set:
                 visit(s.orelse)
             elif isinstance(s, ir.Loop):
                 visit(s.body)
+
+    visit(body)
+    return out
+
+
+def _reads_after(body, loop) -> set:
+    """Symbols read by statements that may run after `loop` (which is in no other loop)."""
+    out, found = set(), [False]
+
+    def visit(stmts):
+        for s in stmts:
+            if s is loop:
+                found[0] = True
+            elif found[0]:
+                out.update(*(_reads(t) for t in ir.walk([s])))
+            elif isinstance(s, ir.If):
+                visit(s.body)
+                visit(s.orelse)
 
     visit(body)
     return out
