@@ -850,7 +850,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
    declares branch groups, each chunk of elements is first ordered by group (a counting
    sort), so that a vector's lanes take the same branches. ---- */
 #define IRGEN_CHUNK 4096
-#define IRGEN_GROUPS 16
+#define IRGEN_GROUPS 32
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {

@@ -264,6 +264,7 @@ static inline __attribute__((always_inline)) irgen_vd wrap_v_f64(irgen_md irgen_
 static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd w = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
     irgen_vd g = irgen_bc_f64(0.0);
@@ -274,9 +275,11 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
       _irgen_t1 = irgen_o0;
     }
     {
-        const irgen_vd w__0 = irgen_v_fabs_f64(_irgen_t1);
+        const irgen_vd y__0 = _irgen_t1;
+        const irgen_vd w__0 = irgen_v_fabs_f64(y__0);
         const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * w__0);
         const double g__0 = 0.0;
+        y = y__0;
         w = w__0;
         r = r__0;
         g = irgen_bc_f64(g__0);
@@ -292,35 +295,43 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
         }
     }
     {
-        const irgen_md irgen_m3 = (kappa >= irgen_bc_f64(30.0));
+        const irgen_md irgen_m3 = (y > irgen_bc_f64(0.0));
         irgen_md irgen_m4 = irgen_m0 & irgen_m3;
-        if (irgen_any_f64(irgen_m4)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m4, g + 12.0, irgen_ret0);
-            const irgen_md irgen_m5 = irgen_m4;
-            irgen_m4 &= ~irgen_m5;
-            irgen_m0 &= ~irgen_m5;
+        {
+            const irgen_vd g__0 = g + 16.0;
+            g = irgen_sel_f64(irgen_m4, g__0, g);
+        }
+    }
+    {
+        const irgen_md irgen_m5 = (kappa >= irgen_bc_f64(30.0));
+        irgen_md irgen_m6 = irgen_m0 & irgen_m5;
+        if (irgen_any_f64(irgen_m6)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m6, g + 12.0, irgen_ret0);
+            const irgen_md irgen_m7 = irgen_m6;
+            irgen_m6 &= ~irgen_m7;
+            irgen_m0 &= ~irgen_m7;
         }
     }
     if (irgen_any_f64(irgen_m0)) {
         {
-            const irgen_md irgen_m6 = (kappa >= irgen_bc_f64(8.0));
-            irgen_md irgen_m7 = irgen_m0 & irgen_m6;
-            if (irgen_any_f64(irgen_m7)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m7, g + 8.0, irgen_ret0);
-                const irgen_md irgen_m8 = irgen_m7;
-                irgen_m7 &= ~irgen_m8;
-                irgen_m0 &= ~irgen_m8;
+            const irgen_md irgen_m8 = (kappa >= irgen_bc_f64(8.0));
+            irgen_md irgen_m9 = irgen_m0 & irgen_m8;
+            if (irgen_any_f64(irgen_m9)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m9, g + 8.0, irgen_ret0);
+                const irgen_md irgen_m10 = irgen_m9;
+                irgen_m9 &= ~irgen_m10;
+                irgen_m0 &= ~irgen_m10;
             }
         }
         if (irgen_any_f64(irgen_m0)) {
             {
-                const irgen_md irgen_m9 = (kappa >= irgen_bc_f64(2.0));
-                irgen_md irgen_m10 = irgen_m0 & irgen_m9;
-                if (irgen_any_f64(irgen_m10)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m10, g + 4.0, irgen_ret0);
-                    const irgen_md irgen_m11 = irgen_m10;
-                    irgen_m10 &= ~irgen_m11;
-                    irgen_m0 &= ~irgen_m11;
+                const irgen_md irgen_m11 = (kappa >= irgen_bc_f64(2.0));
+                irgen_md irgen_m12 = irgen_m0 & irgen_m11;
+                if (irgen_any_f64(irgen_m12)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m12, g + 4.0, irgen_ret0);
+                    const irgen_md irgen_m13 = irgen_m12;
+                    irgen_m12 &= ~irgen_m13;
+                    irgen_m0 &= ~irgen_m13;
                 }
             }
             if (irgen_any_f64(irgen_m0)) {
@@ -2156,7 +2167,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
    declares branch groups, each chunk of elements is first ordered by group (a counting
    sort), so that a vector's lanes take the same branches. ---- */
 #define IRGEN_CHUNK 4096
-#define IRGEN_GROUPS 16
+#define IRGEN_GROUPS 32
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {

@@ -156,7 +156,7 @@ class Distribution:
     (default: where the CDF exceeds one half). float32='double' makes the float32 kernels
     compute in double and round once at the end. implicit='density' forms the implicit
     gradient with the density instead of the x derivative (see kernels.py).
-    group(x, *params), optional, returns a small whole number (0 to 15) that is equal for
+    group(x, *params), optional, returns a small whole number (0 to 31) that is equal for
     elements taking the same branches of the algorithm; the CPU kernels then evaluate such
     elements side by side in SIMD lanes. It changes the speed, never a result.
     """

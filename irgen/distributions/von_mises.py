@@ -131,15 +131,18 @@ def log_prob(x, mu, kappa):
 
 @dsl
 def group(x, mu, kappa):
-    """Branch groups: body or tail and the tail's rule size (fall <= 5, <= 12, above),
-    times kappa's band (log_i0e's power series needs more terms as kappa grows; above
-    ASYMPTOTIC_FROM it is Hankel's series)."""
-    w = abs(wrap(x, mu))
+    """Branch groups: the side of mu (lower or upper tail form), body or tail and the
+    tail's rule size (fall <= 5, <= 12, above), and kappa's band (log_i0e's power series
+    needs more terms as kappa grows; above ASYMPTOTIC_FROM it is Hankel's series)."""
+    y = wrap(x, mu)
+    w = abs(y)
     r = sin(0.5 * w)
     g = 0.0
     if 2.0 * kappa * r * r > TAIL_FROM or w > 0.5 * PI:
         fall = min(kappa * (1.0 + cos(w)), CUTOFF)
         g = 1.0 if fall <= 5.0 else (2.0 if fall <= 12.0 else 3.0)
+    if y > 0.0:
+        g = g + 16.0
     if kappa >= ASYMPTOTIC_FROM:
         return g + 12.0
     if kappa >= 8.0:
