@@ -210,9 +210,17 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
 #endif
 
-static const double BODY_W_f64[16] = {0.027152459411754096, 0.062253523938647894, 0.09515851168249279, 0.12462897125553388, 0.14959598881657674, 0.16915651939500254, 0.18260341504492358, 0.1894506104550685, 0.1894506104550685, 0.18260341504492358, 0.16915651939500254, 0.14959598881657674, 0.12462897125553388, 0.09515851168249279, 0.062253523938647894, 0.027152459411754096};
+static const double B10_W_f64[10] = {0.06667134430868814, 0.1494513491505806, 0.21908636251598204, 0.26926671930999635, 0.29552422471475287, 0.29552422471475287, 0.26926671930999635, 0.21908636251598204, 0.1494513491505806, 0.06667134430868814};
 
-static const double BODY_X_f64[16] = {0.9894009349916499, 0.9445750230732326, 0.8656312023878318, 0.755404408355003, 0.6178762444026438, 0.45801677765722737, 0.2816035507792589, 0.09501250983763744, -0.09501250983763744, -0.2816035507792589, -0.45801677765722737, -0.6178762444026438, -0.755404408355003, -0.8656312023878318, -0.9445750230732326, -0.9894009349916499};
+static const double B10_X_f64[10] = {0.9739065285171717, 0.8650633666889845, 0.6794095682990244, 0.4333953941292472, 0.14887433898163122, -0.14887433898163122, -0.4333953941292472, -0.6794095682990244, -0.8650633666889845, -0.9739065285171717};
+
+static const double B12_W_f64[12] = {0.04717533638651183, 0.10693932599531843, 0.16007832854334622, 0.20316742672306592, 0.2334925365383548, 0.24914704581340277, 0.24914704581340277, 0.2334925365383548, 0.20316742672306592, 0.16007832854334622, 0.10693932599531843, 0.04717533638651183};
+
+static const double B12_X_f64[12] = {0.9815606342467192, 0.9041172563704749, 0.7699026741943047, 0.5873179542866175, 0.3678314989981802, 0.1252334085114689, -0.1252334085114689, -0.3678314989981802, -0.5873179542866175, -0.7699026741943047, -0.9041172563704749, -0.9815606342467192};
+
+static const double B14_W_f64[14] = {0.03511946033175186, 0.08015808715976021, 0.12151857068790319, 0.15720316715819355, 0.18553839747793782, 0.2051984637212956, 0.2152638534631578, 0.2152638534631578, 0.2051984637212956, 0.18553839747793782, 0.15720316715819355, 0.12151857068790319, 0.08015808715976021, 0.03511946033175186};
+
+static const double B14_X_f64[14] = {0.9862838086968123, 0.9284348836635735, 0.827201315069765, 0.6872929048116855, 0.5152486363581541, 0.31911236892788974, 0.10805494870734367, -0.10805494870734367, -0.31911236892788974, -0.5152486363581541, -0.6872929048116855, -0.827201315069765, -0.9284348836635735, -0.9862838086968123};
 
 static const double HANKEL_f64[18] = {50069589.531988926, 6252951.493434797, 832859.3040162893, 118838.42625678325, 18257.755474293175, 3038.090510922384, 551.3358961220206, 110.01714026924674, 24.380529699556064, 6.074042001273483, 1.7277275025844574, 0.5725014209747314, 0.22710800170898438, 0.112152099609375, 0.0732421875, 0.0703125, 0.125, 1.0};
 
@@ -267,8 +275,8 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
     irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd w = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd g = irgen_bc_f64(0.0);
-    irgen_vd fall = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0;
       irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
@@ -278,93 +286,153 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
         const irgen_vd y__0 = _irgen_t1;
         const irgen_vd w__0 = irgen_v_fabs_f64(y__0);
         const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * w__0);
-        const double g__0 = 0.0;
+        const irgen_vd e__0 = 2.0 * kappa * r__0 * r__0;
         y = y__0;
         w = w__0;
         r = r__0;
-        g = irgen_bc_f64(g__0);
+        e = e__0;
     }
     {
-        const irgen_md irgen_m1 = ((w > irgen_bc_f64(0.5 * 3.141592653589793)) | (2.0 * kappa * r * r > irgen_bc_f64(4.5)));
+        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         {
-            const irgen_vd fall__0 = irgen_v_fmin_f64(kappa * (irgen_v_cos_f64(irgen_m2, w) + 1.0), irgen_bc_f64(40.0));
-            const irgen_vd g__0 = irgen_sel_f64((fall__0 <= irgen_bc_f64(5.0)), irgen_bc_f64(1.0), irgen_sel_f64((fall__0 <= irgen_bc_f64(12.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0)));
-            fall = irgen_sel_f64(irgen_m2, fall__0, fall);
+            const irgen_vd g__0 = irgen_sel_f64((kappa * (irgen_v_cos_f64(irgen_m2, w) + 1.0) <= irgen_bc_f64(5.0)), irgen_bc_f64(3.0), irgen_bc_f64(4.0));
             g = irgen_sel_f64(irgen_m2, g__0, g);
         }
-    }
-    {
-        const irgen_md irgen_m3 = (y > irgen_bc_f64(0.0));
-        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
-        {
-            const irgen_vd g__0 = g + 16.0;
-            g = irgen_sel_f64(irgen_m4, g__0, g);
+        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m3)) {
+            {
+                const irgen_md irgen_m4 = (r <= irgen_bc_f64(0.5));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                {
+                    const irgen_vd g__0 = irgen_sel_f64((e <= irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_bc_f64(1.0));
+                    g = irgen_sel_f64(irgen_m5, g__0, g);
+                }
+                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
+                {
+                    const double g__0 = 2.0;
+                    g = irgen_sel_f64(irgen_m6, irgen_bc_f64(g__0), g);
+                }
+            }
         }
     }
     {
-        const irgen_md irgen_m5 = (kappa >= irgen_bc_f64(30.0));
-        irgen_md irgen_m6 = irgen_m0 & irgen_m5;
-        if (irgen_any_f64(irgen_m6)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m6, g + 12.0, irgen_ret0);
-            const irgen_md irgen_m7 = irgen_m6;
-            irgen_m6 &= ~irgen_m7;
-            irgen_m0 &= ~irgen_m7;
+        const irgen_md irgen_m7 = (y > irgen_bc_f64(0.0));
+        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+        {
+            const irgen_vd g__0 = g + 5.0;
+            g = irgen_sel_f64(irgen_m8, g__0, g);
+        }
+    }
+    {
+        const irgen_md irgen_m9 = (kappa >= irgen_bc_f64(30.0));
+        irgen_md irgen_m10 = irgen_m0 & irgen_m9;
+        if (irgen_any_f64(irgen_m10)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m10, g + 20.0, irgen_ret0);
+            const irgen_md irgen_m11 = irgen_m10;
+            irgen_m10 &= ~irgen_m11;
+            irgen_m0 &= ~irgen_m11;
         }
     }
     if (irgen_any_f64(irgen_m0)) {
         {
-            const irgen_md irgen_m8 = (kappa >= irgen_bc_f64(8.0));
-            irgen_md irgen_m9 = irgen_m0 & irgen_m8;
-            if (irgen_any_f64(irgen_m9)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m9, g + 8.0, irgen_ret0);
-                const irgen_md irgen_m10 = irgen_m9;
-                irgen_m9 &= ~irgen_m10;
-                irgen_m0 &= ~irgen_m10;
+            const irgen_md irgen_m12 = (kappa >= irgen_bc_f64(4.0));
+            irgen_md irgen_m13 = irgen_m0 & irgen_m12;
+            if (irgen_any_f64(irgen_m13)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m13, g + 10.0, irgen_ret0);
+                const irgen_md irgen_m14 = irgen_m13;
+                irgen_m13 &= ~irgen_m14;
+                irgen_m0 &= ~irgen_m14;
             }
         }
         if (irgen_any_f64(irgen_m0)) {
-            {
-                const irgen_md irgen_m11 = (kappa >= irgen_bc_f64(2.0));
-                irgen_md irgen_m12 = irgen_m0 & irgen_m11;
-                if (irgen_any_f64(irgen_m12)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m12, g + 4.0, irgen_ret0);
-                    const irgen_md irgen_m13 = irgen_m12;
-                    irgen_m12 &= ~irgen_m13;
-                    irgen_m0 &= ~irgen_m13;
-                }
-            }
-            if (irgen_any_f64(irgen_m0)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
-                return irgen_ret0;
-            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
+            return irgen_ret0;
         }
     }
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd body_mass_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k)
+static inline __attribute__((always_inline)) irgen_vd body_mass_v_f64(irgen_md irgen_m0, irgen_vd r, irgen_vd k)
 {
     irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_vd h__0 = 0.5 * irgen_v_sin_f64(irgen_m0, 0.5 * w);
+        const irgen_vd h__0 = 0.5 * r;
+        const irgen_vd e__0 = 2.0 * k * r * r;
         const double total__0 = 0.0;
         h = h__0;
+        e = e__0;
         total = irgen_bc_f64(total__0);
     }
     {
-        irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 16 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        const irgen_md irgen_m1 = ((e <= irgen_bc_f64(1.0)) & (r <= irgen_bc_f64(0.5)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
             {
-                const irgen_vd u__0 = h * (BODY_X_f64[(int)(((double)(0 + irgen_k1)))] + 1.0);
-                const irgen_vd irgen_c0 = u__0 * u__0;
-                const irgen_vd total__0 = total + BODY_W_f64[(int)(((double)(0 + irgen_k1)))] * irgen_v_exp_f64(irgen_m1, -(irgen_c0 * (2.0 * k))) / irgen_v_sqrt_f64(1.0 - irgen_c0);
-                u = u__0;
-                total = total__0;
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_u = u;
+                const irgen_vd irgen_pre3_total = total;
+                irgen_md irgen_m4 = irgen_m2;
+                for (int irgen_k3 = 0; irgen_k3 < 10 && irgen_any_f64(irgen_m4); ++irgen_k3) {
+                    {
+                        const irgen_vd u__0 = h * (B10_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0);
+                        const irgen_vd irgen_c0 = u__0 * u__0;
+                        const irgen_vd total__0 = total + B10_W_f64[(int)(((double)(0 + irgen_k3)))] * irgen_v_exp_f64(irgen_m4, -(irgen_c0 * (2.0 * k))) / irgen_v_sqrt_f64(1.0 - irgen_c0);
+                        u = u__0;
+                        total = total__0;
+                    }
+                }
+                u = irgen_sel_f64(irgen_m3, u, irgen_pre3_u);
+                total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
+            }
+        }
+        irgen_md irgen_m5 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m5)) {
+            {
+                const irgen_md irgen_m6 = (r <= irgen_bc_f64(0.5));
+                irgen_md irgen_m7 = irgen_m5 & irgen_m6;
+                if (irgen_any_f64(irgen_m7)) {
+                    {
+                        const irgen_md irgen_m8 = irgen_m7;
+                        const irgen_vd irgen_pre8_u = u;
+                        const irgen_vd irgen_pre8_total = total;
+                        irgen_md irgen_m9 = irgen_m7;
+                        for (int irgen_k5 = 0; irgen_k5 < 12 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                            {
+                                const irgen_vd u__0 = h * (B12_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0);
+                                const irgen_vd irgen_c0 = u__0 * u__0;
+                                const irgen_vd total__0 = total + B12_W_f64[(int)(((double)(0 + irgen_k5)))] * irgen_v_exp_f64(irgen_m9, -(irgen_c0 * (2.0 * k))) / irgen_v_sqrt_f64(1.0 - irgen_c0);
+                                u = u__0;
+                                total = total__0;
+                            }
+                        }
+                        u = irgen_sel_f64(irgen_m8, u, irgen_pre8_u);
+                        total = irgen_sel_f64(irgen_m8, total, irgen_pre8_total);
+                    }
+                }
+                irgen_md irgen_m10 = irgen_m5 & ~irgen_m6;
+                if (irgen_any_f64(irgen_m10)) {
+                    {
+                        const irgen_md irgen_m11 = irgen_m10;
+                        const irgen_vd irgen_pre11_total = total;
+                        irgen_md irgen_m12 = irgen_m10;
+                        for (int irgen_k5 = 0; irgen_k5 < 14 && irgen_any_f64(irgen_m12); ++irgen_k5) {
+                            {
+                                const irgen_vd u__0 = h * (B14_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0);
+                                const irgen_vd irgen_c0 = u__0 * u__0;
+                                const irgen_vd total__0 = total + B14_W_f64[(int)(((double)(0 + irgen_k5)))] * irgen_v_exp_f64(irgen_m12, -(irgen_c0 * (2.0 * k))) / irgen_v_sqrt_f64(1.0 - irgen_c0);
+                                u = u__0;
+                                total = total__0;
+                            }
+                        }
+                        total = irgen_sel_f64(irgen_m11, total, irgen_pre11_total);
+                    }
+                }
             }
         }
     }
@@ -642,7 +710,7 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_v_f64(irgen_md i
     }
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
-          irgen_o0 = body_mass_v_f64(irgen_m0, w, k);
+          irgen_o0 = body_mass_v_f64(irgen_m0, r, k);
           _irgen_t3 = irgen_o0;
         }
         irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -(_irgen_t3 * irgen_v_exp_f64(irgen_m0, -log_z)) + 0.5), irgen_ret0);
@@ -790,13 +858,16 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_w, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irgen_md irgen_m0, irgen_vd r, irgen_vd k, irgen_vd d0_r, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd d0_h = irgen_bc_f64(0.0);
+    irgen_vd d0_e = irgen_bc_f64(0.0);
     irgen_vd d0_total = irgen_bc_f64(0.0);
     irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd d1_e = irgen_bc_f64(0.0);
     irgen_vd d1_total = irgen_bc_f64(0.0);
     irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
@@ -805,43 +876,146 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irge
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_h__0 = 0.0;
+        const double d0_e__0 = 0.0;
         const double d0_total__0 = 0.0;
         const double d0_u__0 = 0.0;
+        const double d1_e__0 = 0.0;
         const double d1_total__0 = 0.0;
-        const irgen_vd irgen_c0 = 0.5 * w;
-        const irgen_vd d0_h__1 = 0.25 * d0_w * irgen_v_cos_f64(irgen_m0, irgen_c0);
-        const irgen_vd h__0 = 0.5 * irgen_v_sin_f64(irgen_m0, irgen_c0);
+        const irgen_vd d0_h__1 = 0.5 * d0_r;
+        const irgen_vd h__0 = 0.5 * r;
+        const irgen_vd d0_e__1 = 4.0 * d0_r * k * r;
+        const irgen_vd irgen_c0 = 2.0 * r * r;
+        const irgen_vd d1_e__1 = irgen_c0 * d1_k;
+        const irgen_vd e__0 = irgen_c0 * k;
         const double d0_total__1 = 0.0;
         const double d1_total__1 = 0.0;
         const double total__0 = 0.0;
         d0_h = d0_h__1;
+        d0_e = d0_e__1;
         d0_total = irgen_bc_f64(d0_total__1);
         d0_u = irgen_bc_f64(d0_u__0);
+        d1_e = d1_e__1;
         d1_total = irgen_bc_f64(d1_total__1);
         h = h__0;
+        e = e__0;
         total = irgen_bc_f64(total__0);
     }
     {
-        irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 16 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        const irgen_md irgen_m1 = ((e <= irgen_bc_f64(1.0)) & (r <= irgen_bc_f64(0.5)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
             {
-                const double irgen_c0 = BODY_X_f64[(int)(((double)(0 + irgen_k1)))] + 1.0;
-                const irgen_vd d0_u__0 = irgen_c0 * d0_h;
-                const irgen_vd u__0 = irgen_c0 * h;
-                const irgen_vd irgen_c1 = u__0 * u__0;
-                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(1.0 - irgen_c1);
-                const irgen_vd irgen_c3 = 2.0 * irgen_c1;
-                const irgen_vd irgen_c4 = BODY_W_f64[(int)(((double)(0 + irgen_k1)))] * irgen_v_exp_f64(irgen_m1, -(irgen_c3 * k));
-                const irgen_vd irgen_c5 = d0_u__0 * u__0;
-                const irgen_vd irgen_c6 = irgen_c4 / irgen_c2;
-                const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
-                const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
-                const irgen_vd total__0 = irgen_c6 + total;
-                d0_u = d0_u__0;
-                u = u__0;
-                d0_total = d0_total__0;
-                d1_total = d1_total__0;
-                total = total__0;
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_d0_u = d0_u;
+                const irgen_vd irgen_pre3_u = u;
+                const irgen_vd irgen_pre3_d0_total = d0_total;
+                const irgen_vd irgen_pre3_d1_total = d1_total;
+                const irgen_vd irgen_pre3_total = total;
+                irgen_md irgen_m4 = irgen_m2;
+                for (int irgen_k3 = 0; irgen_k3 < 10 && irgen_any_f64(irgen_m4); ++irgen_k3) {
+                    {
+                        const double irgen_c0 = B10_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0;
+                        const irgen_vd d0_u__0 = irgen_c0 * d0_h;
+                        const irgen_vd u__0 = irgen_c0 * h;
+                        const irgen_vd irgen_c1 = u__0 * u__0;
+                        const irgen_vd irgen_c2 = irgen_v_sqrt_f64(1.0 - irgen_c1);
+                        const irgen_vd irgen_c3 = 2.0 * irgen_c1;
+                        const irgen_vd irgen_c4 = B10_W_f64[(int)(((double)(0 + irgen_k3)))] * irgen_v_exp_f64(irgen_m4, -(irgen_c3 * k));
+                        const irgen_vd irgen_c5 = d0_u__0 * u__0;
+                        const irgen_vd irgen_c6 = irgen_c4 / irgen_c2;
+                        const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
+                        const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
+                        const irgen_vd total__0 = irgen_c6 + total;
+                        d0_u = d0_u__0;
+                        u = u__0;
+                        d0_total = d0_total__0;
+                        d1_total = d1_total__0;
+                        total = total__0;
+                    }
+                }
+                d0_u = irgen_sel_f64(irgen_m3, d0_u, irgen_pre3_d0_u);
+                u = irgen_sel_f64(irgen_m3, u, irgen_pre3_u);
+                d0_total = irgen_sel_f64(irgen_m3, d0_total, irgen_pre3_d0_total);
+                d1_total = irgen_sel_f64(irgen_m3, d1_total, irgen_pre3_d1_total);
+                total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
+            }
+        }
+        irgen_md irgen_m5 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m5)) {
+            {
+                const irgen_md irgen_m6 = (r <= irgen_bc_f64(0.5));
+                irgen_md irgen_m7 = irgen_m5 & irgen_m6;
+                if (irgen_any_f64(irgen_m7)) {
+                    {
+                        const irgen_md irgen_m8 = irgen_m7;
+                        const irgen_vd irgen_pre8_d0_u = d0_u;
+                        const irgen_vd irgen_pre8_u = u;
+                        const irgen_vd irgen_pre8_d0_total = d0_total;
+                        const irgen_vd irgen_pre8_d1_total = d1_total;
+                        const irgen_vd irgen_pre8_total = total;
+                        irgen_md irgen_m9 = irgen_m7;
+                        for (int irgen_k5 = 0; irgen_k5 < 12 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                            {
+                                const double irgen_c0 = B12_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0;
+                                const irgen_vd d0_u__0 = irgen_c0 * d0_h;
+                                const irgen_vd u__0 = irgen_c0 * h;
+                                const irgen_vd irgen_c1 = u__0 * u__0;
+                                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(1.0 - irgen_c1);
+                                const irgen_vd irgen_c3 = 2.0 * irgen_c1;
+                                const irgen_vd irgen_c4 = B12_W_f64[(int)(((double)(0 + irgen_k5)))] * irgen_v_exp_f64(irgen_m9, -(irgen_c3 * k));
+                                const irgen_vd irgen_c5 = d0_u__0 * u__0;
+                                const irgen_vd irgen_c6 = irgen_c4 / irgen_c2;
+                                const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
+                                const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
+                                const irgen_vd total__0 = irgen_c6 + total;
+                                d0_u = d0_u__0;
+                                u = u__0;
+                                d0_total = d0_total__0;
+                                d1_total = d1_total__0;
+                                total = total__0;
+                            }
+                        }
+                        d0_u = irgen_sel_f64(irgen_m8, d0_u, irgen_pre8_d0_u);
+                        u = irgen_sel_f64(irgen_m8, u, irgen_pre8_u);
+                        d0_total = irgen_sel_f64(irgen_m8, d0_total, irgen_pre8_d0_total);
+                        d1_total = irgen_sel_f64(irgen_m8, d1_total, irgen_pre8_d1_total);
+                        total = irgen_sel_f64(irgen_m8, total, irgen_pre8_total);
+                    }
+                }
+                irgen_md irgen_m10 = irgen_m5 & ~irgen_m6;
+                if (irgen_any_f64(irgen_m10)) {
+                    {
+                        const irgen_md irgen_m11 = irgen_m10;
+                        const irgen_vd irgen_pre11_d0_total = d0_total;
+                        const irgen_vd irgen_pre11_d1_total = d1_total;
+                        const irgen_vd irgen_pre11_total = total;
+                        irgen_md irgen_m12 = irgen_m10;
+                        for (int irgen_k5 = 0; irgen_k5 < 14 && irgen_any_f64(irgen_m12); ++irgen_k5) {
+                            {
+                                const double irgen_c0 = B14_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0;
+                                const irgen_vd d0_u__0 = irgen_c0 * d0_h;
+                                const irgen_vd u__0 = irgen_c0 * h;
+                                const irgen_vd irgen_c1 = u__0 * u__0;
+                                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(1.0 - irgen_c1);
+                                const irgen_vd irgen_c3 = 2.0 * irgen_c1;
+                                const irgen_vd irgen_c4 = B14_W_f64[(int)(((double)(0 + irgen_k5)))] * irgen_v_exp_f64(irgen_m12, -(irgen_c3 * k));
+                                const irgen_vd irgen_c5 = d0_u__0 * u__0;
+                                const irgen_vd irgen_c6 = irgen_c4 / irgen_c2;
+                                const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
+                                const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
+                                const irgen_vd total__0 = irgen_c6 + total;
+                                d0_u = d0_u__0;
+                                u = u__0;
+                                d0_total = d0_total__0;
+                                d1_total = d1_total__0;
+                                total = total__0;
+                            }
+                        }
+                        d0_total = irgen_sel_f64(irgen_m11, d0_total, irgen_pre11_d0_total);
+                        d1_total = irgen_sel_f64(irgen_m11, d1_total, irgen_pre11_d1_total);
+                        total = irgen_sel_f64(irgen_m11, total, irgen_pre11_total);
+                    }
+                }
             }
         }
     }
@@ -1416,7 +1590,7 @@ static inline __attribute__((always_inline)) irgen_vd log_lower__d0_1_v_f64(irge
     }
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = body_mass__d0_1_v_f64(irgen_m0, w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
+          irgen_o0 = body_mass__d0_1_v_f64(irgen_m0, r, k, d0_r, d1_k, &irgen_o1, &irgen_o2);
           _irgen_t3 = irgen_o0;
           d0__irgen_t3 = irgen_o1;
           d1__irgen_t3 = irgen_o2;
@@ -1628,37 +1802,114 @@ static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_md irgen_m0, irgen_vd r, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
 {
+    irgen_vd d0_e = irgen_bc_f64(0.0);
     irgen_vd d0_total = irgen_bc_f64(0.0);
     irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
+        const double d0_e__0 = 0.0;
         const double d0_total__0 = 0.0;
-        const irgen_vd h__0 = 0.5 * irgen_v_sin_f64(irgen_m0, 0.5 * w);
+        const irgen_vd h__0 = 0.5 * r;
+        const irgen_vd irgen_c0 = 2.0 * r * r;
+        const irgen_vd d0_e__1 = irgen_c0 * d0_k;
+        const irgen_vd e__0 = irgen_c0 * k;
         const double d0_total__1 = 0.0;
         const double total__0 = 0.0;
+        d0_e = d0_e__1;
         d0_total = irgen_bc_f64(d0_total__1);
         h = h__0;
+        e = e__0;
         total = irgen_bc_f64(total__0);
     }
     {
-        irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 16 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        const irgen_md irgen_m1 = ((e <= irgen_bc_f64(1.0)) & (r <= irgen_bc_f64(0.5)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
             {
-                const irgen_vd u__0 = h * (BODY_X_f64[(int)(((double)(0 + irgen_k1)))] + 1.0);
-                const irgen_vd irgen_c0 = u__0 * u__0;
-                const irgen_vd irgen_c1 = 2.0 * irgen_c0;
-                const irgen_vd irgen_c2 = BODY_W_f64[(int)(((double)(0 + irgen_k1)))] * irgen_v_exp_f64(irgen_m1, -(irgen_c1 * k)) / irgen_v_sqrt_f64(1.0 - irgen_c0);
-                const irgen_vd d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
-                const irgen_vd total__0 = irgen_c2 + total;
-                u = u__0;
-                d0_total = d0_total__0;
-                total = total__0;
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_u = u;
+                const irgen_vd irgen_pre3_d0_total = d0_total;
+                const irgen_vd irgen_pre3_total = total;
+                irgen_md irgen_m4 = irgen_m2;
+                for (int irgen_k3 = 0; irgen_k3 < 10 && irgen_any_f64(irgen_m4); ++irgen_k3) {
+                    {
+                        const irgen_vd u__0 = h * (B10_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0);
+                        const irgen_vd irgen_c0 = u__0 * u__0;
+                        const irgen_vd irgen_c1 = 2.0 * irgen_c0;
+                        const irgen_vd irgen_c2 = B10_W_f64[(int)(((double)(0 + irgen_k3)))] * irgen_v_exp_f64(irgen_m4, -(irgen_c1 * k)) / irgen_v_sqrt_f64(1.0 - irgen_c0);
+                        const irgen_vd d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
+                        const irgen_vd total__0 = irgen_c2 + total;
+                        u = u__0;
+                        d0_total = d0_total__0;
+                        total = total__0;
+                    }
+                }
+                u = irgen_sel_f64(irgen_m3, u, irgen_pre3_u);
+                d0_total = irgen_sel_f64(irgen_m3, d0_total, irgen_pre3_d0_total);
+                total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
+            }
+        }
+        irgen_md irgen_m5 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m5)) {
+            {
+                const irgen_md irgen_m6 = (r <= irgen_bc_f64(0.5));
+                irgen_md irgen_m7 = irgen_m5 & irgen_m6;
+                if (irgen_any_f64(irgen_m7)) {
+                    {
+                        const irgen_md irgen_m8 = irgen_m7;
+                        const irgen_vd irgen_pre8_u = u;
+                        const irgen_vd irgen_pre8_d0_total = d0_total;
+                        const irgen_vd irgen_pre8_total = total;
+                        irgen_md irgen_m9 = irgen_m7;
+                        for (int irgen_k5 = 0; irgen_k5 < 12 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                            {
+                                const irgen_vd u__0 = h * (B12_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0);
+                                const irgen_vd irgen_c0 = u__0 * u__0;
+                                const irgen_vd irgen_c1 = 2.0 * irgen_c0;
+                                const irgen_vd irgen_c2 = B12_W_f64[(int)(((double)(0 + irgen_k5)))] * irgen_v_exp_f64(irgen_m9, -(irgen_c1 * k)) / irgen_v_sqrt_f64(1.0 - irgen_c0);
+                                const irgen_vd d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
+                                const irgen_vd total__0 = irgen_c2 + total;
+                                u = u__0;
+                                d0_total = d0_total__0;
+                                total = total__0;
+                            }
+                        }
+                        u = irgen_sel_f64(irgen_m8, u, irgen_pre8_u);
+                        d0_total = irgen_sel_f64(irgen_m8, d0_total, irgen_pre8_d0_total);
+                        total = irgen_sel_f64(irgen_m8, total, irgen_pre8_total);
+                    }
+                }
+                irgen_md irgen_m10 = irgen_m5 & ~irgen_m6;
+                if (irgen_any_f64(irgen_m10)) {
+                    {
+                        const irgen_md irgen_m11 = irgen_m10;
+                        const irgen_vd irgen_pre11_d0_total = d0_total;
+                        const irgen_vd irgen_pre11_total = total;
+                        irgen_md irgen_m12 = irgen_m10;
+                        for (int irgen_k5 = 0; irgen_k5 < 14 && irgen_any_f64(irgen_m12); ++irgen_k5) {
+                            {
+                                const irgen_vd u__0 = h * (B14_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0);
+                                const irgen_vd irgen_c0 = u__0 * u__0;
+                                const irgen_vd irgen_c1 = 2.0 * irgen_c0;
+                                const irgen_vd irgen_c2 = B14_W_f64[(int)(((double)(0 + irgen_k5)))] * irgen_v_exp_f64(irgen_m12, -(irgen_c1 * k)) / irgen_v_sqrt_f64(1.0 - irgen_c0);
+                                const irgen_vd d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
+                                const irgen_vd total__0 = irgen_c2 + total;
+                                u = u__0;
+                                d0_total = d0_total__0;
+                                total = total__0;
+                            }
+                        }
+                        d0_total = irgen_sel_f64(irgen_m11, d0_total, irgen_pre11_d0_total);
+                        total = irgen_sel_f64(irgen_m11, total, irgen_pre11_total);
+                    }
+                }
             }
         }
     }
@@ -1951,7 +2202,7 @@ static inline __attribute__((always_inline)) irgen_vd log_lower__d1_v_f64(irgen_
     }
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = body_mass__d1_v_f64(irgen_m0, w, k, d0_k, &irgen_o1);
+          irgen_o0 = body_mass__d1_v_f64(irgen_m0, r, k, d0_k, &irgen_o1);
           _irgen_t3 = irgen_o0;
           d0__irgen_t3 = irgen_o1;
         }

@@ -13,10 +13,14 @@ from irgen.lib.special import sin_small
 
 LOG_2PI = 1.8378770664093453
 PI_LO = 1.2246467991473532e-16   # pi minus PI (pi rounded to double); kernels run in double
-# Gauss-Legendre rules, sized by measurement against mpmath (with margin): 16 nodes reach
-# 1e-16 on the body integral in u = sin(t / 2) for every kappa; in the tail the integrand
-# falls by exp(-E), E <= 40, and 12, 16 or 24 nodes reach 1e-16 for E up to 5, 12 and 40.
-BODY_X, BODY_W = gauss_legendre(16)
+# Gauss-Legendre rules, sized by measurement against mpmath: on the body integral in
+# u = sin(t / 2) up to r = sin(w / 2), where the integrand falls by exp(-e), e <= 4.5,
+# 10 nodes reach 4e-16 for r <= 1/2 and e <= 1, 12 nodes 5e-16 for r <= 1/2, and 14 nodes
+# 6e-16 up to r = sin(pi / 4); in the tail the integrand falls by exp(-E), E <= 40, and 12,
+# 16 or 24 nodes reach 1e-16 for E up to 5, 12 and 40.
+B10_X, B10_W = gauss_legendre(10)
+B12_X, B12_W = gauss_legendre(12)
+B14_X, B14_W = gauss_legendre(14)
 T12_X, T12_W = gauss_legendre(12)
 T16_X, T16_W = gauss_legendre(16)
 T24_X, T24_W = gauss_legendre(24)
@@ -70,15 +74,25 @@ def tail_mass(w, k):
 
 
 @dsl
-def body_mass(w, k):
-    """Integral over [0, w] of exp(k (cos t - 1)) dt, 0 <= w <= pi / 2, as the integral
-    over [0, sin(w / 2)] of 2 exp(-2 k u^2) / sqrt(1 - u^2) du (u = sin(t / 2)): no sine
+def body_mass(r, k):
+    """Integral over [0, w] of exp(k (cos t - 1)) dt, r = sin(w / 2) <= sin(pi / 4), as
+    the integral over [0, r] of 2 exp(-2 k u^2) / sqrt(1 - u^2) du (u = sin(t / 2)): no sine
     at the nodes, and the integrand stays analytic well beyond the interval."""
-    h = 0.5 * sin(0.5 * w)
+    h = 0.5 * r
+    e = 2.0 * k * r * r
     total = 0.0
-    for i in range(16):
-        u = h * (1.0 + BODY_X[i])
-        total = total + BODY_W[i] * exp(-2.0 * k * u * u) / sqrt(1.0 - u * u)
+    if r <= 0.5 and e <= 1.0:
+        for i in range(10):
+            u = h * (1.0 + B10_X[i])
+            total = total + B10_W[i] * exp(-2.0 * k * u * u) / sqrt(1.0 - u * u)
+    elif r <= 0.5:
+        for i in range(12):
+            u = h * (1.0 + B12_X[i])
+            total = total + B12_W[i] * exp(-2.0 * k * u * u) / sqrt(1.0 - u * u)
+    else:
+        for i in range(14):
+            u = h * (1.0 + B14_X[i])
+            total = total + B14_W[i] * exp(-2.0 * k * u * u) / sqrt(1.0 - u * u)
     return 2.0 * h * total
 
 
@@ -90,7 +104,7 @@ def log_lower(w, k):
     e = 2.0 * k * r * r                     # k (1 - cos w)
     if e > TAIL_FROM or w > 0.5 * PI:
         return log(tail_mass(w, k)) - e - log_z
-    return log(0.5 - body_mass(w, k) * exp(-log_z))     # finite derivative at w = 0
+    return log(0.5 - body_mass(r, k) * exp(-log_z))     # finite derivative at w = 0
 
 
 @dsl
@@ -131,24 +145,25 @@ def log_prob(x, mu, kappa):
 
 @dsl
 def group(x, mu, kappa):
-    """Branch groups: the side of mu (lower or upper tail form), body or tail and the
-    tail's rule size (fall <= 5, <= 12, above), and kappa's band (log_i0e's power series
-    needs more terms as kappa grows; above ASYMPTOTIC_FROM it is Hankel's series)."""
+    """Branch groups: the side of mu (lower or upper tail form); the body's or the tail's
+    rule (kinds 0-2 and 3-4, the rare long tail rules together); kappa's band (log_i0e's
+    power series needs more terms as kappa grows; above ASYMPTOTIC_FROM it is Hankel's)."""
     y = wrap(x, mu)
     w = abs(y)
     r = sin(0.5 * w)
-    g = 0.0
-    if 2.0 * kappa * r * r > TAIL_FROM or w > 0.5 * PI:
-        fall = min(kappa * (1.0 + cos(w)), CUTOFF)
-        g = 1.0 if fall <= 5.0 else (2.0 if fall <= 12.0 else 3.0)
+    e = 2.0 * kappa * r * r
+    if e > TAIL_FROM or w > 0.5 * PI:
+        g = 3.0 if kappa * (1.0 + cos(w)) <= 5.0 else 4.0
+    elif r <= 0.5:
+        g = 0.0 if e <= 1.0 else 1.0
+    else:
+        g = 2.0
     if y > 0.0:
-        g = g + 16.0
+        g = g + 5.0
     if kappa >= ASYMPTOTIC_FROM:
-        return g + 12.0
-    if kappa >= 8.0:
-        return g + 8.0
-    if kappa >= 2.0:
-        return g + 4.0
+        return g + 20.0
+    if kappa >= 4.0:
+        return g + 10.0
     return g
 
 
