@@ -276,6 +276,7 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd w = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
     irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd g = irgen_bc_f64(0.0);
@@ -287,10 +288,13 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
     {
         const irgen_vd y__0 = _irgen_t1;
         const irgen_vd w__0 = irgen_v_fabs_f64(y__0);
-        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * w__0);
+        const irgen_vd s__0 = 0.5 * w__0;
+        const irgen_vd irgen_c0 = s__0 * s__0;
+        const irgen_vd r__0 = s__0 * (-(0.16666666666666666 * irgen_c0 * (1.0 - 0.05 * irgen_c0)) + 1.0);
         const irgen_vd e__0 = 2.0 * kappa * r__0 * r__0;
         y = y__0;
         w = w__0;
+        s = s__0;
         r = r__0;
         e = e__0;
     }
@@ -298,7 +302,7 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
         const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         {
-            const irgen_vd g__0 = irgen_sel_f64((kappa * (irgen_v_cos_f64(irgen_m2, w) + 1.0) <= irgen_bc_f64(5.0)), irgen_bc_f64(3.0), irgen_bc_f64(4.0));
+            const irgen_vd g__0 = irgen_sel_f64((2.0 * kappa * (1.0 - r * r) <= irgen_bc_f64(5.0)), irgen_bc_f64(3.0), irgen_bc_f64(4.0));
             g = irgen_sel_f64(irgen_m2, g__0, g);
         }
         irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;

@@ -150,10 +150,11 @@ def group(x, mu, kappa):
     power series needs more terms as kappa grows; above ASYMPTOTIC_FROM it is Hankel's)."""
     y = wrap(x, mu)
     w = abs(y)
-    r = sin(0.5 * w)
-    e = 2.0 * kappa * r * r
+    s = 0.5 * w
+    r = s * (1.0 - s * s / 6.0 * (1.0 - s * s / 20.0))   # sin(w / 2) within 0.5%: a group
+    e = 2.0 * kappa * r * r                               # boundary may move a little
     if e > TAIL_FROM or w > 0.5 * PI:
-        g = 3.0 if kappa * (1.0 + cos(w)) <= 5.0 else 4.0
+        g = 3.0 if 2.0 * kappa * (1.0 - r * r) <= 5.0 else 4.0
     elif r <= 0.5:
         g = 0.0 if e <= 1.0 else 1.0
     else:
