@@ -1,0 +1,84 @@
+"""The generated C on other instruction sets and without glibc's vector math library: the
+lane width and the math functions change, the results may differ by rounding only."""
+import ctypes
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import generated.gamma as g
+import generated.von_mises as v
+
+ROOT = Path(__file__).resolve().parent.parent
+CC = shutil.which("gcc") or shutil.which("cc")
+# -O1: the arithmetic is the same at every level (no fast-math), and it compiles quickly
+BASE = ["-O1", "-std=c99", "-ffp-contract=off", "-fopenmp", "-fno-math-errno", "-Wno-psabi",
+        "-shared", "-fPIC"]
+VARIANTS = {                   # lanes: 2 (SSE), 4 (AVX2), native; libm lane by lane
+    "sse2": ["-march=x86-64"],
+    "avx2": ["-march=haswell"],
+    "native-libm": ["-march=native"],
+}
+
+
+_built: dict = {}
+
+
+def _compile(name, variant, tmp):
+    if (name, variant) in _built:
+        return _built[name, variant]
+    flags = VARIANTS[variant]
+    so = tmp / f"{name}_{variant}.so"
+    cmd = [CC, *BASE, *flags, str(ROOT / "generated" / f"{name}.c"), "-o", str(so), "-lm"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"compiler refused {flags}: {r.stderr[:200]}")
+    _built[name, variant] = ctypes.CDLL(str(so))
+    return _built[name, variant]
+
+
+def _call(lib, kernel, dtype, inputs, n_out):
+    T = ctypes.c_double if dtype == np.float64 else ctypes.c_float
+    f = getattr(lib, f"irgen_{kernel}_{np.dtype(dtype).name}")
+    n = inputs[0].size
+    outs = [np.empty(n, dtype) for _ in range(n_out)]
+    args = [ctypes.c_int64(n)]
+    for a in inputs:
+        a = np.ascontiguousarray(a, dtype)
+        args += [a.ctypes.data_as(ctypes.POINTER(T)), ctypes.c_int64(1)]
+    args += [o.ctypes.data_as(ctypes.POINTER(T)) for o in outs]
+    f(*args)
+    return outs
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    rng = np.random.default_rng(11)
+    n = 5000
+    a = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))
+    z = rng.gamma(a)
+    z[::97] = np.nan
+    k = np.exp(rng.uniform(np.log(1e-2), np.log(1e3), n))
+    y = rng.uniform(-np.pi, np.pi, n)
+    return z, a, y, k
+
+
+@pytest.mark.skipif(CC is None or not Path("/proc/cpuinfo").exists(), reason="needs gcc")
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_other_lane_widths_agree(variant, dtype, inputs, tmp_path_factory):
+    tmp = tmp_path_factory.getbasetemp()
+    z, a, y, k = inputs
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    gl = _compile("gamma", variant, tmp)
+    got = _call(gl, "implicit_grad", dtype, [z, a, np.ones_like(z)], 2)[0]
+    want = g.implicit_grad(z.astype(dtype), a.astype(dtype), dtype(1))[0]
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    assert np.allclose(got[ok], want[ok], rtol=tol, atol=0)
+    vl = _compile("von_mises", variant, tmp)
+    got = _call(vl, "implicit_grad", dtype, [y, np.zeros_like(y), k], 2)[1]
+    want = v.implicit_grad(y.astype(dtype), dtype(0), k.astype(dtype))[1]
+    assert np.allclose(got, want, rtol=tol, atol=0)
