@@ -5,7 +5,9 @@ log-uniform in [1e-2, 1e3], z drawn from von Mises(0, kappa). Baselines, run in 
 process on the same inputs: scipy central finite differences of the CDF in the parameter
 divided by the density (what a user without irgen writes), and torch._standard_gamma_grad
 where torch is installed (a closed-form approximation, relative error up to ~1e-3).
-Medians of repeated runs; ratios are baseline time / irgen time.
+Medians of repeated runs; ratios are baseline time / irgen time. irgen is timed with new
+output arrays (as torch allocates its result) and with out= arrays; its implicit_grad
+writes both gradients (dz/dalpha and dz/dbeta), torch's only dz/dalpha.
 
     python benchmarks/cpu.py [--n N] [--repeat R]
 """
@@ -67,32 +69,36 @@ def main():
     print(f"n = {n}, median of {rep} runs, {cores} cores; ns per element (lower is better)\n")
 
     def compare(label, kernel, fd, fd_n):
-        """irgen on one thread and on all, against scipy finite differences."""
+        """irgen on one thread (new output arrays, and out= arrays), and on all threads,
+        against scipy finite differences."""
+        outs = kernel()
         set_num_threads(1)
         t1 = median_ns(kernel, n, rep)
+        t_out = median_ns(lambda: kernel(out=outs), n, rep)
         set_num_threads(0)
         tn = median_ns(kernel, n, rep)
         tfd = median_ns(fd, fd_n, 3)
-        print(f"{label}: irgen {t1:7.1f} (1 thread) {tn:7.1f} ({cores} threads) | "
-              f"scipy central FD {tfd:7.1f}  ratio {tfd / t1:5.1f}x")
-        return t1
+        print(f"{label}: irgen {t1:7.1f} (1 thread) {t_out:7.1f} (1 thread, out=) "
+              f"{tn:7.1f} ({cores} threads) | scipy central FD {tfd:7.1f}  "
+              f"ratio {tfd / t1:5.1f}x")
+        return t1, t_out
 
     m = min(n, 1 << 18)
     for dtype in (np.float64, np.float32):
         za, aa, one = z.astype(dtype), a.astype(dtype), dtype(1)
-        t1 = compare(f"gamma implicit_grad {np.dtype(dtype).name}",
-                     lambda: g.implicit_grad(za, aa, one),
-                     lambda: scipy_gamma_fd(z[:m], a[:m]), m)
+        t1, t_out = compare(f"gamma implicit_grad {np.dtype(dtype).name}",
+                            lambda out=None: g.implicit_grad(za, aa, one, out=out),
+                            lambda: scipy_gamma_fd(z[:m], a[:m]), m)
         if torch is not None:
             tz, ta = torch.from_numpy(za), torch.from_numpy(aa)
             tt = median_ns(lambda: torch._standard_gamma_grad(ta, tz), n, rep)
             print(f"{'':29}torch._standard_gamma_grad (1 thread) {tt:7.1f}  "
-                  f"ratio {tt / t1:5.2f}x")
+                  f"ratio {tt / t1:5.2f}x ({tt / t_out:5.2f}x with out=)")
     m = min(n, 1 << 16)
     for dtype in (np.float64, np.float32):
         ya, ka, zero = y.astype(dtype), k.astype(dtype), dtype(0)
         compare(f"von Mises implicit_grad {np.dtype(dtype).name}",
-                lambda: v.implicit_grad(ya, zero, ka),
+                lambda out=None: v.implicit_grad(ya, zero, ka, out=out),
                 lambda: scipy_vm_fd(y[:m], k[:m]), m)
 
 
