@@ -82,6 +82,31 @@ typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
 static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
 { unsigned char r = 0; for (unsigned i = 0; i < n; ++i) r |= p[i]; return r != 0; }
 #endif
+/* Moving elements between arrays and vectors: whole vectors from contiguous arrays, one
+   value for a broadcast (stride 0) argument, lane by lane otherwise; lanes past the end
+   repeat the last element. */
+#define IRGEN_IO(T, V, W, IO)                                                            \
+static inline V irgen_load_##IO(const T* p, int64_t s, int64_t i, int n)                 \
+{                                                                                        \
+    V x;                                                                                 \
+    if (s == 1 && n == W) for (int l = 0; l < W; ++l) x[l] = p[i + l];                   \
+    else if (s == 0) for (int l = 0; l < W; ++l) x[l] = p[0];                            \
+    else for (int l = 0; l < W; ++l) x[l] = p[(i + (l < n ? l : n - 1)) * s];            \
+    return x;                                                                            \
+}                                                                                        \
+static inline void irgen_store_##IO(T* p, int64_t i, int n, V r)                         \
+{                                                                                        \
+    if (n == W) for (int l = 0; l < W; ++l) p[i + l] = (T)r[l];                          \
+    else for (int l = 0; l < n; ++l) p[i + l] = (T)r[l];                                 \
+}
+/* the mask of the first w lanes */
+static inline irgen_md irgen_md_lanes(int w)
+{ irgen_md m; for (int l = 0; l < IRGEN_W_f64; ++l) m[l] = -(l < w); return m; }
+static inline irgen_mf irgen_mf_lanes(int w)
+{ irgen_mf m; for (int l = 0; l < IRGEN_W_f32; ++l) m[l] = -(l < w); return m; }
+IRGEN_IO(double, irgen_vd, IRGEN_W_f64, d_d)
+IRGEN_IO(float, irgen_vf, IRGEN_W_f32, f_f)
+IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 
 /* ---- float64 lane-parallel functions ---- */
 
@@ -856,20 +881,13 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        irgen_vd x0, x1, x2, r0;
-        irgen_md m;
-        for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_cdf_v_f64(m, x0, x1, x2);
-        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
-            out0[b + l] = (double)r0[l];
-        }
+        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
+        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
+        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
+        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
+        irgen_vd r0;
+        r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+        irgen_store_d_d(out0, b, w, r0);
     }
 }
 
@@ -877,20 +895,13 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        irgen_vf x0, x1, x2, r0;
-        irgen_mf m;
-        for (int l = 0; l < IRGEN_W_f32; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_cdf_v_f32(m, x0, x1, x2);
-        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
-            out0[b + l] = (float)r0[l];
-        }
+        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
+        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
+        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
+        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
+        irgen_vf r0;
+        r0 = kernel_cdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+        irgen_store_f_f(out0, b, w, r0);
     }
 }
 
@@ -898,20 +909,13 @@ void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const doub
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        irgen_vd x0, x1, x2, r0;
-        irgen_md m;
-        for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_log_prob_v_f64(m, x0, x1, x2);
-        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
-            out0[b + l] = (double)r0[l];
-        }
+        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
+        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
+        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
+        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
+        irgen_vd r0;
+        r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
+        irgen_store_d_d(out0, b, w, r0);
     }
 }
 
@@ -919,20 +923,13 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        irgen_vf x0, x1, x2, r0;
-        irgen_mf m;
-        for (int l = 0; l < IRGEN_W_f32; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_log_prob_v_f32(m, x0, x1, x2);
-        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
-            out0[b + l] = (float)r0[l];
-        }
+        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
+        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
+        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
+        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
+        irgen_vf r0;
+        r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+        irgen_store_f_f(out0, b, w, r0);
     }
 }
 
@@ -940,22 +937,15 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        irgen_vd x0, x1, x2, r0, r1, r2;
-        irgen_md m;
-        for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_cdf_grad_v_f64(m, x0, x1, x2, &r1, &r2);
-        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
-            out0[b + l] = (double)r0[l];
-            out1[b + l] = (double)r1[l];
-            out2[b + l] = (double)r2[l];
-        }
+        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
+        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
+        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
+        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
+        irgen_vd r0, r1, r2;
+        r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+        irgen_store_d_d(out0, b, w, r0);
+        irgen_store_d_d(out1, b, w, r1);
+        irgen_store_d_d(out2, b, w, r2);
     }
 }
 
@@ -963,22 +953,15 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        irgen_vf x0, x1, x2, r0, r1, r2;
-        irgen_mf m;
-        for (int l = 0; l < IRGEN_W_f32; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_cdf_grad_v_f32(m, x0, x1, x2, &r1, &r2);
-        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
-            out0[b + l] = (float)r0[l];
-            out1[b + l] = (float)r1[l];
-            out2[b + l] = (float)r2[l];
-        }
+        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
+        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
+        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
+        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
+        irgen_vf r0, r1, r2;
+        r0 = kernel_cdf_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2);
+        irgen_store_f_f(out0, b, w, r0);
+        irgen_store_f_f(out1, b, w, r1);
+        irgen_store_f_f(out2, b, w, r2);
     }
 }
 
@@ -986,21 +969,14 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        irgen_vd x0, x1, x2, r0, r1;
-        irgen_md m;
-        for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_implicit_grad_v_f64(m, x0, x1, x2, &r1);
-        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
-            out0[b + l] = (double)r0[l];
-            out1[b + l] = (double)r1[l];
-        }
+        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
+        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
+        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
+        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
+        irgen_vd r0, r1;
+        r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
+        irgen_store_d_d(out0, b, w, r0);
+        irgen_store_d_d(out1, b, w, r1);
     }
 }
 
@@ -1008,20 +984,13 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        irgen_vf x0, x1, x2, r0, r1;
-        irgen_mf m;
-        for (int l = 0; l < IRGEN_W_f32; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_implicit_grad_v_f32(m, x0, x1, x2, &r1);
-        for (int l = 0; l < IRGEN_W_f32 && b + l < n; ++l) {
-            out0[b + l] = (float)r0[l];
-            out1[b + l] = (float)r1[l];
-        }
+        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
+        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
+        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
+        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
+        irgen_vf r0, r1;
+        r0 = kernel_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
+        irgen_store_f_f(out0, b, w, r0);
+        irgen_store_f_f(out1, b, w, r1);
     }
 }

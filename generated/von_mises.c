@@ -82,6 +82,31 @@ typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
 static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
 { unsigned char r = 0; for (unsigned i = 0; i < n; ++i) r |= p[i]; return r != 0; }
 #endif
+/* Moving elements between arrays and vectors: whole vectors from contiguous arrays, one
+   value for a broadcast (stride 0) argument, lane by lane otherwise; lanes past the end
+   repeat the last element. */
+#define IRGEN_IO(T, V, W, IO)                                                            \
+static inline V irgen_load_##IO(const T* p, int64_t s, int64_t i, int n)                 \
+{                                                                                        \
+    V x;                                                                                 \
+    if (s == 1 && n == W) for (int l = 0; l < W; ++l) x[l] = p[i + l];                   \
+    else if (s == 0) for (int l = 0; l < W; ++l) x[l] = p[0];                            \
+    else for (int l = 0; l < W; ++l) x[l] = p[(i + (l < n ? l : n - 1)) * s];            \
+    return x;                                                                            \
+}                                                                                        \
+static inline void irgen_store_##IO(T* p, int64_t i, int n, V r)                         \
+{                                                                                        \
+    if (n == W) for (int l = 0; l < W; ++l) p[i + l] = (T)r[l];                          \
+    else for (int l = 0; l < n; ++l) p[i + l] = (T)r[l];                                 \
+}
+/* the mask of the first w lanes */
+static inline irgen_md irgen_md_lanes(int w)
+{ irgen_md m; for (int l = 0; l < IRGEN_W_f64; ++l) m[l] = -(l < w); return m; }
+static inline irgen_mf irgen_mf_lanes(int w)
+{ irgen_mf m; for (int l = 0; l < IRGEN_W_f32; ++l) m[l] = -(l < w); return m; }
+IRGEN_IO(double, irgen_vd, IRGEN_W_f64, d_d)
+IRGEN_IO(float, irgen_vf, IRGEN_W_f32, f_f)
+IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 
 /* ---- float64 lane-parallel functions ---- */
 
@@ -2449,36 +2474,31 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2;
-            irgen_md m;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + (b + l < len ? b + l : len - 1);
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
-            }
-            const irgen_vd g = group_v_f64(m, x0, x1, x2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
-                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             irgen_vd x0, x1, x2, r0;
-            irgen_md m;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + order[b + l < len ? b + l : len - 1];
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
+                const int64_t i = c + order[b + (l < w ? l : w - 1)];
+                x0[l] = in0[i * s0];
+                x1[l] = in1[i * s1];
+                x2[l] = in2[i * s2];
             }
-            r0 = kernel_cdf_v_f64(m, x0, x1, x2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+            r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (double)r0[l];
             }
@@ -2494,36 +2514,31 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2;
-            irgen_md m;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + (b + l < len ? b + l : len - 1);
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
-            }
-            const irgen_vd g = group_v_f64(m, x0, x1, x2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
-                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             irgen_vd x0, x1, x2, r0;
-            irgen_md m;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + order[b + l < len ? b + l : len - 1];
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
+                const int64_t i = c + order[b + (l < w ? l : w - 1)];
+                x0[l] = in0[i * s0];
+                x1[l] = in1[i * s1];
+                x2[l] = in2[i * s2];
             }
-            r0 = kernel_cdf_v_f64(m, x0, x1, x2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+            r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (float)r0[l];
             }
@@ -2535,20 +2550,13 @@ void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const doub
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        irgen_vd x0, x1, x2, r0;
-        irgen_md m;
-        for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_log_prob_v_f64(m, x0, x1, x2);
-        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
-            out0[b + l] = (double)r0[l];
-        }
+        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
+        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
+        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
+        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
+        irgen_vd r0;
+        r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
+        irgen_store_d_d(out0, b, w, r0);
     }
 }
 
@@ -2556,20 +2564,13 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        irgen_vd x0, x1, x2, r0;
-        irgen_md m;
-        for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = b + l < n ? b + l : n - 1;
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-            m[l] = -(b + l < n);
-        }
-        r0 = kernel_log_prob_v_f64(m, x0, x1, x2);
-        for (int l = 0; l < IRGEN_W_f64 && b + l < n; ++l) {
-            out0[b + l] = (float)r0[l];
-        }
+        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
+        const irgen_vd x0 = irgen_load_f_d(in0, s0, b, w);
+        const irgen_vd x1 = irgen_load_f_d(in1, s1, b, w);
+        const irgen_vd x2 = irgen_load_f_d(in2, s2, b, w);
+        irgen_vd r0;
+        r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
+        irgen_store_f_d(out0, b, w, r0);
     }
 }
 
@@ -2581,36 +2582,31 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2;
-            irgen_md m;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + (b + l < len ? b + l : len - 1);
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
-            }
-            const irgen_vd g = group_v_f64(m, x0, x1, x2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
-                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             irgen_vd x0, x1, x2, r0, r1, r2;
-            irgen_md m;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + order[b + l < len ? b + l : len - 1];
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
+                const int64_t i = c + order[b + (l < w ? l : w - 1)];
+                x0[l] = in0[i * s0];
+                x1[l] = in1[i * s1];
+                x2[l] = in2[i * s2];
             }
-            r0 = kernel_cdf_grad_v_f64(m, x0, x1, x2, &r1, &r2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+            r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (double)r0[l];
                 out1[i] = (double)r1[l];
@@ -2628,36 +2624,31 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2;
-            irgen_md m;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + (b + l < len ? b + l : len - 1);
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
-            }
-            const irgen_vd g = group_v_f64(m, x0, x1, x2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
-                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             irgen_vd x0, x1, x2, r0, r1, r2;
-            irgen_md m;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + order[b + l < len ? b + l : len - 1];
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
+                const int64_t i = c + order[b + (l < w ? l : w - 1)];
+                x0[l] = in0[i * s0];
+                x1[l] = in1[i * s1];
+                x2[l] = in2[i * s2];
             }
-            r0 = kernel_cdf_grad_v_f64(m, x0, x1, x2, &r1, &r2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+            r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (float)r0[l];
                 out1[i] = (float)r1[l];
@@ -2675,36 +2666,31 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2;
-            irgen_md m;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + (b + l < len ? b + l : len - 1);
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
-            }
-            const irgen_vd g = group_v_f64(m, x0, x1, x2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
-                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             irgen_vd x0, x1, x2, r0, r1;
-            irgen_md m;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + order[b + l < len ? b + l : len - 1];
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
+                const int64_t i = c + order[b + (l < w ? l : w - 1)];
+                x0[l] = in0[i * s0];
+                x1[l] = in1[i * s1];
+                x2[l] = in2[i * s2];
             }
-            r0 = kernel_implicit_grad_v_f64(m, x0, x1, x2, &r1);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+            r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
+            for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (double)r0[l];
                 out1[i] = (double)r1[l];
@@ -2721,36 +2707,31 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2;
-            irgen_md m;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + (b + l < len ? b + l : len - 1);
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
-            }
-            const irgen_vd g = group_v_f64(m, x0, x1, x2);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l)
-                key[b + l] = g[l] >= 0 && g[l] < IRGEN_GROUPS ? (unsigned char)g[l] : 0;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             irgen_vd x0, x1, x2, r0, r1;
-            irgen_md m;
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             for (int l = 0; l < IRGEN_W_f64; ++l) {
-            const int64_t i = c + order[b + l < len ? b + l : len - 1];
-            x0[l] = in0[i * s0];
-            x1[l] = in1[i * s1];
-            x2[l] = in2[i * s2];
-
-                m[l] = -(b + l < len);
+                const int64_t i = c + order[b + (l < w ? l : w - 1)];
+                x0[l] = in0[i * s0];
+                x1[l] = in1[i * s1];
+                x2[l] = in2[i * s2];
             }
-            r0 = kernel_implicit_grad_v_f64(m, x0, x1, x2, &r1);
-            for (int l = 0; l < IRGEN_W_f64 && b + l < len; ++l) {
+            r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
+            for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (float)r0[l];
                 out1[i] = (float)r1[l];

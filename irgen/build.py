@@ -116,7 +116,8 @@ def generate(dist: Distribution) -> dict[str, str]:
     # (array dtype, its C type) -> the dtype the kernels compute in
     computes = [("float64", "double", "float64"),
                 ("float32", "float", "float64" if dist.float32 == "double" else "float32")]
-    dtypes = [dict(name=d, T=T, suffix="_f64" if c == "float64" else "_f32", **lanes(c))
+    dtypes = [dict(name=d, T=T, suffix="_f64" if c == "float64" else "_f32",
+                   io=f"{T[0]}_{'d' if c == 'float64' else 'f'}", **lanes(c))
               for d, T, c in computes]
     kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
                        doc=k.doc, group=k.group,
