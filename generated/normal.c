@@ -94,6 +94,13 @@ static inline V irgen_load_##IO(const T* p, int64_t s, int64_t i, int n)        
     else for (int l = 0; l < W; ++l) x[l] = p[(i + (l < n ? l : n - 1)) * s];            \
     return x;                                                                            \
 }                                                                                        \
+static inline V irgen_gather_##IO(const T* p, int64_t s, int64_t c, const int* at, int n) \
+{                                                                                        \
+    V x;                                                                                 \
+    if (s == 0) for (int l = 0; l < W; ++l) x[l] = p[0];                                 \
+    else for (int l = 0; l < W; ++l) x[l] = p[(c + at[l < n ? l : n - 1]) * s];          \
+    return x;                                                                            \
+}                                                                                        \
 static inline void irgen_store_##IO(T* p, int64_t i, int n, V r)                         \
 {                                                                                        \
     if (n == W) for (int l = 0; l < W; ++l) p[i + l] = (T)r[l];                          \

@@ -94,6 +94,13 @@ static inline V irgen_load_##IO(const T* p, int64_t s, int64_t i, int n)        
     else for (int l = 0; l < W; ++l) x[l] = p[(i + (l < n ? l : n - 1)) * s];            \
     return x;                                                                            \
 }                                                                                        \
+static inline V irgen_gather_##IO(const T* p, int64_t s, int64_t c, const int* at, int n) \
+{                                                                                        \
+    V x;                                                                                 \
+    if (s == 0) for (int l = 0; l < W; ++l) x[l] = p[0];                                 \
+    else for (int l = 0; l < W; ++l) x[l] = p[(c + at[l < n ? l : n - 1]) * s];          \
+    return x;                                                                            \
+}                                                                                        \
 static inline void irgen_store_##IO(T* p, int64_t i, int n, V r)                         \
 {                                                                                        \
     if (n == W) for (int l = 0; l < W; ++l) p[i + l] = (T)r[l];                          \
@@ -2489,14 +2496,11 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2, r0;
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-                const int64_t i = c + order[b + (l < w ? l : w - 1)];
-                x0[l] = in0[i * s0];
-                x1[l] = in1[i * s1];
-                x2[l] = in2[i * s2];
-            }
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
@@ -2529,14 +2533,11 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2, r0;
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-                const int64_t i = c + order[b + (l < w ? l : w - 1)];
-                x0[l] = in0[i * s0];
-                x1[l] = in1[i * s1];
-                x2[l] = in2[i * s2];
-            }
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
@@ -2597,14 +2598,11 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2, r0, r1, r2;
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-                const int64_t i = c + order[b + (l < w ? l : w - 1)];
-                x0[l] = in0[i * s0];
-                x1[l] = in1[i * s1];
-                x2[l] = in2[i * s2];
-            }
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            irgen_vd r0, r1, r2;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
@@ -2639,14 +2637,11 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2, r0, r1, r2;
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-                const int64_t i = c + order[b + (l < w ? l : w - 1)];
-                x0[l] = in0[i * s0];
-                x1[l] = in1[i * s1];
-                x2[l] = in2[i * s2];
-            }
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            irgen_vd r0, r1, r2;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
@@ -2681,14 +2676,11 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2, r0, r1;
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-                const int64_t i = c + order[b + (l < w ? l : w - 1)];
-                x0[l] = in0[i * s0];
-                x1[l] = in1[i * s1];
-                x2[l] = in2[i * s2];
-            }
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
@@ -2722,14 +2714,11 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
-            irgen_vd x0, x1, x2, r0, r1;
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
-            for (int l = 0; l < IRGEN_W_f64; ++l) {
-                const int64_t i = c + order[b + (l < w ? l : w - 1)];
-                x0[l] = in0[i * s0];
-                x1[l] = in1[i * s1];
-                x2[l] = in2[i * s2];
-            }
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
