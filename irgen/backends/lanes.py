@@ -5,10 +5,14 @@ a time leaves all but one lane idle, and the series and continued fractions of a
 runs of arithmetic. Here each function takes GCC vector-extension values, one lane per
 element, and a lane mask, and control flow becomes predication, as on a GPU warp:
 
-- if/else runs each branch only when some lane takes it, under that branch's mask;
+- if/else runs each branch under its mask, behind a test that some lane takes it, except
+  short branch bodies (a convergence test's break), which run unconditionally: they are
+  entered unpredictably, and a mispredicted test costs more than the body;
 - a loop runs while some lane is still in it; break and return take lanes out of the masks
-  of every block they leave;
-- an assignment inside a branch or loop keeps the old value in the lanes it does not cover;
+  of every block they leave, and the rest of a block runs only while some lane is left;
+- an assignment inside a branch keeps the old value in the lanes the branch does not cover;
+  a loop body writes all its lanes, and lanes that leave early (or never entered) get back
+  the variables read after the loop from copies made when they leave (or before it);
 - fabs, sqrt, floor, fmin, fmax and copysign are vector operations; exp, log and the other
   transcendental functions come from glibc's vector math library where it is present
   (within 4 ulp, against libm's 1), otherwise from libm lane by lane on the active lanes.
