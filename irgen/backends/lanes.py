@@ -151,14 +151,11 @@ class LaneExprPrinter(ExprPrinter):
             return f"(~{self.wrap(e.args[0], 100)})", 100
         if isinstance(e, (sp.And, sp.Or)):
             op = " & " if isinstance(e, sp.And) else " | "
-            return "(" + op.join(self.mask_text(a) for a in sorted(
+            return "(" + op.join(self.wrap(a, 100) for a in sorted(
                 e.args, key=sp.default_sort_key)) + ")", 100
         if isinstance(e, Relational):
             return f"({self.vec(e.lhs)} {e.rel_op} {self.vec(e.rhs)})", 100
         return super().p(e)
-
-    def mask_text(self, e) -> str:
-        return self.wrap(e, 100)
 
     def select(self, pieces) -> str:
         (v, c), rest = pieces[0], pieces[1:]
@@ -190,6 +187,8 @@ class LanePrinter(FunctionPrinter):
         self.n_masks = 0
         self.n_results = 1
         self.shadowed: set = set()     # loop indices read after their loop
+        self.fn_body: tuple = ()       # the function being printed
+        self.returned = False          # whether some lanes may have returned already
 
     @property
     def guarded(self) -> bool:
@@ -216,8 +215,7 @@ class LanePrinter(FunctionPrinter):
         for i in range(fn.n_results):
             lines.append(f"    {V} irgen_ret{i} = {zero};")
         self.shadowed = _read_outside_loops(fn.body)
-        self.fn_body = fn.body
-        self.returned = False          # whether some lanes may have returned already
+        self.fn_body, self.returned = fn.body, False
         self.masks, self.n_masks, self.n_results = [("irgen_m0", "fn")], 0, fn.n_results
         self.loops = []
         self.e.mask = "irgen_m0"
