@@ -598,39 +598,60 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
+    irgen_vd yd = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
+        const irgen_vd yd__0 = y;
+        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0))) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+        yd = yd__0;
+        u = u__0;
+    }
+    {
         const irgen_md irgen_m1 = (a < irgen_bc_f64(1.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             { irgen_vd irgen_o0;
-              irgen_o0 = lgamma1p_v_f64(irgen_m2, a);
+              irgen_o0 = small_a_sum_v_f64(irgen_m2, a, yd);
               _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
             }
+            {
+                const irgen_vd s__0 = _irgen_t1;
+                s = irgen_sel_f64(irgen_m2, s__0, s);
+            }
             { irgen_vd irgen_o0;
-              irgen_o0 = small_a_sum_v_f64(irgen_m2, a, y);
+              irgen_o0 = lgamma1p_v_f64(irgen_m2, a);
               _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t1 + a * irgen_v_log_f64(irgen_m2, y) + irgen_v_log1p_f64(irgen_m2, _irgen_t2 * a), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vd irgen_c0 = a * s;
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t2 + a * irgen_v_log_f64(irgen_m2, yd) + u * a * irgen_v_exp_f64(irgen_m2, -yd) / (irgen_c0 + 1.0) + irgen_v_log1p_f64(irgen_m2, irgen_c0), irgen_ret0);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
-          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, y);
+          irgen_o0 = lower_series_v_f64(irgen_m0, a, yd);
           _irgen_t3 = irgen_o0;
         }
+        {
+            const irgen_vd s__0 = _irgen_t3;
+            s = s__0;
+        }
         { irgen_vd irgen_o0;
-          irgen_o0 = lower_series_v_f64(irgen_m0, a, y);
+          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, yd);
           _irgen_t4 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_v_log_f64(irgen_m0, _irgen_t4), irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 + u * a / s + irgen_v_log_f64(irgen_m0, s), irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -638,30 +659,39 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
 
 static inline __attribute__((always_inline)) irgen_vd log_q_small_a_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
+    irgen_vd yd = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd lg = irgen_bc_f64(0.0);
     irgen_vd la = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd yd__0 = y;
+        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0))) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+        yd = yd__0;
+        u = u__0;
+    }
     { irgen_vd irgen_o0;
       irgen_o0 = lgamma1p_v_f64(irgen_m0, a);
       _irgen_t1 = irgen_o0;
     }
     {
         const irgen_vd lg__0 = _irgen_t1;
-        const irgen_vd la__0 = a * irgen_v_log_f64(irgen_m0, y);
+        const irgen_vd la__0 = a * irgen_v_log_f64(irgen_m0, yd);
         lg = lg__0;
         la = la__0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = small_a_sum_v_f64(irgen_m0, a, y);
+      irgen_o0 = small_a_sum_v_f64(irgen_m0, a, yd);
       _irgen_t2 = irgen_o0;
     }
     {
         const irgen_vd r__0 = -(_irgen_t2 * a * irgen_v_exp_f64(irgen_m0, la)) - irgen_v_expm1_f64(irgen_m0, la) + irgen_v_expm1_f64(irgen_m0, lg);
         r = r__0;
-        return -lg + irgen_v_log_f64(irgen_m0, r__0);
+        return -lg + u * -(a * irgen_v_exp_f64(irgen_m0, la - yd) / r__0) + irgen_v_log_f64(irgen_m0, r__0);
     }
     return irgen_ret0;
 }
@@ -747,7 +777,10 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction_v_f64(irgen
 static inline __attribute__((always_inline)) irgen_vd log_q_fraction_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd yd = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
@@ -765,15 +798,26 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction_v_f64(irgen
         }
     }
     if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd yd__0 = y;
+            const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0))) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+            yd = yd__0;
+            u = u__0;
+        }
         { irgen_vd irgen_o0;
-          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, y);
+          irgen_o0 = upper_fraction_v_f64(irgen_m0, a, yd);
           _irgen_t2 = irgen_o0;
         }
+        {
+            const irgen_vd h__0 = _irgen_t2;
+            h = h__0;
+        }
         { irgen_vd irgen_o0;
-          irgen_o0 = upper_fraction_v_f64(irgen_m0, a, y);
+          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, yd);
           _irgen_t3 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_v_log_f64(irgen_m0, _irgen_t3) + irgen_v_log_f64(irgen_m0, a), irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + u * -(1.0 / h) + irgen_v_log_f64(irgen_m0, a) + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1217,38 +1261,28 @@ static inline __attribute__((always_inline)) irgen_vd stirling_correction__d0_v_
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd* irgen_r1)
 {
     irgen_vd d0_b = irgen_bc_f64(0.0);
     irgen_vd d0_t = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1_t = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_r4 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
     irgen_vd b = irgen_bc_f64(0.0);
     irgen_vd t = irgen_bc_f64(0.0);
-    irgen_vd _irgen_s2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_s3 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_j1 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_b__0 = 0.0;
         const double d0_t__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
-        const double d1_t__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
         d0_b = irgen_bc_f64(d0_b__0);
         d0_t = irgen_bc_f64(d0_t__0);
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        d1_t = irgen_bc_f64(d1_t__0);
-        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
     }
     {
         const irgen_md irgen_m1 = ((a < irgen_bc_f64(14.0)) | (y < 0.5 * a));
@@ -1256,13 +1290,12 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_1_v_f64(
         if (irgen_any_f64(irgen_m2)) {
             { irgen_vd irgen_o0;
               irgen_o0 = digamma_v_f64(irgen_m2, a + 1.0);
-              _irgen_r4 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_r4);
+              _irgen_r1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_r1);
             }
             {
                 const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m2, y);
                 irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_c0 * a - y - irgen_v_lgamma_f64(irgen_m2, a + 1.0), irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m2, -(_irgen_r4 * d0_a) + irgen_c0 * d0_a, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m2, a * d1_y / y - d1_y, irgen_ret2);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(_irgen_r1 * d0_a) + irgen_c0 * d0_a, irgen_ret1);
                 const irgen_md irgen_m3 = irgen_m2;
                 irgen_m2 &= ~irgen_m3;
                 irgen_m0 &= ~irgen_m3;
@@ -1276,50 +1309,32 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_1_v_f64(
             const irgen_vd irgen_c0 = 1.0 / b__0;
             const irgen_vd irgen_c1 = -b__0 + y;
             const irgen_vd d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0 / b__0) * (1.0 / b__0);
-            const irgen_vd d1_t__0 = irgen_c0 * d1_y;
             const irgen_vd t__0 = irgen_c0 * irgen_c1;
-            const irgen_vd _irgen_s2__0 = d0_t__0;
-            const irgen_vd _irgen_s3__0 = d1_t__0;
             d0_b = d0_b__0;
             b = b__0;
             d0_t = d0_t__0;
-            d1_t = d1_t__0;
             t = t__0;
-            _irgen_s2 = _irgen_s2__0;
-            _irgen_s3 = _irgen_s3__0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log1pmx__d0_v_f64(irgen_m0, t, irgen_bc_f64(1.0), &irgen_o1);
+          irgen_o0 = log1pmx__d0_v_f64(irgen_m0, t, d0_t, &irgen_o1);
           _irgen_t1 = irgen_o0;
-          _irgen_j1 = irgen_o1;
-        }
-        {
-            const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-            const irgen_vd d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-            d0__irgen_t1 = d0__irgen_t1__0;
-            d1__irgen_t1 = d1__irgen_t1__0;
+          d0__irgen_t1 = irgen_o1;
         }
         { irgen_vd irgen_o0, irgen_o1;
           irgen_o0 = stirling_correction__d0_v_f64(irgen_m0, b, d0_b, &irgen_o1);
           _irgen_t2 = irgen_o0;
           d0__irgen_t2 = irgen_o1;
         }
-        {
-            const irgen_vd irgen_c0 = 1.0 / (t + 1.0);
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5 * irgen_v_log_f64(irgen_m0, b) - irgen_v_log1p_f64(irgen_m0, t) - 0.9189385332046728, irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5 * d0_b / b, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, b * d1__irgen_t1 - irgen_c0 * d1_t, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
-        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5 * irgen_v_log_f64(irgen_m0, b) - irgen_v_log1p_f64(irgen_m0, t) - 0.9189385332046728, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - d0_t / (t + 1.0) - 0.5 * d0_b / b, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
     *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd lower_series__d0_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd* irgen_r1)
 {
     irgen_vd d0_term = irgen_bc_f64(0.0);
     irgen_vd d0_total = irgen_bc_f64(0.0);
@@ -1327,10 +1342,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
     irgen_vd d0_q = irgen_bc_f64(0.0);
     irgen_vd d0_r = irgen_bc_f64(0.0);
     irgen_vd d0_first = irgen_bc_f64(0.0);
-    irgen_vd d1_term = irgen_bc_f64(0.0);
-    irgen_vd d1_total = irgen_bc_f64(0.0);
-    irgen_vd d1_r = irgen_bc_f64(0.0);
-    irgen_vd d1_first = irgen_bc_f64(0.0);
     irgen_vd term = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd done = irgen_bc_f64(0.0);
@@ -1341,7 +1352,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
     irgen_vd first = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_term__0 = 0.0;
         const double d0_total__0 = 0.0;
@@ -1349,15 +1359,9 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
         const double d0_q__0 = 0.0;
         const double d0_r__0 = 0.0;
         const double d0_first__0 = 0.0;
-        const double d1_term__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d1_r__0 = 0.0;
-        const double d1_first__0 = 0.0;
         const double d0_term__1 = 0.0;
-        const double d1_term__1 = 0.0;
         const double term__0 = 1.0;
         const double d0_total__1 = 0.0;
-        const double d1_total__1 = 0.0;
         const double total__0 = 1.0;
         const double done__0 = 0.0;
         d0_term = irgen_bc_f64(d0_term__1);
@@ -1366,10 +1370,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
         d0_q = irgen_bc_f64(d0_q__0);
         d0_r = irgen_bc_f64(d0_r__0);
         d0_first = irgen_bc_f64(d0_first__0);
-        d1_term = irgen_bc_f64(d1_term__1);
-        d1_total = irgen_bc_f64(d1_total__1);
-        d1_r = irgen_bc_f64(d1_r__0);
-        d1_first = irgen_bc_f64(d1_first__0);
         term = irgen_bc_f64(term__0);
         total = irgen_bc_f64(total__0);
         done = irgen_bc_f64(done__0);
@@ -1377,7 +1377,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
         irgen_vd irgen_at1_d0_total = d0_total;
-        irgen_vd irgen_at1_d1_total = d1_total;
         irgen_vd irgen_at1_total = total;
         irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
@@ -1389,42 +1388,30 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
                 const irgen_vd d0_q__0 = b__0 * d0_b__0 + irgen_c0 * d0_b__0;
                 const irgen_vd q__0 = irgen_c0 * b__0;
                 const irgen_vd d0_r__0 = -(d0_q__0 * y * (1.0 / q__0) * (1.0 / q__0));
-                const irgen_vd irgen_c1 = 1.0 / q__0;
-                const irgen_vd d1_r__0 = irgen_c1 * d1_y;
-                const irgen_vd r__0 = irgen_c1 * y;
-                const irgen_vd irgen_c2 = r__0 * term;
-                const irgen_vd irgen_c3 = irgen_c0 * term;
-                const irgen_vd irgen_c4 = irgen_c0 * r__0;
-                const irgen_vd d0_first__0 = irgen_c2 * d0_b__0 + irgen_c3 * d0_r__0 + irgen_c4 * d0_term;
-                const irgen_vd d1_first__0 = irgen_c3 * d1_r__0 + irgen_c4 * d1_term;
-                const irgen_vd first__0 = irgen_c0 * irgen_c2;
-                const irgen_vd irgen_c5 = b__0 * r__0;
-                const irgen_vd irgen_c6 = b__0 * first__0;
-                const irgen_vd d0_term__0 = d0_b__0 * first__0 * r__0 + irgen_c5 * d0_first__0 + irgen_c6 * d0_r__0;
-                const irgen_vd d1_term__0 = irgen_c5 * d1_first__0 + irgen_c6 * d1_r__0;
-                const irgen_vd term__0 = irgen_c5 * first__0;
+                const irgen_vd r__0 = y / q__0;
+                const irgen_vd irgen_c1 = r__0 * term;
+                const irgen_vd d0_first__0 = irgen_c1 * d0_b__0 + irgen_c0 * d0_r__0 * term + irgen_c0 * d0_term * r__0;
+                const irgen_vd first__0 = irgen_c0 * irgen_c1;
+                const irgen_vd irgen_c2 = b__0 * r__0;
+                const irgen_vd d0_term__0 = b__0 * d0_r__0 * first__0 + d0_b__0 * first__0 * r__0 + irgen_c2 * d0_first__0;
+                const irgen_vd term__0 = irgen_c2 * first__0;
                 const irgen_vd d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
-                const irgen_vd d1_total__0 = d1_first__0 + d1_term__0 + d1_total;
                 const irgen_vd total__0 = first__0 + term__0 + total;
                 d0_b = d0_b__0;
                 b = b__0;
                 d0_q = d0_q__0;
                 q = q__0;
                 d0_r = d0_r__0;
-                d1_r = d1_r__0;
                 r = r__0;
                 d0_first = d0_first__0;
-                d1_first = d1_first__0;
                 first = first__0;
                 d0_term = d0_term__0;
-                d1_term = d1_term__0;
                 term = term__0;
                 d0_total = d0_total__0;
-                d1_total = d1_total__0;
                 total = total__0;
             }
             {
-                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_term) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 {
                     const double done__0 = 1.0;
@@ -1433,7 +1420,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
-                irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
                 irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
@@ -1441,32 +1427,25 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_1_v_f64(i
             }
         }
         d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
-        d1_total = irgen_sel_f64(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
         done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
         *irgen_r1 = irgen_sel_f64(irgen_c0, d0_total, irgen_bc_f64(0.0));
-        *irgen_r2 = irgen_sel_f64(irgen_c0, d1_total, irgen_bc_f64(0.0));
         return irgen_sel_f64(irgen_c0, total, irgen_bc_f64(((double)NAN)));
     }
     *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd* irgen_r1)
 {
     irgen_vd d0_total = irgen_bc_f64(0.0);
     irgen_vd d0_b = irgen_bc_f64(0.0);
     irgen_vd d0_q = irgen_bc_f64(0.0);
     irgen_vd d0_r = irgen_bc_f64(0.0);
     irgen_vd d0_first = irgen_bc_f64(0.0);
-    irgen_vd d1_power = irgen_bc_f64(0.0);
-    irgen_vd d1_total = irgen_bc_f64(0.0);
-    irgen_vd d1_odd = irgen_bc_f64(0.0);
-    irgen_vd d1_first = irgen_bc_f64(0.0);
     irgen_vd power = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd k = irgen_bc_f64(0.0);
@@ -1477,38 +1456,26 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
     irgen_vd first = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_total__0 = 0.0;
         const double d0_b__0 = 0.0;
         const double d0_q__0 = 0.0;
         const double d0_r__0 = 0.0;
         const double d0_first__0 = 0.0;
-        const double d1_power__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d1_odd__0 = 0.0;
-        const double d1_first__0 = 0.0;
-        const double d1_power__1 = 0.0;
         const double power__0 = 1.0;
         const double d0_total__1 = 0.0;
-        const double d1_total__1 = 0.0;
         const double total__0 = 0.0;
         d0_total = irgen_bc_f64(d0_total__1);
         d0_b = irgen_bc_f64(d0_b__0);
         d0_q = irgen_bc_f64(d0_q__0);
         d0_r = irgen_bc_f64(d0_r__0);
         d0_first = irgen_bc_f64(d0_first__0);
-        d1_power = irgen_bc_f64(d1_power__1);
-        d1_total = irgen_bc_f64(d1_total__1);
-        d1_odd = irgen_bc_f64(d1_odd__0);
-        d1_first = irgen_bc_f64(d1_first__0);
         power = irgen_bc_f64(power__0);
         total = irgen_bc_f64(total__0);
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
         irgen_vd irgen_at1_d0_total = d0_total;
-        irgen_vd irgen_at1_d1_total = d1_total;
         irgen_vd irgen_at1_total = total;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
@@ -1520,73 +1487,59 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_1_v_f64(ir
                 const irgen_vd q__0 = irgen_c0 * b__0;
                 const irgen_vd d0_r__0 = -(d0_q__0 * (1.0 / q__0) * (1.0 / q__0));
                 const irgen_vd r__0 = 1.0 / q__0;
-                const double irgen_c1 = INV_ODD_f64[(int)(((double)(0 + irgen_k1)))];
-                const irgen_vd irgen_c2 = irgen_c1 * y;
-                const irgen_vd d1_odd__0 = -(irgen_c2 * d1_power) - power * (irgen_c1 * d1_y);
-                const irgen_vd odd__0 = -(irgen_c2 * power);
-                const double irgen_c3 = INV_EVEN_f64[(int)(((double)(0 + irgen_k1)))];
-                const irgen_vd irgen_c4 = irgen_c3 * y;
-                const irgen_vd d1_power__0 = -(irgen_c4 * d1_odd__0) - odd__0 * (irgen_c3 * d1_y);
-                const irgen_vd power__0 = -(irgen_c4 * odd__0);
-                const irgen_vd irgen_c5 = odd__0 * r__0;
-                const irgen_vd d0_first__0 = irgen_c5 * d0_b__0 + irgen_c0 * d0_r__0 * odd__0;
-                const irgen_vd d1_first__0 = irgen_c0 * d1_odd__0 * r__0;
-                const irgen_vd first__0 = irgen_c0 * irgen_c5;
-                const irgen_vd irgen_c6 = b__0 * power__0;
-                const irgen_vd d0_total__0 = d0_b__0 * power__0 * r__0 + d0_first__0 + irgen_c6 * d0_r__0 + d0_total;
-                const irgen_vd d1_total__0 = b__0 * d1_power__0 * r__0 + d1_first__0 + d1_total;
-                const irgen_vd total__0 = first__0 + irgen_c6 * r__0 + total;
+                const irgen_vd odd__0 = -(power * (y * INV_ODD_f64[(int)(((double)(0 + irgen_k1)))]));
+                const irgen_vd power__0 = -(odd__0 * (y * INV_EVEN_f64[(int)(((double)(0 + irgen_k1)))]));
+                const irgen_vd irgen_c1 = odd__0 * r__0;
+                const irgen_vd d0_first__0 = irgen_c1 * d0_b__0 + irgen_c0 * d0_r__0 * odd__0;
+                const irgen_vd first__0 = irgen_c0 * irgen_c1;
+                const irgen_vd irgen_c2 = b__0 * power__0;
+                const irgen_vd d0_total__0 = d0_b__0 * power__0 * r__0 + d0_first__0 + irgen_c2 * d0_r__0 + d0_total;
+                const irgen_vd total__0 = first__0 + irgen_c2 * r__0 + total;
                 d0_b = d0_b__0;
                 b = b__0;
                 d0_q = d0_q__0;
                 q = q__0;
                 d0_r = d0_r__0;
                 r = r__0;
-                d1_odd = d1_odd__0;
                 odd = odd__0;
-                d1_power = d1_power__0;
                 power = power__0;
                 d0_first = d0_first__0;
-                d1_first = d1_first__0;
                 first = first__0;
                 d0_total = d0_total__0;
-                d1_total = d1_total__0;
                 total = total__0;
             }
             {
-                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_first) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(d1_first) <= DBL_EPSILON * irgen_v_fabs_f64(d1_total)) & (irgen_v_fabs_f64(first) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_first) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(first) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
-                irgen_at1_d1_total = irgen_sel_f64(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
         d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
-        d1_total = irgen_sel_f64(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
     }
     *irgen_r1 = d0_total;
-    *irgen_r2 = d1_total;
     return total;
     *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_s = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t4 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd d1_u = irgen_bc_f64(0.0);
+    irgen_vd yd = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
@@ -1595,42 +1548,52 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
+        const double d0_s__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
         const double d0__irgen_t4__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        const double d1__irgen_t4__0 = 0.0;
+        const double d1_u__0 = 0.0;
+        const irgen_vd yd__0 = y;
+        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+        const irgen_vd irgen_c1 = irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0));
+        const irgen_vd d1_u__1 = d1_y * irgen_sel_f64((irgen_bc_f64(irgen_c0) <= y), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) / irgen_c1;
+        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_s = irgen_bc_f64(d0_s__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
         d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d0__irgen_t4 = irgen_bc_f64(d0__irgen_t4__0);
-        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
-        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
-        d1__irgen_t4 = irgen_bc_f64(d1__irgen_t4__0);
+        d1_u = d1_u__1;
+        yd = yd__0;
+        u = u__0;
     }
     {
         const irgen_md irgen_m1 = (a < irgen_bc_f64(1.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = lgamma1p__d0_v_f64(irgen_m2, a, d0_a, &irgen_o1);
+              irgen_o0 = small_a_sum__d0_v_f64(irgen_m2, a, yd, d0_a, &irgen_o1);
               _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
               d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
             }
-            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = small_a_sum__d0_1_v_f64(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+            {
+                const irgen_vd d0_s__0 = d0__irgen_t1;
+                const irgen_vd s__0 = _irgen_t1;
+                d0_s = irgen_sel_f64(irgen_m2, d0_s__0, d0_s);
+                s = irgen_sel_f64(irgen_m2, s__0, s);
+            }
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = lgamma1p__d0_v_f64(irgen_m2, a, d0_a, &irgen_o1);
               _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
               d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
-              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
             }
             {
-                const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m2, y);
-                const irgen_vd irgen_c1 = _irgen_t2 * a;
-                const irgen_vd irgen_c2 = 1.0 / (irgen_c1 + 1.0);
-                irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t1 + irgen_c0 * a + irgen_v_log1p_f64(irgen_m2, irgen_c1), irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m2, -d0__irgen_t1 + irgen_c0 * d0_a + irgen_c2 * (_irgen_t2 * d0_a + a * d0__irgen_t2), irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c2 * a * d1__irgen_t2 + a * d1_y / y, irgen_ret2);
+                const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m2, yd);
+                const irgen_vd irgen_c1 = a * s;
+                const irgen_vd irgen_c2 = a * irgen_v_exp_f64(irgen_m2, -yd) / (irgen_c1 + 1.0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t2 + irgen_c0 * a + irgen_c2 * u + irgen_v_log1p_f64(irgen_m2, irgen_c1), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -d0__irgen_t2 + irgen_c0 * d0_a + (a * d0_s + d0_a * s) / (irgen_c1 + 1.0), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c2 * d1_u, irgen_ret2);
                 const irgen_md irgen_m3 = irgen_m2;
                 irgen_m2 &= ~irgen_m3;
                 irgen_m0 &= ~irgen_m3;
@@ -1638,23 +1601,28 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
         }
     }
     if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = log_prefactor__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = lower_series__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
           _irgen_t3 = irgen_o0;
           d0__irgen_t3 = irgen_o1;
-          d1__irgen_t3 = irgen_o2;
-        }
-        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = lower_series__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          _irgen_t4 = irgen_o0;
-          d0__irgen_t4 = irgen_o1;
-          d1__irgen_t4 = irgen_o2;
         }
         {
-            const irgen_vd irgen_c0 = 1.0 / _irgen_t4;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_v_log_f64(irgen_m0, _irgen_t4), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0__irgen_t4, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t3 + irgen_c0 * d1__irgen_t4, irgen_ret2);
+            const irgen_vd d0_s__0 = d0__irgen_t3;
+            const irgen_vd s__0 = _irgen_t3;
+            d0_s = d0_s__0;
+            s = s__0;
+        }
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+          _irgen_t4 = irgen_o0;
+          d0__irgen_t4 = irgen_o1;
+        }
+        {
+            const irgen_vd irgen_c0 = 1.0 / s;
+            const irgen_vd irgen_c1 = irgen_c0 * a;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, s), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t4 + irgen_c0 * d0_s, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -1672,9 +1640,9 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(
     irgen_vd d0_la = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd d0_r = irgen_bc_f64(0.0);
-    irgen_vd d1_la = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1_r = irgen_bc_f64(0.0);
+    irgen_vd d1_u = irgen_bc_f64(0.0);
+    irgen_vd yd = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd lg = irgen_bc_f64(0.0);
     irgen_vd la = irgen_bc_f64(0.0);
@@ -1689,17 +1657,20 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(
         const double d0_la__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0_r__0 = 0.0;
-        const double d1_la__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1_r__0 = 0.0;
+        const double d1_u__0 = 0.0;
+        const irgen_vd yd__0 = y;
+        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+        const irgen_vd irgen_c1 = irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0));
+        const irgen_vd d1_u__1 = d1_y * irgen_sel_f64((irgen_bc_f64(irgen_c0) <= y), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) / irgen_c1;
+        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_lg = irgen_bc_f64(d0_lg__0);
         d0_la = irgen_bc_f64(d0_la__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
         d0_r = irgen_bc_f64(d0_r__0);
-        d1_la = irgen_bc_f64(d1_la__0);
-        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
-        d1_r = irgen_bc_f64(d1_r__0);
+        d1_u = d1_u__1;
+        yd = yd__0;
+        u = u__0;
     }
     { irgen_vd irgen_o0, irgen_o1;
       irgen_o0 = lgamma1p__d0_v_f64(irgen_m0, a, d0_a, &irgen_o1);
@@ -1709,46 +1680,39 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(
     {
         const irgen_vd d0_lg__0 = d0__irgen_t1;
         const irgen_vd lg__0 = _irgen_t1;
-        const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m0, y);
+        const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m0, yd);
         const irgen_vd d0_la__0 = irgen_c0 * d0_a;
-        const irgen_vd d1_la__0 = a * d1_y / y;
         const irgen_vd la__0 = irgen_c0 * a;
         d0_lg = d0_lg__0;
         lg = lg__0;
         d0_la = d0_la__0;
-        d1_la = d1_la__0;
         la = la__0;
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = small_a_sum__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = small_a_sum__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
       _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
     }
     {
         const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, la);
         const irgen_vd irgen_c1 = irgen_c0 * d0_la;
         const irgen_vd irgen_c2 = irgen_c0 * _irgen_t2;
-        const irgen_vd irgen_c3 = irgen_c0 * a;
-        const irgen_vd irgen_c4 = _irgen_t2 * a;
-        const irgen_vd d0_r__0 = -(irgen_c3 * d0__irgen_t2) - irgen_c2 * d0_a + d0_lg * irgen_v_exp_f64(irgen_m0, lg) - irgen_c1 * irgen_c4 - irgen_c1;
-        const irgen_vd irgen_c5 = irgen_c0 * d1_la;
-        const irgen_vd d1_r__0 = -(irgen_c3 * d1__irgen_t2) - irgen_c4 * irgen_c5 - irgen_c5;
+        const irgen_vd d0_r__0 = -(irgen_c1 * _irgen_t2 * a) - irgen_c0 * a * d0__irgen_t2 - irgen_c2 * d0_a + d0_lg * irgen_v_exp_f64(irgen_m0, lg) - irgen_c1;
         const irgen_vd r__0 = -(irgen_c2 * a) - irgen_v_expm1_f64(irgen_m0, la) + irgen_v_expm1_f64(irgen_m0, lg);
         d0_r = d0_r__0;
-        d1_r = d1_r__0;
         r = r__0;
-        const irgen_vd irgen_c6 = 1.0 / r__0;
-        *irgen_r1 = -d0_lg + irgen_c6 * d0_r__0;
-        *irgen_r2 = irgen_c6 * d1_r__0;
-        return -lg + irgen_v_log_f64(irgen_m0, r__0);
+        const irgen_vd irgen_c3 = 1.0 / r__0;
+        const irgen_vd irgen_c4 = -(irgen_c3 * a * irgen_v_exp_f64(irgen_m0, la - yd));
+        *irgen_r1 = -d0_lg + irgen_c3 * d0_r__0;
+        *irgen_r2 = irgen_c4 * d1_u;
+        return irgen_c4 * u - lg + irgen_v_log_f64(irgen_m0, r__0);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd d1_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y, irgen_vd d0_a, irgen_vd* irgen_r1)
 {
     irgen_vd d0_b = irgen_bc_f64(0.0);
     irgen_vd d0_s = irgen_bc_f64(0.0);
@@ -1759,14 +1723,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
     irgen_vd d0_an = irgen_bc_f64(0.0);
     irgen_vd d0_num_new = irgen_bc_f64(0.0);
     irgen_vd d0_step = irgen_bc_f64(0.0);
-    irgen_vd d1_b = irgen_bc_f64(0.0);
-    irgen_vd d1_s = irgen_bc_f64(0.0);
-    irgen_vd d1_num = irgen_bc_f64(0.0);
-    irgen_vd d1_num_prev = irgen_bc_f64(0.0);
-    irgen_vd d1_den_prev = irgen_bc_f64(0.0);
-    irgen_vd d1_h = irgen_bc_f64(0.0);
-    irgen_vd d1_num_new = irgen_bc_f64(0.0);
-    irgen_vd d1_step = irgen_bc_f64(0.0);
     irgen_vd b = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd num = irgen_bc_f64(0.0);
@@ -1780,7 +1736,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
     irgen_vd step = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_b__0 = 0.0;
         const double d0_s__0 = 0.0;
@@ -1791,32 +1746,17 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
         const double d0_an__0 = 0.0;
         const double d0_num_new__0 = 0.0;
         const double d0_step__0 = 0.0;
-        const double d1_b__0 = 0.0;
-        const double d1_s__0 = 0.0;
-        const double d1_num__0 = 0.0;
-        const double d1_num_prev__0 = 0.0;
-        const double d1_den_prev__0 = 0.0;
-        const double d1_h__0 = 0.0;
-        const double d1_num_new__0 = 0.0;
-        const double d1_step__0 = 0.0;
         const irgen_vd d0_b__1 = -d0_a;
-        const irgen_vd d1_b__1 = d1_y;
         const irgen_vd b__0 = -a + y + 1.0;
-        const irgen_vd irgen_c0 = (1.0 / b__0) * (1.0 / b__0);
-        const irgen_vd d0_s__1 = -(irgen_c0 * d0_b__1);
-        const irgen_vd d1_s__1 = -(irgen_c0 * d1_b__1);
+        const irgen_vd d0_s__1 = -(d0_b__1 * (1.0 / b__0) * (1.0 / b__0));
         const irgen_vd s__0 = 1.0 / b__0;
         const irgen_vd d0_num__1 = d0_s__1;
-        const irgen_vd d1_num__1 = d1_s__1;
         const irgen_vd num__0 = s__0;
         const double d0_num_prev__1 = 0.0;
-        const double d1_num_prev__1 = 0.0;
         const double num_prev__0 = 0.0;
         const irgen_vd d0_den_prev__1 = d0_s__1;
-        const irgen_vd d1_den_prev__1 = d1_s__1;
         const irgen_vd den_prev__0 = s__0;
         const irgen_vd d0_h__1 = d0_num__1;
-        const irgen_vd d1_h__1 = d1_num__1;
         const irgen_vd h__0 = num__0;
         const double done__0 = 0.0;
         d0_b = d0_b__1;
@@ -1828,14 +1768,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
         d0_an = irgen_bc_f64(d0_an__0);
         d0_num_new = irgen_bc_f64(d0_num_new__0);
         d0_step = irgen_bc_f64(d0_step__0);
-        d1_b = d1_b__1;
-        d1_s = d1_s__1;
-        d1_num = d1_num__1;
-        d1_num_prev = irgen_bc_f64(d1_num_prev__1);
-        d1_den_prev = d1_den_prev__1;
-        d1_h = d1_h__1;
-        d1_num_new = irgen_bc_f64(d1_num_new__0);
-        d1_step = irgen_bc_f64(d1_step__0);
         b = b__0;
         s = s__0;
         num = num__0;
@@ -1847,7 +1779,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
         irgen_vd irgen_at1_d0_h = d0_h;
-        irgen_vd irgen_at1_d1_h = d1_h;
         irgen_vd irgen_at1_h = h;
         irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
@@ -1856,61 +1787,44 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
                 const irgen_vd d0_an__0 = d0_a * ((double)(1 + irgen_k1));
                 const irgen_vd an__0 = -(((double)(1 + irgen_k1)) * (-a + ((double)(1 + irgen_k1))));
                 const irgen_vd d0_b__0 = d0_b;
-                const irgen_vd d1_b__0 = d1_b;
                 const irgen_vd b__0 = b + 2.0;
                 const irgen_vd irgen_c0 = an__0 * den_prev + b__0;
-                const irgen_vd irgen_c1 = (1.0 / irgen_c0) * (1.0 / irgen_c0);
-                const irgen_vd d0_s__0 = -(irgen_c1 * (an__0 * d0_den_prev + d0_an__0 * den_prev + d0_b__0));
-                const irgen_vd d1_s__0 = -(irgen_c1 * (an__0 * d1_den_prev + d1_b__0));
+                const irgen_vd d0_s__0 = -((1.0 / irgen_c0) * (1.0 / irgen_c0) * (an__0 * d0_den_prev + d0_an__0 * den_prev + d0_b__0));
                 const irgen_vd s__0 = 1.0 / irgen_c0;
-                const irgen_vd irgen_c2 = an__0 * num_prev + b__0 * num;
-                const irgen_vd d0_num_new__0 = irgen_c2 * d0_s__0 + s__0 * (an__0 * d0_num_prev + b__0 * d0_num + d0_an__0 * num_prev + d0_b__0 * num);
-                const irgen_vd d1_num_new__0 = irgen_c2 * d1_s__0 + s__0 * (an__0 * d1_num_prev + b__0 * d1_num + d1_b__0 * num);
-                const irgen_vd num_new__0 = irgen_c2 * s__0;
+                const irgen_vd irgen_c1 = an__0 * num_prev + b__0 * num;
+                const irgen_vd d0_num_new__0 = irgen_c1 * d0_s__0 + s__0 * (an__0 * d0_num_prev + b__0 * d0_num + d0_an__0 * num_prev + d0_b__0 * num);
+                const irgen_vd num_new__0 = irgen_c1 * s__0;
                 const irgen_vd d0_num_prev__0 = d0_num * s__0 + d0_s__0 * num;
-                const irgen_vd d1_num_prev__0 = d1_num * s__0 + d1_s__0 * num;
                 const irgen_vd num_prev__0 = num * s__0;
                 const irgen_vd d0_den_prev__0 = d0_s__0;
-                const irgen_vd d1_den_prev__0 = d1_s__0;
                 const irgen_vd den_prev__0 = s__0;
                 const irgen_vd d0_num__0 = d0_num_new__0;
-                const irgen_vd d1_num__0 = d1_num_new__0;
                 const irgen_vd num__0 = num_new__0;
                 const irgen_vd d0_step__0 = -d0_h + d0_num__0;
-                const irgen_vd d1_step__0 = -d1_h + d1_num__0;
                 const irgen_vd step__0 = -h + num__0;
                 const irgen_vd d0_h__0 = d0_num__0;
-                const irgen_vd d1_h__0 = d1_num__0;
                 const irgen_vd h__0 = num__0;
                 d0_an = d0_an__0;
                 an = an__0;
                 d0_b = d0_b__0;
-                d1_b = d1_b__0;
                 b = b__0;
                 d0_s = d0_s__0;
-                d1_s = d1_s__0;
                 s = s__0;
                 d0_num_new = d0_num_new__0;
-                d1_num_new = d1_num_new__0;
                 num_new = num_new__0;
                 d0_num_prev = d0_num_prev__0;
-                d1_num_prev = d1_num_prev__0;
                 num_prev = num_prev__0;
                 d0_den_prev = d0_den_prev__0;
-                d1_den_prev = d1_den_prev__0;
                 den_prev = den_prev__0;
                 d0_num = d0_num__0;
-                d1_num = d1_num__0;
                 num = num__0;
                 d0_step = d0_step__0;
-                d1_step = d1_step__0;
                 step = step__0;
                 d0_h = d0_h__0;
-                d1_h = d1_h__0;
                 h = h__0;
             }
             {
-                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_h)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_h)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h)));
+                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_h)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 {
                     const double done__0 = 1.0;
@@ -1919,7 +1833,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_h = irgen_sel_f64(irgen_m4, d0_h, irgen_at1_d0_h);
-                irgen_at1_d1_h = irgen_sel_f64(irgen_m4, d1_h, irgen_at1_d1_h);
                 irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
                 irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
@@ -1927,18 +1840,15 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_1_v_f64
             }
         }
         d0_h = irgen_sel_f64(irgen_b1, irgen_at1_d0_h, d0_h);
-        d1_h = irgen_sel_f64(irgen_b1, irgen_at1_d1_h, d1_h);
         h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
         done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
         *irgen_r1 = irgen_sel_f64(irgen_c0, d0_h, irgen_bc_f64(0.0));
-        *irgen_r2 = irgen_sel_f64(irgen_c0, d1_h, irgen_bc_f64(0.0));
         return irgen_sel_f64(irgen_c0, h, irgen_bc_f64(((double)NAN)));
     }
     *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
@@ -1946,12 +1856,15 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
 {
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1_u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd yd = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
@@ -1959,16 +1872,16 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_h__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
+        const double d1_u__0 = 0.0;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_h = irgen_bc_f64(d0_h__0);
         d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
-        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
-        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
+        d1_u = irgen_bc_f64(d1_u__0);
     }
     {
         const irgen_md irgen_m1 = ((a < irgen_bc_f64(1.0)) & (y < irgen_bc_f64(1.5)));
@@ -1989,23 +1902,38 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
         }
     }
     if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = log_prefactor__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+        {
+            const irgen_vd yd__0 = y;
+            const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+            const irgen_vd irgen_c1 = irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0));
+            const irgen_vd d1_u__0 = d1_y * irgen_sel_f64((irgen_bc_f64(irgen_c0) <= y), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) / irgen_c1;
+            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+            yd = yd__0;
+            d1_u = d1_u__0;
+            u = u__0;
+        }
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
           _irgen_t2 = irgen_o0;
           d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = upper_fraction__d0_1_v_f64(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-          d1__irgen_t3 = irgen_o2;
         }
         {
-            const irgen_vd irgen_c0 = 1.0 / _irgen_t3;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_v_log_f64(irgen_m0, _irgen_t3) + irgen_v_log_f64(irgen_m0, a), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1__irgen_t3, irgen_ret2);
+            const irgen_vd d0_h__0 = d0__irgen_t2;
+            const irgen_vd h__0 = _irgen_t2;
+            d0_h = d0_h__0;
+            h = h__0;
+        }
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+        }
+        {
+            const irgen_vd irgen_c0 = 1.0 / h;
+            const irgen_vd irgen_c1 = -(irgen_c0);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, a) + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -2152,7 +2080,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
     }
     if (irgen_any_f64(irgen_m0)) {
         {
-            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            const irgen_md irgen_m4 = (x <= irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
                 irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
@@ -2979,39 +2907,60 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
 
 static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
+    irgen_vf yd = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf s = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t4 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
+        const irgen_vf yd__0 = y;
+        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0))) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+        yd = yd__0;
+        u = u__0;
+    }
+    {
         const irgen_mf irgen_m1 = (a < irgen_bc_f32(1.0f));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f32(irgen_m2)) {
             { irgen_vf irgen_o0;
-              irgen_o0 = lgamma1p_v_f32(irgen_m2, a);
+              irgen_o0 = small_a_sum_v_f32(irgen_m2, a, yd);
               _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
             }
+            {
+                const irgen_vf s__0 = _irgen_t1;
+                s = irgen_sel_f32(irgen_m2, s__0, s);
+            }
             { irgen_vf irgen_o0;
-              irgen_o0 = small_a_sum_v_f32(irgen_m2, a, y);
+              irgen_o0 = lgamma1p_v_f32(irgen_m2, a);
               _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t1 + a * irgen_v_log_f32(irgen_m2, y) + irgen_v_log1p_f32(irgen_m2, _irgen_t2 * a), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vf irgen_c0 = a * s;
+                irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t2 + a * irgen_v_log_f32(irgen_m2, yd) + u * a * irgen_v_exp_f32(irgen_m2, -yd) / (irgen_c0 + 1.0f) + irgen_v_log1p_f32(irgen_m2, irgen_c0), irgen_ret0);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
-          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, y);
+          irgen_o0 = lower_series_v_f32(irgen_m0, a, yd);
           _irgen_t3 = irgen_o0;
         }
+        {
+            const irgen_vf s__0 = _irgen_t3;
+            s = s__0;
+        }
         { irgen_vf irgen_o0;
-          irgen_o0 = lower_series_v_f32(irgen_m0, a, y);
+          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, yd);
           _irgen_t4 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_v_log_f32(irgen_m0, _irgen_t4), irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t4 + u * a / s + irgen_v_log_f32(irgen_m0, s), irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3019,30 +2968,39 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
 
 static inline __attribute__((always_inline)) irgen_vf log_q_small_a_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
+    irgen_vf yd = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf lg = irgen_bc_f32(0.0f);
     irgen_vf la = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf r = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf yd__0 = y;
+        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0))) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+        yd = yd__0;
+        u = u__0;
+    }
     { irgen_vf irgen_o0;
       irgen_o0 = lgamma1p_v_f32(irgen_m0, a);
       _irgen_t1 = irgen_o0;
     }
     {
         const irgen_vf lg__0 = _irgen_t1;
-        const irgen_vf la__0 = a * irgen_v_log_f32(irgen_m0, y);
+        const irgen_vf la__0 = a * irgen_v_log_f32(irgen_m0, yd);
         lg = lg__0;
         la = la__0;
     }
     { irgen_vf irgen_o0;
-      irgen_o0 = small_a_sum_v_f32(irgen_m0, a, y);
+      irgen_o0 = small_a_sum_v_f32(irgen_m0, a, yd);
       _irgen_t2 = irgen_o0;
     }
     {
         const irgen_vf r__0 = -(_irgen_t2 * a * irgen_v_exp_f32(irgen_m0, la)) - irgen_v_expm1_f32(irgen_m0, la) + irgen_v_expm1_f32(irgen_m0, lg);
         r = r__0;
-        return -lg + irgen_v_log_f32(irgen_m0, r__0);
+        return -lg + u * -(a * irgen_v_exp_f32(irgen_m0, la - yd) / r__0) + irgen_v_log_f32(irgen_m0, r__0);
     }
     return irgen_ret0;
 }
@@ -3128,7 +3086,10 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction_v_f32(irgen
 static inline __attribute__((always_inline)) irgen_vf log_q_fraction_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf yd = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf h = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
@@ -3146,15 +3107,26 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction_v_f32(irgen
         }
     }
     if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf yd__0 = y;
+            const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0))) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+            yd = yd__0;
+            u = u__0;
+        }
         { irgen_vf irgen_o0;
-          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, y);
+          irgen_o0 = upper_fraction_v_f32(irgen_m0, a, yd);
           _irgen_t2 = irgen_o0;
         }
+        {
+            const irgen_vf h__0 = _irgen_t2;
+            h = h__0;
+        }
         { irgen_vf irgen_o0;
-          irgen_o0 = upper_fraction_v_f32(irgen_m0, a, y);
+          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, yd);
           _irgen_t3 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2 + irgen_v_log_f32(irgen_m0, _irgen_t3) + irgen_v_log_f32(irgen_m0, a), irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + u * -(1.0f / h) + irgen_v_log_f32(irgen_m0, a) + irgen_v_log_f32(irgen_m0, h), irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3598,38 +3570,28 @@ static inline __attribute__((always_inline)) irgen_vf stirling_correction__d0_v_
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf log_prefactor__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_prefactor__d0_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf* irgen_r1)
 {
     irgen_vf d0_b = irgen_bc_f32(0.0f);
     irgen_vf d0_t = irgen_bc_f32(0.0f);
     irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf d1_t = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_r4 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_r1 = irgen_bc_f32(0.0f);
     irgen_vf b = irgen_bc_f32(0.0f);
     irgen_vf t = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_s2 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_s3 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_j1 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_b__0 = 0.0f;
         const float d0_t__0 = 0.0f;
         const float d0__irgen_t1__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
-        const float d1_t__0 = 0.0f;
-        const float d1__irgen_t1__0 = 0.0f;
         d0_b = irgen_bc_f32(d0_b__0);
         d0_t = irgen_bc_f32(d0_t__0);
         d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
         d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
-        d1_t = irgen_bc_f32(d1_t__0);
-        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
     }
     {
         const irgen_mf irgen_m1 = ((a < irgen_bc_f32(14.0f)) | (y < 0.5f * a));
@@ -3637,13 +3599,12 @@ static inline __attribute__((always_inline)) irgen_vf log_prefactor__d0_1_v_f32(
         if (irgen_any_f32(irgen_m2)) {
             { irgen_vf irgen_o0;
               irgen_o0 = digamma_v_f32(irgen_m2, a + 1.0f);
-              _irgen_r4 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_r4);
+              _irgen_r1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_r1);
             }
             {
                 const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m2, y);
                 irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_c0 * a - y - irgen_v_lgamma_f32(irgen_m2, a + 1.0f), irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m2, -(_irgen_r4 * d0_a) + irgen_c0 * d0_a, irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m2, a * d1_y / y - d1_y, irgen_ret2);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, -(_irgen_r1 * d0_a) + irgen_c0 * d0_a, irgen_ret1);
                 const irgen_mf irgen_m3 = irgen_m2;
                 irgen_m2 &= ~irgen_m3;
                 irgen_m0 &= ~irgen_m3;
@@ -3657,50 +3618,32 @@ static inline __attribute__((always_inline)) irgen_vf log_prefactor__d0_1_v_f32(
             const irgen_vf irgen_c0 = 1.0f / b__0;
             const irgen_vf irgen_c1 = -b__0 + y;
             const irgen_vf d0_t__0 = -(irgen_c0 * d0_b__0) - irgen_c1 * d0_b__0 * (1.0f / b__0) * (1.0f / b__0);
-            const irgen_vf d1_t__0 = irgen_c0 * d1_y;
             const irgen_vf t__0 = irgen_c0 * irgen_c1;
-            const irgen_vf _irgen_s2__0 = d0_t__0;
-            const irgen_vf _irgen_s3__0 = d1_t__0;
             d0_b = d0_b__0;
             b = b__0;
             d0_t = d0_t__0;
-            d1_t = d1_t__0;
             t = t__0;
-            _irgen_s2 = _irgen_s2__0;
-            _irgen_s3 = _irgen_s3__0;
         }
         { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = log1pmx__d0_v_f32(irgen_m0, t, irgen_bc_f32(1.0f), &irgen_o1);
+          irgen_o0 = log1pmx__d0_v_f32(irgen_m0, t, d0_t, &irgen_o1);
           _irgen_t1 = irgen_o0;
-          _irgen_j1 = irgen_o1;
-        }
-        {
-            const irgen_vf d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-            const irgen_vf d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-            d0__irgen_t1 = d0__irgen_t1__0;
-            d1__irgen_t1 = d1__irgen_t1__0;
+          d0__irgen_t1 = irgen_o1;
         }
         { irgen_vf irgen_o0, irgen_o1;
           irgen_o0 = stirling_correction__d0_v_f32(irgen_m0, b, d0_b, &irgen_o1);
           _irgen_t2 = irgen_o0;
           d0__irgen_t2 = irgen_o1;
         }
-        {
-            const irgen_vf irgen_c0 = 1.0f / (t + 1.0f);
-            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5f * irgen_v_log_f32(irgen_m0, b) - irgen_v_log1p_f32(irgen_m0, t) - 0.9189385332046728f, irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - irgen_c0 * d0_t - 0.5f * d0_b / b, irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m0, b * d1__irgen_t1 - irgen_c0 * d1_t, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
-        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t1 * b - _irgen_t2 - 0.5f * irgen_v_log_f32(irgen_m0, b) - irgen_v_log1p_f32(irgen_m0, t) - 0.9189385332046728f, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, _irgen_t1 * d0_b + b * d0__irgen_t1 - d0__irgen_t2 - d0_t / (t + 1.0f) - 0.5f * d0_b / b, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
     }
     *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf lower_series__d0_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf* irgen_r1)
 {
     irgen_vf d0_term = irgen_bc_f32(0.0f);
     irgen_vf d0_total = irgen_bc_f32(0.0f);
@@ -3708,10 +3651,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
     irgen_vf d0_q = irgen_bc_f32(0.0f);
     irgen_vf d0_r = irgen_bc_f32(0.0f);
     irgen_vf d0_first = irgen_bc_f32(0.0f);
-    irgen_vf d1_term = irgen_bc_f32(0.0f);
-    irgen_vf d1_total = irgen_bc_f32(0.0f);
-    irgen_vf d1_r = irgen_bc_f32(0.0f);
-    irgen_vf d1_first = irgen_bc_f32(0.0f);
     irgen_vf term = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
     irgen_vf done = irgen_bc_f32(0.0f);
@@ -3722,7 +3661,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
     irgen_vf first = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_term__0 = 0.0f;
         const float d0_total__0 = 0.0f;
@@ -3730,15 +3668,9 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
         const float d0_q__0 = 0.0f;
         const float d0_r__0 = 0.0f;
         const float d0_first__0 = 0.0f;
-        const float d1_term__0 = 0.0f;
-        const float d1_total__0 = 0.0f;
-        const float d1_r__0 = 0.0f;
-        const float d1_first__0 = 0.0f;
         const float d0_term__1 = 0.0f;
-        const float d1_term__1 = 0.0f;
         const float term__0 = 1.0f;
         const float d0_total__1 = 0.0f;
-        const float d1_total__1 = 0.0f;
         const float total__0 = 1.0f;
         const float done__0 = 0.0f;
         d0_term = irgen_bc_f32(d0_term__1);
@@ -3747,10 +3679,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
         d0_q = irgen_bc_f32(d0_q__0);
         d0_r = irgen_bc_f32(d0_r__0);
         d0_first = irgen_bc_f32(d0_first__0);
-        d1_term = irgen_bc_f32(d1_term__1);
-        d1_total = irgen_bc_f32(d1_total__1);
-        d1_r = irgen_bc_f32(d1_r__0);
-        d1_first = irgen_bc_f32(d1_first__0);
         term = irgen_bc_f32(term__0);
         total = irgen_bc_f32(total__0);
         done = irgen_bc_f32(done__0);
@@ -3758,7 +3686,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
         irgen_vf irgen_at1_d0_total = d0_total;
-        irgen_vf irgen_at1_d1_total = d1_total;
         irgen_vf irgen_at1_total = total;
         irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
@@ -3770,42 +3697,30 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
                 const irgen_vf d0_q__0 = b__0 * d0_b__0 + irgen_c0 * d0_b__0;
                 const irgen_vf q__0 = irgen_c0 * b__0;
                 const irgen_vf d0_r__0 = -(d0_q__0 * y * (1.0f / q__0) * (1.0f / q__0));
-                const irgen_vf irgen_c1 = 1.0f / q__0;
-                const irgen_vf d1_r__0 = irgen_c1 * d1_y;
-                const irgen_vf r__0 = irgen_c1 * y;
-                const irgen_vf irgen_c2 = r__0 * term;
-                const irgen_vf irgen_c3 = irgen_c0 * term;
-                const irgen_vf irgen_c4 = irgen_c0 * r__0;
-                const irgen_vf d0_first__0 = irgen_c2 * d0_b__0 + irgen_c3 * d0_r__0 + irgen_c4 * d0_term;
-                const irgen_vf d1_first__0 = irgen_c3 * d1_r__0 + irgen_c4 * d1_term;
-                const irgen_vf first__0 = irgen_c0 * irgen_c2;
-                const irgen_vf irgen_c5 = b__0 * r__0;
-                const irgen_vf irgen_c6 = b__0 * first__0;
-                const irgen_vf d0_term__0 = d0_b__0 * first__0 * r__0 + irgen_c5 * d0_first__0 + irgen_c6 * d0_r__0;
-                const irgen_vf d1_term__0 = irgen_c5 * d1_first__0 + irgen_c6 * d1_r__0;
-                const irgen_vf term__0 = irgen_c5 * first__0;
+                const irgen_vf r__0 = y / q__0;
+                const irgen_vf irgen_c1 = r__0 * term;
+                const irgen_vf d0_first__0 = irgen_c1 * d0_b__0 + irgen_c0 * d0_r__0 * term + irgen_c0 * d0_term * r__0;
+                const irgen_vf first__0 = irgen_c0 * irgen_c1;
+                const irgen_vf irgen_c2 = b__0 * r__0;
+                const irgen_vf d0_term__0 = b__0 * d0_r__0 * first__0 + d0_b__0 * first__0 * r__0 + irgen_c2 * d0_first__0;
+                const irgen_vf term__0 = irgen_c2 * first__0;
                 const irgen_vf d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
-                const irgen_vf d1_total__0 = d1_first__0 + d1_term__0 + d1_total;
                 const irgen_vf total__0 = first__0 + term__0 + total;
                 d0_b = d0_b__0;
                 b = b__0;
                 d0_q = d0_q__0;
                 q = q__0;
                 d0_r = d0_r__0;
-                d1_r = d1_r__0;
                 r = r__0;
                 d0_first = d0_first__0;
-                d1_first = d1_first__0;
                 first = first__0;
                 d0_term = d0_term__0;
-                d1_term = d1_term__0;
                 term = term__0;
                 d0_total = d0_total__0;
-                d1_total = d1_total__0;
                 total = total__0;
             }
             {
-                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_term) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
+                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 {
                     const float done__0 = 1.0f;
@@ -3814,7 +3729,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
-                irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
                 irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
@@ -3822,32 +3736,25 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_1_v_f32(i
             }
         }
         d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
-        d1_total = irgen_sel_f32(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
         done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
     {
         const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));
         *irgen_r1 = irgen_sel_f32(irgen_c0, d0_total, irgen_bc_f32(0.0f));
-        *irgen_r2 = irgen_sel_f32(irgen_c0, d1_total, irgen_bc_f32(0.0f));
         return irgen_sel_f32(irgen_c0, total, irgen_bc_f32(NAN));
     }
     *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf* irgen_r1)
 {
     irgen_vf d0_total = irgen_bc_f32(0.0f);
     irgen_vf d0_b = irgen_bc_f32(0.0f);
     irgen_vf d0_q = irgen_bc_f32(0.0f);
     irgen_vf d0_r = irgen_bc_f32(0.0f);
     irgen_vf d0_first = irgen_bc_f32(0.0f);
-    irgen_vf d1_power = irgen_bc_f32(0.0f);
-    irgen_vf d1_total = irgen_bc_f32(0.0f);
-    irgen_vf d1_odd = irgen_bc_f32(0.0f);
-    irgen_vf d1_first = irgen_bc_f32(0.0f);
     irgen_vf power = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
     irgen_vf k = irgen_bc_f32(0.0f);
@@ -3858,38 +3765,26 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
     irgen_vf first = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_total__0 = 0.0f;
         const float d0_b__0 = 0.0f;
         const float d0_q__0 = 0.0f;
         const float d0_r__0 = 0.0f;
         const float d0_first__0 = 0.0f;
-        const float d1_power__0 = 0.0f;
-        const float d1_total__0 = 0.0f;
-        const float d1_odd__0 = 0.0f;
-        const float d1_first__0 = 0.0f;
-        const float d1_power__1 = 0.0f;
         const float power__0 = 1.0f;
         const float d0_total__1 = 0.0f;
-        const float d1_total__1 = 0.0f;
         const float total__0 = 0.0f;
         d0_total = irgen_bc_f32(d0_total__1);
         d0_b = irgen_bc_f32(d0_b__0);
         d0_q = irgen_bc_f32(d0_q__0);
         d0_r = irgen_bc_f32(d0_r__0);
         d0_first = irgen_bc_f32(d0_first__0);
-        d1_power = irgen_bc_f32(d1_power__1);
-        d1_total = irgen_bc_f32(d1_total__1);
-        d1_odd = irgen_bc_f32(d1_odd__0);
-        d1_first = irgen_bc_f32(d1_first__0);
         power = irgen_bc_f32(power__0);
         total = irgen_bc_f32(total__0);
     }
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
         irgen_vf irgen_at1_d0_total = d0_total;
-        irgen_vf irgen_at1_d1_total = d1_total;
         irgen_vf irgen_at1_total = total;
         irgen_mf irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
@@ -3901,73 +3796,59 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_1_v_f32(ir
                 const irgen_vf q__0 = irgen_c0 * b__0;
                 const irgen_vf d0_r__0 = -(d0_q__0 * (1.0f / q__0) * (1.0f / q__0));
                 const irgen_vf r__0 = 1.0f / q__0;
-                const float irgen_c1 = INV_ODD_f32[(int)(((float)(0 + irgen_k1)))];
-                const irgen_vf irgen_c2 = irgen_c1 * y;
-                const irgen_vf d1_odd__0 = -(irgen_c2 * d1_power) - power * (irgen_c1 * d1_y);
-                const irgen_vf odd__0 = -(irgen_c2 * power);
-                const float irgen_c3 = INV_EVEN_f32[(int)(((float)(0 + irgen_k1)))];
-                const irgen_vf irgen_c4 = irgen_c3 * y;
-                const irgen_vf d1_power__0 = -(irgen_c4 * d1_odd__0) - odd__0 * (irgen_c3 * d1_y);
-                const irgen_vf power__0 = -(irgen_c4 * odd__0);
-                const irgen_vf irgen_c5 = odd__0 * r__0;
-                const irgen_vf d0_first__0 = irgen_c5 * d0_b__0 + irgen_c0 * d0_r__0 * odd__0;
-                const irgen_vf d1_first__0 = irgen_c0 * d1_odd__0 * r__0;
-                const irgen_vf first__0 = irgen_c0 * irgen_c5;
-                const irgen_vf irgen_c6 = b__0 * power__0;
-                const irgen_vf d0_total__0 = d0_b__0 * power__0 * r__0 + d0_first__0 + irgen_c6 * d0_r__0 + d0_total;
-                const irgen_vf d1_total__0 = b__0 * d1_power__0 * r__0 + d1_first__0 + d1_total;
-                const irgen_vf total__0 = first__0 + irgen_c6 * r__0 + total;
+                const irgen_vf odd__0 = -(power * (y * INV_ODD_f32[(int)(((float)(0 + irgen_k1)))]));
+                const irgen_vf power__0 = -(odd__0 * (y * INV_EVEN_f32[(int)(((float)(0 + irgen_k1)))]));
+                const irgen_vf irgen_c1 = odd__0 * r__0;
+                const irgen_vf d0_first__0 = irgen_c1 * d0_b__0 + irgen_c0 * d0_r__0 * odd__0;
+                const irgen_vf first__0 = irgen_c0 * irgen_c1;
+                const irgen_vf irgen_c2 = b__0 * power__0;
+                const irgen_vf d0_total__0 = d0_b__0 * power__0 * r__0 + d0_first__0 + irgen_c2 * d0_r__0 + d0_total;
+                const irgen_vf total__0 = first__0 + irgen_c2 * r__0 + total;
                 d0_b = d0_b__0;
                 b = b__0;
                 d0_q = d0_q__0;
                 q = q__0;
                 d0_r = d0_r__0;
                 r = r__0;
-                d1_odd = d1_odd__0;
                 odd = odd__0;
-                d1_power = d1_power__0;
                 power = power__0;
                 d0_first = d0_first__0;
-                d1_first = d1_first__0;
                 first = first__0;
                 d0_total = d0_total__0;
-                d1_total = d1_total__0;
                 total = total__0;
             }
             {
-                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_first) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(d1_first) <= FLT_EPSILON * irgen_v_fabs_f32(d1_total)) & (irgen_v_fabs_f32(first) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
+                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_first) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(first) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
-                irgen_at1_d1_total = irgen_sel_f32(irgen_m4, d1_total, irgen_at1_d1_total);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
         d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
-        d1_total = irgen_sel_f32(irgen_b1, irgen_at1_d1_total, d1_total);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
     }
     *irgen_r1 = d0_total;
-    *irgen_r2 = d1_total;
     return total;
     *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
     irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0_s = irgen_bc_f32(0.0f);
     irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf d0__irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf d0__irgen_t4 = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t3 = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t4 = irgen_bc_f32(0.0f);
+    irgen_vf d1_u = irgen_bc_f32(0.0f);
+    irgen_vf yd = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf s = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t4 = irgen_bc_f32(0.0f);
@@ -3976,42 +3857,52 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
+        const float d0_s__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
         const float d0__irgen_t3__0 = 0.0f;
         const float d0__irgen_t4__0 = 0.0f;
-        const float d1__irgen_t2__0 = 0.0f;
-        const float d1__irgen_t3__0 = 0.0f;
-        const float d1__irgen_t4__0 = 0.0f;
+        const float d1_u__0 = 0.0f;
+        const irgen_vf yd__0 = y;
+        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+        const irgen_vf irgen_c1 = irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0));
+        const irgen_vf d1_u__1 = d1_y * irgen_sel_f32((irgen_bc_f32(irgen_c0) <= y), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) / irgen_c1;
+        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
         d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0_s = irgen_bc_f32(d0_s__0);
         d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
         d0__irgen_t3 = irgen_bc_f32(d0__irgen_t3__0);
         d0__irgen_t4 = irgen_bc_f32(d0__irgen_t4__0);
-        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
-        d1__irgen_t3 = irgen_bc_f32(d1__irgen_t3__0);
-        d1__irgen_t4 = irgen_bc_f32(d1__irgen_t4__0);
+        d1_u = d1_u__1;
+        yd = yd__0;
+        u = u__0;
     }
     {
         const irgen_mf irgen_m1 = (a < irgen_bc_f32(1.0f));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f32(irgen_m2)) {
             { irgen_vf irgen_o0, irgen_o1;
-              irgen_o0 = lgamma1p__d0_v_f32(irgen_m2, a, d0_a, &irgen_o1);
+              irgen_o0 = small_a_sum__d0_v_f32(irgen_m2, a, yd, d0_a, &irgen_o1);
               _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
               d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
             }
-            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = small_a_sum__d0_1_v_f32(irgen_m2, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+            {
+                const irgen_vf d0_s__0 = d0__irgen_t1;
+                const irgen_vf s__0 = _irgen_t1;
+                d0_s = irgen_sel_f32(irgen_m2, d0_s__0, d0_s);
+                s = irgen_sel_f32(irgen_m2, s__0, s);
+            }
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = lgamma1p__d0_v_f32(irgen_m2, a, d0_a, &irgen_o1);
               _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
               d0__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t2);
-              d1__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o2, d1__irgen_t2);
             }
             {
-                const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m2, y);
-                const irgen_vf irgen_c1 = _irgen_t2 * a;
-                const irgen_vf irgen_c2 = 1.0f / (irgen_c1 + 1.0f);
-                irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t1 + irgen_c0 * a + irgen_v_log1p_f32(irgen_m2, irgen_c1), irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m2, -d0__irgen_t1 + irgen_c0 * d0_a + irgen_c2 * (_irgen_t2 * d0_a + a * d0__irgen_t2), irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_c2 * a * d1__irgen_t2 + a * d1_y / y, irgen_ret2);
+                const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m2, yd);
+                const irgen_vf irgen_c1 = a * s;
+                const irgen_vf irgen_c2 = a * irgen_v_exp_f32(irgen_m2, -yd) / (irgen_c1 + 1.0f);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t2 + irgen_c0 * a + irgen_c2 * u + irgen_v_log1p_f32(irgen_m2, irgen_c1), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, -d0__irgen_t2 + irgen_c0 * d0_a + (a * d0_s + d0_a * s) / (irgen_c1 + 1.0f), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_c2 * d1_u, irgen_ret2);
                 const irgen_mf irgen_m3 = irgen_m2;
                 irgen_m2 &= ~irgen_m3;
                 irgen_m0 &= ~irgen_m3;
@@ -4019,23 +3910,28 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
         }
     }
     if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = log_prefactor__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+        { irgen_vf irgen_o0, irgen_o1;
+          irgen_o0 = lower_series__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
           _irgen_t3 = irgen_o0;
           d0__irgen_t3 = irgen_o1;
-          d1__irgen_t3 = irgen_o2;
-        }
-        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = lower_series__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          _irgen_t4 = irgen_o0;
-          d0__irgen_t4 = irgen_o1;
-          d1__irgen_t4 = irgen_o2;
         }
         {
-            const irgen_vf irgen_c0 = 1.0f / _irgen_t4;
-            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_v_log_f32(irgen_m0, _irgen_t4), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0__irgen_t4, irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t3 + irgen_c0 * d1__irgen_t4, irgen_ret2);
+            const irgen_vf d0_s__0 = d0__irgen_t3;
+            const irgen_vf s__0 = _irgen_t3;
+            d0_s = d0_s__0;
+            s = s__0;
+        }
+        { irgen_vf irgen_o0, irgen_o1;
+          irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+          _irgen_t4 = irgen_o0;
+          d0__irgen_t4 = irgen_o1;
+        }
+        {
+            const irgen_vf irgen_c0 = 1.0f / s;
+            const irgen_vf irgen_c1 = irgen_c0 * a;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t4 + irgen_c1 * u + irgen_v_log_f32(irgen_m0, s), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t4 + irgen_c0 * d0_s, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -4053,9 +3949,9 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(
     irgen_vf d0_la = irgen_bc_f32(0.0f);
     irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf d0_r = irgen_bc_f32(0.0f);
-    irgen_vf d1_la = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf d1_r = irgen_bc_f32(0.0f);
+    irgen_vf d1_u = irgen_bc_f32(0.0f);
+    irgen_vf yd = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf lg = irgen_bc_f32(0.0f);
     irgen_vf la = irgen_bc_f32(0.0f);
@@ -4070,17 +3966,20 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(
         const float d0_la__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
         const float d0_r__0 = 0.0f;
-        const float d1_la__0 = 0.0f;
-        const float d1__irgen_t2__0 = 0.0f;
-        const float d1_r__0 = 0.0f;
+        const float d1_u__0 = 0.0f;
+        const irgen_vf yd__0 = y;
+        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+        const irgen_vf irgen_c1 = irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0));
+        const irgen_vf d1_u__1 = d1_y * irgen_sel_f32((irgen_bc_f32(irgen_c0) <= y), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) / irgen_c1;
+        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
         d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
         d0_lg = irgen_bc_f32(d0_lg__0);
         d0_la = irgen_bc_f32(d0_la__0);
         d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
         d0_r = irgen_bc_f32(d0_r__0);
-        d1_la = irgen_bc_f32(d1_la__0);
-        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
-        d1_r = irgen_bc_f32(d1_r__0);
+        d1_u = d1_u__1;
+        yd = yd__0;
+        u = u__0;
     }
     { irgen_vf irgen_o0, irgen_o1;
       irgen_o0 = lgamma1p__d0_v_f32(irgen_m0, a, d0_a, &irgen_o1);
@@ -4090,46 +3989,39 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(
     {
         const irgen_vf d0_lg__0 = d0__irgen_t1;
         const irgen_vf lg__0 = _irgen_t1;
-        const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m0, y);
+        const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m0, yd);
         const irgen_vf d0_la__0 = irgen_c0 * d0_a;
-        const irgen_vf d1_la__0 = a * d1_y / y;
         const irgen_vf la__0 = irgen_c0 * a;
         d0_lg = d0_lg__0;
         lg = lg__0;
         d0_la = d0_la__0;
-        d1_la = d1_la__0;
         la = la__0;
     }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = small_a_sum__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_o0 = small_a_sum__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
       _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
-      d1__irgen_t2 = irgen_o2;
     }
     {
         const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m0, la);
         const irgen_vf irgen_c1 = irgen_c0 * d0_la;
         const irgen_vf irgen_c2 = irgen_c0 * _irgen_t2;
-        const irgen_vf irgen_c3 = irgen_c0 * a;
-        const irgen_vf irgen_c4 = _irgen_t2 * a;
-        const irgen_vf d0_r__0 = -(irgen_c3 * d0__irgen_t2) - irgen_c2 * d0_a + d0_lg * irgen_v_exp_f32(irgen_m0, lg) - irgen_c1 * irgen_c4 - irgen_c1;
-        const irgen_vf irgen_c5 = irgen_c0 * d1_la;
-        const irgen_vf d1_r__0 = -(irgen_c3 * d1__irgen_t2) - irgen_c4 * irgen_c5 - irgen_c5;
+        const irgen_vf d0_r__0 = -(irgen_c1 * _irgen_t2 * a) - irgen_c0 * a * d0__irgen_t2 - irgen_c2 * d0_a + d0_lg * irgen_v_exp_f32(irgen_m0, lg) - irgen_c1;
         const irgen_vf r__0 = -(irgen_c2 * a) - irgen_v_expm1_f32(irgen_m0, la) + irgen_v_expm1_f32(irgen_m0, lg);
         d0_r = d0_r__0;
-        d1_r = d1_r__0;
         r = r__0;
-        const irgen_vf irgen_c6 = 1.0f / r__0;
-        *irgen_r1 = -d0_lg + irgen_c6 * d0_r__0;
-        *irgen_r2 = irgen_c6 * d1_r__0;
-        return -lg + irgen_v_log_f32(irgen_m0, r__0);
+        const irgen_vf irgen_c3 = 1.0f / r__0;
+        const irgen_vf irgen_c4 = -(irgen_c3 * a * irgen_v_exp_f32(irgen_m0, la - yd));
+        *irgen_r1 = -d0_lg + irgen_c3 * d0_r__0;
+        *irgen_r2 = irgen_c4 * d1_u;
+        return irgen_c4 * u - lg + irgen_v_log_f32(irgen_m0, r__0);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf d1_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y, irgen_vf d0_a, irgen_vf* irgen_r1)
 {
     irgen_vf d0_b = irgen_bc_f32(0.0f);
     irgen_vf d0_s = irgen_bc_f32(0.0f);
@@ -4140,14 +4032,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
     irgen_vf d0_an = irgen_bc_f32(0.0f);
     irgen_vf d0_num_new = irgen_bc_f32(0.0f);
     irgen_vf d0_step = irgen_bc_f32(0.0f);
-    irgen_vf d1_b = irgen_bc_f32(0.0f);
-    irgen_vf d1_s = irgen_bc_f32(0.0f);
-    irgen_vf d1_num = irgen_bc_f32(0.0f);
-    irgen_vf d1_num_prev = irgen_bc_f32(0.0f);
-    irgen_vf d1_den_prev = irgen_bc_f32(0.0f);
-    irgen_vf d1_h = irgen_bc_f32(0.0f);
-    irgen_vf d1_num_new = irgen_bc_f32(0.0f);
-    irgen_vf d1_step = irgen_bc_f32(0.0f);
     irgen_vf b = irgen_bc_f32(0.0f);
     irgen_vf s = irgen_bc_f32(0.0f);
     irgen_vf num = irgen_bc_f32(0.0f);
@@ -4161,7 +4045,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
     irgen_vf step = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0_b__0 = 0.0f;
         const float d0_s__0 = 0.0f;
@@ -4172,32 +4055,17 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
         const float d0_an__0 = 0.0f;
         const float d0_num_new__0 = 0.0f;
         const float d0_step__0 = 0.0f;
-        const float d1_b__0 = 0.0f;
-        const float d1_s__0 = 0.0f;
-        const float d1_num__0 = 0.0f;
-        const float d1_num_prev__0 = 0.0f;
-        const float d1_den_prev__0 = 0.0f;
-        const float d1_h__0 = 0.0f;
-        const float d1_num_new__0 = 0.0f;
-        const float d1_step__0 = 0.0f;
         const irgen_vf d0_b__1 = -d0_a;
-        const irgen_vf d1_b__1 = d1_y;
         const irgen_vf b__0 = -a + y + 1.0f;
-        const irgen_vf irgen_c0 = (1.0f / b__0) * (1.0f / b__0);
-        const irgen_vf d0_s__1 = -(irgen_c0 * d0_b__1);
-        const irgen_vf d1_s__1 = -(irgen_c0 * d1_b__1);
+        const irgen_vf d0_s__1 = -(d0_b__1 * (1.0f / b__0) * (1.0f / b__0));
         const irgen_vf s__0 = 1.0f / b__0;
         const irgen_vf d0_num__1 = d0_s__1;
-        const irgen_vf d1_num__1 = d1_s__1;
         const irgen_vf num__0 = s__0;
         const float d0_num_prev__1 = 0.0f;
-        const float d1_num_prev__1 = 0.0f;
         const float num_prev__0 = 0.0f;
         const irgen_vf d0_den_prev__1 = d0_s__1;
-        const irgen_vf d1_den_prev__1 = d1_s__1;
         const irgen_vf den_prev__0 = s__0;
         const irgen_vf d0_h__1 = d0_num__1;
-        const irgen_vf d1_h__1 = d1_num__1;
         const irgen_vf h__0 = num__0;
         const float done__0 = 0.0f;
         d0_b = d0_b__1;
@@ -4209,14 +4077,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
         d0_an = irgen_bc_f32(d0_an__0);
         d0_num_new = irgen_bc_f32(d0_num_new__0);
         d0_step = irgen_bc_f32(d0_step__0);
-        d1_b = d1_b__1;
-        d1_s = d1_s__1;
-        d1_num = d1_num__1;
-        d1_num_prev = irgen_bc_f32(d1_num_prev__1);
-        d1_den_prev = d1_den_prev__1;
-        d1_h = d1_h__1;
-        d1_num_new = irgen_bc_f32(d1_num_new__0);
-        d1_step = irgen_bc_f32(d1_step__0);
         b = b__0;
         s = s__0;
         num = num__0;
@@ -4228,7 +4088,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
     {
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
         irgen_vf irgen_at1_d0_h = d0_h;
-        irgen_vf irgen_at1_d1_h = d1_h;
         irgen_vf irgen_at1_h = h;
         irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
@@ -4237,61 +4096,44 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
                 const irgen_vf d0_an__0 = d0_a * ((float)(1 + irgen_k1));
                 const irgen_vf an__0 = -(((float)(1 + irgen_k1)) * (-a + ((float)(1 + irgen_k1))));
                 const irgen_vf d0_b__0 = d0_b;
-                const irgen_vf d1_b__0 = d1_b;
                 const irgen_vf b__0 = b + 2.0f;
                 const irgen_vf irgen_c0 = an__0 * den_prev + b__0;
-                const irgen_vf irgen_c1 = (1.0f / irgen_c0) * (1.0f / irgen_c0);
-                const irgen_vf d0_s__0 = -(irgen_c1 * (an__0 * d0_den_prev + d0_an__0 * den_prev + d0_b__0));
-                const irgen_vf d1_s__0 = -(irgen_c1 * (an__0 * d1_den_prev + d1_b__0));
+                const irgen_vf d0_s__0 = -((1.0f / irgen_c0) * (1.0f / irgen_c0) * (an__0 * d0_den_prev + d0_an__0 * den_prev + d0_b__0));
                 const irgen_vf s__0 = 1.0f / irgen_c0;
-                const irgen_vf irgen_c2 = an__0 * num_prev + b__0 * num;
-                const irgen_vf d0_num_new__0 = irgen_c2 * d0_s__0 + s__0 * (an__0 * d0_num_prev + b__0 * d0_num + d0_an__0 * num_prev + d0_b__0 * num);
-                const irgen_vf d1_num_new__0 = irgen_c2 * d1_s__0 + s__0 * (an__0 * d1_num_prev + b__0 * d1_num + d1_b__0 * num);
-                const irgen_vf num_new__0 = irgen_c2 * s__0;
+                const irgen_vf irgen_c1 = an__0 * num_prev + b__0 * num;
+                const irgen_vf d0_num_new__0 = irgen_c1 * d0_s__0 + s__0 * (an__0 * d0_num_prev + b__0 * d0_num + d0_an__0 * num_prev + d0_b__0 * num);
+                const irgen_vf num_new__0 = irgen_c1 * s__0;
                 const irgen_vf d0_num_prev__0 = d0_num * s__0 + d0_s__0 * num;
-                const irgen_vf d1_num_prev__0 = d1_num * s__0 + d1_s__0 * num;
                 const irgen_vf num_prev__0 = num * s__0;
                 const irgen_vf d0_den_prev__0 = d0_s__0;
-                const irgen_vf d1_den_prev__0 = d1_s__0;
                 const irgen_vf den_prev__0 = s__0;
                 const irgen_vf d0_num__0 = d0_num_new__0;
-                const irgen_vf d1_num__0 = d1_num_new__0;
                 const irgen_vf num__0 = num_new__0;
                 const irgen_vf d0_step__0 = -d0_h + d0_num__0;
-                const irgen_vf d1_step__0 = -d1_h + d1_num__0;
                 const irgen_vf step__0 = -h + num__0;
                 const irgen_vf d0_h__0 = d0_num__0;
-                const irgen_vf d1_h__0 = d1_num__0;
                 const irgen_vf h__0 = num__0;
                 d0_an = d0_an__0;
                 an = an__0;
                 d0_b = d0_b__0;
-                d1_b = d1_b__0;
                 b = b__0;
                 d0_s = d0_s__0;
-                d1_s = d1_s__0;
                 s = s__0;
                 d0_num_new = d0_num_new__0;
-                d1_num_new = d1_num_new__0;
                 num_new = num_new__0;
                 d0_num_prev = d0_num_prev__0;
-                d1_num_prev = d1_num_prev__0;
                 num_prev = num_prev__0;
                 d0_den_prev = d0_den_prev__0;
-                d1_den_prev = d1_den_prev__0;
                 den_prev = den_prev__0;
                 d0_num = d0_num__0;
-                d1_num = d1_num__0;
                 num = num__0;
                 d0_step = d0_step__0;
-                d1_step = d1_step__0;
                 step = step__0;
                 d0_h = d0_h__0;
-                d1_h = d1_h__0;
                 h = h__0;
             }
             {
-                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_step) <= FLT_EPSILON * irgen_v_fabs_f32(d0_h)) & (irgen_v_fabs_f32(d1_step) <= FLT_EPSILON * irgen_v_fabs_f32(d1_h)) & (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h)));
+                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_step) <= FLT_EPSILON * irgen_v_fabs_f32(d0_h)) & (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
                 {
                     const float done__0 = 1.0f;
@@ -4300,7 +4142,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_h = irgen_sel_f32(irgen_m4, d0_h, irgen_at1_d0_h);
-                irgen_at1_d1_h = irgen_sel_f32(irgen_m4, d1_h, irgen_at1_d1_h);
                 irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
                 irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
@@ -4308,18 +4149,15 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_1_v_f32
             }
         }
         d0_h = irgen_sel_f32(irgen_b1, irgen_at1_d0_h, d0_h);
-        d1_h = irgen_sel_f32(irgen_b1, irgen_at1_d1_h, d1_h);
         h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);
         done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
     }
     {
         const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));
         *irgen_r1 = irgen_sel_f32(irgen_c0, d0_h, irgen_bc_f32(0.0f));
-        *irgen_r2 = irgen_sel_f32(irgen_c0, d1_h, irgen_bc_f32(0.0f));
         return irgen_sel_f32(irgen_c0, h, irgen_bc_f32(NAN));
     }
     *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
@@ -4327,12 +4165,15 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
 {
     irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d0_h = irgen_bc_f32(0.0f);
     irgen_vf d0__irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf d1_u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf yd = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf h = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
@@ -4340,16 +4181,16 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
     {
         const float d0__irgen_t1__0 = 0.0f;
         const float d0__irgen_t2__0 = 0.0f;
+        const float d0_h__0 = 0.0f;
         const float d0__irgen_t3__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
-        const float d1__irgen_t2__0 = 0.0f;
-        const float d1__irgen_t3__0 = 0.0f;
+        const float d1_u__0 = 0.0f;
         d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
         d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d0_h = irgen_bc_f32(d0_h__0);
         d0__irgen_t3 = irgen_bc_f32(d0__irgen_t3__0);
         d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
-        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
-        d1__irgen_t3 = irgen_bc_f32(d1__irgen_t3__0);
+        d1_u = irgen_bc_f32(d1_u__0);
     }
     {
         const irgen_mf irgen_m1 = ((a < irgen_bc_f32(1.0f)) & (y < irgen_bc_f32(1.5f)));
@@ -4370,23 +4211,38 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
         }
     }
     if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = log_prefactor__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
+        {
+            const irgen_vf yd__0 = y;
+            const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+            const irgen_vf irgen_c1 = irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0));
+            const irgen_vf d1_u__0 = d1_y * irgen_sel_f32((irgen_bc_f32(irgen_c0) <= y), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) / irgen_c1;
+            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+            yd = yd__0;
+            d1_u = d1_u__0;
+            u = u__0;
+        }
+        { irgen_vf irgen_o0, irgen_o1;
+          irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
           _irgen_t2 = irgen_o0;
           d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = upper_fraction__d0_1_v_f32(irgen_m0, a, y, d0_a, d1_y, &irgen_o1, &irgen_o2);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-          d1__irgen_t3 = irgen_o2;
         }
         {
-            const irgen_vf irgen_c0 = 1.0f / _irgen_t3;
-            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2 + irgen_v_log_f32(irgen_m0, _irgen_t3) + irgen_v_log_f32(irgen_m0, a), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2 + irgen_c0 * d0__irgen_t3 + d0_a / a, irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2 + irgen_c0 * d1__irgen_t3, irgen_ret2);
+            const irgen_vf d0_h__0 = d0__irgen_t2;
+            const irgen_vf h__0 = _irgen_t2;
+            d0_h = d0_h__0;
+            h = h__0;
+        }
+        { irgen_vf irgen_o0, irgen_o1;
+          irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+        }
+        {
+            const irgen_vf irgen_c0 = 1.0f / h;
+            const irgen_vf irgen_c1 = -(irgen_c0);
+            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f32(irgen_m0, a) + irgen_v_log_f32(irgen_m0, h), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -4533,7 +4389,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
     }
     if (irgen_any_f32(irgen_m0)) {
         {
-            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            const irgen_mf irgen_m4 = (x <= irgen_bc_f32(0.0f));
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f32(irgen_m5)) {
                 irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);

@@ -55,6 +55,16 @@ def tangent(e, d: dict):
     raise NotImplementedError(f"no derivative rule for {e.func}")
 
 
+def depends_on(e) -> set:
+    """The symbols e depends on for differentiation: those outside detach(...)."""
+    e = sp.sympify(e)
+    cut = e.atoms(P.detach)
+    if not cut:
+        return e.free_symbols
+    stand_in = sp.Dummy()          # not 0: x * detach(y) still depends on x
+    return e.xreplace({c: stand_in for c in cut}).free_symbols - {stand_in}
+
+
 def activity(fn: ir.Function, seeds) -> set:
     """Symbols whose value depends on the seeded parameters (a fixed point over loops)."""
     active = {fn.params[i] for i in seeds}
@@ -63,9 +73,9 @@ def activity(fn: ir.Function, seeds) -> set:
         changed = False
         for s in ir.walk(fn.body):
             if isinstance(s, ir.Assign):
-                new = [s.target] if s.expr.free_symbols & active else []
+                new = [s.target] if depends_on(s.expr) & active else []
             elif isinstance(s, ir.Call):
-                new = list(s.targets) if any(a.free_symbols & active for a in s.args) else []
+                new = list(s.targets) if any(depends_on(a) & active for a in s.args) else []
             else:
                 continue
             for t in new:
@@ -150,7 +160,7 @@ class _Transform:
             if not dirs:
                 self.needs.add((s.func, ()))
                 return [s]
-            per_dir = [[i for i, a in enumerate(s.args) if a.free_symbols & self.active[k]]
+            per_dir = [[i for i, a in enumerate(s.args) if depends_on(a) & self.active[k]]
                        for k in dirs]
             basis = sorted({i for used in per_dir for i in used})
             if len(basis) < len(dirs):

@@ -140,8 +140,9 @@ class _Builder:
         stmt, out = self.call("cdf", spec, seeds)
         m = len(self.p)
         zeros = (0,) * m
+        # at an end of the support F is 0 or 1 whatever the parameters: zero gradients
         return self.guarded("cdf_grad", 1 + m, (0,) + zeros, (1,) + zeros,
-                            [stmt, ir.Return(out)])
+                            [stmt, ir.Return(out)], inside_open=True)
 
     def implicit_grad(self):
         """dz/dp for every parameter p.

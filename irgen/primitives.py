@@ -105,6 +105,9 @@ fmin = _prim("fmin", 2, _fmin, _mp_min)
 fmax = _prim("fmax", 2, _fmax, _mp_max)
 copysign = _prim("copysign", 2, math.copysign, lambda a, b: abs(a) if b >= 0 else -abs(a))
 powf = _prim("pow", 2, _safe(lambda a, b: math.pow(a, b)), mpmath.power)
+# x itself, through which forward mode passes no tangent: with it a DSL function can state a
+# derivative in closed form, as value + (x - detach(x)) * derivative (zero in value).
+detach = _prim("detach", 1, lambda x: x, lambda x: x)
 
 
 class isnan(DSLPredicate):
@@ -171,7 +174,7 @@ FUNCTIONS: dict[str, type] = {
     "sin": sin, "cos": cos, "tan": tan, "atan": atan, "atan2": atan2,
     "sinh": sinh, "cosh": cosh, "tanh": tanh, "erf": erf, "erfc": erfc,
     "lgamma": lgamma, "floor": floor, "abs": fabs, "min": fmin, "max": fmax,
-    "copysign": copysign, "pow": powf,
+    "copysign": copysign, "pow": powf, "detach": detach,
 }
 PREDICATES: dict[str, type] = {"isnan": isnan, "isinf": isinf, "converged": converged}
 

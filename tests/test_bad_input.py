@@ -70,13 +70,13 @@ def test_extreme_valid_inputs_are_finite(mod, good):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_special_points_are_finite(dtype):
-    """The mode, the far end of the circle, the smallest normal numbers."""
+    """The mode, the far end of the circle, zero, subnormal and the smallest normal numbers."""
     k = np.array([1e-3, 0.5, 5.0, 80.0, 1e3], dtype)
     for x in (0.0, np.pi, -np.pi, np.nextafter(np.pi, 0), 1e-30):
         for r in v.implicit_grad(dtype(x), dtype(0), k) + v.cdf_grad(dtype(x), dtype(0), k):
             assert np.all(np.isfinite(r)), (x, r)
     a = np.array([1e-3, 0.3, 1.0, 7.5, 1e3], dtype)
-    for x in (np.finfo(dtype).tiny, 1e-3, 1.0, a[-1]):
+    for x in (0.0, np.finfo(dtype).tiny / 64, np.finfo(dtype).tiny, 1e-3, 1.0, a[-1]):
         for r in g.implicit_grad(dtype(x), a, dtype(1)) + g.cdf_grad(dtype(x), a, dtype(1)):
             assert np.all(np.isfinite(r)), (x, r)
 

@@ -71,7 +71,7 @@ def helpers(t: Dtype) -> str:
                 f"{{ {V} r; for (int l = 0; l < {W}; ++l) r[l] = {name}{f}(x[l]); return r; }}"]
     for prim in P.FUNCTIONS.values():
         name = prim.__name__
-        if name in VECTOR_PRIMITIVES:
+        if name in VECTOR_PRIMITIVES or prim is P.detach:
             continue
         c = prim.c_name + (f if prim.float_suffix else "")
         n = int(max(prim.nargs))
@@ -116,6 +116,8 @@ class LaneExprPrinter(ExprPrinter):
     def p(self, e):
         if e.is_Symbol and e in self.uniform:
             return self.uniform[e], 100
+        if isinstance(e, P.detach):
+            return self.p(e.args[0])
         if self._in_scalar:
             return super().p(e)
         if not self.is_vec(e):

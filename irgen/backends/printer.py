@@ -90,6 +90,8 @@ class ExprPrinter:
             if old != e.values:
                 raise ValueError(f"two different tables named {name}")
             return f"{name}{self.t.suffix}[(int)({self(e.args[0])})]", 100
+        if isinstance(e, P.detach):            # a value; only forward mode sees through it
+            return self.p(e.args[0])
         if isinstance(e, P.Primitive):
             name = e.func.c_name + (self.t.literal_suffix if e.func.float_suffix else "")
             return f"{name}({', '.join(self(a) for a in e.args)})", 100

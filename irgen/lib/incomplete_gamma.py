@@ -72,10 +72,12 @@ def small_a_sum(a, y):
 def log_q_small_a(a, y):
     """log Q for a < 1, y < 2: Gamma(1+a) Q = (Gamma(1+a) - 1) - (y^a - 1) - y^a a sum,
     each part computed without the cancellation that 1 - P would suffer."""
+    yd = detach(y)
+    u = log(max(y, TINY * EPS)) - log(max(yd, TINY * EPS))     # zero; its tangent is dy / y
     lg = lgamma1p(a)
-    la = a * log(y)
-    r = expm1(lg) - expm1(la) - exp(la) * a * small_a_sum(a, y)
-    return log(r) - lg
+    la = a * log(yd)
+    r = expm1(lg) - expm1(la) - exp(la) * a * small_a_sum(a, yd)
+    return log(r) - lg + u * detach(-a * exp(la - yd) / r)
 
 
 @dsl
@@ -113,18 +115,34 @@ def upper_fraction(a, y):
     return h if done > 0.0 else NAN
 
 
+# In log_p_series, log_q_fraction and log_q_small_a the derivative in y is stated in
+# closed form: y d/dy log P = y q/P, -y q/Q with the density q = y^(a-1) e^-y / Gamma(a)
+# written through the parts at hand, added as u * detach(y d/dy) with u = log(y) - log(yd),
+# yd = detach(y): u is zero and its tangent is dy / y, so the term is zero in value and
+# finite wherever the parts are (at y = 0 too: the logarithms are of max(y, TINY * EPS),
+# the least positive subnormal). The series and the fraction then carry the tangent in a
+# only (a third less work), and q/P and q/Q have no cancellation.
+
 @dsl
 def log_p_series(a, y):
+    yd = detach(y)
+    u = log(max(y, TINY * EPS)) - log(max(yd, TINY * EPS))
     if a < 1.0:
-        return a * log(y) - lgamma1p(a) + log1p(a * small_a_sum(a, y))
-    return log_prefactor(a, y) + log(lower_series(a, y))
+        s = small_a_sum(a, yd)
+        return (a * log(yd) - lgamma1p(a) + log1p(a * s)
+                + u * detach(a * exp(-yd) / (1.0 + a * s)))
+    s = lower_series(a, yd)
+    return log_prefactor(a, yd) + log(s) + u * detach(a / s)
 
 
 @dsl
 def log_q_fraction(a, y):
     if a < 1.0 and y < SMALL_A_Q_BELOW:
         return log_q_small_a(a, y)
-    return log_prefactor(a, y) + log(a) + log(upper_fraction(a, y))
+    yd = detach(y)
+    u = log(max(y, TINY * EPS)) - log(max(yd, TINY * EPS))
+    h = upper_fraction(a, yd)
+    return log_prefactor(a, yd) + log(a) + log(h) + u * detach(-1.0 / h)
 
 
 @dsl
