@@ -259,85 +259,36 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
 {
     irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd series = irgen_bc_f64(0.0);
+    irgen_vd fraction = irgen_bc_f64(0.0);
     irgen_vd small = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd below_one = irgen_bc_f64(0.0);
+    irgen_vd above_one = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd y__0 = beta * x;
         y = y__0;
     }
-    {
-        const irgen_md irgen_m1 = (alpha >= irgen_bc_f64(1.0));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = split_v_f64(irgen_m2, alpha);
-              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
-            }
-            {
-                const irgen_md irgen_m3 = (y < _irgen_t1);
-                irgen_md irgen_m4 = irgen_m2 & irgen_m3;
-                if (irgen_any_f64(irgen_m4)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m4, irgen_sel_f64((y < irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_sel_f64((y < irgen_bc_f64(3.0)), irgen_bc_f64(1.0), irgen_sel_f64((y < irgen_bc_f64(6.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0)))), irgen_ret0);
-                    const irgen_md irgen_m5 = irgen_m4;
-                    irgen_m4 &= ~irgen_m5;
-                    irgen_m2 &= ~irgen_m5;
-                    irgen_m0 &= ~irgen_m5;
-                }
-            }
-            if (irgen_any_f64(irgen_m2)) {
-                { irgen_vd irgen_o0;
-                  irgen_o0 = split_v_f64(irgen_m2, alpha);
-                  _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-                }
-                {
-                    const irgen_vd d__0 = -_irgen_t2 + y;
-                    d = irgen_sel_f64(irgen_m2, d__0, d);
-                    irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64((d__0 < irgen_bc_f64(1.0)), irgen_bc_f64(4.0), irgen_sel_f64((d__0 < irgen_bc_f64(4.0)), irgen_bc_f64(5.0), irgen_bc_f64(6.0))), irgen_ret0);
-                    const irgen_md irgen_m6 = irgen_m2;
-                    irgen_m2 &= ~irgen_m6;
-                    irgen_m0 &= ~irgen_m6;
-                }
-            }
-        }
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, alpha);
+      _irgen_t1 = irgen_o0;
     }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_vd small__0 = irgen_sel_f64((alpha < irgen_bc_f64(0.2)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-            small = small__0;
-        }
-        { irgen_vd irgen_o0;
-          irgen_o0 = split_v_f64(irgen_m0, alpha);
-          _irgen_t3 = irgen_o0;
-        }
-        {
-            const irgen_md irgen_m7 = (y < _irgen_t3);
-            irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-            if (irgen_any_f64(irgen_m8)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m8, small + 7.0, irgen_ret0);
-                const irgen_md irgen_m9 = irgen_m8;
-                irgen_m8 &= ~irgen_m9;
-                irgen_m0 &= ~irgen_m9;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            {
-                const irgen_md irgen_m10 = (y < irgen_bc_f64(1.5));
-                irgen_md irgen_m11 = irgen_m0 & irgen_m10;
-                if (irgen_any_f64(irgen_m11)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m11, small + 9.0, irgen_ret0);
-                    const irgen_md irgen_m12 = irgen_m11;
-                    irgen_m11 &= ~irgen_m12;
-                    irgen_m0 &= ~irgen_m12;
-                }
-            }
-            if (irgen_any_f64(irgen_m0)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_bc_f64(11.0), irgen_ret0);
-                return irgen_ret0;
-            }
-        }
+    {
+        const irgen_vd d__0 = -_irgen_t1 + y;
+        const irgen_vd series__0 = irgen_sel_f64((y < irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_sel_f64((y < irgen_bc_f64(3.0)), irgen_bc_f64(1.0), irgen_sel_f64((y < irgen_bc_f64(6.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0))));
+        const irgen_vd fraction__0 = irgen_sel_f64((d__0 < irgen_bc_f64(1.0)), irgen_bc_f64(4.0), irgen_sel_f64((d__0 < irgen_bc_f64(4.0)), irgen_bc_f64(5.0), irgen_bc_f64(6.0)));
+        const irgen_vd small__0 = irgen_sel_f64((alpha < irgen_bc_f64(0.2)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c0 = (d__0 < irgen_bc_f64(0.0));
+        const irgen_vd below_one__0 = irgen_sel_f64(irgen_c0, small__0 + 7.0, irgen_sel_f64((y < irgen_bc_f64(1.5)), small__0 + 9.0, irgen_bc_f64(11.0)));
+        const irgen_vd above_one__0 = irgen_sel_f64(irgen_c0, series__0, fraction__0);
+        d = d__0;
+        series = series__0;
+        fraction = fraction__0;
+        small = small__0;
+        below_one = below_one__0;
+        above_one = above_one__0;
+        return irgen_sel_f64((alpha >= irgen_bc_f64(1.0)), above_one__0, below_one__0);
     }
     return irgen_ret0;
 }
@@ -2568,85 +2519,36 @@ static inline __attribute__((always_inline)) irgen_vf group_v_f32(irgen_mf irgen
 {
     irgen_vf y = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf d = irgen_bc_f32(0.0f);
+    irgen_vf series = irgen_bc_f32(0.0f);
+    irgen_vf fraction = irgen_bc_f32(0.0f);
     irgen_vf small = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf below_one = irgen_bc_f32(0.0f);
+    irgen_vf above_one = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_vf y__0 = beta * x;
         y = y__0;
     }
-    {
-        const irgen_mf irgen_m1 = (alpha >= irgen_bc_f32(1.0f));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0;
-              irgen_o0 = split_v_f32(irgen_m2, alpha);
-              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
-            }
-            {
-                const irgen_mf irgen_m3 = (y < _irgen_t1);
-                irgen_mf irgen_m4 = irgen_m2 & irgen_m3;
-                if (irgen_any_f32(irgen_m4)) {
-                    irgen_ret0 = irgen_sel_f32(irgen_m4, irgen_sel_f32((y < irgen_bc_f32(1.0f)), irgen_bc_f32(0.0f), irgen_sel_f32((y < irgen_bc_f32(3.0f)), irgen_bc_f32(1.0f), irgen_sel_f32((y < irgen_bc_f32(6.0f)), irgen_bc_f32(2.0f), irgen_bc_f32(3.0f)))), irgen_ret0);
-                    const irgen_mf irgen_m5 = irgen_m4;
-                    irgen_m4 &= ~irgen_m5;
-                    irgen_m2 &= ~irgen_m5;
-                    irgen_m0 &= ~irgen_m5;
-                }
-            }
-            if (irgen_any_f32(irgen_m2)) {
-                { irgen_vf irgen_o0;
-                  irgen_o0 = split_v_f32(irgen_m2, alpha);
-                  _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
-                }
-                {
-                    const irgen_vf d__0 = -_irgen_t2 + y;
-                    d = irgen_sel_f32(irgen_m2, d__0, d);
-                    irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32((d__0 < irgen_bc_f32(1.0f)), irgen_bc_f32(4.0f), irgen_sel_f32((d__0 < irgen_bc_f32(4.0f)), irgen_bc_f32(5.0f), irgen_bc_f32(6.0f))), irgen_ret0);
-                    const irgen_mf irgen_m6 = irgen_m2;
-                    irgen_m2 &= ~irgen_m6;
-                    irgen_m0 &= ~irgen_m6;
-                }
-            }
-        }
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, alpha);
+      _irgen_t1 = irgen_o0;
     }
-    if (irgen_any_f32(irgen_m0)) {
-        {
-            const irgen_vf small__0 = irgen_sel_f32((alpha < irgen_bc_f32(0.2f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
-            small = small__0;
-        }
-        { irgen_vf irgen_o0;
-          irgen_o0 = split_v_f32(irgen_m0, alpha);
-          _irgen_t3 = irgen_o0;
-        }
-        {
-            const irgen_mf irgen_m7 = (y < _irgen_t3);
-            irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-            if (irgen_any_f32(irgen_m8)) {
-                irgen_ret0 = irgen_sel_f32(irgen_m8, small + 7.0f, irgen_ret0);
-                const irgen_mf irgen_m9 = irgen_m8;
-                irgen_m8 &= ~irgen_m9;
-                irgen_m0 &= ~irgen_m9;
-            }
-        }
-        if (irgen_any_f32(irgen_m0)) {
-            {
-                const irgen_mf irgen_m10 = (y < irgen_bc_f32(1.5f));
-                irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
-                if (irgen_any_f32(irgen_m11)) {
-                    irgen_ret0 = irgen_sel_f32(irgen_m11, small + 9.0f, irgen_ret0);
-                    const irgen_mf irgen_m12 = irgen_m11;
-                    irgen_m11 &= ~irgen_m12;
-                    irgen_m0 &= ~irgen_m12;
-                }
-            }
-            if (irgen_any_f32(irgen_m0)) {
-                irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_bc_f32(11.0f), irgen_ret0);
-                return irgen_ret0;
-            }
-        }
+    {
+        const irgen_vf d__0 = -_irgen_t1 + y;
+        const irgen_vf series__0 = irgen_sel_f32((y < irgen_bc_f32(1.0f)), irgen_bc_f32(0.0f), irgen_sel_f32((y < irgen_bc_f32(3.0f)), irgen_bc_f32(1.0f), irgen_sel_f32((y < irgen_bc_f32(6.0f)), irgen_bc_f32(2.0f), irgen_bc_f32(3.0f))));
+        const irgen_vf fraction__0 = irgen_sel_f32((d__0 < irgen_bc_f32(1.0f)), irgen_bc_f32(4.0f), irgen_sel_f32((d__0 < irgen_bc_f32(4.0f)), irgen_bc_f32(5.0f), irgen_bc_f32(6.0f)));
+        const irgen_vf small__0 = irgen_sel_f32((alpha < irgen_bc_f32(0.2f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c0 = (d__0 < irgen_bc_f32(0.0f));
+        const irgen_vf below_one__0 = irgen_sel_f32(irgen_c0, small__0 + 7.0f, irgen_sel_f32((y < irgen_bc_f32(1.5f)), small__0 + 9.0f, irgen_bc_f32(11.0f)));
+        const irgen_vf above_one__0 = irgen_sel_f32(irgen_c0, series__0, fraction__0);
+        d = d__0;
+        series = series__0;
+        fraction = fraction__0;
+        small = small__0;
+        below_one = below_one__0;
+        above_one = above_one__0;
+        return irgen_sel_f32((alpha >= irgen_bc_f32(1.0f)), above_one__0, below_one__0);
     }
     return irgen_ret0;
 }

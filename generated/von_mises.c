@@ -311,7 +311,10 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
     irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd g = irgen_bc_f64(0.0);
+    irgen_vd tail = irgen_bc_f64(0.0);
+    irgen_vd body = irgen_bc_f64(0.0);
+    irgen_vd kind = irgen_bc_f64(0.0);
+    irgen_vd band = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0;
       irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
@@ -323,70 +326,23 @@ static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen
         const irgen_vd s__0 = 0.5 * w__0;
         const irgen_vd irgen_c0 = s__0 * s__0;
         const irgen_vd r__0 = s__0 * (-(0.16666666666666666 * irgen_c0 * (1.0 - 0.05 * irgen_c0)) + 1.0);
-        const irgen_vd e__0 = 2.0 * kappa * r__0 * r__0;
+        const irgen_vd irgen_c1 = r__0 * r__0;
+        const irgen_vd irgen_c2 = 2.0 * kappa;
+        const irgen_vd e__0 = irgen_c1 * irgen_c2;
+        const irgen_vd tail__0 = irgen_sel_f64((irgen_c2 * (1.0 - irgen_c1) <= irgen_bc_f64(5.0)), irgen_bc_f64(3.0), irgen_bc_f64(4.0));
+        const irgen_vd body__0 = irgen_sel_f64((r__0 <= irgen_bc_f64(0.5)), irgen_sel_f64((e__0 <= irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), irgen_bc_f64(2.0));
+        const irgen_vd kind__0 = irgen_sel_f64(((e__0 > irgen_bc_f64(4.5)) | (w__0 > irgen_bc_f64(0.5 * 3.141592653589793))), tail__0, body__0);
+        const irgen_vd band__0 = irgen_sel_f64((kappa >= irgen_bc_f64(30.0)), irgen_bc_f64(20.0), irgen_sel_f64((kappa >= irgen_bc_f64(4.0)), irgen_bc_f64(10.0), irgen_bc_f64(0.0)));
         y = y__0;
         w = w__0;
         s = s__0;
         r = r__0;
         e = e__0;
-    }
-    {
-        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const irgen_vd g__0 = irgen_sel_f64((2.0 * kappa * (1.0 - r * r) <= irgen_bc_f64(5.0)), irgen_bc_f64(3.0), irgen_bc_f64(4.0));
-            g = irgen_sel_f64(irgen_m2, g__0, g);
-        }
-        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
-        if (irgen_any_f64(irgen_m3)) {
-            {
-                const irgen_md irgen_m4 = (r <= irgen_bc_f64(0.5));
-                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
-                {
-                    const irgen_vd g__0 = irgen_sel_f64((e <= irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_bc_f64(1.0));
-                    g = irgen_sel_f64(irgen_m5, g__0, g);
-                }
-                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
-                {
-                    const double g__0 = 2.0;
-                    g = irgen_sel_f64(irgen_m6, irgen_bc_f64(g__0), g);
-                }
-            }
-        }
-    }
-    {
-        const irgen_md irgen_m7 = (y > irgen_bc_f64(0.0));
-        irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-        {
-            const irgen_vd g__0 = g + 5.0;
-            g = irgen_sel_f64(irgen_m8, g__0, g);
-        }
-    }
-    {
-        const irgen_md irgen_m9 = (kappa >= irgen_bc_f64(30.0));
-        irgen_md irgen_m10 = irgen_m0 & irgen_m9;
-        if (irgen_any_f64(irgen_m10)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m10, g + 20.0, irgen_ret0);
-            const irgen_md irgen_m11 = irgen_m10;
-            irgen_m10 &= ~irgen_m11;
-            irgen_m0 &= ~irgen_m11;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_md irgen_m12 = (kappa >= irgen_bc_f64(4.0));
-            irgen_md irgen_m13 = irgen_m0 & irgen_m12;
-            if (irgen_any_f64(irgen_m13)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m13, g + 10.0, irgen_ret0);
-                const irgen_md irgen_m14 = irgen_m13;
-                irgen_m13 &= ~irgen_m14;
-                irgen_m0 &= ~irgen_m14;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m0, g, irgen_ret0);
-            return irgen_ret0;
-        }
+        tail = tail__0;
+        body = body__0;
+        kind = kind__0;
+        band = band__0;
+        return band__0 + kind__0 + irgen_sel_f64((y__0 > irgen_bc_f64(0.0)), irgen_bc_f64(5.0), irgen_bc_f64(0.0));
     }
     return irgen_ret0;
 }

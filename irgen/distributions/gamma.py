@@ -36,19 +36,16 @@ def upper(x, alpha, beta):
 def group(x, alpha, beta):
     """Branch groups: series or fraction, in bands of y = beta x (or of its distance from the
     split) within which the number of terms varies little; for alpha < 1, Kummer's series
-    below y = 1.5 and lgamma1p's Taylor series below alpha = 0.2."""
+    below y = 1.5 and lgamma1p's Taylor series below alpha = 0.2. Conditional expressions,
+    not branches: every lane computes every case, and no test is mispredicted."""
     y = x * beta
-    if alpha >= 1.0:
-        if y < split(alpha):
-            return 0.0 if y < 1.0 else (1.0 if y < 3.0 else (2.0 if y < 6.0 else 3.0))
-        d = y - split(alpha)
-        return 4.0 if d < 1.0 else (5.0 if d < 4.0 else 6.0)
+    d = y - split(alpha)
+    series = 0.0 if y < 1.0 else (1.0 if y < 3.0 else (2.0 if y < 6.0 else 3.0))
+    fraction = 4.0 if d < 1.0 else (5.0 if d < 4.0 else 6.0)
     small = 1.0 if alpha < 0.2 else 0.0
-    if y < split(alpha):
-        return 7.0 + small
-    if y < SMALL_A_Q_BELOW:
-        return 9.0 + small
-    return 11.0
+    below_one = 7.0 + small if d < 0.0 else (9.0 + small if y < SMALL_A_Q_BELOW else 11.0)
+    above_one = series if d < 0.0 else fraction
+    return above_one if alpha >= 1.0 else below_one
 
 
 gamma = Distribution(

@@ -147,25 +147,19 @@ def log_prob(x, mu, kappa):
 def group(x, mu, kappa):
     """Branch groups: the side of mu (lower or upper tail form); the body's or the tail's
     rule (kinds 0-2 and 3-4, the rare long tail rules together); kappa's band (log_i0e's
-    power series needs more terms as kappa grows; above ASYMPTOTIC_FROM it is Hankel's)."""
+    power series needs more terms as kappa grows; above ASYMPTOTIC_FROM it is Hankel's).
+    Conditional expressions, not branches, and sin(w / 2) within 0.5% by a polynomial:
+    a group boundary may move a little, never a result."""
     y = wrap(x, mu)
     w = abs(y)
     s = 0.5 * w
-    r = s * (1.0 - s * s / 6.0 * (1.0 - s * s / 20.0))   # sin(w / 2) within 0.5%: a group
-    e = 2.0 * kappa * r * r                               # boundary may move a little
-    if e > TAIL_FROM or w > 0.5 * PI:
-        g = 3.0 if 2.0 * kappa * (1.0 - r * r) <= 5.0 else 4.0
-    elif r <= 0.5:
-        g = 0.0 if e <= 1.0 else 1.0
-    else:
-        g = 2.0
-    if y > 0.0:
-        g = g + 5.0
-    if kappa >= ASYMPTOTIC_FROM:
-        return g + 20.0
-    if kappa >= 4.0:
-        return g + 10.0
-    return g
+    r = s * (1.0 - s * s / 6.0 * (1.0 - s * s / 20.0))
+    e = 2.0 * kappa * r * r
+    tail = 3.0 if 2.0 * kappa * (1.0 - r * r) <= 5.0 else 4.0
+    body = (0.0 if e <= 1.0 else 1.0) if r <= 0.5 else 2.0
+    kind = tail if e > TAIL_FROM or w > 0.5 * PI else body
+    band = 20.0 if kappa >= ASYMPTOTIC_FROM else (10.0 if kappa >= 4.0 else 0.0)
+    return kind + band + (5.0 if y > 0.0 else 0.0)
 
 
 von_mises = Distribution(
