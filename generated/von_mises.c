@@ -138,8 +138,20 @@ static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
 irgen_vd IRGEN_MV_f64(exp)(irgen_vd);
 __attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(exp)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
 #else
-__attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0)
-{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = exp(x0[l]); return r; }
+__attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x)
+{
+    x = irgen_sel_f64(x < -746.0, irgen_bc_f64(-746.0), x);   /* NaN stays */
+    x = irgen_sel_f64(x > 710.0, irgen_bc_f64(710.0), x);
+    const irgen_vd t = x * 1.4426950408889634 + 6755399441055744.0;   /* rounds to an integer */
+    const irgen_vd n = t - 6755399441055744.0;
+    const irgen_md k = (irgen_md)t - (irgen_md)irgen_bc_f64(6755399441055744.0);      /* the same, as an integer */
+    const irgen_vd r = (x - n * 0.6931471801362932) - n * 4.236521365809284e-10;
+    const irgen_vd p = (((((((((((((1.6059043836821613e-10 * r + 2.08767569878681e-09) * r + 2.505210838544172e-08) * r + 2.755731922398589e-07) * r + 2.7557319223985893e-06) * r + 2.48015873015873e-05) * r + 0.0001984126984126984) * r + 0.001388888888888889) * r + 0.008333333333333333) * r + 0.041666666666666664) * r + 0.16666666666666666) * r + 0.5) * r + 1.0) * r + 1.0);
+    const irgen_md k1 = k >> 1, k2 = k - k1;
+    const irgen_vd two1 = (irgen_vd)((k1 + 1023) << 52);
+    const irgen_vd two2 = (irgen_vd)((k2 + 1023) << 52);
+    return p * two1 * two2;
+}
 #endif
 #if defined(IRGEN_MV_f64)
 irgen_vd IRGEN_MV_f64(log)(irgen_vd);

@@ -82,3 +82,43 @@ def test_other_lane_widths_agree(variant, dtype, inputs, tmp_path_factory):
     got = _call(vl, "implicit_grad", dtype, [y, np.zeros_like(y), k], 2)[1]
     want = v.implicit_grad(y.astype(dtype), dtype(0), k.astype(dtype))[1]
     assert np.allclose(got, want, rtol=tol, atol=0)
+
+
+EXP_SOURCE = '''
+from irgen.dsl import *
+
+
+@dsl
+def cdf(x, c):
+    return exp(x * c)
+
+
+expcdf = Distribution(name="expcdf", doc="F(x) = exp(c x) on x <= 0.",
+                      params=(Param("c", "rate", "positive"),), support=Interval(-INF, 0.0),
+                      cdf=cdf)
+'''
+
+
+@pytest.mark.skipif(CC is None or not Path("/proc/cpuinfo").exists(), reason="needs gcc")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exp_without_the_vector_library_is_within_two_ulp(dtype, tmp_path):
+    """Where glibc's vector library is missing, exp is irgen's own polynomial."""
+    import mpmath
+    from irgen import build
+    (tmp_path / "expcdf_dsl.py").write_text(EXP_SOURCE)
+    build.build([tmp_path / "expcdf_dsl.py"], tmp_path, log=lambda *a: None)
+    so = tmp_path / "expcdf.so"
+    subprocess.run([CC, *BASE, "-march=native", str(tmp_path / "expcdf.c"), "-o", str(so),
+                    "-lm"], check=True)
+    lib = ctypes.CDLL(str(so))
+    lo = -745.0 if dtype == np.float64 else -103.0
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(lo, 0, 3000), -np.exp(rng.uniform(-40, 0, 1000)),
+                        [0.0, -0.0, lo, -np.inf]]).astype(dtype)
+    (got,) = _call(lib, "cdf", dtype, [x, np.ones_like(x)], 1)
+    assert got[-1] == 0 and got[-3] == 1 and got[-4] == 1
+    tiny = np.finfo(dtype).tiny
+    for xi, g in zip(x[:-1], got[:-1]):
+        want = mpmath.exp(mpmath.mpf(float(xi)))
+        ulp = np.spacing(dtype(max(float(want), tiny)))
+        assert abs(mpmath.mpf(float(g)) - want) <= 2 * float(ulp), (xi, g, want)
