@@ -562,6 +562,7 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
 static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
     irgen_vd yd = irgen_bc_f64(0.0);
+    irgen_vd ym = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
@@ -572,8 +573,10 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
     {
         const irgen_vd yd__0 = y;
         const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0))) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+        const irgen_vd ym__0 = irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0));
+        const irgen_vd u__0 = -irgen_v_log_f64(irgen_m0, ym__0) + irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0)));
         yd = yd__0;
+        ym = ym__0;
         u = u__0;
     }
     {
@@ -594,7 +597,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
             }
             {
                 const irgen_vd irgen_c0 = a * s;
-                irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t2 + a * irgen_v_log_f64(irgen_m2, yd) + u * a * irgen_v_exp_f64(irgen_m2, -yd) / (irgen_c0 + 1.0) + irgen_v_log1p_f64(irgen_m2, irgen_c0), irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t2 + a * irgen_v_log_f64(irgen_m2, ym) + u * a * irgen_v_exp_f64(irgen_m2, -yd) / (irgen_c0 + 1.0) + irgen_v_log1p_f64(irgen_m2, irgen_c0), irgen_ret0);
                 const irgen_md irgen_m3 = irgen_m2;
                 irgen_m2 &= ~irgen_m3;
                 irgen_m0 &= ~irgen_m3;
@@ -611,7 +614,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
             s = s__0;
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, yd);
+          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, ym);
           _irgen_t4 = irgen_o0;
         }
         irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 + u * a / s + irgen_v_log_f64(irgen_m0, s), irgen_ret0);
@@ -632,8 +635,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a_v_f64(irgen_
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd yd__0 = y;
-        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0))) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd__0);
         yd = yd__0;
         u = u__0;
     }
@@ -763,8 +765,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction_v_f64(irgen
     if (irgen_any_f64(irgen_m0)) {
         {
             const irgen_vd yd__0 = y;
-            const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0))) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd__0);
             yd = yd__0;
             u = u__0;
         }
@@ -1500,6 +1501,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
     irgen_vd d0__irgen_t4 = irgen_bc_f64(0.0);
     irgen_vd d1_u = irgen_bc_f64(0.0);
     irgen_vd yd = irgen_bc_f64(0.0);
+    irgen_vd ym = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
@@ -1518,9 +1520,10 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
         const double d1_u__0 = 0.0;
         const irgen_vd yd__0 = y;
         const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+        const irgen_vd ym__0 = irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0));
         const irgen_vd irgen_c1 = irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0));
         const irgen_vd d1_u__1 = d1_y * irgen_sel_f64((irgen_bc_f64(irgen_c0) <= y), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) / irgen_c1;
-        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, ym__0);
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_s = irgen_bc_f64(d0_s__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
@@ -1528,6 +1531,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
         d0__irgen_t4 = irgen_bc_f64(d0__irgen_t4__0);
         d1_u = d1_u__1;
         yd = yd__0;
+        ym = ym__0;
         u = u__0;
     }
     {
@@ -1551,7 +1555,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
               d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
             }
             {
-                const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m2, yd);
+                const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m2, ym);
                 const irgen_vd irgen_c1 = a * s;
                 const irgen_vd irgen_c2 = a * irgen_v_exp_f64(irgen_m2, -yd) / (irgen_c1 + 1.0);
                 irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t2 + irgen_c0 * a + irgen_c2 * u + irgen_v_log1p_f64(irgen_m2, irgen_c1), irgen_ret0);
@@ -1576,7 +1580,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
             s = s__0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+          irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, ym, d0_a, &irgen_o1);
           _irgen_t4 = irgen_o0;
           d0__irgen_t4 = irgen_o1;
         }
@@ -1622,10 +1626,8 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(
         const double d0_r__0 = 0.0;
         const double d1_u__0 = 0.0;
         const irgen_vd yd__0 = y;
-        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-        const irgen_vd irgen_c1 = irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0));
-        const irgen_vd d1_u__1 = d1_y * irgen_sel_f64((irgen_bc_f64(irgen_c0) <= y), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) / irgen_c1;
-        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+        const irgen_vd d1_u__1 = d1_y / y;
+        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd__0);
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_lg = irgen_bc_f64(d0_lg__0);
         d0_la = irgen_bc_f64(d0_la__0);
@@ -1867,10 +1869,8 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
     if (irgen_any_f64(irgen_m0)) {
         {
             const irgen_vd yd__0 = y;
-            const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-            const irgen_vd irgen_c1 = irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0));
-            const irgen_vd d1_u__0 = d1_y * irgen_sel_f64((irgen_bc_f64(irgen_c0) <= y), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) / irgen_c1;
-            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0)));
+            const irgen_vd d1_u__0 = d1_y / y;
+            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd__0);
             yd = yd__0;
             d1_u = d1_u__0;
             u = u__0;
@@ -2834,6 +2834,7 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
 static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
     irgen_vf yd = irgen_bc_f32(0.0f);
+    irgen_vf ym = irgen_bc_f32(0.0f);
     irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf s = irgen_bc_f32(0.0f);
@@ -2844,8 +2845,10 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
     {
         const irgen_vf yd__0 = y;
         const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0))) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+        const irgen_vf ym__0 = irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0));
+        const irgen_vf u__0 = -irgen_v_log_f32(irgen_m0, ym__0) + irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0)));
         yd = yd__0;
+        ym = ym__0;
         u = u__0;
     }
     {
@@ -2866,7 +2869,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
             }
             {
                 const irgen_vf irgen_c0 = a * s;
-                irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t2 + a * irgen_v_log_f32(irgen_m2, yd) + u * a * irgen_v_exp_f32(irgen_m2, -yd) / (irgen_c0 + 1.0f) + irgen_v_log1p_f32(irgen_m2, irgen_c0), irgen_ret0);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t2 + a * irgen_v_log_f32(irgen_m2, ym) + u * a * irgen_v_exp_f32(irgen_m2, -yd) / (irgen_c0 + 1.0f) + irgen_v_log1p_f32(irgen_m2, irgen_c0), irgen_ret0);
                 const irgen_mf irgen_m3 = irgen_m2;
                 irgen_m2 &= ~irgen_m3;
                 irgen_m0 &= ~irgen_m3;
@@ -2883,7 +2886,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
             s = s__0;
         }
         { irgen_vf irgen_o0;
-          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, yd);
+          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, ym);
           _irgen_t4 = irgen_o0;
         }
         irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t4 + u * a / s + irgen_v_log_f32(irgen_m0, s), irgen_ret0);
@@ -2904,8 +2907,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a_v_f32(irgen_
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_vf yd__0 = y;
-        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0))) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd__0);
         yd = yd__0;
         u = u__0;
     }
@@ -3035,8 +3037,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction_v_f32(irgen
     if (irgen_any_f32(irgen_m0)) {
         {
             const irgen_vf yd__0 = y;
-            const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0))) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd__0);
             yd = yd__0;
             u = u__0;
         }
@@ -3772,6 +3773,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
     irgen_vf d0__irgen_t4 = irgen_bc_f32(0.0f);
     irgen_vf d1_u = irgen_bc_f32(0.0f);
     irgen_vf yd = irgen_bc_f32(0.0f);
+    irgen_vf ym = irgen_bc_f32(0.0f);
     irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf s = irgen_bc_f32(0.0f);
@@ -3790,9 +3792,10 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
         const float d1_u__0 = 0.0f;
         const irgen_vf yd__0 = y;
         const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+        const irgen_vf ym__0 = irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0));
         const irgen_vf irgen_c1 = irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0));
         const irgen_vf d1_u__1 = d1_y * irgen_sel_f32((irgen_bc_f32(irgen_c0) <= y), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) / irgen_c1;
-        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, ym__0);
         d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
         d0_s = irgen_bc_f32(d0_s__0);
         d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
@@ -3800,6 +3803,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
         d0__irgen_t4 = irgen_bc_f32(d0__irgen_t4__0);
         d1_u = d1_u__1;
         yd = yd__0;
+        ym = ym__0;
         u = u__0;
     }
     {
@@ -3823,7 +3827,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
               d0__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t2);
             }
             {
-                const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m2, yd);
+                const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m2, ym);
                 const irgen_vf irgen_c1 = a * s;
                 const irgen_vf irgen_c2 = a * irgen_v_exp_f32(irgen_m2, -yd) / (irgen_c1 + 1.0f);
                 irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t2 + irgen_c0 * a + irgen_c2 * u + irgen_v_log1p_f32(irgen_m2, irgen_c1), irgen_ret0);
@@ -3848,7 +3852,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
             s = s__0;
         }
         { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+          irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, ym, d0_a, &irgen_o1);
           _irgen_t4 = irgen_o0;
           d0__irgen_t4 = irgen_o1;
         }
@@ -3894,10 +3898,8 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(
         const float d0_r__0 = 0.0f;
         const float d1_u__0 = 0.0f;
         const irgen_vf yd__0 = y;
-        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-        const irgen_vf irgen_c1 = irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0));
-        const irgen_vf d1_u__1 = d1_y * irgen_sel_f32((irgen_bc_f32(irgen_c0) <= y), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) / irgen_c1;
-        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+        const irgen_vf d1_u__1 = d1_y / y;
+        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd__0);
         d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
         d0_lg = irgen_bc_f32(d0_lg__0);
         d0_la = irgen_bc_f32(d0_la__0);
@@ -4139,10 +4141,8 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
     if (irgen_any_f32(irgen_m0)) {
         {
             const irgen_vf yd__0 = y;
-            const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-            const irgen_vf irgen_c1 = irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0));
-            const irgen_vf d1_u__0 = d1_y * irgen_sel_f32((irgen_bc_f32(irgen_c0) <= y), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) / irgen_c1;
-            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0)));
+            const irgen_vf d1_u__0 = d1_y / y;
+            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd__0);
             yd = yd__0;
             d1_u = d1_u__0;
             u = u__0;

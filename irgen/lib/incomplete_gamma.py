@@ -73,7 +73,7 @@ def log_q_small_a(a, y):
     """log Q for a < 1, y < 2: Gamma(1+a) Q = (Gamma(1+a) - 1) - (y^a - 1) - y^a a sum,
     each part computed without the cancellation that 1 - P would suffer."""
     yd = detach(y)
-    u = log(max(y, TINY * EPS)) - log(max(yd, TINY * EPS))     # zero; its tangent is dy / y
+    u = log(y) - log(yd)             # zero (y >= 1/2 here); its tangent is dy / y
     lg = lgamma1p(a)
     la = a * log(yd)
     r = expm1(lg) - expm1(la) - exp(la) * a * small_a_sum(a, yd)
@@ -119,20 +119,21 @@ def upper_fraction(a, y):
 # closed form: y d/dy log P = y q/P, -y q/Q with the density q = y^(a-1) e^-y / Gamma(a)
 # written through the parts at hand, added as u * detach(y d/dy) with u = log(y) - log(yd),
 # yd = detach(y): u is zero and its tangent is dy / y, so the term is zero in value and
-# finite wherever the parts are (at y = 0 too: the logarithms are of max(y, TINY * EPS),
-# the least positive subnormal). The series and the fraction then carry the tangent in a
+# finite wherever the parts are (for the series at y = 0 too: there the logarithms are of
+# max(y, TINY * EPS), the least positive subnormal). The series and the fraction then carry the tangent in a
 # only (a third less work), and q/P and q/Q have no cancellation.
 
 @dsl
 def log_p_series(a, y):
     yd = detach(y)
-    u = log(max(y, TINY * EPS)) - log(max(yd, TINY * EPS))
+    ym = max(yd, TINY * EPS)         # y, or at y = 0 the least subnormal: P rounds to 0 alike
+    u = log(max(y, TINY * EPS)) - log(ym)
     if a < 1.0:
         s = small_a_sum(a, yd)
-        return (a * log(yd) - lgamma1p(a) + log1p(a * s)
+        return (a * log(ym) - lgamma1p(a) + log1p(a * s)
                 + u * detach(a * exp(-yd) / (1.0 + a * s)))
     s = lower_series(a, yd)
-    return log_prefactor(a, yd) + log(s) + u * detach(a / s)
+    return log_prefactor(a, ym) + log(s) + u * detach(a / s)
 
 
 @dsl
@@ -140,7 +141,7 @@ def log_q_fraction(a, y):
     if a < 1.0 and y < SMALL_A_Q_BELOW:
         return log_q_small_a(a, y)
     yd = detach(y)
-    u = log(max(y, TINY * EPS)) - log(max(yd, TINY * EPS))
+    u = log(y) - log(yd)             # y >= 1/2 here
     h = upper_fraction(a, yd)
     return log_prefactor(a, yd) + log(a) + log(h) + u * detach(-1.0 / h)
 
