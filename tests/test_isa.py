@@ -104,6 +104,7 @@ expcdf = Distribution(name="expcdf", doc="F(x) = exp(c x) on x <= 0.",
 def test_exp_without_the_vector_library_is_within_two_ulp(dtype, tmp_path):
     """Where glibc's vector library is missing, exp is irgen's own polynomial."""
     import mpmath
+
     from irgen import build
     (tmp_path / "expcdf_dsl.py").write_text(EXP_SOURCE)
     build.build([tmp_path / "expcdf_dsl.py"], tmp_path, log=lambda *a: None)
@@ -118,7 +119,7 @@ def test_exp_without_the_vector_library_is_within_two_ulp(dtype, tmp_path):
     (got,) = _call(lib, "cdf", dtype, [x, np.ones_like(x)], 1)
     assert got[-1] == 0 and got[-3] == 1 and got[-4] == 1
     tiny = np.finfo(dtype).tiny
-    for xi, g in zip(x[:-1], got[:-1]):
+    for xi, e in zip(x[:-1], got[:-1]):
         want = mpmath.exp(mpmath.mpf(float(xi)))
         ulp = np.spacing(dtype(max(float(want), tiny)))
-        assert abs(mpmath.mpf(float(g)) - want) <= 2 * float(ulp), (xi, g, want)
+        assert abs(mpmath.mpf(float(e)) - want) <= 2 * float(ulp), (xi, e, want)

@@ -136,7 +136,7 @@ def test_groups_change_no_result(lanes):
 
 
 def test_float32_lanes(lanes):
-    mod, grouped, dist = lanes
+    _, grouped, dist = lanes
     x, c = _inputs(700, 2)
     x32, c32 = x.astype(np.float32), c.astype(np.float32)
     got = grouped.cdf(x32, c32)

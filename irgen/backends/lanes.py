@@ -61,8 +61,8 @@ def helpers(t: Dtype) -> str:
         f"static inline {V} irgen_v_fabs{s}({V} x)",
         f"{{ return ({V})(({M})x & ~({M})irgen_bc{s}(-0.0{f})); }}",
         f"static inline {V} irgen_v_copysign{s}({V} x, {V} y)",
-        f"{{ {M} sign = ({M})irgen_bc{s}(-0.0{f}); "
-        f"return ({V})((({M})x & ~sign) | (({M})y & sign)); }}",
+        (f"{{ {M} sign = ({M})irgen_bc{s}(-0.0{f}); "
+         f"return ({V})((({M})x & ~sign) | (({M})y & sign)); }}"),
         f"static inline {V} irgen_v_fmin{s}({V} a, {V} b)",
         f"{{ return irgen_sel{s}(a != a, b, irgen_sel{s}(b < a, b, a)); }}",
         f"static inline {V} irgen_v_fmax{s}({V} a, {V} b)",
@@ -80,8 +80,8 @@ def helpers(t: Dtype) -> str:
         params = ", ".join(f"{V} x{i}" for i in range(n))
         args = ", ".join(f"x{i}[l]" for i in range(n))
         head = f"__attribute__((const)) static inline {V} irgen_v_{name}{s}({M} m, {params})"
-        lanewise = [head, f"{{ {V} r = x0; for (int l = 0; l < {W}; ++l) "
-                          f"if (m[l]) r[l] = {c}({args}); return r; }}"]
+        lanewise = [head, (f"{{ {V} r = x0; for (int l = 0; l < {W}; ++l) "
+                           f"if (m[l]) r[l] = {c}({args}); return r; }}")]
         if prim is P.exp:          # without the vector library: a polynomial, not libm
             lanewise = [_exp(t)]
         if name not in MVEC:
@@ -104,15 +104,17 @@ def helpers(t: Dtype) -> str:
 # against mpmath), no table, no call: where glibc's vector library is missing this is much
 # faster than libm lane by lane (where it is present, its table-based exp is faster still).
 _EXP = {
-    "float64": dict(lo=-746.0, hi=710.0, c1="0.6931471801362932", c2="4.236521365809284e-10",
-                    degree=13, int="int64_t", bias=1023, shift=52, magic="6755399441055744.0"),
-    "float32": dict(lo=-104.0, hi=89.0, c1="0.693115234375f", c2="3.194618329871446e-05f",
-                    degree=7, int="int32_t", bias=127, shift=23, magic="12582912.0f"),
+    "float64": {"lo": -746.0, "hi": 710.0, "c1": "0.6931471801362932",
+                "c2": "4.236521365809284e-10", "degree": 13, "bias": 1023, "shift": 52,
+                "magic": "6755399441055744.0"},
+    "float32": {"lo": -104.0, "hi": 89.0, "c1": "0.693115234375f",
+                "c2": "3.194618329871446e-05f", "degree": 7, "bias": 127, "shift": 23,
+                "magic": "12582912.0f"},
 }
 
 
 def _exp(t: Dtype) -> str:
-    V, M, W = lane_types(t)
+    V, M, _ = lane_types(t)
     s, f, c = t.suffix, t.literal_suffix, _EXP[t.name]
     coef = [1.0 / math.factorial(k) for k in range(c["degree"] + 1)]
     poly = f"{coef[-1]!r}{f}"

@@ -7,10 +7,10 @@ loaded, and an unchanged one is never rebuilt. Compilation happens in a temporar
 and the result is renamed into place, so concurrent builds cannot leave a broken file."""
 from __future__ import annotations
 
+import ctypes.util
 import functools
 import hashlib
 import importlib.util
-import ctypes.util
 import os
 import platform
 import shutil
