@@ -15,7 +15,8 @@ element, and a lane mask, and control flow becomes predication, as on a GPU warp
   the variables read after the loop from copies made when they leave (or before it);
 - fabs, sqrt, floor, fmin, fmax and copysign are vector operations; exp, log and the other
   transcendental functions come from glibc's vector math library where it is present
-  (within 4 ulp, against libm's 1), otherwise from libm lane by lane on the active lanes.
+  (within 4 ulp, against libm's 1); otherwise exp is a polynomial of irgen's own (within
+  1.2 ulp) and the others are libm lane by lane on the active lanes.
 
 Each lane performs the arithmetic of the scalar code in the same order and without fused
 multiply-adds, so arithmetic rounds as in the scalar code. Inactive lanes may hold anything
@@ -144,7 +145,6 @@ class LaneExprPrinter(ExprPrinter):
 
     def __init__(self, dtype: Dtype):
         super().__init__(dtype)
-        self.V, self.M, self.W = lane_types(dtype)
         self.scalar: set = set()       # symbols that hold one value for all lanes
         self.uniform: dict = {}        # loop index -> its scalar C expression
         self.mask = "irgen_m0"         # lanes the current block runs for
@@ -230,11 +230,10 @@ class LanePrinter(FunctionPrinter):
     def __init__(self, dtype: Dtype, qualifier: str):
         super().__init__(dtype, qualifier)
         self.e = LaneExprPrinter(dtype)
-        self.V, self.M, self.W = self.e.V, self.e.M, self.e.W
+        self.V, self.M, _ = lane_types(dtype)
         self.masks: list = []          # (mask variable, "fn" | "if" | "loop"), outermost first
         self.loops: list = []          # (broken-lanes mask, saved variables) per open loop
         self.n_masks = 0
-        self.n_results = 1
         self.shadowed: set = set()     # loop indices read after their loop
         self.fn_body: tuple = ()       # the function being printed
         self.returned = False          # whether some lanes may have returned already
@@ -265,7 +264,7 @@ class LanePrinter(FunctionPrinter):
             lines.append(f"    {V} irgen_ret{i} = {zero};")
         self.shadowed = _read_outside_loops(fn.body)
         self.fn_body, self.returned = fn.body, False
-        self.masks, self.n_masks, self.n_results = [("irgen_m0", "fn")], 0, fn.n_results
+        self.masks, self.n_masks = [("irgen_m0", "fn")], 0
         self.loops = []
         self.e.mask = "irgen_m0"
         self.block(fn.body, lines, 1)
@@ -383,7 +382,6 @@ class LanePrinter(FunctionPrinter):
             self.drop_lanes(pad, lines, upto_loop=True)
         else:
             raise NotImplementedError(type(s).__name__)
-
 
     def loop(self, s, lines, depth):
         pad, V, sfx = "    " * depth, self.V, self.t.suffix
