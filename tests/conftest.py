@@ -27,3 +27,18 @@ def vm_ref():
 def rel_err(got, want):
     got, want = np.asarray(got, float), np.asarray(want, float)
     return np.abs(got - want) / np.abs(want)
+
+
+@pytest.fixture(params=["c", "cuda-on-host"])
+def target(request, monkeypatch, tmp_path_factory):
+    """Wraps a generated module so that its functions run on the C kernels, or on the CUDA
+    kernels compiled as host code with the inputs presented as CUDA arrays."""
+    if request.param == "c":
+        return lambda module: module
+    from cuda_on_host import CXX, OnDevice, run_on_host
+    if CXX is None:
+        pytest.skip("needs a C++ compiler")
+    build_dir = tmp_path_factory.getbasetemp() / "cuda_host"
+    build_dir.mkdir(exist_ok=True)
+    run_on_host(monkeypatch, build_dir)
+    return OnDevice

@@ -2,13 +2,24 @@
 
 Reference values are in tests/fixtures (scripts/make_fixtures.py): z drawn from the
 distribution itself, parameters log-uniform; "tails" are z at CDF levels 1e-12..1e-4 on
-either side. Thresholds are the project's targets (see README, Accuracy)."""
+either side. Thresholds are the project's targets (see README, Accuracy). Every test runs
+twice: on the C kernels, and on the CUDA kernels compiled as host code (`target`)."""
 import numpy as np
 import pytest
 
-import generated.gamma as g
-import generated.von_mises as v
+import generated.gamma
+import generated.von_mises
 from conftest import rel_err
+
+
+@pytest.fixture
+def g(target):
+    return target(generated.gamma)
+
+
+@pytest.fixture
+def v(target):
+    return target(generated.von_mises)
 
 
 def _stats(got, want):
@@ -18,28 +29,28 @@ def _stats(got, want):
 
 # ---------------------------------------------------------------- Gamma
 
-def test_gamma_dz_dalpha_float64_draws(gamma_ref):
+def test_gamma_dz_dalpha_float64_draws(g, gamma_ref):
     s = gamma_ref["draws"]
     da, _ = g.implicit_grad(s["z"], s["param"], 1.0)
     mx, mean_abs = _stats(da, s["dz"])
     assert mx <= 5e-14 and mean_abs <= 2.5e-15, (mx, mean_abs)
 
 
-def test_gamma_dz_dalpha_float64_tails(gamma_ref):
+def test_gamma_dz_dalpha_float64_tails(g, gamma_ref):
     s = gamma_ref["tails"]
     da, _ = g.implicit_grad(s["z"], s["param"], 1.0)
     mx, _ = _stats(da, s["dz"])
     assert mx <= 5e-14, mx
 
 
-def test_gamma_dz_dbeta_is_minus_z_over_beta(gamma_ref):
+def test_gamma_dz_dbeta_is_minus_z_over_beta(g, gamma_ref):
     s = gamma_ref["draws"]
     beta = 2.5
     _, db = g.implicit_grad(s["z"] / beta, s["param"], beta)
     assert np.max(rel_err(db, -(s["z"] / beta) / beta)) <= 1e-14
 
 
-def test_gamma_grid_alpha_to_1e4(gamma_ref):
+def test_gamma_grid_alpha_to_1e4(g, gamma_ref):
     """alpha over [1e-3, 1e4] at fixed CDF levels, tails included."""
     s = gamma_ref["grid"]
     da, _ = g.implicit_grad(s["z"], s["param"], 1.0)
@@ -49,7 +60,7 @@ def test_gamma_grid_alpha_to_1e4(gamma_ref):
     assert np.max(rel_err(dF, s["dF"])) <= 2e-12
 
 
-def test_gamma_cdf_and_dF_dalpha(gamma_ref):
+def test_gamma_cdf_and_dF_dalpha(g, gamma_ref):
     s = {k: np.concatenate([gamma_ref[n][k] for n in ("draws", "tails")])
          for k in gamma_ref["draws"]}
     F, dF, _ = g.cdf_grad(s["z"], s["param"], 1.0)
@@ -59,7 +70,7 @@ def test_gamma_cdf_and_dF_dalpha(gamma_ref):
     assert np.max(np.abs(dF - s["dF"]) / np.maximum(np.abs(s["dF"]), 1e-300)) <= 1e-11
 
 
-def test_gamma_float32(gamma_ref):
+def test_gamma_float32(g, gamma_ref):
     s = gamma_ref["draws32"]
     z, a = s["z"].astype(np.float32), s["param"].astype(np.float32)
     assert np.array_equal(z.astype(float), s["z"])   # reference is at these exact inputs
@@ -71,7 +82,7 @@ def test_gamma_float32(gamma_ref):
 
 # ---------------------------------------------------------------- von Mises
 
-def test_von_mises_dz_dkappa_float64_draws(vm_ref):
+def test_von_mises_dz_dkappa_float64_draws(v, vm_ref):
     s = vm_ref["draws"]
     dmu, dk = v.implicit_grad(s["z"], 0.0, s["param"])
     mx, _ = _stats(dk, s["dz"])
@@ -79,14 +90,14 @@ def test_von_mises_dz_dkappa_float64_draws(vm_ref):
     assert np.all(dmu == 1.0) or np.max(np.abs(dmu - 1)) <= 4e-16
 
 
-def test_von_mises_dz_dkappa_float64_tails(vm_ref):
+def test_von_mises_dz_dkappa_float64_tails(v, vm_ref):
     s = vm_ref["tails"]
     _, dk = v.implicit_grad(s["z"], 0.0, s["param"])
     mx, _ = _stats(dk, s["dz"])
     assert mx <= 1e-10, mx
 
 
-def test_von_mises_cdf_and_derivative(vm_ref):
+def test_von_mises_cdf_and_derivative(v, vm_ref):
     s = {k: np.concatenate([vm_ref[n][k] for n in ("draws", "tails")]) for k in vm_ref["draws"]}
     F, _, dF = v.cdf_grad(s["z"], 0.0, s["param"])
     lower = s["F"] < 0.5
@@ -96,7 +107,7 @@ def test_von_mises_cdf_and_derivative(vm_ref):
     assert np.max(rel_err(dF[big], s["dF"][big])) <= 1e-10
 
 
-def test_von_mises_grid_kappa_from_1e_3(vm_ref):
+def test_von_mises_grid_kappa_from_1e_3(v, vm_ref):
     """kappa over [1e-3, 1e3] at fixed CDF levels, tails included: dz/dkappa and dF/dkappa."""
     s = vm_ref["grid"]
     _, dk = v.implicit_grad(s["z"], 0.0, s["param"])
@@ -108,7 +119,7 @@ def test_von_mises_grid_kappa_from_1e_3(vm_ref):
     assert np.max(rel_err(dF[~zero], s["dF"][~zero])) <= 1e-10
 
 
-def test_von_mises_float32(vm_ref):
+def test_von_mises_float32(v, vm_ref):
     s = vm_ref["draws32"]
     z, k = s["z"].astype(np.float32), s["param"].astype(np.float32)
     _, dk = v.implicit_grad(z, np.float32(0), k)
@@ -118,7 +129,7 @@ def test_von_mises_float32(vm_ref):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_no_nan_or_inf_for_valid_draws(gamma_ref, vm_ref, dtype):
+def test_no_nan_or_inf_for_valid_draws(g, v, gamma_ref, vm_ref, dtype):
     for s in (gamma_ref["draws"], gamma_ref["tails"]):
         z = s["z"].astype(dtype)
         ok = z >= np.finfo(dtype).tiny

@@ -107,7 +107,8 @@ def _load(path, name):
 def lanes(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lanes")
     (tmp / "lanes_dsl.py").write_text(textwrap.dedent(SOURCE))
-    build.build([tmp / "lanes_dsl.py"], tmp / "out", log=lambda *a: None)
+    build.build([tmp / "lanes_dsl.py"], tmp / "out", log=lambda *a: None,
+                cuda_binaries=False)
     dists = {d.name: d for d in build.load_file(tmp / "lanes_dsl.py")}
     return _load(tmp / "out", "lanes"), _load(tmp / "out", "lanes_grouped"), dists["lanes"]
 

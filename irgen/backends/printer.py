@@ -199,7 +199,9 @@ def _ordered(args):
 
 
 class FunctionPrinter:
-    """Prints one IR function as a C-family function for one dtype."""
+    """Prints one IR function as a C-family function for one dtype, one element per call."""
+
+    table_qualifier = "static const"    # CUDA puts tables in constant memory
 
     def __init__(self, dtype: Dtype, qualifier: str):
         self.t, self.qualifier = dtype, qualifier
@@ -208,7 +210,7 @@ class FunctionPrinter:
 
     def tables(self) -> list[str]:
         """Declarations of the constant tables the printed functions index."""
-        return [f"static const {self.t.ctype} {name}{self.t.suffix}[{len(v)}] = {{"
+        return [f"{self.table_qualifier} {self.t.ctype} {name}{self.t.suffix}[{len(v)}] = {{"
                 + ", ".join(self.e.literal(x) for x in v) + "};"
                 for name, v in sorted(self.e.tables.items())]
 

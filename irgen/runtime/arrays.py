@@ -31,24 +31,41 @@ def _dtype(args, names):
     return dt if dt in _BUFFERS else np.dtype(np.float64)
 
 
+def _on_device(args, out) -> bool:
+    """Whether a call goes to the GPU: some argument or output is a CUDA array."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return any(hasattr(a, "__cuda_array_interface__") for a in (*args, *outs))
+
+
 class KernelSet:
     """The kernels of one generated module, loaded on first use."""
 
     def __init__(self, py_file: str, name: str, kernels: dict):
         self.c_path = Path(py_file).with_name(name + ".c")
-        self.kernels = kernels     # kernel -> (input names, output names)
+        self.kernels = kernels     # kernel -> (input names, output names, grouped)
         self._lib = None
         self._functions = {}
+        self._cuda = None
 
     @property
     def lib(self):
         if self._lib is None:
-            spec = [(k, len(i), len(o)) for k, (i, o) in self.kernels.items()]
+            spec = [(k, len(i), len(o)) for k, (i, o, _) in self.kernels.items()]
             self._lib = load(self.c_path, spec)
         return self._lib
 
-    def call(self, kernel: str, args: tuple, out=None):
-        in_names, out_names = self.kernels[kernel]
+    @property
+    def cuda(self):
+        """The CUDA kernels; PyCUDA is imported here, when a CUDA array first arrives."""
+        if self._cuda is None:
+            from .cuda_runtime import CudaKernels
+            self._cuda = CudaKernels(self.c_path.with_suffix(".cu"), self.kernels)
+        return self._cuda
+
+    def call(self, kernel: str, args: tuple, out=None, stream=None):
+        if _on_device(args, out):
+            return self.cuda.call(kernel, args, out, stream)
+        in_names, out_names, _ = self.kernels[kernel]
         dt = _dtype(args, in_names)
         arrays = [np.asarray(a, dtype=dt) for a in args]
         try:

@@ -1,0 +1,186 @@
+"""Running the CUDA kernels of a generated module on CUDA arrays.
+
+Imported only when a CUDA array reaches a generated function, so CPU users never need
+PyCUDA. Kernels run in the device's primary context (the one torch and CuPy use), on the
+caller's stream: the one passed as `stream=`, else the one the inputs' interfaces name,
+else the legacy default stream. Outputs are allocated by the library of the first input
+(a torch tensor gives torch tensors, through torch's caching allocator; a CuPy array CuPy
+arrays; anything else PyCUDA GPUArrays)."""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..backends import cuda
+from . import cuda_driver as drv
+from .cuda_arrays import (DeviceView, broadcast_layout, check_outputs,
+                          plan_read, promote, shape_of, view)
+from .cuda_binary import fatbin_path
+
+_CTYPES = {np.dtype(np.float64): ctypes.c_double, np.dtype(np.float32): ctypes.c_float}
+_LETTER = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}
+
+
+class _Layout(ctypes.Structure):
+    _fields_ = [("shape", ctypes.c_int64 * 8), ("stride", ctypes.c_int64 * 8)]
+
+
+@functools.lru_cache(maxsize=None)
+def _pycuda():
+    import pycuda.driver as pd
+    pd.init()
+    return pd
+
+
+@functools.lru_cache(maxsize=None)
+def _primary(device: int):
+    """The device's primary context, retained for the life of the process."""
+    return _pycuda().Device(device).retain_primary_context()
+
+
+@contextlib.contextmanager
+def active(device: int):
+    """Make the device's primary context current for the duration, unless it is."""
+    ctx = _primary(device)
+    if drv.current_context() == ctx.handle:
+        yield
+        return
+    ctx.push()
+    try:
+        yield
+    finally:
+        _pycuda().Context.pop()
+
+
+@functools.lru_cache(maxsize=None)
+def multiprocessors(device: int) -> int:
+    pd = _pycuda()
+    return pd.Device(device).get_attribute(pd.device_attribute.MULTIPROCESSOR_COUNT)
+
+
+def stream_handle(stream, views) -> int:
+    """A CUstream handle from what the caller gave: None (the stream the inputs' interfaces
+    name, else the legacy default stream), a handle, or a stream object of torch
+    (.cuda_stream), CuPy (.ptr) or PyCUDA (.handle)."""
+    if stream is None:
+        return next((v.stream for v in views if v.stream is not None), 0)
+    if isinstance(stream, int):
+        return stream
+    for attr in ("cuda_stream", "ptr", "handle"):
+        if hasattr(stream, attr):
+            return int(getattr(stream, attr))
+    raise TypeError(f"stream: expected a stream handle or a torch, CuPy or PyCUDA stream, "
+                    f"got {type(stream).__name__}")
+
+
+def allocate(like, shape: tuple, dt: np.dtype, device: int):
+    """An uninitialised device array from the library `like` comes from."""
+    family = type(like).__module__.split(".")[0]
+    if family == "torch":
+        import torch
+        return torch.empty(shape, dtype=getattr(torch, dt.name), device=f"cuda:{device}")
+    if family == "cupy":
+        import cupy
+        with cupy.cuda.Device(device):
+            return cupy.empty(shape, dt)
+    import pycuda.gpuarray as ga
+    return ga.empty(shape, dt)
+
+
+class CudaKernels:
+    """The CUDA kernels of one generated module, loaded per device on first use."""
+
+    def __init__(self, cu_path: Path, kernels: dict):
+        self.cu_path = Path(cu_path)
+        self.kernels = kernels
+        self._modules: dict = {}        # device -> (module handle, {name: (function, grid cap)})
+
+    def _image(self, device: int) -> bytes:
+        binary = fatbin_path(self.cu_path)
+        if binary.exists():
+            return binary.read_bytes()
+        from pycuda.compiler import compile as nvcc_compile  # cached by source, options, nvcc
+        major, minor = _pycuda().Device(device).compute_capability()
+        return nvcc_compile(self.cu_path.read_text(), options=list(cuda.NVCC_FLAGS),
+                            arch=f"sm_{major}{minor}", no_extern_c=True)
+
+    def function(self, device: int, name: str):
+        """(function handle, most blocks worth launching) in the current context."""
+        if device not in self._modules:
+            self._modules[device] = (drv.load_module(self._image(device)), {})
+        module, functions = self._modules[device]
+        if name not in functions:
+            f = drv.get_function(module, name)
+            functions[name] = (f, multiprocessors(device) * drv.blocks_per_sm(f, cuda.BLOCK))
+        return functions[name]
+
+    def launch(self, device, name, n, per_block, stream, args):
+        f, cap = self.function(device, name)
+        drv.launch(f, max(1, min(math.ceil(n / per_block), cap)), cuda.BLOCK, stream, args)
+
+    def call(self, kernel: str, args: tuple, out, stream):
+        in_names, out_names, grouped = self.kernels[kernel]
+        dt, items = promote(args, in_names)
+        try:
+            shape = np.broadcast_shapes(*[shape_of(i) for i in items])
+        except ValueError:
+            shapes = ", ".join(f"{n}{shape_of(i)}" for n, i in zip(in_names, items))
+            raise ValueError(f"{kernel}: arguments do not broadcast together: {shapes}") \
+                from None
+        views = [i for i in items if isinstance(i, DeviceView)]
+        out_views = check_outputs(kernel, out, out_names, shape, dt) if out is not None else []
+        devices = {drv.pointer_device(v.ptr) for v in views + out_views if v.size}
+        if len(devices) > 1:
+            raise ValueError(f"{kernel}: arrays on different devices {sorted(devices)}")
+        device = devices.pop() if devices else 0
+        n = math.prod(shape)
+        T = _CTYPES[dt]
+        with active(device):
+            handle = stream_handle(stream, views)
+            outs = [v.obj for v in out_views] or \
+                [allocate(views[0].obj, shape, dt, device) for _ in out_names]
+            if not n:
+                return self._result(outs, out)
+            keep, cargs = [], [ctypes.c_int64(n)]
+            for item in items:
+                r = plan_read(item, dt, shape)
+                if r.expand is not None:
+                    tmp = allocate(r.expand.obj, (r.count,), dt, device)
+                    keep.append(tmp)
+                    self._expand(device, r.expand, tmp, dt, shape if r.count > 1 else (),
+                                 handle)
+                    r = plan_read(view_of(tmp), dt, (r.count,))
+                cargs += [ctypes.c_void_p(r.ptr), ctypes.c_int64(r.stride), T(r.value)]
+            cargs += [ctypes.c_void_p(view_of(o).ptr) for o in outs]
+            per_block = cuda.BLOCK * (cuda.TILE_ITEMS if grouped else 1)
+            self.launch(device, f"irgen_{kernel}_{dt.name}", n, per_block, handle, cargs)
+        return self._result(outs, out)
+
+    def _expand(self, device, src: DeviceView, dst, dt, shape, stream):
+        """Copy src, broadcast to shape and converted to dt, into the contiguous dst."""
+        if len(shape) > 8:
+            raise ValueError("more than 8 dimensions")
+        dims, strides = broadcast_layout(src, shape) if shape else ((), ())
+        layout = _Layout()
+        for d, (n, s) in enumerate(zip(dims, strides)):
+            layout.shape[d], layout.stride[d] = n, s
+        count = math.prod(shape)
+        name = f"irgen_expand_{_LETTER[src.dtype]}_{_LETTER[dt]}"
+        self.launch(device, name, count, cuda.BLOCK, stream,
+                    [ctypes.c_int64(count), ctypes.c_int(len(dims)), layout,
+                     ctypes.c_void_p(src.ptr), ctypes.c_void_p(view_of(dst).ptr)])
+
+    @staticmethod
+    def _result(outs, out):
+        if out is not None:
+            return out
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def view_of(a) -> DeviceView:
+    return view(a, "array")

@@ -1,0 +1,166 @@
+"""The CUDA path on the CPU: the generated .cu files compiled as host code and driven by
+the CUDA run time (tests/cuda_on_host.py), against the C kernels, with the CPU's rules for
+dtypes, broadcasting, layouts, out= and streams. (tests/test_accuracy.py runs the same
+host build against mpmath.) A numeric mistake in the CUDA kernels, or in how the run time
+lays out their arguments, fails here without a GPU."""
+import numpy as np
+import pytest
+
+import generated.gamma as g
+import generated.normal as nrm
+import generated.von_mises as v
+from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
+
+pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
+MODULES = {"gamma": g, "normal": nrm, "von_mises": v}
+
+
+@pytest.fixture
+def launches(monkeypatch, tmp_path_factory):
+    build_dir = tmp_path_factory.getbasetemp() / "cuda_host"
+    build_dir.mkdir(exist_ok=True)
+    seen = []
+    run_on_host(monkeypatch, build_dir, seen)
+    return seen
+
+
+def _tuple(r):
+    return r if isinstance(r, tuple) else (r,)
+
+
+def dev(a, dtype=None, stream=None):
+    return FakeCudaArray(np.ascontiguousarray(a, dtype), stream)
+
+
+# ---------------------------------------------------------------- against the C kernels
+
+def _inputs(name, rng, n=3000):
+    """Random valid inputs of a distribution, then rows of bad and edge values."""
+    if name == "gamma":
+        a = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))
+        b = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
+        cols = [rng.gamma(a) / b, a, b]
+        bad = [[np.nan, 1, 1], [1, np.nan, 1], [1, -1, 1], [1, 0, 1], [1, 1, 0], [-1, 2, 1],
+               [0, 2, 1], [np.inf, 2, 1], [1, np.inf, 1], [1e-300, 0.5, 1], [1e300, 3, 1]]
+    elif name == "normal":
+        cols = [rng.normal(0, 3, n), rng.normal(0, 1, n), np.exp(rng.uniform(-3, 3, n))]
+        bad = [[np.nan, 0, 1], [0, np.nan, 1], [0, 0, -1], [0, 0, 0], [np.inf, 0, 1],
+               [-np.inf, 0, 1], [40, 0, 1], [-40, 0, 1]]
+    else:
+        cols = [rng.uniform(-4, 4, n), rng.uniform(-np.pi, np.pi, n),
+                np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))]
+        bad = [[np.nan, 0, 1], [0, np.nan, 1], [0, 0, -1], [0, 0, 0], [np.inf, 0, 1],
+               [0, 0, np.inf], [np.pi, 0, 1], [-np.pi, 0, 1], [0, 0, 1e6]]
+    return [np.concatenate([c, np.array(bad, float)[:, j]]) for j, c in enumerate(cols)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_kernel_agrees_with_the_c_kernels(name, dtype, launches):
+    """Same inputs through the CUDA path and the C path: equal NaN and infinity patterns.
+    float64: within 4096 eps of the C kernels, relative to the value or to 1 below it (the
+    two use different math libraries, libm's or CUDA's here and vector ones in the C
+    kernels, and a log density sums terms of up to alpha log alpha whose roundings do not
+    cancel). float32: the largest relative error against the C kernels in float64 at most
+    4 times that of the C kernels in float32, plus rounding (values above 1e-30)."""
+    mod = MODULES[name]
+    with np.errstate(over="ignore"):          # 1e300 is infinite in float32
+        cols = [c.astype(dtype) for c in _inputs(name, np.random.default_rng(3))]
+    eps = np.finfo(dtype).eps
+    for kernel in ("cdf", "log_prob", "cdf_grad", "implicit_grad"):
+        f = getattr(mod, kernel)
+        want, got, ref = (_tuple(r) for r in (f(*cols), f(*[dev(c) for c in cols]),
+                                                f(*[c.astype(np.float64) for c in cols])))
+        for w, o, r in zip(want, host(got), ref):
+            assert o.dtype == dtype and o.shape == w.shape
+            assert np.array_equal(np.isnan(o), np.isnan(w)), kernel
+            assert np.array_equal(o[np.isinf(w)], w[np.isinf(w)]), kernel
+            if dtype == np.float64:
+                ok = np.isfinite(w)
+                err = np.abs(o[ok] - w[ok]) / np.maximum(np.abs(w[ok]), 1)
+                assert err.max() <= 4096 * eps, (kernel, err.max() / eps)
+            else:
+                ok = np.isfinite(w) & (np.abs(r) >= 1e-30)
+                err, err_c = (np.abs(x[ok] - r[ok]) / np.abs(r[ok]) for x in (o, w))
+                assert err.max() <= 4 * err_c.max() + 64 * eps, (kernel, err.max(), err_c.max())
+    assert {n for n, _, _ in launches} >= {f"irgen_{k}_{np.dtype(dtype).name}" for k in
+                                           ("cdf", "log_prob", "cdf_grad", "implicit_grad")}
+
+
+# ---------------------------------------------------------------- the array boundary
+
+def test_layouts_broadcasting_and_dtypes_follow_the_cpu(launches):
+    """A transposed float32 array, a float64 row and a Python scalar: promoted to float64,
+    broadcast, the strided input copied by the expand kernel; the result equals the CPU's."""
+    rng = np.random.default_rng(4)
+    z = rng.gamma(2.0, size=(4, 3)).astype(np.float32).T          # (3, 4), not contiguous
+    a = np.array([0.5, 1.0, 2.0, 30.0])
+    got = g.implicit_grad(FakeCudaArray(z), dev(a), 2.0)
+    want = g.implicit_grad(z, a, 2.0)
+    for o, w in zip(host(got), want):
+        assert o.dtype == np.float64 and o.shape == (3, 4)
+        assert np.allclose(o, w, rtol=1e-13, atol=0)
+    names = [n for n, _, _ in launches]
+    assert names == ["irgen_expand_f_d", "irgen_expand_d_d", "irgen_implicit_grad_float64"]
+
+
+def test_scalars_single_values_and_reversed_strides(launches):
+    z = np.linspace(0.1, 5, 7)[::-1]                              # negative stride
+    one = FakeCudaArray(np.array([1.5], np.float32))             # size 1, other dtype
+    got = host(g.cdf(FakeCudaArray(z), one, np.float64(2.0)))
+    assert np.allclose(got, g.cdf(z, 1.5, 2.0), rtol=1e-14)
+    zero_d = FakeCudaArray(np.array(0.3))
+    got = host(nrm.cdf(zero_d, 0.0, 1.0))
+    assert got.shape == () and np.isclose(got, nrm.cdf(0.3, 0.0, 1.0), rtol=1e-15)
+
+
+def test_out_and_empty_arrays(launches):
+    z = np.linspace(0.5, 3, 10)
+    outs = (FakeCudaArray(np.full(10, np.nan)), FakeCudaArray(np.full(10, np.nan)))
+    assert g.implicit_grad(dev(z), 2.0, 1.0, out=outs) is outs
+    assert np.allclose(outs[0].array, g.implicit_grad(z, 2.0, 1.0)[0], rtol=1e-14)
+    n = len(launches)
+    empty = host(g.cdf(dev(np.empty(0)), 2.0, 1.0))
+    assert empty.shape == (0,) and len(launches) == n
+
+
+def test_bad_arguments_are_refused(launches):
+    z = dev(np.ones(4))
+    with pytest.raises(TypeError, match="host array"):
+        g.cdf(z, np.ones(4), 1.0)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        g.cdf(FakeCudaArray(np.ones(4, np.int32)), 1.0, 1.0)
+    with pytest.raises(ValueError, match="broadcast"):
+        g.cdf(z, dev(np.ones(3)), 1.0)
+    with pytest.raises(ValueError, match="out for"):
+        g.cdf(z, 1.0, 1.0, out=FakeCudaArray(np.empty(3)))
+    with pytest.raises(ValueError, match="out= needs 2"):
+        g.implicit_grad(z, 1.0, 1.0, out=FakeCudaArray(np.empty(4)))
+    with pytest.raises(TypeError, match="stream"):
+        g.cdf(z, 1.0, 1.0, stream="default")
+    assert not launches
+
+
+class _TorchLikeStream:
+    cuda_stream = 0x5150
+
+
+def test_streams(launches):
+    z = np.linspace(0.5, 3, 10)
+    g.cdf(dev(z), 2.0, 1.0)                                       # nothing named: legacy
+    g.cdf(dev(z, stream=77), 2.0, 1.0)                            # the producer's stream
+    g.cdf(dev(z, stream=77), 2.0, 1.0, stream=_TorchLikeStream()) # the caller's
+    g.cdf(dev(z), 2.0, 1.0, stream=12)
+    assert [s for _, _, s in launches] == [0, 77, 0x5150, 12]
+
+
+def test_contiguity_ignores_the_strides_of_single_dimensions():
+    """Libraries give any stride to a dimension of length 1 (torch does): still contiguous."""
+    from irgen.runtime.cuda_arrays import view
+
+    class Odd:
+        __cuda_array_interface__ = {"shape": (3, 1, 4), "typestr": "<f4", "version": 3,
+                                    "data": (1024, False), "strides": (16, 999 * 4, 4)}
+    assert view(Odd(), "x").contiguous
+    Odd.__cuda_array_interface__ = dict(Odd.__cuda_array_interface__, strides=(4, 4, 12))
+    assert not view(Odd(), "x").contiguous
