@@ -2936,7 +2936,10 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float*
    256 x 8 elements, orders it by group (a counting sort in shared memory) and
    evaluates it in that order, so that the threads of a warp take the same branches. ---- */
 #define IRGEN_BLOCK 256
-#define IRGEN_TILE (256 * 8)
+#ifndef IRGEN_TILE_ITEMS          /* other sizes, and IRGEN_UNSORTED: benchmarks/gpu.py --variants */
+#define IRGEN_TILE_ITEMS 8
+#endif
+#define IRGEN_TILE (IRGEN_BLOCK * IRGEN_TILE_ITEMS)
 #define IRGEN_GROUPS 32
 
 /* cdf, float64 arrays, computed in double */
@@ -2964,6 +2967,7 @@ IRGEN_FN int irgen_cdf_float64_group(int64_t i, const double* __restrict__ in0, 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -2994,6 +2998,11 @@ irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double 
             irgen_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         __syncthreads();                   /* before the next tile reuses the arrays */
     }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+        irgen_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
 }
 #else
 
@@ -3036,6 +3045,7 @@ IRGEN_FN int irgen_cdf_float32_group(int64_t i, const float* __restrict__ in0, i
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -3066,6 +3076,11 @@ irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0
             irgen_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         __syncthreads();                   /* before the next tile reuses the arrays */
     }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+        irgen_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
 }
 #else
 
@@ -3168,6 +3183,7 @@ IRGEN_FN int irgen_cdf_grad_float64_group(int64_t i, const double* __restrict__ 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+#ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -3198,6 +3214,11 @@ irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, do
             irgen_cdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
         __syncthreads();                   /* before the next tile reuses the arrays */
     }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+        irgen_cdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
 }
 #else
 
@@ -3244,6 +3265,7 @@ IRGEN_FN int irgen_cdf_grad_float32_group(int64_t i, const float* __restrict__ i
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+#ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -3274,6 +3296,11 @@ irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, flo
             irgen_cdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
         __syncthreads();                   /* before the next tile reuses the arrays */
     }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+        irgen_cdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
 }
 #else
 
@@ -3318,6 +3345,7 @@ IRGEN_FN int irgen_implicit_grad_float64_group(int64_t i, const double* __restri
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1)
 {
+#ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -3348,6 +3376,11 @@ irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s
             irgen_implicit_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
         __syncthreads();                   /* before the next tile reuses the arrays */
     }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+        irgen_implicit_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
 }
 #else
 
@@ -3392,6 +3425,7 @@ IRGEN_FN int irgen_implicit_grad_float32_group(int64_t i, const float* __restric
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1)
 {
+#ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -3422,6 +3456,11 @@ irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0
             irgen_implicit_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
         __syncthreads();                   /* before the next tile reuses the arrays */
     }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+        irgen_implicit_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
 }
 #else
 

@@ -244,7 +244,10 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float mu, float sigma, float* i
    256 x 8 elements, orders it by group (a counting sort in shared memory) and
    evaluates it in that order, so that the threads of a warp take the same branches. ---- */
 #define IRGEN_BLOCK 256
-#define IRGEN_TILE (256 * 8)
+#ifndef IRGEN_TILE_ITEMS          /* other sizes, and IRGEN_UNSORTED: benchmarks/gpu.py --variants */
+#define IRGEN_TILE_ITEMS 8
+#endif
+#define IRGEN_TILE (IRGEN_BLOCK * IRGEN_TILE_ITEMS)
 #define IRGEN_GROUPS 32
 
 /* cdf, float64 arrays, computed in double */

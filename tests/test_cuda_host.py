@@ -9,6 +9,7 @@ import pytest
 import generated.gamma as g
 import generated.normal as nrm
 import generated.von_mises as v
+from agreement import KERNELS, assert_agrees, random_inputs
 from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
 
 pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
@@ -24,67 +25,24 @@ def launches(monkeypatch, tmp_path_factory):
     return seen
 
 
-def _tuple(r):
-    return r if isinstance(r, tuple) else (r,)
-
-
 def dev(a, dtype=None, stream=None):
     return FakeCudaArray(np.ascontiguousarray(a, dtype), stream)
 
 
 # ---------------------------------------------------------------- against the C kernels
 
-def _inputs(name, rng, n=3000):
-    """Random valid inputs of a distribution, then rows of bad and edge values."""
-    if name == "gamma":
-        a = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))
-        b = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
-        cols = [rng.gamma(a) / b, a, b]
-        bad = [[np.nan, 1, 1], [1, np.nan, 1], [1, -1, 1], [1, 0, 1], [1, 1, 0], [-1, 2, 1],
-               [0, 2, 1], [np.inf, 2, 1], [1, np.inf, 1], [1e-300, 0.5, 1], [1e300, 3, 1]]
-    elif name == "normal":
-        cols = [rng.normal(0, 3, n), rng.normal(0, 1, n), np.exp(rng.uniform(-3, 3, n))]
-        bad = [[np.nan, 0, 1], [0, np.nan, 1], [0, 0, -1], [0, 0, 0], [np.inf, 0, 1],
-               [-np.inf, 0, 1], [40, 0, 1], [-40, 0, 1]]
-    else:
-        cols = [rng.uniform(-4, 4, n), rng.uniform(-np.pi, np.pi, n),
-                np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))]
-        bad = [[np.nan, 0, 1], [0, np.nan, 1], [0, 0, -1], [0, 0, 0], [np.inf, 0, 1],
-               [0, 0, np.inf], [np.pi, 0, 1], [-np.pi, 0, 1], [0, 0, 1e6]]
-    return [np.concatenate([c, np.array(bad, float)[:, j]]) for j, c in enumerate(cols)]
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_every_kernel_agrees_with_the_c_kernels(name, dtype, launches):
-    """Same inputs through the CUDA path and the C path: equal NaN and infinity patterns.
-    float64: within 4096 eps of the C kernels, relative to the value or to 1 below it (the
-    two use different math libraries, libm's or CUDA's here and vector ones in the C
-    kernels, and a log density sums terms of up to alpha log alpha whose roundings do not
-    cancel). float32: the largest relative error against the C kernels in float64 at most
-    4 times that of the C kernels in float32, plus rounding (values above 1e-30)."""
+    """Same inputs through the CUDA path and the C path (agreement.py)."""
     mod = MODULES[name]
-    with np.errstate(over="ignore"):          # 1e300 is infinite in float32
-        cols = [c.astype(dtype) for c in _inputs(name, np.random.default_rng(3))]
-    eps = np.finfo(dtype).eps
-    for kernel in ("cdf", "log_prob", "cdf_grad", "implicit_grad"):
+    cols = random_inputs(name, np.random.default_rng(3), dtype)
+    for kernel in KERNELS:
         f = getattr(mod, kernel)
-        want, got, ref = (_tuple(r) for r in (f(*cols), f(*[dev(c) for c in cols]),
-                                                f(*[c.astype(np.float64) for c in cols])))
-        for w, o, r in zip(want, host(got), ref):
-            assert o.dtype == dtype and o.shape == w.shape
-            assert np.array_equal(np.isnan(o), np.isnan(w)), kernel
-            assert np.array_equal(o[np.isinf(w)], w[np.isinf(w)]), kernel
-            if dtype == np.float64:
-                ok = np.isfinite(w)
-                err = np.abs(o[ok] - w[ok]) / np.maximum(np.abs(w[ok]), 1)
-                assert err.max() <= 4096 * eps, (kernel, err.max() / eps)
-            else:
-                ok = np.isfinite(w) & (np.abs(r) >= 1e-30)
-                err, err_c = (np.abs(x[ok] - r[ok]) / np.abs(r[ok]) for x in (o, w))
-                assert err.max() <= 4 * err_c.max() + 64 * eps, (kernel, err.max(), err_c.max())
-    assert {n for n, _, _ in launches} >= {f"irgen_{k}_{np.dtype(dtype).name}" for k in
-                                           ("cdf", "log_prob", "cdf_grad", "implicit_grad")}
+        assert_agrees(kernel, f(*cols), host(f(*[dev(c) for c in cols])),
+                      f(*[c.astype(np.float64) for c in cols]))
+    assert {n for n, _, _ in launches} >= {f"irgen_{k}_{np.dtype(dtype).name}"
+                                           for k in KERNELS}
 
 
 # ---------------------------------------------------------------- the array boundary

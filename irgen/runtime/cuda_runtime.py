@@ -2,8 +2,7 @@
 
 Imported only when a CUDA array reaches a generated function, so CPU users never need
 PyCUDA. Kernels run in the device's primary context (the one torch and CuPy use), on the
-caller's stream: the one passed as `stream=`, else the one the inputs' interfaces name,
-else the legacy default stream. Outputs are allocated by the library of the first input
+caller's stream (see stream_handle). Outputs are allocated by the library of the first input
 (a torch tensor gives torch tensors, through torch's caching allocator; a CuPy array CuPy
 arrays; anything else PyCUDA GPUArrays)."""
 from __future__ import annotations
@@ -63,12 +62,19 @@ def multiprocessors(device: int) -> int:
     return pd.Device(device).get_attribute(pd.device_attribute.MULTIPROCESSOR_COUNT)
 
 
-def stream_handle(stream, views) -> int:
-    """A CUstream handle from what the caller gave: None (the stream the inputs' interfaces
-    name, else the legacy default stream), a handle, or a stream object of torch
-    (.cuda_stream), CuPy (.ptr) or PyCUDA (.handle)."""
+def stream_handle(stream, views, device: int) -> int:
+    """A CUstream handle from what the caller gave: a handle, or a stream object of torch
+    (.cuda_stream), CuPy (.ptr) or PyCUDA (.handle); by default the stream the inputs'
+    interfaces name (CuPy's current one), torch's current stream for torch tensors (its
+    interface names none), else the legacy default stream."""
     if stream is None:
-        return next((v.stream for v in views if v.stream is not None), 0)
+        named = next((v.stream for v in views if v.stream is not None), None)
+        if named is not None:
+            return named
+        if views and _family(views[0].obj) == "torch":
+            import torch
+            return torch.cuda.current_stream(device).cuda_stream
+        return 0
     if isinstance(stream, int):
         return stream
     for attr in ("cuda_stream", "ptr", "handle"):
@@ -78,9 +84,13 @@ def stream_handle(stream, views) -> int:
                     f"got {type(stream).__name__}")
 
 
+def _family(obj) -> str:
+    return type(obj).__module__.split(".")[0]
+
+
 def allocate(like, shape: tuple, dt: np.dtype, device: int):
     """An uninitialised device array from the library `like` comes from."""
-    family = type(like).__module__.split(".")[0]
+    family = _family(like)
     if family == "torch":
         import torch
         return torch.empty(shape, dtype=getattr(torch, dt.name), device=f"cuda:{device}")
@@ -95,18 +105,21 @@ def allocate(like, shape: tuple, dt: np.dtype, device: int):
 class CudaKernels:
     """The CUDA kernels of one generated module, loaded per device on first use."""
 
-    def __init__(self, cu_path: Path, kernels: dict):
+    def __init__(self, cu_path: Path, kernels: dict, flags=None):
+        """flags: nvcc options to compile the source with instead of loading the fatbin
+        (benchmarks compare variants this way)."""
         self.cu_path = Path(cu_path)
         self.kernels = kernels
+        self.flags = flags
         self._modules: dict = {}        # device -> (module handle, {name: (function, grid cap)})
 
     def _image(self, device: int) -> bytes:
         binary = fatbin_path(self.cu_path)
-        if binary.exists():
+        if binary.exists() and self.flags is None:
             return binary.read_bytes()
         from pycuda.compiler import compile as nvcc_compile  # cached by source, options, nvcc
         major, minor = _pycuda().Device(device).compute_capability()
-        return nvcc_compile(self.cu_path.read_text(), options=list(cuda.NVCC_FLAGS),
+        return nvcc_compile(self.cu_path.read_text(), options=list(self.flags or cuda.NVCC_FLAGS),
                             arch=f"sm_{major}{minor}", no_extern_c=True)
 
     def function(self, device: int, name: str):
@@ -141,7 +154,7 @@ class CudaKernels:
         n = math.prod(shape)
         T = _CTYPES[dt]
         with active(device):
-            handle = stream_handle(stream, views)
+            handle = stream_handle(stream, views, device)
             outs = [v.obj for v in out_views] or \
                 [allocate(views[0].obj, shape, dt, device) for _ in out_names]
             if not n:

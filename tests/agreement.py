@@ -1,0 +1,56 @@
+"""Whether a distribution's kernels on another target agree with its C kernels: the
+inputs (random valid ones, then rows of bad and edge values) and the comparison, shared by
+the host build of the CUDA kernels and the GPU tests."""
+import numpy as np
+
+KERNELS = ("cdf", "log_prob", "cdf_grad", "implicit_grad")
+
+
+def random_inputs(name, rng, dtype, n=3000):
+    """Columns (x, *params) of a built-in distribution, in dtype."""
+    with np.errstate(over="ignore"):          # 1e300 is infinite in float32
+        return [c.astype(dtype) for c in _columns(name, rng, n)]
+
+
+def _columns(name, rng, n):
+    if name == "gamma":
+        a = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))
+        b = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
+        cols = [rng.gamma(a) / b, a, b]
+        bad = [[np.nan, 1, 1], [1, np.nan, 1], [1, -1, 1], [1, 0, 1], [1, 1, 0], [-1, 2, 1],
+               [0, 2, 1], [np.inf, 2, 1], [1, np.inf, 1], [1e-300, 0.5, 1], [1e300, 3, 1]]
+    elif name == "normal":
+        cols = [rng.normal(0, 3, n), rng.normal(0, 1, n), np.exp(rng.uniform(-3, 3, n))]
+        bad = [[np.nan, 0, 1], [0, np.nan, 1], [0, 0, -1], [0, 0, 0], [np.inf, 0, 1],
+               [-np.inf, 0, 1], [40, 0, 1], [-40, 0, 1]]
+    else:
+        cols = [rng.uniform(-4, 4, n), rng.uniform(-np.pi, np.pi, n),
+                np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))]
+        bad = [[np.nan, 0, 1], [0, np.nan, 1], [0, 0, -1], [0, 0, 0], [np.inf, 0, 1],
+               [0, 0, np.inf], [np.pi, 0, 1], [-np.pi, 0, 1], [0, 0, 1e6]]
+    return [np.concatenate([c, np.array(bad, float)[:, j]]) for j, c in enumerate(cols)]
+
+
+def assert_agrees(kernel, want, got, ref):
+    """want: the C kernels' results at the inputs; got: the other target's, as NumPy
+    arrays; ref: the C kernels' in float64 at the same inputs.
+
+    Equal NaN and infinity patterns. float64: within 4096 eps of the C kernels, relative to
+    the value or to 1 below it (the two use different math libraries, and a log density
+    sums terms of up to alpha log alpha whose roundings do not cancel). float32: the
+    largest relative error against float64 at most 4 times that of the C kernels in
+    float32, plus rounding (values above 1e-30)."""
+    tup = (lambda r: r if isinstance(r, tuple) else (r,))
+    for w, o, r in zip(tup(want), tup(got), tup(ref)):
+        eps = np.finfo(w.dtype).eps
+        assert o.dtype == w.dtype and o.shape == w.shape, kernel
+        assert np.array_equal(np.isnan(o), np.isnan(w)), kernel
+        assert np.array_equal(o[np.isinf(w)], w[np.isinf(w)]), kernel
+        if w.dtype == np.float64:
+            ok = np.isfinite(w)
+            err = np.abs(o[ok] - w[ok]) / np.maximum(np.abs(w[ok]), 1)
+            assert err.max() <= 4096 * eps, (kernel, err.max() / eps)
+        else:
+            ok = np.isfinite(w) & (np.abs(r) >= 1e-30)
+            err, err_c = (np.abs(x[ok] - r[ok]) / np.abs(r[ok]) for x in (o, w))
+            assert err.max() <= 4 * err_c.max() + 64 * eps, (kernel, err.max(), err_c.max())

@@ -1,0 +1,89 @@
+"""On a CUDA GPU (marked `gpu`, deselected by default; run with `pytest -m gpu`): the CUDA
+kernels against the C kernels for every built-in distribution and kernel, float32 and
+float64, random and bad inputs; PyCUDA GPUArrays and torch CUDA tensors; streams, out=,
+sizes that end mid-tile."""
+import numpy as np
+import pytest
+
+import generated.gamma as g
+import generated.normal as nrm
+import generated.von_mises as v
+from agreement import KERNELS, assert_agrees, random_inputs
+
+pytestmark = pytest.mark.gpu
+MODULES = {"gamma": g, "normal": nrm, "von_mises": v}
+
+
+@pytest.fixture(scope="module")
+def ga():
+    try:
+        import pycuda.driver as drv
+        drv.init()
+        if drv.Device.count() == 0:
+            pytest.skip("no CUDA device")
+        from irgen.runtime.cuda_runtime import active
+        with active(0):
+            import pycuda.gpuarray as gpuarray
+            yield gpuarray
+    except ImportError:
+        pytest.skip("PyCUDA is not installed")
+
+
+def _host(r):
+    return tuple(x.get() for x in r) if isinstance(r, tuple) else r.get()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_kernel_agrees_with_the_c_kernels(ga, name, dtype):
+    mod = MODULES[name]
+    cols = random_inputs(name, np.random.default_rng(3), dtype, n=100_003)
+    for kernel in KERNELS:
+        f = getattr(mod, kernel)
+        got = f(*[ga.to_gpu(c) for c in cols])
+        assert_agrees(kernel, f(*cols), _host(got), f(*[c.astype(np.float64) for c in cols]))
+
+
+def test_scalars_broadcasting_and_out(ga):
+    rng = np.random.default_rng(1)
+    z = rng.gamma(2.0, size=(300, 7)).astype(np.float32)
+    a = np.exp(rng.uniform(-2, 2, 7))
+    got = _host(g.implicit_grad(ga.to_gpu(z), ga.to_gpu(a), 1.5))
+    want = g.implicit_grad(z, a, 1.5)
+    for o, w in zip(got, want):
+        assert o.dtype == np.float64 and np.allclose(o, w, rtol=1e-12, atol=0)
+    outs = (ga.empty(z.shape, np.float32), ga.empty(z.shape, np.float32))
+    assert g.implicit_grad(ga.to_gpu(z), np.float32(2), np.float32(1), out=outs) is outs
+    assert np.allclose(outs[0].get(), g.implicit_grad(z, np.float32(2), np.float32(1))[0],
+                       rtol=1e-5)
+
+
+def test_torch_tensors_on_the_current_stream(ga):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch without CUDA")
+    rng = np.random.default_rng(2)
+    a = np.exp(rng.uniform(np.log(0.1), np.log(10), 1 << 20)).astype(np.float32)
+    z = rng.gamma(a).astype(np.float32)
+    want = g.implicit_grad(z, a, np.float32(1))[0]
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):
+        tz = torch.from_numpy(z).cuda()
+        ta = torch.from_numpy(a).cuda().requires_grad_()
+        da, db = g.implicit_grad(tz, ta, 1.0)
+        total = (da * 2).sum()                       # queued behind the kernel on `side`
+    side.synchronize()
+    assert isinstance(da, torch.Tensor) and da.device == tz.device and da.dtype == torch.float32
+    got = da.cpu().numpy()
+    assert np.allclose(got, want, rtol=2e-5, atol=0)
+    assert np.isclose(total.item(), 2 * got.astype(np.float64).sum(), rtol=1e-4)
+
+
+def test_tiles_and_groups_at_every_size(ga):
+    """Sizes around the tile of the grouped kernels; every element written once."""
+    rng = np.random.default_rng(4)
+    for n in (1, 31, 2047, 2048, 2049, 5 * 2048 + 3):
+        a = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))
+        z = rng.gamma(a)
+        got = _host(g.implicit_grad(ga.to_gpu(z), ga.to_gpu(a), 1.0))[0]
+        assert np.allclose(got, g.implicit_grad(z, a, 1.0)[0], rtol=1e-12, atol=0), n
