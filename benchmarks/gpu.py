@@ -141,7 +141,6 @@ def main():
                 row("jax.lax.random_gamma_grad (wall clock)", name, float(np.median(times)),
                     accuracy(got, ref))
                 del jz, ja
-            del gz, gaa, outs
         for dtype in (np.float32, np.float64):
             name = np.dtype(dtype).name
             ya, ka = y.astype(dtype), kappa.astype(dtype)
@@ -151,7 +150,6 @@ def main():
             outs = (ga.empty(n, dtype), ga.empty(n, dtype))
             s = timed(lambda: v.implicit_grad(gy, zero, gk, out=outs), rep, events)
             row("irgen (CUDA)", name, s, accuracy(outs[1].get()[:m], ref))
-            del gy, gk, outs
     versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
     if torch is not None:
         versions.append(f"torch {torch.__version__}")

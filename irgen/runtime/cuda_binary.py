@@ -6,12 +6,12 @@ of the source, the options, the targets and nvcc's version, so a stale binary is
 loaded. Without one, the run time compiles the source through PyCUDA (see cuda_runtime)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from pathlib import Path
 
 from ..backends import cuda
+from .loader import install
 
 
 def fatbin_path(cu_path: Path) -> Path:
@@ -33,13 +33,5 @@ def compile_fatbin(cu_path: Path) -> Path | None:
                            capture_output=True, text=True)
         if r.returncode:
             raise RuntimeError(f"nvcc failed on {cu_path}:\n{r.stderr[-4000:]}")
-        final_tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
-        final_tmp.write_bytes(staged.read_bytes())
-        os.replace(final_tmp, out)
-    for old in cu_path.parent.glob(f"_{cu_path.stem}_*.fatbin"):
-        if old != out:
-            try:
-                old.unlink()
-            except OSError:
-                pass
+        install(staged, out, f"_{cu_path.stem}_*.fatbin")
     return out

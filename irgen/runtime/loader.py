@@ -98,17 +98,23 @@ def compile_binary(c_path: Path, kernels, verbose=False) -> Path:
     ffi.set_source(module, c_path.read_text(), extra_compile_args=list(CFLAGS + flags),
                    extra_link_args=list(LDFLAGS), libraries=list(libs))
     with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
-        built = Path(ffi.compile(tmpdir=tmp, verbose=verbose))
-        staged = so_path.with_name(so_path.name + f".{os.getpid()}.tmp")
-        shutil.copyfile(built, staged)
-        os.replace(staged, so_path)
-    for old in c_path.parent.glob(f"_{c_path.stem}_*{_ext_suffix()}"):
-        if old != so_path:
+        install(Path(ffi.compile(tmpdir=tmp, verbose=verbose)), so_path,
+                f"_{c_path.stem}_*{_ext_suffix()}")
+    return so_path
+
+
+def install(built: Path, path: Path, siblings: str):
+    """Move a built binary into place by a rename (no reader sees half a file) and remove
+    the older binaries of the same source (named by the glob `siblings`)."""
+    staged = path.with_name(path.name + f".{os.getpid()}.tmp")
+    shutil.copyfile(built, staged)
+    os.replace(staged, path)
+    for old in path.parent.glob(siblings):
+        if old != path:
             try:
                 old.unlink()
             except OSError:
                 pass
-    return so_path
 
 
 def load(c_path, kernels):
