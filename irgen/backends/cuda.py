@@ -2,10 +2,11 @@
 
 Device functions come from the scalar printer the C family shares; only the qualifiers
 differ (device functions, tables in constant memory), so the same file also compiles as
-host C++, which lets a machine without a GPU run the numeric body of every kernel. Kernels of distributions that declare branch groups order each block's tile of
-elements by group before evaluating them, so that a warp's threads take the same branches
-and about the same number of loop iterations (divergence, not arithmetic, is what a plain
-port of series and continued fractions loses on a GPU)."""
+host C++, which lets a machine without a GPU run the numeric body of every kernel.
+Kernels of distributions that declare branch groups order each block's tile of elements
+by group before evaluating them, so that a warp's threads take the same branches and
+about the same number of loop iterations (divergence, not arithmetic, is what a plain port
+of series and continued fractions loses on a GPU)."""
 from __future__ import annotations
 
 import functools
