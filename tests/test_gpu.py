@@ -16,17 +16,20 @@ MODULES = {"gamma": g, "normal": nrm, "von_mises": v}
 
 @pytest.fixture(scope="module")
 def ga():
+    """pycuda.gpuarray, with the primary context of device 0 current."""
+    drv = pytest.importorskip("pycuda.driver")
     try:
-        import pycuda.driver as drv
         drv.init()
-        if drv.Device.count() == 0:
-            pytest.skip("no CUDA device")
-        from irgen.runtime.cuda_runtime import active
-        with active(0):
-            import pycuda.gpuarray as gpuarray
-            yield gpuarray
-    except ImportError:
-        pytest.skip("PyCUDA is not installed")
+        count = drv.Device.count()
+    except Exception as e:                 # no driver, or no device
+        pytest.skip(f"no CUDA device: {e}")
+    if not count:
+        pytest.skip("no CUDA device")
+    import pycuda.gpuarray as gpuarray
+
+    from irgen.runtime.cuda_runtime import active
+    with active(0):
+        yield gpuarray
 
 
 def _host(r):
