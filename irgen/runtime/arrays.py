@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .loader import load
+from .promotion import broadcast, float_dtype, is_cuda_array, is_python_number, kernel_dtype
 
 # the kernel dtypes, and the cffi buffer type each is passed as
 _BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
@@ -18,23 +19,14 @@ _BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
 
 def _dtype(args, names):
     """The kernel dtype: NumPy's promotion of the arguments, Python numbers being weak."""
-    typed = []
-    for a, n in zip(args, names):
-        if isinstance(a, (int, float)) and not isinstance(a, bool):
-            typed.append(a)
-            continue
-        dt = np.asarray(a).dtype
-        if dt not in _BUFFERS:
-            raise TypeError(f"{n}: expected float32 or float64 values, got {dt}")
-        typed.append(dt)
-    dt = np.result_type(*typed)
-    return dt if dt in _BUFFERS else np.dtype(np.float64)
+    return kernel_dtype([a if is_python_number(a) else float_dtype(np.asarray(a).dtype, n)
+                         for a, n in zip(args, names)])
 
 
 def _on_device(args, out) -> bool:
     """Whether a call goes to the GPU: some argument or output is a CUDA array."""
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return any(hasattr(a, "__cuda_array_interface__") for a in (*args, *outs))
+    return any(is_cuda_array(a) for a in (*args, *outs))
 
 
 class KernelSet:
@@ -68,12 +60,7 @@ class KernelSet:
         in_names, out_names, _ = self.kernels[kernel]
         dt = _dtype(args, in_names)
         arrays = [np.asarray(a, dtype=dt) for a in args]
-        try:
-            shape = np.broadcast_shapes(*[a.shape for a in arrays])
-        except ValueError:
-            shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(in_names, arrays))
-            raise ValueError(f"{kernel}: arguments do not broadcast together: {shapes}") \
-                from None
+        shape = broadcast(kernel, in_names, [a.shape for a in arrays])
         n = math.prod(shape)
         ffi, lib = self.lib
         ctype = _BUFFERS[dt]

@@ -9,11 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
-
-
-def is_cuda_array(a) -> bool:
-    return hasattr(a, "__cuda_array_interface__")
+from .promotion import float_dtype, is_cuda_array, is_python_number, kernel_dtype
 
 
 @dataclass(frozen=True)
@@ -48,9 +44,7 @@ def interface(a) -> dict:
 
 def view(a, name: str) -> DeviceView:
     cai = interface(a)
-    dtype = np.dtype(cai["typestr"])
-    if dtype not in FLOATS:
-        raise TypeError(f"{name}: expected float32 or float64 values, got {dtype}")
+    dtype = float_dtype(cai["typestr"], name)
     if cai.get("mask") is not None:
         raise TypeError(f"{name}: masked device arrays are not supported")
     shape = tuple(int(n) for n in cai["shape"])
@@ -80,7 +74,7 @@ def promote(args, names):
             v = view(a, n)
             typed.append(v.dtype)
             items.append(v)
-        elif isinstance(a, (int, float)) and not isinstance(a, bool):
+        elif is_python_number(a):
             typed.append(a)
             items.append(float(a))
         else:
@@ -88,12 +82,9 @@ def promote(args, names):
             if h.size != 1:
                 raise TypeError(f"{n}: a host array of shape {h.shape} beside CUDA arrays; "
                                 f"move it to the device (host scalars are fine)")
-            if h.dtype not in FLOATS:
-                raise TypeError(f"{n}: expected float32 or float64 values, got {h.dtype}")
-            typed.append(h.dtype)
+            typed.append(float_dtype(h.dtype, n))
             items.append(h)
-    dt = np.result_type(*typed)
-    return (dt if dt in FLOATS else np.dtype(np.float64)), items
+    return kernel_dtype(typed), items
 
 
 def shape_of(item) -> tuple:

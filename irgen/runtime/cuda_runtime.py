@@ -20,6 +20,7 @@ from . import cuda_driver as drv
 from .cuda_arrays import (DeviceView, broadcast_layout, check_outputs,
                           plan_read, promote, shape_of, view)
 from .cuda_binary import fatbin_path
+from .promotion import broadcast
 
 _CTYPES = {np.dtype(np.float64): ctypes.c_double, np.dtype(np.float32): ctypes.c_float}
 _LETTER = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}
@@ -139,12 +140,7 @@ class CudaKernels:
     def call(self, kernel: str, args: tuple, out, stream):
         in_names, out_names, grouped = self.kernels[kernel]
         dt, items = promote(args, in_names)
-        try:
-            shape = np.broadcast_shapes(*[shape_of(i) for i in items])
-        except ValueError:
-            shapes = ", ".join(f"{n}{shape_of(i)}" for n, i in zip(in_names, items))
-            raise ValueError(f"{kernel}: arguments do not broadcast together: {shapes}") \
-                from None
+        shape = broadcast(kernel, in_names, [shape_of(i) for i in items])
         views = [i for i in items if isinstance(i, DeviceView)]
         out_views = check_outputs(kernel, out, out_names, shape, dt) if out is not None else []
         devices = {drv.pointer_device(v.ptr) for v in views + out_views if v.size}
