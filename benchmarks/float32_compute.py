@@ -8,7 +8,6 @@ of interleaved runs, one thread). Gamma ships in float, von Mises in double.
     python benchmarks/float32_compute.py
 """
 import dataclasses
-import importlib.util
 import sys
 import tempfile
 import time
@@ -23,13 +22,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import load_fixture  # noqa: E402
 from irgen import build  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
-
-
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def interleaved_ns(fs, n, repeat=11):
@@ -56,7 +48,7 @@ def main():
             variant = dataclasses.replace(dist, name=f"{name}_{inside}", float32=inside)
             for fname, text in build.generate(variant).items():
                 (tmp / fname).write_text(text)
-            mods[f"{inside} inside"] = load(tmp / f"{name}_{inside}.py", f"{name}_{inside}")
+            mods[f"{inside} inside"] = build.load_generated(tmp, f"{name}_{inside}")
         s = load_fixture(name)["draws32"]
         z, p = s["z"].astype(np.float32), s["param"].astype(np.float32)
         reps = max(1, 400000 // len(z))

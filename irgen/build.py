@@ -144,13 +144,19 @@ def generate(dist: Distribution) -> dict[str, str]:
     return {f"{dist.name}.c": c_text, f"{dist.name}.cu": cu_text, f"{dist.name}.py": py_text}
 
 
-def ensure_binary(dist_name: str, out_dir: Path):
-    """Compile a generated module's extension unless a current one exists."""
-    path = out_dir / f"{dist_name}.py"
-    spec = importlib.util.spec_from_file_location(f"irgen_generated_{dist_name}", path)
+def load_generated(out_dir, name: str):
+    """Import the generated module `name` from out_dir, outside any package and without
+    registering it, so that modules of the same name from different folders can coexist."""
+    path = Path(out_dir) / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"irgen_generated_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module._kernels.lib   # loading compiles when no current binary exists
+    return module
+
+
+def ensure_binary(dist_name: str, out_dir: Path):
+    """Compile a generated module's extension unless a current one exists."""
+    return load_generated(out_dir, dist_name)._kernels.lib   # loading compiles if needed
 
 
 def ir_dump(dist: Distribution) -> str:

@@ -1,6 +1,5 @@
 """The CLI, the build cache, generated sources being current, and a user's DSL file."""
 import dataclasses
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -36,13 +35,6 @@ def test_generation_is_deterministic_across_hash_seeds(tmp_path):
     assert len(outs) == 1
 
 
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _variant(tmp_path, name, **changes):
     """A built-in distribution with some declaration fields changed, generated and loaded,
     beside the shipped module."""
@@ -50,8 +42,8 @@ def _variant(tmp_path, name, **changes):
     variant = dataclasses.replace(dist, name=f"{name}_variant", **changes)
     for fname, text in build.generate(variant).items():
         (tmp_path / fname).write_text(text)
-    return (dist, _load(tmp_path / f"{name}_variant.py", f"{name}_variant"),
-            _load(ROOT / "generated" / f"{name}.py", f"{name}_shipped"))
+    return (dist, build.load_generated(tmp_path, f"{name}_variant"),
+            build.load_generated(ROOT / "generated", name))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +54,7 @@ def weibull_build(tmp_path_factory):
 
 
 def test_user_distribution_builds_and_matches_closed_form(weibull_build):
-    w = _load(weibull_build / "weibull.py", "weibull_test")
+    w = build.load_generated(weibull_build, "weibull")
     rng = np.random.default_rng(0)
     k = np.exp(rng.uniform(np.log(0.2), np.log(20), 20000))
     lam = np.exp(rng.uniform(-2, 2, k.size))

@@ -1,6 +1,5 @@
 """A distribution that uses every DSL construct, built from scratch: the generated C must
 agree with the same DSL run as Python, and its gradients with the closed form."""
-import importlib.util
 import textwrap
 
 import numpy as np
@@ -71,11 +70,8 @@ def expo(tmp_path_factory):
     (tmp / "expo_dsl.py").write_text(textwrap.dedent(SOURCE))
     build.build([tmp / "expo_dsl.py"], tmp / "out", log=lambda *a: None,
                 cuda_binaries=False)
-    spec = importlib.util.spec_from_file_location("expo_gen", tmp / "out" / "expo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
     (dist,) = build.load_file(tmp / "expo_dsl.py")
-    return mod, dist
+    return build.load_generated(tmp / "out", "expo"), dist
 
 
 def test_generated_matches_python_run(expo):

@@ -1,7 +1,6 @@
 """The lane-parallel (SIMD) C target: masks, break, return and loops must give every element
 what the DSL gives it when run as Python, whatever its neighbours in the vector do, and
 branch groups must change no result."""
-import importlib.util
 import textwrap
 
 import numpy as np
@@ -96,13 +95,6 @@ lanes_grouped = Distribution(
 '''
 
 
-def _load(path, name):
-    spec = importlib.util.spec_from_file_location(f"{name}_gen", path / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def lanes(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lanes")
@@ -110,7 +102,8 @@ def lanes(tmp_path_factory):
     build.build([tmp / "lanes_dsl.py"], tmp / "out", log=lambda *a: None,
                 cuda_binaries=False)
     dists = {d.name: d for d in build.load_file(tmp / "lanes_dsl.py")}
-    return _load(tmp / "out", "lanes"), _load(tmp / "out", "lanes_grouped"), dists["lanes"]
+    return (build.load_generated(tmp / "out", "lanes"),
+            build.load_generated(tmp / "out", "lanes_grouped"), dists["lanes"])
 
 
 def _inputs(n, seed):
