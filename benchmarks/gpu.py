@@ -87,9 +87,12 @@ def main():
     rows = []
 
     def row(label, dtype, seconds, acc):
-        rows.append((label, dtype, n / seconds / 1e9, acc))
-        print(f"  {label:44s} {dtype:8s} {n / seconds / 1e9:8.2f} G elem/s   "
-              f"max rel / mean abs {acc}", flush=True)
+        rate = n / seconds / 1e9
+        rows.append((label, dtype, rate, acc))
+        mine = next((r for lab, d, r, _ in rows if lab == "irgen (CUDA)" and d == dtype), None)
+        ratio = f"   irgen / this {mine / rate:5.2f}x" if mine and label != "irgen (CUDA)" else ""
+        print(f"  {label:44s} {dtype:8s} {rate:8.2f} G elem/s   "
+              f"max rel / mean abs {acc}{ratio}", flush=True)
 
     print(f"{card}: N = {n}, median of {rep} runs", flush=True)
     rng = np.random.default_rng(0)
@@ -159,8 +162,9 @@ def main():
              f"`python benchmarks/gpu.py --n {n} --repeat {rep}`; {', '.join(versions)}.",
              "Accuracy: max relative / mean absolute error against the float64 C kernels on "
              f"{m} of the inputs.", "",
-             "| method | dtype | G elements/s | accuracy |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c:.2f} | {d} |" for a, b, c, d in rows]
+             "| method | dtype | G elements/s | irgen / this | accuracy |", "|---|---|---|---|---|"]
+    mine = {d: r for lab, d, r, _ in rows if lab == "irgen (CUDA)"}
+    lines += [f"| {a} | {b} | {c:.2f} | {mine[b] / c:.2f} | {d} |" for a, b, c, d in rows]
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "gpu_benchmark.md").write_text("\n".join(lines) + "\n")
     print("written results/gpu_benchmark.md")
