@@ -162,7 +162,8 @@ def main():
              f"`python benchmarks/gpu.py --n {n} --repeat {rep}`; {', '.join(versions)}.",
              "Accuracy: max relative / mean absolute error against the float64 C kernels on "
              f"{m} of the inputs.", "",
-             "| method | dtype | G elements/s | irgen / this | accuracy |", "|---|---|---|---|---|"]
+             "| method | dtype | G elements/s | irgen / this | accuracy |",
+             "|---|---|---|---|---|"]
     mine = {d: r for lab, d, r, _ in rows if lab == "irgen (CUDA)"}
     lines += [f"| {a} | {b} | {c:.2f} | {mine[b] / c:.2f} | {d} |" for a, b, c, d in rows]
     (ROOT / "results").mkdir(exist_ok=True)
