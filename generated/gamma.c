@@ -46,6 +46,9 @@ typedef double irgen_vd __attribute__((vector_size(IRGEN_VBYTES)));
 typedef int64_t irgen_md __attribute__((vector_size(IRGEN_VBYTES)));
 typedef float irgen_vf __attribute__((vector_size(IRGEN_VBYTES)));
 typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
+/* random words: uint64 lanes, as many as a value vector has */
+typedef uint64_t irgen_ud __attribute__((vector_size(8 * IRGEN_W_f64)));
+typedef uint64_t irgen_uf __attribute__((vector_size(8 * IRGEN_W_f32)));
 /* glibc's vector math library, where the build found it (IRGEN_HAVE_MVEC): the x86-64
    vector ABI names a function by ISA letter, lane count and argument kinds. */
 #if defined(IRGEN_HAVE_MVEC) && defined(__x86_64__) && defined(__GLIBC__)
@@ -114,6 +117,75 @@ static inline irgen_mf irgen_mf_lanes(int w)
 IRGEN_IO(double, irgen_vd, IRGEN_W_f64, d_d)
 IRGEN_IO(float, irgen_vf, IRGEN_W_f32, f_f)
 IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
+/* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
+   easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
+   bijection of a counter. Draw d of element i under seed s is the block of counter
+   (d, 0, i mod 2^32, i div 2^32) and key (s mod 2^32, s div 2^32): it depends on nothing
+   else, so no thread count, launch shape or device changes a sample.
+   One definition serves scalars (uint64_t) and SIMD vectors of uint64 lanes: each word
+   is held in 64 bits, where the product of two 32-bit words is exact. ---- */
+#define IRGEN_LO32 0xFFFFFFFFull
+#define IRGEN_MULHILO32(U, a, m, hi, lo) do { const U irgen_p = ((a) & IRGEN_LO32) * (m);    \
+    (hi) = irgen_p >> 32; (lo) = irgen_p & IRGEN_LO32; } while (0)
+/* R rounds on the counter words c0..c3 (updated in place) with the key words k0, k1 */
+#define IRGEN_PHILOX(U, MULHILO, M0, M1, W0, W1, WMASK, R, c0, c1, c2, c3, k0, k1) do {    \
+    uint64_t irgen_k0 = (k0), irgen_k1 = (k1);                                          \
+    for (int irgen_r = 0; irgen_r < (R); ++irgen_r) {                                    \
+        U irgen_h0, irgen_l0, irgen_h1, irgen_l1;                                       \
+        MULHILO(U, c0, M0, irgen_h0, irgen_l0);                                         \
+        MULHILO(U, c2, M1, irgen_h1, irgen_l1);                                         \
+        (c0) = irgen_h1 ^ (c1) ^ irgen_k0;                                              \
+        (c1) = irgen_l1;                                                                \
+        (c2) = irgen_h0 ^ (c3) ^ irgen_k1;                                              \
+        (c3) = irgen_l0;                                                                \
+        irgen_k0 = (irgen_k0 + (W0)) & (WMASK);                                         \
+        irgen_k1 = (irgen_k1 + (W1)) & (WMASK);                                         \
+    } } while (0)
+/* Philox4x32-10, the generator of every draw */
+#define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
+    IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
+                 0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+/* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
+   two), so every target turns the same words into the same values. Uniform draws lie in
+   the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
+   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
+   standard deviations. */
+#define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
+#define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
+#define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
+#define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
+/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
+#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
+#define IRGEN_TWO_PI_F64 6.283185307179586
+#define IRGEN_TWO_PI_F32 6.2831855f
+#ifndef __CUDACC__
+
+/* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
+   tests check against published values and NumPy; Philox4x64-10 is NumPy's
+   numpy.random.Philox, built from the same rounds. */
+void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32_t* key, uint32_t* out)
+{
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t c0 = ctr[4 * i], c1 = ctr[4 * i + 1], c2 = ctr[4 * i + 2], c3 = ctr[4 * i + 3];
+        IRGEN_PHILOX4x32_10(uint64_t, c0, c1, c2, c3, key[2 * i], key[2 * i + 1]);
+        out[4 * i] = (uint32_t)c0; out[4 * i + 1] = (uint32_t)c1;
+        out[4 * i + 2] = (uint32_t)c2; out[4 * i + 3] = (uint32_t)c3;
+    }
+}
+
+#define IRGEN_MULHILO64(U, a, m, hi, lo) do { const unsigned __int128 irgen_p =                \
+    (unsigned __int128)(a) * (m); (hi) = (uint64_t)(irgen_p >> 64); (lo) = (uint64_t)irgen_p; } while (0)
+void irgen_philox4x64_10(int64_t n, const uint64_t* ctr, const uint64_t* key, uint64_t* out)
+{
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t c0 = ctr[4 * i], c1 = ctr[4 * i + 1], c2 = ctr[4 * i + 2], c3 = ctr[4 * i + 3];
+        IRGEN_PHILOX(uint64_t, IRGEN_MULHILO64, 0xD2E7470EE14C6C93ull, 0xCA5A826395121157ull,
+                     0x9E3779B97F4A7C15ull, 0xBB67AE8584CAA73Bull, ~0ull, 10,
+                     c0, c1, c2, c3, key[2 * i], key[2 * i + 1]);
+        out[4 * i] = c0; out[4 * i + 1] = c1; out[4 * i + 2] = c2; out[4 * i + 3] = c3;
+    }
+}
+#endif
 
 /* ---- float64 lane-parallel functions ---- */
 
@@ -253,6 +325,38 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1)
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
 #endif
+
+typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n; } irgen_rng_v_f64;
+#define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
+static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t first)
+{
+    irgen_ud i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f64; ++l) {
+        const uint64_t i = (uint64_t)(first + l);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
+}
+static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w)
+{
+    irgen_ud c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
+    IRGEN_PHILOX4x32_10(irgen_ud, c0, c1, c2, c3, r->key0, r->key1);
+    r->n = (r->n + ((irgen_ud)m & 1)) & IRGEN_LO32;
+    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+}
+static inline irgen_vd irgen_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r)
+{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); return IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
+static inline irgen_vd irgen_normal_v_f64(irgen_md m, irgen_rng_v_f64* r)
+{
+    irgen_ud w[4]; irgen_words_v_f64(m, r, w);
+    const irgen_vd radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]), angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
+#define IRGEN_VLOG(x) irgen_v_log_f64(m, x)
+#define IRGEN_VCOS(x) irgen_v_cos_f64(m, x)
+    return IRGEN_BOX_MULLER(irgen_v_sqrt_f64, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F64);
+#undef IRGEN_VLOG
+#undef IRGEN_VCOS
+}
 
 static const double INV_EVEN_f64[100] = {0.5, 0.25, 0.16666666666666666, 0.125, 0.1, 0.08333333333333333, 0.07142857142857142, 0.0625, 0.05555555555555555, 0.05, 0.045454545454545456, 0.041666666666666664, 0.038461538461538464, 0.03571428571428571, 0.03333333333333333, 0.03125, 0.029411764705882353, 0.027777777777777776, 0.02631578947368421, 0.025, 0.023809523809523808, 0.022727272727272728, 0.021739130434782608, 0.020833333333333332, 0.02, 0.019230769230769232, 0.018518518518518517, 0.017857142857142856, 0.017241379310344827, 0.016666666666666666, 0.016129032258064516, 0.015625, 0.015151515151515152, 0.014705882352941176, 0.014285714285714285, 0.013888888888888888, 0.013513513513513514, 0.013157894736842105, 0.01282051282051282, 0.0125, 0.012195121951219513, 0.011904761904761904, 0.011627906976744186, 0.011363636363636364, 0.011111111111111112, 0.010869565217391304, 0.010638297872340425, 0.010416666666666666, 0.01020408163265306, 0.01, 0.00980392156862745, 0.009615384615384616, 0.009433962264150943, 0.009259259259259259, 0.00909090909090909, 0.008928571428571428, 0.008771929824561403, 0.008620689655172414, 0.00847457627118644, 0.008333333333333333, 0.00819672131147541, 0.008064516129032258, 0.007936507936507936, 0.0078125, 0.007692307692307693, 0.007575757575757576, 0.007462686567164179, 0.007352941176470588, 0.007246376811594203, 0.007142857142857143, 0.007042253521126761, 0.006944444444444444, 0.00684931506849315, 0.006756756756756757, 0.006666666666666667, 0.006578947368421052, 0.006493506493506494, 0.00641025641025641, 0.006329113924050633, 0.00625, 0.006172839506172839, 0.006097560975609756, 0.006024096385542169, 0.005952380952380952, 0.0058823529411764705, 0.005813953488372093, 0.005747126436781609, 0.005681818181818182, 0.0056179775280898875, 0.005555555555555556, 0.005494505494505495, 0.005434782608695652, 0.005376344086021506, 0.005319148936170213, 0.005263157894736842, 0.005208333333333333, 0.005154639175257732, 0.00510204081632653, 0.005050505050505051, 0.005};
 
@@ -2387,6 +2491,566 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_rng_v_f64* irgen_rng)
+{
+    irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd x2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd d__0 = a - 0.3333333333333333;
+        const irgen_vd c__0 = 1.0 / irgen_v_sqrt_f64(9.0 * d__0);
+        const double z__0 = ((double)NAN);
+        d = d__0;
+        c = c__0;
+        z = irgen_bc_f64(z__0);
+    }
+    {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_z = z;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 64 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_md irgen_m2 = (~(z != z));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_z = irgen_sel_f64(irgen_m4, z, irgen_at1_z);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
+            }
+            if (irgen_any_f64(irgen_m1)) {
+                { const irgen_vd irgen_o0 = irgen_normal_v_f64(irgen_m1, irgen_rng);
+                  _irgen_t1 = irgen_o0;
+                }
+                {
+                    const irgen_vd x__0 = _irgen_t1;
+                    const irgen_vd v__0 = c * x__0 + 1.0;
+                    x = x__0;
+                    v = v__0;
+                }
+                {
+                    const irgen_md irgen_m5 = (v > irgen_bc_f64(0.0));
+                    irgen_md irgen_m6 = irgen_m1 & irgen_m5;
+                    if (irgen_any_f64(irgen_m6)) {
+                        {
+                            const irgen_vd v__0 = v * v * v;
+                            v = irgen_sel_f64(irgen_m6, v__0, v);
+                        }
+                        { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m6, irgen_rng);
+                          _irgen_t2 = irgen_sel_f64(irgen_m6, irgen_o0, _irgen_t2);
+                        }
+                        {
+                            const irgen_vd u__0 = _irgen_t2;
+                            const irgen_vd x2__0 = x * x;
+                            u = irgen_sel_f64(irgen_m6, u__0, u);
+                            x2 = irgen_sel_f64(irgen_m6, x2__0, x2);
+                        }
+                        {
+                            const irgen_md irgen_m7 = (u < 1.0 - 0.0331 * x2 * x2);
+                            irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                            {
+                                const irgen_vd z__0 = d * v;
+                                z = irgen_sel_f64(irgen_m8, z__0, z);
+                            }
+                            irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                            if (irgen_any_f64(irgen_m9)) {
+                                {
+                                    const irgen_md irgen_m10 = (irgen_v_log_f64(irgen_m9, u) < d * (-v + irgen_v_log_f64(irgen_m9, v) + 1.0) + 0.5 * x2);
+                                    irgen_md irgen_m11 = irgen_m9 & irgen_m10;
+                                    {
+                                        const irgen_vd z__0 = d * v;
+                                        z = irgen_sel_f64(irgen_m11, z__0, z);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        z = irgen_sel_f64(irgen_b1, irgen_at1_z, z);
+    }
+    return z;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd g = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = (alpha >= irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = marsaglia_tsang_v_f64(irgen_m2, alpha, irgen_rng);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1 / beta, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = marsaglia_tsang_v_f64(irgen_m0, alpha + 1.0, irgen_rng);
+          _irgen_t2 = irgen_o0;
+        }
+        {
+            const irgen_vd g__0 = _irgen_t2;
+            g = g__0;
+        }
+        { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m0, irgen_rng);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, g * irgen_v_exp_f64(irgen_m0, irgen_v_log_f64(irgen_m0, _irgen_t3) / alpha) / beta, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
+{
+    irgen_vd sample_13 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
+          sample_13 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_13, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_space_upper_v_f64(irgen_md irgen_m0, irgen_vd y, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, alpha);
+      _irgen_t1 = irgen_o0;
+    }
+    return -_irgen_t1 + irgen_v_exp_f64(irgen_m0, y + irgen_v_log_f64(irgen_m0, beta));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_gamma_p_of_log__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd ly, irgen_vd d0_a, irgen_vd d1_ly, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+    }
+    {
+        const irgen_md irgen_m1 = (ly < irgen_bc_f64(log(DBL_MIN)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = lgamma1p__d0_v_f64(irgen_m2, a, d0_a, &irgen_o1);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = digamma_v_f64(irgen_m2, a + 1.0);
+              _irgen_r1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_r1);
+            }
+            {
+                const irgen_md irgen_c0 = (a < irgen_bc_f64(1.0));
+                const irgen_vd irgen_c1 = -(d0_a * ly);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64(irgen_c0, -_irgen_t1 + a * ly, a * ly - irgen_v_lgamma_f64(irgen_m2, a + 1.0)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_sel_f64(irgen_c0, -d0__irgen_t1 - irgen_c1, -(_irgen_r1 * d0_a) - irgen_c1), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, a * d1_ly, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_gamma_p__d0_1_v_f64(irgen_m0, a, irgen_v_exp_f64(irgen_m0, ly), d0_a, d1_ly * irgen_v_exp_f64(irgen_m0, ly), &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_gamma_q_of_log__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd ly, irgen_vd d0_a, irgen_vd d1_ly, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+    }
+    {
+        const irgen_md irgen_m1 = (ly < irgen_bc_f64(log(DBL_MIN)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_gamma_p_of_log__d0_1_v_f64(irgen_m2, a, ly, d0_a, d1_ly, &irgen_o1, &irgen_o2);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
+              d1__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t1);
+            }
+            {
+                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, _irgen_t1);
+                const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(irgen_c1 * d0__irgen_t1), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, -(irgen_c1 * d1__irgen_t1), irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_gamma_q__d0_1_v_f64(irgen_m0, a, irgen_v_exp_f64(irgen_m0, ly), d0_a, d1_ly * irgen_v_exp_f64(irgen_m0, ly), &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_space_log_sf__d1_2_0_v_f64(irgen_md irgen_m0, irgen_vd y, irgen_vd alpha, irgen_vd beta, irgen_vd d0_alpha, irgen_vd d1_beta, irgen_vd d2_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d2__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s4 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s5 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        const irgen_vd _irgen_s3__0 = d0_alpha;
+        const irgen_vd _irgen_s4__0 = d1_beta / beta;
+        const irgen_vd _irgen_s5__0 = d2_y;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d2__irgen_t1 = irgen_bc_f64(d2__irgen_t1__0);
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_gamma_q_of_log__d0_1_v_f64(irgen_m0, alpha, y + irgen_v_log_f64(irgen_m0, beta), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const irgen_vd d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const irgen_vd d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_space_log_cdf__d1_2_0_v_f64(irgen_md irgen_m0, irgen_vd y, irgen_vd alpha, irgen_vd beta, irgen_vd d0_alpha, irgen_vd d1_beta, irgen_vd d2_y, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d2__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s4 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s5 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        const irgen_vd _irgen_s3__0 = d0_alpha;
+        const irgen_vd _irgen_s4__0 = d1_beta / beta;
+        const irgen_vd _irgen_s5__0 = d2_y;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d2__irgen_t1 = irgen_bc_f64(d2__irgen_t1__0);
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_gamma_p_of_log__d0_1_v_f64(irgen_m0, alpha, y + irgen_v_log_f64(irgen_m0, beta), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const irgen_vd d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const irgen_vd d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1)
+{
+    irgen_vd upper_1 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_2 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_3 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_5 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_6 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_7 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_8 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_9 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret1);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_space_upper_v_f64(irgen_m0, x, alpha, beta);
+                  upper_1 = irgen_o0;
+                }
+                {
+                    const irgen_md irgen_m10 = (upper_1 > irgen_bc_f64(0.0));
+                    irgen_md irgen_m11 = irgen_m0 & irgen_m10;
+                    if (irgen_any_f64(irgen_m11)) {
+                        { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                          irgen_o0 = log_space_log_sf__d1_2_0_v_f64(irgen_m11, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
+                          log_sf_2 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_2);
+                          log_sf_3 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_3);
+                          log_sf_4 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_4);
+                          log_sf_5 = irgen_sel_f64(irgen_m11, irgen_o3, log_sf_5);
+                        }
+                        {
+                            const irgen_vd irgen_c0 = 1.0 / log_sf_5;
+                            irgen_ret0 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_3), irgen_ret0);
+                            irgen_ret1 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_4), irgen_ret1);
+                            const irgen_md irgen_m12 = irgen_m11;
+                            irgen_m11 &= ~irgen_m12;
+                            irgen_m0 &= ~irgen_m12;
+                        }
+                    }
+                    irgen_md irgen_m13 = irgen_m0 & ~irgen_m10;
+                    if (irgen_any_f64(irgen_m13)) {
+                        { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                          irgen_o0 = log_space_log_cdf__d1_2_0_v_f64(irgen_m13, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
+                          log_cdf_6 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_6);
+                          log_cdf_7 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_7);
+                          log_cdf_8 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_8);
+                          log_cdf_9 = irgen_sel_f64(irgen_m13, irgen_o3, log_cdf_9);
+                        }
+                        {
+                            const irgen_vd irgen_c0 = 1.0 / log_cdf_9;
+                            irgen_ret0 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_7), irgen_ret0);
+                            irgen_ret1 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_8), irgen_ret1);
+                            const irgen_md irgen_m14 = irgen_m13;
+                            irgen_m13 &= ~irgen_m14;
+                            irgen_m0 &= ~irgen_m14;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd g = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = (alpha >= irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = marsaglia_tsang_v_f64(irgen_m2, alpha, irgen_rng);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log_f64(irgen_m2, _irgen_t1) - irgen_v_log_f64(irgen_m2, beta), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = marsaglia_tsang_v_f64(irgen_m0, alpha + 1.0, irgen_rng);
+          _irgen_t2 = irgen_o0;
+        }
+        {
+            const irgen_vd g__0 = _irgen_t2;
+            g = g__0;
+        }
+        { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m0, irgen_rng);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_log_f64(irgen_m0, beta) + irgen_v_log_f64(irgen_m0, g) + irgen_v_log_f64(irgen_m0, _irgen_t3) / alpha, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
+{
+    irgen_vd log_sample_14 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
+          log_sample_14 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_14, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
 /* ---- float32 lane-parallel functions ---- */
 
 static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
@@ -2525,6 +3189,38 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_vf x0, irgen_vf x1)
 { irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = powf(x0[l], x1[l]); return r; }
 #endif
+
+typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n; } irgen_rng_v_f32;
+#define IRGEN_CVT_f32(x) __builtin_convertvector((x), irgen_vf)
+static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t first)
+{
+    irgen_uf i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f32; ++l) {
+        const uint64_t i = (uint64_t)(first + l);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
+}
+static inline void irgen_words_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_uf* w)
+{
+    irgen_uf c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
+    IRGEN_PHILOX4x32_10(irgen_uf, c0, c1, c2, c3, r->key0, r->key1);
+    r->n = (r->n + (__builtin_convertvector(m, irgen_uf) & 1)) & IRGEN_LO32;
+    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+}
+static inline irgen_vf irgen_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r)
+{ irgen_uf w[4]; irgen_words_v_f32(m, r, w); return IRGEN_U01_F32(IRGEN_CVT_f32, w[0]); }
+static inline irgen_vf irgen_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r)
+{
+    irgen_uf w[4]; irgen_words_v_f32(m, r, w);
+    const irgen_vf radius = IRGEN_R01_F32(IRGEN_CVT_f32, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_f32, w[1]);
+#define IRGEN_VLOG(x) irgen_v_log_f32(m, x)
+#define IRGEN_VCOS(x) irgen_v_cos_f32(m, x)
+    return IRGEN_BOX_MULLER(irgen_v_sqrt_f32, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F32);
+#undef IRGEN_VLOG
+#undef IRGEN_VCOS
+}
 
 static const float INV_EVEN_f32[100] = {0.5f, 0.25f, 0.16666666666666666f, 0.125f, 0.1f, 0.08333333333333333f, 0.07142857142857142f, 0.0625f, 0.05555555555555555f, 0.05f, 0.045454545454545456f, 0.041666666666666664f, 0.038461538461538464f, 0.03571428571428571f, 0.03333333333333333f, 0.03125f, 0.029411764705882353f, 0.027777777777777776f, 0.02631578947368421f, 0.025f, 0.023809523809523808f, 0.022727272727272728f, 0.021739130434782608f, 0.020833333333333332f, 0.02f, 0.019230769230769232f, 0.018518518518518517f, 0.017857142857142856f, 0.017241379310344827f, 0.016666666666666666f, 0.016129032258064516f, 0.015625f, 0.015151515151515152f, 0.014705882352941176f, 0.014285714285714285f, 0.013888888888888888f, 0.013513513513513514f, 0.013157894736842105f, 0.01282051282051282f, 0.0125f, 0.012195121951219513f, 0.011904761904761904f, 0.011627906976744186f, 0.011363636363636364f, 0.011111111111111112f, 0.010869565217391304f, 0.010638297872340425f, 0.010416666666666666f, 0.01020408163265306f, 0.01f, 0.00980392156862745f, 0.009615384615384616f, 0.009433962264150943f, 0.009259259259259259f, 0.00909090909090909f, 0.008928571428571428f, 0.008771929824561403f, 0.008620689655172414f, 0.00847457627118644f, 0.008333333333333333f, 0.00819672131147541f, 0.008064516129032258f, 0.007936507936507936f, 0.0078125f, 0.007692307692307693f, 0.007575757575757576f, 0.007462686567164179f, 0.007352941176470588f, 0.007246376811594203f, 0.007142857142857143f, 0.007042253521126761f, 0.006944444444444444f, 0.00684931506849315f, 0.006756756756756757f, 0.006666666666666667f, 0.006578947368421052f, 0.006493506493506494f, 0.00641025641025641f, 0.006329113924050633f, 0.00625f, 0.006172839506172839f, 0.006097560975609756f, 0.006024096385542169f, 0.005952380952380952f, 0.0058823529411764705f, 0.005813953488372093f, 0.005747126436781609f, 0.005681818181818182f, 0.0056179775280898875f, 0.005555555555555556f, 0.005494505494505495f, 0.005434782608695652f, 0.005376344086021506f, 0.005319148936170213f, 0.005263157894736842f, 0.005208333333333333f, 0.005154639175257732f, 0.00510204081632653f, 0.005050505050505051f, 0.005f};
 
@@ -4659,10 +5355,572 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
     return irgen_ret0;
 }
 
-/* ---- elementwise kernels: a vector of elements at a time; the last vector repeats the
-   last element in the lanes past the end and masks them off. Where the distribution
-   declares branch groups, each chunk of elements is first ordered by group (a counting
-   sort), so that a vector's lanes take the same branches. ---- */
+static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_rng_v_f32* irgen_rng)
+{
+    irgen_vf d = irgen_bc_f32(0.0f);
+    irgen_vf c = irgen_bc_f32(0.0f);
+    irgen_vf z = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf x = irgen_bc_f32(0.0f);
+    irgen_vf v = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
+    irgen_vf x2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf d__0 = a - 0.3333333333333333f;
+        const irgen_vf c__0 = 1.0f / irgen_v_sqrt_f32(9.0f * d__0);
+        const float z__0 = NAN;
+        d = d__0;
+        c = c__0;
+        z = irgen_bc_f32(z__0);
+    }
+    {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_z = z;
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 64 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_mf irgen_m2 = (~(z != z));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                const irgen_mf irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_z = irgen_sel_f32(irgen_m4, z, irgen_at1_z);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
+            }
+            if (irgen_any_f32(irgen_m1)) {
+                { const irgen_vf irgen_o0 = irgen_normal_v_f32(irgen_m1, irgen_rng);
+                  _irgen_t1 = irgen_o0;
+                }
+                {
+                    const irgen_vf x__0 = _irgen_t1;
+                    const irgen_vf v__0 = c * x__0 + 1.0f;
+                    x = x__0;
+                    v = v__0;
+                }
+                {
+                    const irgen_mf irgen_m5 = (v > irgen_bc_f32(0.0f));
+                    irgen_mf irgen_m6 = irgen_m1 & irgen_m5;
+                    if (irgen_any_f32(irgen_m6)) {
+                        {
+                            const irgen_vf v__0 = v * v * v;
+                            v = irgen_sel_f32(irgen_m6, v__0, v);
+                        }
+                        { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m6, irgen_rng);
+                          _irgen_t2 = irgen_sel_f32(irgen_m6, irgen_o0, _irgen_t2);
+                        }
+                        {
+                            const irgen_vf u__0 = _irgen_t2;
+                            const irgen_vf x2__0 = x * x;
+                            u = irgen_sel_f32(irgen_m6, u__0, u);
+                            x2 = irgen_sel_f32(irgen_m6, x2__0, x2);
+                        }
+                        {
+                            const irgen_mf irgen_m7 = (u < 1.0f - 0.0331f * x2 * x2);
+                            irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                            {
+                                const irgen_vf z__0 = d * v;
+                                z = irgen_sel_f32(irgen_m8, z__0, z);
+                            }
+                            irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                            if (irgen_any_f32(irgen_m9)) {
+                                {
+                                    const irgen_mf irgen_m10 = (irgen_v_log_f32(irgen_m9, u) < d * (-v + irgen_v_log_f32(irgen_m9, v) + 1.0f) + 0.5f * x2);
+                                    irgen_mf irgen_m11 = irgen_m9 & irgen_m10;
+                                    {
+                                        const irgen_vf z__0 = d * v;
+                                        z = irgen_sel_f32(irgen_m11, z__0, z);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        z = irgen_sel_f32(irgen_b1, irgen_at1_z, z);
+    }
+    return z;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf g = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = (alpha >= irgen_bc_f32(1.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = marsaglia_tsang_v_f32(irgen_m2, alpha, irgen_rng);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t1 / beta, irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = marsaglia_tsang_v_f32(irgen_m0, alpha + 1.0f, irgen_rng);
+          _irgen_t2 = irgen_o0;
+        }
+        {
+            const irgen_vf g__0 = _irgen_t2;
+            g = g__0;
+        }
+        { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m0, irgen_rng);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, g * irgen_v_exp_f32(irgen_m0, irgen_v_log_f32(irgen_m0, _irgen_t3) / alpha) / beta, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
+{
+    irgen_vf sample_13 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
+          sample_13 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_13, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_space_upper_v_f32(irgen_mf irgen_m0, irgen_vf y, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, alpha);
+      _irgen_t1 = irgen_o0;
+    }
+    return -_irgen_t1 + irgen_v_exp_f32(irgen_m0, y + irgen_v_log_f32(irgen_m0, beta));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_gamma_p_of_log__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf ly, irgen_vf d0_a, irgen_vf d1_ly, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+{
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_r1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+    }
+    {
+        const irgen_mf irgen_m1 = (ly < irgen_bc_f32(logf(FLT_MIN)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = lgamma1p__d0_v_f32(irgen_m2, a, d0_a, &irgen_o1);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = digamma_v_f32(irgen_m2, a + 1.0f);
+              _irgen_r1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_r1);
+            }
+            {
+                const irgen_mf irgen_c0 = (a < irgen_bc_f32(1.0f));
+                const irgen_vf irgen_c1 = -(d0_a * ly);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32(irgen_c0, -_irgen_t1 + a * ly, a * ly - irgen_v_lgamma_f32(irgen_m2, a + 1.0f)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_sel_f32(irgen_c0, -d0__irgen_t1 - irgen_c1, -(_irgen_r1 * d0_a) - irgen_c1), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, a * d1_ly, irgen_ret2);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_gamma_p__d0_1_v_f32(irgen_m0, a, irgen_v_exp_f32(irgen_m0, ly), d0_a, d1_ly * irgen_v_exp_f32(irgen_m0, ly), &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_gamma_q_of_log__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf ly, irgen_vf d0_a, irgen_vf d1_ly, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+{
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+    }
+    {
+        const irgen_mf irgen_m1 = (ly < irgen_bc_f32(logf(FLT_MIN)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_gamma_p_of_log__d0_1_v_f32(irgen_m2, a, ly, d0_a, d1_ly, &irgen_o1, &irgen_o2);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
+              d1__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o2, d1__irgen_t1);
+            }
+            {
+                const irgen_vf irgen_c0 = irgen_v_exp_f32(irgen_m2, _irgen_t1);
+                const irgen_vf irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log1p_f32(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, -(irgen_c1 * d0__irgen_t1), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, -(irgen_c1 * d1__irgen_t1), irgen_ret2);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_gamma_q__d0_1_v_f32(irgen_m0, a, irgen_v_exp_f32(irgen_m0, ly), d0_a, d1_ly * irgen_v_exp_f32(irgen_m0, ly), &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_space_log_sf__d1_2_0_v_f32(irgen_mf irgen_m0, irgen_vf y, irgen_vf alpha, irgen_vf beta, irgen_vf d0_alpha, irgen_vf d1_beta, irgen_vf d2_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d2__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_s3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_s4 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_s5 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_j1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_j2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d2__irgen_t1__0 = 0.0f;
+        const irgen_vf _irgen_s3__0 = d0_alpha;
+        const irgen_vf _irgen_s4__0 = d1_beta / beta;
+        const irgen_vf _irgen_s5__0 = d2_y;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
+        d2__irgen_t1 = irgen_bc_f32(d2__irgen_t1__0);
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_gamma_q_of_log__d0_1_v_f32(irgen_m0, alpha, y + irgen_v_log_f32(irgen_m0, beta), irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const irgen_vf d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const irgen_vf d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const irgen_vf d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_space_log_cdf__d1_2_0_v_f32(irgen_mf irgen_m0, irgen_vf y, irgen_vf alpha, irgen_vf beta, irgen_vf d0_alpha, irgen_vf d1_beta, irgen_vf d2_y, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d2__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_s3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_s4 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_s5 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_j1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_j2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d2__irgen_t1__0 = 0.0f;
+        const irgen_vf _irgen_s3__0 = d0_alpha;
+        const irgen_vf _irgen_s4__0 = d1_beta / beta;
+        const irgen_vf _irgen_s5__0 = d2_y;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
+        d2__irgen_t1 = irgen_bc_f32(d2__irgen_t1__0);
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_gamma_p_of_log__d0_1_v_f32(irgen_m0, alpha, y + irgen_v_log_f32(irgen_m0, beta), irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const irgen_vf d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const irgen_vf d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const irgen_vf d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_implicit_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1)
+{
+    irgen_vf upper_1 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_2 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_3 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_4 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_5 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_6 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_7 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_8 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_9 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret1);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_space_upper_v_f32(irgen_m0, x, alpha, beta);
+                  upper_1 = irgen_o0;
+                }
+                {
+                    const irgen_mf irgen_m10 = (upper_1 > irgen_bc_f32(0.0f));
+                    irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
+                    if (irgen_any_f32(irgen_m11)) {
+                        { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                          irgen_o0 = log_space_log_sf__d1_2_0_v_f32(irgen_m11, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2, &irgen_o3);
+                          log_sf_2 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_2);
+                          log_sf_3 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_3);
+                          log_sf_4 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_4);
+                          log_sf_5 = irgen_sel_f32(irgen_m11, irgen_o3, log_sf_5);
+                        }
+                        {
+                            const irgen_vf irgen_c0 = 1.0f / log_sf_5;
+                            irgen_ret0 = irgen_sel_f32(irgen_m11, -(irgen_c0 * log_sf_3), irgen_ret0);
+                            irgen_ret1 = irgen_sel_f32(irgen_m11, -(irgen_c0 * log_sf_4), irgen_ret1);
+                            const irgen_mf irgen_m12 = irgen_m11;
+                            irgen_m11 &= ~irgen_m12;
+                            irgen_m0 &= ~irgen_m12;
+                        }
+                    }
+                    irgen_mf irgen_m13 = irgen_m0 & ~irgen_m10;
+                    if (irgen_any_f32(irgen_m13)) {
+                        { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                          irgen_o0 = log_space_log_cdf__d1_2_0_v_f32(irgen_m13, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2, &irgen_o3);
+                          log_cdf_6 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_6);
+                          log_cdf_7 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_7);
+                          log_cdf_8 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_8);
+                          log_cdf_9 = irgen_sel_f32(irgen_m13, irgen_o3, log_cdf_9);
+                        }
+                        {
+                            const irgen_vf irgen_c0 = 1.0f / log_cdf_9;
+                            irgen_ret0 = irgen_sel_f32(irgen_m13, -(irgen_c0 * log_cdf_7), irgen_ret0);
+                            irgen_ret1 = irgen_sel_f32(irgen_m13, -(irgen_c0 * log_cdf_8), irgen_ret1);
+                            const irgen_mf irgen_m14 = irgen_m13;
+                            irgen_m13 &= ~irgen_m14;
+                            irgen_m0 &= ~irgen_m14;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf g = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = (alpha >= irgen_bc_f32(1.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = marsaglia_tsang_v_f32(irgen_m2, alpha, irgen_rng);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log_f32(irgen_m2, _irgen_t1) - irgen_v_log_f32(irgen_m2, beta), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = marsaglia_tsang_v_f32(irgen_m0, alpha + 1.0f, irgen_rng);
+          _irgen_t2 = irgen_o0;
+        }
+        {
+            const irgen_vf g__0 = _irgen_t2;
+            g = g__0;
+        }
+        { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m0, irgen_rng);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_log_f32(irgen_m0, beta) + irgen_v_log_f32(irgen_m0, g) + irgen_v_log_f32(irgen_m0, _irgen_t3) / alpha, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
+{
+    irgen_vf log_sample_14 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
+          log_sample_14 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_14, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+/* ---- elementwise kernels, a chunk of elements at a time and in it a vector at a time;
+   the last vector repeats the last element in the lanes past the end and masks them off.
+   Where the distribution declares branch groups, each chunk is first ordered by group (a
+   counting sort), so that a vector's lanes take the same branches. Samplers draw element
+   i's values from its own stream (random.c.j2); rsample draws a chunk, then evaluates the
+   implicit gradient at the chunk's samples, ordered by group, while they are in cache. ---- */
 #define IRGEN_CHUNK 4096
 #define IRGEN_GROUPS 32
 
@@ -4678,6 +5936,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
             const irgen_md m = irgen_md_lanes(w);
             irgen_vd g = group_v_f64(m, x0, x1, x2);
             g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
@@ -4700,6 +5959,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
                 out0[i] = (double)r0[l];
             }
         }
+
     }
 }
 
@@ -4715,6 +5975,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
             const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
             const irgen_mf m = irgen_mf_lanes(w);
             irgen_vf g = group_v_f32(m, x0, x1, x2);
             g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
@@ -4737,34 +5998,45 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
                 out0[i] = (float)r0[l];
             }
         }
+
     }
 }
 
 void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
-        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
-        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
-        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
-        irgen_vd r0;
-        r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
-        irgen_store_d_d(out0, b, w, r0);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            irgen_store_d_d(out0, c + b, w, r0);
+        }
+
     }
 }
 
 void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
-        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
-        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
-        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
-        irgen_vf r0;
-        r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
-        irgen_store_f_f(out0, b, w, r0);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            irgen_store_f_f(out0, c + b, w, r0);
+        }
+
     }
 }
 
@@ -4780,6 +6052,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
             const irgen_md m = irgen_md_lanes(w);
             irgen_vd g = group_v_f64(m, x0, x1, x2);
             g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
@@ -4804,6 +6077,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
                 out2[i] = (double)r2[l];
             }
         }
+
     }
 }
 
@@ -4819,6 +6093,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
             const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
             const irgen_mf m = irgen_mf_lanes(w);
             irgen_vf g = group_v_f32(m, x0, x1, x2);
             g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
@@ -4843,6 +6118,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
                 out2[i] = (float)r2[l];
             }
         }
+
     }
 }
 
@@ -4858,6 +6134,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
             const irgen_md m = irgen_md_lanes(w);
             irgen_vd g = group_v_f64(m, x0, x1, x2);
             g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
@@ -4881,6 +6158,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
                 out1[i] = (double)r1[l];
             }
         }
+
     }
 }
 
@@ -4896,6 +6174,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
             const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
             const irgen_mf m = irgen_mf_lanes(w);
             irgen_vf g = group_v_f32(m, x0, x1, x2);
             g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
@@ -4919,5 +6198,286 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
                 out1[i] = (float)r1[l];
             }
         }
+
+    }
+}
+
+void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+    }
+}
+
+void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_rng_v_f32 rng;
+            irgen_seed_v_f32(&rng, seed, c + b);
+            const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
+            irgen_store_f_f(out0, c + b, w, z);
+        }
+
+    }
+}
+
+void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            irgen_vd r0, r1;
+            r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (double)r0[l];
+                out2[i] = (double)r1[l];
+            }
+        }
+
+    }
+}
+
+void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_rng_v_f32 rng;
+            irgen_seed_v_f32(&rng, seed, c + b);
+            const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
+            irgen_store_f_f(out0, c + b, w, z);
+        }
+
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in1, s1, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(out0, 1, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            irgen_vf r0, r1;
+            r0 = kernel_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (float)r0[l];
+                out2[i] = (float)r1[l];
+            }
+        }
+
+    }
+}
+
+void irgen_log_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1;
+            r0 = kernel_log_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+        }
+
+    }
+}
+
+void irgen_log_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0, r1;
+            r0 = kernel_log_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
+            irgen_store_f_f(out0, c + b, w, r0);
+            irgen_store_f_f(out1, c + b, w, r1);
+        }
+
+    }
+}
+
+void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b);
+            const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+    }
+}
+
+void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_rng_v_f32 rng;
+            irgen_seed_v_f32(&rng, seed, c + b);
+            const irgen_vf z = kernel_log_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
+            irgen_store_f_f(out0, c + b, w, z);
+        }
+
+    }
+}
+
+void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b);
+            const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_vd r0, r1;
+            r0 = kernel_log_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
+            irgen_store_d_d(out1, c + b, w, r0);
+            irgen_store_d_d(out2, c + b, w, r1);
+        }
+
+    }
+}
+
+void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_rng_v_f32 rng;
+            irgen_seed_v_f32(&rng, seed, c + b);
+            const irgen_vf z = kernel_log_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
+            irgen_store_f_f(out0, c + b, w, z);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_vf r0, r1;
+            r0 = kernel_log_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
+            irgen_store_f_f(out1, c + b, w, r0);
+            irgen_store_f_f(out2, c + b, w, r1);
+        }
+
     }
 }

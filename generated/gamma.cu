@@ -17,6 +17,96 @@ __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
 static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 #endif
+/* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
+   easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
+   bijection of a counter. Draw d of element i under seed s is the block of counter
+   (d, 0, i mod 2^32, i div 2^32) and key (s mod 2^32, s div 2^32): it depends on nothing
+   else, so no thread count, launch shape or device changes a sample.
+   One definition serves scalars (uint64_t) and SIMD vectors of uint64 lanes: each word
+   is held in 64 bits, where the product of two 32-bit words is exact. ---- */
+#define IRGEN_LO32 0xFFFFFFFFull
+#define IRGEN_MULHILO32(U, a, m, hi, lo) do { const U irgen_p = ((a) & IRGEN_LO32) * (m);    \
+    (hi) = irgen_p >> 32; (lo) = irgen_p & IRGEN_LO32; } while (0)
+/* R rounds on the counter words c0..c3 (updated in place) with the key words k0, k1 */
+#define IRGEN_PHILOX(U, MULHILO, M0, M1, W0, W1, WMASK, R, c0, c1, c2, c3, k0, k1) do {    \
+    uint64_t irgen_k0 = (k0), irgen_k1 = (k1);                                          \
+    for (int irgen_r = 0; irgen_r < (R); ++irgen_r) {                                    \
+        U irgen_h0, irgen_l0, irgen_h1, irgen_l1;                                       \
+        MULHILO(U, c0, M0, irgen_h0, irgen_l0);                                         \
+        MULHILO(U, c2, M1, irgen_h1, irgen_l1);                                         \
+        (c0) = irgen_h1 ^ (c1) ^ irgen_k0;                                              \
+        (c1) = irgen_l1;                                                                \
+        (c2) = irgen_h0 ^ (c3) ^ irgen_k1;                                              \
+        (c3) = irgen_l0;                                                                \
+        irgen_k0 = (irgen_k0 + (W0)) & (WMASK);                                         \
+        irgen_k1 = (irgen_k1 + (W1)) & (WMASK);                                         \
+    } } while (0)
+/* Philox4x32-10, the generator of every draw */
+#define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
+    IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
+                 0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+/* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
+   two), so every target turns the same words into the same values. Uniform draws lie in
+   the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
+   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
+   standard deviations. */
+#define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
+#define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
+#define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
+#define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
+/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
+#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
+#define IRGEN_TWO_PI_F64 6.283185307179586
+#define IRGEN_TWO_PI_F32 6.2831855f
+#ifndef __CUDACC__
+
+/* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
+   tests check against published values and NumPy; Philox4x64-10 is NumPy's
+   numpy.random.Philox, built from the same rounds. */
+extern "C" void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32_t* key, uint32_t* out)
+{
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t c0 = ctr[4 * i], c1 = ctr[4 * i + 1], c2 = ctr[4 * i + 2], c3 = ctr[4 * i + 3];
+        IRGEN_PHILOX4x32_10(uint64_t, c0, c1, c2, c3, key[2 * i], key[2 * i + 1]);
+        out[4 * i] = (uint32_t)c0; out[4 * i + 1] = (uint32_t)c1;
+        out[4 * i + 2] = (uint32_t)c2; out[4 * i + 3] = (uint32_t)c3;
+    }
+}
+#endif
+
+/* one element's stream (random.c.j2), and its draws */
+typedef struct { uint64_t key0, key1, i0, i1, n; } irgen_rng;
+IRGEN_FN irgen_rng irgen_seed(uint64_t seed, int64_t i)
+{
+    irgen_rng r = {seed & IRGEN_LO32, seed >> 32, (uint64_t)i & IRGEN_LO32, (uint64_t)i >> 32, 0};
+    return r;
+}
+IRGEN_FN void irgen_words(irgen_rng* r, uint64_t* w)
+{
+    uint64_t c0 = r->n, c1 = 0, c2 = r->i0, c3 = r->i1;
+    IRGEN_PHILOX4x32_10(uint64_t, c0, c1, c2, c3, r->key0, r->key1);
+    r->n = (r->n + 1) & IRGEN_LO32;
+    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+}
+#define IRGEN_CVT_D(x) ((double)(x))
+#define IRGEN_CVT_F(x) ((float)(x))
+IRGEN_FN double irgen_uniform_f64(irgen_rng* r)
+{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
+IRGEN_FN float irgen_uniform_f32(irgen_rng* r)
+{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
+IRGEN_FN double irgen_normal_f64(irgen_rng* r)
+{
+    uint64_t w[4]; irgen_words(r, w);
+    const double radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]);
+    const double angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
+    return IRGEN_BOX_MULLER(sqrt, log, cos, radius, angle, IRGEN_TWO_PI_F64);
+}
+IRGEN_FN float irgen_normal_f32(irgen_rng* r)
+{
+    uint64_t w[4]; irgen_words(r, w);
+    const float radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
+    return IRGEN_BOX_MULLER(sqrtf, logf, cosf, radius, angle, IRGEN_TWO_PI_F32);
+}
 
 /* ---- float64 device functions ---- */
 
@@ -1472,6 +1562,352 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double alpha, double beta, do
         *irgen_r1 = -(x / beta);
         return -(log_cdf_11 / log_cdf_12);
     }
+}
+
+IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
+{
+    double d = 0.0;
+    double c = 0.0;
+    double z = 0.0;
+    double _irgen_t1 = 0.0;
+    double x = 0.0;
+    double v = 0.0;
+    double _irgen_t2 = 0.0;
+    double u = 0.0;
+    double x2 = 0.0;
+    {
+        const double d__0 = a - 0.3333333333333333;
+        const double c__0 = 1.0 / sqrt(9.0 * d__0);
+        const double z__0 = ((double)NAN);
+        d = d__0;
+        c = c__0;
+        z = z__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 64; ++irgen_k1) {
+        if (!isnan(z)) {
+            break;
+        }
+        _irgen_t1 = irgen_normal_f64(irgen_rng);
+        {
+            const double x__0 = _irgen_t1;
+            const double v__0 = c * x__0 + 1.0;
+            x = x__0;
+            v = v__0;
+        }
+        if (v > 0.0) {
+            {
+                const double v__0 = v * v * v;
+                v = v__0;
+            }
+            _irgen_t2 = irgen_uniform_f64(irgen_rng);
+            {
+                const double u__0 = _irgen_t2;
+                const double x2__0 = x * x;
+                u = u__0;
+                x2 = x2__0;
+            }
+            if (u < 1.0 - 0.0331 * x2 * x2) {
+                {
+                    const double z__0 = d * v;
+                    z = z__0;
+                }
+            } else {
+                if (log(u) < d * (-v + log(v) + 1.0) + 0.5 * x2) {
+                    {
+                        const double z__0 = d * v;
+                        z = z__0;
+                    }
+                }
+            }
+        }
+    }
+    return z;
+}
+
+IRGEN_FN double sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double g = 0.0;
+    double _irgen_t3 = 0.0;
+    if (alpha >= 1.0) {
+        _irgen_t1 = marsaglia_tsang_f64(alpha, irgen_rng);
+        return _irgen_t1 / beta;
+    }
+    _irgen_t2 = marsaglia_tsang_f64(alpha + 1.0, irgen_rng);
+    {
+        const double g__0 = _irgen_t2;
+        g = g__0;
+    }
+    _irgen_t3 = irgen_uniform_f64(irgen_rng);
+    return g * exp(log(_irgen_t3) / alpha) / beta;
+}
+
+IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
+{
+    double sample_13 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
+        return ((double)NAN);
+    }
+    sample_13 = sample_f64(alpha, beta, irgen_rng);
+    return sample_13;
+}
+
+IRGEN_FN double log_space_upper_f64(double y, double alpha, double beta)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = split_f64(alpha);
+    return -_irgen_t1 + exp(y + log(beta));
+}
+
+IRGEN_FN double log_gamma_p_of_log__d0_1_f64(double a, double ly, double d0_a, double d1_ly, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_r1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (ly < log(DBL_MIN)) {
+        { double irgen_o1;
+          _irgen_t1 = lgamma1p__d0_f64(a, d0_a, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        _irgen_r1 = digamma_f64(a + 1.0);
+        {
+            const double irgen_c0 = a < 1.0;
+            const double irgen_c1 = -(d0_a * ly);
+            *irgen_r1 = irgen_c0 ? -d0__irgen_t1 - irgen_c1 : -(_irgen_r1 * d0_a) - irgen_c1;
+            *irgen_r2 = a * d1_ly;
+            return irgen_c0 ? -_irgen_t1 + a * ly : a * ly - irgen_lgamma(a + 1.0);
+        }
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f64(a, exp(ly), d0_a, d1_ly * exp(ly), &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
+}
+
+IRGEN_FN double log_gamma_q_of_log__d0_1_f64(double a, double ly, double d0_a, double d1_ly, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (ly < log(DBL_MIN)) {
+        { double irgen_o1, irgen_o2;
+          _irgen_t1 = log_gamma_p_of_log__d0_1_f64(a, ly, d0_a, d1_ly, &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        {
+            const double irgen_c0 = exp(_irgen_t1);
+            const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+            *irgen_r1 = -(irgen_c1 * d0__irgen_t1);
+            *irgen_r2 = -(irgen_c1 * d1__irgen_t1);
+            return log1p(-irgen_c0);
+        }
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t2 = log_gamma_q__d0_1_f64(a, exp(ly), d0_a, d1_ly * exp(ly), &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
+}
+
+IRGEN_FN double log_space_log_sf__d1_2_0_f64(double y, double alpha, double beta, double d0_alpha, double d1_beta, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double d0__irgen_t1 = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d2__irgen_t1 = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
+    double _irgen_s5 = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
+    double _irgen_j2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        const double _irgen_s3__0 = d0_alpha;
+        const double _irgen_s4__0 = d1_beta / beta;
+        const double _irgen_s5__0 = d2_y;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log_gamma_q_of_log__d0_1_f64(alpha, y + log(beta), 1.0, 1.0, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const double d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const double d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+}
+
+IRGEN_FN double log_space_log_cdf__d1_2_0_f64(double y, double alpha, double beta, double d0_alpha, double d1_beta, double d2_y, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double d0__irgen_t1 = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d2__irgen_t1 = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
+    double _irgen_s5 = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
+    double _irgen_j2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        const double _irgen_s3__0 = d0_alpha;
+        const double _irgen_s4__0 = d1_beta / beta;
+        const double _irgen_s5__0 = d2_y;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log_gamma_p_of_log__d0_1_f64(alpha, y + log(beta), 1.0, 1.0, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const double d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const double d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+}
+
+IRGEN_FN double kernel_log_implicit_grad_f64(double x, double alpha, double beta, double* irgen_r1)
+{
+    double upper_1 = 0.0;
+    double log_sf_2 = 0.0;
+    double log_sf_3 = 0.0;
+    double log_sf_4 = 0.0;
+    double log_sf_5 = 0.0;
+    double log_cdf_6 = 0.0;
+    double log_cdf_7 = 0.0;
+    double log_cdf_8 = 0.0;
+    double log_cdf_9 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x == -((double)INFINITY)) {
+        *irgen_r1 = 0.0;
+        return 0.0;
+    }
+    if (x == ((double)INFINITY)) {
+        *irgen_r1 = 0.0;
+        return 0.0;
+    }
+    upper_1 = log_space_upper_f64(x, alpha, beta);
+    if (upper_1 > 0.0) {
+        { double irgen_o1, irgen_o2, irgen_o3;
+          log_sf_2 = log_space_log_sf__d1_2_0_f64(x, alpha, beta, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_sf_3 = irgen_o1;
+          log_sf_4 = irgen_o2;
+          log_sf_5 = irgen_o3;
+        }
+        {
+            const double irgen_c0 = 1.0 / log_sf_5;
+            *irgen_r1 = -(irgen_c0 * log_sf_4);
+            return -(irgen_c0 * log_sf_3);
+        }
+    } else {
+        { double irgen_o1, irgen_o2, irgen_o3;
+          log_cdf_6 = log_space_log_cdf__d1_2_0_f64(x, alpha, beta, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_cdf_7 = irgen_o1;
+          log_cdf_8 = irgen_o2;
+          log_cdf_9 = irgen_o3;
+        }
+        {
+            const double irgen_c0 = 1.0 / log_cdf_9;
+            *irgen_r1 = -(irgen_c0 * log_cdf_8);
+            return -(irgen_c0 * log_cdf_7);
+        }
+    }
+}
+
+IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double g = 0.0;
+    double _irgen_t3 = 0.0;
+    if (alpha >= 1.0) {
+        _irgen_t1 = marsaglia_tsang_f64(alpha, irgen_rng);
+        return log(_irgen_t1) - log(beta);
+    }
+    _irgen_t2 = marsaglia_tsang_f64(alpha + 1.0, irgen_rng);
+    {
+        const double g__0 = _irgen_t2;
+        g = g__0;
+    }
+    _irgen_t3 = irgen_uniform_f64(irgen_rng);
+    return -log(beta) + log(g) + log(_irgen_t3) / alpha;
+}
+
+IRGEN_FN double kernel_log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
+{
+    double log_sample_14 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
+        return ((double)NAN);
+    }
+    log_sample_14 = log_sample_f64(alpha, beta, irgen_rng);
+    return log_sample_14;
 }
 
 /* ---- float32 device functions ---- */
@@ -2930,11 +3366,359 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float*
     }
 }
 
-/* ---- elementwise kernels. An input is (pointer, element stride, value): stride 1 for a
-   contiguous array, 0 for a broadcast one, and a null pointer for a scalar passed by
-   value. Where the distribution declares branch groups, a block takes a tile of
-   256 x 8 elements, orders it by group (a counting sort in shared memory) and
-   evaluates it in that order, so that the threads of a warp take the same branches. ---- */
+IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
+{
+    float d = 0.0f;
+    float c = 0.0f;
+    float z = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float x = 0.0f;
+    float v = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float u = 0.0f;
+    float x2 = 0.0f;
+    {
+        const float d__0 = a - 0.3333333333333333f;
+        const float c__0 = 1.0f / sqrtf(9.0f * d__0);
+        const float z__0 = NAN;
+        d = d__0;
+        c = c__0;
+        z = z__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 64; ++irgen_k1) {
+        if (!isnan(z)) {
+            break;
+        }
+        _irgen_t1 = irgen_normal_f32(irgen_rng);
+        {
+            const float x__0 = _irgen_t1;
+            const float v__0 = c * x__0 + 1.0f;
+            x = x__0;
+            v = v__0;
+        }
+        if (v > 0.0f) {
+            {
+                const float v__0 = v * v * v;
+                v = v__0;
+            }
+            _irgen_t2 = irgen_uniform_f32(irgen_rng);
+            {
+                const float u__0 = _irgen_t2;
+                const float x2__0 = x * x;
+                u = u__0;
+                x2 = x2__0;
+            }
+            if (u < 1.0f - 0.0331f * x2 * x2) {
+                {
+                    const float z__0 = d * v;
+                    z = z__0;
+                }
+            } else {
+                if (logf(u) < d * (-v + logf(v) + 1.0f) + 0.5f * x2) {
+                    {
+                        const float z__0 = d * v;
+                        z = z__0;
+                    }
+                }
+            }
+        }
+    }
+    return z;
+}
+
+IRGEN_FN float sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float g = 0.0f;
+    float _irgen_t3 = 0.0f;
+    if (alpha >= 1.0f) {
+        _irgen_t1 = marsaglia_tsang_f32(alpha, irgen_rng);
+        return _irgen_t1 / beta;
+    }
+    _irgen_t2 = marsaglia_tsang_f32(alpha + 1.0f, irgen_rng);
+    {
+        const float g__0 = _irgen_t2;
+        g = g__0;
+    }
+    _irgen_t3 = irgen_uniform_f32(irgen_rng);
+    return g * expf(logf(_irgen_t3) / alpha) / beta;
+}
+
+IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
+{
+    float sample_13 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
+        return NAN;
+    }
+    sample_13 = sample_f32(alpha, beta, irgen_rng);
+    return sample_13;
+}
+
+IRGEN_FN float log_space_upper_f32(float y, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = split_f32(alpha);
+    return -_irgen_t1 + expf(y + logf(beta));
+}
+
+IRGEN_FN float log_gamma_p_of_log__d0_1_f32(float a, float ly, float d0_a, float d1_ly, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_r1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (ly < logf(FLT_MIN)) {
+        { float irgen_o1;
+          _irgen_t1 = lgamma1p__d0_f32(a, d0_a, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        _irgen_r1 = digamma_f32(a + 1.0f);
+        {
+            const float irgen_c0 = a < 1.0f;
+            const float irgen_c1 = -(d0_a * ly);
+            *irgen_r1 = irgen_c0 ? -d0__irgen_t1 - irgen_c1 : -(_irgen_r1 * d0_a) - irgen_c1;
+            *irgen_r2 = a * d1_ly;
+            return irgen_c0 ? -_irgen_t1 + a * ly : a * ly - irgen_lgammaf(a + 1.0f);
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f32(a, expf(ly), d0_a, d1_ly * expf(ly), &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
+}
+
+IRGEN_FN float log_gamma_q_of_log__d0_1_f32(float a, float ly, float d0_a, float d1_ly, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d1__irgen_t1 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (ly < logf(FLT_MIN)) {
+        { float irgen_o1, irgen_o2;
+          _irgen_t1 = log_gamma_p_of_log__d0_1_f32(a, ly, d0_a, d1_ly, &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        {
+            const float irgen_c0 = expf(_irgen_t1);
+            const float irgen_c1 = irgen_c0 / (1.0f - irgen_c0);
+            *irgen_r1 = -(irgen_c1 * d0__irgen_t1);
+            *irgen_r2 = -(irgen_c1 * d1__irgen_t1);
+            return log1pf(-irgen_c0);
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t2 = log_gamma_q__d0_1_f32(a, expf(ly), d0_a, d1_ly * expf(ly), &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
+}
+
+IRGEN_FN float log_space_log_sf__d1_2_0_f32(float y, float alpha, float beta, float d0_alpha, float d1_beta, float d2_y, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d1__irgen_t1 = 0.0f;
+    float d2__irgen_t1 = 0.0f;
+    float _irgen_s3 = 0.0f;
+    float _irgen_s4 = 0.0f;
+    float _irgen_s5 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_j1 = 0.0f;
+    float _irgen_j2 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d2__irgen_t1__0 = 0.0f;
+        const float _irgen_s3__0 = d0_alpha;
+        const float _irgen_s4__0 = d1_beta / beta;
+        const float _irgen_s5__0 = d2_y;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t1 = log_gamma_q_of_log__d0_1_f32(alpha, y + logf(beta), 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const float d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const float d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+}
+
+IRGEN_FN float log_space_log_cdf__d1_2_0_f32(float y, float alpha, float beta, float d0_alpha, float d1_beta, float d2_y, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d1__irgen_t1 = 0.0f;
+    float d2__irgen_t1 = 0.0f;
+    float _irgen_s3 = 0.0f;
+    float _irgen_s4 = 0.0f;
+    float _irgen_s5 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_j1 = 0.0f;
+    float _irgen_j2 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d2__irgen_t1__0 = 0.0f;
+        const float _irgen_s3__0 = d0_alpha;
+        const float _irgen_s4__0 = d1_beta / beta;
+        const float _irgen_s5__0 = d2_y;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t1 = log_gamma_p_of_log__d0_1_f32(alpha, y + logf(beta), 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const float d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const float d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const float d2__irgen_t1__0 = _irgen_j2 * _irgen_s5;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        return _irgen_t1;
+    }
+}
+
+IRGEN_FN float kernel_log_implicit_grad_f32(float x, float alpha, float beta, float* irgen_r1)
+{
+    float upper_1 = 0.0f;
+    float log_sf_2 = 0.0f;
+    float log_sf_3 = 0.0f;
+    float log_sf_4 = 0.0f;
+    float log_sf_5 = 0.0f;
+    float log_cdf_6 = 0.0f;
+    float log_cdf_7 = 0.0f;
+    float log_cdf_8 = 0.0f;
+    float log_cdf_9 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        *irgen_r1 = NAN;
+        return NAN;
+    }
+    if (x == -INFINITY) {
+        *irgen_r1 = 0.0f;
+        return 0.0f;
+    }
+    if (x == INFINITY) {
+        *irgen_r1 = 0.0f;
+        return 0.0f;
+    }
+    upper_1 = log_space_upper_f32(x, alpha, beta);
+    if (upper_1 > 0.0f) {
+        { float irgen_o1, irgen_o2, irgen_o3;
+          log_sf_2 = log_space_log_sf__d1_2_0_f32(x, alpha, beta, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_sf_3 = irgen_o1;
+          log_sf_4 = irgen_o2;
+          log_sf_5 = irgen_o3;
+        }
+        {
+            const float irgen_c0 = 1.0f / log_sf_5;
+            *irgen_r1 = -(irgen_c0 * log_sf_4);
+            return -(irgen_c0 * log_sf_3);
+        }
+    } else {
+        { float irgen_o1, irgen_o2, irgen_o3;
+          log_cdf_6 = log_space_log_cdf__d1_2_0_f32(x, alpha, beta, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_cdf_7 = irgen_o1;
+          log_cdf_8 = irgen_o2;
+          log_cdf_9 = irgen_o3;
+        }
+        {
+            const float irgen_c0 = 1.0f / log_cdf_9;
+            *irgen_r1 = -(irgen_c0 * log_cdf_8);
+            return -(irgen_c0 * log_cdf_7);
+        }
+    }
+}
+
+IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float g = 0.0f;
+    float _irgen_t3 = 0.0f;
+    if (alpha >= 1.0f) {
+        _irgen_t1 = marsaglia_tsang_f32(alpha, irgen_rng);
+        return logf(_irgen_t1) - logf(beta);
+    }
+    _irgen_t2 = marsaglia_tsang_f32(alpha + 1.0f, irgen_rng);
+    {
+        const float g__0 = _irgen_t2;
+        g = g__0;
+    }
+    _irgen_t3 = irgen_uniform_f32(irgen_rng);
+    return -logf(beta) + logf(g) + logf(_irgen_t3) / alpha;
+}
+
+IRGEN_FN float kernel_log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
+{
+    float log_sample_14 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
+        return NAN;
+    }
+    log_sample_14 = log_sample_f32(alpha, beta, irgen_rng);
+    return log_sample_14;
+}
+
+/* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
+   array, 0 for a broadcast one, and a null pointer for a scalar passed by value. Where the
+   distribution declares branch groups, a block takes a tile of 256 x 8 elements,
+   orders it by group (a counting sort in shared memory) and evaluates it in that order, so
+   that the threads of a warp take the same branches. Samplers draw element i's values from
+   its own stream; rsample draws a tile, then evaluates the implicit gradient at its samples
+   (ordered by group, where there are groups). ---- */
 #define IRGEN_BLOCK 256
 #ifndef IRGEN_TILE_ITEMS          /* other sizes, and IRGEN_UNSORTED: benchmarks/gpu.py --variants */
 #define IRGEN_TILE_ITEMS 8
@@ -2997,18 +3781,20 @@ irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double 
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         __syncthreads();                   /* before the next tile reuses the arrays */
+
     }
     return;
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #else
 
 extern "C" void irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
-    /* the same order as a block's, serially: tiles, then groups */
+    /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
@@ -3016,6 +3802,7 @@ extern "C" void irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int
             for (int t = 0; t < len; ++t)
                 if (irgen_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
                     irgen_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
     }
 }
 #endif
@@ -3075,18 +3862,20 @@ irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         __syncthreads();                   /* before the next tile reuses the arrays */
+
     }
     return;
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #else
 
 extern "C" void irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
-    /* the same order as a block's, serially: tiles, then groups */
+    /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
@@ -3094,6 +3883,7 @@ extern "C" void irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int6
             for (int t = 0; t < len; ++t)
                 if (irgen_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
                     irgen_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
     }
 }
 #endif
@@ -3114,15 +3904,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_prob_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_prob_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #else
 
 extern "C" void irgen_log_prob_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_log_prob_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #endif
 
@@ -3142,15 +3938,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_prob_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_prob_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #else
 
 extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_log_prob_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #endif
 
@@ -3213,18 +4015,20 @@ irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, do
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
         __syncthreads();                   /* before the next tile reuses the arrays */
+
     }
     return;
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
 }
 #else
 
 extern "C" void irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
-    /* the same order as a block's, serially: tiles, then groups */
+    /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
@@ -3232,6 +4036,7 @@ extern "C" void irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0
             for (int t = 0; t < len; ++t)
                 if (irgen_cdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
                     irgen_cdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+
     }
 }
 #endif
@@ -3295,18 +4100,20 @@ irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, flo
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
         __syncthreads();                   /* before the next tile reuses the arrays */
+
     }
     return;
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
 }
 #else
 
 extern "C" void irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
-    /* the same order as a block's, serially: tiles, then groups */
+    /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
@@ -3314,6 +4121,7 @@ extern "C" void irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0,
             for (int t = 0; t < len; ++t)
                 if (irgen_cdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
                     irgen_cdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+
     }
 }
 #endif
@@ -3375,18 +4183,20 @@ irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
         __syncthreads();                   /* before the next tile reuses the arrays */
+
     }
     return;
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_implicit_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
 }
 #else
 
 extern "C" void irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1)
 {
-    /* the same order as a block's, serially: tiles, then groups */
+    /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
@@ -3394,6 +4204,7 @@ extern "C" void irgen_implicit_grad_float64(int64_t n, const double* __restrict_
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
                     irgen_implicit_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+
     }
 }
 #endif
@@ -3455,18 +4266,20 @@ irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
         __syncthreads();                   /* before the next tile reuses the arrays */
+
     }
     return;
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_implicit_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
 }
 #else
 
 extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1)
 {
-    /* the same order as a block's, serially: tiles, then groups */
+    /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
@@ -3474,6 +4287,435 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
                     irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+
+    }
+}
+#endif
+
+/* sample, float64 arrays, computed in double */
+IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#endif
+
+/* sample, float32 arrays, computed in float */
+IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#endif
+
+/* rsample, float64 arrays, computed in double */
+IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* the tile's samples are visible to the block */
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_implicit_grad_float64_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_implicit_grad_float64_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+        __syncthreads();                   /* before the next tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_implicit_grad_float64_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_implicit_grad_float64_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+
+    }
+}
+#endif
+
+/* rsample, float32 arrays, computed in float */
+IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* the tile's samples are visible to the block */
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_implicit_grad_float32_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+        __syncthreads();                   /* before the next tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_implicit_grad_float32_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+
+    }
+}
+#endif
+
+/* log_implicit_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_implicit_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    const double r0 = kernel_log_implicit_grad_f64(x0, x1, x2, &r1);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_implicit_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
+}
+#else
+
+extern "C" void irgen_log_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_implicit_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
+}
+#endif
+
+/* log_implicit_grad, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_implicit_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    float r1;
+    const float r0 = kernel_log_implicit_grad_f32(x0, x1, x2, &r1);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_implicit_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
+}
+#else
+
+extern "C" void irgen_log_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
+}
+#endif
+
+/* log_sample, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (double)kernel_log_sample_f64(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#endif
+
+/* log_sample, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (float)kernel_log_sample_f32(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#endif
+
+/* log_rsample, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (double)kernel_log_sample_f64(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_log_implicit_grad_float64_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int t = 0; t < len; ++t)
+            irgen_log_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#endif
+
+/* log_rsample, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (float)kernel_log_sample_f32(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_log_implicit_grad_float32_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int t = 0; t < len; ++t)
+            irgen_log_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #endif

@@ -46,6 +46,9 @@ typedef double irgen_vd __attribute__((vector_size(IRGEN_VBYTES)));
 typedef int64_t irgen_md __attribute__((vector_size(IRGEN_VBYTES)));
 typedef float irgen_vf __attribute__((vector_size(IRGEN_VBYTES)));
 typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
+/* random words: uint64 lanes, as many as a value vector has */
+typedef uint64_t irgen_ud __attribute__((vector_size(8 * IRGEN_W_f64)));
+typedef uint64_t irgen_uf __attribute__((vector_size(8 * IRGEN_W_f32)));
 /* glibc's vector math library, where the build found it (IRGEN_HAVE_MVEC): the x86-64
    vector ABI names a function by ISA letter, lane count and argument kinds. */
 #if defined(IRGEN_HAVE_MVEC) && defined(__x86_64__) && defined(__GLIBC__)
@@ -114,6 +117,75 @@ static inline irgen_mf irgen_mf_lanes(int w)
 IRGEN_IO(double, irgen_vd, IRGEN_W_f64, d_d)
 IRGEN_IO(float, irgen_vf, IRGEN_W_f32, f_f)
 IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
+/* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
+   easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
+   bijection of a counter. Draw d of element i under seed s is the block of counter
+   (d, 0, i mod 2^32, i div 2^32) and key (s mod 2^32, s div 2^32): it depends on nothing
+   else, so no thread count, launch shape or device changes a sample.
+   One definition serves scalars (uint64_t) and SIMD vectors of uint64 lanes: each word
+   is held in 64 bits, where the product of two 32-bit words is exact. ---- */
+#define IRGEN_LO32 0xFFFFFFFFull
+#define IRGEN_MULHILO32(U, a, m, hi, lo) do { const U irgen_p = ((a) & IRGEN_LO32) * (m);    \
+    (hi) = irgen_p >> 32; (lo) = irgen_p & IRGEN_LO32; } while (0)
+/* R rounds on the counter words c0..c3 (updated in place) with the key words k0, k1 */
+#define IRGEN_PHILOX(U, MULHILO, M0, M1, W0, W1, WMASK, R, c0, c1, c2, c3, k0, k1) do {    \
+    uint64_t irgen_k0 = (k0), irgen_k1 = (k1);                                          \
+    for (int irgen_r = 0; irgen_r < (R); ++irgen_r) {                                    \
+        U irgen_h0, irgen_l0, irgen_h1, irgen_l1;                                       \
+        MULHILO(U, c0, M0, irgen_h0, irgen_l0);                                         \
+        MULHILO(U, c2, M1, irgen_h1, irgen_l1);                                         \
+        (c0) = irgen_h1 ^ (c1) ^ irgen_k0;                                              \
+        (c1) = irgen_l1;                                                                \
+        (c2) = irgen_h0 ^ (c3) ^ irgen_k1;                                              \
+        (c3) = irgen_l0;                                                                \
+        irgen_k0 = (irgen_k0 + (W0)) & (WMASK);                                         \
+        irgen_k1 = (irgen_k1 + (W1)) & (WMASK);                                         \
+    } } while (0)
+/* Philox4x32-10, the generator of every draw */
+#define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
+    IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
+                 0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+/* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
+   two), so every target turns the same words into the same values. Uniform draws lie in
+   the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
+   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
+   standard deviations. */
+#define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
+#define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
+#define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
+#define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
+/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
+#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
+#define IRGEN_TWO_PI_F64 6.283185307179586
+#define IRGEN_TWO_PI_F32 6.2831855f
+#ifndef __CUDACC__
+
+/* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
+   tests check against published values and NumPy; Philox4x64-10 is NumPy's
+   numpy.random.Philox, built from the same rounds. */
+void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32_t* key, uint32_t* out)
+{
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t c0 = ctr[4 * i], c1 = ctr[4 * i + 1], c2 = ctr[4 * i + 2], c3 = ctr[4 * i + 3];
+        IRGEN_PHILOX4x32_10(uint64_t, c0, c1, c2, c3, key[2 * i], key[2 * i + 1]);
+        out[4 * i] = (uint32_t)c0; out[4 * i + 1] = (uint32_t)c1;
+        out[4 * i + 2] = (uint32_t)c2; out[4 * i + 3] = (uint32_t)c3;
+    }
+}
+
+#define IRGEN_MULHILO64(U, a, m, hi, lo) do { const unsigned __int128 irgen_p =                \
+    (unsigned __int128)(a) * (m); (hi) = (uint64_t)(irgen_p >> 64); (lo) = (uint64_t)irgen_p; } while (0)
+void irgen_philox4x64_10(int64_t n, const uint64_t* ctr, const uint64_t* key, uint64_t* out)
+{
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t c0 = ctr[4 * i], c1 = ctr[4 * i + 1], c2 = ctr[4 * i + 2], c3 = ctr[4 * i + 3];
+        IRGEN_PHILOX(uint64_t, IRGEN_MULHILO64, 0xD2E7470EE14C6C93ull, 0xCA5A826395121157ull,
+                     0x9E3779B97F4A7C15ull, 0xBB67AE8584CAA73Bull, ~0ull, 10,
+                     c0, c1, c2, c3, key[2 * i], key[2 * i + 1]);
+        out[4 * i] = c0; out[4 * i + 1] = c1; out[4 * i + 2] = c2; out[4 * i + 3] = c3;
+    }
+}
+#endif
 
 /* ---- float64 lane-parallel functions ---- */
 
@@ -253,6 +325,38 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1)
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
 #endif
+
+typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n; } irgen_rng_v_f64;
+#define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
+static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t first)
+{
+    irgen_ud i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f64; ++l) {
+        const uint64_t i = (uint64_t)(first + l);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
+}
+static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w)
+{
+    irgen_ud c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
+    IRGEN_PHILOX4x32_10(irgen_ud, c0, c1, c2, c3, r->key0, r->key1);
+    r->n = (r->n + ((irgen_ud)m & 1)) & IRGEN_LO32;
+    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+}
+static inline irgen_vd irgen_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r)
+{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); return IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
+static inline irgen_vd irgen_normal_v_f64(irgen_md m, irgen_rng_v_f64* r)
+{
+    irgen_ud w[4]; irgen_words_v_f64(m, r, w);
+    const irgen_vd radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]), angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
+#define IRGEN_VLOG(x) irgen_v_log_f64(m, x)
+#define IRGEN_VCOS(x) irgen_v_cos_f64(m, x)
+    return IRGEN_BOX_MULLER(irgen_v_sqrt_f64, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F64);
+#undef IRGEN_VLOG
+#undef IRGEN_VCOS
+}
 
 static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma)
 {
@@ -508,6 +612,42 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd sigma, irgen_rng_v_f64* irgen_rng)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { const irgen_vd irgen_o0 = irgen_normal_v_f64(irgen_m0, irgen_rng);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1 * sigma + mu;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd sigma, irgen_rng_v_f64* irgen_rng)
+{
+    irgen_vd sample_6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(sigma > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (irgen_v_fabs_f64(sigma) == ((double)INFINITY)) | (mu != mu));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = sample_v_f64(irgen_m0, mu, sigma, irgen_rng);
+          sample_6 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_6, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
 /* ---- float32 lane-parallel functions ---- */
 
 static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
@@ -646,6 +786,38 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_vf x0, irgen_vf x1)
 { irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = powf(x0[l], x1[l]); return r; }
 #endif
+
+typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n; } irgen_rng_v_f32;
+#define IRGEN_CVT_f32(x) __builtin_convertvector((x), irgen_vf)
+static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t first)
+{
+    irgen_uf i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f32; ++l) {
+        const uint64_t i = (uint64_t)(first + l);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
+}
+static inline void irgen_words_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_uf* w)
+{
+    irgen_uf c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
+    IRGEN_PHILOX4x32_10(irgen_uf, c0, c1, c2, c3, r->key0, r->key1);
+    r->n = (r->n + (__builtin_convertvector(m, irgen_uf) & 1)) & IRGEN_LO32;
+    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+}
+static inline irgen_vf irgen_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r)
+{ irgen_uf w[4]; irgen_words_v_f32(m, r, w); return IRGEN_U01_F32(IRGEN_CVT_f32, w[0]); }
+static inline irgen_vf irgen_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r)
+{
+    irgen_uf w[4]; irgen_words_v_f32(m, r, w);
+    const irgen_vf radius = IRGEN_R01_F32(IRGEN_CVT_f32, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_f32, w[1]);
+#define IRGEN_VLOG(x) irgen_v_log_f32(m, x)
+#define IRGEN_VCOS(x) irgen_v_cos_f32(m, x)
+    return IRGEN_BOX_MULLER(irgen_v_sqrt_f32, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F32);
+#undef IRGEN_VLOG
+#undef IRGEN_VCOS
+}
 
 static inline __attribute__((always_inline)) irgen_vf cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma)
 {
@@ -901,127 +1073,305 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
     return irgen_ret0;
 }
 
-/* ---- elementwise kernels: a vector of elements at a time; the last vector repeats the
-   last element in the lanes past the end and masks them off. Where the distribution
-   declares branch groups, each chunk of elements is first ordered by group (a counting
-   sort), so that a vector's lanes take the same branches. ---- */
+static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irgen_m0, irgen_vf mu, irgen_vf sigma, irgen_rng_v_f32* irgen_rng)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { const irgen_vf irgen_o0 = irgen_normal_v_f32(irgen_m0, irgen_rng);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1 * sigma + mu;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf mu, irgen_vf sigma, irgen_rng_v_f32* irgen_rng)
+{
+    irgen_vf sample_6 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(sigma > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(mu) == INFINITY) | (irgen_v_fabs_f32(sigma) == INFINITY) | (mu != mu));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = sample_v_f32(irgen_m0, mu, sigma, irgen_rng);
+          sample_6 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_6, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+/* ---- elementwise kernels, a chunk of elements at a time and in it a vector at a time;
+   the last vector repeats the last element in the lanes past the end and masks them off.
+   Where the distribution declares branch groups, each chunk is first ordered by group (a
+   counting sort), so that a vector's lanes take the same branches. Samplers draw element
+   i's values from its own stream (random.c.j2); rsample draws a chunk, then evaluates the
+   implicit gradient at the chunk's samples, ordered by group, while they are in cache. ---- */
 #define IRGEN_CHUNK 4096
 #define IRGEN_GROUPS 32
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
-        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
-        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
-        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
-        irgen_vd r0;
-        r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
-        irgen_store_d_d(out0, b, w, r0);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            irgen_store_d_d(out0, c + b, w, r0);
+        }
+
     }
 }
 
 void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
-        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
-        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
-        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
-        irgen_vf r0;
-        r0 = kernel_cdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
-        irgen_store_f_f(out0, b, w, r0);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_cdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            irgen_store_f_f(out0, c + b, w, r0);
+        }
+
     }
 }
 
 void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
-        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
-        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
-        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
-        irgen_vd r0;
-        r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
-        irgen_store_d_d(out0, b, w, r0);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            irgen_store_d_d(out0, c + b, w, r0);
+        }
+
     }
 }
 
 void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
-        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
-        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
-        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
-        irgen_vf r0;
-        r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
-        irgen_store_f_f(out0, b, w, r0);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            irgen_store_f_f(out0, c + b, w, r0);
+        }
+
     }
 }
 
 void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
-        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
-        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
-        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
-        irgen_vd r0, r1, r2;
-        r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
-        irgen_store_d_d(out0, b, w, r0);
-        irgen_store_d_d(out1, b, w, r1);
-        irgen_store_d_d(out2, b, w, r2);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2;
+            r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+            irgen_store_d_d(out2, c + b, w, r2);
+        }
+
     }
 }
 
 void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
-        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
-        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
-        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
-        irgen_vf r0, r1, r2;
-        r0 = kernel_cdf_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2);
-        irgen_store_f_f(out0, b, w, r0);
-        irgen_store_f_f(out1, b, w, r1);
-        irgen_store_f_f(out2, b, w, r2);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0, r1, r2;
+            r0 = kernel_cdf_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_f_f(out0, c + b, w, r0);
+            irgen_store_f_f(out1, c + b, w, r1);
+            irgen_store_f_f(out2, c + b, w, r2);
+        }
+
     }
 }
 
 void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f64) {
-        const int w = n - b < IRGEN_W_f64 ? (int)(n - b) : IRGEN_W_f64;
-        const irgen_vd x0 = irgen_load_d_d(in0, s0, b, w);
-        const irgen_vd x1 = irgen_load_d_d(in1, s1, b, w);
-        const irgen_vd x2 = irgen_load_d_d(in2, s2, b, w);
-        irgen_vd r0, r1;
-        r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
-        irgen_store_d_d(out0, b, w, r0);
-        irgen_store_d_d(out1, b, w, r1);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1;
+            r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+        }
+
     }
 }
 
 void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t b = 0; b < n; b += IRGEN_W_f32) {
-        const int w = n - b < IRGEN_W_f32 ? (int)(n - b) : IRGEN_W_f32;
-        const irgen_vf x0 = irgen_load_f_f(in0, s0, b, w);
-        const irgen_vf x1 = irgen_load_f_f(in1, s1, b, w);
-        const irgen_vf x2 = irgen_load_f_f(in2, s2, b, w);
-        irgen_vf r0, r1;
-        r0 = kernel_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
-        irgen_store_f_f(out0, b, w, r0);
-        irgen_store_f_f(out1, b, w, r1);
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0, r1;
+            r0 = kernel_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
+            irgen_store_f_f(out0, c + b, w, r0);
+            irgen_store_f_f(out1, c + b, w, r1);
+        }
+
+    }
+}
+
+void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+    }
+}
+
+void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_rng_v_f32 rng;
+            irgen_seed_v_f32(&rng, seed, c + b);
+            const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
+            irgen_store_f_f(out0, c + b, w, z);
+        }
+
+    }
+}
+
+void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_vd r0, r1;
+            r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
+            irgen_store_d_d(out1, c + b, w, r0);
+            irgen_store_d_d(out2, c + b, w, r1);
+        }
+
+    }
+}
+
+void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_rng_v_f32 rng;
+            irgen_seed_v_f32(&rng, seed, c + b);
+            const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
+            irgen_store_f_f(out0, c + b, w, z);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_vf r0, r1;
+            r0 = kernel_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
+            irgen_store_f_f(out1, c + b, w, r0);
+            irgen_store_f_f(out2, c + b, w, r1);
+        }
+
     }
 }

@@ -17,6 +17,96 @@ __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
 static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 #endif
+/* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
+   easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
+   bijection of a counter. Draw d of element i under seed s is the block of counter
+   (d, 0, i mod 2^32, i div 2^32) and key (s mod 2^32, s div 2^32): it depends on nothing
+   else, so no thread count, launch shape or device changes a sample.
+   One definition serves scalars (uint64_t) and SIMD vectors of uint64 lanes: each word
+   is held in 64 bits, where the product of two 32-bit words is exact. ---- */
+#define IRGEN_LO32 0xFFFFFFFFull
+#define IRGEN_MULHILO32(U, a, m, hi, lo) do { const U irgen_p = ((a) & IRGEN_LO32) * (m);    \
+    (hi) = irgen_p >> 32; (lo) = irgen_p & IRGEN_LO32; } while (0)
+/* R rounds on the counter words c0..c3 (updated in place) with the key words k0, k1 */
+#define IRGEN_PHILOX(U, MULHILO, M0, M1, W0, W1, WMASK, R, c0, c1, c2, c3, k0, k1) do {    \
+    uint64_t irgen_k0 = (k0), irgen_k1 = (k1);                                          \
+    for (int irgen_r = 0; irgen_r < (R); ++irgen_r) {                                    \
+        U irgen_h0, irgen_l0, irgen_h1, irgen_l1;                                       \
+        MULHILO(U, c0, M0, irgen_h0, irgen_l0);                                         \
+        MULHILO(U, c2, M1, irgen_h1, irgen_l1);                                         \
+        (c0) = irgen_h1 ^ (c1) ^ irgen_k0;                                              \
+        (c1) = irgen_l1;                                                                \
+        (c2) = irgen_h0 ^ (c3) ^ irgen_k1;                                              \
+        (c3) = irgen_l0;                                                                \
+        irgen_k0 = (irgen_k0 + (W0)) & (WMASK);                                         \
+        irgen_k1 = (irgen_k1 + (W1)) & (WMASK);                                         \
+    } } while (0)
+/* Philox4x32-10, the generator of every draw */
+#define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
+    IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
+                 0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+/* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
+   two), so every target turns the same words into the same values. Uniform draws lie in
+   the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
+   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
+   standard deviations. */
+#define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
+#define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
+#define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
+#define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
+/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
+#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
+#define IRGEN_TWO_PI_F64 6.283185307179586
+#define IRGEN_TWO_PI_F32 6.2831855f
+#ifndef __CUDACC__
+
+/* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
+   tests check against published values and NumPy; Philox4x64-10 is NumPy's
+   numpy.random.Philox, built from the same rounds. */
+extern "C" void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32_t* key, uint32_t* out)
+{
+    for (int64_t i = 0; i < n; ++i) {
+        uint64_t c0 = ctr[4 * i], c1 = ctr[4 * i + 1], c2 = ctr[4 * i + 2], c3 = ctr[4 * i + 3];
+        IRGEN_PHILOX4x32_10(uint64_t, c0, c1, c2, c3, key[2 * i], key[2 * i + 1]);
+        out[4 * i] = (uint32_t)c0; out[4 * i + 1] = (uint32_t)c1;
+        out[4 * i + 2] = (uint32_t)c2; out[4 * i + 3] = (uint32_t)c3;
+    }
+}
+#endif
+
+/* one element's stream (random.c.j2), and its draws */
+typedef struct { uint64_t key0, key1, i0, i1, n; } irgen_rng;
+IRGEN_FN irgen_rng irgen_seed(uint64_t seed, int64_t i)
+{
+    irgen_rng r = {seed & IRGEN_LO32, seed >> 32, (uint64_t)i & IRGEN_LO32, (uint64_t)i >> 32, 0};
+    return r;
+}
+IRGEN_FN void irgen_words(irgen_rng* r, uint64_t* w)
+{
+    uint64_t c0 = r->n, c1 = 0, c2 = r->i0, c3 = r->i1;
+    IRGEN_PHILOX4x32_10(uint64_t, c0, c1, c2, c3, r->key0, r->key1);
+    r->n = (r->n + 1) & IRGEN_LO32;
+    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+}
+#define IRGEN_CVT_D(x) ((double)(x))
+#define IRGEN_CVT_F(x) ((float)(x))
+IRGEN_FN double irgen_uniform_f64(irgen_rng* r)
+{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
+IRGEN_FN float irgen_uniform_f32(irgen_rng* r)
+{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
+IRGEN_FN double irgen_normal_f64(irgen_rng* r)
+{
+    uint64_t w[4]; irgen_words(r, w);
+    const double radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]);
+    const double angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
+    return IRGEN_BOX_MULLER(sqrt, log, cos, radius, angle, IRGEN_TWO_PI_F64);
+}
+IRGEN_FN float irgen_normal_f32(irgen_rng* r)
+{
+    uint64_t w[4]; irgen_words(r, w);
+    const float radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
+    return IRGEN_BOX_MULLER(sqrtf, logf, cosf, radius, angle, IRGEN_TWO_PI_F32);
+}
 
 /* ---- float64 device functions ---- */
 
@@ -126,6 +216,23 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double sigma, doub
     }
     *irgen_r1 = (-mu + x) / sigma;
     return 1.0;
+}
+
+IRGEN_FN double sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = irgen_normal_f64(irgen_rng);
+    return _irgen_t1 * sigma + mu;
+}
+
+IRGEN_FN double kernel_sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
+{
+    double sample_6 = 0.0;
+    if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu)) {
+        return ((double)NAN);
+    }
+    sample_6 = sample_f64(mu, sigma, irgen_rng);
+    return sample_6;
 }
 
 /* ---- float32 device functions ---- */
@@ -238,11 +345,30 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float mu, float sigma, float* i
     return 1.0f;
 }
 
-/* ---- elementwise kernels. An input is (pointer, element stride, value): stride 1 for a
-   contiguous array, 0 for a broadcast one, and a null pointer for a scalar passed by
-   value. Where the distribution declares branch groups, a block takes a tile of
-   256 x 8 elements, orders it by group (a counting sort in shared memory) and
-   evaluates it in that order, so that the threads of a warp take the same branches. ---- */
+IRGEN_FN float sample_f32(float mu, float sigma, irgen_rng* irgen_rng)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = irgen_normal_f32(irgen_rng);
+    return _irgen_t1 * sigma + mu;
+}
+
+IRGEN_FN float kernel_sample_f32(float mu, float sigma, irgen_rng* irgen_rng)
+{
+    float sample_6 = 0.0f;
+    if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu)) {
+        return NAN;
+    }
+    sample_6 = sample_f32(mu, sigma, irgen_rng);
+    return sample_6;
+}
+
+/* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
+   array, 0 for a broadcast one, and a null pointer for a scalar passed by value. Where the
+   distribution declares branch groups, a block takes a tile of 256 x 8 elements,
+   orders it by group (a counting sort in shared memory) and evaluates it in that order, so
+   that the threads of a warp take the same branches. Samplers draw element i's values from
+   its own stream; rsample draws a tile, then evaluates the implicit gradient at its samples
+   (ordered by group, where there are groups). ---- */
 #define IRGEN_BLOCK 256
 #ifndef IRGEN_TILE_ITEMS          /* other sizes, and IRGEN_UNSORTED: benchmarks/gpu.py --variants */
 #define IRGEN_TILE_ITEMS 8
@@ -266,15 +392,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #else
 
 extern "C" void irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #endif
 
@@ -294,15 +426,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #else
 
 extern "C" void irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #endif
 
@@ -322,15 +460,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_prob_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_prob_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #else
 
 extern "C" void irgen_log_prob_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_log_prob_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #endif
 
@@ -350,15 +494,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_prob_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_prob_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #else
 
 extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_log_prob_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
 }
 #endif
 
@@ -382,15 +532,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
 }
 #else
 
 extern "C" void irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_cdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_cdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
 }
 #endif
 
@@ -414,15 +570,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
 }
 #else
 
 extern "C" void irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_cdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_cdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
 }
 #endif
 
@@ -444,15 +606,21 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_implicit_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
 }
 #else
 
 extern "C" void irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_implicit_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_implicit_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
 }
 #endif
 
@@ -474,15 +642,159 @@ extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step)
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_implicit_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
 }
 #else
 
 extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1)
 {
-    for (int64_t i = 0; i < n; ++i)
-        irgen_implicit_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
+}
+#endif
+
+/* sample, float64 arrays, computed in double */
+IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#endif
+
+/* sample, float32 arrays, computed in float */
+IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#endif
+
+/* rsample, float64 arrays, computed in double */
+IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_implicit_grad_float64_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int t = 0; t < len; ++t)
+            irgen_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#endif
+
+/* rsample, float32 arrays, computed in float */
+IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_implicit_grad_float32_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int t = 0; t < len; ++t)
+            irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
 }
 #endif
 

@@ -54,6 +54,8 @@ def load_file(path) -> list[Distribution]:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     found = [v for v in vars(module).values() if isinstance(v, Distribution)]
+    parts = {id(d.log_space) for d in found if d.log_space is not None}
+    found = [d for d in found if id(d) not in parts]    # built with the distribution they serve
     for d in found:
         d.file = str(path)
     return found
@@ -123,18 +125,22 @@ def generate(dist: Distribution) -> dict[str, str]:
                    io=f"{T[0]}_{'d' if c == 'float64' else 'f'}", **lanes(c))
               for d, T, c in computes]
     kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
-                       doc=k.doc, group=k.group,
-                       cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs))
+                       doc=k.doc, group=k.group, kind=k.kind, then=k.then,
+                       then_kernel=next((t.name for t in kernels
+                                         if t.kind == "map" and t.function == k.then), ""),
+                       cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs), k.kind)
                               for d in ("float64", "float32")})
                   for k in kernels]
     env = _env()
     c_text = env.get_template(target.template).render(
         source=source, functions=functions, kernels=kernel_ctx, dtypes=dtypes,
+        export="", philox64=True,
         parallel_min=PARALLEL_MIN)
     gpu = cuda.CudaTarget()
     cu_text = env.get_template(gpu.template).render(
         source=source, functions=gpu.render_functions(program, dist.float32),
         kernels=kernel_ctx, dtypes=cuda.dtypes(dist.float32), block=cuda.BLOCK,
+        export='extern "C" ', philox64=False,
         tile_items=cuda.TILE_ITEMS)
     doc = (dist.doc or "").strip()
     title, _, rest = doc.partition("\n")

@@ -36,6 +36,50 @@ def precision(name: str):
         _precision.reset(token)
 
 
+_draw_source = contextvars.ContextVar("irgen_draw_source", default=None)
+
+
+@contextlib.contextmanager
+def draws(generator):
+    """Take the draws of DSL functions run as Python from a numpy.random.Generator."""
+    token = _draw_source.set(generator)
+    try:
+        yield
+    finally:
+        _draw_source.reset(token)
+
+
+def _generator():
+    g = _draw_source.get()
+    if g is None:
+        import numpy as np
+        g = np.random.default_rng()
+        _draw_source.set(g)
+    return g
+
+
+def _as_precision(v: float):
+    if _precision.get() == "mpmath":
+        import mpmath
+        return mpmath.mpf(v)
+    return v
+
+
+def uniform():
+    """A uniform draw in (0, 1). Compiled, the element's next value of its Philox stream;
+    run as Python, from the generator of `draws` (a fresh one by default)."""
+    g = _generator()
+    u = g.random()
+    while u == 0.0:                # the open interval, as in the kernels
+        u = g.random()
+    return _as_precision(u)
+
+
+def normal():
+    """A standard normal draw (see uniform)."""
+    return _as_precision(_generator().standard_normal())
+
+
 def bounded(cond, max_iterations: int):
     """`while bounded(cond, N):` is a while loop that runs at most N times."""
     raise RuntimeError("bounded() only has meaning as the condition of a DSL while loop")
@@ -159,6 +203,13 @@ class Distribution:
     group(x, *params), optional, returns a small whole number (0 to 31) that is equal for
     elements taking the same branches of the algorithm; the CPU kernels then evaluate such
     elements side by side in SIMD lanes. It changes the speed, never a result.
+
+    sample(*params), optional, draws one value with uniform() and normal() draws (rejection
+    loops are bounded while loops; give NaN when the bound is reached). It brings the
+    sample and rsample kernels. log_space, optional, is the distribution of log z, with the
+    same parameters (its CDF written in log z, so that z may underflow), and log_sample(*params)
+    draws log z with the same draws as sample: they bring log_implicit_grad, log_sample and
+    log_rsample.
     """
     name: str
     params: tuple
@@ -172,6 +223,9 @@ class Distribution:
     float32: str = "float"
     implicit: str = "ratio"
     group: Optional[DSLFunction] = None
+    sample: Optional[DSLFunction] = None
+    log_space: Optional["Distribution"] = None
+    log_sample: Optional[DSLFunction] = None
     file: Optional[str] = None
 
     def __post_init__(self):
@@ -210,6 +264,6 @@ def converged(step, total, tol=EPS):
     return abs(step) <= tol * abs(total)
 
 
-__all__ = ["dsl", "bounded", "precision", "Param", "Interval", "Periodic", "Distribution",
+__all__ = ["dsl", "bounded", "precision", "uniform", "normal", "draws", "Param", "Interval", "Periodic", "Distribution",
            "PI", "INF", "NAN", "EPS", "TINY", "isnan", "isinf", "converged", "copysign"] + [
     n for n in P.FUNCTIONS if n not in ("abs", "min", "max", "pow", "copysign")]

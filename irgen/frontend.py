@@ -84,7 +84,8 @@ class _Lowering:
         return ir.Function(node.name, tuple(params), tuple(stmts), 1, doc, loc), self.callees
 
     def check_name(self, node, name):
-        if name in P.CONSTANTS or name in P.FUNCTIONS or name in P.PREDICATES:
+        if name in P.CONSTANTS or name in P.FUNCTIONS or name in P.PREDICATES \
+                or name in P.DRAWS:
             self.error(node, f"'{name}' is a DSL built-in and cannot be assigned",
                        "choose another name")
         if name.startswith("_irgen") or name.startswith("d_"):
@@ -288,6 +289,12 @@ class _Lowering:
             cls = P.FUNCTIONS[name]
             self.arity(node, cls.nargs.args[0] if hasattr(cls.nargs, "args") else cls.nargs)
             return cls(*args)
+        if name in P.DRAWS:
+            self.arity(node, 0)
+            self.tmp += 1
+            tmp = sp.Symbol(f"_irgen_t{self.tmp}", real=True)
+            self.pending.append(ir.Draw(tmp, name))     # a statement: every draw is new
+            return tmp
         if name in P.PREDICATES:
             self.error(node, f"'{name}' gives a condition, not a value",
                        "use it in if/while or a conditional expression")
@@ -300,7 +307,8 @@ class _Lowering:
             tmp = sp.Symbol(f"_irgen_t{self.tmp}", real=True)
             self.pending.append(ir.Call((tmp,), name, tuple(args)))
             return tmp
-        hint = "allowed: " + ", ".join(sorted(P.FUNCTIONS)) + " and @dsl functions"
+        hint = ("allowed: " + ", ".join(sorted(P.FUNCTIONS)) + ", the draws "
+                + " and ".join(f"{d}()" for d in P.DRAWS) + " and @dsl functions")
         if callable(target):
             hint = f"'{name}' is a Python function; decorate it with @dsl. " + hint
         self.error(node.func, f"'{name}' cannot be called in a DSL function", hint)

@@ -1,5 +1,8 @@
 """The IR: a few frozen statement types whose expressions are sympy expressions.
 
+A draw (`uniform()` or `normal()` in a sampler) is a statement too: each one takes the next
+value of the element's random stream, so two draws are never the same expression.
+
 Control flow is structured (no goto): loops have a fixed iteration bound, a `while` of the
 DSL becomes a bounded Loop whose body starts with `if not cond: break`. Calls to other DSL
 functions are statements of their own, so the forward-mode pass can give them derivative
@@ -38,6 +41,14 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Draw:
+    """target = the next draw of the element's stream: kind 'uniform' (in (0, 1)) or
+    'normal' (standard normal)."""
+    target: sp.Symbol
+    kind: str
+
+
+@dataclass(frozen=True)
 class If:
     cond: sp.Basic
     body: tuple
@@ -63,7 +74,7 @@ class Return:
     values: tuple
 
 
-Stmt = Union[Assign, Call, If, Loop, Break, Return]
+Stmt = Union[Assign, Call, Draw, If, Loop, Break, Return]
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,7 @@ class Function:
     n_results: int = 1
     doc: str = ""
     loc: Optional[Loc] = field(default=None, compare=False)
+    draws: bool = False    # it draws random numbers, itself or through a callee
 
 
 def walk(stmts):
@@ -91,7 +103,7 @@ def assigned(stmts) -> list:
     """Symbols assigned anywhere in stmts (loop indices included), in first-seen order."""
     seen = {}
     for s in walk(stmts):
-        if isinstance(s, Assign):
+        if isinstance(s, (Assign, Draw)):
             seen.setdefault(s.target, None)
         elif isinstance(s, Call):
             for t in s.targets:
@@ -114,6 +126,8 @@ def dump(fn: Function) -> str:
             elif isinstance(s, Call):
                 lines.append(f"{pad}{', '.join(map(str, s.targets))} = "
                              f"{s.func}({', '.join(map(str, s.args))})")
+            elif isinstance(s, Draw):
+                lines.append(f"{pad}{s.target} = {s.kind}()")
             elif isinstance(s, If):
                 lines.append(f"{pad}if {s.cond}:")
                 emit(s.body, depth + 1)

@@ -6,6 +6,16 @@
     implicit_grad(z, *p)  dz/dp_i = -(dF/dp_i)(z) / q(z), with q = dF/dx from the same
                           forward-mode pass, over log F or log S where they are declared
 
+and, for a distribution that declares a sampler:
+
+    sample(*p)            z, from the element's random stream
+    rsample(*p)           z and dz/dp_i: sampling, then implicit_grad at z, in one kernel
+
+and, for one that declares its log-space form (the distribution of log z):
+
+    log_implicit_grad(y, *p)  d(log z)/dp_i at y = log z
+    log_sample(*p), log_rsample(*p)   log z, and its gradients
+
 Each checks its parameters first: invalid ones give NaN, x outside the support gives the
 limits (CDF 0 or 1, log density -inf, gradients 0)."""
 from __future__ import annotations
@@ -32,6 +42,8 @@ class Kernel:
     outputs: tuple
     doc: str
     group: str = ""      # IR function giving each element its branch group, if any
+    kind: str = "map"    # map: elementwise; sample: draws; rsample: draws, then `then` at z
+    then: str = ""       # rsample: the implicit-gradient kernel function evaluated at z
 
 
 def _sym(name):
@@ -40,6 +52,22 @@ def _sym(name):
 
 def check_declaration(dist: Distribution):
     names = ("x",) + dist.param_names
+    for role in ("sample", "log_sample"):
+        f = getattr(dist, role)
+        if f is None:
+            continue
+        node = f.parse()
+        got = tuple(a.arg for a in node.args.args)
+        if got != dist.param_names:
+            raise DSLError(f"{role} of '{dist.name}' takes ({', '.join(got)}), but the "
+                           f"declaration needs ({', '.join(dist.param_names)})",
+                           f.file, node.lineno, node.col_offset,
+                           "a sampler takes the parameters in the declared order")
+    if dist.log_sample is not None and dist.log_space is None:
+        raise DeclarationError(f"{dist.name}: log_sample needs log_space, the distribution "
+                               f"of log z, for its gradients")
+    if dist.log_space is not None and dist.log_space.param_names != dist.param_names:
+        raise DeclarationError(f"{dist.name}: log_space must take the same parameters")
     if not isinstance(dist.support, (Interval, Periodic)):
         raise DeclarationError(f"{dist.name}: support must be Interval or Periodic")
     roles = [p.role for p in dist.params]
@@ -60,8 +88,8 @@ def check_declaration(dist: Distribution):
 
 
 class _Builder:
-    def __init__(self, dist: Distribution, prog: Program):
-        self.dist, self.prog = dist, prog
+    def __init__(self, dist: Distribution, prog: Program, prefix: str = ""):
+        self.dist, self.prog, self.prefix = dist, prog, prefix
         self.x = _sym("x")
         self.p = tuple(_sym(n) for n in dist.param_names)
         self.args = (self.x,) + self.p
@@ -85,7 +113,10 @@ class _Builder:
         return tuple(frozenset([i + 1]) for i in range(m)), (sp.Integer(1),) * m
 
     def bad(self):
-        tests = [P.isnan(self.x)]
+        return sp.Or(P.isnan(self.x), self.bad_params())
+
+    def bad_params(self):
+        tests = []
         for p, decl in zip(self.p, self.dist.params):
             tests.append(P.isinf(p))
             tests.append(P.isnan(p) if decl.domain == "real" else P.Not(sp.Gt(p, 0)))
@@ -115,7 +146,20 @@ class _Builder:
                 stmts.append(ir.If(sp.Eq(self.x, INF), (ir.Return(above),)))
         else:
             stmts.append(ir.If(P.isinf(self.x), (ir.Return((NAN,) * results),)))
-        fn = ir.Function(f"kernel_{name}", self.args, tuple(stmts) + tuple(body), results)
+        fn = ir.Function(f"kernel_{self.prefix}{name}", self.args, tuple(stmts) + tuple(body),
+                         results)
+        self.prog.add(fn)
+        return fn.name
+
+    def sampler(self, role: str) -> str:
+        """A draw from the DSL sampler of `role`; NaN, and no draw, for invalid parameters."""
+        f = getattr(self.dist, role)
+        self.prog.register(f)
+        name = self.prog.require(f.name)
+        z = self.fresh(role)
+        body = (ir.If(self.bad_params(), (ir.Return((NAN,)),)),
+                ir.Call((z,), name, self.p), ir.Return((z,)))
+        fn = ir.Function(f"kernel_{role}", self.p, body, 1)
         self.prog.add(fn)
         return fn.name
 
@@ -209,7 +253,7 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
     given = ", ".join(params)
     # the log density has too few branches to be worth grouping
     group = prog.require(dist.group.name) if dist.group is not None else ""
-    return [
+    kernels = [
         Kernel("cdf", b.cdf(), ins, ("F",), f"the CDF F(x | {given})", group),
         Kernel("log_prob", b.log_prob(), ins, ("log_prob",),
                f"the log density log q(x | {given})"),
@@ -220,3 +264,32 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
                f"implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z) "
                f"for p in {given}", group),
     ]
+    implicit = kernels[-1]
+    if dist.sample is not None:
+        s = b.sampler("sample")
+        kernels += [
+            Kernel("sample", s, params, ("z",), f"samples z of the distribution at {given}",
+                   kind="sample"),
+            Kernel("rsample", s, params, ("z",) + implicit.outputs,
+                   f"samples z and their implicit reparameterization gradients dz/dp for p "
+                   f"in {given}, in one pass", group, kind="rsample", then=implicit.function),
+        ]
+    if dist.log_space is not None:
+        log_space = dist.log_space
+        lgroup = prog.require(log_space.group.name) if log_space.group is not None else ""
+        lb = _Builder(log_space, prog, prefix="log_")
+        dy = tuple(f"dlog_z/d{p}" for p in params)
+        lig = lb.implicit_grad()
+        kernels.append(Kernel("log_implicit_grad", lig, ("log_z",) + params, dy,
+                              f"gradients d(log z)/dp of samples given as log z, for p in "
+                              f"{given}", lgroup))
+        if dist.log_sample is not None:
+            s = b.sampler("log_sample")
+            kernels += [
+                Kernel("log_sample", s, params, ("log_z",),
+                       f"samples in log space, log z, at {given}", kind="sample"),
+                Kernel("log_rsample", s, params, ("log_z",) + dy,
+                       f"samples in log space, log z, and their gradients d(log z)/dp for p "
+                       f"in {given}, in one pass", lgroup, kind="rsample", then=lig),
+            ]
+    return kernels

@@ -177,6 +177,9 @@ FUNCTIONS: dict[str, type] = {
     "copysign": copysign, "pow": powf, "detach": detach,
 }
 PREDICATES: dict[str, type] = {"isnan": isnan, "isinf": isinf, "converged": converged}
+# Draws a sampler may take: each call is the next value of the element's random stream.
+DRAWS = {"uniform": "a uniform value in the open interval (0, 1)",
+         "normal": "a standard normal value"}
 
 # Named constants. EPS and TINY are the kernel dtype's machine epsilon and smallest normal.
 CONSTANTS = {name: sp.Symbol("IRGEN_" + name, real=True)

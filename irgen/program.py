@@ -2,6 +2,7 @@
 forward-mode variants, and the kernel entry points, in callee-first order."""
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 from . import ad, ir
@@ -51,9 +52,17 @@ class Program:
         for callee, cspec in sorted(needs, key=lambda n: ad.jvp_name(*n)):
             self.require(callee, cspec)
         self._active.pop()
-        self.functions[key] = fn
+        self.functions[key] = self._mark_draws(fn)
         return key
 
     def add(self, fn: ir.Function):
         """Add a kernel entry point whose callees were already required."""
-        self.functions[fn.name] = fn
+        self.functions[fn.name] = self._mark_draws(fn)
+
+    def _mark_draws(self, fn: ir.Function) -> ir.Function:
+        """Set fn.draws where fn draws random numbers itself or through a callee (the
+        callees are emitted first, so their flags are known)."""
+        draws = any(isinstance(s, ir.Draw) or (isinstance(s, ir.Call)
+                                               and self.functions[s.func].draws)
+                    for s in ir.walk(fn.body))
+        return dataclasses.replace(fn, draws=draws) if draws != fn.draws else fn

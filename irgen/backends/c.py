@@ -3,7 +3,7 @@ double, and elementwise kernels over strided inputs that feed them a vector of e
 a time, OpenMP-parallel above a size threshold."""
 from __future__ import annotations
 
-from .lanes import LanePrinter, helpers, lane_types
+from .lanes import LanePrinter, draw_helpers, helpers, lane_types
 from .printer import F32, F64
 
 # Optimised, IEEE-exact arithmetic: no -ffast-math (it would break isnan and the
@@ -25,10 +25,12 @@ class CTarget:
     def render_functions(self, program, float32_compute: str) -> dict:
         """Helpers and source of every IR function for each dtype the kernels use."""
         out = {}
+        drawing = {name for name, f in program.functions.items() if f.draws}
         for dtype in (F64, F32) if float32_compute == "float" else (F64,):
-            printer = LanePrinter(dtype, self.qualifier)
+            printer = LanePrinter(dtype, self.qualifier, drawing)
             functions = [printer.function(f) for f in program.functions.values()]
-            out[dtype.name] = [helpers(dtype)] + printer.tables() + functions
+            draws = [draw_helpers(dtype)] if drawing else []
+            out[dtype.name] = [helpers(dtype)] + draws + printer.tables() + functions
         return out
 
 
@@ -38,10 +40,19 @@ def lanes(compute_dtype: str) -> dict:
     return {"V": V, "M": M, "W": W}
 
 
-def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int) -> str:
-    """The exported C declaration of one elementwise kernel; cffi's cdef uses the same."""
+def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int, kind="map") -> str:
+    """The exported C declaration of one kernel; cffi's cdef uses the same. Samplers take
+    the seed after the count."""
     T = "double" if dtype == "float64" else "float"
-    args = ["int64_t n"]
+    args = ["int64_t n"] + (["uint64_t seed"] if kind != "map" else [])
     args += [f"const {T}* in{i}, int64_t s{i}" for i in range(n_in)]
     args += [f"{T}* out{i}" for i in range(n_out)]
     return f"void irgen_{kernel_name}_{dtype}({', '.join(args)})"
+
+
+# the raw generators every C module exports (templates/random.c.j2), for tests
+RAW_GENERATORS = (
+    "void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32_t* key, "
+    "uint32_t* out);",
+    "void irgen_philox4x64_10(int64_t n, const uint64_t* ctr, const uint64_t* key, "
+    "uint64_t* out);")

@@ -97,6 +97,56 @@ def helpers(t: Dtype) -> str:
     return "\n".join(out)
 
 
+def draw_helpers(t: Dtype) -> str:
+    """The random stream of a vector of elements and its draws (templates/random.c.j2 has
+    the generator and the conversions): a lane's draw number advances only where the lane
+    is in play, so a lane draws what the element would draw alone."""
+    V, M, W = lane_types(t)
+    s, f = t.suffix, t.name[-2:]
+    U = f"irgen_u{V[-1]}"              # uint64 lanes, as many as V has
+    cvt = f"IRGEN_CVT{s}"
+    bump = "(irgen_ud)m" if t.name == "float64" else "__builtin_convertvector(m, irgen_uf)"
+    sqrt = f"irgen_v_sqrt{s}"
+    return "\n".join([
+        f"typedef struct {{ uint64_t key0, key1; {U} i0, i1, n; }} irgen_rng_v{s};",
+        f"#define {cvt}(x) __builtin_convertvector((x), {V})",
+        f"static inline void irgen_seed_v{s}(irgen_rng_v{s}* r, uint64_t seed, int64_t first)",
+        "{",
+        f"    {U} i0 = {{0}}, i1 = {{0}};",
+        f"    for (int l = 0; l < {W}; ++l) {{",
+        "        const uint64_t i = (uint64_t)(first + l);",
+        "        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;",
+        "    }",
+        f"    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;",
+        f"    r->i0 = i0; r->i1 = i1; r->n = ({U}){{0}};",
+        "}",
+        f"static inline void irgen_words_v{s}({M} m, irgen_rng_v{s}* r, {U}* w)",
+        "{",
+        f"    {U} c0 = r->n, c1 = {{0}}, c2 = r->i0, c3 = r->i1;",
+        f"    IRGEN_PHILOX4x32_10({U}, c0, c1, c2, c3, r->key0, r->key1);",
+        f"    r->n = (r->n + ({bump} & 1)) & IRGEN_LO32;",
+        "    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;",
+        "}",
+        f"static inline {V} irgen_uniform_v{s}({M} m, irgen_rng_v{s}* r)",
+        f"{{ {U} w[4]; irgen_words_v{s}(m, r, w); return IRGEN_U01_F{f.upper()}({cvt}, "
+        + ("w[0], w[1]); }" if f == "64" else "w[0]); }"),
+        f"static inline {V} irgen_normal_v{s}({M} m, irgen_rng_v{s}* r)",
+        "{",
+        f"    {U} w[4]; irgen_words_v{s}(m, r, w);",
+        (f"    const {V} radius = IRGEN_R01_F64({cvt}, w[0], w[1]), "
+         f"angle = IRGEN_U01_F64({cvt}, w[2], w[3]);" if f == "64" else
+         f"    const {V} radius = IRGEN_R01_F32({cvt}, w[0]), "
+         f"angle = IRGEN_U01_F32({cvt}, w[1]);"),
+        f"#define IRGEN_VLOG(x) irgen_v_log{s}(m, x)",
+        f"#define IRGEN_VCOS(x) irgen_v_cos{s}(m, x)",
+        f"    return IRGEN_BOX_MULLER({sqrt}, IRGEN_VLOG, IRGEN_VCOS, radius, angle, "
+        f"IRGEN_TWO_PI_F{f});",
+        "#undef IRGEN_VLOG",
+        "#undef IRGEN_VCOS",
+        "}",
+    ])
+
+
 # exp(x) = 2^n exp(r), n = round(x / ln 2) (by adding and taking away 1.5 2^52, or 1.5 2^23
 # in float), r = x - n ln 2 in [-ln2/2, ln2/2] with ln 2 in two
 # parts (n times the first is exact), exp(r) by its Taylor polynomial (the next term is below
@@ -227,8 +277,9 @@ class LaneExprPrinter(ExprPrinter):
 class LanePrinter(FunctionPrinter):
     """Prints one IR function as a lane-parallel C function: `NAME_v_f64(mask, lanes...)`."""
 
-    def __init__(self, dtype: Dtype, qualifier: str):
-        super().__init__(dtype, qualifier)
+    def __init__(self, dtype: Dtype, qualifier: str, drawing=frozenset()):
+        super().__init__(dtype, qualifier, drawing)
+        self.rng_type = f"irgen_rng_v{dtype.suffix}"
         self.e = LaneExprPrinter(dtype)
         self.V, self.M, _ = lane_types(dtype)
         self.masks: list = []          # (mask variable, "fn" | "if" | "loop"), outermost first
@@ -249,6 +300,8 @@ class LanePrinter(FunctionPrinter):
     def signature(self, fn: ir.Function) -> str:
         V, M = self.V, self.M
         params = [f"{M} irgen_m0"] + [f"{V} {c_name(p)}" for p in fn.params]
+        if fn.draws:
+            params.append(f"{self.rng_type}* irgen_rng")
         params += [f"{V}* irgen_r{i}" for i in range(1, fn.n_results)]
         return f"{self.qualifier} {V} {fn.name}_v{self.t.suffix}({', '.join(params)})"
 
@@ -352,6 +405,8 @@ class LanePrinter(FunctionPrinter):
         pad, V, sfx = "    " * depth, self.V, self.t.suffix
         if isinstance(s, ir.Call):
             args = [self.e.mask] + [self.e.vec(a) for a in s.args]
+            if s.func in self.drawing:
+                args.append("irgen_rng")
             tmp = [f"irgen_o{i}" for i in range(len(s.targets))]
             args += [f"&{t}" for t in tmp[1:]]
             lines.append(f"{pad}{{ {V} {', '.join(tmp)};")
@@ -380,6 +435,11 @@ class LanePrinter(FunctionPrinter):
             self.loop(s, lines, depth)
         elif isinstance(s, ir.Break):
             self.drop_lanes(pad, lines, upto_loop=True)
+        elif isinstance(s, ir.Draw):     # only the lanes in play take a draw
+            lines.append(f"{pad}{{ const {V} irgen_o0 = "
+                         f"irgen_{s.kind}_v{sfx}({self.e.mask}, irgen_rng);")
+            lines.append(f"{pad}  {self.copy_line(s.target, sp.Symbol('irgen_o0'))}")
+            lines.append(f"{pad}}}")
         else:
             raise NotImplementedError(type(s).__name__)
 

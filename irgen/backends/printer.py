@@ -203,10 +203,13 @@ class FunctionPrinter:
 
     table_qualifier = "static const"    # CUDA puts tables in constant memory
 
-    def __init__(self, dtype: Dtype, qualifier: str):
+    rng_type = "irgen_rng"              # the random stream state of one element
+
+    def __init__(self, dtype: Dtype, qualifier: str, drawing=frozenset()):
         self.t, self.qualifier = dtype, qualifier
         self.e = ExprPrinter(dtype)
         self.loop_carried: set = set()
+        self.drawing = set(drawing)     # names of the functions that take a random stream
 
     def tables(self) -> list[str]:
         """Declarations of the constant tables the printed functions index."""
@@ -217,6 +220,8 @@ class FunctionPrinter:
     def signature(self, fn: ir.Function) -> str:
         T = self.t.ctype
         params = [f"{T} {c_name(p)}" for p in fn.params]
+        if fn.draws:
+            params.append(f"{self.rng_type}* irgen_rng")
         params += [f"{T}* irgen_r{i}" for i in range(1, fn.n_results)]
         return f"{self.qualifier} {T} {fn.name}{self.t.suffix}({', '.join(params)})"
 
@@ -250,6 +255,8 @@ class FunctionPrinter:
         if isinstance(s, ir.Call):
             T = self.t.ctype
             args = [self.e(a) for a in s.args]
+            if s.func in self.drawing:
+                args.append("irgen_rng")
             tmp = [f"irgen_o{i}" for i in range(1, len(s.targets))]
             args += [f"&{t}" for t in tmp]
             call = f"{s.func}{self.t.suffix}({', '.join(args)})"
@@ -280,6 +287,8 @@ class FunctionPrinter:
             lines.append(f"{pad}}}")
         elif isinstance(s, ir.Break):
             lines.append(f"{pad}break;")
+        elif isinstance(s, ir.Draw):
+            lines.append(f"{pad}{c_name(s.target)} = irgen_{s.kind}{self.t.suffix}(irgen_rng);")
         else:
             raise NotImplementedError(type(s).__name__)
 

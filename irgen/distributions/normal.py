@@ -32,14 +32,21 @@ def upper(x, mu, sigma):
     return x - mu
 
 
+@dsl
+def sample(mu, sigma):
+    return mu + sigma * normal()
+
+
 normal = Distribution(
     name="normal",
     doc="""Normal distribution with mean mu and standard deviation sigma.
 
 The CDF is erfc-based so both tails keep full relative accuracy; log F and log S are
-computed through a continued fraction where erfc underflows.""",
+computed through a continued fraction where erfc underflows. Samples are mu + sigma x with x a
+Box-Muller normal draw.""",
     params=(Param("mu", "mean", "real", role="location"),
             Param("sigma", "standard deviation", "positive", role="scale")),
     support=Interval(-INF, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
+    sample=sample,
 )

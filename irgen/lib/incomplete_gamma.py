@@ -167,3 +167,22 @@ def gamma_p(a, y):
     if y < split(a):
         return exp(log_p_series(a, y))
     return -expm1(log_q_fraction(a, y))
+
+
+# In log space, y = log x: where x underflows, P(a, x) = x^a / Gamma(a + 1) to every digit
+# (the next term is relatively x a / (a + 1)), so log P = a y - log Gamma(a + 1).
+
+@dsl
+def log_gamma_p_of_log(a, ly):
+    """log P(a, e^ly), for every ly (e^ly may underflow)."""
+    if ly < log(TINY):
+        return a * ly - lgamma1p(a) if a < 1.0 else a * ly - lgamma(a + 1.0)
+    return log_gamma_p(a, exp(ly))
+
+
+@dsl
+def log_gamma_q_of_log(a, ly):
+    """log Q(a, e^ly), for every ly."""
+    if ly < log(TINY):
+        return log1p(-exp(log_gamma_p_of_log(a, ly)))
+    return log_gamma_q(a, exp(ly))

@@ -11,16 +11,17 @@ from pathlib import Path
 import numpy as np
 
 from .loader import load
-from .promotion import broadcast, float_dtype, is_cuda_array, is_python_number, kernel_dtype
+from .promotion import (broadcast, float_dtype, is_cuda_array, is_python_number, kernel_dtype,
+                        requested_dtype, seed_value)
 
 # the kernel dtypes, and the cffi buffer type each is passed as
 _BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
 
 
-def _dtype(args, names):
-    """The kernel dtype: NumPy's promotion of the arguments, Python numbers being weak."""
-    return kernel_dtype([a if is_python_number(a) else float_dtype(np.asarray(a).dtype, n)
-                         for a, n in zip(args, names)])
+def _typed(args, names):
+    """The arguments as promotion sees them: Python numbers weak, arrays by dtype."""
+    return [a if is_python_number(a) else float_dtype(np.asarray(a).dtype, n)
+            for a, n in zip(args, names)]
 
 
 def _on_device(args, out) -> bool:
@@ -34,7 +35,7 @@ class KernelSet:
 
     def __init__(self, py_file: str, name: str, kernels: dict):
         self.c_path = Path(py_file).with_name(name + ".c")
-        self.kernels = kernels     # kernel -> (input names, output names, grouped)
+        self.kernels = kernels     # kernel -> (input names, output names, grouped, kind)
         self._lib = None
         self._functions = {}
         self._cuda = None
@@ -42,7 +43,7 @@ class KernelSet:
     @property
     def lib(self):
         if self._lib is None:
-            spec = [(k, len(i), len(o)) for k, (i, o, _) in self.kernels.items()]
+            spec = [(k, len(i), len(o), kind) for k, (i, o, _, kind) in self.kernels.items()]
             self._lib = load(self.c_path, spec)
         return self._lib
 
@@ -54,17 +55,21 @@ class KernelSet:
             self._cuda = CudaKernels(self.c_path.with_suffix(".cu"), self.kernels)
         return self._cuda
 
-    def call(self, kernel: str, args: tuple, out=None, stream=None):
+    def call(self, kernel: str, args: tuple, out=None, stream=None, size=None, seed=None,
+             dtype=None):
+        """Run a kernel; size, seed and dtype are for samplers."""
         if _on_device(args, out):
-            return self.cuda.call(kernel, args, out, stream)
-        in_names, out_names, _ = self.kernels[kernel]
-        dt = _dtype(args, in_names)
+            return self.cuda.call(kernel, args, out, stream, size, seed, dtype)
+        in_names, out_names, _, kind = self.kernels[kernel]
+        typed = _typed(args, in_names)
+        dt = requested_dtype(dtype, typed) if kind != "map" else kernel_dtype(typed)
         arrays = [np.asarray(a, dtype=dt) for a in args]
-        shape = broadcast(kernel, in_names, [a.shape for a in arrays])
+        shape = broadcast(kernel, in_names, [a.shape for a in arrays],
+                          size if kind != "map" else None)
         n = math.prod(shape)
         ffi, lib = self.lib
         ctype = _BUFFERS[dt]
-        keep, cargs = [], [n]
+        keep, cargs = [], [n] + ([seed_value(seed)] if kind != "map" else [])
         for a in arrays:
             if a.size == 1:
                 a, stride = a.reshape(1), 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .promotion import float_dtype, is_cuda_array, is_python_number, kernel_dtype
+from .promotion import float_dtype, is_cuda_array, is_python_number, requested_dtype
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,10 @@ def view(a, name: str) -> DeviceView:
                       None if stream is None else int(stream))
 
 
-def promote(args, names):
-    """The kernel dtype and, per argument, a DeviceView or a host scalar (a NumPy value).
-    Python numbers are weak, as on the CPU; host arrays of more than one element are
-    refused (they would need a copy to the device)."""
+def promote(args, names, dtype=None):
+    """The kernel dtype (`dtype` where given) and, per argument, a DeviceView or a host
+    scalar (a NumPy value). Python numbers are weak, as on the CPU; host arrays of more
+    than one element are refused (they would need a copy to the device)."""
     typed, items = [], []
     for a, n in zip(args, names):
         if is_cuda_array(a):
@@ -84,7 +84,7 @@ def promote(args, names):
                                 f"move it to the device (host scalars are fine)")
             typed.append(float_dtype(h.dtype, n))
             items.append(h)
-    return kernel_dtype(typed), items
+    return requested_dtype(dtype, typed), items
 
 
 def shape_of(item) -> tuple:

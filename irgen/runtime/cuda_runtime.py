@@ -20,7 +20,7 @@ from . import cuda_driver as drv
 from .cuda_arrays import (DeviceView, broadcast_layout, check_outputs,
                           plan_read, promote, shape_of, view)
 from .cuda_binary import fatbin_path
-from .promotion import broadcast
+from .promotion import broadcast, seed_value
 
 _CTYPES = {np.dtype(np.float64): ctypes.c_double, np.dtype(np.float32): ctypes.c_float}
 _LETTER = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}
@@ -137,10 +137,13 @@ class CudaKernels:
         f, cap = self.function(device, name)
         drv.launch(f, max(1, min(math.ceil(n / per_block), cap)), cuda.BLOCK, stream, args)
 
-    def call(self, kernel: str, args: tuple, out, stream):
-        in_names, out_names, grouped = self.kernels[kernel]
-        dt, items = promote(args, in_names)
-        shape = broadcast(kernel, in_names, [shape_of(i) for i in items])
+    def call(self, kernel: str, args: tuple, out, stream, size=None, seed=None, dtype=None):
+        """As KernelSet.call; size, seed and dtype are for samplers."""
+        in_names, out_names, grouped, kind = self.kernels[kernel]
+        sampler = kind != "map"
+        dt, items = promote(args, in_names, dtype if sampler else None)
+        shape = broadcast(kernel, in_names, [shape_of(i) for i in items],
+                          size if sampler else None)
         views = [i for i in items if isinstance(i, DeviceView)]
         out_views = check_outputs(kernel, out, out_names, shape, dt) if out is not None else []
         devices = {drv.pointer_device(v.ptr) for v in views + out_views if v.size}
@@ -156,6 +159,8 @@ class CudaKernels:
             if not n:
                 return self._result(outs, out)
             keep, cargs = [], [ctypes.c_int64(n)]
+            if sampler:
+                cargs.append(ctypes.c_uint64(seed_value(seed)))
             for item in items:
                 r = plan_read(item, dt, shape)
                 if r.expand is not None:

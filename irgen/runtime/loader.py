@@ -19,17 +19,18 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-from ..backends.c import CFLAGS, LDFLAGS, kernel_cdecl
+from ..backends.c import CFLAGS, LDFLAGS, RAW_GENERATORS, kernel_cdecl
 
 _loaded: dict = {}
 _threads = [0]
 
 
 def cdef(kernels) -> str:
-    decls = ["void irgen_set_threads(int n);", "int irgen_get_threads(void);"]
-    for name, n_in, n_out in kernels:
+    decls = ["void irgen_set_threads(int n);", "int irgen_get_threads(void);",
+             *RAW_GENERATORS]
+    for name, n_in, n_out, kind in kernels:
         for dtype in ("float64", "float32"):
-            decls.append(kernel_cdecl(name, dtype, n_in, n_out) + ";")
+            decls.append(kernel_cdecl(name, dtype, n_in, n_out, kind) + ";")
     return "\n".join(decls)
 
 

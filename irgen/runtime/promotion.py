@@ -30,9 +30,40 @@ def kernel_dtype(typed: list) -> np.dtype:
     return dt if dt in FLOATS else np.dtype(np.float64)
 
 
-def broadcast(kernel: str, names, shapes) -> tuple:
+def broadcast(kernel: str, names, shapes, size=None) -> tuple:
+    """The broadcast shape of the arguments; with size (a sampler's), size itself, to
+    which the arguments must broadcast."""
+    listed = ", ".join(f"{n}{s}" for n, s in zip(names, shapes))
     try:
-        return np.broadcast_shapes(*shapes)
+        shape = np.broadcast_shapes(*shapes)
     except ValueError:
-        listed = ", ".join(f"{n}{s}" for n, s in zip(names, shapes))
         raise ValueError(f"{kernel}: arguments do not broadcast together: {listed}") from None
+    if size is None:
+        return shape
+    size = (int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size)
+    if any(n < 0 for n in size):
+        raise ValueError(f"{kernel}: size {size} has a negative dimension")
+    try:
+        if np.broadcast_shapes(shape, size) == size:
+            return size
+    except ValueError:
+        pass
+    raise ValueError(f"{kernel}: arguments {listed} do not broadcast to size {size}")
+
+
+def requested_dtype(dtype, typed: list) -> np.dtype:
+    """A sampler's dtype: the one asked for, else the arguments' promotion."""
+    if dtype is None:
+        return kernel_dtype(typed)
+    return float_dtype(dtype, "dtype")
+
+
+def seed_value(seed) -> int:
+    """A seed as the 64-bit key of the generator; None draws a fresh one."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an integer, got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2 ** 64:
+        raise ValueError(f"seed: {seed} is outside [0, 2^64)")
+    return int(seed)
