@@ -2584,39 +2584,31 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
 static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd g = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = marsaglia_tsang_v_f64(irgen_m0, irgen_sel_f64((alpha < irgen_bc_f64(1.0)), alpha + 1.0, alpha), irgen_rng);
+      _irgen_t1 = irgen_o0;
+    }
     {
-        const irgen_md irgen_m1 = (alpha >= irgen_bc_f64(1.0));
+        const irgen_vd z__0 = _irgen_t1;
+        z = z__0;
+    }
+    {
+        const irgen_md irgen_m1 = (alpha < irgen_bc_f64(1.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = marsaglia_tsang_v_f64(irgen_m2, alpha, irgen_rng);
-              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m2, irgen_rng);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1 / beta, irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vd z__0 = z * irgen_v_exp_f64(irgen_m2, irgen_v_log_f64(irgen_m2, _irgen_t2) / alpha);
+                z = irgen_sel_f64(irgen_m2, z__0, z);
+            }
         }
     }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0;
-          irgen_o0 = marsaglia_tsang_v_f64(irgen_m0, alpha + 1.0, irgen_rng);
-          _irgen_t2 = irgen_o0;
-        }
-        {
-            const irgen_vd g__0 = _irgen_t2;
-            g = g__0;
-        }
-        { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m0, irgen_rng);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, g * irgen_v_exp_f64(irgen_m0, irgen_v_log_f64(irgen_m0, _irgen_t3) / alpha) / beta, irgen_ret0);
-        return irgen_ret0;
-    }
+    return z / beta;
     return irgen_ret0;
 }
 
@@ -2990,39 +2982,31 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_implicit_grad_v
 static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd g = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = marsaglia_tsang_v_f64(irgen_m0, irgen_sel_f64((alpha < irgen_bc_f64(1.0)), alpha + 1.0, alpha), irgen_rng);
+      _irgen_t1 = irgen_o0;
+    }
     {
-        const irgen_md irgen_m1 = (alpha >= irgen_bc_f64(1.0));
+        const irgen_vd y__0 = irgen_v_log_f64(irgen_m0, _irgen_t1);
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (alpha < irgen_bc_f64(1.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = marsaglia_tsang_v_f64(irgen_m2, alpha, irgen_rng);
-              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m2, irgen_rng);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log_f64(irgen_m2, _irgen_t1) - irgen_v_log_f64(irgen_m2, beta), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vd y__0 = y + irgen_v_log_f64(irgen_m2, _irgen_t2) / alpha;
+                y = irgen_sel_f64(irgen_m2, y__0, y);
+            }
         }
     }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0;
-          irgen_o0 = marsaglia_tsang_v_f64(irgen_m0, alpha + 1.0, irgen_rng);
-          _irgen_t2 = irgen_o0;
-        }
-        {
-            const irgen_vd g__0 = _irgen_t2;
-            g = g__0;
-        }
-        { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m0, irgen_rng);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_log_f64(irgen_m0, beta) + irgen_v_log_f64(irgen_m0, g) + irgen_v_log_f64(irgen_m0, _irgen_t3) / alpha, irgen_ret0);
-        return irgen_ret0;
-    }
+    return y - irgen_v_log_f64(irgen_m0, beta);
     return irgen_ret0;
 }
 
@@ -5448,39 +5432,31 @@ static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irge
 static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf z = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf g = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = marsaglia_tsang_v_f32(irgen_m0, irgen_sel_f32((alpha < irgen_bc_f32(1.0f)), alpha + 1.0f, alpha), irgen_rng);
+      _irgen_t1 = irgen_o0;
+    }
     {
-        const irgen_mf irgen_m1 = (alpha >= irgen_bc_f32(1.0f));
+        const irgen_vf z__0 = _irgen_t1;
+        z = z__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (alpha < irgen_bc_f32(1.0f));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0;
-              irgen_o0 = marsaglia_tsang_v_f32(irgen_m2, alpha, irgen_rng);
-              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+            { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m2, irgen_rng);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t1 / beta, irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vf z__0 = z * irgen_v_exp_f32(irgen_m2, irgen_v_log_f32(irgen_m2, _irgen_t2) / alpha);
+                z = irgen_sel_f32(irgen_m2, z__0, z);
+            }
         }
     }
-    if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0;
-          irgen_o0 = marsaglia_tsang_v_f32(irgen_m0, alpha + 1.0f, irgen_rng);
-          _irgen_t2 = irgen_o0;
-        }
-        {
-            const irgen_vf g__0 = _irgen_t2;
-            g = g__0;
-        }
-        { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m0, irgen_rng);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, g * irgen_v_exp_f32(irgen_m0, irgen_v_log_f32(irgen_m0, _irgen_t3) / alpha) / beta, irgen_ret0);
-        return irgen_ret0;
-    }
+    return z / beta;
     return irgen_ret0;
 }
 
@@ -5854,39 +5830,31 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_implicit_grad_v
 static inline __attribute__((always_inline)) irgen_vf log_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf y = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf g = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = marsaglia_tsang_v_f32(irgen_m0, irgen_sel_f32((alpha < irgen_bc_f32(1.0f)), alpha + 1.0f, alpha), irgen_rng);
+      _irgen_t1 = irgen_o0;
+    }
     {
-        const irgen_mf irgen_m1 = (alpha >= irgen_bc_f32(1.0f));
+        const irgen_vf y__0 = irgen_v_log_f32(irgen_m0, _irgen_t1);
+        y = y__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (alpha < irgen_bc_f32(1.0f));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0;
-              irgen_o0 = marsaglia_tsang_v_f32(irgen_m2, alpha, irgen_rng);
-              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+            { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m2, irgen_rng);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log_f32(irgen_m2, _irgen_t1) - irgen_v_log_f32(irgen_m2, beta), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vf y__0 = y + irgen_v_log_f32(irgen_m2, _irgen_t2) / alpha;
+                y = irgen_sel_f32(irgen_m2, y__0, y);
+            }
         }
     }
-    if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0;
-          irgen_o0 = marsaglia_tsang_v_f32(irgen_m0, alpha + 1.0f, irgen_rng);
-          _irgen_t2 = irgen_o0;
-        }
-        {
-            const irgen_vf g__0 = _irgen_t2;
-            g = g__0;
-        }
-        { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m0, irgen_rng);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_log_f32(irgen_m0, beta) + irgen_v_log_f32(irgen_m0, g) + irgen_v_log_f32(irgen_m0, _irgen_t3) / alpha, irgen_ret0);
-        return irgen_ret0;
-    }
+    return y - irgen_v_log_f32(irgen_m0, beta);
     return irgen_ret0;
 }
 

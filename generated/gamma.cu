@@ -1627,20 +1627,21 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
 IRGEN_FN double sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
     double _irgen_t1 = 0.0;
+    double z = 0.0;
     double _irgen_t2 = 0.0;
-    double g = 0.0;
-    double _irgen_t3 = 0.0;
-    if (alpha >= 1.0) {
-        _irgen_t1 = marsaglia_tsang_f64(alpha, irgen_rng);
-        return _irgen_t1 / beta;
-    }
-    _irgen_t2 = marsaglia_tsang_f64(alpha + 1.0, irgen_rng);
+    _irgen_t1 = marsaglia_tsang_f64(alpha < 1.0 ? alpha + 1.0 : alpha, irgen_rng);
     {
-        const double g__0 = _irgen_t2;
-        g = g__0;
+        const double z__0 = _irgen_t1;
+        z = z__0;
     }
-    _irgen_t3 = irgen_uniform_f64(irgen_rng);
-    return g * exp(log(_irgen_t3) / alpha) / beta;
+    if (alpha < 1.0) {
+        _irgen_t2 = irgen_uniform_f64(irgen_rng);
+        {
+            const double z__0 = z * exp(log(_irgen_t2) / alpha);
+            z = z__0;
+        }
+    }
+    return z / beta;
 }
 
 IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
@@ -1884,20 +1885,21 @@ IRGEN_FN double kernel_log_implicit_grad_f64(double x, double alpha, double beta
 IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
     double _irgen_t1 = 0.0;
+    double y = 0.0;
     double _irgen_t2 = 0.0;
-    double g = 0.0;
-    double _irgen_t3 = 0.0;
-    if (alpha >= 1.0) {
-        _irgen_t1 = marsaglia_tsang_f64(alpha, irgen_rng);
-        return log(_irgen_t1) - log(beta);
-    }
-    _irgen_t2 = marsaglia_tsang_f64(alpha + 1.0, irgen_rng);
+    _irgen_t1 = marsaglia_tsang_f64(alpha < 1.0 ? alpha + 1.0 : alpha, irgen_rng);
     {
-        const double g__0 = _irgen_t2;
-        g = g__0;
+        const double y__0 = log(_irgen_t1);
+        y = y__0;
     }
-    _irgen_t3 = irgen_uniform_f64(irgen_rng);
-    return -log(beta) + log(g) + log(_irgen_t3) / alpha;
+    if (alpha < 1.0) {
+        _irgen_t2 = irgen_uniform_f64(irgen_rng);
+        {
+            const double y__0 = y + log(_irgen_t2) / alpha;
+            y = y__0;
+        }
+    }
+    return y - log(beta);
 }
 
 IRGEN_FN double kernel_log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
@@ -3429,20 +3431,21 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
 IRGEN_FN float sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
     float _irgen_t1 = 0.0f;
+    float z = 0.0f;
     float _irgen_t2 = 0.0f;
-    float g = 0.0f;
-    float _irgen_t3 = 0.0f;
-    if (alpha >= 1.0f) {
-        _irgen_t1 = marsaglia_tsang_f32(alpha, irgen_rng);
-        return _irgen_t1 / beta;
-    }
-    _irgen_t2 = marsaglia_tsang_f32(alpha + 1.0f, irgen_rng);
+    _irgen_t1 = marsaglia_tsang_f32(alpha < 1.0f ? alpha + 1.0f : alpha, irgen_rng);
     {
-        const float g__0 = _irgen_t2;
-        g = g__0;
+        const float z__0 = _irgen_t1;
+        z = z__0;
     }
-    _irgen_t3 = irgen_uniform_f32(irgen_rng);
-    return g * expf(logf(_irgen_t3) / alpha) / beta;
+    if (alpha < 1.0f) {
+        _irgen_t2 = irgen_uniform_f32(irgen_rng);
+        {
+            const float z__0 = z * expf(logf(_irgen_t2) / alpha);
+            z = z__0;
+        }
+    }
+    return z / beta;
 }
 
 IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
@@ -3686,20 +3689,21 @@ IRGEN_FN float kernel_log_implicit_grad_f32(float x, float alpha, float beta, fl
 IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
     float _irgen_t1 = 0.0f;
+    float y = 0.0f;
     float _irgen_t2 = 0.0f;
-    float g = 0.0f;
-    float _irgen_t3 = 0.0f;
-    if (alpha >= 1.0f) {
-        _irgen_t1 = marsaglia_tsang_f32(alpha, irgen_rng);
-        return logf(_irgen_t1) - logf(beta);
-    }
-    _irgen_t2 = marsaglia_tsang_f32(alpha + 1.0f, irgen_rng);
+    _irgen_t1 = marsaglia_tsang_f32(alpha < 1.0f ? alpha + 1.0f : alpha, irgen_rng);
     {
-        const float g__0 = _irgen_t2;
-        g = g__0;
+        const float y__0 = logf(_irgen_t1);
+        y = y__0;
     }
-    _irgen_t3 = irgen_uniform_f32(irgen_rng);
-    return -logf(beta) + logf(g) + logf(_irgen_t3) / alpha;
+    if (alpha < 1.0f) {
+        _irgen_t2 = irgen_uniform_f32(irgen_rng);
+        {
+            const float y__0 = y + logf(_irgen_t2) / alpha;
+            y = y__0;
+        }
+    }
+    return y - logf(beta);
 }
 
 IRGEN_FN float kernel_log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)

@@ -2554,6 +2554,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
     irgen_vd c = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd accept = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
@@ -2609,25 +2610,24 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
                 }
                 {
                     const irgen_vd u__0 = _irgen_t2;
+                    const irgen_vd accept__0 = irgen_sel_f64((u__0 < c * (2.0 - c)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
                     u = u__0;
+                    accept = accept__0;
                 }
                 {
-                    const irgen_md irgen_m5 = (c * (2.0 - c) > u);
+                    const irgen_md irgen_m5 = (accept == irgen_bc_f64(0.0));
                     irgen_md irgen_m6 = irgen_m1 & irgen_m5;
                     {
-                        const irgen_vd theta__0 = 2.0 * irgen_v_atan_f64(irgen_m6, q * irgen_v_tan_f64(irgen_m6, h));
-                        theta = irgen_sel_f64(irgen_m6, theta__0, theta);
+                        const irgen_vd accept__0 = irgen_sel_f64((-c + irgen_v_log_f64(irgen_m6, c / u) + 1.0 >= irgen_bc_f64(0.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+                        accept = irgen_sel_f64(irgen_m6, accept__0, accept);
                     }
-                    irgen_md irgen_m7 = irgen_m1 & ~irgen_m5;
-                    if (irgen_any_f64(irgen_m7)) {
-                        {
-                            const irgen_md irgen_m8 = (-c + irgen_v_log_f64(irgen_m7, c / u) + 1.0 >= irgen_bc_f64(0.0));
-                            irgen_md irgen_m9 = irgen_m7 & irgen_m8;
-                            {
-                                const irgen_vd theta__0 = 2.0 * irgen_v_atan_f64(irgen_m9, q * irgen_v_tan_f64(irgen_m9, h));
-                                theta = irgen_sel_f64(irgen_m9, theta__0, theta);
-                            }
-                        }
+                }
+                {
+                    const irgen_md irgen_m7 = (accept > irgen_bc_f64(0.0));
+                    irgen_md irgen_m8 = irgen_m1 & irgen_m7;
+                    {
+                        const irgen_vd theta__0 = 2.0 * irgen_v_atan_f64(irgen_m8, q * irgen_v_tan_f64(irgen_m8, h));
+                        theta = irgen_sel_f64(irgen_m8, theta__0, theta);
                     }
                 }
             }

@@ -1657,6 +1657,7 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
     double c = 0.0;
     double _irgen_t2 = 0.0;
     double u = 0.0;
+    double accept = 0.0;
     double _irgen_t3 = 0.0;
     {
         const double s__0 = sqrt(4.0 * kappa * kappa + 1.0);
@@ -1696,19 +1697,20 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
         _irgen_t2 = irgen_uniform_f64(irgen_rng);
         {
             const double u__0 = _irgen_t2;
+            const double accept__0 = u__0 < c * (2.0 - c) ? 1.0 : 0.0;
             u = u__0;
+            accept = accept__0;
         }
-        if (c * (2.0 - c) > u) {
+        if (accept == 0.0) {
+            {
+                const double accept__0 = -c + log(c / u) + 1.0 >= 0.0 ? 1.0 : 0.0;
+                accept = accept__0;
+            }
+        }
+        if (accept > 0.0) {
             {
                 const double theta__0 = 2.0 * atan(q * tan(h));
                 theta = theta__0;
-            }
-        } else {
-            if (-c + log(c / u) + 1.0 >= 0.0) {
-                {
-                    const double theta__0 = 2.0 * atan(q * tan(h));
-                    theta = theta__0;
-                }
             }
         }
     }

@@ -54,3 +54,40 @@ def assert_agrees(kernel, want, got, ref):
             ok = np.isfinite(w) & (np.abs(r) >= 1e-30)
             err, err_c = (np.abs(x[ok] - r[ok]) / np.abs(r[ok]) for x in (o, w))
             assert err.max() <= 4 * err_c.max() + 64 * eps, (kernel, err.max(), err_c.max())
+
+
+# ---------------------------------------------------------------- samplers
+
+SAMPLERS = {"gamma": ("sample", "rsample", "log_sample", "log_rsample"),
+            "normal": ("sample", "rsample"), "von_mises": ("sample", "rsample")}
+
+
+def sampler_params(name, rng, dtype, n=20000):
+    """Parameter columns of a built-in distribution across its regimes, then bad rows."""
+    cols = _columns(name, rng, n)[1:]
+    with np.errstate(over="ignore"):
+        return [c.astype(dtype) for c in cols]
+
+
+def ulps_apart(w, o):
+    """How many units in the last place (of the larger) o is from w; 0 where equal."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        apart = np.abs(w.astype(np.float64) - o) / np.spacing(np.maximum(np.abs(w), np.abs(o)))
+    return np.where(w == o, 0.0, apart)
+
+
+def assert_same_stream(kernel, want, got, ulps=64, share=0.95):
+    """want: the C kernels' draws; got: another target's for the same seed. The same NaN
+    pattern, and at least `share` of the values within `ulps` units in the last place.
+    Not all of them: the targets' math libraries differ by an ulp or so (glibc's vector
+    functions by up to 4), the boost u^(1/alpha) of small Gamma shapes multiplies such a
+    difference by |log u| / alpha, and a rejection test that a rounding flips takes another
+    path. A wrong stream (counter, key, conversion or order of draws) agrees nowhere."""
+    flat = (lambda r: [r[0], *r[1]] if isinstance(r, tuple) else [r])
+    for w, o in zip(flat(want), flat(got)):
+        assert o.dtype == w.dtype and o.shape == w.shape, kernel
+        assert np.array_equal(np.isnan(o), np.isnan(w)), kernel
+        ok = ~np.isnan(w)
+        w, o = w[ok], o[ok]
+        close = ulps_apart(w, o) <= ulps
+        assert close.mean() >= share, (kernel, close.mean(), w[~close][:5], o[~close][:5])

@@ -79,7 +79,7 @@ class OnDevice:
     def __getattr__(self, name):
         f = getattr(self.module, name)
 
-        def call(*args):
+        def call(*args, **kw):
             return host(f(*[FakeCudaArray(np.ascontiguousarray(a))
-                            if isinstance(a, np.ndarray) else a for a in args]))
+                            if isinstance(a, np.ndarray) else a for a in args], **kw))
         return call

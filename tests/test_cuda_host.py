@@ -3,13 +3,16 @@ the CUDA run time (tests/cuda_on_host.py), against the C kernels, with the CPU's
 dtypes, broadcasting, layouts, out= and streams. (tests/test_accuracy.py runs the same
 host build against mpmath.) A numeric mistake in the CUDA kernels, or in how the run time
 lays out their arguments, fails here without a GPU."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import generated.gamma as g
 import generated.normal as nrm
 import generated.von_mises as v
-from agreement import KERNELS, assert_agrees, random_inputs
+from agreement import (KERNELS, SAMPLERS, assert_agrees, assert_same_stream, random_inputs,
+                       sampler_params)
 from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
 
 pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
@@ -43,6 +46,38 @@ def test_every_kernel_agrees_with_the_c_kernels(name, dtype, launches):
                       f(*[c.astype(np.float64) for c in cols]))
     assert {n for n, _, _ in launches} >= {f"irgen_{k}_{np.dtype(dtype).name}"
                                            for k in KERNELS}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_samplers_draw_the_c_kernels_streams(name, dtype, launches):
+    """The CUDA samplers (one element per thread, scalar draws) and the C samplers (SIMD
+    lanes, vector draws) give the same samples for the same seed."""
+    mod = MODULES[name]
+    cols = sampler_params(name, np.random.default_rng(5), dtype)
+    for kernel in SAMPLERS[name]:
+        f = getattr(mod, kernel)
+        assert_same_stream(kernel, f(*cols, seed=99), host(f(*[dev(c) for c in cols], seed=99)))
+    out = FakeCudaArray(np.empty((7, 5), dtype))        # scalar parameters, the size of out
+    assert mod.sample(dtype(1.5), dtype(2.0), size=(7, 5), seed=3, out=out) is out
+    assert_same_stream("sample", mod.sample(dtype(1.5), dtype(2.0), size=(7, 5), seed=3),
+                       out.array)
+
+
+def test_the_cuda_source_has_the_same_generator(launches, tmp_path):
+    """The raw Philox4x32-10 of the host-built .cu file against the published values."""
+    import ctypes
+
+    from cuda_on_host import compile_host
+    from test_sampling import KAT
+    lib = compile_host(Path(g.__file__).with_suffix(".cu"), tmp_path)
+    for ctr, key, want in KAT:
+        c, k = np.array(ctr, np.uint32), np.array(key, np.uint32)
+        out = np.empty(4, np.uint32)
+        lib.irgen_philox4x32_10(ctypes.c_int64(1), c.ctypes.data_as(ctypes.c_void_p),
+                                k.ctypes.data_as(ctypes.c_void_p),
+                                out.ctypes.data_as(ctypes.c_void_p))
+        assert list(out) == want
 
 
 # ---------------------------------------------------------------- the array boundary

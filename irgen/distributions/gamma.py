@@ -77,21 +77,22 @@ def marsaglia_tsang(a):
 
 @dsl
 def sample(alpha, beta):
-    """For alpha < 1, z = g u^(1/alpha) with g a Gamma(alpha + 1) draw (Stuart's theorem)."""
-    if alpha >= 1.0:
-        return marsaglia_tsang(alpha) / beta
-    g = marsaglia_tsang(alpha + 1.0)
-    return g * exp(log(uniform()) / alpha) / beta
+    """For alpha < 1, z = g u^(1/alpha) with g a Gamma(alpha + 1) draw (Stuart's theorem).
+    One Marsaglia-Tsang call for both cases, so SIMD lanes of either kind run it together."""
+    z = marsaglia_tsang(alpha + 1.0 if alpha < 1.0 else alpha)
+    if alpha < 1.0:
+        z = z * exp(log(uniform()) / alpha)
+    return z / beta
 
 
 @dsl
 def log_sample(alpha, beta):
     """log z with the draws of sample: for alpha < 1, log g + log(u) / alpha, finite where
     u^(1/alpha) underflows (alpha = 1e-4 in float32)."""
-    if alpha >= 1.0:
-        return log(marsaglia_tsang(alpha)) - log(beta)
-    g = marsaglia_tsang(alpha + 1.0)
-    return log(g) + log(uniform()) / alpha - log(beta)
+    y = log(marsaglia_tsang(alpha + 1.0 if alpha < 1.0 else alpha))
+    if alpha < 1.0:
+        y = y + log(uniform()) / alpha
+    return y - log(beta)
 
 
 # The distribution of y = log z: F(e^y) written in y, so that its implicit gradient holds

@@ -188,9 +188,10 @@ def sample(mu, kappa):
         ch = cos(h)
         c = scale / (omr * omr + 4.0 * rho * ch * ch)
         u = uniform()
-        if c * (2.0 - c) > u:
-            theta = 2.0 * atan(q * tan(h))
-        elif log(c / u) + 1.0 - c >= 0.0:
+        accept = 1.0 if c * (2.0 - c) > u else 0.0
+        if accept == 0.0:
+            accept = 1.0 if log(c / u) + 1.0 - c >= 0.0 else 0.0
+        if accept > 0.0:             # one place, so SIMD lanes share the tan and atan
             theta = 2.0 * atan(q * tan(h))
     return wrap(mu + theta, 0.0)
 

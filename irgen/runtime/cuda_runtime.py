@@ -20,7 +20,7 @@ from . import cuda_driver as drv
 from .cuda_arrays import (DeviceView, broadcast_layout, check_outputs,
                           plan_read, promote, shape_of, view)
 from .cuda_binary import fatbin_path
-from .promotion import broadcast, seed_value
+from .promotion import broadcast, out_shape, seed_value
 
 _CTYPES = {np.dtype(np.float64): ctypes.c_double, np.dtype(np.float32): ctypes.c_float}
 _LETTER = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}
@@ -141,6 +141,8 @@ class CudaKernels:
         """As KernelSet.call; size, seed and dtype are for samplers."""
         in_names, out_names, grouped, kind = self.kernels[kernel]
         sampler = kind != "map"
+        if sampler and size is None and out is not None:
+            size = out_shape(out)
         dt, items = promote(args, in_names, dtype if sampler else None)
         shape = broadcast(kernel, in_names, [shape_of(i) for i in items],
                           size if sampler else None)

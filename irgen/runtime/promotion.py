@@ -51,6 +51,14 @@ def broadcast(kernel: str, names, shapes, size=None) -> tuple:
     raise ValueError(f"{kernel}: arguments {listed} do not broadcast to size {size}")
 
 
+def out_shape(out):
+    """The shape of out= (its first array, for several results): a sampler's default size."""
+    first = out[0] if isinstance(out, (tuple, list)) else out
+    if is_cuda_array(first):
+        return tuple(first.__cuda_array_interface__["shape"])
+    return np.shape(first)
+
+
 def requested_dtype(dtype, typed: list) -> np.dtype:
     """A sampler's dtype: the one asked for, else the arguments' promotion."""
     if dtype is None:

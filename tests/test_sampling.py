@@ -1,0 +1,352 @@
+"""Sampling: the random streams, the samplers' distributions, the gradients' unbiasedness,
+bad input, and the API.
+
+References are independent of the code under test: Random123's published Philox4x32-10
+known-answer vectors and numpy.random.Philox (Philox4x64-10, built from the same rounds)
+for the generator; scipy.stats for the distributions (Kolmogorov-Smirnov); quadrature
+(scipy.integrate.quad) and a central difference in float64 for d/dtheta E[f(z)].
+
+Each goodness-of-fit check rejects at p < 1e-3, a false-alarm rate of 1e-3 per check for a
+seed chosen at random; the seeds here are fixed, so the outcome is too. The gradient
+checks compare a Monte Carlo mean with the quadrature value within 5 standard errors
+(false-alarm rate 6e-7 per check)."""
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+import generated.gamma as g
+import generated.normal as nrm
+import generated.von_mises as v
+from irgen.runtime import get_num_threads, set_num_threads
+
+LO = np.uint64(0xFFFFFFFF)
+
+
+def philox4x32(ctr, key):
+    """Philox4x32-10 in NumPy, from the published description (Salmon et al. 2011)."""
+    c = [np.asarray(x, np.uint64) for x in ctr]
+    k0, k1 = (np.asarray(x, np.uint64) for x in key)
+    for _ in range(10):
+        p0 = c[0] * np.uint64(0xD2511F53)
+        p1 = c[2] * np.uint64(0xCD9E8D57)
+        c = [(p1 >> np.uint64(32)) ^ c[1] ^ k0, p1 & LO, (p0 >> np.uint64(32)) ^ c[3] ^ k1,
+             p0 & LO]
+        k0 = (k0 + np.uint64(0x9E3779B9)) & LO
+        k1 = (k1 + np.uint64(0xBB67AE85)) & LO
+    return c
+
+
+def raw(lib_pair, name, ctr, key, dtype):
+    ffi, lib = lib_pair
+    ctype = "uint32_t[]" if dtype == np.uint32 else "uint64_t[]"
+    ctr, key = np.ascontiguousarray(ctr, dtype), np.ascontiguousarray(key, dtype)
+    out = np.empty_like(ctr)
+    getattr(lib, name)(len(ctr) // 4, ffi.from_buffer(ctype, ctr), ffi.from_buffer(ctype, key),
+                       ffi.from_buffer(ctype, out))
+    return out
+
+
+# ---------------------------------------------------------------- the generator
+
+KAT = [  # Random123 kat_vectors: counter, key, output (Philox4x32, 10 rounds)
+    ([0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+    ([0xffffffff] * 4, [0xffffffff] * 2, [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]),
+    ([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0],
+     [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]),
+]
+
+
+def test_philox4x32_matches_the_published_known_answers():
+    for ctr, key, want in KAT:
+        got = raw(g._kernels.lib, "irgen_philox4x32_10", ctr, key, np.uint32)
+        assert list(got) == want
+        assert [int(w) for w in philox4x32(ctr, key)] == want     # the NumPy reference too
+
+
+def test_philox4x32_matches_numpy_on_random_counters_and_keys():
+    rng = np.random.default_rng(0)
+    ctr = rng.integers(0, 2 ** 32, (1000, 4), dtype=np.uint64)
+    key = rng.integers(0, 2 ** 32, (1000, 2), dtype=np.uint64)
+    got = raw(g._kernels.lib, "irgen_philox4x32_10", ctr.ravel(), key.ravel(), np.uint32)
+    want = np.stack(philox4x32(ctr.T, key.T), axis=1).ravel()
+    assert np.array_equal(got.astype(np.uint64), want)
+
+
+def test_the_rounds_make_numpys_philox_bit_for_bit():
+    """The same round and key schedule with 64-bit words is numpy.random.Philox, whose
+    generator advances the counter and then emits its four words."""
+    key = np.array([0x0123456789ABCDEF, 0xFEDCBA9876543210], np.uint64)
+    start = [2 ** 64 - 3, 5, 0, 7]             # the carry into the second word is exercised
+    want = np.random.Philox(counter=np.array(start, np.uint64), key=key).random_raw(4 * 8)
+    ctrs, c = [], list(start)
+    for _ in range(8):
+        c[0] = (c[0] + 1) % 2 ** 64
+        c[1] += c[0] == 0
+        ctrs += c
+    got = raw(g._kernels.lib, "irgen_philox4x64_10", ctrs, np.tile(key, 8), np.uint64)
+    assert np.array_equal(got, want)
+
+
+def box_muller(seed, index, dtype):
+    """The first normal draw of elements `index` under `seed`, from the NumPy Philox: the
+    stream layout and the conversions of templates/random.c.j2, written again."""
+    index = np.asarray(index, np.uint64)
+    zero = np.zeros_like(index)
+    w = philox4x32([zero, zero, index & LO, index >> np.uint64(32)],
+                   [np.uint64(seed) & LO, np.uint64(seed) >> np.uint64(32)])
+    if dtype == np.float64:
+        r = w[0].astype(np.float64) * 2.0 ** -32 + (w[1] | np.uint64(1)).astype(np.float64) * 2.0 ** -64
+        bits = (w[2] << np.uint64(20)) | (w[3] >> np.uint64(12))
+        u = ((bits << np.uint64(1)) | np.uint64(1)).astype(np.float64) * 2.0 ** -53
+    else:
+        r = (w[0] | np.uint64(1)).astype(np.float32) * np.float32(2.0 ** -32)
+        u = (((w[1] >> np.uint64(9)) << np.uint64(1)) | np.uint64(1)).astype(np.float32) \
+            * np.float32(2.0 ** -24)
+        r, u = r.astype(np.float64), u.astype(np.float64)
+    return np.sqrt(-2.0 * np.log(r)) * np.cos(2.0 * np.pi * u)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normal_draws_follow_the_documented_stream(dtype):
+    """Element i's draw is Box-Muller on the block of counter (0, 0, i, 0) and key seed."""
+    seed, n = 2 ** 40 + 12345, 5000
+    got = nrm.sample(0.0, 1.0, size=n, seed=seed, dtype=dtype)
+    want = box_muller(seed, np.arange(n), dtype)
+    tol = 1e-13 if dtype == np.float64 else 2e-6
+    assert np.allclose(got, want, rtol=tol, atol=tol)
+    big = np.uint64(2 ** 33 + 5)              # an index past 2^32 lands in the fourth word
+    assert box_muller(seed, big, dtype) != box_muller(seed, big - np.uint64(2 ** 32), dtype)
+
+
+# ---------------------------------------------------------------- streams
+
+def test_a_draw_depends_on_seed_and_index_only():
+    alpha = np.exp(np.random.default_rng(1).uniform(-3, 3, 50000))
+    old = get_num_threads()
+    try:
+        set_num_threads(1)
+        one = g.sample(alpha, 1.0, seed=7)
+        set_num_threads(2)
+        two = g.sample(alpha, 1.0, seed=7)
+    finally:
+        set_num_threads(old)
+    assert np.array_equal(one, two)                          # threads change nothing
+    assert np.array_equal(g.sample(alpha[:777], 1.0, seed=7), one[:777])   # nor the size
+    assert np.array_equal(g.sample(alpha.reshape(500, 100), 1.0, seed=7).ravel(), one)
+    other = g.sample(alpha, 1.0, seed=8)
+    assert np.mean(other == one) < 1e-3                       # another seed, other draws
+    assert not np.array_equal(g.sample(alpha, 1.0), g.sample(alpha, 1.0))   # fresh seeds
+
+
+def test_log_sample_draws_the_log_of_sample():
+    """The same draws in log space: log_sample = log(sample) where z does not underflow."""
+    alpha = np.exp(np.random.default_rng(2).uniform(np.log(0.05), np.log(50), 20000))
+    for dt in (np.float64, np.float32):
+        z = g.sample(alpha.astype(dt), 2.0, seed=3)
+        lz = g.log_sample(alpha.astype(dt), 2.0, seed=3)
+        ok = z > np.finfo(dt).tiny
+        eps = np.finfo(dt).eps
+        assert np.all(np.abs(np.log(z[ok].astype(float)) - lz[ok]) <= 64 * eps * np.maximum(1, np.abs(lz[ok])))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rsample_is_sample_then_implicit_grad(dtype):
+    alpha = np.exp(np.random.default_rng(3).uniform(np.log(0.1), np.log(10), 30000)).astype(dtype)
+    for mod, params in ((g, (alpha, dtype(1.5))), (v, (dtype(0.3), alpha)),
+                        (nrm, (dtype(0.2), alpha))):
+        z, grads = mod.rsample(*params, seed=11)
+        assert np.array_equal(z, mod.sample(*params, seed=11))
+        for got, want in zip(grads, mod.implicit_grad(z, *params)):
+            assert np.array_equal(got, want)
+    y, dy = g.log_rsample(alpha, dtype(1.5), seed=11)
+    assert np.array_equal(y, g.log_sample(alpha, dtype(1.5), seed=11))
+    for got, want in zip(dy, g.log_implicit_grad(y, alpha, dtype(1.5))):
+        assert np.array_equal(got, want)
+
+
+# ---------------------------------------------------------------- goodness of fit
+
+N_FIT = 20000
+
+
+def ks_pvalue(samples, cdf):
+    return stats.kstest(np.asarray(samples, np.float64), cdf).pvalue
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_normal_fits(dtype):
+    for mu, sigma in ((0.0, 1.0), (-3.0, 1e-3), (5.0, 1e3)):
+        z = nrm.sample(mu, sigma, size=N_FIT, seed=21, dtype=dtype)
+        assert ks_pvalue(z, stats.norm(mu, sigma).cdf) > 1e-3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("alpha", [0.01, 0.1, 0.5, 1.0, 2.5, 10.0, 100.0, 1e4])
+def test_gamma_fits(alpha, dtype):
+    if dtype == np.float32 and alpha < 0.1:
+        pytest.skip("samples underflow float32 (log_sample covers these)")
+    beta = 3.0
+    z = g.sample(np.full(N_FIT, alpha, dtype), beta, seed=22)
+    assert np.all(np.isfinite(z)) and np.all(z >= 0)
+    assert ks_pvalue(z, stats.gamma(alpha, scale=1 / beta).cdf) > 1e-3
+
+
+def log_gamma_cdf(alpha, beta):
+    """CDF of log z, z ~ Gamma(alpha, beta): P(alpha, beta e^y), with P(a, x) = x^a /
+    Gamma(a + 1) where x underflows (scipy's gammainc would give 0 there)."""
+    def cdf(y):
+        ly = y + math.log(beta)
+        small = ly < -700
+        out = np.empty_like(ly)
+        out[small] = np.exp(alpha * ly[small] - special.gammaln(alpha + 1))
+        out[~small] = special.gammainc(alpha, np.exp(ly[~small]))
+        return out
+    return cdf
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("alpha", [1e-3, 1e-2, 0.3, 1.0, 10.0, 1e4])
+def test_gamma_log_samples_fit(alpha, dtype):
+    y = g.log_sample(np.full(N_FIT, alpha, dtype), 0.5, seed=23)
+    assert np.all(np.isfinite(y))
+    assert ks_pvalue(y, log_gamma_cdf(alpha, 0.5)) > 1e-3
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kappa", [1e-3, 0.1, 1.0, 10.0, 100.0, 1e3])
+def test_von_mises_fits(kappa, dtype):
+    mu = 2.5            # the mass wraps around pi
+    z = v.sample(dtype(mu), np.full(N_FIT, kappa, dtype), seed=24)
+    assert np.all((z >= -np.pi) & (z < np.pi))
+    ref = stats.vonmises(kappa, loc=mu)
+    # the CDF on [-pi, pi) of the distribution wrapped around mu
+    cdf = lambda x: np.mod(ref.cdf(x) - ref.cdf(-np.pi), 1.0)  # noqa: E731
+    assert ks_pvalue(z, cdf) > 1e-3
+
+
+# ---------------------------------------------------------------- unbiased gradients
+
+N_GRAD = 1 << 20
+
+
+def quad_grad(f, pdf, lo, hi, theta, i, rel=1e-4):
+    """d/dtheta_i of the integral of f(z) pdf(z, theta) over [lo, hi], by a central
+    difference of adaptive quadrature in float64."""
+    def mean(t):
+        return integrate.quad(lambda z: f(z) * pdf(z, *t), lo, hi, epsabs=0, epsrel=1e-12,
+                              limit=200)[0]
+    h = rel * abs(theta[i])
+    up, down = list(theta), list(theta)
+    up[i] += h
+    down[i] -= h
+    return (mean(up) - mean(down)) / (2 * h)
+
+
+def assert_unbiased(df, z, grad, want):
+    """mean of f'(z) dz/dtheta within 5 standard errors of the quadrature value."""
+    est = df(z) * grad
+    se = est.std() / math.sqrt(est.size)
+    assert abs(est.mean() - want) < 5 * se + 1e-9 * abs(want), (est.mean(), want, se)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 2.5])
+def test_gamma_gradients_are_unbiased(alpha):
+    beta = 1.5
+    pdf = lambda z, a, b: stats.gamma.pdf(z, a, scale=1 / b)  # noqa: E731
+    z, grads = g.rsample(np.full(N_GRAD, alpha), beta, seed=31)
+    for f, df in ((np.log1p, lambda z: 1 / (1 + z)), (np.square, lambda z: 2 * z)):
+        for i, dz in enumerate(grads):
+            assert_unbiased(df, z, dz, quad_grad(f, pdf, 0, np.inf, [alpha, beta], i))
+
+
+@pytest.mark.parametrize("kappa", [0.5, 5.0])
+def test_von_mises_gradients_are_unbiased(kappa):
+    mu = 0.3
+    pdf = lambda z, m, k: np.exp(k * np.cos(z - m)) / (2 * np.pi * special.i0(k))  # noqa
+    z, (dmu, dkappa) = v.rsample(mu, np.full(N_GRAD, kappa), seed=32)
+    for f, df in ((np.cos, lambda z: -np.sin(z)), (lambda z: np.sin(2 * z),
+                                                    lambda z: 2 * np.cos(2 * z))):
+        # z is wrapped into [-pi, pi); f is periodic, so the integral runs over one period
+        assert_unbiased(df, z, dkappa, quad_grad(f, pdf, -np.pi, np.pi, [mu, kappa], 1))
+        assert_unbiased(df, z, dmu, quad_grad(f, pdf, -np.pi, np.pi, [mu, kappa], 0))
+
+
+def test_normal_gradients_are_unbiased():
+    pdf = lambda z, m, s: stats.norm.pdf(z, m, s)  # noqa: E731
+    z, grads = nrm.rsample(0.5, np.full(N_GRAD, 2.0), seed=33)
+    for i, dz in enumerate(grads):
+        assert_unbiased(lambda z: 1 / np.cosh(z) ** 2, z, dz,
+                        quad_grad(np.tanh, pdf, -np.inf, np.inf, [0.5, 2.0], i))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("alpha", [1e-4, 0.05])
+def test_log_space_gradients_are_unbiased(alpha, dtype):
+    """d/dalpha E[log z] = trigamma(alpha): alpha = 1e-4 in float32, where z underflows."""
+    y, (dy, dbeta) = g.log_rsample(np.full(N_GRAD, alpha, dtype), dtype(2.0), seed=34)
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(dy))
+    est = dy.astype(np.float64)
+    se = est.std() / math.sqrt(est.size)
+    assert abs(est.mean() - special.polygamma(1, alpha)) < 5 * se
+    assert np.allclose(dbeta, -0.5)                            # log z = log(eps) - log beta
+
+
+# ---------------------------------------------------------------- bad input, extremes
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_invalid_parameters_give_nan_samples(dtype):
+    bad = np.array([np.nan, -1.0, 0.0, np.inf, -np.inf], dtype)
+    good = dtype(1.0)
+    for mod, cases in ((g, [(bad, good), (good, bad)]), (nrm, [(bad[[0, 3]], good), (good, bad)]),
+                       (v, [(bad[[0, 3]], good), (good, bad)])):
+        for params in cases:
+            assert np.all(np.isnan(mod.sample(*params, seed=1)))
+            z, grads = mod.rsample(*params, seed=1)
+            assert np.all(np.isnan(z)) and all(np.all(np.isnan(d)) for d in grads)
+    assert np.all(np.isnan(g.log_sample(bad, good, seed=1)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extreme_valid_parameters_give_valid_samples(dtype):
+    """Every valid parameter gives a sample in the support, never NaN: shapes from 1e-30
+    to 1e10, concentrations from the least normal number to 1e12."""
+    tiny = np.finfo(dtype).tiny
+    alpha = np.array([1e-30, 1e-6, 1e-3, 0.999999, 1.0, 1.000001, 1e6, 1e10], dtype)
+    z = g.sample(np.repeat(alpha, 100), 1.0, seed=2)
+    assert np.all((z >= 0) & np.isfinite(z))
+    y = g.log_sample(np.repeat(alpha, 100), 1.0, seed=2)       # 1e-30: log z near -1e30
+    assert np.all(np.isfinite(y))
+    kappa = np.array([tiny, 1e-30, 1e-8, 1.0, 1e6, 1e12], dtype)
+    z = v.sample(dtype(3.0), np.repeat(kappa, 100), seed=2)
+    assert np.all((z >= -np.pi) & (z < np.pi))
+    big = z.reshape(6, 100)[-1]                                 # all at the mode, 3.0
+    assert np.allclose(big, 3.0, atol=1e-5)
+
+
+# ---------------------------------------------------------------- the API
+
+def test_size_seed_dtype_and_out():
+    a = np.array([1.0, 2.0, 3.0])
+    assert g.sample(a, 1.0, size=(4, 3), seed=1).shape == (4, 3)
+    assert g.sample(2.0, 1.0, seed=1).shape == ()
+    assert g.sample(2.0, 1.0, size=5, seed=1).dtype == np.float64
+    assert g.sample(np.float32(2.0), 1.0, size=5, seed=1).dtype == np.float32
+    assert g.sample(2.0, 1.0, size=5, seed=1, dtype=np.float32).dtype == np.float32
+    assert g.sample(a, 1.0, size=(0, 3), seed=1).shape == (0, 3)
+    with pytest.raises(ValueError, match="broadcast to size"):
+        g.sample(a, 1.0, size=(3, 2))
+    for bad in (-1, 2 ** 64):
+        with pytest.raises(ValueError, match="seed"):
+            g.sample(a, 1.0, seed=bad)
+    with pytest.raises(TypeError, match="seed"):
+        g.sample(a, 1.0, seed=1.5)
+    with pytest.raises(TypeError, match="dtype"):
+        g.sample(a, 1.0, dtype=np.int32)
+    out = np.empty(3)
+    assert g.sample(a, 1.0, seed=4, out=out) is out
+    assert np.array_equal(out, g.sample(a, 1.0, seed=4))
+    outs = (np.empty(3), np.empty(3), np.empty(3))
+    z, grads = g.rsample(a, 1.0, seed=4, out=outs)
+    assert z is outs[0] and grads[0] is outs[1]
