@@ -1,5 +1,6 @@
-"""GPU benchmark: throughput and accuracy of the implicit gradients on a CUDA GPU, side by
-side with torch._standard_gamma_grad and jax.lax.random_gamma_grad where importable.
+"""GPU benchmark: throughput and accuracy of the implicit gradients and of sampling on a
+CUDA GPU, side by side with torch._standard_gamma_grad and jax.lax.random_gamma_grad, and
+torch._standard_gamma and jax.random.gamma, where importable.
 
 Gamma: N = 2^26, alpha log-uniform in [0.1, 10], z drawn from Gamma(alpha, 1). von Mises:
 kappa log-uniform in [0.1, 10], z drawn from von Mises(0, kappa) (no library has a von Mises
@@ -7,6 +8,10 @@ concentration gradient on the GPU; irgen's figures stand alone). Time: median of
 after warm-up, CUDA events around each call (irgen's Python boundary included). Accuracy:
 max relative / mean absolute error on 2^16 of the inputs against irgen's C kernels in
 float64 (within 1e-13 of mpmath, tests/test_accuracy.py), beside the C float32 kernel's.
+Sampling: Gamma(alpha, 1) with the same alpha; irgen's sample, rsample (samples and
+gradients in one kernel) and log_sample against torch's sampler alone and followed by its
+gradient, and JAX's sampler; and how far the GPU's samples are from the CPU's for the same
+seed (the share equal, and within 4 units in the last place, on 2^20 of them).
 Writes results/gpu_benchmark.md with the card's name.
 
 --variants also times builds of the Gamma kernel from the same source with other options:
@@ -59,7 +64,69 @@ def accuracy(got, ref):
     got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
     ok = np.isfinite(ref) & (ref != 0)
     rel = np.abs(got[ok] - ref[ok]) / np.abs(ref[ok])
-    return f"{np.nanmax(rel):.1e} / {np.nanmean(np.abs(got[ok] - ref[ok])):.1e}"
+    return (f"max rel / mean abs {np.nanmax(rel):.1e} / "
+            f"{np.nanmean(np.abs(got[ok] - ref[ok])):.1e}")
+
+
+def agreement(gpu, cpu):
+    """Share of GPU samples equal to the CPU's for the same seed, and within 4 ulp."""
+    gpu, cpu = np.asarray(gpu), np.asarray(cpu)
+    ok = ~np.isnan(cpu)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ulps = np.abs(gpu[ok].astype(np.float64) - cpu[ok]) / np.spacing(
+            np.maximum(np.abs(gpu[ok]), np.abs(cpu[ok])))
+    ulps[gpu[ok] == cpu[ok]] = 0
+    return (f"vs CPU, same seed: {np.mean(ulps == 0):.4%} equal, "
+            f"{np.mean(ulps <= 4):.4%} within 4 ulp")
+
+
+def sampling(dtype, alpha, n, rep, events, row, section, torch, jax):
+    """Gamma sampling: irgen, torch and JAX on the same alpha; irgen's agreement with the
+    CPU for the same seed on 2^20 samples."""
+    import pycuda.gpuarray as ga
+    name = np.dtype(dtype).name
+    m = min(n, 1 << 20)
+    aa = alpha.astype(dtype)
+    section[0] = f"Gamma sampling, {name}"
+    print(section[0], flush=True)
+    gaa, one = ga.to_gpu(aa), dtype(1)
+    z = ga.empty(n, dtype)
+    s = timed(lambda: g.sample(gaa, one, seed=5, out=z), rep, events)
+    row("irgen sample (CUDA)", name, s, agreement(z.get()[:m], g.sample(aa[:m], one, seed=5)))
+    outs = (ga.empty(n, dtype), ga.empty(n, dtype), ga.empty(n, dtype))
+    s = timed(lambda: g.rsample(gaa, one, seed=5, out=outs), rep, events)
+    want = g.rsample(aa[:m], one, seed=5)[1][0]
+    row("irgen rsample (CUDA), samples and gradients", name, s,
+        "gradient " + agreement(outs[1].get()[:m], want))
+    s = timed(lambda: g.log_sample(gaa, one, seed=5, out=z), rep, events)
+    row("irgen log_sample (CUDA)", name, s,
+        agreement(z.get()[:m], g.log_sample(aa[:m], one, seed=5)))
+    del outs
+    if torch is not None:
+        ta = torch.from_numpy(aa).cuda()
+        tev = (lambda: (torch.cuda.Event(enable_timing=True),
+                        torch.cuda.Event(enable_timing=True)))
+        s = timed(lambda: torch._standard_gamma(ta), rep, tev)
+        row("torch._standard_gamma", name, s, "")
+
+        def both():
+            tz = torch._standard_gamma(ta)
+            return torch._standard_gamma_grad(ta, tz)
+        s = timed(both, rep, tev)
+        row("torch sample + _standard_gamma_grad", name, s, "two calls")
+        del ta
+    if jax is not None:
+        ja = jax.numpy.asarray(aa)
+        f = jax.jit(lambda key, a: jax.random.gamma(key, a, dtype=a.dtype))
+        key = jax.random.PRNGKey(0)
+        f(key, ja).block_until_ready()
+        times = []
+        for _ in range(rep):
+            t = time.perf_counter()
+            f(key, ja).block_until_ready()
+            times.append(time.perf_counter() - t)
+        row("jax.random.gamma (wall clock)", name, float(np.median(times)), "")
+        del ja
 
 
 def main():
@@ -84,15 +151,17 @@ def main():
     except Exception:                      # not installed, or no GPU backend
         jax = None
         jax_gpu = False
-    rows = []
+    rows = []            # (section, label, dtype, G elements/s, accuracy, irgen / this)
+    section = [""]
 
     def row(label, dtype, seconds, acc):
         rate = n / seconds / 1e9
-        rows.append((label, dtype, rate, acc))
-        mine = next((r for lab, d, r, _ in rows if lab == "irgen (CUDA)" and d == dtype), None)
-        ratio = f"   irgen / this {mine / rate:5.2f}x" if mine and label != "irgen (CUDA)" else ""
-        print(f"  {label:44s} {dtype:8s} {rate:8.2f} G elem/s   "
-              f"max rel / mean abs {acc}{ratio}", flush=True)
+        mine = next((r for sec, lab, d, r, *_ in rows
+                     if sec == section[0] and lab.startswith("irgen") and d == dtype), None)
+        ratio = mine / rate if mine and not label.startswith("irgen") else None
+        rows.append((section[0], label, dtype, rate, acc, ratio))
+        shown = f"   irgen / this {ratio:5.2f}x" if ratio else ""
+        print(f"  {label:44s} {dtype:8s} {rate:8.2f} G elem/s   {acc}{shown}", flush=True)
 
     print(f"{card}: N = {n}, median of {rep} runs", flush=True)
     rng = np.random.default_rng(0)
@@ -109,7 +178,8 @@ def main():
             name = np.dtype(dtype).name
             za, aa = z.astype(dtype), alpha.astype(dtype)
             ref = g.implicit_grad(za[:m].astype(np.float64), aa[:m].astype(np.float64), 1.0)[0]
-            print(f"Gamma implicit_grad, {name}", flush=True)
+            section[0] = f"Gamma implicit_grad, {name}"
+            print(section[0], flush=True)
             gz, gaa, one = ga.to_gpu(za), ga.to_gpu(aa), dtype(1)
             outs = (ga.empty(n, dtype), ga.empty(n, dtype))
             s = timed(lambda: g.implicit_grad(gz, gaa, one, out=outs), rep, events)
@@ -121,7 +191,7 @@ def main():
                 row(f"irgen (CUDA), {label}", name, s, accuracy(outs[0].get()[:m], ref))
             cpu = g.implicit_grad(za[:m], aa[:m], one)[0]
             print(f"  {'irgen C kernel, same dtype (accuracy only)':44s} {name:8s} "
-                  f"{'':16s} max rel / mean abs {accuracy(cpu, ref)}")
+                  f"{'':16s} {accuracy(cpu, ref)}")
             if torch_cuda:
                 tz = torch.from_numpy(za).cuda()
                 ta = torch.from_numpy(aa).cuda()
@@ -148,11 +218,15 @@ def main():
             name = np.dtype(dtype).name
             ya, ka = y.astype(dtype), kappa.astype(dtype)
             ref = v.implicit_grad(ya[:m].astype(np.float64), 0.0, ka[:m].astype(np.float64))[1]
-            print(f"von Mises implicit_grad, {name}", flush=True)
+            section[0] = f"von Mises implicit_grad, {name}"
+            print(section[0], flush=True)
             gy, gk, zero = ga.to_gpu(ya), ga.to_gpu(ka), dtype(0)
             outs = (ga.empty(n, dtype), ga.empty(n, dtype))
             s = timed(lambda: v.implicit_grad(gy, zero, gk, out=outs), rep, events)
             row("irgen (CUDA)", name, s, accuracy(outs[1].get()[:m], ref))
+        for dtype in (np.float32, np.float64):
+            sampling(dtype, alpha, n, rep, events, row, section, torch if torch_cuda else None,
+                     jax if jax_gpu else None)
     versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
     if torch is not None:
         versions.append(f"torch {torch.__version__}")
@@ -162,10 +236,10 @@ def main():
              f"`python benchmarks/gpu.py --n {n} --repeat {rep}`; {', '.join(versions)}.",
              "Accuracy: max relative / mean absolute error against the float64 C kernels on "
              f"{m} of the inputs.", "",
-             "| method | dtype | G elements/s | irgen / this | accuracy |",
-             "|---|---|---|---|---|"]
-    mine = {d: r for lab, d, r, _ in rows if lab == "irgen (CUDA)"}
-    lines += [f"| {a} | {b} | {c:.2f} | {mine[b] / c:.2f} | {d} |" for a, b, c, d in rows]
+             "| task | method | dtype | G elements/s | irgen / this | accuracy, agreement |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {sec} | {lab} | {d} | {r:.2f} | {f'{q:.2f}' if q else ''} | {acc} |"
+              for sec, lab, d, r, acc, q in rows]
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "gpu_benchmark.md").write_text("\n".join(lines) + "\n")
     print("written results/gpu_benchmark.md")

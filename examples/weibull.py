@@ -23,6 +23,12 @@ def log_cdf(x, k, lam):
     return log(-expm1(-pow(x / lam, k)))
 
 
+@dsl
+def sample(k, lam):
+    """Inversion: z = lam (-log u)^(1/k), with u a uniform draw."""
+    return lam * pow(-log(uniform()), 1.0 / k)
+
+
 weibull = Distribution(
     name="weibull",
     doc="""Weibull distribution with shape k and scale lam.
@@ -30,5 +36,5 @@ weibull = Distribution(
 F(x) = 1 - exp(-(x / lam)^k); the log density is derived by forward mode.""",
     params=(Param("k", "shape", "positive"), Param("lam", "scale", "positive")),
     support=Interval(0.0, INF),
-    cdf=cdf, log_cdf=log_cdf, log_sf=log_sf,
+    cdf=cdf, log_cdf=log_cdf, log_sf=log_sf, sample=sample,
 )

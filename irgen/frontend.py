@@ -290,10 +290,12 @@ class _Lowering:
             self.arity(node, cls.nargs.args[0] if hasattr(cls.nargs, "args") else cls.nargs)
             return cls(*args)
         if name in P.DRAWS:
-            self.arity(node, 0)
+            self.arity(node, 0, "a draw takes no arguments; shift and scale it instead, "
+                                "as in mu + sigma * normal()")
             self.tmp += 1
             tmp = sp.Symbol(f"_irgen_t{self.tmp}", real=True)
-            self.pending.append(ir.Draw(tmp, name))     # a statement: every draw is new
+            loc = ir.Loc(self.fn.file, node.lineno, node.col_offset)
+            self.pending.append(ir.Draw(tmp, name, loc))   # a statement: every draw is new
             return tmp
         if name in P.PREDICATES:
             self.error(node, f"'{name}' gives a condition, not a value",
@@ -313,9 +315,10 @@ class _Lowering:
             hint = f"'{name}' is a Python function; decorate it with @dsl. " + hint
         self.error(node.func, f"'{name}' cannot be called in a DSL function", hint)
 
-    def arity(self, node, n):
+    def arity(self, node, n, hint=""):
         if len(node.args) != n:
-            self.error(node, f"'{node.func.id}' takes {n} argument(s), got {len(node.args)}")
+            self.error(node, f"'{node.func.id}' takes {n} argument(s), got {len(node.args)}",
+                       hint or f"pass exactly {n} positional argument(s)")
 
     def cond(self, node):
         if isinstance(node, ast.Compare):

@@ -46,6 +46,7 @@ class Draw:
     'normal' (standard normal)."""
     target: sp.Symbol
     kind: str
+    loc: Optional[Loc] = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

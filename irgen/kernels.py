@@ -244,6 +244,31 @@ class _Builder:
         return self.guarded("implicit_grad", m, zeros, zeros, body, inside_open=True)
 
 
+def _first_draw(prog: Program, name: str, seen: set):
+    """A Draw statement reached from function `name`, or None."""
+    seen.add(name)
+    for s in ir.walk(prog.functions[name].body):
+        if isinstance(s, ir.Draw):
+            return s
+        if isinstance(s, ir.Call) and s.func not in seen and prog.functions[s.func].draws:
+            found = _first_draw(prog, s.func, seen)
+            if found is not None:
+                return found
+    return None
+
+
+def _refuse_draws(prog: Program, k: Kernel):
+    """Only samplers draw: a CDF or density that drew would not be a function."""
+    for name in (k.function, k.group):
+        if name and prog.functions[name].draws:
+            d = _first_draw(prog, name, set())
+            loc = d.loc or ir.Loc("?", 0, 0)
+            raise DSLError(f"'{d.kind}()' draws a random number in a function the '{k.name}' "
+                           f"kernel evaluates", loc.file, loc.line, loc.col,
+                           "draws belong in a sampler (Distribution(sample=...)) and the "
+                           "functions it calls")
+
+
 def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
     check_declaration(dist)
     b = _Builder(dist, prog)
@@ -264,6 +289,8 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
                f"implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z) "
                f"for p in {given}", group),
     ]
+    for k in kernels:
+        _refuse_draws(prog, k)
     implicit = kernels[-1]
     if dist.sample is not None:
         s = b.sampler("sample")

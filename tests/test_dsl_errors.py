@@ -94,6 +94,23 @@ CASES = [
                 return x
             return cdf(x / 2.0, a)
         """, "calls itself", "bounded loop", 4),
+    ("draw in a CDF", """
+        @dsl
+        def cdf(x, a):
+            y = x + 0.0
+            return y * uniform()
+        """, "'uniform()' draws a random number", "draws belong in a sampler", 7),
+    ("draw with an argument", """
+        @dsl
+        def cdf(x, a):
+            return normal(a)
+        """, "'normal' takes 0 argument(s)", "mu + sigma * normal()", 6),
+    ("assigning a draw", """
+        @dsl
+        def cdf(x, a):
+            uniform = x
+            return uniform
+        """, "'uniform' is a DSL built-in", "choose another name", 6),
     ("wrong parameters", """
         @dsl
         def cdf(x, b):

@@ -1,14 +1,15 @@
 """On a CUDA GPU (marked `gpu`, deselected by default; run with `pytest -m gpu`): the CUDA
 kernels against the C kernels for every built-in distribution and kernel, float32 and
 float64, random and bad inputs; PyCUDA GPUArrays and torch CUDA tensors; streams, out=,
-sizes that end mid-tile."""
+sizes that end mid-tile; samplers drawing the CPU's streams."""
 import numpy as np
 import pytest
 
 import generated.gamma as g
 import generated.normal as nrm
 import generated.von_mises as v
-from agreement import KERNELS, assert_agrees, random_inputs
+from agreement import (KERNELS, SAMPLERS, assert_agrees, assert_same_stream, random_inputs,
+                       sampler_params)
 
 pytestmark = pytest.mark.gpu
 MODULES = {"gamma": g, "normal": nrm, "von_mises": v}
@@ -90,3 +91,37 @@ def test_tiles_and_groups_at_every_size(ga):
         z = rng.gamma(a)
         got = _host(g.implicit_grad(ga.to_gpu(z), ga.to_gpu(a), 1.0))[0]
         assert np.allclose(got, g.implicit_grad(z, a, 1.0)[0], rtol=1e-12, atol=0), n
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_samplers_draw_the_cpu_streams(ga, name, dtype):
+    """The same seed gives the CPU's samples (to the math libraries' rounding), and rsample
+    on the GPU is sample and implicit_grad on the GPU."""
+    mod = MODULES[name]
+    cols = sampler_params(name, np.random.default_rng(6), dtype, n=100_003)
+    dev = [ga.to_gpu(c) for c in cols]
+    for kernel in SAMPLERS[name]:
+        f = getattr(mod, kernel)
+        got = f(*dev, seed=2024)
+        host = (got[0].get(), tuple(x.get() for x in got[1])) if isinstance(got, tuple) \
+            else got.get()
+        assert_same_stream(kernel, f(*cols, seed=2024), host)
+    z, grads = mod.rsample(*dev, seed=9)
+    assert np.array_equal(z.get(), mod.sample(*dev, seed=9).get())
+    for got, want in zip(grads, mod.implicit_grad(z, *dev)):
+        assert np.array_equal(got.get(), want.get())
+
+
+def test_sampling_into_torch_tensors_and_out(ga):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch without CUDA")
+    a = torch.full((1000, 3), 2.5, device="cuda", dtype=torch.float32)
+    z = g.sample(a, 1.0, seed=3)
+    assert isinstance(z, torch.Tensor) and z.shape == (1000, 3) and z.dtype == torch.float32
+    assert_same_stream("sample", g.sample(np.full((1000, 3), 2.5, np.float32), 1.0, seed=3),
+                       z.cpu().numpy())
+    out = ga.empty((4, 5), np.float64)               # scalar parameters: the size of out
+    assert g.sample(2.0, 1.0, seed=3, out=out) is out
+    assert_same_stream("sample", g.sample(2.0, 1.0, size=(4, 5), seed=3), out.get())

@@ -325,6 +325,38 @@ def test_extreme_valid_parameters_give_valid_samples(dtype):
     assert np.allclose(big, 3.0, atol=1e-5)
 
 
+def test_a_rejection_loop_that_never_accepts_gives_nan(tmp_path):
+    """The iteration bound of a user's sampler ends the loop; the sample is NaN."""
+    from irgen import build
+    path = tmp_path / "stuck.py"
+    path.write_text(STUCK)
+    build.build([path], out_dir=tmp_path, cuda_binaries=False, log=lambda *a: None)
+    stuck = build.load_generated(tmp_path, "stuck")
+    for dt in (np.float64, np.float32):
+        z = stuck.sample(1.0, size=1000, seed=1, dtype=dt)
+        assert z.dtype == dt and np.all(np.isnan(z))
+
+
+STUCK = """from irgen.dsl import *
+
+@dsl
+def cdf(x, a):
+    return x
+
+@dsl
+def sample(a):
+    z = NAN
+    while bounded(isnan(z), 8):
+        u = uniform()
+        if u > 2.0:
+            z = u
+    return z
+
+stuck = Distribution(name="stuck", params=(Param("a", "", "positive"),),
+                     support=Interval(0.0, 1.0), cdf=cdf, sample=sample)
+"""
+
+
 # ---------------------------------------------------------------- the API
 
 def test_size_seed_dtype_and_out():
