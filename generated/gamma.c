@@ -16,6 +16,18 @@ __attribute__((const)) static inline double irgen_lgamma(double x)
 __attribute__((const)) static inline float irgen_lgammaf(float x)
 { int s; return lgammaf_r(x, &s); }
 
+#define IRGEN_FN static inline
+/* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
+   which irgen/lib/portable.py builds elementary functions that give the same bits on
+   every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
+   pow2(n) = 2^n for a whole n in the normal range, inf above it, 0 below it. */
+IRGEN_FN double irgen_exponent(double x) { return x == 0 || !isfinite(x) ? NAN : (double)ilogb(x); }
+IRGEN_FN float irgen_exponentf(float x) { return x == 0 || !isfinite(x) ? NAN : (float)ilogbf(x); }
+IRGEN_FN double irgen_pow2(double n)
+{ return n != n ? n : n > 1023 ? INFINITY : n < -1022 ? 0.0 : ldexp(1.0, (int)n); }
+IRGEN_FN float irgen_pow2f(float n)
+{ return n != n ? n : n > 127 ? INFINITY : n < -126 ? 0.0f : ldexpf(1.0f, (int)n); }
+
 void irgen_set_threads(int n)
 {
 #ifdef _OPENMP
@@ -148,16 +160,12 @@ IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
-   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
-   standard deviations. */
+   A normal draw's radius uniform (irgen.lib.portable.box_muller) takes 64 (32) bits in
+   (0, 1], so normal tails reach 9.4 (6.7) standard deviations. */
 #define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
 #define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
 #define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
 #define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
-/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
-#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
-#define IRGEN_TWO_PI_F64 6.283185307179586
-#define IRGEN_TWO_PI_F32 6.2831855f
 #ifndef __CUDACC__
 
 /* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
@@ -202,6 +210,21 @@ static inline irgen_vd irgen_v_fmin_f64(irgen_vd a, irgen_vd b)
 { return irgen_sel_f64(a != a, b, irgen_sel_f64(b < a, b, a)); }
 static inline irgen_vd irgen_v_fmax_f64(irgen_vd a, irgen_vd b)
 { return irgen_sel_f64(a != a, b, irgen_sel_f64(b > a, b, a)); }
+static inline irgen_vd irgen_v_exponent_f64(irgen_vd x)
+{
+    const irgen_vd a = irgen_v_fabs_f64(x);
+    const irgen_md small = a < DBL_MIN;
+    const irgen_vd u = irgen_sel_f64(small, a * 0x1p54, a);
+    const irgen_md e = (((irgen_md)u >> 52) & 2047) - 1023 - (small & 54);
+    const irgen_vd r = __builtin_convertvector(e, irgen_vd);
+    return irgen_sel_f64((a == 0) | (a == ((double)INFINITY)) | (a != a), irgen_bc_f64(((double)NAN)), r);
+}
+static inline irgen_vd irgen_v_pow2_f64(irgen_vd n)
+{
+    const irgen_vd c = irgen_sel_f64(n < -1022.0, irgen_bc_f64(-1023.0), irgen_sel_f64(n > 1023.0, irgen_bc_f64(1024.0), n));
+    const irgen_md k = __builtin_convertvector(c, irgen_md);
+    return irgen_sel_f64(n != n, n, (irgen_vd)((k + 1023) << 52));
+}
 static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
 { irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
 static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
@@ -338,6 +361,16 @@ static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t f
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
     r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
 }
+static inline void irgen_seed_at_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
+{
+    irgen_ud i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f64; ++l) {
+        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
+}
 static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w)
 {
     irgen_ud c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
@@ -345,17 +378,12 @@ static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w
     r->n = (r->n + ((irgen_ud)m & 1)) & IRGEN_LO32;
     w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
 }
-static inline irgen_vd irgen_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r)
-{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); return IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
-static inline irgen_vd irgen_normal_v_f64(irgen_md m, irgen_rng_v_f64* r)
+static inline void irgen_draw_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* u)
+{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); *u = IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
+static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* radius, irgen_vd* angle)
 {
     irgen_ud w[4]; irgen_words_v_f64(m, r, w);
-    const irgen_vd radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]), angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
-#define IRGEN_VLOG(x) irgen_v_log_f64(m, x)
-#define IRGEN_VCOS(x) irgen_v_cos_f64(m, x)
-    return IRGEN_BOX_MULLER(irgen_v_sqrt_f64, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F64);
-#undef IRGEN_VLOG
-#undef IRGEN_VCOS
+    *radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
 }
 
 static const double INV_EVEN_f64[100] = {0.5, 0.25, 0.16666666666666666, 0.125, 0.1, 0.08333333333333333, 0.07142857142857142, 0.0625, 0.05555555555555555, 0.05, 0.045454545454545456, 0.041666666666666664, 0.038461538461538464, 0.03571428571428571, 0.03333333333333333, 0.03125, 0.029411764705882353, 0.027777777777777776, 0.02631578947368421, 0.025, 0.023809523809523808, 0.022727272727272728, 0.021739130434782608, 0.020833333333333332, 0.02, 0.019230769230769232, 0.018518518518518517, 0.017857142857142856, 0.017241379310344827, 0.016666666666666666, 0.016129032258064516, 0.015625, 0.015151515151515152, 0.014705882352941176, 0.014285714285714285, 0.013888888888888888, 0.013513513513513514, 0.013157894736842105, 0.01282051282051282, 0.0125, 0.012195121951219513, 0.011904761904761904, 0.011627906976744186, 0.011363636363636364, 0.011111111111111112, 0.010869565217391304, 0.010638297872340425, 0.010416666666666666, 0.01020408163265306, 0.01, 0.00980392156862745, 0.009615384615384616, 0.009433962264150943, 0.009259259259259259, 0.00909090909090909, 0.008928571428571428, 0.008771929824561403, 0.008620689655172414, 0.00847457627118644, 0.008333333333333333, 0.00819672131147541, 0.008064516129032258, 0.007936507936507936, 0.0078125, 0.007692307692307693, 0.007575757575757576, 0.007462686567164179, 0.007352941176470588, 0.007246376811594203, 0.007142857142857143, 0.007042253521126761, 0.006944444444444444, 0.00684931506849315, 0.006756756756756757, 0.006666666666666667, 0.006578947368421052, 0.006493506493506494, 0.00641025641025641, 0.006329113924050633, 0.00625, 0.006172839506172839, 0.006097560975609756, 0.006024096385542169, 0.005952380952380952, 0.0058823529411764705, 0.005813953488372093, 0.005747126436781609, 0.005681818181818182, 0.0056179775280898875, 0.005555555555555556, 0.005494505494505495, 0.005434782608695652, 0.005376344086021506, 0.005319148936170213, 0.005263157894736842, 0.005208333333333333, 0.005154639175257732, 0.00510204081632653, 0.005050505050505051, 0.005};
@@ -431,7 +459,7 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
         }
         {
             irgen_md irgen_m4 = irgen_m0;
-            for (int irgen_k2 = 0; irgen_k2 < 24 && irgen_any_f64(irgen_m4); ++irgen_k2) {
+            if (irgen_any_f64(irgen_m4)) for (int irgen_k2 = 0; irgen_k2 < 24; ++irgen_k2) {
                 {
                     const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k2)))];
                     p = p__0;
@@ -1132,7 +1160,7 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
                             const irgen_vd irgen_pre14_den = den;
                             const irgen_vd irgen_pre14_x = x;
                             irgen_md irgen_m15 = irgen_m13;
-                            for (int irgen_k6 = 0; irgen_k6 < 10 && irgen_any_f64(irgen_m15); ++irgen_k6) {
+                            if (irgen_any_f64(irgen_m15)) for (int irgen_k6 = 0; irgen_k6 < 10; ++irgen_k6) {
                                 {
                                     const irgen_vd num__0 = den + num * x;
                                     const irgen_vd den__0 = den * x;
@@ -1202,7 +1230,7 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
         }
         {
             irgen_md irgen_m4 = irgen_m0;
-            for (int irgen_k2 = 0; irgen_k2 < 24 && irgen_any_f64(irgen_m4); ++irgen_k2) {
+            if (irgen_any_f64(irgen_m4)) for (int irgen_k2 = 0; irgen_k2 < 24; ++irgen_k2) {
                 {
                     const irgen_vd d0_p__0 = -(a * d0_p) - d0_a * p;
                     const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k2)))];
@@ -2491,17 +2519,289 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd sample_group_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((alpha < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd cos_wide_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd lo = irgen_bc_f64(0.0);
+    irgen_vd hi = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd q5 = irgen_bc_f64(0.0);
+    irgen_vd t0 = irgen_bc_f64(0.0);
+    irgen_vd t1 = irgen_bc_f64(0.0);
+    irgen_vd t2 = irgen_bc_f64(0.0);
+    irgen_vd u0 = irgen_bc_f64(0.0);
+    irgen_vd u1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z__0 = x * x;
+        const irgen_vd z2__0 = z__0 * z__0;
+        const irgen_vd z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd lo__0 = -(0.5 * z) + z2 * (0.041666666666666664 - 0.001388888888888889 * z) + 1.0;
+                const irgen_vd hi__0 = -(2.755731922398589e-07 * z) + z2 * (2.08767569878681e-09 - 1.1470745597729725e-11 * z) + 2.48015873015873e-05;
+                lo = irgen_sel_f64(irgen_m2, lo__0, lo);
+                hi = irgen_sel_f64(irgen_m2, hi__0, hi);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, hi__0 * z4 + lo__0, irgen_ret0);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z8__0 = z4 * z4;
+            const irgen_vd q0__0 = 1.0 - 0.5 * z;
+            const irgen_vd q1__0 = 0.041666666666666664 - 0.001388888888888889 * z;
+            const irgen_vd q2__0 = 2.48015873015873e-05 - 2.755731922398589e-07 * z;
+            const irgen_vd q3__0 = 2.08767569878681e-09 - 1.1470745597729725e-11 * z;
+            const irgen_vd q4__0 = 4.779477332387385e-14 - 1.5619206968586225e-16 * z;
+            const irgen_vd q5__0 = 4.110317623312165e-19 - 8.896791392450574e-22 * z;
+            const irgen_vd t0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd t1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd t2__0 = q4__0 + q5__0 * z2;
+            const irgen_vd u0__0 = t0__0 + t1__0 * z4;
+            const irgen_vd u1__0 = t2__0 + 1.6117375710961184e-24 * z4;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            q5 = q5__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            t2 = t2__0;
+            u0 = u0__0;
+            u1 = u1__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, u0__0 + u1__0 * z8__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd ln2_hi_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd ln2_lo_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md irgen_m0, irgen_vd z)
+{
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd r0 = irgen_bc_f64(0.0);
+    irgen_vd r1 = irgen_bc_f64(0.0);
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z2__0 = z * z;
+        z2 = z2__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z4__0 = z2 * z2;
+            const irgen_vd z8__0 = z4__0 * z4__0;
+            const irgen_vd q0__0 = 0.4 * z + 0.6666666666666666;
+            const irgen_vd q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+            const irgen_vd q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+            const irgen_vd q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+            const irgen_vd q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+            const irgen_vd r0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd r1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd r2__0 = q4__0 + 0.08695652173913043 * z2;
+            const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
+            z4 = z4__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            r0 = r0__0;
+            r1 = r1__0;
+            r2 = r2__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd big = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd top = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd hfsq = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
+        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
+        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
+        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
+        const irgen_vd f__0 = m__1 - 1.0;
+        const irgen_vd s__0 = f__0 / (f__0 + 2.0);
+        const irgen_vd z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_series_v_f64(irgen_m0, z);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd r__0 = _irgen_t1 * z;
+        const irgen_vd hfsq__0 = 0.5 * f * f;
+        const irgen_vd t__0 = hfsq__0 + r__0;
+        const irgen_vd t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_lo_v_f64(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd t__0 = _irgen_t2 * e + t;
+        const irgen_vd t__1 = hfsq - t__0;
+        const irgen_vd t__2 = -f + t__1;
+        t = t__2;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd box_muller_v_f64(irgen_md irgen_m0, irgen_vd radius, irgen_vd angle)
+{
+    irgen_vd a = irgen_bc_f64(0.0);
+    irgen_vd sign = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd a__0 = irgen_v_fabs_f64(angle - irgen_v_floor_f64(angle + 0.5));
+        const irgen_md irgen_c0 = (a__0 > irgen_bc_f64(0.25));
+        const irgen_vd sign__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(-1.0), irgen_bc_f64(1.0));
+        const irgen_vd a__1 = irgen_sel_f64(irgen_c0, 0.5 - a__0, a__0);
+        a = a__1;
+        sign = sign__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = portable_log_v_f64(irgen_m0, radius);
+      _irgen_t1 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = cos_wide_v_f64(irgen_m0, 6.283185307179586 * a);
+      _irgen_t2 = irgen_o0;
+    }
+    return _irgen_t2 * sign * irgen_v_sqrt_f64(-(2.0 * _irgen_t1));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd tsang_tail_v_f64(irgen_md irgen_m0, irgen_vd v)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = portable_log_v_f64(irgen_m0, v);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1 - v + 1.0;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_rng_v_f64* irgen_rng)
 {
     irgen_vd d = irgen_bc_f64(0.0);
     irgen_vd c = irgen_bc_f64(0.0);
     irgen_vd z = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd x = irgen_bc_f64(0.0);
     irgen_vd v = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd x2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t5 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t6 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd d__0 = a - 0.3333333333333333;
@@ -2526,11 +2826,17 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
                 irgen_m1 &= ~irgen_m4;
             }
             if (irgen_any_f64(irgen_m1)) {
-                { const irgen_vd irgen_o0 = irgen_normal_v_f64(irgen_m1, irgen_rng);
+                { irgen_vd irgen_o0, irgen_o1;
+                  irgen_draw_normal_v_f64(irgen_m1, irgen_rng, &irgen_o0, &irgen_o1);
                   _irgen_t1 = irgen_o0;
+                  _irgen_t2 = irgen_o1;
+                }
+                { irgen_vd irgen_o0;
+                  irgen_o0 = box_muller_v_f64(irgen_m1, _irgen_t1, _irgen_t2);
+                  _irgen_t3 = irgen_o0;
                 }
                 {
-                    const irgen_vd x__0 = _irgen_t1;
+                    const irgen_vd x__0 = _irgen_t3;
                     const irgen_vd v__0 = c * x__0 + 1.0;
                     x = x__0;
                     v = v__0;
@@ -2543,11 +2849,12 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
                             const irgen_vd v__0 = v * v * v;
                             v = irgen_sel_f64(irgen_m6, v__0, v);
                         }
-                        { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m6, irgen_rng);
-                          _irgen_t2 = irgen_sel_f64(irgen_m6, irgen_o0, _irgen_t2);
+                        { irgen_vd irgen_o0;
+                          irgen_draw_uniform_v_f64(irgen_m6, irgen_rng, &irgen_o0);
+                          _irgen_t4 = irgen_sel_f64(irgen_m6, irgen_o0, _irgen_t4);
                         }
                         {
-                            const irgen_vd u__0 = _irgen_t2;
+                            const irgen_vd u__0 = _irgen_t4;
                             const irgen_vd x2__0 = x * x;
                             u = irgen_sel_f64(irgen_m6, u__0, u);
                             x2 = irgen_sel_f64(irgen_m6, x2__0, x2);
@@ -2561,8 +2868,16 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
                             }
                             irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                             if (irgen_any_f64(irgen_m9)) {
+                                { irgen_vd irgen_o0;
+                                  irgen_o0 = portable_log_v_f64(irgen_m9, u);
+                                  _irgen_t5 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t5);
+                                }
+                                { irgen_vd irgen_o0;
+                                  irgen_o0 = tsang_tail_v_f64(irgen_m9, v);
+                                  _irgen_t6 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t6);
+                                }
                                 {
-                                    const irgen_md irgen_m10 = (irgen_v_log_f64(irgen_m9, u) < d * (-v + irgen_v_log_f64(irgen_m9, v) + 1.0) + 0.5 * x2);
+                                    const irgen_md irgen_m10 = (_irgen_t5 < _irgen_t6 * d + 0.5 * x2);
                                     irgen_md irgen_m11 = irgen_m9 & irgen_m10;
                                     {
                                         const irgen_vd z__0 = d * v;
@@ -2581,11 +2896,141 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd exp_series_v_f64(irgen_md irgen_m0, irgen_vd r)
+{
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd r4 = irgen_bc_f64(0.0);
+    irgen_vd lo = irgen_bc_f64(0.0);
+    irgen_vd hi = irgen_bc_f64(0.0);
+    irgen_vd r8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd q5 = irgen_bc_f64(0.0);
+    irgen_vd q6 = irgen_bc_f64(0.0);
+    irgen_vd t0 = irgen_bc_f64(0.0);
+    irgen_vd t1 = irgen_bc_f64(0.0);
+    irgen_vd t2 = irgen_bc_f64(0.0);
+    irgen_vd u0 = irgen_bc_f64(0.0);
+    irgen_vd u1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd r2__0 = r * r;
+        const irgen_vd r4__0 = r2__0 * r2__0;
+        r2 = r2__0;
+        r4 = r4__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd lo__0 = r + r2 * (0.16666666666666666 * r + 0.5) + 1.0;
+                const irgen_vd hi__0 = 0.008333333333333333 * r + r2 * (0.0001984126984126984 * r + 0.001388888888888889) + 0.041666666666666664;
+                lo = irgen_sel_f64(irgen_m2, lo__0, lo);
+                hi = irgen_sel_f64(irgen_m2, hi__0, hi);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, hi__0 * r4 + lo__0, irgen_ret0);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd r8__0 = r4 * r4;
+            const irgen_vd q0__0 = r + 1.0;
+            const irgen_vd q1__0 = 0.16666666666666666 * r + 0.5;
+            const irgen_vd q2__0 = 0.008333333333333333 * r + 0.041666666666666664;
+            const irgen_vd q3__0 = 0.0001984126984126984 * r + 0.001388888888888889;
+            const irgen_vd q4__0 = 2.7557319223985893e-06 * r + 2.48015873015873e-05;
+            const irgen_vd q5__0 = 2.505210838544172e-08 * r + 2.755731922398589e-07;
+            const irgen_vd q6__0 = 1.6059043836821613e-10 * r + 2.08767569878681e-09;
+            const irgen_vd t0__0 = q0__0 + q1__0 * r2;
+            const irgen_vd t1__0 = q2__0 + q3__0 * r2;
+            const irgen_vd t2__0 = q4__0 + q5__0 * r2;
+            const irgen_vd u0__0 = r4 * t1__0 + t0__0;
+            const irgen_vd u1__0 = q6__0 * r4 + t2__0;
+            r8 = r8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            q5 = q5__0;
+            q6 = q6__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            t2 = t2__0;
+            u0 = u0__0;
+            u1 = u1__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, r8__0 * u1__0 + u0__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_exp_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd n = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd c__0 = irgen_v_fmin_f64(irgen_v_fmax_f64(x, irgen_bc_f64(-1100.0)), irgen_bc_f64(1100.0));
+        const irgen_vd n__0 = irgen_v_floor_f64(1.4426950408889634 * c__0 + 0.5);
+        c = c__0;
+        n = n__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd r__0 = -(_irgen_t1 * n) + c;
+        r = r__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_lo_v_f64(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd r__0 = -(_irgen_t2 * n) + r;
+        r = r__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = exp_series_v_f64(irgen_m0, r);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_vd p__0 = _irgen_t3;
+        const irgen_vd h__0 = irgen_v_floor_f64(0.5 * n);
+        const irgen_vd y__0 = p__0 * irgen_v_pow2_f64(h__0);
+        const irgen_vd y__1 = y__0 * irgen_v_pow2_f64(-h__0 + n);
+        p = p__0;
+        h = h__0;
+        y = y__1;
+        return irgen_sel_f64((x != x), x, y__1);
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd z = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0;
       irgen_o0 = marsaglia_tsang_v_f64(irgen_m0, irgen_sel_f64((alpha < irgen_bc_f64(1.0)), alpha + 1.0, alpha), irgen_rng);
@@ -2599,11 +3044,20 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
         const irgen_md irgen_m1 = (alpha < irgen_bc_f64(1.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
-            { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m2, irgen_rng);
+            { irgen_vd irgen_o0;
+              irgen_draw_uniform_v_f64(irgen_m2, irgen_rng, &irgen_o0);
               _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
             }
+            { irgen_vd irgen_o0;
+              irgen_o0 = portable_log_v_f64(irgen_m2, _irgen_t2);
+              _irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t3);
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = portable_exp_v_f64(irgen_m2, _irgen_t3 / alpha);
+              _irgen_t4 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t4);
+            }
             {
-                const irgen_vd z__0 = z * irgen_v_exp_f64(irgen_m2, irgen_v_log_f64(irgen_m2, _irgen_t2) / alpha);
+                const irgen_vd z__0 = _irgen_t4 * z;
                 z = irgen_sel_f64(irgen_m2, z__0, z);
             }
         }
@@ -2982,31 +3436,47 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_implicit_grad_v
 static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t5 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0;
       irgen_o0 = marsaglia_tsang_v_f64(irgen_m0, irgen_sel_f64((alpha < irgen_bc_f64(1.0)), alpha + 1.0, alpha), irgen_rng);
       _irgen_t1 = irgen_o0;
     }
+    { irgen_vd irgen_o0;
+      irgen_o0 = portable_log_v_f64(irgen_m0, _irgen_t1);
+      _irgen_t2 = irgen_o0;
+    }
     {
-        const irgen_vd y__0 = irgen_v_log_f64(irgen_m0, _irgen_t1);
+        const irgen_vd y__0 = _irgen_t2;
         y = y__0;
     }
     {
         const irgen_md irgen_m1 = (alpha < irgen_bc_f64(1.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
-            { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m2, irgen_rng);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            { irgen_vd irgen_o0;
+              irgen_draw_uniform_v_f64(irgen_m2, irgen_rng, &irgen_o0);
+              _irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t3);
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = portable_log_v_f64(irgen_m2, _irgen_t3);
+              _irgen_t4 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t4);
             }
             {
-                const irgen_vd y__0 = y + irgen_v_log_f64(irgen_m2, _irgen_t2) / alpha;
+                const irgen_vd y__0 = _irgen_t4 / alpha + y;
                 y = irgen_sel_f64(irgen_m2, y__0, y);
             }
         }
     }
-    return y - irgen_v_log_f64(irgen_m0, beta);
+    { irgen_vd irgen_o0;
+      irgen_o0 = portable_log_v_f64(irgen_m0, beta);
+      _irgen_t5 = irgen_o0;
+    }
+    return -_irgen_t5 + y;
     return irgen_ret0;
 }
 
@@ -3050,6 +3520,21 @@ static inline irgen_vf irgen_v_fmin_f32(irgen_vf a, irgen_vf b)
 { return irgen_sel_f32(a != a, b, irgen_sel_f32(b < a, b, a)); }
 static inline irgen_vf irgen_v_fmax_f32(irgen_vf a, irgen_vf b)
 { return irgen_sel_f32(a != a, b, irgen_sel_f32(b > a, b, a)); }
+static inline irgen_vf irgen_v_exponent_f32(irgen_vf x)
+{
+    const irgen_vf a = irgen_v_fabs_f32(x);
+    const irgen_mf small = a < FLT_MIN;
+    const irgen_vf u = irgen_sel_f32(small, a * 0x1p25f, a);
+    const irgen_mf e = (((irgen_mf)u >> 23) & 255) - 127 - (small & 25);
+    const irgen_vf r = __builtin_convertvector(e, irgen_vf);
+    return irgen_sel_f32((a == 0) | (a == INFINITY) | (a != a), irgen_bc_f32(NAN), r);
+}
+static inline irgen_vf irgen_v_pow2_f32(irgen_vf n)
+{
+    const irgen_vf c = irgen_sel_f32(n < -126.0f, irgen_bc_f32(-127.0f), irgen_sel_f32(n > 127.0f, irgen_bc_f32(128.0f), n));
+    const irgen_mf k = __builtin_convertvector(c, irgen_mf);
+    return irgen_sel_f32(n != n, n, (irgen_vf)((k + 127) << 23));
+}
 static inline irgen_vf irgen_v_sqrt_f32(irgen_vf x)
 { irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = sqrtf(x[l]); return r; }
 static inline irgen_vf irgen_v_floor_f32(irgen_vf x)
@@ -3186,6 +3671,16 @@ static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t f
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
     r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
 }
+static inline void irgen_seed_at_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
+{
+    irgen_uf i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f32; ++l) {
+        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
+}
 static inline void irgen_words_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_uf* w)
 {
     irgen_uf c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
@@ -3193,17 +3688,12 @@ static inline void irgen_words_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_uf* w
     r->n = (r->n + (__builtin_convertvector(m, irgen_uf) & 1)) & IRGEN_LO32;
     w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
 }
-static inline irgen_vf irgen_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r)
-{ irgen_uf w[4]; irgen_words_v_f32(m, r, w); return IRGEN_U01_F32(IRGEN_CVT_f32, w[0]); }
-static inline irgen_vf irgen_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r)
+static inline void irgen_draw_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* u)
+{ irgen_uf w[4]; irgen_words_v_f32(m, r, w); *u = IRGEN_U01_F32(IRGEN_CVT_f32, w[0]); }
+static inline void irgen_draw_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* radius, irgen_vf* angle)
 {
     irgen_uf w[4]; irgen_words_v_f32(m, r, w);
-    const irgen_vf radius = IRGEN_R01_F32(IRGEN_CVT_f32, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_f32, w[1]);
-#define IRGEN_VLOG(x) irgen_v_log_f32(m, x)
-#define IRGEN_VCOS(x) irgen_v_cos_f32(m, x)
-    return IRGEN_BOX_MULLER(irgen_v_sqrt_f32, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F32);
-#undef IRGEN_VLOG
-#undef IRGEN_VCOS
+    *radius = IRGEN_R01_F32(IRGEN_CVT_f32, w[0]); *angle = IRGEN_U01_F32(IRGEN_CVT_f32, w[1]);
 }
 
 static const float INV_EVEN_f32[100] = {0.5f, 0.25f, 0.16666666666666666f, 0.125f, 0.1f, 0.08333333333333333f, 0.07142857142857142f, 0.0625f, 0.05555555555555555f, 0.05f, 0.045454545454545456f, 0.041666666666666664f, 0.038461538461538464f, 0.03571428571428571f, 0.03333333333333333f, 0.03125f, 0.029411764705882353f, 0.027777777777777776f, 0.02631578947368421f, 0.025f, 0.023809523809523808f, 0.022727272727272728f, 0.021739130434782608f, 0.020833333333333332f, 0.02f, 0.019230769230769232f, 0.018518518518518517f, 0.017857142857142856f, 0.017241379310344827f, 0.016666666666666666f, 0.016129032258064516f, 0.015625f, 0.015151515151515152f, 0.014705882352941176f, 0.014285714285714285f, 0.013888888888888888f, 0.013513513513513514f, 0.013157894736842105f, 0.01282051282051282f, 0.0125f, 0.012195121951219513f, 0.011904761904761904f, 0.011627906976744186f, 0.011363636363636364f, 0.011111111111111112f, 0.010869565217391304f, 0.010638297872340425f, 0.010416666666666666f, 0.01020408163265306f, 0.01f, 0.00980392156862745f, 0.009615384615384616f, 0.009433962264150943f, 0.009259259259259259f, 0.00909090909090909f, 0.008928571428571428f, 0.008771929824561403f, 0.008620689655172414f, 0.00847457627118644f, 0.008333333333333333f, 0.00819672131147541f, 0.008064516129032258f, 0.007936507936507936f, 0.0078125f, 0.007692307692307693f, 0.007575757575757576f, 0.007462686567164179f, 0.007352941176470588f, 0.007246376811594203f, 0.007142857142857143f, 0.007042253521126761f, 0.006944444444444444f, 0.00684931506849315f, 0.006756756756756757f, 0.006666666666666667f, 0.006578947368421052f, 0.006493506493506494f, 0.00641025641025641f, 0.006329113924050633f, 0.00625f, 0.006172839506172839f, 0.006097560975609756f, 0.006024096385542169f, 0.005952380952380952f, 0.0058823529411764705f, 0.005813953488372093f, 0.005747126436781609f, 0.005681818181818182f, 0.0056179775280898875f, 0.005555555555555556f, 0.005494505494505495f, 0.005434782608695652f, 0.005376344086021506f, 0.005319148936170213f, 0.005263157894736842f, 0.005208333333333333f, 0.005154639175257732f, 0.00510204081632653f, 0.005050505050505051f, 0.005f};
@@ -3279,7 +3769,7 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf ir
         }
         {
             irgen_mf irgen_m4 = irgen_m0;
-            for (int irgen_k2 = 0; irgen_k2 < 24 && irgen_any_f32(irgen_m4); ++irgen_k2) {
+            if (irgen_any_f32(irgen_m4)) for (int irgen_k2 = 0; irgen_k2 < 24; ++irgen_k2) {
                 {
                     const irgen_vf p__0 = -(a * p) + ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k2)))];
                     p = p__0;
@@ -3980,7 +4470,7 @@ static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irg
                             const irgen_vf irgen_pre14_den = den;
                             const irgen_vf irgen_pre14_x = x;
                             irgen_mf irgen_m15 = irgen_m13;
-                            for (int irgen_k6 = 0; irgen_k6 < 10 && irgen_any_f32(irgen_m15); ++irgen_k6) {
+                            if (irgen_any_f32(irgen_m15)) for (int irgen_k6 = 0; irgen_k6 < 10; ++irgen_k6) {
                                 {
                                     const irgen_vf num__0 = den + num * x;
                                     const irgen_vf den__0 = den * x;
@@ -4050,7 +4540,7 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_m
         }
         {
             irgen_mf irgen_m4 = irgen_m0;
-            for (int irgen_k2 = 0; irgen_k2 < 24 && irgen_any_f32(irgen_m4); ++irgen_k2) {
+            if (irgen_any_f32(irgen_m4)) for (int irgen_k2 = 0; irgen_k2 < 24; ++irgen_k2) {
                 {
                     const irgen_vf d0_p__0 = -(a * d0_p) - d0_a * p;
                     const irgen_vf p__0 = -(a * p) + ZETA_OVER_K_f32[(int)(((float)(0 + irgen_k2)))];
@@ -5339,17 +5829,289 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf sample_group_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((alpha < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf cos_wide_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf z = irgen_bc_f32(0.0f);
+    irgen_vf z2 = irgen_bc_f32(0.0f);
+    irgen_vf z4 = irgen_bc_f32(0.0f);
+    irgen_vf lo = irgen_bc_f32(0.0f);
+    irgen_vf hi = irgen_bc_f32(0.0f);
+    irgen_vf z8 = irgen_bc_f32(0.0f);
+    irgen_vf q0 = irgen_bc_f32(0.0f);
+    irgen_vf q1 = irgen_bc_f32(0.0f);
+    irgen_vf q2 = irgen_bc_f32(0.0f);
+    irgen_vf q3 = irgen_bc_f32(0.0f);
+    irgen_vf q4 = irgen_bc_f32(0.0f);
+    irgen_vf q5 = irgen_bc_f32(0.0f);
+    irgen_vf t0 = irgen_bc_f32(0.0f);
+    irgen_vf t1 = irgen_bc_f32(0.0f);
+    irgen_vf t2 = irgen_bc_f32(0.0f);
+    irgen_vf u0 = irgen_bc_f32(0.0f);
+    irgen_vf u1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf z__0 = x * x;
+        const irgen_vf z2__0 = z__0 * z__0;
+        const irgen_vf z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    {
+        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            {
+                const irgen_vf lo__0 = -(0.5f * z) + z2 * (0.041666666666666664f - 0.001388888888888889f * z) + 1.0f;
+                const irgen_vf hi__0 = -(2.755731922398589e-07f * z) + z2 * (2.08767569878681e-09f - 1.1470745597729725e-11f * z) + 2.48015873015873e-05f;
+                lo = irgen_sel_f32(irgen_m2, lo__0, lo);
+                hi = irgen_sel_f32(irgen_m2, hi__0, hi);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, hi__0 * z4 + lo__0, irgen_ret0);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf z8__0 = z4 * z4;
+            const irgen_vf q0__0 = 1.0f - 0.5f * z;
+            const irgen_vf q1__0 = 0.041666666666666664f - 0.001388888888888889f * z;
+            const irgen_vf q2__0 = 2.48015873015873e-05f - 2.755731922398589e-07f * z;
+            const irgen_vf q3__0 = 2.08767569878681e-09f - 1.1470745597729725e-11f * z;
+            const irgen_vf q4__0 = 4.779477332387385e-14f - 1.5619206968586225e-16f * z;
+            const irgen_vf q5__0 = 4.110317623312165e-19f - 8.896791392450574e-22f * z;
+            const irgen_vf t0__0 = q0__0 + q1__0 * z2;
+            const irgen_vf t1__0 = q2__0 + q3__0 * z2;
+            const irgen_vf t2__0 = q4__0 + q5__0 * z2;
+            const irgen_vf u0__0 = t0__0 + t1__0 * z4;
+            const irgen_vf u1__0 = t2__0 + 1.6117375710961184e-24f * z4;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            q5 = q5__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            t2 = t2__0;
+            u0 = u0__0;
+            u1 = u1__0;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, u0__0 + u1__0 * z8__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf ln2_hi_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_bc_f32(FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf ln2_lo_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_bc_f32(FLT_EPSILON < 1e-10f ? 1.9082149292705877e-10f : 1.428606765330187e-06f);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_series_v_f32(irgen_mf irgen_m0, irgen_vf z)
+{
+    irgen_vf z2 = irgen_bc_f32(0.0f);
+    irgen_vf z4 = irgen_bc_f32(0.0f);
+    irgen_vf z8 = irgen_bc_f32(0.0f);
+    irgen_vf q0 = irgen_bc_f32(0.0f);
+    irgen_vf q1 = irgen_bc_f32(0.0f);
+    irgen_vf q2 = irgen_bc_f32(0.0f);
+    irgen_vf q3 = irgen_bc_f32(0.0f);
+    irgen_vf q4 = irgen_bc_f32(0.0f);
+    irgen_vf r0 = irgen_bc_f32(0.0f);
+    irgen_vf r1 = irgen_bc_f32(0.0f);
+    irgen_vf r2 = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf z2__0 = z * z;
+        z2 = z2__0;
+    }
+    {
+        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, 0.4f * z + 0.18181818181818182f * z2 * z2 + z2 * (0.2222222222222222f * z + 0.2857142857142857f) + 0.6666666666666666f, irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf z4__0 = z2 * z2;
+            const irgen_vf z8__0 = z4__0 * z4__0;
+            const irgen_vf q0__0 = 0.4f * z + 0.6666666666666666f;
+            const irgen_vf q1__0 = 0.2222222222222222f * z + 0.2857142857142857f;
+            const irgen_vf q2__0 = 0.15384615384615385f * z + 0.18181818181818182f;
+            const irgen_vf q3__0 = 0.11764705882352941f * z + 0.13333333333333333f;
+            const irgen_vf q4__0 = 0.09523809523809523f * z + 0.10526315789473684f;
+            const irgen_vf r0__0 = q0__0 + q1__0 * z2;
+            const irgen_vf r1__0 = q2__0 + q3__0 * z2;
+            const irgen_vf r2__0 = q4__0 + 0.08695652173913043f * z2;
+            const irgen_vf u__0 = r0__0 + r1__0 * z4__0;
+            z4 = z4__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            r0 = r0__0;
+            r1 = r1__0;
+            r2 = r2__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf big = irgen_bc_f32(0.0f);
+    irgen_vf e = irgen_bc_f32(0.0f);
+    irgen_vf top = irgen_bc_f32(0.0f);
+    irgen_vf m = irgen_bc_f32(0.0f);
+    irgen_vf f = irgen_bc_f32(0.0f);
+    irgen_vf s = irgen_bc_f32(0.0f);
+    irgen_vf z = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf hfsq = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf y = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_c0 = (irgen_bc_f32(FLT_MIN) > x);
+        const irgen_vf big__0 = irgen_sel_f32(irgen_c0, 1.8014398509481984e+16f * x, x);
+        const irgen_vf e__0 = irgen_v_exponent_f32(big__0);
+        const irgen_vf top__0 = irgen_sel_f32((e__0 > irgen_bc_f32(100.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_vf m__0 = irgen_sel_f32((top__0 > irgen_bc_f32(0.0f)), 0.5f * big__0, big__0) * irgen_v_pow2_f32(-e__0 + top__0);
+        const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
+        const irgen_vf e__1 = e__0 + irgen_sel_f32((m__1 < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) - irgen_sel_f32(irgen_c0, irgen_bc_f32(54.0f), irgen_bc_f32(0.0f));
+        const irgen_vf f__0 = m__1 - 1.0f;
+        const irgen_vf s__0 = f__0 / (f__0 + 2.0f);
+        const irgen_vf z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_series_v_f32(irgen_m0, z);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vf r__0 = _irgen_t1 * z;
+        const irgen_vf hfsq__0 = 0.5f * f * f;
+        const irgen_vf t__0 = hfsq__0 + r__0;
+        const irgen_vf t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ln2_lo_v_f32(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vf t__0 = _irgen_t2 * e + t;
+        const irgen_vf t__1 = hfsq - t__0;
+        const irgen_vf t__2 = -f + t__1;
+        t = t__2;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ln2_hi_v_f32(irgen_m0, x);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_vf y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return irgen_sel_f32(((irgen_bc_f32(INFINITY) > x) & (x > irgen_bc_f32(0.0f))), y__0, irgen_sel_f32((x == irgen_bc_f32(0.0f)), irgen_bc_f32(-INFINITY), irgen_sel_f32((irgen_bc_f32(INFINITY) == x), irgen_bc_f32(INFINITY), irgen_bc_f32(NAN))));
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf box_muller_v_f32(irgen_mf irgen_m0, irgen_vf radius, irgen_vf angle)
+{
+    irgen_vf a = irgen_bc_f32(0.0f);
+    irgen_vf sign = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf a__0 = irgen_v_fabs_f32(angle - irgen_v_floor_f32(angle + 0.5f));
+        const irgen_mf irgen_c0 = (a__0 > irgen_bc_f32(0.25f));
+        const irgen_vf sign__0 = irgen_sel_f32(irgen_c0, irgen_bc_f32(-1.0f), irgen_bc_f32(1.0f));
+        const irgen_vf a__1 = irgen_sel_f32(irgen_c0, 0.5f - a__0, a__0);
+        a = a__1;
+        sign = sign__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = portable_log_v_f32(irgen_m0, radius);
+      _irgen_t1 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = cos_wide_v_f32(irgen_m0, 6.283185307179586f * a);
+      _irgen_t2 = irgen_o0;
+    }
+    return _irgen_t2 * sign * irgen_v_sqrt_f32(-(2.0f * _irgen_t1));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf tsang_tail_v_f32(irgen_mf irgen_m0, irgen_vf v)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = portable_log_v_f32(irgen_m0, v);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1 - v + 1.0f;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_rng_v_f32* irgen_rng)
 {
     irgen_vf d = irgen_bc_f32(0.0f);
     irgen_vf c = irgen_bc_f32(0.0f);
     irgen_vf z = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf x = irgen_bc_f32(0.0f);
     irgen_vf v = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t4 = irgen_bc_f32(0.0f);
     irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf x2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t5 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t6 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_vf d__0 = a - 0.3333333333333333f;
@@ -5374,11 +6136,17 @@ static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irge
                 irgen_m1 &= ~irgen_m4;
             }
             if (irgen_any_f32(irgen_m1)) {
-                { const irgen_vf irgen_o0 = irgen_normal_v_f32(irgen_m1, irgen_rng);
+                { irgen_vf irgen_o0, irgen_o1;
+                  irgen_draw_normal_v_f32(irgen_m1, irgen_rng, &irgen_o0, &irgen_o1);
                   _irgen_t1 = irgen_o0;
+                  _irgen_t2 = irgen_o1;
+                }
+                { irgen_vf irgen_o0;
+                  irgen_o0 = box_muller_v_f32(irgen_m1, _irgen_t1, _irgen_t2);
+                  _irgen_t3 = irgen_o0;
                 }
                 {
-                    const irgen_vf x__0 = _irgen_t1;
+                    const irgen_vf x__0 = _irgen_t3;
                     const irgen_vf v__0 = c * x__0 + 1.0f;
                     x = x__0;
                     v = v__0;
@@ -5391,11 +6159,12 @@ static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irge
                             const irgen_vf v__0 = v * v * v;
                             v = irgen_sel_f32(irgen_m6, v__0, v);
                         }
-                        { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m6, irgen_rng);
-                          _irgen_t2 = irgen_sel_f32(irgen_m6, irgen_o0, _irgen_t2);
+                        { irgen_vf irgen_o0;
+                          irgen_draw_uniform_v_f32(irgen_m6, irgen_rng, &irgen_o0);
+                          _irgen_t4 = irgen_sel_f32(irgen_m6, irgen_o0, _irgen_t4);
                         }
                         {
-                            const irgen_vf u__0 = _irgen_t2;
+                            const irgen_vf u__0 = _irgen_t4;
                             const irgen_vf x2__0 = x * x;
                             u = irgen_sel_f32(irgen_m6, u__0, u);
                             x2 = irgen_sel_f32(irgen_m6, x2__0, x2);
@@ -5409,8 +6178,16 @@ static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irge
                             }
                             irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                             if (irgen_any_f32(irgen_m9)) {
+                                { irgen_vf irgen_o0;
+                                  irgen_o0 = portable_log_v_f32(irgen_m9, u);
+                                  _irgen_t5 = irgen_sel_f32(irgen_m9, irgen_o0, _irgen_t5);
+                                }
+                                { irgen_vf irgen_o0;
+                                  irgen_o0 = tsang_tail_v_f32(irgen_m9, v);
+                                  _irgen_t6 = irgen_sel_f32(irgen_m9, irgen_o0, _irgen_t6);
+                                }
                                 {
-                                    const irgen_mf irgen_m10 = (irgen_v_log_f32(irgen_m9, u) < d * (-v + irgen_v_log_f32(irgen_m9, v) + 1.0f) + 0.5f * x2);
+                                    const irgen_mf irgen_m10 = (_irgen_t5 < _irgen_t6 * d + 0.5f * x2);
                                     irgen_mf irgen_m11 = irgen_m9 & irgen_m10;
                                     {
                                         const irgen_vf z__0 = d * v;
@@ -5429,11 +6206,141 @@ static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf exp_series_v_f32(irgen_mf irgen_m0, irgen_vf r)
+{
+    irgen_vf r2 = irgen_bc_f32(0.0f);
+    irgen_vf r4 = irgen_bc_f32(0.0f);
+    irgen_vf lo = irgen_bc_f32(0.0f);
+    irgen_vf hi = irgen_bc_f32(0.0f);
+    irgen_vf r8 = irgen_bc_f32(0.0f);
+    irgen_vf q0 = irgen_bc_f32(0.0f);
+    irgen_vf q1 = irgen_bc_f32(0.0f);
+    irgen_vf q2 = irgen_bc_f32(0.0f);
+    irgen_vf q3 = irgen_bc_f32(0.0f);
+    irgen_vf q4 = irgen_bc_f32(0.0f);
+    irgen_vf q5 = irgen_bc_f32(0.0f);
+    irgen_vf q6 = irgen_bc_f32(0.0f);
+    irgen_vf t0 = irgen_bc_f32(0.0f);
+    irgen_vf t1 = irgen_bc_f32(0.0f);
+    irgen_vf t2 = irgen_bc_f32(0.0f);
+    irgen_vf u0 = irgen_bc_f32(0.0f);
+    irgen_vf u1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf r2__0 = r * r;
+        const irgen_vf r4__0 = r2__0 * r2__0;
+        r2 = r2__0;
+        r4 = r4__0;
+    }
+    {
+        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            {
+                const irgen_vf lo__0 = r + r2 * (0.16666666666666666f * r + 0.5f) + 1.0f;
+                const irgen_vf hi__0 = 0.008333333333333333f * r + r2 * (0.0001984126984126984f * r + 0.001388888888888889f) + 0.041666666666666664f;
+                lo = irgen_sel_f32(irgen_m2, lo__0, lo);
+                hi = irgen_sel_f32(irgen_m2, hi__0, hi);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, hi__0 * r4 + lo__0, irgen_ret0);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf r8__0 = r4 * r4;
+            const irgen_vf q0__0 = r + 1.0f;
+            const irgen_vf q1__0 = 0.16666666666666666f * r + 0.5f;
+            const irgen_vf q2__0 = 0.008333333333333333f * r + 0.041666666666666664f;
+            const irgen_vf q3__0 = 0.0001984126984126984f * r + 0.001388888888888889f;
+            const irgen_vf q4__0 = 2.7557319223985893e-06f * r + 2.48015873015873e-05f;
+            const irgen_vf q5__0 = 2.505210838544172e-08f * r + 2.755731922398589e-07f;
+            const irgen_vf q6__0 = 1.6059043836821613e-10f * r + 2.08767569878681e-09f;
+            const irgen_vf t0__0 = q0__0 + q1__0 * r2;
+            const irgen_vf t1__0 = q2__0 + q3__0 * r2;
+            const irgen_vf t2__0 = q4__0 + q5__0 * r2;
+            const irgen_vf u0__0 = r4 * t1__0 + t0__0;
+            const irgen_vf u1__0 = q6__0 * r4 + t2__0;
+            r8 = r8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            q5 = q5__0;
+            q6 = q6__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            t2 = t2__0;
+            u0 = u0__0;
+            u1 = u1__0;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, r8__0 * u1__0 + u0__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf portable_exp_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf c = irgen_bc_f32(0.0f);
+    irgen_vf n = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf p = irgen_bc_f32(0.0f);
+    irgen_vf h = irgen_bc_f32(0.0f);
+    irgen_vf y = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf c__0 = irgen_v_fmin_f32(irgen_v_fmax_f32(x, irgen_bc_f32(-1100.0f)), irgen_bc_f32(1100.0f));
+        const irgen_vf n__0 = irgen_v_floor_f32(1.4426950408889634f * c__0 + 0.5f);
+        c = c__0;
+        n = n__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ln2_hi_v_f32(irgen_m0, x);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vf r__0 = -(_irgen_t1 * n) + c;
+        r = r__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ln2_lo_v_f32(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vf r__0 = -(_irgen_t2 * n) + r;
+        r = r__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = exp_series_v_f32(irgen_m0, r);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_vf p__0 = _irgen_t3;
+        const irgen_vf h__0 = irgen_v_floor_f32(0.5f * n);
+        const irgen_vf y__0 = p__0 * irgen_v_pow2_f32(h__0);
+        const irgen_vf y__1 = y__0 * irgen_v_pow2_f32(-h__0 + n);
+        p = p__0;
+        h = h__0;
+        y = y__1;
+        return irgen_sel_f32((x != x), x, y__1);
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf z = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t4 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     { irgen_vf irgen_o0;
       irgen_o0 = marsaglia_tsang_v_f32(irgen_m0, irgen_sel_f32((alpha < irgen_bc_f32(1.0f)), alpha + 1.0f, alpha), irgen_rng);
@@ -5447,11 +6354,20 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
         const irgen_mf irgen_m1 = (alpha < irgen_bc_f32(1.0f));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f32(irgen_m2)) {
-            { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m2, irgen_rng);
+            { irgen_vf irgen_o0;
+              irgen_draw_uniform_v_f32(irgen_m2, irgen_rng, &irgen_o0);
               _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
             }
+            { irgen_vf irgen_o0;
+              irgen_o0 = portable_log_v_f32(irgen_m2, _irgen_t2);
+              _irgen_t3 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t3);
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = portable_exp_v_f32(irgen_m2, _irgen_t3 / alpha);
+              _irgen_t4 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t4);
+            }
             {
-                const irgen_vf z__0 = z * irgen_v_exp_f32(irgen_m2, irgen_v_log_f32(irgen_m2, _irgen_t2) / alpha);
+                const irgen_vf z__0 = _irgen_t4 * z;
                 z = irgen_sel_f32(irgen_m2, z__0, z);
             }
         }
@@ -5830,31 +6746,47 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_implicit_grad_v
 static inline __attribute__((always_inline)) irgen_vf log_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf y = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf y = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t4 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t5 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     { irgen_vf irgen_o0;
       irgen_o0 = marsaglia_tsang_v_f32(irgen_m0, irgen_sel_f32((alpha < irgen_bc_f32(1.0f)), alpha + 1.0f, alpha), irgen_rng);
       _irgen_t1 = irgen_o0;
     }
+    { irgen_vf irgen_o0;
+      irgen_o0 = portable_log_v_f32(irgen_m0, _irgen_t1);
+      _irgen_t2 = irgen_o0;
+    }
     {
-        const irgen_vf y__0 = irgen_v_log_f32(irgen_m0, _irgen_t1);
+        const irgen_vf y__0 = _irgen_t2;
         y = y__0;
     }
     {
         const irgen_mf irgen_m1 = (alpha < irgen_bc_f32(1.0f));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f32(irgen_m2)) {
-            { const irgen_vf irgen_o0 = irgen_uniform_v_f32(irgen_m2, irgen_rng);
-              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+            { irgen_vf irgen_o0;
+              irgen_draw_uniform_v_f32(irgen_m2, irgen_rng, &irgen_o0);
+              _irgen_t3 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t3);
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = portable_log_v_f32(irgen_m2, _irgen_t3);
+              _irgen_t4 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t4);
             }
             {
-                const irgen_vf y__0 = y + irgen_v_log_f32(irgen_m2, _irgen_t2) / alpha;
+                const irgen_vf y__0 = _irgen_t4 / alpha + y;
                 y = irgen_sel_f32(irgen_m2, y__0, y);
             }
         }
     }
-    return y - irgen_v_log_f32(irgen_m0, beta);
+    { irgen_vf irgen_o0;
+      irgen_o0 = portable_log_v_f32(irgen_m0, beta);
+      _irgen_t5 = irgen_o0;
+    }
+    return -_irgen_t5 + y;
     return irgen_ret0;
 }
 
@@ -5897,6 +6829,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -5915,17 +6848,20 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (double)r0[l];
             }
+        }
         }
 
     }
@@ -5936,6 +6872,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f32) {
@@ -5954,17 +6891,20 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
             const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
             irgen_vf r0;
             r0 = kernel_cdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (float)r0[l];
             }
+        }
         }
 
     }
@@ -6013,6 +6953,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -6031,11 +6972,13 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
             for (int l = 0; l < w; ++l) {
@@ -6044,6 +6987,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
                 out1[i] = (double)r1[l];
                 out2[i] = (double)r2[l];
             }
+        }
         }
 
     }
@@ -6054,6 +6998,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f32) {
@@ -6072,11 +7017,13 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
             const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
             irgen_vf r0, r1, r2;
             r0 = kernel_cdf_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2);
             for (int l = 0; l < w; ++l) {
@@ -6085,6 +7032,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
                 out1[i] = (float)r1[l];
                 out2[i] = (float)r2[l];
             }
+        }
         }
 
     }
@@ -6095,6 +7043,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -6113,11 +7062,13 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
@@ -6125,6 +7076,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
                 out0[i] = (double)r0[l];
                 out1[i] = (double)r1[l];
             }
+        }
         }
 
     }
@@ -6135,6 +7087,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f32) {
@@ -6153,11 +7106,13 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
             const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
             irgen_vf r0, r1;
             r0 = kernel_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
@@ -6165,6 +7120,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
                 out0[i] = (float)r0[l];
                 out1[i] = (float)r1[l];
             }
+        }
         }
 
     }
@@ -6175,15 +7131,35 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = sample_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b);
+            irgen_seed_at_v_f64(&rng, seed, c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
-            irgen_store_d_d(out0, c + b, w, z);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
+        }
         }
 
     }
@@ -6194,15 +7170,35 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
 
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = sample_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c + b);
+            irgen_seed_at_v_f32(&rng, seed, c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
-            irgen_store_f_f(out0, c + b, w, z);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
+        }
         }
 
     }
@@ -6213,17 +7209,38 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = sample_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b);
+            irgen_seed_at_v_f64(&rng, seed, c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
-            irgen_store_d_d(out0, c + b, w, z);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
+        }
         }
 
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -6242,11 +7259,13 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_d_d(out0, 1, c, order + b, w);
             const irgen_vd x1 = irgen_gather_d_d(in0, s0, c, order + b, w);
             const irgen_vd x2 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
@@ -6254,6 +7273,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
                 out1[i] = (double)r0[l];
                 out2[i] = (double)r1[l];
             }
+        }
         }
 
     }
@@ -6264,17 +7284,38 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
 
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = sample_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c + b);
+            irgen_seed_at_v_f32(&rng, seed, c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
-            irgen_store_f_f(out0, c + b, w, z);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
+        }
         }
 
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f32) {
@@ -6293,11 +7334,13 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_gather_f_f(out0, 1, c, order + b, w);
             const irgen_vf x1 = irgen_gather_f_f(in0, s0, c, order + b, w);
             const irgen_vf x2 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
             irgen_vf r0, r1;
             r0 = kernel_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
@@ -6305,6 +7348,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
                 out1[i] = (float)r0[l];
                 out2[i] = (float)r1[l];
             }
+        }
         }
 
     }
@@ -6355,15 +7399,35 @@ void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = sample_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b);
+            irgen_seed_at_v_f64(&rng, seed, c, order + b, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
-            irgen_store_d_d(out0, c + b, w, z);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
+        }
         }
 
     }
@@ -6374,15 +7438,35 @@ void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
 
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = sample_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c + b);
+            irgen_seed_at_v_f32(&rng, seed, c, order + b, w);
             const irgen_vf z = kernel_log_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
-            irgen_store_f_f(out0, c + b, w, z);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
+        }
         }
 
     }
@@ -6393,15 +7477,35 @@ void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int6
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = sample_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b);
+            irgen_seed_at_v_f64(&rng, seed, c, order + b, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
-            irgen_store_d_d(out0, c + b, w, z);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
+        }
         }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -6424,15 +7528,35 @@ void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
 
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = sample_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c + b);
+            irgen_seed_at_v_f32(&rng, seed, c, order + b, w);
             const irgen_vf z = kernel_log_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
-            irgen_store_f_f(out0, c + b, w, z);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
+        }
         }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {

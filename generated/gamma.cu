@@ -17,6 +17,16 @@ __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
 static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 #endif
+/* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
+   which irgen/lib/portable.py builds elementary functions that give the same bits on
+   every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
+   pow2(n) = 2^n for a whole n in the normal range, inf above it, 0 below it. */
+IRGEN_FN double irgen_exponent(double x) { return x == 0 || !isfinite(x) ? NAN : (double)ilogb(x); }
+IRGEN_FN float irgen_exponentf(float x) { return x == 0 || !isfinite(x) ? NAN : (float)ilogbf(x); }
+IRGEN_FN double irgen_pow2(double n)
+{ return n != n ? n : n > 1023 ? INFINITY : n < -1022 ? 0.0 : ldexp(1.0, (int)n); }
+IRGEN_FN float irgen_pow2f(float n)
+{ return n != n ? n : n > 127 ? INFINITY : n < -126 ? 0.0f : ldexpf(1.0f, (int)n); }
 /* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
    easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
    bijection of a counter. Draw d of element i under seed s is the block of counter
@@ -48,16 +58,12 @@ static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
-   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
-   standard deviations. */
+   A normal draw's radius uniform (irgen.lib.portable.box_muller) takes 64 (32) bits in
+   (0, 1], so normal tails reach 9.4 (6.7) standard deviations. */
 #define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
 #define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
 #define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
 #define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
-/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
-#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
-#define IRGEN_TWO_PI_F64 6.283185307179586
-#define IRGEN_TWO_PI_F32 6.2831855f
 #ifndef __CUDACC__
 
 /* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
@@ -90,22 +96,19 @@ IRGEN_FN void irgen_words(irgen_rng* r, uint64_t* w)
 }
 #define IRGEN_CVT_D(x) ((double)(x))
 #define IRGEN_CVT_F(x) ((float)(x))
-IRGEN_FN double irgen_uniform_f64(irgen_rng* r)
-{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
-IRGEN_FN float irgen_uniform_f32(irgen_rng* r)
-{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
-IRGEN_FN double irgen_normal_f64(irgen_rng* r)
+IRGEN_FN void irgen_draw_uniform_f64(irgen_rng* r, double* u)
+{ uint64_t w[4]; irgen_words(r, w); *u = IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
+IRGEN_FN void irgen_draw_uniform_f32(irgen_rng* r, float* u)
+{ uint64_t w[4]; irgen_words(r, w); *u = IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
+IRGEN_FN void irgen_draw_normal_f64(irgen_rng* r, double* radius, double* angle)
 {
     uint64_t w[4]; irgen_words(r, w);
-    const double radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]);
-    const double angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
-    return IRGEN_BOX_MULLER(sqrt, log, cos, radius, angle, IRGEN_TWO_PI_F64);
+    *radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
 }
-IRGEN_FN float irgen_normal_f32(irgen_rng* r)
+IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 {
     uint64_t w[4]; irgen_words(r, w);
-    const float radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
-    return IRGEN_BOX_MULLER(sqrtf, logf, cosf, radius, angle, IRGEN_TWO_PI_F32);
+    *radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]); *angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
 }
 
 /* ---- float64 device functions ---- */
@@ -1564,17 +1567,235 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double alpha, double beta, do
     }
 }
 
+IRGEN_FN double sample_group_f64(double alpha, double beta)
+{
+    return alpha < 1.0 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double cos_wide_f64(double x)
+{
+    double z = 0.0;
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double lo = 0.0;
+    double hi = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double q4 = 0.0;
+    double q5 = 0.0;
+    double t0 = 0.0;
+    double t1 = 0.0;
+    double t2 = 0.0;
+    double u0 = 0.0;
+    double u1 = 0.0;
+    {
+        const double z__0 = x * x;
+        const double z2__0 = z__0 * z__0;
+        const double z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        {
+            const double lo__0 = -(0.5 * z) + z2 * (0.041666666666666664 - 0.001388888888888889 * z) + 1.0;
+            const double hi__0 = -(2.755731922398589e-07 * z) + z2 * (2.08767569878681e-09 - 1.1470745597729725e-11 * z) + 2.48015873015873e-05;
+            lo = lo__0;
+            hi = hi__0;
+            return hi__0 * z4 + lo__0;
+        }
+    }
+    {
+        const double z8__0 = z4 * z4;
+        const double q0__0 = 1.0 - 0.5 * z;
+        const double q1__0 = 0.041666666666666664 - 0.001388888888888889 * z;
+        const double q2__0 = 2.48015873015873e-05 - 2.755731922398589e-07 * z;
+        const double q3__0 = 2.08767569878681e-09 - 1.1470745597729725e-11 * z;
+        const double q4__0 = 4.779477332387385e-14 - 1.5619206968586225e-16 * z;
+        const double q5__0 = 4.110317623312165e-19 - 8.896791392450574e-22 * z;
+        const double t0__0 = q0__0 + q1__0 * z2;
+        const double t1__0 = q2__0 + q3__0 * z2;
+        const double t2__0 = q4__0 + q5__0 * z2;
+        const double u0__0 = t0__0 + t1__0 * z4;
+        const double u1__0 = t2__0 + 1.6117375710961184e-24 * z4;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        t2 = t2__0;
+        u0 = u0__0;
+        u1 = u1__0;
+        return u0__0 + u1__0 * z8__0;
+    }
+}
+
+IRGEN_FN double ln2_hi_f64(double x)
+{
+    return DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125;
+}
+
+IRGEN_FN double ln2_lo_f64(double x)
+{
+    return DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06;
+}
+
+IRGEN_FN double log_series_f64(double z)
+{
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double q4 = 0.0;
+    double r0 = 0.0;
+    double r1 = 0.0;
+    double r2 = 0.0;
+    double u = 0.0;
+    {
+        const double z2__0 = z * z;
+        z2 = z2__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        return 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666;
+    }
+    {
+        const double z4__0 = z2 * z2;
+        const double z8__0 = z4__0 * z4__0;
+        const double q0__0 = 0.4 * z + 0.6666666666666666;
+        const double q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+        const double q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+        const double q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+        const double q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+        const double r0__0 = q0__0 + q1__0 * z2;
+        const double r1__0 = q2__0 + q3__0 * z2;
+        const double r2__0 = q4__0 + 0.08695652173913043 * z2;
+        const double u__0 = r0__0 + r1__0 * z4__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        return r2__0 * z8__0 + u__0;
+    }
+}
+
+IRGEN_FN double portable_log_f64(double x)
+{
+    double big = 0.0;
+    double e = 0.0;
+    double top = 0.0;
+    double m = 0.0;
+    double f = 0.0;
+    double s = 0.0;
+    double z = 0.0;
+    double _irgen_t1 = 0.0;
+    double r = 0.0;
+    double hfsq = 0.0;
+    double t = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    double y = 0.0;
+    {
+        const double irgen_c0 = DBL_MIN > x;
+        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
+        const double e__0 = irgen_exponent(big__0);
+        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
+        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
+        const double f__0 = m__1 - 1.0;
+        const double s__0 = f__0 / (f__0 + 2.0);
+        const double z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    _irgen_t1 = log_series_f64(z);
+    {
+        const double r__0 = _irgen_t1 * z;
+        const double hfsq__0 = 0.5 * f * f;
+        const double t__0 = hfsq__0 + r__0;
+        const double t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    _irgen_t2 = ln2_lo_f64(x);
+    {
+        const double t__0 = _irgen_t2 * e + t;
+        const double t__1 = hfsq - t__0;
+        const double t__2 = -f + t__1;
+        t = t__2;
+    }
+    _irgen_t3 = ln2_hi_f64(x);
+    {
+        const double y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
+    }
+}
+
+IRGEN_FN double box_muller_f64(double radius, double angle)
+{
+    double a = 0.0;
+    double sign = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double a__0 = fabs(angle - floor(angle + 0.5));
+        const double irgen_c0 = a__0 > 0.25;
+        const double sign__0 = irgen_c0 ? -1.0 : 1.0;
+        const double a__1 = irgen_c0 ? 0.5 - a__0 : a__0;
+        a = a__1;
+        sign = sign__0;
+    }
+    _irgen_t1 = portable_log_f64(radius);
+    _irgen_t2 = cos_wide_f64(6.283185307179586 * a);
+    return _irgen_t2 * sign * sqrt(-(2.0 * _irgen_t1));
+}
+
+IRGEN_FN double tsang_tail_f64(double v)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = portable_log_f64(v);
+    return _irgen_t1 - v + 1.0;
+}
+
 IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
 {
     double d = 0.0;
     double c = 0.0;
     double z = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     double x = 0.0;
     double v = 0.0;
-    double _irgen_t2 = 0.0;
+    double _irgen_t4 = 0.0;
     double u = 0.0;
     double x2 = 0.0;
+    double _irgen_t5 = 0.0;
+    double _irgen_t6 = 0.0;
     {
         const double d__0 = a - 0.3333333333333333;
         const double c__0 = 1.0 / sqrt(9.0 * d__0);
@@ -1587,9 +1808,10 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
         if (!isnan(z)) {
             break;
         }
-        _irgen_t1 = irgen_normal_f64(irgen_rng);
+        irgen_draw_normal_f64(irgen_rng, &_irgen_t1, &_irgen_t2);
+        _irgen_t3 = box_muller_f64(_irgen_t1, _irgen_t2);
         {
-            const double x__0 = _irgen_t1;
+            const double x__0 = _irgen_t3;
             const double v__0 = c * x__0 + 1.0;
             x = x__0;
             v = v__0;
@@ -1599,9 +1821,9 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
                 const double v__0 = v * v * v;
                 v = v__0;
             }
-            _irgen_t2 = irgen_uniform_f64(irgen_rng);
+            irgen_draw_uniform_f64(irgen_rng, &_irgen_t4);
             {
-                const double u__0 = _irgen_t2;
+                const double u__0 = _irgen_t4;
                 const double x2__0 = x * x;
                 u = u__0;
                 x2 = x2__0;
@@ -1612,7 +1834,9 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
                     z = z__0;
                 }
             } else {
-                if (log(u) < d * (-v + log(v) + 1.0) + 0.5 * x2) {
+                _irgen_t5 = portable_log_f64(u);
+                _irgen_t6 = tsang_tail_f64(v);
+                if (_irgen_t5 < _irgen_t6 * d + 0.5 * x2) {
                     {
                         const double z__0 = d * v;
                         z = z__0;
@@ -1624,20 +1848,129 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
     return z;
 }
 
+IRGEN_FN double exp_series_f64(double r)
+{
+    double r2 = 0.0;
+    double r4 = 0.0;
+    double lo = 0.0;
+    double hi = 0.0;
+    double r8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double q4 = 0.0;
+    double q5 = 0.0;
+    double q6 = 0.0;
+    double t0 = 0.0;
+    double t1 = 0.0;
+    double t2 = 0.0;
+    double u0 = 0.0;
+    double u1 = 0.0;
+    {
+        const double r2__0 = r * r;
+        const double r4__0 = r2__0 * r2__0;
+        r2 = r2__0;
+        r4 = r4__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        {
+            const double lo__0 = r + r2 * (0.16666666666666666 * r + 0.5) + 1.0;
+            const double hi__0 = 0.008333333333333333 * r + r2 * (0.0001984126984126984 * r + 0.001388888888888889) + 0.041666666666666664;
+            lo = lo__0;
+            hi = hi__0;
+            return hi__0 * r4 + lo__0;
+        }
+    }
+    {
+        const double r8__0 = r4 * r4;
+        const double q0__0 = r + 1.0;
+        const double q1__0 = 0.16666666666666666 * r + 0.5;
+        const double q2__0 = 0.008333333333333333 * r + 0.041666666666666664;
+        const double q3__0 = 0.0001984126984126984 * r + 0.001388888888888889;
+        const double q4__0 = 2.7557319223985893e-06 * r + 2.48015873015873e-05;
+        const double q5__0 = 2.505210838544172e-08 * r + 2.755731922398589e-07;
+        const double q6__0 = 1.6059043836821613e-10 * r + 2.08767569878681e-09;
+        const double t0__0 = q0__0 + q1__0 * r2;
+        const double t1__0 = q2__0 + q3__0 * r2;
+        const double t2__0 = q4__0 + q5__0 * r2;
+        const double u0__0 = r4 * t1__0 + t0__0;
+        const double u1__0 = q6__0 * r4 + t2__0;
+        r8 = r8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        q6 = q6__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        t2 = t2__0;
+        u0 = u0__0;
+        u1 = u1__0;
+        return r8__0 * u1__0 + u0__0;
+    }
+}
+
+IRGEN_FN double portable_exp_f64(double x)
+{
+    double c = 0.0;
+    double n = 0.0;
+    double _irgen_t1 = 0.0;
+    double r = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    double p = 0.0;
+    double h = 0.0;
+    double y = 0.0;
+    {
+        const double c__0 = fmin(fmax(x, -1100.0), 1100.0);
+        const double n__0 = floor(1.4426950408889634 * c__0 + 0.5);
+        c = c__0;
+        n = n__0;
+    }
+    _irgen_t1 = ln2_hi_f64(x);
+    {
+        const double r__0 = -(_irgen_t1 * n) + c;
+        r = r__0;
+    }
+    _irgen_t2 = ln2_lo_f64(x);
+    {
+        const double r__0 = -(_irgen_t2 * n) + r;
+        r = r__0;
+    }
+    _irgen_t3 = exp_series_f64(r);
+    {
+        const double p__0 = _irgen_t3;
+        const double h__0 = floor(0.5 * n);
+        const double y__0 = p__0 * irgen_pow2(h__0);
+        const double y__1 = y__0 * irgen_pow2(-h__0 + n);
+        p = p__0;
+        h = h__0;
+        y = y__1;
+        return isnan(x) ? x : y__1;
+    }
+}
+
 IRGEN_FN double sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
     double _irgen_t1 = 0.0;
     double z = 0.0;
     double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    double _irgen_t4 = 0.0;
     _irgen_t1 = marsaglia_tsang_f64(alpha < 1.0 ? alpha + 1.0 : alpha, irgen_rng);
     {
         const double z__0 = _irgen_t1;
         z = z__0;
     }
     if (alpha < 1.0) {
-        _irgen_t2 = irgen_uniform_f64(irgen_rng);
+        irgen_draw_uniform_f64(irgen_rng, &_irgen_t2);
+        _irgen_t3 = portable_log_f64(_irgen_t2);
+        _irgen_t4 = portable_exp_f64(_irgen_t3 / alpha);
         {
-            const double z__0 = z * exp(log(_irgen_t2) / alpha);
+            const double z__0 = _irgen_t4 * z;
             z = z__0;
         }
     }
@@ -1885,21 +2218,27 @@ IRGEN_FN double kernel_log_implicit_grad_f64(double x, double alpha, double beta
 IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
     double _irgen_t1 = 0.0;
-    double y = 0.0;
     double _irgen_t2 = 0.0;
+    double y = 0.0;
+    double _irgen_t3 = 0.0;
+    double _irgen_t4 = 0.0;
+    double _irgen_t5 = 0.0;
     _irgen_t1 = marsaglia_tsang_f64(alpha < 1.0 ? alpha + 1.0 : alpha, irgen_rng);
+    _irgen_t2 = portable_log_f64(_irgen_t1);
     {
-        const double y__0 = log(_irgen_t1);
+        const double y__0 = _irgen_t2;
         y = y__0;
     }
     if (alpha < 1.0) {
-        _irgen_t2 = irgen_uniform_f64(irgen_rng);
+        irgen_draw_uniform_f64(irgen_rng, &_irgen_t3);
+        _irgen_t4 = portable_log_f64(_irgen_t3);
         {
-            const double y__0 = y + log(_irgen_t2) / alpha;
+            const double y__0 = _irgen_t4 / alpha + y;
             y = y__0;
         }
     }
-    return y - log(beta);
+    _irgen_t5 = portable_log_f64(beta);
+    return -_irgen_t5 + y;
 }
 
 IRGEN_FN double kernel_log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
@@ -3368,17 +3707,235 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float*
     }
 }
 
+IRGEN_FN float sample_group_f32(float alpha, float beta)
+{
+    return alpha < 1.0f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float cos_wide_f32(float x)
+{
+    float z = 0.0f;
+    float z2 = 0.0f;
+    float z4 = 0.0f;
+    float lo = 0.0f;
+    float hi = 0.0f;
+    float z8 = 0.0f;
+    float q0 = 0.0f;
+    float q1 = 0.0f;
+    float q2 = 0.0f;
+    float q3 = 0.0f;
+    float q4 = 0.0f;
+    float q5 = 0.0f;
+    float t0 = 0.0f;
+    float t1 = 0.0f;
+    float t2 = 0.0f;
+    float u0 = 0.0f;
+    float u1 = 0.0f;
+    {
+        const float z__0 = x * x;
+        const float z2__0 = z__0 * z__0;
+        const float z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    if (FLT_EPSILON > 1e-10f) {
+        {
+            const float lo__0 = -(0.5f * z) + z2 * (0.041666666666666664f - 0.001388888888888889f * z) + 1.0f;
+            const float hi__0 = -(2.755731922398589e-07f * z) + z2 * (2.08767569878681e-09f - 1.1470745597729725e-11f * z) + 2.48015873015873e-05f;
+            lo = lo__0;
+            hi = hi__0;
+            return hi__0 * z4 + lo__0;
+        }
+    }
+    {
+        const float z8__0 = z4 * z4;
+        const float q0__0 = 1.0f - 0.5f * z;
+        const float q1__0 = 0.041666666666666664f - 0.001388888888888889f * z;
+        const float q2__0 = 2.48015873015873e-05f - 2.755731922398589e-07f * z;
+        const float q3__0 = 2.08767569878681e-09f - 1.1470745597729725e-11f * z;
+        const float q4__0 = 4.779477332387385e-14f - 1.5619206968586225e-16f * z;
+        const float q5__0 = 4.110317623312165e-19f - 8.896791392450574e-22f * z;
+        const float t0__0 = q0__0 + q1__0 * z2;
+        const float t1__0 = q2__0 + q3__0 * z2;
+        const float t2__0 = q4__0 + q5__0 * z2;
+        const float u0__0 = t0__0 + t1__0 * z4;
+        const float u1__0 = t2__0 + 1.6117375710961184e-24f * z4;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        t2 = t2__0;
+        u0 = u0__0;
+        u1 = u1__0;
+        return u0__0 + u1__0 * z8__0;
+    }
+}
+
+IRGEN_FN float ln2_hi_f32(float x)
+{
+    return FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f;
+}
+
+IRGEN_FN float ln2_lo_f32(float x)
+{
+    return FLT_EPSILON < 1e-10f ? 1.9082149292705877e-10f : 1.428606765330187e-06f;
+}
+
+IRGEN_FN float log_series_f32(float z)
+{
+    float z2 = 0.0f;
+    float z4 = 0.0f;
+    float z8 = 0.0f;
+    float q0 = 0.0f;
+    float q1 = 0.0f;
+    float q2 = 0.0f;
+    float q3 = 0.0f;
+    float q4 = 0.0f;
+    float r0 = 0.0f;
+    float r1 = 0.0f;
+    float r2 = 0.0f;
+    float u = 0.0f;
+    {
+        const float z2__0 = z * z;
+        z2 = z2__0;
+    }
+    if (FLT_EPSILON > 1e-10f) {
+        return 0.4f * z + 0.18181818181818182f * z2 * z2 + z2 * (0.2222222222222222f * z + 0.2857142857142857f) + 0.6666666666666666f;
+    }
+    {
+        const float z4__0 = z2 * z2;
+        const float z8__0 = z4__0 * z4__0;
+        const float q0__0 = 0.4f * z + 0.6666666666666666f;
+        const float q1__0 = 0.2222222222222222f * z + 0.2857142857142857f;
+        const float q2__0 = 0.15384615384615385f * z + 0.18181818181818182f;
+        const float q3__0 = 0.11764705882352941f * z + 0.13333333333333333f;
+        const float q4__0 = 0.09523809523809523f * z + 0.10526315789473684f;
+        const float r0__0 = q0__0 + q1__0 * z2;
+        const float r1__0 = q2__0 + q3__0 * z2;
+        const float r2__0 = q4__0 + 0.08695652173913043f * z2;
+        const float u__0 = r0__0 + r1__0 * z4__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        return r2__0 * z8__0 + u__0;
+    }
+}
+
+IRGEN_FN float portable_log_f32(float x)
+{
+    float big = 0.0f;
+    float e = 0.0f;
+    float top = 0.0f;
+    float m = 0.0f;
+    float f = 0.0f;
+    float s = 0.0f;
+    float z = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float r = 0.0f;
+    float hfsq = 0.0f;
+    float t = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    float y = 0.0f;
+    {
+        const float irgen_c0 = FLT_MIN > x;
+        const float big__0 = irgen_c0 ? 1.8014398509481984e+16f * x : x;
+        const float e__0 = irgen_exponentf(big__0);
+        const float top__0 = e__0 > 100.0f ? 1.0f : 0.0f;
+        const float m__0 = (top__0 > 0.0f ? 0.5f * big__0 : big__0) * irgen_pow2f(-e__0 + top__0);
+        const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
+        const float e__1 = e__0 + (m__1 < 1.0f ? 1.0f : 0.0f) - (irgen_c0 ? 54.0f : 0.0f);
+        const float f__0 = m__1 - 1.0f;
+        const float s__0 = f__0 / (f__0 + 2.0f);
+        const float z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    _irgen_t1 = log_series_f32(z);
+    {
+        const float r__0 = _irgen_t1 * z;
+        const float hfsq__0 = 0.5f * f * f;
+        const float t__0 = hfsq__0 + r__0;
+        const float t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    _irgen_t2 = ln2_lo_f32(x);
+    {
+        const float t__0 = _irgen_t2 * e + t;
+        const float t__1 = hfsq - t__0;
+        const float t__2 = -f + t__1;
+        t = t__2;
+    }
+    _irgen_t3 = ln2_hi_f32(x);
+    {
+        const float y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return INFINITY > x && x > 0.0f ? y__0 : (x == 0.0f ? -INFINITY : (INFINITY == x ? INFINITY : NAN));
+    }
+}
+
+IRGEN_FN float box_muller_f32(float radius, float angle)
+{
+    float a = 0.0f;
+    float sign = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    {
+        const float a__0 = fabsf(angle - floorf(angle + 0.5f));
+        const float irgen_c0 = a__0 > 0.25f;
+        const float sign__0 = irgen_c0 ? -1.0f : 1.0f;
+        const float a__1 = irgen_c0 ? 0.5f - a__0 : a__0;
+        a = a__1;
+        sign = sign__0;
+    }
+    _irgen_t1 = portable_log_f32(radius);
+    _irgen_t2 = cos_wide_f32(6.283185307179586f * a);
+    return _irgen_t2 * sign * sqrtf(-(2.0f * _irgen_t1));
+}
+
+IRGEN_FN float tsang_tail_f32(float v)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = portable_log_f32(v);
+    return _irgen_t1 - v + 1.0f;
+}
+
 IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
 {
     float d = 0.0f;
     float c = 0.0f;
     float z = 0.0f;
     float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
     float x = 0.0f;
     float v = 0.0f;
-    float _irgen_t2 = 0.0f;
+    float _irgen_t4 = 0.0f;
     float u = 0.0f;
     float x2 = 0.0f;
+    float _irgen_t5 = 0.0f;
+    float _irgen_t6 = 0.0f;
     {
         const float d__0 = a - 0.3333333333333333f;
         const float c__0 = 1.0f / sqrtf(9.0f * d__0);
@@ -3391,9 +3948,10 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
         if (!isnan(z)) {
             break;
         }
-        _irgen_t1 = irgen_normal_f32(irgen_rng);
+        irgen_draw_normal_f32(irgen_rng, &_irgen_t1, &_irgen_t2);
+        _irgen_t3 = box_muller_f32(_irgen_t1, _irgen_t2);
         {
-            const float x__0 = _irgen_t1;
+            const float x__0 = _irgen_t3;
             const float v__0 = c * x__0 + 1.0f;
             x = x__0;
             v = v__0;
@@ -3403,9 +3961,9 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
                 const float v__0 = v * v * v;
                 v = v__0;
             }
-            _irgen_t2 = irgen_uniform_f32(irgen_rng);
+            irgen_draw_uniform_f32(irgen_rng, &_irgen_t4);
             {
-                const float u__0 = _irgen_t2;
+                const float u__0 = _irgen_t4;
                 const float x2__0 = x * x;
                 u = u__0;
                 x2 = x2__0;
@@ -3416,7 +3974,9 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
                     z = z__0;
                 }
             } else {
-                if (logf(u) < d * (-v + logf(v) + 1.0f) + 0.5f * x2) {
+                _irgen_t5 = portable_log_f32(u);
+                _irgen_t6 = tsang_tail_f32(v);
+                if (_irgen_t5 < _irgen_t6 * d + 0.5f * x2) {
                     {
                         const float z__0 = d * v;
                         z = z__0;
@@ -3428,20 +3988,129 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
     return z;
 }
 
+IRGEN_FN float exp_series_f32(float r)
+{
+    float r2 = 0.0f;
+    float r4 = 0.0f;
+    float lo = 0.0f;
+    float hi = 0.0f;
+    float r8 = 0.0f;
+    float q0 = 0.0f;
+    float q1 = 0.0f;
+    float q2 = 0.0f;
+    float q3 = 0.0f;
+    float q4 = 0.0f;
+    float q5 = 0.0f;
+    float q6 = 0.0f;
+    float t0 = 0.0f;
+    float t1 = 0.0f;
+    float t2 = 0.0f;
+    float u0 = 0.0f;
+    float u1 = 0.0f;
+    {
+        const float r2__0 = r * r;
+        const float r4__0 = r2__0 * r2__0;
+        r2 = r2__0;
+        r4 = r4__0;
+    }
+    if (FLT_EPSILON > 1e-10f) {
+        {
+            const float lo__0 = r + r2 * (0.16666666666666666f * r + 0.5f) + 1.0f;
+            const float hi__0 = 0.008333333333333333f * r + r2 * (0.0001984126984126984f * r + 0.001388888888888889f) + 0.041666666666666664f;
+            lo = lo__0;
+            hi = hi__0;
+            return hi__0 * r4 + lo__0;
+        }
+    }
+    {
+        const float r8__0 = r4 * r4;
+        const float q0__0 = r + 1.0f;
+        const float q1__0 = 0.16666666666666666f * r + 0.5f;
+        const float q2__0 = 0.008333333333333333f * r + 0.041666666666666664f;
+        const float q3__0 = 0.0001984126984126984f * r + 0.001388888888888889f;
+        const float q4__0 = 2.7557319223985893e-06f * r + 2.48015873015873e-05f;
+        const float q5__0 = 2.505210838544172e-08f * r + 2.755731922398589e-07f;
+        const float q6__0 = 1.6059043836821613e-10f * r + 2.08767569878681e-09f;
+        const float t0__0 = q0__0 + q1__0 * r2;
+        const float t1__0 = q2__0 + q3__0 * r2;
+        const float t2__0 = q4__0 + q5__0 * r2;
+        const float u0__0 = r4 * t1__0 + t0__0;
+        const float u1__0 = q6__0 * r4 + t2__0;
+        r8 = r8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        q6 = q6__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        t2 = t2__0;
+        u0 = u0__0;
+        u1 = u1__0;
+        return r8__0 * u1__0 + u0__0;
+    }
+}
+
+IRGEN_FN float portable_exp_f32(float x)
+{
+    float c = 0.0f;
+    float n = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float r = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    float p = 0.0f;
+    float h = 0.0f;
+    float y = 0.0f;
+    {
+        const float c__0 = fminf(fmaxf(x, -1100.0f), 1100.0f);
+        const float n__0 = floorf(1.4426950408889634f * c__0 + 0.5f);
+        c = c__0;
+        n = n__0;
+    }
+    _irgen_t1 = ln2_hi_f32(x);
+    {
+        const float r__0 = -(_irgen_t1 * n) + c;
+        r = r__0;
+    }
+    _irgen_t2 = ln2_lo_f32(x);
+    {
+        const float r__0 = -(_irgen_t2 * n) + r;
+        r = r__0;
+    }
+    _irgen_t3 = exp_series_f32(r);
+    {
+        const float p__0 = _irgen_t3;
+        const float h__0 = floorf(0.5f * n);
+        const float y__0 = p__0 * irgen_pow2f(h__0);
+        const float y__1 = y__0 * irgen_pow2f(-h__0 + n);
+        p = p__0;
+        h = h__0;
+        y = y__1;
+        return isnan(x) ? x : y__1;
+    }
+}
+
 IRGEN_FN float sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
     float _irgen_t1 = 0.0f;
     float z = 0.0f;
     float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    float _irgen_t4 = 0.0f;
     _irgen_t1 = marsaglia_tsang_f32(alpha < 1.0f ? alpha + 1.0f : alpha, irgen_rng);
     {
         const float z__0 = _irgen_t1;
         z = z__0;
     }
     if (alpha < 1.0f) {
-        _irgen_t2 = irgen_uniform_f32(irgen_rng);
+        irgen_draw_uniform_f32(irgen_rng, &_irgen_t2);
+        _irgen_t3 = portable_log_f32(_irgen_t2);
+        _irgen_t4 = portable_exp_f32(_irgen_t3 / alpha);
         {
-            const float z__0 = z * expf(logf(_irgen_t2) / alpha);
+            const float z__0 = _irgen_t4 * z;
             z = z__0;
         }
     }
@@ -3689,21 +4358,27 @@ IRGEN_FN float kernel_log_implicit_grad_f32(float x, float alpha, float beta, fl
 IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
     float _irgen_t1 = 0.0f;
-    float y = 0.0f;
     float _irgen_t2 = 0.0f;
+    float y = 0.0f;
+    float _irgen_t3 = 0.0f;
+    float _irgen_t4 = 0.0f;
+    float _irgen_t5 = 0.0f;
     _irgen_t1 = marsaglia_tsang_f32(alpha < 1.0f ? alpha + 1.0f : alpha, irgen_rng);
+    _irgen_t2 = portable_log_f32(_irgen_t1);
     {
-        const float y__0 = logf(_irgen_t1);
+        const float y__0 = _irgen_t2;
         y = y__0;
     }
     if (alpha < 1.0f) {
-        _irgen_t2 = irgen_uniform_f32(irgen_rng);
+        irgen_draw_uniform_f32(irgen_rng, &_irgen_t3);
+        _irgen_t4 = portable_log_f32(_irgen_t3);
         {
-            const float y__0 = y + logf(_irgen_t2) / alpha;
+            const float y__0 = _irgen_t4 / alpha + y;
             y = y__0;
         }
     }
-    return y - logf(beta);
+    _irgen_t5 = portable_log_f32(beta);
+    return -_irgen_t5 + y;
 }
 
 IRGEN_FN float kernel_log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
@@ -3784,7 +4459,7 @@ irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double 
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -3865,7 +4540,7 @@ irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -4018,7 +4693,7 @@ irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, do
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -4103,7 +4778,7 @@ irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, flo
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -4186,7 +4861,7 @@ irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -4269,7 +4944,7 @@ irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -4305,11 +4980,54 @@ IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* 
     irgen_rng rng = irgen_seed(seed, i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
+
+IRGEN_FN int irgen_sample_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = sample_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_sample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
@@ -4323,8 +5041,11 @@ extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __r
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
     }
 }
 #endif
@@ -4338,11 +5059,54 @@ IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, const float* _
     irgen_rng rng = irgen_seed(seed, i);
     out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
 }
+
+IRGEN_FN int irgen_sample_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = sample_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_sample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
@@ -4356,8 +5120,11 @@ extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __re
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
     }
 }
 #endif
@@ -4371,6 +5138,15 @@ IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double*
     irgen_rng rng = irgen_seed(seed, i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
+
+IRGEN_FN int irgen_rsample_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = sample_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
@@ -4382,9 +5158,31 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
     __shared__ unsigned short order[IRGEN_TILE];
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* the tile's samples are visible to the block */
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
@@ -4408,7 +5206,7 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float64_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -4427,8 +5225,11 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float64_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
@@ -4447,6 +5248,15 @@ IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* 
     irgen_rng rng = irgen_seed(seed, i);
     out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
 }
+
+IRGEN_FN int irgen_rsample_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = sample_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
@@ -4458,9 +5268,31 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
     __shared__ unsigned short order[IRGEN_TILE];
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* the tile's samples are visible to the block */
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
@@ -4484,7 +5316,7 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float32_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -4503,8 +5335,11 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
@@ -4595,11 +5430,54 @@ IRGEN_FN void irgen_log_sample_float64_draw(int64_t i, uint64_t seed, const doub
     irgen_rng rng = irgen_seed(seed, i);
     out0[i] = (double)kernel_log_sample_f64(x0, x1, &rng);
 }
+
+IRGEN_FN int irgen_log_sample_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = sample_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
@@ -4613,8 +5491,11 @@ extern "C" void irgen_log_sample_float64(int64_t n, uint64_t seed, const double*
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_log_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
     }
 }
 #endif
@@ -4628,11 +5509,54 @@ IRGEN_FN void irgen_log_sample_float32_draw(int64_t i, uint64_t seed, const floa
     irgen_rng rng = irgen_seed(seed, i);
     out0[i] = (float)kernel_log_sample_f32(x0, x1, &rng);
 }
+
+IRGEN_FN int irgen_log_sample_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = sample_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
@@ -4646,8 +5570,11 @@ extern "C" void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* 
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_log_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
     }
 }
 #endif
@@ -4661,11 +5588,56 @@ IRGEN_FN void irgen_log_rsample_float64_draw(int64_t i, uint64_t seed, const dou
     irgen_rng rng = irgen_seed(seed, i);
     out0[i] = (double)kernel_log_sample_f64(x0, x1, &rng);
 }
+
+IRGEN_FN int irgen_log_rsample_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = sample_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_rsample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
@@ -4680,8 +5652,11 @@ extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_log_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
         for (int t = 0; t < len; ++t)
             irgen_log_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
@@ -4697,11 +5672,56 @@ IRGEN_FN void irgen_log_rsample_float32_draw(int64_t i, uint64_t seed, const flo
     irgen_rng rng = irgen_seed(seed, i);
     out0[i] = (float)kernel_log_sample_f32(x0, x1, &rng);
 }
+
+IRGEN_FN int irgen_log_rsample_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = sample_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_rsample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
@@ -4716,8 +5736,11 @@ extern "C" void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float*
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_log_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
         for (int t = 0; t < len; ++t)
             irgen_log_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }

@@ -16,6 +16,18 @@ __attribute__((const)) static inline double irgen_lgamma(double x)
 __attribute__((const)) static inline float irgen_lgammaf(float x)
 { int s; return lgammaf_r(x, &s); }
 
+#define IRGEN_FN static inline
+/* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
+   which irgen/lib/portable.py builds elementary functions that give the same bits on
+   every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
+   pow2(n) = 2^n for a whole n in the normal range, inf above it, 0 below it. */
+IRGEN_FN double irgen_exponent(double x) { return x == 0 || !isfinite(x) ? NAN : (double)ilogb(x); }
+IRGEN_FN float irgen_exponentf(float x) { return x == 0 || !isfinite(x) ? NAN : (float)ilogbf(x); }
+IRGEN_FN double irgen_pow2(double n)
+{ return n != n ? n : n > 1023 ? INFINITY : n < -1022 ? 0.0 : ldexp(1.0, (int)n); }
+IRGEN_FN float irgen_pow2f(float n)
+{ return n != n ? n : n > 127 ? INFINITY : n < -126 ? 0.0f : ldexpf(1.0f, (int)n); }
+
 void irgen_set_threads(int n)
 {
 #ifdef _OPENMP
@@ -148,16 +160,12 @@ IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
-   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
-   standard deviations. */
+   A normal draw's radius uniform (irgen.lib.portable.box_muller) takes 64 (32) bits in
+   (0, 1], so normal tails reach 9.4 (6.7) standard deviations. */
 #define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
 #define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
 #define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
 #define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
-/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
-#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
-#define IRGEN_TWO_PI_F64 6.283185307179586
-#define IRGEN_TWO_PI_F32 6.2831855f
 #ifndef __CUDACC__
 
 /* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
@@ -202,6 +210,21 @@ static inline irgen_vd irgen_v_fmin_f64(irgen_vd a, irgen_vd b)
 { return irgen_sel_f64(a != a, b, irgen_sel_f64(b < a, b, a)); }
 static inline irgen_vd irgen_v_fmax_f64(irgen_vd a, irgen_vd b)
 { return irgen_sel_f64(a != a, b, irgen_sel_f64(b > a, b, a)); }
+static inline irgen_vd irgen_v_exponent_f64(irgen_vd x)
+{
+    const irgen_vd a = irgen_v_fabs_f64(x);
+    const irgen_md small = a < DBL_MIN;
+    const irgen_vd u = irgen_sel_f64(small, a * 0x1p54, a);
+    const irgen_md e = (((irgen_md)u >> 52) & 2047) - 1023 - (small & 54);
+    const irgen_vd r = __builtin_convertvector(e, irgen_vd);
+    return irgen_sel_f64((a == 0) | (a == ((double)INFINITY)) | (a != a), irgen_bc_f64(((double)NAN)), r);
+}
+static inline irgen_vd irgen_v_pow2_f64(irgen_vd n)
+{
+    const irgen_vd c = irgen_sel_f64(n < -1022.0, irgen_bc_f64(-1023.0), irgen_sel_f64(n > 1023.0, irgen_bc_f64(1024.0), n));
+    const irgen_md k = __builtin_convertvector(c, irgen_md);
+    return irgen_sel_f64(n != n, n, (irgen_vd)((k + 1023) << 52));
+}
 static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
 { irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
 static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
@@ -338,6 +361,16 @@ static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t f
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
     r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
 }
+static inline void irgen_seed_at_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
+{
+    irgen_ud i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f64; ++l) {
+        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
+}
 static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w)
 {
     irgen_ud c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
@@ -345,17 +378,12 @@ static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w
     r->n = (r->n + ((irgen_ud)m & 1)) & IRGEN_LO32;
     w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
 }
-static inline irgen_vd irgen_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r)
-{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); return IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
-static inline irgen_vd irgen_normal_v_f64(irgen_md m, irgen_rng_v_f64* r)
+static inline void irgen_draw_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* u)
+{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); *u = IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
+static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* radius, irgen_vd* angle)
 {
     irgen_ud w[4]; irgen_words_v_f64(m, r, w);
-    const irgen_vd radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]), angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
-#define IRGEN_VLOG(x) irgen_v_log_f64(m, x)
-#define IRGEN_VCOS(x) irgen_v_cos_f64(m, x)
-    return IRGEN_BOX_MULLER(irgen_v_sqrt_f64, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F64);
-#undef IRGEN_VLOG
-#undef IRGEN_VCOS
+    *radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
 }
 
 static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma)
@@ -612,14 +640,271 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd cos_wide_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd lo = irgen_bc_f64(0.0);
+    irgen_vd hi = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd q5 = irgen_bc_f64(0.0);
+    irgen_vd t0 = irgen_bc_f64(0.0);
+    irgen_vd t1 = irgen_bc_f64(0.0);
+    irgen_vd t2 = irgen_bc_f64(0.0);
+    irgen_vd u0 = irgen_bc_f64(0.0);
+    irgen_vd u1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z__0 = x * x;
+        const irgen_vd z2__0 = z__0 * z__0;
+        const irgen_vd z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd lo__0 = -(0.5 * z) + z2 * (0.041666666666666664 - 0.001388888888888889 * z) + 1.0;
+                const irgen_vd hi__0 = -(2.755731922398589e-07 * z) + z2 * (2.08767569878681e-09 - 1.1470745597729725e-11 * z) + 2.48015873015873e-05;
+                lo = irgen_sel_f64(irgen_m2, lo__0, lo);
+                hi = irgen_sel_f64(irgen_m2, hi__0, hi);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, hi__0 * z4 + lo__0, irgen_ret0);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z8__0 = z4 * z4;
+            const irgen_vd q0__0 = 1.0 - 0.5 * z;
+            const irgen_vd q1__0 = 0.041666666666666664 - 0.001388888888888889 * z;
+            const irgen_vd q2__0 = 2.48015873015873e-05 - 2.755731922398589e-07 * z;
+            const irgen_vd q3__0 = 2.08767569878681e-09 - 1.1470745597729725e-11 * z;
+            const irgen_vd q4__0 = 4.779477332387385e-14 - 1.5619206968586225e-16 * z;
+            const irgen_vd q5__0 = 4.110317623312165e-19 - 8.896791392450574e-22 * z;
+            const irgen_vd t0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd t1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd t2__0 = q4__0 + q5__0 * z2;
+            const irgen_vd u0__0 = t0__0 + t1__0 * z4;
+            const irgen_vd u1__0 = t2__0 + 1.6117375710961184e-24 * z4;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            q5 = q5__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            t2 = t2__0;
+            u0 = u0__0;
+            u1 = u1__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, u0__0 + u1__0 * z8__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd ln2_hi_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd ln2_lo_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md irgen_m0, irgen_vd z)
+{
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd r0 = irgen_bc_f64(0.0);
+    irgen_vd r1 = irgen_bc_f64(0.0);
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z2__0 = z * z;
+        z2 = z2__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z4__0 = z2 * z2;
+            const irgen_vd z8__0 = z4__0 * z4__0;
+            const irgen_vd q0__0 = 0.4 * z + 0.6666666666666666;
+            const irgen_vd q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+            const irgen_vd q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+            const irgen_vd q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+            const irgen_vd q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+            const irgen_vd r0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd r1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd r2__0 = q4__0 + 0.08695652173913043 * z2;
+            const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
+            z4 = z4__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            r0 = r0__0;
+            r1 = r1__0;
+            r2 = r2__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd big = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd top = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd hfsq = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
+        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
+        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
+        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
+        const irgen_vd f__0 = m__1 - 1.0;
+        const irgen_vd s__0 = f__0 / (f__0 + 2.0);
+        const irgen_vd z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_series_v_f64(irgen_m0, z);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd r__0 = _irgen_t1 * z;
+        const irgen_vd hfsq__0 = 0.5 * f * f;
+        const irgen_vd t__0 = hfsq__0 + r__0;
+        const irgen_vd t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_lo_v_f64(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd t__0 = _irgen_t2 * e + t;
+        const irgen_vd t__1 = hfsq - t__0;
+        const irgen_vd t__2 = -f + t__1;
+        t = t__2;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd box_muller_v_f64(irgen_md irgen_m0, irgen_vd radius, irgen_vd angle)
+{
+    irgen_vd a = irgen_bc_f64(0.0);
+    irgen_vd sign = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd a__0 = irgen_v_fabs_f64(angle - irgen_v_floor_f64(angle + 0.5));
+        const irgen_md irgen_c0 = (a__0 > irgen_bc_f64(0.25));
+        const irgen_vd sign__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(-1.0), irgen_bc_f64(1.0));
+        const irgen_vd a__1 = irgen_sel_f64(irgen_c0, 0.5 - a__0, a__0);
+        a = a__1;
+        sign = sign__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = portable_log_v_f64(irgen_m0, radius);
+      _irgen_t1 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = cos_wide_v_f64(irgen_m0, 6.283185307179586 * a);
+      _irgen_t2 = irgen_o0;
+    }
+    return _irgen_t2 * sign * irgen_v_sqrt_f64(-(2.0 * _irgen_t1));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd sigma, irgen_rng_v_f64* irgen_rng)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { const irgen_vd irgen_o0 = irgen_normal_v_f64(irgen_m0, irgen_rng);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_draw_normal_v_f64(irgen_m0, irgen_rng, &irgen_o0, &irgen_o1);
       _irgen_t1 = irgen_o0;
+      _irgen_t2 = irgen_o1;
     }
-    return _irgen_t1 * sigma + mu;
+    { irgen_vd irgen_o0;
+      irgen_o0 = box_muller_v_f64(irgen_m0, _irgen_t1, _irgen_t2);
+      _irgen_t3 = irgen_o0;
+    }
+    return _irgen_t3 * sigma + mu;
     return irgen_ret0;
 }
 
@@ -663,6 +948,21 @@ static inline irgen_vf irgen_v_fmin_f32(irgen_vf a, irgen_vf b)
 { return irgen_sel_f32(a != a, b, irgen_sel_f32(b < a, b, a)); }
 static inline irgen_vf irgen_v_fmax_f32(irgen_vf a, irgen_vf b)
 { return irgen_sel_f32(a != a, b, irgen_sel_f32(b > a, b, a)); }
+static inline irgen_vf irgen_v_exponent_f32(irgen_vf x)
+{
+    const irgen_vf a = irgen_v_fabs_f32(x);
+    const irgen_mf small = a < FLT_MIN;
+    const irgen_vf u = irgen_sel_f32(small, a * 0x1p25f, a);
+    const irgen_mf e = (((irgen_mf)u >> 23) & 255) - 127 - (small & 25);
+    const irgen_vf r = __builtin_convertvector(e, irgen_vf);
+    return irgen_sel_f32((a == 0) | (a == INFINITY) | (a != a), irgen_bc_f32(NAN), r);
+}
+static inline irgen_vf irgen_v_pow2_f32(irgen_vf n)
+{
+    const irgen_vf c = irgen_sel_f32(n < -126.0f, irgen_bc_f32(-127.0f), irgen_sel_f32(n > 127.0f, irgen_bc_f32(128.0f), n));
+    const irgen_mf k = __builtin_convertvector(c, irgen_mf);
+    return irgen_sel_f32(n != n, n, (irgen_vf)((k + 127) << 23));
+}
 static inline irgen_vf irgen_v_sqrt_f32(irgen_vf x)
 { irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = sqrtf(x[l]); return r; }
 static inline irgen_vf irgen_v_floor_f32(irgen_vf x)
@@ -799,6 +1099,16 @@ static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t f
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
     r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
 }
+static inline void irgen_seed_at_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
+{
+    irgen_uf i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f32; ++l) {
+        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
+}
 static inline void irgen_words_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_uf* w)
 {
     irgen_uf c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
@@ -806,17 +1116,12 @@ static inline void irgen_words_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_uf* w
     r->n = (r->n + (__builtin_convertvector(m, irgen_uf) & 1)) & IRGEN_LO32;
     w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
 }
-static inline irgen_vf irgen_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r)
-{ irgen_uf w[4]; irgen_words_v_f32(m, r, w); return IRGEN_U01_F32(IRGEN_CVT_f32, w[0]); }
-static inline irgen_vf irgen_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r)
+static inline void irgen_draw_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* u)
+{ irgen_uf w[4]; irgen_words_v_f32(m, r, w); *u = IRGEN_U01_F32(IRGEN_CVT_f32, w[0]); }
+static inline void irgen_draw_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* radius, irgen_vf* angle)
 {
     irgen_uf w[4]; irgen_words_v_f32(m, r, w);
-    const irgen_vf radius = IRGEN_R01_F32(IRGEN_CVT_f32, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_f32, w[1]);
-#define IRGEN_VLOG(x) irgen_v_log_f32(m, x)
-#define IRGEN_VCOS(x) irgen_v_cos_f32(m, x)
-    return IRGEN_BOX_MULLER(irgen_v_sqrt_f32, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F32);
-#undef IRGEN_VLOG
-#undef IRGEN_VCOS
+    *radius = IRGEN_R01_F32(IRGEN_CVT_f32, w[0]); *angle = IRGEN_U01_F32(IRGEN_CVT_f32, w[1]);
 }
 
 static inline __attribute__((always_inline)) irgen_vf cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma)
@@ -1073,14 +1378,271 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf cos_wide_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf z = irgen_bc_f32(0.0f);
+    irgen_vf z2 = irgen_bc_f32(0.0f);
+    irgen_vf z4 = irgen_bc_f32(0.0f);
+    irgen_vf lo = irgen_bc_f32(0.0f);
+    irgen_vf hi = irgen_bc_f32(0.0f);
+    irgen_vf z8 = irgen_bc_f32(0.0f);
+    irgen_vf q0 = irgen_bc_f32(0.0f);
+    irgen_vf q1 = irgen_bc_f32(0.0f);
+    irgen_vf q2 = irgen_bc_f32(0.0f);
+    irgen_vf q3 = irgen_bc_f32(0.0f);
+    irgen_vf q4 = irgen_bc_f32(0.0f);
+    irgen_vf q5 = irgen_bc_f32(0.0f);
+    irgen_vf t0 = irgen_bc_f32(0.0f);
+    irgen_vf t1 = irgen_bc_f32(0.0f);
+    irgen_vf t2 = irgen_bc_f32(0.0f);
+    irgen_vf u0 = irgen_bc_f32(0.0f);
+    irgen_vf u1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf z__0 = x * x;
+        const irgen_vf z2__0 = z__0 * z__0;
+        const irgen_vf z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    {
+        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            {
+                const irgen_vf lo__0 = -(0.5f * z) + z2 * (0.041666666666666664f - 0.001388888888888889f * z) + 1.0f;
+                const irgen_vf hi__0 = -(2.755731922398589e-07f * z) + z2 * (2.08767569878681e-09f - 1.1470745597729725e-11f * z) + 2.48015873015873e-05f;
+                lo = irgen_sel_f32(irgen_m2, lo__0, lo);
+                hi = irgen_sel_f32(irgen_m2, hi__0, hi);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, hi__0 * z4 + lo__0, irgen_ret0);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf z8__0 = z4 * z4;
+            const irgen_vf q0__0 = 1.0f - 0.5f * z;
+            const irgen_vf q1__0 = 0.041666666666666664f - 0.001388888888888889f * z;
+            const irgen_vf q2__0 = 2.48015873015873e-05f - 2.755731922398589e-07f * z;
+            const irgen_vf q3__0 = 2.08767569878681e-09f - 1.1470745597729725e-11f * z;
+            const irgen_vf q4__0 = 4.779477332387385e-14f - 1.5619206968586225e-16f * z;
+            const irgen_vf q5__0 = 4.110317623312165e-19f - 8.896791392450574e-22f * z;
+            const irgen_vf t0__0 = q0__0 + q1__0 * z2;
+            const irgen_vf t1__0 = q2__0 + q3__0 * z2;
+            const irgen_vf t2__0 = q4__0 + q5__0 * z2;
+            const irgen_vf u0__0 = t0__0 + t1__0 * z4;
+            const irgen_vf u1__0 = t2__0 + 1.6117375710961184e-24f * z4;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            q5 = q5__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            t2 = t2__0;
+            u0 = u0__0;
+            u1 = u1__0;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, u0__0 + u1__0 * z8__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf ln2_hi_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_bc_f32(FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf ln2_lo_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_bc_f32(FLT_EPSILON < 1e-10f ? 1.9082149292705877e-10f : 1.428606765330187e-06f);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_series_v_f32(irgen_mf irgen_m0, irgen_vf z)
+{
+    irgen_vf z2 = irgen_bc_f32(0.0f);
+    irgen_vf z4 = irgen_bc_f32(0.0f);
+    irgen_vf z8 = irgen_bc_f32(0.0f);
+    irgen_vf q0 = irgen_bc_f32(0.0f);
+    irgen_vf q1 = irgen_bc_f32(0.0f);
+    irgen_vf q2 = irgen_bc_f32(0.0f);
+    irgen_vf q3 = irgen_bc_f32(0.0f);
+    irgen_vf q4 = irgen_bc_f32(0.0f);
+    irgen_vf r0 = irgen_bc_f32(0.0f);
+    irgen_vf r1 = irgen_bc_f32(0.0f);
+    irgen_vf r2 = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf z2__0 = z * z;
+        z2 = z2__0;
+    }
+    {
+        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, 0.4f * z + 0.18181818181818182f * z2 * z2 + z2 * (0.2222222222222222f * z + 0.2857142857142857f) + 0.6666666666666666f, irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf z4__0 = z2 * z2;
+            const irgen_vf z8__0 = z4__0 * z4__0;
+            const irgen_vf q0__0 = 0.4f * z + 0.6666666666666666f;
+            const irgen_vf q1__0 = 0.2222222222222222f * z + 0.2857142857142857f;
+            const irgen_vf q2__0 = 0.15384615384615385f * z + 0.18181818181818182f;
+            const irgen_vf q3__0 = 0.11764705882352941f * z + 0.13333333333333333f;
+            const irgen_vf q4__0 = 0.09523809523809523f * z + 0.10526315789473684f;
+            const irgen_vf r0__0 = q0__0 + q1__0 * z2;
+            const irgen_vf r1__0 = q2__0 + q3__0 * z2;
+            const irgen_vf r2__0 = q4__0 + 0.08695652173913043f * z2;
+            const irgen_vf u__0 = r0__0 + r1__0 * z4__0;
+            z4 = z4__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            r0 = r0__0;
+            r1 = r1__0;
+            r2 = r2__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf big = irgen_bc_f32(0.0f);
+    irgen_vf e = irgen_bc_f32(0.0f);
+    irgen_vf top = irgen_bc_f32(0.0f);
+    irgen_vf m = irgen_bc_f32(0.0f);
+    irgen_vf f = irgen_bc_f32(0.0f);
+    irgen_vf s = irgen_bc_f32(0.0f);
+    irgen_vf z = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf hfsq = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf y = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_c0 = (irgen_bc_f32(FLT_MIN) > x);
+        const irgen_vf big__0 = irgen_sel_f32(irgen_c0, 1.8014398509481984e+16f * x, x);
+        const irgen_vf e__0 = irgen_v_exponent_f32(big__0);
+        const irgen_vf top__0 = irgen_sel_f32((e__0 > irgen_bc_f32(100.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_vf m__0 = irgen_sel_f32((top__0 > irgen_bc_f32(0.0f)), 0.5f * big__0, big__0) * irgen_v_pow2_f32(-e__0 + top__0);
+        const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
+        const irgen_vf e__1 = e__0 + irgen_sel_f32((m__1 < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) - irgen_sel_f32(irgen_c0, irgen_bc_f32(54.0f), irgen_bc_f32(0.0f));
+        const irgen_vf f__0 = m__1 - 1.0f;
+        const irgen_vf s__0 = f__0 / (f__0 + 2.0f);
+        const irgen_vf z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_series_v_f32(irgen_m0, z);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vf r__0 = _irgen_t1 * z;
+        const irgen_vf hfsq__0 = 0.5f * f * f;
+        const irgen_vf t__0 = hfsq__0 + r__0;
+        const irgen_vf t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ln2_lo_v_f32(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vf t__0 = _irgen_t2 * e + t;
+        const irgen_vf t__1 = hfsq - t__0;
+        const irgen_vf t__2 = -f + t__1;
+        t = t__2;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ln2_hi_v_f32(irgen_m0, x);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_vf y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return irgen_sel_f32(((irgen_bc_f32(INFINITY) > x) & (x > irgen_bc_f32(0.0f))), y__0, irgen_sel_f32((x == irgen_bc_f32(0.0f)), irgen_bc_f32(-INFINITY), irgen_sel_f32((irgen_bc_f32(INFINITY) == x), irgen_bc_f32(INFINITY), irgen_bc_f32(NAN))));
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf box_muller_v_f32(irgen_mf irgen_m0, irgen_vf radius, irgen_vf angle)
+{
+    irgen_vf a = irgen_bc_f32(0.0f);
+    irgen_vf sign = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf a__0 = irgen_v_fabs_f32(angle - irgen_v_floor_f32(angle + 0.5f));
+        const irgen_mf irgen_c0 = (a__0 > irgen_bc_f32(0.25f));
+        const irgen_vf sign__0 = irgen_sel_f32(irgen_c0, irgen_bc_f32(-1.0f), irgen_bc_f32(1.0f));
+        const irgen_vf a__1 = irgen_sel_f32(irgen_c0, 0.5f - a__0, a__0);
+        a = a__1;
+        sign = sign__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = portable_log_v_f32(irgen_m0, radius);
+      _irgen_t1 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = cos_wide_v_f32(irgen_m0, 6.283185307179586f * a);
+      _irgen_t2 = irgen_o0;
+    }
+    return _irgen_t2 * sign * irgen_v_sqrt_f32(-(2.0f * _irgen_t1));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irgen_m0, irgen_vf mu, irgen_vf sigma, irgen_rng_v_f32* irgen_rng)
 {
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { const irgen_vf irgen_o0 = irgen_normal_v_f32(irgen_m0, irgen_rng);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_draw_normal_v_f32(irgen_m0, irgen_rng, &irgen_o0, &irgen_o1);
       _irgen_t1 = irgen_o0;
+      _irgen_t2 = irgen_o1;
     }
-    return _irgen_t1 * sigma + mu;
+    { irgen_vf irgen_o0;
+      irgen_o0 = box_muller_v_f32(irgen_m0, _irgen_t1, _irgen_t2);
+      _irgen_t3 = irgen_o0;
+    }
+    return _irgen_t3 * sigma + mu;
     return irgen_ret0;
 }
 

@@ -17,6 +17,16 @@ __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
 static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 #endif
+/* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
+   which irgen/lib/portable.py builds elementary functions that give the same bits on
+   every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
+   pow2(n) = 2^n for a whole n in the normal range, inf above it, 0 below it. */
+IRGEN_FN double irgen_exponent(double x) { return x == 0 || !isfinite(x) ? NAN : (double)ilogb(x); }
+IRGEN_FN float irgen_exponentf(float x) { return x == 0 || !isfinite(x) ? NAN : (float)ilogbf(x); }
+IRGEN_FN double irgen_pow2(double n)
+{ return n != n ? n : n > 1023 ? INFINITY : n < -1022 ? 0.0 : ldexp(1.0, (int)n); }
+IRGEN_FN float irgen_pow2f(float n)
+{ return n != n ? n : n > 127 ? INFINITY : n < -126 ? 0.0f : ldexpf(1.0f, (int)n); }
 /* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
    easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
    bijection of a counter. Draw d of element i under seed s is the block of counter
@@ -48,16 +58,12 @@ static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
-   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
-   standard deviations. */
+   A normal draw's radius uniform (irgen.lib.portable.box_muller) takes 64 (32) bits in
+   (0, 1], so normal tails reach 9.4 (6.7) standard deviations. */
 #define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
 #define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
 #define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
 #define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
-/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
-#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
-#define IRGEN_TWO_PI_F64 6.283185307179586
-#define IRGEN_TWO_PI_F32 6.2831855f
 #ifndef __CUDACC__
 
 /* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
@@ -90,22 +96,19 @@ IRGEN_FN void irgen_words(irgen_rng* r, uint64_t* w)
 }
 #define IRGEN_CVT_D(x) ((double)(x))
 #define IRGEN_CVT_F(x) ((float)(x))
-IRGEN_FN double irgen_uniform_f64(irgen_rng* r)
-{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
-IRGEN_FN float irgen_uniform_f32(irgen_rng* r)
-{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
-IRGEN_FN double irgen_normal_f64(irgen_rng* r)
+IRGEN_FN void irgen_draw_uniform_f64(irgen_rng* r, double* u)
+{ uint64_t w[4]; irgen_words(r, w); *u = IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
+IRGEN_FN void irgen_draw_uniform_f32(irgen_rng* r, float* u)
+{ uint64_t w[4]; irgen_words(r, w); *u = IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
+IRGEN_FN void irgen_draw_normal_f64(irgen_rng* r, double* radius, double* angle)
 {
     uint64_t w[4]; irgen_words(r, w);
-    const double radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]);
-    const double angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
-    return IRGEN_BOX_MULLER(sqrt, log, cos, radius, angle, IRGEN_TWO_PI_F64);
+    *radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
 }
-IRGEN_FN float irgen_normal_f32(irgen_rng* r)
+IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 {
     uint64_t w[4]; irgen_words(r, w);
-    const float radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
-    return IRGEN_BOX_MULLER(sqrtf, logf, cosf, radius, angle, IRGEN_TWO_PI_F32);
+    *radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]); *angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
 }
 
 /* ---- float64 device functions ---- */
@@ -218,11 +221,216 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double sigma, doub
     return 1.0;
 }
 
+IRGEN_FN double cos_wide_f64(double x)
+{
+    double z = 0.0;
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double lo = 0.0;
+    double hi = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double q4 = 0.0;
+    double q5 = 0.0;
+    double t0 = 0.0;
+    double t1 = 0.0;
+    double t2 = 0.0;
+    double u0 = 0.0;
+    double u1 = 0.0;
+    {
+        const double z__0 = x * x;
+        const double z2__0 = z__0 * z__0;
+        const double z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        {
+            const double lo__0 = -(0.5 * z) + z2 * (0.041666666666666664 - 0.001388888888888889 * z) + 1.0;
+            const double hi__0 = -(2.755731922398589e-07 * z) + z2 * (2.08767569878681e-09 - 1.1470745597729725e-11 * z) + 2.48015873015873e-05;
+            lo = lo__0;
+            hi = hi__0;
+            return hi__0 * z4 + lo__0;
+        }
+    }
+    {
+        const double z8__0 = z4 * z4;
+        const double q0__0 = 1.0 - 0.5 * z;
+        const double q1__0 = 0.041666666666666664 - 0.001388888888888889 * z;
+        const double q2__0 = 2.48015873015873e-05 - 2.755731922398589e-07 * z;
+        const double q3__0 = 2.08767569878681e-09 - 1.1470745597729725e-11 * z;
+        const double q4__0 = 4.779477332387385e-14 - 1.5619206968586225e-16 * z;
+        const double q5__0 = 4.110317623312165e-19 - 8.896791392450574e-22 * z;
+        const double t0__0 = q0__0 + q1__0 * z2;
+        const double t1__0 = q2__0 + q3__0 * z2;
+        const double t2__0 = q4__0 + q5__0 * z2;
+        const double u0__0 = t0__0 + t1__0 * z4;
+        const double u1__0 = t2__0 + 1.6117375710961184e-24 * z4;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        t2 = t2__0;
+        u0 = u0__0;
+        u1 = u1__0;
+        return u0__0 + u1__0 * z8__0;
+    }
+}
+
+IRGEN_FN double ln2_hi_f64(double x)
+{
+    return DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125;
+}
+
+IRGEN_FN double ln2_lo_f64(double x)
+{
+    return DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06;
+}
+
+IRGEN_FN double log_series_f64(double z)
+{
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double q4 = 0.0;
+    double r0 = 0.0;
+    double r1 = 0.0;
+    double r2 = 0.0;
+    double u = 0.0;
+    {
+        const double z2__0 = z * z;
+        z2 = z2__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        return 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666;
+    }
+    {
+        const double z4__0 = z2 * z2;
+        const double z8__0 = z4__0 * z4__0;
+        const double q0__0 = 0.4 * z + 0.6666666666666666;
+        const double q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+        const double q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+        const double q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+        const double q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+        const double r0__0 = q0__0 + q1__0 * z2;
+        const double r1__0 = q2__0 + q3__0 * z2;
+        const double r2__0 = q4__0 + 0.08695652173913043 * z2;
+        const double u__0 = r0__0 + r1__0 * z4__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        return r2__0 * z8__0 + u__0;
+    }
+}
+
+IRGEN_FN double portable_log_f64(double x)
+{
+    double big = 0.0;
+    double e = 0.0;
+    double top = 0.0;
+    double m = 0.0;
+    double f = 0.0;
+    double s = 0.0;
+    double z = 0.0;
+    double _irgen_t1 = 0.0;
+    double r = 0.0;
+    double hfsq = 0.0;
+    double t = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    double y = 0.0;
+    {
+        const double irgen_c0 = DBL_MIN > x;
+        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
+        const double e__0 = irgen_exponent(big__0);
+        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
+        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
+        const double f__0 = m__1 - 1.0;
+        const double s__0 = f__0 / (f__0 + 2.0);
+        const double z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    _irgen_t1 = log_series_f64(z);
+    {
+        const double r__0 = _irgen_t1 * z;
+        const double hfsq__0 = 0.5 * f * f;
+        const double t__0 = hfsq__0 + r__0;
+        const double t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    _irgen_t2 = ln2_lo_f64(x);
+    {
+        const double t__0 = _irgen_t2 * e + t;
+        const double t__1 = hfsq - t__0;
+        const double t__2 = -f + t__1;
+        t = t__2;
+    }
+    _irgen_t3 = ln2_hi_f64(x);
+    {
+        const double y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
+    }
+}
+
+IRGEN_FN double box_muller_f64(double radius, double angle)
+{
+    double a = 0.0;
+    double sign = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double a__0 = fabs(angle - floor(angle + 0.5));
+        const double irgen_c0 = a__0 > 0.25;
+        const double sign__0 = irgen_c0 ? -1.0 : 1.0;
+        const double a__1 = irgen_c0 ? 0.5 - a__0 : a__0;
+        a = a__1;
+        sign = sign__0;
+    }
+    _irgen_t1 = portable_log_f64(radius);
+    _irgen_t2 = cos_wide_f64(6.283185307179586 * a);
+    return _irgen_t2 * sign * sqrt(-(2.0 * _irgen_t1));
+}
+
 IRGEN_FN double sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
 {
     double _irgen_t1 = 0.0;
-    _irgen_t1 = irgen_normal_f64(irgen_rng);
-    return _irgen_t1 * sigma + mu;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    irgen_draw_normal_f64(irgen_rng, &_irgen_t1, &_irgen_t2);
+    _irgen_t3 = box_muller_f64(_irgen_t1, _irgen_t2);
+    return _irgen_t3 * sigma + mu;
 }
 
 IRGEN_FN double kernel_sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
@@ -345,11 +553,216 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float mu, float sigma, float* i
     return 1.0f;
 }
 
+IRGEN_FN float cos_wide_f32(float x)
+{
+    float z = 0.0f;
+    float z2 = 0.0f;
+    float z4 = 0.0f;
+    float lo = 0.0f;
+    float hi = 0.0f;
+    float z8 = 0.0f;
+    float q0 = 0.0f;
+    float q1 = 0.0f;
+    float q2 = 0.0f;
+    float q3 = 0.0f;
+    float q4 = 0.0f;
+    float q5 = 0.0f;
+    float t0 = 0.0f;
+    float t1 = 0.0f;
+    float t2 = 0.0f;
+    float u0 = 0.0f;
+    float u1 = 0.0f;
+    {
+        const float z__0 = x * x;
+        const float z2__0 = z__0 * z__0;
+        const float z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    if (FLT_EPSILON > 1e-10f) {
+        {
+            const float lo__0 = -(0.5f * z) + z2 * (0.041666666666666664f - 0.001388888888888889f * z) + 1.0f;
+            const float hi__0 = -(2.755731922398589e-07f * z) + z2 * (2.08767569878681e-09f - 1.1470745597729725e-11f * z) + 2.48015873015873e-05f;
+            lo = lo__0;
+            hi = hi__0;
+            return hi__0 * z4 + lo__0;
+        }
+    }
+    {
+        const float z8__0 = z4 * z4;
+        const float q0__0 = 1.0f - 0.5f * z;
+        const float q1__0 = 0.041666666666666664f - 0.001388888888888889f * z;
+        const float q2__0 = 2.48015873015873e-05f - 2.755731922398589e-07f * z;
+        const float q3__0 = 2.08767569878681e-09f - 1.1470745597729725e-11f * z;
+        const float q4__0 = 4.779477332387385e-14f - 1.5619206968586225e-16f * z;
+        const float q5__0 = 4.110317623312165e-19f - 8.896791392450574e-22f * z;
+        const float t0__0 = q0__0 + q1__0 * z2;
+        const float t1__0 = q2__0 + q3__0 * z2;
+        const float t2__0 = q4__0 + q5__0 * z2;
+        const float u0__0 = t0__0 + t1__0 * z4;
+        const float u1__0 = t2__0 + 1.6117375710961184e-24f * z4;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        t2 = t2__0;
+        u0 = u0__0;
+        u1 = u1__0;
+        return u0__0 + u1__0 * z8__0;
+    }
+}
+
+IRGEN_FN float ln2_hi_f32(float x)
+{
+    return FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f;
+}
+
+IRGEN_FN float ln2_lo_f32(float x)
+{
+    return FLT_EPSILON < 1e-10f ? 1.9082149292705877e-10f : 1.428606765330187e-06f;
+}
+
+IRGEN_FN float log_series_f32(float z)
+{
+    float z2 = 0.0f;
+    float z4 = 0.0f;
+    float z8 = 0.0f;
+    float q0 = 0.0f;
+    float q1 = 0.0f;
+    float q2 = 0.0f;
+    float q3 = 0.0f;
+    float q4 = 0.0f;
+    float r0 = 0.0f;
+    float r1 = 0.0f;
+    float r2 = 0.0f;
+    float u = 0.0f;
+    {
+        const float z2__0 = z * z;
+        z2 = z2__0;
+    }
+    if (FLT_EPSILON > 1e-10f) {
+        return 0.4f * z + 0.18181818181818182f * z2 * z2 + z2 * (0.2222222222222222f * z + 0.2857142857142857f) + 0.6666666666666666f;
+    }
+    {
+        const float z4__0 = z2 * z2;
+        const float z8__0 = z4__0 * z4__0;
+        const float q0__0 = 0.4f * z + 0.6666666666666666f;
+        const float q1__0 = 0.2222222222222222f * z + 0.2857142857142857f;
+        const float q2__0 = 0.15384615384615385f * z + 0.18181818181818182f;
+        const float q3__0 = 0.11764705882352941f * z + 0.13333333333333333f;
+        const float q4__0 = 0.09523809523809523f * z + 0.10526315789473684f;
+        const float r0__0 = q0__0 + q1__0 * z2;
+        const float r1__0 = q2__0 + q3__0 * z2;
+        const float r2__0 = q4__0 + 0.08695652173913043f * z2;
+        const float u__0 = r0__0 + r1__0 * z4__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        return r2__0 * z8__0 + u__0;
+    }
+}
+
+IRGEN_FN float portable_log_f32(float x)
+{
+    float big = 0.0f;
+    float e = 0.0f;
+    float top = 0.0f;
+    float m = 0.0f;
+    float f = 0.0f;
+    float s = 0.0f;
+    float z = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float r = 0.0f;
+    float hfsq = 0.0f;
+    float t = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    float y = 0.0f;
+    {
+        const float irgen_c0 = FLT_MIN > x;
+        const float big__0 = irgen_c0 ? 1.8014398509481984e+16f * x : x;
+        const float e__0 = irgen_exponentf(big__0);
+        const float top__0 = e__0 > 100.0f ? 1.0f : 0.0f;
+        const float m__0 = (top__0 > 0.0f ? 0.5f * big__0 : big__0) * irgen_pow2f(-e__0 + top__0);
+        const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
+        const float e__1 = e__0 + (m__1 < 1.0f ? 1.0f : 0.0f) - (irgen_c0 ? 54.0f : 0.0f);
+        const float f__0 = m__1 - 1.0f;
+        const float s__0 = f__0 / (f__0 + 2.0f);
+        const float z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    _irgen_t1 = log_series_f32(z);
+    {
+        const float r__0 = _irgen_t1 * z;
+        const float hfsq__0 = 0.5f * f * f;
+        const float t__0 = hfsq__0 + r__0;
+        const float t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    _irgen_t2 = ln2_lo_f32(x);
+    {
+        const float t__0 = _irgen_t2 * e + t;
+        const float t__1 = hfsq - t__0;
+        const float t__2 = -f + t__1;
+        t = t__2;
+    }
+    _irgen_t3 = ln2_hi_f32(x);
+    {
+        const float y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return INFINITY > x && x > 0.0f ? y__0 : (x == 0.0f ? -INFINITY : (INFINITY == x ? INFINITY : NAN));
+    }
+}
+
+IRGEN_FN float box_muller_f32(float radius, float angle)
+{
+    float a = 0.0f;
+    float sign = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    {
+        const float a__0 = fabsf(angle - floorf(angle + 0.5f));
+        const float irgen_c0 = a__0 > 0.25f;
+        const float sign__0 = irgen_c0 ? -1.0f : 1.0f;
+        const float a__1 = irgen_c0 ? 0.5f - a__0 : a__0;
+        a = a__1;
+        sign = sign__0;
+    }
+    _irgen_t1 = portable_log_f32(radius);
+    _irgen_t2 = cos_wide_f32(6.283185307179586f * a);
+    return _irgen_t2 * sign * sqrtf(-(2.0f * _irgen_t1));
+}
+
 IRGEN_FN float sample_f32(float mu, float sigma, irgen_rng* irgen_rng)
 {
     float _irgen_t1 = 0.0f;
-    _irgen_t1 = irgen_normal_f32(irgen_rng);
-    return _irgen_t1 * sigma + mu;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    irgen_draw_normal_f32(irgen_rng, &_irgen_t1, &_irgen_t2);
+    _irgen_t3 = box_muller_f32(_irgen_t1, _irgen_t2);
+    return _irgen_t3 * sigma + mu;
 }
 
 IRGEN_FN float kernel_sample_f32(float mu, float sigma, irgen_rng* irgen_rng)

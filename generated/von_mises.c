@@ -16,6 +16,18 @@ __attribute__((const)) static inline double irgen_lgamma(double x)
 __attribute__((const)) static inline float irgen_lgammaf(float x)
 { int s; return lgammaf_r(x, &s); }
 
+#define IRGEN_FN static inline
+/* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
+   which irgen/lib/portable.py builds elementary functions that give the same bits on
+   every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
+   pow2(n) = 2^n for a whole n in the normal range, inf above it, 0 below it. */
+IRGEN_FN double irgen_exponent(double x) { return x == 0 || !isfinite(x) ? NAN : (double)ilogb(x); }
+IRGEN_FN float irgen_exponentf(float x) { return x == 0 || !isfinite(x) ? NAN : (float)ilogbf(x); }
+IRGEN_FN double irgen_pow2(double n)
+{ return n != n ? n : n > 1023 ? INFINITY : n < -1022 ? 0.0 : ldexp(1.0, (int)n); }
+IRGEN_FN float irgen_pow2f(float n)
+{ return n != n ? n : n > 127 ? INFINITY : n < -126 ? 0.0f : ldexpf(1.0f, (int)n); }
+
 void irgen_set_threads(int n)
 {
 #ifdef _OPENMP
@@ -148,16 +160,12 @@ IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
-   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
-   standard deviations. */
+   A normal draw's radius uniform (irgen.lib.portable.box_muller) takes 64 (32) bits in
+   (0, 1], so normal tails reach 9.4 (6.7) standard deviations. */
 #define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
 #define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
 #define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
 #define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
-/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
-#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
-#define IRGEN_TWO_PI_F64 6.283185307179586
-#define IRGEN_TWO_PI_F32 6.2831855f
 #ifndef __CUDACC__
 
 /* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
@@ -202,6 +210,21 @@ static inline irgen_vd irgen_v_fmin_f64(irgen_vd a, irgen_vd b)
 { return irgen_sel_f64(a != a, b, irgen_sel_f64(b < a, b, a)); }
 static inline irgen_vd irgen_v_fmax_f64(irgen_vd a, irgen_vd b)
 { return irgen_sel_f64(a != a, b, irgen_sel_f64(b > a, b, a)); }
+static inline irgen_vd irgen_v_exponent_f64(irgen_vd x)
+{
+    const irgen_vd a = irgen_v_fabs_f64(x);
+    const irgen_md small = a < DBL_MIN;
+    const irgen_vd u = irgen_sel_f64(small, a * 0x1p54, a);
+    const irgen_md e = (((irgen_md)u >> 52) & 2047) - 1023 - (small & 54);
+    const irgen_vd r = __builtin_convertvector(e, irgen_vd);
+    return irgen_sel_f64((a == 0) | (a == ((double)INFINITY)) | (a != a), irgen_bc_f64(((double)NAN)), r);
+}
+static inline irgen_vd irgen_v_pow2_f64(irgen_vd n)
+{
+    const irgen_vd c = irgen_sel_f64(n < -1022.0, irgen_bc_f64(-1023.0), irgen_sel_f64(n > 1023.0, irgen_bc_f64(1024.0), n));
+    const irgen_md k = __builtin_convertvector(c, irgen_md);
+    return irgen_sel_f64(n != n, n, (irgen_vd)((k + 1023) << 52));
+}
 static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
 { irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
 static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
@@ -338,6 +361,16 @@ static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t f
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
     r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
 }
+static inline void irgen_seed_at_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
+{
+    irgen_ud i0 = {0}, i1 = {0};
+    for (int l = 0; l < IRGEN_W_f64; ++l) {
+        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    }
+    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
+    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
+}
 static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w)
 {
     irgen_ud c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
@@ -345,17 +378,12 @@ static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w
     r->n = (r->n + ((irgen_ud)m & 1)) & IRGEN_LO32;
     w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
 }
-static inline irgen_vd irgen_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r)
-{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); return IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
-static inline irgen_vd irgen_normal_v_f64(irgen_md m, irgen_rng_v_f64* r)
+static inline void irgen_draw_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* u)
+{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); *u = IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
+static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* radius, irgen_vd* angle)
 {
     irgen_ud w[4]; irgen_words_v_f64(m, r, w);
-    const irgen_vd radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]), angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
-#define IRGEN_VLOG(x) irgen_v_log_f64(m, x)
-#define IRGEN_VCOS(x) irgen_v_cos_f64(m, x)
-    return IRGEN_BOX_MULLER(irgen_v_sqrt_f64, IRGEN_VLOG, IRGEN_VCOS, radius, angle, IRGEN_TWO_PI_F64);
-#undef IRGEN_VLOG
-#undef IRGEN_VCOS
+    *radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
 }
 
 static const double B10_W_f64[10] = {0.06667134430868814, 0.1494513491505806, 0.21908636251598204, 0.26926671930999635, 0.29552422471475287, 0.29552422471475287, 0.26926671930999635, 0.21908636251598204, 0.1494513491505806, 0.06667134430868814};
@@ -488,7 +516,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass_v_f64(irgen_md i
                 const irgen_vd irgen_pre3_u = u;
                 const irgen_vd irgen_pre3_total = total;
                 irgen_md irgen_m4 = irgen_m2;
-                for (int irgen_k3 = 0; irgen_k3 < 10 && irgen_any_f64(irgen_m4); ++irgen_k3) {
+                if (irgen_any_f64(irgen_m4)) for (int irgen_k3 = 0; irgen_k3 < 10; ++irgen_k3) {
                     {
                         const irgen_vd u__0 = h * (B10_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0);
                         const irgen_vd irgen_c0 = u__0 * u__0;
@@ -512,7 +540,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass_v_f64(irgen_md i
                         const irgen_vd irgen_pre8_u = u;
                         const irgen_vd irgen_pre8_total = total;
                         irgen_md irgen_m9 = irgen_m7;
-                        for (int irgen_k5 = 0; irgen_k5 < 12 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m9)) for (int irgen_k5 = 0; irgen_k5 < 12; ++irgen_k5) {
                             {
                                 const irgen_vd u__0 = h * (B12_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0);
                                 const irgen_vd irgen_c0 = u__0 * u__0;
@@ -531,7 +559,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass_v_f64(irgen_md i
                         const irgen_md irgen_m11 = irgen_m10;
                         const irgen_vd irgen_pre11_total = total;
                         irgen_md irgen_m12 = irgen_m10;
-                        for (int irgen_k5 = 0; irgen_k5 < 14 && irgen_any_f64(irgen_m12); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m12)) for (int irgen_k5 = 0; irgen_k5 < 14; ++irgen_k5) {
                             {
                                 const irgen_vd u__0 = h * (B14_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0);
                                 const irgen_vd irgen_c0 = u__0 * u__0;
@@ -615,7 +643,7 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irg
         }
         {
             irgen_md irgen_m9 = irgen_m0;
-            for (int irgen_k2 = 0; irgen_k2 < 18 && irgen_any_f64(irgen_m9); ++irgen_k2) {
+            if (irgen_any_f64(irgen_m9)) for (int irgen_k2 = 0; irgen_k2 < 18; ++irgen_k2) {
                 {
                     const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k2)))];
                     total = total__0;
@@ -642,7 +670,7 @@ static inline __attribute__((always_inline)) irgen_vd sin_small_v_f64(irgen_md i
     }
     {
         irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 12 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
             {
                 const irgen_vd total__0 = total * x2 + SIN_TAYLOR_f64[(int)(((double)(0 + irgen_k1)))];
                 total = total__0;
@@ -725,7 +753,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
                 const irgen_md irgen_m5 = irgen_m4;
                 const irgen_vd irgen_pre5_total = total;
                 irgen_md irgen_m6 = irgen_m4;
-                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m6); ++irgen_k3) {
+                if (irgen_any_f64(irgen_m6)) for (int irgen_k3 = 0; irgen_k3 < 12; ++irgen_k3) {
                     { irgen_vd irgen_o0;
                       irgen_o0 = tail_integrand_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0));
                       _irgen_t1 = irgen_o0;
@@ -748,7 +776,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
                         const irgen_md irgen_m10 = irgen_m9;
                         const irgen_vd irgen_pre10_total = total;
                         irgen_md irgen_m11 = irgen_m9;
-                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m11)) for (int irgen_k5 = 0; irgen_k5 < 16; ++irgen_k5) {
                             { irgen_vd irgen_o0;
                               irgen_o0 = tail_integrand_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0));
                               _irgen_t2 = irgen_o0;
@@ -767,7 +795,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
                         const irgen_md irgen_m13 = irgen_m12;
                         const irgen_vd irgen_pre13_total = total;
                         irgen_md irgen_m14 = irgen_m12;
-                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m14); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m14)) for (int irgen_k5 = 0; irgen_k5 < 24; ++irgen_k5) {
                             { irgen_vd irgen_o0;
                               irgen_o0 = tail_integrand_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0));
                               _irgen_t3 = irgen_o0;
@@ -1026,7 +1054,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irge
                 const irgen_vd irgen_pre3_d1_total = d1_total;
                 const irgen_vd irgen_pre3_total = total;
                 irgen_md irgen_m4 = irgen_m2;
-                for (int irgen_k3 = 0; irgen_k3 < 10 && irgen_any_f64(irgen_m4); ++irgen_k3) {
+                if (irgen_any_f64(irgen_m4)) for (int irgen_k3 = 0; irgen_k3 < 10; ++irgen_k3) {
                     {
                         const double irgen_c0 = B10_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0;
                         const irgen_vd d0_u__0 = irgen_c0 * d0_h;
@@ -1068,7 +1096,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irge
                         const irgen_vd irgen_pre8_d1_total = d1_total;
                         const irgen_vd irgen_pre8_total = total;
                         irgen_md irgen_m9 = irgen_m7;
-                        for (int irgen_k5 = 0; irgen_k5 < 12 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m9)) for (int irgen_k5 = 0; irgen_k5 < 12; ++irgen_k5) {
                             {
                                 const double irgen_c0 = B12_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0;
                                 const irgen_vd d0_u__0 = irgen_c0 * d0_h;
@@ -1104,7 +1132,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irge
                         const irgen_vd irgen_pre11_d1_total = d1_total;
                         const irgen_vd irgen_pre11_total = total;
                         irgen_md irgen_m12 = irgen_m10;
-                        for (int irgen_k5 = 0; irgen_k5 < 14 && irgen_any_f64(irgen_m12); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m12)) for (int irgen_k5 = 0; irgen_k5 < 14; ++irgen_k5) {
                             {
                                 const double irgen_c0 = B14_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0;
                                 const irgen_vd d0_u__0 = irgen_c0 * d0_h;
@@ -1254,7 +1282,7 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md
         }
         {
             irgen_md irgen_m9 = irgen_m0;
-            for (int irgen_k2 = 0; irgen_k2 < 18 && irgen_any_f64(irgen_m9); ++irgen_k2) {
+            if (irgen_any_f64(irgen_m9)) for (int irgen_k2 = 0; irgen_k2 < 18; ++irgen_k2) {
                 {
                     const irgen_vd d0_total__0 = d0_total * u + d0_u * total;
                     const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k2)))];
@@ -1295,7 +1323,7 @@ static inline __attribute__((always_inline)) irgen_vd sin_small__d0_v_f64(irgen_
     }
     {
         irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 12 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
             {
                 const irgen_vd d0_total__0 = d0_total * x2 + d0_x2 * total;
                 const irgen_vd total__0 = total * x2 + SIN_TAYLOR_f64[(int)(((double)(0 + irgen_k1)))];
@@ -1532,7 +1560,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
                 const irgen_vd irgen_pre5_d1_total = d1_total;
                 const irgen_vd irgen_pre5_total = total;
                 irgen_md irgen_m6 = irgen_m4;
-                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m6); ++irgen_k3) {
+                if (irgen_any_f64(irgen_m6)) for (int irgen_k3 = 0; irgen_k3 < 12; ++irgen_k3) {
                     { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                       irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_w, d0_e, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d1_k, d1_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1, &irgen_o2);
                       _irgen_t1 = irgen_o0;
@@ -1566,7 +1594,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
                         const irgen_vd irgen_pre10_d1_total = d1_total;
                         const irgen_vd irgen_pre10_total = total;
                         irgen_md irgen_m11 = irgen_m9;
-                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m11)) for (int irgen_k5 = 0; irgen_k5 < 16; ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                               irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
                               _irgen_t2 = irgen_o0;
@@ -1596,7 +1624,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irge
                         const irgen_vd irgen_pre13_d1_total = d1_total;
                         const irgen_vd irgen_pre13_total = total;
                         irgen_md irgen_m14 = irgen_m12;
-                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m14); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m14)) for (int irgen_k5 = 0; irgen_k5 < 24; ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                               irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
                               _irgen_t3 = irgen_o0;
@@ -1963,7 +1991,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_
                 const irgen_vd irgen_pre3_d0_total = d0_total;
                 const irgen_vd irgen_pre3_total = total;
                 irgen_md irgen_m4 = irgen_m2;
-                for (int irgen_k3 = 0; irgen_k3 < 10 && irgen_any_f64(irgen_m4); ++irgen_k3) {
+                if (irgen_any_f64(irgen_m4)) for (int irgen_k3 = 0; irgen_k3 < 10; ++irgen_k3) {
                     {
                         const irgen_vd u__0 = h * (B10_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0);
                         const irgen_vd irgen_c0 = u__0 * u__0;
@@ -1993,7 +2021,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_
                         const irgen_vd irgen_pre8_d0_total = d0_total;
                         const irgen_vd irgen_pre8_total = total;
                         irgen_md irgen_m9 = irgen_m7;
-                        for (int irgen_k5 = 0; irgen_k5 < 12 && irgen_any_f64(irgen_m9); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m9)) for (int irgen_k5 = 0; irgen_k5 < 12; ++irgen_k5) {
                             {
                                 const irgen_vd u__0 = h * (B12_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0);
                                 const irgen_vd irgen_c0 = u__0 * u__0;
@@ -2018,7 +2046,7 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_
                         const irgen_vd irgen_pre11_d0_total = d0_total;
                         const irgen_vd irgen_pre11_total = total;
                         irgen_md irgen_m12 = irgen_m10;
-                        for (int irgen_k5 = 0; irgen_k5 < 14 && irgen_any_f64(irgen_m12); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m12)) for (int irgen_k5 = 0; irgen_k5 < 14; ++irgen_k5) {
                             {
                                 const irgen_vd u__0 = h * (B14_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0);
                                 const irgen_vd irgen_c0 = u__0 * u__0;
@@ -2183,7 +2211,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                 const irgen_vd irgen_pre5_d0_total = d0_total;
                 const irgen_vd irgen_pre5_total = total;
                 irgen_md irgen_m6 = irgen_m4;
-                for (int irgen_k3 = 0; irgen_k3 < 12 && irgen_any_f64(irgen_m6); ++irgen_k3) {
+                if (irgen_any_f64(irgen_m6)) for (int irgen_k3 = 0; irgen_k3 < 12; ++irgen_k3) {
                     { irgen_vd irgen_o0, irgen_o1;
                       irgen_o0 = tail_integrand__d13_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_k, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1);
                       _irgen_t1 = irgen_o0;
@@ -2212,7 +2240,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                         const irgen_vd irgen_pre10_d0_total = d0_total;
                         const irgen_vd irgen_pre10_total = total;
                         irgen_md irgen_m11 = irgen_m9;
-                        for (int irgen_k5 = 0; irgen_k5 < 16 && irgen_any_f64(irgen_m11); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m11)) for (int irgen_k5 = 0; irgen_k5 < 16; ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1;
                               irgen_o0 = tail_integrand__d13_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
                               _irgen_t2 = irgen_o0;
@@ -2237,7 +2265,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                         const irgen_vd irgen_pre13_d0_total = d0_total;
                         const irgen_vd irgen_pre13_total = total;
                         irgen_md irgen_m14 = irgen_m12;
-                        for (int irgen_k5 = 0; irgen_k5 < 24 && irgen_any_f64(irgen_m14); ++irgen_k5) {
+                        if (irgen_any_f64(irgen_m14)) for (int irgen_k5 = 0; irgen_k5 < 24; ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1;
                               irgen_o0 = tail_integrand__d13_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
                               _irgen_t3 = irgen_o0;
@@ -2538,6 +2566,483 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd cos_poly_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd t0 = irgen_bc_f64(0.0);
+    irgen_vd t1 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z__0 = x * x;
+        const irgen_vd z2__0 = z__0 * z__0;
+        const irgen_vd z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -(0.5 * z) + z2 * (0.041666666666666664 - 0.001388888888888889 * z) + z4 * (2.48015873015873e-05 - 2.755731922398589e-07 * z) + 1.0, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z8__0 = z4 * z4;
+            const irgen_vd q0__0 = 1.0 - 0.5 * z;
+            const irgen_vd q1__0 = 0.041666666666666664 - 0.001388888888888889 * z;
+            const irgen_vd q2__0 = 2.48015873015873e-05 - 2.755731922398589e-07 * z;
+            const irgen_vd q3__0 = 2.08767569878681e-09 - 1.1470745597729725e-11 * z;
+            const irgen_vd t0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd t1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd u__0 = t0__0 + t1__0 * z4;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, u__0 + 4.779477332387385e-14 * z8__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd sin_poly_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd t0 = irgen_bc_f64(0.0);
+    irgen_vd t1 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z__0 = x * x;
+        const irgen_vd z2__0 = z__0 * z__0;
+        const irgen_vd z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, x * (-(0.16666666666666666 * z) + z2 * (0.008333333333333333 - 0.0001984126984126984 * z) + z4 * (2.7557319223985893e-06 - 2.505210838544172e-08 * z) + 1.0), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z8__0 = z4 * z4;
+            const irgen_vd q0__0 = 1.0 - 0.16666666666666666 * z;
+            const irgen_vd q1__0 = 0.008333333333333333 - 0.0001984126984126984 * z;
+            const irgen_vd q2__0 = 2.7557319223985893e-06 - 2.505210838544172e-08 * z;
+            const irgen_vd q3__0 = 1.6059043836821613e-10 - 7.647163731819816e-13 * z;
+            const irgen_vd t0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd t1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd u__0 = t0__0 + t1__0 * z4;
+            const irgen_vd p__0 = u__0 + 2.8114572543455206e-15 * z8__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            u = u__0;
+            p = p__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, p__0 * x, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd cos_turns_v_f64(irgen_md irgen_m0, irgen_vd t)
+{
+    irgen_vd a = irgen_bc_f64(0.0);
+    irgen_vd sign = irgen_bc_f64(0.0);
+    irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd a__0 = irgen_v_fabs_f64(t - irgen_v_floor_f64(t + 0.5));
+        const irgen_md irgen_c0 = (a__0 > irgen_bc_f64(0.25));
+        const irgen_vd sign__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(-1.0), irgen_bc_f64(1.0));
+        const irgen_vd a__1 = irgen_sel_f64(irgen_c0, 0.5 - a__0, a__0);
+        const irgen_vd d__0 = 0.25 - a__1;
+        const double c__0 = 0.0;
+        a = a__1;
+        sign = sign__0;
+        d = d__0;
+        c = irgen_bc_f64(c__0);
+    }
+    {
+        const irgen_md irgen_m1 = (a > irgen_bc_f64(0.125));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = sin_poly_v_f64(irgen_m2, 6.283185307179586 * d);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            {
+                const irgen_vd c__0 = _irgen_t1;
+                c = irgen_sel_f64(irgen_m2, c__0, c);
+            }
+        }
+        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m3)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = cos_poly_v_f64(irgen_m3, 6.283185307179586 * a);
+              _irgen_t2 = irgen_sel_f64(irgen_m3, irgen_o0, _irgen_t2);
+            }
+            {
+                const irgen_vd c__0 = _irgen_t2;
+                c = irgen_sel_f64(irgen_m3, c__0, c);
+            }
+        }
+    }
+    return c * sign;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd atan_series_v_f64(irgen_md irgen_m0, irgen_vd z)
+{
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd lo = irgen_bc_f64(0.0);
+    irgen_vd hi = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd q5 = irgen_bc_f64(0.0);
+    irgen_vd q6 = irgen_bc_f64(0.0);
+    irgen_vd t0 = irgen_bc_f64(0.0);
+    irgen_vd t1 = irgen_bc_f64(0.0);
+    irgen_vd t2 = irgen_bc_f64(0.0);
+    irgen_vd u0 = irgen_bc_f64(0.0);
+    irgen_vd u1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z2__0 = z * z;
+        const irgen_vd z4__0 = z2__0 * z2__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd lo__0 = -(0.3333333333333333 * z) + z2 * (0.2 - 0.14285714285714285 * z) + 1.0;
+                const irgen_vd hi__0 = -(0.09090909090909091 * z) + 0.07692307692307693 * z2 + 0.1111111111111111;
+                lo = irgen_sel_f64(irgen_m2, lo__0, lo);
+                hi = irgen_sel_f64(irgen_m2, hi__0, hi);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, hi__0 * z4 + lo__0, irgen_ret0);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z8__0 = z4 * z4;
+            const irgen_vd q0__0 = 1.0 - 0.3333333333333333 * z;
+            const irgen_vd q1__0 = 0.2 - 0.14285714285714285 * z;
+            const irgen_vd q2__0 = 0.1111111111111111 - 0.09090909090909091 * z;
+            const irgen_vd q3__0 = 0.07692307692307693 - 0.06666666666666667 * z;
+            const irgen_vd q4__0 = 0.058823529411764705 - 0.05263157894736842 * z;
+            const irgen_vd q5__0 = 0.047619047619047616 - 0.043478260869565216 * z;
+            const irgen_vd q6__0 = 0.04 - 0.037037037037037035 * z;
+            const irgen_vd t0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd t1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd t2__0 = q4__0 + q5__0 * z2;
+            const irgen_vd u0__0 = t0__0 + t1__0 * z4;
+            const irgen_vd u1__0 = q6__0 * z4 + t2__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            q5 = q5__0;
+            q6 = q6__0;
+            t0 = t0__0;
+            t1 = t1__0;
+            t2 = t2__0;
+            u0 = u0__0;
+            u1 = u1__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, u0__0 + u1__0 * z8__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_atan_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd a = irgen_bc_f64(0.0);
+    irgen_vd inverted = irgen_bc_f64(0.0);
+    irgen_vd shifted = irgen_bc_f64(0.0);
+    irgen_vd num = irgen_bc_f64(0.0);
+    irgen_vd b = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd a__0 = irgen_v_fabs_f64(x);
+        const irgen_md irgen_c0 = (a__0 > irgen_bc_f64(1.0));
+        const irgen_vd inverted__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd a__1 = irgen_sel_f64(irgen_c0, 1.0 / a__0, a__0);
+        const irgen_vd shifted__0 = irgen_sel_f64((a__1 > irgen_bc_f64(0.2679491924311227)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd num__0 = 1.7320508075688772 * a__1 - 1.0;
+        const irgen_vd b__0 = num__0 / (a__1 + 1.7320508075688772);
+        const irgen_vd a__2 = irgen_sel_f64((shifted__0 > irgen_bc_f64(0.0)), b__0, a__1);
+        a = a__2;
+        inverted = inverted__0;
+        shifted = shifted__0;
+        num = num__0;
+        b = b__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = atan_series_v_f64(irgen_m0, a * a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd r__0 = _irgen_t1 * a;
+        const irgen_vd r__1 = irgen_sel_f64((shifted > irgen_bc_f64(0.0)), r__0 + 0.5235987755982989, r__0);
+        const irgen_vd r__2 = irgen_sel_f64((inverted > irgen_bc_f64(0.0)), 1.5707963267948966 - r__1, r__1);
+        r = r__2;
+        return irgen_sel_f64((x != x), x, irgen_v_copysign_f64(r__2, x));
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd ln2_hi_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd ln2_lo_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md irgen_m0, irgen_vd z)
+{
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd r0 = irgen_bc_f64(0.0);
+    irgen_vd r1 = irgen_bc_f64(0.0);
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z2__0 = z * z;
+        z2 = z2__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z4__0 = z2 * z2;
+            const irgen_vd z8__0 = z4__0 * z4__0;
+            const irgen_vd q0__0 = 0.4 * z + 0.6666666666666666;
+            const irgen_vd q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+            const irgen_vd q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+            const irgen_vd q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+            const irgen_vd q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+            const irgen_vd r0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd r1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd r2__0 = q4__0 + 0.08695652173913043 * z2;
+            const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
+            z4 = z4__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            r0 = r0__0;
+            r1 = r1__0;
+            r2 = r2__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd big = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd top = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd hfsq = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
+        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
+        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
+        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
+        const irgen_vd f__0 = m__1 - 1.0;
+        const irgen_vd s__0 = f__0 / (f__0 + 2.0);
+        const irgen_vd z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_series_v_f64(irgen_m0, z);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd r__0 = _irgen_t1 * z;
+        const irgen_vd hfsq__0 = 0.5 * f * f;
+        const irgen_vd t__0 = hfsq__0 + r__0;
+        const irgen_vd t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_lo_v_f64(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd t__0 = _irgen_t2 * e + t;
+        const irgen_vd t__1 = hfsq - t__0;
+        const irgen_vd t__2 = -f + t__1;
+        t = t__2;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
+      _irgen_t3 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd sin_turns_v_f64(irgen_md irgen_m0, irgen_vd t)
+{
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd a = irgen_bc_f64(0.0);
+    irgen_vd d = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd r__0 = t - irgen_v_floor_f64(t + 0.5);
+        const irgen_vd a__0 = irgen_v_fabs_f64(r__0);
+        const irgen_vd a__1 = irgen_sel_f64((a__0 > irgen_bc_f64(0.25)), 0.5 - a__0, a__0);
+        const irgen_vd d__0 = 0.25 - a__1;
+        const double c__0 = 0.0;
+        r = r__0;
+        a = a__1;
+        d = d__0;
+        c = irgen_bc_f64(c__0);
+    }
+    {
+        const irgen_md irgen_m1 = (a > irgen_bc_f64(0.125));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = cos_poly_v_f64(irgen_m2, 6.283185307179586 * d);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            {
+                const irgen_vd c__0 = _irgen_t1;
+                c = irgen_sel_f64(irgen_m2, c__0, c);
+            }
+        }
+        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m3)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = sin_poly_v_f64(irgen_m3, 6.283185307179586 * a);
+              _irgen_t2 = irgen_sel_f64(irgen_m3, irgen_o0, _irgen_t2);
+            }
+            {
+                const irgen_vd c__0 = _irgen_t2;
+                c = irgen_sel_f64(irgen_m3, c__0, c);
+            }
+        }
+    }
+    return irgen_v_copysign_f64(c, r);
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd kappa, irgen_rng_v_f64* irgen_rng)
 {
     irgen_vd s = irgen_bc_f64(0.0);
@@ -2546,16 +3051,23 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
     irgen_vd rho = irgen_bc_f64(0.0);
     irgen_vd omr = irgen_bc_f64(0.0);
     irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd wide = irgen_bc_f64(0.0);
+    irgen_vd near = irgen_bc_f64(0.0);
     irgen_vd scale = irgen_bc_f64(0.0);
     irgen_vd theta = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd ch = irgen_bc_f64(0.0);
     irgen_vd c = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd accept = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t5 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t6 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t7 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd s__0 = irgen_v_sqrt_f64(4.0 * kappa * kappa + 1.0);
@@ -2568,7 +3080,10 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
         const irgen_vd omr__0 = irgen_c1 * (st__0 + 1.0 + 1.0 / (irgen_c2 + s__0));
         const irgen_vd irgen_c3 = rho__0 + 1.0;
         const irgen_vd q__0 = omr__0 / irgen_c3;
-        const irgen_vd scale__0 = 0.25 * irgen_c0 * irgen_c3 * irgen_c3 * omr__0 * omr__0;
+        const irgen_vd wide__0 = irgen_c0;
+        const irgen_vd wide__1 = 0.25 * wide__0;
+        const irgen_vd near__0 = irgen_c3;
+        const irgen_vd scale__0 = wide__1 * near__0 * near__0 * omr__0 * omr__0;
         const double theta__0 = ((double)NAN);
         s = s__0;
         tau = tau__0;
@@ -2576,6 +3091,8 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
         rho = rho__0;
         omr = omr__0;
         q = q__0;
+        wide = wide__1;
+        near = near__0;
         scale = scale__0;
         theta = irgen_bc_f64(theta__0);
     }
@@ -2594,22 +3111,32 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
                 irgen_m1 &= ~irgen_m4;
             }
             if (irgen_any_f64(irgen_m1)) {
-                { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m1, irgen_rng);
+                { irgen_vd irgen_o0;
+                  irgen_draw_uniform_v_f64(irgen_m1, irgen_rng, &irgen_o0);
                   _irgen_t1 = irgen_o0;
                 }
                 {
-                    const irgen_vd h__0 = (2.0 * _irgen_t1 - 1.0) * (0.5 * 3.141592653589793);
-                    const irgen_vd ch__0 = irgen_v_cos_f64(irgen_m1, h__0);
-                    const irgen_vd c__0 = scale / (ch__0 * ch__0 * (4.0 * rho) + omr * omr);
-                    h = h__0;
-                    ch = ch__0;
-                    c = c__0;
+                    const irgen_vd v__0 = 2.0 * _irgen_t1 - 1.0;
+                    const irgen_vd t__0 = 0.25 * v__0;
+                    v = v__0;
+                    t = t__0;
                 }
-                { const irgen_vd irgen_o0 = irgen_uniform_v_f64(irgen_m1, irgen_rng);
+                { irgen_vd irgen_o0;
+                  irgen_o0 = cos_turns_v_f64(irgen_m1, t);
                   _irgen_t2 = irgen_o0;
                 }
                 {
-                    const irgen_vd u__0 = _irgen_t2;
+                    const irgen_vd ch__0 = _irgen_t2;
+                    const irgen_vd c__0 = scale / (ch__0 * ch__0 * (4.0 * rho) + omr * omr);
+                    ch = ch__0;
+                    c = c__0;
+                }
+                { irgen_vd irgen_o0;
+                  irgen_draw_uniform_v_f64(irgen_m1, irgen_rng, &irgen_o0);
+                  _irgen_t3 = irgen_o0;
+                }
+                {
+                    const irgen_vd u__0 = _irgen_t3;
                     const irgen_vd accept__0 = irgen_sel_f64((u__0 < c * (2.0 - c)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
                     u = u__0;
                     accept = accept__0;
@@ -2617,17 +3144,33 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
                 {
                     const irgen_md irgen_m5 = (accept == irgen_bc_f64(0.0));
                     irgen_md irgen_m6 = irgen_m1 & irgen_m5;
-                    {
-                        const irgen_vd accept__0 = irgen_sel_f64((-c + irgen_v_log_f64(irgen_m6, c / u) + 1.0 >= irgen_bc_f64(0.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-                        accept = irgen_sel_f64(irgen_m6, accept__0, accept);
+                    if (irgen_any_f64(irgen_m6)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = portable_log_v_f64(irgen_m6, c / u);
+                          _irgen_t4 = irgen_sel_f64(irgen_m6, irgen_o0, _irgen_t4);
+                        }
+                        {
+                            const irgen_vd accept__0 = irgen_sel_f64((_irgen_t4 - c + 1.0 >= irgen_bc_f64(0.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+                            accept = irgen_sel_f64(irgen_m6, accept__0, accept);
+                        }
                     }
                 }
                 {
                     const irgen_md irgen_m7 = (accept > irgen_bc_f64(0.0));
                     irgen_md irgen_m8 = irgen_m1 & irgen_m7;
-                    {
-                        const irgen_vd theta__0 = 2.0 * irgen_v_atan_f64(irgen_m8, q * irgen_v_tan_f64(irgen_m8, h));
-                        theta = irgen_sel_f64(irgen_m8, theta__0, theta);
+                    if (irgen_any_f64(irgen_m8)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = sin_turns_v_f64(irgen_m8, t);
+                          _irgen_t5 = irgen_sel_f64(irgen_m8, irgen_o0, _irgen_t5);
+                        }
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = portable_atan_v_f64(irgen_m8, _irgen_t5 * q / ch);
+                          _irgen_t6 = irgen_sel_f64(irgen_m8, irgen_o0, _irgen_t6);
+                        }
+                        {
+                            const irgen_vd theta__0 = 2.0 * _irgen_t6;
+                            theta = irgen_sel_f64(irgen_m8, theta__0, theta);
+                        }
                     }
                 }
             }
@@ -2636,9 +3179,9 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
     }
     { irgen_vd irgen_o0;
       irgen_o0 = wrap_v_f64(irgen_m0, mu + theta, irgen_bc_f64(0.0));
-      _irgen_t3 = irgen_o0;
+      _irgen_t7 = irgen_o0;
     }
-    return _irgen_t3;
+    return _irgen_t7;
     return irgen_ret0;
 }
 
@@ -2681,6 +3224,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -2699,17 +3243,20 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (double)r0[l];
             }
+        }
         }
 
     }
@@ -2720,6 +3267,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -2738,17 +3286,20 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out0[i] = (float)r0[l];
             }
+        }
         }
 
     }
@@ -2797,6 +3348,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -2815,11 +3367,13 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
             for (int l = 0; l < w; ++l) {
@@ -2828,6 +3382,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
                 out1[i] = (double)r1[l];
                 out2[i] = (double)r2[l];
             }
+        }
         }
 
     }
@@ -2838,6 +3393,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -2856,11 +3412,13 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
             for (int l = 0; l < w; ++l) {
@@ -2869,6 +3427,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
                 out1[i] = (float)r1[l];
                 out2[i] = (float)r2[l];
             }
+        }
         }
 
     }
@@ -2879,6 +3438,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -2897,11 +3457,13 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
@@ -2909,6 +3471,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
                 out0[i] = (double)r0[l];
                 out1[i] = (double)r1[l];
             }
+        }
         }
 
     }
@@ -2919,6 +3482,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -2937,11 +3501,13 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
             const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
             const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
@@ -2949,6 +3515,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
                 out0[i] = (float)r0[l];
                 out1[i] = (float)r1[l];
             }
+        }
         }
 
     }
@@ -3008,6 +3575,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             irgen_store_d_d(out0, c + b, w, z);
         }
 
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -3026,11 +3594,13 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_d_d(out0, 1, c, order + b, w);
             const irgen_vd x1 = irgen_gather_d_d(in0, s0, c, order + b, w);
             const irgen_vd x2 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
@@ -3038,6 +3608,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
                 out1[i] = (double)r0[l];
                 out2[i] = (double)r1[l];
             }
+        }
         }
 
     }
@@ -3059,6 +3630,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             irgen_store_f_d(out0, c + b, w, z);
         }
 
+        {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
@@ -3077,11 +3649,13 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
         for (int j = 0; j < len; ++j) start[key[j] + 1]++;
         for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
         for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_gather_f_d(out0, 1, c, order + b, w);
             const irgen_vd x1 = irgen_gather_f_d(in0, s0, c, order + b, w);
             const irgen_vd x2 = irgen_gather_f_d(in1, s1, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             for (int l = 0; l < w; ++l) {
@@ -3089,6 +3663,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
                 out1[i] = (float)r0[l];
                 out2[i] = (float)r1[l];
             }
+        }
         }
 
     }

@@ -17,6 +17,16 @@ __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
 static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 #endif
+/* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
+   which irgen/lib/portable.py builds elementary functions that give the same bits on
+   every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
+   pow2(n) = 2^n for a whole n in the normal range, inf above it, 0 below it. */
+IRGEN_FN double irgen_exponent(double x) { return x == 0 || !isfinite(x) ? NAN : (double)ilogb(x); }
+IRGEN_FN float irgen_exponentf(float x) { return x == 0 || !isfinite(x) ? NAN : (float)ilogbf(x); }
+IRGEN_FN double irgen_pow2(double n)
+{ return n != n ? n : n > 1023 ? INFINITY : n < -1022 ? 0.0 : ldexp(1.0, (int)n); }
+IRGEN_FN float irgen_pow2f(float n)
+{ return n != n ? n : n > 127 ? INFINITY : n < -126 ? 0.0f : ldexpf(1.0f, (int)n); }
 /* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
    easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
    bijection of a counter. Draw d of element i under seed s is the block of counter
@@ -48,16 +58,12 @@ static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
-   The Box-Muller radius takes 64 (32) bits in (0, 1], so normal tails reach 9.4 (6.7)
-   standard deviations. */
+   A normal draw's radius uniform (irgen.lib.portable.box_muller) takes 64 (32) bits in
+   (0, 1], so normal tails reach 9.4 (6.7) standard deviations. */
 #define IRGEN_U01_F64(CVT, w0, w1) (CVT((((((w0) << 20) | ((w1) >> 12))) << 1) | 1) * 0x1p-53)
 #define IRGEN_U01_F32(CVT, w0) (CVT((((w0) >> 9) << 1) | 1) * 0x1p-24f)
 #define IRGEN_R01_F64(CVT, w0, w1) (CVT(w0) * 0x1p-32 + CVT((w1) | 1) * 0x1p-64)
 #define IRGEN_R01_F32(CVT, w0) (CVT((w0) | 1) * 0x1p-32f)
-/* Box-Muller: sqrt(-2 log r) cos(2 pi u) */
-#define IRGEN_BOX_MULLER(SQRT, LOG, COS, r, u, TWO_PI) (SQRT(-2 * LOG(r)) * COS((TWO_PI) * (u)))
-#define IRGEN_TWO_PI_F64 6.283185307179586
-#define IRGEN_TWO_PI_F32 6.2831855f
 #ifndef __CUDACC__
 
 /* The raw generators on given counters and keys (n blocks; words in uint32 arrays), which
@@ -90,22 +96,19 @@ IRGEN_FN void irgen_words(irgen_rng* r, uint64_t* w)
 }
 #define IRGEN_CVT_D(x) ((double)(x))
 #define IRGEN_CVT_F(x) ((float)(x))
-IRGEN_FN double irgen_uniform_f64(irgen_rng* r)
-{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
-IRGEN_FN float irgen_uniform_f32(irgen_rng* r)
-{ uint64_t w[4]; irgen_words(r, w); return IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
-IRGEN_FN double irgen_normal_f64(irgen_rng* r)
+IRGEN_FN void irgen_draw_uniform_f64(irgen_rng* r, double* u)
+{ uint64_t w[4]; irgen_words(r, w); *u = IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
+IRGEN_FN void irgen_draw_uniform_f32(irgen_rng* r, float* u)
+{ uint64_t w[4]; irgen_words(r, w); *u = IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
+IRGEN_FN void irgen_draw_normal_f64(irgen_rng* r, double* radius, double* angle)
 {
     uint64_t w[4]; irgen_words(r, w);
-    const double radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]);
-    const double angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
-    return IRGEN_BOX_MULLER(sqrt, log, cos, radius, angle, IRGEN_TWO_PI_F64);
+    *radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
 }
-IRGEN_FN float irgen_normal_f32(irgen_rng* r)
+IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 {
     uint64_t w[4]; irgen_words(r, w);
-    const float radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]), angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
-    return IRGEN_BOX_MULLER(sqrtf, logf, cosf, radius, angle, IRGEN_TWO_PI_F32);
+    *radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]); *angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
 }
 
 /* ---- float64 device functions ---- */
@@ -1641,6 +1644,387 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double kappa, doub
     }
 }
 
+IRGEN_FN double cos_poly_f64(double x)
+{
+    double z = 0.0;
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double t0 = 0.0;
+    double t1 = 0.0;
+    double u = 0.0;
+    {
+        const double z__0 = x * x;
+        const double z2__0 = z__0 * z__0;
+        const double z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        return -(0.5 * z) + z2 * (0.041666666666666664 - 0.001388888888888889 * z) + z4 * (2.48015873015873e-05 - 2.755731922398589e-07 * z) + 1.0;
+    }
+    {
+        const double z8__0 = z4 * z4;
+        const double q0__0 = 1.0 - 0.5 * z;
+        const double q1__0 = 0.041666666666666664 - 0.001388888888888889 * z;
+        const double q2__0 = 2.48015873015873e-05 - 2.755731922398589e-07 * z;
+        const double q3__0 = 2.08767569878681e-09 - 1.1470745597729725e-11 * z;
+        const double t0__0 = q0__0 + q1__0 * z2;
+        const double t1__0 = q2__0 + q3__0 * z2;
+        const double u__0 = t0__0 + t1__0 * z4;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        u = u__0;
+        return u__0 + 4.779477332387385e-14 * z8__0;
+    }
+}
+
+IRGEN_FN double sin_poly_f64(double x)
+{
+    double z = 0.0;
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double t0 = 0.0;
+    double t1 = 0.0;
+    double u = 0.0;
+    double p = 0.0;
+    {
+        const double z__0 = x * x;
+        const double z2__0 = z__0 * z__0;
+        const double z4__0 = z2__0 * z2__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        return x * (-(0.16666666666666666 * z) + z2 * (0.008333333333333333 - 0.0001984126984126984 * z) + z4 * (2.7557319223985893e-06 - 2.505210838544172e-08 * z) + 1.0);
+    }
+    {
+        const double z8__0 = z4 * z4;
+        const double q0__0 = 1.0 - 0.16666666666666666 * z;
+        const double q1__0 = 0.008333333333333333 - 0.0001984126984126984 * z;
+        const double q2__0 = 2.7557319223985893e-06 - 2.505210838544172e-08 * z;
+        const double q3__0 = 1.6059043836821613e-10 - 7.647163731819816e-13 * z;
+        const double t0__0 = q0__0 + q1__0 * z2;
+        const double t1__0 = q2__0 + q3__0 * z2;
+        const double u__0 = t0__0 + t1__0 * z4;
+        const double p__0 = u__0 + 2.8114572543455206e-15 * z8__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        u = u__0;
+        p = p__0;
+        return p__0 * x;
+    }
+}
+
+IRGEN_FN double cos_turns_f64(double t)
+{
+    double a = 0.0;
+    double sign = 0.0;
+    double d = 0.0;
+    double c = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double a__0 = fabs(t - floor(t + 0.5));
+        const double irgen_c0 = a__0 > 0.25;
+        const double sign__0 = irgen_c0 ? -1.0 : 1.0;
+        const double a__1 = irgen_c0 ? 0.5 - a__0 : a__0;
+        const double d__0 = 0.25 - a__1;
+        const double c__0 = 0.0;
+        a = a__1;
+        sign = sign__0;
+        d = d__0;
+        c = c__0;
+    }
+    if (a > 0.125) {
+        _irgen_t1 = sin_poly_f64(6.283185307179586 * d);
+        {
+            const double c__0 = _irgen_t1;
+            c = c__0;
+        }
+    } else {
+        _irgen_t2 = cos_poly_f64(6.283185307179586 * a);
+        {
+            const double c__0 = _irgen_t2;
+            c = c__0;
+        }
+    }
+    return c * sign;
+}
+
+IRGEN_FN double atan_series_f64(double z)
+{
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double lo = 0.0;
+    double hi = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double q4 = 0.0;
+    double q5 = 0.0;
+    double q6 = 0.0;
+    double t0 = 0.0;
+    double t1 = 0.0;
+    double t2 = 0.0;
+    double u0 = 0.0;
+    double u1 = 0.0;
+    {
+        const double z2__0 = z * z;
+        const double z4__0 = z2__0 * z2__0;
+        z2 = z2__0;
+        z4 = z4__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        {
+            const double lo__0 = -(0.3333333333333333 * z) + z2 * (0.2 - 0.14285714285714285 * z) + 1.0;
+            const double hi__0 = -(0.09090909090909091 * z) + 0.07692307692307693 * z2 + 0.1111111111111111;
+            lo = lo__0;
+            hi = hi__0;
+            return hi__0 * z4 + lo__0;
+        }
+    }
+    {
+        const double z8__0 = z4 * z4;
+        const double q0__0 = 1.0 - 0.3333333333333333 * z;
+        const double q1__0 = 0.2 - 0.14285714285714285 * z;
+        const double q2__0 = 0.1111111111111111 - 0.09090909090909091 * z;
+        const double q3__0 = 0.07692307692307693 - 0.06666666666666667 * z;
+        const double q4__0 = 0.058823529411764705 - 0.05263157894736842 * z;
+        const double q5__0 = 0.047619047619047616 - 0.043478260869565216 * z;
+        const double q6__0 = 0.04 - 0.037037037037037035 * z;
+        const double t0__0 = q0__0 + q1__0 * z2;
+        const double t1__0 = q2__0 + q3__0 * z2;
+        const double t2__0 = q4__0 + q5__0 * z2;
+        const double u0__0 = t0__0 + t1__0 * z4;
+        const double u1__0 = q6__0 * z4 + t2__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        q6 = q6__0;
+        t0 = t0__0;
+        t1 = t1__0;
+        t2 = t2__0;
+        u0 = u0__0;
+        u1 = u1__0;
+        return u0__0 + u1__0 * z8__0;
+    }
+}
+
+IRGEN_FN double portable_atan_f64(double x)
+{
+    double a = 0.0;
+    double inverted = 0.0;
+    double shifted = 0.0;
+    double num = 0.0;
+    double b = 0.0;
+    double _irgen_t1 = 0.0;
+    double r = 0.0;
+    {
+        const double a__0 = fabs(x);
+        const double irgen_c0 = a__0 > 1.0;
+        const double inverted__0 = irgen_c0 ? 1.0 : 0.0;
+        const double a__1 = irgen_c0 ? 1.0 / a__0 : a__0;
+        const double shifted__0 = a__1 > 0.2679491924311227 ? 1.0 : 0.0;
+        const double num__0 = 1.7320508075688772 * a__1 - 1.0;
+        const double b__0 = num__0 / (a__1 + 1.7320508075688772);
+        const double a__2 = shifted__0 > 0.0 ? b__0 : a__1;
+        a = a__2;
+        inverted = inverted__0;
+        shifted = shifted__0;
+        num = num__0;
+        b = b__0;
+    }
+    _irgen_t1 = atan_series_f64(a * a);
+    {
+        const double r__0 = _irgen_t1 * a;
+        const double r__1 = shifted > 0.0 ? r__0 + 0.5235987755982989 : r__0;
+        const double r__2 = inverted > 0.0 ? 1.5707963267948966 - r__1 : r__1;
+        r = r__2;
+        return isnan(x) ? x : copysign(r__2, x);
+    }
+}
+
+IRGEN_FN double ln2_hi_f64(double x)
+{
+    return DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125;
+}
+
+IRGEN_FN double ln2_lo_f64(double x)
+{
+    return DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06;
+}
+
+IRGEN_FN double log_series_f64(double z)
+{
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double q4 = 0.0;
+    double r0 = 0.0;
+    double r1 = 0.0;
+    double r2 = 0.0;
+    double u = 0.0;
+    {
+        const double z2__0 = z * z;
+        z2 = z2__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        return 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666;
+    }
+    {
+        const double z4__0 = z2 * z2;
+        const double z8__0 = z4__0 * z4__0;
+        const double q0__0 = 0.4 * z + 0.6666666666666666;
+        const double q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+        const double q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+        const double q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+        const double q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+        const double r0__0 = q0__0 + q1__0 * z2;
+        const double r1__0 = q2__0 + q3__0 * z2;
+        const double r2__0 = q4__0 + 0.08695652173913043 * z2;
+        const double u__0 = r0__0 + r1__0 * z4__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        return r2__0 * z8__0 + u__0;
+    }
+}
+
+IRGEN_FN double portable_log_f64(double x)
+{
+    double big = 0.0;
+    double e = 0.0;
+    double top = 0.0;
+    double m = 0.0;
+    double f = 0.0;
+    double s = 0.0;
+    double z = 0.0;
+    double _irgen_t1 = 0.0;
+    double r = 0.0;
+    double hfsq = 0.0;
+    double t = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    double y = 0.0;
+    {
+        const double irgen_c0 = DBL_MIN > x;
+        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
+        const double e__0 = irgen_exponent(big__0);
+        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
+        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
+        const double f__0 = m__1 - 1.0;
+        const double s__0 = f__0 / (f__0 + 2.0);
+        const double z__0 = s__0 * s__0;
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    _irgen_t1 = log_series_f64(z);
+    {
+        const double r__0 = _irgen_t1 * z;
+        const double hfsq__0 = 0.5 * f * f;
+        const double t__0 = hfsq__0 + r__0;
+        const double t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    _irgen_t2 = ln2_lo_f64(x);
+    {
+        const double t__0 = _irgen_t2 * e + t;
+        const double t__1 = hfsq - t__0;
+        const double t__2 = -f + t__1;
+        t = t__2;
+    }
+    _irgen_t3 = ln2_hi_f64(x);
+    {
+        const double y__0 = _irgen_t3 * e - t;
+        y = y__0;
+        return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
+    }
+}
+
+IRGEN_FN double sin_turns_f64(double t)
+{
+    double r = 0.0;
+    double a = 0.0;
+    double d = 0.0;
+    double c = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double r__0 = t - floor(t + 0.5);
+        const double a__0 = fabs(r__0);
+        const double a__1 = a__0 > 0.25 ? 0.5 - a__0 : a__0;
+        const double d__0 = 0.25 - a__1;
+        const double c__0 = 0.0;
+        r = r__0;
+        a = a__1;
+        d = d__0;
+        c = c__0;
+    }
+    if (a > 0.125) {
+        _irgen_t1 = cos_poly_f64(6.283185307179586 * d);
+        {
+            const double c__0 = _irgen_t1;
+            c = c__0;
+        }
+    } else {
+        _irgen_t2 = sin_poly_f64(6.283185307179586 * a);
+        {
+            const double c__0 = _irgen_t2;
+            c = c__0;
+        }
+    }
+    return copysign(c, r);
+}
+
 IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 {
     double s = 0.0;
@@ -1649,16 +2033,23 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
     double rho = 0.0;
     double omr = 0.0;
     double q = 0.0;
+    double wide = 0.0;
+    double near = 0.0;
     double scale = 0.0;
     double theta = 0.0;
     double _irgen_t1 = 0.0;
-    double h = 0.0;
+    double v = 0.0;
+    double t = 0.0;
+    double _irgen_t2 = 0.0;
     double ch = 0.0;
     double c = 0.0;
-    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     double u = 0.0;
     double accept = 0.0;
-    double _irgen_t3 = 0.0;
+    double _irgen_t4 = 0.0;
+    double _irgen_t5 = 0.0;
+    double _irgen_t6 = 0.0;
+    double _irgen_t7 = 0.0;
     {
         const double s__0 = sqrt(4.0 * kappa * kappa + 1.0);
         const double tau__0 = s__0 + 1.0;
@@ -1670,7 +2061,10 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
         const double omr__0 = irgen_c1 * (st__0 + 1.0 + 1.0 / (irgen_c2 + s__0));
         const double irgen_c3 = rho__0 + 1.0;
         const double q__0 = omr__0 / irgen_c3;
-        const double scale__0 = 0.25 * irgen_c0 * irgen_c3 * irgen_c3 * omr__0 * omr__0;
+        const double wide__0 = irgen_c0;
+        const double wide__1 = 0.25 * wide__0;
+        const double near__0 = irgen_c3;
+        const double scale__0 = wide__1 * near__0 * near__0 * omr__0 * omr__0;
         const double theta__0 = ((double)NAN);
         s = s__0;
         tau = tau__0;
@@ -1678,6 +2072,8 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
         rho = rho__0;
         omr = omr__0;
         q = q__0;
+        wide = wide__1;
+        near = near__0;
         scale = scale__0;
         theta = theta__0;
     }
@@ -1685,37 +2081,45 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
         if (!isnan(theta)) {
             break;
         }
-        _irgen_t1 = irgen_uniform_f64(irgen_rng);
+        irgen_draw_uniform_f64(irgen_rng, &_irgen_t1);
         {
-            const double h__0 = (2.0 * _irgen_t1 - 1.0) * (0.5 * 3.141592653589793);
-            const double ch__0 = cos(h__0);
+            const double v__0 = 2.0 * _irgen_t1 - 1.0;
+            const double t__0 = 0.25 * v__0;
+            v = v__0;
+            t = t__0;
+        }
+        _irgen_t2 = cos_turns_f64(t);
+        {
+            const double ch__0 = _irgen_t2;
             const double c__0 = scale / (ch__0 * ch__0 * (4.0 * rho) + omr * omr);
-            h = h__0;
             ch = ch__0;
             c = c__0;
         }
-        _irgen_t2 = irgen_uniform_f64(irgen_rng);
+        irgen_draw_uniform_f64(irgen_rng, &_irgen_t3);
         {
-            const double u__0 = _irgen_t2;
+            const double u__0 = _irgen_t3;
             const double accept__0 = u__0 < c * (2.0 - c) ? 1.0 : 0.0;
             u = u__0;
             accept = accept__0;
         }
         if (accept == 0.0) {
+            _irgen_t4 = portable_log_f64(c / u);
             {
-                const double accept__0 = -c + log(c / u) + 1.0 >= 0.0 ? 1.0 : 0.0;
+                const double accept__0 = _irgen_t4 - c + 1.0 >= 0.0 ? 1.0 : 0.0;
                 accept = accept__0;
             }
         }
         if (accept > 0.0) {
+            _irgen_t5 = sin_turns_f64(t);
+            _irgen_t6 = portable_atan_f64(_irgen_t5 * q / ch);
             {
-                const double theta__0 = 2.0 * atan(q * tan(h));
+                const double theta__0 = 2.0 * _irgen_t6;
                 theta = theta__0;
             }
         }
     }
-    _irgen_t3 = wrap_f64(mu + theta, 0.0);
-    return _irgen_t3;
+    _irgen_t7 = wrap_f64(mu + theta, 0.0);
+    return _irgen_t7;
 }
 
 IRGEN_FN double kernel_sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
@@ -1796,7 +2200,7 @@ irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double 
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -1877,7 +2281,7 @@ irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -2030,7 +2434,7 @@ irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, do
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -2115,7 +2519,7 @@ irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, flo
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_cdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -2198,7 +2602,7 @@ irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -2281,7 +2685,7 @@ irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -2420,7 +2824,7 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float64_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;
@@ -2496,7 +2900,7 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
             irgen_implicit_grad_float32_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
-        __syncthreads();                   /* before the next tile reuses the arrays */
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
     return;

@@ -126,6 +126,7 @@ def generate(dist: Distribution) -> dict[str, str]:
               for d, T, c in computes]
     kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
                        doc=k.doc, group=k.group, kind=k.kind, then=k.then,
+                       draw_group=k.draw_group,
                        then_kernel=next((t.name for t in kernels
                                          if t.kind == "map" and t.function == k.then), ""),
                        cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs), k.kind)

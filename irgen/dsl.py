@@ -209,7 +209,9 @@ class Distribution:
     sample and rsample kernels. log_space, optional, is the distribution of log z, with the
     same parameters (its CDF written in log z, so that z may underflow), and log_sample(*params)
     draws log z with the same draws as sample: they bring log_implicit_grad, log_sample and
-    log_rsample.
+    log_rsample. sample_group(*params), optional, is group's counterpart for the samplers:
+    elements of one group take the same branches of sample (the draws of an element do not
+    depend on the order in which elements are evaluated).
     """
     name: str
     params: tuple
@@ -224,6 +226,7 @@ class Distribution:
     implicit: str = "ratio"
     group: Optional[DSLFunction] = None
     sample: Optional[DSLFunction] = None
+    sample_group: Optional[DSLFunction] = None
     log_space: Optional["Distribution"] = None
     log_sample: Optional[DSLFunction] = None
     file: Optional[str] = None

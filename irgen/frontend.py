@@ -208,6 +208,10 @@ class _Lowering:
         return ir.Loop(bound, tuple(head + body))
 
     # -- expressions
+    def new_tmp(self):
+        self.tmp += 1
+        return sp.Symbol(f"_irgen_t{self.tmp}", real=True)
+
     def symbol(self, node: ast.Name):
         return sp.Symbol(node.id, real=True)
 
@@ -292,11 +296,16 @@ class _Lowering:
         if name in P.DRAWS:
             self.arity(node, 0, "a draw takes no arguments; shift and scale it instead, "
                                 "as in mu + sigma * normal()")
-            self.tmp += 1
-            tmp = sp.Symbol(f"_irgen_t{self.tmp}", real=True)
             loc = ir.Loc(self.fn.file, node.lineno, node.col_offset)
-            self.pending.append(ir.Draw(tmp, name, loc))   # a statement: every draw is new
-            return tmp
+            parts = [self.new_tmp() for _ in range(1 if name == "uniform" else 2)]
+            self.pending.append(ir.Draw(tuple(parts), name, loc))   # every draw is new
+            if name == "uniform":
+                return parts[0]
+            from .lib.portable import box_muller      # the same bits on every target
+            self.callees["box_muller"] = box_muller
+            z = self.new_tmp()
+            self.pending.append(ir.Call((z,), "box_muller", tuple(parts)))
+            return z
         if name in P.PREDICATES:
             self.error(node, f"'{name}' gives a condition, not a value",
                        "use it in if/while or a conditional expression")

@@ -42,9 +42,10 @@ class Call:
 
 @dataclass(frozen=True)
 class Draw:
-    """target = the next draw of the element's stream: kind 'uniform' (in (0, 1)) or
-    'normal' (standard normal)."""
-    target: sp.Symbol
+    """targets = the next draw of the element's stream: kind 'uniform', one value in
+    (0, 1); kind 'normal', the radius and angle uniforms of a Box-Muller normal (a DSL
+    normal() draw is this, then a call of irgen.lib.portable.box_muller)."""
+    targets: tuple
     kind: str
     loc: Optional[Loc] = field(default=None, compare=False)
 
@@ -104,9 +105,9 @@ def assigned(stmts) -> list:
     """Symbols assigned anywhere in stmts (loop indices included), in first-seen order."""
     seen = {}
     for s in walk(stmts):
-        if isinstance(s, (Assign, Draw)):
+        if isinstance(s, Assign):
             seen.setdefault(s.target, None)
-        elif isinstance(s, Call):
+        elif isinstance(s, (Call, Draw)):
             for t in s.targets:
                 seen.setdefault(t, None)
         elif isinstance(s, Loop) and s.index is not None:
@@ -128,7 +129,7 @@ def dump(fn: Function) -> str:
                 lines.append(f"{pad}{', '.join(map(str, s.targets))} = "
                              f"{s.func}({', '.join(map(str, s.args))})")
             elif isinstance(s, Draw):
-                lines.append(f"{pad}{s.target} = {s.kind}()")
+                lines.append(f"{pad}{', '.join(map(str, s.targets))} = draw_{s.kind}()")
             elif isinstance(s, If):
                 lines.append(f"{pad}if {s.cond}:")
                 emit(s.body, depth + 1)

@@ -44,6 +44,7 @@ class Kernel:
     group: str = ""      # IR function giving each element its branch group, if any
     kind: str = "map"    # map: elementwise; sample: draws; rsample: draws, then `then` at z
     then: str = ""       # rsample: the implicit-gradient kernel function evaluated at z
+    draw_group: str = ""   # samplers: IR function giving each element's branch group
 
 
 def _sym(name):
@@ -52,7 +53,7 @@ def _sym(name):
 
 def check_declaration(dist: Distribution):
     names = ("x",) + dist.param_names
-    for role in ("sample", "log_sample"):
+    for role in ("sample", "log_sample", "sample_group"):
         f = getattr(dist, role)
         if f is None:
             continue
@@ -259,7 +260,7 @@ def _first_draw(prog: Program, name: str, seen: set):
 
 def _refuse_draws(prog: Program, k: Kernel):
     """Only samplers draw: a CDF or density that drew would not be a function."""
-    for name in (k.function, k.group):
+    for name in (k.group, k.draw_group) + ((k.function,) if k.kind == "map" else ()):
         if name and prog.functions[name].draws:
             d = _first_draw(prog, name, set())
             loc = d.loc or ir.Loc("?", 0, 0)
@@ -289,17 +290,20 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
                f"implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z) "
                f"for p in {given}", group),
     ]
-    for k in kernels:
-        _refuse_draws(prog, k)
     implicit = kernels[-1]
+    sgroup = ""
+    if dist.sample_group is not None:
+        prog.register(dist.sample_group)
+        sgroup = prog.require(dist.sample_group.name)
     if dist.sample is not None:
         s = b.sampler("sample")
         kernels += [
             Kernel("sample", s, params, ("z",), f"samples z of the distribution at {given}",
-                   kind="sample"),
+                   kind="sample", draw_group=sgroup),
             Kernel("rsample", s, params, ("z",) + implicit.outputs,
                    f"samples z and their implicit reparameterization gradients dz/dp for p "
-                   f"in {given}, in one pass", group, kind="rsample", then=implicit.function),
+                   f"in {given}, in one pass", group, kind="rsample", then=implicit.function,
+                   draw_group=sgroup),
         ]
     if dist.log_space is not None:
         log_space = dist.log_space
@@ -314,9 +318,13 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
             s = b.sampler("log_sample")
             kernels += [
                 Kernel("log_sample", s, params, ("log_z",),
-                       f"samples in log space, log z, at {given}", kind="sample"),
+                       f"samples in log space, log z, at {given}", kind="sample",
+                       draw_group=sgroup),
                 Kernel("log_rsample", s, params, ("log_z",) + dy,
                        f"samples in log space, log z, and their gradients d(log z)/dp for p "
-                       f"in {given}, in one pass", lgroup, kind="rsample", then=lig),
+                       f"in {given}, in one pass", lgroup, kind="rsample", then=lig,
+                       draw_group=sgroup),
             ]
+    for k in kernels:
+        _refuse_draws(prog, k)
     return kernels

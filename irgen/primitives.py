@@ -105,6 +105,32 @@ fmin = _prim("fmin", 2, _fmin, _mp_min)
 fmax = _prim("fmax", 2, _fmax, _mp_max)
 copysign = _prim("copysign", 2, math.copysign, lambda a, b: abs(a) if b >= 0 else -abs(a))
 powf = _prim("pow", 2, _safe(lambda a, b: math.pow(a, b)), mpmath.power)
+def _exponent(x):
+    """e with |x| = m 2^e, 1 <= m < 2, for finite nonzero x; NaN otherwise."""
+    if x == 0 or not math.isfinite(x):
+        return math.nan
+    return float(math.frexp(x)[1] - 1)
+
+
+def _mp_exponent(x):
+    if x == 0 or not mpmath.isfinite(x):
+        return mpmath.nan
+    return mpmath.mpf(mpmath.frexp(x)[1] - 1)
+
+
+def _pow2(n):
+    """2^n for a whole number n, as long as it is a normal float64; inf above, 0 below."""
+    if math.isnan(n):
+        return n
+    n = math.floor(n)
+    return math.inf if n > 1023 else 0.0 if n < -1022 else math.ldexp(1.0, n)
+
+
+# Exact operations for the elementary functions of irgen/lib/portable.py: the exponent of a
+# number and a power of two, both without rounding, so that functions built from them and
+# the four operations give the same bits on every target.
+exponent = _prim("exponent", 1, _exponent, _mp_exponent, c_name="irgen_exponent")
+pow2 = _prim("pow2", 1, _pow2, lambda n: mpmath.mpf(2) ** mpmath.floor(n), c_name="irgen_pow2")
 # x itself, through which forward mode passes no tangent: with it a DSL function can state a
 # derivative in closed form, as value + (x - detach(x)) * derivative (zero in value).
 detach = _prim("detach", 1, lambda x: x, lambda x: x)
@@ -174,7 +200,7 @@ FUNCTIONS: dict[str, type] = {
     "sin": sin, "cos": cos, "tan": tan, "atan": atan, "atan2": atan2,
     "sinh": sinh, "cosh": cosh, "tanh": tanh, "erf": erf, "erfc": erfc,
     "lgamma": lgamma, "floor": floor, "abs": fabs, "min": fmin, "max": fmax,
-    "copysign": copysign, "pow": powf, "detach": detach,
+    "copysign": copysign, "pow": powf, "detach": detach, "exponent": exponent, "pow2": pow2,
 }
 PREDICATES: dict[str, type] = {"isnan": isnan, "isinf": isinf, "converged": converged}
 # Draws a sampler may take: each call is the next value of the element's random stream.

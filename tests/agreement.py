@@ -76,18 +76,20 @@ def ulps_apart(w, o):
     return np.where(w == o, 0.0, apart)
 
 
-def assert_same_stream(kernel, want, got, ulps=64, share=0.95):
-    """want: the C kernels' draws; got: another target's for the same seed. The same NaN
-    pattern, and at least `share` of the values within `ulps` units in the last place.
-    Not all of them: the targets' math libraries differ by an ulp or so (glibc's vector
-    functions by up to 4), the boost u^(1/alpha) of small Gamma shapes multiplies such a
-    difference by |log u| / alpha, and a rejection test that a rounding flips takes another
-    path. A wrong stream (counter, key, conversion or order of draws) agrees nowhere."""
+def assert_same_stream(kernel, want, got, ulps=4, share=0.9999):
+    """want: the C kernels' draws; got: another target's for the same seed.
+
+    The samples: the same NaN pattern and at least `share` of them within `ulps` units in
+    the last place. (Samplers compute with irgen.lib.portable's elementary functions, which
+    give the same bits on every target, so in practice all are equal.) The gradients of
+    rsample come from implicit_grad, whose math library differs between targets: within
+    4096 ulp (an ill-conditioned sum here and there costs digits alike on both)."""
     flat = (lambda r: [r[0], *r[1]] if isinstance(r, tuple) else [r])
-    for w, o in zip(flat(want), flat(got)):
+    for j, (w, o) in enumerate(zip(flat(want), flat(got))):
         assert o.dtype == w.dtype and o.shape == w.shape, kernel
         assert np.array_equal(np.isnan(o), np.isnan(w)), kernel
         ok = ~np.isnan(w)
         w, o = w[ok], o[ok]
-        close = ulps_apart(w, o) <= ulps
-        assert close.mean() >= share, (kernel, close.mean(), w[~close][:5], o[~close][:5])
+        close = ulps_apart(w, o) <= (ulps if j == 0 else 4096)
+        need = share if j == 0 else 0.999
+        assert close.mean() >= need, (kernel, j, close.mean(), w[~close][:5], o[~close][:5])

@@ -44,7 +44,17 @@ def test_detach_is_the_value_without_a_tangent():
                        - P.detach(x * y)) == 0
 
 
-@pytest.mark.parametrize("prim", sorted(set(RULES) - {P.detach}, key=lambda c: c.__name__),
+def test_exact_scalings_are_piecewise_constant():
+    """exponent and pow2 (of whole numbers) have zero derivatives where they have one."""
+    assert RULES[P.exponent](x) == (0,) and RULES[P.pow2](x) == (0,)
+    assert P.exponent.run(0.75) == -1 and P.exponent.run(5e-324) == -1074
+    assert math.isnan(P.exponent.run(0.0)) and math.isnan(P.exponent.run(math.inf))
+    assert P.pow2.run(-1022) == 2.0 ** -1022 and P.pow2.run(-1023) == 0
+    assert P.pow2.run(1024) == math.inf
+
+
+@pytest.mark.parametrize("prim", sorted(set(RULES) - {P.detach, P.exponent, P.pow2},
+                                        key=lambda c: c.__name__),
                          ids=lambda c: c.__name__)
 def test_rule_matches_sympy(prim):
     n = prim.nargs.args[0] if hasattr(prim.nargs, "args") else prim.nargs

@@ -34,7 +34,7 @@ from .. import primitives as P
 from .printer import Dtype, ExprPrinter, FunctionPrinter, c_name
 
 # Vector operations rather than lane-by-lane calls: cheap, and defined for every input.
-VECTOR_PRIMITIVES = {"fabs", "sqrt", "floor", "fmin", "fmax", "copysign"}
+VECTOR_PRIMITIVES = {"fabs", "sqrt", "floor", "fmin", "fmax", "copysign", "exponent", "pow2"}
 # Functions of glibc's vector math library (libmvec, within 4 ulp), used where present:
 # the first few since glibc 2.22, the rest since 2.35.
 MVEC_OLD = {"exp", "log", "sin", "cos", "pow"}
@@ -68,6 +68,29 @@ def helpers(t: Dtype) -> str:
         f"{{ return irgen_sel{s}(a != a, b, irgen_sel{s}(b < a, b, a)); }}",
         f"static inline {V} irgen_v_fmax{s}({V} a, {V} b)",
         f"{{ return irgen_sel{s}(a != a, b, irgen_sel{s}(b > a, b, a)); }}",
+    ]
+    # exponent and pow2 from the bits: exact, as the scalar ilogb and ldexp they stand for
+    bits, bias, width = (52, 1023, 0x7FF) if t.name == "float64" else (23, 127, 0xFF)
+    tiny, scale, up = (("DBL_MIN", "0x1p54", 54) if t.name == "float64" else
+                       ("FLT_MIN", "0x1p25f", 25))    # subnormals are scaled up first
+    out += [
+        f"static inline {V} irgen_v_exponent{s}({V} x)",
+        "{",
+        f"    const {V} a = irgen_v_fabs{s}(x);",
+        f"    const {M} small = a < {tiny};",
+        f"    const {V} u = irgen_sel{s}(small, a * {scale}, a);",
+        f"    const {M} e = ((({M})u >> {bits}) & {width}) - {bias} - (small & {up});",
+        f"    const {V} r = __builtin_convertvector(e, {V});",
+        f"    return irgen_sel{s}((a == 0) | (a == {t.consts['INF']}) | (a != a), "
+        f"irgen_bc{s}({t.consts['NAN']}), r);",
+        "}",
+        f"static inline {V} irgen_v_pow2{s}({V} n)",
+        "{",
+        f"    const {V} c = irgen_sel{s}(n < {-bias + 1}.0{f}, irgen_bc{s}({-bias}.0{f}), "
+        f"irgen_sel{s}(n > {bias}.0{f}, irgen_bc{s}({bias + 1}.0{f}), n));",
+        f"    const {M} k = __builtin_convertvector(c, {M});",
+        f"    return irgen_sel{s}(n != n, n, ({V})((k + {bias}) << {bits}));",
+        "}",
     ]
     for name in ("sqrt", "floor"):
         out += [f"static inline {V} irgen_v_{name}{s}({V} x)",
@@ -120,6 +143,17 @@ def draw_helpers(t: Dtype) -> str:
         f"    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;",
         f"    r->i0 = i0; r->i1 = i1; r->n = ({U}){{0}};",
         "}",
+        f"static inline void irgen_seed_at_v{s}(irgen_rng_v{s}* r, uint64_t seed, int64_t c, "
+        "const int* at, int n)",
+        "{",
+        f"    {U} i0 = {{0}}, i1 = {{0}};",
+        f"    for (int l = 0; l < {W}; ++l) {{",
+        "        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);",
+        "        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;",
+        "    }",
+        f"    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;",
+        f"    r->i0 = i0; r->i1 = i1; r->n = ({U}){{0}};",
+        "}",
         f"static inline void irgen_words_v{s}({M} m, irgen_rng_v{s}* r, {U}* w)",
         "{",
         f"    {U} c0 = r->n, c1 = {{0}}, c2 = r->i0, c3 = r->i1;",
@@ -127,22 +161,16 @@ def draw_helpers(t: Dtype) -> str:
         f"    r->n = (r->n + ({bump} & 1)) & IRGEN_LO32;",
         "    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;",
         "}",
-        f"static inline {V} irgen_uniform_v{s}({M} m, irgen_rng_v{s}* r)",
-        f"{{ {U} w[4]; irgen_words_v{s}(m, r, w); return IRGEN_U01_F{f.upper()}({cvt}, "
+        f"static inline void irgen_draw_uniform_v{s}({M} m, irgen_rng_v{s}* r, {V}* u)",
+        f"{{ {U} w[4]; irgen_words_v{s}(m, r, w); *u = IRGEN_U01_F{f.upper()}({cvt}, "
         + ("w[0], w[1]); }" if f == "64" else "w[0]); }"),
-        f"static inline {V} irgen_normal_v{s}({M} m, irgen_rng_v{s}* r)",
+        f"static inline void irgen_draw_normal_v{s}({M} m, irgen_rng_v{s}* r, {V}* radius, "
+        f"{V}* angle)",
         "{",
         f"    {U} w[4]; irgen_words_v{s}(m, r, w);",
-        (f"    const {V} radius = IRGEN_R01_F64({cvt}, w[0], w[1]), "
-         f"angle = IRGEN_U01_F64({cvt}, w[2], w[3]);" if f == "64" else
-         f"    const {V} radius = IRGEN_R01_F32({cvt}, w[0]), "
-         f"angle = IRGEN_U01_F32({cvt}, w[1]);"),
-        f"#define IRGEN_VLOG(x) irgen_v_log{s}(m, x)",
-        f"#define IRGEN_VCOS(x) irgen_v_cos{s}(m, x)",
-        f"    return IRGEN_BOX_MULLER({sqrt}, IRGEN_VLOG, IRGEN_VCOS, radius, angle, "
-        f"IRGEN_TWO_PI_F{f});",
-        "#undef IRGEN_VLOG",
-        "#undef IRGEN_VCOS",
+        (f"    *radius = IRGEN_R01_F64({cvt}, w[0], w[1]); "
+         f"*angle = IRGEN_U01_F64({cvt}, w[2], w[3]);" if f == "64" else
+         f"    *radius = IRGEN_R01_F32({cvt}, w[0]); *angle = IRGEN_U01_F32({cvt}, w[1]);"),
         "}",
     ])
 
@@ -436,9 +464,12 @@ class LanePrinter(FunctionPrinter):
         elif isinstance(s, ir.Break):
             self.drop_lanes(pad, lines, upto_loop=True)
         elif isinstance(s, ir.Draw):     # only the lanes in play take a draw
-            lines.append(f"{pad}{{ const {V} irgen_o0 = "
-                         f"irgen_{s.kind}_v{sfx}({self.e.mask}, irgen_rng);")
-            lines.append(f"{pad}  {self.copy_line(s.target, sp.Symbol('irgen_o0'))}")
+            tmp = [f"irgen_o{i}" for i in range(len(s.targets))]
+            outs = "".join(f", &{t}" for t in tmp)
+            lines.append(f"{pad}{{ {V} {', '.join(tmp)};")
+            lines.append(f"{pad}  irgen_draw_{s.kind}_v{sfx}({self.e.mask}, irgen_rng{outs});")
+            for t, target in zip(tmp, s.targets):
+                lines.append(f"{pad}  {self.copy_line(target, sp.Symbol(t))}")
             lines.append(f"{pad}}}")
         else:
             raise NotImplementedError(type(s).__name__)
@@ -469,8 +500,12 @@ class LanePrinter(FunctionPrinter):
             lines += [f"{inner}{V} {copy} = {v};" for v, copy in saved]
             self.loops.append((broken, saved))
         m = self.new_mask(inner, lines, self.e.mask, kind="loop")
-        lines.append(f"{inner}for (int {k} = 0; {k} < {s.count} && "
-                     f"irgen_any{sfx}({m}); ++{k}) {{")
+        if breaks or any(isinstance(t, ir.Return) for t in ir.walk(s.body)):
+            lines.append(f"{inner}for (int {k} = 0; {k} < {s.count} && "
+                         f"irgen_any{sfx}({m}); ++{k}) {{")
+        else:       # no lane leaves early: a plain counted loop, which the compiler unrolls
+            lines.append(f"{inner}if (irgen_any{sfx}({m})) for (int {k} = 0; {k} < {s.count}; "
+                         f"++{k}) {{")
         outer_state = self.loop_carried, dict(self.e.uniform), set(self.e.scalar)
         if s.index is not None:
             index = f"(({self.t.ctype})({s.start} + {k}))"

@@ -288,7 +288,8 @@ class FunctionPrinter:
         elif isinstance(s, ir.Break):
             lines.append(f"{pad}break;")
         elif isinstance(s, ir.Draw):
-            lines.append(f"{pad}{c_name(s.target)} = irgen_{s.kind}{self.t.suffix}(irgen_rng);")
+            outs = "".join(f", &{c_name(t)}" for t in s.targets)
+            lines.append(f"{pad}irgen_draw_{s.kind}{self.t.suffix}(irgen_rng{outs});")
         else:
             raise NotImplementedError(type(s).__name__)
 

@@ -1,5 +1,6 @@
 """Gamma(alpha, beta): shape alpha, rate beta; F(x) = P(alpha, beta x)."""
 from irgen.dsl import *
+from irgen.lib.portable import portable_exp, portable_log
 from irgen.lib.incomplete_gamma import (SMALL_A_Q_BELOW, gamma_p, log_gamma_p,
                                         log_gamma_p_of_log, log_gamma_q, log_gamma_q_of_log,
                                         split)
@@ -55,9 +56,16 @@ def group(x, alpha, beta):
 
 
 @dsl
+def tsang_tail(v):
+    """1 - v + log v, a function of its own so that sympy does not distribute d over it."""
+    return 1.0 - v + portable_log(v)
+
+
+@dsl
 def marsaglia_tsang(a):
     """A Gamma(a, 1) draw for a >= 1 (Marsaglia and Tsang, ACM TOMS 26(3), 2000): d v with
-    v = (1 + c x)^3, x normal, accepted by the squeeze or else by the log test."""
+    v = (1 + c x)^3, x normal, accepted by the squeeze or else by the log test. Samplers
+    use irgen.lib.portable's log and exp: the same bits on the CPU and the GPU."""
     d = a - ONE_THIRD
     c = 1.0 / sqrt(9.0 * d)
     z = NAN
@@ -70,7 +78,7 @@ def marsaglia_tsang(a):
             x2 = x * x
             if u < 1.0 - 0.0331 * x2 * x2:
                 z = d * v
-            elif log(u) < 0.5 * x2 + d * (1.0 - v + log(v)):
+            elif portable_log(u) < 0.5 * x2 + d * tsang_tail(v):
                 z = d * v
     return z
 
@@ -81,18 +89,24 @@ def sample(alpha, beta):
     One Marsaglia-Tsang call for both cases, so SIMD lanes of either kind run it together."""
     z = marsaglia_tsang(alpha + 1.0 if alpha < 1.0 else alpha)
     if alpha < 1.0:
-        z = z * exp(log(uniform()) / alpha)
+        z = z * portable_exp(portable_log(uniform()) / alpha)
     return z / beta
+
+
+@dsl
+def sample_group(alpha, beta):
+    """Shapes below 1 take the boost; sampled apart, the others skip it."""
+    return 1.0 if alpha < 1.0 else 0.0
 
 
 @dsl
 def log_sample(alpha, beta):
     """log z with the draws of sample: for alpha < 1, log g + log(u) / alpha, finite where
     u^(1/alpha) underflows (alpha = 1e-4 in float32)."""
-    y = log(marsaglia_tsang(alpha + 1.0 if alpha < 1.0 else alpha))
+    y = portable_log(marsaglia_tsang(alpha + 1.0 if alpha < 1.0 else alpha))
     if alpha < 1.0:
-        y = y + log(uniform()) / alpha
-    return y - log(beta)
+        y = y + portable_log(uniform()) / alpha
+    return y - portable_log(beta)
 
 
 # The distribution of y = log z: F(e^y) written in y, so that its implicit gradient holds
@@ -146,5 +160,6 @@ in float32, where z itself underflows.""",
     params=(Param("alpha", "shape", "positive"), Param("beta", "rate", "positive", role="rate")),
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
-    group=group, sample=sample, log_space=log_gamma, log_sample=log_sample,
+    group=group, sample=sample, sample_group=sample_group, log_space=log_gamma,
+    log_sample=log_sample,
 )

@@ -8,6 +8,7 @@ Probability) cancel in the far tails and give only about 8 digits of the kappa d
 above kappa = 10.5; the quadrature has neither problem."""
 from irgen.dsl import *
 from irgen.lib.bessel import ASYMPTOTIC_FROM, log_i0e
+from irgen.lib.portable import cos_turns, portable_atan, portable_log, sin_turns
 from irgen.lib.quadrature import gauss_legendre
 from irgen.lib.special import sin_small
 
@@ -181,18 +182,22 @@ def sample(mu, kappa):
     rho = 2.0 * kappa / (tau + st)
     omr = (1.0 + 1.0 / (s + 2.0 * kappa) + st) / (tau + st)     # 1 - rho
     q = omr / (1.0 + rho)
-    scale = omr * omr * (tau + st) * 0.25 * (1.0 + rho) * (1.0 + rho)
+    wide = tau + st
+    wide = 0.25 * wide
+    near = 1.0 + rho
+    scale = omr * omr * wide * near * near
     theta = NAN
     while bounded(isnan(theta), MAX_TRIES):
-        h = 0.5 * PI * (2.0 * uniform() - 1.0)
-        ch = cos(h)
+        v = 2.0 * uniform() - 1.0                   # exact, in (-1, 1)
+        t = 0.25 * v                                # h = 2 pi t, in (-pi/2, pi/2)
+        ch = cos_turns(t)
         c = scale / (omr * omr + 4.0 * rho * ch * ch)
         u = uniform()
         accept = 1.0 if c * (2.0 - c) > u else 0.0
         if accept == 0.0:
-            accept = 1.0 if log(c / u) + 1.0 - c >= 0.0 else 0.0
-        if accept > 0.0:             # one place, so SIMD lanes share the tan and atan
-            theta = 2.0 * atan(q * tan(h))
+            accept = 1.0 if portable_log(c / u) + 1.0 - c >= 0.0 else 0.0
+        if accept > 0.0:             # one place, so SIMD lanes share the sine and atan
+            theta = 2.0 * portable_atan(q * sin_turns(t) / ch)
     return wrap(mu + theta, 0.0)
 
 
