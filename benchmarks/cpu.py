@@ -14,7 +14,6 @@ writes both gradients (dz/dalpha and dz/dbeta), torch's only dz/dalpha.
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import generated.gamma as g  # noqa: E402
 import generated.von_mises as v  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
-
-
-def median_ns(f, n, repeat):
-    f()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)) / n * 1e9
+from timing import median_ns  # noqa: E402
 
 
 def scipy_gamma_fd(z, a):

@@ -35,6 +35,7 @@ import generated.gamma as g  # noqa: E402
 import generated.von_mises as v  # noqa: E402
 from irgen.backends import cuda  # noqa: E402
 from irgen.runtime.cuda_runtime import CudaKernels, _pycuda, active  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 NO_FMAD = [f for f in cuda.NVCC_FLAGS if f != "--fmad=false"]
 VARIANTS = {
@@ -101,7 +102,6 @@ def sampling(dtype, alpha, n, rep, events, row, section, torch, jax):
     s = timed(lambda: g.log_sample(gaa, one, seed=5, out=z), rep, events)
     row("irgen log_sample (CUDA)", name, s,
         agreement(z.get()[:m], g.log_sample(aa[:m], one, seed=5)))
-    del outs
     if torch is not None:
         ta = torch.from_numpy(aa).cuda()
         tev = (lambda: (torch.cuda.Event(enable_timing=True),
@@ -119,13 +119,8 @@ def sampling(dtype, alpha, n, rep, events, row, section, torch, jax):
         ja = jax.numpy.asarray(aa)
         f = jax.jit(lambda key, a: jax.random.gamma(key, a, dtype=a.dtype))
         key = jax.random.PRNGKey(0)
-        f(key, ja).block_until_ready()
-        times = []
-        for _ in range(rep):
-            t = time.perf_counter()
-            f(key, ja).block_until_ready()
-            times.append(time.perf_counter() - t)
-        row("jax.random.gamma (wall clock)", name, float(np.median(times)), "")
+        s = median_seconds(lambda: f(key, ja).block_until_ready(), rep)
+        row("jax.random.gamma (wall clock)", name, s, "")
         del ja
 
 
@@ -204,15 +199,9 @@ def main():
             if jax_gpu:
                 jz, ja = jnp.asarray(za), jnp.asarray(aa)
                 f = jax.jit(jax.lax.random_gamma_grad)
-                f(ja, jz).block_until_ready()
-                times = []
-                for _ in range(rep):
-                    t = time.perf_counter()
-                    f(ja, jz).block_until_ready()
-                    times.append(time.perf_counter() - t)
+                s = median_seconds(lambda: f(ja, jz).block_until_ready(), rep)
                 got = np.asarray(f(ja[:m], jz[:m]))
-                row("jax.lax.random_gamma_grad (wall clock)", name, float(np.median(times)),
-                    accuracy(got, ref))
+                row("jax.lax.random_gamma_grad (wall clock)", name, s, accuracy(got, ref))
                 del jz, ja
         for dtype in (np.float32, np.float64):
             name = np.dtype(dtype).name

@@ -15,9 +15,7 @@ results/sampling_benchmark.md.
 """
 import argparse
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,26 +27,7 @@ import generated.gamma as g  # noqa: E402
 import generated.normal as nrm  # noqa: E402
 import generated.von_mises as v  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
-
-
-def median_ns(f, n, repeat):
-    f()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times)) / n * 1e9
-
-
-def cpu_name():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from timing import cpu_name, median_ns  # noqa: E402
 
 
 def main():

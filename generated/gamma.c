@@ -351,21 +351,11 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 
 typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n; } irgen_rng_v_f64;
 #define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
-static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t first)
+static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
 {
     irgen_ud i0 = {0}, i1 = {0};
     for (int l = 0; l < IRGEN_W_f64; ++l) {
-        const uint64_t i = (uint64_t)(first + l);
-        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
-    }
-    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
-}
-static inline void irgen_seed_at_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
-{
-    irgen_ud i0 = {0}, i1 = {0};
-    for (int l = 0; l < IRGEN_W_f64; ++l) {
-        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        const uint64_t i = (uint64_t)(c + (at ? at[l < n ? l : n - 1] : l));
         i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
@@ -3661,21 +3651,11 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 
 typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n; } irgen_rng_v_f32;
 #define IRGEN_CVT_f32(x) __builtin_convertvector((x), irgen_vf)
-static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t first)
+static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
 {
     irgen_uf i0 = {0}, i1 = {0};
     for (int l = 0; l < IRGEN_W_f32; ++l) {
-        const uint64_t i = (uint64_t)(first + l);
-        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
-    }
-    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
-}
-static inline void irgen_seed_at_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
-{
-    irgen_uf i0 = {0}, i1 = {0};
-    for (int l = 0; l < IRGEN_W_f32; ++l) {
-        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        const uint64_t i = (uint64_t)(c + (at ? at[l < n ? l : n - 1] : l));
         i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
@@ -7156,7 +7136,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_at_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -7195,7 +7175,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_at_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -7234,7 +7214,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_at_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -7309,7 +7289,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_at_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -7424,7 +7404,7 @@ void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_at_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, c, order + b, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -7463,7 +7443,7 @@ void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_at_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, c, order + b, w);
             const irgen_vf z = kernel_log_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -7502,7 +7482,7 @@ void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int6
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_at_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, c, order + b, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -7553,7 +7533,7 @@ void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_at_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, c, order + b, w);
             const irgen_vf z = kernel_log_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }

@@ -351,21 +351,11 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 
 typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n; } irgen_rng_v_f64;
 #define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
-static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t first)
+static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
 {
     irgen_ud i0 = {0}, i1 = {0};
     for (int l = 0; l < IRGEN_W_f64; ++l) {
-        const uint64_t i = (uint64_t)(first + l);
-        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
-    }
-    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
-}
-static inline void irgen_seed_at_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
-{
-    irgen_ud i0 = {0}, i1 = {0};
-    for (int l = 0; l < IRGEN_W_f64; ++l) {
-        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        const uint64_t i = (uint64_t)(c + (at ? at[l < n ? l : n - 1] : l));
         i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
@@ -1089,21 +1079,11 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 
 typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n; } irgen_rng_v_f32;
 #define IRGEN_CVT_f32(x) __builtin_convertvector((x), irgen_vf)
-static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t first)
+static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
 {
     irgen_uf i0 = {0}, i1 = {0};
     for (int l = 0; l < IRGEN_W_f32; ++l) {
-        const uint64_t i = (uint64_t)(first + l);
-        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
-    }
-    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
-}
-static inline void irgen_seed_at_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
-{
-    irgen_uf i0 = {0}, i1 = {0};
-    for (int l = 0; l < IRGEN_W_f32; ++l) {
-        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);
+        const uint64_t i = (uint64_t)(c + (at ? at[l < n ? l : n - 1] : l));
         i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
@@ -1849,7 +1829,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b);
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -1868,7 +1848,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c + b);
+            irgen_seed_v_f32(&rng, seed, c + b, 0, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             irgen_store_f_f(out0, c + b, w, z);
         }
@@ -1887,7 +1867,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b);
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -1918,7 +1898,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c + b);
+            irgen_seed_v_f32(&rng, seed, c + b, 0, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             irgen_store_f_f(out0, c + b, w, z);
         }

@@ -129,29 +129,19 @@ def draw_helpers(t: Dtype) -> str:
     U = f"irgen_u{V[-1]}"              # uint64 lanes, as many as V has
     cvt = f"IRGEN_CVT{s}"
     bump = "(irgen_ud)m" if t.name == "float64" else "__builtin_convertvector(m, irgen_uf)"
-    sqrt = f"irgen_v_sqrt{s}"
     return "\n".join([
         f"typedef struct {{ uint64_t key0, key1; {U} i0, i1, n; }} irgen_rng_v{s};",
         f"#define {cvt}(x) __builtin_convertvector((x), {V})",
-        f"static inline void irgen_seed_v{s}(irgen_rng_v{s}* r, uint64_t seed, int64_t first)",
-        "{",
-        f"    {U} i0 = {{0}}, i1 = {{0}};",
-        f"    for (int l = 0; l < {W}; ++l) {{",
-        "        const uint64_t i = (uint64_t)(first + l);",
-        "        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;",
-        "    }",
-        f"    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;",
-        f"    r->i0 = i0; r->i1 = i1; r->n = ({U}){{0}};",
-        "}",
-        f"static inline void irgen_seed_at_v{s}(irgen_rng_v{s}* r, uint64_t seed, int64_t c, "
+        # element indices c + l, or c + at[l] for a chunk taken in the order `at`
+        f"static inline void irgen_seed_v{s}(irgen_rng_v{s}* r, uint64_t seed, int64_t c, "
         "const int* at, int n)",
         "{",
         f"    {U} i0 = {{0}}, i1 = {{0}};",
         f"    for (int l = 0; l < {W}; ++l) {{",
-        "        const uint64_t i = (uint64_t)(c + at[l < n ? l : n - 1]);",
+        "        const uint64_t i = (uint64_t)(c + (at ? at[l < n ? l : n - 1] : l));",
         "        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;",
         "    }",
-        f"    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;",
+        "    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;",
         f"    r->i0 = i0; r->i1 = i1; r->n = ({U}){{0}};",
         "}",
         f"static inline void irgen_words_v{s}({M} m, irgen_rng_v{s}* r, {U}* w)",

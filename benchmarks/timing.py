@@ -1,0 +1,31 @@
+"""Timing the benchmarks share: the median of repeated runs after one warm-up run."""
+import platform
+import time
+
+import numpy as np
+
+
+def median_seconds(f, repeat):
+    f()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def median_ns(f, n, repeat):
+    """Nanoseconds per element of f() over n elements."""
+    return median_seconds(f, repeat) / n * 1e9
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
