@@ -267,6 +267,6 @@ def converged(step, total, tol=EPS):
     return abs(step) <= tol * abs(total)
 
 
-__all__ = ["dsl", "bounded", "precision", "uniform", "normal", "draws", "Param", "Interval", "Periodic", "Distribution",
-           "PI", "INF", "NAN", "EPS", "TINY", "isnan", "isinf", "converged", "copysign"] + [
+__all__ = ["dsl", "bounded", "precision", "uniform", "normal", "draws", "Param", "Interval",
+           "Periodic", "Distribution", "PI", "INF", "NAN", "EPS", "TINY", "isnan", "isinf", "converged", "copysign"] + [
     n for n in P.FUNCTIONS if n not in ("abs", "min", "max", "pow", "copysign")]

@@ -307,8 +307,8 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
         ]
     if dist.log_space is not None:
         log_space = dist.log_space
+        lb = _Builder(log_space, prog, prefix="log_")        # registers its functions
         lgroup = prog.require(log_space.group.name) if log_space.group is not None else ""
-        lb = _Builder(log_space, prog, prefix="log_")
         dy = tuple(f"dlog_z/d{p}" for p in params)
         lig = lb.implicit_grad()
         kernels.append(Kernel("log_implicit_grad", lig, ("log_z",) + params, dy,

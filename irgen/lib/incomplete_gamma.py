@@ -120,8 +120,8 @@ def upper_fraction(a, y):
 # written through the parts at hand, added as u * detach(y d/dy) with u = log(y) - log(yd),
 # yd = detach(y): u is zero and its tangent is dy / y, so the term is zero in value and
 # finite wherever the parts are (for the series at y = 0 too: there the logarithms are of
-# max(y, TINY * EPS), the least positive subnormal). The series and the fraction then carry the tangent in a
-# only (a third less work), and q/P and q/Q have no cancellation.
+# max(y, TINY * EPS), the least positive subnormal). The series and the fraction then carry
+# the tangent in a only (a third less work), and q/P and q/Q have no cancellation.
 
 @dsl
 def log_p_series(a, y):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .loader import load
-from .promotion import (broadcast, out_shape, float_dtype, is_cuda_array, is_python_number, kernel_dtype,
+from .promotion import (broadcast, float_dtype, is_cuda_array, is_python_number, out_shape,
                         requested_dtype, seed_value)
 
 # the kernel dtypes, and the cffi buffer type each is passed as
@@ -61,17 +61,16 @@ class KernelSet:
         if _on_device(args, out):
             return self.cuda.call(kernel, args, out, stream, size, seed, dtype)
         in_names, out_names, _, kind = self.kernels[kernel]
-        if kind != "map" and size is None and out is not None:
+        sampler = kind != "map"
+        if sampler and size is None and out is not None:
             size = out_shape(out)
-        typed = _typed(args, in_names)
-        dt = requested_dtype(dtype, typed) if kind != "map" else kernel_dtype(typed)
+        dt = requested_dtype(dtype if sampler else None, _typed(args, in_names))
         arrays = [np.asarray(a, dtype=dt) for a in args]
-        shape = broadcast(kernel, in_names, [a.shape for a in arrays],
-                          size if kind != "map" else None)
+        shape = broadcast(kernel, in_names, [a.shape for a in arrays], size if sampler else None)
         n = math.prod(shape)
         ffi, lib = self.lib
         ctype = _BUFFERS[dt]
-        keep, cargs = [], [n] + ([seed_value(seed)] if kind != "map" else [])
+        keep, cargs = [], [n] + ([seed_value(seed)] if sampler else [])
         for a in arrays:
             if a.size == 1:
                 a, stride = a.reshape(1), 0
