@@ -3035,6 +3035,7 @@ static inline __attribute__((always_inline)) irgen_vd sin_turns_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd kappa, irgen_rng_v_f64* irgen_rng)
 {
+    irgen_vd k = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd tau = irgen_bc_f64(0.0);
     irgen_vd st = irgen_bc_f64(0.0);
@@ -3060,21 +3061,24 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
     irgen_vd _irgen_t7 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_vd s__0 = irgen_v_sqrt_f64(4.0 * kappa * kappa + 1.0);
+        const irgen_vd k__0 = irgen_v_fmin_f64(kappa, irgen_bc_f64(1e+307));
+        const irgen_vd irgen_c0 = k__0 * k__0;
+        const irgen_vd irgen_c1 = 2.0 * k__0;
+        const irgen_vd s__0 = irgen_sel_f64((k__0 < irgen_bc_f64(100000000.0)), irgen_v_sqrt_f64(4.0 * irgen_c0 + 1.0), irgen_c1 * irgen_v_sqrt_f64(1.0 + 0.25 / irgen_c0));
         const irgen_vd tau__0 = s__0 + 1.0;
         const irgen_vd st__0 = irgen_v_sqrt_f64(2.0 * tau__0);
-        const irgen_vd irgen_c0 = st__0 + tau__0;
-        const irgen_vd irgen_c1 = 1.0 / irgen_c0;
-        const irgen_vd irgen_c2 = 2.0 * kappa;
-        const irgen_vd rho__0 = irgen_c1 * irgen_c2;
-        const irgen_vd omr__0 = irgen_c1 * (st__0 + 1.0 + 1.0 / (irgen_c2 + s__0));
-        const irgen_vd irgen_c3 = rho__0 + 1.0;
-        const irgen_vd q__0 = omr__0 / irgen_c3;
-        const irgen_vd wide__0 = irgen_c0;
+        const irgen_vd irgen_c2 = st__0 + tau__0;
+        const irgen_vd irgen_c3 = 1.0 / irgen_c2;
+        const irgen_vd rho__0 = irgen_c1 * irgen_c3;
+        const irgen_vd omr__0 = irgen_c3 * (st__0 + 1.0 + 1.0 / (irgen_c1 + s__0));
+        const irgen_vd irgen_c4 = rho__0 + 1.0;
+        const irgen_vd q__0 = omr__0 / irgen_c4;
+        const irgen_vd wide__0 = irgen_c2;
         const irgen_vd wide__1 = 0.25 * wide__0;
-        const irgen_vd near__0 = irgen_c3;
+        const irgen_vd near__0 = irgen_c4;
         const irgen_vd scale__0 = wide__1 * near__0 * near__0 * omr__0 * omr__0;
         const double theta__0 = ((double)NAN);
+        k = k__0;
         s = s__0;
         tau = tau__0;
         st = st__0;

@@ -2027,6 +2027,7 @@ IRGEN_FN double sin_turns_f64(double t)
 
 IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 {
+    double k = 0.0;
     double s = 0.0;
     double tau = 0.0;
     double st = 0.0;
@@ -2051,21 +2052,24 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
     double _irgen_t6 = 0.0;
     double _irgen_t7 = 0.0;
     {
-        const double s__0 = sqrt(4.0 * kappa * kappa + 1.0);
+        const double k__0 = fmin(kappa, 1e+307);
+        const double irgen_c0 = k__0 * k__0;
+        const double irgen_c1 = 2.0 * k__0;
+        const double s__0 = k__0 < 100000000.0 ? sqrt(4.0 * irgen_c0 + 1.0) : irgen_c1 * sqrt(1.0 + 0.25 / irgen_c0);
         const double tau__0 = s__0 + 1.0;
         const double st__0 = sqrt(2.0 * tau__0);
-        const double irgen_c0 = st__0 + tau__0;
-        const double irgen_c1 = 1.0 / irgen_c0;
-        const double irgen_c2 = 2.0 * kappa;
-        const double rho__0 = irgen_c1 * irgen_c2;
-        const double omr__0 = irgen_c1 * (st__0 + 1.0 + 1.0 / (irgen_c2 + s__0));
-        const double irgen_c3 = rho__0 + 1.0;
-        const double q__0 = omr__0 / irgen_c3;
-        const double wide__0 = irgen_c0;
+        const double irgen_c2 = st__0 + tau__0;
+        const double irgen_c3 = 1.0 / irgen_c2;
+        const double rho__0 = irgen_c1 * irgen_c3;
+        const double omr__0 = irgen_c3 * (st__0 + 1.0 + 1.0 / (irgen_c1 + s__0));
+        const double irgen_c4 = rho__0 + 1.0;
+        const double q__0 = omr__0 / irgen_c4;
+        const double wide__0 = irgen_c2;
         const double wide__1 = 0.25 * wide__0;
-        const double near__0 = irgen_c3;
+        const double near__0 = irgen_c4;
         const double scale__0 = wide__1 * near__0 * near__0 * omr__0 * omr__0;
         const double theta__0 = ((double)NAN);
+        k = k__0;
         s = s__0;
         tau = tau__0;
         st = st__0;

@@ -313,18 +313,21 @@ def test_invalid_parameters_give_nan_samples(dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_extreme_valid_parameters_give_valid_samples(dtype):
     """Every valid parameter gives a sample in the support, never NaN: shapes from 1e-30
-    to 1e10, concentrations from the least normal number to 1e12."""
+    to the largest float, concentrations from the least normal number to the largest."""
     tiny = np.finfo(dtype).tiny
-    alpha = np.array([1e-30, 1e-6, 1e-3, 0.999999, 1.0, 1.000001, 1e6, 1e10], dtype)
+    alpha = np.array([1e-30, 1e-6, 1e-3, 0.999999, 1.0, 1.000001, 1e6, 1e10,
+                      np.finfo(dtype).max], dtype)
     z = g.sample(np.repeat(alpha, 100), 1.0, seed=2)
     assert np.all((z >= 0) & np.isfinite(z))
     y = g.log_sample(np.repeat(alpha, 100), 1.0, seed=2)       # 1e-30: log z near -1e30
     assert np.all(np.isfinite(y))
-    kappa = np.array([tiny, 1e-30, 1e-8, 1.0, 1e6, 1e12], dtype)
+    kappa = np.array([tiny, 1e-30, 1e-8, 1.0, 1e6, 1e12, 1e30, np.finfo(dtype).max], dtype)
     z = v.sample(dtype(3.0), np.repeat(kappa, 100), seed=2)
     assert np.all((z >= -np.pi) & (z < np.pi))
-    big = z.reshape(6, 100)[-1]                                 # all at the mode, 3.0
+    big = z.reshape(kappa.size, 100)[5:]                        # all at the mode, 3.0
     assert np.allclose(big, 3.0, atol=1e-5)
+    z = v.sample(0.0, np.array([1e12, 1e200, 1e308]), seed=3)   # spread 1 / sqrt(kappa)
+    assert np.all(np.abs(z) < 1e-5) and np.all(np.abs(z[1:]) < 1e-99)
 
 
 def test_a_rejection_loop_that_never_accepts_gives_nan(tmp_path):

@@ -176,11 +176,12 @@ def sample(mu, kappa):
     proposal angle as 2 atan(q tan(pi v / 2)) with q = (1 - rho) / (1 + rho) and v uniform
     in (-1, 1) (which also gives the sign), and their c = kappa (r - f) in terms of 1 - rho
     and cos(pi v / 2), so large kappa keeps its digits and tiny kappa does not overflow."""
-    s = sqrt(1.0 + 4.0 * kappa * kappa)
+    k = min(kappa, 1e307)            # no intermediate overflows; the spread is below 1e-153
+    s = sqrt(1.0 + 4.0 * k * k) if k < 1e8 else 2.0 * k * sqrt(1.0 + 0.25 / (k * k))
     tau = 1.0 + s
     st = sqrt(2.0 * tau)
-    rho = 2.0 * kappa / (tau + st)
-    omr = (1.0 + 1.0 / (s + 2.0 * kappa) + st) / (tau + st)     # 1 - rho
+    rho = 2.0 * k / (tau + st)
+    omr = (1.0 + 1.0 / (s + 2.0 * k) + st) / (tau + st)     # 1 - rho
     q = omr / (1.0 + rho)
     wide = tau + st
     wide = 0.25 * wide
