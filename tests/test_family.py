@@ -1,0 +1,142 @@
+"""The small distributions of the family: LogNormal, Gumbel, Kumaraswamy.
+
+CDFs and densities against scipy.stats (Kumaraswamy, which scipy lacks, against its closed
+form in mpmath at 50 digits); implicit gradients against each distribution's explicit
+reparameterization z = g(u, theta), which all three have; samplers by Kolmogorov-Smirnov
+(p > 1e-3, fixed seeds); bad input; and the CUDA source compiled as host code drawing the
+C kernels' samples bit for bit."""
+import mpmath
+import numpy as np
+import pytest
+from scipy import stats
+
+import generated.gumbel as gu
+import generated.kumaraswamy as ku
+import generated.lognormal as ln
+from agreement import assert_same_stream
+from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
+
+RNG = np.random.default_rng(17)
+N = 20000
+
+
+def lognormal_params(n):
+    return RNG.normal(0, 2, n), np.exp(RNG.uniform(np.log(0.05), np.log(5), n))
+
+
+def gumbel_params(n):
+    return RNG.normal(0, 3, n), np.exp(RNG.uniform(np.log(0.05), np.log(20), n))
+
+
+def kumaraswamy_params(n):
+    return (np.exp(RNG.uniform(np.log(0.1), np.log(20), n)),
+            np.exp(RNG.uniform(np.log(0.1), np.log(20), n)))
+
+
+def test_lognormal_against_scipy():
+    mu, sigma = lognormal_params(2000)
+    x = np.exp(mu + sigma * RNG.normal(0, 1.5, mu.size))
+    ref = stats.lognorm(s=sigma, scale=np.exp(mu))
+    assert np.allclose(ln.cdf(x, mu, sigma), ref.cdf(x), rtol=1e-13, atol=1e-300)
+    assert np.allclose(ln.log_prob(x, mu, sigma), ref.logpdf(x), rtol=1e-12, atol=1e-12)
+
+
+def test_gumbel_against_scipy():
+    mu, beta = gumbel_params(2000)
+    x = mu + beta * RNG.normal(0, 2, mu.size)
+    ref = stats.gumbel_r(loc=mu, scale=beta)
+    # the rounding of (x - mu) / beta limits both equally (2.5e-13 against mpmath here)
+    assert np.allclose(gu.cdf(x, mu, beta), ref.cdf(x), rtol=1e-12, atol=1e-300)
+    assert np.allclose(gu.log_prob(x, mu, beta), ref.logpdf(x), rtol=1e-12, atol=1e-12)
+
+
+def test_kumaraswamy_against_mpmath():
+    a, b = kumaraswamy_params(500)
+    x = RNG.uniform(0, 1, a.size)
+    with mpmath.workdps(50):
+        F = [float(-mpmath.expm1(bi * mpmath.log1p(-mpmath.mpf(xi) ** ai)))
+             for xi, ai, bi in zip(x, a, b)]
+        lq = [float(mpmath.log(ai * bi * mpmath.mpf(xi) ** (ai - 1)
+                               * (1 - mpmath.mpf(xi) ** ai) ** (bi - 1)))
+              for xi, ai, bi in zip(x, a, b)]
+    assert np.allclose(ku.cdf(x, a, b), F, rtol=1e-13, atol=0)
+    assert np.allclose(ku.log_prob(x, a, b), lq, rtol=1e-12, atol=1e-12)
+
+
+def test_implicit_gradients_equal_the_explicit_reparameterizations():
+    """z = exp(mu + sigma e); z = mu - beta log(-log u); z = (1 - u^(1/b))^(1/a)."""
+    mu, sigma = lognormal_params(N)
+    z = np.exp(mu + sigma * RNG.normal(size=N))
+    dmu, dsigma = ln.implicit_grad(z, mu, sigma)
+    assert np.allclose(dmu, z, rtol=1e-12, atol=0)
+    assert np.allclose(dsigma, z * (np.log(z) - mu) / sigma, rtol=1e-10, atol=1e-12 * z)
+
+    mu, beta = gumbel_params(N)
+    z = mu - beta * np.log(-np.log(RNG.uniform(size=N)))
+    dmu, dbeta = gu.implicit_grad(z, mu, beta)
+    assert np.all(dmu == 1) and np.allclose(dbeta, (z - mu) / beta, rtol=1e-14, atol=0)
+
+    a, b = kumaraswamy_params(N)
+    u = RNG.uniform(size=N)
+    w = u ** (1 / b)
+    z = (1 - w) ** (1 / a)
+    ok = (z > 1e-300) & (z < 1) & (w > 1e-300)
+    z, a, b, w = z[ok], a[ok], b[ok], w[ok]
+    w = 1 - z ** a                      # the w that z itself stands for
+    da, db = ku.implicit_grad(z, a, b)
+    want_a = -z * np.log(z) / a
+    want_b = z * w * np.log(w) / (a * b * (1 - w))
+    assert np.max(np.abs(da - want_a) / (z / a)) < 1e-9
+    assert np.max(np.abs(db - want_b) / np.maximum(np.abs(want_b), z / b)) < 1e-9
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_samplers_fit(dtype):
+    cases = [
+        (ln, (0.3, 0.7), stats.lognorm(s=0.7, scale=np.exp(0.3)).cdf),
+        (ln, (-2.0, 2.5), stats.lognorm(s=2.5, scale=np.exp(-2.0)).cdf),
+        (gu, (1.0, 2.0), stats.gumbel_r(loc=1.0, scale=2.0).cdf),
+        (ku, (0.5, 0.5), lambda x: 1 - (1 - x ** 0.5) ** 0.5),
+        (ku, (5.0, 2.0), lambda x: 1 - (1 - x ** 5.0) ** 2.0),
+    ]
+    for mod, params, cdf in cases:
+        z = mod.sample(*params, size=N, seed=41, dtype=dtype)
+        assert z.dtype == dtype and np.all(np.isfinite(z))
+        assert stats.kstest(z.astype(np.float64), cdf).pvalue > 1e-3, (mod.name, params)
+
+
+def test_rsample_gradients_equal_the_explicit_ones():
+    mu, sigma = lognormal_params(N)
+    z, (dmu, dsigma) = ln.rsample(mu, sigma, seed=3)
+    assert np.allclose(dmu, z, rtol=1e-12, atol=0)
+    assert np.allclose(dsigma, z * (np.log(z) - mu) / sigma, rtol=1e-9, atol=1e-12 * z)
+    a, b = kumaraswamy_params(N)
+    z, (da, db) = ku.rsample(a, b, seed=3)
+    ok = (z > 1e-300) & (z < 1)
+    assert np.max(np.abs(da[ok] + z[ok] * np.log(z[ok]) / a[ok]) / (z[ok] / a[ok])) < 1e-9
+
+
+def test_invalid_parameters_give_nan():
+    for mod, good in ((ln, 1.0), (gu, 1.0), (ku, 1.0)):
+        for bad in (np.nan, -1.0, 0.0, np.inf):
+            if mod is not ku and bad in (-1.0, 0.0):
+                first = (bad, good)         # mu is real: only its NaN and inf are bad
+                if bad in (-1.0, 0.0):
+                    first = (good, bad)
+            else:
+                first = (good, bad)
+            assert np.isnan(mod.sample(*first, seed=1))
+            assert np.all(np.isnan(mod.implicit_grad(0.5, *first)))
+
+
+@pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_cuda_samplers_draw_the_same_bits(dtype, monkeypatch, tmp_path):
+    run_on_host(monkeypatch, tmp_path)
+    for mod, params in ((ln, lognormal_params(3000)), (gu, gumbel_params(3000)),
+                        (ku, kumaraswamy_params(3000))):
+        cols = [p.astype(dtype) for p in params]
+        for kernel in ("sample", "rsample"):
+            f = getattr(mod, kernel)
+            assert_same_stream(kernel, f(*cols, seed=5),
+                               host(f(*[FakeCudaArray(c) for c in cols], seed=5)))
