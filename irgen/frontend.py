@@ -313,10 +313,9 @@ class _Lowering:
         if isinstance(target, DSLFunction):
             nparams = len(target.parse().args.args)
             self.arity(node, nparams)
-            self.callees[name] = target
-            self.tmp += 1
-            tmp = sp.Symbol(f"_irgen_t{self.tmp}", real=True)
-            self.pending.append(ir.Call((tmp,), name, tuple(args)))
+            self.callees[target.name] = target      # by its own name, not an import alias
+            tmp = self.new_tmp()
+            self.pending.append(ir.Call((tmp,), target.name, tuple(args)))
             return tmp
         hint = ("allowed: " + ", ".join(sorted(P.FUNCTIONS)) + ", the draws "
                 + " and ".join(f"{d}()" for d in P.DRAWS) + " and @dsl functions")

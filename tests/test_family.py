@@ -1,16 +1,20 @@
-"""The small distributions of the family: LogNormal, Gumbel, Kumaraswamy.
+"""The small distributions of the family: LogNormal, Gumbel, Kumaraswamy, Chi2 and
+InverseGamma.
 
 CDFs and densities against scipy.stats (Kumaraswamy, which scipy lacks, against its closed
 form in mpmath at 50 digits); implicit gradients against each distribution's explicit
-reparameterization z = g(u, theta), which all three have; samplers by Kolmogorov-Smirnov
-(p > 1e-3, fixed seeds); bad input; and the CUDA source compiled as host code drawing the
-C kernels' samples bit for bit."""
+reparameterization z = g(u, theta) where it has one, and for Chi2 and InverseGamma against
+-(dF/dtheta) / q by mpmath; samplers by Kolmogorov-Smirnov (p > 1e-3, fixed seeds); bad
+input; and the CUDA source compiled as host code drawing the C kernels' samples bit for
+bit."""
 import mpmath
 import numpy as np
 import pytest
 from scipy import stats
 
+import generated.chi2 as c2
 import generated.gumbel as gu
+import generated.inverse_gamma as ig
 import generated.kumaraswamy as ku
 import generated.lognormal as ln
 from agreement import assert_same_stream
@@ -63,6 +67,57 @@ def test_kumaraswamy_against_mpmath():
     assert np.allclose(ku.log_prob(x, a, b), lq, rtol=1e-12, atol=1e-12)
 
 
+def test_chi2_and_inverse_gamma_against_scipy():
+    k = np.exp(RNG.uniform(np.log(0.05), np.log(200), 2000))
+    x = stats.chi2(k).ppf(RNG.uniform(1e-6, 1 - 1e-6, k.size))
+    assert np.allclose(c2.cdf(x, k), stats.chi2(k).cdf(x), rtol=1e-12, atol=1e-300)
+    assert np.allclose(c2.log_prob(x, k), stats.chi2(k).logpdf(x), rtol=1e-11, atol=1e-11)
+    a = np.exp(RNG.uniform(np.log(0.05), np.log(200), 2000))
+    b = np.exp(RNG.uniform(-3, 3, a.size))
+    ref = stats.invgamma(a, scale=b)
+    x = ref.ppf(RNG.uniform(1e-6, 1 - 1e-6, a.size))
+    assert np.allclose(ig.cdf(x, a, b), ref.cdf(x), rtol=1e-12, atol=1e-300)
+    assert np.allclose(ig.log_prob(x, a, b), ref.logpdf(x), rtol=1e-11, atol=1e-11)
+
+
+def implicit_by_mpmath(F, logq, z, theta, i):
+    """-(dF/dtheta_i) / q at z, by mpmath at 40 digits."""
+    with mpmath.workdps(40):
+        t = [mpmath.mpf(float(v)) for v in theta]
+
+        def at(v):
+            s = list(t)
+            s[i] = v
+            return F(mpmath.mpf(float(z)), *s)
+        return float(-mpmath.diff(at, t[i]) / mpmath.exp(logq(mpmath.mpf(float(z)), *t)))
+
+
+def test_chi2_and_inverse_gamma_gradients_against_mpmath():
+    def chi2_F(x, k):
+        return mpmath.gammainc(k / 2, 0, x / 2, regularized=True)
+
+    def chi2_logq(x, k):
+        return (k / 2 - 1) * mpmath.log(x) - x / 2 - k / 2 * mpmath.log(2) - mpmath.loggamma(k / 2)
+
+    def ig_F(x, a, b):
+        return mpmath.gammainc(a, b / x, mpmath.inf, regularized=True)
+
+    def ig_logq(x, a, b):
+        return a * mpmath.log(b) - mpmath.loggamma(a) - (a + 1) * mpmath.log(x) - b / x
+
+    for k in (0.1, 1.0, 3.0, 40.0):
+        for z in c2.sample(k, size=4, seed=int(k * 10)):
+            got = c2.implicit_grad(z, k)            # one parameter: one array, no tuple
+            assert got == pytest.approx(implicit_by_mpmath(chi2_F, chi2_logq, z, (k,), 0),
+                                        rel=1e-11)
+    for a, b in ((0.3, 2.0), (2.5, 0.5), (30.0, 7.0)):
+        for z in ig.sample(a, b, size=4, seed=int(a * 10)):
+            da, db = ig.implicit_grad(z, a, b)
+            assert da == pytest.approx(implicit_by_mpmath(ig_F, ig_logq, z, (a, b), 0),
+                                       rel=1e-11)
+            assert db == pytest.approx(z / b, rel=1e-15)
+
+
 def test_implicit_gradients_equal_the_explicit_reparameterizations():
     """z = exp(mu + sigma e); z = mu - beta log(-log u); z = (1 - u^(1/b))^(1/a)."""
     mu, sigma = lognormal_params(N)
@@ -98,6 +153,10 @@ def test_samplers_fit(dtype):
         (gu, (1.0, 2.0), stats.gumbel_r(loc=1.0, scale=2.0).cdf),
         (ku, (0.5, 0.5), lambda x: 1 - (1 - x ** 0.5) ** 0.5),
         (ku, (5.0, 2.0), lambda x: 1 - (1 - x ** 5.0) ** 2.0),
+        (c2, (0.7,), stats.chi2(0.7).cdf),
+        (c2, (12.0,), stats.chi2(12.0).cdf),
+        (ig, (0.8, 2.0), stats.invgamma(0.8, scale=2.0).cdf),
+        (ig, (6.0, 0.5), stats.invgamma(6.0, scale=0.5).cdf),
     ]
     for mod, params, cdf in cases:
         z = mod.sample(*params, size=N, seed=41, dtype=dtype)
@@ -117,24 +176,21 @@ def test_rsample_gradients_equal_the_explicit_ones():
 
 
 def test_invalid_parameters_give_nan():
-    for mod, good in ((ln, 1.0), (gu, 1.0), (ku, 1.0)):
+    for mod in (ln, gu, ku, c2, ig):
         for bad in (np.nan, -1.0, 0.0, np.inf):
-            if mod is not ku and bad in (-1.0, 0.0):
-                first = (bad, good)         # mu is real: only its NaN and inf are bad
-                if bad in (-1.0, 0.0):
-                    first = (good, bad)
-            else:
-                first = (good, bad)
-            assert np.isnan(mod.sample(*first, seed=1))
-            assert np.all(np.isnan(mod.implicit_grad(0.5, *first)))
+            # the last parameter of each is positive: every bad value is bad there
+            params = (1.0,) * (len(mod.params) - 1) + (bad,)
+            assert np.isnan(mod.sample(*params, seed=1))
+            assert np.all(np.isnan(mod.implicit_grad(0.5, *params)))
 
 
 @pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_cuda_samplers_draw_the_same_bits(dtype, monkeypatch, tmp_path):
     run_on_host(monkeypatch, tmp_path)
+    k = np.exp(RNG.uniform(np.log(0.05), np.log(200), 3000))
     for mod, params in ((ln, lognormal_params(3000)), (gu, gumbel_params(3000)),
-                        (ku, kumaraswamy_params(3000))):
+                        (ku, kumaraswamy_params(3000)), (c2, (k,)), (ig, (k, k[::-1]))):
         cols = [p.astype(dtype) for p in params]
         for kernel in ("sample", "rsample"):
             f = getattr(mod, kernel)
