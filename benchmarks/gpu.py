@@ -61,6 +61,11 @@ def timed(f, repeat, events):
     return float(np.median(times))
 
 
+def torch_events(torch):
+    """A maker of (start, end) timing events, as `timed` takes, for torch's streams."""
+    return lambda: (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+
+
 def accuracy(got, ref):
     got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
     ok = np.isfinite(ref) & (ref != 0)
@@ -104,8 +109,7 @@ def sampling(dtype, alpha, n, rep, events, row, section, torch, jax):
         agreement(z.get()[:m], g.log_sample(aa[:m], one, seed=5)))
     if torch is not None:
         ta = torch.from_numpy(aa).cuda()
-        tev = (lambda: (torch.cuda.Event(enable_timing=True),
-                        torch.cuda.Event(enable_timing=True)))
+        tev = torch_events(torch)
         s = timed(lambda: torch._standard_gamma(ta), rep, tev)
         row("torch._standard_gamma", name, s, "")
 
@@ -190,8 +194,7 @@ def main():
             if torch_cuda:
                 tz = torch.from_numpy(za).cuda()
                 ta = torch.from_numpy(aa).cuda()
-                tev = (lambda: (torch.cuda.Event(enable_timing=True),
-                                torch.cuda.Event(enable_timing=True)))
+                tev = torch_events(torch)
                 s = timed(lambda: torch._standard_gamma_grad(ta, tz), rep, tev)
                 got = torch._standard_gamma_grad(ta[:m], tz[:m]).cpu().numpy()
                 row("torch._standard_gamma_grad", name, s, accuracy(got, ref))

@@ -268,5 +268,6 @@ def converged(step, total, tol=EPS):
 
 
 __all__ = ["dsl", "bounded", "precision", "uniform", "normal", "draws", "Param", "Interval",
-           "Periodic", "Distribution", "PI", "INF", "NAN", "EPS", "TINY", "isnan", "isinf", "converged", "copysign"] + [
+           "Periodic", "Distribution", "PI", "INF", "NAN", "EPS", "TINY", "isnan", "isinf",
+           "converged", "copysign"] + [
     n for n in P.FUNCTIONS if n not in ("abs", "min", "max", "pow", "copysign")]

@@ -51,19 +51,26 @@ def _sym(name):
     return sp.Symbol(name, real=True)
 
 
+def _check_signature(dist: Distribution, role: str, f, variable: str = ""):
+    """f takes the declared parameters in order, after the variable (any name) where there
+    is one: CDFs and densities take (x, *params), samplers (*params)."""
+    node = f.parse()
+    got = tuple(a.arg for a in node.args.args)
+    lead = 1 if variable else 0
+    if len(got) != lead + len(dist.param_names) or got[lead:] != dist.param_names:
+        want = ", ".join((variable,) * lead + dist.param_names)
+        raise DSLError(f"{role} of '{dist.name}' takes ({', '.join(got)}), but the "
+                       f"declaration needs ({want})", f.file, node.lineno, node.col_offset,
+                       "parameters come in the declared order"
+                       + (" after the variable" if variable else ""))
+
+
 def check_declaration(dist: Distribution):
-    names = ("x",) + dist.param_names
+    for role, f in dist.functions().items():
+        _check_signature(dist, role, f, "x")
     for role in ("sample", "log_sample", "sample_group"):
-        f = getattr(dist, role)
-        if f is None:
-            continue
-        node = f.parse()
-        got = tuple(a.arg for a in node.args.args)
-        if got != dist.param_names:
-            raise DSLError(f"{role} of '{dist.name}' takes ({', '.join(got)}), but the "
-                           f"declaration needs ({', '.join(dist.param_names)})",
-                           f.file, node.lineno, node.col_offset,
-                           "a sampler takes the parameters in the declared order")
+        if getattr(dist, role) is not None:
+            _check_signature(dist, role, getattr(dist, role))
     if dist.log_sample is not None and dist.log_space is None:
         raise DeclarationError(f"{dist.name}: log_sample needs log_space, the distribution "
                                f"of log z, for its gradients")
@@ -78,14 +85,6 @@ def check_declaration(dist: Distribution):
         raise DeclarationError(f"{dist.name}: a periodic distribution has no scale")
     if dist.implicit not in ("ratio", "density"):
         raise DeclarationError(f"{dist.name}: implicit must be 'ratio' or 'density'")
-    for role, f in dist.functions().items():
-        node = f.parse()
-        got = tuple(a.arg for a in node.args.args)
-        if len(got) != len(names) or got[1:] != dist.param_names:
-            raise DSLError(f"{role} of '{dist.name}' takes ({', '.join(got)}), but the "
-                           f"declaration needs (x, {', '.join(dist.param_names)})",
-                           f.file, node.lineno, node.col_offset,
-                           "parameters come in the declared order after the variable")
 
 
 class _Builder:

@@ -59,6 +59,11 @@ class Program:
         """Add a kernel entry point whose callees were already required."""
         self.functions[fn.name] = self._mark_draws(fn)
 
+    @property
+    def drawing(self) -> set:
+        """Names of the emitted functions that take a random stream."""
+        return {name for name, f in self.functions.items() if f.draws}
+
     def _mark_draws(self, fn: ir.Function) -> ir.Function:
         """Set fn.draws where fn draws random numbers itself or through a callee (the
         callees are emitted first, so their flags are known)."""

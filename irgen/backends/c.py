@@ -25,7 +25,7 @@ class CTarget:
     def render_functions(self, program, float32_compute: str) -> dict:
         """Helpers and source of every IR function for each dtype the kernels use."""
         out = {}
-        drawing = {name for name, f in program.functions.items() if f.draws}
+        drawing = program.drawing
         for dtype in (F64, F32) if float32_compute == "float" else (F64,):
             printer = LanePrinter(dtype, self.qualifier, drawing)
             functions = [printer.function(f) for f in program.functions.values()]

@@ -40,7 +40,7 @@ class CudaTarget:
     def render_functions(self, program, float32_compute: str) -> dict:
         """Source of every IR function for each dtype the kernels compute in."""
         out = {}
-        drawing = {name for name, f in program.functions.items() if f.draws}
+        drawing = program.drawing
         for dtype in (F64, F32) if float32_compute == "float" else (F64,):
             printer = CudaPrinter(dtype, self.qualifier, drawing)
             functions = [printer.function(f) for f in program.functions.values()]

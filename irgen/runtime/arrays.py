@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from .loader import load
-from .promotion import (broadcast, float_dtype, is_cuda_array, is_python_number, out_shape,
-                        requested_dtype, seed_value)
+from .promotion import (broadcast, float_dtype, is_cuda_array, is_python_number,
+                        requested_dtype, sampler_options)
 
 # the kernel dtypes, and the cffi buffer type each is passed as
 _BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
@@ -61,16 +61,14 @@ class KernelSet:
         if _on_device(args, out):
             return self.cuda.call(kernel, args, out, stream, size, seed, dtype)
         in_names, out_names, _, kind = self.kernels[kernel]
-        sampler = kind != "map"
-        if sampler and size is None and out is not None:
-            size = out_shape(out)
-        dt = requested_dtype(dtype if sampler else None, _typed(args, in_names))
+        size, dtype, seed_words = sampler_options(kind, size, seed, dtype, out)
+        dt = requested_dtype(dtype, _typed(args, in_names))
         arrays = [np.asarray(a, dtype=dt) for a in args]
-        shape = broadcast(kernel, in_names, [a.shape for a in arrays], size if sampler else None)
+        shape = broadcast(kernel, in_names, [a.shape for a in arrays], size)
         n = math.prod(shape)
         ffi, lib = self.lib
         ctype = _BUFFERS[dt]
-        keep, cargs = [], [n] + ([seed_value(seed)] if sampler else [])
+        keep, cargs = [], [n] + seed_words
         for a in arrays:
             if a.size == 1:
                 a, stride = a.reshape(1), 0

@@ -20,7 +20,7 @@ from . import cuda_driver as drv
 from .cuda_arrays import (DeviceView, broadcast_layout, check_outputs,
                           plan_read, promote, shape_of, view)
 from .cuda_binary import fatbin_path
-from .promotion import broadcast, out_shape, seed_value
+from .promotion import broadcast, sampler_options
 
 _CTYPES = {np.dtype(np.float64): ctypes.c_double, np.dtype(np.float32): ctypes.c_float}
 _LETTER = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}
@@ -140,12 +140,9 @@ class CudaKernels:
     def call(self, kernel: str, args: tuple, out, stream, size=None, seed=None, dtype=None):
         """As KernelSet.call; size, seed and dtype are for samplers."""
         in_names, out_names, grouped, kind = self.kernels[kernel]
-        sampler = kind != "map"
-        if sampler and size is None and out is not None:
-            size = out_shape(out)
-        dt, items = promote(args, in_names, dtype if sampler else None)
-        shape = broadcast(kernel, in_names, [shape_of(i) for i in items],
-                          size if sampler else None)
+        size, dtype, seed_words = sampler_options(kind, size, seed, dtype, out)
+        dt, items = promote(args, in_names, dtype)
+        shape = broadcast(kernel, in_names, [shape_of(i) for i in items], size)
         views = [i for i in items if isinstance(i, DeviceView)]
         out_views = check_outputs(kernel, out, out_names, shape, dt) if out is not None else []
         devices = {drv.pointer_device(v.ptr) for v in views + out_views if v.size}
@@ -160,9 +157,7 @@ class CudaKernels:
                 [allocate(views[0].obj, shape, dt, device) for _ in out_names]
             if not n:
                 return self._result(outs, out)
-            keep, cargs = [], [ctypes.c_int64(n)]
-            if sampler:
-                cargs.append(ctypes.c_uint64(seed_value(seed)))
+            keep, cargs = [], [ctypes.c_int64(n)] + [ctypes.c_uint64(w) for w in seed_words]
             for item in items:
                 r = plan_read(item, dt, shape)
                 if r.expand is not None:

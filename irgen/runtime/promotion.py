@@ -59,6 +59,16 @@ def out_shape(out):
     return np.shape(first)
 
 
+def sampler_options(kind: str, size, seed, dtype, out) -> tuple:
+    """(size, dtype, seed words) of a kernel call: for a sampler the size (by default the
+    shape of out=), the dtype asked for and the seed's key; for other kernels none."""
+    if kind == "map":
+        return None, None, []
+    if size is None and out is not None:
+        size = out_shape(out)
+    return size, dtype, [seed_value(seed)]
+
+
 def requested_dtype(dtype, typed: list) -> np.dtype:
     """A sampler's dtype: the one asked for, else the arguments' promotion."""
     if dtype is None:
