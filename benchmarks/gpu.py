@@ -21,6 +21,7 @@ elements, and with fused multiply-adds.
     python benchmarks/gpu.py [--n N] [--repeat R] [--variants]
 """
 import argparse
+import os
 import platform
 import sys
 import time
@@ -143,8 +144,10 @@ def main():
         torch_cuda = torch.cuda.is_available()
     except ImportError:
         torch, torch_cuda = None, False
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")   # share the card
     try:
         import jax
+        jax.config.update("jax_enable_x64", True)    # else float64 arrays become float32
         import jax.numpy as jnp
         jax_gpu = any(d.platform == "gpu" for d in jax.devices())
     except Exception:                      # not installed, or no GPU backend

@@ -1,6 +1,8 @@
-"""Compile (once) and load the cffi extension of a generated C file.
+"""Compile (once) and load the shared library of a generated C file.
 
-The binary's name carries a hash of everything that decides its content: the C source, the
+The library is plain C built by the system compiler and opened with cffi's ABI mode: no
+Python headers or setuptools are needed, only a C compiler (with OpenMP), so it builds
+wherever Python runs. The binary's name carries a hash of everything that decides its content: the C source, the
 cffi declarations, the compiler flags, the compiler's version and the processor (the code is
 compiled for the machine that runs it, -march=native). A stale binary is never
 loaded, and an unchanged one is never rebuilt. Compilation happens in a temporary folder
@@ -10,7 +12,6 @@ from __future__ import annotations
 import ctypes.util
 import functools
 import hashlib
-import importlib.util
 import os
 import platform
 import shutil
@@ -75,32 +76,33 @@ def binary_key(c_source: str, declarations: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _ext_suffix():
-    return sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+def _compiler() -> list[str]:
+    return (sysconfig.get_config_var("CC") or "cc").split()[:1]
 
 
 def binary_path(c_path: Path, kernels) -> tuple[Path, str]:
     source = c_path.read_text()
     key = binary_key(source, cdef(kernels))
     module = f"_{c_path.stem}_{key}"
-    return c_path.with_name(module + _ext_suffix()), module
+    return c_path.with_name(module + ".so"), module
 
 
 def compile_binary(c_path: Path, kernels, verbose=False) -> Path:
-    """Build the extension for c_path unless a current one exists; return its path."""
-    import cffi
-
+    """Build the shared library for c_path unless a current one exists; return its path."""
     so_path, module = binary_path(c_path, kernels)
     if so_path.exists():
         return so_path
-    ffi = cffi.FFI()
-    ffi.cdef(cdef(kernels))
     flags, libs = platform_options()
-    ffi.set_source(module, c_path.read_text(), extra_compile_args=list(CFLAGS + flags),
-                   extra_link_args=list(LDFLAGS), libraries=list(libs))
     with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
-        install(Path(ffi.compile(tmpdir=tmp, verbose=verbose)), so_path,
-                f"_{c_path.stem}_*{_ext_suffix()}")
+        built = Path(tmp) / (module + ".so")
+        cmd = [*_compiler(), *CFLAGS, *flags, "-fPIC", "-shared", str(c_path.resolve()),
+               "-o", str(built), *LDFLAGS, *(f"-l{lib}" for lib in libs)]
+        if verbose:
+            print(" ".join(cmd))
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"compiling {c_path} failed:\n{' '.join(cmd)}\n{done.stderr}")
+        install(built, so_path, f"_{c_path.stem}_*.so")
     return so_path
 
 
@@ -120,17 +122,18 @@ def install(built: Path, path: Path, siblings: str):
 
 def load(c_path, kernels):
     """The cffi (ffi, lib) pair for a generated C file, compiling it if needed."""
+    import cffi
+
     c_path = Path(c_path)
     key = str(c_path.resolve())
     if key not in _loaded:
         so_path = compile_binary(c_path, kernels)
-        spec = importlib.util.spec_from_file_location(
-            so_path.name.split(".")[0], so_path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        ffi = cffi.FFI()
+        ffi.cdef(cdef(kernels))
+        lib = ffi.dlopen(str(so_path))
         if _threads[0]:
-            mod.lib.irgen_set_threads(_threads[0])
-        _loaded[key] = (mod.ffi, mod.lib)
+            lib.irgen_set_threads(_threads[0])
+        _loaded[key] = (ffi, lib)
     return _loaded[key]
 
 
