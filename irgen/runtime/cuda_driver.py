@@ -35,12 +35,6 @@ def check(status: int, what: str):
         raise CudaError(f"{what}: {text.value.decode() if text.value else 'error'} ({status})")
 
 
-def current_context() -> int:
-    ctx = _c.c_void_p()
-    check(lib().cuCtxGetCurrent(_c.byref(ctx)), "cuCtxGetCurrent")
-    return ctx.value or 0
-
-
 def pointer_device(ptr: int) -> int:
     """The ordinal of the device that holds ptr (device or managed memory)."""
     ordinal = _c.c_int()

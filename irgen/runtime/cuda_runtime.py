@@ -45,12 +45,10 @@ def _primary(device: int):
 
 @contextlib.contextmanager
 def active(device: int):
-    """Make the device's primary context current for the duration, unless it is."""
-    ctx = _primary(device)
-    if drv.current_context() == ctx.handle:
-        yield
-        return
-    ctx.push()
+    """Make the device's primary context current for the duration. It is pushed even when
+    the driver already has it current (torch or JAX may have made it so), because PyCUDA
+    allocates only in contexts on its own stack."""
+    _primary(device).push()
     try:
         yield
     finally:
