@@ -18,7 +18,8 @@ Writes results/gpu_benchmark.md with the card's name.
 without the ordering by branch group (what divergence costs), tiles of 1024 and 4096
 elements, and with fused multiply-adds.
 
-    python benchmarks/gpu.py [--n N] [--repeat R] [--variants]
+    python benchmarks/gpu.py [--n N] [--repeat R] [--variants] [--parts gamma,von_mises,sampling]
+                             [--out results/gpu_benchmark.md]
 """
 import argparse
 import os
@@ -87,9 +88,9 @@ def agreement(gpu, cpu):
             f"{np.mean(ulps <= 4):.4%} within 4 ulp")
 
 
-def sampling(dtype, alpha, n, rep, events, row, section, torch, jax):
+def sampling(dtype, alpha, n, rep, events, row, section, torch, jax, variants):
     """Gamma sampling: irgen, torch and JAX on the same alpha; irgen's agreement with the
-    CPU for the same seed on 2^20 samples."""
+    CPU for the same seed on 2^20 samples; with `variants`, irgen's other builds."""
     import pycuda.gpuarray as ga
     name = np.dtype(dtype).name
     m = min(n, 1 << 20)
@@ -105,6 +106,12 @@ def sampling(dtype, alpha, n, rep, events, row, section, torch, jax):
     want = g.rsample(aa[:m], one, seed=5)[1][0]
     row("irgen rsample (CUDA), samples and gradients", name, s,
         "gradient " + agreement(outs[1].get()[:m], want))
+    for label, flags in VARIANTS.items() if variants else ():
+        k = CudaKernels(g._kernels.c_path.with_suffix(".cu"), g._kernels.kernels, flags)
+        s = timed(lambda: k.call("sample", (gaa, one), z, None, seed=5), rep, events)
+        row(f"irgen sample (CUDA), {label}", name, s, "")
+        s = timed(lambda: k.call("rsample", (gaa, one), outs, None, seed=5), rep, events)
+        row(f"irgen rsample (CUDA), {label}", name, s, "")
     s = timed(lambda: g.log_sample(gaa, one, seed=5, out=z), rep, events)
     row("irgen log_sample (CUDA)", name, s,
         agreement(z.get()[:m], g.log_sample(aa[:m], one, seed=5)))
@@ -134,7 +141,11 @@ def main():
     ap.add_argument("--n", type=int, default=1 << 26)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--variants", action="store_true")
+    ap.add_argument("--parts", default="gamma,von_mises,sampling",
+                    help="comma-separated: gamma (implicit_grad), von_mises, sampling")
+    ap.add_argument("--out", default="results/gpu_benchmark.md")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     n, rep, m = args.n, args.repeat, 1 << 16
     pd = _pycuda()
     dev = pd.Device(0)
@@ -170,13 +181,14 @@ def main():
     t0 = time.perf_counter()
     alpha = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
     z = rng.gamma(alpha)
-    kappa = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
-    y = rng.vonmises(0.0, kappa)
+    if "von_mises" in parts:
+        kappa = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
+        y = rng.vonmises(0.0, kappa)
     print(f"inputs drawn in {time.perf_counter() - t0:.1f} s", flush=True)
     import pycuda.gpuarray as ga
     with active(0):
         events = (lambda: (pd.Event(), pd.Event()))
-        for dtype in (np.float32, np.float64):
+        for dtype in (np.float32, np.float64) if "gamma" in parts else ():
             name = np.dtype(dtype).name
             za, aa = z.astype(dtype), alpha.astype(dtype)
             ref = g.implicit_grad(za[:m].astype(np.float64), aa[:m].astype(np.float64), 1.0)[0]
@@ -209,7 +221,7 @@ def main():
                 got = np.asarray(f(ja[:m], jz[:m]))
                 row("jax.lax.random_gamma_grad (wall clock)", name, s, accuracy(got, ref))
                 del jz, ja
-        for dtype in (np.float32, np.float64):
+        for dtype in (np.float32, np.float64) if "von_mises" in parts else ():
             name = np.dtype(dtype).name
             ya, ka = y.astype(dtype), kappa.astype(dtype)
             ref = v.implicit_grad(ya[:m].astype(np.float64), 0.0, ka[:m].astype(np.float64))[1]
@@ -219,25 +231,27 @@ def main():
             outs = (ga.empty(n, dtype), ga.empty(n, dtype))
             s = timed(lambda: v.implicit_grad(gy, zero, gk, out=outs), rep, events)
             row("irgen (CUDA)", name, s, accuracy(outs[1].get()[:m], ref))
-        for dtype in (np.float32, np.float64):
+        for dtype in (np.float32, np.float64) if "sampling" in parts else ():
             sampling(dtype, alpha, n, rep, events, row, section, torch if torch_cuda else None,
-                     jax if jax_gpu else None)
+                     jax if jax_gpu else None, args.variants)
     versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
     if torch is not None:
         versions.append(f"torch {torch.__version__}")
     if jax is not None:
         versions.append(f"JAX {jax.__version__}")
     lines = [f"# GPU benchmark on {card}", "",
-             f"`python benchmarks/gpu.py --n {n} --repeat {rep}`; {', '.join(versions)}.",
+             f"`python benchmarks/gpu.py {' '.join(sys.argv[1:])}` (N = {n}, median of "
+             f"{rep} runs); {', '.join(versions)}.",
              "Accuracy: max relative / mean absolute error against the float64 C kernels on "
              f"{m} of the inputs.", "",
              "| task | method | dtype | G elements/s | irgen / this | accuracy, agreement |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {sec} | {lab} | {d} | {r:.2f} | {f'{q:.2f}' if q else ''} | {acc} |"
               for sec, lab, d, r, acc, q in rows]
-    (ROOT / "results").mkdir(exist_ok=True)
-    (ROOT / "results" / "gpu_benchmark.md").write_text("\n".join(lines) + "\n")
-    print("written results/gpu_benchmark.md")
+    out = ROOT / args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"written {args.out}")
 
 
 if __name__ == "__main__":
