@@ -131,9 +131,11 @@ IRGEN_IO(float, irgen_vf, IRGEN_W_f32, f_f)
 IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 /* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
    easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
-   bijection of a counter. Draw d of element i under seed s is the block of counter
-   (d, 0, i mod 2^32, i div 2^32) and key (s mod 2^32, s div 2^32): it depends on nothing
-   else, so no thread count, launch shape or device changes a sample.
+   bijection of a counter. Element i's stream under seed s is the blocks of counters
+   (b, 0, i mod 2^32, i div 2^32), b = 0, 1, ..., key (s mod 2^32, s div 2^32), read as a
+   queue of 32-bit words: a draw takes the next word (a float uniform), the next pair from
+   an even position (a float normal, a double uniform), or a fresh block (a double normal).
+   It depends on nothing else, so no thread count, launch shape or device changes a sample.
    One definition serves scalars (uint64_t) and SIMD vectors of uint64 lanes: each word
    is held in 64 bits, where the product of two 32-bit words is exact. ---- */
 #define IRGEN_LO32 0xFFFFFFFFull
@@ -157,6 +159,14 @@ IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 #define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
     IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
                  0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+#ifdef __CUDA_ARCH__
+/* the same rounds on 32-bit words, which a GPU multiplies natively (high half: __umulhi) */
+#define IRGEN_MULHILO32_NATIVE(U, a, m, hi, lo) do {                                     \
+    (hi) = __umulhi((a), (uint32_t)(m)); (lo) = (a) * (uint32_t)(m); } while (0)
+#define IRGEN_PHILOX4x32_10_NATIVE(c0, c1, c2, c3, k0, k1)                                \
+    IRGEN_PHILOX(uint32_t, IRGEN_MULHILO32_NATIVE, 0xD2511F53u, 0xCD9E8D57u, 0x9E3779B9u, \
+                 0xBB67AE85u, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+#endif
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
@@ -349,7 +359,7 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
 #endif
 
-typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n; } irgen_rng_v_f64;
+typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n, left, q0, q1, q2, q3; } irgen_rng_v_f64;
 #define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
 static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
 {
@@ -359,21 +369,49 @@ static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c
         i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
+    r->i0 = i0; r->i1 = i1;
+    r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = (irgen_ud){0};
 }
-static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w)
+/* the next block into the queues of the lanes in `need` (all bits set or none) */
+static inline void irgen_refill_v_f64(irgen_ud need, irgen_rng_v_f64* r)
 {
+    int any = 0;
+    for (int l = 0; l < IRGEN_W_f64; ++l) any |= need[l] != 0;
+    if (!any) return;
     irgen_ud c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
     IRGEN_PHILOX4x32_10(irgen_ud, c0, c1, c2, c3, r->key0, r->key1);
-    r->n = (r->n + ((irgen_ud)m & 1)) & IRGEN_LO32;
-    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+    r->q0 = ((c0) & (need)) | ((r->q0) & ~(need));
+    r->q1 = ((c1) & (need)) | ((r->q1) & ~(need));
+    r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
+    r->q3 = ((c3) & (need)) | ((r->q3) & ~(need));
+    r->left = (((irgen_ud){0} + 4) & (need)) | ((r->left) & ~(need));
+    r->n = (r->n + (need & 1)) & IRGEN_LO32;
+}
+static inline irgen_ud irgen_take_v_f64(irgen_ud a, irgen_rng_v_f64* r)
+{
+    const irgen_ud w = r->q0;
+    r->q0 = ((r->q1) & (a)) | ((r->q0) & ~(a));
+    r->q1 = ((r->q2) & (a)) | ((r->q1) & ~(a));
+    r->q2 = ((r->q3) & (a)) | ((r->q2) & ~(a));
+    r->left -= a & 1;
+    return w;
+}
+static inline void irgen_take2_v_f64(irgen_ud a, irgen_rng_v_f64* r, irgen_ud* w0, irgen_ud* w1)
+{
+    irgen_take_v_f64(a & (irgen_ud)((r->left & 1) != 0), r);   /* pairs start at an even word */
+    irgen_refill_v_f64(a & (irgen_ud)(r->left == 0), r);
+    *w0 = irgen_take_v_f64(a, r); *w1 = irgen_take_v_f64(a, r);
 }
 static inline void irgen_draw_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* u)
-{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); *u = IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
+{
+    const irgen_ud a = (irgen_ud)m;
+    irgen_ud w0, w1; irgen_take2_v_f64(a, r, &w0, &w1); *u = IRGEN_U01_F64(IRGEN_CVT_f64, w0, w1);
+}
 static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* radius, irgen_vd* angle)
 {
-    irgen_ud w[4]; irgen_words_v_f64(m, r, w);
-    *radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
+    const irgen_ud a = (irgen_ud)m;
+    irgen_refill_v_f64(a, r); r->left &= ~a;   /* four words: a block of its own */
+    *radius = IRGEN_R01_F64(IRGEN_CVT_f64, r->q0, r->q1); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, r->q2, r->q3);
 }
 
 static const double INV_EVEN_f64[100] = {0.5, 0.25, 0.16666666666666666, 0.125, 0.1, 0.08333333333333333, 0.07142857142857142, 0.0625, 0.05555555555555555, 0.05, 0.045454545454545456, 0.041666666666666664, 0.038461538461538464, 0.03571428571428571, 0.03333333333333333, 0.03125, 0.029411764705882353, 0.027777777777777776, 0.02631578947368421, 0.025, 0.023809523809523808, 0.022727272727272728, 0.021739130434782608, 0.020833333333333332, 0.02, 0.019230769230769232, 0.018518518518518517, 0.017857142857142856, 0.017241379310344827, 0.016666666666666666, 0.016129032258064516, 0.015625, 0.015151515151515152, 0.014705882352941176, 0.014285714285714285, 0.013888888888888888, 0.013513513513513514, 0.013157894736842105, 0.01282051282051282, 0.0125, 0.012195121951219513, 0.011904761904761904, 0.011627906976744186, 0.011363636363636364, 0.011111111111111112, 0.010869565217391304, 0.010638297872340425, 0.010416666666666666, 0.01020408163265306, 0.01, 0.00980392156862745, 0.009615384615384616, 0.009433962264150943, 0.009259259259259259, 0.00909090909090909, 0.008928571428571428, 0.008771929824561403, 0.008620689655172414, 0.00847457627118644, 0.008333333333333333, 0.00819672131147541, 0.008064516129032258, 0.007936507936507936, 0.0078125, 0.007692307692307693, 0.007575757575757576, 0.007462686567164179, 0.007352941176470588, 0.007246376811594203, 0.007142857142857143, 0.007042253521126761, 0.006944444444444444, 0.00684931506849315, 0.006756756756756757, 0.006666666666666667, 0.006578947368421052, 0.006493506493506494, 0.00641025641025641, 0.006329113924050633, 0.00625, 0.006172839506172839, 0.006097560975609756, 0.006024096385542169, 0.005952380952380952, 0.0058823529411764705, 0.005813953488372093, 0.005747126436781609, 0.005681818181818182, 0.0056179775280898875, 0.005555555555555556, 0.005494505494505495, 0.005434782608695652, 0.005376344086021506, 0.005319148936170213, 0.005263157894736842, 0.005208333333333333, 0.005154639175257732, 0.00510204081632653, 0.005050505050505051, 0.005};
@@ -3477,7 +3515,7 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 { irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = powf(x0[l], x1[l]); return r; }
 #endif
 
-typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n; } irgen_rng_v_f32;
+typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n, left, q0, q1, q2, q3; } irgen_rng_v_f32;
 #define IRGEN_CVT_f32(x) __builtin_convertvector((x), irgen_vf)
 static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
 {
@@ -3487,21 +3525,49 @@ static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c
         i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
+    r->i0 = i0; r->i1 = i1;
+    r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = (irgen_uf){0};
 }
-static inline void irgen_words_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_uf* w)
+/* the next block into the queues of the lanes in `need` (all bits set or none) */
+static inline void irgen_refill_v_f32(irgen_uf need, irgen_rng_v_f32* r)
 {
+    int any = 0;
+    for (int l = 0; l < IRGEN_W_f32; ++l) any |= need[l] != 0;
+    if (!any) return;
     irgen_uf c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
     IRGEN_PHILOX4x32_10(irgen_uf, c0, c1, c2, c3, r->key0, r->key1);
-    r->n = (r->n + (__builtin_convertvector(m, irgen_uf) & 1)) & IRGEN_LO32;
-    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+    r->q0 = ((c0) & (need)) | ((r->q0) & ~(need));
+    r->q1 = ((c1) & (need)) | ((r->q1) & ~(need));
+    r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
+    r->q3 = ((c3) & (need)) | ((r->q3) & ~(need));
+    r->left = (((irgen_uf){0} + 4) & (need)) | ((r->left) & ~(need));
+    r->n = (r->n + (need & 1)) & IRGEN_LO32;
+}
+static inline irgen_uf irgen_take_v_f32(irgen_uf a, irgen_rng_v_f32* r)
+{
+    const irgen_uf w = r->q0;
+    r->q0 = ((r->q1) & (a)) | ((r->q0) & ~(a));
+    r->q1 = ((r->q2) & (a)) | ((r->q1) & ~(a));
+    r->q2 = ((r->q3) & (a)) | ((r->q2) & ~(a));
+    r->left -= a & 1;
+    return w;
+}
+static inline void irgen_take2_v_f32(irgen_uf a, irgen_rng_v_f32* r, irgen_uf* w0, irgen_uf* w1)
+{
+    irgen_take_v_f32(a & (irgen_uf)((r->left & 1) != 0), r);   /* pairs start at an even word */
+    irgen_refill_v_f32(a & (irgen_uf)(r->left == 0), r);
+    *w0 = irgen_take_v_f32(a, r); *w1 = irgen_take_v_f32(a, r);
 }
 static inline void irgen_draw_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* u)
-{ irgen_uf w[4]; irgen_words_v_f32(m, r, w); *u = IRGEN_U01_F32(IRGEN_CVT_f32, w[0]); }
+{
+    const irgen_uf a = __builtin_convertvector(m, irgen_uf);
+    irgen_refill_v_f32(a & (irgen_uf)(r->left == 0), r); *u = IRGEN_U01_F32(IRGEN_CVT_f32, irgen_take_v_f32(a, r));
+}
 static inline void irgen_draw_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* radius, irgen_vf* angle)
 {
-    irgen_uf w[4]; irgen_words_v_f32(m, r, w);
-    *radius = IRGEN_R01_F32(IRGEN_CVT_f32, w[0]); *angle = IRGEN_U01_F32(IRGEN_CVT_f32, w[1]);
+    const irgen_uf a = __builtin_convertvector(m, irgen_uf);
+    irgen_uf w0, w1; irgen_take2_v_f32(a, r, &w0, &w1);
+    *radius = IRGEN_R01_F32(IRGEN_CVT_f32, w0); *angle = IRGEN_U01_F32(IRGEN_CVT_f32, w1);
 }
 
 static const float INV_EVEN_f32[100] = {0.5f, 0.25f, 0.16666666666666666f, 0.125f, 0.1f, 0.08333333333333333f, 0.07142857142857142f, 0.0625f, 0.05555555555555555f, 0.05f, 0.045454545454545456f, 0.041666666666666664f, 0.038461538461538464f, 0.03571428571428571f, 0.03333333333333333f, 0.03125f, 0.029411764705882353f, 0.027777777777777776f, 0.02631578947368421f, 0.025f, 0.023809523809523808f, 0.022727272727272728f, 0.021739130434782608f, 0.020833333333333332f, 0.02f, 0.019230769230769232f, 0.018518518518518517f, 0.017857142857142856f, 0.017241379310344827f, 0.016666666666666666f, 0.016129032258064516f, 0.015625f, 0.015151515151515152f, 0.014705882352941176f, 0.014285714285714285f, 0.013888888888888888f, 0.013513513513513514f, 0.013157894736842105f, 0.01282051282051282f, 0.0125f, 0.012195121951219513f, 0.011904761904761904f, 0.011627906976744186f, 0.011363636363636364f, 0.011111111111111112f, 0.010869565217391304f, 0.010638297872340425f, 0.010416666666666666f, 0.01020408163265306f, 0.01f, 0.00980392156862745f, 0.009615384615384616f, 0.009433962264150943f, 0.009259259259259259f, 0.00909090909090909f, 0.008928571428571428f, 0.008771929824561403f, 0.008620689655172414f, 0.00847457627118644f, 0.008333333333333333f, 0.00819672131147541f, 0.008064516129032258f, 0.007936507936507936f, 0.0078125f, 0.007692307692307693f, 0.007575757575757576f, 0.007462686567164179f, 0.007352941176470588f, 0.007246376811594203f, 0.007142857142857143f, 0.007042253521126761f, 0.006944444444444444f, 0.00684931506849315f, 0.006756756756756757f, 0.006666666666666667f, 0.006578947368421052f, 0.006493506493506494f, 0.00641025641025641f, 0.006329113924050633f, 0.00625f, 0.006172839506172839f, 0.006097560975609756f, 0.006024096385542169f, 0.005952380952380952f, 0.0058823529411764705f, 0.005813953488372093f, 0.005747126436781609f, 0.005681818181818182f, 0.0056179775280898875f, 0.005555555555555556f, 0.005494505494505495f, 0.005434782608695652f, 0.005376344086021506f, 0.005319148936170213f, 0.005263157894736842f, 0.005208333333333333f, 0.005154639175257732f, 0.00510204081632653f, 0.005050505050505051f, 0.005f};

@@ -29,9 +29,11 @@ IRGEN_FN float irgen_pow2f(float n)
 { return n != n ? n : n > 127 ? INFINITY : n < -126 ? 0.0f : ldexpf(1.0f, (int)n); }
 /* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
    easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
-   bijection of a counter. Draw d of element i under seed s is the block of counter
-   (d, 0, i mod 2^32, i div 2^32) and key (s mod 2^32, s div 2^32): it depends on nothing
-   else, so no thread count, launch shape or device changes a sample.
+   bijection of a counter. Element i's stream under seed s is the blocks of counters
+   (b, 0, i mod 2^32, i div 2^32), b = 0, 1, ..., key (s mod 2^32, s div 2^32), read as a
+   queue of 32-bit words: a draw takes the next word (a float uniform), the next pair from
+   an even position (a float normal, a double uniform), or a fresh block (a double normal).
+   It depends on nothing else, so no thread count, launch shape or device changes a sample.
    One definition serves scalars (uint64_t) and SIMD vectors of uint64 lanes: each word
    is held in 64 bits, where the product of two 32-bit words is exact. ---- */
 #define IRGEN_LO32 0xFFFFFFFFull
@@ -55,6 +57,14 @@ IRGEN_FN float irgen_pow2f(float n)
 #define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
     IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
                  0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+#ifdef __CUDA_ARCH__
+/* the same rounds on 32-bit words, which a GPU multiplies natively (high half: __umulhi) */
+#define IRGEN_MULHILO32_NATIVE(U, a, m, hi, lo) do {                                     \
+    (hi) = __umulhi((a), (uint32_t)(m)); (lo) = (a) * (uint32_t)(m); } while (0)
+#define IRGEN_PHILOX4x32_10_NATIVE(c0, c1, c2, c3, k0, k1)                                \
+    IRGEN_PHILOX(uint32_t, IRGEN_MULHILO32_NATIVE, 0xD2511F53u, 0xCD9E8D57u, 0x9E3779B9u, \
+                 0xBB67AE85u, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+#endif
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
@@ -81,34 +91,59 @@ extern "C" void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32
 #endif
 
 /* one element's stream (random.c.j2), and its draws */
-typedef struct { uint64_t key0, key1, i0, i1, n; } irgen_rng;
+typedef struct { uint64_t key0, key1, i0, i1, n; uint32_t q0, q1, q2, q3; int left; } irgen_rng;
 IRGEN_FN irgen_rng irgen_seed(uint64_t seed, int64_t i)
 {
-    irgen_rng r = {seed & IRGEN_LO32, seed >> 32, (uint64_t)i & IRGEN_LO32, (uint64_t)i >> 32, 0};
+    irgen_rng r = {seed & IRGEN_LO32, seed >> 32, (uint64_t)i & IRGEN_LO32, (uint64_t)i >> 32,
+                   0, 0, 0, 0, 0, 0};
     return r;
 }
-IRGEN_FN void irgen_words(irgen_rng* r, uint64_t* w)
+/* the next block into the queue of words */
+IRGEN_FN void irgen_refill(irgen_rng* r)
 {
+#ifdef __CUDA_ARCH__
+    uint32_t c0 = (uint32_t)r->n, c1 = 0, c2 = (uint32_t)r->i0, c3 = (uint32_t)r->i1;
+    IRGEN_PHILOX4x32_10_NATIVE(c0, c1, c2, c3, r->key0, r->key1);
+#else
     uint64_t c0 = r->n, c1 = 0, c2 = r->i0, c3 = r->i1;
     IRGEN_PHILOX4x32_10(uint64_t, c0, c1, c2, c3, r->key0, r->key1);
+#endif
+    r->q0 = (uint32_t)c0; r->q1 = (uint32_t)c1; r->q2 = (uint32_t)c2; r->q3 = (uint32_t)c3;
+    r->left = 4;
     r->n = (r->n + 1) & IRGEN_LO32;
-    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+}
+IRGEN_FN uint64_t irgen_take(irgen_rng* r)
+{
+    const uint64_t w = r->q0;
+    r->q0 = r->q1; r->q1 = r->q2; r->q2 = r->q3; --r->left;
+    return w;
+}
+IRGEN_FN void irgen_take2(irgen_rng* r, uint64_t* w0, uint64_t* w1)
+{
+    if (r->left & 1) irgen_take(r);          /* pairs start at an even word */
+    if (!r->left) irgen_refill(r);
+    *w0 = irgen_take(r); *w1 = irgen_take(r);
 }
 #define IRGEN_CVT_D(x) ((double)(x))
 #define IRGEN_CVT_F(x) ((float)(x))
 IRGEN_FN void irgen_draw_uniform_f64(irgen_rng* r, double* u)
-{ uint64_t w[4]; irgen_words(r, w); *u = IRGEN_U01_F64(IRGEN_CVT_D, w[0], w[1]); }
+{ uint64_t w0, w1; irgen_take2(r, &w0, &w1); *u = IRGEN_U01_F64(IRGEN_CVT_D, w0, w1); }
 IRGEN_FN void irgen_draw_uniform_f32(irgen_rng* r, float* u)
-{ uint64_t w[4]; irgen_words(r, w); *u = IRGEN_U01_F32(IRGEN_CVT_F, w[0]); }
+{
+    if (!r->left) irgen_refill(r);
+    *u = IRGEN_U01_F32(IRGEN_CVT_F, irgen_take(r));
+}
 IRGEN_FN void irgen_draw_normal_f64(irgen_rng* r, double* radius, double* angle)
 {
-    uint64_t w[4]; irgen_words(r, w);
-    *radius = IRGEN_R01_F64(IRGEN_CVT_D, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_D, w[2], w[3]);
+    irgen_refill(r);                           /* four words: a block of its own */
+    r->left = 0;
+    *radius = IRGEN_R01_F64(IRGEN_CVT_D, (uint64_t)r->q0, (uint64_t)r->q1);
+    *angle = IRGEN_U01_F64(IRGEN_CVT_D, (uint64_t)r->q2, (uint64_t)r->q3);
 }
 IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 {
-    uint64_t w[4]; irgen_words(r, w);
-    *radius = IRGEN_R01_F32(IRGEN_CVT_F, w[0]); *angle = IRGEN_U01_F32(IRGEN_CVT_F, w[1]);
+    uint64_t w0, w1; irgen_take2(r, &w0, &w1);
+    *radius = IRGEN_R01_F32(IRGEN_CVT_F, w0); *angle = IRGEN_U01_F32(IRGEN_CVT_F, w1);
 }
 
 /* ---- float64 device functions ---- */

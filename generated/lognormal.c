@@ -131,9 +131,11 @@ IRGEN_IO(float, irgen_vf, IRGEN_W_f32, f_f)
 IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 /* ---- random streams: Philox (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as
    easy as 1, 2, 3", SC 2011), a counter-based generator: a block of four words is a keyed
-   bijection of a counter. Draw d of element i under seed s is the block of counter
-   (d, 0, i mod 2^32, i div 2^32) and key (s mod 2^32, s div 2^32): it depends on nothing
-   else, so no thread count, launch shape or device changes a sample.
+   bijection of a counter. Element i's stream under seed s is the blocks of counters
+   (b, 0, i mod 2^32, i div 2^32), b = 0, 1, ..., key (s mod 2^32, s div 2^32), read as a
+   queue of 32-bit words: a draw takes the next word (a float uniform), the next pair from
+   an even position (a float normal, a double uniform), or a fresh block (a double normal).
+   It depends on nothing else, so no thread count, launch shape or device changes a sample.
    One definition serves scalars (uint64_t) and SIMD vectors of uint64 lanes: each word
    is held in 64 bits, where the product of two 32-bit words is exact. ---- */
 #define IRGEN_LO32 0xFFFFFFFFull
@@ -157,6 +159,14 @@ IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
 #define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
     IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
                  0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+#ifdef __CUDA_ARCH__
+/* the same rounds on 32-bit words, which a GPU multiplies natively (high half: __umulhi) */
+#define IRGEN_MULHILO32_NATIVE(U, a, m, hi, lo) do {                                     \
+    (hi) = __umulhi((a), (uint32_t)(m)); (lo) = (a) * (uint32_t)(m); } while (0)
+#define IRGEN_PHILOX4x32_10_NATIVE(c0, c1, c2, c3, k0, k1)                                \
+    IRGEN_PHILOX(uint32_t, IRGEN_MULHILO32_NATIVE, 0xD2511F53u, 0xCD9E8D57u, 0x9E3779B9u, \
+                 0xBB67AE85u, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+#endif
 /* Floats from words, exactly (conversions of integers below 2^53, scaling by powers of
    two), so every target turns the same words into the same values. Uniform draws lie in
    the open interval (0, 1): odd multiples of 2^-53 (float: 2^-24), 52 (23) random bits.
@@ -349,7 +359,7 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
 #endif
 
-typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n; } irgen_rng_v_f64;
+typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n, left, q0, q1, q2, q3; } irgen_rng_v_f64;
 #define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
 static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
 {
@@ -359,21 +369,49 @@ static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c
         i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1; r->n = (irgen_ud){0};
+    r->i0 = i0; r->i1 = i1;
+    r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = (irgen_ud){0};
 }
-static inline void irgen_words_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_ud* w)
+/* the next block into the queues of the lanes in `need` (all bits set or none) */
+static inline void irgen_refill_v_f64(irgen_ud need, irgen_rng_v_f64* r)
 {
+    int any = 0;
+    for (int l = 0; l < IRGEN_W_f64; ++l) any |= need[l] != 0;
+    if (!any) return;
     irgen_ud c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
     IRGEN_PHILOX4x32_10(irgen_ud, c0, c1, c2, c3, r->key0, r->key1);
-    r->n = (r->n + ((irgen_ud)m & 1)) & IRGEN_LO32;
-    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+    r->q0 = ((c0) & (need)) | ((r->q0) & ~(need));
+    r->q1 = ((c1) & (need)) | ((r->q1) & ~(need));
+    r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
+    r->q3 = ((c3) & (need)) | ((r->q3) & ~(need));
+    r->left = (((irgen_ud){0} + 4) & (need)) | ((r->left) & ~(need));
+    r->n = (r->n + (need & 1)) & IRGEN_LO32;
+}
+static inline irgen_ud irgen_take_v_f64(irgen_ud a, irgen_rng_v_f64* r)
+{
+    const irgen_ud w = r->q0;
+    r->q0 = ((r->q1) & (a)) | ((r->q0) & ~(a));
+    r->q1 = ((r->q2) & (a)) | ((r->q1) & ~(a));
+    r->q2 = ((r->q3) & (a)) | ((r->q2) & ~(a));
+    r->left -= a & 1;
+    return w;
+}
+static inline void irgen_take2_v_f64(irgen_ud a, irgen_rng_v_f64* r, irgen_ud* w0, irgen_ud* w1)
+{
+    irgen_take_v_f64(a & (irgen_ud)((r->left & 1) != 0), r);   /* pairs start at an even word */
+    irgen_refill_v_f64(a & (irgen_ud)(r->left == 0), r);
+    *w0 = irgen_take_v_f64(a, r); *w1 = irgen_take_v_f64(a, r);
 }
 static inline void irgen_draw_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* u)
-{ irgen_ud w[4]; irgen_words_v_f64(m, r, w); *u = IRGEN_U01_F64(IRGEN_CVT_f64, w[0], w[1]); }
+{
+    const irgen_ud a = (irgen_ud)m;
+    irgen_ud w0, w1; irgen_take2_v_f64(a, r, &w0, &w1); *u = IRGEN_U01_F64(IRGEN_CVT_f64, w0, w1);
+}
 static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* radius, irgen_vd* angle)
 {
-    irgen_ud w[4]; irgen_words_v_f64(m, r, w);
-    *radius = IRGEN_R01_F64(IRGEN_CVT_f64, w[0], w[1]); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, w[2], w[3]);
+    const irgen_ud a = (irgen_ud)m;
+    irgen_refill_v_f64(a, r); r->left &= ~a;   /* four words: a block of its own */
+    *radius = IRGEN_R01_F64(IRGEN_CVT_f64, r->q0, r->q1); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, r->q2, r->q3);
 }
 
 static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma)
@@ -1470,7 +1508,7 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 { irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = powf(x0[l], x1[l]); return r; }
 #endif
 
-typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n; } irgen_rng_v_f32;
+typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n, left, q0, q1, q2, q3; } irgen_rng_v_f32;
 #define IRGEN_CVT_f32(x) __builtin_convertvector((x), irgen_vf)
 static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
 {
@@ -1480,21 +1518,49 @@ static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c
         i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1; r->n = (irgen_uf){0};
+    r->i0 = i0; r->i1 = i1;
+    r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = (irgen_uf){0};
 }
-static inline void irgen_words_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_uf* w)
+/* the next block into the queues of the lanes in `need` (all bits set or none) */
+static inline void irgen_refill_v_f32(irgen_uf need, irgen_rng_v_f32* r)
 {
+    int any = 0;
+    for (int l = 0; l < IRGEN_W_f32; ++l) any |= need[l] != 0;
+    if (!any) return;
     irgen_uf c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
     IRGEN_PHILOX4x32_10(irgen_uf, c0, c1, c2, c3, r->key0, r->key1);
-    r->n = (r->n + (__builtin_convertvector(m, irgen_uf) & 1)) & IRGEN_LO32;
-    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;
+    r->q0 = ((c0) & (need)) | ((r->q0) & ~(need));
+    r->q1 = ((c1) & (need)) | ((r->q1) & ~(need));
+    r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
+    r->q3 = ((c3) & (need)) | ((r->q3) & ~(need));
+    r->left = (((irgen_uf){0} + 4) & (need)) | ((r->left) & ~(need));
+    r->n = (r->n + (need & 1)) & IRGEN_LO32;
+}
+static inline irgen_uf irgen_take_v_f32(irgen_uf a, irgen_rng_v_f32* r)
+{
+    const irgen_uf w = r->q0;
+    r->q0 = ((r->q1) & (a)) | ((r->q0) & ~(a));
+    r->q1 = ((r->q2) & (a)) | ((r->q1) & ~(a));
+    r->q2 = ((r->q3) & (a)) | ((r->q2) & ~(a));
+    r->left -= a & 1;
+    return w;
+}
+static inline void irgen_take2_v_f32(irgen_uf a, irgen_rng_v_f32* r, irgen_uf* w0, irgen_uf* w1)
+{
+    irgen_take_v_f32(a & (irgen_uf)((r->left & 1) != 0), r);   /* pairs start at an even word */
+    irgen_refill_v_f32(a & (irgen_uf)(r->left == 0), r);
+    *w0 = irgen_take_v_f32(a, r); *w1 = irgen_take_v_f32(a, r);
 }
 static inline void irgen_draw_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* u)
-{ irgen_uf w[4]; irgen_words_v_f32(m, r, w); *u = IRGEN_U01_F32(IRGEN_CVT_f32, w[0]); }
+{
+    const irgen_uf a = __builtin_convertvector(m, irgen_uf);
+    irgen_refill_v_f32(a & (irgen_uf)(r->left == 0), r); *u = IRGEN_U01_F32(IRGEN_CVT_f32, irgen_take_v_f32(a, r));
+}
 static inline void irgen_draw_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* radius, irgen_vf* angle)
 {
-    irgen_uf w[4]; irgen_words_v_f32(m, r, w);
-    *radius = IRGEN_R01_F32(IRGEN_CVT_f32, w[0]); *angle = IRGEN_U01_F32(IRGEN_CVT_f32, w[1]);
+    const irgen_uf a = __builtin_convertvector(m, irgen_uf);
+    irgen_uf w0, w1; irgen_take2_v_f32(a, r, &w0, &w1);
+    *radius = IRGEN_R01_F32(IRGEN_CVT_f32, w0); *angle = IRGEN_U01_F32(IRGEN_CVT_f32, w1);
 }
 
 static inline __attribute__((always_inline)) irgen_vf cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma)

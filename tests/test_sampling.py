@@ -89,24 +89,41 @@ def test_the_rounds_make_numpys_philox_bit_for_bit():
     assert np.array_equal(got, want)
 
 
-def box_muller(seed, index, dtype):
-    """The first normal draw of elements `index` under `seed`, from the NumPy Philox: the
-    stream layout and the conversions of templates/random.c.j2, written again."""
+def block(seed, index, b):
+    """The words of block b of elements `index` under `seed`: the stream layout of
+    templates/random.c.j2, written again with the NumPy Philox above."""
     index = np.asarray(index, np.uint64)
-    zero = np.zeros_like(index)
-    w = philox4x32([zero, zero, index & LO, index >> np.uint64(32)],
-                   [np.uint64(seed) & LO, np.uint64(seed) >> np.uint64(32)])
+    return philox4x32([np.full_like(index, b), np.zeros_like(index), index & LO,
+                       index >> np.uint64(32)],
+                      [np.uint64(seed) & LO, np.uint64(seed) >> np.uint64(32)])
+
+
+def uniform32(w):
+    return ((((w >> np.uint64(9)) << np.uint64(1)) | np.uint64(1)).astype(np.float32)
+            * np.float32(2.0 ** -24)).astype(np.float64)
+
+
+def uniform64(w0, w1):
+    bits = (w0 << np.uint64(20)) | (w1 >> np.uint64(12))
+    return ((bits << np.uint64(1)) | np.uint64(1)).astype(np.float64) * 2.0 ** -53
+
+
+def box_muller_of(words, dtype):
+    """A normal from a float32 draw's two words, or a float64 draw's four."""
     if dtype == np.float64:
-        r = (w[0].astype(np.float64) * 2.0 ** -32
-             + (w[1] | np.uint64(1)).astype(np.float64) * 2.0 ** -64)
-        bits = (w[2] << np.uint64(20)) | (w[3] >> np.uint64(12))
-        u = ((bits << np.uint64(1)) | np.uint64(1)).astype(np.float64) * 2.0 ** -53
+        r = (words[0].astype(np.float64) * 2.0 ** -32
+             + (words[1] | np.uint64(1)).astype(np.float64) * 2.0 ** -64)
+        u = uniform64(words[2], words[3])
     else:
-        r = (w[0] | np.uint64(1)).astype(np.float32) * np.float32(2.0 ** -32)
-        u = (((w[1] >> np.uint64(9)) << np.uint64(1)) | np.uint64(1)).astype(np.float32) \
-            * np.float32(2.0 ** -24)
-        r, u = r.astype(np.float64), u.astype(np.float64)
+        r = ((words[0] | np.uint64(1)).astype(np.float32)
+             * np.float32(2.0 ** -32)).astype(np.float64)
+        u = uniform32(words[1])
     return np.sqrt(-2.0 * np.log(r)) * np.cos(2.0 * np.pi * u)
+
+
+def box_muller(seed, index, dtype):
+    """The first normal draw of elements `index` under `seed`."""
+    return box_muller_of(block(seed, index, 0), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -119,6 +136,72 @@ def test_normal_draws_follow_the_documented_stream(dtype):
     assert np.allclose(got, want, rtol=tol, atol=tol)
     big = np.uint64(2 ** 33 + 5)              # an index past 2^32 lands in the fourth word
     assert box_muller(seed, big, dtype) != box_muller(seed, big - np.uint64(2 ** 32), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_draws_take_the_words_of_the_stream_in_order(dtype):
+    """Gamma's first Marsaglia-Tsang round draws a normal and a uniform, and the boost of
+    alpha < 1 one uniform more: in float32 words 0-1, 2 and 3 of block 0; in float64 block
+    0 (a normal takes a whole block), then words 0-1 and 2-3 of block 1."""
+    seed, n = 2 ** 35 + 99, 4000
+    idx = np.arange(n)
+    alpha = np.where(idx % 2, 2.5, 0.5)
+    got = g.sample(alpha.astype(dtype), 1.0, seed=seed).astype(np.float64)
+    w = block(seed, idx, 0)
+    if dtype == np.float64:
+        x = box_muller_of(w, dtype)
+        w1 = block(seed, idx, 1)
+        u, boost = uniform64(w1[0], w1[1]), uniform64(w1[2], w1[3])
+    else:
+        x = box_muller_of(w[:2], dtype)
+        u, boost = uniform32(w[2]), uniform32(w[3])
+    a = np.where(alpha < 1, alpha + 1, alpha)
+    d = a - 1 / 3
+    v = 1 + x / np.sqrt(9 * d)
+    squeeze = 1 - 0.0331 * x ** 4
+    first = (v > 0) & (u < squeeze) & (np.abs(u - squeeze) > 1e-5)   # accepted at once
+    want = d * v ** 3 * np.where(alpha < 1, boost ** (1 / alpha), 1.0)
+    assert first.mean() > 0.9
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    assert np.allclose(got[first], want[first], rtol=tol, atol=0)
+
+
+def test_the_gpus_32_bit_rounds_are_the_cpus_64_bit_rounds(tmp_path):
+    """On a GPU the rounds run on 32-bit words (__umulhi for the high half); compiled here
+    with __umulhi written out, they give the 64-bit form's words on random counters/keys."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    cu = (Path(g.__file__).with_suffix(".cu")).read_text()
+    macros = cu[cu.index("#define IRGEN_LO32"):cu.index("/* Floats from words")]
+    (tmp_path / "rounds.c").write_text("""#include <stdint.h>
+#include <stdio.h>
+static uint32_t __umulhi(uint32_t a, uint32_t b) { return (uint32_t)(((uint64_t)a * b) >> 32); }
+#define __CUDA_ARCH__ 900
+""" + macros + """
+int main(void)
+{
+    uint64_t x = 88172645463325252ull, v[6];
+    int bad = 0;
+    for (int t = 0; t < 100000; ++t) {
+        for (int j = 0; j < 6; ++j) { x ^= x << 13; x ^= x >> 7; x ^= x << 17; v[j] = x >> 32; }
+        uint64_t a0 = v[0], a1 = v[1], a2 = v[2], a3 = v[3];
+        uint32_t b0 = v[0], b1 = v[1], b2 = v[2], b3 = v[3];
+        IRGEN_PHILOX4x32_10(uint64_t, a0, a1, a2, a3, v[4], v[5]);
+        IRGEN_PHILOX4x32_10_NATIVE(b0, b1, b2, b3, v[4], v[5]);
+        bad += a0 != b0 || a1 != b1 || a2 != b2 || a3 != b3;
+    }
+    printf("%d\\n", bad);
+    return 0;
+}
+""")
+    subprocess.run([cc, "-O2", "-o", str(tmp_path / "rounds"), str(tmp_path / "rounds.c")],
+                   check=True)
+    assert subprocess.run([str(tmp_path / "rounds")], capture_output=True, text=True,
+                          check=True).stdout.split() == ["0"]
 
 
 # ---------------------------------------------------------------- streams

@@ -121,19 +121,31 @@ def helpers(t: Dtype) -> str:
 
 
 def draw_helpers(t: Dtype) -> str:
-    """The random stream of a vector of elements and its draws (templates/random.c.j2 has
-    the generator and the conversions): a lane's draw number advances only where the lane
-    is in play, so a lane draws what the element would draw alone."""
+    """The random streams of a vector of elements and their draws (templates/random.c.j2 has
+    the generator, the layout and the conversions): each lane keeps its element's queue of
+    words, and a lane's queue moves only where the lane is in play, so a lane draws what
+    the element would draw alone. A block is computed when some lane in play needs one."""
     V, M, W = lane_types(t)
     s, f = t.suffix, t.name[-2:]
     U = f"irgen_u{V[-1]}"              # uint64 lanes, as many as V has
+    R = f"irgen_rng_v{s}"
     cvt = f"IRGEN_CVT{s}"
-    bump = "(irgen_ud)m" if t.name == "float64" else "__builtin_convertvector(m, irgen_uf)"
+    lanes = "(irgen_ud)m" if t.name == "float64" else "__builtin_convertvector(m, irgen_uf)"
+    sel = "(({a}) & ({k})) | (({b}) & ~({k}))"
+    uniform = (f"    {U} w0, w1; irgen_take2_v{s}(a, r, &w0, &w1); "
+               f"*u = IRGEN_U01_F64({cvt}, w0, w1);" if f == "64" else
+               f"    irgen_refill_v{s}(a & ({U})(r->left == 0), r); "
+               f"*u = IRGEN_U01_F32({cvt}, irgen_take_v{s}(a, r));")
+    normal = (f"    irgen_refill_v{s}(a, r); r->left &= ~a;   /* four words: a block of its own */\n"
+              f"    *radius = IRGEN_R01_F64({cvt}, r->q0, r->q1); "
+              f"*angle = IRGEN_U01_F64({cvt}, r->q2, r->q3);" if f == "64" else
+              f"    {U} w0, w1; irgen_take2_v{s}(a, r, &w0, &w1);\n"
+              f"    *radius = IRGEN_R01_F32({cvt}, w0); *angle = IRGEN_U01_F32({cvt}, w1);")
     return "\n".join([
-        f"typedef struct {{ uint64_t key0, key1; {U} i0, i1, n; }} irgen_rng_v{s};",
+        f"typedef struct {{ uint64_t key0, key1; {U} i0, i1, n, left, q0, q1, q2, q3; }} {R};",
         f"#define {cvt}(x) __builtin_convertvector((x), {V})",
         # element indices c + l, or c + at[l] for a chunk taken in the order `at`
-        f"static inline void irgen_seed_v{s}(irgen_rng_v{s}* r, uint64_t seed, int64_t c, "
+        f"static inline void irgen_seed_v{s}({R}* r, uint64_t seed, int64_t c, "
         "const int* at, int n)",
         "{",
         f"    {U} i0 = {{0}}, i1 = {{0}};",
@@ -142,25 +154,43 @@ def draw_helpers(t: Dtype) -> str:
         "        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;",
         "    }",
         "    r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;",
-        f"    r->i0 = i0; r->i1 = i1; r->n = ({U}){{0}};",
+        f"    r->i0 = i0; r->i1 = i1;",
+        f"    r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = ({U}){{0}};",
         "}",
-        f"static inline void irgen_words_v{s}({M} m, irgen_rng_v{s}* r, {U}* w)",
+        "/* the next block into the queues of the lanes in `need` (all bits set or none) */",
+        f"static inline void irgen_refill_v{s}({U} need, {R}* r)",
         "{",
+        "    int any = 0;",
+        f"    for (int l = 0; l < {W}; ++l) any |= need[l] != 0;",
+        "    if (!any) return;",
         f"    {U} c0 = r->n, c1 = {{0}}, c2 = r->i0, c3 = r->i1;",
         f"    IRGEN_PHILOX4x32_10({U}, c0, c1, c2, c3, r->key0, r->key1);",
-        f"    r->n = (r->n + ({bump} & 1)) & IRGEN_LO32;",
-        "    w[0] = c0; w[1] = c1; w[2] = c2; w[3] = c3;",
+        *[f"    r->q{j} = {sel.format(a=f'c{j}', b=f'r->q{j}', k='need')};" for j in range(4)],
+        f"    r->left = {sel.format(a=f'({U}){{0}} + 4', b='r->left', k='need')};",
+        "    r->n = (r->n + (need & 1)) & IRGEN_LO32;",
         "}",
-        f"static inline void irgen_draw_uniform_v{s}({M} m, irgen_rng_v{s}* r, {V}* u)",
-        f"{{ {U} w[4]; irgen_words_v{s}(m, r, w); *u = IRGEN_U01_F{f.upper()}({cvt}, "
-        + ("w[0], w[1]); }" if f == "64" else "w[0]); }"),
-        f"static inline void irgen_draw_normal_v{s}({M} m, irgen_rng_v{s}* r, {V}* radius, "
-        f"{V}* angle)",
+        f"static inline {U} irgen_take_v{s}({U} a, {R}* r)",
         "{",
-        f"    {U} w[4]; irgen_words_v{s}(m, r, w);",
-        (f"    *radius = IRGEN_R01_F64({cvt}, w[0], w[1]); "
-         f"*angle = IRGEN_U01_F64({cvt}, w[2], w[3]);" if f == "64" else
-         f"    *radius = IRGEN_R01_F32({cvt}, w[0]); *angle = IRGEN_U01_F32({cvt}, w[1]);"),
+        f"    const {U} w = r->q0;",
+        *[f"    r->q{j} = {sel.format(a=f'r->q{j + 1}', b=f'r->q{j}', k='a')};" for j in range(3)],
+        "    r->left -= a & 1;",
+        "    return w;",
+        "}",
+        f"static inline void irgen_take2_v{s}({U} a, {R}* r, {U}* w0, {U}* w1)",
+        "{",
+        f"    irgen_take_v{s}(a & ({U})((r->left & 1) != 0), r);   /* pairs start at an even word */",
+        f"    irgen_refill_v{s}(a & ({U})(r->left == 0), r);",
+        f"    *w0 = irgen_take_v{s}(a, r); *w1 = irgen_take_v{s}(a, r);",
+        "}",
+        f"static inline void irgen_draw_uniform_v{s}({M} m, {R}* r, {V}* u)",
+        "{",
+        f"    const {U} a = {lanes};",
+        uniform,
+        "}",
+        f"static inline void irgen_draw_normal_v{s}({M} m, {R}* r, {V}* radius, {V}* angle)",
+        "{",
+        f"    const {U} a = {lanes};",
+        normal,
         "}",
     ])
 

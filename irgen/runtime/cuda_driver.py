@@ -22,9 +22,11 @@ class CudaError(RuntimeError):
 def lib():
     for name in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
         try:
-            return ctypes.CDLL(name)
+            cuda = ctypes.CDLL(name)
         except OSError:
-            pass
+            continue
+        cuda.cuInit(0)          # idempotent; pointer queries may come before any context
+        return cuda
     raise CudaError("the CUDA driver library (libcuda) was not found")
 
 

@@ -143,7 +143,6 @@ class CudaKernels:
         shape = broadcast(kernel, in_names, [shape_of(i) for i in items], size)
         views = [i for i in items if isinstance(i, DeviceView)]
         out_views = check_outputs(kernel, out, out_names, shape, dt) if out is not None else []
-        _pycuda()                                  # the driver initialised
         devices = {drv.pointer_device(v.ptr) for v in views + out_views if v.size}
         if len(devices) > 1:
             raise ValueError(f"{kernel}: arrays on different devices {sorted(devices)}")
