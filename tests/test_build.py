@@ -13,6 +13,7 @@ from irgen import build
 from irgen.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "loglogistic.py"
 
 
 def test_committed_generated_sources_are_current(capsys):
@@ -48,54 +49,53 @@ def _variant(tmp_path, name, **changes):
 
 
 @pytest.fixture(scope="module")
-def weibull_build(tmp_path_factory):
+def example_build(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    assert main(["build", str(ROOT / "examples" / "weibull.py"), "--out", str(out)]) == 0
+    assert main(["build", str(EXAMPLE), "--out", str(out)]) == 0
     return out
 
 
-def test_user_distribution_builds_and_matches_closed_form(weibull_build):
-    w = build.load_generated(weibull_build, "weibull")
+def test_user_distribution_builds_and_matches_closed_form(example_build):
+    """The log-logistic example: z = alpha (u / (1 - u))^(1/beta)."""
+    d = build.load_generated(example_build, "loglogistic")
     rng = np.random.default_rng(0)
-    k = np.exp(rng.uniform(np.log(0.2), np.log(20), 20000))
-    lam = np.exp(rng.uniform(-2, 2, k.size))
-    z = lam * (-np.log(rng.uniform(size=k.size))) ** (1 / k)
-    dk, dlam = w.implicit_grad(z, k, lam)
-    assert np.max(np.abs(dk + z * np.log(z / lam) / k) / (z / k)) < 1e-12
-    assert np.max(np.abs(dlam - z / lam) / (z / lam)) < 1e-14
+    alpha = np.exp(rng.uniform(-2, 2, 20000))
+    beta = np.exp(rng.uniform(np.log(0.5), np.log(20), alpha.size))
+    u = rng.uniform(size=alpha.size)
+    z = alpha * (u / (1 - u)) ** (1 / beta)
+    da, db = d.implicit_grad(z, alpha, beta)
+    assert np.max(np.abs(da - z / alpha) / (z / alpha)) < 1e-14
+    assert np.max(np.abs(db + z * np.log(z / alpha) / beta) / (z / beta)) < 1e-12
     # log density derived by forward mode in x
-    lp = w.log_prob(z, k, lam)
-    want = np.log(k / lam) + (k - 1) * np.log(z / lam) - (z / lam) ** k
-    assert np.allclose(lp, want, rtol=1e-12, atol=1e-12)
+    want = stats.fisk(beta, scale=alpha).logpdf(z)
+    assert np.allclose(d.log_prob(z, alpha, beta), want, rtol=1e-12, atol=1e-12)
 
 
-def test_user_sampler_fits_and_matches_the_explicit_gradients(weibull_build):
-    """A sampler by inversion in the DSL: its samples follow scipy's Weibull, and the
-    implicit gradients at them equal the explicit reparameterization's."""
-    w = build.load_generated(weibull_build, "weibull")
-    z = w.sample(1.7, 2.0, size=20000, seed=5)
-    assert stats.kstest(z, stats.weibull_min(1.7, scale=2.0).cdf).pvalue > 1e-3
+def test_user_sampler_fits_and_matches_the_explicit_gradients(example_build):
+    """A sampler by inversion in the DSL: its samples follow scipy's log-logistic (fisk),
+    and the implicit gradients at them equal the explicit reparameterization's."""
+    d = build.load_generated(example_build, "loglogistic")
+    z = d.sample(2.0, 4.0, size=20000, seed=5)
+    assert stats.kstest(z, stats.fisk(4.0, scale=2.0).cdf).pvalue > 1e-3
     rng = np.random.default_rng(1)
-    k = np.exp(rng.uniform(np.log(0.2), np.log(20), 20000))
-    lam = np.exp(rng.uniform(-2, 2, k.size))
-    z, (dk, dlam) = w.rsample(k, lam, seed=6)
-    assert np.max(np.abs(dk + z * np.log(z / lam) / k) / (z / k)) < 1e-12
-    assert np.max(np.abs(dlam - z / lam) / (z / lam)) < 1e-14
+    alpha = np.exp(rng.uniform(-2, 2, 20000))
+    beta = np.exp(rng.uniform(np.log(0.5), np.log(20), alpha.size))
+    z, (da, db) = d.rsample(alpha, beta, seed=6)
+    assert np.max(np.abs(da - z / alpha) / (z / alpha)) < 1e-14
+    assert np.max(np.abs(db + z * np.log(z / alpha) / beta) / (z / beta)) < 1e-12
 
 
-def test_cache_makes_rebuild_instant(weibull_build, capsys):
-    assert main(["build", str(ROOT / "examples" / "weibull.py"), "--out",
-                 str(weibull_build)]) == 0
+def test_cache_makes_rebuild_instant(example_build, capsys):
+    assert main(["build", str(EXAMPLE), "--out", str(example_build)]) == 0
     assert "up to date" in capsys.readouterr().out
 
 
-def test_check_reports_stale_sources(weibull_build, tmp_path, capsys):
+def test_check_reports_stale_sources(example_build, tmp_path, capsys):
     stale = tmp_path / "stale"
-    shutil.copytree(weibull_build, stale)
-    c = stale / "weibull.c"
-    c.write_text(c.read_text().replace("expm1", "exp", 1))
-    assert main(["build", str(ROOT / "examples" / "weibull.py"), "--out", str(stale),
-                 "--check"]) == 1
+    shutil.copytree(example_build, stale)
+    c = stale / "loglogistic.c"
+    c.write_text(c.read_text().replace("log1p", "log", 1))
+    assert main(["build", str(EXAMPLE), "--out", str(stale), "--check"]) == 1
     out = capsys.readouterr().out
     assert "stale" in out and "-" in out and "+" in out
 

@@ -1,5 +1,5 @@
-"""The small distributions of the family: LogNormal, Gumbel, Kumaraswamy, Chi2 and
-InverseGamma.
+"""The small distributions of the family: LogNormal, Gumbel, Kumaraswamy, Chi2,
+InverseGamma and Weibull.
 
 CDFs and densities against scipy.stats (Kumaraswamy, which scipy lacks, against its closed
 form in mpmath at 50 digits); implicit gradients against each distribution's explicit
@@ -17,6 +17,7 @@ import generated.gumbel as gu
 import generated.inverse_gamma as ig
 import generated.kumaraswamy as ku
 import generated.lognormal as ln
+import generated.weibull as wb
 from agreement import assert_same_stream
 from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
 
@@ -43,6 +44,19 @@ def test_lognormal_against_scipy():
     ref = stats.lognorm(s=sigma, scale=np.exp(mu))
     assert np.allclose(ln.cdf(x, mu, sigma), ref.cdf(x), rtol=1e-13, atol=1e-300)
     assert np.allclose(ln.log_prob(x, mu, sigma), ref.logpdf(x), rtol=1e-12, atol=1e-12)
+
+
+def weibull_params(n):
+    return (np.exp(RNG.uniform(np.log(0.2), np.log(20), n)),
+            np.exp(RNG.uniform(np.log(0.1), np.log(10), n)))
+
+
+def test_weibull_against_scipy():
+    k, lam = weibull_params(2000)
+    ref = stats.weibull_min(k, scale=lam)
+    x = ref.ppf(RNG.uniform(1e-9, 1 - 1e-9, k.size))
+    assert np.allclose(wb.cdf(x, k, lam), ref.cdf(x), rtol=1e-13, atol=1e-300)
+    assert np.allclose(wb.log_prob(x, k, lam), ref.logpdf(x), rtol=1e-12, atol=1e-12)
 
 
 def test_gumbel_against_scipy():
@@ -119,7 +133,8 @@ def test_chi2_and_inverse_gamma_gradients_against_mpmath():
 
 
 def test_implicit_gradients_equal_the_explicit_reparameterizations():
-    """z = exp(mu + sigma e); z = mu - beta log(-log u); z = (1 - u^(1/b))^(1/a)."""
+    """z = exp(mu + sigma e); z = mu - beta log(-log u); z = lam (-log u)^(1/k);
+    z = (1 - u^(1/b))^(1/a)."""
     mu, sigma = lognormal_params(N)
     z = np.exp(mu + sigma * RNG.normal(size=N))
     dmu, dsigma = ln.implicit_grad(z, mu, sigma)
@@ -130,6 +145,15 @@ def test_implicit_gradients_equal_the_explicit_reparameterizations():
     z = mu - beta * np.log(-np.log(RNG.uniform(size=N)))
     dmu, dbeta = gu.implicit_grad(z, mu, beta)
     assert np.all(dmu == 1) and np.allclose(dbeta, (z - mu) / beta, rtol=1e-14, atol=0)
+
+    k, lam = weibull_params(N)
+    z = lam * (-np.log(RNG.uniform(size=N))) ** (1 / k)
+    ok = z > 1e-300
+    z, k, lam = z[ok], k[ok], lam[ok]
+    dk, dlam = wb.implicit_grad(z, k, lam)
+    # dz/dk passes through 0 at z = lam: its error on the scale z / k of its other factor
+    assert np.max(np.abs(dk + z * np.log(z / lam) / k) / (z / k)) < 1e-12
+    assert np.allclose(dlam, z / lam, rtol=1e-13, atol=0)
 
     a, b = kumaraswamy_params(N)
     u = RNG.uniform(size=N)
@@ -157,6 +181,8 @@ def test_samplers_fit(dtype):
         (c2, (12.0,), stats.chi2(12.0).cdf),
         (ig, (0.8, 2.0), stats.invgamma(0.8, scale=2.0).cdf),
         (ig, (6.0, 0.5), stats.invgamma(6.0, scale=0.5).cdf),
+        (wb, (1.7, 2.0), stats.weibull_min(1.7, scale=2.0).cdf),
+        (wb, (0.3, 0.5), stats.weibull_min(0.3, scale=0.5).cdf),
     ]
     for mod, params, cdf in cases:
         z = mod.sample(*params, size=N, seed=41, dtype=dtype)
@@ -176,7 +202,7 @@ def test_rsample_gradients_equal_the_explicit_ones():
 
 
 def test_invalid_parameters_give_nan():
-    for mod in (ln, gu, ku, c2, ig):
+    for mod in (ln, gu, ku, c2, ig, wb):
         for bad in (np.nan, -1.0, 0.0, np.inf):
             # the last parameter of each is positive: every bad value is bad there
             params = (1.0,) * (len(mod.params) - 1) + (bad,)
@@ -190,7 +216,8 @@ def test_the_cuda_samplers_draw_the_same_bits(dtype, monkeypatch, tmp_path):
     run_on_host(monkeypatch, tmp_path)
     k = np.exp(RNG.uniform(np.log(0.05), np.log(200), 3000))
     for mod, params in ((ln, lognormal_params(3000)), (gu, gumbel_params(3000)),
-                        (ku, kumaraswamy_params(3000)), (c2, (k,)), (ig, (k, k[::-1]))):
+                        (ku, kumaraswamy_params(3000)), (c2, (k,)), (ig, (k, k[::-1])),
+                        (wb, weibull_params(3000))):
         cols = [p.astype(dtype) for p in params]
         for kernel in ("sample", "rsample"):
             f = getattr(mod, kernel)
