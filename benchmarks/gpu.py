@@ -88,9 +88,15 @@ def agreement(gpu, cpu):
             f"{np.mean(ulps <= 4):.4%} within 4 ulp")
 
 
+def variant_kernels():
+    """The Gamma kernels built with each of VARIANTS' options, by label."""
+    return {label: CudaKernels(g._kernels.c_path.with_suffix(".cu"), g._kernels.kernels, flags)
+            for label, flags in VARIANTS.items()}
+
+
 def sampling(dtype, alpha, n, rep, events, row, section, torch, jax, variants):
     """Gamma sampling: irgen, torch and JAX on the same alpha; irgen's agreement with the
-    CPU for the same seed on 2^20 samples; with `variants`, irgen's other builds."""
+    CPU for the same seed on 2^20 samples; and irgen's other builds (`variants`, by label)."""
     import pycuda.gpuarray as ga
     name = np.dtype(dtype).name
     m = min(n, 1 << 20)
@@ -106,8 +112,7 @@ def sampling(dtype, alpha, n, rep, events, row, section, torch, jax, variants):
     want = g.rsample(aa[:m], one, seed=5)[1][0]
     row("irgen rsample (CUDA), samples and gradients", name, s,
         "gradient " + agreement(outs[1].get()[:m], want))
-    for label, flags in VARIANTS.items() if variants else ():
-        k = CudaKernels(g._kernels.c_path.with_suffix(".cu"), g._kernels.kernels, flags)
+    for label, k in variants.items():
         s = timed(lambda: k.call("sample", (gaa, one), z, None, seed=5), rep, events)
         row(f"irgen sample (CUDA), {label}", name, s, "")
         s = timed(lambda: k.call("rsample", (gaa, one), outs, None, seed=5), rep, events)
@@ -188,6 +193,7 @@ def main():
     import pycuda.gpuarray as ga
     with active(0):
         events = (lambda: (pd.Event(), pd.Event()))
+        variants = variant_kernels() if args.variants else {}
         for dtype in (np.float32, np.float64) if "gamma" in parts else ():
             name = np.dtype(dtype).name
             za, aa = z.astype(dtype), alpha.astype(dtype)
@@ -198,8 +204,7 @@ def main():
             outs = (ga.empty(n, dtype), ga.empty(n, dtype))
             s = timed(lambda: g.implicit_grad(gz, gaa, one, out=outs), rep, events)
             row("irgen (CUDA)", name, s, accuracy(outs[0].get()[:m], ref))
-            for label, flags in VARIANTS.items() if args.variants else ():
-                k = CudaKernels(g._kernels.c_path.with_suffix(".cu"), g._kernels.kernels, flags)
+            for label, k in variants.items():
                 s = timed(lambda: k.call("implicit_grad", (gz, gaa, one), outs, None), rep,
                           events)
                 row(f"irgen (CUDA), {label}", name, s, accuracy(outs[0].get()[:m], ref))
@@ -233,7 +238,7 @@ def main():
             row("irgen (CUDA)", name, s, accuracy(outs[1].get()[:m], ref))
         for dtype in (np.float32, np.float64) if "sampling" in parts else ():
             sampling(dtype, alpha, n, rep, events, row, section, torch if torch_cuda else None,
-                     jax if jax_gpu else None, args.variants)
+                     jax if jax_gpu else None, variants)
     versions = [f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
     if torch is not None:
         versions.append(f"torch {torch.__version__}")

@@ -398,7 +398,7 @@ static inline irgen_ud irgen_take_v_f64(irgen_ud a, irgen_rng_v_f64* r)
 }
 static inline void irgen_take2_v_f64(irgen_ud a, irgen_rng_v_f64* r, irgen_ud* w0, irgen_ud* w1)
 {
-    irgen_take_v_f64(a & (irgen_ud)((r->left & 1) != 0), r);   /* pairs start at an even word */
+    irgen_take_v_f64(a & (irgen_ud)((r->left & 1) != 0), r);   /* pairs start even */
     irgen_refill_v_f64(a & (irgen_ud)(r->left == 0), r);
     *w0 = irgen_take_v_f64(a, r); *w1 = irgen_take_v_f64(a, r);
 }
@@ -410,7 +410,7 @@ static inline void irgen_draw_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r, irge
 static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* radius, irgen_vd* angle)
 {
     const irgen_ud a = (irgen_ud)m;
-    irgen_refill_v_f64(a, r); r->left &= ~a;   /* four words: a block of its own */
+    irgen_refill_v_f64(a, r); r->left &= ~a;   /* a block of its own */
     *radius = IRGEN_R01_F64(IRGEN_CVT_f64, r->q0, r->q1); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, r->q2, r->q3);
 }
 
@@ -1547,7 +1547,7 @@ static inline irgen_uf irgen_take_v_f32(irgen_uf a, irgen_rng_v_f32* r)
 }
 static inline void irgen_take2_v_f32(irgen_uf a, irgen_rng_v_f32* r, irgen_uf* w0, irgen_uf* w1)
 {
-    irgen_take_v_f32(a & (irgen_uf)((r->left & 1) != 0), r);   /* pairs start at an even word */
+    irgen_take_v_f32(a & (irgen_uf)((r->left & 1) != 0), r);   /* pairs start even */
     irgen_refill_v_f32(a & (irgen_uf)(r->left == 0), r);
     *w0 = irgen_take_v_f32(a, r); *w1 = irgen_take_v_f32(a, r);
 }

@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-results/gpu}
 mkdir -p "$out"
-export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+export PYTHONUNBUFFERED=1
 step() { local limit=$1 log=$2; shift 2; echo "== $* (limit ${limit} s)";
          local t0=$SECONDS; timeout "$limit" "$@" 2>&1 | tee "$out/$log";
          echo "== exit ${PIPESTATUS[0]} after $((SECONDS - t0)) s"; }

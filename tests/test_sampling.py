@@ -11,6 +11,9 @@ seed chosen at random; the seeds here are fixed, so the outcome is too. The grad
 checks compare a Monte Carlo mean with the quadrature value within 5 standard errors
 (false-alarm rate 6e-7 per check)."""
 import math
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,9 +172,6 @@ def test_draws_take_the_words_of_the_stream_in_order(dtype):
 def test_the_gpus_32_bit_rounds_are_the_cpus_64_bit_rounds(tmp_path):
     """On a GPU the rounds run on 32-bit words (__umulhi for the high half); compiled here
     with __umulhi written out, they give the 64-bit form's words on random counters/keys."""
-    import shutil
-    import subprocess
-    from pathlib import Path
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         pytest.skip("no C compiler")

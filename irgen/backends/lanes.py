@@ -136,7 +136,7 @@ def draw_helpers(t: Dtype) -> str:
                f"*u = IRGEN_U01_F64({cvt}, w0, w1);" if f == "64" else
                f"    irgen_refill_v{s}(a & ({U})(r->left == 0), r); "
                f"*u = IRGEN_U01_F32({cvt}, irgen_take_v{s}(a, r));")
-    normal = (f"    irgen_refill_v{s}(a, r); r->left &= ~a;   /* four words: a block of its own */\n"
+    normal = (f"    irgen_refill_v{s}(a, r); r->left &= ~a;   /* a block of its own */\n"
               f"    *radius = IRGEN_R01_F64({cvt}, r->q0, r->q1); "
               f"*angle = IRGEN_U01_F64({cvt}, r->q2, r->q3);" if f == "64" else
               f"    {U} w0, w1; irgen_take2_v{s}(a, r, &w0, &w1);\n"
@@ -178,7 +178,7 @@ def draw_helpers(t: Dtype) -> str:
         "}",
         f"static inline void irgen_take2_v{s}({U} a, {R}* r, {U}* w0, {U}* w1)",
         "{",
-        f"    irgen_take_v{s}(a & ({U})((r->left & 1) != 0), r);   /* pairs start at an even word */",
+        f"    irgen_take_v{s}(a & ({U})((r->left & 1) != 0), r);   /* pairs start even */",
         f"    irgen_refill_v{s}(a & ({U})(r->left == 0), r);",
         f"    *w0 = irgen_take_v{s}(a, r); *w1 = irgen_take_v{s}(a, r);",
         "}",

@@ -10,7 +10,6 @@ import functools
 
 # enum values of cuda.h
 POINTER_ATTRIBUTE_DEVICE_ORDINAL = 9
-DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16
 _c = ctypes
 
 

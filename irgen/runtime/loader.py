@@ -2,11 +2,12 @@
 
 The library is plain C built by the system compiler and opened with cffi's ABI mode: no
 Python headers or setuptools are needed, only a C compiler (with OpenMP), so it builds
-wherever Python runs. The binary's name carries a hash of everything that decides its content: the C source, the
-cffi declarations, the compiler flags, the compiler's version and the processor (the code is
-compiled for the machine that runs it, -march=native). A stale binary is never
-loaded, and an unchanged one is never rebuilt. Compilation happens in a temporary folder
-and the result is renamed into place, so concurrent builds cannot leave a broken file."""
+wherever Python runs. The binary's name carries a hash of everything that decides its
+content: the C source, the cffi declarations, the compiler flags, the compiler's version and
+the processor (the code is compiled for the machine that runs it, -march=native). A stale
+binary is never loaded, and an unchanged one is never rebuilt. Compilation happens in a
+temporary folder and the result is renamed into place, so concurrent builds cannot leave a
+broken file."""
 from __future__ import annotations
 
 import ctypes.util
@@ -35,11 +36,15 @@ def cdef(kernels) -> str:
     return "\n".join(decls)
 
 
+def _compiler() -> list[str]:
+    """The C compiler Python was built with (its first word), else cc."""
+    return (sysconfig.get_config_var("CC") or "cc").split()[:1]
+
+
 @functools.lru_cache(maxsize=None)
 def compiler_version() -> str:
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     try:
-        return subprocess.run([cc, "--version"], capture_output=True, text=True,
+        return subprocess.run([*_compiler(), "--version"], capture_output=True, text=True,
                               timeout=30).stdout.splitlines()[0]
     except (OSError, IndexError, subprocess.SubprocessError):
         return "unknown"
@@ -74,10 +79,6 @@ def binary_key(c_source: str, declarations: str) -> str:
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
-
-
-def _compiler() -> list[str]:
-    return (sysconfig.get_config_var("CC") or "cc").split()[:1]
 
 
 def binary_path(c_path: Path, kernels) -> tuple[Path, str]:
