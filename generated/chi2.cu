@@ -592,6 +592,80 @@ IRGEN_FN double kernel_log_prob_f64(double x, double k)
     return log_prob_2;
 }
 
+IRGEN_FN double log_gamma_p_f64(double a, double y)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = split_f64(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f64(a, y);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_q_fraction_f64(a, y);
+    return log1p(-exp(_irgen_t3));
+}
+
+IRGEN_FN double log_cdf_f64(double x, double k)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_gamma_p_f64(0.5 * k, 0.5 * x);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double k)
+{
+    double log_cdf_3 = 0.0;
+    if (!(k > 0.0) || isinf(k) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return -((double)INFINITY);
+    }
+    if (x == ((double)INFINITY)) {
+        return 0.0;
+    }
+    log_cdf_3 = log_cdf_f64(x, k);
+    return log_cdf_3;
+}
+
+IRGEN_FN double log_gamma_q_f64(double a, double y)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = split_f64(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f64(a, y);
+        return log1p(-exp(_irgen_t2));
+    }
+    _irgen_t3 = log_q_fraction_f64(a, y);
+    return _irgen_t3;
+}
+
+IRGEN_FN double log_sf_f64(double x, double k)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_gamma_q_f64(0.5 * k, 0.5 * x);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double k)
+{
+    double log_sf_4 = 0.0;
+    if (!(k > 0.0) || isinf(k) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return 0.0;
+    }
+    if (x == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    log_sf_4 = log_sf_f64(x, k);
+    return log_sf_4;
+}
+
 IRGEN_FN double digamma_f64(double x)
 {
     double shift = 0.0;
@@ -1351,8 +1425,8 @@ IRGEN_FN double cdf__d1_f64(double x, double k, double d0_k, double* irgen_r1)
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double k, double* irgen_r1)
 {
-    double cdf_3 = 0.0;
-    double cdf_4 = 0.0;
+    double cdf_5 = 0.0;
+    double cdf_6 = 0.0;
     if (!(k > 0.0) || isinf(k) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -1366,11 +1440,11 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double k, double* irgen_r1)
         return 1.0;
     }
     { double irgen_o1;
-      cdf_3 = cdf__d1_f64(x, k, 1.0, &irgen_o1);
-      cdf_4 = irgen_o1;
+      cdf_5 = cdf__d1_f64(x, k, 1.0, &irgen_o1);
+      cdf_6 = irgen_o1;
     }
-    *irgen_r1 = cdf_4;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    return cdf_5;
 }
 
 IRGEN_FN double upper_f64(double x, double k)
@@ -1748,13 +1822,13 @@ IRGEN_FN double log_cdf__d1_0_f64(double x, double k, double d0_k, double d1_x, 
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double k)
 {
-    double upper_5 = 0.0;
-    double log_sf_6 = 0.0;
-    double log_sf_7 = 0.0;
+    double upper_7 = 0.0;
     double log_sf_8 = 0.0;
-    double log_cdf_9 = 0.0;
-    double log_cdf_10 = 0.0;
+    double log_sf_9 = 0.0;
+    double log_sf_10 = 0.0;
     double log_cdf_11 = 0.0;
+    double log_cdf_12 = 0.0;
+    double log_cdf_13 = 0.0;
     if (!(k > 0.0) || isinf(k) || isnan(x)) {
         return ((double)NAN);
     }
@@ -1764,21 +1838,21 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double k)
     if (x == ((double)INFINITY)) {
         return 0.0;
     }
-    upper_5 = upper_f64(x, k);
-    if (upper_5 > 0.0) {
+    upper_7 = upper_f64(x, k);
+    if (upper_7 > 0.0) {
         { double irgen_o1, irgen_o2;
-          log_sf_6 = log_sf__d1_0_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_sf_7 = irgen_o1;
-          log_sf_8 = irgen_o2;
+          log_sf_8 = log_sf__d1_0_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_sf_9 = irgen_o1;
+          log_sf_10 = irgen_o2;
         }
-        return -(log_sf_7 / log_sf_8);
+        return -(log_sf_9 / log_sf_10);
     } else {
         { double irgen_o1, irgen_o2;
-          log_cdf_9 = log_cdf__d1_0_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_cdf_10 = irgen_o1;
-          log_cdf_11 = irgen_o2;
+          log_cdf_11 = log_cdf__d1_0_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_12 = irgen_o1;
+          log_cdf_13 = irgen_o2;
         }
-        return -(log_cdf_10 / log_cdf_11);
+        return -(log_cdf_12 / log_cdf_13);
     }
 }
 
@@ -2208,12 +2282,12 @@ IRGEN_FN double chi2_sample_f64(double k, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double k, irgen_rng* irgen_rng)
 {
-    double sample_12 = 0.0;
+    double sample_14 = 0.0;
     if (!(k > 0.0) || isinf(k)) {
         return ((double)NAN);
     }
-    sample_12 = chi2_sample_f64(k, irgen_rng);
-    return sample_12;
+    sample_14 = chi2_sample_f64(k, irgen_rng);
+    return sample_14;
 }
 
 /* ---- float32 device functions ---- */
@@ -2660,6 +2734,80 @@ IRGEN_FN float kernel_log_prob_f32(float x, float k)
     }
     log_prob_2 = log_prob_f32(x, k);
     return log_prob_2;
+}
+
+IRGEN_FN float log_gamma_p_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    _irgen_t1 = split_f32(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f32(a, y);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_q_fraction_f32(a, y);
+    return log1pf(-expf(_irgen_t3));
+}
+
+IRGEN_FN float log_cdf_f32(float x, float k)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_gamma_p_f32(0.5f * k, 0.5f * x);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_cdf_f32(float x, float k)
+{
+    float log_cdf_3 = 0.0f;
+    if (!(k > 0.0f) || isinf(k) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return -INFINITY;
+    }
+    if (x == INFINITY) {
+        return 0.0f;
+    }
+    log_cdf_3 = log_cdf_f32(x, k);
+    return log_cdf_3;
+}
+
+IRGEN_FN float log_gamma_q_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    _irgen_t1 = split_f32(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f32(a, y);
+        return log1pf(-expf(_irgen_t2));
+    }
+    _irgen_t3 = log_q_fraction_f32(a, y);
+    return _irgen_t3;
+}
+
+IRGEN_FN float log_sf_f32(float x, float k)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_gamma_q_f32(0.5f * k, 0.5f * x);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_sf_f32(float x, float k)
+{
+    float log_sf_4 = 0.0f;
+    if (!(k > 0.0f) || isinf(k) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return 0.0f;
+    }
+    if (x == INFINITY) {
+        return -INFINITY;
+    }
+    log_sf_4 = log_sf_f32(x, k);
+    return log_sf_4;
 }
 
 IRGEN_FN float digamma_f32(float x)
@@ -3421,8 +3569,8 @@ IRGEN_FN float cdf__d1_f32(float x, float k, float d0_k, float* irgen_r1)
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float k, float* irgen_r1)
 {
-    float cdf_3 = 0.0f;
-    float cdf_4 = 0.0f;
+    float cdf_5 = 0.0f;
+    float cdf_6 = 0.0f;
     if (!(k > 0.0f) || isinf(k) || isnan(x)) {
         *irgen_r1 = NAN;
         return NAN;
@@ -3436,11 +3584,11 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float k, float* irgen_r1)
         return 1.0f;
     }
     { float irgen_o1;
-      cdf_3 = cdf__d1_f32(x, k, 1.0f, &irgen_o1);
-      cdf_4 = irgen_o1;
+      cdf_5 = cdf__d1_f32(x, k, 1.0f, &irgen_o1);
+      cdf_6 = irgen_o1;
     }
-    *irgen_r1 = cdf_4;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    return cdf_5;
 }
 
 IRGEN_FN float upper_f32(float x, float k)
@@ -3818,13 +3966,13 @@ IRGEN_FN float log_cdf__d1_0_f32(float x, float k, float d0_k, float d1_x, float
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float k)
 {
-    float upper_5 = 0.0f;
-    float log_sf_6 = 0.0f;
-    float log_sf_7 = 0.0f;
+    float upper_7 = 0.0f;
     float log_sf_8 = 0.0f;
-    float log_cdf_9 = 0.0f;
-    float log_cdf_10 = 0.0f;
+    float log_sf_9 = 0.0f;
+    float log_sf_10 = 0.0f;
     float log_cdf_11 = 0.0f;
+    float log_cdf_12 = 0.0f;
+    float log_cdf_13 = 0.0f;
     if (!(k > 0.0f) || isinf(k) || isnan(x)) {
         return NAN;
     }
@@ -3834,21 +3982,21 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float k)
     if (x == INFINITY) {
         return 0.0f;
     }
-    upper_5 = upper_f32(x, k);
-    if (upper_5 > 0.0f) {
+    upper_7 = upper_f32(x, k);
+    if (upper_7 > 0.0f) {
         { float irgen_o1, irgen_o2;
-          log_sf_6 = log_sf__d1_0_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_sf_7 = irgen_o1;
-          log_sf_8 = irgen_o2;
+          log_sf_8 = log_sf__d1_0_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_sf_9 = irgen_o1;
+          log_sf_10 = irgen_o2;
         }
-        return -(log_sf_7 / log_sf_8);
+        return -(log_sf_9 / log_sf_10);
     } else {
         { float irgen_o1, irgen_o2;
-          log_cdf_9 = log_cdf__d1_0_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_cdf_10 = irgen_o1;
-          log_cdf_11 = irgen_o2;
+          log_cdf_11 = log_cdf__d1_0_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_cdf_12 = irgen_o1;
+          log_cdf_13 = irgen_o2;
         }
-        return -(log_cdf_10 / log_cdf_11);
+        return -(log_cdf_12 / log_cdf_13);
     }
 }
 
@@ -4278,12 +4426,12 @@ IRGEN_FN float chi2_sample_f32(float k, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float k, irgen_rng* irgen_rng)
 {
-    float sample_12 = 0.0f;
+    float sample_14 = 0.0f;
     if (!(k > 0.0f) || isinf(k)) {
         return NAN;
     }
-    sample_12 = chi2_sample_f32(k, irgen_rng);
-    return sample_12;
+    sample_14 = chi2_sample_f32(k, irgen_rng);
+    return sample_14;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -4520,6 +4668,322 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#endif
+
+/* log_cdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_cdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = chi2_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* log_cdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_cdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float r0 = kernel_log_cdf_f32(x0, x1);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_cdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = chi2_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* log_sf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double r0 = kernel_log_sf_f64(x0, x1);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_sf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = chi2_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sf_float64_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float64_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sf_float64_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* log_sf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_sf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float r0 = kernel_log_sf_f32(x0, x1);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_sf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = chi2_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sf_float32_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float32_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sf_float32_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
     }
 }
 #endif

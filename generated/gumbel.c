@@ -531,6 +531,118 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return -irgen_v_exp_f64(irgen_m0, (mu - x) / beta);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd log_cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_cdf_v_f64(irgen_m0, x, mu, beta);
+                  log_cdf_3 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_3, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, (mu - x) / beta)));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_sf_v_f64(irgen_m0, x, mu, beta);
+                  log_sf_4 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_4, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta, irgen_vd d0_mu, irgen_vd d1_beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
@@ -553,9 +665,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_3 = irgen_bc_f64(0.0);
-    irgen_vd cdf_4 = irgen_bc_f64(0.0);
     irgen_vd cdf_5 = irgen_bc_f64(0.0);
+    irgen_vd cdf_6 = irgen_bc_f64(0.0);
+    irgen_vd cdf_7 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -600,13 +712,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                  cdf_3 = irgen_o0;
-                  cdf_4 = irgen_o1;
-                  cdf_5 = irgen_o2;
+                  cdf_5 = irgen_o0;
+                  cdf_6 = irgen_o1;
+                  cdf_7 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -843,7 +955,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_6 = irgen_bc_f64(0.0);
+    irgen_vd sample_8 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu));
@@ -858,9 +970,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, mu, beta, irgen_rng);
-          sample_6 = irgen_o0;
+          sample_8 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_6, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_8, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1192,6 +1304,118 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return -irgen_v_exp_f32(irgen_m0, (mu - x) / beta);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf log_cdf_3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_cdf_v_f32(irgen_m0, x, mu, beta);
+                  log_cdf_3 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_3, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_v_log_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, -irgen_v_exp_f32(irgen_m0, (mu - x) / beta)));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf log_sf_4 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_sf_v_f32(irgen_m0, x, mu, beta);
+                  log_sf_4 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_4, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta, irgen_vf d0_mu, irgen_vf d1_beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
@@ -1214,9 +1438,9 @@ static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf i
 
 static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    irgen_vf cdf_3 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_4 = irgen_bc_f32(0.0f);
     irgen_vf cdf_5 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_6 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_7 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -1261,13 +1485,13 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, mu, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                  cdf_3 = irgen_o0;
-                  cdf_4 = irgen_o1;
-                  cdf_5 = irgen_o2;
+                  cdf_5 = irgen_o0;
+                  cdf_6 = irgen_o1;
+                  cdf_7 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_3, irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_4, irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret2);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_6, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_7, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -1504,7 +1728,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf mu, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_6 = irgen_bc_f32(0.0f);
+    irgen_vf sample_8 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu));
@@ -1519,9 +1743,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, mu, beta, irgen_rng);
-          sample_6 = irgen_o0;
+          sample_8 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_6, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_8, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1606,6 +1830,82 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
 
             irgen_vf r0;
             r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            irgen_store_f_f(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            irgen_store_d_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_cdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            irgen_store_f_f(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_sf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            irgen_store_d_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_sf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
             irgen_store_f_f(out0, c + b, w, r0);
         }
 

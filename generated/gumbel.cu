@@ -195,6 +195,48 @@ IRGEN_FN double kernel_log_prob_f64(double x, double mu, double beta)
     return log_prob_2;
 }
 
+IRGEN_FN double log_cdf_f64(double x, double mu, double beta)
+{
+    return -exp((mu - x) / beta);
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double mu, double beta)
+{
+    double log_cdf_3 = 0.0;
+    if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x == -((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    if (x == ((double)INFINITY)) {
+        return 0.0;
+    }
+    log_cdf_3 = log_cdf_f64(x, mu, beta);
+    return log_cdf_3;
+}
+
+IRGEN_FN double log_sf_f64(double x, double mu, double beta)
+{
+    return log(-expm1(-exp((mu - x) / beta)));
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double mu, double beta)
+{
+    double log_sf_4 = 0.0;
+    if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x == -((double)INFINITY)) {
+        return 0.0;
+    }
+    if (x == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    log_sf_4 = log_sf_f64(x, mu, beta);
+    return log_sf_4;
+}
+
 IRGEN_FN double cdf__d1_2_f64(double x, double mu, double beta, double d0_mu, double d1_beta, double* irgen_r1, double* irgen_r2)
 {
     {
@@ -211,9 +253,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double mu, double beta, double d0_mu, do
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double beta, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_3 = 0.0;
-    double cdf_4 = 0.0;
     double cdf_5 = 0.0;
+    double cdf_6 = 0.0;
+    double cdf_7 = 0.0;
     if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -230,13 +272,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double beta, double* ir
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f64(x, mu, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
+      cdf_5 = cdf__d1_2_f64(x, mu, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_6 = irgen_o1;
+      cdf_7 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    *irgen_r2 = cdf_7;
+    return cdf_5;
 }
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double beta, double* irgen_r1)
@@ -393,12 +435,12 @@ IRGEN_FN double sample_f64(double mu, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double mu, double beta, irgen_rng* irgen_rng)
 {
-    double sample_6 = 0.0;
+    double sample_8 = 0.0;
     if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu)) {
         return ((double)NAN);
     }
-    sample_6 = sample_f64(mu, beta, irgen_rng);
-    return sample_6;
+    sample_8 = sample_f64(mu, beta, irgen_rng);
+    return sample_8;
 }
 
 /* ---- float32 device functions ---- */
@@ -450,6 +492,48 @@ IRGEN_FN float kernel_log_prob_f32(float x, float mu, float beta)
     return log_prob_2;
 }
 
+IRGEN_FN float log_cdf_f32(float x, float mu, float beta)
+{
+    return -expf((mu - x) / beta);
+}
+
+IRGEN_FN float kernel_log_cdf_f32(float x, float mu, float beta)
+{
+    float log_cdf_3 = 0.0f;
+    if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
+        return NAN;
+    }
+    if (x == -INFINITY) {
+        return -INFINITY;
+    }
+    if (x == INFINITY) {
+        return 0.0f;
+    }
+    log_cdf_3 = log_cdf_f32(x, mu, beta);
+    return log_cdf_3;
+}
+
+IRGEN_FN float log_sf_f32(float x, float mu, float beta)
+{
+    return logf(-expm1f(-expf((mu - x) / beta)));
+}
+
+IRGEN_FN float kernel_log_sf_f32(float x, float mu, float beta)
+{
+    float log_sf_4 = 0.0f;
+    if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
+        return NAN;
+    }
+    if (x == -INFINITY) {
+        return 0.0f;
+    }
+    if (x == INFINITY) {
+        return -INFINITY;
+    }
+    log_sf_4 = log_sf_f32(x, mu, beta);
+    return log_sf_4;
+}
+
 IRGEN_FN float cdf__d1_2_f32(float x, float mu, float beta, float d0_mu, float d1_beta, float* irgen_r1, float* irgen_r2)
 {
     {
@@ -466,9 +550,9 @@ IRGEN_FN float cdf__d1_2_f32(float x, float mu, float beta, float d0_mu, float d
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float mu, float beta, float* irgen_r1, float* irgen_r2)
 {
-    float cdf_3 = 0.0f;
-    float cdf_4 = 0.0f;
     float cdf_5 = 0.0f;
+    float cdf_6 = 0.0f;
+    float cdf_7 = 0.0f;
     if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -485,13 +569,13 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float mu, float beta, float* irgen_r
         return 1.0f;
     }
     { float irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f32(x, mu, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
+      cdf_5 = cdf__d1_2_f32(x, mu, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      cdf_6 = irgen_o1;
+      cdf_7 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    *irgen_r2 = cdf_7;
+    return cdf_5;
 }
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float mu, float beta, float* irgen_r1)
@@ -648,12 +732,12 @@ IRGEN_FN float sample_f32(float mu, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float mu, float beta, irgen_rng* irgen_rng)
 {
-    float sample_6 = 0.0f;
+    float sample_8 = 0.0f;
     if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu)) {
         return NAN;
     }
-    sample_6 = sample_f32(mu, beta, irgen_rng);
-    return sample_6;
+    sample_8 = sample_f32(mu, beta, irgen_rng);
+    return sample_8;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -802,6 +886,142 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_cdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_cdf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_sf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_sf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_sf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_sf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_sf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
     }
 }
 #endif

@@ -584,6 +584,66 @@ IRGEN_FN double kernel_log_prob_f64(double x, double alpha, double beta)
     return log_prob_2;
 }
 
+IRGEN_FN double log_cdf_f64(double x, double alpha, double beta)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_gamma_q_f64(alpha, beta / x);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double alpha, double beta)
+{
+    double log_cdf_3 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return -((double)INFINITY);
+    }
+    if (x == ((double)INFINITY)) {
+        return 0.0;
+    }
+    log_cdf_3 = log_cdf_f64(x, alpha, beta);
+    return log_cdf_3;
+}
+
+IRGEN_FN double log_gamma_p_f64(double a, double y)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = split_f64(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f64(a, y);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_q_fraction_f64(a, y);
+    return log1p(-exp(_irgen_t3));
+}
+
+IRGEN_FN double log_sf_f64(double x, double alpha, double beta)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_gamma_p_f64(alpha, beta / x);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double alpha, double beta)
+{
+    double log_sf_4 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return 0.0;
+    }
+    if (x == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    log_sf_4 = log_sf_f64(x, alpha, beta);
+    return log_sf_4;
+}
+
 IRGEN_FN double digamma_f64(double x)
 {
     double shift = 0.0;
@@ -1389,9 +1449,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double alpha, double beta, double d0_alp
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_3 = 0.0;
-    double cdf_4 = 0.0;
     double cdf_5 = 0.0;
+    double cdf_6 = 0.0;
+    double cdf_7 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -1408,13 +1468,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double alpha, double beta, double*
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
+      cdf_5 = cdf__d1_2_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_6 = irgen_o1;
+      cdf_7 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    *irgen_r2 = cdf_7;
+    return cdf_5;
 }
 
 IRGEN_FN double upper_f64(double x, double alpha, double beta)
@@ -1518,13 +1578,13 @@ IRGEN_FN double log_cdf__d1_0_f64(double x, double alpha, double beta, double d0
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double alpha, double beta, double* irgen_r1)
 {
-    double upper_6 = 0.0;
-    double log_sf_7 = 0.0;
-    double log_sf_8 = 0.0;
+    double upper_8 = 0.0;
     double log_sf_9 = 0.0;
-    double log_cdf_10 = 0.0;
-    double log_cdf_11 = 0.0;
+    double log_sf_10 = 0.0;
+    double log_sf_11 = 0.0;
     double log_cdf_12 = 0.0;
+    double log_cdf_13 = 0.0;
+    double log_cdf_14 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -1537,23 +1597,23 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double alpha, double beta, do
         *irgen_r1 = 0.0;
         return 0.0;
     }
-    upper_6 = upper_f64(x, alpha, beta);
-    if (upper_6 > 0.0) {
+    upper_8 = upper_f64(x, alpha, beta);
+    if (upper_8 > 0.0) {
         { double irgen_o1, irgen_o2;
-          log_sf_7 = log_sf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_sf_8 = irgen_o1;
-          log_sf_9 = irgen_o2;
+          log_sf_9 = log_sf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_sf_10 = irgen_o1;
+          log_sf_11 = irgen_o2;
         }
         *irgen_r1 = x / beta;
-        return -(log_sf_8 / log_sf_9);
+        return -(log_sf_10 / log_sf_11);
     } else {
         { double irgen_o1, irgen_o2;
-          log_cdf_10 = log_cdf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_cdf_11 = irgen_o1;
-          log_cdf_12 = irgen_o2;
+          log_cdf_12 = log_cdf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_13 = irgen_o1;
+          log_cdf_14 = irgen_o2;
         }
         *irgen_r1 = x / beta;
-        return -(log_cdf_11 / log_cdf_12);
+        return -(log_cdf_13 / log_cdf_14);
     }
 }
 
@@ -1983,12 +2043,12 @@ IRGEN_FN double inverse_gamma_sample_f64(double alpha, double beta, irgen_rng* i
 
 IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double sample_13 = 0.0;
+    double sample_15 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    sample_13 = inverse_gamma_sample_f64(alpha, beta, irgen_rng);
-    return sample_13;
+    sample_15 = inverse_gamma_sample_f64(alpha, beta, irgen_rng);
+    return sample_15;
 }
 
 /* ---- float32 device functions ---- */
@@ -2427,6 +2487,66 @@ IRGEN_FN float kernel_log_prob_f32(float x, float alpha, float beta)
     }
     log_prob_2 = log_prob_f32(x, alpha, beta);
     return log_prob_2;
+}
+
+IRGEN_FN float log_cdf_f32(float x, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_gamma_q_f32(alpha, beta / x);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_cdf_f32(float x, float alpha, float beta)
+{
+    float log_cdf_3 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return -INFINITY;
+    }
+    if (x == INFINITY) {
+        return 0.0f;
+    }
+    log_cdf_3 = log_cdf_f32(x, alpha, beta);
+    return log_cdf_3;
+}
+
+IRGEN_FN float log_gamma_p_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    _irgen_t1 = split_f32(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f32(a, y);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_q_fraction_f32(a, y);
+    return log1pf(-expf(_irgen_t3));
+}
+
+IRGEN_FN float log_sf_f32(float x, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_gamma_p_f32(alpha, beta / x);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_sf_f32(float x, float alpha, float beta)
+{
+    float log_sf_4 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return 0.0f;
+    }
+    if (x == INFINITY) {
+        return -INFINITY;
+    }
+    log_sf_4 = log_sf_f32(x, alpha, beta);
+    return log_sf_4;
 }
 
 IRGEN_FN float digamma_f32(float x)
@@ -3234,9 +3354,9 @@ IRGEN_FN float cdf__d1_2_f32(float x, float alpha, float beta, float d0_alpha, f
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2)
 {
-    float cdf_3 = 0.0f;
-    float cdf_4 = 0.0f;
     float cdf_5 = 0.0f;
+    float cdf_6 = 0.0f;
+    float cdf_7 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -3253,13 +3373,13 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irge
         return 1.0f;
     }
     { float irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
+      cdf_5 = cdf__d1_2_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      cdf_6 = irgen_o1;
+      cdf_7 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    *irgen_r2 = cdf_7;
+    return cdf_5;
 }
 
 IRGEN_FN float upper_f32(float x, float alpha, float beta)
@@ -3363,13 +3483,13 @@ IRGEN_FN float log_cdf__d1_0_f32(float x, float alpha, float beta, float d0_alph
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float* irgen_r1)
 {
-    float upper_6 = 0.0f;
-    float log_sf_7 = 0.0f;
-    float log_sf_8 = 0.0f;
+    float upper_8 = 0.0f;
     float log_sf_9 = 0.0f;
-    float log_cdf_10 = 0.0f;
-    float log_cdf_11 = 0.0f;
+    float log_sf_10 = 0.0f;
+    float log_sf_11 = 0.0f;
     float log_cdf_12 = 0.0f;
+    float log_cdf_13 = 0.0f;
+    float log_cdf_14 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
         *irgen_r1 = NAN;
         return NAN;
@@ -3382,23 +3502,23 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float*
         *irgen_r1 = 0.0f;
         return 0.0f;
     }
-    upper_6 = upper_f32(x, alpha, beta);
-    if (upper_6 > 0.0f) {
+    upper_8 = upper_f32(x, alpha, beta);
+    if (upper_8 > 0.0f) {
         { float irgen_o1, irgen_o2;
-          log_sf_7 = log_sf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_sf_8 = irgen_o1;
-          log_sf_9 = irgen_o2;
+          log_sf_9 = log_sf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_sf_10 = irgen_o1;
+          log_sf_11 = irgen_o2;
         }
         *irgen_r1 = x / beta;
-        return -(log_sf_8 / log_sf_9);
+        return -(log_sf_10 / log_sf_11);
     } else {
         { float irgen_o1, irgen_o2;
-          log_cdf_10 = log_cdf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_cdf_11 = irgen_o1;
-          log_cdf_12 = irgen_o2;
+          log_cdf_12 = log_cdf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_cdf_13 = irgen_o1;
+          log_cdf_14 = irgen_o2;
         }
         *irgen_r1 = x / beta;
-        return -(log_cdf_11 / log_cdf_12);
+        return -(log_cdf_13 / log_cdf_14);
     }
 }
 
@@ -3828,12 +3948,12 @@ IRGEN_FN float inverse_gamma_sample_f32(float alpha, float beta, irgen_rng* irge
 
 IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float sample_13 = 0.0f;
+    float sample_15 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    sample_13 = inverse_gamma_sample_f32(alpha, beta, irgen_rng);
-    return sample_13;
+    sample_15 = inverse_gamma_sample_f32(alpha, beta, irgen_rng);
+    return sample_15;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -4076,6 +4196,330 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_cdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = inverse_gamma_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_cdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_cdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_cdf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_cdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = inverse_gamma_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_sf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_sf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_sf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = inverse_gamma_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_sf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_sf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_sf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_sf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = inverse_gamma_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
     }
 }
 #endif

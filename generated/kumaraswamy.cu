@@ -199,6 +199,48 @@ IRGEN_FN double kernel_log_prob_f64(double x, double a, double b)
     return log(cdf_3);
 }
 
+IRGEN_FN double log_cdf_f64(double x, double a, double b)
+{
+    return log(-expm1(b * log1p(-pow(x, a))));
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double a, double b)
+{
+    double log_cdf_4 = 0.0;
+    if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return -((double)INFINITY);
+    }
+    if (x > 1.0) {
+        return 0.0;
+    }
+    log_cdf_4 = log_cdf_f64(x, a, b);
+    return log_cdf_4;
+}
+
+IRGEN_FN double log_sf_f64(double x, double a, double b)
+{
+    return b * log1p(-pow(x, a));
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double a, double b)
+{
+    double log_sf_5 = 0.0;
+    if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return 0.0;
+    }
+    if (x > 1.0) {
+        return -((double)INFINITY);
+    }
+    log_sf_5 = log_sf_f64(x, a, b);
+    return log_sf_5;
+}
+
 IRGEN_FN double cdf__d1_2_f64(double x, double a, double b, double d0_a, double d1_b, double* irgen_r1, double* irgen_r2)
 {
     {
@@ -214,9 +256,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double a, double b, double d0_a, double 
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double a, double b, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_4 = 0.0;
-    double cdf_5 = 0.0;
     double cdf_6 = 0.0;
+    double cdf_7 = 0.0;
+    double cdf_8 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -233,13 +275,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double a, double b, double* irgen_
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_4 = cdf__d1_2_f64(x, a, b, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_5 = irgen_o1;
-      cdf_6 = irgen_o2;
+      cdf_6 = cdf__d1_2_f64(x, a, b, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_7 = irgen_o1;
+      cdf_8 = irgen_o2;
     }
-    *irgen_r1 = cdf_5;
-    *irgen_r2 = cdf_6;
-    return cdf_4;
+    *irgen_r1 = cdf_7;
+    *irgen_r2 = cdf_8;
+    return cdf_6;
 }
 
 IRGEN_FN double log_sf__d1_2_0_f64(double x, double a, double b, double d0_a, double d1_b, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
@@ -273,15 +315,15 @@ IRGEN_FN double log_cdf__d1_2_0_f64(double x, double a, double b, double d0_a, d
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double a, double b, double* irgen_r1)
 {
-    double cdf_7 = 0.0;
-    double log_sf_8 = 0.0;
-    double log_sf_9 = 0.0;
+    double cdf_9 = 0.0;
     double log_sf_10 = 0.0;
     double log_sf_11 = 0.0;
-    double log_cdf_12 = 0.0;
-    double log_cdf_13 = 0.0;
+    double log_sf_12 = 0.0;
+    double log_sf_13 = 0.0;
     double log_cdf_14 = 0.0;
     double log_cdf_15 = 0.0;
+    double log_cdf_16 = 0.0;
+    double log_cdf_17 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -294,30 +336,30 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double a, double b, double* i
         *irgen_r1 = 0.0;
         return 0.0;
     }
-    cdf_7 = cdf_f64(x, a, b);
-    if (cdf_7 - 0.5 > 0.0) {
+    cdf_9 = cdf_f64(x, a, b);
+    if (cdf_9 - 0.5 > 0.0) {
         { double irgen_o1, irgen_o2, irgen_o3;
-          log_sf_8 = log_sf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_sf_9 = irgen_o1;
-          log_sf_10 = irgen_o2;
-          log_sf_11 = irgen_o3;
+          log_sf_10 = log_sf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_sf_11 = irgen_o1;
+          log_sf_12 = irgen_o2;
+          log_sf_13 = irgen_o3;
         }
         {
-            const double irgen_c0 = 1.0 / log_sf_11;
-            *irgen_r1 = -(irgen_c0 * log_sf_10);
-            return -(irgen_c0 * log_sf_9);
+            const double irgen_c0 = 1.0 / log_sf_13;
+            *irgen_r1 = -(irgen_c0 * log_sf_12);
+            return -(irgen_c0 * log_sf_11);
         }
     } else {
         { double irgen_o1, irgen_o2, irgen_o3;
-          log_cdf_12 = log_cdf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_cdf_13 = irgen_o1;
-          log_cdf_14 = irgen_o2;
-          log_cdf_15 = irgen_o3;
+          log_cdf_14 = log_cdf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_cdf_15 = irgen_o1;
+          log_cdf_16 = irgen_o2;
+          log_cdf_17 = irgen_o3;
         }
         {
-            const double irgen_c0 = 1.0 / log_cdf_15;
-            *irgen_r1 = -(irgen_c0 * log_cdf_14);
-            return -(irgen_c0 * log_cdf_13);
+            const double irgen_c0 = 1.0 / log_cdf_17;
+            *irgen_r1 = -(irgen_c0 * log_cdf_16);
+            return -(irgen_c0 * log_cdf_15);
         }
     }
 }
@@ -570,12 +612,12 @@ IRGEN_FN double sample_f64(double a, double b, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double a, double b, irgen_rng* irgen_rng)
 {
-    double sample_16 = 0.0;
+    double sample_18 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b)) {
         return ((double)NAN);
     }
-    sample_16 = sample_f64(a, b, irgen_rng);
-    return sample_16;
+    sample_18 = sample_f64(a, b, irgen_rng);
+    return sample_18;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -724,6 +766,142 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_sf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_sf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_sf, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_sf_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
     }
 }
 #endif

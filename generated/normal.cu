@@ -195,6 +195,87 @@ IRGEN_FN double kernel_log_prob_f64(double x, double mu, double sigma)
     return log_prob_2;
 }
 
+IRGEN_FN double erfcx_large_f64(double z)
+{
+    double f = 0.0;
+    double k = 0.0;
+    {
+        const double f__0 = z;
+        f = f__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 60; ++irgen_k1) {
+        k = (double)(0 + irgen_k1);
+        {
+            const double f__0 = z + (30.0 - 0.5 * k) / f;
+            f = f__0;
+        }
+    }
+    return 0.5641895835477563 / f;
+}
+
+IRGEN_FN double log_erfc_f64(double z)
+{
+    double _irgen_t1 = 0.0;
+    if (z < 0.0 || z * z < -(0.9 * log(DBL_MIN))) {
+        return log(erfc(z));
+    }
+    _irgen_t1 = erfcx_large_f64(z);
+    return -(z * z) + log(_irgen_t1);
+}
+
+IRGEN_FN double log_ndtr_f64(double t)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_erfc_f64(-(0.7071067811865476 * t));
+    return _irgen_t1 - 0.6931471805599453;
+}
+
+IRGEN_FN double log_cdf_f64(double x, double mu, double sigma)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_ndtr_f64((-mu + x) / sigma);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double mu, double sigma)
+{
+    double log_cdf_3 = 0.0;
+    if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x == -((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    if (x == ((double)INFINITY)) {
+        return 0.0;
+    }
+    log_cdf_3 = log_cdf_f64(x, mu, sigma);
+    return log_cdf_3;
+}
+
+IRGEN_FN double log_sf_f64(double x, double mu, double sigma)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_ndtr_f64((mu - x) / sigma);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double mu, double sigma)
+{
+    double log_sf_4 = 0.0;
+    if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x == -((double)INFINITY)) {
+        return 0.0;
+    }
+    if (x == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    log_sf_4 = log_sf_f64(x, mu, sigma);
+    return log_sf_4;
+}
+
 IRGEN_FN double cdf__d1_2_f64(double x, double mu, double sigma, double d0_mu, double d1_sigma, double* irgen_r1, double* irgen_r2)
 {
     {
@@ -210,9 +291,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double mu, double sigma, double d0_mu, d
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double sigma, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_3 = 0.0;
-    double cdf_4 = 0.0;
     double cdf_5 = 0.0;
+    double cdf_6 = 0.0;
+    double cdf_7 = 0.0;
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -229,13 +310,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double sigma, double* i
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f64(x, mu, sigma, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
+      cdf_5 = cdf__d1_2_f64(x, mu, sigma, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_6 = irgen_o1;
+      cdf_7 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    *irgen_r2 = cdf_7;
+    return cdf_5;
 }
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double sigma, double* irgen_r1)
@@ -470,12 +551,12 @@ IRGEN_FN double sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
 {
-    double sample_6 = 0.0;
+    double sample_8 = 0.0;
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu)) {
         return ((double)NAN);
     }
-    sample_6 = sample_f64(mu, sigma, irgen_rng);
-    return sample_6;
+    sample_8 = sample_f64(mu, sigma, irgen_rng);
+    return sample_8;
 }
 
 /* ---- float32 device functions ---- */
@@ -527,6 +608,87 @@ IRGEN_FN float kernel_log_prob_f32(float x, float mu, float sigma)
     return log_prob_2;
 }
 
+IRGEN_FN float erfcx_large_f32(float z)
+{
+    float f = 0.0f;
+    float k = 0.0f;
+    {
+        const float f__0 = z;
+        f = f__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 60; ++irgen_k1) {
+        k = (float)(0 + irgen_k1);
+        {
+            const float f__0 = z + (30.0f - 0.5f * k) / f;
+            f = f__0;
+        }
+    }
+    return 0.5641895835477563f / f;
+}
+
+IRGEN_FN float log_erfc_f32(float z)
+{
+    float _irgen_t1 = 0.0f;
+    if (z < 0.0f || z * z < -(0.9f * logf(FLT_MIN))) {
+        return logf(erfcf(z));
+    }
+    _irgen_t1 = erfcx_large_f32(z);
+    return -(z * z) + logf(_irgen_t1);
+}
+
+IRGEN_FN float log_ndtr_f32(float t)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_erfc_f32(-(0.7071067811865476f * t));
+    return _irgen_t1 - 0.6931471805599453f;
+}
+
+IRGEN_FN float log_cdf_f32(float x, float mu, float sigma)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_ndtr_f32((-mu + x) / sigma);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_cdf_f32(float x, float mu, float sigma)
+{
+    float log_cdf_3 = 0.0f;
+    if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
+        return NAN;
+    }
+    if (x == -INFINITY) {
+        return -INFINITY;
+    }
+    if (x == INFINITY) {
+        return 0.0f;
+    }
+    log_cdf_3 = log_cdf_f32(x, mu, sigma);
+    return log_cdf_3;
+}
+
+IRGEN_FN float log_sf_f32(float x, float mu, float sigma)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_ndtr_f32((mu - x) / sigma);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_sf_f32(float x, float mu, float sigma)
+{
+    float log_sf_4 = 0.0f;
+    if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
+        return NAN;
+    }
+    if (x == -INFINITY) {
+        return 0.0f;
+    }
+    if (x == INFINITY) {
+        return -INFINITY;
+    }
+    log_sf_4 = log_sf_f32(x, mu, sigma);
+    return log_sf_4;
+}
+
 IRGEN_FN float cdf__d1_2_f32(float x, float mu, float sigma, float d0_mu, float d1_sigma, float* irgen_r1, float* irgen_r2)
 {
     {
@@ -542,9 +704,9 @@ IRGEN_FN float cdf__d1_2_f32(float x, float mu, float sigma, float d0_mu, float 
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float mu, float sigma, float* irgen_r1, float* irgen_r2)
 {
-    float cdf_3 = 0.0f;
-    float cdf_4 = 0.0f;
     float cdf_5 = 0.0f;
+    float cdf_6 = 0.0f;
+    float cdf_7 = 0.0f;
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -561,13 +723,13 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float mu, float sigma, float* irgen_
         return 1.0f;
     }
     { float irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f32(x, mu, sigma, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
+      cdf_5 = cdf__d1_2_f32(x, mu, sigma, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      cdf_6 = irgen_o1;
+      cdf_7 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    *irgen_r2 = cdf_7;
+    return cdf_5;
 }
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float mu, float sigma, float* irgen_r1)
@@ -802,12 +964,12 @@ IRGEN_FN float sample_f32(float mu, float sigma, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float mu, float sigma, irgen_rng* irgen_rng)
 {
-    float sample_6 = 0.0f;
+    float sample_8 = 0.0f;
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu)) {
         return NAN;
     }
-    sample_6 = sample_f32(mu, sigma, irgen_rng);
-    return sample_6;
+    sample_8 = sample_f32(mu, sigma, irgen_rng);
+    return sample_8;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -956,6 +1118,142 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_cdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_cdf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_sf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_sf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_sf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_sf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_sf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
     }
 }
 #endif

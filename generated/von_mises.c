@@ -1028,6 +1028,160 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t1;
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y <= irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_lower_v_f64(irgen_m2, -y, kappa);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_lower_v_f64(irgen_m0, y, kappa);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, _irgen_t3)), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd log_cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_cdf_v_f64(irgen_m0, x, mu, kappa);
+              log_cdf_3 = irgen_o0;
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_3, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t1;
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y >= irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_lower_v_f64(irgen_m2, y, kappa);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_lower_v_f64(irgen_m0, -y, kappa);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, _irgen_t3)), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_sf_v_f64(irgen_m0, x, mu, kappa);
+              log_sf_4 = irgen_o0;
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_4, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irgen_md irgen_m0, irgen_vd r, irgen_vd k, irgen_vd d0_r, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd d0_h = irgen_bc_f64(0.0);
@@ -1920,9 +2074,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_3 = irgen_bc_f64(0.0);
-    irgen_vd cdf_4 = irgen_bc_f64(0.0);
     irgen_vd cdf_5 = irgen_bc_f64(0.0);
+    irgen_vd cdf_6 = irgen_bc_f64(0.0);
+    irgen_vd cdf_7 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -1954,13 +2108,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0, irgen_o1, irgen_o2;
               irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-              cdf_3 = irgen_o0;
-              cdf_4 = irgen_o1;
-              cdf_5 = irgen_o2;
+              cdf_5 = irgen_o0;
+              cdf_6 = irgen_o1;
+              cdf_7 = irgen_o2;
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_3, irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret2);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -2519,12 +2673,12 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d2_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1)
 {
-    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
-    irgen_vd upper_7 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_9 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_11 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_8 = irgen_bc_f64(0.0);
+    irgen_vd upper_9 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_10 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_12 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_13 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -2553,23 +2707,23 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0;
               irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
-              log_prob_6 = irgen_o0;
+              log_prob_8 = irgen_o0;
             }
             { irgen_vd irgen_o0;
               irgen_o0 = upper_v_f64(irgen_m0, x, mu, kappa);
-              upper_7 = irgen_o0;
+              upper_9 = irgen_o0;
             }
             {
-                const irgen_md irgen_m7 = (upper_7 > irgen_bc_f64(0.0));
+                const irgen_md irgen_m7 = (upper_9 > irgen_bc_f64(0.0));
                 irgen_md irgen_m8 = irgen_m0 & irgen_m7;
                 if (irgen_any_f64(irgen_m8)) {
                     { irgen_vd irgen_o0, irgen_o1;
                       irgen_o0 = log_sf__d2_v_f64(irgen_m8, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-                      log_sf_8 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_8);
-                      log_sf_9 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_9);
+                      log_sf_10 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_10);
+                      log_sf_11 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_11);
                     }
                     irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
-                    irgen_ret1 = irgen_sel_f64(irgen_m8, log_sf_9 * irgen_v_exp_f64(irgen_m8, -log_prob_6 + log_sf_8), irgen_ret1);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, log_sf_11 * irgen_v_exp_f64(irgen_m8, -log_prob_8 + log_sf_10), irgen_ret1);
                     const irgen_md irgen_m9 = irgen_m8;
                     irgen_m8 &= ~irgen_m9;
                     irgen_m0 &= ~irgen_m9;
@@ -2578,11 +2732,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                 if (irgen_any_f64(irgen_m10)) {
                     { irgen_vd irgen_o0, irgen_o1;
                       irgen_o0 = log_cdf__d2_v_f64(irgen_m10, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-                      log_cdf_10 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_10);
-                      log_cdf_11 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_11);
+                      log_cdf_12 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_12);
+                      log_cdf_13 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_13);
                     }
                     irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(1.0), irgen_ret0);
-                    irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_11 * irgen_v_exp_f64(irgen_m10, log_cdf_10 - log_prob_6)), irgen_ret1);
+                    irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_13 * irgen_v_exp_f64(irgen_m10, log_cdf_12 - log_prob_8)), irgen_ret1);
                     const irgen_md irgen_m11 = irgen_m10;
                     irgen_m10 &= ~irgen_m11;
                     irgen_m0 &= ~irgen_m11;
@@ -3219,7 +3373,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd kappa, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_12 = irgen_bc_f64(0.0);
+    irgen_vd sample_14 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu));
@@ -3234,9 +3388,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, mu, kappa, irgen_rng);
-          sample_12 = irgen_o0;
+          sample_14 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_12, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_14, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3370,6 +3524,178 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vd r0;
             r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
             irgen_store_f_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_sf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_sf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
         }
 
     }

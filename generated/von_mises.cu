@@ -540,6 +540,70 @@ IRGEN_FN double kernel_log_prob_f64(double x, double mu, double kappa)
     return log_prob_2;
 }
 
+IRGEN_FN double log_cdf_f64(double x, double mu, double kappa)
+{
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = wrap_f64(x, mu);
+    {
+        const double y__0 = _irgen_t1;
+        y = y__0;
+    }
+    if (y <= 0.0) {
+        _irgen_t2 = log_lower_f64(-y, kappa);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_lower_f64(y, kappa);
+    return log1p(-exp(_irgen_t3));
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double mu, double kappa)
+{
+    double log_cdf_3 = 0.0;
+    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (isinf(x)) {
+        return ((double)NAN);
+    }
+    log_cdf_3 = log_cdf_f64(x, mu, kappa);
+    return log_cdf_3;
+}
+
+IRGEN_FN double log_sf_f64(double x, double mu, double kappa)
+{
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = wrap_f64(x, mu);
+    {
+        const double y__0 = _irgen_t1;
+        y = y__0;
+    }
+    if (y >= 0.0) {
+        _irgen_t2 = log_lower_f64(y, kappa);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_lower_f64(-y, kappa);
+    return log1p(-exp(_irgen_t3));
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double mu, double kappa)
+{
+    double log_sf_4 = 0.0;
+    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (isinf(x)) {
+        return ((double)NAN);
+    }
+    log_sf_4 = log_sf_f64(x, mu, kappa);
+    return log_sf_4;
+}
+
 IRGEN_FN double body_mass__d0_1_f64(double r, double k, double d0_r, double d1_k, double* irgen_r1, double* irgen_r2)
 {
     double d0_h = 0.0;
@@ -1227,9 +1291,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double mu, double kappa, double d0_mu, d
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_3 = 0.0;
-    double cdf_4 = 0.0;
     double cdf_5 = 0.0;
+    double cdf_6 = 0.0;
+    double cdf_7 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -1241,13 +1305,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double kappa, double* i
         return ((double)NAN);
     }
     { double irgen_o1, irgen_o2;
-      cdf_3 = cdf__d1_2_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_4 = irgen_o1;
-      cdf_5 = irgen_o2;
+      cdf_5 = cdf__d1_2_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_6 = irgen_o1;
+      cdf_7 = irgen_o2;
     }
-    *irgen_r1 = cdf_4;
-    *irgen_r2 = cdf_5;
-    return cdf_3;
+    *irgen_r1 = cdf_6;
+    *irgen_r2 = cdf_7;
+    return cdf_5;
 }
 
 IRGEN_FN double upper_f64(double x, double mu, double kappa)
@@ -1646,12 +1710,12 @@ IRGEN_FN double log_cdf__d2_f64(double x, double mu, double kappa, double d0_kap
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double kappa, double* irgen_r1)
 {
-    double log_prob_6 = 0.0;
-    double upper_7 = 0.0;
-    double log_sf_8 = 0.0;
-    double log_sf_9 = 0.0;
-    double log_cdf_10 = 0.0;
-    double log_cdf_11 = 0.0;
+    double log_prob_8 = 0.0;
+    double upper_9 = 0.0;
+    double log_sf_10 = 0.0;
+    double log_sf_11 = 0.0;
+    double log_cdf_12 = 0.0;
+    double log_cdf_13 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -1660,21 +1724,21 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double kappa, doub
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
     }
-    log_prob_6 = log_prob_f64(x, mu, kappa);
-    upper_7 = upper_f64(x, mu, kappa);
-    if (upper_7 > 0.0) {
+    log_prob_8 = log_prob_f64(x, mu, kappa);
+    upper_9 = upper_f64(x, mu, kappa);
+    if (upper_9 > 0.0) {
         { double irgen_o1;
-          log_sf_8 = log_sf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
-          log_sf_9 = irgen_o1;
+          log_sf_10 = log_sf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
+          log_sf_11 = irgen_o1;
         }
-        *irgen_r1 = log_sf_9 * exp(-log_prob_6 + log_sf_8);
+        *irgen_r1 = log_sf_11 * exp(-log_prob_8 + log_sf_10);
         return 1.0;
     } else {
         { double irgen_o1;
-          log_cdf_10 = log_cdf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
-          log_cdf_11 = irgen_o1;
+          log_cdf_12 = log_cdf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
+          log_cdf_13 = irgen_o1;
         }
-        *irgen_r1 = -(log_cdf_11 * exp(log_cdf_10 - log_prob_6));
+        *irgen_r1 = -(log_cdf_13 * exp(log_cdf_12 - log_prob_8));
         return 1.0;
     }
 }
@@ -2163,12 +2227,12 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 {
-    double sample_12 = 0.0;
+    double sample_14 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu)) {
         return ((double)NAN);
     }
-    sample_12 = sample_f64(mu, kappa, irgen_rng);
-    return sample_12;
+    sample_14 = sample_f64(mu, kappa, irgen_rng);
+    return sample_14;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -2411,6 +2475,330 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_cdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_cdf, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_cdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_sf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_sf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_sf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_sf, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_sf_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_sf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
     }
 }
 #endif

@@ -536,6 +536,118 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, x / lam, k)));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
+{
+    irgen_vd log_cdf_4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (~(lam > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (irgen_v_fabs_f64(lam) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_cdf_v_f64(irgen_m0, x, k, lam);
+                  log_cdf_4 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_4, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return -irgen_v_pow_f64(irgen_m0, x / lam, k);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
+{
+    irgen_vd log_sf_5 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (~(lam > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (irgen_v_fabs_f64(lam) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_sf_v_f64(irgen_m0, x, k, lam);
+                  log_sf_5 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_5, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd d0_k, irgen_vd d1_lam, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
@@ -557,9 +669,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_4 = irgen_bc_f64(0.0);
-    irgen_vd cdf_5 = irgen_bc_f64(0.0);
     irgen_vd cdf_6 = irgen_bc_f64(0.0);
+    irgen_vd cdf_7 = irgen_bc_f64(0.0);
+    irgen_vd cdf_8 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -604,13 +716,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, k, lam, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                  cdf_4 = irgen_o0;
-                  cdf_5 = irgen_o1;
-                  cdf_6 = irgen_o2;
+                  cdf_6 = irgen_o0;
+                  cdf_7 = irgen_o1;
+                  cdf_8 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_4, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret2);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_8, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -670,13 +782,13 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd* irgen_r1)
 {
-    irgen_vd upper_7 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_9 = irgen_bc_f64(0.0);
+    irgen_vd upper_9 = irgen_bc_f64(0.0);
     irgen_vd log_sf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_11 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_12 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_12 = irgen_bc_f64(0.0);
     irgen_vd log_cdf_13 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_14 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_15 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -717,19 +829,19 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = upper_v_f64(irgen_m0, x, k, lam);
-                  upper_7 = irgen_o0;
+                  upper_9 = irgen_o0;
                 }
                 {
-                    const irgen_md irgen_m10 = (upper_7 > irgen_bc_f64(0.0));
+                    const irgen_md irgen_m10 = (upper_9 > irgen_bc_f64(0.0));
                     irgen_md irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f64(irgen_m11)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f64(irgen_m11, x, k, lam, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_sf_8 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_8);
-                          log_sf_9 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_9);
-                          log_sf_10 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_10);
+                          log_sf_10 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_10);
+                          log_sf_11 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_11);
+                          log_sf_12 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_12);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_9 / log_sf_10), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_11 / log_sf_12), irgen_ret0);
                         irgen_ret1 = irgen_sel_f64(irgen_m11, x / lam, irgen_ret1);
                         const irgen_md irgen_m12 = irgen_m11;
                         irgen_m11 &= ~irgen_m12;
@@ -739,11 +851,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                     if (irgen_any_f64(irgen_m13)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f64(irgen_m13, x, k, lam, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_cdf_11 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_11);
-                          log_cdf_12 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_12);
-                          log_cdf_13 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_13);
+                          log_cdf_13 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_13);
+                          log_cdf_14 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_14);
+                          log_cdf_15 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_15);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_12 / log_cdf_13), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_14 / log_cdf_15), irgen_ret0);
                         irgen_ret1 = irgen_sel_f64(irgen_m13, x / lam, irgen_ret1);
                         const irgen_md irgen_m14 = irgen_m13;
                         irgen_m13 &= ~irgen_m14;
@@ -1064,7 +1176,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd k, irgen_vd lam, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_14 = irgen_bc_f64(0.0);
+    irgen_vd sample_16 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (~(lam > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (irgen_v_fabs_f64(lam) == ((double)INFINITY)));
@@ -1079,9 +1191,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, k, lam, irgen_rng);
-          sample_14 = irgen_o0;
+          sample_16 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_14, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_16, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1418,6 +1530,118 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_v_log_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, -irgen_v_pow_f32(irgen_m0, x / lam, k)));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
+{
+    irgen_vf log_cdf_4 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (~(lam > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (irgen_v_fabs_f32(lam) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_cdf_v_f32(irgen_m0, x, k, lam);
+                  log_cdf_4 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_4, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return -irgen_v_pow_f32(irgen_m0, x / lam, k);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
+{
+    irgen_vf log_sf_5 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (~(lam > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (irgen_v_fabs_f32(lam) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_sf_v_f32(irgen_m0, x, k, lam);
+                  log_sf_5 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_5, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf d0_k, irgen_vf d1_lam, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
@@ -1439,9 +1663,9 @@ static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf i
 
 static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    irgen_vf cdf_4 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_5 = irgen_bc_f32(0.0f);
     irgen_vf cdf_6 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_7 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_8 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -1486,13 +1710,13 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, k, lam, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                  cdf_4 = irgen_o0;
-                  cdf_5 = irgen_o1;
-                  cdf_6 = irgen_o2;
+                  cdf_6 = irgen_o0;
+                  cdf_7 = irgen_o1;
+                  cdf_8 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_4, irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_6, irgen_ret2);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_6, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_7, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_8, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -1552,13 +1776,13 @@ static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf* irgen_r1)
 {
-    irgen_vf upper_7 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_8 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_9 = irgen_bc_f32(0.0f);
+    irgen_vf upper_9 = irgen_bc_f32(0.0f);
     irgen_vf log_sf_10 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_11 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_12 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_11 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_12 = irgen_bc_f32(0.0f);
     irgen_vf log_cdf_13 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_14 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_15 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
@@ -1599,19 +1823,19 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0;
                   irgen_o0 = upper_v_f32(irgen_m0, x, k, lam);
-                  upper_7 = irgen_o0;
+                  upper_9 = irgen_o0;
                 }
                 {
-                    const irgen_mf irgen_m10 = (upper_7 > irgen_bc_f32(0.0f));
+                    const irgen_mf irgen_m10 = (upper_9 > irgen_bc_f32(0.0f));
                     irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f32(irgen_m11)) {
                         { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f32(irgen_m11, x, k, lam, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                          log_sf_8 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_8);
-                          log_sf_9 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_9);
-                          log_sf_10 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_10);
+                          log_sf_10 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_10);
+                          log_sf_11 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_11);
+                          log_sf_12 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_12);
                         }
-                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_9 / log_sf_10), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_11 / log_sf_12), irgen_ret0);
                         irgen_ret1 = irgen_sel_f32(irgen_m11, x / lam, irgen_ret1);
                         const irgen_mf irgen_m12 = irgen_m11;
                         irgen_m11 &= ~irgen_m12;
@@ -1621,11 +1845,11 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
                     if (irgen_any_f32(irgen_m13)) {
                         { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f32(irgen_m13, x, k, lam, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                          log_cdf_11 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_11);
-                          log_cdf_12 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_12);
-                          log_cdf_13 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_13);
+                          log_cdf_13 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_13);
+                          log_cdf_14 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_14);
+                          log_cdf_15 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_15);
                         }
-                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_12 / log_cdf_13), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_14 / log_cdf_15), irgen_ret0);
                         irgen_ret1 = irgen_sel_f32(irgen_m13, x / lam, irgen_ret1);
                         const irgen_mf irgen_m14 = irgen_m13;
                         irgen_m13 &= ~irgen_m14;
@@ -1946,7 +2170,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf k, irgen_vf lam, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_14 = irgen_bc_f32(0.0f);
+    irgen_vf sample_16 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (~(lam > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (irgen_v_fabs_f32(lam) == INFINITY));
@@ -1961,9 +2185,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, k, lam, irgen_rng);
-          sample_14 = irgen_o0;
+          sample_16 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_14, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_16, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -2048,6 +2272,82 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
 
             irgen_vf r0;
             r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            irgen_store_f_f(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            irgen_store_d_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_cdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            irgen_store_f_f(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_sf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            irgen_store_d_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_sf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
             irgen_store_f_f(out0, c + b, w, r0);
         }
 

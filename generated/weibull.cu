@@ -200,6 +200,48 @@ IRGEN_FN double kernel_log_prob_f64(double x, double k, double lam)
     return log(cdf_3);
 }
 
+IRGEN_FN double log_cdf_f64(double x, double k, double lam)
+{
+    return log(-expm1(-pow(x / lam, k)));
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double k, double lam)
+{
+    double log_cdf_4 = 0.0;
+    if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return -((double)INFINITY);
+    }
+    if (x == ((double)INFINITY)) {
+        return 0.0;
+    }
+    log_cdf_4 = log_cdf_f64(x, k, lam);
+    return log_cdf_4;
+}
+
+IRGEN_FN double log_sf_f64(double x, double k, double lam)
+{
+    return -pow(x / lam, k);
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double k, double lam)
+{
+    double log_sf_5 = 0.0;
+    if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return 0.0;
+    }
+    if (x == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    log_sf_5 = log_sf_f64(x, k, lam);
+    return log_sf_5;
+}
+
 IRGEN_FN double cdf__d1_2_f64(double x, double k, double lam, double d0_k, double d1_lam, double* irgen_r1, double* irgen_r2)
 {
     {
@@ -215,9 +257,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double k, double lam, double d0_k, doubl
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double k, double lam, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_4 = 0.0;
-    double cdf_5 = 0.0;
     double cdf_6 = 0.0;
+    double cdf_7 = 0.0;
+    double cdf_8 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -234,13 +276,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double k, double lam, double* irge
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_4 = cdf__d1_2_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_5 = irgen_o1;
-      cdf_6 = irgen_o2;
+      cdf_6 = cdf__d1_2_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_7 = irgen_o1;
+      cdf_8 = irgen_o2;
     }
-    *irgen_r1 = cdf_5;
-    *irgen_r2 = cdf_6;
-    return cdf_4;
+    *irgen_r1 = cdf_7;
+    *irgen_r2 = cdf_8;
+    return cdf_6;
 }
 
 IRGEN_FN double upper_f64(double x, double k, double lam)
@@ -277,13 +319,13 @@ IRGEN_FN double log_cdf__d1_0_f64(double x, double k, double lam, double d0_k, d
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double k, double lam, double* irgen_r1)
 {
-    double upper_7 = 0.0;
-    double log_sf_8 = 0.0;
-    double log_sf_9 = 0.0;
+    double upper_9 = 0.0;
     double log_sf_10 = 0.0;
-    double log_cdf_11 = 0.0;
-    double log_cdf_12 = 0.0;
+    double log_sf_11 = 0.0;
+    double log_sf_12 = 0.0;
     double log_cdf_13 = 0.0;
+    double log_cdf_14 = 0.0;
+    double log_cdf_15 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -296,23 +338,23 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double k, double lam, double*
         *irgen_r1 = 0.0;
         return 0.0;
     }
-    upper_7 = upper_f64(x, k, lam);
-    if (upper_7 > 0.0) {
+    upper_9 = upper_f64(x, k, lam);
+    if (upper_9 > 0.0) {
         { double irgen_o1, irgen_o2;
-          log_sf_8 = log_sf__d1_0_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_sf_9 = irgen_o1;
-          log_sf_10 = irgen_o2;
+          log_sf_10 = log_sf__d1_0_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_sf_11 = irgen_o1;
+          log_sf_12 = irgen_o2;
         }
         *irgen_r1 = x / lam;
-        return -(log_sf_9 / log_sf_10);
+        return -(log_sf_11 / log_sf_12);
     } else {
         { double irgen_o1, irgen_o2;
-          log_cdf_11 = log_cdf__d1_0_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_cdf_12 = irgen_o1;
-          log_cdf_13 = irgen_o2;
+          log_cdf_13 = log_cdf__d1_0_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_14 = irgen_o1;
+          log_cdf_15 = irgen_o2;
         }
         *irgen_r1 = x / lam;
-        return -(log_cdf_12 / log_cdf_13);
+        return -(log_cdf_14 / log_cdf_15);
     }
 }
 
@@ -559,12 +601,12 @@ IRGEN_FN double sample_f64(double k, double lam, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double k, double lam, irgen_rng* irgen_rng)
 {
-    double sample_14 = 0.0;
+    double sample_16 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam)) {
         return ((double)NAN);
     }
-    sample_14 = sample_f64(k, lam, irgen_rng);
-    return sample_14;
+    sample_16 = sample_f64(k, lam, irgen_rng);
+    return sample_16;
 }
 
 /* ---- float32 device functions ---- */
@@ -621,6 +663,48 @@ IRGEN_FN float kernel_log_prob_f32(float x, float k, float lam)
     return logf(cdf_3);
 }
 
+IRGEN_FN float log_cdf_f32(float x, float k, float lam)
+{
+    return logf(-expm1f(-powf(x / lam, k)));
+}
+
+IRGEN_FN float kernel_log_cdf_f32(float x, float k, float lam)
+{
+    float log_cdf_4 = 0.0f;
+    if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return -INFINITY;
+    }
+    if (x == INFINITY) {
+        return 0.0f;
+    }
+    log_cdf_4 = log_cdf_f32(x, k, lam);
+    return log_cdf_4;
+}
+
+IRGEN_FN float log_sf_f32(float x, float k, float lam)
+{
+    return -powf(x / lam, k);
+}
+
+IRGEN_FN float kernel_log_sf_f32(float x, float k, float lam)
+{
+    float log_sf_5 = 0.0f;
+    if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return 0.0f;
+    }
+    if (x == INFINITY) {
+        return -INFINITY;
+    }
+    log_sf_5 = log_sf_f32(x, k, lam);
+    return log_sf_5;
+}
+
 IRGEN_FN float cdf__d1_2_f32(float x, float k, float lam, float d0_k, float d1_lam, float* irgen_r1, float* irgen_r2)
 {
     {
@@ -636,9 +720,9 @@ IRGEN_FN float cdf__d1_2_f32(float x, float k, float lam, float d0_k, float d1_l
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float k, float lam, float* irgen_r1, float* irgen_r2)
 {
-    float cdf_4 = 0.0f;
-    float cdf_5 = 0.0f;
     float cdf_6 = 0.0f;
+    float cdf_7 = 0.0f;
+    float cdf_8 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -655,13 +739,13 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float k, float lam, float* irgen_r1,
         return 1.0f;
     }
     { float irgen_o1, irgen_o2;
-      cdf_4 = cdf__d1_2_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      cdf_5 = irgen_o1;
-      cdf_6 = irgen_o2;
+      cdf_6 = cdf__d1_2_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      cdf_7 = irgen_o1;
+      cdf_8 = irgen_o2;
     }
-    *irgen_r1 = cdf_5;
-    *irgen_r2 = cdf_6;
-    return cdf_4;
+    *irgen_r1 = cdf_7;
+    *irgen_r2 = cdf_8;
+    return cdf_6;
 }
 
 IRGEN_FN float upper_f32(float x, float k, float lam)
@@ -698,13 +782,13 @@ IRGEN_FN float log_cdf__d1_0_f32(float x, float k, float lam, float d0_k, float 
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float k, float lam, float* irgen_r1)
 {
-    float upper_7 = 0.0f;
-    float log_sf_8 = 0.0f;
-    float log_sf_9 = 0.0f;
+    float upper_9 = 0.0f;
     float log_sf_10 = 0.0f;
-    float log_cdf_11 = 0.0f;
-    float log_cdf_12 = 0.0f;
+    float log_sf_11 = 0.0f;
+    float log_sf_12 = 0.0f;
     float log_cdf_13 = 0.0f;
+    float log_cdf_14 = 0.0f;
+    float log_cdf_15 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
         *irgen_r1 = NAN;
         return NAN;
@@ -717,23 +801,23 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float k, float lam, float* irge
         *irgen_r1 = 0.0f;
         return 0.0f;
     }
-    upper_7 = upper_f32(x, k, lam);
-    if (upper_7 > 0.0f) {
+    upper_9 = upper_f32(x, k, lam);
+    if (upper_9 > 0.0f) {
         { float irgen_o1, irgen_o2;
-          log_sf_8 = log_sf__d1_0_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_sf_9 = irgen_o1;
-          log_sf_10 = irgen_o2;
+          log_sf_10 = log_sf__d1_0_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_sf_11 = irgen_o1;
+          log_sf_12 = irgen_o2;
         }
         *irgen_r1 = x / lam;
-        return -(log_sf_9 / log_sf_10);
+        return -(log_sf_11 / log_sf_12);
     } else {
         { float irgen_o1, irgen_o2;
-          log_cdf_11 = log_cdf__d1_0_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_cdf_12 = irgen_o1;
-          log_cdf_13 = irgen_o2;
+          log_cdf_13 = log_cdf__d1_0_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_cdf_14 = irgen_o1;
+          log_cdf_15 = irgen_o2;
         }
         *irgen_r1 = x / lam;
-        return -(log_cdf_12 / log_cdf_13);
+        return -(log_cdf_14 / log_cdf_15);
     }
 }
 
@@ -980,12 +1064,12 @@ IRGEN_FN float sample_f32(float k, float lam, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float k, float lam, irgen_rng* irgen_rng)
 {
-    float sample_14 = 0.0f;
+    float sample_16 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam)) {
         return NAN;
     }
-    sample_14 = sample_f32(k, lam, irgen_rng);
-    return sample_14;
+    sample_16 = sample_f32(k, lam, irgen_rng);
+    return sample_16;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -1134,6 +1218,142 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_cdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_cdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_cdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_cdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_cdf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_sf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_sf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_sf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_sf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_sf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_sf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_sf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
     }
 }
 #endif

@@ -132,9 +132,12 @@ class _Transform:
         params = list(self.fn.params)
         for k, seeds in enumerate(self.spec):
             params += [self.d[k][self.fn.params[i]] for i in sorted(seeds)]
+        # tangents of assigned variables start at zero, except a seeded parameter's (a
+        # parameter the body reassigns keeps the tangent it was called with)
+        seeded = [{self.fn.params[i] for i in seeds} for seeds in self.spec]
         init = [ir.Assign(self.d[k][v], sp.Integer(0))
                 for k, act in enumerate(self.active)
-                for v in ir.assigned(self.fn.body) if v in act]
+                for v in ir.assigned(self.fn.body) if v in act and v not in seeded[k]]
         body = tuple(init) + self.block(self.fn.body)
         found = set()
         body = hoist_calls(body, lambda: self.fresh("r"), found)

@@ -97,7 +97,9 @@ def input_hash(dist: Distribution) -> str:
     for v in vars(module).values() if module else ():
         if isinstance(v, DSLFunction):
             files.add(Path(v.file).resolve())
-    files |= {p.resolve() for p in PACKAGE.rglob("*.py") if "runtime" not in p.parts}
+    # not the run-time loader nor the compositions of generated modules: they generate nothing
+    files |= {p.resolve() for p in PACKAGE.rglob("*.py")
+              if "runtime" not in p.parts and "compose" not in p.parts}
     files |= set(template_dir().glob("*.j2"))
     # by name and content, not by path, so that a checkout and a wheel install agree
     parts = sorted(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest()

@@ -168,6 +168,18 @@ class _Builder:
         stmt, (F,) = self.call("cdf", ())
         return self.guarded("cdf", 1, (0,), (1,), [stmt, ir.Return((F,))])
 
+    def log_tail(self, lower: bool):
+        """log F (lower) or log(1 - F): the declared log_cdf / log_sf where there is one
+        (accurate in its tail), else from the CDF."""
+        role = "log_cdf" if lower else "log_sf"
+        if getattr(self.dist, role) is not None:
+            stmt, (value,) = self.call(role, ())
+        else:
+            stmt, (F,) = self.call("cdf", ())
+            value = P.log(F) if lower else P.log1p(-F)
+        ends = ((-INF,), (0,)) if lower else ((0,), (-INF,))
+        return self.guarded(role, 1, *ends, [stmt, ir.Return((value,))])
+
     def log_prob_body(self):
         if self.dist.log_prob is not None:
             stmt, (lq,) = self.call("log_prob", ())
@@ -282,6 +294,10 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
         Kernel("cdf", b.cdf(), ins, ("F",), f"the CDF F(x | {given})", group),
         Kernel("log_prob", b.log_prob(), ins, ("log_prob",),
                f"the log density log q(x | {given})"),
+        Kernel("log_cdf", b.log_tail(True), ins, ("log_F",),
+               f"log F(x | {given}), accurate in the lower tail", group),
+        Kernel("log_sf", b.log_tail(False), ins, ("log_S",),
+               f"log(1 - F(x | {given})), accurate in the upper tail", group),
         Kernel("cdf_grad", b.cdf_grad(), ins, ("F",) + dF,
                f"the CDF F(x | {given}) and its partial derivatives in {given}", group),
         Kernel("implicit_grad", b.implicit_grad(), ("z",) + params,

@@ -1,11 +1,11 @@
 """Reference values for the accuracy tests, computed with mpmath at 40 digits.
 
-Writes tests/fixtures/{gamma,von_mises}.npz. Each file holds sample sets (parameters drawn
+Writes tests/fixtures/{gamma,von_mises,beta}.npz. Each file holds sample sets (parameters drawn
 log-uniformly, z drawn from the distribution itself; tails at CDF levels 1e-12..1e-4 on
 both sides), in float64 and at float32-rounded inputs, with F, dF/dtheta and dz/dtheta.
 Slow (minutes), so the results are committed; rerun after changing what is sampled:
 
-    python scripts/make_fixtures.py [gamma] [von_mises]
+    python scripts/make_fixtures.py [gamma] [von_mises] [beta]
 """
 import sys
 import time
@@ -59,6 +59,23 @@ def vm_ref(k, y):
     dF = mp.diff(lambda s: vm_mass(y, s)[part], k) * (1 if part == 0 else -1)
     q = mp.exp(k * (mp.cos(y) - 1)) / (2 * mp.pi * mp.besseli(0, k) * mp.exp(-k))
     return float(low), float(dF), float(-dF / q)
+
+
+def beta_ref(ab, y, log_space=False):
+    """F, (dF/da, dF/db), (dz/da, dz/db) at exactly these doubles; with log_space, y = log z
+    and the gradients are d(log z)/dp."""
+    a, b, y = (mp.mpf(float(v)) for v in (*ab, y))
+    z = mp.exp(y) if log_space else y
+    lower = mp.betainc(a, b, 0, z, regularized=True)
+    if lower < 0.5:
+        f = lambda s, t: mp.betainc(s, t, 0, z, regularized=True)
+    else:
+        f = lambda s, t: -mp.betainc(s, t, z, 1, regularized=True)
+    dF = (mp.diff(lambda s: f(s, b), a), mp.diff(lambda t: f(a, t), b))
+    q = mp.exp((a - 1) * mp.log(z) + (b - 1) * mp.log(1 - z) - mp.log(mp.beta(a, b)))
+    if log_space:
+        q = q * z
+    return float(lower), tuple(float(d) for d in dF), tuple(float(-d / q) for d in dF)
 
 
 def table(label, ref, params, zs):
@@ -123,11 +140,36 @@ def vm_sets(rng):
     return sets
 
 
+def beta_sets(rng):
+    def shapes(n, low, high):
+        return np.exp(rng.uniform(np.log(low), np.log(high), (n, 2)))
+
+    ab = shapes(3000, 1e-2, 1e3)
+    z = stats.beta.rvs(ab[:, 0], ab[:, 1], random_state=rng)
+    keep = (z >= TINY64) & (z < 1)        # draws that round to 0 or 1 have no gradient
+    sets = {"draws": table("beta draws", beta_ref, ab[keep], z[keep])}
+    ab = shapes(600, 1e-2, 1e3)
+    z = tails(lambda u, p: special.betaincinv(p[:, 0], p[:, 1], u),
+              lambda u, p: special.betainccinv(p[:, 0], p[:, 1], u), ab, rng)
+    keep = (z >= TINY64) & (z < 1)
+    sets["tails"] = table("beta tails", beta_ref, ab[keep], z[keep])
+    # log z for small shapes, where z itself often underflows: log Ga - log(Ga + Gb)
+    ab = np.stack([np.exp(rng.uniform(np.log(1e-4), 0.0, 600)),
+                   np.exp(rng.uniform(np.log(1e-2), np.log(10.0), 600))], axis=1)
+    lg = np.log(stats.gamma.rvs(ab + 1, random_state=rng)) + np.log(rng.random(ab.shape)) / ab
+    y = lg[:, 0] - np.logaddexp(lg[:, 0], lg[:, 1])
+    keep = y < -1e-3
+    sets["log"] = table("beta log space", lambda p, v: beta_ref(p, v, True), ab[keep], y[keep])
+    return sets
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    which = sys.argv[1:] or ["gamma", "von_mises"]
+    which = sys.argv[1:] or ["gamma", "von_mises", "beta"]
     if "gamma" in which:
         save("gamma", gamma_sets(np.random.default_rng(20180101)))
     if "von_mises" in which:
         save("von_mises", vm_sets(np.random.default_rng(20180102)))
+    if "beta" in which:
+        save("beta", beta_sets(np.random.default_rng(20180103)))
     print(f"wrote {OUT}")

@@ -36,8 +36,17 @@ def one(x):
 
 
 @dsl
+def rate_times(x, lam):
+    """lam x, with the parameter lam reassigned in a loop: its tangent must survive."""
+    for i in range(3):
+        if lam > 0.0:
+            lam = lam * 2.0
+    return x * lam * 0.125
+
+
+@dsl
 def cdf(x, lam):
-    u = -lam * x
+    u = -rate_times(x, lam)
     if u > -0.5:
         v = -expm1_series(u)
     elif u > -700.0:

@@ -1,0 +1,107 @@
+"""Dirichlet(alpha), alpha along the last axis, composed from Gamma's generated kernels.
+
+z = G / sum(G) for independent G_j ~ Gamma(alpha_j, 1). The Gamma draws are taken in log
+space (log_sample), so that shapes as small as 1e-4 keep their proportions where G itself
+underflows. The reparameterization gradient is the paper's construction: each G_j moves by
+Gamma's implicit gradient dG_j/dalpha_j, and the normalisation carries it to every z_i:
+
+    dz_i/dalpha_j = v_j (delta_ij - z_i),   v_j = (dG_j/dalpha_j) / sum(G)
+                                                = (d log G_j / dalpha_j) z_j.
+
+rsample returns z and v (the Jacobian in O(K) numbers); vjp(z, v, g) is g . dz/dalpha in
+O(K) per row, jacobian(z, v) the full K x K matrix. NumPy arrays; the elementwise work runs in
+Gamma's kernels (threads and SIMD lanes), the normalisation in NumPy.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+PARAMS = ("alpha",)
+
+
+def _gamma():
+    import generated.gamma as g        # a built-in, built by `irgen build`
+    return g
+
+
+def _shapes(alpha, size, dtype):
+    alpha = np.asarray(alpha)
+    dtype = np.dtype(dtype or np.result_type(alpha.dtype, np.float32))
+    if dtype not in (np.float32, np.float64):
+        dtype = np.dtype(np.float64)
+    if alpha.ndim == 0:
+        raise ValueError("alpha needs a last axis of K >= 2 concentrations")
+    shape = alpha.shape if size is None else tuple(np.atleast_1d(size)) + alpha.shape[-1:]
+    alpha = np.broadcast_to(alpha.astype(dtype, copy=False), shape)
+    if shape[-1] < 2:
+        raise ValueError(f"alpha's last axis has {shape[-1]} entry; a Dirichlet needs K >= 2")
+    return np.ascontiguousarray(alpha), dtype
+
+
+def _bad_rows(alpha):
+    return ~np.all(np.isfinite(alpha) & (alpha > 0), axis=-1, keepdims=True)
+
+
+def _normalise(log_g, alpha):
+    """log z = log G - log sum(G), with the largest log G as pivot; NaN rows where alpha has a
+    non-positive, infinite or NaN entry."""
+    m = np.max(log_g, axis=-1, keepdims=True)
+    log_s = m + np.log(np.sum(np.exp(log_g - m), axis=-1, keepdims=True))
+    log_z = log_g - log_s
+    return np.where(_bad_rows(alpha), np.nan, log_z)
+
+
+def log_sample(alpha, *, size=None, seed=None, dtype=None):
+    """log z for z ~ Dirichlet(alpha): finite where z underflows (alpha = 1e-3 and below).
+    size is the batch shape; the result has shape size + (K,)."""
+    alpha, dtype = _shapes(alpha, size, dtype)
+    log_g = _gamma().log_sample(alpha, np.ones((), dtype), seed=seed)
+    return _normalise(log_g, alpha)
+
+
+def sample(alpha, *, size=None, seed=None, dtype=None):
+    """z ~ Dirichlet(alpha) (see log_sample)."""
+    return np.exp(log_sample(alpha, size=size, seed=seed, dtype=dtype))
+
+
+def rsample(alpha, *, size=None, seed=None, dtype=None):
+    """(z, v): samples and their reparameterization gradients, dz_i/dalpha_j =
+    v_j (delta_ij - z_i); the same z as sample() for the same seed."""
+    alpha, dtype = _shapes(alpha, size, dtype)
+    log_g, (dlog_g, _) = _gamma().log_rsample(alpha, np.ones((), dtype), seed=seed)
+    z = np.exp(_normalise(log_g, alpha))
+    return z, dlog_g * z
+
+
+def vjp(z, v, g):
+    """sum_i g_i dz_i/dalpha_j = v_j (g_j - sum_i g_i z_i), for every row."""
+    return v * (g - np.sum(g * z, axis=-1, keepdims=True))
+
+
+def jacobian(z, v):
+    """dz_i/dalpha_j as (..., K, K), index i before j."""
+    k = z.shape[-1]
+    return (np.eye(k, dtype=z.dtype) - z[..., :, None]) * v[..., None, :]
+
+
+def log_prob(z, alpha):
+    """log density on the simplex: sum (alpha_j - 1) log z_j - log B(alpha); NaN for bad
+    alpha, -inf off the simplex (an entry outside [0, 1] or a sum away from 1 by more than
+    K times the dtype's epsilon)."""
+    z, alpha = np.broadcast_arrays(np.asarray(z), np.asarray(alpha))
+    dtype = np.result_type(z.dtype, alpha.dtype, np.float32)
+    z, alpha = z.astype(dtype), alpha.astype(dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(alpha == 1, 0, (alpha - 1) * np.log(z))
+        log_b = np.sum(special.gammaln(alpha), axis=-1) - special.gammaln(np.sum(alpha, -1))
+        lp = np.sum(terms, axis=-1) - log_b
+    tol = z.shape[-1] * np.finfo(dtype).eps * 4
+    off = (np.any((z < 0) | (z > 1), axis=-1) | (np.abs(np.sum(z, axis=-1) - 1) > tol))
+    lp = np.where(off, -np.inf, lp)
+    return np.where(_bad_rows(alpha)[..., 0], np.nan, lp).astype(dtype)
+
+
+def mean(alpha):
+    alpha = np.asarray(alpha, dtype=float)
+    return alpha / np.sum(alpha, axis=-1, keepdims=True)

@@ -1,0 +1,213 @@
+"""Distributions composed from generated modules: Dirichlet, truncation, mixtures.
+
+Against scipy.stats (densities, CDFs, Kolmogorov-Smirnov fits), mpmath (the truncated Normal
+10 and 40 standard deviations out), finite differences of the CDF in float64 (implicit
+gradients: dz/dp = -(dF_T/dp) / q_T), and the unbiasedness of reparameterization gradients
+against closed forms of d/dp E[z]."""
+import mpmath
+import numpy as np
+import pytest
+from scipy import stats
+
+import generated.gamma as gamma
+import generated.normal as normal
+import generated.weibull as weibull
+from irgen.compose import dirichlet
+from irgen.compose.mixture import mixture
+from irgen.compose.truncated import truncated
+
+RNG = np.random.default_rng(29)
+
+
+# ---------------------------------------------------------------- Dirichlet
+
+def test_dirichlet_log_prob_against_scipy():
+    alpha = np.exp(RNG.uniform(np.log(0.1), np.log(50), (200, 5)))
+    z = np.stack([stats.dirichlet.rvs(a, random_state=RNG)[0] for a in alpha])
+    want = [stats.dirichlet.logpdf(zi, a) for zi, a in zip(z, alpha)]
+    assert np.allclose(dirichlet.log_prob(z, alpha), want, rtol=1e-11, atol=1e-11)
+
+
+def test_dirichlet_marginals_fit_their_betas():
+    alpha = np.array([0.3, 1.0, 4.0, 20.0])
+    for dtype in (np.float64, np.float32):
+        z = dirichlet.sample(alpha, size=20000, seed=3, dtype=dtype)
+        assert z.shape == (20000, 4) and z.dtype == dtype
+        assert np.allclose(z.sum(-1), 1, atol=4 * np.finfo(dtype).eps)
+        for i, a in enumerate(alpha):
+            ref = stats.beta(a, alpha.sum() - a).cdf
+            assert stats.kstest(z[:, i].astype(float), ref).pvalue > 1e-3, (dtype, i)
+
+
+def test_dirichlet_gradients_are_unbiased():
+    """d/dalpha_j E[z_i] = (delta_ij a0 - alpha_i) / a0^2, from the mean of the Jacobians."""
+    alpha = np.array([0.2, 1.5, 6.0])
+    z, v = dirichlet.rsample(alpha, size=200000, seed=5)
+    assert np.array_equal(z, dirichlet.sample(alpha, size=200000, seed=5))
+    jac = dirichlet.jacobian(z, v)
+    a0 = alpha.sum()
+    want = (np.eye(3) * a0 - alpha[:, None]) / a0 ** 2
+    se = jac.std(axis=0) / np.sqrt(z.shape[0])
+    assert np.all(np.abs(jac.mean(axis=0) - want) < 5 * se + 1e-12)
+    g = RNG.normal(size=3)
+    assert np.allclose(dirichlet.vjp(z[:5], v[:5], g), np.einsum("i,nij->nj", g, jac[:5]))
+
+
+def test_dirichlet_small_concentrations_in_log_space():
+    """alpha = 1e-3: most z_j underflow, log z stays finite and normalised."""
+    alpha = np.full(10, 1e-3)
+    y = dirichlet.log_sample(alpha, size=2000, seed=8)
+    assert np.all(np.isfinite(y)) and np.mean(y < -745) > 0.3
+    assert np.allclose(np.logaddexp.reduce(y, axis=-1), 0, atol=1e-12)
+
+
+def test_dirichlet_bad_rows_are_nan():
+    alpha = np.array([[1.0, 2.0], [1.0, -1.0], [np.nan, 1.0], [1.0, 0.0]])
+    z = dirichlet.sample(alpha, seed=1)
+    assert np.all(np.isfinite(z[0])) and np.all(np.isnan(z[1:]))
+    assert np.isnan(dirichlet.log_prob([0.5, 0.5], [1.0, -1.0]))
+    with pytest.raises(ValueError):
+        dirichlet.sample([1.0], seed=1)
+
+
+# ---------------------------------------------------------------- truncation
+
+def truncated_normal_mp(x, mu, sigma, low, high):
+    """F_T by mpmath at 60 digits, from the tail the window lies in (erfc keeps its digits
+    there; 1 - 1e-350 would not)."""
+    with mpmath.workdps(60):
+        r = mpmath.sqrt(2)
+        if high <= mu:
+            F = lambda v: mpmath.erfc((mu - mpmath.mpf(v)) / sigma / r) / 2  # noqa: E731
+            return float((F(x) - F(low)) / (F(high) - F(low)))
+        S = lambda v: mpmath.erfc((mpmath.mpf(v) - mu) / sigma / r) / 2  # noqa: E731
+        return float((S(low) - S(x)) / (S(low) - S(high)))
+
+
+def fd_implicit(t, z, params, i, rel=1e-6):
+    """-(dF_T/dp_i) / q_T by central differences of the CDF."""
+    p = list(params)
+    h = rel * max(abs(p[i]), 1.0)
+    up, down = list(p), list(p)
+    up[i] += h
+    down[i] -= h
+    dF = (t.cdf(z, *up) - t.cdf(z, *down)) / (2 * h)
+    return -dF / np.exp(t.log_prob(z, *p))
+
+
+def test_truncated_normal_far_out_is_finite_and_accurate():
+    """[10, 11] and [40, inf) standard deviations out, where F(x) - F(low) is 1 - 1 in
+    doubles: CDF against mpmath, samples inside the window and fitting it, gradients
+    finite and against finite differences."""
+    tn = truncated(normal)
+    for low, high in ((10.0, 11.0), (40.0, np.inf), (-11.0, -10.0), (-np.inf, -40.0)):
+        z = tn.sample(0.0, 1.0, low, high, size=20000, seed=2)
+        assert np.all(np.isfinite(z)) and np.all((z >= low) & (z <= high))
+        xs = z[:20]
+        got = tn.cdf(xs, 0.0, 1.0, low, high)
+        want = [truncated_normal_mp(x, 0, 1, low, high) for x in xs]
+        # 40 out, log S ~ -800 carries 800 eps: F_T = -expm1(log S(x) - log S(low)) to 2e-13
+        assert np.allclose(got, want, rtol=5e-12, atol=1e-15), (low, high)
+        ks = stats.kstest(z, lambda v: tn.cdf(v, 0.0, 1.0, low, high))
+        assert ks.pvalue > 1e-3, (low, high)
+        grads = tn.implicit_grad(z, 0.0, 1.0, low, high)
+        assert all(np.all(np.isfinite(g)) for g in grads)
+        if np.isfinite(high) and np.isfinite(low):
+            for i in range(4):
+                fd = fd_implicit(tn, xs[:5], (0.0, 1.0, low, high), i)
+                assert np.allclose(grads[i][:5], fd, rtol=1e-5, atol=1e-9), (low, high, i)
+
+
+def test_truncated_gradients_against_finite_differences():
+    for base, params in ((normal, (0.5, 2.0)), (gamma, (2.5, 1.5)), (weibull, (0.7, 2.0))):
+        t = truncated(base)
+        low, high = (0.2, 1.7) if base is not normal else (-1.0, 3.0)
+        z = t.sample(*params, low, high, size=40, seed=4)
+        full = tuple(params) + (low, high)
+        grads = t.implicit_grad(z, *full)
+        for i in range(len(full)):
+            assert np.allclose(grads[i], fd_implicit(t, z, full, i), rtol=2e-5, atol=1e-8), \
+                (base.name, i)
+
+
+def test_truncated_gradients_are_unbiased():
+    """d/dmu E[z] for Normal(mu, 1) truncated to [a, b]: E[z] = mu + (phi(a') - phi(b')) / Z,
+    differentiated in closed form."""
+    mu, a, b = 0.3, -0.5, 2.0
+    al, be = a - mu, b - mu
+    Z = stats.norm.cdf(be) - stats.norm.cdf(al)
+    pa, pb = stats.norm.pdf(al), stats.norm.pdf(be)
+    # d/dmu of (pa - pb) / Z with d(al)/dmu = d(be)/dmu = -1
+    dmean = 1 + ((al * pa - be * pb) * Z - (pa - pb) * (pa - pb)) / Z ** 2
+    z, grads = truncated(normal).rsample(mu, 1.0, a, b, size=200000, seed=6)
+    g = grads[0]
+    assert abs(g.mean() - dmean) < 5 * g.std() / np.sqrt(g.size)
+
+
+def test_truncated_bad_input_is_nan():
+    tn = truncated(normal)
+    assert np.isnan(tn.cdf(0.5, 0.0, 1.0, 2.0, 1.0))
+    assert np.isnan(tn.sample(0.0, -1.0, 0.0, 1.0, seed=1))
+    assert np.all(np.isnan(tn.implicit_grad(0.5, 0.0, 1.0, np.nan, 1.0)))
+    assert tn.cdf(-3.0, 0.0, 1.0, -1.0, 1.0) == 0 and tn.cdf(3.0, 0.0, 1.0, -1.0, 1.0) == 1
+
+
+# ---------------------------------------------------------------- mixtures
+
+def test_mixture_against_scipy_and_its_sampler():
+    mix = mixture(gamma)
+    w, alpha, beta = np.array([0.2, 0.5, 0.3]), np.array([0.5, 3.0, 20.0]), np.array(
+        [1.0, 2.0, 0.5])
+    comps = [stats.gamma(a, scale=1 / b) for a, b in zip(alpha, beta)]
+    x = np.exp(RNG.uniform(-5, 4, 300))
+    want_F = sum(wk * c.cdf(x) for wk, c in zip(w, comps))
+    want_q = sum(wk * c.pdf(x) for wk, c in zip(w, comps))
+    assert np.allclose(mix.cdf(x, w, alpha, beta), want_F, rtol=1e-13, atol=1e-300)
+    assert np.allclose(mix.log_prob(x, w, alpha, beta), np.log(want_q), rtol=1e-12)
+    z = mix.sample(w, alpha, beta, size=20000, seed=9)
+    cdf = lambda v: sum(wk * c.cdf(v) for wk, c in zip(w, comps))  # noqa: E731
+    assert stats.kstest(z, cdf).pvalue > 1e-3
+
+
+def test_mixture_gradients_against_finite_differences():
+    mix = mixture(normal)
+    w, mu, sigma = np.array([0.3, 0.7]), np.array([-1.0, 2.0]), np.array([0.5, 1.5])
+    z = mix.sample(w, mu, sigma, size=30, seed=10)
+    dw, dmu, dsigma = mix.implicit_grad(z, w, mu, sigma)
+    q = np.exp(mix.log_prob(z, w, mu, sigma))
+    h = 1e-6
+    for k in range(2):
+        for arr, got in ((mu, dmu), (sigma, dsigma), (w, dw)):
+            up, down = arr.copy(), arr.copy()
+            up[k] += h
+            down[k] -= h
+            args_up = [up if a is arr else a for a in (w, mu, sigma)]
+            args_down = [down if a is arr else a for a in (w, mu, sigma)]
+            if arr is w:      # weights moved freely: F is linear in them
+                dF = stats.norm(mu[k], sigma[k]).cdf(z)
+            else:
+                dF = (mix.cdf(z, *args_up) - mix.cdf(z, *args_down)) / (2 * h)
+            assert np.allclose(got[:, k], -dF / q, rtol=1e-6, atol=1e-9)
+    # softmax logits: dz/dlogit_k = sum_j dz/dw_j w_j (delta_jk - w_k)
+    gl = mix.grad_logits(z, w, mu, sigma)
+    want = np.einsum("nj,j,jk->nk", dw, w, np.eye(2) - w[None, :])
+    assert np.allclose(gl, want, rtol=1e-9, atol=1e-12)
+
+
+def test_mixture_gradient_is_unbiased():
+    """E[z] = sum w_k mu_k: d/dmu_k = w_k, d/dlogit_k = w_k (mu_k - E[z])."""
+    mix = mixture(normal)
+    w, mu, sigma = np.array([0.25, 0.75]), np.array([-2.0, 1.0]), np.array([1.0, 0.5])
+    z, (dw, dmu, _) = mix.rsample(w, mu, sigma, size=200000, seed=12)
+    se = dmu.std(axis=0) / np.sqrt(z.size)
+    assert np.all(np.abs(dmu.mean(axis=0) - w) < 5 * se)
+    gl = mix.grad_logits(z, w, mu, sigma)
+    want = w * (mu - np.dot(w, mu))
+    assert np.all(np.abs(gl.mean(axis=0) - want) < 5 * gl.std(axis=0) / np.sqrt(z.size))
+
+
+def test_mixture_bad_weights_are_nan():
+    mix = mixture(normal)
+    assert np.isnan(mix.cdf(0.0, [0.5, 0.6], [0.0, 1.0], [1.0, 1.0]))
+    assert np.isnan(mix.sample([0.5, -0.5], [0.0, 1.0], [1.0, 1.0], seed=1))
+    assert np.all(np.isnan(mix.implicit_grad(0.0, [0.5, 0.5], [0.0, 1.0], [1.0, -1.0])[1]))
