@@ -1054,510 +1054,6 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_ibeta_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x, irgen_vd x1, irgen_vd lx, irgen_vd l1x)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = split_v_f64(irgen_m0, a, b);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_md irgen_m1 = (x < _irgen_t1);
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = log_ibeta_fraction_v_f64(irgen_m2, a, b, x, x1, lx, l1x);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0;
-          irgen_o0 = log_ibeta_fraction_v_f64(irgen_m0, b, a, x1, x, l1x, lx);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, _irgen_t3)), irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_ibeta_v_f64(irgen_m0, a, b, x, 1.0 - x, irgen_v_log_f64(irgen_m0, x), irgen_v_log1p_f64(irgen_m0, -x));
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
-{
-    irgen_vd log_cdf_3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-                const irgen_md irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            {
-                const irgen_md irgen_m7 = (x > irgen_bc_f64(1.0));
-                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
-                    const irgen_md irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f64(irgen_m0)) {
-                { irgen_vd irgen_o0;
-                  irgen_o0 = log_cdf_v_f64(irgen_m0, x, a, b);
-                  log_cdf_3 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_3, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_ibetac_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x, irgen_vd x1, irgen_vd lx, irgen_vd l1x)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_ibeta_v_f64(irgen_m0, b, a, x1, x, l1x, lx);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_ibetac_v_f64(irgen_m0, a, b, x, 1.0 - x, irgen_v_log_f64(irgen_m0, x), irgen_v_log1p_f64(irgen_m0, -x));
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
-{
-    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-                const irgen_md irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            {
-                const irgen_md irgen_m7 = (x > irgen_bc_f64(1.0));
-                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-                    const irgen_md irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f64(irgen_m0)) {
-                { irgen_vd irgen_o0;
-                  irgen_o0 = log_sf_v_f64(irgen_m0, x, a, b);
-                  log_sf_4 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_4, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd beta_fraction__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x, irgen_vd d0_a, irgen_vd d1_b, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
-{
-    irgen_vd d0_num = irgen_bc_f64(0.0);
-    irgen_vd d0_num_prev = irgen_bc_f64(0.0);
-    irgen_vd d0_den_prev = irgen_bc_f64(0.0);
-    irgen_vd d0_step = irgen_bc_f64(0.0);
-    irgen_vd d0_c = irgen_bc_f64(0.0);
-    irgen_vd d0_q = irgen_bc_f64(0.0);
-    irgen_vd d0_r = irgen_bc_f64(0.0);
-    irgen_vd d0_odd = irgen_bc_f64(0.0);
-    irgen_vd d0_even = irgen_bc_f64(0.0);
-    irgen_vd d0_s = irgen_bc_f64(0.0);
-    irgen_vd d0_num_new = irgen_bc_f64(0.0);
-    irgen_vd d0_t = irgen_bc_f64(0.0);
-    irgen_vd d1_num = irgen_bc_f64(0.0);
-    irgen_vd d1_num_prev = irgen_bc_f64(0.0);
-    irgen_vd d1_den_prev = irgen_bc_f64(0.0);
-    irgen_vd d1_step = irgen_bc_f64(0.0);
-    irgen_vd d1_odd = irgen_bc_f64(0.0);
-    irgen_vd d1_even = irgen_bc_f64(0.0);
-    irgen_vd d1_s = irgen_bc_f64(0.0);
-    irgen_vd d1_num_new = irgen_bc_f64(0.0);
-    irgen_vd d1_t = irgen_bc_f64(0.0);
-    irgen_vd num = irgen_bc_f64(0.0);
-    irgen_vd num_prev = irgen_bc_f64(0.0);
-    irgen_vd den_prev = irgen_bc_f64(0.0);
-    irgen_vd step = irgen_bc_f64(0.0);
-    irgen_vd done = irgen_bc_f64(0.0);
-    irgen_vd m = irgen_bc_f64(0.0);
-    irgen_vd c = irgen_bc_f64(0.0);
-    irgen_vd q = irgen_bc_f64(0.0);
-    irgen_vd r = irgen_bc_f64(0.0);
-    irgen_vd odd = irgen_bc_f64(0.0);
-    irgen_vd even = irgen_bc_f64(0.0);
-    irgen_vd s = irgen_bc_f64(0.0);
-    irgen_vd num_new = irgen_bc_f64(0.0);
-    irgen_vd t = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
-    {
-        const double d0_num__0 = 0.0;
-        const double d0_num_prev__0 = 0.0;
-        const double d0_den_prev__0 = 0.0;
-        const double d0_step__0 = 0.0;
-        const double d0_c__0 = 0.0;
-        const double d0_q__0 = 0.0;
-        const double d0_r__0 = 0.0;
-        const double d0_odd__0 = 0.0;
-        const double d0_even__0 = 0.0;
-        const double d0_s__0 = 0.0;
-        const double d0_num_new__0 = 0.0;
-        const double d0_t__0 = 0.0;
-        const double d1_num__0 = 0.0;
-        const double d1_num_prev__0 = 0.0;
-        const double d1_den_prev__0 = 0.0;
-        const double d1_step__0 = 0.0;
-        const double d1_odd__0 = 0.0;
-        const double d1_even__0 = 0.0;
-        const double d1_s__0 = 0.0;
-        const double d1_num_new__0 = 0.0;
-        const double d1_t__0 = 0.0;
-        const double d0_num__1 = 0.0;
-        const double d1_num__1 = 0.0;
-        const double num__0 = 1.0;
-        const double d0_num_prev__1 = 0.0;
-        const double d1_num_prev__1 = 0.0;
-        const double num_prev__0 = 0.0;
-        const double d0_den_prev__1 = 0.0;
-        const double d1_den_prev__1 = 0.0;
-        const double den_prev__0 = 1.0;
-        const double d0_step__1 = 0.0;
-        const double d1_step__1 = 0.0;
-        const double step__0 = 1.0;
-        const double done__0 = 0.0;
-        d0_num = irgen_bc_f64(d0_num__1);
-        d0_num_prev = irgen_bc_f64(d0_num_prev__1);
-        d0_den_prev = irgen_bc_f64(d0_den_prev__1);
-        d0_step = irgen_bc_f64(d0_step__1);
-        d0_c = irgen_bc_f64(d0_c__0);
-        d0_q = irgen_bc_f64(d0_q__0);
-        d0_r = irgen_bc_f64(d0_r__0);
-        d0_odd = irgen_bc_f64(d0_odd__0);
-        d0_even = irgen_bc_f64(d0_even__0);
-        d0_s = irgen_bc_f64(d0_s__0);
-        d0_num_new = irgen_bc_f64(d0_num_new__0);
-        d0_t = irgen_bc_f64(d0_t__0);
-        d1_num = irgen_bc_f64(d1_num__1);
-        d1_num_prev = irgen_bc_f64(d1_num_prev__1);
-        d1_den_prev = irgen_bc_f64(d1_den_prev__1);
-        d1_step = irgen_bc_f64(d1_step__1);
-        d1_odd = irgen_bc_f64(d1_odd__0);
-        d1_even = irgen_bc_f64(d1_even__0);
-        d1_s = irgen_bc_f64(d1_s__0);
-        d1_num_new = irgen_bc_f64(d1_num_new__0);
-        d1_t = irgen_bc_f64(d1_t__0);
-        num = irgen_bc_f64(num__0);
-        num_prev = irgen_bc_f64(num_prev__0);
-        den_prev = irgen_bc_f64(den_prev__0);
-        step = irgen_bc_f64(step__0);
-        done = irgen_bc_f64(done__0);
-    }
-    {
-        irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_d0_num = d0_num;
-        irgen_vd irgen_at1_d1_num = d1_num;
-        irgen_vd irgen_at1_num = num;
-        irgen_vd irgen_at1_done = done;
-        irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 20000 && irgen_any_f64(irgen_m1); ++irgen_k1) {
-            {
-                const irgen_vd d0_c__0 = d0_a;
-                const irgen_vd c__0 = a + 2.0 * ((double)(0 + irgen_k1));
-                const irgen_vd irgen_c0 = c__0 + 1.0;
-                const irgen_vd d0_q__0 = c__0 * d0_c__0 + irgen_c0 * d0_c__0;
-                const irgen_vd q__0 = irgen_c0 * c__0;
-                const irgen_vd irgen_c1 = c__0 + 2.0;
-                const irgen_vd d0_q__1 = d0_c__0 * q__0 + irgen_c1 * d0_q__0;
-                const irgen_vd q__1 = irgen_c1 * q__0;
-                const irgen_vd d0_r__0 = -(d0_q__1 * x * (1.0 / q__1) * (1.0 / q__1));
-                const irgen_vd r__0 = x / q__1;
-                const irgen_vd irgen_c2 = a + ((double)(0 + irgen_k1));
-                const irgen_vd irgen_c3 = -irgen_c2;
-                const irgen_vd irgen_c4 = irgen_c3 * r__0;
-                const irgen_vd irgen_c5 = irgen_c1 * d0_a;
-                const irgen_vd irgen_c6 = b + irgen_c2;
-                const irgen_vd irgen_c7 = irgen_c4 * irgen_c6;
-                const irgen_vd d0_odd__0 = irgen_c7 * d0_c__0 + irgen_c1 * d0_r__0 * (irgen_c3 * irgen_c6) + irgen_c4 * irgen_c5 - irgen_c5 * irgen_c6 * r__0;
-                const irgen_vd d1_odd__0 = irgen_c1 * irgen_c4 * d1_b;
-                const irgen_vd odd__0 = irgen_c1 * irgen_c7;
-                const double irgen_c8 = ((double)(0 + irgen_k1)) + 1.0;
-                const irgen_vd irgen_c9 = irgen_c8 * (b - irgen_c8);
-                const irgen_vd irgen_c10 = irgen_c9 * c__0;
-                const irgen_vd d0_even__0 = irgen_c9 * d0_c__0 * r__0 + irgen_c10 * d0_r__0;
-                const irgen_vd d1_even__0 = c__0 * r__0 * (irgen_c8 * d1_b);
-                const irgen_vd even__0 = irgen_c10 * r__0;
-                const irgen_vd irgen_c11 = d0_den_prev * odd__0;
-                const irgen_vd irgen_c12 = d0_odd__0 * den_prev;
-                const irgen_vd irgen_c13 = den_prev * odd__0;
-                const irgen_vd irgen_c14 = irgen_c13 + 1.0;
-                const irgen_vd irgen_c15 = (1.0 / irgen_c14) * (1.0 / irgen_c14);
-                const irgen_vd d0_s__0 = -(irgen_c15 * (irgen_c11 + irgen_c12));
-                const irgen_vd irgen_c16 = d1_den_prev * odd__0;
-                const irgen_vd irgen_c17 = d1_odd__0 * den_prev;
-                const irgen_vd d1_s__0 = -(irgen_c15 * (irgen_c16 + irgen_c17));
-                const irgen_vd s__0 = 1.0 / irgen_c14;
-                const irgen_vd irgen_c18 = num + num_prev * odd__0;
-                const irgen_vd d0_num_new__0 = irgen_c18 * d0_s__0 + s__0 * (d0_num + d0_num_prev * odd__0 + d0_odd__0 * num_prev);
-                const irgen_vd d1_num_new__0 = irgen_c18 * d1_s__0 + s__0 * (d1_num + d1_num_prev * odd__0 + d1_odd__0 * num_prev);
-                const irgen_vd num_new__0 = irgen_c18 * s__0;
-                const irgen_vd d0_num_prev__0 = d0_num * s__0 + d0_s__0 * num;
-                const irgen_vd d1_num_prev__0 = d1_num * s__0 + d1_s__0 * num;
-                const irgen_vd num_prev__0 = num * s__0;
-                const irgen_vd d0_num__0 = d0_num_new__0;
-                const irgen_vd d1_num__0 = d1_num_new__0;
-                const irgen_vd num__0 = num_new__0;
-                const irgen_vd irgen_c19 = s__0 * step;
-                const irgen_vd irgen_c20 = irgen_c13 * step;
-                const irgen_vd irgen_c21 = irgen_c13 * s__0;
-                const irgen_vd d0_step__0 = -(irgen_c20 * d0_s__0) - irgen_c21 * d0_step - irgen_c11 * irgen_c19 - irgen_c12 * irgen_c19;
-                const irgen_vd d1_step__0 = -(irgen_c20 * d1_s__0) - irgen_c21 * d1_step - irgen_c16 * irgen_c19 - irgen_c17 * irgen_c19;
-                const irgen_vd step__0 = -(irgen_c13 * irgen_c19);
-                const irgen_vd irgen_c22 = d0_even__0 * s__0;
-                const irgen_vd irgen_c23 = d0_s__0 * even__0;
-                const irgen_vd irgen_c24 = even__0 * s__0;
-                const irgen_vd irgen_c25 = irgen_c24 + 1.0;
-                const irgen_vd irgen_c26 = (1.0 / irgen_c25) * (1.0 / irgen_c25);
-                const irgen_vd d0_t__0 = -(irgen_c26 * (irgen_c22 + irgen_c23));
-                const irgen_vd irgen_c27 = d1_even__0 * s__0;
-                const irgen_vd irgen_c28 = d1_s__0 * even__0;
-                const irgen_vd d1_t__0 = -(irgen_c26 * (irgen_c27 + irgen_c28));
-                const irgen_vd t__0 = 1.0 / irgen_c25;
-                const irgen_vd irgen_c29 = even__0 * num_prev__0 + num__0;
-                const irgen_vd d0_num_new__1 = irgen_c29 * d0_t__0 + t__0 * (d0_even__0 * num_prev__0 + d0_num__0 + d0_num_prev__0 * even__0);
-                const irgen_vd d1_num_new__1 = irgen_c29 * d1_t__0 + t__0 * (d1_even__0 * num_prev__0 + d1_num__0 + d1_num_prev__0 * even__0);
-                const irgen_vd num_new__1 = irgen_c29 * t__0;
-                const irgen_vd d0_num_prev__1 = d0_num__0 * t__0 + d0_t__0 * num__0;
-                const irgen_vd d1_num_prev__1 = d1_num__0 * t__0 + d1_t__0 * num__0;
-                const irgen_vd num_prev__1 = num__0 * t__0;
-                const irgen_vd d0_den_prev__0 = d0_t__0;
-                const irgen_vd d1_den_prev__0 = d1_t__0;
-                const irgen_vd den_prev__0 = t__0;
-                const irgen_vd d0_num__1 = d0_num_new__1;
-                const irgen_vd d1_num__1 = d1_num_new__1;
-                const irgen_vd num__1 = num_new__1;
-                const irgen_vd irgen_c30 = step__0 * t__0;
-                const irgen_vd irgen_c31 = irgen_c24 * t__0;
-                const irgen_vd irgen_c32 = irgen_c24 * step__0;
-                const irgen_vd d0_step__1 = -(irgen_c31 * d0_step__0) - irgen_c32 * d0_t__0 - irgen_c22 * irgen_c30 - irgen_c23 * irgen_c30;
-                const irgen_vd d1_step__1 = -(irgen_c31 * d1_step__0) - irgen_c32 * d1_t__0 - irgen_c27 * irgen_c30 - irgen_c28 * irgen_c30;
-                const irgen_vd step__1 = -(irgen_c24 * irgen_c30);
-                d0_c = d0_c__0;
-                c = c__0;
-                d0_q = d0_q__1;
-                q = q__1;
-                d0_r = d0_r__0;
-                r = r__0;
-                d0_odd = d0_odd__0;
-                d1_odd = d1_odd__0;
-                odd = odd__0;
-                d0_even = d0_even__0;
-                d1_even = d1_even__0;
-                even = even__0;
-                d0_s = d0_s__0;
-                d1_s = d1_s__0;
-                s = s__0;
-                d0_num_new = d0_num_new__1;
-                d1_num_new = d1_num_new__1;
-                num_new = num_new__1;
-                d0_num_prev = d0_num_prev__1;
-                d1_num_prev = d1_num_prev__1;
-                num_prev = num_prev__1;
-                d0_num = d0_num__1;
-                d1_num = d1_num__1;
-                num = num__1;
-                d0_step = d0_step__1;
-                d1_step = d1_step__1;
-                step = step__1;
-                d0_t = d0_t__0;
-                d1_t = d1_t__0;
-                t = t__0;
-                d0_den_prev = d0_den_prev__0;
-                d1_den_prev = d1_den_prev__0;
-                den_prev = den_prev__0;
-            }
-            {
-                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_num)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_num)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(num)));
-                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const double done__0 = 1.0;
-                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                }
-                const irgen_md irgen_m4 = irgen_m3;
-                irgen_b1 |= irgen_m4;
-                irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
-                irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
-                irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
-                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
-                irgen_m3 &= ~irgen_m4;
-                irgen_m1 &= ~irgen_m4;
-            }
-        }
-        d0_num = irgen_sel_f64(irgen_b1, irgen_at1_d0_num, d0_num);
-        d1_num = irgen_sel_f64(irgen_b1, irgen_at1_d1_num, d1_num);
-        num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
-        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
-    }
-    {
-        const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
-        *irgen_r1 = irgen_sel_f64(irgen_c0, d0_num, irgen_bc_f64(0.0));
-        *irgen_r2 = irgen_sel_f64(irgen_c0, d1_num, irgen_bc_f64(0.0));
-        return irgen_sel_f64(irgen_c0, num, irgen_bc_f64(((double)NAN)));
-    }
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd d0_t, irgen_vd* irgen_r1)
-{
-    irgen_vd d0_term = irgen_bc_f64(0.0);
-    irgen_vd d0_total = irgen_bc_f64(0.0);
-    irgen_vd term = irgen_bc_f64(0.0);
-    irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd k = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    {
-        const double d0_term__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        d0_term = irgen_bc_f64(d0_term__0);
-        d0_total = irgen_bc_f64(d0_total__0);
-    }
-    {
-        const irgen_md irgen_m1 = (irgen_v_fabs_f64(t) > irgen_bc_f64(0.25));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, -t + irgen_v_log1p_f64(irgen_m2, t), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_t + d0_t / (t + 1.0), irgen_ret1);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_vd d0_term__0 = -(2.0 * d0_t * t);
-            const irgen_vd term__0 = -(t * t);
-            const double d0_total__0 = 0.0;
-            const double total__0 = 0.0;
-            d0_term = d0_term__0;
-            term = term__0;
-            d0_total = irgen_bc_f64(d0_total__0);
-            total = irgen_bc_f64(total__0);
-        }
-        {
-            irgen_md irgen_b4 = irgen_mbc_f64(0);
-            irgen_vd irgen_at4_d0_total = d0_total;
-            irgen_vd irgen_at4_total = total;
-            irgen_md irgen_m4 = irgen_m0;
-            for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f64(irgen_m4); ++irgen_k2) {
-                {
-                    const double irgen_c0 = 1.0 / ((double)(2 + irgen_k2));
-                    const irgen_vd d0_total__0 = irgen_c0 * d0_term + d0_total;
-                    const irgen_vd total__0 = irgen_c0 * term + total;
-                    const irgen_vd d0_term__0 = -(d0_t * term) - d0_term * t;
-                    const irgen_vd term__0 = -(t * term);
-                    d0_total = d0_total__0;
-                    total = total__0;
-                    d0_term = d0_term__0;
-                    term = term__0;
-                }
-                {
-                    const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term / ((double)(2 + irgen_k2))) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term / ((double)(2 + irgen_k2))) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
-                    irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                    const irgen_md irgen_m7 = irgen_m6;
-                    irgen_b4 |= irgen_m7;
-                    irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
-                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
-                    irgen_m6 &= ~irgen_m7;
-                    irgen_m4 &= ~irgen_m7;
-                }
-            }
-            d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
-            total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
-    }
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd shift = irgen_bc_f64(0.0);
@@ -2248,6 +1744,638 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_x, irgen_vd d1_a, irgen_vd d2_b, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd d0_lower = irgen_bc_f64(0.0);
+    irgen_vd d0_high = irgen_bc_f64(0.0);
+    irgen_vd d1_lower = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d2_high = irgen_bc_f64(0.0);
+    irgen_vd d2__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd lower = irgen_bc_f64(0.0);
+    irgen_vd high = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const double d0_lower__0 = 0.0;
+        const double d0_high__0 = 0.0;
+        const double d1_lower__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d2_high__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        const irgen_md irgen_c0 = (a == irgen_bc_f64(1.0));
+        const irgen_vd irgen_c1 = a - 1.0;
+        const irgen_vd d0_lower__1 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * d0_x / x);
+        const irgen_vd irgen_c2 = irgen_v_log_f64(irgen_m0, x);
+        const irgen_vd d1_lower__1 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c2 * d1_a);
+        const irgen_vd lower__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * irgen_c2);
+        const irgen_md irgen_c3 = (b == irgen_bc_f64(1.0));
+        const irgen_vd irgen_c4 = b - 1.0;
+        const irgen_vd d0_high__1 = irgen_sel_f64(irgen_c3, irgen_bc_f64(0.0), -(irgen_c4 * d0_x / (1.0 - x)));
+        const irgen_vd irgen_c5 = irgen_v_log1p_f64(irgen_m0, -x);
+        const irgen_vd d2_high__1 = irgen_sel_f64(irgen_c3, irgen_bc_f64(0.0), irgen_c5 * d2_b);
+        const irgen_vd high__0 = irgen_sel_f64(irgen_c3, irgen_bc_f64(0.0), irgen_c4 * irgen_c5);
+        d0_lower = d0_lower__1;
+        d0_high = d0_high__1;
+        d1_lower = d1_lower__1;
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d2_high = d2_high__1;
+        d2__irgen_t1 = irgen_bc_f64(d2__irgen_t1__0);
+        lower = lower__0;
+        high = high__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_a_beta__d0_1_v_f64(irgen_m0, a, b, d1_a, d2_b, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      d1__irgen_t1 = irgen_o1;
+      d2__irgen_t1 = irgen_o2;
+    }
+    *irgen_r1 = d0_high + d0_lower;
+    *irgen_r2 = -d1__irgen_t1 + d1_lower + d1_a / a;
+    *irgen_r3 = -d2__irgen_t1 + d2_high;
+    return -_irgen_t1 + high + lower + irgen_v_log_f64(irgen_m0, a);
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd log_prob_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_4 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_5 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x > irgen_bc_f64(1.0));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                  irgen_o0 = log_prob__d0_1_2_v_f64(irgen_m0, x, a, b, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_ibeta_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x, irgen_vd x1, irgen_vd lx, irgen_vd l1x)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, a, b);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m1 = (x < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_ibeta_fraction_v_f64(irgen_m2, a, b, x, x1, lx, l1x);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_ibeta_fraction_v_f64(irgen_m0, b, a, x1, x, l1x, lx);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, _irgen_t3)), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_ibeta_v_f64(irgen_m0, a, b, x, 1.0 - x, irgen_v_log_f64(irgen_m0, x), irgen_v_log1p_f64(irgen_m0, -x));
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
+{
+    irgen_vd log_cdf_7 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x > irgen_bc_f64(1.0));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_cdf_v_f64(irgen_m0, x, a, b);
+                  log_cdf_7 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_7, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_ibetac_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x, irgen_vd x1, irgen_vd lx, irgen_vd l1x)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_ibeta_v_f64(irgen_m0, b, a, x1, x, l1x, lx);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_ibetac_v_f64(irgen_m0, a, b, x, 1.0 - x, irgen_v_log_f64(irgen_m0, x), irgen_v_log1p_f64(irgen_m0, -x));
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
+{
+    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x > irgen_bc_f64(1.0));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_sf_v_f64(irgen_m0, x, a, b);
+                  log_sf_8 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_8, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd beta_fraction__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x, irgen_vd d0_a, irgen_vd d1_b, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0_num = irgen_bc_f64(0.0);
+    irgen_vd d0_num_prev = irgen_bc_f64(0.0);
+    irgen_vd d0_den_prev = irgen_bc_f64(0.0);
+    irgen_vd d0_step = irgen_bc_f64(0.0);
+    irgen_vd d0_c = irgen_bc_f64(0.0);
+    irgen_vd d0_q = irgen_bc_f64(0.0);
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d0_odd = irgen_bc_f64(0.0);
+    irgen_vd d0_even = irgen_bc_f64(0.0);
+    irgen_vd d0_s = irgen_bc_f64(0.0);
+    irgen_vd d0_num_new = irgen_bc_f64(0.0);
+    irgen_vd d0_t = irgen_bc_f64(0.0);
+    irgen_vd d1_num = irgen_bc_f64(0.0);
+    irgen_vd d1_num_prev = irgen_bc_f64(0.0);
+    irgen_vd d1_den_prev = irgen_bc_f64(0.0);
+    irgen_vd d1_step = irgen_bc_f64(0.0);
+    irgen_vd d1_odd = irgen_bc_f64(0.0);
+    irgen_vd d1_even = irgen_bc_f64(0.0);
+    irgen_vd d1_s = irgen_bc_f64(0.0);
+    irgen_vd d1_num_new = irgen_bc_f64(0.0);
+    irgen_vd d1_t = irgen_bc_f64(0.0);
+    irgen_vd num = irgen_bc_f64(0.0);
+    irgen_vd num_prev = irgen_bc_f64(0.0);
+    irgen_vd den_prev = irgen_bc_f64(0.0);
+    irgen_vd step = irgen_bc_f64(0.0);
+    irgen_vd done = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd odd = irgen_bc_f64(0.0);
+    irgen_vd even = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd num_new = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0_num__0 = 0.0;
+        const double d0_num_prev__0 = 0.0;
+        const double d0_den_prev__0 = 0.0;
+        const double d0_step__0 = 0.0;
+        const double d0_c__0 = 0.0;
+        const double d0_q__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d0_odd__0 = 0.0;
+        const double d0_even__0 = 0.0;
+        const double d0_s__0 = 0.0;
+        const double d0_num_new__0 = 0.0;
+        const double d0_t__0 = 0.0;
+        const double d1_num__0 = 0.0;
+        const double d1_num_prev__0 = 0.0;
+        const double d1_den_prev__0 = 0.0;
+        const double d1_step__0 = 0.0;
+        const double d1_odd__0 = 0.0;
+        const double d1_even__0 = 0.0;
+        const double d1_s__0 = 0.0;
+        const double d1_num_new__0 = 0.0;
+        const double d1_t__0 = 0.0;
+        const double d0_num__1 = 0.0;
+        const double d1_num__1 = 0.0;
+        const double num__0 = 1.0;
+        const double d0_num_prev__1 = 0.0;
+        const double d1_num_prev__1 = 0.0;
+        const double num_prev__0 = 0.0;
+        const double d0_den_prev__1 = 0.0;
+        const double d1_den_prev__1 = 0.0;
+        const double den_prev__0 = 1.0;
+        const double d0_step__1 = 0.0;
+        const double d1_step__1 = 0.0;
+        const double step__0 = 1.0;
+        const double done__0 = 0.0;
+        d0_num = irgen_bc_f64(d0_num__1);
+        d0_num_prev = irgen_bc_f64(d0_num_prev__1);
+        d0_den_prev = irgen_bc_f64(d0_den_prev__1);
+        d0_step = irgen_bc_f64(d0_step__1);
+        d0_c = irgen_bc_f64(d0_c__0);
+        d0_q = irgen_bc_f64(d0_q__0);
+        d0_r = irgen_bc_f64(d0_r__0);
+        d0_odd = irgen_bc_f64(d0_odd__0);
+        d0_even = irgen_bc_f64(d0_even__0);
+        d0_s = irgen_bc_f64(d0_s__0);
+        d0_num_new = irgen_bc_f64(d0_num_new__0);
+        d0_t = irgen_bc_f64(d0_t__0);
+        d1_num = irgen_bc_f64(d1_num__1);
+        d1_num_prev = irgen_bc_f64(d1_num_prev__1);
+        d1_den_prev = irgen_bc_f64(d1_den_prev__1);
+        d1_step = irgen_bc_f64(d1_step__1);
+        d1_odd = irgen_bc_f64(d1_odd__0);
+        d1_even = irgen_bc_f64(d1_even__0);
+        d1_s = irgen_bc_f64(d1_s__0);
+        d1_num_new = irgen_bc_f64(d1_num_new__0);
+        d1_t = irgen_bc_f64(d1_t__0);
+        num = irgen_bc_f64(num__0);
+        num_prev = irgen_bc_f64(num_prev__0);
+        den_prev = irgen_bc_f64(den_prev__0);
+        step = irgen_bc_f64(step__0);
+        done = irgen_bc_f64(done__0);
+    }
+    {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_d0_num = d0_num;
+        irgen_vd irgen_at1_d1_num = d1_num;
+        irgen_vd irgen_at1_num = num;
+        irgen_vd irgen_at1_done = done;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 20000 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_vd d0_c__0 = d0_a;
+                const irgen_vd c__0 = a + 2.0 * ((double)(0 + irgen_k1));
+                const irgen_vd irgen_c0 = c__0 + 1.0;
+                const irgen_vd d0_q__0 = c__0 * d0_c__0 + irgen_c0 * d0_c__0;
+                const irgen_vd q__0 = irgen_c0 * c__0;
+                const irgen_vd irgen_c1 = c__0 + 2.0;
+                const irgen_vd d0_q__1 = d0_c__0 * q__0 + irgen_c1 * d0_q__0;
+                const irgen_vd q__1 = irgen_c1 * q__0;
+                const irgen_vd d0_r__0 = -(d0_q__1 * x * (1.0 / q__1) * (1.0 / q__1));
+                const irgen_vd r__0 = x / q__1;
+                const irgen_vd irgen_c2 = a + ((double)(0 + irgen_k1));
+                const irgen_vd irgen_c3 = -irgen_c2;
+                const irgen_vd irgen_c4 = irgen_c3 * r__0;
+                const irgen_vd irgen_c5 = irgen_c1 * d0_a;
+                const irgen_vd irgen_c6 = b + irgen_c2;
+                const irgen_vd irgen_c7 = irgen_c4 * irgen_c6;
+                const irgen_vd d0_odd__0 = irgen_c7 * d0_c__0 + irgen_c1 * d0_r__0 * (irgen_c3 * irgen_c6) + irgen_c4 * irgen_c5 - irgen_c5 * irgen_c6 * r__0;
+                const irgen_vd d1_odd__0 = irgen_c1 * irgen_c4 * d1_b;
+                const irgen_vd odd__0 = irgen_c1 * irgen_c7;
+                const double irgen_c8 = ((double)(0 + irgen_k1)) + 1.0;
+                const irgen_vd irgen_c9 = irgen_c8 * (b - irgen_c8);
+                const irgen_vd irgen_c10 = irgen_c9 * c__0;
+                const irgen_vd d0_even__0 = irgen_c9 * d0_c__0 * r__0 + irgen_c10 * d0_r__0;
+                const irgen_vd d1_even__0 = c__0 * r__0 * (irgen_c8 * d1_b);
+                const irgen_vd even__0 = irgen_c10 * r__0;
+                const irgen_vd irgen_c11 = d0_den_prev * odd__0;
+                const irgen_vd irgen_c12 = d0_odd__0 * den_prev;
+                const irgen_vd irgen_c13 = den_prev * odd__0;
+                const irgen_vd irgen_c14 = irgen_c13 + 1.0;
+                const irgen_vd irgen_c15 = (1.0 / irgen_c14) * (1.0 / irgen_c14);
+                const irgen_vd d0_s__0 = -(irgen_c15 * (irgen_c11 + irgen_c12));
+                const irgen_vd irgen_c16 = d1_den_prev * odd__0;
+                const irgen_vd irgen_c17 = d1_odd__0 * den_prev;
+                const irgen_vd d1_s__0 = -(irgen_c15 * (irgen_c16 + irgen_c17));
+                const irgen_vd s__0 = 1.0 / irgen_c14;
+                const irgen_vd irgen_c18 = num + num_prev * odd__0;
+                const irgen_vd d0_num_new__0 = irgen_c18 * d0_s__0 + s__0 * (d0_num + d0_num_prev * odd__0 + d0_odd__0 * num_prev);
+                const irgen_vd d1_num_new__0 = irgen_c18 * d1_s__0 + s__0 * (d1_num + d1_num_prev * odd__0 + d1_odd__0 * num_prev);
+                const irgen_vd num_new__0 = irgen_c18 * s__0;
+                const irgen_vd d0_num_prev__0 = d0_num * s__0 + d0_s__0 * num;
+                const irgen_vd d1_num_prev__0 = d1_num * s__0 + d1_s__0 * num;
+                const irgen_vd num_prev__0 = num * s__0;
+                const irgen_vd d0_num__0 = d0_num_new__0;
+                const irgen_vd d1_num__0 = d1_num_new__0;
+                const irgen_vd num__0 = num_new__0;
+                const irgen_vd irgen_c19 = s__0 * step;
+                const irgen_vd irgen_c20 = irgen_c13 * step;
+                const irgen_vd irgen_c21 = irgen_c13 * s__0;
+                const irgen_vd d0_step__0 = -(irgen_c20 * d0_s__0) - irgen_c21 * d0_step - irgen_c11 * irgen_c19 - irgen_c12 * irgen_c19;
+                const irgen_vd d1_step__0 = -(irgen_c20 * d1_s__0) - irgen_c21 * d1_step - irgen_c16 * irgen_c19 - irgen_c17 * irgen_c19;
+                const irgen_vd step__0 = -(irgen_c13 * irgen_c19);
+                const irgen_vd irgen_c22 = d0_even__0 * s__0;
+                const irgen_vd irgen_c23 = d0_s__0 * even__0;
+                const irgen_vd irgen_c24 = even__0 * s__0;
+                const irgen_vd irgen_c25 = irgen_c24 + 1.0;
+                const irgen_vd irgen_c26 = (1.0 / irgen_c25) * (1.0 / irgen_c25);
+                const irgen_vd d0_t__0 = -(irgen_c26 * (irgen_c22 + irgen_c23));
+                const irgen_vd irgen_c27 = d1_even__0 * s__0;
+                const irgen_vd irgen_c28 = d1_s__0 * even__0;
+                const irgen_vd d1_t__0 = -(irgen_c26 * (irgen_c27 + irgen_c28));
+                const irgen_vd t__0 = 1.0 / irgen_c25;
+                const irgen_vd irgen_c29 = even__0 * num_prev__0 + num__0;
+                const irgen_vd d0_num_new__1 = irgen_c29 * d0_t__0 + t__0 * (d0_even__0 * num_prev__0 + d0_num__0 + d0_num_prev__0 * even__0);
+                const irgen_vd d1_num_new__1 = irgen_c29 * d1_t__0 + t__0 * (d1_even__0 * num_prev__0 + d1_num__0 + d1_num_prev__0 * even__0);
+                const irgen_vd num_new__1 = irgen_c29 * t__0;
+                const irgen_vd d0_num_prev__1 = d0_num__0 * t__0 + d0_t__0 * num__0;
+                const irgen_vd d1_num_prev__1 = d1_num__0 * t__0 + d1_t__0 * num__0;
+                const irgen_vd num_prev__1 = num__0 * t__0;
+                const irgen_vd d0_den_prev__0 = d0_t__0;
+                const irgen_vd d1_den_prev__0 = d1_t__0;
+                const irgen_vd den_prev__0 = t__0;
+                const irgen_vd d0_num__1 = d0_num_new__1;
+                const irgen_vd d1_num__1 = d1_num_new__1;
+                const irgen_vd num__1 = num_new__1;
+                const irgen_vd irgen_c30 = step__0 * t__0;
+                const irgen_vd irgen_c31 = irgen_c24 * t__0;
+                const irgen_vd irgen_c32 = irgen_c24 * step__0;
+                const irgen_vd d0_step__1 = -(irgen_c31 * d0_step__0) - irgen_c32 * d0_t__0 - irgen_c22 * irgen_c30 - irgen_c23 * irgen_c30;
+                const irgen_vd d1_step__1 = -(irgen_c31 * d1_step__0) - irgen_c32 * d1_t__0 - irgen_c27 * irgen_c30 - irgen_c28 * irgen_c30;
+                const irgen_vd step__1 = -(irgen_c24 * irgen_c30);
+                d0_c = d0_c__0;
+                c = c__0;
+                d0_q = d0_q__1;
+                q = q__1;
+                d0_r = d0_r__0;
+                r = r__0;
+                d0_odd = d0_odd__0;
+                d1_odd = d1_odd__0;
+                odd = odd__0;
+                d0_even = d0_even__0;
+                d1_even = d1_even__0;
+                even = even__0;
+                d0_s = d0_s__0;
+                d1_s = d1_s__0;
+                s = s__0;
+                d0_num_new = d0_num_new__1;
+                d1_num_new = d1_num_new__1;
+                num_new = num_new__1;
+                d0_num_prev = d0_num_prev__1;
+                d1_num_prev = d1_num_prev__1;
+                num_prev = num_prev__1;
+                d0_num = d0_num__1;
+                d1_num = d1_num__1;
+                num = num__1;
+                d0_step = d0_step__1;
+                d1_step = d1_step__1;
+                step = step__1;
+                d0_t = d0_t__0;
+                d1_t = d1_t__0;
+                t = t__0;
+                d0_den_prev = d0_den_prev__0;
+                d1_den_prev = d1_den_prev__0;
+                den_prev = den_prev__0;
+            }
+            {
+                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_num)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_num)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(num)));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                {
+                    const double done__0 = 1.0;
+                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
+                }
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
+                irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
+                irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
+                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
+            }
+        }
+        d0_num = irgen_sel_f64(irgen_b1, irgen_at1_d0_num, d0_num);
+        d1_num = irgen_sel_f64(irgen_b1, irgen_at1_d1_num, d1_num);
+        num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
+        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
+    }
+    {
+        const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
+        *irgen_r1 = irgen_sel_f64(irgen_c0, d0_num, irgen_bc_f64(0.0));
+        *irgen_r2 = irgen_sel_f64(irgen_c0, d1_num, irgen_bc_f64(0.0));
+        return irgen_sel_f64(irgen_c0, num, irgen_bc_f64(((double)NAN)));
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log1pmx__d0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd d0_t, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_term__0 = 0.0;
+        const double d0_total__0 = 0.0;
+        d0_term = irgen_bc_f64(d0_term__0);
+        d0_total = irgen_bc_f64(d0_total__0);
+    }
+    {
+        const irgen_md irgen_m1 = (irgen_v_fabs_f64(t) > irgen_bc_f64(0.25));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -t + irgen_v_log1p_f64(irgen_m2, t), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_t + d0_t / (t + 1.0), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd d0_term__0 = -(2.0 * d0_t * t);
+            const irgen_vd term__0 = -(t * t);
+            const double d0_total__0 = 0.0;
+            const double total__0 = 0.0;
+            d0_term = d0_term__0;
+            term = term__0;
+            d0_total = irgen_bc_f64(d0_total__0);
+            total = irgen_bc_f64(total__0);
+        }
+        {
+            irgen_md irgen_b4 = irgen_mbc_f64(0);
+            irgen_vd irgen_at4_d0_total = d0_total;
+            irgen_vd irgen_at4_total = total;
+            irgen_md irgen_m4 = irgen_m0;
+            for (int irgen_k2 = 0; irgen_k2 < 58 && irgen_any_f64(irgen_m4); ++irgen_k2) {
+                {
+                    const double irgen_c0 = 1.0 / ((double)(2 + irgen_k2));
+                    const irgen_vd d0_total__0 = irgen_c0 * d0_term + d0_total;
+                    const irgen_vd total__0 = irgen_c0 * term + total;
+                    const irgen_vd d0_term__0 = -(d0_t * term) - d0_term * t;
+                    const irgen_vd term__0 = -(t * term);
+                    d0_total = d0_total__0;
+                    total = total__0;
+                    d0_term = d0_term__0;
+                    term = term__0;
+                }
+                {
+                    const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term / ((double)(2 + irgen_k2))) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term / ((double)(2 + irgen_k2))) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                    irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                    const irgen_md irgen_m7 = irgen_m6;
+                    irgen_b4 |= irgen_m7;
+                    irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
+                    irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                    irgen_m6 &= ~irgen_m7;
+                    irgen_m4 &= ~irgen_m7;
+                }
+            }
+            d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
+            total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, total, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0_total, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
 
@@ -3519,9 +3647,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_5 = irgen_bc_f64(0.0);
-    irgen_vd cdf_6 = irgen_bc_f64(0.0);
-    irgen_vd cdf_7 = irgen_bc_f64(0.0);
+    irgen_vd cdf_9 = irgen_bc_f64(0.0);
+    irgen_vd cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd cdf_11 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3566,13 +3694,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, a, b, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                  cdf_5 = irgen_o0;
-                  cdf_6 = irgen_o1;
-                  cdf_7 = irgen_o2;
+                  cdf_9 = irgen_o0;
+                  cdf_10 = irgen_o1;
+                  cdf_11 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret2);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -4100,15 +4228,15 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_2_0_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1)
 {
-    irgen_vd upper_8 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_9 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_12 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_13 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_14 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_15 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_16 = irgen_bc_f64(0.0);
+    irgen_vd upper_12 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_13 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_14 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_15 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_16 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_17 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_18 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_19 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_20 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -4149,23 +4277,23 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = upper_v_f64(irgen_m0, x, a, b);
-                  upper_8 = irgen_o0;
+                  upper_12 = irgen_o0;
                 }
                 {
-                    const irgen_md irgen_m10 = (upper_8 > irgen_bc_f64(0.0));
+                    const irgen_md irgen_m10 = (upper_12 > irgen_bc_f64(0.0));
                     irgen_md irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f64(irgen_m11)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
                           irgen_o0 = log_sf__d1_2_0_v_f64(irgen_m11, x, a, b, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
-                          log_sf_9 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_9);
-                          log_sf_10 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_10);
-                          log_sf_11 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_11);
-                          log_sf_12 = irgen_sel_f64(irgen_m11, irgen_o3, log_sf_12);
+                          log_sf_13 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_13);
+                          log_sf_14 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_14);
+                          log_sf_15 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_15);
+                          log_sf_16 = irgen_sel_f64(irgen_m11, irgen_o3, log_sf_16);
                         }
                         {
-                            const irgen_vd irgen_c0 = 1.0 / log_sf_12;
-                            irgen_ret0 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_10), irgen_ret0);
-                            irgen_ret1 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_11), irgen_ret1);
+                            const irgen_vd irgen_c0 = 1.0 / log_sf_16;
+                            irgen_ret0 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_14), irgen_ret0);
+                            irgen_ret1 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_15), irgen_ret1);
                             const irgen_md irgen_m12 = irgen_m11;
                             irgen_m11 &= ~irgen_m12;
                             irgen_m0 &= ~irgen_m12;
@@ -4175,15 +4303,15 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                     if (irgen_any_f64(irgen_m13)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
                           irgen_o0 = log_cdf__d1_2_0_v_f64(irgen_m13, x, a, b, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
-                          log_cdf_13 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_13);
-                          log_cdf_14 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_14);
-                          log_cdf_15 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_15);
-                          log_cdf_16 = irgen_sel_f64(irgen_m13, irgen_o3, log_cdf_16);
+                          log_cdf_17 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_17);
+                          log_cdf_18 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_18);
+                          log_cdf_19 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_19);
+                          log_cdf_20 = irgen_sel_f64(irgen_m13, irgen_o3, log_cdf_20);
                         }
                         {
-                            const irgen_vd irgen_c0 = 1.0 / log_cdf_16;
-                            irgen_ret0 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_14), irgen_ret0);
-                            irgen_ret1 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_15), irgen_ret1);
+                            const irgen_vd irgen_c0 = 1.0 / log_cdf_20;
+                            irgen_ret0 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_18), irgen_ret0);
+                            irgen_ret1 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_19), irgen_ret1);
                             const irgen_md irgen_m14 = irgen_m13;
                             irgen_m13 &= ~irgen_m14;
                             irgen_m0 &= ~irgen_m14;
@@ -4789,7 +4917,7 @@ static inline __attribute__((always_inline)) irgen_vd beta_sample_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_17 = irgen_bc_f64(0.0);
+    irgen_vd sample_21 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)));
@@ -4804,9 +4932,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = beta_sample_v_f64(irgen_m0, a, b, irgen_rng);
-          sample_17 = irgen_o0;
+          sample_21 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_17, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_21, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5045,7 +5173,7 @@ static inline __attribute__((always_inline)) irgen_vd beta_log_sample_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd log_sample_18 = irgen_bc_f64(0.0);
+    irgen_vd log_sample_22 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)));
@@ -5060,9 +5188,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(ir
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = beta_log_sample_v_f64(irgen_m0, a, b, irgen_rng);
-          log_sample_18 = irgen_o0;
+          log_sample_22 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_18, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_22, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5148,6 +5276,48 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vd r0;
             r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
             irgen_store_f_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+            irgen_store_d_d(out2, c + b, w, r2);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_f_d(out0, c + b, w, r0);
+            irgen_store_f_d(out1, c + b, w, r1);
+            irgen_store_f_d(out2, c + b, w, r2);
         }
 
     }

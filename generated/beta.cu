@@ -509,353 +509,6 @@ IRGEN_FN double kernel_log_prob_f64(double x, double a, double b)
     return log_prob_2;
 }
 
-IRGEN_FN double log_ibeta_f64(double a, double b, double x, double x1, double lx, double l1x)
-{
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    _irgen_t1 = split_f64(a, b);
-    if (x < _irgen_t1) {
-        _irgen_t2 = log_ibeta_fraction_f64(a, b, x, x1, lx, l1x);
-        return _irgen_t2;
-    }
-    _irgen_t3 = log_ibeta_fraction_f64(b, a, x1, x, l1x, lx);
-    return log1p(-exp(_irgen_t3));
-}
-
-IRGEN_FN double log_cdf_f64(double x, double a, double b)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = log_ibeta_f64(a, b, x, 1.0 - x, log(x), log1p(-x));
-    return _irgen_t1;
-}
-
-IRGEN_FN double kernel_log_cdf_f64(double x, double a, double b)
-{
-    double log_cdf_3 = 0.0;
-    if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x < 0.0) {
-        return -((double)INFINITY);
-    }
-    if (x > 1.0) {
-        return 0.0;
-    }
-    log_cdf_3 = log_cdf_f64(x, a, b);
-    return log_cdf_3;
-}
-
-IRGEN_FN double log_ibetac_f64(double a, double b, double x, double x1, double lx, double l1x)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = log_ibeta_f64(b, a, x1, x, l1x, lx);
-    return _irgen_t1;
-}
-
-IRGEN_FN double log_sf_f64(double x, double a, double b)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = log_ibetac_f64(a, b, x, 1.0 - x, log(x), log1p(-x));
-    return _irgen_t1;
-}
-
-IRGEN_FN double kernel_log_sf_f64(double x, double a, double b)
-{
-    double log_sf_4 = 0.0;
-    if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x < 0.0) {
-        return 0.0;
-    }
-    if (x > 1.0) {
-        return -((double)INFINITY);
-    }
-    log_sf_4 = log_sf_f64(x, a, b);
-    return log_sf_4;
-}
-
-IRGEN_FN double beta_fraction__d0_1_f64(double a, double b, double x, double d0_a, double d1_b, double* irgen_r1, double* irgen_r2)
-{
-    double d0_num = 0.0;
-    double d0_num_prev = 0.0;
-    double d0_den_prev = 0.0;
-    double d0_step = 0.0;
-    double d0_c = 0.0;
-    double d0_q = 0.0;
-    double d0_r = 0.0;
-    double d0_odd = 0.0;
-    double d0_even = 0.0;
-    double d0_s = 0.0;
-    double d0_num_new = 0.0;
-    double d0_t = 0.0;
-    double d1_num = 0.0;
-    double d1_num_prev = 0.0;
-    double d1_den_prev = 0.0;
-    double d1_step = 0.0;
-    double d1_odd = 0.0;
-    double d1_even = 0.0;
-    double d1_s = 0.0;
-    double d1_num_new = 0.0;
-    double d1_t = 0.0;
-    double num = 0.0;
-    double num_prev = 0.0;
-    double den_prev = 0.0;
-    double step = 0.0;
-    double done = 0.0;
-    double m = 0.0;
-    double c = 0.0;
-    double q = 0.0;
-    double r = 0.0;
-    double odd = 0.0;
-    double even = 0.0;
-    double s = 0.0;
-    double num_new = 0.0;
-    double t = 0.0;
-    {
-        const double d0_num__0 = 0.0;
-        const double d0_num_prev__0 = 0.0;
-        const double d0_den_prev__0 = 0.0;
-        const double d0_step__0 = 0.0;
-        const double d0_c__0 = 0.0;
-        const double d0_q__0 = 0.0;
-        const double d0_r__0 = 0.0;
-        const double d0_odd__0 = 0.0;
-        const double d0_even__0 = 0.0;
-        const double d0_s__0 = 0.0;
-        const double d0_num_new__0 = 0.0;
-        const double d0_t__0 = 0.0;
-        const double d1_num__0 = 0.0;
-        const double d1_num_prev__0 = 0.0;
-        const double d1_den_prev__0 = 0.0;
-        const double d1_step__0 = 0.0;
-        const double d1_odd__0 = 0.0;
-        const double d1_even__0 = 0.0;
-        const double d1_s__0 = 0.0;
-        const double d1_num_new__0 = 0.0;
-        const double d1_t__0 = 0.0;
-        const double d0_num__1 = 0.0;
-        const double d1_num__1 = 0.0;
-        const double num__0 = 1.0;
-        const double d0_num_prev__1 = 0.0;
-        const double d1_num_prev__1 = 0.0;
-        const double num_prev__0 = 0.0;
-        const double d0_den_prev__1 = 0.0;
-        const double d1_den_prev__1 = 0.0;
-        const double den_prev__0 = 1.0;
-        const double d0_step__1 = 0.0;
-        const double d1_step__1 = 0.0;
-        const double step__0 = 1.0;
-        const double done__0 = 0.0;
-        d0_num = d0_num__1;
-        d0_num_prev = d0_num_prev__1;
-        d0_den_prev = d0_den_prev__1;
-        d0_step = d0_step__1;
-        d0_c = d0_c__0;
-        d0_q = d0_q__0;
-        d0_r = d0_r__0;
-        d0_odd = d0_odd__0;
-        d0_even = d0_even__0;
-        d0_s = d0_s__0;
-        d0_num_new = d0_num_new__0;
-        d0_t = d0_t__0;
-        d1_num = d1_num__1;
-        d1_num_prev = d1_num_prev__1;
-        d1_den_prev = d1_den_prev__1;
-        d1_step = d1_step__1;
-        d1_odd = d1_odd__0;
-        d1_even = d1_even__0;
-        d1_s = d1_s__0;
-        d1_num_new = d1_num_new__0;
-        d1_t = d1_t__0;
-        num = num__0;
-        num_prev = num_prev__0;
-        den_prev = den_prev__0;
-        step = step__0;
-        done = done__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 20000; ++irgen_k1) {
-        m = (double)(0 + irgen_k1);
-        {
-            const double d0_c__0 = d0_a;
-            const double c__0 = a + 2.0 * m;
-            const double irgen_c0 = c__0 + 1.0;
-            const double d0_q__0 = c__0 * d0_c__0 + irgen_c0 * d0_c__0;
-            const double q__0 = irgen_c0 * c__0;
-            const double irgen_c1 = c__0 + 2.0;
-            const double d0_q__1 = d0_c__0 * q__0 + irgen_c1 * d0_q__0;
-            const double q__1 = irgen_c1 * q__0;
-            const double d0_r__0 = -(d0_q__1 * x * (1.0 / q__1) * (1.0 / q__1));
-            const double r__0 = x / q__1;
-            const double irgen_c2 = a + m;
-            const double irgen_c3 = -irgen_c2;
-            const double irgen_c4 = irgen_c3 * r__0;
-            const double irgen_c5 = irgen_c1 * d0_a;
-            const double irgen_c6 = b + irgen_c2;
-            const double irgen_c7 = irgen_c4 * irgen_c6;
-            const double d0_odd__0 = irgen_c7 * d0_c__0 + irgen_c1 * d0_r__0 * (irgen_c3 * irgen_c6) + irgen_c4 * irgen_c5 - irgen_c5 * irgen_c6 * r__0;
-            const double d1_odd__0 = irgen_c1 * irgen_c4 * d1_b;
-            const double odd__0 = irgen_c1 * irgen_c7;
-            const double irgen_c8 = m + 1.0;
-            const double irgen_c9 = irgen_c8 * (b - irgen_c8);
-            const double irgen_c10 = irgen_c9 * c__0;
-            const double d0_even__0 = irgen_c9 * d0_c__0 * r__0 + irgen_c10 * d0_r__0;
-            const double d1_even__0 = c__0 * r__0 * (irgen_c8 * d1_b);
-            const double even__0 = irgen_c10 * r__0;
-            const double irgen_c11 = d0_den_prev * odd__0;
-            const double irgen_c12 = d0_odd__0 * den_prev;
-            const double irgen_c13 = den_prev * odd__0;
-            const double irgen_c14 = irgen_c13 + 1.0;
-            const double irgen_c15 = (1.0 / irgen_c14) * (1.0 / irgen_c14);
-            const double d0_s__0 = -(irgen_c15 * (irgen_c11 + irgen_c12));
-            const double irgen_c16 = d1_den_prev * odd__0;
-            const double irgen_c17 = d1_odd__0 * den_prev;
-            const double d1_s__0 = -(irgen_c15 * (irgen_c16 + irgen_c17));
-            const double s__0 = 1.0 / irgen_c14;
-            const double irgen_c18 = num + num_prev * odd__0;
-            const double d0_num_new__0 = irgen_c18 * d0_s__0 + s__0 * (d0_num + d0_num_prev * odd__0 + d0_odd__0 * num_prev);
-            const double d1_num_new__0 = irgen_c18 * d1_s__0 + s__0 * (d1_num + d1_num_prev * odd__0 + d1_odd__0 * num_prev);
-            const double num_new__0 = irgen_c18 * s__0;
-            const double d0_num_prev__0 = d0_num * s__0 + d0_s__0 * num;
-            const double d1_num_prev__0 = d1_num * s__0 + d1_s__0 * num;
-            const double num_prev__0 = num * s__0;
-            const double d0_num__0 = d0_num_new__0;
-            const double d1_num__0 = d1_num_new__0;
-            const double num__0 = num_new__0;
-            const double irgen_c19 = s__0 * step;
-            const double irgen_c20 = irgen_c13 * step;
-            const double irgen_c21 = irgen_c13 * s__0;
-            const double d0_step__0 = -(irgen_c20 * d0_s__0) - irgen_c21 * d0_step - irgen_c11 * irgen_c19 - irgen_c12 * irgen_c19;
-            const double d1_step__0 = -(irgen_c20 * d1_s__0) - irgen_c21 * d1_step - irgen_c16 * irgen_c19 - irgen_c17 * irgen_c19;
-            const double step__0 = -(irgen_c13 * irgen_c19);
-            const double irgen_c22 = d0_even__0 * s__0;
-            const double irgen_c23 = d0_s__0 * even__0;
-            const double irgen_c24 = even__0 * s__0;
-            const double irgen_c25 = irgen_c24 + 1.0;
-            const double irgen_c26 = (1.0 / irgen_c25) * (1.0 / irgen_c25);
-            const double d0_t__0 = -(irgen_c26 * (irgen_c22 + irgen_c23));
-            const double irgen_c27 = d1_even__0 * s__0;
-            const double irgen_c28 = d1_s__0 * even__0;
-            const double d1_t__0 = -(irgen_c26 * (irgen_c27 + irgen_c28));
-            const double t__0 = 1.0 / irgen_c25;
-            const double irgen_c29 = even__0 * num_prev__0 + num__0;
-            const double d0_num_new__1 = irgen_c29 * d0_t__0 + t__0 * (d0_even__0 * num_prev__0 + d0_num__0 + d0_num_prev__0 * even__0);
-            const double d1_num_new__1 = irgen_c29 * d1_t__0 + t__0 * (d1_even__0 * num_prev__0 + d1_num__0 + d1_num_prev__0 * even__0);
-            const double num_new__1 = irgen_c29 * t__0;
-            const double d0_num_prev__1 = d0_num__0 * t__0 + d0_t__0 * num__0;
-            const double d1_num_prev__1 = d1_num__0 * t__0 + d1_t__0 * num__0;
-            const double num_prev__1 = num__0 * t__0;
-            const double d0_den_prev__0 = d0_t__0;
-            const double d1_den_prev__0 = d1_t__0;
-            const double den_prev__0 = t__0;
-            const double d0_num__1 = d0_num_new__1;
-            const double d1_num__1 = d1_num_new__1;
-            const double num__1 = num_new__1;
-            const double irgen_c30 = step__0 * t__0;
-            const double irgen_c31 = irgen_c24 * t__0;
-            const double irgen_c32 = irgen_c24 * step__0;
-            const double d0_step__1 = -(irgen_c31 * d0_step__0) - irgen_c32 * d0_t__0 - irgen_c22 * irgen_c30 - irgen_c23 * irgen_c30;
-            const double d1_step__1 = -(irgen_c31 * d1_step__0) - irgen_c32 * d1_t__0 - irgen_c27 * irgen_c30 - irgen_c28 * irgen_c30;
-            const double step__1 = -(irgen_c24 * irgen_c30);
-            d0_c = d0_c__0;
-            c = c__0;
-            d0_q = d0_q__1;
-            q = q__1;
-            d0_r = d0_r__0;
-            r = r__0;
-            d0_odd = d0_odd__0;
-            d1_odd = d1_odd__0;
-            odd = odd__0;
-            d0_even = d0_even__0;
-            d1_even = d1_even__0;
-            even = even__0;
-            d0_s = d0_s__0;
-            d1_s = d1_s__0;
-            s = s__0;
-            d0_num_new = d0_num_new__1;
-            d1_num_new = d1_num_new__1;
-            num_new = num_new__1;
-            d0_num_prev = d0_num_prev__1;
-            d1_num_prev = d1_num_prev__1;
-            num_prev = num_prev__1;
-            d0_num = d0_num__1;
-            d1_num = d1_num__1;
-            num = num__1;
-            d0_step = d0_step__1;
-            d1_step = d1_step__1;
-            step = step__1;
-            d0_t = d0_t__0;
-            d1_t = d1_t__0;
-            t = t__0;
-            d0_den_prev = d0_den_prev__0;
-            d1_den_prev = d1_den_prev__0;
-            den_prev = den_prev__0;
-        }
-        if (fabs(d0_step) <= DBL_EPSILON * fabs(d0_num) && fabs(d1_step) <= DBL_EPSILON * fabs(d1_num) && fabs(step) <= DBL_EPSILON * fabs(num)) {
-            {
-                const double done__0 = 1.0;
-                done = done__0;
-            }
-            break;
-        }
-    }
-    {
-        const double irgen_c0 = done > 0.0;
-        *irgen_r1 = irgen_c0 ? d0_num : 0.0;
-        *irgen_r2 = irgen_c0 ? d1_num : 0.0;
-        return irgen_c0 ? num : ((double)NAN);
-    }
-}
-
-IRGEN_FN double log1pmx__d0_f64(double t, double d0_t, double* irgen_r1)
-{
-    double d0_term = 0.0;
-    double d0_total = 0.0;
-    double term = 0.0;
-    double total = 0.0;
-    double k = 0.0;
-    {
-        const double d0_term__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        d0_term = d0_term__0;
-        d0_total = d0_total__0;
-    }
-    if (fabs(t) > 0.25) {
-        *irgen_r1 = -d0_t + d0_t / (t + 1.0);
-        return -t + log1p(t);
-    }
-    {
-        const double d0_term__0 = -(2.0 * d0_t * t);
-        const double term__0 = -(t * t);
-        const double d0_total__0 = 0.0;
-        const double total__0 = 0.0;
-        d0_term = d0_term__0;
-        term = term__0;
-        d0_total = d0_total__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
-        k = (double)(2 + irgen_k1);
-        {
-            const double irgen_c0 = 1.0 / k;
-            const double d0_total__0 = irgen_c0 * d0_term + d0_total;
-            const double total__0 = irgen_c0 * term + total;
-            const double d0_term__0 = -(d0_t * term) - d0_term * t;
-            const double term__0 = -(t * term);
-            d0_total = d0_total__0;
-            total = total__0;
-            d0_term = d0_term__0;
-            term = term__0;
-        }
-        if (fabs(d0_term / k) <= DBL_EPSILON * fabs(d0_total) && fabs(term / k) <= DBL_EPSILON * fabs(total)) {
-            break;
-        }
-    }
-    *irgen_r1 = d0_total;
-    return total;
-}
-
 IRGEN_FN double digamma_f64(double x)
 {
     double shift = 0.0;
@@ -1367,6 +1020,435 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
         *irgen_r2 = d1__irgen_t5 - d1__irgen_t6__0 + d1_b * lb + irgen_c0 * d1_la + irgen_c1 * d1_lb - irgen_c2 * d1_s;
         return _irgen_t4 + _irgen_t5 - _irgen_t6 + irgen_c0 * la + irgen_c1 * lb + log(a) - 0.5 * log(s) + 0.9189385332046728;
     }
+}
+
+IRGEN_FN double log_prob__d0_1_2_f64(double x, double a, double b, double d0_x, double d1_a, double d2_b, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double d0_lower = 0.0;
+    double d0_high = 0.0;
+    double d1_lower = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d2_high = 0.0;
+    double d2__irgen_t1 = 0.0;
+    double lower = 0.0;
+    double high = 0.0;
+    double _irgen_t1 = 0.0;
+    {
+        const double d0_lower__0 = 0.0;
+        const double d0_high__0 = 0.0;
+        const double d1_lower__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d2_high__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        const double irgen_c0 = a == 1.0;
+        const double irgen_c1 = a - 1.0;
+        const double d0_lower__1 = irgen_c0 ? 0.0 : irgen_c1 * d0_x / x;
+        const double irgen_c2 = log(x);
+        const double d1_lower__1 = irgen_c0 ? 0.0 : irgen_c2 * d1_a;
+        const double lower__0 = irgen_c0 ? 0.0 : irgen_c1 * irgen_c2;
+        const double irgen_c3 = b == 1.0;
+        const double irgen_c4 = b - 1.0;
+        const double d0_high__1 = irgen_c3 ? 0.0 : -(irgen_c4 * d0_x / (1.0 - x));
+        const double irgen_c5 = log1p(-x);
+        const double d2_high__1 = irgen_c3 ? 0.0 : irgen_c5 * d2_b;
+        const double high__0 = irgen_c3 ? 0.0 : irgen_c4 * irgen_c5;
+        d0_lower = d0_lower__1;
+        d0_high = d0_high__1;
+        d1_lower = d1_lower__1;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2_high = d2_high__1;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        lower = lower__0;
+        high = high__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log_a_beta__d0_1_f64(a, b, d1_a, d2_b, &irgen_o1, &irgen_o2);
+      d1__irgen_t1 = irgen_o1;
+      d2__irgen_t1 = irgen_o2;
+    }
+    *irgen_r1 = d0_high + d0_lower;
+    *irgen_r2 = -d1__irgen_t1 + d1_lower + d1_a / a;
+    *irgen_r3 = -d2__irgen_t1 + d2_high;
+    return -_irgen_t1 + high + lower + log(a);
+}
+
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double a, double b, double* irgen_r1, double* irgen_r2)
+{
+    double log_prob_3 = 0.0;
+    double log_prob_4 = 0.0;
+    double log_prob_5 = 0.0;
+    double log_prob_6 = 0.0;
+    if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x > 1.0) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_5;
+    *irgen_r2 = log_prob_6;
+    return log_prob_4;
+}
+
+IRGEN_FN double log_ibeta_f64(double a, double b, double x, double x1, double lx, double l1x)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = split_f64(a, b);
+    if (x < _irgen_t1) {
+        _irgen_t2 = log_ibeta_fraction_f64(a, b, x, x1, lx, l1x);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_ibeta_fraction_f64(b, a, x1, x, l1x, lx);
+    return log1p(-exp(_irgen_t3));
+}
+
+IRGEN_FN double log_cdf_f64(double x, double a, double b)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_ibeta_f64(a, b, x, 1.0 - x, log(x), log1p(-x));
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double a, double b)
+{
+    double log_cdf_7 = 0.0;
+    if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return -((double)INFINITY);
+    }
+    if (x > 1.0) {
+        return 0.0;
+    }
+    log_cdf_7 = log_cdf_f64(x, a, b);
+    return log_cdf_7;
+}
+
+IRGEN_FN double log_ibetac_f64(double a, double b, double x, double x1, double lx, double l1x)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_ibeta_f64(b, a, x1, x, l1x, lx);
+    return _irgen_t1;
+}
+
+IRGEN_FN double log_sf_f64(double x, double a, double b)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_ibetac_f64(a, b, x, 1.0 - x, log(x), log1p(-x));
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double a, double b)
+{
+    double log_sf_8 = 0.0;
+    if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return 0.0;
+    }
+    if (x > 1.0) {
+        return -((double)INFINITY);
+    }
+    log_sf_8 = log_sf_f64(x, a, b);
+    return log_sf_8;
+}
+
+IRGEN_FN double beta_fraction__d0_1_f64(double a, double b, double x, double d0_a, double d1_b, double* irgen_r1, double* irgen_r2)
+{
+    double d0_num = 0.0;
+    double d0_num_prev = 0.0;
+    double d0_den_prev = 0.0;
+    double d0_step = 0.0;
+    double d0_c = 0.0;
+    double d0_q = 0.0;
+    double d0_r = 0.0;
+    double d0_odd = 0.0;
+    double d0_even = 0.0;
+    double d0_s = 0.0;
+    double d0_num_new = 0.0;
+    double d0_t = 0.0;
+    double d1_num = 0.0;
+    double d1_num_prev = 0.0;
+    double d1_den_prev = 0.0;
+    double d1_step = 0.0;
+    double d1_odd = 0.0;
+    double d1_even = 0.0;
+    double d1_s = 0.0;
+    double d1_num_new = 0.0;
+    double d1_t = 0.0;
+    double num = 0.0;
+    double num_prev = 0.0;
+    double den_prev = 0.0;
+    double step = 0.0;
+    double done = 0.0;
+    double m = 0.0;
+    double c = 0.0;
+    double q = 0.0;
+    double r = 0.0;
+    double odd = 0.0;
+    double even = 0.0;
+    double s = 0.0;
+    double num_new = 0.0;
+    double t = 0.0;
+    {
+        const double d0_num__0 = 0.0;
+        const double d0_num_prev__0 = 0.0;
+        const double d0_den_prev__0 = 0.0;
+        const double d0_step__0 = 0.0;
+        const double d0_c__0 = 0.0;
+        const double d0_q__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d0_odd__0 = 0.0;
+        const double d0_even__0 = 0.0;
+        const double d0_s__0 = 0.0;
+        const double d0_num_new__0 = 0.0;
+        const double d0_t__0 = 0.0;
+        const double d1_num__0 = 0.0;
+        const double d1_num_prev__0 = 0.0;
+        const double d1_den_prev__0 = 0.0;
+        const double d1_step__0 = 0.0;
+        const double d1_odd__0 = 0.0;
+        const double d1_even__0 = 0.0;
+        const double d1_s__0 = 0.0;
+        const double d1_num_new__0 = 0.0;
+        const double d1_t__0 = 0.0;
+        const double d0_num__1 = 0.0;
+        const double d1_num__1 = 0.0;
+        const double num__0 = 1.0;
+        const double d0_num_prev__1 = 0.0;
+        const double d1_num_prev__1 = 0.0;
+        const double num_prev__0 = 0.0;
+        const double d0_den_prev__1 = 0.0;
+        const double d1_den_prev__1 = 0.0;
+        const double den_prev__0 = 1.0;
+        const double d0_step__1 = 0.0;
+        const double d1_step__1 = 0.0;
+        const double step__0 = 1.0;
+        const double done__0 = 0.0;
+        d0_num = d0_num__1;
+        d0_num_prev = d0_num_prev__1;
+        d0_den_prev = d0_den_prev__1;
+        d0_step = d0_step__1;
+        d0_c = d0_c__0;
+        d0_q = d0_q__0;
+        d0_r = d0_r__0;
+        d0_odd = d0_odd__0;
+        d0_even = d0_even__0;
+        d0_s = d0_s__0;
+        d0_num_new = d0_num_new__0;
+        d0_t = d0_t__0;
+        d1_num = d1_num__1;
+        d1_num_prev = d1_num_prev__1;
+        d1_den_prev = d1_den_prev__1;
+        d1_step = d1_step__1;
+        d1_odd = d1_odd__0;
+        d1_even = d1_even__0;
+        d1_s = d1_s__0;
+        d1_num_new = d1_num_new__0;
+        d1_t = d1_t__0;
+        num = num__0;
+        num_prev = num_prev__0;
+        den_prev = den_prev__0;
+        step = step__0;
+        done = done__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 20000; ++irgen_k1) {
+        m = (double)(0 + irgen_k1);
+        {
+            const double d0_c__0 = d0_a;
+            const double c__0 = a + 2.0 * m;
+            const double irgen_c0 = c__0 + 1.0;
+            const double d0_q__0 = c__0 * d0_c__0 + irgen_c0 * d0_c__0;
+            const double q__0 = irgen_c0 * c__0;
+            const double irgen_c1 = c__0 + 2.0;
+            const double d0_q__1 = d0_c__0 * q__0 + irgen_c1 * d0_q__0;
+            const double q__1 = irgen_c1 * q__0;
+            const double d0_r__0 = -(d0_q__1 * x * (1.0 / q__1) * (1.0 / q__1));
+            const double r__0 = x / q__1;
+            const double irgen_c2 = a + m;
+            const double irgen_c3 = -irgen_c2;
+            const double irgen_c4 = irgen_c3 * r__0;
+            const double irgen_c5 = irgen_c1 * d0_a;
+            const double irgen_c6 = b + irgen_c2;
+            const double irgen_c7 = irgen_c4 * irgen_c6;
+            const double d0_odd__0 = irgen_c7 * d0_c__0 + irgen_c1 * d0_r__0 * (irgen_c3 * irgen_c6) + irgen_c4 * irgen_c5 - irgen_c5 * irgen_c6 * r__0;
+            const double d1_odd__0 = irgen_c1 * irgen_c4 * d1_b;
+            const double odd__0 = irgen_c1 * irgen_c7;
+            const double irgen_c8 = m + 1.0;
+            const double irgen_c9 = irgen_c8 * (b - irgen_c8);
+            const double irgen_c10 = irgen_c9 * c__0;
+            const double d0_even__0 = irgen_c9 * d0_c__0 * r__0 + irgen_c10 * d0_r__0;
+            const double d1_even__0 = c__0 * r__0 * (irgen_c8 * d1_b);
+            const double even__0 = irgen_c10 * r__0;
+            const double irgen_c11 = d0_den_prev * odd__0;
+            const double irgen_c12 = d0_odd__0 * den_prev;
+            const double irgen_c13 = den_prev * odd__0;
+            const double irgen_c14 = irgen_c13 + 1.0;
+            const double irgen_c15 = (1.0 / irgen_c14) * (1.0 / irgen_c14);
+            const double d0_s__0 = -(irgen_c15 * (irgen_c11 + irgen_c12));
+            const double irgen_c16 = d1_den_prev * odd__0;
+            const double irgen_c17 = d1_odd__0 * den_prev;
+            const double d1_s__0 = -(irgen_c15 * (irgen_c16 + irgen_c17));
+            const double s__0 = 1.0 / irgen_c14;
+            const double irgen_c18 = num + num_prev * odd__0;
+            const double d0_num_new__0 = irgen_c18 * d0_s__0 + s__0 * (d0_num + d0_num_prev * odd__0 + d0_odd__0 * num_prev);
+            const double d1_num_new__0 = irgen_c18 * d1_s__0 + s__0 * (d1_num + d1_num_prev * odd__0 + d1_odd__0 * num_prev);
+            const double num_new__0 = irgen_c18 * s__0;
+            const double d0_num_prev__0 = d0_num * s__0 + d0_s__0 * num;
+            const double d1_num_prev__0 = d1_num * s__0 + d1_s__0 * num;
+            const double num_prev__0 = num * s__0;
+            const double d0_num__0 = d0_num_new__0;
+            const double d1_num__0 = d1_num_new__0;
+            const double num__0 = num_new__0;
+            const double irgen_c19 = s__0 * step;
+            const double irgen_c20 = irgen_c13 * step;
+            const double irgen_c21 = irgen_c13 * s__0;
+            const double d0_step__0 = -(irgen_c20 * d0_s__0) - irgen_c21 * d0_step - irgen_c11 * irgen_c19 - irgen_c12 * irgen_c19;
+            const double d1_step__0 = -(irgen_c20 * d1_s__0) - irgen_c21 * d1_step - irgen_c16 * irgen_c19 - irgen_c17 * irgen_c19;
+            const double step__0 = -(irgen_c13 * irgen_c19);
+            const double irgen_c22 = d0_even__0 * s__0;
+            const double irgen_c23 = d0_s__0 * even__0;
+            const double irgen_c24 = even__0 * s__0;
+            const double irgen_c25 = irgen_c24 + 1.0;
+            const double irgen_c26 = (1.0 / irgen_c25) * (1.0 / irgen_c25);
+            const double d0_t__0 = -(irgen_c26 * (irgen_c22 + irgen_c23));
+            const double irgen_c27 = d1_even__0 * s__0;
+            const double irgen_c28 = d1_s__0 * even__0;
+            const double d1_t__0 = -(irgen_c26 * (irgen_c27 + irgen_c28));
+            const double t__0 = 1.0 / irgen_c25;
+            const double irgen_c29 = even__0 * num_prev__0 + num__0;
+            const double d0_num_new__1 = irgen_c29 * d0_t__0 + t__0 * (d0_even__0 * num_prev__0 + d0_num__0 + d0_num_prev__0 * even__0);
+            const double d1_num_new__1 = irgen_c29 * d1_t__0 + t__0 * (d1_even__0 * num_prev__0 + d1_num__0 + d1_num_prev__0 * even__0);
+            const double num_new__1 = irgen_c29 * t__0;
+            const double d0_num_prev__1 = d0_num__0 * t__0 + d0_t__0 * num__0;
+            const double d1_num_prev__1 = d1_num__0 * t__0 + d1_t__0 * num__0;
+            const double num_prev__1 = num__0 * t__0;
+            const double d0_den_prev__0 = d0_t__0;
+            const double d1_den_prev__0 = d1_t__0;
+            const double den_prev__0 = t__0;
+            const double d0_num__1 = d0_num_new__1;
+            const double d1_num__1 = d1_num_new__1;
+            const double num__1 = num_new__1;
+            const double irgen_c30 = step__0 * t__0;
+            const double irgen_c31 = irgen_c24 * t__0;
+            const double irgen_c32 = irgen_c24 * step__0;
+            const double d0_step__1 = -(irgen_c31 * d0_step__0) - irgen_c32 * d0_t__0 - irgen_c22 * irgen_c30 - irgen_c23 * irgen_c30;
+            const double d1_step__1 = -(irgen_c31 * d1_step__0) - irgen_c32 * d1_t__0 - irgen_c27 * irgen_c30 - irgen_c28 * irgen_c30;
+            const double step__1 = -(irgen_c24 * irgen_c30);
+            d0_c = d0_c__0;
+            c = c__0;
+            d0_q = d0_q__1;
+            q = q__1;
+            d0_r = d0_r__0;
+            r = r__0;
+            d0_odd = d0_odd__0;
+            d1_odd = d1_odd__0;
+            odd = odd__0;
+            d0_even = d0_even__0;
+            d1_even = d1_even__0;
+            even = even__0;
+            d0_s = d0_s__0;
+            d1_s = d1_s__0;
+            s = s__0;
+            d0_num_new = d0_num_new__1;
+            d1_num_new = d1_num_new__1;
+            num_new = num_new__1;
+            d0_num_prev = d0_num_prev__1;
+            d1_num_prev = d1_num_prev__1;
+            num_prev = num_prev__1;
+            d0_num = d0_num__1;
+            d1_num = d1_num__1;
+            num = num__1;
+            d0_step = d0_step__1;
+            d1_step = d1_step__1;
+            step = step__1;
+            d0_t = d0_t__0;
+            d1_t = d1_t__0;
+            t = t__0;
+            d0_den_prev = d0_den_prev__0;
+            d1_den_prev = d1_den_prev__0;
+            den_prev = den_prev__0;
+        }
+        if (fabs(d0_step) <= DBL_EPSILON * fabs(d0_num) && fabs(d1_step) <= DBL_EPSILON * fabs(d1_num) && fabs(step) <= DBL_EPSILON * fabs(num)) {
+            {
+                const double done__0 = 1.0;
+                done = done__0;
+            }
+            break;
+        }
+    }
+    {
+        const double irgen_c0 = done > 0.0;
+        *irgen_r1 = irgen_c0 ? d0_num : 0.0;
+        *irgen_r2 = irgen_c0 ? d1_num : 0.0;
+        return irgen_c0 ? num : ((double)NAN);
+    }
+}
+
+IRGEN_FN double log1pmx__d0_f64(double t, double d0_t, double* irgen_r1)
+{
+    double d0_term = 0.0;
+    double d0_total = 0.0;
+    double term = 0.0;
+    double total = 0.0;
+    double k = 0.0;
+    {
+        const double d0_term__0 = 0.0;
+        const double d0_total__0 = 0.0;
+        d0_term = d0_term__0;
+        d0_total = d0_total__0;
+    }
+    if (fabs(t) > 0.25) {
+        *irgen_r1 = -d0_t + d0_t / (t + 1.0);
+        return -t + log1p(t);
+    }
+    {
+        const double d0_term__0 = -(2.0 * d0_t * t);
+        const double term__0 = -(t * t);
+        const double d0_total__0 = 0.0;
+        const double total__0 = 0.0;
+        d0_term = d0_term__0;
+        term = term__0;
+        d0_total = d0_total__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 58; ++irgen_k1) {
+        k = (double)(2 + irgen_k1);
+        {
+            const double irgen_c0 = 1.0 / k;
+            const double d0_total__0 = irgen_c0 * d0_term + d0_total;
+            const double total__0 = irgen_c0 * term + total;
+            const double d0_term__0 = -(d0_t * term) - d0_term * t;
+            const double term__0 = -(t * term);
+            d0_total = d0_total__0;
+            total = total__0;
+            d0_term = d0_term__0;
+            term = term__0;
+        }
+        if (fabs(d0_term / k) <= DBL_EPSILON * fabs(d0_total) && fabs(term / k) <= DBL_EPSILON * fabs(total)) {
+            break;
+        }
+    }
+    *irgen_r1 = d0_total;
+    return total;
 }
 
 IRGEN_FN double log_prefactor__d0_1_f64(double a, double b, double x, double x1, double lx, double l1x, double d0_a, double d1_b, double* irgen_r1, double* irgen_r2)
@@ -2432,9 +2514,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double a, double b, double d0_a, double 
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double a, double b, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_5 = 0.0;
-    double cdf_6 = 0.0;
-    double cdf_7 = 0.0;
+    double cdf_9 = 0.0;
+    double cdf_10 = 0.0;
+    double cdf_11 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -2451,13 +2533,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double a, double b, double* irgen_
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_5 = cdf__d1_2_f64(x, a, b, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_6 = irgen_o1;
-      cdf_7 = irgen_o2;
+      cdf_9 = cdf__d1_2_f64(x, a, b, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_6;
-    *irgen_r2 = cdf_7;
-    return cdf_5;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN double upper_f64(double x, double a, double b)
@@ -2844,15 +2926,15 @@ IRGEN_FN double log_cdf__d1_2_0_f64(double x, double a, double b, double d0_a, d
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double a, double b, double* irgen_r1)
 {
-    double upper_8 = 0.0;
-    double log_sf_9 = 0.0;
-    double log_sf_10 = 0.0;
-    double log_sf_11 = 0.0;
-    double log_sf_12 = 0.0;
-    double log_cdf_13 = 0.0;
-    double log_cdf_14 = 0.0;
-    double log_cdf_15 = 0.0;
-    double log_cdf_16 = 0.0;
+    double upper_12 = 0.0;
+    double log_sf_13 = 0.0;
+    double log_sf_14 = 0.0;
+    double log_sf_15 = 0.0;
+    double log_sf_16 = 0.0;
+    double log_cdf_17 = 0.0;
+    double log_cdf_18 = 0.0;
+    double log_cdf_19 = 0.0;
+    double log_cdf_20 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -2865,30 +2947,30 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double a, double b, double* i
         *irgen_r1 = 0.0;
         return 0.0;
     }
-    upper_8 = upper_f64(x, a, b);
-    if (upper_8 > 0.0) {
+    upper_12 = upper_f64(x, a, b);
+    if (upper_12 > 0.0) {
         { double irgen_o1, irgen_o2, irgen_o3;
-          log_sf_9 = log_sf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_sf_10 = irgen_o1;
-          log_sf_11 = irgen_o2;
-          log_sf_12 = irgen_o3;
+          log_sf_13 = log_sf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_sf_14 = irgen_o1;
+          log_sf_15 = irgen_o2;
+          log_sf_16 = irgen_o3;
         }
         {
-            const double irgen_c0 = 1.0 / log_sf_12;
-            *irgen_r1 = -(irgen_c0 * log_sf_11);
-            return -(irgen_c0 * log_sf_10);
+            const double irgen_c0 = 1.0 / log_sf_16;
+            *irgen_r1 = -(irgen_c0 * log_sf_15);
+            return -(irgen_c0 * log_sf_14);
         }
     } else {
         { double irgen_o1, irgen_o2, irgen_o3;
-          log_cdf_13 = log_cdf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_cdf_14 = irgen_o1;
-          log_cdf_15 = irgen_o2;
-          log_cdf_16 = irgen_o3;
+          log_cdf_17 = log_cdf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_cdf_18 = irgen_o1;
+          log_cdf_19 = irgen_o2;
+          log_cdf_20 = irgen_o3;
         }
         {
-            const double irgen_c0 = 1.0 / log_cdf_16;
-            *irgen_r1 = -(irgen_c0 * log_cdf_15);
-            return -(irgen_c0 * log_cdf_14);
+            const double irgen_c0 = 1.0 / log_cdf_20;
+            *irgen_r1 = -(irgen_c0 * log_cdf_19);
+            return -(irgen_c0 * log_cdf_18);
         }
     }
 }
@@ -3331,12 +3413,12 @@ IRGEN_FN double beta_sample_f64(double a, double b, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double a, double b, irgen_rng* irgen_rng)
 {
-    double sample_17 = 0.0;
+    double sample_21 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b)) {
         return ((double)NAN);
     }
-    sample_17 = beta_sample_f64(a, b, irgen_rng);
-    return sample_17;
+    sample_21 = beta_sample_f64(a, b, irgen_rng);
+    return sample_21;
 }
 
 IRGEN_FN double log_space_upper_f64(double y, double a, double b)
@@ -3474,12 +3556,12 @@ IRGEN_FN double beta_log_sample_f64(double a, double b, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_log_sample_f64(double a, double b, irgen_rng* irgen_rng)
 {
-    double log_sample_18 = 0.0;
+    double log_sample_22 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b)) {
         return ((double)NAN);
     }
-    log_sample_18 = beta_log_sample_f64(a, b, irgen_rng);
-    return log_sample_18;
+    log_sample_22 = beta_log_sample_f64(a, b, irgen_rng);
+    return log_sample_22;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -3628,6 +3710,82 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_prob_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#endif
+
+/* log_prob_grad, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
     }
 }
 #endif

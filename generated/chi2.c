@@ -1129,198 +1129,6 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_gamma_p_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = split_v_f64(irgen_m0, a);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_md irgen_m1 = (y < _irgen_t1);
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0;
-          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, _irgen_t3)), irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_gamma_p_v_f64(irgen_m0, 0.5 * k, 0.5 * x);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
-{
-    irgen_vd log_cdf_3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (x != x));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-                const irgen_md irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            {
-                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
-                    const irgen_md irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f64(irgen_m0)) {
-                { irgen_vd irgen_o0;
-                  irgen_o0 = log_cdf_v_f64(irgen_m0, x, k);
-                  log_cdf_3 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_3, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_gamma_q_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = split_v_f64(irgen_m0, a);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_md irgen_m1 = (y < _irgen_t1);
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_v_exp_f64(irgen_m2, _irgen_t2)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0;
-          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3, irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_gamma_q_v_f64(irgen_m0, 0.5 * k, 0.5 * x);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
-{
-    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (x != x));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-                const irgen_md irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            {
-                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-                    const irgen_md irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f64(irgen_m0)) {
-                { irgen_vd irgen_o0;
-                  irgen_o0 = log_sf_v_f64(irgen_m0, x, k);
-                  log_sf_4 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_4, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd shift = irgen_bc_f64(0.0);
@@ -1425,6 +1233,309 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
                     irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
                     return irgen_ret0;
                 }
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd d0_x, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d1_h = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d1_h__0 = 0.0;
+        d1_h = irgen_bc_f64(d1_h__0);
+    }
+    {
+        const irgen_md irgen_m1 = ((k == irgen_bc_f64(2.0)) & (x == irgen_bc_f64(0.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-0.6931471805599453), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd d1_h__0 = 0.5 * d1_k;
+            const irgen_vd h__0 = 0.5 * k;
+            d1_h = d1_h__0;
+            h = h__0;
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = digamma_v_f64(irgen_m0, h);
+          _irgen_r1 = irgen_o0;
+        }
+        {
+            const irgen_vd irgen_c0 = h - 1.0;
+            const irgen_vd irgen_c1 = irgen_v_log_f64(irgen_m0, x);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.6931471805599453 * h) + irgen_c0 * irgen_c1 - 0.5 * x - irgen_v_lgamma_f64(irgen_m0, h), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c0 * d0_x / x - 0.5 * d0_x, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(_irgen_r1 * d1_h) + irgen_c1 * d1_h - 0.6931471805599453 * d1_h, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd* irgen_r1)
+{
+    irgen_vd log_prob_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_4 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_5 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                  irgen_o0 = log_prob__d0_1_v_f64(irgen_m0, x, k, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret1);
+                *irgen_r1 = irgen_ret1;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_gamma_p_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, _irgen_t3)), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_gamma_p_v_f64(irgen_m0, 0.5 * k, 0.5 * x);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
+{
+    irgen_vd log_cdf_6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_cdf_v_f64(irgen_m0, x, k);
+                  log_cdf_6 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_6, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_gamma_q_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_v_exp_f64(irgen_m2, _irgen_t2)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_gamma_q_v_f64(irgen_m0, 0.5 * k, 0.5 * x);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
+{
+    irgen_vd log_sf_7 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_sf_v_f64(irgen_m0, x, k);
+                  log_sf_7 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_7, irgen_ret0);
+                return irgen_ret0;
             }
         }
     }
@@ -2334,8 +2445,8 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd* irgen_r1)
 {
-    irgen_vd cdf_5 = irgen_bc_f64(0.0);
-    irgen_vd cdf_6 = irgen_bc_f64(0.0);
+    irgen_vd cdf_8 = irgen_bc_f64(0.0);
+    irgen_vd cdf_9 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -2376,11 +2487,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1;
                   irgen_o0 = cdf__d1_v_f64(irgen_m0, x, k, irgen_bc_f64(1.0), &irgen_o1);
-                  cdf_5 = irgen_o0;
-                  cdf_6 = irgen_o1;
+                  cdf_8 = irgen_o0;
+                  cdf_9 = irgen_o1;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret1);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_8, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret1);
                 *irgen_r1 = irgen_ret1;
                 return irgen_ret0;
             }
@@ -2877,13 +2988,13 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k)
 {
-    irgen_vd upper_7 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_9 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_11 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_12 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_13 = irgen_bc_f64(0.0);
+    irgen_vd upper_10 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_12 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_13 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_14 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_15 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_16 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (x != x));
@@ -2920,19 +3031,19 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = upper_v_f64(irgen_m0, x, k);
-                  upper_7 = irgen_o0;
+                  upper_10 = irgen_o0;
                 }
                 {
-                    const irgen_md irgen_m10 = (upper_7 > irgen_bc_f64(0.0));
+                    const irgen_md irgen_m10 = (upper_10 > irgen_bc_f64(0.0));
                     irgen_md irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f64(irgen_m11)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f64(irgen_m11, x, k, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_sf_8 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_8);
-                          log_sf_9 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_9);
-                          log_sf_10 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_10);
+                          log_sf_11 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_11);
+                          log_sf_12 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_12);
+                          log_sf_13 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_13);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_9 / log_sf_10), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_12 / log_sf_13), irgen_ret0);
                         const irgen_md irgen_m12 = irgen_m11;
                         irgen_m11 &= ~irgen_m12;
                         irgen_m0 &= ~irgen_m12;
@@ -2941,11 +3052,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                     if (irgen_any_f64(irgen_m13)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f64(irgen_m13, x, k, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_cdf_11 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_11);
-                          log_cdf_12 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_12);
-                          log_cdf_13 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_13);
+                          log_cdf_14 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_14);
+                          log_cdf_15 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_15);
+                          log_cdf_16 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_16);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_12 / log_cdf_13), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_15 / log_cdf_16), irgen_ret0);
                         const irgen_md irgen_m14 = irgen_m13;
                         irgen_m13 &= ~irgen_m14;
                         irgen_m0 &= ~irgen_m14;
@@ -3530,7 +3641,7 @@ static inline __attribute__((always_inline)) irgen_vd chi2_sample_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd k, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_14 = irgen_bc_f64(0.0);
+    irgen_vd sample_17 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)));
@@ -3545,9 +3656,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = chi2_sample_v_f64(irgen_m0, k, irgen_rng);
-          sample_14 = irgen_o0;
+          sample_17 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_14, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_17, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4477,198 +4588,6 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf log_gamma_p_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
-{
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = split_v_f32(irgen_m0, a);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_mf irgen_m1 = (y < _irgen_t1);
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0;
-              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
-              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t2, irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0;
-          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log1p_f32(irgen_m0, -irgen_v_exp_f32(irgen_m0, _irgen_t3)), irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
-{
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_gamma_p_v_f32(irgen_m0, 0.5f * k, 0.5f * x);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
-{
-    irgen_vf log_cdf_3 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    {
-        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (x != x));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        {
-            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
-            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f32(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
-                const irgen_mf irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f32(irgen_m0)) {
-            {
-                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f32(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
-                    const irgen_mf irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f32(irgen_m0)) {
-                { irgen_vf irgen_o0;
-                  irgen_o0 = log_cdf_v_f32(irgen_m0, x, k);
-                  log_cdf_3 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_3, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf log_gamma_q_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
-{
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = split_v_f32(irgen_m0, a);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_mf irgen_m1 = (y < _irgen_t1);
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0;
-              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
-              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log1p_f32(irgen_m2, -irgen_v_exp_f32(irgen_m2, _irgen_t2)), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0;
-          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3, irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
-{
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_gamma_q_v_f32(irgen_m0, 0.5f * k, 0.5f * x);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
-{
-    irgen_vf log_sf_4 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    {
-        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (x != x));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        {
-            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
-            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f32(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
-                const irgen_mf irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f32(irgen_m0)) {
-            {
-                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f32(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
-                    const irgen_mf irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f32(irgen_m0)) {
-                { irgen_vf irgen_o0;
-                  irgen_o0 = log_sf_v_f32(irgen_m0, x, k);
-                  log_sf_4 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_4, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irgen_m0, irgen_vf x)
 {
     irgen_vf shift = irgen_bc_f32(0.0f);
@@ -4773,6 +4692,309 @@ static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irg
                     irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
                     return irgen_ret0;
                 }
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_prob__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf d0_x, irgen_vf d1_k, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+{
+    irgen_vf d1_h = irgen_bc_f32(0.0f);
+    irgen_vf h = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_r1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const float d1_h__0 = 0.0f;
+        d1_h = irgen_bc_f32(d1_h__0);
+    }
+    {
+        const irgen_mf irgen_m1 = ((k == irgen_bc_f32(2.0f)) & (x == irgen_bc_f32(0.0f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-0.6931471805599453f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf d1_h__0 = 0.5f * d1_k;
+            const irgen_vf h__0 = 0.5f * k;
+            d1_h = d1_h__0;
+            h = h__0;
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = digamma_v_f32(irgen_m0, h);
+          _irgen_r1 = irgen_o0;
+        }
+        {
+            const irgen_vf irgen_c0 = h - 1.0f;
+            const irgen_vf irgen_c1 = irgen_v_log_f32(irgen_m0, x);
+            irgen_ret0 = irgen_sel_f32(irgen_m0, -(0.6931471805599453f * h) + irgen_c0 * irgen_c1 - 0.5f * x - irgen_v_lgamma_f32(irgen_m0, h), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_c0 * d0_x / x - 0.5f * d0_x, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, -(_irgen_r1 * d1_h) + irgen_c1 * d1_h - 0.6931471805599453f * d1_h, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf* irgen_r1)
+{
+    irgen_vf log_prob_3 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_4 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_5 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret1);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret1);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+                  irgen_o0 = log_prob__d0_1_v_f32(irgen_m0, x, k, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_4, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, log_prob_5, irgen_ret1);
+                *irgen_r1 = irgen_ret1;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_gamma_p_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_mf irgen_m1 = (y < _irgen_t1);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t2, irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log1p_f32(irgen_m0, -irgen_v_exp_f32(irgen_m0, _irgen_t3)), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_gamma_p_v_f32(irgen_m0, 0.5f * k, 0.5f * x);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
+{
+    irgen_vf log_cdf_6 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_cdf_v_f32(irgen_m0, x, k);
+                  log_cdf_6 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_6, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_gamma_q_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_mf irgen_m1 = (y < _irgen_t1);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log1p_f32(irgen_m2, -irgen_v_exp_f32(irgen_m2, _irgen_t2)), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_gamma_q_v_f32(irgen_m0, 0.5f * k, 0.5f * x);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
+{
+    irgen_vf log_sf_7 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_sf_v_f32(irgen_m0, x, k);
+                  log_sf_7 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_7, irgen_ret0);
+                return irgen_ret0;
             }
         }
     }
@@ -5682,8 +5904,8 @@ static inline __attribute__((always_inline)) irgen_vf cdf__d1_v_f32(irgen_mf irg
 
 static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf* irgen_r1)
 {
-    irgen_vf cdf_5 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_6 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_8 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_9 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
@@ -5724,11 +5946,11 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0, irgen_o1;
                   irgen_o0 = cdf__d1_v_f32(irgen_m0, x, k, irgen_bc_f32(1.0f), &irgen_o1);
-                  cdf_5 = irgen_o0;
-                  cdf_6 = irgen_o1;
+                  cdf_8 = irgen_o0;
+                  cdf_9 = irgen_o1;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_6, irgen_ret1);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_8, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_9, irgen_ret1);
                 *irgen_r1 = irgen_ret1;
                 return irgen_ret0;
             }
@@ -6225,13 +6447,13 @@ static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k)
 {
-    irgen_vf upper_7 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_8 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_9 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_10 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_11 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_12 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_13 = irgen_bc_f32(0.0f);
+    irgen_vf upper_10 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_11 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_12 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_13 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_14 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_15 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_16 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (x != x));
@@ -6268,19 +6490,19 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0;
                   irgen_o0 = upper_v_f32(irgen_m0, x, k);
-                  upper_7 = irgen_o0;
+                  upper_10 = irgen_o0;
                 }
                 {
-                    const irgen_mf irgen_m10 = (upper_7 > irgen_bc_f32(0.0f));
+                    const irgen_mf irgen_m10 = (upper_10 > irgen_bc_f32(0.0f));
                     irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f32(irgen_m11)) {
                         { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f32(irgen_m11, x, k, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                          log_sf_8 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_8);
-                          log_sf_9 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_9);
-                          log_sf_10 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_10);
+                          log_sf_11 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_11);
+                          log_sf_12 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_12);
+                          log_sf_13 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_13);
                         }
-                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_9 / log_sf_10), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_12 / log_sf_13), irgen_ret0);
                         const irgen_mf irgen_m12 = irgen_m11;
                         irgen_m11 &= ~irgen_m12;
                         irgen_m0 &= ~irgen_m12;
@@ -6289,11 +6511,11 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
                     if (irgen_any_f32(irgen_m13)) {
                         { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f32(irgen_m13, x, k, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                          log_cdf_11 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_11);
-                          log_cdf_12 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_12);
-                          log_cdf_13 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_13);
+                          log_cdf_14 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_14);
+                          log_cdf_15 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_15);
+                          log_cdf_16 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_16);
                         }
-                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_12 / log_cdf_13), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_15 / log_cdf_16), irgen_ret0);
                         const irgen_mf irgen_m14 = irgen_m13;
                         irgen_m13 &= ~irgen_m14;
                         irgen_m0 &= ~irgen_m14;
@@ -6878,7 +7100,7 @@ static inline __attribute__((always_inline)) irgen_vf chi2_sample_v_f32(irgen_mf
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf k, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_14 = irgen_bc_f32(0.0f);
+    irgen_vf sample_17 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY));
@@ -6893,9 +7115,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = chi2_sample_v_f32(irgen_m0, k, irgen_rng);
-          sample_14 = irgen_o0;
+          sample_17 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_14, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_17, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -7023,6 +7245,44 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vf r0;
             r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1);
             irgen_store_f_f(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_vd r0, r1;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, &r1);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_vf r0, r1;
+            r0 = kernel_log_prob_grad_v_f32(irgen_mf_lanes(w), x0, x1, &r1);
+            irgen_store_f_f(out0, c + b, w, r0);
+            irgen_store_f_f(out1, c + b, w, r1);
         }
 
     }

@@ -592,80 +592,6 @@ IRGEN_FN double kernel_log_prob_f64(double x, double k)
     return log_prob_2;
 }
 
-IRGEN_FN double log_gamma_p_f64(double a, double y)
-{
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    _irgen_t1 = split_f64(a);
-    if (y < _irgen_t1) {
-        _irgen_t2 = log_p_series_f64(a, y);
-        return _irgen_t2;
-    }
-    _irgen_t3 = log_q_fraction_f64(a, y);
-    return log1p(-exp(_irgen_t3));
-}
-
-IRGEN_FN double log_cdf_f64(double x, double k)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = log_gamma_p_f64(0.5 * k, 0.5 * x);
-    return _irgen_t1;
-}
-
-IRGEN_FN double kernel_log_cdf_f64(double x, double k)
-{
-    double log_cdf_3 = 0.0;
-    if (!(k > 0.0) || isinf(k) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x < 0.0) {
-        return -((double)INFINITY);
-    }
-    if (x == ((double)INFINITY)) {
-        return 0.0;
-    }
-    log_cdf_3 = log_cdf_f64(x, k);
-    return log_cdf_3;
-}
-
-IRGEN_FN double log_gamma_q_f64(double a, double y)
-{
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    _irgen_t1 = split_f64(a);
-    if (y < _irgen_t1) {
-        _irgen_t2 = log_p_series_f64(a, y);
-        return log1p(-exp(_irgen_t2));
-    }
-    _irgen_t3 = log_q_fraction_f64(a, y);
-    return _irgen_t3;
-}
-
-IRGEN_FN double log_sf_f64(double x, double k)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = log_gamma_q_f64(0.5 * k, 0.5 * x);
-    return _irgen_t1;
-}
-
-IRGEN_FN double kernel_log_sf_f64(double x, double k)
-{
-    double log_sf_4 = 0.0;
-    if (!(k > 0.0) || isinf(k) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x < 0.0) {
-        return 0.0;
-    }
-    if (x == ((double)INFINITY)) {
-        return -((double)INFINITY);
-    }
-    log_sf_4 = log_sf_f64(x, k);
-    return log_sf_4;
-}
-
 IRGEN_FN double digamma_f64(double x)
 {
     double shift = 0.0;
@@ -723,6 +649,136 @@ IRGEN_FN double digamma_f64(double x)
         series = series__0;
         return -series__0 + shift + log(x) - 0.5 / x;
     }
+}
+
+IRGEN_FN double log_prob__d0_1_f64(double x, double k, double d0_x, double d1_k, double* irgen_r1, double* irgen_r2)
+{
+    double d1_h = 0.0;
+    double h = 0.0;
+    double _irgen_r1 = 0.0;
+    {
+        const double d1_h__0 = 0.0;
+        d1_h = d1_h__0;
+    }
+    if (k == 2.0 && x == 0.0) {
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return -0.6931471805599453;
+    }
+    {
+        const double d1_h__0 = 0.5 * d1_k;
+        const double h__0 = 0.5 * k;
+        d1_h = d1_h__0;
+        h = h__0;
+    }
+    _irgen_r1 = digamma_f64(h);
+    {
+        const double irgen_c0 = h - 1.0;
+        const double irgen_c1 = log(x);
+        *irgen_r1 = irgen_c0 * d0_x / x - 0.5 * d0_x;
+        *irgen_r2 = -(_irgen_r1 * d1_h) + irgen_c1 * d1_h - 0.6931471805599453 * d1_h;
+        return -(0.6931471805599453 * h) + irgen_c0 * irgen_c1 - 0.5 * x - irgen_lgamma(h);
+    }
+}
+
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double k, double* irgen_r1)
+{
+    double log_prob_3 = 0.0;
+    double log_prob_4 = 0.0;
+    double log_prob_5 = 0.0;
+    if (!(k > 0.0) || isinf(k) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x == ((double)INFINITY)) {
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
+    }
+    { double irgen_o1, irgen_o2;
+      log_prob_3 = log_prob__d0_1_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+    }
+    *irgen_r1 = log_prob_5;
+    return log_prob_4;
+}
+
+IRGEN_FN double log_gamma_p_f64(double a, double y)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = split_f64(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f64(a, y);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_q_fraction_f64(a, y);
+    return log1p(-exp(_irgen_t3));
+}
+
+IRGEN_FN double log_cdf_f64(double x, double k)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_gamma_p_f64(0.5 * k, 0.5 * x);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double k)
+{
+    double log_cdf_6 = 0.0;
+    if (!(k > 0.0) || isinf(k) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return -((double)INFINITY);
+    }
+    if (x == ((double)INFINITY)) {
+        return 0.0;
+    }
+    log_cdf_6 = log_cdf_f64(x, k);
+    return log_cdf_6;
+}
+
+IRGEN_FN double log_gamma_q_f64(double a, double y)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = split_f64(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f64(a, y);
+        return log1p(-exp(_irgen_t2));
+    }
+    _irgen_t3 = log_q_fraction_f64(a, y);
+    return _irgen_t3;
+}
+
+IRGEN_FN double log_sf_f64(double x, double k)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_gamma_q_f64(0.5 * k, 0.5 * x);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double k)
+{
+    double log_sf_7 = 0.0;
+    if (!(k > 0.0) || isinf(k) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return 0.0;
+    }
+    if (x == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    log_sf_7 = log_sf_f64(x, k);
+    return log_sf_7;
 }
 
 IRGEN_FN double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
@@ -1425,8 +1481,8 @@ IRGEN_FN double cdf__d1_f64(double x, double k, double d0_k, double* irgen_r1)
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double k, double* irgen_r1)
 {
-    double cdf_5 = 0.0;
-    double cdf_6 = 0.0;
+    double cdf_8 = 0.0;
+    double cdf_9 = 0.0;
     if (!(k > 0.0) || isinf(k) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -1440,11 +1496,11 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double k, double* irgen_r1)
         return 1.0;
     }
     { double irgen_o1;
-      cdf_5 = cdf__d1_f64(x, k, 1.0, &irgen_o1);
-      cdf_6 = irgen_o1;
+      cdf_8 = cdf__d1_f64(x, k, 1.0, &irgen_o1);
+      cdf_9 = irgen_o1;
     }
-    *irgen_r1 = cdf_6;
-    return cdf_5;
+    *irgen_r1 = cdf_9;
+    return cdf_8;
 }
 
 IRGEN_FN double upper_f64(double x, double k)
@@ -1822,13 +1878,13 @@ IRGEN_FN double log_cdf__d1_0_f64(double x, double k, double d0_k, double d1_x, 
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double k)
 {
-    double upper_7 = 0.0;
-    double log_sf_8 = 0.0;
-    double log_sf_9 = 0.0;
-    double log_sf_10 = 0.0;
-    double log_cdf_11 = 0.0;
-    double log_cdf_12 = 0.0;
-    double log_cdf_13 = 0.0;
+    double upper_10 = 0.0;
+    double log_sf_11 = 0.0;
+    double log_sf_12 = 0.0;
+    double log_sf_13 = 0.0;
+    double log_cdf_14 = 0.0;
+    double log_cdf_15 = 0.0;
+    double log_cdf_16 = 0.0;
     if (!(k > 0.0) || isinf(k) || isnan(x)) {
         return ((double)NAN);
     }
@@ -1838,21 +1894,21 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double k)
     if (x == ((double)INFINITY)) {
         return 0.0;
     }
-    upper_7 = upper_f64(x, k);
-    if (upper_7 > 0.0) {
+    upper_10 = upper_f64(x, k);
+    if (upper_10 > 0.0) {
         { double irgen_o1, irgen_o2;
-          log_sf_8 = log_sf__d1_0_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_sf_9 = irgen_o1;
-          log_sf_10 = irgen_o2;
+          log_sf_11 = log_sf__d1_0_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_sf_12 = irgen_o1;
+          log_sf_13 = irgen_o2;
         }
-        return -(log_sf_9 / log_sf_10);
+        return -(log_sf_12 / log_sf_13);
     } else {
         { double irgen_o1, irgen_o2;
-          log_cdf_11 = log_cdf__d1_0_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_cdf_12 = irgen_o1;
-          log_cdf_13 = irgen_o2;
+          log_cdf_14 = log_cdf__d1_0_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_15 = irgen_o1;
+          log_cdf_16 = irgen_o2;
         }
-        return -(log_cdf_12 / log_cdf_13);
+        return -(log_cdf_15 / log_cdf_16);
     }
 }
 
@@ -2282,12 +2338,12 @@ IRGEN_FN double chi2_sample_f64(double k, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double k, irgen_rng* irgen_rng)
 {
-    double sample_14 = 0.0;
+    double sample_17 = 0.0;
     if (!(k > 0.0) || isinf(k)) {
         return ((double)NAN);
     }
-    sample_14 = chi2_sample_f64(k, irgen_rng);
-    return sample_14;
+    sample_17 = chi2_sample_f64(k, irgen_rng);
+    return sample_17;
 }
 
 /* ---- float32 device functions ---- */
@@ -2736,80 +2792,6 @@ IRGEN_FN float kernel_log_prob_f32(float x, float k)
     return log_prob_2;
 }
 
-IRGEN_FN float log_gamma_p_f32(float a, float y)
-{
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
-    _irgen_t1 = split_f32(a);
-    if (y < _irgen_t1) {
-        _irgen_t2 = log_p_series_f32(a, y);
-        return _irgen_t2;
-    }
-    _irgen_t3 = log_q_fraction_f32(a, y);
-    return log1pf(-expf(_irgen_t3));
-}
-
-IRGEN_FN float log_cdf_f32(float x, float k)
-{
-    float _irgen_t1 = 0.0f;
-    _irgen_t1 = log_gamma_p_f32(0.5f * k, 0.5f * x);
-    return _irgen_t1;
-}
-
-IRGEN_FN float kernel_log_cdf_f32(float x, float k)
-{
-    float log_cdf_3 = 0.0f;
-    if (!(k > 0.0f) || isinf(k) || isnan(x)) {
-        return NAN;
-    }
-    if (x < 0.0f) {
-        return -INFINITY;
-    }
-    if (x == INFINITY) {
-        return 0.0f;
-    }
-    log_cdf_3 = log_cdf_f32(x, k);
-    return log_cdf_3;
-}
-
-IRGEN_FN float log_gamma_q_f32(float a, float y)
-{
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
-    _irgen_t1 = split_f32(a);
-    if (y < _irgen_t1) {
-        _irgen_t2 = log_p_series_f32(a, y);
-        return log1pf(-expf(_irgen_t2));
-    }
-    _irgen_t3 = log_q_fraction_f32(a, y);
-    return _irgen_t3;
-}
-
-IRGEN_FN float log_sf_f32(float x, float k)
-{
-    float _irgen_t1 = 0.0f;
-    _irgen_t1 = log_gamma_q_f32(0.5f * k, 0.5f * x);
-    return _irgen_t1;
-}
-
-IRGEN_FN float kernel_log_sf_f32(float x, float k)
-{
-    float log_sf_4 = 0.0f;
-    if (!(k > 0.0f) || isinf(k) || isnan(x)) {
-        return NAN;
-    }
-    if (x < 0.0f) {
-        return 0.0f;
-    }
-    if (x == INFINITY) {
-        return -INFINITY;
-    }
-    log_sf_4 = log_sf_f32(x, k);
-    return log_sf_4;
-}
-
 IRGEN_FN float digamma_f32(float x)
 {
     float shift = 0.0f;
@@ -2867,6 +2849,136 @@ IRGEN_FN float digamma_f32(float x)
         series = series__0;
         return -series__0 + shift + logf(x) - 0.5f / x;
     }
+}
+
+IRGEN_FN float log_prob__d0_1_f32(float x, float k, float d0_x, float d1_k, float* irgen_r1, float* irgen_r2)
+{
+    float d1_h = 0.0f;
+    float h = 0.0f;
+    float _irgen_r1 = 0.0f;
+    {
+        const float d1_h__0 = 0.0f;
+        d1_h = d1_h__0;
+    }
+    if (k == 2.0f && x == 0.0f) {
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return -0.6931471805599453f;
+    }
+    {
+        const float d1_h__0 = 0.5f * d1_k;
+        const float h__0 = 0.5f * k;
+        d1_h = d1_h__0;
+        h = h__0;
+    }
+    _irgen_r1 = digamma_f32(h);
+    {
+        const float irgen_c0 = h - 1.0f;
+        const float irgen_c1 = logf(x);
+        *irgen_r1 = irgen_c0 * d0_x / x - 0.5f * d0_x;
+        *irgen_r2 = -(_irgen_r1 * d1_h) + irgen_c1 * d1_h - 0.6931471805599453f * d1_h;
+        return -(0.6931471805599453f * h) + irgen_c0 * irgen_c1 - 0.5f * x - irgen_lgammaf(h);
+    }
+}
+
+IRGEN_FN float kernel_log_prob_grad_f32(float x, float k, float* irgen_r1)
+{
+    float log_prob_3 = 0.0f;
+    float log_prob_4 = 0.0f;
+    float log_prob_5 = 0.0f;
+    if (!(k > 0.0f) || isinf(k) || isnan(x)) {
+        *irgen_r1 = NAN;
+        return NAN;
+    }
+    if (x < 0.0f) {
+        *irgen_r1 = NAN;
+        return NAN;
+    }
+    if (x == INFINITY) {
+        *irgen_r1 = NAN;
+        return NAN;
+    }
+    { float irgen_o1, irgen_o2;
+      log_prob_3 = log_prob__d0_1_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+    }
+    *irgen_r1 = log_prob_5;
+    return log_prob_4;
+}
+
+IRGEN_FN float log_gamma_p_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    _irgen_t1 = split_f32(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f32(a, y);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_q_fraction_f32(a, y);
+    return log1pf(-expf(_irgen_t3));
+}
+
+IRGEN_FN float log_cdf_f32(float x, float k)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_gamma_p_f32(0.5f * k, 0.5f * x);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_cdf_f32(float x, float k)
+{
+    float log_cdf_6 = 0.0f;
+    if (!(k > 0.0f) || isinf(k) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return -INFINITY;
+    }
+    if (x == INFINITY) {
+        return 0.0f;
+    }
+    log_cdf_6 = log_cdf_f32(x, k);
+    return log_cdf_6;
+}
+
+IRGEN_FN float log_gamma_q_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    _irgen_t1 = split_f32(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f32(a, y);
+        return log1pf(-expf(_irgen_t2));
+    }
+    _irgen_t3 = log_q_fraction_f32(a, y);
+    return _irgen_t3;
+}
+
+IRGEN_FN float log_sf_f32(float x, float k)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_gamma_q_f32(0.5f * k, 0.5f * x);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_sf_f32(float x, float k)
+{
+    float log_sf_7 = 0.0f;
+    if (!(k > 0.0f) || isinf(k) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return 0.0f;
+    }
+    if (x == INFINITY) {
+        return -INFINITY;
+    }
+    log_sf_7 = log_sf_f32(x, k);
+    return log_sf_7;
 }
 
 IRGEN_FN float lgamma1p__d0_f32(float a, float d0_a, float* irgen_r1)
@@ -3569,8 +3681,8 @@ IRGEN_FN float cdf__d1_f32(float x, float k, float d0_k, float* irgen_r1)
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float k, float* irgen_r1)
 {
-    float cdf_5 = 0.0f;
-    float cdf_6 = 0.0f;
+    float cdf_8 = 0.0f;
+    float cdf_9 = 0.0f;
     if (!(k > 0.0f) || isinf(k) || isnan(x)) {
         *irgen_r1 = NAN;
         return NAN;
@@ -3584,11 +3696,11 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float k, float* irgen_r1)
         return 1.0f;
     }
     { float irgen_o1;
-      cdf_5 = cdf__d1_f32(x, k, 1.0f, &irgen_o1);
-      cdf_6 = irgen_o1;
+      cdf_8 = cdf__d1_f32(x, k, 1.0f, &irgen_o1);
+      cdf_9 = irgen_o1;
     }
-    *irgen_r1 = cdf_6;
-    return cdf_5;
+    *irgen_r1 = cdf_9;
+    return cdf_8;
 }
 
 IRGEN_FN float upper_f32(float x, float k)
@@ -3966,13 +4078,13 @@ IRGEN_FN float log_cdf__d1_0_f32(float x, float k, float d0_k, float d1_x, float
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float k)
 {
-    float upper_7 = 0.0f;
-    float log_sf_8 = 0.0f;
-    float log_sf_9 = 0.0f;
-    float log_sf_10 = 0.0f;
-    float log_cdf_11 = 0.0f;
-    float log_cdf_12 = 0.0f;
-    float log_cdf_13 = 0.0f;
+    float upper_10 = 0.0f;
+    float log_sf_11 = 0.0f;
+    float log_sf_12 = 0.0f;
+    float log_sf_13 = 0.0f;
+    float log_cdf_14 = 0.0f;
+    float log_cdf_15 = 0.0f;
+    float log_cdf_16 = 0.0f;
     if (!(k > 0.0f) || isinf(k) || isnan(x)) {
         return NAN;
     }
@@ -3982,21 +4094,21 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float k)
     if (x == INFINITY) {
         return 0.0f;
     }
-    upper_7 = upper_f32(x, k);
-    if (upper_7 > 0.0f) {
+    upper_10 = upper_f32(x, k);
+    if (upper_10 > 0.0f) {
         { float irgen_o1, irgen_o2;
-          log_sf_8 = log_sf__d1_0_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_sf_9 = irgen_o1;
-          log_sf_10 = irgen_o2;
+          log_sf_11 = log_sf__d1_0_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_sf_12 = irgen_o1;
+          log_sf_13 = irgen_o2;
         }
-        return -(log_sf_9 / log_sf_10);
+        return -(log_sf_12 / log_sf_13);
     } else {
         { float irgen_o1, irgen_o2;
-          log_cdf_11 = log_cdf__d1_0_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_cdf_12 = irgen_o1;
-          log_cdf_13 = irgen_o2;
+          log_cdf_14 = log_cdf__d1_0_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_cdf_15 = irgen_o1;
+          log_cdf_16 = irgen_o2;
         }
-        return -(log_cdf_12 / log_cdf_13);
+        return -(log_cdf_15 / log_cdf_16);
     }
 }
 
@@ -4426,12 +4538,12 @@ IRGEN_FN float chi2_sample_f32(float k, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float k, irgen_rng* irgen_rng)
 {
-    float sample_14 = 0.0f;
+    float sample_17 = 0.0f;
     if (!(k > 0.0f) || isinf(k)) {
         return NAN;
     }
-    sample_14 = chi2_sample_f32(k, irgen_rng);
-    return sample_14;
+    sample_17 = chi2_sample_f32(k, irgen_rng);
+    return sample_17;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -4668,6 +4780,76 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#endif
+
+/* log_prob_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    double r1;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, &r1);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, out0, out1);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0, out1);
+    }
+}
+#endif
+
+/* log_prob_grad, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    float r1;
+    const float r0 = kernel_log_prob_grad_f32(x0, x1, &r1);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, out0, out1);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0, out1);
     }
 }
 #endif

@@ -1112,198 +1112,6 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_gamma_p_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = split_v_f64(irgen_m0, a);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_md irgen_m1 = (y < _irgen_t1);
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0;
-          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, _irgen_t3)), irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_gamma_p_v_f64(irgen_m0, alpha, beta * x);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
-{
-    irgen_vd log_cdf_3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-                const irgen_md irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            {
-                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
-                    const irgen_md irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f64(irgen_m0)) {
-                { irgen_vd irgen_o0;
-                  irgen_o0 = log_cdf_v_f64(irgen_m0, x, alpha, beta);
-                  log_cdf_3 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_3, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_gamma_q_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = split_v_f64(irgen_m0, a);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_md irgen_m1 = (y < _irgen_t1);
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_v_exp_f64(irgen_m2, _irgen_t2)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0;
-          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3, irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_gamma_q_v_f64(irgen_m0, alpha, beta * x);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
-{
-    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
-            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
-                const irgen_md irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            {
-                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
-                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
-                    const irgen_md irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f64(irgen_m0)) {
-                { irgen_vd irgen_o0;
-                  irgen_o0 = log_sf_v_f64(irgen_m0, x, alpha, beta);
-                  log_sf_4 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_4, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd shift = irgen_bc_f64(0.0);
@@ -1408,6 +1216,312 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
                     irgen_ret0 = irgen_sel_f64(irgen_m0, -series__0 + shift + irgen_v_log_f64(irgen_m0, x) - 0.5 / x, irgen_ret0);
                     return irgen_ret0;
                 }
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd d0_x, irgen_vd d1_alpha, irgen_vd d2_beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((alpha == irgen_bc_f64(1.0)) & (x == irgen_bc_f64(0.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log_f64(irgen_m2, beta), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, d2_beta / beta, irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = digamma_v_f64(irgen_m0, alpha);
+          _irgen_r1 = irgen_o0;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m0, beta);
+            const irgen_vd irgen_c1 = alpha - 1.0;
+            const irgen_vd irgen_c2 = irgen_v_log_f64(irgen_m0, x);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * alpha - beta * x + irgen_c1 * irgen_c2 - irgen_v_lgamma_f64(irgen_m0, alpha), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(beta * d0_x) + irgen_c1 * d0_x / x, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(_irgen_r1 * d1_alpha) + irgen_c0 * d1_alpha + irgen_c2 * d1_alpha, irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m0, alpha * d2_beta / beta - d2_beta * x, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd log_prob_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_4 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_5 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                  irgen_o0 = log_prob__d0_1_2_v_f64(irgen_m0, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_gamma_p_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_v_exp_f64(irgen_m0, _irgen_t3)), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_gamma_p_v_f64(irgen_m0, alpha, beta * x);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd log_cdf_7 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(0.0), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_cdf_v_f64(irgen_m0, x, alpha, beta);
+                  log_cdf_7 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_7, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_gamma_q_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < _irgen_t1);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_p_series_v_f64(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_v_exp_f64(irgen_m2, _irgen_t2)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_q_fraction_v_f64(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_gamma_q_v_f64(irgen_m0, alpha, beta * x);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_sf_v_f64(irgen_m0, x, alpha, beta);
+                  log_sf_8 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_8, irgen_ret0);
+                return irgen_ret0;
             }
         }
     }
@@ -2375,9 +2489,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_5 = irgen_bc_f64(0.0);
-    irgen_vd cdf_6 = irgen_bc_f64(0.0);
-    irgen_vd cdf_7 = irgen_bc_f64(0.0);
+    irgen_vd cdf_9 = irgen_bc_f64(0.0);
+    irgen_vd cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd cdf_11 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -2422,13 +2536,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                  cdf_5 = irgen_o0;
-                  cdf_6 = irgen_o1;
-                  cdf_7 = irgen_o2;
+                  cdf_9 = irgen_o0;
+                  cdf_10 = irgen_o1;
+                  cdf_11 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret2);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -2652,13 +2766,13 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1)
 {
-    irgen_vd upper_8 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_9 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_12 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_13 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_14 = irgen_bc_f64(0.0);
+    irgen_vd upper_12 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_13 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_14 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_15 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_16 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_17 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_18 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -2699,19 +2813,19 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = upper_v_f64(irgen_m0, x, alpha, beta);
-                  upper_8 = irgen_o0;
+                  upper_12 = irgen_o0;
                 }
                 {
-                    const irgen_md irgen_m10 = (upper_8 > irgen_bc_f64(0.0));
+                    const irgen_md irgen_m10 = (upper_12 > irgen_bc_f64(0.0));
                     irgen_md irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f64(irgen_m11)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f64(irgen_m11, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_sf_9 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_9);
-                          log_sf_10 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_10);
-                          log_sf_11 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_11);
+                          log_sf_13 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_13);
+                          log_sf_14 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_14);
+                          log_sf_15 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_15);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_10 / log_sf_11), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_14 / log_sf_15), irgen_ret0);
                         irgen_ret1 = irgen_sel_f64(irgen_m11, -(x / beta), irgen_ret1);
                         const irgen_md irgen_m12 = irgen_m11;
                         irgen_m11 &= ~irgen_m12;
@@ -2721,11 +2835,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                     if (irgen_any_f64(irgen_m13)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f64(irgen_m13, x, alpha, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_cdf_12 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_12);
-                          log_cdf_13 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_13);
-                          log_cdf_14 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_14);
+                          log_cdf_16 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_16);
+                          log_cdf_17 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_17);
+                          log_cdf_18 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_18);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_13 / log_cdf_14), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_17 / log_cdf_18), irgen_ret0);
                         irgen_ret1 = irgen_sel_f64(irgen_m13, -(x / beta), irgen_ret1);
                         const irgen_md irgen_m14 = irgen_m13;
                         irgen_m13 &= ~irgen_m14;
@@ -3288,7 +3402,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_15 = irgen_bc_f64(0.0);
+    irgen_vd sample_19 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -3303,9 +3417,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          sample_15 = irgen_o0;
+          sample_19 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_15, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_19, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3702,7 +3816,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md 
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd log_sample_16 = irgen_bc_f64(0.0);
+    irgen_vd log_sample_20 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -3717,9 +3831,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(ir
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = log_sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          log_sample_16 = irgen_o0;
+          log_sample_20 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_16, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_20, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4632,198 +4746,6 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf log_gamma_p_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
-{
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = split_v_f32(irgen_m0, a);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_mf irgen_m1 = (y < _irgen_t1);
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0;
-              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
-              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t2, irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0;
-          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log1p_f32(irgen_m0, -irgen_v_exp_f32(irgen_m0, _irgen_t3)), irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
-{
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_gamma_p_v_f32(irgen_m0, alpha, beta * x);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
-{
-    irgen_vf log_cdf_3 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    {
-        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        {
-            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
-            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f32(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
-                const irgen_mf irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f32(irgen_m0)) {
-            {
-                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f32(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
-                    const irgen_mf irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f32(irgen_m0)) {
-                { irgen_vf irgen_o0;
-                  irgen_o0 = log_cdf_v_f32(irgen_m0, x, alpha, beta);
-                  log_cdf_3 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_3, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf log_gamma_q_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
-{
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = split_v_f32(irgen_m0, a);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_mf irgen_m1 = (y < _irgen_t1);
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0;
-              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
-              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log1p_f32(irgen_m2, -irgen_v_exp_f32(irgen_m2, _irgen_t2)), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0;
-          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
-          _irgen_t3 = irgen_o0;
-        }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3, irgen_ret0);
-        return irgen_ret0;
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
-{
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_gamma_q_v_f32(irgen_m0, alpha, beta * x);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
-{
-    irgen_vf log_sf_4 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    {
-        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        {
-            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
-            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f32(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
-                const irgen_mf irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f32(irgen_m0)) {
-            {
-                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
-                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f32(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
-                    const irgen_mf irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-            }
-            if (irgen_any_f32(irgen_m0)) {
-                { irgen_vf irgen_o0;
-                  irgen_o0 = log_sf_v_f32(irgen_m0, x, alpha, beta);
-                  log_sf_4 = irgen_o0;
-                }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_4, irgen_ret0);
-                return irgen_ret0;
-            }
-        }
-    }
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irgen_m0, irgen_vf x)
 {
     irgen_vf shift = irgen_bc_f32(0.0f);
@@ -4928,6 +4850,312 @@ static inline __attribute__((always_inline)) irgen_vf digamma_v_f32(irgen_mf irg
                     irgen_ret0 = irgen_sel_f32(irgen_m0, -series__0 + shift + irgen_v_log_f32(irgen_m0, x) - 0.5f / x, irgen_ret0);
                     return irgen_ret0;
                 }
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_prob__d0_1_2_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf d0_x, irgen_vf d1_alpha, irgen_vf d2_beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf _irgen_r1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((alpha == irgen_bc_f32(1.0f)) & (x == irgen_bc_f32(0.0f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log_f32(irgen_m2, beta), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m2, d2_beta / beta, irgen_ret3);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = digamma_v_f32(irgen_m0, alpha);
+          _irgen_r1 = irgen_o0;
+        }
+        {
+            const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m0, beta);
+            const irgen_vf irgen_c1 = alpha - 1.0f;
+            const irgen_vf irgen_c2 = irgen_v_log_f32(irgen_m0, x);
+            irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_c0 * alpha - beta * x + irgen_c1 * irgen_c2 - irgen_v_lgamma_f32(irgen_m0, alpha), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, -(beta * d0_x) + irgen_c1 * d0_x / x, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, -(_irgen_r1 * d1_alpha) + irgen_c0 * d1_alpha + irgen_c2 * d1_alpha, irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m0, alpha * d2_beta / beta - d2_beta * x, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+{
+    irgen_vf log_prob_3 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_4 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_5 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_6 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret2);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret2);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                  irgen_o0 = log_prob__d0_1_2_v_f32(irgen_m0, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2, &irgen_o3);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_4, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, log_prob_5, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, log_prob_6, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_gamma_p_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_mf irgen_m1 = (y < _irgen_t1);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t2, irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log1p_f32(irgen_m0, -irgen_v_exp_f32(irgen_m0, _irgen_t3)), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_gamma_p_v_f32(irgen_m0, alpha, beta * x);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf log_cdf_7 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(0.0f), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_cdf_v_f32(irgen_m0, x, alpha, beta);
+                  log_cdf_7 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_7, irgen_ret0);
+                return irgen_ret0;
+            }
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_gamma_q_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = split_v_f32(irgen_m0, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_mf irgen_m1 = (y < _irgen_t1);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_p_series_v_f32(irgen_m2, a, y);
+              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_v_log1p_f32(irgen_m2, -irgen_v_exp_f32(irgen_m2, _irgen_t2)), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_q_fraction_v_f32(irgen_m0, a, y);
+          _irgen_t3 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_gamma_q_v_f32(irgen_m0, alpha, beta * x);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf log_sf_8 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_sf_v_f32(irgen_m0, x, alpha, beta);
+                  log_sf_8 = irgen_o0;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_8, irgen_ret0);
+                return irgen_ret0;
             }
         }
     }
@@ -5895,9 +6123,9 @@ static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf i
 
 static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    irgen_vf cdf_5 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_6 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_7 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_9 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_10 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_11 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -5942,13 +6170,13 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                  cdf_5 = irgen_o0;
-                  cdf_6 = irgen_o1;
-                  cdf_7 = irgen_o2;
+                  cdf_9 = irgen_o0;
+                  cdf_10 = irgen_o1;
+                  cdf_11 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_6, irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_7, irgen_ret2);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_9, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_10, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_11, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -6172,13 +6400,13 @@ static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1)
 {
-    irgen_vf upper_8 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_9 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_10 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_11 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_12 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_13 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_14 = irgen_bc_f32(0.0f);
+    irgen_vf upper_12 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_13 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_14 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_15 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_16 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_17 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_18 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
@@ -6219,19 +6447,19 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0;
                   irgen_o0 = upper_v_f32(irgen_m0, x, alpha, beta);
-                  upper_8 = irgen_o0;
+                  upper_12 = irgen_o0;
                 }
                 {
-                    const irgen_mf irgen_m10 = (upper_8 > irgen_bc_f32(0.0f));
+                    const irgen_mf irgen_m10 = (upper_12 > irgen_bc_f32(0.0f));
                     irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f32(irgen_m11)) {
                         { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f32(irgen_m11, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                          log_sf_9 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_9);
-                          log_sf_10 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_10);
-                          log_sf_11 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_11);
+                          log_sf_13 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_13);
+                          log_sf_14 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_14);
+                          log_sf_15 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_15);
                         }
-                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_10 / log_sf_11), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_14 / log_sf_15), irgen_ret0);
                         irgen_ret1 = irgen_sel_f32(irgen_m11, -(x / beta), irgen_ret1);
                         const irgen_mf irgen_m12 = irgen_m11;
                         irgen_m11 &= ~irgen_m12;
@@ -6241,11 +6469,11 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
                     if (irgen_any_f32(irgen_m13)) {
                         { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f32(irgen_m13, x, alpha, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                          log_cdf_12 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_12);
-                          log_cdf_13 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_13);
-                          log_cdf_14 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_14);
+                          log_cdf_16 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_16);
+                          log_cdf_17 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_17);
+                          log_cdf_18 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_18);
                         }
-                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_13 / log_cdf_14), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_17 / log_cdf_18), irgen_ret0);
                         irgen_ret1 = irgen_sel_f32(irgen_m13, -(x / beta), irgen_ret1);
                         const irgen_mf irgen_m14 = irgen_m13;
                         irgen_m13 &= ~irgen_m14;
@@ -6808,7 +7036,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_15 = irgen_bc_f32(0.0f);
+    irgen_vf sample_19 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -6823,9 +7051,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          sample_15 = irgen_o0;
+          sample_19 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_15, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_19, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -7222,7 +7450,7 @@ static inline __attribute__((always_inline)) irgen_vf log_sample_v_f32(irgen_mf 
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf log_sample_16 = irgen_bc_f32(0.0f);
+    irgen_vf log_sample_20 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -7237,9 +7465,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(ir
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = log_sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          log_sample_16 = irgen_o0;
+          log_sample_20 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_16, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_20, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -7373,6 +7601,48 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vf r0;
             r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
             irgen_store_f_f(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+            irgen_store_d_d(out2, c + b, w, r2);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0, r1, r2;
+            r0 = kernel_log_prob_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_f_f(out0, c + b, w, r0);
+            irgen_store_f_f(out1, c + b, w, r1);
+            irgen_store_f_f(out2, c + b, w, r2);
         }
 
     }

@@ -531,6 +531,111 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta, irgen_vd d0_x, irgen_vd d1_mu, irgen_vd d2_beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd d0_t = irgen_bc_f64(0.0);
+    irgen_vd d1_t = irgen_bc_f64(0.0);
+    irgen_vd d2_t = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const double d0_t__0 = 0.0;
+        const double d1_t__0 = 0.0;
+        const double d2_t__0 = 0.0;
+        const irgen_vd irgen_c0 = 1.0 / beta;
+        const irgen_vd d0_t__1 = irgen_c0 * d0_x;
+        const irgen_vd d1_t__1 = -(irgen_c0 * d1_mu);
+        const irgen_vd irgen_c1 = -mu + x;
+        const irgen_vd d2_t__1 = -(irgen_c1 * d2_beta * (1.0 / beta) * (1.0 / beta));
+        const irgen_vd t__0 = irgen_c0 * irgen_c1;
+        d0_t = d0_t__1;
+        d1_t = d1_t__1;
+        d2_t = d2_t__1;
+        t = t__0;
+        const irgen_vd irgen_c2 = irgen_v_exp_f64(irgen_m0, -t__0);
+        *irgen_r1 = irgen_c2 * d0_t__1 - d0_t__1;
+        *irgen_r2 = irgen_c2 * d1_t__1 - d1_t__1;
+        *irgen_r3 = -(irgen_c0 * d2_beta) + irgen_c2 * d2_t__1 - d2_t__1;
+        return -irgen_c2 - t__0 - irgen_v_log_f64(irgen_m0, beta);
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd log_prob_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_4 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_5 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                  irgen_o0 = log_prob__d0_1_2_v_f64(irgen_m0, x, mu, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
@@ -540,7 +645,7 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta)
 {
-    irgen_vd log_cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_7 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
@@ -577,9 +682,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = log_cdf_v_f64(irgen_m0, x, mu, beta);
-                  log_cdf_3 = irgen_o0;
+                  log_cdf_7 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_3, irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_7, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -596,7 +701,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta)
 {
-    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
@@ -633,9 +738,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = log_sf_v_f64(irgen_m0, x, mu, beta);
-                  log_sf_4 = irgen_o0;
+                  log_sf_8 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_4, irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_8, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -665,9 +770,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_5 = irgen_bc_f64(0.0);
-    irgen_vd cdf_6 = irgen_bc_f64(0.0);
-    irgen_vd cdf_7 = irgen_bc_f64(0.0);
+    irgen_vd cdf_9 = irgen_bc_f64(0.0);
+    irgen_vd cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd cdf_11 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -712,13 +817,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, beta, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                  cdf_5 = irgen_o0;
-                  cdf_6 = irgen_o1;
-                  cdf_7 = irgen_o2;
+                  cdf_9 = irgen_o0;
+                  cdf_10 = irgen_o1;
+                  cdf_11 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret2);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -955,7 +1060,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_8 = irgen_bc_f64(0.0);
+    irgen_vd sample_12 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu));
@@ -970,9 +1075,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, mu, beta, irgen_rng);
-          sample_8 = irgen_o0;
+          sample_12 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_8, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_12, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1304,6 +1409,111 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf log_prob__d0_1_2_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta, irgen_vf d0_x, irgen_vf d1_mu, irgen_vf d2_beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf d0_t = irgen_bc_f32(0.0f);
+    irgen_vf d1_t = irgen_bc_f32(0.0f);
+    irgen_vf d2_t = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    {
+        const float d0_t__0 = 0.0f;
+        const float d1_t__0 = 0.0f;
+        const float d2_t__0 = 0.0f;
+        const irgen_vf irgen_c0 = 1.0f / beta;
+        const irgen_vf d0_t__1 = irgen_c0 * d0_x;
+        const irgen_vf d1_t__1 = -(irgen_c0 * d1_mu);
+        const irgen_vf irgen_c1 = -mu + x;
+        const irgen_vf d2_t__1 = -(irgen_c1 * d2_beta * (1.0f / beta) * (1.0f / beta));
+        const irgen_vf t__0 = irgen_c0 * irgen_c1;
+        d0_t = d0_t__1;
+        d1_t = d1_t__1;
+        d2_t = d2_t__1;
+        t = t__0;
+        const irgen_vf irgen_c2 = irgen_v_exp_f32(irgen_m0, -t__0);
+        *irgen_r1 = irgen_c2 * d0_t__1 - d0_t__1;
+        *irgen_r2 = irgen_c2 * d1_t__1 - d1_t__1;
+        *irgen_r3 = -(irgen_c0 * d2_beta) + irgen_c2 * d2_t__1 - d2_t__1;
+        return -irgen_c2 - t__0 - irgen_v_log_f32(irgen_m0, beta);
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+{
+    irgen_vf log_prob_3 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_4 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_5 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_6 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret2);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret2);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                  irgen_o0 = log_prob__d0_1_2_v_f32(irgen_m0, x, mu, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2, &irgen_o3);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_4, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, log_prob_5, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, log_prob_6, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
@@ -1313,7 +1523,7 @@ static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irg
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta)
 {
-    irgen_vf log_cdf_3 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_7 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu) | (x != x));
@@ -1350,9 +1560,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0;
                   irgen_o0 = log_cdf_v_f32(irgen_m0, x, mu, beta);
-                  log_cdf_3 = irgen_o0;
+                  log_cdf_7 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_3, irgen_ret0);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_7, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -1369,7 +1579,7 @@ static inline __attribute__((always_inline)) irgen_vf log_sf_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta)
 {
-    irgen_vf log_sf_4 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_8 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu) | (x != x));
@@ -1406,9 +1616,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0;
                   irgen_o0 = log_sf_v_f32(irgen_m0, x, mu, beta);
-                  log_sf_4 = irgen_o0;
+                  log_sf_8 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_4, irgen_ret0);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_8, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -1438,9 +1648,9 @@ static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf i
 
 static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    irgen_vf cdf_5 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_6 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_7 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_9 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_10 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_11 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -1485,13 +1695,13 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, mu, beta, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                  cdf_5 = irgen_o0;
-                  cdf_6 = irgen_o1;
-                  cdf_7 = irgen_o2;
+                  cdf_9 = irgen_o0;
+                  cdf_10 = irgen_o1;
+                  cdf_11 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_5, irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_6, irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_7, irgen_ret2);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_9, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_10, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_11, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -1728,7 +1938,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf mu, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_8 = irgen_bc_f32(0.0f);
+    irgen_vf sample_12 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu));
@@ -1743,9 +1953,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, mu, beta, irgen_rng);
-          sample_8 = irgen_o0;
+          sample_12 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_8, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_12, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1831,6 +2041,48 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vf r0;
             r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
             irgen_store_f_f(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+            irgen_store_d_d(out2, c + b, w, r2);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0, r1, r2;
+            r0 = kernel_log_prob_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_f_f(out0, c + b, w, r0);
+            irgen_store_f_f(out1, c + b, w, r1);
+            irgen_store_f_f(out2, c + b, w, r2);
         }
 
     }

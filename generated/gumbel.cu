@@ -195,6 +195,66 @@ IRGEN_FN double kernel_log_prob_f64(double x, double mu, double beta)
     return log_prob_2;
 }
 
+IRGEN_FN double log_prob__d0_1_2_f64(double x, double mu, double beta, double d0_x, double d1_mu, double d2_beta, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double d0_t = 0.0;
+    double d1_t = 0.0;
+    double d2_t = 0.0;
+    double t = 0.0;
+    {
+        const double d0_t__0 = 0.0;
+        const double d1_t__0 = 0.0;
+        const double d2_t__0 = 0.0;
+        const double irgen_c0 = 1.0 / beta;
+        const double d0_t__1 = irgen_c0 * d0_x;
+        const double d1_t__1 = -(irgen_c0 * d1_mu);
+        const double irgen_c1 = -mu + x;
+        const double d2_t__1 = -(irgen_c1 * d2_beta * (1.0 / beta) * (1.0 / beta));
+        const double t__0 = irgen_c0 * irgen_c1;
+        d0_t = d0_t__1;
+        d1_t = d1_t__1;
+        d2_t = d2_t__1;
+        t = t__0;
+        const double irgen_c2 = exp(-t__0);
+        *irgen_r1 = irgen_c2 * d0_t__1 - d0_t__1;
+        *irgen_r2 = irgen_c2 * d1_t__1 - d1_t__1;
+        *irgen_r3 = -(irgen_c0 * d2_beta) + irgen_c2 * d2_t__1 - d2_t__1;
+        return -irgen_c2 - t__0 - log(beta);
+    }
+}
+
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double mu, double beta, double* irgen_r1, double* irgen_r2)
+{
+    double log_prob_3 = 0.0;
+    double log_prob_4 = 0.0;
+    double log_prob_5 = 0.0;
+    double log_prob_6 = 0.0;
+    if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x == -((double)INFINITY)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x == ((double)INFINITY)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f64(x, mu, beta, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_5;
+    *irgen_r2 = log_prob_6;
+    return log_prob_4;
+}
+
 IRGEN_FN double log_cdf_f64(double x, double mu, double beta)
 {
     return -exp((mu - x) / beta);
@@ -202,7 +262,7 @@ IRGEN_FN double log_cdf_f64(double x, double mu, double beta)
 
 IRGEN_FN double kernel_log_cdf_f64(double x, double mu, double beta)
 {
-    double log_cdf_3 = 0.0;
+    double log_cdf_7 = 0.0;
     if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
         return ((double)NAN);
     }
@@ -212,8 +272,8 @@ IRGEN_FN double kernel_log_cdf_f64(double x, double mu, double beta)
     if (x == ((double)INFINITY)) {
         return 0.0;
     }
-    log_cdf_3 = log_cdf_f64(x, mu, beta);
-    return log_cdf_3;
+    log_cdf_7 = log_cdf_f64(x, mu, beta);
+    return log_cdf_7;
 }
 
 IRGEN_FN double log_sf_f64(double x, double mu, double beta)
@@ -223,7 +283,7 @@ IRGEN_FN double log_sf_f64(double x, double mu, double beta)
 
 IRGEN_FN double kernel_log_sf_f64(double x, double mu, double beta)
 {
-    double log_sf_4 = 0.0;
+    double log_sf_8 = 0.0;
     if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
         return ((double)NAN);
     }
@@ -233,8 +293,8 @@ IRGEN_FN double kernel_log_sf_f64(double x, double mu, double beta)
     if (x == ((double)INFINITY)) {
         return -((double)INFINITY);
     }
-    log_sf_4 = log_sf_f64(x, mu, beta);
-    return log_sf_4;
+    log_sf_8 = log_sf_f64(x, mu, beta);
+    return log_sf_8;
 }
 
 IRGEN_FN double cdf__d1_2_f64(double x, double mu, double beta, double d0_mu, double d1_beta, double* irgen_r1, double* irgen_r2)
@@ -253,9 +313,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double mu, double beta, double d0_mu, do
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double beta, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_5 = 0.0;
-    double cdf_6 = 0.0;
-    double cdf_7 = 0.0;
+    double cdf_9 = 0.0;
+    double cdf_10 = 0.0;
+    double cdf_11 = 0.0;
     if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -272,13 +332,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double beta, double* ir
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_5 = cdf__d1_2_f64(x, mu, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_6 = irgen_o1;
-      cdf_7 = irgen_o2;
+      cdf_9 = cdf__d1_2_f64(x, mu, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_6;
-    *irgen_r2 = cdf_7;
-    return cdf_5;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double beta, double* irgen_r1)
@@ -435,12 +495,12 @@ IRGEN_FN double sample_f64(double mu, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double mu, double beta, irgen_rng* irgen_rng)
 {
-    double sample_8 = 0.0;
+    double sample_12 = 0.0;
     if (!(beta > 0.0) || isinf(beta) || isinf(mu) || isnan(mu)) {
         return ((double)NAN);
     }
-    sample_8 = sample_f64(mu, beta, irgen_rng);
-    return sample_8;
+    sample_12 = sample_f64(mu, beta, irgen_rng);
+    return sample_12;
 }
 
 /* ---- float32 device functions ---- */
@@ -492,6 +552,66 @@ IRGEN_FN float kernel_log_prob_f32(float x, float mu, float beta)
     return log_prob_2;
 }
 
+IRGEN_FN float log_prob__d0_1_2_f32(float x, float mu, float beta, float d0_x, float d1_mu, float d2_beta, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float d0_t = 0.0f;
+    float d1_t = 0.0f;
+    float d2_t = 0.0f;
+    float t = 0.0f;
+    {
+        const float d0_t__0 = 0.0f;
+        const float d1_t__0 = 0.0f;
+        const float d2_t__0 = 0.0f;
+        const float irgen_c0 = 1.0f / beta;
+        const float d0_t__1 = irgen_c0 * d0_x;
+        const float d1_t__1 = -(irgen_c0 * d1_mu);
+        const float irgen_c1 = -mu + x;
+        const float d2_t__1 = -(irgen_c1 * d2_beta * (1.0f / beta) * (1.0f / beta));
+        const float t__0 = irgen_c0 * irgen_c1;
+        d0_t = d0_t__1;
+        d1_t = d1_t__1;
+        d2_t = d2_t__1;
+        t = t__0;
+        const float irgen_c2 = expf(-t__0);
+        *irgen_r1 = irgen_c2 * d0_t__1 - d0_t__1;
+        *irgen_r2 = irgen_c2 * d1_t__1 - d1_t__1;
+        *irgen_r3 = -(irgen_c0 * d2_beta) + irgen_c2 * d2_t__1 - d2_t__1;
+        return -irgen_c2 - t__0 - logf(beta);
+    }
+}
+
+IRGEN_FN float kernel_log_prob_grad_f32(float x, float mu, float beta, float* irgen_r1, float* irgen_r2)
+{
+    float log_prob_3 = 0.0f;
+    float log_prob_4 = 0.0f;
+    float log_prob_5 = 0.0f;
+    float log_prob_6 = 0.0f;
+    if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
+    }
+    if (x == -INFINITY) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
+    }
+    if (x == INFINITY) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
+    }
+    { float irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f32(x, mu, beta, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_5;
+    *irgen_r2 = log_prob_6;
+    return log_prob_4;
+}
+
 IRGEN_FN float log_cdf_f32(float x, float mu, float beta)
 {
     return -expf((mu - x) / beta);
@@ -499,7 +619,7 @@ IRGEN_FN float log_cdf_f32(float x, float mu, float beta)
 
 IRGEN_FN float kernel_log_cdf_f32(float x, float mu, float beta)
 {
-    float log_cdf_3 = 0.0f;
+    float log_cdf_7 = 0.0f;
     if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
         return NAN;
     }
@@ -509,8 +629,8 @@ IRGEN_FN float kernel_log_cdf_f32(float x, float mu, float beta)
     if (x == INFINITY) {
         return 0.0f;
     }
-    log_cdf_3 = log_cdf_f32(x, mu, beta);
-    return log_cdf_3;
+    log_cdf_7 = log_cdf_f32(x, mu, beta);
+    return log_cdf_7;
 }
 
 IRGEN_FN float log_sf_f32(float x, float mu, float beta)
@@ -520,7 +640,7 @@ IRGEN_FN float log_sf_f32(float x, float mu, float beta)
 
 IRGEN_FN float kernel_log_sf_f32(float x, float mu, float beta)
 {
-    float log_sf_4 = 0.0f;
+    float log_sf_8 = 0.0f;
     if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
         return NAN;
     }
@@ -530,8 +650,8 @@ IRGEN_FN float kernel_log_sf_f32(float x, float mu, float beta)
     if (x == INFINITY) {
         return -INFINITY;
     }
-    log_sf_4 = log_sf_f32(x, mu, beta);
-    return log_sf_4;
+    log_sf_8 = log_sf_f32(x, mu, beta);
+    return log_sf_8;
 }
 
 IRGEN_FN float cdf__d1_2_f32(float x, float mu, float beta, float d0_mu, float d1_beta, float* irgen_r1, float* irgen_r2)
@@ -550,9 +670,9 @@ IRGEN_FN float cdf__d1_2_f32(float x, float mu, float beta, float d0_mu, float d
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float mu, float beta, float* irgen_r1, float* irgen_r2)
 {
-    float cdf_5 = 0.0f;
-    float cdf_6 = 0.0f;
-    float cdf_7 = 0.0f;
+    float cdf_9 = 0.0f;
+    float cdf_10 = 0.0f;
+    float cdf_11 = 0.0f;
     if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu) || isnan(x)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -569,13 +689,13 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float mu, float beta, float* irgen_r
         return 1.0f;
     }
     { float irgen_o1, irgen_o2;
-      cdf_5 = cdf__d1_2_f32(x, mu, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      cdf_6 = irgen_o1;
-      cdf_7 = irgen_o2;
+      cdf_9 = cdf__d1_2_f32(x, mu, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_6;
-    *irgen_r2 = cdf_7;
-    return cdf_5;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float mu, float beta, float* irgen_r1)
@@ -732,12 +852,12 @@ IRGEN_FN float sample_f32(float mu, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float mu, float beta, irgen_rng* irgen_rng)
 {
-    float sample_8 = 0.0f;
+    float sample_12 = 0.0f;
     if (!(beta > 0.0f) || isinf(beta) || isinf(mu) || isnan(mu)) {
         return NAN;
     }
-    sample_8 = sample_f32(mu, beta, irgen_rng);
-    return sample_8;
+    sample_12 = sample_f32(mu, beta, irgen_rng);
+    return sample_12;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -886,6 +1006,82 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_prob_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#endif
+
+/* log_prob_grad, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    float r1;
+    float r2;
+    const float r0 = kernel_log_prob_grad_f32(x0, x1, x2, &r1, &r2);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
     }
 }
 #endif

@@ -584,66 +584,6 @@ IRGEN_FN double kernel_log_prob_f64(double x, double alpha, double beta)
     return log_prob_2;
 }
 
-IRGEN_FN double log_cdf_f64(double x, double alpha, double beta)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = log_gamma_q_f64(alpha, beta / x);
-    return _irgen_t1;
-}
-
-IRGEN_FN double kernel_log_cdf_f64(double x, double alpha, double beta)
-{
-    double log_cdf_3 = 0.0;
-    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x < 0.0) {
-        return -((double)INFINITY);
-    }
-    if (x == ((double)INFINITY)) {
-        return 0.0;
-    }
-    log_cdf_3 = log_cdf_f64(x, alpha, beta);
-    return log_cdf_3;
-}
-
-IRGEN_FN double log_gamma_p_f64(double a, double y)
-{
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    _irgen_t1 = split_f64(a);
-    if (y < _irgen_t1) {
-        _irgen_t2 = log_p_series_f64(a, y);
-        return _irgen_t2;
-    }
-    _irgen_t3 = log_q_fraction_f64(a, y);
-    return log1p(-exp(_irgen_t3));
-}
-
-IRGEN_FN double log_sf_f64(double x, double alpha, double beta)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = log_gamma_p_f64(alpha, beta / x);
-    return _irgen_t1;
-}
-
-IRGEN_FN double kernel_log_sf_f64(double x, double alpha, double beta)
-{
-    double log_sf_4 = 0.0;
-    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        return ((double)NAN);
-    }
-    if (x < 0.0) {
-        return 0.0;
-    }
-    if (x == ((double)INFINITY)) {
-        return -((double)INFINITY);
-    }
-    log_sf_4 = log_sf_f64(x, alpha, beta);
-    return log_sf_4;
-}
-
 IRGEN_FN double digamma_f64(double x)
 {
     double shift = 0.0;
@@ -701,6 +641,114 @@ IRGEN_FN double digamma_f64(double x)
         series = series__0;
         return -series__0 + shift + log(x) - 0.5 / x;
     }
+}
+
+IRGEN_FN double log_prob__d0_1_2_f64(double x, double alpha, double beta, double d0_x, double d1_alpha, double d2_beta, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double _irgen_r1 = 0.0;
+    _irgen_r1 = digamma_f64(alpha);
+    {
+        const double irgen_c0 = 1.0 / x;
+        const double irgen_c1 = alpha + 1.0;
+        const double irgen_c2 = log(x);
+        const double irgen_c3 = log(beta);
+        *irgen_r1 = beta * d0_x * (1.0 / x) * (1.0 / x) - irgen_c0 * irgen_c1 * d0_x;
+        *irgen_r2 = -(_irgen_r1 * d1_alpha) - irgen_c2 * d1_alpha + irgen_c3 * d1_alpha;
+        *irgen_r3 = alpha * d2_beta / beta - irgen_c0 * d2_beta;
+        return irgen_c3 * alpha - irgen_c0 * beta - irgen_c1 * irgen_c2 - irgen_lgamma(alpha);
+    }
+}
+
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2)
+{
+    double log_prob_3 = 0.0;
+    double log_prob_4 = 0.0;
+    double log_prob_5 = 0.0;
+    double log_prob_6 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x == ((double)INFINITY)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f64(x, alpha, beta, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_5;
+    *irgen_r2 = log_prob_6;
+    return log_prob_4;
+}
+
+IRGEN_FN double log_cdf_f64(double x, double alpha, double beta)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_gamma_q_f64(alpha, beta / x);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_cdf_f64(double x, double alpha, double beta)
+{
+    double log_cdf_7 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return -((double)INFINITY);
+    }
+    if (x == ((double)INFINITY)) {
+        return 0.0;
+    }
+    log_cdf_7 = log_cdf_f64(x, alpha, beta);
+    return log_cdf_7;
+}
+
+IRGEN_FN double log_gamma_p_f64(double a, double y)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    _irgen_t1 = split_f64(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f64(a, y);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_q_fraction_f64(a, y);
+    return log1p(-exp(_irgen_t3));
+}
+
+IRGEN_FN double log_sf_f64(double x, double alpha, double beta)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_gamma_p_f64(alpha, beta / x);
+    return _irgen_t1;
+}
+
+IRGEN_FN double kernel_log_sf_f64(double x, double alpha, double beta)
+{
+    double log_sf_8 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        return 0.0;
+    }
+    if (x == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    log_sf_8 = log_sf_f64(x, alpha, beta);
+    return log_sf_8;
 }
 
 IRGEN_FN double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
@@ -1449,9 +1497,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double alpha, double beta, double d0_alp
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_5 = 0.0;
-    double cdf_6 = 0.0;
-    double cdf_7 = 0.0;
+    double cdf_9 = 0.0;
+    double cdf_10 = 0.0;
+    double cdf_11 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -1468,13 +1516,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double alpha, double beta, double*
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_5 = cdf__d1_2_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_6 = irgen_o1;
-      cdf_7 = irgen_o2;
+      cdf_9 = cdf__d1_2_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_6;
-    *irgen_r2 = cdf_7;
-    return cdf_5;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN double upper_f64(double x, double alpha, double beta)
@@ -1578,13 +1626,13 @@ IRGEN_FN double log_cdf__d1_0_f64(double x, double alpha, double beta, double d0
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double alpha, double beta, double* irgen_r1)
 {
-    double upper_8 = 0.0;
-    double log_sf_9 = 0.0;
-    double log_sf_10 = 0.0;
-    double log_sf_11 = 0.0;
-    double log_cdf_12 = 0.0;
-    double log_cdf_13 = 0.0;
-    double log_cdf_14 = 0.0;
+    double upper_12 = 0.0;
+    double log_sf_13 = 0.0;
+    double log_sf_14 = 0.0;
+    double log_sf_15 = 0.0;
+    double log_cdf_16 = 0.0;
+    double log_cdf_17 = 0.0;
+    double log_cdf_18 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -1597,23 +1645,23 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double alpha, double beta, do
         *irgen_r1 = 0.0;
         return 0.0;
     }
-    upper_8 = upper_f64(x, alpha, beta);
-    if (upper_8 > 0.0) {
+    upper_12 = upper_f64(x, alpha, beta);
+    if (upper_12 > 0.0) {
         { double irgen_o1, irgen_o2;
-          log_sf_9 = log_sf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_sf_10 = irgen_o1;
-          log_sf_11 = irgen_o2;
+          log_sf_13 = log_sf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_sf_14 = irgen_o1;
+          log_sf_15 = irgen_o2;
         }
         *irgen_r1 = x / beta;
-        return -(log_sf_10 / log_sf_11);
+        return -(log_sf_14 / log_sf_15);
     } else {
         { double irgen_o1, irgen_o2;
-          log_cdf_12 = log_cdf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_cdf_13 = irgen_o1;
-          log_cdf_14 = irgen_o2;
+          log_cdf_16 = log_cdf__d1_0_f64(x, alpha, beta, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_17 = irgen_o1;
+          log_cdf_18 = irgen_o2;
         }
         *irgen_r1 = x / beta;
-        return -(log_cdf_13 / log_cdf_14);
+        return -(log_cdf_17 / log_cdf_18);
     }
 }
 
@@ -2043,12 +2091,12 @@ IRGEN_FN double inverse_gamma_sample_f64(double alpha, double beta, irgen_rng* i
 
 IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double sample_15 = 0.0;
+    double sample_19 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    sample_15 = inverse_gamma_sample_f64(alpha, beta, irgen_rng);
-    return sample_15;
+    sample_19 = inverse_gamma_sample_f64(alpha, beta, irgen_rng);
+    return sample_19;
 }
 
 /* ---- float32 device functions ---- */
@@ -2489,66 +2537,6 @@ IRGEN_FN float kernel_log_prob_f32(float x, float alpha, float beta)
     return log_prob_2;
 }
 
-IRGEN_FN float log_cdf_f32(float x, float alpha, float beta)
-{
-    float _irgen_t1 = 0.0f;
-    _irgen_t1 = log_gamma_q_f32(alpha, beta / x);
-    return _irgen_t1;
-}
-
-IRGEN_FN float kernel_log_cdf_f32(float x, float alpha, float beta)
-{
-    float log_cdf_3 = 0.0f;
-    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        return NAN;
-    }
-    if (x < 0.0f) {
-        return -INFINITY;
-    }
-    if (x == INFINITY) {
-        return 0.0f;
-    }
-    log_cdf_3 = log_cdf_f32(x, alpha, beta);
-    return log_cdf_3;
-}
-
-IRGEN_FN float log_gamma_p_f32(float a, float y)
-{
-    float _irgen_t1 = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
-    _irgen_t1 = split_f32(a);
-    if (y < _irgen_t1) {
-        _irgen_t2 = log_p_series_f32(a, y);
-        return _irgen_t2;
-    }
-    _irgen_t3 = log_q_fraction_f32(a, y);
-    return log1pf(-expf(_irgen_t3));
-}
-
-IRGEN_FN float log_sf_f32(float x, float alpha, float beta)
-{
-    float _irgen_t1 = 0.0f;
-    _irgen_t1 = log_gamma_p_f32(alpha, beta / x);
-    return _irgen_t1;
-}
-
-IRGEN_FN float kernel_log_sf_f32(float x, float alpha, float beta)
-{
-    float log_sf_4 = 0.0f;
-    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
-        return NAN;
-    }
-    if (x < 0.0f) {
-        return 0.0f;
-    }
-    if (x == INFINITY) {
-        return -INFINITY;
-    }
-    log_sf_4 = log_sf_f32(x, alpha, beta);
-    return log_sf_4;
-}
-
 IRGEN_FN float digamma_f32(float x)
 {
     float shift = 0.0f;
@@ -2606,6 +2594,114 @@ IRGEN_FN float digamma_f32(float x)
         series = series__0;
         return -series__0 + shift + logf(x) - 0.5f / x;
     }
+}
+
+IRGEN_FN float log_prob__d0_1_2_f32(float x, float alpha, float beta, float d0_x, float d1_alpha, float d2_beta, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float _irgen_r1 = 0.0f;
+    _irgen_r1 = digamma_f32(alpha);
+    {
+        const float irgen_c0 = 1.0f / x;
+        const float irgen_c1 = alpha + 1.0f;
+        const float irgen_c2 = logf(x);
+        const float irgen_c3 = logf(beta);
+        *irgen_r1 = beta * d0_x * (1.0f / x) * (1.0f / x) - irgen_c0 * irgen_c1 * d0_x;
+        *irgen_r2 = -(_irgen_r1 * d1_alpha) - irgen_c2 * d1_alpha + irgen_c3 * d1_alpha;
+        *irgen_r3 = alpha * d2_beta / beta - irgen_c0 * d2_beta;
+        return irgen_c3 * alpha - irgen_c0 * beta - irgen_c1 * irgen_c2 - irgen_lgammaf(alpha);
+    }
+}
+
+IRGEN_FN float kernel_log_prob_grad_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2)
+{
+    float log_prob_3 = 0.0f;
+    float log_prob_4 = 0.0f;
+    float log_prob_5 = 0.0f;
+    float log_prob_6 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
+    }
+    if (x < 0.0f) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
+    }
+    if (x == INFINITY) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
+    }
+    { float irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f32(x, alpha, beta, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_5;
+    *irgen_r2 = log_prob_6;
+    return log_prob_4;
+}
+
+IRGEN_FN float log_cdf_f32(float x, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_gamma_q_f32(alpha, beta / x);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_cdf_f32(float x, float alpha, float beta)
+{
+    float log_cdf_7 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return -INFINITY;
+    }
+    if (x == INFINITY) {
+        return 0.0f;
+    }
+    log_cdf_7 = log_cdf_f32(x, alpha, beta);
+    return log_cdf_7;
+}
+
+IRGEN_FN float log_gamma_p_f32(float a, float y)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    _irgen_t1 = split_f32(a);
+    if (y < _irgen_t1) {
+        _irgen_t2 = log_p_series_f32(a, y);
+        return _irgen_t2;
+    }
+    _irgen_t3 = log_q_fraction_f32(a, y);
+    return log1pf(-expf(_irgen_t3));
+}
+
+IRGEN_FN float log_sf_f32(float x, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = log_gamma_p_f32(alpha, beta / x);
+    return _irgen_t1;
+}
+
+IRGEN_FN float kernel_log_sf_f32(float x, float alpha, float beta)
+{
+    float log_sf_8 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
+        return NAN;
+    }
+    if (x < 0.0f) {
+        return 0.0f;
+    }
+    if (x == INFINITY) {
+        return -INFINITY;
+    }
+    log_sf_8 = log_sf_f32(x, alpha, beta);
+    return log_sf_8;
 }
 
 IRGEN_FN float lgamma1p__d0_f32(float a, float d0_a, float* irgen_r1)
@@ -3354,9 +3450,9 @@ IRGEN_FN float cdf__d1_2_f32(float x, float alpha, float beta, float d0_alpha, f
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2)
 {
-    float cdf_5 = 0.0f;
-    float cdf_6 = 0.0f;
-    float cdf_7 = 0.0f;
+    float cdf_9 = 0.0f;
+    float cdf_10 = 0.0f;
+    float cdf_11 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -3373,13 +3469,13 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float alpha, float beta, float* irge
         return 1.0f;
     }
     { float irgen_o1, irgen_o2;
-      cdf_5 = cdf__d1_2_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      cdf_6 = irgen_o1;
-      cdf_7 = irgen_o2;
+      cdf_9 = cdf__d1_2_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_6;
-    *irgen_r2 = cdf_7;
-    return cdf_5;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN float upper_f32(float x, float alpha, float beta)
@@ -3483,13 +3579,13 @@ IRGEN_FN float log_cdf__d1_0_f32(float x, float alpha, float beta, float d0_alph
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float* irgen_r1)
 {
-    float upper_8 = 0.0f;
-    float log_sf_9 = 0.0f;
-    float log_sf_10 = 0.0f;
-    float log_sf_11 = 0.0f;
-    float log_cdf_12 = 0.0f;
-    float log_cdf_13 = 0.0f;
-    float log_cdf_14 = 0.0f;
+    float upper_12 = 0.0f;
+    float log_sf_13 = 0.0f;
+    float log_sf_14 = 0.0f;
+    float log_sf_15 = 0.0f;
+    float log_cdf_16 = 0.0f;
+    float log_cdf_17 = 0.0f;
+    float log_cdf_18 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(x)) {
         *irgen_r1 = NAN;
         return NAN;
@@ -3502,23 +3598,23 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float*
         *irgen_r1 = 0.0f;
         return 0.0f;
     }
-    upper_8 = upper_f32(x, alpha, beta);
-    if (upper_8 > 0.0f) {
+    upper_12 = upper_f32(x, alpha, beta);
+    if (upper_12 > 0.0f) {
         { float irgen_o1, irgen_o2;
-          log_sf_9 = log_sf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_sf_10 = irgen_o1;
-          log_sf_11 = irgen_o2;
+          log_sf_13 = log_sf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_sf_14 = irgen_o1;
+          log_sf_15 = irgen_o2;
         }
         *irgen_r1 = x / beta;
-        return -(log_sf_10 / log_sf_11);
+        return -(log_sf_14 / log_sf_15);
     } else {
         { float irgen_o1, irgen_o2;
-          log_cdf_12 = log_cdf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_cdf_13 = irgen_o1;
-          log_cdf_14 = irgen_o2;
+          log_cdf_16 = log_cdf__d1_0_f32(x, alpha, beta, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_cdf_17 = irgen_o1;
+          log_cdf_18 = irgen_o2;
         }
         *irgen_r1 = x / beta;
-        return -(log_cdf_13 / log_cdf_14);
+        return -(log_cdf_17 / log_cdf_18);
     }
 }
 
@@ -3948,12 +4044,12 @@ IRGEN_FN float inverse_gamma_sample_f32(float alpha, float beta, irgen_rng* irge
 
 IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float sample_15 = 0.0f;
+    float sample_19 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    sample_15 = inverse_gamma_sample_f32(alpha, beta, irgen_rng);
-    return sample_15;
+    sample_19 = inverse_gamma_sample_f32(alpha, beta, irgen_rng);
+    return sample_19;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -4196,6 +4292,82 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_prob_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#endif
+
+/* log_prob_grad, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    float r1;
+    float r2;
+    const float r0 = kernel_log_prob_grad_f32(x0, x1, x2, &r1, &r2);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
     }
 }
 #endif

@@ -1172,6 +1172,348 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd stirling_correction__d0_v_f64(irgen_md irgen_m0, irgen_vd y, irgen_vd d0_y, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_f = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_f__0 = 0.0;
+        const irgen_vd d0_f__1 = -(2.0 * d0_y * (1.0 / y) * (1.0 / y) * (1.0 / y));
+        const irgen_vd irgen_c0 = 1.0 / (y * y);
+        const irgen_vd f__0 = irgen_c0;
+        d0_f = d0_f__1;
+        f = f__0;
+        const irgen_vd irgen_c1 = 1.0 / y;
+        const irgen_vd irgen_c2 = 0.029550653594771246 * f__0;
+        const irgen_vd irgen_c3 = irgen_c2 - 0.00641025641025641;
+        const irgen_vd irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176;
+        const irgen_vd irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417;
+        const irgen_vd irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953;
+        const irgen_vd irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937;
+        const irgen_vd irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778;
+        const irgen_vd irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333;
+        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
+        return irgen_c1 * irgen_c9;
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd lgamma_step__d0_v_f64(irgen_md irgen_m0, irgen_vd c, irgen_vd d, irgen_vd d0_c, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_shift = irgen_bc_f64(0.0);
+    irgen_vd d0_s = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd shift = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_shift__0 = 0.0;
+        const double d0_s__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0_shift__1 = 0.0;
+        const double shift__0 = 0.0;
+        d0_shift = irgen_bc_f64(d0_shift__1);
+        d0_s = irgen_bc_f64(d0_s__0);
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        shift = irgen_bc_f64(shift__0);
+    }
+    {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_d0_shift = d0_shift;
+        irgen_vd irgen_at1_shift = shift;
+        irgen_vd irgen_at1_d0_c = d0_c;
+        irgen_vd irgen_at1_c = c;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 15 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+            {
+                const irgen_md irgen_m2 = (c >= irgen_bc_f64(14.0));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                const irgen_md irgen_m4 = irgen_m3;
+                irgen_b1 |= irgen_m4;
+                irgen_at1_d0_shift = irgen_sel_f64(irgen_m4, d0_shift, irgen_at1_d0_shift);
+                irgen_at1_shift = irgen_sel_f64(irgen_m4, shift, irgen_at1_shift);
+                irgen_at1_d0_c = irgen_sel_f64(irgen_m4, d0_c, irgen_at1_d0_c);
+                irgen_at1_c = irgen_sel_f64(irgen_m4, c, irgen_at1_c);
+                irgen_m3 &= ~irgen_m4;
+                irgen_m1 &= ~irgen_m4;
+            }
+            if (irgen_any_f64(irgen_m1)) {
+                {
+                    const irgen_vd irgen_c0 = d / c;
+                    const irgen_vd d0_shift__0 = d0_shift - d * d0_c * (1.0 / c) * (1.0 / c) / (irgen_c0 + 1.0);
+                    const irgen_vd shift__0 = shift + irgen_v_log1p_f64(irgen_m1, irgen_c0);
+                    const irgen_vd d0_c__0 = d0_c;
+                    const irgen_vd c__0 = c + 1.0;
+                    d0_shift = d0_shift__0;
+                    shift = shift__0;
+                    d0_c = d0_c__0;
+                    c = c__0;
+                }
+            }
+        }
+        d0_shift = irgen_sel_f64(irgen_b1, irgen_at1_d0_shift, d0_shift);
+        shift = irgen_sel_f64(irgen_b1, irgen_at1_shift, shift);
+        d0_c = irgen_sel_f64(irgen_b1, irgen_at1_d0_c, d0_c);
+        c = irgen_sel_f64(irgen_b1, irgen_at1_c, c);
+    }
+    {
+        const irgen_vd d0_s__0 = d0_c;
+        const irgen_vd s__0 = c + d;
+        d0_s = d0_s__0;
+        s = s__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = stirling_correction__d0_v_f64(irgen_m0, s, d0_s, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = stirling_correction__d0_v_f64(irgen_m0, c, d0_c, &irgen_o1);
+      _irgen_t2 = irgen_o0;
+      d0__irgen_t2 = irgen_o1;
+    }
+    {
+        const irgen_vd irgen_c0 = c - 0.5;
+        const irgen_vd irgen_c1 = d / c;
+        const irgen_vd irgen_c2 = irgen_v_log1p_f64(irgen_m0, irgen_c1);
+        *irgen_r1 = d * d0_s / s + d0__irgen_t1 - d0__irgen_t2 + irgen_c2 * d0_c - d0_shift - irgen_c0 * d * d0_c * (1.0 / c) * (1.0 / c) / (irgen_c1 + 1.0);
+        return _irgen_t1 - _irgen_t2 + d * (irgen_v_log_f64(irgen_m0, s) - 1.0) + irgen_c0 * irgen_c2 - shift;
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_density_ratio__d0_v_f64(irgen_md irgen_m0, irgen_vd df, irgen_vd d0_df, irgen_vd* irgen_r1)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = lgamma_step__d0_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), 0.5 * d0_df, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+    }
+    *irgen_r1 = d0__irgen_t1;
+    return _irgen_t1;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob_standard__d0_1_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_t, irgen_vd d1_df, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0_v = irgen_bc_f64(0.0);
+    irgen_vd d0_grow = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
+    irgen_vd d1_grow = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
+    irgen_vd grow = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0_v__0 = 0.0;
+        const double d0_grow__0 = 0.0;
+        const double d1_v__0 = 0.0;
+        const double d1_grow__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const irgen_vd irgen_c0 = irgen_v_sqrt_f64(df);
+        const irgen_vd irgen_c1 = 1.0 / irgen_c0;
+        const irgen_vd d0_v__1 = irgen_c1 * d0_t;
+        const irgen_vd d1_v__1 = -(d1_df * t * (1.0 / irgen_c0) * (1.0 / irgen_c0) * (1.0 / irgen_c0) / 2.0);
+        const irgen_vd v__0 = irgen_c1 * t;
+        const irgen_vd irgen_c2 = v__0 * v__0;
+        const irgen_vd irgen_c3 = 2.0 * v__0 / (irgen_c2 + 1.0);
+        const irgen_vd irgen_c4 = irgen_v_fabs_f64(v__0);
+        const irgen_md irgen_c5 = (irgen_c4 < irgen_bc_f64(1e+150));
+        const irgen_vd irgen_c6 = 2.0 * irgen_v_copysign_f64(irgen_bc_f64(1.0), v__0) / irgen_c4;
+        const irgen_vd d0_grow__1 = irgen_sel_f64(irgen_c5, irgen_c3 * d0_v__1, irgen_c6 * d0_v__1);
+        const irgen_vd d1_grow__1 = irgen_sel_f64(irgen_c5, irgen_c3 * d1_v__1, irgen_c6 * d1_v__1);
+        const irgen_vd grow__0 = irgen_sel_f64(irgen_c5, irgen_v_log1p_f64(irgen_m0, irgen_c2), 2.0 * irgen_v_log_f64(irgen_m0, irgen_c4));
+        d0_v = d0_v__1;
+        d0_grow = d0_grow__1;
+        d1_v = d1_v__1;
+        d1_grow = d1_grow__1;
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        v = v__0;
+        grow = grow__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_density_ratio__d0_v_f64(irgen_m0, df, d1_df, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d1__irgen_t1 = irgen_o1;
+    }
+    {
+        const irgen_vd irgen_c0 = 0.5 * df + 0.5;
+        const irgen_vd irgen_c1 = -irgen_c0;
+        const irgen_vd irgen_c2 = 0.5 * d1_df;
+        *irgen_r1 = irgen_c1 * d0_grow;
+        *irgen_r2 = d1__irgen_t1 + irgen_c1 * d1_grow - irgen_c2 * grow - irgen_c2 / df;
+        return _irgen_t1 - irgen_c0 * grow - 0.5 * irgen_v_log_f64(irgen_m0, df) - 0.5723649429247001;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_3_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd d0_x, irgen_vd d1_df, irgen_vd d2_loc, irgen_vd d3_scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d2__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d3__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s4 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s5 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_s6 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_j2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret4 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        const double d3__irgen_t1__0 = 0.0;
+        const irgen_vd irgen_c0 = 1.0 / scale;
+        const irgen_vd _irgen_s3__0 = irgen_c0 * d0_x;
+        const irgen_vd _irgen_s4__0 = d1_df;
+        const irgen_vd _irgen_s5__0 = -(irgen_c0 * d2_loc);
+        const irgen_vd _irgen_s6__0 = -(d3_scale * (1.0 / scale) * (1.0 / scale) * (-loc + x));
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d2__irgen_t1 = irgen_bc_f64(d2__irgen_t1__0);
+        d3__irgen_t1 = irgen_bc_f64(d3__irgen_t1__0);
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+        _irgen_s6 = _irgen_s6__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log_prob_standard__d0_1_v_f64(irgen_m0, (-loc + x) / scale, df, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const irgen_vd d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const irgen_vd d2__irgen_t1__0 = _irgen_j1 * _irgen_s5;
+        const irgen_vd d3__irgen_t1__0 = _irgen_j1 * _irgen_s6;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        d3__irgen_t1 = d3__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        *irgen_r4 = d3__irgen_t1__0 - d3_scale / scale;
+        return _irgen_t1 - irgen_v_log_f64(irgen_m0, scale);
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    *irgen_r4 = irgen_ret4;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd log_prob_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_4 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_5 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_7 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret3);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                    irgen_ret3 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret3);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3, irgen_o4;
+                  irgen_o0 = log_prob__d0_1_2_3_v_f64(irgen_m0, x, df, loc, scale, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3, &irgen_o4);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                  log_prob_7 = irgen_o4;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m0, log_prob_7, irgen_ret3);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                *irgen_r3 = irgen_ret3;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
@@ -1186,7 +1528,7 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
-    irgen_vd log_cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_8 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (x != x));
@@ -1223,9 +1565,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = log_cdf_v_f64(irgen_m0, x, df, loc, scale);
-                  log_cdf_3 = irgen_o0;
+                  log_cdf_8 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_3, irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_8, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -1247,7 +1589,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
-    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_9 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (x != x));
@@ -1284,9 +1626,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = log_sf_v_f64(irgen_m0, x, df, loc, scale);
-                  log_sf_4 = irgen_o0;
+                  log_sf_9 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_4, irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_9, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -1722,126 +2064,6 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
             *irgen_r1 = irgen_ret1;
             return irgen_ret0;
         }
-    }
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd stirling_correction__d0_v_f64(irgen_md irgen_m0, irgen_vd y, irgen_vd d0_y, irgen_vd* irgen_r1)
-{
-    irgen_vd d0_f = irgen_bc_f64(0.0);
-    irgen_vd f = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    {
-        const double d0_f__0 = 0.0;
-        const irgen_vd d0_f__1 = -(2.0 * d0_y * (1.0 / y) * (1.0 / y) * (1.0 / y));
-        const irgen_vd irgen_c0 = 1.0 / (y * y);
-        const irgen_vd f__0 = irgen_c0;
-        d0_f = d0_f__1;
-        f = f__0;
-        const irgen_vd irgen_c1 = 1.0 / y;
-        const irgen_vd irgen_c2 = 0.029550653594771246 * f__0;
-        const irgen_vd irgen_c3 = irgen_c2 - 0.00641025641025641;
-        const irgen_vd irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176;
-        const irgen_vd irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417;
-        const irgen_vd irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953;
-        const irgen_vd irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937;
-        const irgen_vd irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778;
-        const irgen_vd irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333;
-        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
-        return irgen_c1 * irgen_c9;
-    }
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd lgamma_step__d0_v_f64(irgen_md irgen_m0, irgen_vd c, irgen_vd d, irgen_vd d0_c, irgen_vd* irgen_r1)
-{
-    irgen_vd d0_shift = irgen_bc_f64(0.0);
-    irgen_vd d0_s = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd shift = irgen_bc_f64(0.0);
-    irgen_vd s = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    {
-        const double d0_shift__0 = 0.0;
-        const double d0_s__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0_shift__1 = 0.0;
-        const double shift__0 = 0.0;
-        d0_shift = irgen_bc_f64(d0_shift__1);
-        d0_s = irgen_bc_f64(d0_s__0);
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        shift = irgen_bc_f64(shift__0);
-    }
-    {
-        irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_d0_shift = d0_shift;
-        irgen_vd irgen_at1_shift = shift;
-        irgen_vd irgen_at1_d0_c = d0_c;
-        irgen_vd irgen_at1_c = c;
-        irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 15 && irgen_any_f64(irgen_m1); ++irgen_k1) {
-            {
-                const irgen_md irgen_m2 = (c >= irgen_bc_f64(14.0));
-                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                const irgen_md irgen_m4 = irgen_m3;
-                irgen_b1 |= irgen_m4;
-                irgen_at1_d0_shift = irgen_sel_f64(irgen_m4, d0_shift, irgen_at1_d0_shift);
-                irgen_at1_shift = irgen_sel_f64(irgen_m4, shift, irgen_at1_shift);
-                irgen_at1_d0_c = irgen_sel_f64(irgen_m4, d0_c, irgen_at1_d0_c);
-                irgen_at1_c = irgen_sel_f64(irgen_m4, c, irgen_at1_c);
-                irgen_m3 &= ~irgen_m4;
-                irgen_m1 &= ~irgen_m4;
-            }
-            if (irgen_any_f64(irgen_m1)) {
-                {
-                    const irgen_vd irgen_c0 = d / c;
-                    const irgen_vd d0_shift__0 = d0_shift - d * d0_c * (1.0 / c) * (1.0 / c) / (irgen_c0 + 1.0);
-                    const irgen_vd shift__0 = shift + irgen_v_log1p_f64(irgen_m1, irgen_c0);
-                    const irgen_vd d0_c__0 = d0_c;
-                    const irgen_vd c__0 = c + 1.0;
-                    d0_shift = d0_shift__0;
-                    shift = shift__0;
-                    d0_c = d0_c__0;
-                    c = c__0;
-                }
-            }
-        }
-        d0_shift = irgen_sel_f64(irgen_b1, irgen_at1_d0_shift, d0_shift);
-        shift = irgen_sel_f64(irgen_b1, irgen_at1_shift, shift);
-        d0_c = irgen_sel_f64(irgen_b1, irgen_at1_d0_c, d0_c);
-        c = irgen_sel_f64(irgen_b1, irgen_at1_c, c);
-    }
-    {
-        const irgen_vd d0_s__0 = d0_c;
-        const irgen_vd s__0 = c + d;
-        d0_s = d0_s__0;
-        s = s__0;
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = stirling_correction__d0_v_f64(irgen_m0, s, d0_s, &irgen_o1);
-      _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = stirling_correction__d0_v_f64(irgen_m0, c, d0_c, &irgen_o1);
-      _irgen_t2 = irgen_o0;
-      d0__irgen_t2 = irgen_o1;
-    }
-    {
-        const irgen_vd irgen_c0 = c - 0.5;
-        const irgen_vd irgen_c1 = d / c;
-        const irgen_vd irgen_c2 = irgen_v_log1p_f64(irgen_m0, irgen_c1);
-        *irgen_r1 = d * d0_s / s + d0__irgen_t1 - d0__irgen_t2 + irgen_c2 * d0_c - d0_shift - irgen_c0 * d * d0_c * (1.0 / c) * (1.0 / c) / (irgen_c1 + 1.0);
-        return _irgen_t1 - _irgen_t2 + d * (irgen_v_log_f64(irgen_m0, s) - 1.0) + irgen_c0 * irgen_c2 - shift;
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -3132,27 +3354,6 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_density_ratio__d0_v_f64(irgen_md irgen_m0, irgen_vd df, irgen_vd d0_df, irgen_vd* irgen_r1)
-{
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    {
-        const double d0__irgen_t1__0 = 0.0;
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = lgamma_step__d0_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), 0.5 * d0_df, &irgen_o1);
-      _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
-    }
-    *irgen_r1 = d0__irgen_t1;
-    return _irgen_t1;
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vd log_prob_standard__d1_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_df, irgen_vd* irgen_r1)
 {
     irgen_vd d0_v = irgen_bc_f64(0.0);
@@ -3327,10 +3528,10 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_3_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
-    irgen_vd cdf_5 = irgen_bc_f64(0.0);
-    irgen_vd cdf_6 = irgen_bc_f64(0.0);
-    irgen_vd cdf_7 = irgen_bc_f64(0.0);
-    irgen_vd cdf_8 = irgen_bc_f64(0.0);
+    irgen_vd cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd cdf_11 = irgen_bc_f64(0.0);
+    irgen_vd cdf_12 = irgen_bc_f64(0.0);
+    irgen_vd cdf_13 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3379,15 +3580,15 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
                   irgen_o0 = cdf__d1_2_3_v_f64(irgen_m0, x, df, loc, scale, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
-                  cdf_5 = irgen_o0;
-                  cdf_6 = irgen_o1;
-                  cdf_7 = irgen_o2;
-                  cdf_8 = irgen_o3;
+                  cdf_10 = irgen_o0;
+                  cdf_11 = irgen_o1;
+                  cdf_12 = irgen_o2;
+                  cdf_13 = irgen_o3;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret2);
-                irgen_ret3 = irgen_sel_f64(irgen_m0, cdf_8, irgen_ret3);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_12, irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m0, cdf_13, irgen_ret3);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 *irgen_r3 = irgen_ret3;
@@ -3970,13 +4171,13 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd upper_9 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_12 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_13 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_14 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_15 = irgen_bc_f64(0.0);
+    irgen_vd upper_14 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_15 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_16 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_17 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_18 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_19 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_20 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -4021,19 +4222,19 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = upper_v_f64(irgen_m0, x, df, loc, scale);
-                  upper_9 = irgen_o0;
+                  upper_14 = irgen_o0;
                 }
                 {
-                    const irgen_md irgen_m10 = (upper_9 > irgen_bc_f64(0.0));
+                    const irgen_md irgen_m10 = (upper_14 > irgen_bc_f64(0.0));
                     irgen_md irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f64(irgen_m11)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f64(irgen_m11, x, df, loc, scale, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_sf_10 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_10);
-                          log_sf_11 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_11);
-                          log_sf_12 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_12);
+                          log_sf_15 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_15);
+                          log_sf_16 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_16);
+                          log_sf_17 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_17);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_11 / log_sf_12), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_16 / log_sf_17), irgen_ret0);
                         irgen_ret1 = irgen_sel_f64(irgen_m11, irgen_bc_f64(1.0), irgen_ret1);
                         irgen_ret2 = irgen_sel_f64(irgen_m11, (-loc + x) / scale, irgen_ret2);
                         const irgen_md irgen_m12 = irgen_m11;
@@ -4044,11 +4245,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                     if (irgen_any_f64(irgen_m13)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f64(irgen_m13, x, df, loc, scale, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_cdf_13 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_13);
-                          log_cdf_14 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_14);
-                          log_cdf_15 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_15);
+                          log_cdf_18 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_18);
+                          log_cdf_19 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_19);
+                          log_cdf_20 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_20);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_14 / log_cdf_15), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_19 / log_cdf_20), irgen_ret0);
                         irgen_ret1 = irgen_sel_f64(irgen_m13, irgen_bc_f64(1.0), irgen_ret1);
                         irgen_ret2 = irgen_sel_f64(irgen_m13, (-loc + x) / scale, irgen_ret2);
                         const irgen_md irgen_m14 = irgen_m13;
@@ -4655,7 +4856,7 @@ static inline __attribute__((always_inline)) irgen_vd t_sample_v_f64(irgen_md ir
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_16 = irgen_bc_f64(0.0);
+    irgen_vd sample_21 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc));
@@ -4670,9 +4871,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = t_sample_v_f64(irgen_m0, df, loc, scale, irgen_rng);
-          sample_16 = irgen_o0;
+          sample_21 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_16, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_21, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4762,6 +4963,52 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vd r0;
             r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
             irgen_store_f_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+            irgen_store_d_d(out2, c + b, w, r2);
+            irgen_store_d_d(out3, c + b, w, r3);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3);
+            irgen_store_f_d(out0, c + b, w, r0);
+            irgen_store_f_d(out1, c + b, w, r1);
+            irgen_store_f_d(out2, c + b, w, r2);
+            irgen_store_f_d(out3, c + b, w, r3);
         }
 
     }

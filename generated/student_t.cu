@@ -588,6 +588,252 @@ IRGEN_FN double kernel_log_prob_f64(double x, double df, double loc, double scal
     return log_prob_2;
 }
 
+IRGEN_FN double stirling_correction__d0_f64(double y, double d0_y, double* irgen_r1)
+{
+    double d0_f = 0.0;
+    double f = 0.0;
+    {
+        const double d0_f__0 = 0.0;
+        const double d0_f__1 = -(2.0 * d0_y * (1.0 / y) * (1.0 / y) * (1.0 / y));
+        const double irgen_c0 = 1.0 / (y * y);
+        const double f__0 = irgen_c0;
+        d0_f = d0_f__1;
+        f = f__0;
+        const double irgen_c1 = 1.0 / y;
+        const double irgen_c2 = 0.029550653594771246 * f__0;
+        const double irgen_c3 = irgen_c2 - 0.00641025641025641;
+        const double irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176;
+        const double irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417;
+        const double irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953;
+        const double irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937;
+        const double irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778;
+        const double irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333;
+        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
+        return irgen_c1 * irgen_c9;
+    }
+}
+
+IRGEN_FN double lgamma_step__d0_f64(double c, double d, double d0_c, double* irgen_r1)
+{
+    double d0_shift = 0.0;
+    double d0_s = 0.0;
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double shift = 0.0;
+    double s = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0_shift__0 = 0.0;
+        const double d0_s__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0_shift__1 = 0.0;
+        const double shift__0 = 0.0;
+        d0_shift = d0_shift__1;
+        d0_s = d0_s__0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        shift = shift__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 15; ++irgen_k1) {
+        if (c >= 14.0) {
+            break;
+        }
+        {
+            const double irgen_c0 = d / c;
+            const double d0_shift__0 = d0_shift - d * d0_c * (1.0 / c) * (1.0 / c) / (irgen_c0 + 1.0);
+            const double shift__0 = shift + log1p(irgen_c0);
+            const double d0_c__0 = d0_c;
+            const double c__0 = c + 1.0;
+            d0_shift = d0_shift__0;
+            shift = shift__0;
+            d0_c = d0_c__0;
+            c = c__0;
+        }
+    }
+    {
+        const double d0_s__0 = d0_c;
+        const double s__0 = c + d;
+        d0_s = d0_s__0;
+        s = s__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = stirling_correction__d0_f64(s, d0_s, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    { double irgen_o1;
+      _irgen_t2 = stirling_correction__d0_f64(c, d0_c, &irgen_o1);
+      d0__irgen_t2 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = c - 0.5;
+        const double irgen_c1 = d / c;
+        const double irgen_c2 = log1p(irgen_c1);
+        *irgen_r1 = d * d0_s / s + d0__irgen_t1 - d0__irgen_t2 + irgen_c2 * d0_c - d0_shift - irgen_c0 * d * d0_c * (1.0 / c) * (1.0 / c) / (irgen_c1 + 1.0);
+        return _irgen_t1 - _irgen_t2 + d * (log(s) - 1.0) + irgen_c0 * irgen_c2 - shift;
+    }
+}
+
+IRGEN_FN double log_density_ratio__d0_f64(double df, double d0_df, double* irgen_r1)
+{
+    double d0__irgen_t1 = 0.0;
+    double _irgen_t1 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = lgamma_step__d0_f64(0.5 * df, 0.5, 0.5 * d0_df, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    *irgen_r1 = d0__irgen_t1;
+    return _irgen_t1;
+}
+
+IRGEN_FN double log_prob_standard__d0_1_f64(double t, double df, double d0_t, double d1_df, double* irgen_r1, double* irgen_r2)
+{
+    double d0_v = 0.0;
+    double d0_grow = 0.0;
+    double d1_v = 0.0;
+    double d1_grow = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double v = 0.0;
+    double grow = 0.0;
+    double _irgen_t1 = 0.0;
+    {
+        const double d0_v__0 = 0.0;
+        const double d0_grow__0 = 0.0;
+        const double d1_v__0 = 0.0;
+        const double d1_grow__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double irgen_c0 = sqrt(df);
+        const double irgen_c1 = 1.0 / irgen_c0;
+        const double d0_v__1 = irgen_c1 * d0_t;
+        const double d1_v__1 = -(d1_df * t * (1.0 / irgen_c0) * (1.0 / irgen_c0) * (1.0 / irgen_c0) / 2.0);
+        const double v__0 = irgen_c1 * t;
+        const double irgen_c2 = v__0 * v__0;
+        const double irgen_c3 = 2.0 * v__0 / (irgen_c2 + 1.0);
+        const double irgen_c4 = fabs(v__0);
+        const double irgen_c5 = irgen_c4 < 1e+150;
+        const double irgen_c6 = 2.0 * copysign(1.0, v__0) / irgen_c4;
+        const double d0_grow__1 = irgen_c5 ? irgen_c3 * d0_v__1 : irgen_c6 * d0_v__1;
+        const double d1_grow__1 = irgen_c5 ? irgen_c3 * d1_v__1 : irgen_c6 * d1_v__1;
+        const double grow__0 = irgen_c5 ? log1p(irgen_c2) : 2.0 * log(irgen_c4);
+        d0_v = d0_v__1;
+        d0_grow = d0_grow__1;
+        d1_v = d1_v__1;
+        d1_grow = d1_grow__1;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        v = v__0;
+        grow = grow__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = log_density_ratio__d0_f64(df, d1_df, &irgen_o1);
+      d1__irgen_t1 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = 0.5 * df + 0.5;
+        const double irgen_c1 = -irgen_c0;
+        const double irgen_c2 = 0.5 * d1_df;
+        *irgen_r1 = irgen_c1 * d0_grow;
+        *irgen_r2 = d1__irgen_t1 + irgen_c1 * d1_grow - irgen_c2 * grow - irgen_c2 / df;
+        return _irgen_t1 - irgen_c0 * grow - 0.5 * log(df) - 0.5723649429247001;
+    }
+}
+
+IRGEN_FN double log_prob__d0_1_2_3_f64(double x, double df, double loc, double scale, double d0_x, double d1_df, double d2_loc, double d3_scale, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4)
+{
+    double d0__irgen_t1 = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d2__irgen_t1 = 0.0;
+    double d3__irgen_t1 = 0.0;
+    double _irgen_s3 = 0.0;
+    double _irgen_s4 = 0.0;
+    double _irgen_s5 = 0.0;
+    double _irgen_s6 = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_j1 = 0.0;
+    double _irgen_j2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        const double d3__irgen_t1__0 = 0.0;
+        const double irgen_c0 = 1.0 / scale;
+        const double _irgen_s3__0 = irgen_c0 * d0_x;
+        const double _irgen_s4__0 = d1_df;
+        const double _irgen_s5__0 = -(irgen_c0 * d2_loc);
+        const double _irgen_s6__0 = -(d3_scale * (1.0 / scale) * (1.0 / scale) * (-loc + x));
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        d3__irgen_t1 = d3__irgen_t1__0;
+        _irgen_s3 = _irgen_s3__0;
+        _irgen_s4 = _irgen_s4__0;
+        _irgen_s5 = _irgen_s5__0;
+        _irgen_s6 = _irgen_s6__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log_prob_standard__d0_1_f64((-loc + x) / scale, df, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      _irgen_j1 = irgen_o1;
+      _irgen_j2 = irgen_o2;
+    }
+    {
+        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s3;
+        const double d1__irgen_t1__0 = _irgen_j2 * _irgen_s4;
+        const double d2__irgen_t1__0 = _irgen_j1 * _irgen_s5;
+        const double d3__irgen_t1__0 = _irgen_j1 * _irgen_s6;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+        d3__irgen_t1 = d3__irgen_t1__0;
+        *irgen_r1 = d0__irgen_t1__0;
+        *irgen_r2 = d1__irgen_t1__0;
+        *irgen_r3 = d2__irgen_t1__0;
+        *irgen_r4 = d3__irgen_t1__0 - d3_scale / scale;
+        return _irgen_t1 - log(scale);
+    }
+}
+
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double df, double loc, double scale, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double log_prob_3 = 0.0;
+    double log_prob_4 = 0.0;
+    double log_prob_5 = 0.0;
+    double log_prob_6 = 0.0;
+    double log_prob_7 = 0.0;
+    if (!(df > 0.0) || !(scale > 0.0) || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x == -((double)INFINITY)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x == ((double)INFINITY)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    { double irgen_o1, irgen_o2, irgen_o3, irgen_o4;
+      log_prob_3 = log_prob__d0_1_2_3_f64(x, df, loc, scale, 1.0, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3, &irgen_o4);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+      log_prob_7 = irgen_o4;
+    }
+    *irgen_r1 = log_prob_5;
+    *irgen_r2 = log_prob_6;
+    *irgen_r3 = log_prob_7;
+    return log_prob_4;
+}
+
 IRGEN_FN double log_cdf_f64(double x, double df, double loc, double scale)
 {
     double _irgen_t1 = 0.0;
@@ -597,7 +843,7 @@ IRGEN_FN double log_cdf_f64(double x, double df, double loc, double scale)
 
 IRGEN_FN double kernel_log_cdf_f64(double x, double df, double loc, double scale)
 {
-    double log_cdf_3 = 0.0;
+    double log_cdf_8 = 0.0;
     if (!(df > 0.0) || !(scale > 0.0) || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc) || isnan(x)) {
         return ((double)NAN);
     }
@@ -607,8 +853,8 @@ IRGEN_FN double kernel_log_cdf_f64(double x, double df, double loc, double scale
     if (x == ((double)INFINITY)) {
         return 0.0;
     }
-    log_cdf_3 = log_cdf_f64(x, df, loc, scale);
-    return log_cdf_3;
+    log_cdf_8 = log_cdf_f64(x, df, loc, scale);
+    return log_cdf_8;
 }
 
 IRGEN_FN double log_sf_f64(double x, double df, double loc, double scale)
@@ -620,7 +866,7 @@ IRGEN_FN double log_sf_f64(double x, double df, double loc, double scale)
 
 IRGEN_FN double kernel_log_sf_f64(double x, double df, double loc, double scale)
 {
-    double log_sf_4 = 0.0;
+    double log_sf_9 = 0.0;
     if (!(df > 0.0) || !(scale > 0.0) || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc) || isnan(x)) {
         return ((double)NAN);
     }
@@ -630,8 +876,8 @@ IRGEN_FN double kernel_log_sf_f64(double x, double df, double loc, double scale)
     if (x == ((double)INFINITY)) {
         return -((double)INFINITY);
     }
-    log_sf_4 = log_sf_f64(x, df, loc, scale);
-    return log_sf_4;
+    log_sf_9 = log_sf_f64(x, df, loc, scale);
+    return log_sf_9;
 }
 
 IRGEN_FN double beta_fraction__d0_f64(double a, double b, double x, double d0_a, double* irgen_r1)
@@ -943,93 +1189,6 @@ IRGEN_FN double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
         const double irgen_c0 = a * p - 0.5772156649015329;
         *irgen_r1 = a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a;
         return irgen_c0 * a;
-    }
-}
-
-IRGEN_FN double stirling_correction__d0_f64(double y, double d0_y, double* irgen_r1)
-{
-    double d0_f = 0.0;
-    double f = 0.0;
-    {
-        const double d0_f__0 = 0.0;
-        const double d0_f__1 = -(2.0 * d0_y * (1.0 / y) * (1.0 / y) * (1.0 / y));
-        const double irgen_c0 = 1.0 / (y * y);
-        const double f__0 = irgen_c0;
-        d0_f = d0_f__1;
-        f = f__0;
-        const double irgen_c1 = 1.0 / y;
-        const double irgen_c2 = 0.029550653594771246 * f__0;
-        const double irgen_c3 = irgen_c2 - 0.00641025641025641;
-        const double irgen_c4 = -(irgen_c3 * f__0) - 0.0019175269175269176;
-        const double irgen_c5 = -(irgen_c4 * f__0) - 0.0008417508417508417;
-        const double irgen_c6 = -(irgen_c5 * f__0) - 0.0005952380952380953;
-        const double irgen_c7 = -(irgen_c6 * f__0) - 0.0007936507936507937;
-        const double irgen_c8 = -(irgen_c7 * f__0) - 0.002777777777777778;
-        const double irgen_c9 = irgen_c8 * f__0 + 0.08333333333333333;
-        *irgen_r1 = -(irgen_c0 * irgen_c9 * d0_y) + irgen_c1 * (irgen_c8 * d0_f__1 - f__0 * (irgen_c7 * d0_f__1 - f__0 * (irgen_c6 * d0_f__1 - f__0 * (irgen_c5 * d0_f__1 - f__0 * (irgen_c4 * d0_f__1 - f__0 * (irgen_c2 * d0_f__1 + irgen_c3 * d0_f__1))))));
-        return irgen_c1 * irgen_c9;
-    }
-}
-
-IRGEN_FN double lgamma_step__d0_f64(double c, double d, double d0_c, double* irgen_r1)
-{
-    double d0_shift = 0.0;
-    double d0_s = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double shift = 0.0;
-    double s = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    {
-        const double d0_shift__0 = 0.0;
-        const double d0_s__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0_shift__1 = 0.0;
-        const double shift__0 = 0.0;
-        d0_shift = d0_shift__1;
-        d0_s = d0_s__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        shift = shift__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 15; ++irgen_k1) {
-        if (c >= 14.0) {
-            break;
-        }
-        {
-            const double irgen_c0 = d / c;
-            const double d0_shift__0 = d0_shift - d * d0_c * (1.0 / c) * (1.0 / c) / (irgen_c0 + 1.0);
-            const double shift__0 = shift + log1p(irgen_c0);
-            const double d0_c__0 = d0_c;
-            const double c__0 = c + 1.0;
-            d0_shift = d0_shift__0;
-            shift = shift__0;
-            d0_c = d0_c__0;
-            c = c__0;
-        }
-    }
-    {
-        const double d0_s__0 = d0_c;
-        const double s__0 = c + d;
-        d0_s = d0_s__0;
-        s = s__0;
-    }
-    { double irgen_o1;
-      _irgen_t1 = stirling_correction__d0_f64(s, d0_s, &irgen_o1);
-      d0__irgen_t1 = irgen_o1;
-    }
-    { double irgen_o1;
-      _irgen_t2 = stirling_correction__d0_f64(c, d0_c, &irgen_o1);
-      d0__irgen_t2 = irgen_o1;
-    }
-    {
-        const double irgen_c0 = c - 0.5;
-        const double irgen_c1 = d / c;
-        const double irgen_c2 = log1p(irgen_c1);
-        *irgen_r1 = d * d0_s / s + d0__irgen_t1 - d0__irgen_t2 + irgen_c2 * d0_c - d0_shift - irgen_c0 * d * d0_c * (1.0 / c) * (1.0 / c) / (irgen_c1 + 1.0);
-        return _irgen_t1 - _irgen_t2 + d * (log(s) - 1.0) + irgen_c0 * irgen_c2 - shift;
     }
 }
 
@@ -2054,22 +2213,6 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
     return _irgen_t1 - 0.6931471805599453;
 }
 
-IRGEN_FN double log_density_ratio__d0_f64(double df, double d0_df, double* irgen_r1)
-{
-    double d0__irgen_t1 = 0.0;
-    double _irgen_t1 = 0.0;
-    {
-        const double d0__irgen_t1__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-    }
-    { double irgen_o1;
-      _irgen_t1 = lgamma_step__d0_f64(0.5 * df, 0.5, 0.5 * d0_df, &irgen_o1);
-      d0__irgen_t1 = irgen_o1;
-    }
-    *irgen_r1 = d0__irgen_t1;
-    return _irgen_t1;
-}
-
 IRGEN_FN double log_prob_standard__d1_f64(double t, double df, double d0_df, double* irgen_r1)
 {
     double d0_v = 0.0;
@@ -2210,10 +2353,10 @@ IRGEN_FN double cdf__d1_2_3_f64(double x, double df, double loc, double scale, d
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double df, double loc, double scale, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
-    double cdf_5 = 0.0;
-    double cdf_6 = 0.0;
-    double cdf_7 = 0.0;
-    double cdf_8 = 0.0;
+    double cdf_10 = 0.0;
+    double cdf_11 = 0.0;
+    double cdf_12 = 0.0;
+    double cdf_13 = 0.0;
     if (!(df > 0.0) || !(scale > 0.0) || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -2233,15 +2376,15 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double df, double loc, double scal
         return 1.0;
     }
     { double irgen_o1, irgen_o2, irgen_o3;
-      cdf_5 = cdf__d1_2_3_f64(x, df, loc, scale, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-      cdf_6 = irgen_o1;
-      cdf_7 = irgen_o2;
-      cdf_8 = irgen_o3;
+      cdf_10 = cdf__d1_2_3_f64(x, df, loc, scale, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+      cdf_11 = irgen_o1;
+      cdf_12 = irgen_o2;
+      cdf_13 = irgen_o3;
     }
-    *irgen_r1 = cdf_6;
-    *irgen_r2 = cdf_7;
-    *irgen_r3 = cdf_8;
-    return cdf_5;
+    *irgen_r1 = cdf_11;
+    *irgen_r2 = cdf_12;
+    *irgen_r3 = cdf_13;
+    return cdf_10;
 }
 
 IRGEN_FN double upper_f64(double x, double df, double loc, double scale)
@@ -2703,13 +2846,13 @@ IRGEN_FN double log_cdf__d1_0_f64(double x, double df, double loc, double scale,
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double df, double loc, double scale, double* irgen_r1, double* irgen_r2)
 {
-    double upper_9 = 0.0;
-    double log_sf_10 = 0.0;
-    double log_sf_11 = 0.0;
-    double log_sf_12 = 0.0;
-    double log_cdf_13 = 0.0;
-    double log_cdf_14 = 0.0;
-    double log_cdf_15 = 0.0;
+    double upper_14 = 0.0;
+    double log_sf_15 = 0.0;
+    double log_sf_16 = 0.0;
+    double log_sf_17 = 0.0;
+    double log_cdf_18 = 0.0;
+    double log_cdf_19 = 0.0;
+    double log_cdf_20 = 0.0;
     if (!(df > 0.0) || !(scale > 0.0) || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -2725,25 +2868,25 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double df, double loc, double
         *irgen_r2 = 0.0;
         return 0.0;
     }
-    upper_9 = upper_f64(x, df, loc, scale);
-    if (upper_9 > 0.0) {
+    upper_14 = upper_f64(x, df, loc, scale);
+    if (upper_14 > 0.0) {
         { double irgen_o1, irgen_o2;
-          log_sf_10 = log_sf__d1_0_f64(x, df, loc, scale, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_sf_11 = irgen_o1;
-          log_sf_12 = irgen_o2;
+          log_sf_15 = log_sf__d1_0_f64(x, df, loc, scale, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_sf_16 = irgen_o1;
+          log_sf_17 = irgen_o2;
         }
         *irgen_r1 = 1.0;
         *irgen_r2 = (-loc + x) / scale;
-        return -(log_sf_11 / log_sf_12);
+        return -(log_sf_16 / log_sf_17);
     } else {
         { double irgen_o1, irgen_o2;
-          log_cdf_13 = log_cdf__d1_0_f64(x, df, loc, scale, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_cdf_14 = irgen_o1;
-          log_cdf_15 = irgen_o2;
+          log_cdf_18 = log_cdf__d1_0_f64(x, df, loc, scale, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_19 = irgen_o1;
+          log_cdf_20 = irgen_o2;
         }
         *irgen_r1 = 1.0;
         *irgen_r2 = (-loc + x) / scale;
-        return -(log_cdf_14 / log_cdf_15);
+        return -(log_cdf_19 / log_cdf_20);
     }
 }
 
@@ -3182,12 +3325,12 @@ IRGEN_FN double t_sample_f64(double df, double loc, double scale, irgen_rng* irg
 
 IRGEN_FN double kernel_sample_f64(double df, double loc, double scale, irgen_rng* irgen_rng)
 {
-    double sample_16 = 0.0;
+    double sample_21 = 0.0;
     if (!(df > 0.0) || !(scale > 0.0) || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc)) {
         return ((double)NAN);
     }
-    sample_16 = t_sample_f64(df, loc, scale, irgen_rng);
-    return sample_16;
+    sample_21 = t_sample_f64(df, loc, scale, irgen_rng);
+    return sample_21;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -3340,6 +3483,88 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+    }
+}
+#endif
+
+/* log_prob_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, x3, &r1, &r2, &r3);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+    }
+}
+#endif
+
+/* log_prob_grad, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, x3, &r1, &r2, &r3);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
     }
 }
 #endif

@@ -1028,6 +1028,315 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md irgen_m0, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_q = irgen_bc_f64(0.0);
+    irgen_vd d0_term = irgen_bc_f64(0.0);
+    irgen_vd d0_total = irgen_bc_f64(0.0);
+    irgen_vd d0_first = irgen_bc_f64(0.0);
+    irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd j = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_q__0 = 0.0;
+        const double d0_term__0 = 0.0;
+        const double d0_total__0 = 0.0;
+        const double d0_first__0 = 0.0;
+        const double d0_u__0 = 0.0;
+        d0_q = irgen_bc_f64(d0_q__0);
+        d0_term = irgen_bc_f64(d0_term__0);
+        d0_total = irgen_bc_f64(d0_total__0);
+        d0_first = irgen_bc_f64(d0_first__0);
+        d0_u = irgen_bc_f64(d0_u__0);
+    }
+    {
+        const irgen_md irgen_m1 = (k < irgen_bc_f64(30.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd d0_q__0 = 0.5 * d0_k * k;
+                const irgen_vd q__0 = 0.25 * k * k;
+                const double d0_term__0 = 0.0;
+                const double term__0 = 1.0;
+                const double d0_total__0 = 0.0;
+                const double total__0 = 1.0;
+                d0_q = irgen_sel_f64(irgen_m2, d0_q__0, d0_q);
+                q = irgen_sel_f64(irgen_m2, q__0, q);
+                d0_term = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_term__0), d0_term);
+                term = irgen_sel_f64(irgen_m2, irgen_bc_f64(term__0), term);
+                d0_total = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_total__0), d0_total);
+                total = irgen_sel_f64(irgen_m2, irgen_bc_f64(total__0), total);
+            }
+            {
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_d0_total = d0_total;
+                const irgen_vd irgen_pre3_total = total;
+                irgen_md irgen_b3 = irgen_mbc_f64(0);
+                irgen_vd irgen_at3_d0_total = d0_total;
+                irgen_vd irgen_at3_total = total;
+                irgen_md irgen_m4 = irgen_m2;
+                for (int irgen_k3 = 0; irgen_k3 < 40 && irgen_any_f64(irgen_m4); ++irgen_k3) {
+                    {
+                        const double irgen_c0 = INV_SQUARES_ODD_f64[(int)(((double)(0 + irgen_k3)))];
+                        const irgen_vd irgen_c1 = irgen_c0 * term;
+                        const irgen_vd d0_first__0 = irgen_c1 * d0_q + d0_term * (irgen_c0 * q);
+                        const irgen_vd first__0 = irgen_c1 * q;
+                        const double irgen_c2 = INV_SQUARES_EVEN_f64[(int)(((double)(0 + irgen_k3)))];
+                        const irgen_vd irgen_c3 = irgen_c2 * q;
+                        const irgen_vd d0_term__0 = irgen_c3 * d0_first__0 + first__0 * (irgen_c2 * d0_q);
+                        const irgen_vd term__0 = irgen_c3 * first__0;
+                        const irgen_vd d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
+                        const irgen_vd total__0 = first__0 + term__0 + total;
+                        d0_first = d0_first__0;
+                        first = first__0;
+                        d0_term = d0_term__0;
+                        term = term__0;
+                        d0_total = d0_total__0;
+                        total = total__0;
+                    }
+                    {
+                        const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
+                        irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                        const irgen_md irgen_m7 = irgen_m6;
+                        irgen_b3 |= irgen_m7;
+                        irgen_at3_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at3_d0_total);
+                        irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
+                        irgen_m6 &= ~irgen_m7;
+                        irgen_m4 &= ~irgen_m7;
+                    }
+                }
+                d0_total = irgen_sel_f64(irgen_b3, irgen_at3_d0_total, d0_total);
+                total = irgen_sel_f64(irgen_b3, irgen_at3_total, total);
+                d0_total = irgen_sel_f64(irgen_m3, d0_total, irgen_pre3_d0_total);
+                total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -k + irgen_v_log_f64(irgen_m2, total), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_k + d0_total / total, irgen_ret1);
+            const irgen_md irgen_m8 = irgen_m2;
+            irgen_m2 &= ~irgen_m8;
+            irgen_m0 &= ~irgen_m8;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
+            const irgen_vd u__0 = 1.0 / k;
+            const double d0_total__0 = 0.0;
+            const double total__0 = 0.0;
+            d0_u = d0_u__0;
+            u = u__0;
+            d0_total = irgen_bc_f64(d0_total__0);
+            total = irgen_bc_f64(total__0);
+        }
+        {
+            irgen_md irgen_m9 = irgen_m0;
+            if (irgen_any_f64(irgen_m9)) for (int irgen_k2 = 0; irgen_k2 < 18; ++irgen_k2) {
+                {
+                    const irgen_vd d0_total__0 = d0_total * u + d0_u * total;
+                    const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k2)))];
+                    d0_total = d0_total__0;
+                    total = total__0;
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * irgen_v_log_f64(irgen_m0, k)) + irgen_v_log_f64(irgen_m0, total) - 0.9189385332046727, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(0.5 * d0_k / k) + d0_total / total, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd wrap__d0_1_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd d0_x, irgen_vd d1_mu, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd d1_y = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0_y__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const irgen_vd d0_y__1 = d0_x;
+        const irgen_vd d1_y__1 = -d1_mu;
+        const irgen_vd y__0 = -mu + x;
+        const irgen_vd d0_y__2 = d0_y__1;
+        const irgen_vd d1_y__2 = d1_y__1;
+        const irgen_vd y__1 = -(2.0 * 3.141592653589793 * irgen_v_floor_f64(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        d0_y = d0_y__2;
+        d1_y = d1_y__2;
+        y = y__1;
+    }
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-3.141592653589793));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd d0_y__0 = d0_y;
+            const irgen_vd d1_y__0 = d1_y;
+            const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = irgen_sel_f64(irgen_m2, d0_y__0, d0_y);
+            d1_y = irgen_sel_f64(irgen_m2, d1_y__0, d1_y);
+            y = irgen_sel_f64(irgen_m2, y__0, y);
+        }
+    }
+    {
+        const irgen_md irgen_m3 = (y >= irgen_bc_f64(3.141592653589793));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        {
+            const irgen_vd d0_y__0 = d0_y;
+            const irgen_vd d1_y__0 = d1_y;
+            const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = irgen_sel_f64(irgen_m4, d0_y__0, d0_y);
+            d1_y = irgen_sel_f64(irgen_m4, d1_y__0, d1_y);
+            y = irgen_sel_f64(irgen_m4, y__0, y);
+        }
+    }
+    *irgen_r1 = d0_y;
+    *irgen_r2 = d1_y;
+    return y;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_x, irgen_vd d1_mu, irgen_vd d2_kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1_y = irgen_bc_f64(0.0);
+    irgen_vd d1_r = irgen_bc_f64(0.0);
+    irgen_vd d2__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_y__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d1_r__0 = 0.0;
+        const double d2__irgen_t2__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_y = irgen_bc_f64(d0_y__0);
+        d0_r = irgen_bc_f64(d0_r__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1_y = irgen_bc_f64(d1_y__0);
+        d1_r = irgen_bc_f64(d1_r__0);
+        d2__irgen_t2 = irgen_bc_f64(d2__irgen_t2__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = wrap__d0_1_v_f64(irgen_m0, x, mu, d0_x, d1_mu, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
+    }
+    {
+        const irgen_vd d0_y__0 = d0__irgen_t1;
+        const irgen_vd d1_y__0 = d1__irgen_t1;
+        const irgen_vd y__0 = _irgen_t1;
+        const irgen_vd irgen_c0 = 0.5 * y__0;
+        const irgen_vd irgen_c1 = 0.5 * irgen_v_cos_f64(irgen_m0, irgen_c0);
+        const irgen_vd d0_r__0 = irgen_c1 * d0_y__0;
+        const irgen_vd d1_r__0 = irgen_c1 * d1_y__0;
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, irgen_c0);
+        d0_y = d0_y__0;
+        d1_y = d1_y__0;
+        y = y__0;
+        d0_r = d0_r__0;
+        d1_r = d1_r__0;
+        r = r__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, kappa, d2_kappa, &irgen_o1);
+      _irgen_t2 = irgen_o0;
+      d2__irgen_t2 = irgen_o1;
+    }
+    {
+        const irgen_vd irgen_c0 = 2.0 * r * r;
+        const irgen_vd irgen_c1 = 4.0 * kappa * r;
+        *irgen_r1 = -(irgen_c1 * d0_r);
+        *irgen_r2 = -(irgen_c1 * d1_r);
+        *irgen_r3 = -d2__irgen_t2 - irgen_c0 * d2_kappa;
+        return -_irgen_t2 - irgen_c0 * kappa - 1.8378770664093453;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd log_prob_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_4 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_5 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+              irgen_o0 = log_prob__d0_1_2_v_f64(irgen_m0, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
+              log_prob_3 = irgen_o0;
+              log_prob_4 = irgen_o1;
+              log_prob_5 = irgen_o2;
+              log_prob_6 = irgen_o3;
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
@@ -1070,7 +1379,7 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
 {
-    irgen_vd log_cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_7 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
@@ -1096,9 +1405,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0;
               irgen_o0 = log_cdf_v_f64(irgen_m0, x, mu, kappa);
-              log_cdf_3 = irgen_o0;
+              log_cdf_7 = irgen_o0;
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_3, irgen_ret0);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_7, irgen_ret0);
             return irgen_ret0;
         }
     }
@@ -1147,7 +1456,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
 {
-    irgen_vd log_sf_4 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
@@ -1173,9 +1482,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0;
               irgen_o0 = log_sf_v_f64(irgen_m0, x, mu, kappa);
-              log_sf_4 = irgen_o0;
+              log_sf_8 = irgen_o0;
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_4, irgen_ret0);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_8, irgen_ret0);
             return irgen_ret0;
         }
     }
@@ -1352,133 +1661,6 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irge
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_i0e__d0_v_f64(irgen_md irgen_m0, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
-{
-    irgen_vd d0_q = irgen_bc_f64(0.0);
-    irgen_vd d0_term = irgen_bc_f64(0.0);
-    irgen_vd d0_total = irgen_bc_f64(0.0);
-    irgen_vd d0_first = irgen_bc_f64(0.0);
-    irgen_vd d0_u = irgen_bc_f64(0.0);
-    irgen_vd q = irgen_bc_f64(0.0);
-    irgen_vd term = irgen_bc_f64(0.0);
-    irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd i = irgen_bc_f64(0.0);
-    irgen_vd first = irgen_bc_f64(0.0);
-    irgen_vd u = irgen_bc_f64(0.0);
-    irgen_vd j = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    {
-        const double d0_q__0 = 0.0;
-        const double d0_term__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d0_first__0 = 0.0;
-        const double d0_u__0 = 0.0;
-        d0_q = irgen_bc_f64(d0_q__0);
-        d0_term = irgen_bc_f64(d0_term__0);
-        d0_total = irgen_bc_f64(d0_total__0);
-        d0_first = irgen_bc_f64(d0_first__0);
-        d0_u = irgen_bc_f64(d0_u__0);
-    }
-    {
-        const irgen_md irgen_m1 = (k < irgen_bc_f64(30.0));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            {
-                const irgen_vd d0_q__0 = 0.5 * d0_k * k;
-                const irgen_vd q__0 = 0.25 * k * k;
-                const double d0_term__0 = 0.0;
-                const double term__0 = 1.0;
-                const double d0_total__0 = 0.0;
-                const double total__0 = 1.0;
-                d0_q = irgen_sel_f64(irgen_m2, d0_q__0, d0_q);
-                q = irgen_sel_f64(irgen_m2, q__0, q);
-                d0_term = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_term__0), d0_term);
-                term = irgen_sel_f64(irgen_m2, irgen_bc_f64(term__0), term);
-                d0_total = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_total__0), d0_total);
-                total = irgen_sel_f64(irgen_m2, irgen_bc_f64(total__0), total);
-            }
-            {
-                const irgen_md irgen_m3 = irgen_m2;
-                const irgen_vd irgen_pre3_d0_total = d0_total;
-                const irgen_vd irgen_pre3_total = total;
-                irgen_md irgen_b3 = irgen_mbc_f64(0);
-                irgen_vd irgen_at3_d0_total = d0_total;
-                irgen_vd irgen_at3_total = total;
-                irgen_md irgen_m4 = irgen_m2;
-                for (int irgen_k3 = 0; irgen_k3 < 40 && irgen_any_f64(irgen_m4); ++irgen_k3) {
-                    {
-                        const double irgen_c0 = INV_SQUARES_ODD_f64[(int)(((double)(0 + irgen_k3)))];
-                        const irgen_vd irgen_c1 = irgen_c0 * term;
-                        const irgen_vd d0_first__0 = irgen_c1 * d0_q + d0_term * (irgen_c0 * q);
-                        const irgen_vd first__0 = irgen_c1 * q;
-                        const double irgen_c2 = INV_SQUARES_EVEN_f64[(int)(((double)(0 + irgen_k3)))];
-                        const irgen_vd irgen_c3 = irgen_c2 * q;
-                        const irgen_vd d0_term__0 = irgen_c3 * d0_first__0 + first__0 * (irgen_c2 * d0_q);
-                        const irgen_vd term__0 = irgen_c3 * first__0;
-                        const irgen_vd d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
-                        const irgen_vd total__0 = first__0 + term__0 + total;
-                        d0_first = d0_first__0;
-                        first = first__0;
-                        d0_term = d0_term__0;
-                        term = term__0;
-                        d0_total = d0_total__0;
-                        total = total__0;
-                    }
-                    {
-                        const irgen_md irgen_m5 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
-                        irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                        const irgen_md irgen_m7 = irgen_m6;
-                        irgen_b3 |= irgen_m7;
-                        irgen_at3_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at3_d0_total);
-                        irgen_at3_total = irgen_sel_f64(irgen_m7, total, irgen_at3_total);
-                        irgen_m6 &= ~irgen_m7;
-                        irgen_m4 &= ~irgen_m7;
-                    }
-                }
-                d0_total = irgen_sel_f64(irgen_b3, irgen_at3_d0_total, d0_total);
-                total = irgen_sel_f64(irgen_b3, irgen_at3_total, total);
-                d0_total = irgen_sel_f64(irgen_m3, d0_total, irgen_pre3_d0_total);
-                total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
-            }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, -k + irgen_v_log_f64(irgen_m2, total), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_k + d0_total / total, irgen_ret1);
-            const irgen_md irgen_m8 = irgen_m2;
-            irgen_m2 &= ~irgen_m8;
-            irgen_m0 &= ~irgen_m8;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_vd d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
-            const irgen_vd u__0 = 1.0 / k;
-            const double d0_total__0 = 0.0;
-            const double total__0 = 0.0;
-            d0_u = d0_u__0;
-            u = u__0;
-            d0_total = irgen_bc_f64(d0_total__0);
-            total = irgen_bc_f64(total__0);
-        }
-        {
-            irgen_md irgen_m9 = irgen_m0;
-            if (irgen_any_f64(irgen_m9)) for (int irgen_k2 = 0; irgen_k2 < 18; ++irgen_k2) {
-                {
-                    const irgen_vd d0_total__0 = d0_total * u + d0_u * total;
-                    const irgen_vd total__0 = total * u + HANKEL_f64[(int)(((double)(0 + irgen_k2)))];
-                    d0_total = d0_total__0;
-                    total = total__0;
-                }
-            }
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.5 * irgen_v_log_f64(irgen_m0, k)) + irgen_v_log_f64(irgen_m0, total) - 0.9189385332046727, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, -(0.5 * d0_k / k) + d0_total / total, irgen_ret1);
-        *irgen_r1 = irgen_ret1;
-        return irgen_ret0;
-    }
-    *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
 
@@ -2074,9 +2256,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_5 = irgen_bc_f64(0.0);
-    irgen_vd cdf_6 = irgen_bc_f64(0.0);
-    irgen_vd cdf_7 = irgen_bc_f64(0.0);
+    irgen_vd cdf_9 = irgen_bc_f64(0.0);
+    irgen_vd cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd cdf_11 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -2108,13 +2290,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0, irgen_o1, irgen_o2;
               irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-              cdf_5 = irgen_o0;
-              cdf_6 = irgen_o1;
-              cdf_7 = irgen_o2;
+              cdf_9 = irgen_o0;
+              cdf_10 = irgen_o1;
+              cdf_11 = irgen_o2;
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_5, irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret2);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -2673,12 +2855,12 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d2_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1)
 {
-    irgen_vd log_prob_8 = irgen_bc_f64(0.0);
-    irgen_vd upper_9 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_12 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_13 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_12 = irgen_bc_f64(0.0);
+    irgen_vd upper_13 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_14 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_15 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_16 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_17 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -2707,23 +2889,23 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0;
               irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
-              log_prob_8 = irgen_o0;
+              log_prob_12 = irgen_o0;
             }
             { irgen_vd irgen_o0;
               irgen_o0 = upper_v_f64(irgen_m0, x, mu, kappa);
-              upper_9 = irgen_o0;
+              upper_13 = irgen_o0;
             }
             {
-                const irgen_md irgen_m7 = (upper_9 > irgen_bc_f64(0.0));
+                const irgen_md irgen_m7 = (upper_13 > irgen_bc_f64(0.0));
                 irgen_md irgen_m8 = irgen_m0 & irgen_m7;
                 if (irgen_any_f64(irgen_m8)) {
                     { irgen_vd irgen_o0, irgen_o1;
                       irgen_o0 = log_sf__d2_v_f64(irgen_m8, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-                      log_sf_10 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_10);
-                      log_sf_11 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_11);
+                      log_sf_14 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_14);
+                      log_sf_15 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_15);
                     }
                     irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
-                    irgen_ret1 = irgen_sel_f64(irgen_m8, log_sf_11 * irgen_v_exp_f64(irgen_m8, -log_prob_8 + log_sf_10), irgen_ret1);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, log_sf_15 * irgen_v_exp_f64(irgen_m8, -log_prob_12 + log_sf_14), irgen_ret1);
                     const irgen_md irgen_m9 = irgen_m8;
                     irgen_m8 &= ~irgen_m9;
                     irgen_m0 &= ~irgen_m9;
@@ -2732,11 +2914,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                 if (irgen_any_f64(irgen_m10)) {
                     { irgen_vd irgen_o0, irgen_o1;
                       irgen_o0 = log_cdf__d2_v_f64(irgen_m10, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-                      log_cdf_12 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_12);
-                      log_cdf_13 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_13);
+                      log_cdf_16 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_16);
+                      log_cdf_17 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_17);
                     }
                     irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(1.0), irgen_ret0);
-                    irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_13 * irgen_v_exp_f64(irgen_m10, log_cdf_12 - log_prob_8)), irgen_ret1);
+                    irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_17 * irgen_v_exp_f64(irgen_m10, log_cdf_16 - log_prob_12)), irgen_ret1);
                     const irgen_md irgen_m11 = irgen_m10;
                     irgen_m10 &= ~irgen_m11;
                     irgen_m0 &= ~irgen_m11;
@@ -3373,7 +3555,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd kappa, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_14 = irgen_bc_f64(0.0);
+    irgen_vd sample_18 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu));
@@ -3388,9 +3570,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, mu, kappa, irgen_rng);
-          sample_14 = irgen_o0;
+          sample_18 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_14, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_18, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3524,6 +3706,48 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vd r0;
             r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
             irgen_store_f_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+            irgen_store_d_d(out2, c + b, w, r2);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_store_f_d(out0, c + b, w, r0);
+            irgen_store_f_d(out1, c + b, w, r1);
+            irgen_store_f_d(out2, c + b, w, r2);
         }
 
     }

@@ -540,6 +540,231 @@ IRGEN_FN double kernel_log_prob_f64(double x, double mu, double kappa)
     return log_prob_2;
 }
 
+IRGEN_FN double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
+{
+    double d0_q = 0.0;
+    double d0_term = 0.0;
+    double d0_total = 0.0;
+    double d0_first = 0.0;
+    double d0_u = 0.0;
+    double q = 0.0;
+    double term = 0.0;
+    double total = 0.0;
+    double i = 0.0;
+    double first = 0.0;
+    double u = 0.0;
+    double j = 0.0;
+    {
+        const double d0_q__0 = 0.0;
+        const double d0_term__0 = 0.0;
+        const double d0_total__0 = 0.0;
+        const double d0_first__0 = 0.0;
+        const double d0_u__0 = 0.0;
+        d0_q = d0_q__0;
+        d0_term = d0_term__0;
+        d0_total = d0_total__0;
+        d0_first = d0_first__0;
+        d0_u = d0_u__0;
+    }
+    if (k < 30.0) {
+        {
+            const double d0_q__0 = 0.5 * d0_k * k;
+            const double q__0 = 0.25 * k * k;
+            const double d0_term__0 = 0.0;
+            const double term__0 = 1.0;
+            const double d0_total__0 = 0.0;
+            const double total__0 = 1.0;
+            d0_q = d0_q__0;
+            q = q__0;
+            d0_term = d0_term__0;
+            term = term__0;
+            d0_total = d0_total__0;
+            total = total__0;
+        }
+        for (int irgen_k2 = 0; irgen_k2 < 40; ++irgen_k2) {
+            i = (double)(0 + irgen_k2);
+            {
+                const double irgen_c0 = INV_SQUARES_ODD_f64[(int)(i)];
+                const double irgen_c1 = irgen_c0 * term;
+                const double d0_first__0 = irgen_c1 * d0_q + d0_term * (irgen_c0 * q);
+                const double first__0 = irgen_c1 * q;
+                const double irgen_c2 = INV_SQUARES_EVEN_f64[(int)(i)];
+                const double irgen_c3 = irgen_c2 * q;
+                const double d0_term__0 = irgen_c3 * d0_first__0 + first__0 * (irgen_c2 * d0_q);
+                const double term__0 = irgen_c3 * first__0;
+                const double d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
+                const double total__0 = first__0 + term__0 + total;
+                d0_first = d0_first__0;
+                first = first__0;
+                d0_term = d0_term__0;
+                term = term__0;
+                d0_total = d0_total__0;
+                total = total__0;
+            }
+            if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
+                break;
+            }
+        }
+        *irgen_r1 = -d0_k + d0_total / total;
+        return -k + log(total);
+    }
+    {
+        const double d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
+        const double u__0 = 1.0 / k;
+        const double d0_total__0 = 0.0;
+        const double total__0 = 0.0;
+        d0_u = d0_u__0;
+        u = u__0;
+        d0_total = d0_total__0;
+        total = total__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 18; ++irgen_k1) {
+        j = (double)(0 + irgen_k1);
+        {
+            const double d0_total__0 = d0_total * u + d0_u * total;
+            const double total__0 = total * u + HANKEL_f64[(int)(j)];
+            d0_total = d0_total__0;
+            total = total__0;
+        }
+    }
+    *irgen_r1 = -(0.5 * d0_k / k) + d0_total / total;
+    return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
+}
+
+IRGEN_FN double wrap__d0_1_f64(double x, double mu, double d0_x, double d1_mu, double* irgen_r1, double* irgen_r2)
+{
+    double d0_y = 0.0;
+    double d1_y = 0.0;
+    double y = 0.0;
+    {
+        const double d0_y__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d0_y__1 = d0_x;
+        const double d1_y__1 = -d1_mu;
+        const double y__0 = -mu + x;
+        const double d0_y__2 = d0_y__1;
+        const double d1_y__2 = d1_y__1;
+        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        d0_y = d0_y__2;
+        d1_y = d1_y__2;
+        y = y__1;
+    }
+    if (y < -3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double d1_y__0 = d1_y;
+            const double y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = d0_y__0;
+            d1_y = d1_y__0;
+            y = y__0;
+        }
+    }
+    if (y >= 3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double d1_y__0 = d1_y;
+            const double y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = d0_y__0;
+            d1_y = d1_y__0;
+            y = y__0;
+        }
+    }
+    *irgen_r1 = d0_y;
+    *irgen_r2 = d1_y;
+    return y;
+}
+
+IRGEN_FN double log_prob__d0_1_2_f64(double x, double mu, double kappa, double d0_x, double d1_mu, double d2_kappa, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0_y = 0.0;
+    double d0_r = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d1_y = 0.0;
+    double d1_r = 0.0;
+    double d2__irgen_t2 = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double r = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_y__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d1_r__0 = 0.0;
+        const double d2__irgen_t2__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0_y = d0_y__0;
+        d0_r = d0_r__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1_y = d1_y__0;
+        d1_r = d1_r__0;
+        d2__irgen_t2 = d2__irgen_t2__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = wrap__d0_1_f64(x, mu, d0_x, d1_mu, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
+    }
+    {
+        const double d0_y__0 = d0__irgen_t1;
+        const double d1_y__0 = d1__irgen_t1;
+        const double y__0 = _irgen_t1;
+        const double irgen_c0 = 0.5 * y__0;
+        const double irgen_c1 = 0.5 * cos(irgen_c0);
+        const double d0_r__0 = irgen_c1 * d0_y__0;
+        const double d1_r__0 = irgen_c1 * d1_y__0;
+        const double r__0 = sin(irgen_c0);
+        d0_y = d0_y__0;
+        d1_y = d1_y__0;
+        y = y__0;
+        d0_r = d0_r__0;
+        d1_r = d1_r__0;
+        r = r__0;
+    }
+    { double irgen_o1;
+      _irgen_t2 = log_i0e__d0_f64(kappa, d2_kappa, &irgen_o1);
+      d2__irgen_t2 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = 2.0 * r * r;
+        const double irgen_c1 = 4.0 * kappa * r;
+        *irgen_r1 = -(irgen_c1 * d0_r);
+        *irgen_r2 = -(irgen_c1 * d1_r);
+        *irgen_r3 = -d2__irgen_t2 - irgen_c0 * d2_kappa;
+        return -_irgen_t2 - irgen_c0 * kappa - 1.8378770664093453;
+    }
+}
+
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2)
+{
+    double log_prob_3 = 0.0;
+    double log_prob_4 = 0.0;
+    double log_prob_5 = 0.0;
+    double log_prob_6 = 0.0;
+    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (isinf(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f64(x, mu, kappa, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_5;
+    *irgen_r2 = log_prob_6;
+    return log_prob_4;
+}
+
 IRGEN_FN double log_cdf_f64(double x, double mu, double kappa)
 {
     double _irgen_t1 = 0.0;
@@ -561,15 +786,15 @@ IRGEN_FN double log_cdf_f64(double x, double mu, double kappa)
 
 IRGEN_FN double kernel_log_cdf_f64(double x, double mu, double kappa)
 {
-    double log_cdf_3 = 0.0;
+    double log_cdf_7 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
         return ((double)NAN);
     }
     if (isinf(x)) {
         return ((double)NAN);
     }
-    log_cdf_3 = log_cdf_f64(x, mu, kappa);
-    return log_cdf_3;
+    log_cdf_7 = log_cdf_f64(x, mu, kappa);
+    return log_cdf_7;
 }
 
 IRGEN_FN double log_sf_f64(double x, double mu, double kappa)
@@ -593,15 +818,15 @@ IRGEN_FN double log_sf_f64(double x, double mu, double kappa)
 
 IRGEN_FN double kernel_log_sf_f64(double x, double mu, double kappa)
 {
-    double log_sf_4 = 0.0;
+    double log_sf_8 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
         return ((double)NAN);
     }
     if (isinf(x)) {
         return ((double)NAN);
     }
-    log_sf_4 = log_sf_f64(x, mu, kappa);
-    return log_sf_4;
+    log_sf_8 = log_sf_f64(x, mu, kappa);
+    return log_sf_8;
 }
 
 IRGEN_FN double body_mass__d0_1_f64(double r, double k, double d0_r, double d1_k, double* irgen_r1, double* irgen_r2)
@@ -722,97 +947,6 @@ IRGEN_FN double body_mass__d0_1_f64(double r, double k, double d0_r, double d1_k
         *irgen_r2 = irgen_c1 * d1_total;
         return irgen_c0 * h;
     }
-}
-
-IRGEN_FN double log_i0e__d0_f64(double k, double d0_k, double* irgen_r1)
-{
-    double d0_q = 0.0;
-    double d0_term = 0.0;
-    double d0_total = 0.0;
-    double d0_first = 0.0;
-    double d0_u = 0.0;
-    double q = 0.0;
-    double term = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double first = 0.0;
-    double u = 0.0;
-    double j = 0.0;
-    {
-        const double d0_q__0 = 0.0;
-        const double d0_term__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d0_first__0 = 0.0;
-        const double d0_u__0 = 0.0;
-        d0_q = d0_q__0;
-        d0_term = d0_term__0;
-        d0_total = d0_total__0;
-        d0_first = d0_first__0;
-        d0_u = d0_u__0;
-    }
-    if (k < 30.0) {
-        {
-            const double d0_q__0 = 0.5 * d0_k * k;
-            const double q__0 = 0.25 * k * k;
-            const double d0_term__0 = 0.0;
-            const double term__0 = 1.0;
-            const double d0_total__0 = 0.0;
-            const double total__0 = 1.0;
-            d0_q = d0_q__0;
-            q = q__0;
-            d0_term = d0_term__0;
-            term = term__0;
-            d0_total = d0_total__0;
-            total = total__0;
-        }
-        for (int irgen_k2 = 0; irgen_k2 < 40; ++irgen_k2) {
-            i = (double)(0 + irgen_k2);
-            {
-                const double irgen_c0 = INV_SQUARES_ODD_f64[(int)(i)];
-                const double irgen_c1 = irgen_c0 * term;
-                const double d0_first__0 = irgen_c1 * d0_q + d0_term * (irgen_c0 * q);
-                const double first__0 = irgen_c1 * q;
-                const double irgen_c2 = INV_SQUARES_EVEN_f64[(int)(i)];
-                const double irgen_c3 = irgen_c2 * q;
-                const double d0_term__0 = irgen_c3 * d0_first__0 + first__0 * (irgen_c2 * d0_q);
-                const double term__0 = irgen_c3 * first__0;
-                const double d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
-                const double total__0 = first__0 + term__0 + total;
-                d0_first = d0_first__0;
-                first = first__0;
-                d0_term = d0_term__0;
-                term = term__0;
-                d0_total = d0_total__0;
-                total = total__0;
-            }
-            if (fabs(d0_term) <= DBL_EPSILON * fabs(d0_total) && fabs(term) <= DBL_EPSILON * fabs(total)) {
-                break;
-            }
-        }
-        *irgen_r1 = -d0_k + d0_total / total;
-        return -k + log(total);
-    }
-    {
-        const double d0_u__0 = -(d0_k * (1.0 / k) * (1.0 / k));
-        const double u__0 = 1.0 / k;
-        const double d0_total__0 = 0.0;
-        const double total__0 = 0.0;
-        d0_u = d0_u__0;
-        u = u__0;
-        d0_total = d0_total__0;
-        total = total__0;
-    }
-    for (int irgen_k1 = 0; irgen_k1 < 18; ++irgen_k1) {
-        j = (double)(0 + irgen_k1);
-        {
-            const double d0_total__0 = d0_total * u + d0_u * total;
-            const double total__0 = total * u + HANKEL_f64[(int)(j)];
-            d0_total = d0_total__0;
-            total = total__0;
-        }
-    }
-    *irgen_r1 = -(0.5 * d0_k / k) + d0_total / total;
-    return -(0.5 * log(k)) + log(total) - 0.9189385332046727;
 }
 
 IRGEN_FN double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
@@ -1291,9 +1425,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double mu, double kappa, double d0_mu, d
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_5 = 0.0;
-    double cdf_6 = 0.0;
-    double cdf_7 = 0.0;
+    double cdf_9 = 0.0;
+    double cdf_10 = 0.0;
+    double cdf_11 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -1305,13 +1439,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double kappa, double* i
         return ((double)NAN);
     }
     { double irgen_o1, irgen_o2;
-      cdf_5 = cdf__d1_2_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_6 = irgen_o1;
-      cdf_7 = irgen_o2;
+      cdf_9 = cdf__d1_2_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_6;
-    *irgen_r2 = cdf_7;
-    return cdf_5;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN double upper_f64(double x, double mu, double kappa)
@@ -1710,12 +1844,12 @@ IRGEN_FN double log_cdf__d2_f64(double x, double mu, double kappa, double d0_kap
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double kappa, double* irgen_r1)
 {
-    double log_prob_8 = 0.0;
-    double upper_9 = 0.0;
-    double log_sf_10 = 0.0;
-    double log_sf_11 = 0.0;
-    double log_cdf_12 = 0.0;
-    double log_cdf_13 = 0.0;
+    double log_prob_12 = 0.0;
+    double upper_13 = 0.0;
+    double log_sf_14 = 0.0;
+    double log_sf_15 = 0.0;
+    double log_cdf_16 = 0.0;
+    double log_cdf_17 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -1724,21 +1858,21 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double kappa, doub
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
     }
-    log_prob_8 = log_prob_f64(x, mu, kappa);
-    upper_9 = upper_f64(x, mu, kappa);
-    if (upper_9 > 0.0) {
+    log_prob_12 = log_prob_f64(x, mu, kappa);
+    upper_13 = upper_f64(x, mu, kappa);
+    if (upper_13 > 0.0) {
         { double irgen_o1;
-          log_sf_10 = log_sf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
-          log_sf_11 = irgen_o1;
+          log_sf_14 = log_sf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
+          log_sf_15 = irgen_o1;
         }
-        *irgen_r1 = log_sf_11 * exp(-log_prob_8 + log_sf_10);
+        *irgen_r1 = log_sf_15 * exp(-log_prob_12 + log_sf_14);
         return 1.0;
     } else {
         { double irgen_o1;
-          log_cdf_12 = log_cdf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
-          log_cdf_13 = irgen_o1;
+          log_cdf_16 = log_cdf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
+          log_cdf_17 = irgen_o1;
         }
-        *irgen_r1 = -(log_cdf_13 * exp(log_cdf_12 - log_prob_8));
+        *irgen_r1 = -(log_cdf_17 * exp(log_cdf_16 - log_prob_12));
         return 1.0;
     }
 }
@@ -2227,12 +2361,12 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 {
-    double sample_14 = 0.0;
+    double sample_18 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu)) {
         return ((double)NAN);
     }
-    sample_14 = sample_f64(mu, kappa, irgen_rng);
-    return sample_14;
+    sample_18 = sample_f64(mu, kappa, irgen_rng);
+    return sample_18;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -2475,6 +2609,82 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_prob_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#endif
+
+/* log_prob_grad, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
     }
 }
 #endif

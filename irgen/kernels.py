@@ -191,6 +191,15 @@ class _Builder:
         body, lq = self.log_prob_body()
         return self.guarded("log_prob", 1, (-INF,), (-INF,), body + [ir.Return((lq,))])
 
+    def log_prob_grad(self):
+        """d log q / dx and d log q / dp for every p, by forward mode through the declared
+        log density (the scores a mixture's posterior weights move by)."""
+        m = len(self.p)
+        spec = (frozenset([0]),) + tuple(frozenset([i + 1]) for i in range(m))
+        stmt, (_, *grads) = self.call("log_prob", spec, (sp.Integer(1),) * (1 + m))
+        nan = (NAN,) * (1 + m)       # no density outside the support: no score
+        return self.guarded("log_prob_grad", 1 + m, nan, nan, [stmt, ir.Return(tuple(grads))])
+
     def cdf_grad(self):
         spec, seeds = self.param_spec()
         stmt, out = self.call("cdf", spec, seeds)
@@ -294,6 +303,13 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
         Kernel("cdf", b.cdf(), ins, ("F",), f"the CDF F(x | {given})", group),
         Kernel("log_prob", b.log_prob(), ins, ("log_prob",),
                f"the log density log q(x | {given})"),
+    ]
+    if dist.log_prob is not None:
+        kernels.append(Kernel("log_prob_grad", b.log_prob_grad(), ins,
+                              ("dlog_q/dx",) + tuple(f"dlog_q/d{p}" for p in params),
+                              f"the scores d log q(x | {given}) / dx and / dp for p in "
+                              f"{given}"))
+    kernels += [
         Kernel("log_cdf", b.log_tail(True), ins, ("log_F",),
                f"log F(x | {given}), accurate in the lower tail", group),
         Kernel("log_sf", b.log_tail(False), ins, ("log_S",),

@@ -4,6 +4,8 @@ Against scipy.stats (densities, CDFs, Kolmogorov-Smirnov fits), mpmath (the trun
 10 and 40 standard deviations out), finite differences of the CDF in float64 (implicit
 gradients: dz/dp = -(dF_T/dp) / q_T), and the unbiasedness of reparameterization gradients
 against closed forms of d/dp E[z]."""
+from pathlib import Path
+
 import mpmath
 import numpy as np
 import pytest
@@ -13,10 +15,12 @@ import generated.gamma as gamma
 import generated.normal as normal
 import generated.weibull as weibull
 from irgen.compose import dirichlet
+from irgen.compose.factorised_mixture import factorised_mixture
 from irgen.compose.mixture import mixture
 from irgen.compose.truncated import truncated
 
 RNG = np.random.default_rng(29)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 # ---------------------------------------------------------------- Dirichlet
@@ -211,3 +215,174 @@ def test_mixture_bad_weights_are_nan():
     assert np.isnan(mix.cdf(0.0, [0.5, 0.6], [0.0, 1.0], [1.0, 1.0]))
     assert np.isnan(mix.sample([0.5, -0.5], [0.0, 1.0], [1.0, 1.0], seed=1))
     assert np.all(np.isnan(mix.implicit_grad(0.0, [0.5, 0.5], [0.0, 1.0], [1.0, -1.0])[1]))
+
+
+# ---------------------------------------------------------------- factorised mixtures
+
+def fm_case():
+    w = np.array([0.35, 0.65])
+    mu = np.array([[-1.0, 0.5, 2.0], [1.5, -0.5, 0.0]])
+    sigma = np.array([[0.7, 1.2, 0.5], [1.0, 0.4, 1.5]])
+    return w, mu, sigma
+
+
+def test_factorised_mixture_density_and_transform():
+    """log density against scipy's products; T(x) of samples: independent uniforms."""
+    fm = factorised_mixture(normal)
+    w, mu, sigma = fm_case()
+    x = fm.sample(w, mu, sigma, size=20000, seed=13)
+    assert x.shape == (20000, 3)
+    want = np.log(sum(wk * np.prod(stats.norm(m, s).pdf(x[:50]), axis=-1)
+                      for wk, m, s in zip(w, mu, sigma)))
+    assert np.allclose(fm.log_prob(x[:50], w, mu, sigma), want, rtol=1e-13)
+    u = fm.transform(x, w, mu, sigma)
+    for d in range(3):
+        assert stats.kstest(u[:, d], "uniform").pvalue > 1e-3, d
+    assert abs(np.corrcoef(u.T)[0, 2]) < 0.03
+
+
+def inverse_transform(u, w, mu, sigma):
+    """x with T(x) = u, one coordinate at a time by Brent's method on scipy's CDFs."""
+    from scipy.optimize import brentq
+    x = []
+    for d in range(len(u)):
+        lw = np.log(w) + sum(stats.norm(mu[:, j], sigma[:, j]).logpdf(x[j]) for j in range(d))
+        pi = np.exp(lw - np.logaddexp.reduce(lw))
+        f = lambda v: np.dot(pi, stats.norm(mu[:, d], sigma[:, d]).cdf(v)) - u[d]  # noqa
+        x.append(brentq(f, -50, 50, xtol=1e-15, rtol=1e-15))
+    return np.array(x)
+
+
+def test_factorised_mixture_gradients_against_finite_differences():
+    """dx/dtheta with u = T(x) fixed: central differences of the inverse transform, solved
+    independently with scipy."""
+    fm = factorised_mixture(normal)
+    w, mu, sigma = fm_case()
+    x = fm.sample(w, mu, sigma, size=4, seed=14)
+    dlogit, dmu, dsigma = fm.implicit_grad(x, w, mu, sigma)
+    h = 1e-5
+    for n in range(4):
+        u = fm.transform(x[n], w, mu, sigma)
+        assert np.allclose(inverse_transform(u, w, mu, sigma), x[n], atol=1e-10)
+        for k in range(2):
+            for j in range(3):
+                for arr, got in ((mu, dmu), (sigma, dsigma)):
+                    up, down = arr.copy(), arr.copy()
+                    up[k, j] += h
+                    down[k, j] -= h
+                    args = [(up if a is arr else a) for a in (mu, sigma)]
+                    args2 = [(down if a is arr else a) for a in (mu, sigma)]
+                    fd = (inverse_transform(u, w, *args) - inverse_transform(u, w, *args2)) / (
+                        2 * h)
+                    assert np.allclose(got[n, :, k, j], fd, rtol=1e-5, atol=1e-7), (n, k, j)
+            logits = np.log(w)
+            up, down = logits.copy(), logits.copy()
+            up[k] += h
+            down[k] -= h
+            sm = lambda v: np.exp(v) / np.exp(v).sum()  # noqa: E731
+            fd = (inverse_transform(u, sm(up), mu, sigma)
+                  - inverse_transform(u, sm(down), mu, sigma)) / (2 * h)
+            assert np.allclose(dlogit[n, :, k], fd, rtol=1e-5, atol=1e-7), (n, k)
+
+
+def test_factorised_mixture_in_one_dimension_is_the_mixture():
+    fm, mix = factorised_mixture(gamma), mixture(gamma)
+    w, alpha, beta = np.array([0.3, 0.7]), np.array([0.8, 5.0]), np.array([1.0, 0.5])
+    x = mix.sample(w, alpha, beta, size=200, seed=15)
+    dl, da, db = fm.implicit_grad(x[:, None], w, alpha[:, None], beta[:, None])
+    _, da1, db1 = mix.implicit_grad(x, w, alpha, beta)
+    assert np.allclose(da[:, 0, :, 0], da1, rtol=1e-12, atol=1e-300)
+    assert np.allclose(db[:, 0, :, 0], db1, rtol=1e-12, atol=1e-300)
+    assert np.allclose(dl[:, 0, :], mix.grad_logits(x, w, alpha, beta), rtol=1e-10,
+                       atol=1e-13)
+
+
+def test_factorised_mixture_gradient_is_unbiased():
+    """E[x_d] = sum_k w_k mu_kd: d/dmu_kj E[x_d] = w_k delta_dj."""
+    fm = factorised_mixture(normal)
+    w, mu, sigma = fm_case()
+    x, (_, dmu, _) = fm.rsample(w, mu, sigma, size=100000, seed=16)
+    want = w[None, :, None] * np.eye(3)[:, None, :]
+    se = dmu.std(axis=0) / np.sqrt(x.shape[0])
+    assert np.all(np.abs(dmu.mean(axis=0) - want) < 5 * se + 1e-12)
+
+
+def test_factorised_mixture_refuses_and_nans():
+    with pytest.raises(ValueError, match="log density"):
+        factorised_mixture(weibull)
+    fm = factorised_mixture(normal)
+    _, mu, sigma = fm_case()
+    assert np.all(np.isnan(fm.log_prob(np.zeros(3), [0.5, 0.6], mu, sigma)))
+    assert np.all(np.isnan(fm.implicit_grad(np.zeros(3), [0.5, 0.6], mu, sigma)[1]))
+
+
+# ---------------------------------------------------------------- the DSL building blocks
+
+@pytest.fixture(scope="module")
+def dsl_examples(tmp_path_factory):
+    """examples/truncated_normal.py and examples/normal_mixture.py, built from scratch."""
+    from irgen import build
+    out = tmp_path_factory.mktemp("compose_examples")
+    files = [EXAMPLES / "truncated_normal.py", EXAMPLES / "normal_mixture.py"]
+    build.build(files, out, log=lambda *a: None, cuda_binaries=False)
+    return (build.load_generated(out, "truncated_normal"),
+            build.load_generated(out, "normal_mixture"))
+
+
+def truncated_normal_grads_mp(z, mu, sigma, low, high):
+    """(dz/dmu, dz/dsigma) = -(dF_T/dp) / q_T by mpmath at 60 digits."""
+    with mpmath.workdps(60):
+        def F(m, s, x):
+            S = lambda v: mpmath.erfc((mpmath.mpf(v) - m) / s / mpmath.sqrt(2)) / 2  # noqa
+            return (S(low) - S(x)) / (S(low) - S(high))
+        m, s, x = mpmath.mpf(mu), mpmath.mpf(sigma), mpmath.mpf(z)
+        q = mpmath.diff(lambda v: F(m, s, v), x)
+        return (float(-mpmath.diff(lambda v: F(v, s, x), m) / q),
+                float(-mpmath.diff(lambda v: F(m, v, x), s) / q))
+
+
+def test_dsl_truncated_normal_far_out(dsl_examples):
+    """The DSL truncation: samples inside [10, 11] and [40, 1e300] (one-sided), fitting the
+    Python combinator's CDF; the CDFs agree; gradients against mpmath."""
+    tn, _ = dsl_examples
+    comb = truncated(normal)
+    for low, high, tol in ((10.0, 11.0, 1e-11), (40.0, 1e300, 1e-9), (-1.0, 2.0, 1e-13)):
+        z = tn.sample(0.3, 1.2, low, high, size=20000, seed=3)
+        assert np.all((z >= low) & (z <= high)), (low, high)
+        hi = np.inf if high == 1e300 else high
+        assert np.allclose(tn.cdf(z, 0.3, 1.2, low, high), comb.cdf(z, 0.3, 1.2, low, hi),
+                           rtol=5e-12, atol=1e-15)
+        assert stats.kstest(z, lambda v: comb.cdf(v, 0.3, 1.2, low, hi)).pvalue > 1e-3
+        grads = tn.implicit_grad(z, 0.3, 1.2, low, high)
+        assert all(np.all(np.isfinite(g)) for g in grads)
+        theirs = comb.implicit_grad(z, 0.3, 1.2, low, hi)
+        for g, c in zip(grads[2:], theirs[2:]):               # the bounds: no cancellation
+            assert np.allclose(g, c, rtol=1e-11, atol=0)
+        if low > 0:
+            for i in range(3):
+                want = truncated_normal_grads_mp(z[i], 0.3, 1.2, low, hi)
+                assert grads[0][i] == pytest.approx(want[0], rel=tol)
+                assert grads[1][i] == pytest.approx(want[1], rel=tol)
+    assert np.isnan(tn.cdf(0.5, 0.0, 1.0, 2.0, 1.0)) and np.isnan(tn.sample(0.0, 1.0, 2.0, 1.0))
+
+
+def test_dsl_normal_mixture_against_the_combinator(dsl_examples):
+    _, nm = dsl_examples
+    comb = mixture(normal)
+    logit, mu1, s1, mu2, s2 = 0.4, -1.0, 0.6, 2.0, 1.3
+    w1 = 1 / (1 + np.exp(-logit))
+    w, mu, sigma = np.array([w1, 1 - w1]), np.array([mu1, mu2]), np.array([s1, s2])
+    z = nm.sample(logit, mu1, s1, mu2, s2, size=20000, seed=4)
+    assert stats.kstest(z, lambda v: comb.cdf(v, w, mu, sigma)).pvalue > 1e-3
+    x = np.linspace(-40, 40, 161)
+    # 30 standard deviations out the rounding of t moves F by t^2 eps (2e-13)
+    assert np.allclose(nm.cdf(x, logit, mu1, s1, mu2, s2), comb.cdf(x, w, mu, sigma),
+                       rtol=1e-12, atol=1e-300)
+    assert np.allclose(nm.log_prob(x, logit, mu1, s1, mu2, s2), comb.log_prob(x, w, mu, sigma),
+                       rtol=1e-13)
+    g = nm.implicit_grad(z[:500], logit, mu1, s1, mu2, s2)
+    _, dmu, dsigma = comb.implicit_grad(z[:500], w, mu, sigma)
+    dlogits = comb.grad_logits(z[:500], w, mu, sigma)
+    want = (dlogits[:, 0] - dlogits[:, 1]) * 0.5          # logit = l1 - l2, l1 + l2 fixed
+    for got, ref in zip(g, (want, dmu[:, 0], dsigma[:, 0], dmu[:, 1], dsigma[:, 1])):
+        assert np.allclose(got, ref, rtol=1e-10, atol=1e-14)

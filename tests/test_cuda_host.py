@@ -8,15 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import generated.beta as be
 import generated.gamma as g
 import generated.normal as nrm
+import generated.student_t as st
 import generated.von_mises as v
-from agreement import (KERNELS, SAMPLERS, assert_agrees, assert_same_stream, random_inputs,
-                       sampler_params)
+from agreement import (GRAD_ULPS, KERNELS, SAMPLERS, assert_agrees, assert_same_stream,
+                       random_inputs, sampler_params)
 from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
 
 pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
-MODULES = {"gamma": g, "normal": nrm, "von_mises": v}
+MODULES = {"gamma": g, "normal": nrm, "von_mises": v, "beta": be, "student_t": st}
 
 
 @pytest.fixture
@@ -57,10 +59,12 @@ def test_samplers_draw_the_c_kernels_streams(name, dtype, launches):
     cols = sampler_params(name, np.random.default_rng(5), dtype)
     for kernel in SAMPLERS[name]:
         f = getattr(mod, kernel)
-        assert_same_stream(kernel, f(*cols, seed=99), host(f(*[dev(c) for c in cols], seed=99)))
+        assert_same_stream(kernel, f(*cols, seed=99), host(f(*[dev(c) for c in cols], seed=99)),
+                           grad_ulps=GRAD_ULPS.get(name, 4096))
     out = FakeCudaArray(np.empty((7, 5), dtype))        # scalar parameters, the size of out
-    assert mod.sample(dtype(1.5), dtype(2.0), size=(7, 5), seed=3, out=out) is out
-    assert_same_stream("sample", mod.sample(dtype(1.5), dtype(2.0), size=(7, 5), seed=3),
+    ps = [dtype(1.5 + 0.5 * i) for i in range(len(mod.params))]
+    assert mod.sample(*ps, size=(7, 5), seed=3, out=out) is out
+    assert_same_stream("sample", mod.sample(*ps, size=(7, 5), seed=3),
                        out.array)
 
 
