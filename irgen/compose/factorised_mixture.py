@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
+from .mixture import bad_weights, choose_components
+
 
 class FactorisedMixture:
     def __init__(self, base):
@@ -50,10 +52,7 @@ class FactorisedMixture:
         return x, w, theta
 
     def _bad(self, w):
-        w = w[..., 0]
-        tol = 1e-6 if w.dtype == np.float32 else 1e-12
-        ok = np.all(np.isfinite(w) & (w >= 0), axis=-1) & (np.abs(w.sum(-1) - 1) <= tol)
-        return ~ok
+        return bad_weights(w[..., 0])
 
     def _posterior(self, lq, w):
         """log pi_kd from log q_kj of the coordinates before d: (..., K, D)."""
@@ -125,9 +124,7 @@ class FactorisedMixture:
         w = np.broadcast_to(w, shape + (K,))
         theta = [np.broadcast_to(t, shape + (K, D)) for t in theta]
         rng = np.random.default_rng(seed)
-        u = rng.random(shape)
-        cum = np.cumsum(w.astype(np.float64), axis=-1)
-        k = np.minimum(np.sum(cum <= (u * cum[..., -1])[..., None], axis=-1), K - 1)
+        k = choose_components(w, rng)
         pick = [np.take_along_axis(t, k[..., None, None], axis=-2)[..., 0, :].astype(dt)
                 for t in theta]
         x = self.base.sample(*pick, seed=int(rng.integers(0, 2 ** 63)))

@@ -22,6 +22,20 @@ import numpy as np
 from scipy import special
 
 
+def bad_weights(w):
+    """Rows of weights (last axis) that are not a probability vector: NaN rows."""
+    tol = 1e-6 if w.dtype == np.float32 else 1e-12
+    return ~(np.all(np.isfinite(w) & (w >= 0), axis=-1) & (np.abs(w.sum(-1) - 1) <= tol))
+
+
+def choose_components(w, rng):
+    """A component index per row of w (last axis), by one uniform each."""
+    u = rng.random(w.shape[:-1])
+    cum = np.cumsum(w.astype(np.float64), axis=-1)
+    k = np.sum(cum <= (u * cum[..., -1])[..., None], axis=-1)
+    return np.minimum(k, w.shape[-1] - 1)
+
+
 class Mixture:
     def __init__(self, base):
         self.base = base
@@ -39,9 +53,7 @@ class Mixture:
         return x.astype(dtype), w.astype(dtype), [t.astype(dtype) for t in theta]
 
     def _bad(self, w):
-        tol = 1e-6 if w.dtype == np.float32 else 1e-12
-        ok = np.all(np.isfinite(w) & (w >= 0), axis=-1) & (np.abs(w.sum(-1) - 1) <= tol)
-        return ~ok
+        return bad_weights(w)
 
     def _posterior(self, x, w, theta):
         """log q(x) and the posterior weights r_k."""
@@ -95,9 +107,7 @@ class Mixture:
         w = np.broadcast_to(w, shape + w.shape[-1:])
         theta = [np.broadcast_to(t, shape + t.shape[-1:]) for t in theta]
         rng = np.random.default_rng(seed)
-        u = rng.random(shape)
-        cum = np.cumsum(w.astype(np.float64), axis=-1)
-        k = np.minimum(np.sum(cum <= (u * cum[..., -1])[..., None], axis=-1), w.shape[-1] - 1)
+        k = choose_components(w, rng)
         pick = [np.take_along_axis(t, k[..., None], axis=-1)[..., 0].astype(dt) for t in theta]
         z = self.base.sample(*pick, seed=int(rng.integers(0, 2 ** 63)))
         return np.where(self._bad(w), np.nan, z)

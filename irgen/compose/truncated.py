@@ -66,6 +66,8 @@ class Truncated:
         return below, above
 
     def _bad(self, theta, low, high):
+        """low >= high, a NaN bound, or parameters the base refuses (every kernel gives NaN
+        for them; the log density is the cheapest to ask)."""
         return ~(low < high) | np.isnan(self.base.log_prob(np.where(np.isfinite(low), low, 0.0),
                                                            *theta))
 
