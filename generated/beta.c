@@ -416,6 +416,47 @@ static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen
 
 static const double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
+static inline __attribute__((always_inline)) irgen_vd shape_band_v_f64(irgen_md irgen_m0, irgen_vd s)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((s < irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_sel_f64((s < irgen_bc_f64(14.0)), irgen_bc_f64(1.0), irgen_sel_f64((s < irgen_bc_f64(200.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0))));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return (a + 1.0) / (a + b + 2.0);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd group_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd side = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, a, b);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd side__0 = irgen_sel_f64((_irgen_t1 < x), irgen_bc_f64(16.0), irgen_bc_f64(0.0));
+        side = side__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = shape_band_v_f64(irgen_m0, irgen_v_fmin_f64(a, b));
+      _irgen_t2 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = shape_band_v_f64(irgen_m0, irgen_v_fmax_f64(a, b));
+      _irgen_t3 = irgen_o0;
+    }
+    return _irgen_t3 + side + 4.0 * irgen_v_fmin_f64(_irgen_t2, irgen_bc_f64(2.0));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd beta_fraction_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x)
 {
     irgen_vd num = irgen_bc_f64(0.0);
@@ -879,13 +920,6 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction_v_f64(i
         irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + u * a / h + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
         return irgen_ret0;
     }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b)
-{
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return (a + 1.0) / (a + b + 2.0);
     return irgen_ret0;
 }
 
@@ -5210,15 +5244,39 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
-            irgen_store_d_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
         }
 
     }
@@ -5229,15 +5287,39 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
-            irgen_store_f_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
         }
 
     }
@@ -5328,15 +5410,39 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_log_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
-            irgen_store_d_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
         }
 
     }
@@ -5347,15 +5453,39 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_log_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
-            irgen_store_f_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
         }
 
     }
@@ -5366,15 +5496,39 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_log_sf_v_f64(irgen_md_lanes(w), x0, x1, x2);
-            irgen_store_d_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
         }
 
     }
@@ -5385,15 +5539,39 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_log_sf_v_f64(irgen_md_lanes(w), x0, x1, x2);
-            irgen_store_f_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
         }
 
     }
@@ -5404,17 +5582,41 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
-            irgen_store_d_d(out0, c + b, w, r0);
-            irgen_store_d_d(out1, c + b, w, r1);
-            irgen_store_d_d(out2, c + b, w, r2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+            }
+        }
         }
 
     }
@@ -5425,17 +5627,41 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
-            irgen_store_f_d(out0, c + b, w, r0);
-            irgen_store_f_d(out1, c + b, w, r1);
-            irgen_store_f_d(out2, c + b, w, r2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+            }
+        }
         }
 
     }
@@ -5446,16 +5672,40 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
-            irgen_store_d_d(out0, c + b, w, r0);
-            irgen_store_d_d(out1, c + b, w, r1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+            }
+        }
         }
 
     }
@@ -5466,16 +5716,40 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
-            irgen_store_f_d(out0, c + b, w, r0);
-            irgen_store_f_d(out1, c + b, w, r1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+            }
+        }
         }
 
     }
@@ -5535,16 +5809,40 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             irgen_store_d_d(out0, c + b, w, z);
         }
 
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
             const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
-            irgen_store_d_d(out1, c + b, w, r0);
-            irgen_store_d_d(out2, c + b, w, r1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (double)r0[l];
+                out2[i] = (double)r1[l];
+            }
+        }
         }
 
     }
@@ -5566,16 +5864,40 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             irgen_store_f_d(out0, c + b, w, z);
         }
 
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
             const irgen_vd x1 = irgen_load_f_d(in0, s0, c + b, w);
             const irgen_vd x2 = irgen_load_f_d(in1, s1, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in1, s1, c, order + b, w);
+
             irgen_vd r0, r1;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
-            irgen_store_f_d(out1, c + b, w, r0);
-            irgen_store_f_d(out2, c + b, w, r1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (float)r0[l];
+                out2[i] = (float)r1[l];
+            }
+        }
         }
 
     }

@@ -416,6 +416,33 @@ static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen
 
 static const double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
+static inline __attribute__((always_inline)) irgen_vd t_group_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd far = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd side = irgen_bc_f64(0.0);
+    irgen_vd band = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd t__0 = (-loc + x) / scale;
+        const irgen_vd r__0 = t__0 * t__0 / df;
+        const irgen_vd far__0 = irgen_sel_f64((r__0 > irgen_bc_f64(1.0)), irgen_bc_f64(4.0), irgen_bc_f64(0.0));
+        const irgen_vd h__0 = 0.5 * df;
+        const irgen_vd side__0 = irgen_sel_f64((1.0 / (r__0 + 1.0) >= (h__0 + 1.0) / (h__0 + 2.5)), irgen_bc_f64(8.0), irgen_bc_f64(0.0));
+        const irgen_vd band__0 = irgen_sel_f64((h__0 < irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_sel_f64((h__0 < irgen_bc_f64(14.0)), irgen_bc_f64(1.0), irgen_sel_f64((h__0 < irgen_bc_f64(200.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0))));
+        t = t__0;
+        r = r__0;
+        far = far__0;
+        h = h__0;
+        side = side__0;
+        band = band__0;
+        return band__0 + far__0 + side__0;
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd beta_fraction_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x)
 {
     irgen_vd num = irgen_bc_f64(0.0);
@@ -4893,6 +4920,9 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -4900,9 +4930,31 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
-            irgen_store_d_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
         }
 
     }
@@ -4913,6 +4965,9 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -4920,9 +4975,31 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
-            irgen_store_f_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
         }
 
     }
@@ -5019,6 +5096,9 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5026,9 +5106,31 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_log_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
-            irgen_store_d_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
         }
 
     }
@@ -5039,6 +5141,9 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5046,9 +5151,31 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_log_cdf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
-            irgen_store_f_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
         }
 
     }
@@ -5059,6 +5186,9 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5066,9 +5196,31 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_log_sf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
-            irgen_store_d_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
         }
 
     }
@@ -5079,6 +5231,9 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5086,9 +5241,31 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
             irgen_vd r0;
             r0 = kernel_log_sf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
-            irgen_store_f_d(out0, c + b, w, r0);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
         }
 
     }
@@ -5099,6 +5276,9 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5106,12 +5286,34 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
             irgen_vd r0, r1, r2, r3;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3);
-            irgen_store_d_d(out0, c + b, w, r0);
-            irgen_store_d_d(out1, c + b, w, r1);
-            irgen_store_d_d(out2, c + b, w, r2);
-            irgen_store_d_d(out3, c + b, w, r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+                out3[i] = (double)r3[l];
+            }
+        }
         }
 
     }
@@ -5122,6 +5324,9 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5129,12 +5334,34 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
             irgen_vd r0, r1, r2, r3;
             r0 = kernel_cdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3);
-            irgen_store_f_d(out0, c + b, w, r0);
-            irgen_store_f_d(out1, c + b, w, r1);
-            irgen_store_f_d(out2, c + b, w, r2);
-            irgen_store_f_d(out3, c + b, w, r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+                out3[i] = (float)r3[l];
+            }
+        }
         }
 
     }
@@ -5145,6 +5372,9 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5152,11 +5382,33 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2);
-            irgen_store_d_d(out0, c + b, w, r0);
-            irgen_store_d_d(out1, c + b, w, r1);
-            irgen_store_d_d(out2, c + b, w, r2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+            }
+        }
         }
 
     }
@@ -5167,6 +5419,9 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5174,11 +5429,33 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2);
-            irgen_store_f_d(out0, c + b, w, r0);
-            irgen_store_f_d(out1, c + b, w, r1);
-            irgen_store_f_d(out2, c + b, w, r2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+            }
+        }
         }
 
     }
@@ -5241,6 +5518,9 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             irgen_store_d_d(out0, c + b, w, z);
         }
 
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -5248,11 +5528,33 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x3 = irgen_load_d_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2);
-            irgen_store_d_d(out1, c + b, w, r0);
-            irgen_store_d_d(out2, c + b, w, r1);
-            irgen_store_d_d(out3, c + b, w, r2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (double)r0[l];
+                out2[i] = (double)r1[l];
+                out3[i] = (double)r2[l];
+            }
+        }
         }
 
     }
@@ -5275,6 +5577,9 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             irgen_store_f_d(out0, c + b, w, z);
         }
 
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
@@ -5282,11 +5587,33 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             const irgen_vd x2 = irgen_load_f_d(in1, s1, c + b, w);
             const irgen_vd x3 = irgen_load_f_d(in2, s2, c + b, w);
 
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
             irgen_vd r0, r1, r2;
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2);
-            irgen_store_f_d(out1, c + b, w, r0);
-            irgen_store_f_d(out2, c + b, w, r1);
-            irgen_store_f_d(out3, c + b, w, r2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (float)r0[l];
+                out2[i] = (float)r1[l];
+                out3[i] = (float)r2[l];
+            }
+        }
         }
 
     }

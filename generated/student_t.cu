@@ -150,6 +150,31 @@ IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 
 IRGEN_TABLE double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
+IRGEN_FN double t_group_f64(double x, double df, double loc, double scale)
+{
+    double t = 0.0;
+    double r = 0.0;
+    double far = 0.0;
+    double h = 0.0;
+    double side = 0.0;
+    double band = 0.0;
+    {
+        const double t__0 = (-loc + x) / scale;
+        const double r__0 = t__0 * t__0 / df;
+        const double far__0 = r__0 > 1.0 ? 4.0 : 0.0;
+        const double h__0 = 0.5 * df;
+        const double side__0 = 1.0 / (r__0 + 1.0) >= (h__0 + 1.0) / (h__0 + 2.5) ? 8.0 : 0.0;
+        const double band__0 = h__0 < 1.0 ? 0.0 : (h__0 < 14.0 ? 1.0 : (h__0 < 200.0 ? 2.0 : 3.0));
+        t = t__0;
+        r = r__0;
+        far = far__0;
+        h = h__0;
+        side = side__0;
+        band = band__0;
+        return band__0 + far__0 + side__0;
+    }
+}
+
 IRGEN_FN double beta_fraction_f64(double a, double b, double x)
 {
     double num = 0.0;
@@ -3358,11 +3383,56 @@ IRGEN_FN void irgen_cdf_float64_at(int64_t i, const double* __restrict__ in0, in
     const double r0 = kernel_cdf_f64(x0, x1, x2, x3);
     out0[i] = (double)r0;
 }
+
+IRGEN_FN int irgen_cdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
@@ -3376,8 +3446,11 @@ extern "C" void irgen_cdf_float64(int64_t n, const double* __restrict__ in0, int
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+
     }
 }
 #endif
@@ -3393,11 +3466,56 @@ IRGEN_FN void irgen_cdf_float32_at(int64_t i, const float* __restrict__ in0, int
     const double r0 = kernel_cdf_f64(x0, x1, x2, x3);
     out0[i] = (float)r0;
 }
+
+IRGEN_FN int irgen_cdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
@@ -3411,8 +3529,11 @@ extern "C" void irgen_cdf_float32(int64_t n, const float* __restrict__ in0, int6
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+
     }
 }
 #endif
@@ -3580,11 +3701,56 @@ IRGEN_FN void irgen_log_cdf_float64_at(int64_t i, const double* __restrict__ in0
     const double r0 = kernel_log_cdf_f64(x0, x1, x2, x3);
     out0[i] = (double)r0;
 }
+
+IRGEN_FN int irgen_log_cdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_cdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_cdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
@@ -3598,8 +3764,11 @@ extern "C" void irgen_log_cdf_float64(int64_t n, const double* __restrict__ in0,
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_cdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_log_cdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+
     }
 }
 #endif
@@ -3615,11 +3784,56 @@ IRGEN_FN void irgen_log_cdf_float32_at(int64_t i, const float* __restrict__ in0,
     const double r0 = kernel_log_cdf_f64(x0, x1, x2, x3);
     out0[i] = (float)r0;
 }
+
+IRGEN_FN int irgen_log_cdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_cdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_cdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
@@ -3633,8 +3847,11 @@ extern "C" void irgen_log_cdf_float32(int64_t n, const float* __restrict__ in0, 
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_cdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_log_cdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+
     }
 }
 #endif
@@ -3650,11 +3867,56 @@ IRGEN_FN void irgen_log_sf_float64_at(int64_t i, const double* __restrict__ in0,
     const double r0 = kernel_log_sf_f64(x0, x1, x2, x3);
     out0[i] = (double)r0;
 }
+
+IRGEN_FN int irgen_log_sf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_sf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
@@ -3668,8 +3930,11 @@ extern "C" void irgen_log_sf_float64(int64_t n, const double* __restrict__ in0, 
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_log_sf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+
     }
 }
 #endif
@@ -3685,11 +3950,56 @@ IRGEN_FN void irgen_log_sf_float32_at(int64_t i, const float* __restrict__ in0, 
     const double r0 = kernel_log_sf_f64(x0, x1, x2, x3);
     out0[i] = (float)r0;
 }
+
+IRGEN_FN int irgen_log_sf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_sf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_sf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_sf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
@@ -3703,8 +4013,11 @@ extern "C" void irgen_log_sf_float32(int64_t n, const float* __restrict__ in0, i
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_sf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_log_sf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0);
+
     }
 }
 #endif
@@ -3726,11 +4039,56 @@ IRGEN_FN void irgen_cdf_grad_float64_at(int64_t i, const double* __restrict__ in
     out2[i] = (double)r2;
     out3[i] = (double)r3;
 }
+
+IRGEN_FN int irgen_cdf_grad_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_cdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_cdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
@@ -3744,8 +4102,11 @@ extern "C" void irgen_cdf_grad_float64(int64_t n, const double* __restrict__ in0
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_cdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_cdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_cdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+
     }
 }
 #endif
@@ -3767,11 +4128,56 @@ IRGEN_FN void irgen_cdf_grad_float32_at(int64_t i, const float* __restrict__ in0
     out2[i] = (float)r2;
     out3[i] = (float)r3;
 }
+
+IRGEN_FN int irgen_cdf_grad_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_cdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_cdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_cdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
@@ -3785,8 +4191,11 @@ extern "C" void irgen_cdf_grad_float32(int64_t n, const float* __restrict__ in0,
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_cdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_cdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_cdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+
     }
 }
 #endif
@@ -3806,11 +4215,56 @@ IRGEN_FN void irgen_implicit_grad_float64_at(int64_t i, const double* __restrict
     out1[i] = (double)r1;
     out2[i] = (double)r2;
 }
+
+IRGEN_FN int irgen_implicit_grad_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_implicit_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_implicit_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_implicit_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_implicit_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2);
@@ -3824,8 +4278,11 @@ extern "C" void irgen_implicit_grad_float64(int64_t n, const double* __restrict_
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_implicit_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_implicit_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_implicit_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2);
+
     }
 }
 #endif
@@ -3845,11 +4302,56 @@ IRGEN_FN void irgen_implicit_grad_float32_at(int64_t i, const float* __restrict_
     out1[i] = (float)r1;
     out2[i] = (float)r2;
 }
+
+IRGEN_FN int irgen_implicit_grad_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+    const double x3 = in3 ? (double)in3[i * s3] : (double)v3;
+
+    const double g = t_group_f64(x0, x1, x2, x3);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_implicit_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_implicit_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_implicit_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_implicit_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2);
@@ -3863,8 +4365,11 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int t = 0; t < len; ++t)
-            irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_implicit_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3) == g)
+                    irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2);
+
     }
 }
 #endif
@@ -3952,6 +4457,43 @@ IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double*
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* the tile's samples are visible to the block */
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_implicit_grad_float64_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_implicit_grad_float64_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
@@ -3968,8 +4510,11 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
-        for (int t = 0; t < len; ++t)
-            irgen_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_implicit_grad_float64_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3);
+
     }
 }
 #endif
@@ -3989,6 +4534,43 @@ IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
 {
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* the tile's samples are visible to the block */
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_implicit_grad_float32_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
@@ -4005,8 +4587,11 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
-        for (int t = 0; t < len; ++t)
-            irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3);
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3);
+
     }
 }
 #endif

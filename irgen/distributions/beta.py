@@ -1,7 +1,8 @@
 """Beta(a, b) on [0, 1]: F(x) = I_x(a, b), the regularized incomplete beta function."""
 from irgen.dsl import *
 from irgen.distributions.gamma import log_sample as log_gamma_sample
-from irgen.lib.incomplete_beta import ibeta, log_a_beta, log_ibeta, log_ibetac, split
+from irgen.lib.incomplete_beta import (STIRLING_FROM, ibeta, log_a_beta, log_ibeta, log_ibetac,
+                                       split)
 from irgen.lib.portable import portable_exp, portable_log
 
 
@@ -31,6 +32,22 @@ def log_sf(x, a, b):
 def upper(x, a, b):
     """Above the split the fraction for 1 - F is the accurate form."""
     return x - split(a, b)
+
+
+@dsl
+def shape_band(s):
+    """0 below 1 (lgamma near its pole), 1 up to Stirling's form, 2 to 200, 3 beyond: bands
+    within which the fraction's length and the branches taken vary little."""
+    return 0.0 if s < 1.0 else (1.0 if s < STIRLING_FROM else (2.0 if s < 200.0 else 3.0))
+
+
+@dsl
+def group(x, a, b):
+    """Branch groups: the side of the split (which fraction), and the bands of the smaller and
+    the larger shape (which form of log B, how long the fraction). Sorting by them makes
+    the implicit gradients 1.8x faster on random shapes (benchmarks/beta.py)."""
+    side = 16.0 if x > split(a, b) else 0.0
+    return side + 4.0 * min(shape_band(min(a, b)), 2.0) + shape_band(max(a, b))
 
 
 @dsl
@@ -103,6 +120,6 @@ that z underflows. float32 kernels compute in double: in float, the tangent in b
 lgamma(b) - lgamma(a + b) for a small keeps only four digits.""",
     params=(Param("a", "shape", "positive"), Param("b", "shape", "positive")),
     support=Interval(0.0, 1.0),
-    cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
+    cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper, group=group,
     sample=beta_sample, log_space=log_beta, log_sample=beta_log_sample, float32="double",
 )

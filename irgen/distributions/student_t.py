@@ -2,7 +2,7 @@
 F = I_w(df / 2, 1 / 2) / 2 with w = df / (df + t^2)."""
 from irgen.dsl import *
 from irgen.distributions.gamma import log_sample as log_gamma_sample
-from irgen.lib.incomplete_beta import lgamma_step, log_ibeta
+from irgen.lib.incomplete_beta import STIRLING_FROM, lgamma_step, log_ibeta
 from irgen.lib.portable import portable_exp, portable_log
 
 LOG_2 = 0.6931471805599453
@@ -78,6 +78,19 @@ def upper(x, df, loc, scale):
 
 
 @dsl
+def t_group(x, df, loc, scale):
+    """Branch groups: which form of w (|t| beyond sqrt(df) or not), which side of the
+    incomplete beta's split, and a band of df (the fraction's length, lgamma_step's loop)."""
+    t = (x - loc) / scale
+    r = t * t / df
+    far = 4.0 if r > 1.0 else 0.0
+    h = 0.5 * df
+    side = 8.0 if 1.0 / (1.0 + r) >= (h + 1.0) / (h + 2.5) else 0.0
+    band = 0.0 if h < 1.0 else (1.0 if h < STIRLING_FROM else (2.0 if h < 200.0 else 3.0))
+    return side + far + band
+
+
+@dsl
 def t_sample(df, loc, scale):
     """Z sqrt(df / V) for a chi-squared V = 2 G, G ~ Gamma(df / 2) drawn in log space (for
     df = 0.01 it underflows)."""
@@ -99,6 +112,6 @@ Samples are Z sqrt(df / V), V chi-squared from a Gamma draw in log space.""",
             Param("loc", "location", "real", role="location"),
             Param("scale", "scale", "positive", role="scale")),
     support=Interval(-INF, INF),
-    cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
+    cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper, group=t_group,
     sample=t_sample, float32="double",
 )
