@@ -43,6 +43,17 @@ def test_dirichlet_marginals_fit_their_betas():
             assert stats.kstest(z[:, i].astype(float), ref).pvalue > 1e-3, (dtype, i)
 
 
+def test_dirichlet_mixes_log_space_and_direct_draws():
+    """alpha = 0.02 (drawn in log space) beside 0.7 and 3 (drawn directly): marginals fit,
+    rsample draws what sample draws."""
+    alpha = np.array([0.02, 0.7, 3.0])
+    z = dirichlet.sample(alpha, size=20000, seed=21)
+    zr, v = dirichlet.rsample(alpha, size=20000, seed=21)
+    assert np.array_equal(z, zr) and np.all(np.isfinite(v))
+    for i, a in enumerate(alpha):
+        assert stats.kstest(z[:, i], stats.beta(a, alpha.sum() - a).cdf).pvalue > 1e-3, i
+
+
 def test_dirichlet_gradients_are_unbiased():
     """d/dalpha_j E[z_i] = (delta_ij a0 - alpha_i) / a0^2, from the mean of the Jacobians."""
     alpha = np.array([0.2, 1.5, 6.0])
