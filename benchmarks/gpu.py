@@ -12,13 +12,15 @@ Sampling: Gamma(alpha, 1) with the same alpha; irgen's sample, rsample (samples 
 gradients in one kernel) and log_sample against torch's sampler alone and followed by its
 gradient, and JAX's sampler; and how far the GPU's samples are from the CPU's for the same
 seed (the share equal, and within 4 units in the last place, on 2^20 of them).
-Writes results/gpu_benchmark.md with the card's name.
+Beta: a, b log-uniform over [1e-2, 1e3], both gradients, against torch.distributions.Beta's
+backward (torch._dirichlet_grad). Writes results/gpu_benchmark.md with the card's name.
 
 --variants also times builds of the Gamma kernel from the same source with other options:
 without the ordering by branch group (what divergence costs), tiles of 1024 and 4096
 elements, and with fused multiply-adds.
 
-    python benchmarks/gpu.py [--n N] [--repeat R] [--variants] [--parts gamma,von_mises,sampling]
+    python benchmarks/gpu.py [--n N] [--repeat R] [--variants]
+                             [--parts gamma,von_mises,beta,sampling]
                              [--out results/gpu_benchmark.md]
 """
 import argparse
@@ -33,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import generated.beta as be  # noqa: E402
 import generated.gamma as g  # noqa: E402
 import generated.von_mises as v  # noqa: E402
 from irgen.backends import cuda  # noqa: E402
@@ -146,8 +149,8 @@ def main():
     ap.add_argument("--n", type=int, default=1 << 26)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--variants", action="store_true")
-    ap.add_argument("--parts", default="gamma,von_mises,sampling",
-                    help="comma-separated: gamma (implicit_grad), von_mises, sampling")
+    ap.add_argument("--parts", default="gamma,von_mises,beta,sampling",
+                    help="comma-separated: gamma (implicit_grad), von_mises, beta, sampling")
     ap.add_argument("--out", default="results/gpu_benchmark.md")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
@@ -189,6 +192,9 @@ def main():
     if "von_mises" in parts:
         kappa = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
         y = rng.vonmises(0.0, kappa)
+    if "beta" in parts:
+        ab = np.exp(rng.uniform(np.log(1e-2), np.log(1e3), (2, n)))
+        zb = np.clip(rng.beta(ab[0], ab[1]), 1e-300, 1 - 2 ** -53)
     print(f"inputs drawn in {time.perf_counter() - t0:.1f} s", flush=True)
     import pycuda.gpuarray as ga
     with active(0):
@@ -236,6 +242,25 @@ def main():
             outs = (ga.empty(n, dtype), ga.empty(n, dtype))
             s = timed(lambda: v.implicit_grad(gy, zero, gk, out=outs), rep, events)
             row("irgen (CUDA)", name, s, accuracy(outs[1].get()[:m], ref))
+        for dtype in (np.float32, np.float64) if "beta" in parts else ():
+            name = np.dtype(dtype).name
+            zd, ad, bd = zb.astype(dtype), ab[0].astype(dtype), ab[1].astype(dtype)
+            ref = be.implicit_grad(*(c[:m].astype(np.float64) for c in (zd, ad, bd)))[0]
+            section[0] = f"Beta implicit_grad (both gradients), {name}"
+            print(section[0], flush=True)
+            gz, gaa, gb = ga.to_gpu(zd), ga.to_gpu(ad), ga.to_gpu(bd)
+            outs = (ga.empty(n, dtype), ga.empty(n, dtype))
+            s = timed(lambda: be.implicit_grad(gz, gaa, gb, out=outs), rep, events)
+            row("irgen (CUDA)", name, s, accuracy(outs[0].get()[:m], ref))
+            if torch_cuda:
+                # torch.distributions.Beta's backward: dz/da = (1 - z) _dirichlet_grad(z, a, a + b)
+                tz, ta, tb = (torch.from_numpy(c).cuda() for c in (zd, ad, bd))
+                tev, ts = torch_events(torch), ta + tb
+                s = timed(lambda: ((1 - tz) * torch._dirichlet_grad(tz, ta, ts),
+                                   -tz * torch._dirichlet_grad(1 - tz, tb, ts)), rep, tev)
+                got = ((1 - tz[:m]) * torch._dirichlet_grad(tz[:m], ta[:m], ts[:m])).cpu().numpy()
+                row("torch._dirichlet_grad, both gradients", name, s, accuracy(got, ref))
+                del tz, ta, tb, ts
         for dtype in (np.float32, np.float64) if "sampling" in parts else ():
             sampling(dtype, alpha, n, rep, events, row, section, torch if torch_cuda else None,
                      jax if jax_gpu else None, variants)
