@@ -86,6 +86,21 @@ def test_torch_tensors_on_the_current_stream(ga):
     assert np.isclose(total.item(), 2 * got.astype(np.float64).sum(), rtol=1e-4)
 
 
+def test_dirichlet_on_torch_cuda_tensors(ga):
+    """irgen.compose.dirichlet with alpha on the GPU: Gamma kernels there, the normalisation in
+    torch there; the same draws as on the CPU for the same seed, to rounding."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch without CUDA")
+    from irgen.compose import dirichlet
+    alpha = np.exp(np.random.default_rng(6).uniform(np.log(1e-3), np.log(10), (4096, 16)))
+    z, v = dirichlet.rsample(alpha, seed=12)
+    tz, tv = dirichlet.rsample(torch.from_numpy(alpha).cuda(), seed=12)
+    assert tz.is_cuda and tv.is_cuda and tz.dtype == torch.float64
+    assert np.allclose(tz.cpu().numpy(), z, rtol=1e-12, atol=1e-300)
+    assert np.allclose(tv.cpu().numpy(), v, rtol=1e-9, atol=1e-300)
+
+
 def test_tiles_and_groups_at_every_size(ga):
     """Sizes around the tile of the grouped kernels; every element written once."""
     rng = np.random.default_rng(4)
