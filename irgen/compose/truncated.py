@@ -104,59 +104,70 @@ class Truncated:
         bad = self._bad(theta, low, high) | ~((z >= low) & (z <= high))
         return tuple(np.where(bad, np.nan, g) for g in out)
 
-    def _solve(self, u, theta, low, high, dtype):
-        """z with F_T(z) = u: Newton on log F (or log S) in a bracket halved when a step
-        leaves it; infinite bounds are first replaced by points beyond which the mass is
-        below u's resolution."""
+    def _solve(self, u, theta, low, high):
+        """z with F_T(z) = u, in double: Newton on log F (or log S) in a bracket halved
+        whenever a step would leave it. Infinite bounds are first replaced by points beyond
+        which the mass is below u's resolution. Each step evaluates the elements not yet
+        converged, and each of them in its own form only."""
         b = self.base
+        shape = u.shape
+        u, low, high = (np.ravel(v).astype(np.float64) for v in (u, low, high))
+        theta = [np.ravel(t).astype(np.float64) for t in theta]
         upper, _, ll, lh = self._tails(low, theta, low, high)
-        # target log F (F form) or log S (S form): (1 - u) at low plus u at high, in logs
-        w0, w1 = np.log1p(-u), np.log(u)
+        # the target log F (F form) or log S (S form): (1 - u) at low plus u at high
         with np.errstate(invalid="ignore"):           # NaN rows (bad input) stay NaN
-            target = np.logaddexp(w0 + ll, w1 + lh)  # the same in both forms
-        sign = np.where(upper, -1.0, 1.0)          # log S falls where log F rises
+            target = np.logaddexp(np.log1p(-u) + ll, np.log(u) + lh)
+        sign = np.where(upper, -1.0, 1.0)             # log S falls where log F rises
 
-        def f(x):
-            lf = np.where(upper, b.log_sf(x, *theta), b.log_cdf(x, *theta))
-            return sign * (lf - target), lf
+        def f(x, sel):
+            """(sign (log F - target), log F) at x for the elements sel, log F meaning log S
+            in the S form."""
+            lf = np.empty(sel.size)
+            up = upper[sel]
+            for form, kernel in ((up, b.log_sf), (~up, b.log_cdf)):
+                if form.any():
+                    lf[form] = kernel(x[form], *(t[sel][form] for t in theta))
+            return sign[sel] * (lf - target[sel]), lf
 
         lo, hi = low.copy(), high.copy()
         for bound, direction in ((lo, -1.0), (hi, 1.0)):
-            inf = ~np.isfinite(bound)
-            if not inf.any():
+            sel = np.nonzero(~np.isfinite(bound) & np.isfinite(target))[0]
+            if sel.size == 0:
                 continue
-            other = np.where(direction < 0, np.where(np.isfinite(high), high, 0.0),
-                             np.where(np.isfinite(low), low, 0.0))
-            step = np.ones_like(bound)
+            other = np.where(direction < 0, high, low)[sel]
+            other = np.where(np.isfinite(other), other, 0.0)
+            step = np.ones(sel.size)
             for _ in range(MAX_GROWTH):
                 cand = other + direction * step
-                val, _ = f(cand)
+                val, _ = f(cand, sel)
                 done = (val <= 0) if direction < 0 else (val >= 0)
-                bound[inf] = np.where(done, cand, bound)[inf]
-                inf &= ~done
-                if not inf.any():
+                bound[sel[done]] = cand[done]
+                sel, other, step = sel[~done], other[~done], step[~done] * 2.0
+                if sel.size == 0:
                     break
-                step = step * 2.0
-        x = np.clip(0.5 * (lo + hi), lo, hi)
+        x = 0.5 * (lo + hi)
         x = np.where(np.isfinite(x), x, np.where(np.isfinite(lo), lo, hi))
-        active = np.isfinite(x)
-        tol = 4 * np.finfo(dtype).eps
+        act = np.nonzero(np.isfinite(x))[0]
+        eps = 4 * np.finfo(np.float64).eps
         for _ in range(MAX_STEPS):
-            if not active.any():
+            if act.size == 0:
                 break
-            val, lf = f(x)
-            lo = np.where(active & (val < 0), x, lo)
-            hi = np.where(active & (val > 0), x, hi)
+            xa = x[act]
+            val, lf = f(xa, act)
+            la = np.where(val < 0, xa, lo[act])
+            ha = np.where(val > 0, xa, hi[act])
+            lo[act], hi[act] = la, ha
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                slope = np.exp(b.log_prob(x, *theta) - lf)     # d|log F| / dx = q / F
-                newton = x - val / slope
-            inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
-            nxt = np.where(inside, newton, 0.5 * (lo + hi))
-            moved = np.abs(nxt - x) > tol * np.maximum(np.abs(x), np.finfo(dtype).tiny)
-            moved &= (hi - lo) > tol * np.maximum(np.abs(lo), np.abs(hi))
-            x = np.where(active, nxt, x)
-            active &= moved & (val != 0)
-        return np.clip(x, low, high)
+                slope = np.exp(b.log_prob(xa, *(t[act] for t in theta)) - lf)   # |dlog F/dx|
+                newton = xa - val / slope
+            # a step onto the bracket's end is allowed: at the root Newton stays put there
+            inside = np.isfinite(newton) & (newton >= la) & (newton <= ha)
+            nxt = np.where(inside, newton, 0.5 * (la + ha))
+            moved = np.abs(nxt - xa) > eps * np.maximum(np.abs(xa), np.finfo(np.float64).tiny)
+            moved &= (ha - la) > eps * np.maximum(np.abs(la), np.abs(ha))
+            x[act] = nxt
+            act = act[moved & (val != 0)]
+        return np.clip(x, low, high).reshape(shape)
 
     def sample(self, *params, size=None, seed=None, dtype=None):
         """Samples by inverting F_T; size, seed and dtype as in a generated module."""
@@ -168,10 +179,7 @@ class Truncated:
         rng = np.random.default_rng(seed)
         u = rng.random(shape)
         u = np.where(u == 0, 0.5 * np.finfo(float).tiny, u).astype(np.float64)
-        # the solve runs in double, the result rounds once to dt
-        z = self._solve(u, [t.astype(np.float64) for t in theta], low.astype(np.float64),
-                        high.astype(np.float64), np.float64)
-        z = z.astype(dt)
+        z = self._solve(u, theta, low, high).astype(dt)     # in double, rounded once
         return np.where(self._bad(theta, low, high), np.nan, z)
 
     def rsample(self, *params, size=None, seed=None, dtype=None):
