@@ -155,6 +155,15 @@ def test_truncated_normal_far_out_is_finite_and_accurate():
                 assert np.allclose(grads[i][:5], fd, rtol=1e-5, atol=1e-9), (low, high, i)
 
 
+def test_truncated_samples_are_the_quantiles_of_their_uniforms():
+    """The Newton-bisection inversion to full precision: z = F_T^-1(u) for the uniforms of
+    the seed, against scipy's truncated Normal quantile."""
+    u = np.random.default_rng(17).random(2000)
+    z = truncated(normal).sample(0.5, 2.0, -1.0, 3.0, size=2000, seed=17)
+    want = stats.truncnorm.ppf(u, -0.75, 1.25, loc=0.5, scale=2.0)
+    assert np.allclose(z, want, rtol=1e-13, atol=1e-13)
+
+
 def test_truncated_gradients_against_finite_differences():
     for base, params in ((normal, (0.5, 2.0)), (gamma, (2.5, 1.5)), (weibull, (0.7, 2.0))):
         t = truncated(base)
