@@ -2,8 +2,9 @@
 
 z = G / sum(G) for independent G_j ~ Gamma(alpha_j, 1). Draws of small shapes are taken in
 log space (log_sample), so that shapes as small as 1e-4 keep their proportions where G itself
-underflows; the others directly. The reparameterization gradient is the paper's construction: each G_j moves by
-Gamma's implicit gradient dG_j/dalpha_j, and the normalisation carries it to every z_i:
+underflows; the others directly. The reparameterization gradient is the paper's construction:
+each G_j moves by Gamma's implicit gradient dG_j/dalpha_j, and the normalisation carries it to
+every z_i:
 
     dz_i/dalpha_j = v_j (delta_ij - z_i),   v_j = (dG_j/dalpha_j) / sum(G)
                                                 = (d log G_j / dalpha_j) z_j.

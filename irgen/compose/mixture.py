@@ -43,7 +43,8 @@ class Mixture:
         self.params = ("weights",) + tuple(base.params)
 
     def __repr__(self):
-        return f"mixture({self.base.name}): parameters {', '.join(self.params)}, along the last axis"
+        return (f"mixture({self.base.name}): parameters {', '.join(self.params)}, "
+                f"components along the last axis")
 
     def _split(self, x, params):
         w, *theta = (np.asarray(p) for p in params)
