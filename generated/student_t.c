@@ -1049,14 +1049,14 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_standard_v_f64(irg
     irgen_vd lh = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_md irgen_m1 = (t == irgen_bc_f64(0.0));
+        const irgen_md irgen_m1 = (irgen_v_fabs_f64(t) < irgen_bc_f64(1e-100));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             { irgen_vd irgen_o0;
               irgen_o0 = log_prob_standard_v_f64(irgen_m2, irgen_bc_f64(0.0), df);
               _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, t * 2.0 * irgen_v_exp_f64(irgen_m2, _irgen_t1) - 0.6931471805599453, irgen_ret0);
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, 2.0 * t * irgen_v_exp_f64(irgen_m2, _irgen_t1)) - 0.6931471805599453, irgen_ret0);
             const irgen_md irgen_m3 = irgen_m2;
             irgen_m2 &= ~irgen_m3;
             irgen_m0 &= ~irgen_m3;
@@ -3450,7 +3450,7 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_standard__d0_1_v_f
         d1_lh = irgen_bc_f64(d1_lh__0);
     }
     {
-        const irgen_md irgen_m1 = (t == irgen_bc_f64(0.0));
+        const irgen_md irgen_m1 = (irgen_v_fabs_f64(t) < irgen_bc_f64(1e-100));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             { irgen_vd irgen_o0, irgen_o1;
@@ -3460,9 +3460,11 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_standard__d0_1_v_f
             }
             {
                 const irgen_vd irgen_c0 = 2.0 * irgen_v_exp_f64(irgen_m2, _irgen_t1);
-                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_c0 * t - 0.6931471805599453, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c0 * d0_t, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret2);
+                const irgen_vd irgen_c1 = irgen_c0 * t;
+                const irgen_vd irgen_c2 = 1.0 / (irgen_c1 + 1.0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, irgen_c1) - 0.6931471805599453, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c0 * irgen_c2 * d0_t, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c1 * irgen_c2 * d1__irgen_t1, irgen_ret2);
                 const irgen_md irgen_m3 = irgen_m2;
                 irgen_m2 &= ~irgen_m3;
                 irgen_m0 &= ~irgen_m3;
@@ -4091,7 +4093,7 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_standard__d1_0_v_f
         d1_lh = irgen_bc_f64(d1_lh__0);
     }
     {
-        const irgen_md irgen_m1 = (t == irgen_bc_f64(0.0));
+        const irgen_md irgen_m1 = (irgen_v_fabs_f64(t) < irgen_bc_f64(1e-100));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             { irgen_vd irgen_o0, irgen_o1;
@@ -4101,9 +4103,11 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_standard__d1_0_v_f
             }
             {
                 const irgen_vd irgen_c0 = 2.0 * irgen_v_exp_f64(irgen_m2, _irgen_t1);
-                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_c0 * t - 0.6931471805599453, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c0 * d1_t, irgen_ret2);
+                const irgen_vd irgen_c1 = irgen_c0 * t;
+                const irgen_vd irgen_c2 = 1.0 / (irgen_c1 + 1.0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, irgen_c1) - 0.6931471805599453, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c1 * irgen_c2 * d0__irgen_t1, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c0 * irgen_c2 * d1_t, irgen_ret2);
                 const irgen_md irgen_m3 = irgen_m2;
                 irgen_m2 &= ~irgen_m3;
                 irgen_m0 &= ~irgen_m3;

@@ -555,9 +555,9 @@ IRGEN_FN double log_cdf_standard_f64(double t, double df)
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     double lh = 0.0;
-    if (t == 0.0) {
+    if (fabs(t) < 1e-100) {
         _irgen_t1 = log_prob_standard_f64(0.0, df);
-        return t * 2.0 * exp(_irgen_t1) - 0.6931471805599453;
+        return log1p(2.0 * t * exp(_irgen_t1)) - 0.6931471805599453;
     }
     _irgen_t2 = log_lower_half_f64(t, df);
     {
@@ -2298,16 +2298,18 @@ IRGEN_FN double log_cdf_standard__d0_1_f64(double t, double df, double d0_t, dou
         d1__irgen_t2 = d1__irgen_t2__0;
         d1_lh = d1_lh__0;
     }
-    if (t == 0.0) {
+    if (fabs(t) < 1e-100) {
         { double irgen_o1;
           _irgen_t1 = log_prob_standard__d1_f64(0.0, df, d1_df, &irgen_o1);
           d1__irgen_t1 = irgen_o1;
         }
         {
             const double irgen_c0 = 2.0 * exp(_irgen_t1);
-            *irgen_r1 = irgen_c0 * d0_t;
-            *irgen_r2 = 0.0;
-            return irgen_c0 * t - 0.6931471805599453;
+            const double irgen_c1 = irgen_c0 * t;
+            const double irgen_c2 = 1.0 / (irgen_c1 + 1.0);
+            *irgen_r1 = irgen_c0 * irgen_c2 * d0_t;
+            *irgen_r2 = irgen_c1 * irgen_c2 * d1__irgen_t1;
+            return log1p(irgen_c1) - 0.6931471805599453;
         }
     }
     { double irgen_o1, irgen_o2;
@@ -2794,16 +2796,18 @@ IRGEN_FN double log_cdf_standard__d1_0_f64(double t, double df, double d0_df, do
         d1__irgen_t2 = d1__irgen_t2__0;
         d1_lh = d1_lh__0;
     }
-    if (t == 0.0) {
+    if (fabs(t) < 1e-100) {
         { double irgen_o1;
           _irgen_t1 = log_prob_standard__d1_f64(0.0, df, d0_df, &irgen_o1);
           d0__irgen_t1 = irgen_o1;
         }
         {
             const double irgen_c0 = 2.0 * exp(_irgen_t1);
-            *irgen_r1 = 0.0;
-            *irgen_r2 = irgen_c0 * d1_t;
-            return irgen_c0 * t - 0.6931471805599453;
+            const double irgen_c1 = irgen_c0 * t;
+            const double irgen_c2 = 1.0 / (irgen_c1 + 1.0);
+            *irgen_r1 = irgen_c1 * irgen_c2 * d0__irgen_t1;
+            *irgen_r2 = irgen_c0 * irgen_c2 * d1_t;
+            return log1p(irgen_c1) - 0.6931471805599453;
         }
     }
     { double irgen_o1, irgen_o2;

@@ -3,8 +3,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import generated.beta as be
 import generated.gamma as g
 import generated.normal as n
+import generated.student_t as stt
 import generated.von_mises as v
 
 pos = st.floats(1e-3, 1e4)
@@ -39,14 +41,51 @@ def test_normal_cdf_monotone(x, m, s):
     assert np.all((F >= 0) & (F <= 1)) and np.all(np.diff(F) >= 0)
 
 
+@settings(max_examples=200, deadline=None)
+@given(x=st.lists(st.floats(0, 1), min_size=2, max_size=30), a=st.floats(1e-2, 1e3),
+       b=st.floats(1e-2, 1e3))
+def test_beta_cdf_monotone(x, a, b):
+    """The two forms of I_x(a, b) meet at the split within rounding."""
+    x = np.sort(np.array(x))
+    F = be.cdf(x, a, b)
+    assert np.all((F >= 0) & (F <= 1))
+    assert np.all(np.diff(F) >= -4e-16 * F[1:])
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=30), df=st.floats(0.05, 1e4),
+       m=st.floats(-10, 10), s=st.floats(1e-2, 1e2))
+def test_student_t_cdf_monotone(x, df, m, s):
+    x = np.sort(np.array(x))
+    F = stt.cdf(x, df, m, s)
+    assert np.all((F >= 0) & (F <= 1))
+    assert np.all(np.diff(F) >= -4e-16 * F[1:])
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=anyf, df=anyf, m=anyf, s=anyf, f32=st.booleans())
+def test_student_t_any_input_gives_defined_answer(x, df, m, s, f32):
+    t = np.float32 if f32 else np.float64
+    with np.errstate(over="ignore"):
+        args = (t(x), t(df), t(m), t(s))
+    for f in (stt.cdf, stt.log_prob, stt.log_cdf, stt.log_sf, stt.cdf_grad, stt.implicit_grad,
+              stt.log_prob_grad):
+        out = f(*args)
+        for r in (out if isinstance(out, tuple) else (out,)):
+            assert np.asarray(r).dtype == t
+    F = stt.cdf(*args)
+    assert np.isnan(F) or 0 <= F <= 1
+
+
 @settings(max_examples=300, deadline=None)
 @given(x=anyf, p=anyf, q=anyf, f32=st.booleans())
 def test_any_input_gives_defined_answer(x, p, q, f32):
     t = np.float32 if f32 else np.float64
     with np.errstate(over="ignore"):
         args = (t(x), t(p), t(q))
-    for mod in (n, g, v):
-        for f in (mod.cdf, mod.log_prob, mod.cdf_grad, mod.implicit_grad):
+    for mod in (n, g, v, be):
+        for f in (mod.cdf, mod.log_prob, mod.log_cdf, mod.log_sf, mod.cdf_grad,
+                  mod.implicit_grad, mod.log_prob_grad):
             out = f(*args)
             for r in (out if isinstance(out, tuple) else (out,)):
                 assert np.asarray(r).dtype == t

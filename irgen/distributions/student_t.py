@@ -44,10 +44,10 @@ def log_prob_standard(t, df):
 
 @dsl
 def log_cdf_standard(t, df):
-    if t == 0.0:
-        # F = 1/2 whatever df; the tangent in t is the density (at t = 0 the fraction's
-        # x-tangent would be 0 / 0)
-        return -LOG_2 + t * detach(2.0 * exp(log_prob_standard(0.0, df)))
+    if abs(t) < 1e-100:
+        # F = 1/2 + t q(0) to every digit (the next term is t^3); forward mode gives the
+        # tangents in t and df from this, where the fraction's would be 0 / 0 or overflow
+        return -LOG_2 + log1p(2.0 * t * exp(log_prob_standard(0.0, df)))
     lh = log_lower_half(t, df)
     return lh if t < 0.0 else log1p(-exp(lh))
 
