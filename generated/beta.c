@@ -711,7 +711,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd small = irgen_bc_f64(0.0);
-    irgen_vd large = irgen_bc_f64(0.0);
     irgen_vd l_small = irgen_bc_f64(0.0);
     irgen_vd l_large = irgen_bc_f64(0.0);
     irgen_vd la = irgen_bc_f64(0.0);
@@ -759,7 +758,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
         {
             const irgen_vd s__0 = a + b;
             const irgen_vd small__0 = irgen_v_fmin_f64(a, b);
-            const irgen_vd large__0 = irgen_v_fmax_f64(a, b);
             const irgen_vd irgen_c0 = small__0 / s__0;
             const irgen_vd l_small__0 = irgen_v_log_f64(irgen_m0, irgen_c0);
             const irgen_vd l_large__0 = irgen_v_log1p_f64(irgen_m0, -irgen_c0);
@@ -768,7 +766,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
             const irgen_vd lb__0 = irgen_sel_f64(irgen_c1, l_large__0, l_small__0);
             s = s__0;
             small = small__0;
-            large = large__0;
             l_small = l_small__0;
             l_large = l_large__0;
             la = la__0;
@@ -1551,7 +1548,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
     irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d0_s = irgen_bc_f64(0.0);
     irgen_vd d0_small = irgen_bc_f64(0.0);
-    irgen_vd d0_large = irgen_bc_f64(0.0);
     irgen_vd d0_l_small = irgen_bc_f64(0.0);
     irgen_vd d0_l_large = irgen_bc_f64(0.0);
     irgen_vd d0_la = irgen_bc_f64(0.0);
@@ -1562,7 +1558,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
     irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d1_s = irgen_bc_f64(0.0);
     irgen_vd d1_small = irgen_bc_f64(0.0);
-    irgen_vd d1_large = irgen_bc_f64(0.0);
     irgen_vd d1_l_small = irgen_bc_f64(0.0);
     irgen_vd d1_l_large = irgen_bc_f64(0.0);
     irgen_vd d1_la = irgen_bc_f64(0.0);
@@ -1575,7 +1570,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
     irgen_vd _irgen_r4 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd small = irgen_bc_f64(0.0);
-    irgen_vd large = irgen_bc_f64(0.0);
     irgen_vd l_small = irgen_bc_f64(0.0);
     irgen_vd l_large = irgen_bc_f64(0.0);
     irgen_vd la = irgen_bc_f64(0.0);
@@ -1595,7 +1589,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
         const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_small__0 = 0.0;
-        const double d0_large__0 = 0.0;
         const double d0_l_small__0 = 0.0;
         const double d0_l_large__0 = 0.0;
         const double d0_la__0 = 0.0;
@@ -1606,7 +1599,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
         const double d1__irgen_t3__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_small__0 = 0.0;
-        const double d1_large__0 = 0.0;
         const double d1_l_small__0 = 0.0;
         const double d1_l_large__0 = 0.0;
         const double d1_la__0 = 0.0;
@@ -1618,7 +1610,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
         d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d0_s = irgen_bc_f64(d0_s__0);
         d0_small = irgen_bc_f64(d0_small__0);
-        d0_large = irgen_bc_f64(d0_large__0);
         d0_l_small = irgen_bc_f64(d0_l_small__0);
         d0_l_large = irgen_bc_f64(d0_l_large__0);
         d0_la = irgen_bc_f64(d0_la__0);
@@ -1629,7 +1620,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
         d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
         d1_s = irgen_bc_f64(d1_s__0);
         d1_small = irgen_bc_f64(d1_small__0);
-        d1_large = irgen_bc_f64(d1_large__0);
         d1_l_small = irgen_bc_f64(d1_l_small__0);
         d1_l_large = irgen_bc_f64(d1_l_large__0);
         d1_la = irgen_bc_f64(d1_la__0);
@@ -1694,9 +1684,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
             const irgen_vd d0_small__0 = d0_a * irgen_sel_f64(irgen_c0, irgen_bc_f64(1.0), irgen_bc_f64(0.0));
             const irgen_vd d1_small__0 = d1_b * irgen_sel_f64((a > b), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
             const irgen_vd small__0 = irgen_v_fmin_f64(a, b);
-            const irgen_vd d0_large__0 = d0_a * irgen_sel_f64((a >= b), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-            const irgen_vd d1_large__0 = d1_b * irgen_sel_f64((a < b), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-            const irgen_vd large__0 = irgen_v_fmax_f64(a, b);
             const irgen_vd irgen_c1 = 1.0 / s__0;
             const irgen_vd irgen_c2 = small__0 * (1.0 / s__0) * (1.0 / s__0);
             const irgen_vd irgen_c3 = irgen_c2 * d0_s__0 - irgen_c1 * d0_small__0;
@@ -1723,9 +1710,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
             d0_small = d0_small__0;
             d1_small = d1_small__0;
             small = small__0;
-            d0_large = d0_large__0;
-            d1_large = d1_large__0;
-            large = large__0;
             d0_l_small = d0_l_small__0;
             d1_l_small = d1_l_small__0;
             l_small = l_small__0;
@@ -3001,7 +2985,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
     irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d0_s = irgen_bc_f64(0.0);
     irgen_vd d0_small = irgen_bc_f64(0.0);
-    irgen_vd d0_large = irgen_bc_f64(0.0);
     irgen_vd d0_l_small = irgen_bc_f64(0.0);
     irgen_vd d0_l_large = irgen_bc_f64(0.0);
     irgen_vd d0_la = irgen_bc_f64(0.0);
@@ -3013,7 +2996,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
     irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d1_s = irgen_bc_f64(0.0);
     irgen_vd d1_small = irgen_bc_f64(0.0);
-    irgen_vd d1_large = irgen_bc_f64(0.0);
     irgen_vd d1_l_small = irgen_bc_f64(0.0);
     irgen_vd d1_l_large = irgen_bc_f64(0.0);
     irgen_vd d1_la = irgen_bc_f64(0.0);
@@ -3026,7 +3008,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
     irgen_vd _irgen_r4 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd small = irgen_bc_f64(0.0);
-    irgen_vd large = irgen_bc_f64(0.0);
     irgen_vd l_small = irgen_bc_f64(0.0);
     irgen_vd l_large = irgen_bc_f64(0.0);
     irgen_vd la = irgen_bc_f64(0.0);
@@ -3045,7 +3026,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
         const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_small__0 = 0.0;
-        const double d0_large__0 = 0.0;
         const double d0_l_small__0 = 0.0;
         const double d0_l_large__0 = 0.0;
         const double d0_la__0 = 0.0;
@@ -3057,7 +3037,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
         const double d1__irgen_t3__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_small__0 = 0.0;
-        const double d1_large__0 = 0.0;
         const double d1_l_small__0 = 0.0;
         const double d1_l_large__0 = 0.0;
         const double d1_la__0 = 0.0;
@@ -3068,7 +3047,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
         d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d0_s = irgen_bc_f64(d0_s__0);
         d0_small = irgen_bc_f64(d0_small__0);
-        d0_large = irgen_bc_f64(d0_large__0);
         d0_l_small = irgen_bc_f64(d0_l_small__0);
         d0_l_large = irgen_bc_f64(d0_l_large__0);
         d0_la = irgen_bc_f64(d0_la__0);
@@ -3080,7 +3058,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
         d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
         d1_s = irgen_bc_f64(d1_s__0);
         d1_small = irgen_bc_f64(d1_small__0);
-        d1_large = irgen_bc_f64(d1_large__0);
         d1_l_small = irgen_bc_f64(d1_l_small__0);
         d1_l_large = irgen_bc_f64(d1_l_large__0);
         d1_la = irgen_bc_f64(d1_la__0);
@@ -3145,9 +3122,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
             const irgen_md irgen_c0 = (a <= b);
             const irgen_vd d1_small__0 = d1_a * irgen_sel_f64(irgen_c0, irgen_bc_f64(1.0), irgen_bc_f64(0.0));
             const irgen_vd small__0 = irgen_v_fmin_f64(a, b);
-            const irgen_vd d0_large__0 = d0_b * irgen_sel_f64((a < b), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-            const irgen_vd d1_large__0 = d1_a * irgen_sel_f64((a >= b), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-            const irgen_vd large__0 = irgen_v_fmax_f64(a, b);
             const irgen_vd irgen_c1 = 1.0 / s__0;
             const irgen_vd irgen_c2 = small__0 * (1.0 / s__0) * (1.0 / s__0);
             const irgen_vd irgen_c3 = irgen_c2 * d0_s__0 - irgen_c1 * d0_small__0;
@@ -3174,9 +3148,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
             d0_small = d0_small__0;
             d1_small = d1_small__0;
             small = small__0;
-            d0_large = d0_large__0;
-            d1_large = d1_large__0;
-            large = large__0;
             d0_l_small = d0_l_small__0;
             d1_l_small = d1_l_small__0;
             l_small = l_small__0;

@@ -350,7 +350,6 @@ IRGEN_FN double log_a_beta_f64(double a, double b)
     double _irgen_t3 = 0.0;
     double s = 0.0;
     double small = 0.0;
-    double large = 0.0;
     double l_small = 0.0;
     double l_large = 0.0;
     double la = 0.0;
@@ -370,7 +369,6 @@ IRGEN_FN double log_a_beta_f64(double a, double b)
     {
         const double s__0 = a + b;
         const double small__0 = fmin(a, b);
-        const double large__0 = fmax(a, b);
         const double irgen_c0 = small__0 / s__0;
         const double l_small__0 = log(irgen_c0);
         const double l_large__0 = log1p(-irgen_c0);
@@ -379,7 +377,6 @@ IRGEN_FN double log_a_beta_f64(double a, double b)
         const double lb__0 = irgen_c1 ? l_large__0 : l_small__0;
         s = s__0;
         small = small__0;
-        large = large__0;
         l_small = l_small__0;
         l_large = l_large__0;
         la = la__0;
@@ -850,7 +847,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
     double d0__irgen_t3 = 0.0;
     double d0_s = 0.0;
     double d0_small = 0.0;
-    double d0_large = 0.0;
     double d0_l_small = 0.0;
     double d0_l_large = 0.0;
     double d0_la = 0.0;
@@ -861,7 +857,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
     double d1__irgen_t3 = 0.0;
     double d1_s = 0.0;
     double d1_small = 0.0;
-    double d1_large = 0.0;
     double d1_l_small = 0.0;
     double d1_l_large = 0.0;
     double d1_la = 0.0;
@@ -874,7 +869,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
     double _irgen_r4 = 0.0;
     double s = 0.0;
     double small = 0.0;
-    double large = 0.0;
     double l_small = 0.0;
     double l_large = 0.0;
     double la = 0.0;
@@ -891,7 +885,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
         const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_small__0 = 0.0;
-        const double d0_large__0 = 0.0;
         const double d0_l_small__0 = 0.0;
         const double d0_l_large__0 = 0.0;
         const double d0_la__0 = 0.0;
@@ -902,7 +895,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
         const double d1__irgen_t3__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_small__0 = 0.0;
-        const double d1_large__0 = 0.0;
         const double d1_l_small__0 = 0.0;
         const double d1_l_large__0 = 0.0;
         const double d1_la__0 = 0.0;
@@ -914,7 +906,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
         d0__irgen_t3 = d0__irgen_t3__0;
         d0_s = d0_s__0;
         d0_small = d0_small__0;
-        d0_large = d0_large__0;
         d0_l_small = d0_l_small__0;
         d0_l_large = d0_l_large__0;
         d0_la = d0_la__0;
@@ -925,7 +916,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
         d1__irgen_t3 = d1__irgen_t3__0;
         d1_s = d1_s__0;
         d1_small = d1_small__0;
-        d1_large = d1_large__0;
         d1_l_small = d1_l_small__0;
         d1_l_large = d1_l_large__0;
         d1_la = d1_la__0;
@@ -966,9 +956,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
         const double d0_small__0 = d0_a * (irgen_c0 ? 1.0 : 0.0);
         const double d1_small__0 = d1_b * (a > b ? 1.0 : 0.0);
         const double small__0 = fmin(a, b);
-        const double d0_large__0 = d0_a * (a >= b ? 1.0 : 0.0);
-        const double d1_large__0 = d1_b * (a < b ? 1.0 : 0.0);
-        const double large__0 = fmax(a, b);
         const double irgen_c1 = 1.0 / s__0;
         const double irgen_c2 = small__0 * (1.0 / s__0) * (1.0 / s__0);
         const double irgen_c3 = irgen_c2 * d0_s__0 - irgen_c1 * d0_small__0;
@@ -995,9 +982,6 @@ IRGEN_FN double log_a_beta__d0_1_f64(double a, double b, double d0_a, double d1_
         d0_small = d0_small__0;
         d1_small = d1_small__0;
         small = small__0;
-        d0_large = d0_large__0;
-        d1_large = d1_large__0;
-        large = large__0;
         d0_l_small = d0_l_small__0;
         d1_l_small = d1_l_small__0;
         l_small = l_small__0;
@@ -1980,7 +1964,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
     double d0__irgen_t3 = 0.0;
     double d0_s = 0.0;
     double d0_small = 0.0;
-    double d0_large = 0.0;
     double d0_l_small = 0.0;
     double d0_l_large = 0.0;
     double d0_la = 0.0;
@@ -1992,7 +1975,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
     double d1__irgen_t3 = 0.0;
     double d1_s = 0.0;
     double d1_small = 0.0;
-    double d1_large = 0.0;
     double d1_l_small = 0.0;
     double d1_l_large = 0.0;
     double d1_la = 0.0;
@@ -2005,7 +1987,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
     double _irgen_r4 = 0.0;
     double s = 0.0;
     double small = 0.0;
-    double large = 0.0;
     double l_small = 0.0;
     double l_large = 0.0;
     double la = 0.0;
@@ -2021,7 +2002,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
         const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_small__0 = 0.0;
-        const double d0_large__0 = 0.0;
         const double d0_l_small__0 = 0.0;
         const double d0_l_large__0 = 0.0;
         const double d0_la__0 = 0.0;
@@ -2033,7 +2013,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
         const double d1__irgen_t3__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_small__0 = 0.0;
-        const double d1_large__0 = 0.0;
         const double d1_l_small__0 = 0.0;
         const double d1_l_large__0 = 0.0;
         const double d1_la__0 = 0.0;
@@ -2044,7 +2023,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
         d0__irgen_t3 = d0__irgen_t3__0;
         d0_s = d0_s__0;
         d0_small = d0_small__0;
-        d0_large = d0_large__0;
         d0_l_small = d0_l_small__0;
         d0_l_large = d0_l_large__0;
         d0_la = d0_la__0;
@@ -2056,7 +2034,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
         d1__irgen_t3 = d1__irgen_t3__0;
         d1_s = d1_s__0;
         d1_small = d1_small__0;
-        d1_large = d1_large__0;
         d1_l_small = d1_l_small__0;
         d1_l_large = d1_l_large__0;
         d1_la = d1_la__0;
@@ -2097,9 +2074,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
         const double irgen_c0 = a <= b;
         const double d1_small__0 = d1_a * (irgen_c0 ? 1.0 : 0.0);
         const double small__0 = fmin(a, b);
-        const double d0_large__0 = d0_b * (a < b ? 1.0 : 0.0);
-        const double d1_large__0 = d1_a * (a >= b ? 1.0 : 0.0);
-        const double large__0 = fmax(a, b);
         const double irgen_c1 = 1.0 / s__0;
         const double irgen_c2 = small__0 * (1.0 / s__0) * (1.0 / s__0);
         const double irgen_c3 = irgen_c2 * d0_s__0 - irgen_c1 * d0_small__0;
@@ -2126,9 +2100,6 @@ IRGEN_FN double log_a_beta__d1_0_f64(double a, double b, double d0_b, double d1_
         d0_small = d0_small__0;
         d1_small = d1_small__0;
         small = small__0;
-        d0_large = d0_large__0;
-        d1_large = d1_large__0;
-        large = large__0;
         d0_l_small = d0_l_small__0;
         d1_l_small = d1_l_small__0;
         l_small = l_small__0;

@@ -697,7 +697,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd small = irgen_bc_f64(0.0);
-    irgen_vd large = irgen_bc_f64(0.0);
     irgen_vd l_small = irgen_bc_f64(0.0);
     irgen_vd l_large = irgen_bc_f64(0.0);
     irgen_vd la = irgen_bc_f64(0.0);
@@ -745,7 +744,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
         {
             const irgen_vd s__0 = a + b;
             const irgen_vd small__0 = irgen_v_fmin_f64(a, b);
-            const irgen_vd large__0 = irgen_v_fmax_f64(a, b);
             const irgen_vd irgen_c0 = small__0 / s__0;
             const irgen_vd l_small__0 = irgen_v_log_f64(irgen_m0, irgen_c0);
             const irgen_vd l_large__0 = irgen_v_log1p_f64(irgen_m0, -irgen_c0);
@@ -754,7 +752,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
             const irgen_vd lb__0 = irgen_sel_f64(irgen_c1, l_large__0, l_small__0);
             s = s__0;
             small = small__0;
-            large = large__0;
             l_small = l_small__0;
             l_large = l_large__0;
             la = la__0;
@@ -2187,7 +2184,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_v_f64(irgen
     irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d0_s = irgen_bc_f64(0.0);
     irgen_vd d0_small = irgen_bc_f64(0.0);
-    irgen_vd d0_large = irgen_bc_f64(0.0);
     irgen_vd d0_l_small = irgen_bc_f64(0.0);
     irgen_vd d0_l_large = irgen_bc_f64(0.0);
     irgen_vd d0_la = irgen_bc_f64(0.0);
@@ -2199,7 +2195,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_v_f64(irgen
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd small = irgen_bc_f64(0.0);
-    irgen_vd large = irgen_bc_f64(0.0);
     irgen_vd l_small = irgen_bc_f64(0.0);
     irgen_vd l_large = irgen_bc_f64(0.0);
     irgen_vd la = irgen_bc_f64(0.0);
@@ -2215,7 +2210,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_v_f64(irgen
         const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_small__0 = 0.0;
-        const double d0_large__0 = 0.0;
         const double d0_l_small__0 = 0.0;
         const double d0_l_large__0 = 0.0;
         const double d0_la__0 = 0.0;
@@ -2227,7 +2221,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_v_f64(irgen
         d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d0_s = irgen_bc_f64(d0_s__0);
         d0_small = irgen_bc_f64(d0_small__0);
-        d0_large = irgen_bc_f64(d0_large__0);
         d0_l_small = irgen_bc_f64(d0_l_small__0);
         d0_l_large = irgen_bc_f64(d0_l_large__0);
         d0_la = irgen_bc_f64(d0_la__0);
@@ -2282,8 +2275,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_v_f64(irgen
             const irgen_md irgen_c0 = (a <= b);
             const irgen_vd d0_small__0 = d0_a * irgen_sel_f64(irgen_c0, irgen_bc_f64(1.0), irgen_bc_f64(0.0));
             const irgen_vd small__0 = irgen_v_fmin_f64(a, b);
-            const irgen_vd d0_large__0 = d0_a * irgen_sel_f64((a >= b), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-            const irgen_vd large__0 = irgen_v_fmax_f64(a, b);
             const irgen_vd irgen_c1 = 1.0 / s__0;
             const irgen_vd irgen_c2 = d0_s__0 * small__0 * (1.0 / s__0) * (1.0 / s__0) - irgen_c1 * d0_small__0;
             const irgen_vd d0_l_small__0 = -(irgen_c2 * s__0 / small__0);
@@ -2300,8 +2291,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_v_f64(irgen
             s = s__0;
             d0_small = d0_small__0;
             small = small__0;
-            d0_large = d0_large__0;
-            large = large__0;
             d0_l_small = d0_l_small__0;
             l_small = l_small__0;
             d0_l_large = d0_l_large__0;
@@ -2736,7 +2725,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_v_f64(irgen
     irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d0_s = irgen_bc_f64(0.0);
     irgen_vd d0_small = irgen_bc_f64(0.0);
-    irgen_vd d0_large = irgen_bc_f64(0.0);
     irgen_vd d0_l_small = irgen_bc_f64(0.0);
     irgen_vd d0_l_large = irgen_bc_f64(0.0);
     irgen_vd d0_la = irgen_bc_f64(0.0);
@@ -2749,7 +2737,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_v_f64(irgen
     irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd small = irgen_bc_f64(0.0);
-    irgen_vd large = irgen_bc_f64(0.0);
     irgen_vd l_small = irgen_bc_f64(0.0);
     irgen_vd l_large = irgen_bc_f64(0.0);
     irgen_vd la = irgen_bc_f64(0.0);
@@ -2764,7 +2751,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_v_f64(irgen
         const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_small__0 = 0.0;
-        const double d0_large__0 = 0.0;
         const double d0_l_small__0 = 0.0;
         const double d0_l_large__0 = 0.0;
         const double d0_la__0 = 0.0;
@@ -2775,7 +2761,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_v_f64(irgen
         d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d0_s = irgen_bc_f64(d0_s__0);
         d0_small = irgen_bc_f64(d0_small__0);
-        d0_large = irgen_bc_f64(d0_large__0);
         d0_l_small = irgen_bc_f64(d0_l_small__0);
         d0_l_large = irgen_bc_f64(d0_l_large__0);
         d0_la = irgen_bc_f64(d0_la__0);
@@ -2832,8 +2817,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_v_f64(irgen
             const irgen_vd s__0 = a + b;
             const irgen_vd d0_small__0 = d0_b * irgen_sel_f64((a > b), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
             const irgen_vd small__0 = irgen_v_fmin_f64(a, b);
-            const irgen_vd d0_large__0 = d0_b * irgen_sel_f64((a < b), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-            const irgen_vd large__0 = irgen_v_fmax_f64(a, b);
             const irgen_vd irgen_c0 = 1.0 / s__0;
             const irgen_vd irgen_c1 = d0_s__0 * small__0 * (1.0 / s__0) * (1.0 / s__0) - irgen_c0 * d0_small__0;
             const irgen_vd d0_l_small__0 = -(irgen_c1 * s__0 / small__0);
@@ -2851,8 +2834,6 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_v_f64(irgen
             s = s__0;
             d0_small = d0_small__0;
             small = small__0;
-            d0_large = d0_large__0;
-            large = large__0;
             d0_l_small = d0_l_small__0;
             l_small = l_small__0;
             d0_l_large = d0_l_large__0;

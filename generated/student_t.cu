@@ -349,7 +349,6 @@ IRGEN_FN double log_a_beta_f64(double a, double b)
     double _irgen_t3 = 0.0;
     double s = 0.0;
     double small = 0.0;
-    double large = 0.0;
     double l_small = 0.0;
     double l_large = 0.0;
     double la = 0.0;
@@ -369,7 +368,6 @@ IRGEN_FN double log_a_beta_f64(double a, double b)
     {
         const double s__0 = a + b;
         const double small__0 = fmin(a, b);
-        const double large__0 = fmax(a, b);
         const double irgen_c0 = small__0 / s__0;
         const double l_small__0 = log(irgen_c0);
         const double l_large__0 = log1p(-irgen_c0);
@@ -378,7 +376,6 @@ IRGEN_FN double log_a_beta_f64(double a, double b)
         const double lb__0 = irgen_c1 ? l_large__0 : l_small__0;
         s = s__0;
         small = small__0;
-        large = large__0;
         l_small = l_small__0;
         l_large = l_large__0;
         la = la__0;
@@ -1280,7 +1277,6 @@ IRGEN_FN double log_a_beta__d0_f64(double a, double b, double d0_a, double* irge
     double d0__irgen_t3 = 0.0;
     double d0_s = 0.0;
     double d0_small = 0.0;
-    double d0_large = 0.0;
     double d0_l_small = 0.0;
     double d0_l_large = 0.0;
     double d0_la = 0.0;
@@ -1292,7 +1288,6 @@ IRGEN_FN double log_a_beta__d0_f64(double a, double b, double d0_a, double* irge
     double _irgen_t3 = 0.0;
     double s = 0.0;
     double small = 0.0;
-    double large = 0.0;
     double l_small = 0.0;
     double l_large = 0.0;
     double la = 0.0;
@@ -1306,7 +1301,6 @@ IRGEN_FN double log_a_beta__d0_f64(double a, double b, double d0_a, double* irge
         const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_small__0 = 0.0;
-        const double d0_large__0 = 0.0;
         const double d0_l_small__0 = 0.0;
         const double d0_l_large__0 = 0.0;
         const double d0_la__0 = 0.0;
@@ -1318,7 +1312,6 @@ IRGEN_FN double log_a_beta__d0_f64(double a, double b, double d0_a, double* irge
         d0__irgen_t3 = d0__irgen_t3__0;
         d0_s = d0_s__0;
         d0_small = d0_small__0;
-        d0_large = d0_large__0;
         d0_l_small = d0_l_small__0;
         d0_l_large = d0_l_large__0;
         d0_la = d0_la__0;
@@ -1352,8 +1345,6 @@ IRGEN_FN double log_a_beta__d0_f64(double a, double b, double d0_a, double* irge
         const double irgen_c0 = a <= b;
         const double d0_small__0 = d0_a * (irgen_c0 ? 1.0 : 0.0);
         const double small__0 = fmin(a, b);
-        const double d0_large__0 = d0_a * (a >= b ? 1.0 : 0.0);
-        const double large__0 = fmax(a, b);
         const double irgen_c1 = 1.0 / s__0;
         const double irgen_c2 = d0_s__0 * small__0 * (1.0 / s__0) * (1.0 / s__0) - irgen_c1 * d0_small__0;
         const double d0_l_small__0 = -(irgen_c2 * s__0 / small__0);
@@ -1370,8 +1361,6 @@ IRGEN_FN double log_a_beta__d0_f64(double a, double b, double d0_a, double* irge
         s = s__0;
         d0_small = d0_small__0;
         small = small__0;
-        d0_large = d0_large__0;
-        large = large__0;
         d0_l_small = d0_l_small__0;
         l_small = l_small__0;
         d0_l_large = d0_l_large__0;
@@ -1722,7 +1711,6 @@ IRGEN_FN double log_a_beta__d1_f64(double a, double b, double d0_b, double* irge
     double d0__irgen_t3 = 0.0;
     double d0_s = 0.0;
     double d0_small = 0.0;
-    double d0_large = 0.0;
     double d0_l_small = 0.0;
     double d0_l_large = 0.0;
     double d0_la = 0.0;
@@ -1735,7 +1723,6 @@ IRGEN_FN double log_a_beta__d1_f64(double a, double b, double d0_b, double* irge
     double _irgen_r1 = 0.0;
     double s = 0.0;
     double small = 0.0;
-    double large = 0.0;
     double l_small = 0.0;
     double l_large = 0.0;
     double la = 0.0;
@@ -1748,7 +1735,6 @@ IRGEN_FN double log_a_beta__d1_f64(double a, double b, double d0_b, double* irge
         const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_small__0 = 0.0;
-        const double d0_large__0 = 0.0;
         const double d0_l_small__0 = 0.0;
         const double d0_l_large__0 = 0.0;
         const double d0_la__0 = 0.0;
@@ -1759,7 +1745,6 @@ IRGEN_FN double log_a_beta__d1_f64(double a, double b, double d0_b, double* irge
         d0__irgen_t3 = d0__irgen_t3__0;
         d0_s = d0_s__0;
         d0_small = d0_small__0;
-        d0_large = d0_large__0;
         d0_l_small = d0_l_small__0;
         d0_l_large = d0_l_large__0;
         d0_la = d0_la__0;
@@ -1790,8 +1775,6 @@ IRGEN_FN double log_a_beta__d1_f64(double a, double b, double d0_b, double* irge
         const double s__0 = a + b;
         const double d0_small__0 = d0_b * (a > b ? 1.0 : 0.0);
         const double small__0 = fmin(a, b);
-        const double d0_large__0 = d0_b * (a < b ? 1.0 : 0.0);
-        const double large__0 = fmax(a, b);
         const double irgen_c0 = 1.0 / s__0;
         const double irgen_c1 = d0_s__0 * small__0 * (1.0 / s__0) * (1.0 / s__0) - irgen_c0 * d0_small__0;
         const double d0_l_small__0 = -(irgen_c1 * s__0 / small__0);
@@ -1809,8 +1792,6 @@ IRGEN_FN double log_a_beta__d1_f64(double a, double b, double d0_b, double* irge
         s = s__0;
         d0_small = d0_small__0;
         small = small__0;
-        d0_large = d0_large__0;
-        large = large__0;
         d0_l_small = d0_l_small__0;
         l_small = l_small__0;
         d0_l_large = d0_l_large__0;

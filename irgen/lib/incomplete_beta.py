@@ -46,7 +46,6 @@ def log_a_beta(a, b):
         return lgamma(b) + log(a) - lgamma_step(a, b)
     s = a + b
     small = min(a, b)
-    large = max(a, b)
     # the smaller share's log directly, the larger one's through log1p: both keep digits
     l_small = log(small / s)
     l_large = log1p(-small / s)
