@@ -24,6 +24,7 @@ from .dsl import Distribution, DSLFunction, Interval
 from .kernels import build_kernels
 from .program import Program
 from .runtime.cuda_binary import compile_fatbin
+from .runtime.loader import binary_key
 
 PACKAGE = Path(__file__).resolve().parent
 BUILTIN = PACKAGE / "distributions"
@@ -224,7 +225,9 @@ def build(paths=None, out_dir="generated", log=print, force=False,
                ", no nvcc: CUDA source compiled on first GPU use" if cuda_binaries else "")
         return f"binary ready ({t2 - t1:.1f} s){gpu}"
 
-    # the compilers run as processes of their own, so threads build the binaries in parallel
+    # the compilers run as processes of their own, so threads build the binaries in parallel;
+    # what the binaries' keys read about the platform is resolved first, in this thread
+    binary_key("", "")
     with ThreadPoolExecutor(max_workers=max(1, min(len(made), os.cpu_count() or 1))) as pool:
         futures = [pool.submit(binaries, name) for name, _, _ in made]
         for i, ((name, status, seconds), future) in enumerate(zip(made, futures), 1):

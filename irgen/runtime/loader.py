@@ -36,9 +36,12 @@ def cdef(kernels) -> str:
     return "\n".join(decls)
 
 
-def _compiler() -> list[str]:
-    """The C compiler Python was built with (its first word), else cc."""
-    return (sysconfig.get_config_var("CC") or "cc").split()[:1]
+@functools.lru_cache(maxsize=None)
+def _compiler() -> tuple:
+    """The C compiler Python was built with (its first word), else cc. Resolved once:
+    sysconfig's first call is not thread-safe (a thread could read cc while another read
+    gcc, and the binary's key would change from run to run)."""
+    return tuple((sysconfig.get_config_var("CC") or "cc").split()[:1])
 
 
 @functools.lru_cache(maxsize=None)
