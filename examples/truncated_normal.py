@@ -33,6 +33,13 @@ def standard_log_cdf(t, a, b):
 
 
 @dsl
+def standard_log_sf(t, a, b):
+    """log(1 - F_T) for the standardised t in the window [a, b]."""
+    return window_log_sf(log_phi(t), log_phi(a), log_phi(b), log_phi(-t), log_phi(-a),
+                         log_phi(-b))
+
+
+@dsl
 def log_cdf(x, mu, sigma, low, high):
     if low >= high:
         return NAN
@@ -51,11 +58,7 @@ def log_sf(x, mu, sigma, low, high):
         return 0.0
     if x >= high:
         return -INF
-    t = (x - mu) / sigma
-    a = (low - mu) / sigma
-    b = (high - mu) / sigma
-    return window_log_sf(log_phi(t), log_phi(a), log_phi(b), log_phi(-t), log_phi(-a),
-                         log_phi(-b))
+    return standard_log_sf((x - mu) / sigma, (low - mu) / sigma, (high - mu) / sigma)
 
 
 @dsl

@@ -416,30 +416,53 @@ static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen
 
 static const double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
+static inline __attribute__((always_inline)) irgen_vd shape_band_v_f64(irgen_md irgen_m0, irgen_vd s)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((s < irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_sel_f64((s < irgen_bc_f64(14.0)), irgen_bc_f64(1.0), irgen_sel_f64((s < irgen_bc_f64(200.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0))));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return (a + 1.0) / (a + b + 2.0);
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd t_group_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
     irgen_vd t = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
     irgen_vd far = irgen_bc_f64(0.0);
     irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd side = irgen_bc_f64(0.0);
-    irgen_vd band = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd t__0 = (-loc + x) / scale;
         const irgen_vd r__0 = t__0 * t__0 / df;
         const irgen_vd far__0 = irgen_sel_f64((r__0 > irgen_bc_f64(1.0)), irgen_bc_f64(4.0), irgen_bc_f64(0.0));
         const irgen_vd h__0 = 0.5 * df;
-        const irgen_vd side__0 = irgen_sel_f64((1.0 / (r__0 + 1.0) >= (h__0 + 1.0) / (h__0 + 2.5)), irgen_bc_f64(8.0), irgen_bc_f64(0.0));
-        const irgen_vd band__0 = irgen_sel_f64((h__0 < irgen_bc_f64(1.0)), irgen_bc_f64(0.0), irgen_sel_f64((h__0 < irgen_bc_f64(14.0)), irgen_bc_f64(1.0), irgen_sel_f64((h__0 < irgen_bc_f64(200.0)), irgen_bc_f64(2.0), irgen_bc_f64(3.0))));
         t = t__0;
         r = r__0;
         far = far__0;
         h = h__0;
-        side = side__0;
-        band = band__0;
-        return band__0 + far__0 + side__0;
     }
+    { irgen_vd irgen_o0;
+      irgen_o0 = split_v_f64(irgen_m0, h, irgen_bc_f64(0.5));
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd side__0 = irgen_sel_f64((_irgen_t1 <= 1.0 / (r + 1.0)), irgen_bc_f64(8.0), irgen_bc_f64(0.0));
+        side = side__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = shape_band_v_f64(irgen_m0, h);
+      _irgen_t2 = irgen_o0;
+    }
+    return _irgen_t2 + far + side;
     return irgen_ret0;
 }
 
@@ -903,13 +926,6 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction_v_f64(i
         irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + u * a / h + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
         return irgen_ret0;
     }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b)
-{
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return (a + 1.0) / (a + b + 2.0);
     return irgen_ret0;
 }
 

@@ -150,29 +150,42 @@ IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 
 IRGEN_TABLE double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
+IRGEN_FN double shape_band_f64(double s)
+{
+    return s < 1.0 ? 0.0 : (s < 14.0 ? 1.0 : (s < 200.0 ? 2.0 : 3.0));
+}
+
+IRGEN_FN double split_f64(double a, double b)
+{
+    return (a + 1.0) / (a + b + 2.0);
+}
+
 IRGEN_FN double t_group_f64(double x, double df, double loc, double scale)
 {
     double t = 0.0;
     double r = 0.0;
     double far = 0.0;
     double h = 0.0;
+    double _irgen_t1 = 0.0;
     double side = 0.0;
-    double band = 0.0;
+    double _irgen_t2 = 0.0;
     {
         const double t__0 = (-loc + x) / scale;
         const double r__0 = t__0 * t__0 / df;
         const double far__0 = r__0 > 1.0 ? 4.0 : 0.0;
         const double h__0 = 0.5 * df;
-        const double side__0 = 1.0 / (r__0 + 1.0) >= (h__0 + 1.0) / (h__0 + 2.5) ? 8.0 : 0.0;
-        const double band__0 = h__0 < 1.0 ? 0.0 : (h__0 < 14.0 ? 1.0 : (h__0 < 200.0 ? 2.0 : 3.0));
         t = t__0;
         r = r__0;
         far = far__0;
         h = h__0;
-        side = side__0;
-        band = band__0;
-        return band__0 + far__0 + side__0;
     }
+    _irgen_t1 = split_f64(h, 0.5);
+    {
+        const double side__0 = _irgen_t1 <= 1.0 / (r + 1.0) ? 8.0 : 0.0;
+        side = side__0;
+    }
+    _irgen_t2 = shape_band_f64(h);
+    return _irgen_t2 + far + side;
 }
 
 IRGEN_FN double beta_fraction_f64(double a, double b, double x)
@@ -456,11 +469,6 @@ IRGEN_FN double log_ibeta_fraction_f64(double a, double b, double x, double x1, 
     }
     _irgen_t2 = log_prefactor_f64(a, b, xd, x1, lxd, l1xd);
     return _irgen_t2 + u * a / h + log(h);
-}
-
-IRGEN_FN double split_f64(double a, double b)
-{
-    return (a + 1.0) / (a + b + 2.0);
 }
 
 IRGEN_FN double log_ibeta_f64(double a, double b, double x, double x1, double lx, double l1x)

@@ -46,19 +46,34 @@ class Truncated:
         args = [a.astype(dtype) for a in args]
         return args[0], args[1:-2], args[-2], args[-1], dtype
 
-    def _tails(self, x, theta, low, high):
-        """(upper, the log CDFs or log survivals at x, low, high): upper says which form."""
-        b = self.base
-        upper = b.log_cdf(low, *theta) > np.log(0.5)
-        lf = lambda v: np.where(upper, b.log_sf(v, *theta), b.log_cdf(v, *theta))  # noqa
-        return upper, lf(x), lf(low), lf(high)
+    def _in_form(self, v, theta, upper):
+        """log S(v) where upper, else log F(v): each element in its own form only."""
+        out = np.empty(np.shape(v), np.result_type(v, np.float32))
+        for form, kernel in ((upper, self.base.log_sf), (~upper, self.base.log_cdf)):
+            if form.any():
+                out[form] = kernel(v[form], *(t[form] for t in theta))
+        return out
+
+    def _tails(self, theta, low, high):
+        """(upper, ll, lh): upper says which form an element takes (S where low lies above
+        the median), ll and lh are log F or log S at low and high in that form."""
+        ll = np.array(self.base.log_cdf(low, *theta))       # an array also for scalars
+        upper = ll > np.log(0.5)
+        if upper.any():
+            ll[upper] = self.base.log_sf(low[upper], *(t[upper] for t in theta))
+        return upper, ll, self._in_form(high, theta, upper)
+
+    @staticmethod
+    def _log_mass(upper, ll, lh):
+        """log of the window's mass: F(high) - F(low) in the F form, S(low) - S(high) in the
+        S form."""
+        return _log_diff(np.where(upper, ll, lh), np.where(upper, lh, ll))
 
     def _levels(self, x, theta, low, high):
         """(log F_T, log S_T) at x."""
-        upper, lx, ll, lh = self._tails(x, theta, low, high)
-        # in the F form the mass is F(high) - F(low); in the S form S(low) - S(high)
-        top, bottom = np.where(upper, ll, lh), np.where(upper, lh, ll)
-        log_mass = _log_diff(top, bottom)
+        upper, ll, lh = self._tails(theta, low, high)
+        lx = self._in_form(x, theta, upper)
+        log_mass = self._log_mass(upper, ll, lh)
         below = np.where(upper, _log_diff(ll, np.minimum(lx, ll)),
                          _log_diff(np.maximum(lx, ll), ll)) - log_mass
         above = np.where(upper, _log_diff(np.maximum(lx, lh), lh),
@@ -80,9 +95,7 @@ class Truncated:
 
     def log_prob(self, x, *params):
         x, theta, low, high, _ = self._split((x,) + params)
-        upper, _, ll, lh = self._tails(x, theta, low, high)
-        top, bottom = np.where(upper, ll, lh), np.where(upper, lh, ll)
-        lp = self.base.log_prob(x, *theta) - _log_diff(top, bottom)
+        lp = self.base.log_prob(x, *theta) - self._log_mass(*self._tails(theta, low, high))
         lp = np.where((x < low) | (x > high), -np.inf, lp)
         return np.where(self._bad(theta, low, high) | np.isnan(x), np.nan, lp)
 
@@ -113,7 +126,7 @@ class Truncated:
         shape = u.shape
         u, low, high = (np.ravel(v).astype(np.float64) for v in (u, low, high))
         theta = [np.ravel(t).astype(np.float64) for t in theta]
-        upper, _, ll, lh = self._tails(low, theta, low, high)
+        upper, ll, lh = self._tails(theta, low, high)
         # the target log F (F form) or log S (S form): (1 - u) at low plus u at high
         with np.errstate(invalid="ignore"):           # NaN rows (bad input) stay NaN
             target = np.logaddexp(np.log1p(-u) + ll, np.log(u) + lh)
@@ -122,11 +135,7 @@ class Truncated:
         def f(x, sel):
             """(sign (log F - target), log F) at x for the elements sel, log F meaning log S
             in the S form."""
-            lf = np.empty(sel.size)
-            up = upper[sel]
-            for form, kernel in ((up, b.log_sf), (~up, b.log_cdf)):
-                if form.any():
-                    lf[form] = kernel(x[form], *(t[sel][form] for t in theta))
+            lf = self._in_form(x, [t[sel] for t in theta], upper[sel])
             return sign[sel] * (lf - target[sel]), lf
 
         lo, hi = low.copy(), high.copy()

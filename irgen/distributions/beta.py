@@ -1,7 +1,7 @@
 """Beta(a, b) on [0, 1]: F(x) = I_x(a, b), the regularized incomplete beta function."""
 from irgen.dsl import *
 from irgen.distributions.gamma import log_sample as log_gamma_sample
-from irgen.lib.incomplete_beta import (STIRLING_FROM, ibeta, log_a_beta, log_ibeta, log_ibetac,
+from irgen.lib.incomplete_beta import (ibeta, log_a_beta, log_ibeta, log_ibetac, shape_band,
                                        split)
 from irgen.lib.portable import portable_exp, portable_log
 
@@ -32,13 +32,6 @@ def log_sf(x, a, b):
 def upper(x, a, b):
     """Above the split the fraction for 1 - F is the accurate form."""
     return x - split(a, b)
-
-
-@dsl
-def shape_band(s):
-    """0 below 1 (lgamma near its pole), 1 up to Stirling's form, 2 to 200, 3 beyond: bands
-    within which the fraction's length and the branches taken vary little."""
-    return 0.0 if s < 1.0 else (1.0 if s < STIRLING_FROM else (2.0 if s < 200.0 else 3.0))
 
 
 @dsl

@@ -2,7 +2,7 @@
 F = I_w(df / 2, 1 / 2) / 2 with w = df / (df + t^2)."""
 from irgen.dsl import *
 from irgen.distributions.gamma import log_sample as log_gamma_sample
-from irgen.lib.incomplete_beta import STIRLING_FROM, lgamma_step, log_ibeta
+from irgen.lib.incomplete_beta import lgamma_step, log_ibeta, shape_band, split
 from irgen.lib.portable import portable_exp, portable_log
 
 LOG_2 = 0.6931471805599453
@@ -85,9 +85,8 @@ def t_group(x, df, loc, scale):
     r = t * t / df
     far = 4.0 if r > 1.0 else 0.0
     h = 0.5 * df
-    side = 8.0 if 1.0 / (1.0 + r) >= (h + 1.0) / (h + 2.5) else 0.0
-    band = 0.0 if h < 1.0 else (1.0 if h < STIRLING_FROM else (2.0 if h < 200.0 else 3.0))
-    return side + far + band
+    side = 8.0 if 1.0 / (1.0 + r) >= split(h, 0.5) else 0.0      # log_ibeta's choice
+    return side + far + shape_band(h)
 
 
 @dsl

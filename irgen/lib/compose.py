@@ -39,14 +39,16 @@ def window_log_mass(lf_low, lf_high, ls_low, ls_high):
 @dsl
 def window_log_cdf(lf_x, lf_low, lf_high, ls_x, ls_low, ls_high):
     """log F_T(x) for x in [low, high], given the base's log F and log S at x, low, high."""
+    mass = window_log_mass(lf_low, lf_high, ls_low, ls_high)
     if lf_low < LOG_HALF:
-        return log_diff(lf_x, lf_low) - log_diff(lf_high, lf_low)
-    return log_diff(ls_low, ls_x) - log_diff(ls_low, ls_high)
+        return log_diff(lf_x, lf_low) - mass
+    return log_diff(ls_low, ls_x) - mass
 
 
 @dsl
 def window_log_sf(lf_x, lf_low, lf_high, ls_x, ls_low, ls_high):
     """log(1 - F_T(x)) for x in [low, high]: (F(high) - F(x)) / (F(high) - F(low))."""
+    mass = window_log_mass(lf_low, lf_high, ls_low, ls_high)
     if lf_low < LOG_HALF:
-        return log_diff(lf_high, lf_x) - log_diff(lf_high, lf_low)
-    return log_diff(ls_x, ls_high) - log_diff(ls_low, ls_high)
+        return log_diff(lf_high, lf_x) - mass
+    return log_diff(ls_x, ls_high) - mass

@@ -56,6 +56,14 @@ def log_a_beta(a, b):
 
 
 @dsl
+def shape_band(s):
+    """0 below 1 (lgamma near its pole), 1 up to Stirling's form, 2 to 200, 3 beyond: bands
+    of a shape within which the fraction's length and the branches taken vary little (for
+    the branch groups of the distributions built on I_x)."""
+    return 0.0 if s < 1.0 else (1.0 if s < STIRLING_FROM else (2.0 if s < 200.0 else 3.0))
+
+
+@dsl
 def split(a, b):
     """Below this x the fraction for I_x(a, b) converges fast and I is the smaller tail,
     or close enough to it."""
