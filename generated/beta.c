@@ -880,6 +880,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction_v_f64(i
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -914,8 +915,12 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction_v_f64(i
           irgen_o0 = log_prefactor_v_f64(irgen_m0, a, b, xd, x1, lxd, l1xd);
           _irgen_t2 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + u * a / h + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-        return irgen_ret0;
+        {
+            const irgen_vd v__0 = _irgen_t2 + u * a / h + irgen_v_log_f64(irgen_m0, h);
+            v = v__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((v__0 > irgen_bc_f64(0.0)), irgen_bc_f64(0.0), v__0), irgen_ret0);
+            return irgen_ret0;
+        }
     }
     return irgen_ret0;
 }
@@ -2635,9 +2640,11 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_v
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d1_h = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
     irgen_vd lxd = irgen_bc_f64(0.0);
     irgen_vd l1xd = irgen_bc_f64(0.0);
     irgen_vd xd = irgen_bc_f64(0.0);
@@ -2645,6 +2652,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_v
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -2652,15 +2660,19 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_v
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_h = irgen_bc_f64(d0_h__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_v = irgen_bc_f64(d0_v__0);
         d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
         d1_h = irgen_bc_f64(d1_h__0);
         d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1_v = irgen_bc_f64(d1_v__0);
     }
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -2707,9 +2719,16 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_v
         }
         {
             const irgen_vd irgen_c0 = 1.0 / h;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + u * irgen_c0 * a + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0_h, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1_h, irgen_ret2);
+            const irgen_vd d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h;
+            const irgen_vd d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h;
+            const irgen_vd v__0 = _irgen_t2 + u * irgen_c0 * a + irgen_v_log_f64(irgen_m0, h);
+            d0_v = d0_v__0;
+            d1_v = d1_v__0;
+            v = v__0;
+            const irgen_md irgen_c1 = (v__0 > irgen_bc_f64(0.0));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c1, irgen_bc_f64(0.0), v__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c1, irgen_bc_f64(0.0), d0_v__0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c1, irgen_bc_f64(0.0), d1_v__0), irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -3441,9 +3460,11 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_v
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d1_h = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
     irgen_vd lxd = irgen_bc_f64(0.0);
     irgen_vd l1xd = irgen_bc_f64(0.0);
     irgen_vd xd = irgen_bc_f64(0.0);
@@ -3451,6 +3472,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_v
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3458,15 +3480,19 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_v
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_h = irgen_bc_f64(d0_h__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_v = irgen_bc_f64(d0_v__0);
         d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
         d1_h = irgen_bc_f64(d1_h__0);
         d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1_v = irgen_bc_f64(d1_v__0);
     }
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -3513,9 +3539,16 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_v
         }
         {
             const irgen_vd irgen_c0 = 1.0 / h;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + u * irgen_c0 * a + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0_h, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1_h, irgen_ret2);
+            const irgen_vd d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h;
+            const irgen_vd d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h;
+            const irgen_vd v__0 = _irgen_t2 + u * irgen_c0 * a + irgen_v_log_f64(irgen_m0, h);
+            d0_v = d0_v__0;
+            d1_v = d1_v__0;
+            v = v__0;
+            const irgen_md irgen_c1 = (v__0 > irgen_bc_f64(0.0));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c1, irgen_bc_f64(0.0), v__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c1, irgen_bc_f64(0.0), d0_v__0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c1, irgen_bc_f64(0.0), d1_v__0), irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -3734,10 +3767,13 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_2
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d1_h = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
     irgen_vd d2_u = irgen_bc_f64(0.0);
+    irgen_vd d2_v = irgen_bc_f64(0.0);
     irgen_vd lxd = irgen_bc_f64(0.0);
     irgen_vd l1xd = irgen_bc_f64(0.0);
     irgen_vd xd = irgen_bc_f64(0.0);
@@ -3745,6 +3781,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_2
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3753,17 +3790,23 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_2
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         const double d2_u__0 = 0.0;
+        const double d2_v__0 = 0.0;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_h = irgen_bc_f64(d0_h__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_v = irgen_bc_f64(d0_v__0);
         d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
         d1_h = irgen_bc_f64(d1_h__0);
         d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1_v = irgen_bc_f64(d1_v__0);
         d2_u = irgen_bc_f64(d2_u__0);
+        d2_v = irgen_bc_f64(d2_v__0);
     }
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -3813,11 +3856,20 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_2
         }
         {
             const irgen_vd irgen_c0 = 1.0 / h;
+            const irgen_vd d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h;
+            const irgen_vd d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h;
             const irgen_vd irgen_c1 = irgen_c0 * a;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0_h, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1_h, irgen_ret2);
-            irgen_ret3 = irgen_sel_f64(irgen_m0, irgen_c1 * d2_u, irgen_ret3);
+            const irgen_vd d2_v__0 = irgen_c1 * d2_u;
+            const irgen_vd v__0 = _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h);
+            d0_v = d0_v__0;
+            d1_v = d1_v__0;
+            d2_v = d2_v__0;
+            v = v__0;
+            const irgen_md irgen_c2 = (v__0 > irgen_bc_f64(0.0));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), v__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d0_v__0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d1_v__0), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d2_v__0), irgen_ret3);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             *irgen_r3 = irgen_ret3;
@@ -3835,10 +3887,13 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_2
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d1_h = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
     irgen_vd d2_u = irgen_bc_f64(0.0);
+    irgen_vd d2_v = irgen_bc_f64(0.0);
     irgen_vd lxd = irgen_bc_f64(0.0);
     irgen_vd l1xd = irgen_bc_f64(0.0);
     irgen_vd xd = irgen_bc_f64(0.0);
@@ -3846,6 +3901,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_2
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3854,17 +3910,23 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_2
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         const double d2_u__0 = 0.0;
+        const double d2_v__0 = 0.0;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_h = irgen_bc_f64(d0_h__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_v = irgen_bc_f64(d0_v__0);
         d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
         d1_h = irgen_bc_f64(d1_h__0);
         d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1_v = irgen_bc_f64(d1_v__0);
         d2_u = irgen_bc_f64(d2_u__0);
+        d2_v = irgen_bc_f64(d2_v__0);
     }
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -3914,11 +3976,20 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_2
         }
         {
             const irgen_vd irgen_c0 = 1.0 / h;
+            const irgen_vd d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h;
+            const irgen_vd d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h;
             const irgen_vd irgen_c1 = irgen_c0 * a;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0_h, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1_h, irgen_ret2);
-            irgen_ret3 = irgen_sel_f64(irgen_m0, irgen_c1 * d2_u, irgen_ret3);
+            const irgen_vd d2_v__0 = irgen_c1 * d2_u;
+            const irgen_vd v__0 = _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h);
+            d0_v = d0_v__0;
+            d1_v = d1_v__0;
+            d2_v = d2_v__0;
+            v = v__0;
+            const irgen_md irgen_c2 = (v__0 > irgen_bc_f64(0.0));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), v__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d0_v__0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d1_v__0), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d2_v__0), irgen_ret3);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             *irgen_r3 = irgen_ret3;

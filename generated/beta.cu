@@ -437,6 +437,7 @@ IRGEN_FN double log_ibeta_fraction_f64(double a, double b, double x, double x1, 
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     if (lx == -((double)INFINITY)) {
         return -((double)INFINITY);
     }
@@ -456,7 +457,11 @@ IRGEN_FN double log_ibeta_fraction_f64(double a, double b, double x, double x1, 
         u = u__0;
     }
     _irgen_t2 = log_prefactor_f64(a, b, xd, x1, lxd, l1xd);
-    return _irgen_t2 + u * a / h + log(h);
+    {
+        const double v__0 = _irgen_t2 + u * a / h + log(h);
+        v = v__0;
+        return v__0 > 0.0 ? 0.0 : v__0;
+    }
 }
 
 IRGEN_FN double ibeta_f64(double a, double b, double x, double x1, double lx, double l1x)
@@ -1660,9 +1665,11 @@ IRGEN_FN double log_ibeta_fraction__d0_1_f64(double a, double b, double x, doubl
     double d0__irgen_t1 = 0.0;
     double d0_h = 0.0;
     double d0__irgen_t2 = 0.0;
+    double d0_v = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1_h = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1_v = 0.0;
     double lxd = 0.0;
     double l1xd = 0.0;
     double xd = 0.0;
@@ -1670,19 +1677,24 @@ IRGEN_FN double log_ibeta_fraction__d0_1_f64(double a, double b, double x, doubl
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_h = d0_h__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0_v = d0_v__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1_h = d1_h__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1_v = d1_v__0;
     }
     if (lx == -((double)INFINITY)) {
         *irgen_r1 = 0.0;
@@ -1719,9 +1731,16 @@ IRGEN_FN double log_ibeta_fraction__d0_1_f64(double a, double b, double x, doubl
     }
     {
         const double irgen_c0 = 1.0 / h;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0_h;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1_h;
-        return _irgen_t2 + u * irgen_c0 * a + log(h);
+        const double d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h;
+        const double d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h;
+        const double v__0 = _irgen_t2 + u * irgen_c0 * a + log(h);
+        d0_v = d0_v__0;
+        d1_v = d1_v__0;
+        v = v__0;
+        const double irgen_c1 = v__0 > 0.0;
+        *irgen_r1 = irgen_c1 ? 0.0 : d0_v__0;
+        *irgen_r2 = irgen_c1 ? 0.0 : d1_v__0;
+        return irgen_c1 ? 0.0 : v__0;
     }
 }
 
@@ -2349,9 +2368,11 @@ IRGEN_FN double log_ibeta_fraction__d1_0_f64(double a, double b, double x, doubl
     double d0__irgen_t1 = 0.0;
     double d0_h = 0.0;
     double d0__irgen_t2 = 0.0;
+    double d0_v = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1_h = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1_v = 0.0;
     double lxd = 0.0;
     double l1xd = 0.0;
     double xd = 0.0;
@@ -2359,19 +2380,24 @@ IRGEN_FN double log_ibeta_fraction__d1_0_f64(double a, double b, double x, doubl
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_h = d0_h__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0_v = d0_v__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1_h = d1_h__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1_v = d1_v__0;
     }
     if (lx == -((double)INFINITY)) {
         *irgen_r1 = 0.0;
@@ -2408,9 +2434,16 @@ IRGEN_FN double log_ibeta_fraction__d1_0_f64(double a, double b, double x, doubl
     }
     {
         const double irgen_c0 = 1.0 / h;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0_h;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1_h;
-        return _irgen_t2 + u * irgen_c0 * a + log(h);
+        const double d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h;
+        const double d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h;
+        const double v__0 = _irgen_t2 + u * irgen_c0 * a + log(h);
+        d0_v = d0_v__0;
+        d1_v = d1_v__0;
+        v = v__0;
+        const double irgen_c1 = v__0 > 0.0;
+        *irgen_r1 = irgen_c1 ? 0.0 : d0_v__0;
+        *irgen_r2 = irgen_c1 ? 0.0 : d1_v__0;
+        return irgen_c1 ? 0.0 : v__0;
     }
 }
 
@@ -2546,10 +2579,13 @@ IRGEN_FN double log_ibeta_fraction__d0_1_2345_f64(double a, double b, double x, 
     double d0__irgen_t1 = 0.0;
     double d0_h = 0.0;
     double d0__irgen_t2 = 0.0;
+    double d0_v = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1_h = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1_v = 0.0;
     double d2_u = 0.0;
+    double d2_v = 0.0;
     double lxd = 0.0;
     double l1xd = 0.0;
     double xd = 0.0;
@@ -2557,21 +2593,28 @@ IRGEN_FN double log_ibeta_fraction__d0_1_2345_f64(double a, double b, double x, 
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         const double d2_u__0 = 0.0;
+        const double d2_v__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_h = d0_h__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0_v = d0_v__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1_h = d1_h__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1_v = d1_v__0;
         d2_u = d2_u__0;
+        d2_v = d2_v__0;
     }
     if (lx == -((double)INFINITY)) {
         *irgen_r1 = 0.0;
@@ -2611,11 +2654,20 @@ IRGEN_FN double log_ibeta_fraction__d0_1_2345_f64(double a, double b, double x, 
     }
     {
         const double irgen_c0 = 1.0 / h;
+        const double d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h;
+        const double d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h;
         const double irgen_c1 = irgen_c0 * a;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0_h;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1_h;
-        *irgen_r3 = irgen_c1 * d2_u;
-        return _irgen_t2 + irgen_c1 * u + log(h);
+        const double d2_v__0 = irgen_c1 * d2_u;
+        const double v__0 = _irgen_t2 + irgen_c1 * u + log(h);
+        d0_v = d0_v__0;
+        d1_v = d1_v__0;
+        d2_v = d2_v__0;
+        v = v__0;
+        const double irgen_c2 = v__0 > 0.0;
+        *irgen_r1 = irgen_c2 ? 0.0 : d0_v__0;
+        *irgen_r2 = irgen_c2 ? 0.0 : d1_v__0;
+        *irgen_r3 = irgen_c2 ? 0.0 : d2_v__0;
+        return irgen_c2 ? 0.0 : v__0;
     }
 }
 
@@ -2624,10 +2676,13 @@ IRGEN_FN double log_ibeta_fraction__d1_0_2345_f64(double a, double b, double x, 
     double d0__irgen_t1 = 0.0;
     double d0_h = 0.0;
     double d0__irgen_t2 = 0.0;
+    double d0_v = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1_h = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1_v = 0.0;
     double d2_u = 0.0;
+    double d2_v = 0.0;
     double lxd = 0.0;
     double l1xd = 0.0;
     double xd = 0.0;
@@ -2635,21 +2690,28 @@ IRGEN_FN double log_ibeta_fraction__d1_0_2345_f64(double a, double b, double x, 
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         const double d2_u__0 = 0.0;
+        const double d2_v__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_h = d0_h__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0_v = d0_v__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1_h = d1_h__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1_v = d1_v__0;
         d2_u = d2_u__0;
+        d2_v = d2_v__0;
     }
     if (lx == -((double)INFINITY)) {
         *irgen_r1 = 0.0;
@@ -2689,11 +2751,20 @@ IRGEN_FN double log_ibeta_fraction__d1_0_2345_f64(double a, double b, double x, 
     }
     {
         const double irgen_c0 = 1.0 / h;
+        const double d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h;
+        const double d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h;
         const double irgen_c1 = irgen_c0 * a;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0_h;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1_h;
-        *irgen_r3 = irgen_c1 * d2_u;
-        return _irgen_t2 + irgen_c1 * u + log(h);
+        const double d2_v__0 = irgen_c1 * d2_u;
+        const double v__0 = _irgen_t2 + irgen_c1 * u + log(h);
+        d0_v = d0_v__0;
+        d1_v = d1_v__0;
+        d2_v = d2_v__0;
+        v = v__0;
+        const double irgen_c2 = v__0 > 0.0;
+        *irgen_r1 = irgen_c2 ? 0.0 : d0_v__0;
+        *irgen_r2 = irgen_c2 ? 0.0 : d1_v__0;
+        *irgen_r3 = irgen_c2 ? 0.0 : d2_v__0;
+        return irgen_c2 ? 0.0 : v__0;
     }
 }
 

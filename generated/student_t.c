@@ -889,6 +889,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction_v_f64(i
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -923,8 +924,12 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction_v_f64(i
           irgen_o0 = log_prefactor_v_f64(irgen_m0, a, b, xd, x1, lxd, l1xd);
           _irgen_t2 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + u * a / h + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-        return irgen_ret0;
+        {
+            const irgen_vd v__0 = _irgen_t2 + u * a / h + irgen_v_log_f64(irgen_m0, h);
+            v = v__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64((v__0 > irgen_bc_f64(0.0)), irgen_bc_f64(0.0), v__0), irgen_ret0);
+            return irgen_ret0;
+        }
     }
     return irgen_ret0;
 }
@@ -2482,10 +2487,12 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_v_f64(ir
 static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d2345_02345_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x, irgen_vd x1, irgen_vd lx, irgen_vd l1x, irgen_vd d0_x, irgen_vd d0_x1, irgen_vd d0_lx, irgen_vd d0_l1x, irgen_vd d1_a, irgen_vd d1_x, irgen_vd d1_x1, irgen_vd d1_lx, irgen_vd d1_l1x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d1_h = irgen_bc_f64(0.0);
     irgen_vd d1_u = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
     irgen_vd lxd = irgen_bc_f64(0.0);
     irgen_vd l1xd = irgen_bc_f64(0.0);
     irgen_vd xd = irgen_bc_f64(0.0);
@@ -2493,20 +2500,25 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d2345_
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_u__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1_u__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0_u = irgen_bc_f64(d0_u__0);
+        d0_v = irgen_bc_f64(d0_v__0);
         d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
         d1_h = irgen_bc_f64(d1_h__0);
         d1_u = irgen_bc_f64(d1_u__0);
         d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1_v = irgen_bc_f64(d1_v__0);
     }
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -2554,9 +2566,16 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d2345_
         {
             const irgen_vd irgen_c0 = 1.0 / h;
             const irgen_vd irgen_c1 = irgen_c0 * a;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c1 * d0_u, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1_h + irgen_c1 * d1_u, irgen_ret2);
+            const irgen_vd d0_v__0 = irgen_c1 * d0_u;
+            const irgen_vd d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h + irgen_c1 * d1_u;
+            const irgen_vd v__0 = _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h);
+            d0_v = d0_v__0;
+            d1_v = d1_v__0;
+            v = v__0;
+            const irgen_md irgen_c2 = (v__0 > irgen_bc_f64(0.0));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), v__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d0_v__0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d1_v__0), irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -3025,10 +3044,12 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d1_v_f64(ir
 static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d2345_12345_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_vd x, irgen_vd x1, irgen_vd lx, irgen_vd l1x, irgen_vd d0_x, irgen_vd d0_x1, irgen_vd d0_lx, irgen_vd d0_l1x, irgen_vd d1_b, irgen_vd d1_x, irgen_vd d1_x1, irgen_vd d1_lx, irgen_vd d1_l1x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d1_h = irgen_bc_f64(0.0);
     irgen_vd d1_u = irgen_bc_f64(0.0);
     irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
     irgen_vd lxd = irgen_bc_f64(0.0);
     irgen_vd l1xd = irgen_bc_f64(0.0);
     irgen_vd xd = irgen_bc_f64(0.0);
@@ -3036,20 +3057,25 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d2345_
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0_u__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1_u__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0_u = irgen_bc_f64(d0_u__0);
+        d0_v = irgen_bc_f64(d0_v__0);
         d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
         d1_h = irgen_bc_f64(d1_h__0);
         d1_u = irgen_bc_f64(d1_u__0);
         d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1_v = irgen_bc_f64(d1_v__0);
     }
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -3097,9 +3123,16 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d2345_
         {
             const irgen_vd irgen_c0 = 1.0 / h;
             const irgen_vd irgen_c1 = irgen_c0 * a;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c1 * d0_u, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2 + irgen_c0 * d1_h + irgen_c1 * d1_u, irgen_ret2);
+            const irgen_vd d0_v__0 = irgen_c1 * d0_u;
+            const irgen_vd d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h + irgen_c1 * d1_u;
+            const irgen_vd v__0 = _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h);
+            d0_v = d0_v__0;
+            d1_v = d1_v__0;
+            v = v__0;
+            const irgen_md irgen_c2 = (v__0 > irgen_bc_f64(0.0));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), v__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d0_v__0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d1_v__0), irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -3641,7 +3674,9 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d02345
     irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0_u = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
     irgen_vd d1_u = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
     irgen_vd lxd = irgen_bc_f64(0.0);
     irgen_vd l1xd = irgen_bc_f64(0.0);
     irgen_vd xd = irgen_bc_f64(0.0);
@@ -3649,6 +3684,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d02345
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3657,12 +3693,16 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d02345
         const double d0_h__0 = 0.0;
         const double d0_u__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1_u__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_h = irgen_bc_f64(d0_h__0);
         d0_u = irgen_bc_f64(d0_u__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_v = irgen_bc_f64(d0_v__0);
         d1_u = irgen_bc_f64(d1_u__0);
+        d1_v = irgen_bc_f64(d1_v__0);
     }
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -3710,9 +3750,16 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d02345
         {
             const irgen_vd irgen_c0 = 1.0 / h;
             const irgen_vd irgen_c1 = irgen_c0 * a;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0_h + irgen_c1 * d0_u, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
+            const irgen_vd d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h + irgen_c1 * d0_u;
+            const irgen_vd d1_v__0 = irgen_c1 * d1_u;
+            const irgen_vd v__0 = _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h);
+            d0_v = d0_v__0;
+            d1_v = d1_v__0;
+            v = v__0;
+            const irgen_md irgen_c2 = (v__0 > irgen_bc_f64(0.0));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), v__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d0_v__0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d1_v__0), irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;
@@ -3729,7 +3776,9 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d12345
     irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0_u = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
     irgen_vd d1_u = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
     irgen_vd lxd = irgen_bc_f64(0.0);
     irgen_vd l1xd = irgen_bc_f64(0.0);
     irgen_vd xd = irgen_bc_f64(0.0);
@@ -3737,6 +3786,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d12345
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3745,12 +3795,16 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d12345
         const double d0_h__0 = 0.0;
         const double d0_u__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1_u__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_h = irgen_bc_f64(d0_h__0);
         d0_u = irgen_bc_f64(d0_u__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_v = irgen_bc_f64(d0_v__0);
         d1_u = irgen_bc_f64(d1_u__0);
+        d1_v = irgen_bc_f64(d1_v__0);
     }
     {
         const irgen_md irgen_m1 = (lx == irgen_bc_f64(-((double)INFINITY)));
@@ -3798,9 +3852,16 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d12345
         {
             const irgen_vd irgen_c0 = 1.0 / h;
             const irgen_vd irgen_c1 = irgen_c0 * a;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2 + irgen_c0 * d0_h + irgen_c1 * d0_u, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
+            const irgen_vd d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h + irgen_c1 * d0_u;
+            const irgen_vd d1_v__0 = irgen_c1 * d1_u;
+            const irgen_vd v__0 = _irgen_t2 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, h);
+            d0_v = d0_v__0;
+            d1_v = d1_v__0;
+            v = v__0;
+            const irgen_md irgen_c2 = (v__0 > irgen_bc_f64(0.0));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), v__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d0_v__0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_sel_f64(irgen_c2, irgen_bc_f64(0.0), d1_v__0), irgen_ret2);
             *irgen_r1 = irgen_ret1;
             *irgen_r2 = irgen_ret2;
             return irgen_ret0;

@@ -449,6 +449,7 @@ IRGEN_FN double log_ibeta_fraction_f64(double a, double b, double x, double x1, 
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     if (lx == -((double)INFINITY)) {
         return -((double)INFINITY);
     }
@@ -468,7 +469,11 @@ IRGEN_FN double log_ibeta_fraction_f64(double a, double b, double x, double x1, 
         u = u__0;
     }
     _irgen_t2 = log_prefactor_f64(a, b, xd, x1, lxd, l1xd);
-    return _irgen_t2 + u * a / h + log(h);
+    {
+        const double v__0 = _irgen_t2 + u * a / h + log(h);
+        v = v__0;
+        return v__0 > 0.0 ? 0.0 : v__0;
+    }
 }
 
 IRGEN_FN double log_ibeta_f64(double a, double b, double x, double x1, double lx, double l1x)
@@ -1501,10 +1506,12 @@ IRGEN_FN double log_prefactor__d0_f64(double a, double b, double x, double x1, d
 IRGEN_FN double log_ibeta_fraction__d2345_02345_f64(double a, double b, double x, double x1, double lx, double l1x, double d0_x, double d0_x1, double d0_lx, double d0_l1x, double d1_a, double d1_x, double d1_x1, double d1_lx, double d1_l1x, double* irgen_r1, double* irgen_r2)
 {
     double d0_u = 0.0;
+    double d0_v = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1_h = 0.0;
     double d1_u = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1_v = 0.0;
     double lxd = 0.0;
     double l1xd = 0.0;
     double xd = 0.0;
@@ -1512,17 +1519,22 @@ IRGEN_FN double log_ibeta_fraction__d2345_02345_f64(double a, double b, double x
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     {
         const double d0_u__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1_u__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0_u = d0_u__0;
+        d0_v = d0_v__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1_h = d1_h__0;
         d1_u = d1_u__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1_v = d1_v__0;
     }
     if (lx == -((double)INFINITY)) {
         *irgen_r1 = 0.0;
@@ -1560,9 +1572,16 @@ IRGEN_FN double log_ibeta_fraction__d2345_02345_f64(double a, double b, double x
     {
         const double irgen_c0 = 1.0 / h;
         const double irgen_c1 = irgen_c0 * a;
-        *irgen_r1 = irgen_c1 * d0_u;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1_h + irgen_c1 * d1_u;
-        return _irgen_t2 + irgen_c1 * u + log(h);
+        const double d0_v__0 = irgen_c1 * d0_u;
+        const double d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h + irgen_c1 * d1_u;
+        const double v__0 = _irgen_t2 + irgen_c1 * u + log(h);
+        d0_v = d0_v__0;
+        d1_v = d1_v__0;
+        v = v__0;
+        const double irgen_c2 = v__0 > 0.0;
+        *irgen_r1 = irgen_c2 ? 0.0 : d0_v__0;
+        *irgen_r2 = irgen_c2 ? 0.0 : d1_v__0;
+        return irgen_c2 ? 0.0 : v__0;
     }
 }
 
@@ -1932,10 +1951,12 @@ IRGEN_FN double log_prefactor__d1_f64(double a, double b, double x, double x1, d
 IRGEN_FN double log_ibeta_fraction__d2345_12345_f64(double a, double b, double x, double x1, double lx, double l1x, double d0_x, double d0_x1, double d0_lx, double d0_l1x, double d1_b, double d1_x, double d1_x1, double d1_lx, double d1_l1x, double* irgen_r1, double* irgen_r2)
 {
     double d0_u = 0.0;
+    double d0_v = 0.0;
     double d1__irgen_t1 = 0.0;
     double d1_h = 0.0;
     double d1_u = 0.0;
     double d1__irgen_t2 = 0.0;
+    double d1_v = 0.0;
     double lxd = 0.0;
     double l1xd = 0.0;
     double xd = 0.0;
@@ -1943,17 +1964,22 @@ IRGEN_FN double log_ibeta_fraction__d2345_12345_f64(double a, double b, double x
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     {
         const double d0_u__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
         const double d1_h__0 = 0.0;
         const double d1_u__0 = 0.0;
         const double d1__irgen_t2__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0_u = d0_u__0;
+        d0_v = d0_v__0;
         d1__irgen_t1 = d1__irgen_t1__0;
         d1_h = d1_h__0;
         d1_u = d1_u__0;
         d1__irgen_t2 = d1__irgen_t2__0;
+        d1_v = d1_v__0;
     }
     if (lx == -((double)INFINITY)) {
         *irgen_r1 = 0.0;
@@ -1991,9 +2017,16 @@ IRGEN_FN double log_ibeta_fraction__d2345_12345_f64(double a, double b, double x
     {
         const double irgen_c0 = 1.0 / h;
         const double irgen_c1 = irgen_c0 * a;
-        *irgen_r1 = irgen_c1 * d0_u;
-        *irgen_r2 = d1__irgen_t2 + irgen_c0 * d1_h + irgen_c1 * d1_u;
-        return _irgen_t2 + irgen_c1 * u + log(h);
+        const double d0_v__0 = irgen_c1 * d0_u;
+        const double d1_v__0 = d1__irgen_t2 + irgen_c0 * d1_h + irgen_c1 * d1_u;
+        const double v__0 = _irgen_t2 + irgen_c1 * u + log(h);
+        d0_v = d0_v__0;
+        d1_v = d1_v__0;
+        v = v__0;
+        const double irgen_c2 = v__0 > 0.0;
+        *irgen_r1 = irgen_c2 ? 0.0 : d0_v__0;
+        *irgen_r2 = irgen_c2 ? 0.0 : d1_v__0;
+        return irgen_c2 ? 0.0 : v__0;
     }
 }
 
@@ -2414,7 +2447,9 @@ IRGEN_FN double log_ibeta_fraction__d02345_2345_f64(double a, double b, double x
     double d0_h = 0.0;
     double d0_u = 0.0;
     double d0__irgen_t2 = 0.0;
+    double d0_v = 0.0;
     double d1_u = 0.0;
+    double d1_v = 0.0;
     double lxd = 0.0;
     double l1xd = 0.0;
     double xd = 0.0;
@@ -2422,17 +2457,22 @@ IRGEN_FN double log_ibeta_fraction__d02345_2345_f64(double a, double b, double x
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0_u__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1_u__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_h = d0_h__0;
         d0_u = d0_u__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0_v = d0_v__0;
         d1_u = d1_u__0;
+        d1_v = d1_v__0;
     }
     if (lx == -((double)INFINITY)) {
         *irgen_r1 = 0.0;
@@ -2470,9 +2510,16 @@ IRGEN_FN double log_ibeta_fraction__d02345_2345_f64(double a, double b, double x
     {
         const double irgen_c0 = 1.0 / h;
         const double irgen_c1 = irgen_c0 * a;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0_h + irgen_c1 * d0_u;
-        *irgen_r2 = irgen_c1 * d1_u;
-        return _irgen_t2 + irgen_c1 * u + log(h);
+        const double d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h + irgen_c1 * d0_u;
+        const double d1_v__0 = irgen_c1 * d1_u;
+        const double v__0 = _irgen_t2 + irgen_c1 * u + log(h);
+        d0_v = d0_v__0;
+        d1_v = d1_v__0;
+        v = v__0;
+        const double irgen_c2 = v__0 > 0.0;
+        *irgen_r1 = irgen_c2 ? 0.0 : d0_v__0;
+        *irgen_r2 = irgen_c2 ? 0.0 : d1_v__0;
+        return irgen_c2 ? 0.0 : v__0;
     }
 }
 
@@ -2482,7 +2529,9 @@ IRGEN_FN double log_ibeta_fraction__d12345_2345_f64(double a, double b, double x
     double d0_h = 0.0;
     double d0_u = 0.0;
     double d0__irgen_t2 = 0.0;
+    double d0_v = 0.0;
     double d1_u = 0.0;
+    double d1_v = 0.0;
     double lxd = 0.0;
     double l1xd = 0.0;
     double xd = 0.0;
@@ -2490,17 +2539,22 @@ IRGEN_FN double log_ibeta_fraction__d12345_2345_f64(double a, double b, double x
     double h = 0.0;
     double u = 0.0;
     double _irgen_t2 = 0.0;
+    double v = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_h__0 = 0.0;
         const double d0_u__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_v__0 = 0.0;
         const double d1_u__0 = 0.0;
+        const double d1_v__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_h = d0_h__0;
         d0_u = d0_u__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0_v = d0_v__0;
         d1_u = d1_u__0;
+        d1_v = d1_v__0;
     }
     if (lx == -((double)INFINITY)) {
         *irgen_r1 = 0.0;
@@ -2538,9 +2592,16 @@ IRGEN_FN double log_ibeta_fraction__d12345_2345_f64(double a, double b, double x
     {
         const double irgen_c0 = 1.0 / h;
         const double irgen_c1 = irgen_c0 * a;
-        *irgen_r1 = d0__irgen_t2 + irgen_c0 * d0_h + irgen_c1 * d0_u;
-        *irgen_r2 = irgen_c1 * d1_u;
-        return _irgen_t2 + irgen_c1 * u + log(h);
+        const double d0_v__0 = d0__irgen_t2 + irgen_c0 * d0_h + irgen_c1 * d0_u;
+        const double d1_v__0 = irgen_c1 * d1_u;
+        const double v__0 = _irgen_t2 + irgen_c1 * u + log(h);
+        d0_v = d0_v__0;
+        d1_v = d1_v__0;
+        v = v__0;
+        const double irgen_c2 = v__0 > 0.0;
+        *irgen_r1 = irgen_c2 ? 0.0 : d0_v__0;
+        *irgen_r2 = irgen_c2 ? 0.0 : d1_v__0;
+        return irgen_c2 ? 0.0 : v__0;
     }
 }
 

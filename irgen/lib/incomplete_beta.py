@@ -140,7 +140,10 @@ def log_ibeta_fraction(a, b, x, x1, lx, l1x):
     xd = detach(x)
     h = beta_fraction(a, b, xd)
     u = (lx - lxd) - (l1x - l1xd)
-    return log_prefactor(a, b, xd, detach(x1), lxd, l1xd) + log(h) + u * detach(a / h)
+    v = log_prefactor(a, b, xd, detach(x1), lxd, l1xd) + log(h) + u * detach(a / h)
+    # its terms can cancel to one rounding above 0 (a = 5e-21, b = 2e16): I is a probability.
+    # A test, not min(), so that a NaN (a fraction out of its range) stays NaN
+    return 0.0 if v > 0.0 else v
 
 
 @dsl
