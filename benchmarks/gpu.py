@@ -13,14 +13,17 @@ gradients in one kernel) and log_sample against torch's sampler alone and follow
 gradient, and JAX's sampler; and how far the GPU's samples are from the CPU's for the same
 seed (the share equal, and within 4 units in the last place, on 2^20 of them).
 Beta: a, b log-uniform over [1e-2, 1e3], both gradients, against torch.distributions.Beta's
-backward (torch._dirichlet_grad). Writes results/gpu_benchmark.md with the card's name.
+backward (torch._dirichlet_grad). Dirichlet: N / 32 rows of K = 32, alpha log-uniform in
+[0.1, 10]; generated.dirichlet's rsample (one kernel: draws, gradients, normalisation)
+against torch's Dirichlet sampler alone and its rsample + backward. Writes
+results/gpu_benchmark.md with the card's name.
 
 --variants also times builds of the Gamma kernel from the same source with other options:
 without the ordering by branch group (what divergence costs), tiles of 1024 and 4096
 elements, and with fused multiply-adds.
 
     python benchmarks/gpu.py [--n N] [--repeat R] [--variants]
-                             [--parts gamma,von_mises,beta,sampling]
+                             [--parts gamma,von_mises,beta,dirichlet,sampling]
                              [--out results/gpu_benchmark.md]
 """
 import argparse
@@ -36,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import generated.beta as be  # noqa: E402
+import generated.dirichlet as di  # noqa: E402
 import generated.gamma as g  # noqa: E402
 import generated.von_mises as v  # noqa: E402
 from irgen.backends import cuda  # noqa: E402
@@ -149,8 +153,9 @@ def main():
     ap.add_argument("--n", type=int, default=1 << 26)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--variants", action="store_true")
-    ap.add_argument("--parts", default="gamma,von_mises,beta,sampling",
-                    help="comma-separated: gamma (implicit_grad), von_mises, beta, sampling")
+    ap.add_argument("--parts", default="gamma,von_mises,beta,dirichlet,sampling",
+                    help="comma-separated: gamma (implicit_grad), von_mises, beta, dirichlet, "
+                         "sampling")
     ap.add_argument("--out", default="results/gpu_benchmark.md")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
@@ -261,6 +266,28 @@ def main():
                 got = ((1 - tz[:m]) * torch._dirichlet_grad(tz[:m], ta[:m], ts[:m])).cpu().numpy()
                 row("torch._dirichlet_grad, both gradients", name, s, accuracy(got, ref))
                 del tz, ta, tb, ts
+        for dtype in (np.float32, np.float64) if "dirichlet" in parts else ():
+            name = np.dtype(dtype).name
+            ad = alpha.reshape(-1, 32).astype(dtype)
+            section[0] = f"Dirichlet rsample, K = 32, {name}"
+            print(section[0], flush=True)
+            gaa = ga.to_gpu(ad)
+            outs = (ga.empty(ad.shape, dtype), ga.empty(ad.shape, dtype))
+            s = timed(lambda: di.rsample(gaa, seed=3, out=outs), rep, events)
+            cpu = di.sample(ad[:m // 32], seed=3)
+            row("irgen (CUDA), z and v", name, s, agreement(outs[0].get()[:m // 32], cpu))
+            if torch_cuda:
+                ta = torch.from_numpy(ad).cuda().requires_grad_()
+                tev = torch_events(torch)
+                s = timed(lambda: torch._sample_dirichlet(ta.detach()), rep, tev)
+                row("torch._sample_dirichlet, no gradient", name, s, "")
+
+                def torch_both():
+                    ta.grad = None
+                    torch.distributions.Dirichlet(ta).rsample().sum().backward()
+                s = timed(torch_both, rep, tev)
+                row("torch Dirichlet rsample + backward", name, s, "")
+                del ta
         for dtype in (np.float32, np.float64) if "sampling" in parts else ():
             sampling(dtype, alpha, n, rep, events, row, section, torch if torch_cuda else None,
                      jax if jax_gpu else None, variants)

@@ -20,9 +20,10 @@ import jinja2
 from . import ir
 from .backends import cuda
 from .backends.c import PARALLEL_MIN, CTarget, kernel_cdecl, lanes
-from .dsl import Distribution, DSLFunction, Interval
+from .dsl import Distribution, DSLFunction, Interval, Simplex
 from .kernels import build_kernels
 from .program import Program
+from .rows import build_row_kernels
 from .runtime.cuda_binary import compile_fatbin
 from .runtime.loader import binary_key
 
@@ -55,8 +56,10 @@ def load_file(path) -> list[Distribution]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
-    found = [v for v in vars(module).values() if isinstance(v, Distribution)]
-    parts = {id(d.log_space) for d in found if d.log_space is not None}
+    found = [v for v in vars(module).values() if isinstance(v, (Distribution, Simplex))]
+    parts = {id(d.log_space) for d in found if getattr(d, "log_space", None) is not None}
+    # a simplex's component is built from its own file
+    parts |= {id(d.component) for d in found if isinstance(d, Simplex)}
     found = [d for d in found if id(d) not in parts]    # built with the distribution they serve
     for d in found:
         d.file = str(path)
@@ -90,14 +93,22 @@ def _display_path(path) -> str:
     return path.name
 
 
-def input_hash(dist: Distribution) -> str:
-    """Hash of everything generation reads: the DSL files the distribution's functions come
-    from, and irgen's own front end, transforms, backends and templates."""
+def _dsl_files(dist) -> set:
+    """The DSL files a distribution's functions come from (a simplex's: its component's)."""
+    if isinstance(dist, Simplex):
+        return {Path(dist.file).resolve()} | _dsl_files(dist.component)
     files = {Path(dist.file).resolve()}
     module = sys.modules.get(dist.cdf.fn.__module__)
     for v in vars(module).values() if module else ():
         if isinstance(v, DSLFunction):
             files.add(Path(v.file).resolve())
+    return files
+
+
+def input_hash(dist) -> str:
+    """Hash of everything generation reads: the DSL files the distribution's functions come
+    from, and irgen's own front end, transforms, backends and templates."""
+    files = _dsl_files(dist)
     # not the run-time loader nor the compositions of generated modules: they generate nothing
     files |= {p.resolve() for p in PACKAGE.rglob("*.py")
               if "runtime" not in p.parts and "compose" not in p.parts}
@@ -114,26 +125,39 @@ def _support_text(dist):
     return f"[{s.low:g}, {s.high:g}] ({kind})"
 
 
-def generate(dist: Distribution) -> dict[str, str]:
+def _kernels(dist, program) -> tuple[list, str, dict]:
+    """(kernels, float32 compute mode, template values per array dtype) of a distribution or
+    a simplex (whose float32 arrays are drawn in log space below its own threshold)."""
+    if isinstance(dist, Simplex):
+        float32 = dist.component.float32
+        lo64, lo32 = dist.log_space_below
+        below = {"float64": lo64, "float32": lo64 if float32 == "double" else lo32}
+        return (build_row_kernels(dist, program), float32,
+                {d: {"below": repr(float(v))} for d, v in below.items()})
+    return build_kernels(dist, program), dist.float32, {"float64": {}, "float32": {}}
+
+
+def generate(dist) -> dict[str, str]:
     """File name -> text for one distribution: the C and CUDA sources and the Python
     module."""
     program = Program()
-    kernels = build_kernels(dist, program)
+    kernels, float32, extra = _kernels(dist, program)
     target = CTarget()
-    functions = target.render_functions(program, dist.float32)
+    functions = target.render_functions(program, float32)
     source = _display_path(dist.file)
     # (array dtype, its C type) -> the dtype the kernels compute in
     computes = [("float64", "double", "float64"),
-                ("float32", "float", "float64" if dist.float32 == "double" else "float32")]
+                ("float32", "float", "float64" if float32 == "double" else "float32")]
     dtypes = [dict(name=d, T=T, suffix="_f64" if c == "float64" else "_f32",
-                   io=f"{T[0]}_{'d' if c == 'float64' else 'f'}", **lanes(c))
+                   io=f"{T[0]}_{'d' if c == 'float64' else 'f'}", **lanes(c), **extra[d])
               for d, T, c in computes]
     kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
                        doc=k.doc, group=k.group, kind=k.kind, then=k.then,
-                       draw_group=k.draw_group,
+                       draw_group=k.draw_group, rows=k.rows,
                        then_kernel=next((t.name for t in kernels
                                          if t.kind == "map" and t.function == k.then), ""),
-                       cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs), k.kind)
+                       cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs), k.kind,
+                                              bool(k.rows))
                               for d in ("float64", "float32")})
                   for k in kernels]
     env = _env()
@@ -143,15 +167,19 @@ def generate(dist: Distribution) -> dict[str, str]:
         parallel_min=PARALLEL_MIN)
     gpu = cuda.CudaTarget()
     cu_text = env.get_template(gpu.template).render(
-        source=source, functions=gpu.render_functions(program, dist.float32),
-        kernels=kernel_ctx, dtypes=cuda.dtypes(dist.float32), block=cuda.BLOCK,
+        source=source, functions=gpu.render_functions(program, float32),
+        kernels=kernel_ctx, dtypes=[dict(d, **extra[d["name"]]) for d in cuda.dtypes(float32)],
+        block=cuda.BLOCK,
         export='extern "C" ', philox64=False,
         tile_items=cuda.TILE_ITEMS)
     doc = (dist.doc or "").strip()
     title, _, rest = doc.partition("\n")
-    py_text = env.get_template("module.py.j2").render(
+    simplex = isinstance(dist, Simplex)
+    py_text = env.get_template("simplex_module.py.j2" if simplex else "module.py.j2").render(
         source=source, input_hash=input_hash(dist), name=dist.name, title=title or dist.name,
-        doc=rest.strip(), params=dist.params, support=_support_text(dist), kernels=kernel_ctx)
+        doc=rest.strip(), params=(dist.param,) if simplex else dist.params,
+        support="" if simplex else _support_text(dist), kernels=kernel_ctx,
+        component=dist.component.name if simplex else "")
     return {f"{dist.name}.c": c_text, f"{dist.name}.cu": cu_text, f"{dist.name}.py": py_text}
 
 
@@ -170,9 +198,9 @@ def ensure_binary(dist_name: str, out_dir: Path):
     return load_generated(out_dir, dist_name)._kernels.lib   # loading compiles if needed
 
 
-def ir_dump(dist: Distribution) -> str:
+def ir_dump(dist) -> str:
     program = Program()
-    build_kernels(dist, program)
+    _kernels(dist, program)
     return "\n\n".join(ir.dump(f) for f in program.functions.values())
 
 

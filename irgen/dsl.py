@@ -246,6 +246,35 @@ class Distribution:
                 if getattr(self, k) is not None}
 
 
+@dataclass
+class Simplex:
+    """A distribution on the probability simplex: z = G / sum(G) along the last axis, with
+    independent G_j drawn from `component` at (alpha_j, *fixed); normalised Gammas of unit
+    rate make the Dirichlet. The component declares sample, log_sample and log_space.
+
+    Its kernels take a batch of rows (alpha as the last axis) and do one row's work in one
+    pass: every G_j, drawn in log space where alpha_j < log_space_below (float64, float32
+    arrays: below it G_j can leave the normal range), else directly; with rsample the
+    implicit gradient of each G_j (of log G_j in log space); then the row's normalisation,
+    which carries the gradients to z: dz_i/dalpha_j = v_j (delta_ij - z_i)."""
+    name: str
+    param: Param
+    component: Distribution
+    fixed: tuple = ()
+    log_space_below: tuple = (0.1, 0.5)
+    doc: str = ""
+    file: Optional[str] = None
+
+    def __post_init__(self):
+        self.fixed = tuple(float(v) for v in self.fixed)
+        if self.file is None:
+            self.file = self.component.file
+
+    @property
+    def param_names(self):
+        return (self.param.name,)
+
+
 # ---------------------------------------------------------------- names for DSL files
 
 def _python_primitive(cls):
@@ -268,6 +297,6 @@ def converged(step, total, tol=EPS):
 
 
 __all__ = ["dsl", "bounded", "precision", "uniform", "normal", "draws", "Param", "Interval",
-           "Periodic", "Distribution", "PI", "INF", "NAN", "EPS", "TINY", "isnan", "isinf",
-           "converged", "copysign"] + [
+           "Periodic", "Distribution", "Simplex", "PI", "INF", "NAN", "EPS", "TINY", "isnan",
+           "isinf", "converged", "copysign"] + [
     n for n in P.FUNCTIONS if n not in ("abs", "min", "max", "pow", "copysign")]

@@ -59,6 +59,17 @@ class Program:
         """Add a kernel entry point whose callees were already required."""
         self.functions[fn.name] = self._mark_draws(fn)
 
+    def keep_reachable(self, roots):
+        """Drop the functions that no function in roots calls, directly or not."""
+        keep, todo = set(), [r for r in roots if r]
+        while todo:
+            name = todo.pop()
+            if name not in keep:
+                keep.add(name)
+                todo += [s.func for s in ir.walk(self.functions[name].body)
+                         if isinstance(s, ir.Call)]
+        self.functions = {n: f for n, f in self.functions.items() if n in keep}
+
     @property
     def drawing(self) -> set:
         """Names of the emitted functions that take a random stream."""

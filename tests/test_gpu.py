@@ -11,7 +11,7 @@ import generated.normal as nrm
 import generated.student_t as st
 import generated.von_mises as v
 from agreement import (GRAD_ULPS, KERNELS, SAMPLERS, assert_agrees, assert_same_stream,
-                       random_inputs, sampler_params)
+                       random_inputs, sampler_params, ulps_apart)
 
 pytestmark = pytest.mark.gpu
 MODULES = {"gamma": g, "normal": nrm, "von_mises": v, "beta": be, "student_t": st}
@@ -86,9 +86,30 @@ def test_torch_tensors_on_the_current_stream(ga):
     assert np.isclose(total.item(), 2 * got.astype(np.float64).sum(), rtol=1e-4)
 
 
+def test_dirichlet_row_kernels_draw_the_cpus_rows(ga):
+    """generated.dirichlet on the GPU (tiles of whole rows, a warp per row's normalisation;
+    rows longer than a tile) against the C kernels: the same draws, to a few ulp (the
+    warp sums in another order), and the gradients through CUDA's math library."""
+    import generated.dirichlet as d
+    rng = np.random.default_rng(6)
+    for dtype in (np.float64, np.float32):
+        for rows, k in ((4096, 16), (3, 5000), (1000, 2)):
+            alpha = np.exp(rng.uniform(np.log(1e-3), np.log(10), (rows, k))).astype(dtype)
+            for kernel in ("sample", "log_sample", "rsample"):
+                want = getattr(d, kernel)(alpha, seed=12)
+                got = _host(getattr(d, kernel)(ga.to_gpu(alpha), seed=12))
+                pairs = zip(*(r if isinstance(r, tuple) else (r,) for r in (want, got)))
+                for j, (w, o) in enumerate(pairs):
+                    assert o.dtype == w.dtype and o.shape == w.shape
+                    assert np.array_equal(np.isnan(o), np.isnan(w))
+                    ok = ~np.isnan(w)
+                    far = ulps_apart(w[ok], o[ok]) > (16 if j == 0 else 4096)
+                    assert far.mean() <= 1e-4, (kernel, dtype, k, j)
+
+
 def test_dirichlet_on_torch_cuda_tensors(ga):
-    """irgen.compose.dirichlet with alpha on the GPU: Gamma kernels there, the normalisation in
-    torch there; the same draws as on the CPU for the same seed, to rounding."""
+    """irgen.compose.dirichlet with alpha a torch CUDA tensor: torch tensors on its device,
+    the draws of the CPU for the same seed, to rounding."""
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("torch without CUDA")

@@ -40,11 +40,13 @@ def lanes(compute_dtype: str) -> dict:
     return {"V": V, "M": M, "W": W}
 
 
-def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int, kind="map") -> str:
-    """The exported C declaration of one kernel; cffi's cdef uses the same. Samplers take
-    the seed after the count."""
+def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int, kind="map",
+                 rows=False) -> str:
+    """The exported C declaration of one kernel; cffi's cdef uses the same. A simplex's
+    kernels take the length of a row after the count of elements; samplers then the seed."""
     T = "double" if dtype == "float64" else "float"
-    args = ["int64_t n"] + (["uint64_t seed"] if kind != "map" else [])
+    args = ["int64_t n"] + (["int64_t row"] if rows else [])
+    args += ["uint64_t seed"] if kind != "map" else []
     args += [f"const {T}* in{i}, int64_t s{i}" for i in range(n_in)]
     args += [f"{T}* out{i}" for i in range(n_out)]
     return f"void irgen_{kernel_name}_{dtype}({', '.join(args)})"

@@ -12,7 +12,7 @@ import numpy as np
 
 from .loader import load
 from .promotion import (broadcast, float_dtype, is_cuda_array, is_python_number,
-                        requested_dtype, sampler_options)
+                        requested_dtype, row_shape, sampler_options)
 
 # the kernel dtypes, and the cffi buffer type each is passed as
 _BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
@@ -35,7 +35,8 @@ class KernelSet:
 
     def __init__(self, py_file: str, name: str, kernels: dict):
         self.c_path = Path(py_file).with_name(name + ".c")
-        self.kernels = kernels     # kernel -> (input names, output names, grouped, kind)
+        # kernel -> (input names, output names, grouped, kind, rows: a simplex's kernel)
+        self.kernels = kernels
         self._lib = None
         self._functions = {}
         self._cuda = None
@@ -43,7 +44,8 @@ class KernelSet:
     @property
     def lib(self):
         if self._lib is None:
-            spec = [(k, len(i), len(o), kind) for k, (i, o, _, kind) in self.kernels.items()]
+            spec = [(k, len(i), len(o), kind, rows)
+                    for k, (i, o, _, kind, rows) in self.kernels.items()]
             self._lib = load(self.c_path, spec)
         return self._lib
 
@@ -60,15 +62,14 @@ class KernelSet:
         """Run a kernel; size, seed and dtype are for samplers."""
         if _on_device(args, out):
             return self.cuda.call(kernel, args, out, stream, size, seed, dtype)
-        in_names, out_names, _, kind = self.kernels[kernel]
+        in_names, out_names, _, kind, _ = self.kernels[kernel]
         size, dtype, seed_words = sampler_options(kind, size, seed, dtype, out)
         dt = requested_dtype(dtype, _typed(args, in_names))
         arrays = [np.asarray(a, dtype=dt) for a in args]
         shape = broadcast(kernel, in_names, [a.shape for a in arrays], size)
-        n = math.prod(shape)
-        ffi, lib = self.lib
+        ffi, _ = self.lib
         ctype = _BUFFERS[dt]
-        keep, cargs = [], [n] + seed_words
+        keep, cargs = [], [math.prod(shape)] + seed_words
         for a in arrays:
             if a.size == 1:
                 a, stride = a.reshape(1), 0
@@ -78,9 +79,29 @@ class KernelSet:
                 a, stride = np.ascontiguousarray(np.broadcast_to(a, shape)), 1
             keep.append(a)
             cargs += [ffi.from_buffer(ctype, a), stride]
+        return self._run(kernel, dt, shape, cargs, out, out_names)
+
+    def call_rows(self, kernel: str, param, out=None, stream=None, size=None, seed=None,
+                  dtype=None):
+        """Run a simplex's sampler: param's last axis is a row, size the batch shape."""
+        if _on_device((param,), out):
+            return self.cuda.call_rows(kernel, param, out, stream, size, seed, dtype)
+        in_names, out_names, _, kind, _ = self.kernels[kernel]
+        _, dtype, seed_words = sampler_options(kind, None, seed, dtype, None)
+        dt = requested_dtype(dtype, _typed((param,), in_names))
+        a = np.asarray(param, dtype=dt)
+        shape = row_shape(kernel, in_names[0], a.shape, size, out)
+        a = np.ascontiguousarray(np.broadcast_to(a, shape))
+        ffi, _ = self.lib
+        cargs = [math.prod(shape), shape[-1]] + seed_words + [ffi.from_buffer(_BUFFERS[dt], a), 1]
+        return self._run(kernel, dt, shape, cargs, out, out_names)
+
+    def _run(self, kernel, dt, shape, cargs, out, out_names):
+        """Call the kernel with the outputs after the arguments; return them."""
+        ffi, _ = self.lib
         outs = self._outputs(kernel, out, out_names, shape, dt)
-        cargs += [ffi.from_buffer(ctype, o, require_writable=True) for o in outs]
-        if n:
+        cargs += [ffi.from_buffer(_BUFFERS[dt], o, require_writable=True) for o in outs]
+        if math.prod(shape):
             self._function(kernel, dt)(*cargs)
         if out is not None:
             return out

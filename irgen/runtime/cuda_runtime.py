@@ -20,7 +20,7 @@ from . import cuda_driver as drv
 from .cuda_arrays import (DeviceView, broadcast_layout, check_outputs,
                           plan_read, promote, shape_of, view)
 from .cuda_binary import fatbin_path
-from .promotion import broadcast, sampler_options
+from .promotion import broadcast, row_shape, sampler_options
 
 _CTYPES = {np.dtype(np.float64): ctypes.c_double, np.dtype(np.float32): ctypes.c_float}
 _LETTER = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}
@@ -137,25 +137,48 @@ class CudaKernels:
 
     def call(self, kernel: str, args: tuple, out, stream, size=None, seed=None, dtype=None):
         """As KernelSet.call; size, seed and dtype are for samplers."""
-        in_names, out_names, grouped, kind = self.kernels[kernel]
+        in_names, _, grouped, kind, _ = self.kernels[kernel]
         size, dtype, seed_words = sampler_options(kind, size, seed, dtype, out)
         dt, items = promote(args, in_names, dtype)
         shape = broadcast(kernel, in_names, [shape_of(i) for i in items], size)
+        n = math.prod(shape)
+        per_block = cuda.BLOCK * (cuda.TILE_ITEMS if grouped else 1)
+        return self._run(kernel, items, dt, shape, [ctypes.c_int64(n)], seed_words, out,
+                         stream, (n, per_block))
+
+    def call_rows(self, kernel: str, param, out, stream, size=None, seed=None, dtype=None):
+        """As KernelSet.call_rows: a block takes whole rows, as many as fill a tile (one
+        tile per row, and the row in tiles, where rows are longer)."""
+        in_names, _, _, kind, _ = self.kernels[kernel]
+        _, dtype, seed_words = sampler_options(kind, None, seed, dtype, None)
+        dt, items = promote((param,), in_names, dtype)
+        if not isinstance(items[0], DeviceView):
+            raise TypeError(f"{kernel}: {in_names[0]} must be a CUDA array beside CUDA out=")
+        shape = row_shape(kernel, in_names[0], items[0].shape, size, out)
+        row = shape[-1]
+        tile = cuda.BLOCK * cuda.TILE_ITEMS
+        return self._run(kernel, items, dt, shape,
+                         [ctypes.c_int64(math.prod(shape)), ctypes.c_int64(row)], seed_words,
+                         out, stream, (math.prod(shape[:-1]), max(1, tile // row)))
+
+    def _run(self, kernel, items, dt, shape, head, seed_words, out, stream, blocks):
+        """Launch with the arguments `head`, the seed, the inputs as read for `shape` and
+        the outputs; blocks is (count, per block) that sizes the grid."""
+        out_names = self.kernels[kernel][1]
         views = [i for i in items if isinstance(i, DeviceView)]
         out_views = check_outputs(kernel, out, out_names, shape, dt) if out is not None else []
         devices = {drv.pointer_device(v.ptr) for v in views + out_views if v.size}
         if len(devices) > 1:
             raise ValueError(f"{kernel}: arrays on different devices {sorted(devices)}")
         device = devices.pop() if devices else 0
-        n = math.prod(shape)
         T = _CTYPES[dt]
         with active(device):
             handle = stream_handle(stream, views, device)
             outs = [v.obj for v in out_views] or \
                 [allocate(views[0].obj, shape, dt, device) for _ in out_names]
-            if not n:
+            if not math.prod(shape):
                 return self._result(outs, out)
-            keep, cargs = [], [ctypes.c_int64(n)] + [ctypes.c_uint64(w) for w in seed_words]
+            keep, cargs = [], head + [ctypes.c_uint64(w) for w in seed_words]
             for item in items:
                 r = plan_read(item, dt, shape)
                 if r.expand is not None:
@@ -166,8 +189,7 @@ class CudaKernels:
                     r = plan_read(view_of(tmp), dt, (r.count,))
                 cargs += [ctypes.c_void_p(r.ptr), ctypes.c_int64(r.stride), T(r.value)]
             cargs += [ctypes.c_void_p(view_of(o).ptr) for o in outs]
-            per_block = cuda.BLOCK * (cuda.TILE_ITEMS if grouped else 1)
-            self.launch(device, f"irgen_{kernel}_{dt.name}", n, per_block, handle, cargs)
+            self.launch(device, f"irgen_{kernel}_{dt.name}", *blocks, handle, cargs)
         return self._result(outs, out)
 
     def _expand(self, device, src: DeviceView, dst, dt, shape, stream):

@@ -30,9 +30,9 @@ _threads = [0]
 def cdef(kernels) -> str:
     decls = ["void irgen_set_threads(int n);", "int irgen_get_threads(void);",
              *RAW_GENERATORS]
-    for name, n_in, n_out, kind in kernels:
+    for name, n_in, n_out, kind, rows in kernels:
         for dtype in ("float64", "float32"):
-            decls.append(kernel_cdecl(name, dtype, n_in, n_out, kind) + ";")
+            decls.append(kernel_cdecl(name, dtype, n_in, n_out, kind, rows) + ";")
     return "\n".join(decls)
 
 

@@ -54,6 +54,20 @@ def broadcast(kernel: str, names, shapes, size=None) -> tuple:
     raise ValueError(f"{kernel}: arguments {listed} do not broadcast to size {size}")
 
 
+def row_shape(kernel: str, name: str, shape: tuple, size=None, out=None) -> tuple:
+    """The result shape of a simplex kernel: the batch shape (size, else out='s without its
+    last axis, else the parameter's) and the parameter's last axis, a row of K >= 2."""
+    if len(shape) == 0 or shape[-1] < 2:
+        raise ValueError(f"{kernel}: {name} needs a last axis of K >= 2 entries, got shape "
+                         f"{tuple(shape)}")
+    if size is None and out is not None:
+        size = out_shape(out)[:-1]
+    if size is not None:
+        size = ((int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size))
+        size += tuple(shape[-1:])
+    return broadcast(kernel, (name,), [shape], size)
+
+
 def out_shape(out):
     """The shape of out= (its first array, for several results): a sampler's default size."""
     first = out[0] if isinstance(out, (tuple, list)) else out

@@ -1,0 +1,172 @@
+"""generated.dirichlet: a row per batch entry in one kernel (irgen/rows.py).
+
+Each entry draws what Gamma's own sampler draws for it (sample, or log_sample below the
+log-space threshold), so the row kernels are checked against Gamma's kernels' draws
+normalised exactly in mpmath: z, log z and v = (dG_j/dalpha_j) / sum(G). Then the
+array boundary (batch shapes, broadcasting, out=, dtypes, bad rows), rows longer than a
+chunk, and the CUDA kernels compiled as host code against the C kernels. The statistics
+(marginals against scipy's Betas, unbiased Jacobians) are in tests/test_compose.py."""
+import mpmath
+import numpy as np
+import pytest
+
+import generated.dirichlet as d
+import generated.gamma as g
+from agreement import ulps_apart
+
+BELOW = {np.float64: 0.1, np.float32: 0.5}
+
+
+def shapes(rng, rows, k, dtype, low=1e-3, high=30.0):
+    return np.exp(rng.uniform(np.log(low), np.log(high), (rows, k))).astype(dtype)
+
+
+def exact(alpha, seed):
+    """(z, log z, v) of Gamma's kernels' draws normalised exactly (mpmath, 30 digits), in
+    float64: the row kernels must round these, not approximate them."""
+    dt = alpha.dtype.type
+    flat = alpha.ravel()
+    logs = flat < BELOW[dt]
+    one = dt(1)
+    y, G = g.log_sample(flat, one, seed=seed), g.sample(flat, one, seed=seed)
+    dly, dG = g.log_rsample(flat, one, seed=seed)[1][0], g.rsample(flat, one, seed=seed)[1][0]
+    out = np.empty((3,) + flat.shape)
+    k = alpha.shape[-1]
+    with mpmath.workdps(30):
+        for r in range(0, flat.size, k):
+            row = range(r, r + k)
+            ly = [mpmath.mpf(float(y[i])) if logs[i] else mpmath.log(float(G[i])) for i in row]
+            e = [mpmath.exp(t) for t in ly]
+            total = mpmath.fsum(e)
+            # log z_j = -log1p(the others' sum / G_j), the others' sum from prefix and
+            # suffix sums: no 1 + 1e-50 to round
+            before, after = [mpmath.mpf(0)], [mpmath.mpf(0)]
+            for j in range(k):
+                before.append(before[-1] + e[j])
+                after.append(after[-1] + e[k - 1 - j])
+            for j, i in enumerate(row):
+                z = e[j] / total
+                others = before[j] + after[k - 1 - j]
+                out[:, i] = (z, -mpmath.log1p(others / e[j]),
+                             float(dly[i]) * z if logs[i] else float(dG[i]) / total)
+    return out.reshape((3,) + alpha.shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [2, 9, 5000])
+def test_rows_are_the_exact_normalisation_of_the_gamma_kernels_draws(dtype, k):
+    """z, log z and v within a few ulp of Gamma's draws normalised exactly (float32: one
+    rounding of a double result); 5000 entries make a row longer than a chunk (4096),
+    taken in two chunks by the scalar form of the normalisation."""
+    rng = np.random.default_rng(k)
+    alpha = shapes(rng, max(1, 2000 // k), k, dtype)
+    z, v = d.rsample(alpha, seed=11)
+    log_z = d.log_sample(alpha, seed=11)
+    assert z.dtype == v.dtype == log_z.dtype == dtype and z.shape == alpha.shape
+    assert np.array_equal(d.sample(alpha, seed=11), z)
+    ulps = 4 if dtype == np.float64 else 1
+    for name, got, want in zip(("z", "log z", "v"), (z, log_z, v), exact(alpha, 11)):
+        want = want.astype(dtype)
+        # v is the product of a gradient and an exponential: where that exponential is
+        # subnormal (a z below 1e-300) it has fewer digits
+        ok = np.abs(want) > (1e-290 if name == "v" and dtype == np.float64 else 0)
+        assert np.max(ulps_apart(want[ok], got[ok])) <= ulps, name
+    assert np.all(log_z <= 0)
+    eps = np.finfo(dtype).eps
+    assert np.allclose(z.sum(-1, dtype=np.float64), 1, rtol=0, atol=(4 + k // 100) * eps)
+
+
+def test_small_concentrations_keep_their_proportions_in_log_space():
+    """alpha = 1e-4: most z_j underflow, log z stays finite and the largest entry is near 1."""
+    alpha = np.full((2000, 4), 1e-4, np.float32)
+    y = d.log_sample(alpha, seed=3)
+    assert np.all(np.isfinite(y)) and np.all(y <= 0)
+    assert np.mean(y.max(-1) > -1e-5) > 0.98      # a close second takes a little, rarely
+    # P(entry j is the largest) = 1/4 by symmetry
+    counts = np.bincount(np.argmax(y, -1), minlength=4) / len(y)
+    assert np.allclose(counts, 0.25, atol=0.04)
+
+
+def test_batch_shapes_broadcasting_and_out():
+    alpha = np.array([0.5, 2.0, 7.0])
+    z = d.sample(alpha, size=(4, 5), seed=2)
+    assert z.shape == (4, 5, 3)
+    # a broadcast row draws what the materialised batch draws
+    assert np.array_equal(z, d.sample(np.broadcast_to(alpha, (4, 5, 3)), seed=2))
+    out = (np.empty((4, 5, 3)), np.empty((4, 5, 3)))
+    assert d.rsample(alpha, seed=2, out=out) is out            # size from out=
+    assert np.array_equal(out[0], z)
+    assert d.sample(alpha, size=(0,), seed=2).shape == (0, 3)
+    assert d.sample(alpha.astype(np.float32), seed=2).dtype == np.float32
+    assert d.sample(alpha, seed=2, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="K >= 2"):
+        d.sample(np.array([1.0]), seed=1)
+    with pytest.raises(ValueError, match="K >= 2"):
+        d.sample(np.float64(1.0), seed=1)
+    with pytest.raises(ValueError):
+        d.sample(np.ones((2, 3)), size=(4,), seed=1)             # (2, 3) into (4, 3)
+    with pytest.raises(ValueError, match="out"):
+        d.rsample(alpha, seed=1, out=np.empty(3))
+
+
+def test_a_bad_entry_makes_its_row_nan():
+    alpha = np.array([[1.0, -1.0, 2.0], [1.0, 2.0, 3.0], [np.nan, 1.0, 1.0],
+                      [np.inf, 1.0, 1.0], [0.0, 1.0, 1.0], [1e-30, 1e-30, 1e-30]])
+    for f in (d.sample, d.log_sample):
+        z = f(alpha, seed=1)
+        assert np.all(np.isnan(z[[0, 2, 3, 4]])) and not np.any(np.isnan(z[1]))
+    z, v = d.rsample(alpha, seed=1)
+    assert np.all(np.isnan(v[[0, 2, 3, 4]])) and np.all(np.isfinite(v[1]))
+    # shapes this small: log G near -1e31, one entry takes all the mass
+    assert sorted(z[5]) == [0, 0, 1] and np.all(np.isfinite(v[5]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cuda_kernels_on_host_match_the_c_kernels(dtype, monkeypatch, tmp_path_factory):
+    """The .cu row kernels (tiles of whole rows, a row in tiles where longer, the warp's
+    reductions with one lane) compiled as host code, against the C kernels."""
+    from cuda_on_host import CXX, OnDevice, run_on_host
+    if CXX is None:
+        pytest.skip("needs a C++ compiler")
+    build_dir = tmp_path_factory.getbasetemp() / "cuda_host"
+    build_dir.mkdir(exist_ok=True)
+    launches = []
+    run_on_host(monkeypatch, build_dir, launches)
+    dev = OnDevice(d)
+    rng = np.random.default_rng(7)
+    for rows, k in ((300, 5), (3, 3000)):                     # 3000 > a tile of 2048
+        alpha = shapes(rng, rows, k, dtype)
+        for kernel in ("sample", "log_sample", "rsample"):
+            want = getattr(d, kernel)(alpha, seed=4)
+            got = getattr(dev, kernel)(alpha, seed=4)
+            pairs = zip(*(r if isinstance(r, tuple) else (r,) for r in (want, got)))
+            for j, (w, o) in enumerate(pairs):
+                assert o.dtype == w.dtype and o.shape == w.shape
+                assert np.array_equal(np.isnan(o), np.isnan(w))
+                # the draws are the same bits (portable functions); the normalisation
+                # differs by the order of the row's sum and the vector exp (within 4 ulp);
+                # log z near 0 by a few eps; the gradients come through the math library,
+                # which differs (SIMD lanes on the CPU)
+                if kernel == "log_sample":
+                    eps = np.finfo(dtype).eps
+                    assert np.all(np.abs(w - o) <= 8 * eps * np.maximum(1, np.abs(w)))
+                else:
+                    assert np.nanmax(ulps_apart(w, o)) <= (4 if j == 0 else 4096), kernel
+    assert {n for n, _, _ in launches} >= {f"irgen_{k}_{np.dtype(dtype).name}"
+                                           for k in ("sample", "log_sample", "rsample")}
+
+
+def test_a_simplex_needs_a_component_that_samples_in_log_space():
+    from irgen.distributions.normal import normal
+    from irgen.dsl import Param, Simplex
+    from irgen.errors import DeclarationError
+    from irgen.program import Program
+    from irgen.rows import build_row_kernels
+    bad = Simplex(name="s", param=Param("alpha", "", "positive"), component=normal,
+                  fixed=(1.0,))
+    with pytest.raises(DeclarationError, match="log_sample"):
+        build_row_kernels(bad, Program())
+    from irgen.distributions.gamma import gamma
+    wrong = Simplex(name="s", param=Param("alpha", "", "positive"), component=gamma)
+    with pytest.raises(DeclarationError, match="fixed"):
+        build_row_kernels(wrong, Program())
