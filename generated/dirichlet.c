@@ -2845,6 +2845,82 @@ static inline __attribute__((always_inline)) irgen_vd simplex_group_v_f64(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd dirichlet_term_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((x > irgen_bc_f64(1.0)) | (x < irgen_bc_f64(0.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (alpha == irgen_bc_f64(1.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m0, (alpha - 1.0) * irgen_v_log_f64(irgen_m0, x) - irgen_v_lgamma_f64(irgen_m0, alpha), irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd simplex_log_prob_term_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha)
+{
+    irgen_vd term = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = dirichlet_term_v_f64(irgen_m0, x, alpha);
+          term = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, term, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd dirichlet_total_v_f64(irgen_md irgen_m0, irgen_vd a0)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_v_lgamma_f64(irgen_m0, a0);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd simplex_log_prob_total_v_f64(irgen_md irgen_m0, irgen_vd a0)
+{
+    irgen_vd total = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = dirichlet_total_v_f64(irgen_m0, a0);
+      total = irgen_o0;
+    }
+    return total;
+    return irgen_ret0;
+}
+
 /* ---- float32 lane-parallel functions ---- */
 
 static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
@@ -5485,6 +5561,82 @@ static inline __attribute__((always_inline)) irgen_vf simplex_group_v_f32(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf dirichlet_term_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((x > irgen_bc_f32(1.0f)) | (x < irgen_bc_f32(0.0f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-INFINITY), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (alpha == irgen_bc_f32(1.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m0, (alpha - 1.0f) * irgen_v_log_f32(irgen_m0, x) - irgen_v_lgamma_f32(irgen_m0, alpha), irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf simplex_log_prob_term_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha)
+{
+    irgen_vf term = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = dirichlet_term_v_f32(irgen_m0, x, alpha);
+          term = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, term, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf dirichlet_total_v_f32(irgen_mf irgen_m0, irgen_vf a0)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_v_lgamma_f32(irgen_m0, a0);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf simplex_log_prob_total_v_f32(irgen_mf irgen_m0, irgen_vf a0)
+{
+    irgen_vf total = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = dirichlet_total_v_f32(irgen_m0, a0);
+      total = irgen_o0;
+    }
+    return total;
+    return irgen_ret0;
+}
+
 /* ---- elementwise kernels, a chunk of elements at a time and in it a vector at a time;
    the last vector repeats the last element in the lanes past the end and masks them off.
    Where the distribution declares branch groups, each chunk is first ordered by group (a
@@ -5530,7 +5682,7 @@ IRGEN_FN void irgen_row_sum(double* s, double* c)
         const double t = __shfl_xor_sync(0xffffffffu, *s, d);
         const double tc = __shfl_xor_sync(0xffffffffu, *c, d);
         const double sum = *s + t, back = sum - *s;
-        *c = (*c + tc) + ((*s - (sum - back)) + (t - back));
+        *c = (*c + tc) + (isfinite(sum) ? (*s - (sum - back)) + (t - back) : 0.0);
         *s = sum;
     }
 }
@@ -5545,6 +5697,19 @@ IRGEN_FN int irgen_row_any(int b) { return __any_sync(0xffffffffu, b); }
 
 #define IRGEN_SHIFT_EXACT 2097152.0            /* 2^21 */
 
+/* s + c += t, c collecting the rounding errors of s (TwoSum); an infinite sum has none */
+IRGEN_FN void irgen_two_sum(double* s, double* c, double t)
+{
+    const double sum = *s + t, back = sum - *s;
+    if (isfinite(sum)) *c += (*s - (sum - back)) + (t - back);
+    *s = sum;
+}
+/* the log density, -inf where the row's x sums to 1 only to more than 4 K eps (x outside
+   [0, 1] the entries' terms have made -inf already); NaN stays NaN */
+IRGEN_FN double irgen_simplex_density(double lp, double xs, int64_t m, double eps)
+{
+    return lp == lp && !(fabs(xs - 1.0) <= 4.0 * (double)m * eps) ? -INFINITY : lp;
+}
 /* log(2^e) in two parts, hi + lo; e itself where e ln2_hi would not be exact */
 typedef struct { double e, hi, lo; int exact; } irgen_shift;
 IRGEN_FN irgen_shift irgen_simplex_shift(double top)
@@ -5610,9 +5775,7 @@ IRGEN_FN void irgen_simplex_row_float64(int64_t m, double below, const double* a
     for (int64_t j = lane; j < m && !bad; j += lanes) {
         const double u = irgen_simplex_scaled((double)w[j], (double)alpha[j] < below, h);
         if (room) room[j] = u;
-        const double sum = s + u, back = sum - s;
-        c += (s - (sum - back)) + (u - back);
-        s = sum;
+        irgen_two_sum(&s, &c, u);
     }
     irgen_row_sum(&s, &c);
     const double total = s + c;
@@ -5660,9 +5823,7 @@ IRGEN_FN void irgen_simplex_row_float32(int64_t m, double below, const float* al
     for (int64_t j = lane; j < m && !bad; j += lanes) {
         const double u = irgen_simplex_scaled((double)w[j], (double)alpha[j] < below, h);
         if (room) room[j] = u;
-        const double sum = s + u, back = sum - s;
-        c += (s - (sum - back)) + (u - back);
-        s = sum;
+        irgen_two_sum(&s, &c, u);
     }
     irgen_row_sum(&s, &c);
     const double total = s + c;
@@ -5896,6 +6057,60 @@ static void irgen_simplex_rows_float32(int64_t m, double below, const float* alp
             for (int l = 0; l < IRGEN_W_f64; ++l)
                 if (big[l]) lz[l] = -log1p(((s - u[l]) + c) / u[l]);
         irgen_store_f_d(w, j, n, irgen_sel_f64(lz < irgen_bc_f64(0.0), lz, irgen_bc_f64(0.0)));
+    }
+}
+
+/* a row per step: the entries' terms a vector at a time, summed with compensation beside
+   the row's sums of the parameter and of x, then the row's own term; -inf where x is off
+   the simplex */
+void irgen_log_prob_float64(int64_t n, int64_t row, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    if (row <= 0) return;
+    const int64_t rows = n / row;
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t r = 0; r < rows; ++r) {
+        const double* x = in0 + r * row;
+        const double* a = in1 + r * row;
+        double s = 0.0, c = 0.0, a0 = 0.0, ac = 0.0, xs = 0.0;
+        for (int64_t j = 0; j < row; j += IRGEN_W_f64) {
+            const int w = row - j < IRGEN_W_f64 ? (int)(row - j) : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(x, 1, j, w), x1 = irgen_load_d_d(a, 1, j, w);
+            const irgen_vd t = simplex_log_prob_term_v_f64(irgen_md_lanes(w), x0, x1);
+            for (int l = 0; l < w; ++l) {
+                irgen_two_sum(&s, &c, (double)t[l]);
+                irgen_two_sum(&a0, &ac, (double)x1[l]);
+                xs += (double)x0[l];
+            }
+        }
+        const irgen_vd total = simplex_log_prob_total_v_f64(irgen_md_lanes(1), irgen_bc_f64(a0 + ac));
+        out0[r] = (double)irgen_simplex_density(s + c + (double)total[0], xs, row, DBL_EPSILON);
+    }
+}
+
+/* a row per step: the entries' terms a vector at a time, summed with compensation beside
+   the row's sums of the parameter and of x, then the row's own term; -inf where x is off
+   the simplex */
+void irgen_log_prob_float32(int64_t n, int64_t row, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    if (row <= 0) return;
+    const int64_t rows = n / row;
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* x = in0 + r * row;
+        const float* a = in1 + r * row;
+        double s = 0.0, c = 0.0, a0 = 0.0, ac = 0.0, xs = 0.0;
+        for (int64_t j = 0; j < row; j += IRGEN_W_f32) {
+            const int w = row - j < IRGEN_W_f32 ? (int)(row - j) : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(x, 1, j, w), x1 = irgen_load_f_f(a, 1, j, w);
+            const irgen_vf t = simplex_log_prob_term_v_f32(irgen_mf_lanes(w), x0, x1);
+            for (int l = 0; l < w; ++l) {
+                irgen_two_sum(&s, &c, (double)t[l]);
+                irgen_two_sum(&a0, &ac, (double)x1[l]);
+                xs += (double)x0[l];
+            }
+        }
+        const irgen_vf total = simplex_log_prob_total_v_f32(irgen_mf_lanes(1), irgen_bc_f32(a0 + ac));
+        out0[r] = (float)irgen_simplex_density(s + c + (double)total[0], xs, row, FLT_EPSILON);
     }
 }
 

@@ -1866,6 +1866,39 @@ IRGEN_FN double simplex_group_f64(double w, double alpha)
     return r_0;
 }
 
+IRGEN_FN double dirichlet_term_f64(double x, double alpha)
+{
+    if (x > 1.0 || x < 0.0) {
+        return -((double)INFINITY);
+    }
+    if (alpha == 1.0) {
+        return 0.0;
+    }
+    return (alpha - 1.0) * log(x) - irgen_lgamma(alpha);
+}
+
+IRGEN_FN double simplex_log_prob_term_f64(double x, double alpha)
+{
+    double term = 0.0;
+    if (!(alpha > 0.0) || isinf(alpha) || isnan(x)) {
+        return ((double)NAN);
+    }
+    term = dirichlet_term_f64(x, alpha);
+    return term;
+}
+
+IRGEN_FN double dirichlet_total_f64(double a0)
+{
+    return irgen_lgamma(a0);
+}
+
+IRGEN_FN double simplex_log_prob_total_f64(double a0)
+{
+    double total = 0.0;
+    total = dirichlet_total_f64(a0);
+    return total;
+}
+
 /* ---- float32 device functions ---- */
 
 IRGEN_TABLE float INV_EVEN_f32[100] = {0.5f, 0.25f, 0.16666666666666666f, 0.125f, 0.1f, 0.08333333333333333f, 0.07142857142857142f, 0.0625f, 0.05555555555555555f, 0.05f, 0.045454545454545456f, 0.041666666666666664f, 0.038461538461538464f, 0.03571428571428571f, 0.03333333333333333f, 0.03125f, 0.029411764705882353f, 0.027777777777777776f, 0.02631578947368421f, 0.025f, 0.023809523809523808f, 0.022727272727272728f, 0.021739130434782608f, 0.020833333333333332f, 0.02f, 0.019230769230769232f, 0.018518518518518517f, 0.017857142857142856f, 0.017241379310344827f, 0.016666666666666666f, 0.016129032258064516f, 0.015625f, 0.015151515151515152f, 0.014705882352941176f, 0.014285714285714285f, 0.013888888888888888f, 0.013513513513513514f, 0.013157894736842105f, 0.01282051282051282f, 0.0125f, 0.012195121951219513f, 0.011904761904761904f, 0.011627906976744186f, 0.011363636363636364f, 0.011111111111111112f, 0.010869565217391304f, 0.010638297872340425f, 0.010416666666666666f, 0.01020408163265306f, 0.01f, 0.00980392156862745f, 0.009615384615384616f, 0.009433962264150943f, 0.009259259259259259f, 0.00909090909090909f, 0.008928571428571428f, 0.008771929824561403f, 0.008620689655172414f, 0.00847457627118644f, 0.008333333333333333f, 0.00819672131147541f, 0.008064516129032258f, 0.007936507936507936f, 0.0078125f, 0.007692307692307693f, 0.007575757575757576f, 0.007462686567164179f, 0.007352941176470588f, 0.007246376811594203f, 0.007142857142857143f, 0.007042253521126761f, 0.006944444444444444f, 0.00684931506849315f, 0.006756756756756757f, 0.006666666666666667f, 0.006578947368421052f, 0.006493506493506494f, 0.00641025641025641f, 0.006329113924050633f, 0.00625f, 0.006172839506172839f, 0.006097560975609756f, 0.006024096385542169f, 0.005952380952380952f, 0.0058823529411764705f, 0.005813953488372093f, 0.005747126436781609f, 0.005681818181818182f, 0.0056179775280898875f, 0.005555555555555556f, 0.005494505494505495f, 0.005434782608695652f, 0.005376344086021506f, 0.005319148936170213f, 0.005263157894736842f, 0.005208333333333333f, 0.005154639175257732f, 0.00510204081632653f, 0.005050505050505051f, 0.005f};
@@ -3586,6 +3619,39 @@ IRGEN_FN float simplex_group_f32(float w, float alpha)
     return r_0;
 }
 
+IRGEN_FN float dirichlet_term_f32(float x, float alpha)
+{
+    if (x > 1.0f || x < 0.0f) {
+        return -INFINITY;
+    }
+    if (alpha == 1.0f) {
+        return 0.0f;
+    }
+    return (alpha - 1.0f) * logf(x) - irgen_lgammaf(alpha);
+}
+
+IRGEN_FN float simplex_log_prob_term_f32(float x, float alpha)
+{
+    float term = 0.0f;
+    if (!(alpha > 0.0f) || isinf(alpha) || isnan(x)) {
+        return NAN;
+    }
+    term = dirichlet_term_f32(x, alpha);
+    return term;
+}
+
+IRGEN_FN float dirichlet_total_f32(float a0)
+{
+    return irgen_lgammaf(a0);
+}
+
+IRGEN_FN float simplex_log_prob_total_f32(float a0)
+{
+    float total = 0.0f;
+    total = dirichlet_total_f32(a0);
+    return total;
+}
+
 /* ---- the row normalisation of a distribution on the simplex (irgen/rows.py). w holds a
    row of draws, log G_j where alpha_j < below (drawn in log space), else G_j; dv, for
    rsample, their gradients d log G_j/dalpha_j or dG_j/dalpha_j. It writes z_j = G_j / sum(G)
@@ -3622,7 +3688,7 @@ IRGEN_FN void irgen_row_sum(double* s, double* c)
         const double t = __shfl_xor_sync(0xffffffffu, *s, d);
         const double tc = __shfl_xor_sync(0xffffffffu, *c, d);
         const double sum = *s + t, back = sum - *s;
-        *c = (*c + tc) + ((*s - (sum - back)) + (t - back));
+        *c = (*c + tc) + (isfinite(sum) ? (*s - (sum - back)) + (t - back) : 0.0);
         *s = sum;
     }
 }
@@ -3637,6 +3703,19 @@ IRGEN_FN int irgen_row_any(int b) { return __any_sync(0xffffffffu, b); }
 
 #define IRGEN_SHIFT_EXACT 2097152.0            /* 2^21 */
 
+/* s + c += t, c collecting the rounding errors of s (TwoSum); an infinite sum has none */
+IRGEN_FN void irgen_two_sum(double* s, double* c, double t)
+{
+    const double sum = *s + t, back = sum - *s;
+    if (isfinite(sum)) *c += (*s - (sum - back)) + (t - back);
+    *s = sum;
+}
+/* the log density, -inf where the row's x sums to 1 only to more than 4 K eps (x outside
+   [0, 1] the entries' terms have made -inf already); NaN stays NaN */
+IRGEN_FN double irgen_simplex_density(double lp, double xs, int64_t m, double eps)
+{
+    return lp == lp && !(fabs(xs - 1.0) <= 4.0 * (double)m * eps) ? -INFINITY : lp;
+}
 /* log(2^e) in two parts, hi + lo; e itself where e ln2_hi would not be exact */
 typedef struct { double e, hi, lo; int exact; } irgen_shift;
 IRGEN_FN irgen_shift irgen_simplex_shift(double top)
@@ -3702,9 +3781,7 @@ IRGEN_FN void irgen_simplex_row_float64(int64_t m, double below, const double* a
     for (int64_t j = lane; j < m && !bad; j += lanes) {
         const double u = irgen_simplex_scaled((double)w[j], (double)alpha[j] < below, h);
         if (room) room[j] = u;
-        const double sum = s + u, back = sum - s;
-        c += (s - (sum - back)) + (u - back);
-        s = sum;
+        irgen_two_sum(&s, &c, u);
     }
     irgen_row_sum(&s, &c);
     const double total = s + c;
@@ -3752,9 +3829,7 @@ IRGEN_FN void irgen_simplex_row_float32(int64_t m, double below, const float* al
     for (int64_t j = lane; j < m && !bad; j += lanes) {
         const double u = irgen_simplex_scaled((double)w[j], (double)alpha[j] < below, h);
         if (room) room[j] = u;
-        const double sum = s + u, back = sum - s;
-        c += (s - (sum - back)) + (u - back);
-        s = sum;
+        irgen_two_sum(&s, &c, u);
     }
     irgen_row_sum(&s, &c);
     const double total = s + c;
@@ -3794,6 +3869,84 @@ IRGEN_FN void irgen_simplex_row_float32(int64_t m, double below, const float* al
 #endif
 #define IRGEN_TILE (IRGEN_BLOCK * IRGEN_TILE_ITEMS)
 #define IRGEN_GROUPS 32
+
+/* log_prob, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_float64_row(int64_t r, int64_t row, const double* __restrict__ in0, const double* __restrict__ in1,
+                          double* __restrict__ out0, int lane, int lanes)
+{
+    double s = 0.0, c = 0.0, a0 = 0.0, ac = 0.0, xs = 0.0, xc = 0.0;
+    for (int64_t j = lane; j < row; j += lanes) {
+        const double x = (double)in0[r * row + j], a = (double)in1[r * row + j];
+        irgen_two_sum(&s, &c, (double)simplex_log_prob_term_f64(x, a));
+        irgen_two_sum(&a0, &ac, (double)a);
+        irgen_two_sum(&xs, &xc, (double)x);
+    }
+    irgen_row_sum(&s, &c);
+    irgen_row_sum(&a0, &ac);
+    irgen_row_sum(&xs, &xc);
+    if (lane == 0) {
+        const double total = (double)simplex_log_prob_total_f64((double)(a0 + ac));
+        out0[r] = (double)irgen_simplex_density(s + c + total, xs + xc, row, DBL_EPSILON);
+    }
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_float64(int64_t n, int64_t row, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    if (row <= 0) return;
+    const int64_t warps = (int64_t)gridDim.x * (IRGEN_BLOCK / 32);
+    for (int64_t r = (int64_t)blockIdx.x * (IRGEN_BLOCK / 32) + threadIdx.x / 32; r < n / row; r += warps)
+        irgen_log_prob_float64_row(r, row, in0, in1, out0, threadIdx.x % 32, 32);
+}
+#else
+
+extern "C" void irgen_log_prob_float64(int64_t n, int64_t row, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    if (row <= 0) return;
+    for (int64_t r = 0; r < n / row; ++r)
+        irgen_log_prob_float64_row(r, row, in0, in1, out0, 0, 1);
+}
+#endif
+
+/* log_prob, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_prob_float32_row(int64_t r, int64_t row, const float* __restrict__ in0, const float* __restrict__ in1,
+                          float* __restrict__ out0, int lane, int lanes)
+{
+    double s = 0.0, c = 0.0, a0 = 0.0, ac = 0.0, xs = 0.0, xc = 0.0;
+    for (int64_t j = lane; j < row; j += lanes) {
+        const float x = (float)in0[r * row + j], a = (float)in1[r * row + j];
+        irgen_two_sum(&s, &c, (double)simplex_log_prob_term_f32(x, a));
+        irgen_two_sum(&a0, &ac, (double)a);
+        irgen_two_sum(&xs, &xc, (double)x);
+    }
+    irgen_row_sum(&s, &c);
+    irgen_row_sum(&a0, &ac);
+    irgen_row_sum(&xs, &xc);
+    if (lane == 0) {
+        const double total = (double)simplex_log_prob_total_f32((float)(a0 + ac));
+        out0[r] = (float)irgen_simplex_density(s + c + total, xs + xc, row, FLT_EPSILON);
+    }
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_float32(int64_t n, int64_t row, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    if (row <= 0) return;
+    const int64_t warps = (int64_t)gridDim.x * (IRGEN_BLOCK / 32);
+    for (int64_t r = (int64_t)blockIdx.x * (IRGEN_BLOCK / 32) + threadIdx.x / 32; r < n / row; r += warps)
+        irgen_log_prob_float32_row(r, row, in0, in1, out0, threadIdx.x % 32, 32);
+}
+#else
+
+extern "C" void irgen_log_prob_float32(int64_t n, int64_t row, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    if (row <= 0) return;
+    for (int64_t r = 0; r < n / row; ++r)
+        irgen_log_prob_float32_row(r, row, in0, in1, out0, 0, 1);
+}
+#endif
 
 /* sample, float64 arrays, computed in double */
 IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)

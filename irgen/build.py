@@ -132,8 +132,9 @@ def _kernels(dist, program) -> tuple[list, str, dict]:
         float32 = dist.component.float32
         lo64, lo32 = dist.log_space_below
         below = {"float64": lo64, "float32": lo64 if float32 == "double" else lo32}
+        eps = {"float64": "DBL_EPSILON", "float32": "FLT_EPSILON"}
         return (build_row_kernels(dist, program), float32,
-                {d: {"below": repr(float(v))} for d, v in below.items()})
+                {d: {"below": repr(float(v)), "eps": eps[d]} for d, v in below.items()})
     return build_kernels(dist, program), dist.float32, {"float64": {}, "float32": {}}
 
 

@@ -256,12 +256,19 @@ class Simplex:
     pass: every G_j, drawn in log space where alpha_j < log_space_below (float64, float32
     arrays: below it G_j can leave the normal range), else directly; with rsample the
     implicit gradient of each G_j (of log G_j in log space); then the row's normalisation,
-    which carries the gradients to z: dz_i/dalpha_j = v_j (delta_ij - z_i)."""
+    which carries the gradients to z: dz_i/dalpha_j = v_j (delta_ij - z_i).
+
+    log_prob_terms(x, alpha) and log_prob_total(a0), optional, declare the log density as
+    the sum of the entries' terms and a term of a0 = sum(alpha); they bring the log_prob
+    kernel (-inf off the simplex: an entry outside [0, 1], or a row that does not sum to 1
+    within 4 K epsilons of its dtype)."""
     name: str
     param: Param
     component: Distribution
     fixed: tuple = ()
     log_space_below: tuple = (0.1, 0.5)
+    log_prob_terms: Optional[DSLFunction] = None
+    log_prob_total: Optional[DSLFunction] = None
     doc: str = ""
     file: Optional[str] = None
 

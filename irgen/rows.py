@@ -5,6 +5,7 @@ row's normalisation, which needs the whole row, is written in the templates (sim
     sample(alpha)      z, one row per batch entry
     log_sample(alpha)  log z, finite where z underflows
     rsample(alpha)     z and v, with dz_i/dalpha_j = v_j (delta_ij - z_i)
+    log_prob(x, alpha) the log density, one value per row (where the declaration gives it)
 
 An element j is drawn in log space (w_j = log G_j) where alpha_j is below the declaration's
 log_space_below, else directly (w_j = G_j); rsample then evaluates d log G_j / dalpha_j or
@@ -42,6 +43,9 @@ def check_simplex(s: Simplex):
         raise DeclarationError(f"{s.name}: {c.name}'s first parameter must be positive")
     if len(s.log_space_below) != 2:
         raise DeclarationError(f"{s.name}: log_space_below is (float64, float32)")
+    if (s.log_prob_terms is None) != (s.log_prob_total is None):
+        raise DeclarationError(f"{s.name}: the log density needs both log_prob_terms and "
+                               f"log_prob_total")
 
 
 def in_log_space(alpha, s: Simplex) -> tuple:
@@ -52,6 +56,22 @@ def in_log_space(alpha, s: Simplex) -> tuple:
     return (ir.Assign(below, sp.Piecewise((sp.Float(lo64), sp.Lt(P.CONSTANTS["EPS"], 1e-10)),
                                           (sp.Float(lo32), True))),
             sp.Lt(alpha, below))
+
+
+def _log_prob(s: Simplex, prog: Program, a) -> tuple[str, str]:
+    """IR functions of the log density's parts: an entry's term, NaN for a bad alpha_j or a
+    NaN x_j (which makes the row's sum NaN), and the row's term of sum(alpha)."""
+    x, a0 = _sym("x"), _sym("a0")
+    for f in (s.log_prob_terms, s.log_prob_total):
+        prog.register(f)
+    t, tot = _sym("term"), _sym("total")
+    bad = sp.Or(P.isnan(x), P.isinf(a), P.Not(sp.Gt(a, 0)))
+    prog.add(ir.Function("simplex_log_prob_term", (x, a), (
+        ir.If(bad, (ir.Return((P.CONSTANTS["NAN"],)),)),
+        ir.Call((t,), prog.require(s.log_prob_terms.name), (x, a)), ir.Return((t,))), 1))
+    prog.add(ir.Function("simplex_log_prob_total", (a0,), (
+        ir.Call((tot,), prog.require(s.log_prob_total.name), (a0,)), ir.Return((tot,))), 1))
+    return "simplex_log_prob_term", "simplex_log_prob_total"
 
 
 def build_row_kernels(s: Simplex, prog: Program) -> list[Kernel]:
@@ -94,17 +114,23 @@ def build_row_kernels(s: Simplex, prog: Program) -> list[Kernel]:
         gcall, (g,) = call(prog.require(c.group.name), (w, a))
         group = function("group", (w, a), [below, ir.If(logs, (ir.Return((LOG_SPACE_GROUP,)),)),
                                            gcall, ir.Return((g,))])
+    terms = total = ""
+    if s.log_prob_terms is not None:
+        terms, total = _log_prob(s, prog, a)
     # only what the row kernels call: the component's other kernels stay in its own file
-    prog.keep_reachable((draw, grad, draw_group, group))
+    prog.keep_reachable((draw, grad, draw_group, group, terms, total))
     p = s.param.name
-    return [
+    density = [Kernel("log_prob", terms, ("x", p), ("log_prob",),
+                      f"the log density at x, {p} along the last axis", then=total,
+                      rows="sum")] if terms else []
+    return density + [
         Kernel("sample", draw, (p,), ("z",), f"samples z, {p} along the last axis",
                kind="sample", draw_group=draw_group, rows="z"),
         Kernel("log_sample", draw, (p,), ("log_z",),
                f"samples in log space, log z, {p} along the last axis", kind="sample",
                draw_group=draw_group, rows="log_z"),
         Kernel("rsample", draw, (p,), ("z", "v"),
-               f"samples z and their reparameterization gradients, dz_i/d{p}_j = "
-               f"v_j (delta_ij - z_i), in one pass", group, kind="rsample", then=grad,
+               f"samples z and their gradients v, dz_i/d{p}_j = v_j (delta_ij - z_i)",
+               group, kind="rsample", then=grad,
                draw_group=draw_group, rows="z"),
     ]

@@ -10,6 +10,8 @@ import mpmath
 import numpy as np
 import pytest
 
+from scipy import special, stats
+
 import generated.dirichlet as d
 import generated.gamma as g
 from agreement import ulps_apart
@@ -136,6 +138,10 @@ def test_cuda_kernels_on_host_match_the_c_kernels(dtype, monkeypatch, tmp_path_f
     rng = np.random.default_rng(7)
     for rows, k in ((300, 5), (3, 3000)):                     # 3000 > a tile of 2048
         alpha = shapes(rng, rows, k, dtype)
+        x = d.sample(alpha, seed=5)
+        want, got = d.log_prob(x, alpha), dev.log_prob(x, alpha)
+        assert got.dtype == want.dtype and got.shape == (rows,)
+        assert np.allclose(got, want, rtol=8 * np.finfo(dtype).eps, atol=0)
         for kernel in ("sample", "log_sample", "rsample"):
             want = getattr(d, kernel)(alpha, seed=4)
             got = getattr(dev, kernel)(alpha, seed=4)
@@ -153,7 +159,47 @@ def test_cuda_kernels_on_host_match_the_c_kernels(dtype, monkeypatch, tmp_path_f
                 else:
                     assert np.nanmax(ulps_apart(w, o)) <= (4 if j == 0 else 4096), kernel
     assert {n for n, _, _ in launches} >= {f"irgen_{k}_{np.dtype(dtype).name}"
-                                           for k in ("sample", "log_sample", "rsample")}
+                                           for k in ("sample", "log_sample", "rsample",
+                                                     "log_prob")}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_prob_against_scipy(dtype):
+    rng = np.random.default_rng(12)
+    alpha = np.exp(rng.uniform(np.log(0.05), np.log(200), (300, 6)))
+    x = np.stack([stats.dirichlet.rvs(a, random_state=rng)[0] for a in alpha])
+    x /= x.sum(-1, keepdims=True)
+    want = np.array([stats.dirichlet.logpdf(xi, a) for xi, a in zip(x, alpha)])
+    got = d.log_prob(x.astype(dtype), alpha.astype(dtype))
+    assert got.dtype == dtype and got.shape == (300,)
+    if dtype == np.float32:       # the density at the float32 inputs, in float64
+        xr, ar = x.astype(dtype).astype(float), alpha.astype(dtype).astype(float)
+        xr = np.maximum(xr, 1e-300)
+        want = (np.sum((ar - 1) * np.log(xr) - special.gammaln(ar), -1)
+                + special.gammaln(ar.sum(-1)))
+    # the terms (lgamma(alpha) up to 1000) cancel to the result
+    scale = np.abs(stats.dirichlet.logpdf(x.T, np.ones(6))) + np.sum(
+        np.abs((alpha - 1) * np.log(x)), -1) + np.sum(np.abs(special.gammaln(alpha)), -1)
+    tol = (1e-15 if dtype == np.float64 else 4e-7) * scale
+    kept = np.all(x.astype(dtype) > 1e-30, -1)        # float32 keeps the entries' logs
+    assert kept.mean() > 0.8
+    assert np.all(np.abs(got - want)[kept] <= tol[kept])
+
+
+def test_log_prob_off_the_simplex_and_bad_concentrations():
+    ones = np.ones(3)
+    assert d.log_prob([0.2, 0.3, 0.5], ones) == pytest.approx(np.log(2))   # 1 / B(1, 1, 1)
+    assert d.log_prob([0.2, 0.3, 0.6], ones) == -np.inf          # sums to 1.1
+    assert d.log_prob([1.2, -0.5, 0.3], ones) == -np.inf         # entries outside [0, 1]
+    assert np.isnan(d.log_prob([0.2, 0.3, 0.5], [1.0, -1.0, 1.0]))
+    assert np.isnan(d.log_prob([0.2, np.nan, 0.8], ones))
+    assert d.log_prob([0.0, 0.5, 0.5], [0.5, 1.0, 1.0]) == np.inf   # an unbounded density
+    lp = d.log_prob(np.array([0.2, 0.3, 0.5]), np.ones((4, 3)) * [[1], [2], [3], [4]])
+    assert lp.shape == (4,)
+    out = np.empty(4)
+    assert d.log_prob([0.2, 0.3, 0.5], np.full((4, 3), 2.0), out=out) is out
+    long = np.full(6000, 1 / 6000)                               # a row of 6000 entries
+    assert d.log_prob(long, np.ones(6000)) == pytest.approx(special.gammaln(6000), rel=1e-13)
 
 
 def test_a_simplex_needs_a_component_that_samples_in_log_space():

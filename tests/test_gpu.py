@@ -88,13 +88,16 @@ def test_torch_tensors_on_the_current_stream(ga):
 
 def test_dirichlet_row_kernels_draw_the_cpus_rows(ga):
     """generated.dirichlet on the GPU (tiles of whole rows, a warp per row's normalisation;
-    rows longer than a tile) against the C kernels: the same draws, to a few ulp (the
-    warp sums in another order), and the gradients through CUDA's math library."""
+    rows longer than a tile) against the C kernels: the same draws, to a few ulp (CUDA's
+    exp and log), the gradients through CUDA's math library, and the log density."""
     import generated.dirichlet as d
     rng = np.random.default_rng(6)
     for dtype in (np.float64, np.float32):
         for rows, k in ((4096, 16), (3, 5000), (1000, 2)):
             alpha = np.exp(rng.uniform(np.log(1e-3), np.log(10), (rows, k))).astype(dtype)
+            x = d.sample(alpha, seed=3)
+            lp = d.log_prob(ga.to_gpu(x), ga.to_gpu(alpha)).get()
+            assert np.allclose(lp, d.log_prob(x, alpha), rtol=16 * np.finfo(dtype).eps, atol=0)
             for kernel in ("sample", "log_sample", "rsample"):
                 want = getattr(d, kernel)(alpha, seed=12)
                 got = _host(getattr(d, kernel)(ga.to_gpu(alpha), seed=12))

@@ -1,6 +1,24 @@
 """Dirichlet(alpha): normalised Gamma(alpha_j, 1) draws, alpha along the last axis."""
-from irgen.dsl import Param, Simplex
+from irgen.dsl import *
 from irgen.distributions.gamma import gamma
+
+
+@dsl
+def dirichlet_term(x, alpha):
+    """An entry's part of the log density, (alpha - 1) log x - lgamma(alpha); 0 log 0 is 0
+    where alpha = 1, and an entry outside [0, 1] is off the support."""
+    if x < 0.0 or x > 1.0:
+        return -INF
+    if alpha == 1.0:
+        return 0.0
+    return (alpha - 1.0) * log(x) - lgamma(alpha)
+
+
+@dsl
+def dirichlet_total(a0):
+    """The row's part: log 1/B(alpha) is lgamma(sum(alpha)) less the entries' lgamma."""
+    return lgamma(a0)
+
 
 dirichlet = Simplex(
     name="dirichlet",
@@ -17,4 +35,6 @@ vjp(z, v, g) is g . dz/dalpha in O(K) per row, jacobian(z, v) the K x K matrices
     component=gamma,
     fixed=(1.0,),                 # unit rate
     log_space_below=(0.1, 0.5),
+    log_prob_terms=dirichlet_term,
+    log_prob_total=dirichlet_total,
 )

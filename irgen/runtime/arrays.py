@@ -81,20 +81,25 @@ class KernelSet:
             cargs += [ffi.from_buffer(ctype, a), stride]
         return self._run(kernel, dt, shape, cargs, out, out_names)
 
-    def call_rows(self, kernel: str, param, out=None, stream=None, size=None, seed=None,
+    def call_rows(self, kernel: str, args: tuple, out=None, stream=None, size=None, seed=None,
                   dtype=None):
-        """Run a simplex's sampler: param's last axis is a row, size the batch shape."""
-        if _on_device((param,), out):
-            return self.cuda.call_rows(kernel, param, out, stream, size, seed, dtype)
+        """Run a simplex's kernel: the arguments' last axis is a row; a sampler's size is the
+        batch shape, and the log density gives one value per row."""
+        if _on_device(args, out):
+            return self.cuda.call_rows(kernel, args, out, stream, size, seed, dtype)
         in_names, out_names, _, kind, _ = self.kernels[kernel]
         _, dtype, seed_words = sampler_options(kind, None, seed, dtype, None)
-        dt = requested_dtype(dtype, _typed((param,), in_names))
-        a = np.asarray(param, dtype=dt)
-        shape = row_shape(kernel, in_names[0], a.shape, size, out)
-        a = np.ascontiguousarray(np.broadcast_to(a, shape))
+        dt = requested_dtype(dtype, _typed(args, in_names))
+        arrays = [np.asarray(a, dtype=dt) for a in args]
+        shape = row_shape(kernel, in_names, [a.shape for a in arrays], size,
+                          None if kind == "map" else out)
         ffi, _ = self.lib
-        cargs = [math.prod(shape), shape[-1]] + seed_words + [ffi.from_buffer(_BUFFERS[dt], a), 1]
-        return self._run(kernel, dt, shape, cargs, out, out_names)
+        arrays = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays]
+        cargs = [math.prod(shape), shape[-1]] + seed_words
+        for a in arrays:
+            cargs += [ffi.from_buffer(_BUFFERS[dt], a), 1]
+        return self._run(kernel, dt, shape[:-1] if kind == "map" else shape, cargs, out,
+                         out_names)
 
     def _run(self, kernel, dt, shape, cargs, out, out_names):
         """Call the kernel with the outputs after the arguments; return them."""

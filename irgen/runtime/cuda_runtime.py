@@ -146,27 +146,37 @@ class CudaKernels:
         return self._run(kernel, items, dt, shape, [ctypes.c_int64(n)], seed_words, out,
                          stream, (n, per_block))
 
-    def call_rows(self, kernel: str, param, out, stream, size=None, seed=None, dtype=None):
-        """As KernelSet.call_rows: a block takes whole rows, as many as fill a tile (one
-        tile per row, and the row in tiles, where rows are longer)."""
+    def call_rows(self, kernel: str, args: tuple, out, stream, size=None, seed=None,
+                  dtype=None):
+        """As KernelSet.call_rows. A sampler's block takes whole rows, as many as fill a
+        tile (one tile per row, and the row in tiles, where rows are longer); the log
+        density takes a row per warp."""
         in_names, _, _, kind, _ = self.kernels[kernel]
         _, dtype, seed_words = sampler_options(kind, None, seed, dtype, None)
-        dt, items = promote((param,), in_names, dtype)
-        if not isinstance(items[0], DeviceView):
-            raise TypeError(f"{kernel}: {in_names[0]} must be a CUDA array beside CUDA out=")
-        shape = row_shape(kernel, in_names[0], items[0].shape, size, out)
-        row = shape[-1]
+        dt, items = promote(args, in_names, dtype)
+        for item, name in zip(items, in_names):
+            if not isinstance(item, DeviceView):
+                raise TypeError(f"{kernel}: {name} must be a CUDA array beside CUDA arrays")
+        shape = row_shape(kernel, in_names, [i.shape for i in items], size,
+                          None if kind == "map" else out)
+        rows, row = math.prod(shape[:-1]), shape[-1]
         tile = cuda.BLOCK * cuda.TILE_ITEMS
+        per_block = cuda.BLOCK // 32 if kind == "map" else max(1, tile // row)
         return self._run(kernel, items, dt, shape,
                          [ctypes.c_int64(math.prod(shape)), ctypes.c_int64(row)], seed_words,
-                         out, stream, (math.prod(shape[:-1]), max(1, tile // row)))
+                         out, stream, (rows, per_block),
+                         shape[:-1] if kind == "map" else shape)
 
-    def _run(self, kernel, items, dt, shape, head, seed_words, out, stream, blocks):
+    def _run(self, kernel, items, dt, shape, head, seed_words, out, stream, blocks,
+             out_shape=None):
         """Launch with the arguments `head`, the seed, the inputs as read for `shape` and
-        the outputs; blocks is (count, per block) that sizes the grid."""
+        the outputs (of out_shape, by default shape); blocks is (count, per block) that
+        sizes the grid."""
         out_names = self.kernels[kernel][1]
+        out_shape = shape if out_shape is None else out_shape
         views = [i for i in items if isinstance(i, DeviceView)]
-        out_views = check_outputs(kernel, out, out_names, shape, dt) if out is not None else []
+        out_views = (check_outputs(kernel, out, out_names, out_shape, dt) if out is not None
+                     else [])
         devices = {drv.pointer_device(v.ptr) for v in views + out_views if v.size}
         if len(devices) > 1:
             raise ValueError(f"{kernel}: arrays on different devices {sorted(devices)}")
@@ -175,7 +185,7 @@ class CudaKernels:
         with active(device):
             handle = stream_handle(stream, views, device)
             outs = [v.obj for v in out_views] or \
-                [allocate(views[0].obj, shape, dt, device) for _ in out_names]
+                [allocate(views[0].obj, out_shape, dt, device) for _ in out_names]
             if not math.prod(shape):
                 return self._result(outs, out)
             keep, cargs = [], head + [ctypes.c_uint64(w) for w in seed_words]

@@ -54,18 +54,20 @@ def broadcast(kernel: str, names, shapes, size=None) -> tuple:
     raise ValueError(f"{kernel}: arguments {listed} do not broadcast to size {size}")
 
 
-def row_shape(kernel: str, name: str, shape: tuple, size=None, out=None) -> tuple:
-    """The result shape of a simplex kernel: the batch shape (size, else out='s without its
-    last axis, else the parameter's) and the parameter's last axis, a row of K >= 2."""
+def row_shape(kernel: str, names, shapes, size=None, out=None) -> tuple:
+    """The shape of a simplex kernel's arguments: their broadcast shape, whose last axis is
+    a row of K >= 2 entries; for a sampler, the batch shape given by size (else by out=
+    without its last axis) and that row."""
+    shape = broadcast(kernel, names, shapes)
     if len(shape) == 0 or shape[-1] < 2:
-        raise ValueError(f"{kernel}: {name} needs a last axis of K >= 2 entries, got shape "
-                         f"{tuple(shape)}")
+        listed = ", ".join(f"{n}{tuple(s)}" for n, s in zip(names, shapes))
+        raise ValueError(f"{kernel}: {listed}: the last axis needs K >= 2 entries")
     if size is None and out is not None:
         size = out_shape(out)[:-1]
-    if size is not None:
-        size = ((int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size))
-        size += tuple(shape[-1:])
-    return broadcast(kernel, (name,), [shape], size)
+    if size is None:
+        return shape
+    size = ((int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size))
+    return broadcast(kernel, names, shapes, size + shape[-1:])
 
 
 def out_shape(out):
