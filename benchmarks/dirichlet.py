@@ -6,8 +6,8 @@ implicit gradients and each row's normalisation) and vjp; torch:
 torch.distributions.Dirichlet(alpha).rsample() and backward() (torch._sample_dirichlet and
 torch._dirichlet_grad). Also the composition the row kernel replaces: Gamma's rsample kernel
 (log_rsample for shapes below 0.1), then the normalisation in NumPy. ns per element of the
-N x K batch, medians of repeated runs, one thread each; ratio = baseline / irgen (above 1:
-irgen is faster).
+N x K batch, medians of runs taken in turn, one thread each; (x ratio) = that time / irgen's
+(above 1: irgen is faster).
 
     python benchmarks/dirichlet.py [--rows N] [--k K] [--repeat R]
 """
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 import generated.dirichlet as dirichlet  # noqa: E402
 import generated.gamma as gamma  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
-from timing import cpu_name, median_ns  # noqa: E402
+from timing import cpu_name, interleaved_ns  # noqa: E402
 
 
 def main():
@@ -61,18 +61,19 @@ def main():
                 z /= z.sum(-1, keepdims=True)
                 v = dy * z
             return dirichlet.vjp(z, v, g)
-        t_ir = median_ns(ours, n, args.repeat)
-        t_c = median_ns(composed, n, args.repeat)
-        line = (f"  alpha log-uniform in [{low:g}, {high:g}]: irgen rsample + vjp {t_ir:7.1f}"
-                f"   Gamma kernels + NumPy {t_c:7.1f} (x{t_c / t_ir:4.2f})")
+        fs = [ours, composed]
         if torch is not None:
             ta, tg = torch.tensor(alpha, requires_grad=True), torch.tensor(g)
 
             def theirs():
                 ta.grad = None
                 (torch.distributions.Dirichlet(ta).rsample() * tg).sum().backward()
-            t_t = median_ns(theirs, n, args.repeat)
-            line += f"   torch rsample + backward {t_t:7.1f} (x{t_t / t_ir:4.2f})"
+            fs.append(theirs)
+        t_ir, t_c, *t_t = interleaved_ns(fs, n, args.repeat)
+        line = (f"  alpha log-uniform in [{low:g}, {high:g}]: irgen rsample + vjp {t_ir:7.1f}"
+                f"   Gamma kernels + NumPy {t_c:7.1f} (x{t_c / t_ir:4.2f})")
+        if t_t:
+            line += f"   torch rsample + backward {t_t[0]:7.1f} (x{t_t[0] / t_ir:4.2f})"
         print(line, flush=True)
 
 
