@@ -20,17 +20,19 @@ def median_ns(f, n, repeat):
     return median_seconds(f, repeat) / n * 1e9
 
 
-def interleaved_ns(fs, n, repeat):
-    """Nanoseconds per element of each f() in fs over n elements: medians of runs taken in
-    turn (each f once per round), so that a slow spell of a shared machine falls on all."""
+def interleaved_ns(fs, n, repeat, inner=1):
+    """Nanoseconds per element of each f() in fs over n elements: medians of rounds taken in
+    turn (each f `inner` times in a row per round, as a loop of training steps would), so
+    that a slow spell of a shared machine falls on all."""
     for f in fs:
         f()
     times = [[] for _ in fs]
     for _ in range(repeat):
         for f, t in zip(fs, times):
             start = time.perf_counter()
-            f()
-            t.append(time.perf_counter() - start)
+            for _ in range(inner):
+                f()
+            t.append((time.perf_counter() - start) / inner)
     return [float(np.median(t)) / n * 1e9 for t in times]
 
 

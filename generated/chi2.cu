@@ -681,30 +681,34 @@ IRGEN_FN double log_prob__d0_1_f64(double x, double k, double d0_x, double d1_k,
     }
 }
 
-IRGEN_FN double kernel_log_prob_grad_f64(double x, double k, double* irgen_r1)
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double k, double* irgen_r1, double* irgen_r2)
 {
     double log_prob_3 = 0.0;
     double log_prob_4 = 0.0;
     double log_prob_5 = 0.0;
     if (!(k > 0.0) || isinf(k) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
         return ((double)NAN);
     }
     if (x < 0.0) {
         *irgen_r1 = ((double)NAN);
-        return ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return -((double)INFINITY);
     }
     if (x == ((double)INFINITY)) {
         *irgen_r1 = ((double)NAN);
-        return ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return -((double)INFINITY);
     }
     { double irgen_o1, irgen_o2;
       log_prob_3 = log_prob__d0_1_f64(x, k, 1.0, 1.0, &irgen_o1, &irgen_o2);
       log_prob_4 = irgen_o1;
       log_prob_5 = irgen_o2;
     }
-    *irgen_r1 = log_prob_5;
-    return log_prob_4;
+    *irgen_r1 = log_prob_4;
+    *irgen_r2 = log_prob_5;
+    return log_prob_3;
 }
 
 IRGEN_FN double log_gamma_p_f64(double a, double y)
@@ -2881,30 +2885,34 @@ IRGEN_FN float log_prob__d0_1_f32(float x, float k, float d0_x, float d1_k, floa
     }
 }
 
-IRGEN_FN float kernel_log_prob_grad_f32(float x, float k, float* irgen_r1)
+IRGEN_FN float kernel_log_prob_grad_f32(float x, float k, float* irgen_r1, float* irgen_r2)
 {
     float log_prob_3 = 0.0f;
     float log_prob_4 = 0.0f;
     float log_prob_5 = 0.0f;
     if (!(k > 0.0f) || isinf(k) || isnan(x)) {
         *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
         return NAN;
     }
     if (x < 0.0f) {
         *irgen_r1 = NAN;
-        return NAN;
+        *irgen_r2 = NAN;
+        return -INFINITY;
     }
     if (x == INFINITY) {
         *irgen_r1 = NAN;
-        return NAN;
+        *irgen_r2 = NAN;
+        return -INFINITY;
     }
     { float irgen_o1, irgen_o2;
       log_prob_3 = log_prob__d0_1_f32(x, k, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
       log_prob_4 = irgen_o1;
       log_prob_5 = irgen_o2;
     }
-    *irgen_r1 = log_prob_5;
-    return log_prob_4;
+    *irgen_r1 = log_prob_4;
+    *irgen_r2 = log_prob_5;
+    return log_prob_3;
 }
 
 IRGEN_FN float log_gamma_p_f32(float a, float y)
@@ -4785,71 +4793,75 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
 #endif
 
 /* log_prob_grad, float64 arrays, computed in double */
-IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1)
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
     double r1;
-    const double r0 = kernel_log_prob_grad_f64(x0, x1, &r1);
+    double r2;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, &r1, &r2);
     out0[i] = (double)r0;
     out1[i] = (double)r1;
+    out2[i] = (double)r2;
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, out0, out1);
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, out0, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1)
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0, out1);
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0, out1, out2);
     }
 }
 #endif
 
 /* log_prob_grad, float32 arrays, computed in float */
-IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1)
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
     float r1;
-    const float r0 = kernel_log_prob_grad_f32(x0, x1, &r1);
+    float r2;
+    const float r0 = kernel_log_prob_grad_f32(x0, x1, &r1, &r2);
     out0[i] = (float)r0;
     out1[i] = (float)r1;
+    out2[i] = (float)r2;
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, out0, out1);
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, out0, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1)
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0, out1);
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0, out1, out2);
     }
 }
 #endif

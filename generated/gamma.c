@@ -1267,7 +1267,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irg
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
     irgen_vd log_prob_3 = irgen_bc_f64(0.0);
     irgen_vd log_prob_4 = irgen_bc_f64(0.0);
@@ -1276,6 +1276,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (x != x));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
@@ -1283,6 +1284,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
             irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
             irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
             irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
             const irgen_md irgen_m3 = irgen_m2;
             irgen_m2 &= ~irgen_m3;
             irgen_m0 &= ~irgen_m3;
@@ -1293,9 +1295,10 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
             const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
                 irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
                 irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret3);
                 const irgen_md irgen_m6 = irgen_m5;
                 irgen_m5 &= ~irgen_m6;
                 irgen_m0 &= ~irgen_m6;
@@ -1306,9 +1309,10 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
                 const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
                 irgen_md irgen_m8 = irgen_m0 & irgen_m7;
                 if (irgen_any_f64(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
                     irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
                     irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                    irgen_ret3 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret3);
                     const irgen_md irgen_m9 = irgen_m8;
                     irgen_m8 &= ~irgen_m9;
                     irgen_m0 &= ~irgen_m9;
@@ -1322,17 +1326,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
                   log_prob_5 = irgen_o2;
                   log_prob_6 = irgen_o3;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret2);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret3);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
+                *irgen_r3 = irgen_ret3;
                 return irgen_ret0;
             }
         }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
     return irgen_ret0;
 }
 
@@ -4901,7 +4908,7 @@ static inline __attribute__((always_inline)) irgen_vf log_prob__d0_1_2_v_f32(irg
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
 {
     irgen_vf log_prob_3 = irgen_bc_f32(0.0f);
     irgen_vf log_prob_4 = irgen_bc_f32(0.0f);
@@ -4910,6 +4917,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (x != x));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
@@ -4917,6 +4925,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32
             irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
             irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
             irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret3);
             const irgen_mf irgen_m3 = irgen_m2;
             irgen_m2 &= ~irgen_m3;
             irgen_m0 &= ~irgen_m3;
@@ -4927,9 +4936,10 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32
             const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f32(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret0);
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
                 irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret1);
                 irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret2);
+                irgen_ret3 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret3);
                 const irgen_mf irgen_m6 = irgen_m5;
                 irgen_m5 &= ~irgen_m6;
                 irgen_m0 &= ~irgen_m6;
@@ -4940,9 +4950,10 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32
                 const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
                 irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
                 if (irgen_any_f32(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret0);
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
                     irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret1);
                     irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret2);
+                    irgen_ret3 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret3);
                     const irgen_mf irgen_m9 = irgen_m8;
                     irgen_m8 &= ~irgen_m9;
                     irgen_m0 &= ~irgen_m9;
@@ -4956,17 +4967,20 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32
                   log_prob_5 = irgen_o2;
                   log_prob_6 = irgen_o3;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_4, irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m0, log_prob_5, irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m0, log_prob_6, irgen_ret2);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, log_prob_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, log_prob_5, irgen_ret2);
+                irgen_ret3 = irgen_sel_f32(irgen_m0, log_prob_6, irgen_ret3);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
+                *irgen_r3 = irgen_ret3;
                 return irgen_ret0;
             }
         }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
     return irgen_ret0;
 }
 
@@ -7606,7 +7620,7 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
     }
 }
 
-void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -7617,17 +7631,18 @@ void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
-            irgen_vd r0, r1, r2;
-            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3);
             irgen_store_d_d(out0, c + b, w, r0);
             irgen_store_d_d(out1, c + b, w, r1);
             irgen_store_d_d(out2, c + b, w, r2);
+            irgen_store_d_d(out3, c + b, w, r3);
         }
 
     }
 }
 
-void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -7638,11 +7653,12 @@ void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
             const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
 
-            irgen_vf r0, r1, r2;
-            r0 = kernel_log_prob_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2);
+            irgen_vf r0, r1, r2, r3;
+            r0 = kernel_log_prob_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2, &r3);
             irgen_store_f_f(out0, c + b, w, r0);
             irgen_store_f_f(out1, c + b, w, r1);
             irgen_store_f_f(out2, c + b, w, r2);
+            irgen_store_f_f(out3, c + b, w, r3);
         }
 
     }

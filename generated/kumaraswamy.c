@@ -470,24 +470,24 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd cdf__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_x, irgen_vd* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
+    irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd second = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
-        const irgen_vd irgen_c0 = irgen_v_pow_f64(irgen_m0, x, a);
-        const irgen_vd irgen_c1 = b * irgen_v_log1p_f64(irgen_m0, -irgen_c0);
-        *irgen_r1 = a * b * d0_x * irgen_v_pow_f64(irgen_m0, x, a - 1.0) * irgen_v_exp_f64(irgen_m0, irgen_c1) / (1.0 - irgen_c0);
-        return -irgen_v_expm1_f64(irgen_m0, irgen_c1);
+        const irgen_vd first__0 = irgen_sel_f64((a == irgen_bc_f64(1.0)), irgen_bc_f64(0.0), (a - 1.0) * irgen_v_log_f64(irgen_m0, x));
+        const irgen_vd second__0 = irgen_sel_f64((b == irgen_bc_f64(1.0)), irgen_bc_f64(0.0), (b - 1.0) * irgen_v_log1p_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, x, a)));
+        first = first__0;
+        second = second__0;
+        return first__0 + second__0 + irgen_v_log_f64(irgen_m0, a * b);
     }
-    *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
-    irgen_vd cdf_2 = irgen_bc_f64(0.0);
-    irgen_vd cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
@@ -522,16 +522,144 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
                 }
             }
             if (irgen_any_f64(irgen_m0)) {
-                { irgen_vd irgen_o0, irgen_o1;
-                  irgen_o0 = cdf__d0_v_f64(irgen_m0, x, a, b, irgen_bc_f64(1.0), &irgen_o1);
-                  cdf_2 = irgen_o0;
-                  cdf_3 = irgen_o1;
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_prob_v_f64(irgen_m0, x, a, b);
+                  log_prob_2 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, cdf_3), irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
                 return irgen_ret0;
             }
         }
     }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_x, irgen_vd d1_a, irgen_vd d2_b, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd d0_first = irgen_bc_f64(0.0);
+    irgen_vd d0_second = irgen_bc_f64(0.0);
+    irgen_vd d1_first = irgen_bc_f64(0.0);
+    irgen_vd d1_second = irgen_bc_f64(0.0);
+    irgen_vd d2_second = irgen_bc_f64(0.0);
+    irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd second = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const double d0_first__0 = 0.0;
+        const double d0_second__0 = 0.0;
+        const double d1_first__0 = 0.0;
+        const double d1_second__0 = 0.0;
+        const double d2_second__0 = 0.0;
+        const irgen_md irgen_c0 = (a == irgen_bc_f64(1.0));
+        const irgen_vd irgen_c1 = a - 1.0;
+        const irgen_vd d0_first__1 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * d0_x / x);
+        const irgen_vd irgen_c2 = irgen_v_log_f64(irgen_m0, x);
+        const irgen_vd irgen_c3 = irgen_c2 * d1_a;
+        const irgen_vd d1_first__1 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c3);
+        const irgen_vd first__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * irgen_c2);
+        const irgen_md irgen_c4 = (b == irgen_bc_f64(1.0));
+        const irgen_vd irgen_c5 = b - 1.0;
+        const irgen_vd irgen_c6 = irgen_v_pow_f64(irgen_m0, x, a);
+        const irgen_vd irgen_c7 = irgen_c5 / (1.0 - irgen_c6);
+        const irgen_vd d0_second__1 = irgen_sel_f64(irgen_c4, irgen_bc_f64(0.0), -(irgen_c7 * a * d0_x * irgen_v_pow_f64(irgen_m0, x, a - 1.0)));
+        const irgen_vd d1_second__1 = irgen_sel_f64(irgen_c4, irgen_bc_f64(0.0), -(irgen_c3 * irgen_c6 * irgen_c7));
+        const irgen_vd irgen_c8 = irgen_v_log1p_f64(irgen_m0, -irgen_c6);
+        const irgen_vd d2_second__1 = irgen_sel_f64(irgen_c4, irgen_bc_f64(0.0), irgen_c8 * d2_b);
+        const irgen_vd second__0 = irgen_sel_f64(irgen_c4, irgen_bc_f64(0.0), irgen_c5 * irgen_c8);
+        d0_first = d0_first__1;
+        d0_second = d0_second__1;
+        d1_first = d1_first__1;
+        d1_second = d1_second__1;
+        d2_second = d2_second__1;
+        first = first__0;
+        second = second__0;
+        *irgen_r1 = d0_first__1 + d0_second__1;
+        *irgen_r2 = d1_first__1 + d1_second__1 + d1_a / a;
+        *irgen_r3 = d2_second__1 + d2_b / b;
+        return first__0 + second__0 + irgen_v_log_f64(irgen_m0, a * b);
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd log_prob_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_4 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_5 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret3);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x > irgen_bc_f64(1.0));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                    irgen_ret3 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret3);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                  irgen_o0 = log_prob__d0_1_2_v_f64(irgen_m0, x, a, b, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret3);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                *irgen_r3 = irgen_ret3;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
     return irgen_ret0;
 }
 
@@ -544,7 +672,7 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
-    irgen_vd log_cdf_4 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_7 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
@@ -581,9 +709,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = log_cdf_v_f64(irgen_m0, x, a, b);
-                  log_cdf_4 = irgen_o0;
+                  log_cdf_7 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_4, irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_7, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -600,7 +728,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
-    irgen_vd log_sf_5 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (x != x));
@@ -637,9 +765,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = log_sf_v_f64(irgen_m0, x, a, b);
-                  log_sf_5 = irgen_o0;
+                  log_sf_8 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_5, irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_8, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -668,9 +796,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_6 = irgen_bc_f64(0.0);
-    irgen_vd cdf_7 = irgen_bc_f64(0.0);
-    irgen_vd cdf_8 = irgen_bc_f64(0.0);
+    irgen_vd cdf_9 = irgen_bc_f64(0.0);
+    irgen_vd cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd cdf_11 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -715,13 +843,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, a, b, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                  cdf_6 = irgen_o0;
-                  cdf_7 = irgen_o1;
-                  cdf_8 = irgen_o2;
+                  cdf_9 = irgen_o0;
+                  cdf_10 = irgen_o1;
+                  cdf_11 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_8, irgen_ret2);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -780,15 +908,15 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_2_0_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1)
 {
-    irgen_vd cdf_9 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_12 = irgen_bc_f64(0.0);
+    irgen_vd cdf_12 = irgen_bc_f64(0.0);
     irgen_vd log_sf_13 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_14 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_15 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_16 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_14 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_15 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_16 = irgen_bc_f64(0.0);
     irgen_vd log_cdf_17 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_18 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_19 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_20 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -829,23 +957,23 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = cdf_v_f64(irgen_m0, x, a, b);
-                  cdf_9 = irgen_o0;
+                  cdf_12 = irgen_o0;
                 }
                 {
-                    const irgen_md irgen_m10 = (cdf_9 - 0.5 > irgen_bc_f64(0.0));
+                    const irgen_md irgen_m10 = (cdf_12 - 0.5 > irgen_bc_f64(0.0));
                     irgen_md irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f64(irgen_m11)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
                           irgen_o0 = log_sf__d1_2_0_v_f64(irgen_m11, x, a, b, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
-                          log_sf_10 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_10);
-                          log_sf_11 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_11);
-                          log_sf_12 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_12);
-                          log_sf_13 = irgen_sel_f64(irgen_m11, irgen_o3, log_sf_13);
+                          log_sf_13 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_13);
+                          log_sf_14 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_14);
+                          log_sf_15 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_15);
+                          log_sf_16 = irgen_sel_f64(irgen_m11, irgen_o3, log_sf_16);
                         }
                         {
-                            const irgen_vd irgen_c0 = 1.0 / log_sf_13;
-                            irgen_ret0 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_11), irgen_ret0);
-                            irgen_ret1 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_12), irgen_ret1);
+                            const irgen_vd irgen_c0 = 1.0 / log_sf_16;
+                            irgen_ret0 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_14), irgen_ret0);
+                            irgen_ret1 = irgen_sel_f64(irgen_m11, -(irgen_c0 * log_sf_15), irgen_ret1);
                             const irgen_md irgen_m12 = irgen_m11;
                             irgen_m11 &= ~irgen_m12;
                             irgen_m0 &= ~irgen_m12;
@@ -855,15 +983,15 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                     if (irgen_any_f64(irgen_m13)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
                           irgen_o0 = log_cdf__d1_2_0_v_f64(irgen_m13, x, a, b, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
-                          log_cdf_14 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_14);
-                          log_cdf_15 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_15);
-                          log_cdf_16 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_16);
-                          log_cdf_17 = irgen_sel_f64(irgen_m13, irgen_o3, log_cdf_17);
+                          log_cdf_17 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_17);
+                          log_cdf_18 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_18);
+                          log_cdf_19 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_19);
+                          log_cdf_20 = irgen_sel_f64(irgen_m13, irgen_o3, log_cdf_20);
                         }
                         {
-                            const irgen_vd irgen_c0 = 1.0 / log_cdf_17;
-                            irgen_ret0 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_15), irgen_ret0);
-                            irgen_ret1 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_16), irgen_ret1);
+                            const irgen_vd irgen_c0 = 1.0 / log_cdf_20;
+                            irgen_ret0 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_18), irgen_ret0);
+                            irgen_ret1 = irgen_sel_f64(irgen_m13, -(irgen_c0 * log_cdf_19), irgen_ret1);
                             const irgen_md irgen_m14 = irgen_m13;
                             irgen_m13 &= ~irgen_m14;
                             irgen_m0 &= ~irgen_m14;
@@ -1192,7 +1320,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_18 = irgen_bc_f64(0.0);
+    irgen_vd sample_21 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)));
@@ -1207,9 +1335,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, a, b, irgen_rng);
-          sample_18 = irgen_o0;
+          sample_21 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_18, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_21, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1295,6 +1423,50 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vd r0;
             r0 = kernel_log_prob_v_f64(irgen_md_lanes(w), x0, x1, x2);
             irgen_store_f_d(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+            irgen_store_d_d(out2, c + b, w, r2);
+            irgen_store_d_d(out3, c + b, w, r3);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            irgen_store_f_d(out0, c + b, w, r0);
+            irgen_store_f_d(out1, c + b, w, r1);
+            irgen_store_f_d(out2, c + b, w, r2);
+            irgen_store_f_d(out3, c + b, w, r3);
         }
 
     }

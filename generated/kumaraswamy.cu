@@ -169,20 +169,22 @@ IRGEN_FN double kernel_cdf_f64(double x, double a, double b)
     return cdf_1;
 }
 
-IRGEN_FN double cdf__d0_f64(double x, double a, double b, double d0_x, double* irgen_r1)
+IRGEN_FN double log_prob_f64(double x, double a, double b)
 {
+    double first = 0.0;
+    double second = 0.0;
     {
-        const double irgen_c0 = pow(x, a);
-        const double irgen_c1 = b * log1p(-irgen_c0);
-        *irgen_r1 = a * b * d0_x * pow(x, a - 1.0) * exp(irgen_c1) / (1.0 - irgen_c0);
-        return -expm1(irgen_c1);
+        const double first__0 = a == 1.0 ? 0.0 : (a - 1.0) * log(x);
+        const double second__0 = b == 1.0 ? 0.0 : (b - 1.0) * log1p(-pow(x, a));
+        first = first__0;
+        second = second__0;
+        return first__0 + second__0 + log(a * b);
     }
 }
 
 IRGEN_FN double kernel_log_prob_f64(double x, double a, double b)
 {
-    double cdf_2 = 0.0;
-    double cdf_3 = 0.0;
+    double log_prob_2 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         return ((double)NAN);
     }
@@ -192,11 +194,89 @@ IRGEN_FN double kernel_log_prob_f64(double x, double a, double b)
     if (x > 1.0) {
         return -((double)INFINITY);
     }
-    { double irgen_o1;
-      cdf_2 = cdf__d0_f64(x, a, b, 1.0, &irgen_o1);
-      cdf_3 = irgen_o1;
+    log_prob_2 = log_prob_f64(x, a, b);
+    return log_prob_2;
+}
+
+IRGEN_FN double log_prob__d0_1_2_f64(double x, double a, double b, double d0_x, double d1_a, double d2_b, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double d0_first = 0.0;
+    double d0_second = 0.0;
+    double d1_first = 0.0;
+    double d1_second = 0.0;
+    double d2_second = 0.0;
+    double first = 0.0;
+    double second = 0.0;
+    {
+        const double d0_first__0 = 0.0;
+        const double d0_second__0 = 0.0;
+        const double d1_first__0 = 0.0;
+        const double d1_second__0 = 0.0;
+        const double d2_second__0 = 0.0;
+        const double irgen_c0 = a == 1.0;
+        const double irgen_c1 = a - 1.0;
+        const double d0_first__1 = irgen_c0 ? 0.0 : irgen_c1 * d0_x / x;
+        const double irgen_c2 = log(x);
+        const double irgen_c3 = irgen_c2 * d1_a;
+        const double d1_first__1 = irgen_c0 ? 0.0 : irgen_c3;
+        const double first__0 = irgen_c0 ? 0.0 : irgen_c1 * irgen_c2;
+        const double irgen_c4 = b == 1.0;
+        const double irgen_c5 = b - 1.0;
+        const double irgen_c6 = pow(x, a);
+        const double irgen_c7 = irgen_c5 / (1.0 - irgen_c6);
+        const double d0_second__1 = irgen_c4 ? 0.0 : -(irgen_c7 * a * d0_x * pow(x, a - 1.0));
+        const double d1_second__1 = irgen_c4 ? 0.0 : -(irgen_c3 * irgen_c6 * irgen_c7);
+        const double irgen_c8 = log1p(-irgen_c6);
+        const double d2_second__1 = irgen_c4 ? 0.0 : irgen_c8 * d2_b;
+        const double second__0 = irgen_c4 ? 0.0 : irgen_c5 * irgen_c8;
+        d0_first = d0_first__1;
+        d0_second = d0_second__1;
+        d1_first = d1_first__1;
+        d1_second = d1_second__1;
+        d2_second = d2_second__1;
+        first = first__0;
+        second = second__0;
+        *irgen_r1 = d0_first__1 + d0_second__1;
+        *irgen_r2 = d1_first__1 + d1_second__1 + d1_a / a;
+        *irgen_r3 = d2_second__1 + d2_b / b;
+        return first__0 + second__0 + log(a * b);
     }
-    return log(cdf_3);
+}
+
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double a, double b, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double log_prob_3 = 0.0;
+    double log_prob_4 = 0.0;
+    double log_prob_5 = 0.0;
+    double log_prob_6 = 0.0;
+    if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return -((double)INFINITY);
+    }
+    if (x > 1.0) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return -((double)INFINITY);
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_4;
+    *irgen_r2 = log_prob_5;
+    *irgen_r3 = log_prob_6;
+    return log_prob_3;
 }
 
 IRGEN_FN double log_cdf_f64(double x, double a, double b)
@@ -206,7 +286,7 @@ IRGEN_FN double log_cdf_f64(double x, double a, double b)
 
 IRGEN_FN double kernel_log_cdf_f64(double x, double a, double b)
 {
-    double log_cdf_4 = 0.0;
+    double log_cdf_7 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         return ((double)NAN);
     }
@@ -216,8 +296,8 @@ IRGEN_FN double kernel_log_cdf_f64(double x, double a, double b)
     if (x > 1.0) {
         return 0.0;
     }
-    log_cdf_4 = log_cdf_f64(x, a, b);
-    return log_cdf_4;
+    log_cdf_7 = log_cdf_f64(x, a, b);
+    return log_cdf_7;
 }
 
 IRGEN_FN double log_sf_f64(double x, double a, double b)
@@ -227,7 +307,7 @@ IRGEN_FN double log_sf_f64(double x, double a, double b)
 
 IRGEN_FN double kernel_log_sf_f64(double x, double a, double b)
 {
-    double log_sf_5 = 0.0;
+    double log_sf_8 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         return ((double)NAN);
     }
@@ -237,8 +317,8 @@ IRGEN_FN double kernel_log_sf_f64(double x, double a, double b)
     if (x > 1.0) {
         return -((double)INFINITY);
     }
-    log_sf_5 = log_sf_f64(x, a, b);
-    return log_sf_5;
+    log_sf_8 = log_sf_f64(x, a, b);
+    return log_sf_8;
 }
 
 IRGEN_FN double cdf__d1_2_f64(double x, double a, double b, double d0_a, double d1_b, double* irgen_r1, double* irgen_r2)
@@ -256,9 +336,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double a, double b, double d0_a, double 
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double a, double b, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_6 = 0.0;
-    double cdf_7 = 0.0;
-    double cdf_8 = 0.0;
+    double cdf_9 = 0.0;
+    double cdf_10 = 0.0;
+    double cdf_11 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -275,13 +355,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double a, double b, double* irgen_
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_6 = cdf__d1_2_f64(x, a, b, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_7 = irgen_o1;
-      cdf_8 = irgen_o2;
+      cdf_9 = cdf__d1_2_f64(x, a, b, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_7;
-    *irgen_r2 = cdf_8;
-    return cdf_6;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN double log_sf__d1_2_0_f64(double x, double a, double b, double d0_a, double d1_b, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
@@ -315,15 +395,15 @@ IRGEN_FN double log_cdf__d1_2_0_f64(double x, double a, double b, double d0_a, d
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double a, double b, double* irgen_r1)
 {
-    double cdf_9 = 0.0;
-    double log_sf_10 = 0.0;
-    double log_sf_11 = 0.0;
-    double log_sf_12 = 0.0;
+    double cdf_12 = 0.0;
     double log_sf_13 = 0.0;
-    double log_cdf_14 = 0.0;
-    double log_cdf_15 = 0.0;
-    double log_cdf_16 = 0.0;
+    double log_sf_14 = 0.0;
+    double log_sf_15 = 0.0;
+    double log_sf_16 = 0.0;
     double log_cdf_17 = 0.0;
+    double log_cdf_18 = 0.0;
+    double log_cdf_19 = 0.0;
+    double log_cdf_20 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -336,30 +416,30 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double a, double b, double* i
         *irgen_r1 = 0.0;
         return 0.0;
     }
-    cdf_9 = cdf_f64(x, a, b);
-    if (cdf_9 - 0.5 > 0.0) {
+    cdf_12 = cdf_f64(x, a, b);
+    if (cdf_12 - 0.5 > 0.0) {
         { double irgen_o1, irgen_o2, irgen_o3;
-          log_sf_10 = log_sf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_sf_11 = irgen_o1;
-          log_sf_12 = irgen_o2;
-          log_sf_13 = irgen_o3;
+          log_sf_13 = log_sf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_sf_14 = irgen_o1;
+          log_sf_15 = irgen_o2;
+          log_sf_16 = irgen_o3;
         }
         {
-            const double irgen_c0 = 1.0 / log_sf_13;
-            *irgen_r1 = -(irgen_c0 * log_sf_12);
-            return -(irgen_c0 * log_sf_11);
+            const double irgen_c0 = 1.0 / log_sf_16;
+            *irgen_r1 = -(irgen_c0 * log_sf_15);
+            return -(irgen_c0 * log_sf_14);
         }
     } else {
         { double irgen_o1, irgen_o2, irgen_o3;
-          log_cdf_14 = log_cdf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
-          log_cdf_15 = irgen_o1;
-          log_cdf_16 = irgen_o2;
-          log_cdf_17 = irgen_o3;
+          log_cdf_17 = log_cdf__d1_2_0_f64(x, a, b, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+          log_cdf_18 = irgen_o1;
+          log_cdf_19 = irgen_o2;
+          log_cdf_20 = irgen_o3;
         }
         {
-            const double irgen_c0 = 1.0 / log_cdf_17;
-            *irgen_r1 = -(irgen_c0 * log_cdf_16);
-            return -(irgen_c0 * log_cdf_15);
+            const double irgen_c0 = 1.0 / log_cdf_20;
+            *irgen_r1 = -(irgen_c0 * log_cdf_19);
+            return -(irgen_c0 * log_cdf_18);
         }
     }
 }
@@ -612,12 +692,12 @@ IRGEN_FN double sample_f64(double a, double b, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double a, double b, irgen_rng* irgen_rng)
 {
-    double sample_18 = 0.0;
+    double sample_21 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b)) {
         return ((double)NAN);
     }
-    sample_18 = sample_f64(a, b, irgen_rng);
-    return sample_18;
+    sample_21 = sample_f64(a, b, irgen_rng);
+    return sample_21;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -766,6 +846,86 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_prob_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#endif
+
+/* log_prob_grad, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
     }
 }
 #endif

@@ -223,7 +223,7 @@ IRGEN_FN double log_prob__d0_1_2_f64(double x, double mu, double sigma, double d
     }
 }
 
-IRGEN_FN double kernel_log_prob_grad_f64(double x, double mu, double sigma, double* irgen_r1, double* irgen_r2)
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double mu, double sigma, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
     double log_prob_3 = 0.0;
     double log_prob_4 = 0.0;
@@ -232,17 +232,20 @@ IRGEN_FN double kernel_log_prob_grad_f64(double x, double mu, double sigma, doub
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
         return ((double)NAN);
     }
     if (x == -((double)INFINITY)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
-        return ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return -((double)INFINITY);
     }
     if (x == ((double)INFINITY)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
-        return ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return -((double)INFINITY);
     }
     { double irgen_o1, irgen_o2, irgen_o3;
       log_prob_3 = log_prob__d0_1_2_f64(x, mu, sigma, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
@@ -250,9 +253,10 @@ IRGEN_FN double kernel_log_prob_grad_f64(double x, double mu, double sigma, doub
       log_prob_5 = irgen_o2;
       log_prob_6 = irgen_o3;
     }
-    *irgen_r1 = log_prob_5;
-    *irgen_r2 = log_prob_6;
-    return log_prob_4;
+    *irgen_r1 = log_prob_4;
+    *irgen_r2 = log_prob_5;
+    *irgen_r3 = log_prob_6;
+    return log_prob_3;
 }
 
 IRGEN_FN double erfcx_large_f64(double z)
@@ -696,7 +700,7 @@ IRGEN_FN float log_prob__d0_1_2_f32(float x, float mu, float sigma, float d0_x, 
     }
 }
 
-IRGEN_FN float kernel_log_prob_grad_f32(float x, float mu, float sigma, float* irgen_r1, float* irgen_r2)
+IRGEN_FN float kernel_log_prob_grad_f32(float x, float mu, float sigma, float* irgen_r1, float* irgen_r2, float* irgen_r3)
 {
     float log_prob_3 = 0.0f;
     float log_prob_4 = 0.0f;
@@ -705,17 +709,20 @@ IRGEN_FN float kernel_log_prob_grad_f32(float x, float mu, float sigma, float* i
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(x)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
+        *irgen_r3 = NAN;
         return NAN;
     }
     if (x == -INFINITY) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
-        return NAN;
+        *irgen_r3 = NAN;
+        return -INFINITY;
     }
     if (x == INFINITY) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
-        return NAN;
+        *irgen_r3 = NAN;
+        return -INFINITY;
     }
     { float irgen_o1, irgen_o2, irgen_o3;
       log_prob_3 = log_prob__d0_1_2_f32(x, mu, sigma, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
@@ -723,9 +730,10 @@ IRGEN_FN float kernel_log_prob_grad_f32(float x, float mu, float sigma, float* i
       log_prob_5 = irgen_o2;
       log_prob_6 = irgen_o3;
     }
-    *irgen_r1 = log_prob_5;
-    *irgen_r2 = log_prob_6;
-    return log_prob_4;
+    *irgen_r1 = log_prob_4;
+    *irgen_r2 = log_prob_5;
+    *irgen_r3 = log_prob_6;
+    return log_prob_3;
 }
 
 IRGEN_FN float erfcx_large_f32(float z)
@@ -1243,7 +1251,7 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
 #endif
 
 /* log_prob_grad, float64 arrays, computed in double */
-IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
@@ -1251,37 +1259,39 @@ IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict
 
     double r1;
     double r2;
-    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2);
+    double r3;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2, &r3);
     out0[i] = (double)r0;
     out1[i] = (double)r1;
     out2[i] = (double)r2;
+    out3[i] = (double)r3;
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
     }
 }
 #else
 
-extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
     }
 }
 #endif
 
 /* log_prob_grad, float32 arrays, computed in float */
-IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
@@ -1289,31 +1299,33 @@ IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict_
 
     float r1;
     float r2;
-    const float r0 = kernel_log_prob_grad_f32(x0, x1, x2, &r1, &r2);
+    float r3;
+    const float r0 = kernel_log_prob_grad_f32(x0, x1, x2, &r1, &r2, &r3);
     out0[i] = (float)r0;
     out1[i] = (float)r1;
     out2[i] = (float)r2;
+    out3[i] = (float)r3;
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
     }
 }
 #else
 
-extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2);
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
     }
 }
 #endif

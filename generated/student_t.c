@@ -1481,7 +1481,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_3_v_f64(i
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4)
 {
     irgen_vd log_prob_3 = irgen_bc_f64(0.0);
     irgen_vd log_prob_4 = irgen_bc_f64(0.0);
@@ -1492,6 +1492,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret4 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (x != x));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
@@ -1500,6 +1501,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
             irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
             irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
             irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
+            irgen_ret4 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret4);
             const irgen_md irgen_m3 = irgen_m2;
             irgen_m2 &= ~irgen_m3;
             irgen_m0 &= ~irgen_m3;
@@ -1510,10 +1512,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
             const irgen_md irgen_m4 = (x == irgen_bc_f64(-((double)INFINITY)));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
                 irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
                 irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
                 irgen_ret3 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret3);
+                irgen_ret4 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret4);
                 const irgen_md irgen_m6 = irgen_m5;
                 irgen_m5 &= ~irgen_m6;
                 irgen_m0 &= ~irgen_m6;
@@ -1524,10 +1527,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
                 const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
                 irgen_md irgen_m8 = irgen_m0 & irgen_m7;
                 if (irgen_any_f64(irgen_m8)) {
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
                     irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
                     irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret2);
                     irgen_ret3 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret3);
+                    irgen_ret4 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret4);
                     const irgen_md irgen_m9 = irgen_m8;
                     irgen_m8 &= ~irgen_m9;
                     irgen_m0 &= ~irgen_m9;
@@ -1542,13 +1546,15 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
                   log_prob_6 = irgen_o3;
                   log_prob_7 = irgen_o4;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret2);
-                irgen_ret3 = irgen_sel_f64(irgen_m0, log_prob_7, irgen_ret3);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret3);
+                irgen_ret4 = irgen_sel_f64(irgen_m0, log_prob_7, irgen_ret4);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 *irgen_r3 = irgen_ret3;
+                *irgen_r4 = irgen_ret4;
                 return irgen_ret0;
             }
         }
@@ -1556,6 +1562,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
+    *irgen_r4 = irgen_ret4;
     return irgen_ret0;
 }
 
@@ -5107,7 +5114,7 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
     }
 }
 
-void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3)
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -5119,18 +5126,19 @@ void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
 
-            irgen_vd r0, r1, r2, r3;
-            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3);
+            irgen_vd r0, r1, r2, r3, r4;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3, &r4);
             irgen_store_d_d(out0, c + b, w, r0);
             irgen_store_d_d(out1, c + b, w, r1);
             irgen_store_d_d(out2, c + b, w, r2);
             irgen_store_d_d(out3, c + b, w, r3);
+            irgen_store_d_d(out4, c + b, w, r4);
         }
 
     }
 }
 
-void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3)
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -5142,12 +5150,13 @@ void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
             const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
 
-            irgen_vd r0, r1, r2, r3;
-            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3);
+            irgen_vd r0, r1, r2, r3, r4;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3, &r4);
             irgen_store_f_d(out0, c + b, w, r0);
             irgen_store_f_d(out1, c + b, w, r1);
             irgen_store_f_d(out2, c + b, w, r2);
             irgen_store_f_d(out3, c + b, w, r3);
+            irgen_store_f_d(out4, c + b, w, r4);
         }
 
     }

@@ -831,7 +831,7 @@ IRGEN_FN double log_prob__d0_1_2_3_f64(double x, double df, double loc, double s
     }
 }
 
-IRGEN_FN double kernel_log_prob_grad_f64(double x, double df, double loc, double scale, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double df, double loc, double scale, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4)
 {
     double log_prob_3 = 0.0;
     double log_prob_4 = 0.0;
@@ -842,19 +842,22 @@ IRGEN_FN double kernel_log_prob_grad_f64(double x, double df, double loc, double
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
         *irgen_r3 = ((double)NAN);
+        *irgen_r4 = ((double)NAN);
         return ((double)NAN);
     }
     if (x == -((double)INFINITY)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
         *irgen_r3 = ((double)NAN);
-        return ((double)NAN);
+        *irgen_r4 = ((double)NAN);
+        return -((double)INFINITY);
     }
     if (x == ((double)INFINITY)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
         *irgen_r3 = ((double)NAN);
-        return ((double)NAN);
+        *irgen_r4 = ((double)NAN);
+        return -((double)INFINITY);
     }
     { double irgen_o1, irgen_o2, irgen_o3, irgen_o4;
       log_prob_3 = log_prob__d0_1_2_3_f64(x, df, loc, scale, 1.0, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3, &irgen_o4);
@@ -863,10 +866,11 @@ IRGEN_FN double kernel_log_prob_grad_f64(double x, double df, double loc, double
       log_prob_6 = irgen_o3;
       log_prob_7 = irgen_o4;
     }
-    *irgen_r1 = log_prob_5;
-    *irgen_r2 = log_prob_6;
-    *irgen_r3 = log_prob_7;
-    return log_prob_4;
+    *irgen_r1 = log_prob_4;
+    *irgen_r2 = log_prob_5;
+    *irgen_r3 = log_prob_6;
+    *irgen_r4 = log_prob_7;
+    return log_prob_3;
 }
 
 IRGEN_FN double log_cdf_f64(double x, double df, double loc, double scale)
@@ -3663,7 +3667,7 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
 #endif
 
 /* log_prob_grad, float64 arrays, computed in double */
-IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
@@ -3673,38 +3677,40 @@ IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict
     double r1;
     double r2;
     double r3;
-    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, x3, &r1, &r2, &r3);
+    double r4;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, x3, &r1, &r2, &r3, &r4);
     out0[i] = (double)r0;
     out1[i] = (double)r1;
     out2[i] = (double)r2;
     out3[i] = (double)r3;
+    out4[i] = (double)r4;
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3, out4);
     }
 }
 #else
 
-extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3, out4);
     }
 }
 #endif
 
 /* log_prob_grad, float32 arrays, computed in double */
-IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
@@ -3714,32 +3720,34 @@ IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict_
     double r1;
     double r2;
     double r3;
-    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, x3, &r1, &r2, &r3);
+    double r4;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, x3, &r1, &r2, &r3, &r4);
     out0[i] = (float)r0;
     out1[i] = (float)r1;
     out2[i] = (float)r2;
     out3[i] = (float)r3;
+    out4[i] = (float)r4;
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3, out4);
     }
 }
 #else
 
-extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3);
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, in3, s3, v3, out0, out1, out2, out3, out4);
     }
 }
 #endif

@@ -470,25 +470,33 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd cdf__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd d0_x, irgen_vd* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
-        const irgen_vd irgen_c0 = 1.0 / lam;
-        const irgen_vd irgen_c1 = irgen_c0 * x;
-        const irgen_vd irgen_c2 = -irgen_v_pow_f64(irgen_m0, irgen_c1, k);
-        *irgen_r1 = irgen_c0 * d0_x * k * irgen_v_pow_f64(irgen_m0, irgen_c1, k - 1.0) * irgen_v_exp_f64(irgen_m0, irgen_c2);
-        return -irgen_v_expm1_f64(irgen_m0, irgen_c2);
+        const irgen_md irgen_m1 = ((k == irgen_bc_f64(1.0)) & (x == irgen_bc_f64(0.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -irgen_v_log_f64(irgen_m2, lam), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    *irgen_r1 = irgen_ret1;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd irgen_c0 = 1.0 / lam;
+            const irgen_vd irgen_c1 = irgen_c0 * x;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, irgen_c1, k) + (k - 1.0) * irgen_v_log_f64(irgen_m0, irgen_c1) + irgen_v_log_f64(irgen_m0, irgen_c0 * k), irgen_ret0);
+            return irgen_ret0;
+        }
+    }
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
 {
-    irgen_vd cdf_2 = irgen_bc_f64(0.0);
-    irgen_vd cdf_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (~(lam > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (irgen_v_fabs_f64(lam) == ((double)INFINITY)) | (x != x));
@@ -523,16 +531,137 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
                 }
             }
             if (irgen_any_f64(irgen_m0)) {
-                { irgen_vd irgen_o0, irgen_o1;
-                  irgen_o0 = cdf__d0_v_f64(irgen_m0, x, k, lam, irgen_bc_f64(1.0), &irgen_o1);
-                  cdf_2 = irgen_o0;
-                  cdf_3 = irgen_o1;
+                { irgen_vd irgen_o0;
+                  irgen_o0 = log_prob_v_f64(irgen_m0, x, k, lam);
+                  log_prob_2 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, cdf_3), irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_2, irgen_ret0);
                 return irgen_ret0;
             }
         }
     }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd d0_x, irgen_vd d1_k, irgen_vd d2_lam, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((k == irgen_bc_f64(1.0)) & (x == irgen_bc_f64(0.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, -irgen_v_log_f64(irgen_m2, lam), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, -(d2_lam / lam), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd irgen_c0 = 1.0 / lam;
+            const irgen_vd irgen_c1 = irgen_c0 * x;
+            const irgen_vd irgen_c2 = irgen_v_pow_f64(irgen_m0, irgen_c1, k);
+            const irgen_vd irgen_c3 = k - 1.0;
+            const irgen_vd irgen_c4 = irgen_v_log_f64(irgen_m0, irgen_c1);
+            const irgen_vd irgen_c5 = irgen_c0 * k;
+            const irgen_vd irgen_c6 = irgen_v_pow_f64(irgen_m0, irgen_c1, k - 1.0);
+            const irgen_vd irgen_c7 = irgen_c4 * d1_k;
+            const irgen_vd irgen_c8 = irgen_c0 * d2_lam;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_c2 + irgen_c3 * irgen_c4 + irgen_v_log_f64(irgen_m0, irgen_c5), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c3 * d0_x / x - irgen_c5 * irgen_c6 * d0_x, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, d1_k / k - irgen_c2 * irgen_c7 + irgen_c7, irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m0, irgen_c6 * d2_lam * k * x * (1.0 / lam) * (1.0 / lam) - irgen_c3 * irgen_c8 - irgen_c8, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd log_prob_3 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_4 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_5 = irgen_bc_f64(0.0);
+    irgen_vd log_prob_6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (~(lam > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (irgen_v_fabs_f64(lam) == ((double)INFINITY)) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (x < irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret3);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_md irgen_m7 = (x == irgen_bc_f64(((double)INFINITY)));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret2);
+                    irgen_ret3 = irgen_sel_f64(irgen_m8, irgen_bc_f64(((double)NAN)), irgen_ret3);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f64(irgen_m0)) {
+                { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                  irgen_o0 = log_prob__d0_1_2_v_f64(irgen_m0, x, k, lam, irgen_bc_f64(1.0), irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2, &irgen_o3);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                }
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_prob_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, log_prob_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, log_prob_5, irgen_ret2);
+                irgen_ret3 = irgen_sel_f64(irgen_m0, log_prob_6, irgen_ret3);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                *irgen_r3 = irgen_ret3;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
     return irgen_ret0;
 }
 
@@ -545,7 +674,7 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
 {
-    irgen_vd log_cdf_4 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_7 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (~(lam > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (irgen_v_fabs_f64(lam) == ((double)INFINITY)) | (x != x));
@@ -582,9 +711,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = log_cdf_v_f64(irgen_m0, x, k, lam);
-                  log_cdf_4 = irgen_o0;
+                  log_cdf_7 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_4, irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_cdf_7, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -601,7 +730,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
 {
-    irgen_vd log_sf_5 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_8 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (~(lam > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (irgen_v_fabs_f64(lam) == ((double)INFINITY)) | (x != x));
@@ -638,9 +767,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = log_sf_v_f64(irgen_m0, x, k, lam);
-                  log_sf_5 = irgen_o0;
+                  log_sf_8 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_5, irgen_ret0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, log_sf_8, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -669,9 +798,9 @@ static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd cdf_6 = irgen_bc_f64(0.0);
-    irgen_vd cdf_7 = irgen_bc_f64(0.0);
-    irgen_vd cdf_8 = irgen_bc_f64(0.0);
+    irgen_vd cdf_9 = irgen_bc_f64(0.0);
+    irgen_vd cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd cdf_11 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -716,13 +845,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, k, lam, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                  cdf_6 = irgen_o0;
-                  cdf_7 = irgen_o1;
-                  cdf_8 = irgen_o2;
+                  cdf_9 = irgen_o0;
+                  cdf_10 = irgen_o1;
+                  cdf_11 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_6, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_7, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_8, irgen_ret2);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -782,13 +911,13 @@ static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd* irgen_r1)
 {
-    irgen_vd upper_9 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_10 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_11 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_12 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_13 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_14 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_15 = irgen_bc_f64(0.0);
+    irgen_vd upper_12 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_13 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_14 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_15 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_16 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_17 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_18 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -829,19 +958,19 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             if (irgen_any_f64(irgen_m0)) {
                 { irgen_vd irgen_o0;
                   irgen_o0 = upper_v_f64(irgen_m0, x, k, lam);
-                  upper_9 = irgen_o0;
+                  upper_12 = irgen_o0;
                 }
                 {
-                    const irgen_md irgen_m10 = (upper_9 > irgen_bc_f64(0.0));
+                    const irgen_md irgen_m10 = (upper_12 > irgen_bc_f64(0.0));
                     irgen_md irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f64(irgen_m11)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f64(irgen_m11, x, k, lam, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_sf_10 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_10);
-                          log_sf_11 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_11);
-                          log_sf_12 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_12);
+                          log_sf_13 = irgen_sel_f64(irgen_m11, irgen_o0, log_sf_13);
+                          log_sf_14 = irgen_sel_f64(irgen_m11, irgen_o1, log_sf_14);
+                          log_sf_15 = irgen_sel_f64(irgen_m11, irgen_o2, log_sf_15);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_11 / log_sf_12), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m11, -(log_sf_14 / log_sf_15), irgen_ret0);
                         irgen_ret1 = irgen_sel_f64(irgen_m11, x / lam, irgen_ret1);
                         const irgen_md irgen_m12 = irgen_m11;
                         irgen_m11 &= ~irgen_m12;
@@ -851,11 +980,11 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
                     if (irgen_any_f64(irgen_m13)) {
                         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f64(irgen_m13, x, k, lam, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-                          log_cdf_13 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_13);
-                          log_cdf_14 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_14);
-                          log_cdf_15 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_15);
+                          log_cdf_16 = irgen_sel_f64(irgen_m13, irgen_o0, log_cdf_16);
+                          log_cdf_17 = irgen_sel_f64(irgen_m13, irgen_o1, log_cdf_17);
+                          log_cdf_18 = irgen_sel_f64(irgen_m13, irgen_o2, log_cdf_18);
                         }
-                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_14 / log_cdf_15), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f64(irgen_m13, -(log_cdf_17 / log_cdf_18), irgen_ret0);
                         irgen_ret1 = irgen_sel_f64(irgen_m13, x / lam, irgen_ret1);
                         const irgen_md irgen_m14 = irgen_m13;
                         irgen_m13 &= ~irgen_m14;
@@ -1176,7 +1305,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd k, irgen_vd lam, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_16 = irgen_bc_f64(0.0);
+    irgen_vd sample_19 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (~(lam > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (irgen_v_fabs_f64(lam) == ((double)INFINITY)));
@@ -1191,9 +1320,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, k, lam, irgen_rng);
-          sample_16 = irgen_o0;
+          sample_19 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_16, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_19, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1464,25 +1593,33 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_v_f32(irgen_mf 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf cdf__d0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf d0_x, irgen_vf* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vf log_prob_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
-        const irgen_vf irgen_c0 = 1.0f / lam;
-        const irgen_vf irgen_c1 = irgen_c0 * x;
-        const irgen_vf irgen_c2 = -irgen_v_pow_f32(irgen_m0, irgen_c1, k);
-        *irgen_r1 = irgen_c0 * d0_x * k * irgen_v_pow_f32(irgen_m0, irgen_c1, k - 1.0f) * irgen_v_exp_f32(irgen_m0, irgen_c2);
-        return -irgen_v_expm1_f32(irgen_m0, irgen_c2);
+        const irgen_mf irgen_m1 = ((k == irgen_bc_f32(1.0f)) & (x == irgen_bc_f32(0.0f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, -irgen_v_log_f32(irgen_m2, lam), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    *irgen_r1 = irgen_ret1;
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf irgen_c0 = 1.0f / lam;
+            const irgen_vf irgen_c1 = irgen_c0 * x;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_v_pow_f32(irgen_m0, irgen_c1, k) + (k - 1.0f) * irgen_v_log_f32(irgen_m0, irgen_c1) + irgen_v_log_f32(irgen_m0, irgen_c0 * k), irgen_ret0);
+            return irgen_ret0;
+        }
+    }
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
 {
-    irgen_vf cdf_2 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_3 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_2 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (~(lam > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (irgen_v_fabs_f32(lam) == INFINITY) | (x != x));
@@ -1517,16 +1654,137 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_v_f32(irge
                 }
             }
             if (irgen_any_f32(irgen_m0)) {
-                { irgen_vf irgen_o0, irgen_o1;
-                  irgen_o0 = cdf__d0_v_f32(irgen_m0, x, k, lam, irgen_bc_f32(1.0f), &irgen_o1);
-                  cdf_2 = irgen_o0;
-                  cdf_3 = irgen_o1;
+                { irgen_vf irgen_o0;
+                  irgen_o0 = log_prob_v_f32(irgen_m0, x, k, lam);
+                  log_prob_2 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log_f32(irgen_m0, cdf_3), irgen_ret0);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_2, irgen_ret0);
                 return irgen_ret0;
             }
         }
     }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_prob__d0_1_2_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf d0_x, irgen_vf d1_k, irgen_vf d2_lam, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((k == irgen_bc_f32(1.0f)) & (x == irgen_bc_f32(0.0f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, -irgen_v_log_f32(irgen_m2, lam), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m2, -(d2_lam / lam), irgen_ret3);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf irgen_c0 = 1.0f / lam;
+            const irgen_vf irgen_c1 = irgen_c0 * x;
+            const irgen_vf irgen_c2 = irgen_v_pow_f32(irgen_m0, irgen_c1, k);
+            const irgen_vf irgen_c3 = k - 1.0f;
+            const irgen_vf irgen_c4 = irgen_v_log_f32(irgen_m0, irgen_c1);
+            const irgen_vf irgen_c5 = irgen_c0 * k;
+            const irgen_vf irgen_c6 = irgen_v_pow_f32(irgen_m0, irgen_c1, k - 1.0f);
+            const irgen_vf irgen_c7 = irgen_c4 * d1_k;
+            const irgen_vf irgen_c8 = irgen_c0 * d2_lam;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, -irgen_c2 + irgen_c3 * irgen_c4 + irgen_v_log_f32(irgen_m0, irgen_c5), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_c3 * d0_x / x - irgen_c5 * irgen_c6 * d0_x, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, d1_k / k - irgen_c2 * irgen_c7 + irgen_c7, irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m0, irgen_c6 * d2_lam * k * x * (1.0f / lam) * (1.0f / lam) - irgen_c3 * irgen_c8 - irgen_c8, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf log_prob_3 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_4 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_5 = irgen_bc_f32(0.0f);
+    irgen_vf log_prob_6 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (~(lam > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (irgen_v_fabs_f32(lam) == INFINITY) | (x != x));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret3);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (x < irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret2);
+                irgen_ret3 = irgen_sel_f32(irgen_m5, irgen_bc_f32(NAN), irgen_ret3);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_mf irgen_m7 = (x == irgen_bc_f32(INFINITY));
+                irgen_mf irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    irgen_ret0 = irgen_sel_f32(irgen_m8, irgen_bc_f32(-INFINITY), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret2);
+                    irgen_ret3 = irgen_sel_f32(irgen_m8, irgen_bc_f32(NAN), irgen_ret3);
+                    const irgen_mf irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+            }
+            if (irgen_any_f32(irgen_m0)) {
+                { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+                  irgen_o0 = log_prob__d0_1_2_v_f32(irgen_m0, x, k, lam, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2, &irgen_o3);
+                  log_prob_3 = irgen_o0;
+                  log_prob_4 = irgen_o1;
+                  log_prob_5 = irgen_o2;
+                  log_prob_6 = irgen_o3;
+                }
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_prob_3, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, log_prob_4, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, log_prob_5, irgen_ret2);
+                irgen_ret3 = irgen_sel_f32(irgen_m0, log_prob_6, irgen_ret3);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                *irgen_r3 = irgen_ret3;
+                return irgen_ret0;
+            }
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
     return irgen_ret0;
 }
 
@@ -1539,7 +1797,7 @@ static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irg
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
 {
-    irgen_vf log_cdf_4 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_7 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (~(lam > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (irgen_v_fabs_f32(lam) == INFINITY) | (x != x));
@@ -1576,9 +1834,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_cdf_v_f32(irgen
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0;
                   irgen_o0 = log_cdf_v_f32(irgen_m0, x, k, lam);
-                  log_cdf_4 = irgen_o0;
+                  log_cdf_7 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_4, irgen_ret0);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_cdf_7, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -1595,7 +1853,7 @@ static inline __attribute__((always_inline)) irgen_vf log_sf_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
 {
-    irgen_vf log_sf_5 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_8 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (~(lam > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (irgen_v_fabs_f32(lam) == INFINITY) | (x != x));
@@ -1632,9 +1890,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_sf_v_f32(irgen_
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0;
                   irgen_o0 = log_sf_v_f32(irgen_m0, x, k, lam);
-                  log_sf_5 = irgen_o0;
+                  log_sf_8 = irgen_o0;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_5, irgen_ret0);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, log_sf_8, irgen_ret0);
                 return irgen_ret0;
             }
         }
@@ -1663,9 +1921,9 @@ static inline __attribute__((always_inline)) irgen_vf cdf__d1_2_v_f32(irgen_mf i
 
 static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    irgen_vf cdf_6 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_7 = irgen_bc_f32(0.0f);
-    irgen_vf cdf_8 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_9 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_10 = irgen_bc_f32(0.0f);
+    irgen_vf cdf_11 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -1710,13 +1968,13 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_grad_v_f32(irge
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                   irgen_o0 = cdf__d1_2_v_f32(irgen_m0, x, k, lam, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                  cdf_6 = irgen_o0;
-                  cdf_7 = irgen_o1;
-                  cdf_8 = irgen_o2;
+                  cdf_9 = irgen_o0;
+                  cdf_10 = irgen_o1;
+                  cdf_11 = irgen_o2;
                 }
-                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_6, irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_7, irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_8, irgen_ret2);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, cdf_9, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, cdf_10, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, cdf_11, irgen_ret2);
                 *irgen_r1 = irgen_ret1;
                 *irgen_r2 = irgen_ret2;
                 return irgen_ret0;
@@ -1776,13 +2034,13 @@ static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf* irgen_r1)
 {
-    irgen_vf upper_9 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_10 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_11 = irgen_bc_f32(0.0f);
-    irgen_vf log_sf_12 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_13 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_14 = irgen_bc_f32(0.0f);
-    irgen_vf log_cdf_15 = irgen_bc_f32(0.0f);
+    irgen_vf upper_12 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_13 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_14 = irgen_bc_f32(0.0f);
+    irgen_vf log_sf_15 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_16 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_17 = irgen_bc_f32(0.0f);
+    irgen_vf log_cdf_18 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
@@ -1823,19 +2081,19 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
             if (irgen_any_f32(irgen_m0)) {
                 { irgen_vf irgen_o0;
                   irgen_o0 = upper_v_f32(irgen_m0, x, k, lam);
-                  upper_9 = irgen_o0;
+                  upper_12 = irgen_o0;
                 }
                 {
-                    const irgen_mf irgen_m10 = (upper_9 > irgen_bc_f32(0.0f));
+                    const irgen_mf irgen_m10 = (upper_12 > irgen_bc_f32(0.0f));
                     irgen_mf irgen_m11 = irgen_m0 & irgen_m10;
                     if (irgen_any_f32(irgen_m11)) {
                         { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_sf__d1_0_v_f32(irgen_m11, x, k, lam, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                          log_sf_10 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_10);
-                          log_sf_11 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_11);
-                          log_sf_12 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_12);
+                          log_sf_13 = irgen_sel_f32(irgen_m11, irgen_o0, log_sf_13);
+                          log_sf_14 = irgen_sel_f32(irgen_m11, irgen_o1, log_sf_14);
+                          log_sf_15 = irgen_sel_f32(irgen_m11, irgen_o2, log_sf_15);
                         }
-                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_11 / log_sf_12), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f32(irgen_m11, -(log_sf_14 / log_sf_15), irgen_ret0);
                         irgen_ret1 = irgen_sel_f32(irgen_m11, x / lam, irgen_ret1);
                         const irgen_mf irgen_m12 = irgen_m11;
                         irgen_m11 &= ~irgen_m12;
@@ -1845,11 +2103,11 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
                     if (irgen_any_f32(irgen_m13)) {
                         { irgen_vf irgen_o0, irgen_o1, irgen_o2;
                           irgen_o0 = log_cdf__d1_0_v_f32(irgen_m13, x, k, lam, irgen_bc_f32(1.0f), irgen_bc_f32(1.0f), &irgen_o1, &irgen_o2);
-                          log_cdf_13 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_13);
-                          log_cdf_14 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_14);
-                          log_cdf_15 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_15);
+                          log_cdf_16 = irgen_sel_f32(irgen_m13, irgen_o0, log_cdf_16);
+                          log_cdf_17 = irgen_sel_f32(irgen_m13, irgen_o1, log_cdf_17);
+                          log_cdf_18 = irgen_sel_f32(irgen_m13, irgen_o2, log_cdf_18);
                         }
-                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_14 / log_cdf_15), irgen_ret0);
+                        irgen_ret0 = irgen_sel_f32(irgen_m13, -(log_cdf_17 / log_cdf_18), irgen_ret0);
                         irgen_ret1 = irgen_sel_f32(irgen_m13, x / lam, irgen_ret1);
                         const irgen_mf irgen_m14 = irgen_m13;
                         irgen_m13 &= ~irgen_m14;
@@ -2170,7 +2428,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf k, irgen_vf lam, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_16 = irgen_bc_f32(0.0f);
+    irgen_vf sample_19 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (~(lam > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (irgen_v_fabs_f32(lam) == INFINITY));
@@ -2185,9 +2443,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, k, lam, irgen_rng);
-          sample_16 = irgen_o0;
+          sample_19 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_16, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_19, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -2273,6 +2531,50 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
             irgen_vf r0;
             r0 = kernel_log_prob_v_f32(irgen_mf_lanes(w), x0, x1, x2);
             irgen_store_f_f(out0, c + b, w, r0);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_log_prob_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            irgen_store_d_d(out0, c + b, w, r0);
+            irgen_store_d_d(out1, c + b, w, r1);
+            irgen_store_d_d(out2, c + b, w, r2);
+            irgen_store_d_d(out3, c + b, w, r3);
+        }
+
+    }
+}
+
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            irgen_vf r0, r1, r2, r3;
+            r0 = kernel_log_prob_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            irgen_store_f_f(out0, c + b, w, r0);
+            irgen_store_f_f(out1, c + b, w, r1);
+            irgen_store_f_f(out2, c + b, w, r2);
+            irgen_store_f_f(out3, c + b, w, r3);
         }
 
     }

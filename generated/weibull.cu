@@ -169,21 +169,21 @@ IRGEN_FN double kernel_cdf_f64(double x, double k, double lam)
     return cdf_1;
 }
 
-IRGEN_FN double cdf__d0_f64(double x, double k, double lam, double d0_x, double* irgen_r1)
+IRGEN_FN double log_prob_f64(double x, double k, double lam)
 {
+    if (k == 1.0 && x == 0.0) {
+        return -log(lam);
+    }
     {
         const double irgen_c0 = 1.0 / lam;
         const double irgen_c1 = irgen_c0 * x;
-        const double irgen_c2 = -pow(irgen_c1, k);
-        *irgen_r1 = irgen_c0 * d0_x * k * pow(irgen_c1, k - 1.0) * exp(irgen_c2);
-        return -expm1(irgen_c2);
+        return -pow(irgen_c1, k) + (k - 1.0) * log(irgen_c1) + log(irgen_c0 * k);
     }
 }
 
 IRGEN_FN double kernel_log_prob_f64(double x, double k, double lam)
 {
-    double cdf_2 = 0.0;
-    double cdf_3 = 0.0;
+    double log_prob_2 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
         return ((double)NAN);
     }
@@ -193,11 +193,69 @@ IRGEN_FN double kernel_log_prob_f64(double x, double k, double lam)
     if (x == ((double)INFINITY)) {
         return -((double)INFINITY);
     }
-    { double irgen_o1;
-      cdf_2 = cdf__d0_f64(x, k, lam, 1.0, &irgen_o1);
-      cdf_3 = irgen_o1;
+    log_prob_2 = log_prob_f64(x, k, lam);
+    return log_prob_2;
+}
+
+IRGEN_FN double log_prob__d0_1_2_f64(double x, double k, double lam, double d0_x, double d1_k, double d2_lam, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    if (k == 1.0 && x == 0.0) {
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        *irgen_r3 = -(d2_lam / lam);
+        return -log(lam);
     }
-    return log(cdf_3);
+    {
+        const double irgen_c0 = 1.0 / lam;
+        const double irgen_c1 = irgen_c0 * x;
+        const double irgen_c2 = pow(irgen_c1, k);
+        const double irgen_c3 = k - 1.0;
+        const double irgen_c4 = log(irgen_c1);
+        const double irgen_c5 = irgen_c0 * k;
+        const double irgen_c6 = pow(irgen_c1, k - 1.0);
+        const double irgen_c7 = irgen_c4 * d1_k;
+        const double irgen_c8 = irgen_c0 * d2_lam;
+        *irgen_r1 = irgen_c3 * d0_x / x - irgen_c5 * irgen_c6 * d0_x;
+        *irgen_r2 = d1_k / k - irgen_c2 * irgen_c7 + irgen_c7;
+        *irgen_r3 = irgen_c6 * d2_lam * k * x * (1.0 / lam) * (1.0 / lam) - irgen_c3 * irgen_c8 - irgen_c8;
+        return -irgen_c2 + irgen_c3 * irgen_c4 + log(irgen_c5);
+    }
+}
+
+IRGEN_FN double kernel_log_prob_grad_f64(double x, double k, double lam, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double log_prob_3 = 0.0;
+    double log_prob_4 = 0.0;
+    double log_prob_5 = 0.0;
+    double log_prob_6 = 0.0;
+    if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (x < 0.0) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return -((double)INFINITY);
+    }
+    if (x == ((double)INFINITY)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return -((double)INFINITY);
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f64(x, k, lam, 1.0, 1.0, 1.0, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_4;
+    *irgen_r2 = log_prob_5;
+    *irgen_r3 = log_prob_6;
+    return log_prob_3;
 }
 
 IRGEN_FN double log_cdf_f64(double x, double k, double lam)
@@ -207,7 +265,7 @@ IRGEN_FN double log_cdf_f64(double x, double k, double lam)
 
 IRGEN_FN double kernel_log_cdf_f64(double x, double k, double lam)
 {
-    double log_cdf_4 = 0.0;
+    double log_cdf_7 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
         return ((double)NAN);
     }
@@ -217,8 +275,8 @@ IRGEN_FN double kernel_log_cdf_f64(double x, double k, double lam)
     if (x == ((double)INFINITY)) {
         return 0.0;
     }
-    log_cdf_4 = log_cdf_f64(x, k, lam);
-    return log_cdf_4;
+    log_cdf_7 = log_cdf_f64(x, k, lam);
+    return log_cdf_7;
 }
 
 IRGEN_FN double log_sf_f64(double x, double k, double lam)
@@ -228,7 +286,7 @@ IRGEN_FN double log_sf_f64(double x, double k, double lam)
 
 IRGEN_FN double kernel_log_sf_f64(double x, double k, double lam)
 {
-    double log_sf_5 = 0.0;
+    double log_sf_8 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
         return ((double)NAN);
     }
@@ -238,8 +296,8 @@ IRGEN_FN double kernel_log_sf_f64(double x, double k, double lam)
     if (x == ((double)INFINITY)) {
         return -((double)INFINITY);
     }
-    log_sf_5 = log_sf_f64(x, k, lam);
-    return log_sf_5;
+    log_sf_8 = log_sf_f64(x, k, lam);
+    return log_sf_8;
 }
 
 IRGEN_FN double cdf__d1_2_f64(double x, double k, double lam, double d0_k, double d1_lam, double* irgen_r1, double* irgen_r2)
@@ -257,9 +315,9 @@ IRGEN_FN double cdf__d1_2_f64(double x, double k, double lam, double d0_k, doubl
 
 IRGEN_FN double kernel_cdf_grad_f64(double x, double k, double lam, double* irgen_r1, double* irgen_r2)
 {
-    double cdf_6 = 0.0;
-    double cdf_7 = 0.0;
-    double cdf_8 = 0.0;
+    double cdf_9 = 0.0;
+    double cdf_10 = 0.0;
+    double cdf_11 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -276,13 +334,13 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double k, double lam, double* irge
         return 1.0;
     }
     { double irgen_o1, irgen_o2;
-      cdf_6 = cdf__d1_2_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_7 = irgen_o1;
-      cdf_8 = irgen_o2;
+      cdf_9 = cdf__d1_2_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_7;
-    *irgen_r2 = cdf_8;
-    return cdf_6;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN double upper_f64(double x, double k, double lam)
@@ -319,13 +377,13 @@ IRGEN_FN double log_cdf__d1_0_f64(double x, double k, double lam, double d0_k, d
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double k, double lam, double* irgen_r1)
 {
-    double upper_9 = 0.0;
-    double log_sf_10 = 0.0;
-    double log_sf_11 = 0.0;
-    double log_sf_12 = 0.0;
-    double log_cdf_13 = 0.0;
-    double log_cdf_14 = 0.0;
-    double log_cdf_15 = 0.0;
+    double upper_12 = 0.0;
+    double log_sf_13 = 0.0;
+    double log_sf_14 = 0.0;
+    double log_sf_15 = 0.0;
+    double log_cdf_16 = 0.0;
+    double log_cdf_17 = 0.0;
+    double log_cdf_18 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam) || isnan(x)) {
         *irgen_r1 = ((double)NAN);
         return ((double)NAN);
@@ -338,23 +396,23 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double k, double lam, double*
         *irgen_r1 = 0.0;
         return 0.0;
     }
-    upper_9 = upper_f64(x, k, lam);
-    if (upper_9 > 0.0) {
+    upper_12 = upper_f64(x, k, lam);
+    if (upper_12 > 0.0) {
         { double irgen_o1, irgen_o2;
-          log_sf_10 = log_sf__d1_0_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_sf_11 = irgen_o1;
-          log_sf_12 = irgen_o2;
+          log_sf_13 = log_sf__d1_0_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_sf_14 = irgen_o1;
+          log_sf_15 = irgen_o2;
         }
         *irgen_r1 = x / lam;
-        return -(log_sf_11 / log_sf_12);
+        return -(log_sf_14 / log_sf_15);
     } else {
         { double irgen_o1, irgen_o2;
-          log_cdf_13 = log_cdf__d1_0_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
-          log_cdf_14 = irgen_o1;
-          log_cdf_15 = irgen_o2;
+          log_cdf_16 = log_cdf__d1_0_f64(x, k, lam, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_17 = irgen_o1;
+          log_cdf_18 = irgen_o2;
         }
         *irgen_r1 = x / lam;
-        return -(log_cdf_14 / log_cdf_15);
+        return -(log_cdf_17 / log_cdf_18);
     }
 }
 
@@ -601,12 +659,12 @@ IRGEN_FN double sample_f64(double k, double lam, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double k, double lam, irgen_rng* irgen_rng)
 {
-    double sample_16 = 0.0;
+    double sample_19 = 0.0;
     if (!(k > 0.0) || !(lam > 0.0) || isinf(k) || isinf(lam)) {
         return ((double)NAN);
     }
-    sample_16 = sample_f64(k, lam, irgen_rng);
-    return sample_16;
+    sample_19 = sample_f64(k, lam, irgen_rng);
+    return sample_19;
 }
 
 /* ---- float32 device functions ---- */
@@ -632,21 +690,21 @@ IRGEN_FN float kernel_cdf_f32(float x, float k, float lam)
     return cdf_1;
 }
 
-IRGEN_FN float cdf__d0_f32(float x, float k, float lam, float d0_x, float* irgen_r1)
+IRGEN_FN float log_prob_f32(float x, float k, float lam)
 {
+    if (k == 1.0f && x == 0.0f) {
+        return -logf(lam);
+    }
     {
         const float irgen_c0 = 1.0f / lam;
         const float irgen_c1 = irgen_c0 * x;
-        const float irgen_c2 = -powf(irgen_c1, k);
-        *irgen_r1 = irgen_c0 * d0_x * k * powf(irgen_c1, k - 1.0f) * expf(irgen_c2);
-        return -expm1f(irgen_c2);
+        return -powf(irgen_c1, k) + (k - 1.0f) * logf(irgen_c1) + logf(irgen_c0 * k);
     }
 }
 
 IRGEN_FN float kernel_log_prob_f32(float x, float k, float lam)
 {
-    float cdf_2 = 0.0f;
-    float cdf_3 = 0.0f;
+    float log_prob_2 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
         return NAN;
     }
@@ -656,11 +714,69 @@ IRGEN_FN float kernel_log_prob_f32(float x, float k, float lam)
     if (x == INFINITY) {
         return -INFINITY;
     }
-    { float irgen_o1;
-      cdf_2 = cdf__d0_f32(x, k, lam, 1.0f, &irgen_o1);
-      cdf_3 = irgen_o1;
+    log_prob_2 = log_prob_f32(x, k, lam);
+    return log_prob_2;
+}
+
+IRGEN_FN float log_prob__d0_1_2_f32(float x, float k, float lam, float d0_x, float d1_k, float d2_lam, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    if (k == 1.0f && x == 0.0f) {
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        *irgen_r3 = -(d2_lam / lam);
+        return -logf(lam);
     }
-    return logf(cdf_3);
+    {
+        const float irgen_c0 = 1.0f / lam;
+        const float irgen_c1 = irgen_c0 * x;
+        const float irgen_c2 = powf(irgen_c1, k);
+        const float irgen_c3 = k - 1.0f;
+        const float irgen_c4 = logf(irgen_c1);
+        const float irgen_c5 = irgen_c0 * k;
+        const float irgen_c6 = powf(irgen_c1, k - 1.0f);
+        const float irgen_c7 = irgen_c4 * d1_k;
+        const float irgen_c8 = irgen_c0 * d2_lam;
+        *irgen_r1 = irgen_c3 * d0_x / x - irgen_c5 * irgen_c6 * d0_x;
+        *irgen_r2 = d1_k / k - irgen_c2 * irgen_c7 + irgen_c7;
+        *irgen_r3 = irgen_c6 * d2_lam * k * x * (1.0f / lam) * (1.0f / lam) - irgen_c3 * irgen_c8 - irgen_c8;
+        return -irgen_c2 + irgen_c3 * irgen_c4 + logf(irgen_c5);
+    }
+}
+
+IRGEN_FN float kernel_log_prob_grad_f32(float x, float k, float lam, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float log_prob_3 = 0.0f;
+    float log_prob_4 = 0.0f;
+    float log_prob_5 = 0.0f;
+    float log_prob_6 = 0.0f;
+    if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        *irgen_r3 = NAN;
+        return NAN;
+    }
+    if (x < 0.0f) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        *irgen_r3 = NAN;
+        return -INFINITY;
+    }
+    if (x == INFINITY) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        *irgen_r3 = NAN;
+        return -INFINITY;
+    }
+    { float irgen_o1, irgen_o2, irgen_o3;
+      log_prob_3 = log_prob__d0_1_2_f32(x, k, lam, 1.0f, 1.0f, 1.0f, &irgen_o1, &irgen_o2, &irgen_o3);
+      log_prob_4 = irgen_o1;
+      log_prob_5 = irgen_o2;
+      log_prob_6 = irgen_o3;
+    }
+    *irgen_r1 = log_prob_4;
+    *irgen_r2 = log_prob_5;
+    *irgen_r3 = log_prob_6;
+    return log_prob_3;
 }
 
 IRGEN_FN float log_cdf_f32(float x, float k, float lam)
@@ -670,7 +786,7 @@ IRGEN_FN float log_cdf_f32(float x, float k, float lam)
 
 IRGEN_FN float kernel_log_cdf_f32(float x, float k, float lam)
 {
-    float log_cdf_4 = 0.0f;
+    float log_cdf_7 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
         return NAN;
     }
@@ -680,8 +796,8 @@ IRGEN_FN float kernel_log_cdf_f32(float x, float k, float lam)
     if (x == INFINITY) {
         return 0.0f;
     }
-    log_cdf_4 = log_cdf_f32(x, k, lam);
-    return log_cdf_4;
+    log_cdf_7 = log_cdf_f32(x, k, lam);
+    return log_cdf_7;
 }
 
 IRGEN_FN float log_sf_f32(float x, float k, float lam)
@@ -691,7 +807,7 @@ IRGEN_FN float log_sf_f32(float x, float k, float lam)
 
 IRGEN_FN float kernel_log_sf_f32(float x, float k, float lam)
 {
-    float log_sf_5 = 0.0f;
+    float log_sf_8 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
         return NAN;
     }
@@ -701,8 +817,8 @@ IRGEN_FN float kernel_log_sf_f32(float x, float k, float lam)
     if (x == INFINITY) {
         return -INFINITY;
     }
-    log_sf_5 = log_sf_f32(x, k, lam);
-    return log_sf_5;
+    log_sf_8 = log_sf_f32(x, k, lam);
+    return log_sf_8;
 }
 
 IRGEN_FN float cdf__d1_2_f32(float x, float k, float lam, float d0_k, float d1_lam, float* irgen_r1, float* irgen_r2)
@@ -720,9 +836,9 @@ IRGEN_FN float cdf__d1_2_f32(float x, float k, float lam, float d0_k, float d1_l
 
 IRGEN_FN float kernel_cdf_grad_f32(float x, float k, float lam, float* irgen_r1, float* irgen_r2)
 {
-    float cdf_6 = 0.0f;
-    float cdf_7 = 0.0f;
-    float cdf_8 = 0.0f;
+    float cdf_9 = 0.0f;
+    float cdf_10 = 0.0f;
+    float cdf_11 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -739,13 +855,13 @@ IRGEN_FN float kernel_cdf_grad_f32(float x, float k, float lam, float* irgen_r1,
         return 1.0f;
     }
     { float irgen_o1, irgen_o2;
-      cdf_6 = cdf__d1_2_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-      cdf_7 = irgen_o1;
-      cdf_8 = irgen_o2;
+      cdf_9 = cdf__d1_2_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
     }
-    *irgen_r1 = cdf_7;
-    *irgen_r2 = cdf_8;
-    return cdf_6;
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
 }
 
 IRGEN_FN float upper_f32(float x, float k, float lam)
@@ -782,13 +898,13 @@ IRGEN_FN float log_cdf__d1_0_f32(float x, float k, float lam, float d0_k, float 
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float k, float lam, float* irgen_r1)
 {
-    float upper_9 = 0.0f;
-    float log_sf_10 = 0.0f;
-    float log_sf_11 = 0.0f;
-    float log_sf_12 = 0.0f;
-    float log_cdf_13 = 0.0f;
-    float log_cdf_14 = 0.0f;
-    float log_cdf_15 = 0.0f;
+    float upper_12 = 0.0f;
+    float log_sf_13 = 0.0f;
+    float log_sf_14 = 0.0f;
+    float log_sf_15 = 0.0f;
+    float log_cdf_16 = 0.0f;
+    float log_cdf_17 = 0.0f;
+    float log_cdf_18 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam) || isnan(x)) {
         *irgen_r1 = NAN;
         return NAN;
@@ -801,23 +917,23 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float k, float lam, float* irge
         *irgen_r1 = 0.0f;
         return 0.0f;
     }
-    upper_9 = upper_f32(x, k, lam);
-    if (upper_9 > 0.0f) {
+    upper_12 = upper_f32(x, k, lam);
+    if (upper_12 > 0.0f) {
         { float irgen_o1, irgen_o2;
-          log_sf_10 = log_sf__d1_0_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_sf_11 = irgen_o1;
-          log_sf_12 = irgen_o2;
+          log_sf_13 = log_sf__d1_0_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_sf_14 = irgen_o1;
+          log_sf_15 = irgen_o2;
         }
         *irgen_r1 = x / lam;
-        return -(log_sf_11 / log_sf_12);
+        return -(log_sf_14 / log_sf_15);
     } else {
         { float irgen_o1, irgen_o2;
-          log_cdf_13 = log_cdf__d1_0_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
-          log_cdf_14 = irgen_o1;
-          log_cdf_15 = irgen_o2;
+          log_cdf_16 = log_cdf__d1_0_f32(x, k, lam, 1.0f, 1.0f, &irgen_o1, &irgen_o2);
+          log_cdf_17 = irgen_o1;
+          log_cdf_18 = irgen_o2;
         }
         *irgen_r1 = x / lam;
-        return -(log_cdf_14 / log_cdf_15);
+        return -(log_cdf_17 / log_cdf_18);
     }
 }
 
@@ -1064,12 +1180,12 @@ IRGEN_FN float sample_f32(float k, float lam, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float k, float lam, irgen_rng* irgen_rng)
 {
-    float sample_16 = 0.0f;
+    float sample_19 = 0.0f;
     if (!(k > 0.0f) || !(lam > 0.0f) || isinf(k) || isinf(lam)) {
         return NAN;
     }
-    sample_16 = sample_f32(k, lam, irgen_rng);
-    return sample_16;
+    sample_19 = sample_f32(k, lam, irgen_rng);
+    return sample_19;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -1218,6 +1334,86 @@ extern "C" void irgen_log_prob_float32(int64_t n, const float* __restrict__ in0,
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_log_prob_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#endif
+
+/* log_prob_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_prob_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_log_prob_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#endif
+
+/* log_prob_grad, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_prob_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    float r1;
+    float r2;
+    float r3;
+    const float r0 = kernel_log_prob_grad_f32(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_prob_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_log_prob_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_log_prob_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
     }
 }
 #endif

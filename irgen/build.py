@@ -119,6 +119,19 @@ def input_hash(dist) -> str:
     return hashlib.sha256(b"".join(parts)).hexdigest()[:16]
 
 
+def _support_value(dist) -> str:
+    """The support as the Python literal (low, high, kind)."""
+    if isinstance(dist, Simplex):
+        return ""
+    s = dist.support
+
+    def lit(x):
+        return repr(float(x)) if x not in (float("inf"), -float("inf")) else \
+            ("-" if x < 0 else "") + 'float("inf")'
+    kind = "interval" if isinstance(s, Interval) else "periodic"
+    return f'({lit(s.low)}, {lit(s.high)}, "{kind}")'
+
+
 def _support_text(dist):
     s = dist.support
     kind = "interval" if isinstance(s, Interval) else "periodic, angles wrapped"
@@ -180,6 +193,7 @@ def generate(dist) -> dict[str, str]:
         source=source, input_hash=input_hash(dist), name=dist.name, title=title or dist.name,
         doc=rest.strip(), params=(dist.param,) if simplex else dist.params,
         support="" if simplex else _support_text(dist), kernels=kernel_ctx,
+        support_value=_support_value(dist),
         component=dist.component.name if simplex else "")
     return {f"{dist.name}.c": c_text, f"{dist.name}.cu": cu_text, f"{dist.name}.py": py_text}
 

@@ -193,13 +193,14 @@ class _Builder:
         return self.guarded("log_prob", 1, (-INF,), (-INF,), body + [ir.Return((lq,))])
 
     def log_prob_grad(self):
-        """d log q / dx and d log q / dp for every p, by forward mode through the declared
-        log density (the scores a mixture's posterior weights move by)."""
+        """log q with d log q / dx and d log q / dp for every p, by forward mode through
+        the declared log density (the scores a mixture's posterior weights move by, and
+        what a log density's backward pass needs, in one pass)."""
         m = len(self.p)
         spec = (frozenset([0]),) + tuple(frozenset([i + 1]) for i in range(m))
-        stmt, (_, *grads) = self.call("log_prob", spec, (sp.Integer(1),) * (1 + m))
-        nan = (NAN,) * (1 + m)       # no density outside the support: no score
-        return self.guarded("log_prob_grad", 1 + m, nan, nan, [stmt, ir.Return(tuple(grads))])
+        stmt, out = self.call("log_prob", spec, (sp.Integer(1),) * (1 + m))
+        off = (-INF,) + (NAN,) * (1 + m)     # no density outside the support: no score
+        return self.guarded("log_prob_grad", 2 + m, off, off, [stmt, ir.Return(tuple(out))])
 
     def cdf_grad(self):
         spec, seeds = self.param_spec()
@@ -307,9 +308,9 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
     ]
     if dist.log_prob is not None:
         kernels.append(Kernel("log_prob_grad", b.log_prob_grad(), ins,
-                              ("dlog_q/dx",) + tuple(f"dlog_q/d{p}" for p in params),
-                              f"the scores d log q(x | {given}) / dx and / dp for p in "
-                              f"{given}"))
+                              ("log_prob", "dlog_q/dx") + tuple(f"dlog_q/d{p}" for p in params),
+                              f"the log density log q(x | {given}) and its scores "
+                              f"d log q / dx and / dp for p in {given}"))
     kernels += [
         Kernel("log_cdf", b.log_tail(True), ins, ("log_F",),
                f"log F(x | {given}), accurate in the lower tail", group),

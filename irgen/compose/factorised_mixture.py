@@ -82,13 +82,12 @@ class FactorisedMixture:
         dx/dlogit_k / w_k up to the simplex constraint."""
         x, w, theta = self._split(x, params)
         b = self.base
-        lq = b.log_prob(x, *theta)                          # (..., K, D)
+        lq, s, *h = b.log_prob_grad(x, *theta)              # (..., K, D); scores in x, p
         pi = np.exp(self._posterior(lq, w))
         F, S = b.cdf(x, *theta), np.exp(b.log_sf(x, *theta))
         T = np.sum(pi * F, axis=-2, keepdims=True)
         ST = np.sum(pi * S, axis=-2, keepdims=True)
         A = pi * np.where(T > 0.5, ST - S, F - T)           # F_kd - T_d without cancellation
-        s, *h = b.log_prob_grad(x, *theta)                  # scores in x and in each p
         g = b.implicit_grad(x, *theta)
         g = g if isinstance(g, tuple) else (g,)
         q = np.exp(lq)

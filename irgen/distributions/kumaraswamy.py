@@ -9,6 +9,15 @@ def cdf(x, a, b):
 
 
 @dsl
+def log_prob(x, a, b):
+    """log a + log b + (a - 1) log x + (b - 1) log(1 - x^a); the terms with a or b equal to
+    1 are 0 at the ends, where the logarithms are -inf."""
+    first = 0.0 if a == 1.0 else (a - 1.0) * log(x)
+    second = 0.0 if b == 1.0 else (b - 1.0) * log1p(-pow(x, a))
+    return log(a * b) + first + second
+
+
+@dsl
 def log_cdf(x, a, b):
     return log(-expm1(b * log1p(-pow(x, a))))
 
@@ -30,11 +39,12 @@ kumaraswamy = Distribution(
     name="kumaraswamy",
     doc="""Kumaraswamy distribution with shapes a and b, on [0, 1].
 
-F(x) = 1 - (1 - x^a)^b, a Beta-like distribution with a closed-form CDF; the log density
-and the implicit gradients come from forward mode through the CDF (log S = b log1p(-x^a)
+F(x) = 1 - (1 - x^a)^b, a Beta-like distribution with a closed-form CDF and density; the
+implicit gradients come from forward mode through the CDF (log S = b log1p(-x^a)
 in the upper tail). float32 kernels compute in double: in float, 1 - x^a near x = 1 keeps too
 few digits for the gradients. Samples by inversion.""",
     params=(Param("a", "shape", "positive"), Param("b", "shape", "positive")),
     support=Interval(0.0, 1.0),
-    cdf=cdf, log_cdf=log_cdf, log_sf=log_sf, sample=sample, float32="double",
+    cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, sample=sample,
+    float32="double",
 )

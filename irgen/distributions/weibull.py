@@ -11,6 +11,14 @@ def cdf(x, k, lam):
 
 
 @dsl
+def log_prob(x, k, lam):
+    """log(k / lam) + (k - 1) log(x / lam) - (x / lam)^k; at x = 0 with k = 1, -log(lam)."""
+    if x == 0.0 and k == 1.0:
+        return -log(lam)
+    return log(k / lam) + (k - 1.0) * log(x / lam) - pow(x / lam, k)
+
+
+@dsl
 def log_cdf(x, k, lam):
     return log(-expm1(-pow(x / lam, k)))
 
@@ -37,10 +45,10 @@ weibull = Distribution(
     name="weibull",
     doc="""Weibull distribution with shape k and scale lam.
 
-F(x) = 1 - exp(-(x / lam)^k); the log density is derived by forward mode. The implicit
+F(x) = 1 - exp(-(x / lam)^k); the log density is declared (for its scores). The implicit
 gradients equal the explicit ones of z = lam (-log u)^(1/k): -z log(z / lam) / k and
 z / lam. Samples by inversion.""",
     params=(Param("k", "shape", "positive"), Param("lam", "scale", "positive", role="scale")),
     support=Interval(0.0, INF),
-    cdf=cdf, log_cdf=log_cdf, log_sf=log_sf, upper=upper, sample=sample,
+    cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper, sample=sample,
 )

@@ -20,14 +20,18 @@ _BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
 
 def _typed(args, names):
     """The arguments as promotion sees them: Python numbers weak, arrays by dtype."""
-    return [a if is_python_number(a) else float_dtype(np.asarray(a).dtype, n)
+    return [a.dtype if type(a) is np.ndarray and a.dtype in _BUFFERS
+            else a if is_python_number(a) else float_dtype(np.asarray(a).dtype, n)
             for a, n in zip(args, names)]
+
+
+_HOST = (np.ndarray, np.generic, int, float, type(None))
 
 
 def _on_device(args, out) -> bool:
     """Whether a call goes to the GPU: some argument or output is a CUDA array."""
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    return any(is_cuda_array(a) for a in (*args, *outs))
+    return any(not isinstance(a, _HOST) and is_cuda_array(a) for a in (*args, *outs))
 
 
 class KernelSet:

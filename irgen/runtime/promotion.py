@@ -29,6 +29,9 @@ def float_dtype(dt, name: str) -> np.dtype:
 
 def kernel_dtype(typed: list) -> np.dtype:
     """The kernel dtype of arguments given as their dtypes, or as Python numbers."""
+    first = typed[0]
+    if isinstance(first, np.dtype) and all(t is first or t == first for t in typed):
+        return first          # the common case, without NumPy's promotion machinery
     dt = np.result_type(*typed)
     return dt if dt in FLOATS else np.dtype(np.float64)
 
@@ -36,11 +39,15 @@ def kernel_dtype(typed: list) -> np.dtype:
 def broadcast(kernel: str, names, shapes, size=None) -> tuple:
     """The broadcast shape of the arguments; with size (a sampler's), size itself, to
     which the arguments must broadcast."""
-    listed = ", ".join(f"{n}{s}" for n, s in zip(names, shapes))
-    try:
-        shape = np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ValueError(f"{kernel}: arguments do not broadcast together: {listed}") from None
+    def listed():
+        return ", ".join(f"{n}{s}" for n, s in zip(names, shapes))
+    shape = tuple(shapes[0]) if shapes else ()
+    if not all(tuple(s) == shape for s in shapes[1:]):       # equal shapes: no work
+        try:
+            shape = np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(f"{kernel}: arguments do not broadcast together: "
+                             f"{listed()}") from None
     if size is None:
         return shape
     size = (int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size)
@@ -51,7 +58,7 @@ def broadcast(kernel: str, names, shapes, size=None) -> tuple:
             return size
     except ValueError:
         pass
-    raise ValueError(f"{kernel}: arguments {listed} do not broadcast to size {size}")
+    raise ValueError(f"{kernel}: arguments {listed()} do not broadcast to size {size}")
 
 
 def row_shape(kernel: str, names, shapes, size=None, out=None) -> tuple:

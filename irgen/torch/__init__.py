@@ -1,0 +1,19 @@
+"""PyTorch distributions over irgen's generated kernels (the `torch` extra; torch is never a
+dependency of the rest of irgen).
+
+    from irgen.torch import Gamma, VonMises
+    q = VonMises(loc, concentration)      # tensors with requires_grad, CPU or CUDA
+    z = q.rsample((64,))
+    f(z).mean().backward()                # gradients reach loc and concentration
+
+Every built-in distribution is a torch.distributions.Distribution with torch's argument
+names, has_rsample, arg_constraints, support, batch shapes, broadcasting, expand, log_prob,
+cdf, mean and variance; from_module(generated_module) makes one for a user's own DSL
+distribution. rsample's gradients are the implicit reparameterization gradients of the
+generated kernels (functions.py); seeds come from torch's generator, so torch.manual_seed
+makes runs repeat."""
+from .distributions import (Beta, Chi2, Dirichlet, Gamma, Gumbel, InverseGamma, Kumaraswamy,
+                            LogNormal, Normal, StudentT, VonMises, Weibull, from_module, seed)
+
+__all__ = ["Beta", "Chi2", "Dirichlet", "Gamma", "Gumbel", "InverseGamma", "Kumaraswamy",
+           "LogNormal", "Normal", "StudentT", "VonMises", "Weibull", "from_module", "seed"]

@@ -1,0 +1,234 @@
+"""torch.distributions.Distribution classes over generated modules, with torch's names and
+conventions, so that each is a drop-in replacement where torch has the distribution.
+
+from_module(module, ...) makes such a class for any generated module, a user's own DSL
+distribution included; the built-in ones below are made by it with torch's argument names
+and their closed-form moments."""
+from __future__ import annotations
+
+import importlib
+import math
+
+import torch
+from torch.distributions import Distribution, constraints
+from torch.distributions.utils import broadcast_all
+
+from . import functions as F
+
+EULER = 0.5772156649015329
+
+
+def _support(module):
+    low, high, kind = module.support
+    if kind == "periodic" or (low == -math.inf and high == math.inf):
+        return constraints.real             # as torch's VonMises: angles are wrapped
+    if high == math.inf:     # the support is closed: [low, inf)
+        return constraints.greater_than_eq(low)
+    if (low, high) == (0.0, 1.0):
+        return constraints.unit_interval
+    return constraints.interval(low, high)
+
+
+def seed(device=None) -> int:
+    """A kernel seed from torch's default generator: torch.manual_seed makes runs repeat."""
+    return int(torch.randint(0, 2 ** 63 - 1, (), dtype=torch.int64).item())
+
+
+class _Generated(Distribution):
+    """What every class made by from_module shares; subclasses set _module, _names (torch's
+    argument names, in torch's order) and _order (the module's parameters as those names)."""
+    has_rsample = True
+    _module = None
+    _names: tuple = ()
+    _order: tuple = ()
+
+    def __init__(self, *args, validate_args=None, **kwargs):
+        values = list(args) + [kwargs.pop(n) for n in self._names[len(args):] if n in kwargs]
+        values += [self._defaults[n] for n in self._names[len(values):]]
+        if kwargs or len(values) != len(self._names):
+            raise TypeError(f"{type(self).__name__}({', '.join(self._names)})")
+        values = broadcast_all(*values)
+        for n, v in zip(self._names, values):
+            setattr(self, n, v)
+        super().__init__(values[0].shape, validate_args=validate_args)
+
+    @property
+    def _params(self):
+        """The parameters in the module's order."""
+        return [getattr(self, n) for n in self._order]
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(type(self), _instance)
+        batch_shape = torch.Size(batch_shape)
+        for n in self._names:
+            setattr(new, n, getattr(self, n).expand(batch_shape))
+        super(_Generated, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def rsample(self, sample_shape=torch.Size()):
+        shape = tuple(self._extended_shape(sample_shape))
+        return F.RSample.apply(self._module, shape, seed(), *self._params)
+
+    def sample(self, sample_shape=torch.Size()):
+        shape = tuple(self._extended_shape(sample_shape))
+        with torch.no_grad():
+            z = self._module.sample(*map(F.host, self._params), size=shape, seed=seed())
+        return F.inside(F.tensor(z), self._module.support)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        value = torch.as_tensor(value, dtype=self._params[0].dtype,
+                                device=self._params[0].device)
+        return F.LogProb.apply(self._module, value, *self._params)
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        value = torch.as_tensor(value, dtype=self._params[0].dtype,
+                                device=self._params[0].device)
+        return F.Cdf.apply(self._module, value, *self._params)
+
+
+def from_module(module, names=None, *, order=None, defaults=None, mean=None, variance=None,
+                support=None, name=None):
+    """A Distribution class for a generated module.
+
+    names: the class's argument names, in its order (default: the module's parameters);
+    order: the module's parameters as those names (default: names, in the same order);
+    defaults: values of trailing arguments that may be left out; mean, variance: closed
+    forms, functions of the instance; support: a torch constraint (default: from the
+    module's support)."""
+    if isinstance(module, str):
+        module = importlib.import_module(module)
+    names = tuple(names or module.params)
+    order = tuple(order or names)
+    domains = dict(zip(order, module.domains))
+    body = {
+        "_module": module, "_names": names, "_order": order, "_defaults": dict(defaults or {}),
+        "arg_constraints": {n: constraints.positive if domains[n] == "positive"
+                            else constraints.real for n in names},
+        "support": support or _support(module),
+        "__doc__": (module.__doc__ or "").split("\n")[0]
+                   + f"\n\nirgen's generated.{module.name}, as a torch Distribution.",
+    }
+    if mean is not None:
+        body["mean"] = property(mean)
+    if variance is not None:
+        body["variance"] = property(variance)
+    return type(name or module.name.title().replace("_", ""), (_Generated,), body)
+
+
+def _lbeta(a, b):
+    return torch.lgamma(a) + torch.lgamma(b) - torch.lgamma(a + b)
+
+
+def _where(cond, value, other):
+    return torch.where(cond, value, torch.full_like(value, other))
+
+
+Normal = from_module("generated.normal", ("loc", "scale"), name="Normal",
+                     mean=lambda d: d.loc, variance=lambda d: d.scale ** 2)
+Gamma = from_module("generated.gamma", ("concentration", "rate"), name="Gamma",
+                    mean=lambda d: d.concentration / d.rate,
+                    variance=lambda d: d.concentration / d.rate ** 2)
+Beta = from_module(
+    "generated.beta", ("concentration1", "concentration0"), name="Beta",
+    mean=lambda d: d.concentration1 / (d.concentration1 + d.concentration0),
+    variance=lambda d: (d.concentration1 * d.concentration0
+                        / ((d.concentration1 + d.concentration0) ** 2
+                           * (d.concentration1 + d.concentration0 + 1))))
+VonMises = from_module(
+    "generated.von_mises", ("loc", "concentration"), name="VonMises",
+    mean=lambda d: d.loc,
+    # torch's convention: the circular variance 1 - I1(kappa) / I0(kappa)
+    variance=lambda d: 1 - (torch.special.i1e(d.concentration)
+                            / torch.special.i0e(d.concentration)))
+StudentT = from_module(
+    "generated.student_t", ("df", "loc", "scale"), name="StudentT",
+    defaults={"loc": 0.0, "scale": 1.0},
+    mean=lambda d: _where(d.df > 1, d.loc, math.nan),
+    variance=lambda d: torch.where(
+        d.df > 2, d.scale ** 2 * d.df / (d.df - 2),
+        _where(d.df > 1, torch.full_like(d.df, math.inf), math.nan)))
+LogNormal = from_module(
+    "generated.lognormal", ("loc", "scale"), name="LogNormal", support=constraints.positive,
+    mean=lambda d: torch.exp(d.loc + d.scale ** 2 / 2),
+    variance=lambda d: torch.expm1(d.scale ** 2) * torch.exp(2 * d.loc + d.scale ** 2))
+Gumbel = from_module("generated.gumbel", ("loc", "scale"), name="Gumbel",
+                     mean=lambda d: d.loc + d.scale * EULER,
+                     variance=lambda d: (math.pi ** 2 / 6) * d.scale ** 2)
+Weibull = from_module(
+    "generated.weibull", ("scale", "concentration"), order=("concentration", "scale"),
+    name="Weibull", support=constraints.positive,
+    mean=lambda d: d.scale * torch.exp(torch.lgamma(1 + 1 / d.concentration)),
+    variance=lambda d: d.scale ** 2 * (torch.exp(torch.lgamma(1 + 2 / d.concentration))
+                                       - torch.exp(2 * torch.lgamma(1 + 1 / d.concentration))))
+Chi2 = from_module("generated.chi2", ("df",), name="Chi2",
+                   mean=lambda d: d.df, variance=lambda d: 2 * d.df)
+InverseGamma = from_module(
+    "generated.inverse_gamma", ("concentration", "rate"), name="InverseGamma",
+    support=constraints.positive,
+    mean=lambda d: _where(d.concentration > 1, d.rate / (d.concentration - 1), math.inf),
+    variance=lambda d: _where(d.concentration > 2, d.rate ** 2 / (
+        (d.concentration - 1) ** 2 * (d.concentration - 2)), math.inf))
+Kumaraswamy = from_module(
+    "generated.kumaraswamy", ("concentration1", "concentration0"), name="Kumaraswamy",
+    mean=lambda d: d.concentration0 * torch.exp(
+        _lbeta(1 + 1 / d.concentration1, d.concentration0)),
+    variance=lambda d: d.concentration0 * torch.exp(
+        _lbeta(1 + 2 / d.concentration1, d.concentration0)) - (d.concentration0 * torch.exp(
+            _lbeta(1 + 1 / d.concentration1, d.concentration0))) ** 2)
+
+
+class Dirichlet(Distribution):
+    """Dirichlet distribution with concentrations along the last axis: irgen's
+    generated.dirichlet (a row per batch entry in one kernel), as a torch Distribution."""
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, concentration, validate_args=None):
+        if concentration.dim() < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        super().__init__(concentration.shape[:-1], concentration.shape[-1:],
+                         validate_args=validate_args)
+
+    @property
+    def _module(self):
+        return importlib.import_module("generated.dirichlet")
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Dirichlet, _instance)
+        batch_shape = torch.Size(batch_shape)
+        new.concentration = self.concentration.expand(batch_shape + self.event_shape)
+        super(Dirichlet, new).__init__(batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def rsample(self, sample_shape=torch.Size()):
+        shape = tuple(self._extended_shape(sample_shape))
+        return F.SimplexRSample.apply(self._module, shape, seed(), self.concentration)
+
+    def sample(self, sample_shape=torch.Size()):
+        shape = tuple(self._extended_shape(sample_shape))
+        with torch.no_grad():
+            z = self._module.sample(F.host(self.concentration), size=shape[:-1], seed=seed())
+        return F.tensor(z)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return F.SimplexLogProb.apply(self._module, value, self.concentration)
+
+    @property
+    def mean(self):
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def variance(self):
+        a0 = self.concentration.sum(-1, keepdim=True)
+        m = self.concentration / a0
+        return m * (1 - m) / (a0 + 1)

@@ -1,0 +1,183 @@
+"""autograd Functions over a generated module's kernels.
+
+The forward passes call the kernels on the tensors' own memory: a CPU tensor goes as a
+NumPy view of it (no copy) and the result comes back as a tensor over the NumPy array (no
+copy); a CUDA tensor goes as it is, the CUDA kernels run on torch's current stream and
+allocate their results through torch's caching allocator. The backward passes multiply the
+incoming gradient by derivatives the same kernels computed:
+
+    RSample     z ~ D(theta): dz/dtheta = -(dF/dtheta)(z) / q(z), from rsample itself
+    LogProb     log q(x | theta), with d/dx and d/dtheta from log_prob_grad in one pass
+    Cdf         F(x | theta): dF/dtheta from cdf_grad, dF/dx = q(x)
+    SimplexRSample  z ~ Dirichlet(alpha): the vector-Jacobian product v (g - sum(g z))
+
+None of them has a second derivative (once_differentiable)."""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+from torch.autograd.function import once_differentiable
+
+
+def host(t: torch.Tensor):
+    """What the generated kernels take for a tensor: a NumPy view of a CPU tensor's memory,
+    a CUDA tensor as it is."""
+    t = t.detach()
+    return t if t.is_cuda else t.numpy()
+
+
+def tensor(a) -> torch.Tensor:
+    """A kernel's result as a tensor: a CUDA one is already, a NumPy one is wrapped (not
+    copied)."""
+    return a if isinstance(a, torch.Tensor) else torch.from_numpy(np.asarray(a))
+
+
+def unbroadcast(g: torch.Tensor, shape) -> torch.Tensor:
+    """g summed over the dimensions that broadcasting to g's shape added to `shape`."""
+    lead = g.dim() - len(shape)
+    if lead:
+        g = g.sum(tuple(range(lead)))
+    dims = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(dims, keepdim=True) if dims else g
+
+
+def _grads(ctx, g, derivatives, offset):
+    """The incoming gradient g times each derivative, reduced to its input's shape, where
+    that input needs a gradient."""
+    return tuple(unbroadcast(g * d, s) if ctx.needs_input_grad[offset + i] else None
+                 for i, (d, s) in enumerate(zip(derivatives, ctx.shapes)))
+
+
+@functools.lru_cache(maxsize=None)
+def _open_ends(support, dtype):
+    """The numbers nearest the ends of a bounded support, inside it (None: no end)."""
+    low, high, kind = support
+    if kind != "interval":
+        return None, None
+    info = torch.finfo(dtype)
+    step = lambda x, to: torch.nextafter(torch.tensor(x, dtype=dtype),        # noqa: E731
+                                         torch.tensor(to, dtype=dtype)).item()
+    lo = None if low == -math.inf else (info.tiny if low == 0 else step(low, math.inf))
+    hi = None if high == math.inf else step(high, -math.inf)
+    return lo, hi
+
+
+def inside(z: torch.Tensor, support) -> torch.Tensor:
+    """z held inside the open support, in place, as torch's samplers hold theirs: a draw
+    that rounded to an end of a bounded support (a float32 Gamma or Beta draw of a small
+    shape) moves to the nearest number inside, where log q and its gradients are finite.
+    (The implicit gradient there is 0, as at the end itself.)"""
+    lo, hi = _open_ends(support, z.dtype)
+    if lo is not None or hi is not None:
+        z.clamp_(min=lo, max=hi)
+    return z
+
+
+def _drop_ones(shape, inner) -> tuple:
+    """shape without leading ones where the rest is `inner` (a sample shape of (1,) over the
+    parameters' shape): the kernels then read the parameters as they are, with no copy to
+    broadcast them."""
+    shape, inner = tuple(shape), tuple(inner)
+    lead = len(shape) - len(inner)
+    return inner if lead > 0 and shape[lead:] == inner and all(
+        n == 1 for n in shape[:lead]) else shape
+
+
+class RSample(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, module, shape, seed, *params):
+        size = _drop_ones(shape, params[0].shape)
+        z, dz = module.rsample(*map(host, params), size=size, seed=seed)
+        ctx.save_for_backward(*(tensor(d) for d in dz))
+        ctx.shapes = [p.shape for p in params]
+        return inside(tensor(z), module.support).reshape(shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        return (None, None, None) + _grads(ctx, g, ctx.saved_tensors, 3)
+
+
+class LogProb(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, module, x, *params):
+        ctx.shapes = [x.shape] + [p.shape for p in params]
+        shape = x.shape
+        x = x.reshape(_drop_ones(shape, params[0].shape))
+        args = (host(x),) + tuple(map(host, params))
+        ctx.module = module
+        if any(ctx.needs_input_grad[1:]) and hasattr(module, "log_prob_grad"):
+            lq, *scores = module.log_prob_grad(*args)       # the value and scores at once
+            ctx.save_for_backward(*(tensor(d) for d in scores))
+            return tensor(lq).reshape(shape)
+        return tensor(module.log_prob(*args)).reshape(shape)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        if not ctx.saved_tensors:
+            raise NotImplementedError(
+                f"{ctx.module.name} declares no log_prob in the DSL, so its log density has "
+                f"no gradients here (declare Distribution(log_prob=...))")
+        return (None,) + _grads(ctx, g, ctx.saved_tensors, 1)
+
+
+class Cdf(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, module, x, *params):
+        args = (host(x),) + tuple(map(host, params))
+        ctx.shapes = [x.shape] + [p.shape for p in params]
+        F, *dF = module.cdf_grad(*args)
+        if any(ctx.needs_input_grad[1:]):
+            q = tensor(module.log_prob(*args)).exp()          # dF/dx
+            ctx.save_for_backward(q, *(tensor(d) for d in dF))
+        return tensor(F)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        return (None,) + _grads(ctx, g, ctx.saved_tensors, 1)
+
+
+class SimplexRSample(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, module, shape, seed, alpha):
+        z, v = module.rsample(host(alpha), size=shape[:-1], seed=seed)
+        z, v = tensor(z), tensor(v)
+        ctx.save_for_backward(z, v)
+        ctx.shapes = [alpha.shape]
+        return z
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        z, v = ctx.saved_tensors
+        vjp = v * (g - (g * z).sum(-1, keepdim=True))
+        return (None, None, None, unbroadcast(vjp, ctx.shapes[0]) if ctx.needs_input_grad[3]
+                else None)
+
+
+class SimplexLogProb(torch.autograd.Function):
+    """The Dirichlet's log density; its gradients in closed form (digammas), which no kernel
+    computes: d/dx_j = (alpha_j - 1) / x_j, d/dalpha_j = log x_j - psi(alpha_j) + psi(a0)."""
+
+    @staticmethod
+    def forward(ctx, module, x, alpha):
+        ctx.save_for_backward(x, alpha)
+        return tensor(module.log_prob(host(x), host(alpha)))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        x, alpha = ctx.saved_tensors
+        g = g.unsqueeze(-1)
+        dx = unbroadcast(g * (alpha - 1) / x, x.shape) if ctx.needs_input_grad[1] else None
+        da = None
+        if ctx.needs_input_grad[2]:
+            da = g * (torch.log(x) - torch.digamma(alpha)
+                      + torch.digamma(alpha.sum(-1, keepdim=True)))
+            da = unbroadcast(da, alpha.shape)
+        return None, dx, da

@@ -1,0 +1,230 @@
+"""irgen.torch: torch.distributions classes over the generated kernels.
+
+Against torch.distributions (log_prob, cdf, moments, where torch has the distribution), the
+generated kernels (rsample's gradients equal implicit_grad), central differences of the
+quantile solved with scipy at a fixed CDF level (what an implicit gradient is), the
+unbiasedness of the gradients against analytic d/dtheta E[f(z)], torch.autograd.gradcheck of
+log_prob and cdf, and torch.manual_seed."""
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import optimize, special
+
+torch = pytest.importorskip("torch")
+import torch.distributions as D  # noqa: E402
+
+import generated.gamma as g  # noqa: E402
+import generated.von_mises as vm  # noqa: E402
+import irgen.torch as it  # noqa: E402
+
+f64 = torch.float64
+
+
+def t(*values):
+    return torch.tensor(values, dtype=f64)
+
+
+# each: irgen class, torch class (or None), parameters, points inside the support
+CASES = {
+    "Normal": (it.Normal, D.Normal, (t(0.5, -1.0), t(2.0, 0.3)), t(0.1, -0.7)),
+    "Gamma": (it.Gamma, D.Gamma, (t(0.3, 4.0), t(2.0, 0.5)), t(0.2, 9.0)),
+    "Beta": (it.Beta, D.Beta, (t(0.5, 3.0), t(2.0, 0.7)), t(0.3, 0.9)),
+    "VonMises": (it.VonMises, D.VonMises, (t(0.5, -2.0), t(0.8, 12.0)), t(1.0, -2.2)),
+    "StudentT": (it.StudentT, D.StudentT, (t(3.0, 30.0), t(0.5, -1.0), t(2.0, 0.5)),
+                 t(1.0, -1.3)),
+    "LogNormal": (it.LogNormal, D.LogNormal, (t(0.2, -1.0), t(0.5, 1.5)), t(1.3, 0.2)),
+    "Gumbel": (it.Gumbel, D.Gumbel, (t(0.2, -1.0), t(0.5, 1.5)), t(1.3, -0.2)),
+    "Weibull": (it.Weibull, D.Weibull, (t(1.5, 0.3), t(0.7, 4.0)), t(2.0, 0.25)),
+    "Chi2": (it.Chi2, D.Chi2, (t(0.7, 9.0),), t(0.4, 11.0)),
+    "InverseGamma": (it.InverseGamma, D.InverseGamma, (t(2.5, 0.8), t(1.5, 3.0)),
+                     t(0.6, 5.0)),
+    "Kumaraswamy": (it.Kumaraswamy, D.Kumaraswamy, (t(0.5, 3.0), t(2.0, 0.7)), t(0.3, 0.9)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_log_prob_cdf_and_moments_equal_torchs(name):
+    ours, theirs, params, x = CASES[name]
+    q, r = ours(*params), theirs(*params)
+    assert q.batch_shape == r.batch_shape and q.has_rsample
+    assert type(q.support) is type(r.support) or name == "VonMises"
+    # torch's von Mises log density and variance take I0 and I1 from polynomials good to
+    # about 1e-7 and 1e-6 (irgen's log density is within 1e-15 of mpmath, its variance is
+    # scipy's below)
+    rtol = 1e-5 if name == "VonMises" else 1e-10
+    if name == "VonMises":
+        k = params[1].numpy()
+        assert np.allclose(q.variance.numpy(), 1 - special.i1e(k) / special.i0e(k),
+                           rtol=1e-14)
+    assert torch.allclose(q.log_prob(x), r.log_prob(x), rtol=rtol, atol=1e-12)
+    try:
+        want = r.cdf(x)
+    except NotImplementedError:
+        want = None
+    if want is not None:
+        assert torch.allclose(q.cdf(x), want, rtol=1e-9, atol=1e-12)
+    for moment in ("mean", "variance"):
+        try:
+            want = getattr(r, moment)
+        except NotImplementedError:
+            continue
+        assert torch.allclose(getattr(q, moment), want, rtol=rtol, equal_nan=True), moment
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rsample_gradients_are_the_kernels_implicit_gradients(name):
+    """The backward pass of a sum of samples is implicit_grad at the samples, summed."""
+    ours, _, params, _ = CASES[name]
+    leaves = [p.clone().requires_grad_() for p in params]
+    q = ours(*leaves)
+    torch.manual_seed(3)
+    z = q.rsample((500,))
+    z.sum().backward()
+    module = q._module
+    order = [leaves[q._names.index(n)] for n in q._order]
+    want = module.implicit_grad(z.detach().numpy(), *(p.detach().numpy() for p in order))
+    want = want if isinstance(want, tuple) else (want,)
+    for n, w in zip(q._order, want):
+        got = leaves[q._names.index(n)].grad.numpy()
+        assert np.allclose(got, w.sum(0), rtol=1e-12, atol=1e-300), n
+
+
+def _quantile(module, u, params, lo, hi):
+    """F^-1(u) solved with scipy on the generated CDF in float64."""
+    return optimize.brentq(lambda x: float(module.cdf(x, *params)) - u, lo, hi, xtol=1e-15,
+                           rtol=1e-15, maxiter=400)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 2.0, 30.0])
+def test_gamma_rsample_gradient_is_the_quantiles_derivative(alpha):
+    """dz/dalpha at a sample is d/dalpha F^-1(u) at u = F(z), by central differences."""
+    a = t(alpha).requires_grad_()
+    torch.manual_seed(1)
+    z = it.Gamma(a, t(1.0)).rsample((5,))
+    z.sum().backward()
+    h = 1e-6 * alpha
+    fd = 0.0
+    for zi in z.detach().numpy().ravel():
+        u = float(g.cdf(zi, alpha, 1.0))
+        lo, hi = zi * 0.5, zi * 2.0 + 1.0
+        fd += (_quantile(g, u, (alpha + h, 1.0), lo, hi)
+               - _quantile(g, u, (alpha - h, 1.0), lo, hi)) / (2 * h)
+    assert a.grad.item() == pytest.approx(fd, rel=1e-6)
+
+
+def test_gradients_are_unbiased():
+    """Gamma: d/dalpha E[z] = 1 / beta; von Mises: d/dkappa E[cos z] = 1 - A / kappa - A^2
+    with A = I1 / I0 (the mean resultant length)."""
+    torch.manual_seed(7)
+    a = t(1.7).requires_grad_()
+    z = it.Gamma(a, t(2.0)).rsample((200000,))
+    z.mean().backward()
+    assert a.grad.item() == pytest.approx(0.5, rel=0.01)
+    k = t(2.5).requires_grad_()
+    y = it.VonMises(t(0.0), k).rsample((200000,))
+    torch.cos(y).mean().backward()
+    A = special.i1e(2.5) / special.i0e(2.5)
+    assert k.grad.item() == pytest.approx(1 - A / 2.5 - A * A, rel=0.02)
+
+
+@pytest.mark.parametrize("name", ["Gamma", "Beta", "VonMises", "StudentT", "Weibull",
+                                  "Kumaraswamy"])
+def test_gradcheck_log_prob_and_cdf(name):
+    ours, _, params, x = CASES[name]
+    leaves = [p.clone().requires_grad_() for p in params]
+    xs = x.clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda v, *p: ours(*p).log_prob(v), (xs, *leaves))
+    assert torch.autograd.gradcheck(lambda v, *p: ours(*p).cdf(v), (xs, *leaves))
+
+
+def test_manual_seed_repeats_and_shapes_broadcast():
+    q = it.Gamma(t(0.5, 2.0, 7.0), 1.5)
+    assert q.batch_shape == (3,) and q.rate.shape == (3,)
+    torch.manual_seed(11)
+    a = q.rsample((4, 2))
+    torch.manual_seed(11)
+    b = q.rsample((4, 2))
+    assert a.shape == (4, 2, 3) and torch.equal(a, b)
+    assert not torch.equal(a, q.rsample((4, 2)))
+    e = q.expand((5, 3))
+    assert e.batch_shape == (5, 3) and e.sample().shape == (5, 3)
+    f32 = it.Beta(torch.tensor([0.5, 2.0]), torch.tensor(3.0))
+    assert f32.rsample((10,)).dtype == torch.float32
+    assert it.StudentT(t(4.0)).loc.item() == 0.0          # torch's defaults
+    with pytest.raises(ValueError):
+        it.Gamma(t(-1.0), t(1.0), validate_args=True)
+    with pytest.raises(ValueError):
+        it.Beta(t(2.0), t(2.0), validate_args=True).log_prob(t(1.5))
+
+
+def test_dirichlet_against_torch_and_its_vjp():
+    alpha = t(0.5, 2.0, 7.5).requires_grad_()
+    q, r = it.Dirichlet(alpha), D.Dirichlet(alpha)
+    torch.manual_seed(2)
+    z = q.rsample((1000,))
+    assert z.shape == (1000, 3) and torch.allclose(z.sum(-1), t(1.0))
+    assert torch.allclose(q.log_prob(z.detach()), r.log_prob(z.detach()), rtol=1e-12)
+    w = t(1.0, -2.0, 0.5)
+    (z * w).sum().backward()
+    # the same draws with their v, from the kernel: the backward pass is v (w - w . z)
+    torch.manual_seed(2)
+    seed = it.seed()
+    zz, v = q._module.rsample(alpha.detach().numpy(), size=(1000,), seed=seed)
+    assert np.array_equal(zz, z.detach().numpy())
+    want = (v * (w.numpy() - (zz * w.numpy()).sum(-1, keepdims=True))).sum(0)
+    assert np.allclose(alpha.grad.numpy(), want, rtol=1e-12)
+    # log_prob's gradients: in alpha against central differences, in x against torch's
+    x = z.detach()[:3]
+    assert torch.autograd.gradcheck(lambda a: it.Dirichlet(a).log_prob(x),
+                                    (alpha.detach().clone().requires_grad_(),))
+    xs, xt = x.clone().requires_grad_(), x.clone().requires_grad_()
+    it.Dirichlet(alpha.detach(), validate_args=False).log_prob(xs).sum().backward()
+    D.Dirichlet(alpha.detach()).log_prob(xt).sum().backward()
+    assert torch.allclose(xs.grad, xt.grad, rtol=1e-12)
+    assert torch.allclose(q.mean, r.mean) and torch.allclose(q.variance, r.variance)
+
+
+def test_from_module_wraps_a_users_distribution(tmp_path):
+    from irgen.build import build, load_generated
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    build([examples / "loglogistic.py"], tmp_path, log=lambda *a: None, cuda_binaries=False)
+    module = load_generated(tmp_path, "loglogistic")
+    LogLogistic = it.from_module(module)
+    params = [t(1.0, 3.0).requires_grad_(), t(2.0, 0.5).requires_grad_()]
+    q = LogLogistic(*params)
+    torch.manual_seed(4)
+    z = q.rsample((300,))
+    z.sum().backward()
+    want = module.implicit_grad(z.detach().numpy(), *(p.detach().numpy() for p in params))
+    for p, w in zip(params, want):
+        assert np.allclose(p.grad.numpy(), w.sum(0), rtol=1e-12)
+    assert torch.all(q.cdf(z.detach()) < 1) and q.log_prob(z.detach()).shape == z.shape
+    with pytest.raises(NotImplementedError, match="declares no log_prob"):
+        q.log_prob(z.detach()).sum().backward()      # its density is derived, not declared
+
+
+def test_the_vae_example_learns_with_every_family():
+    """examples/vae.py's model on random binary images (scikit-learn's digits are the
+    example's, not the tests'): a few Adam steps lower the negative ELBO of every latent
+    family, and the importance-weighted bound is finite."""
+    import importlib.util
+    path = Path(__file__).resolve().parent.parent / "examples" / "vae.py"
+    spec = importlib.util.spec_from_file_location("vae_example", path)
+    vae = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vae)
+    torch.manual_seed(0)
+    x = (torch.rand(64, 64) < torch.linspace(0.1, 0.9, 64)).float()
+    for family in vae.FAMILIES:
+        model = vae.VAE(family, 3, hidden=32)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        losses = []
+        for _ in range(30):
+            loss = -model.log_weights(x, kl_weight=0.0).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 1, family
+        assert math.isfinite(vae.test_nll(model, x[:8], 20)), family
