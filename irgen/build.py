@@ -109,9 +109,10 @@ def input_hash(dist) -> str:
     """Hash of everything generation reads: the DSL files the distribution's functions come
     from, and irgen's own front end, transforms, backends and templates."""
     files = _dsl_files(dist)
-    # not the run-time loader nor the compositions of generated modules: they generate nothing
+    # not the run-time loader, the compositions of generated modules nor the torch classes:
+    # they generate nothing
     files |= {p.resolve() for p in PACKAGE.rglob("*.py")
-              if "runtime" not in p.parts and "compose" not in p.parts}
+              if not {"runtime", "compose", "torch"} & set(p.relative_to(PACKAGE).parts)}
     files |= set(template_dir().glob("*.j2"))
     # by name and content, not by path, so that a checkout and a wheel install agree
     parts = sorted(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest()

@@ -66,10 +66,8 @@ class KernelSet:
         """Run a kernel; size, seed and dtype are for samplers."""
         if _on_device(args, out):
             return self.cuda.call(kernel, args, out, stream, size, seed, dtype)
-        in_names, out_names, _, kind, _ = self.kernels[kernel]
-        size, dtype, seed_words = sampler_options(kind, size, seed, dtype, out)
-        dt = requested_dtype(dtype, _typed(args, in_names))
-        arrays = [np.asarray(a, dtype=dt) for a in args]
+        in_names, out_names, kind, size, seed_words, dt, arrays = self._host_arguments(
+            kernel, args, out, size, seed, dtype)
         shape = broadcast(kernel, in_names, [a.shape for a in arrays], size)
         ffi, _ = self.lib
         ctype = _BUFFERS[dt]
@@ -91,10 +89,8 @@ class KernelSet:
         batch shape, and the log density gives one value per row."""
         if _on_device(args, out):
             return self.cuda.call_rows(kernel, args, out, stream, size, seed, dtype)
-        in_names, out_names, _, kind, _ = self.kernels[kernel]
-        _, dtype, seed_words = sampler_options(kind, None, seed, dtype, None)
-        dt = requested_dtype(dtype, _typed(args, in_names))
-        arrays = [np.asarray(a, dtype=dt) for a in args]
+        in_names, out_names, kind, _, seed_words, dt, arrays = self._host_arguments(
+            kernel, args, None, None, seed, dtype)
         shape = row_shape(kernel, in_names, [a.shape for a in arrays], size,
                           None if kind == "map" else out)
         ffi, _ = self.lib
@@ -104,6 +100,15 @@ class KernelSet:
             cargs += [ffi.from_buffer(_BUFFERS[dt], a), 1]
         return self._run(kernel, dt, shape[:-1] if kind == "map" else shape, cargs, out,
                          out_names)
+
+    def _host_arguments(self, kernel, args, out, size, seed, dtype):
+        """(input and output names, kind, a sampler's size and seed words, the kernel
+        dtype, the arguments as arrays of it) of a call on the CPU."""
+        in_names, out_names, _, kind, _ = self.kernels[kernel]
+        size, dtype, seed_words = sampler_options(kind, size, seed, dtype, out)
+        dt = requested_dtype(dtype, _typed(args, in_names))
+        return (in_names, out_names, kind, size, seed_words, dt,
+                [np.asarray(a, dtype=dt) for a in args])
 
     def _run(self, kernel, dt, shape, cargs, out, out_names):
         """Call the kernel with the outputs after the arguments; return them."""

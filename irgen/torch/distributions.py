@@ -76,19 +76,18 @@ class _Generated(Distribution):
             z = self._module.sample(*map(F.host, self._params), size=shape, seed=seed())
         return F.inside(F.tensor(z), self._module.support)
 
-    def log_prob(self, value):
+    def _value(self, value):
+        """value, checked against the support, as a tensor of the parameters' kind."""
         if self._validate_args:
             self._validate_sample(value)
-        value = torch.as_tensor(value, dtype=self._params[0].dtype,
-                                device=self._params[0].device)
-        return F.LogProb.apply(self._module, value, *self._params)
+        p = self._params[0]
+        return torch.as_tensor(value, dtype=p.dtype, device=p.device)
+
+    def log_prob(self, value):
+        return F.LogProb.apply(self._module, self._value(value), *self._params)
 
     def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        value = torch.as_tensor(value, dtype=self._params[0].dtype,
-                                device=self._params[0].device)
-        return F.Cdf.apply(self._module, value, *self._params)
+        return F.Cdf.apply(self._module, self._value(value), *self._params)
 
 
 def from_module(module, names=None, *, order=None, defaults=None, mean=None, variance=None,
