@@ -5665,6 +5665,13 @@ static inline __attribute__((always_inline)) irgen_vf simplex_log_prob_total_v_f
    reduce by shuffles; on the CPU one thread takes the row (lanes = 1; simplex_lanes.c.j2
    has its SIMD form), and room, space for the row's scaled draws, saves computing the
    exponentials twice. ---- */
+/* s + c += t, c collecting the rounding errors of s (TwoSum); an infinite sum has none */
+IRGEN_FN void irgen_two_sum(double* s, double* c, double t)
+{
+    const double sum = *s + t, back = sum - *s;
+    if (isfinite(sum)) *c += (*s - (sum - back)) + (t - back);
+    *s = sum;
+}
 #ifdef __CUDA_ARCH__
 IRGEN_FN double irgen_row_max(double x)
 {
@@ -5680,10 +5687,8 @@ IRGEN_FN void irgen_row_sum(double* s, double* c)
 {
     for (int d = 16; d > 0; d >>= 1) {
         const double t = __shfl_xor_sync(0xffffffffu, *s, d);
-        const double tc = __shfl_xor_sync(0xffffffffu, *c, d);
-        const double sum = *s + t, back = sum - *s;
-        *c = (*c + tc) + (isfinite(sum) ? (*s - (sum - back)) + (t - back) : 0.0);
-        *s = sum;
+        *c += __shfl_xor_sync(0xffffffffu, *c, d);
+        irgen_two_sum(s, c, t);
     }
 }
 IRGEN_FN int irgen_row_any(int b) { return __any_sync(0xffffffffu, b); }
@@ -5697,13 +5702,6 @@ IRGEN_FN int irgen_row_any(int b) { return __any_sync(0xffffffffu, b); }
 
 #define IRGEN_SHIFT_EXACT 2097152.0            /* 2^21 */
 
-/* s + c += t, c collecting the rounding errors of s (TwoSum); an infinite sum has none */
-IRGEN_FN void irgen_two_sum(double* s, double* c, double t)
-{
-    const double sum = *s + t, back = sum - *s;
-    if (isfinite(sum)) *c += (*s - (sum - back)) + (t - back);
-    *s = sum;
-}
 /* the log density, -inf where the row's x sums to 1 only to more than 4 K eps (x outside
    [0, 1] the entries' terms have made -inf already); NaN stays NaN */
 IRGEN_FN double irgen_simplex_density(double lp, double xs, int64_t m, double eps)
@@ -5736,20 +5734,20 @@ IRGEN_FN double irgen_simplex_scaled(double x, int in_logs, irgen_shift h)
     }
     return h.exact ? ldexp(x, -(int)h.e) : 0.0;
 }
-/* log z_j for u_j and the row's compensated sum s + c */
-IRGEN_FN double irgen_simplex_log_z(double x, int in_logs, irgen_shift h, double u, double s,
-                                    double c)
+/* log z_j for u_j, z_j = u_j / (s + c) with the row's compensated sum s + c, and the
+   logarithm of that sum */
+IRGEN_FN double irgen_simplex_log_z(double x, int in_logs, irgen_shift h, double u, double z,
+                                    double s, double c, double log_total)
 {
-    const double z = u / (s + c);
     double lz;
     if (z >= 0.5) {
         lz = -log1p(((s - u) + c) / u);
     } else if (in_logs) {
         double b;
         const double a = irgen_simplex_arg(x, h, &b);
-        lz = (a - log(s + c)) + b;
+        lz = (a - log_total) + b;
     } else {
-        lz = z >= DBL_MIN ? log(z) : log(u) - log(s + c);
+        lz = z >= DBL_MIN ? log(z) : log(u) - log_total;
     }
     return lz < 0.0 ? lz : 0.0;      /* held to at most 0 */
 }
@@ -5778,7 +5776,7 @@ IRGEN_FN void irgen_simplex_row_float64(int64_t m, double below, const double* a
         irgen_two_sum(&s, &c, u);
     }
     irgen_row_sum(&s, &c);
-    const double total = s + c;
+    const double total = s + c, log_total = logs ? log(total) : 0.0;
     for (int64_t j = lane; j < m; j += lanes) {
         if (bad) {
             w[j] = NAN;
@@ -5795,7 +5793,7 @@ IRGEN_FN void irgen_simplex_row_float64(int64_t m, double below, const double* a
                               : h.exact ? ldexp(d, -(int)h.e) / total : 0.0);
         }
         if (logs) {
-            w[j] = (double)irgen_simplex_log_z(x, in_logs, h, u, s, c);
+            w[j] = (double)irgen_simplex_log_z(x, in_logs, h, u, z, s, c, log_total);
         } else {
             w[j] = (double)z;
         }
@@ -5826,7 +5824,7 @@ IRGEN_FN void irgen_simplex_row_float32(int64_t m, double below, const float* al
         irgen_two_sum(&s, &c, u);
     }
     irgen_row_sum(&s, &c);
-    const double total = s + c;
+    const double total = s + c, log_total = logs ? log(total) : 0.0;
     for (int64_t j = lane; j < m; j += lanes) {
         if (bad) {
             w[j] = NAN;
@@ -5843,7 +5841,7 @@ IRGEN_FN void irgen_simplex_row_float32(int64_t m, double below, const float* al
                               : h.exact ? ldexp(d, -(int)h.e) / total : 0.0);
         }
         if (logs) {
-            w[j] = (float)irgen_simplex_log_z(x, in_logs, h, u, s, c);
+            w[j] = (float)irgen_simplex_log_z(x, in_logs, h, u, z, s, c, log_total);
         } else {
             w[j] = (float)z;
         }

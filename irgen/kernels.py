@@ -45,7 +45,7 @@ class Kernel:
     kind: str = "map"    # map: elementwise; sample: draws; rsample: draws, then `then` at z
     then: str = ""       # rsample: the implicit-gradient kernel function evaluated at z
     draw_group: str = ""   # samplers: IR function giving each element's branch group
-    rows: str = ""       # simplex kernels (rows.py): the row's normalisation, to z or log_z
+    rows: str = ""       # simplex kernels (rows.py): the row's tail, to z, log_z, or a sum
 
 
 def _sym(name):

@@ -36,21 +36,28 @@ def kernel_dtype(typed: list) -> np.dtype:
     return dt if dt in FLOATS else np.dtype(np.float64)
 
 
+def _listed(names, shapes) -> str:
+    """Arguments and their shapes, for messages."""
+    return ", ".join(f"{n}{tuple(s)}" for n, s in zip(names, shapes))
+
+
+def _size_tuple(size) -> tuple:
+    return (int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size)
+
+
 def broadcast(kernel: str, names, shapes, size=None) -> tuple:
     """The broadcast shape of the arguments; with size (a sampler's), size itself, to
     which the arguments must broadcast."""
-    def listed():
-        return ", ".join(f"{n}{s}" for n, s in zip(names, shapes))
     shape = tuple(shapes[0]) if shapes else ()
     if not all(tuple(s) == shape for s in shapes[1:]):       # equal shapes: no work
         try:
             shape = np.broadcast_shapes(*shapes)
         except ValueError:
             raise ValueError(f"{kernel}: arguments do not broadcast together: "
-                             f"{listed()}") from None
+                             f"{_listed(names, shapes)}") from None
     if size is None:
         return shape
-    size = (int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size)
+    size = _size_tuple(size)
     if any(n < 0 for n in size):
         raise ValueError(f"{kernel}: size {size} has a negative dimension")
     try:
@@ -58,7 +65,8 @@ def broadcast(kernel: str, names, shapes, size=None) -> tuple:
             return size
     except ValueError:
         pass
-    raise ValueError(f"{kernel}: arguments {listed()} do not broadcast to size {size}")
+    raise ValueError(f"{kernel}: arguments {_listed(names, shapes)} do not broadcast to "
+                     f"size {size}")
 
 
 def row_shape(kernel: str, names, shapes, size=None, out=None) -> tuple:
@@ -67,14 +75,13 @@ def row_shape(kernel: str, names, shapes, size=None, out=None) -> tuple:
     without its last axis) and that row."""
     shape = broadcast(kernel, names, shapes)
     if len(shape) == 0 or shape[-1] < 2:
-        listed = ", ".join(f"{n}{tuple(s)}" for n, s in zip(names, shapes))
-        raise ValueError(f"{kernel}: {listed}: the last axis needs K >= 2 entries")
+        raise ValueError(f"{kernel}: {_listed(names, shapes)}: the last axis needs K >= 2 "
+                         f"entries")
     if size is None and out is not None:
         size = out_shape(out)[:-1]
     if size is None:
         return shape
-    size = ((int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size))
-    return broadcast(kernel, names, shapes, size + shape[-1:])
+    return broadcast(kernel, names, shapes, _size_tuple(size) + shape[-1:])
 
 
 def out_shape(out):

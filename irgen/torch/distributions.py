@@ -29,18 +29,20 @@ def _support(module):
     return constraints.interval(low, high)
 
 
-def seed(device=None) -> int:
+def seed() -> int:
     """A kernel seed from torch's default generator: torch.manual_seed makes runs repeat."""
     return int(torch.randint(0, 2 ** 63 - 1, (), dtype=torch.int64).item())
 
 
 class _Generated(Distribution):
     """What every class made by from_module shares; subclasses set _module, _names (torch's
-    argument names, in torch's order) and _order (the module's parameters as those names)."""
+    argument names, in torch's order), _order (the module's parameters as those names) and
+    _defaults (values of trailing arguments that may be left out)."""
     has_rsample = True
     _module = None
     _names: tuple = ()
     _order: tuple = ()
+    _defaults: dict = {}
 
     def __init__(self, *args, validate_args=None, **kwargs):
         values = list(args) + [kwargs.pop(n) for n in self._names[len(args):] if n in kwargs]

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
+from ..runtime.simplex import vjp
+
 
 def host(t: torch.Tensor):
     """What the generated kernels take for a tensor: a NumPy view of a CPU tensor's memory,
@@ -155,9 +157,8 @@ class SimplexRSample(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, g):
         z, v = ctx.saved_tensors
-        vjp = v * (g - (g * z).sum(-1, keepdim=True))
-        return (None, None, None, unbroadcast(vjp, ctx.shapes[0]) if ctx.needs_input_grad[3]
-                else None)
+        return (None, None, None, unbroadcast(vjp(z, v, g), ctx.shapes[0])
+                if ctx.needs_input_grad[3] else None)
 
 
 class SimplexLogProb(torch.autograd.Function):
