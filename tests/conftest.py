@@ -35,10 +35,24 @@ def target(request, monkeypatch, tmp_path_factory):
     kernels compiled as host code with the inputs presented as CUDA arrays."""
     if request.param == "c":
         return lambda module: module
-    from cuda_on_host import CXX, OnDevice, run_on_host
+    from cuda_on_host import OnDevice
+    _cuda_on_host(monkeypatch, tmp_path_factory)
+    return OnDevice
+
+
+@pytest.fixture
+def launches(monkeypatch, tmp_path_factory):
+    """The CUDA run time routed to host builds of the .cu files (tests/cuda_on_host.py);
+    the list of the launches it makes."""
+    seen = []
+    _cuda_on_host(monkeypatch, tmp_path_factory, seen)
+    return seen
+
+
+def _cuda_on_host(monkeypatch, tmp_path_factory, launches=None):
+    from cuda_on_host import CXX, run_on_host
     if CXX is None:
         pytest.skip("needs a C++ compiler")
     build_dir = tmp_path_factory.getbasetemp() / "cuda_host"
     build_dir.mkdir(exist_ok=True)
-    run_on_host(monkeypatch, build_dir)
-    return OnDevice
+    run_on_host(monkeypatch, build_dir, launches)

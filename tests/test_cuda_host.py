@@ -15,19 +15,10 @@ import generated.student_t as st
 import generated.von_mises as v
 from agreement import (GRAD_ULPS, KERNELS, SAMPLERS, assert_agrees, assert_same_stream,
                        random_inputs, sampler_params)
-from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
+from cuda_on_host import CXX, FakeCudaArray, host
 
 pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
 MODULES = {"gamma": g, "normal": nrm, "von_mises": v, "beta": be, "student_t": st}
-
-
-@pytest.fixture
-def launches(monkeypatch, tmp_path_factory):
-    build_dir = tmp_path_factory.getbasetemp() / "cuda_host"
-    build_dir.mkdir(exist_ok=True)
-    seen = []
-    run_on_host(monkeypatch, build_dir, seen)
-    return seen
 
 
 def dev(a, dtype=None, stream=None):
