@@ -5023,6 +5023,46 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
+{
+    irgen_vd dz_22 = irgen_bc_f64(0.0);
+    irgen_vd dz_23 = irgen_bc_f64(0.0);
+    irgen_vd score_24 = irgen_bc_f64(0.0);
+    irgen_vd score_25 = irgen_bc_f64(0.0);
+    irgen_vd score_26 = irgen_bc_f64(0.0);
+    irgen_vd score_27 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, a, b, &irgen_o1);
+      dz_22 = irgen_o0;
+      dz_23 = irgen_o1;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+      irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, a, b, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_24 = irgen_o0;
+      score_25 = irgen_o1;
+      score_26 = irgen_o2;
+      score_27 = irgen_o3;
+    }
+    *irgen_r1 = dz_23;
+    *irgen_r2 = score_24;
+    *irgen_r3 = score_25;
+    *irgen_r4 = score_26;
+    *irgen_r5 = score_27;
+    return dz_22;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    *irgen_r4 = irgen_ret4;
+    *irgen_r5 = irgen_ret5;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_space_upper_v_f64(irgen_md irgen_m0, irgen_vd y, irgen_vd a, irgen_vd b)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
@@ -5256,7 +5296,7 @@ static inline __attribute__((always_inline)) irgen_vd beta_log_sample_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd log_sample_22 = irgen_bc_f64(0.0);
+    irgen_vd log_sample_28 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)));
@@ -5271,9 +5311,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(ir
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = beta_log_sample_v_f64(irgen_m0, a, b, irgen_rng);
-          log_sample_22 = irgen_o0;
+          log_sample_28 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_22, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_28, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5947,6 +5987,134 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
                 const int64_t i = c + order[b + l];
                 out1[i] = (float)r0[l];
                 out2[i] = (float)r1[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+        for (int j = 0; j < len; ++j) {
+            if (out0[c + j] < (double)0x1.0000000000000p-1022) out0[c + j] = (double)0x1.0000000000000p-1022;
+            if (out0[c + j] > (double)0x1.fffffffffffffp-1) out0[c + j] = (double)0x1.fffffffffffffp-1;
+        }
+
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4, r5;
+            r0 = kernel_implicit_score_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (double)r0[l];
+                out2[i] = (double)r1[l];
+                out3[i] = (double)r2[l];
+                out4[i] = (double)r3[l];
+                out5[i] = (double)r4[l];
+                out6[i] = (double)r5[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_f_d(out0, c + b, w, z);
+        }
+
+        for (int j = 0; j < len; ++j) {
+            if (out0[c + j] < (float)0x1.0000000000000p-126) out0[c + j] = (float)0x1.0000000000000p-126;
+            if (out0[c + j] > (float)0x1.fffffe0000000p-1) out0[c + j] = (float)0x1.fffffe0000000p-1;
+        }
+
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in1, s1, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in1, s1, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4, r5;
+            r0 = kernel_implicit_score_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (float)r0[l];
+                out2[i] = (float)r1[l];
+                out3[i] = (float)r2[l];
+                out4[i] = (float)r3[l];
+                out5[i] = (float)r4[l];
+                out6[i] = (float)r5[l];
             }
         }
         }

@@ -3671,6 +3671,36 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd dz_18 = irgen_bc_f64(0.0);
+    irgen_vd score_19 = irgen_bc_f64(0.0);
+    irgen_vd score_20 = irgen_bc_f64(0.0);
+    irgen_vd score_21 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, k);
+      dz_18 = irgen_o0;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, k, &irgen_o1, &irgen_o2);
+      score_19 = irgen_o0;
+      score_20 = irgen_o1;
+      score_21 = irgen_o2;
+    }
+    *irgen_r1 = score_19;
+    *irgen_r2 = score_20;
+    *irgen_r3 = score_21;
+    return dz_18;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
 /* ---- float32 lane-parallel functions ---- */
 
 static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
@@ -7137,6 +7167,36 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf dz_18 = irgen_bc_f32(0.0f);
+    irgen_vf score_19 = irgen_bc_f32(0.0f);
+    irgen_vf score_20 = irgen_bc_f32(0.0f);
+    irgen_vf score_21 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, x, k);
+      dz_18 = irgen_o0;
+    }
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = kernel_log_prob_grad_v_f32(irgen_m0, x, k, &irgen_o1, &irgen_o2);
+      score_19 = irgen_o0;
+      score_20 = irgen_o1;
+      score_21 = irgen_o2;
+    }
+    *irgen_r1 = score_19;
+    *irgen_r2 = score_20;
+    *irgen_r3 = score_21;
+    return dz_18;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
 /* ---- elementwise kernels, a chunk of elements at a time and in it a vector at a time;
    the last vector repeats the last element in the lanes past the end and masks them off.
    Where the distribution declares branch groups, each chunk is first ordered by group (a
@@ -7841,6 +7901,160 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             for (int l = 0; l < w; ++l) {
                 const int64_t i = c + order[b + l];
                 out1[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, double* out0, double* out1, double* out2, double* out3, double* out4)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = chi2_sample_group_v_f64(m, x0);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, &rng);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
+        }
+        }
+
+        for (int j = 0; j < len; ++j) {
+            if (out0[c + j] < (double)0x1.0000000000000p-1022) out0[c + j] = (double)0x1.0000000000000p-1022;
+        }
+
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = chi2_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in0, s0, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_implicit_score_v_f64(irgen_md_lanes(w), x0, x1, &r1, &r2, &r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (double)r0[l];
+                out2[i] = (double)r1[l];
+                out3[i] = (double)r2[l];
+                out4[i] = (double)r3[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, float* out0, float* out1, float* out2, float* out3, float* out4)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = chi2_sample_group_v_f32(m, x0);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+
+            irgen_rng_v_f32 rng;
+            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, &rng);
+            for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
+        }
+        }
+
+        for (int j = 0; j < len; ++j) {
+            if (out0[c + j] < (float)0x1.0000000000000p-126) out0[c + j] = (float)0x1.0000000000000p-126;
+        }
+
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in0, s0, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = chi2_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(out0, 1, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in0, s0, c, order + b, w);
+
+            irgen_vf r0, r1, r2, r3;
+            r0 = kernel_implicit_score_v_f32(irgen_mf_lanes(w), x0, x1, &r1, &r2, &r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (float)r0[l];
+                out2[i] = (float)r1[l];
+                out3[i] = (float)r2[l];
+                out4[i] = (float)r3[l];
             }
         }
         }

@@ -2350,6 +2350,24 @@ IRGEN_FN double kernel_sample_f64(double k, irgen_rng* irgen_rng)
     return sample_17;
 }
 
+IRGEN_FN double kernel_implicit_score_f64(double x, double k, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double dz_18 = 0.0;
+    double score_19 = 0.0;
+    double score_20 = 0.0;
+    double score_21 = 0.0;
+    dz_18 = kernel_implicit_grad_f64(x, k);
+    { double irgen_o1, irgen_o2;
+      score_19 = kernel_log_prob_grad_f64(x, k, &irgen_o1, &irgen_o2);
+      score_20 = irgen_o1;
+      score_21 = irgen_o2;
+    }
+    *irgen_r1 = score_19;
+    *irgen_r2 = score_20;
+    *irgen_r3 = score_21;
+    return dz_18;
+}
+
 /* ---- float32 device functions ---- */
 
 IRGEN_TABLE float INV_EVEN_f32[100] = {0.5f, 0.25f, 0.16666666666666666f, 0.125f, 0.1f, 0.08333333333333333f, 0.07142857142857142f, 0.0625f, 0.05555555555555555f, 0.05f, 0.045454545454545456f, 0.041666666666666664f, 0.038461538461538464f, 0.03571428571428571f, 0.03333333333333333f, 0.03125f, 0.029411764705882353f, 0.027777777777777776f, 0.02631578947368421f, 0.025f, 0.023809523809523808f, 0.022727272727272728f, 0.021739130434782608f, 0.020833333333333332f, 0.02f, 0.019230769230769232f, 0.018518518518518517f, 0.017857142857142856f, 0.017241379310344827f, 0.016666666666666666f, 0.016129032258064516f, 0.015625f, 0.015151515151515152f, 0.014705882352941176f, 0.014285714285714285f, 0.013888888888888888f, 0.013513513513513514f, 0.013157894736842105f, 0.01282051282051282f, 0.0125f, 0.012195121951219513f, 0.011904761904761904f, 0.011627906976744186f, 0.011363636363636364f, 0.011111111111111112f, 0.010869565217391304f, 0.010638297872340425f, 0.010416666666666666f, 0.01020408163265306f, 0.01f, 0.00980392156862745f, 0.009615384615384616f, 0.009433962264150943f, 0.009259259259259259f, 0.00909090909090909f, 0.008928571428571428f, 0.008771929824561403f, 0.008620689655172414f, 0.00847457627118644f, 0.008333333333333333f, 0.00819672131147541f, 0.008064516129032258f, 0.007936507936507936f, 0.0078125f, 0.007692307692307693f, 0.007575757575757576f, 0.007462686567164179f, 0.007352941176470588f, 0.007246376811594203f, 0.007142857142857143f, 0.007042253521126761f, 0.006944444444444444f, 0.00684931506849315f, 0.006756756756756757f, 0.006666666666666667f, 0.006578947368421052f, 0.006493506493506494f, 0.00641025641025641f, 0.006329113924050633f, 0.00625f, 0.006172839506172839f, 0.006097560975609756f, 0.006024096385542169f, 0.005952380952380952f, 0.0058823529411764705f, 0.005813953488372093f, 0.005747126436781609f, 0.005681818181818182f, 0.0056179775280898875f, 0.005555555555555556f, 0.005494505494505495f, 0.005434782608695652f, 0.005376344086021506f, 0.005319148936170213f, 0.005263157894736842f, 0.005208333333333333f, 0.005154639175257732f, 0.00510204081632653f, 0.005050505050505051f, 0.005f};
@@ -4554,6 +4572,24 @@ IRGEN_FN float kernel_sample_f32(float k, irgen_rng* irgen_rng)
     return sample_17;
 }
 
+IRGEN_FN float kernel_implicit_score_f32(float x, float k, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float dz_18 = 0.0f;
+    float score_19 = 0.0f;
+    float score_20 = 0.0f;
+    float score_21 = 0.0f;
+    dz_18 = kernel_implicit_grad_f32(x, k);
+    { float irgen_o1, irgen_o2;
+      score_19 = kernel_log_prob_grad_f32(x, k, &irgen_o1, &irgen_o2);
+      score_20 = irgen_o1;
+      score_21 = irgen_o2;
+    }
+    *irgen_r1 = score_19;
+    *irgen_r2 = score_20;
+    *irgen_r3 = score_21;
+    return dz_18;
+}
+
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
    array, 0 for a broadcast one, and a null pointer for a scalar passed by value. Where the
    distribution declares branch groups, a block takes a tile of 256 x 8 elements,
@@ -5867,6 +5903,272 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0) == g)
                     irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, out1);
+
+    }
+}
+#endif
+
+/* rsample_log_prob, float64 arrays, computed in double */
+IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    double z = (double)kernel_sample_f64(x0, &rng);
+    if (z < (double)0x1.0000000000000p-1022) z = (double)0x1.0000000000000p-1022;     /* held inside the support */
+    out0[i] = z;
+}
+
+IRGEN_FN int irgen_rsample_log_prob_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+
+    const double g = chi2_sample_group_f64(x0);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
+IRGEN_FN void irgen_rsample_log_prob_float64_then_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_implicit_score_f64(x0, x1, &r1, &r2, &r3);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+}
+
+IRGEN_FN int irgen_rsample_log_prob_float64_then_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = chi2_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_log_prob_float64_dgroup(c + t, in0, s0, v0);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_log_prob_float64_draw(c + order[t], seed, in0, s0, v0, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_log_prob_float64_then_group(c + t, out0, 1, 0, in0, s0, v0);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_log_prob_float64_then_at(c + order[t], out0, 1, 0, in0, s0, v0, out1, out2, out3, out4);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_log_prob_float64_draw(i, seed, in0, s0, v0, out0);
+        irgen_rsample_log_prob_float64_then_at(i, out0, 1, 0, in0, s0, v0, out1, out2, out3, out4);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_log_prob_float64_dgroup(c + t, in0, s0, v0) == g)
+                    irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, out0);
+
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_log_prob_float64_then_group(c + t, out0, 1, 0, in0, s0, v0) == g)
+                    irgen_rsample_log_prob_float64_then_at(c + t, out0, 1, 0, in0, s0, v0, out1, out2, out3, out4);
+
+    }
+}
+#endif
+
+/* rsample_log_prob, float32 arrays, computed in float */
+IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    float z = (float)kernel_sample_f32(x0, &rng);
+    if (z < (float)0x1.0000000000000p-126) z = (float)0x1.0000000000000p-126;     /* held inside the support */
+    out0[i] = z;
+}
+
+IRGEN_FN int irgen_rsample_log_prob_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+
+    const float g = chi2_sample_group_f32(x0);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
+IRGEN_FN void irgen_rsample_log_prob_float32_then_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    float r1;
+    float r2;
+    float r3;
+    const float r0 = kernel_implicit_score_f32(x0, x1, &r1, &r2, &r3);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+}
+
+IRGEN_FN int irgen_rsample_log_prob_float32_then_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = chi2_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_log_prob_float32_dgroup(c + t, in0, s0, v0);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_log_prob_float32_draw(c + order[t], seed, in0, s0, v0, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_log_prob_float32_then_group(c + t, out0, 1, 0, in0, s0, v0);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_log_prob_float32_then_at(c + order[t], out0, 1, 0, in0, s0, v0, out1, out2, out3, out4);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_log_prob_float32_draw(i, seed, in0, s0, v0, out0);
+        irgen_rsample_log_prob_float32_then_at(i, out0, 1, 0, in0, s0, v0, out1, out2, out3, out4);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_log_prob_float32_dgroup(c + t, in0, s0, v0) == g)
+                    irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, out0);
+
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_log_prob_float32_then_group(c + t, out0, 1, 0, in0, s0, v0) == g)
+                    irgen_rsample_log_prob_float32_then_at(c + t, out0, 1, 0, in0, s0, v0, out1, out2, out3, out4);
 
     }
 }

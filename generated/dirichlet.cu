@@ -1787,12 +1787,12 @@ IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double log_sample_20 = 0.0;
+    double log_sample_26 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    log_sample_20 = log_sample_f64(alpha, beta, irgen_rng);
-    return log_sample_20;
+    log_sample_26 = log_sample_f64(alpha, beta, irgen_rng);
+    return log_sample_26;
 }
 
 IRGEN_FN double simplex_draw_f64(double alpha, irgen_rng* irgen_rng)
@@ -3540,12 +3540,12 @@ IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float log_sample_20 = 0.0f;
+    float log_sample_26 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    log_sample_20 = log_sample_f32(alpha, beta, irgen_rng);
-    return log_sample_20;
+    log_sample_26 = log_sample_f32(alpha, beta, irgen_rng);
+    return log_sample_26;
 }
 
 IRGEN_FN float simplex_draw_f32(float alpha, irgen_rng* irgen_rng)

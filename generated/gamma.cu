@@ -2153,6 +2153,32 @@ IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rn
     return sample_19;
 }
 
+IRGEN_FN double kernel_implicit_score_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
+{
+    double dz_20 = 0.0;
+    double dz_21 = 0.0;
+    double score_22 = 0.0;
+    double score_23 = 0.0;
+    double score_24 = 0.0;
+    double score_25 = 0.0;
+    { double irgen_o1;
+      dz_20 = kernel_implicit_grad_f64(x, alpha, beta, &irgen_o1);
+      dz_21 = irgen_o1;
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      score_22 = kernel_log_prob_grad_f64(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_23 = irgen_o1;
+      score_24 = irgen_o2;
+      score_25 = irgen_o3;
+    }
+    *irgen_r1 = dz_21;
+    *irgen_r2 = score_22;
+    *irgen_r3 = score_23;
+    *irgen_r4 = score_24;
+    *irgen_r5 = score_25;
+    return dz_20;
+}
+
 IRGEN_FN double log_space_upper_f64(double y, double alpha, double beta)
 {
     double _irgen_t1 = 0.0;
@@ -2409,12 +2435,12 @@ IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double log_sample_20 = 0.0;
+    double log_sample_26 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    log_sample_20 = log_sample_f64(alpha, beta, irgen_rng);
-    return log_sample_20;
+    log_sample_26 = log_sample_f64(alpha, beta, irgen_rng);
+    return log_sample_26;
 }
 
 /* ---- float32 device functions ---- */
@@ -4424,6 +4450,32 @@ IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
     return sample_19;
 }
 
+IRGEN_FN float kernel_implicit_score_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2, float* irgen_r3, float* irgen_r4, float* irgen_r5)
+{
+    float dz_20 = 0.0f;
+    float dz_21 = 0.0f;
+    float score_22 = 0.0f;
+    float score_23 = 0.0f;
+    float score_24 = 0.0f;
+    float score_25 = 0.0f;
+    { float irgen_o1;
+      dz_20 = kernel_implicit_grad_f32(x, alpha, beta, &irgen_o1);
+      dz_21 = irgen_o1;
+    }
+    { float irgen_o1, irgen_o2, irgen_o3;
+      score_22 = kernel_log_prob_grad_f32(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_23 = irgen_o1;
+      score_24 = irgen_o2;
+      score_25 = irgen_o3;
+    }
+    *irgen_r1 = dz_21;
+    *irgen_r2 = score_22;
+    *irgen_r3 = score_23;
+    *irgen_r4 = score_24;
+    *irgen_r5 = score_25;
+    return dz_20;
+}
+
 IRGEN_FN float log_space_upper_f32(float y, float alpha, float beta)
 {
     float _irgen_t1 = 0.0f;
@@ -4680,12 +4732,12 @@ IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float log_sample_20 = 0.0f;
+    float log_sample_26 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    log_sample_20 = log_sample_f32(alpha, beta, irgen_rng);
-    return log_sample_20;
+    log_sample_26 = log_sample_f32(alpha, beta, irgen_rng);
+    return log_sample_26;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -6045,6 +6097,288 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
                     irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+
+    }
+}
+#endif
+
+/* rsample_log_prob, float64 arrays, computed in double */
+IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    double z = (double)kernel_sample_f64(x0, x1, &rng);
+    if (z < (double)0x1.0000000000000p-1022) z = (double)0x1.0000000000000p-1022;     /* held inside the support */
+    out0[i] = z;
+}
+
+IRGEN_FN int irgen_rsample_log_prob_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = sample_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
+IRGEN_FN void irgen_rsample_log_prob_float64_then_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    double r4;
+    double r5;
+    const double r0 = kernel_implicit_score_f64(x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+    out4[i] = (double)r4;
+    out5[i] = (double)r5;
+}
+
+IRGEN_FN int irgen_rsample_log_prob_float64_then_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_log_prob_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_log_prob_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_log_prob_float64_then_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_log_prob_float64_then_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_log_prob_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float64_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_log_prob_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_log_prob_float64_then_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_rsample_log_prob_float64_then_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+
+    }
+}
+#endif
+
+/* rsample_log_prob, float32 arrays, computed in float */
+IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    float z = (float)kernel_sample_f32(x0, x1, &rng);
+    if (z < (float)0x1.0000000000000p-126) z = (float)0x1.0000000000000p-126;     /* held inside the support */
+    out0[i] = z;
+}
+
+IRGEN_FN int irgen_rsample_log_prob_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = sample_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
+}
+IRGEN_FN void irgen_rsample_log_prob_float32_then_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    float r1;
+    float r2;
+    float r3;
+    float r4;
+    float r5;
+    const float r0 = kernel_implicit_score_f32(x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+    out4[i] = (float)r4;
+    out5[i] = (float)r5;
+}
+
+IRGEN_FN int irgen_rsample_log_prob_float32_then_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_log_prob_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_log_prob_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_rsample_log_prob_float32_then_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_rsample_log_prob_float32_then_at(c + order[t], out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_log_prob_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float32_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_log_prob_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_rsample_log_prob_float32_then_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_rsample_log_prob_float32_then_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
 
     }
 }

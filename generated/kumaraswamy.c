@@ -414,10 +414,40 @@ static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen
     *radius = IRGEN_R01_F64(IRGEN_CVT_f64, r->q0, r->q1); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, r->q2, r->q3);
 }
 
+static inline __attribute__((always_inline)) irgen_vd log1m_pow_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a)
+{
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd y__0 = a * irgen_v_log_f64(irgen_m0, x);
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-0.6931471805599453));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_v_exp_f64(irgen_m2, y)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, y)), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return -irgen_v_expm1_f64(irgen_m0, b * irgen_v_log1p_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, x, a)));
+    { irgen_vd irgen_o0;
+      irgen_o0 = log1m_pow_v_f64(irgen_m0, x, a);
+      _irgen_t1 = irgen_o0;
+    }
+    return -irgen_v_expm1_f64(irgen_m0, _irgen_t1 * b);
     return irgen_ret0;
 }
 
@@ -473,14 +503,21 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md 
 static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
     irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd second = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd first__0 = irgen_sel_f64((a == irgen_bc_f64(1.0)), irgen_bc_f64(0.0), (a - 1.0) * irgen_v_log_f64(irgen_m0, x));
-        const irgen_vd second__0 = irgen_sel_f64((b == irgen_bc_f64(1.0)), irgen_bc_f64(0.0), (b - 1.0) * irgen_v_log1p_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, x, a)));
         first = first__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log1m_pow_v_f64(irgen_m0, x, a);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd second__0 = irgen_sel_f64((b == irgen_bc_f64(1.0)), irgen_bc_f64(0.0), _irgen_t1 * (b - 1.0));
         second = second__0;
-        return first__0 + second__0 + irgen_v_log_f64(irgen_m0, a * b);
+        return first + second__0 + irgen_v_log_f64(irgen_m0, a * b);
     }
     return irgen_ret0;
 }
@@ -534,14 +571,69 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log1m_pow__d0_1_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd d0_x, irgen_vd d1_a, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd d1_y = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0_y__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const irgen_vd d0_y__1 = a * d0_x / x;
+        const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m0, x);
+        const irgen_vd d1_y__1 = irgen_c0 * d1_a;
+        const irgen_vd y__0 = irgen_c0 * a;
+        d0_y = d0_y__1;
+        d1_y = d1_y__1;
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-0.6931471805599453));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, y);
+                const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(irgen_c1 * d0_y), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, -(irgen_c1 * d1_y), irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd irgen_c0 = irgen_v_expm1_f64(irgen_m0, y);
+            const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, y) / irgen_c0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c1 * d0_y, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_y, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_x, irgen_vd d1_a, irgen_vd d2_b, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
     irgen_vd d0_first = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d0_second = irgen_bc_f64(0.0);
     irgen_vd d1_first = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d1_second = irgen_bc_f64(0.0);
     irgen_vd d2_second = irgen_bc_f64(0.0);
     irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd second = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
@@ -549,37 +641,48 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irg
     irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
     {
         const double d0_first__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
         const double d0_second__0 = 0.0;
         const double d1_first__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
         const double d1_second__0 = 0.0;
         const double d2_second__0 = 0.0;
         const irgen_md irgen_c0 = (a == irgen_bc_f64(1.0));
         const irgen_vd irgen_c1 = a - 1.0;
         const irgen_vd d0_first__1 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * d0_x / x);
         const irgen_vd irgen_c2 = irgen_v_log_f64(irgen_m0, x);
-        const irgen_vd irgen_c3 = irgen_c2 * d1_a;
-        const irgen_vd d1_first__1 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c3);
+        const irgen_vd d1_first__1 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c2 * d1_a);
         const irgen_vd first__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * irgen_c2);
-        const irgen_md irgen_c4 = (b == irgen_bc_f64(1.0));
-        const irgen_vd irgen_c5 = b - 1.0;
-        const irgen_vd irgen_c6 = irgen_v_pow_f64(irgen_m0, x, a);
-        const irgen_vd irgen_c7 = irgen_c5 / (1.0 - irgen_c6);
-        const irgen_vd d0_second__1 = irgen_sel_f64(irgen_c4, irgen_bc_f64(0.0), -(irgen_c7 * a * d0_x * irgen_v_pow_f64(irgen_m0, x, a - 1.0)));
-        const irgen_vd d1_second__1 = irgen_sel_f64(irgen_c4, irgen_bc_f64(0.0), -(irgen_c3 * irgen_c6 * irgen_c7));
-        const irgen_vd irgen_c8 = irgen_v_log1p_f64(irgen_m0, -irgen_c6);
-        const irgen_vd d2_second__1 = irgen_sel_f64(irgen_c4, irgen_bc_f64(0.0), irgen_c8 * d2_b);
-        const irgen_vd second__0 = irgen_sel_f64(irgen_c4, irgen_bc_f64(0.0), irgen_c5 * irgen_c8);
         d0_first = d0_first__1;
-        d0_second = d0_second__1;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_second = irgen_bc_f64(d0_second__0);
         d1_first = d1_first__1;
-        d1_second = d1_second__1;
-        d2_second = d2_second__1;
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1_second = irgen_bc_f64(d1_second__0);
+        d2_second = irgen_bc_f64(d2_second__0);
         first = first__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log1m_pow__d0_1_v_f64(irgen_m0, x, a, d0_x, d1_a, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
+    }
+    {
+        const irgen_md irgen_c0 = (b == irgen_bc_f64(1.0));
+        const irgen_vd irgen_c1 = b - 1.0;
+        const irgen_vd d0_second__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * d0__irgen_t1);
+        const irgen_vd d1_second__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * d1__irgen_t1);
+        const irgen_vd d2_second__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), _irgen_t1 * d2_b);
+        const irgen_vd second__0 = irgen_sel_f64(irgen_c0, irgen_bc_f64(0.0), irgen_c1 * _irgen_t1);
+        d0_second = d0_second__0;
+        d1_second = d1_second__0;
+        d2_second = d2_second__0;
         second = second__0;
-        *irgen_r1 = d0_first__1 + d0_second__1;
-        *irgen_r2 = d1_first__1 + d1_second__1 + d1_a / a;
-        *irgen_r3 = d2_second__1 + d2_b / b;
-        return first__0 + second__0 + irgen_v_log_f64(irgen_m0, a * b);
+        *irgen_r1 = d0_first + d0_second__0;
+        *irgen_r2 = d1_first + d1_second__0 + d1_a / a;
+        *irgen_r3 = d2_second__0 + d2_b / b;
+        return first + second__0 + irgen_v_log_f64(irgen_m0, a * b);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -665,8 +768,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
 
 static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, b * irgen_v_log1p_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, x, a))));
+    { irgen_vd irgen_o0;
+      irgen_o0 = log1m_pow_v_f64(irgen_m0, x, a);
+      _irgen_t1 = irgen_o0;
+    }
+    return irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t1 * b));
     return irgen_ret0;
 }
 
@@ -721,8 +829,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_cdf_v_f64(irgen
 
 static inline __attribute__((always_inline)) irgen_vd log_sf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return b * irgen_v_log1p_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, x, a));
+    { irgen_vd irgen_o0;
+      irgen_o0 = log1m_pow_v_f64(irgen_m0, x, a);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1 * b;
     return irgen_ret0;
 }
 
@@ -775,19 +888,69 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log1m_pow__d1_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd d0_a, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_y__0 = 0.0;
+        const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m0, x);
+        const irgen_vd d0_y__1 = irgen_c0 * d0_a;
+        const irgen_vd y__0 = irgen_c0 * a;
+        d0_y = d0_y__1;
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-0.6931471805599453));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, y);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(irgen_c0 * d0_y / (1.0 - irgen_c0)), irgen_ret1);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd irgen_c0 = irgen_v_expm1_f64(irgen_m0, y);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, d0_y * irgen_v_exp_f64(irgen_m0, y) / irgen_c0, irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_a, irgen_vd d1_b, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
-        const irgen_vd irgen_c0 = irgen_v_pow_f64(irgen_m0, x, a);
-        const irgen_vd irgen_c1 = irgen_v_log1p_f64(irgen_m0, -irgen_c0);
-        const irgen_vd irgen_c2 = irgen_c1 * b;
-        const irgen_vd irgen_c3 = irgen_v_exp_f64(irgen_m0, irgen_c2);
-        *irgen_r1 = irgen_c0 * irgen_c3 * b * d0_a * irgen_v_log_f64(irgen_m0, x) / (1.0 - irgen_c0);
-        *irgen_r2 = -(irgen_c1 * irgen_c3 * d1_b);
-        return -irgen_v_expm1_f64(irgen_m0, irgen_c2);
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log1m_pow__d1_v_f64(irgen_m0, x, a, d0_a, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const irgen_vd irgen_c0 = _irgen_t1 * b;
+        const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, irgen_c0);
+        *irgen_r1 = -(irgen_c1 * b * d0__irgen_t1);
+        *irgen_r2 = -(irgen_c1 * _irgen_t1 * d1_b);
+        return -irgen_v_expm1_f64(irgen_m0, irgen_c0);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -861,21 +1024,83 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irge
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log1m_pow__d1_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd d0_a, irgen_vd d1_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd d1_y = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0_y__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m0, x);
+        const irgen_vd d0_y__1 = irgen_c0 * d0_a;
+        const irgen_vd d1_y__1 = a * d1_x / x;
+        const irgen_vd y__0 = irgen_c0 * a;
+        d0_y = d0_y__1;
+        d1_y = d1_y__1;
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-0.6931471805599453));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, y);
+                const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log1p_f64(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(irgen_c1 * d0_y), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, -(irgen_c1 * d1_y), irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd irgen_c0 = irgen_v_expm1_f64(irgen_m0, y);
+            const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, y) / irgen_c0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c1 * d0_y, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_y, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_sf__d1_2_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_a, irgen_vd d1_b, irgen_vd d2_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d2__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
     {
-        const irgen_vd irgen_c0 = irgen_v_pow_f64(irgen_m0, x, a);
-        const irgen_vd irgen_c1 = irgen_v_log1p_f64(irgen_m0, -irgen_c0);
-        const irgen_vd irgen_c2 = b / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c0 * irgen_c2 * d0_a * irgen_v_log_f64(irgen_m0, x));
-        *irgen_r2 = irgen_c1 * d1_b;
-        *irgen_r3 = -(irgen_c2 * a * d2_x * irgen_v_pow_f64(irgen_m0, x, a - 1.0));
-        return irgen_c1 * b;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d2__irgen_t1 = irgen_bc_f64(d2__irgen_t1__0);
     }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log1m_pow__d1_0_v_f64(irgen_m0, x, a, d0_a, d2_x, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+      d2__irgen_t1 = irgen_o2;
+    }
+    *irgen_r1 = b * d0__irgen_t1;
+    *irgen_r2 = _irgen_t1 * d1_b;
+    *irgen_r3 = b * d2__irgen_t1;
+    return _irgen_t1 * b;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -884,21 +1109,34 @@ static inline __attribute__((always_inline)) irgen_vd log_sf__d1_2_0_v_f64(irgen
 
 static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_2_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_a, irgen_vd d1_b, irgen_vd d2_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d2__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
     {
-        const irgen_vd irgen_c0 = irgen_v_pow_f64(irgen_m0, x, a);
-        const irgen_vd irgen_c1 = irgen_v_log1p_f64(irgen_m0, -irgen_c0);
-        const irgen_vd irgen_c2 = irgen_c1 * b;
-        const irgen_vd irgen_c3 = irgen_v_expm1_f64(irgen_m0, irgen_c2);
-        const irgen_vd irgen_c4 = irgen_v_exp_f64(irgen_m0, irgen_c2) / irgen_c3;
-        const irgen_vd irgen_c5 = irgen_c4 * b / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c0 * irgen_c5 * d0_a * irgen_v_log_f64(irgen_m0, x));
-        *irgen_r2 = irgen_c1 * irgen_c4 * d1_b;
-        *irgen_r3 = -(irgen_c5 * a * d2_x * irgen_v_pow_f64(irgen_m0, x, a - 1.0));
-        return irgen_v_log_f64(irgen_m0, -irgen_c3);
+        const double d0__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d2__irgen_t1 = irgen_bc_f64(d2__irgen_t1__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = log1m_pow__d1_0_v_f64(irgen_m0, x, a, d0_a, d2_x, &irgen_o1, &irgen_o2);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+      d2__irgen_t1 = irgen_o2;
+    }
+    {
+        const irgen_vd irgen_c0 = _irgen_t1 * b;
+        const irgen_vd irgen_c1 = irgen_v_expm1_f64(irgen_m0, irgen_c0);
+        const irgen_vd irgen_c2 = irgen_v_exp_f64(irgen_m0, irgen_c0) / irgen_c1;
+        const irgen_vd irgen_c3 = irgen_c2 * b;
+        *irgen_r1 = irgen_c3 * d0__irgen_t1;
+        *irgen_r2 = irgen_c2 * _irgen_t1 * d1_b;
+        *irgen_r3 = irgen_c3 * d2__irgen_t1;
+        return irgen_v_log_f64(irgen_m0, -irgen_c1);
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1343,6 +1581,46 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
+{
+    irgen_vd dz_22 = irgen_bc_f64(0.0);
+    irgen_vd dz_23 = irgen_bc_f64(0.0);
+    irgen_vd score_24 = irgen_bc_f64(0.0);
+    irgen_vd score_25 = irgen_bc_f64(0.0);
+    irgen_vd score_26 = irgen_bc_f64(0.0);
+    irgen_vd score_27 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, a, b, &irgen_o1);
+      dz_22 = irgen_o0;
+      dz_23 = irgen_o1;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+      irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, a, b, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_24 = irgen_o0;
+      score_25 = irgen_o1;
+      score_26 = irgen_o2;
+      score_27 = irgen_o3;
+    }
+    *irgen_r1 = dz_23;
+    *irgen_r2 = score_24;
+    *irgen_r3 = score_25;
+    *irgen_r4 = score_26;
+    *irgen_r5 = score_27;
+    return dz_22;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    *irgen_r4 = irgen_ret4;
+    *irgen_r5 = irgen_ret5;
+    return irgen_ret0;
+}
+
 /* ---- elementwise kernels, a chunk of elements at a time and in it a vector at a time;
    the last vector repeats the last element in the lanes past the end and masks them off.
    Where the distribution declares branch groups, each chunk is first ordered by group (a
@@ -1725,6 +2003,86 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             r0 = kernel_implicit_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1);
             irgen_store_f_d(out1, c + b, w, r0);
             irgen_store_f_d(out2, c + b, w, r1);
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+        for (int j = 0; j < len; ++j) {
+            if (out0[c + j] < (double)0x1.0000000000000p-1022) out0[c + j] = (double)0x1.0000000000000p-1022;
+            if (out0[c + j] > (double)0x1.fffffffffffffp-1) out0[c + j] = (double)0x1.fffffffffffffp-1;
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4, r5;
+            r0 = kernel_implicit_score_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+            irgen_store_d_d(out1, c + b, w, r0);
+            irgen_store_d_d(out2, c + b, w, r1);
+            irgen_store_d_d(out3, c + b, w, r2);
+            irgen_store_d_d(out4, c + b, w, r3);
+            irgen_store_d_d(out5, c + b, w, r4);
+            irgen_store_d_d(out6, c + b, w, r5);
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_f_d(out0, c + b, w, z);
+        }
+
+        for (int j = 0; j < len; ++j) {
+            if (out0[c + j] < (float)0x1.0000000000000p-126) out0[c + j] = (float)0x1.0000000000000p-126;
+            if (out0[c + j] > (float)0x1.fffffe0000000p-1) out0[c + j] = (float)0x1.fffffe0000000p-1;
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in1, s1, c + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4, r5;
+            r0 = kernel_implicit_score_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+            irgen_store_f_d(out1, c + b, w, r0);
+            irgen_store_f_d(out2, c + b, w, r1);
+            irgen_store_f_d(out3, c + b, w, r2);
+            irgen_store_f_d(out4, c + b, w, r3);
+            irgen_store_f_d(out5, c + b, w, r4);
+            irgen_store_f_d(out6, c + b, w, r5);
         }
 
     }

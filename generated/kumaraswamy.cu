@@ -148,9 +148,24 @@ IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 
 /* ---- float64 device functions ---- */
 
+IRGEN_FN double log1m_pow_f64(double x, double a)
+{
+    double y = 0.0;
+    {
+        const double y__0 = a * log(x);
+        y = y__0;
+    }
+    if (y < -0.6931471805599453) {
+        return log1p(-exp(y));
+    }
+    return log(-expm1(y));
+}
+
 IRGEN_FN double cdf_f64(double x, double a, double b)
 {
-    return -expm1(b * log1p(-pow(x, a)));
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log1m_pow_f64(x, a);
+    return -expm1(_irgen_t1 * b);
 }
 
 IRGEN_FN double kernel_cdf_f64(double x, double a, double b)
@@ -172,13 +187,17 @@ IRGEN_FN double kernel_cdf_f64(double x, double a, double b)
 IRGEN_FN double log_prob_f64(double x, double a, double b)
 {
     double first = 0.0;
+    double _irgen_t1 = 0.0;
     double second = 0.0;
     {
         const double first__0 = a == 1.0 ? 0.0 : (a - 1.0) * log(x);
-        const double second__0 = b == 1.0 ? 0.0 : (b - 1.0) * log1p(-pow(x, a));
         first = first__0;
+    }
+    _irgen_t1 = log1m_pow_f64(x, a);
+    {
+        const double second__0 = b == 1.0 ? 0.0 : _irgen_t1 * (b - 1.0);
         second = second__0;
-        return first__0 + second__0 + log(a * b);
+        return first + second__0 + log(a * b);
     }
 }
 
@@ -198,48 +217,95 @@ IRGEN_FN double kernel_log_prob_f64(double x, double a, double b)
     return log_prob_2;
 }
 
+IRGEN_FN double log1m_pow__d0_1_f64(double x, double a, double d0_x, double d1_a, double* irgen_r1, double* irgen_r2)
+{
+    double d0_y = 0.0;
+    double d1_y = 0.0;
+    double y = 0.0;
+    {
+        const double d0_y__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d0_y__1 = a * d0_x / x;
+        const double irgen_c0 = log(x);
+        const double d1_y__1 = irgen_c0 * d1_a;
+        const double y__0 = irgen_c0 * a;
+        d0_y = d0_y__1;
+        d1_y = d1_y__1;
+        y = y__0;
+    }
+    if (y < -0.6931471805599453) {
+        {
+            const double irgen_c0 = exp(y);
+            const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+            *irgen_r1 = -(irgen_c1 * d0_y);
+            *irgen_r2 = -(irgen_c1 * d1_y);
+            return log1p(-irgen_c0);
+        }
+    }
+    {
+        const double irgen_c0 = expm1(y);
+        const double irgen_c1 = exp(y) / irgen_c0;
+        *irgen_r1 = irgen_c1 * d0_y;
+        *irgen_r2 = irgen_c1 * d1_y;
+        return log(-irgen_c0);
+    }
+}
+
 IRGEN_FN double log_prob__d0_1_2_f64(double x, double a, double b, double d0_x, double d1_a, double d2_b, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
     double d0_first = 0.0;
+    double d0__irgen_t1 = 0.0;
     double d0_second = 0.0;
     double d1_first = 0.0;
+    double d1__irgen_t1 = 0.0;
     double d1_second = 0.0;
     double d2_second = 0.0;
     double first = 0.0;
+    double _irgen_t1 = 0.0;
     double second = 0.0;
     {
         const double d0_first__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
         const double d0_second__0 = 0.0;
         const double d1_first__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
         const double d1_second__0 = 0.0;
         const double d2_second__0 = 0.0;
         const double irgen_c0 = a == 1.0;
         const double irgen_c1 = a - 1.0;
         const double d0_first__1 = irgen_c0 ? 0.0 : irgen_c1 * d0_x / x;
         const double irgen_c2 = log(x);
-        const double irgen_c3 = irgen_c2 * d1_a;
-        const double d1_first__1 = irgen_c0 ? 0.0 : irgen_c3;
+        const double d1_first__1 = irgen_c0 ? 0.0 : irgen_c2 * d1_a;
         const double first__0 = irgen_c0 ? 0.0 : irgen_c1 * irgen_c2;
-        const double irgen_c4 = b == 1.0;
-        const double irgen_c5 = b - 1.0;
-        const double irgen_c6 = pow(x, a);
-        const double irgen_c7 = irgen_c5 / (1.0 - irgen_c6);
-        const double d0_second__1 = irgen_c4 ? 0.0 : -(irgen_c7 * a * d0_x * pow(x, a - 1.0));
-        const double d1_second__1 = irgen_c4 ? 0.0 : -(irgen_c3 * irgen_c6 * irgen_c7);
-        const double irgen_c8 = log1p(-irgen_c6);
-        const double d2_second__1 = irgen_c4 ? 0.0 : irgen_c8 * d2_b;
-        const double second__0 = irgen_c4 ? 0.0 : irgen_c5 * irgen_c8;
         d0_first = d0_first__1;
-        d0_second = d0_second__1;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0_second = d0_second__0;
         d1_first = d1_first__1;
-        d1_second = d1_second__1;
-        d2_second = d2_second__1;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1_second = d1_second__0;
+        d2_second = d2_second__0;
         first = first__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log1m_pow__d0_1_f64(x, a, d0_x, d1_a, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o2;
+    }
+    {
+        const double irgen_c0 = b == 1.0;
+        const double irgen_c1 = b - 1.0;
+        const double d0_second__0 = irgen_c0 ? 0.0 : irgen_c1 * d0__irgen_t1;
+        const double d1_second__0 = irgen_c0 ? 0.0 : irgen_c1 * d1__irgen_t1;
+        const double d2_second__0 = irgen_c0 ? 0.0 : _irgen_t1 * d2_b;
+        const double second__0 = irgen_c0 ? 0.0 : irgen_c1 * _irgen_t1;
+        d0_second = d0_second__0;
+        d1_second = d1_second__0;
+        d2_second = d2_second__0;
         second = second__0;
-        *irgen_r1 = d0_first__1 + d0_second__1;
-        *irgen_r2 = d1_first__1 + d1_second__1 + d1_a / a;
-        *irgen_r3 = d2_second__1 + d2_b / b;
-        return first__0 + second__0 + log(a * b);
+        *irgen_r1 = d0_first + d0_second__0;
+        *irgen_r2 = d1_first + d1_second__0 + d1_a / a;
+        *irgen_r3 = d2_second__0 + d2_b / b;
+        return first + second__0 + log(a * b);
     }
 }
 
@@ -281,7 +347,9 @@ IRGEN_FN double kernel_log_prob_grad_f64(double x, double a, double b, double* i
 
 IRGEN_FN double log_cdf_f64(double x, double a, double b)
 {
-    return log(-expm1(b * log1p(-pow(x, a))));
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log1m_pow_f64(x, a);
+    return log(-expm1(_irgen_t1 * b));
 }
 
 IRGEN_FN double kernel_log_cdf_f64(double x, double a, double b)
@@ -302,7 +370,9 @@ IRGEN_FN double kernel_log_cdf_f64(double x, double a, double b)
 
 IRGEN_FN double log_sf_f64(double x, double a, double b)
 {
-    return b * log1p(-pow(x, a));
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log1m_pow_f64(x, a);
+    return _irgen_t1 * b;
 }
 
 IRGEN_FN double kernel_log_sf_f64(double x, double a, double b)
@@ -321,16 +391,50 @@ IRGEN_FN double kernel_log_sf_f64(double x, double a, double b)
     return log_sf_8;
 }
 
+IRGEN_FN double log1m_pow__d1_f64(double x, double a, double d0_a, double* irgen_r1)
+{
+    double d0_y = 0.0;
+    double y = 0.0;
+    {
+        const double d0_y__0 = 0.0;
+        const double irgen_c0 = log(x);
+        const double d0_y__1 = irgen_c0 * d0_a;
+        const double y__0 = irgen_c0 * a;
+        d0_y = d0_y__1;
+        y = y__0;
+    }
+    if (y < -0.6931471805599453) {
+        {
+            const double irgen_c0 = exp(y);
+            *irgen_r1 = -(irgen_c0 * d0_y / (1.0 - irgen_c0));
+            return log1p(-irgen_c0);
+        }
+    }
+    {
+        const double irgen_c0 = expm1(y);
+        *irgen_r1 = d0_y * exp(y) / irgen_c0;
+        return log(-irgen_c0);
+    }
+}
+
 IRGEN_FN double cdf__d1_2_f64(double x, double a, double b, double d0_a, double d1_b, double* irgen_r1, double* irgen_r2)
 {
+    double d0__irgen_t1 = 0.0;
+    double _irgen_t1 = 0.0;
     {
-        const double irgen_c0 = pow(x, a);
-        const double irgen_c1 = log1p(-irgen_c0);
-        const double irgen_c2 = irgen_c1 * b;
-        const double irgen_c3 = exp(irgen_c2);
-        *irgen_r1 = irgen_c0 * irgen_c3 * b * d0_a * log(x) / (1.0 - irgen_c0);
-        *irgen_r2 = -(irgen_c1 * irgen_c3 * d1_b);
-        return -expm1(irgen_c2);
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = log1m_pow__d1_f64(x, a, d0_a, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = _irgen_t1 * b;
+        const double irgen_c1 = exp(irgen_c0);
+        *irgen_r1 = -(irgen_c1 * b * d0__irgen_t1);
+        *irgen_r2 = -(irgen_c1 * _irgen_t1 * d1_b);
+        return -expm1(irgen_c0);
     }
 }
 
@@ -364,32 +468,87 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double a, double b, double* irgen_
     return cdf_9;
 }
 
+IRGEN_FN double log1m_pow__d1_0_f64(double x, double a, double d0_a, double d1_x, double* irgen_r1, double* irgen_r2)
+{
+    double d0_y = 0.0;
+    double d1_y = 0.0;
+    double y = 0.0;
+    {
+        const double d0_y__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double irgen_c0 = log(x);
+        const double d0_y__1 = irgen_c0 * d0_a;
+        const double d1_y__1 = a * d1_x / x;
+        const double y__0 = irgen_c0 * a;
+        d0_y = d0_y__1;
+        d1_y = d1_y__1;
+        y = y__0;
+    }
+    if (y < -0.6931471805599453) {
+        {
+            const double irgen_c0 = exp(y);
+            const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+            *irgen_r1 = -(irgen_c1 * d0_y);
+            *irgen_r2 = -(irgen_c1 * d1_y);
+            return log1p(-irgen_c0);
+        }
+    }
+    {
+        const double irgen_c0 = expm1(y);
+        const double irgen_c1 = exp(y) / irgen_c0;
+        *irgen_r1 = irgen_c1 * d0_y;
+        *irgen_r2 = irgen_c1 * d1_y;
+        return log(-irgen_c0);
+    }
+}
+
 IRGEN_FN double log_sf__d1_2_0_f64(double x, double a, double b, double d0_a, double d1_b, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
+    double d0__irgen_t1 = 0.0;
+    double d2__irgen_t1 = 0.0;
+    double _irgen_t1 = 0.0;
     {
-        const double irgen_c0 = pow(x, a);
-        const double irgen_c1 = log1p(-irgen_c0);
-        const double irgen_c2 = b / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c0 * irgen_c2 * d0_a * log(x));
-        *irgen_r2 = irgen_c1 * d1_b;
-        *irgen_r3 = -(irgen_c2 * a * d2_x * pow(x, a - 1.0));
-        return irgen_c1 * b;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
     }
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log1m_pow__d1_0_f64(x, a, d0_a, d2_x, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d2__irgen_t1 = irgen_o2;
+    }
+    *irgen_r1 = b * d0__irgen_t1;
+    *irgen_r2 = _irgen_t1 * d1_b;
+    *irgen_r3 = b * d2__irgen_t1;
+    return _irgen_t1 * b;
 }
 
 IRGEN_FN double log_cdf__d1_2_0_f64(double x, double a, double b, double d0_a, double d1_b, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
+    double d0__irgen_t1 = 0.0;
+    double d2__irgen_t1 = 0.0;
+    double _irgen_t1 = 0.0;
     {
-        const double irgen_c0 = pow(x, a);
-        const double irgen_c1 = log1p(-irgen_c0);
-        const double irgen_c2 = irgen_c1 * b;
-        const double irgen_c3 = expm1(irgen_c2);
-        const double irgen_c4 = exp(irgen_c2) / irgen_c3;
-        const double irgen_c5 = irgen_c4 * b / (1.0 - irgen_c0);
-        *irgen_r1 = -(irgen_c0 * irgen_c5 * d0_a * log(x));
-        *irgen_r2 = irgen_c1 * irgen_c4 * d1_b;
-        *irgen_r3 = -(irgen_c5 * a * d2_x * pow(x, a - 1.0));
-        return log(-irgen_c3);
+        const double d0__irgen_t1__0 = 0.0;
+        const double d2__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d2__irgen_t1 = d2__irgen_t1__0;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t1 = log1m_pow__d1_0_f64(x, a, d0_a, d2_x, &irgen_o1, &irgen_o2);
+      d0__irgen_t1 = irgen_o1;
+      d2__irgen_t1 = irgen_o2;
+    }
+    {
+        const double irgen_c0 = _irgen_t1 * b;
+        const double irgen_c1 = expm1(irgen_c0);
+        const double irgen_c2 = exp(irgen_c0) / irgen_c1;
+        const double irgen_c3 = irgen_c2 * b;
+        *irgen_r1 = irgen_c3 * d0__irgen_t1;
+        *irgen_r2 = irgen_c2 * _irgen_t1 * d1_b;
+        *irgen_r3 = irgen_c3 * d2__irgen_t1;
+        return log(-irgen_c1);
     }
 }
 
@@ -698,6 +857,32 @@ IRGEN_FN double kernel_sample_f64(double a, double b, irgen_rng* irgen_rng)
     }
     sample_21 = sample_f64(a, b, irgen_rng);
     return sample_21;
+}
+
+IRGEN_FN double kernel_implicit_score_f64(double x, double a, double b, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
+{
+    double dz_22 = 0.0;
+    double dz_23 = 0.0;
+    double score_24 = 0.0;
+    double score_25 = 0.0;
+    double score_26 = 0.0;
+    double score_27 = 0.0;
+    { double irgen_o1;
+      dz_22 = kernel_implicit_grad_f64(x, a, b, &irgen_o1);
+      dz_23 = irgen_o1;
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      score_24 = kernel_log_prob_grad_f64(x, a, b, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_25 = irgen_o1;
+      score_26 = irgen_o2;
+      score_27 = irgen_o3;
+    }
+    *irgen_r1 = dz_23;
+    *irgen_r2 = score_24;
+    *irgen_r3 = score_25;
+    *irgen_r4 = score_26;
+    *irgen_r5 = score_27;
+    return dz_22;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -1348,6 +1533,122 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
             irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
         for (int t = 0; t < len; ++t)
             irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#endif
+
+/* rsample_log_prob, float64 arrays, computed in double */
+IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    double z = (double)kernel_sample_f64(x0, x1, &rng);
+    if (z < (double)0x1.0000000000000p-1022) z = (double)0x1.0000000000000p-1022;     /* held inside the support */
+    if (z > (double)0x1.fffffffffffffp-1) z = (double)0x1.fffffffffffffp-1;
+    out0[i] = z;
+}
+IRGEN_FN void irgen_rsample_log_prob_float64_then_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    double r4;
+    double r5;
+    const double r0 = kernel_implicit_score_f64(x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+    out4[i] = (double)r4;
+    out5[i] = (double)r5;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_log_prob_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float64_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float64_then_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+    }
+}
+#endif
+
+/* rsample_log_prob, float32 arrays, computed in double */
+IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    float z = (float)kernel_sample_f64(x0, x1, &rng);
+    if (z < (float)0x1.0000000000000p-126) z = (float)0x1.0000000000000p-126;     /* held inside the support */
+    if (z > (float)0x1.fffffe0000000p-1) z = (float)0x1.fffffe0000000p-1;
+    out0[i] = z;
+}
+IRGEN_FN void irgen_rsample_log_prob_float32_then_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    double r4;
+    double r5;
+    const double r0 = kernel_implicit_score_f64(x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+    out4[i] = (float)r4;
+    out5[i] = (float)r5;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_log_prob_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float32_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float32_then_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
 }
 #endif

@@ -1654,6 +1654,46 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd sigma, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
+{
+    irgen_vd dz_22 = irgen_bc_f64(0.0);
+    irgen_vd dz_23 = irgen_bc_f64(0.0);
+    irgen_vd score_24 = irgen_bc_f64(0.0);
+    irgen_vd score_25 = irgen_bc_f64(0.0);
+    irgen_vd score_26 = irgen_bc_f64(0.0);
+    irgen_vd score_27 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, mu, sigma, &irgen_o1);
+      dz_22 = irgen_o0;
+      dz_23 = irgen_o1;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+      irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, mu, sigma, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_24 = irgen_o0;
+      score_25 = irgen_o1;
+      score_26 = irgen_o2;
+      score_27 = irgen_o3;
+    }
+    *irgen_r1 = dz_23;
+    *irgen_r2 = score_24;
+    *irgen_r3 = score_25;
+    *irgen_r4 = score_26;
+    *irgen_r5 = score_27;
+    return dz_22;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    *irgen_r4 = irgen_ret4;
+    *irgen_r5 = irgen_ret5;
+    return irgen_ret0;
+}
+
 /* ---- float32 lane-parallel functions ---- */
 
 static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
@@ -3103,6 +3143,46 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf sigma, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3, irgen_vf* irgen_r4, irgen_vf* irgen_r5)
+{
+    irgen_vf dz_22 = irgen_bc_f32(0.0f);
+    irgen_vf dz_23 = irgen_bc_f32(0.0f);
+    irgen_vf score_24 = irgen_bc_f32(0.0f);
+    irgen_vf score_25 = irgen_bc_f32(0.0f);
+    irgen_vf score_26 = irgen_bc_f32(0.0f);
+    irgen_vf score_27 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret4 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret5 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0, irgen_o1;
+      irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, x, mu, sigma, &irgen_o1);
+      dz_22 = irgen_o0;
+      dz_23 = irgen_o1;
+    }
+    { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
+      irgen_o0 = kernel_log_prob_grad_v_f32(irgen_m0, x, mu, sigma, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_24 = irgen_o0;
+      score_25 = irgen_o1;
+      score_26 = irgen_o2;
+      score_27 = irgen_o3;
+    }
+    *irgen_r1 = dz_23;
+    *irgen_r2 = score_24;
+    *irgen_r3 = score_25;
+    *irgen_r4 = score_26;
+    *irgen_r5 = score_27;
+    return dz_22;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    *irgen_r4 = irgen_ret4;
+    *irgen_r5 = irgen_ret5;
+    return irgen_ret0;
+}
+
 /* ---- elementwise kernels, a chunk of elements at a time and in it a vector at a time;
    the last vector repeats the last element in the lanes past the end and masks them off.
    Where the distribution declares branch groups, each chunk is first ordered by group (a
@@ -3485,6 +3565,84 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             r0 = kernel_implicit_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1);
             irgen_store_f_f(out1, c + b, w, r0);
             irgen_store_f_f(out2, c + b, w, r1);
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+        for (int j = 0; j < len; ++j) {
+            if (out0[c + j] < (double)0x1.0000000000000p-1022) out0[c + j] = (double)0x1.0000000000000p-1022;
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4, r5;
+            r0 = kernel_implicit_score_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+            irgen_store_d_d(out1, c + b, w, r0);
+            irgen_store_d_d(out2, c + b, w, r1);
+            irgen_store_d_d(out3, c + b, w, r2);
+            irgen_store_d_d(out4, c + b, w, r3);
+            irgen_store_d_d(out5, c + b, w, r4);
+            irgen_store_d_d(out6, c + b, w, r5);
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_rng_v_f32 rng;
+            irgen_seed_v_f32(&rng, seed, c + b, 0, w);
+            const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
+            irgen_store_f_f(out0, c + b, w, z);
+        }
+
+        for (int j = 0; j < len; ++j) {
+            if (out0[c + j] < (float)0x1.0000000000000p-126) out0[c + j] = (float)0x1.0000000000000p-126;
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in1, s1, c + b, w);
+
+            irgen_vf r0, r1, r2, r3, r4, r5;
+            r0 = kernel_implicit_score_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+            irgen_store_f_f(out1, c + b, w, r0);
+            irgen_store_f_f(out2, c + b, w, r1);
+            irgen_store_f_f(out3, c + b, w, r2);
+            irgen_store_f_f(out4, c + b, w, r3);
+            irgen_store_f_f(out5, c + b, w, r4);
+            irgen_store_f_f(out6, c + b, w, r5);
         }
 
     }

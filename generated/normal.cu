@@ -623,6 +623,32 @@ IRGEN_FN double kernel_sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
     return sample_12;
 }
 
+IRGEN_FN double kernel_implicit_score_f64(double x, double mu, double sigma, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
+{
+    double dz_13 = 0.0;
+    double dz_14 = 0.0;
+    double score_15 = 0.0;
+    double score_16 = 0.0;
+    double score_17 = 0.0;
+    double score_18 = 0.0;
+    { double irgen_o1;
+      dz_13 = kernel_implicit_grad_f64(x, mu, sigma, &irgen_o1);
+      dz_14 = irgen_o1;
+    }
+    { double irgen_o1, irgen_o2, irgen_o3;
+      score_15 = kernel_log_prob_grad_f64(x, mu, sigma, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_16 = irgen_o1;
+      score_17 = irgen_o2;
+      score_18 = irgen_o3;
+    }
+    *irgen_r1 = dz_14;
+    *irgen_r2 = score_15;
+    *irgen_r3 = score_16;
+    *irgen_r4 = score_17;
+    *irgen_r5 = score_18;
+    return dz_13;
+}
+
 /* ---- float32 device functions ---- */
 
 IRGEN_FN float cdf_f32(float x, float mu, float sigma)
@@ -1098,6 +1124,32 @@ IRGEN_FN float kernel_sample_f32(float mu, float sigma, irgen_rng* irgen_rng)
     }
     sample_12 = sample_f32(mu, sigma, irgen_rng);
     return sample_12;
+}
+
+IRGEN_FN float kernel_implicit_score_f32(float x, float mu, float sigma, float* irgen_r1, float* irgen_r2, float* irgen_r3, float* irgen_r4, float* irgen_r5)
+{
+    float dz_13 = 0.0f;
+    float dz_14 = 0.0f;
+    float score_15 = 0.0f;
+    float score_16 = 0.0f;
+    float score_17 = 0.0f;
+    float score_18 = 0.0f;
+    { float irgen_o1;
+      dz_13 = kernel_implicit_grad_f32(x, mu, sigma, &irgen_o1);
+      dz_14 = irgen_o1;
+    }
+    { float irgen_o1, irgen_o2, irgen_o3;
+      score_15 = kernel_log_prob_grad_f32(x, mu, sigma, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_16 = irgen_o1;
+      score_17 = irgen_o2;
+      score_18 = irgen_o3;
+    }
+    *irgen_r1 = dz_14;
+    *irgen_r2 = score_15;
+    *irgen_r3 = score_16;
+    *irgen_r4 = score_17;
+    *irgen_r5 = score_18;
+    return dz_13;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -1748,6 +1800,116 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
             irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
         for (int t = 0; t < len; ++t)
             irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
+    }
+}
+#endif
+
+/* rsample_log_prob, float64 arrays, computed in double */
+IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
+}
+IRGEN_FN void irgen_rsample_log_prob_float64_then_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    double r4;
+    double r5;
+    const double r0 = kernel_implicit_score_f64(x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+    out4[i] = (double)r4;
+    out5[i] = (double)r5;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_log_prob_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float64_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float64_then_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+    }
+}
+#endif
+
+/* rsample_log_prob, float32 arrays, computed in float */
+IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    irgen_rng rng = irgen_seed(seed, i);
+    out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
+}
+IRGEN_FN void irgen_rsample_log_prob_float32_then_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    float r1;
+    float r2;
+    float r3;
+    float r4;
+    float r5;
+    const float r0 = kernel_implicit_score_f32(x0, x1, x2, &r1, &r2, &r3, &r4, &r5);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+    out4[i] = (float)r4;
+    out5[i] = (float)r5;
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+{
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_rsample_log_prob_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float32_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
+    }
+}
+#else
+
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float32_then_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
 }
 #endif

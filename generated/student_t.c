@@ -4975,6 +4975,56 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5, irgen_vd* irgen_r6, irgen_vd* irgen_r7)
+{
+    irgen_vd dz_22 = irgen_bc_f64(0.0);
+    irgen_vd dz_23 = irgen_bc_f64(0.0);
+    irgen_vd dz_24 = irgen_bc_f64(0.0);
+    irgen_vd score_25 = irgen_bc_f64(0.0);
+    irgen_vd score_26 = irgen_bc_f64(0.0);
+    irgen_vd score_27 = irgen_bc_f64(0.0);
+    irgen_vd score_28 = irgen_bc_f64(0.0);
+    irgen_vd score_29 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret4 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret6 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret7 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+      irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, df, loc, scale, &irgen_o1, &irgen_o2);
+      dz_22 = irgen_o0;
+      dz_23 = irgen_o1;
+      dz_24 = irgen_o2;
+    }
+    { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3, irgen_o4;
+      irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, df, loc, scale, &irgen_o1, &irgen_o2, &irgen_o3, &irgen_o4);
+      score_25 = irgen_o0;
+      score_26 = irgen_o1;
+      score_27 = irgen_o2;
+      score_28 = irgen_o3;
+      score_29 = irgen_o4;
+    }
+    *irgen_r1 = dz_23;
+    *irgen_r2 = dz_24;
+    *irgen_r3 = score_25;
+    *irgen_r4 = score_26;
+    *irgen_r5 = score_27;
+    *irgen_r6 = score_28;
+    *irgen_r7 = score_29;
+    return dz_22;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    *irgen_r4 = irgen_ret4;
+    *irgen_r5 = irgen_ret5;
+    *irgen_r6 = irgen_ret6;
+    *irgen_r7 = irgen_ret7;
+    return irgen_ret0;
+}
+
 /* ---- elementwise kernels, a chunk of elements at a time and in it a vector at a time;
    the last vector repeats the last element in the lanes past the end and masks them off.
    Where the distribution declares branch groups, each chunk is first ordered by group (a
@@ -5683,6 +5733,136 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
                 out1[i] = (float)r0[l];
                 out2[i] = (float)r1[l];
                 out3[i] = (float)r2[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, x2, &rng);
+            irgen_store_d_d(out0, c + b, w, z);
+        }
+
+
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x3 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4, r5, r6, r7;
+            r0 = kernel_implicit_score_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3, &r4, &r5, &r6, &r7);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (double)r0[l];
+                out2[i] = (double)r1[l];
+                out3[i] = (double)r2[l];
+                out4[i] = (double)r3[l];
+                out5[i] = (double)r4[l];
+                out6[i] = (double)r5[l];
+                out7[i] = (double)r6[l];
+                out8[i] = (double)r7[l];
+            }
+        }
+        }
+
+    }
+}
+
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            irgen_rng_v_f64 rng;
+            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, x2, &rng);
+            irgen_store_f_d(out0, c + b, w, z);
+        }
+
+
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK], start[IRGEN_GROUPS + 1] = {0};
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x3 = irgen_load_f_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = t_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        for (int j = 0; j < len; ++j) start[key[j] + 1]++;
+        for (int j = 0; j < IRGEN_GROUPS; ++j) start[j + 1] += start[j];
+        for (int j = 0; j < len; ++j) order[start[key[j]]++] = j;
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(out0, 1, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4, r5, r6, r7;
+            r0 = kernel_implicit_score_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3, &r4, &r5, &r6, &r7);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out1[i] = (float)r0[l];
+                out2[i] = (float)r1[l];
+                out3[i] = (float)r2[l];
+                out4[i] = (float)r3[l];
+                out5[i] = (float)r4[l];
+                out6[i] = (float)r5[l];
+                out7[i] = (float)r6[l];
+                out8[i] = (float)r7[l];
             }
         }
         }

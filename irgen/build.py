@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import math
 import importlib.util
 import os
 import sys
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 from . import ir
 from .backends import cuda
@@ -133,6 +135,23 @@ def _support_value(dist) -> str:
     return f'({lit(s.low)}, {lit(s.high)}, "{kind}")'
 
 
+def _held_ends(dist) -> dict:
+    """Per array dtype, C literals of the numbers nearest the ends of a bounded support
+    inside it (None: no end), where a kernel that holds its draws inside moves them: the
+    smallest normal number above an end at 0, as torch's samplers."""
+    s = dist.support
+    ends = {}
+    for name, t in (("float64", np.float64), ("float32", np.float32)):
+        if not isinstance(s, Interval):
+            ends[name] = (None, None)
+            continue
+        lo = None if s.low == -math.inf else (
+            np.finfo(t).tiny if s.low == 0 else np.nextafter(t(s.low), t(math.inf)))
+        hi = None if s.high == math.inf else np.nextafter(t(s.high), t(-math.inf))
+        ends[name] = tuple(None if v is None else float(v).hex() for v in (lo, hi))
+    return ends
+
+
 def _support_text(dist):
     s = dist.support
     kind = "interval" if isinstance(s, Interval) else "periodic, angles wrapped"
@@ -169,6 +188,7 @@ def generate(dist) -> dict[str, str]:
     kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
                        doc=k.doc, group=k.group, kind=k.kind, then=k.then,
                        draw_group=k.draw_group, rows=k.rows,
+                       hold=_held_ends(dist) if k.hold else {},
                        then_kernel=next((t.name for t in kernels
                                          if t.kind == "map" and t.function == k.then), ""),
                        cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs), k.kind,

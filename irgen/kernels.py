@@ -10,6 +10,8 @@ and, for a distribution that declares a sampler:
 
     sample(*p)            z, from the element's random stream
     rsample(*p)           z and dz/dp_i: sampling, then implicit_grad at z, in one kernel
+    rsample_log_prob(*p)  z, dz/dp_i, and log q(z) with its scores (log_prob_grad at z),
+                          where the distribution declares its log density
 
 and, for one that declares its log-space form (the distribution of log z):
 
@@ -46,6 +48,8 @@ class Kernel:
     then: str = ""       # rsample: the implicit-gradient kernel function evaluated at z
     draw_group: str = ""   # samplers: IR function giving each element's branch group
     rows: str = ""       # simplex kernels (rows.py): the row's tail, to z, log_z, or a sum
+    hold: bool = False   # rsample_log_prob: draws that rounded to an end of a bounded support
+                         # move to the nearest number inside, where log q is finite
 
 
 def _sym(name):
@@ -161,6 +165,18 @@ class _Builder:
         body = (ir.If(self.bad_params(), (ir.Return((NAN,)),)),
                 ir.Call((z,), name, self.p), ir.Return((z,)))
         fn = ir.Function(f"kernel_{role}", self.p, body, 1)
+        self.prog.add(fn)
+        return fn.name
+
+    def implicit_score(self, implicit: str, score: str) -> str:
+        """implicit_grad's and log_prob_grad's results at the same z, in one function: what
+        rsample_log_prob evaluates at its draws."""
+        m = len(self.p)
+        dz = tuple(self.fresh("dz") for _ in range(m))
+        lq = tuple(self.fresh("score") for _ in range(2 + m))
+        body = (ir.Call(dz, implicit, self.args), ir.Call(lq, score, self.args),
+                ir.Return(dz + lq))
+        fn = ir.Function(f"kernel_{self.prefix}implicit_score", self.args, body, 2 * m + 2)
         self.prog.add(fn)
         return fn.name
 
@@ -338,6 +354,18 @@ def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
                    f"in {given}, in one pass", group, kind="rsample", then=implicit.function,
                    draw_group=sgroup),
         ]
+        if dist.log_prob is not None:
+            # a variational objective's log q of its own draws: one pass over them, not two
+            score = next(k for k in kernels if k.name == "log_prob_grad")
+            kernels.append(Kernel(
+                "rsample_log_prob", s, params,
+                ("z",) + implicit.outputs + ("log_prob", "dlog_q/dz") + score.outputs[2:],
+                f"samples z with their implicit reparameterization gradients dz/dp, and their "
+                f"log density log q(z | {given}) with its scores d log q / dz and / dp, for p "
+                f"in {given}, in one pass; a draw that rounded to an end of the support "
+                f"taken as the nearest number inside it", group, kind="rsample",
+                then=b.implicit_score(implicit.function, score.function), draw_group=sgroup,
+                hold=True))
     if dist.log_space is not None:
         log_space = dist.log_space
         lb = _Builder(log_space, prog, prefix="log_")        # registers its functions

@@ -69,8 +69,12 @@ def test_gumbel_against_scipy():
 
 
 def test_kumaraswamy_against_mpmath():
+    """Over (0, 1), and at 1 - 10^-k, where x^a rounds to 1 in float64 and a small b keeps
+    F well below 1 (a = 0.2, b = 0.03 at 1 - 1e-16: F = 0.68)."""
     a, b = kumaraswamy_params(500)
     x = RNG.uniform(0, 1, a.size)
+    x[:150] = 1 - 10.0 ** -RNG.integers(1, 17, 150)
+    b[:50] = np.exp(RNG.uniform(np.log(0.01), np.log(0.1), 50))
     with mpmath.workdps(50):
         F = [float(-mpmath.expm1(bi * mpmath.log1p(-mpmath.mpf(xi) ** ai)))
              for xi, ai, bi in zip(x, a, b)]

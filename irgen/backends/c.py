@@ -41,14 +41,17 @@ def lanes(compute_dtype: str) -> dict:
 
 
 def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int, kind="map",
-                 rows=False) -> str:
+                 rows=False, addresses=False) -> str:
     """The exported C declaration of one kernel; cffi's cdef uses the same. A simplex's
-    kernels take the length of a row after the count of elements; samplers then the seed."""
+    kernels take the length of a row after the count of elements; samplers then the seed.
+    addresses: the arrays as integers (intptr_t), for callers that hold addresses; every
+    ABI the kernels are built for passes the two alike."""
     T = "double" if dtype == "float64" else "float"
+    const_in, out = ("intptr_t", "intptr_t") if addresses else (f"const {T}*", f"{T}*")
     args = ["int64_t n"] + (["int64_t row"] if rows else [])
     args += ["uint64_t seed"] if kind != "map" else []
-    args += [f"const {T}* in{i}, int64_t s{i}" for i in range(n_in)]
-    args += [f"{T}* out{i}" for i in range(n_out)]
+    args += [f"{const_in} in{i}, int64_t s{i}" for i in range(n_in)]
+    args += [f"{out} out{i}" for i in range(n_out)]
     return f"void irgen_{kernel_name}_{dtype}({', '.join(args)})"
 
 

@@ -4,8 +4,19 @@ from irgen.lib.portable import portable_exp, portable_log
 
 
 @dsl
+def log1m_pow(x, a):
+    """log(1 - x^a). Near x = 1, x^a rounds to 1 before the subtraction (x = 1 - 1e-16,
+    a = 0.2 gives 1 - 2e-17, which is 1), so there it is log(-expm1(a log x)); below
+    x^a = 1/2, log1p(-x^a)."""
+    y = a * log(x)
+    if y < -0.6931471805599453:
+        return log1p(-exp(y))
+    return log(-expm1(y))
+
+
+@dsl
 def cdf(x, a, b):
-    return -expm1(b * log1p(-pow(x, a)))
+    return -expm1(b * log1m_pow(x, a))
 
 
 @dsl
@@ -13,18 +24,18 @@ def log_prob(x, a, b):
     """log a + log b + (a - 1) log x + (b - 1) log(1 - x^a); the terms with a or b equal to
     1 are 0 at the ends, where the logarithms are -inf."""
     first = 0.0 if a == 1.0 else (a - 1.0) * log(x)
-    second = 0.0 if b == 1.0 else (b - 1.0) * log1p(-pow(x, a))
+    second = 0.0 if b == 1.0 else (b - 1.0) * log1m_pow(x, a)
     return log(a * b) + first + second
 
 
 @dsl
 def log_cdf(x, a, b):
-    return log(-expm1(b * log1p(-pow(x, a))))
+    return log(-expm1(b * log1m_pow(x, a)))
 
 
 @dsl
 def log_sf(x, a, b):
-    return b * log1p(-pow(x, a))
+    return b * log1m_pow(x, a)
 
 
 @dsl
@@ -40,8 +51,8 @@ kumaraswamy = Distribution(
     doc="""Kumaraswamy distribution with shapes a and b, on [0, 1].
 
 F(x) = 1 - (1 - x^a)^b, a Beta-like distribution with a closed-form CDF and density; the
-implicit gradients come from forward mode through the CDF (log S = b log1p(-x^a)
-in the upper tail). float32 kernels compute in double: in float, 1 - x^a near x = 1 keeps too
+implicit gradients come from forward mode through the CDF (log S = b log(1 - x^a) in the
+upper tail, with log(1 - x^a) as log(-expm1(a log x)) near x = 1, where x^a rounds to 1). float32 kernels compute in double: in float, 1 - x^a near x = 1 keeps too
 few digits for the gradients. Samples by inversion.""",
     params=(Param("a", "shape", "positive"), Param("b", "shape", "positive")),
     support=Interval(0.0, 1.0),
