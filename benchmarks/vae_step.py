@@ -11,6 +11,7 @@ is faster). Also the latent part alone (rsample and log_prob, forward and backwa
 encoder's parameters), where the libraries differ.
 
     python benchmarks/vae_step.py [--batch B] [--dim D] [--repeat R] [--inner S] [--threads T]
+                                   [--families normal,gamma,beta,von_mises]
 """
 import argparse
 import importlib.util
@@ -74,6 +75,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--inner", type=int, default=20, help="steps in a row per round")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--families", default="normal,gamma,beta,von_mises")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     set_num_threads(args.threads)
@@ -84,7 +86,7 @@ def main():
           f"{args.threads} thread(s); ms per step, median of {args.repeat} rounds of "
           f"{args.inner}; "
           f"ratio = torch / irgen")
-    for family in ("normal", "gamma", "beta", "von_mises"):
+    for family in args.families.split(","):
         ours = VAE(family, args.dim, library=it)
         line = f"  {family:10s} irgen {{:7.3f}}"
         fs = [step_function(ours, x)]

@@ -139,6 +139,67 @@ def test_gradcheck_log_prob_and_cdf(name):
     assert torch.autograd.gradcheck(lambda v, *p: ours(*p).cdf(v), (xs, *leaves))
 
 
+def _elbo_gradients(ours, params, fuse, monkeypatch):
+    """z, log q(z) and the gradients of sum(z^2 - log q(z)) with the class's log density of
+    its own draws fused into rsample or not."""
+    monkeypatch.setattr(ours, "_fuse", fuse)
+    leaves = [p.clone().requires_grad_() for p in params]
+    q = ours(*leaves)
+    torch.manual_seed(5)
+    z = q.rsample((300,))
+    lq = q.log_prob(z)
+    (z * z - lq).sum().backward()
+    return z.detach(), lq.detach(), [p.grad for p in leaves]
+
+
+@pytest.mark.parametrize("name", ["Normal", "Gamma", "Beta", "VonMises", "StudentT",
+                                  "Kumaraswamy", "InverseGamma"])
+def test_log_prob_of_own_draws_from_one_kernel_call(name, monkeypatch):
+    """rsample_log_prob's log q and its total gradient (through z and directly) equal
+    log_prob's of the same draws, and the class switches to it once it has seen a log_prob
+    of its own draws."""
+    ours, _, params, _ = CASES[name]
+    z0, lq0, g0 = _elbo_gradients(ours, params, False, monkeypatch)
+    assert ours._fuse                   # log_prob of its own draws was asked for
+    z1, lq1, g1 = _elbo_gradients(ours, params, True, monkeypatch)
+    assert torch.equal(z0, z1)
+    assert torch.allclose(lq0, lq1, rtol=1e-14, atol=0)
+    for a, b in zip(g0, g1):
+        assert torch.allclose(a, b, rtol=1e-12, atol=1e-300)
+
+
+def test_draws_change_in_place_and_log_prob_follows(monkeypatch):
+    """Draws are tensors of their own, as torch's: in-place changes work, and log_prob of a
+    changed draw is computed afresh (not the log density the draw came with)."""
+    monkeypatch.setattr(it.Gamma, "_fuse", True)
+    a = t(0.7, 3.0).requires_grad_()
+    q = it.Gamma(a, t(2.0, 1.0))
+    z = q.rsample((4,))
+    assert not z._is_view()
+    first = q.log_prob(z)
+    assert q.log_prob(z) is first
+    z.mul_(2.0)
+    want = D.Gamma(a.detach(), t(2.0, 1.0)).log_prob(z.detach())
+    assert torch.allclose(q.log_prob(z), want, rtol=1e-12)
+    z.sum().backward()
+    assert torch.isfinite(a.grad).all()
+
+
+def test_float32_draws_that_round_to_an_end_have_finite_log_densities(monkeypatch):
+    """Gamma(0.01) in float32 rounds a third of its draws to 0: held at the smallest normal
+    number, fused or not, with finite log densities and gradients."""
+    for fuse in (False, True):
+        monkeypatch.setattr(it.Gamma, "_fuse", fuse)
+        a = torch.full((2000,), 0.01).requires_grad_()
+        q = it.Gamma(a, torch.tensor(1.0))
+        z = q.rsample()
+        lq = q.log_prob(z)
+        assert z.min().item() == torch.finfo(torch.float32).tiny
+        assert torch.isfinite(lq).all()
+        (z - lq).sum().backward()
+        assert torch.isfinite(a.grad).all()
+
+
 def test_manual_seed_repeats_and_shapes_broadcast():
     q = it.Gamma(t(0.5, 2.0, 7.0), 1.5)
     assert q.batch_shape == (3,) and q.rate.shape == (3,)

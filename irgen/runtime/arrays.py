@@ -46,11 +46,14 @@ class KernelSet:
         self._cuda = None
 
     @property
+    def _spec(self):
+        return [(k, len(i), len(o), kind, rows)
+                for k, (i, o, _, kind, rows) in self.kernels.items()]
+
+    @property
     def lib(self):
         if self._lib is None:
-            spec = [(k, len(i), len(o), kind, rows)
-                    for k, (i, o, _, kind, rows) in self.kernels.items()]
-            self._lib = load(self.c_path, spec)
+            self._lib = load(self.c_path, self._spec)
         return self._lib
 
     @property
@@ -129,6 +132,13 @@ class KernelSet:
         if f is None:
             f = self._functions[key] = getattr(self.lib[1], f"irgen_{kernel}_{dt.name}")
         return f
+
+    def address_function(self, kernel: str, dtype: str):
+        """A kernel's C function in float32 or float64 taking its arrays as integer
+        addresses, for callers that hold them (irgen.torch: no cffi pointer objects to
+        make per call); its arguments are otherwise kernel_cdecl's."""
+        return getattr(load(self.c_path, self._spec, addresses=True)[1],
+                       f"irgen_{kernel}_{dtype}")
 
     @staticmethod
     def _outputs(kernel, out, names, shape, dt):

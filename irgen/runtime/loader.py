@@ -27,12 +27,12 @@ _loaded: dict = {}
 _threads = [0]
 
 
-def cdef(kernels) -> str:
+def cdef(kernels, addresses=False) -> str:
     decls = ["void irgen_set_threads(int n);", "int irgen_get_threads(void);",
              *RAW_GENERATORS]
     for name, n_in, n_out, kind, rows in kernels:
         for dtype in ("float64", "float32"):
-            decls.append(kernel_cdecl(name, dtype, n_in, n_out, kind, rows) + ";")
+            decls.append(kernel_cdecl(name, dtype, n_in, n_out, kind, rows, addresses) + ";")
     return "\n".join(decls)
 
 
@@ -124,16 +124,17 @@ def install(built: Path, path: Path, siblings: str):
                 pass
 
 
-def load(c_path, kernels):
-    """The cffi (ffi, lib) pair for a generated C file, compiling it if needed."""
+def load(c_path, kernels, addresses=False):
+    """The cffi (ffi, lib) pair for a generated C file, compiling it if needed; with
+    addresses, its kernels declared to take arrays as integer addresses."""
     import cffi
 
     c_path = Path(c_path)
-    key = str(c_path.resolve())
+    key = (str(c_path.resolve()), addresses)
     if key not in _loaded:
         so_path = compile_binary(c_path, kernels)
         ffi = cffi.FFI()
-        ffi.cdef(cdef(kernels))
+        ffi.cdef(cdef(kernels, addresses))
         lib = ffi.dlopen(str(so_path))
         if _threads[0]:
             lib.irgen_set_threads(_threads[0])

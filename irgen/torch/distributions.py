@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib
 import math
+import threading
 
 import torch
 from torch.distributions import Distribution, constraints
 from torch.distributions.utils import broadcast_all
 
 from . import functions as F
+from . import launch
 
 EULER = 0.5772156649015329
 
@@ -29,20 +31,37 @@ def _support(module):
     return constraints.interval(low, high)
 
 
+_word = threading.local()
+
+
 def seed() -> int:
-    """A kernel seed from torch's default generator: torch.manual_seed makes runs repeat."""
-    return int(torch.randint(0, 2 ** 63 - 1, (), dtype=torch.int64).item())
+    """A kernel seed from torch's default generator: torch.manual_seed makes runs repeat.
+    (A 63-bit draw into a scalar kept per thread: two dispatches per call, not three.)"""
+    word = getattr(_word, "tensor", None)
+    if word is None:
+        word = _word.tensor = torch.empty((), dtype=torch.int64)
+    return word.random_().item()
 
 
 class _Generated(Distribution):
     """What every class made by from_module shares; subclasses set _module, _names (torch's
     argument names, in torch's order), _order (the module's parameters as those names) and
-    _defaults (values of trailing arguments that may be left out)."""
+    _defaults (values of trailing arguments that may be left out).
+
+    A variational objective asks for log q of the draws it took (q.log_prob(q.rsample())).
+    Once a class has seen that, its later draws that carry gradients bring their log density
+    along from the same kernel call (rsample_log_prob), and log_prob of such a draw, while
+    unchanged, returns it: one pass over the draws and one autograd node, not two. Values
+    and gradients are the same either way; what differs is that log q then depends on the
+    parameters directly, not through z (z.grad of a retained z leaves out log q's part)."""
     has_rsample = True
     _module = None
     _names: tuple = ()
     _order: tuple = ()
     _defaults: dict = {}
+    _fusable = False       # the module has rsample_log_prob
+    _fuse = False          # log_prob of own draws seen: draw it with them
+    _own = None            # the last draw: (z, its version, its log q or None)
 
     def __init__(self, *args, validate_args=None, **kwargs):
         values = list(args) + [kwargs.pop(n) for n in self._names[len(args):] if n in kwargs]
@@ -70,13 +89,19 @@ class _Generated(Distribution):
 
     def rsample(self, sample_shape=torch.Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        return F.RSample.apply(self._module, shape, seed(), *self._params)
+        params = self._params
+        if self._fuse and torch.is_grad_enabled() and any(p.requires_grad for p in params):
+            z, lq = F.RSampleLogProb.apply(self._module, shape, seed(), *params)
+        else:
+            z, lq = F.RSample.apply(self._module, shape, seed(), *params), None
+        self._own = (z, z._version, lq)
+        return z
 
     def sample(self, sample_shape=torch.Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        with torch.no_grad():
-            z = self._module.sample(*map(F.host, self._params), size=shape, seed=seed())
-        return F.inside(F.tensor(z), self._module.support)
+        params = [p.detach() for p in self._params]
+        z, = launch.call(self._module, "sample", params, shape, seed())
+        return F.inside(z, self._module.support)
 
     def _value(self, value):
         """value, checked against the support, as a tensor of the parameters' kind."""
@@ -86,6 +111,12 @@ class _Generated(Distribution):
         return torch.as_tensor(value, dtype=p.dtype, device=p.device)
 
     def log_prob(self, value):
+        own = self._own
+        if own is not None and value is own[0] and value._version == own[1]:
+            if own[2] is not None:
+                return own[2]
+            if self._fusable:
+                type(self)._fuse = True
         return F.LogProb.apply(self._module, self._value(value), *self._params)
 
     def cdf(self, value):
@@ -108,6 +139,7 @@ def from_module(module, names=None, *, order=None, defaults=None, mean=None, var
     domains = dict(zip(order, module.domains))
     body = {
         "_module": module, "_names": names, "_order": order, "_defaults": dict(defaults or {}),
+        "_fusable": hasattr(module, "rsample_log_prob"),
         "arg_constraints": {n: constraints.positive if domains[n] == "positive"
                             else constraints.real for n in names},
         "support": support or _support(module),

@@ -7,6 +7,7 @@ allocate their results through torch's caching allocator. The backward passes mu
 incoming gradient by derivatives the same kernels computed:
 
     RSample     z ~ D(theta): dz/dtheta = -(dF/dtheta)(z) / q(z), from rsample itself
+    RSampleLogProb  z and log q(z | theta) from one kernel, for log_prob of one's own draws
     LogProb     log q(x | theta), with d/dx and d/dtheta from log_prob_grad in one pass
     Cdf         F(x | theta): dF/dtheta from cdf_grad, dF/dx = q(x)
     SimplexRSample  z ~ Dirichlet(alpha): the vector-Jacobian product v (g - sum(g z))
@@ -22,19 +23,8 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from ..runtime.simplex import vjp
-
-
-def host(t: torch.Tensor):
-    """What the generated kernels take for a tensor: a NumPy view of a CPU tensor's memory,
-    a CUDA tensor as it is."""
-    t = t.detach()
-    return t if t.is_cuda else t.numpy()
-
-
-def tensor(a) -> torch.Tensor:
-    """A kernel's result as a tensor: a CUDA one is already, a NumPy one is wrapped (not
-    copied)."""
-    return a if isinstance(a, torch.Tensor) else torch.from_numpy(np.asarray(a))
+from . import launch
+from .launch import host, tensor
 
 
 def unbroadcast(g: torch.Tensor, shape) -> torch.Tensor:
@@ -78,24 +68,13 @@ def inside(z: torch.Tensor, support) -> torch.Tensor:
     return z
 
 
-def _drop_ones(shape, inner) -> tuple:
-    """shape without leading ones where the rest is `inner` (a sample shape of (1,) over the
-    parameters' shape): the kernels then read the parameters as they are, with no copy to
-    broadcast them."""
-    shape, inner = tuple(shape), tuple(inner)
-    lead = len(shape) - len(inner)
-    return inner if lead > 0 and shape[lead:] == inner and all(
-        n == 1 for n in shape[:lead]) else shape
-
-
 class RSample(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, shape, seed, *params):
-        size = _drop_ones(shape, params[0].shape)
-        z, dz = module.rsample(*map(host, params), size=size, seed=seed)
-        ctx.save_for_backward(*(tensor(d) for d in dz))
+        z, *dz = launch.call(module, "rsample", params, shape, seed)
+        ctx.save_for_backward(*dz)
         ctx.shapes = [p.shape for p in params]
-        return inside(tensor(z), module.support).reshape(shape)
+        return inside(z, module.support)
 
     @staticmethod
     @once_differentiable
@@ -103,19 +82,51 @@ class RSample(torch.autograd.Function):
         return (None, None, None) + _grads(ctx, g, ctx.saved_tensors, 3)
 
 
+class RSampleLogProb(torch.autograd.Function):
+    """rsample and the log density of its draws from one kernel call: (z, log q(z)). Here
+    log q is a function of theta alone, its gradient the total one: d log q/dtheta +
+    (d log q/dz)(dz/dtheta), what it would be as LogProb of RSample's z."""
+
+    @staticmethod
+    def forward(ctx, module, shape, seed, *params):
+        m = len(params)
+        # the kernel holds its draws inside the support, as inside() does RSample's
+        z, *rest = launch.call(module, "rsample_log_prob", params, shape, seed)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(*rest[:m], *rest[m + 1:])
+        ctx.shapes = [p.shape for p in params]
+        return z, rest[m]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, gz, gl):
+        m = len(ctx.shapes)
+        dz, (dlq_dz, *dlq) = ctx.saved_tensors[:m], ctx.saved_tensors[m:]
+        if gl is not None:       # the loss reaches z also through log q
+            gz = gl * dlq_dz if gz is None else gz + gl * dlq_dz
+        grads = []
+        for i, s in enumerate(ctx.shapes):
+            if not ctx.needs_input_grad[3 + i]:
+                grads.append(None)
+                continue
+            g = gz * dz[i] if gz is not None else None
+            if gl is not None:
+                g = gl * dlq[i] if g is None else g + gl * dlq[i]
+            grads.append(None if g is None else unbroadcast(g, s))
+        return (None, None, None) + tuple(grads)
+
+
 class LogProb(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, x, *params):
         ctx.shapes = [x.shape] + [p.shape for p in params]
-        shape = x.shape
-        x = x.reshape(_drop_ones(shape, params[0].shape))
-        args = (host(x),) + tuple(map(host, params))
+        args = (x,) + params
         ctx.module = module
         if any(ctx.needs_input_grad[1:]) and hasattr(module, "log_prob_grad"):
-            lq, *scores = module.log_prob_grad(*args)       # the value and scores at once
-            ctx.save_for_backward(*(tensor(d) for d in scores))
-            return tensor(lq).reshape(shape)
-        return tensor(module.log_prob(*args)).reshape(shape)
+            lq, *scores = launch.call(module, "log_prob_grad", args)  # value and scores at once
+            ctx.save_for_backward(*scores)
+            return lq
+        return launch.call(module, "log_prob", args)[0]
 
     @staticmethod
     @once_differentiable
@@ -130,13 +141,13 @@ class LogProb(torch.autograd.Function):
 class Cdf(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, x, *params):
-        args = (host(x),) + tuple(map(host, params))
+        args = (x,) + params
         ctx.shapes = [x.shape] + [p.shape for p in params]
-        F, *dF = module.cdf_grad(*args)
+        F, *dF = launch.call(module, "cdf_grad", args)
         if any(ctx.needs_input_grad[1:]):
-            q = tensor(module.log_prob(*args)).exp()          # dF/dx
-            ctx.save_for_backward(q, *(tensor(d) for d in dF))
-        return tensor(F)
+            q = launch.call(module, "log_prob", args)[0].exp()          # dF/dx
+            ctx.save_for_backward(q, *dF)
+        return F
 
     @staticmethod
     @once_differentiable

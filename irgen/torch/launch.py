@@ -1,0 +1,103 @@
+"""Kernel calls on torch tensors.
+
+A training step makes small calls (a batch of latents: a thousand values), where the array
+boundary's general rules (promotion, broadcasting copies, NumPy views, output checks) cost
+as much as the kernel. CPU tensors of one float dtype go to the C function by address
+(each contiguous in the result's shape, or a single value); CUDA tensors, mixed dtypes and
+shapes that do not broadcast through the module's own functions (their rules, messages
+and CUDA path)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+_DTYPES = {torch.float32: "float32", torch.float64: "float64"}
+_NUMPY = {torch.float32: np.float32, torch.float64: np.float64}
+_functions: dict = {}
+
+
+def _function(kernels, kernel: str, dtype):
+    """(the C function taking addresses, its number of outputs, whether it samples)."""
+    key = (kernels, kernel, dtype)
+    found = _functions.get(key)
+    if found is None:
+        _, outs, _, kind, _ = kernels.kernels[kernel]
+        found = _functions[key] = (kernels.address_function(kernel, _DTYPES[dtype]),
+                                   len(outs), kind != "map")
+    return found
+
+
+def host(t: torch.Tensor):
+    """What the generated kernels take for a tensor: a NumPy view of a CPU tensor's memory,
+    a CUDA tensor as it is."""
+    t = t.detach()
+    return t if t.is_cuda else t.numpy()
+
+
+def tensor(a) -> torch.Tensor:
+    """A kernel's result as a tensor: a CUDA one is already, a NumPy one is wrapped (not
+    copied)."""
+    return a if isinstance(a, torch.Tensor) else torch.from_numpy(np.asarray(a))
+
+
+def _arrays(tensors, shape):
+    """The tensors as the kernel reads them, with their element strides: a single value as
+    it is (stride 0), anything else contiguous in the result's shape (a broadcast or a
+    strided one copied, as the array boundary copies it); None if they do not broadcast."""
+    arrays = []
+    for t in tensors:
+        if t.numel() == 1:
+            arrays += [t, 0]
+            continue
+        if t.shape != shape:
+            try:
+                t = t.expand(shape)
+            except RuntimeError:
+                return None
+        arrays += [t if t.is_contiguous() else t.contiguous(), 1]
+    return arrays
+
+
+def _direct(kernels, kernel, tensors, size, seed):
+    """The outputs of a call by address, or None where the call is not the common case.
+    The outputs are rows of one new array (one allocation, not one per output), each a
+    tensor of its own: not a view, so that a caller may change it in place as it could
+    torch's own results."""
+    dtype = tensors[0].dtype
+    if dtype not in _DTYPES or any(t.dtype != dtype or not t.is_cpu for t in tensors):
+        return None
+    shape = tensors[0].shape
+    if size is not None:
+        shape = torch.Size(size)
+    elif any(t.shape != shape for t in tensors):
+        try:
+            shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+        except RuntimeError:
+            return None
+    arrays = _arrays(tensors, shape)
+    if arrays is None:
+        return None
+    function, n_out, samples = _function(kernels, kernel, dtype)
+    block = np.empty((n_out,) + tuple(shape), _NUMPY[dtype])
+    outs = [torch.from_numpy(row) for row in block]
+    n = shape.numel()
+    args = [n, seed] if samples else [n]
+    for a, stride in zip(arrays[::2], arrays[1::2]):
+        args += [a.data_ptr(), stride]
+    start, step = outs[0].data_ptr(), block.strides[0]
+    args += [start + i * step for i in range(n_out)]
+    if n:
+        function(*args)
+    return outs
+
+
+def call(module, kernel: str, tensors, size=None, seed=None) -> list:
+    """A kernel of a generated module on tensors (a sampler's with its size, the shape of its
+    results, and seed); its outputs as a list of tensors on the inputs' device."""
+    kernels = module._kernels
+    outs = _direct(kernels, kernel, tensors, size, seed)
+    if outs is not None:
+        return outs
+    options = {} if size is None and seed is None else {"size": size, "seed": seed}
+    outs = kernels.call(kernel, tuple(map(host, tensors)), **options)
+    return [tensor(o) for o in (outs if isinstance(outs, tuple) else (outs,))]
