@@ -20,10 +20,10 @@ def median_ns(f, n, repeat):
     return median_seconds(f, repeat) / n * 1e9
 
 
-def interleaved_ns(fs, n, repeat, inner=1):
-    """Nanoseconds per element of each f() in fs over n elements: medians of rounds taken in
-    turn (each f `inner` times in a row per round, as a loop of training steps would), so
-    that a slow spell of a shared machine falls on all."""
+def interleaved_rounds(fs, repeat, inner=1):
+    """Seconds per call of each f() in fs, per round: rounds taken in turn (each f `inner`
+    times in a row per round, as a loop of training steps would), so that a slow spell of
+    a shared machine falls on all; an array (len(fs), repeat)."""
     for f in fs:
         f()
     times = [[] for _ in fs]
@@ -33,7 +33,20 @@ def interleaved_ns(fs, n, repeat, inner=1):
             for _ in range(inner):
                 f()
             t.append((time.perf_counter() - start) / inner)
-    return [float(np.median(t)) / n * 1e9 for t in times]
+    return np.array(times)
+
+
+def interleaved_ns(fs, n, repeat, inner=1):
+    """Nanoseconds per element of each f() in fs over n elements: medians of
+    interleaved_rounds."""
+    return [float(np.median(t)) / n * 1e9 for t in interleaved_rounds(fs, repeat, inner)]
+
+
+def paired_ratio(baseline, ours) -> tuple:
+    """(median, first quartile, third quartile) of baseline / ours per round: times taken
+    side by side, so that the ratio is less swayed by a slow spell than one of medians."""
+    r = np.asarray(baseline) / np.asarray(ours)
+    return tuple(float(v) for v in np.percentile(r, (50, 25, 75)))
 
 
 def cpu_name():

@@ -7,8 +7,9 @@ ELBO's log densities), backward and an Adam update. The same network weights (he
 and batch for both libraries; torch has rsample for Normal, Gamma and Beta (von Mises:
 irgen only). Milliseconds per step: medians of rounds taken in turn, each round 20 steps in
 a row of one of them (as a training loop takes them); ratio = torch / irgen (above 1: irgen
-is faster). Also the latent part alone (rsample and log_prob, forward and backward, on the
-encoder's parameters), where the libraries differ.
+is faster), the median over rounds of the ratio of the two libraries' times in the same
+round, with its quartiles. Also the latent part alone (rsample and log_prob, forward and
+backward, on the encoder's parameters), where the libraries differ.
 
     python benchmarks/vae_step.py [--batch B] [--dim D] [--repeat R] [--inner S] [--threads T]
                                    [--families normal,gamma,beta,von_mises]
@@ -18,6 +19,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import irgen.torch as it  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
-from timing import cpu_name, interleaved_ns  # noqa: E402
+from timing import cpu_name, interleaved_rounds, paired_ratio  # noqa: E402
 
 # examples/vae.py by its path (examples/ on sys.path would shadow generated/ with the
 # examples' own build folder)
@@ -96,14 +98,17 @@ def main():
             theirs.load_state_dict(ours.state_dict())
             fs.append(step_function(theirs, x))
             parts.append(latent_function(theirs, x))
-        times = [t / 1e6 for t in interleaved_ns(fs + parts, 1, args.repeat, args.inner)]
+        rounds = interleaved_rounds(fs + parts, args.repeat, args.inner) * 1e3
+        times = np.median(rounds, axis=1)
         if family == "von_mises":
             print(line.format(times[0]) + "   (torch has no von Mises rsample)")
             continue
         step_ir, step_t, lat_ir, lat_t = times
-        print(line.format(step_ir) + f"   torch {step_t:7.3f}   ratio {step_t / step_ir:5.2f}"
-              f"   | latent part: irgen {lat_ir:6.3f}  torch {lat_t:6.3f}  ratio "
-              f"{lat_t / lat_ir:5.2f}", flush=True)
+        ratio, low, high = paired_ratio(rounds[1], rounds[0])
+        part = paired_ratio(rounds[3], rounds[2])[0]
+        print(line.format(step_ir) + f"   torch {step_t:7.3f}   ratio {ratio:5.2f} "
+              f"({low:.2f}-{high:.2f})   | latent part: irgen {lat_ir:6.3f}  torch "
+              f"{lat_t:6.3f}  ratio {part:5.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ kumaraswamy = Distribution(
 
 F(x) = 1 - (1 - x^a)^b, a Beta-like distribution with a closed-form CDF and density; the
 implicit gradients come from forward mode through the CDF (log S = b log(1 - x^a) in the
-upper tail, with log(1 - x^a) as log(-expm1(a log x)) near x = 1, where x^a rounds to 1). float32 kernels compute in double: in float, 1 - x^a near x = 1 keeps too
-few digits for the gradients. Samples by inversion.""",
+upper tail, with log(1 - x^a) as log(-expm1(a log x)) near x = 1, where x^a rounds to 1).
+float32 kernels compute in double: in float, 1 - x^a near x = 1 keeps too few digits for
+the gradients. Samples by inversion.""",
     params=(Param("a", "shape", "positive"), Param("b", "shape", "positive")),
     support=Interval(0.0, 1.0),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, sample=sample,

@@ -101,18 +101,17 @@ class RSampleLogProb(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, gz, gl):
         m = len(ctx.shapes)
-        dz, (dlq_dz, *dlq) = ctx.saved_tensors[:m], ctx.saved_tensors[m:]
+        saved = ctx.saved_tensors
+        dz, dlq_dz, dlq = saved[:m], saved[m], saved[m + 1:]
         if gl is not None:       # the loss reaches z also through log q
-            gz = gl * dlq_dz if gz is None else gz + gl * dlq_dz
+            gz = gl * dlq_dz if gz is None else torch.addcmul(gz, gl, dlq_dz)
         grads = []
         for i, s in enumerate(ctx.shapes):
-            if not ctx.needs_input_grad[3 + i]:
+            if gz is None or not ctx.needs_input_grad[3 + i]:
                 grads.append(None)
                 continue
-            g = gz * dz[i] if gz is not None else None
-            if gl is not None:
-                g = gl * dlq[i] if g is None else g + gl * dlq[i]
-            grads.append(None if g is None else unbroadcast(g, s))
+            g = gz * dz[i] if gl is None else torch.addcmul(gl * dlq[i], gz, dz[i])
+            grads.append(unbroadcast(g, s))
         return (None, None, None) + tuple(grads)
 
 
