@@ -146,8 +146,8 @@ def test_samplers_draw_the_cpu_streams(ga, name, dtype):
     for kernel in SAMPLERS[name]:
         f = getattr(mod, kernel)
         got = f(*dev, seed=2024)
-        host = (got[0].get(), tuple(x.get() for x in got[1])) if isinstance(got, tuple) \
-            else got.get()
+        host = (got[0].get(), *(tuple(x.get() for x in part) for part in got[1:])) \
+            if isinstance(got, tuple) else got.get()
         assert_same_stream(kernel, f(*cols, seed=2024), host, grad_ulps=GRAD_ULPS.get(name, 4096))
     z, grads = mod.rsample(*dev, seed=9)
     assert np.array_equal(z.get(), mod.sample(*dev, seed=9).get(), equal_nan=True)
@@ -169,7 +169,7 @@ def test_sampling_into_torch_tensors_and_out(ga):
     assert_same_stream("sample", g.sample(2.0, 1.0, size=(4, 5), seed=3), out.get())
 
 
-def test_irgen_torch_on_cuda_tensors(ga):
+def test_irgen_torch_on_cuda_tensors(ga, monkeypatch):
     """irgen.torch with parameters on the GPU: samples and gradients there, the gradients
     equal to the C kernels' implicit_grad at the same samples."""
     torch = pytest.importorskip("torch")
@@ -191,3 +191,17 @@ def test_irgen_torch_on_cuda_tensors(ga):
     zd = d.rsample((1000,))
     zd[:, 0].sum().backward()
     assert zd.is_cuda and torch.isfinite(d.concentration.grad).all()
+    # the log density of its own draws from rsample_log_prob on the GPU: the same values
+    # and gradients as log_prob of rsample's draws
+    grads = []
+    for fuse in (False, True):
+        monkeypatch.setattr(it.Gamma, "_fuse", fuse)
+        b = torch.tensor([0.02, 2.0, 40.0], device="cuda", requires_grad=True)
+        torch.manual_seed(4)
+        q = it.Gamma(b, torch.ones(3, device="cuda"))
+        w = q.rsample((2048,))
+        lq = q.log_prob(w)
+        (w * w - lq).sum().backward()
+        assert torch.isfinite(lq).all() and w.is_cuda
+        grads.append(b.grad)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-5)
