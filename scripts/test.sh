@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
-.venv/bin/irgen build
-.venv/bin/irgen build --check
+.venv/bin/irgen build --check     # the committed sources are what the generator writes
+.venv/bin/irgen build             # then the binaries
 .venv/bin/python -m pytest "$@"
