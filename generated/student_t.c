@@ -414,6 +414,10 @@ static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen
     *radius = IRGEN_R01_F64(IRGEN_CVT_f64, r->q0, r->q1); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, r->q2, r->q3);
 }
 
+static const double LARGE_DF_COEF_f64[288] = {1.244351684324032e-16, -4.0939170414260653e-14, 5.700997241730553e-12, -4.408529381260974e-10, 2.0878506919641765e-08, -6.299965187079376e-07, 1.2212231137061814e-05, -0.00014963265547373043, 0.0011090327031798848, -0.00455226962800387, 0.008565930136170807, -0.003971933082348283, -0.0012671153256628039, -0.0006822339819688684, -1.7927662277900733e-05, 0.0007930797726827394, 0.0002842661181955407, -0.0032789861097638857, 0.00013946272690272914, 0.025736071501929983, -0.030865000788721123, -0.0134669050690718, 1.9719255968811922, 2.0040485486970283, 0.0, 0.0, 5.972888084755354e-15, -1.6266165217483746e-12, 1.8422377816080428e-10, -1.1339579793938107e-08, 4.161266643905908e-07, -9.39681039178692e-06, 0.00013005741333321406, -0.0010632643692287398, 0.004720094315072566, -0.009437886631975072, 0.004570121201319975, 0.001491746914817753, 0.0007918303467766948, -3.596838149759505e-05, -0.0009658977389335633, -0.00010716898573769464, 0.0031568193808197975, -0.011726466628412405, -0.1033090918014447, -0.46108185686171055, -2.5707539385184646, -7.8234564838930964, 0.0, 0.0, 0.0, 0.0, 2.6280707572923554e-13, -5.808036373616106e-11, 5.222765015967098e-09, -2.4837257229952446e-07, 6.7976581426594695e-06, -0.00010915443158117014, 0.0010030536304238777, -0.004881445213250032, 0.010472060967760181, -0.005329076878534952, -0.0017847465839507548, -0.0009298556660332893, 0.00012161554110170615, 0.0011665753342888572, -0.0003703514433870412, -0.004701506760385301, 0.005382583787043889, 0.002428590009609858, -0.21677066261569658, -0.2223893366754055, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0512283029169423e-11, -1.8396495301046488e-09, 1.274088703135334e-07, -4.502211788834578e-06, 8.723386521202056e-05, -0.0009249984538253793, 0.005025492757296015, -0.011713538110992055, 0.006315245683020805, 0.0021775932539077033, 0.0011070228758312407, -0.00025378863016764324, -0.0013196388880411783, 0.0020117362340291343, 0.013481060663859049, 0.046469926834106445, 0.27863630652427673, 0.8558453023433685, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.784421890500992e-10, -5.083740072906333e-08, 2.6058267664026333e-06, -6.487605012493368e-05, 0.0008251418792661816, -0.005133791645438022, 0.01322401193924892, -0.007634580425484471, -0.0027222851092222507, -0.0013367255528767903, 0.0004928350448608398, 0.0017068147659301757, -0.0017413854598999023, -0.0008365233739217122, 0.03829308350880941, 0.03987276554107666, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.2110150049603175e-08, -1.1989048549107143e-06, 4.307176700975529e-05, -0.000699307342475474, 0.005174547360267168, -0.015088774665953621, 0.009465244838169642, 0.0035091824001736113, 0.0016263326009114583, -0.0010541280110677083, -0.00342559814453125, -0.00656890869140625, -0.047794342041015625, -0.15001296997070312, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.390842013888889e-07, -2.3396809895833335e-05, 0.0005442301432291666, -0.005091876748167438, 0.017425386405285494, -0.012128396009011243, -0.0047164028914517195, -0.002067606285135582, 0.0014161609468005952, 0.0006968180338541666, -0.012537638346354166, -0.0132598876953125, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 8.138020833333333e-06, -0.0003607855902777778, 0.00478515625, -0.02038845486111111, 0.016259765625, 0.006754557291666667, 0.0030924479166666665, 0.00048828125, 0.0145263671875, 0.0487060546875, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.00016276041666666666, -0.004069010416666667, 0.024142795138888888, -0.023231336805555555, -0.010188802083333334, -0.0023111979166666667, 0.009928385416666666, 0.01025390625, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0026041666666666665, -0.028645833333333332, 0.036458333333333336, 0.015625, -0.0078125, -0.0390625, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.03125, -0.07291666666666667, -0.052083333333333336, -0.03125, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25};
+
+static const double LARGE_DF_END_f64[288] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0};
+
 static const double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
 static inline __attribute__((always_inline)) irgen_vd shape_band_v_f64(irgen_md irgen_m0, irgen_vd s)
@@ -463,6 +467,47 @@ static inline __attribute__((always_inline)) irgen_vd t_group_v_f64(irgen_md irg
       _irgen_t2 = irgen_o0;
     }
     return _irgen_t2 + far + side;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd large_df_correction_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df)
+{
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd acc = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd s__0 = t * t;
+        const irgen_vd e__0 = 1.0 / df;
+        const double p__0 = 0.0;
+        const double acc__0 = 0.0;
+        s = s__0;
+        e = e__0;
+        p = irgen_bc_f64(p__0);
+        acc = irgen_bc_f64(acc__0);
+    }
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+            {
+                const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k1)))];
+                p = p__0;
+            }
+            {
+                const irgen_md irgen_m2 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k1)))] > 0.5);
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                {
+                    const irgen_vd acc__0 = e * (acc + p);
+                    const double p__0 = 0.0;
+                    acc = irgen_sel_f64(irgen_m3, acc__0, acc);
+                    p = irgen_sel_f64(irgen_m3, irgen_bc_f64(p__0), p);
+                }
+            }
+        }
+    }
+    return acc * t;
     return irgen_ret0;
 }
 
@@ -969,8 +1014,106 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_v_f64(irgen_md i
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd erfcx_large_v_f64(irgen_md irgen_m0, irgen_vd z)
+{
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd f__0 = z;
+        f = f__0;
+    }
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 60; ++irgen_k1) {
+            {
+                const irgen_vd f__0 = z + (30.0 - 0.5 * ((double)(0 + irgen_k1))) / f;
+                f = f__0;
+            }
+        }
+    }
+    return 0.5641895835477563 / f;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_erfc_v_f64(irgen_md irgen_m0, irgen_vd z)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((z < irgen_bc_f64(0.0)) | (z * z < irgen_bc_f64(-(0.9 * log(DBL_MIN)))));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log_f64(irgen_m2, irgen_v_erfc_f64(irgen_m2, z)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = erfcx_large_v_f64(irgen_m0, z);
+          _irgen_t1 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -(z * z) + irgen_v_log_f64(irgen_m0, _irgen_t1), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_ndtr_v_f64(irgen_md irgen_m0, irgen_vd t)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_erfc_v_f64(irgen_m0, -(0.7071067811865476 * t));
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1 - 0.6931471805599453;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd normal_hazard_v_f64(irgen_md irgen_m0, irgen_vd u)
+{
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z__0 = -(0.7071067811865476 * u);
+        z = z__0;
+    }
+    {
+        const irgen_md irgen_m1 = (z >= irgen_bc_f64(8.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = erfcx_large_v_f64(irgen_m2, z);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.7978845608028654 / _irgen_t1, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_ndtr_v_f64(irgen_m0, u);
+          _irgen_t2 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -_irgen_t2 - 0.5 * u * u - 0.9189385332046728), irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_lower_half_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df)
 {
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd s2 = irgen_bc_f64(0.0);
     irgen_vd w = irgen_bc_f64(0.0);
@@ -978,52 +1121,81 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half_v_f64(irgen
     irgen_vd lw = irgen_bc_f64(0.0);
     irgen_vd l1w = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_md irgen_m1 = (t * t > df);
+        const irgen_md irgen_m1 = ((df >= irgen_bc_f64(100.0)) & (t * t * t * t <= df));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             {
-                const irgen_vd s__0 = irgen_v_sqrt_f64(df) / irgen_v_fabs_f64(t);
-                const irgen_vd s2__0 = s__0 * s__0;
-                const irgen_vd irgen_c0 = 1.0 / (s2__0 + 1.0);
-                const irgen_vd w__0 = irgen_c0 * s2__0;
-                const irgen_vd w1__0 = irgen_c0;
-                const irgen_vd irgen_c1 = -irgen_v_log1p_f64(irgen_m2, s2__0);
-                const irgen_vd lw__0 = irgen_c1 + 2.0 * irgen_v_log_f64(irgen_m2, s__0);
-                const irgen_vd l1w__0 = irgen_c1;
-                s = irgen_sel_f64(irgen_m2, s__0, s);
-                s2 = irgen_sel_f64(irgen_m2, s2__0, s2);
-                w = irgen_sel_f64(irgen_m2, w__0, w);
-                w1 = irgen_sel_f64(irgen_m2, w1__0, w1);
-                lw = irgen_sel_f64(irgen_m2, lw__0, lw);
-                l1w = irgen_sel_f64(irgen_m2, l1w__0, l1w);
+                const irgen_vd u__0 = -irgen_v_fabs_f64(t);
+                u = irgen_sel_f64(irgen_m2, u__0, u);
             }
-        }
-        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
-        if (irgen_any_f64(irgen_m3)) {
-            {
-                const irgen_vd r__0 = t * t / df;
-                const irgen_vd irgen_c0 = 1.0 / (r__0 + 1.0);
-                const irgen_vd w__0 = irgen_c0;
-                const irgen_vd w1__0 = irgen_c0 * r__0;
-                const irgen_vd irgen_c1 = -irgen_v_log1p_f64(irgen_m3, r__0);
-                const irgen_vd lw__0 = irgen_c1;
-                const irgen_vd l1w__0 = irgen_c1 + irgen_v_log_f64(irgen_m3, r__0);
-                r = irgen_sel_f64(irgen_m3, r__0, r);
-                w = irgen_sel_f64(irgen_m3, w__0, w);
-                w1 = irgen_sel_f64(irgen_m3, w1__0, w1);
-                lw = irgen_sel_f64(irgen_m3, lw__0, lw);
-                l1w = irgen_sel_f64(irgen_m3, l1w__0, l1w);
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_ndtr_v_f64(irgen_m2, u);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
             }
+            { irgen_vd irgen_o0;
+              irgen_o0 = normal_hazard_v_f64(irgen_m2, u);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = large_df_correction_v_f64(irgen_m2, u, df);
+              _irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t3);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1 + irgen_v_log1p_f64(irgen_m2, -(_irgen_t2 * _irgen_t3)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_ibeta_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), w, w1, lw, l1w);
-      _irgen_t1 = irgen_o0;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (t * t > df);
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                {
+                    const irgen_vd s__0 = irgen_v_sqrt_f64(df) / irgen_v_fabs_f64(t);
+                    const irgen_vd s2__0 = s__0 * s__0;
+                    const irgen_vd irgen_c0 = 1.0 / (s2__0 + 1.0);
+                    const irgen_vd w__0 = irgen_c0 * s2__0;
+                    const irgen_vd w1__0 = irgen_c0;
+                    const irgen_vd irgen_c1 = -irgen_v_log1p_f64(irgen_m5, s2__0);
+                    const irgen_vd lw__0 = irgen_c1 + 2.0 * irgen_v_log_f64(irgen_m5, s__0);
+                    const irgen_vd l1w__0 = irgen_c1;
+                    s = irgen_sel_f64(irgen_m5, s__0, s);
+                    s2 = irgen_sel_f64(irgen_m5, s2__0, s2);
+                    w = irgen_sel_f64(irgen_m5, w__0, w);
+                    w1 = irgen_sel_f64(irgen_m5, w1__0, w1);
+                    lw = irgen_sel_f64(irgen_m5, lw__0, lw);
+                    l1w = irgen_sel_f64(irgen_m5, l1w__0, l1w);
+                }
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_vd r__0 = t * t / df;
+                    const irgen_vd irgen_c0 = 1.0 / (r__0 + 1.0);
+                    const irgen_vd w__0 = irgen_c0;
+                    const irgen_vd w1__0 = irgen_c0 * r__0;
+                    const irgen_vd irgen_c1 = -irgen_v_log1p_f64(irgen_m6, r__0);
+                    const irgen_vd lw__0 = irgen_c1;
+                    const irgen_vd l1w__0 = irgen_c1 + irgen_v_log_f64(irgen_m6, r__0);
+                    r = irgen_sel_f64(irgen_m6, r__0, r);
+                    w = irgen_sel_f64(irgen_m6, w__0, w);
+                    w1 = irgen_sel_f64(irgen_m6, w1__0, w1);
+                    lw = irgen_sel_f64(irgen_m6, lw__0, lw);
+                    l1w = irgen_sel_f64(irgen_m6, l1w__0, l1w);
+                }
+            }
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_ibeta_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), w, w1, lw, l1w);
+          _irgen_t4 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 - 0.6931471805599453, irgen_ret0);
+        return irgen_ret0;
     }
-    return _irgen_t1 - 0.6931471805599453;
     return irgen_ret0;
 }
 
@@ -1685,6 +1857,84 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_
             }
         }
     }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd large_df_correction__d0_1_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_t, irgen_vd d1_df, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0_s = irgen_bc_f64(0.0);
+    irgen_vd d0_p = irgen_bc_f64(0.0);
+    irgen_vd d0_acc = irgen_bc_f64(0.0);
+    irgen_vd d1_e = irgen_bc_f64(0.0);
+    irgen_vd d1_acc = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd acc = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0_s__0 = 0.0;
+        const double d0_p__0 = 0.0;
+        const double d0_acc__0 = 0.0;
+        const double d1_e__0 = 0.0;
+        const double d1_acc__0 = 0.0;
+        const irgen_vd d0_s__1 = 2.0 * d0_t * t;
+        const irgen_vd s__0 = t * t;
+        const irgen_vd d1_e__1 = -(d1_df * (1.0 / df) * (1.0 / df));
+        const irgen_vd e__0 = 1.0 / df;
+        const double d0_p__1 = 0.0;
+        const double p__0 = 0.0;
+        const double d0_acc__1 = 0.0;
+        const double d1_acc__1 = 0.0;
+        const double acc__0 = 0.0;
+        d0_s = d0_s__1;
+        d0_p = irgen_bc_f64(d0_p__1);
+        d0_acc = irgen_bc_f64(d0_acc__1);
+        d1_e = d1_e__1;
+        d1_acc = irgen_bc_f64(d1_acc__1);
+        s = s__0;
+        e = e__0;
+        p = irgen_bc_f64(p__0);
+        acc = irgen_bc_f64(acc__0);
+    }
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+            {
+                const irgen_vd d0_p__0 = d0_p * s + d0_s * p;
+                const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k1)))];
+                d0_p = d0_p__0;
+                p = p__0;
+            }
+            {
+                const irgen_md irgen_m2 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k1)))] > 0.5);
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const irgen_vd d0_acc__0 = e * (d0_acc + d0_p);
+                        const irgen_vd irgen_c0 = acc + p;
+                        const irgen_vd d1_acc__0 = d1_acc * e + irgen_c0 * d1_e;
+                        const irgen_vd acc__0 = irgen_c0 * e;
+                        const double d0_p__0 = 0.0;
+                        const double p__0 = 0.0;
+                        d0_acc = irgen_sel_f64(irgen_m3, d0_acc__0, d0_acc);
+                        d1_acc = irgen_sel_f64(irgen_m3, d1_acc__0, d1_acc);
+                        acc = irgen_sel_f64(irgen_m3, acc__0, acc);
+                        d0_p = irgen_sel_f64(irgen_m3, irgen_bc_f64(d0_p__0), d0_p);
+                        p = irgen_sel_f64(irgen_m3, irgen_bc_f64(p__0), p);
+                    }
+                }
+            }
+        }
+    }
+    *irgen_r1 = acc * d0_t + d0_acc * t;
+    *irgen_r2 = d1_acc * t;
+    return acc * t;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
@@ -3236,8 +3486,159 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta__d2345_02345_v_f
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd erfcx_large__d0_v_f64(irgen_md irgen_m0, irgen_vd z, irgen_vd d0_z, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_f = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_f__0 = 0.0;
+        const irgen_vd d0_f__1 = d0_z;
+        const irgen_vd f__0 = z;
+        d0_f = d0_f__1;
+        f = f__0;
+    }
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 60; ++irgen_k1) {
+            {
+                const double irgen_c0 = 30.0 - 0.5 * ((double)(0 + irgen_k1));
+                const irgen_vd d0_f__0 = -(irgen_c0 * d0_f * (1.0 / f) * (1.0 / f)) + d0_z;
+                const irgen_vd f__0 = z + irgen_c0 / f;
+                d0_f = d0_f__0;
+                f = f__0;
+            }
+        }
+    }
+    *irgen_r1 = -(0.5641895835477563 * d0_f * (1.0 / f) * (1.0 / f));
+    return 0.5641895835477563 / f;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_erfc__d0_v_f64(irgen_md irgen_m0, irgen_vd z, irgen_vd d0_z, irgen_vd* irgen_r1)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+    }
+    {
+        const irgen_md irgen_m1 = ((z < irgen_bc_f64(0.0)) | (z * z < irgen_bc_f64(-(0.9 * log(DBL_MIN)))));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd irgen_c0 = irgen_v_erfc_f64(irgen_m2, z);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_v_log_f64(irgen_m2, irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(1.1283791670955126 * d0_z * irgen_v_exp_f64(irgen_m2, -(z * z)) / irgen_c0), irgen_ret1);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = erfcx_large__d0_v_f64(irgen_m0, z, d0_z, &irgen_o1);
+          _irgen_t1 = irgen_o0;
+          d0__irgen_t1 = irgen_o1;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, -(z * z) + irgen_v_log_f64(irgen_m0, _irgen_t1), irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, -(2.0 * d0_z * z) + d0__irgen_t1 / _irgen_t1, irgen_ret1);
+        *irgen_r1 = irgen_ret1;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_ndtr__d0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd d0_t, irgen_vd* irgen_r1)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_erfc__d0_v_f64(irgen_m0, -(0.7071067811865476 * t), -(0.7071067811865476 * d0_t), &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+    }
+    *irgen_r1 = d0__irgen_t1;
+    return _irgen_t1 - 0.6931471805599453;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd normal_hazard__d0_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd d0_u, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_z = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_z__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const irgen_vd d0_z__1 = -(0.7071067811865476 * d0_u);
+        const irgen_vd z__0 = -(0.7071067811865476 * u);
+        d0_z = d0_z__1;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        z = z__0;
+    }
+    {
+        const irgen_md irgen_m1 = (z >= irgen_bc_f64(8.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = erfcx_large__d0_v_f64(irgen_m2, z, d0_z, &irgen_o1);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.7978845608028654 / _irgen_t1, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, -(0.7978845608028654 * d0__irgen_t1 * (1.0 / _irgen_t1) * (1.0 / _irgen_t1)), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = log_ndtr__d0_v_f64(irgen_m0, u, d0_u, &irgen_o1);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -_irgen_t2 - 0.5 * u * u - 0.9189385332046728);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c0 * (-d0__irgen_t2 - d0_u * u), irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_t, irgen_vd d1_df, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
+    irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d0_s = irgen_bc_f64(0.0);
     irgen_vd d0_s2 = irgen_bc_f64(0.0);
     irgen_vd d0_w = irgen_bc_f64(0.0);
@@ -3245,7 +3646,8 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64
     irgen_vd d0_lw = irgen_bc_f64(0.0);
     irgen_vd d0_l1w = irgen_bc_f64(0.0);
     irgen_vd d0_r = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d1_s = irgen_bc_f64(0.0);
     irgen_vd d1_s2 = irgen_bc_f64(0.0);
     irgen_vd d1_w = irgen_bc_f64(0.0);
@@ -3253,7 +3655,11 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64
     irgen_vd d1_lw = irgen_bc_f64(0.0);
     irgen_vd d1_l1w = irgen_bc_f64(0.0);
     irgen_vd d1_r = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd s2 = irgen_bc_f64(0.0);
     irgen_vd w = irgen_bc_f64(0.0);
@@ -3261,11 +3667,15 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64
     irgen_vd lw = irgen_bc_f64(0.0);
     irgen_vd l1w = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
+        const double d0_u__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_s2__0 = 0.0;
         const double d0_w__0 = 0.0;
@@ -3273,7 +3683,8 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64
         const double d0_lw__0 = 0.0;
         const double d0_l1w__0 = 0.0;
         const double d0_r__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t4__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_s2__0 = 0.0;
         const double d1_w__0 = 0.0;
@@ -3281,7 +3692,11 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64
         const double d1_lw__0 = 0.0;
         const double d1_l1w__0 = 0.0;
         const double d1_r__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t4__0 = 0.0;
+        d0_u = irgen_bc_f64(d0_u__0);
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d0_s = irgen_bc_f64(d0_s__0);
         d0_s2 = irgen_bc_f64(d0_s2__0);
         d0_w = irgen_bc_f64(d0_w__0);
@@ -3289,7 +3704,8 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64
         d0_lw = irgen_bc_f64(d0_lw__0);
         d0_l1w = irgen_bc_f64(d0_l1w__0);
         d0_r = irgen_bc_f64(d0_r__0);
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t4 = irgen_bc_f64(d0__irgen_t4__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
         d1_s = irgen_bc_f64(d1_s__0);
         d1_s2 = irgen_bc_f64(d1_s2__0);
         d1_w = irgen_bc_f64(d1_w__0);
@@ -3297,122 +3713,165 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d0_1_v_f64
         d1_lw = irgen_bc_f64(d1_lw__0);
         d1_l1w = irgen_bc_f64(d1_l1w__0);
         d1_r = irgen_bc_f64(d1_r__0);
-        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1__irgen_t4 = irgen_bc_f64(d1__irgen_t4__0);
     }
     {
-        const irgen_md irgen_m1 = (t * t > df);
+        const irgen_md irgen_m1 = ((df >= irgen_bc_f64(100.0)) & (t * t * t * t <= df));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             {
-                const irgen_vd irgen_c0 = irgen_v_fabs_f64(t);
-                const irgen_vd irgen_c1 = irgen_v_sqrt_f64(df);
-                const irgen_vd d0_s__0 = -(irgen_c1 * d0_t * (1.0 / irgen_c0) * (1.0 / irgen_c0) * irgen_v_copysign_f64(irgen_bc_f64(1.0), t));
-                const irgen_vd irgen_c2 = 1.0 / irgen_c0;
-                const irgen_vd d1_s__0 = irgen_c2 * d1_df / 2.0 / irgen_c1;
-                const irgen_vd s__0 = irgen_c1 * irgen_c2;
-                const irgen_vd irgen_c3 = 2.0 * s__0;
-                const irgen_vd d0_s2__0 = irgen_c3 * d0_s__0;
-                const irgen_vd d1_s2__0 = irgen_c3 * d1_s__0;
-                const irgen_vd s2__0 = s__0 * s__0;
-                const irgen_vd irgen_c4 = s2__0 + 1.0;
-                const irgen_vd irgen_c5 = 1.0 / irgen_c4;
-                const irgen_vd irgen_c6 = 1.0 / (irgen_c4 * irgen_c4);
-                const irgen_vd irgen_c7 = irgen_c6 * s2__0;
-                const irgen_vd d0_w__0 = irgen_c5 * d0_s2__0 - irgen_c7 * d0_s2__0;
-                const irgen_vd d1_w__0 = irgen_c5 * d1_s2__0 - irgen_c7 * d1_s2__0;
-                const irgen_vd w__0 = irgen_c5 * s2__0;
-                const irgen_vd irgen_c8 = irgen_c6;
-                const irgen_vd d0_w1__0 = -(irgen_c8 * d0_s2__0);
-                const irgen_vd d1_w1__0 = -(irgen_c8 * d1_s2__0);
-                const irgen_vd w1__0 = irgen_c5;
-                const irgen_vd irgen_c9 = 1.0 / (s2__0 + 1.0);
-                const irgen_vd irgen_c10 = irgen_c9 * d0_s2__0;
-                const irgen_vd irgen_c11 = 1.0 / s__0;
-                const irgen_vd d0_lw__0 = 2.0 * irgen_c11 * d0_s__0 - irgen_c10;
-                const irgen_vd irgen_c12 = irgen_c9 * d1_s2__0;
-                const irgen_vd d1_lw__0 = 2.0 * irgen_c11 * d1_s__0 - irgen_c12;
-                const irgen_vd irgen_c13 = -irgen_v_log1p_f64(irgen_m2, s2__0);
-                const irgen_vd lw__0 = irgen_c13 + 2.0 * irgen_v_log_f64(irgen_m2, s__0);
-                const irgen_vd d0_l1w__0 = -irgen_c10;
-                const irgen_vd d1_l1w__0 = -irgen_c12;
-                const irgen_vd l1w__0 = irgen_c13;
-                d0_s = irgen_sel_f64(irgen_m2, d0_s__0, d0_s);
-                d1_s = irgen_sel_f64(irgen_m2, d1_s__0, d1_s);
-                s = irgen_sel_f64(irgen_m2, s__0, s);
-                d0_s2 = irgen_sel_f64(irgen_m2, d0_s2__0, d0_s2);
-                d1_s2 = irgen_sel_f64(irgen_m2, d1_s2__0, d1_s2);
-                s2 = irgen_sel_f64(irgen_m2, s2__0, s2);
-                d0_w = irgen_sel_f64(irgen_m2, d0_w__0, d0_w);
-                d1_w = irgen_sel_f64(irgen_m2, d1_w__0, d1_w);
-                w = irgen_sel_f64(irgen_m2, w__0, w);
-                d0_w1 = irgen_sel_f64(irgen_m2, d0_w1__0, d0_w1);
-                d1_w1 = irgen_sel_f64(irgen_m2, d1_w1__0, d1_w1);
-                w1 = irgen_sel_f64(irgen_m2, w1__0, w1);
-                d0_lw = irgen_sel_f64(irgen_m2, d0_lw__0, d0_lw);
-                d1_lw = irgen_sel_f64(irgen_m2, d1_lw__0, d1_lw);
-                lw = irgen_sel_f64(irgen_m2, lw__0, lw);
-                d0_l1w = irgen_sel_f64(irgen_m2, d0_l1w__0, d0_l1w);
-                d1_l1w = irgen_sel_f64(irgen_m2, d1_l1w__0, d1_l1w);
-                l1w = irgen_sel_f64(irgen_m2, l1w__0, l1w);
+                const irgen_vd d0_u__0 = -(d0_t * irgen_v_copysign_f64(irgen_bc_f64(1.0), t));
+                const irgen_vd u__0 = -irgen_v_fabs_f64(t);
+                d0_u = irgen_sel_f64(irgen_m2, d0_u__0, d0_u);
+                u = irgen_sel_f64(irgen_m2, u__0, u);
             }
-        }
-        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
-        if (irgen_any_f64(irgen_m3)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_ndtr__d0_v_f64(irgen_m2, u, d0_u, &irgen_o1);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
+            }
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = normal_hazard__d0_v_f64(irgen_m2, u, d0_u, &irgen_o1);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+            }
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = large_df_correction__d0_1_v_f64(irgen_m2, u, df, d0_u, d1_df, &irgen_o1, &irgen_o2);
+              _irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t3);
+              d0__irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t3);
+              d1__irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t3);
+            }
             {
-                const irgen_vd irgen_c0 = 1.0 / df;
-                const irgen_vd d0_r__0 = 2.0 * irgen_c0 * d0_t * t;
-                const irgen_vd irgen_c1 = t * t;
-                const irgen_vd d1_r__0 = -(irgen_c1 * d1_df * (1.0 / df) * (1.0 / df));
-                const irgen_vd r__0 = irgen_c0 * irgen_c1;
-                const irgen_vd irgen_c2 = r__0 + 1.0;
-                const irgen_vd irgen_c3 = 1.0 / (irgen_c2 * irgen_c2);
-                const irgen_vd irgen_c4 = irgen_c3;
-                const irgen_vd d0_w__0 = -(irgen_c4 * d0_r__0);
-                const irgen_vd d1_w__0 = -(irgen_c4 * d1_r__0);
-                const irgen_vd irgen_c5 = 1.0 / irgen_c2;
-                const irgen_vd w__0 = irgen_c5;
-                const irgen_vd irgen_c6 = irgen_c3 * r__0;
-                const irgen_vd d0_w1__0 = irgen_c5 * d0_r__0 - irgen_c6 * d0_r__0;
-                const irgen_vd d1_w1__0 = irgen_c5 * d1_r__0 - irgen_c6 * d1_r__0;
-                const irgen_vd w1__0 = irgen_c5 * r__0;
-                const irgen_vd irgen_c7 = 1.0 / (r__0 + 1.0);
-                const irgen_vd irgen_c8 = irgen_c7 * d0_r__0;
-                const irgen_vd d0_lw__0 = -irgen_c8;
-                const irgen_vd irgen_c9 = irgen_c7 * d1_r__0;
-                const irgen_vd d1_lw__0 = -irgen_c9;
-                const irgen_vd irgen_c10 = -irgen_v_log1p_f64(irgen_m3, r__0);
-                const irgen_vd lw__0 = irgen_c10;
-                const irgen_vd irgen_c11 = 1.0 / r__0;
-                const irgen_vd d0_l1w__0 = irgen_c11 * d0_r__0 - irgen_c8;
-                const irgen_vd d1_l1w__0 = irgen_c11 * d1_r__0 - irgen_c9;
-                const irgen_vd l1w__0 = irgen_c10 + irgen_v_log_f64(irgen_m3, r__0);
-                d0_r = irgen_sel_f64(irgen_m3, d0_r__0, d0_r);
-                d1_r = irgen_sel_f64(irgen_m3, d1_r__0, d1_r);
-                r = irgen_sel_f64(irgen_m3, r__0, r);
-                d0_w = irgen_sel_f64(irgen_m3, d0_w__0, d0_w);
-                d1_w = irgen_sel_f64(irgen_m3, d1_w__0, d1_w);
-                w = irgen_sel_f64(irgen_m3, w__0, w);
-                d0_w1 = irgen_sel_f64(irgen_m3, d0_w1__0, d0_w1);
-                d1_w1 = irgen_sel_f64(irgen_m3, d1_w1__0, d1_w1);
-                w1 = irgen_sel_f64(irgen_m3, w1__0, w1);
-                d0_lw = irgen_sel_f64(irgen_m3, d0_lw__0, d0_lw);
-                d1_lw = irgen_sel_f64(irgen_m3, d1_lw__0, d1_lw);
-                lw = irgen_sel_f64(irgen_m3, lw__0, lw);
-                d0_l1w = irgen_sel_f64(irgen_m3, d0_l1w__0, d0_l1w);
-                d1_l1w = irgen_sel_f64(irgen_m3, d1_l1w__0, d1_l1w);
-                l1w = irgen_sel_f64(irgen_m3, l1w__0, l1w);
+                const irgen_vd irgen_c0 = _irgen_t2 * _irgen_t3;
+                const irgen_vd irgen_c1 = 1.0 / (1.0 - irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1 + irgen_v_log1p_f64(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t1 + irgen_c1 * (-(_irgen_t2 * d0__irgen_t3) - _irgen_t3 * d0__irgen_t2), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, -(irgen_c1 * _irgen_t2 * d1__irgen_t3), irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
             }
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_ibeta__d2345_02345_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), w, w1, lw, l1w, d0_w, d0_w1, d0_lw, d0_l1w, 0.5 * d1_df, d1_w, d1_w1, d1_lw, d1_l1w, &irgen_o1, &irgen_o2);
-      _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (t * t > df);
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                {
+                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(t);
+                    const irgen_vd irgen_c1 = irgen_v_sqrt_f64(df);
+                    const irgen_vd d0_s__0 = -(irgen_c1 * d0_t * (1.0 / irgen_c0) * (1.0 / irgen_c0) * irgen_v_copysign_f64(irgen_bc_f64(1.0), t));
+                    const irgen_vd irgen_c2 = 1.0 / irgen_c0;
+                    const irgen_vd d1_s__0 = irgen_c2 * d1_df / 2.0 / irgen_c1;
+                    const irgen_vd s__0 = irgen_c1 * irgen_c2;
+                    const irgen_vd irgen_c3 = 2.0 * s__0;
+                    const irgen_vd d0_s2__0 = irgen_c3 * d0_s__0;
+                    const irgen_vd d1_s2__0 = irgen_c3 * d1_s__0;
+                    const irgen_vd s2__0 = s__0 * s__0;
+                    const irgen_vd irgen_c4 = s2__0 + 1.0;
+                    const irgen_vd irgen_c5 = 1.0 / irgen_c4;
+                    const irgen_vd irgen_c6 = 1.0 / (irgen_c4 * irgen_c4);
+                    const irgen_vd irgen_c7 = irgen_c6 * s2__0;
+                    const irgen_vd d0_w__0 = irgen_c5 * d0_s2__0 - irgen_c7 * d0_s2__0;
+                    const irgen_vd d1_w__0 = irgen_c5 * d1_s2__0 - irgen_c7 * d1_s2__0;
+                    const irgen_vd w__0 = irgen_c5 * s2__0;
+                    const irgen_vd irgen_c8 = irgen_c6;
+                    const irgen_vd d0_w1__0 = -(irgen_c8 * d0_s2__0);
+                    const irgen_vd d1_w1__0 = -(irgen_c8 * d1_s2__0);
+                    const irgen_vd w1__0 = irgen_c5;
+                    const irgen_vd irgen_c9 = 1.0 / (s2__0 + 1.0);
+                    const irgen_vd irgen_c10 = irgen_c9 * d0_s2__0;
+                    const irgen_vd irgen_c11 = 1.0 / s__0;
+                    const irgen_vd d0_lw__0 = 2.0 * irgen_c11 * d0_s__0 - irgen_c10;
+                    const irgen_vd irgen_c12 = irgen_c9 * d1_s2__0;
+                    const irgen_vd d1_lw__0 = 2.0 * irgen_c11 * d1_s__0 - irgen_c12;
+                    const irgen_vd irgen_c13 = -irgen_v_log1p_f64(irgen_m5, s2__0);
+                    const irgen_vd lw__0 = irgen_c13 + 2.0 * irgen_v_log_f64(irgen_m5, s__0);
+                    const irgen_vd d0_l1w__0 = -irgen_c10;
+                    const irgen_vd d1_l1w__0 = -irgen_c12;
+                    const irgen_vd l1w__0 = irgen_c13;
+                    d0_s = irgen_sel_f64(irgen_m5, d0_s__0, d0_s);
+                    d1_s = irgen_sel_f64(irgen_m5, d1_s__0, d1_s);
+                    s = irgen_sel_f64(irgen_m5, s__0, s);
+                    d0_s2 = irgen_sel_f64(irgen_m5, d0_s2__0, d0_s2);
+                    d1_s2 = irgen_sel_f64(irgen_m5, d1_s2__0, d1_s2);
+                    s2 = irgen_sel_f64(irgen_m5, s2__0, s2);
+                    d0_w = irgen_sel_f64(irgen_m5, d0_w__0, d0_w);
+                    d1_w = irgen_sel_f64(irgen_m5, d1_w__0, d1_w);
+                    w = irgen_sel_f64(irgen_m5, w__0, w);
+                    d0_w1 = irgen_sel_f64(irgen_m5, d0_w1__0, d0_w1);
+                    d1_w1 = irgen_sel_f64(irgen_m5, d1_w1__0, d1_w1);
+                    w1 = irgen_sel_f64(irgen_m5, w1__0, w1);
+                    d0_lw = irgen_sel_f64(irgen_m5, d0_lw__0, d0_lw);
+                    d1_lw = irgen_sel_f64(irgen_m5, d1_lw__0, d1_lw);
+                    lw = irgen_sel_f64(irgen_m5, lw__0, lw);
+                    d0_l1w = irgen_sel_f64(irgen_m5, d0_l1w__0, d0_l1w);
+                    d1_l1w = irgen_sel_f64(irgen_m5, d1_l1w__0, d1_l1w);
+                    l1w = irgen_sel_f64(irgen_m5, l1w__0, l1w);
+                }
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_vd irgen_c0 = 1.0 / df;
+                    const irgen_vd d0_r__0 = 2.0 * irgen_c0 * d0_t * t;
+                    const irgen_vd irgen_c1 = t * t;
+                    const irgen_vd d1_r__0 = -(irgen_c1 * d1_df * (1.0 / df) * (1.0 / df));
+                    const irgen_vd r__0 = irgen_c0 * irgen_c1;
+                    const irgen_vd irgen_c2 = r__0 + 1.0;
+                    const irgen_vd irgen_c3 = 1.0 / (irgen_c2 * irgen_c2);
+                    const irgen_vd irgen_c4 = irgen_c3;
+                    const irgen_vd d0_w__0 = -(irgen_c4 * d0_r__0);
+                    const irgen_vd d1_w__0 = -(irgen_c4 * d1_r__0);
+                    const irgen_vd irgen_c5 = 1.0 / irgen_c2;
+                    const irgen_vd w__0 = irgen_c5;
+                    const irgen_vd irgen_c6 = irgen_c3 * r__0;
+                    const irgen_vd d0_w1__0 = irgen_c5 * d0_r__0 - irgen_c6 * d0_r__0;
+                    const irgen_vd d1_w1__0 = irgen_c5 * d1_r__0 - irgen_c6 * d1_r__0;
+                    const irgen_vd w1__0 = irgen_c5 * r__0;
+                    const irgen_vd irgen_c7 = 1.0 / (r__0 + 1.0);
+                    const irgen_vd irgen_c8 = irgen_c7 * d0_r__0;
+                    const irgen_vd d0_lw__0 = -irgen_c8;
+                    const irgen_vd irgen_c9 = irgen_c7 * d1_r__0;
+                    const irgen_vd d1_lw__0 = -irgen_c9;
+                    const irgen_vd irgen_c10 = -irgen_v_log1p_f64(irgen_m6, r__0);
+                    const irgen_vd lw__0 = irgen_c10;
+                    const irgen_vd irgen_c11 = 1.0 / r__0;
+                    const irgen_vd d0_l1w__0 = irgen_c11 * d0_r__0 - irgen_c8;
+                    const irgen_vd d1_l1w__0 = irgen_c11 * d1_r__0 - irgen_c9;
+                    const irgen_vd l1w__0 = irgen_c10 + irgen_v_log_f64(irgen_m6, r__0);
+                    d0_r = irgen_sel_f64(irgen_m6, d0_r__0, d0_r);
+                    d1_r = irgen_sel_f64(irgen_m6, d1_r__0, d1_r);
+                    r = irgen_sel_f64(irgen_m6, r__0, r);
+                    d0_w = irgen_sel_f64(irgen_m6, d0_w__0, d0_w);
+                    d1_w = irgen_sel_f64(irgen_m6, d1_w__0, d1_w);
+                    w = irgen_sel_f64(irgen_m6, w__0, w);
+                    d0_w1 = irgen_sel_f64(irgen_m6, d0_w1__0, d0_w1);
+                    d1_w1 = irgen_sel_f64(irgen_m6, d1_w1__0, d1_w1);
+                    w1 = irgen_sel_f64(irgen_m6, w1__0, w1);
+                    d0_lw = irgen_sel_f64(irgen_m6, d0_lw__0, d0_lw);
+                    d1_lw = irgen_sel_f64(irgen_m6, d1_lw__0, d1_lw);
+                    lw = irgen_sel_f64(irgen_m6, lw__0, lw);
+                    d0_l1w = irgen_sel_f64(irgen_m6, d0_l1w__0, d0_l1w);
+                    d1_l1w = irgen_sel_f64(irgen_m6, d1_l1w__0, d1_l1w);
+                    l1w = irgen_sel_f64(irgen_m6, l1w__0, l1w);
+                }
+            }
+        }
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_ibeta__d2345_02345_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), w, w1, lw, l1w, d0_w, d0_w1, d0_lw, d0_l1w, 0.5 * d1_df, d1_w, d1_w1, d1_lw, d1_l1w, &irgen_o1, &irgen_o2);
+          _irgen_t4 = irgen_o0;
+          d0__irgen_t4 = irgen_o1;
+          d1__irgen_t4 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 - 0.6931471805599453, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t4, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t4, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1 - 0.6931471805599453;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -3672,6 +4131,84 @@ static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     return -loc + x;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd large_df_correction__d1_0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_df, irgen_vd d1_t, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0_e = irgen_bc_f64(0.0);
+    irgen_vd d0_acc = irgen_bc_f64(0.0);
+    irgen_vd d1_s = irgen_bc_f64(0.0);
+    irgen_vd d1_p = irgen_bc_f64(0.0);
+    irgen_vd d1_acc = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd acc = irgen_bc_f64(0.0);
+    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0_e__0 = 0.0;
+        const double d0_acc__0 = 0.0;
+        const double d1_s__0 = 0.0;
+        const double d1_p__0 = 0.0;
+        const double d1_acc__0 = 0.0;
+        const irgen_vd d1_s__1 = 2.0 * d1_t * t;
+        const irgen_vd s__0 = t * t;
+        const irgen_vd d0_e__1 = -(d0_df * (1.0 / df) * (1.0 / df));
+        const irgen_vd e__0 = 1.0 / df;
+        const double d1_p__1 = 0.0;
+        const double p__0 = 0.0;
+        const double d0_acc__1 = 0.0;
+        const double d1_acc__1 = 0.0;
+        const double acc__0 = 0.0;
+        d0_e = d0_e__1;
+        d0_acc = irgen_bc_f64(d0_acc__1);
+        d1_s = d1_s__1;
+        d1_p = irgen_bc_f64(d1_p__1);
+        d1_acc = irgen_bc_f64(d1_acc__1);
+        s = s__0;
+        e = e__0;
+        p = irgen_bc_f64(p__0);
+        acc = irgen_bc_f64(acc__0);
+    }
+    {
+        irgen_md irgen_m1 = irgen_m0;
+        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+            {
+                const irgen_vd d1_p__0 = d1_p * s + d1_s * p;
+                const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k1)))];
+                d1_p = d1_p__0;
+                p = p__0;
+            }
+            {
+                const irgen_md irgen_m2 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k1)))] > 0.5);
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const irgen_vd irgen_c0 = acc + p;
+                        const irgen_vd d0_acc__0 = d0_acc * e + irgen_c0 * d0_e;
+                        const irgen_vd d1_acc__0 = e * (d1_acc + d1_p);
+                        const irgen_vd acc__0 = irgen_c0 * e;
+                        const double d1_p__0 = 0.0;
+                        const double p__0 = 0.0;
+                        d0_acc = irgen_sel_f64(irgen_m3, d0_acc__0, d0_acc);
+                        d1_acc = irgen_sel_f64(irgen_m3, d1_acc__0, d1_acc);
+                        acc = irgen_sel_f64(irgen_m3, acc__0, acc);
+                        d1_p = irgen_sel_f64(irgen_m3, irgen_bc_f64(d1_p__0), d1_p);
+                        p = irgen_sel_f64(irgen_m3, irgen_bc_f64(p__0), p);
+                    }
+                }
+            }
+        }
+    }
+    *irgen_r1 = d0_acc * t;
+    *irgen_r2 = acc * d1_t + d1_acc * t;
+    return acc * t;
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
@@ -3952,6 +4489,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta__d02345_2345_v_f
 
 static inline __attribute__((always_inline)) irgen_vd log_lower_half__d1_0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_df, irgen_vd d1_t, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d0_s = irgen_bc_f64(0.0);
     irgen_vd d0_s2 = irgen_bc_f64(0.0);
     irgen_vd d0_w = irgen_bc_f64(0.0);
@@ -3959,7 +4497,11 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d1_0_v_f64
     irgen_vd d0_lw = irgen_bc_f64(0.0);
     irgen_vd d0_l1w = irgen_bc_f64(0.0);
     irgen_vd d0_r = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd d1_u = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd d1_s = irgen_bc_f64(0.0);
     irgen_vd d1_s2 = irgen_bc_f64(0.0);
     irgen_vd d1_w = irgen_bc_f64(0.0);
@@ -3967,7 +4509,11 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d1_0_v_f64
     irgen_vd d1_lw = irgen_bc_f64(0.0);
     irgen_vd d1_l1w = irgen_bc_f64(0.0);
     irgen_vd d1_r = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t4 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd s2 = irgen_bc_f64(0.0);
     irgen_vd w = irgen_bc_f64(0.0);
@@ -3975,11 +4521,12 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d1_0_v_f64
     irgen_vd lw = irgen_bc_f64(0.0);
     irgen_vd l1w = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
+        const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_s2__0 = 0.0;
         const double d0_w__0 = 0.0;
@@ -3987,7 +4534,11 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d1_0_v_f64
         const double d0_lw__0 = 0.0;
         const double d0_l1w__0 = 0.0;
         const double d0_r__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t4__0 = 0.0;
+        const double d1_u__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_s2__0 = 0.0;
         const double d1_w__0 = 0.0;
@@ -3995,7 +4546,8 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d1_0_v_f64
         const double d1_lw__0 = 0.0;
         const double d1_l1w__0 = 0.0;
         const double d1_r__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t4__0 = 0.0;
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d0_s = irgen_bc_f64(d0_s__0);
         d0_s2 = irgen_bc_f64(d0_s2__0);
         d0_w = irgen_bc_f64(d0_w__0);
@@ -4003,7 +4555,11 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d1_0_v_f64
         d0_lw = irgen_bc_f64(d0_lw__0);
         d0_l1w = irgen_bc_f64(d0_l1w__0);
         d0_r = irgen_bc_f64(d0_r__0);
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t4 = irgen_bc_f64(d0__irgen_t4__0);
+        d1_u = irgen_bc_f64(d1_u__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
         d1_s = irgen_bc_f64(d1_s__0);
         d1_s2 = irgen_bc_f64(d1_s2__0);
         d1_w = irgen_bc_f64(d1_w__0);
@@ -4011,122 +4567,165 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_half__d1_0_v_f64
         d1_lw = irgen_bc_f64(d1_lw__0);
         d1_l1w = irgen_bc_f64(d1_l1w__0);
         d1_r = irgen_bc_f64(d1_r__0);
-        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1__irgen_t4 = irgen_bc_f64(d1__irgen_t4__0);
     }
     {
-        const irgen_md irgen_m1 = (t * t > df);
+        const irgen_md irgen_m1 = ((df >= irgen_bc_f64(100.0)) & (t * t * t * t <= df));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             {
-                const irgen_vd irgen_c0 = irgen_v_fabs_f64(t);
-                const irgen_vd irgen_c1 = 1.0 / irgen_c0;
-                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(df);
-                const irgen_vd d0_s__0 = irgen_c1 * d0_df / 2.0 / irgen_c2;
-                const irgen_vd d1_s__0 = -(irgen_c2 * d1_t * (1.0 / irgen_c0) * (1.0 / irgen_c0) * irgen_v_copysign_f64(irgen_bc_f64(1.0), t));
-                const irgen_vd s__0 = irgen_c1 * irgen_c2;
-                const irgen_vd irgen_c3 = 2.0 * s__0;
-                const irgen_vd d0_s2__0 = irgen_c3 * d0_s__0;
-                const irgen_vd d1_s2__0 = irgen_c3 * d1_s__0;
-                const irgen_vd s2__0 = s__0 * s__0;
-                const irgen_vd irgen_c4 = s2__0 + 1.0;
-                const irgen_vd irgen_c5 = 1.0 / irgen_c4;
-                const irgen_vd irgen_c6 = 1.0 / (irgen_c4 * irgen_c4);
-                const irgen_vd irgen_c7 = irgen_c6 * s2__0;
-                const irgen_vd d0_w__0 = irgen_c5 * d0_s2__0 - irgen_c7 * d0_s2__0;
-                const irgen_vd d1_w__0 = irgen_c5 * d1_s2__0 - irgen_c7 * d1_s2__0;
-                const irgen_vd w__0 = irgen_c5 * s2__0;
-                const irgen_vd irgen_c8 = irgen_c6;
-                const irgen_vd d0_w1__0 = -(irgen_c8 * d0_s2__0);
-                const irgen_vd d1_w1__0 = -(irgen_c8 * d1_s2__0);
-                const irgen_vd w1__0 = irgen_c5;
-                const irgen_vd irgen_c9 = 1.0 / (s2__0 + 1.0);
-                const irgen_vd irgen_c10 = irgen_c9 * d0_s2__0;
-                const irgen_vd irgen_c11 = 1.0 / s__0;
-                const irgen_vd d0_lw__0 = 2.0 * irgen_c11 * d0_s__0 - irgen_c10;
-                const irgen_vd irgen_c12 = irgen_c9 * d1_s2__0;
-                const irgen_vd d1_lw__0 = 2.0 * irgen_c11 * d1_s__0 - irgen_c12;
-                const irgen_vd irgen_c13 = -irgen_v_log1p_f64(irgen_m2, s2__0);
-                const irgen_vd lw__0 = irgen_c13 + 2.0 * irgen_v_log_f64(irgen_m2, s__0);
-                const irgen_vd d0_l1w__0 = -irgen_c10;
-                const irgen_vd d1_l1w__0 = -irgen_c12;
-                const irgen_vd l1w__0 = irgen_c13;
-                d0_s = irgen_sel_f64(irgen_m2, d0_s__0, d0_s);
-                d1_s = irgen_sel_f64(irgen_m2, d1_s__0, d1_s);
-                s = irgen_sel_f64(irgen_m2, s__0, s);
-                d0_s2 = irgen_sel_f64(irgen_m2, d0_s2__0, d0_s2);
-                d1_s2 = irgen_sel_f64(irgen_m2, d1_s2__0, d1_s2);
-                s2 = irgen_sel_f64(irgen_m2, s2__0, s2);
-                d0_w = irgen_sel_f64(irgen_m2, d0_w__0, d0_w);
-                d1_w = irgen_sel_f64(irgen_m2, d1_w__0, d1_w);
-                w = irgen_sel_f64(irgen_m2, w__0, w);
-                d0_w1 = irgen_sel_f64(irgen_m2, d0_w1__0, d0_w1);
-                d1_w1 = irgen_sel_f64(irgen_m2, d1_w1__0, d1_w1);
-                w1 = irgen_sel_f64(irgen_m2, w1__0, w1);
-                d0_lw = irgen_sel_f64(irgen_m2, d0_lw__0, d0_lw);
-                d1_lw = irgen_sel_f64(irgen_m2, d1_lw__0, d1_lw);
-                lw = irgen_sel_f64(irgen_m2, lw__0, lw);
-                d0_l1w = irgen_sel_f64(irgen_m2, d0_l1w__0, d0_l1w);
-                d1_l1w = irgen_sel_f64(irgen_m2, d1_l1w__0, d1_l1w);
-                l1w = irgen_sel_f64(irgen_m2, l1w__0, l1w);
+                const irgen_vd d1_u__0 = -(d1_t * irgen_v_copysign_f64(irgen_bc_f64(1.0), t));
+                const irgen_vd u__0 = -irgen_v_fabs_f64(t);
+                d1_u = irgen_sel_f64(irgen_m2, d1_u__0, d1_u);
+                u = irgen_sel_f64(irgen_m2, u__0, u);
             }
-        }
-        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
-        if (irgen_any_f64(irgen_m3)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_ndtr__d0_v_f64(irgen_m2, u, d1_u, &irgen_o1);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d1__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d1__irgen_t1);
+            }
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = normal_hazard__d0_v_f64(irgen_m2, u, d1_u, &irgen_o1);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d1__irgen_t2);
+            }
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = large_df_correction__d1_0_v_f64(irgen_m2, u, df, d0_df, d1_u, &irgen_o1, &irgen_o2);
+              _irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t3);
+              d0__irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t3);
+              d1__irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t3);
+            }
             {
-                const irgen_vd irgen_c0 = t * t;
-                const irgen_vd d0_r__0 = -(irgen_c0 * d0_df * (1.0 / df) * (1.0 / df));
-                const irgen_vd irgen_c1 = 1.0 / df;
-                const irgen_vd d1_r__0 = 2.0 * irgen_c1 * d1_t * t;
-                const irgen_vd r__0 = irgen_c0 * irgen_c1;
-                const irgen_vd irgen_c2 = r__0 + 1.0;
-                const irgen_vd irgen_c3 = 1.0 / (irgen_c2 * irgen_c2);
-                const irgen_vd irgen_c4 = irgen_c3;
-                const irgen_vd d0_w__0 = -(irgen_c4 * d0_r__0);
-                const irgen_vd d1_w__0 = -(irgen_c4 * d1_r__0);
-                const irgen_vd irgen_c5 = 1.0 / irgen_c2;
-                const irgen_vd w__0 = irgen_c5;
-                const irgen_vd irgen_c6 = irgen_c3 * r__0;
-                const irgen_vd d0_w1__0 = irgen_c5 * d0_r__0 - irgen_c6 * d0_r__0;
-                const irgen_vd d1_w1__0 = irgen_c5 * d1_r__0 - irgen_c6 * d1_r__0;
-                const irgen_vd w1__0 = irgen_c5 * r__0;
-                const irgen_vd irgen_c7 = 1.0 / (r__0 + 1.0);
-                const irgen_vd irgen_c8 = irgen_c7 * d0_r__0;
-                const irgen_vd d0_lw__0 = -irgen_c8;
-                const irgen_vd irgen_c9 = irgen_c7 * d1_r__0;
-                const irgen_vd d1_lw__0 = -irgen_c9;
-                const irgen_vd irgen_c10 = -irgen_v_log1p_f64(irgen_m3, r__0);
-                const irgen_vd lw__0 = irgen_c10;
-                const irgen_vd irgen_c11 = 1.0 / r__0;
-                const irgen_vd d0_l1w__0 = irgen_c11 * d0_r__0 - irgen_c8;
-                const irgen_vd d1_l1w__0 = irgen_c11 * d1_r__0 - irgen_c9;
-                const irgen_vd l1w__0 = irgen_c10 + irgen_v_log_f64(irgen_m3, r__0);
-                d0_r = irgen_sel_f64(irgen_m3, d0_r__0, d0_r);
-                d1_r = irgen_sel_f64(irgen_m3, d1_r__0, d1_r);
-                r = irgen_sel_f64(irgen_m3, r__0, r);
-                d0_w = irgen_sel_f64(irgen_m3, d0_w__0, d0_w);
-                d1_w = irgen_sel_f64(irgen_m3, d1_w__0, d1_w);
-                w = irgen_sel_f64(irgen_m3, w__0, w);
-                d0_w1 = irgen_sel_f64(irgen_m3, d0_w1__0, d0_w1);
-                d1_w1 = irgen_sel_f64(irgen_m3, d1_w1__0, d1_w1);
-                w1 = irgen_sel_f64(irgen_m3, w1__0, w1);
-                d0_lw = irgen_sel_f64(irgen_m3, d0_lw__0, d0_lw);
-                d1_lw = irgen_sel_f64(irgen_m3, d1_lw__0, d1_lw);
-                lw = irgen_sel_f64(irgen_m3, lw__0, lw);
-                d0_l1w = irgen_sel_f64(irgen_m3, d0_l1w__0, d0_l1w);
-                d1_l1w = irgen_sel_f64(irgen_m3, d1_l1w__0, d1_l1w);
-                l1w = irgen_sel_f64(irgen_m3, l1w__0, l1w);
+                const irgen_vd irgen_c0 = _irgen_t2 * _irgen_t3;
+                const irgen_vd irgen_c1 = 1.0 / (1.0 - irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1 + irgen_v_log1p_f64(irgen_m2, -irgen_c0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(irgen_c1 * _irgen_t2 * d0__irgen_t3), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, d1__irgen_t1 + irgen_c1 * (-(_irgen_t2 * d1__irgen_t3) - _irgen_t3 * d1__irgen_t2), irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
             }
         }
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_ibeta__d02345_2345_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), w, w1, lw, l1w, 0.5 * d0_df, d0_w, d0_w1, d0_lw, d0_l1w, d1_w, d1_w1, d1_lw, d1_l1w, &irgen_o1, &irgen_o2);
-      _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (t * t > df);
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                {
+                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(t);
+                    const irgen_vd irgen_c1 = 1.0 / irgen_c0;
+                    const irgen_vd irgen_c2 = irgen_v_sqrt_f64(df);
+                    const irgen_vd d0_s__0 = irgen_c1 * d0_df / 2.0 / irgen_c2;
+                    const irgen_vd d1_s__0 = -(irgen_c2 * d1_t * (1.0 / irgen_c0) * (1.0 / irgen_c0) * irgen_v_copysign_f64(irgen_bc_f64(1.0), t));
+                    const irgen_vd s__0 = irgen_c1 * irgen_c2;
+                    const irgen_vd irgen_c3 = 2.0 * s__0;
+                    const irgen_vd d0_s2__0 = irgen_c3 * d0_s__0;
+                    const irgen_vd d1_s2__0 = irgen_c3 * d1_s__0;
+                    const irgen_vd s2__0 = s__0 * s__0;
+                    const irgen_vd irgen_c4 = s2__0 + 1.0;
+                    const irgen_vd irgen_c5 = 1.0 / irgen_c4;
+                    const irgen_vd irgen_c6 = 1.0 / (irgen_c4 * irgen_c4);
+                    const irgen_vd irgen_c7 = irgen_c6 * s2__0;
+                    const irgen_vd d0_w__0 = irgen_c5 * d0_s2__0 - irgen_c7 * d0_s2__0;
+                    const irgen_vd d1_w__0 = irgen_c5 * d1_s2__0 - irgen_c7 * d1_s2__0;
+                    const irgen_vd w__0 = irgen_c5 * s2__0;
+                    const irgen_vd irgen_c8 = irgen_c6;
+                    const irgen_vd d0_w1__0 = -(irgen_c8 * d0_s2__0);
+                    const irgen_vd d1_w1__0 = -(irgen_c8 * d1_s2__0);
+                    const irgen_vd w1__0 = irgen_c5;
+                    const irgen_vd irgen_c9 = 1.0 / (s2__0 + 1.0);
+                    const irgen_vd irgen_c10 = irgen_c9 * d0_s2__0;
+                    const irgen_vd irgen_c11 = 1.0 / s__0;
+                    const irgen_vd d0_lw__0 = 2.0 * irgen_c11 * d0_s__0 - irgen_c10;
+                    const irgen_vd irgen_c12 = irgen_c9 * d1_s2__0;
+                    const irgen_vd d1_lw__0 = 2.0 * irgen_c11 * d1_s__0 - irgen_c12;
+                    const irgen_vd irgen_c13 = -irgen_v_log1p_f64(irgen_m5, s2__0);
+                    const irgen_vd lw__0 = irgen_c13 + 2.0 * irgen_v_log_f64(irgen_m5, s__0);
+                    const irgen_vd d0_l1w__0 = -irgen_c10;
+                    const irgen_vd d1_l1w__0 = -irgen_c12;
+                    const irgen_vd l1w__0 = irgen_c13;
+                    d0_s = irgen_sel_f64(irgen_m5, d0_s__0, d0_s);
+                    d1_s = irgen_sel_f64(irgen_m5, d1_s__0, d1_s);
+                    s = irgen_sel_f64(irgen_m5, s__0, s);
+                    d0_s2 = irgen_sel_f64(irgen_m5, d0_s2__0, d0_s2);
+                    d1_s2 = irgen_sel_f64(irgen_m5, d1_s2__0, d1_s2);
+                    s2 = irgen_sel_f64(irgen_m5, s2__0, s2);
+                    d0_w = irgen_sel_f64(irgen_m5, d0_w__0, d0_w);
+                    d1_w = irgen_sel_f64(irgen_m5, d1_w__0, d1_w);
+                    w = irgen_sel_f64(irgen_m5, w__0, w);
+                    d0_w1 = irgen_sel_f64(irgen_m5, d0_w1__0, d0_w1);
+                    d1_w1 = irgen_sel_f64(irgen_m5, d1_w1__0, d1_w1);
+                    w1 = irgen_sel_f64(irgen_m5, w1__0, w1);
+                    d0_lw = irgen_sel_f64(irgen_m5, d0_lw__0, d0_lw);
+                    d1_lw = irgen_sel_f64(irgen_m5, d1_lw__0, d1_lw);
+                    lw = irgen_sel_f64(irgen_m5, lw__0, lw);
+                    d0_l1w = irgen_sel_f64(irgen_m5, d0_l1w__0, d0_l1w);
+                    d1_l1w = irgen_sel_f64(irgen_m5, d1_l1w__0, d1_l1w);
+                    l1w = irgen_sel_f64(irgen_m5, l1w__0, l1w);
+                }
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_vd irgen_c0 = t * t;
+                    const irgen_vd d0_r__0 = -(irgen_c0 * d0_df * (1.0 / df) * (1.0 / df));
+                    const irgen_vd irgen_c1 = 1.0 / df;
+                    const irgen_vd d1_r__0 = 2.0 * irgen_c1 * d1_t * t;
+                    const irgen_vd r__0 = irgen_c0 * irgen_c1;
+                    const irgen_vd irgen_c2 = r__0 + 1.0;
+                    const irgen_vd irgen_c3 = 1.0 / (irgen_c2 * irgen_c2);
+                    const irgen_vd irgen_c4 = irgen_c3;
+                    const irgen_vd d0_w__0 = -(irgen_c4 * d0_r__0);
+                    const irgen_vd d1_w__0 = -(irgen_c4 * d1_r__0);
+                    const irgen_vd irgen_c5 = 1.0 / irgen_c2;
+                    const irgen_vd w__0 = irgen_c5;
+                    const irgen_vd irgen_c6 = irgen_c3 * r__0;
+                    const irgen_vd d0_w1__0 = irgen_c5 * d0_r__0 - irgen_c6 * d0_r__0;
+                    const irgen_vd d1_w1__0 = irgen_c5 * d1_r__0 - irgen_c6 * d1_r__0;
+                    const irgen_vd w1__0 = irgen_c5 * r__0;
+                    const irgen_vd irgen_c7 = 1.0 / (r__0 + 1.0);
+                    const irgen_vd irgen_c8 = irgen_c7 * d0_r__0;
+                    const irgen_vd d0_lw__0 = -irgen_c8;
+                    const irgen_vd irgen_c9 = irgen_c7 * d1_r__0;
+                    const irgen_vd d1_lw__0 = -irgen_c9;
+                    const irgen_vd irgen_c10 = -irgen_v_log1p_f64(irgen_m6, r__0);
+                    const irgen_vd lw__0 = irgen_c10;
+                    const irgen_vd irgen_c11 = 1.0 / r__0;
+                    const irgen_vd d0_l1w__0 = irgen_c11 * d0_r__0 - irgen_c8;
+                    const irgen_vd d1_l1w__0 = irgen_c11 * d1_r__0 - irgen_c9;
+                    const irgen_vd l1w__0 = irgen_c10 + irgen_v_log_f64(irgen_m6, r__0);
+                    d0_r = irgen_sel_f64(irgen_m6, d0_r__0, d0_r);
+                    d1_r = irgen_sel_f64(irgen_m6, d1_r__0, d1_r);
+                    r = irgen_sel_f64(irgen_m6, r__0, r);
+                    d0_w = irgen_sel_f64(irgen_m6, d0_w__0, d0_w);
+                    d1_w = irgen_sel_f64(irgen_m6, d1_w__0, d1_w);
+                    w = irgen_sel_f64(irgen_m6, w__0, w);
+                    d0_w1 = irgen_sel_f64(irgen_m6, d0_w1__0, d0_w1);
+                    d1_w1 = irgen_sel_f64(irgen_m6, d1_w1__0, d1_w1);
+                    w1 = irgen_sel_f64(irgen_m6, w1__0, w1);
+                    d0_lw = irgen_sel_f64(irgen_m6, d0_lw__0, d0_lw);
+                    d1_lw = irgen_sel_f64(irgen_m6, d1_lw__0, d1_lw);
+                    lw = irgen_sel_f64(irgen_m6, lw__0, lw);
+                    d0_l1w = irgen_sel_f64(irgen_m6, d0_l1w__0, d0_l1w);
+                    d1_l1w = irgen_sel_f64(irgen_m6, d1_l1w__0, d1_l1w);
+                    l1w = irgen_sel_f64(irgen_m6, l1w__0, l1w);
+                }
+            }
+        }
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_ibeta__d02345_2345_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), w, w1, lw, l1w, 0.5 * d0_df, d0_w, d0_w1, d0_lw, d0_l1w, d1_w, d1_w1, d1_lw, d1_l1w, &irgen_o1, &irgen_o2);
+          _irgen_t4 = irgen_o0;
+          d0__irgen_t4 = irgen_o1;
+          d1__irgen_t4 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 - 0.6931471805599453, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t4, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t4, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1 - 0.6931471805599453;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;

@@ -148,6 +148,10 @@ IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 
 /* ---- float64 device functions ---- */
 
+IRGEN_TABLE double LARGE_DF_COEF_f64[288] = {1.244351684324032e-16, -4.0939170414260653e-14, 5.700997241730553e-12, -4.408529381260974e-10, 2.0878506919641765e-08, -6.299965187079376e-07, 1.2212231137061814e-05, -0.00014963265547373043, 0.0011090327031798848, -0.00455226962800387, 0.008565930136170807, -0.003971933082348283, -0.0012671153256628039, -0.0006822339819688684, -1.7927662277900733e-05, 0.0007930797726827394, 0.0002842661181955407, -0.0032789861097638857, 0.00013946272690272914, 0.025736071501929983, -0.030865000788721123, -0.0134669050690718, 1.9719255968811922, 2.0040485486970283, 0.0, 0.0, 5.972888084755354e-15, -1.6266165217483746e-12, 1.8422377816080428e-10, -1.1339579793938107e-08, 4.161266643905908e-07, -9.39681039178692e-06, 0.00013005741333321406, -0.0010632643692287398, 0.004720094315072566, -0.009437886631975072, 0.004570121201319975, 0.001491746914817753, 0.0007918303467766948, -3.596838149759505e-05, -0.0009658977389335633, -0.00010716898573769464, 0.0031568193808197975, -0.011726466628412405, -0.1033090918014447, -0.46108185686171055, -2.5707539385184646, -7.8234564838930964, 0.0, 0.0, 0.0, 0.0, 2.6280707572923554e-13, -5.808036373616106e-11, 5.222765015967098e-09, -2.4837257229952446e-07, 6.7976581426594695e-06, -0.00010915443158117014, 0.0010030536304238777, -0.004881445213250032, 0.010472060967760181, -0.005329076878534952, -0.0017847465839507548, -0.0009298556660332893, 0.00012161554110170615, 0.0011665753342888572, -0.0003703514433870412, -0.004701506760385301, 0.005382583787043889, 0.002428590009609858, -0.21677066261569658, -0.2223893366754055, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0512283029169423e-11, -1.8396495301046488e-09, 1.274088703135334e-07, -4.502211788834578e-06, 8.723386521202056e-05, -0.0009249984538253793, 0.005025492757296015, -0.011713538110992055, 0.006315245683020805, 0.0021775932539077033, 0.0011070228758312407, -0.00025378863016764324, -0.0013196388880411783, 0.0020117362340291343, 0.013481060663859049, 0.046469926834106445, 0.27863630652427673, 0.8558453023433685, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.784421890500992e-10, -5.083740072906333e-08, 2.6058267664026333e-06, -6.487605012493368e-05, 0.0008251418792661816, -0.005133791645438022, 0.01322401193924892, -0.007634580425484471, -0.0027222851092222507, -0.0013367255528767903, 0.0004928350448608398, 0.0017068147659301757, -0.0017413854598999023, -0.0008365233739217122, 0.03829308350880941, 0.03987276554107666, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.2110150049603175e-08, -1.1989048549107143e-06, 4.307176700975529e-05, -0.000699307342475474, 0.005174547360267168, -0.015088774665953621, 0.009465244838169642, 0.0035091824001736113, 0.0016263326009114583, -0.0010541280110677083, -0.00342559814453125, -0.00656890869140625, -0.047794342041015625, -0.15001296997070312, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.390842013888889e-07, -2.3396809895833335e-05, 0.0005442301432291666, -0.005091876748167438, 0.017425386405285494, -0.012128396009011243, -0.0047164028914517195, -0.002067606285135582, 0.0014161609468005952, 0.0006968180338541666, -0.012537638346354166, -0.0132598876953125, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 8.138020833333333e-06, -0.0003607855902777778, 0.00478515625, -0.02038845486111111, 0.016259765625, 0.006754557291666667, 0.0030924479166666665, 0.00048828125, 0.0145263671875, 0.0487060546875, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.00016276041666666666, -0.004069010416666667, 0.024142795138888888, -0.023231336805555555, -0.010188802083333334, -0.0023111979166666667, 0.009928385416666666, 0.01025390625, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0026041666666666665, -0.028645833333333332, 0.036458333333333336, 0.015625, -0.0078125, -0.0390625, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.03125, -0.07291666666666667, -0.052083333333333336, -0.03125, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.25};
+
+IRGEN_TABLE double LARGE_DF_END_f64[288] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0};
+
 IRGEN_TABLE double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
 IRGEN_FN double shape_band_f64(double s)
@@ -186,6 +190,41 @@ IRGEN_FN double t_group_f64(double x, double df, double loc, double scale)
     }
     _irgen_t2 = shape_band_f64(h);
     return _irgen_t2 + far + side;
+}
+
+IRGEN_FN double large_df_correction_f64(double t, double df)
+{
+    double s = 0.0;
+    double e = 0.0;
+    double p = 0.0;
+    double acc = 0.0;
+    double i = 0.0;
+    {
+        const double s__0 = t * t;
+        const double e__0 = 1.0 / df;
+        const double p__0 = 0.0;
+        const double acc__0 = 0.0;
+        s = s__0;
+        e = e__0;
+        p = p__0;
+        acc = acc__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double p__0 = p * s + LARGE_DF_COEF_f64[(int)(i)];
+            p = p__0;
+        }
+        if (LARGE_DF_END_f64[(int)(i)] > 0.5) {
+            {
+                const double acc__0 = e * (acc + p);
+                const double p__0 = 0.0;
+                acc = acc__0;
+                p = p__0;
+            }
+        }
+    }
+    return acc * t;
 }
 
 IRGEN_FN double beta_fraction_f64(double a, double b, double x)
@@ -490,8 +529,64 @@ IRGEN_FN double log_ibeta_f64(double a, double b, double x, double x1, double lx
     return log1p(-exp(_irgen_t3));
 }
 
+IRGEN_FN double erfcx_large_f64(double z)
+{
+    double f = 0.0;
+    double k = 0.0;
+    {
+        const double f__0 = z;
+        f = f__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 60; ++irgen_k1) {
+        k = (double)(0 + irgen_k1);
+        {
+            const double f__0 = z + (30.0 - 0.5 * k) / f;
+            f = f__0;
+        }
+    }
+    return 0.5641895835477563 / f;
+}
+
+IRGEN_FN double log_erfc_f64(double z)
+{
+    double _irgen_t1 = 0.0;
+    if (z < 0.0 || z * z < -(0.9 * log(DBL_MIN))) {
+        return log(erfc(z));
+    }
+    _irgen_t1 = erfcx_large_f64(z);
+    return -(z * z) + log(_irgen_t1);
+}
+
+IRGEN_FN double log_ndtr_f64(double t)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = log_erfc_f64(-(0.7071067811865476 * t));
+    return _irgen_t1 - 0.6931471805599453;
+}
+
+IRGEN_FN double normal_hazard_f64(double u)
+{
+    double z = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double z__0 = -(0.7071067811865476 * u);
+        z = z__0;
+    }
+    if (z >= 8.0) {
+        _irgen_t1 = erfcx_large_f64(z);
+        return 0.7978845608028654 / _irgen_t1;
+    }
+    _irgen_t2 = log_ndtr_f64(u);
+    return exp(-_irgen_t2 - 0.5 * u * u - 0.9189385332046728);
+}
+
 IRGEN_FN double log_lower_half_f64(double t, double df)
 {
+    double u = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     double s = 0.0;
     double s2 = 0.0;
     double w = 0.0;
@@ -499,7 +594,17 @@ IRGEN_FN double log_lower_half_f64(double t, double df)
     double lw = 0.0;
     double l1w = 0.0;
     double r = 0.0;
-    double _irgen_t1 = 0.0;
+    double _irgen_t4 = 0.0;
+    if (df >= 100.0 && t * t * t * t <= df) {
+        {
+            const double u__0 = -fabs(t);
+            u = u__0;
+        }
+        _irgen_t1 = log_ndtr_f64(u);
+        _irgen_t2 = normal_hazard_f64(u);
+        _irgen_t3 = large_df_correction_f64(u, df);
+        return _irgen_t1 + log1p(-(_irgen_t2 * _irgen_t3));
+    }
     if (t * t > df) {
         {
             const double s__0 = sqrt(df) / fabs(t);
@@ -533,8 +638,8 @@ IRGEN_FN double log_lower_half_f64(double t, double df)
             l1w = l1w__0;
         }
     }
-    _irgen_t1 = log_ibeta_f64(0.5 * df, 0.5, w, w1, lw, l1w);
-    return _irgen_t1 - 0.6931471805599453;
+    _irgen_t4 = log_ibeta_f64(0.5 * df, 0.5, w, w1, lw, l1w);
+    return _irgen_t4 - 0.6931471805599453;
 }
 
 IRGEN_FN double log_density_ratio_f64(double df)
@@ -917,6 +1022,72 @@ IRGEN_FN double kernel_log_sf_f64(double x, double df, double loc, double scale)
     }
     log_sf_9 = log_sf_f64(x, df, loc, scale);
     return log_sf_9;
+}
+
+IRGEN_FN double large_df_correction__d0_1_f64(double t, double df, double d0_t, double d1_df, double* irgen_r1, double* irgen_r2)
+{
+    double d0_s = 0.0;
+    double d0_p = 0.0;
+    double d0_acc = 0.0;
+    double d1_e = 0.0;
+    double d1_acc = 0.0;
+    double s = 0.0;
+    double e = 0.0;
+    double p = 0.0;
+    double acc = 0.0;
+    double i = 0.0;
+    {
+        const double d0_s__0 = 0.0;
+        const double d0_p__0 = 0.0;
+        const double d0_acc__0 = 0.0;
+        const double d1_e__0 = 0.0;
+        const double d1_acc__0 = 0.0;
+        const double d0_s__1 = 2.0 * d0_t * t;
+        const double s__0 = t * t;
+        const double d1_e__1 = -(d1_df * (1.0 / df) * (1.0 / df));
+        const double e__0 = 1.0 / df;
+        const double d0_p__1 = 0.0;
+        const double p__0 = 0.0;
+        const double d0_acc__1 = 0.0;
+        const double d1_acc__1 = 0.0;
+        const double acc__0 = 0.0;
+        d0_s = d0_s__1;
+        d0_p = d0_p__1;
+        d0_acc = d0_acc__1;
+        d1_e = d1_e__1;
+        d1_acc = d1_acc__1;
+        s = s__0;
+        e = e__0;
+        p = p__0;
+        acc = acc__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double d0_p__0 = d0_p * s + d0_s * p;
+            const double p__0 = p * s + LARGE_DF_COEF_f64[(int)(i)];
+            d0_p = d0_p__0;
+            p = p__0;
+        }
+        if (LARGE_DF_END_f64[(int)(i)] > 0.5) {
+            {
+                const double d0_acc__0 = e * (d0_acc + d0_p);
+                const double irgen_c0 = acc + p;
+                const double d1_acc__0 = d1_acc * e + irgen_c0 * d1_e;
+                const double acc__0 = irgen_c0 * e;
+                const double d0_p__0 = 0.0;
+                const double p__0 = 0.0;
+                d0_acc = d0_acc__0;
+                d1_acc = d1_acc__0;
+                acc = acc__0;
+                d0_p = d0_p__0;
+                p = p__0;
+            }
+        }
+    }
+    *irgen_r1 = acc * d0_t + d0_acc * t;
+    *irgen_r2 = d1_acc * t;
+    return acc * t;
 }
 
 IRGEN_FN double beta_fraction__d0_f64(double a, double b, double x, double d0_a, double* irgen_r1)
@@ -2095,8 +2266,115 @@ IRGEN_FN double log_ibeta__d2345_02345_f64(double a, double b, double x, double 
     }
 }
 
+IRGEN_FN double erfcx_large__d0_f64(double z, double d0_z, double* irgen_r1)
+{
+    double d0_f = 0.0;
+    double f = 0.0;
+    double k = 0.0;
+    {
+        const double d0_f__0 = 0.0;
+        const double d0_f__1 = d0_z;
+        const double f__0 = z;
+        d0_f = d0_f__1;
+        f = f__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 60; ++irgen_k1) {
+        k = (double)(0 + irgen_k1);
+        {
+            const double irgen_c0 = 30.0 - 0.5 * k;
+            const double d0_f__0 = -(irgen_c0 * d0_f * (1.0 / f) * (1.0 / f)) + d0_z;
+            const double f__0 = z + irgen_c0 / f;
+            d0_f = d0_f__0;
+            f = f__0;
+        }
+    }
+    *irgen_r1 = -(0.5641895835477563 * d0_f * (1.0 / f) * (1.0 / f));
+    return 0.5641895835477563 / f;
+}
+
+IRGEN_FN double log_erfc__d0_f64(double z, double d0_z, double* irgen_r1)
+{
+    double d0__irgen_t1 = 0.0;
+    double _irgen_t1 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+    }
+    if (z < 0.0 || z * z < -(0.9 * log(DBL_MIN))) {
+        {
+            const double irgen_c0 = erfc(z);
+            *irgen_r1 = -(1.1283791670955126 * d0_z * exp(-(z * z)) / irgen_c0);
+            return log(irgen_c0);
+        }
+    }
+    { double irgen_o1;
+      _irgen_t1 = erfcx_large__d0_f64(z, d0_z, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    *irgen_r1 = -(2.0 * d0_z * z) + d0__irgen_t1 / _irgen_t1;
+    return -(z * z) + log(_irgen_t1);
+}
+
+IRGEN_FN double log_ndtr__d0_f64(double t, double d0_t, double* irgen_r1)
+{
+    double d0__irgen_t1 = 0.0;
+    double _irgen_t1 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = log_erfc__d0_f64(-(0.7071067811865476 * t), -(0.7071067811865476 * d0_t), &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    *irgen_r1 = d0__irgen_t1;
+    return _irgen_t1 - 0.6931471805599453;
+}
+
+IRGEN_FN double normal_hazard__d0_f64(double u, double d0_u, double* irgen_r1)
+{
+    double d0_z = 0.0;
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double z = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0_z__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0_z__1 = -(0.7071067811865476 * d0_u);
+        const double z__0 = -(0.7071067811865476 * u);
+        d0_z = d0_z__1;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        z = z__0;
+    }
+    if (z >= 8.0) {
+        { double irgen_o1;
+          _irgen_t1 = erfcx_large__d0_f64(z, d0_z, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        *irgen_r1 = -(0.7978845608028654 * d0__irgen_t1 * (1.0 / _irgen_t1) * (1.0 / _irgen_t1));
+        return 0.7978845608028654 / _irgen_t1;
+    }
+    { double irgen_o1;
+      _irgen_t2 = log_ndtr__d0_f64(u, d0_u, &irgen_o1);
+      d0__irgen_t2 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = exp(-_irgen_t2 - 0.5 * u * u - 0.9189385332046728);
+        *irgen_r1 = irgen_c0 * (-d0__irgen_t2 - d0_u * u);
+        return irgen_c0;
+    }
+}
+
 IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, double d1_df, double* irgen_r1, double* irgen_r2)
 {
+    double d0_u = 0.0;
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
     double d0_s = 0.0;
     double d0_s2 = 0.0;
     double d0_w = 0.0;
@@ -2104,7 +2382,8 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
     double d0_lw = 0.0;
     double d0_l1w = 0.0;
     double d0_r = 0.0;
-    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t4 = 0.0;
+    double d1__irgen_t3 = 0.0;
     double d1_s = 0.0;
     double d1_s2 = 0.0;
     double d1_w = 0.0;
@@ -2112,7 +2391,11 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
     double d1_lw = 0.0;
     double d1_l1w = 0.0;
     double d1_r = 0.0;
-    double d1__irgen_t1 = 0.0;
+    double d1__irgen_t4 = 0.0;
+    double u = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     double s = 0.0;
     double s2 = 0.0;
     double w = 0.0;
@@ -2120,8 +2403,12 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
     double lw = 0.0;
     double l1w = 0.0;
     double r = 0.0;
-    double _irgen_t1 = 0.0;
+    double _irgen_t4 = 0.0;
     {
+        const double d0_u__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_s2__0 = 0.0;
         const double d0_w__0 = 0.0;
@@ -2129,7 +2416,8 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
         const double d0_lw__0 = 0.0;
         const double d0_l1w__0 = 0.0;
         const double d0_r__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t4__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_s2__0 = 0.0;
         const double d1_w__0 = 0.0;
@@ -2137,7 +2425,11 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
         const double d1_lw__0 = 0.0;
         const double d1_l1w__0 = 0.0;
         const double d1_r__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t4__0 = 0.0;
+        d0_u = d0_u__0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
         d0_s = d0_s__0;
         d0_s2 = d0_s2__0;
         d0_w = d0_w__0;
@@ -2145,7 +2437,8 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
         d0_lw = d0_lw__0;
         d0_l1w = d0_l1w__0;
         d0_r = d0_r__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t4 = d0__irgen_t4__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
         d1_s = d1_s__0;
         d1_s2 = d1_s2__0;
         d1_w = d1_w__0;
@@ -2153,7 +2446,35 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
         d1_lw = d1_lw__0;
         d1_l1w = d1_l1w__0;
         d1_r = d1_r__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t4 = d1__irgen_t4__0;
+    }
+    if (df >= 100.0 && t * t * t * t <= df) {
+        {
+            const double d0_u__0 = -(d0_t * copysign(1.0, t));
+            const double u__0 = -fabs(t);
+            d0_u = d0_u__0;
+            u = u__0;
+        }
+        { double irgen_o1;
+          _irgen_t1 = log_ndtr__d0_f64(u, d0_u, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        { double irgen_o1;
+          _irgen_t2 = normal_hazard__d0_f64(u, d0_u, &irgen_o1);
+          d0__irgen_t2 = irgen_o1;
+        }
+        { double irgen_o1, irgen_o2;
+          _irgen_t3 = large_df_correction__d0_1_f64(u, df, d0_u, d1_df, &irgen_o1, &irgen_o2);
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const double irgen_c0 = _irgen_t2 * _irgen_t3;
+            const double irgen_c1 = 1.0 / (1.0 - irgen_c0);
+            *irgen_r1 = d0__irgen_t1 + irgen_c1 * (-(_irgen_t2 * d0__irgen_t3) - _irgen_t3 * d0__irgen_t2);
+            *irgen_r2 = -(irgen_c1 * _irgen_t2 * d1__irgen_t3);
+            return _irgen_t1 + log1p(-irgen_c0);
+        }
     }
     if (t * t > df) {
         {
@@ -2255,13 +2576,13 @@ IRGEN_FN double log_lower_half__d0_1_f64(double t, double df, double d0_t, doubl
         }
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_ibeta__d2345_02345_f64(0.5 * df, 0.5, w, w1, lw, l1w, d0_w, d0_w1, d0_lw, d0_l1w, 0.5 * d1_df, d1_w, d1_w1, d1_lw, d1_l1w, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+      _irgen_t4 = log_ibeta__d2345_02345_f64(0.5 * df, 0.5, w, w1, lw, l1w, d0_w, d0_w1, d0_lw, d0_l1w, 0.5 * d1_df, d1_w, d1_w1, d1_lw, d1_l1w, &irgen_o1, &irgen_o2);
+      d0__irgen_t4 = irgen_o1;
+      d1__irgen_t4 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1 - 0.6931471805599453;
+    *irgen_r1 = d0__irgen_t4;
+    *irgen_r2 = d1__irgen_t4;
+    return _irgen_t4 - 0.6931471805599453;
 }
 
 IRGEN_FN double log_prob_standard__d1_f64(double t, double df, double d0_df, double* irgen_r1)
@@ -2443,6 +2764,72 @@ IRGEN_FN double kernel_cdf_grad_f64(double x, double df, double loc, double scal
 IRGEN_FN double upper_f64(double x, double df, double loc, double scale)
 {
     return -loc + x;
+}
+
+IRGEN_FN double large_df_correction__d1_0_f64(double t, double df, double d0_df, double d1_t, double* irgen_r1, double* irgen_r2)
+{
+    double d0_e = 0.0;
+    double d0_acc = 0.0;
+    double d1_s = 0.0;
+    double d1_p = 0.0;
+    double d1_acc = 0.0;
+    double s = 0.0;
+    double e = 0.0;
+    double p = 0.0;
+    double acc = 0.0;
+    double i = 0.0;
+    {
+        const double d0_e__0 = 0.0;
+        const double d0_acc__0 = 0.0;
+        const double d1_s__0 = 0.0;
+        const double d1_p__0 = 0.0;
+        const double d1_acc__0 = 0.0;
+        const double d1_s__1 = 2.0 * d1_t * t;
+        const double s__0 = t * t;
+        const double d0_e__1 = -(d0_df * (1.0 / df) * (1.0 / df));
+        const double e__0 = 1.0 / df;
+        const double d1_p__1 = 0.0;
+        const double p__0 = 0.0;
+        const double d0_acc__1 = 0.0;
+        const double d1_acc__1 = 0.0;
+        const double acc__0 = 0.0;
+        d0_e = d0_e__1;
+        d0_acc = d0_acc__1;
+        d1_s = d1_s__1;
+        d1_p = d1_p__1;
+        d1_acc = d1_acc__1;
+        s = s__0;
+        e = e__0;
+        p = p__0;
+        acc = acc__0;
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+        i = (double)(0 + irgen_k1);
+        {
+            const double d1_p__0 = d1_p * s + d1_s * p;
+            const double p__0 = p * s + LARGE_DF_COEF_f64[(int)(i)];
+            d1_p = d1_p__0;
+            p = p__0;
+        }
+        if (LARGE_DF_END_f64[(int)(i)] > 0.5) {
+            {
+                const double irgen_c0 = acc + p;
+                const double d0_acc__0 = d0_acc * e + irgen_c0 * d0_e;
+                const double d1_acc__0 = e * (d1_acc + d1_p);
+                const double acc__0 = irgen_c0 * e;
+                const double d1_p__0 = 0.0;
+                const double p__0 = 0.0;
+                d0_acc = d0_acc__0;
+                d1_acc = d1_acc__0;
+                acc = acc__0;
+                d1_p = d1_p__0;
+                p = p__0;
+            }
+        }
+    }
+    *irgen_r1 = d0_acc * t;
+    *irgen_r2 = acc * d1_t + d1_acc * t;
+    return acc * t;
 }
 
 IRGEN_FN double log_ibeta_fraction__d02345_2345_f64(double a, double b, double x, double x1, double lx, double l1x, double d0_a, double d0_x, double d0_x1, double d0_lx, double d0_l1x, double d1_x, double d1_x1, double d1_lx, double d1_l1x, double* irgen_r1, double* irgen_r2)
@@ -2661,6 +3048,7 @@ IRGEN_FN double log_ibeta__d02345_2345_f64(double a, double b, double x, double 
 
 IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, double d1_t, double* irgen_r1, double* irgen_r2)
 {
+    double d0__irgen_t3 = 0.0;
     double d0_s = 0.0;
     double d0_s2 = 0.0;
     double d0_w = 0.0;
@@ -2668,7 +3056,11 @@ IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, doub
     double d0_lw = 0.0;
     double d0_l1w = 0.0;
     double d0_r = 0.0;
-    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t4 = 0.0;
+    double d1_u = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
     double d1_s = 0.0;
     double d1_s2 = 0.0;
     double d1_w = 0.0;
@@ -2676,7 +3068,11 @@ IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, doub
     double d1_lw = 0.0;
     double d1_l1w = 0.0;
     double d1_r = 0.0;
-    double d1__irgen_t1 = 0.0;
+    double d1__irgen_t4 = 0.0;
+    double u = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
     double s = 0.0;
     double s2 = 0.0;
     double w = 0.0;
@@ -2684,8 +3080,9 @@ IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, doub
     double lw = 0.0;
     double l1w = 0.0;
     double r = 0.0;
-    double _irgen_t1 = 0.0;
+    double _irgen_t4 = 0.0;
     {
+        const double d0__irgen_t3__0 = 0.0;
         const double d0_s__0 = 0.0;
         const double d0_s2__0 = 0.0;
         const double d0_w__0 = 0.0;
@@ -2693,7 +3090,11 @@ IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, doub
         const double d0_lw__0 = 0.0;
         const double d0_l1w__0 = 0.0;
         const double d0_r__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t4__0 = 0.0;
+        const double d1_u__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_s2__0 = 0.0;
         const double d1_w__0 = 0.0;
@@ -2701,7 +3102,8 @@ IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, doub
         const double d1_lw__0 = 0.0;
         const double d1_l1w__0 = 0.0;
         const double d1_r__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t4__0 = 0.0;
+        d0__irgen_t3 = d0__irgen_t3__0;
         d0_s = d0_s__0;
         d0_s2 = d0_s2__0;
         d0_w = d0_w__0;
@@ -2709,7 +3111,11 @@ IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, doub
         d0_lw = d0_lw__0;
         d0_l1w = d0_l1w__0;
         d0_r = d0_r__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t4 = d0__irgen_t4__0;
+        d1_u = d1_u__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
         d1_s = d1_s__0;
         d1_s2 = d1_s2__0;
         d1_w = d1_w__0;
@@ -2717,7 +3123,35 @@ IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, doub
         d1_lw = d1_lw__0;
         d1_l1w = d1_l1w__0;
         d1_r = d1_r__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t4 = d1__irgen_t4__0;
+    }
+    if (df >= 100.0 && t * t * t * t <= df) {
+        {
+            const double d1_u__0 = -(d1_t * copysign(1.0, t));
+            const double u__0 = -fabs(t);
+            d1_u = d1_u__0;
+            u = u__0;
+        }
+        { double irgen_o1;
+          _irgen_t1 = log_ndtr__d0_f64(u, d1_u, &irgen_o1);
+          d1__irgen_t1 = irgen_o1;
+        }
+        { double irgen_o1;
+          _irgen_t2 = normal_hazard__d0_f64(u, d1_u, &irgen_o1);
+          d1__irgen_t2 = irgen_o1;
+        }
+        { double irgen_o1, irgen_o2;
+          _irgen_t3 = large_df_correction__d1_0_f64(u, df, d0_df, d1_u, &irgen_o1, &irgen_o2);
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const double irgen_c0 = _irgen_t2 * _irgen_t3;
+            const double irgen_c1 = 1.0 / (1.0 - irgen_c0);
+            *irgen_r1 = -(irgen_c1 * _irgen_t2 * d0__irgen_t3);
+            *irgen_r2 = d1__irgen_t1 + irgen_c1 * (-(_irgen_t2 * d1__irgen_t3) - _irgen_t3 * d1__irgen_t2);
+            return _irgen_t1 + log1p(-irgen_c0);
+        }
     }
     if (t * t > df) {
         {
@@ -2819,13 +3253,13 @@ IRGEN_FN double log_lower_half__d1_0_f64(double t, double df, double d0_df, doub
         }
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_ibeta__d02345_2345_f64(0.5 * df, 0.5, w, w1, lw, l1w, 0.5 * d0_df, d0_w, d0_w1, d0_lw, d0_l1w, d1_w, d1_w1, d1_lw, d1_l1w, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+      _irgen_t4 = log_ibeta__d02345_2345_f64(0.5 * df, 0.5, w, w1, lw, l1w, 0.5 * d0_df, d0_w, d0_w1, d0_lw, d0_l1w, d1_w, d1_w1, d1_lw, d1_l1w, &irgen_o1, &irgen_o2);
+      d0__irgen_t4 = irgen_o1;
+      d1__irgen_t4 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1 - 0.6931471805599453;
+    *irgen_r1 = d0__irgen_t4;
+    *irgen_r2 = d1__irgen_t4;
+    return _irgen_t4 - 0.6931471805599453;
 }
 
 IRGEN_FN double log_cdf_standard__d1_0_f64(double t, double df, double d0_df, double d1_t, double* irgen_r1, double* irgen_r2)
