@@ -11,10 +11,11 @@ Figure 4. Priors: Normal(0, 1), Gamma(1, 1), Beta(1, 1) and the uniform distribu
 the circle.
 
     python examples/vae.py [--epochs N] [--dims 2,5] [--families normal,gamma,beta,von_mises]
-                           [--k K] [--device cpu|cuda] [--out results/vae]
+                           [--k K] [--device cpu|cuda] [--out results/vae] [--data PATH]
+    python examples/vae.py --save-data PATH    # the digits, for a machine without sklearn
 
-Needs the `vae` extra (scikit-learn, matplotlib, torch). Runs on the CPU in a few minutes
-and on a GPU where torch sees one.
+Needs the `vae` extra (scikit-learn, matplotlib, torch); with --data, torch alone (without
+matplotlib no picture). Runs on the CPU in a few minutes and on a GPU where torch sees one.
 """
 from __future__ import annotations
 
@@ -93,14 +94,24 @@ class VAE(nn.Module):
         return log_px + kl_weight * (log_prior(self.family, z) - q.log_prob(z)).sum(-1)
 
 
-def digits(device):
+def load_images(path=None):
+    """(pixels 0-16, digit) of scikit-learn's digits, or of a copy saved by --save-data
+    (for machines without scikit-learn)."""
+    if path:
+        with np.load(path) as saved:
+            return saved["images"], saved["target"]
     from sklearn.datasets import load_digits
     data = load_digits()
-    x = (data.data / 16.0 > 0.5).astype(np.float32)
+    return data.data, data.target
+
+
+def digits(device, path=None):
+    images, target = load_images(path)
+    x = (images / 16.0 > 0.5).astype(np.float32)
     order = np.random.default_rng(0).permutation(len(x))
     test, train = order[:360], order[360:]
     as_t = lambda a: torch.from_numpy(a).to(device)                # noqa: E731
-    return as_t(x[train]), as_t(x[test]), data.target[test]
+    return as_t(x[train]), as_t(x[test]), target[test]
 
 
 def train(model, x, epochs, batch=100, lr=3e-3, label=""):
@@ -141,7 +152,11 @@ def test_nll(model, x, k, batch=40):
 
 
 def latent_picture(models, x, labels, path):
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("(no matplotlib: the latent spaces are not drawn)")
+        return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 4))
@@ -157,6 +172,7 @@ def latent_picture(models, x, labels, path):
     fig.suptitle("posterior means of the test digits, coloured by digit")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    return True
 
 
 def main():
@@ -167,11 +183,18 @@ def main():
     ap.add_argument("--k", type=int, default=200, help="importance samples per test image")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default="results/vae")
+    ap.add_argument("--data", help="the digits as saved by --save-data (else scikit-learn's)")
+    ap.add_argument("--save-data", metavar="PATH", help="save the digits to PATH and stop")
     args = ap.parse_args()
+    if args.save_data:
+        images, target = load_images()
+        np.savez_compressed(args.save_data, images=images, target=target)
+        print(f"saved {len(images)} images to {args.save_data}")
+        return
     torch.manual_seed(0)
     dims = [int(d) for d in args.dims.split(",")]
     families = args.families.split(",")
-    train_x, test_x, labels = digits(args.device)
+    train_x, test_x, labels = digits(args.device, args.data)
     print(f"digits: {len(train_x)} training and {len(test_x)} test images, {args.device}")
     table, flat = {}, {}
     for dim in dims:
@@ -193,8 +216,7 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     Path(f"{out}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines[4:]))
-    if flat:
-        latent_picture(flat, test_x, labels, f"{out}_latents.png")
+    if flat and latent_picture(flat, test_x, labels, f"{out}_latents.png"):
         print(f"written {args.out}.md and {args.out}_latents.png")
     else:
         print(f"written {args.out}.md")

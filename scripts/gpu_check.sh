@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # On a machine with a CUDA GPU and PyCUDA importable: build (with nvcc), run a smoke check,
-# the GPU tests and the GPU benchmark with its build variants. Each step has a time limit and
-# a failing step does not stop the next. Logs go to $OUT (default results/gpu); the benchmark
-# also writes results/gpu_benchmark.md.
+# the GPU tests, the GPU benchmark with its build variants, and the VAE example on CUDA
+# tensors. Each step has a time limit and a failing step does not stop the next. Logs go to
+# $OUT (default results/gpu); the benchmark also writes results/gpu_benchmark.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-results/gpu}
@@ -24,4 +24,8 @@ print("sample GPU", g.sample(ga.to_gpu(a), 1.0, seed=1).get(), "CPU", g.sample(a
 PY
 step 240 gpu_tests.log python3 -m pytest -q -m gpu -p no:cacheprovider --timeout 90 -rfE tests/test_gpu.py
 step 300 benchmark.log python3 benchmarks/gpu.py ${BENCH_ARGS:---variants}
+# the VAE example on CUDA tensors; VAE_DATA: the digits saved by `examples/vae.py --save-data`
+# where scikit-learn is missing
+step 240 vae.log python3 examples/vae.py --device cuda --epochs ${VAE_EPOCHS:-30} --k 100 \
+    --out "$out/vae_cuda" ${VAE_DATA:+--data "$VAE_DATA"}
 cp results/gpu_benchmark.md "$out/" 2>/dev/null || true
