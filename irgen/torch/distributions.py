@@ -53,7 +53,8 @@ class _Generated(Distribution):
     along from the same kernel call (rsample_log_prob), and log_prob of such a draw, while
     unchanged, returns it: one pass over the draws and one autograd node, not two. Values
     and gradients are the same either way; what differs is that log q then depends on the
-    parameters directly, not through z (z.grad of a retained z leaves out log q's part)."""
+    parameters directly, not through z (z.grad of a retained z leaves out log q's part).
+    The class attribute _fuse holds the choice; setting it fixes it."""
     has_rsample = True
     _module = None
     _names: tuple = ()
