@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import math
 import importlib.util
+import math
 import os
 import sys
 import time
@@ -136,10 +136,11 @@ def _support_value(dist) -> str:
 
 
 def _held_ends(dist) -> dict:
-    """Per array dtype, C literals of the numbers nearest the ends of a bounded support
-    inside it (None: no end), where a kernel that holds its draws inside moves them: the
-    smallest normal number above an end at 0, as torch's samplers."""
-    s = dist.support
+    """Per array dtype, the numbers nearest the ends of a bounded support inside it (None:
+    no end), where draws that rounded to an end are held: the smallest normal number above
+    an end at 0, as torch's samplers. rsample_log_prob's kernels hold theirs there, and the
+    module states them for irgen.torch, which holds rsample's there."""
+    s = None if isinstance(dist, Simplex) else dist.support
     ends = {}
     for name, t in (("float64", np.float64), ("float32", np.float32)):
         if not isinstance(s, Interval):
@@ -148,7 +149,7 @@ def _held_ends(dist) -> dict:
         lo = None if s.low == -math.inf else (
             np.finfo(t).tiny if s.low == 0 else np.nextafter(t(s.low), t(math.inf)))
         hi = None if s.high == math.inf else np.nextafter(t(s.high), t(-math.inf))
-        ends[name] = tuple(None if v is None else float(v).hex() for v in (lo, hi))
+        ends[name] = tuple(None if v is None else float(v) for v in (lo, hi))
     return ends
 
 
@@ -176,6 +177,7 @@ def generate(dist) -> dict[str, str]:
     module."""
     program = Program()
     kernels, float32, extra = _kernels(dist, program)
+    held = _held_ends(dist)
     target = CTarget()
     functions = target.render_functions(program, float32)
     source = _display_path(dist.file)
@@ -188,7 +190,8 @@ def generate(dist) -> dict[str, str]:
     kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
                        doc=k.doc, group=k.group, kind=k.kind, then=k.then,
                        draw_group=k.draw_group, rows=k.rows,
-                       hold=_held_ends(dist) if k.hold else {},
+                       hold={d: tuple(None if v is None else v.hex() for v in e)
+                             for d, e in held.items()} if k.hold else {},
                        then_kernel=next((t.name for t in kernels
                                          if t.kind == "map" and t.function == k.then), ""),
                        cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs), k.kind,
@@ -214,7 +217,7 @@ def generate(dist) -> dict[str, str]:
         source=source, input_hash=input_hash(dist), name=dist.name, title=title or dist.name,
         doc=rest.strip(), params=(dist.param,) if simplex else dist.params,
         support="" if simplex else _support_text(dist), kernels=kernel_ctx,
-        support_value=_support_value(dist),
+        support_value=_support_value(dist), held=held,
         component=dist.component.name if simplex else "")
     return {f"{dist.name}.c": c_text, f"{dist.name}.cu": cu_text, f"{dist.name}.py": py_text}
 

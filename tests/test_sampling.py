@@ -279,13 +279,15 @@ def test_rsample_log_prob_is_rsample_then_log_prob_grad(name, dtype):
     raw = mod.sample(*params, seed=21)
     low, high, kind = mod.support
     held = raw.copy()
+    ends = [None, None]
     if kind == "interval" and low > -np.inf:
         inner = np.finfo(dtype).tiny if low == 0 else np.nextafter(dtype(low), dtype(np.inf))
-        held[raw < inner] = inner
+        held[raw < inner] = ends[0] = inner
     if kind == "interval" and high < np.inf:
         inner = np.nextafter(dtype(high), dtype(-np.inf))
-        held[raw > inner] = inner
+        held[raw > inner] = ends[1] = inner
     np.testing.assert_array_equal(z, held)
+    assert mod.held[np.dtype(dtype).name] == tuple(ends)     # what irgen.torch holds to
     assert np.isnan(z[-3:-1]).all() and np.isfinite(z[-1])
     dz = mod.implicit_grad(z, *params)
     want = (dz if isinstance(dz, tuple) else (dz,)) + mod.log_prob_grad(z, *params)

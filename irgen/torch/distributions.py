@@ -102,7 +102,7 @@ class _Generated(Distribution):
         shape = tuple(self._extended_shape(sample_shape))
         params = [p.detach() for p in self._params]
         z, = launch.call(self._module, "sample", params, shape, seed())
-        return F.inside(z, self._module.support)
+        return F.inside(z, self._module)
 
     def _value(self, value):
         """value, checked against the support, as a tensor of the parameters' kind."""

@@ -1,9 +1,9 @@
 """autograd Functions over a generated module's kernels.
 
-The forward passes call the kernels on the tensors' own memory: a CPU tensor goes as a
-NumPy view of it (no copy) and the result comes back as a tensor over the NumPy array (no
-copy); a CUDA tensor goes as it is, the CUDA kernels run on torch's current stream and
-allocate their results through torch's caching allocator. The backward passes multiply the
+The forward passes call the kernels on the tensors' own memory (launch.py): CPU tensors by
+address, with no copy where they are contiguous; a CUDA tensor goes as it is, the CUDA
+kernels run on torch's current stream and allocate their results through torch's caching
+allocator. The backward passes multiply the
 incoming gradient by derivatives the same kernels computed:
 
     RSample     z ~ D(theta): dz/dtheta = -(dF/dtheta)(z) / q(z), from rsample itself
@@ -15,10 +15,6 @@ incoming gradient by derivatives the same kernels computed:
 None of them has a second derivative (once_differentiable)."""
 from __future__ import annotations
 
-import functools
-import math
-
-import numpy as np
 import torch
 from torch.autograd.function import once_differentiable
 
@@ -43,26 +39,13 @@ def _grads(ctx, g, derivatives, offset):
                  for i, (d, s) in enumerate(zip(derivatives, ctx.shapes)))
 
 
-@functools.lru_cache(maxsize=None)
-def _open_ends(support, dtype):
-    """The numbers nearest the ends of a bounded support, inside it (None: no end)."""
-    low, high, kind = support
-    if kind != "interval":
-        return None, None
-    info = torch.finfo(dtype)
-    step = lambda x, to: torch.nextafter(torch.tensor(x, dtype=dtype),        # noqa: E731
-                                         torch.tensor(to, dtype=dtype)).item()
-    lo = None if low == -math.inf else (info.tiny if low == 0 else step(low, math.inf))
-    hi = None if high == math.inf else step(high, -math.inf)
-    return lo, hi
-
-
-def inside(z: torch.Tensor, support) -> torch.Tensor:
+def inside(z: torch.Tensor, module) -> torch.Tensor:
     """z held inside the open support, in place, as torch's samplers hold theirs: a draw
     that rounded to an end of a bounded support (a float32 Gamma or Beta draw of a small
-    shape) moves to the nearest number inside, where log q and its gradients are finite.
-    (The implicit gradient there is 0, as at the end itself.)"""
-    lo, hi = _open_ends(support, z.dtype)
+    shape) moves to the nearest number inside, where log q and its gradients are finite
+    (the module's `held`, where rsample_log_prob's kernels hold their draws). (The implicit
+    gradient there is 0, as at the end itself.)"""
+    lo, hi = module.held[str(z.dtype).removeprefix("torch.")]
     if lo is not None or hi is not None:
         z.clamp_(min=lo, max=hi)
     return z
@@ -74,7 +57,7 @@ class RSample(torch.autograd.Function):
         z, *dz = launch.call(module, "rsample", params, shape, seed)
         ctx.save_for_backward(*dz)
         ctx.shapes = [p.shape for p in params]
-        return inside(z, module.support)
+        return inside(z, module)
 
     @staticmethod
     @once_differentiable
