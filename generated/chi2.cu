@@ -379,10 +379,15 @@ IRGEN_FN double log_p_series_f64(double a, double y)
     double _irgen_t4 = 0.0;
     {
         const double yd__0 = y;
-        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-        const double ym__0 = fmax(yd__0, irgen_c0);
-        const double u__0 = -log(ym__0) + log(fmax(y, irgen_c0));
         yd = yd__0;
+    }
+    if (yd == 0.0) {
+        return -((double)INFINITY);
+    }
+    {
+        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+        const double ym__0 = fmax(yd, irgen_c0);
+        const double u__0 = -log(ym__0) + log(fmax(y, irgen_c0));
         ym = ym__0;
         u = u__0;
     }
@@ -1125,15 +1130,21 @@ IRGEN_FN double log_p_series__d0_f64(double a, double y, double d0_a, double* ir
         const double d0__irgen_t3__0 = 0.0;
         const double d0__irgen_t4__0 = 0.0;
         const double yd__0 = y;
-        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-        const double ym__0 = fmax(yd__0, irgen_c0);
-        const double u__0 = -log(ym__0) + log(fmax(y, irgen_c0));
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_s = d0_s__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
         d0__irgen_t4 = d0__irgen_t4__0;
         yd = yd__0;
+    }
+    if (yd == 0.0) {
+        *irgen_r1 = 0.0;
+        return -((double)INFINITY);
+    }
+    {
+        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+        const double ym__0 = fmax(yd, irgen_c0);
+        const double u__0 = -log(ym__0) + log(fmax(y, irgen_c0));
         ym = ym__0;
         u = u__0;
     }
@@ -1538,19 +1549,27 @@ IRGEN_FN double log_p_series__d0_1_f64(double a, double y, double d0_a, double d
         const double d0__irgen_t4__0 = 0.0;
         const double d1_u__0 = 0.0;
         const double yd__0 = y;
-        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-        const double ym__0 = fmax(yd__0, irgen_c0);
-        const double irgen_c1 = fmax(y, irgen_c0);
-        const double d1_u__1 = d1_y * (irgen_c0 <= y ? 1.0 : 0.0) / irgen_c1;
-        const double u__0 = log(irgen_c1) - log(ym__0);
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_s = d0_s__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
         d0__irgen_t4 = d0__irgen_t4__0;
-        d1_u = d1_u__1;
+        d1_u = d1_u__0;
         yd = yd__0;
+    }
+    if (yd == 0.0) {
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return -((double)INFINITY);
+    }
+    {
+        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+        const double ym__0 = fmax(yd, irgen_c0);
+        const double irgen_c1 = fmax(y, irgen_c0);
+        const double d1_u__0 = d1_y * (irgen_c0 <= y ? 1.0 : 0.0) / irgen_c1;
+        const double u__0 = log(irgen_c1) - log(ym__0);
         ym = ym__0;
+        d1_u = d1_u__0;
         u = u__0;
     }
     if (a < 1.0) {
@@ -2601,10 +2620,15 @@ IRGEN_FN float log_p_series_f32(float a, float y)
     float _irgen_t4 = 0.0f;
     {
         const float yd__0 = y;
-        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-        const float ym__0 = fmaxf(yd__0, irgen_c0);
-        const float u__0 = -logf(ym__0) + logf(fmaxf(y, irgen_c0));
         yd = yd__0;
+    }
+    if (yd == 0.0f) {
+        return -INFINITY;
+    }
+    {
+        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+        const float ym__0 = fmaxf(yd, irgen_c0);
+        const float u__0 = -logf(ym__0) + logf(fmaxf(y, irgen_c0));
         ym = ym__0;
         u = u__0;
     }
@@ -3347,15 +3371,21 @@ IRGEN_FN float log_p_series__d0_f32(float a, float y, float d0_a, float* irgen_r
         const float d0__irgen_t3__0 = 0.0f;
         const float d0__irgen_t4__0 = 0.0f;
         const float yd__0 = y;
-        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-        const float ym__0 = fmaxf(yd__0, irgen_c0);
-        const float u__0 = -logf(ym__0) + logf(fmaxf(y, irgen_c0));
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_s = d0_s__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
         d0__irgen_t4 = d0__irgen_t4__0;
         yd = yd__0;
+    }
+    if (yd == 0.0f) {
+        *irgen_r1 = 0.0f;
+        return -INFINITY;
+    }
+    {
+        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+        const float ym__0 = fmaxf(yd, irgen_c0);
+        const float u__0 = -logf(ym__0) + logf(fmaxf(y, irgen_c0));
         ym = ym__0;
         u = u__0;
     }
@@ -3760,19 +3790,27 @@ IRGEN_FN float log_p_series__d0_1_f32(float a, float y, float d0_a, float d1_y, 
         const float d0__irgen_t4__0 = 0.0f;
         const float d1_u__0 = 0.0f;
         const float yd__0 = y;
-        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-        const float ym__0 = fmaxf(yd__0, irgen_c0);
-        const float irgen_c1 = fmaxf(y, irgen_c0);
-        const float d1_u__1 = d1_y * (irgen_c0 <= y ? 1.0f : 0.0f) / irgen_c1;
-        const float u__0 = logf(irgen_c1) - logf(ym__0);
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_s = d0_s__0;
         d0__irgen_t2 = d0__irgen_t2__0;
         d0__irgen_t3 = d0__irgen_t3__0;
         d0__irgen_t4 = d0__irgen_t4__0;
-        d1_u = d1_u__1;
+        d1_u = d1_u__0;
         yd = yd__0;
+    }
+    if (yd == 0.0f) {
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return -INFINITY;
+    }
+    {
+        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+        const float ym__0 = fmaxf(yd, irgen_c0);
+        const float irgen_c1 = fmaxf(y, irgen_c0);
+        const float d1_u__0 = d1_y * (irgen_c0 <= y ? 1.0f : 0.0f) / irgen_c1;
+        const float u__0 = logf(irgen_c1) - logf(ym__0);
         ym = ym__0;
+        d1_u = d1_u__0;
         u = u__0;
     }
     if (a < 1.0f) {

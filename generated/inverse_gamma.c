@@ -744,53 +744,67 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd yd__0 = y;
-        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-        const irgen_vd ym__0 = irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0));
-        const irgen_vd u__0 = -irgen_v_log_f64(irgen_m0, ym__0) + irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0)));
         yd = yd__0;
-        ym = ym__0;
-        u = u__0;
     }
     {
-        const irgen_md irgen_m1 = (a < irgen_bc_f64(1.0));
+        const irgen_md irgen_m1 = (yd == irgen_bc_f64(0.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = small_a_sum_v_f64(irgen_m2, a, yd);
-              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
-            }
-            {
-                const irgen_vd s__0 = _irgen_t1;
-                s = irgen_sel_f64(irgen_m2, s__0, s);
-            }
-            { irgen_vd irgen_o0;
-              irgen_o0 = lgamma1p_v_f64(irgen_m2, a);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            {
-                const irgen_vd irgen_c0 = a * s;
-                irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t2 + a * irgen_v_log_f64(irgen_m2, ym) + u * a * irgen_v_exp_f64(irgen_m2, -yd) / (irgen_c0 + 1.0) + irgen_v_log1p_f64(irgen_m2, irgen_c0), irgen_ret0);
-                const irgen_md irgen_m3 = irgen_m2;
-                irgen_m2 &= ~irgen_m3;
-                irgen_m0 &= ~irgen_m3;
-            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
     if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0;
-          irgen_o0 = lower_series_v_f64(irgen_m0, a, yd);
-          _irgen_t3 = irgen_o0;
+        {
+            const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+            const irgen_vd ym__0 = irgen_v_fmax_f64(yd, irgen_bc_f64(irgen_c0));
+            const irgen_vd u__0 = -irgen_v_log_f64(irgen_m0, ym__0) + irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0)));
+            ym = ym__0;
+            u = u__0;
         }
         {
-            const irgen_vd s__0 = _irgen_t3;
-            s = s__0;
+            const irgen_md irgen_m4 = (a < irgen_bc_f64(1.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                { irgen_vd irgen_o0;
+                  irgen_o0 = small_a_sum_v_f64(irgen_m5, a, yd);
+                  _irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t1);
+                }
+                {
+                    const irgen_vd s__0 = _irgen_t1;
+                    s = irgen_sel_f64(irgen_m5, s__0, s);
+                }
+                { irgen_vd irgen_o0;
+                  irgen_o0 = lgamma1p_v_f64(irgen_m5, a);
+                  _irgen_t2 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t2);
+                }
+                {
+                    const irgen_vd irgen_c0 = a * s;
+                    irgen_ret0 = irgen_sel_f64(irgen_m5, -_irgen_t2 + a * irgen_v_log_f64(irgen_m5, ym) + u * a * irgen_v_exp_f64(irgen_m5, -yd) / (irgen_c0 + 1.0) + irgen_v_log1p_f64(irgen_m5, irgen_c0), irgen_ret0);
+                    const irgen_md irgen_m6 = irgen_m5;
+                    irgen_m5 &= ~irgen_m6;
+                    irgen_m0 &= ~irgen_m6;
+                }
+            }
         }
-        { irgen_vd irgen_o0;
-          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, ym);
-          _irgen_t4 = irgen_o0;
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = lower_series_v_f64(irgen_m0, a, yd);
+              _irgen_t3 = irgen_o0;
+            }
+            {
+                const irgen_vd s__0 = _irgen_t3;
+                s = s__0;
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_prefactor_v_f64(irgen_m0, a, ym);
+              _irgen_t4 = irgen_o0;
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 + u * a / s + irgen_v_log_f64(irgen_m0, s), irgen_ret0);
+            return irgen_ret0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 + u * a / s + irgen_v_log_f64(irgen_m0, s), irgen_ret0);
-        return irgen_ret0;
     }
     return irgen_ret0;
 }
@@ -1938,80 +1952,97 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
         const double d0__irgen_t4__0 = 0.0;
         const double d1_u__0 = 0.0;
         const irgen_vd yd__0 = y;
-        const double irgen_c0 = DBL_EPSILON * DBL_MIN;
-        const irgen_vd ym__0 = irgen_v_fmax_f64(yd__0, irgen_bc_f64(irgen_c0));
-        const irgen_vd irgen_c1 = irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0));
-        const irgen_vd d1_u__1 = d1_y * irgen_sel_f64((irgen_bc_f64(irgen_c0) <= y), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) / irgen_c1;
-        const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, ym__0);
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0_s = irgen_bc_f64(d0_s__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
         d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
         d0__irgen_t4 = irgen_bc_f64(d0__irgen_t4__0);
-        d1_u = d1_u__1;
+        d1_u = irgen_bc_f64(d1_u__0);
         yd = yd__0;
-        ym = ym__0;
-        u = u__0;
     }
     {
-        const irgen_md irgen_m1 = (a < irgen_bc_f64(1.0));
+        const irgen_md irgen_m1 = (yd == irgen_bc_f64(0.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = small_a_sum__d0_v_f64(irgen_m2, a, yd, d0_a, &irgen_o1);
-              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
-              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
-            }
-            {
-                const irgen_vd d0_s__0 = d0__irgen_t1;
-                const irgen_vd s__0 = _irgen_t1;
-                d0_s = irgen_sel_f64(irgen_m2, d0_s__0, d0_s);
-                s = irgen_sel_f64(irgen_m2, s__0, s);
-            }
-            { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = lgamma1p__d0_v_f64(irgen_m2, a, d0_a, &irgen_o1);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
-            }
-            {
-                const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m2, ym);
-                const irgen_vd irgen_c1 = a * s;
-                const irgen_vd irgen_c2 = a * irgen_v_exp_f64(irgen_m2, -yd) / (irgen_c1 + 1.0);
-                irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t2 + irgen_c0 * a + irgen_c2 * u + irgen_v_log1p_f64(irgen_m2, irgen_c1), irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m2, -d0__irgen_t2 + irgen_c0 * d0_a + (a * d0_s + d0_a * s) / (irgen_c1 + 1.0), irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c2 * d1_u, irgen_ret2);
-                const irgen_md irgen_m3 = irgen_m2;
-                irgen_m2 &= ~irgen_m3;
-                irgen_m0 &= ~irgen_m3;
-            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
     if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = lower_series__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
+        {
+            const double irgen_c0 = DBL_EPSILON * DBL_MIN;
+            const irgen_vd ym__0 = irgen_v_fmax_f64(yd, irgen_bc_f64(irgen_c0));
+            const irgen_vd irgen_c1 = irgen_v_fmax_f64(y, irgen_bc_f64(irgen_c0));
+            const irgen_vd d1_u__0 = d1_y * irgen_sel_f64((irgen_bc_f64(irgen_c0) <= y), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) / irgen_c1;
+            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, irgen_c1) - irgen_v_log_f64(irgen_m0, ym__0);
+            ym = ym__0;
+            d1_u = d1_u__0;
+            u = u__0;
         }
         {
-            const irgen_vd d0_s__0 = d0__irgen_t3;
-            const irgen_vd s__0 = _irgen_t3;
-            d0_s = d0_s__0;
-            s = s__0;
+            const irgen_md irgen_m4 = (a < irgen_bc_f64(1.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                { irgen_vd irgen_o0, irgen_o1;
+                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, a, yd, d0_a, &irgen_o1);
+                  _irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t1);
+                  d0__irgen_t1 = irgen_sel_f64(irgen_m5, irgen_o1, d0__irgen_t1);
+                }
+                {
+                    const irgen_vd d0_s__0 = d0__irgen_t1;
+                    const irgen_vd s__0 = _irgen_t1;
+                    d0_s = irgen_sel_f64(irgen_m5, d0_s__0, d0_s);
+                    s = irgen_sel_f64(irgen_m5, s__0, s);
+                }
+                { irgen_vd irgen_o0, irgen_o1;
+                  irgen_o0 = lgamma1p__d0_v_f64(irgen_m5, a, d0_a, &irgen_o1);
+                  _irgen_t2 = irgen_sel_f64(irgen_m5, irgen_o0, _irgen_t2);
+                  d0__irgen_t2 = irgen_sel_f64(irgen_m5, irgen_o1, d0__irgen_t2);
+                }
+                {
+                    const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m5, ym);
+                    const irgen_vd irgen_c1 = a * s;
+                    const irgen_vd irgen_c2 = a * irgen_v_exp_f64(irgen_m5, -yd) / (irgen_c1 + 1.0);
+                    irgen_ret0 = irgen_sel_f64(irgen_m5, -_irgen_t2 + irgen_c0 * a + irgen_c2 * u + irgen_v_log1p_f64(irgen_m5, irgen_c1), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m5, -d0__irgen_t2 + irgen_c0 * d0_a + (a * d0_s + d0_a * s) / (irgen_c1 + 1.0), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_c2 * d1_u, irgen_ret2);
+                    const irgen_md irgen_m6 = irgen_m5;
+                    irgen_m5 &= ~irgen_m6;
+                    irgen_m0 &= ~irgen_m6;
+                }
+            }
         }
-        { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, ym, d0_a, &irgen_o1);
-          _irgen_t4 = irgen_o0;
-          d0__irgen_t4 = irgen_o1;
-        }
-        {
-            const irgen_vd irgen_c0 = 1.0 / s;
-            const irgen_vd irgen_c1 = irgen_c0 * a;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, s), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t4 + irgen_c0 * d0_s, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = lower_series__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t3 = irgen_o0;
+              d0__irgen_t3 = irgen_o1;
+            }
+            {
+                const irgen_vd d0_s__0 = d0__irgen_t3;
+                const irgen_vd s__0 = _irgen_t3;
+                d0_s = d0_s__0;
+                s = s__0;
+            }
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, ym, d0_a, &irgen_o1);
+              _irgen_t4 = irgen_o0;
+              d0__irgen_t4 = irgen_o1;
+            }
+            {
+                const irgen_vd irgen_c0 = 1.0 / s;
+                const irgen_vd irgen_c1 = irgen_c0 * a;
+                irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t4 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, s), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t4 + irgen_c0 * d0_s, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
     *irgen_r1 = irgen_ret1;
@@ -3911,53 +3942,67 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_vf yd__0 = y;
-        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-        const irgen_vf ym__0 = irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0));
-        const irgen_vf u__0 = -irgen_v_log_f32(irgen_m0, ym__0) + irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0)));
         yd = yd__0;
-        ym = ym__0;
-        u = u__0;
     }
     {
-        const irgen_mf irgen_m1 = (a < irgen_bc_f32(1.0f));
+        const irgen_mf irgen_m1 = (yd == irgen_bc_f32(0.0f));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0;
-              irgen_o0 = small_a_sum_v_f32(irgen_m2, a, yd);
-              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
-            }
-            {
-                const irgen_vf s__0 = _irgen_t1;
-                s = irgen_sel_f32(irgen_m2, s__0, s);
-            }
-            { irgen_vf irgen_o0;
-              irgen_o0 = lgamma1p_v_f32(irgen_m2, a);
-              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
-            }
-            {
-                const irgen_vf irgen_c0 = a * s;
-                irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t2 + a * irgen_v_log_f32(irgen_m2, ym) + u * a * irgen_v_exp_f32(irgen_m2, -yd) / (irgen_c0 + 1.0f) + irgen_v_log1p_f32(irgen_m2, irgen_c0), irgen_ret0);
-                const irgen_mf irgen_m3 = irgen_m2;
-                irgen_m2 &= ~irgen_m3;
-                irgen_m0 &= ~irgen_m3;
-            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-INFINITY), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
     if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0;
-          irgen_o0 = lower_series_v_f32(irgen_m0, a, yd);
-          _irgen_t3 = irgen_o0;
+        {
+            const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+            const irgen_vf ym__0 = irgen_v_fmax_f32(yd, irgen_bc_f32(irgen_c0));
+            const irgen_vf u__0 = -irgen_v_log_f32(irgen_m0, ym__0) + irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0)));
+            ym = ym__0;
+            u = u__0;
         }
         {
-            const irgen_vf s__0 = _irgen_t3;
-            s = s__0;
+            const irgen_mf irgen_m4 = (a < irgen_bc_f32(1.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                { irgen_vf irgen_o0;
+                  irgen_o0 = small_a_sum_v_f32(irgen_m5, a, yd);
+                  _irgen_t1 = irgen_sel_f32(irgen_m5, irgen_o0, _irgen_t1);
+                }
+                {
+                    const irgen_vf s__0 = _irgen_t1;
+                    s = irgen_sel_f32(irgen_m5, s__0, s);
+                }
+                { irgen_vf irgen_o0;
+                  irgen_o0 = lgamma1p_v_f32(irgen_m5, a);
+                  _irgen_t2 = irgen_sel_f32(irgen_m5, irgen_o0, _irgen_t2);
+                }
+                {
+                    const irgen_vf irgen_c0 = a * s;
+                    irgen_ret0 = irgen_sel_f32(irgen_m5, -_irgen_t2 + a * irgen_v_log_f32(irgen_m5, ym) + u * a * irgen_v_exp_f32(irgen_m5, -yd) / (irgen_c0 + 1.0f) + irgen_v_log1p_f32(irgen_m5, irgen_c0), irgen_ret0);
+                    const irgen_mf irgen_m6 = irgen_m5;
+                    irgen_m5 &= ~irgen_m6;
+                    irgen_m0 &= ~irgen_m6;
+                }
+            }
         }
-        { irgen_vf irgen_o0;
-          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, ym);
-          _irgen_t4 = irgen_o0;
+        if (irgen_any_f32(irgen_m0)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = lower_series_v_f32(irgen_m0, a, yd);
+              _irgen_t3 = irgen_o0;
+            }
+            {
+                const irgen_vf s__0 = _irgen_t3;
+                s = s__0;
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_prefactor_v_f32(irgen_m0, a, ym);
+              _irgen_t4 = irgen_o0;
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t4 + u * a / s + irgen_v_log_f32(irgen_m0, s), irgen_ret0);
+            return irgen_ret0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t4 + u * a / s + irgen_v_log_f32(irgen_m0, s), irgen_ret0);
-        return irgen_ret0;
     }
     return irgen_ret0;
 }
@@ -5105,80 +5150,97 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
         const float d0__irgen_t4__0 = 0.0f;
         const float d1_u__0 = 0.0f;
         const irgen_vf yd__0 = y;
-        const float irgen_c0 = FLT_EPSILON * FLT_MIN;
-        const irgen_vf ym__0 = irgen_v_fmax_f32(yd__0, irgen_bc_f32(irgen_c0));
-        const irgen_vf irgen_c1 = irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0));
-        const irgen_vf d1_u__1 = d1_y * irgen_sel_f32((irgen_bc_f32(irgen_c0) <= y), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) / irgen_c1;
-        const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, ym__0);
         d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
         d0_s = irgen_bc_f32(d0_s__0);
         d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
         d0__irgen_t3 = irgen_bc_f32(d0__irgen_t3__0);
         d0__irgen_t4 = irgen_bc_f32(d0__irgen_t4__0);
-        d1_u = d1_u__1;
+        d1_u = irgen_bc_f32(d1_u__0);
         yd = yd__0;
-        ym = ym__0;
-        u = u__0;
     }
     {
-        const irgen_mf irgen_m1 = (a < irgen_bc_f32(1.0f));
+        const irgen_mf irgen_m1 = (yd == irgen_bc_f32(0.0f));
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0, irgen_o1;
-              irgen_o0 = small_a_sum__d0_v_f32(irgen_m2, a, yd, d0_a, &irgen_o1);
-              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
-              d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
-            }
-            {
-                const irgen_vf d0_s__0 = d0__irgen_t1;
-                const irgen_vf s__0 = _irgen_t1;
-                d0_s = irgen_sel_f32(irgen_m2, d0_s__0, d0_s);
-                s = irgen_sel_f32(irgen_m2, s__0, s);
-            }
-            { irgen_vf irgen_o0, irgen_o1;
-              irgen_o0 = lgamma1p__d0_v_f32(irgen_m2, a, d0_a, &irgen_o1);
-              _irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t2);
-              d0__irgen_t2 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t2);
-            }
-            {
-                const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m2, ym);
-                const irgen_vf irgen_c1 = a * s;
-                const irgen_vf irgen_c2 = a * irgen_v_exp_f32(irgen_m2, -yd) / (irgen_c1 + 1.0f);
-                irgen_ret0 = irgen_sel_f32(irgen_m2, -_irgen_t2 + irgen_c0 * a + irgen_c2 * u + irgen_v_log1p_f32(irgen_m2, irgen_c1), irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m2, -d0__irgen_t2 + irgen_c0 * d0_a + (a * d0_s + d0_a * s) / (irgen_c1 + 1.0f), irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_c2 * d1_u, irgen_ret2);
-                const irgen_mf irgen_m3 = irgen_m2;
-                irgen_m2 &= ~irgen_m3;
-                irgen_m0 &= ~irgen_m3;
-            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-INFINITY), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
         }
     }
     if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = lower_series__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
+        {
+            const float irgen_c0 = FLT_EPSILON * FLT_MIN;
+            const irgen_vf ym__0 = irgen_v_fmax_f32(yd, irgen_bc_f32(irgen_c0));
+            const irgen_vf irgen_c1 = irgen_v_fmax_f32(y, irgen_bc_f32(irgen_c0));
+            const irgen_vf d1_u__0 = d1_y * irgen_sel_f32((irgen_bc_f32(irgen_c0) <= y), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) / irgen_c1;
+            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, irgen_c1) - irgen_v_log_f32(irgen_m0, ym__0);
+            ym = ym__0;
+            d1_u = d1_u__0;
+            u = u__0;
         }
         {
-            const irgen_vf d0_s__0 = d0__irgen_t3;
-            const irgen_vf s__0 = _irgen_t3;
-            d0_s = d0_s__0;
-            s = s__0;
+            const irgen_mf irgen_m4 = (a < irgen_bc_f32(1.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                { irgen_vf irgen_o0, irgen_o1;
+                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, a, yd, d0_a, &irgen_o1);
+                  _irgen_t1 = irgen_sel_f32(irgen_m5, irgen_o0, _irgen_t1);
+                  d0__irgen_t1 = irgen_sel_f32(irgen_m5, irgen_o1, d0__irgen_t1);
+                }
+                {
+                    const irgen_vf d0_s__0 = d0__irgen_t1;
+                    const irgen_vf s__0 = _irgen_t1;
+                    d0_s = irgen_sel_f32(irgen_m5, d0_s__0, d0_s);
+                    s = irgen_sel_f32(irgen_m5, s__0, s);
+                }
+                { irgen_vf irgen_o0, irgen_o1;
+                  irgen_o0 = lgamma1p__d0_v_f32(irgen_m5, a, d0_a, &irgen_o1);
+                  _irgen_t2 = irgen_sel_f32(irgen_m5, irgen_o0, _irgen_t2);
+                  d0__irgen_t2 = irgen_sel_f32(irgen_m5, irgen_o1, d0__irgen_t2);
+                }
+                {
+                    const irgen_vf irgen_c0 = irgen_v_log_f32(irgen_m5, ym);
+                    const irgen_vf irgen_c1 = a * s;
+                    const irgen_vf irgen_c2 = a * irgen_v_exp_f32(irgen_m5, -yd) / (irgen_c1 + 1.0f);
+                    irgen_ret0 = irgen_sel_f32(irgen_m5, -_irgen_t2 + irgen_c0 * a + irgen_c2 * u + irgen_v_log1p_f32(irgen_m5, irgen_c1), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f32(irgen_m5, -d0__irgen_t2 + irgen_c0 * d0_a + (a * d0_s + d0_a * s) / (irgen_c1 + 1.0f), irgen_ret1);
+                    irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_c2 * d1_u, irgen_ret2);
+                    const irgen_mf irgen_m6 = irgen_m5;
+                    irgen_m5 &= ~irgen_m6;
+                    irgen_m0 &= ~irgen_m6;
+                }
+            }
         }
-        { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, ym, d0_a, &irgen_o1);
-          _irgen_t4 = irgen_o0;
-          d0__irgen_t4 = irgen_o1;
-        }
-        {
-            const irgen_vf irgen_c0 = 1.0f / s;
-            const irgen_vf irgen_c1 = irgen_c0 * a;
-            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t4 + irgen_c1 * u + irgen_v_log_f32(irgen_m0, s), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t4 + irgen_c0 * d0_s, irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
+        if (irgen_any_f32(irgen_m0)) {
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = lower_series__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t3 = irgen_o0;
+              d0__irgen_t3 = irgen_o1;
+            }
+            {
+                const irgen_vf d0_s__0 = d0__irgen_t3;
+                const irgen_vf s__0 = _irgen_t3;
+                d0_s = d0_s__0;
+                s = s__0;
+            }
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, ym, d0_a, &irgen_o1);
+              _irgen_t4 = irgen_o0;
+              d0__irgen_t4 = irgen_o1;
+            }
+            {
+                const irgen_vf irgen_c0 = 1.0f / s;
+                const irgen_vf irgen_c1 = irgen_c0 * a;
+                irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t4 + irgen_c1 * u + irgen_v_log_f32(irgen_m0, s), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t4 + irgen_c0 * d0_s, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
     *irgen_r1 = irgen_ret1;

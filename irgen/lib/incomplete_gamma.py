@@ -119,14 +119,17 @@ def upper_fraction(a, y):
 # closed form: y d/dy log P = y q/P, -y q/Q with the density q = y^(a-1) e^-y / Gamma(a)
 # written through the parts at hand, added as u * detach(y d/dy) with u = log(y) - log(yd),
 # yd = detach(y): u is zero and its tangent is dy / y, so the term is zero in value and
-# finite wherever the parts are (for the series at y = 0 too: there the logarithms are of
-# max(y, TINY * EPS), the least positive subnormal). The series and the fraction then carry
+# finite wherever the parts are (the logarithms are of max(y, TINY * EPS), the least positive
+# subnormal; at y = 0 itself, P is 0 and log P -inf, not P at that subnormal, which for
+# a = 0.01 is 5.9e-4). The series and the fraction then carry
 # the tangent in a only (a third less work), and q/P and q/Q have no cancellation.
 
 @dsl
 def log_p_series(a, y):
     yd = detach(y)
-    ym = max(yd, TINY * EPS)         # y, or at y = 0 the least subnormal: P rounds to 0 alike
+    if yd == 0.0:
+        return -INF                  # P(a, 0) = 0 (its tangent too)
+    ym = max(yd, TINY * EPS)         # y itself here, as a floor for float32
     u = log(max(y, TINY * EPS)) - log(ym)
     if a < 1.0:
         s = small_a_sum(a, yd)
