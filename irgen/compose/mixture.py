@@ -18,22 +18,25 @@ upper tail so that neither difference cancels.
 """
 from __future__ import annotations
 
-import numpy as np
-from scipy import special
+import math
+import numbers
+
+from .arrays import NUMPY, namespace
 
 
-def bad_weights(w):
+def bad_weights(w, xp=NUMPY):
     """Rows of weights (last axis) that are not a probability vector: NaN rows."""
-    tol = 1e-6 if w.dtype == np.float32 else 1e-12
-    return ~(np.all(np.isfinite(w) & (w >= 0), axis=-1) & (np.abs(w.sum(-1) - 1) <= tol))
+    tol = 1e-6 if w.dtype == xp.float32 else 1e-12
+    ok = xp.all(xp.isfinite(w) & (w >= 0), axis=-1) & (xp.abs(w.sum(-1) - 1) <= tol)
+    return ~ok
 
 
-def choose_components(w, rng):
+def choose_components(w, generator, xp=NUMPY):
     """A component index per row of w (last axis), by one uniform each."""
-    u = rng.random(w.shape[:-1])
-    cum = np.cumsum(w.astype(np.float64), axis=-1)
-    k = np.sum(cum <= (u * cum[..., -1])[..., None], axis=-1)
-    return np.minimum(k, w.shape[-1] - 1)
+    u = xp.uniform(generator, w.shape[:-1], w)
+    cum = xp.cumsum(xp.astype(w, xp.float64), axis=-1)
+    k = xp.sum(cum <= (u * cum[..., -1])[..., None], axis=-1)
+    return xp.clip(k, 0, w.shape[-1] - 1)
 
 
 class Mixture:
@@ -46,72 +49,72 @@ class Mixture:
         return (f"mixture({self.base.name}): parameters {', '.join(self.params)}, "
                 f"components along the last axis")
 
-    def _split(self, x, params):
-        w, *theta = (np.asarray(p) for p in params)
-        x = np.asarray(x)[..., None]
-        x, w, *theta = np.broadcast_arrays(x, w, *theta)
-        dtype = np.result_type(x, w, *theta, np.float32)
-        return x.astype(dtype), w.astype(dtype), [t.astype(dtype) for t in theta]
+    @staticmethod
+    def _split(x, params):
+        """(xp, x (..., 1), weights, parameters), broadcast, in one dtype."""
+        xp = namespace(x, *params)
+        if hasattr(x, "shape") or xp is NUMPY:     # a number broadcasts as it is
+            x = xp.asarray(x)[..., None]
+        x, w, *theta = xp.arrays(x, *params)
+        return xp, x, w, theta
 
-    def _bad(self, w):
-        return bad_weights(w)
-
-    def _posterior(self, x, w, theta):
+    def _posterior(self, xp, x, w, theta):
         """log q(x) and the posterior weights r_k."""
-        with np.errstate(divide="ignore"):
-            lwq = np.log(w) + self.base.log_prob(x, *theta)
-        lq = special.logsumexp(lwq, axis=-1, keepdims=True)
-        with np.errstate(invalid="ignore"):
-            return lq[..., 0], np.exp(lwq - lq)
+        lwq = xp.log(w) + xp.kernel(self.base, "log_prob", x, *theta)
+        lq = xp.logsumexp(lwq, axis=-1)
+        return lq[..., 0], xp.exp(lwq - lq)
 
     def cdf(self, x, *params):
-        x, w, theta = self._split(x, params)
-        F = np.sum(w * self.base.cdf(x, *theta), axis=-1)
-        return np.where(self._bad(w), np.nan, F)
+        xp, x, w, theta = self._split(x, params)
+        F = xp.sum(w * xp.kernel(self.base, "cdf", x, *theta), axis=-1)
+        return xp.where(bad_weights(w, xp), math.nan, F)
 
     def log_prob(self, x, *params):
-        x, w, theta = self._split(x, params)
-        lq, _ = self._posterior(x, w, theta)
-        return np.where(self._bad(w), np.nan, lq)
+        xp, x, w, theta = self._split(x, params)
+        with xp.quiet():
+            lq, _ = self._posterior(xp, x, w, theta)
+            return xp.where(bad_weights(w, xp), math.nan, lq)
 
     def implicit_grad(self, z, *params):
         """(dz/dw, dz/dtheta for each of D's parameters), each (..., K)."""
-        z, w, theta = self._split(z, params)
-        lq, r = self._posterior(z, w, theta)
-        g = self.base.implicit_grad(z, *theta)
-        g = g if isinstance(g, tuple) else (g,)
-        with np.errstate(over="ignore", invalid="ignore"):
-            dw = -np.exp(self.base.log_cdf(z, *theta) - lq[..., None])
+        xp, z, w, theta = self._split(z, params)
+        with xp.quiet():
+            lq, r = self._posterior(xp, z, w, theta)
+            g = xp.kernel(self.base, "implicit_grad", z, *theta)
+            g = g if isinstance(g, tuple) else (g,)
+            dw = -xp.exp(xp.kernel(self.base, "log_cdf", z, *theta) - lq[..., None])
             out = (dw,) + tuple(r * gk for gk in g)
-        bad = self._bad(w)[..., None]
-        return tuple(np.where(bad, np.nan, o) for o in out)
+            bad = bad_weights(w, xp)[..., None]
+            return tuple(xp.where(bad, math.nan, o) for o in out)
 
     def grad_logits(self, z, *params):
         """dz/dlogit_k for weights = softmax(logits), without cancellation in either tail."""
-        z, w, theta = self._split(z, params)
-        lq, _ = self._posterior(z, w, theta)
-        lF, lS = self.base.log_cdf(z, *theta), self.base.log_sf(z, *theta)
-        F = np.sum(w * np.exp(lF), axis=-1, keepdims=True)
-        S = np.sum(w * np.exp(lS), axis=-1, keepdims=True)
-        upper = F > 0.5
-        diff = np.where(upper, S - np.exp(lS), np.exp(lF) - F)     # F_k - F, either way
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = -w * diff * np.exp(-lq[..., None])
-        return np.where(self._bad(w)[..., None], np.nan, out)
+        xp, z, w, theta = self._split(z, params)
+        with xp.quiet():
+            lq, _ = self._posterior(xp, z, w, theta)
+            lF = xp.kernel(self.base, "log_cdf", z, *theta)
+            lS = xp.kernel(self.base, "log_sf", z, *theta)
+            F = xp.sum(w * xp.exp(lF), axis=-1, keepdims=True)
+            S = xp.sum(w * xp.exp(lS), axis=-1, keepdims=True)
+            diff = xp.where(F > 0.5, S - xp.exp(lS), xp.exp(lF) - F)     # F_k - F, either way
+            out = -w * diff * xp.exp(-lq[..., None])
+            return xp.where(bad_weights(w, xp)[..., None], math.nan, out)
 
     def sample(self, *params, size=None, seed=None, dtype=None):
         """A component by its weight (one uniform), then a draw of it with D's sampler;
-        size is the batch shape, the components' axis is not part of it."""
-        _, w, theta = self._split(0.0, params)
-        dt = np.dtype(dtype or w.dtype)
-        shape = w.shape[:-1] if size is None else tuple(np.atleast_1d(size))
-        w = np.broadcast_to(w, shape + w.shape[-1:])
-        theta = [np.broadcast_to(t, shape + t.shape[-1:]) for t in theta]
-        rng = np.random.default_rng(seed)
-        k = choose_components(w, rng)
-        pick = [np.take_along_axis(t, k[..., None], axis=-1)[..., 0].astype(dt) for t in theta]
-        z = self.base.sample(*pick, seed=int(rng.integers(0, 2 ** 63)))
-        return np.where(self._bad(w), np.nan, z)
+        size is the batch shape, the components' axis is not part of it (seed: for torch
+        tensors, torch's default generator where None)."""
+        xp = namespace(*params)
+        w, *theta = xp.arrays(*params, dtype=dtype)
+        shape = (tuple(w.shape[:-1]) if size is None else (int(size),)
+                 if isinstance(size, numbers.Integral) else tuple(int(n) for n in size))
+        w = xp.broadcast_to(w, shape + tuple(w.shape[-1:]))
+        theta = [xp.broadcast_to(t, shape + tuple(t.shape[-1:])) for t in theta]
+        generator = xp.generator(seed, w)
+        k = choose_components(w, generator, xp)[..., None]
+        pick = [xp.take_along_axis(t, k, axis=-1)[..., 0] for t in theta]
+        z = xp.sample(self.base, pick, xp.seed(generator))
+        return xp.where(bad_weights(w, xp), math.nan, z)
 
     def rsample(self, *params, size=None, seed=None, dtype=None):
         z = self.sample(*params, size=size, seed=seed, dtype=dtype)

@@ -14,187 +14,285 @@ B = q(high) / q(z) (from log densities, finite where q underflows):
 
     dz/dtheta = g(z) - S_T A g(low) - F_T B g(high),   dz/dlow = S_T A,   dz/dhigh = F_T B.
 
-Bad input (invalid base parameters, low >= high, a NaN bound) gives NaN.
+Bad input (invalid base parameters, low >= high, a NaN bound) gives NaN. NumPy arrays in give
+NumPy arrays out; torch tensors (CPU or CUDA) give tensors on their device.
 """
 from __future__ import annotations
 
-import numpy as np
+import math
+import numbers
+
+from .arrays import namespace
 
 MAX_STEPS = 200          # Newton-bisection steps; bisection alone halves a double in ~2100
 MAX_GROWTH = 64          # doublings that reach past an infinite bound
 
 
-def _log_diff(l1, l0):
+def _log_diff(xp, l1, l0):
     """log(e^l1 - e^l0) for l1 >= l0."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return l1 + np.log(-np.expm1(l0 - l1))
+    return l1 + xp.log(-xp.expm1(l0 - l1))
+
+
+def _spread(xp, a, b, zero_end):
+    """(spread, a, b): where the bracket [a, b] has one sign and its ends lie a factor of 4
+    or more apart (an end at 0 counted as the smallest normal number of the other's sign
+    where the support starts at 0: zero_end). There the solver works on log |x|: its
+    bisection point is the geometric mean, and its Newton steps are taken in log |x| (a
+    Gamma(0.01) CDF, ~ x^0.01, is linear there and far from linear in x: from x = 1e-100
+    below a root at 1e-30, a step in x multiplies x by about 160, one in log x reaches the
+    root)."""
+    if zero_end:
+        tiny = xp.finfo(a.dtype).tiny
+        a = xp.where((a == 0) & (b > 0), tiny, a)
+        b = xp.where((b == 0) & (a < 0), -tiny, b)
+    aa, bb = xp.abs(a), xp.abs(b)
+    one_sign = ((a > 0) & (b > 0)) | ((a < 0) & (b < 0))
+    return one_sign & ((bb > 4 * aa) | (aa > 4 * bb)), a, b
+
+
+def _middle(xp, spread, a, b):
+    """The bisection point of [a, b]: the geometric mean where spread, else the midpoint."""
+    root = xp.sqrt(xp.abs(a)) * xp.sqrt(xp.abs(b))       # as a product, a b could underflow
+    return xp.where(spread, xp.where(a > 0, root, -root), 0.5 * (a + b))
 
 
 class Truncated:
+    steps = 0.0      # Newton-bisection steps per draw, on average, in the last sample()
+
     def __init__(self, base):
         self.base = base
         self.name = f"truncated_{base.name}"
         self.params = tuple(base.params) + ("low", "high")
+        self.domains = tuple(base.domains) + ("real", "real")
+        self.support = base.support
+        self.held = base.held
 
     def __repr__(self):
         return f"truncated({self.base.name}): parameters {', '.join(self.params)}"
 
     # -- the pieces
-    def _split(self, args):
-        args = np.broadcast_arrays(*(np.asarray(a) for a in args))
-        dtype = np.result_type(*args, np.float32)
-        args = [a.astype(dtype) for a in args]
-        return args[0], args[1:-2], args[-2], args[-1], dtype
+    @staticmethod
+    def _split(args, dtype=None):
+        """(xp, x, theta, low, high): the arguments broadcast, in one dtype."""
+        xp = namespace(*args)
+        x, *theta, low, high = xp.arrays(*args, dtype=dtype)
+        return xp, x, theta, low, high
 
-    def _in_form(self, v, theta, upper):
+    def _in_form(self, xp, v, theta, upper):
         """log S(v) where upper, else log F(v): each element in its own form only."""
-        out = np.empty(np.shape(v), np.result_type(v, np.float32))
-        for form, kernel in ((upper, self.base.log_sf), (~upper, self.base.log_cdf)):
+        out = xp.full(v.shape, math.nan, v)
+        for form, kernel in ((upper, "log_sf"), (~upper, "log_cdf")):
             if form.any():
-                out[form] = kernel(v[form], *(t[form] for t in theta))
+                out[form] = xp.kernel(self.base, kernel, v[form], *(t[form] for t in theta))
         return out
 
-    def _tails(self, theta, low, high):
+    def _tails(self, xp, theta, low, high):
         """(upper, ll, lh): upper says which form an element takes (S where low lies above
         the median), ll and lh are log F or log S at low and high in that form."""
-        ll = np.array(self.base.log_cdf(low, *theta))       # an array also for scalars
-        upper = ll > np.log(0.5)
+        ll = xp.copy(xp.kernel(self.base, "log_cdf", low, *theta))
+        upper = ll > math.log(0.5)
         if upper.any():
-            ll[upper] = self.base.log_sf(low[upper], *(t[upper] for t in theta))
-        return upper, ll, self._in_form(high, theta, upper)
+            ll[upper] = xp.kernel(self.base, "log_sf", low[upper], *(t[upper] for t in theta))
+        return upper, ll, self._in_form(xp, high, theta, upper)
 
     @staticmethod
-    def _log_mass(upper, ll, lh):
+    def _log_mass(xp, upper, ll, lh):
         """log of the window's mass: F(high) - F(low) in the F form, S(low) - S(high) in the
         S form."""
-        return _log_diff(np.where(upper, ll, lh), np.where(upper, lh, ll))
+        return _log_diff(xp, xp.where(upper, ll, lh), xp.where(upper, lh, ll))
 
-    def _levels(self, x, theta, low, high):
-        """(log F_T, log S_T) at x."""
-        upper, ll, lh = self._tails(theta, low, high)
-        lx = self._in_form(x, theta, upper)
-        log_mass = self._log_mass(upper, ll, lh)
-        below = np.where(upper, _log_diff(ll, np.minimum(lx, ll)),
-                         _log_diff(np.maximum(lx, ll), ll)) - log_mass
-        above = np.where(upper, _log_diff(np.maximum(lx, lh), lh),
-                         _log_diff(lh, np.minimum(lx, lh))) - log_mass
-        return below, above
+    def _levels(self, xp, x, theta, low, high):
+        """(log F_T, log S_T, log mass) at x."""
+        upper, ll, lh = self._tails(xp, theta, low, high)
+        lx = self._in_form(xp, x, theta, upper)
+        log_mass = self._log_mass(xp, upper, ll, lh)
+        below = xp.where(upper, _log_diff(xp, ll, xp.minimum(lx, ll)),
+                         _log_diff(xp, xp.maximum(lx, ll), ll)) - log_mass
+        above = xp.where(upper, _log_diff(xp, xp.maximum(lx, lh), lh),
+                         _log_diff(xp, lh, xp.minimum(lx, lh))) - log_mass
+        return below, above, log_mass
 
-    def _bad(self, theta, low, high):
+    def _bad(self, xp, theta, low, high):
         """low >= high, a NaN bound, or parameters the base refuses (every kernel gives NaN
         for them; the log density is the cheapest to ask)."""
-        return ~(low < high) | np.isnan(self.base.log_prob(np.where(np.isfinite(low), low, 0.0),
-                                                           *theta))
+        at = xp.where(xp.isfinite(low), low, xp.zeros_like(low))
+        return ~(low < high) | xp.isnan(xp.kernel(self.base, "log_prob", at, *theta))
+
+    @staticmethod
+    def _finite_or(xp, v, other):
+        return xp.where(xp.isfinite(v), v, other)
+
+    def _scaled(self, xp, v, theta, lq, finite):
+        """q(v) / q(z) and the base's implicit gradients at v (0 and z's own where v is an
+        infinite bound): the terms a bound adds."""
+        ratio = xp.exp(xp.kernel(self.base, "log_prob", v, *theta) - lq)
+        g = xp.kernel(self.base, "implicit_grad", v, *theta)
+        return xp.where(finite, ratio, xp.zeros_like(ratio)), g if isinstance(g, tuple) else (g,)
 
     # -- the kernels, as a generated module has them
     def cdf(self, x, *params):
-        x, theta, low, high, _ = self._split((x,) + params)
-        lo, _ = self._levels(np.clip(x, low, high), theta, low, high)
-        out = np.where(x <= low, 0.0, np.where(x >= high, 1.0, np.exp(lo)))
-        return np.where(self._bad(theta, low, high) | np.isnan(x), np.nan, out)
+        xp, x, theta, low, high = self._split((x,) + params)
+        with xp.quiet():
+            lo, _, _ = self._levels(xp, xp.clip(x, low, high), theta, low, high)
+            out = xp.where(x <= low, xp.zeros_like(lo),
+                           xp.where(x >= high, xp.ones_like(lo), xp.exp(lo)))
+            return xp.where(self._bad(xp, theta, low, high) | xp.isnan(x), math.nan, out)
 
     def log_prob(self, x, *params):
-        x, theta, low, high, _ = self._split((x,) + params)
-        lp = self.base.log_prob(x, *theta) - self._log_mass(*self._tails(theta, low, high))
-        lp = np.where((x < low) | (x > high), -np.inf, lp)
-        return np.where(self._bad(theta, low, high) | np.isnan(x), np.nan, lp)
+        return self.log_prob_grad(x, *params, grads=False)[0]
+
+    def log_prob_grad(self, x, *params, grads=True):
+        """log q_T(x) = log q(x) - log M (M the window's mass) and its scores in x, the base
+        parameters, low and high; with A = q(low) / M and B = q(high) / M (0 at an infinite
+        bound) and g the base's implicit gradient,
+
+            d/dtheta = dlog q/dtheta + B g(high) - A g(low),  d/dlow = A,  d/dhigh = -B."""
+        xp, x, theta, low, high = self._split((x,) + params)
+        with xp.quiet():
+            log_mass = self._log_mass(xp, *self._tails(xp, theta, low, high))
+            outside = (x < low) | (x > high)
+            bad = self._bad(xp, theta, low, high) | xp.isnan(x)
+            if not grads:
+                lq = xp.kernel(self.base, "log_prob", x, *theta) - log_mass
+                lq = xp.where(outside, -math.inf, lq)
+                return (xp.where(bad, math.nan, lq),)
+            lq, dx, *dtheta = xp.kernel(self.base, "log_prob_grad", x, *theta)
+            lq = xp.where(outside, -math.inf, lq - log_mass)
+            A, gl = self._scaled(xp, self._finite_or(xp, low, x), theta, log_mass,
+                                 xp.isfinite(low))
+            B, gh = self._scaled(xp, self._finite_or(xp, high, x), theta, log_mass,
+                                 xp.isfinite(high))
+            out = [lq, dx] + [d + B * c - A * e for d, c, e in zip(dtheta, gh, gl)] + [A, -B]
+            out[1:] = [xp.where(outside, xp.zeros_like(o), o) for o in out[1:]]
+            return tuple(xp.where(bad, math.nan, o) for o in out)
 
     def implicit_grad(self, z, *params):
         """dz/dp for the base parameters, then low and high (see the module's doc)."""
-        z, theta, low, high, _ = self._split((z,) + params)
-        b = self.base
-        lq = b.log_prob(z, *theta)
-        lo, hi = self._levels(z, theta, low, high)
-        F, S = np.exp(lo), np.exp(hi)
-        with np.errstate(invalid="ignore", over="ignore"):
-            A = np.where(np.isfinite(low), np.exp(b.log_prob(low, *theta) - lq), 0.0)
-            B = np.where(np.isfinite(high), np.exp(b.log_prob(high, *theta) - lq), 0.0)
-            gz = b.implicit_grad(z, *theta)
-            gl = b.implicit_grad(np.where(np.isfinite(low), low, z), *theta)
-            gh = b.implicit_grad(np.where(np.isfinite(high), high, z), *theta)
-            gz, gl, gh = (g if isinstance(g, tuple) else (g,) for g in (gz, gl, gh))
-            out = [a - S * A * c - F * B * d for a, c, d in zip(gz, gl, gh)] + [S * A, F * B]
-        bad = self._bad(theta, low, high) | ~((z >= low) & (z <= high))
-        return tuple(np.where(bad, np.nan, g) for g in out)
+        xp, z, theta, low, high = self._split((z,) + params)
+        with xp.quiet():
+            return self._implicit_grad(xp, z, theta, low, high)[0]
 
-    def _solve(self, u, theta, low, high):
+    def _implicit_grad(self, xp, z, theta, low, high):
+        """(dz/dp for every parameter, log q_T(z))."""
+        lq = xp.kernel(self.base, "log_prob", z, *theta)
+        lo, hi, log_mass = self._levels(xp, z, theta, low, high)
+        F, S = xp.exp(lo), xp.exp(hi)
+        A, gl = self._scaled(xp, self._finite_or(xp, low, z), theta, lq, xp.isfinite(low))
+        B, gh = self._scaled(xp, self._finite_or(xp, high, z), theta, lq, xp.isfinite(high))
+        gz = xp.kernel(self.base, "implicit_grad", z, *theta)
+        gz = gz if isinstance(gz, tuple) else (gz,)
+        out = [a - S * A * c - F * B * d for a, c, d in zip(gz, gl, gh)] + [S * A, F * B]
+        bad = self._bad(xp, theta, low, high) | ~((z >= low) & (z <= high))
+        return [xp.where(bad, math.nan, g) for g in out], lq - log_mass
+
+    def cdf_grad(self, x, *params):
+        """F_T(x) and dF_T/dp = -q_T(x) dz/dp (the implicit gradient at x)."""
+        xp, x, theta, low, high = self._split((x,) + params)
+        F = self.cdf(x, *theta, low, high)
+        with xp.quiet():
+            inside = (x >= low) & (x <= high)
+            at = xp.clip(self._finite_or(xp, x, low), low, high)
+            dz, lq = self._implicit_grad(xp, at, theta, low, high)
+            q = xp.where(inside, xp.exp(lq), xp.zeros_like(lq))
+            # outside the window 0, or NaN for bad input (dz is NaN there)
+            return (F,) + tuple(xp.where(xp.isnan(F), math.nan,
+                                         xp.where(inside, -q * d, 0 * d)) for d in dz)
+
+    def _solve(self, xp, u, theta, low, high):
         """z with F_T(z) = u, in double: Newton on log F (or log S) in a bracket halved
         whenever a step would leave it. Infinite bounds are first replaced by points beyond
         which the mass is below u's resolution. Each step evaluates the elements not yet
         converged, and each of them in its own form only."""
-        b = self.base
         shape = u.shape
-        u, low, high = (np.ravel(v).astype(np.float64) for v in (u, low, high))
-        theta = [np.ravel(t).astype(np.float64) for t in theta]
-        upper, ll, lh = self._tails(theta, low, high)
+        u, low, high = (xp.astype(v.reshape(-1), xp.float64) for v in (u, low, high))
+        theta = [xp.astype(t.reshape(-1), xp.float64) for t in theta]
+        upper, ll, lh = self._tails(xp, theta, low, high)
         # the target log F (F form) or log S (S form): (1 - u) at low plus u at high
-        with np.errstate(invalid="ignore"):           # NaN rows (bad input) stay NaN
-            target = np.logaddexp(np.log1p(-u) + ll, np.log(u) + lh)
-        sign = np.where(upper, -1.0, 1.0)             # log S falls where log F rises
+        target = xp.logaddexp(xp.log1p(-u) + ll, xp.log(u) + lh)   # NaN rows stay NaN
+        sign = 1 - 2 * xp.astype(upper, xp.float64)     # log S falls where log F rises
 
         def f(x, sel):
             """(sign (log F - target), log F) at x for the elements sel, log F meaning log S
             in the S form."""
-            lf = self._in_form(x, [t[sel] for t in theta], upper[sel])
+            lf = self._in_form(xp, x, [t[sel] for t in theta], upper[sel])
             return sign[sel] * (lf - target[sel]), lf
 
-        lo, hi = low.copy(), high.copy()
+        lo, hi = xp.copy(low), xp.copy(high)
         for bound, direction in ((lo, -1.0), (hi, 1.0)):
-            sel = np.nonzero(~np.isfinite(bound) & np.isfinite(target))[0]
-            if sel.size == 0:
+            sel = xp.flatnonzero(~xp.isfinite(bound) & xp.isfinite(target))
+            if len(sel) == 0:
                 continue
-            other = np.where(direction < 0, high, low)[sel]
-            other = np.where(np.isfinite(other), other, 0.0)
-            step = np.ones(sel.size)
+            other = (high if direction < 0 else low)[sel]
+            other = self._finite_or(xp, other, xp.zeros_like(other))
+            step = xp.ones_like(other)
             for _ in range(MAX_GROWTH):
                 cand = other + direction * step
                 val, _ = f(cand, sel)
                 done = (val <= 0) if direction < 0 else (val >= 0)
                 bound[sel[done]] = cand[done]
                 sel, other, step = sel[~done], other[~done], step[~done] * 2.0
-                if sel.size == 0:
+                if len(sel) == 0:
                     break
         x = 0.5 * (lo + hi)
-        x = np.where(np.isfinite(x), x, np.where(np.isfinite(lo), lo, hi))
-        act = np.nonzero(np.isfinite(x))[0]
-        eps = 4 * np.finfo(np.float64).eps
+        x = self._finite_or(xp, x, self._finite_or(xp, lo, hi))
+        act = xp.flatnonzero(xp.isfinite(x))
+        eps = 4 * xp.finfo(xp.float64).eps
+        tiny = xp.finfo(xp.float64).tiny
+        zero_end = self.base.support[0] == 0
+        evaluated = 0
         for _ in range(MAX_STEPS):
-            if act.size == 0:
+            if len(act) == 0:
                 break
+            evaluated += len(act)
             xa = x[act]
             val, lf = f(xa, act)
-            la = np.where(val < 0, xa, lo[act])
-            ha = np.where(val > 0, xa, hi[act])
+            la = xp.where(val < 0, xa, lo[act])
+            ha = xp.where(val > 0, xa, hi[act])
             lo[act], hi[act] = la, ha
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                slope = np.exp(b.log_prob(xa, *(t[act] for t in theta)) - lf)   # |dlog F/dx|
-                newton = xa - val / slope
-            # a step onto the bracket's end is allowed: at the root Newton stays put there
-            inside = np.isfinite(newton) & (newton >= la) & (newton <= ha)
-            nxt = np.where(inside, newton, 0.5 * (la + ha))
-            moved = np.abs(nxt - xa) > eps * np.maximum(np.abs(xa), np.finfo(np.float64).tiny)
-            moved &= (ha - la) > eps * np.maximum(np.abs(la), np.abs(ha))
+            # |dlog F/dx|, then a Newton step (a step onto the bracket's end is allowed: at
+            # the root Newton stays put there)
+            # (in logs: near 0 the slope overflows where x times it does not)
+            log_slope = xp.kernel(self.base, "log_prob", xa, *(t[act] for t in theta)) - lf
+            spread, sa, sb = _spread(xp, la, ha, zero_end)
+            in_log = spread & (xa != 0)                 # (x = 0 is an end, not inside)
+            log_x = xp.log(xp.abs(xp.where(in_log, xa, xp.ones_like(xa))))
+            newton = xp.where(in_log, xa * xp.exp(-val * xp.exp(-log_slope - log_x)),
+                              xa - val * xp.exp(-log_slope))
+            # a step taken from an infinite density, or one that underflowed to 0, bisects
+            inside = (xp.isfinite(newton) & (newton >= la) & (newton <= ha)
+                      & xp.isfinite(log_slope) & ~(in_log & (newton == 0)))
+            nxt = xp.where(inside, newton, _middle(xp, spread, sa, sb))
+            # converged once a Newton step is below x's ulps, or log F is within its own
+            # rounding of the target (there a step is noise: near x = 0 it can still be many
+            # of x's ulps, and two points a few ulps apart can send Newton to each other);
+            # a bisection step always moves, the bracket's width ends those
+            noise = 8 * eps * (1 + xp.abs(target[act]))
+            moved = ~inside | ((xp.abs(nxt - xa) > eps * xp.clip(xp.abs(xa), tiny, None))
+                               & (xp.abs(val) > noise))
+            moved &= (ha - la) > eps * xp.clip(xp.maximum(xp.abs(la), xp.abs(ha)), tiny, None)
             x[act] = nxt
             act = act[moved & (val != 0)]
-        return np.clip(x, low, high).reshape(shape)
+        self.steps = evaluated / max(len(x), 1)
+        return xp.clip(x, low, high).reshape(shape)
 
     def sample(self, *params, size=None, seed=None, dtype=None):
-        """Samples by inverting F_T; size, seed and dtype as in a generated module."""
-        _, theta, low, high, dt = self._split((0.0,) + params)
-        dt = np.dtype(dtype or dt)
-        shape = low.shape if size is None else tuple(np.atleast_1d(size))
-        theta = [np.broadcast_to(t, shape).astype(dt) for t in theta]
-        low, high = (np.broadcast_to(v, shape).astype(dt) for v in (low, high))
-        rng = np.random.default_rng(seed)
-        u = rng.random(shape)
-        u = np.where(u == 0, 0.5 * np.finfo(float).tiny, u).astype(np.float64)
-        z = self._solve(u, theta, low, high).astype(dt)     # in double, rounded once
-        return np.where(self._bad(theta, low, high), np.nan, z)
+        """Samples by inverting F_T; size, seed and dtype as in a generated module (seed:
+        for torch tensors, torch's default generator where None)."""
+        xp, _, theta, low, high = self._split((params[-1],) + params, dtype)
+        shape = (tuple(low.shape) if size is None else (int(size),)
+                 if isinstance(size, numbers.Integral) else tuple(int(n) for n in size))
+        theta = [xp.broadcast_to(t, shape) for t in theta]
+        low, high = (xp.broadcast_to(v, shape) for v in (low, high))
+        u = xp.uniform(xp.generator(seed, low), shape, low)
+        with xp.quiet():
+            z = xp.astype(self._solve(xp, u, theta, low, high), low.dtype)  # rounded once
+            return xp.where(self._bad(xp, theta, low, high), math.nan, z)
 
     def rsample(self, *params, size=None, seed=None, dtype=None):
         z = self.sample(*params, size=size, seed=seed, dtype=dtype)
-        shaped = [np.broadcast_to(np.asarray(p), z.shape).astype(z.dtype) for p in params]
-        return z, self.implicit_grad(z, *shaped)
+        xp, z, theta, low, high = self._split((z,) + params, z.dtype)
+        with xp.quiet():
+            return z, tuple(self._implicit_grad(xp, z, theta, low, high)[0])
 
 
 def truncated(base) -> Truncated:
