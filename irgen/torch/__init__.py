@@ -11,9 +11,14 @@ names, has_rsample, arg_constraints, support, batch shapes, broadcasting, expand
 cdf, mean and variance; from_module(generated_module) makes one for a user's own DSL
 distribution. rsample's gradients are the implicit reparameterization gradients of the
 generated kernels (functions.py); seeds come from torch's generator, so torch.manual_seed
-makes runs repeat."""
+makes runs repeat.
+
+Truncated(base, low, high) and MixtureSameFamily(categorical, components) add what torch has
+no reparameterized sampler for (compose.py): any of these truncated, and their mixtures."""
+from .compose import MixtureSameFamily, Truncated
 from .distributions import (Beta, Chi2, Dirichlet, Gamma, Gumbel, InverseGamma, Kumaraswamy,
                             LogNormal, Normal, StudentT, VonMises, Weibull, from_module, seed)
 
 __all__ = ["Beta", "Chi2", "Dirichlet", "Gamma", "Gumbel", "InverseGamma", "Kumaraswamy",
-           "LogNormal", "Normal", "StudentT", "VonMises", "Weibull", "from_module", "seed"]
+           "LogNormal", "MixtureSameFamily", "Normal", "StudentT", "Truncated", "VonMises",
+           "Weibull", "from_module", "seed"]

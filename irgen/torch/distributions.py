@@ -125,14 +125,14 @@ class _Generated(Distribution):
 
 
 def from_module(module, names=None, *, order=None, defaults=None, mean=None, variance=None,
-                support=None, name=None):
+                support=None, name=None, parent=None):
     """A Distribution class for a generated module.
 
     names: the class's argument names, in its order (default: the module's parameters);
     order: the module's parameters as those names (default: names, in the same order);
     defaults: values of trailing arguments that may be left out; mean, variance: closed
     forms, functions of the instance; support: a torch constraint (default: from the
-    module's support)."""
+    module's support); parent: the class's base (default _Generated, the base of all)."""
     if isinstance(module, str):
         module = importlib.import_module(module)
     names = tuple(names or module.params)
@@ -151,7 +151,7 @@ def from_module(module, names=None, *, order=None, defaults=None, mean=None, var
         body["mean"] = property(mean)
     if variance is not None:
         body["variance"] = property(variance)
-    return type(name or module.name.title().replace("_", ""), (_Generated,), body)
+    return type(name or module.name.title().replace("_", ""), (parent or _Generated,), body)
 
 
 def _lbeta(a, b):

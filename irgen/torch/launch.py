@@ -91,13 +91,24 @@ def _direct(kernels, kernel, tensors, size, seed):
     return outs
 
 
+def _flat(outs) -> list:
+    """A method's results, (z, (dz/dp, ...)) or a single one, as one list."""
+    if not isinstance(outs, tuple):
+        return [outs]
+    return [t for o in outs for t in _flat(o)]
+
+
 def call(module, kernel: str, tensors, size=None, seed=None) -> list:
     """A kernel of a generated module on tensors (a sampler's with its size, the shape of its
-    results, and seed); its outputs as a list of tensors on the inputs' device."""
-    kernels = module._kernels
+    results, and seed); its outputs as a list of tensors on the inputs' device. A
+    composition of generated modules (irgen.compose: truncation) has the same kernels as
+    methods that take tensors as they are."""
+    options = {} if size is None and seed is None else {"size": size, "seed": seed}
+    kernels = getattr(module, "_kernels", None)
+    if kernels is None:
+        return _flat(getattr(module, kernel)(*tensors, **options))
     outs = _direct(kernels, kernel, tensors, size, seed)
     if outs is not None:
         return outs
-    options = {} if size is None and seed is None else {"size": size, "seed": seed}
     outs = kernels.call(kernel, tuple(map(host, tensors)), **options)
     return [tensor(o) for o in (outs if isinstance(outs, tuple) else (outs,))]

@@ -1,0 +1,201 @@
+"""irgen.torch's Truncated and MixtureSameFamily: rsample where torch.distributions has none.
+
+Against scipy.stats (truncated densities and CDFs, Kolmogorov-Smirnov fits, the truncated
+Normal's mean), torch.distributions.MixtureSameFamily over torch's Gamma (log_prob, cdf,
+mean), the NumPy combinators (irgen.compose) on NumPy arrays (rsample's gradients equal their
+implicit_grad at the same draws), the unbiasedness of the gradients against derivatives of
+the means (central differences of scipy's truncated mean; the mixture's mean in closed form),
+and torch.autograd.gradcheck of log_prob and cdf."""
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+torch = pytest.importorskip("torch")
+from torch.distributions import Categorical  # noqa: E402
+import torch.distributions as D  # noqa: E402
+
+import generated.gamma as gamma  # noqa: E402
+import generated.normal as normal  # noqa: E402
+import irgen.torch as it  # noqa: E402
+from irgen.compose.mixture import mixture  # noqa: E402
+from irgen.compose.truncated import truncated  # noqa: E402
+
+f64 = torch.float64
+INF = math.inf
+# (loc, scale, low, high): inside, one side open, 10 and 40 standard deviations out
+WINDOWS = [(0.3, 1.2, -1.0, 2.0), (0.3, 1.2, 3.0, INF), (-0.5, 2.0, -INF, -9.0),
+           (0.0, 1.0, 10.0, INF), (1.0, 0.5, 21.0, 21.5)]
+
+
+def leaves(*values, dtype=f64):
+    return [torch.tensor(v, dtype=dtype, requires_grad=True) for v in values]
+
+
+@pytest.mark.parametrize("window", WINDOWS)
+def test_truncated_rsample_gradients_are_the_combinators(window):
+    """Draws inside the window; loc, scale, low and high receive the NumPy combinator's
+    implicit gradients at the same draws (summed over them)."""
+    loc, scale, low, high = params = leaves(*window)
+    torch.manual_seed(3)
+    z = it.Truncated(it.Normal(loc, scale), low, high).rsample((2000,))
+    assert z.dtype == f64 and z.shape == (2000,)
+    assert torch.all((z >= low) & (z <= high)) and torch.isfinite(z).all()
+    z.sum().backward()
+    want = truncated(normal).implicit_grad(z.detach().numpy(), *window)
+    for p, w in zip(params, want):
+        assert np.isfinite(w).all()
+        assert np.isclose(p.grad.item(), w.sum(), rtol=1e-12, atol=0), (window, p, w.sum())
+
+
+@pytest.mark.parametrize("window", WINDOWS[:4])
+def test_truncated_log_prob_and_cdf_against_scipy(window):
+    loc, scale, low, high = window
+    q = it.Truncated(it.Normal(*leaves(loc, scale)), *leaves(low, high))
+    ref = stats.truncnorm((low - loc) / scale, (high - loc) / scale, loc, scale)
+    x = torch.tensor(ref.ppf(np.linspace(0.01, 0.99, 25)), dtype=f64)
+    assert np.allclose(q.log_prob(x).detach().numpy(), ref.logpdf(x.numpy()), rtol=1e-9)
+    assert np.allclose(q.cdf(x).detach().numpy(), ref.cdf(x.numpy()), rtol=1e-9)
+    assert stats.kstest(q.sample((4000,)).numpy(), ref.cdf).pvalue > 1e-3
+    outside = torch.tensor([low - 1.0 if low > -INF else -INF,
+                            high + 1.0 if high < INF else INF], dtype=f64)
+    with pytest.raises(ValueError, match="support"):         # torch's validation, as torch's
+        q.log_prob(outside)
+    q = it.Truncated(it.Normal(loc, scale), low, high, validate_args=False)
+    assert torch.equal(q.log_prob(outside), torch.tensor([-INF, -INF], dtype=f64))
+    assert torch.equal(q.cdf(outside), torch.tensor([0.0, 1.0], dtype=f64))
+
+
+@pytest.mark.parametrize("window", [(0.3, 1.2, -1.0, 2.0), (0.3, 1.2, 3.0, 4.5),
+                                    (0.0, 1.0, 10.0, 10.7)])
+def test_truncated_gradcheck_log_prob_and_cdf(window):
+    x = torch.tensor(np.linspace(window[2], window[3], 7)[1:-1], dtype=f64,
+                     requires_grad=True)
+
+    def f(kind):
+        return lambda x, *p: getattr(it.Truncated(it.Normal(p[0], p[1]), p[2], p[3]), kind)(x)
+
+    for kind in ("log_prob", "cdf"):
+        assert torch.autograd.gradcheck(f(kind), (x, *leaves(*window)))
+
+
+def test_truncated_gradients_are_unbiased():
+    """The mean of the per-draw gradients against central differences of scipy's
+    truncated mean, within five standard errors."""
+    window = np.array([0.3, 1.2, -0.5, 2.5])
+
+    def mean(p):
+        loc, scale, low, high = p
+        return stats.truncnorm.mean((low - loc) / scale, (high - loc) / scale, loc, scale)
+
+    n = 200000
+    p = [torch.full((n,), v, dtype=f64, requires_grad=True) for v in window]
+    torch.manual_seed(11)
+    it.Truncated(it.Normal(p[0], p[1]), p[2], p[3]).rsample().sum().backward()
+    for i in range(4):
+        h = np.zeros(4)
+        h[i] = 1e-5
+        want = (mean(window + h) - mean(window - h)) / 2e-5
+        g = p[i].grad.numpy()
+        assert abs(g.mean() - want) < 5 * g.std() / math.sqrt(n) + 1e-9, (i, g.mean(), want)
+
+
+def test_truncated_gamma_float32_and_seeds():
+    """A bounded window of a positive family in float32: draws fit scipy's truncated
+    Gamma, gradients finite, torch.manual_seed repeats the draws, shapes broadcast."""
+    a = torch.tensor([0.5, 3.0], requires_grad=True)
+    q = it.Truncated(it.Gamma(a, torch.tensor(1.0)), torch.tensor(0.2), torch.tensor(4.0))
+    assert q.batch_shape == (2,) and isinstance(q, it.Truncated)
+    torch.manual_seed(5)
+    z = q.rsample((3000,))
+    torch.manual_seed(5)
+    assert torch.equal(z, q.rsample((3000,)))
+    assert z.dtype == torch.float32 and z.shape == (3000, 2)
+    z.sum().backward()
+    assert torch.isfinite(a.grad).all()
+    for i, ai in enumerate((0.5, 3.0)):
+        g = stats.gamma(ai)
+        lo, hi = g.cdf(0.2), g.cdf(4.0)
+        assert stats.kstest(z[:, i].detach().double().numpy(),
+                            lambda x: (g.cdf(x) - lo) / (hi - lo)).pvalue > 1e-3
+    assert q.expand((4, 2)).rsample().shape == (4, 2)
+
+
+def test_truncated_bad_input_is_nan():
+    """torch's argument validation refuses a bad scale as torch's Normal does; without it
+    (validate_args=False) a bad scale, low >= high and a NaN bound give NaN."""
+    loc, scale = torch.zeros(3, dtype=f64), torch.tensor([1.0, -1.0, 1.0], dtype=f64)
+    low, high = (torch.tensor(v, dtype=f64) for v in ([1.0, 0.0, math.nan], [0.5, 1.0, 1.0]))
+    with pytest.raises(ValueError, match="scale"):
+        it.Truncated(it.Normal(loc, scale), low, high)
+    q = it.Truncated(it.Normal(loc, scale, validate_args=False), low, high,
+                     validate_args=False)
+    assert torch.isnan(q.sample()).all()
+    assert torch.isnan(q.log_prob(torch.tensor(0.7, dtype=f64))).all()
+    assert torch.isnan(q.cdf(torch.tensor(0.7, dtype=f64))).all()
+    with pytest.raises(TypeError, match="irgen.torch"):
+        it.Truncated(D.Normal(0.0, 1.0), 0.0, 1.0)
+
+
+def _mixture(logits, a, b):
+    return it.MixtureSameFamily(Categorical(logits=logits), it.Gamma(a, b))
+
+
+def test_mixture_against_torchs_and_the_combinator():
+    """log_prob, cdf and mean equal torch's MixtureSameFamily over torch's Gamma; rsample's
+    gradients (concentrations, rates, logits) equal the NumPy combinator's at the same
+    draws (the logits' through softmax: grad_logits)."""
+    logits, a, b = leaves([0.2, -0.4, 1.0], [0.4, 3.0, 20.0], [1.0, 2.0, 4.0])
+    m = _mixture(logits, a, b)
+    r = D.MixtureSameFamily(Categorical(logits=logits), D.Gamma(a, b))
+    x = torch.tensor([0.05, 0.8, 2.0, 6.0], dtype=f64)
+    assert torch.allclose(m.log_prob(x), r.log_prob(x), rtol=1e-12)
+    assert torch.allclose(m.cdf(x), r.cdf(x), rtol=1e-12)
+    assert torch.allclose(m.mean, r.mean) and m.has_rsample and not r.has_rsample
+    torch.manual_seed(2)
+    z = m.rsample((5000,))
+    assert z.shape == (5000,) and z.dtype == f64
+    z.sum().backward()
+    w = torch.softmax(logits, -1).detach().numpy()
+    combo = mixture(gamma)
+    zn = z.detach().numpy()
+    _, da, db = combo.implicit_grad(zn, w, a.detach().numpy(), b.detach().numpy())
+    dl = combo.grad_logits(zn, w, a.detach().numpy(), b.detach().numpy())
+    assert np.allclose(a.grad.numpy(), da.sum(0), rtol=1e-12, atol=0)
+    assert np.allclose(b.grad.numpy(), db.sum(0), rtol=1e-12, atol=0)
+    assert np.allclose(logits.grad.numpy(), dl.sum(0), rtol=1e-9, atol=1e-12)
+
+
+def test_mixture_gradients_are_unbiased():
+    """d/dtheta E[z] for E[z] = sum_k w_k a_k / b_k, w = softmax(logits), from per-draw
+    gradients (parameters repeated per draw), within five standard errors."""
+    n, K = 200000, 3
+    a0, b0, l0 = np.array([0.4, 3.0, 20.0]), np.array([1.0, 2.0, 4.0]), np.array([0.2, -0.4, 1.0])
+    logits, a, b = (torch.tensor(np.tile(v, (n, 1)), requires_grad=True)
+                    for v in (l0, a0, b0))
+    torch.manual_seed(8)
+    _mixture(logits, a, b).rsample().sum().backward()
+    w = np.exp(l0) / np.exp(l0).sum()
+    m = a0 / b0
+    want = {"a": w / b0, "b": -w * a0 / b0 ** 2, "logits": w * (m - (w * m).sum())}
+    for name, p in (("a", a), ("b", b), ("logits", logits)):
+        g = p.grad.numpy()
+        assert g.shape == (n, K)
+        se = g.std(0) / math.sqrt(n)
+        assert np.all(np.abs(g.mean(0) - want[name]) < 5 * se + 1e-9), (name, g.mean(0))
+
+
+def test_mixture_batches_broadcast_and_seeds_repeat():
+    a = torch.tensor([[0.5, 5.0]], requires_grad=True)              # (1, K)
+    m = it.MixtureSameFamily(Categorical(probs=torch.tensor([[0.3, 0.7], [0.9, 0.1]])),
+                             it.Gamma(a.expand(2, 2), torch.ones(2, 2)))
+    torch.manual_seed(1)
+    z = m.rsample((6,))
+    torch.manual_seed(1)
+    assert torch.equal(z, m.rsample((6,))) and z.shape == (6, 2)
+    assert z.dtype == torch.float32
+    z.sum().backward()
+    assert a.grad.shape == (1, 2) and torch.isfinite(a.grad).all()
+    with pytest.raises(TypeError, match="irgen.torch"):
+        it.MixtureSameFamily(Categorical(logits=torch.zeros(2)), D.Gamma(torch.ones(2), 1.0))
