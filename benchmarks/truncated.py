@@ -6,8 +6,9 @@ arrays, and irgen.torch's Truncated rsample + backward on CPU tensors; against
 scipy.stats.truncnorm.rvs for Normal windows (draws only, no gradients) and, for Gamma
 windows, scipy's inverse CDF (scipy.stats.gamma.ppf of a uniform between F(low) and
 F(high): draws only, and only as accurate as that difference). Mixtures: irgen.torch's
-MixtureSameFamily rsample + backward against torch.distributions.MixtureSameFamily.sample
-(torch has no rsample for it). Also the mean number of Newton-bisection steps per draw and
+MixtureSameFamily rsample + backward (Gamma components; diagonal Normal components,
+through the distributional transform) against torch.distributions.MixtureSameFamily.sample
+(torch has no rsample for either). Also the mean number of Newton-bisection steps per draw and
 the largest |F_T(z) - u| of irgen's draws. ns per draw, medians of runs taken in turn, one
 thread; (x ratio) = that time / irgen's NumPy time (above 1: irgen is faster).
 
@@ -114,6 +115,25 @@ def main():
     print(f"  Gamma mixture, K = 3: irgen.torch MixtureSameFamily rsample + backward "
           f"{t_ir:6.0f}   torch MixtureSameFamily sample (no gradients) {t_t:6.0f} "
           f"(x{t_t / t_ir:4.2f})")
+    from torch.distributions import Independent
+    from torch.distributions import Normal as TorchNormal
+    K, dim = 4, 8
+    gen = torch.Generator().manual_seed(0)
+    mu = torch.randn(K, dim, generator=gen, dtype=torch.float64, requires_grad=True)
+    sigma = (0.5 + torch.rand(K, dim, generator=gen, dtype=torch.float64)).requires_grad_()
+    logits = torch.zeros(K, dtype=torch.float64, requires_grad=True)
+
+    def ours_diagonal():
+        it.MixtureSameFamily(Categorical(logits=logits), Independent(
+            it.Normal(mu, sigma), 1)).rsample((n,)).sum().backward()
+
+    def theirs_diagonal():
+        TorchMixture(Categorical(logits=logits), Independent(
+            TorchNormal(mu, sigma), 1)).sample((n,))
+    t_ir, t_t = interleaved_ns([ours_diagonal, theirs_diagonal], n, args.repeat)
+    print(f"  diagonal Normal mixture, K = {K}, D = {dim}: irgen.torch rsample + backward "
+          f"(the distributional transform) {t_ir:6.0f}   torch sample (no gradients) "
+          f"{t_t:6.0f} (x{t_t / t_ir:4.2f})")
 
 
 if __name__ == "__main__":

@@ -243,3 +243,16 @@ def test_truncation_and_mixtures_on_cuda_tensors(ga):
     _, da, _ = mixture(g).implicit_grad(z.detach().cpu().numpy(), w,
                                         conc.detach().cpu().numpy(), np.ones(3))
     assert np.allclose(conc.grad.cpu().numpy(), da.sum(0), rtol=1e-11, atol=0)
+    # a mixture of diagonal Gaussians: the distributional transform on the GPU
+    from irgen.compose.factorised_mixture import factorised_mixture
+    mu = torch.tensor([[-1.0, 0.5, 2.0], [1.5, -0.5, 0.0]], **cuda, requires_grad=True)
+    sigma = torch.tensor([[0.7, 1.2, 0.5], [1.0, 0.4, 1.5]], **cuda)
+    m = it.MixtureSameFamily(torch.distributions.Categorical(logits=logits[:2]),
+                             torch.distributions.Independent(it.Normal(mu, sigma), 1))
+    x = m.rsample((2000,))
+    assert x.is_cuda and x.shape == (2000, 3)
+    x.sum().backward()
+    w = torch.softmax(logits[:2], -1).detach().cpu().numpy()
+    _, dmu, _ = factorised_mixture(nrm).implicit_grad(
+        x.detach().cpu().numpy(), w, mu.detach().cpu().numpy(), sigma.cpu().numpy())
+    assert np.allclose(mu.grad.cpu().numpy(), dmu.sum((0, 1)), rtol=1e-11)

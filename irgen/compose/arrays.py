@@ -52,6 +52,10 @@ class NumPyArrays:
         return np.full(shape, value, like.dtype)
 
     @staticmethod
+    def eye(n, like):
+        return np.eye(n, dtype=like.dtype)
+
+    @staticmethod
     def flatnonzero(mask):
         return np.flatnonzero(mask)
 

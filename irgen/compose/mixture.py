@@ -75,15 +75,20 @@ class Mixture:
             lq, _ = self._posterior(xp, x, w, theta)
             return xp.where(bad_weights(w, xp), math.nan, lq)
 
-    def implicit_grad(self, z, *params):
-        """(dz/dw, dz/dtheta for each of D's parameters), each (..., K)."""
+    def implicit_grad(self, z, *params, logits=False):
+        """(dz/dw, dz/dtheta for each of D's parameters), each (..., K); with logits=True
+        dz/dlogits (grad_logits) in place of dz/dw, from the same kernel calls."""
         xp, z, w, theta = self._split(z, params)
         with xp.quiet():
             lq, r = self._posterior(xp, z, w, theta)
             g = xp.kernel(self.base, "implicit_grad", z, *theta)
             g = g if isinstance(g, tuple) else (g,)
-            dw = -xp.exp(xp.kernel(self.base, "log_cdf", z, *theta) - lq[..., None])
-            out = (dw,) + tuple(r * gk for gk in g)
+            lF = xp.kernel(self.base, "log_cdf", z, *theta)
+            if logits:
+                first = self._logits(xp, z, w, theta, lq, lF)
+            else:
+                first = -xp.exp(lF - lq[..., None])
+            out = (first,) + tuple(r * gk for gk in g)
             bad = bad_weights(w, xp)[..., None]
             return tuple(xp.where(bad, math.nan, o) for o in out)
 
@@ -92,13 +97,16 @@ class Mixture:
         xp, z, w, theta = self._split(z, params)
         with xp.quiet():
             lq, _ = self._posterior(xp, z, w, theta)
-            lF = xp.kernel(self.base, "log_cdf", z, *theta)
-            lS = xp.kernel(self.base, "log_sf", z, *theta)
-            F = xp.sum(w * xp.exp(lF), axis=-1, keepdims=True)
-            S = xp.sum(w * xp.exp(lS), axis=-1, keepdims=True)
-            diff = xp.where(F > 0.5, S - xp.exp(lS), xp.exp(lF) - F)     # F_k - F, either way
-            out = -w * diff * xp.exp(-lq[..., None])
+            out = self._logits(xp, z, w, theta, lq, xp.kernel(self.base, "log_cdf", z, *theta))
             return xp.where(bad_weights(w, xp)[..., None], math.nan, out)
+
+    def _logits(self, xp, z, w, theta, lq, lF):
+        """-w_k (F_k - F) / q, the difference formed from survival functions above F = 1/2."""
+        lS = xp.kernel(self.base, "log_sf", z, *theta)
+        F = xp.sum(w * xp.exp(lF), axis=-1, keepdims=True)
+        S = xp.sum(w * xp.exp(lS), axis=-1, keepdims=True)
+        diff = xp.where(F > 0.5, S - xp.exp(lS), xp.exp(lF) - F)         # F_k - F, either way
+        return -w * diff * xp.exp(-lq[..., None])
 
     def sample(self, *params, size=None, seed=None, dtype=None):
         """A component by its weight (one uniform), then a draw of it with D's sampler;
@@ -116,9 +124,10 @@ class Mixture:
         z = xp.sample(self.base, pick, xp.seed(generator))
         return xp.where(bad_weights(w, xp), math.nan, z)
 
-    def rsample(self, *params, size=None, seed=None, dtype=None):
+    def rsample(self, *params, size=None, seed=None, dtype=None, logits=False):
+        """Samples and their implicit gradients (logits: as implicit_grad's)."""
         z = self.sample(*params, size=size, seed=seed, dtype=dtype)
-        return z, self.implicit_grad(z, *params)
+        return z, self.implicit_grad(z, *params, logits=logits)
 
 
 def mixture(base) -> Mixture:

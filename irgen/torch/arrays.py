@@ -34,6 +34,14 @@ class TorchArrays:
         return [t.to(dtype) for t in torch.broadcast_tensors(*tensors)]
 
     @staticmethod
+    def asarray(a):
+        """a tensor as it is, detached (nothing here records autograd); numbers as float64
+        (the dtype is settled by arrays())."""
+        if isinstance(a, torch.Tensor):
+            return a.detach()
+        return torch.as_tensor(a, dtype=torch.float64)
+
+    @staticmethod
     def astype(a, dtype):
         return a.to(dtype)
 
@@ -48,6 +56,10 @@ class TorchArrays:
     @staticmethod
     def full(shape, value, like):
         return torch.full(shape, value, dtype=like.dtype, device=like.device)
+
+    @staticmethod
+    def eye(n, like):
+        return torch.eye(n, dtype=like.dtype, device=like.device)
 
     @staticmethod
     def flatnonzero(mask):

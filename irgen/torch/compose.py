@@ -3,19 +3,22 @@ torch.distributions has no reparameterized sampler for.
 
     q = Truncated(Normal(loc, scale), low, high)          # any univariate irgen.torch one
     m = MixtureSameFamily(Categorical(logits=l), Gamma(a, b))    # components on the last axis
+    v = MixtureSameFamily(Categorical(logits=l), Independent(Normal(mu, sigma), 1))  # (K, D)
     z = q.rsample((64,)); f(z).mean().backward()           # to loc, scale, low, high
 
 Both run irgen.compose's combinators on the tensors' device (CPU or CUDA) with the generated
 kernels, their draws from torch's generators; the gradients are the combinators' implicit
 gradients (truncation: the base's, at z and at the bounds, with the window's mass; mixtures:
-the components' times their posterior weights, and -F_k(z) / q(z) for the weights)."""
+the components' times their posterior weights, and w_k (F(z) - F_k(z)) / q(z) for the
+logits; mixtures of products: through the multivariate distributional transform)."""
 from __future__ import annotations
 
 import torch
-from torch.distributions import constraints
+from torch.distributions import Independent, constraints
 from torch.distributions import MixtureSameFamily as _TorchMixture
 from torch.autograd.function import once_differentiable
 
+from ..compose.factorised_mixture import factorised_mixture
 from ..compose.mixture import mixture
 from ..compose.truncated import truncated
 from .distributions import _Generated, from_module, seed
@@ -74,14 +77,16 @@ def _truncated_class(base_class):
 
 
 class _MixtureRSample(torch.autograd.Function):
-    """z drawn from the mixture; the gradients (..., K) for the weights and every component
-    parameter, reduced against the incoming gradient on the components' axis."""
+    """z drawn from a mixture given its logits (components on the last axis) and the
+    components' parameters; the gradients for the logits (grad_logits: no cancellation in
+    either tail) and every component parameter, contracted with the incoming gradient."""
 
     @staticmethod
-    def forward(ctx, module, shape, seed, *params):
-        z, grads = module.rsample(*params, size=shape, seed=seed)
+    def forward(ctx, module, shape, seed, logits, *params):
+        w = torch.softmax(logits.detach(), -1)
+        z, grads = module.rsample(w, *params, size=shape, seed=seed, logits=True)
         ctx.save_for_backward(*grads)
-        ctx.shapes = [p.shape for p in params]
+        ctx.shapes = [logits.shape] + [p.shape for p in params]
         return z
 
     @staticmethod
@@ -93,23 +98,63 @@ class _MixtureRSample(torch.autograd.Function):
             for i, (d, s) in enumerate(zip(ctx.saved_tensors, ctx.shapes)))
 
 
+class _FactorisedRSample(torch.autograd.Function):
+    """x drawn from a mixture of products of D univariate components (parameters
+    (..., K, D)); the backward pass takes the incoming gradient through the distributional
+    transform by the combinator's vjp (one triangular solve per draw), with no Jacobians."""
+
+    @staticmethod
+    def forward(ctx, module, shape, seed, logits, *params):
+        w = torch.softmax(logits.detach(), -1)
+        x = module.sample(w, *params, size=shape[:-1], seed=seed)
+        ctx.module = module
+        ctx.save_for_backward(x, w, *params)
+        ctx.shapes = [logits.shape] + [p.shape for p in params]
+        return x
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        x, w, *params = ctx.saved_tensors
+        grads = ctx.module.vjp(x, g, w, *params)
+        return (None, None, None) + tuple(
+            unbroadcast(d, s) if ctx.needs_input_grad[3 + i] else None
+            for i, (d, s) in enumerate(zip(grads, ctx.shapes)))
+
+
+def _components(d):
+    """(the univariate irgen.torch distribution, whether it is a product over the last
+    axis: Independent(d, 1))."""
+    if isinstance(d, Independent) and d.reinterpreted_batch_ndims == 1:
+        _univariate(d.base_dist, "MixtureSameFamily")
+        return d.base_dist, True
+    _univariate(d, "MixtureSameFamily")
+    return d, False
+
+
 class MixtureSameFamily(_TorchMixture):
-    """torch.distributions.MixtureSameFamily with rsample, for a univariate irgen.torch
-    component distribution (batch shape (..., K)): the draw picks a component by its
-    weight and draws it; gradients reach the mixture's probabilities (so its logits, where
-    it has them) and every component parameter. log_prob, cdf, mean and variance are
-    torch's, over the components' own."""
+    """torch.distributions.MixtureSameFamily with rsample, for components that are a
+    univariate irgen.torch distribution (batch shape (..., K)) or a product of them,
+    Independent(d, 1) (batch (..., K, D): mixtures of factorised distributions, such as
+    diagonal Gaussians). A draw picks a component by its weight and draws it; gradients
+    reach the mixture's logits (so its probabilities, where it was given those) and every
+    component parameter: univariate, by the mixture's implicit gradient; factorised,
+    through the multivariate distributional transform (irgen.compose.factorised_mixture,
+    O(D^2) per draw). log_prob, cdf, mean and variance are torch's, over the components'
+    own."""
     has_rsample = True
 
     def __init__(self, mixture_distribution, component_distribution, validate_args=None):
-        _univariate(component_distribution, "MixtureSameFamily")
+        _components(component_distribution)
         super().__init__(mixture_distribution, component_distribution, validate_args)
 
     def rsample(self, sample_shape=torch.Size()):
-        components = self.component_distribution
-        module = _mixtures.get(components._module)
+        base, product = _components(self.component_distribution)
+        key = (base._module, product)
+        module = _mixtures.get(key)
         if module is None:
-            module = _mixtures[components._module] = mixture(components._module)
-        params = [self.mixture_distribution.probs] + components._params
+            module = _mixtures[key] = (factorised_mixture if product else mixture)(base._module)
+        function = _FactorisedRSample if product else _MixtureRSample
         shape = tuple(self._extended_shape(sample_shape))
-        return _MixtureRSample.apply(module, shape, seed(), *params)
+        return function.apply(module, shape, seed(), self.mixture_distribution.logits,
+                              *base._params)
