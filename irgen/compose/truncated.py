@@ -79,7 +79,11 @@ class Truncated:
         return xp, x, theta, low, high
 
     def _in_form(self, xp, v, theta, upper):
-        """log S(v) where upper, else log F(v): each element in its own form only."""
+        """log S(v) where upper, else log F(v): each element in its own form only (all in
+        one form, as for one window, without masks)."""
+        for kernel, one_form in (("log_sf", upper), ("log_cdf", ~upper)):
+            if one_form.all():
+                return xp.kernel(self.base, kernel, v, *theta)
         out = xp.full(v.shape, math.nan, v)
         for form, kernel in ((upper, "log_sf"), (~upper, "log_cdf")):
             if form.any():
