@@ -200,6 +200,77 @@ def test_float32_draws_that_round_to_an_end_have_finite_log_densities(monkeypatc
         assert torch.isfinite(a.grad).all()
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_entropy_icdf_and_kl_as_torchs(name):
+    """Where torch has a closed form (entropy, icdf, KL divergence), the same value from
+    the same parameters, with gradients, for pairs of irgen's classes and mixed pairs;
+    where it has none, NotImplementedError as torch's (von Mises: irgen's own, checked
+    against quadrature in the next test)."""
+    ours, theirs, params, x = CASES[name]
+    if name == "VonMises":
+        return
+    other = tuple(p.flip(0) for p in params)
+    p, q = ours(*params), ours(*other)
+    rp, rq = theirs(*params), theirs(*other)
+    assert torch.allclose(p.entropy(), rp.entropy(), rtol=1e-14)
+    try:
+        want = D.kl_divergence(rp, rq)
+    except NotImplementedError:          # torch: Student-t, Kumaraswamy of other shapes
+        with pytest.raises(NotImplementedError):
+            D.kl_divergence(p, q)
+    else:
+        for a, b in ((p, q), (p, rq), (rp, q)):
+            assert torch.allclose(D.kl_divergence(a, b), want, rtol=1e-14)
+    u = t(0.2, 0.7)
+    try:
+        ref = rp.icdf(u)
+    except NotImplementedError:
+        with pytest.raises(NotImplementedError):
+            p.icdf(u)
+    else:
+        assert torch.allclose(p.icdf(u), ref, rtol=1e-14)
+    k = params[-1].clone().requires_grad_()       # a scale or shape: the entropy has it
+    ours(*params[:-1], k).entropy().sum().backward()
+    assert torch.isfinite(k.grad).all()
+
+
+def test_dirichlet_entropy_and_kl_as_torchs():
+    a, b = t(0.5, 2.0, 3.0), t(1.0, 0.2, 7.0)
+    assert torch.allclose(it.Dirichlet(a).entropy(), D.Dirichlet(a).entropy(), rtol=1e-14)
+    want = D.kl_divergence(D.Dirichlet(a), D.Dirichlet(b))
+    assert torch.allclose(D.kl_divergence(it.Dirichlet(a), it.Dirichlet(b)), want, rtol=1e-14)
+    assert torch.allclose(D.kl_divergence(it.Dirichlet(a), D.Dirichlet(b)), want, rtol=1e-14)
+
+
+def test_von_mises_entropy_and_kl_against_quadrature():
+    """torch has neither: H = log(2 pi I0(k)) - k A(k) and KL(p || q) = log(I0(k_q) /
+    I0(k_p)) + A(k_p) (k_p - k_q cos(mu_p - mu_q)), A = I1 / I0, against mpmath's
+    quadrature of -q log q and q log(q / p) over the circle (30 digits)."""
+    import mpmath
+    mpmath.mp.dps = 30
+    k = [0.01, 1.0, 50.0, 1e4]
+    mu = [0.3, -2.0, 1.0, 0.0]
+    h = it.VonMises(t(*mu), t(*k)).entropy()
+
+    def log_q(m, kk):
+        return lambda z: kk * mpmath.cos(z - m) - mpmath.log(2 * mpmath.pi
+                                                             * mpmath.besseli(0, kk))
+    for i, (m, kk) in enumerate(zip(mu, k)):
+        lq = log_q(m, kk)
+        points = [m - mpmath.pi, m - 0.01, m, m + 0.01, m + mpmath.pi]
+        want = mpmath.quad(lambda z: -mpmath.exp(lq(z)) * lq(z), points)
+        assert h[i].item() == pytest.approx(float(want), rel=1e-12, abs=1e-14)
+    p, q = it.VonMises(t(0.3, 1.0), t(2.0, 40.0)), it.VonMises(t(-1.0, 1.2), t(0.5, 30.0))
+    kl = D.kl_divergence(p, q)
+    for i in range(2):
+        lp = log_q(p.loc[i].item(), p.concentration[i].item())
+        lq = log_q(q.loc[i].item(), q.concentration[i].item())
+        m = p.loc[i].item()
+        points = [m - mpmath.pi, m - 0.05, m, m + 0.05, m + mpmath.pi]
+        want = mpmath.quad(lambda z: mpmath.exp(lp(z)) * (lp(z) - lq(z)), points)
+        assert kl[i].item() == pytest.approx(float(want), rel=1e-12)
+
+
 def test_manual_seed_repeats_and_shapes_broadcast():
     q = it.Gamma(t(0.5, 2.0, 7.0), 1.5)
     assert q.batch_shape == (3,) and q.rate.shape == (3,)

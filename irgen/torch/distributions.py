@@ -11,7 +11,8 @@ import math
 import threading
 
 import torch
-from torch.distributions import Distribution, constraints
+import torch.distributions as D
+from torch.distributions import Distribution, constraints, kl_divergence, register_kl
 from torch.distributions.utils import broadcast_all
 
 from . import functions as F
@@ -43,7 +44,40 @@ def seed() -> int:
     return word.random_().item()
 
 
-class _Generated(Distribution):
+class _Equivalent:
+    """What a class shares with torch's class of the same distribution, where torch has one
+    (_equivalent): entropy, icdf and KL divergences in closed form come from torch's, with
+    the same parameters (so with their gradients); without one they raise
+    NotImplementedError, as torch's do where it has no closed form."""
+    _equivalent = None
+
+    def _torch(self) -> Distribution:
+        """torch's distribution with this one's parameters."""
+        if self._equivalent is None:
+            raise NotImplementedError(f"torch.distributions has no {type(self).__name__}")
+        return self._equivalent(*(getattr(self, n) for n in self._names),
+                                validate_args=False)
+
+    def entropy(self):
+        return self._torch().entropy()
+
+    def icdf(self, value):
+        return self._torch().icdf(value)
+
+
+def _as_torch(d: Distribution) -> Distribution:
+    return d._torch() if isinstance(d, _Equivalent) else d
+
+
+# KL(p || q) where either is one of these: torch's closed form for the torch equivalents
+@register_kl(_Equivalent, _Equivalent)
+@register_kl(_Equivalent, Distribution)
+@register_kl(Distribution, _Equivalent)
+def _kl(p, q):
+    return kl_divergence(_as_torch(p), _as_torch(q))
+
+
+class _Generated(_Equivalent, Distribution):
     """What every class made by from_module shares; subclasses set _module, _names (torch's
     argument names, in torch's order), _order (the module's parameters as those names) and
     _defaults (values of trailing arguments that may be left out).
@@ -125,14 +159,17 @@ class _Generated(Distribution):
 
 
 def from_module(module, names=None, *, order=None, defaults=None, mean=None, variance=None,
-                support=None, name=None, parent=None):
+                support=None, name=None, parent=None, equivalent=None, entropy=None):
     """A Distribution class for a generated module.
 
     names: the class's argument names, in its order (default: the module's parameters);
     order: the module's parameters as those names (default: names, in the same order);
     defaults: values of trailing arguments that may be left out; mean, variance: closed
     forms, functions of the instance; support: a torch constraint (default: from the
-    module's support); parent: the class's base (default _Generated, the base of all)."""
+    module's support); parent: the class's base (default _Generated, the base of all);
+    equivalent: torch's class of the same distribution, taking the same arguments (entropy,
+    icdf and KL divergences come from it); entropy: a closed form, a function of the
+    instance, where torch has none."""
     if isinstance(module, str):
         module = importlib.import_module(module)
     names = tuple(names or module.params)
@@ -147,6 +184,10 @@ def from_module(module, names=None, *, order=None, defaults=None, mean=None, var
         "__doc__": (module.__doc__ or "").split("\n")[0]
                    + f"\n\nirgen's generated.{module.name}, as a torch Distribution.",
     }
+    if equivalent is not None:
+        body["_equivalent"] = equivalent
+    if entropy is not None:
+        body["entropy"] = entropy
     if mean is not None:
         body["mean"] = property(mean)
     if variance is not None:
@@ -162,25 +203,30 @@ def _where(cond, value, other):
     return torch.where(cond, value, torch.full_like(value, other))
 
 
-Normal = from_module("generated.normal", ("loc", "scale"), name="Normal",
+Normal = from_module("generated.normal", ("loc", "scale"), name="Normal", equivalent=D.Normal,
                      mean=lambda d: d.loc, variance=lambda d: d.scale ** 2)
 Gamma = from_module("generated.gamma", ("concentration", "rate"), name="Gamma",
+                    equivalent=D.Gamma,
                     mean=lambda d: d.concentration / d.rate,
                     variance=lambda d: d.concentration / d.rate ** 2)
 Beta = from_module(
-    "generated.beta", ("concentration1", "concentration0"), name="Beta",
+    "generated.beta", ("concentration1", "concentration0"), name="Beta", equivalent=D.Beta,
     mean=lambda d: d.concentration1 / (d.concentration1 + d.concentration0),
     variance=lambda d: (d.concentration1 * d.concentration0
                         / ((d.concentration1 + d.concentration0) ** 2
                            * (d.concentration1 + d.concentration0 + 1))))
 VonMises = from_module(
     "generated.von_mises", ("loc", "concentration"), name="VonMises",
+    # torch's VonMises has no entropy: log(2 pi I0(k)) - k I1(k) / I0(k), scaled Bessels
+    entropy=lambda d: (math.log(2 * math.pi) + torch.log(torch.special.i0e(d.concentration))
+                       + d.concentration * (1 - torch.special.i1e(d.concentration)
+                                            / torch.special.i0e(d.concentration))),
     mean=lambda d: d.loc,
     # torch's convention: the circular variance 1 - I1(kappa) / I0(kappa)
     variance=lambda d: 1 - (torch.special.i1e(d.concentration)
                             / torch.special.i0e(d.concentration)))
 StudentT = from_module(
-    "generated.student_t", ("df", "loc", "scale"), name="StudentT",
+    "generated.student_t", ("df", "loc", "scale"), name="StudentT", equivalent=D.StudentT,
     defaults={"loc": 0.0, "scale": 1.0},
     mean=lambda d: _where(d.df > 1, d.loc, math.nan),
     variance=lambda d: torch.where(
@@ -188,27 +234,30 @@ StudentT = from_module(
         _where(d.df > 1, torch.full_like(d.df, math.inf), math.nan)))
 LogNormal = from_module(
     "generated.lognormal", ("loc", "scale"), name="LogNormal", support=constraints.positive,
+    equivalent=D.LogNormal,
     mean=lambda d: torch.exp(d.loc + d.scale ** 2 / 2),
     variance=lambda d: torch.expm1(d.scale ** 2) * torch.exp(2 * d.loc + d.scale ** 2))
-Gumbel = from_module("generated.gumbel", ("loc", "scale"), name="Gumbel",
+Gumbel = from_module("generated.gumbel", ("loc", "scale"), name="Gumbel", equivalent=D.Gumbel,
                      mean=lambda d: d.loc + d.scale * EULER,
                      variance=lambda d: (math.pi ** 2 / 6) * d.scale ** 2)
 Weibull = from_module(
     "generated.weibull", ("scale", "concentration"), order=("concentration", "scale"),
-    name="Weibull", support=constraints.positive,
+    name="Weibull", support=constraints.positive, equivalent=D.Weibull,
     mean=lambda d: d.scale * torch.exp(torch.lgamma(1 + 1 / d.concentration)),
     variance=lambda d: d.scale ** 2 * (torch.exp(torch.lgamma(1 + 2 / d.concentration))
                                        - torch.exp(2 * torch.lgamma(1 + 1 / d.concentration))))
-Chi2 = from_module("generated.chi2", ("df",), name="Chi2",
+Chi2 = from_module("generated.chi2", ("df",), name="Chi2", equivalent=D.Chi2,
                    mean=lambda d: d.df, variance=lambda d: 2 * d.df)
 InverseGamma = from_module(
     "generated.inverse_gamma", ("concentration", "rate"), name="InverseGamma",
+    equivalent=D.InverseGamma,
     support=constraints.positive,
     mean=lambda d: _where(d.concentration > 1, d.rate / (d.concentration - 1), math.inf),
     variance=lambda d: _where(d.concentration > 2, d.rate ** 2 / (
         (d.concentration - 1) ** 2 * (d.concentration - 2)), math.inf))
 Kumaraswamy = from_module(
     "generated.kumaraswamy", ("concentration1", "concentration0"), name="Kumaraswamy",
+    equivalent=D.Kumaraswamy,
     mean=lambda d: d.concentration0 * torch.exp(
         _lbeta(1 + 1 / d.concentration1, d.concentration0)),
     variance=lambda d: d.concentration0 * torch.exp(
@@ -216,9 +265,21 @@ Kumaraswamy = from_module(
             _lbeta(1 + 1 / d.concentration1, d.concentration0))) ** 2)
 
 
-class Dirichlet(Distribution):
+@register_kl(VonMises, VonMises)
+def _kl_von_mises(p, q):
+    """log(I0(k_q) / I0(k_p)) + A(k_p) (k_p - k_q cos(mu_p - mu_q)), A = I1 / I0 (torch has
+    no von Mises divergence)."""
+    kp, kq = p.concentration, q.concentration
+    a = torch.special.i1e(kp) / torch.special.i0e(kp)
+    return (torch.log(torch.special.i0e(kq) / torch.special.i0e(kp)) + kq - kp
+            + a * (kp - kq * torch.cos(p.loc - q.loc)))
+
+
+class Dirichlet(_Equivalent, Distribution):
     """Dirichlet distribution with concentrations along the last axis: irgen's
     generated.dirichlet (a row per batch entry in one kernel), as a torch Distribution."""
+    _equivalent = D.Dirichlet
+    _names = ("concentration",)
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
