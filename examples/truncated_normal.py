@@ -108,6 +108,9 @@ def tn_sample(mu, sigma, low, high):
         nt = t - r / slope
         if isnan(nt) or nt <= lo or nt >= hi:
             nt = 0.5 * (lo + hi)
+        if abs(r) <= 32.0 * EPS * (1.0 + abs(lu)):
+            nt = t      # log F_T is the target to its own rounding: near t = 0 a step is
+                        # noise there, and may never shrink below t's ulps
         if abs(nt - t) <= 4.0 * EPS * abs(t) or hi - lo <= 4.0 * EPS * max(abs(lo), abs(hi)):
             done = 1.0
         t = nt
