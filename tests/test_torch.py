@@ -335,6 +335,20 @@ def test_from_module_wraps_a_users_distribution(tmp_path):
     assert torch.all(q.cdf(z.detach()) < 1) and q.log_prob(z.detach()).shape == z.shape
     with pytest.raises(NotImplementedError, match="declares no log_prob"):
         q.log_prob(z.detach()).sum().backward()      # its density is derived, not declared
+    # truncated: draws inside the window, gradients the NumPy combinator's at the same draws
+    from irgen.compose.truncated import truncated
+    tq = it.Truncated(LogLogistic(*params), 0.5, 2.0)
+    for p in params:
+        p.grad = None
+    z = tq.rsample((300,))
+    z.sum().backward()
+    assert torch.all((z >= 0.5) & (z <= 2.0))
+    want = truncated(module).implicit_grad(z.detach().numpy(), *(
+        p.detach().numpy() for p in params), 0.5, 2.0)
+    for p, w in zip(params, want):
+        assert np.allclose(p.grad.numpy(), w.sum(0), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="declares no log_prob"):
+        tq.log_prob(z.detach()).sum().backward()
 
 
 def test_the_vae_example_learns_with_every_family():

@@ -143,9 +143,18 @@ class Truncated:
             return xp.where(self._bad(xp, theta, low, high) | xp.isnan(x), math.nan, out)
 
     def log_prob(self, x, *params):
-        return self.log_prob_grad(x, *params, grads=False)[0]
+        return self._log_prob_grad(x, *params, grads=False)[0]
 
-    def log_prob_grad(self, x, *params, grads=True):
+    @property
+    def log_prob_grad(self):
+        """The scores (below); only where the base declares its log density, as a generated
+        module has log_prob_grad only then."""
+        if not hasattr(self.base, "log_prob_grad"):
+            raise AttributeError(f"{self.base.name} declares no log density, so its "
+                                 f"truncation has no log_prob_grad")
+        return self._log_prob_grad
+
+    def _log_prob_grad(self, x, *params, grads=True):
         """log q_T(x) = log q(x) - log M (M the window's mass) and its scores in x, the base
         parameters, low and high; with A = q(low) / M and B = q(high) / M (0 at an infinite
         bound) and g the base's implicit gradient,
