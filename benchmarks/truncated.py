@@ -10,9 +10,11 @@ MixtureSameFamily rsample + backward (Gamma components; diagonal Normal componen
 through the distributional transform) against torch.distributions.MixtureSameFamily.sample
 (torch has no rsample for either). Also the mean number of Newton-bisection steps per draw and
 the largest |F_T(z) - u| of irgen's draws. ns per draw, medians of runs taken in turn, one
-thread; (x ratio) = that time / irgen's NumPy time (above 1: irgen is faster).
+thread; (x ratio) = that time / irgen's NumPy time (above 1: irgen is faster). With
+--device cuda, the torch parts run on CUDA tensors (the combinators on the GPU) and the
+NumPy and scipy parts are left out.
 
-    python benchmarks/truncated.py [--n N] [--repeat R]
+    python benchmarks/truncated.py [--n N] [--repeat R] [--device cpu|cuda]
 """
 import argparse
 import math
@@ -60,50 +62,64 @@ def _steps(t, window, n):
     return t.steps, np.max(np.abs(t.cdf(z, *window) - u))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=100000)
-    ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
-    set_num_threads(1)
-    try:
-        import torch
-        import irgen.torch as it
-        torch.set_num_threads(1)
-    except ImportError:
-        torch = None
-    n = args.n
-    print(f"{n} draws, {cpu_name()}, one thread; ns per draw, median of {args.repeat}; "
-          f"(x ratio) = that time / irgen's (NumPy)")
+def _truncation(args, torch, it):
+    """Per window: the NumPy combinator against scipy's draws (on the CPU), and irgen.torch's
+    Truncated rsample + backward on the device."""
+    n, cuda = args.n, args.device == "cuda"
     for base, window in WINDOWS:
         t = truncation.truncated(base)
-        fs = [lambda: t.rsample(*window, size=n, seed=1), _baseline(base, window, n)]
+        fs = [] if cuda else [lambda: t.rsample(*window, size=n, seed=1),
+                              _baseline(base, window, n)]
         if torch is not None:
             family = it.Normal if base is normal else it.Gamma
-            p = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in window]
+            p = [torch.tensor(v, dtype=torch.float64, device=args.device, requires_grad=True)
+                 for v in window]
 
             def torch_step():
                 for q in p:
                     q.grad = None
                 it.Truncated(family(p[0], p[1]), p[2], p[3]).rsample((n,)).sum().backward()
-            fs.append(torch_step)
-        t_ir, t_base, *t_t = interleaved_ns(fs, n, args.repeat)
-        steps, err = _steps(t, window, n)
-        name = "truncnorm.rvs" if base is normal else "gamma.ppf   "
-        line = (f"  {base.name:6s} {str(window):28s} irgen rsample {t_ir:6.0f}"
-                f" ({steps:4.1f} steps, |F_T(z) - u| <= {err:.0e})"
-                f"   scipy {name} {t_base:6.0f} (x{t_base / t_ir:4.2f})")
-        if t_t:
-            line += f"   irgen.torch rsample + backward {t_t[0]:6.0f} (x{t_t[0] / t_ir:4.2f})"
+            fs.append(_synced(torch, torch_step, cuda))
+        if not fs:
+            return
+        times = interleaved_ns(fs, n, args.repeat)
+        line = f"  {base.name:6s} {str(window):28s}"
+        if not cuda:
+            t_ir, t_base = times[:2]
+            steps, err = _steps(t, window, n)
+            name = "truncnorm.rvs" if base is normal else "gamma.ppf   "
+            line += (f" irgen rsample {t_ir:6.0f} ({steps:4.1f} steps, |F_T(z) - u| <= "
+                     f"{err:.0e})   scipy {name} {t_base:6.0f} (x{t_base / t_ir:4.2f})")
+        if torch is not None:
+            line += f"   irgen.torch rsample + backward {times[-1]:6.0f}"
+            if not cuda:
+                line += f" (x{times[-1] / times[0]:4.2f})"
         print(line, flush=True)
-    if torch is None:
-        return
-    from torch.distributions import Categorical
+
+
+def _synced(torch, f, cuda):
+    """f, waiting for the device's work where it is a GPU."""
+    if not cuda:
+        return f
+
+    def g():
+        f()
+        torch.cuda.synchronize()
+    return g
+
+
+def _mixtures(args, torch, it):
+    """irgen.torch's MixtureSameFamily rsample + backward against torch's sample (torch has
+    no rsample for mixtures), Gamma components and diagonal Normal ones."""
+    from torch.distributions import Categorical, Independent
     from torch.distributions import Gamma as TorchGamma
     from torch.distributions import MixtureSameFamily as TorchMixture
-    logits = torch.tensor([0.2, -0.4, 1.0], dtype=torch.float64, requires_grad=True)
-    a = torch.tensor([0.4, 3.0, 20.0], dtype=torch.float64, requires_grad=True)
-    b = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64, requires_grad=True)
+    from torch.distributions import Normal as TorchNormal
+    n, cuda = args.n, args.device == "cuda"
+    f64 = dict(dtype=torch.float64, device=args.device)
+    logits = torch.tensor([0.2, -0.4, 1.0], **f64, requires_grad=True)
+    a = torch.tensor([0.4, 3.0, 20.0], **f64, requires_grad=True)
+    b = torch.tensor([1.0, 2.0, 4.0], **f64, requires_grad=True)
 
     def ours():
         it.MixtureSameFamily(Categorical(logits=logits), it.Gamma(a, b)).rsample(
@@ -111,17 +127,18 @@ def main():
 
     def theirs():
         TorchMixture(Categorical(logits=logits), TorchGamma(a, b)).sample((n,))
-    t_ir, t_t = interleaved_ns([ours, theirs], n, args.repeat)
+    t_ir, t_t = interleaved_ns([_synced(torch, f, cuda) for f in (ours, theirs)], n,
+                               args.repeat)
     print(f"  Gamma mixture, K = 3: irgen.torch MixtureSameFamily rsample + backward "
           f"{t_ir:6.0f}   torch MixtureSameFamily sample (no gradients) {t_t:6.0f} "
           f"(x{t_t / t_ir:4.2f})")
-    from torch.distributions import Independent
-    from torch.distributions import Normal as TorchNormal
     K, dim = 4, 8
     gen = torch.Generator().manual_seed(0)
-    mu = torch.randn(K, dim, generator=gen, dtype=torch.float64, requires_grad=True)
-    sigma = (0.5 + torch.rand(K, dim, generator=gen, dtype=torch.float64)).requires_grad_()
-    logits = torch.zeros(K, dtype=torch.float64, requires_grad=True)
+    mu = torch.randn(K, dim, generator=gen, dtype=torch.float64).to(args.device)
+    sigma = (0.5 + torch.rand(K, dim, generator=gen, dtype=torch.float64)).to(args.device)
+    mu.requires_grad_()
+    sigma.requires_grad_()
+    logits = torch.zeros(K, **f64, requires_grad=True)
 
     def ours_diagonal():
         it.MixtureSameFamily(Categorical(logits=logits), Independent(
@@ -130,10 +147,36 @@ def main():
     def theirs_diagonal():
         TorchMixture(Categorical(logits=logits), Independent(
             TorchNormal(mu, sigma), 1)).sample((n,))
-    t_ir, t_t = interleaved_ns([ours_diagonal, theirs_diagonal], n, args.repeat)
+    t_ir, t_t = interleaved_ns([_synced(torch, f, cuda) for f in (ours_diagonal,
+                                                                  theirs_diagonal)],
+                               n, args.repeat)
     print(f"  diagonal Normal mixture, K = {K}, D = {dim}: irgen.torch rsample + backward "
           f"(the distributional transform) {t_ir:6.0f}   torch sample (no gradients) "
           f"{t_t:6.0f} (x{t_t / t_ir:4.2f})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                    help="where irgen.torch's and torch's parts run (cuda: those only)")
+    args = ap.parse_args()
+    set_num_threads(1)
+    try:
+        import torch
+        import irgen.torch as it
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = it = None
+    where = cpu_name() + ", one thread"
+    if args.device == "cuda":
+        where = torch.cuda.get_device_name() + " (CUDA tensors; the host: " + where + ")"
+    print(f"{args.n} draws, {where}; ns per draw, median of {args.repeat}; "
+          f"(x ratio) = that time / irgen's (NumPy on the CPU)")
+    _truncation(args, torch, it)
+    if torch is not None:
+        _mixtures(args, torch, it)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ print("sample GPU", g.sample(ga.to_gpu(a), 1.0, seed=1).get(), "CPU", g.sample(a
 PY
 step 240 gpu_tests.log python3 -m pytest -q -m gpu -p no:cacheprovider --timeout 90 -rfE tests/test_gpu.py
 step 300 benchmark.log python3 benchmarks/gpu.py ${BENCH_ARGS:---variants}
+# truncation and mixtures through irgen.torch on CUDA tensors, against torch's samplers
+step 180 truncated.log python3 benchmarks/truncated.py --device cuda --n 1000000
 # the VAE example on CUDA tensors; VAE_DATA: the digits saved by `examples/vae.py --save-data`
 # where scikit-learn is missing
 step 240 vae.log python3 examples/vae.py --device cuda --epochs ${VAE_EPOCHS:-30} --k 100 \
