@@ -8,7 +8,11 @@ cd "$(dirname "$0")/.."
 out=${OUT:-results/gpu}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
-step() { local limit=$1 log=$2; shift 2; echo "== $* (limit ${limit} s)";
+# ONLY="build gpu_tests" runs those steps alone (named by their logs), where all of them
+# would take longer than one run may
+step() { local limit=$1 log=$2; shift 2
+         if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" ${log%.log} "* ]]; then return; fi
+         echo "== $* (limit ${limit} s)";
          local t0=$SECONDS; timeout "$limit" "$@" 2>&1 | tee "$out/$log";
          echo "== exit ${PIPESTATUS[0]} after $((SECONDS - t0)) s"; }
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
