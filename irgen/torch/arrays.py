@@ -31,7 +31,8 @@ class TorchArrays:
             for v, t in zip(values, tensors):
                 if isinstance(v, torch.Tensor):
                     dtype = torch.promote_types(dtype, t.dtype)
-        return [t.to(dtype) for t in torch.broadcast_tensors(*tensors)]
+        # contiguous once here (as NumPy's astype is), not at every kernel call after
+        return [t.to(dtype).contiguous() for t in torch.broadcast_tensors(*tensors)]
 
     @staticmethod
     def asarray(a):
