@@ -49,6 +49,30 @@ def test_truncated_rsample_gradients_are_the_combinators(window):
         assert np.isclose(p.grad.item(), w.sum(), rtol=1e-12, atol=0), (window, p, w.sum())
 
 
+def test_truncated_windows_of_both_forms_in_one_batch():
+    """A batch of windows, some in the lower tail's form and some in the upper's (the masked
+    path): draws, log_prob, cdf and gradients equal the NumPy combinator's, window by
+    window, at the same draws."""
+    cols = [torch.tensor([w[i] for w in WINDOWS], dtype=f64, requires_grad=True)
+            for i in range(4)]
+    q = it.Truncated(it.Normal(cols[0], cols[1]), cols[2], cols[3])
+    torch.manual_seed(12)
+    z = q.rsample((500,))
+    assert z.shape == (500, len(WINDOWS))
+    assert torch.all((z >= cols[2]) & (z <= cols[3]))
+    z.sum().backward()
+    tn = truncated(normal)
+    zn = z.detach().numpy()
+    for j, window in enumerate(WINDOWS):
+        want = tn.implicit_grad(zn[:, j], *window)
+        for c, w in zip(cols, want):
+            assert np.isclose(c.grad[j].item(), w.sum(), rtol=1e-12, atol=0), (window, w.sum())
+        assert np.allclose(q.log_prob(z.detach()[:5])[:, j].detach(),
+                           tn.log_prob(zn[:5, j], *window), rtol=1e-13)
+        assert np.allclose(q.cdf(z.detach()[:5])[:, j].detach(), tn.cdf(zn[:5, j], *window),
+                           rtol=1e-13)
+
+
 @pytest.mark.parametrize("window", WINDOWS[:4])
 def test_truncated_log_prob_and_cdf_against_scipy(window):
     loc, scale, low, high = window
