@@ -163,6 +163,7 @@ def test_truncated_samples_are_the_quantiles_of_their_uniforms():
     z = truncated(normal).sample(0.5, 2.0, -1.0, 3.0, size=2000, seed=17)
     want = stats.truncnorm.ppf(u, -0.75, 1.25, loc=0.5, scale=2.0)
     assert np.allclose(z, want, rtol=1e-13, atol=1e-13)
+    assert np.array_equal(truncated(normal).quantile(u, 0.5, 2.0, -1.0, 3.0), z)
 
 
 @pytest.mark.parametrize("window", [(0.01, 0.0, np.inf), (0.01, 1e-30, 1e-3),

@@ -125,6 +125,27 @@ def test_truncated_gradients_are_unbiased():
         assert abs(g.mean() - want) < 5 * g.std() / math.sqrt(n) + 1e-9, (i, g.mean(), want)
 
 
+@pytest.mark.parametrize("window", WINDOWS[:4])
+def test_truncated_icdf_against_scipy_and_gradcheck(window):
+    """icdf (the combinator's quantile): against scipy's truncnorm.ppf, the inverse of cdf,
+    u = 0 and 1 at the bounds; gradcheck in u and every parameter, where its gradients are
+    1 / q(z) and the implicit ones."""
+    loc, scale, low, high = window
+    q = it.Truncated(it.Normal(*leaves(loc, scale)), *leaves(low, high))
+    ref = stats.truncnorm((low - loc) / scale, (high - loc) / scale, loc, scale)
+    u = torch.tensor(np.linspace(0.0, 1.0, 11), dtype=f64)
+    z = q.icdf(u).detach()
+    assert z[0].item() == low and z[-1].item() == high
+    assert np.allclose(z[1:-1].numpy(), ref.ppf(u[1:-1].numpy()), rtol=1e-13, atol=1e-13)
+    assert np.allclose(q.cdf(z[1:-1]).detach().numpy(), u[1:-1].numpy(), rtol=1e-13)
+    inner = u[1:-1].clone().requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda u, *p: it.Truncated(it.Normal(p[0], p[1]), p[2], p[3]).icdf(u),
+        (inner, *leaves(*window)))
+    assert torch.isnan(it.Truncated(it.Normal(loc, scale), low, high, validate_args=False)
+                       .icdf(torch.tensor([-0.5, 1.5]))).all()
+
+
 def test_truncated_gamma_float32_and_seeds():
     """A bounded window of a positive family in float32: draws fit scipy's truncated
     Gamma, gradients finite, torch.manual_seed repeats the draws, shapes broadcast."""

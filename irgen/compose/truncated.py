@@ -183,7 +183,7 @@ class Truncated:
         """dz/dp for the base parameters, then low and high (see the module's doc)."""
         xp, z, theta, low, high = self._split((z,) + params)
         with xp.quiet():
-            return self._implicit_grad(xp, z, theta, low, high)[0]
+            return tuple(self._implicit_grad(xp, z, theta, low, high)[0])
 
     def _implicit_grad(self, xp, z, theta, low, high):
         """(dz/dp for every parameter, log q_T(z))."""
@@ -287,6 +287,19 @@ class Truncated:
             act = act[moved & (val != 0)]
         self.steps = evaluated / max(len(x), 1)
         return xp.clip(x, low, high).reshape(shape)
+
+    def quantile(self, u, *params):
+        """z with F_T(z) = u, the inverse of cdf, by the samplers' Newton-bisection (u = 0
+        and 1 give low and high; u outside [0, 1] NaN)."""
+        xp, u, theta, low, high = self._split((u,) + params)
+        with xp.quiet():
+            inner = (u > 0) & (u < 1)
+            at = xp.where(inner, u, xp.full(u.shape, 0.5, u))
+            z = xp.astype(self._solve(xp, xp.astype(at, xp.float64), theta, low, high),
+                          u.dtype)
+            z = xp.where(u == 0, low, xp.where(u == 1, high, z))
+            bad = self._bad(xp, theta, low, high) | ~((u >= 0) & (u <= 1))
+            return xp.where(bad, math.nan, z)
 
     def sample(self, *params, size=None, seed=None, dtype=None):
         """Samples by inverting F_T; size, seed and dtype as in a generated module (seed:

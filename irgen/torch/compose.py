@@ -21,6 +21,7 @@ from torch.autograd.function import once_differentiable
 from ..compose.factorised_mixture import factorised_mixture
 from ..compose.mixture import mixture
 from ..compose.truncated import truncated
+from . import launch
 from .distributions import _Generated, from_module, seed
 from .functions import unbroadcast
 
@@ -60,6 +61,31 @@ class Truncated(_Generated):
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
         return constraints.interval(self.low, self.high)
+
+    def icdf(self, value):
+        """The quantile: z with cdf(z) = value; its gradients are the implicit ones in the
+        parameters and the bounds, and 1 / q(z) in value."""
+        p = self._params[0]
+        value = torch.as_tensor(value, dtype=p.dtype, device=p.device)
+        return _Quantile.apply(self._module, value, *self._params)
+
+
+class _Quantile(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, module, u, *params):
+        z, = launch.call(module, "quantile", [u, *params])
+        if any(ctx.needs_input_grad[1:]):
+            lq, = launch.call(module, "log_prob", [z, *params])
+            dz = launch.call(module, "implicit_grad", [z, *params])
+            ctx.save_for_backward(torch.exp(-lq), *dz)      # dz/du = 1 / q(z)
+        ctx.shapes = [u.shape] + [p.shape for p in params]
+        return z
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):
+        return (None,) + tuple(unbroadcast(g * d, s) if ctx.needs_input_grad[1 + i] else None
+                               for i, (d, s) in enumerate(zip(ctx.saved_tensors, ctx.shapes)))
 
 
 def _truncated_class(base_class):
