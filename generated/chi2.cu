@@ -518,8 +518,13 @@ IRGEN_FN double log_q_fraction_f64(double a, double y)
     }
     {
         const double yd__0 = y;
-        const double u__0 = log(y) - log(yd__0);
         yd = yd__0;
+    }
+    if (yd == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    {
+        const double u__0 = log(y) - log(yd);
         u = u__0;
     }
     _irgen_t2 = upper_fraction_f64(a, yd);
@@ -1405,8 +1410,14 @@ IRGEN_FN double log_q_fraction__d0_f64(double a, double y, double d0_a, double* 
     }
     {
         const double yd__0 = y;
-        const double u__0 = log(y) - log(yd__0);
         yd = yd__0;
+    }
+    if (yd == ((double)INFINITY)) {
+        *irgen_r1 = 0.0;
+        return -((double)INFINITY);
+    }
+    {
+        const double u__0 = log(y) - log(yd);
         u = u__0;
     }
     { double irgen_o1;
@@ -1728,9 +1739,16 @@ IRGEN_FN double log_q_fraction__d0_1_f64(double a, double y, double d0_a, double
     }
     {
         const double yd__0 = y;
-        const double d1_u__0 = d1_y / y;
-        const double u__0 = log(y) - log(yd__0);
         yd = yd__0;
+    }
+    if (yd == ((double)INFINITY)) {
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return -((double)INFINITY);
+    }
+    {
+        const double d1_u__0 = d1_y / y;
+        const double u__0 = log(y) - log(yd);
         d1_u = d1_u__0;
         u = u__0;
     }
@@ -2759,8 +2777,13 @@ IRGEN_FN float log_q_fraction_f32(float a, float y)
     }
     {
         const float yd__0 = y;
-        const float u__0 = logf(y) - logf(yd__0);
         yd = yd__0;
+    }
+    if (yd == INFINITY) {
+        return -INFINITY;
+    }
+    {
+        const float u__0 = logf(y) - logf(yd);
         u = u__0;
     }
     _irgen_t2 = upper_fraction_f32(a, yd);
@@ -3646,8 +3669,14 @@ IRGEN_FN float log_q_fraction__d0_f32(float a, float y, float d0_a, float* irgen
     }
     {
         const float yd__0 = y;
-        const float u__0 = logf(y) - logf(yd__0);
         yd = yd__0;
+    }
+    if (yd == INFINITY) {
+        *irgen_r1 = 0.0f;
+        return -INFINITY;
+    }
+    {
+        const float u__0 = logf(y) - logf(yd);
         u = u__0;
     }
     { float irgen_o1;
@@ -3969,9 +3998,16 @@ IRGEN_FN float log_q_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y
     }
     {
         const float yd__0 = y;
-        const float d1_u__0 = d1_y / y;
-        const float u__0 = logf(y) - logf(yd__0);
         yd = yd__0;
+    }
+    if (yd == INFINITY) {
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return -INFINITY;
+    }
+    {
+        const float d1_u__0 = d1_y / y;
+        const float u__0 = logf(y) - logf(yd);
         d1_u = d1_u__0;
         u = u__0;
     }

@@ -1399,37 +1399,53 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
     if (irgen_any_f64(irgen_m0)) {
         {
             const irgen_vd yd__0 = y;
-            const irgen_vd d1_u__0 = d1_y / y;
-            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd__0);
             yd = yd__0;
-            d1_u = d1_u__0;
-            u = u__0;
-        }
-        { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t2 = irgen_o0;
-          d0__irgen_t2 = irgen_o1;
         }
         {
-            const irgen_vd d0_h__0 = d0__irgen_t2;
-            const irgen_vd h__0 = _irgen_t2;
-            d0_h = d0_h__0;
-            h = h__0;
+            const irgen_md irgen_m4 = (yd == irgen_bc_f64(((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
         }
-        { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-        }
-        {
-            const irgen_vd irgen_c0 = 1.0 / h;
-            const irgen_vd irgen_c1 = -(irgen_c0);
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, a) + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_vd d1_u__0 = d1_y / y;
+                const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd);
+                d1_u = d1_u__0;
+                u = u__0;
+            }
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t2 = irgen_o0;
+              d0__irgen_t2 = irgen_o1;
+            }
+            {
+                const irgen_vd d0_h__0 = d0__irgen_t2;
+                const irgen_vd h__0 = _irgen_t2;
+                d0_h = d0_h__0;
+                h = h__0;
+            }
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t3 = irgen_o0;
+              d0__irgen_t3 = irgen_o1;
+            }
+            {
+                const irgen_vd irgen_c0 = 1.0 / h;
+                const irgen_vd irgen_c1 = -(irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, a) + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
     *irgen_r1 = irgen_ret1;
@@ -4132,37 +4148,53 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
     if (irgen_any_f32(irgen_m0)) {
         {
             const irgen_vf yd__0 = y;
-            const irgen_vf d1_u__0 = d1_y / y;
-            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd__0);
             yd = yd__0;
-            d1_u = d1_u__0;
-            u = u__0;
-        }
-        { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t2 = irgen_o0;
-          d0__irgen_t2 = irgen_o1;
         }
         {
-            const irgen_vf d0_h__0 = d0__irgen_t2;
-            const irgen_vf h__0 = _irgen_t2;
-            d0_h = d0_h__0;
-            h = h__0;
+            const irgen_mf irgen_m4 = (yd == irgen_bc_f32(INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret2);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
         }
-        { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-        }
-        {
-            const irgen_vf irgen_c0 = 1.0f / h;
-            const irgen_vf irgen_c1 = -(irgen_c0);
-            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f32(irgen_m0, a) + irgen_v_log_f32(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_vf d1_u__0 = d1_y / y;
+                const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd);
+                d1_u = d1_u__0;
+                u = u__0;
+            }
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t2 = irgen_o0;
+              d0__irgen_t2 = irgen_o1;
+            }
+            {
+                const irgen_vf d0_h__0 = d0__irgen_t2;
+                const irgen_vf h__0 = _irgen_t2;
+                d0_h = d0_h__0;
+                h = h__0;
+            }
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t3 = irgen_o0;
+              d0__irgen_t3 = irgen_o1;
+            }
+            {
+                const irgen_vf irgen_c0 = 1.0f / h;
+                const irgen_vf irgen_c1 = -(irgen_c0);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f32(irgen_m0, a) + irgen_v_log_f32(irgen_m0, h), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
     *irgen_r1 = irgen_ret1;

@@ -891,9 +891,16 @@ IRGEN_FN double log_q_fraction__d0_1_f64(double a, double y, double d0_a, double
     }
     {
         const double yd__0 = y;
-        const double d1_u__0 = d1_y / y;
-        const double u__0 = log(y) - log(yd__0);
         yd = yd__0;
+    }
+    if (yd == ((double)INFINITY)) {
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return -((double)INFINITY);
+    }
+    {
+        const double d1_u__0 = d1_y / y;
+        const double u__0 = log(y) - log(yd);
         d1_u = d1_u__0;
         u = u__0;
     }
@@ -2652,9 +2659,16 @@ IRGEN_FN float log_q_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y
     }
     {
         const float yd__0 = y;
-        const float d1_u__0 = d1_y / y;
-        const float u__0 = logf(y) - logf(yd__0);
         yd = yd__0;
+    }
+    if (yd == INFINITY) {
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return -INFINITY;
+    }
+    {
+        const float d1_u__0 = d1_y / y;
+        const float u__0 = logf(y) - logf(yd);
         d1_u = d1_u__0;
         u = u__0;
     }

@@ -951,24 +951,38 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction_v_f64(irgen
     if (irgen_any_f64(irgen_m0)) {
         {
             const irgen_vd yd__0 = y;
-            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd__0);
             yd = yd__0;
-            u = u__0;
-        }
-        { irgen_vd irgen_o0;
-          irgen_o0 = upper_fraction_v_f64(irgen_m0, a, yd);
-          _irgen_t2 = irgen_o0;
         }
         {
-            const irgen_vd h__0 = _irgen_t2;
-            h = h__0;
+            const irgen_md irgen_m4 = (yd == irgen_bc_f64(((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
         }
-        { irgen_vd irgen_o0;
-          irgen_o0 = log_prefactor_v_f64(irgen_m0, a, yd);
-          _irgen_t3 = irgen_o0;
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd);
+                u = u__0;
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = upper_fraction_v_f64(irgen_m0, a, yd);
+              _irgen_t2 = irgen_o0;
+            }
+            {
+                const irgen_vd h__0 = _irgen_t2;
+                h = h__0;
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_prefactor_v_f64(irgen_m0, a, yd);
+              _irgen_t3 = irgen_o0;
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + u * -(1.0 / h) + irgen_v_log_f64(irgen_m0, a) + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
+            return irgen_ret0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + u * -(1.0 / h) + irgen_v_log_f64(irgen_m0, a) + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-        return irgen_ret0;
     }
     return irgen_ret0;
 }
@@ -1072,7 +1086,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_cdf_v_f64(irgen_md 
 static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return alpha * irgen_v_log_f64(irgen_m0, beta) - beta / x - (alpha + 1.0) * irgen_v_log_f64(irgen_m0, x) - irgen_v_lgamma_f64(irgen_m0, alpha);
+    {
+        const irgen_md irgen_m1 = (x == irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        irgen_ret0 = irgen_sel_f64(irgen_m0, alpha * irgen_v_log_f64(irgen_m0, beta) - beta / x - (alpha + 1.0) * irgen_v_log_f64(irgen_m0, x) - irgen_v_lgamma_f64(irgen_m0, alpha), irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -1242,19 +1269,38 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irg
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = digamma_v_f64(irgen_m0, alpha);
-      _irgen_r1 = irgen_o0;
-    }
     {
-        const irgen_vd irgen_c0 = 1.0 / x;
-        const irgen_vd irgen_c1 = alpha + 1.0;
-        const irgen_vd irgen_c2 = irgen_v_log_f64(irgen_m0, x);
-        const irgen_vd irgen_c3 = irgen_v_log_f64(irgen_m0, beta);
-        *irgen_r1 = beta * d0_x * (1.0 / x) * (1.0 / x) - irgen_c0 * irgen_c1 * d0_x;
-        *irgen_r2 = -(_irgen_r1 * d1_alpha) - irgen_c2 * d1_alpha + irgen_c3 * d1_alpha;
-        *irgen_r3 = alpha * d2_beta / beta - irgen_c0 * d2_beta;
-        return irgen_c3 * alpha - irgen_c0 * beta - irgen_c1 * irgen_c2 - irgen_v_lgamma_f64(irgen_m0, alpha);
+        const irgen_md irgen_m1 = (x == irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = digamma_v_f64(irgen_m0, alpha);
+          _irgen_r1 = irgen_o0;
+        }
+        {
+            const irgen_vd irgen_c0 = 1.0 / x;
+            const irgen_vd irgen_c1 = alpha + 1.0;
+            const irgen_vd irgen_c2 = irgen_v_log_f64(irgen_m0, x);
+            const irgen_vd irgen_c3 = irgen_v_log_f64(irgen_m0, beta);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c3 * alpha - irgen_c0 * beta - irgen_c1 * irgen_c2 - irgen_v_lgamma_f64(irgen_m0, alpha), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, beta * d0_x * (1.0 / x) * (1.0 / x) - irgen_c0 * irgen_c1 * d0_x, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(_irgen_r1 * d1_alpha) - irgen_c2 * d1_alpha + irgen_c3 * d1_alpha, irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m0, alpha * d2_beta / beta - irgen_c0 * d2_beta, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -2319,37 +2365,53 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
     if (irgen_any_f64(irgen_m0)) {
         {
             const irgen_vd yd__0 = y;
-            const irgen_vd d1_u__0 = d1_y / y;
-            const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd__0);
             yd = yd__0;
-            d1_u = d1_u__0;
-            u = u__0;
-        }
-        { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t2 = irgen_o0;
-          d0__irgen_t2 = irgen_o1;
         }
         {
-            const irgen_vd d0_h__0 = d0__irgen_t2;
-            const irgen_vd h__0 = _irgen_t2;
-            d0_h = d0_h__0;
-            h = h__0;
+            const irgen_md irgen_m4 = (yd == irgen_bc_f64(((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(0.0), irgen_ret2);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
         }
-        { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-        }
-        {
-            const irgen_vd irgen_c0 = 1.0 / h;
-            const irgen_vd irgen_c1 = -(irgen_c0);
-            irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, a) + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
+        if (irgen_any_f64(irgen_m0)) {
+            {
+                const irgen_vd d1_u__0 = d1_y / y;
+                const irgen_vd u__0 = irgen_v_log_f64(irgen_m0, y) - irgen_v_log_f64(irgen_m0, yd);
+                d1_u = d1_u__0;
+                u = u__0;
+            }
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t2 = irgen_o0;
+              d0__irgen_t2 = irgen_o1;
+            }
+            {
+                const irgen_vd d0_h__0 = d0__irgen_t2;
+                const irgen_vd h__0 = _irgen_t2;
+                d0_h = d0_h__0;
+                h = h__0;
+            }
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = log_prefactor__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t3 = irgen_o0;
+              d0__irgen_t3 = irgen_o1;
+            }
+            {
+                const irgen_vd irgen_c0 = 1.0 / h;
+                const irgen_vd irgen_c1 = -(irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f64(irgen_m0, a) + irgen_v_log_f64(irgen_m0, h), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
     *irgen_r1 = irgen_ret1;
@@ -4149,24 +4211,38 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction_v_f32(irgen
     if (irgen_any_f32(irgen_m0)) {
         {
             const irgen_vf yd__0 = y;
-            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd__0);
             yd = yd__0;
-            u = u__0;
-        }
-        { irgen_vf irgen_o0;
-          irgen_o0 = upper_fraction_v_f32(irgen_m0, a, yd);
-          _irgen_t2 = irgen_o0;
         }
         {
-            const irgen_vf h__0 = _irgen_t2;
-            h = h__0;
+            const irgen_mf irgen_m4 = (yd == irgen_bc_f32(INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
         }
-        { irgen_vf irgen_o0;
-          irgen_o0 = log_prefactor_v_f32(irgen_m0, a, yd);
-          _irgen_t3 = irgen_o0;
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd);
+                u = u__0;
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = upper_fraction_v_f32(irgen_m0, a, yd);
+              _irgen_t2 = irgen_o0;
+            }
+            {
+                const irgen_vf h__0 = _irgen_t2;
+                h = h__0;
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_prefactor_v_f32(irgen_m0, a, yd);
+              _irgen_t3 = irgen_o0;
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + u * -(1.0f / h) + irgen_v_log_f32(irgen_m0, a) + irgen_v_log_f32(irgen_m0, h), irgen_ret0);
+            return irgen_ret0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + u * -(1.0f / h) + irgen_v_log_f32(irgen_m0, a) + irgen_v_log_f32(irgen_m0, h), irgen_ret0);
-        return irgen_ret0;
     }
     return irgen_ret0;
 }
@@ -4270,7 +4346,20 @@ static inline __attribute__((always_inline)) irgen_vf kernel_cdf_v_f32(irgen_mf 
 static inline __attribute__((always_inline)) irgen_vf log_prob_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return alpha * irgen_v_log_f32(irgen_m0, beta) - beta / x - (alpha + 1.0f) * irgen_v_log_f32(irgen_m0, x) - irgen_v_lgamma_f32(irgen_m0, alpha);
+    {
+        const irgen_mf irgen_m1 = (x == irgen_bc_f32(0.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-INFINITY), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        irgen_ret0 = irgen_sel_f32(irgen_m0, alpha * irgen_v_log_f32(irgen_m0, beta) - beta / x - (alpha + 1.0f) * irgen_v_log_f32(irgen_m0, x) - irgen_v_lgamma_f32(irgen_m0, alpha), irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -4440,19 +4529,38 @@ static inline __attribute__((always_inline)) irgen_vf log_prob__d0_1_2_v_f32(irg
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = digamma_v_f32(irgen_m0, alpha);
-      _irgen_r1 = irgen_o0;
-    }
     {
-        const irgen_vf irgen_c0 = 1.0f / x;
-        const irgen_vf irgen_c1 = alpha + 1.0f;
-        const irgen_vf irgen_c2 = irgen_v_log_f32(irgen_m0, x);
-        const irgen_vf irgen_c3 = irgen_v_log_f32(irgen_m0, beta);
-        *irgen_r1 = beta * d0_x * (1.0f / x) * (1.0f / x) - irgen_c0 * irgen_c1 * d0_x;
-        *irgen_r2 = -(_irgen_r1 * d1_alpha) - irgen_c2 * d1_alpha + irgen_c3 * d1_alpha;
-        *irgen_r3 = alpha * d2_beta / beta - irgen_c0 * d2_beta;
-        return irgen_c3 * alpha - irgen_c0 * beta - irgen_c1 * irgen_c2 - irgen_v_lgamma_f32(irgen_m0, alpha);
+        const irgen_mf irgen_m1 = (x == irgen_bc_f32(0.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-INFINITY), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret3);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = digamma_v_f32(irgen_m0, alpha);
+          _irgen_r1 = irgen_o0;
+        }
+        {
+            const irgen_vf irgen_c0 = 1.0f / x;
+            const irgen_vf irgen_c1 = alpha + 1.0f;
+            const irgen_vf irgen_c2 = irgen_v_log_f32(irgen_m0, x);
+            const irgen_vf irgen_c3 = irgen_v_log_f32(irgen_m0, beta);
+            irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_c3 * alpha - irgen_c0 * beta - irgen_c1 * irgen_c2 - irgen_v_lgamma_f32(irgen_m0, alpha), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, beta * d0_x * (1.0f / x) * (1.0f / x) - irgen_c0 * irgen_c1 * d0_x, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, -(_irgen_r1 * d1_alpha) - irgen_c2 * d1_alpha + irgen_c3 * d1_alpha, irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m0, alpha * d2_beta / beta - irgen_c0 * d2_beta, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -5517,37 +5625,53 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
     if (irgen_any_f32(irgen_m0)) {
         {
             const irgen_vf yd__0 = y;
-            const irgen_vf d1_u__0 = d1_y / y;
-            const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd__0);
             yd = yd__0;
-            d1_u = d1_u__0;
-            u = u__0;
-        }
-        { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t2 = irgen_o0;
-          d0__irgen_t2 = irgen_o1;
         }
         {
-            const irgen_vf d0_h__0 = d0__irgen_t2;
-            const irgen_vf h__0 = _irgen_t2;
-            d0_h = d0_h__0;
-            h = h__0;
+            const irgen_mf irgen_m4 = (yd == irgen_bc_f32(INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f32(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f32(irgen_m5, irgen_bc_f32(-INFINITY), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m5, irgen_bc_f32(0.0f), irgen_ret2);
+                const irgen_mf irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
         }
-        { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-        }
-        {
-            const irgen_vf irgen_c0 = 1.0f / h;
-            const irgen_vf irgen_c1 = -(irgen_c0);
-            irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f32(irgen_m0, a) + irgen_v_log_f32(irgen_m0, h), irgen_ret0);
-            irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
-            irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
+        if (irgen_any_f32(irgen_m0)) {
+            {
+                const irgen_vf d1_u__0 = d1_y / y;
+                const irgen_vf u__0 = irgen_v_log_f32(irgen_m0, y) - irgen_v_log_f32(irgen_m0, yd);
+                d1_u = d1_u__0;
+                u = u__0;
+            }
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t2 = irgen_o0;
+              d0__irgen_t2 = irgen_o1;
+            }
+            {
+                const irgen_vf d0_h__0 = d0__irgen_t2;
+                const irgen_vf h__0 = _irgen_t2;
+                d0_h = d0_h__0;
+                h = h__0;
+            }
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = log_prefactor__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              _irgen_t3 = irgen_o0;
+              d0__irgen_t3 = irgen_o1;
+            }
+            {
+                const irgen_vf irgen_c0 = 1.0f / h;
+                const irgen_vf irgen_c1 = -(irgen_c0);
+                irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t3 + irgen_c1 * u + irgen_v_log_f32(irgen_m0, a) + irgen_v_log_f32(irgen_m0, h), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t3 + irgen_c0 * d0_h + d0_a / a, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m0, irgen_c1 * d1_u, irgen_ret2);
+                *irgen_r1 = irgen_ret1;
+                *irgen_r2 = irgen_ret2;
+                return irgen_ret0;
+            }
         }
     }
     *irgen_r1 = irgen_ret1;

@@ -518,8 +518,13 @@ IRGEN_FN double log_q_fraction_f64(double a, double y)
     }
     {
         const double yd__0 = y;
-        const double u__0 = log(y) - log(yd__0);
         yd = yd__0;
+    }
+    if (yd == ((double)INFINITY)) {
+        return -((double)INFINITY);
+    }
+    {
+        const double u__0 = log(y) - log(yd);
         u = u__0;
     }
     _irgen_t2 = upper_fraction_f64(a, yd);
@@ -570,6 +575,9 @@ IRGEN_FN double kernel_cdf_f64(double x, double alpha, double beta)
 
 IRGEN_FN double log_prob_f64(double x, double alpha, double beta)
 {
+    if (x == 0.0) {
+        return -((double)INFINITY);
+    }
     return alpha * log(beta) - beta / x - (alpha + 1.0) * log(x) - irgen_lgamma(alpha);
 }
 
@@ -651,6 +659,12 @@ IRGEN_FN double digamma_f64(double x)
 IRGEN_FN double log_prob__d0_1_2_f64(double x, double alpha, double beta, double d0_x, double d1_alpha, double d2_beta, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
     double _irgen_r1 = 0.0;
+    if (x == 0.0) {
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        *irgen_r3 = 0.0;
+        return -((double)INFINITY);
+    }
     _irgen_r1 = digamma_f64(alpha);
     {
         const double irgen_c0 = 1.0 / x;
@@ -1400,9 +1414,16 @@ IRGEN_FN double log_q_fraction__d0_1_f64(double a, double y, double d0_a, double
     }
     {
         const double yd__0 = y;
-        const double d1_u__0 = d1_y / y;
-        const double u__0 = log(y) - log(yd__0);
         yd = yd__0;
+    }
+    if (yd == ((double)INFINITY)) {
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        return -((double)INFINITY);
+    }
+    {
+        const double d1_u__0 = d1_y / y;
+        const double u__0 = log(y) - log(yd);
         d1_u = d1_u__0;
         u = u__0;
     }
@@ -2514,8 +2535,13 @@ IRGEN_FN float log_q_fraction_f32(float a, float y)
     }
     {
         const float yd__0 = y;
-        const float u__0 = logf(y) - logf(yd__0);
         yd = yd__0;
+    }
+    if (yd == INFINITY) {
+        return -INFINITY;
+    }
+    {
+        const float u__0 = logf(y) - logf(yd);
         u = u__0;
     }
     _irgen_t2 = upper_fraction_f32(a, yd);
@@ -2566,6 +2592,9 @@ IRGEN_FN float kernel_cdf_f32(float x, float alpha, float beta)
 
 IRGEN_FN float log_prob_f32(float x, float alpha, float beta)
 {
+    if (x == 0.0f) {
+        return -INFINITY;
+    }
     return alpha * logf(beta) - beta / x - (alpha + 1.0f) * logf(x) - irgen_lgammaf(alpha);
 }
 
@@ -2647,6 +2676,12 @@ IRGEN_FN float digamma_f32(float x)
 IRGEN_FN float log_prob__d0_1_2_f32(float x, float alpha, float beta, float d0_x, float d1_alpha, float d2_beta, float* irgen_r1, float* irgen_r2, float* irgen_r3)
 {
     float _irgen_r1 = 0.0f;
+    if (x == 0.0f) {
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        *irgen_r3 = 0.0f;
+        return -INFINITY;
+    }
     _irgen_r1 = digamma_f32(alpha);
     {
         const float irgen_c0 = 1.0f / x;
@@ -3396,9 +3431,16 @@ IRGEN_FN float log_q_fraction__d0_1_f32(float a, float y, float d0_a, float d1_y
     }
     {
         const float yd__0 = y;
-        const float d1_u__0 = d1_y / y;
-        const float u__0 = logf(y) - logf(yd__0);
         yd = yd__0;
+    }
+    if (yd == INFINITY) {
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        return -INFINITY;
+    }
+    {
+        const float d1_u__0 = d1_y / y;
+        const float u__0 = logf(y) - logf(yd);
         d1_u = d1_u__0;
         u = u__0;
     }

@@ -44,7 +44,8 @@ def test_outside_support_gamma():
 def test_gamma_family_at_the_end_of_the_support(dtype):
     """F(0) = 0 and log F(0) = -inf for every shape: small shapes once gave P(a, y) at the
     least subnormal y instead (5.9e-4 at a = 0.01, for F, Chi2's F and InverseGamma's S at
-    infinity alike); the least subnormal itself keeps its own value, x^a / Gamma(a + 1)."""
+    infinity alike); the least subnormal itself keeps its own value, x^a / Gamma(a + 1).
+    InverseGamma's F at the other end of y."""
     import generated.chi2 as chi2
     import generated.inverse_gamma as ig
     a = np.array([1e-3, 0.01, 0.5, 1.0, 7.5], dtype)
@@ -54,6 +55,14 @@ def test_gamma_family_at_the_end_of_the_support(dtype):
     assert all(np.all(r == 0) for r in g.cdf_grad(zero, a, dtype(1))[1:])
     assert np.all(chi2.cdf(zero, 2 * a) == 0)
     assert np.all(ig.log_sf(dtype(INF), a, dtype(1)) == -INF)
+    # InverseGamma's F(x) = Q(a, beta / x): at x = 0, and where beta / x overflows, Q(a, inf)
+    # = 0 (it was inf - inf, NaN), and the density's limit 0
+    tiny = np.nextafter(dtype(0), dtype(1))
+    for x in (zero, tiny):
+        assert np.all(ig.cdf(x, a, dtype(1)) == 0) and np.all(ig.log_cdf(x, a, dtype(1)) == -INF)
+        assert np.all(ig.log_sf(x, a, dtype(1)) == 0)
+        assert np.all(ig.log_prob(x, a, dtype(1)) == -INF)
+    assert all(np.all(r == 0) for r in ig.cdf_grad(zero, a, dtype(1))[1:])
     least = np.nextafter(dtype(0), dtype(1))
     want = np.exp(0.01 * np.log(float(least))) / 0.9943258511915060   # Gamma(1.01)
     assert g.cdf(least, dtype(0.01), dtype(1)) == pytest.approx(want, rel=1e-5)

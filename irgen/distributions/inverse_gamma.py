@@ -13,6 +13,8 @@ def cdf(x, alpha, beta):
 
 @dsl
 def log_prob(x, alpha, beta):
+    if x == 0.0:
+        return -INF                  # the density's limit, not inf - inf
     return alpha * log(beta) - lgamma(alpha) - (alpha + 1.0) * log(x) - beta / x
 
 

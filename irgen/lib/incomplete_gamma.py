@@ -144,6 +144,9 @@ def log_q_fraction(a, y):
     if a < 1.0 and y < SMALL_A_Q_BELOW:
         return log_q_small_a(a, y)
     yd = detach(y)
+    if yd == INF:
+        return -INF                  # Q(a, inf) = 0 (InverseGamma's F at x = 0, or where
+                                     # beta / x overflows), not inf - inf
     u = log(y) - log(yd)             # y >= 1/2 here
     h = upper_fraction(a, yd)
     return log_prefactor(a, yd) + log(a) + log(h) + u * detach(-1.0 / h)
