@@ -735,11 +735,28 @@ IRGEN_FN double log_gamma_p_f64(double a, double y)
     return log1p(-exp(_irgen_t3));
 }
 
+IRGEN_FN double log_gamma_p_of_log_f64(double a, double ly)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    if (ly < log(DBL_MIN)) {
+        _irgen_t1 = lgamma1p_f64(a);
+        return a < 1.0 ? -_irgen_t1 + a * ly : a * ly - irgen_lgamma(a + 1.0);
+    }
+    _irgen_t2 = log_gamma_p_f64(a, exp(ly));
+    return _irgen_t2;
+}
+
 IRGEN_FN double log_cdf_f64(double x, double k)
 {
     double _irgen_t1 = 0.0;
-    _irgen_t1 = log_gamma_p_f64(0.5 * k, 0.5 * x);
-    return _irgen_t1;
+    double _irgen_t2 = 0.0;
+    if (0.5 * x < DBL_MIN) {
+        _irgen_t1 = log_gamma_p_of_log_f64(0.5 * k, log(x) - 0.6931471805599453);
+        return _irgen_t1;
+    }
+    _irgen_t2 = log_gamma_p_f64(0.5 * k, 0.5 * x);
+    return _irgen_t2;
 }
 
 IRGEN_FN double kernel_log_cdf_f64(double x, double k)
@@ -1896,25 +1913,82 @@ IRGEN_FN double log_gamma_p__d0_1_f64(double a, double y, double d0_a, double d1
     }
 }
 
+IRGEN_FN double log_gamma_p_of_log__d0_1_f64(double a, double ly, double d0_a, double d1_ly, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_r1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (ly < log(DBL_MIN)) {
+        { double irgen_o1;
+          _irgen_t1 = lgamma1p__d0_f64(a, d0_a, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        _irgen_r1 = digamma_f64(a + 1.0);
+        {
+            const double irgen_c0 = a < 1.0;
+            const double irgen_c1 = -(d0_a * ly);
+            *irgen_r1 = irgen_c0 ? -d0__irgen_t1 - irgen_c1 : -(_irgen_r1 * d0_a) - irgen_c1;
+            *irgen_r2 = a * d1_ly;
+            return irgen_c0 ? -_irgen_t1 + a * ly : a * ly - irgen_lgamma(a + 1.0);
+        }
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f64(a, exp(ly), d0_a, d1_ly * exp(ly), &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
+}
+
 IRGEN_FN double log_cdf__d1_0_f64(double x, double k, double d0_k, double d1_x, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
     double d1__irgen_t1 = 0.0;
+    double d1__irgen_t2 = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
         d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
         d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (0.5 * x < DBL_MIN) {
+        { double irgen_o1, irgen_o2;
+          _irgen_t1 = log_gamma_p_of_log__d0_1_f64(0.5 * k, log(x) - 0.6931471805599453, 0.5 * d0_k, d1_x / x, &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
+        return _irgen_t1;
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_p__d0_1_f64(0.5 * k, 0.5 * x, 0.5 * d0_k, 0.5 * d1_x, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f64(0.5 * k, 0.5 * x, 0.5 * d0_k, 0.5 * d1_x, &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
 }
 
 IRGEN_FN double kernel_implicit_grad_f64(double x, double k)
@@ -2994,11 +3068,28 @@ IRGEN_FN float log_gamma_p_f32(float a, float y)
     return log1pf(-expf(_irgen_t3));
 }
 
+IRGEN_FN float log_gamma_p_of_log_f32(float a, float ly)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    if (ly < logf(FLT_MIN)) {
+        _irgen_t1 = lgamma1p_f32(a);
+        return a < 1.0f ? -_irgen_t1 + a * ly : a * ly - irgen_lgammaf(a + 1.0f);
+    }
+    _irgen_t2 = log_gamma_p_f32(a, expf(ly));
+    return _irgen_t2;
+}
+
 IRGEN_FN float log_cdf_f32(float x, float k)
 {
     float _irgen_t1 = 0.0f;
-    _irgen_t1 = log_gamma_p_f32(0.5f * k, 0.5f * x);
-    return _irgen_t1;
+    float _irgen_t2 = 0.0f;
+    if (0.5f * x < FLT_MIN) {
+        _irgen_t1 = log_gamma_p_of_log_f32(0.5f * k, logf(x) - 0.6931471805599453f);
+        return _irgen_t1;
+    }
+    _irgen_t2 = log_gamma_p_f32(0.5f * k, 0.5f * x);
+    return _irgen_t2;
 }
 
 IRGEN_FN float kernel_log_cdf_f32(float x, float k)
@@ -4155,25 +4246,82 @@ IRGEN_FN float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, f
     }
 }
 
+IRGEN_FN float log_gamma_p_of_log__d0_1_f32(float a, float ly, float d0_a, float d1_ly, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_r1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (ly < logf(FLT_MIN)) {
+        { float irgen_o1;
+          _irgen_t1 = lgamma1p__d0_f32(a, d0_a, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        _irgen_r1 = digamma_f32(a + 1.0f);
+        {
+            const float irgen_c0 = a < 1.0f;
+            const float irgen_c1 = -(d0_a * ly);
+            *irgen_r1 = irgen_c0 ? -d0__irgen_t1 - irgen_c1 : -(_irgen_r1 * d0_a) - irgen_c1;
+            *irgen_r2 = a * d1_ly;
+            return irgen_c0 ? -_irgen_t1 + a * ly : a * ly - irgen_lgammaf(a + 1.0f);
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f32(a, expf(ly), d0_a, d1_ly * expf(ly), &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
+}
+
 IRGEN_FN float log_cdf__d1_0_f32(float x, float k, float d0_k, float d1_x, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
     float d1__irgen_t1 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
     float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
     {
         const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
         d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
         d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (0.5f * x < FLT_MIN) {
+        { float irgen_o1, irgen_o2;
+          _irgen_t1 = log_gamma_p_of_log__d0_1_f32(0.5f * k, logf(x) - 0.6931471805599453f, 0.5f * d0_k, d1_x / x, &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
+        return _irgen_t1;
     }
     { float irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_p__d0_1_f32(0.5f * k, 0.5f * x, 0.5f * d0_k, 0.5f * d1_x, &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f32(0.5f * k, 0.5f * x, 0.5f * d0_k, 0.5f * d1_x, &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
 }
 
 IRGEN_FN float kernel_implicit_grad_f32(float x, float k)

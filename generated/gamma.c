@@ -1406,15 +1406,68 @@ static inline __attribute__((always_inline)) irgen_vd log_gamma_p_v_f64(irgen_md
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
+static inline __attribute__((always_inline)) irgen_vd log_gamma_p_of_log_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd ly)
 {
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_gamma_p_v_f64(irgen_m0, alpha, beta * x);
-      _irgen_t1 = irgen_o0;
+    {
+        const irgen_md irgen_m1 = (ly < irgen_bc_f64(log(DBL_MIN)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = lgamma1p_v_f64(irgen_m2, a);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64((a < irgen_bc_f64(1.0)), -_irgen_t1 + a * ly, a * ly - irgen_v_lgamma_f64(irgen_m2, a + 1.0)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    return _irgen_t1;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_gamma_p_v_f64(irgen_m0, a, irgen_v_exp_f64(irgen_m0, ly));
+          _irgen_t2 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd y__0 = beta * x;
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(DBL_MIN));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = log_gamma_p_of_log_v_f64(irgen_m2, alpha, irgen_v_log_f64(irgen_m2, beta) + irgen_v_log_f64(irgen_m2, x));
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log_gamma_p_v_f64(irgen_m0, alpha, y);
+          _irgen_t2 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2, irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -2804,29 +2857,129 @@ static inline __attribute__((always_inline)) irgen_vd log_gamma_p__d0_1_v_f64(ir
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd d0_alpha, irgen_vd d1_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vd log_gamma_p_of_log__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd ly, irgen_vd d0_a, irgen_vd d1_ly, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const double d0__irgen_t1__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+    }
+    {
+        const irgen_md irgen_m1 = (ly < irgen_bc_f64(log(DBL_MIN)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = lgamma1p__d0_v_f64(irgen_m2, a, d0_a, &irgen_o1);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
+            }
+            { irgen_vd irgen_o0;
+              irgen_o0 = digamma_v_f64(irgen_m2, a + 1.0);
+              _irgen_r1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_r1);
+            }
+            {
+                const irgen_md irgen_c0 = (a < irgen_bc_f64(1.0));
+                const irgen_vd irgen_c1 = -(d0_a * ly);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64(irgen_c0, -_irgen_t1 + a * ly, a * ly - irgen_v_lgamma_f64(irgen_m2, a + 1.0)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_sel_f64(irgen_c0, -d0__irgen_t1 - irgen_c1, -(_irgen_r1 * d0_a) - irgen_c1), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, a * d1_ly, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_gamma_p__d0_1_v_f64(irgen_m0, a, irgen_v_exp_f64(irgen_m0, ly), d0_a, d1_ly * irgen_v_exp_f64(irgen_m0, ly), &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd d0_alpha, irgen_vd d1_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_y = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const irgen_vd d1_y__1 = beta * d1_x;
+        const irgen_vd y__0 = beta * x;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d1_y = d1_y__1;
         d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        y = y__0;
     }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_gamma_p__d0_1_v_f64(irgen_m0, alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
-      _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(DBL_MIN));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_gamma_p_of_log__d0_1_v_f64(irgen_m2, alpha, irgen_v_log_f64(irgen_m2, beta) + irgen_v_log_f64(irgen_m2, x), d0_alpha, d1_x / x, &irgen_o1, &irgen_o2);
+              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
+              d1__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t1, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t1, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, d1__irgen_t1, irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_gamma_p__d0_1_v_f64(irgen_m0, alpha, y, d0_alpha, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2, irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -3542,69 +3695,6 @@ static inline __attribute__((always_inline)) irgen_vd log_space_upper_v_f64(irge
       _irgen_t1 = irgen_o0;
     }
     return -_irgen_t1 + irgen_v_exp_f64(irgen_m0, y + irgen_v_log_f64(irgen_m0, beta));
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_gamma_p_of_log__d0_1_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd ly, irgen_vd d0_a, irgen_vd d1_ly, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
-{
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
-    {
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
-    }
-    {
-        const irgen_md irgen_m1 = (ly < irgen_bc_f64(log(DBL_MIN)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = lgamma1p__d0_v_f64(irgen_m2, a, d0_a, &irgen_o1);
-              _irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t1);
-              d0__irgen_t1 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t1);
-            }
-            { irgen_vd irgen_o0;
-              irgen_o0 = digamma_v_f64(irgen_m2, a + 1.0);
-              _irgen_r1 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_r1);
-            }
-            {
-                const irgen_md irgen_c0 = (a < irgen_bc_f64(1.0));
-                const irgen_vd irgen_c1 = -(d0_a * ly);
-                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_sel_f64(irgen_c0, -_irgen_t1 + a * ly, a * ly - irgen_v_lgamma_f64(irgen_m2, a + 1.0)), irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_sel_f64(irgen_c0, -d0__irgen_t1 - irgen_c1, -(_irgen_r1 * d0_a) - irgen_c1), irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m2, a * d1_ly, irgen_ret2);
-                const irgen_md irgen_m3 = irgen_m2;
-                irgen_m2 &= ~irgen_m3;
-                irgen_m0 &= ~irgen_m3;
-            }
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = log_gamma_p__d0_1_v_f64(irgen_m0, a, irgen_v_exp_f64(irgen_m0, ly), d0_a, d1_ly * irgen_v_exp_f64(irgen_m0, ly), &irgen_o1, &irgen_o2);
-          _irgen_t2 = irgen_o0;
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, _irgen_t2, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, d0__irgen_t2, irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, d1__irgen_t2, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
-    }
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
@@ -5148,15 +5238,68 @@ static inline __attribute__((always_inline)) irgen_vf log_gamma_p_v_f32(irgen_mf
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
+static inline __attribute__((always_inline)) irgen_vf log_gamma_p_of_log_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf ly)
 {
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    { irgen_vf irgen_o0;
-      irgen_o0 = log_gamma_p_v_f32(irgen_m0, alpha, beta * x);
-      _irgen_t1 = irgen_o0;
+    {
+        const irgen_mf irgen_m1 = (ly < irgen_bc_f32(logf(FLT_MIN)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = lgamma1p_v_f32(irgen_m2, a);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32((a < irgen_bc_f32(1.0f)), -_irgen_t1 + a * ly, a * ly - irgen_v_lgamma_f32(irgen_m2, a + 1.0f)), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    return _irgen_t1;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_gamma_p_v_f32(irgen_m0, a, irgen_v_exp_f32(irgen_m0, ly));
+          _irgen_t2 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf y = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf y__0 = beta * x;
+        y = y__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (y < irgen_bc_f32(FLT_MIN));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0;
+              irgen_o0 = log_gamma_p_of_log_v_f32(irgen_m2, alpha, irgen_v_log_f32(irgen_m2, beta) + irgen_v_log_f32(irgen_m2, x));
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t1, irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0;
+          irgen_o0 = log_gamma_p_v_f32(irgen_m0, alpha, y);
+          _irgen_t2 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2, irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -6546,29 +6689,129 @@ static inline __attribute__((always_inline)) irgen_vf log_gamma_p__d0_1_v_f32(ir
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf d0_alpha, irgen_vf d1_x, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+static inline __attribute__((always_inline)) irgen_vf log_gamma_p_of_log__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf ly, irgen_vf d0_a, irgen_vf d1_ly, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
     irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_r1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
         const float d0__irgen_t1__0 = 0.0f;
-        const float d1__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
         d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+    }
+    {
+        const irgen_mf irgen_m1 = (ly < irgen_bc_f32(logf(FLT_MIN)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1;
+              irgen_o0 = lgamma1p__d0_v_f32(irgen_m2, a, d0_a, &irgen_o1);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
+            }
+            { irgen_vf irgen_o0;
+              irgen_o0 = digamma_v_f32(irgen_m2, a + 1.0f);
+              _irgen_r1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_r1);
+            }
+            {
+                const irgen_mf irgen_c0 = (a < irgen_bc_f32(1.0f));
+                const irgen_vf irgen_c1 = -(d0_a * ly);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32(irgen_c0, -_irgen_t1 + a * ly, a * ly - irgen_v_lgamma_f32(irgen_m2, a + 1.0f)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_sel_f32(irgen_c0, -d0__irgen_t1 - irgen_c1, -(_irgen_r1 * d0_a) - irgen_c1), irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, a * d1_ly, irgen_ret2);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_gamma_p__d0_1_v_f32(irgen_m0, a, irgen_v_exp_f32(irgen_m0, ly), d0_a, d1_ly * irgen_v_exp_f32(irgen_m0, ly), &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf d0_alpha, irgen_vf d1_x, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+{
+    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf d1_y = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf y = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1_y__0 = 0.0f;
+        const float d1__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        const irgen_vf d1_y__1 = beta * d1_x;
+        const irgen_vf y__0 = beta * x;
+        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
+        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
+        d1_y = d1_y__1;
         d1__irgen_t1 = irgen_bc_f32(d1__irgen_t1__0);
+        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
+        y = y__0;
     }
-    { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log_gamma_p__d0_1_v_f32(irgen_m0, alpha, beta * x, d0_alpha, beta * d1_x, &irgen_o1, &irgen_o2);
-      _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+    {
+        const irgen_mf irgen_m1 = (y < irgen_bc_f32(FLT_MIN));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_gamma_p_of_log__d0_1_v_f32(irgen_m2, alpha, irgen_v_log_f32(irgen_m2, beta) + irgen_v_log_f32(irgen_m2, x), d0_alpha, d1_x / x, &irgen_o1, &irgen_o2);
+              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
+              d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
+              d1__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o2, d1__irgen_t1);
+            }
+            irgen_ret0 = irgen_sel_f32(irgen_m2, _irgen_t1, irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, d0__irgen_t1, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, d1__irgen_t1, irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    if (irgen_any_f32(irgen_m0)) {
+        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_gamma_p__d0_1_v_f32(irgen_m0, alpha, y, d0_alpha, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t2 = irgen_o0;
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2, irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -7284,69 +7527,6 @@ static inline __attribute__((always_inline)) irgen_vf log_space_upper_v_f32(irge
       _irgen_t1 = irgen_o0;
     }
     return -_irgen_t1 + irgen_v_exp_f32(irgen_m0, y + irgen_v_log_f32(irgen_m0, beta));
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf log_gamma_p_of_log__d0_1_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf ly, irgen_vf d0_a, irgen_vf d1_ly, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
-{
-    irgen_vf d0__irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf d0__irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf d1__irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_r1 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
-    {
-        const float d0__irgen_t1__0 = 0.0f;
-        const float d0__irgen_t2__0 = 0.0f;
-        const float d1__irgen_t2__0 = 0.0f;
-        d0__irgen_t1 = irgen_bc_f32(d0__irgen_t1__0);
-        d0__irgen_t2 = irgen_bc_f32(d0__irgen_t2__0);
-        d1__irgen_t2 = irgen_bc_f32(d1__irgen_t2__0);
-    }
-    {
-        const irgen_mf irgen_m1 = (ly < irgen_bc_f32(logf(FLT_MIN)));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            { irgen_vf irgen_o0, irgen_o1;
-              irgen_o0 = lgamma1p__d0_v_f32(irgen_m2, a, d0_a, &irgen_o1);
-              _irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_t1);
-              d0__irgen_t1 = irgen_sel_f32(irgen_m2, irgen_o1, d0__irgen_t1);
-            }
-            { irgen_vf irgen_o0;
-              irgen_o0 = digamma_v_f32(irgen_m2, a + 1.0f);
-              _irgen_r1 = irgen_sel_f32(irgen_m2, irgen_o0, _irgen_r1);
-            }
-            {
-                const irgen_mf irgen_c0 = (a < irgen_bc_f32(1.0f));
-                const irgen_vf irgen_c1 = -(d0_a * ly);
-                irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_sel_f32(irgen_c0, -_irgen_t1 + a * ly, a * ly - irgen_v_lgamma_f32(irgen_m2, a + 1.0f)), irgen_ret0);
-                irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_sel_f32(irgen_c0, -d0__irgen_t1 - irgen_c1, -(_irgen_r1 * d0_a) - irgen_c1), irgen_ret1);
-                irgen_ret2 = irgen_sel_f32(irgen_m2, a * d1_ly, irgen_ret2);
-                const irgen_mf irgen_m3 = irgen_m2;
-                irgen_m2 &= ~irgen_m3;
-                irgen_m0 &= ~irgen_m3;
-            }
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        { irgen_vf irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = log_gamma_p__d0_1_v_f32(irgen_m0, a, irgen_v_exp_f32(irgen_m0, ly), d0_a, d1_ly * irgen_v_exp_f32(irgen_m0, ly), &irgen_o1, &irgen_o2);
-          _irgen_t2 = irgen_o0;
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, _irgen_t2, irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, d0__irgen_t2, irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, d1__irgen_t2, irgen_ret2);
-        *irgen_r1 = irgen_ret1;
-        *irgen_r2 = irgen_ret2;
-        return irgen_ret0;
-    }
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 

@@ -751,11 +751,33 @@ IRGEN_FN double log_gamma_p_f64(double a, double y)
     return log1p(-exp(_irgen_t3));
 }
 
-IRGEN_FN double log_sf_f64(double x, double alpha, double beta)
+IRGEN_FN double log_gamma_p_of_log_f64(double a, double ly)
 {
     double _irgen_t1 = 0.0;
-    _irgen_t1 = log_gamma_p_f64(alpha, beta / x);
-    return _irgen_t1;
+    double _irgen_t2 = 0.0;
+    if (ly < log(DBL_MIN)) {
+        _irgen_t1 = lgamma1p_f64(a);
+        return a < 1.0 ? -_irgen_t1 + a * ly : a * ly - irgen_lgamma(a + 1.0);
+    }
+    _irgen_t2 = log_gamma_p_f64(a, exp(ly));
+    return _irgen_t2;
+}
+
+IRGEN_FN double log_sf_f64(double x, double alpha, double beta)
+{
+    double y = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double y__0 = beta / x;
+        y = y__0;
+    }
+    if (y < DBL_MIN) {
+        _irgen_t1 = log_gamma_p_of_log_f64(alpha, log(beta) - log(x));
+        return _irgen_t1;
+    }
+    _irgen_t2 = log_gamma_p_f64(alpha, y);
+    return _irgen_t2;
 }
 
 IRGEN_FN double kernel_log_sf_f64(double x, double alpha, double beta)
@@ -1620,25 +1642,89 @@ IRGEN_FN double log_gamma_p__d0_1_f64(double a, double y, double d0_a, double d1
     }
 }
 
+IRGEN_FN double log_gamma_p_of_log__d0_1_f64(double a, double ly, double d0_a, double d1_ly, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double _irgen_t1 = 0.0;
+    double _irgen_r1 = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (ly < log(DBL_MIN)) {
+        { double irgen_o1;
+          _irgen_t1 = lgamma1p__d0_f64(a, d0_a, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        _irgen_r1 = digamma_f64(a + 1.0);
+        {
+            const double irgen_c0 = a < 1.0;
+            const double irgen_c1 = -(d0_a * ly);
+            *irgen_r1 = irgen_c0 ? -d0__irgen_t1 - irgen_c1 : -(_irgen_r1 * d0_a) - irgen_c1;
+            *irgen_r2 = a * d1_ly;
+            return irgen_c0 ? -_irgen_t1 + a * ly : a * ly - irgen_lgamma(a + 1.0);
+        }
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f64(a, exp(ly), d0_a, d1_ly * exp(ly), &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
+}
+
 IRGEN_FN double log_sf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
 {
     double d0__irgen_t1 = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d1_y = 0.0;
     double d1__irgen_t1 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double y = 0.0;
     double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d1_y__0 = 0.0;
         const double d1__irgen_t1__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1_y__1 = -(beta * d1_x * (1.0 / x) * (1.0 / x));
+        const double y__0 = beta / x;
         d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1_y = d1_y__1;
         d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        y = y__0;
+    }
+    if (y < DBL_MIN) {
+        { double irgen_o1, irgen_o2;
+          _irgen_t1 = log_gamma_p_of_log__d0_1_f64(alpha, log(beta) - log(x), d0_alpha, -(d1_x / x), &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
+        return _irgen_t1;
     }
     { double irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_p__d0_1_f64(alpha, beta / x, d0_alpha, -(beta * d1_x * (1.0 / x) * (1.0 / x)), &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f64(alpha, y, d0_alpha, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
 }
 
 IRGEN_FN double log_cdf__d1_0_f64(double x, double alpha, double beta, double d0_alpha, double d1_x, double* irgen_r1, double* irgen_r2)
@@ -2768,11 +2854,33 @@ IRGEN_FN float log_gamma_p_f32(float a, float y)
     return log1pf(-expf(_irgen_t3));
 }
 
-IRGEN_FN float log_sf_f32(float x, float alpha, float beta)
+IRGEN_FN float log_gamma_p_of_log_f32(float a, float ly)
 {
     float _irgen_t1 = 0.0f;
-    _irgen_t1 = log_gamma_p_f32(alpha, beta / x);
-    return _irgen_t1;
+    float _irgen_t2 = 0.0f;
+    if (ly < logf(FLT_MIN)) {
+        _irgen_t1 = lgamma1p_f32(a);
+        return a < 1.0f ? -_irgen_t1 + a * ly : a * ly - irgen_lgammaf(a + 1.0f);
+    }
+    _irgen_t2 = log_gamma_p_f32(a, expf(ly));
+    return _irgen_t2;
+}
+
+IRGEN_FN float log_sf_f32(float x, float alpha, float beta)
+{
+    float y = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    {
+        const float y__0 = beta / x;
+        y = y__0;
+    }
+    if (y < FLT_MIN) {
+        _irgen_t1 = log_gamma_p_of_log_f32(alpha, logf(beta) - logf(x));
+        return _irgen_t1;
+    }
+    _irgen_t2 = log_gamma_p_f32(alpha, y);
+    return _irgen_t2;
 }
 
 IRGEN_FN float kernel_log_sf_f32(float x, float alpha, float beta)
@@ -3637,25 +3745,89 @@ IRGEN_FN float log_gamma_p__d0_1_f32(float a, float y, float d0_a, float d1_y, f
     }
 }
 
+IRGEN_FN float log_gamma_p_of_log__d0_1_f32(float a, float ly, float d0_a, float d1_ly, float* irgen_r1, float* irgen_r2)
+{
+    float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float _irgen_r1 = 0.0f;
+    float _irgen_t2 = 0.0f;
+    {
+        const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+    }
+    if (ly < logf(FLT_MIN)) {
+        { float irgen_o1;
+          _irgen_t1 = lgamma1p__d0_f32(a, d0_a, &irgen_o1);
+          d0__irgen_t1 = irgen_o1;
+        }
+        _irgen_r1 = digamma_f32(a + 1.0f);
+        {
+            const float irgen_c0 = a < 1.0f;
+            const float irgen_c1 = -(d0_a * ly);
+            *irgen_r1 = irgen_c0 ? -d0__irgen_t1 - irgen_c1 : -(_irgen_r1 * d0_a) - irgen_c1;
+            *irgen_r2 = a * d1_ly;
+            return irgen_c0 ? -_irgen_t1 + a * ly : a * ly - irgen_lgammaf(a + 1.0f);
+        }
+    }
+    { float irgen_o1, irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f32(a, expf(ly), d0_a, d1_ly * expf(ly), &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
+    }
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
+}
+
 IRGEN_FN float log_sf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)
 {
     float d0__irgen_t1 = 0.0f;
+    float d0__irgen_t2 = 0.0f;
+    float d1_y = 0.0f;
     float d1__irgen_t1 = 0.0f;
+    float d1__irgen_t2 = 0.0f;
+    float y = 0.0f;
     float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
     {
         const float d0__irgen_t1__0 = 0.0f;
+        const float d0__irgen_t2__0 = 0.0f;
+        const float d1_y__0 = 0.0f;
         const float d1__irgen_t1__0 = 0.0f;
+        const float d1__irgen_t2__0 = 0.0f;
+        const float d1_y__1 = -(beta * d1_x * (1.0f / x) * (1.0f / x));
+        const float y__0 = beta / x;
         d0__irgen_t1 = d0__irgen_t1__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d1_y = d1_y__1;
         d1__irgen_t1 = d1__irgen_t1__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        y = y__0;
+    }
+    if (y < FLT_MIN) {
+        { float irgen_o1, irgen_o2;
+          _irgen_t1 = log_gamma_p_of_log__d0_1_f32(alpha, logf(beta) - logf(x), d0_alpha, -(d1_x / x), &irgen_o1, &irgen_o2);
+          d0__irgen_t1 = irgen_o1;
+          d1__irgen_t1 = irgen_o2;
+        }
+        *irgen_r1 = d0__irgen_t1;
+        *irgen_r2 = d1__irgen_t1;
+        return _irgen_t1;
     }
     { float irgen_o1, irgen_o2;
-      _irgen_t1 = log_gamma_p__d0_1_f32(alpha, beta / x, d0_alpha, -(beta * d1_x * (1.0f / x) * (1.0f / x)), &irgen_o1, &irgen_o2);
-      d0__irgen_t1 = irgen_o1;
-      d1__irgen_t1 = irgen_o2;
+      _irgen_t2 = log_gamma_p__d0_1_f32(alpha, y, d0_alpha, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t2 = irgen_o1;
+      d1__irgen_t2 = irgen_o2;
     }
-    *irgen_r1 = d0__irgen_t1;
-    *irgen_r2 = d1__irgen_t1;
-    return _irgen_t1;
+    *irgen_r1 = d0__irgen_t2;
+    *irgen_r2 = d1__irgen_t2;
+    return _irgen_t2;
 }
 
 IRGEN_FN float log_cdf__d1_0_f32(float x, float alpha, float beta, float d0_alpha, float d1_x, float* irgen_r1, float* irgen_r2)

@@ -768,13 +768,34 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
 
 static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b)
 {
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd ls = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = log1m_pow_v_f64(irgen_m0, x, a);
-      _irgen_t1 = irgen_o0;
+    {
+        const irgen_vd y__0 = a * irgen_v_log_f64(irgen_m0, x);
+        const irgen_vd ls__0 = y__0 + irgen_v_log_f64(irgen_m0, b);
+        y = y__0;
+        ls = ls__0;
     }
-    return irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t1 * b));
+    {
+        const irgen_md irgen_m1 = ((ls < irgen_bc_f64(-40.0)) & (y < irgen_bc_f64(-40.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, ls, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0;
+          irgen_o0 = log1m_pow_v_f64(irgen_m0, x, a);
+          _irgen_t1 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t1 * b)), irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -1109,34 +1130,80 @@ static inline __attribute__((always_inline)) irgen_vd log_sf__d1_2_0_v_f64(irgen
 
 static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_2_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_a, irgen_vd d1_b, irgen_vd d2_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd d0_ls = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1_ls = irgen_bc_f64(0.0);
+    irgen_vd d2_y = irgen_bc_f64(0.0);
+    irgen_vd d2_ls = irgen_bc_f64(0.0);
     irgen_vd d2__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd ls = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
     {
+        const double d0_y__0 = 0.0;
+        const double d0_ls__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
+        const double d1_ls__0 = 0.0;
+        const double d2_y__0 = 0.0;
+        const double d2_ls__0 = 0.0;
         const double d2__irgen_t1__0 = 0.0;
+        const irgen_vd irgen_c0 = irgen_v_log_f64(irgen_m0, x);
+        const irgen_vd d0_y__1 = irgen_c0 * d0_a;
+        const irgen_vd d2_y__1 = a * d2_x / x;
+        const irgen_vd y__0 = irgen_c0 * a;
+        const irgen_vd d0_ls__1 = d0_y__1;
+        const irgen_vd d1_ls__1 = d1_b / b;
+        const irgen_vd d2_ls__1 = d2_y__1;
+        const irgen_vd ls__0 = y__0 + irgen_v_log_f64(irgen_m0, b);
+        d0_y = d0_y__1;
+        d0_ls = d0_ls__1;
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d1_ls = d1_ls__1;
+        d2_y = d2_y__1;
+        d2_ls = d2_ls__1;
         d2__irgen_t1 = irgen_bc_f64(d2__irgen_t1__0);
-    }
-    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-      irgen_o0 = log1m_pow__d1_0_v_f64(irgen_m0, x, a, d0_a, d2_x, &irgen_o1, &irgen_o2);
-      _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
-      d2__irgen_t1 = irgen_o2;
+        y = y__0;
+        ls = ls__0;
     }
     {
-        const irgen_vd irgen_c0 = _irgen_t1 * b;
-        const irgen_vd irgen_c1 = irgen_v_expm1_f64(irgen_m0, irgen_c0);
-        const irgen_vd irgen_c2 = irgen_v_exp_f64(irgen_m0, irgen_c0) / irgen_c1;
-        const irgen_vd irgen_c3 = irgen_c2 * b;
-        *irgen_r1 = irgen_c3 * d0__irgen_t1;
-        *irgen_r2 = irgen_c2 * _irgen_t1 * d1_b;
-        *irgen_r3 = irgen_c3 * d2__irgen_t1;
-        return irgen_v_log_f64(irgen_m0, -irgen_c1);
+        const irgen_md irgen_m1 = ((ls < irgen_bc_f64(-40.0)) & (y < irgen_bc_f64(-40.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, ls, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, d0_ls, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, d1_ls, irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, d2_ls, irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log1m_pow__d1_0_v_f64(irgen_m0, x, a, d0_a, d2_x, &irgen_o1, &irgen_o2);
+          _irgen_t1 = irgen_o0;
+          d0__irgen_t1 = irgen_o1;
+          d2__irgen_t1 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = _irgen_t1 * b;
+            const irgen_vd irgen_c1 = irgen_v_expm1_f64(irgen_m0, irgen_c0);
+            const irgen_vd irgen_c2 = irgen_v_exp_f64(irgen_m0, irgen_c0) / irgen_c1;
+            const irgen_vd irgen_c3 = irgen_c2 * b;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -irgen_c1), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c3 * d0__irgen_t1, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c2 * _irgen_t1 * d1_b, irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m0, irgen_c3 * d2__irgen_t1, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;

@@ -347,7 +347,18 @@ IRGEN_FN double kernel_log_prob_grad_f64(double x, double a, double b, double* i
 
 IRGEN_FN double log_cdf_f64(double x, double a, double b)
 {
+    double y = 0.0;
+    double ls = 0.0;
     double _irgen_t1 = 0.0;
+    {
+        const double y__0 = a * log(x);
+        const double ls__0 = y__0 + log(b);
+        y = y__0;
+        ls = ls__0;
+    }
+    if (ls < -40.0 && y < -40.0) {
+        return ls;
+    }
     _irgen_t1 = log1m_pow_f64(x, a);
     return log(-expm1(_irgen_t1 * b));
 }
@@ -526,14 +537,47 @@ IRGEN_FN double log_sf__d1_2_0_f64(double x, double a, double b, double d0_a, do
 
 IRGEN_FN double log_cdf__d1_2_0_f64(double x, double a, double b, double d0_a, double d1_b, double d2_x, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
+    double d0_y = 0.0;
+    double d0_ls = 0.0;
     double d0__irgen_t1 = 0.0;
+    double d1_ls = 0.0;
+    double d2_y = 0.0;
+    double d2_ls = 0.0;
     double d2__irgen_t1 = 0.0;
+    double y = 0.0;
+    double ls = 0.0;
     double _irgen_t1 = 0.0;
     {
+        const double d0_y__0 = 0.0;
+        const double d0_ls__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
+        const double d1_ls__0 = 0.0;
+        const double d2_y__0 = 0.0;
+        const double d2_ls__0 = 0.0;
         const double d2__irgen_t1__0 = 0.0;
+        const double irgen_c0 = log(x);
+        const double d0_y__1 = irgen_c0 * d0_a;
+        const double d2_y__1 = a * d2_x / x;
+        const double y__0 = irgen_c0 * a;
+        const double d0_ls__1 = d0_y__1;
+        const double d1_ls__1 = d1_b / b;
+        const double d2_ls__1 = d2_y__1;
+        const double ls__0 = y__0 + log(b);
+        d0_y = d0_y__1;
+        d0_ls = d0_ls__1;
         d0__irgen_t1 = d0__irgen_t1__0;
+        d1_ls = d1_ls__1;
+        d2_y = d2_y__1;
+        d2_ls = d2_ls__1;
         d2__irgen_t1 = d2__irgen_t1__0;
+        y = y__0;
+        ls = ls__0;
+    }
+    if (ls < -40.0 && y < -40.0) {
+        *irgen_r1 = d0_ls;
+        *irgen_r2 = d1_ls;
+        *irgen_r3 = d2_ls;
+        return ls;
     }
     { double irgen_o1, irgen_o2;
       _irgen_t1 = log1m_pow__d1_0_f64(x, a, d0_a, d2_x, &irgen_o1, &irgen_o2);

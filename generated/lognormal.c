@@ -476,11 +476,24 @@ static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md ir
     irgen_vd t = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_vd lx__0 = irgen_v_log_f64(irgen_m0, x);
-        const irgen_vd t__0 = (lx__0 - mu) / sigma;
-        lx = lx__0;
-        t = t__0;
-        return -lx__0 - 0.5 * t__0 * t__0 - irgen_v_log_f64(irgen_m0, sigma) - 0.9189385332046728;
+        const irgen_md irgen_m1 = (x == irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd lx__0 = irgen_v_log_f64(irgen_m0, x);
+            const irgen_vd t__0 = (lx__0 - mu) / sigma;
+            lx = lx__0;
+            t = t__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -lx__0 - 0.5 * t__0 * t__0 - irgen_v_log_f64(irgen_m0, sigma) - 0.9189385332046728, irgen_ret0);
+            return irgen_ret0;
+        }
     }
     return irgen_ret0;
 }
@@ -551,25 +564,50 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irg
         const double d0_t__0 = 0.0;
         const double d1_t__0 = 0.0;
         const double d2_t__0 = 0.0;
-        const irgen_vd d0_lx__1 = d0_x / x;
-        const irgen_vd lx__0 = irgen_v_log_f64(irgen_m0, x);
-        const irgen_vd irgen_c0 = 1.0 / sigma;
-        const irgen_vd d0_t__1 = irgen_c0 * d0_lx__1;
-        const irgen_vd d1_t__1 = -(irgen_c0 * d1_mu);
-        const irgen_vd irgen_c1 = lx__0 - mu;
-        const irgen_vd d2_t__1 = -(irgen_c1 * d2_sigma * (1.0 / sigma) * (1.0 / sigma));
-        const irgen_vd t__0 = irgen_c0 * irgen_c1;
-        d0_lx = d0_lx__1;
-        d0_t = d0_t__1;
-        d1_t = d1_t__1;
-        d2_t = d2_t__1;
-        lx = lx__0;
-        t = t__0;
-        const irgen_vd irgen_c2 = t__0;
-        *irgen_r1 = -d0_lx__1 - irgen_c2 * d0_t__1;
-        *irgen_r2 = -(irgen_c2 * d1_t__1);
-        *irgen_r3 = -(irgen_c0 * d2_sigma) - irgen_c2 * d2_t__1;
-        return -lx__0 - 0.5 * t__0 * t__0 - irgen_v_log_f64(irgen_m0, sigma) - 0.9189385332046728;
+        d0_lx = irgen_bc_f64(d0_lx__0);
+        d0_t = irgen_bc_f64(d0_t__0);
+        d1_t = irgen_bc_f64(d1_t__0);
+        d2_t = irgen_bc_f64(d2_t__0);
+    }
+    {
+        const irgen_md irgen_m1 = (x == irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd d0_lx__0 = d0_x / x;
+            const irgen_vd lx__0 = irgen_v_log_f64(irgen_m0, x);
+            const irgen_vd irgen_c0 = 1.0 / sigma;
+            const irgen_vd d0_t__0 = irgen_c0 * d0_lx__0;
+            const irgen_vd d1_t__0 = -(irgen_c0 * d1_mu);
+            const irgen_vd irgen_c1 = lx__0 - mu;
+            const irgen_vd d2_t__0 = -(irgen_c1 * d2_sigma * (1.0 / sigma) * (1.0 / sigma));
+            const irgen_vd t__0 = irgen_c0 * irgen_c1;
+            d0_lx = d0_lx__0;
+            lx = lx__0;
+            d0_t = d0_t__0;
+            d1_t = d1_t__0;
+            d2_t = d2_t__0;
+            t = t__0;
+            const irgen_vd irgen_c2 = t__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -lx__0 - 0.5 * t__0 * t__0 - irgen_v_log_f64(irgen_m0, sigma) - 0.9189385332046728, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -d0_lx__0 - irgen_c2 * d0_t__0, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c2 * d1_t__0), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d2_sigma) - irgen_c2 * d2_t__0, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1965,11 +2003,24 @@ static inline __attribute__((always_inline)) irgen_vf log_prob_v_f32(irgen_mf ir
     irgen_vf t = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
-        const irgen_vf lx__0 = irgen_v_log_f32(irgen_m0, x);
-        const irgen_vf t__0 = (lx__0 - mu) / sigma;
-        lx = lx__0;
-        t = t__0;
-        return -lx__0 - 0.5f * t__0 * t__0 - irgen_v_log_f32(irgen_m0, sigma) - 0.9189385332046728f;
+        const irgen_mf irgen_m1 = (x == irgen_bc_f32(0.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-INFINITY), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf lx__0 = irgen_v_log_f32(irgen_m0, x);
+            const irgen_vf t__0 = (lx__0 - mu) / sigma;
+            lx = lx__0;
+            t = t__0;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, -lx__0 - 0.5f * t__0 * t__0 - irgen_v_log_f32(irgen_m0, sigma) - 0.9189385332046728f, irgen_ret0);
+            return irgen_ret0;
+        }
     }
     return irgen_ret0;
 }
@@ -2040,25 +2091,50 @@ static inline __attribute__((always_inline)) irgen_vf log_prob__d0_1_2_v_f32(irg
         const float d0_t__0 = 0.0f;
         const float d1_t__0 = 0.0f;
         const float d2_t__0 = 0.0f;
-        const irgen_vf d0_lx__1 = d0_x / x;
-        const irgen_vf lx__0 = irgen_v_log_f32(irgen_m0, x);
-        const irgen_vf irgen_c0 = 1.0f / sigma;
-        const irgen_vf d0_t__1 = irgen_c0 * d0_lx__1;
-        const irgen_vf d1_t__1 = -(irgen_c0 * d1_mu);
-        const irgen_vf irgen_c1 = lx__0 - mu;
-        const irgen_vf d2_t__1 = -(irgen_c1 * d2_sigma * (1.0f / sigma) * (1.0f / sigma));
-        const irgen_vf t__0 = irgen_c0 * irgen_c1;
-        d0_lx = d0_lx__1;
-        d0_t = d0_t__1;
-        d1_t = d1_t__1;
-        d2_t = d2_t__1;
-        lx = lx__0;
-        t = t__0;
-        const irgen_vf irgen_c2 = t__0;
-        *irgen_r1 = -d0_lx__1 - irgen_c2 * d0_t__1;
-        *irgen_r2 = -(irgen_c2 * d1_t__1);
-        *irgen_r3 = -(irgen_c0 * d2_sigma) - irgen_c2 * d2_t__1;
-        return -lx__0 - 0.5f * t__0 * t__0 - irgen_v_log_f32(irgen_m0, sigma) - 0.9189385332046728f;
+        d0_lx = irgen_bc_f32(d0_lx__0);
+        d0_t = irgen_bc_f32(d0_t__0);
+        d1_t = irgen_bc_f32(d1_t__0);
+        d2_t = irgen_bc_f32(d2_t__0);
+    }
+    {
+        const irgen_mf irgen_m1 = (x == irgen_bc_f32(0.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-INFINITY), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret3);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf d0_lx__0 = d0_x / x;
+            const irgen_vf lx__0 = irgen_v_log_f32(irgen_m0, x);
+            const irgen_vf irgen_c0 = 1.0f / sigma;
+            const irgen_vf d0_t__0 = irgen_c0 * d0_lx__0;
+            const irgen_vf d1_t__0 = -(irgen_c0 * d1_mu);
+            const irgen_vf irgen_c1 = lx__0 - mu;
+            const irgen_vf d2_t__0 = -(irgen_c1 * d2_sigma * (1.0f / sigma) * (1.0f / sigma));
+            const irgen_vf t__0 = irgen_c0 * irgen_c1;
+            d0_lx = d0_lx__0;
+            lx = lx__0;
+            d0_t = d0_t__0;
+            d1_t = d1_t__0;
+            d2_t = d2_t__0;
+            t = t__0;
+            const irgen_vf irgen_c2 = t__0;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, -lx__0 - 0.5f * t__0 * t__0 - irgen_v_log_f32(irgen_m0, sigma) - 0.9189385332046728f, irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, -d0_lx__0 - irgen_c2 * d0_t__0, irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, -(irgen_c2 * d1_t__0), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m0, -(irgen_c0 * d2_sigma) - irgen_c2 * d2_t__0, irgen_ret3);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            *irgen_r3 = irgen_ret3;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;

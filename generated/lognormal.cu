@@ -173,6 +173,9 @@ IRGEN_FN double log_prob_f64(double x, double mu, double sigma)
 {
     double lx = 0.0;
     double t = 0.0;
+    if (x == 0.0) {
+        return -((double)INFINITY);
+    }
     {
         const double lx__0 = log(x);
         const double t__0 = (lx__0 - mu) / sigma;
@@ -211,24 +214,36 @@ IRGEN_FN double log_prob__d0_1_2_f64(double x, double mu, double sigma, double d
         const double d0_t__0 = 0.0;
         const double d1_t__0 = 0.0;
         const double d2_t__0 = 0.0;
-        const double d0_lx__1 = d0_x / x;
+        d0_lx = d0_lx__0;
+        d0_t = d0_t__0;
+        d1_t = d1_t__0;
+        d2_t = d2_t__0;
+    }
+    if (x == 0.0) {
+        *irgen_r1 = 0.0;
+        *irgen_r2 = 0.0;
+        *irgen_r3 = 0.0;
+        return -((double)INFINITY);
+    }
+    {
+        const double d0_lx__0 = d0_x / x;
         const double lx__0 = log(x);
         const double irgen_c0 = 1.0 / sigma;
-        const double d0_t__1 = irgen_c0 * d0_lx__1;
-        const double d1_t__1 = -(irgen_c0 * d1_mu);
+        const double d0_t__0 = irgen_c0 * d0_lx__0;
+        const double d1_t__0 = -(irgen_c0 * d1_mu);
         const double irgen_c1 = lx__0 - mu;
-        const double d2_t__1 = -(irgen_c1 * d2_sigma * (1.0 / sigma) * (1.0 / sigma));
+        const double d2_t__0 = -(irgen_c1 * d2_sigma * (1.0 / sigma) * (1.0 / sigma));
         const double t__0 = irgen_c0 * irgen_c1;
-        d0_lx = d0_lx__1;
-        d0_t = d0_t__1;
-        d1_t = d1_t__1;
-        d2_t = d2_t__1;
+        d0_lx = d0_lx__0;
         lx = lx__0;
+        d0_t = d0_t__0;
+        d1_t = d1_t__0;
+        d2_t = d2_t__0;
         t = t__0;
         const double irgen_c2 = t__0;
-        *irgen_r1 = -d0_lx__1 - irgen_c2 * d0_t__1;
-        *irgen_r2 = -(irgen_c2 * d1_t__1);
-        *irgen_r3 = -(irgen_c0 * d2_sigma) - irgen_c2 * d2_t__1;
+        *irgen_r1 = -d0_lx__0 - irgen_c2 * d0_t__0;
+        *irgen_r2 = -(irgen_c2 * d1_t__0);
+        *irgen_r3 = -(irgen_c0 * d2_sigma) - irgen_c2 * d2_t__0;
         return -lx__0 - 0.5 * t__0 * t__0 - log(sigma) - 0.9189385332046728;
     }
 }
@@ -988,6 +1003,9 @@ IRGEN_FN float log_prob_f32(float x, float mu, float sigma)
 {
     float lx = 0.0f;
     float t = 0.0f;
+    if (x == 0.0f) {
+        return -INFINITY;
+    }
     {
         const float lx__0 = logf(x);
         const float t__0 = (lx__0 - mu) / sigma;
@@ -1026,24 +1044,36 @@ IRGEN_FN float log_prob__d0_1_2_f32(float x, float mu, float sigma, float d0_x, 
         const float d0_t__0 = 0.0f;
         const float d1_t__0 = 0.0f;
         const float d2_t__0 = 0.0f;
-        const float d0_lx__1 = d0_x / x;
+        d0_lx = d0_lx__0;
+        d0_t = d0_t__0;
+        d1_t = d1_t__0;
+        d2_t = d2_t__0;
+    }
+    if (x == 0.0f) {
+        *irgen_r1 = 0.0f;
+        *irgen_r2 = 0.0f;
+        *irgen_r3 = 0.0f;
+        return -INFINITY;
+    }
+    {
+        const float d0_lx__0 = d0_x / x;
         const float lx__0 = logf(x);
         const float irgen_c0 = 1.0f / sigma;
-        const float d0_t__1 = irgen_c0 * d0_lx__1;
-        const float d1_t__1 = -(irgen_c0 * d1_mu);
+        const float d0_t__0 = irgen_c0 * d0_lx__0;
+        const float d1_t__0 = -(irgen_c0 * d1_mu);
         const float irgen_c1 = lx__0 - mu;
-        const float d2_t__1 = -(irgen_c1 * d2_sigma * (1.0f / sigma) * (1.0f / sigma));
+        const float d2_t__0 = -(irgen_c1 * d2_sigma * (1.0f / sigma) * (1.0f / sigma));
         const float t__0 = irgen_c0 * irgen_c1;
-        d0_lx = d0_lx__1;
-        d0_t = d0_t__1;
-        d1_t = d1_t__1;
-        d2_t = d2_t__1;
+        d0_lx = d0_lx__0;
         lx = lx__0;
+        d0_t = d0_t__0;
+        d1_t = d1_t__0;
+        d2_t = d2_t__0;
         t = t__0;
         const float irgen_c2 = t__0;
-        *irgen_r1 = -d0_lx__1 - irgen_c2 * d0_t__1;
-        *irgen_r2 = -(irgen_c2 * d1_t__1);
-        *irgen_r3 = -(irgen_c0 * d2_sigma) - irgen_c2 * d2_t__1;
+        *irgen_r1 = -d0_lx__0 - irgen_c2 * d0_t__0;
+        *irgen_r2 = -(irgen_c2 * d1_t__0);
+        *irgen_r3 = -(irgen_c0 * d2_sigma) - irgen_c2 * d2_t__0;
         return -lx__0 - 0.5f * t__0 * t__0 - logf(sigma) - 0.9189385332046728f;
     }
 }

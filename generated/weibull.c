@@ -667,8 +667,26 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_prob_grad_v_f64
 
 static inline __attribute__((always_inline)) irgen_vd log_cdf_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam)
 {
+    irgen_vd lt = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, x / lam, k)));
+    {
+        const irgen_vd lt__0 = k * (-irgen_v_log_f64(irgen_m0, lam) + irgen_v_log_f64(irgen_m0, x));
+        lt = lt__0;
+    }
+    {
+        const irgen_md irgen_m1 = (lt < irgen_bc_f64(-20.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, lt - 0.5 * irgen_v_exp_f64(irgen_m2, lt), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, -irgen_v_pow_f64(irgen_m0, x / lam, k))), irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -890,19 +908,53 @@ static inline __attribute__((always_inline)) irgen_vd log_sf__d1_0_v_f64(irgen_m
 
 static inline __attribute__((always_inline)) irgen_vd log_cdf__d1_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd lam, irgen_vd d0_k, irgen_vd d1_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
+    irgen_vd d0_lt = irgen_bc_f64(0.0);
+    irgen_vd d1_lt = irgen_bc_f64(0.0);
+    irgen_vd lt = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
-        const irgen_vd irgen_c0 = 1.0 / lam;
-        const irgen_vd irgen_c1 = irgen_c0 * x;
-        const irgen_vd irgen_c2 = irgen_v_pow_f64(irgen_m0, irgen_c1, k);
-        const irgen_vd irgen_c3 = -irgen_c2;
-        const irgen_vd irgen_c4 = irgen_v_expm1_f64(irgen_m0, irgen_c3);
-        const irgen_vd irgen_c5 = irgen_v_exp_f64(irgen_m0, irgen_c3) / irgen_c4;
-        *irgen_r1 = -(irgen_c2 * irgen_c5 * d0_k * irgen_v_log_f64(irgen_m0, irgen_c1));
-        *irgen_r2 = -(irgen_c0 * irgen_c5 * d1_x * k * irgen_v_pow_f64(irgen_m0, irgen_c1, k - 1.0));
-        return irgen_v_log_f64(irgen_m0, -irgen_c4);
+        const double d0_lt__0 = 0.0;
+        const double d1_lt__0 = 0.0;
+        const irgen_vd irgen_c0 = -irgen_v_log_f64(irgen_m0, lam) + irgen_v_log_f64(irgen_m0, x);
+        const irgen_vd d0_lt__1 = irgen_c0 * d0_k;
+        const irgen_vd d1_lt__1 = d1_x * k / x;
+        const irgen_vd lt__0 = irgen_c0 * k;
+        d0_lt = d0_lt__1;
+        d1_lt = d1_lt__1;
+        lt = lt__0;
+    }
+    {
+        const irgen_md irgen_m1 = (lt < irgen_bc_f64(-20.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd irgen_c0 = 0.5 * irgen_v_exp_f64(irgen_m2, lt);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -irgen_c0 + lt, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -(irgen_c0 * d0_lt) + d0_lt, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, -(irgen_c0 * d1_lt) + d1_lt, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd irgen_c0 = 1.0 / lam;
+            const irgen_vd irgen_c1 = irgen_c0 * x;
+            const irgen_vd irgen_c2 = irgen_v_pow_f64(irgen_m0, irgen_c1, k);
+            const irgen_vd irgen_c3 = -irgen_c2;
+            const irgen_vd irgen_c4 = irgen_v_expm1_f64(irgen_m0, irgen_c3);
+            const irgen_vd irgen_c5 = irgen_v_exp_f64(irgen_m0, irgen_c3) / irgen_c4;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -irgen_c4), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c2 * irgen_c5 * d0_k * irgen_v_log_f64(irgen_m0, irgen_c1)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * irgen_c5 * d1_x * k * irgen_v_pow_f64(irgen_m0, irgen_c1, k - 1.0)), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
@@ -1830,8 +1882,26 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_prob_grad_v_f32
 
 static inline __attribute__((always_inline)) irgen_vf log_cdf_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam)
 {
+    irgen_vf lt = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_v_log_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, -irgen_v_pow_f32(irgen_m0, x / lam, k)));
+    {
+        const irgen_vf lt__0 = k * (-irgen_v_log_f32(irgen_m0, lam) + irgen_v_log_f32(irgen_m0, x));
+        lt = lt__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (lt < irgen_bc_f32(-20.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, lt - 0.5f * irgen_v_exp_f32(irgen_m2, lt), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, -irgen_v_pow_f32(irgen_m0, x / lam, k))), irgen_ret0);
+        return irgen_ret0;
+    }
     return irgen_ret0;
 }
 
@@ -2053,19 +2123,53 @@ static inline __attribute__((always_inline)) irgen_vf log_sf__d1_0_v_f32(irgen_m
 
 static inline __attribute__((always_inline)) irgen_vf log_cdf__d1_0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf lam, irgen_vf d0_k, irgen_vf d1_x, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
+    irgen_vf d0_lt = irgen_bc_f32(0.0f);
+    irgen_vf d1_lt = irgen_bc_f32(0.0f);
+    irgen_vf lt = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     {
-        const irgen_vf irgen_c0 = 1.0f / lam;
-        const irgen_vf irgen_c1 = irgen_c0 * x;
-        const irgen_vf irgen_c2 = irgen_v_pow_f32(irgen_m0, irgen_c1, k);
-        const irgen_vf irgen_c3 = -irgen_c2;
-        const irgen_vf irgen_c4 = irgen_v_expm1_f32(irgen_m0, irgen_c3);
-        const irgen_vf irgen_c5 = irgen_v_exp_f32(irgen_m0, irgen_c3) / irgen_c4;
-        *irgen_r1 = -(irgen_c2 * irgen_c5 * d0_k * irgen_v_log_f32(irgen_m0, irgen_c1));
-        *irgen_r2 = -(irgen_c0 * irgen_c5 * d1_x * k * irgen_v_pow_f32(irgen_m0, irgen_c1, k - 1.0f));
-        return irgen_v_log_f32(irgen_m0, -irgen_c4);
+        const float d0_lt__0 = 0.0f;
+        const float d1_lt__0 = 0.0f;
+        const irgen_vf irgen_c0 = -irgen_v_log_f32(irgen_m0, lam) + irgen_v_log_f32(irgen_m0, x);
+        const irgen_vf d0_lt__1 = irgen_c0 * d0_k;
+        const irgen_vf d1_lt__1 = d1_x * k / x;
+        const irgen_vf lt__0 = irgen_c0 * k;
+        d0_lt = d0_lt__1;
+        d1_lt = d1_lt__1;
+        lt = lt__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (lt < irgen_bc_f32(-20.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            {
+                const irgen_vf irgen_c0 = 0.5f * irgen_v_exp_f32(irgen_m2, lt);
+                irgen_ret0 = irgen_sel_f32(irgen_m2, -irgen_c0 + lt, irgen_ret0);
+                irgen_ret1 = irgen_sel_f32(irgen_m2, -(irgen_c0 * d0_lt) + d0_lt, irgen_ret1);
+                irgen_ret2 = irgen_sel_f32(irgen_m2, -(irgen_c0 * d1_lt) + d1_lt, irgen_ret2);
+                const irgen_mf irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf irgen_c0 = 1.0f / lam;
+            const irgen_vf irgen_c1 = irgen_c0 * x;
+            const irgen_vf irgen_c2 = irgen_v_pow_f32(irgen_m0, irgen_c1, k);
+            const irgen_vf irgen_c3 = -irgen_c2;
+            const irgen_vf irgen_c4 = irgen_v_expm1_f32(irgen_m0, irgen_c3);
+            const irgen_vf irgen_c5 = irgen_v_exp_f32(irgen_m0, irgen_c3) / irgen_c4;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, irgen_v_log_f32(irgen_m0, -irgen_c4), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, -(irgen_c2 * irgen_c5 * d0_k * irgen_v_log_f32(irgen_m0, irgen_c1)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m0, -(irgen_c0 * irgen_c5 * d1_x * k * irgen_v_pow_f32(irgen_m0, irgen_c1, k - 1.0f)), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
     }
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;

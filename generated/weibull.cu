@@ -260,6 +260,14 @@ IRGEN_FN double kernel_log_prob_grad_f64(double x, double k, double lam, double*
 
 IRGEN_FN double log_cdf_f64(double x, double k, double lam)
 {
+    double lt = 0.0;
+    {
+        const double lt__0 = k * (-log(lam) + log(x));
+        lt = lt__0;
+    }
+    if (lt < -20.0) {
+        return lt - 0.5 * exp(lt);
+    }
     return log(-expm1(-pow(x / lam, k)));
 }
 
@@ -362,6 +370,28 @@ IRGEN_FN double log_sf__d1_0_f64(double x, double k, double lam, double d0_k, do
 
 IRGEN_FN double log_cdf__d1_0_f64(double x, double k, double lam, double d0_k, double d1_x, double* irgen_r1, double* irgen_r2)
 {
+    double d0_lt = 0.0;
+    double d1_lt = 0.0;
+    double lt = 0.0;
+    {
+        const double d0_lt__0 = 0.0;
+        const double d1_lt__0 = 0.0;
+        const double irgen_c0 = -log(lam) + log(x);
+        const double d0_lt__1 = irgen_c0 * d0_k;
+        const double d1_lt__1 = d1_x * k / x;
+        const double lt__0 = irgen_c0 * k;
+        d0_lt = d0_lt__1;
+        d1_lt = d1_lt__1;
+        lt = lt__0;
+    }
+    if (lt < -20.0) {
+        {
+            const double irgen_c0 = 0.5 * exp(lt);
+            *irgen_r1 = -(irgen_c0 * d0_lt) + d0_lt;
+            *irgen_r2 = -(irgen_c0 * d1_lt) + d1_lt;
+            return -irgen_c0 + lt;
+        }
+    }
     {
         const double irgen_c0 = 1.0 / lam;
         const double irgen_c1 = irgen_c0 * x;
@@ -807,6 +837,14 @@ IRGEN_FN float kernel_log_prob_grad_f32(float x, float k, float lam, float* irge
 
 IRGEN_FN float log_cdf_f32(float x, float k, float lam)
 {
+    float lt = 0.0f;
+    {
+        const float lt__0 = k * (-logf(lam) + logf(x));
+        lt = lt__0;
+    }
+    if (lt < -20.0f) {
+        return lt - 0.5f * expf(lt);
+    }
     return logf(-expm1f(-powf(x / lam, k)));
 }
 
@@ -909,6 +947,28 @@ IRGEN_FN float log_sf__d1_0_f32(float x, float k, float lam, float d0_k, float d
 
 IRGEN_FN float log_cdf__d1_0_f32(float x, float k, float lam, float d0_k, float d1_x, float* irgen_r1, float* irgen_r2)
 {
+    float d0_lt = 0.0f;
+    float d1_lt = 0.0f;
+    float lt = 0.0f;
+    {
+        const float d0_lt__0 = 0.0f;
+        const float d1_lt__0 = 0.0f;
+        const float irgen_c0 = -logf(lam) + logf(x);
+        const float d0_lt__1 = irgen_c0 * d0_k;
+        const float d1_lt__1 = d1_x * k / x;
+        const float lt__0 = irgen_c0 * k;
+        d0_lt = d0_lt__1;
+        d1_lt = d1_lt__1;
+        lt = lt__0;
+    }
+    if (lt < -20.0f) {
+        {
+            const float irgen_c0 = 0.5f * expf(lt);
+            *irgen_r1 = -(irgen_c0 * d0_lt) + d0_lt;
+            *irgen_r2 = -(irgen_c0 * d1_lt) + d1_lt;
+            return -irgen_c0 + lt;
+        }
+    }
     {
         const float irgen_c0 = 1.0f / lam;
         const float irgen_c1 = irgen_c0 * x;

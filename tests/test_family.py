@@ -227,3 +227,42 @@ def test_the_cuda_samplers_draw_the_same_bits(dtype, monkeypatch, tmp_path):
             f = getattr(mod, kernel)
             assert_same_stream(kernel, f(*cols, seed=5),
                                host(f(*[FakeCudaArray(c) for c in cols], seed=5)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lower_tails_where_the_variable_underflows(dtype):
+    """Far in a lower tail a power of x underflows long before log F does (Weibull(50, 3)
+    at x = 0.5: (x / 3)^50 = 1e-39, subnormal in float32; Kumaraswamy(100, 100) at 1e-30;
+    a Gamma or Chi2 whose beta x underflows; InverseGamma's beta / x far up): log F (or
+    log S) against mpmath at 40 digits, and dz/dshape finite and equal to the explicit
+    reparameterization's where there is one. These gave -inf and NaN gradients (0 / 0),
+    which truncation at such a bound carried into every gradient."""
+    import generated.gamma as ga
+    mpmath.mp.dps = 40
+    f32 = dtype == np.float32
+    rtol = 1e-6 if f32 else 1e-14
+    mp = lambda v: mpmath.mpf(float(v))  # noqa: E731
+    x, k, lam = dtype(0.5), dtype(50.0), dtype(3.0)
+    want = mpmath.log(-mpmath.expm1(-(mp(x) / mp(lam)) ** mp(k)))
+    assert float(wb.log_cdf(x, k, lam)) == pytest.approx(float(want), rel=rtol)
+    dk = wb.implicit_grad(x, k, lam)[0]
+    assert float(dk) == pytest.approx(-0.5 * np.log(0.5 / 3.0) / 50.0, rel=10 * rtol)
+    x, a, b = dtype(1e-30), dtype(100.0), dtype(100.0)
+    want = mpmath.log(-mpmath.expm1(mp(b) * mpmath.log1p(-mp(x) ** mp(a))))
+    assert float(ku.log_cdf(x, a, b)) == pytest.approx(float(want), rel=rtol)
+    da = ku.implicit_grad(x, a, b)[0]          # z = (1 - (1 - u)^(1/b))^(1/a): -z log z / a
+    assert float(da) == pytest.approx(-float(mp(x) * mpmath.log(mp(x)) / mp(a)), rel=10 * rtol)
+    if f32:
+        return                                  # below: double's subnormal range
+    x = np.nextafter(0.0, 1.0)
+    for got, (s, y) in ((ga.log_cdf(x, 3.0, 0.5), (3.0, mp(x) / 2)),
+                        (c2.log_cdf(x, 3.0), (1.5, mp(x) / 2))):
+        assert got == pytest.approx(float(mpmath.log(mpmath.gammainc(s, 0, y,
+                                                                     regularized=True))),
+                                    rel=1e-14)
+    assert ga.implicit_grad(x, 3.0, 0.5)[0] == 0.0 and c2.implicit_grad(x, 3.0) == 0.0
+    big = 1e300
+    want = mpmath.log(mpmath.gammainc(3.0, 0, mpmath.mpf(1e-20) / mp(big), regularized=True))
+    assert ig.log_sf(big, 3.0, 1e-20) == pytest.approx(float(want), rel=1e-14)
+    assert np.isfinite(ig.implicit_grad(big, 3.0, 1e-20)[0])
+    assert ln.log_prob(0.0, 0.0, 1.0) == -np.inf and ln.log_prob(np.float32(0), 0.0, 1.0) == -np.inf

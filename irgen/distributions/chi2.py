@@ -3,7 +3,8 @@ from irgen.dsl import *
 from irgen.distributions.gamma import group as gamma_group
 from irgen.distributions.gamma import sample as gamma_sample
 from irgen.distributions.gamma import sample_group as gamma_sample_group
-from irgen.lib.incomplete_gamma import gamma_p, log_gamma_p, log_gamma_q, split
+from irgen.lib.incomplete_gamma import (gamma_p, log_gamma_p, log_gamma_p_of_log,
+                                        log_gamma_q, split)
 
 LOG_2 = 0.6931471805599453
 
@@ -23,6 +24,8 @@ def log_prob(x, k):
 
 @dsl
 def log_cdf(x, k):
+    if 0.5 * x < TINY:     # x / 2 subnormal or 0 for x > 0: from log x - log 2
+        return log_gamma_p_of_log(0.5 * k, log(x) - LOG_2)
     return log_gamma_p(0.5 * k, 0.5 * x)
 
 

@@ -25,7 +25,10 @@ def log_prob(x, alpha, beta):
 
 @dsl
 def log_cdf(x, alpha, beta):
-    return log_gamma_p(alpha, x * beta)
+    y = x * beta
+    if y < TINY:       # beta x subnormal or 0 for x > 0: from log x + log beta, every digit
+        return log_gamma_p_of_log(alpha, log(x) + log(beta))
+    return log_gamma_p(alpha, y)
 
 
 @dsl

@@ -3,7 +3,7 @@ from irgen.dsl import *
 from irgen.distributions.gamma import group as gamma_group
 from irgen.distributions.gamma import sample as gamma_sample
 from irgen.distributions.gamma import sample_group as gamma_sample_group
-from irgen.lib.incomplete_gamma import log_gamma_p, log_gamma_q, split
+from irgen.lib.incomplete_gamma import log_gamma_p, log_gamma_p_of_log, log_gamma_q, split
 
 
 @dsl
@@ -25,7 +25,10 @@ def log_cdf(x, alpha, beta):
 
 @dsl
 def log_sf(x, alpha, beta):
-    return log_gamma_p(alpha, beta / x)
+    y = beta / x
+    if y < TINY:       # beta / x subnormal or 0 for finite x: from log beta - log x
+        return log_gamma_p_of_log(alpha, log(beta) - log(x))
+    return log_gamma_p(alpha, y)
 
 
 @dsl

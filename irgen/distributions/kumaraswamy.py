@@ -30,6 +30,12 @@ def log_prob(x, a, b):
 
 @dsl
 def log_cdf(x, a, b):
+    y = a * log(x)
+    ls = log(b) + y
+    if y < -40.0 and ls < -40.0:
+        # F = b x^a (1 + O(x^a + b x^a)): from logarithms, as x^a underflows long before
+        # log F does (a = 100 at x = 1e-30)
+        return ls
     return log(-expm1(b * log1m_pow(x, a)))
 
 

@@ -14,6 +14,8 @@ def cdf(x, mu, sigma):
 
 @dsl
 def log_prob(x, mu, sigma):
+    if x == 0.0:
+        return -INF                  # the density's limit, not -inf + inf
     lx = log(x)
     t = (lx - mu) / sigma
     return -0.5 * t * t - log(sigma) - LOG_SQRT_2PI - lx

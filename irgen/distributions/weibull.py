@@ -20,6 +20,11 @@ def log_prob(x, k, lam):
 
 @dsl
 def log_cdf(x, k, lam):
+    lt = k * (log(x) - log(lam))          # log t, t = (x / lam)^k
+    if lt < -20.0:
+        # log(1 - e^-t) = log t - t / 2 + t^2 / 24 - ..., from log t: t itself underflows
+        # (float32, k = 50: at x / lam = 1/6) long before F's logarithm does
+        return lt - 0.5 * exp(lt)
     return log(-expm1(-pow(x / lam, k)))
 
 
