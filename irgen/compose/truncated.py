@@ -224,10 +224,10 @@ class Truncated:
         target = xp.logaddexp(xp.log1p(-u) + ll, xp.log(u) + lh)   # NaN rows stay NaN
         sign = 1 - 2 * xp.astype(upper, xp.float64)     # log S falls where log F rises
 
-        def f(x, sel):
-            """(sign (log F - target), log F) at x for the elements sel, log F meaning log S
-            in the S form."""
-            lf = self._in_form(xp, x, [t[sel] for t in theta], upper[sel])
+        def f(x, sel, th):
+            """(sign (log F - target), log F) at x for the elements sel (th: their
+            parameters), log F meaning log S in the S form."""
+            lf = self._in_form(xp, x, th, upper[sel])
             return sign[sel] * (lf - target[sel]), lf
 
         lo, hi = xp.copy(low), xp.copy(high)
@@ -240,7 +240,7 @@ class Truncated:
             step = xp.ones_like(other)
             for _ in range(MAX_GROWTH):
                 cand = other + direction * step
-                val, _ = f(cand, sel)
+                val, _ = f(cand, sel, [t[sel] for t in theta])
                 done = (val <= 0) if direction < 0 else (val >= 0)
                 bound[sel[done]] = cand[done]
                 sel, other, step = sel[~done], other[~done], step[~done] * 2.0
@@ -258,14 +258,15 @@ class Truncated:
                 break
             evaluated += len(act)
             xa = x[act]
-            val, lf = f(xa, act)
+            th = [t[act] for t in theta]
+            val, lf = f(xa, act, th)
             la = xp.where(val < 0, xa, lo[act])
             ha = xp.where(val > 0, xa, hi[act])
             lo[act], hi[act] = la, ha
             # |dlog F/dx|, then a Newton step (a step onto the bracket's end is allowed: at
             # the root Newton stays put there)
             # (in logs: near 0 the slope overflows where x times it does not)
-            log_slope = xp.kernel(self.base, "log_prob", xa, *(t[act] for t in theta)) - lf
+            log_slope = xp.kernel(self.base, "log_prob", xa, *th) - lf
             spread, sa, sb = _spread(xp, la, ha, zero_end)
             in_log = spread & (xa != 0)                 # (x = 0 is an end, not inside)
             log_x = xp.log(xp.abs(xp.where(in_log, xa, xp.ones_like(xa))))
