@@ -78,11 +78,25 @@ class Truncated:
         x, *theta, low, high = xp.arrays(*args, dtype=dtype)
         return xp, x, theta, low, high
 
-    def _in_form(self, xp, v, theta, upper):
+    def _bound(self, xp, kernel, v, theta):
+        """A base kernel at a bound v for every element: evaluated once and broadcast where
+        the bound and the parameters are one value throughout (one window, as rsample's
+        size= gives), which is most of a gradient's kernel work."""
+        flat = [a.reshape(-1) for a in (v, *theta)]
+        if flat[0].shape[0] <= 1 or not all(bool((a == a[0]).all()) for a in flat):
+            return xp.kernel(self.base, kernel, v, *theta)
+        out = xp.kernel(self.base, kernel, *(a[:1] for a in flat))
+        outs = tuple(xp.broadcast_to(o.reshape(()), v.shape)
+                     for o in (out if isinstance(out, tuple) else (out,)))
+        return outs if isinstance(out, tuple) else outs[0]
+
+    def _in_form(self, xp, v, theta, upper, bound=False):
         """log S(v) where upper, else log F(v): each element in its own form only (all in
-        one form, as for one window, without masks)."""
+        one form, as for one window, without masks); v a bound: see _bound."""
         for kernel, one_form in (("log_sf", upper), ("log_cdf", ~upper)):
             if one_form.all():
+                if bound:
+                    return self._bound(xp, kernel, v, theta)
                 return xp.kernel(self.base, kernel, v, *theta)
         out = xp.full(v.shape, math.nan, v)
         for form, kernel in ((upper, "log_sf"), (~upper, "log_cdf")):
@@ -93,11 +107,11 @@ class Truncated:
     def _tails(self, xp, theta, low, high):
         """(upper, ll, lh): upper says which form an element takes (S where low lies above
         the median), ll and lh are log F or log S at low and high in that form."""
-        ll = xp.copy(xp.kernel(self.base, "log_cdf", low, *theta))
+        ll = xp.copy(self._bound(xp, "log_cdf", low, theta))
         upper = ll > math.log(0.5)
         if upper.any():
             ll[upper] = xp.kernel(self.base, "log_sf", low[upper], *(t[upper] for t in theta))
-        return upper, ll, self._in_form(xp, high, theta, upper)
+        return upper, ll, self._in_form(xp, high, theta, upper, bound=True)
 
     @staticmethod
     def _log_mass(xp, upper, ll, lh):
@@ -120,7 +134,7 @@ class Truncated:
         """low >= high, a NaN bound, or parameters the base refuses (every kernel gives NaN
         for them; the log density is the cheapest to ask)."""
         at = xp.where(xp.isfinite(low), low, xp.zeros_like(low))
-        return ~(low < high) | xp.isnan(xp.kernel(self.base, "log_prob", at, *theta))
+        return ~(low < high) | xp.isnan(self._bound(xp, "log_prob", at, theta))
 
     @staticmethod
     def _finite_or(xp, v, other):
@@ -128,9 +142,12 @@ class Truncated:
 
     def _scaled(self, xp, v, theta, lq, finite):
         """q(v) / q(z) and the base's implicit gradients at v (0 and z's own where v is an
-        infinite bound): the terms a bound adds."""
-        ratio = xp.exp(xp.kernel(self.base, "log_prob", v, *theta) - lq)
-        g = xp.kernel(self.base, "implicit_grad", v, *theta)
+        infinite bound, so that 0 times them is 0): the terms a bound adds; none to
+        compute where the bound is infinite throughout."""
+        if not finite.any():
+            return xp.zeros_like(lq), tuple(xp.zeros_like(lq) for _ in theta)
+        ratio = xp.exp(self._bound(xp, "log_prob", v, theta) - lq)
+        g = self._bound(xp, "implicit_grad", v, theta)
         return xp.where(finite, ratio, xp.zeros_like(ratio)), g if isinstance(g, tuple) else (g,)
 
     # -- the kernels, as a generated module has them
