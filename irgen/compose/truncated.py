@@ -280,9 +280,9 @@ class Truncated:
             la = xp.where(val < 0, xa, lo[act])
             ha = xp.where(val > 0, xa, hi[act])
             lo[act], hi[act] = la, ha
-            # |dlog F/dx|, then a Newton step (a step onto the bracket's end is allowed: at
-            # the root Newton stays put there)
-            # (in logs: near 0 the slope overflows where x times it does not)
+            # log |dlog F/dx| (in logs: near 0 the slope overflows where x times it does
+            # not), then a Newton step, in x or in log |x| (a step onto the bracket's end is
+            # allowed: at the root Newton stays put there)
             log_slope = xp.kernel(self.base, "log_prob", xa, *th) - lf
             spread, sa, sb = _spread(xp, la, ha, zero_end)
             in_log = spread & (xa != 0)                 # (x = 0 is an end, not inside)
