@@ -20,8 +20,8 @@ NumPy arrays out; torch tensors (CPU or CUDA) give tensors on their device.
 from __future__ import annotations
 
 import math
-import numbers
 
+from ..runtime.promotion import size_tuple
 from .arrays import namespace
 
 MAX_STEPS = 200          # Newton-bisection steps; bisection alone halves a double in ~2100
@@ -155,9 +155,15 @@ class Truncated:
         xp, x, theta, low, high = self._split((x,) + params)
         with xp.quiet():
             lo, _, _ = self._levels(xp, xp.clip(x, low, high), theta, low, high)
-            out = xp.where(x <= low, xp.zeros_like(lo),
-                           xp.where(x >= high, xp.ones_like(lo), xp.exp(lo)))
-            return xp.where(self._bad(xp, theta, low, high) | xp.isnan(x), math.nan, out)
+            return self._window_cdf(xp, x, lo, low, high, self._bad(xp, theta, low, high))
+
+    @staticmethod
+    def _window_cdf(xp, x, lo, low, high, bad):
+        """F_T(x) from log F_T at x clipped into the window: 0 and 1 outside it, NaN for
+        bad input or x."""
+        out = xp.where(x <= low, xp.zeros_like(lo),
+                       xp.where(x >= high, xp.ones_like(lo), xp.exp(lo)))
+        return xp.where(bad | xp.isnan(x), math.nan, out)
 
     def log_prob(self, x, *params):
         return self._log_prob_grad(x, *params, grads=False)[0]
@@ -203,7 +209,7 @@ class Truncated:
             return tuple(self._implicit_grad(xp, z, theta, low, high)[0])
 
     def _implicit_grad(self, xp, z, theta, low, high):
-        """(dz/dp for every parameter, log q_T(z))."""
+        """(dz/dp for every parameter, log q_T(z), log F_T(z), bad input)."""
         lq = xp.kernel(self.base, "log_prob", z, *theta)
         lo, hi, log_mass = self._levels(xp, z, theta, low, high)
         F, S = xp.exp(lo), xp.exp(hi)
@@ -212,17 +218,19 @@ class Truncated:
         gz = xp.kernel(self.base, "implicit_grad", z, *theta)
         gz = gz if isinstance(gz, tuple) else (gz,)
         out = [a - S * A * c - F * B * d for a, c, d in zip(gz, gl, gh)] + [S * A, F * B]
-        bad = self._bad(xp, theta, low, high) | ~((z >= low) & (z <= high))
-        return [xp.where(bad, math.nan, g) for g in out], lq - log_mass
+        bad = self._bad(xp, theta, low, high)
+        outside = ~((z >= low) & (z <= high))
+        return [xp.where(bad | outside, math.nan, g) for g in out], lq - log_mass, lo, bad
 
     def cdf_grad(self, x, *params):
-        """F_T(x) and dF_T/dp = -q_T(x) dz/dp (the implicit gradient at x)."""
+        """F_T(x) and dF_T/dp = -q_T(x) dz/dp (the implicit gradient at x), from one pass
+        over the window's terms."""
         xp, x, theta, low, high = self._split((x,) + params)
-        F = self.cdf(x, *theta, low, high)
         with xp.quiet():
             inside = (x >= low) & (x <= high)
             at = xp.clip(self._finite_or(xp, x, low), low, high)
-            dz, lq = self._implicit_grad(xp, at, theta, low, high)
+            dz, lq, lo, bad = self._implicit_grad(xp, at, theta, low, high)
+            F = self._window_cdf(xp, x, lo, low, high, bad)
             q = xp.where(inside, xp.exp(lq), xp.zeros_like(lq))
             # outside the window 0, or NaN for bad input (dz is NaN there)
             return (F,) + tuple(xp.where(xp.isnan(F), math.nan,
@@ -323,8 +331,7 @@ class Truncated:
         """Samples by inverting F_T; size, seed and dtype as in a generated module (seed:
         for torch tensors, torch's default generator where None)."""
         xp, _, theta, low, high = self._split((params[-1],) + params, dtype)
-        shape = (tuple(low.shape) if size is None else (int(size),)
-                 if isinstance(size, numbers.Integral) else tuple(int(n) for n in size))
+        shape = tuple(low.shape) if size is None else size_tuple(size)
         theta = [xp.broadcast_to(t, shape) for t in theta]
         low, high = (xp.broadcast_to(v, shape) for v in (low, high))
         u = xp.uniform(xp.generator(seed, low), shape, low)
