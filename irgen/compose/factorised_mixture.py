@@ -26,8 +26,8 @@ device.
 from __future__ import annotations
 
 import math
-import numbers
 
+from ..runtime.promotion import size_tuple
 from .arrays import namespace
 from .mixture import bad_weights, choose_components
 
@@ -154,10 +154,7 @@ class FactorisedMixture:
         w, *theta = (xp.asarray(p) for p in params)
         K, D = theta[0].shape[-2:]
         w, *theta = xp.arrays(w[..., None], *theta, dtype=dtype)
-        shape = tuple(w.shape[:-2])
-        if size is not None:
-            shape = ((int(size),) if isinstance(size, numbers.Integral)
-                     else tuple(int(n) for n in size))
+        shape = tuple(w.shape[:-2]) if size is None else size_tuple(size)
         w = xp.broadcast_to(w[..., 0], shape + (K,))
         theta = [xp.broadcast_to(t, shape + (K, D)) for t in theta]
         generator = xp.generator(seed, w)

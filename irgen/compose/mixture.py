@@ -19,8 +19,8 @@ upper tail so that neither difference cancels.
 from __future__ import annotations
 
 import math
-import numbers
 
+from ..runtime.promotion import size_tuple
 from .arrays import NUMPY, namespace
 
 
@@ -114,8 +114,7 @@ class Mixture:
         tensors, torch's default generator where None)."""
         xp = namespace(*params)
         w, *theta = xp.arrays(*params, dtype=dtype)
-        shape = (tuple(w.shape[:-1]) if size is None else (int(size),)
-                 if isinstance(size, numbers.Integral) else tuple(int(n) for n in size))
+        shape = tuple(w.shape[:-1]) if size is None else size_tuple(size)
         w = xp.broadcast_to(w, shape + tuple(w.shape[-1:]))
         theta = [xp.broadcast_to(t, shape + tuple(t.shape[-1:])) for t in theta]
         generator = xp.generator(seed, w)

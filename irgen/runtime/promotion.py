@@ -41,7 +41,8 @@ def _listed(names, shapes) -> str:
     return ", ".join(f"{n}{tuple(s)}" for n, s in zip(names, shapes))
 
 
-def _size_tuple(size) -> tuple:
+def size_tuple(size) -> tuple:
+    """A sampler's size= as a shape: a whole number or a sequence of them."""
     return (int(size),) if np.ndim(size) == 0 else tuple(int(n) for n in size)
 
 
@@ -57,7 +58,7 @@ def broadcast(kernel: str, names, shapes, size=None) -> tuple:
                              f"{_listed(names, shapes)}") from None
     if size is None:
         return shape
-    size = _size_tuple(size)
+    size = size_tuple(size)
     if any(n < 0 for n in size):
         raise ValueError(f"{kernel}: size {size} has a negative dimension")
     try:
@@ -81,7 +82,7 @@ def row_shape(kernel: str, names, shapes, size=None, out=None) -> tuple:
         size = out_shape(out)[:-1]
     if size is None:
         return shape
-    return broadcast(kernel, names, shapes, _size_tuple(size) + shape[-1:])
+    return broadcast(kernel, names, shapes, size_tuple(size) + shape[-1:])
 
 
 def out_shape(out):

@@ -23,7 +23,7 @@ from ..compose.mixture import mixture
 from ..compose.truncated import truncated
 from . import launch
 from .distributions import _Generated, from_module, seed
-from .functions import unbroadcast
+from .functions import _grads, unbroadcast
 
 _truncated: dict = {}
 _mixtures: dict = {}
@@ -84,8 +84,7 @@ class _Quantile(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, g):
-        return (None,) + tuple(unbroadcast(g * d, s) if ctx.needs_input_grad[1 + i] else None
-                               for i, (d, s) in enumerate(zip(ctx.saved_tensors, ctx.shapes)))
+        return (None,) + _grads(ctx, g, ctx.saved_tensors, 1)
 
 
 def _truncated_class(base_class):
@@ -118,10 +117,7 @@ class _MixtureRSample(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, g):
-        g = g.unsqueeze(-1)
-        return (None, None, None) + tuple(
-            unbroadcast(g * d, s) if ctx.needs_input_grad[3 + i] else None
-            for i, (d, s) in enumerate(zip(ctx.saved_tensors, ctx.shapes)))
+        return (None, None, None) + _grads(ctx, g.unsqueeze(-1), ctx.saved_tensors, 3)
 
 
 class _FactorisedRSample(torch.autograd.Function):
