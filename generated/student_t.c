@@ -418,6 +418,10 @@ static const double LARGE_DF_COEF_f64[288] = {1.244351684324032e-16, -4.09391704
 
 static const double LARGE_DF_END_f64[288] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0};
 
+static const double LARGE_T_COEF_f64[156] = {2.0040485486970283, 1.9719255968811922, -0.0134669050690718, -0.030865000788721123, 0.025736071501929983, 0.00013946272690272914, -0.0032789861097638857, 0.0002842661181955407, 0.0007930797726827394, -1.7927662277900733e-05, -0.0006822339819688684, -0.0012671153256628039, -0.003971933082348283, 0.008565930136170807, -0.00455226962800387, 0.0011090327031798848, -0.00014963265547373043, 1.2212231137061814e-05, -6.299965187079376e-07, 2.0878506919641765e-08, -4.408529381260974e-10, 5.700997241730553e-12, -4.0939170414260653e-14, 1.244351684324032e-16, -7.8234564838930964, -2.5707539385184646, -0.46108185686171055, -0.1033090918014447, -0.011726466628412405, 0.0031568193808197975, -0.00010716898573769464, -0.0009658977389335633, -3.596838149759505e-05, 0.0007918303467766948, 0.001491746914817753, 0.004570121201319975, -0.009437886631975072, 0.004720094315072566, -0.0010632643692287398, 0.00013005741333321406, -9.39681039178692e-06, 4.161266643905908e-07, -1.1339579793938107e-08, 1.8422377816080428e-10, -1.6266165217483746e-12, 5.972888084755354e-15, -0.2223893366754055, -0.21677066261569658, 0.002428590009609858, 0.005382583787043889, -0.004701506760385301, -0.0003703514433870412, 0.0011665753342888572, 0.00012161554110170615, -0.0009298556660332893, -0.0017847465839507548, -0.005329076878534952, 0.010472060967760181, -0.004881445213250032, 0.0010030536304238777, -0.00010915443158117014, 6.7976581426594695e-06, -2.4837257229952446e-07, 5.222765015967098e-09, -5.808036373616106e-11, 2.6280707572923554e-13, 0.8558453023433685, 0.27863630652427673, 0.046469926834106445, 0.013481060663859049, 0.0020117362340291343, -0.0013196388880411783, -0.00025378863016764324, 0.0011070228758312407, 0.0021775932539077033, 0.006315245683020805, -0.011713538110992055, 0.005025492757296015, -0.0009249984538253793, 8.723386521202056e-05, -4.502211788834578e-06, 1.274088703135334e-07, -1.8396495301046488e-09, 1.0512283029169423e-11, 0.03987276554107666, 0.03829308350880941, -0.0008365233739217122, -0.0017413854598999023, 0.0017068147659301757, 0.0004928350448608398, -0.0013367255528767903, -0.0027222851092222507, -0.007634580425484471, 0.01322401193924892, -0.005133791645438022, 0.0008251418792661816, -6.487605012493368e-05, 2.6058267664026333e-06, -5.083740072906333e-08, 3.784421890500992e-10, -0.15001296997070312, -0.047794342041015625, -0.00656890869140625, -0.00342559814453125, -0.0010541280110677083, 0.0016263326009114583, 0.0035091824001736113, 0.009465244838169642, -0.015088774665953621, 0.005174547360267168, -0.000699307342475474, 4.307176700975529e-05, -1.1989048549107143e-06, 1.2110150049603175e-08, -0.0132598876953125, -0.012537638346354166, 0.0006968180338541666, 0.0014161609468005952, -0.002067606285135582, -0.0047164028914517195, -0.012128396009011243, 0.017425386405285494, -0.005091876748167438, 0.0005442301432291666, -2.3396809895833335e-05, 3.390842013888889e-07, 0.0487060546875, 0.0145263671875, 0.00048828125, 0.0030924479166666665, 0.006754557291666667, 0.016259765625, -0.02038845486111111, 0.00478515625, -0.0003607855902777778, 8.138020833333333e-06, 0.01025390625, 0.009928385416666666, -0.0023111979166666667, -0.010188802083333334, -0.023231336805555555, 0.024142795138888888, -0.004069010416666667, 0.00016276041666666666, -0.0390625, -0.0078125, 0.015625, 0.036458333333333336, -0.028645833333333332, 0.0026041666666666665, -0.03125, -0.052083333333333336, -0.07291666666666667, 0.03125, 0.25, 0.25};
+
+static const double LARGE_T_END_f64[156] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0};
+
 static const double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
 
 static inline __attribute__((always_inline)) irgen_vd shape_band_v_f64(irgen_md irgen_m0, irgen_vd s)
@@ -473,41 +477,97 @@ static inline __attribute__((always_inline)) irgen_vd t_group_v_f64(irgen_md irg
 static inline __attribute__((always_inline)) irgen_vd large_df_correction_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df)
 {
     irgen_vd s = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd p = irgen_bc_f64(0.0);
     irgen_vd acc = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd j = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd s__0 = t * t;
-        const irgen_vd e__0 = 1.0 / df;
         const double p__0 = 0.0;
         const double acc__0 = 0.0;
         s = s__0;
-        e = e__0;
         p = irgen_bc_f64(p__0);
         acc = irgen_bc_f64(acc__0);
     }
     {
-        irgen_md irgen_m1 = irgen_m0;
-        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+        const irgen_md irgen_m1 = (s <= irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
             {
-                const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k1)))];
-                p = p__0;
+                const irgen_vd e__0 = 1.0 / df;
+                e = irgen_sel_f64(irgen_m2, e__0, e);
             }
             {
-                const irgen_md irgen_m2 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k1)))] > 0.5);
-                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const irgen_vd acc__0 = e * (acc + p);
-                    const double p__0 = 0.0;
-                    acc = irgen_sel_f64(irgen_m3, acc__0, acc);
-                    p = irgen_sel_f64(irgen_m3, irgen_bc_f64(p__0), p);
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_p = p;
+                const irgen_vd irgen_pre3_acc = acc;
+                irgen_md irgen_m4 = irgen_m2;
+                if (irgen_any_f64(irgen_m4)) for (int irgen_k3 = 0; irgen_k3 < 288; ++irgen_k3) {
+                    {
+                        const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k3)))];
+                        p = p__0;
+                    }
+                    {
+                        const irgen_md irgen_m5 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k3)))] > 0.5);
+                        irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                        {
+                            const irgen_vd acc__0 = e * (acc + p);
+                            const double p__0 = 0.0;
+                            acc = irgen_sel_f64(irgen_m6, acc__0, acc);
+                            p = irgen_sel_f64(irgen_m6, irgen_bc_f64(p__0), p);
+                        }
+                    }
                 }
+                p = irgen_sel_f64(irgen_m3, p, irgen_pre3_p);
+                acc = irgen_sel_f64(irgen_m3, acc, irgen_pre3_acc);
+            }
+            {
+                const irgen_vd r__0 = acc * t;
+                r = irgen_sel_f64(irgen_m2, r__0, r);
+            }
+        }
+        irgen_md irgen_m7 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m7)) {
+            {
+                const irgen_vd v__0 = 1.0 / s;
+                const irgen_vd q__0 = s * s / df;
+                v = irgen_sel_f64(irgen_m7, v__0, v);
+                q = irgen_sel_f64(irgen_m7, q__0, q);
+            }
+            {
+                const irgen_md irgen_m8 = irgen_m7;
+                const irgen_vd irgen_pre8_acc = acc;
+                irgen_md irgen_m9 = irgen_m7;
+                if (irgen_any_f64(irgen_m9)) for (int irgen_k3 = 0; irgen_k3 < 156; ++irgen_k3) {
+                    {
+                        const irgen_vd p__0 = p * v + LARGE_T_COEF_f64[(int)(((double)(0 + irgen_k3)))];
+                        p = p__0;
+                    }
+                    {
+                        const irgen_md irgen_m10 = irgen_mbc_f64(LARGE_T_END_f64[(int)(((double)(0 + irgen_k3)))] > 0.5);
+                        irgen_md irgen_m11 = irgen_m9 & irgen_m10;
+                        {
+                            const irgen_vd acc__0 = q * (acc + p);
+                            const double p__0 = 0.0;
+                            acc = irgen_sel_f64(irgen_m11, acc__0, acc);
+                            p = irgen_sel_f64(irgen_m11, irgen_bc_f64(p__0), p);
+                        }
+                    }
+                }
+                acc = irgen_sel_f64(irgen_m8, acc, irgen_pre8_acc);
+            }
+            {
+                const irgen_vd r__0 = acc * t * v;
+                r = irgen_sel_f64(irgen_m7, r__0, r);
             }
         }
     }
-    return acc * t;
+    return r;
     return irgen_ret0;
 }
 
@@ -1865,13 +1925,22 @@ static inline __attribute__((always_inline)) irgen_vd large_df_correction__d0_1_
     irgen_vd d0_s = irgen_bc_f64(0.0);
     irgen_vd d0_p = irgen_bc_f64(0.0);
     irgen_vd d0_acc = irgen_bc_f64(0.0);
-    irgen_vd d1_e = irgen_bc_f64(0.0);
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d0_v = irgen_bc_f64(0.0);
+    irgen_vd d0_q = irgen_bc_f64(0.0);
     irgen_vd d1_acc = irgen_bc_f64(0.0);
+    irgen_vd d1_e = irgen_bc_f64(0.0);
+    irgen_vd d1_r = irgen_bc_f64(0.0);
+    irgen_vd d1_q = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd p = irgen_bc_f64(0.0);
     irgen_vd acc = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd j = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -1879,12 +1948,15 @@ static inline __attribute__((always_inline)) irgen_vd large_df_correction__d0_1_
         const double d0_s__0 = 0.0;
         const double d0_p__0 = 0.0;
         const double d0_acc__0 = 0.0;
-        const double d1_e__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d0_v__0 = 0.0;
+        const double d0_q__0 = 0.0;
         const double d1_acc__0 = 0.0;
+        const double d1_e__0 = 0.0;
+        const double d1_r__0 = 0.0;
+        const double d1_q__0 = 0.0;
         const irgen_vd d0_s__1 = 2.0 * d0_t * t;
         const irgen_vd s__0 = t * t;
-        const irgen_vd d1_e__1 = -(d1_df * (1.0 / df) * (1.0 / df));
-        const irgen_vd e__0 = 1.0 / df;
         const double d0_p__1 = 0.0;
         const double p__0 = 0.0;
         const double d0_acc__1 = 0.0;
@@ -1893,46 +1965,145 @@ static inline __attribute__((always_inline)) irgen_vd large_df_correction__d0_1_
         d0_s = d0_s__1;
         d0_p = irgen_bc_f64(d0_p__1);
         d0_acc = irgen_bc_f64(d0_acc__1);
-        d1_e = d1_e__1;
+        d0_r = irgen_bc_f64(d0_r__0);
+        d0_v = irgen_bc_f64(d0_v__0);
+        d0_q = irgen_bc_f64(d0_q__0);
         d1_acc = irgen_bc_f64(d1_acc__1);
+        d1_e = irgen_bc_f64(d1_e__0);
+        d1_r = irgen_bc_f64(d1_r__0);
+        d1_q = irgen_bc_f64(d1_q__0);
         s = s__0;
-        e = e__0;
         p = irgen_bc_f64(p__0);
         acc = irgen_bc_f64(acc__0);
     }
     {
-        irgen_md irgen_m1 = irgen_m0;
-        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+        const irgen_md irgen_m1 = (s <= irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
             {
-                const irgen_vd d0_p__0 = d0_p * s + d0_s * p;
-                const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k1)))];
-                d0_p = d0_p__0;
-                p = p__0;
+                const irgen_vd d1_e__0 = -(d1_df * (1.0 / df) * (1.0 / df));
+                const irgen_vd e__0 = 1.0 / df;
+                d1_e = irgen_sel_f64(irgen_m2, d1_e__0, d1_e);
+                e = irgen_sel_f64(irgen_m2, e__0, e);
             }
             {
-                const irgen_md irgen_m2 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k1)))] > 0.5);
-                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f64(irgen_m3)) {
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_d0_p = d0_p;
+                const irgen_vd irgen_pre3_p = p;
+                const irgen_vd irgen_pre3_d0_acc = d0_acc;
+                const irgen_vd irgen_pre3_d1_acc = d1_acc;
+                const irgen_vd irgen_pre3_acc = acc;
+                irgen_md irgen_m4 = irgen_m2;
+                if (irgen_any_f64(irgen_m4)) for (int irgen_k3 = 0; irgen_k3 < 288; ++irgen_k3) {
                     {
-                        const irgen_vd d0_acc__0 = e * (d0_acc + d0_p);
-                        const irgen_vd irgen_c0 = acc + p;
-                        const irgen_vd d1_acc__0 = d1_acc * e + irgen_c0 * d1_e;
-                        const irgen_vd acc__0 = irgen_c0 * e;
-                        const double d0_p__0 = 0.0;
-                        const double p__0 = 0.0;
-                        d0_acc = irgen_sel_f64(irgen_m3, d0_acc__0, d0_acc);
-                        d1_acc = irgen_sel_f64(irgen_m3, d1_acc__0, d1_acc);
-                        acc = irgen_sel_f64(irgen_m3, acc__0, acc);
-                        d0_p = irgen_sel_f64(irgen_m3, irgen_bc_f64(d0_p__0), d0_p);
-                        p = irgen_sel_f64(irgen_m3, irgen_bc_f64(p__0), p);
+                        const irgen_vd d0_p__0 = d0_p * s + d0_s * p;
+                        const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k3)))];
+                        d0_p = d0_p__0;
+                        p = p__0;
+                    }
+                    {
+                        const irgen_md irgen_m5 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k3)))] > 0.5);
+                        irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                        if (irgen_any_f64(irgen_m6)) {
+                            {
+                                const irgen_vd d0_acc__0 = e * (d0_acc + d0_p);
+                                const irgen_vd irgen_c0 = acc + p;
+                                const irgen_vd d1_acc__0 = d1_acc * e + irgen_c0 * d1_e;
+                                const irgen_vd acc__0 = irgen_c0 * e;
+                                const double d0_p__0 = 0.0;
+                                const double p__0 = 0.0;
+                                d0_acc = irgen_sel_f64(irgen_m6, d0_acc__0, d0_acc);
+                                d1_acc = irgen_sel_f64(irgen_m6, d1_acc__0, d1_acc);
+                                acc = irgen_sel_f64(irgen_m6, acc__0, acc);
+                                d0_p = irgen_sel_f64(irgen_m6, irgen_bc_f64(d0_p__0), d0_p);
+                                p = irgen_sel_f64(irgen_m6, irgen_bc_f64(p__0), p);
+                            }
+                        }
                     }
                 }
+                d0_p = irgen_sel_f64(irgen_m3, d0_p, irgen_pre3_d0_p);
+                p = irgen_sel_f64(irgen_m3, p, irgen_pre3_p);
+                d0_acc = irgen_sel_f64(irgen_m3, d0_acc, irgen_pre3_d0_acc);
+                d1_acc = irgen_sel_f64(irgen_m3, d1_acc, irgen_pre3_d1_acc);
+                acc = irgen_sel_f64(irgen_m3, acc, irgen_pre3_acc);
+            }
+            {
+                const irgen_vd d0_r__0 = acc * d0_t + d0_acc * t;
+                const irgen_vd d1_r__0 = d1_acc * t;
+                const irgen_vd r__0 = acc * t;
+                d0_r = irgen_sel_f64(irgen_m2, d0_r__0, d0_r);
+                d1_r = irgen_sel_f64(irgen_m2, d1_r__0, d1_r);
+                r = irgen_sel_f64(irgen_m2, r__0, r);
+            }
+        }
+        irgen_md irgen_m7 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m7)) {
+            {
+                const irgen_vd irgen_c0 = s * s;
+                const irgen_vd d0_v__0 = -(d0_s / irgen_c0);
+                const irgen_vd v__0 = 1.0 / s;
+                const irgen_vd irgen_c1 = 1.0 / df;
+                const irgen_vd d0_q__0 = 2.0 * irgen_c1 * d0_s * s;
+                const irgen_vd d1_q__0 = -(irgen_c0 * d1_df * (1.0 / df) * (1.0 / df));
+                const irgen_vd q__0 = irgen_c0 * irgen_c1;
+                d0_v = irgen_sel_f64(irgen_m7, d0_v__0, d0_v);
+                v = irgen_sel_f64(irgen_m7, v__0, v);
+                d0_q = irgen_sel_f64(irgen_m7, d0_q__0, d0_q);
+                d1_q = irgen_sel_f64(irgen_m7, d1_q__0, d1_q);
+                q = irgen_sel_f64(irgen_m7, q__0, q);
+            }
+            {
+                const irgen_md irgen_m8 = irgen_m7;
+                const irgen_vd irgen_pre8_d0_acc = d0_acc;
+                const irgen_vd irgen_pre8_d1_acc = d1_acc;
+                const irgen_vd irgen_pre8_acc = acc;
+                irgen_md irgen_m9 = irgen_m7;
+                if (irgen_any_f64(irgen_m9)) for (int irgen_k3 = 0; irgen_k3 < 156; ++irgen_k3) {
+                    {
+                        const irgen_vd d0_p__0 = d0_p * v + d0_v * p;
+                        const irgen_vd p__0 = p * v + LARGE_T_COEF_f64[(int)(((double)(0 + irgen_k3)))];
+                        d0_p = d0_p__0;
+                        p = p__0;
+                    }
+                    {
+                        const irgen_md irgen_m10 = irgen_mbc_f64(LARGE_T_END_f64[(int)(((double)(0 + irgen_k3)))] > 0.5);
+                        irgen_md irgen_m11 = irgen_m9 & irgen_m10;
+                        if (irgen_any_f64(irgen_m11)) {
+                            {
+                                const irgen_vd irgen_c0 = acc + p;
+                                const irgen_vd d0_acc__0 = irgen_c0 * d0_q + q * (d0_acc + d0_p);
+                                const irgen_vd d1_acc__0 = d1_acc * q + irgen_c0 * d1_q;
+                                const irgen_vd acc__0 = irgen_c0 * q;
+                                const double d0_p__0 = 0.0;
+                                const double p__0 = 0.0;
+                                d0_acc = irgen_sel_f64(irgen_m11, d0_acc__0, d0_acc);
+                                d1_acc = irgen_sel_f64(irgen_m11, d1_acc__0, d1_acc);
+                                acc = irgen_sel_f64(irgen_m11, acc__0, acc);
+                                d0_p = irgen_sel_f64(irgen_m11, irgen_bc_f64(d0_p__0), d0_p);
+                                p = irgen_sel_f64(irgen_m11, irgen_bc_f64(p__0), p);
+                            }
+                        }
+                    }
+                }
+                d0_acc = irgen_sel_f64(irgen_m8, d0_acc, irgen_pre8_d0_acc);
+                d1_acc = irgen_sel_f64(irgen_m8, d1_acc, irgen_pre8_d1_acc);
+                acc = irgen_sel_f64(irgen_m8, acc, irgen_pre8_acc);
+            }
+            {
+                const irgen_vd irgen_c0 = acc * v;
+                const irgen_vd irgen_c1 = t * v;
+                const irgen_vd d0_r__0 = acc * d0_v * t + irgen_c1 * d0_acc + irgen_c0 * d0_t;
+                const irgen_vd d1_r__0 = irgen_c1 * d1_acc;
+                const irgen_vd r__0 = irgen_c0 * t;
+                d0_r = irgen_sel_f64(irgen_m7, d0_r__0, d0_r);
+                d1_r = irgen_sel_f64(irgen_m7, d1_r__0, d1_r);
+                r = irgen_sel_f64(irgen_m7, r__0, r);
             }
         }
     }
-    *irgen_r1 = acc * d0_t + d0_acc * t;
-    *irgen_r2 = d1_acc * t;
-    return acc * t;
+    *irgen_r1 = d0_r;
+    *irgen_r2 = d1_r;
+    return r;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;
@@ -4136,77 +4307,187 @@ static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen
 
 static inline __attribute__((always_inline)) irgen_vd large_df_correction__d1_0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_df, irgen_vd d1_t, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd d0_e = irgen_bc_f64(0.0);
     irgen_vd d0_acc = irgen_bc_f64(0.0);
+    irgen_vd d0_e = irgen_bc_f64(0.0);
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d0_q = irgen_bc_f64(0.0);
     irgen_vd d1_s = irgen_bc_f64(0.0);
     irgen_vd d1_p = irgen_bc_f64(0.0);
     irgen_vd d1_acc = irgen_bc_f64(0.0);
+    irgen_vd d1_r = irgen_bc_f64(0.0);
+    irgen_vd d1_v = irgen_bc_f64(0.0);
+    irgen_vd d1_q = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd p = irgen_bc_f64(0.0);
     irgen_vd acc = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd j = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
-        const double d0_e__0 = 0.0;
         const double d0_acc__0 = 0.0;
+        const double d0_e__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        const double d0_q__0 = 0.0;
         const double d1_s__0 = 0.0;
         const double d1_p__0 = 0.0;
         const double d1_acc__0 = 0.0;
+        const double d1_r__0 = 0.0;
+        const double d1_v__0 = 0.0;
+        const double d1_q__0 = 0.0;
         const irgen_vd d1_s__1 = 2.0 * d1_t * t;
         const irgen_vd s__0 = t * t;
-        const irgen_vd d0_e__1 = -(d0_df * (1.0 / df) * (1.0 / df));
-        const irgen_vd e__0 = 1.0 / df;
         const double d1_p__1 = 0.0;
         const double p__0 = 0.0;
         const double d0_acc__1 = 0.0;
         const double d1_acc__1 = 0.0;
         const double acc__0 = 0.0;
-        d0_e = d0_e__1;
         d0_acc = irgen_bc_f64(d0_acc__1);
+        d0_e = irgen_bc_f64(d0_e__0);
+        d0_r = irgen_bc_f64(d0_r__0);
+        d0_q = irgen_bc_f64(d0_q__0);
         d1_s = d1_s__1;
         d1_p = irgen_bc_f64(d1_p__1);
         d1_acc = irgen_bc_f64(d1_acc__1);
+        d1_r = irgen_bc_f64(d1_r__0);
+        d1_v = irgen_bc_f64(d1_v__0);
+        d1_q = irgen_bc_f64(d1_q__0);
         s = s__0;
-        e = e__0;
         p = irgen_bc_f64(p__0);
         acc = irgen_bc_f64(acc__0);
     }
     {
-        irgen_md irgen_m1 = irgen_m0;
-        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 288; ++irgen_k1) {
+        const irgen_md irgen_m1 = (s <= irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
             {
-                const irgen_vd d1_p__0 = d1_p * s + d1_s * p;
-                const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k1)))];
-                d1_p = d1_p__0;
-                p = p__0;
+                const irgen_vd d0_e__0 = -(d0_df * (1.0 / df) * (1.0 / df));
+                const irgen_vd e__0 = 1.0 / df;
+                d0_e = irgen_sel_f64(irgen_m2, d0_e__0, d0_e);
+                e = irgen_sel_f64(irgen_m2, e__0, e);
             }
             {
-                const irgen_md irgen_m2 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k1)))] > 0.5);
-                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                if (irgen_any_f64(irgen_m3)) {
+                const irgen_md irgen_m3 = irgen_m2;
+                const irgen_vd irgen_pre3_d1_p = d1_p;
+                const irgen_vd irgen_pre3_p = p;
+                const irgen_vd irgen_pre3_d0_acc = d0_acc;
+                const irgen_vd irgen_pre3_d1_acc = d1_acc;
+                const irgen_vd irgen_pre3_acc = acc;
+                irgen_md irgen_m4 = irgen_m2;
+                if (irgen_any_f64(irgen_m4)) for (int irgen_k3 = 0; irgen_k3 < 288; ++irgen_k3) {
                     {
-                        const irgen_vd irgen_c0 = acc + p;
-                        const irgen_vd d0_acc__0 = d0_acc * e + irgen_c0 * d0_e;
-                        const irgen_vd d1_acc__0 = e * (d1_acc + d1_p);
-                        const irgen_vd acc__0 = irgen_c0 * e;
-                        const double d1_p__0 = 0.0;
-                        const double p__0 = 0.0;
-                        d0_acc = irgen_sel_f64(irgen_m3, d0_acc__0, d0_acc);
-                        d1_acc = irgen_sel_f64(irgen_m3, d1_acc__0, d1_acc);
-                        acc = irgen_sel_f64(irgen_m3, acc__0, acc);
-                        d1_p = irgen_sel_f64(irgen_m3, irgen_bc_f64(d1_p__0), d1_p);
-                        p = irgen_sel_f64(irgen_m3, irgen_bc_f64(p__0), p);
+                        const irgen_vd d1_p__0 = d1_p * s + d1_s * p;
+                        const irgen_vd p__0 = p * s + LARGE_DF_COEF_f64[(int)(((double)(0 + irgen_k3)))];
+                        d1_p = d1_p__0;
+                        p = p__0;
+                    }
+                    {
+                        const irgen_md irgen_m5 = irgen_mbc_f64(LARGE_DF_END_f64[(int)(((double)(0 + irgen_k3)))] > 0.5);
+                        irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                        if (irgen_any_f64(irgen_m6)) {
+                            {
+                                const irgen_vd irgen_c0 = acc + p;
+                                const irgen_vd d0_acc__0 = d0_acc * e + irgen_c0 * d0_e;
+                                const irgen_vd d1_acc__0 = e * (d1_acc + d1_p);
+                                const irgen_vd acc__0 = irgen_c0 * e;
+                                const double d1_p__0 = 0.0;
+                                const double p__0 = 0.0;
+                                d0_acc = irgen_sel_f64(irgen_m6, d0_acc__0, d0_acc);
+                                d1_acc = irgen_sel_f64(irgen_m6, d1_acc__0, d1_acc);
+                                acc = irgen_sel_f64(irgen_m6, acc__0, acc);
+                                d1_p = irgen_sel_f64(irgen_m6, irgen_bc_f64(d1_p__0), d1_p);
+                                p = irgen_sel_f64(irgen_m6, irgen_bc_f64(p__0), p);
+                            }
+                        }
                     }
                 }
+                d1_p = irgen_sel_f64(irgen_m3, d1_p, irgen_pre3_d1_p);
+                p = irgen_sel_f64(irgen_m3, p, irgen_pre3_p);
+                d0_acc = irgen_sel_f64(irgen_m3, d0_acc, irgen_pre3_d0_acc);
+                d1_acc = irgen_sel_f64(irgen_m3, d1_acc, irgen_pre3_d1_acc);
+                acc = irgen_sel_f64(irgen_m3, acc, irgen_pre3_acc);
+            }
+            {
+                const irgen_vd d0_r__0 = d0_acc * t;
+                const irgen_vd d1_r__0 = acc * d1_t + d1_acc * t;
+                const irgen_vd r__0 = acc * t;
+                d0_r = irgen_sel_f64(irgen_m2, d0_r__0, d0_r);
+                d1_r = irgen_sel_f64(irgen_m2, d1_r__0, d1_r);
+                r = irgen_sel_f64(irgen_m2, r__0, r);
+            }
+        }
+        irgen_md irgen_m7 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m7)) {
+            {
+                const irgen_vd irgen_c0 = s * s;
+                const irgen_vd d1_v__0 = -(d1_s / irgen_c0);
+                const irgen_vd v__0 = 1.0 / s;
+                const irgen_vd d0_q__0 = -(irgen_c0 * d0_df * (1.0 / df) * (1.0 / df));
+                const irgen_vd irgen_c1 = 1.0 / df;
+                const irgen_vd d1_q__0 = 2.0 * irgen_c1 * d1_s * s;
+                const irgen_vd q__0 = irgen_c0 * irgen_c1;
+                d1_v = irgen_sel_f64(irgen_m7, d1_v__0, d1_v);
+                v = irgen_sel_f64(irgen_m7, v__0, v);
+                d0_q = irgen_sel_f64(irgen_m7, d0_q__0, d0_q);
+                d1_q = irgen_sel_f64(irgen_m7, d1_q__0, d1_q);
+                q = irgen_sel_f64(irgen_m7, q__0, q);
+            }
+            {
+                const irgen_md irgen_m8 = irgen_m7;
+                const irgen_vd irgen_pre8_d0_acc = d0_acc;
+                const irgen_vd irgen_pre8_d1_acc = d1_acc;
+                const irgen_vd irgen_pre8_acc = acc;
+                irgen_md irgen_m9 = irgen_m7;
+                if (irgen_any_f64(irgen_m9)) for (int irgen_k3 = 0; irgen_k3 < 156; ++irgen_k3) {
+                    {
+                        const irgen_vd d1_p__0 = d1_p * v + d1_v * p;
+                        const irgen_vd p__0 = p * v + LARGE_T_COEF_f64[(int)(((double)(0 + irgen_k3)))];
+                        d1_p = d1_p__0;
+                        p = p__0;
+                    }
+                    {
+                        const irgen_md irgen_m10 = irgen_mbc_f64(LARGE_T_END_f64[(int)(((double)(0 + irgen_k3)))] > 0.5);
+                        irgen_md irgen_m11 = irgen_m9 & irgen_m10;
+                        if (irgen_any_f64(irgen_m11)) {
+                            {
+                                const irgen_vd irgen_c0 = acc + p;
+                                const irgen_vd d0_acc__0 = d0_acc * q + irgen_c0 * d0_q;
+                                const irgen_vd d1_acc__0 = irgen_c0 * d1_q + q * (d1_acc + d1_p);
+                                const irgen_vd acc__0 = irgen_c0 * q;
+                                const double d1_p__0 = 0.0;
+                                const double p__0 = 0.0;
+                                d0_acc = irgen_sel_f64(irgen_m11, d0_acc__0, d0_acc);
+                                d1_acc = irgen_sel_f64(irgen_m11, d1_acc__0, d1_acc);
+                                acc = irgen_sel_f64(irgen_m11, acc__0, acc);
+                                d1_p = irgen_sel_f64(irgen_m11, irgen_bc_f64(d1_p__0), d1_p);
+                                p = irgen_sel_f64(irgen_m11, irgen_bc_f64(p__0), p);
+                            }
+                        }
+                    }
+                }
+                d0_acc = irgen_sel_f64(irgen_m8, d0_acc, irgen_pre8_d0_acc);
+                d1_acc = irgen_sel_f64(irgen_m8, d1_acc, irgen_pre8_d1_acc);
+                acc = irgen_sel_f64(irgen_m8, acc, irgen_pre8_acc);
+            }
+            {
+                const irgen_vd irgen_c0 = t * v;
+                const irgen_vd d0_r__0 = irgen_c0 * d0_acc;
+                const irgen_vd d1_r__0 = acc * d1_t * v + acc * d1_v * t + irgen_c0 * d1_acc;
+                const irgen_vd r__0 = irgen_c0 * acc;
+                d0_r = irgen_sel_f64(irgen_m7, d0_r__0, d0_r);
+                d1_r = irgen_sel_f64(irgen_m7, d1_r__0, d1_r);
+                r = irgen_sel_f64(irgen_m7, r__0, r);
             }
         }
     }
-    *irgen_r1 = d0_acc * t;
-    *irgen_r2 = acc * d1_t + d1_acc * t;
-    return acc * t;
+    *irgen_r1 = d0_r;
+    *irgen_r2 = d1_r;
+    return r;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     return irgen_ret0;

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-import generated.beta as be
-import generated.gamma as ga
-import generated.student_t as st
+import irgen.generated.beta as be
+import irgen.generated.gamma as ga
+import irgen.generated.student_t as st
 from agreement import GRAD_ULPS, assert_same_stream
 from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
 
@@ -176,6 +176,30 @@ def test_student_t_at_large_df_against_mpmath(df):
             assert st.cdf(x, df, 0.0, 1.0) == pytest.approx(float(F), rel=rel), (df, x)
             assert st.log_cdf(x, df, 0.0, 1.0) == pytest.approx(float(log_F), rel=rel,
                                                                abs=1e-300), (df, x)
+
+
+@pytest.mark.parametrize("df", [1e9, 1e16, 1.541013026240248e+28, 1e100])
+def test_student_t_far_out_at_huge_df_against_quadrature(df):
+    """The large-df series at |t| up to df^(1/4): its terms' powers of t once overflowed
+    before df^k divided them (F = inf at t = -1.1e7, df = 1.5e28). Against log F by
+    mpmath's quadrature of the density, scaled by q(t) (lgamma's difference loses log10(df)
+    digits, so the precision grows with df)."""
+    with mpmath.workdps(40 + int(np.log10(df))):
+        d = mpmath.mpf(df)
+        log_c = (mpmath.loggamma((d + 1) / 2) - mpmath.loggamma(d / 2)
+                 - mpmath.log(mpmath.sqrt(d * mpmath.pi)))
+
+        def log_q(y):
+            return log_c - (d + 1) / 2 * mpmath.log1p(y * y / d)
+        for x in (-0.999 * df ** 0.25, -0.3 * df ** 0.25, -1.5):
+            t = mpmath.mpf(x)
+            mass = mpmath.quad(lambda u: mpmath.exp(log_q(t - u) - log_q(t)),
+                               sorted([0, 1 / abs(t), 10 / abs(t), 1]) + [mpmath.inf])
+            want = float(log_q(t) + mpmath.log(mass))
+            assert st.log_cdf(x, df, 0.0, 1.0) == pytest.approx(want, rel=2e-15), (df, x)
+            F = st.cdf(x, df, 0.0, 1.0)
+            assert 0.0 <= F <= 1.0 and F == pytest.approx(np.exp(want), rel=1e-13, abs=0)
+            assert all(np.isfinite(g) for g in st.implicit_grad(x, df, 0.0, 1.0))
 
 
 def test_student_t_at_its_centre_and_far_out():

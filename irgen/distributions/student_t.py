@@ -24,8 +24,10 @@ def _large_df_series(terms: int) -> tuple:
     a_1 = (t^3 + t) / 4. Derived in exact rationals: log(q / phi) as a series in e = 1/df
     (Stirling's series of lgamma((df + 1)/2) - lgamma(df/2), and log(1 + t^2 e)), its
     exponential d_k(t), then a_k from d/dt(-phi a_k) = phi d_k, i.e. t a_k - a_k' = d_k.
-    Returns (coefficients, block ends): a_K .. a_1, each as t P_k(t^2) with P_k's 2K
-    coefficients from the highest power (zeros in front), in one table for one loop."""
+    Returns (coefficients, block ends) twice: a_K .. a_1, each as t P_k(t^2) with P_k's 2K
+    coefficients from the highest power (zeros in front), in one table for one loop; and
+    each as t (1/t^2) R_k(1/t^2) (t^(4k-1) / df^k = (t^4 / df)^k (1/t^2) (1/t), so P_k's
+    2k coefficients read from the lowest power are R_k's from the highest), for |t| > 1."""
     def add(a, b, scale=1):
         out = dict(a)
         for n, c in b.items():
@@ -55,39 +57,55 @@ def _large_df_series(terms: int) -> tuple:
         for j in range(1, k + 1):
             acc = add(acc, mul(log_ratio[j], d[k - j]), j)
         d.append({n: c / k for n, c in acc.items()})
-    coefficients, ends = [], []
+    coefficients, ends, inverse, inverse_ends = [], [], [], []
     for k in range(terms, 0, -1):
         a = {}
         for n in range(max(d[k]), 0, -1):            # t^n: a_(n-1) - (n + 1) a_(n+1) = d_n
             a[n - 1] = d[k].get(n, 0) + (n + 1) * a.get(n + 1, 0)
         assert -a.get(1, 0) == d[k].get(0, 0)        # the series of q integrates to 1
+        assert max(n for n, c in a.items() if c) == 4 * k - 1 and not a.get(0, 0)
         block = [float(a.get(2 * j + 1, 0)) for j in range(2 * terms - 1, -1, -1)]
         coefficients += block
         ends += [0.0] * (len(block) - 1) + [1.0]
-    return tuple(coefficients), tuple(ends)
+        inverse += [float(a.get(2 * j + 1, 0)) for j in range(2 * k)]
+        inverse_ends += [0.0] * (2 * k - 1) + [1.0]
+    return (tuple(coefficients), tuple(ends)), (tuple(inverse), tuple(inverse_ends))
 
 
 # 12 terms: within 1.2e-16 of F (mpmath) for df >= 100 and t^4 <= df, 1e-18 from df = 300
 LARGE_DF_TERMS = 12
-LARGE_DF_COEF, LARGE_DF_END = _large_df_series(LARGE_DF_TERMS)
-assert len(LARGE_DF_COEF) == 288            # large_df_correction's loop
+(LARGE_DF_COEF, LARGE_DF_END), (LARGE_T_COEF, LARGE_T_END) = _large_df_series(LARGE_DF_TERMS)
+assert len(LARGE_DF_COEF) == 288 and len(LARGE_T_COEF) == 156   # large_df_correction's loops
 LARGE_DF_FROM = 100.0
 
 
 @dsl
 def large_df_correction(t, df):
-    """sum_k a_k(t) / df^k, so that F = Phi(t) - phi(t) times it: Horner's rule in t^2
-    within each a_k, in 1/df across them."""
+    """sum_k a_k(t) / df^k, so that F = Phi(t) - phi(t) times it. For |t| <= 1, Horner's
+    rule in t^2 within each a_k, in 1/df across them; beyond, where a_k's powers of t
+    overflow long before df^k divides them (|t| = 1e7 at df = 1e28), in 1/t^2 within each,
+    in t^4 / df (at most 1 where the series is used) across them."""
     s = t * t
-    e = 1.0 / df
     p = 0.0
     acc = 0.0
-    for i in range(288):
-        p = p * s + LARGE_DF_COEF[i]
-        if LARGE_DF_END[i] > 0.5:
-            acc = (acc + p) * e
-            p = 0.0
-    return t * acc
+    if s <= 1.0:
+        e = 1.0 / df
+        for i in range(288):
+            p = p * s + LARGE_DF_COEF[i]
+            if LARGE_DF_END[i] > 0.5:
+                acc = (acc + p) * e
+                p = 0.0
+        r = t * acc
+    else:
+        v = 1.0 / s
+        q = s * s / df
+        for j in range(156):
+            p = p * v + LARGE_T_COEF[j]
+            if LARGE_T_END[j] > 0.5:
+                acc = (acc + p) * q
+                p = 0.0
+        r = t * v * acc
+    return r
 
 
 @dsl
