@@ -12,7 +12,9 @@ import importlib.util
 import math
 import os
 import sys
+import sysconfig
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,11 +25,12 @@ from . import ir
 from .backends import cuda
 from .backends.c import PARALLEL_MIN, CTarget, kernel_cdecl, lanes
 from .dsl import Distribution, DSLFunction, Interval, Simplex
+from .errors import DeclarationError, DSLError, UserError
 from .kernels import build_kernels
 from .program import Program
 from .rows import build_row_kernels
 from .runtime.cuda_binary import compile_fatbin
-from .runtime.loader import binary_key
+from .runtime.loader import binary_key, compile_binary
 
 PACKAGE = Path(__file__).resolve().parent
 BUILTIN = PACKAGE / "distributions"
@@ -50,15 +53,52 @@ def _env():
 
 # ------------------------------------------------------------------ discovery
 
+def _user_frame(tb, path: Path) -> str:
+    """file:line of the innermost frame of a traceback in the user's code (not irgen's, not
+    Python's own library), else the DSL file itself."""
+    system = {Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib")}
+    where = _display_path(path)
+    for frame in traceback.extract_tb(tb):
+        f = Path(frame.filename)
+        if frame.filename.startswith("<") or not f.is_file():
+            continue
+        f = f.resolve()
+        if PACKAGE in f.parents or any(d in f.parents for d in system):
+            continue
+        where = f"{_display_path(f)}:{frame.lineno}"
+    return where
+
+
 def load_file(path) -> list[Distribution]:
-    """Execute a DSL file and return the distributions it declares."""
+    """Execute a DSL file and return the distributions it declares. A file that cannot be
+    read or run, or that declares nothing, is a UserError (a Python syntax error a
+    DSLError), located in the user's code."""
+    shown = str(path)
     path = Path(path).resolve()
+    if not path.is_file():
+        raise UserError(f"{shown}: {'is a folder' if path.is_dir() else 'no such file'}; "
+                        f"name the DSL files to build")
     name = "irgen_dsl_" + hashlib.sha1(str(path).encode()).hexdigest()[:10]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except DSLError:
+        raise
+    except SyntaxError as e:           # of this file or of one it imports
+        raise DSLError(e.msg, e.filename or str(path), e.lineno or 1,
+                       max((e.offset or 1) - 1, 0)) from None
+    except Exception as e:
+        sys.modules.pop(name, None)
+        message = str(e).splitlines()[0] if str(e) else ""
+        kind = "" if isinstance(e, DeclarationError) else type(e).__name__
+        raise UserError(": ".join(filter(None, (kind, message))),
+                        _user_frame(e.__traceback__, path)) from e
     found = [v for v in vars(module).values() if isinstance(v, (Distribution, Simplex))]
+    if not found:
+        raise UserError("declares no distribution (a DSL file assigns Distribution(...) "
+                        "to a name at module level)", _display_path(path))
     parts = {id(d.log_space) for d in found if getattr(d, "log_space", None) is not None}
     # a simplex's component is built from its own file
     parts |= {id(d.component) for d in found if isinstance(d, Simplex)}
@@ -72,14 +112,22 @@ def builtin_files() -> list[Path]:
     return sorted(p for p in BUILTIN.glob("*.py") if not p.name.startswith("_"))
 
 
+def declared_at(dist) -> str:
+    """file:line of a declaration."""
+    file, line = getattr(dist, "declared_at", (None, 0))
+    return f"{_display_path(file or dist.file)}" + (f":{line}" if line else "")
+
+
 def discover(paths=None) -> list[Distribution]:
     dists = []
     for p in paths or builtin_files():
         dists.extend(load_file(p))
-    names = [d.name for d in dists]
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise ValueError(f"distribution names declared twice: {', '.join(sorted(dup))}")
+    seen = {}
+    for d in dists:
+        if d.name in seen:
+            raise UserError(f"a second distribution named {d.name!r} (the first is at "
+                            f"{declared_at(seen[d.name])}); names must differ", declared_at(d))
+        seen[d.name] = d
     return dists
 
 
@@ -111,10 +159,11 @@ def input_hash(dist) -> str:
     """Hash of everything generation reads: the DSL files the distribution's functions come
     from, and irgen's own front end, transforms, backends and templates."""
     files = _dsl_files(dist)
-    # not the run-time loader, the compositions of generated modules nor the torch classes:
-    # they generate nothing
+    # not the run-time loader, the compositions of generated modules, the torch classes nor
+    # the installed built-ins: they generate nothing
     files |= {p.resolve() for p in PACKAGE.rglob("*.py")
-              if not {"runtime", "compose", "torch"} & set(p.relative_to(PACKAGE).parts)}
+              if not {"runtime", "compose", "torch", "generated"}
+              & set(p.relative_to(PACKAGE).parts)}
     files |= set(template_dir().glob("*.j2"))
     # by name and content, not by path, so that a checkout and a wheel install agree
     parts = sorted(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest()
@@ -172,11 +221,19 @@ def _kernels(dist, program) -> tuple[list, str, dict]:
     return build_kernels(dist, program), dist.float32, {"float64": {}, "float32": {}}
 
 
+def _kernels_of(dist, program):
+    """_kernels, with a declaration that does not fit its functions located at its line."""
+    try:
+        return _kernels(dist, program)
+    except DeclarationError as e:
+        raise UserError(str(e), declared_at(dist)) from None
+
+
 def generate(dist) -> dict[str, str]:
     """File name -> text for one distribution: the C and CUDA sources and the Python
     module."""
     program = Program()
-    kernels, float32, extra = _kernels(dist, program)
+    kernels, float32, extra = _kernels_of(dist, program)
     held = _held_ends(dist)
     target = CTarget()
     functions = target.render_functions(program, float32)
@@ -232,14 +289,16 @@ def load_generated(out_dir, name: str):
     return module
 
 
-def ensure_binary(dist_name: str, out_dir: Path):
-    """Compile a generated module's extension unless a current one exists."""
-    return load_generated(out_dir, dist_name)._kernels.lib   # loading compiles if needed
+def ensure_binary(dist_name: str, out_dir: Path) -> Path:
+    """Compile a generated module's extension into the cache unless a current one exists
+    (quietly: the build's log says it)."""
+    kernels = load_generated(out_dir, dist_name)._kernels
+    return compile_binary(kernels.c_path, kernels._spec, announce=False)
 
 
 def ir_dump(dist) -> str:
     program = Program()
-    _kernels(dist, program)
+    _kernels_of(dist, program)
     return "\n\n".join(ir.dump(f) for f in program.functions.values())
 
 
@@ -267,11 +326,23 @@ INIT = ('# Generated by irgen: do not edit. Regenerate with `irgen build`.\n'
         '"""Distributions built by irgen: {names}."""\n')
 
 
+def _writable(out_dir: Path):
+    """Create out_dir; a UserError where it cannot be created or written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".irgen-probe.{os.getpid()}.tmp"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UserError(f"{out_dir}: cannot write the output folder "
+                        f"({e.strerror or type(e).__name__})") from None
+
+
 def build(paths=None, out_dir="generated", log=print, force=False,
           cuda_binaries=True) -> list[str]:
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     dists = discover(paths)
+    _writable(out_dir)
     made = []                        # (name, what generation did, its seconds)
     for dist in dists:
         t0 = time.perf_counter()

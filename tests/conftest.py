@@ -1,7 +1,37 @@
+import os
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
-FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+# CI draws the same examples every run (HYPOTHESIS_PROFILE=ci in .ci/run); elsewhere each
+# run explores new ones
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", max_examples=2000)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_of_temporary_builds():
+    """Tests build into temporary folders, and the binaries of each go to a cache folder of
+    its own (irgen/runtime/cache.py): those the session made go when it ends, except the
+    checkout's own."""
+    from irgen.runtime import cache
+
+    def folders():
+        return set(cache.root().iterdir()) if cache.root().is_dir() else set()
+    before = folders()
+    yield
+    keep = {cache.folder(ROOT / "generated" / "x.c"),
+            cache.folder(ROOT / "examples" / "generated" / "x.c")}
+    for f in folders() - before - keep:
+        shutil.rmtree(f, ignore_errors=True)
 
 
 def load_fixture(name):

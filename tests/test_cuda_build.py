@@ -67,7 +67,7 @@ def test_nvcc_errors_are_reported(tmp_path):
     bad.write_text('extern "C" __global__ void k() { undeclared_name(); }\n')
     with pytest.raises(RuntimeError, match="(?s)nvcc failed.*undeclared_name"):
         compile_fatbin(bad)
-    assert not list(tmp_path.glob("*.fatbin"))
+    assert not list(fatbin_path(bad).parent.glob("_broken_*.fatbin"))
 
 
 def test_binary_name_follows_source_and_options(monkeypatch, tmp_path):

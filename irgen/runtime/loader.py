@@ -5,9 +5,9 @@ Python headers or setuptools are needed, only a C compiler (with OpenMP), so it 
 wherever Python runs. The binary's name carries a hash of everything that decides its
 content: the C source, the cffi declarations, the compiler flags, the compiler's version and
 the processor (the code is compiled for the machine that runs it, -march=native). A stale
-binary is never loaded, and an unchanged one is never rebuilt. Compilation happens in a
-temporary folder and the result is renamed into place, so concurrent builds cannot leave a
-broken file."""
+binary is never loaded, and an unchanged one is never rebuilt. Binaries live in the per-user
+cache (cache.py), built the first time a module's kernels are called, with one line on
+stderr saying so."""
 from __future__ import annotations
 
 import ctypes.util
@@ -15,13 +15,15 @@ import functools
 import hashlib
 import os
 import platform
-import shutil
 import subprocess
+import sys
 import sysconfig
 import tempfile
+import time
 from pathlib import Path
 
 from ..backends.c import CFLAGS, LDFLAGS, RAW_GENERATORS, kernel_cdecl
+from . import cache
 
 _loaded: dict = {}
 _threads = [0]
@@ -88,40 +90,39 @@ def binary_path(c_path: Path, kernels) -> tuple[Path, str]:
     source = c_path.read_text()
     key = binary_key(source, cdef(kernels))
     module = f"_{c_path.stem}_{key}"
-    return c_path.with_name(module + ".so"), module
+    return cache.folder(c_path) / (module + ".so"), module
 
 
-def compile_binary(c_path: Path, kernels, verbose=False) -> Path:
-    """Build the shared library for c_path unless a current one exists; return its path."""
+def compile_binary(c_path: Path, kernels, verbose=False, announce=True) -> Path:
+    """Build the shared library for c_path unless a current one exists; return its path.
+    announce: say on stderr what is compiled and how long it took."""
     so_path, module = binary_path(c_path, kernels)
     if so_path.exists():
         return so_path
-    flags, libs = platform_options()
-    with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
-        built = Path(tmp) / (module + ".so")
-        cmd = [*_compiler(), *CFLAGS, *flags, "-fPIC", "-shared", str(c_path.resolve()),
-               "-o", str(built), *LDFLAGS, *(f"-l{lib}" for lib in libs)]
-        if verbose:
-            print(" ".join(cmd))
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"compiling {c_path} failed:\n{' '.join(cmd)}\n{done.stderr}")
-        install(built, so_path, f"_{c_path.stem}_*.so")
+    with cache.locked(so_path.with_name(f"{c_path.stem}.lock")):
+        if so_path.exists():            # built by another process while this one waited
+            return so_path
+        if announce:
+            print(f"irgen: compiling {c_path.name} for this machine into {so_path.parent} "
+                  "(first use) ...", end="", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        flags, libs = platform_options()
+        with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
+            built = Path(tmp) / (module + ".so")
+            cmd = [*_compiler(), *CFLAGS, *flags, "-fPIC", "-shared", str(c_path.resolve()),
+                   "-o", str(built), *LDFLAGS, *(f"-l{lib}" for lib in libs)]
+            if verbose:
+                print(" ".join(cmd))
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                if announce:
+                    print(" failed", file=sys.stderr)
+                raise RuntimeError(f"compiling {c_path} failed:\n{' '.join(cmd)}\n"
+                                   f"{done.stderr}")
+            cache.install(built, so_path, f"_{c_path.stem}_*.so")
+        if announce:
+            print(f" done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     return so_path
-
-
-def install(built: Path, path: Path, siblings: str):
-    """Move a built binary into place by a rename (no reader sees half a file) and remove
-    the older binaries of the same source (named by the glob `siblings`)."""
-    staged = path.with_name(path.name + f".{os.getpid()}.tmp")
-    shutil.copyfile(built, staged)
-    os.replace(staged, path)
-    for old in path.parent.glob(siblings):
-        if old != path:
-            try:
-                old.unlink()
-            except OSError:
-                pass
 
 
 def load(c_path, kernels, addresses=False):
