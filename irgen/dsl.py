@@ -16,12 +16,16 @@ import ast
 import contextlib
 import contextvars
 import inspect
+import keyword
 import math
+import numbers
+import sys
 import textwrap
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 from . import primitives as P
+from .errors import DeclarationError
 
 _precision = contextvars.ContextVar("irgen_precision", default="float64")
 
@@ -157,6 +161,39 @@ def dsl(fn: Callable) -> DSLFunction:
 
 # ---------------------------------------------------------------- declarations
 
+def _declared_at() -> tuple:
+    """(file, line) of the statement in a DSL file that makes a declaration: the first
+    frame out of this module and of generated code (a dataclass's __init__)."""
+    f = sys._getframe(1)
+    while f is not None and (f.f_code.co_filename == __file__
+                             or f.f_code.co_filename.startswith("<")):
+        f = f.f_back
+    return (f.f_code.co_filename, f.f_lineno) if f is not None else (None, 0)
+
+
+def _identifier(what: str, name) -> None:
+    """Names become file names, Python names and C identifiers."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise DeclarationError(f"{what} {name!r} must be a Python identifier")
+
+
+def _dsl_function(owner: str, field: str, f, required=False) -> None:
+    if f is None and not required:
+        return
+    if isinstance(f, DSLFunction):
+        return
+    what = (f"the plain function '{f.__name__}'" if callable(f) and hasattr(f, "__name__")
+            else repr(f))
+    raise DeclarationError(f"{owner}: {field}= is {what}, not a DSL function; "
+                           f"decorate it with @dsl")
+
+
+def _bound(owner: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise DeclarationError(f"{owner}: the bounds of a support are numbers, not {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Param:
     """A distribution parameter; domain is 'real' or 'positive' (finite in both cases).
@@ -170,10 +207,13 @@ class Param:
     role: Optional[str] = None
 
     def __post_init__(self):
+        _identifier("parameter name", self.name)
         if self.domain not in ("real", "positive"):
-            raise ValueError(f"parameter {self.name}: domain must be 'real' or 'positive'")
+            raise DeclarationError(f"parameter {self.name}: domain must be 'real' or "
+                                   f"'positive', not {self.domain!r}")
         if self.role not in (None, "location", "scale", "rate"):
-            raise ValueError(f"parameter {self.name}: role must be location, scale or rate")
+            raise DeclarationError(f"parameter {self.name}: role must be location, scale or "
+                                   f"rate, not {self.role!r}")
 
 
 @dataclass(frozen=True)
@@ -182,12 +222,24 @@ class Interval:
     low: float
     high: float
 
+    def __post_init__(self):
+        low, high = _bound("Interval", self.low), _bound("Interval", self.high)
+        if not low < high:
+            raise DeclarationError(f"Interval({self.low!r}, {self.high!r}): low must be "
+                                   f"below high")
+
 
 @dataclass(frozen=True)
 class Periodic:
     """Support [low, high) with angles wrapped; the CDF itself does the wrapping."""
     low: float
     high: float
+
+    def __post_init__(self):
+        low, high = _bound("Periodic", self.low), _bound("Periodic", self.high)
+        if not (low < high and math.isfinite(low) and math.isfinite(high)):
+            raise DeclarationError(f"Periodic({self.low!r}, {self.high!r}): the period is "
+                                   f"a finite interval, low below high")
 
 
 @dataclass
@@ -232,7 +284,31 @@ class Distribution:
     file: Optional[str] = None
 
     def __post_init__(self):
+        self.declared_at = _declared_at()
+        _identifier("Distribution name", self.name)
+        owner = f"Distribution {self.name!r}"
+        if isinstance(self.params, Param) or not isinstance(self.params, (tuple, list)) \
+                or not all(isinstance(p, Param) for p in self.params):
+            raise DeclarationError(f"{owner}: params= is a tuple of Param(...)")
         self.params = tuple(self.params)
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names) or "x" in names:
+            raise DeclarationError(f"{owner}: parameter names must differ from each other "
+                                   f"and from the variable x")
+        if not isinstance(self.support, (Interval, Periodic)):
+            raise DeclarationError(f"{owner}: support= is Interval(low, high) or "
+                                   f"Periodic(low, high), not {self.support!r}")
+        for field in ("cdf", "log_prob", "log_cdf", "log_sf", "upper", "group", "sample",
+                      "sample_group", "log_sample"):
+            _dsl_function(owner, field, getattr(self, field), required=field == "cdf")
+        if self.log_space is not None and not isinstance(self.log_space, Distribution):
+            raise DeclarationError(f"{owner}: log_space= is a Distribution (of log z)")
+        if self.float32 not in ("float", "double"):
+            raise DeclarationError(f"{owner}: float32= is 'float' or 'double'")
+        if self.implicit not in ("ratio", "density"):
+            raise DeclarationError(f"{owner}: implicit= is 'ratio' or 'density'")
+        if not isinstance(self.doc, str):
+            raise DeclarationError(f"{owner}: doc= is a string")
         if self.file is None:
             self.file = self.cdf.file
 
@@ -273,7 +349,18 @@ class Simplex:
     file: Optional[str] = None
 
     def __post_init__(self):
-        self.fixed = tuple(float(v) for v in self.fixed)
+        self.declared_at = _declared_at()
+        _identifier("Simplex name", self.name)
+        owner = f"Simplex {self.name!r}"
+        if not isinstance(self.param, Param):
+            raise DeclarationError(f"{owner}: param= is a Param(...)")
+        if not isinstance(self.component, Distribution):
+            raise DeclarationError(f"{owner}: component= is a Distribution")
+        self.fixed = tuple(_bound(owner, v) for v in self.fixed)
+        for field in ("log_prob_terms", "log_prob_total"):
+            _dsl_function(owner, field, getattr(self, field))
+        if not isinstance(self.doc, str):
+            raise DeclarationError(f"{owner}: doc= is a string")
         if self.file is None:
             self.file = self.component.file
 

@@ -32,6 +32,8 @@ _HINTS = {
     "Continue": "restructure with if/else", "Delete": "just stop using the name",
 }
 
+LOOP_LIMIT = 2 ** 31 - 1       # loop counters in generated code are C ints
+
 
 def lower(fn: DSLFunction) -> tuple[ir.Function, dict]:
     """Lower a DSL function. Returns the IR function and the DSL functions it calls."""
@@ -54,11 +56,12 @@ class _Lowering:
         raise DSLError(message, self.fn.file, getattr(node, "lineno", self.fn.first_line),
                        getattr(node, "col_offset", 0), hint)
 
-    def refuse(self, node):
+    def refuse(self, node, at=None):
+        """Refuse the construct `node`, located at `at` (default: node itself)."""
         kind = type(node).__name__
         what = {"Try": "'try'", "While": "'while' without bounded()"}.get(kind, f"'{kind}'")
-        self.error(node, f"{what} is not allowed in a DSL function",
-                   _HINTS.get(kind, "see the DSL reference in the README"))
+        self.error(at or node, f"{what} is not allowed in a DSL function",
+                   _HINTS.get(kind, "see the DSL reference, docs/dsl.md"))
 
     # -- function
     def run(self):
@@ -156,11 +159,16 @@ class _Lowering:
 
     def int_bound(self, node) -> int:
         if isinstance(node, ast.Constant) and type(node.value) is int:
-            return node.value
-        if isinstance(node, ast.Name) and type(self.env.get(node.id)) is int:
-            return self.env[node.id]
-        self.error(node, "a loop bound must be an integer literal or a module-level int",
-                   "every loop in generated code has a fixed iteration bound")
+            value = node.value
+        elif isinstance(node, ast.Name) and type(self.env.get(node.id)) is int:
+            value = self.env[node.id]
+        else:
+            self.error(node, "a loop bound must be an integer literal or a module-level int",
+                       "every loop in generated code has a fixed iteration bound")
+        if not 0 <= value <= LOOP_LIMIT:
+            self.error(node, f"a loop bound must lie in [0, {LOOP_LIMIT}], not {value}",
+                       "loop counters are C ints")
+        return value
 
     def for_loop(self, node: ast.For):
         it = node.iter
@@ -227,8 +235,9 @@ class _Lowering:
         if isinstance(node, ast.BinOp):
             op = _BINOPS.get(type(node.op))
             if op is None:
-                self.refuse(node.op if hasattr(node.op, "lineno") else
-                            _at(node.op, node))
+                # an operator node has no place of its own (and is shared by every
+                # use of the operator): the expression around it gives one
+                self.refuse(node.op, at=node)
             return op(self.expr(node.left), self.expr(node.right))
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
@@ -360,11 +369,6 @@ class _Lowering:
             return cls(*args)
         self.error(node, "a condition must be a comparison, isnan/isinf/converged, "
                    "or and/or/not of those", "compare explicitly, e.g. x > 0")
-
-
-def _at(op, node):
-    op.lineno, op.col_offset = node.lineno, node.col_offset
-    return op
 
 
 def _ends_with_return(stmts) -> bool:

@@ -111,6 +111,14 @@ CASES = [
             uniform = x
             return uniform
         """, "'uniform' is a DSL built-in", "choose another name", 6),
+    ("loop bound beyond a C int", """
+        @dsl
+        def cdf(x, a):
+            s = 0.0
+            for i in range(10000000000):
+                s = s + x
+            return s
+        """, "a loop bound must lie in [0, 2147483647], not 10000000000", "C ints", 7),
     ("wrong parameters", """
         @dsl
         def cdf(x, b):
