@@ -170,13 +170,29 @@ class MixtureSameFamily(_TorchMixture):
         _components(component_distribution)
         super().__init__(mixture_distribution, component_distribution, validate_args)
 
-    def rsample(self, sample_shape=torch.Size()):
+    def _combinator(self):
+        """(the combinator over the components' module, the components, whether they are
+        products)."""
         base, product = _components(self.component_distribution)
         key = (base._module, product)
         module = _mixtures.get(key)
         if module is None:
             module = _mixtures[key] = (factorised_mixture if product else mixture)(base._module)
+        return module, base, product
+
+    def rsample(self, sample_shape=torch.Size()):
+        module, base, product = self._combinator()
         function = _FactorisedRSample if product else _MixtureRSample
         shape = tuple(self._extended_shape(sample_shape))
         return function.apply(module, shape, seed(), self.mixture_distribution.logits,
                               *base._params)
+
+    def sample(self, sample_shape=torch.Size()):
+        """Draws without gradients, by the combinator (torch's sample cannot draw where the
+        mixture's batch shape only broadcasts against the components')."""
+        module, base, product = self._combinator()
+        shape = tuple(self._extended_shape(sample_shape))
+        with torch.no_grad():
+            w = torch.softmax(self.mixture_distribution.logits, -1)
+            return module.sample(w, *(p.detach() for p in base._params),
+                                 size=shape[:-1] if product else shape, seed=seed())

@@ -182,7 +182,7 @@ def from_module(module, names=None, *, order=None, defaults=None, mean=None, var
                             else constraints.real for n in names},
         "support": support or _support(module),
         "__doc__": (module.__doc__ or "").split("\n")[0]
-                   + f"\n\nirgen's generated.{module.name}, as a torch Distribution.",
+                   + f"\n\nirgen's {module.name} kernels, as a torch Distribution.",
     }
     if equivalent is not None:
         body["_equivalent"] = equivalent
@@ -203,20 +203,20 @@ def _where(cond, value, other):
     return torch.where(cond, value, torch.full_like(value, other))
 
 
-Normal = from_module("generated.normal", ("loc", "scale"), name="Normal", equivalent=D.Normal,
-                     mean=lambda d: d.loc, variance=lambda d: d.scale ** 2)
-Gamma = from_module("generated.gamma", ("concentration", "rate"), name="Gamma",
+Normal = from_module("irgen.generated.normal", ("loc", "scale"), name="Normal",
+                     equivalent=D.Normal, mean=lambda d: d.loc, variance=lambda d: d.scale ** 2)
+Gamma = from_module("irgen.generated.gamma", ("concentration", "rate"), name="Gamma",
                     equivalent=D.Gamma,
                     mean=lambda d: d.concentration / d.rate,
                     variance=lambda d: d.concentration / d.rate ** 2)
 Beta = from_module(
-    "generated.beta", ("concentration1", "concentration0"), name="Beta", equivalent=D.Beta,
+    "irgen.generated.beta", ("concentration1", "concentration0"), name="Beta", equivalent=D.Beta,
     mean=lambda d: d.concentration1 / (d.concentration1 + d.concentration0),
     variance=lambda d: (d.concentration1 * d.concentration0
                         / ((d.concentration1 + d.concentration0) ** 2
                            * (d.concentration1 + d.concentration0 + 1))))
 VonMises = from_module(
-    "generated.von_mises", ("loc", "concentration"), name="VonMises",
+    "irgen.generated.von_mises", ("loc", "concentration"), name="VonMises",
     # torch's VonMises has no entropy: log(2 pi I0(k)) - k I1(k) / I0(k), scaled Bessels
     entropy=lambda d: (math.log(2 * math.pi) + torch.log(torch.special.i0e(d.concentration))
                        + d.concentration * (1 - torch.special.i1e(d.concentration)
@@ -226,37 +226,37 @@ VonMises = from_module(
     variance=lambda d: 1 - (torch.special.i1e(d.concentration)
                             / torch.special.i0e(d.concentration)))
 StudentT = from_module(
-    "generated.student_t", ("df", "loc", "scale"), name="StudentT", equivalent=D.StudentT,
+    "irgen.generated.student_t", ("df", "loc", "scale"), name="StudentT", equivalent=D.StudentT,
     defaults={"loc": 0.0, "scale": 1.0},
     mean=lambda d: _where(d.df > 1, d.loc, math.nan),
     variance=lambda d: torch.where(
         d.df > 2, d.scale ** 2 * d.df / (d.df - 2),
         _where(d.df > 1, torch.full_like(d.df, math.inf), math.nan)))
 LogNormal = from_module(
-    "generated.lognormal", ("loc", "scale"), name="LogNormal", support=constraints.positive,
+    "irgen.generated.lognormal", ("loc", "scale"), name="LogNormal", support=constraints.positive,
     equivalent=D.LogNormal,
     mean=lambda d: torch.exp(d.loc + d.scale ** 2 / 2),
     variance=lambda d: torch.expm1(d.scale ** 2) * torch.exp(2 * d.loc + d.scale ** 2))
-Gumbel = from_module("generated.gumbel", ("loc", "scale"), name="Gumbel", equivalent=D.Gumbel,
-                     mean=lambda d: d.loc + d.scale * EULER,
+Gumbel = from_module("irgen.generated.gumbel", ("loc", "scale"), name="Gumbel",
+                     equivalent=D.Gumbel, mean=lambda d: d.loc + d.scale * EULER,
                      variance=lambda d: (math.pi ** 2 / 6) * d.scale ** 2)
 Weibull = from_module(
-    "generated.weibull", ("scale", "concentration"), order=("concentration", "scale"),
+    "irgen.generated.weibull", ("scale", "concentration"), order=("concentration", "scale"),
     name="Weibull", support=constraints.positive, equivalent=D.Weibull,
     mean=lambda d: d.scale * torch.exp(torch.lgamma(1 + 1 / d.concentration)),
     variance=lambda d: d.scale ** 2 * (torch.exp(torch.lgamma(1 + 2 / d.concentration))
                                        - torch.exp(2 * torch.lgamma(1 + 1 / d.concentration))))
-Chi2 = from_module("generated.chi2", ("df",), name="Chi2", equivalent=D.Chi2,
+Chi2 = from_module("irgen.generated.chi2", ("df",), name="Chi2", equivalent=D.Chi2,
                    mean=lambda d: d.df, variance=lambda d: 2 * d.df)
 InverseGamma = from_module(
-    "generated.inverse_gamma", ("concentration", "rate"), name="InverseGamma",
+    "irgen.generated.inverse_gamma", ("concentration", "rate"), name="InverseGamma",
     equivalent=D.InverseGamma,
     support=constraints.positive,
     mean=lambda d: _where(d.concentration > 1, d.rate / (d.concentration - 1), math.inf),
     variance=lambda d: _where(d.concentration > 2, d.rate ** 2 / (
         (d.concentration - 1) ** 2 * (d.concentration - 2)), math.inf))
 Kumaraswamy = from_module(
-    "generated.kumaraswamy", ("concentration1", "concentration0"), name="Kumaraswamy",
+    "irgen.generated.kumaraswamy", ("concentration1", "concentration0"), name="Kumaraswamy",
     equivalent=D.Kumaraswamy,
     mean=lambda d: d.concentration0 * torch.exp(
         _lbeta(1 + 1 / d.concentration1, d.concentration0)),
@@ -277,7 +277,7 @@ def _kl_von_mises(p, q):
 
 class Dirichlet(_Equivalent, Distribution):
     """Dirichlet distribution with concentrations along the last axis: irgen's
-    generated.dirichlet (a row per batch entry in one kernel), as a torch Distribution."""
+    irgen.generated.dirichlet (a row per batch entry in one kernel), as a torch Distribution."""
     _equivalent = D.Dirichlet
     _names = ("concentration",)
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
@@ -293,7 +293,7 @@ class Dirichlet(_Equivalent, Distribution):
 
     @property
     def _module(self):
-        return importlib.import_module("generated.dirichlet")
+        return importlib.import_module("irgen.generated.dirichlet")
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Dirichlet, _instance)

@@ -79,7 +79,8 @@ def _direct(kernels, kernel, tensors, size, seed):
         return None
     function, n_out, samples = _function(kernels, kernel, dtype)
     block = np.empty((n_out,) + tuple(shape), _NUMPY[dtype])
-    outs = [torch.from_numpy(row) for row in block]
+    # block[i, ...] is an array also where shape is () (iterating block would give scalars)
+    outs = [torch.from_numpy(block[i, ...]) for i in range(n_out)]
     n = shape.numel()
     args = [n, seed] if samples else [n]
     for a, stride in zip(arrays[::2], arrays[1::2]):
