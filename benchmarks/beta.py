@@ -22,7 +22,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import generated.beta as be  # noqa: E402
+import irgen.generated.beta as be  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
 from timing import cpu_name, median_ns  # noqa: E402
 

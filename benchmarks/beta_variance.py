@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import generated.beta as be  # noqa: E402
-import generated.gamma as ga  # noqa: E402
+import irgen.generated.beta as be  # noqa: E402
+import irgen.generated.gamma as ga  # noqa: E402
 
 SHAPES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 

@@ -21,8 +21,8 @@ from scipy import special, stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import generated.gamma as g  # noqa: E402
-import generated.von_mises as v  # noqa: E402
+import irgen.generated.gamma as g  # noqa: E402
+import irgen.generated.von_mises as v  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
 from timing import median_ns  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Dirichlet reparameterized sampling: irgen against torch, side by side in one run.
 
 A VAE step with a Dirichlet latent draws z ~ Dirichlet(alpha) and backpropagates g . dz/dalpha.
-irgen: generated.dirichlet.rsample (one kernel per batch of rows: the Gamma draws, their
+irgen: irgen.generated.dirichlet.rsample (one kernel per batch of rows: the Gamma draws, their
 implicit gradients and each row's normalisation) and vjp; torch:
 torch.distributions.Dirichlet(alpha).rsample() and backward() (torch._sample_dirichlet and
 torch._dirichlet_grad). Also the composition the row kernel replaces: Gamma's rsample kernel
@@ -20,8 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import generated.dirichlet as dirichlet  # noqa: E402
-import generated.gamma as gamma  # noqa: E402
+import irgen.generated.dirichlet as dirichlet  # noqa: E402
+import irgen.generated.gamma as gamma  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
 from timing import cpu_name, interleaved_ns  # noqa: E402
 

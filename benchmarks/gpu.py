@@ -14,7 +14,7 @@ gradient, and JAX's sampler; and how far the GPU's samples are from the CPU's fo
 seed (the share equal, and within 4 units in the last place, on 2^20 of them).
 Beta: a, b log-uniform over [1e-2, 1e3], both gradients, against torch.distributions.Beta's
 backward (torch._dirichlet_grad). Dirichlet: N / 32 rows of K = 32, alpha log-uniform in
-[0.1, 10]; generated.dirichlet's rsample (one kernel: draws, gradients, normalisation)
+[0.1, 10]; irgen.generated.dirichlet's rsample (one kernel: draws, gradients, normalisation)
 against torch's Dirichlet sampler alone and its rsample + backward. Writes
 results/gpu_benchmark.md with the card's name.
 
@@ -38,10 +38,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import generated.beta as be  # noqa: E402
-import generated.dirichlet as di  # noqa: E402
-import generated.gamma as g  # noqa: E402
-import generated.von_mises as v  # noqa: E402
+import irgen.generated.beta as be  # noqa: E402
+import irgen.generated.dirichlet as di  # noqa: E402
+import irgen.generated.gamma as g  # noqa: E402
+import irgen.generated.von_mises as v  # noqa: E402
 from irgen.backends import cuda  # noqa: E402
 from irgen.runtime.cuda_runtime import CudaKernels, _pycuda, active  # noqa: E402
 from timing import median_seconds  # noqa: E402

@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import generated.gamma as g  # noqa: E402
-import generated.normal as nrm  # noqa: E402
-import generated.von_mises as v  # noqa: E402
+import irgen.generated.gamma as g  # noqa: E402
+import irgen.generated.normal as nrm  # noqa: E402
+import irgen.generated.von_mises as v  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
 from timing import cpu_name, median_ns  # noqa: E402
 

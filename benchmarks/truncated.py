@@ -27,8 +27,8 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import generated.gamma as gamma  # noqa: E402
-import generated.normal as normal  # noqa: E402
+import irgen.generated.gamma as gamma  # noqa: E402
+import irgen.generated.normal as normal  # noqa: E402
 import irgen.compose.truncated as truncation  # noqa: E402
 from irgen.runtime import set_num_threads  # noqa: E402
 from timing import cpu_name, interleaved_ns  # noqa: E402

@@ -48,12 +48,12 @@ def row(name, theta, z, got, want):
 
 def main():
     build(out_dir=ROOT / "generated")
-    import generated.gamma as g
-    import generated.normal as n
+    import irgen.generated.gamma as g
+    import irgen.generated.normal as n
     n_mod = n
-    import generated.beta as be
-    import generated.von_mises as v
-    import generated.dirichlet as dirichlet
+    import irgen.generated.beta as be
+    import irgen.generated.von_mises as v
+    import irgen.generated.dirichlet as dirichlet
     from irgen.compose.mixture import mixture
     from irgen.compose.truncated import truncated
 

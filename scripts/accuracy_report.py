@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import generated.gamma as g  # noqa: E402
-import generated.von_mises as v  # noqa: E402
+import irgen.generated.gamma as g  # noqa: E402
+import irgen.generated.von_mises as v  # noqa: E402
 from conftest import load_fixture  # noqa: E402
 
 TARGETS = {  # (max relative, mean absolute) the tests assert; None: not asserted

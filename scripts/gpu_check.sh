@@ -20,7 +20,7 @@ step() { local limit=$1 log=$2; shift 2
 step 240 build.log python3 -m irgen build
 step 60 smoke.log python3 - <<'PY'
 import numpy as np, pycuda.autoprimaryctx, pycuda.gpuarray as ga
-import generated.gamma as g
+import irgen.generated.gamma as g
 a = np.array([0.5, 2.0, 30.0]); z = np.array([0.3, 1.5, 28.0])
 print("GPU", [x.get() for x in g.implicit_grad(ga.to_gpu(z), ga.to_gpu(a), 1.0)])
 print("CPU", g.implicit_grad(z, a, 1.0))

@@ -9,7 +9,7 @@ out=${OUT:-results/gpu}
 mkdir -p "$out"
 cat > /tmp/irgen_profile_driver.py <<'PY'
 import numpy as np, pycuda.autoprimaryctx, pycuda.gpuarray as ga
-import generated.gamma as g
+import irgen.generated.gamma as g
 rng = np.random.default_rng(0)
 a = np.exp(rng.uniform(np.log(0.1), np.log(10), 1 << 24)).astype(np.float32)
 da, one = ga.to_gpu(a), np.float32(1)

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import generated.gamma as g  # noqa: E402
-import generated.von_mises as v  # noqa: E402
+import irgen.generated.gamma as g  # noqa: E402
+import irgen.generated.von_mises as v  # noqa: E402
 from test_sampling import log_gamma_cdf  # noqa: E402  (the reference the tests use)
 
 N = 1 << 20

@@ -7,19 +7,19 @@ twice: on the C kernels, and on the CUDA kernels compiled as host code (`target`
 import numpy as np
 import pytest
 
-import generated.gamma
-import generated.von_mises
+import irgen.generated.gamma
+import irgen.generated.von_mises
 from conftest import rel_err
 
 
 @pytest.fixture
 def g(target):
-    return target(generated.gamma)
+    return target(irgen.generated.gamma)
 
 
 @pytest.fixture
 def v(target):
-    return target(generated.von_mises)
+    return target(irgen.generated.von_mises)
 
 
 def _stats(got, want):

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-import generated.gamma as g
-import generated.normal as n
-import generated.von_mises as v
+import irgen.generated.gamma as g
+import irgen.generated.normal as n
+import irgen.generated.von_mises as v
 
 NAN, INF = np.nan, np.inf
 MODULES = [(n, (0.0, 1.0)), (g, (2.0, 1.0)), (v, (0.0, 2.0))]
@@ -46,8 +46,8 @@ def test_gamma_family_at_the_end_of_the_support(dtype):
     least subnormal y instead (5.9e-4 at a = 0.01, for F, Chi2's F and InverseGamma's S at
     infinity alike); the least subnormal itself keeps its own value, x^a / Gamma(a + 1).
     InverseGamma's F at the other end of y."""
-    import generated.chi2 as chi2
-    import generated.inverse_gamma as ig
+    import irgen.generated.chi2 as chi2
+    import irgen.generated.inverse_gamma as ig
     a = np.array([1e-3, 0.01, 0.5, 1.0, 7.5], dtype)
     zero = dtype(0)
     assert np.all(g.cdf(zero, a, dtype(1)) == 0) and np.all(g.log_cdf(zero, a, dtype(1)) == -INF)

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import generated.gamma as gamma
-import generated.normal as normal
-import generated.weibull as weibull
+import irgen.generated.gamma as gamma
+import irgen.generated.normal as normal
+import irgen.generated.weibull as weibull
 from irgen.compose import dirichlet
 from irgen.compose.factorised_mixture import factorised_mixture
 from irgen.compose.mixture import mixture

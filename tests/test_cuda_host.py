@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import generated.beta as be
-import generated.gamma as g
-import generated.normal as nrm
-import generated.student_t as st
-import generated.von_mises as v
+import irgen.generated.beta as be
+import irgen.generated.gamma as g
+import irgen.generated.normal as nrm
+import irgen.generated.student_t as st
+import irgen.generated.von_mises as v
 from agreement import (GRAD_ULPS, KERNELS, SAMPLERS, assert_agrees, assert_same_stream,
                        random_inputs, sampler_params)
 from cuda_on_host import CXX, FakeCudaArray, host

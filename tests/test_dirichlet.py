@@ -1,4 +1,4 @@
-"""generated.dirichlet: a row per batch entry in one kernel (irgen/rows.py).
+"""irgen.generated.dirichlet: a row per batch entry in one kernel (irgen/rows.py).
 
 Each entry draws what Gamma's own sampler draws for it (sample, or log_sample below the
 log-space threshold), so the row kernels are checked against Gamma's kernels' draws
@@ -12,8 +12,8 @@ import pytest
 
 from scipy import special, stats
 
-import generated.dirichlet as d
-import generated.gamma as g
+import irgen.generated.dirichlet as d
+import irgen.generated.gamma as g
 from agreement import ulps_apart
 
 BELOW = {np.float64: 0.1, np.float32: 0.5}

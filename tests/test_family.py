@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import generated.chi2 as c2
-import generated.gumbel as gu
-import generated.inverse_gamma as ig
-import generated.kumaraswamy as ku
-import generated.lognormal as ln
-import generated.weibull as wb
+import irgen.generated.chi2 as c2
+import irgen.generated.gumbel as gu
+import irgen.generated.inverse_gamma as ig
+import irgen.generated.kumaraswamy as ku
+import irgen.generated.lognormal as ln
+import irgen.generated.weibull as wb
 from agreement import assert_same_stream
 from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
 
@@ -237,7 +237,7 @@ def test_lower_tails_where_the_variable_underflows(dtype):
     log S) against mpmath at 40 digits, and dz/dshape finite and equal to the explicit
     reparameterization's where there is one. These gave -inf and NaN gradients (0 / 0),
     which truncation at such a bound carried into every gradient."""
-    import generated.gamma as ga
+    import irgen.generated.gamma as ga
     mpmath.mp.dps = 40
     f32 = dtype == np.float32
     rtol = 1e-6 if f32 else 1e-14

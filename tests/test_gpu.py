@@ -5,11 +5,11 @@ sizes that end mid-tile; samplers drawing the CPU's streams."""
 import numpy as np
 import pytest
 
-import generated.beta as be
-import generated.gamma as g
-import generated.normal as nrm
-import generated.student_t as st
-import generated.von_mises as v
+import irgen.generated.beta as be
+import irgen.generated.gamma as g
+import irgen.generated.normal as nrm
+import irgen.generated.student_t as st
+import irgen.generated.von_mises as v
 from agreement import (GRAD_ULPS, KERNELS, SAMPLERS, assert_agrees, assert_same_stream,
                        random_inputs, sampler_params, ulps_apart)
 
@@ -87,10 +87,10 @@ def test_torch_tensors_on_the_current_stream(ga):
 
 
 def test_dirichlet_row_kernels_draw_the_cpus_rows(ga):
-    """generated.dirichlet on the GPU (tiles of whole rows, a warp per row's normalisation;
+    """irgen.generated.dirichlet on the GPU (tiles of whole rows, a warp per row's normalisation;
     rows longer than a tile) against the C kernels: the same draws, to a few ulp (CUDA's
     exp and log), the gradients through CUDA's math library, and the log density."""
-    import generated.dirichlet as d
+    import irgen.generated.dirichlet as d
     rng = np.random.default_rng(6)
     for dtype in (np.float64, np.float32):
         for rows, k in ((4096, 16), (3, 5000), (1000, 2)):

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import generated.gamma as g
-import generated.von_mises as v
+import irgen.generated.gamma as g
+import irgen.generated.von_mises as v
 
 ROOT = Path(__file__).resolve().parent.parent
 CC = shutil.which("gcc") or shutil.which("cc")

@@ -6,8 +6,8 @@ import textwrap
 import numpy as np
 import pytest
 
-import generated.gamma as g
-import generated.von_mises as v
+import irgen.generated.gamma as g
+import irgen.generated.von_mises as v
 from irgen import build
 
 # Control flow whose path and trip counts differ from element to element: returns inside

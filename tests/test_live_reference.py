@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import generated.gamma as g
-import generated.von_mises as v
+import irgen.generated.gamma as g
+import irgen.generated.von_mises as v
 
 pytestmark = pytest.mark.slow
 _spec = importlib.util.spec_from_file_location(

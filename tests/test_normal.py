@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import generated.normal as n
+import irgen.generated.normal as n
 
 
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 2e-15), (np.float32, 2e-6)])

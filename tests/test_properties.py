@@ -3,11 +3,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import generated.beta as be
-import generated.gamma as g
-import generated.normal as n
-import generated.student_t as stt
-import generated.von_mises as v
+import irgen.generated.beta as be
+import irgen.generated.gamma as g
+import irgen.generated.normal as n
+import irgen.generated.student_t as stt
+import irgen.generated.von_mises as v
 
 pos = st.floats(1e-3, 1e4)
 anyf = st.floats(allow_nan=True, allow_infinity=True)

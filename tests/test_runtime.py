@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-import generated.gamma as g
-import generated.normal as n
+import irgen.generated.gamma as g
+import irgen.generated.normal as n
 
 
 def test_float32_in_float32_out():

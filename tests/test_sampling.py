@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-import generated.gamma as g
-import generated.normal as nrm
-import generated.von_mises as v
+import irgen.generated.gamma as g
+import irgen.generated.normal as nrm
+import irgen.generated.von_mises as v
 from irgen.runtime import get_num_threads, set_num_threads
 
 LO = np.uint64(0xFFFFFFFF)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import generated.gamma as g
-import generated.normal as n
-import generated.von_mises as v
+import irgen.generated.gamma as g
+import irgen.generated.normal as n
+import irgen.generated.von_mises as v
 from irgen import build
 
 rng = np.random.default_rng(7)

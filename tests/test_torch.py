@@ -15,8 +15,8 @@ from scipy import optimize, special
 torch = pytest.importorskip("torch")
 import torch.distributions as D  # noqa: E402
 
-import generated.gamma as g  # noqa: E402
-import generated.von_mises as vm  # noqa: E402
+import irgen.generated.gamma as g  # noqa: E402
+import irgen.generated.von_mises as vm  # noqa: E402
 import irgen.torch as it  # noqa: E402
 
 f64 = torch.float64

@@ -16,8 +16,8 @@ torch = pytest.importorskip("torch")
 from torch.distributions import Categorical  # noqa: E402
 import torch.distributions as D  # noqa: E402
 
-import generated.gamma as gamma  # noqa: E402
-import generated.normal as normal  # noqa: E402
+import irgen.generated.gamma as gamma  # noqa: E402
+import irgen.generated.normal as normal  # noqa: E402
 import irgen.torch as it  # noqa: E402
 from irgen.compose.mixture import mixture  # noqa: E402
 from irgen.compose.truncated import truncated  # noqa: E402

@@ -1,7 +1,7 @@
-"""Dirichlet(alpha), alpha along the last axis: generated.dirichlet's kernels for torch tensors
-on the CPU as well, and the mean.
+"""Dirichlet(alpha), alpha along the last axis: irgen.generated.dirichlet's kernels for torch
+tensors on the CPU as well, and the mean.
 
-The draws, the Gamma gradients and each row's normalisation run in generated.dirichlet's
+The draws, the Gamma gradients and each row's normalisation run in irgen.generated.dirichlet's
 row kernels (irgen/distributions/dirichlet.py; CPU threads and SIMD lanes, or the GPU for
 CUDA arrays), and so does the log density. This layer lets torch tensors on the CPU in
 (torch tensors in give torch tensors out, as CUDA tensors already do in the generated
@@ -23,7 +23,7 @@ PARAMS = ("alpha",)
 
 
 def _dirichlet():
-    import generated.dirichlet as d     # a built-in, built by `irgen build`
+    import irgen.generated.dirichlet as d     # a built-in, built by `irgen build`
     return d
 
 

@@ -2,7 +2,7 @@
 distributions of one generated family, with implicit gradients through the multivariate
 distributional transform (Figurnov et al. 2018, section 3.3).
 
-    import generated.normal as normal
+    import irgen.generated.normal as normal
     mix = factorised_mixture(normal)       # weights (..., K); mu, sigma (..., K, D)
     x, grads = mix.rsample(w, mu, sigma, size=256, seed=1)
     dx_dlogits, dx_dmu, dx_dsigma = grads   # (n, D, K) and (n, D, K, D)

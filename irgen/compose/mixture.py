@@ -1,6 +1,6 @@
 """mixture(D): K-component mixtures of any univariate distribution irgen builds.
 
-    import generated.gamma as gamma
+    import irgen.generated.gamma as gamma
     mix = mixture(gamma)                       # parameters (weights, alpha, beta)
     z, (dw, dalpha, dbeta) = mix.rsample(w, alpha, beta, seed=1)
 

@@ -1,6 +1,6 @@
 """truncated(D): any univariate distribution irgen builds, restricted to [low, high].
 
-    import generated.normal as normal
+    import irgen.generated.normal as normal
     tn = truncated(normal)                 # parameters (mu, sigma, low, high)
     z, grads = tn.rsample(0.0, 1.0, 10.0, np.inf, size=1000, seed=1)
 
