@@ -21,7 +21,10 @@ OUT = ROOT / "results" / "paper"
 
 
 def one_core():
-    """Every library on one thread: irgen's kernels, torch's and XLA's."""
+    """Every library on one thread: irgen's kernels, torch's and XLA's (before JAX is
+    imported)."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                          "intra_op_parallelism_threads=1")
     from irgen.runtime import set_num_threads
     set_num_threads(1)
     try:
@@ -31,9 +34,10 @@ def one_core():
         pass
 
 
-def versions() -> str:
+def versions(*extra) -> str:
+    """Python's version and those of the libraries imported (and of `extra` ones)."""
     parts = [f"Python {platform.python_version()}"]
-    for name in ("numpy", "scipy", "torch", "jax", "tensorflow_probability"):
+    for name in ("numpy", "scipy", "torch", "jax") + extra:
         module = sys.modules.get(name)
         if module is not None:
             parts.append(f"{name} {getattr(module, '__version__', '?')}")
