@@ -42,8 +42,8 @@ import irgen.generated.beta as be  # noqa: E402
 import irgen.generated.dirichlet as di  # noqa: E402
 import irgen.generated.gamma as g  # noqa: E402
 import irgen.generated.von_mises as v  # noqa: E402
-from irgen.backends import cuda  # noqa: E402
-from irgen.runtime.cuda_runtime import CudaKernels, _pycuda, active  # noqa: E402
+from irgen.targets.cuda import compile as cuda  # noqa: E402
+from irgen.targets.cuda.runtime import CudaKernels, _pycuda, active  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
 NO_FMAD = [f for f in cuda.NVCC_FLAGS if f != "--fmad=false"]

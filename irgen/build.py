@@ -21,28 +21,23 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from . import ir
-from .backends import cuda
-from .backends.c import PARALLEL_MIN, CTarget, kernel_cdecl, lanes
+from . import ir, targets
+from .abi import kernel_cdecl
 from .dsl import Distribution, DSLFunction, Interval, Simplex
 from .errors import DeclarationError, DSLError, UserError
 from .kernels import build_kernels
 from .program import Program
 from .rows import build_row_kernels
-from .runtime.cuda_binary import compile_fatbin
-from .runtime.loader import binary_key, compile_binary
+from .targets.base import shared_templates
+from .targets.c.compile import binary_key
 
 PACKAGE = Path(__file__).resolve().parent
 BUILTIN = PACKAGE / "distributions"
 
 
 def template_dir() -> Path:
-    """Templates ship as package data (irgen/templates in a wheel); in a source checkout
-    they sit beside the package."""
-    for d in (PACKAGE / "templates", PACKAGE.parent / "templates"):
-        if d.is_dir():
-            return d
-    raise FileNotFoundError("irgen templates not found")
+    """The shared templates (the Python modules', and what the C-family targets include)."""
+    return shared_templates()
 
 
 def _env():
@@ -155,16 +150,23 @@ def _dsl_files(dist) -> set:
     return files
 
 
+# the modules of a target that run kernels rather than generate them
+_RUN_TIME = {"runtime", "compile", "driver", "arrays"}
+
+
 def input_hash(dist) -> str:
     """Hash of everything generation reads: the DSL files the distribution's functions come
     from, and irgen's own front end, transforms, backends and templates."""
     files = _dsl_files(dist)
-    # not the run-time loader, the compositions of generated modules, the torch classes nor
-    # the installed built-ins: they generate nothing
+    # not the run time (irgen's, or a target's), the compositions of generated modules, the
+    # torch classes nor the installed built-ins: they generate nothing
     files |= {p.resolve() for p in PACKAGE.rglob("*.py")
               if not {"runtime", "compose", "torch", "generated"}
-              & set(p.relative_to(PACKAGE).parts)}
+              & set(p.relative_to(PACKAGE).parts)
+              and not (p.parent.parent.name == "targets" and p.stem in _RUN_TIME)}
     files |= set(template_dir().glob("*.j2"))
+    for target in targets.all_targets():
+        files |= {f for d in target.template_dirs() for f in d.glob("*.j2")}
     # by name and content, not by path, so that a checkout and a wheel install agree
     parts = sorted(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest()
                    for f in files)
@@ -235,15 +237,7 @@ def generate(dist) -> dict[str, str]:
     program = Program()
     kernels, float32, extra = _kernels_of(dist, program)
     held = _held_ends(dist)
-    target = CTarget()
-    functions = target.render_functions(program, float32)
     source = _display_path(dist.file)
-    # (array dtype, its C type) -> the dtype the kernels compute in
-    computes = [("float64", "double", "float64"),
-                ("float32", "float", "float64" if float32 == "double" else "float32")]
-    dtypes = [dict(name=d, T=T, suffix="_f64" if c == "float64" else "_f32",
-                   io=f"{T[0]}_{'d' if c == 'float64' else 'f'}", **lanes(c), **extra[d])
-              for d, T, c in computes]
     kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
                        doc=k.doc, group=k.group, kind=k.kind, then=k.then,
                        draw_group=k.draw_group, rows=k.rows,
@@ -255,18 +249,10 @@ def generate(dist) -> dict[str, str]:
                                               bool(k.rows))
                               for d in ("float64", "float32")})
                   for k in kernels]
+    common = dict(source=source, kernels=kernel_ctx, extra=extra, float32=float32)
+    files = {f"{dist.name}{t.suffix}": t.render(program, common)
+             for t in targets.all_targets()}
     env = _env()
-    c_text = env.get_template(target.template).render(
-        source=source, functions=functions, kernels=kernel_ctx, dtypes=dtypes,
-        export="", philox64=True,
-        parallel_min=PARALLEL_MIN)
-    gpu = cuda.CudaTarget()
-    cu_text = env.get_template(gpu.template).render(
-        source=source, functions=gpu.render_functions(program, float32),
-        kernels=kernel_ctx, dtypes=[dict(d, **extra[d["name"]]) for d in cuda.dtypes(float32)],
-        block=cuda.BLOCK,
-        export='extern "C" ', philox64=False,
-        tile_items=cuda.TILE_ITEMS)
     doc = (dist.doc or "").strip()
     title, _, rest = doc.partition("\n")
     simplex = isinstance(dist, Simplex)
@@ -276,7 +262,8 @@ def generate(dist) -> dict[str, str]:
         support="" if simplex else _support_text(dist), kernels=kernel_ctx,
         support_value=_support_value(dist), held=held,
         component=dist.component.name if simplex else "")
-    return {f"{dist.name}.c": c_text, f"{dist.name}.cu": cu_text, f"{dist.name}.py": py_text}
+    files[f"{dist.name}.py"] = py_text
+    return files
 
 
 def load_generated(out_dir, name: str):
@@ -289,11 +276,13 @@ def load_generated(out_dir, name: str):
     return module
 
 
-def ensure_binary(dist_name: str, out_dir: Path) -> Path:
-    """Compile a generated module's extension into the cache unless a current one exists
-    (quietly: the build's log says it)."""
-    kernels = load_generated(out_dir, dist_name)._kernels
-    return compile_binary(kernels.c_path, kernels._spec, announce=False)
+def ensure_binaries(dist_name: str, out_dir: Path, optional=True) -> str:
+    """Compile each target's binary of a generated module into the cache unless a current
+    one exists (quietly: the build's log says it); optional: also those the run time can
+    do without. What each did, for the log."""
+    done = [t.compile(out_dir / f"{dist_name}{t.suffix}")
+            for t in targets.all_targets() if optional or not t.binary_optional]
+    return ", ".join(d for d in done if d)
 
 
 def ir_dump(dist) -> str:
@@ -316,7 +305,8 @@ def write_atomic(path: Path, text: str) -> bool:
 
 def _cached(dist: Distribution, out_dir: Path) -> bool:
     py = out_dir / f"{dist.name}.py"
-    if not all((out_dir / f"{dist.name}{ext}").exists() for ext in (".py", ".c", ".cu")):
+    suffixes = [".py"] + [t.suffix for t in targets.all_targets()]
+    if not all((out_dir / f"{dist.name}{ext}").exists() for ext in suffixes):
         return False
     head = py.read_text().split("\n", 2)[1]
     return head == f"# irgen-input: {input_hash(dist)}"
@@ -353,21 +343,12 @@ def build(paths=None, out_dir="generated", log=print, force=False,
             status = f"generated {', '.join(changed)}" if changed else "regenerated, unchanged"
         made.append((dist.name, status, time.perf_counter() - t0))
 
-    def binaries(name):
-        t1 = time.perf_counter()
-        ensure_binary(name, out_dir)
-        t2 = time.perf_counter()
-        fatbin = compile_fatbin(out_dir / f"{name}.cu") if cuda_binaries else None
-        t3 = time.perf_counter()
-        gpu = (f", CUDA binary ready ({t3 - t2:.1f} s)" if fatbin else
-               ", no nvcc: CUDA source compiled on first GPU use" if cuda_binaries else "")
-        return f"binary ready ({t2 - t1:.1f} s){gpu}"
-
     # the compilers run as processes of their own, so threads build the binaries in parallel;
     # what the binaries' keys read about the platform is resolved first, in this thread
-    binary_key("", "")
+    binary_key("")
     with ThreadPoolExecutor(max_workers=max(1, min(len(made), os.cpu_count() or 1))) as pool:
-        futures = [pool.submit(binaries, name) for name, _, _ in made]
+        futures = [pool.submit(ensure_binaries, name, out_dir, cuda_binaries)
+                   for name, _, _ in made]
         for i, ((name, status, seconds), future) in enumerate(zip(made, futures), 1):
             log(f"[{i}/{len(made)}] {name}: {status} ({seconds:.1f} s), {future.result()}")
     init = out_dir / "__init__.py"
@@ -378,8 +359,9 @@ def build(paths=None, out_dir="generated", log=print, force=False,
 
 
 def _existing(out_dir: Path) -> set:
+    host = targets.all_targets()[0].suffix
     return {p.stem for p in out_dir.glob("*.py")
-            if p.name != "__init__.py" and (out_dir / (p.stem + ".c")).exists()}
+            if p.name != "__init__.py" and (out_dir / (p.stem + host)).exists()}
 
 
 def check(paths=None, out_dir="generated", log=print) -> bool:

@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 from . import build as B
+from . import targets
 from .errors import DSLError, UserError
 from .runtime import cache
 
@@ -37,8 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     sh.add_argument("paths", nargs="*")
     g = sh.add_mutually_exclusive_group()
     g.add_argument("--ir", action="store_true", help="the IR after forward mode (default)")
-    g.add_argument("--c", action="store_true", help="the generated C")
-    g.add_argument("--cuda", action="store_true", help="the generated CUDA")
+    g.add_argument("--target", choices=[t.name for t in targets.all_targets()],
+                   help="the generated source of a target")
+    g.add_argument("--c", dest="target", action="store_const", const="c",
+                   help="the generated C (--target c)")
+    g.add_argument("--cuda", dest="target", action="store_const", const="cuda",
+                   help="the generated CUDA (--target cuda)")
     c = sub.add_parser("cache", help="where compiled binaries are kept (IRGEN_CACHE_DIR)")
     c.add_argument("--clear", action="store_true", help="remove every cached binary")
     return ap
@@ -93,8 +98,8 @@ def _run(args) -> int:
     match = [d for d in dists if d.name == args.name]
     if not match:
         raise UserError(f"no distribution named {args.name!r}; `irgen list` names them")
-    if args.c or args.cuda:
-        print(B.generate(match[0])[f"{args.name}.{'c' if args.c else 'cu'}"])
+    if args.target:
+        print(B.generate(match[0])[f"{args.name}{targets.get(args.target).suffix}"])
     else:
         print(B.ir_dump(match[0]))
     return 0

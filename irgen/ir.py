@@ -80,6 +80,24 @@ Stmt = Union[Assign, Call, Draw, If, Loop, Break, Return]
 
 
 @dataclass(frozen=True)
+class Const:
+    """A value computed once, in a Scope: an SSA version or a common subexpression."""
+    name: sp.Symbol
+    expr: sp.Expr
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A straight run of assignments (and its return) after SSA and CSE (irgen/ssa.py):
+    Const statements in the order a printer declares them, Assign statements that store
+    the versions in their variables, and the run's Return, if any. `carried` are the
+    names whose values change from one iteration of an enclosing loop to the next.
+    Printers declare the constants in a block of their own."""
+    body: tuple
+    carried: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     params: tuple          # sympy Symbols

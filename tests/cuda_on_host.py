@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from irgen.runtime import cuda_runtime
+from irgen.targets.cuda import runtime as cuda_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 CXX = shutil.which("g++") or shutil.which("c++")

@@ -136,7 +136,9 @@ def test_wheel_ships_templates_and_builds(tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
                     str(site), str(whl)], check=True, capture_output=True)
-    assert (site / "irgen" / "templates" / "c_module.c.j2").exists()
+    assert (site / "irgen" / "templates" / "module.py.j2").exists()
+    for target in ("c", "cuda"):       # each target's templates in its own folder
+        assert list((site / "irgen" / "targets" / target / "templates").glob("*.j2"))
     code = ("import sys; from irgen import build; "
             "print(build.template_dir()); "
             "build.build([build.BUILTIN / 'normal.py'], sys.argv[1])")
@@ -144,8 +146,9 @@ def test_wheel_ships_templates_and_builds(tmp_path):
                          env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, check=True).stdout
     assert str(site) in out
-    assert (tmp_path / "out" / "normal.py").read_text() == \
-        (ROOT / "generated" / "normal.py").read_text()
+    for suffix in (".py", ".c", ".cu"):
+        assert (tmp_path / "out" / f"normal{suffix}").read_text() == \
+            (ROOT / "generated" / f"normal{suffix}").read_text()
 
 
 @pytest.mark.parametrize("name", ["gamma", "normal", "von_mises"])

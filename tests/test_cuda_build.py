@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from irgen import build
-from irgen.backends import cuda
-from irgen.runtime.cuda_binary import compile_fatbin, fatbin_path
+from irgen.targets.cuda import compile as cuda
+from irgen.targets.cuda.compile import compile_fatbin, fatbin_path
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"

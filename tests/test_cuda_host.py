@@ -144,7 +144,7 @@ def test_streams(launches):
 
 def test_contiguity_ignores_the_strides_of_single_dimensions():
     """Libraries give any stride to a dimension of length 1 (torch does): still contiguous."""
-    from irgen.runtime.cuda_arrays import view
+    from irgen.targets.cuda.arrays import view
 
     class Odd:
         __cuda_array_interface__ = {"shape": (3, 1, 4), "typestr": "<f4", "version": 3,

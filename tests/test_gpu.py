@@ -30,7 +30,7 @@ def ga():
         pytest.skip("no CUDA device")
     import pycuda.gpuarray as gpuarray
 
-    from irgen.runtime.cuda_runtime import active
+    from irgen.targets.cuda.runtime import active
     with active(0):
         yield gpuarray
 

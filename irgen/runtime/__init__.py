@@ -1,5 +1,7 @@
-"""What generated modules import: the compiled-kernel loader and the array boundary."""
+"""What generated modules import: their kernels, called where the arrays are (arrays.py),
+and the host kernels' thread count."""
+from ..abi import Kernel
+from ..targets.c.runtime import get_num_threads, set_num_threads
 from .arrays import KernelSet
-from .loader import get_num_threads, load, set_num_threads
 
-__all__ = ["KernelSet", "load", "set_num_threads", "get_num_threads"]
+__all__ = ["Kernel", "KernelSet", "set_num_threads", "get_num_threads"]

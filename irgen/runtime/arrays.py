@@ -1,155 +1,59 @@
-"""The array boundary of generated modules: dtype rules, broadcasting, out=.
-
-float32 inputs give float32 kernels and results, float64 give float64; Python scalars
-take the dtype of the arrays beside them (NumPy's rules). Arguments broadcast like NumPy.
-A scalar or an already-contiguous argument is passed without a copy (stride 0 or 1)."""
+"""The array boundary of generated modules: a module's kernels, handed call by call to the
+target whose run time takes the arrays (irgen/targets: CUDA arrays to the CUDA target,
+everything else to the host's C target), each target's kernels loaded on first use."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-import numpy as np
-
-from .loader import load
-from .promotion import (broadcast, float_dtype, is_cuda_array, is_python_number,
-                        requested_dtype, row_shape, sampler_options)
-
-# the kernel dtypes, and the cffi buffer type each is passed as
-_BUFFERS = {np.dtype(np.float64): "double[]", np.dtype(np.float32): "float[]"}
-
-
-def _typed(args, names):
-    """The arguments as promotion sees them: Python numbers weak, arrays by dtype."""
-    return [a.dtype if type(a) is np.ndarray and a.dtype in _BUFFERS
-            else a if is_python_number(a) else float_dtype(np.asarray(a).dtype, n)
-            for a, n in zip(args, names)]
-
-
-_HOST = (np.ndarray, np.generic, int, float, type(None))
-
-
-def _on_device(args, out) -> bool:
-    """Whether a call goes to the GPU: some argument or output is a CUDA array."""
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    return any(not isinstance(a, _HOST) and is_cuda_array(a) for a in (*args, *outs))
+from .. import targets
+from ..abi import Kernel
 
 
 class KernelSet:
-    """The kernels of one generated module, loaded on first use."""
+    """The kernels of one generated module: name -> Kernel (irgen/abi.py)."""
 
     def __init__(self, py_file: str, name: str, kernels: dict):
-        self.c_path = Path(py_file).with_name(name + ".c")
-        # kernel -> (input names, output names, grouped, kind, rows: a simplex's kernel)
-        self.kernels = kernels
-        self._lib = None
-        self._functions = {}
-        self._cuda = None
+        self.folder, self.name = Path(py_file).parent, name
+        self.kernels = {k: v if isinstance(v, Kernel) else Kernel(*v)
+                        for k, v in kernels.items()}
+        self._runtimes: dict = {}
 
-    @property
-    def _spec(self):
-        return [(k, len(i), len(o), kind, rows)
-                for k, (i, o, _, kind, rows) in self.kernels.items()]
+    def source(self, target) -> Path:
+        """The target's generated file beside the module."""
+        return self.folder / (self.name + target.suffix)
 
-    @property
-    def lib(self):
-        if self._lib is None:
-            self._lib = load(self.c_path, self._spec)
-        return self._lib
-
-    @property
-    def cuda(self):
-        """The CUDA kernels; PyCUDA is imported here, when a CUDA array first arrives."""
-        if self._cuda is None:
-            from .cuda_runtime import CudaKernels
-            self._cuda = CudaKernels(self.c_path.with_suffix(".cu"), self.kernels)
-        return self._cuda
+    def runtime(self, target):
+        """The target's kernels, loaded on first use."""
+        found = self._runtimes.get(target.name)
+        if found is None:
+            found = self._runtimes[target.name] = target.runtime(self.source(target),
+                                                                 self.kernels)
+        return found
 
     def call(self, kernel: str, args: tuple, out=None, stream=None, size=None, seed=None,
              dtype=None):
-        """Run a kernel; size, seed and dtype are for samplers."""
-        if _on_device(args, out):
-            return self.cuda.call(kernel, args, out, stream, size, seed, dtype)
-        in_names, out_names, kind, size, seed_words, dt, arrays = self._host_arguments(
-            kernel, args, out, size, seed, dtype)
-        shape = broadcast(kernel, in_names, [a.shape for a in arrays], size)
-        ffi, _ = self.lib
-        ctype = _BUFFERS[dt]
-        keep, cargs = [], [math.prod(shape)] + seed_words
-        for a in arrays:
-            if a.size == 1:
-                a, stride = a.reshape(1), 0
-            elif a.shape == shape and a.flags.c_contiguous:
-                stride = 1
-            else:
-                a, stride = np.ascontiguousarray(np.broadcast_to(a, shape)), 1
-            keep.append(a)
-            cargs += [ffi.from_buffer(ctype, a), stride]
-        return self._run(kernel, dt, shape, cargs, out, out_names)
+        """Run a kernel where its arrays are; size, seed and dtype are for samplers."""
+        return self.runtime(targets.for_call(args, out)).call(kernel, args, out, stream, size,
+                                                               seed, dtype)
 
     def call_rows(self, kernel: str, args: tuple, out=None, stream=None, size=None, seed=None,
                   dtype=None):
-        """Run a simplex's kernel: the arguments' last axis is a row; a sampler's size is the
-        batch shape, and the log density gives one value per row."""
-        if _on_device(args, out):
-            return self.cuda.call_rows(kernel, args, out, stream, size, seed, dtype)
-        in_names, out_names, kind, _, seed_words, dt, arrays = self._host_arguments(
-            kernel, args, None, None, seed, dtype)
-        shape = row_shape(kernel, in_names, [a.shape for a in arrays], size,
-                          None if kind == "map" else out)
-        ffi, _ = self.lib
-        arrays = [np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays]
-        cargs = [math.prod(shape), shape[-1]] + seed_words
-        for a in arrays:
-            cargs += [ffi.from_buffer(_BUFFERS[dt], a), 1]
-        return self._run(kernel, dt, shape[:-1] if kind == "map" else shape, cargs, out,
-                         out_names)
+        """Run a simplex's kernel (the arguments' last axis is a row) where its arrays are."""
+        return self.runtime(targets.for_call(args, out)).call_rows(kernel, args, out, stream,
+                                                                    size, seed, dtype)
 
-    def _host_arguments(self, kernel, args, out, size, seed, dtype):
-        """(input and output names, kind, a sampler's size and seed words, the kernel
-        dtype, the arguments as arrays of it) of a call on the CPU."""
-        in_names, out_names, _, kind, _ = self.kernels[kernel]
-        size, dtype, seed_words = sampler_options(kind, size, seed, dtype, out)
-        dt = requested_dtype(dtype, _typed(args, in_names))
-        return (in_names, out_names, kind, size, seed_words, dt,
-                [np.asarray(a, dtype=dt) for a in args])
+    # the host's kernels, for callers that hold host memory (irgen.torch, tests)
+    @property
+    def host(self):
+        return self.runtime(targets.all_targets()[0])
 
-    def _run(self, kernel, dt, shape, cargs, out, out_names):
-        """Call the kernel with the outputs after the arguments; return them."""
-        ffi, _ = self.lib
-        outs = self._outputs(kernel, out, out_names, shape, dt)
-        cargs += [ffi.from_buffer(_BUFFERS[dt], o, require_writable=True) for o in outs]
-        if math.prod(shape):
-            self._function(kernel, dt)(*cargs)
-        if out is not None:
-            return out
-        if shape == ():
-            outs = [o[()] for o in outs]
-        return outs[0] if len(outs) == 1 else tuple(outs)
+    @property
+    def lib(self):
+        return self.host.lib
 
-    def _function(self, kernel, dt):
-        key = (kernel, dt)
-        f = self._functions.get(key)
-        if f is None:
-            f = self._functions[key] = getattr(self.lib[1], f"irgen_{kernel}_{dt.name}")
-        return f
+    @property
+    def c_path(self) -> Path:
+        return self.host.c_path
 
     def address_function(self, kernel: str, dtype: str):
-        """A kernel's C function in float32 or float64 taking its arrays as integer
-        addresses, for callers that hold them (irgen.torch: no cffi pointer objects to
-        make per call); its arguments are otherwise kernel_cdecl's."""
-        return getattr(load(self.c_path, self._spec, addresses=True)[1],
-                       f"irgen_{kernel}_{dtype}")
-
-    @staticmethod
-    def _outputs(kernel, out, names, shape, dt):
-        if out is None:
-            return [np.empty(shape, dt) for _ in names]
-        outs = [out] if isinstance(out, np.ndarray) else list(out)
-        if len(outs) != len(names):
-            raise ValueError(f"{kernel}: out= needs {len(names)} array(s) ({', '.join(names)})")
-        for o, n in zip(outs, names):
-            if not isinstance(o, np.ndarray) or o.shape != shape or o.dtype != dt \
-                    or not o.flags.c_contiguous or not o.flags.writeable:
-                raise ValueError(f"{kernel}: out for {n} must be a writeable C-contiguous "
-                                 f"{dt.name} array of shape {shape}")
-        return outs
+        return self.host.address_function(kernel, dtype)

@@ -14,6 +14,15 @@ def is_cuda_array(a) -> bool:
     return hasattr(a, "__cuda_array_interface__")
 
 
+_HOST = (np.ndarray, np.generic, int, float, type(None))
+
+
+def on_device(args, out) -> bool:
+    """Whether a call goes to the GPU: some argument or output is a CUDA array."""
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return any(not isinstance(a, _HOST) and is_cuda_array(a) for a in (*args, *outs))
+
+
 def is_python_number(a) -> bool:
     """A weak argument: it takes the dtype of the arrays beside it."""
     return isinstance(a, (int, float)) and not isinstance(a, bool)

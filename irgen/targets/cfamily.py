@@ -1,10 +1,10 @@
 """IR -> C-family source, shared by the C and CUDA targets.
 
 Expressions are printed by a small recursive printer (not sympy's C printer) so that every
-literal gets the kernel dtype and no math function is rewritten. Each straight run of
-assignments is put in SSA form and passed through sympy.cse, so primal and tangent
-expressions share their common subexpressions without reordering any arithmetic across
-statements (an inlining pass would let sympy fold `(x + a) + b` into `x + (a + b)`)."""
+literal gets the kernel dtype and no math function is rewritten; `kind` names what an
+expression is, and a printer has one method per kind. Statements are visited the same
+way, one method per IR node; each straight run of assignments is first put in SSA form and
+through CSE by irgen/ssa.py, and printed from the ir.Scope that pass gives."""
 from __future__ import annotations
 
 import math
@@ -12,7 +12,7 @@ import math
 import sympy as sp
 from sympy.core.relational import Relational
 
-from .. import ir
+from .. import ir, ssa
 from .. import primitives as P
 
 C_KEYWORDS = {
@@ -36,6 +36,33 @@ F64 = Dtype("float64", "double", "_f64", "", {
 F32 = Dtype("float32", "float", "_f32", "f", {
     "PI": "3.14159265f", "INF": "INFINITY", "NAN": "NAN", "EPS": "FLT_EPSILON",
     "TINY": "FLT_MIN"})
+
+
+def kind(e) -> str:
+    """What an expression is, for a printer's `print_<kind>` method."""
+    if e is sp.true or e is sp.false:
+        return "bool"
+    if e.is_Number:
+        return "number"
+    if e.is_Symbol:
+        return "symbol"
+    if e.is_Add:
+        return "add"
+    if e.is_Mul:
+        return "mul"
+    if e.is_Pow:
+        return "pow"
+    for cls, name in _KINDS:
+        if isinstance(e, cls):
+            return name
+    raise NotImplementedError(f"cannot print {type(e).__name__}: {e}")
+
+
+# the order matters: detach and converged are primitives too
+_KINDS = ((sp.Piecewise, "piecewise"), (P.Table, "table"), (P.detach, "detach"),
+          (P.Primitive, "primitive"), (P.converged, "converged"), (P.isnan, "isnan"),
+          (P.isinf, "isinf"), (P.Not, "not"), (sp.And, "and"), (sp.Or, "or"),
+          (Relational, "relational"))
 
 
 def c_name(sym) -> str:
@@ -66,50 +93,68 @@ class ExprPrinter:
 
     # returns (text, precedence)
     def p(self, e):
-        if e is sp.true or e is sp.false:
-            return ("1" if e is sp.true else "0"), 100
-        if e.is_Number:
-            v = float(e)
-            s = self.literal(abs(v))
-            return ("-" + s, 90) if v < 0 else (s, 100)
-        if e.is_Symbol:
-            if e in P.CONSTANT_NAMES:
-                return self.t.consts[P.CONSTANT_NAMES[e]], 100
-            return c_name(e), 100
-        if e.is_Add:
-            return self.add(e)
-        if e.is_Mul:
-            return self.mul(e)
-        if e.is_Pow:
-            return self.pow(e)
-        if isinstance(e, sp.Piecewise):
-            return self.piecewise(e.args), 30
-        if isinstance(e, P.Table):
-            name = type(e).__name__
-            old = self.tables.setdefault(name, e.values)
-            if old != e.values:
-                raise ValueError(f"two different tables named {name}")
-            return f"{name}{self.t.suffix}[(int)({self(e.args[0])})]", 100
-        if isinstance(e, P.detach):            # a value; only forward mode sees through it
-            return self.p(e.args[0])
-        if isinstance(e, P.Primitive):
-            name = e.func.c_name + (self.t.literal_suffix if e.func.float_suffix else "")
-            return f"{name}({', '.join(self(a) for a in e.args)})", 100
-        if isinstance(e, P.converged):
-            s, t, tol = (self.wrap(a, 80) for a in e.args)
-            fabs = "fabs" + self.t.literal_suffix
-            return f"{fabs}({self(e.args[0])}) <= {tol} * {fabs}({self(e.args[1])})", 60
-        if isinstance(e, (P.isnan, P.isinf)):
-            return f"{type(e).__name__}({self(e.args[0])})", 100
-        if isinstance(e, P.Not):
-            return f"!{self.wrap(e.args[0], 100)}", 90
-        if isinstance(e, sp.And):
-            return " && ".join(self.wrap(a, 51) for a in _ordered(e.args)), 50
-        if isinstance(e, sp.Or):
-            return " || ".join(self.wrap(a, 41) for a in _ordered(e.args)), 40
-        if isinstance(e, Relational):
-            return (f"{self.wrap(e.lhs, 61)} {_REL[e.rel_op]} {self.wrap(e.rhs, 61)}", 60)
-        raise NotImplementedError(f"cannot print {type(e).__name__}: {e}")
+        return getattr(self, "print_" + kind(e))(e)
+
+    def print_bool(self, e):
+        return ("1" if e is sp.true else "0"), 100
+
+    def print_number(self, e):
+        v = float(e)
+        s = self.literal(abs(v))
+        return ("-" + s, 90) if v < 0 else (s, 100)
+
+    def print_symbol(self, e):
+        if e in P.CONSTANT_NAMES:
+            return self.t.consts[P.CONSTANT_NAMES[e]], 100
+        return c_name(e), 100
+
+    def print_add(self, e):
+        return self.add(e)
+
+    def print_mul(self, e):
+        return self.mul(e)
+
+    def print_pow(self, e):
+        return self.pow(e)
+
+    def print_piecewise(self, e):
+        return self.piecewise(e.args), 30
+
+    def print_table(self, e):
+        name = type(e).__name__
+        old = self.tables.setdefault(name, e.values)
+        if old != e.values:
+            raise ValueError(f"two different tables named {name}")
+        return f"{name}{self.t.suffix}[(int)({self(e.args[0])})]", 100
+
+    def print_detach(self, e):            # a value; only forward mode sees through it
+        return self.p(e.args[0])
+
+    def print_primitive(self, e):
+        name = e.func.c_name + (self.t.literal_suffix if e.func.float_suffix else "")
+        return f"{name}({', '.join(self(a) for a in e.args)})", 100
+
+    def print_converged(self, e):
+        s, t, tol = (self.wrap(a, 80) for a in e.args)
+        fabs = "fabs" + self.t.literal_suffix
+        return f"{fabs}({self(e.args[0])}) <= {tol} * {fabs}({self(e.args[1])})", 60
+
+    def print_isnan(self, e):
+        return f"{type(e).__name__}({self(e.args[0])})", 100
+
+    print_isinf = print_isnan
+
+    def print_not(self, e):
+        return f"!{self.wrap(e.args[0], 100)}", 90
+
+    def print_and(self, e):
+        return " && ".join(self.wrap(a, 51) for a in _ordered(e.args)), 50
+
+    def print_or(self, e):
+        return " || ".join(self.wrap(a, 41) for a in _ordered(e.args)), 40
+
+    def print_relational(self, e):
+        return (f"{self.wrap(e.lhs, 61)} {_REL[e.rel_op]} {self.wrap(e.rhs, 61)}", 60)
 
     def wrap(self, e, prec):
         s, q = self.p(e)
@@ -237,113 +282,96 @@ class FunctionPrinter:
         return "\n".join(lines)
 
     def block(self, stmts, lines, depth):
+        """Statements, each straight run of assignments (and a return ending it) through
+        the SSA and CSE pass."""
         run = []
         for s in stmts:
             if isinstance(s, ir.Assign):
                 run.append(s)
                 continue
             if isinstance(s, ir.Return):
-                self.straight(run, s, lines, depth)
+                self.scope(ssa.straight(run, s, self.loop_carried), lines, depth)
             else:
-                self.straight(run, None, lines, depth)
-                self.control(s, lines, depth)
+                self.scope(ssa.straight(run, None, self.loop_carried), lines, depth)
+                self.statement(s, lines, depth)
             run = []
-        self.straight(run, None, lines, depth)
+        self.scope(ssa.straight(run, None, self.loop_carried), lines, depth)
 
-    def control(self, s, lines, depth):
-        pad = "    " * depth
-        if isinstance(s, ir.Call):
-            T = self.t.ctype
-            args = [self.e(a) for a in s.args]
-            if s.func in self.drawing:
-                args.append("irgen_rng")
-            tmp = [f"irgen_o{i}" for i in range(1, len(s.targets))]
-            args += [f"&{t}" for t in tmp]
-            call = f"{s.func}{self.t.suffix}({', '.join(args)})"
-            if tmp:
-                lines.append(f"{pad}{{ {T} {', '.join(tmp)};")
-                lines.append(f"{pad}  {c_name(s.targets[0])} = {call};")
-                for t, target in zip(tmp, s.targets[1:]):
-                    lines.append(f"{pad}  {c_name(target)} = {t};")
-                lines.append(f"{pad}}}")
-            else:
-                lines.append(f"{pad}{c_name(s.targets[0])} = {call};")
-        elif isinstance(s, ir.If):
-            lines.append(f"{pad}if ({self.e(s.cond)}) {{")
-            self.block(s.body, lines, depth + 1)
-            if s.orelse:
-                lines.append(f"{pad}}} else {{")
-                self.block(s.orelse, lines, depth + 1)
-            lines.append(f"{pad}}}")
-        elif isinstance(s, ir.Loop):
-            k = f"irgen_k{depth}"
-            lines.append(f"{pad}for (int {k} = 0; {k} < {s.count}; ++{k}) {{")
-            if s.index is not None:
-                lines.append(f"{pad}    {c_name(s.index)} = ({self.t.ctype})({s.start} + {k});")
-            saved = self.loop_carried
-            self.loop_carried = saved | (set(ir.assigned(s.body)) - {s.index})
-            self.block(s.body, lines, depth + 1)
-            self.loop_carried = saved
-            lines.append(f"{pad}}}")
-        elif isinstance(s, ir.Break):
-            lines.append(f"{pad}break;")
-        elif isinstance(s, ir.Draw):
-            outs = "".join(f", &{c_name(t)}" for t in s.targets)
-            lines.append(f"{pad}irgen_draw_{s.kind}{self.t.suffix}(irgen_rng{outs});")
-        else:
+    def statement(self, s, lines, depth):
+        """A control statement, by its IR node's method: print_call, print_if, ..."""
+        method = getattr(self, "print_" + type(s).__name__.lower(), None)
+        if method is None:
             raise NotImplementedError(type(s).__name__)
+        method(s, lines, depth)
 
-    def straight(self, run, ret, lines, depth):
-        """A run of assignments (and an optional return) in SSA form through sympy.cse."""
-        if not run and ret is None:
+    def print_call(self, s, lines, depth):
+        pad, T = "    " * depth, self.t.ctype
+        args = [self.e(a) for a in s.args]
+        if s.func in self.drawing:
+            args.append("irgen_rng")
+        tmp = [f"irgen_o{i}" for i in range(1, len(s.targets))]
+        args += [f"&{t}" for t in tmp]
+        call = f"{s.func}{self.t.suffix}({', '.join(args)})"
+        if tmp:
+            lines.append(f"{pad}{{ {T} {', '.join(tmp)};")
+            lines.append(f"{pad}  {c_name(s.targets[0])} = {call};")
+            for t, target in zip(tmp, s.targets[1:]):
+                lines.append(f"{pad}  {c_name(target)} = {t};")
+            lines.append(f"{pad}}}")
+        else:
+            lines.append(f"{pad}{c_name(s.targets[0])} = {call};")
+
+    def print_if(self, s, lines, depth):
+        pad = "    " * depth
+        lines.append(f"{pad}if ({self.e(s.cond)}) {{")
+        self.block(s.body, lines, depth + 1)
+        if s.orelse:
+            lines.append(f"{pad}}} else {{")
+            self.block(s.orelse, lines, depth + 1)
+        lines.append(f"{pad}}}")
+
+    def print_loop(self, s, lines, depth):
+        pad = "    " * depth
+        k = f"irgen_k{depth}"
+        lines.append(f"{pad}for (int {k} = 0; {k} < {s.count}; ++{k}) {{")
+        if s.index is not None:
+            lines.append(f"{pad}    {c_name(s.index)} = ({self.t.ctype})({s.start} + {k});")
+        saved = self.loop_carried
+        self.loop_carried = saved | (set(ir.assigned(s.body)) - {s.index})
+        self.block(s.body, lines, depth + 1)
+        self.loop_carried = saved
+        lines.append(f"{pad}}}")
+
+    def print_break(self, s, lines, depth):
+        lines.append(f"{'    ' * depth}break;")
+
+    def print_draw(self, s, lines, depth):
+        outs = "".join(f", &{c_name(t)}" for t in s.targets)
+        lines.append(f"{'    ' * depth}irgen_draw_{s.kind}{self.t.suffix}(irgen_rng{outs});")
+
+    def scope(self, scope, lines, depth):
+        """A straight run after SSA and CSE: its constants in a block of their own."""
+        if scope is None:
             return
         pad = "    " * depth
-        version, ssa, exprs = {}, [], []
-        for a in run:
-            e = a.expr.xreplace(version) if version else a.expr
-            n = sum(1 for t, _ in ssa if t == a.target)
-            v = sp.Symbol(f"{a.target.name}__{n}", real=True)
-            version[a.target] = v
-            ssa.append((a.target, v))
-            exprs.append(e)
-        rets = [sp.sympify(r).xreplace(version) for r in (ret.values if ret else ())]
-        temps, reduced = sp.cse(exprs + rets, symbols=sp.numbered_symbols("irgen_c"),
-                                order="none")
-        outer, lines = lines, []      # the block's own lines; braces only if it declares
-        deps = {t: e for t, e in temps}
-        emitted = set()
-        carried = set(self.loop_carried)
-        carried |= {v for target, v in ssa if target in self.loop_carried}
-        for t, e in temps:
-            if e.free_symbols & carried:
-                carried.add(t)
-        self.e.carried = carried
-
-        def need(expr):
-            for s in sorted(expr.free_symbols & deps.keys(), key=lambda s: s.name):
-                if s not in emitted:
-                    need(deps[s])
-                    emitted.add(s)
-                    lines.append(pad + "    " + self.const_line(s, deps[s]))
-
-        for (_, v), e in zip(ssa, reduced[:len(ssa)]):
-            need(e)
-            lines.append(pad + "    " + self.const_line(v, e))
-        for target, v in version.items():
-            lines.append(pad + "    " + self.copy_line(target, v))
-        if ret is not None:
-            outs = reduced[len(ssa):]
-            for e in outs:
-                need(e)
-            lines.extend(pad + "    " + line for line in self.return_lines(outs))
-        if ssa or emitted:                     # it declares constants: give them a scope
-            outer.extend([pad + "{"] + lines + [pad + "}"])
+        inner = []
+        self.e.carried = set(scope.carried)
+        for s in scope.body:
+            if isinstance(s, ir.Const):
+                inner.append(pad + "    " + self.const_line(s.name, s.expr))
+            elif isinstance(s, ir.Assign):
+                inner.append(pad + "    " + self.copy_line(s.target, s.expr))
+            else:
+                inner.extend(pad + "    " + line for line in self.return_lines(s.values))
+        consts = {s.name for s in scope.body if isinstance(s, ir.Const)}
+        if consts:
+            lines.extend([pad + "{"] + inner + [pad + "}"])
         else:
-            outer.extend(line[4:] for line in lines)
+            lines.extend(line[4:] for line in inner)
         self.e.carried = set()
-        self.block_done(emitted | {v for _, v in ssa})
+        self.block_done(consts)
 
-    # hooks of straight(), where a lane-parallel printer differs
+    # hooks of scope(), where a lane-parallel printer differs
     def const_line(self, name, expr) -> str:
         return f"const {self.t.ctype} {c_name(name)} = {self.e(expr)};"
 

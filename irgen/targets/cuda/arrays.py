@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .promotion import float_dtype, is_cuda_array, is_python_number, requested_dtype
+from ...runtime.promotion import float_dtype, is_cuda_array, is_python_number, requested_dtype
 
 
 @dataclass(frozen=True)

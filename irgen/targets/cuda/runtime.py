@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..backends import cuda
-from . import cuda_driver as drv
-from .cuda_arrays import (DeviceView, broadcast_layout, check_outputs,
+from ...runtime.promotion import broadcast, row_shape, sampler_options
+from . import BLOCK, TILE_ITEMS
+from . import driver as drv
+from .arrays import (DeviceView, broadcast_layout, check_outputs,
                           plan_read, promote, shape_of, view)
-from .cuda_binary import fatbin_path
-from .promotion import broadcast, row_shape, sampler_options
+from .compile import NVCC_FLAGS, fatbin_path
 
 _CTYPES = {np.dtype(np.float64): ctypes.c_double, np.dtype(np.float32): ctypes.c_float}
 _LETTER = {np.dtype(np.float64): "d", np.dtype(np.float32): "f"}
@@ -118,7 +118,7 @@ class CudaKernels:
             return binary.read_bytes()
         from pycuda.compiler import compile as nvcc_compile  # cached by source, options, nvcc
         major, minor = _pycuda().Device(device).compute_capability()
-        return nvcc_compile(self.cu_path.read_text(), options=list(self.flags or cuda.NVCC_FLAGS),
+        return nvcc_compile(self.cu_path.read_text(), options=list(self.flags or NVCC_FLAGS),
                             arch=f"sm_{major}{minor}", no_extern_c=True)
 
     def function(self, device: int, name: str):
@@ -128,12 +128,12 @@ class CudaKernels:
         module, functions = self._modules[device]
         if name not in functions:
             f = drv.get_function(module, name)
-            functions[name] = (f, multiprocessors(device) * drv.blocks_per_sm(f, cuda.BLOCK))
+            functions[name] = (f, multiprocessors(device) * drv.blocks_per_sm(f, BLOCK))
         return functions[name]
 
     def launch(self, device, name, n, per_block, stream, args):
         f, cap = self.function(device, name)
-        drv.launch(f, max(1, min(math.ceil(n / per_block), cap)), cuda.BLOCK, stream, args)
+        drv.launch(f, max(1, min(math.ceil(n / per_block), cap)), BLOCK, stream, args)
 
     def call(self, kernel: str, args: tuple, out, stream, size=None, seed=None, dtype=None):
         """As KernelSet.call; size, seed and dtype are for samplers."""
@@ -142,7 +142,7 @@ class CudaKernels:
         dt, items = promote(args, in_names, dtype)
         shape = broadcast(kernel, in_names, [shape_of(i) for i in items], size)
         n = math.prod(shape)
-        per_block = cuda.BLOCK * (cuda.TILE_ITEMS if grouped else 1)
+        per_block = BLOCK * (TILE_ITEMS if grouped else 1)
         return self._run(kernel, items, dt, shape, [ctypes.c_int64(n)], seed_words, out,
                          stream, (n, per_block))
 
@@ -160,8 +160,8 @@ class CudaKernels:
         shape = row_shape(kernel, in_names, [i.shape for i in items], size,
                           None if kind == "map" else out)
         rows, row = math.prod(shape[:-1]), shape[-1]
-        tile = cuda.BLOCK * cuda.TILE_ITEMS
-        per_block = cuda.BLOCK // 32 if kind == "map" else max(1, tile // row)
+        tile = BLOCK * TILE_ITEMS
+        per_block = BLOCK // 32 if kind == "map" else max(1, tile // row)
         return self._run(kernel, items, dt, shape,
                          [ctypes.c_int64(math.prod(shape)), ctypes.c_int64(row)], seed_words,
                          out, stream, (rows, per_block),
@@ -212,7 +212,7 @@ class CudaKernels:
             layout.shape[d], layout.stride[d] = n, s
         count = math.prod(shape)
         name = f"irgen_expand_{_LETTER[src.dtype]}_{_LETTER[dt]}"
-        self.launch(device, name, count, cuda.BLOCK, stream,
+        self.launch(device, name, count, BLOCK, stream,
                     [ctypes.c_int64(count), ctypes.c_int(len(dims)), layout,
                      ctypes.c_void_p(src.ptr), ctypes.c_void_p(view_of(dst).ptr)])
 

@@ -1,19 +1,18 @@
-"""Compile (once) and load the shared library of a generated C file.
+"""Compile (once) the shared library of a generated C file, for the machine at hand.
 
-The library is plain C built by the system compiler and opened with cffi's ABI mode: no
-Python headers or setuptools are needed, only a C compiler (with OpenMP), so it builds
-wherever Python runs. The binary's name carries a hash of everything that decides its
-content: the C source, the cffi declarations, the compiler flags, the compiler's version and
-the processor (the code is compiled for the machine that runs it, -march=native). A stale
-binary is never loaded, and an unchanged one is never rebuilt. Binaries live in the per-user
-cache (cache.py), built the first time a module's kernels are called, with one line on
-stderr saying so."""
+The library is plain C built by the system compiler and opened with cffi's ABI mode
+(runtime.py): no Python headers or setuptools are needed, only a C compiler (with OpenMP),
+so it builds wherever Python runs. The binary's name carries a hash of everything that
+decides its content: the C source, the compiler flags, the compiler's version and the
+processor (the code is compiled for the machine that runs it, -march=native). A stale
+binary is never loaded, and an unchanged one is never rebuilt. Binaries live in the
+per-user cache (runtime/cache.py), built by `irgen build` or the first time a module's
+kernels are called, with one line on stderr saying so."""
 from __future__ import annotations
 
 import ctypes.util
 import functools
 import hashlib
-import os
 import platform
 import subprocess
 import sys
@@ -22,20 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..backends.c import CFLAGS, LDFLAGS, RAW_GENERATORS, kernel_cdecl
-from . import cache
+from ...runtime import cache
 
-_loaded: dict = {}
-_threads = [0]
-
-
-def cdef(kernels, addresses=False) -> str:
-    decls = ["void irgen_set_threads(int n);", "int irgen_get_threads(void);",
-             *RAW_GENERATORS]
-    for name, n_in, n_out, kind, rows in kernels:
-        for dtype in ("float64", "float32"):
-            decls.append(kernel_cdecl(name, dtype, n_in, n_out, kind, rows, addresses) + ";")
-    return "\n".join(decls)
+# Optimised, IEEE-exact arithmetic: no -ffast-math (it would break isnan and the
+# convergence tests); -fno-math-errno lets sqrt and friends inline, changing no result;
+# no contraction into fused multiply-adds, so every lane width rounds alike. The binary is
+# built on the machine that runs it, so it may use all of that machine's vector units.
+CFLAGS = ("-O3", "-std=c99", "-march=native", "-ffp-contract=off", "-fopenmp",
+          "-fno-math-errno", "-Wno-unused-variable", "-Wno-unused-but-set-variable",
+          "-Wno-unused-function", "-Wno-psabi")
+LDFLAGS = ("-fopenmp",)
 
 
 @functools.lru_cache(maxsize=None)
@@ -76,27 +71,26 @@ def platform_options() -> tuple[tuple, tuple]:
     return (), ("m",)
 
 
-def binary_key(c_source: str, declarations: str) -> str:
+def binary_key(c_source: str) -> str:
     h = hashlib.sha256()
     flags, libs = platform_options()
-    for part in (c_source, declarations, " ".join(CFLAGS + LDFLAGS + flags + libs),
-                 compiler_version(), host_cpu()):
+    for part in (c_source, " ".join(CFLAGS + LDFLAGS + flags + libs), compiler_version(),
+                 host_cpu()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
 
 
-def binary_path(c_path: Path, kernels) -> tuple[Path, str]:
-    source = c_path.read_text()
-    key = binary_key(source, cdef(kernels))
-    module = f"_{c_path.stem}_{key}"
+def binary_path(c_path: Path) -> tuple[Path, str]:
+    module = f"_{c_path.stem}_{binary_key(c_path.read_text())}"
     return cache.folder(c_path) / (module + ".so"), module
 
 
-def compile_binary(c_path: Path, kernels, verbose=False, announce=True) -> Path:
+def compile_binary(c_path: Path, verbose=False, announce=True) -> Path:
     """Build the shared library for c_path unless a current one exists; return its path.
     announce: say on stderr what is compiled and how long it took."""
-    so_path, module = binary_path(c_path, kernels)
+    c_path = Path(c_path)
+    so_path, module = binary_path(c_path)
     if so_path.exists():
         return so_path
     with cache.locked(so_path.with_name(f"{c_path.stem}.lock")):
@@ -123,34 +117,3 @@ def compile_binary(c_path: Path, kernels, verbose=False, announce=True) -> Path:
         if announce:
             print(f" done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     return so_path
-
-
-def load(c_path, kernels, addresses=False):
-    """The cffi (ffi, lib) pair for a generated C file, compiling it if needed; with
-    addresses, its kernels declared to take arrays as integer addresses."""
-    import cffi
-
-    c_path = Path(c_path)
-    key = (str(c_path.resolve()), addresses)
-    if key not in _loaded:
-        so_path = compile_binary(c_path, kernels)
-        ffi = cffi.FFI()
-        ffi.cdef(cdef(kernels, addresses))
-        lib = ffi.dlopen(str(so_path))
-        if _threads[0]:
-            lib.irgen_set_threads(_threads[0])
-        _loaded[key] = (ffi, lib)
-    return _loaded[key]
-
-
-def set_num_threads(n: int):
-    """Threads the CPU kernels may use for large arrays (0: all cores)."""
-    _threads[0] = int(n)
-    for _, lib in _loaded.values():
-        lib.irgen_set_threads(int(n))
-
-
-def get_num_threads() -> int:
-    for _, lib in _loaded.values():
-        return lib.irgen_get_threads()
-    return _threads[0] or (os.cpu_count() or 1)

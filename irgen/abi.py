@@ -1,0 +1,38 @@
+"""What the code generator and the run time agree on: the record of a kernel that generated
+modules carry, and the C signature of every exported kernel (the templates print it, cffi
+declares it). Both sides import this module and nothing else of each other."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Kernel(NamedTuple):
+    """A kernel as a generated module describes it to the run time."""
+    inputs: tuple            # argument names: the variable (if any), then the parameters
+    outputs: tuple           # result names
+    grouped: bool = False    # its elements are evaluated ordered by branch group
+    kind: str = "map"        # map: elementwise; sample: draws; rsample: draws and gradients
+    rows: bool = False       # a simplex's kernel: the arguments' last axis is a row
+
+
+def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int, kind="map",
+                 rows=False, addresses=False) -> str:
+    """The exported C declaration of one kernel. A simplex's kernels take the length of a
+    row after the count of elements; samplers then the seed. addresses: the arrays as
+    integers (intptr_t), for callers that hold addresses; every ABI the kernels are built
+    for passes the two alike."""
+    T = "double" if dtype == "float64" else "float"
+    const_in, out = ("intptr_t", "intptr_t") if addresses else (f"const {T}*", f"{T}*")
+    args = ["int64_t n"] + (["int64_t row"] if rows else [])
+    args += ["uint64_t seed"] if kind != "map" else []
+    args += [f"{const_in} in{i}, int64_t s{i}" for i in range(n_in)]
+    args += [f"{out} out{i}" for i in range(n_out)]
+    return f"void irgen_{kernel_name}_{dtype}({', '.join(args)})"
+
+
+# the raw generators every C module exports (templates/random.c.j2), for tests
+RAW_GENERATORS = (
+    "void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32_t* key, "
+    "uint32_t* out);",
+    "void irgen_philox4x64_10(int64_t n, const uint64_t* ctr, const uint64_t* key, "
+    "uint64_t* out);")

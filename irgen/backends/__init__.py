@@ -1,1 +1,0 @@
-"""Per-target code generation: a target names its templates and its function printer."""

@@ -1,0 +1,80 @@
+"""The C helpers that lane-parallel functions call, rendered from the C target's templates
+(templates/lane_helpers.c.j2, lane_draws.c.j2) for one compute dtype: selects and
+broadcasts, vector forms of the primitives (glibc's vector math library where present,
+else lane by lane; exp as a polynomial of irgen's own), and each lane's random stream."""
+from __future__ import annotations
+
+import math
+
+from ... import primitives as P
+from ..cfamily import Dtype
+from .lanes import MVEC, MVEC_OLD, VECTOR_PRIMITIVES, lane_types
+
+
+def _render(template: str, **values) -> str:
+    from . import CTarget
+    return CTarget().environment().get_template(template).render(**values).rstrip("\n")
+
+
+def helpers(t: Dtype) -> str:
+    """The vector helpers the lane-parallel functions of one dtype call
+    (templates/lane_helpers.c.j2)."""
+    V, M, W = lane_types(t)
+    s, f = t.suffix, t.literal_suffix
+    double = t.name == "float64"
+    bits = dict(bits=52, bias=1023, width=0x7FF, tiny="DBL_MIN", scale="0x1p54", up=54) \
+        if double else dict(bits=23, bias=127, width=0xFF, tiny="FLT_MIN", scale="0x1p25f",
+                            up=25)
+    primitives = []
+    for prim in P.FUNCTIONS.values():
+        name = prim.__name__
+        if name in VECTOR_PRIMITIVES or prim is P.detach:
+            continue
+        n = int(max(prim.nargs))
+        primitives.append(dict(
+            name=name, c=prim.c_name + (f if prim.float_suffix else ""),
+            params=", ".join(f"{V} x{i}" for i in range(n)),
+            args=", ".join(f"x{i}[l]" for i in range(n)),
+            mvec=name in MVEC, mvec_old=name in MVEC_OLD,
+            mv=f"IRGEN_MV{'2' if n == 2 else ''}{s}({name})", mv_args=", ".join([V] * n),
+            mv_call=", ".join(f"irgen_sel{s}(m, x{i}, irgen_bc{s}(1))" for i in range(n))))
+    return _render("lane_helpers.c.j2", V=V, M=M, W=W, T=t.ctype, s=s, f=f, bits=bits,
+                   inf=t.consts["INF"], nan=t.consts["NAN"], primitives=primitives,
+                   exp=_exp(t))
+
+
+def draw_helpers(t: Dtype) -> str:
+    """The random streams of a vector of elements and their draws
+    (templates/lane_draws.c.j2)."""
+    V, M, W = lane_types(t)
+    double = t.name == "float64"
+    return _render("lane_draws.c.j2", V=V, M=M, W=W, s=t.suffix, U=f"irgen_u{V[-1]}",
+                   R=f"irgen_rng_v{t.suffix}", cvt=f"IRGEN_CVT{t.suffix}", double=double,
+                   lanes="(irgen_ud)m" if double else "__builtin_convertvector(m, irgen_uf)")
+
+
+# exp(x) = 2^n exp(r), n = round(x / ln 2) (by adding and taking away 1.5 2^52, or 1.5 2^23
+# in float), r = x - n ln 2 in [-ln2/2, ln2/2] with ln 2 in two
+# parts (n times the first is exact), exp(r) by its Taylor polynomial (the next term is below
+# 5e-18 in double, 5e-9 in float), 2^n as two powers of two built from their bits, so that
+# results near overflow and in the subnormal range round once. Within 1.2 ulp (measured
+# against mpmath), no table, no call: where glibc's vector library is missing this is much
+# faster than libm lane by lane (where it is present, its table-based exp is faster still).
+_EXP = {
+    "float64": {"lo": -746.0, "hi": 710.0, "c1": "0.6931471801362932",
+                "c2": "4.236521365809284e-10", "degree": 13, "bias": 1023, "shift": 52,
+                "magic": "6755399441055744.0"},
+    "float32": {"lo": -104.0, "hi": 89.0, "c1": "0.693115234375f",
+                "c2": "3.194618329871446e-05f", "degree": 7, "bias": 127, "shift": 23,
+                "magic": "12582912.0f"},
+}
+
+
+def _exp(t: Dtype) -> dict:
+    """The values of the polynomial exp in templates/lane_helpers.c.j2."""
+    f, c = t.literal_suffix, _EXP[t.name]
+    coef = [1.0 / math.factorial(k) for k in range(c["degree"] + 1)]
+    poly = f"{coef[-1]!r}{f}"
+    for a in reversed(coef[:-1]):
+        poly = f"({poly} * r + {a!r}{f})"
+    return dict(c, poly=poly, inv_ln2=repr(1 / math.log(2)))
