@@ -22,7 +22,6 @@ import jinja2
 import numpy as np
 
 from . import ir, targets
-from .abi import kernel_cdecl
 from .dsl import Distribution, DSLFunction, Interval, Simplex
 from .errors import DeclarationError, DSLError, UserError
 from .kernels import build_kernels
@@ -238,18 +237,10 @@ def generate(dist) -> dict[str, str]:
     kernels, float32, extra = _kernels_of(dist, program)
     held = _held_ends(dist)
     source = _display_path(dist.file)
-    kernel_ctx = [dict(name=k.name, function=k.function, inputs=k.inputs, outputs=k.outputs,
-                       doc=k.doc, group=k.group, kind=k.kind, then=k.then,
-                       draw_group=k.draw_group, rows=k.rows,
-                       hold={d: tuple(None if v is None else v.hex() for v in e)
-                             for d, e in held.items()} if k.hold else {},
-                       then_kernel=next((t.name for t in kernels
-                                         if t.kind == "map" and t.function == k.then), ""),
-                       cdecl={d: kernel_cdecl(k.name, d, len(k.inputs), len(k.outputs), k.kind,
-                                              bool(k.rows))
-                              for d in ("float64", "float32")})
-                  for k in kernels]
-    common = dict(source=source, kernels=kernel_ctx, extra=extra, float32=float32)
+    # the ends of the support inside it, per dtype, as C literals (rsample_log_prob's holds)
+    held_hex = {d: tuple(None if v is None else v.hex() for v in e) for d, e in held.items()}
+    common = dict(source=source, kernels=kernels, extra=extra, float32=float32,
+                  held_hex=held_hex)
     files = {f"{dist.name}{t.suffix}": t.render(program, common)
              for t in targets.all_targets()}
     env = _env()
@@ -259,7 +250,7 @@ def generate(dist) -> dict[str, str]:
     py_text = env.get_template("simplex_module.py.j2" if simplex else "module.py.j2").render(
         source=source, input_hash=input_hash(dist), name=dist.name, title=title or dist.name,
         doc=rest.strip(), params=(dist.param,) if simplex else dist.params,
-        support="" if simplex else _support_text(dist), kernels=kernel_ctx,
+        support="" if simplex else _support_text(dist), kernels=kernels,
         support_value=_support_value(dist), held=held,
         component=dist.component.name if simplex else "")
     files[f"{dist.name}.py"] = py_text

@@ -1,4 +1,4 @@
-"""irgen build | list | show | cache
+"""irgen build | list | show | kernels | cache
 
 A mistake in what is asked (a DSL construct irgen refuses, a Python syntax error, a missing
 file, an exception raised while a DSL file loads, an output folder that cannot be written)
@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="the generated C (--target c)")
     g.add_argument("--cuda", dest="target", action="store_const", const="cuda",
                    help="the generated CUDA (--target cuda)")
+    sub.add_parser("kernels", help="the kernel set, as a Markdown table")
     c = sub.add_parser("cache", help="where compiled binaries are kept (IRGEN_CACHE_DIR)")
     c.add_argument("--clear", action="store_true", help="remove every cached binary")
     return ap
@@ -77,6 +78,10 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
+    if args.cmd == "kernels":
+        from .kernels import table_markdown
+        print(table_markdown())
+        return 0
     if args.cmd == "cache":
         if args.clear:
             print(f"removed {cache.clear()} files from {cache.root()}")

@@ -1,34 +1,27 @@
-"""Kernel entry points of a distribution, built as IR around its DSL functions:
+"""Kernel entry points of a distribution, built as IR around its DSL functions.
 
-    cdf(x, *p)            F
-    log_prob(x, *p)       log q (derived from the CDF by forward mode in x when not given)
-    cdf_grad(x, *p)       F, dF/dp_1, ..., dF/dp_m
-    implicit_grad(z, *p)  dz/dp_i = -(dF/dp_i)(z) / q(z), with q = dF/dx from the same
-                          forward-mode pass, over log F or log S where they are declared
-
-and, for a distribution that declares a sampler:
-
-    sample(*p)            z, from the element's random stream
-    rsample(*p)           z and dz/dp_i: sampling, then implicit_grad at z, in one kernel
-    rsample_log_prob(*p)  z, dz/dp_i, and log q(z) with its scores (log_prob_grad at z),
-                          where the distribution declares its log density
-
-and, for one that declares its log-space form (the distribution of log z):
-
-    log_implicit_grad(y, *p)  d(log z)/dp_i at y = log z
-    log_sample(*p), log_rsample(*p)   log z, and its gradients
+KERNELS below is the kernel set, one entry per kernel: its name, what the declaration must
+give for it, its inputs and outputs, its description (the generated functions' docstrings
+and docs/kernels.md come from it) and how its IR is built. In short: cdf, log_prob,
+log_prob_grad, log_cdf, log_sf, cdf_grad and implicit_grad (dz/dp_i = -(dF/dp_i)(z) / q(z),
+with q = dF/dx from the same forward-mode pass, over log F or log S where they are
+declared); with a sampler sample, rsample (draws and implicit_grad at them, in one kernel)
+and rsample_log_prob; with the log-space form (the distribution of log z)
+log_implicit_grad, log_sample and log_rsample.
 
 Each checks its parameters first: invalid ones give NaN, x outside the support gives the
 limits (CDF 0 or 1, log density -inf, gradients 0)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import sympy as sp
 
-from . import ir
+from . import abi, ir
 from . import primitives as P
+from .abi import kernel_cdecl
 from .dsl import Distribution, Interval, Periodic
 from .errors import DeclarationError, DSLError
 from .program import Program
@@ -50,6 +43,23 @@ class Kernel:
     rows: str = ""       # simplex kernels (rows.py): the row's tail, to z, log_z, or a sum
     hold: bool = False   # rsample_log_prob: draws that rounded to an end of a bounded support
                          # move to the nearest number inside, where log q is finite
+    then_kernel: str = ""  # rsample: the map kernel evaluated at z, where there is one
+
+    @property
+    def grouped(self) -> bool:
+        """Whether its elements are evaluated ordered by branch group."""
+        return bool(self.group or self.draw_group)
+
+    @property
+    def cdecl(self) -> dict:
+        """Its exported C declaration, per array dtype."""
+        return {d: kernel_cdecl(self.name, d, len(self.inputs), len(self.outputs), self.kind,
+                                bool(self.rows)) for d in ("float64", "float32")}
+
+    def record(self) -> tuple:
+        """(name, the record a generated module keeps: abi.Kernel)."""
+        return self.name, abi.Kernel(self.inputs, self.outputs, self.grouped, self.kind,
+                                     bool(self.rows))
 
 
 def _sym(name):
@@ -308,84 +318,162 @@ def _refuse_draws(prog: Program, k: Kernel):
                            "functions it calls")
 
 
-def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
-    check_declaration(dist)
-    b = _Builder(dist, prog)
-    params = dist.param_names
-    ins = ("x",) + params
-    dF = tuple(f"dF/d{p}" for p in params)
-    given = ", ".join(params)
+@dataclass(frozen=True)
+class KernelDef:
+    """One kernel of the table: `requires` names the declaration fields it needs,
+    `variable` its input before the parameters ("" for samplers), `outputs` gives its
+    output names from the parameter names, `doc` describes it ({given}: the parameters),
+    and `build` makes its Kernel from a _Context."""
+    name: str
+    requires: tuple
+    variable: str
+    outputs: Callable
+    doc: str
+    build: Callable = field(compare=False)
+
+
+def _d(prefix, params):
+    return tuple(f"{prefix}/d{p}" for p in params)
+
+
+KERNELS = (
+    KernelDef("cdf", (), "x", lambda p: ("F",), "the CDF F(x | {given})",
+              lambda c: c.make(c.b.cdf(), group=c.group)),
     # the log density has too few branches to be worth grouping
-    group = prog.require(dist.group.name) if dist.group is not None else ""
-    kernels = [
-        Kernel("cdf", b.cdf(), ins, ("F",), f"the CDF F(x | {given})", group),
-        Kernel("log_prob", b.log_prob(), ins, ("log_prob",),
-               f"the log density log q(x | {given})"),
-    ]
-    if dist.log_prob is not None:
-        kernels.append(Kernel("log_prob_grad", b.log_prob_grad(), ins,
-                              ("log_prob", "dlog_q/dx") + tuple(f"dlog_q/d{p}" for p in params),
-                              f"the log density log q(x | {given}) and its scores "
-                              f"d log q / dx and / dp for p in {given}"))
-    kernels += [
-        Kernel("log_cdf", b.log_tail(True), ins, ("log_F",),
-               f"log F(x | {given}), accurate in the lower tail", group),
-        Kernel("log_sf", b.log_tail(False), ins, ("log_S",),
-               f"log(1 - F(x | {given})), accurate in the upper tail", group),
-        Kernel("cdf_grad", b.cdf_grad(), ins, ("F",) + dF,
-               f"the CDF F(x | {given}) and its partial derivatives in {given}", group),
-        Kernel("implicit_grad", b.implicit_grad(), ("z",) + params,
-               tuple(f"dz/d{p}" for p in params),
-               f"implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z) "
-               f"for p in {given}", group),
-    ]
-    implicit = kernels[-1]
-    sgroup = ""
-    if dist.sample_group is not None:
-        prog.register(dist.sample_group)
-        sgroup = prog.require(dist.sample_group.name)
-    if dist.sample is not None:
-        s = b.sampler("sample")
-        kernels += [
-            Kernel("sample", s, params, ("z",), f"samples z of the distribution at {given}",
-                   kind="sample", draw_group=sgroup),
-            Kernel("rsample", s, params, ("z",) + implicit.outputs,
-                   f"samples z and their implicit reparameterization gradients dz/dp for p "
-                   f"in {given}, in one pass", group, kind="rsample", then=implicit.function,
-                   draw_group=sgroup),
-        ]
-        if dist.log_prob is not None:
-            # a variational objective's log q of its own draws: one pass over them, not two
-            score = next(k for k in kernels if k.name == "log_prob_grad")
-            kernels.append(Kernel(
-                "rsample_log_prob", s, params,
-                ("z",) + implicit.outputs + ("log_prob", "dlog_q/dz") + score.outputs[2:],
-                f"samples z with their implicit reparameterization gradients dz/dp, and their "
-                f"log density log q(z | {given}) with its scores d log q / dz and / dp, for p "
-                f"in {given}, in one pass; a draw that rounded to an end of the support "
-                f"taken as the nearest number inside it", group, kind="rsample",
-                then=b.implicit_score(implicit.function, score.function), draw_group=sgroup,
-                hold=True))
-    if dist.log_space is not None:
-        log_space = dist.log_space
-        lb = _Builder(log_space, prog, prefix="log_")        # registers its functions
-        lgroup = prog.require(log_space.group.name) if log_space.group is not None else ""
-        dy = tuple(f"dlog_z/d{p}" for p in params)
-        lig = lb.implicit_grad()
-        kernels.append(Kernel("log_implicit_grad", lig, ("log_z",) + params, dy,
-                              f"gradients d(log z)/dp of samples given as log z, for p in "
-                              f"{given}", lgroup))
-        if dist.log_sample is not None:
-            s = b.sampler("log_sample")
-            kernels += [
-                Kernel("log_sample", s, params, ("log_z",),
-                       f"samples in log space, log z, at {given}", kind="sample",
-                       draw_group=sgroup),
-                Kernel("log_rsample", s, params, ("log_z",) + dy,
-                       f"samples in log space, log z, and their gradients d(log z)/dp for p "
-                       f"in {given}, in one pass", lgroup, kind="rsample", then=lig,
-                       draw_group=sgroup),
-            ]
+    KernelDef("log_prob", (), "x", lambda p: ("log_prob",),
+              "the log density log q(x | {given})", lambda c: c.make(c.b.log_prob())),
+    KernelDef("log_prob_grad", ("log_prob",), "x",
+              lambda p: ("log_prob", "dlog_q/dx") + _d("dlog_q", p),
+              "the log density log q(x | {given}) and its scores d log q / dx and / dp for p "
+              "in {given}", lambda c: c.make(c.b.log_prob_grad())),
+    KernelDef("log_cdf", (), "x", lambda p: ("log_F",),
+              "log F(x | {given}), accurate in the lower tail",
+              lambda c: c.make(c.b.log_tail(True), group=c.group)),
+    KernelDef("log_sf", (), "x", lambda p: ("log_S",),
+              "log(1 - F(x | {given})), accurate in the upper tail",
+              lambda c: c.make(c.b.log_tail(False), group=c.group)),
+    KernelDef("cdf_grad", (), "x", lambda p: ("F",) + _d("dF", p),
+              "the CDF F(x | {given}) and its partial derivatives in {given}",
+              lambda c: c.make(c.b.cdf_grad(), group=c.group)),
+    KernelDef("implicit_grad", (), "z", lambda p: _d("dz", p),
+              "implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z) for p in "
+              "{given}", lambda c: c.make(c.b.implicit_grad(), group=c.group)),
+    KernelDef("sample", ("sample",), "", lambda p: ("z",),
+              "samples z of the distribution at {given}",
+              lambda c: c.make_sampler("sample", kind="sample")),
+    KernelDef("rsample", ("sample",), "", lambda p: ("z",) + _d("dz", p),
+              "samples z and their implicit reparameterization gradients dz/dp for p in "
+              "{given}, in one pass",
+              lambda c: c.make_sampler("sample", group=c.group, kind="rsample",
+                                       then=c.made["implicit_grad"].function)),
+    # a variational objective's log q of its own draws: one pass over them, not two
+    KernelDef("rsample_log_prob", ("sample", "log_prob"), "",
+              lambda p: ("z",) + _d("dz", p) + ("log_prob", "dlog_q/dz") + _d("dlog_q", p),
+              "samples z with their implicit reparameterization gradients dz/dp, and their "
+              "log density log q(z | {given}) with its scores d log q / dz and / dp, for p "
+              "in {given}, in one pass; a draw that rounded to an end of the support taken "
+              "as the nearest number inside it",
+              lambda c: c.make_sampler("sample", group=c.group, kind="rsample", hold=True,
+                                       then=c.b.implicit_score(
+                                           c.made["implicit_grad"].function,
+                                           c.made["log_prob_grad"].function))),
+    KernelDef("log_implicit_grad", ("log_space",), "log_z", lambda p: _d("dlog_z", p),
+              "gradients d(log z)/dp of samples given as log z, for p in {given}",
+              lambda c: c.make_log_implicit()),
+    KernelDef("log_sample", ("log_space", "log_sample"), "", lambda p: ("log_z",),
+              "samples in log space, log z, at {given}",
+              lambda c: c.make_sampler("log_sample", kind="sample")),
+    KernelDef("log_rsample", ("log_space", "log_sample"), "",
+              lambda p: ("log_z",) + _d("dlog_z", p),
+              "samples in log space, log z, and their gradients d(log z)/dp for p in "
+              "{given}, in one pass",
+              lambda c: c.make_sampler("log_sample", group=c.log_group, kind="rsample",
+                                       then=c.made["log_implicit_grad"].function)),
+)
+
+
+def table_markdown() -> str:
+    """The kernel table as Markdown, for docs/kernels.md (`irgen kernels` prints it)."""
+    rows = ["| kernel | needs | arguments | results | what it computes |",
+            "|---|---|---|---|---|"]
+    for k in KERNELS:
+        args = ", ".join(filter(None, (k.variable, "p_1, ..., p_m")))
+        outs = ", ".join(k.outputs(("p_i",)))
+        needs = ", ".join(f"`{r}`" for r in k.requires) or "-"
+        doc = k.doc.format(given="p_1, ..., p_m").replace("|", "\\|")
+        rows.append(f"| `{k.name}` | {needs} | {args} | {outs} | {doc} |")
+    return "\n".join(rows)
+
+
+class _Context:
+    """What the table's build functions share while one distribution's kernels are made:
+    its builders, its branch-group functions and the kernels made so far. The program
+    registers functions in the order they are first needed, which is the order of the
+    generated file; the samplers' groups come before the sampler, the log-space builder
+    before its groups."""
+
+    def __init__(self, dist: Distribution, prog: Program):
+        self.dist, self.prog = dist, prog
+        self.b = _Builder(dist, prog)
+        self.group = prog.require(dist.group.name) if dist.group is not None else ""
+        self.made: dict = {}
+        self.spec = None                 # the KernelDef being built
+        self._samplers: dict = {}
+        self._sample_group = None
+        self._log = None
+
+    def make(self, function: str, **modes) -> Kernel:
+        params = self.dist.param_names
+        spec = self.spec
+        inputs = ((spec.variable,) if spec.variable else ()) + params
+        return Kernel(spec.name, function, inputs, spec.outputs(params),
+                      spec.doc.format(given=", ".join(params)), **modes)
+
+    @property
+    def sample_group(self) -> str:
+        if self._sample_group is None:
+            self._sample_group = ""
+            if self.dist.sample_group is not None:
+                self.prog.register(self.dist.sample_group)
+                self._sample_group = self.prog.require(self.dist.sample_group.name)
+        return self._sample_group
+
+    def make_sampler(self, role: str, **modes) -> Kernel:
+        draw_group = self.sample_group
+        if role not in self._samplers:
+            self._samplers[role] = self.b.sampler(role)
+        return self.make(self._samplers[role], draw_group=draw_group, **modes)
+
+    @property
+    def log_builder(self):
+        if self._log is None:          # registers the log-space functions
+            self._log = _Builder(self.dist.log_space, self.prog, prefix="log_")
+        return self._log
+
+    @property
+    def log_group(self) -> str:
+        space = self.dist.log_space
+        return self.prog.require(space.group.name) if space.group is not None else ""
+
+    def make_log_implicit(self) -> Kernel:
+        builder, group = self.log_builder, self.log_group
+        return self.make(builder.implicit_grad(), group=group)
+
+
+def build_kernels(dist: Distribution, prog: Program) -> list[Kernel]:
+    """The kernels of the table that the declaration provides for, in the table's order."""
+    check_declaration(dist)
+    c = _Context(dist, prog)
+    for spec in KERNELS:
+        if all(getattr(dist, r) is not None for r in spec.requires):
+            c.spec = spec
+            c.made[spec.name] = spec.build(c)
+    kernels = list(c.made.values())
+    maps = {}
+    for k in kernels:
+        if k.kind == "map":
+            maps.setdefault(k.function, k.name)
+    kernels = [replace(k, then_kernel=maps.get(k.then, "")) for k in kernels]
     for k in kernels:
         _refuse_draws(prog, k)
     return kernels

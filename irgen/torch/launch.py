@@ -21,9 +21,9 @@ def _function(kernels, kernel: str, dtype):
     key = (kernels, kernel, dtype)
     found = _functions.get(key)
     if found is None:
-        _, outs, _, kind, _ = kernels.kernels[kernel]
+        k = kernels.kernels[kernel]
         found = _functions[key] = (kernels.address_function(kernel, _DTYPES[dtype]),
-                                   len(outs), kind != "map")
+                                   len(k.outputs), k.kind != "map")
     return found
 
 

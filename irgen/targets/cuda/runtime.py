@@ -137,7 +137,8 @@ class CudaKernels:
 
     def call(self, kernel: str, args: tuple, out, stream, size=None, seed=None, dtype=None):
         """As KernelSet.call; size, seed and dtype are for samplers."""
-        in_names, _, grouped, kind, _ = self.kernels[kernel]
+        k = self.kernels[kernel]
+        in_names, grouped, kind = k.inputs, k.grouped, k.kind
         size, dtype, seed_words = sampler_options(kind, size, seed, dtype, out)
         dt, items = promote(args, in_names, dtype)
         shape = broadcast(kernel, in_names, [shape_of(i) for i in items], size)
@@ -151,7 +152,8 @@ class CudaKernels:
         """As KernelSet.call_rows. A sampler's block takes whole rows, as many as fill a
         tile (one tile per row, and the row in tiles, where rows are longer); the log
         density takes a row per warp."""
-        in_names, _, _, kind, _ = self.kernels[kernel]
+        k = self.kernels[kernel]
+        in_names, kind = k.inputs, k.kind
         _, dtype, seed_words = sampler_options(kind, None, seed, dtype, None)
         dt, items = promote(args, in_names, dtype)
         for item, name in zip(items, in_names):
@@ -172,7 +174,7 @@ class CudaKernels:
         """Launch with the arguments `head`, the seed, the inputs as read for `shape` and
         the outputs (of out_shape, by default shape); blocks is (count, per block) that
         sizes the grid."""
-        out_names = self.kernels[kernel][1]
+        out_names = self.kernels[kernel].outputs
         out_shape = shape if out_shape is None else out_shape
         views = [i for i in items if isinstance(i, DeviceView)]
         out_views = (check_outputs(kernel, out, out_names, out_shape, dt) if out is not None
