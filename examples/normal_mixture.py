@@ -1,4 +1,4 @@
-"""A two-component Normal mixture written in the DSL with irgen.lib.compose.log_add.
+"""A two-component Normal mixture written in the DSL with irgen.lib.windows.log_add.
 
 The weight is a logit (w = 1 / (1 + e^-logit)), so every parameter is unconstrained and
 `irgen build` gives implicit gradients with respect to all five by forward mode through
@@ -8,7 +8,7 @@ log F = log(w Phi(t1) + (1 - w) Phi(t2)), each tail kept in logs:
 
 (irgen.compose.mixture does K components of any generated module, from Python.)"""
 from irgen.dsl import *
-from irgen.lib.compose import log_add
+from irgen.lib.windows import log_add
 from irgen.lib.special import log_ndtr
 
 LOG_SQRT_2PI = 0.9189385332046728

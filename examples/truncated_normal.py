@@ -1,4 +1,4 @@
-"""Normal(mu, sigma) truncated to [low, high], written in the DSL with irgen.lib.compose.
+"""Normal(mu, sigma) truncated to [low, high], written in the DSL with irgen.lib.windows.
 
 The bounds are parameters like mu and sigma, so `irgen build` gives implicit gradients with
 respect to all four by forward mode through this CDF. Build and use:
@@ -9,7 +9,7 @@ respect to all four by forward mode through this CDF. Build and use:
 For a one-sided window pass a bound far out (1e300): its tail mass is then exactly 0.
 (irgen.compose.truncated does the same for any generated module, from Python.)"""
 from irgen.dsl import *
-from irgen.lib.compose import window_log_cdf, window_log_mass, window_log_sf
+from irgen.lib.windows import window_log_cdf, window_log_mass, window_log_sf
 from irgen.lib.special import log_ndtr
 
 LOG_SQRT_2PI = 0.9189385332046728

@@ -2,7 +2,9 @@
 tensors (CPU or CUDA) in irgen.torch.arrays, so that one writing of truncation and mixtures
 serves both, and runs where the tensors are.
 
-namespace(*values) picks the one for its arguments. The names follow NumPy's (which torch
+namespace(*values) picks the one for its arguments: NumPy's, or one an integration
+registered for its array type (irgen.torch registers torch's when it is imported; this
+package imports no integration). The names follow NumPy's (which torch
 mostly shares: where, log, expm1, logaddexp, clip, ...: any other attribute is NumPy's own);
 what differs is a method: casting, copying, indices of a mask, floating-point limits,
 random numbers, and calls of a generated module's kernels."""
@@ -12,12 +14,26 @@ import numpy as np
 from scipy import special
 
 
+_REGISTERED: list = []       # (array type, namespace), from integrations
+_NUMPY_LIKE = (np.ndarray, np.generic, int, float, list, tuple, type(None))
+
+
+def register(array_type, xp) -> None:
+    """Use the namespace xp for calls with an argument of array_type."""
+    _REGISTERED.append((array_type, xp))
+
+
 def namespace(*values):
-    """NUMPY, or irgen.torch's namespace where any value is a torch tensor (torch is imported
-    only then)."""
-    if any(type(v).__module__.startswith("torch") for v in values):
-        from irgen.torch.arrays import TORCH
-        return TORCH
+    """The namespace of the arguments' arrays: a registered one where some argument is of
+    its type, else NUMPY (a TypeError for arrays no namespace takes)."""
+    for array_type, xp in _REGISTERED:
+        if any(isinstance(v, array_type) for v in values):
+            return xp
+    for v in values:
+        if not isinstance(v, _NUMPY_LIKE):
+            raise TypeError(f"irgen.compose takes NumPy arrays, or the arrays of an "
+                            f"integration imported first (import irgen.torch for torch "
+                            f"tensors); got {type(v).__name__}")
     return NUMPY
 
 
@@ -94,6 +110,11 @@ class NumPyArrays:
         return int(generator.integers(0, 2 ** 63))
 
     # -- a generated module's kernels
+    @staticmethod
+    def call(module, name, *args, **options):
+        """module's function `name` on the arrays as they are."""
+        return getattr(module, name)(*args, **options)
+
     @staticmethod
     def kernel(module, name, *args):
         """The outputs of module's kernel `name` (a tuple where there are several)."""

@@ -1,11 +1,11 @@
-"""Dirichlet(alpha), alpha along the last axis: irgen.generated.dirichlet's kernels for torch
-tensors on the CPU as well, and the mean.
+"""Dirichlet(alpha), alpha along the last axis: irgen.generated.dirichlet's kernels on the
+arrays of any namespace of irgen.compose.arrays (torch tensors on the CPU too), and the
+mean.
 
 The draws, the Gamma gradients and each row's normalisation run in irgen.generated.dirichlet's
 row kernels (irgen/distributions/dirichlet.py; CPU threads and SIMD lanes, or the GPU for
 CUDA arrays), and so does the log density. This layer lets torch tensors on the CPU in
-(torch tensors in give torch tensors out, as CUDA tensors already do in the generated
-module).
+(torch tensors in give torch tensors out).
 
     dz_i/dalpha_j = v_j (delta_ij - z_i),   v_j = (dG_j/dalpha_j) / sum(G)
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime.promotion import is_cuda_array
-from ..runtime.simplex import _torch_of, jacobian, vjp  # noqa: F401  (this module's API)
+from ..runtime.simplex import jacobian, vjp  # noqa: F401  (this module's API)
+from .arrays import namespace
 
 PARAMS = ("alpha",)
 
@@ -28,17 +28,9 @@ def _dirichlet():
 
 
 def _call(kernel, *args, **options):
-    """The generated kernel on args; torch CPU tensors go as NumPy arrays and come back as
-    tensors (CUDA arrays go to the GPU as they are)."""
-    f = getattr(_dirichlet(), kernel)
-    torch = next((t for t in map(_torch_of, args) if t is not None), None)
-    if torch is None:
-        return f(*args, **options)
-    if any(is_cuda_array(a) for a in args):
-        return f(*(a.detach() if _torch_of(a) else a for a in args), **options)
-    out = f(*(a.detach().numpy() if _torch_of(a) else a for a in args), **options)
-    return (tuple(torch.from_numpy(o) for o in out) if isinstance(out, tuple)
-            else torch.from_numpy(np.asarray(out)))
+    """The generated kernel on args, where they are (the arrays' namespace: NumPy arrays,
+    or torch tensors with irgen.torch imported, CPU or CUDA)."""
+    return namespace(*args).call(_dirichlet(), kernel, *args, **options)
 
 
 def log_sample(alpha, *, size=None, seed=None, dtype=None):

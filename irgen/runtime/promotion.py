@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import families
+
 FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def is_cuda_array(a) -> bool:
-    # a torch CUDA tensor that requires grad raises RuntimeError from the interface's getter
-    if type(a).__module__.startswith("torch") and hasattr(a, "is_cuda"):
-        return bool(a.is_cuda)
+    family = families.of(a)
+    if family is not None:
+        return family.is_cuda(a)
     return hasattr(a, "__cuda_array_interface__")
 
 

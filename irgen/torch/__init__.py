@@ -15,6 +15,7 @@ makes runs repeat.
 
 Truncated(base, low, high) and MixtureSameFamily(categorical, components) add what torch has
 no reparameterized sampler for (compose.py): any of these truncated, and their mixtures."""
+from . import arrays  # noqa: F401  (registers the tensors' namespace with irgen.compose)
 from .compose import MixtureSameFamily, Truncated
 from .distributions import (Beta, Chi2, Dirichlet, Gamma, Gumbel, InverseGamma, Kumaraswamy,
                             LogNormal, Normal, StudentT, VonMises, Weibull, from_module, seed)

@@ -9,6 +9,7 @@ import contextlib
 
 import torch
 
+from ..compose.arrays import register
 from . import launch
 
 
@@ -103,6 +104,15 @@ class TorchArrays:
 
     # -- a generated module's kernels
     @staticmethod
+    def call(module, name, *args, **options):
+        """module's function `name` on tensors (CPU ones as NumPy views of their memory,
+        CUDA ones as they are), its results as tensors."""
+        out = getattr(module, name)(*(launch.host(a) if isinstance(a, torch.Tensor) else a
+                                      for a in args), **options)
+        return (tuple(launch.tensor(o) for o in out) if isinstance(out, tuple)
+                else launch.tensor(out))
+
+    @staticmethod
     def kernel(module, name, *args):
         outs = launch.call(module, name, [t.detach() for t in args])
         return outs[0] if len(outs) == 1 else tuple(outs)
@@ -114,3 +124,4 @@ class TorchArrays:
 
 
 TORCH = TorchArrays()
+register(torch.Tensor, TORCH)       # irgen.compose's combinators on tensors use it

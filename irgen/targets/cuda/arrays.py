@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...runtime import families
 from ...runtime.promotion import float_dtype, is_cuda_array, is_python_number, requested_dtype
 
 
@@ -36,10 +37,8 @@ class DeviceView:
 
 
 def interface(a) -> dict:
-    # torch refuses the interface on a tensor that requires grad; the data is the same
-    if type(a).__module__.startswith("torch") and getattr(a, "requires_grad", False):
-        a = a.detach()
-    return a.__cuda_array_interface__
+    family = families.of(a)
+    return family.cuda_interface(a) if family is not None else a.__cuda_array_interface__
 
 
 def view(a, name: str) -> DeviceView:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...runtime import families
 from ...runtime.promotion import broadcast, row_shape, sampler_options
 from . import BLOCK, TILE_ITEMS
 from . import driver as drv
@@ -70,10 +71,9 @@ def stream_handle(stream, views, device: int) -> int:
         named = next((v.stream for v in views if v.stream is not None), None)
         if named is not None:
             return named
-        if views and _family(views[0].obj) == "torch":
-            import torch
-            return torch.cuda.current_stream(device).cuda_stream
-        return 0
+        family = families.of(views[0].obj) if views else None
+        current = family.current_stream(device) if family is not None else None
+        return current if current is not None else 0
     if isinstance(stream, int):
         return stream
     for attr in ("cuda_stream", "ptr", "handle"):
@@ -83,20 +83,12 @@ def stream_handle(stream, views, device: int) -> int:
                     f"got {type(stream).__name__}")
 
 
-def _family(obj) -> str:
-    return type(obj).__module__.split(".")[0]
-
-
 def allocate(like, shape: tuple, dt: np.dtype, device: int):
-    """An uninitialised device array from the library `like` comes from."""
-    family = _family(like)
-    if family == "torch":
-        import torch
-        return torch.empty(shape, dtype=getattr(torch, dt.name), device=f"cuda:{device}")
-    if family == "cupy":
-        import cupy
-        with cupy.cuda.Device(device):
-            return cupy.empty(shape, dt)
+    """An uninitialised device array from the library `like` comes from (PyCUDA's
+    GPUArray for any other)."""
+    family = families.of(like)
+    if family is not None:
+        return family.empty(shape, dt, device)
     import pycuda.gpuarray as ga
     return ga.empty(shape, dt)
 

@@ -1,4 +1,4 @@
-"""Building blocks for truncations and mixtures written in the DSL.
+"""Windows and mixtures written in the DSL: the building blocks of truncations and mixtures.
 
 A user's distribution calls its base distribution's DSL functions for log F and log S at x
 and at the bounds (or per component) and combines them here; forward mode then gives the
