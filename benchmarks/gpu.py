@@ -7,7 +7,7 @@ kappa log-uniform in [0.1, 10], z drawn from von Mises(0, kappa) (no library has
 concentration gradient on the GPU; irgen's figures stand alone). Time: median of 20 runs
 after warm-up, CUDA events around each call (irgen's Python boundary included). Accuracy:
 max relative / mean absolute error on 2^16 of the inputs against irgen's C kernels in
-float64 (within 1e-13 of mpmath, tests/test_accuracy.py), beside the C float32 kernel's.
+float64 (within 1e-13 of mpmath, tests/distributions/test_accuracy.py), beside the C float32 kernel's.
 Sampling: Gamma(alpha, 1) with the same alpha; irgen's sample, rsample (samples and
 gradients in one kernel) and log_sample against torch's sampler alone and followed by its
 gradient, and JAX's sampler; and how far the GPU's samples are from the CPU's for the same

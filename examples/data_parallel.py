@@ -12,7 +12,7 @@ Seeding: irgen.torch takes its kernels' seeds from torch's default generator, so
 calls torch.manual_seed(seed + rank) once the model is wrapped (DistributedDataParallel
 gives every rank rank 0's parameters, so the model's own initialisation needs no seed of
 its rank): the ranks draw different samples, and a rerun with the same seed repeats them.
-`--dump DIR` writes each rank's first draws and gradients (tests/test_distributed.py
+`--dump DIR` writes each rank's first draws and gradients (tests/integrations/test_distributed.py
 compares them with one process drawing both ranks' samples)."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Derivative rules of the primitives, one line each: the partial derivatives with respect
 to each argument. A rule that needs a function C lacks calls a DSL function (digamma from
-irgen/lib/special.py). tests/test_rules.py checks every rule against sympy.diff."""
+irgen/lib/special.py). tests/compiler/test_rules.py checks every rule against sympy.diff."""
 from __future__ import annotations
 
 import sympy as sp

@@ -26,7 +26,7 @@ print("GPU", [x.get() for x in g.implicit_grad(ga.to_gpu(z), ga.to_gpu(a), 1.0)]
 print("CPU", g.implicit_grad(z, a, 1.0))
 print("sample GPU", g.sample(ga.to_gpu(a), 1.0, seed=1).get(), "CPU", g.sample(a, 1.0, seed=1))
 PY
-step 240 gpu_tests.log python3 -m pytest -q -m gpu -p no:cacheprovider --timeout 90 -rfE tests/test_gpu.py
+step 240 gpu_tests.log python3 -m pytest -q -m gpu -p no:cacheprovider --timeout 90 -rfE tests/targets/test_gpu.py
 step 300 benchmark.log python3 benchmarks/gpu.py ${BENCH_ARGS:---variants}
 # truncation and mixtures through irgen.torch on CUDA tensors, against torch's samplers
 step 180 truncated.log python3 benchmarks/truncated.py --device cuda --n 1000000

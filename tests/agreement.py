@@ -3,44 +3,14 @@ inputs (random valid ones, then rows of bad and edge values) and the comparison,
 the host build of the CUDA kernels and the GPU tests."""
 import numpy as np
 
+from cases import CASES
+
 KERNELS = ("cdf", "log_prob", "cdf_grad", "implicit_grad")
 
 
 def random_inputs(name, rng, dtype, n=3000):
-    """Columns (x, *params) of a built-in distribution, in dtype."""
-    with np.errstate(over="ignore"):          # 1e300 is infinite in float32
-        return [c.astype(dtype) for c in _columns(name, rng, n)]
-
-
-def _columns(name, rng, n):
-    if name == "gamma":
-        a = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))
-        b = np.exp(rng.uniform(np.log(0.1), np.log(10), n))
-        cols = [rng.gamma(a) / b, a, b]
-        bad = [[np.nan, 1, 1], [1, np.nan, 1], [1, -1, 1], [1, 0, 1], [1, 1, 0], [-1, 2, 1],
-               [0, 2, 1], [np.inf, 2, 1], [1, np.inf, 1], [1e-300, 0.5, 1], [1e300, 3, 1]]
-    elif name == "normal":
-        cols = [rng.normal(0, 3, n), rng.normal(0, 1, n), np.exp(rng.uniform(-3, 3, n))]
-        bad = [[np.nan, 0, 1], [0, np.nan, 1], [0, 0, -1], [0, 0, 0], [np.inf, 0, 1],
-               [-np.inf, 0, 1], [40, 0, 1], [-40, 0, 1]]
-    elif name == "beta":
-        a = np.exp(rng.uniform(np.log(1e-2), np.log(1e3), n))
-        b = np.exp(rng.uniform(np.log(1e-2), np.log(1e3), n))
-        cols = [rng.beta(a, b), a, b]
-        bad = [[np.nan, 1, 1], [0.5, np.nan, 1], [0.5, -1, 1], [0.5, 1, 0], [0.5, np.inf, 1],
-               [-0.5, 2, 2], [1.5, 2, 2], [0, 2, 3], [1, 2, 3], [1e-300, 0.5, 0.5]]
-    elif name == "student_t":
-        df = np.exp(rng.uniform(np.log(0.05), np.log(1e4), n))
-        loc, scale = rng.normal(0, 2, n), np.exp(rng.uniform(-2, 2, n))
-        cols = [loc + scale * rng.standard_t(df), df, loc, scale]
-        bad = [[np.nan, 1, 0, 1], [0, np.nan, 0, 1], [0, -1, 0, 1], [0, 1, 0, 0],
-               [np.inf, 2, 0, 1], [-np.inf, 2, 0, 1], [1e200, 3, 0, 1], [0, np.inf, 0, 1]]
-    else:
-        cols = [rng.uniform(-4, 4, n), rng.uniform(-np.pi, np.pi, n),
-                np.exp(rng.uniform(np.log(1e-3), np.log(1e3), n))]
-        bad = [[np.nan, 0, 1], [0, np.nan, 1], [0, 0, -1], [0, 0, 0], [np.inf, 0, 1],
-               [0, 0, np.inf], [np.pi, 0, 1], [-np.pi, 0, 1], [0, 0, 1e6]]
-    return [np.concatenate([c, np.array(bad, float)[:, j]]) for j, c in enumerate(cols)]
+    """Columns (x, *params) of a built-in distribution, in dtype (tests/cases.py)."""
+    return CASES[name].inputs(rng, dtype, n)
 
 
 def assert_agrees(kernel, want, got, ref, inputs=()):
@@ -76,18 +46,14 @@ def assert_agrees(kernel, want, got, ref, inputs=()):
 
 # ---------------------------------------------------------------- samplers
 
-SAMPLERS = {"gamma": ("sample", "rsample", "rsample_log_prob", "log_sample", "log_rsample"),
-            "normal": ("sample", "rsample", "rsample_log_prob"),
-            "von_mises": ("sample", "rsample", "rsample_log_prob"),
-            "beta": ("sample", "rsample", "rsample_log_prob", "log_sample", "log_rsample"),
-            "student_t": ("sample", "rsample", "rsample_log_prob")}
+# each distribution's samplers, in the order its module declares them
+SAMPLERS = {name: tuple(k for k, r in case.module._kernels.kernels.items() if r.kind != "map")
+            for name, case in CASES.items()}
 
 
 def sampler_params(name, rng, dtype, n=20000):
     """Parameter columns of a built-in distribution across its regimes, then bad rows."""
-    cols = _columns(name, rng, n)[1:]
-    with np.errstate(over="ignore"):
-        return [c.astype(dtype) for c in cols]
+    return CASES[name].inputs(rng, dtype, n)[1:]
 
 
 def ulps_apart(w, o):
@@ -98,7 +64,7 @@ def ulps_apart(w, o):
 
 
 # Beta's and Student-t's gradients are differences of digamma-sized terms (a relative error
-# of up to 1e-12 against mpmath, tests/test_beta_t.py): targets agree to about 2^20 ulp
+# of up to 1e-12 against mpmath, tests/distributions/test_beta_t.py): targets agree to about 2^20 ulp
 GRAD_ULPS = {"beta": 2 ** 20, "student_t": 2 ** 20}
 
 

@@ -13,7 +13,7 @@ the gradient of E_q[log p(z)] in kappa. irgen: von Mises rsample's implicit grad
 Best and Fisher's sampler (wrapped Cauchy proposal) reparameterized through its accepted
 uniforms, with its correction term (no shape augmentation exists for it).
 
-Both estimators are unbiased (tests/test_paper.py checks them against the exact gradient);
+Both estimators are unbiased (tests/integrations/test_paper.py checks them against the exact gradient);
 what differs is the variance and the time. Variances from S single-draw estimates per
 parameter value; times per estimate measured side by side.
 

@@ -7,7 +7,7 @@ rejection test may flip. These functions are built from +, -, *, /, sqrt, floor 
 exact exponent and pow2, each step a statement of its own (so that neither sympy, which
 would distribute 2 pi over 1/4 - a, nor a compiler rearranges it), and
 both targets contract no multiply-add; the C lanes and the CUDA threads therefore compute
-identical bits. Within 3 ulp of the true values (tests/test_portable.py, against mpmath).
+identical bits. Within 3 ulp of the true values (tests/distributions/test_portable.py, against mpmath).
 
 The methods are the classical ones: log through s = f / (2 + f) and the series of
 atanh (the arrangement of Sun's fdlibm, with Taylor coefficients), exp through

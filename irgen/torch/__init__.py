@@ -16,10 +16,8 @@ makes runs repeat.
 Truncated(base, low, high) and MixtureSameFamily(categorical, components) add what torch has
 no reparameterized sampler for (compose.py): any of these truncated, and their mixtures."""
 from . import arrays  # noqa: F401  (registers the tensors' namespace with irgen.compose)
+from . import distributions
 from .compose import MixtureSameFamily, Truncated
-from .distributions import (Beta, Chi2, Dirichlet, Gamma, Gumbel, InverseGamma, Kumaraswamy,
-                            LogNormal, Normal, StudentT, VonMises, Weibull, from_module, seed)
+from .distributions import *  # noqa: F401,F403  (every built-in class, from_module, seed)
 
-__all__ = ["Beta", "Chi2", "Dirichlet", "Gamma", "Gumbel", "InverseGamma", "Kumaraswamy",
-           "LogNormal", "MixtureSameFamily", "Normal", "StudentT", "Truncated", "VonMises",
-           "Weibull", "from_module", "seed"]
+__all__ = sorted(distributions.__all__ + ["MixtureSameFamily", "Truncated"])

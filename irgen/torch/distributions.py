@@ -327,3 +327,10 @@ class Dirichlet(_Equivalent, Distribution):
         a0 = self.concentration.sum(-1, keepdim=True)
         m = self.concentration / a0
         return m * (1 - m) / (a0 + 1)
+
+
+# Every class defined above is exported (irgen/torch/__init__.py imports *), so that a new
+# built-in is its one from_module line here.
+__all__ = sorted(n for n, v in list(globals().items())
+                 if isinstance(v, type) and issubclass(v, Distribution)
+                 and v.__module__ == __name__ and not n.startswith("_")) + ["from_module", "seed"]

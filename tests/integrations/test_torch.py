@@ -6,7 +6,6 @@ quantile solved with scipy at a fixed CDF level (what an implicit gradient is), 
 unbiasedness of the gradients against analytic d/dtheta E[f(z)], torch.autograd.gradcheck of
 log_prob and cdf, and torch.manual_seed."""
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +15,9 @@ torch = pytest.importorskip("torch")
 import torch.distributions as D  # noqa: E402
 
 import irgen.generated.gamma as g  # noqa: E402
-import irgen.generated.von_mises as vm  # noqa: E402
 import irgen.torch as it  # noqa: E402
+from cases import TORCH as TORCH_CASES  # noqa: E402
+from paths import ROOT  # noqa: E402
 
 f64 = torch.float64
 
@@ -26,22 +26,10 @@ def t(*values):
     return torch.tensor(values, dtype=f64)
 
 
-# each: irgen class, torch class (or None), parameters, points inside the support
-CASES = {
-    "Normal": (it.Normal, D.Normal, (t(0.5, -1.0), t(2.0, 0.3)), t(0.1, -0.7)),
-    "Gamma": (it.Gamma, D.Gamma, (t(0.3, 4.0), t(2.0, 0.5)), t(0.2, 9.0)),
-    "Beta": (it.Beta, D.Beta, (t(0.5, 3.0), t(2.0, 0.7)), t(0.3, 0.9)),
-    "VonMises": (it.VonMises, D.VonMises, (t(0.5, -2.0), t(0.8, 12.0)), t(1.0, -2.2)),
-    "StudentT": (it.StudentT, D.StudentT, (t(3.0, 30.0), t(0.5, -1.0), t(2.0, 0.5)),
-                 t(1.0, -1.3)),
-    "LogNormal": (it.LogNormal, D.LogNormal, (t(0.2, -1.0), t(0.5, 1.5)), t(1.3, 0.2)),
-    "Gumbel": (it.Gumbel, D.Gumbel, (t(0.2, -1.0), t(0.5, 1.5)), t(1.3, -0.2)),
-    "Weibull": (it.Weibull, D.Weibull, (t(1.5, 0.3), t(0.7, 4.0)), t(2.0, 0.25)),
-    "Chi2": (it.Chi2, D.Chi2, (t(0.7, 9.0),), t(0.4, 11.0)),
-    "InverseGamma": (it.InverseGamma, D.InverseGamma, (t(2.5, 0.8), t(1.5, 3.0)),
-                     t(0.6, 5.0)),
-    "Kumaraswamy": (it.Kumaraswamy, D.Kumaraswamy, (t(0.5, 3.0), t(2.0, 0.7)), t(0.3, 0.9)),
-}
+# every irgen.torch class of tests/cases.py: (class, torch's class, parameters, points
+# inside the support)
+CASES = {name: (getattr(it, name), getattr(D, name), tuple(t(*v) for v in c.torch_args),
+                t(*c.torch_x)) for name, c in TORCH_CASES.items()}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -320,7 +308,7 @@ def test_dirichlet_against_torch_and_its_vjp():
 
 def test_from_module_wraps_a_users_distribution(tmp_path):
     from irgen.build import build, load_generated
-    examples = Path(__file__).resolve().parent.parent / "examples"
+    examples = ROOT / "examples"
     build([examples / "loglogistic.py"], tmp_path, log=lambda *a: None, cuda_binaries=False)
     module = load_generated(tmp_path, "loglogistic")
     LogLogistic = it.from_module(module)
@@ -356,7 +344,7 @@ def test_the_vae_example_learns_with_every_family():
     example's, not the tests'): a few Adam steps lower the negative ELBO of every latent
     family, and the importance-weighted bound is finite."""
     import importlib.util
-    path = Path(__file__).resolve().parent.parent / "examples" / "vae.py"
+    path = ROOT / "examples" / "vae.py"
     spec = importlib.util.spec_from_file_location("vae_example", path)
     vae = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(vae)

@@ -9,12 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import ROOT
 
 torch = pytest.importorskip("torch")
 if not (torch.distributed.is_available() and torch.distributed.is_gloo_available()):
     pytest.skip("needs torch.distributed with gloo", allow_module_level=True)
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "data_parallel.py"
 DRAWS, SEED = 16, 7
 

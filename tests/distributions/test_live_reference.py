@@ -1,7 +1,6 @@
 """Slow tier: fresh mpmath references at random points, outside the committed fixtures.
 Run with `pytest -m slow`."""
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,10 +8,11 @@ from scipy import stats
 
 import irgen.generated.gamma as g
 import irgen.generated.von_mises as v
+from paths import ROOT
 
 pytestmark = pytest.mark.slow
 _spec = importlib.util.spec_from_file_location(
-    "make_fixtures", Path(__file__).resolve().parent.parent / "scripts" / "make_fixtures.py")
+    "make_fixtures", ROOT / "scripts" / "make_fixtures.py")
 fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fixtures)
 

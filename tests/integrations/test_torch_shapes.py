@@ -20,25 +20,15 @@ import torch.distributions as D  # noqa: E402
 from torch.distributions import Categorical  # noqa: E402
 
 import irgen.torch as it  # noqa: E402
+from cases import TORCH as TORCH_CASES  # noqa: E402
 
 PARAM_SHAPES = [None, (), (1,), (3,), (2, 1), (2, 3)]     # None: a Python number
 SAMPLE_SHAPES = [(), (1,), (4,), (2, 2)]
 DTYPES = [torch.float32, torch.float64]
 
-# class name: (torch's class, a valid value per parameter, in torch's argument order)
-UNIVARIATE = {
-    "Normal": (D.Normal, (0.3, 1.5)),
-    "Gamma": (D.Gamma, (2.5, 1.5)),
-    "Beta": (D.Beta, (2.0, 3.0)),
-    "VonMises": (D.VonMises, (0.5, 2.0)),
-    "StudentT": (D.StudentT, (4.0, 0.2, 1.3)),
-    "LogNormal": (D.LogNormal, (0.1, 0.5)),
-    "Gumbel": (D.Gumbel, (0.2, 1.2)),
-    "Weibull": (D.Weibull, (1.5, 2.0)),
-    "Chi2": (D.Chi2, (3.0,)),
-    "InverseGamma": (D.InverseGamma, (3.0, 2.0)),
-    "Kumaraswamy": (D.Kumaraswamy, (2.0, 3.0)),
-}
+# class name: (torch's class, a valid value per parameter, in torch's argument order), for
+# every irgen.torch class of tests/cases.py
+UNIVARIATE = {name: (getattr(D, name), c.torch_typical) for name, c in TORCH_CASES.items()}
 METHODS = ("sample", "rsample", "log_prob", "cdf", "icdf", "entropy", "mean", "variance")
 
 

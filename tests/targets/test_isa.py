@@ -10,8 +10,8 @@ import pytest
 
 import irgen.generated.gamma as g
 import irgen.generated.von_mises as v
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CC = shutil.which("gcc") or shutil.which("cc")
 # -O1: the arithmetic is the same at every level (no fast-math), and it compiles quickly
 BASE = ["-O1", "-std=c99", "-ffp-contract=off", "-fopenmp", "-fno-math-errno", "-Wno-psabi",

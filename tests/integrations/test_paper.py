@@ -6,14 +6,14 @@ closed form, and with irgen's implicit gradients, within 5 standard errors): a w
 correction term is the usual bug. Knowles' approximation agrees with mpmath where each of
 its forms serves."""
 import sys
-from pathlib import Path
 
 import mpmath
 import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-ROOT = Path(__file__).resolve().parent.parent
+from paths import ROOT  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "examples" / "paper"))
 
 import baselines as B  # noqa: E402

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from scipy import special
 from built_wheel import build_wheel
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.install
 
 

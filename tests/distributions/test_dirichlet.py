@@ -5,7 +5,7 @@ log-space threshold), so the row kernels are checked against Gamma's kernels' dr
 normalised exactly in mpmath: z, log z and v = (dG_j/dalpha_j) / sum(G). Then the
 array boundary (batch shapes, broadcasting, out=, dtypes, bad rows), rows longer than a
 chunk, and the CUDA kernels compiled as host code against the C kernels. The statistics
-(marginals against scipy's Betas, unbiased Jacobians) are in tests/test_compose.py."""
+(marginals against scipy's Betas, unbiased Jacobians) are in tests/distributions/test_compose.py."""
 import mpmath
 import numpy as np
 import pytest

@@ -7,7 +7,6 @@ gradient against d/da E[z] = b / (a + b)^2; lower variance than the route throug
 samples; Student-t's CDF and density against mpmath and scipy, its df gradient against mpmath;
 samplers by Kolmogorov-Smirnov; bad input; and the CUDA source compiled as host code drawing
 the C kernels' bits."""
-from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -19,8 +18,9 @@ import irgen.generated.gamma as ga
 import irgen.generated.student_t as st
 from agreement import GRAD_ULPS, assert_same_stream
 from cuda_on_host import CXX, FakeCudaArray, host, run_on_host
+from paths import FIXTURES
 
-FIXTURE = np.load(Path(__file__).parent / "fixtures" / "beta.npz")
+FIXTURE = np.load(FIXTURES / "beta.npz")
 RNG = np.random.default_rng(23)
 
 

@@ -1,6 +1,6 @@
 """The CUDA path on the CPU: the generated .cu files compiled as host code and driven by
 the CUDA run time (tests/cuda_on_host.py), against the C kernels, with the CPU's rules for
-dtypes, broadcasting, layouts, out= and streams. (tests/test_accuracy.py runs the same
+dtypes, broadcasting, layouts, out= and streams. (tests/distributions/test_accuracy.py runs the same
 host build against mpmath.) A numeric mistake in the CUDA kernels, or in how the run time
 lays out their arguments, fails here without a GPU."""
 from pathlib import Path
@@ -8,17 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import irgen.generated.beta as be
 import irgen.generated.gamma as g
 import irgen.generated.normal as nrm
-import irgen.generated.student_t as st
-import irgen.generated.von_mises as v
 from agreement import (GRAD_ULPS, KERNELS, SAMPLERS, assert_agrees, assert_same_stream,
                        random_inputs, sampler_params)
+from cases import CASES, CUDA_HOST
 from cuda_on_host import CXX, FakeCudaArray, host
 
 pytestmark = pytest.mark.skipif(CXX is None, reason="needs a C++ compiler")
-MODULES = {"gamma": g, "normal": nrm, "von_mises": v, "beta": be, "student_t": st}
+MODULES = {name: CASES[name].module for name in CUDA_HOST}
 
 
 def dev(a, dtype=None, stream=None):

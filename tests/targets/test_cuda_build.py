@@ -2,7 +2,6 @@
 nvcc for each target GPU generation (skipped where nvcc is absent), a user's distribution
 gets its own, and the binary's name follows what decides its content."""
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +9,8 @@ import pytest
 from irgen import build
 from irgen.targets.cuda import compile as cuda
 from irgen.targets.cuda.compile import compile_fatbin, fatbin_path
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "generated"
 needs_nvcc = pytest.mark.skipif(cuda.nvcc() is None, reason="nvcc not found")
 KERNELS = ("cdf", "log_prob", "cdf_grad", "implicit_grad")

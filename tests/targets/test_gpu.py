@@ -5,16 +5,14 @@ sizes that end mid-tile; samplers drawing the CPU's streams."""
 import numpy as np
 import pytest
 
-import irgen.generated.beta as be
 import irgen.generated.gamma as g
 import irgen.generated.normal as nrm
-import irgen.generated.student_t as st
-import irgen.generated.von_mises as v
 from agreement import (GRAD_ULPS, KERNELS, SAMPLERS, assert_agrees, assert_same_stream,
                        random_inputs, sampler_params, ulps_apart)
+from cases import CASES, CUDA_HOST
 
 pytestmark = pytest.mark.gpu
-MODULES = {"gamma": g, "normal": nrm, "von_mises": v, "beta": be, "student_t": st}
+MODULES = {name: CASES[name].module for name in CUDA_HOST}
 
 
 @pytest.fixture(scope="module")

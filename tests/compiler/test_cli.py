@@ -9,15 +9,14 @@ import subprocess
 import sys
 import time
 import tokenize
-from pathlib import Path
 
 import pytest
 
 from irgen import build
 from irgen.cli import main
+from paths import ROOT, FIXTURES
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = Path(__file__).parent / "fixtures" / "fuzz_seed.py"
+SEED = FIXTURES / "fuzz_seed.py"
 HEADER = "from irgen.dsl import *\n\n\n@dsl\ndef cdf(x, a):\n    return x\n\n\n"
 GOOD = 'd = Distribution(name="d", params=(Param("a"),), support=Interval(0.0, 1.0), cdf=cdf)\n'
 # a located message: file:line: or file:line:column:

@@ -3,7 +3,6 @@ import dataclasses
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,8 @@ from scipy import stats
 from irgen import build
 from irgen.cli import main
 from built_wheel import build_wheel
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "loglogistic.py"
 
 

@@ -3,14 +3,15 @@ encoder, they recover known topics, and their perplexity is the marginal likelih
 direct integration gives."""
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
 torch = pytest.importorskip("torch")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples" / "paper"))
+from paths import ROOT  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "examples" / "paper"))
 import lda  # noqa: E402
 
 
