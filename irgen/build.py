@@ -158,9 +158,9 @@ def input_hash(dist) -> str:
     from, and irgen's own front end, transforms, backends and templates."""
     files = _dsl_files(dist)
     # not the run time (irgen's, or a target's), the compositions of generated modules, the
-    # torch classes nor the installed built-ins: they generate nothing
+    # integrations nor the installed built-ins: they generate nothing
     files |= {p.resolve() for p in PACKAGE.rglob("*.py")
-              if not {"runtime", "compose", "torch", "generated"}
+              if not {"runtime", "compose", "torch", "pyro", "generated"}
               & set(p.relative_to(PACKAGE).parts)
               and not (p.parent.parent.name == "targets" and p.stem in _RUN_TIME)}
     files |= set(template_dir().glob("*.j2"))

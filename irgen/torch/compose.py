@@ -87,17 +87,19 @@ class _Quantile(torch.autograd.Function):
         return (None,) + _grads(ctx, g, ctx.saved_tensors, 1)
 
 
-def _truncated_class(base_class):
-    """The Truncated subclass for a family: from_module over the truncation of its module,
-    its arguments the family's followed by low and high."""
-    found = _truncated.get(base_class)
+def _truncated_class(base_class, parent=None):
+    """The subclass of parent (Truncated, or an integration's class derived from it) for a
+    family: from_module over the truncation of its module, its arguments the family's
+    followed by low and high."""
+    parent = parent or Truncated
+    found = _truncated.get((base_class, parent))
     if found is None:
-        found = _truncated[base_class] = from_module(
+        found = _truncated[base_class, parent] = from_module(
             truncated(base_class._module), base_class._names + ("low", "high"),
-            order=base_class._order + ("low", "high"), parent=Truncated,
+            order=base_class._order + ("low", "high"), parent=parent,
             name=f"Truncated{base_class.__name__}", support=vars(Truncated)["support"])
         found.__doc__ = f"{base_class.__name__} truncated to [low, high] (see Truncated)."
-        found.__module__ = __name__
+        found.__module__ = parent.__module__
     return found
 
 
@@ -169,6 +171,11 @@ class MixtureSameFamily(_TorchMixture):
     def __init__(self, mixture_distribution, component_distribution, validate_args=None):
         _components(component_distribution)
         super().__init__(mixture_distribution, component_distribution, validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        # torch's expand, into an instance of this class (torch's refuses a subclass with
+        # its own __init__ unless it is handed the instance)
+        return super().expand(batch_shape, _instance or type(self).__new__(type(self)))
 
     def _combinator(self):
         """(the combinator over the components' module, the components, whether they are

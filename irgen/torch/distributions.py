@@ -266,9 +266,12 @@ Kumaraswamy = from_module(
 
 
 @register_kl(VonMises, VonMises)
+@register_kl(VonMises, D.VonMises)
+@register_kl(D.VonMises, VonMises)
 def _kl_von_mises(p, q):
     """log(I0(k_q) / I0(k_p)) + A(k_p) (k_p - k_q cos(mu_p - mu_q)), A = I1 / I0 (torch has
-    no von Mises divergence)."""
+    no von Mises divergence; between this class and torch's too, so that a model's prior
+    may be torch's)."""
     kp, kq = p.concentration, q.concentration
     a = torch.special.i1e(kp) / torch.special.i0e(kp)
     return (torch.log(torch.special.i0e(kq) / torch.special.i0e(kp)) + kq - kp
