@@ -44,6 +44,8 @@ def for_call(args, out) -> Target:
 
 from .c import CTarget      # noqa: E402  (the host: first)
 from .cuda import CudaTarget  # noqa: E402
+from .xla import XlaTarget  # noqa: E402
 
 register(CTarget())
 register(CudaTarget())
+register(XlaTarget())

@@ -71,26 +71,28 @@ def platform_options() -> tuple[tuple, tuple]:
     return (), ("m",)
 
 
-def binary_key(c_source: str) -> str:
+def binary_key(c_source: str, extra: str = "") -> str:
     h = hashlib.sha256()
     flags, libs = platform_options()
     for part in (c_source, " ".join(CFLAGS + LDFLAGS + flags + libs), compiler_version(),
-                 host_cpu()):
+                 host_cpu()) + ((extra,) if extra else ()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
 
 
-def binary_path(c_path: Path) -> tuple[Path, str]:
-    module = f"_{c_path.stem}_{binary_key(c_path.read_text())}"
+def binary_path(c_path: Path, extra: str = "") -> tuple[Path, str]:
+    module = f"_{c_path.stem}_{binary_key(c_path.read_text(), extra)}"
     return cache.folder(c_path) / (module + ".so"), module
 
 
-def compile_binary(c_path: Path, verbose=False, announce=True) -> Path:
+def compile_binary(c_path: Path, verbose=False, announce=True, include=(), extra="") -> Path:
     """Build the shared library for c_path unless a current one exists; return its path.
-    announce: say on stderr what is compiled and how long it took."""
+    announce: say on stderr what is compiled and how long it took. include: header folders
+    the source needs; extra: what else decides the binary (the headers' version), for its
+    key."""
     c_path = Path(c_path)
-    so_path, module = binary_path(c_path)
+    so_path, module = binary_path(c_path, extra)
     if so_path.exists():
         return so_path
     with cache.locked(so_path.with_name(f"{c_path.stem}.lock")):
@@ -103,7 +105,8 @@ def compile_binary(c_path: Path, verbose=False, announce=True) -> Path:
         flags, libs = platform_options()
         with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
             built = Path(tmp) / (module + ".so")
-            cmd = [*_compiler(), *CFLAGS, *flags, "-fPIC", "-shared", str(c_path.resolve()),
+            cmd = [*_compiler(), *CFLAGS, *flags, *(f"-I{d}" for d in include), "-fPIC",
+                   "-shared", str(c_path.resolve()),
                    "-o", str(built), *LDFLAGS, *(f"-l{lib}" for lib in libs)]
             if verbose:
                 print(" ".join(cmd))

@@ -1,0 +1,183 @@
+"""A generated module's kernels as JAX functions: XLA custom calls of the XLA target's
+handlers (irgen/targets/xla), with derivatives by jax.custom_jvp from the kernels' own
+gradients. Every function works under jit, vmap, grad and jvp, in float32 and float64
+(float64 where jax_enable_x64 is set), with NumPy's broadcasting."""
+from __future__ import annotations
+
+import importlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import targets
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _dtype(values, dtype=None):
+    """The kernels' dtype for these values: the one asked for, else their promotion, at
+    least the default float (integers and bools give it), at most float64."""
+    if dtype is None:
+        dtype = jnp.result_type(*values) if values else jnp.result_type(float)
+    dtype = np.dtype(dtype)
+    if dtype not in _FLOATS:
+        dtype = np.dtype(jnp.result_type(float)) if not jnp.issubdtype(dtype, jnp.floating) \
+            or dtype.itemsize < 4 else np.dtype(np.float64)
+    return np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+
+
+def seed_words(key):
+    """Two uint32 words from a JAX PRNG key (typed or raw): the kernels' 64-bit Philox seed,
+    so the same key gives the same draws."""
+    return jax.random.bits(key, (2,), jnp.uint32)
+
+
+class Functions:
+    """cdf, log_cdf, log_sf, log_prob, cdf_grad, log_prob_grad, implicit_grad, sample and
+    rsample of one generated module, on JAX arrays."""
+
+    def __init__(self, module):
+        if isinstance(module, str):
+            module = importlib.import_module(module)
+        self.module = module
+        self.name = module.name
+        self.params = tuple(module.params) if isinstance(module.params, (tuple, list)) \
+            else (module.params,)
+        self.kernels = module._kernels.kernels
+        self.rows = any(k.rows for k in self.kernels.values())
+        self._xla = module._kernels.runtime(targets.get("xla"))
+        self._host = module._kernels.host
+        for kernel in ("cdf", "log_cdf", "log_sf", "log_prob"):
+            if kernel in self.kernels:
+                setattr(self, kernel, self._differentiable(kernel))
+        self._rsample = jax.custom_jvp(self._rsample_primal, nondiff_argnums=(0,))
+        self._rsample.defjvp(self._rsample_jvp)
+
+    def __repr__(self):
+        return f"<irgen.jax functions of {self.module.__name__}>"
+
+    # ---- the custom calls
+    def _call(self, kernel, args, shape, dtype, seed=None):
+        """The kernel's results, a list of arrays of `shape` (a simplex's elementwise
+        kernels: one value per row)."""
+        k = self.kernels[kernel]
+        if k.rows and k.kind == "map":
+            shape = shape[:-1]
+        name = self._xla.names(self._host)[kernel, dtype.name]
+        results = [jax.ShapeDtypeStruct(shape, dtype) for _ in k.outputs]
+        call = jax.ffi.ffi_call(name, results, vmap_method="broadcast_all"
+                                if k.kind == "map" else "sequential")
+        return list(call(*([] if seed is None else [seed]), *args))
+
+    def _map_args(self, args, dtype=None):
+        """(arguments broadcast to one shape, in one dtype; that shape; the dtype)."""
+        arrays = [jnp.asarray(a) for a in args]
+        dt = _dtype(arrays if dtype is None else [], dtype)
+        shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
+        return [jnp.broadcast_to(a.astype(dt), shape) for a in arrays], shape, dt
+
+    # ---- elementwise functions
+    def _differentiable(self, kernel):
+        """kernel(x, *params) with its tangent from the kernels' gradients."""
+        @jax.custom_jvp
+        def f(*args):
+            args, shape, dt = self._map_args(args)
+            return self._call(kernel, args, shape, dt)[0]
+
+        @f.defjvp
+        def f_jvp(primals, tangents):
+            args, shape, dt = self._map_args(primals)
+            tangents = [jnp.asarray(t, dt) for t in tangents]
+            if kernel == "log_prob" and self.rows:
+                return self._simplex_log_prob_jvp(args, shape, dt, tangents)
+            if kernel == "log_prob":
+                value, *scores = self._call("log_prob_grad", args, shape, dt)
+                return value, sum(s * t for s, t in zip(scores, tangents))
+            F, *dF = self._call("cdf_grad", args, shape, dt)
+            q = jnp.exp(self._call("log_prob", args, shape, dt)[0]) \
+                if "log_prob" in self.kernels else None
+            dx = tangents[0] * q if q is not None else jnp.zeros(shape, dt)
+            dcdf = dx + sum(d * t for d, t in zip(dF, tangents[1:]))
+            if kernel == "cdf":
+                return F, dcdf
+            value = self._call(kernel, args, shape, dt)[0]
+            # d log F = dF / F; d log S = -dF / S, with F and S from their accurate forms
+            return value, dcdf * jnp.exp(-value) * (1 if kernel == "log_cdf" else -1)
+
+        f.__name__ = kernel
+        f.__doc__ = f"{kernel}(x, {', '.join(self.params)}) of {self.name}, differentiable."
+        return f
+
+    def _simplex_log_prob_jvp(self, args, shape, dt, tangents):
+        """The Dirichlet's log density and its tangent in closed form (no kernel computes
+        its scores): d/dx_j = (alpha_j - 1) / x_j, d/dalpha_j = log x_j - psi(alpha_j) +
+        psi(alpha_0)."""
+        x, alpha = args
+        tx, ta = (jnp.broadcast_to(t, shape) for t in tangents)
+        value = self._call("log_prob", args, shape, dt)[0]
+        digamma = jax.scipy.special.digamma
+        score_a = jnp.log(x) - digamma(alpha) + digamma(alpha.sum(-1, keepdims=True))
+        return value, ((alpha - 1) / x * tx + score_a * ta).sum(-1)
+
+    def _plain(self, kernel, args):
+        """A kernel's results as the NumPy module gives them: one array, or a tuple."""
+        args, shape, dt = self._map_args(args)
+        out = self._call(kernel, args, shape, dt)
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def cdf_grad(self, x, *params):
+        """F, dF/dp for each parameter (a tuple)."""
+        return self._plain("cdf_grad", (x, *params))
+
+    def log_prob_grad(self, x, *params):
+        """log q, d log q / dx, d log q / dp for each parameter (a tuple)."""
+        return self._plain("log_prob_grad", (x, *params))
+
+    def implicit_grad(self, z, *params):
+        """dz/dp for each parameter at draws z (a tuple where there are several)."""
+        return self._plain("implicit_grad", (z, *params))
+
+    # ---- draws
+    def _draw_args(self, params, shape, dtype):
+        """(parameters in dtype: scalars as they are, others broadcast to the draws' shape;
+        that shape; the dtype). A simplex's parameters keep their row axis."""
+        arrays = [jnp.asarray(p) for p in params]
+        dt = _dtype(arrays if dtype is None else [], dtype)
+        own = jnp.broadcast_shapes(*(a.shape for a in arrays))
+        if shape is None:
+            shape = own
+        elif self.rows:
+            shape = tuple(shape) + own[-1:]
+        shape = tuple(shape)
+        jnp.broadcast_shapes(own, shape)          # raises where they do not broadcast
+        return [a.astype(dt) if a.size == 1 and not self.rows
+                else jnp.broadcast_to(a.astype(dt), shape) for a in arrays], shape, dt
+
+    def sample(self, key, *params, shape=None, dtype=None):
+        """Draws of the distribution at params, of `shape` (by default the parameters'
+        broadcast shape; a simplex's: the batch shape), from a JAX PRNG key. No gradients."""
+        args, shape, dt = self._draw_args([jax.lax.stop_gradient(p) for p in params], shape,
+                                          dtype)
+        return self._call("sample", args, shape, dt, seed_words(key))[0]
+
+    def rsample(self, key, *params, shape=None, dtype=None):
+        """Draws as sample's, differentiable in the parameters: the tangent of a draw is its
+        implicit reparameterization gradient times the parameters' tangents."""
+        args, shape, dt = self._draw_args(params, shape, dtype)
+        return self._rsample((shape, dt), seed_words(key), *args)
+
+    def _rsample_primal(self, static, seed, *args):
+        shape, dt = static
+        return self._call("rsample", args, shape, dt, seed)[0]
+
+    def _rsample_jvp(self, static, primals, tangents):
+        shape, dt = static
+        seed, *args = primals
+        z, *grads = self._call("rsample", args, shape, dt, seed)
+        ts = [jnp.asarray(t, dt) for t in tangents[1:]]
+        if self.rows:      # z = gamma draws / their sum; v = their implicit gradients / sum
+            v, t = grads[0], ts[0]
+            vt = v * t
+            return z, vt - z * vt.sum(-1, keepdims=True)
+        return z, sum(g * t for g, t in zip(grads, ts))

@@ -1,0 +1,201 @@
+"""irgen.jax: the XLA target's handlers against the NumPy modules (the same kernels, so the
+same bits), derivatives against closed forms, quadrature and finite differences, and the
+JAX transformations composed."""
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+jax = pytest.importorskip("jax")
+import jax.numpy as jnp  # noqa: E402
+from jax.test_util import check_grads  # noqa: E402
+
+import irgen.jax as ij  # noqa: E402
+from cases import CASES, UNIVARIATE  # noqa: E402
+
+DTYPES = ["float32", "float64"]
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    """float64 in JAX for every test here (float32 tests ask for it), restored after."""
+    with jax.enable_x64(True):
+        yield
+
+
+def _seed(key):
+    w = np.asarray(ij.seed_words(key)).astype(np.uint64)
+    return int((w[0] << np.uint64(32)) | w[1])
+
+
+def _same(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", UNIVARIATE)
+def test_values_and_gradients_equal_the_numpy_modules(name, dtype):
+    case = CASES[name]
+    module, f = case.module, getattr(ij, name)
+    cols = case.inputs(np.random.default_rng(0), dtype, n=500)
+    for kernel in ("cdf", "log_prob", "log_cdf", "log_sf"):
+        if kernel in module._kernels.kernels:
+            want = getattr(module, kernel)(*cols)
+            assert _same(jax.jit(getattr(f, kernel))(*cols), want), (name, kernel)
+    for kernel in ("cdf_grad", "implicit_grad"):
+        got, want = getattr(f, kernel)(*cols), getattr(module, kernel)(*cols)
+        assert type(got) is tuple if type(want) is tuple else not isinstance(got, tuple)
+        got, want = (got, want) if type(want) is tuple else ((got,), (want,))
+        assert all(_same(a, b) for a, b in zip(got, want)), (name, kernel)
+    # the derivatives of cdf in every argument are the kernels' (cdf_grad, the density)
+    grads = jax.grad(lambda *a: f.cdf(*a).sum(), argnums=tuple(range(len(cols))))(
+        *map(jnp.asarray, cols))
+    if "log_prob" in module._kernels.kernels:
+        with np.errstate(over="ignore"):             # XLA rounds exp its own way
+            density = np.exp(module.log_prob(*cols).astype(float)).astype(dtype)
+        assert np.allclose(grads[0], density, rtol=4 * np.finfo(dtype).eps,
+                           atol=np.finfo(dtype).tiny,
+                           equal_nan=True), name
+    # (XLA's own arithmetic, the cotangent's product, flushes subnormals to zero)
+    flushed = [np.where(np.abs(w) < np.finfo(dtype).tiny, 0 * w, w)
+               for w in module.cdf_grad(*cols)[1:]]
+    assert all(_same(g, w) for g, w in zip(grads[1:], flushed)), name
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", UNIVARIATE)
+def test_draws_and_their_gradients_equal_the_numpy_modules(name, dtype):
+    case = CASES[name]
+    module, f = case.module, getattr(ij, name)
+    params = [np.asarray(p, dtype) for p in case.typical]
+    key = jax.random.key(11)
+    z = f.rsample(key, *params, shape=(64,), dtype=dtype)
+    zn, grads = module.rsample(*params, size=(64,), seed=_seed(key), dtype=dtype)
+    assert _same(z, zn), name
+    assert _same(f.sample(key, *params, shape=(64,), dtype=dtype), zn), name
+    w = np.linspace(-1, 1, 64).astype(dtype)
+    got = jax.grad(lambda *p: (w * f.rsample(key, *p, shape=(64,), dtype=dtype)).sum(),
+                   argnums=tuple(range(len(params))))(*map(jnp.asarray, params))
+    for g, d in zip(got, grads):
+        assert np.asarray(g).dtype == dtype
+        assert np.allclose(g, (w * d).sum(), rtol=1e-5 if dtype == "float32" else 1e-12), name
+
+
+def test_the_same_key_gives_the_same_draws():
+    g = ij.gamma
+    k1, k2 = jax.random.split(jax.random.key(0))
+    a = jnp.array([0.5, 2.0, 9.0])
+    assert _same(g.sample(k1, a, 1.0, shape=(100, 3)), g.sample(k1, a, 1.0, shape=(100, 3)))
+    assert not np.array_equal(g.sample(k1, a, 1.0, shape=(100, 3)),
+                              g.sample(k2, a, 1.0, shape=(100, 3)))
+    raw = jax.random.PRNGKey(5)                       # raw uint32 keys as well as typed
+    assert _same(jax.jit(lambda k: g.sample(k, a, 1.0))(raw), g.sample(raw, a, 1.0))
+
+
+def test_monte_carlo_gradients_agree_with_closed_forms():
+    """d/dtheta E[f(z)] from rsample's gradients against the exact derivative, within 5
+    standard errors: Gamma E[z^2] = a (a + 1) / b^2; von Mises E[cos z] = I1(k) / I0(k)
+    (loc 0); Beta E[z] = a / (a + b)."""
+    n = 200_000
+    key = jax.random.key(1)
+
+    def check(estimate_per_draw, exact):
+        per = np.asarray(estimate_per_draw)
+        mean, se = per.mean(), per.std() / math.sqrt(n)
+        assert abs(mean - exact) < 5 * se + 1e-12, (mean, exact, se)
+
+    a, b = 1.7, 2.0
+    per = jax.jacfwd(lambda a: ij.gamma.rsample(key, a, b, shape=(n,)) ** 2)(a)
+    check(per, (2 * a + 1) / b ** 2)
+    k = 3.0
+    per = jax.jacfwd(lambda k: jnp.cos(ij.von_mises.rsample(key, 0.0, k, shape=(n,))))(k)
+    dratio = (special.ive(0, k) - special.ive(1, k) / k) / special.ive(0, k) \
+        - (special.ive(1, k) / special.ive(0, k)) ** 2       # d/dk I1/I0 = I1'/I0 - (I1/I0)^2
+    check(per, dratio)
+    p, q = 0.8, 2.5
+    per = jax.jacfwd(lambda p: ij.beta.rsample(key, p, q, shape=(n,)))(p)
+    check(per, q / (p + q) ** 2)
+
+
+def test_gradient_of_an_expectation_against_quadrature():
+    """Student-t: d/d df E[|z|^(1/2)] by Monte Carlo against the quadrature of the same
+    expectation differentiated by central differences."""
+    n = 200_000
+    df = 4.0
+
+    def expectation(d):
+        value, _ = integrate.quad(lambda x: abs(x) ** 0.5 * stats.t(d).pdf(x), -np.inf, np.inf,
+                                  epsabs=1e-12, epsrel=1e-12)
+        return value
+
+    exact = (expectation(df + 1e-4) - expectation(df - 1e-4)) / 2e-4
+    per = np.asarray(jax.jacfwd(lambda d: jnp.abs(
+        ij.student_t.rsample(jax.random.key(2), d, 0.0, 1.0, shape=(n,))) ** 0.5)(df))
+    assert abs(per.mean() - exact) < 5 * per.std() / math.sqrt(n)
+
+
+def test_check_grads_on_cdf_and_log_prob():
+    x, a, b = jnp.array([0.3, 1.2, 4.0]), jnp.array([0.8, 2.0, 5.0]), jnp.array(1.3)
+    check_grads(ij.gamma.cdf, (x, a, b), order=1, modes=("fwd", "rev"))
+    check_grads(ij.gamma.log_prob, (x, a, b), order=1, modes=("fwd", "rev"))
+    check_grads(ij.beta.cdf, (jnp.array([0.2, 0.7]), jnp.array([0.5, 3.0]),
+                              jnp.array([2.0, 0.9])), order=1, modes=("fwd", "rev"))
+    check_grads(ij.von_mises.log_cdf, (jnp.array([-1.0, 0.5]), 0.2, jnp.array([0.7, 8.0])),
+                order=1, modes=("fwd", "rev"))
+    check_grads(ij.normal.log_sf, (jnp.array([-1.0, 2.5]), 0.1, 1.7), order=1,
+                modes=("fwd", "rev"))
+
+
+def test_jit_vmap_grad_composed():
+    a = jnp.array([[0.5, 2.0, 7.0], [1.0, 3.0, 0.2]])
+    x = jnp.array([0.4, 1.1, 3.0])
+
+    def f(a_row):
+        return ij.gamma.cdf(x, a_row, 2.0).sum()
+
+    batched = jax.jit(jax.vmap(jax.grad(f)))(a)
+    looped = np.stack([jax.grad(f)(row) for row in a])
+    assert np.array_equal(batched, looped)
+    # vmap over keys draws per key; over parameters, the same as broadcasting
+    keys = jax.random.split(jax.random.key(4), 3)
+    z = jax.vmap(lambda k: ij.gamma.sample(k, 2.0, 1.0, shape=(5,)))(keys)
+    assert z.shape == (3, 5) and _same(z[1], ij.gamma.sample(keys[1], 2.0, 1.0, shape=(5,)))
+    assert _same(jax.vmap(ij.gamma.cdf, in_axes=(None, 0, None))(x, a, 2.0),
+                 ij.gamma.cdf(x, a, 2.0))
+    # jvp of a draw is its implicit gradient times the tangent
+    key = jax.random.key(6)
+    z, t = jax.jvp(lambda a: ij.gamma.rsample(key, a, 2.0), (a,), (jnp.ones_like(a),))
+    assert _same(t, ij.gamma.implicit_grad(z, a, 2.0)[0])
+
+
+def test_dirichlet_rows():
+    key = jax.random.key(8)
+    alpha = jnp.array([[1.0, 2.0, 3.0], [0.5, 0.5, 4.0]])
+    module = ij.dirichlet.module
+    z = ij.dirichlet.rsample(key, alpha, shape=(4, 2))
+    zn, v = module.rsample(np.asarray(alpha), size=(4, 2), seed=_seed(key))
+    assert _same(z, zn)
+    w = jnp.arange(3.0)
+    g = jax.grad(lambda al: (ij.dirichlet.rsample(key, al, shape=(4, 2)) * w).sum())(alpha)
+    want = (v * (np.asarray(w) - (zn * np.asarray(w)).sum(-1, keepdims=True))).sum(0)
+    assert np.allclose(g, want, rtol=1e-12)
+    lp = ij.dirichlet.log_prob(z, alpha)
+    assert lp.shape == (4, 2)
+    want = [[stats.dirichlet.logpdf(zn[i, j], np.asarray(alpha[j])) for j in range(2)]
+            for i in range(4)]
+    assert np.allclose(lp, want, rtol=1e-12)
+    # in alpha (a density on the simplex has no derivative off it for differences to see)
+    check_grads(lambda a: ij.dirichlet.log_prob(z[0, 0], a), (alpha[0],), order=1,
+                modes=("fwd", "rev"))
+
+
+def test_invalid_parameters_give_nan_and_dtypes_follow_jax():
+    assert np.isnan(ij.gamma.cdf(1.0, -1.0, 1.0))
+    assert np.isnan(ij.gamma.sample(jax.random.key(0), jnp.array([-1.0, 2.0]), 1.0)[0])
+    assert ij.gamma.cdf(jnp.float32(1.0), jnp.float32(2.0), 1.0).dtype == jnp.float32
+    assert ij.gamma.cdf(1.0, 2, 1).dtype == jnp.float64
+    with jax.enable_x64(False):
+        assert ij.gamma.cdf(1.0, 2.0, 1.0).dtype == jnp.float32
+        assert ij.gamma.sample(jax.random.key(0), 2.0, 1.0, shape=(3,)).dtype == jnp.float32
