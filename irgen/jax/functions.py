@@ -102,8 +102,11 @@ class Functions:
             if kernel == "cdf":
                 return F, dcdf
             value = self._call(kernel, args, shape, dt)[0]
-            # d log F = dF / F; d log S = -dF / S, with F and S from their accurate forms
-            return value, dcdf * jnp.exp(-value) * (1 if kernel == "log_cdf" else -1)
+            # d log F = dF / F; d log S = -dF / S, with F and S from their accurate forms;
+            # where F (or S) is 0, log F is -inf on a neighbourhood: no tangent
+            # (the factor, not the tangent, is masked: a masked tangent transposes to 0 * inf)
+            factor = jnp.where(jnp.isfinite(value), jnp.exp(-value), 0)
+            return value, dcdf * factor * (1 if kernel == "log_cdf" else -1)
 
         f.__name__ = kernel
         f.__doc__ = f"{kernel}(x, {', '.join(self.params)}) of {self.name}, differentiable."

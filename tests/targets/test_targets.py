@@ -127,7 +127,8 @@ def test_a_registered_target_is_built_shown_and_computes(toy, tmp_path, capsys, 
                                                          params, xs):
     (dist,) = [d for d in build.discover() if d.name == name]
     files = build.generate(dist)
-    assert set(files) == {f"{name}.py", f"{name}.c", f"{name}.cu", f"{name}.ir.py"}
+    assert set(files) == {f"{name}.py", f"{name}.c", f"{name}.cu", f"{name}_xla.c",
+                          f"{name}.ir.py"}
     env = _namespace(files[f"{name}.ir.py"])
     module = build.load_generated(build.PACKAGE.parent / "generated", name)
     for x in xs:
