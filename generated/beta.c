@@ -5846,7 +5846,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     }
 }
 
-void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -5857,7 +5857,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -5865,7 +5865,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
     }
 }
 
-void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -5876,7 +5876,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }
@@ -5884,7 +5884,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
     }
 }
 
-void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -5895,7 +5895,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -5939,7 +5939,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
     }
 }
 
-void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -5950,7 +5950,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }
@@ -5994,7 +5994,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
     }
 }
 
-void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6005,7 +6005,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -6058,7 +6058,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
     }
 }
 
-void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6069,7 +6069,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, 
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }
@@ -6162,7 +6162,7 @@ void irgen_log_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, co
     }
 }
 
-void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+void irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6173,7 +6173,7 @@ void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -6181,7 +6181,7 @@ void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64
     }
 }
 
-void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+void irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6192,7 +6192,7 @@ void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }
@@ -6200,7 +6200,7 @@ void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_
     }
 }
 
-void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+void irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6211,7 +6211,7 @@ void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int6
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -6231,7 +6231,7 @@ void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int6
     }
 }
 
-void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+void irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6242,7 +6242,7 @@ void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }

@@ -8158,7 +8158,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     }
 }
 
-void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, double* out0)
+void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8186,7 +8186,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -8195,7 +8195,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
     }
 }
 
-void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, float* out0)
+void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8223,7 +8223,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -8232,7 +8232,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
     }
 }
 
-void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, double* out0, double* out1)
+void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8260,7 +8260,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -8302,7 +8302,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
     }
 }
 
-void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, float* out0, float* out1)
+void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8330,7 +8330,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -8372,7 +8372,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
     }
 }
 
-void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, double* out0, double* out1, double* out2, double* out3, double* out4)
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1, double* out2, double* out3, double* out4)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8400,7 +8400,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -8449,7 +8449,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
     }
 }
 
-void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, float* out0, float* out1, float* out2, float* out3, float* out4)
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1, float* out2, float* out3, float* out4)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8477,7 +8477,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, 
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }

@@ -6254,7 +6254,7 @@ void irgen_log_prob_float32(int64_t n, int64_t row, const float* in0, int64_t s0
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* in0, int64_t s0, double* out0)
+void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
 {
     if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
@@ -6286,7 +6286,7 @@ void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* i
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = simplex_draw_v_f64(irgen_md_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -6302,7 +6302,7 @@ void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* i
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* in0, int64_t s0, float* out0)
+void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
 {
     if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
@@ -6334,7 +6334,7 @@ void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* in
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = simplex_draw_v_f32(irgen_mf_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -6350,7 +6350,7 @@ void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* in
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* in0, int64_t s0, double* out0)
+void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
 {
     if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
@@ -6382,7 +6382,7 @@ void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, const doubl
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = simplex_draw_v_f64(irgen_md_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -6398,7 +6398,7 @@ void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, const doubl
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* in0, int64_t s0, float* out0)
+void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
 {
     if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
@@ -6430,7 +6430,7 @@ void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, const float
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = simplex_draw_v_f32(irgen_mf_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -6446,7 +6446,7 @@ void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, const float
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, const double* in0, int64_t s0, double* out0, double* out1)
+void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
 {
     if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
@@ -6478,7 +6478,7 @@ void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, const double* 
             const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = simplex_draw_v_f64(irgen_md_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -6527,7 +6527,7 @@ void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, const double* 
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, const float* in0, int64_t s0, float* out0, float* out1)
+void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
 {
     if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
@@ -6559,7 +6559,7 @@ void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, const float* i
             const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = simplex_draw_v_f32(irgen_mf_lanes(w), x0, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }

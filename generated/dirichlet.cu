@@ -4025,11 +4025,11 @@ extern "C" void irgen_log_prob_float32(int64_t n, int64_t row, const float* __re
 #endif
 
 /* sample, float64 arrays, computed in double */
-IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)simplex_draw_f64(x0, &rng);
 }
 
@@ -4043,7 +4043,7 @@ IRGEN_FN int irgen_sample_float64_dgroup(int64_t i, const double* __restrict__ i
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     if (row <= 0) return;
     __shared__ int start[IRGEN_GROUPS];
@@ -4077,7 +4077,7 @@ irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* __rest
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_sample_float64_draw(c + order[t], seed, in0, s0, v0, out0);
+            irgen_sample_float64_draw(c + order[t], seed, offset, in0, s0, v0, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         }
@@ -4088,7 +4088,7 @@ irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* __rest
 }
 #else
 
-extern "C" void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+extern "C" void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
@@ -4100,7 +4100,7 @@ extern "C" void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, cons
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_sample_float64_dgroup(c + t, in0, s0, v0) == g)
-                    irgen_sample_float64_draw(c + t, seed, in0, s0, v0, out0);
+                    irgen_sample_float64_draw(c + t, seed, offset, in0, s0, v0, out0);
 
         }
         for (int64_t r = r0; r < r1; ++r)
@@ -4111,11 +4111,11 @@ extern "C" void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, cons
 
 
 /* sample, float32 arrays, computed in float */
-IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)simplex_draw_f32(x0, &rng);
 }
 
@@ -4129,7 +4129,7 @@ IRGEN_FN int irgen_sample_float32_dgroup(int64_t i, const float* __restrict__ in
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     if (row <= 0) return;
     __shared__ int start[IRGEN_GROUPS];
@@ -4163,7 +4163,7 @@ irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* __restr
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_sample_float32_draw(c + order[t], seed, in0, s0, v0, out0);
+            irgen_sample_float32_draw(c + order[t], seed, offset, in0, s0, v0, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         }
@@ -4174,7 +4174,7 @@ irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* __restr
 }
 #else
 
-extern "C" void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+extern "C" void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
@@ -4186,7 +4186,7 @@ extern "C" void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, cons
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_sample_float32_dgroup(c + t, in0, s0, v0) == g)
-                    irgen_sample_float32_draw(c + t, seed, in0, s0, v0, out0);
+                    irgen_sample_float32_draw(c + t, seed, offset, in0, s0, v0, out0);
 
         }
         for (int64_t r = r0; r < r1; ++r)
@@ -4197,11 +4197,11 @@ extern "C" void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, cons
 
 
 /* log_sample, float64 arrays, computed in double */
-IRGEN_FN void irgen_log_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+IRGEN_FN void irgen_log_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)simplex_draw_f64(x0, &rng);
 }
 
@@ -4215,7 +4215,7 @@ IRGEN_FN int irgen_log_sample_float64_dgroup(int64_t i, const double* __restrict
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     if (row <= 0) return;
     __shared__ int start[IRGEN_GROUPS];
@@ -4249,7 +4249,7 @@ irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* __
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_sample_float64_draw(c + order[t], seed, in0, s0, v0, out0);
+            irgen_log_sample_float64_draw(c + order[t], seed, offset, in0, s0, v0, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         }
@@ -4260,7 +4260,7 @@ irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* __
 }
 #else
 
-extern "C" void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+extern "C" void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
@@ -4272,7 +4272,7 @@ extern "C" void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_log_sample_float64_dgroup(c + t, in0, s0, v0) == g)
-                    irgen_log_sample_float64_draw(c + t, seed, in0, s0, v0, out0);
+                    irgen_log_sample_float64_draw(c + t, seed, offset, in0, s0, v0, out0);
 
         }
         for (int64_t r = r0; r < r1; ++r)
@@ -4283,11 +4283,11 @@ extern "C" void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, 
 
 
 /* log_sample, float32 arrays, computed in float */
-IRGEN_FN void irgen_log_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+IRGEN_FN void irgen_log_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)simplex_draw_f32(x0, &rng);
 }
 
@@ -4301,7 +4301,7 @@ IRGEN_FN int irgen_log_sample_float32_dgroup(int64_t i, const float* __restrict_
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     if (row <= 0) return;
     __shared__ int start[IRGEN_GROUPS];
@@ -4335,7 +4335,7 @@ irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* __r
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_sample_float32_draw(c + order[t], seed, in0, s0, v0, out0);
+            irgen_log_sample_float32_draw(c + order[t], seed, offset, in0, s0, v0, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         }
@@ -4346,7 +4346,7 @@ irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* __r
 }
 #else
 
-extern "C" void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+extern "C" void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
@@ -4358,7 +4358,7 @@ extern "C" void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_log_sample_float32_dgroup(c + t, in0, s0, v0) == g)
-                    irgen_log_sample_float32_draw(c + t, seed, in0, s0, v0, out0);
+                    irgen_log_sample_float32_draw(c + t, seed, offset, in0, s0, v0, out0);
 
         }
         for (int64_t r = r0; r < r1; ++r)
@@ -4369,11 +4369,11 @@ extern "C" void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, 
 
 
 /* rsample, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)simplex_draw_f64(x0, &rng);
 }
 
@@ -4406,7 +4406,7 @@ IRGEN_FN int irgen_rsample_float64_then_group(int64_t i, const double* __restric
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1)
+irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1)
 {
     if (row <= 0) return;
     __shared__ int start[IRGEN_GROUPS];
@@ -4440,7 +4440,7 @@ irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, const double* __res
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float64_draw(c + order[t], seed, in0, s0, v0, out0);
+            irgen_rsample_float64_draw(c + order[t], seed, offset, in0, s0, v0, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -4476,7 +4476,7 @@ irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, const double* __res
 }
 #else
 
-extern "C" void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1)
+extern "C" void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
@@ -4488,7 +4488,7 @@ extern "C" void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, con
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_float64_dgroup(c + t, in0, s0, v0) == g)
-                    irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, out0);
+                    irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
@@ -4504,11 +4504,11 @@ extern "C" void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, con
 
 
 /* rsample, float32 arrays, computed in float */
-IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)simplex_draw_f32(x0, &rng);
 }
 
@@ -4541,7 +4541,7 @@ IRGEN_FN int irgen_rsample_float32_then_group(int64_t i, const float* __restrict
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1)
+irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1)
 {
     if (row <= 0) return;
     __shared__ int start[IRGEN_GROUPS];
@@ -4575,7 +4575,7 @@ irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, const float* __rest
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float32_draw(c + order[t], seed, in0, s0, v0, out0);
+            irgen_rsample_float32_draw(c + order[t], seed, offset, in0, s0, v0, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -4611,7 +4611,7 @@ irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, const float* __rest
 }
 #else
 
-extern "C" void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1)
+extern "C" void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
@@ -4623,7 +4623,7 @@ extern "C" void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, con
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_float32_dgroup(c + t, in0, s0, v0) == g)
-                    irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, out0);
+                    irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)

@@ -8396,7 +8396,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     }
 }
 
-void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8426,7 +8426,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -8435,7 +8435,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
     }
 }
 
-void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8465,7 +8465,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -8474,7 +8474,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
     }
 }
 
-void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8504,7 +8504,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -8549,7 +8549,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
     }
 }
 
-void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8579,7 +8579,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -8624,7 +8624,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
     }
 }
 
-void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8654,7 +8654,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -8707,7 +8707,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
     }
 }
 
-void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8737,7 +8737,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, 
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = kernel_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -8830,7 +8830,7 @@ void irgen_log_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, co
     }
 }
 
-void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+void irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8860,7 +8860,7 @@ void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -8869,7 +8869,7 @@ void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* in0, int64
     }
 }
 
-void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+void irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8899,7 +8899,7 @@ void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = kernel_log_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }
@@ -8908,7 +8908,7 @@ void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_
     }
 }
 
-void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+void irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8938,7 +8938,7 @@ void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int6
             const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c, order + b, w);
+            irgen_seed_v_f64(&rng, seed, offset + c, order + b, w);
             const irgen_vd z = kernel_log_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (double)z[l];
         }
@@ -8959,7 +8959,7 @@ void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* in0, int6
     }
 }
 
-void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+void irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -8989,7 +8989,7 @@ void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64
             const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
 
             irgen_rng_v_f32 rng;
-            irgen_seed_v_f32(&rng, seed, c, order + b, w);
+            irgen_seed_v_f32(&rng, seed, offset + c, order + b, w);
             const irgen_vf z = kernel_log_sample_v_f32(irgen_mf_lanes(w), x0, x1, &rng);
             for (int l = 0; l < w; ++l) out0[c + order[b + l]] = (float)z[l];
         }

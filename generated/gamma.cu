@@ -5867,12 +5867,12 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
 #endif
 
 /* sample, float64 arrays, computed in double */
-IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
 
@@ -5887,7 +5887,7 @@ IRGEN_FN int irgen_sample_float64_dgroup(int64_t i, const double* __restrict__ i
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5917,7 +5917,7 @@ irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, i
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_sample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_sample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
@@ -5925,12 +5925,12 @@ irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, i
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_sample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #else
 
-extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -5939,19 +5939,19 @@ extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __r
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
     }
 }
 #endif
 
 /* sample, float32 arrays, computed in float */
-IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
 }
 
@@ -5966,7 +5966,7 @@ IRGEN_FN int irgen_sample_float32_dgroup(int64_t i, const float* __restrict__ in
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5996,7 +5996,7 @@ irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, in
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_sample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_sample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
@@ -6004,12 +6004,12 @@ irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, in
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_sample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #else
 
-extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6018,19 +6018,19 @@ extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __re
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
     }
 }
 #endif
 
 /* rsample, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
 
@@ -6045,7 +6045,7 @@ IRGEN_FN int irgen_rsample_float64_dgroup(int64_t i, const double* __restrict__ 
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -6075,7 +6075,7 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -6108,13 +6108,13 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_implicit_grad_float64_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6123,7 +6123,7 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
@@ -6135,12 +6135,12 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __
 #endif
 
 /* rsample, float32 arrays, computed in float */
-IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
 }
 
@@ -6155,7 +6155,7 @@ IRGEN_FN int irgen_rsample_float32_dgroup(int64_t i, const float* __restrict__ i
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -6185,7 +6185,7 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -6218,13 +6218,13 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_implicit_grad_float32_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6233,7 +6233,7 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
@@ -6245,12 +6245,12 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
 #endif
 
 /* rsample_log_prob, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     double z = (double)kernel_sample_f64(x0, x1, &rng);
     if (z < (double)0x1.0000000000000p-1022) z = (double)0x1.0000000000000p-1022;     /* held inside the support */
     out0[i] = z;
@@ -6296,7 +6296,7 @@ IRGEN_FN int irgen_rsample_log_prob_float64_then_group(int64_t i, const double* 
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -6326,7 +6326,7 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restric
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_log_prob_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_log_prob_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -6359,13 +6359,13 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restric
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_log_prob_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_rsample_log_prob_float64_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6374,7 +6374,7 @@ extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const d
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_log_prob_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_rsample_log_prob_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
@@ -6386,12 +6386,12 @@ extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const d
 #endif
 
 /* rsample_log_prob, float32 arrays, computed in float */
-IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     float z = (float)kernel_sample_f32(x0, x1, &rng);
     if (z < (float)0x1.0000000000000p-126) z = (float)0x1.0000000000000p-126;     /* held inside the support */
     out0[i] = z;
@@ -6437,7 +6437,7 @@ IRGEN_FN int irgen_rsample_log_prob_float32_then_group(int64_t i, const float* _
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -6467,7 +6467,7 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_log_prob_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_log_prob_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -6500,13 +6500,13 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_log_prob_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_rsample_log_prob_float32_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6515,7 +6515,7 @@ extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const f
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_log_prob_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_rsample_log_prob_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
@@ -6599,12 +6599,12 @@ extern "C" void irgen_log_implicit_grad_float32(int64_t n, const float* __restri
 #endif
 
 /* log_sample, float64 arrays, computed in double */
-IRGEN_FN void irgen_log_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_log_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_log_sample_f64(x0, x1, &rng);
 }
 
@@ -6619,7 +6619,7 @@ IRGEN_FN int irgen_log_sample_float64_dgroup(int64_t i, const double* __restrict
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -6649,7 +6649,7 @@ irgen_log_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_sample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_log_sample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
@@ -6657,12 +6657,12 @@ irgen_log_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_log_sample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #else
 
-extern "C" void irgen_log_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+extern "C" void irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6671,19 +6671,19 @@ extern "C" void irgen_log_sample_float64(int64_t n, uint64_t seed, const double*
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_log_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_log_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_log_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
     }
 }
 #endif
 
 /* log_sample, float32 arrays, computed in float */
-IRGEN_FN void irgen_log_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_log_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_log_sample_f32(x0, x1, &rng);
 }
 
@@ -6698,7 +6698,7 @@ IRGEN_FN int irgen_log_sample_float32_dgroup(int64_t i, const float* __restrict_
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -6728,7 +6728,7 @@ irgen_log_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_sample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_log_sample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
@@ -6736,12 +6736,12 @@ irgen_log_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_log_sample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #else
 
-extern "C" void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+extern "C" void irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6750,19 +6750,19 @@ extern "C" void irgen_log_sample_float32(int64_t n, uint64_t seed, const float* 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_log_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_log_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_log_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
     }
 }
 #endif
 
 /* log_rsample, float64 arrays, computed in double */
-IRGEN_FN void irgen_log_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_log_rsample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_log_sample_f64(x0, x1, &rng);
 }
 
@@ -6777,7 +6777,7 @@ IRGEN_FN int irgen_log_rsample_float64_dgroup(int64_t i, const double* __restric
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -6807,7 +6807,7 @@ irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ i
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_rsample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_log_rsample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
@@ -6817,13 +6817,13 @@ irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ i
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_log_rsample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_log_implicit_grad_float64_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6832,7 +6832,7 @@ extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_log_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_log_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_log_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int t = 0; t < len; ++t)
             irgen_log_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
@@ -6841,12 +6841,12 @@ extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, const double
 #endif
 
 /* log_rsample, float32 arrays, computed in float */
-IRGEN_FN void irgen_log_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_log_rsample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_log_sample_f32(x0, x1, &rng);
 }
 
@@ -6861,7 +6861,7 @@ IRGEN_FN int irgen_log_rsample_float32_dgroup(int64_t i, const float* __restrict
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -6891,7 +6891,7 @@ irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_rsample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_log_rsample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
@@ -6901,13 +6901,13 @@ irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_log_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_log_rsample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_log_implicit_grad_float32_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+extern "C" void irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -6916,7 +6916,7 @@ extern "C" void irgen_log_rsample_float32(int64_t n, uint64_t seed, const float*
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_log_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_log_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_log_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int t = 0; t < len; ++t)
             irgen_log_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);

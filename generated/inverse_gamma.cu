@@ -5337,12 +5337,12 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
 #endif
 
 /* sample, float64 arrays, computed in double */
-IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
 
@@ -5357,7 +5357,7 @@ IRGEN_FN int irgen_sample_float64_dgroup(int64_t i, const double* __restrict__ i
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5387,7 +5387,7 @@ irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, i
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_sample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_sample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
@@ -5395,12 +5395,12 @@ irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, i
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_sample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #else
 
-extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -5409,19 +5409,19 @@ extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __r
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
     }
 }
 #endif
 
 /* sample, float32 arrays, computed in float */
-IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
 }
 
@@ -5436,7 +5436,7 @@ IRGEN_FN int irgen_sample_float32_dgroup(int64_t i, const float* __restrict__ in
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5466,7 +5466,7 @@ irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, in
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_sample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_sample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
     }
@@ -5474,12 +5474,12 @@ irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, in
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_sample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #else
 
-extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -5488,19 +5488,19 @@ extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __re
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
     }
 }
 #endif
 
 /* rsample, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
 
@@ -5515,7 +5515,7 @@ IRGEN_FN int irgen_rsample_float64_dgroup(int64_t i, const double* __restrict__ 
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5545,7 +5545,7 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -5578,13 +5578,13 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_implicit_grad_float64_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -5593,7 +5593,7 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
@@ -5605,12 +5605,12 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __
 #endif
 
 /* rsample, float32 arrays, computed in float */
-IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
 }
 
@@ -5625,7 +5625,7 @@ IRGEN_FN int irgen_rsample_float32_dgroup(int64_t i, const float* __restrict__ i
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5655,7 +5655,7 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -5688,13 +5688,13 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_implicit_grad_float32_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -5703,7 +5703,7 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
@@ -5715,12 +5715,12 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
 #endif
 
 /* rsample_log_prob, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     double z = (double)kernel_sample_f64(x0, x1, &rng);
     if (z < (double)0x1.0000000000000p-1022) z = (double)0x1.0000000000000p-1022;     /* held inside the support */
     out0[i] = z;
@@ -5766,7 +5766,7 @@ IRGEN_FN int irgen_rsample_log_prob_float64_then_group(int64_t i, const double* 
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5796,7 +5796,7 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restric
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_log_prob_float64_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_log_prob_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -5829,13 +5829,13 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restric
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_log_prob_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_rsample_log_prob_float64_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -5844,7 +5844,7 @@ extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const d
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_log_prob_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_rsample_log_prob_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
@@ -5856,12 +5856,12 @@ extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const d
 #endif
 
 /* rsample_log_prob, float32 arrays, computed in float */
-IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
     const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     float z = (float)kernel_sample_f32(x0, x1, &rng);
     if (z < (float)0x1.0000000000000p-126) z = (float)0x1.0000000000000p-126;     /* held inside the support */
     out0[i] = z;
@@ -5907,7 +5907,7 @@ IRGEN_FN int irgen_rsample_log_prob_float32_then_group(int64_t i, const float* _
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5937,7 +5937,7 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict
             order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_log_prob_float32_draw(c + order[t], seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_log_prob_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
         __syncthreads();                   /* before the next phase or tile reuses the arrays */
 
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
@@ -5970,13 +5970,13 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_log_prob_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_rsample_log_prob_float32_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
@@ -5985,7 +5985,7 @@ extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const f
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_log_prob_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+                    irgen_rsample_log_prob_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
 
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)

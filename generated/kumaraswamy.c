@@ -1975,7 +1975,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     }
 }
 
-void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -1986,7 +1986,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -1994,7 +1994,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
     }
 }
 
-void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -2005,7 +2005,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }
@@ -2013,7 +2013,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
     }
 }
 
-void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -2024,7 +2024,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -2044,7 +2044,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
     }
 }
 
-void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -2055,7 +2055,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }
@@ -2075,7 +2075,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
     }
 }
 
-void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -2086,7 +2086,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
             const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -2115,7 +2115,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
     }
 }
 
-void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -2126,7 +2126,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, 
             const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }

@@ -1444,101 +1444,101 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
 #endif
 
 /* sample, float64 arrays, computed in double */
-IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_sample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #else
 
-extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #endif
 
 /* sample, float32 arrays, computed in double */
-IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f64(x0, x1, &rng);
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_sample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #else
 
-extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #endif
 
 /* rsample, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_implicit_grad_float64_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int t = 0; t < len; ++t)
             irgen_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
@@ -1546,35 +1546,35 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __
 #endif
 
 /* rsample, float32 arrays, computed in double */
-IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f64(x0, x1, &rng);
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_implicit_grad_float32_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
 }
 #else
 
-extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int t = 0; t < len; ++t)
             irgen_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
@@ -1582,12 +1582,12 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
 #endif
 
 /* rsample_log_prob, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     double z = (double)kernel_sample_f64(x0, x1, &rng);
     if (z < (double)0x1.0000000000000p-1022) z = (double)0x1.0000000000000p-1022;     /* held inside the support */
     if (z > (double)0x1.fffffffffffffp-1) z = (double)0x1.fffffffffffffp-1;
@@ -1615,24 +1615,24 @@ IRGEN_FN void irgen_rsample_log_prob_float64_then_at(int64_t i, const double* __
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_log_prob_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_rsample_log_prob_float64_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_log_prob_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int t = 0; t < len; ++t)
             irgen_rsample_log_prob_float64_then_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
@@ -1640,12 +1640,12 @@ extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const d
 #endif
 
 /* rsample_log_prob, float32 arrays, computed in double */
-IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     float z = (float)kernel_sample_f64(x0, x1, &rng);
     if (z < (float)0x1.0000000000000p-126) z = (float)0x1.0000000000000p-126;     /* held inside the support */
     if (z > (float)0x1.fffffe0000000p-1) z = (float)0x1.fffffe0000000p-1;
@@ -1673,24 +1673,24 @@ IRGEN_FN void irgen_rsample_log_prob_float32_then_at(int64_t i, const float* __r
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_log_prob_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, out0);
+        irgen_rsample_log_prob_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         irgen_rsample_log_prob_float32_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, out0);
+            irgen_rsample_log_prob_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int t = 0; t < len; ++t)
             irgen_rsample_log_prob_float32_then_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2, out3, out4, out5, out6);
     }

@@ -6462,7 +6462,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
     }
 }
 
-void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6474,7 +6474,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, x2, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -6482,7 +6482,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s
     }
 }
 
-void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6494,7 +6494,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, x2, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }
@@ -6502,7 +6502,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0
     }
 }
 
-void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6514,7 +6514,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, x2, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -6561,7 +6561,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, const double* in0, int64_t 
     }
 }
 
-void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6573,7 +6573,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, x2, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }
@@ -6620,7 +6620,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, const float* in0, int64_t s
     }
 }
 
-void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8)
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6632,7 +6632,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
             const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, x2, &rng);
             irgen_store_d_d(out0, c + b, w, z);
         }
@@ -6685,7 +6685,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* in0,
     }
 }
 
-void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8)
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8)
 {
     #pragma omp parallel for schedule(static) if (n >= 4096)
     for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
@@ -6697,7 +6697,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* in0, 
             const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
 
             irgen_rng_v_f64 rng;
-            irgen_seed_v_f64(&rng, seed, c + b, 0, w);
+            irgen_seed_v_f64(&rng, seed, offset + c + b, 0, w);
             const irgen_vd z = kernel_sample_v_f64(irgen_md_lanes(w), x0, x1, x2, &rng);
             irgen_store_f_d(out0, c + b, w, z);
         }

@@ -5106,87 +5106,87 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
 #endif
 
 /* sample, float64 arrays, computed in double */
-IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
     const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, x2, &rng);
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_sample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        irgen_sample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
     }
 }
 #else
 
-extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_sample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
     }
 }
 #endif
 
 /* sample, float32 arrays, computed in double */
-IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
     const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f64(x0, x1, x2, &rng);
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_sample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        irgen_sample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
     }
 }
 #else
 
-extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_sample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
     }
 }
 #endif
 
 /* rsample, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
     const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, x2, &rng);
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5195,7 +5195,7 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         __syncthreads();                   /* the tile's samples are visible to the block */
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
@@ -5227,20 +5227,20 @@ irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, 
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        irgen_rsample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         irgen_implicit_grad_float64_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3);
     }
 }
 #else
 
-extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_rsample_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float64_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
@@ -5251,19 +5251,19 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, const double* __
 #endif
 
 /* rsample, float32 arrays, computed in double */
-IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
     const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f64(x0, x1, x2, &rng);
 }
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5272,7 +5272,7 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         __syncthreads();                   /* the tile's samples are visible to the block */
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
@@ -5304,20 +5304,20 @@ irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, i
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        irgen_rsample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         irgen_implicit_grad_float32_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3);
     }
 }
 #else
 
-extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_rsample_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
@@ -5328,13 +5328,13 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, const float* __r
 #endif
 
 /* rsample_log_prob, float64 arrays, computed in double */
-IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
     const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, x2, &rng);
 }
 IRGEN_FN void irgen_rsample_log_prob_float64_then_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, const double* __restrict__ in3, int64_t s3, double v3, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6, double* __restrict__ out7)
@@ -5375,7 +5375,7 @@ IRGEN_FN int irgen_rsample_log_prob_float64_then_group(int64_t i, const double* 
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6, double* __restrict__ out7, double* __restrict__ out8)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6, double* __restrict__ out7, double* __restrict__ out8)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5384,7 +5384,7 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restric
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_rsample_log_prob_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         __syncthreads();                   /* the tile's samples are visible to the block */
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
@@ -5416,20 +5416,20 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restric
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_log_prob_float64_draw(i, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        irgen_rsample_log_prob_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         irgen_rsample_log_prob_float64_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3, out4, out5, out6, out7, out8);
     }
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6, double* __restrict__ out7, double* __restrict__ out8)
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6, double* __restrict__ out7, double* __restrict__ out8)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_rsample_log_prob_float64_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_rsample_log_prob_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_log_prob_float64_then_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
@@ -5440,13 +5440,13 @@ extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, const d
 #endif
 
 /* rsample_log_prob, float32 arrays, computed in double */
-IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
 {
     const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
     const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
     const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
 
-    irgen_rng rng = irgen_seed(seed, i);
+    irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f64(x0, x1, x2, &rng);
 }
 IRGEN_FN void irgen_rsample_log_prob_float32_then_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, const float* __restrict__ in3, int64_t s3, float v3, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6, float* __restrict__ out7)
@@ -5487,7 +5487,7 @@ IRGEN_FN int irgen_rsample_log_prob_float32_then_group(int64_t i, const float* _
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6, float* __restrict__ out7, float* __restrict__ out8)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6, float* __restrict__ out7, float* __restrict__ out8)
 {
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
@@ -5496,7 +5496,7 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_rsample_log_prob_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         __syncthreads();                   /* the tile's samples are visible to the block */
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
@@ -5528,20 +5528,20 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict
 #endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
-        irgen_rsample_log_prob_float32_draw(i, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        irgen_rsample_log_prob_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         irgen_rsample_log_prob_float32_then_at(i, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2, out1, out2, out3, out4, out5, out6, out7, out8);
     }
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6, float* __restrict__ out7, float* __restrict__ out8)
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6, float* __restrict__ out7, float* __restrict__ out8)
 {
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
-            irgen_rsample_log_prob_float32_draw(c + t, seed, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+            irgen_rsample_log_prob_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_log_prob_float32_then_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)

@@ -3,8 +3,8 @@
  * XLA FFI handlers around this distribution's C kernels (irgen/targets/xla): each takes
  * XLA's call frame, checks its buffers, and calls the kernel of its name and dtype, bound by
  * irgen_xla_bind when the C binary is loaded. Arguments are scalars (one element, passed
- * with stride 0) or of the full shape (stride 1); a sampler's first argument is its seed,
- * two uint32 words. Built against xla/ffi/api/c_api.h (jaxlib's include folder). */
+ * with stride 0) or of the full shape (stride 1); a sampler's first argument is four uint32
+ * words: its seed, then the stream offset of its first element (a shard's place). Built against xla/ffi/api/c_api.h (jaxlib's include folder). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -25,12 +25,12 @@ static void (*k_cdf_grad_float64)(int64_t n, const double* in0, int64_t s0, cons
 static void (*k_cdf_grad_float32)(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3);
 static void (*k_implicit_grad_float64)(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2);
 static void (*k_implicit_grad_float32)(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2);
-static void (*k_sample_float64)(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0);
-static void (*k_sample_float32)(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0);
-static void (*k_rsample_float64)(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3);
-static void (*k_rsample_float32)(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3);
-static void (*k_rsample_log_prob_float64)(int64_t n, uint64_t seed, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8);
-static void (*k_rsample_log_prob_float32)(int64_t n, uint64_t seed, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8);
+static void (*k_sample_float64)(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0);
+static void (*k_sample_float32)(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0);
+static void (*k_rsample_float64)(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3);
+static void (*k_rsample_float32)(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3);
+static void (*k_rsample_log_prob_float64)(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8);
+static void (*k_rsample_log_prob_float32)(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8);
 
 /* bind the kernel named `symbol` to its address; 0 where no handler takes that name */
 int irgen_xla_bind(const char* symbol, intptr_t address) {
@@ -436,12 +436,13 @@ XLA_FFI_Error* irgen_xla_sample_float64(XLA_FFI_CallFrame* f) {
     int64_t row, n = irgen_shape(f, 1, XLA_FFI_DataType_F64, &row);
     if (n < 0) return irgen_error(f, "irgen sample_float64: buffers of the wrong dtype");
     if (n == 0) return NULL;
-    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 2)
-        return irgen_error(f, "irgen sample_float64: the seed must be two uint32 words");
+    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 4)
+        return irgen_error(f, "irgen sample_float64: the seed must be four uint32 words");
     const uint32_t* words = (const uint32_t*) ARG(0)->data;
     uint64_t seed = ((uint64_t) words[0] << 32) | words[1];
+    int64_t offset = (int64_t) (((uint64_t) words[2] << 32) | words[3]);
     irgen_fpmode mode = irgen_ieee();
-    k_sample_float64(n, seed,
+    k_sample_float64(n, seed, offset,
         (const double*) ARG(1)->data, STRIDE(1),
         (const double*) ARG(2)->data, STRIDE(2),
         (const double*) ARG(3)->data, STRIDE(3),
@@ -459,12 +460,13 @@ XLA_FFI_Error* irgen_xla_sample_float32(XLA_FFI_CallFrame* f) {
     int64_t row, n = irgen_shape(f, 1, XLA_FFI_DataType_F32, &row);
     if (n < 0) return irgen_error(f, "irgen sample_float32: buffers of the wrong dtype");
     if (n == 0) return NULL;
-    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 2)
-        return irgen_error(f, "irgen sample_float32: the seed must be two uint32 words");
+    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 4)
+        return irgen_error(f, "irgen sample_float32: the seed must be four uint32 words");
     const uint32_t* words = (const uint32_t*) ARG(0)->data;
     uint64_t seed = ((uint64_t) words[0] << 32) | words[1];
+    int64_t offset = (int64_t) (((uint64_t) words[2] << 32) | words[3]);
     irgen_fpmode mode = irgen_ieee();
-    k_sample_float32(n, seed,
+    k_sample_float32(n, seed, offset,
         (const float*) ARG(1)->data, STRIDE(1),
         (const float*) ARG(2)->data, STRIDE(2),
         (const float*) ARG(3)->data, STRIDE(3),
@@ -482,12 +484,13 @@ XLA_FFI_Error* irgen_xla_rsample_float64(XLA_FFI_CallFrame* f) {
     int64_t row, n = irgen_shape(f, 1, XLA_FFI_DataType_F64, &row);
     if (n < 0) return irgen_error(f, "irgen rsample_float64: buffers of the wrong dtype");
     if (n == 0) return NULL;
-    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 2)
-        return irgen_error(f, "irgen rsample_float64: the seed must be two uint32 words");
+    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 4)
+        return irgen_error(f, "irgen rsample_float64: the seed must be four uint32 words");
     const uint32_t* words = (const uint32_t*) ARG(0)->data;
     uint64_t seed = ((uint64_t) words[0] << 32) | words[1];
+    int64_t offset = (int64_t) (((uint64_t) words[2] << 32) | words[3]);
     irgen_fpmode mode = irgen_ieee();
-    k_rsample_float64(n, seed,
+    k_rsample_float64(n, seed, offset,
         (const double*) ARG(1)->data, STRIDE(1),
         (const double*) ARG(2)->data, STRIDE(2),
         (const double*) ARG(3)->data, STRIDE(3),
@@ -508,12 +511,13 @@ XLA_FFI_Error* irgen_xla_rsample_float32(XLA_FFI_CallFrame* f) {
     int64_t row, n = irgen_shape(f, 1, XLA_FFI_DataType_F32, &row);
     if (n < 0) return irgen_error(f, "irgen rsample_float32: buffers of the wrong dtype");
     if (n == 0) return NULL;
-    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 2)
-        return irgen_error(f, "irgen rsample_float32: the seed must be two uint32 words");
+    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 4)
+        return irgen_error(f, "irgen rsample_float32: the seed must be four uint32 words");
     const uint32_t* words = (const uint32_t*) ARG(0)->data;
     uint64_t seed = ((uint64_t) words[0] << 32) | words[1];
+    int64_t offset = (int64_t) (((uint64_t) words[2] << 32) | words[3]);
     irgen_fpmode mode = irgen_ieee();
-    k_rsample_float32(n, seed,
+    k_rsample_float32(n, seed, offset,
         (const float*) ARG(1)->data, STRIDE(1),
         (const float*) ARG(2)->data, STRIDE(2),
         (const float*) ARG(3)->data, STRIDE(3),
@@ -534,12 +538,13 @@ XLA_FFI_Error* irgen_xla_rsample_log_prob_float64(XLA_FFI_CallFrame* f) {
     int64_t row, n = irgen_shape(f, 1, XLA_FFI_DataType_F64, &row);
     if (n < 0) return irgen_error(f, "irgen rsample_log_prob_float64: buffers of the wrong dtype");
     if (n == 0) return NULL;
-    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 2)
-        return irgen_error(f, "irgen rsample_log_prob_float64: the seed must be two uint32 words");
+    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 4)
+        return irgen_error(f, "irgen rsample_log_prob_float64: the seed must be four uint32 words");
     const uint32_t* words = (const uint32_t*) ARG(0)->data;
     uint64_t seed = ((uint64_t) words[0] << 32) | words[1];
+    int64_t offset = (int64_t) (((uint64_t) words[2] << 32) | words[3]);
     irgen_fpmode mode = irgen_ieee();
-    k_rsample_log_prob_float64(n, seed,
+    k_rsample_log_prob_float64(n, seed, offset,
         (const double*) ARG(1)->data, STRIDE(1),
         (const double*) ARG(2)->data, STRIDE(2),
         (const double*) ARG(3)->data, STRIDE(3),
@@ -565,12 +570,13 @@ XLA_FFI_Error* irgen_xla_rsample_log_prob_float32(XLA_FFI_CallFrame* f) {
     int64_t row, n = irgen_shape(f, 1, XLA_FFI_DataType_F32, &row);
     if (n < 0) return irgen_error(f, "irgen rsample_log_prob_float32: buffers of the wrong dtype");
     if (n == 0) return NULL;
-    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 2)
-        return irgen_error(f, "irgen rsample_log_prob_float32: the seed must be two uint32 words");
+    if (ARG(0)->dtype != XLA_FFI_DataType_U32 || irgen_count(ARG(0)) != 4)
+        return irgen_error(f, "irgen rsample_log_prob_float32: the seed must be four uint32 words");
     const uint32_t* words = (const uint32_t*) ARG(0)->data;
     uint64_t seed = ((uint64_t) words[0] << 32) | words[1];
+    int64_t offset = (int64_t) (((uint64_t) words[2] << 32) | words[3]);
     irgen_fpmode mode = irgen_ieee();
-    k_rsample_log_prob_float32(n, seed,
+    k_rsample_log_prob_float32(n, seed, offset,
         (const float*) ARG(1)->data, STRIDE(1),
         (const float*) ARG(2)->data, STRIDE(2),
         (const float*) ARG(3)->data, STRIDE(3),

@@ -18,13 +18,15 @@ class Kernel(NamedTuple):
 def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int, kind="map",
                  rows=False, addresses=False) -> str:
     """The exported C declaration of one kernel. A simplex's kernels take the length of a
-    row after the count of elements; samplers then the seed. addresses: the arrays as
+    row after the count of elements; samplers then the seed and the offset of their first
+    element in the stream (element i draws from stream offset + i: a part of a larger call,
+    a shard, draws what the whole call draws there). addresses: the arrays as
     integers (intptr_t), for callers that hold addresses; every ABI the kernels are built
     for passes the two alike."""
     T = "double" if dtype == "float64" else "float"
     const_in, out = ("intptr_t", "intptr_t") if addresses else (f"const {T}*", f"{T}*")
     args = ["int64_t n"] + (["int64_t row"] if rows else [])
-    args += ["uint64_t seed"] if kind != "map" else []
+    args += ["uint64_t seed", "int64_t offset"] if kind != "map" else []
     args += [f"{const_in} in{i}, int64_t s{i}" for i in range(n_in)]
     args += [f"{out} out{i}" for i in range(n_out)]
     return f"void irgen_{kernel_name}_{dtype}({', '.join(args)})"

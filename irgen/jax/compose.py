@@ -15,6 +15,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from .functions import like
+
 MAX_STEPS = 200       # a bound on the inversion's steps; one that never converges gives NaN
 NOISE = 32            # the kernels' log CDFs are within a few ulp (float32: 2e-6, 17 ulp)
 
@@ -100,7 +102,7 @@ def _truncated_jvp(f, n_params, primals, tangents):
     q_lo = jnp.where(jnp.isfinite(low) & jnp.isfinite(q_lo), q_lo, 0)
     q_hi = jnp.where(jnp.isfinite(high) & jnp.isfinite(q_hi), q_hi, 0)
     t = t + (1 - u) * q_lo * tlo + u * q_hi * thi
-    return z, t / q
+    return z, like(t / q, z)
 
 
 def _as_list(value):
@@ -148,7 +150,7 @@ def _mixture_jvp(f, n_params, primals, tangents):
     mix = (w * F).sum(-1, keepdims=True)
     t = -(w * (F - mix) * t_logits).sum(-1)
     t = t - sum((w * d * tt).sum(-1) for d, tt in zip(dF, tp))
-    return z, t / q
+    return z, like(t / q, z)
 
 
 def mixture_rsample(f, key, logits, params, shape=None, dtype=None):

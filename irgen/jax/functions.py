@@ -27,10 +27,41 @@ def _dtype(values, dtype=None):
     return np.dtype(jax.dtypes.canonicalize_dtype(dtype))
 
 
-def seed_words(key):
-    """Two uint32 words from a JAX PRNG key (typed or raw): the kernels' 64-bit Philox seed,
-    so the same key gives the same draws."""
-    return jax.random.bits(key, (2,), jnp.uint32)
+def seed_words(key, offset=0):
+    """Four uint32 words for a sampler's handler: the kernels' 64-bit Philox seed, two words
+    of a JAX PRNG key (typed or raw), so the same key gives the same draws; then the stream
+    offset of the first element (an integer, traced or not, below 2^63)."""
+    offset = jnp.asarray(offset)
+    if not jnp.issubdtype(offset.dtype, jnp.integer):
+        raise TypeError(f"offset: expected an integer, got {offset.dtype}")
+    wide = offset.dtype.itemsize == 8
+    hi = (offset >> 32).astype(jnp.uint32) if wide else jnp.zeros((), jnp.uint32)
+    return jnp.concatenate([jax.random.bits(key, (2,), jnp.uint32),
+                            jnp.stack([hi, offset.astype(jnp.uint32)])])
+
+
+def _varying(x) -> frozenset:
+    """The manual mesh axes (shard_map's) along which x differs from shard to shard."""
+    axes = getattr(jax.typeof(x), "manual_axis_type", None)
+    return getattr(axes, "varying", frozenset())
+
+
+def _vary_like(out, inputs):
+    """A custom call's result, typed as varying along every manual axis its inputs vary
+    along (inside shard_map a custom call's results are otherwise typed as the same on every
+    shard, and the derivative rules' tangents, which do vary, would not match them)."""
+    missing = frozenset().union(*map(_varying, inputs)) - _varying(out)
+    return jax.lax.pcast(out, tuple(sorted(missing)), to="varying") if missing else out
+
+
+def like(t, z):
+    """The tangent t typed as its primal z is: under a mesh of explicit sharding, arrays are
+    typed by their sharding, and a custom call's result is unsharded where the tangent,
+    computed from sharded arguments, is not."""
+    ts, zs = (getattr(jax.typeof(v), "sharding", None) for v in (t, z))
+    if ts is None or zs is None or getattr(ts, "spec", None) == getattr(zs, "spec", None):
+        return t
+    return jax.reshard(t, zs.spec)
 
 
 class Functions:
@@ -68,7 +99,8 @@ class Functions:
         results = [jax.ShapeDtypeStruct(shape, dtype) for _ in k.outputs]
         call = jax.ffi.ffi_call(name, results, vmap_method="broadcast_all"
                                 if k.kind == "map" else "sequential")
-        return list(call(*([] if seed is None else [seed]), *args))
+        inputs = ([] if seed is None else [seed]) + list(args)
+        return [_vary_like(o, inputs) for o in call(*inputs)]
 
     def _map_args(self, args, dtype=None):
         """(arguments broadcast to one shape, in one dtype; that shape; the dtype)."""
@@ -93,20 +125,20 @@ class Functions:
                 return self._simplex_log_prob_jvp(args, shape, dt, tangents)
             if kernel == "log_prob":
                 value, *scores = self._call("log_prob_grad", args, shape, dt)
-                return value, sum(s * t for s, t in zip(scores, tangents))
+                return value, like(sum(s * t for s, t in zip(scores, tangents)), value)
             F, *dF = self._call("cdf_grad", args, shape, dt)
             q = jnp.exp(self._call("log_prob", args, shape, dt)[0]) \
                 if "log_prob" in self.kernels else None
             dx = tangents[0] * q if q is not None else jnp.zeros(shape, dt)
             dcdf = dx + sum(d * t for d, t in zip(dF, tangents[1:]))
             if kernel == "cdf":
-                return F, dcdf
+                return F, like(dcdf, F)
             value = self._call(kernel, args, shape, dt)[0]
             # d log F = dF / F; d log S = -dF / S, with F and S from their accurate forms;
             # where F (or S) is 0, log F is -inf on a neighbourhood: no tangent
             # (the factor, not the tangent, is masked: a masked tangent transposes to 0 * inf)
             factor = jnp.where(jnp.isfinite(value), jnp.exp(-value), 0)
-            return value, dcdf * factor * (1 if kernel == "log_cdf" else -1)
+            return value, like(dcdf * factor * (1 if kernel == "log_cdf" else -1), value)
 
         f.__name__ = kernel
         f.__doc__ = f"{kernel}(x, {', '.join(self.params)}) of {self.name}, differentiable."
@@ -121,7 +153,7 @@ class Functions:
         value = self._call("log_prob", args, shape, dt)[0]
         digamma = jax.scipy.special.digamma
         score_a = jnp.log(x) - digamma(alpha) + digamma(alpha.sum(-1, keepdims=True))
-        return value, ((alpha - 1) / x * tx + score_a * ta).sum(-1)
+        return value, like(((alpha - 1) / x * tx + score_a * ta).sum(-1), value)
 
     def _plain(self, kernel, args):
         """A kernel's results as the NumPy module gives them: one array, or a tuple."""
@@ -157,18 +189,21 @@ class Functions:
         return [a.astype(dt) if a.size == 1 and not self.rows
                 else jnp.broadcast_to(a.astype(dt), shape) for a in arrays], shape, dt
 
-    def sample(self, key, *params, shape=None, dtype=None):
+    def sample(self, key, *params, shape=None, dtype=None, offset=0):
         """Draws of the distribution at params, of `shape` (by default the parameters'
-        broadcast shape; a simplex's: the batch shape), from a JAX PRNG key. No gradients."""
+        broadcast shape; a simplex's: the batch shape), from a JAX PRNG key. No gradients.
+        offset: the place of the first element in the key's stream (row-major, counted in
+        elements, a simplex's entries included): a shard of a larger draw passes its first
+        element's index and draws what the whole draw has there."""
         args, shape, dt = self._draw_args([jax.lax.stop_gradient(p) for p in params], shape,
                                           dtype)
-        return self._call("sample", args, shape, dt, seed_words(key))[0]
+        return self._call("sample", args, shape, dt, seed_words(key, offset))[0]
 
-    def rsample(self, key, *params, shape=None, dtype=None):
+    def rsample(self, key, *params, shape=None, dtype=None, offset=0):
         """Draws as sample's, differentiable in the parameters: the tangent of a draw is its
         implicit reparameterization gradient times the parameters' tangents."""
         args, shape, dt = self._draw_args(params, shape, dtype)
-        return self._rsample((shape, dt), seed_words(key), *args)
+        return self._rsample((shape, dt), seed_words(key, offset), *args)
 
     def _rsample_primal(self, static, seed, *args):
         shape, dt = static
@@ -182,5 +217,5 @@ class Functions:
         if self.rows:      # z = gamma draws / their sum; v = their implicit gradients / sum
             v, t = grads[0], ts[0]
             vt = v * t
-            return z, vt - z * vt.sum(-1, keepdims=True)
-        return z, sum(g * t for g, t in zip(grads, ts))
+            return z, like(vt - z * vt.sum(-1, keepdims=True), z)
+        return z, like(sum(g * t for g, t in zip(grads, ts)), z)

@@ -106,12 +106,13 @@ def out_shape(out):
 
 def sampler_options(kind: str, size, seed, dtype, out) -> tuple:
     """(size, dtype, seed words) of a kernel call: for a sampler the size (by default the
-    shape of out=), the dtype asked for and the seed's key; for other kernels none."""
+    shape of out=), the dtype asked for, and the seed's key and the stream offset of its
+    first element (0: a whole call); for other kernels none."""
     if kind == "map":
         return None, None, []
     if size is None and out is not None:
         size = out_shape(out)
-    return size, dtype, [seed_value(seed)]
+    return size, dtype, [seed_value(seed), 0]
 
 
 def requested_dtype(dtype, typed: list) -> np.dtype:

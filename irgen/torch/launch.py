@@ -82,7 +82,7 @@ def _direct(kernels, kernel, tensors, size, seed):
     # block[i, ...] is an array also where shape is () (iterating block would give scalars)
     outs = [torch.from_numpy(block[i, ...]) for i in range(n_out)]
     n = shape.numel()
-    args = [n, seed] if samples else [n]
+    args = [n, seed, 0] if samples else [n]        # the whole stream, from offset 0
     for a, stride in zip(arrays[::2], arrays[1::2]):
         args += [a.data_ptr(), stride]
     start, step = outs[0].data_ptr(), block.strides[0]

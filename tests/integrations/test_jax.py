@@ -25,7 +25,7 @@ def x64():
 
 
 def _seed(key):
-    w = np.asarray(ij.seed_words(key)).astype(np.uint64)
+    w = np.asarray(ij.seed_words(key))[:2].astype(np.uint64)
     return int((w[0] << np.uint64(32)) | w[1])
 
 
