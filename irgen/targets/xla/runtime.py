@@ -65,6 +65,3 @@ class XlaKernels:
                     names[kernel, dtype] = name
             self._lib, self._names = lib, names
         return self._names
-
-    def accepts(self, args, out) -> bool:
-        return False
