@@ -220,3 +220,61 @@ def test_a_users_distribution_gets_its_handlers_from_irgen_build(tmp_path):
     assert _same(z, zn)
     g = jax.grad(lambda a: f.rsample(key, a, b, shape=(3,)).sum())(jnp.asarray(a))
     assert np.allclose(g, grads[0], rtol=1e-12)
+
+
+def test_truncation_draws_invert_the_cdf_with_the_implicit_gradients():
+    """irgen.jax.compose: a truncated draw is the base's quantile of u placed in the window
+    (checked against scipy's truncnorm.ppf at the same u, in the body and far in the upper
+    tail), and its gradients are those of that quantile (central differences of scipy's)."""
+    from irgen.jax import compose
+    key = jax.random.key(12)
+    for loc, scale, low, high in ((0.35, 0.3, 0.0, np.inf), (0.0, 1.0, 5.0, 6.0),
+                                  (1.0, 2.0, -np.inf, -3.0)):
+        z = compose.truncated_rsample(ij.normal, key, (loc, scale), low, high, shape=(200,))
+        u = np.asarray(compose._bits(key, (200,), jnp.float64))
+        a, b = (low - loc) / scale, (high - loc) / scale
+        want = stats.truncnorm(a, b, loc, scale).ppf(u)
+        assert np.allclose(z, want, rtol=1e-10, atol=1e-12), (loc, scale, low, high)
+
+        def ppf(m, s, lo, hi):
+            return stats.truncnorm((lo - m) / s, (hi - m) / s, m, s).ppf(u[:5])
+        grads = jax.jacfwd(lambda p: compose.truncated_rsample(
+            ij.normal, key, (p[0], p[1]), p[2] if np.isfinite(low) else low,
+            p[3] if np.isfinite(high) else high, shape=(200,))[:5])(
+            jnp.array([loc, scale, low if np.isfinite(low) else 0.0,
+                       high if np.isfinite(high) else 0.0]))
+        h = 1e-6
+        for j, base in enumerate((loc, scale, low, high)):
+            if not np.isfinite(base):
+                continue
+            up, down = [loc, scale, low, high], [loc, scale, low, high]
+            up[j], down[j] = base + h, base - h
+            fd = (ppf(*up) - ppf(*down)) / (2 * h)
+            assert np.allclose(grads[:, j], fd, rtol=1e-5, atol=1e-8), (j, grads[:, j], fd)
+    bad = compose.truncated_rsample(ij.normal, key, (0.0, 1.0), 1.0, 0.0, shape=(3,))
+    assert np.isnan(bad).all()
+
+
+def test_mixture_draws_and_their_gradients():
+    """irgen.jax.compose's mixture: draws follow the mixture (its CDF at the draws is
+    uniform: Kolmogorov-Smirnov), and the mean of the draws' gradients is the derivative of
+    the mixture's mean within 5 standard errors, in the logits and the components' means."""
+    from irgen.jax import compose
+    n = 100_000
+    key = jax.random.key(13)
+    logits, mu, sigma = jnp.array([0.3, -0.2, 0.0]), jnp.array([-2.0, 0.5, 3.0]), \
+        jnp.array([0.5, 1.0, 0.7])
+    z = compose.mixture_rsample(ij.normal, key, logits, (mu, sigma), shape=(n,))
+    w = np.asarray(jax.nn.softmax(logits))
+    cdf = (w * stats.norm.cdf((np.asarray(z)[:, None] - np.asarray(mu)) / np.asarray(sigma))
+           ).sum(-1)
+    assert stats.kstest(cdf, "uniform").pvalue > 1e-3
+    per_mu = jax.jacfwd(lambda m: compose.mixture_rsample(ij.normal, key, logits,
+                                                          (m, sigma), shape=(n,)))(mu)
+    per_logits = jax.jacfwd(lambda l: compose.mixture_rsample(ij.normal, key, l,
+                                                              (mu, sigma), shape=(n,)))(logits)
+    mean = (w * np.asarray(mu)).sum()
+    for per, exact in ((per_mu, w), (per_logits, w * (np.asarray(mu) - mean))):
+        per = np.asarray(per)
+        se = per.std(0) / np.sqrt(n)
+        assert np.all(np.abs(per.mean(0) - exact) < 5 * se + 1e-12), (per.mean(0), exact)
