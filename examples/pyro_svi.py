@@ -231,7 +231,7 @@ def gradient_variance(model, guide, data, params=None, estimates=500, seed=2):
     return float(torch.stack(grads).var(0).sum())
 
 
-def _angle_summary(name, params):
+def _angle_summary(params):
     """(location, concentration) of a fitted angle guide; the ProjectedNormal's as the
     circular mean and the concentration of the von Mises with its mean resultant length."""
     if "direction" in params:
@@ -254,7 +254,7 @@ def run_angles(steps=1000, dtype=torch.float64, estimates=500, progress=True):
     rows = []
     for name, (model, guide) in ANGLE_GUIDES.items():
         params, seconds = fit(model, guide, x, steps, label=name, progress=progress)
-        fitted = _angle_summary(name, params)
+        fitted = _angle_summary(params)
         gap = log_z - elbo_estimate(model, guide, x, params)
         at_start = gradient_variance(model, guide, x, estimates=estimates)
         at_exact = (float("nan") if "direction" in params else

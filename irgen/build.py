@@ -160,7 +160,8 @@ def input_hash(dist) -> str:
     # not the run time (irgen's, or a target's), the compositions of generated modules, the
     # integrations nor the installed built-ins: they generate nothing
     files |= {p.resolve() for p in PACKAGE.rglob("*.py")
-              if not {"runtime", "compose", "torch", "pyro", "jax", "numpyro", "generated"}
+              if not {"runtime", "compose", "torch", "pyro", "jax", "numpyro", "names.py",
+                      "generated"}
               & set(p.relative_to(PACKAGE).parts)
               and not (p.parent.parent.name == "targets" and p.stem in _RUN_TIME)}
     files |= set(template_dir().glob("*.j2"))

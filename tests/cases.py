@@ -1,6 +1,6 @@
 """The built-in distributions as the tests see them: one entry each, that every test module
 draws from. A new univariate distribution is its DSL file, one entry here and one line in
-irgen/torch/distributions.py; the tests over "every distribution" then cover it.
+irgen/names.py; the tests over "every distribution" then cover it.
 
 An entry gives the generated module's name; `draw(rng, n)`, valid inputs (x, *params) over
 the parameters' test ranges with x drawn from the distribution; `bad`, rows of invalid or

@@ -89,7 +89,7 @@ def _truncated(f, n_params, u, *args):
 def _truncated_jvp(f, n_params, primals, tangents):
     u, *args = primals
     params, low, high = args[:n_params], args[n_params], args[n_params + 1]
-    z = _truncated(f, n_params, u, *args)
+    z = _invert(f, params, low, high, u)
     tp, tlo, thi = tangents[1:n_params + 1], tangents[n_params + 1], tangents[n_params + 2]
     q = jnp.exp(f.log_prob(z, *params))
     _, *dz = _as_list(f.cdf_grad(z, *params))

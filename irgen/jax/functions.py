@@ -11,8 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import targets
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+from ..runtime.promotion import FLOATS
 
 
 def _dtype(values, dtype=None):
@@ -21,7 +20,7 @@ def _dtype(values, dtype=None):
     if dtype is None:
         dtype = jnp.result_type(*values) if values else jnp.result_type(float)
     dtype = np.dtype(dtype)
-    if dtype not in _FLOATS:
+    if dtype not in FLOATS:
         dtype = np.dtype(jnp.result_type(float)) if not jnp.issubdtype(dtype, jnp.floating) \
             or dtype.itemsize < 4 else np.dtype(np.float64)
     return np.dtype(jax.dtypes.canonicalize_dtype(dtype))

@@ -24,23 +24,7 @@ from numpyro.distributions import constraints
 
 from .. import jax as _ijax
 from ..jax import compose as _compose
-
-# class name -> (generated module, NumPyro's argument names, the module's parameters as those
-# names, NumPyro's class of the same distribution)
-BUILT_INS = {
-    "Normal": ("normal", ("loc", "scale"), None),
-    "Gamma": ("gamma", ("concentration", "rate"), None),
-    "Beta": ("beta", ("concentration1", "concentration0"), None),
-    "VonMises": ("von_mises", ("loc", "concentration"), None),
-    "StudentT": ("student_t", ("df", "loc", "scale"), None),
-    "LogNormal": ("lognormal", ("loc", "scale"), None),
-    "Gumbel": ("gumbel", ("loc", "scale"), None),
-    "Weibull": ("weibull", ("scale", "concentration"), ("concentration", "scale")),
-    "Chi2": ("chi2", ("df",), None),
-    "InverseGamma": ("inverse_gamma", ("concentration", "rate"), None),
-    "Kumaraswamy": ("kumaraswamy", ("concentration1", "concentration0"), None),
-}
-
+from ..names import BUILT_INS, options
 
 def _support(module):
     low, high, kind = module.support
@@ -57,15 +41,18 @@ def _support(module):
 
 class _Generated(nd.Distribution):
     """What every class over a generated module shares; subclasses set _functions (irgen.jax's
-    functions of the module), _names (NumPyro's argument names) and _order (the module's
-    parameters as those names)."""
+    functions of the module), _names (NumPyro's argument names), _order (the module's
+    parameters as those names) and _defaults (values of trailing arguments that may be left
+    out)."""
     _functions = None
     _names: tuple = ()
     _order: tuple = ()
+    _defaults: dict = {}
     _equivalent = None
 
     def __init__(self, *args, validate_args=None, **kwargs):
         values = list(args) + [kwargs.pop(n) for n in self._names[len(args):] if n in kwargs]
+        values += [self._defaults[n] for n in self._names[len(values):] if n in self._defaults]
         if kwargs or len(values) != len(self._names):
             raise TypeError(f"{type(self).__name__}({', '.join(self._names)})")
         shape = jax.lax.broadcast_shapes(*(jnp.shape(v) for v in values))
@@ -88,6 +75,8 @@ class _Generated(nd.Distribution):
         return self._functions.cdf(value, *self._params)
 
     def _numpyro(self):
+        if self._equivalent is None:
+            raise NotImplementedError(f"numpyro has no {type(self).__name__}")
         return self._equivalent(*(getattr(self, n) for n in self._names))
 
     @property
@@ -99,19 +88,19 @@ class _Generated(nd.Distribution):
         return self._numpyro().variance
 
 
-def from_module(module, names=None, *, order=None, name=None, equivalent=None,
-                parent=None):
+def from_module(module, names=None, *, order=None, defaults=None, name=None,
+                equivalent=None, parent=None):
     """A NumPyro distribution class over a generated module (or its import name): names,
     its argument names (default: the module's parameters); order, the module's parameters
-    as those names; equivalent, NumPyro's class of the same distribution (for mean and
-    variance)."""
+    as those names; defaults, values of trailing arguments that may be left out;
+    equivalent, NumPyro's class of the same distribution (for mean and variance)."""
     functions = _ijax.from_module(module)
     module = functions.module
     names = tuple(names or functions.params)
     order = tuple(order or names)
     domains = dict(zip(order, module.domains))
     body = {"_functions": functions, "_names": names, "_order": order,
-            "_equivalent": equivalent,
+            "_defaults": dict(defaults or {}), "_equivalent": equivalent,
             "arg_constraints": {n: constraints.positive if domains[n] == "positive"
                                 else constraints.real for n in names},
             "reparametrized_params": list(names),
@@ -122,9 +111,8 @@ def from_module(module, names=None, *, order=None, name=None, equivalent=None,
     return type(name or module.name.title().replace("_", ""), (parent or _Generated,), body)
 
 
-for _name, (_module, _names, _order) in BUILT_INS.items():
-    globals()[_name] = from_module(f"irgen.generated.{_module}", _names, order=_order,
-                                   name=_name, equivalent=getattr(nd, _name))
+for _name in BUILT_INS:
+    globals()[_name] = from_module(**options(_name), equivalent=getattr(nd, _name, None))
 
 
 class Dirichlet(nd.Distribution):

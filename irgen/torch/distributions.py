@@ -15,6 +15,7 @@ import torch.distributions as D
 from torch.distributions import Distribution, constraints, kl_divergence, register_kl
 from torch.distributions.utils import broadcast_all
 
+from ..names import BUILT_INS, options
 from . import functions as F
 from . import launch
 
@@ -203,20 +204,18 @@ def _where(cond, value, other):
     return torch.where(cond, value, torch.full_like(value, other))
 
 
-Normal = from_module("irgen.generated.normal", ("loc", "scale"), name="Normal",
-                     equivalent=D.Normal, mean=lambda d: d.loc, variance=lambda d: d.scale ** 2)
-Gamma = from_module("irgen.generated.gamma", ("concentration", "rate"), name="Gamma",
-                    equivalent=D.Gamma,
+Normal = from_module(**options("Normal"), equivalent=D.Normal, mean=lambda d: d.loc, variance=lambda d: d.scale ** 2)
+Gamma = from_module(**options("Gamma"), equivalent=D.Gamma,
                     mean=lambda d: d.concentration / d.rate,
                     variance=lambda d: d.concentration / d.rate ** 2)
 Beta = from_module(
-    "irgen.generated.beta", ("concentration1", "concentration0"), name="Beta", equivalent=D.Beta,
+    **options("Beta"), equivalent=D.Beta,
     mean=lambda d: d.concentration1 / (d.concentration1 + d.concentration0),
     variance=lambda d: (d.concentration1 * d.concentration0
                         / ((d.concentration1 + d.concentration0) ** 2
                            * (d.concentration1 + d.concentration0 + 1))))
 VonMises = from_module(
-    "irgen.generated.von_mises", ("loc", "concentration"), name="VonMises",
+    **options("VonMises"),
     # torch's VonMises has no entropy: log(2 pi I0(k)) - k I1(k) / I0(k), scaled Bessels
     entropy=lambda d: (math.log(2 * math.pi) + torch.log(torch.special.i0e(d.concentration))
                        + d.concentration * (1 - torch.special.i1e(d.concentration)
@@ -226,38 +225,33 @@ VonMises = from_module(
     variance=lambda d: 1 - (torch.special.i1e(d.concentration)
                             / torch.special.i0e(d.concentration)))
 StudentT = from_module(
-    "irgen.generated.student_t", ("df", "loc", "scale"), name="StudentT", equivalent=D.StudentT,
-    defaults={"loc": 0.0, "scale": 1.0},
+    **options("StudentT"), equivalent=D.StudentT,
     mean=lambda d: _where(d.df > 1, d.loc, math.nan),
     variance=lambda d: torch.where(
         d.df > 2, d.scale ** 2 * d.df / (d.df - 2),
         _where(d.df > 1, torch.full_like(d.df, math.inf), math.nan)))
 LogNormal = from_module(
-    "irgen.generated.lognormal", ("loc", "scale"), name="LogNormal", support=constraints.positive,
+    **options("LogNormal"), support=constraints.positive,
     equivalent=D.LogNormal,
     mean=lambda d: torch.exp(d.loc + d.scale ** 2 / 2),
     variance=lambda d: torch.expm1(d.scale ** 2) * torch.exp(2 * d.loc + d.scale ** 2))
-Gumbel = from_module("irgen.generated.gumbel", ("loc", "scale"), name="Gumbel",
-                     equivalent=D.Gumbel, mean=lambda d: d.loc + d.scale * EULER,
+Gumbel = from_module(**options("Gumbel"), equivalent=D.Gumbel, mean=lambda d: d.loc + d.scale * EULER,
                      variance=lambda d: (math.pi ** 2 / 6) * d.scale ** 2)
 Weibull = from_module(
-    "irgen.generated.weibull", ("scale", "concentration"), order=("concentration", "scale"),
-    name="Weibull", support=constraints.positive, equivalent=D.Weibull,
+    **options("Weibull"), support=constraints.positive, equivalent=D.Weibull,
     mean=lambda d: d.scale * torch.exp(torch.lgamma(1 + 1 / d.concentration)),
     variance=lambda d: d.scale ** 2 * (torch.exp(torch.lgamma(1 + 2 / d.concentration))
                                        - torch.exp(2 * torch.lgamma(1 + 1 / d.concentration))))
-Chi2 = from_module("irgen.generated.chi2", ("df",), name="Chi2", equivalent=D.Chi2,
+Chi2 = from_module(**options("Chi2"), equivalent=D.Chi2,
                    mean=lambda d: d.df, variance=lambda d: 2 * d.df)
 InverseGamma = from_module(
-    "irgen.generated.inverse_gamma", ("concentration", "rate"), name="InverseGamma",
-    equivalent=D.InverseGamma,
+    **options("InverseGamma"), equivalent=D.InverseGamma,
     support=constraints.positive,
     mean=lambda d: _where(d.concentration > 1, d.rate / (d.concentration - 1), math.inf),
     variance=lambda d: _where(d.concentration > 2, d.rate ** 2 / (
         (d.concentration - 1) ** 2 * (d.concentration - 2)), math.inf))
 Kumaraswamy = from_module(
-    "irgen.generated.kumaraswamy", ("concentration1", "concentration0"), name="Kumaraswamy",
-    equivalent=D.Kumaraswamy,
+    **options("Kumaraswamy"), equivalent=D.Kumaraswamy,
     mean=lambda d: d.concentration0 * torch.exp(
         _lbeta(1 + 1 / d.concentration1, d.concentration0)),
     variance=lambda d: d.concentration0 * torch.exp(
@@ -332,8 +326,12 @@ class Dirichlet(_Equivalent, Distribution):
         return m * (1 - m) / (a0 + 1)
 
 
-# Every class defined above is exported (irgen/torch/__init__.py imports *), so that a new
-# built-in is its one from_module line here.
+# a built-in without a line above (no closed-form moments yet) gets its class all the same
+for _name in BUILT_INS:
+    if _name not in globals():
+        globals()[_name] = from_module(**options(_name))
+
+# Every class defined above is exported (irgen/torch/__init__.py imports *).
 __all__ = sorted(n for n, v in list(globals().items())
                  if isinstance(v, type) and issubclass(v, Distribution)
                  and v.__module__ == __name__ and not n.startswith("_")) + ["from_module", "seed"]
