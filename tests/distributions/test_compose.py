@@ -82,6 +82,7 @@ def test_dirichlet_takes_torch_tensors():
     """torch tensors in, torch tensors out (on a GPU the normalisation runs there too): the
     same draws as for NumPy arrays, to rounding."""
     torch = pytest.importorskip("torch")
+    import irgen.torch  # noqa: F401  (registers torch's arrays with irgen.compose)
     alpha = np.array([[0.02, 0.7, 3.0], [5.0, 0.3, 1.0]])
     # the libraries' exp and log differ by an ulp: e^(log z) at log z = -60 moves 60 ulp
     for dtype, tdtype, tol in ((np.float64, torch.float64, 1e-13),
