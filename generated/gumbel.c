@@ -61,6 +61,38 @@ typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
 /* random words: uint64 lanes, as many as a value vector has */
 typedef uint64_t irgen_ud __attribute__((vector_size(8 * IRGEN_W_f64)));
 typedef uint64_t irgen_uf __attribute__((vector_size(8 * IRGEN_W_f32)));
+/* Philox's 32 x 32 -> 64-bit products on uint64 lanes: GCC turns a vector multiply by a
+   constant into a chain of shifts and adds, and a general one into three multiplies; x86's
+   multiply of the low words (pmuludq) is one instruction per register. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define IRGEN_MUL32_BYTES 64
+#define IRGEN_MUL32_REG __m512i
+#define IRGEN_MUL32(a, m) _mm512_mul_epu32((a), _mm512_set1_epi64((long long)(m)))
+#elif defined(__AVX2__)
+#include <immintrin.h>
+#define IRGEN_MUL32_BYTES 32
+#define IRGEN_MUL32_REG __m256i
+#define IRGEN_MUL32(a, m) _mm256_mul_epu32((a), _mm256_set1_epi64x((long long)(m)))
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#define IRGEN_MUL32_BYTES 16
+#define IRGEN_MUL32_REG __m128i
+#define IRGEN_MUL32(a, m) _mm_mul_epu32((a), _mm_set1_epi64x((long long)(m)))
+#endif
+#ifdef IRGEN_MUL32_BYTES
+#include <string.h>
+#define IRGEN_MULHILO32_LANES(U, a, m, hi, lo) do { U irgen_a = (a), irgen_p;              \
+    for (int irgen_i = 0; irgen_i < (int)(sizeof(U) / IRGEN_MUL32_BYTES); ++irgen_i) {    \
+        IRGEN_MUL32_REG irgen_x;                                                           \
+        memcpy(&irgen_x, (char*)&irgen_a + IRGEN_MUL32_BYTES * irgen_i, IRGEN_MUL32_BYTES); \
+        irgen_x = IRGEN_MUL32(irgen_x, m);                                                 \
+        memcpy((char*)&irgen_p + IRGEN_MUL32_BYTES * irgen_i, &irgen_x, IRGEN_MUL32_BYTES); \
+    }                                                                                      \
+    (hi) = irgen_p >> 32; (lo) = irgen_p & IRGEN_LO32; } while (0)
+#else
+#define IRGEN_MULHILO32_LANES IRGEN_MULHILO32
+#endif
 /* glibc's vector math library, where the build found it (IRGEN_HAVE_MVEC): the x86-64
    vector ABI names a function by ISA letter, lane count and argument kinds. */
 #if defined(IRGEN_HAVE_MVEC) && defined(__x86_64__) && defined(__GLIBC__)
@@ -123,9 +155,9 @@ static inline void irgen_store_##IO(T* p, int64_t i, int n, V r)                
 }
 /* the mask of the first w lanes */
 static inline irgen_md irgen_md_lanes(int w)
-{ irgen_md m; for (int l = 0; l < IRGEN_W_f64; ++l) m[l] = -(l < w); return m; }
+{ irgen_md m; for (int l = 0; l < IRGEN_W_f64; ++l) m[l] = l; return m < (int64_t)w; }
 static inline irgen_mf irgen_mf_lanes(int w)
-{ irgen_mf m; for (int l = 0; l < IRGEN_W_f32; ++l) m[l] = -(l < w); return m; }
+{ irgen_mf m; for (int l = 0; l < IRGEN_W_f32; ++l) m[l] = l; return m < (int32_t)w; }
 IRGEN_IO(double, irgen_vd, IRGEN_W_f64, d_d)
 IRGEN_IO(float, irgen_vf, IRGEN_W_f32, f_f)
 IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
@@ -155,10 +187,12 @@ IRGEN_IO(float, irgen_vd, IRGEN_W_f64, f_d)
         irgen_k0 = (irgen_k0 + (W0)) & (WMASK);                                         \
         irgen_k1 = (irgen_k1 + (W1)) & (WMASK);                                         \
     } } while (0)
-/* Philox4x32-10, the generator of every draw */
-#define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
-    IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
+/* Philox4x32-10, the generator of every draw (_BY: with the products of MULHILO) */
+#define IRGEN_PHILOX4x32_10_BY(MULHILO, U, c0, c1, c2, c3, k0, k1)                        \
+    IRGEN_PHILOX(U, MULHILO, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,               \
                  0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+#define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
+    IRGEN_PHILOX4x32_10_BY(IRGEN_MULHILO32, U, c0, c1, c2, c3, k0, k1)
 #ifdef __CUDA_ARCH__
 /* the same rounds on 32-bit words, which a GPU multiplies natively (high half: __umulhi) */
 #define IRGEN_MULHILO32_NATIVE(U, a, m, hi, lo) do {                                     \
@@ -363,13 +397,14 @@ typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n, left, q0, q1, q2, q3; 
 #define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
 static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
 {
-    irgen_ud i0 = {0}, i1 = {0};
-    for (int l = 0; l < IRGEN_W_f64; ++l) {
-        const uint64_t i = (uint64_t)(c + (at ? at[l < n ? l : n - 1] : l));
-        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    irgen_ud i;     /* the lanes' element indices, computed as a vector where they are c + l */
+    if (at) for (int l = 0; l < IRGEN_W_f64; ++l) i[l] = (uint64_t)(c + at[l < n ? l : n - 1]);
+    else {
+        for (int l = 0; l < IRGEN_W_f64; ++l) i[l] = (uint64_t)l;
+        i += (uint64_t)c;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1;
+    r->i0 = i & IRGEN_LO32; r->i1 = i >> 32;
     r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = (irgen_ud){0};
 }
 /* the next block into the queues of the lanes in `need` (all bits set or none) */
@@ -379,7 +414,7 @@ static inline void irgen_refill_v_f64(irgen_ud need, irgen_rng_v_f64* r)
     for (int l = 0; l < IRGEN_W_f64; ++l) any |= need[l] != 0;
     if (!any) return;
     irgen_ud c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
-    IRGEN_PHILOX4x32_10(irgen_ud, c0, c1, c2, c3, r->key0, r->key1);
+    IRGEN_PHILOX4x32_10_BY(IRGEN_MULHILO32_LANES, irgen_ud, c0, c1, c2, c3, r->key0, r->key1);
     r->q0 = ((c0) & (need)) | ((r->q0) & ~(need));
     r->q1 = ((c1) & (need)) | ((r->q1) & ~(need));
     r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
@@ -1288,13 +1323,14 @@ typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n, left, q0, q1, q2, q3; 
 #define IRGEN_CVT_f32(x) __builtin_convertvector((x), irgen_vf)
 static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
 {
-    irgen_uf i0 = {0}, i1 = {0};
-    for (int l = 0; l < IRGEN_W_f32; ++l) {
-        const uint64_t i = (uint64_t)(c + (at ? at[l < n ? l : n - 1] : l));
-        i0[l] = i & IRGEN_LO32; i1[l] = i >> 32;
+    irgen_uf i;     /* the lanes' element indices, computed as a vector where they are c + l */
+    if (at) for (int l = 0; l < IRGEN_W_f32; ++l) i[l] = (uint64_t)(c + at[l < n ? l : n - 1]);
+    else {
+        for (int l = 0; l < IRGEN_W_f32; ++l) i[l] = (uint64_t)l;
+        i += (uint64_t)c;
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
-    r->i0 = i0; r->i1 = i1;
+    r->i0 = i & IRGEN_LO32; r->i1 = i >> 32;
     r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = (irgen_uf){0};
 }
 /* the next block into the queues of the lanes in `need` (all bits set or none) */
@@ -1304,7 +1340,7 @@ static inline void irgen_refill_v_f32(irgen_uf need, irgen_rng_v_f32* r)
     for (int l = 0; l < IRGEN_W_f32; ++l) any |= need[l] != 0;
     if (!any) return;
     irgen_uf c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
-    IRGEN_PHILOX4x32_10(irgen_uf, c0, c1, c2, c3, r->key0, r->key1);
+    IRGEN_PHILOX4x32_10_BY(IRGEN_MULHILO32_LANES, irgen_uf, c0, c1, c2, c3, r->key0, r->key1);
     r->q0 = ((c0) & (need)) | ((r->q0) & ~(need));
     r->q1 = ((c1) & (need)) | ((r->q1) & ~(need));
     r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
@@ -2063,6 +2099,24 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f3
    implicit gradient at the chunk's samples, ordered by group, while they are in cache. ---- */
 #define IRGEN_CHUNK 4096
 #define IRGEN_GROUPS 32
+/* order: the positions 0 .. len - 1 sorted by key (< IRGEN_GROUPS), stably (a counting
+   sort). The chunk is counted and placed as four quarters side by side, each with counters
+   of its own: elements of one group in a row would otherwise each wait for the previous
+   one's counter to be stored. */
+static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
+{
+    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5];
+    const int q = (len + 3) / 4;
+    for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
+    for (int j = 0; j < q; ++j)
+        for (int k = 0; k < 4; ++k)
+            if (end[k] + j < end[k + 1]) count[k][key[end[k] + j]]++;
+    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+        for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
+    for (int j = 0; j < q; ++j)
+        for (int k = 0; k < 4; ++k)
+            if (end[k] + j < end[k + 1]) order[count[k][key[end[k] + j]]++] = end[k] + j;
+}
 
 void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {

@@ -53,10 +53,12 @@ IRGEN_FN float irgen_pow2f(float n)
         irgen_k0 = (irgen_k0 + (W0)) & (WMASK);                                         \
         irgen_k1 = (irgen_k1 + (W1)) & (WMASK);                                         \
     } } while (0)
-/* Philox4x32-10, the generator of every draw */
-#define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
-    IRGEN_PHILOX(U, IRGEN_MULHILO32, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,       \
+/* Philox4x32-10, the generator of every draw (_BY: with the products of MULHILO) */
+#define IRGEN_PHILOX4x32_10_BY(MULHILO, U, c0, c1, c2, c3, k0, k1)                        \
+    IRGEN_PHILOX(U, MULHILO, 0xD2511F53ull, 0xCD9E8D57ull, 0x9E3779B9ull,               \
                  0xBB67AE85ull, IRGEN_LO32, 10, c0, c1, c2, c3, k0, k1)
+#define IRGEN_PHILOX4x32_10(U, c0, c1, c2, c3, k0, k1)                                    \
+    IRGEN_PHILOX4x32_10_BY(IRGEN_MULHILO32, U, c0, c1, c2, c3, k0, k1)
 #ifdef __CUDA_ARCH__
 /* the same rounds on 32-bit words, which a GPU multiplies natively (high half: __umulhi) */
 #define IRGEN_MULHILO32_NATIVE(U, a, m, hi, lo) do {                                     \
