@@ -7762,6 +7762,10 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
 
     }
 }
+void irgen_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
+}
 
 void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
@@ -7801,6 +7805,10 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
 
     }
 }
+void irgen_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
+}
 
 void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
@@ -7819,6 +7827,10 @@ void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_prob_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
+}
 
 void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
@@ -7836,6 +7848,10 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
         }
 
     }
+}
+void irgen_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_prob_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
 void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
@@ -7857,6 +7873,10 @@ void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const
 
     }
 }
+void irgen_log_prob_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_prob_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3], (double*)p[4]);
+}
 
 void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
@@ -7876,6 +7896,10 @@ void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         }
 
     }
+}
+void irgen_log_prob_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_prob_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2], (float*)p[3], (float*)p[4]);
 }
 
 void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
@@ -7916,6 +7940,10 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
 
     }
 }
+void irgen_log_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
+}
 
 void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
@@ -7954,6 +7982,10 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
         }
 
     }
+}
+void irgen_log_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
 void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
@@ -7994,6 +8026,10 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
 
     }
 }
+void irgen_log_sf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_sf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
+}
 
 void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
@@ -8032,6 +8068,10 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
         }
 
     }
+}
+void irgen_log_sf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_sf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
 void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1)
@@ -8073,6 +8113,10 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_cdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_cdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3]);
+}
 
 void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1)
 {
@@ -8113,6 +8157,10 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_cdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_cdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2], (float*)p[3]);
+}
 
 void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
@@ -8151,6 +8199,10 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         }
 
     }
+}
+void irgen_implicit_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_implicit_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
 void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
@@ -8191,6 +8243,10 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 
     }
 }
+void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
+}
 
 void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
 {
@@ -8226,6 +8282,10 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
 
     }
 }
+void irgen_sample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_sample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (double*)p[1]);
+}
 
 void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
 {
@@ -8260,6 +8320,10 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
         }
 
     }
+}
+void irgen_sample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_sample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (float*)p[1]);
 }
 
 void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
@@ -8327,6 +8391,10 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
 
     }
 }
+void irgen_rsample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_rsample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (double*)p[1], (double*)p[2]);
+}
 
 void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
 {
@@ -8392,6 +8460,10 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         }
 
     }
+}
+void irgen_rsample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_rsample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (float*)p[1], (float*)p[2]);
 }
 
 void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1, double* out2, double* out3, double* out4)
@@ -8466,6 +8538,10 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
 
     }
 }
+void irgen_rsample_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_rsample_log_prob_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (double*)p[1], (double*)p[2], (double*)p[3], (double*)p[4], (double*)p[5]);
+}
 
 void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1, float* out2, float* out3, float* out4)
 {
@@ -8538,4 +8614,8 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         }
 
     }
+}
+void irgen_rsample_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_rsample_log_prob_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (float*)p[1], (float*)p[2], (float*)p[3], (float*)p[4], (float*)p[5]);
 }

@@ -6009,6 +6009,10 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
 
     }
 }
+void irgen_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
+}
 
 void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
@@ -6052,6 +6056,10 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
 
     }
 }
+void irgen_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
+}
 
 void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
 {
@@ -6072,6 +6080,10 @@ void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_prob_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
+}
 
 void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
@@ -6091,6 +6103,10 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
         }
 
     }
+}
+void irgen_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_prob_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
 void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
@@ -6116,6 +6132,10 @@ void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const
 
     }
 }
+void irgen_log_prob_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_prob_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7], (double*)p[8]);
+}
 
 void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
 {
@@ -6139,6 +6159,10 @@ void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         }
 
     }
+}
+void irgen_log_prob_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_prob_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6], (float*)p[7], (float*)p[8]);
 }
 
 void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
@@ -6183,6 +6207,10 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
 
     }
 }
+void irgen_log_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
+}
 
 void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
@@ -6225,6 +6253,10 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
         }
 
     }
+}
+void irgen_log_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
 void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
@@ -6269,6 +6301,10 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
 
     }
 }
+void irgen_log_sf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_sf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
+}
 
 void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
@@ -6311,6 +6347,10 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
         }
 
     }
+}
+void irgen_log_sf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_sf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
 void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3)
@@ -6358,6 +6398,10 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_cdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_cdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7]);
+}
 
 void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3)
 {
@@ -6404,6 +6448,10 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_cdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_cdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6], (float*)p[7]);
+}
 
 void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2)
 {
@@ -6448,6 +6496,10 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         }
 
     }
+}
+void irgen_implicit_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_implicit_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4], (double*)p[5], (double*)p[6]);
 }
 
 void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2)
@@ -6494,6 +6546,10 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 
     }
 }
+void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6]);
+}
 
 void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
@@ -6514,6 +6570,10 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
 
     }
 }
+void irgen_sample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_sample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
 
 void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
@@ -6533,6 +6593,10 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
         }
 
     }
+}
+void irgen_sample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_sample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
 void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
@@ -6591,6 +6655,10 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
 
     }
 }
+void irgen_rsample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_rsample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6]);
+}
 
 void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
 {
@@ -6647,6 +6715,10 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         }
 
     }
+}
+void irgen_rsample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_rsample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5], (float*)p[6]);
 }
 
 void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8)
@@ -6711,6 +6783,10 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
 
     }
 }
+void irgen_rsample_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_rsample_log_prob_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7], (double*)p[8], (double*)p[9], (double*)p[10], (double*)p[11]);
+}
 
 void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8)
 {
@@ -6773,4 +6849,8 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         }
 
     }
+}
+void irgen_rsample_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_rsample_log_prob_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5], (float*)p[6], (float*)p[7], (float*)p[8], (float*)p[9], (float*)p[10], (float*)p[11]);
 }

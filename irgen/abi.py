@@ -32,6 +32,16 @@ def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int, kind="map"
     return f"void irgen_{kernel_name}_{dtype}({', '.join(args)})"
 
 
+def packed_cdecl(kernel_name: str, dtype: str) -> str:
+    """The declaration of a kernel's packed entry point, one signature for every kernel of
+    elements (not a simplex's): words holds a sampler's seed and offset, then p the inputs'
+    and the outputs' addresses and s the inputs' strides, in kernel_cdecl's order. A caller
+    that builds argument lists in C (the array boundary, irgen/runtime/boundary.c) calls
+    any kernel through it."""
+    return (f"void irgen_{kernel_name}_{dtype}_packed(int64_t n, const uint64_t* words, "
+            "void* const* p, const int64_t* s)")
+
+
 # the raw generators every C module exports (templates/random.c.j2), for tests
 RAW_GENERATORS = (
     "void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32_t* key, "

@@ -50,6 +50,11 @@ class Kernel:
         return {d: kernel_cdecl(self.name, d, len(self.inputs), len(self.outputs), self.kind,
                                 bool(self.rows)) for d in ("float64", "float32")}
 
+    @property
+    def packed(self) -> dict:
+        """Its packed entry point's C declaration, per array dtype (abi.packed_cdecl)."""
+        return {d: abi.packed_cdecl(self.name, d) for d in ("float64", "float32")}
+
     def record(self) -> tuple:
         """(name, the record a generated module keeps: abi.Kernel)."""
         return self.name, abi.Kernel(self.inputs, self.outputs, self.grouped, self.kind,

@@ -100,10 +100,13 @@ class _Generated(_Equivalent, Distribution):
     _own = None            # the last draw: (z, its version, its log q or None)
 
     def __init__(self, *args, validate_args=None, **kwargs):
-        values = list(args) + [kwargs.pop(n) for n in self._names[len(args):] if n in kwargs]
-        values += [self._defaults[n] for n in self._names[len(values):]]
-        if kwargs or len(values) != len(self._names):
-            raise TypeError(f"{type(self).__name__}({', '.join(self._names)})")
+        values = args
+        if kwargs or len(args) != len(self._names):
+            values = list(args) + [kwargs.pop(n) for n in self._names[len(args):]
+                                   if n in kwargs]
+            values += [self._defaults[n] for n in self._names[len(values):]]
+            if kwargs or len(values) != len(self._names):
+                raise TypeError(f"{type(self).__name__}({', '.join(self._names)})")
         values = broadcast_all(*values)
         for n, v in zip(self._names, values):
             setattr(self, n, v)
@@ -124,20 +127,21 @@ class _Generated(_Equivalent, Distribution):
         return new
 
     def rsample(self, sample_shape=torch.Size()):
-        shape = tuple(self._extended_shape(sample_shape))
+        shape = self._batch_shape if not sample_shape and not self._event_shape \
+            else tuple(self._extended_shape(sample_shape))
         params = self._params
         if self._fuse and torch.is_grad_enabled() and any(p.requires_grad for p in params):
-            z, lq = F.RSampleLogProb.apply(self._module, shape, seed(), *params)
+            z, lq = F.apply(F.RSampleLogProb, self._module, shape, seed(), *params)
         else:
-            z, lq = F.RSample.apply(self._module, shape, seed(), *params), None
+            z, lq = F.apply(F.RSample, self._module, shape, seed(), *params), None
         self._own = (z, z._version, lq)
         return z
 
     def sample(self, sample_shape=torch.Size()):
         shape = tuple(self._extended_shape(sample_shape))
         params = [p.detach() for p in self._params]
-        z, = launch.call(self._module, "sample", params, shape, seed())
-        return F.inside(z, self._module)
+        z, = launch.call(self._module, "sample", params, shape, seed(), hold=True)
+        return z
 
     def _value(self, value):
         """value, checked against the support, as a tensor of the parameters' kind."""
@@ -153,10 +157,10 @@ class _Generated(_Equivalent, Distribution):
                 return own[2]
             if self._fusable:
                 type(self)._fuse = True
-        return F.LogProb.apply(self._module, self._value(value), *self._params)
+        return F.apply(F.LogProb, self._module, self._value(value), *self._params)
 
     def cdf(self, value):
-        return F.Cdf.apply(self._module, self._value(value), *self._params)
+        return F.apply(F.Cdf, self._module, self._value(value), *self._params)
 
 
 def from_module(module, names=None, *, order=None, defaults=None, mean=None, variance=None,
@@ -302,7 +306,7 @@ class Dirichlet(_Equivalent, Distribution):
 
     def rsample(self, sample_shape=torch.Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        return F.SimplexRSample.apply(self._module, shape, seed(), self.concentration)
+        return F.apply(F.SimplexRSample, self._module, shape, seed(), self.concentration)
 
     def sample(self, sample_shape=torch.Size()):
         shape = tuple(self._extended_shape(sample_shape))
@@ -313,7 +317,7 @@ class Dirichlet(_Equivalent, Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return F.SimplexLogProb.apply(self._module, value, self.concentration)
+        return F.apply(F.SimplexLogProb, self._module, value, self.concentration)
 
     @property
     def mean(self):

@@ -15,12 +15,39 @@ incoming gradient by derivatives the same kernels computed:
 None of them has a second derivative (once_differentiable)."""
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch.autograd.function import once_differentiable
 
 from ..runtime.simplex import vjp
 from . import launch
 from .launch import host, tensor
+
+
+_unwrap_if_dead = torch._C._functorch.unwrap_if_dead
+
+
+def once(backward):
+    """torch's once_differentiable, minus its no_grad block where grad mode is off already
+    (in every backward pass but one that builds a graph of its own)."""
+    guarded = once_differentiable(backward)
+
+    @functools.wraps(backward)
+    def run(ctx, *grads):
+        return guarded(ctx, *grads) if torch.is_grad_enabled() else backward(ctx, *grads)
+    return run
+
+
+def apply(function, *args):
+    """function.apply(*args): where no functorch transform is active, straight to autograd's
+    C++ apply, with the step torch's Python wrapper takes there (unwrapping the tensors a
+    finished transform left behind), as torch's own wrapper does; its other work is for
+    transforms, and costs a small call a quarter of its time."""
+    if torch._C._are_functorch_transforms_active():
+        return function.apply(*args)
+    args = [_unwrap_if_dead(a) if isinstance(a, torch.Tensor) else a for a in args]
+    return super(torch.autograd.Function, function).apply(*args)
 
 
 def unbroadcast(g: torch.Tensor, shape) -> torch.Tensor:
@@ -35,34 +62,25 @@ def unbroadcast(g: torch.Tensor, shape) -> torch.Tensor:
 def _grads(ctx, g, derivatives, offset):
     """The incoming gradient g times each derivative, reduced to its input's shape, where
     that input needs a gradient."""
-    return tuple(unbroadcast(g * d, s) if ctx.needs_input_grad[offset + i] else None
-                 for i, (d, s) in enumerate(zip(derivatives, ctx.shapes)))
-
-
-def inside(z: torch.Tensor, module) -> torch.Tensor:
-    """z held inside the open support, in place, as torch's samplers hold theirs: a draw
-    that rounded to an end of a bounded support (a float32 Gamma or Beta draw of a small
-    shape) moves to the nearest number inside, where log q and its gradients are finite
-    (the module's `held`, where rsample_log_prob's kernels hold their draws). (The implicit
-    gradient there is 0, as at the end itself.)"""
-    lo, hi = module.held[str(z.dtype).removeprefix("torch.")]
-    if lo is not None or hi is not None:
-        z.clamp_(min=lo, max=hi)
-    return z
+    needs, shape = ctx.needs_input_grad[offset:], g.shape
+    return tuple(None if not need else g * d if s == shape else unbroadcast(g * d, s)
+                 for need, d, s in zip(needs, derivatives, ctx.shapes))
 
 
 class RSample(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, shape, seed, *params):
-        z, *dz = launch.call(module, "rsample", params, shape, seed)
-        ctx.save_for_backward(*dz)
+        z, *dz = launch.call(module, "rsample", params, shape, seed, hold=True)
+        # neither inputs nor outputs: kept on ctx, as torch asks of such tensors
+        # (save_for_backward's bookkeeping is for the graph's own tensors)
+        ctx.dz = dz
         ctx.shapes = [p.shape for p in params]
-        return inside(z, module)
+        return z
 
     @staticmethod
-    @once_differentiable
+    @once
     def backward(ctx, g):
-        return (None, None, None) + _grads(ctx, g, ctx.saved_tensors, 3)
+        return (None, None, None) + _grads(ctx, g, ctx.dz, 3)
 
 
 class RSampleLogProb(torch.autograd.Function):
@@ -73,7 +91,7 @@ class RSampleLogProb(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, shape, seed, *params):
         m = len(params)
-        # the kernel holds its draws inside the support, as inside() does RSample's
+        # the kernel holds its draws inside the support, as launch.call(hold=True) does
         z, *rest = launch.call(module, "rsample_log_prob", params, shape, seed)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(*rest[:m], *rest[m + 1:])
@@ -81,7 +99,7 @@ class RSampleLogProb(torch.autograd.Function):
         return z, rest[m]
 
     @staticmethod
-    @once_differentiable
+    @once
     def backward(ctx, gz, gl):
         m = len(ctx.shapes)
         saved = ctx.saved_tensors
@@ -111,7 +129,7 @@ class LogProb(torch.autograd.Function):
         return launch.call(module, "log_prob", args)[0]
 
     @staticmethod
-    @once_differentiable
+    @once
     def backward(ctx, g):
         if not ctx.saved_tensors:
             raise NotImplementedError(
@@ -132,7 +150,7 @@ class Cdf(torch.autograd.Function):
         return F
 
     @staticmethod
-    @once_differentiable
+    @once
     def backward(ctx, g):
         return (None,) + _grads(ctx, g, ctx.saved_tensors, 1)
 
@@ -147,7 +165,7 @@ class SimplexRSample(torch.autograd.Function):
         return z
 
     @staticmethod
-    @once_differentiable
+    @once
     def backward(ctx, g):
         z, v = ctx.saved_tensors
         return (None, None, None, unbroadcast(vjp(z, v, g), ctx.shapes[0])
@@ -164,7 +182,7 @@ class SimplexLogProb(torch.autograd.Function):
         return tensor(module.log_prob(host(x), host(alpha)))
 
     @staticmethod
-    @once_differentiable
+    @once
     def backward(ctx, g):
         x, alpha = ctx.saved_tensors
         g = g.unsqueeze(-1)

@@ -17,13 +17,16 @@ _functions: dict = {}
 
 
 def _function(kernels, kernel: str, dtype):
-    """(the C function taking addresses, its number of outputs, whether it samples)."""
+    """How the kernel runs on CPU tensors of dtype: (boundary.c's module and plan, or None
+    and the C function taking addresses; its number of outputs; whether it samples; the
+    NumPy dtype of its results)."""
     key = (kernels, kernel, dtype)
     found = _functions.get(key)
     if found is None:
         k = kernels.kernels[kernel]
-        found = _functions[key] = (kernels.address_function(kernel, _DTYPES[dtype]),
-                                   len(k.outputs), k.kind != "map")
+        plan = kernels.host.plan(kernel)
+        call = plan if plan else (None, kernels.address_function(kernel, _DTYPES[dtype]))
+        found = _functions[key] = (*call, len(k.outputs), k.kind != "map", _NUMPY[dtype])
     return found
 
 
@@ -40,55 +43,65 @@ def tensor(a) -> torch.Tensor:
     return a if isinstance(a, torch.Tensor) else torch.from_numpy(np.asarray(a))
 
 
-def _arrays(tensors, shape):
-    """The tensors as the kernel reads them, with their element strides: a single value as
-    it is (stride 0), anything else contiguous in the result's shape (a broadcast or a
-    strided one copied, as the array boundary copies it); None if they do not broadcast."""
-    arrays = []
+def _addresses(tensors, dtype, shape):
+    """Each tensor's address and element stride as the kernel reads it: a single value as it
+    is (stride 0), anything else contiguous in the result's shape (a broadcast or a strided
+    one copied, as the array boundary copies it); and the tensors that hold that memory.
+    None where a tensor is of another dtype or device, or does not broadcast."""
+    addresses, keep = [], []
     for t in tensors:
+        if t.dtype != dtype or not t.is_cpu:
+            return None
         if t.numel() == 1:
-            arrays += [t, 0]
+            addresses += [t.data_ptr(), 0]
             continue
         if t.shape != shape:
             try:
                 t = t.expand(shape)
             except RuntimeError:
                 return None
-        arrays += [t if t.is_contiguous() else t.contiguous(), 1]
-    return arrays
+        if not t.is_contiguous():
+            t = t.contiguous()
+            keep.append(t)
+        addresses += [t.data_ptr(), 1]
+    return addresses, keep
 
 
-def _direct(kernels, kernel, tensors, size, seed):
+def _direct(kernels, kernel, tensors, size, seed, held):
     """The outputs of a call by address, or None where the call is not the common case.
     The outputs are rows of one new array (one allocation, not one per output), each a
     tensor of its own: not a view, so that a caller may change it in place as it could
-    torch's own results."""
+    torch's own results. held: the first output's ends by dtype (module.held), or None."""
     dtype = tensors[0].dtype
-    if dtype not in _DTYPES or any(t.dtype != dtype or not t.is_cpu for t in tensors):
+    if dtype not in _DTYPES:
         return None
     shape = tensors[0].shape
     if size is not None:
         shape = torch.Size(size)
-    elif any(t.shape != shape for t in tensors):
+    elif any(t.shape != shape for t in tensors[1:]):
         try:
             shape = torch.broadcast_shapes(*(t.shape for t in tensors))
         except RuntimeError:
             return None
-    arrays = _arrays(tensors, shape)
-    if arrays is None:
+    found = _addresses(tensors, dtype, shape)
+    if found is None:
         return None
-    function, n_out, samples = _function(kernels, kernel, dtype)
-    block = np.empty((n_out,) + tuple(shape), _NUMPY[dtype])
+    addresses, keep = found        # keep: copies that must live through the call
+    fast, function, n_out, samples, np_dtype = _function(kernels, kernel, dtype)
+    block = np.empty((n_out,) + tuple(shape), np_dtype)
     # block[i, ...] is an array also where shape is () (iterating block would give scalars)
     outs = [torch.from_numpy(block[i, ...]) for i in range(n_out)]
     n = shape.numel()
-    args = [n, seed, 0] if samples else [n]        # the whole stream, from offset 0
-    for a, stride in zip(arrays[::2], arrays[1::2]):
-        args += [a.data_ptr(), stride]
     start, step = outs[0].data_ptr(), block.strides[0]
-    args += [start + i * step for i in range(n_out)]
-    if n:
-        function(*args)
+    addresses += [start + i * step for i in range(n_out)]
+    low, high = held[_DTYPES[dtype]] if held else (None, None)
+    if fast is not None:
+        fast.call_at(function, dtype is torch.float32, n, seed, tuple(addresses), low, high)
+        return outs
+    if n:                                          # the whole stream, from offset 0
+        function(*([n, seed, 0] if samples else [n]), *addresses)
+    if low is not None or high is not None:
+        outs[0].clamp_(min=low, max=high)
     return outs
 
 
@@ -99,17 +112,24 @@ def _flat(outs) -> list:
     return [t for o in outs for t in _flat(o)]
 
 
-def call(module, kernel: str, tensors, size=None, seed=None) -> list:
+def call(module, kernel: str, tensors, size=None, seed=None, hold=False) -> list:
     """A kernel of a generated module on tensors (a sampler's with its size, the shape of its
-    results, and seed); its outputs as a list of tensors on the inputs' device. A
-    composition of generated modules (irgen.compose: truncation) has the same kernels as
-    methods that take tensors as they are."""
+    results, and seed); its outputs as a list of tensors on the inputs' device. hold: the
+    draws (the first output) held inside the support, where they rounded to an end (the
+    module's `held`). A composition of generated modules (irgen.compose: truncation) has
+    the same kernels as methods that take tensors as they are."""
     options = {} if size is None and seed is None else {"size": size, "seed": seed}
     kernels = getattr(module, "_kernels", None)
     if kernels is None:
-        return _flat(getattr(module, kernel)(*tensors, **options))
-    outs = _direct(kernels, kernel, tensors, size, seed)
-    if outs is not None:
-        return outs
-    outs = kernels.call(kernel, tuple(map(host, tensors)), **options)
-    return [tensor(o) for o in (outs if isinstance(outs, tuple) else (outs,))]
+        outs = _flat(getattr(module, kernel)(*tensors, **options))
+    else:
+        outs = _direct(kernels, kernel, tensors, size, seed, module.held if hold else None)
+        if outs is not None:
+            return outs
+        outs = kernels.call(kernel, tuple(map(host, tensors)), **options)
+        outs = [tensor(o) for o in (outs if isinstance(outs, tuple) else (outs,))]
+    if hold:
+        low, high = module.held[str(outs[0].dtype).removeprefix("torch.")]
+        if low is not None or high is not None:
+            outs[0].clamp_(min=low, max=high)
+    return outs

@@ -24,6 +24,7 @@ import irgen.generated.gamma as g
 import irgen.generated.normal as nrm
 import irgen.generated.von_mises as v
 from cases import UNIVARIATE
+from philox_kat import KAT
 from irgen.runtime import get_num_threads, set_num_threads
 
 LO = np.uint64(0xFFFFFFFF)
@@ -54,14 +55,6 @@ def raw(lib_pair, name, ctr, key, dtype):
 
 
 # ---------------------------------------------------------------- the generator
-
-KAT = [  # Random123 kat_vectors: counter, key, output (Philox4x32, 10 rounds)
-    ([0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
-    ([0xffffffff] * 4, [0xffffffff] * 2, [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]),
-    ([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0],
-     [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]),
-]
-
 
 def test_philox4x32_matches_the_published_known_answers():
     for ctr, key, want in KAT:

@@ -62,7 +62,7 @@ def test_the_cuda_source_has_the_same_generator(launches, tmp_path):
     import ctypes
 
     from cuda_on_host import compile_host
-    from test_sampling import KAT
+    from philox_kat import KAT
     lib = compile_host(Path(g.__file__).with_suffix(".cu"), tmp_path)
     for ctr, key, want in KAT:
         c, k = np.array(ctr, np.uint32), np.array(key, np.uint32)

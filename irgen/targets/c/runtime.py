@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...abi import RAW_GENERATORS, kernel_cdecl
+from ...abi import RAW_GENERATORS, kernel_cdecl, packed_cdecl
 from ...runtime.promotion import (broadcast, float_dtype, is_python_number, requested_dtype,
                                   row_shape, sampler_options)
 from .compile import compile_binary
@@ -31,6 +31,8 @@ def cdef(kernels: dict, addresses=False) -> str:
         for dtype in ("float64", "float32"):
             decls.append(kernel_cdecl(name, dtype, len(k.inputs), len(k.outputs), k.kind,
                                       k.rows, addresses) + ";")
+            if not k.rows:
+                decls.append(packed_cdecl(name, dtype) + ";")
     return "\n".join(decls)
 
 
@@ -80,6 +82,7 @@ class HostKernels:
         self.kernels = kernels
         self._lib = None
         self._functions = {}
+        self._plans = {}
 
     @property
     def lib(self):
@@ -106,6 +109,36 @@ class HostKernels:
             keep.append(a)
             cargs += [ffi.from_buffer(ctype, a), stride]
         return self._run(kernel, dt, shape, cargs, out, out_names)
+
+    def fast_call(self, kernel: str, args: tuple, seed=None):
+        """The call's results by the fast path (boundary.c) where it is the common case
+        (arrays of one float dtype and shape, or Python numbers; a sampler's integer seed;
+        no out=, size= or dtype=), else NotImplemented."""
+        plan = self.plan(kernel)
+        if not plan:
+            return NotImplemented
+        return plan[0].call(plan[1], args, seed)
+
+    def plan(self, kernel: str):
+        """The kernel's fast path: (boundary.c's module, its plan), or () where it has none."""
+        plan = self._plans.get(kernel)
+        if plan is None:
+            plan = self._plans[kernel] = self._plan(kernel)
+        return plan
+
+    def _plan(self, kernel: str):
+        """(the fast path's module, its plan: the packed entry points' addresses, the
+        counts of inputs and outputs, whether it samples), or () where it has none."""
+        from .boundary import extension
+
+        k = self.kernels[kernel]
+        fast = None if k.rows else extension()
+        if fast is None:
+            return ()
+        ffi, lib = self.lib
+        address = [int(ffi.cast("uintptr_t", getattr(lib, f"irgen_{kernel}_{dt}_packed")))
+                   for dt in ("float64", "float32")]
+        return fast, (*address, len(k.inputs), len(k.outputs), k.kind != "map")
 
     def call_rows(self, kernel: str, args: tuple, out=None, stream=None, size=None, seed=None,
                   dtype=None):
