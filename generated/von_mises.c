@@ -467,8 +467,6 @@ static const double INV_SQUARES_EVEN_f64[40] = {0.25, 0.0625, 0.0277777777777777
 
 static const double INV_SQUARES_ODD_f64[40] = {1.0, 0.1111111111111111, 0.04, 0.02040816326530612, 0.012345679012345678, 0.008264462809917356, 0.005917159763313609, 0.0044444444444444444, 0.0034602076124567475, 0.002770083102493075, 0.0022675736961451248, 0.001890359168241966, 0.0016, 0.0013717421124828531, 0.0011890606420927466, 0.001040582726326743, 0.0009182736455463728, 0.0008163265306122449, 0.0007304601899196494, 0.0006574621959237344, 0.000594883997620464, 0.0005408328826392645, 0.0004938271604938272, 0.0004526935264825713, 0.00041649312786339027, 0.00038446751249519417, 0.000355998576005696, 0.00033057851239669424, 0.0003077870113881194, 0.0002872737719046251, 0.0002687449610319806, 0.0002519526329050139, 0.00023668639053254438, 0.00022276676319893073, 0.00021003990758244065, 0.00019837333862328903, 0.00018765246762994934, 0.00017777777777777779, 0.00016866250632484398, 0.0001602307322544464};
 
-static const double SIN_TAYLOR_f64[12] = {-3.868170170630684e-23, 1.9572941063391263e-20, -8.22063524662433e-18, 2.8114572543455206e-15, -7.647163731819816e-13, 1.6059043836821613e-10, -2.505210838544172e-08, 2.7557319223985893e-06, -0.0001984126984126984, 0.008333333333333333, -0.16666666666666666, 1.0};
-
 static const double T12_W_f64[12] = {0.04717533638651183, 0.10693932599531843, 0.16007832854334622, 0.20316742672306592, 0.2334925365383548, 0.24914704581340277, 0.24914704581340277, 0.2334925365383548, 0.20316742672306592, 0.16007832854334622, 0.10693932599531843, 0.04717533638651183};
 
 static const double T12_X_f64[12] = {0.9815606342467192, 0.9041172563704749, 0.7699026741943047, 0.5873179542866175, 0.3678314989981802, 0.1252334085114689, -0.1252334085114689, -0.3678314989981802, -0.5873179542866175, -0.7699026741943047, -0.9041172563704749, -0.9815606342467192};
@@ -721,26 +719,52 @@ static inline __attribute__((always_inline)) irgen_vd log_i0e_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd sin_small_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
-    irgen_vd x2 = irgen_bc_f64(0.0);
-    irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd q5 = irgen_bc_f64(0.0);
+    irgen_vd r0 = irgen_bc_f64(0.0);
+    irgen_vd r1 = irgen_bc_f64(0.0);
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_vd x2__0 = x * x;
-        const double total__0 = 0.0;
-        x2 = x2__0;
-        total = irgen_bc_f64(total__0);
+        const irgen_vd z__0 = x * x;
+        const irgen_vd z2__0 = z__0 * z__0;
+        const irgen_vd z4__0 = z2__0 * z2__0;
+        const irgen_vd z8__0 = z4__0 * z4__0;
+        const irgen_vd q0__0 = 1.0 - 0.16666666666666666 * z__0;
+        const irgen_vd q1__0 = 0.008333333333333333 - 0.0001984126984126984 * z__0;
+        const irgen_vd q2__0 = 2.7557319223985893e-06 - 2.505210838544172e-08 * z__0;
+        const irgen_vd q3__0 = 1.6059043836821613e-10 - 7.647163731819816e-13 * z__0;
+        const irgen_vd q4__0 = 2.8114572543455206e-15 - 8.22063524662433e-18 * z__0;
+        const irgen_vd q5__0 = 1.9572941063391263e-20 - 3.868170170630684e-23 * z__0;
+        const irgen_vd r0__0 = q0__0 + q1__0 * z2__0;
+        const irgen_vd r1__0 = q2__0 + q3__0 * z2__0;
+        const irgen_vd r2__0 = q4__0 + q5__0 * z2__0;
+        const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        return x * (r2__0 * z8__0 + u__0);
     }
-    {
-        irgen_md irgen_m1 = irgen_m0;
-        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
-            {
-                const irgen_vd total__0 = total * x2 + SIN_TAYLOR_f64[(int)(((double)(0 + irgen_k1)))];
-                total = total__0;
-            }
-        }
-    }
-    return total * x;
     return irgen_ret0;
 }
 
@@ -1707,38 +1731,111 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd sin_small__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd d0_x, irgen_vd* irgen_r1)
 {
-    irgen_vd d0_x2 = irgen_bc_f64(0.0);
-    irgen_vd d0_total = irgen_bc_f64(0.0);
-    irgen_vd x2 = irgen_bc_f64(0.0);
-    irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd d0_z = irgen_bc_f64(0.0);
+    irgen_vd d0_z2 = irgen_bc_f64(0.0);
+    irgen_vd d0_z4 = irgen_bc_f64(0.0);
+    irgen_vd d0_z8 = irgen_bc_f64(0.0);
+    irgen_vd d0_q0 = irgen_bc_f64(0.0);
+    irgen_vd d0_q1 = irgen_bc_f64(0.0);
+    irgen_vd d0_q2 = irgen_bc_f64(0.0);
+    irgen_vd d0_q3 = irgen_bc_f64(0.0);
+    irgen_vd d0_q4 = irgen_bc_f64(0.0);
+    irgen_vd d0_q5 = irgen_bc_f64(0.0);
+    irgen_vd d0_r0 = irgen_bc_f64(0.0);
+    irgen_vd d0_r1 = irgen_bc_f64(0.0);
+    irgen_vd d0_r2 = irgen_bc_f64(0.0);
+    irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd q5 = irgen_bc_f64(0.0);
+    irgen_vd r0 = irgen_bc_f64(0.0);
+    irgen_vd r1 = irgen_bc_f64(0.0);
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
-        const double d0_x2__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const irgen_vd d0_x2__1 = 2.0 * d0_x * x;
-        const irgen_vd x2__0 = x * x;
-        const double d0_total__1 = 0.0;
-        const double total__0 = 0.0;
-        d0_x2 = d0_x2__1;
-        d0_total = irgen_bc_f64(d0_total__1);
-        x2 = x2__0;
-        total = irgen_bc_f64(total__0);
+        const double d0_z__0 = 0.0;
+        const double d0_z2__0 = 0.0;
+        const double d0_z4__0 = 0.0;
+        const double d0_z8__0 = 0.0;
+        const double d0_q0__0 = 0.0;
+        const double d0_q1__0 = 0.0;
+        const double d0_q2__0 = 0.0;
+        const double d0_q3__0 = 0.0;
+        const double d0_q4__0 = 0.0;
+        const double d0_q5__0 = 0.0;
+        const double d0_r0__0 = 0.0;
+        const double d0_r1__0 = 0.0;
+        const double d0_r2__0 = 0.0;
+        const double d0_u__0 = 0.0;
+        const irgen_vd d0_z__1 = 2.0 * d0_x * x;
+        const irgen_vd z__0 = x * x;
+        const irgen_vd d0_z2__1 = 2.0 * d0_z__1 * z__0;
+        const irgen_vd z2__0 = z__0 * z__0;
+        const irgen_vd d0_z4__1 = 2.0 * d0_z2__1 * z2__0;
+        const irgen_vd z4__0 = z2__0 * z2__0;
+        const irgen_vd d0_z8__1 = 2.0 * d0_z4__1 * z4__0;
+        const irgen_vd z8__0 = z4__0 * z4__0;
+        const irgen_vd d0_q0__1 = -(0.16666666666666666 * d0_z__1);
+        const irgen_vd q0__0 = 1.0 - 0.16666666666666666 * z__0;
+        const irgen_vd d0_q1__1 = -(0.0001984126984126984 * d0_z__1);
+        const irgen_vd q1__0 = 0.008333333333333333 - 0.0001984126984126984 * z__0;
+        const irgen_vd d0_q2__1 = -(2.505210838544172e-08 * d0_z__1);
+        const irgen_vd q2__0 = 2.7557319223985893e-06 - 2.505210838544172e-08 * z__0;
+        const irgen_vd d0_q3__1 = -(7.647163731819816e-13 * d0_z__1);
+        const irgen_vd q3__0 = 1.6059043836821613e-10 - 7.647163731819816e-13 * z__0;
+        const irgen_vd d0_q4__1 = -(8.22063524662433e-18 * d0_z__1);
+        const irgen_vd q4__0 = 2.8114572543455206e-15 - 8.22063524662433e-18 * z__0;
+        const irgen_vd d0_q5__1 = -(3.868170170630684e-23 * d0_z__1);
+        const irgen_vd q5__0 = 1.9572941063391263e-20 - 3.868170170630684e-23 * z__0;
+        const irgen_vd d0_r0__1 = d0_q0__1 + d0_q1__1 * z2__0 + d0_z2__1 * q1__0;
+        const irgen_vd r0__0 = q0__0 + q1__0 * z2__0;
+        const irgen_vd d0_r1__1 = d0_q2__1 + d0_q3__1 * z2__0 + d0_z2__1 * q3__0;
+        const irgen_vd r1__0 = q2__0 + q3__0 * z2__0;
+        const irgen_vd d0_r2__1 = d0_q4__1 + d0_q5__1 * z2__0 + d0_z2__1 * q5__0;
+        const irgen_vd r2__0 = q4__0 + q5__0 * z2__0;
+        const irgen_vd d0_u__1 = d0_r0__1 + d0_r1__1 * z4__0 + d0_z4__1 * r1__0;
+        const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
+        d0_z = d0_z__1;
+        d0_z2 = d0_z2__1;
+        d0_z4 = d0_z4__1;
+        d0_z8 = d0_z8__1;
+        d0_q0 = d0_q0__1;
+        d0_q1 = d0_q1__1;
+        d0_q2 = d0_q2__1;
+        d0_q3 = d0_q3__1;
+        d0_q4 = d0_q4__1;
+        d0_q5 = d0_q5__1;
+        d0_r0 = d0_r0__1;
+        d0_r1 = d0_r1__1;
+        d0_r2 = d0_r2__1;
+        d0_u = d0_u__1;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        const irgen_vd irgen_c0 = r2__0 * z8__0 + u__0;
+        *irgen_r1 = irgen_c0 * d0_x + x * (d0_r2__1 * z8__0 + d0_u__1 + d0_z8__1 * r2__0);
+        return irgen_c0 * x;
     }
-    {
-        irgen_md irgen_m1 = irgen_m0;
-        if (irgen_any_f64(irgen_m1)) for (int irgen_k1 = 0; irgen_k1 < 12; ++irgen_k1) {
-            {
-                const irgen_vd d0_total__0 = d0_total * x2 + d0_x2 * total;
-                const irgen_vd total__0 = total * x2 + SIN_TAYLOR_f64[(int)(((double)(0 + irgen_k1)))];
-                d0_total = d0_total__0;
-                total = total__0;
-            }
-        }
-    }
-    *irgen_r1 = d0_total * x + d0_x * total;
-    return total * x;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }

@@ -11,11 +11,11 @@ EULER = 0.5772156649015329
 # a = 0, for Horner's rule; for |a| < 0.2 the terms beyond k = 25 are below 1e-17 relative.
 with mpmath.workdps(40):        # fixed precision: the tables must not depend on the caller's
     ZETA_OVER_K = tuple(float(mpmath.zeta(k) / k) for k in range(25, 1, -1))
-# sin x = x sum_k (-x^2)^k / (2k+1)!, k < 12: below 1e-18 relative for |x| <= pi/2.
-# Highest power first, for Horner's rule.
+# sin x = x sum_k S_k (x^2)^k, S_k = (-1)^k / (2k+1)!, k < 12: the terms left out are below
+# 1e-18 relative for |x| <= pi/2. Named S0 ... S11, lowest degree first, for Estrin's scheme.
 with mpmath.workdps(40):
-    SIN_TAYLOR = tuple(float(mpmath.mpf(-1) ** k / mpmath.factorial(2 * k + 1))
-                       for k in reversed(range(12)))
+    globals().update({f"S{k}": float(mpmath.mpf(-1) ** k / mpmath.factorial(2 * k + 1))
+                      for k in range(12)})
 
 
 @dsl
@@ -110,9 +110,22 @@ def lgamma1p(a):
 @dsl
 def sin_small(x):
     """sin x for |x| <= pi/2 by its Taylor polynomial: no argument reduction, relative
-    accuracy near 0, and a few multiply-adds instead of a library call."""
-    x2 = x * x
-    total = 0.0
-    for i in range(12):
-        total = total * x2 + SIN_TAYLOR[i]
-    return x * total
+    accuracy near 0, and a few multiply-adds instead of a library call. Estrin's scheme
+    (pairs, then pairs of pairs with z^2, z^4, z^8): four dependent steps, not Horner's
+    twelve, so that the nodes of a quadrature overlap; each step a statement of its own,
+    so that sympy keeps the order."""
+    z = x * x
+    z2 = z * z
+    z4 = z2 * z2
+    z8 = z4 * z4
+    q0 = S0 + S1 * z
+    q1 = S2 + S3 * z
+    q2 = S4 + S5 * z
+    q3 = S6 + S7 * z
+    q4 = S8 + S9 * z
+    q5 = S10 + S11 * z
+    r0 = q0 + q1 * z2
+    r1 = q2 + q3 * z2
+    r2 = q4 + q5 * z2
+    u = r0 + r1 * z4
+    return x * (u + r2 * z8)
