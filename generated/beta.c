@@ -5368,13 +5368,14 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(ir
    one's counter to be stored. */
 static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
 {
-    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5];
+    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5], top = 0;
     const int q = (len + 3) / 4;
     for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
             if (end[k] + j < end[k + 1]) count[k][key[end[k] + j]]++;
-    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+    for (int j = 0; j < len; ++j) top = key[j] > top ? key[j] : top;
+    for (int g = 0, s = 0; g <= top; ++g)
         for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
@@ -5389,6 +5390,9 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5403,6 +5407,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5434,6 +5439,9 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5448,6 +5456,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5577,6 +5586,9 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5591,6 +5603,7 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5622,6 +5635,9 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5636,6 +5652,7 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5667,6 +5684,9 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5681,6 +5701,7 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5712,6 +5733,9 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5726,6 +5750,7 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5757,6 +5782,9 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5771,6 +5799,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5804,6 +5833,9 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5818,6 +5850,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5851,6 +5884,9 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5865,6 +5901,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -5897,6 +5934,9 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -5911,6 +5951,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6000,6 +6041,9 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -6014,6 +6058,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6057,6 +6102,9 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
@@ -6071,6 +6119,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6119,6 +6168,9 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -6133,6 +6185,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6185,6 +6238,9 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
@@ -6199,6 +6255,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;

@@ -7711,13 +7711,14 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f3
    one's counter to be stored. */
 static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
 {
-    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5];
+    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5], top = 0;
     const int q = (len + 3) / 4;
     for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
             if (end[k] + j < end[k + 1]) count[k][key[end[k] + j]]++;
-    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+    for (int j = 0; j < len; ++j) top = key[j] > top ? key[j] : top;
+    for (int g = 0, s = 0; g <= top; ++g)
         for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
@@ -7732,6 +7733,9 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -7745,6 +7749,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -7775,6 +7780,9 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -7788,6 +7796,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -7910,6 +7919,9 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -7923,6 +7935,7 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -7953,6 +7966,9 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -7966,6 +7982,7 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -7996,6 +8013,9 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8009,6 +8029,7 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8039,6 +8060,9 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8052,6 +8076,7 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8082,6 +8107,9 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8095,6 +8123,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8126,6 +8155,9 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8139,6 +8171,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8170,6 +8203,9 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8183,6 +8219,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8213,6 +8250,9 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8226,6 +8266,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8256,6 +8297,9 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8268,6 +8312,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8295,6 +8340,9 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8307,6 +8355,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8334,6 +8383,9 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8346,6 +8398,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8361,6 +8414,9 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -8374,6 +8430,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8404,6 +8461,9 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8416,6 +8476,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8431,6 +8492,9 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
@@ -8444,6 +8508,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8474,6 +8539,9 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8486,6 +8554,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8505,6 +8574,9 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -8518,6 +8590,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8551,6 +8624,9 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8563,6 +8639,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8582,6 +8659,9 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
@@ -8595,6 +8675,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;

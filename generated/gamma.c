@@ -7919,13 +7919,14 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(ir
    one's counter to be stored. */
 static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
 {
-    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5];
+    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5], top = 0;
     const int q = (len + 3) / 4;
     for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
             if (end[k] + j < end[k + 1]) count[k][key[end[k] + j]]++;
-    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+    for (int j = 0; j < len; ++j) top = key[j] > top ? key[j] : top;
+    for (int g = 0, s = 0; g <= top; ++g)
         for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
@@ -7940,6 +7941,9 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -7954,6 +7958,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -7985,6 +7990,9 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -7999,6 +8007,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8128,6 +8137,9 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8142,6 +8154,7 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8173,6 +8186,9 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8187,6 +8203,7 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8218,6 +8235,9 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8232,6 +8252,7 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8263,6 +8284,9 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8277,6 +8301,7 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8308,6 +8333,9 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8322,6 +8350,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8355,6 +8384,9 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8369,6 +8401,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8402,6 +8435,9 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8416,6 +8452,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8448,6 +8485,9 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8462,6 +8502,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8494,6 +8535,9 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8507,6 +8551,7 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8535,6 +8580,9 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8548,6 +8596,7 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8576,6 +8625,9 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8589,6 +8641,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8605,6 +8658,9 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -8619,6 +8675,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8651,6 +8708,9 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8664,6 +8724,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8680,6 +8741,9 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
@@ -8694,6 +8758,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8726,6 +8791,9 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8739,6 +8807,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8759,6 +8828,9 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -8773,6 +8845,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8809,6 +8882,9 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8822,6 +8898,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8842,6 +8919,9 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
@@ -8856,6 +8936,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -8940,6 +9021,9 @@ void irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const do
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -8953,6 +9037,7 @@ void irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const do
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8981,6 +9066,9 @@ void irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const fl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -8994,6 +9082,7 @@ void irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const fl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -9022,6 +9111,9 @@ void irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const d
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -9035,6 +9127,7 @@ void irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const d
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -9075,6 +9168,9 @@ void irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const f
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
@@ -9088,6 +9184,7 @@ void irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const f
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;

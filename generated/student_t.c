@@ -5954,13 +5954,14 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
    one's counter to be stored. */
 static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
 {
-    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5];
+    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5], top = 0;
     const int q = (len + 3) / 4;
     for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
             if (end[k] + j < end[k + 1]) count[k][key[end[k] + j]]++;
-    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+    for (int j = 0; j < len; ++j) top = key[j] > top ? key[j] : top;
+    for (int g = 0, s = 0; g <= top; ++g)
         for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
@@ -5975,6 +5976,9 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -5990,6 +5994,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6022,6 +6027,9 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -6037,6 +6045,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6173,6 +6182,9 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -6188,6 +6200,7 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6220,6 +6233,9 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -6235,6 +6251,7 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6267,6 +6284,9 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -6282,6 +6302,7 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6314,6 +6335,9 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -6329,6 +6353,7 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6361,6 +6386,9 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -6376,6 +6404,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6411,6 +6440,9 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -6426,6 +6458,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6461,6 +6494,9 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -6476,6 +6512,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6510,6 +6547,9 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -6525,6 +6565,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6619,6 +6660,9 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -6634,6 +6678,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6680,6 +6725,9 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
@@ -6695,6 +6743,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6742,6 +6791,9 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -6757,6 +6809,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6809,6 +6862,9 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
@@ -6824,6 +6880,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;

@@ -3770,13 +3770,14 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
    one's counter to be stored. */
 static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
 {
-    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5];
+    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5], top = 0;
     const int q = (len + 3) / 4;
     for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
             if (end[k] + j < end[k + 1]) count[k][key[end[k] + j]]++;
-    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+    for (int j = 0; j < len; ++j) top = key[j] > top ? key[j] : top;
+    for (int g = 0, s = 0; g <= top; ++g)
         for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
@@ -3791,6 +3792,9 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -3805,6 +3809,7 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3836,6 +3841,9 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -3850,6 +3858,7 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3979,6 +3988,9 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -3993,6 +4005,7 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4024,6 +4037,9 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -4038,6 +4054,7 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4069,6 +4086,9 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -4083,6 +4103,7 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4114,6 +4135,9 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -4128,6 +4152,7 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4159,6 +4184,9 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -4173,6 +4201,7 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4206,6 +4235,9 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -4220,6 +4252,7 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4253,6 +4286,9 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
@@ -4267,6 +4303,7 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4299,6 +4336,9 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
@@ -4313,6 +4353,7 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4402,6 +4443,9 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -4416,6 +4460,7 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4459,6 +4504,9 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
@@ -4473,6 +4521,7 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4517,6 +4566,9 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -4531,6 +4583,7 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4579,6 +4632,9 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_f_d(out0, 1, c + b, w);
@@ -4593,6 +4649,7 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
             for (int l = 0; l < w; ++l) key[b + l] = kb[l];
         }
         irgen_order_chunk(key, len, order);
+        }
 
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;

@@ -2685,13 +2685,14 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f3
    one's counter to be stored. */
 static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
 {
-    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5];
+    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5], top = 0;
     const int q = (len + 3) / 4;
     for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
             if (end[k] + j < end[k + 1]) count[k][key[end[k] + j]]++;
-    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+    for (int j = 0; j < len; ++j) top = key[j] > top ? key[j] : top;
+    for (int g = 0, s = 0; g <= top; ++g)
         for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)

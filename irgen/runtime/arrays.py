@@ -17,6 +17,7 @@ class KernelSet:
         self.kernels = {k: v if isinstance(v, Kernel) else Kernel(*v)
                         for k, v in kernels.items()}
         self._runtimes: dict = {}
+        self._host = None
 
     def source(self, target) -> Path:
         """The target's generated file beside the module."""
@@ -49,7 +50,10 @@ class KernelSet:
     # the host's kernels, for callers that hold host memory (irgen.torch, tests)
     @property
     def host(self):
-        return self.runtime(targets.all_targets()[0])
+        host = self._host
+        if host is None:
+            host = self._host = self.runtime(targets.all_targets()[0])
+        return host
 
     @property
     def lib(self):
