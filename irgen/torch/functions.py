@@ -70,9 +70,9 @@ def _grads(ctx, g, derivatives, offset):
 class RSample(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, shape, seed, *params):
-        z, *dz = launch.call(module, "rsample", params, shape, seed, hold=True)
-        # neither inputs nor outputs: kept on ctx, as torch asks of such tensors
-        # (save_for_backward's bookkeeping is for the graph's own tensors)
+        z, dz = launch.call(module, "rsample", params, shape, seed, hold=True, rest=True)
+        # dz: dz/dp for every parameter, stacked; neither an input nor an output, so kept on
+        # ctx, as torch asks of such tensors (save_for_backward is for the graph's own)
         ctx.dz = dz
         ctx.shapes = [p.shape for p in params]
         return z
@@ -80,7 +80,12 @@ class RSample(torch.autograd.Function):
     @staticmethod
     @once
     def backward(ctx, g):
-        return (None, None, None) + _grads(ctx, g, ctx.dz, 3)
+        # every parameter's product in one operation, then each reduced to its shape
+        products = (g * ctx.dz).unbind(0)
+        needs, shape = ctx.needs_input_grad[3:], g.shape
+        return (None, None, None) + tuple(
+            None if not need else p if s == shape else unbroadcast(p, s)
+            for need, p, s in zip(needs, products, ctx.shapes))
 
 
 class RSampleLogProb(torch.autograd.Function):

@@ -67,11 +67,13 @@ def _addresses(tensors, dtype, shape):
     return addresses, keep
 
 
-def _direct(kernels, kernel, tensors, size, seed, held):
+def _direct(kernels, kernel, tensors, size, seed, held, rest):
     """The outputs of a call by address, or None where the call is not the common case.
     The outputs are rows of one new array (one allocation, not one per output), each a
     tensor of its own: not a view, so that a caller may change it in place as it could
-    torch's own results. held: the first output's ends by dtype (module.held), or None."""
+    torch's own results; with rest, the first output and one tensor of all the others
+    (for a caller that keeps them to itself). held: the first output's ends by dtype
+    (module.held), or None."""
     dtype = tensors[0].dtype
     if dtype not in _DTYPES:
         return None
@@ -88,12 +90,19 @@ def _direct(kernels, kernel, tensors, size, seed, held):
         return None
     addresses, keep = found        # keep: copies that must live through the call
     fast, function, n_out, samples, np_dtype = _function(kernels, kernel, dtype)
-    block = np.empty((n_out,) + tuple(shape), np_dtype)
-    # block[i, ...] is an array also where shape is () (iterating block would give scalars)
-    outs = [torch.from_numpy(block[i, ...]) for i in range(n_out)]
+    if rest:
+        first = torch.from_numpy(np.empty(tuple(shape), np_dtype))
+        others = torch.from_numpy(np.empty((n_out - 1,) + tuple(shape), np_dtype))
+        outs = [first, others]
+        start, step = others.data_ptr(), others.stride(0) * others.element_size()
+        addresses += [first.data_ptr()] + [start + i * step for i in range(n_out - 1)]
+    else:
+        block = np.empty((n_out,) + tuple(shape), np_dtype)
+        # block[i, ...] is an array also where shape is () (iterating would give scalars)
+        outs = [torch.from_numpy(block[i, ...]) for i in range(n_out)]
+        start, step = outs[0].data_ptr(), block.strides[0]
+        addresses += [start + i * step for i in range(n_out)]
     n = shape.numel()
-    start, step = outs[0].data_ptr(), block.strides[0]
-    addresses += [start + i * step for i in range(n_out)]
     low, high = held[_DTYPES[dtype]] if held else (None, None)
     if fast is not None:
         fast.call_at(function, dtype is torch.float32, n, seed, tuple(addresses), low, high)
@@ -112,22 +121,26 @@ def _flat(outs) -> list:
     return [t for o in outs for t in _flat(o)]
 
 
-def call(module, kernel: str, tensors, size=None, seed=None, hold=False) -> list:
+def call(module, kernel: str, tensors, size=None, seed=None, hold=False, rest=False) -> list:
     """A kernel of a generated module on tensors (a sampler's with its size, the shape of its
     results, and seed); its outputs as a list of tensors on the inputs' device. hold: the
     draws (the first output) held inside the support, where they rounded to an end (the
-    module's `held`). A composition of generated modules (irgen.compose: truncation) has
-    the same kernels as methods that take tensors as they are."""
+    module's `held`). rest: the first output and one tensor stacking the others. A
+    composition of generated modules (irgen.compose: truncation) has the same kernels as
+    methods that take tensors as they are."""
     options = {} if size is None and seed is None else {"size": size, "seed": seed}
     kernels = getattr(module, "_kernels", None)
     if kernels is None:
         outs = _flat(getattr(module, kernel)(*tensors, **options))
     else:
-        outs = _direct(kernels, kernel, tensors, size, seed, module.held if hold else None)
+        outs = _direct(kernels, kernel, tensors, size, seed, module.held if hold else None,
+                       rest)
         if outs is not None:
             return outs
         outs = kernels.call(kernel, tuple(map(host, tensors)), **options)
         outs = [tensor(o) for o in (outs if isinstance(outs, tuple) else (outs,))]
+    if rest:
+        outs = [outs[0], torch.stack(outs[1:])]
     if hold:
         low, high = module.held[str(outs[0].dtype).removeprefix("torch.")]
         if low is not None or high is not None:
