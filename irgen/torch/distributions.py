@@ -311,8 +311,9 @@ class Dirichlet(_Equivalent, Distribution):
     def sample(self, sample_shape=torch.Size()):
         shape = tuple(self._extended_shape(sample_shape))
         with torch.no_grad():
-            z = self._module.sample(F.host(self.concentration), size=shape[:-1], seed=seed())
-        return F.tensor(z)
+            z, = launch.call_rows(self._module, "sample", (self.concentration.detach(),),
+                                  shape, seed())
+        return z
 
     def log_prob(self, value):
         if self._validate_args:

@@ -22,7 +22,6 @@ from torch.autograd.function import once_differentiable
 
 from ..runtime.simplex import vjp
 from . import launch
-from .launch import host, tensor
 
 
 _unwrap_if_dead = torch._C._functorch.unwrap_if_dead
@@ -163,8 +162,7 @@ class Cdf(torch.autograd.Function):
 class SimplexRSample(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, shape, seed, alpha):
-        z, v = module.rsample(host(alpha), size=shape[:-1], seed=seed)
-        z, v = tensor(z), tensor(v)
+        z, v = launch.call_rows(module, "rsample", (alpha,), shape, seed)
         ctx.save_for_backward(z, v)
         ctx.shapes = [alpha.shape]
         return z
@@ -184,7 +182,7 @@ class SimplexLogProb(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, x, alpha):
         ctx.save_for_backward(x, alpha)
-        return tensor(module.log_prob(host(x), host(alpha)))
+        return launch.call_rows(module, "log_prob", (x, alpha))[0]
 
     @staticmethod
     @once

@@ -114,6 +114,53 @@ def _direct(kernels, kernel, tensors, size, seed, held, rest):
     return outs
 
 
+def call_rows(module, kernel: str, tensors, shape=None, seed=None) -> list:
+    """A simplex's kernel on tensors whose last axis is a row (a sampler's with shape, the
+    shape of its draws, batch and row, and seed); its outputs as a list of tensors. CPU
+    tensors of one float dtype go to the C function by address, each contiguous in the
+    call's shape; anything else through the module's own rows functions."""
+    kernels = module._kernels
+    k = kernels.kernels[kernel]
+    outs = _direct_rows(kernels, kernel, k, tensors, shape, seed)
+    if outs is None:
+        options = {} if k.kind == "map" else {"size": shape[:-1], "seed": seed}
+        outs = getattr(module, kernel)(*map(host, tensors), **options)
+        outs = [tensor(o) for o in (outs if isinstance(outs, tuple) else (outs,))]
+    return outs
+
+
+def _direct_rows(kernels, kernel, k, tensors, shape, seed):
+    dtype = tensors[0].dtype
+    if dtype not in _DTYPES or any(t.dtype != dtype or not t.is_cpu for t in tensors):
+        return None
+    if shape is None:
+        try:
+            shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+        except RuntimeError:
+            return None
+    shape = torch.Size(shape)
+    if len(shape) == 0 or shape[-1] < 2:
+        return None                    # the module's functions say what is wrong
+    addresses, keep = [], []
+    for t in tensors:                  # every row read whole: contiguous in the call's shape
+        try:
+            t = t.expand(shape).contiguous()
+        except RuntimeError:
+            return None
+        keep.append(t)
+        addresses += [t.data_ptr(), 1]
+    out_shape = tuple(shape[:-1]) if k.kind == "map" else tuple(shape)
+    block = np.empty((len(k.outputs),) + out_shape, _NUMPY[dtype])
+    outs = [torch.from_numpy(block[i, ...]) for i in range(len(k.outputs))]
+    start, step = outs[0].data_ptr(), block.strides[0]
+    addresses += [start + i * step for i in range(len(k.outputs))]
+    n = shape.numel()
+    if n:
+        function = _function(kernels, kernel, dtype)[1]
+        function(n, shape[-1], *([] if k.kind == "map" else [seed, 0]), *addresses)
+    return outs
+
+
 def _flat(outs) -> list:
     """A method's results, (z, (dz/dp, ...)) or a single one, as one list."""
     if not isinstance(outs, tuple):
