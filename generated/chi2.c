@@ -7716,8 +7716,11 @@ static inline void irgen_order_chunk(const unsigned char* key, int len, int* ord
     for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
     for (int j = 0; j < q; ++j)
         for (int k = 0; k < 4; ++k)
-            if (end[k] + j < end[k + 1]) count[k][key[end[k] + j]]++;
-    for (int j = 0; j < len; ++j) top = key[j] > top ? key[j] : top;
+            if (end[k] + j < end[k + 1]) {
+                const int g = key[end[k] + j];
+                count[k][g]++;
+                top = g > top ? g : top;
+            }
     for (int g = 0, s = 0; g <= top; ++g)
         for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
     for (int j = 0; j < q; ++j)

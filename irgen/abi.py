@@ -36,7 +36,7 @@ def packed_cdecl(kernel_name: str, dtype: str) -> str:
     """The declaration of a kernel's packed entry point, one signature for every kernel of
     elements (not a simplex's): words holds a sampler's seed and offset, then p the inputs'
     and the outputs' addresses and s the inputs' strides, in kernel_cdecl's order. A caller
-    that builds argument lists in C (the array boundary, irgen/runtime/boundary.c) calls
+    that builds argument lists in C (the array boundary, irgen/targets/c/boundary.c) calls
     any kernel through it."""
     return (f"void irgen_{kernel_name}_{dtype}_packed(int64_t n, const uint64_t* words, "
             "void* const* p, const int64_t* s)")

@@ -208,7 +208,8 @@ def _where(cond, value, other):
     return torch.where(cond, value, torch.full_like(value, other))
 
 
-Normal = from_module(**options("Normal"), equivalent=D.Normal, mean=lambda d: d.loc, variance=lambda d: d.scale ** 2)
+Normal = from_module(**options("Normal"), equivalent=D.Normal, mean=lambda d: d.loc,
+                     variance=lambda d: d.scale ** 2)
 Gamma = from_module(**options("Gamma"), equivalent=D.Gamma,
                     mean=lambda d: d.concentration / d.rate,
                     variance=lambda d: d.concentration / d.rate ** 2)
@@ -239,7 +240,8 @@ LogNormal = from_module(
     equivalent=D.LogNormal,
     mean=lambda d: torch.exp(d.loc + d.scale ** 2 / 2),
     variance=lambda d: torch.expm1(d.scale ** 2) * torch.exp(2 * d.loc + d.scale ** 2))
-Gumbel = from_module(**options("Gumbel"), equivalent=D.Gumbel, mean=lambda d: d.loc + d.scale * EULER,
+Gumbel = from_module(**options("Gumbel"), equivalent=D.Gumbel,
+                     mean=lambda d: d.loc + d.scale * EULER,
                      variance=lambda d: (math.pi ** 2 / 6) * d.scale ** 2)
 Weibull = from_module(
     **options("Weibull"), support=constraints.positive, equivalent=D.Weibull,

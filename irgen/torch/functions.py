@@ -51,6 +51,8 @@ def apply(function, *args):
 
 def unbroadcast(g: torch.Tensor, shape) -> torch.Tensor:
     """g summed over the dimensions that broadcasting to g's shape added to `shape`."""
+    if g.shape == shape:            # the common case, without the search below
+        return g
     lead = g.dim() - len(shape)
     if lead:
         g = g.sum(tuple(range(lead)))
@@ -61,9 +63,8 @@ def unbroadcast(g: torch.Tensor, shape) -> torch.Tensor:
 def _grads(ctx, g, derivatives, offset):
     """The incoming gradient g times each derivative, reduced to its input's shape, where
     that input needs a gradient."""
-    needs, shape = ctx.needs_input_grad[offset:], g.shape
-    return tuple(None if not need else g * d if s == shape else unbroadcast(g * d, s)
-                 for need, d, s in zip(needs, derivatives, ctx.shapes))
+    return tuple(unbroadcast(g * d, s) if need else None
+                 for need, d, s in zip(ctx.needs_input_grad[offset:], derivatives, ctx.shapes))
 
 
 class RSample(torch.autograd.Function):
@@ -81,10 +82,9 @@ class RSample(torch.autograd.Function):
     def backward(ctx, g):
         # every parameter's product in one operation, then each reduced to its shape
         products = (g * ctx.dz).unbind(0)
-        needs, shape = ctx.needs_input_grad[3:], g.shape
         return (None, None, None) + tuple(
-            None if not need else p if s == shape else unbroadcast(p, s)
-            for need, p, s in zip(needs, products, ctx.shapes))
+            unbroadcast(p, s) if need else None
+            for need, p, s in zip(ctx.needs_input_grad[3:], products, ctx.shapes))
 
 
 class RSampleLogProb(torch.autograd.Function):

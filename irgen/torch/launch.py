@@ -90,18 +90,15 @@ def _direct(kernels, kernel, tensors, size, seed, held, rest):
         return None
     addresses, keep = found        # keep: copies that must live through the call
     fast, function, n_out, samples, np_dtype = _function(kernels, kernel, dtype)
-    if rest:
+    if rest:        # two allocations, neither indexed: cheaper than _outputs' rows
         first = torch.from_numpy(np.empty(tuple(shape), np_dtype))
         others = torch.from_numpy(np.empty((n_out - 1,) + tuple(shape), np_dtype))
-        outs = [first, others]
         start, step = others.data_ptr(), others.stride(0) * others.element_size()
+        outs = [first, others]
         addresses += [first.data_ptr()] + [start + i * step for i in range(n_out - 1)]
     else:
-        block = np.empty((n_out,) + tuple(shape), np_dtype)
-        # block[i, ...] is an array also where shape is () (iterating would give scalars)
-        outs = [torch.from_numpy(block[i, ...]) for i in range(n_out)]
-        start, step = outs[0].data_ptr(), block.strides[0]
-        addresses += [start + i * step for i in range(n_out)]
+        outs, at = _outputs(n_out, shape, np_dtype)
+        addresses += at
     n = shape.numel()
     low, high = held[_DTYPES[dtype]] if held else (None, None)
     if fast is not None:
@@ -109,9 +106,27 @@ def _direct(kernels, kernel, tensors, size, seed, held, rest):
         return outs
     if n:                                          # the whole stream, from offset 0
         function(*([n, seed, 0] if samples else [n]), *addresses)
-    if low is not None or high is not None:
-        outs[0].clamp_(min=low, max=high)
+    _hold(outs[0], held)
     return outs
+
+
+def _outputs(count, shape, np_dtype):
+    """count new tensors of shape, rows of one allocation, each a tensor of its own (not a
+    view), and their addresses."""
+    block = np.empty((count,) + tuple(shape), np_dtype)
+    # block[i, ...] is an array also where shape is () (iterating would give scalars)
+    outs = [torch.from_numpy(block[i, ...]) for i in range(count)]
+    start, step = outs[0].data_ptr(), block.strides[0]
+    return outs, [start + i * step for i in range(count)]
+
+
+def _hold(z, held):
+    """z held inside the support, in place, where a draw rounded to an end of it (held: the
+    module's ends by dtype, or None)."""
+    if held:
+        low, high = held[str(z.dtype).removeprefix("torch.")]
+        if low is not None or high is not None:
+            z.clamp_(min=low, max=high)
 
 
 def call_rows(module, kernel: str, tensors, shape=None, seed=None) -> list:
@@ -130,6 +145,7 @@ def call_rows(module, kernel: str, tensors, shape=None, seed=None) -> list:
 
 
 def _direct_rows(kernels, kernel, k, tensors, shape, seed):
+    """call_rows by address, or None where the call is not the common case."""
     dtype = tensors[0].dtype
     if dtype not in _DTYPES or any(t.dtype != dtype or not t.is_cpu for t in tensors):
         return None
@@ -149,11 +165,9 @@ def _direct_rows(kernels, kernel, k, tensors, shape, seed):
             return None
         keep.append(t)
         addresses += [t.data_ptr(), 1]
-    out_shape = tuple(shape[:-1]) if k.kind == "map" else tuple(shape)
-    block = np.empty((len(k.outputs),) + out_shape, _NUMPY[dtype])
-    outs = [torch.from_numpy(block[i, ...]) for i in range(len(k.outputs))]
-    start, step = outs[0].data_ptr(), block.strides[0]
-    addresses += [start + i * step for i in range(len(k.outputs))]
+    outs, at = _outputs(len(k.outputs), shape[:-1] if k.kind == "map" else shape,
+                        _NUMPY[dtype])
+    addresses += at
     n = shape.numel()
     if n:
         function = _function(kernels, kernel, dtype)[1]
@@ -188,8 +202,5 @@ def call(module, kernel: str, tensors, size=None, seed=None, hold=False, rest=Fa
         outs = [tensor(o) for o in (outs if isinstance(outs, tuple) else (outs,))]
     if rest:
         outs = [outs[0], torch.stack(outs[1:])]
-    if hold:
-        low, high = module.held[str(outs[0].dtype).removeprefix("torch.")]
-        if low is not None or high is not None:
-            outs[0].clamp_(min=low, max=high)
+    _hold(outs[0], module.held if hold else None)
     return outs

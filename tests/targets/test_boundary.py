@@ -122,8 +122,8 @@ def test_values_against_scipy():
         np.testing.assert_allclose(beta.cdf(x, 2.0, 3.0), st.beta.cdf(x, 2.0, 3.0), rtol=tol)
         # dz/dalpha against central differences of the quantile
         g, _ = gamma.implicit_grad(z, a, 1.0)
-        h = 1e-6 * A
-        fd = (sc.gammaincinv(A + h, sc.gammainc(A, Z)) - sc.gammaincinv(A - h, sc.gammainc(A, Z))) / (2 * h)
+        h, u = 1e-6 * A, sc.gammainc(A, Z)
+        fd = (sc.gammaincinv(A + h, u) - sc.gammaincinv(A - h, u)) / (2 * h)
         np.testing.assert_allclose(g, fd, rtol=max(tol, 1e-7) * 100)
 
 
@@ -143,3 +143,13 @@ def test_threads_share_the_fast_path():
         t.join()
     for g in got:
         np.testing.assert_array_equal(g, want)
+
+
+def test_a_call_without_numpy_arrays_loads_no_kernels():
+    """Only a call with a NumPy array can take the fast path; any other (numbers alone,
+    CUDA arrays) goes on to its target without loading the C kernels here."""
+    from irgen.targets.c.runtime import HostKernels
+    host = HostKernels(gamma._kernels.host.c_path, gamma._kernels.kernels)
+    assert host.fast_call("cdf", (0.5, 2.0, 1.0)) is NotImplemented
+    assert host._lib is None
+    assert host.fast_call("cdf", (np.array([0.5]), 2.0, 1.0)) is not NotImplemented

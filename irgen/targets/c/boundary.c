@@ -40,6 +40,36 @@ static PyObject* not_here(void)
     Py_RETURN_NOTIMPLEMENTED;
 }
 
+/* the kernel on n elements, then its first output held inside [low, high] (where a draw
+   rounded to an end of the support); the GIL is released for calls long enough to pay */
+static void run_held(packed_fn f, int single, int64_t n, const uint64_t* words, void* const* p,
+                     const int64_t* s, int nin, double low, double high)
+{
+    f(n, words, p, s);
+    if (!(low > -INFINITY || high < INFINITY)) return;
+    if (single) {
+        const float lo = (float)low, hi = (float)high;
+        float* z = (float*)p[nin];
+        for (int64_t i = 0; i < n; ++i) z[i] = z[i] < lo ? lo : z[i] > hi ? hi : z[i];
+    } else {
+        double* z = (double*)p[nin];
+        for (int64_t i = 0; i < n; ++i) z[i] = z[i] < low ? low : z[i] > high ? high : z[i];
+    }
+}
+
+static void run(packed_fn f, int single, int64_t n, const uint64_t* words, void* const* p,
+                const int64_t* s, int nin, double low, double high)
+{
+    if (n <= 0) return;
+    if (n >= RELEASE_GIL_FROM) {
+        Py_BEGIN_ALLOW_THREADS
+        run_held(f, single, n, words, p, s, nin, low, high);
+        Py_END_ALLOW_THREADS
+    } else {
+        run_held(f, single, n, words, p, s, nin, low, high);
+    }
+}
+
 /* call(plan, args, seed): the kernel's results (one array, or a tuple), or NotImplemented */
 static PyObject* call(PyObject* self, PyObject* const* argv, Py_ssize_t argc)
 {
@@ -130,16 +160,8 @@ static PyObject* call(PyObject* self, PyObject* const* argv, Py_ssize_t argc)
         }
         p[nin + j] = PyArray_DATA((PyArrayObject*)outs[j]);
     }
-    packed_fn f = typenum == NPY_DOUBLE ? f64 : f32;
-    if (size > 0) {
-        if (size >= RELEASE_GIL_FROM) {
-            Py_BEGIN_ALLOW_THREADS
-            f((int64_t)size, words, p, s);
-            Py_END_ALLOW_THREADS
-        } else {
-            f((int64_t)size, words, p, s);
-        }
-    }
+    const int single = typenum == NPY_FLOAT;
+    run(single ? f32 : f64, single, (int64_t)size, words, p, s, nin, -INFINITY, INFINITY);
     if (nout == 1) return outs[0];
     PyObject* result = PyTuple_New(nout);
     if (result == NULL) {
@@ -148,21 +170,6 @@ static PyObject* call(PyObject* self, PyObject* const* argv, Py_ssize_t argc)
     }
     for (int j = 0; j < nout; ++j) PyTuple_SET_ITEM(result, j, outs[j]);
     return result;
-}
-
-static void run_held(packed_fn f, int single, int64_t n, const uint64_t* words, void* const* p,
-                     const int64_t* s, int nin, double low, double high)
-{
-    f(n, words, p, s);
-    if (!(low > -INFINITY || high < INFINITY)) return;
-    if (single) {
-        const float lo = (float)low, hi = (float)high;
-        float* z = (float*)p[nin];
-        for (int64_t i = 0; i < n; ++i) z[i] = z[i] < lo ? lo : z[i] > hi ? hi : z[i];
-    } else {
-        double* z = (double*)p[nin];
-        for (int64_t i = 0; i < n; ++i) z[i] = z[i] < low ? low : z[i] > high ? high : z[i];
-    }
 }
 
 /* call_at(plan, single, n, seed, addresses, low, high): the kernel on memory its caller
@@ -198,15 +205,7 @@ static PyObject* call_at(PyObject* self, PyObject* const* argv, Py_ssize_t argc)
     const double low = argv[5] == Py_None ? -INFINITY : PyFloat_AsDouble(argv[5]);
     const double high = argv[6] == Py_None ? INFINITY : PyFloat_AsDouble(argv[6]);
     if (single < 0 || PyErr_Occurred()) return NULL;
-    if (n > 0) {
-        if (n >= RELEASE_GIL_FROM) {
-            Py_BEGIN_ALLOW_THREADS
-            run_held(single ? f32 : f64, single, n, words, p, s, nin, low, high);
-            Py_END_ALLOW_THREADS
-        } else {
-            run_held(single ? f32 : f64, single, n, words, p, s, nin, low, high);
-        }
-    }
+    run(single ? f32 : f64, single, n, words, p, s, nin, low, high);
     Py_RETURN_NONE;
 }
 

@@ -113,8 +113,14 @@ class HostKernels:
     def fast_call(self, kernel: str, args: tuple, seed=None):
         """The call's results by the fast path (boundary.c) where it is the common case
         (arrays of one float dtype and shape, or Python numbers; a sampler's integer seed;
-        no out=, size= or dtype=), else NotImplemented."""
-        plan = self.plan(kernel)
+        no out=, size= or dtype=), else NotImplemented. Only a call with a NumPy array can
+        be one, and only such a call makes the plan, which loads the C kernels (a call on
+        CUDA arrays does not)."""
+        plan = self._plans.get(kernel)
+        if plan is None:
+            if not any(type(a) is np.ndarray for a in args):
+                return NotImplemented
+            plan = self.plan(kernel)
         if not plan:
             return NotImplemented
         return plan[0].call(plan[1], args, seed)
