@@ -1,15 +1,14 @@
 """Truncated and mixture sampling: irgen against scipy and torch, side by side in one run.
 
-Truncation: irgen.compose.truncated's rsample (draws by Newton-bisection on the generated
-log CDF and density, and the implicit gradients in every parameter and both bounds) on NumPy
+Truncation: irgen.compose.truncated's rsample (draws by the base's compiled quantile kernel,
+and the implicit gradients in every parameter and both bounds) on NumPy
 arrays, and irgen.torch's Truncated rsample + backward on CPU tensors; against
 scipy.stats.truncnorm.rvs for Normal windows (draws only, no gradients) and, for Gamma
 windows, scipy's inverse CDF (scipy.stats.gamma.ppf of a uniform between F(low) and
 F(high): draws only, and only as accurate as that difference). Mixtures: irgen.torch's
 MixtureSameFamily rsample + backward (Gamma components; diagonal Normal components,
 through the distributional transform) against torch.distributions.MixtureSameFamily.sample
-(torch has no rsample for either). Also the mean number of Newton-bisection steps per draw and
-the largest |F_T(z) - u| of irgen's draws. ns per draw, medians of runs taken in turn, one
+(torch has no rsample for either). Also the largest |F_T(z) - u| of irgen's draws. ns per draw, medians of runs taken in turn, one
 thread; (x ratio) = that time / irgen's NumPy time (above 1: irgen is faster). With
 --device cuda, the torch parts run on CUDA tensors (the combinators on the GPU) and the
 NumPy and scipy parts are left out.
@@ -54,12 +53,12 @@ def _baseline(base, window, n):
     return lambda: g.ppf(lo + (hi - lo) * rng.random(n))
 
 
-def _steps(t, window, n):
-    """(mean Newton-bisection steps per draw, max |F_T(z) - u|) of one sample() call; u are
-    the uniforms that call inverts (NumPy's generator seeded alike)."""
+def _error(t, window, n):
+    """max |F_T(z) - u| of one sample() call; u are the uniforms that call inverts (NumPy's
+    generator seeded alike)."""
     z = t.sample(*window, size=n, seed=5)
     u = np.random.default_rng(5).random(n)
-    return t.steps, np.max(np.abs(t.cdf(z, *window) - u))
+    return np.max(np.abs(t.cdf(z, *window) - u))
 
 
 def _truncation(args, torch, it):
@@ -86,9 +85,9 @@ def _truncation(args, torch, it):
         line = f"  {base.name:6s} {str(window):28s}"
         if not cuda:
             t_ir, t_base = times[:2]
-            steps, err = _steps(t, window, n)
+            err = _error(t, window, n)
             name = "truncnorm.rvs" if base is normal else "gamma.ppf   "
-            line += (f" irgen rsample {t_ir:6.0f} ({steps:4.1f} steps, |F_T(z) - u| <= "
+            line += (f" irgen rsample {t_ir:6.0f} (|F_T(z) - u| <= "
                      f"{err:.0e})   scipy {name} {t_base:6.0f} (x{t_base / t_ir:4.2f})")
         if torch is not None:
             line += f"   irgen.torch rsample + backward {times[-1]:6.0f}"

@@ -3342,6 +3342,572 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd ndtri_rough_v_f64(irgen_md irgen_m0, irgen_vd p)
+{
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd q__0 = irgen_v_fmin_f64(p, 1.0 - p);
+        const irgen_vd t__0 = irgen_v_sqrt_f64(-(2.0 * irgen_v_log_f64(irgen_m0, q__0)));
+        const irgen_vd x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return irgen_sel_f64((p < irgen_bc_f64(0.5)), -x__0, x__0);
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd gamma_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd w = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd small = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd c__0 = 0.1111111111111111 / alpha;
+        c = c__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ndtri_rough_v_f64(irgen_m0, u);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd w__0 = _irgen_t1 * irgen_v_sqrt_f64(c) - c + 1.0;
+        const irgen_vd x__0 = alpha * w__0 * w__0 * w__0;
+        const irgen_vd small__0 = irgen_v_exp_f64(irgen_m0, (irgen_v_log_f64(irgen_m0, u) + irgen_v_lgamma_f64(irgen_m0, alpha + 1.0)) / alpha);
+        w = w__0;
+        x = x__0;
+        small = small__0;
+    }
+    {
+        const irgen_md irgen_m1 = (alpha < irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd t__0 = -(alpha * (0.12 * alpha + 0.253)) + 1.0;
+            const irgen_vd x__0 = irgen_sel_f64((t__0 > u), small, 1.0 - irgen_v_log1p_f64(irgen_m2, (t__0 - u) / (1.0 - t__0)));
+            t = irgen_sel_f64(irgen_m2, t__0, t);
+            x = irgen_sel_f64(irgen_m2, x__0, x);
+        }
+        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m3)) {
+            {
+                const irgen_md irgen_m4 = ((w <= irgen_bc_f64(0.0)) | (x < small));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                {
+                    const irgen_vd x__0 = small;
+                    x = irgen_sel_f64(irgen_m5, x__0, x);
+                }
+            }
+        }
+    }
+    return x / beta;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd quantile_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd k)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = gamma_guess_v_f64(irgen_m0, u, 0.5 * k, irgen_bc_f64(0.5));
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd d0_x, irgen_vd* irgen_r1)
+{
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((k == irgen_bc_f64(2.0)) & (x == irgen_bc_f64(0.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-0.6931471805599453), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd h__0 = 0.5 * k;
+            h = h__0;
+            const irgen_vd irgen_c0 = h__0 - 1.0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -(0.6931471805599453 * h__0) + irgen_c0 * irgen_v_log_f64(irgen_m0, x) - 0.5 * x - irgen_v_lgamma_f64(irgen_m0, h__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c0 * d0_x / x - 0.5 * d0_x, irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd k)
+{
+    irgen_vd lo_19 = irgen_bc_f64(0.0);
+    irgen_vd hi_20 = irgen_bc_f64(0.0);
+    irgen_vd z_21 = irgen_bc_f64(0.0);
+    irgen_vd xp_29 = irgen_bc_f64(0.0);
+    irgen_vd rp_30 = irgen_bc_f64(0.0);
+    irgen_vd kp_31 = irgen_bc_f64(0.0);
+    irgen_vd guess_33 = irgen_bc_f64(0.0);
+    irgen_vd x_18 = irgen_bc_f64(0.0);
+    irgen_vd lf_22 = irgen_bc_f64(0.0);
+    irgen_vd lq_23 = irgen_bc_f64(0.0);
+    irgen_vd dlq_24 = irgen_bc_f64(0.0);
+    irgen_vd r_25 = irgen_bc_f64(0.0);
+    irgen_vd k_26 = irgen_bc_f64(0.0);
+    irgen_vd kx_27 = irgen_bc_f64(0.0);
+    irgen_vd use_log_32 = irgen_bc_f64(0.0);
+    irgen_vd bend_35 = irgen_bc_f64(0.0);
+    irgen_vd halley_34 = irgen_bc_f64(0.0);
+    irgen_vd first_36 = irgen_bc_f64(0.0);
+    irgen_vd second_37 = irgen_bc_f64(0.0);
+    irgen_vd xn_28 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const double lo_19__0 = 0.0;
+        const double hi_20__0 = ((double)INFINITY);
+        const double z_21__0 = ((double)NAN);
+        const double xp_29__0 = ((double)NAN);
+        const double rp_30__0 = ((double)NAN);
+        const double kp_31__0 = ((double)NAN);
+        lo_19 = irgen_bc_f64(lo_19__0);
+        hi_20 = irgen_bc_f64(hi_20__0);
+        z_21 = irgen_bc_f64(z_21__0);
+        xp_29 = irgen_bc_f64(xp_29__0);
+        rp_30 = irgen_bc_f64(rp_30__0);
+        kp_31 = irgen_bc_f64(kp_31__0);
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = quantile_guess_v_f64(irgen_m0, u, k);
+      guess_33 = irgen_o0;
+    }
+    {
+        const irgen_vd x_18__0 = irgen_sel_f64(((guess_33 > lo_19) & (guess_33 < hi_20)), guess_33, irgen_bc_f64(1.0));
+        x_18 = x_18__0;
+    }
+    {
+        const irgen_md irgen_m1 = (~((x_18 > lo_19) & (x_18 < hi_20)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const double x_18__0 = 1.0;
+            x_18 = irgen_sel_f64(irgen_m2, irgen_bc_f64(x_18__0), x_18);
+        }
+    }
+    {
+        irgen_md irgen_b3 = irgen_mbc_f64(0);
+        irgen_vd irgen_at3_z_21 = z_21;
+        irgen_md irgen_m3 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+            {
+                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                if (irgen_any_f64(irgen_m5)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_18, k);
+                      lf_22 = irgen_sel_f64(irgen_m5, irgen_o0, lf_22);
+                    }
+                }
+                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
+                if (irgen_any_f64(irgen_m6)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_18, k);
+                      lf_22 = irgen_sel_f64(irgen_m6, irgen_o0, lf_22);
+                    }
+                }
+            }
+            {
+                const irgen_md irgen_m7 = ((x_18 > irgen_bc_f64(0.0)) & (x_18 < irgen_bc_f64(((double)INFINITY))));
+                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    { irgen_vd irgen_o0, irgen_o1;
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_18, k, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_23 = irgen_sel_f64(irgen_m8, irgen_o0, lq_23);
+                      dlq_24 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_24);
+                    }
+                }
+                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m9)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_18, k);
+                      lq_23 = irgen_sel_f64(irgen_m9, irgen_o0, lq_23);
+                    }
+                    {
+                        const double dlq_24__0 = 0.0;
+                        dlq_24 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_24__0), dlq_24);
+                    }
+                }
+            }
+            {
+                const irgen_vd irgen_c0 = lf_22 - t;
+                const irgen_vd r_25__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
+                const irgen_vd k_26__0 = irgen_v_exp_f64(irgen_m3, -lf_22 + lq_23);
+                const irgen_vd kx_27__0 = irgen_v_exp_f64(irgen_m3, -lf_22 + lq_23 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_18)));
+                r_25 = r_25__0;
+                k_26 = k_26__0;
+                kx_27 = kx_27__0;
+            }
+            {
+                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_25) <= 2.0 * DBL_EPSILON * kx_27) & (irgen_v_fabs_f64(r_25) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_25 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_25) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_25 != r_25));
+                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                {
+                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_25);
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
+                    const irgen_vd z_21__0 = irgen_sel_f64((((irgen_c0 <= kx_27 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_25 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_18, irgen_bc_f64(((double)NAN)));
+                    z_21 = irgen_sel_f64(irgen_m11, z_21__0, z_21);
+                }
+                const irgen_md irgen_m12 = irgen_m11;
+                irgen_b3 |= irgen_m12;
+                irgen_at3_z_21 = irgen_sel_f64(irgen_m12, z_21, irgen_at3_z_21);
+                irgen_m11 &= ~irgen_m12;
+                irgen_m3 &= ~irgen_m12;
+            }
+            if (irgen_any_f64(irgen_m3)) {
+                {
+                    const irgen_vd lo_19__0 = irgen_sel_f64((r_25 < irgen_bc_f64(0.0)), x_18, lo_19);
+                    const irgen_vd hi_20__0 = irgen_sel_f64((r_25 > irgen_bc_f64(0.0)), x_18, hi_20);
+                    const irgen_vd irgen_c0 = -r_25 + rp_30;
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_31 * (x_18 - xp_29));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_31 * xp_29 * irgen_v_log_f64(irgen_m3, x_18 / xp_29));
+                    const irgen_vd use_log_32__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+                    const irgen_vd bend_35__0 = dlq_24 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_26, k_26);
+                    const irgen_vd irgen_c3 = 1.0 / k_26;
+                    const irgen_vd halley_34__0 = -(irgen_c3 * bend_35__0 * r_25 / 2.0) + 1.0;
+                    const irgen_vd irgen_c4 = r_25 * irgen_sel_f64(((halley_34__0 > irgen_bc_f64(0.5)) & (halley_34__0 < irgen_bc_f64(2.0))), 1.0 / halley_34__0, irgen_bc_f64(1.0));
+                    const double irgen_c5 = 1.0 / DBL_MIN;
+                    const double irgen_c6 = -irgen_c5;
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_19__0 >= irgen_bc_f64(0.0)) & (x_18 > irgen_bc_f64(0.0))) | ((hi_20__0 <= irgen_bc_f64(0.0)) & (x_18 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_18 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_27, x_18))) + x_18, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_md irgen_c8 = (use_log_32__0 > irgen_bc_f64(0.0));
+                    const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_26) == ((double)INFINITY)) | (k_26 != k_26))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_18, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd first_36__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vd second_37__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vd xn_28__0 = irgen_sel_f64(((first_36__0 > lo_19__0) & (first_36__0 < hi_20__0)), first_36__0, second_37__0);
+                    const irgen_vd xp_29__0 = x_18;
+                    const irgen_vd rp_30__0 = r_25;
+                    const irgen_vd kp_31__0 = k_26;
+                    lo_19 = lo_19__0;
+                    hi_20 = hi_20__0;
+                    use_log_32 = use_log_32__0;
+                    bend_35 = bend_35__0;
+                    halley_34 = halley_34__0;
+                    first_36 = first_36__0;
+                    second_37 = second_37__0;
+                    xn_28 = xn_28__0;
+                    xp_29 = xp_29__0;
+                    rp_30 = rp_30__0;
+                    kp_31 = kp_31__0;
+                }
+                {
+                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_20) == ((double)INFINITY)) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f64(lo_19) == ((double)INFINITY)) | (lo_19 != lo_19))) & (irgen_v_fabs_f64(r_25) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_28 > lo_19) & (xn_28 < hi_20));
+                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
+                    if (irgen_any_f64(irgen_m14)) {
+                        {
+                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_25) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_18 + xn_28) <= irgen_sel_f64(((use_log_32 <= irgen_bc_f64(0.0)) & (halley_34 > irgen_bc_f64(0.5)) & (halley_34 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_18), 1.0 / irgen_v_fabs_f64(bend_35)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_18))));
+                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            {
+                                const irgen_vd z_21__0 = xn_28;
+                                z_21 = irgen_sel_f64(irgen_m16, z_21__0, z_21);
+                            }
+                            const irgen_md irgen_m17 = irgen_m16;
+                            irgen_b3 |= irgen_m17;
+                            irgen_at3_z_21 = irgen_sel_f64(irgen_m17, z_21, irgen_at3_z_21);
+                            irgen_m16 &= ~irgen_m17;
+                            irgen_m14 &= ~irgen_m17;
+                            irgen_m3 &= ~irgen_m17;
+                        }
+                    }
+                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
+                    if (irgen_any_f64(irgen_m18)) {
+                        {
+                            const irgen_md irgen_c0 = (lo_19 > irgen_bc_f64(0.0));
+                            const double irgen_c1 = 1.0 / DBL_MIN;
+                            const irgen_vd irgen_c2 = -hi_20;
+                            const irgen_md irgen_c3 = (hi_20 < irgen_bc_f64(0.0));
+                            const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                            const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_19, irgen_bc_f64(irgen_c4));
+                            const irgen_md irgen_c6 = ((lo_19 >= irgen_bc_f64(0.0)) & (hi_20 > 4.0 * irgen_c5));
+                            const irgen_vd xn_28__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_20) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_19 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_19), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_19, lo_19 * lo_19), irgen_bc_f64(irgen_c1)), lo_19 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_19)))), irgen_sel_f64((irgen_v_fabs_f64(lo_19) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_20 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_20, -(hi_20 * hi_20)), irgen_bc_f64(-irgen_c1)), hi_20 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_20))), irgen_sel_f64((irgen_c6 | ((hi_20 <= irgen_bc_f64(0.0)) & (lo_19 < 4.0 * irgen_v_fmin_f64(hi_20, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_20), -(irgen_v_sqrt_f64(-lo_19) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_20 + 0.5 * lo_19)));
+                            xn_28 = irgen_sel_f64(irgen_m18, xn_28__0, xn_28);
+                        }
+                        {
+                            const irgen_md irgen_m19 = (((hi_20 - lo_19 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_19), irgen_v_fabs_f64(hi_20))) & (~((irgen_v_fabs_f64(hi_20) == ((double)INFINITY)) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f64(lo_19) == ((double)INFINITY)) | (lo_19 != lo_19)))) | (xn_28 >= hi_20) | (xn_28 <= lo_19));
+                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            {
+                                const double irgen_c0 = 1.0 / DBL_MIN;
+                                const irgen_vd z_21__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_19), hi_20, irgen_sel_f64((hi_20 <= irgen_bc_f64(-irgen_c0)), lo_19, irgen_sel_f64(((lo_19 >= xn_28) | (hi_20 <= xn_28)), x_18, xn_28)));
+                                z_21 = irgen_sel_f64(irgen_m20, z_21__0, z_21);
+                            }
+                            const irgen_md irgen_m21 = irgen_m20;
+                            irgen_b3 |= irgen_m21;
+                            irgen_at3_z_21 = irgen_sel_f64(irgen_m21, z_21, irgen_at3_z_21);
+                            irgen_m20 &= ~irgen_m21;
+                            irgen_m18 &= ~irgen_m21;
+                            irgen_m3 &= ~irgen_m21;
+                        }
+                    }
+                }
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const irgen_vd x_18__0 = xn_28;
+                        x_18 = x_18__0;
+                    }
+                }
+            }
+        }
+        z_21 = irgen_sel_f64(irgen_b3, irgen_at3_z_21, z_21);
+    }
+    return z_21;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd k)
+{
+    irgen_vd z_17 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_17__0 = 0.0;
+                z_17 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_17__0), z_17);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_17__0 = ((double)INFINITY);
+                        z_17 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_17__0), z_17);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, k);
+                          z_17 = irgen_sel_f64(irgen_m9, irgen_o0, z_17);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_17, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd k)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd z_38 = irgen_bc_f64(0.0);
+    irgen_vd lq_39 = irgen_bc_f64(0.0);
+    irgen_vd dz_40 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_38__0 = 0.0;
+                z_38 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_38__0), z_38);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_38__0 = ((double)INFINITY);
+                        z_38 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_38__0), z_38);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, k);
+                          z_38 = irgen_sel_f64(irgen_m9, irgen_o0, z_38);
+                        }
+                    }
+                }
+            }
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_38, k);
+          lq_39 = irgen_o0;
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_38, k);
+          dz_40 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_38, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_39), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_40, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd k)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd k)
+{
+    irgen_vd z_41 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (log_u != log_u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_41__0 = 0.0;
+                z_41 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_41__0), z_41);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_41__0 = ((double)INFINITY);
+                        z_41 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_41__0), z_41);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), k);
+                          z_41 = irgen_sel_f64(irgen_m9, irgen_o0, z_41);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_41, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd k)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd k)
+{
+    irgen_vd z_42 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (log_1mu != log_1mu));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_42__0 = 0.0;
+                z_42 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_42__0), z_42);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_42__0 = ((double)INFINITY);
+                        z_42 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_42__0), z_42);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), k);
+                          z_42 = irgen_sel_f64(irgen_m9, irgen_o0, z_42);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_42, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd k)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd sample_group_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
@@ -3915,7 +4481,7 @@ static inline __attribute__((always_inline)) irgen_vd chi2_sample_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd k, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_17 = irgen_bc_f64(0.0);
+    irgen_vd sample_43 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)));
@@ -3930,9 +4496,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = chi2_sample_v_f64(irgen_m0, k, irgen_rng);
-          sample_17 = irgen_o0;
+          sample_43 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_17, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_43, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3940,28 +4506,28 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
-    irgen_vd dz_18 = irgen_bc_f64(0.0);
-    irgen_vd score_19 = irgen_bc_f64(0.0);
-    irgen_vd score_20 = irgen_bc_f64(0.0);
-    irgen_vd score_21 = irgen_bc_f64(0.0);
+    irgen_vd dz_44 = irgen_bc_f64(0.0);
+    irgen_vd score_45 = irgen_bc_f64(0.0);
+    irgen_vd score_46 = irgen_bc_f64(0.0);
+    irgen_vd score_47 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, k);
-      dz_18 = irgen_o0;
+      dz_44 = irgen_o0;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, k, &irgen_o1, &irgen_o2);
-      score_19 = irgen_o0;
-      score_20 = irgen_o1;
-      score_21 = irgen_o2;
+      score_45 = irgen_o0;
+      score_46 = irgen_o1;
+      score_47 = irgen_o2;
     }
-    *irgen_r1 = score_19;
-    *irgen_r2 = score_20;
-    *irgen_r3 = score_21;
-    return dz_18;
+    *irgen_r1 = score_45;
+    *irgen_r2 = score_46;
+    *irgen_r3 = score_47;
+    return dz_44;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -7071,6 +7637,572 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf ndtri_rough_v_f32(irgen_mf irgen_m0, irgen_vf p)
+{
+    irgen_vf q = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf x = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf q__0 = irgen_v_fmin_f32(p, 1.0f - p);
+        const irgen_vf t__0 = irgen_v_sqrt_f32(-(2.0f * irgen_v_log_f32(irgen_m0, q__0)));
+        const irgen_vf x__0 = t__0 - (t__0 * (0.010328f * t__0 + 0.802853f) + 2.515517f) / (t__0 * (t__0 * (0.001308f * t__0 + 0.189269f) + 1.432788f) + 1.0f);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return irgen_sel_f32((p < irgen_bc_f32(0.5f)), -x__0, x__0);
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf gamma_guess_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf c = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf w = irgen_bc_f32(0.0f);
+    irgen_vf x = irgen_bc_f32(0.0f);
+    irgen_vf small = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf c__0 = 0.1111111111111111f / alpha;
+        c = c__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ndtri_rough_v_f32(irgen_m0, u);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vf w__0 = _irgen_t1 * irgen_v_sqrt_f32(c) - c + 1.0f;
+        const irgen_vf x__0 = alpha * w__0 * w__0 * w__0;
+        const irgen_vf small__0 = irgen_v_exp_f32(irgen_m0, (irgen_v_log_f32(irgen_m0, u) + irgen_v_lgamma_f32(irgen_m0, alpha + 1.0f)) / alpha);
+        w = w__0;
+        x = x__0;
+        small = small__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (alpha < irgen_bc_f32(1.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vf t__0 = -(alpha * (0.12f * alpha + 0.253f)) + 1.0f;
+            const irgen_vf x__0 = irgen_sel_f32((t__0 > u), small, 1.0f - irgen_v_log1p_f32(irgen_m2, (t__0 - u) / (1.0f - t__0)));
+            t = irgen_sel_f32(irgen_m2, t__0, t);
+            x = irgen_sel_f32(irgen_m2, x__0, x);
+        }
+        irgen_mf irgen_m3 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f32(irgen_m3)) {
+            {
+                const irgen_mf irgen_m4 = ((w <= irgen_bc_f32(0.0f)) | (x < small));
+                irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
+                {
+                    const irgen_vf x__0 = small;
+                    x = irgen_sel_f32(irgen_m5, x__0, x);
+                }
+            }
+        }
+    }
+    return x / beta;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf quantile_guess_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf k)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = gamma_guess_v_f32(irgen_m0, u, 0.5f * k, irgen_bc_f32(0.5f));
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_prob__d0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf d0_x, irgen_vf* irgen_r1)
+{
+    irgen_vf h = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((k == irgen_bc_f32(2.0f)) & (x == irgen_bc_f32(0.0f)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-0.6931471805599453f), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret1);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf h__0 = 0.5f * k;
+            h = h__0;
+            const irgen_vf irgen_c0 = h__0 - 1.0f;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, -(0.6931471805599453f * h__0) + irgen_c0 * irgen_v_log_f32(irgen_m0, x) - 0.5f * x - irgen_v_lgamma_f32(irgen_m0, h__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_c0 * d0_x / x - 0.5f * d0_x, irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf k)
+{
+    irgen_vf lo_19 = irgen_bc_f32(0.0f);
+    irgen_vf hi_20 = irgen_bc_f32(0.0f);
+    irgen_vf z_21 = irgen_bc_f32(0.0f);
+    irgen_vf xp_29 = irgen_bc_f32(0.0f);
+    irgen_vf rp_30 = irgen_bc_f32(0.0f);
+    irgen_vf kp_31 = irgen_bc_f32(0.0f);
+    irgen_vf guess_33 = irgen_bc_f32(0.0f);
+    irgen_vf x_18 = irgen_bc_f32(0.0f);
+    irgen_vf lf_22 = irgen_bc_f32(0.0f);
+    irgen_vf lq_23 = irgen_bc_f32(0.0f);
+    irgen_vf dlq_24 = irgen_bc_f32(0.0f);
+    irgen_vf r_25 = irgen_bc_f32(0.0f);
+    irgen_vf k_26 = irgen_bc_f32(0.0f);
+    irgen_vf kx_27 = irgen_bc_f32(0.0f);
+    irgen_vf use_log_32 = irgen_bc_f32(0.0f);
+    irgen_vf bend_35 = irgen_bc_f32(0.0f);
+    irgen_vf halley_34 = irgen_bc_f32(0.0f);
+    irgen_vf first_36 = irgen_bc_f32(0.0f);
+    irgen_vf second_37 = irgen_bc_f32(0.0f);
+    irgen_vf xn_28 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const float lo_19__0 = 0.0f;
+        const float hi_20__0 = INFINITY;
+        const float z_21__0 = NAN;
+        const float xp_29__0 = NAN;
+        const float rp_30__0 = NAN;
+        const float kp_31__0 = NAN;
+        lo_19 = irgen_bc_f32(lo_19__0);
+        hi_20 = irgen_bc_f32(hi_20__0);
+        z_21 = irgen_bc_f32(z_21__0);
+        xp_29 = irgen_bc_f32(xp_29__0);
+        rp_30 = irgen_bc_f32(rp_30__0);
+        kp_31 = irgen_bc_f32(kp_31__0);
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = quantile_guess_v_f32(irgen_m0, u, k);
+      guess_33 = irgen_o0;
+    }
+    {
+        const irgen_vf x_18__0 = irgen_sel_f32(((guess_33 > lo_19) & (guess_33 < hi_20)), guess_33, irgen_bc_f32(1.0f));
+        x_18 = x_18__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (~((x_18 > lo_19) & (x_18 < hi_20)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const float x_18__0 = 1.0f;
+            x_18 = irgen_sel_f32(irgen_m2, irgen_bc_f32(x_18__0), x_18);
+        }
+    }
+    {
+        irgen_mf irgen_b3 = irgen_mbc_f32(0);
+        irgen_vf irgen_at3_z_21 = z_21;
+        irgen_mf irgen_m3 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m3); ++irgen_k1) {
+            {
+                const irgen_mf irgen_m4 = (s > irgen_bc_f32(0.0f));
+                irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
+                if (irgen_any_f32(irgen_m5)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_sf_v_f32(irgen_m5, x_18, k);
+                      lf_22 = irgen_sel_f32(irgen_m5, irgen_o0, lf_22);
+                    }
+                }
+                irgen_mf irgen_m6 = irgen_m3 & ~irgen_m4;
+                if (irgen_any_f32(irgen_m6)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m6, x_18, k);
+                      lf_22 = irgen_sel_f32(irgen_m6, irgen_o0, lf_22);
+                    }
+                }
+            }
+            {
+                const irgen_mf irgen_m7 = ((x_18 > irgen_bc_f32(0.0f)) & (x_18 < irgen_bc_f32(INFINITY)));
+                irgen_mf irgen_m8 = irgen_m3 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    { irgen_vf irgen_o0, irgen_o1;
+                      irgen_o0 = log_prob__d0_v_f32(irgen_m8, x_18, k, irgen_bc_f32(1.0f), &irgen_o1);
+                      lq_23 = irgen_sel_f32(irgen_m8, irgen_o0, lq_23);
+                      dlq_24 = irgen_sel_f32(irgen_m8, irgen_o1, dlq_24);
+                    }
+                }
+                irgen_mf irgen_m9 = irgen_m3 & ~irgen_m7;
+                if (irgen_any_f32(irgen_m9)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_prob_v_f32(irgen_m9, x_18, k);
+                      lq_23 = irgen_sel_f32(irgen_m9, irgen_o0, lq_23);
+                    }
+                    {
+                        const float dlq_24__0 = 0.0f;
+                        dlq_24 = irgen_sel_f32(irgen_m9, irgen_bc_f32(dlq_24__0), dlq_24);
+                    }
+                }
+            }
+            {
+                const irgen_vf irgen_c0 = lf_22 - t;
+                const irgen_vf r_25__0 = irgen_sel_f32((s > irgen_bc_f32(0.0f)), -irgen_c0, irgen_c0);
+                const irgen_vf k_26__0 = irgen_v_exp_f32(irgen_m3, -lf_22 + lq_23);
+                const irgen_vf kx_27__0 = irgen_v_exp_f32(irgen_m3, -lf_22 + lq_23 + irgen_v_log_f32(irgen_m3, irgen_v_fabs_f32(x_18)));
+                r_25 = r_25__0;
+                k_26 = k_26__0;
+                kx_27 = kx_27__0;
+            }
+            {
+                const irgen_mf irgen_m10 = (((irgen_v_fabs_f32(r_25) <= 2.0f * FLT_EPSILON * kx_27) & (irgen_v_fabs_f32(r_25) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_25 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_25) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_25 != r_25));
+                irgen_mf irgen_m11 = irgen_m3 & irgen_m10;
+                {
+                    const irgen_vf irgen_c0 = irgen_v_fabs_f32(r_25);
+                    const irgen_vf irgen_c1 = irgen_v_fabs_f32(t);
+                    const irgen_vf z_21__0 = irgen_sel_f32((((irgen_c0 <= kx_27 * (2.0f * FLT_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f)) | (r_25 == irgen_bc_f32(0.0f)) | (irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f))), x_18, irgen_bc_f32(NAN));
+                    z_21 = irgen_sel_f32(irgen_m11, z_21__0, z_21);
+                }
+                const irgen_mf irgen_m12 = irgen_m11;
+                irgen_b3 |= irgen_m12;
+                irgen_at3_z_21 = irgen_sel_f32(irgen_m12, z_21, irgen_at3_z_21);
+                irgen_m11 &= ~irgen_m12;
+                irgen_m3 &= ~irgen_m12;
+            }
+            if (irgen_any_f32(irgen_m3)) {
+                {
+                    const irgen_vf lo_19__0 = irgen_sel_f32((r_25 < irgen_bc_f32(0.0f)), x_18, lo_19);
+                    const irgen_vf hi_20__0 = irgen_sel_f32((r_25 > irgen_bc_f32(0.0f)), x_18, hi_20);
+                    const irgen_vf irgen_c0 = -r_25 + rp_30;
+                    const irgen_vf irgen_c1 = irgen_v_fabs_f32(irgen_c0 + kp_31 * (x_18 - xp_29));
+                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_31 * xp_29 * irgen_v_log_f32(irgen_m3, x_18 / xp_29));
+                    const irgen_vf use_log_32__0 = irgen_sel_f32(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f32(0.0f), irgen_sel_f32((irgen_c1 > irgen_c2), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+                    const irgen_vf bend_35__0 = dlq_24 - irgen_sel_f32((s > irgen_bc_f32(0.0f)), -k_26, k_26);
+                    const irgen_vf irgen_c3 = 1.0f / k_26;
+                    const irgen_vf halley_34__0 = -(irgen_c3 * bend_35__0 * r_25 / 2.0f) + 1.0f;
+                    const irgen_vf irgen_c4 = r_25 * irgen_sel_f32(((halley_34__0 > irgen_bc_f32(0.5f)) & (halley_34__0 < irgen_bc_f32(2.0f))), 1.0f / halley_34__0, irgen_bc_f32(1.0f));
+                    const float irgen_c5 = 1.0f / FLT_MIN;
+                    const float irgen_c6 = -irgen_c5;
+                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_19__0 >= irgen_bc_f32(0.0f)) & (x_18 > irgen_bc_f32(0.0f))) | ((hi_20__0 <= irgen_bc_f32(0.0f)) & (x_18 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_18 * irgen_v_expm1_f32(irgen_m3, -(irgen_c4 / irgen_v_copysign_f32(kx_27, x_18))) + x_18, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_mf irgen_c8 = (use_log_32__0 > irgen_bc_f32(0.0f));
+                    const irgen_vf irgen_c9 = irgen_sel_f32((~((irgen_v_fabs_f32(k_26) == INFINITY) | (k_26 != k_26))), irgen_v_fmax_f32(irgen_v_fmin_f32(-(irgen_c3 * irgen_c4) + x_18, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_vf first_36__0 = irgen_sel_f32(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vf second_37__0 = irgen_sel_f32(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vf xn_28__0 = irgen_sel_f32(((first_36__0 > lo_19__0) & (first_36__0 < hi_20__0)), first_36__0, second_37__0);
+                    const irgen_vf xp_29__0 = x_18;
+                    const irgen_vf rp_30__0 = r_25;
+                    const irgen_vf kp_31__0 = k_26;
+                    lo_19 = lo_19__0;
+                    hi_20 = hi_20__0;
+                    use_log_32 = use_log_32__0;
+                    bend_35 = bend_35__0;
+                    halley_34 = halley_34__0;
+                    first_36 = first_36__0;
+                    second_37 = second_37__0;
+                    xn_28 = xn_28__0;
+                    xp_29 = xp_29__0;
+                    rp_30 = rp_30__0;
+                    kp_31 = kp_31__0;
+                }
+                {
+                    const irgen_mf irgen_m13 = ((~((~((irgen_v_fabs_f32(hi_20) == INFINITY) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f32(lo_19) == INFINITY) | (lo_19 != lo_19))) & (irgen_v_fabs_f32(r_25) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_28 > lo_19) & (xn_28 < hi_20));
+                    irgen_mf irgen_m14 = irgen_m3 & irgen_m13;
+                    if (irgen_any_f32(irgen_m14)) {
+                        {
+                            const irgen_mf irgen_m15 = ((irgen_v_fabs_f32(r_25) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_18 + xn_28) <= irgen_sel_f32(((use_log_32 <= irgen_bc_f32(0.0f)) & (halley_34 > irgen_bc_f32(0.5f)) & (halley_34 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_18), 1.0f / irgen_v_fabs_f32(bend_35)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_18))));
+                            irgen_mf irgen_m16 = irgen_m14 & irgen_m15;
+                            {
+                                const irgen_vf z_21__0 = xn_28;
+                                z_21 = irgen_sel_f32(irgen_m16, z_21__0, z_21);
+                            }
+                            const irgen_mf irgen_m17 = irgen_m16;
+                            irgen_b3 |= irgen_m17;
+                            irgen_at3_z_21 = irgen_sel_f32(irgen_m17, z_21, irgen_at3_z_21);
+                            irgen_m16 &= ~irgen_m17;
+                            irgen_m14 &= ~irgen_m17;
+                            irgen_m3 &= ~irgen_m17;
+                        }
+                    }
+                    irgen_mf irgen_m18 = irgen_m3 & ~irgen_m13;
+                    if (irgen_any_f32(irgen_m18)) {
+                        {
+                            const irgen_mf irgen_c0 = (lo_19 > irgen_bc_f32(0.0f));
+                            const float irgen_c1 = 1.0f / FLT_MIN;
+                            const irgen_vf irgen_c2 = -hi_20;
+                            const irgen_mf irgen_c3 = (hi_20 < irgen_bc_f32(0.0f));
+                            const float irgen_c4 = FLT_EPSILON * FLT_MIN;
+                            const irgen_vf irgen_c5 = irgen_v_fmax_f32(lo_19, irgen_bc_f32(irgen_c4));
+                            const irgen_mf irgen_c6 = ((lo_19 >= irgen_bc_f32(0.0f)) & (hi_20 > 4.0f * irgen_c5));
+                            const irgen_vf xn_28__0 = irgen_sel_f32((irgen_v_fabs_f32(hi_20) == INFINITY), irgen_sel_f32((irgen_c0 & (lo_19 < irgen_bc_f32(0.25f))), irgen_v_sqrt_f32(lo_19), irgen_sel_f32(irgen_c0, irgen_v_fmin_f32(irgen_v_fmax_f32(4.0f * lo_19, lo_19 * lo_19), irgen_bc_f32(irgen_c1)), lo_19 + irgen_v_fmax_f32(irgen_bc_f32(1.0f), -(2.0f * lo_19)))), irgen_sel_f32((irgen_v_fabs_f32(lo_19) == INFINITY), irgen_sel_f32((irgen_c3 & (hi_20 > irgen_bc_f32(-0.25f))), -irgen_v_sqrt_f32(irgen_c2), irgen_sel_f32(irgen_c3, irgen_v_fmax_f32(irgen_v_fmin_f32(4.0f * hi_20, -(hi_20 * hi_20)), irgen_bc_f32(-irgen_c1)), hi_20 - irgen_v_fmax_f32(irgen_bc_f32(1.0f), 2.0f * hi_20))), irgen_sel_f32((irgen_c6 | ((hi_20 <= irgen_bc_f32(0.0f)) & (lo_19 < 4.0f * irgen_v_fmin_f32(hi_20, irgen_bc_f32(-irgen_c4))))), irgen_sel_f32(irgen_c6, irgen_v_sqrt_f32(irgen_c5) * irgen_v_sqrt_f32(hi_20), -(irgen_v_sqrt_f32(-lo_19) * irgen_v_sqrt_f32(irgen_v_fmax_f32(irgen_c2, irgen_bc_f32(irgen_c4))))), 0.5f * hi_20 + 0.5f * lo_19)));
+                            xn_28 = irgen_sel_f32(irgen_m18, xn_28__0, xn_28);
+                        }
+                        {
+                            const irgen_mf irgen_m19 = (((hi_20 - lo_19 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_19), irgen_v_fabs_f32(hi_20))) & (~((irgen_v_fabs_f32(hi_20) == INFINITY) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f32(lo_19) == INFINITY) | (lo_19 != lo_19)))) | (xn_28 >= hi_20) | (xn_28 <= lo_19));
+                            irgen_mf irgen_m20 = irgen_m18 & irgen_m19;
+                            {
+                                const float irgen_c0 = 1.0f / FLT_MIN;
+                                const irgen_vf z_21__0 = irgen_sel_f32((irgen_bc_f32(irgen_c0) <= lo_19), hi_20, irgen_sel_f32((hi_20 <= irgen_bc_f32(-irgen_c0)), lo_19, irgen_sel_f32(((lo_19 >= xn_28) | (hi_20 <= xn_28)), x_18, xn_28)));
+                                z_21 = irgen_sel_f32(irgen_m20, z_21__0, z_21);
+                            }
+                            const irgen_mf irgen_m21 = irgen_m20;
+                            irgen_b3 |= irgen_m21;
+                            irgen_at3_z_21 = irgen_sel_f32(irgen_m21, z_21, irgen_at3_z_21);
+                            irgen_m20 &= ~irgen_m21;
+                            irgen_m18 &= ~irgen_m21;
+                            irgen_m3 &= ~irgen_m21;
+                        }
+                    }
+                }
+                if (irgen_any_f32(irgen_m3)) {
+                    {
+                        const irgen_vf x_18__0 = xn_28;
+                        x_18 = x_18__0;
+                    }
+                }
+            }
+        }
+        z_21 = irgen_sel_f32(irgen_b3, irgen_at3_z_21, z_21);
+    }
+    return z_21;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf k)
+{
+    irgen_vf z_17 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~((u >= irgen_bc_f32(0.0f)) & (u <= irgen_bc_f32(1.0f)))) | (~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (u != u));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (u == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_17__0 = 0.0f;
+                z_17 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_17__0), z_17);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (u == irgen_bc_f32(1.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_17__0 = INFINITY;
+                        z_17 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_17__0), z_17);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, k);
+                          z_17 = irgen_sel_f32(irgen_m9, irgen_o0, z_17);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_17, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf k)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf k, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
+{
+    irgen_vf z_38 = irgen_bc_f32(0.0f);
+    irgen_vf lq_39 = irgen_bc_f32(0.0f);
+    irgen_vf dz_40 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~((u >= irgen_bc_f32(0.0f)) & (u <= irgen_bc_f32(1.0f)))) | (~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY) | (u != u));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (u == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_38__0 = 0.0f;
+                z_38 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_38__0), z_38);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (u == irgen_bc_f32(1.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_38__0 = INFINITY;
+                        z_38 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_38__0), z_38);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, k);
+                          z_38 = irgen_sel_f32(irgen_m9, irgen_o0, z_38);
+                        }
+                    }
+                }
+            }
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f32(irgen_m0, z_38, k);
+          lq_39 = irgen_o0;
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, z_38, k);
+          dz_40 = irgen_o0;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_38, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, -lq_39), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, dz_40, irgen_ret2);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_grad_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf k)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf k)
+{
+    irgen_vf z_41 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (log_u > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(k) == INFINITY) | (log_u != log_u));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (log_u == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_41__0 = 0.0f;
+                z_41 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_41__0), z_41);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (log_u == irgen_bc_f32(0.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_41__0 = INFINITY;
+                        z_41 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_41__0), z_41);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u), irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), irgen_v_exp_f32(irgen_m9, log_u), k);
+                          z_41 = irgen_sel_f32(irgen_m9, irgen_o0, z_41);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_41, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf k)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf k)
+{
+    irgen_vf z_42 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (log_1mu > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(k) == INFINITY) | (log_1mu != log_1mu));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (log_1mu == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_42__0 = 0.0f;
+                z_42 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_42__0), z_42);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (log_1mu == irgen_bc_f32(-INFINITY));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_42__0 = INFINITY;
+                        z_42 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_42__0), z_42);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu), irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), -irgen_v_expm1_f32(irgen_m9, log_1mu), k);
+                          z_42 = irgen_sel_f32(irgen_m9, irgen_o0, z_42);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_42, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_upper_group_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf k)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf sample_group_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
@@ -7644,7 +8776,7 @@ static inline __attribute__((always_inline)) irgen_vf chi2_sample_v_f32(irgen_mf
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf k, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_17 = irgen_bc_f32(0.0f);
+    irgen_vf sample_43 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY));
@@ -7659,9 +8791,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = chi2_sample_v_f32(irgen_m0, k, irgen_rng);
-          sample_17 = irgen_o0;
+          sample_43 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_17, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_43, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -7669,28 +8801,28 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
 {
-    irgen_vf dz_18 = irgen_bc_f32(0.0f);
-    irgen_vf score_19 = irgen_bc_f32(0.0f);
-    irgen_vf score_20 = irgen_bc_f32(0.0f);
-    irgen_vf score_21 = irgen_bc_f32(0.0f);
+    irgen_vf dz_44 = irgen_bc_f32(0.0f);
+    irgen_vf score_45 = irgen_bc_f32(0.0f);
+    irgen_vf score_46 = irgen_bc_f32(0.0f);
+    irgen_vf score_47 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
     { irgen_vf irgen_o0;
       irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, x, k);
-      dz_18 = irgen_o0;
+      dz_44 = irgen_o0;
     }
     { irgen_vf irgen_o0, irgen_o1, irgen_o2;
       irgen_o0 = kernel_log_prob_grad_v_f32(irgen_m0, x, k, &irgen_o1, &irgen_o2);
-      score_19 = irgen_o0;
-      score_20 = irgen_o1;
-      score_21 = irgen_o2;
+      score_45 = irgen_o0;
+      score_46 = irgen_o1;
+      score_47 = irgen_o2;
     }
-    *irgen_r1 = score_19;
-    *irgen_r2 = score_20;
-    *irgen_r3 = score_21;
-    return dz_18;
+    *irgen_r1 = score_45;
+    *irgen_r2 = score_46;
+    *irgen_r3 = score_47;
+    return dz_44;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -8290,6 +9422,386 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
+}
+
+void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_v_f64(irgen_md_lanes(w), x0, x1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
+}
+
+void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_icdf_v_f32(irgen_mf_lanes(w), x0, x1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
+}
+
+void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_grad_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
+            irgen_vd r0, r1, r2;
+            r0 = kernel_icdf_grad_v_f64(irgen_md_lanes(w), x0, x1, &r1, &r2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3], (double*)p[4]);
+}
+
+void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_grad_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
+            irgen_vf r0, r1, r2;
+            r0 = kernel_icdf_grad_v_f32(irgen_mf_lanes(w), x0, x1, &r1, &r2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2], (float*)p[3], (float*)p[4]);
+}
+
+void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = log_icdf_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_icdf_v_f64(irgen_md_lanes(w), x0, x1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
+}
+
+void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = log_icdf_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_icdf_v_f32(irgen_mf_lanes(w), x0, x1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
+}
+
+void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_upper_group_v_f64(m, x0, x1);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_upper_v_f64(irgen_md_lanes(w), x0, x1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
+}
+
+void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_upper_group_v_f32(m, x0, x1);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_icdf_upper_v_f32(irgen_mf_lanes(w), x0, x1);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
 void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)

@@ -2029,6 +2029,362 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double k)
     }
 }
 
+IRGEN_FN double ndtri_rough_f64(double p)
+{
+    double q = 0.0;
+    double t = 0.0;
+    double x = 0.0;
+    {
+        const double q__0 = fmin(p, 1.0 - p);
+        const double t__0 = sqrt(-(2.0 * log(q__0)));
+        const double x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return p < 0.5 ? -x__0 : x__0;
+    }
+}
+
+IRGEN_FN double gamma_guess_f64(double u, double alpha, double beta)
+{
+    double c = 0.0;
+    double _irgen_t1 = 0.0;
+    double w = 0.0;
+    double x = 0.0;
+    double small = 0.0;
+    double t = 0.0;
+    {
+        const double c__0 = 0.1111111111111111 / alpha;
+        c = c__0;
+    }
+    _irgen_t1 = ndtri_rough_f64(u);
+    {
+        const double w__0 = _irgen_t1 * sqrt(c) - c + 1.0;
+        const double x__0 = alpha * w__0 * w__0 * w__0;
+        const double small__0 = exp((log(u) + irgen_lgamma(alpha + 1.0)) / alpha);
+        w = w__0;
+        x = x__0;
+        small = small__0;
+    }
+    if (alpha < 1.0) {
+        {
+            const double t__0 = -(alpha * (0.12 * alpha + 0.253)) + 1.0;
+            const double x__0 = t__0 > u ? small : 1.0 - log1p((t__0 - u) / (1.0 - t__0));
+            t = t__0;
+            x = x__0;
+        }
+    } else {
+        if (w <= 0.0 || x < small) {
+            {
+                const double x__0 = small;
+                x = x__0;
+            }
+        }
+    }
+    return x / beta;
+}
+
+IRGEN_FN double quantile_guess_f64(double u, double k)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = gamma_guess_f64(u, 0.5 * k, 0.5);
+    return _irgen_t1;
+}
+
+IRGEN_FN double log_prob__d0_f64(double x, double k, double d0_x, double* irgen_r1)
+{
+    double h = 0.0;
+    if (k == 2.0 && x == 0.0) {
+        *irgen_r1 = 0.0;
+        return -0.6931471805599453;
+    }
+    {
+        const double h__0 = 0.5 * k;
+        h = h__0;
+        const double irgen_c0 = h__0 - 1.0;
+        *irgen_r1 = irgen_c0 * d0_x / x - 0.5 * d0_x;
+        return -(0.6931471805599453 * h__0) + irgen_c0 * log(x) - 0.5 * x - irgen_lgamma(h__0);
+    }
+}
+
+IRGEN_FN double quantile_solve_f64(double t, double s, double u, double k)
+{
+    double lo_19 = 0.0;
+    double hi_20 = 0.0;
+    double z_21 = 0.0;
+    double xp_29 = 0.0;
+    double rp_30 = 0.0;
+    double kp_31 = 0.0;
+    double guess_33 = 0.0;
+    double x_18 = 0.0;
+    double lf_22 = 0.0;
+    double lq_23 = 0.0;
+    double dlq_24 = 0.0;
+    double r_25 = 0.0;
+    double k_26 = 0.0;
+    double kx_27 = 0.0;
+    double use_log_32 = 0.0;
+    double bend_35 = 0.0;
+    double halley_34 = 0.0;
+    double first_36 = 0.0;
+    double second_37 = 0.0;
+    double xn_28 = 0.0;
+    {
+        const double lo_19__0 = 0.0;
+        const double hi_20__0 = ((double)INFINITY);
+        const double z_21__0 = ((double)NAN);
+        const double xp_29__0 = ((double)NAN);
+        const double rp_30__0 = ((double)NAN);
+        const double kp_31__0 = ((double)NAN);
+        lo_19 = lo_19__0;
+        hi_20 = hi_20__0;
+        z_21 = z_21__0;
+        xp_29 = xp_29__0;
+        rp_30 = rp_30__0;
+        kp_31 = kp_31__0;
+    }
+    guess_33 = quantile_guess_f64(u, k);
+    {
+        const double x_18__0 = guess_33 > lo_19 && guess_33 < hi_20 ? guess_33 : 1.0;
+        x_18 = x_18__0;
+    }
+    if (!(x_18 > lo_19 && x_18 < hi_20)) {
+        {
+            const double x_18__0 = 1.0;
+            x_18 = x_18__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+        if (s > 0.0) {
+            lf_22 = kernel_log_sf_f64(x_18, k);
+        } else {
+            lf_22 = kernel_log_cdf_f64(x_18, k);
+        }
+        if (x_18 > 0.0 && x_18 < ((double)INFINITY)) {
+            { double irgen_o1;
+              lq_23 = log_prob__d0_f64(x_18, k, 1.0, &irgen_o1);
+              dlq_24 = irgen_o1;
+            }
+        } else {
+            lq_23 = kernel_log_prob_f64(x_18, k);
+            {
+                const double dlq_24__0 = 0.0;
+                dlq_24 = dlq_24__0;
+            }
+        }
+        {
+            const double irgen_c0 = lf_22 - t;
+            const double r_25__0 = s > 0.0 ? -irgen_c0 : irgen_c0;
+            const double k_26__0 = exp(-lf_22 + lq_23);
+            const double kx_27__0 = exp(-lf_22 + lq_23 + log(fabs(x_18)));
+            r_25 = r_25__0;
+            k_26 = k_26__0;
+            kx_27 = kx_27__0;
+        }
+        if (fabs(r_25) <= 2.0 * DBL_EPSILON * kx_27 && fabs(r_25) <= fabs(t) / 1024.0 + 0.0009765625 || r_25 == 0.0 || fabs(r_25) <= 4.0 * DBL_EPSILON * (fabs(t) + 1.0) || isnan(r_25)) {
+            {
+                const double irgen_c0 = fabs(r_25);
+                const double irgen_c1 = fabs(t);
+                const double z_21__0 = irgen_c0 <= kx_27 * (2.0 * DBL_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625 || r_25 == 0.0 || irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0) ? x_18 : ((double)NAN);
+                z_21 = z_21__0;
+            }
+            break;
+        }
+        {
+            const double lo_19__0 = r_25 < 0.0 ? x_18 : lo_19;
+            const double hi_20__0 = r_25 > 0.0 ? x_18 : hi_20;
+            const double irgen_c0 = -r_25 + rp_30;
+            const double irgen_c1 = fabs(irgen_c0 + kp_31 * (x_18 - xp_29));
+            const double irgen_c2 = fabs(irgen_c0 + kp_31 * xp_29 * log(x_18 / xp_29));
+            const double use_log_32__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
+            const double bend_35__0 = dlq_24 - (s > 0.0 ? -k_26 : k_26);
+            const double irgen_c3 = 1.0 / k_26;
+            const double halley_34__0 = -(irgen_c3 * bend_35__0 * r_25 / 2.0) + 1.0;
+            const double irgen_c4 = r_25 * (halley_34__0 > 0.5 && halley_34__0 < 2.0 ? 1.0 / halley_34__0 : 1.0);
+            const double irgen_c5 = 1.0 / DBL_MIN;
+            const double irgen_c6 = -irgen_c5;
+            const double irgen_c7 = lo_19__0 >= 0.0 && x_18 > 0.0 || hi_20__0 <= 0.0 && x_18 < 0.0 ? fmax(fmin(x_18 * expm1(-(irgen_c4 / copysign(kx_27, x_18))) + x_18, irgen_c5), irgen_c6) : ((double)NAN);
+            const double irgen_c8 = use_log_32__0 > 0.0;
+            const double irgen_c9 = !(isinf(k_26) || isnan(k_26)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_18, irgen_c5), irgen_c6) : ((double)NAN);
+            const double first_36__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const double second_37__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const double xn_28__0 = first_36__0 > lo_19__0 && first_36__0 < hi_20__0 ? first_36__0 : second_37__0;
+            const double xp_29__0 = x_18;
+            const double rp_30__0 = r_25;
+            const double kp_31__0 = k_26;
+            lo_19 = lo_19__0;
+            hi_20 = hi_20__0;
+            use_log_32 = use_log_32__0;
+            bend_35 = bend_35__0;
+            halley_34 = halley_34__0;
+            first_36 = first_36__0;
+            second_37 = second_37__0;
+            xn_28 = xn_28__0;
+            xp_29 = xp_29__0;
+            rp_30 = rp_30__0;
+            kp_31 = kp_31__0;
+        }
+        if (!(!(isinf(hi_20) || isnan(hi_20)) && !(isinf(lo_19) || isnan(lo_19)) && fabs(r_25) > 4.0 * fabs(t) + 4.0) && xn_28 > lo_19 && xn_28 < hi_20) {
+            if (fabs(r_25) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_18 + xn_28) <= (use_log_32 <= 0.0 && halley_34 > 0.5 && halley_34 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_18), 1.0 / fabs(bend_35)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_18))) {
+                {
+                    const double z_21__0 = xn_28;
+                    z_21 = z_21__0;
+                }
+                break;
+            }
+        } else {
+            {
+                const double irgen_c0 = lo_19 > 0.0;
+                const double irgen_c1 = 1.0 / DBL_MIN;
+                const double irgen_c2 = -hi_20;
+                const double irgen_c3 = hi_20 < 0.0;
+                const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                const double irgen_c5 = fmax(lo_19, irgen_c4);
+                const double irgen_c6 = lo_19 >= 0.0 && hi_20 > 4.0 * irgen_c5;
+                const double xn_28__0 = isinf(hi_20) ? (irgen_c0 && lo_19 < 0.25 ? sqrt(lo_19) : irgen_c0 ? fmin(fmax(4.0 * lo_19, lo_19 * lo_19), irgen_c1) : lo_19 + fmax(1.0, -(2.0 * lo_19))) : isinf(lo_19) ? (irgen_c3 && hi_20 > -0.25 ? -sqrt(irgen_c2) : irgen_c3 ? fmax(fmin(4.0 * hi_20, -(hi_20 * hi_20)), -irgen_c1) : hi_20 - fmax(1.0, 2.0 * hi_20)) : irgen_c6 || hi_20 <= 0.0 && lo_19 < 4.0 * fmin(hi_20, -irgen_c4) ? (irgen_c6 ? sqrt(irgen_c5) * sqrt(hi_20) : -(sqrt(-lo_19) * sqrt(fmax(irgen_c2, irgen_c4)))) : 0.5 * hi_20 + 0.5 * lo_19;
+                xn_28 = xn_28__0;
+            }
+            if (hi_20 - lo_19 <= 4.0 * DBL_EPSILON * fmax(fabs(lo_19), fabs(hi_20)) && !(isinf(hi_20) || isnan(hi_20)) && !(isinf(lo_19) || isnan(lo_19)) || xn_28 >= hi_20 || xn_28 <= lo_19) {
+                {
+                    const double irgen_c0 = 1.0 / DBL_MIN;
+                    const double z_21__0 = irgen_c0 <= lo_19 ? hi_20 : hi_20 <= -irgen_c0 ? lo_19 : lo_19 >= xn_28 || hi_20 <= xn_28 ? x_18 : xn_28;
+                    z_21 = z_21__0;
+                }
+                break;
+            }
+        }
+        {
+            const double x_18__0 = xn_28;
+            x_18 = x_18__0;
+        }
+    }
+    return z_21;
+}
+
+IRGEN_FN double kernel_icdf_f64(double u, double k)
+{
+    double z_17 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(k > 0.0) || isinf(k) || isnan(u)) {
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_17__0 = 0.0;
+            z_17 = z_17__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_17__0 = ((double)INFINITY);
+                z_17 = z_17__0;
+            }
+        } else {
+            z_17 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, k);
+        }
+    }
+    return z_17;
+}
+
+IRGEN_FN double icdf_group_f64(double u, double k)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_grad_f64(double u, double k, double* irgen_r1, double* irgen_r2)
+{
+    double z_38 = 0.0;
+    double lq_39 = 0.0;
+    double dz_40 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(k > 0.0) || isinf(k) || isnan(u)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_38__0 = 0.0;
+            z_38 = z_38__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_38__0 = ((double)INFINITY);
+                z_38 = z_38__0;
+            }
+        } else {
+            z_38 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, k);
+        }
+    }
+    lq_39 = kernel_log_prob_f64(z_38, k);
+    dz_40 = kernel_implicit_grad_f64(z_38, k);
+    *irgen_r1 = exp(-lq_39);
+    *irgen_r2 = dz_40;
+    return z_38;
+}
+
+IRGEN_FN double icdf_grad_group_f64(double u, double k)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_log_icdf_f64(double log_u, double k)
+{
+    double z_41 = 0.0;
+    if (!(k > 0.0) || log_u > 0.0 || isinf(k) || isnan(log_u)) {
+        return ((double)NAN);
+    }
+    if (log_u == -((double)INFINITY)) {
+        {
+            const double z_41__0 = 0.0;
+            z_41 = z_41__0;
+        }
+    } else {
+        if (log_u == 0.0) {
+            {
+                const double z_41__0 = ((double)INFINITY);
+                z_41 = z_41__0;
+            }
+        } else {
+            z_41 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), k);
+        }
+    }
+    return z_41;
+}
+
+IRGEN_FN double log_icdf_group_f64(double log_u, double k)
+{
+    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double k)
+{
+    double z_42 = 0.0;
+    if (!(k > 0.0) || log_1mu > 0.0 || isinf(k) || isnan(log_1mu)) {
+        return ((double)NAN);
+    }
+    if (log_1mu == 0.0) {
+        {
+            const double z_42__0 = 0.0;
+            z_42 = z_42__0;
+        }
+    } else {
+        if (log_1mu == -((double)INFINITY)) {
+            {
+                const double z_42__0 = ((double)INFINITY);
+                z_42 = z_42__0;
+            }
+        } else {
+            z_42 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), k);
+        }
+    }
+    return z_42;
+}
+
+IRGEN_FN double icdf_upper_group_f64(double log_1mu, double k)
+{
+    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
 IRGEN_FN double sample_group_f64(double alpha, double beta)
 {
     return alpha < 1.0 ? 1.0 : 0.0;
@@ -2455,30 +2811,30 @@ IRGEN_FN double chi2_sample_f64(double k, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double k, irgen_rng* irgen_rng)
 {
-    double sample_17 = 0.0;
+    double sample_43 = 0.0;
     if (!(k > 0.0) || isinf(k)) {
         return ((double)NAN);
     }
-    sample_17 = chi2_sample_f64(k, irgen_rng);
-    return sample_17;
+    sample_43 = chi2_sample_f64(k, irgen_rng);
+    return sample_43;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double k, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
-    double dz_18 = 0.0;
-    double score_19 = 0.0;
-    double score_20 = 0.0;
-    double score_21 = 0.0;
-    dz_18 = kernel_implicit_grad_f64(x, k);
+    double dz_44 = 0.0;
+    double score_45 = 0.0;
+    double score_46 = 0.0;
+    double score_47 = 0.0;
+    dz_44 = kernel_implicit_grad_f64(x, k);
     { double irgen_o1, irgen_o2;
-      score_19 = kernel_log_prob_grad_f64(x, k, &irgen_o1, &irgen_o2);
-      score_20 = irgen_o1;
-      score_21 = irgen_o2;
+      score_45 = kernel_log_prob_grad_f64(x, k, &irgen_o1, &irgen_o2);
+      score_46 = irgen_o1;
+      score_47 = irgen_o2;
     }
-    *irgen_r1 = score_19;
-    *irgen_r2 = score_20;
-    *irgen_r3 = score_21;
-    return dz_18;
+    *irgen_r1 = score_45;
+    *irgen_r2 = score_46;
+    *irgen_r3 = score_47;
+    return dz_44;
 }
 
 /* ---- float32 device functions ---- */
@@ -4362,6 +4718,362 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float k)
     }
 }
 
+IRGEN_FN float ndtri_rough_f32(float p)
+{
+    float q = 0.0f;
+    float t = 0.0f;
+    float x = 0.0f;
+    {
+        const float q__0 = fminf(p, 1.0f - p);
+        const float t__0 = sqrtf(-(2.0f * logf(q__0)));
+        const float x__0 = t__0 - (t__0 * (0.010328f * t__0 + 0.802853f) + 2.515517f) / (t__0 * (t__0 * (0.001308f * t__0 + 0.189269f) + 1.432788f) + 1.0f);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return p < 0.5f ? -x__0 : x__0;
+    }
+}
+
+IRGEN_FN float gamma_guess_f32(float u, float alpha, float beta)
+{
+    float c = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float w = 0.0f;
+    float x = 0.0f;
+    float small = 0.0f;
+    float t = 0.0f;
+    {
+        const float c__0 = 0.1111111111111111f / alpha;
+        c = c__0;
+    }
+    _irgen_t1 = ndtri_rough_f32(u);
+    {
+        const float w__0 = _irgen_t1 * sqrtf(c) - c + 1.0f;
+        const float x__0 = alpha * w__0 * w__0 * w__0;
+        const float small__0 = expf((logf(u) + irgen_lgammaf(alpha + 1.0f)) / alpha);
+        w = w__0;
+        x = x__0;
+        small = small__0;
+    }
+    if (alpha < 1.0f) {
+        {
+            const float t__0 = -(alpha * (0.12f * alpha + 0.253f)) + 1.0f;
+            const float x__0 = t__0 > u ? small : 1.0f - log1pf((t__0 - u) / (1.0f - t__0));
+            t = t__0;
+            x = x__0;
+        }
+    } else {
+        if (w <= 0.0f || x < small) {
+            {
+                const float x__0 = small;
+                x = x__0;
+            }
+        }
+    }
+    return x / beta;
+}
+
+IRGEN_FN float quantile_guess_f32(float u, float k)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = gamma_guess_f32(u, 0.5f * k, 0.5f);
+    return _irgen_t1;
+}
+
+IRGEN_FN float log_prob__d0_f32(float x, float k, float d0_x, float* irgen_r1)
+{
+    float h = 0.0f;
+    if (k == 2.0f && x == 0.0f) {
+        *irgen_r1 = 0.0f;
+        return -0.6931471805599453f;
+    }
+    {
+        const float h__0 = 0.5f * k;
+        h = h__0;
+        const float irgen_c0 = h__0 - 1.0f;
+        *irgen_r1 = irgen_c0 * d0_x / x - 0.5f * d0_x;
+        return -(0.6931471805599453f * h__0) + irgen_c0 * logf(x) - 0.5f * x - irgen_lgammaf(h__0);
+    }
+}
+
+IRGEN_FN float quantile_solve_f32(float t, float s, float u, float k)
+{
+    float lo_19 = 0.0f;
+    float hi_20 = 0.0f;
+    float z_21 = 0.0f;
+    float xp_29 = 0.0f;
+    float rp_30 = 0.0f;
+    float kp_31 = 0.0f;
+    float guess_33 = 0.0f;
+    float x_18 = 0.0f;
+    float lf_22 = 0.0f;
+    float lq_23 = 0.0f;
+    float dlq_24 = 0.0f;
+    float r_25 = 0.0f;
+    float k_26 = 0.0f;
+    float kx_27 = 0.0f;
+    float use_log_32 = 0.0f;
+    float bend_35 = 0.0f;
+    float halley_34 = 0.0f;
+    float first_36 = 0.0f;
+    float second_37 = 0.0f;
+    float xn_28 = 0.0f;
+    {
+        const float lo_19__0 = 0.0f;
+        const float hi_20__0 = INFINITY;
+        const float z_21__0 = NAN;
+        const float xp_29__0 = NAN;
+        const float rp_30__0 = NAN;
+        const float kp_31__0 = NAN;
+        lo_19 = lo_19__0;
+        hi_20 = hi_20__0;
+        z_21 = z_21__0;
+        xp_29 = xp_29__0;
+        rp_30 = rp_30__0;
+        kp_31 = kp_31__0;
+    }
+    guess_33 = quantile_guess_f32(u, k);
+    {
+        const float x_18__0 = guess_33 > lo_19 && guess_33 < hi_20 ? guess_33 : 1.0f;
+        x_18 = x_18__0;
+    }
+    if (!(x_18 > lo_19 && x_18 < hi_20)) {
+        {
+            const float x_18__0 = 1.0f;
+            x_18 = x_18__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+        if (s > 0.0f) {
+            lf_22 = kernel_log_sf_f32(x_18, k);
+        } else {
+            lf_22 = kernel_log_cdf_f32(x_18, k);
+        }
+        if (x_18 > 0.0f && x_18 < INFINITY) {
+            { float irgen_o1;
+              lq_23 = log_prob__d0_f32(x_18, k, 1.0f, &irgen_o1);
+              dlq_24 = irgen_o1;
+            }
+        } else {
+            lq_23 = kernel_log_prob_f32(x_18, k);
+            {
+                const float dlq_24__0 = 0.0f;
+                dlq_24 = dlq_24__0;
+            }
+        }
+        {
+            const float irgen_c0 = lf_22 - t;
+            const float r_25__0 = s > 0.0f ? -irgen_c0 : irgen_c0;
+            const float k_26__0 = expf(-lf_22 + lq_23);
+            const float kx_27__0 = expf(-lf_22 + lq_23 + logf(fabsf(x_18)));
+            r_25 = r_25__0;
+            k_26 = k_26__0;
+            kx_27 = kx_27__0;
+        }
+        if (fabsf(r_25) <= 2.0f * FLT_EPSILON * kx_27 && fabsf(r_25) <= fabsf(t) / 1024.0f + 0.0009765625f || r_25 == 0.0f || fabsf(r_25) <= 4.0f * FLT_EPSILON * (fabsf(t) + 1.0f) || isnan(r_25)) {
+            {
+                const float irgen_c0 = fabsf(r_25);
+                const float irgen_c1 = fabsf(t);
+                const float z_21__0 = irgen_c0 <= kx_27 * (2.0f * FLT_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f || r_25 == 0.0f || irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f) ? x_18 : NAN;
+                z_21 = z_21__0;
+            }
+            break;
+        }
+        {
+            const float lo_19__0 = r_25 < 0.0f ? x_18 : lo_19;
+            const float hi_20__0 = r_25 > 0.0f ? x_18 : hi_20;
+            const float irgen_c0 = -r_25 + rp_30;
+            const float irgen_c1 = fabsf(irgen_c0 + kp_31 * (x_18 - xp_29));
+            const float irgen_c2 = fabsf(irgen_c0 + kp_31 * xp_29 * logf(x_18 / xp_29));
+            const float use_log_32__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0f : irgen_c1 > irgen_c2 ? 1.0f : 0.0f;
+            const float bend_35__0 = dlq_24 - (s > 0.0f ? -k_26 : k_26);
+            const float irgen_c3 = 1.0f / k_26;
+            const float halley_34__0 = -(irgen_c3 * bend_35__0 * r_25 / 2.0f) + 1.0f;
+            const float irgen_c4 = r_25 * (halley_34__0 > 0.5f && halley_34__0 < 2.0f ? 1.0f / halley_34__0 : 1.0f);
+            const float irgen_c5 = 1.0f / FLT_MIN;
+            const float irgen_c6 = -irgen_c5;
+            const float irgen_c7 = lo_19__0 >= 0.0f && x_18 > 0.0f || hi_20__0 <= 0.0f && x_18 < 0.0f ? fmaxf(fminf(x_18 * expm1f(-(irgen_c4 / copysignf(kx_27, x_18))) + x_18, irgen_c5), irgen_c6) : NAN;
+            const float irgen_c8 = use_log_32__0 > 0.0f;
+            const float irgen_c9 = !(isinf(k_26) || isnan(k_26)) ? fmaxf(fminf(-(irgen_c3 * irgen_c4) + x_18, irgen_c5), irgen_c6) : NAN;
+            const float first_36__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const float second_37__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const float xn_28__0 = first_36__0 > lo_19__0 && first_36__0 < hi_20__0 ? first_36__0 : second_37__0;
+            const float xp_29__0 = x_18;
+            const float rp_30__0 = r_25;
+            const float kp_31__0 = k_26;
+            lo_19 = lo_19__0;
+            hi_20 = hi_20__0;
+            use_log_32 = use_log_32__0;
+            bend_35 = bend_35__0;
+            halley_34 = halley_34__0;
+            first_36 = first_36__0;
+            second_37 = second_37__0;
+            xn_28 = xn_28__0;
+            xp_29 = xp_29__0;
+            rp_30 = rp_30__0;
+            kp_31 = kp_31__0;
+        }
+        if (!(!(isinf(hi_20) || isnan(hi_20)) && !(isinf(lo_19) || isnan(lo_19)) && fabsf(r_25) > 4.0f * fabsf(t) + 4.0f) && xn_28 > lo_19 && xn_28 < hi_20) {
+            if (fabsf(r_25) <= fabsf(t) / 1024.0f + 0.0009765625f && fabsf(-x_18 + xn_28) <= (use_log_32 <= 0.0f && halley_34 > 0.5f && halley_34 < 2.0f ? expf(logf(FLT_EPSILON) / 3.0f) * fminf(fabsf(x_18), 1.0f / fabsf(bend_35)) / 16.0f : 2.0f * FLT_EPSILON * fabsf(x_18))) {
+                {
+                    const float z_21__0 = xn_28;
+                    z_21 = z_21__0;
+                }
+                break;
+            }
+        } else {
+            {
+                const float irgen_c0 = lo_19 > 0.0f;
+                const float irgen_c1 = 1.0f / FLT_MIN;
+                const float irgen_c2 = -hi_20;
+                const float irgen_c3 = hi_20 < 0.0f;
+                const float irgen_c4 = FLT_EPSILON * FLT_MIN;
+                const float irgen_c5 = fmaxf(lo_19, irgen_c4);
+                const float irgen_c6 = lo_19 >= 0.0f && hi_20 > 4.0f * irgen_c5;
+                const float xn_28__0 = isinf(hi_20) ? (irgen_c0 && lo_19 < 0.25f ? sqrtf(lo_19) : irgen_c0 ? fminf(fmaxf(4.0f * lo_19, lo_19 * lo_19), irgen_c1) : lo_19 + fmaxf(1.0f, -(2.0f * lo_19))) : isinf(lo_19) ? (irgen_c3 && hi_20 > -0.25f ? -sqrtf(irgen_c2) : irgen_c3 ? fmaxf(fminf(4.0f * hi_20, -(hi_20 * hi_20)), -irgen_c1) : hi_20 - fmaxf(1.0f, 2.0f * hi_20)) : irgen_c6 || hi_20 <= 0.0f && lo_19 < 4.0f * fminf(hi_20, -irgen_c4) ? (irgen_c6 ? sqrtf(irgen_c5) * sqrtf(hi_20) : -(sqrtf(-lo_19) * sqrtf(fmaxf(irgen_c2, irgen_c4)))) : 0.5f * hi_20 + 0.5f * lo_19;
+                xn_28 = xn_28__0;
+            }
+            if (hi_20 - lo_19 <= 4.0f * FLT_EPSILON * fmaxf(fabsf(lo_19), fabsf(hi_20)) && !(isinf(hi_20) || isnan(hi_20)) && !(isinf(lo_19) || isnan(lo_19)) || xn_28 >= hi_20 || xn_28 <= lo_19) {
+                {
+                    const float irgen_c0 = 1.0f / FLT_MIN;
+                    const float z_21__0 = irgen_c0 <= lo_19 ? hi_20 : hi_20 <= -irgen_c0 ? lo_19 : lo_19 >= xn_28 || hi_20 <= xn_28 ? x_18 : xn_28;
+                    z_21 = z_21__0;
+                }
+                break;
+            }
+        }
+        {
+            const float x_18__0 = xn_28;
+            x_18 = x_18__0;
+        }
+    }
+    return z_21;
+}
+
+IRGEN_FN float kernel_icdf_f32(float u, float k)
+{
+    float z_17 = 0.0f;
+    if (!(u >= 0.0f && u <= 1.0f) || !(k > 0.0f) || isinf(k) || isnan(u)) {
+        return NAN;
+    }
+    if (u == 0.0f) {
+        {
+            const float z_17__0 = 0.0f;
+            z_17 = z_17__0;
+        }
+    } else {
+        if (u == 1.0f) {
+            {
+                const float z_17__0 = INFINITY;
+                z_17 = z_17__0;
+            }
+        } else {
+            z_17 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, k);
+        }
+    }
+    return z_17;
+}
+
+IRGEN_FN float icdf_group_f32(float u, float k)
+{
+    return u > 0.5f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_icdf_grad_f32(float u, float k, float* irgen_r1, float* irgen_r2)
+{
+    float z_38 = 0.0f;
+    float lq_39 = 0.0f;
+    float dz_40 = 0.0f;
+    if (!(u >= 0.0f && u <= 1.0f) || !(k > 0.0f) || isinf(k) || isnan(u)) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        return NAN;
+    }
+    if (u == 0.0f) {
+        {
+            const float z_38__0 = 0.0f;
+            z_38 = z_38__0;
+        }
+    } else {
+        if (u == 1.0f) {
+            {
+                const float z_38__0 = INFINITY;
+                z_38 = z_38__0;
+            }
+        } else {
+            z_38 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, k);
+        }
+    }
+    lq_39 = kernel_log_prob_f32(z_38, k);
+    dz_40 = kernel_implicit_grad_f32(z_38, k);
+    *irgen_r1 = expf(-lq_39);
+    *irgen_r2 = dz_40;
+    return z_38;
+}
+
+IRGEN_FN float icdf_grad_group_f32(float u, float k)
+{
+    return u > 0.5f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_log_icdf_f32(float log_u, float k)
+{
+    float z_41 = 0.0f;
+    if (!(k > 0.0f) || log_u > 0.0f || isinf(k) || isnan(log_u)) {
+        return NAN;
+    }
+    if (log_u == -INFINITY) {
+        {
+            const float z_41__0 = 0.0f;
+            z_41 = z_41__0;
+        }
+    } else {
+        if (log_u == 0.0f) {
+            {
+                const float z_41__0 = INFINITY;
+                z_41 = z_41__0;
+            }
+        } else {
+            z_41 = quantile_solve_f32(log_u > -0.6931471805599453f ? logf(-expm1f(log_u)) : log_u, log_u > -0.6931471805599453f ? 1.0f : 0.0f, expf(log_u), k);
+        }
+    }
+    return z_41;
+}
+
+IRGEN_FN float log_icdf_group_f32(float log_u, float k)
+{
+    return log_u > -0.6931471805599453f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_icdf_upper_f32(float log_1mu, float k)
+{
+    float z_42 = 0.0f;
+    if (!(k > 0.0f) || log_1mu > 0.0f || isinf(k) || isnan(log_1mu)) {
+        return NAN;
+    }
+    if (log_1mu == 0.0f) {
+        {
+            const float z_42__0 = 0.0f;
+            z_42 = z_42__0;
+        }
+    } else {
+        if (log_1mu == -INFINITY) {
+            {
+                const float z_42__0 = INFINITY;
+                z_42 = z_42__0;
+            }
+        } else {
+            z_42 = quantile_solve_f32(log_1mu > -0.6931471805599453f ? logf(-expm1f(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453f ? 0.0f : 1.0f, -expm1f(log_1mu), k);
+        }
+    }
+    return z_42;
+}
+
+IRGEN_FN float icdf_upper_group_f32(float log_1mu, float k)
+{
+    return log_1mu > -0.6931471805599453f ? 1.0f : 0.0f;
+}
+
 IRGEN_FN float sample_group_f32(float alpha, float beta)
 {
     return alpha < 1.0f ? 1.0f : 0.0f;
@@ -4788,30 +5500,30 @@ IRGEN_FN float chi2_sample_f32(float k, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float k, irgen_rng* irgen_rng)
 {
-    float sample_17 = 0.0f;
+    float sample_43 = 0.0f;
     if (!(k > 0.0f) || isinf(k)) {
         return NAN;
     }
-    sample_17 = chi2_sample_f32(k, irgen_rng);
-    return sample_17;
+    sample_43 = chi2_sample_f32(k, irgen_rng);
+    return sample_43;
 }
 
 IRGEN_FN float kernel_implicit_score_f32(float x, float k, float* irgen_r1, float* irgen_r2, float* irgen_r3)
 {
-    float dz_18 = 0.0f;
-    float score_19 = 0.0f;
-    float score_20 = 0.0f;
-    float score_21 = 0.0f;
-    dz_18 = kernel_implicit_grad_f32(x, k);
+    float dz_44 = 0.0f;
+    float score_45 = 0.0f;
+    float score_46 = 0.0f;
+    float score_47 = 0.0f;
+    dz_44 = kernel_implicit_grad_f32(x, k);
     { float irgen_o1, irgen_o2;
-      score_19 = kernel_log_prob_grad_f32(x, k, &irgen_o1, &irgen_o2);
-      score_20 = irgen_o1;
-      score_21 = irgen_o2;
+      score_45 = kernel_log_prob_grad_f32(x, k, &irgen_o1, &irgen_o2);
+      score_46 = irgen_o1;
+      score_47 = irgen_o2;
     }
-    *irgen_r1 = score_19;
-    *irgen_r2 = score_20;
-    *irgen_r3 = score_21;
-    return dz_18;
+    *irgen_r1 = score_45;
+    *irgen_r2 = score_46;
+    *irgen_r3 = score_47;
+    return dz_44;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -5757,6 +6469,646 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1) == g)
                     irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double r0 = kernel_icdf_f64(x0, x1);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = icdf_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* icdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float r0 = kernel_icdf_f32(x0, x1);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = icdf_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* icdf_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    double r1;
+    double r2;
+    const double r0 = kernel_icdf_grad_f64(x0, x1, &r1, &r2);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+}
+
+IRGEN_FN int irgen_icdf_grad_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = icdf_grad_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, out0, out1, out2);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_icdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0, out1, out2);
+
+    }
+}
+#endif
+
+/* icdf_grad, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    float r1;
+    float r2;
+    const float r0 = kernel_icdf_grad_f32(x0, x1, &r1, &r2);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+}
+
+IRGEN_FN int irgen_icdf_grad_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = icdf_grad_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, out0, out1, out2);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, out0, out1, out2);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_icdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0, out1, out2);
+
+    }
+}
+#endif
+
+/* log_icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double r0 = kernel_log_icdf_f64(x0, x1);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = log_icdf_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* log_icdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float r0 = kernel_log_icdf_f32(x0, x1);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = log_icdf_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_log_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_upper_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double r0 = kernel_icdf_upper_f64(x0, x1);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+
+    const double g = icdf_upper_group_f64(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float64_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_icdf_upper_float64_at(c + t, in0, s0, v0, in1, s1, v1, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_upper_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float r0 = kernel_icdf_upper_f32(x0, x1);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+
+    const float g = icdf_upper_group_f32(x0, x1);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float32_at(i, in0, s0, v0, in1, s1, v1, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1) == g)
+                    irgen_icdf_upper_float32_at(c + t, in0, s0, v0, in1, s1, v1, out0);
 
     }
 }

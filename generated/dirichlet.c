@@ -2449,7 +2449,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_19 = irgen_bc_f64(0.0);
+    irgen_vd sample_46 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -2464,9 +2464,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          sample_19 = irgen_o0;
+          sample_46 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_19, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_46, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -2800,7 +2800,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md 
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd log_sample_26 = irgen_bc_f64(0.0);
+    irgen_vd log_sample_53 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -2815,9 +2815,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(ir
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = log_sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          log_sample_26 = irgen_o0;
+          log_sample_53 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_26, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_53, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5236,7 +5236,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_19 = irgen_bc_f32(0.0f);
+    irgen_vf sample_46 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -5251,9 +5251,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          sample_19 = irgen_o0;
+          sample_46 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_19, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_46, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5587,7 +5587,7 @@ static inline __attribute__((always_inline)) irgen_vf log_sample_v_f32(irgen_mf 
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf log_sample_26 = irgen_bc_f32(0.0f);
+    irgen_vf log_sample_53 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -5602,9 +5602,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(ir
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = log_sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          log_sample_26 = irgen_o0;
+          log_sample_53 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_26, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_53, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;

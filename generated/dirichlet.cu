@@ -1604,12 +1604,12 @@ IRGEN_FN double sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double sample_19 = 0.0;
+    double sample_46 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    sample_19 = sample_f64(alpha, beta, irgen_rng);
-    return sample_19;
+    sample_46 = sample_f64(alpha, beta, irgen_rng);
+    return sample_46;
 }
 
 IRGEN_FN double log_space_upper_f64(double y, double alpha, double beta)
@@ -1828,12 +1828,12 @@ IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double log_sample_26 = 0.0;
+    double log_sample_53 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    log_sample_26 = log_sample_f64(alpha, beta, irgen_rng);
-    return log_sample_26;
+    log_sample_53 = log_sample_f64(alpha, beta, irgen_rng);
+    return log_sample_53;
 }
 
 IRGEN_FN double simplex_draw_f64(double alpha, irgen_rng* irgen_rng)
@@ -3396,12 +3396,12 @@ IRGEN_FN float sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float sample_19 = 0.0f;
+    float sample_46 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    sample_19 = sample_f32(alpha, beta, irgen_rng);
-    return sample_19;
+    sample_46 = sample_f32(alpha, beta, irgen_rng);
+    return sample_46;
 }
 
 IRGEN_FN float log_space_upper_f32(float y, float alpha, float beta)
@@ -3620,12 +3620,12 @@ IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float log_sample_26 = 0.0f;
+    float log_sample_53 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    log_sample_26 = log_sample_f32(alpha, beta, irgen_rng);
-    return log_sample_26;
+    log_sample_53 = log_sample_f32(alpha, beta, irgen_rng);
+    return log_sample_53;
 }
 
 IRGEN_FN float simplex_draw_f32(float alpha, irgen_rng* irgen_rng)

@@ -928,6 +928,496 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd quantile_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return -(beta * irgen_v_log_f64(irgen_m0, -irgen_v_log_f64(irgen_m0, u))) + mu;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta, irgen_vd d0_x, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_t = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_t__0 = 0.0;
+        const irgen_vd irgen_c0 = 1.0 / beta;
+        const irgen_vd d0_t__1 = irgen_c0 * d0_x;
+        const irgen_vd t__0 = irgen_c0 * (-mu + x);
+        d0_t = d0_t__1;
+        t = t__0;
+        const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, -t__0);
+        *irgen_r1 = irgen_c1 * d0_t__1 - d0_t__1;
+        return -irgen_c1 - t__0 - irgen_v_log_f64(irgen_m0, beta);
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd lo_14 = irgen_bc_f64(0.0);
+    irgen_vd hi_15 = irgen_bc_f64(0.0);
+    irgen_vd z_16 = irgen_bc_f64(0.0);
+    irgen_vd xp_24 = irgen_bc_f64(0.0);
+    irgen_vd rp_25 = irgen_bc_f64(0.0);
+    irgen_vd kp_26 = irgen_bc_f64(0.0);
+    irgen_vd guess_28 = irgen_bc_f64(0.0);
+    irgen_vd x_13 = irgen_bc_f64(0.0);
+    irgen_vd lf_17 = irgen_bc_f64(0.0);
+    irgen_vd lq_18 = irgen_bc_f64(0.0);
+    irgen_vd dlq_19 = irgen_bc_f64(0.0);
+    irgen_vd r_20 = irgen_bc_f64(0.0);
+    irgen_vd k_21 = irgen_bc_f64(0.0);
+    irgen_vd kx_22 = irgen_bc_f64(0.0);
+    irgen_vd use_log_27 = irgen_bc_f64(0.0);
+    irgen_vd bend_30 = irgen_bc_f64(0.0);
+    irgen_vd halley_29 = irgen_bc_f64(0.0);
+    irgen_vd first_31 = irgen_bc_f64(0.0);
+    irgen_vd second_32 = irgen_bc_f64(0.0);
+    irgen_vd xn_23 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const double lo_14__0 = -((double)INFINITY);
+        const double hi_15__0 = ((double)INFINITY);
+        const double z_16__0 = ((double)NAN);
+        const double xp_24__0 = ((double)NAN);
+        const double rp_25__0 = ((double)NAN);
+        const double kp_26__0 = ((double)NAN);
+        lo_14 = irgen_bc_f64(lo_14__0);
+        hi_15 = irgen_bc_f64(hi_15__0);
+        z_16 = irgen_bc_f64(z_16__0);
+        xp_24 = irgen_bc_f64(xp_24__0);
+        rp_25 = irgen_bc_f64(rp_25__0);
+        kp_26 = irgen_bc_f64(kp_26__0);
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = quantile_guess_v_f64(irgen_m0, u, mu, beta);
+      guess_28 = irgen_o0;
+    }
+    {
+        const irgen_vd x_13__0 = irgen_sel_f64(((guess_28 > lo_14) & (guess_28 < hi_15)), guess_28, mu);
+        x_13 = x_13__0;
+    }
+    {
+        const irgen_md irgen_m1 = (~((x_13 > lo_14) & (x_13 < hi_15)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd x_13__0 = mu;
+            x_13 = irgen_sel_f64(irgen_m2, x_13__0, x_13);
+        }
+    }
+    {
+        irgen_md irgen_b3 = irgen_mbc_f64(0);
+        irgen_vd irgen_at3_z_16 = z_16;
+        irgen_md irgen_m3 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+            {
+                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                if (irgen_any_f64(irgen_m5)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_13, mu, beta);
+                      lf_17 = irgen_sel_f64(irgen_m5, irgen_o0, lf_17);
+                    }
+                }
+                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
+                if (irgen_any_f64(irgen_m6)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_13, mu, beta);
+                      lf_17 = irgen_sel_f64(irgen_m6, irgen_o0, lf_17);
+                    }
+                }
+            }
+            {
+                const irgen_md irgen_m7 = ((x_13 > irgen_bc_f64(-((double)INFINITY))) & (x_13 < irgen_bc_f64(((double)INFINITY))));
+                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    { irgen_vd irgen_o0, irgen_o1;
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_13, mu, beta, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_18 = irgen_sel_f64(irgen_m8, irgen_o0, lq_18);
+                      dlq_19 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_19);
+                    }
+                }
+                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m9)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_13, mu, beta);
+                      lq_18 = irgen_sel_f64(irgen_m9, irgen_o0, lq_18);
+                    }
+                    {
+                        const double dlq_19__0 = 0.0;
+                        dlq_19 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_19__0), dlq_19);
+                    }
+                }
+            }
+            {
+                const irgen_vd irgen_c0 = lf_17 - t;
+                const irgen_vd r_20__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
+                const irgen_vd k_21__0 = irgen_v_exp_f64(irgen_m3, -lf_17 + lq_18);
+                const irgen_vd kx_22__0 = irgen_v_exp_f64(irgen_m3, -lf_17 + lq_18 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_13)));
+                r_20 = r_20__0;
+                k_21 = k_21__0;
+                kx_22 = kx_22__0;
+            }
+            {
+                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_20) <= 2.0 * DBL_EPSILON * kx_22) & (irgen_v_fabs_f64(r_20) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_20 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_20) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_20 != r_20));
+                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                {
+                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_20);
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
+                    const irgen_vd z_16__0 = irgen_sel_f64((((irgen_c0 <= kx_22 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_20 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_13, irgen_bc_f64(((double)NAN)));
+                    z_16 = irgen_sel_f64(irgen_m11, z_16__0, z_16);
+                }
+                const irgen_md irgen_m12 = irgen_m11;
+                irgen_b3 |= irgen_m12;
+                irgen_at3_z_16 = irgen_sel_f64(irgen_m12, z_16, irgen_at3_z_16);
+                irgen_m11 &= ~irgen_m12;
+                irgen_m3 &= ~irgen_m12;
+            }
+            if (irgen_any_f64(irgen_m3)) {
+                {
+                    const irgen_vd lo_14__0 = irgen_sel_f64((r_20 < irgen_bc_f64(0.0)), x_13, lo_14);
+                    const irgen_vd hi_15__0 = irgen_sel_f64((r_20 > irgen_bc_f64(0.0)), x_13, hi_15);
+                    const irgen_vd irgen_c0 = -r_20 + rp_25;
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_26 * (x_13 - xp_24));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_26 * xp_24 * irgen_v_log_f64(irgen_m3, x_13 / xp_24));
+                    const irgen_vd use_log_27__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+                    const irgen_vd bend_30__0 = dlq_19 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_21, k_21);
+                    const irgen_vd irgen_c3 = 1.0 / k_21;
+                    const irgen_vd halley_29__0 = -(irgen_c3 * bend_30__0 * r_20 / 2.0) + 1.0;
+                    const irgen_vd irgen_c4 = r_20 * irgen_sel_f64(((halley_29__0 > irgen_bc_f64(0.5)) & (halley_29__0 < irgen_bc_f64(2.0))), 1.0 / halley_29__0, irgen_bc_f64(1.0));
+                    const double irgen_c5 = 1.0 / DBL_MIN;
+                    const double irgen_c6 = -irgen_c5;
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_14__0 >= irgen_bc_f64(0.0)) & (x_13 > irgen_bc_f64(0.0))) | ((hi_15__0 <= irgen_bc_f64(0.0)) & (x_13 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_13 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_22, x_13))) + x_13, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_md irgen_c8 = (use_log_27__0 > irgen_bc_f64(0.0));
+                    const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_21) == ((double)INFINITY)) | (k_21 != k_21))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_13, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd first_31__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vd second_32__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vd xn_23__0 = irgen_sel_f64(((first_31__0 > lo_14__0) & (first_31__0 < hi_15__0)), first_31__0, second_32__0);
+                    const irgen_vd xp_24__0 = x_13;
+                    const irgen_vd rp_25__0 = r_20;
+                    const irgen_vd kp_26__0 = k_21;
+                    lo_14 = lo_14__0;
+                    hi_15 = hi_15__0;
+                    use_log_27 = use_log_27__0;
+                    bend_30 = bend_30__0;
+                    halley_29 = halley_29__0;
+                    first_31 = first_31__0;
+                    second_32 = second_32__0;
+                    xn_23 = xn_23__0;
+                    xp_24 = xp_24__0;
+                    rp_25 = rp_25__0;
+                    kp_26 = kp_26__0;
+                }
+                {
+                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_15) == ((double)INFINITY)) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f64(lo_14) == ((double)INFINITY)) | (lo_14 != lo_14))) & (irgen_v_fabs_f64(r_20) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_23 > lo_14) & (xn_23 < hi_15));
+                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
+                    if (irgen_any_f64(irgen_m14)) {
+                        {
+                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_20) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_13 + xn_23) <= irgen_sel_f64(((use_log_27 <= irgen_bc_f64(0.0)) & (halley_29 > irgen_bc_f64(0.5)) & (halley_29 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_13), 1.0 / irgen_v_fabs_f64(bend_30)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_13))));
+                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            {
+                                const irgen_vd z_16__0 = xn_23;
+                                z_16 = irgen_sel_f64(irgen_m16, z_16__0, z_16);
+                            }
+                            const irgen_md irgen_m17 = irgen_m16;
+                            irgen_b3 |= irgen_m17;
+                            irgen_at3_z_16 = irgen_sel_f64(irgen_m17, z_16, irgen_at3_z_16);
+                            irgen_m16 &= ~irgen_m17;
+                            irgen_m14 &= ~irgen_m17;
+                            irgen_m3 &= ~irgen_m17;
+                        }
+                    }
+                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
+                    if (irgen_any_f64(irgen_m18)) {
+                        {
+                            const irgen_md irgen_c0 = (lo_14 > irgen_bc_f64(0.0));
+                            const double irgen_c1 = 1.0 / DBL_MIN;
+                            const irgen_vd irgen_c2 = -hi_15;
+                            const irgen_md irgen_c3 = (hi_15 < irgen_bc_f64(0.0));
+                            const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                            const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_14, irgen_bc_f64(irgen_c4));
+                            const irgen_md irgen_c6 = ((lo_14 >= irgen_bc_f64(0.0)) & (hi_15 > 4.0 * irgen_c5));
+                            const irgen_vd xn_23__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_15) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_14 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_14), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_14, lo_14 * lo_14), irgen_bc_f64(irgen_c1)), lo_14 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_14)))), irgen_sel_f64((irgen_v_fabs_f64(lo_14) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_15 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_15, -(hi_15 * hi_15)), irgen_bc_f64(-irgen_c1)), hi_15 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_15))), irgen_sel_f64((irgen_c6 | ((hi_15 <= irgen_bc_f64(0.0)) & (lo_14 < 4.0 * irgen_v_fmin_f64(hi_15, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_15), -(irgen_v_sqrt_f64(-lo_14) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_15 + 0.5 * lo_14)));
+                            xn_23 = irgen_sel_f64(irgen_m18, xn_23__0, xn_23);
+                        }
+                        {
+                            const irgen_md irgen_m19 = (((hi_15 - lo_14 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_14), irgen_v_fabs_f64(hi_15))) & (~((irgen_v_fabs_f64(hi_15) == ((double)INFINITY)) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f64(lo_14) == ((double)INFINITY)) | (lo_14 != lo_14)))) | (xn_23 >= hi_15) | (xn_23 <= lo_14));
+                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            {
+                                const double irgen_c0 = 1.0 / DBL_MIN;
+                                const irgen_vd z_16__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_14), hi_15, irgen_sel_f64((hi_15 <= irgen_bc_f64(-irgen_c0)), lo_14, irgen_sel_f64(((lo_14 >= xn_23) | (hi_15 <= xn_23)), x_13, xn_23)));
+                                z_16 = irgen_sel_f64(irgen_m20, z_16__0, z_16);
+                            }
+                            const irgen_md irgen_m21 = irgen_m20;
+                            irgen_b3 |= irgen_m21;
+                            irgen_at3_z_16 = irgen_sel_f64(irgen_m21, z_16, irgen_at3_z_16);
+                            irgen_m20 &= ~irgen_m21;
+                            irgen_m18 &= ~irgen_m21;
+                            irgen_m3 &= ~irgen_m21;
+                        }
+                    }
+                }
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const irgen_vd x_13__0 = xn_23;
+                        x_13 = x_13__0;
+                    }
+                }
+            }
+        }
+        z_16 = irgen_sel_f64(irgen_b3, irgen_at3_z_16, z_16);
+    }
+    return z_16;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd z_12 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_12__0 = -((double)INFINITY);
+                z_12 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_12__0), z_12);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_12__0 = ((double)INFINITY);
+                        z_12 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_12__0), z_12);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, beta);
+                          z_12 = irgen_sel_f64(irgen_m9, irgen_o0, z_12);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_12, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd z_33 = irgen_bc_f64(0.0);
+    irgen_vd lq_34 = irgen_bc_f64(0.0);
+    irgen_vd dz_35 = irgen_bc_f64(0.0);
+    irgen_vd dz_36 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_33__0 = -((double)INFINITY);
+                z_33 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_33__0), z_33);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_33__0 = ((double)INFINITY);
+                        z_33 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_33__0), z_33);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, beta);
+                          z_33 = irgen_sel_f64(irgen_m9, irgen_o0, z_33);
+                        }
+                    }
+                }
+            }
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_33, mu, beta);
+          lq_34 = irgen_o0;
+        }
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_33, mu, beta, &irgen_o1);
+          dz_35 = irgen_o0;
+          dz_36 = irgen_o1;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_33, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_34), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_35, irgen_ret2);
+        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_36, irgen_ret3);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        *irgen_r3 = irgen_ret3;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd z_37 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (log_u != log_u) | (mu != mu));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_37__0 = -((double)INFINITY);
+                z_37 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_37__0), z_37);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_37__0 = ((double)INFINITY);
+                        z_37 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_37__0), z_37);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), mu, beta);
+                          z_37 = irgen_sel_f64(irgen_m9, irgen_o0, z_37);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_37, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd z_38 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (log_1mu != log_1mu) | (mu != mu));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_38__0 = -((double)INFINITY);
+                z_38 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_38__0), z_38);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_38__0 = ((double)INFINITY);
+                        z_38 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_38__0), z_38);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), mu, beta);
+                          z_38 = irgen_sel_f64(irgen_m9, irgen_o0, z_38);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_38, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd mu, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd ln2_hi_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
@@ -1102,7 +1592,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_12 = irgen_bc_f64(0.0);
+    irgen_vd sample_39 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu));
@@ -1117,9 +1607,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, mu, beta, irgen_rng);
-          sample_12 = irgen_o0;
+          sample_39 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_12, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_39, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -1127,12 +1617,12 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
 {
-    irgen_vd dz_13 = irgen_bc_f64(0.0);
-    irgen_vd dz_14 = irgen_bc_f64(0.0);
-    irgen_vd score_15 = irgen_bc_f64(0.0);
-    irgen_vd score_16 = irgen_bc_f64(0.0);
-    irgen_vd score_17 = irgen_bc_f64(0.0);
-    irgen_vd score_18 = irgen_bc_f64(0.0);
+    irgen_vd dz_40 = irgen_bc_f64(0.0);
+    irgen_vd dz_41 = irgen_bc_f64(0.0);
+    irgen_vd score_42 = irgen_bc_f64(0.0);
+    irgen_vd score_43 = irgen_bc_f64(0.0);
+    irgen_vd score_44 = irgen_bc_f64(0.0);
+    irgen_vd score_45 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -1141,22 +1631,22 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
     irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, mu, beta, &irgen_o1);
-      dz_13 = irgen_o0;
-      dz_14 = irgen_o1;
+      dz_40 = irgen_o0;
+      dz_41 = irgen_o1;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, mu, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_15 = irgen_o0;
-      score_16 = irgen_o1;
-      score_17 = irgen_o2;
-      score_18 = irgen_o3;
+      score_42 = irgen_o0;
+      score_43 = irgen_o1;
+      score_44 = irgen_o2;
+      score_45 = irgen_o3;
     }
-    *irgen_r1 = dz_14;
-    *irgen_r2 = score_15;
-    *irgen_r3 = score_16;
-    *irgen_r4 = score_17;
-    *irgen_r5 = score_18;
-    return dz_13;
+    *irgen_r1 = dz_41;
+    *irgen_r2 = score_42;
+    *irgen_r3 = score_43;
+    *irgen_r4 = score_44;
+    *irgen_r5 = score_45;
+    return dz_40;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -1854,6 +2344,496 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf quantile_guess_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return -(beta * irgen_v_log_f32(irgen_m0, -irgen_v_log_f32(irgen_m0, u))) + mu;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_prob__d0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta, irgen_vf d0_x, irgen_vf* irgen_r1)
+{
+    irgen_vf d0_t = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    {
+        const float d0_t__0 = 0.0f;
+        const irgen_vf irgen_c0 = 1.0f / beta;
+        const irgen_vf d0_t__1 = irgen_c0 * d0_x;
+        const irgen_vf t__0 = irgen_c0 * (-mu + x);
+        d0_t = d0_t__1;
+        t = t__0;
+        const irgen_vf irgen_c1 = irgen_v_exp_f32(irgen_m0, -t__0);
+        *irgen_r1 = irgen_c1 * d0_t__1 - d0_t__1;
+        return -irgen_c1 - t__0 - irgen_v_log_f32(irgen_m0, beta);
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf lo_14 = irgen_bc_f32(0.0f);
+    irgen_vf hi_15 = irgen_bc_f32(0.0f);
+    irgen_vf z_16 = irgen_bc_f32(0.0f);
+    irgen_vf xp_24 = irgen_bc_f32(0.0f);
+    irgen_vf rp_25 = irgen_bc_f32(0.0f);
+    irgen_vf kp_26 = irgen_bc_f32(0.0f);
+    irgen_vf guess_28 = irgen_bc_f32(0.0f);
+    irgen_vf x_13 = irgen_bc_f32(0.0f);
+    irgen_vf lf_17 = irgen_bc_f32(0.0f);
+    irgen_vf lq_18 = irgen_bc_f32(0.0f);
+    irgen_vf dlq_19 = irgen_bc_f32(0.0f);
+    irgen_vf r_20 = irgen_bc_f32(0.0f);
+    irgen_vf k_21 = irgen_bc_f32(0.0f);
+    irgen_vf kx_22 = irgen_bc_f32(0.0f);
+    irgen_vf use_log_27 = irgen_bc_f32(0.0f);
+    irgen_vf bend_30 = irgen_bc_f32(0.0f);
+    irgen_vf halley_29 = irgen_bc_f32(0.0f);
+    irgen_vf first_31 = irgen_bc_f32(0.0f);
+    irgen_vf second_32 = irgen_bc_f32(0.0f);
+    irgen_vf xn_23 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const float lo_14__0 = -INFINITY;
+        const float hi_15__0 = INFINITY;
+        const float z_16__0 = NAN;
+        const float xp_24__0 = NAN;
+        const float rp_25__0 = NAN;
+        const float kp_26__0 = NAN;
+        lo_14 = irgen_bc_f32(lo_14__0);
+        hi_15 = irgen_bc_f32(hi_15__0);
+        z_16 = irgen_bc_f32(z_16__0);
+        xp_24 = irgen_bc_f32(xp_24__0);
+        rp_25 = irgen_bc_f32(rp_25__0);
+        kp_26 = irgen_bc_f32(kp_26__0);
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = quantile_guess_v_f32(irgen_m0, u, mu, beta);
+      guess_28 = irgen_o0;
+    }
+    {
+        const irgen_vf x_13__0 = irgen_sel_f32(((guess_28 > lo_14) & (guess_28 < hi_15)), guess_28, mu);
+        x_13 = x_13__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (~((x_13 > lo_14) & (x_13 < hi_15)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vf x_13__0 = mu;
+            x_13 = irgen_sel_f32(irgen_m2, x_13__0, x_13);
+        }
+    }
+    {
+        irgen_mf irgen_b3 = irgen_mbc_f32(0);
+        irgen_vf irgen_at3_z_16 = z_16;
+        irgen_mf irgen_m3 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m3); ++irgen_k1) {
+            {
+                const irgen_mf irgen_m4 = (s > irgen_bc_f32(0.0f));
+                irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
+                if (irgen_any_f32(irgen_m5)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_sf_v_f32(irgen_m5, x_13, mu, beta);
+                      lf_17 = irgen_sel_f32(irgen_m5, irgen_o0, lf_17);
+                    }
+                }
+                irgen_mf irgen_m6 = irgen_m3 & ~irgen_m4;
+                if (irgen_any_f32(irgen_m6)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m6, x_13, mu, beta);
+                      lf_17 = irgen_sel_f32(irgen_m6, irgen_o0, lf_17);
+                    }
+                }
+            }
+            {
+                const irgen_mf irgen_m7 = ((x_13 > irgen_bc_f32(-INFINITY)) & (x_13 < irgen_bc_f32(INFINITY)));
+                irgen_mf irgen_m8 = irgen_m3 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    { irgen_vf irgen_o0, irgen_o1;
+                      irgen_o0 = log_prob__d0_v_f32(irgen_m8, x_13, mu, beta, irgen_bc_f32(1.0f), &irgen_o1);
+                      lq_18 = irgen_sel_f32(irgen_m8, irgen_o0, lq_18);
+                      dlq_19 = irgen_sel_f32(irgen_m8, irgen_o1, dlq_19);
+                    }
+                }
+                irgen_mf irgen_m9 = irgen_m3 & ~irgen_m7;
+                if (irgen_any_f32(irgen_m9)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_prob_v_f32(irgen_m9, x_13, mu, beta);
+                      lq_18 = irgen_sel_f32(irgen_m9, irgen_o0, lq_18);
+                    }
+                    {
+                        const float dlq_19__0 = 0.0f;
+                        dlq_19 = irgen_sel_f32(irgen_m9, irgen_bc_f32(dlq_19__0), dlq_19);
+                    }
+                }
+            }
+            {
+                const irgen_vf irgen_c0 = lf_17 - t;
+                const irgen_vf r_20__0 = irgen_sel_f32((s > irgen_bc_f32(0.0f)), -irgen_c0, irgen_c0);
+                const irgen_vf k_21__0 = irgen_v_exp_f32(irgen_m3, -lf_17 + lq_18);
+                const irgen_vf kx_22__0 = irgen_v_exp_f32(irgen_m3, -lf_17 + lq_18 + irgen_v_log_f32(irgen_m3, irgen_v_fabs_f32(x_13)));
+                r_20 = r_20__0;
+                k_21 = k_21__0;
+                kx_22 = kx_22__0;
+            }
+            {
+                const irgen_mf irgen_m10 = (((irgen_v_fabs_f32(r_20) <= 2.0f * FLT_EPSILON * kx_22) & (irgen_v_fabs_f32(r_20) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_20 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_20) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_20 != r_20));
+                irgen_mf irgen_m11 = irgen_m3 & irgen_m10;
+                {
+                    const irgen_vf irgen_c0 = irgen_v_fabs_f32(r_20);
+                    const irgen_vf irgen_c1 = irgen_v_fabs_f32(t);
+                    const irgen_vf z_16__0 = irgen_sel_f32((((irgen_c0 <= kx_22 * (2.0f * FLT_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f)) | (r_20 == irgen_bc_f32(0.0f)) | (irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f))), x_13, irgen_bc_f32(NAN));
+                    z_16 = irgen_sel_f32(irgen_m11, z_16__0, z_16);
+                }
+                const irgen_mf irgen_m12 = irgen_m11;
+                irgen_b3 |= irgen_m12;
+                irgen_at3_z_16 = irgen_sel_f32(irgen_m12, z_16, irgen_at3_z_16);
+                irgen_m11 &= ~irgen_m12;
+                irgen_m3 &= ~irgen_m12;
+            }
+            if (irgen_any_f32(irgen_m3)) {
+                {
+                    const irgen_vf lo_14__0 = irgen_sel_f32((r_20 < irgen_bc_f32(0.0f)), x_13, lo_14);
+                    const irgen_vf hi_15__0 = irgen_sel_f32((r_20 > irgen_bc_f32(0.0f)), x_13, hi_15);
+                    const irgen_vf irgen_c0 = -r_20 + rp_25;
+                    const irgen_vf irgen_c1 = irgen_v_fabs_f32(irgen_c0 + kp_26 * (x_13 - xp_24));
+                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_26 * xp_24 * irgen_v_log_f32(irgen_m3, x_13 / xp_24));
+                    const irgen_vf use_log_27__0 = irgen_sel_f32(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f32(0.0f), irgen_sel_f32((irgen_c1 > irgen_c2), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+                    const irgen_vf bend_30__0 = dlq_19 - irgen_sel_f32((s > irgen_bc_f32(0.0f)), -k_21, k_21);
+                    const irgen_vf irgen_c3 = 1.0f / k_21;
+                    const irgen_vf halley_29__0 = -(irgen_c3 * bend_30__0 * r_20 / 2.0f) + 1.0f;
+                    const irgen_vf irgen_c4 = r_20 * irgen_sel_f32(((halley_29__0 > irgen_bc_f32(0.5f)) & (halley_29__0 < irgen_bc_f32(2.0f))), 1.0f / halley_29__0, irgen_bc_f32(1.0f));
+                    const float irgen_c5 = 1.0f / FLT_MIN;
+                    const float irgen_c6 = -irgen_c5;
+                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_14__0 >= irgen_bc_f32(0.0f)) & (x_13 > irgen_bc_f32(0.0f))) | ((hi_15__0 <= irgen_bc_f32(0.0f)) & (x_13 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_13 * irgen_v_expm1_f32(irgen_m3, -(irgen_c4 / irgen_v_copysign_f32(kx_22, x_13))) + x_13, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_mf irgen_c8 = (use_log_27__0 > irgen_bc_f32(0.0f));
+                    const irgen_vf irgen_c9 = irgen_sel_f32((~((irgen_v_fabs_f32(k_21) == INFINITY) | (k_21 != k_21))), irgen_v_fmax_f32(irgen_v_fmin_f32(-(irgen_c3 * irgen_c4) + x_13, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_vf first_31__0 = irgen_sel_f32(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vf second_32__0 = irgen_sel_f32(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vf xn_23__0 = irgen_sel_f32(((first_31__0 > lo_14__0) & (first_31__0 < hi_15__0)), first_31__0, second_32__0);
+                    const irgen_vf xp_24__0 = x_13;
+                    const irgen_vf rp_25__0 = r_20;
+                    const irgen_vf kp_26__0 = k_21;
+                    lo_14 = lo_14__0;
+                    hi_15 = hi_15__0;
+                    use_log_27 = use_log_27__0;
+                    bend_30 = bend_30__0;
+                    halley_29 = halley_29__0;
+                    first_31 = first_31__0;
+                    second_32 = second_32__0;
+                    xn_23 = xn_23__0;
+                    xp_24 = xp_24__0;
+                    rp_25 = rp_25__0;
+                    kp_26 = kp_26__0;
+                }
+                {
+                    const irgen_mf irgen_m13 = ((~((~((irgen_v_fabs_f32(hi_15) == INFINITY) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f32(lo_14) == INFINITY) | (lo_14 != lo_14))) & (irgen_v_fabs_f32(r_20) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_23 > lo_14) & (xn_23 < hi_15));
+                    irgen_mf irgen_m14 = irgen_m3 & irgen_m13;
+                    if (irgen_any_f32(irgen_m14)) {
+                        {
+                            const irgen_mf irgen_m15 = ((irgen_v_fabs_f32(r_20) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_13 + xn_23) <= irgen_sel_f32(((use_log_27 <= irgen_bc_f32(0.0f)) & (halley_29 > irgen_bc_f32(0.5f)) & (halley_29 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_13), 1.0f / irgen_v_fabs_f32(bend_30)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_13))));
+                            irgen_mf irgen_m16 = irgen_m14 & irgen_m15;
+                            {
+                                const irgen_vf z_16__0 = xn_23;
+                                z_16 = irgen_sel_f32(irgen_m16, z_16__0, z_16);
+                            }
+                            const irgen_mf irgen_m17 = irgen_m16;
+                            irgen_b3 |= irgen_m17;
+                            irgen_at3_z_16 = irgen_sel_f32(irgen_m17, z_16, irgen_at3_z_16);
+                            irgen_m16 &= ~irgen_m17;
+                            irgen_m14 &= ~irgen_m17;
+                            irgen_m3 &= ~irgen_m17;
+                        }
+                    }
+                    irgen_mf irgen_m18 = irgen_m3 & ~irgen_m13;
+                    if (irgen_any_f32(irgen_m18)) {
+                        {
+                            const irgen_mf irgen_c0 = (lo_14 > irgen_bc_f32(0.0f));
+                            const float irgen_c1 = 1.0f / FLT_MIN;
+                            const irgen_vf irgen_c2 = -hi_15;
+                            const irgen_mf irgen_c3 = (hi_15 < irgen_bc_f32(0.0f));
+                            const float irgen_c4 = FLT_EPSILON * FLT_MIN;
+                            const irgen_vf irgen_c5 = irgen_v_fmax_f32(lo_14, irgen_bc_f32(irgen_c4));
+                            const irgen_mf irgen_c6 = ((lo_14 >= irgen_bc_f32(0.0f)) & (hi_15 > 4.0f * irgen_c5));
+                            const irgen_vf xn_23__0 = irgen_sel_f32((irgen_v_fabs_f32(hi_15) == INFINITY), irgen_sel_f32((irgen_c0 & (lo_14 < irgen_bc_f32(0.25f))), irgen_v_sqrt_f32(lo_14), irgen_sel_f32(irgen_c0, irgen_v_fmin_f32(irgen_v_fmax_f32(4.0f * lo_14, lo_14 * lo_14), irgen_bc_f32(irgen_c1)), lo_14 + irgen_v_fmax_f32(irgen_bc_f32(1.0f), -(2.0f * lo_14)))), irgen_sel_f32((irgen_v_fabs_f32(lo_14) == INFINITY), irgen_sel_f32((irgen_c3 & (hi_15 > irgen_bc_f32(-0.25f))), -irgen_v_sqrt_f32(irgen_c2), irgen_sel_f32(irgen_c3, irgen_v_fmax_f32(irgen_v_fmin_f32(4.0f * hi_15, -(hi_15 * hi_15)), irgen_bc_f32(-irgen_c1)), hi_15 - irgen_v_fmax_f32(irgen_bc_f32(1.0f), 2.0f * hi_15))), irgen_sel_f32((irgen_c6 | ((hi_15 <= irgen_bc_f32(0.0f)) & (lo_14 < 4.0f * irgen_v_fmin_f32(hi_15, irgen_bc_f32(-irgen_c4))))), irgen_sel_f32(irgen_c6, irgen_v_sqrt_f32(irgen_c5) * irgen_v_sqrt_f32(hi_15), -(irgen_v_sqrt_f32(-lo_14) * irgen_v_sqrt_f32(irgen_v_fmax_f32(irgen_c2, irgen_bc_f32(irgen_c4))))), 0.5f * hi_15 + 0.5f * lo_14)));
+                            xn_23 = irgen_sel_f32(irgen_m18, xn_23__0, xn_23);
+                        }
+                        {
+                            const irgen_mf irgen_m19 = (((hi_15 - lo_14 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_14), irgen_v_fabs_f32(hi_15))) & (~((irgen_v_fabs_f32(hi_15) == INFINITY) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f32(lo_14) == INFINITY) | (lo_14 != lo_14)))) | (xn_23 >= hi_15) | (xn_23 <= lo_14));
+                            irgen_mf irgen_m20 = irgen_m18 & irgen_m19;
+                            {
+                                const float irgen_c0 = 1.0f / FLT_MIN;
+                                const irgen_vf z_16__0 = irgen_sel_f32((irgen_bc_f32(irgen_c0) <= lo_14), hi_15, irgen_sel_f32((hi_15 <= irgen_bc_f32(-irgen_c0)), lo_14, irgen_sel_f32(((lo_14 >= xn_23) | (hi_15 <= xn_23)), x_13, xn_23)));
+                                z_16 = irgen_sel_f32(irgen_m20, z_16__0, z_16);
+                            }
+                            const irgen_mf irgen_m21 = irgen_m20;
+                            irgen_b3 |= irgen_m21;
+                            irgen_at3_z_16 = irgen_sel_f32(irgen_m21, z_16, irgen_at3_z_16);
+                            irgen_m20 &= ~irgen_m21;
+                            irgen_m18 &= ~irgen_m21;
+                            irgen_m3 &= ~irgen_m21;
+                        }
+                    }
+                }
+                if (irgen_any_f32(irgen_m3)) {
+                    {
+                        const irgen_vf x_13__0 = xn_23;
+                        x_13 = x_13__0;
+                    }
+                }
+            }
+        }
+        z_16 = irgen_sel_f32(irgen_b3, irgen_at3_z_16, z_16);
+    }
+    return z_16;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf z_12 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~((u >= irgen_bc_f32(0.0f)) & (u <= irgen_bc_f32(1.0f)))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu) | (u != u));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (u == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_12__0 = -INFINITY;
+                z_12 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_12__0), z_12);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (u == irgen_bc_f32(1.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_12__0 = INFINITY;
+                        z_12 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_12__0), z_12);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, mu, beta);
+                          z_12 = irgen_sel_f32(irgen_m9, irgen_o0, z_12);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_12, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf mu, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf z_33 = irgen_bc_f32(0.0f);
+    irgen_vf lq_34 = irgen_bc_f32(0.0f);
+    irgen_vf dz_35 = irgen_bc_f32(0.0f);
+    irgen_vf dz_36 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~((u >= irgen_bc_f32(0.0f)) & (u <= irgen_bc_f32(1.0f)))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu) | (u != u));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret3);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (u == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_33__0 = -INFINITY;
+                z_33 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_33__0), z_33);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (u == irgen_bc_f32(1.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_33__0 = INFINITY;
+                        z_33 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_33__0), z_33);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, mu, beta);
+                          z_33 = irgen_sel_f32(irgen_m9, irgen_o0, z_33);
+                        }
+                    }
+                }
+            }
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f32(irgen_m0, z_33, mu, beta);
+          lq_34 = irgen_o0;
+        }
+        { irgen_vf irgen_o0, irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, z_33, mu, beta, &irgen_o1);
+          dz_35 = irgen_o0;
+          dz_36 = irgen_o1;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_33, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, -lq_34), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, dz_35, irgen_ret2);
+        irgen_ret3 = irgen_sel_f32(irgen_m0, dz_36, irgen_ret3);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        *irgen_r3 = irgen_ret3;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_grad_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf z_37 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (log_u > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (log_u != log_u) | (mu != mu));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (log_u == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_37__0 = -INFINITY;
+                z_37 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_37__0), z_37);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (log_u == irgen_bc_f32(0.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_37__0 = INFINITY;
+                        z_37 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_37__0), z_37);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u), irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), irgen_v_exp_f32(irgen_m9, log_u), mu, beta);
+                          z_37 = irgen_sel_f32(irgen_m9, irgen_o0, z_37);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_37, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf z_38 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (log_1mu > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (log_1mu != log_1mu) | (mu != mu));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (log_1mu == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_38__0 = -INFINITY;
+                z_38 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_38__0), z_38);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (log_1mu == irgen_bc_f32(-INFINITY));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_38__0 = INFINITY;
+                        z_38 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_38__0), z_38);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu), irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), -irgen_v_expm1_f32(irgen_m9, log_1mu), mu, beta);
+                          z_38 = irgen_sel_f32(irgen_m9, irgen_o0, z_38);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_38, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_upper_group_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf mu, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf ln2_hi_v_f32(irgen_mf irgen_m0, irgen_vf x)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
@@ -2028,7 +3008,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf mu, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_12 = irgen_bc_f32(0.0f);
+    irgen_vf sample_39 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(beta) == INFINITY) | (irgen_v_fabs_f32(mu) == INFINITY) | (mu != mu));
@@ -2043,9 +3023,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, mu, beta, irgen_rng);
-          sample_12 = irgen_o0;
+          sample_39 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_12, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_39, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -2053,12 +3033,12 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf mu, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3, irgen_vf* irgen_r4, irgen_vf* irgen_r5)
 {
-    irgen_vf dz_13 = irgen_bc_f32(0.0f);
-    irgen_vf dz_14 = irgen_bc_f32(0.0f);
-    irgen_vf score_15 = irgen_bc_f32(0.0f);
-    irgen_vf score_16 = irgen_bc_f32(0.0f);
-    irgen_vf score_17 = irgen_bc_f32(0.0f);
-    irgen_vf score_18 = irgen_bc_f32(0.0f);
+    irgen_vf dz_40 = irgen_bc_f32(0.0f);
+    irgen_vf dz_41 = irgen_bc_f32(0.0f);
+    irgen_vf score_42 = irgen_bc_f32(0.0f);
+    irgen_vf score_43 = irgen_bc_f32(0.0f);
+    irgen_vf score_44 = irgen_bc_f32(0.0f);
+    irgen_vf score_45 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -2067,22 +3047,22 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f3
     irgen_vf irgen_ret5 = irgen_bc_f32(0.0f);
     { irgen_vf irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, x, mu, beta, &irgen_o1);
-      dz_13 = irgen_o0;
-      dz_14 = irgen_o1;
+      dz_40 = irgen_o0;
+      dz_41 = irgen_o1;
     }
     { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f32(irgen_m0, x, mu, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_15 = irgen_o0;
-      score_16 = irgen_o1;
-      score_17 = irgen_o2;
-      score_18 = irgen_o3;
+      score_42 = irgen_o0;
+      score_43 = irgen_o1;
+      score_44 = irgen_o2;
+      score_45 = irgen_o3;
     }
-    *irgen_r1 = dz_14;
-    *irgen_r2 = score_15;
-    *irgen_r3 = score_16;
-    *irgen_r4 = score_17;
-    *irgen_r5 = score_18;
-    return dz_13;
+    *irgen_r1 = dz_41;
+    *irgen_r2 = score_42;
+    *irgen_r3 = score_43;
+    *irgen_r4 = score_44;
+    *irgen_r5 = score_45;
+    return dz_40;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -2454,6 +3434,404 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4]);
+}
+
+void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_icdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
+}
+
+void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_grad_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_icdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+                out3[i] = (double)r3[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6]);
+}
+
+void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_grad_group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
+            irgen_vf r0, r1, r2, r3;
+            r0 = kernel_icdf_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+                out3[i] = (float)r3[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5], (float*)p[6]);
+}
+
+void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = log_icdf_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = log_icdf_group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_icdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
+}
+
+void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_upper_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_upper_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_upper_group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_icdf_upper_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
 void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)

@@ -3017,6 +3017,577 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd ndtri_rough_v_f64(irgen_md irgen_m0, irgen_vd p)
+{
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd q__0 = irgen_v_fmin_f64(p, 1.0 - p);
+        const irgen_vd t__0 = irgen_v_sqrt_f64(-(2.0 * irgen_v_log_f64(irgen_m0, q__0)));
+        const irgen_vd x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return irgen_sel_f64((p < irgen_bc_f64(0.5)), -x__0, x__0);
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd gamma_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd w = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd small = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd c__0 = 0.1111111111111111 / alpha;
+        c = c__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ndtri_rough_v_f64(irgen_m0, u);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd w__0 = _irgen_t1 * irgen_v_sqrt_f64(c) - c + 1.0;
+        const irgen_vd x__0 = alpha * w__0 * w__0 * w__0;
+        const irgen_vd small__0 = irgen_v_exp_f64(irgen_m0, (irgen_v_log_f64(irgen_m0, u) + irgen_v_lgamma_f64(irgen_m0, alpha + 1.0)) / alpha);
+        w = w__0;
+        x = x__0;
+        small = small__0;
+    }
+    {
+        const irgen_md irgen_m1 = (alpha < irgen_bc_f64(1.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd t__0 = -(alpha * (0.12 * alpha + 0.253)) + 1.0;
+            const irgen_vd x__0 = irgen_sel_f64((t__0 > u), small, 1.0 - irgen_v_log1p_f64(irgen_m2, (t__0 - u) / (1.0 - t__0)));
+            t = irgen_sel_f64(irgen_m2, t__0, t);
+            x = irgen_sel_f64(irgen_m2, x__0, x);
+        }
+        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m3)) {
+            {
+                const irgen_md irgen_m4 = ((w <= irgen_bc_f64(0.0)) | (x < small));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                {
+                    const irgen_vd x__0 = small;
+                    x = irgen_sel_f64(irgen_m5, x__0, x);
+                }
+            }
+        }
+    }
+    return x / beta;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd quantile_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = gamma_guess_v_f64(irgen_m0, 1.0 - u, alpha, irgen_bc_f64(1.0));
+      _irgen_t1 = irgen_o0;
+    }
+    return beta / _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd d0_x, irgen_vd* irgen_r1)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = (x == irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(-((double)INFINITY)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(0.0), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd irgen_c0 = 1.0 / x;
+            const irgen_vd irgen_c1 = alpha + 1.0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, alpha * irgen_v_log_f64(irgen_m0, beta) - irgen_c0 * beta - irgen_c1 * irgen_v_log_f64(irgen_m0, x) - irgen_v_lgamma_f64(irgen_m0, alpha), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, beta * d0_x * (1.0 / x) * (1.0 / x) - irgen_c0 * irgen_c1 * d0_x, irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd lo_21 = irgen_bc_f64(0.0);
+    irgen_vd hi_22 = irgen_bc_f64(0.0);
+    irgen_vd z_23 = irgen_bc_f64(0.0);
+    irgen_vd xp_31 = irgen_bc_f64(0.0);
+    irgen_vd rp_32 = irgen_bc_f64(0.0);
+    irgen_vd kp_33 = irgen_bc_f64(0.0);
+    irgen_vd guess_35 = irgen_bc_f64(0.0);
+    irgen_vd x_20 = irgen_bc_f64(0.0);
+    irgen_vd lf_24 = irgen_bc_f64(0.0);
+    irgen_vd lq_25 = irgen_bc_f64(0.0);
+    irgen_vd dlq_26 = irgen_bc_f64(0.0);
+    irgen_vd r_27 = irgen_bc_f64(0.0);
+    irgen_vd k_28 = irgen_bc_f64(0.0);
+    irgen_vd kx_29 = irgen_bc_f64(0.0);
+    irgen_vd use_log_34 = irgen_bc_f64(0.0);
+    irgen_vd bend_37 = irgen_bc_f64(0.0);
+    irgen_vd halley_36 = irgen_bc_f64(0.0);
+    irgen_vd first_38 = irgen_bc_f64(0.0);
+    irgen_vd second_39 = irgen_bc_f64(0.0);
+    irgen_vd xn_30 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const double lo_21__0 = 0.0;
+        const double hi_22__0 = ((double)INFINITY);
+        const double z_23__0 = ((double)NAN);
+        const double xp_31__0 = ((double)NAN);
+        const double rp_32__0 = ((double)NAN);
+        const double kp_33__0 = ((double)NAN);
+        lo_21 = irgen_bc_f64(lo_21__0);
+        hi_22 = irgen_bc_f64(hi_22__0);
+        z_23 = irgen_bc_f64(z_23__0);
+        xp_31 = irgen_bc_f64(xp_31__0);
+        rp_32 = irgen_bc_f64(rp_32__0);
+        kp_33 = irgen_bc_f64(kp_33__0);
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = quantile_guess_v_f64(irgen_m0, u, alpha, beta);
+      guess_35 = irgen_o0;
+    }
+    {
+        const irgen_vd x_20__0 = irgen_sel_f64(((guess_35 > lo_21) & (guess_35 < hi_22)), guess_35, beta);
+        x_20 = x_20__0;
+    }
+    {
+        const irgen_md irgen_m1 = (~((x_20 > lo_21) & (x_20 < hi_22)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd x_20__0 = beta;
+            x_20 = irgen_sel_f64(irgen_m2, x_20__0, x_20);
+        }
+    }
+    {
+        irgen_md irgen_b3 = irgen_mbc_f64(0);
+        irgen_vd irgen_at3_z_23 = z_23;
+        irgen_md irgen_m3 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+            {
+                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                if (irgen_any_f64(irgen_m5)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_20, alpha, beta);
+                      lf_24 = irgen_sel_f64(irgen_m5, irgen_o0, lf_24);
+                    }
+                }
+                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
+                if (irgen_any_f64(irgen_m6)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_20, alpha, beta);
+                      lf_24 = irgen_sel_f64(irgen_m6, irgen_o0, lf_24);
+                    }
+                }
+            }
+            {
+                const irgen_md irgen_m7 = ((x_20 > irgen_bc_f64(0.0)) & (x_20 < irgen_bc_f64(((double)INFINITY))));
+                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    { irgen_vd irgen_o0, irgen_o1;
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_20, alpha, beta, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_25 = irgen_sel_f64(irgen_m8, irgen_o0, lq_25);
+                      dlq_26 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_26);
+                    }
+                }
+                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m9)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_20, alpha, beta);
+                      lq_25 = irgen_sel_f64(irgen_m9, irgen_o0, lq_25);
+                    }
+                    {
+                        const double dlq_26__0 = 0.0;
+                        dlq_26 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_26__0), dlq_26);
+                    }
+                }
+            }
+            {
+                const irgen_vd irgen_c0 = lf_24 - t;
+                const irgen_vd r_27__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
+                const irgen_vd k_28__0 = irgen_v_exp_f64(irgen_m3, -lf_24 + lq_25);
+                const irgen_vd kx_29__0 = irgen_v_exp_f64(irgen_m3, -lf_24 + lq_25 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_20)));
+                r_27 = r_27__0;
+                k_28 = k_28__0;
+                kx_29 = kx_29__0;
+            }
+            {
+                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_27) <= 2.0 * DBL_EPSILON * kx_29) & (irgen_v_fabs_f64(r_27) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_27 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_27) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_27 != r_27));
+                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                {
+                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_27);
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
+                    const irgen_vd z_23__0 = irgen_sel_f64((((irgen_c0 <= kx_29 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_27 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_20, irgen_bc_f64(((double)NAN)));
+                    z_23 = irgen_sel_f64(irgen_m11, z_23__0, z_23);
+                }
+                const irgen_md irgen_m12 = irgen_m11;
+                irgen_b3 |= irgen_m12;
+                irgen_at3_z_23 = irgen_sel_f64(irgen_m12, z_23, irgen_at3_z_23);
+                irgen_m11 &= ~irgen_m12;
+                irgen_m3 &= ~irgen_m12;
+            }
+            if (irgen_any_f64(irgen_m3)) {
+                {
+                    const irgen_vd lo_21__0 = irgen_sel_f64((r_27 < irgen_bc_f64(0.0)), x_20, lo_21);
+                    const irgen_vd hi_22__0 = irgen_sel_f64((r_27 > irgen_bc_f64(0.0)), x_20, hi_22);
+                    const irgen_vd irgen_c0 = -r_27 + rp_32;
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_33 * (x_20 - xp_31));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_33 * xp_31 * irgen_v_log_f64(irgen_m3, x_20 / xp_31));
+                    const irgen_vd use_log_34__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+                    const irgen_vd bend_37__0 = dlq_26 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_28, k_28);
+                    const irgen_vd irgen_c3 = 1.0 / k_28;
+                    const irgen_vd halley_36__0 = -(irgen_c3 * bend_37__0 * r_27 / 2.0) + 1.0;
+                    const irgen_vd irgen_c4 = r_27 * irgen_sel_f64(((halley_36__0 > irgen_bc_f64(0.5)) & (halley_36__0 < irgen_bc_f64(2.0))), 1.0 / halley_36__0, irgen_bc_f64(1.0));
+                    const double irgen_c5 = 1.0 / DBL_MIN;
+                    const double irgen_c6 = -irgen_c5;
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_21__0 >= irgen_bc_f64(0.0)) & (x_20 > irgen_bc_f64(0.0))) | ((hi_22__0 <= irgen_bc_f64(0.0)) & (x_20 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_20 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_29, x_20))) + x_20, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_md irgen_c8 = (use_log_34__0 > irgen_bc_f64(0.0));
+                    const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_28) == ((double)INFINITY)) | (k_28 != k_28))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_20, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd first_38__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vd second_39__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vd xn_30__0 = irgen_sel_f64(((first_38__0 > lo_21__0) & (first_38__0 < hi_22__0)), first_38__0, second_39__0);
+                    const irgen_vd xp_31__0 = x_20;
+                    const irgen_vd rp_32__0 = r_27;
+                    const irgen_vd kp_33__0 = k_28;
+                    lo_21 = lo_21__0;
+                    hi_22 = hi_22__0;
+                    use_log_34 = use_log_34__0;
+                    bend_37 = bend_37__0;
+                    halley_36 = halley_36__0;
+                    first_38 = first_38__0;
+                    second_39 = second_39__0;
+                    xn_30 = xn_30__0;
+                    xp_31 = xp_31__0;
+                    rp_32 = rp_32__0;
+                    kp_33 = kp_33__0;
+                }
+                {
+                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)) | (lo_21 != lo_21))) & (irgen_v_fabs_f64(r_27) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_30 > lo_21) & (xn_30 < hi_22));
+                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
+                    if (irgen_any_f64(irgen_m14)) {
+                        {
+                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_27) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_20 + xn_30) <= irgen_sel_f64(((use_log_34 <= irgen_bc_f64(0.0)) & (halley_36 > irgen_bc_f64(0.5)) & (halley_36 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_20), 1.0 / irgen_v_fabs_f64(bend_37)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_20))));
+                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            {
+                                const irgen_vd z_23__0 = xn_30;
+                                z_23 = irgen_sel_f64(irgen_m16, z_23__0, z_23);
+                            }
+                            const irgen_md irgen_m17 = irgen_m16;
+                            irgen_b3 |= irgen_m17;
+                            irgen_at3_z_23 = irgen_sel_f64(irgen_m17, z_23, irgen_at3_z_23);
+                            irgen_m16 &= ~irgen_m17;
+                            irgen_m14 &= ~irgen_m17;
+                            irgen_m3 &= ~irgen_m17;
+                        }
+                    }
+                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
+                    if (irgen_any_f64(irgen_m18)) {
+                        {
+                            const irgen_md irgen_c0 = (lo_21 > irgen_bc_f64(0.0));
+                            const double irgen_c1 = 1.0 / DBL_MIN;
+                            const irgen_vd irgen_c2 = -hi_22;
+                            const irgen_md irgen_c3 = (hi_22 < irgen_bc_f64(0.0));
+                            const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                            const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_21, irgen_bc_f64(irgen_c4));
+                            const irgen_md irgen_c6 = ((lo_21 >= irgen_bc_f64(0.0)) & (hi_22 > 4.0 * irgen_c5));
+                            const irgen_vd xn_30__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_21 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_21), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_21, lo_21 * lo_21), irgen_bc_f64(irgen_c1)), lo_21 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_21)))), irgen_sel_f64((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_22 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_22, -(hi_22 * hi_22)), irgen_bc_f64(-irgen_c1)), hi_22 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_22))), irgen_sel_f64((irgen_c6 | ((hi_22 <= irgen_bc_f64(0.0)) & (lo_21 < 4.0 * irgen_v_fmin_f64(hi_22, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_22), -(irgen_v_sqrt_f64(-lo_21) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_22 + 0.5 * lo_21)));
+                            xn_30 = irgen_sel_f64(irgen_m18, xn_30__0, xn_30);
+                        }
+                        {
+                            const irgen_md irgen_m19 = (((hi_22 - lo_21 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_21), irgen_v_fabs_f64(hi_22))) & (~((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)) | (lo_21 != lo_21)))) | (xn_30 >= hi_22) | (xn_30 <= lo_21));
+                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            {
+                                const double irgen_c0 = 1.0 / DBL_MIN;
+                                const irgen_vd z_23__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_21), hi_22, irgen_sel_f64((hi_22 <= irgen_bc_f64(-irgen_c0)), lo_21, irgen_sel_f64(((lo_21 >= xn_30) | (hi_22 <= xn_30)), x_20, xn_30)));
+                                z_23 = irgen_sel_f64(irgen_m20, z_23__0, z_23);
+                            }
+                            const irgen_md irgen_m21 = irgen_m20;
+                            irgen_b3 |= irgen_m21;
+                            irgen_at3_z_23 = irgen_sel_f64(irgen_m21, z_23, irgen_at3_z_23);
+                            irgen_m20 &= ~irgen_m21;
+                            irgen_m18 &= ~irgen_m21;
+                            irgen_m3 &= ~irgen_m21;
+                        }
+                    }
+                }
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const irgen_vd x_20__0 = xn_30;
+                        x_20 = x_20__0;
+                    }
+                }
+            }
+        }
+        z_23 = irgen_sel_f64(irgen_b3, irgen_at3_z_23, z_23);
+    }
+    return z_23;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd z_19 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_19__0 = 0.0;
+                z_19 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_19__0), z_19);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_19__0 = ((double)INFINITY);
+                        z_19 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_19__0), z_19);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, alpha, beta);
+                          z_19 = irgen_sel_f64(irgen_m9, irgen_o0, z_19);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_19, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd z_40 = irgen_bc_f64(0.0);
+    irgen_vd lq_41 = irgen_bc_f64(0.0);
+    irgen_vd dz_42 = irgen_bc_f64(0.0);
+    irgen_vd dz_43 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_40__0 = 0.0;
+                z_40 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_40__0), z_40);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_40__0 = ((double)INFINITY);
+                        z_40 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_40__0), z_40);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, alpha, beta);
+                          z_40 = irgen_sel_f64(irgen_m9, irgen_o0, z_40);
+                        }
+                    }
+                }
+            }
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_40, alpha, beta);
+          lq_41 = irgen_o0;
+        }
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_40, alpha, beta, &irgen_o1);
+          dz_42 = irgen_o0;
+          dz_43 = irgen_o1;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_40, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_41), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_42, irgen_ret2);
+        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_43, irgen_ret3);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        *irgen_r3 = irgen_ret3;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd z_44 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (log_u != log_u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_44__0 = 0.0;
+                z_44 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_44__0), z_44);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_44__0 = ((double)INFINITY);
+                        z_44 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_44__0), z_44);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), alpha, beta);
+                          z_44 = irgen_sel_f64(irgen_m9, irgen_o0, z_44);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_44, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd z_45 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (log_1mu != log_1mu));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_45__0 = 0.0;
+                z_45 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_45__0), z_45);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_45__0 = ((double)INFINITY);
+                        z_45 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_45__0), z_45);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), alpha, beta);
+                          z_45 = irgen_sel_f64(irgen_m9, irgen_o0, z_45);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_45, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd sample_group_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta)
 {
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
@@ -3590,7 +4161,7 @@ static inline __attribute__((always_inline)) irgen_vd inverse_gamma_sample_v_f64
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_19 = irgen_bc_f64(0.0);
+    irgen_vd sample_46 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -3605,9 +4176,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = inverse_gamma_sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          sample_19 = irgen_o0;
+          sample_46 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_19, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_46, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3615,12 +4186,12 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
 {
-    irgen_vd dz_20 = irgen_bc_f64(0.0);
-    irgen_vd dz_21 = irgen_bc_f64(0.0);
-    irgen_vd score_22 = irgen_bc_f64(0.0);
-    irgen_vd score_23 = irgen_bc_f64(0.0);
-    irgen_vd score_24 = irgen_bc_f64(0.0);
-    irgen_vd score_25 = irgen_bc_f64(0.0);
+    irgen_vd dz_47 = irgen_bc_f64(0.0);
+    irgen_vd dz_48 = irgen_bc_f64(0.0);
+    irgen_vd score_49 = irgen_bc_f64(0.0);
+    irgen_vd score_50 = irgen_bc_f64(0.0);
+    irgen_vd score_51 = irgen_bc_f64(0.0);
+    irgen_vd score_52 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3629,22 +4200,22 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
     irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, alpha, beta, &irgen_o1);
-      dz_20 = irgen_o0;
-      dz_21 = irgen_o1;
+      dz_47 = irgen_o0;
+      dz_48 = irgen_o1;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_22 = irgen_o0;
-      score_23 = irgen_o1;
-      score_24 = irgen_o2;
-      score_25 = irgen_o3;
+      score_49 = irgen_o0;
+      score_50 = irgen_o1;
+      score_51 = irgen_o2;
+      score_52 = irgen_o3;
     }
-    *irgen_r1 = dz_21;
-    *irgen_r2 = score_22;
-    *irgen_r3 = score_23;
-    *irgen_r4 = score_24;
-    *irgen_r5 = score_25;
-    return dz_20;
+    *irgen_r1 = dz_48;
+    *irgen_r2 = score_49;
+    *irgen_r3 = score_50;
+    *irgen_r4 = score_51;
+    *irgen_r5 = score_52;
+    return dz_47;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -6431,6 +7002,577 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_grad_v_f32
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf ndtri_rough_v_f32(irgen_mf irgen_m0, irgen_vf p)
+{
+    irgen_vf q = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf x = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf q__0 = irgen_v_fmin_f32(p, 1.0f - p);
+        const irgen_vf t__0 = irgen_v_sqrt_f32(-(2.0f * irgen_v_log_f32(irgen_m0, q__0)));
+        const irgen_vf x__0 = t__0 - (t__0 * (0.010328f * t__0 + 0.802853f) + 2.515517f) / (t__0 * (t__0 * (0.001308f * t__0 + 0.189269f) + 1.432788f) + 1.0f);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return irgen_sel_f32((p < irgen_bc_f32(0.5f)), -x__0, x__0);
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf gamma_guess_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf c = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf w = irgen_bc_f32(0.0f);
+    irgen_vf x = irgen_bc_f32(0.0f);
+    irgen_vf small = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf c__0 = 0.1111111111111111f / alpha;
+        c = c__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ndtri_rough_v_f32(irgen_m0, u);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vf w__0 = _irgen_t1 * irgen_v_sqrt_f32(c) - c + 1.0f;
+        const irgen_vf x__0 = alpha * w__0 * w__0 * w__0;
+        const irgen_vf small__0 = irgen_v_exp_f32(irgen_m0, (irgen_v_log_f32(irgen_m0, u) + irgen_v_lgamma_f32(irgen_m0, alpha + 1.0f)) / alpha);
+        w = w__0;
+        x = x__0;
+        small = small__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (alpha < irgen_bc_f32(1.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vf t__0 = -(alpha * (0.12f * alpha + 0.253f)) + 1.0f;
+            const irgen_vf x__0 = irgen_sel_f32((t__0 > u), small, 1.0f - irgen_v_log1p_f32(irgen_m2, (t__0 - u) / (1.0f - t__0)));
+            t = irgen_sel_f32(irgen_m2, t__0, t);
+            x = irgen_sel_f32(irgen_m2, x__0, x);
+        }
+        irgen_mf irgen_m3 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f32(irgen_m3)) {
+            {
+                const irgen_mf irgen_m4 = ((w <= irgen_bc_f32(0.0f)) | (x < small));
+                irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
+                {
+                    const irgen_vf x__0 = small;
+                    x = irgen_sel_f32(irgen_m5, x__0, x);
+                }
+            }
+        }
+    }
+    return x / beta;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf quantile_guess_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    { irgen_vf irgen_o0;
+      irgen_o0 = gamma_guess_v_f32(irgen_m0, 1.0f - u, alpha, irgen_bc_f32(1.0f));
+      _irgen_t1 = irgen_o0;
+    }
+    return beta / _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_prob__d0_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf d0_x, irgen_vf* irgen_r1)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = (x == irgen_bc_f32(0.0f));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(-INFINITY), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(0.0f), irgen_ret1);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf irgen_c0 = 1.0f / x;
+            const irgen_vf irgen_c1 = alpha + 1.0f;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, alpha * irgen_v_log_f32(irgen_m0, beta) - irgen_c0 * beta - irgen_c1 * irgen_v_log_f32(irgen_m0, x) - irgen_v_lgamma_f32(irgen_m0, alpha), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m0, beta * d0_x * (1.0f / x) * (1.0f / x) - irgen_c0 * irgen_c1 * d0_x, irgen_ret1);
+            *irgen_r1 = irgen_ret1;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf lo_21 = irgen_bc_f32(0.0f);
+    irgen_vf hi_22 = irgen_bc_f32(0.0f);
+    irgen_vf z_23 = irgen_bc_f32(0.0f);
+    irgen_vf xp_31 = irgen_bc_f32(0.0f);
+    irgen_vf rp_32 = irgen_bc_f32(0.0f);
+    irgen_vf kp_33 = irgen_bc_f32(0.0f);
+    irgen_vf guess_35 = irgen_bc_f32(0.0f);
+    irgen_vf x_20 = irgen_bc_f32(0.0f);
+    irgen_vf lf_24 = irgen_bc_f32(0.0f);
+    irgen_vf lq_25 = irgen_bc_f32(0.0f);
+    irgen_vf dlq_26 = irgen_bc_f32(0.0f);
+    irgen_vf r_27 = irgen_bc_f32(0.0f);
+    irgen_vf k_28 = irgen_bc_f32(0.0f);
+    irgen_vf kx_29 = irgen_bc_f32(0.0f);
+    irgen_vf use_log_34 = irgen_bc_f32(0.0f);
+    irgen_vf bend_37 = irgen_bc_f32(0.0f);
+    irgen_vf halley_36 = irgen_bc_f32(0.0f);
+    irgen_vf first_38 = irgen_bc_f32(0.0f);
+    irgen_vf second_39 = irgen_bc_f32(0.0f);
+    irgen_vf xn_30 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const float lo_21__0 = 0.0f;
+        const float hi_22__0 = INFINITY;
+        const float z_23__0 = NAN;
+        const float xp_31__0 = NAN;
+        const float rp_32__0 = NAN;
+        const float kp_33__0 = NAN;
+        lo_21 = irgen_bc_f32(lo_21__0);
+        hi_22 = irgen_bc_f32(hi_22__0);
+        z_23 = irgen_bc_f32(z_23__0);
+        xp_31 = irgen_bc_f32(xp_31__0);
+        rp_32 = irgen_bc_f32(rp_32__0);
+        kp_33 = irgen_bc_f32(kp_33__0);
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = quantile_guess_v_f32(irgen_m0, u, alpha, beta);
+      guess_35 = irgen_o0;
+    }
+    {
+        const irgen_vf x_20__0 = irgen_sel_f32(((guess_35 > lo_21) & (guess_35 < hi_22)), guess_35, beta);
+        x_20 = x_20__0;
+    }
+    {
+        const irgen_mf irgen_m1 = (~((x_20 > lo_21) & (x_20 < hi_22)));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vf x_20__0 = beta;
+            x_20 = irgen_sel_f32(irgen_m2, x_20__0, x_20);
+        }
+    }
+    {
+        irgen_mf irgen_b3 = irgen_mbc_f32(0);
+        irgen_vf irgen_at3_z_23 = z_23;
+        irgen_mf irgen_m3 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m3); ++irgen_k1) {
+            {
+                const irgen_mf irgen_m4 = (s > irgen_bc_f32(0.0f));
+                irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
+                if (irgen_any_f32(irgen_m5)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_sf_v_f32(irgen_m5, x_20, alpha, beta);
+                      lf_24 = irgen_sel_f32(irgen_m5, irgen_o0, lf_24);
+                    }
+                }
+                irgen_mf irgen_m6 = irgen_m3 & ~irgen_m4;
+                if (irgen_any_f32(irgen_m6)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m6, x_20, alpha, beta);
+                      lf_24 = irgen_sel_f32(irgen_m6, irgen_o0, lf_24);
+                    }
+                }
+            }
+            {
+                const irgen_mf irgen_m7 = ((x_20 > irgen_bc_f32(0.0f)) & (x_20 < irgen_bc_f32(INFINITY)));
+                irgen_mf irgen_m8 = irgen_m3 & irgen_m7;
+                if (irgen_any_f32(irgen_m8)) {
+                    { irgen_vf irgen_o0, irgen_o1;
+                      irgen_o0 = log_prob__d0_v_f32(irgen_m8, x_20, alpha, beta, irgen_bc_f32(1.0f), &irgen_o1);
+                      lq_25 = irgen_sel_f32(irgen_m8, irgen_o0, lq_25);
+                      dlq_26 = irgen_sel_f32(irgen_m8, irgen_o1, dlq_26);
+                    }
+                }
+                irgen_mf irgen_m9 = irgen_m3 & ~irgen_m7;
+                if (irgen_any_f32(irgen_m9)) {
+                    { irgen_vf irgen_o0;
+                      irgen_o0 = kernel_log_prob_v_f32(irgen_m9, x_20, alpha, beta);
+                      lq_25 = irgen_sel_f32(irgen_m9, irgen_o0, lq_25);
+                    }
+                    {
+                        const float dlq_26__0 = 0.0f;
+                        dlq_26 = irgen_sel_f32(irgen_m9, irgen_bc_f32(dlq_26__0), dlq_26);
+                    }
+                }
+            }
+            {
+                const irgen_vf irgen_c0 = lf_24 - t;
+                const irgen_vf r_27__0 = irgen_sel_f32((s > irgen_bc_f32(0.0f)), -irgen_c0, irgen_c0);
+                const irgen_vf k_28__0 = irgen_v_exp_f32(irgen_m3, -lf_24 + lq_25);
+                const irgen_vf kx_29__0 = irgen_v_exp_f32(irgen_m3, -lf_24 + lq_25 + irgen_v_log_f32(irgen_m3, irgen_v_fabs_f32(x_20)));
+                r_27 = r_27__0;
+                k_28 = k_28__0;
+                kx_29 = kx_29__0;
+            }
+            {
+                const irgen_mf irgen_m10 = (((irgen_v_fabs_f32(r_27) <= 2.0f * FLT_EPSILON * kx_29) & (irgen_v_fabs_f32(r_27) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_27 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_27) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_27 != r_27));
+                irgen_mf irgen_m11 = irgen_m3 & irgen_m10;
+                {
+                    const irgen_vf irgen_c0 = irgen_v_fabs_f32(r_27);
+                    const irgen_vf irgen_c1 = irgen_v_fabs_f32(t);
+                    const irgen_vf z_23__0 = irgen_sel_f32((((irgen_c0 <= kx_29 * (2.0f * FLT_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f)) | (r_27 == irgen_bc_f32(0.0f)) | (irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f))), x_20, irgen_bc_f32(NAN));
+                    z_23 = irgen_sel_f32(irgen_m11, z_23__0, z_23);
+                }
+                const irgen_mf irgen_m12 = irgen_m11;
+                irgen_b3 |= irgen_m12;
+                irgen_at3_z_23 = irgen_sel_f32(irgen_m12, z_23, irgen_at3_z_23);
+                irgen_m11 &= ~irgen_m12;
+                irgen_m3 &= ~irgen_m12;
+            }
+            if (irgen_any_f32(irgen_m3)) {
+                {
+                    const irgen_vf lo_21__0 = irgen_sel_f32((r_27 < irgen_bc_f32(0.0f)), x_20, lo_21);
+                    const irgen_vf hi_22__0 = irgen_sel_f32((r_27 > irgen_bc_f32(0.0f)), x_20, hi_22);
+                    const irgen_vf irgen_c0 = -r_27 + rp_32;
+                    const irgen_vf irgen_c1 = irgen_v_fabs_f32(irgen_c0 + kp_33 * (x_20 - xp_31));
+                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_33 * xp_31 * irgen_v_log_f32(irgen_m3, x_20 / xp_31));
+                    const irgen_vf use_log_34__0 = irgen_sel_f32(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f32(0.0f), irgen_sel_f32((irgen_c1 > irgen_c2), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+                    const irgen_vf bend_37__0 = dlq_26 - irgen_sel_f32((s > irgen_bc_f32(0.0f)), -k_28, k_28);
+                    const irgen_vf irgen_c3 = 1.0f / k_28;
+                    const irgen_vf halley_36__0 = -(irgen_c3 * bend_37__0 * r_27 / 2.0f) + 1.0f;
+                    const irgen_vf irgen_c4 = r_27 * irgen_sel_f32(((halley_36__0 > irgen_bc_f32(0.5f)) & (halley_36__0 < irgen_bc_f32(2.0f))), 1.0f / halley_36__0, irgen_bc_f32(1.0f));
+                    const float irgen_c5 = 1.0f / FLT_MIN;
+                    const float irgen_c6 = -irgen_c5;
+                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_21__0 >= irgen_bc_f32(0.0f)) & (x_20 > irgen_bc_f32(0.0f))) | ((hi_22__0 <= irgen_bc_f32(0.0f)) & (x_20 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_20 * irgen_v_expm1_f32(irgen_m3, -(irgen_c4 / irgen_v_copysign_f32(kx_29, x_20))) + x_20, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_mf irgen_c8 = (use_log_34__0 > irgen_bc_f32(0.0f));
+                    const irgen_vf irgen_c9 = irgen_sel_f32((~((irgen_v_fabs_f32(k_28) == INFINITY) | (k_28 != k_28))), irgen_v_fmax_f32(irgen_v_fmin_f32(-(irgen_c3 * irgen_c4) + x_20, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_vf first_38__0 = irgen_sel_f32(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vf second_39__0 = irgen_sel_f32(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vf xn_30__0 = irgen_sel_f32(((first_38__0 > lo_21__0) & (first_38__0 < hi_22__0)), first_38__0, second_39__0);
+                    const irgen_vf xp_31__0 = x_20;
+                    const irgen_vf rp_32__0 = r_27;
+                    const irgen_vf kp_33__0 = k_28;
+                    lo_21 = lo_21__0;
+                    hi_22 = hi_22__0;
+                    use_log_34 = use_log_34__0;
+                    bend_37 = bend_37__0;
+                    halley_36 = halley_36__0;
+                    first_38 = first_38__0;
+                    second_39 = second_39__0;
+                    xn_30 = xn_30__0;
+                    xp_31 = xp_31__0;
+                    rp_32 = rp_32__0;
+                    kp_33 = kp_33__0;
+                }
+                {
+                    const irgen_mf irgen_m13 = ((~((~((irgen_v_fabs_f32(hi_22) == INFINITY) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f32(lo_21) == INFINITY) | (lo_21 != lo_21))) & (irgen_v_fabs_f32(r_27) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_30 > lo_21) & (xn_30 < hi_22));
+                    irgen_mf irgen_m14 = irgen_m3 & irgen_m13;
+                    if (irgen_any_f32(irgen_m14)) {
+                        {
+                            const irgen_mf irgen_m15 = ((irgen_v_fabs_f32(r_27) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_20 + xn_30) <= irgen_sel_f32(((use_log_34 <= irgen_bc_f32(0.0f)) & (halley_36 > irgen_bc_f32(0.5f)) & (halley_36 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_20), 1.0f / irgen_v_fabs_f32(bend_37)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_20))));
+                            irgen_mf irgen_m16 = irgen_m14 & irgen_m15;
+                            {
+                                const irgen_vf z_23__0 = xn_30;
+                                z_23 = irgen_sel_f32(irgen_m16, z_23__0, z_23);
+                            }
+                            const irgen_mf irgen_m17 = irgen_m16;
+                            irgen_b3 |= irgen_m17;
+                            irgen_at3_z_23 = irgen_sel_f32(irgen_m17, z_23, irgen_at3_z_23);
+                            irgen_m16 &= ~irgen_m17;
+                            irgen_m14 &= ~irgen_m17;
+                            irgen_m3 &= ~irgen_m17;
+                        }
+                    }
+                    irgen_mf irgen_m18 = irgen_m3 & ~irgen_m13;
+                    if (irgen_any_f32(irgen_m18)) {
+                        {
+                            const irgen_mf irgen_c0 = (lo_21 > irgen_bc_f32(0.0f));
+                            const float irgen_c1 = 1.0f / FLT_MIN;
+                            const irgen_vf irgen_c2 = -hi_22;
+                            const irgen_mf irgen_c3 = (hi_22 < irgen_bc_f32(0.0f));
+                            const float irgen_c4 = FLT_EPSILON * FLT_MIN;
+                            const irgen_vf irgen_c5 = irgen_v_fmax_f32(lo_21, irgen_bc_f32(irgen_c4));
+                            const irgen_mf irgen_c6 = ((lo_21 >= irgen_bc_f32(0.0f)) & (hi_22 > 4.0f * irgen_c5));
+                            const irgen_vf xn_30__0 = irgen_sel_f32((irgen_v_fabs_f32(hi_22) == INFINITY), irgen_sel_f32((irgen_c0 & (lo_21 < irgen_bc_f32(0.25f))), irgen_v_sqrt_f32(lo_21), irgen_sel_f32(irgen_c0, irgen_v_fmin_f32(irgen_v_fmax_f32(4.0f * lo_21, lo_21 * lo_21), irgen_bc_f32(irgen_c1)), lo_21 + irgen_v_fmax_f32(irgen_bc_f32(1.0f), -(2.0f * lo_21)))), irgen_sel_f32((irgen_v_fabs_f32(lo_21) == INFINITY), irgen_sel_f32((irgen_c3 & (hi_22 > irgen_bc_f32(-0.25f))), -irgen_v_sqrt_f32(irgen_c2), irgen_sel_f32(irgen_c3, irgen_v_fmax_f32(irgen_v_fmin_f32(4.0f * hi_22, -(hi_22 * hi_22)), irgen_bc_f32(-irgen_c1)), hi_22 - irgen_v_fmax_f32(irgen_bc_f32(1.0f), 2.0f * hi_22))), irgen_sel_f32((irgen_c6 | ((hi_22 <= irgen_bc_f32(0.0f)) & (lo_21 < 4.0f * irgen_v_fmin_f32(hi_22, irgen_bc_f32(-irgen_c4))))), irgen_sel_f32(irgen_c6, irgen_v_sqrt_f32(irgen_c5) * irgen_v_sqrt_f32(hi_22), -(irgen_v_sqrt_f32(-lo_21) * irgen_v_sqrt_f32(irgen_v_fmax_f32(irgen_c2, irgen_bc_f32(irgen_c4))))), 0.5f * hi_22 + 0.5f * lo_21)));
+                            xn_30 = irgen_sel_f32(irgen_m18, xn_30__0, xn_30);
+                        }
+                        {
+                            const irgen_mf irgen_m19 = (((hi_22 - lo_21 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_21), irgen_v_fabs_f32(hi_22))) & (~((irgen_v_fabs_f32(hi_22) == INFINITY) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f32(lo_21) == INFINITY) | (lo_21 != lo_21)))) | (xn_30 >= hi_22) | (xn_30 <= lo_21));
+                            irgen_mf irgen_m20 = irgen_m18 & irgen_m19;
+                            {
+                                const float irgen_c0 = 1.0f / FLT_MIN;
+                                const irgen_vf z_23__0 = irgen_sel_f32((irgen_bc_f32(irgen_c0) <= lo_21), hi_22, irgen_sel_f32((hi_22 <= irgen_bc_f32(-irgen_c0)), lo_21, irgen_sel_f32(((lo_21 >= xn_30) | (hi_22 <= xn_30)), x_20, xn_30)));
+                                z_23 = irgen_sel_f32(irgen_m20, z_23__0, z_23);
+                            }
+                            const irgen_mf irgen_m21 = irgen_m20;
+                            irgen_b3 |= irgen_m21;
+                            irgen_at3_z_23 = irgen_sel_f32(irgen_m21, z_23, irgen_at3_z_23);
+                            irgen_m20 &= ~irgen_m21;
+                            irgen_m18 &= ~irgen_m21;
+                            irgen_m3 &= ~irgen_m21;
+                        }
+                    }
+                }
+                if (irgen_any_f32(irgen_m3)) {
+                    {
+                        const irgen_vf x_20__0 = xn_30;
+                        x_20 = x_20__0;
+                    }
+                }
+            }
+        }
+        z_23 = irgen_sel_f32(irgen_b3, irgen_at3_z_23, z_23);
+    }
+    return z_23;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf z_19 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~((u >= irgen_bc_f32(0.0f)) & (u <= irgen_bc_f32(1.0f)))) | (~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (u != u));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (u == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_19__0 = 0.0f;
+                z_19 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_19__0), z_19);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (u == irgen_bc_f32(1.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_19__0 = INFINITY;
+                        z_19 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_19__0), z_19);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, alpha, beta);
+                          z_19 = irgen_sel_f32(irgen_m9, irgen_o0, z_19);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_19, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
+{
+    irgen_vf z_40 = irgen_bc_f32(0.0f);
+    irgen_vf lq_41 = irgen_bc_f32(0.0f);
+    irgen_vf dz_42 = irgen_bc_f32(0.0f);
+    irgen_vf dz_43 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~((u >= irgen_bc_f32(0.0f)) & (u <= irgen_bc_f32(1.0f)))) | (~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (u != u));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            irgen_ret1 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret1);
+            irgen_ret2 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret2);
+            irgen_ret3 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret3);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (u == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_40__0 = 0.0f;
+                z_40 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_40__0), z_40);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (u == irgen_bc_f32(1.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_40__0 = INFINITY;
+                        z_40 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_40__0), z_40);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, alpha, beta);
+                          z_40 = irgen_sel_f32(irgen_m9, irgen_o0, z_40);
+                        }
+                    }
+                }
+            }
+        }
+        { irgen_vf irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f32(irgen_m0, z_40, alpha, beta);
+          lq_41 = irgen_o0;
+        }
+        { irgen_vf irgen_o0, irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, z_40, alpha, beta, &irgen_o1);
+          dz_42 = irgen_o0;
+          dz_43 = irgen_o1;
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_40, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, -lq_41), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, dz_42, irgen_ret2);
+        irgen_ret3 = irgen_sel_f32(irgen_m0, dz_43, irgen_ret3);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        *irgen_r3 = irgen_ret3;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_grad_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf z_44 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (log_u > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (log_u != log_u));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (log_u == irgen_bc_f32(-INFINITY));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_44__0 = 0.0f;
+                z_44 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_44__0), z_44);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (log_u == irgen_bc_f32(0.0f));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_44__0 = INFINITY;
+                        z_44 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_44__0), z_44);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u), irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), irgen_v_exp_f32(irgen_m9, log_u), alpha, beta);
+                          z_44 = irgen_sel_f32(irgen_m9, irgen_o0, z_44);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_44, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf z_45 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (log_1mu > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (log_1mu != log_1mu));
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, irgen_bc_f32(NAN), irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_mf irgen_m4 = (log_1mu == irgen_bc_f32(0.0f));
+            irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const float z_45__0 = 0.0f;
+                z_45 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_45__0), z_45);
+            }
+            irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f32(irgen_m6)) {
+                {
+                    const irgen_mf irgen_m7 = (log_1mu == irgen_bc_f32(-INFINITY));
+                    irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const float z_45__0 = INFINITY;
+                        z_45 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_45__0), z_45);
+                    }
+                    irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f32(irgen_m9)) {
+                        { irgen_vf irgen_o0;
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu), irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), -irgen_v_expm1_f32(irgen_m9, log_1mu), alpha, beta);
+                          z_45 = irgen_sel_f32(irgen_m9, irgen_o0, z_45);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_45, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf icdf_upper_group_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf sample_group_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta)
 {
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
@@ -7004,7 +8146,7 @@ static inline __attribute__((always_inline)) irgen_vf inverse_gamma_sample_v_f32
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_19 = irgen_bc_f32(0.0f);
+    irgen_vf sample_46 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -7019,9 +8161,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = inverse_gamma_sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          sample_19 = irgen_o0;
+          sample_46 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_19, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_46, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -7029,12 +8171,12 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3, irgen_vf* irgen_r4, irgen_vf* irgen_r5)
 {
-    irgen_vf dz_20 = irgen_bc_f32(0.0f);
-    irgen_vf dz_21 = irgen_bc_f32(0.0f);
-    irgen_vf score_22 = irgen_bc_f32(0.0f);
-    irgen_vf score_23 = irgen_bc_f32(0.0f);
-    irgen_vf score_24 = irgen_bc_f32(0.0f);
-    irgen_vf score_25 = irgen_bc_f32(0.0f);
+    irgen_vf dz_47 = irgen_bc_f32(0.0f);
+    irgen_vf dz_48 = irgen_bc_f32(0.0f);
+    irgen_vf score_49 = irgen_bc_f32(0.0f);
+    irgen_vf score_50 = irgen_bc_f32(0.0f);
+    irgen_vf score_51 = irgen_bc_f32(0.0f);
+    irgen_vf score_52 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -7043,22 +8185,22 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f3
     irgen_vf irgen_ret5 = irgen_bc_f32(0.0f);
     { irgen_vf irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, x, alpha, beta, &irgen_o1);
-      dz_20 = irgen_o0;
-      dz_21 = irgen_o1;
+      dz_47 = irgen_o0;
+      dz_48 = irgen_o1;
     }
     { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f32(irgen_m0, x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_22 = irgen_o0;
-      score_23 = irgen_o1;
-      score_24 = irgen_o2;
-      score_25 = irgen_o3;
+      score_49 = irgen_o0;
+      score_50 = irgen_o1;
+      score_51 = irgen_o2;
+      score_52 = irgen_o3;
     }
-    *irgen_r1 = dz_21;
-    *irgen_r2 = score_22;
-    *irgen_r3 = score_23;
-    *irgen_r4 = score_24;
-    *irgen_r5 = score_25;
-    return dz_20;
+    *irgen_r1 = dz_48;
+    *irgen_r2 = score_49;
+    *irgen_r3 = score_50;
+    *irgen_r4 = score_51;
+    *irgen_r5 = score_52;
+    return dz_47;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -7690,6 +8832,404 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4]);
+}
+
+void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_icdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
+}
+
+void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_grad_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_icdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+                out3[i] = (double)r3[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6]);
+}
+
+void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_grad_group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
+            irgen_vf r0, r1, r2, r3;
+            r0 = kernel_icdf_grad_v_f32(irgen_mf_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+                out3[i] = (float)r3[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5], (float*)p[6]);
+}
+
+void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = log_icdf_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = log_icdf_group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_log_icdf_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
+}
+
+void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_upper_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_upper_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f32) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_load_f_f(in0, s0, c + b, w);
+            const irgen_vf x1 = irgen_load_f_f(in1, s1, c + b, w);
+            const irgen_vf x2 = irgen_load_f_f(in2, s2, c + b, w);
+
+            const irgen_mf m = irgen_mf_lanes(w);
+            irgen_vf g = icdf_upper_group_v_f32(m, x0, x1, x2);
+            g = irgen_sel_f32((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f32(0));
+            unsigned char kb[IRGEN_W_f32];
+            for (int l = 0; l < IRGEN_W_f32; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f32) {
+            const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
+            const irgen_vf x0 = irgen_gather_f_f(in0, s0, c, order + b, w);
+            const irgen_vf x1 = irgen_gather_f_f(in1, s1, c, order + b, w);
+            const irgen_vf x2 = irgen_gather_f_f(in2, s2, c, order + b, w);
+
+            irgen_vf r0;
+            r0 = kernel_icdf_upper_v_f32(irgen_mf_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
 void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)

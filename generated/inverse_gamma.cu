@@ -1791,6 +1791,366 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double alpha, double beta, do
     }
 }
 
+IRGEN_FN double ndtri_rough_f64(double p)
+{
+    double q = 0.0;
+    double t = 0.0;
+    double x = 0.0;
+    {
+        const double q__0 = fmin(p, 1.0 - p);
+        const double t__0 = sqrt(-(2.0 * log(q__0)));
+        const double x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return p < 0.5 ? -x__0 : x__0;
+    }
+}
+
+IRGEN_FN double gamma_guess_f64(double u, double alpha, double beta)
+{
+    double c = 0.0;
+    double _irgen_t1 = 0.0;
+    double w = 0.0;
+    double x = 0.0;
+    double small = 0.0;
+    double t = 0.0;
+    {
+        const double c__0 = 0.1111111111111111 / alpha;
+        c = c__0;
+    }
+    _irgen_t1 = ndtri_rough_f64(u);
+    {
+        const double w__0 = _irgen_t1 * sqrt(c) - c + 1.0;
+        const double x__0 = alpha * w__0 * w__0 * w__0;
+        const double small__0 = exp((log(u) + irgen_lgamma(alpha + 1.0)) / alpha);
+        w = w__0;
+        x = x__0;
+        small = small__0;
+    }
+    if (alpha < 1.0) {
+        {
+            const double t__0 = -(alpha * (0.12 * alpha + 0.253)) + 1.0;
+            const double x__0 = t__0 > u ? small : 1.0 - log1p((t__0 - u) / (1.0 - t__0));
+            t = t__0;
+            x = x__0;
+        }
+    } else {
+        if (w <= 0.0 || x < small) {
+            {
+                const double x__0 = small;
+                x = x__0;
+            }
+        }
+    }
+    return x / beta;
+}
+
+IRGEN_FN double quantile_guess_f64(double u, double alpha, double beta)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = gamma_guess_f64(1.0 - u, alpha, 1.0);
+    return beta / _irgen_t1;
+}
+
+IRGEN_FN double log_prob__d0_f64(double x, double alpha, double beta, double d0_x, double* irgen_r1)
+{
+    if (x == 0.0) {
+        *irgen_r1 = 0.0;
+        return -((double)INFINITY);
+    }
+    {
+        const double irgen_c0 = 1.0 / x;
+        const double irgen_c1 = alpha + 1.0;
+        *irgen_r1 = beta * d0_x * (1.0 / x) * (1.0 / x) - irgen_c0 * irgen_c1 * d0_x;
+        return alpha * log(beta) - irgen_c0 * beta - irgen_c1 * log(x) - irgen_lgamma(alpha);
+    }
+}
+
+IRGEN_FN double quantile_solve_f64(double t, double s, double u, double alpha, double beta)
+{
+    double lo_21 = 0.0;
+    double hi_22 = 0.0;
+    double z_23 = 0.0;
+    double xp_31 = 0.0;
+    double rp_32 = 0.0;
+    double kp_33 = 0.0;
+    double guess_35 = 0.0;
+    double x_20 = 0.0;
+    double lf_24 = 0.0;
+    double lq_25 = 0.0;
+    double dlq_26 = 0.0;
+    double r_27 = 0.0;
+    double k_28 = 0.0;
+    double kx_29 = 0.0;
+    double use_log_34 = 0.0;
+    double bend_37 = 0.0;
+    double halley_36 = 0.0;
+    double first_38 = 0.0;
+    double second_39 = 0.0;
+    double xn_30 = 0.0;
+    {
+        const double lo_21__0 = 0.0;
+        const double hi_22__0 = ((double)INFINITY);
+        const double z_23__0 = ((double)NAN);
+        const double xp_31__0 = ((double)NAN);
+        const double rp_32__0 = ((double)NAN);
+        const double kp_33__0 = ((double)NAN);
+        lo_21 = lo_21__0;
+        hi_22 = hi_22__0;
+        z_23 = z_23__0;
+        xp_31 = xp_31__0;
+        rp_32 = rp_32__0;
+        kp_33 = kp_33__0;
+    }
+    guess_35 = quantile_guess_f64(u, alpha, beta);
+    {
+        const double x_20__0 = guess_35 > lo_21 && guess_35 < hi_22 ? guess_35 : beta;
+        x_20 = x_20__0;
+    }
+    if (!(x_20 > lo_21 && x_20 < hi_22)) {
+        {
+            const double x_20__0 = beta;
+            x_20 = x_20__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+        if (s > 0.0) {
+            lf_24 = kernel_log_sf_f64(x_20, alpha, beta);
+        } else {
+            lf_24 = kernel_log_cdf_f64(x_20, alpha, beta);
+        }
+        if (x_20 > 0.0 && x_20 < ((double)INFINITY)) {
+            { double irgen_o1;
+              lq_25 = log_prob__d0_f64(x_20, alpha, beta, 1.0, &irgen_o1);
+              dlq_26 = irgen_o1;
+            }
+        } else {
+            lq_25 = kernel_log_prob_f64(x_20, alpha, beta);
+            {
+                const double dlq_26__0 = 0.0;
+                dlq_26 = dlq_26__0;
+            }
+        }
+        {
+            const double irgen_c0 = lf_24 - t;
+            const double r_27__0 = s > 0.0 ? -irgen_c0 : irgen_c0;
+            const double k_28__0 = exp(-lf_24 + lq_25);
+            const double kx_29__0 = exp(-lf_24 + lq_25 + log(fabs(x_20)));
+            r_27 = r_27__0;
+            k_28 = k_28__0;
+            kx_29 = kx_29__0;
+        }
+        if (fabs(r_27) <= 2.0 * DBL_EPSILON * kx_29 && fabs(r_27) <= fabs(t) / 1024.0 + 0.0009765625 || r_27 == 0.0 || fabs(r_27) <= 4.0 * DBL_EPSILON * (fabs(t) + 1.0) || isnan(r_27)) {
+            {
+                const double irgen_c0 = fabs(r_27);
+                const double irgen_c1 = fabs(t);
+                const double z_23__0 = irgen_c0 <= kx_29 * (2.0 * DBL_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625 || r_27 == 0.0 || irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0) ? x_20 : ((double)NAN);
+                z_23 = z_23__0;
+            }
+            break;
+        }
+        {
+            const double lo_21__0 = r_27 < 0.0 ? x_20 : lo_21;
+            const double hi_22__0 = r_27 > 0.0 ? x_20 : hi_22;
+            const double irgen_c0 = -r_27 + rp_32;
+            const double irgen_c1 = fabs(irgen_c0 + kp_33 * (x_20 - xp_31));
+            const double irgen_c2 = fabs(irgen_c0 + kp_33 * xp_31 * log(x_20 / xp_31));
+            const double use_log_34__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
+            const double bend_37__0 = dlq_26 - (s > 0.0 ? -k_28 : k_28);
+            const double irgen_c3 = 1.0 / k_28;
+            const double halley_36__0 = -(irgen_c3 * bend_37__0 * r_27 / 2.0) + 1.0;
+            const double irgen_c4 = r_27 * (halley_36__0 > 0.5 && halley_36__0 < 2.0 ? 1.0 / halley_36__0 : 1.0);
+            const double irgen_c5 = 1.0 / DBL_MIN;
+            const double irgen_c6 = -irgen_c5;
+            const double irgen_c7 = lo_21__0 >= 0.0 && x_20 > 0.0 || hi_22__0 <= 0.0 && x_20 < 0.0 ? fmax(fmin(x_20 * expm1(-(irgen_c4 / copysign(kx_29, x_20))) + x_20, irgen_c5), irgen_c6) : ((double)NAN);
+            const double irgen_c8 = use_log_34__0 > 0.0;
+            const double irgen_c9 = !(isinf(k_28) || isnan(k_28)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_20, irgen_c5), irgen_c6) : ((double)NAN);
+            const double first_38__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const double second_39__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const double xn_30__0 = first_38__0 > lo_21__0 && first_38__0 < hi_22__0 ? first_38__0 : second_39__0;
+            const double xp_31__0 = x_20;
+            const double rp_32__0 = r_27;
+            const double kp_33__0 = k_28;
+            lo_21 = lo_21__0;
+            hi_22 = hi_22__0;
+            use_log_34 = use_log_34__0;
+            bend_37 = bend_37__0;
+            halley_36 = halley_36__0;
+            first_38 = first_38__0;
+            second_39 = second_39__0;
+            xn_30 = xn_30__0;
+            xp_31 = xp_31__0;
+            rp_32 = rp_32__0;
+            kp_33 = kp_33__0;
+        }
+        if (!(!(isinf(hi_22) || isnan(hi_22)) && !(isinf(lo_21) || isnan(lo_21)) && fabs(r_27) > 4.0 * fabs(t) + 4.0) && xn_30 > lo_21 && xn_30 < hi_22) {
+            if (fabs(r_27) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_20 + xn_30) <= (use_log_34 <= 0.0 && halley_36 > 0.5 && halley_36 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_20), 1.0 / fabs(bend_37)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_20))) {
+                {
+                    const double z_23__0 = xn_30;
+                    z_23 = z_23__0;
+                }
+                break;
+            }
+        } else {
+            {
+                const double irgen_c0 = lo_21 > 0.0;
+                const double irgen_c1 = 1.0 / DBL_MIN;
+                const double irgen_c2 = -hi_22;
+                const double irgen_c3 = hi_22 < 0.0;
+                const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                const double irgen_c5 = fmax(lo_21, irgen_c4);
+                const double irgen_c6 = lo_21 >= 0.0 && hi_22 > 4.0 * irgen_c5;
+                const double xn_30__0 = isinf(hi_22) ? (irgen_c0 && lo_21 < 0.25 ? sqrt(lo_21) : irgen_c0 ? fmin(fmax(4.0 * lo_21, lo_21 * lo_21), irgen_c1) : lo_21 + fmax(1.0, -(2.0 * lo_21))) : isinf(lo_21) ? (irgen_c3 && hi_22 > -0.25 ? -sqrt(irgen_c2) : irgen_c3 ? fmax(fmin(4.0 * hi_22, -(hi_22 * hi_22)), -irgen_c1) : hi_22 - fmax(1.0, 2.0 * hi_22)) : irgen_c6 || hi_22 <= 0.0 && lo_21 < 4.0 * fmin(hi_22, -irgen_c4) ? (irgen_c6 ? sqrt(irgen_c5) * sqrt(hi_22) : -(sqrt(-lo_21) * sqrt(fmax(irgen_c2, irgen_c4)))) : 0.5 * hi_22 + 0.5 * lo_21;
+                xn_30 = xn_30__0;
+            }
+            if (hi_22 - lo_21 <= 4.0 * DBL_EPSILON * fmax(fabs(lo_21), fabs(hi_22)) && !(isinf(hi_22) || isnan(hi_22)) && !(isinf(lo_21) || isnan(lo_21)) || xn_30 >= hi_22 || xn_30 <= lo_21) {
+                {
+                    const double irgen_c0 = 1.0 / DBL_MIN;
+                    const double z_23__0 = irgen_c0 <= lo_21 ? hi_22 : hi_22 <= -irgen_c0 ? lo_21 : lo_21 >= xn_30 || hi_22 <= xn_30 ? x_20 : xn_30;
+                    z_23 = z_23__0;
+                }
+                break;
+            }
+        }
+        {
+            const double x_20__0 = xn_30;
+            x_20 = x_20__0;
+        }
+    }
+    return z_23;
+}
+
+IRGEN_FN double kernel_icdf_f64(double u, double alpha, double beta)
+{
+    double z_19 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(u)) {
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_19__0 = 0.0;
+            z_19 = z_19__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_19__0 = ((double)INFINITY);
+                z_19 = z_19__0;
+            }
+        } else {
+            z_19 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, alpha, beta);
+        }
+    }
+    return z_19;
+}
+
+IRGEN_FN double icdf_group_f64(double u, double alpha, double beta)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_grad_f64(double u, double alpha, double beta, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double z_40 = 0.0;
+    double lq_41 = 0.0;
+    double dz_42 = 0.0;
+    double dz_43 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(u)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_40__0 = 0.0;
+            z_40 = z_40__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_40__0 = ((double)INFINITY);
+                z_40 = z_40__0;
+            }
+        } else {
+            z_40 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, alpha, beta);
+        }
+    }
+    lq_41 = kernel_log_prob_f64(z_40, alpha, beta);
+    { double irgen_o1;
+      dz_42 = kernel_implicit_grad_f64(z_40, alpha, beta, &irgen_o1);
+      dz_43 = irgen_o1;
+    }
+    *irgen_r1 = exp(-lq_41);
+    *irgen_r2 = dz_42;
+    *irgen_r3 = dz_43;
+    return z_40;
+}
+
+IRGEN_FN double icdf_grad_group_f64(double u, double alpha, double beta)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_log_icdf_f64(double log_u, double alpha, double beta)
+{
+    double z_44 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || log_u > 0.0 || isinf(alpha) || isinf(beta) || isnan(log_u)) {
+        return ((double)NAN);
+    }
+    if (log_u == -((double)INFINITY)) {
+        {
+            const double z_44__0 = 0.0;
+            z_44 = z_44__0;
+        }
+    } else {
+        if (log_u == 0.0) {
+            {
+                const double z_44__0 = ((double)INFINITY);
+                z_44 = z_44__0;
+            }
+        } else {
+            z_44 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), alpha, beta);
+        }
+    }
+    return z_44;
+}
+
+IRGEN_FN double log_icdf_group_f64(double log_u, double alpha, double beta)
+{
+    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double alpha, double beta)
+{
+    double z_45 = 0.0;
+    if (!(alpha > 0.0) || !(beta > 0.0) || log_1mu > 0.0 || isinf(alpha) || isinf(beta) || isnan(log_1mu)) {
+        return ((double)NAN);
+    }
+    if (log_1mu == 0.0) {
+        {
+            const double z_45__0 = 0.0;
+            z_45 = z_45__0;
+        }
+    } else {
+        if (log_1mu == -((double)INFINITY)) {
+            {
+                const double z_45__0 = ((double)INFINITY);
+                z_45 = z_45__0;
+            }
+        } else {
+            z_45 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), alpha, beta);
+        }
+    }
+    return z_45;
+}
+
+IRGEN_FN double icdf_upper_group_f64(double log_1mu, double alpha, double beta)
+{
+    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
 IRGEN_FN double sample_group_f64(double alpha, double beta)
 {
     return alpha < 1.0 ? 1.0 : 0.0;
@@ -2217,38 +2577,38 @@ IRGEN_FN double inverse_gamma_sample_f64(double alpha, double beta, irgen_rng* i
 
 IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double sample_19 = 0.0;
+    double sample_46 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    sample_19 = inverse_gamma_sample_f64(alpha, beta, irgen_rng);
-    return sample_19;
+    sample_46 = inverse_gamma_sample_f64(alpha, beta, irgen_rng);
+    return sample_46;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
 {
-    double dz_20 = 0.0;
-    double dz_21 = 0.0;
-    double score_22 = 0.0;
-    double score_23 = 0.0;
-    double score_24 = 0.0;
-    double score_25 = 0.0;
+    double dz_47 = 0.0;
+    double dz_48 = 0.0;
+    double score_49 = 0.0;
+    double score_50 = 0.0;
+    double score_51 = 0.0;
+    double score_52 = 0.0;
     { double irgen_o1;
-      dz_20 = kernel_implicit_grad_f64(x, alpha, beta, &irgen_o1);
-      dz_21 = irgen_o1;
+      dz_47 = kernel_implicit_grad_f64(x, alpha, beta, &irgen_o1);
+      dz_48 = irgen_o1;
     }
     { double irgen_o1, irgen_o2, irgen_o3;
-      score_22 = kernel_log_prob_grad_f64(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_23 = irgen_o1;
-      score_24 = irgen_o2;
-      score_25 = irgen_o3;
+      score_49 = kernel_log_prob_grad_f64(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_50 = irgen_o1;
+      score_51 = irgen_o2;
+      score_52 = irgen_o3;
     }
-    *irgen_r1 = dz_21;
-    *irgen_r2 = score_22;
-    *irgen_r3 = score_23;
-    *irgen_r4 = score_24;
-    *irgen_r5 = score_25;
-    return dz_20;
+    *irgen_r1 = dz_48;
+    *irgen_r2 = score_49;
+    *irgen_r3 = score_50;
+    *irgen_r4 = score_51;
+    *irgen_r5 = score_52;
+    return dz_47;
 }
 
 /* ---- float32 device functions ---- */
@@ -3894,6 +4254,366 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float*
     }
 }
 
+IRGEN_FN float ndtri_rough_f32(float p)
+{
+    float q = 0.0f;
+    float t = 0.0f;
+    float x = 0.0f;
+    {
+        const float q__0 = fminf(p, 1.0f - p);
+        const float t__0 = sqrtf(-(2.0f * logf(q__0)));
+        const float x__0 = t__0 - (t__0 * (0.010328f * t__0 + 0.802853f) + 2.515517f) / (t__0 * (t__0 * (0.001308f * t__0 + 0.189269f) + 1.432788f) + 1.0f);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return p < 0.5f ? -x__0 : x__0;
+    }
+}
+
+IRGEN_FN float gamma_guess_f32(float u, float alpha, float beta)
+{
+    float c = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float w = 0.0f;
+    float x = 0.0f;
+    float small = 0.0f;
+    float t = 0.0f;
+    {
+        const float c__0 = 0.1111111111111111f / alpha;
+        c = c__0;
+    }
+    _irgen_t1 = ndtri_rough_f32(u);
+    {
+        const float w__0 = _irgen_t1 * sqrtf(c) - c + 1.0f;
+        const float x__0 = alpha * w__0 * w__0 * w__0;
+        const float small__0 = expf((logf(u) + irgen_lgammaf(alpha + 1.0f)) / alpha);
+        w = w__0;
+        x = x__0;
+        small = small__0;
+    }
+    if (alpha < 1.0f) {
+        {
+            const float t__0 = -(alpha * (0.12f * alpha + 0.253f)) + 1.0f;
+            const float x__0 = t__0 > u ? small : 1.0f - log1pf((t__0 - u) / (1.0f - t__0));
+            t = t__0;
+            x = x__0;
+        }
+    } else {
+        if (w <= 0.0f || x < small) {
+            {
+                const float x__0 = small;
+                x = x__0;
+            }
+        }
+    }
+    return x / beta;
+}
+
+IRGEN_FN float quantile_guess_f32(float u, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = gamma_guess_f32(1.0f - u, alpha, 1.0f);
+    return beta / _irgen_t1;
+}
+
+IRGEN_FN float log_prob__d0_f32(float x, float alpha, float beta, float d0_x, float* irgen_r1)
+{
+    if (x == 0.0f) {
+        *irgen_r1 = 0.0f;
+        return -INFINITY;
+    }
+    {
+        const float irgen_c0 = 1.0f / x;
+        const float irgen_c1 = alpha + 1.0f;
+        *irgen_r1 = beta * d0_x * (1.0f / x) * (1.0f / x) - irgen_c0 * irgen_c1 * d0_x;
+        return alpha * logf(beta) - irgen_c0 * beta - irgen_c1 * logf(x) - irgen_lgammaf(alpha);
+    }
+}
+
+IRGEN_FN float quantile_solve_f32(float t, float s, float u, float alpha, float beta)
+{
+    float lo_21 = 0.0f;
+    float hi_22 = 0.0f;
+    float z_23 = 0.0f;
+    float xp_31 = 0.0f;
+    float rp_32 = 0.0f;
+    float kp_33 = 0.0f;
+    float guess_35 = 0.0f;
+    float x_20 = 0.0f;
+    float lf_24 = 0.0f;
+    float lq_25 = 0.0f;
+    float dlq_26 = 0.0f;
+    float r_27 = 0.0f;
+    float k_28 = 0.0f;
+    float kx_29 = 0.0f;
+    float use_log_34 = 0.0f;
+    float bend_37 = 0.0f;
+    float halley_36 = 0.0f;
+    float first_38 = 0.0f;
+    float second_39 = 0.0f;
+    float xn_30 = 0.0f;
+    {
+        const float lo_21__0 = 0.0f;
+        const float hi_22__0 = INFINITY;
+        const float z_23__0 = NAN;
+        const float xp_31__0 = NAN;
+        const float rp_32__0 = NAN;
+        const float kp_33__0 = NAN;
+        lo_21 = lo_21__0;
+        hi_22 = hi_22__0;
+        z_23 = z_23__0;
+        xp_31 = xp_31__0;
+        rp_32 = rp_32__0;
+        kp_33 = kp_33__0;
+    }
+    guess_35 = quantile_guess_f32(u, alpha, beta);
+    {
+        const float x_20__0 = guess_35 > lo_21 && guess_35 < hi_22 ? guess_35 : beta;
+        x_20 = x_20__0;
+    }
+    if (!(x_20 > lo_21 && x_20 < hi_22)) {
+        {
+            const float x_20__0 = beta;
+            x_20 = x_20__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+        if (s > 0.0f) {
+            lf_24 = kernel_log_sf_f32(x_20, alpha, beta);
+        } else {
+            lf_24 = kernel_log_cdf_f32(x_20, alpha, beta);
+        }
+        if (x_20 > 0.0f && x_20 < INFINITY) {
+            { float irgen_o1;
+              lq_25 = log_prob__d0_f32(x_20, alpha, beta, 1.0f, &irgen_o1);
+              dlq_26 = irgen_o1;
+            }
+        } else {
+            lq_25 = kernel_log_prob_f32(x_20, alpha, beta);
+            {
+                const float dlq_26__0 = 0.0f;
+                dlq_26 = dlq_26__0;
+            }
+        }
+        {
+            const float irgen_c0 = lf_24 - t;
+            const float r_27__0 = s > 0.0f ? -irgen_c0 : irgen_c0;
+            const float k_28__0 = expf(-lf_24 + lq_25);
+            const float kx_29__0 = expf(-lf_24 + lq_25 + logf(fabsf(x_20)));
+            r_27 = r_27__0;
+            k_28 = k_28__0;
+            kx_29 = kx_29__0;
+        }
+        if (fabsf(r_27) <= 2.0f * FLT_EPSILON * kx_29 && fabsf(r_27) <= fabsf(t) / 1024.0f + 0.0009765625f || r_27 == 0.0f || fabsf(r_27) <= 4.0f * FLT_EPSILON * (fabsf(t) + 1.0f) || isnan(r_27)) {
+            {
+                const float irgen_c0 = fabsf(r_27);
+                const float irgen_c1 = fabsf(t);
+                const float z_23__0 = irgen_c0 <= kx_29 * (2.0f * FLT_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f || r_27 == 0.0f || irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f) ? x_20 : NAN;
+                z_23 = z_23__0;
+            }
+            break;
+        }
+        {
+            const float lo_21__0 = r_27 < 0.0f ? x_20 : lo_21;
+            const float hi_22__0 = r_27 > 0.0f ? x_20 : hi_22;
+            const float irgen_c0 = -r_27 + rp_32;
+            const float irgen_c1 = fabsf(irgen_c0 + kp_33 * (x_20 - xp_31));
+            const float irgen_c2 = fabsf(irgen_c0 + kp_33 * xp_31 * logf(x_20 / xp_31));
+            const float use_log_34__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0f : irgen_c1 > irgen_c2 ? 1.0f : 0.0f;
+            const float bend_37__0 = dlq_26 - (s > 0.0f ? -k_28 : k_28);
+            const float irgen_c3 = 1.0f / k_28;
+            const float halley_36__0 = -(irgen_c3 * bend_37__0 * r_27 / 2.0f) + 1.0f;
+            const float irgen_c4 = r_27 * (halley_36__0 > 0.5f && halley_36__0 < 2.0f ? 1.0f / halley_36__0 : 1.0f);
+            const float irgen_c5 = 1.0f / FLT_MIN;
+            const float irgen_c6 = -irgen_c5;
+            const float irgen_c7 = lo_21__0 >= 0.0f && x_20 > 0.0f || hi_22__0 <= 0.0f && x_20 < 0.0f ? fmaxf(fminf(x_20 * expm1f(-(irgen_c4 / copysignf(kx_29, x_20))) + x_20, irgen_c5), irgen_c6) : NAN;
+            const float irgen_c8 = use_log_34__0 > 0.0f;
+            const float irgen_c9 = !(isinf(k_28) || isnan(k_28)) ? fmaxf(fminf(-(irgen_c3 * irgen_c4) + x_20, irgen_c5), irgen_c6) : NAN;
+            const float first_38__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const float second_39__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const float xn_30__0 = first_38__0 > lo_21__0 && first_38__0 < hi_22__0 ? first_38__0 : second_39__0;
+            const float xp_31__0 = x_20;
+            const float rp_32__0 = r_27;
+            const float kp_33__0 = k_28;
+            lo_21 = lo_21__0;
+            hi_22 = hi_22__0;
+            use_log_34 = use_log_34__0;
+            bend_37 = bend_37__0;
+            halley_36 = halley_36__0;
+            first_38 = first_38__0;
+            second_39 = second_39__0;
+            xn_30 = xn_30__0;
+            xp_31 = xp_31__0;
+            rp_32 = rp_32__0;
+            kp_33 = kp_33__0;
+        }
+        if (!(!(isinf(hi_22) || isnan(hi_22)) && !(isinf(lo_21) || isnan(lo_21)) && fabsf(r_27) > 4.0f * fabsf(t) + 4.0f) && xn_30 > lo_21 && xn_30 < hi_22) {
+            if (fabsf(r_27) <= fabsf(t) / 1024.0f + 0.0009765625f && fabsf(-x_20 + xn_30) <= (use_log_34 <= 0.0f && halley_36 > 0.5f && halley_36 < 2.0f ? expf(logf(FLT_EPSILON) / 3.0f) * fminf(fabsf(x_20), 1.0f / fabsf(bend_37)) / 16.0f : 2.0f * FLT_EPSILON * fabsf(x_20))) {
+                {
+                    const float z_23__0 = xn_30;
+                    z_23 = z_23__0;
+                }
+                break;
+            }
+        } else {
+            {
+                const float irgen_c0 = lo_21 > 0.0f;
+                const float irgen_c1 = 1.0f / FLT_MIN;
+                const float irgen_c2 = -hi_22;
+                const float irgen_c3 = hi_22 < 0.0f;
+                const float irgen_c4 = FLT_EPSILON * FLT_MIN;
+                const float irgen_c5 = fmaxf(lo_21, irgen_c4);
+                const float irgen_c6 = lo_21 >= 0.0f && hi_22 > 4.0f * irgen_c5;
+                const float xn_30__0 = isinf(hi_22) ? (irgen_c0 && lo_21 < 0.25f ? sqrtf(lo_21) : irgen_c0 ? fminf(fmaxf(4.0f * lo_21, lo_21 * lo_21), irgen_c1) : lo_21 + fmaxf(1.0f, -(2.0f * lo_21))) : isinf(lo_21) ? (irgen_c3 && hi_22 > -0.25f ? -sqrtf(irgen_c2) : irgen_c3 ? fmaxf(fminf(4.0f * hi_22, -(hi_22 * hi_22)), -irgen_c1) : hi_22 - fmaxf(1.0f, 2.0f * hi_22)) : irgen_c6 || hi_22 <= 0.0f && lo_21 < 4.0f * fminf(hi_22, -irgen_c4) ? (irgen_c6 ? sqrtf(irgen_c5) * sqrtf(hi_22) : -(sqrtf(-lo_21) * sqrtf(fmaxf(irgen_c2, irgen_c4)))) : 0.5f * hi_22 + 0.5f * lo_21;
+                xn_30 = xn_30__0;
+            }
+            if (hi_22 - lo_21 <= 4.0f * FLT_EPSILON * fmaxf(fabsf(lo_21), fabsf(hi_22)) && !(isinf(hi_22) || isnan(hi_22)) && !(isinf(lo_21) || isnan(lo_21)) || xn_30 >= hi_22 || xn_30 <= lo_21) {
+                {
+                    const float irgen_c0 = 1.0f / FLT_MIN;
+                    const float z_23__0 = irgen_c0 <= lo_21 ? hi_22 : hi_22 <= -irgen_c0 ? lo_21 : lo_21 >= xn_30 || hi_22 <= xn_30 ? x_20 : xn_30;
+                    z_23 = z_23__0;
+                }
+                break;
+            }
+        }
+        {
+            const float x_20__0 = xn_30;
+            x_20 = x_20__0;
+        }
+    }
+    return z_23;
+}
+
+IRGEN_FN float kernel_icdf_f32(float u, float alpha, float beta)
+{
+    float z_19 = 0.0f;
+    if (!(u >= 0.0f && u <= 1.0f) || !(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(u)) {
+        return NAN;
+    }
+    if (u == 0.0f) {
+        {
+            const float z_19__0 = 0.0f;
+            z_19 = z_19__0;
+        }
+    } else {
+        if (u == 1.0f) {
+            {
+                const float z_19__0 = INFINITY;
+                z_19 = z_19__0;
+            }
+        } else {
+            z_19 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, alpha, beta);
+        }
+    }
+    return z_19;
+}
+
+IRGEN_FN float icdf_group_f32(float u, float alpha, float beta)
+{
+    return u > 0.5f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_icdf_grad_f32(float u, float alpha, float beta, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float z_40 = 0.0f;
+    float lq_41 = 0.0f;
+    float dz_42 = 0.0f;
+    float dz_43 = 0.0f;
+    if (!(u >= 0.0f && u <= 1.0f) || !(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(u)) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        *irgen_r3 = NAN;
+        return NAN;
+    }
+    if (u == 0.0f) {
+        {
+            const float z_40__0 = 0.0f;
+            z_40 = z_40__0;
+        }
+    } else {
+        if (u == 1.0f) {
+            {
+                const float z_40__0 = INFINITY;
+                z_40 = z_40__0;
+            }
+        } else {
+            z_40 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, alpha, beta);
+        }
+    }
+    lq_41 = kernel_log_prob_f32(z_40, alpha, beta);
+    { float irgen_o1;
+      dz_42 = kernel_implicit_grad_f32(z_40, alpha, beta, &irgen_o1);
+      dz_43 = irgen_o1;
+    }
+    *irgen_r1 = expf(-lq_41);
+    *irgen_r2 = dz_42;
+    *irgen_r3 = dz_43;
+    return z_40;
+}
+
+IRGEN_FN float icdf_grad_group_f32(float u, float alpha, float beta)
+{
+    return u > 0.5f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_log_icdf_f32(float log_u, float alpha, float beta)
+{
+    float z_44 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || log_u > 0.0f || isinf(alpha) || isinf(beta) || isnan(log_u)) {
+        return NAN;
+    }
+    if (log_u == -INFINITY) {
+        {
+            const float z_44__0 = 0.0f;
+            z_44 = z_44__0;
+        }
+    } else {
+        if (log_u == 0.0f) {
+            {
+                const float z_44__0 = INFINITY;
+                z_44 = z_44__0;
+            }
+        } else {
+            z_44 = quantile_solve_f32(log_u > -0.6931471805599453f ? logf(-expm1f(log_u)) : log_u, log_u > -0.6931471805599453f ? 1.0f : 0.0f, expf(log_u), alpha, beta);
+        }
+    }
+    return z_44;
+}
+
+IRGEN_FN float log_icdf_group_f32(float log_u, float alpha, float beta)
+{
+    return log_u > -0.6931471805599453f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_icdf_upper_f32(float log_1mu, float alpha, float beta)
+{
+    float z_45 = 0.0f;
+    if (!(alpha > 0.0f) || !(beta > 0.0f) || log_1mu > 0.0f || isinf(alpha) || isinf(beta) || isnan(log_1mu)) {
+        return NAN;
+    }
+    if (log_1mu == 0.0f) {
+        {
+            const float z_45__0 = 0.0f;
+            z_45 = z_45__0;
+        }
+    } else {
+        if (log_1mu == -INFINITY) {
+            {
+                const float z_45__0 = INFINITY;
+                z_45 = z_45__0;
+            }
+        } else {
+            z_45 = quantile_solve_f32(log_1mu > -0.6931471805599453f ? logf(-expm1f(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453f ? 0.0f : 1.0f, -expm1f(log_1mu), alpha, beta);
+        }
+    }
+    return z_45;
+}
+
+IRGEN_FN float icdf_upper_group_f32(float log_1mu, float alpha, float beta)
+{
+    return log_1mu > -0.6931471805599453f ? 1.0f : 0.0f;
+}
+
 IRGEN_FN float sample_group_f32(float alpha, float beta)
 {
     return alpha < 1.0f ? 1.0f : 0.0f;
@@ -4320,38 +5040,38 @@ IRGEN_FN float inverse_gamma_sample_f32(float alpha, float beta, irgen_rng* irge
 
 IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float sample_19 = 0.0f;
+    float sample_46 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    sample_19 = inverse_gamma_sample_f32(alpha, beta, irgen_rng);
-    return sample_19;
+    sample_46 = inverse_gamma_sample_f32(alpha, beta, irgen_rng);
+    return sample_46;
 }
 
 IRGEN_FN float kernel_implicit_score_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2, float* irgen_r3, float* irgen_r4, float* irgen_r5)
 {
-    float dz_20 = 0.0f;
-    float dz_21 = 0.0f;
-    float score_22 = 0.0f;
-    float score_23 = 0.0f;
-    float score_24 = 0.0f;
-    float score_25 = 0.0f;
+    float dz_47 = 0.0f;
+    float dz_48 = 0.0f;
+    float score_49 = 0.0f;
+    float score_50 = 0.0f;
+    float score_51 = 0.0f;
+    float score_52 = 0.0f;
     { float irgen_o1;
-      dz_20 = kernel_implicit_grad_f32(x, alpha, beta, &irgen_o1);
-      dz_21 = irgen_o1;
+      dz_47 = kernel_implicit_grad_f32(x, alpha, beta, &irgen_o1);
+      dz_48 = irgen_o1;
     }
     { float irgen_o1, irgen_o2, irgen_o3;
-      score_22 = kernel_log_prob_grad_f32(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_23 = irgen_o1;
-      score_24 = irgen_o2;
-      score_25 = irgen_o3;
+      score_49 = kernel_log_prob_grad_f32(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_50 = irgen_o1;
+      score_51 = irgen_o2;
+      score_52 = irgen_o3;
     }
-    *irgen_r1 = dz_21;
-    *irgen_r2 = score_22;
-    *irgen_r3 = score_23;
-    *irgen_r4 = score_24;
-    *irgen_r5 = score_25;
-    return dz_20;
+    *irgen_r1 = dz_48;
+    *irgen_r2 = score_49;
+    *irgen_r3 = score_50;
+    *irgen_r4 = score_51;
+    *irgen_r5 = score_52;
+    return dz_47;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -5333,6 +6053,666 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
                     irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+
+    }
+}
+#endif
+
+/* icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_icdf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = icdf_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_icdf_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+}
+
+IRGEN_FN int irgen_icdf_grad_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_grad_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+
+    }
+}
+#endif
+
+/* icdf_grad, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    float r1;
+    float r2;
+    float r3;
+    const float r0 = kernel_icdf_grad_f32(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+}
+
+IRGEN_FN int irgen_icdf_grad_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = icdf_grad_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+
+    }
+}
+#endif
+
+/* log_icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_icdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = log_icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_icdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_icdf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = log_icdf_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_upper_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_upper_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_upper_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_upper_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_upper_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_icdf_upper_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = icdf_upper_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_upper_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
 
     }
 }

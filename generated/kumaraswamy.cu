@@ -649,6 +649,357 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double a, double b, double* i
     }
 }
 
+IRGEN_FN double quantile_guess_f64(double u, double a, double b)
+{
+    return exp(log(-expm1(log1p(-u) / b)) / a);
+}
+
+IRGEN_FN double log1m_pow__d0_f64(double x, double a, double d0_x, double* irgen_r1)
+{
+    double d0_y = 0.0;
+    double y = 0.0;
+    {
+        const double d0_y__0 = 0.0;
+        const double d0_y__1 = a * d0_x / x;
+        const double y__0 = a * log(x);
+        d0_y = d0_y__1;
+        y = y__0;
+    }
+    if (y < -0.6931471805599453) {
+        {
+            const double irgen_c0 = exp(y);
+            *irgen_r1 = -(irgen_c0 * d0_y / (1.0 - irgen_c0));
+            return log1p(-irgen_c0);
+        }
+    }
+    {
+        const double irgen_c0 = expm1(y);
+        *irgen_r1 = d0_y * exp(y) / irgen_c0;
+        return log(-irgen_c0);
+    }
+}
+
+IRGEN_FN double log_prob__d0_f64(double x, double a, double b, double d0_x, double* irgen_r1)
+{
+    double d0_first = 0.0;
+    double d0__irgen_t1 = 0.0;
+    double d0_second = 0.0;
+    double first = 0.0;
+    double _irgen_t1 = 0.0;
+    double second = 0.0;
+    {
+        const double d0_first__0 = 0.0;
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_second__0 = 0.0;
+        const double irgen_c0 = a == 1.0;
+        const double irgen_c1 = a - 1.0;
+        const double d0_first__1 = irgen_c0 ? 0.0 : irgen_c1 * d0_x / x;
+        const double first__0 = irgen_c0 ? 0.0 : irgen_c1 * log(x);
+        d0_first = d0_first__1;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0_second = d0_second__0;
+        first = first__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = log1m_pow__d0_f64(x, a, d0_x, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = b == 1.0;
+        const double irgen_c1 = b - 1.0;
+        const double d0_second__0 = irgen_c0 ? 0.0 : irgen_c1 * d0__irgen_t1;
+        const double second__0 = irgen_c0 ? 0.0 : irgen_c1 * _irgen_t1;
+        d0_second = d0_second__0;
+        second = second__0;
+        *irgen_r1 = d0_first + d0_second__0;
+        return first + second__0 + log(a * b);
+    }
+}
+
+IRGEN_FN double quantile_solve_f64(double t, double s, double u, double a, double b)
+{
+    double lo_23 = 0.0;
+    double hi_24 = 0.0;
+    double z_25 = 0.0;
+    double xp_33 = 0.0;
+    double rp_34 = 0.0;
+    double kp_35 = 0.0;
+    double guess_37 = 0.0;
+    double x_22 = 0.0;
+    double lf_26 = 0.0;
+    double lq_27 = 0.0;
+    double dlq_28 = 0.0;
+    double r_29 = 0.0;
+    double k_30 = 0.0;
+    double kx_31 = 0.0;
+    double use_log_36 = 0.0;
+    double bend_39 = 0.0;
+    double halley_38 = 0.0;
+    double first_40 = 0.0;
+    double second_41 = 0.0;
+    double xn_32 = 0.0;
+    {
+        const double lo_23__0 = 0.0;
+        const double hi_24__0 = 1.0;
+        const double z_25__0 = ((double)NAN);
+        const double xp_33__0 = ((double)NAN);
+        const double rp_34__0 = ((double)NAN);
+        const double kp_35__0 = ((double)NAN);
+        lo_23 = lo_23__0;
+        hi_24 = hi_24__0;
+        z_25 = z_25__0;
+        xp_33 = xp_33__0;
+        rp_34 = rp_34__0;
+        kp_35 = kp_35__0;
+    }
+    guess_37 = quantile_guess_f64(u, a, b);
+    {
+        const double x_22__0 = guess_37 > lo_23 && guess_37 < hi_24 ? guess_37 : 0.5;
+        x_22 = x_22__0;
+    }
+    if (!(x_22 > lo_23 && x_22 < hi_24)) {
+        {
+            const double x_22__0 = 0.5;
+            x_22 = x_22__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+        if (s > 0.0) {
+            lf_26 = kernel_log_sf_f64(x_22, a, b);
+        } else {
+            lf_26 = kernel_log_cdf_f64(x_22, a, b);
+        }
+        if (x_22 > 0.0 && x_22 < 1.0) {
+            { double irgen_o1;
+              lq_27 = log_prob__d0_f64(x_22, a, b, 1.0, &irgen_o1);
+              dlq_28 = irgen_o1;
+            }
+        } else {
+            lq_27 = kernel_log_prob_f64(x_22, a, b);
+            {
+                const double dlq_28__0 = 0.0;
+                dlq_28 = dlq_28__0;
+            }
+        }
+        {
+            const double irgen_c0 = lf_26 - t;
+            const double r_29__0 = s > 0.0 ? -irgen_c0 : irgen_c0;
+            const double k_30__0 = exp(-lf_26 + lq_27);
+            const double kx_31__0 = exp(-lf_26 + lq_27 + log(fabs(x_22)));
+            r_29 = r_29__0;
+            k_30 = k_30__0;
+            kx_31 = kx_31__0;
+        }
+        if (fabs(r_29) <= 2.0 * DBL_EPSILON * kx_31 && fabs(r_29) <= fabs(t) / 1024.0 + 0.0009765625 || r_29 == 0.0 || fabs(r_29) <= 4.0 * DBL_EPSILON * (fabs(t) + 1.0) || isnan(r_29)) {
+            {
+                const double irgen_c0 = fabs(r_29);
+                const double irgen_c1 = fabs(t);
+                const double z_25__0 = irgen_c0 <= kx_31 * (2.0 * DBL_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625 || r_29 == 0.0 || irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0) ? x_22 : ((double)NAN);
+                z_25 = z_25__0;
+            }
+            break;
+        }
+        {
+            const double lo_23__0 = r_29 < 0.0 ? x_22 : lo_23;
+            const double hi_24__0 = r_29 > 0.0 ? x_22 : hi_24;
+            const double irgen_c0 = -r_29 + rp_34;
+            const double irgen_c1 = fabs(irgen_c0 + kp_35 * (x_22 - xp_33));
+            const double irgen_c2 = fabs(irgen_c0 + kp_35 * xp_33 * log(x_22 / xp_33));
+            const double use_log_36__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
+            const double bend_39__0 = dlq_28 - (s > 0.0 ? -k_30 : k_30);
+            const double irgen_c3 = 1.0 / k_30;
+            const double halley_38__0 = -(irgen_c3 * bend_39__0 * r_29 / 2.0) + 1.0;
+            const double irgen_c4 = r_29 * (halley_38__0 > 0.5 && halley_38__0 < 2.0 ? 1.0 / halley_38__0 : 1.0);
+            const double irgen_c5 = 1.0 / DBL_MIN;
+            const double irgen_c6 = -irgen_c5;
+            const double irgen_c7 = lo_23__0 >= 0.0 && x_22 > 0.0 || hi_24__0 <= 0.0 && x_22 < 0.0 ? fmax(fmin(x_22 * expm1(-(irgen_c4 / copysign(kx_31, x_22))) + x_22, irgen_c5), irgen_c6) : ((double)NAN);
+            const double irgen_c8 = use_log_36__0 > 0.0;
+            const double irgen_c9 = !(isinf(k_30) || isnan(k_30)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_22, irgen_c5), irgen_c6) : ((double)NAN);
+            const double first_40__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const double second_41__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const double xn_32__0 = first_40__0 > lo_23__0 && first_40__0 < hi_24__0 ? first_40__0 : second_41__0;
+            const double xp_33__0 = x_22;
+            const double rp_34__0 = r_29;
+            const double kp_35__0 = k_30;
+            lo_23 = lo_23__0;
+            hi_24 = hi_24__0;
+            use_log_36 = use_log_36__0;
+            bend_39 = bend_39__0;
+            halley_38 = halley_38__0;
+            first_40 = first_40__0;
+            second_41 = second_41__0;
+            xn_32 = xn_32__0;
+            xp_33 = xp_33__0;
+            rp_34 = rp_34__0;
+            kp_35 = kp_35__0;
+        }
+        if (!(!(isinf(hi_24) || isnan(hi_24)) && !(isinf(lo_23) || isnan(lo_23)) && fabs(r_29) > 4.0 * fabs(t) + 4.0) && xn_32 > lo_23 && xn_32 < hi_24) {
+            if (fabs(r_29) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_22 + xn_32) <= (use_log_36 <= 0.0 && halley_38 > 0.5 && halley_38 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_22), 1.0 / fabs(bend_39)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_22))) {
+                {
+                    const double z_25__0 = xn_32;
+                    z_25 = z_25__0;
+                }
+                break;
+            }
+        } else {
+            {
+                const double irgen_c0 = lo_23 > 0.0;
+                const double irgen_c1 = 1.0 / DBL_MIN;
+                const double irgen_c2 = -hi_24;
+                const double irgen_c3 = hi_24 < 0.0;
+                const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                const double irgen_c5 = fmax(lo_23, irgen_c4);
+                const double irgen_c6 = lo_23 >= 0.0 && hi_24 > 4.0 * irgen_c5;
+                const double xn_32__0 = isinf(hi_24) ? (irgen_c0 && lo_23 < 0.25 ? sqrt(lo_23) : irgen_c0 ? fmin(fmax(4.0 * lo_23, lo_23 * lo_23), irgen_c1) : lo_23 + fmax(1.0, -(2.0 * lo_23))) : isinf(lo_23) ? (irgen_c3 && hi_24 > -0.25 ? -sqrt(irgen_c2) : irgen_c3 ? fmax(fmin(4.0 * hi_24, -(hi_24 * hi_24)), -irgen_c1) : hi_24 - fmax(1.0, 2.0 * hi_24)) : irgen_c6 || hi_24 <= 0.0 && lo_23 < 4.0 * fmin(hi_24, -irgen_c4) ? (irgen_c6 ? sqrt(irgen_c5) * sqrt(hi_24) : -(sqrt(-lo_23) * sqrt(fmax(irgen_c2, irgen_c4)))) : 0.5 * hi_24 + 0.5 * lo_23;
+                xn_32 = xn_32__0;
+            }
+            if (hi_24 - lo_23 <= 4.0 * DBL_EPSILON * fmax(fabs(lo_23), fabs(hi_24)) && !(isinf(hi_24) || isnan(hi_24)) && !(isinf(lo_23) || isnan(lo_23)) || xn_32 >= hi_24 || xn_32 <= lo_23) {
+                {
+                    const double irgen_c0 = 1.0 / DBL_MIN;
+                    const double z_25__0 = irgen_c0 <= lo_23 ? hi_24 : hi_24 <= -irgen_c0 ? lo_23 : lo_23 >= xn_32 || hi_24 <= xn_32 ? x_22 : xn_32;
+                    z_25 = z_25__0;
+                }
+                break;
+            }
+        }
+        {
+            const double x_22__0 = xn_32;
+            x_22 = x_22__0;
+        }
+    }
+    return z_25;
+}
+
+IRGEN_FN double kernel_icdf_f64(double u, double a, double b)
+{
+    double z_21 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(u)) {
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_21__0 = 0.0;
+            z_21 = z_21__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_21__0 = 1.0;
+                z_21 = z_21__0;
+            }
+        } else {
+            z_21 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, a, b);
+        }
+    }
+    return z_21;
+}
+
+IRGEN_FN double icdf_group_f64(double u, double a, double b)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_grad_f64(double u, double a, double b, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double z_42 = 0.0;
+    double lq_43 = 0.0;
+    double dz_44 = 0.0;
+    double dz_45 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(u)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_42__0 = 0.0;
+            z_42 = z_42__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_42__0 = 1.0;
+                z_42 = z_42__0;
+            }
+        } else {
+            z_42 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, a, b);
+        }
+    }
+    lq_43 = kernel_log_prob_f64(z_42, a, b);
+    { double irgen_o1;
+      dz_44 = kernel_implicit_grad_f64(z_42, a, b, &irgen_o1);
+      dz_45 = irgen_o1;
+    }
+    *irgen_r1 = exp(-lq_43);
+    *irgen_r2 = dz_44;
+    *irgen_r3 = dz_45;
+    return z_42;
+}
+
+IRGEN_FN double icdf_grad_group_f64(double u, double a, double b)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_log_icdf_f64(double log_u, double a, double b)
+{
+    double z_46 = 0.0;
+    if (!(a > 0.0) || !(b > 0.0) || log_u > 0.0 || isinf(a) || isinf(b) || isnan(log_u)) {
+        return ((double)NAN);
+    }
+    if (log_u == -((double)INFINITY)) {
+        {
+            const double z_46__0 = 0.0;
+            z_46 = z_46__0;
+        }
+    } else {
+        if (log_u == 0.0) {
+            {
+                const double z_46__0 = 1.0;
+                z_46 = z_46__0;
+            }
+        } else {
+            z_46 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), a, b);
+        }
+    }
+    return z_46;
+}
+
+IRGEN_FN double log_icdf_group_f64(double log_u, double a, double b)
+{
+    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double a, double b)
+{
+    double z_47 = 0.0;
+    if (!(a > 0.0) || !(b > 0.0) || log_1mu > 0.0 || isinf(a) || isinf(b) || isnan(log_1mu)) {
+        return ((double)NAN);
+    }
+    if (log_1mu == 0.0) {
+        {
+            const double z_47__0 = 0.0;
+            z_47 = z_47__0;
+        }
+    } else {
+        if (log_1mu == -((double)INFINITY)) {
+            {
+                const double z_47__0 = 1.0;
+                z_47 = z_47__0;
+            }
+        } else {
+            z_47 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), a, b);
+        }
+    }
+    return z_47;
+}
+
+IRGEN_FN double icdf_upper_group_f64(double log_1mu, double a, double b)
+{
+    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
 IRGEN_FN double exp_series_f64(double r)
 {
     double r2 = 0.0;
@@ -897,38 +1248,38 @@ IRGEN_FN double sample_f64(double a, double b, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double a, double b, irgen_rng* irgen_rng)
 {
-    double sample_21 = 0.0;
+    double sample_48 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b)) {
         return ((double)NAN);
     }
-    sample_21 = sample_f64(a, b, irgen_rng);
-    return sample_21;
+    sample_48 = sample_f64(a, b, irgen_rng);
+    return sample_48;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double a, double b, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
 {
-    double dz_22 = 0.0;
-    double dz_23 = 0.0;
-    double score_24 = 0.0;
-    double score_25 = 0.0;
-    double score_26 = 0.0;
-    double score_27 = 0.0;
+    double dz_49 = 0.0;
+    double dz_50 = 0.0;
+    double score_51 = 0.0;
+    double score_52 = 0.0;
+    double score_53 = 0.0;
+    double score_54 = 0.0;
     { double irgen_o1;
-      dz_22 = kernel_implicit_grad_f64(x, a, b, &irgen_o1);
-      dz_23 = irgen_o1;
+      dz_49 = kernel_implicit_grad_f64(x, a, b, &irgen_o1);
+      dz_50 = irgen_o1;
     }
     { double irgen_o1, irgen_o2, irgen_o3;
-      score_24 = kernel_log_prob_grad_f64(x, a, b, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_25 = irgen_o1;
-      score_26 = irgen_o2;
-      score_27 = irgen_o3;
+      score_51 = kernel_log_prob_grad_f64(x, a, b, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_52 = irgen_o1;
+      score_53 = irgen_o2;
+      score_54 = irgen_o3;
     }
-    *irgen_r1 = dz_23;
-    *irgen_r2 = score_24;
-    *irgen_r3 = score_25;
-    *irgen_r4 = score_26;
-    *irgen_r5 = score_27;
-    return dz_22;
+    *irgen_r1 = dz_50;
+    *irgen_r2 = score_51;
+    *irgen_r3 = score_52;
+    *irgen_r4 = score_53;
+    *irgen_r5 = score_54;
+    return dz_49;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -1441,6 +1792,666 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
+}
+#endif
+
+/* icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf, float32 arrays, computed in double */
+IRGEN_FN void irgen_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_icdf_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+}
+
+IRGEN_FN int irgen_icdf_grad_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_grad_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+
+    }
+}
+#endif
+
+/* icdf_grad, float32 arrays, computed in double */
+IRGEN_FN void irgen_icdf_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_icdf_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+}
+
+IRGEN_FN int irgen_icdf_grad_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_grad_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+
+    }
+}
+#endif
+
+/* log_icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_icdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = log_icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_icdf, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_icdf_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = log_icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_upper_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_upper_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_upper_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_upper_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float32 arrays, computed in double */
+IRGEN_FN void irgen_icdf_upper_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_upper_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_upper_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_upper_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
     }
 }
 #endif

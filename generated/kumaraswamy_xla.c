@@ -25,6 +25,14 @@ static void (*k_cdf_grad_float64)(int64_t n, const double* in0, int64_t s0, cons
 static void (*k_cdf_grad_float32)(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2);
 static void (*k_implicit_grad_float64)(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1);
 static void (*k_implicit_grad_float32)(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1);
+static void (*k_icdf_float64)(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0);
+static void (*k_icdf_float32)(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0);
+static void (*k_icdf_grad_float64)(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3);
+static void (*k_icdf_grad_float32)(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3);
+static void (*k_log_icdf_float64)(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0);
+static void (*k_log_icdf_float32)(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0);
+static void (*k_icdf_upper_float64)(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0);
+static void (*k_icdf_upper_float32)(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0);
 static void (*k_sample_float64)(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0);
 static void (*k_sample_float32)(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0);
 static void (*k_rsample_float64)(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2);
@@ -48,6 +56,14 @@ int irgen_xla_bind(const char* symbol, intptr_t address) {
     if (strcmp(symbol, "irgen_cdf_grad_float32") == 0) { memcpy(&k_cdf_grad_float32, &address, sizeof address); return 1; }
     if (strcmp(symbol, "irgen_implicit_grad_float64") == 0) { memcpy(&k_implicit_grad_float64, &address, sizeof address); return 1; }
     if (strcmp(symbol, "irgen_implicit_grad_float32") == 0) { memcpy(&k_implicit_grad_float32, &address, sizeof address); return 1; }
+    if (strcmp(symbol, "irgen_icdf_float64") == 0) { memcpy(&k_icdf_float64, &address, sizeof address); return 1; }
+    if (strcmp(symbol, "irgen_icdf_float32") == 0) { memcpy(&k_icdf_float32, &address, sizeof address); return 1; }
+    if (strcmp(symbol, "irgen_icdf_grad_float64") == 0) { memcpy(&k_icdf_grad_float64, &address, sizeof address); return 1; }
+    if (strcmp(symbol, "irgen_icdf_grad_float32") == 0) { memcpy(&k_icdf_grad_float32, &address, sizeof address); return 1; }
+    if (strcmp(symbol, "irgen_log_icdf_float64") == 0) { memcpy(&k_log_icdf_float64, &address, sizeof address); return 1; }
+    if (strcmp(symbol, "irgen_log_icdf_float32") == 0) { memcpy(&k_log_icdf_float32, &address, sizeof address); return 1; }
+    if (strcmp(symbol, "irgen_icdf_upper_float64") == 0) { memcpy(&k_icdf_upper_float64, &address, sizeof address); return 1; }
+    if (strcmp(symbol, "irgen_icdf_upper_float32") == 0) { memcpy(&k_icdf_upper_float32, &address, sizeof address); return 1; }
     if (strcmp(symbol, "irgen_sample_float64") == 0) { memcpy(&k_sample_float64, &address, sizeof address); return 1; }
     if (strcmp(symbol, "irgen_sample_float32") == 0) { memcpy(&k_sample_float32, &address, sizeof address); return 1; }
     if (strcmp(symbol, "irgen_rsample_float64") == 0) { memcpy(&k_rsample_float64, &address, sizeof address); return 1; }
@@ -403,6 +419,164 @@ XLA_FFI_Error* irgen_xla_implicit_grad_float32(XLA_FFI_CallFrame* f) {
         (const float*) ARG(2)->data, STRIDE(2),
         (float*) RET(0)->data,
         (float*) RET(1)->data);
+    irgen_restore(mode);
+    return NULL;
+}
+
+XLA_FFI_Error* irgen_xla_icdf_float64(XLA_FFI_CallFrame* f) {
+    if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
+        return irgen_metadata(f);
+    if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (f->args.size != 3 || f->rets.size != 1)
+        return irgen_error(f, "irgen icdf_float64: wrong number of arguments or results");
+    int64_t row, n = irgen_shape(f, 0, XLA_FFI_DataType_F64, &row);
+    if (n < 0) return irgen_error(f, "irgen icdf_float64: buffers of the wrong dtype");
+    if (n == 0) return NULL;
+    irgen_fpmode mode = irgen_ieee();
+    k_icdf_float64(n,
+        (const double*) ARG(0)->data, STRIDE(0),
+        (const double*) ARG(1)->data, STRIDE(1),
+        (const double*) ARG(2)->data, STRIDE(2),
+        (double*) RET(0)->data);
+    irgen_restore(mode);
+    return NULL;
+}
+
+XLA_FFI_Error* irgen_xla_icdf_float32(XLA_FFI_CallFrame* f) {
+    if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
+        return irgen_metadata(f);
+    if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (f->args.size != 3 || f->rets.size != 1)
+        return irgen_error(f, "irgen icdf_float32: wrong number of arguments or results");
+    int64_t row, n = irgen_shape(f, 0, XLA_FFI_DataType_F32, &row);
+    if (n < 0) return irgen_error(f, "irgen icdf_float32: buffers of the wrong dtype");
+    if (n == 0) return NULL;
+    irgen_fpmode mode = irgen_ieee();
+    k_icdf_float32(n,
+        (const float*) ARG(0)->data, STRIDE(0),
+        (const float*) ARG(1)->data, STRIDE(1),
+        (const float*) ARG(2)->data, STRIDE(2),
+        (float*) RET(0)->data);
+    irgen_restore(mode);
+    return NULL;
+}
+
+XLA_FFI_Error* irgen_xla_icdf_grad_float64(XLA_FFI_CallFrame* f) {
+    if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
+        return irgen_metadata(f);
+    if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (f->args.size != 3 || f->rets.size != 4)
+        return irgen_error(f, "irgen icdf_grad_float64: wrong number of arguments or results");
+    int64_t row, n = irgen_shape(f, 0, XLA_FFI_DataType_F64, &row);
+    if (n < 0) return irgen_error(f, "irgen icdf_grad_float64: buffers of the wrong dtype");
+    if (n == 0) return NULL;
+    irgen_fpmode mode = irgen_ieee();
+    k_icdf_grad_float64(n,
+        (const double*) ARG(0)->data, STRIDE(0),
+        (const double*) ARG(1)->data, STRIDE(1),
+        (const double*) ARG(2)->data, STRIDE(2),
+        (double*) RET(0)->data,
+        (double*) RET(1)->data,
+        (double*) RET(2)->data,
+        (double*) RET(3)->data);
+    irgen_restore(mode);
+    return NULL;
+}
+
+XLA_FFI_Error* irgen_xla_icdf_grad_float32(XLA_FFI_CallFrame* f) {
+    if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
+        return irgen_metadata(f);
+    if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (f->args.size != 3 || f->rets.size != 4)
+        return irgen_error(f, "irgen icdf_grad_float32: wrong number of arguments or results");
+    int64_t row, n = irgen_shape(f, 0, XLA_FFI_DataType_F32, &row);
+    if (n < 0) return irgen_error(f, "irgen icdf_grad_float32: buffers of the wrong dtype");
+    if (n == 0) return NULL;
+    irgen_fpmode mode = irgen_ieee();
+    k_icdf_grad_float32(n,
+        (const float*) ARG(0)->data, STRIDE(0),
+        (const float*) ARG(1)->data, STRIDE(1),
+        (const float*) ARG(2)->data, STRIDE(2),
+        (float*) RET(0)->data,
+        (float*) RET(1)->data,
+        (float*) RET(2)->data,
+        (float*) RET(3)->data);
+    irgen_restore(mode);
+    return NULL;
+}
+
+XLA_FFI_Error* irgen_xla_log_icdf_float64(XLA_FFI_CallFrame* f) {
+    if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
+        return irgen_metadata(f);
+    if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (f->args.size != 3 || f->rets.size != 1)
+        return irgen_error(f, "irgen log_icdf_float64: wrong number of arguments or results");
+    int64_t row, n = irgen_shape(f, 0, XLA_FFI_DataType_F64, &row);
+    if (n < 0) return irgen_error(f, "irgen log_icdf_float64: buffers of the wrong dtype");
+    if (n == 0) return NULL;
+    irgen_fpmode mode = irgen_ieee();
+    k_log_icdf_float64(n,
+        (const double*) ARG(0)->data, STRIDE(0),
+        (const double*) ARG(1)->data, STRIDE(1),
+        (const double*) ARG(2)->data, STRIDE(2),
+        (double*) RET(0)->data);
+    irgen_restore(mode);
+    return NULL;
+}
+
+XLA_FFI_Error* irgen_xla_log_icdf_float32(XLA_FFI_CallFrame* f) {
+    if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
+        return irgen_metadata(f);
+    if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (f->args.size != 3 || f->rets.size != 1)
+        return irgen_error(f, "irgen log_icdf_float32: wrong number of arguments or results");
+    int64_t row, n = irgen_shape(f, 0, XLA_FFI_DataType_F32, &row);
+    if (n < 0) return irgen_error(f, "irgen log_icdf_float32: buffers of the wrong dtype");
+    if (n == 0) return NULL;
+    irgen_fpmode mode = irgen_ieee();
+    k_log_icdf_float32(n,
+        (const float*) ARG(0)->data, STRIDE(0),
+        (const float*) ARG(1)->data, STRIDE(1),
+        (const float*) ARG(2)->data, STRIDE(2),
+        (float*) RET(0)->data);
+    irgen_restore(mode);
+    return NULL;
+}
+
+XLA_FFI_Error* irgen_xla_icdf_upper_float64(XLA_FFI_CallFrame* f) {
+    if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
+        return irgen_metadata(f);
+    if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (f->args.size != 3 || f->rets.size != 1)
+        return irgen_error(f, "irgen icdf_upper_float64: wrong number of arguments or results");
+    int64_t row, n = irgen_shape(f, 0, XLA_FFI_DataType_F64, &row);
+    if (n < 0) return irgen_error(f, "irgen icdf_upper_float64: buffers of the wrong dtype");
+    if (n == 0) return NULL;
+    irgen_fpmode mode = irgen_ieee();
+    k_icdf_upper_float64(n,
+        (const double*) ARG(0)->data, STRIDE(0),
+        (const double*) ARG(1)->data, STRIDE(1),
+        (const double*) ARG(2)->data, STRIDE(2),
+        (double*) RET(0)->data);
+    irgen_restore(mode);
+    return NULL;
+}
+
+XLA_FFI_Error* irgen_xla_icdf_upper_float32(XLA_FFI_CallFrame* f) {
+    if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
+        return irgen_metadata(f);
+    if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
+    if (f->args.size != 3 || f->rets.size != 1)
+        return irgen_error(f, "irgen icdf_upper_float32: wrong number of arguments or results");
+    int64_t row, n = irgen_shape(f, 0, XLA_FFI_DataType_F32, &row);
+    if (n < 0) return irgen_error(f, "irgen icdf_upper_float32: buffers of the wrong dtype");
+    if (n == 0) return NULL;
+    irgen_fpmode mode = irgen_ieee();
+    k_icdf_upper_float32(n,
+        (const float*) ARG(0)->data, STRIDE(0),
+        (const float*) ARG(1)->data, STRIDE(1),
+        (const float*) ARG(2)->data, STRIDE(2),
+        (float*) RET(0)->data);
     irgen_restore(mode);
     return NULL;
 }

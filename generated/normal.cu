@@ -403,6 +403,329 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double sigma, doub
     return 1.0;
 }
 
+IRGEN_FN double ndtri_rough_f64(double p)
+{
+    double q = 0.0;
+    double t = 0.0;
+    double x = 0.0;
+    {
+        const double q__0 = fmin(p, 1.0 - p);
+        const double t__0 = sqrt(-(2.0 * log(q__0)));
+        const double x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return p < 0.5 ? -x__0 : x__0;
+    }
+}
+
+IRGEN_FN double quantile_guess_f64(double u, double mu, double sigma)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = ndtri_rough_f64(u);
+    return _irgen_t1 * sigma + mu;
+}
+
+IRGEN_FN double log_prob__d0_f64(double x, double mu, double sigma, double d0_x, double* irgen_r1)
+{
+    double d0_t = 0.0;
+    double t = 0.0;
+    {
+        const double d0_t__0 = 0.0;
+        const double irgen_c0 = 1.0 / sigma;
+        const double d0_t__1 = irgen_c0 * d0_x;
+        const double t__0 = irgen_c0 * (-mu + x);
+        d0_t = d0_t__1;
+        t = t__0;
+        *irgen_r1 = -(d0_t__1 * t__0);
+        return -(0.5 * t__0 * t__0) - log(sigma) - 0.9189385332046728;
+    }
+}
+
+IRGEN_FN double quantile_solve_f64(double t, double s, double u, double mu, double sigma)
+{
+    double lo_14 = 0.0;
+    double hi_15 = 0.0;
+    double z_16 = 0.0;
+    double xp_24 = 0.0;
+    double rp_25 = 0.0;
+    double kp_26 = 0.0;
+    double guess_28 = 0.0;
+    double x_13 = 0.0;
+    double lf_17 = 0.0;
+    double lq_18 = 0.0;
+    double dlq_19 = 0.0;
+    double r_20 = 0.0;
+    double k_21 = 0.0;
+    double kx_22 = 0.0;
+    double use_log_27 = 0.0;
+    double bend_30 = 0.0;
+    double halley_29 = 0.0;
+    double first_31 = 0.0;
+    double second_32 = 0.0;
+    double xn_23 = 0.0;
+    {
+        const double lo_14__0 = -((double)INFINITY);
+        const double hi_15__0 = ((double)INFINITY);
+        const double z_16__0 = ((double)NAN);
+        const double xp_24__0 = ((double)NAN);
+        const double rp_25__0 = ((double)NAN);
+        const double kp_26__0 = ((double)NAN);
+        lo_14 = lo_14__0;
+        hi_15 = hi_15__0;
+        z_16 = z_16__0;
+        xp_24 = xp_24__0;
+        rp_25 = rp_25__0;
+        kp_26 = kp_26__0;
+    }
+    guess_28 = quantile_guess_f64(u, mu, sigma);
+    {
+        const double x_13__0 = guess_28 > lo_14 && guess_28 < hi_15 ? guess_28 : mu;
+        x_13 = x_13__0;
+    }
+    if (!(x_13 > lo_14 && x_13 < hi_15)) {
+        {
+            const double x_13__0 = mu;
+            x_13 = x_13__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+        if (s > 0.0) {
+            lf_17 = kernel_log_sf_f64(x_13, mu, sigma);
+        } else {
+            lf_17 = kernel_log_cdf_f64(x_13, mu, sigma);
+        }
+        if (x_13 > -((double)INFINITY) && x_13 < ((double)INFINITY)) {
+            { double irgen_o1;
+              lq_18 = log_prob__d0_f64(x_13, mu, sigma, 1.0, &irgen_o1);
+              dlq_19 = irgen_o1;
+            }
+        } else {
+            lq_18 = kernel_log_prob_f64(x_13, mu, sigma);
+            {
+                const double dlq_19__0 = 0.0;
+                dlq_19 = dlq_19__0;
+            }
+        }
+        {
+            const double irgen_c0 = lf_17 - t;
+            const double r_20__0 = s > 0.0 ? -irgen_c0 : irgen_c0;
+            const double k_21__0 = exp(-lf_17 + lq_18);
+            const double kx_22__0 = exp(-lf_17 + lq_18 + log(fabs(x_13)));
+            r_20 = r_20__0;
+            k_21 = k_21__0;
+            kx_22 = kx_22__0;
+        }
+        if (fabs(r_20) <= 2.0 * DBL_EPSILON * kx_22 && fabs(r_20) <= fabs(t) / 1024.0 + 0.0009765625 || r_20 == 0.0 || fabs(r_20) <= 4.0 * DBL_EPSILON * (fabs(t) + 1.0) || isnan(r_20)) {
+            {
+                const double irgen_c0 = fabs(r_20);
+                const double irgen_c1 = fabs(t);
+                const double z_16__0 = irgen_c0 <= kx_22 * (2.0 * DBL_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625 || r_20 == 0.0 || irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0) ? x_13 : ((double)NAN);
+                z_16 = z_16__0;
+            }
+            break;
+        }
+        {
+            const double lo_14__0 = r_20 < 0.0 ? x_13 : lo_14;
+            const double hi_15__0 = r_20 > 0.0 ? x_13 : hi_15;
+            const double irgen_c0 = -r_20 + rp_25;
+            const double irgen_c1 = fabs(irgen_c0 + kp_26 * (x_13 - xp_24));
+            const double irgen_c2 = fabs(irgen_c0 + kp_26 * xp_24 * log(x_13 / xp_24));
+            const double use_log_27__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
+            const double bend_30__0 = dlq_19 - (s > 0.0 ? -k_21 : k_21);
+            const double irgen_c3 = 1.0 / k_21;
+            const double halley_29__0 = -(irgen_c3 * bend_30__0 * r_20 / 2.0) + 1.0;
+            const double irgen_c4 = r_20 * (halley_29__0 > 0.5 && halley_29__0 < 2.0 ? 1.0 / halley_29__0 : 1.0);
+            const double irgen_c5 = 1.0 / DBL_MIN;
+            const double irgen_c6 = -irgen_c5;
+            const double irgen_c7 = lo_14__0 >= 0.0 && x_13 > 0.0 || hi_15__0 <= 0.0 && x_13 < 0.0 ? fmax(fmin(x_13 * expm1(-(irgen_c4 / copysign(kx_22, x_13))) + x_13, irgen_c5), irgen_c6) : ((double)NAN);
+            const double irgen_c8 = use_log_27__0 > 0.0;
+            const double irgen_c9 = !(isinf(k_21) || isnan(k_21)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_13, irgen_c5), irgen_c6) : ((double)NAN);
+            const double first_31__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const double second_32__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const double xn_23__0 = first_31__0 > lo_14__0 && first_31__0 < hi_15__0 ? first_31__0 : second_32__0;
+            const double xp_24__0 = x_13;
+            const double rp_25__0 = r_20;
+            const double kp_26__0 = k_21;
+            lo_14 = lo_14__0;
+            hi_15 = hi_15__0;
+            use_log_27 = use_log_27__0;
+            bend_30 = bend_30__0;
+            halley_29 = halley_29__0;
+            first_31 = first_31__0;
+            second_32 = second_32__0;
+            xn_23 = xn_23__0;
+            xp_24 = xp_24__0;
+            rp_25 = rp_25__0;
+            kp_26 = kp_26__0;
+        }
+        if (!(!(isinf(hi_15) || isnan(hi_15)) && !(isinf(lo_14) || isnan(lo_14)) && fabs(r_20) > 4.0 * fabs(t) + 4.0) && xn_23 > lo_14 && xn_23 < hi_15) {
+            if (fabs(r_20) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_13 + xn_23) <= (use_log_27 <= 0.0 && halley_29 > 0.5 && halley_29 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_13), 1.0 / fabs(bend_30)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_13))) {
+                {
+                    const double z_16__0 = xn_23;
+                    z_16 = z_16__0;
+                }
+                break;
+            }
+        } else {
+            {
+                const double irgen_c0 = lo_14 > 0.0;
+                const double irgen_c1 = 1.0 / DBL_MIN;
+                const double irgen_c2 = -hi_15;
+                const double irgen_c3 = hi_15 < 0.0;
+                const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                const double irgen_c5 = fmax(lo_14, irgen_c4);
+                const double irgen_c6 = lo_14 >= 0.0 && hi_15 > 4.0 * irgen_c5;
+                const double xn_23__0 = isinf(hi_15) ? (irgen_c0 && lo_14 < 0.25 ? sqrt(lo_14) : irgen_c0 ? fmin(fmax(4.0 * lo_14, lo_14 * lo_14), irgen_c1) : lo_14 + fmax(1.0, -(2.0 * lo_14))) : isinf(lo_14) ? (irgen_c3 && hi_15 > -0.25 ? -sqrt(irgen_c2) : irgen_c3 ? fmax(fmin(4.0 * hi_15, -(hi_15 * hi_15)), -irgen_c1) : hi_15 - fmax(1.0, 2.0 * hi_15)) : irgen_c6 || hi_15 <= 0.0 && lo_14 < 4.0 * fmin(hi_15, -irgen_c4) ? (irgen_c6 ? sqrt(irgen_c5) * sqrt(hi_15) : -(sqrt(-lo_14) * sqrt(fmax(irgen_c2, irgen_c4)))) : 0.5 * hi_15 + 0.5 * lo_14;
+                xn_23 = xn_23__0;
+            }
+            if (hi_15 - lo_14 <= 4.0 * DBL_EPSILON * fmax(fabs(lo_14), fabs(hi_15)) && !(isinf(hi_15) || isnan(hi_15)) && !(isinf(lo_14) || isnan(lo_14)) || xn_23 >= hi_15 || xn_23 <= lo_14) {
+                {
+                    const double irgen_c0 = 1.0 / DBL_MIN;
+                    const double z_16__0 = irgen_c0 <= lo_14 ? hi_15 : hi_15 <= -irgen_c0 ? lo_14 : lo_14 >= xn_23 || hi_15 <= xn_23 ? x_13 : xn_23;
+                    z_16 = z_16__0;
+                }
+                break;
+            }
+        }
+        {
+            const double x_13__0 = xn_23;
+            x_13 = x_13__0;
+        }
+    }
+    return z_16;
+}
+
+IRGEN_FN double kernel_icdf_f64(double u, double mu, double sigma)
+{
+    double z_12 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(u)) {
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_12__0 = -((double)INFINITY);
+            z_12 = z_12__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_12__0 = ((double)INFINITY);
+                z_12 = z_12__0;
+            }
+        } else {
+            z_12 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, mu, sigma);
+        }
+    }
+    return z_12;
+}
+
+IRGEN_FN double icdf_group_f64(double u, double mu, double sigma)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_grad_f64(double u, double mu, double sigma, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double z_33 = 0.0;
+    double lq_34 = 0.0;
+    double dz_35 = 0.0;
+    double dz_36 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(u)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_33__0 = -((double)INFINITY);
+            z_33 = z_33__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_33__0 = ((double)INFINITY);
+                z_33 = z_33__0;
+            }
+        } else {
+            z_33 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, mu, sigma);
+        }
+    }
+    lq_34 = kernel_log_prob_f64(z_33, mu, sigma);
+    { double irgen_o1;
+      dz_35 = kernel_implicit_grad_f64(z_33, mu, sigma, &irgen_o1);
+      dz_36 = irgen_o1;
+    }
+    *irgen_r1 = exp(-lq_34);
+    *irgen_r2 = dz_35;
+    *irgen_r3 = dz_36;
+    return z_33;
+}
+
+IRGEN_FN double icdf_grad_group_f64(double u, double mu, double sigma)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_log_icdf_f64(double log_u, double mu, double sigma)
+{
+    double z_37 = 0.0;
+    if (!(sigma > 0.0) || log_u > 0.0 || isinf(mu) || isinf(sigma) || isnan(log_u) || isnan(mu)) {
+        return ((double)NAN);
+    }
+    if (log_u == -((double)INFINITY)) {
+        {
+            const double z_37__0 = -((double)INFINITY);
+            z_37 = z_37__0;
+        }
+    } else {
+        if (log_u == 0.0) {
+            {
+                const double z_37__0 = ((double)INFINITY);
+                z_37 = z_37__0;
+            }
+        } else {
+            z_37 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), mu, sigma);
+        }
+    }
+    return z_37;
+}
+
+IRGEN_FN double log_icdf_group_f64(double log_u, double mu, double sigma)
+{
+    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double mu, double sigma)
+{
+    double z_38 = 0.0;
+    if (!(sigma > 0.0) || log_1mu > 0.0 || isinf(mu) || isinf(sigma) || isnan(log_1mu) || isnan(mu)) {
+        return ((double)NAN);
+    }
+    if (log_1mu == 0.0) {
+        {
+            const double z_38__0 = -((double)INFINITY);
+            z_38 = z_38__0;
+        }
+    } else {
+        if (log_1mu == -((double)INFINITY)) {
+            {
+                const double z_38__0 = ((double)INFINITY);
+                z_38 = z_38__0;
+            }
+        } else {
+            z_38 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), mu, sigma);
+        }
+    }
+    return z_38;
+}
+
+IRGEN_FN double icdf_upper_group_f64(double log_1mu, double mu, double sigma)
+{
+    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
 IRGEN_FN double cos_wide_f64(double x)
 {
     double z = 0.0;
@@ -617,38 +940,38 @@ IRGEN_FN double sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double mu, double sigma, irgen_rng* irgen_rng)
 {
-    double sample_12 = 0.0;
+    double sample_39 = 0.0;
     if (!(sigma > 0.0) || isinf(mu) || isinf(sigma) || isnan(mu)) {
         return ((double)NAN);
     }
-    sample_12 = sample_f64(mu, sigma, irgen_rng);
-    return sample_12;
+    sample_39 = sample_f64(mu, sigma, irgen_rng);
+    return sample_39;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double mu, double sigma, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
 {
-    double dz_13 = 0.0;
-    double dz_14 = 0.0;
-    double score_15 = 0.0;
-    double score_16 = 0.0;
-    double score_17 = 0.0;
-    double score_18 = 0.0;
+    double dz_40 = 0.0;
+    double dz_41 = 0.0;
+    double score_42 = 0.0;
+    double score_43 = 0.0;
+    double score_44 = 0.0;
+    double score_45 = 0.0;
     { double irgen_o1;
-      dz_13 = kernel_implicit_grad_f64(x, mu, sigma, &irgen_o1);
-      dz_14 = irgen_o1;
+      dz_40 = kernel_implicit_grad_f64(x, mu, sigma, &irgen_o1);
+      dz_41 = irgen_o1;
     }
     { double irgen_o1, irgen_o2, irgen_o3;
-      score_15 = kernel_log_prob_grad_f64(x, mu, sigma, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_16 = irgen_o1;
-      score_17 = irgen_o2;
-      score_18 = irgen_o3;
+      score_42 = kernel_log_prob_grad_f64(x, mu, sigma, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_43 = irgen_o1;
+      score_44 = irgen_o2;
+      score_45 = irgen_o3;
     }
-    *irgen_r1 = dz_14;
-    *irgen_r2 = score_15;
-    *irgen_r3 = score_16;
-    *irgen_r4 = score_17;
-    *irgen_r5 = score_18;
-    return dz_13;
+    *irgen_r1 = dz_41;
+    *irgen_r2 = score_42;
+    *irgen_r3 = score_43;
+    *irgen_r4 = score_44;
+    *irgen_r5 = score_45;
+    return dz_40;
 }
 
 /* ---- float32 device functions ---- */
@@ -906,6 +1229,329 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float mu, float sigma, float* i
     return 1.0f;
 }
 
+IRGEN_FN float ndtri_rough_f32(float p)
+{
+    float q = 0.0f;
+    float t = 0.0f;
+    float x = 0.0f;
+    {
+        const float q__0 = fminf(p, 1.0f - p);
+        const float t__0 = sqrtf(-(2.0f * logf(q__0)));
+        const float x__0 = t__0 - (t__0 * (0.010328f * t__0 + 0.802853f) + 2.515517f) / (t__0 * (t__0 * (0.001308f * t__0 + 0.189269f) + 1.432788f) + 1.0f);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return p < 0.5f ? -x__0 : x__0;
+    }
+}
+
+IRGEN_FN float quantile_guess_f32(float u, float mu, float sigma)
+{
+    float _irgen_t1 = 0.0f;
+    _irgen_t1 = ndtri_rough_f32(u);
+    return _irgen_t1 * sigma + mu;
+}
+
+IRGEN_FN float log_prob__d0_f32(float x, float mu, float sigma, float d0_x, float* irgen_r1)
+{
+    float d0_t = 0.0f;
+    float t = 0.0f;
+    {
+        const float d0_t__0 = 0.0f;
+        const float irgen_c0 = 1.0f / sigma;
+        const float d0_t__1 = irgen_c0 * d0_x;
+        const float t__0 = irgen_c0 * (-mu + x);
+        d0_t = d0_t__1;
+        t = t__0;
+        *irgen_r1 = -(d0_t__1 * t__0);
+        return -(0.5f * t__0 * t__0) - logf(sigma) - 0.9189385332046728f;
+    }
+}
+
+IRGEN_FN float quantile_solve_f32(float t, float s, float u, float mu, float sigma)
+{
+    float lo_14 = 0.0f;
+    float hi_15 = 0.0f;
+    float z_16 = 0.0f;
+    float xp_24 = 0.0f;
+    float rp_25 = 0.0f;
+    float kp_26 = 0.0f;
+    float guess_28 = 0.0f;
+    float x_13 = 0.0f;
+    float lf_17 = 0.0f;
+    float lq_18 = 0.0f;
+    float dlq_19 = 0.0f;
+    float r_20 = 0.0f;
+    float k_21 = 0.0f;
+    float kx_22 = 0.0f;
+    float use_log_27 = 0.0f;
+    float bend_30 = 0.0f;
+    float halley_29 = 0.0f;
+    float first_31 = 0.0f;
+    float second_32 = 0.0f;
+    float xn_23 = 0.0f;
+    {
+        const float lo_14__0 = -INFINITY;
+        const float hi_15__0 = INFINITY;
+        const float z_16__0 = NAN;
+        const float xp_24__0 = NAN;
+        const float rp_25__0 = NAN;
+        const float kp_26__0 = NAN;
+        lo_14 = lo_14__0;
+        hi_15 = hi_15__0;
+        z_16 = z_16__0;
+        xp_24 = xp_24__0;
+        rp_25 = rp_25__0;
+        kp_26 = kp_26__0;
+    }
+    guess_28 = quantile_guess_f32(u, mu, sigma);
+    {
+        const float x_13__0 = guess_28 > lo_14 && guess_28 < hi_15 ? guess_28 : mu;
+        x_13 = x_13__0;
+    }
+    if (!(x_13 > lo_14 && x_13 < hi_15)) {
+        {
+            const float x_13__0 = mu;
+            x_13 = x_13__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+        if (s > 0.0f) {
+            lf_17 = kernel_log_sf_f32(x_13, mu, sigma);
+        } else {
+            lf_17 = kernel_log_cdf_f32(x_13, mu, sigma);
+        }
+        if (x_13 > -INFINITY && x_13 < INFINITY) {
+            { float irgen_o1;
+              lq_18 = log_prob__d0_f32(x_13, mu, sigma, 1.0f, &irgen_o1);
+              dlq_19 = irgen_o1;
+            }
+        } else {
+            lq_18 = kernel_log_prob_f32(x_13, mu, sigma);
+            {
+                const float dlq_19__0 = 0.0f;
+                dlq_19 = dlq_19__0;
+            }
+        }
+        {
+            const float irgen_c0 = lf_17 - t;
+            const float r_20__0 = s > 0.0f ? -irgen_c0 : irgen_c0;
+            const float k_21__0 = expf(-lf_17 + lq_18);
+            const float kx_22__0 = expf(-lf_17 + lq_18 + logf(fabsf(x_13)));
+            r_20 = r_20__0;
+            k_21 = k_21__0;
+            kx_22 = kx_22__0;
+        }
+        if (fabsf(r_20) <= 2.0f * FLT_EPSILON * kx_22 && fabsf(r_20) <= fabsf(t) / 1024.0f + 0.0009765625f || r_20 == 0.0f || fabsf(r_20) <= 4.0f * FLT_EPSILON * (fabsf(t) + 1.0f) || isnan(r_20)) {
+            {
+                const float irgen_c0 = fabsf(r_20);
+                const float irgen_c1 = fabsf(t);
+                const float z_16__0 = irgen_c0 <= kx_22 * (2.0f * FLT_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f || r_20 == 0.0f || irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f) ? x_13 : NAN;
+                z_16 = z_16__0;
+            }
+            break;
+        }
+        {
+            const float lo_14__0 = r_20 < 0.0f ? x_13 : lo_14;
+            const float hi_15__0 = r_20 > 0.0f ? x_13 : hi_15;
+            const float irgen_c0 = -r_20 + rp_25;
+            const float irgen_c1 = fabsf(irgen_c0 + kp_26 * (x_13 - xp_24));
+            const float irgen_c2 = fabsf(irgen_c0 + kp_26 * xp_24 * logf(x_13 / xp_24));
+            const float use_log_27__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0f : irgen_c1 > irgen_c2 ? 1.0f : 0.0f;
+            const float bend_30__0 = dlq_19 - (s > 0.0f ? -k_21 : k_21);
+            const float irgen_c3 = 1.0f / k_21;
+            const float halley_29__0 = -(irgen_c3 * bend_30__0 * r_20 / 2.0f) + 1.0f;
+            const float irgen_c4 = r_20 * (halley_29__0 > 0.5f && halley_29__0 < 2.0f ? 1.0f / halley_29__0 : 1.0f);
+            const float irgen_c5 = 1.0f / FLT_MIN;
+            const float irgen_c6 = -irgen_c5;
+            const float irgen_c7 = lo_14__0 >= 0.0f && x_13 > 0.0f || hi_15__0 <= 0.0f && x_13 < 0.0f ? fmaxf(fminf(x_13 * expm1f(-(irgen_c4 / copysignf(kx_22, x_13))) + x_13, irgen_c5), irgen_c6) : NAN;
+            const float irgen_c8 = use_log_27__0 > 0.0f;
+            const float irgen_c9 = !(isinf(k_21) || isnan(k_21)) ? fmaxf(fminf(-(irgen_c3 * irgen_c4) + x_13, irgen_c5), irgen_c6) : NAN;
+            const float first_31__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const float second_32__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const float xn_23__0 = first_31__0 > lo_14__0 && first_31__0 < hi_15__0 ? first_31__0 : second_32__0;
+            const float xp_24__0 = x_13;
+            const float rp_25__0 = r_20;
+            const float kp_26__0 = k_21;
+            lo_14 = lo_14__0;
+            hi_15 = hi_15__0;
+            use_log_27 = use_log_27__0;
+            bend_30 = bend_30__0;
+            halley_29 = halley_29__0;
+            first_31 = first_31__0;
+            second_32 = second_32__0;
+            xn_23 = xn_23__0;
+            xp_24 = xp_24__0;
+            rp_25 = rp_25__0;
+            kp_26 = kp_26__0;
+        }
+        if (!(!(isinf(hi_15) || isnan(hi_15)) && !(isinf(lo_14) || isnan(lo_14)) && fabsf(r_20) > 4.0f * fabsf(t) + 4.0f) && xn_23 > lo_14 && xn_23 < hi_15) {
+            if (fabsf(r_20) <= fabsf(t) / 1024.0f + 0.0009765625f && fabsf(-x_13 + xn_23) <= (use_log_27 <= 0.0f && halley_29 > 0.5f && halley_29 < 2.0f ? expf(logf(FLT_EPSILON) / 3.0f) * fminf(fabsf(x_13), 1.0f / fabsf(bend_30)) / 16.0f : 2.0f * FLT_EPSILON * fabsf(x_13))) {
+                {
+                    const float z_16__0 = xn_23;
+                    z_16 = z_16__0;
+                }
+                break;
+            }
+        } else {
+            {
+                const float irgen_c0 = lo_14 > 0.0f;
+                const float irgen_c1 = 1.0f / FLT_MIN;
+                const float irgen_c2 = -hi_15;
+                const float irgen_c3 = hi_15 < 0.0f;
+                const float irgen_c4 = FLT_EPSILON * FLT_MIN;
+                const float irgen_c5 = fmaxf(lo_14, irgen_c4);
+                const float irgen_c6 = lo_14 >= 0.0f && hi_15 > 4.0f * irgen_c5;
+                const float xn_23__0 = isinf(hi_15) ? (irgen_c0 && lo_14 < 0.25f ? sqrtf(lo_14) : irgen_c0 ? fminf(fmaxf(4.0f * lo_14, lo_14 * lo_14), irgen_c1) : lo_14 + fmaxf(1.0f, -(2.0f * lo_14))) : isinf(lo_14) ? (irgen_c3 && hi_15 > -0.25f ? -sqrtf(irgen_c2) : irgen_c3 ? fmaxf(fminf(4.0f * hi_15, -(hi_15 * hi_15)), -irgen_c1) : hi_15 - fmaxf(1.0f, 2.0f * hi_15)) : irgen_c6 || hi_15 <= 0.0f && lo_14 < 4.0f * fminf(hi_15, -irgen_c4) ? (irgen_c6 ? sqrtf(irgen_c5) * sqrtf(hi_15) : -(sqrtf(-lo_14) * sqrtf(fmaxf(irgen_c2, irgen_c4)))) : 0.5f * hi_15 + 0.5f * lo_14;
+                xn_23 = xn_23__0;
+            }
+            if (hi_15 - lo_14 <= 4.0f * FLT_EPSILON * fmaxf(fabsf(lo_14), fabsf(hi_15)) && !(isinf(hi_15) || isnan(hi_15)) && !(isinf(lo_14) || isnan(lo_14)) || xn_23 >= hi_15 || xn_23 <= lo_14) {
+                {
+                    const float irgen_c0 = 1.0f / FLT_MIN;
+                    const float z_16__0 = irgen_c0 <= lo_14 ? hi_15 : hi_15 <= -irgen_c0 ? lo_14 : lo_14 >= xn_23 || hi_15 <= xn_23 ? x_13 : xn_23;
+                    z_16 = z_16__0;
+                }
+                break;
+            }
+        }
+        {
+            const float x_13__0 = xn_23;
+            x_13 = x_13__0;
+        }
+    }
+    return z_16;
+}
+
+IRGEN_FN float kernel_icdf_f32(float u, float mu, float sigma)
+{
+    float z_12 = 0.0f;
+    if (!(u >= 0.0f && u <= 1.0f) || !(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(u)) {
+        return NAN;
+    }
+    if (u == 0.0f) {
+        {
+            const float z_12__0 = -INFINITY;
+            z_12 = z_12__0;
+        }
+    } else {
+        if (u == 1.0f) {
+            {
+                const float z_12__0 = INFINITY;
+                z_12 = z_12__0;
+            }
+        } else {
+            z_12 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, mu, sigma);
+        }
+    }
+    return z_12;
+}
+
+IRGEN_FN float icdf_group_f32(float u, float mu, float sigma)
+{
+    return u > 0.5f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_icdf_grad_f32(float u, float mu, float sigma, float* irgen_r1, float* irgen_r2, float* irgen_r3)
+{
+    float z_33 = 0.0f;
+    float lq_34 = 0.0f;
+    float dz_35 = 0.0f;
+    float dz_36 = 0.0f;
+    if (!(u >= 0.0f && u <= 1.0f) || !(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu) || isnan(u)) {
+        *irgen_r1 = NAN;
+        *irgen_r2 = NAN;
+        *irgen_r3 = NAN;
+        return NAN;
+    }
+    if (u == 0.0f) {
+        {
+            const float z_33__0 = -INFINITY;
+            z_33 = z_33__0;
+        }
+    } else {
+        if (u == 1.0f) {
+            {
+                const float z_33__0 = INFINITY;
+                z_33 = z_33__0;
+            }
+        } else {
+            z_33 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, mu, sigma);
+        }
+    }
+    lq_34 = kernel_log_prob_f32(z_33, mu, sigma);
+    { float irgen_o1;
+      dz_35 = kernel_implicit_grad_f32(z_33, mu, sigma, &irgen_o1);
+      dz_36 = irgen_o1;
+    }
+    *irgen_r1 = expf(-lq_34);
+    *irgen_r2 = dz_35;
+    *irgen_r3 = dz_36;
+    return z_33;
+}
+
+IRGEN_FN float icdf_grad_group_f32(float u, float mu, float sigma)
+{
+    return u > 0.5f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_log_icdf_f32(float log_u, float mu, float sigma)
+{
+    float z_37 = 0.0f;
+    if (!(sigma > 0.0f) || log_u > 0.0f || isinf(mu) || isinf(sigma) || isnan(log_u) || isnan(mu)) {
+        return NAN;
+    }
+    if (log_u == -INFINITY) {
+        {
+            const float z_37__0 = -INFINITY;
+            z_37 = z_37__0;
+        }
+    } else {
+        if (log_u == 0.0f) {
+            {
+                const float z_37__0 = INFINITY;
+                z_37 = z_37__0;
+            }
+        } else {
+            z_37 = quantile_solve_f32(log_u > -0.6931471805599453f ? logf(-expm1f(log_u)) : log_u, log_u > -0.6931471805599453f ? 1.0f : 0.0f, expf(log_u), mu, sigma);
+        }
+    }
+    return z_37;
+}
+
+IRGEN_FN float log_icdf_group_f32(float log_u, float mu, float sigma)
+{
+    return log_u > -0.6931471805599453f ? 1.0f : 0.0f;
+}
+
+IRGEN_FN float kernel_icdf_upper_f32(float log_1mu, float mu, float sigma)
+{
+    float z_38 = 0.0f;
+    if (!(sigma > 0.0f) || log_1mu > 0.0f || isinf(mu) || isinf(sigma) || isnan(log_1mu) || isnan(mu)) {
+        return NAN;
+    }
+    if (log_1mu == 0.0f) {
+        {
+            const float z_38__0 = -INFINITY;
+            z_38 = z_38__0;
+        }
+    } else {
+        if (log_1mu == -INFINITY) {
+            {
+                const float z_38__0 = INFINITY;
+                z_38 = z_38__0;
+            }
+        } else {
+            z_38 = quantile_solve_f32(log_1mu > -0.6931471805599453f ? logf(-expm1f(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453f ? 0.0f : 1.0f, -expm1f(log_1mu), mu, sigma);
+        }
+    }
+    return z_38;
+}
+
+IRGEN_FN float icdf_upper_group_f32(float log_1mu, float mu, float sigma)
+{
+    return log_1mu > -0.6931471805599453f ? 1.0f : 0.0f;
+}
+
 IRGEN_FN float cos_wide_f32(float x)
 {
     float z = 0.0f;
@@ -1120,38 +1766,38 @@ IRGEN_FN float sample_f32(float mu, float sigma, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float mu, float sigma, irgen_rng* irgen_rng)
 {
-    float sample_12 = 0.0f;
+    float sample_39 = 0.0f;
     if (!(sigma > 0.0f) || isinf(mu) || isinf(sigma) || isnan(mu)) {
         return NAN;
     }
-    sample_12 = sample_f32(mu, sigma, irgen_rng);
-    return sample_12;
+    sample_39 = sample_f32(mu, sigma, irgen_rng);
+    return sample_39;
 }
 
 IRGEN_FN float kernel_implicit_score_f32(float x, float mu, float sigma, float* irgen_r1, float* irgen_r2, float* irgen_r3, float* irgen_r4, float* irgen_r5)
 {
-    float dz_13 = 0.0f;
-    float dz_14 = 0.0f;
-    float score_15 = 0.0f;
-    float score_16 = 0.0f;
-    float score_17 = 0.0f;
-    float score_18 = 0.0f;
+    float dz_40 = 0.0f;
+    float dz_41 = 0.0f;
+    float score_42 = 0.0f;
+    float score_43 = 0.0f;
+    float score_44 = 0.0f;
+    float score_45 = 0.0f;
     { float irgen_o1;
-      dz_13 = kernel_implicit_grad_f32(x, mu, sigma, &irgen_o1);
-      dz_14 = irgen_o1;
+      dz_40 = kernel_implicit_grad_f32(x, mu, sigma, &irgen_o1);
+      dz_41 = irgen_o1;
     }
     { float irgen_o1, irgen_o2, irgen_o3;
-      score_15 = kernel_log_prob_grad_f32(x, mu, sigma, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_16 = irgen_o1;
-      score_17 = irgen_o2;
-      score_18 = irgen_o3;
+      score_42 = kernel_log_prob_grad_f32(x, mu, sigma, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_43 = irgen_o1;
+      score_44 = irgen_o2;
+      score_45 = irgen_o3;
     }
-    *irgen_r1 = dz_14;
-    *irgen_r2 = score_15;
-    *irgen_r3 = score_16;
-    *irgen_r4 = score_17;
-    *irgen_r5 = score_18;
-    return dz_13;
+    *irgen_r1 = dz_41;
+    *irgen_r2 = score_42;
+    *irgen_r3 = score_43;
+    *irgen_r4 = score_44;
+    *irgen_r5 = score_45;
+    return dz_40;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -1664,6 +2310,666 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
         const int len = n - c < tile ? (int)(n - c) : tile;
         for (int t = 0; t < len; ++t)
             irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+    }
+}
+#endif
+
+/* icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_icdf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = icdf_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_icdf_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+}
+
+IRGEN_FN int irgen_icdf_grad_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_grad_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+
+    }
+}
+#endif
+
+/* icdf_grad, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    float r1;
+    float r2;
+    float r3;
+    const float r0 = kernel_icdf_grad_f32(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+}
+
+IRGEN_FN int irgen_icdf_grad_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = icdf_grad_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+
+    }
+}
+#endif
+
+/* log_icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_icdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = log_icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_icdf, float32 arrays, computed in float */
+IRGEN_FN void irgen_log_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_log_icdf_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = log_icdf_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_upper_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_upper_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_upper_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_upper_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float32 arrays, computed in float */
+IRGEN_FN void irgen_icdf_upper_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float r0 = kernel_icdf_upper_f32(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
+    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
+    const float x2 = in2 ? (float)in2[i * s2] : (float)v2;
+
+    const float g = icdf_upper_group_f32(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_upper_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
     }
 }
 #endif

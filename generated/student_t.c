@@ -5276,6 +5276,527 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd log_prob_standard__d0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_t, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_v = irgen_bc_f64(0.0);
+    irgen_vd d0_grow = irgen_bc_f64(0.0);
+    irgen_vd v = irgen_bc_f64(0.0);
+    irgen_vd grow = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_v__0 = 0.0;
+        const double d0_grow__0 = 0.0;
+        const irgen_vd irgen_c0 = 1.0 / irgen_v_sqrt_f64(df);
+        const irgen_vd d0_v__1 = irgen_c0 * d0_t;
+        const irgen_vd v__0 = irgen_c0 * t;
+        const irgen_vd irgen_c1 = v__0 * v__0;
+        const irgen_vd irgen_c2 = irgen_v_fabs_f64(v__0);
+        const irgen_md irgen_c3 = (irgen_c2 < irgen_bc_f64(1e+150));
+        const irgen_vd d0_grow__1 = irgen_sel_f64(irgen_c3, 2.0 * d0_v__1 * v__0 / (irgen_c1 + 1.0), 2.0 * d0_v__1 * irgen_v_copysign_f64(irgen_bc_f64(1.0), v__0) / irgen_c2);
+        const irgen_vd grow__0 = irgen_sel_f64(irgen_c3, irgen_v_log1p_f64(irgen_m0, irgen_c1), 2.0 * irgen_v_log_f64(irgen_m0, irgen_c2));
+        d0_v = d0_v__1;
+        d0_grow = d0_grow__1;
+        v = v__0;
+        grow = grow__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_density_ratio_v_f64(irgen_m0, df);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = 0.5 * df + 0.5;
+        *irgen_r1 = -(irgen_c0 * d0_grow);
+        return _irgen_t1 - irgen_c0 * grow - 0.5 * irgen_v_log_f64(irgen_m0, df) - 0.5723649429247001;
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd d0_x, irgen_vd* irgen_r1)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_prob_standard__d0_v_f64(irgen_m0, (-loc + x) / scale, df, d0_x / scale, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+    }
+    *irgen_r1 = d0__irgen_t1;
+    return _irgen_t1 - irgen_v_log_f64(irgen_m0, scale);
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd lo_23 = irgen_bc_f64(0.0);
+    irgen_vd hi_24 = irgen_bc_f64(0.0);
+    irgen_vd z_25 = irgen_bc_f64(0.0);
+    irgen_vd xp_33 = irgen_bc_f64(0.0);
+    irgen_vd rp_34 = irgen_bc_f64(0.0);
+    irgen_vd kp_35 = irgen_bc_f64(0.0);
+    irgen_vd x_22 = irgen_bc_f64(0.0);
+    irgen_vd lf_26 = irgen_bc_f64(0.0);
+    irgen_vd lq_27 = irgen_bc_f64(0.0);
+    irgen_vd dlq_28 = irgen_bc_f64(0.0);
+    irgen_vd r_29 = irgen_bc_f64(0.0);
+    irgen_vd k_30 = irgen_bc_f64(0.0);
+    irgen_vd kx_31 = irgen_bc_f64(0.0);
+    irgen_vd use_log_36 = irgen_bc_f64(0.0);
+    irgen_vd bend_38 = irgen_bc_f64(0.0);
+    irgen_vd halley_37 = irgen_bc_f64(0.0);
+    irgen_vd first_39 = irgen_bc_f64(0.0);
+    irgen_vd second_40 = irgen_bc_f64(0.0);
+    irgen_vd xn_32 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const double lo_23__0 = -((double)INFINITY);
+        const double hi_24__0 = ((double)INFINITY);
+        const double z_25__0 = ((double)NAN);
+        const double xp_33__0 = ((double)NAN);
+        const double rp_34__0 = ((double)NAN);
+        const double kp_35__0 = ((double)NAN);
+        const irgen_vd x_22__0 = loc;
+        lo_23 = irgen_bc_f64(lo_23__0);
+        hi_24 = irgen_bc_f64(hi_24__0);
+        z_25 = irgen_bc_f64(z_25__0);
+        xp_33 = irgen_bc_f64(xp_33__0);
+        rp_34 = irgen_bc_f64(rp_34__0);
+        kp_35 = irgen_bc_f64(kp_35__0);
+        x_22 = x_22__0;
+    }
+    {
+        const irgen_md irgen_m1 = (~((x_22 > lo_23) & (x_22 < hi_24)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd x_22__0 = loc;
+            x_22 = irgen_sel_f64(irgen_m2, x_22__0, x_22);
+        }
+    }
+    {
+        irgen_md irgen_b3 = irgen_mbc_f64(0);
+        irgen_vd irgen_at3_z_25 = z_25;
+        irgen_md irgen_m3 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+            {
+                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                if (irgen_any_f64(irgen_m5)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_22, df, loc, scale);
+                      lf_26 = irgen_sel_f64(irgen_m5, irgen_o0, lf_26);
+                    }
+                }
+                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
+                if (irgen_any_f64(irgen_m6)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_22, df, loc, scale);
+                      lf_26 = irgen_sel_f64(irgen_m6, irgen_o0, lf_26);
+                    }
+                }
+            }
+            {
+                const irgen_md irgen_m7 = ((x_22 > irgen_bc_f64(-((double)INFINITY))) & (x_22 < irgen_bc_f64(((double)INFINITY))));
+                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    { irgen_vd irgen_o0, irgen_o1;
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_22, df, loc, scale, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_27 = irgen_sel_f64(irgen_m8, irgen_o0, lq_27);
+                      dlq_28 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_28);
+                    }
+                }
+                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m9)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_22, df, loc, scale);
+                      lq_27 = irgen_sel_f64(irgen_m9, irgen_o0, lq_27);
+                    }
+                    {
+                        const double dlq_28__0 = 0.0;
+                        dlq_28 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_28__0), dlq_28);
+                    }
+                }
+            }
+            {
+                const irgen_vd irgen_c0 = lf_26 - t;
+                const irgen_vd r_29__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
+                const irgen_vd k_30__0 = irgen_v_exp_f64(irgen_m3, -lf_26 + lq_27);
+                const irgen_vd kx_31__0 = irgen_v_exp_f64(irgen_m3, -lf_26 + lq_27 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_22)));
+                r_29 = r_29__0;
+                k_30 = k_30__0;
+                kx_31 = kx_31__0;
+            }
+            {
+                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_29) <= 2.0 * DBL_EPSILON * kx_31) & (irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_29 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_29) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_29 != r_29));
+                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                {
+                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_29);
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
+                    const irgen_vd z_25__0 = irgen_sel_f64((((irgen_c0 <= kx_31 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_29 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_22, irgen_bc_f64(((double)NAN)));
+                    z_25 = irgen_sel_f64(irgen_m11, z_25__0, z_25);
+                }
+                const irgen_md irgen_m12 = irgen_m11;
+                irgen_b3 |= irgen_m12;
+                irgen_at3_z_25 = irgen_sel_f64(irgen_m12, z_25, irgen_at3_z_25);
+                irgen_m11 &= ~irgen_m12;
+                irgen_m3 &= ~irgen_m12;
+            }
+            if (irgen_any_f64(irgen_m3)) {
+                {
+                    const irgen_vd lo_23__0 = irgen_sel_f64((r_29 < irgen_bc_f64(0.0)), x_22, lo_23);
+                    const irgen_vd hi_24__0 = irgen_sel_f64((r_29 > irgen_bc_f64(0.0)), x_22, hi_24);
+                    const irgen_vd irgen_c0 = -r_29 + rp_34;
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_35 * (x_22 - xp_33));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_35 * xp_33 * irgen_v_log_f64(irgen_m3, x_22 / xp_33));
+                    const irgen_vd use_log_36__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+                    const irgen_vd bend_38__0 = dlq_28 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_30, k_30);
+                    const irgen_vd irgen_c3 = 1.0 / k_30;
+                    const irgen_vd halley_37__0 = -(irgen_c3 * bend_38__0 * r_29 / 2.0) + 1.0;
+                    const irgen_vd irgen_c4 = r_29 * irgen_sel_f64(((halley_37__0 > irgen_bc_f64(0.5)) & (halley_37__0 < irgen_bc_f64(2.0))), 1.0 / halley_37__0, irgen_bc_f64(1.0));
+                    const double irgen_c5 = 1.0 / DBL_MIN;
+                    const double irgen_c6 = -irgen_c5;
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_23__0 >= irgen_bc_f64(0.0)) & (x_22 > irgen_bc_f64(0.0))) | ((hi_24__0 <= irgen_bc_f64(0.0)) & (x_22 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_22 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_31, x_22))) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_md irgen_c8 = (use_log_36__0 > irgen_bc_f64(0.0));
+                    const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_30) == ((double)INFINITY)) | (k_30 != k_30))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd first_39__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vd second_40__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vd xn_32__0 = irgen_sel_f64(((first_39__0 > lo_23__0) & (first_39__0 < hi_24__0)), first_39__0, second_40__0);
+                    const irgen_vd xp_33__0 = x_22;
+                    const irgen_vd rp_34__0 = r_29;
+                    const irgen_vd kp_35__0 = k_30;
+                    lo_23 = lo_23__0;
+                    hi_24 = hi_24__0;
+                    use_log_36 = use_log_36__0;
+                    bend_38 = bend_38__0;
+                    halley_37 = halley_37__0;
+                    first_39 = first_39__0;
+                    second_40 = second_40__0;
+                    xn_32 = xn_32__0;
+                    xp_33 = xp_33__0;
+                    rp_34 = rp_34__0;
+                    kp_35 = kp_35__0;
+                }
+                {
+                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_24) == ((double)INFINITY)) | (hi_24 != hi_24))) & (~((irgen_v_fabs_f64(lo_23) == ((double)INFINITY)) | (lo_23 != lo_23))) & (irgen_v_fabs_f64(r_29) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_32 > lo_23) & (xn_32 < hi_24));
+                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
+                    if (irgen_any_f64(irgen_m14)) {
+                        {
+                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_22 + xn_32) <= irgen_sel_f64(((use_log_36 <= irgen_bc_f64(0.0)) & (halley_37 > irgen_bc_f64(0.5)) & (halley_37 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_22), 1.0 / irgen_v_fabs_f64(bend_38)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_22))));
+                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            {
+                                const irgen_vd z_25__0 = xn_32;
+                                z_25 = irgen_sel_f64(irgen_m16, z_25__0, z_25);
+                            }
+                            const irgen_md irgen_m17 = irgen_m16;
+                            irgen_b3 |= irgen_m17;
+                            irgen_at3_z_25 = irgen_sel_f64(irgen_m17, z_25, irgen_at3_z_25);
+                            irgen_m16 &= ~irgen_m17;
+                            irgen_m14 &= ~irgen_m17;
+                            irgen_m3 &= ~irgen_m17;
+                        }
+                    }
+                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
+                    if (irgen_any_f64(irgen_m18)) {
+                        {
+                            const irgen_md irgen_c0 = (lo_23 > irgen_bc_f64(0.0));
+                            const double irgen_c1 = 1.0 / DBL_MIN;
+                            const irgen_vd irgen_c2 = -hi_24;
+                            const irgen_md irgen_c3 = (hi_24 < irgen_bc_f64(0.0));
+                            const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                            const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_23, irgen_bc_f64(irgen_c4));
+                            const irgen_md irgen_c6 = ((lo_23 >= irgen_bc_f64(0.0)) & (hi_24 > 4.0 * irgen_c5));
+                            const irgen_vd xn_32__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_24) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_23 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_23), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_23, lo_23 * lo_23), irgen_bc_f64(irgen_c1)), lo_23 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_23)))), irgen_sel_f64((irgen_v_fabs_f64(lo_23) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_24 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_24, -(hi_24 * hi_24)), irgen_bc_f64(-irgen_c1)), hi_24 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_24))), irgen_sel_f64((irgen_c6 | ((hi_24 <= irgen_bc_f64(0.0)) & (lo_23 < 4.0 * irgen_v_fmin_f64(hi_24, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_24), -(irgen_v_sqrt_f64(-lo_23) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_24 + 0.5 * lo_23)));
+                            xn_32 = irgen_sel_f64(irgen_m18, xn_32__0, xn_32);
+                        }
+                        {
+                            const irgen_md irgen_m19 = (((hi_24 - lo_23 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_23), irgen_v_fabs_f64(hi_24))) & (~((irgen_v_fabs_f64(hi_24) == ((double)INFINITY)) | (hi_24 != hi_24))) & (~((irgen_v_fabs_f64(lo_23) == ((double)INFINITY)) | (lo_23 != lo_23)))) | (xn_32 >= hi_24) | (xn_32 <= lo_23));
+                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            {
+                                const double irgen_c0 = 1.0 / DBL_MIN;
+                                const irgen_vd z_25__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_23), hi_24, irgen_sel_f64((hi_24 <= irgen_bc_f64(-irgen_c0)), lo_23, irgen_sel_f64(((lo_23 >= xn_32) | (hi_24 <= xn_32)), x_22, xn_32)));
+                                z_25 = irgen_sel_f64(irgen_m20, z_25__0, z_25);
+                            }
+                            const irgen_md irgen_m21 = irgen_m20;
+                            irgen_b3 |= irgen_m21;
+                            irgen_at3_z_25 = irgen_sel_f64(irgen_m21, z_25, irgen_at3_z_25);
+                            irgen_m20 &= ~irgen_m21;
+                            irgen_m18 &= ~irgen_m21;
+                            irgen_m3 &= ~irgen_m21;
+                        }
+                    }
+                }
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const irgen_vd x_22__0 = xn_32;
+                        x_22 = x_22__0;
+                    }
+                }
+            }
+        }
+        z_25 = irgen_sel_f64(irgen_b3, irgen_at3_z_25, z_25);
+    }
+    return z_25;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd z_21 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_21__0 = -((double)INFINITY);
+                z_21 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_21__0), z_21);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_21__0 = ((double)INFINITY);
+                        z_21 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_21__0), z_21);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, df, loc, scale);
+                          z_21 = irgen_sel_f64(irgen_m9, irgen_o0, z_21);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_21, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4)
+{
+    irgen_vd z_41 = irgen_bc_f64(0.0);
+    irgen_vd lq_42 = irgen_bc_f64(0.0);
+    irgen_vd dz_43 = irgen_bc_f64(0.0);
+    irgen_vd dz_44 = irgen_bc_f64(0.0);
+    irgen_vd dz_45 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret4 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
+            irgen_ret4 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret4);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_41__0 = -((double)INFINITY);
+                z_41 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_41__0), z_41);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_41__0 = ((double)INFINITY);
+                        z_41 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_41__0), z_41);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, df, loc, scale);
+                          z_41 = irgen_sel_f64(irgen_m9, irgen_o0, z_41);
+                        }
+                    }
+                }
+            }
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_41, df, loc, scale);
+          lq_42 = irgen_o0;
+        }
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_41, df, loc, scale, &irgen_o1, &irgen_o2);
+          dz_43 = irgen_o0;
+          dz_44 = irgen_o1;
+          dz_45 = irgen_o2;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_41, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_42), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_43, irgen_ret2);
+        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_44, irgen_ret3);
+        irgen_ret4 = irgen_sel_f64(irgen_m0, dz_45, irgen_ret4);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        *irgen_r3 = irgen_ret3;
+        *irgen_r4 = irgen_ret4;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    *irgen_r4 = irgen_ret4;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd z_46 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (log_u != log_u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_46__0 = -((double)INFINITY);
+                z_46 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_46__0), z_46);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_46__0 = ((double)INFINITY);
+                        z_46 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_46__0), z_46);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), df, loc, scale);
+                          z_46 = irgen_sel_f64(irgen_m9, irgen_o0, z_46);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_46, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd z_47 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (log_1mu != log_1mu));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const double z_47__0 = -((double)INFINITY);
+                z_47 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_47__0), z_47);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const double z_47__0 = ((double)INFINITY);
+                        z_47 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_47__0), z_47);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), df, loc, scale);
+                          z_47 = irgen_sel_f64(irgen_m9, irgen_o0, z_47);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_47, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd cos_wide_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd z = irgen_bc_f64(0.0);
@@ -5867,7 +6388,7 @@ static inline __attribute__((always_inline)) irgen_vd t_sample_v_f64(irgen_md ir
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_21 = irgen_bc_f64(0.0);
+    irgen_vd sample_48 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc));
@@ -5882,9 +6403,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = t_sample_v_f64(irgen_m0, df, loc, scale, irgen_rng);
-          sample_21 = irgen_o0;
+          sample_48 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_21, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_48, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5892,14 +6413,14 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5, irgen_vd* irgen_r6, irgen_vd* irgen_r7)
 {
-    irgen_vd dz_22 = irgen_bc_f64(0.0);
-    irgen_vd dz_23 = irgen_bc_f64(0.0);
-    irgen_vd dz_24 = irgen_bc_f64(0.0);
-    irgen_vd score_25 = irgen_bc_f64(0.0);
-    irgen_vd score_26 = irgen_bc_f64(0.0);
-    irgen_vd score_27 = irgen_bc_f64(0.0);
-    irgen_vd score_28 = irgen_bc_f64(0.0);
-    irgen_vd score_29 = irgen_bc_f64(0.0);
+    irgen_vd dz_49 = irgen_bc_f64(0.0);
+    irgen_vd dz_50 = irgen_bc_f64(0.0);
+    irgen_vd dz_51 = irgen_bc_f64(0.0);
+    irgen_vd score_52 = irgen_bc_f64(0.0);
+    irgen_vd score_53 = irgen_bc_f64(0.0);
+    irgen_vd score_54 = irgen_bc_f64(0.0);
+    irgen_vd score_55 = irgen_bc_f64(0.0);
+    irgen_vd score_56 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -5910,26 +6431,26 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
     irgen_vd irgen_ret7 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0, irgen_o1, irgen_o2;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, df, loc, scale, &irgen_o1, &irgen_o2);
-      dz_22 = irgen_o0;
-      dz_23 = irgen_o1;
-      dz_24 = irgen_o2;
+      dz_49 = irgen_o0;
+      dz_50 = irgen_o1;
+      dz_51 = irgen_o2;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3, irgen_o4;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, df, loc, scale, &irgen_o1, &irgen_o2, &irgen_o3, &irgen_o4);
-      score_25 = irgen_o0;
-      score_26 = irgen_o1;
-      score_27 = irgen_o2;
-      score_28 = irgen_o3;
-      score_29 = irgen_o4;
+      score_52 = irgen_o0;
+      score_53 = irgen_o1;
+      score_54 = irgen_o2;
+      score_55 = irgen_o3;
+      score_56 = irgen_o4;
     }
-    *irgen_r1 = dz_23;
-    *irgen_r2 = dz_24;
-    *irgen_r3 = score_25;
-    *irgen_r4 = score_26;
-    *irgen_r5 = score_27;
-    *irgen_r6 = score_28;
-    *irgen_r7 = score_29;
-    return dz_22;
+    *irgen_r1 = dz_50;
+    *irgen_r2 = dz_51;
+    *irgen_r3 = score_52;
+    *irgen_r4 = score_53;
+    *irgen_r5 = score_54;
+    *irgen_r6 = score_55;
+    *irgen_r7 = score_56;
+    return dz_49;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -6593,6 +7114,422 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6]);
+}
+
+void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
+}
+
+void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
+}
+
+void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_grad_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4;
+            r0 = kernel_icdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3, &r4);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+                out3[i] = (double)r3[l];
+                out4[i] = (double)r4[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7], (double*)p[8]);
+}
+
+void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_grad_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3, r4;
+            r0 = kernel_icdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, x3, &r1, &r2, &r3, &r4);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+                out3[i] = (float)r3[l];
+                out4[i] = (float)r4[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6], (float*)p[7], (float*)p[8]);
+}
+
+void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = log_icdf_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
+}
+
+void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = log_icdf_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
+}
+
+void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_d_d(in3, s3, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_upper_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_d_d(in3, s3, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_upper_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
+}
+
+void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+            const irgen_vd x3 = irgen_load_f_d(in3, s3, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_upper_group_v_f64(m, x0, x1, x2, x3);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+            const irgen_vd x3 = irgen_gather_f_d(in3, s3, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_upper_v_f64(irgen_md_lanes(w), x0, x1, x2, x3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
 void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)

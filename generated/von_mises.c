@@ -3068,6 +3068,547 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd wrap__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd d0_x, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_y__0 = 0.0;
+        const irgen_vd d0_y__1 = d0_x;
+        const irgen_vd y__0 = -mu + x;
+        const irgen_vd d0_y__2 = d0_y__1;
+        const irgen_vd y__1 = -(2.0 * 3.141592653589793 * irgen_v_floor_f64(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        d0_y = d0_y__2;
+        y = y__1;
+    }
+    {
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-3.141592653589793));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd d0_y__0 = d0_y;
+            const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = irgen_sel_f64(irgen_m2, d0_y__0, d0_y);
+            y = irgen_sel_f64(irgen_m2, y__0, y);
+        }
+    }
+    {
+        const irgen_md irgen_m3 = (y >= irgen_bc_f64(3.141592653589793));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        {
+            const irgen_vd d0_y__0 = d0_y;
+            const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = irgen_sel_f64(irgen_m4, d0_y__0, d0_y);
+            y = irgen_sel_f64(irgen_m4, y__0, y);
+        }
+    }
+    *irgen_r1 = d0_y;
+    return y;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_x, irgen_vd* irgen_r1)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_y = irgen_bc_f64(0.0);
+    irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_y__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_y = irgen_bc_f64(d0_y__0);
+        d0_r = irgen_bc_f64(d0_r__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = wrap__d0_v_f64(irgen_m0, x, mu, d0_x, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const irgen_vd d0_y__0 = d0__irgen_t1;
+        const irgen_vd y__0 = _irgen_t1;
+        const irgen_vd irgen_c0 = 0.5 * y__0;
+        const irgen_vd d0_r__0 = 0.5 * d0_y__0 * irgen_v_cos_f64(irgen_m0, irgen_c0);
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, irgen_c0);
+        d0_y = d0_y__0;
+        y = y__0;
+        d0_r = d0_r__0;
+        r = r__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_i0e_v_f64(irgen_m0, kappa);
+      _irgen_t2 = irgen_o0;
+    }
+    *irgen_r1 = -(4.0 * d0_r * kappa * r);
+    return -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd lo_20 = irgen_bc_f64(0.0);
+    irgen_vd hi_21 = irgen_bc_f64(0.0);
+    irgen_vd z_22 = irgen_bc_f64(0.0);
+    irgen_vd xp_30 = irgen_bc_f64(0.0);
+    irgen_vd rp_31 = irgen_bc_f64(0.0);
+    irgen_vd kp_32 = irgen_bc_f64(0.0);
+    irgen_vd x_19 = irgen_bc_f64(0.0);
+    irgen_vd lf_23 = irgen_bc_f64(0.0);
+    irgen_vd lq_24 = irgen_bc_f64(0.0);
+    irgen_vd dlq_25 = irgen_bc_f64(0.0);
+    irgen_vd r_26 = irgen_bc_f64(0.0);
+    irgen_vd k_27 = irgen_bc_f64(0.0);
+    irgen_vd kx_28 = irgen_bc_f64(0.0);
+    irgen_vd use_log_33 = irgen_bc_f64(0.0);
+    irgen_vd bend_35 = irgen_bc_f64(0.0);
+    irgen_vd halley_34 = irgen_bc_f64(0.0);
+    irgen_vd first_36 = irgen_bc_f64(0.0);
+    irgen_vd second_37 = irgen_bc_f64(0.0);
+    irgen_vd xn_29 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd lo_20__0 = mu - 3.141592653589793;
+        const irgen_vd hi_21__0 = mu + 3.141592653589793;
+        const double z_22__0 = ((double)NAN);
+        const double xp_30__0 = ((double)NAN);
+        const double rp_31__0 = ((double)NAN);
+        const double kp_32__0 = ((double)NAN);
+        const irgen_vd x_19__0 = mu;
+        lo_20 = lo_20__0;
+        hi_21 = hi_21__0;
+        z_22 = irgen_bc_f64(z_22__0);
+        xp_30 = irgen_bc_f64(xp_30__0);
+        rp_31 = irgen_bc_f64(rp_31__0);
+        kp_32 = irgen_bc_f64(kp_32__0);
+        x_19 = x_19__0;
+    }
+    {
+        const irgen_md irgen_m1 = (~((x_19 > lo_20) & (x_19 < hi_21)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd x_19__0 = mu;
+            x_19 = irgen_sel_f64(irgen_m2, x_19__0, x_19);
+        }
+    }
+    {
+        irgen_md irgen_b3 = irgen_mbc_f64(0);
+        irgen_vd irgen_at3_z_22 = z_22;
+        irgen_md irgen_m3 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+            {
+                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                if (irgen_any_f64(irgen_m5)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_19, mu, kappa);
+                      lf_23 = irgen_sel_f64(irgen_m5, irgen_o0, lf_23);
+                    }
+                }
+                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
+                if (irgen_any_f64(irgen_m6)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_19, mu, kappa);
+                      lf_23 = irgen_sel_f64(irgen_m6, irgen_o0, lf_23);
+                    }
+                }
+            }
+            {
+                const irgen_md irgen_m7 = ((x_19 > mu - 3.141592653589793) & (x_19 < mu + 3.141592653589793));
+                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    { irgen_vd irgen_o0, irgen_o1;
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_19, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_24 = irgen_sel_f64(irgen_m8, irgen_o0, lq_24);
+                      dlq_25 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_25);
+                    }
+                }
+                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m9)) {
+                    { irgen_vd irgen_o0;
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_19, mu, kappa);
+                      lq_24 = irgen_sel_f64(irgen_m9, irgen_o0, lq_24);
+                    }
+                    {
+                        const double dlq_25__0 = 0.0;
+                        dlq_25 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_25__0), dlq_25);
+                    }
+                }
+            }
+            {
+                const irgen_vd irgen_c0 = lf_23 - t;
+                const irgen_vd r_26__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
+                const irgen_vd k_27__0 = irgen_v_exp_f64(irgen_m3, -lf_23 + lq_24);
+                const irgen_vd kx_28__0 = irgen_v_exp_f64(irgen_m3, -lf_23 + lq_24 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_19)));
+                r_26 = r_26__0;
+                k_27 = k_27__0;
+                kx_28 = kx_28__0;
+            }
+            {
+                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_26) <= 2.0 * DBL_EPSILON * kx_28) & (irgen_v_fabs_f64(r_26) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_26 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_26) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_26 != r_26));
+                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                {
+                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_26);
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
+                    const irgen_vd z_22__0 = irgen_sel_f64((((irgen_c0 <= kx_28 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_26 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_19, irgen_bc_f64(((double)NAN)));
+                    z_22 = irgen_sel_f64(irgen_m11, z_22__0, z_22);
+                }
+                const irgen_md irgen_m12 = irgen_m11;
+                irgen_b3 |= irgen_m12;
+                irgen_at3_z_22 = irgen_sel_f64(irgen_m12, z_22, irgen_at3_z_22);
+                irgen_m11 &= ~irgen_m12;
+                irgen_m3 &= ~irgen_m12;
+            }
+            if (irgen_any_f64(irgen_m3)) {
+                {
+                    const irgen_vd lo_20__0 = irgen_sel_f64((r_26 < irgen_bc_f64(0.0)), x_19, lo_20);
+                    const irgen_vd hi_21__0 = irgen_sel_f64((r_26 > irgen_bc_f64(0.0)), x_19, hi_21);
+                    const irgen_vd irgen_c0 = -r_26 + rp_31;
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_32 * (x_19 - xp_30));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_32 * xp_30 * irgen_v_log_f64(irgen_m3, x_19 / xp_30));
+                    const irgen_vd use_log_33__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+                    const irgen_vd bend_35__0 = dlq_25 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_27, k_27);
+                    const irgen_vd irgen_c3 = 1.0 / k_27;
+                    const irgen_vd halley_34__0 = -(irgen_c3 * bend_35__0 * r_26 / 2.0) + 1.0;
+                    const irgen_vd irgen_c4 = r_26 * irgen_sel_f64(((halley_34__0 > irgen_bc_f64(0.5)) & (halley_34__0 < irgen_bc_f64(2.0))), 1.0 / halley_34__0, irgen_bc_f64(1.0));
+                    const double irgen_c5 = 1.0 / DBL_MIN;
+                    const double irgen_c6 = -irgen_c5;
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_20__0 >= irgen_bc_f64(0.0)) & (x_19 > irgen_bc_f64(0.0))) | ((hi_21__0 <= irgen_bc_f64(0.0)) & (x_19 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_19 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_28, x_19))) + x_19, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_md irgen_c8 = (use_log_33__0 > irgen_bc_f64(0.0));
+                    const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_27) == ((double)INFINITY)) | (k_27 != k_27))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_19, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd first_36__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vd second_37__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vd xn_29__0 = irgen_sel_f64(((first_36__0 > lo_20__0) & (first_36__0 < hi_21__0)), first_36__0, second_37__0);
+                    const irgen_vd xp_30__0 = x_19;
+                    const irgen_vd rp_31__0 = r_26;
+                    const irgen_vd kp_32__0 = k_27;
+                    lo_20 = lo_20__0;
+                    hi_21 = hi_21__0;
+                    use_log_33 = use_log_33__0;
+                    bend_35 = bend_35__0;
+                    halley_34 = halley_34__0;
+                    first_36 = first_36__0;
+                    second_37 = second_37__0;
+                    xn_29 = xn_29__0;
+                    xp_30 = xp_30__0;
+                    rp_31 = rp_31__0;
+                    kp_32 = kp_32__0;
+                }
+                {
+                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)) | (hi_21 != hi_21))) & (~((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)) | (lo_20 != lo_20))) & (irgen_v_fabs_f64(r_26) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_29 > lo_20) & (xn_29 < hi_21));
+                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
+                    if (irgen_any_f64(irgen_m14)) {
+                        {
+                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_26) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_19 + xn_29) <= irgen_sel_f64(((use_log_33 <= irgen_bc_f64(0.0)) & (halley_34 > irgen_bc_f64(0.5)) & (halley_34 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_19), 1.0 / irgen_v_fabs_f64(bend_35)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_19))));
+                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            {
+                                const irgen_vd z_22__0 = xn_29;
+                                z_22 = irgen_sel_f64(irgen_m16, z_22__0, z_22);
+                            }
+                            const irgen_md irgen_m17 = irgen_m16;
+                            irgen_b3 |= irgen_m17;
+                            irgen_at3_z_22 = irgen_sel_f64(irgen_m17, z_22, irgen_at3_z_22);
+                            irgen_m16 &= ~irgen_m17;
+                            irgen_m14 &= ~irgen_m17;
+                            irgen_m3 &= ~irgen_m17;
+                        }
+                    }
+                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
+                    if (irgen_any_f64(irgen_m18)) {
+                        {
+                            const irgen_md irgen_c0 = (lo_20 > irgen_bc_f64(0.0));
+                            const double irgen_c1 = 1.0 / DBL_MIN;
+                            const irgen_vd irgen_c2 = -hi_21;
+                            const irgen_md irgen_c3 = (hi_21 < irgen_bc_f64(0.0));
+                            const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                            const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_20, irgen_bc_f64(irgen_c4));
+                            const irgen_md irgen_c6 = ((lo_20 >= irgen_bc_f64(0.0)) & (hi_21 > 4.0 * irgen_c5));
+                            const irgen_vd xn_29__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_20 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_20), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_20, lo_20 * lo_20), irgen_bc_f64(irgen_c1)), lo_20 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_20)))), irgen_sel_f64((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_21 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_21, -(hi_21 * hi_21)), irgen_bc_f64(-irgen_c1)), hi_21 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_21))), irgen_sel_f64((irgen_c6 | ((hi_21 <= irgen_bc_f64(0.0)) & (lo_20 < 4.0 * irgen_v_fmin_f64(hi_21, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_21), -(irgen_v_sqrt_f64(-lo_20) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_21 + 0.5 * lo_20)));
+                            xn_29 = irgen_sel_f64(irgen_m18, xn_29__0, xn_29);
+                        }
+                        {
+                            const irgen_md irgen_m19 = (((hi_21 - lo_20 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_20), irgen_v_fabs_f64(hi_21))) & (~((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)) | (hi_21 != hi_21))) & (~((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)) | (lo_20 != lo_20)))) | (xn_29 >= hi_21) | (xn_29 <= lo_20));
+                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            {
+                                const double irgen_c0 = 1.0 / DBL_MIN;
+                                const irgen_vd z_22__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_20), hi_21, irgen_sel_f64((hi_21 <= irgen_bc_f64(-irgen_c0)), lo_20, irgen_sel_f64(((lo_20 >= xn_29) | (hi_21 <= xn_29)), x_19, xn_29)));
+                                z_22 = irgen_sel_f64(irgen_m20, z_22__0, z_22);
+                            }
+                            const irgen_md irgen_m21 = irgen_m20;
+                            irgen_b3 |= irgen_m21;
+                            irgen_at3_z_22 = irgen_sel_f64(irgen_m21, z_22, irgen_at3_z_22);
+                            irgen_m20 &= ~irgen_m21;
+                            irgen_m18 &= ~irgen_m21;
+                            irgen_m3 &= ~irgen_m21;
+                        }
+                    }
+                }
+                if (irgen_any_f64(irgen_m3)) {
+                    {
+                        const irgen_vd x_19__0 = xn_29;
+                        x_19 = x_19__0;
+                    }
+                }
+            }
+        }
+        z_22 = irgen_sel_f64(irgen_b3, irgen_at3_z_22, z_22);
+    }
+    return z_22;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd z_18 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const irgen_vd z_18__0 = mu - 3.141592653589793;
+                z_18 = irgen_sel_f64(irgen_m5, z_18__0, z_18);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const irgen_vd z_18__0 = mu + 3.141592653589793;
+                        z_18 = irgen_sel_f64(irgen_m8, z_18__0, z_18);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, kappa);
+                          z_18 = irgen_sel_f64(irgen_m9, irgen_o0, z_18);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_18, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
+{
+    irgen_vd z_38 = irgen_bc_f64(0.0);
+    irgen_vd lq_39 = irgen_bc_f64(0.0);
+    irgen_vd dz_40 = irgen_bc_f64(0.0);
+    irgen_vd dz_41 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (u != u));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
+            irgen_ret3 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret3);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const irgen_vd z_38__0 = mu - 3.141592653589793;
+                z_38 = irgen_sel_f64(irgen_m5, z_38__0, z_38);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const irgen_vd z_38__0 = mu + 3.141592653589793;
+                        z_38 = irgen_sel_f64(irgen_m8, z_38__0, z_38);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, kappa);
+                          z_38 = irgen_sel_f64(irgen_m9, irgen_o0, z_38);
+                        }
+                    }
+                }
+            }
+        }
+        { irgen_vd irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_38, mu, kappa);
+          lq_39 = irgen_o0;
+        }
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_38, mu, kappa, &irgen_o1);
+          dz_40 = irgen_o0;
+          dz_41 = irgen_o1;
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_38, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_39), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_40, irgen_ret2);
+        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_41, irgen_ret3);
+        *irgen_r1 = irgen_ret1;
+        *irgen_r2 = irgen_ret2;
+        *irgen_r3 = irgen_ret3;
+        return irgen_ret0;
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    *irgen_r3 = irgen_ret3;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd z_42 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (log_u != log_u) | (mu != mu));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const irgen_vd z_42__0 = mu - 3.141592653589793;
+                z_42 = irgen_sel_f64(irgen_m5, z_42__0, z_42);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const irgen_vd z_42__0 = mu + 3.141592653589793;
+                        z_42 = irgen_sel_f64(irgen_m8, z_42__0, z_42);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), mu, kappa);
+                          z_42 = irgen_sel_f64(irgen_m9, irgen_o0, z_42);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_42, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd z_43 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (log_1mu != log_1mu) | (mu != mu));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            {
+                const irgen_vd z_43__0 = mu - 3.141592653589793;
+                z_43 = irgen_sel_f64(irgen_m5, z_43__0, z_43);
+            }
+            irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m6)) {
+                {
+                    const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
+                    irgen_md irgen_m8 = irgen_m6 & irgen_m7;
+                    {
+                        const irgen_vd z_43__0 = mu + 3.141592653589793;
+                        z_43 = irgen_sel_f64(irgen_m8, z_43__0, z_43);
+                    }
+                    irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
+                    if (irgen_any_f64(irgen_m9)) {
+                        { irgen_vd irgen_o0;
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), mu, kappa);
+                          z_43 = irgen_sel_f64(irgen_m9, irgen_o0, z_43);
+                        }
+                    }
+                }
+            }
+        }
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_43, irgen_ret0);
+        return irgen_ret0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd cos_poly_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd z = irgen_bc_f64(0.0);
@@ -3693,7 +4234,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd kappa, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_18 = irgen_bc_f64(0.0);
+    irgen_vd sample_44 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu));
@@ -3708,9 +4249,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, mu, kappa, irgen_rng);
-          sample_18 = irgen_o0;
+          sample_44 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_18, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_44, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3718,12 +4259,12 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
 {
-    irgen_vd dz_19 = irgen_bc_f64(0.0);
-    irgen_vd dz_20 = irgen_bc_f64(0.0);
-    irgen_vd score_21 = irgen_bc_f64(0.0);
-    irgen_vd score_22 = irgen_bc_f64(0.0);
-    irgen_vd score_23 = irgen_bc_f64(0.0);
-    irgen_vd score_24 = irgen_bc_f64(0.0);
+    irgen_vd dz_45 = irgen_bc_f64(0.0);
+    irgen_vd dz_46 = irgen_bc_f64(0.0);
+    irgen_vd score_47 = irgen_bc_f64(0.0);
+    irgen_vd score_48 = irgen_bc_f64(0.0);
+    irgen_vd score_49 = irgen_bc_f64(0.0);
+    irgen_vd score_50 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3732,22 +4273,22 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
     irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, mu, kappa, &irgen_o1);
-      dz_19 = irgen_o0;
-      dz_20 = irgen_o1;
+      dz_45 = irgen_o0;
+      dz_46 = irgen_o1;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, mu, kappa, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_21 = irgen_o0;
-      score_22 = irgen_o1;
-      score_23 = irgen_o2;
-      score_24 = irgen_o3;
+      score_47 = irgen_o0;
+      score_48 = irgen_o1;
+      score_49 = irgen_o2;
+      score_50 = irgen_o3;
     }
-    *irgen_r1 = dz_20;
-    *irgen_r2 = score_21;
-    *irgen_r3 = score_22;
-    *irgen_r4 = score_23;
-    *irgen_r5 = score_24;
-    return dz_19;
+    *irgen_r1 = dz_46;
+    *irgen_r2 = score_47;
+    *irgen_r3 = score_48;
+    *irgen_r4 = score_49;
+    *irgen_r5 = score_50;
+    return dz_45;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -4379,6 +4920,404 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4]);
+}
+
+void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
+}
+
+void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_grad_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_icdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+                out1[i] = (double)r1[l];
+                out2[i] = (double)r2[l];
+                out3[i] = (double)r3[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6]);
+}
+
+void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_grad_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0, r1, r2, r3;
+            r0 = kernel_icdf_grad_v_f64(irgen_md_lanes(w), x0, x1, x2, &r1, &r2, &r3);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+                out1[i] = (float)r1[l];
+                out2[i] = (float)r2[l];
+                out3[i] = (float)r3[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5], (float*)p[6]);
+}
+
+void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = log_icdf_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = log_icdf_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_log_icdf_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_log_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_log_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
+}
+
+void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_d_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_d_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_d_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_upper_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_d_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_d_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_d_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_upper_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (double)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
+}
+
+void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    #pragma omp parallel for schedule(static) if (n >= 4096)
+    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        {
+        unsigned char key[IRGEN_CHUNK];
+        int order[IRGEN_CHUNK];
+        if (len <= IRGEN_W_f64) {          /* one vector, whose lanes run together in any order */
+            for (int j = 0; j < len; ++j) order[j] = j;
+        } else {
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_load_f_d(in0, s0, c + b, w);
+            const irgen_vd x1 = irgen_load_f_d(in1, s1, c + b, w);
+            const irgen_vd x2 = irgen_load_f_d(in2, s2, c + b, w);
+
+            const irgen_md m = irgen_md_lanes(w);
+            irgen_vd g = icdf_upper_group_v_f64(m, x0, x1, x2);
+            g = irgen_sel_f64((g >= 0) & (g < IRGEN_GROUPS), g, irgen_bc_f64(0));
+            unsigned char kb[IRGEN_W_f64];
+            for (int l = 0; l < IRGEN_W_f64; ++l) kb[l] = (unsigned char)g[l];
+            for (int l = 0; l < w; ++l) key[b + l] = kb[l];
+        }
+        irgen_order_chunk(key, len, order);
+        }
+
+        for (int b = 0; b < len; b += IRGEN_W_f64) {
+            const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
+            const irgen_vd x0 = irgen_gather_f_d(in0, s0, c, order + b, w);
+            const irgen_vd x1 = irgen_gather_f_d(in1, s1, c, order + b, w);
+            const irgen_vd x2 = irgen_gather_f_d(in2, s2, c, order + b, w);
+
+            irgen_vd r0;
+            r0 = kernel_icdf_upper_v_f64(irgen_md_lanes(w), x0, x1, x2);
+            for (int l = 0; l < w; ++l) {
+                const int64_t i = c + order[b + l];
+                out0[i] = (float)r0[l];
+            }
+        }
+        }
+
+    }
+}
+void irgen_icdf_upper_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
+{
+    irgen_icdf_upper_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
 void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)

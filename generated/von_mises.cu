@@ -1983,6 +1983,356 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double kappa, doub
     }
 }
 
+IRGEN_FN double wrap__d0_f64(double x, double mu, double d0_x, double* irgen_r1)
+{
+    double d0_y = 0.0;
+    double y = 0.0;
+    {
+        const double d0_y__0 = 0.0;
+        const double d0_y__1 = d0_x;
+        const double y__0 = -mu + x;
+        const double d0_y__2 = d0_y__1;
+        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        d0_y = d0_y__2;
+        y = y__1;
+    }
+    if (y < -3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = d0_y__0;
+            y = y__0;
+        }
+    }
+    if (y >= 3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = d0_y__0;
+            y = y__0;
+        }
+    }
+    *irgen_r1 = d0_y;
+    return y;
+}
+
+IRGEN_FN double log_prob__d0_f64(double x, double mu, double kappa, double d0_x, double* irgen_r1)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0_y = 0.0;
+    double d0_r = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double r = 0.0;
+    double _irgen_t2 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_y__0 = 0.0;
+        const double d0_r__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0_y = d0_y__0;
+        d0_r = d0_r__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = wrap__d0_f64(x, mu, d0_x, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const double d0_y__0 = d0__irgen_t1;
+        const double y__0 = _irgen_t1;
+        const double irgen_c0 = 0.5 * y__0;
+        const double d0_r__0 = 0.5 * d0_y__0 * cos(irgen_c0);
+        const double r__0 = sin(irgen_c0);
+        d0_y = d0_y__0;
+        y = y__0;
+        d0_r = d0_r__0;
+        r = r__0;
+    }
+    _irgen_t2 = log_i0e_f64(kappa);
+    *irgen_r1 = -(4.0 * d0_r * kappa * r);
+    return -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453;
+}
+
+IRGEN_FN double quantile_solve_f64(double t, double s, double u, double mu, double kappa)
+{
+    double lo_20 = 0.0;
+    double hi_21 = 0.0;
+    double z_22 = 0.0;
+    double xp_30 = 0.0;
+    double rp_31 = 0.0;
+    double kp_32 = 0.0;
+    double x_19 = 0.0;
+    double lf_23 = 0.0;
+    double lq_24 = 0.0;
+    double dlq_25 = 0.0;
+    double r_26 = 0.0;
+    double k_27 = 0.0;
+    double kx_28 = 0.0;
+    double use_log_33 = 0.0;
+    double bend_35 = 0.0;
+    double halley_34 = 0.0;
+    double first_36 = 0.0;
+    double second_37 = 0.0;
+    double xn_29 = 0.0;
+    {
+        const double lo_20__0 = mu - 3.141592653589793;
+        const double hi_21__0 = mu + 3.141592653589793;
+        const double z_22__0 = ((double)NAN);
+        const double xp_30__0 = ((double)NAN);
+        const double rp_31__0 = ((double)NAN);
+        const double kp_32__0 = ((double)NAN);
+        const double x_19__0 = mu;
+        lo_20 = lo_20__0;
+        hi_21 = hi_21__0;
+        z_22 = z_22__0;
+        xp_30 = xp_30__0;
+        rp_31 = rp_31__0;
+        kp_32 = kp_32__0;
+        x_19 = x_19__0;
+    }
+    if (!(x_19 > lo_20 && x_19 < hi_21)) {
+        {
+            const double x_19__0 = mu;
+            x_19 = x_19__0;
+        }
+    }
+    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+        if (s > 0.0) {
+            lf_23 = kernel_log_sf_f64(x_19, mu, kappa);
+        } else {
+            lf_23 = kernel_log_cdf_f64(x_19, mu, kappa);
+        }
+        if (x_19 > mu - 3.141592653589793 && x_19 < mu + 3.141592653589793) {
+            { double irgen_o1;
+              lq_24 = log_prob__d0_f64(x_19, mu, kappa, 1.0, &irgen_o1);
+              dlq_25 = irgen_o1;
+            }
+        } else {
+            lq_24 = kernel_log_prob_f64(x_19, mu, kappa);
+            {
+                const double dlq_25__0 = 0.0;
+                dlq_25 = dlq_25__0;
+            }
+        }
+        {
+            const double irgen_c0 = lf_23 - t;
+            const double r_26__0 = s > 0.0 ? -irgen_c0 : irgen_c0;
+            const double k_27__0 = exp(-lf_23 + lq_24);
+            const double kx_28__0 = exp(-lf_23 + lq_24 + log(fabs(x_19)));
+            r_26 = r_26__0;
+            k_27 = k_27__0;
+            kx_28 = kx_28__0;
+        }
+        if (fabs(r_26) <= 2.0 * DBL_EPSILON * kx_28 && fabs(r_26) <= fabs(t) / 1024.0 + 0.0009765625 || r_26 == 0.0 || fabs(r_26) <= 4.0 * DBL_EPSILON * (fabs(t) + 1.0) || isnan(r_26)) {
+            {
+                const double irgen_c0 = fabs(r_26);
+                const double irgen_c1 = fabs(t);
+                const double z_22__0 = irgen_c0 <= kx_28 * (2.0 * DBL_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625 || r_26 == 0.0 || irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0) ? x_19 : ((double)NAN);
+                z_22 = z_22__0;
+            }
+            break;
+        }
+        {
+            const double lo_20__0 = r_26 < 0.0 ? x_19 : lo_20;
+            const double hi_21__0 = r_26 > 0.0 ? x_19 : hi_21;
+            const double irgen_c0 = -r_26 + rp_31;
+            const double irgen_c1 = fabs(irgen_c0 + kp_32 * (x_19 - xp_30));
+            const double irgen_c2 = fabs(irgen_c0 + kp_32 * xp_30 * log(x_19 / xp_30));
+            const double use_log_33__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
+            const double bend_35__0 = dlq_25 - (s > 0.0 ? -k_27 : k_27);
+            const double irgen_c3 = 1.0 / k_27;
+            const double halley_34__0 = -(irgen_c3 * bend_35__0 * r_26 / 2.0) + 1.0;
+            const double irgen_c4 = r_26 * (halley_34__0 > 0.5 && halley_34__0 < 2.0 ? 1.0 / halley_34__0 : 1.0);
+            const double irgen_c5 = 1.0 / DBL_MIN;
+            const double irgen_c6 = -irgen_c5;
+            const double irgen_c7 = lo_20__0 >= 0.0 && x_19 > 0.0 || hi_21__0 <= 0.0 && x_19 < 0.0 ? fmax(fmin(x_19 * expm1(-(irgen_c4 / copysign(kx_28, x_19))) + x_19, irgen_c5), irgen_c6) : ((double)NAN);
+            const double irgen_c8 = use_log_33__0 > 0.0;
+            const double irgen_c9 = !(isinf(k_27) || isnan(k_27)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_19, irgen_c5), irgen_c6) : ((double)NAN);
+            const double first_36__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const double second_37__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const double xn_29__0 = first_36__0 > lo_20__0 && first_36__0 < hi_21__0 ? first_36__0 : second_37__0;
+            const double xp_30__0 = x_19;
+            const double rp_31__0 = r_26;
+            const double kp_32__0 = k_27;
+            lo_20 = lo_20__0;
+            hi_21 = hi_21__0;
+            use_log_33 = use_log_33__0;
+            bend_35 = bend_35__0;
+            halley_34 = halley_34__0;
+            first_36 = first_36__0;
+            second_37 = second_37__0;
+            xn_29 = xn_29__0;
+            xp_30 = xp_30__0;
+            rp_31 = rp_31__0;
+            kp_32 = kp_32__0;
+        }
+        if (!(!(isinf(hi_21) || isnan(hi_21)) && !(isinf(lo_20) || isnan(lo_20)) && fabs(r_26) > 4.0 * fabs(t) + 4.0) && xn_29 > lo_20 && xn_29 < hi_21) {
+            if (fabs(r_26) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_19 + xn_29) <= (use_log_33 <= 0.0 && halley_34 > 0.5 && halley_34 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_19), 1.0 / fabs(bend_35)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_19))) {
+                {
+                    const double z_22__0 = xn_29;
+                    z_22 = z_22__0;
+                }
+                break;
+            }
+        } else {
+            {
+                const double irgen_c0 = lo_20 > 0.0;
+                const double irgen_c1 = 1.0 / DBL_MIN;
+                const double irgen_c2 = -hi_21;
+                const double irgen_c3 = hi_21 < 0.0;
+                const double irgen_c4 = DBL_EPSILON * DBL_MIN;
+                const double irgen_c5 = fmax(lo_20, irgen_c4);
+                const double irgen_c6 = lo_20 >= 0.0 && hi_21 > 4.0 * irgen_c5;
+                const double xn_29__0 = isinf(hi_21) ? (irgen_c0 && lo_20 < 0.25 ? sqrt(lo_20) : irgen_c0 ? fmin(fmax(4.0 * lo_20, lo_20 * lo_20), irgen_c1) : lo_20 + fmax(1.0, -(2.0 * lo_20))) : isinf(lo_20) ? (irgen_c3 && hi_21 > -0.25 ? -sqrt(irgen_c2) : irgen_c3 ? fmax(fmin(4.0 * hi_21, -(hi_21 * hi_21)), -irgen_c1) : hi_21 - fmax(1.0, 2.0 * hi_21)) : irgen_c6 || hi_21 <= 0.0 && lo_20 < 4.0 * fmin(hi_21, -irgen_c4) ? (irgen_c6 ? sqrt(irgen_c5) * sqrt(hi_21) : -(sqrt(-lo_20) * sqrt(fmax(irgen_c2, irgen_c4)))) : 0.5 * hi_21 + 0.5 * lo_20;
+                xn_29 = xn_29__0;
+            }
+            if (hi_21 - lo_20 <= 4.0 * DBL_EPSILON * fmax(fabs(lo_20), fabs(hi_21)) && !(isinf(hi_21) || isnan(hi_21)) && !(isinf(lo_20) || isnan(lo_20)) || xn_29 >= hi_21 || xn_29 <= lo_20) {
+                {
+                    const double irgen_c0 = 1.0 / DBL_MIN;
+                    const double z_22__0 = irgen_c0 <= lo_20 ? hi_21 : hi_21 <= -irgen_c0 ? lo_20 : lo_20 >= xn_29 || hi_21 <= xn_29 ? x_19 : xn_29;
+                    z_22 = z_22__0;
+                }
+                break;
+            }
+        }
+        {
+            const double x_19__0 = xn_29;
+            x_19 = x_19__0;
+        }
+    }
+    return z_22;
+}
+
+IRGEN_FN double kernel_icdf_f64(double u, double mu, double kappa)
+{
+    double z_18 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(u)) {
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_18__0 = mu - 3.141592653589793;
+            z_18 = z_18__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_18__0 = mu + 3.141592653589793;
+                z_18 = z_18__0;
+            }
+        } else {
+            z_18 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, mu, kappa);
+        }
+    }
+    return z_18;
+}
+
+IRGEN_FN double icdf_group_f64(double u, double mu, double kappa)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_grad_f64(double u, double mu, double kappa, double* irgen_r1, double* irgen_r2, double* irgen_r3)
+{
+    double z_38 = 0.0;
+    double lq_39 = 0.0;
+    double dz_40 = 0.0;
+    double dz_41 = 0.0;
+    if (!(u >= 0.0 && u <= 1.0) || !(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(u)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        *irgen_r3 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (u == 0.0) {
+        {
+            const double z_38__0 = mu - 3.141592653589793;
+            z_38 = z_38__0;
+        }
+    } else {
+        if (u == 1.0) {
+            {
+                const double z_38__0 = mu + 3.141592653589793;
+                z_38 = z_38__0;
+            }
+        } else {
+            z_38 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, mu, kappa);
+        }
+    }
+    lq_39 = kernel_log_prob_f64(z_38, mu, kappa);
+    { double irgen_o1;
+      dz_40 = kernel_implicit_grad_f64(z_38, mu, kappa, &irgen_o1);
+      dz_41 = irgen_o1;
+    }
+    *irgen_r1 = exp(-lq_39);
+    *irgen_r2 = dz_40;
+    *irgen_r3 = dz_41;
+    return z_38;
+}
+
+IRGEN_FN double icdf_grad_group_f64(double u, double mu, double kappa)
+{
+    return u > 0.5 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_log_icdf_f64(double log_u, double mu, double kappa)
+{
+    double z_42 = 0.0;
+    if (!(kappa > 0.0) || log_u > 0.0 || isinf(kappa) || isinf(mu) || isnan(log_u) || isnan(mu)) {
+        return ((double)NAN);
+    }
+    if (log_u == -((double)INFINITY)) {
+        {
+            const double z_42__0 = mu - 3.141592653589793;
+            z_42 = z_42__0;
+        }
+    } else {
+        if (log_u == 0.0) {
+            {
+                const double z_42__0 = mu + 3.141592653589793;
+                z_42 = z_42__0;
+            }
+        } else {
+            z_42 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), mu, kappa);
+        }
+    }
+    return z_42;
+}
+
+IRGEN_FN double log_icdf_group_f64(double log_u, double mu, double kappa)
+{
+    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
+IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double mu, double kappa)
+{
+    double z_43 = 0.0;
+    if (!(kappa > 0.0) || log_1mu > 0.0 || isinf(kappa) || isinf(mu) || isnan(log_1mu) || isnan(mu)) {
+        return ((double)NAN);
+    }
+    if (log_1mu == 0.0) {
+        {
+            const double z_43__0 = mu - 3.141592653589793;
+            z_43 = z_43__0;
+        }
+    } else {
+        if (log_1mu == -((double)INFINITY)) {
+            {
+                const double z_43__0 = mu + 3.141592653589793;
+                z_43 = z_43__0;
+            }
+        } else {
+            z_43 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), mu, kappa);
+        }
+    }
+    return z_43;
+}
+
+IRGEN_FN double icdf_upper_group_f64(double log_1mu, double mu, double kappa)
+{
+    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+}
+
 IRGEN_FN double cos_poly_f64(double x)
 {
     double z = 0.0;
@@ -2467,38 +2817,38 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 {
-    double sample_18 = 0.0;
+    double sample_44 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu)) {
         return ((double)NAN);
     }
-    sample_18 = sample_f64(mu, kappa, irgen_rng);
-    return sample_18;
+    sample_44 = sample_f64(mu, kappa, irgen_rng);
+    return sample_44;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
 {
-    double dz_19 = 0.0;
-    double dz_20 = 0.0;
-    double score_21 = 0.0;
-    double score_22 = 0.0;
-    double score_23 = 0.0;
-    double score_24 = 0.0;
+    double dz_45 = 0.0;
+    double dz_46 = 0.0;
+    double score_47 = 0.0;
+    double score_48 = 0.0;
+    double score_49 = 0.0;
+    double score_50 = 0.0;
     { double irgen_o1;
-      dz_19 = kernel_implicit_grad_f64(x, mu, kappa, &irgen_o1);
-      dz_20 = irgen_o1;
+      dz_45 = kernel_implicit_grad_f64(x, mu, kappa, &irgen_o1);
+      dz_46 = irgen_o1;
     }
     { double irgen_o1, irgen_o2, irgen_o3;
-      score_21 = kernel_log_prob_grad_f64(x, mu, kappa, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_22 = irgen_o1;
-      score_23 = irgen_o2;
-      score_24 = irgen_o3;
+      score_47 = kernel_log_prob_grad_f64(x, mu, kappa, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_48 = irgen_o1;
+      score_49 = irgen_o2;
+      score_50 = irgen_o3;
     }
-    *irgen_r1 = dz_20;
-    *irgen_r2 = score_21;
-    *irgen_r3 = score_22;
-    *irgen_r4 = score_23;
-    *irgen_r5 = score_24;
-    return dz_19;
+    *irgen_r1 = dz_46;
+    *irgen_r2 = score_47;
+    *irgen_r3 = score_48;
+    *irgen_r4 = score_49;
+    *irgen_r5 = score_50;
+    return dz_45;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous
@@ -3480,6 +3830,666 @@ extern "C" void irgen_implicit_grad_float32(int64_t n, const float* __restrict__
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
                     irgen_implicit_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1);
+
+    }
+}
+#endif
+
+/* icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf, float32 arrays, computed in double */
+IRGEN_FN void irgen_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_grad, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_grad_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_icdf_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (double)r0;
+    out1[i] = (double)r1;
+    out2[i] = (double)r2;
+    out3[i] = (double)r3;
+}
+
+IRGEN_FN int irgen_icdf_grad_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_grad_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_grad_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+
+    }
+}
+#endif
+
+/* icdf_grad, float32 arrays, computed in double */
+IRGEN_FN void irgen_icdf_grad_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    double r1;
+    double r2;
+    double r3;
+    const double r0 = kernel_icdf_grad_f64(x0, x1, x2, &r1, &r2, &r3);
+    out0[i] = (float)r0;
+    out1[i] = (float)r1;
+    out2[i] = (float)r2;
+    out3[i] = (float)r3;
+}
+
+IRGEN_FN int irgen_icdf_grad_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_grad_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_grad_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_grad_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_grad_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_grad_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_grad_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0, out1, out2, out3);
+
+    }
+}
+#endif
+
+/* log_icdf, float64 arrays, computed in double */
+IRGEN_FN void irgen_log_icdf_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_icdf_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = log_icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_icdf_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* log_icdf, float32 arrays, computed in double */
+IRGEN_FN void irgen_log_icdf_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_log_icdf_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_log_icdf_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = log_icdf_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_log_icdf_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_log_icdf_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_log_icdf_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_log_icdf_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_log_icdf_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float64 arrays, computed in double */
+IRGEN_FN void irgen_icdf_upper_float64_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_upper_f64(x0, x1, x2);
+    out0[i] = (double)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float64_group(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_upper_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float64_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float64_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float64(int64_t n, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float64_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_upper_float64_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+
+    }
+}
+#endif
+
+/* icdf_upper, float32 arrays, computed in double */
+IRGEN_FN void irgen_icdf_upper_float32_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double r0 = kernel_icdf_upper_f64(x0, x1, x2);
+    out0[i] = (float)r0;
+}
+
+IRGEN_FN int irgen_icdf_upper_float32_group(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2)
+{
+    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
+    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
+    const double x2 = in2 ? (double)in2[i * s2] : (double)v2;
+
+    const double g = icdf_upper_group_f64(x0, x1, x2);
+    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;   /* NaN: group 0 */
+}
+#ifdef __CUDACC__
+
+extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
+irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+#ifndef IRGEN_UNSORTED
+    __shared__ int start[IRGEN_GROUPS];
+    __shared__ unsigned char key[IRGEN_TILE];
+    __shared__ unsigned short order[IRGEN_TILE];
+    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
+        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
+        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
+            const int g = irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2);
+            key[t] = (unsigned char)g;
+            atomicAdd(&start[g], 1);
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
+            const int count = start[threadIdx.x];
+            int sum = count;
+            for (int d = 1; d < 32; d <<= 1) {
+                const int below = __shfl_up_sync(0xffffffffu, sum, d);
+                if ((int)threadIdx.x >= d) sum += below;
+            }
+            start[threadIdx.x] = sum - count;
+        }
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
+        __syncthreads();
+        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
+            irgen_icdf_upper_float32_at(c + order[t], in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+        __syncthreads();                   /* before the next phase or tile reuses the arrays */
+
+    }
+    return;
+#endif
+    const int64_t step = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
+        irgen_icdf_upper_float32_at(i, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
+    }
+}
+#else
+
+extern "C" void irgen_icdf_upper_float32(int64_t n, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0)
+{
+    /* the order of a block's, serially: tiles, then groups */
+    static const int tile = IRGEN_TILE;
+    for (int64_t c = 0; c < n; c += tile) {
+        const int len = n - c < tile ? (int)(n - c) : tile;
+        for (int g = 0; g < IRGEN_GROUPS; ++g)
+            for (int t = 0; t < len; ++t)
+                if (irgen_icdf_upper_float32_group(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2) == g)
+                    irgen_icdf_upper_float32_at(c + t, in0, s0, v0, in1, s1, v1, in2, s2, v2, out0);
 
     }
 }

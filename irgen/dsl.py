@@ -264,6 +264,10 @@ class Distribution:
     log_rsample. sample_group(*params), optional, is group's counterpart for the samplers:
     elements of one group take the same branches of sample (the draws of an element do not
     depend on the order in which elements are evaluated).
+
+    quantile_guess(u, *params), optional, is a first guess at the quantile, the x with
+    F(x) = u, from which the icdf kernels' Newton iteration starts (it only changes how many
+    steps they take: a guess outside the support, or NaN, is replaced by the generic start).
     """
     name: str
     params: tuple
@@ -281,6 +285,7 @@ class Distribution:
     sample_group: Optional[DSLFunction] = None
     log_space: Optional["Distribution"] = None
     log_sample: Optional[DSLFunction] = None
+    quantile_guess: Optional[DSLFunction] = None
     file: Optional[str] = None
 
     def __post_init__(self):
@@ -299,7 +304,7 @@ class Distribution:
             raise DeclarationError(f"{owner}: support= is Interval(low, high) or "
                                    f"Periodic(low, high), not {self.support!r}")
         for field in ("cdf", "log_prob", "log_cdf", "log_sf", "upper", "group", "sample",
-                      "sample_group", "log_sample"):
+                      "sample_group", "log_sample", "quantile_guess"):
             _dsl_function(owner, field, getattr(self, field), required=field == "cdf")
         if self.log_space is not None and not isinstance(self.log_space, Distribution):
             raise DeclarationError(f"{owner}: log_space= is a Distribution (of log z)")

@@ -42,6 +42,8 @@ def check_declaration(dist: Distribution):
     for role in ("sample", "log_sample", "sample_group"):
         if getattr(dist, role) is not None:
             _check_signature(dist, role, getattr(dist, role))
+    if dist.quantile_guess is not None:
+        _check_signature(dist, "quantile_guess", dist.quantile_guess, "u")
     if dist.log_sample is not None and dist.log_space is None:
         raise DeclarationError(f"{dist.name}: log_sample needs log_space, the distribution "
                                f"of log z, for its gradients")

@@ -7,7 +7,8 @@ log_prob_grad, log_cdf, log_sf, cdf_grad and implicit_grad (dz/dp_i = -(dF/dp_i)
 with q = dF/dx from the same forward-mode pass, over log F or log S where they are
 declared); with a sampler sample, rsample (draws and implicit_grad at them, in one kernel)
 and rsample_log_prob; with the log-space form (the distribution of log z)
-log_implicit_grad, log_sample and log_rsample.
+log_implicit_grad, log_sample and log_rsample; and the quantile kernels icdf, icdf_grad,
+log_icdf and icdf_upper (quantile.py).
 
 Each checks its parameters first: invalid ones give NaN, x outside the support gives the
 limits (CDF 0 or 1, log density -inf, gradients 0)."""
@@ -21,6 +22,7 @@ from .abi import kernel_cdecl
 from .dsl import Distribution
 from .kernel_ir import Builder, check_declaration, refuse_draws
 from .program import Program
+from .quantile import QuantileBuilder
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,21 @@ KERNELS = (
     KernelDef("implicit_grad", (), "z", lambda p: _d("dz", p),
               "implicit reparameterization gradients dz/dp = -(dF/dp)(z) / q(z) for p in "
               "{given}", lambda c: c.make(c.b.implicit_grad(), group=c.group)),
+    KernelDef("icdf", (), "u", lambda p: ("z",),
+              "the quantile z = F^-1(u | {given}): the support's ends at u = 0 and 1, NaN for "
+              "u outside [0, 1]", lambda c: c.make(c.quantiles.icdf(), group=c.quantiles.group("icdf"))),
+    KernelDef("icdf_grad", (), "u", lambda p: ("z", "dz/du") + _d("dz", p),
+              "the quantile z = F^-1(u | {given}) with dz/du = 1 / q(z) and the implicit "
+              "gradients dz/dp for p in {given}, at the same z",
+              lambda c: c.make(c.quantiles.icdf(c.made["implicit_grad"].function),
+                               group=c.quantiles.group("icdf_grad"))),
+    KernelDef("log_icdf", (), "log_u", lambda p: ("z",),
+              "the quantile of u = exp(log_u) at {given}, for u too small for a float",
+              lambda c: c.make(c.quantiles.log_icdf(), group=c.quantiles.group("log_icdf"))),
+    KernelDef("icdf_upper", (), "log_1mu", lambda p: ("z",),
+              "the quantile of u = 1 - exp(log_1mu) at {given}, for u too near 1 for a float",
+              lambda c: c.make(c.quantiles.icdf_upper(),
+                               group=c.quantiles.group("icdf_upper"))),
     KernelDef("sample", ("sample",), "", lambda p: ("z",),
               "samples z of the distribution at {given}",
               lambda c: c.make_sampler("sample", kind="sample")),
@@ -164,6 +181,15 @@ class _Context:
         self._samplers: dict = {}
         self._sample_group = None
         self._log = None
+        self._quantiles = None
+
+    @property
+    def quantiles(self) -> QuantileBuilder:
+        """The quantile kernels' builder, on the log F, log S and log density kernels."""
+        if self._quantiles is None:
+            self._quantiles = QuantileBuilder(self.b, *(self.made[k].function for k in
+                                                        ("log_cdf", "log_sf", "log_prob")))
+        return self._quantiles
 
     def make(self, function: str, **modes) -> Kernel:
         params = self.dist.param_names

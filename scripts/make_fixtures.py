@@ -1,11 +1,14 @@
 """Reference values for the accuracy tests, computed with mpmath at 40 digits.
 
-Writes tests/fixtures/{gamma,von_mises,beta}.npz. Each file holds sample sets (parameters drawn
-log-uniformly, z drawn from the distribution itself; tails at CDF levels 1e-12..1e-4 on
-both sides), in float64 and at float32-rounded inputs, with F, dF/dtheta and dz/dtheta.
+Writes tests/fixtures/{gamma,von_mises,beta,quantiles}.npz. The first three hold sample sets
+(parameters drawn log-uniformly, z drawn from the distribution itself; tails at CDF levels
+1e-12..1e-4 on both sides), in float64 and at float32-rounded inputs, with F, dF/dtheta and
+dz/dtheta.
 Slow (minutes), so the results are committed; rerun after changing what is sampled:
 
-    python scripts/make_fixtures.py [gamma] [von_mises] [beta]
+    python scripts/make_fixtures.py [gamma] [von_mises] [beta] [quantiles]
+
+quantiles.npz holds quantiles solved by mpmath's findroot for the icdf kernels' tests.
 """
 import sys
 import time
@@ -163,9 +166,109 @@ def beta_sets(rng):
     return sets
 
 
+def _tdist_sf(df, t):
+    """S(t) of Student's t through the incomplete beta, without cancellation."""
+    w = df / (df + t * t)
+    half = mp.betainc(df / 2, mp.mpf(1) / 2, 0, w, regularized=True) / 2
+    return half if t > 0 else 1 - half
+
+
+# per distribution: (log F, log S, log density) at 40 digits, the parameter draws and
+# scipy's quantile for a starting point; solved in log x where the support is x > 0
+QUANTILE_FAMILIES = {
+    "gamma": (lambda x, a: mp.log(mp.gammainc(a, 0, x, regularized=True)),
+              lambda x, a: mp.log(mp.gammainc(a, x, mp.inf, regularized=True)),
+              lambda x, a: (a - 1) * mp.log(x) - x - mp.loggamma(a),
+              lambda rng, n: [np.exp(rng.uniform(np.log(1e-2), np.log(1e2), n))],
+              lambda u, a: special.gammaincinv(a, u), True),
+    "normal": (lambda x, mu, s: mp.log(mp.ncdf((x - mu) / s)),
+               lambda x, mu, s: mp.log(mp.ncdf((mu - x) / s)),
+               lambda x, mu, s: -((x - mu) / s) ** 2 / 2 - mp.log(s * mp.sqrt(2 * mp.pi)),
+               lambda rng, n: [rng.normal(0, 2, n), np.exp(rng.uniform(-2, 2, n))],
+               lambda u, mu, s: mu + s * special.ndtri(u), False),
+    "beta": (lambda x, a, b: mp.log(mp.betainc(a, b, 0, x, regularized=True)),
+             lambda x, a, b: mp.log(mp.betainc(a, b, x, 1, regularized=True)),
+             lambda x, a, b: ((a - 1) * mp.log(x) + (b - 1) * mp.log1p(-x)
+                              - mp.log(mp.beta(a, b))),
+             lambda rng, n: [np.exp(rng.uniform(np.log(0.1), np.log(10), n)),
+                             np.exp(rng.uniform(np.log(0.1), np.log(10), n))],
+             lambda u, a, b: special.betaincinv(a, b, u), True),
+    "student_t": (lambda x, df, mu, s: mp.log(_tdist_sf(df, (mu - x) / s)),
+                  lambda x, df, mu, s: mp.log(_tdist_sf(df, (x - mu) / s)),
+                  lambda x, df, mu, s: (mp.loggamma((df + 1) / 2) - mp.loggamma(df / 2)
+                                        - mp.log(mp.sqrt(df * mp.pi) * s)
+                                        - (df + 1) / 2 * mp.log1p(((x - mu) / s) ** 2 / df)),
+                  lambda rng, n: [np.exp(rng.uniform(np.log(0.5), np.log(100), n)),
+                                  rng.normal(0, 2, n), np.exp(rng.uniform(-1, 1, n))],
+                  lambda u, df, mu, s: mu + s * special.stdtrit(df, u), False),
+}
+
+
+def _bracketed_root(f, v0, scale):
+    """The root of the increasing or decreasing f near v0: a bracket around v0 widened
+    from 1e-9 scale until f changes sign in it, then the Illinois method; None where no
+    bracket up to one scale holds a sign change."""
+    for width in (1e-9, 1e-6, 1e-3, 1e-1, 1.0):
+        a, b = v0 - width * scale, v0 + width * scale
+        try:
+            fa, fb = f(a), f(b)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if isinstance(fa, mp.mpf) and isinstance(fb, mp.mpf) and fa * fb < 0:
+            return mp.findroot(f, (a, b), solver="illinois")
+    return None
+
+
+def quantile_sets(rng, n=300):
+    """u in the body and both tails (1e-300 .. 1e-3, 1 - 1e-3 .. 1 - 1e-15), its quantile
+    by mpmath's findroot (Illinois) on log F (or log S) in a bracket around scipy's, kept
+    where the root checks out to 30 digits and is a normal double; with |d log z / d log F|
+    there."""
+    out = {}
+    for name, (log_f, log_s, log_q, draw, start, positive) in QUANTILE_FAMILIES.items():
+        params = draw(rng, n)
+        u = np.concatenate([rng.uniform(0.01, 0.99, n // 3),
+                            10.0 ** rng.uniform(-300, -3, n // 3),
+                            1 - 10.0 ** rng.uniform(-15, -3, n - 2 * (n // 3))])
+        rows, t0 = [], time.time()
+        for i in range(n):
+            p = [mp.mpf(float(v[i])) for v in params]
+            ui = float(u[i])
+            upper = ui > 0.5
+            level = mp.log1p(-mp.mpf(ui)) if upper else mp.log(mp.mpf(ui))
+            form = log_s if upper else log_f
+            x0 = float(start(ui, *(float(v[i]) for v in params)))
+            progress(f"{name} quantiles", i + 1, n, t0)
+            if not np.isfinite(x0) or (positive and not x0 > 1e-290):
+                continue
+            z = _bracketed_root(lambda v: form(mp.exp(v) if positive else v, *p) - level,
+                                mp.log(x0) if positive else mp.mpf(x0),
+                                1 if positive else max(1.0, abs(x0)))
+            if z is None:
+                continue
+            z = mp.exp(z) if positive else z
+            if not isinstance(z, mp.mpf) or (positive and not z > 0):
+                continue
+            if abs(form(z, *p) - level) > mp.mpf(10) ** -30 * (1 + abs(level)):
+                continue
+            zf = float(z)
+            if not (np.isfinite(zf) and abs(zf) > TINY64):
+                continue
+            slope = abs(mp.exp(log_q(z, *p) - form(z, *p)))      # |d log F / dz|
+            rows.append([ui, zf, float(1 / (slope * abs(z)))] + [float(v) for v in p])
+        rows = np.array(rows)
+        for j, key in enumerate(("u", "z", "cond")):
+            out[f"{name}:{key}"] = rows[:, j]
+        for j in range(len(params)):
+            out[f"{name}:p{j}"] = rows[:, 3 + j]
+    return out
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    which = sys.argv[1:] or ["gamma", "von_mises", "beta"]
+    which = sys.argv[1:] or ["gamma", "von_mises", "beta", "quantiles"]
+    if "quantiles" in which:
+        np.savez_compressed(OUT / "quantiles.npz", **quantile_sets(np.random.default_rng(2029)))
     if "gamma" in which:
         save("gamma", gamma_sets(np.random.default_rng(20180101)))
     if "von_mises" in which:

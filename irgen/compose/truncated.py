@@ -7,8 +7,8 @@
 F_T(x) = (F(x) - F(low)) / (F(high) - F(low)) is computed from log F where low lies below
 the median and from log S = log(1 - F) above it, each difference as exp(l1) (-expm1(l0 - l1)),
 so a window 10 or 40 standard deviations out keeps every digit where F(x) - F(low) would be
-0 - 0 or 1 - 1. Samples solve F_T(z) = u by a safeguarded Newton-bisection on the base
-distribution's generated log F (or log S) and log density, at most MAX_STEPS steps. The implicit
+0 - 0 or 1 - 1. Samples solve F_T(z) = u with the base distribution's compiled quantile
+kernels, given the level F(z) as log F (or log S) in one call. The implicit
 gradients, with g the base distribution's (from its generated kernel) and A = q(low) / q(z),
 B = q(high) / q(z) (from log densities, finite where q underflows):
 
@@ -24,41 +24,13 @@ import math
 from ..runtime.promotion import size_tuple
 from .arrays import namespace
 
-MAX_STEPS = 200          # Newton-bisection steps; bisection alone halves a double in ~2100
-MAX_GROWTH = 64          # doublings that reach past an infinite bound
-
 
 def _log_diff(xp, l1, l0):
     """log(e^l1 - e^l0) for l1 >= l0."""
     return l1 + xp.log(-xp.expm1(l0 - l1))
 
 
-def _spread(xp, a, b, zero_end):
-    """(spread, a, b): where the bracket [a, b] has one sign and its ends lie a factor of 4
-    or more apart (an end at 0 counted as the smallest normal number of the other's sign
-    where the support starts at 0: zero_end). There the solver works on log |x|: its
-    bisection point is the geometric mean, and its Newton steps are taken in log |x| (a
-    Gamma(0.01) CDF, ~ x^0.01, is linear there and far from linear in x: from x = 1e-100
-    below a root at 1e-30, a step in x multiplies x by about 160, one in log x reaches the
-    root)."""
-    if zero_end:
-        tiny = xp.finfo(a.dtype).tiny
-        a = xp.where((a == 0) & (b > 0), tiny, a)
-        b = xp.where((b == 0) & (a < 0), -tiny, b)
-    aa, bb = xp.abs(a), xp.abs(b)
-    one_sign = ((a > 0) & (b > 0)) | ((a < 0) & (b < 0))
-    return one_sign & ((bb > 4 * aa) | (aa > 4 * bb)), a, b
-
-
-def _middle(xp, spread, a, b):
-    """The bisection point of [a, b]: the geometric mean where spread, else the midpoint."""
-    root = xp.sqrt(xp.abs(a)) * xp.sqrt(xp.abs(b))       # as a product, a b could underflow
-    return xp.where(spread, xp.where(a > 0, root, -root), 0.5 * (a + b))
-
-
 class Truncated:
-    steps = 0.0      # Newton-bisection steps per draw, on average, in the last sample()
-
     def __init__(self, base):
         self.base = base
         self.name = f"truncated_{base.name}"
@@ -90,16 +62,18 @@ class Truncated:
                      for o in (out if isinstance(out, tuple) else (out,)))
         return outs if isinstance(out, tuple) else outs[0]
 
-    def _in_form(self, xp, v, theta, upper, bound=False):
-        """log S(v) where upper, else log F(v): each element in its own form only (all in
-        one form, as for one window, without masks); v a bound: see _bound."""
-        for kernel, one_form in (("log_sf", upper), ("log_cdf", ~upper)):
+    def _in_form(self, xp, v, theta, upper, bound=False, kernels=("log_sf", "log_cdf")):
+        """log S(v) where upper, else log F(v) (or the kernels named: the upper form's,
+        then the lower's): each element in its own form only (all in one form, as for one
+        window, without masks); v a bound: see _bound."""
+        upper_kernel, lower_kernel = kernels
+        for kernel, one_form in ((upper_kernel, upper), (lower_kernel, ~upper)):
             if one_form.all():
                 if bound:
                     return self._bound(xp, kernel, v, theta)
                 return xp.kernel(self.base, kernel, v, *theta)
         out = xp.full(v.shape, math.nan, v)
-        for form, kernel in ((upper, "log_sf"), (~upper, "log_cdf")):
+        for form, kernel in ((upper, upper_kernel), (~upper, lower_kernel)):
             if form.any():
                 out[form] = xp.kernel(self.base, kernel, v[form], *(t[form] for t in theta))
         return out
@@ -237,85 +211,19 @@ class Truncated:
                                          xp.where(inside, -q * d, 0 * d)) for d in dz)
 
     def _solve(self, xp, u, theta, low, high):
-        """z with F_T(z) = u, in double: Newton on log F (or log S) in a bracket halved
-        whenever a step would leave it. Infinite bounds are first replaced by points beyond
-        which the mass is below u's resolution. Each step evaluates the elements not yet
-        converged, and each of them in its own form only."""
+        """z with F_T(z) = u, in double: the level (1 - u) F(low) + u F(high) in the accurate
+        tail's form (log F where low lies below the median, log S above it), then the base's
+        compiled quantile of that level (log_icdf, or icdf_upper for log S), in one call."""
         shape = u.shape
         u, low, high = (xp.astype(v.reshape(-1), xp.float64) for v in (u, low, high))
         theta = [xp.astype(t.reshape(-1), xp.float64) for t in theta]
         upper, ll, lh = self._tails(xp, theta, low, high)
-        # the target log F (F form) or log S (S form): (1 - u) at low plus u at high
-        target = xp.logaddexp(xp.log1p(-u) + ll, xp.log(u) + lh)   # NaN rows stay NaN
-        sign = 1 - 2 * xp.astype(upper, xp.float64)     # log S falls where log F rises
-
-        def f(x, sel, th):
-            """(sign (log F - target), log F) at x for the elements sel (th: their
-            parameters), log F meaning log S in the S form."""
-            lf = self._in_form(xp, x, th, upper[sel])
-            return sign[sel] * (lf - target[sel]), lf
-
-        lo, hi = xp.copy(low), xp.copy(high)
-        for bound, direction in ((lo, -1.0), (hi, 1.0)):
-            sel = xp.flatnonzero(~xp.isfinite(bound) & xp.isfinite(target))
-            if len(sel) == 0:
-                continue
-            other = (high if direction < 0 else low)[sel]
-            other = self._finite_or(xp, other, xp.zeros_like(other))
-            step = xp.ones_like(other)
-            for _ in range(MAX_GROWTH):
-                cand = other + direction * step
-                val, _ = f(cand, sel, [t[sel] for t in theta])
-                done = (val <= 0) if direction < 0 else (val >= 0)
-                bound[sel[done]] = cand[done]
-                sel, other, step = sel[~done], other[~done], step[~done] * 2.0
-                if len(sel) == 0:
-                    break
-        x = 0.5 * (lo + hi)
-        x = self._finite_or(xp, x, self._finite_or(xp, lo, hi))
-        act = xp.flatnonzero(xp.isfinite(x))
-        eps = 4 * xp.finfo(xp.float64).eps
-        tiny = xp.finfo(xp.float64).tiny
-        zero_end = self.base.support[0] == 0
-        evaluated = 0
-        for _ in range(MAX_STEPS):
-            if len(act) == 0:
-                break
-            evaluated += len(act)
-            xa = x[act]
-            th = [t[act] for t in theta]
-            val, lf = f(xa, act, th)
-            la = xp.where(val < 0, xa, lo[act])
-            ha = xp.where(val > 0, xa, hi[act])
-            lo[act], hi[act] = la, ha
-            # log |dlog F/dx| (in logs: near 0 the slope overflows where x times it does
-            # not), then a Newton step, in x or in log |x| (a step onto the bracket's end is
-            # allowed: at the root Newton stays put there)
-            log_slope = xp.kernel(self.base, "log_prob", xa, *th) - lf
-            spread, sa, sb = _spread(xp, la, ha, zero_end)
-            in_log = spread & (xa != 0)                 # (x = 0 is an end, not inside)
-            log_x = xp.log(xp.abs(xp.where(in_log, xa, xp.ones_like(xa))))
-            newton = xp.where(in_log, xa * xp.exp(-val * xp.exp(-log_slope - log_x)),
-                              xa - val * xp.exp(-log_slope))
-            # a step taken from an infinite density, or one that underflowed to 0, bisects
-            inside = (xp.isfinite(newton) & (newton >= la) & (newton <= ha)
-                      & xp.isfinite(log_slope) & ~(in_log & (newton == 0)))
-            nxt = xp.where(inside, newton, _middle(xp, spread, sa, sb))
-            # converged once a Newton step is below x's ulps, or log F is within its own
-            # rounding of the target (there a step is noise: near x = 0 it can still be many
-            # of x's ulps, and two points a few ulps apart can send Newton to each other);
-            # a bisection step always moves, the bracket's width ends those
-            noise = 8 * eps * (1 + xp.abs(target[act]))
-            moved = ~inside | ((xp.abs(nxt - xa) > eps * xp.clip(xp.abs(xa), tiny, None))
-                               & (xp.abs(val) > noise))
-            moved &= (ha - la) > eps * xp.clip(xp.maximum(xp.abs(la), xp.abs(ha)), tiny, None)
-            x[act] = nxt
-            act = act[moved & (val != 0)]
-        self.steps = evaluated / max(len(x), 1)
+        level = xp.logaddexp(xp.log1p(-u) + ll, xp.log(u) + lh)   # NaN rows stay NaN
+        x = self._in_form(xp, level, theta, upper, kernels=("icdf_upper", "log_icdf"))
         return xp.clip(x, low, high).reshape(shape)
 
     def quantile(self, u, *params):
-        """z with F_T(z) = u, the inverse of cdf, by the samplers' Newton-bisection (u = 0
+        """z with F_T(z) = u, the inverse of cdf, by the base's compiled quantile (u = 0
         and 1 give low and high; u outside [0, 1] NaN)."""
         xp, u, theta, low, high = self._split((u,) + params)
         with xp.quiet():
@@ -326,6 +234,17 @@ class Truncated:
             z = xp.where(u == 0, low, xp.where(u == 1, high, z))
             bad = self._bad(xp, theta, low, high) | ~((u >= 0) & (u <= 1))
             return xp.where(bad, math.nan, z)
+
+    icdf = quantile
+
+    def icdf_grad(self, u, *params):
+        """The quantile z and (dz/du, dz/dp for the base parameters, dz/dlow, dz/dhigh):
+        dz/du = 1 / q_T(z), the others the implicit gradients at z."""
+        z = self.quantile(u, *params)
+        xp, z, theta, low, high = self._split((z,) + params)
+        with xp.quiet():
+            grads, lq, _, _ = self._implicit_grad(xp, z, theta, low, high)
+            return z, (xp.exp(-lq),) + tuple(grads)
 
     def sample(self, *params, size=None, seed=None, dtype=None):
         """Samples by inverting F_T; size, seed and dtype as in a generated module (seed:

@@ -1,5 +1,6 @@
 """Chi2(k): the chi-squared distribution with k degrees of freedom, Gamma(k/2, rate 1/2)."""
 from irgen.dsl import *
+from irgen.distributions.gamma import gamma_guess
 from irgen.distributions.gamma import group as gamma_group
 from irgen.distributions.gamma import sample as gamma_sample
 from irgen.distributions.gamma import sample_group as gamma_sample_group
@@ -54,6 +55,11 @@ def chi2_sample_group(k):
     return gamma_sample_group(0.5 * k, 0.5)
 
 
+@dsl
+def quantile_guess(u, k):
+    return gamma_guess(u, 0.5 * k, 0.5)
+
+
 chi2 = Distribution(
     name="chi2",
     doc="""Chi-squared distribution with k degrees of freedom (k > 0, not only whole).
@@ -64,4 +70,5 @@ Gamma's (irgen/lib/incomplete_gamma.py, Marsaglia and Tsang).""",
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
     group=chi2_group, sample=chi2_sample, sample_group=chi2_sample_group,
+    quantile_guess=quantile_guess,
 )

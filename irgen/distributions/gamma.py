@@ -1,6 +1,7 @@
 """Gamma(alpha, beta): shape alpha, rate beta; F(x) = P(alpha, beta x)."""
 from irgen.dsl import *
 from irgen.lib.portable import portable_exp, portable_log
+from irgen.lib.special import ndtri_rough
 from irgen.lib.incomplete_gamma import (SMALL_A_Q_BELOW, gamma_p, log_gamma_p,
                                         log_gamma_p_of_log, log_gamma_q, log_gamma_q_of_log,
                                         split)
@@ -56,6 +57,23 @@ def group(x, alpha, beta):
     below_one = 7.0 + small if d < 0.0 else (9.0 + small if y < SMALL_A_Q_BELOW else 11.0)
     above_one = series if d < 0.0 else fraction
     return above_one if alpha >= 1.0 else below_one
+
+
+@dsl
+def gamma_guess(u, alpha, beta):
+    """Wilson and Hilferty's cube of a normal quantile, within a few percent for alpha >= 1
+    away from the tails; where it is below the lower tail's bound, or not positive, that bound
+    (u alpha Gamma(alpha))^(1/alpha), or the exponential upper tail for alpha < 1."""
+    c = 1.0 / (9.0 * alpha)
+    w = 1.0 - c + ndtri_rough(u) * sqrt(c)
+    x = alpha * w * w * w
+    small = exp((log(u) + lgamma(alpha + 1.0)) / alpha)
+    if alpha < 1.0:
+        t = 1.0 - alpha * (0.253 + alpha * 0.12)
+        x = small if u < t else 1.0 - log1p(-(u - t) / (1.0 - t))
+    elif w <= 0.0 or x < small:       # small is a lower bound: P(a, x) < x^a / Gamma(a + 1)
+        x = small
+    return x / beta
 
 
 @dsl
@@ -164,5 +182,5 @@ in float32, where z itself underflows.""",
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
     group=group, sample=sample, sample_group=sample_group, log_space=log_gamma,
-    log_sample=log_sample,
+    log_sample=log_sample, quantile_guess=gamma_guess,
 )

@@ -38,6 +38,12 @@ def sample(mu, beta):
     return mu - beta * portable_log(e)
 
 
+@dsl
+def quantile_guess(u, mu, beta):
+    """The quantile itself, mu - beta log(-log u): the solver only confirms it."""
+    return mu - beta * log(-log(u))
+
+
 gumbel = Distribution(
     name="gumbel",
     doc="""Gumbel (maximum) distribution with location mu and scale beta.
@@ -48,4 +54,5 @@ F(x) = exp(-exp(-(x - mu) / beta)); a location-scale family, so the implicit gra
             Param("beta", "scale", "positive", role="scale")),
     support=Interval(-INF, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper, sample=sample,
+    quantile_guess=quantile_guess,
 )

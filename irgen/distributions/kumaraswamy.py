@@ -52,6 +52,12 @@ def sample(a, b):
     return portable_exp(portable_log(rest) / a)
 
 
+@dsl
+def quantile_guess(u, a, b):
+    """The quantile itself, (1 - (1 - u)^(1/b))^(1/a)."""
+    return exp(log(-expm1(log1p(-u) / b)) / a)
+
+
 kumaraswamy = Distribution(
     name="kumaraswamy",
     doc="""Kumaraswamy distribution with shapes a and b, on [0, 1].
@@ -65,4 +71,5 @@ the gradients. Samples by inversion.""",
     support=Interval(0.0, 1.0),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, sample=sample,
     float32="double",
+    quantile_guess=quantile_guess,
 )

@@ -1,7 +1,7 @@
 """LogNormal(mu, sigma): log z ~ Normal(mu, sigma)."""
 from irgen.dsl import *
 from irgen.lib.portable import portable_exp
-from irgen.lib.special import log_ndtr
+from irgen.lib.special import log_ndtr, ndtri_rough
 
 LOG_SQRT_2PI = 0.9189385332046728
 SQRT1_2 = 0.7071067811865476
@@ -42,6 +42,11 @@ def sample(mu, sigma):
     return portable_exp(y)
 
 
+@dsl
+def quantile_guess(u, mu, sigma):
+    return exp(mu + sigma * ndtri_rough(u))
+
+
 lognormal = Distribution(
     name="lognormal",
     doc="""Log-normal distribution: log z is Normal(mu, sigma).
@@ -53,4 +58,5 @@ Samples are exp(mu + sigma x) with x a normal draw.""",
             Param("sigma", "standard deviation of log z", "positive")),
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper, sample=sample,
+    quantile_guess=quantile_guess,
 )

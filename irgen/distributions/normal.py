@@ -1,6 +1,6 @@
 """Normal(mu, sigma): the CDF through erfc, accurate in both tails."""
 from irgen.dsl import *
-from irgen.lib.special import log_ndtr
+from irgen.lib.special import log_ndtr, ndtri_rough
 
 LOG_SQRT_2PI = 0.9189385332046728
 SQRT1_2 = 0.7071067811865476
@@ -33,6 +33,11 @@ def upper(x, mu, sigma):
 
 
 @dsl
+def quantile_guess(u, mu, sigma):
+    return mu + sigma * ndtri_rough(u)
+
+
+@dsl
 def sample(mu, sigma):
     return mu + sigma * normal()
 
@@ -48,5 +53,5 @@ Box-Muller normal draw.""",
             Param("sigma", "standard deviation", "positive", role="scale")),
     support=Interval(-INF, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
-    sample=sample,
+    sample=sample, quantile_guess=quantile_guess,
 )

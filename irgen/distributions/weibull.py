@@ -46,6 +46,12 @@ def sample(k, lam):
     return lam * portable_exp(portable_log(e) / k)
 
 
+@dsl
+def quantile_guess(u, k, lam):
+    """The quantile itself, lam (-log(1 - u))^(1/k)."""
+    return lam * exp(log(-log1p(-u)) / k)
+
+
 weibull = Distribution(
     name="weibull",
     doc="""Weibull distribution with shape k and scale lam.
@@ -56,4 +62,5 @@ z / lam. Samples by inversion.""",
     params=(Param("k", "shape", "positive"), Param("lam", "scale", "positive", role="scale")),
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper, sample=sample,
+    quantile_guess=quantile_guess,
 )

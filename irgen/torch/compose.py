@@ -62,30 +62,6 @@ class Truncated(_Generated):
     def support(self):
         return constraints.interval(self.low, self.high)
 
-    def icdf(self, value):
-        """The quantile: z with cdf(z) = value; its gradients are the implicit ones in the
-        parameters and the bounds, and 1 / q(z) in value."""
-        p = self._params[0]
-        value = torch.as_tensor(value, dtype=p.dtype, device=p.device)
-        return _Quantile.apply(self._module, value, *self._params)
-
-
-class _Quantile(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, module, u, *params):
-        z, = launch.call(module, "quantile", [u, *params])
-        if any(ctx.needs_input_grad[1:]):
-            lq, = launch.call(module, "log_prob", [z, *params])
-            dz = launch.call(module, "implicit_grad", [z, *params])
-            ctx.save_for_backward(torch.exp(-lq), *dz)      # dz/du = 1 / q(z)
-        ctx.shapes = [u.shape] + [p.shape for p in params]
-        return z
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, g):
-        return (None,) + _grads(ctx, g, ctx.saved_tensors, 1)
-
 
 def _truncated_class(base_class, parent=None):
     """The subclass of parent (Truncated, or an integration's class derived from it) for a

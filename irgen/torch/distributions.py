@@ -47,7 +47,7 @@ def seed() -> int:
 
 class _Equivalent:
     """What a class shares with torch's class of the same distribution, where torch has one
-    (_equivalent): entropy, icdf and KL divergences in closed form come from torch's, with
+    (_equivalent): entropy and KL divergences in closed form come from torch's, with
     the same parameters (so with their gradients); without one they raise
     NotImplementedError, as torch's do where it has no closed form."""
     _equivalent = None
@@ -61,9 +61,6 @@ class _Equivalent:
 
     def entropy(self):
         return self._torch().entropy()
-
-    def icdf(self, value):
-        return self._torch().icdf(value)
 
 
 def _as_torch(d: Distribution) -> Distribution:
@@ -161,6 +158,13 @@ class _Generated(_Equivalent, Distribution):
 
     def cdf(self, value):
         return F.apply(F.Cdf, self._module, self._value(value), *self._params)
+
+    def icdf(self, value):
+        """The quantile, from the module's compiled icdf kernel: differentiable in value
+        (dz/du = 1 / q(z)) and in every parameter (the implicit gradients)."""
+        p = self._params[0]         # a probability, not a value of the support: unchecked
+        u = torch.as_tensor(value, dtype=p.dtype, device=p.device)
+        return F.apply(F.Icdf, self._module, u, *self._params)
 
 
 def from_module(module, names=None, *, order=None, defaults=None, mean=None, variance=None,

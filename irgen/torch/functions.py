@@ -159,6 +159,25 @@ class Cdf(torch.autograd.Function):
         return (None,) + _grads(ctx, g, ctx.saved_tensors, 1)
 
 
+class Icdf(torch.autograd.Function):
+    """The quantile z of u and, where a gradient is wanted, dz/du = 1 / q(z) and the
+    implicit gradients dz/dp, from the module's icdf_grad in the same call."""
+    @staticmethod
+    def forward(ctx, module, u, *params):
+        args = (u,) + params
+        ctx.shapes = [u.shape] + [p.shape for p in params]
+        if not any(ctx.needs_input_grad[1:]):
+            return launch.call(module, "icdf", args)[0]
+        z, *dz = launch.call(module, "icdf_grad", args)
+        ctx.save_for_backward(*dz)
+        return z
+
+    @staticmethod
+    @once
+    def backward(ctx, g):
+        return (None,) + _grads(ctx, g, ctx.saved_tensors, 1)
+
+
 class SimplexRSample(torch.autograd.Function):
     @staticmethod
     def forward(ctx, module, shape, seed, alpha):

@@ -193,7 +193,8 @@ def test_entropy_icdf_and_kl_as_torchs(name):
     """Where torch has a closed form (entropy, icdf, KL divergence), the same value from
     the same parameters, with gradients, for pairs of irgen's classes and mixed pairs;
     where it has none, NotImplementedError as torch's (von Mises: irgen's own, checked
-    against quadrature in the next test)."""
+    against quadrature in the next test), except icdf, which every class has (the inverse
+    of its cdf)."""
     ours, theirs, params, x = CASES[name]
     if name == "VonMises":
         return
@@ -212,14 +213,24 @@ def test_entropy_icdf_and_kl_as_torchs(name):
     u = t(0.2, 0.7)
     try:
         ref = rp.icdf(u)
-    except NotImplementedError:
-        with pytest.raises(NotImplementedError):
-            p.icdf(u)
+    except NotImplementedError:          # irgen's compiled quantile: the inverse of cdf
+        assert torch.allclose(p.cdf(p.icdf(u)), u, rtol=1e-13)
     else:
-        assert torch.allclose(p.icdf(u), ref, rtol=1e-14)
+        assert torch.allclose(p.icdf(u), ref, rtol=1e-13)
     k = params[-1].clone().requires_grad_()       # a scale or shape: the entropy has it
     ours(*params[:-1], k).entropy().sum().backward()
     assert torch.isfinite(k.grad).all()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_icdf_gradcheck_in_u_and_every_parameter(name):
+    """icdf from the compiled quantile kernel: torch.autograd.gradcheck (central
+    differences in float64) in u and every parameter, for every class."""
+    ours, _, params, _ = CASES[name]
+    u = t(0.15, 0.8).requires_grad_()
+    ps = tuple(p.clone().requires_grad_() for p in params)
+    assert torch.autograd.gradcheck(lambda u, *p: ours(*p).icdf(u), (u,) + ps,
+                                    eps=1e-7, atol=1e-6, rtol=1e-5)
 
 
 def test_dirichlet_entropy_and_kl_as_torchs():
