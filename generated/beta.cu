@@ -7,11 +7,13 @@
 
 #ifdef __CUDACC__
 #define IRGEN_FN static __device__ __forceinline__
+#define IRGEN_FN_OUTLINE static __device__ __noinline__
 #define IRGEN_TABLE static __constant__ const
 __device__ __forceinline__ double irgen_lgamma(double x) { return lgamma(x); }
 __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 #else
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 #define IRGEN_TABLE static const
 /* lgamma writes the global signgam; the reentrant form keeps threads apart */
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
@@ -3072,7 +3074,7 @@ IRGEN_FN double log_prob__d0_f64(double x, double a, double b, double d0_x, doub
     return -_irgen_t1 + high + lower + log(a);
 }
 
-IRGEN_FN double quantile_solve_f64(double t, double s, double u, double a, double b)
+IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double a, double b)
 {
     double lo_23 = 0.0;
     double hi_24 = 0.0;

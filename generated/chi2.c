@@ -17,6 +17,7 @@ __attribute__((const)) static inline float irgen_lgammaf(float x)
 { int s; return lgammaf_r(x, &s); }
 
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 /* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
    which irgen/lib/portable.py builds elementary functions that give the same bits on
    every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
@@ -3453,7 +3454,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_m
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd k)
+IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd k)
 {
     irgen_vd lo_19 = irgen_bc_f64(0.0);
     irgen_vd hi_20 = irgen_bc_f64(0.0);
@@ -3721,16 +3722,26 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd k)
 {
+    irgen_vd guess_38 = irgen_bc_f64(0.0);
+    irgen_vd group_39 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = quantile_guess_v_f64(irgen_m0, u, k);
+      guess_38 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = chi2_group_v_f64(irgen_m0, guess_38, k);
+      group_39 = irgen_o0;
+    }
+    return irgen_sel_f64(((group_39 >= irgen_bc_f64(0.0)) & (group_39 < irgen_bc_f64(32.0))), group_39, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd z_38 = irgen_bc_f64(0.0);
-    irgen_vd lq_39 = irgen_bc_f64(0.0);
-    irgen_vd dz_40 = irgen_bc_f64(0.0);
+    irgen_vd z_40 = irgen_bc_f64(0.0);
+    irgen_vd lq_41 = irgen_bc_f64(0.0);
+    irgen_vd dz_42 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3751,8 +3762,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
             const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_38__0 = 0.0;
-                z_38 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_38__0), z_38);
+                const double z_40__0 = 0.0;
+                z_40 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_40__0), z_40);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3760,30 +3771,30 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_38__0 = ((double)INFINITY);
-                        z_38 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_38__0), z_38);
+                        const double z_40__0 = ((double)INFINITY);
+                        z_40 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_40__0), z_40);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, k);
-                          z_38 = irgen_sel_f64(irgen_m9, irgen_o0, z_38);
+                          z_40 = irgen_sel_f64(irgen_m9, irgen_o0, z_40);
                         }
                     }
                 }
             }
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_38, k);
-          lq_39 = irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_40, k);
+          lq_41 = irgen_o0;
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_38, k);
-          dz_40 = irgen_o0;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_40, k);
+          dz_42 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_38, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_39), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_40, irgen_ret2);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_40, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_41), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_42, irgen_ret2);
         *irgen_r1 = irgen_ret1;
         *irgen_r2 = irgen_ret2;
         return irgen_ret0;
@@ -3795,14 +3806,24 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
 
 static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd k)
 {
+    irgen_vd guess_43 = irgen_bc_f64(0.0);
+    irgen_vd group_44 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = quantile_guess_v_f64(irgen_m0, u, k);
+      guess_43 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = chi2_group_v_f64(irgen_m0, guess_43, k);
+      group_44 = irgen_o0;
+    }
+    return irgen_sel_f64(((group_44 >= irgen_bc_f64(0.0)) & (group_44 < irgen_bc_f64(32.0))), group_44, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd k)
 {
-    irgen_vd z_41 = irgen_bc_f64(0.0);
+    irgen_vd z_45 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (log_u != log_u));
@@ -3819,8 +3840,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
             const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_41__0 = 0.0;
-                z_41 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_41__0), z_41);
+                const double z_45__0 = 0.0;
+                z_45 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_45__0), z_45);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3828,20 +3849,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_41__0 = ((double)INFINITY);
-                        z_41 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_41__0), z_41);
+                        const double z_45__0 = ((double)INFINITY);
+                        z_45 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_45__0), z_45);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), k);
-                          z_41 = irgen_sel_f64(irgen_m9, irgen_o0, z_41);
+                          z_45 = irgen_sel_f64(irgen_m9, irgen_o0, z_45);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_41, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_45, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3849,14 +3870,24 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd k)
 {
+    irgen_vd guess_46 = irgen_bc_f64(0.0);
+    irgen_vd group_47 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = quantile_guess_v_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, log_u), k);
+      guess_46 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = chi2_group_v_f64(irgen_m0, guess_46, k);
+      group_47 = irgen_o0;
+    }
+    return irgen_sel_f64(((group_47 >= irgen_bc_f64(0.0)) & (group_47 < irgen_bc_f64(32.0))), group_47, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd k)
 {
-    irgen_vd z_42 = irgen_bc_f64(0.0);
+    irgen_vd z_48 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(k) == ((double)INFINITY)) | (log_1mu != log_1mu));
@@ -3873,8 +3904,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
             const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_42__0 = 0.0;
-                z_42 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_42__0), z_42);
+                const double z_48__0 = 0.0;
+                z_48 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_48__0), z_48);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3882,20 +3913,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_42__0 = ((double)INFINITY);
-                        z_42 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_42__0), z_42);
+                        const double z_48__0 = ((double)INFINITY);
+                        z_48 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_48__0), z_48);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), k);
-                          z_42 = irgen_sel_f64(irgen_m9, irgen_o0, z_42);
+                          z_48 = irgen_sel_f64(irgen_m9, irgen_o0, z_48);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_42, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_48, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3903,8 +3934,18 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
 
 static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd k)
 {
+    irgen_vd guess_49 = irgen_bc_f64(0.0);
+    irgen_vd group_50 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = quantile_guess_v_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, log_1mu), k);
+      guess_49 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = chi2_group_v_f64(irgen_m0, guess_49, k);
+      group_50 = irgen_o0;
+    }
+    return irgen_sel_f64(((group_50 >= irgen_bc_f64(0.0)) & (group_50 < irgen_bc_f64(32.0))), group_50, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
     return irgen_ret0;
 }
 
@@ -4481,7 +4522,7 @@ static inline __attribute__((always_inline)) irgen_vd chi2_sample_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd k, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_43 = irgen_bc_f64(0.0);
+    irgen_vd sample_51 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(k > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(k) == ((double)INFINITY)));
@@ -4496,9 +4537,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = chi2_sample_v_f64(irgen_m0, k, irgen_rng);
-          sample_43 = irgen_o0;
+          sample_51 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_43, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_51, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4506,28 +4547,28 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd k, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
-    irgen_vd dz_44 = irgen_bc_f64(0.0);
-    irgen_vd score_45 = irgen_bc_f64(0.0);
-    irgen_vd score_46 = irgen_bc_f64(0.0);
-    irgen_vd score_47 = irgen_bc_f64(0.0);
+    irgen_vd dz_52 = irgen_bc_f64(0.0);
+    irgen_vd score_53 = irgen_bc_f64(0.0);
+    irgen_vd score_54 = irgen_bc_f64(0.0);
+    irgen_vd score_55 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret3 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, k);
-      dz_44 = irgen_o0;
+      dz_52 = irgen_o0;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, k, &irgen_o1, &irgen_o2);
-      score_45 = irgen_o0;
-      score_46 = irgen_o1;
-      score_47 = irgen_o2;
+      score_53 = irgen_o0;
+      score_54 = irgen_o1;
+      score_55 = irgen_o2;
     }
-    *irgen_r1 = score_45;
-    *irgen_r2 = score_46;
-    *irgen_r3 = score_47;
-    return dz_44;
+    *irgen_r1 = score_53;
+    *irgen_r2 = score_54;
+    *irgen_r3 = score_55;
+    return dz_52;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -7748,7 +7789,7 @@ static inline __attribute__((always_inline)) irgen_vf log_prob__d0_v_f32(irgen_m
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf k)
+IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf k)
 {
     irgen_vf lo_19 = irgen_bc_f32(0.0f);
     irgen_vf hi_20 = irgen_bc_f32(0.0f);
@@ -8016,16 +8057,26 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_v_f32(irgen_mf
 
 static inline __attribute__((always_inline)) irgen_vf icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf k)
 {
+    irgen_vf guess_38 = irgen_bc_f32(0.0f);
+    irgen_vf group_39 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    { irgen_vf irgen_o0;
+      irgen_o0 = quantile_guess_v_f32(irgen_m0, u, k);
+      guess_38 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = chi2_group_v_f32(irgen_m0, guess_38, k);
+      group_39 = irgen_o0;
+    }
+    return irgen_sel_f32(((group_39 >= irgen_bc_f32(0.0f)) & (group_39 < irgen_bc_f32(32.0f))), group_39, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf k, irgen_vf* irgen_r1, irgen_vf* irgen_r2)
 {
-    irgen_vf z_38 = irgen_bc_f32(0.0f);
-    irgen_vf lq_39 = irgen_bc_f32(0.0f);
-    irgen_vf dz_40 = irgen_bc_f32(0.0f);
+    irgen_vf z_40 = irgen_bc_f32(0.0f);
+    irgen_vf lq_41 = irgen_bc_f32(0.0f);
+    irgen_vf dz_42 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -8046,8 +8097,8 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irg
             const irgen_mf irgen_m4 = (u == irgen_bc_f32(0.0f));
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const float z_38__0 = 0.0f;
-                z_38 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_38__0), z_38);
+                const float z_40__0 = 0.0f;
+                z_40 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_40__0), z_40);
             }
             irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f32(irgen_m6)) {
@@ -8055,30 +8106,30 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irg
                     const irgen_mf irgen_m7 = (u == irgen_bc_f32(1.0f));
                     irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const float z_38__0 = INFINITY;
-                        z_38 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_38__0), z_38);
+                        const float z_40__0 = INFINITY;
+                        z_40 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_40__0), z_40);
                     }
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
                           irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, k);
-                          z_38 = irgen_sel_f32(irgen_m9, irgen_o0, z_38);
+                          z_40 = irgen_sel_f32(irgen_m9, irgen_o0, z_40);
                         }
                     }
                 }
             }
         }
         { irgen_vf irgen_o0;
-          irgen_o0 = kernel_log_prob_v_f32(irgen_m0, z_38, k);
-          lq_39 = irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f32(irgen_m0, z_40, k);
+          lq_41 = irgen_o0;
         }
         { irgen_vf irgen_o0;
-          irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, z_38, k);
-          dz_40 = irgen_o0;
+          irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, z_40, k);
+          dz_42 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, z_38, irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, -lq_39), irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, dz_40, irgen_ret2);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_40, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, -lq_41), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, dz_42, irgen_ret2);
         *irgen_r1 = irgen_ret1;
         *irgen_r2 = irgen_ret2;
         return irgen_ret0;
@@ -8090,14 +8141,24 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irg
 
 static inline __attribute__((always_inline)) irgen_vf icdf_grad_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf k)
 {
+    irgen_vf guess_43 = irgen_bc_f32(0.0f);
+    irgen_vf group_44 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    { irgen_vf irgen_o0;
+      irgen_o0 = quantile_guess_v_f32(irgen_m0, u, k);
+      guess_43 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = chi2_group_v_f32(irgen_m0, guess_43, k);
+      group_44 = irgen_o0;
+    }
+    return irgen_sel_f32(((group_44 >= irgen_bc_f32(0.0f)) & (group_44 < irgen_bc_f32(32.0f))), group_44, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf k)
 {
-    irgen_vf z_41 = irgen_bc_f32(0.0f);
+    irgen_vf z_45 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (log_u > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(k) == INFINITY) | (log_u != log_u));
@@ -8114,8 +8175,8 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irge
             const irgen_mf irgen_m4 = (log_u == irgen_bc_f32(-INFINITY));
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const float z_41__0 = 0.0f;
-                z_41 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_41__0), z_41);
+                const float z_45__0 = 0.0f;
+                z_45 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_45__0), z_45);
             }
             irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f32(irgen_m6)) {
@@ -8123,20 +8184,20 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irge
                     const irgen_mf irgen_m7 = (log_u == irgen_bc_f32(0.0f));
                     irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const float z_41__0 = INFINITY;
-                        z_41 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_41__0), z_41);
+                        const float z_45__0 = INFINITY;
+                        z_45 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_45__0), z_45);
                     }
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
                           irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u), irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), irgen_v_exp_f32(irgen_m9, log_u), k);
-                          z_41 = irgen_sel_f32(irgen_m9, irgen_o0, z_41);
+                          z_45 = irgen_sel_f32(irgen_m9, irgen_o0, z_45);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, z_41, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_45, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -8144,14 +8205,24 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irge
 
 static inline __attribute__((always_inline)) irgen_vf log_icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf k)
 {
+    irgen_vf guess_46 = irgen_bc_f32(0.0f);
+    irgen_vf group_47 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    { irgen_vf irgen_o0;
+      irgen_o0 = quantile_guess_v_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, log_u), k);
+      guess_46 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = chi2_group_v_f32(irgen_m0, guess_46, k);
+      group_47 = irgen_o0;
+    }
+    return irgen_sel_f32(((group_47 >= irgen_bc_f32(0.0f)) & (group_47 < irgen_bc_f32(32.0f))), group_47, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf k)
 {
-    irgen_vf z_42 = irgen_bc_f32(0.0f);
+    irgen_vf z_48 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (log_1mu > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(k) == INFINITY) | (log_1mu != log_1mu));
@@ -8168,8 +8239,8 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(ir
             const irgen_mf irgen_m4 = (log_1mu == irgen_bc_f32(0.0f));
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const float z_42__0 = 0.0f;
-                z_42 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_42__0), z_42);
+                const float z_48__0 = 0.0f;
+                z_48 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_48__0), z_48);
             }
             irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f32(irgen_m6)) {
@@ -8177,20 +8248,20 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(ir
                     const irgen_mf irgen_m7 = (log_1mu == irgen_bc_f32(-INFINITY));
                     irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const float z_42__0 = INFINITY;
-                        z_42 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_42__0), z_42);
+                        const float z_48__0 = INFINITY;
+                        z_48 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_48__0), z_48);
                     }
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
                           irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu), irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), -irgen_v_expm1_f32(irgen_m9, log_1mu), k);
-                          z_42 = irgen_sel_f32(irgen_m9, irgen_o0, z_42);
+                          z_48 = irgen_sel_f32(irgen_m9, irgen_o0, z_48);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, z_42, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_48, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -8198,8 +8269,18 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(ir
 
 static inline __attribute__((always_inline)) irgen_vf icdf_upper_group_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf k)
 {
+    irgen_vf guess_49 = irgen_bc_f32(0.0f);
+    irgen_vf group_50 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    { irgen_vf irgen_o0;
+      irgen_o0 = quantile_guess_v_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, log_1mu), k);
+      guess_49 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = chi2_group_v_f32(irgen_m0, guess_49, k);
+      group_50 = irgen_o0;
+    }
+    return irgen_sel_f32(((group_50 >= irgen_bc_f32(0.0f)) & (group_50 < irgen_bc_f32(32.0f))), group_50, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
     return irgen_ret0;
 }
 
@@ -8776,7 +8857,7 @@ static inline __attribute__((always_inline)) irgen_vf chi2_sample_v_f32(irgen_mf
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf k, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_43 = irgen_bc_f32(0.0f);
+    irgen_vf sample_51 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(k > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(k) == INFINITY));
@@ -8791,9 +8872,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = chi2_sample_v_f32(irgen_m0, k, irgen_rng);
-          sample_43 = irgen_o0;
+          sample_51 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_43, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_51, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -8801,28 +8882,28 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf k, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
 {
-    irgen_vf dz_44 = irgen_bc_f32(0.0f);
-    irgen_vf score_45 = irgen_bc_f32(0.0f);
-    irgen_vf score_46 = irgen_bc_f32(0.0f);
-    irgen_vf score_47 = irgen_bc_f32(0.0f);
+    irgen_vf dz_52 = irgen_bc_f32(0.0f);
+    irgen_vf score_53 = irgen_bc_f32(0.0f);
+    irgen_vf score_54 = irgen_bc_f32(0.0f);
+    irgen_vf score_55 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret3 = irgen_bc_f32(0.0f);
     { irgen_vf irgen_o0;
       irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, x, k);
-      dz_44 = irgen_o0;
+      dz_52 = irgen_o0;
     }
     { irgen_vf irgen_o0, irgen_o1, irgen_o2;
       irgen_o0 = kernel_log_prob_grad_v_f32(irgen_m0, x, k, &irgen_o1, &irgen_o2);
-      score_45 = irgen_o0;
-      score_46 = irgen_o1;
-      score_47 = irgen_o2;
+      score_53 = irgen_o0;
+      score_54 = irgen_o1;
+      score_55 = irgen_o2;
     }
-    *irgen_r1 = score_45;
-    *irgen_r2 = score_46;
-    *irgen_r3 = score_47;
-    return dz_44;
+    *irgen_r1 = score_53;
+    *irgen_r2 = score_54;
+    *irgen_r3 = score_55;
+    return dz_52;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;

@@ -7,11 +7,13 @@
 
 #ifdef __CUDACC__
 #define IRGEN_FN static __device__ __forceinline__
+#define IRGEN_FN_OUTLINE static __device__ __noinline__
 #define IRGEN_TABLE static __constant__ const
 __device__ __forceinline__ double irgen_lgamma(double x) { return lgamma(x); }
 __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 #else
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 #define IRGEN_TABLE static const
 /* lgamma writes the global signgam; the reentrant form keeps threads apart */
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
@@ -2107,7 +2109,7 @@ IRGEN_FN double log_prob__d0_f64(double x, double k, double d0_x, double* irgen_
     }
 }
 
-IRGEN_FN double quantile_solve_f64(double t, double s, double u, double k)
+IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double k)
 {
     double lo_19 = 0.0;
     double hi_20 = 0.0;
@@ -2287,14 +2289,18 @@ IRGEN_FN double kernel_icdf_f64(double u, double k)
 
 IRGEN_FN double icdf_group_f64(double u, double k)
 {
-    return u > 0.5 ? 1.0 : 0.0;
+    double guess_38 = 0.0;
+    double group_39 = 0.0;
+    guess_38 = quantile_guess_f64(u, k);
+    group_39 = chi2_group_f64(guess_38, k);
+    return group_39 >= 0.0 && group_39 < 32.0 ? group_39 : (u > 0.5 ? 1.0 : 0.0);
 }
 
 IRGEN_FN double kernel_icdf_grad_f64(double u, double k, double* irgen_r1, double* irgen_r2)
 {
-    double z_38 = 0.0;
-    double lq_39 = 0.0;
-    double dz_40 = 0.0;
+    double z_40 = 0.0;
+    double lq_41 = 0.0;
+    double dz_42 = 0.0;
     if (!(u >= 0.0 && u <= 1.0) || !(k > 0.0) || isinf(k) || isnan(u)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -2302,87 +2308,99 @@ IRGEN_FN double kernel_icdf_grad_f64(double u, double k, double* irgen_r1, doubl
     }
     if (u == 0.0) {
         {
-            const double z_38__0 = 0.0;
-            z_38 = z_38__0;
+            const double z_40__0 = 0.0;
+            z_40 = z_40__0;
         }
     } else {
         if (u == 1.0) {
             {
-                const double z_38__0 = ((double)INFINITY);
-                z_38 = z_38__0;
+                const double z_40__0 = ((double)INFINITY);
+                z_40 = z_40__0;
             }
         } else {
-            z_38 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, k);
+            z_40 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, k);
         }
     }
-    lq_39 = kernel_log_prob_f64(z_38, k);
-    dz_40 = kernel_implicit_grad_f64(z_38, k);
-    *irgen_r1 = exp(-lq_39);
-    *irgen_r2 = dz_40;
-    return z_38;
+    lq_41 = kernel_log_prob_f64(z_40, k);
+    dz_42 = kernel_implicit_grad_f64(z_40, k);
+    *irgen_r1 = exp(-lq_41);
+    *irgen_r2 = dz_42;
+    return z_40;
 }
 
 IRGEN_FN double icdf_grad_group_f64(double u, double k)
 {
-    return u > 0.5 ? 1.0 : 0.0;
+    double guess_43 = 0.0;
+    double group_44 = 0.0;
+    guess_43 = quantile_guess_f64(u, k);
+    group_44 = chi2_group_f64(guess_43, k);
+    return group_44 >= 0.0 && group_44 < 32.0 ? group_44 : (u > 0.5 ? 1.0 : 0.0);
 }
 
 IRGEN_FN double kernel_log_icdf_f64(double log_u, double k)
 {
-    double z_41 = 0.0;
+    double z_45 = 0.0;
     if (!(k > 0.0) || log_u > 0.0 || isinf(k) || isnan(log_u)) {
         return ((double)NAN);
     }
     if (log_u == -((double)INFINITY)) {
         {
-            const double z_41__0 = 0.0;
-            z_41 = z_41__0;
+            const double z_45__0 = 0.0;
+            z_45 = z_45__0;
         }
     } else {
         if (log_u == 0.0) {
             {
-                const double z_41__0 = ((double)INFINITY);
-                z_41 = z_41__0;
+                const double z_45__0 = ((double)INFINITY);
+                z_45 = z_45__0;
             }
         } else {
-            z_41 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), k);
+            z_45 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), k);
         }
     }
-    return z_41;
+    return z_45;
 }
 
 IRGEN_FN double log_icdf_group_f64(double log_u, double k)
 {
-    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+    double guess_46 = 0.0;
+    double group_47 = 0.0;
+    guess_46 = quantile_guess_f64(exp(log_u), k);
+    group_47 = chi2_group_f64(guess_46, k);
+    return group_47 >= 0.0 && group_47 < 32.0 ? group_47 : (log_u > -0.6931471805599453 ? 1.0 : 0.0);
 }
 
 IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double k)
 {
-    double z_42 = 0.0;
+    double z_48 = 0.0;
     if (!(k > 0.0) || log_1mu > 0.0 || isinf(k) || isnan(log_1mu)) {
         return ((double)NAN);
     }
     if (log_1mu == 0.0) {
         {
-            const double z_42__0 = 0.0;
-            z_42 = z_42__0;
+            const double z_48__0 = 0.0;
+            z_48 = z_48__0;
         }
     } else {
         if (log_1mu == -((double)INFINITY)) {
             {
-                const double z_42__0 = ((double)INFINITY);
-                z_42 = z_42__0;
+                const double z_48__0 = ((double)INFINITY);
+                z_48 = z_48__0;
             }
         } else {
-            z_42 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), k);
+            z_48 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), k);
         }
     }
-    return z_42;
+    return z_48;
 }
 
 IRGEN_FN double icdf_upper_group_f64(double log_1mu, double k)
 {
-    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+    double guess_49 = 0.0;
+    double group_50 = 0.0;
+    guess_49 = quantile_guess_f64(-expm1(log_1mu), k);
+    group_50 = chi2_group_f64(guess_49, k);
+    return group_50 >= 0.0 && group_50 < 32.0 ? group_50 : (log_1mu > -0.6931471805599453 ? 1.0 : 0.0);
 }
 
 IRGEN_FN double sample_group_f64(double alpha, double beta)
@@ -2811,30 +2829,30 @@ IRGEN_FN double chi2_sample_f64(double k, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double k, irgen_rng* irgen_rng)
 {
-    double sample_43 = 0.0;
+    double sample_51 = 0.0;
     if (!(k > 0.0) || isinf(k)) {
         return ((double)NAN);
     }
-    sample_43 = chi2_sample_f64(k, irgen_rng);
-    return sample_43;
+    sample_51 = chi2_sample_f64(k, irgen_rng);
+    return sample_51;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double k, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
-    double dz_44 = 0.0;
-    double score_45 = 0.0;
-    double score_46 = 0.0;
-    double score_47 = 0.0;
-    dz_44 = kernel_implicit_grad_f64(x, k);
+    double dz_52 = 0.0;
+    double score_53 = 0.0;
+    double score_54 = 0.0;
+    double score_55 = 0.0;
+    dz_52 = kernel_implicit_grad_f64(x, k);
     { double irgen_o1, irgen_o2;
-      score_45 = kernel_log_prob_grad_f64(x, k, &irgen_o1, &irgen_o2);
-      score_46 = irgen_o1;
-      score_47 = irgen_o2;
+      score_53 = kernel_log_prob_grad_f64(x, k, &irgen_o1, &irgen_o2);
+      score_54 = irgen_o1;
+      score_55 = irgen_o2;
     }
-    *irgen_r1 = score_45;
-    *irgen_r2 = score_46;
-    *irgen_r3 = score_47;
-    return dz_44;
+    *irgen_r1 = score_53;
+    *irgen_r2 = score_54;
+    *irgen_r3 = score_55;
+    return dz_52;
 }
 
 /* ---- float32 device functions ---- */
@@ -4796,7 +4814,7 @@ IRGEN_FN float log_prob__d0_f32(float x, float k, float d0_x, float* irgen_r1)
     }
 }
 
-IRGEN_FN float quantile_solve_f32(float t, float s, float u, float k)
+IRGEN_FN_OUTLINE float quantile_solve_f32(float t, float s, float u, float k)
 {
     float lo_19 = 0.0f;
     float hi_20 = 0.0f;
@@ -4976,14 +4994,18 @@ IRGEN_FN float kernel_icdf_f32(float u, float k)
 
 IRGEN_FN float icdf_group_f32(float u, float k)
 {
-    return u > 0.5f ? 1.0f : 0.0f;
+    float guess_38 = 0.0f;
+    float group_39 = 0.0f;
+    guess_38 = quantile_guess_f32(u, k);
+    group_39 = chi2_group_f32(guess_38, k);
+    return group_39 >= 0.0f && group_39 < 32.0f ? group_39 : (u > 0.5f ? 1.0f : 0.0f);
 }
 
 IRGEN_FN float kernel_icdf_grad_f32(float u, float k, float* irgen_r1, float* irgen_r2)
 {
-    float z_38 = 0.0f;
-    float lq_39 = 0.0f;
-    float dz_40 = 0.0f;
+    float z_40 = 0.0f;
+    float lq_41 = 0.0f;
+    float dz_42 = 0.0f;
     if (!(u >= 0.0f && u <= 1.0f) || !(k > 0.0f) || isinf(k) || isnan(u)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -4991,87 +5013,99 @@ IRGEN_FN float kernel_icdf_grad_f32(float u, float k, float* irgen_r1, float* ir
     }
     if (u == 0.0f) {
         {
-            const float z_38__0 = 0.0f;
-            z_38 = z_38__0;
+            const float z_40__0 = 0.0f;
+            z_40 = z_40__0;
         }
     } else {
         if (u == 1.0f) {
             {
-                const float z_38__0 = INFINITY;
-                z_38 = z_38__0;
+                const float z_40__0 = INFINITY;
+                z_40 = z_40__0;
             }
         } else {
-            z_38 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, k);
+            z_40 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, k);
         }
     }
-    lq_39 = kernel_log_prob_f32(z_38, k);
-    dz_40 = kernel_implicit_grad_f32(z_38, k);
-    *irgen_r1 = expf(-lq_39);
-    *irgen_r2 = dz_40;
-    return z_38;
+    lq_41 = kernel_log_prob_f32(z_40, k);
+    dz_42 = kernel_implicit_grad_f32(z_40, k);
+    *irgen_r1 = expf(-lq_41);
+    *irgen_r2 = dz_42;
+    return z_40;
 }
 
 IRGEN_FN float icdf_grad_group_f32(float u, float k)
 {
-    return u > 0.5f ? 1.0f : 0.0f;
+    float guess_43 = 0.0f;
+    float group_44 = 0.0f;
+    guess_43 = quantile_guess_f32(u, k);
+    group_44 = chi2_group_f32(guess_43, k);
+    return group_44 >= 0.0f && group_44 < 32.0f ? group_44 : (u > 0.5f ? 1.0f : 0.0f);
 }
 
 IRGEN_FN float kernel_log_icdf_f32(float log_u, float k)
 {
-    float z_41 = 0.0f;
+    float z_45 = 0.0f;
     if (!(k > 0.0f) || log_u > 0.0f || isinf(k) || isnan(log_u)) {
         return NAN;
     }
     if (log_u == -INFINITY) {
         {
-            const float z_41__0 = 0.0f;
-            z_41 = z_41__0;
+            const float z_45__0 = 0.0f;
+            z_45 = z_45__0;
         }
     } else {
         if (log_u == 0.0f) {
             {
-                const float z_41__0 = INFINITY;
-                z_41 = z_41__0;
+                const float z_45__0 = INFINITY;
+                z_45 = z_45__0;
             }
         } else {
-            z_41 = quantile_solve_f32(log_u > -0.6931471805599453f ? logf(-expm1f(log_u)) : log_u, log_u > -0.6931471805599453f ? 1.0f : 0.0f, expf(log_u), k);
+            z_45 = quantile_solve_f32(log_u > -0.6931471805599453f ? logf(-expm1f(log_u)) : log_u, log_u > -0.6931471805599453f ? 1.0f : 0.0f, expf(log_u), k);
         }
     }
-    return z_41;
+    return z_45;
 }
 
 IRGEN_FN float log_icdf_group_f32(float log_u, float k)
 {
-    return log_u > -0.6931471805599453f ? 1.0f : 0.0f;
+    float guess_46 = 0.0f;
+    float group_47 = 0.0f;
+    guess_46 = quantile_guess_f32(expf(log_u), k);
+    group_47 = chi2_group_f32(guess_46, k);
+    return group_47 >= 0.0f && group_47 < 32.0f ? group_47 : (log_u > -0.6931471805599453f ? 1.0f : 0.0f);
 }
 
 IRGEN_FN float kernel_icdf_upper_f32(float log_1mu, float k)
 {
-    float z_42 = 0.0f;
+    float z_48 = 0.0f;
     if (!(k > 0.0f) || log_1mu > 0.0f || isinf(k) || isnan(log_1mu)) {
         return NAN;
     }
     if (log_1mu == 0.0f) {
         {
-            const float z_42__0 = 0.0f;
-            z_42 = z_42__0;
+            const float z_48__0 = 0.0f;
+            z_48 = z_48__0;
         }
     } else {
         if (log_1mu == -INFINITY) {
             {
-                const float z_42__0 = INFINITY;
-                z_42 = z_42__0;
+                const float z_48__0 = INFINITY;
+                z_48 = z_48__0;
             }
         } else {
-            z_42 = quantile_solve_f32(log_1mu > -0.6931471805599453f ? logf(-expm1f(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453f ? 0.0f : 1.0f, -expm1f(log_1mu), k);
+            z_48 = quantile_solve_f32(log_1mu > -0.6931471805599453f ? logf(-expm1f(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453f ? 0.0f : 1.0f, -expm1f(log_1mu), k);
         }
     }
-    return z_42;
+    return z_48;
 }
 
 IRGEN_FN float icdf_upper_group_f32(float log_1mu, float k)
 {
-    return log_1mu > -0.6931471805599453f ? 1.0f : 0.0f;
+    float guess_49 = 0.0f;
+    float group_50 = 0.0f;
+    guess_49 = quantile_guess_f32(-expm1f(log_1mu), k);
+    group_50 = chi2_group_f32(guess_49, k);
+    return group_50 >= 0.0f && group_50 < 32.0f ? group_50 : (log_1mu > -0.6931471805599453f ? 1.0f : 0.0f);
 }
 
 IRGEN_FN float sample_group_f32(float alpha, float beta)
@@ -5500,30 +5534,30 @@ IRGEN_FN float chi2_sample_f32(float k, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float k, irgen_rng* irgen_rng)
 {
-    float sample_43 = 0.0f;
+    float sample_51 = 0.0f;
     if (!(k > 0.0f) || isinf(k)) {
         return NAN;
     }
-    sample_43 = chi2_sample_f32(k, irgen_rng);
-    return sample_43;
+    sample_51 = chi2_sample_f32(k, irgen_rng);
+    return sample_51;
 }
 
 IRGEN_FN float kernel_implicit_score_f32(float x, float k, float* irgen_r1, float* irgen_r2, float* irgen_r3)
 {
-    float dz_44 = 0.0f;
-    float score_45 = 0.0f;
-    float score_46 = 0.0f;
-    float score_47 = 0.0f;
-    dz_44 = kernel_implicit_grad_f32(x, k);
+    float dz_52 = 0.0f;
+    float score_53 = 0.0f;
+    float score_54 = 0.0f;
+    float score_55 = 0.0f;
+    dz_52 = kernel_implicit_grad_f32(x, k);
     { float irgen_o1, irgen_o2;
-      score_45 = kernel_log_prob_grad_f32(x, k, &irgen_o1, &irgen_o2);
-      score_46 = irgen_o1;
-      score_47 = irgen_o2;
+      score_53 = kernel_log_prob_grad_f32(x, k, &irgen_o1, &irgen_o2);
+      score_54 = irgen_o1;
+      score_55 = irgen_o2;
     }
-    *irgen_r1 = score_45;
-    *irgen_r2 = score_46;
-    *irgen_r3 = score_47;
-    return dz_44;
+    *irgen_r1 = score_53;
+    *irgen_r2 = score_54;
+    *irgen_r3 = score_55;
+    return dz_52;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous

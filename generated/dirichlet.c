@@ -17,6 +17,7 @@ __attribute__((const)) static inline float irgen_lgammaf(float x)
 { int s; return lgammaf_r(x, &s); }
 
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 /* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
    which irgen/lib/portable.py builds elementary functions that give the same bits on
    every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
@@ -2449,7 +2450,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_46 = irgen_bc_f64(0.0);
+    irgen_vd sample_54 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -2464,9 +2465,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          sample_46 = irgen_o0;
+          sample_54 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_46, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_54, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -2800,7 +2801,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md 
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd log_sample_53 = irgen_bc_f64(0.0);
+    irgen_vd log_sample_61 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -2815,9 +2816,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(ir
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = log_sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          log_sample_53 = irgen_o0;
+          log_sample_61 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_53, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_61, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5236,7 +5237,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_46 = irgen_bc_f32(0.0f);
+    irgen_vf sample_54 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -5251,9 +5252,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          sample_46 = irgen_o0;
+          sample_54 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_46, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_54, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5587,7 +5588,7 @@ static inline __attribute__((always_inline)) irgen_vf log_sample_v_f32(irgen_mf 
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf log_sample_53 = irgen_bc_f32(0.0f);
+    irgen_vf log_sample_61 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -5602,9 +5603,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(ir
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = log_sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          log_sample_53 = irgen_o0;
+          log_sample_61 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_53, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_61, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;

@@ -7,11 +7,13 @@
 
 #ifdef __CUDACC__
 #define IRGEN_FN static __device__ __forceinline__
+#define IRGEN_FN_OUTLINE static __device__ __noinline__
 #define IRGEN_TABLE static __constant__ const
 __device__ __forceinline__ double irgen_lgamma(double x) { return lgamma(x); }
 __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 #else
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 #define IRGEN_TABLE static const
 /* lgamma writes the global signgam; the reentrant form keeps threads apart */
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
@@ -1604,12 +1606,12 @@ IRGEN_FN double sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double sample_46 = 0.0;
+    double sample_54 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    sample_46 = sample_f64(alpha, beta, irgen_rng);
-    return sample_46;
+    sample_54 = sample_f64(alpha, beta, irgen_rng);
+    return sample_54;
 }
 
 IRGEN_FN double log_space_upper_f64(double y, double alpha, double beta)
@@ -1828,12 +1830,12 @@ IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double log_sample_53 = 0.0;
+    double log_sample_61 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    log_sample_53 = log_sample_f64(alpha, beta, irgen_rng);
-    return log_sample_53;
+    log_sample_61 = log_sample_f64(alpha, beta, irgen_rng);
+    return log_sample_61;
 }
 
 IRGEN_FN double simplex_draw_f64(double alpha, irgen_rng* irgen_rng)
@@ -3396,12 +3398,12 @@ IRGEN_FN float sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float sample_46 = 0.0f;
+    float sample_54 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    sample_46 = sample_f32(alpha, beta, irgen_rng);
-    return sample_46;
+    sample_54 = sample_f32(alpha, beta, irgen_rng);
+    return sample_54;
 }
 
 IRGEN_FN float log_space_upper_f32(float y, float alpha, float beta)
@@ -3620,12 +3622,12 @@ IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float log_sample_53 = 0.0f;
+    float log_sample_61 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    log_sample_53 = log_sample_f32(alpha, beta, irgen_rng);
-    return log_sample_53;
+    log_sample_61 = log_sample_f32(alpha, beta, irgen_rng);
+    return log_sample_61;
 }
 
 IRGEN_FN float simplex_draw_f32(float alpha, irgen_rng* irgen_rng)

@@ -17,6 +17,7 @@ __attribute__((const)) static inline float irgen_lgammaf(float x)
 { int s; return lgammaf_r(x, &s); }
 
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 /* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
    which irgen/lib/portable.py builds elementary functions that give the same bits on
    every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
@@ -3205,7 +3206,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_m
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd alpha, irgen_vd beta)
 {
     irgen_vd lo_21 = irgen_bc_f64(0.0);
     irgen_vd hi_22 = irgen_bc_f64(0.0);
@@ -3473,17 +3474,27 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
 {
+    irgen_vd guess_40 = irgen_bc_f64(0.0);
+    irgen_vd group_41 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = gamma_guess_v_f64(irgen_m0, u, alpha, beta);
+      guess_40 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = group_v_f64(irgen_m0, guess_40, alpha, beta);
+      group_41 = irgen_o0;
+    }
+    return irgen_sel_f64(((group_41 >= irgen_bc_f64(0.0)) & (group_41 < irgen_bc_f64(32.0))), group_41, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
-    irgen_vd z_40 = irgen_bc_f64(0.0);
-    irgen_vd lq_41 = irgen_bc_f64(0.0);
-    irgen_vd dz_42 = irgen_bc_f64(0.0);
-    irgen_vd dz_43 = irgen_bc_f64(0.0);
+    irgen_vd z_42 = irgen_bc_f64(0.0);
+    irgen_vd lq_43 = irgen_bc_f64(0.0);
+    irgen_vd dz_44 = irgen_bc_f64(0.0);
+    irgen_vd dz_45 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3506,8 +3517,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
             const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_40__0 = 0.0;
-                z_40 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_40__0), z_40);
+                const double z_42__0 = 0.0;
+                z_42 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_42__0), z_42);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3515,32 +3526,32 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_40__0 = ((double)INFINITY);
-                        z_40 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_40__0), z_40);
+                        const double z_42__0 = ((double)INFINITY);
+                        z_42 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_42__0), z_42);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, alpha, beta);
-                          z_40 = irgen_sel_f64(irgen_m9, irgen_o0, z_40);
+                          z_42 = irgen_sel_f64(irgen_m9, irgen_o0, z_42);
                         }
                     }
                 }
             }
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_40, alpha, beta);
-          lq_41 = irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_42, alpha, beta);
+          lq_43 = irgen_o0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_40, alpha, beta, &irgen_o1);
-          dz_42 = irgen_o0;
-          dz_43 = irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_42, alpha, beta, &irgen_o1);
+          dz_44 = irgen_o0;
+          dz_45 = irgen_o1;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_40, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_41), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_42, irgen_ret2);
-        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_43, irgen_ret3);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_42, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_43), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_44, irgen_ret2);
+        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_45, irgen_ret3);
         *irgen_r1 = irgen_ret1;
         *irgen_r2 = irgen_ret2;
         *irgen_r3 = irgen_ret3;
@@ -3554,14 +3565,24 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
 
 static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
 {
+    irgen_vd guess_46 = irgen_bc_f64(0.0);
+    irgen_vd group_47 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = gamma_guess_v_f64(irgen_m0, u, alpha, beta);
+      guess_46 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = group_v_f64(irgen_m0, guess_46, alpha, beta);
+      group_47 = irgen_o0;
+    }
+    return irgen_sel_f64(((group_47 >= irgen_bc_f64(0.0)) & (group_47 < irgen_bc_f64(32.0))), group_47, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd alpha, irgen_vd beta)
 {
-    irgen_vd z_44 = irgen_bc_f64(0.0);
+    irgen_vd z_48 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (log_u != log_u));
@@ -3578,8 +3599,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
             const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_44__0 = 0.0;
-                z_44 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_44__0), z_44);
+                const double z_48__0 = 0.0;
+                z_48 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_48__0), z_48);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3587,20 +3608,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_44__0 = ((double)INFINITY);
-                        z_44 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_44__0), z_44);
+                        const double z_48__0 = ((double)INFINITY);
+                        z_48 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_48__0), z_48);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), alpha, beta);
-                          z_44 = irgen_sel_f64(irgen_m9, irgen_o0, z_44);
+                          z_48 = irgen_sel_f64(irgen_m9, irgen_o0, z_48);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_44, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_48, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3608,14 +3629,24 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd alpha, irgen_vd beta)
 {
+    irgen_vd guess_49 = irgen_bc_f64(0.0);
+    irgen_vd group_50 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = gamma_guess_v_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, log_u), alpha, beta);
+      guess_49 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = group_v_f64(irgen_m0, guess_49, alpha, beta);
+      group_50 = irgen_o0;
+    }
+    return irgen_sel_f64(((group_50 >= irgen_bc_f64(0.0)) & (group_50 < irgen_bc_f64(32.0))), group_50, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd alpha, irgen_vd beta)
 {
-    irgen_vd z_45 = irgen_bc_f64(0.0);
+    irgen_vd z_51 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)) | (log_1mu != log_1mu));
@@ -3632,8 +3663,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
             const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_45__0 = 0.0;
-                z_45 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_45__0), z_45);
+                const double z_51__0 = 0.0;
+                z_51 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_51__0), z_51);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3641,20 +3672,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_45__0 = ((double)INFINITY);
-                        z_45 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_45__0), z_45);
+                        const double z_51__0 = ((double)INFINITY);
+                        z_51 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_51__0), z_51);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), alpha, beta);
-                          z_45 = irgen_sel_f64(irgen_m9, irgen_o0, z_45);
+                          z_51 = irgen_sel_f64(irgen_m9, irgen_o0, z_51);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_45, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_51, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3662,8 +3693,18 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
 
 static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd alpha, irgen_vd beta)
 {
+    irgen_vd guess_52 = irgen_bc_f64(0.0);
+    irgen_vd group_53 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = gamma_guess_v_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, log_1mu), alpha, beta);
+      guess_52 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = group_v_f64(irgen_m0, guess_52, alpha, beta);
+      group_53 = irgen_o0;
+    }
+    return irgen_sel_f64(((group_53 >= irgen_bc_f64(0.0)) & (group_53 < irgen_bc_f64(32.0))), group_53, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
     return irgen_ret0;
 }
 
@@ -4216,7 +4257,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_46 = irgen_bc_f64(0.0);
+    irgen_vd sample_54 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -4231,9 +4272,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          sample_46 = irgen_o0;
+          sample_54 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_46, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_54, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4241,12 +4282,12 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd alpha, irgen_vd beta, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
 {
-    irgen_vd dz_47 = irgen_bc_f64(0.0);
-    irgen_vd dz_48 = irgen_bc_f64(0.0);
-    irgen_vd score_49 = irgen_bc_f64(0.0);
-    irgen_vd score_50 = irgen_bc_f64(0.0);
-    irgen_vd score_51 = irgen_bc_f64(0.0);
-    irgen_vd score_52 = irgen_bc_f64(0.0);
+    irgen_vd dz_55 = irgen_bc_f64(0.0);
+    irgen_vd dz_56 = irgen_bc_f64(0.0);
+    irgen_vd score_57 = irgen_bc_f64(0.0);
+    irgen_vd score_58 = irgen_bc_f64(0.0);
+    irgen_vd score_59 = irgen_bc_f64(0.0);
+    irgen_vd score_60 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -4255,22 +4296,22 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
     irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, alpha, beta, &irgen_o1);
-      dz_47 = irgen_o0;
-      dz_48 = irgen_o1;
+      dz_55 = irgen_o0;
+      dz_56 = irgen_o1;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_49 = irgen_o0;
-      score_50 = irgen_o1;
-      score_51 = irgen_o2;
-      score_52 = irgen_o3;
+      score_57 = irgen_o0;
+      score_58 = irgen_o1;
+      score_59 = irgen_o2;
+      score_60 = irgen_o3;
     }
-    *irgen_r1 = dz_48;
-    *irgen_r2 = score_49;
-    *irgen_r3 = score_50;
-    *irgen_r4 = score_51;
-    *irgen_r5 = score_52;
-    return dz_47;
+    *irgen_r1 = dz_56;
+    *irgen_r2 = score_57;
+    *irgen_r3 = score_58;
+    *irgen_r4 = score_59;
+    *irgen_r5 = score_60;
+    return dz_55;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -4607,7 +4648,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md 
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(irgen_md irgen_m0, irgen_vd alpha, irgen_vd beta, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd log_sample_53 = irgen_bc_f64(0.0);
+    irgen_vd log_sample_61 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(alpha > irgen_bc_f64(0.0))) | (~(beta > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(alpha) == ((double)INFINITY)) | (irgen_v_fabs_f64(beta) == ((double)INFINITY)));
@@ -4622,9 +4663,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(ir
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = log_sample_v_f64(irgen_m0, alpha, beta, irgen_rng);
-          log_sample_53 = irgen_o0;
+          log_sample_61 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_53, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_61, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -7596,7 +7637,7 @@ static inline __attribute__((always_inline)) irgen_vf log_prob__d0_v_f32(irgen_m
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf alpha, irgen_vf beta)
 {
     irgen_vf lo_21 = irgen_bc_f32(0.0f);
     irgen_vf hi_22 = irgen_bc_f32(0.0f);
@@ -7864,17 +7905,27 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_v_f32(irgen_mf
 
 static inline __attribute__((always_inline)) irgen_vf icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
 {
+    irgen_vf guess_40 = irgen_bc_f32(0.0f);
+    irgen_vf group_41 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    { irgen_vf irgen_o0;
+      irgen_o0 = gamma_guess_v_f32(irgen_m0, u, alpha, beta);
+      guess_40 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = group_v_f32(irgen_m0, guess_40, alpha, beta);
+      group_41 = irgen_o0;
+    }
+    return irgen_sel_f32(((group_41 >= irgen_bc_f32(0.0f)) & (group_41 < irgen_bc_f32(32.0f))), group_41, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3)
 {
-    irgen_vf z_40 = irgen_bc_f32(0.0f);
-    irgen_vf lq_41 = irgen_bc_f32(0.0f);
-    irgen_vf dz_42 = irgen_bc_f32(0.0f);
-    irgen_vf dz_43 = irgen_bc_f32(0.0f);
+    irgen_vf z_42 = irgen_bc_f32(0.0f);
+    irgen_vf lq_43 = irgen_bc_f32(0.0f);
+    irgen_vf dz_44 = irgen_bc_f32(0.0f);
+    irgen_vf dz_45 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -7897,8 +7948,8 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irg
             const irgen_mf irgen_m4 = (u == irgen_bc_f32(0.0f));
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const float z_40__0 = 0.0f;
-                z_40 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_40__0), z_40);
+                const float z_42__0 = 0.0f;
+                z_42 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_42__0), z_42);
             }
             irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f32(irgen_m6)) {
@@ -7906,32 +7957,32 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irg
                     const irgen_mf irgen_m7 = (u == irgen_bc_f32(1.0f));
                     irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const float z_40__0 = INFINITY;
-                        z_40 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_40__0), z_40);
+                        const float z_42__0 = INFINITY;
+                        z_42 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_42__0), z_42);
                     }
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
                           irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, alpha, beta);
-                          z_40 = irgen_sel_f32(irgen_m9, irgen_o0, z_40);
+                          z_42 = irgen_sel_f32(irgen_m9, irgen_o0, z_42);
                         }
                     }
                 }
             }
         }
         { irgen_vf irgen_o0;
-          irgen_o0 = kernel_log_prob_v_f32(irgen_m0, z_40, alpha, beta);
-          lq_41 = irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f32(irgen_m0, z_42, alpha, beta);
+          lq_43 = irgen_o0;
         }
         { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, z_40, alpha, beta, &irgen_o1);
-          dz_42 = irgen_o0;
-          dz_43 = irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, z_42, alpha, beta, &irgen_o1);
+          dz_44 = irgen_o0;
+          dz_45 = irgen_o1;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, z_40, irgen_ret0);
-        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, -lq_41), irgen_ret1);
-        irgen_ret2 = irgen_sel_f32(irgen_m0, dz_42, irgen_ret2);
-        irgen_ret3 = irgen_sel_f32(irgen_m0, dz_43, irgen_ret3);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_42, irgen_ret0);
+        irgen_ret1 = irgen_sel_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, -lq_43), irgen_ret1);
+        irgen_ret2 = irgen_sel_f32(irgen_m0, dz_44, irgen_ret2);
+        irgen_ret3 = irgen_sel_f32(irgen_m0, dz_45, irgen_ret3);
         *irgen_r1 = irgen_ret1;
         *irgen_r2 = irgen_ret2;
         *irgen_r3 = irgen_ret3;
@@ -7945,14 +7996,24 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irg
 
 static inline __attribute__((always_inline)) irgen_vf icdf_grad_group_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
 {
+    irgen_vf guess_46 = irgen_bc_f32(0.0f);
+    irgen_vf group_47 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    { irgen_vf irgen_o0;
+      irgen_o0 = gamma_guess_v_f32(irgen_m0, u, alpha, beta);
+      guess_46 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = group_v_f32(irgen_m0, guess_46, alpha, beta);
+      group_47 = irgen_o0;
+    }
+    return irgen_sel_f32(((group_47 >= irgen_bc_f32(0.0f)) & (group_47 < irgen_bc_f32(32.0f))), group_47, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf alpha, irgen_vf beta)
 {
-    irgen_vf z_44 = irgen_bc_f32(0.0f);
+    irgen_vf z_48 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (log_u > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (log_u != log_u));
@@ -7969,8 +8030,8 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irge
             const irgen_mf irgen_m4 = (log_u == irgen_bc_f32(-INFINITY));
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const float z_44__0 = 0.0f;
-                z_44 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_44__0), z_44);
+                const float z_48__0 = 0.0f;
+                z_48 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_48__0), z_48);
             }
             irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f32(irgen_m6)) {
@@ -7978,20 +8039,20 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irge
                     const irgen_mf irgen_m7 = (log_u == irgen_bc_f32(0.0f));
                     irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const float z_44__0 = INFINITY;
-                        z_44 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_44__0), z_44);
+                        const float z_48__0 = INFINITY;
+                        z_48 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_48__0), z_48);
                     }
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
                           irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u), irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), irgen_v_exp_f32(irgen_m9, log_u), alpha, beta);
-                          z_44 = irgen_sel_f32(irgen_m9, irgen_o0, z_44);
+                          z_48 = irgen_sel_f32(irgen_m9, irgen_o0, z_48);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, z_44, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_48, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -7999,14 +8060,24 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irge
 
 static inline __attribute__((always_inline)) irgen_vf log_icdf_group_v_f32(irgen_mf irgen_m0, irgen_vf log_u, irgen_vf alpha, irgen_vf beta)
 {
+    irgen_vf guess_49 = irgen_bc_f32(0.0f);
+    irgen_vf group_50 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    { irgen_vf irgen_o0;
+      irgen_o0 = gamma_guess_v_f32(irgen_m0, irgen_v_exp_f32(irgen_m0, log_u), alpha, beta);
+      guess_49 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = group_v_f32(irgen_m0, guess_49, alpha, beta);
+      group_50 = irgen_o0;
+    }
+    return irgen_sel_f32(((group_50 >= irgen_bc_f32(0.0f)) & (group_50 < irgen_bc_f32(32.0f))), group_50, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf alpha, irgen_vf beta)
 {
-    irgen_vf z_45 = irgen_bc_f32(0.0f);
+    irgen_vf z_51 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (log_1mu > irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY) | (log_1mu != log_1mu));
@@ -8023,8 +8094,8 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(ir
             const irgen_mf irgen_m4 = (log_1mu == irgen_bc_f32(0.0f));
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const float z_45__0 = 0.0f;
-                z_45 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_45__0), z_45);
+                const float z_51__0 = 0.0f;
+                z_51 = irgen_sel_f32(irgen_m5, irgen_bc_f32(z_51__0), z_51);
             }
             irgen_mf irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f32(irgen_m6)) {
@@ -8032,20 +8103,20 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(ir
                     const irgen_mf irgen_m7 = (log_1mu == irgen_bc_f32(-INFINITY));
                     irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const float z_45__0 = INFINITY;
-                        z_45 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_45__0), z_45);
+                        const float z_51__0 = INFINITY;
+                        z_51 = irgen_sel_f32(irgen_m8, irgen_bc_f32(z_51__0), z_51);
                     }
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
                           irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu), irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), -irgen_v_expm1_f32(irgen_m9, log_1mu), alpha, beta);
-                          z_45 = irgen_sel_f32(irgen_m9, irgen_o0, z_45);
+                          z_51 = irgen_sel_f32(irgen_m9, irgen_o0, z_51);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, z_45, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, z_51, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -8053,8 +8124,18 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(ir
 
 static inline __attribute__((always_inline)) irgen_vf icdf_upper_group_v_f32(irgen_mf irgen_m0, irgen_vf log_1mu, irgen_vf alpha, irgen_vf beta)
 {
+    irgen_vf guess_52 = irgen_bc_f32(0.0f);
+    irgen_vf group_53 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+    { irgen_vf irgen_o0;
+      irgen_o0 = gamma_guess_v_f32(irgen_m0, -irgen_v_expm1_f32(irgen_m0, log_1mu), alpha, beta);
+      guess_52 = irgen_o0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = group_v_f32(irgen_m0, guess_52, alpha, beta);
+      group_53 = irgen_o0;
+    }
+    return irgen_sel_f32(((group_53 >= irgen_bc_f32(0.0f)) & (group_53 < irgen_bc_f32(32.0f))), group_53, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
     return irgen_ret0;
 }
 
@@ -8607,7 +8688,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
 
 static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf sample_46 = irgen_bc_f32(0.0f);
+    irgen_vf sample_54 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -8622,9 +8703,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          sample_46 = irgen_o0;
+          sample_54 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_46, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, sample_54, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -8632,12 +8713,12 @@ static inline __attribute__((always_inline)) irgen_vf kernel_sample_v_f32(irgen_
 
 static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f32(irgen_mf irgen_m0, irgen_vf x, irgen_vf alpha, irgen_vf beta, irgen_vf* irgen_r1, irgen_vf* irgen_r2, irgen_vf* irgen_r3, irgen_vf* irgen_r4, irgen_vf* irgen_r5)
 {
-    irgen_vf dz_47 = irgen_bc_f32(0.0f);
-    irgen_vf dz_48 = irgen_bc_f32(0.0f);
-    irgen_vf score_49 = irgen_bc_f32(0.0f);
-    irgen_vf score_50 = irgen_bc_f32(0.0f);
-    irgen_vf score_51 = irgen_bc_f32(0.0f);
-    irgen_vf score_52 = irgen_bc_f32(0.0f);
+    irgen_vf dz_55 = irgen_bc_f32(0.0f);
+    irgen_vf dz_56 = irgen_bc_f32(0.0f);
+    irgen_vf score_57 = irgen_bc_f32(0.0f);
+    irgen_vf score_58 = irgen_bc_f32(0.0f);
+    irgen_vf score_59 = irgen_bc_f32(0.0f);
+    irgen_vf score_60 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret2 = irgen_bc_f32(0.0f);
@@ -8646,22 +8727,22 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f3
     irgen_vf irgen_ret5 = irgen_bc_f32(0.0f);
     { irgen_vf irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f32(irgen_m0, x, alpha, beta, &irgen_o1);
-      dz_47 = irgen_o0;
-      dz_48 = irgen_o1;
+      dz_55 = irgen_o0;
+      dz_56 = irgen_o1;
     }
     { irgen_vf irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f32(irgen_m0, x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_49 = irgen_o0;
-      score_50 = irgen_o1;
-      score_51 = irgen_o2;
-      score_52 = irgen_o3;
+      score_57 = irgen_o0;
+      score_58 = irgen_o1;
+      score_59 = irgen_o2;
+      score_60 = irgen_o3;
     }
-    *irgen_r1 = dz_48;
-    *irgen_r2 = score_49;
-    *irgen_r3 = score_50;
-    *irgen_r4 = score_51;
-    *irgen_r5 = score_52;
-    return dz_47;
+    *irgen_r1 = dz_56;
+    *irgen_r2 = score_57;
+    *irgen_r3 = score_58;
+    *irgen_r4 = score_59;
+    *irgen_r5 = score_60;
+    return dz_55;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -8998,7 +9079,7 @@ static inline __attribute__((always_inline)) irgen_vf log_sample_v_f32(irgen_mf 
 
 static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(irgen_mf irgen_m0, irgen_vf alpha, irgen_vf beta, irgen_rng_v_f32* irgen_rng)
 {
-    irgen_vf log_sample_53 = irgen_bc_f32(0.0f);
+    irgen_vf log_sample_61 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_mf irgen_m1 = ((~(alpha > irgen_bc_f32(0.0f))) | (~(beta > irgen_bc_f32(0.0f))) | (irgen_v_fabs_f32(alpha) == INFINITY) | (irgen_v_fabs_f32(beta) == INFINITY));
@@ -9013,9 +9094,9 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_sample_v_f32(ir
     if (irgen_any_f32(irgen_m0)) {
         { irgen_vf irgen_o0;
           irgen_o0 = log_sample_v_f32(irgen_m0, alpha, beta, irgen_rng);
-          log_sample_53 = irgen_o0;
+          log_sample_61 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_53, irgen_ret0);
+        irgen_ret0 = irgen_sel_f32(irgen_m0, log_sample_61, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;

@@ -7,11 +7,13 @@
 
 #ifdef __CUDACC__
 #define IRGEN_FN static __device__ __forceinline__
+#define IRGEN_FN_OUTLINE static __device__ __noinline__
 #define IRGEN_TABLE static __constant__ const
 __device__ __forceinline__ double irgen_lgamma(double x) { return lgamma(x); }
 __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 #else
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 #define IRGEN_TABLE static const
 /* lgamma writes the global signgam; the reentrant form keeps threads apart */
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
@@ -1914,7 +1916,7 @@ IRGEN_FN double log_prob__d0_f64(double x, double alpha, double beta, double d0_
     }
 }
 
-IRGEN_FN double quantile_solve_f64(double t, double s, double u, double alpha, double beta)
+IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double alpha, double beta)
 {
     double lo_21 = 0.0;
     double hi_22 = 0.0;
@@ -2094,15 +2096,19 @@ IRGEN_FN double kernel_icdf_f64(double u, double alpha, double beta)
 
 IRGEN_FN double icdf_group_f64(double u, double alpha, double beta)
 {
-    return u > 0.5 ? 1.0 : 0.0;
+    double guess_40 = 0.0;
+    double group_41 = 0.0;
+    guess_40 = gamma_guess_f64(u, alpha, beta);
+    group_41 = group_f64(guess_40, alpha, beta);
+    return group_41 >= 0.0 && group_41 < 32.0 ? group_41 : (u > 0.5 ? 1.0 : 0.0);
 }
 
 IRGEN_FN double kernel_icdf_grad_f64(double u, double alpha, double beta, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
-    double z_40 = 0.0;
-    double lq_41 = 0.0;
-    double dz_42 = 0.0;
-    double dz_43 = 0.0;
+    double z_42 = 0.0;
+    double lq_43 = 0.0;
+    double dz_44 = 0.0;
+    double dz_45 = 0.0;
     if (!(u >= 0.0 && u <= 1.0) || !(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta) || isnan(u)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -2111,91 +2117,103 @@ IRGEN_FN double kernel_icdf_grad_f64(double u, double alpha, double beta, double
     }
     if (u == 0.0) {
         {
-            const double z_40__0 = 0.0;
-            z_40 = z_40__0;
+            const double z_42__0 = 0.0;
+            z_42 = z_42__0;
         }
     } else {
         if (u == 1.0) {
             {
-                const double z_40__0 = ((double)INFINITY);
-                z_40 = z_40__0;
+                const double z_42__0 = ((double)INFINITY);
+                z_42 = z_42__0;
             }
         } else {
-            z_40 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, alpha, beta);
+            z_42 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, alpha, beta);
         }
     }
-    lq_41 = kernel_log_prob_f64(z_40, alpha, beta);
+    lq_43 = kernel_log_prob_f64(z_42, alpha, beta);
     { double irgen_o1;
-      dz_42 = kernel_implicit_grad_f64(z_40, alpha, beta, &irgen_o1);
-      dz_43 = irgen_o1;
+      dz_44 = kernel_implicit_grad_f64(z_42, alpha, beta, &irgen_o1);
+      dz_45 = irgen_o1;
     }
-    *irgen_r1 = exp(-lq_41);
-    *irgen_r2 = dz_42;
-    *irgen_r3 = dz_43;
-    return z_40;
+    *irgen_r1 = exp(-lq_43);
+    *irgen_r2 = dz_44;
+    *irgen_r3 = dz_45;
+    return z_42;
 }
 
 IRGEN_FN double icdf_grad_group_f64(double u, double alpha, double beta)
 {
-    return u > 0.5 ? 1.0 : 0.0;
+    double guess_46 = 0.0;
+    double group_47 = 0.0;
+    guess_46 = gamma_guess_f64(u, alpha, beta);
+    group_47 = group_f64(guess_46, alpha, beta);
+    return group_47 >= 0.0 && group_47 < 32.0 ? group_47 : (u > 0.5 ? 1.0 : 0.0);
 }
 
 IRGEN_FN double kernel_log_icdf_f64(double log_u, double alpha, double beta)
 {
-    double z_44 = 0.0;
+    double z_48 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || log_u > 0.0 || isinf(alpha) || isinf(beta) || isnan(log_u)) {
         return ((double)NAN);
     }
     if (log_u == -((double)INFINITY)) {
         {
-            const double z_44__0 = 0.0;
-            z_44 = z_44__0;
+            const double z_48__0 = 0.0;
+            z_48 = z_48__0;
         }
     } else {
         if (log_u == 0.0) {
             {
-                const double z_44__0 = ((double)INFINITY);
-                z_44 = z_44__0;
+                const double z_48__0 = ((double)INFINITY);
+                z_48 = z_48__0;
             }
         } else {
-            z_44 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), alpha, beta);
+            z_48 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), alpha, beta);
         }
     }
-    return z_44;
+    return z_48;
 }
 
 IRGEN_FN double log_icdf_group_f64(double log_u, double alpha, double beta)
 {
-    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+    double guess_49 = 0.0;
+    double group_50 = 0.0;
+    guess_49 = gamma_guess_f64(exp(log_u), alpha, beta);
+    group_50 = group_f64(guess_49, alpha, beta);
+    return group_50 >= 0.0 && group_50 < 32.0 ? group_50 : (log_u > -0.6931471805599453 ? 1.0 : 0.0);
 }
 
 IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double alpha, double beta)
 {
-    double z_45 = 0.0;
+    double z_51 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || log_1mu > 0.0 || isinf(alpha) || isinf(beta) || isnan(log_1mu)) {
         return ((double)NAN);
     }
     if (log_1mu == 0.0) {
         {
-            const double z_45__0 = 0.0;
-            z_45 = z_45__0;
+            const double z_51__0 = 0.0;
+            z_51 = z_51__0;
         }
     } else {
         if (log_1mu == -((double)INFINITY)) {
             {
-                const double z_45__0 = ((double)INFINITY);
-                z_45 = z_45__0;
+                const double z_51__0 = ((double)INFINITY);
+                z_51 = z_51__0;
             }
         } else {
-            z_45 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), alpha, beta);
+            z_51 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), alpha, beta);
         }
     }
-    return z_45;
+    return z_51;
 }
 
 IRGEN_FN double icdf_upper_group_f64(double log_1mu, double alpha, double beta)
 {
-    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+    double guess_52 = 0.0;
+    double group_53 = 0.0;
+    guess_52 = gamma_guess_f64(-expm1(log_1mu), alpha, beta);
+    group_53 = group_f64(guess_52, alpha, beta);
+    return group_53 >= 0.0 && group_53 < 32.0 ? group_53 : (log_1mu > -0.6931471805599453 ? 1.0 : 0.0);
 }
 
 IRGEN_FN double sample_group_f64(double alpha, double beta)
@@ -2610,38 +2628,38 @@ IRGEN_FN double sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double sample_46 = 0.0;
+    double sample_54 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    sample_46 = sample_f64(alpha, beta, irgen_rng);
-    return sample_46;
+    sample_54 = sample_f64(alpha, beta, irgen_rng);
+    return sample_54;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double alpha, double beta, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
 {
-    double dz_47 = 0.0;
-    double dz_48 = 0.0;
-    double score_49 = 0.0;
-    double score_50 = 0.0;
-    double score_51 = 0.0;
-    double score_52 = 0.0;
+    double dz_55 = 0.0;
+    double dz_56 = 0.0;
+    double score_57 = 0.0;
+    double score_58 = 0.0;
+    double score_59 = 0.0;
+    double score_60 = 0.0;
     { double irgen_o1;
-      dz_47 = kernel_implicit_grad_f64(x, alpha, beta, &irgen_o1);
-      dz_48 = irgen_o1;
+      dz_55 = kernel_implicit_grad_f64(x, alpha, beta, &irgen_o1);
+      dz_56 = irgen_o1;
     }
     { double irgen_o1, irgen_o2, irgen_o3;
-      score_49 = kernel_log_prob_grad_f64(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_50 = irgen_o1;
-      score_51 = irgen_o2;
-      score_52 = irgen_o3;
+      score_57 = kernel_log_prob_grad_f64(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_58 = irgen_o1;
+      score_59 = irgen_o2;
+      score_60 = irgen_o3;
     }
-    *irgen_r1 = dz_48;
-    *irgen_r2 = score_49;
-    *irgen_r3 = score_50;
-    *irgen_r4 = score_51;
-    *irgen_r5 = score_52;
-    return dz_47;
+    *irgen_r1 = dz_56;
+    *irgen_r2 = score_57;
+    *irgen_r3 = score_58;
+    *irgen_r4 = score_59;
+    *irgen_r5 = score_60;
+    return dz_55;
 }
 
 IRGEN_FN double log_space_upper_f64(double y, double alpha, double beta)
@@ -2860,12 +2878,12 @@ IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
 {
-    double log_sample_53 = 0.0;
+    double log_sample_61 = 0.0;
     if (!(alpha > 0.0) || !(beta > 0.0) || isinf(alpha) || isinf(beta)) {
         return ((double)NAN);
     }
-    log_sample_53 = log_sample_f64(alpha, beta, irgen_rng);
-    return log_sample_53;
+    log_sample_61 = log_sample_f64(alpha, beta, irgen_rng);
+    return log_sample_61;
 }
 
 /* ---- float32 device functions ---- */
@@ -4634,7 +4652,7 @@ IRGEN_FN float log_prob__d0_f32(float x, float alpha, float beta, float d0_x, fl
     }
 }
 
-IRGEN_FN float quantile_solve_f32(float t, float s, float u, float alpha, float beta)
+IRGEN_FN_OUTLINE float quantile_solve_f32(float t, float s, float u, float alpha, float beta)
 {
     float lo_21 = 0.0f;
     float hi_22 = 0.0f;
@@ -4814,15 +4832,19 @@ IRGEN_FN float kernel_icdf_f32(float u, float alpha, float beta)
 
 IRGEN_FN float icdf_group_f32(float u, float alpha, float beta)
 {
-    return u > 0.5f ? 1.0f : 0.0f;
+    float guess_40 = 0.0f;
+    float group_41 = 0.0f;
+    guess_40 = gamma_guess_f32(u, alpha, beta);
+    group_41 = group_f32(guess_40, alpha, beta);
+    return group_41 >= 0.0f && group_41 < 32.0f ? group_41 : (u > 0.5f ? 1.0f : 0.0f);
 }
 
 IRGEN_FN float kernel_icdf_grad_f32(float u, float alpha, float beta, float* irgen_r1, float* irgen_r2, float* irgen_r3)
 {
-    float z_40 = 0.0f;
-    float lq_41 = 0.0f;
-    float dz_42 = 0.0f;
-    float dz_43 = 0.0f;
+    float z_42 = 0.0f;
+    float lq_43 = 0.0f;
+    float dz_44 = 0.0f;
+    float dz_45 = 0.0f;
     if (!(u >= 0.0f && u <= 1.0f) || !(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta) || isnan(u)) {
         *irgen_r1 = NAN;
         *irgen_r2 = NAN;
@@ -4831,91 +4853,103 @@ IRGEN_FN float kernel_icdf_grad_f32(float u, float alpha, float beta, float* irg
     }
     if (u == 0.0f) {
         {
-            const float z_40__0 = 0.0f;
-            z_40 = z_40__0;
+            const float z_42__0 = 0.0f;
+            z_42 = z_42__0;
         }
     } else {
         if (u == 1.0f) {
             {
-                const float z_40__0 = INFINITY;
-                z_40 = z_40__0;
+                const float z_42__0 = INFINITY;
+                z_42 = z_42__0;
             }
         } else {
-            z_40 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, alpha, beta);
+            z_42 = quantile_solve_f32(u > 0.5f ? log1pf(-u) : logf(u), u > 0.5f ? 1.0f : 0.0f, u, alpha, beta);
         }
     }
-    lq_41 = kernel_log_prob_f32(z_40, alpha, beta);
+    lq_43 = kernel_log_prob_f32(z_42, alpha, beta);
     { float irgen_o1;
-      dz_42 = kernel_implicit_grad_f32(z_40, alpha, beta, &irgen_o1);
-      dz_43 = irgen_o1;
+      dz_44 = kernel_implicit_grad_f32(z_42, alpha, beta, &irgen_o1);
+      dz_45 = irgen_o1;
     }
-    *irgen_r1 = expf(-lq_41);
-    *irgen_r2 = dz_42;
-    *irgen_r3 = dz_43;
-    return z_40;
+    *irgen_r1 = expf(-lq_43);
+    *irgen_r2 = dz_44;
+    *irgen_r3 = dz_45;
+    return z_42;
 }
 
 IRGEN_FN float icdf_grad_group_f32(float u, float alpha, float beta)
 {
-    return u > 0.5f ? 1.0f : 0.0f;
+    float guess_46 = 0.0f;
+    float group_47 = 0.0f;
+    guess_46 = gamma_guess_f32(u, alpha, beta);
+    group_47 = group_f32(guess_46, alpha, beta);
+    return group_47 >= 0.0f && group_47 < 32.0f ? group_47 : (u > 0.5f ? 1.0f : 0.0f);
 }
 
 IRGEN_FN float kernel_log_icdf_f32(float log_u, float alpha, float beta)
 {
-    float z_44 = 0.0f;
+    float z_48 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || log_u > 0.0f || isinf(alpha) || isinf(beta) || isnan(log_u)) {
         return NAN;
     }
     if (log_u == -INFINITY) {
         {
-            const float z_44__0 = 0.0f;
-            z_44 = z_44__0;
+            const float z_48__0 = 0.0f;
+            z_48 = z_48__0;
         }
     } else {
         if (log_u == 0.0f) {
             {
-                const float z_44__0 = INFINITY;
-                z_44 = z_44__0;
+                const float z_48__0 = INFINITY;
+                z_48 = z_48__0;
             }
         } else {
-            z_44 = quantile_solve_f32(log_u > -0.6931471805599453f ? logf(-expm1f(log_u)) : log_u, log_u > -0.6931471805599453f ? 1.0f : 0.0f, expf(log_u), alpha, beta);
+            z_48 = quantile_solve_f32(log_u > -0.6931471805599453f ? logf(-expm1f(log_u)) : log_u, log_u > -0.6931471805599453f ? 1.0f : 0.0f, expf(log_u), alpha, beta);
         }
     }
-    return z_44;
+    return z_48;
 }
 
 IRGEN_FN float log_icdf_group_f32(float log_u, float alpha, float beta)
 {
-    return log_u > -0.6931471805599453f ? 1.0f : 0.0f;
+    float guess_49 = 0.0f;
+    float group_50 = 0.0f;
+    guess_49 = gamma_guess_f32(expf(log_u), alpha, beta);
+    group_50 = group_f32(guess_49, alpha, beta);
+    return group_50 >= 0.0f && group_50 < 32.0f ? group_50 : (log_u > -0.6931471805599453f ? 1.0f : 0.0f);
 }
 
 IRGEN_FN float kernel_icdf_upper_f32(float log_1mu, float alpha, float beta)
 {
-    float z_45 = 0.0f;
+    float z_51 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || log_1mu > 0.0f || isinf(alpha) || isinf(beta) || isnan(log_1mu)) {
         return NAN;
     }
     if (log_1mu == 0.0f) {
         {
-            const float z_45__0 = 0.0f;
-            z_45 = z_45__0;
+            const float z_51__0 = 0.0f;
+            z_51 = z_51__0;
         }
     } else {
         if (log_1mu == -INFINITY) {
             {
-                const float z_45__0 = INFINITY;
-                z_45 = z_45__0;
+                const float z_51__0 = INFINITY;
+                z_51 = z_51__0;
             }
         } else {
-            z_45 = quantile_solve_f32(log_1mu > -0.6931471805599453f ? logf(-expm1f(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453f ? 0.0f : 1.0f, -expm1f(log_1mu), alpha, beta);
+            z_51 = quantile_solve_f32(log_1mu > -0.6931471805599453f ? logf(-expm1f(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453f ? 0.0f : 1.0f, -expm1f(log_1mu), alpha, beta);
         }
     }
-    return z_45;
+    return z_51;
 }
 
 IRGEN_FN float icdf_upper_group_f32(float log_1mu, float alpha, float beta)
 {
-    return log_1mu > -0.6931471805599453f ? 1.0f : 0.0f;
+    float guess_52 = 0.0f;
+    float group_53 = 0.0f;
+    guess_52 = gamma_guess_f32(-expm1f(log_1mu), alpha, beta);
+    group_53 = group_f32(guess_52, alpha, beta);
+    return group_53 >= 0.0f && group_53 < 32.0f ? group_53 : (log_1mu > -0.6931471805599453f ? 1.0f : 0.0f);
 }
 
 IRGEN_FN float sample_group_f32(float alpha, float beta)
@@ -5330,38 +5364,38 @@ IRGEN_FN float sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float sample_46 = 0.0f;
+    float sample_54 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    sample_46 = sample_f32(alpha, beta, irgen_rng);
-    return sample_46;
+    sample_54 = sample_f32(alpha, beta, irgen_rng);
+    return sample_54;
 }
 
 IRGEN_FN float kernel_implicit_score_f32(float x, float alpha, float beta, float* irgen_r1, float* irgen_r2, float* irgen_r3, float* irgen_r4, float* irgen_r5)
 {
-    float dz_47 = 0.0f;
-    float dz_48 = 0.0f;
-    float score_49 = 0.0f;
-    float score_50 = 0.0f;
-    float score_51 = 0.0f;
-    float score_52 = 0.0f;
+    float dz_55 = 0.0f;
+    float dz_56 = 0.0f;
+    float score_57 = 0.0f;
+    float score_58 = 0.0f;
+    float score_59 = 0.0f;
+    float score_60 = 0.0f;
     { float irgen_o1;
-      dz_47 = kernel_implicit_grad_f32(x, alpha, beta, &irgen_o1);
-      dz_48 = irgen_o1;
+      dz_55 = kernel_implicit_grad_f32(x, alpha, beta, &irgen_o1);
+      dz_56 = irgen_o1;
     }
     { float irgen_o1, irgen_o2, irgen_o3;
-      score_49 = kernel_log_prob_grad_f32(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_50 = irgen_o1;
-      score_51 = irgen_o2;
-      score_52 = irgen_o3;
+      score_57 = kernel_log_prob_grad_f32(x, alpha, beta, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_58 = irgen_o1;
+      score_59 = irgen_o2;
+      score_60 = irgen_o3;
     }
-    *irgen_r1 = dz_48;
-    *irgen_r2 = score_49;
-    *irgen_r3 = score_50;
-    *irgen_r4 = score_51;
-    *irgen_r5 = score_52;
-    return dz_47;
+    *irgen_r1 = dz_56;
+    *irgen_r2 = score_57;
+    *irgen_r3 = score_58;
+    *irgen_r4 = score_59;
+    *irgen_r5 = score_60;
+    return dz_55;
 }
 
 IRGEN_FN float log_space_upper_f32(float y, float alpha, float beta)
@@ -5580,12 +5614,12 @@ IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 
 IRGEN_FN float kernel_log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
 {
-    float log_sample_53 = 0.0f;
+    float log_sample_61 = 0.0f;
     if (!(alpha > 0.0f) || !(beta > 0.0f) || isinf(alpha) || isinf(beta)) {
         return NAN;
     }
-    log_sample_53 = log_sample_f32(alpha, beta, irgen_rng);
-    return log_sample_53;
+    log_sample_61 = log_sample_f32(alpha, beta, irgen_rng);
+    return log_sample_61;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous

@@ -17,6 +17,7 @@ __attribute__((const)) static inline float irgen_lgammaf(float x)
 { int s; return lgammaf_r(x, &s); }
 
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 /* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
    which irgen/lib/portable.py builds elementary functions that give the same bits on
    every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
@@ -1046,7 +1047,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_m
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd mu, irgen_vd sigma)
+IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd mu, irgen_vd sigma)
 {
     irgen_vd lo_14 = irgen_bc_f64(0.0);
     irgen_vd hi_15 = irgen_bc_f64(0.0);
@@ -2648,7 +2649,7 @@ static inline __attribute__((always_inline)) irgen_vf log_prob__d0_v_f32(irgen_m
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf mu, irgen_vf sigma)
+IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, irgen_vf s, irgen_vf u, irgen_vf mu, irgen_vf sigma)
 {
     irgen_vf lo_14 = irgen_bc_f32(0.0f);
     irgen_vf hi_15 = irgen_bc_f32(0.0f);

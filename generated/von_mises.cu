@@ -7,11 +7,13 @@
 
 #ifdef __CUDACC__
 #define IRGEN_FN static __device__ __forceinline__
+#define IRGEN_FN_OUTLINE static __device__ __noinline__
 #define IRGEN_TABLE static __constant__ const
 __device__ __forceinline__ double irgen_lgamma(double x) { return lgamma(x); }
 __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 #else
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 #define IRGEN_TABLE static const
 /* lgamma writes the global signgam; the reentrant form keeps threads apart */
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
@@ -2053,7 +2055,7 @@ IRGEN_FN double log_prob__d0_f64(double x, double mu, double kappa, double d0_x,
     return -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453;
 }
 
-IRGEN_FN double quantile_solve_f64(double t, double s, double u, double mu, double kappa)
+IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double mu, double kappa)
 {
     double lo_20 = 0.0;
     double hi_21 = 0.0;

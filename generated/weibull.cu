@@ -7,11 +7,13 @@
 
 #ifdef __CUDACC__
 #define IRGEN_FN static __device__ __forceinline__
+#define IRGEN_FN_OUTLINE static __device__ __noinline__
 #define IRGEN_TABLE static __constant__ const
 __device__ __forceinline__ double irgen_lgamma(double x) { return lgamma(x); }
 __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 #else
 #define IRGEN_FN static inline
+#define IRGEN_FN_OUTLINE static __attribute__((noinline))
 #define IRGEN_TABLE static const
 /* lgamma writes the global signgam; the reentrant form keeps threads apart */
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
@@ -469,7 +471,7 @@ IRGEN_FN double log_prob__d0_f64(double x, double k, double lam, double d0_x, do
     }
 }
 
-IRGEN_FN double quantile_solve_f64(double t, double s, double u, double k, double lam)
+IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double k, double lam)
 {
     double lo_21 = 0.0;
     double hi_22 = 0.0;
@@ -1351,7 +1353,7 @@ IRGEN_FN float log_prob__d0_f32(float x, float k, float lam, float d0_x, float* 
     }
 }
 
-IRGEN_FN float quantile_solve_f32(float t, float s, float u, float k, float lam)
+IRGEN_FN_OUTLINE float quantile_solve_f32(float t, float s, float u, float k, float lam)
 {
     float lo_21 = 0.0f;
     float hi_22 = 0.0f;

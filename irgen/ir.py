@@ -106,6 +106,8 @@ class Function:
     doc: str = ""
     loc: Optional[Loc] = field(default=None, compare=False)
     draws: bool = False    # it draws random numbers, itself or through a callee
+    outline: bool = False  # emitted once and called rather than inlined: a large function
+                           # several kernels share (the quantile solver)
 
 
 def walk(stmts):

@@ -223,7 +223,9 @@ class QuantileBuilder:
             ir.Assign(x, xn),
         )
         stmts += [ir.Loop(MAX_STEPS, body), ir.Return((z,))]
-        fn = ir.Function(f"{b.prefix}quantile_solve", (t, s, u) + b.p, tuple(stmts), 1)
+        # one copy that the four quantile kernels call (each inlining it would compile four)
+        fn = ir.Function(f"{b.prefix}quantile_solve", (t, s, u) + b.p, tuple(stmts), 1,
+                         outline=True)
         b.prog.add(fn)
         self._solver = fn.name
         return fn.name
@@ -244,14 +246,27 @@ class QuantileBuilder:
                                         ir.Assign(dlq, sp.Integer(0)))),)
 
     def group(self, name: str) -> str:
-        """A branch-group function for kernel NAME: the form (log F or log S) each element
-        is solved in, so that SIMD lanes of one form run together."""
+        """A branch-group function for kernel NAME, so that SIMD lanes that take the same
+        branches run together: the declaration's own group at the first guess, where it
+        declares both (Gamma: series or fraction, which also tells the form), else the form
+        (log F or log S) each element is solved in."""
         b = self.b
         v = sp.Symbol({"icdf": "u", "icdf_grad": "u", "log_icdf": "log_u",
                        "icdf_upper": "log_1mu"}[name], real=True)
         cut = sp.Float(0.5) if v.name == "u" else -LN2
-        fn = ir.Function(f"{b.prefix}{name}_group", (v,) + b.p,
-                         (ir.Return((_select((sp.Integer(1), sp.Gt(v, cut)), (sp.Integer(0), True)),)),), 1)
+        form = _select((sp.Integer(1), sp.Gt(v, cut)), (sp.Integer(0), True))
+        body = [ir.Return((form,))]
+        d = b.dist
+        if d.group is not None and d.quantile_guess is not None:
+            u = {"u": v, "log_u": P.exp(v), "log_1mu": -P.expm1(v)}[v.name]
+            g, k = b.fresh("guess"), b.fresh("group")
+            b.prog.register(d.quantile_guess)
+            body = [ir.Call((g,), b.prog.require(d.quantile_guess.name), (u,) + b.p),
+                    ir.Call((k,), b.prog.require(d.group.name), (g,) + b.p),
+                    # (any whole number from 0 to 31 is a valid group)
+                    ir.Return((_select((k, sp.And(sp.Ge(k, 0), sp.Lt(k, 32))),
+                                       (form, True)),))]
+        fn = ir.Function(f"{b.prefix}{name}_group", (v,) + b.p, tuple(body), 1)
         b.prog.add(fn)
         return fn.name
 

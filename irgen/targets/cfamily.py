@@ -247,6 +247,7 @@ class FunctionPrinter:
     """Prints one IR function as a C-family function for one dtype, one element per call."""
 
     table_qualifier = "static const"    # CUDA puts tables in constant memory
+    outline_qualifier = "IRGEN_FN_OUTLINE"  # a function called, not inlined (ir.Function)
 
     rng_type = "irgen_rng"              # the random stream state of one element
 
@@ -268,7 +269,8 @@ class FunctionPrinter:
         if fn.draws:
             params.append(f"{self.rng_type}* irgen_rng")
         params += [f"{T}* irgen_r{i}" for i in range(1, fn.n_results)]
-        return f"{self.qualifier} {T} {fn.name}{self.t.suffix}({', '.join(params)})"
+        qualifier = self.outline_qualifier if fn.outline else self.qualifier
+        return f"{qualifier} {T} {fn.name}{self.t.suffix}({', '.join(params)})"
 
     def function(self, fn: ir.Function) -> str:
         T = self.t.ctype

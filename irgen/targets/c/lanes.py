@@ -178,7 +178,8 @@ class LanePrinter(FunctionPrinter):
         if fn.draws:
             params.append(f"{self.rng_type}* irgen_rng")
         params += [f"{V}* irgen_r{i}" for i in range(1, fn.n_results)]
-        return f"{self.qualifier} {V} {fn.name}_v{self.t.suffix}({', '.join(params)})"
+        qualifier = self.outline_qualifier if fn.outline else self.qualifier
+        return f"{qualifier} {V} {fn.name}_v{self.t.suffix}({', '.join(params)})"
 
     def function(self, fn: ir.Function) -> str:
         V, s = self.V, self.t.suffix
