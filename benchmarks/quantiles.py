@@ -3,9 +3,9 @@
 icdf of the built-ins against scipy.special's inverses (Gamma: gammaincinv, Beta:
 betaincinv, Student-t: stdtrit, Normal: ndtri), with each one's largest error against
 mpmath's findroot on the committed fixtures (tests/fixtures/quantiles.npz) where they cover
-the family; a user's DSL distribution (the log-logistic example, built into a temporary
-folder) against scipy.stats' generic rv_continuous.ppf of the same CDF (root finding on
-_cdf); and truncated Normal and Gamma rsample with all gradients (irgen.compose.truncated,
+the family; users' DSL distributions (the log-logistic and noncentral chi-squared
+examples, built into a temporary folder) against scipy.stats' generic rv_continuous.ppf of
+the same CDF (root finding on _cdf); and truncated Normal and Gamma rsample with all gradients (irgen.compose.truncated,
 which draws through the compiled quantile) against scipy's truncnorm.rvs and gamma.ppf of a
 uniform between F(low) and F(high), draws alone. ns per element, medians of runs taken in
 turn; (x ratio) = scipy's time / irgen's (above 1: irgen is faster).
@@ -90,31 +90,47 @@ def _builtins(args, rng, rows):
 
 
 def _user(args, rng, rows):
-    """The log-logistic example (no quantile_guess: the generic start) against
-    rv_continuous.ppf of the same CDF."""
+    """Users' DSL distributions, built into a temporary folder, against rv_continuous.ppf
+    of the same CDF (scipy's generic root finding on _cdf, what a distribution of one's own
+    gets there): the log-logistic example (no quantile_guess: the generic start) and the
+    noncentral chi-squared example (a Poisson mixture of Gamma CDFs, no closed-form
+    quantile; checked against scipy's own ncx2.ppf)."""
     with tempfile.TemporaryDirectory() as out:
-        build.build([str(ROOT / "examples" / "loglogistic.py")], out, log=lambda *a: None,
-                    cuda_binaries=False)
+        build.build([str(ROOT / "examples" / f) for f in ("loglogistic.py",
+                                                         "noncentral_chi2.py")],
+                    out, log=lambda *a: None, cuda_binaries=False)
         ll = build.load_generated(Path(out), "loglogistic")
+        nc = build.load_generated(Path(out), "noncentral_chi2")
 
-        class Generic(stats.rv_continuous):
+        class LogLogistic(stats.rv_continuous):
             def _cdf(self, x, c):
                 return 1 / (1 + x ** -c)
 
-        generic = Generic(a=0.0, name="loglogistic_generic")
-        n_small = max(args.n // 256, 64)       # the generic ppf is slow
+        class Noncentral(stats.rv_continuous):
+            def _cdf(self, x, k, lam):
+                return stats.ncx2.cdf(x, k, lam)
+
+        n_small = max(args.n // 1024, 32)       # the generic ppf is slow
         u = rng.random(n_small)
         c = _log_uniform(rng, 0.5, 20, n_small)
-        t_ir, t_sc = interleaved_ns([lambda: ll.icdf(u, 1.0, c), lambda: generic.ppf(u, c)],
-                                    n_small, max(3, args.repeat // 4))
-        err = np.max(np.abs(ll.icdf(u, 1.0, c) - (u / (1 - u)) ** (1 / c))
-                     / (u / (1 - u)) ** (1 / c))
-        label = "User DSL log-logistic icdf, beta log-uniform in [0.5, 20]"
-        print(f"  {label}: irgen {t_ir:7.0f}   rv_continuous.ppf {t_sc:9.0f} "
-              f"(x{t_sc / t_ir:7.1f}); largest relative error against the closed form "
-              f"{err:.1e}", flush=True)
-        rows.append((label, f"{t_ir:.0f}", "generic rv_continuous.ppf", f"{t_sc:.0f}",
-                     f"{t_sc / t_ir:.0f}x", f"{err:.1e} (closed form)"))
+        k, lam = _log_uniform(rng, 0.5, 20, n_small), _log_uniform(rng, 0.1, 50, n_small)
+        exact = (u / (1 - u)) ** (1 / c)
+        cases = [("log-logistic, beta log-uniform in [0.5, 20]",
+                  lambda: ll.icdf(u, 1.0, c), LogLogistic(a=0.0, name="ll").ppf, (u, c),
+                  exact, "the closed form"),
+                 ("noncentral chi-squared, k in [0.5, 20], lam in [0.1, 50]",
+                  lambda: nc.icdf(u, k, lam), Noncentral(a=0.0, name="nc").ppf, (u, k, lam),
+                  stats.ncx2.ppf(u, k, lam), "scipy's ncx2.ppf")]
+        for what, ours, generic, gargs, want, against in cases:
+            t_ir, t_sc = interleaved_ns([ours, lambda g=generic, a=gargs: g(*a)], n_small,
+                                        max(3, args.repeat // 3))
+            err = np.max(np.abs(ours() - want) / want)
+            label = f"User DSL {what}: icdf"
+            print(f"  {label}: irgen {t_ir:7.0f}   rv_continuous.ppf {t_sc:9.0f} "
+                  f"(x{t_sc / t_ir:7.1f}); largest relative difference from {against} "
+                  f"{err:.1e}", flush=True)
+            rows.append((label, f"{t_ir:.0f}", "generic rv_continuous.ppf", f"{t_sc:.0f}",
+                         f"{t_sc / t_ir:.0f}x", f"{err:.1e} (from {against})"))
 
 
 WINDOWS = [(normal, (0.0, 1.0, -1.0, 2.0)), (normal, (0.0, 1.0, 3.0, math.inf)),

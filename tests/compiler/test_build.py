@@ -85,6 +85,39 @@ def test_user_sampler_fits_and_matches_the_explicit_gradients(example_build):
     assert np.max(np.abs(db + z * np.log(z / alpha) / beta) / (z / beta)) < 1e-12
 
 
+def test_user_distribution_gets_quantile_kernels(example_build):
+    """The log-logistic example declares no quantile: its icdf, from the generic start,
+    against the closed form z = alpha (u / (1 - u))^(1/beta) in both dtypes, and icdf_grad
+    against the closed form's derivatives."""
+    d = build.load_generated(example_build, "loglogistic")
+    rng = np.random.default_rng(4)
+    alpha = np.exp(rng.uniform(-2, 2, 5000))
+    beta = np.exp(rng.uniform(np.log(0.5), np.log(20), alpha.size))
+    u = np.concatenate([rng.uniform(size=4000), 10.0 ** rng.uniform(-300, -1, 1000)])
+    want = alpha * np.exp((np.log(u) - np.log1p(-u)) / beta)
+    z = d.icdf(u, alpha, beta)
+    normal = want > np.finfo(float).tiny      # (below, z underflows as want does)
+    # the rounding of log F or log S, a few eps (1 + |log u| + |log(1 - u)|), moves log z
+    # by that over beta (the closed form carries as much)
+    allowed = 2e-15 * (1 + np.abs(np.log(u)) - np.log1p(-u)) / beta + 1e-15
+    assert np.all((np.abs(z - want) / want <= allowed)[normal])
+    assert np.all(z[~normal] <= 4 * np.finfo(float).tiny)
+    u32, a32, b32 = (v[:4000].astype(np.float32) for v in (u, alpha, beta))
+    z32 = d.icdf(u32, a32, b32)
+    assert z32.dtype == np.float32
+    u64, a64, b64 = (v.astype(np.float64) for v in (u32, a32, b32))
+    want32 = a64 * np.exp((np.log(u64) - np.log1p(-u64)) / b64)
+    allowed = 1e-6 * (1 + np.abs(np.log(u64)) - np.log1p(-u64)) / b64 + 5e-7
+    assert np.all(np.abs(z32 - want32) / want32 <= allowed)
+    z, (du, da, db) = d.icdf_grad(u[:4000], alpha[:4000], beta[:4000])
+    a, b, v = alpha[:4000], beta[:4000], u[:4000]
+    # (1 - v) in the closed form carries eps / (1 - v) of rounding itself
+    want_du = z / (b * v * (1 - v))
+    assert np.all(np.abs(du - want_du) / want_du <= 1e-13 + 4e-16 / (1 - v))
+    assert np.allclose(da, z / a, rtol=1e-12)
+    assert np.allclose(db, -z * np.log(z / a) / b, rtol=1e-10, atol=1e-12 * z)
+
+
 def test_cache_makes_rebuild_instant(example_build, capsys):
     assert main(["build", str(EXAMPLE), "--out", str(example_build)]) == 0
     assert "up to date" in capsys.readouterr().out
