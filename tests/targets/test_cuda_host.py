@@ -41,6 +41,25 @@ def test_every_kernel_agrees_with_the_c_kernels(name, dtype, launches):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", sorted(MODULES))
+def test_quantiles_agree_with_the_c_kernels(name, dtype, launches):
+    """icdf through the CUDA path and the C path, at u uniform in (0, 1) and its ends,
+    with the parameters (valid, then bad rows) of the other kernels' test."""
+    mod = MODULES[name]
+    rng = np.random.default_rng(5)
+    params = random_inputs(name, rng, dtype)[1:]
+    u = rng.uniform(size=params[0].shape).astype(dtype)
+    u[:3] = (0, 1, 0.5)
+    u64, p64 = u.astype(np.float64), [c.astype(np.float64) for c in params]
+    assert_agrees("icdf", mod.icdf(u, *params),
+                  host(mod.icdf(dev(u), *[dev(c) for c in params])), mod.icdf(u64, *p64))
+    # icdf_grad's z is icdf's, on each target
+    z, _ = mod.icdf_grad(dev(u), *[dev(c) for c in params])
+    assert np.array_equal(host(z), host(mod.icdf(dev(u), *[dev(c) for c in params])),
+                          equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", sorted(MODULES))
 def test_samplers_draw_the_c_kernels_streams(name, dtype, launches):
     """The CUDA samplers (one element per thread, scalar draws) and the C samplers (SIMD
     lanes, vector draws) give the same samples for the same seed."""
