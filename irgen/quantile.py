@@ -4,14 +4,19 @@ distribution's own log F (or log S) and log density.
 The solver works on the tail's own scale: below the median it solves log F(x) = log u, above
 it log S(x) = log(1 - u), so that u = 1e-300, or 1 - u = 1e-300 given as its logarithm, is
 as well conditioned as u = 0.3; the Newton step on log F is dx = -(log F - t) F / q, with
-F / q = exp(log F - log q) finite where F and q both underflow. Each evaluation narrows a
-bracket [lo, hi], which starts as the support (infinite ends included). A step that would
-leave the bracket is replaced by a bisection: at the geometric mean where the bracket lies on
-one side of 0 and spans a factor of 4 or more (in log |x|, as the steps then are too: a
-Gamma(0.01) CDF, ~ x^0.01, is a straight line in log x), at the midpoint otherwise, and by a
-growth that squares |x| toward an infinite end. The iteration stops when a Newton step moves
-x by under 2 ulps, when log F is within its own rounding of the target, or when the bracket
-is a few ulps wide; after MAX_STEPS steps without that the result is NaN, never a hang.
+F / q = exp(log F - log q) finite where F and q both underflow. Steps are taken in x, or in
+log |x| where the bracket lies on x's side of 0 (a Gamma(0.01) CDF, ~ x^0.01, is a straight
+line in log x), whichever predicted the last evaluation better, with Halley's correction
+where the log density's slope is known. Each evaluation narrows a bracket [lo, hi], which
+starts as the support (infinite ends included). A step that would leave it, or any step
+while log F is farther from the target than the target's own size (the slope, a difference
+of two huge logarithms, has no digit left there), is replaced by a bisection: at the
+geometric mean where the bracket lies on one side of 0 and spans a factor of 4 or more, at
+the midpoint otherwise, and by a growth that squares |x| toward an infinite end. The
+iteration stops when log F is within its own rounding of the target, when a step moves x by
+under 2 ulps (a Halley step by under EPS^(1/3) / 16 of the length on which the function
+bends), or when the bracket is a few ulps wide; after MAX_STEPS steps without that the
+result is NaN, never a hang.
 
 The first guess is the declaration's quantile_guess(u, *params) where there is one, else the
 location parameter, the scale (or 1 / rate) on a support that starts at 0, the middle of a

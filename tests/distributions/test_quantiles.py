@@ -1,11 +1,10 @@
 """The quantile kernels (icdf, icdf_grad, log_icdf, icdf_upper) of every built-in.
 
-Round trips: at z = icdf(u), the module's log F (below the median) or log S (above it),
-each checked against mpmath elsewhere, is within a few ulps of log u or log(1 - u), the
-ulps counted with the conditioning d log F / d log z, over u from 1e-300 (1e-37 in
-float32) to 1 - 1e-16; against mpmath's findroot on committed fixtures
-(scripts/make_fixtures.py quantiles); the gradients against central differences and
-against the module's own implicit_grad and density; bad input."""
+Round trips: z = icdf(u) lies within 4 ulps of the root of the module's own log F (below the
+median) or log S (above it), each checked against mpmath elsewhere, over u from 1e-300
+(1e-37 in float32) to 1 - 1e-16 and log-levels down to -1000; against mpmath's findroot on
+committed fixtures (scripts/make_fixtures.py quantiles); the gradients against central
+differences and against the module's own implicit_grad and density; bad input."""
 import zlib
 
 import numpy as np
