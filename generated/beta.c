@@ -4518,88 +4518,80 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
         x_22 = irgen_bc_f64(x_22__0);
     }
     {
-        const irgen_md irgen_m1 = (~((x_22 > lo_23) & (x_22 < hi_24)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const double x_22__0 = 0.5;
-            x_22 = irgen_sel_f64(irgen_m2, irgen_bc_f64(x_22__0), x_22);
-        }
-    }
-    {
-        irgen_md irgen_b3 = irgen_mbc_f64(0);
-        irgen_vd irgen_at3_z_25 = z_25;
-        irgen_md irgen_m3 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_z_25 = z_25;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
-                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
-                if (irgen_any_f64(irgen_m5)) {
+                const irgen_md irgen_m2 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_22, a, b);
-                      lf_26 = irgen_sel_f64(irgen_m5, irgen_o0, lf_26);
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m3, x_22, a, b);
+                      lf_26 = irgen_sel_f64(irgen_m3, irgen_o0, lf_26);
                     }
                 }
-                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
-                if (irgen_any_f64(irgen_m6)) {
+                irgen_md irgen_m4 = irgen_m1 & ~irgen_m2;
+                if (irgen_any_f64(irgen_m4)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_22, a, b);
-                      lf_26 = irgen_sel_f64(irgen_m6, irgen_o0, lf_26);
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m4, x_22, a, b);
+                      lf_26 = irgen_sel_f64(irgen_m4, irgen_o0, lf_26);
                     }
                 }
             }
             {
-                const irgen_md irgen_m7 = ((x_22 > irgen_bc_f64(0.0)) & (x_22 < irgen_bc_f64(1.0)));
-                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
+                const irgen_md irgen_m5 = ((x_22 > irgen_bc_f64(0.0)) & (x_22 < irgen_bc_f64(1.0)));
+                irgen_md irgen_m6 = irgen_m1 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_22, a, b, irgen_bc_f64(1.0), &irgen_o1);
-                      lq_27 = irgen_sel_f64(irgen_m8, irgen_o0, lq_27);
-                      dlq_28 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_28);
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m6, x_22, a, b, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_27 = irgen_sel_f64(irgen_m6, irgen_o0, lq_27);
+                      dlq_28 = irgen_sel_f64(irgen_m6, irgen_o1, dlq_28);
                     }
                 }
-                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m9)) {
+                irgen_md irgen_m7 = irgen_m1 & ~irgen_m5;
+                if (irgen_any_f64(irgen_m7)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_22, a, b);
-                      lq_27 = irgen_sel_f64(irgen_m9, irgen_o0, lq_27);
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m7, x_22, a, b);
+                      lq_27 = irgen_sel_f64(irgen_m7, irgen_o0, lq_27);
                     }
                     {
                         const double dlq_28__0 = 0.0;
-                        dlq_28 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_28__0), dlq_28);
+                        dlq_28 = irgen_sel_f64(irgen_m7, irgen_bc_f64(dlq_28__0), dlq_28);
                     }
                 }
             }
             {
                 const irgen_vd irgen_c0 = lf_26 - t;
                 const irgen_vd r_29__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
-                const irgen_vd k_30__0 = irgen_v_exp_f64(irgen_m3, -lf_26 + lq_27);
-                const irgen_vd kx_31__0 = irgen_v_exp_f64(irgen_m3, -lf_26 + lq_27 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_22)));
+                const irgen_vd k_30__0 = irgen_v_exp_f64(irgen_m1, -lf_26 + lq_27);
+                const irgen_vd kx_31__0 = irgen_v_exp_f64(irgen_m1, -lf_26 + lq_27 + irgen_v_log_f64(irgen_m1, irgen_v_fabs_f64(x_22)));
                 r_29 = r_29__0;
                 k_30 = k_30__0;
                 kx_31 = kx_31__0;
             }
             {
-                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_29) <= 2.0 * DBL_EPSILON * kx_31) & (irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_29 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_29) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_29 != r_29));
-                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                const irgen_md irgen_m8 = (((irgen_v_fabs_f64(r_29) <= 2.0 * DBL_EPSILON * kx_31) & (irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_29 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_29) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_29 != r_29));
+                irgen_md irgen_m9 = irgen_m1 & irgen_m8;
                 {
                     const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_29);
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
                     const irgen_vd z_25__0 = irgen_sel_f64((((irgen_c0 <= kx_31 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_29 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_22, irgen_bc_f64(((double)NAN)));
-                    z_25 = irgen_sel_f64(irgen_m11, z_25__0, z_25);
+                    z_25 = irgen_sel_f64(irgen_m9, z_25__0, z_25);
                 }
-                const irgen_md irgen_m12 = irgen_m11;
-                irgen_b3 |= irgen_m12;
-                irgen_at3_z_25 = irgen_sel_f64(irgen_m12, z_25, irgen_at3_z_25);
-                irgen_m11 &= ~irgen_m12;
-                irgen_m3 &= ~irgen_m12;
+                const irgen_md irgen_m10 = irgen_m9;
+                irgen_b1 |= irgen_m10;
+                irgen_at1_z_25 = irgen_sel_f64(irgen_m10, z_25, irgen_at1_z_25);
+                irgen_m9 &= ~irgen_m10;
+                irgen_m1 &= ~irgen_m10;
             }
-            if (irgen_any_f64(irgen_m3)) {
+            if (irgen_any_f64(irgen_m1)) {
                 {
                     const irgen_vd lo_23__0 = irgen_sel_f64((r_29 < irgen_bc_f64(0.0)), x_22, lo_23);
                     const irgen_vd hi_24__0 = irgen_sel_f64((r_29 > irgen_bc_f64(0.0)), x_22, hi_24);
                     const irgen_vd irgen_c0 = -r_29 + rp_34;
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_35 * (x_22 - xp_33));
-                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_35 * xp_33 * irgen_v_log_f64(irgen_m3, x_22 / xp_33));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_35 * xp_33 * irgen_v_log_f64(irgen_m1, x_22 / xp_33));
                     const irgen_vd use_log_36__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
                     const irgen_vd bend_38__0 = dlq_28 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_30, k_30);
                     const irgen_vd irgen_c3 = 1.0 / k_30;
@@ -4607,7 +4599,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     const irgen_vd irgen_c4 = r_29 * irgen_sel_f64(((halley_37__0 > irgen_bc_f64(0.5)) & (halley_37__0 < irgen_bc_f64(2.0))), 1.0 / halley_37__0, irgen_bc_f64(1.0));
                     const double irgen_c5 = 1.0 / DBL_MIN;
                     const double irgen_c6 = -irgen_c5;
-                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_23__0 >= irgen_bc_f64(0.0)) & (x_22 > irgen_bc_f64(0.0))) | ((hi_24__0 <= irgen_bc_f64(0.0)) & (x_22 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_22 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_31, x_22))) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_23__0 >= irgen_bc_f64(0.0)) & (x_22 > irgen_bc_f64(0.0))) | ((hi_24__0 <= irgen_bc_f64(0.0)) & (x_22 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_22 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_31, x_22))) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_md irgen_c8 = (use_log_36__0 > irgen_bc_f64(0.0));
                     const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_30) == ((double)INFINITY)) | (k_30 != k_30))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_vd first_39__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
@@ -4629,26 +4621,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     kp_35 = kp_35__0;
                 }
                 {
-                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_24) == ((double)INFINITY)) | (hi_24 != hi_24))) & (~((irgen_v_fabs_f64(lo_23) == ((double)INFINITY)) | (lo_23 != lo_23))) & (irgen_v_fabs_f64(r_29) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_32 > lo_23) & (xn_32 < hi_24));
-                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
-                    if (irgen_any_f64(irgen_m14)) {
+                    const irgen_md irgen_m11 = ((~((~((irgen_v_fabs_f64(hi_24) == ((double)INFINITY)) | (hi_24 != hi_24))) & (~((irgen_v_fabs_f64(lo_23) == ((double)INFINITY)) | (lo_23 != lo_23))) & (irgen_v_fabs_f64(r_29) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_32 > lo_23) & (xn_32 < hi_24));
+                    irgen_md irgen_m12 = irgen_m1 & irgen_m11;
+                    if (irgen_any_f64(irgen_m12)) {
                         {
-                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_22 + xn_32) <= irgen_sel_f64(((use_log_36 <= irgen_bc_f64(0.0)) & (halley_37 > irgen_bc_f64(0.5)) & (halley_37 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_22), 1.0 / irgen_v_fabs_f64(bend_38)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_22))));
-                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_22 + xn_32) <= irgen_sel_f64(((use_log_36 <= irgen_bc_f64(0.0)) & (halley_37 > irgen_bc_f64(0.5)) & (halley_37 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_22), 1.0 / irgen_v_fabs_f64(bend_38)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_22))));
+                            irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vd z_25__0 = xn_32;
-                                z_25 = irgen_sel_f64(irgen_m16, z_25__0, z_25);
+                                z_25 = irgen_sel_f64(irgen_m14, z_25__0, z_25);
                             }
-                            const irgen_md irgen_m17 = irgen_m16;
-                            irgen_b3 |= irgen_m17;
-                            irgen_at3_z_25 = irgen_sel_f64(irgen_m17, z_25, irgen_at3_z_25);
-                            irgen_m16 &= ~irgen_m17;
-                            irgen_m14 &= ~irgen_m17;
-                            irgen_m3 &= ~irgen_m17;
+                            const irgen_md irgen_m15 = irgen_m14;
+                            irgen_b1 |= irgen_m15;
+                            irgen_at1_z_25 = irgen_sel_f64(irgen_m15, z_25, irgen_at1_z_25);
+                            irgen_m14 &= ~irgen_m15;
+                            irgen_m12 &= ~irgen_m15;
+                            irgen_m1 &= ~irgen_m15;
                         }
                     }
-                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
-                    if (irgen_any_f64(irgen_m18)) {
+                    irgen_md irgen_m16 = irgen_m1 & ~irgen_m11;
+                    if (irgen_any_f64(irgen_m16)) {
                         {
                             const irgen_md irgen_c0 = (lo_23 > irgen_bc_f64(0.0));
                             const double irgen_c1 = 1.0 / DBL_MIN;
@@ -4658,26 +4650,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                             const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_23, irgen_bc_f64(irgen_c4));
                             const irgen_md irgen_c6 = ((lo_23 >= irgen_bc_f64(0.0)) & (hi_24 > 4.0 * irgen_c5));
                             const irgen_vd xn_32__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_24) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_23 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_23), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_23, lo_23 * lo_23), irgen_bc_f64(irgen_c1)), lo_23 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_23)))), irgen_sel_f64((irgen_v_fabs_f64(lo_23) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_24 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_24, -(hi_24 * hi_24)), irgen_bc_f64(-irgen_c1)), hi_24 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_24))), irgen_sel_f64((irgen_c6 | ((hi_24 <= irgen_bc_f64(0.0)) & (lo_23 < 4.0 * irgen_v_fmin_f64(hi_24, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_24), -(irgen_v_sqrt_f64(-lo_23) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_24 + 0.5 * lo_23)));
-                            xn_32 = irgen_sel_f64(irgen_m18, xn_32__0, xn_32);
+                            xn_32 = irgen_sel_f64(irgen_m16, xn_32__0, xn_32);
                         }
                         {
-                            const irgen_md irgen_m19 = (((hi_24 - lo_23 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_23), irgen_v_fabs_f64(hi_24))) & (~((irgen_v_fabs_f64(hi_24) == ((double)INFINITY)) | (hi_24 != hi_24))) & (~((irgen_v_fabs_f64(lo_23) == ((double)INFINITY)) | (lo_23 != lo_23)))) | (xn_32 >= hi_24) | (xn_32 <= lo_23));
-                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            const irgen_md irgen_m17 = (((hi_24 - lo_23 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_23), irgen_v_fabs_f64(hi_24))) & (~((irgen_v_fabs_f64(hi_24) == ((double)INFINITY)) | (hi_24 != hi_24))) & (~((irgen_v_fabs_f64(lo_23) == ((double)INFINITY)) | (lo_23 != lo_23)))) | (xn_32 >= hi_24) | (xn_32 <= lo_23));
+                            irgen_md irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const double irgen_c0 = 1.0 / DBL_MIN;
                                 const irgen_vd z_25__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_23), hi_24, irgen_sel_f64((hi_24 <= irgen_bc_f64(-irgen_c0)), lo_23, irgen_sel_f64(((lo_23 >= xn_32) | (hi_24 <= xn_32)), x_22, xn_32)));
-                                z_25 = irgen_sel_f64(irgen_m20, z_25__0, z_25);
+                                z_25 = irgen_sel_f64(irgen_m18, z_25__0, z_25);
                             }
-                            const irgen_md irgen_m21 = irgen_m20;
-                            irgen_b3 |= irgen_m21;
-                            irgen_at3_z_25 = irgen_sel_f64(irgen_m21, z_25, irgen_at3_z_25);
-                            irgen_m20 &= ~irgen_m21;
-                            irgen_m18 &= ~irgen_m21;
-                            irgen_m3 &= ~irgen_m21;
+                            const irgen_md irgen_m19 = irgen_m18;
+                            irgen_b1 |= irgen_m19;
+                            irgen_at1_z_25 = irgen_sel_f64(irgen_m19, z_25, irgen_at1_z_25);
+                            irgen_m18 &= ~irgen_m19;
+                            irgen_m16 &= ~irgen_m19;
+                            irgen_m1 &= ~irgen_m19;
                         }
                     }
                 }
-                if (irgen_any_f64(irgen_m3)) {
+                if (irgen_any_f64(irgen_m1)) {
                     {
                         const irgen_vd x_22__0 = xn_32;
                         x_22 = x_22__0;
@@ -4685,7 +4677,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                 }
             }
         }
-        z_25 = irgen_sel_f64(irgen_b3, irgen_at3_z_25, z_25);
+        z_25 = irgen_sel_f64(irgen_b1, irgen_at1_z_25, z_25);
     }
     return z_25;
     return irgen_ret0;

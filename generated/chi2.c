@@ -3500,88 +3500,80 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
         x_18 = x_18__0;
     }
     {
-        const irgen_md irgen_m1 = (~((x_18 > lo_19) & (x_18 < hi_20)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const double x_18__0 = 1.0;
-            x_18 = irgen_sel_f64(irgen_m2, irgen_bc_f64(x_18__0), x_18);
-        }
-    }
-    {
-        irgen_md irgen_b3 = irgen_mbc_f64(0);
-        irgen_vd irgen_at3_z_21 = z_21;
-        irgen_md irgen_m3 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_z_21 = z_21;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
-                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
-                if (irgen_any_f64(irgen_m5)) {
+                const irgen_md irgen_m2 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_18, k);
-                      lf_22 = irgen_sel_f64(irgen_m5, irgen_o0, lf_22);
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m3, x_18, k);
+                      lf_22 = irgen_sel_f64(irgen_m3, irgen_o0, lf_22);
                     }
                 }
-                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
-                if (irgen_any_f64(irgen_m6)) {
+                irgen_md irgen_m4 = irgen_m1 & ~irgen_m2;
+                if (irgen_any_f64(irgen_m4)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_18, k);
-                      lf_22 = irgen_sel_f64(irgen_m6, irgen_o0, lf_22);
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m4, x_18, k);
+                      lf_22 = irgen_sel_f64(irgen_m4, irgen_o0, lf_22);
                     }
                 }
             }
             {
-                const irgen_md irgen_m7 = ((x_18 > irgen_bc_f64(0.0)) & (x_18 < irgen_bc_f64(((double)INFINITY))));
-                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
+                const irgen_md irgen_m5 = ((x_18 > irgen_bc_f64(0.0)) & (x_18 < irgen_bc_f64(((double)INFINITY))));
+                irgen_md irgen_m6 = irgen_m1 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_18, k, irgen_bc_f64(1.0), &irgen_o1);
-                      lq_23 = irgen_sel_f64(irgen_m8, irgen_o0, lq_23);
-                      dlq_24 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_24);
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m6, x_18, k, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_23 = irgen_sel_f64(irgen_m6, irgen_o0, lq_23);
+                      dlq_24 = irgen_sel_f64(irgen_m6, irgen_o1, dlq_24);
                     }
                 }
-                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m9)) {
+                irgen_md irgen_m7 = irgen_m1 & ~irgen_m5;
+                if (irgen_any_f64(irgen_m7)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_18, k);
-                      lq_23 = irgen_sel_f64(irgen_m9, irgen_o0, lq_23);
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m7, x_18, k);
+                      lq_23 = irgen_sel_f64(irgen_m7, irgen_o0, lq_23);
                     }
                     {
                         const double dlq_24__0 = 0.0;
-                        dlq_24 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_24__0), dlq_24);
+                        dlq_24 = irgen_sel_f64(irgen_m7, irgen_bc_f64(dlq_24__0), dlq_24);
                     }
                 }
             }
             {
                 const irgen_vd irgen_c0 = lf_22 - t;
                 const irgen_vd r_25__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
-                const irgen_vd k_26__0 = irgen_v_exp_f64(irgen_m3, -lf_22 + lq_23);
-                const irgen_vd kx_27__0 = irgen_v_exp_f64(irgen_m3, -lf_22 + lq_23 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_18)));
+                const irgen_vd k_26__0 = irgen_v_exp_f64(irgen_m1, -lf_22 + lq_23);
+                const irgen_vd kx_27__0 = irgen_v_exp_f64(irgen_m1, -lf_22 + lq_23 + irgen_v_log_f64(irgen_m1, irgen_v_fabs_f64(x_18)));
                 r_25 = r_25__0;
                 k_26 = k_26__0;
                 kx_27 = kx_27__0;
             }
             {
-                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_25) <= 2.0 * DBL_EPSILON * kx_27) & (irgen_v_fabs_f64(r_25) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_25 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_25) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_25 != r_25));
-                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                const irgen_md irgen_m8 = (((irgen_v_fabs_f64(r_25) <= 2.0 * DBL_EPSILON * kx_27) & (irgen_v_fabs_f64(r_25) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_25 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_25) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_25 != r_25));
+                irgen_md irgen_m9 = irgen_m1 & irgen_m8;
                 {
                     const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_25);
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
                     const irgen_vd z_21__0 = irgen_sel_f64((((irgen_c0 <= kx_27 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_25 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_18, irgen_bc_f64(((double)NAN)));
-                    z_21 = irgen_sel_f64(irgen_m11, z_21__0, z_21);
+                    z_21 = irgen_sel_f64(irgen_m9, z_21__0, z_21);
                 }
-                const irgen_md irgen_m12 = irgen_m11;
-                irgen_b3 |= irgen_m12;
-                irgen_at3_z_21 = irgen_sel_f64(irgen_m12, z_21, irgen_at3_z_21);
-                irgen_m11 &= ~irgen_m12;
-                irgen_m3 &= ~irgen_m12;
+                const irgen_md irgen_m10 = irgen_m9;
+                irgen_b1 |= irgen_m10;
+                irgen_at1_z_21 = irgen_sel_f64(irgen_m10, z_21, irgen_at1_z_21);
+                irgen_m9 &= ~irgen_m10;
+                irgen_m1 &= ~irgen_m10;
             }
-            if (irgen_any_f64(irgen_m3)) {
+            if (irgen_any_f64(irgen_m1)) {
                 {
                     const irgen_vd lo_19__0 = irgen_sel_f64((r_25 < irgen_bc_f64(0.0)), x_18, lo_19);
                     const irgen_vd hi_20__0 = irgen_sel_f64((r_25 > irgen_bc_f64(0.0)), x_18, hi_20);
                     const irgen_vd irgen_c0 = -r_25 + rp_30;
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_31 * (x_18 - xp_29));
-                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_31 * xp_29 * irgen_v_log_f64(irgen_m3, x_18 / xp_29));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_31 * xp_29 * irgen_v_log_f64(irgen_m1, x_18 / xp_29));
                     const irgen_vd use_log_32__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
                     const irgen_vd bend_35__0 = dlq_24 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_26, k_26);
                     const irgen_vd irgen_c3 = 1.0 / k_26;
@@ -3589,7 +3581,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     const irgen_vd irgen_c4 = r_25 * irgen_sel_f64(((halley_34__0 > irgen_bc_f64(0.5)) & (halley_34__0 < irgen_bc_f64(2.0))), 1.0 / halley_34__0, irgen_bc_f64(1.0));
                     const double irgen_c5 = 1.0 / DBL_MIN;
                     const double irgen_c6 = -irgen_c5;
-                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_19__0 >= irgen_bc_f64(0.0)) & (x_18 > irgen_bc_f64(0.0))) | ((hi_20__0 <= irgen_bc_f64(0.0)) & (x_18 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_18 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_27, x_18))) + x_18, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_19__0 >= irgen_bc_f64(0.0)) & (x_18 > irgen_bc_f64(0.0))) | ((hi_20__0 <= irgen_bc_f64(0.0)) & (x_18 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_18 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_27, x_18))) + x_18, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_md irgen_c8 = (use_log_32__0 > irgen_bc_f64(0.0));
                     const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_26) == ((double)INFINITY)) | (k_26 != k_26))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_18, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_vd first_36__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
@@ -3611,26 +3603,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     kp_31 = kp_31__0;
                 }
                 {
-                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_20) == ((double)INFINITY)) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f64(lo_19) == ((double)INFINITY)) | (lo_19 != lo_19))) & (irgen_v_fabs_f64(r_25) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_28 > lo_19) & (xn_28 < hi_20));
-                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
-                    if (irgen_any_f64(irgen_m14)) {
+                    const irgen_md irgen_m11 = ((~((~((irgen_v_fabs_f64(hi_20) == ((double)INFINITY)) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f64(lo_19) == ((double)INFINITY)) | (lo_19 != lo_19))) & (irgen_v_fabs_f64(r_25) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_28 > lo_19) & (xn_28 < hi_20));
+                    irgen_md irgen_m12 = irgen_m1 & irgen_m11;
+                    if (irgen_any_f64(irgen_m12)) {
                         {
-                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_25) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_18 + xn_28) <= irgen_sel_f64(((use_log_32 <= irgen_bc_f64(0.0)) & (halley_34 > irgen_bc_f64(0.5)) & (halley_34 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_18), 1.0 / irgen_v_fabs_f64(bend_35)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_18))));
-                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_25) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_18 + xn_28) <= irgen_sel_f64(((use_log_32 <= irgen_bc_f64(0.0)) & (halley_34 > irgen_bc_f64(0.5)) & (halley_34 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_18), 1.0 / irgen_v_fabs_f64(bend_35)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_18))));
+                            irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vd z_21__0 = xn_28;
-                                z_21 = irgen_sel_f64(irgen_m16, z_21__0, z_21);
+                                z_21 = irgen_sel_f64(irgen_m14, z_21__0, z_21);
                             }
-                            const irgen_md irgen_m17 = irgen_m16;
-                            irgen_b3 |= irgen_m17;
-                            irgen_at3_z_21 = irgen_sel_f64(irgen_m17, z_21, irgen_at3_z_21);
-                            irgen_m16 &= ~irgen_m17;
-                            irgen_m14 &= ~irgen_m17;
-                            irgen_m3 &= ~irgen_m17;
+                            const irgen_md irgen_m15 = irgen_m14;
+                            irgen_b1 |= irgen_m15;
+                            irgen_at1_z_21 = irgen_sel_f64(irgen_m15, z_21, irgen_at1_z_21);
+                            irgen_m14 &= ~irgen_m15;
+                            irgen_m12 &= ~irgen_m15;
+                            irgen_m1 &= ~irgen_m15;
                         }
                     }
-                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
-                    if (irgen_any_f64(irgen_m18)) {
+                    irgen_md irgen_m16 = irgen_m1 & ~irgen_m11;
+                    if (irgen_any_f64(irgen_m16)) {
                         {
                             const irgen_md irgen_c0 = (lo_19 > irgen_bc_f64(0.0));
                             const double irgen_c1 = 1.0 / DBL_MIN;
@@ -3640,26 +3632,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                             const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_19, irgen_bc_f64(irgen_c4));
                             const irgen_md irgen_c6 = ((lo_19 >= irgen_bc_f64(0.0)) & (hi_20 > 4.0 * irgen_c5));
                             const irgen_vd xn_28__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_20) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_19 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_19), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_19, lo_19 * lo_19), irgen_bc_f64(irgen_c1)), lo_19 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_19)))), irgen_sel_f64((irgen_v_fabs_f64(lo_19) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_20 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_20, -(hi_20 * hi_20)), irgen_bc_f64(-irgen_c1)), hi_20 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_20))), irgen_sel_f64((irgen_c6 | ((hi_20 <= irgen_bc_f64(0.0)) & (lo_19 < 4.0 * irgen_v_fmin_f64(hi_20, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_20), -(irgen_v_sqrt_f64(-lo_19) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_20 + 0.5 * lo_19)));
-                            xn_28 = irgen_sel_f64(irgen_m18, xn_28__0, xn_28);
+                            xn_28 = irgen_sel_f64(irgen_m16, xn_28__0, xn_28);
                         }
                         {
-                            const irgen_md irgen_m19 = (((hi_20 - lo_19 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_19), irgen_v_fabs_f64(hi_20))) & (~((irgen_v_fabs_f64(hi_20) == ((double)INFINITY)) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f64(lo_19) == ((double)INFINITY)) | (lo_19 != lo_19)))) | (xn_28 >= hi_20) | (xn_28 <= lo_19));
-                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            const irgen_md irgen_m17 = (((hi_20 - lo_19 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_19), irgen_v_fabs_f64(hi_20))) & (~((irgen_v_fabs_f64(hi_20) == ((double)INFINITY)) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f64(lo_19) == ((double)INFINITY)) | (lo_19 != lo_19)))) | (xn_28 >= hi_20) | (xn_28 <= lo_19));
+                            irgen_md irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const double irgen_c0 = 1.0 / DBL_MIN;
                                 const irgen_vd z_21__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_19), hi_20, irgen_sel_f64((hi_20 <= irgen_bc_f64(-irgen_c0)), lo_19, irgen_sel_f64(((lo_19 >= xn_28) | (hi_20 <= xn_28)), x_18, xn_28)));
-                                z_21 = irgen_sel_f64(irgen_m20, z_21__0, z_21);
+                                z_21 = irgen_sel_f64(irgen_m18, z_21__0, z_21);
                             }
-                            const irgen_md irgen_m21 = irgen_m20;
-                            irgen_b3 |= irgen_m21;
-                            irgen_at3_z_21 = irgen_sel_f64(irgen_m21, z_21, irgen_at3_z_21);
-                            irgen_m20 &= ~irgen_m21;
-                            irgen_m18 &= ~irgen_m21;
-                            irgen_m3 &= ~irgen_m21;
+                            const irgen_md irgen_m19 = irgen_m18;
+                            irgen_b1 |= irgen_m19;
+                            irgen_at1_z_21 = irgen_sel_f64(irgen_m19, z_21, irgen_at1_z_21);
+                            irgen_m18 &= ~irgen_m19;
+                            irgen_m16 &= ~irgen_m19;
+                            irgen_m1 &= ~irgen_m19;
                         }
                     }
                 }
-                if (irgen_any_f64(irgen_m3)) {
+                if (irgen_any_f64(irgen_m1)) {
                     {
                         const irgen_vd x_18__0 = xn_28;
                         x_18 = x_18__0;
@@ -3667,7 +3659,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                 }
             }
         }
-        z_21 = irgen_sel_f64(irgen_b3, irgen_at3_z_21, z_21);
+        z_21 = irgen_sel_f64(irgen_b1, irgen_at1_z_21, z_21);
     }
     return z_21;
     return irgen_ret0;
@@ -7835,88 +7827,80 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
         x_18 = x_18__0;
     }
     {
-        const irgen_mf irgen_m1 = (~((x_18 > lo_19) & (x_18 < hi_20)));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const float x_18__0 = 1.0f;
-            x_18 = irgen_sel_f32(irgen_m2, irgen_bc_f32(x_18__0), x_18);
-        }
-    }
-    {
-        irgen_mf irgen_b3 = irgen_mbc_f32(0);
-        irgen_vf irgen_at3_z_21 = z_21;
-        irgen_mf irgen_m3 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m3); ++irgen_k1) {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_z_21 = z_21;
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const irgen_mf irgen_m4 = (s > irgen_bc_f32(0.0f));
-                irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
-                if (irgen_any_f32(irgen_m5)) {
+                const irgen_mf irgen_m2 = (s > irgen_bc_f32(0.0f));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f32(irgen_m5, x_18, k);
-                      lf_22 = irgen_sel_f32(irgen_m5, irgen_o0, lf_22);
+                      irgen_o0 = kernel_log_sf_v_f32(irgen_m3, x_18, k);
+                      lf_22 = irgen_sel_f32(irgen_m3, irgen_o0, lf_22);
                     }
                 }
-                irgen_mf irgen_m6 = irgen_m3 & ~irgen_m4;
-                if (irgen_any_f32(irgen_m6)) {
+                irgen_mf irgen_m4 = irgen_m1 & ~irgen_m2;
+                if (irgen_any_f32(irgen_m4)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m6, x_18, k);
-                      lf_22 = irgen_sel_f32(irgen_m6, irgen_o0, lf_22);
+                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m4, x_18, k);
+                      lf_22 = irgen_sel_f32(irgen_m4, irgen_o0, lf_22);
                     }
                 }
             }
             {
-                const irgen_mf irgen_m7 = ((x_18 > irgen_bc_f32(0.0f)) & (x_18 < irgen_bc_f32(INFINITY)));
-                irgen_mf irgen_m8 = irgen_m3 & irgen_m7;
-                if (irgen_any_f32(irgen_m8)) {
+                const irgen_mf irgen_m5 = ((x_18 > irgen_bc_f32(0.0f)) & (x_18 < irgen_bc_f32(INFINITY)));
+                irgen_mf irgen_m6 = irgen_m1 & irgen_m5;
+                if (irgen_any_f32(irgen_m6)) {
                     { irgen_vf irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f32(irgen_m8, x_18, k, irgen_bc_f32(1.0f), &irgen_o1);
-                      lq_23 = irgen_sel_f32(irgen_m8, irgen_o0, lq_23);
-                      dlq_24 = irgen_sel_f32(irgen_m8, irgen_o1, dlq_24);
+                      irgen_o0 = log_prob__d0_v_f32(irgen_m6, x_18, k, irgen_bc_f32(1.0f), &irgen_o1);
+                      lq_23 = irgen_sel_f32(irgen_m6, irgen_o0, lq_23);
+                      dlq_24 = irgen_sel_f32(irgen_m6, irgen_o1, dlq_24);
                     }
                 }
-                irgen_mf irgen_m9 = irgen_m3 & ~irgen_m7;
-                if (irgen_any_f32(irgen_m9)) {
+                irgen_mf irgen_m7 = irgen_m1 & ~irgen_m5;
+                if (irgen_any_f32(irgen_m7)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f32(irgen_m9, x_18, k);
-                      lq_23 = irgen_sel_f32(irgen_m9, irgen_o0, lq_23);
+                      irgen_o0 = kernel_log_prob_v_f32(irgen_m7, x_18, k);
+                      lq_23 = irgen_sel_f32(irgen_m7, irgen_o0, lq_23);
                     }
                     {
                         const float dlq_24__0 = 0.0f;
-                        dlq_24 = irgen_sel_f32(irgen_m9, irgen_bc_f32(dlq_24__0), dlq_24);
+                        dlq_24 = irgen_sel_f32(irgen_m7, irgen_bc_f32(dlq_24__0), dlq_24);
                     }
                 }
             }
             {
                 const irgen_vf irgen_c0 = lf_22 - t;
                 const irgen_vf r_25__0 = irgen_sel_f32((s > irgen_bc_f32(0.0f)), -irgen_c0, irgen_c0);
-                const irgen_vf k_26__0 = irgen_v_exp_f32(irgen_m3, -lf_22 + lq_23);
-                const irgen_vf kx_27__0 = irgen_v_exp_f32(irgen_m3, -lf_22 + lq_23 + irgen_v_log_f32(irgen_m3, irgen_v_fabs_f32(x_18)));
+                const irgen_vf k_26__0 = irgen_v_exp_f32(irgen_m1, -lf_22 + lq_23);
+                const irgen_vf kx_27__0 = irgen_v_exp_f32(irgen_m1, -lf_22 + lq_23 + irgen_v_log_f32(irgen_m1, irgen_v_fabs_f32(x_18)));
                 r_25 = r_25__0;
                 k_26 = k_26__0;
                 kx_27 = kx_27__0;
             }
             {
-                const irgen_mf irgen_m10 = (((irgen_v_fabs_f32(r_25) <= 2.0f * FLT_EPSILON * kx_27) & (irgen_v_fabs_f32(r_25) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_25 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_25) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_25 != r_25));
-                irgen_mf irgen_m11 = irgen_m3 & irgen_m10;
+                const irgen_mf irgen_m8 = (((irgen_v_fabs_f32(r_25) <= 2.0f * FLT_EPSILON * kx_27) & (irgen_v_fabs_f32(r_25) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_25 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_25) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_25 != r_25));
+                irgen_mf irgen_m9 = irgen_m1 & irgen_m8;
                 {
                     const irgen_vf irgen_c0 = irgen_v_fabs_f32(r_25);
                     const irgen_vf irgen_c1 = irgen_v_fabs_f32(t);
                     const irgen_vf z_21__0 = irgen_sel_f32((((irgen_c0 <= kx_27 * (2.0f * FLT_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f)) | (r_25 == irgen_bc_f32(0.0f)) | (irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f))), x_18, irgen_bc_f32(NAN));
-                    z_21 = irgen_sel_f32(irgen_m11, z_21__0, z_21);
+                    z_21 = irgen_sel_f32(irgen_m9, z_21__0, z_21);
                 }
-                const irgen_mf irgen_m12 = irgen_m11;
-                irgen_b3 |= irgen_m12;
-                irgen_at3_z_21 = irgen_sel_f32(irgen_m12, z_21, irgen_at3_z_21);
-                irgen_m11 &= ~irgen_m12;
-                irgen_m3 &= ~irgen_m12;
+                const irgen_mf irgen_m10 = irgen_m9;
+                irgen_b1 |= irgen_m10;
+                irgen_at1_z_21 = irgen_sel_f32(irgen_m10, z_21, irgen_at1_z_21);
+                irgen_m9 &= ~irgen_m10;
+                irgen_m1 &= ~irgen_m10;
             }
-            if (irgen_any_f32(irgen_m3)) {
+            if (irgen_any_f32(irgen_m1)) {
                 {
                     const irgen_vf lo_19__0 = irgen_sel_f32((r_25 < irgen_bc_f32(0.0f)), x_18, lo_19);
                     const irgen_vf hi_20__0 = irgen_sel_f32((r_25 > irgen_bc_f32(0.0f)), x_18, hi_20);
                     const irgen_vf irgen_c0 = -r_25 + rp_30;
                     const irgen_vf irgen_c1 = irgen_v_fabs_f32(irgen_c0 + kp_31 * (x_18 - xp_29));
-                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_31 * xp_29 * irgen_v_log_f32(irgen_m3, x_18 / xp_29));
+                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_31 * xp_29 * irgen_v_log_f32(irgen_m1, x_18 / xp_29));
                     const irgen_vf use_log_32__0 = irgen_sel_f32(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f32(0.0f), irgen_sel_f32((irgen_c1 > irgen_c2), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
                     const irgen_vf bend_35__0 = dlq_24 - irgen_sel_f32((s > irgen_bc_f32(0.0f)), -k_26, k_26);
                     const irgen_vf irgen_c3 = 1.0f / k_26;
@@ -7924,7 +7908,7 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                     const irgen_vf irgen_c4 = r_25 * irgen_sel_f32(((halley_34__0 > irgen_bc_f32(0.5f)) & (halley_34__0 < irgen_bc_f32(2.0f))), 1.0f / halley_34__0, irgen_bc_f32(1.0f));
                     const float irgen_c5 = 1.0f / FLT_MIN;
                     const float irgen_c6 = -irgen_c5;
-                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_19__0 >= irgen_bc_f32(0.0f)) & (x_18 > irgen_bc_f32(0.0f))) | ((hi_20__0 <= irgen_bc_f32(0.0f)) & (x_18 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_18 * irgen_v_expm1_f32(irgen_m3, -(irgen_c4 / irgen_v_copysign_f32(kx_27, x_18))) + x_18, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_19__0 >= irgen_bc_f32(0.0f)) & (x_18 > irgen_bc_f32(0.0f))) | ((hi_20__0 <= irgen_bc_f32(0.0f)) & (x_18 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_18 * irgen_v_expm1_f32(irgen_m1, -(irgen_c4 / irgen_v_copysign_f32(kx_27, x_18))) + x_18, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
                     const irgen_mf irgen_c8 = (use_log_32__0 > irgen_bc_f32(0.0f));
                     const irgen_vf irgen_c9 = irgen_sel_f32((~((irgen_v_fabs_f32(k_26) == INFINITY) | (k_26 != k_26))), irgen_v_fmax_f32(irgen_v_fmin_f32(-(irgen_c3 * irgen_c4) + x_18, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
                     const irgen_vf first_36__0 = irgen_sel_f32(irgen_c8, irgen_c7, irgen_c9);
@@ -7946,26 +7930,26 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                     kp_31 = kp_31__0;
                 }
                 {
-                    const irgen_mf irgen_m13 = ((~((~((irgen_v_fabs_f32(hi_20) == INFINITY) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f32(lo_19) == INFINITY) | (lo_19 != lo_19))) & (irgen_v_fabs_f32(r_25) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_28 > lo_19) & (xn_28 < hi_20));
-                    irgen_mf irgen_m14 = irgen_m3 & irgen_m13;
-                    if (irgen_any_f32(irgen_m14)) {
+                    const irgen_mf irgen_m11 = ((~((~((irgen_v_fabs_f32(hi_20) == INFINITY) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f32(lo_19) == INFINITY) | (lo_19 != lo_19))) & (irgen_v_fabs_f32(r_25) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_28 > lo_19) & (xn_28 < hi_20));
+                    irgen_mf irgen_m12 = irgen_m1 & irgen_m11;
+                    if (irgen_any_f32(irgen_m12)) {
                         {
-                            const irgen_mf irgen_m15 = ((irgen_v_fabs_f32(r_25) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_18 + xn_28) <= irgen_sel_f32(((use_log_32 <= irgen_bc_f32(0.0f)) & (halley_34 > irgen_bc_f32(0.5f)) & (halley_34 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_18), 1.0f / irgen_v_fabs_f32(bend_35)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_18))));
-                            irgen_mf irgen_m16 = irgen_m14 & irgen_m15;
+                            const irgen_mf irgen_m13 = ((irgen_v_fabs_f32(r_25) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_18 + xn_28) <= irgen_sel_f32(((use_log_32 <= irgen_bc_f32(0.0f)) & (halley_34 > irgen_bc_f32(0.5f)) & (halley_34 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_18), 1.0f / irgen_v_fabs_f32(bend_35)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_18))));
+                            irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vf z_21__0 = xn_28;
-                                z_21 = irgen_sel_f32(irgen_m16, z_21__0, z_21);
+                                z_21 = irgen_sel_f32(irgen_m14, z_21__0, z_21);
                             }
-                            const irgen_mf irgen_m17 = irgen_m16;
-                            irgen_b3 |= irgen_m17;
-                            irgen_at3_z_21 = irgen_sel_f32(irgen_m17, z_21, irgen_at3_z_21);
-                            irgen_m16 &= ~irgen_m17;
-                            irgen_m14 &= ~irgen_m17;
-                            irgen_m3 &= ~irgen_m17;
+                            const irgen_mf irgen_m15 = irgen_m14;
+                            irgen_b1 |= irgen_m15;
+                            irgen_at1_z_21 = irgen_sel_f32(irgen_m15, z_21, irgen_at1_z_21);
+                            irgen_m14 &= ~irgen_m15;
+                            irgen_m12 &= ~irgen_m15;
+                            irgen_m1 &= ~irgen_m15;
                         }
                     }
-                    irgen_mf irgen_m18 = irgen_m3 & ~irgen_m13;
-                    if (irgen_any_f32(irgen_m18)) {
+                    irgen_mf irgen_m16 = irgen_m1 & ~irgen_m11;
+                    if (irgen_any_f32(irgen_m16)) {
                         {
                             const irgen_mf irgen_c0 = (lo_19 > irgen_bc_f32(0.0f));
                             const float irgen_c1 = 1.0f / FLT_MIN;
@@ -7975,26 +7959,26 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                             const irgen_vf irgen_c5 = irgen_v_fmax_f32(lo_19, irgen_bc_f32(irgen_c4));
                             const irgen_mf irgen_c6 = ((lo_19 >= irgen_bc_f32(0.0f)) & (hi_20 > 4.0f * irgen_c5));
                             const irgen_vf xn_28__0 = irgen_sel_f32((irgen_v_fabs_f32(hi_20) == INFINITY), irgen_sel_f32((irgen_c0 & (lo_19 < irgen_bc_f32(0.25f))), irgen_v_sqrt_f32(lo_19), irgen_sel_f32(irgen_c0, irgen_v_fmin_f32(irgen_v_fmax_f32(4.0f * lo_19, lo_19 * lo_19), irgen_bc_f32(irgen_c1)), lo_19 + irgen_v_fmax_f32(irgen_bc_f32(1.0f), -(2.0f * lo_19)))), irgen_sel_f32((irgen_v_fabs_f32(lo_19) == INFINITY), irgen_sel_f32((irgen_c3 & (hi_20 > irgen_bc_f32(-0.25f))), -irgen_v_sqrt_f32(irgen_c2), irgen_sel_f32(irgen_c3, irgen_v_fmax_f32(irgen_v_fmin_f32(4.0f * hi_20, -(hi_20 * hi_20)), irgen_bc_f32(-irgen_c1)), hi_20 - irgen_v_fmax_f32(irgen_bc_f32(1.0f), 2.0f * hi_20))), irgen_sel_f32((irgen_c6 | ((hi_20 <= irgen_bc_f32(0.0f)) & (lo_19 < 4.0f * irgen_v_fmin_f32(hi_20, irgen_bc_f32(-irgen_c4))))), irgen_sel_f32(irgen_c6, irgen_v_sqrt_f32(irgen_c5) * irgen_v_sqrt_f32(hi_20), -(irgen_v_sqrt_f32(-lo_19) * irgen_v_sqrt_f32(irgen_v_fmax_f32(irgen_c2, irgen_bc_f32(irgen_c4))))), 0.5f * hi_20 + 0.5f * lo_19)));
-                            xn_28 = irgen_sel_f32(irgen_m18, xn_28__0, xn_28);
+                            xn_28 = irgen_sel_f32(irgen_m16, xn_28__0, xn_28);
                         }
                         {
-                            const irgen_mf irgen_m19 = (((hi_20 - lo_19 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_19), irgen_v_fabs_f32(hi_20))) & (~((irgen_v_fabs_f32(hi_20) == INFINITY) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f32(lo_19) == INFINITY) | (lo_19 != lo_19)))) | (xn_28 >= hi_20) | (xn_28 <= lo_19));
-                            irgen_mf irgen_m20 = irgen_m18 & irgen_m19;
+                            const irgen_mf irgen_m17 = (((hi_20 - lo_19 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_19), irgen_v_fabs_f32(hi_20))) & (~((irgen_v_fabs_f32(hi_20) == INFINITY) | (hi_20 != hi_20))) & (~((irgen_v_fabs_f32(lo_19) == INFINITY) | (lo_19 != lo_19)))) | (xn_28 >= hi_20) | (xn_28 <= lo_19));
+                            irgen_mf irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const float irgen_c0 = 1.0f / FLT_MIN;
                                 const irgen_vf z_21__0 = irgen_sel_f32((irgen_bc_f32(irgen_c0) <= lo_19), hi_20, irgen_sel_f32((hi_20 <= irgen_bc_f32(-irgen_c0)), lo_19, irgen_sel_f32(((lo_19 >= xn_28) | (hi_20 <= xn_28)), x_18, xn_28)));
-                                z_21 = irgen_sel_f32(irgen_m20, z_21__0, z_21);
+                                z_21 = irgen_sel_f32(irgen_m18, z_21__0, z_21);
                             }
-                            const irgen_mf irgen_m21 = irgen_m20;
-                            irgen_b3 |= irgen_m21;
-                            irgen_at3_z_21 = irgen_sel_f32(irgen_m21, z_21, irgen_at3_z_21);
-                            irgen_m20 &= ~irgen_m21;
-                            irgen_m18 &= ~irgen_m21;
-                            irgen_m3 &= ~irgen_m21;
+                            const irgen_mf irgen_m19 = irgen_m18;
+                            irgen_b1 |= irgen_m19;
+                            irgen_at1_z_21 = irgen_sel_f32(irgen_m19, z_21, irgen_at1_z_21);
+                            irgen_m18 &= ~irgen_m19;
+                            irgen_m16 &= ~irgen_m19;
+                            irgen_m1 &= ~irgen_m19;
                         }
                     }
                 }
-                if (irgen_any_f32(irgen_m3)) {
+                if (irgen_any_f32(irgen_m1)) {
                     {
                         const irgen_vf x_18__0 = xn_28;
                         x_18 = x_18__0;
@@ -8002,7 +7986,7 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                 }
             }
         }
-        z_21 = irgen_sel_f32(irgen_b3, irgen_at3_z_21, z_21);
+        z_21 = irgen_sel_f32(irgen_b1, irgen_at1_z_21, z_21);
     }
     return z_21;
     return irgen_ret0;

@@ -2150,12 +2150,6 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         const double x_18__0 = guess_33 > lo_19 && guess_33 < hi_20 ? guess_33 : 1.0;
         x_18 = x_18__0;
     }
-    if (!(x_18 > lo_19 && x_18 < hi_20)) {
-        {
-            const double x_18__0 = 1.0;
-            x_18 = x_18__0;
-        }
-    }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0) {
             lf_22 = kernel_log_sf_f64(x_18, k);
@@ -4854,12 +4848,6 @@ IRGEN_FN_OUTLINE float quantile_solve_f32(float t, float s, float u, float k)
     {
         const float x_18__0 = guess_33 > lo_19 && guess_33 < hi_20 ? guess_33 : 1.0f;
         x_18 = x_18__0;
-    }
-    if (!(x_18 > lo_19 && x_18 < hi_20)) {
-        {
-            const float x_18__0 = 1.0f;
-            x_18 = x_18__0;
-        }
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0f) {

@@ -759,12 +759,6 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         const double x_22__0 = guess_37 > lo_23 && guess_37 < hi_24 ? guess_37 : 0.5;
         x_22 = x_22__0;
     }
-    if (!(x_22 > lo_23 && x_22 < hi_24)) {
-        {
-            const double x_22__0 = 0.5;
-            x_22 = x_22__0;
-        }
-    }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0) {
             lf_26 = kernel_log_sf_f64(x_22, a, b);

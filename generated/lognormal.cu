@@ -715,12 +715,6 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         const double x_22__0 = guess_37 > lo_23 && guess_37 < hi_24 ? guess_37 : 1.0;
         x_22 = x_22__0;
     }
-    if (!(x_22 > lo_23 && x_22 < hi_24)) {
-        {
-            const double x_22__0 = 1.0;
-            x_22 = x_22__0;
-        }
-    }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0) {
             lf_26 = kernel_log_sf_f64(x_22, mu, sigma);
@@ -1882,12 +1876,6 @@ IRGEN_FN_OUTLINE float quantile_solve_f32(float t, float s, float u, float mu, f
     {
         const float x_22__0 = guess_37 > lo_23 && guess_37 < hi_24 ? guess_37 : 1.0f;
         x_22 = x_22__0;
-    }
-    if (!(x_22 > lo_23 && x_22 < hi_24)) {
-        {
-            const float x_22__0 = 1.0f;
-            x_22 = x_22__0;
-        }
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0f) {

@@ -1093,88 +1093,80 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
         x_13 = x_13__0;
     }
     {
-        const irgen_md irgen_m1 = (~((x_13 > lo_14) & (x_13 < hi_15)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const irgen_vd x_13__0 = mu;
-            x_13 = irgen_sel_f64(irgen_m2, x_13__0, x_13);
-        }
-    }
-    {
-        irgen_md irgen_b3 = irgen_mbc_f64(0);
-        irgen_vd irgen_at3_z_16 = z_16;
-        irgen_md irgen_m3 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_z_16 = z_16;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
-                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
-                if (irgen_any_f64(irgen_m5)) {
+                const irgen_md irgen_m2 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_13, mu, sigma);
-                      lf_17 = irgen_sel_f64(irgen_m5, irgen_o0, lf_17);
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m3, x_13, mu, sigma);
+                      lf_17 = irgen_sel_f64(irgen_m3, irgen_o0, lf_17);
                     }
                 }
-                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
-                if (irgen_any_f64(irgen_m6)) {
+                irgen_md irgen_m4 = irgen_m1 & ~irgen_m2;
+                if (irgen_any_f64(irgen_m4)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_13, mu, sigma);
-                      lf_17 = irgen_sel_f64(irgen_m6, irgen_o0, lf_17);
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m4, x_13, mu, sigma);
+                      lf_17 = irgen_sel_f64(irgen_m4, irgen_o0, lf_17);
                     }
                 }
             }
             {
-                const irgen_md irgen_m7 = ((x_13 > irgen_bc_f64(-((double)INFINITY))) & (x_13 < irgen_bc_f64(((double)INFINITY))));
-                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
+                const irgen_md irgen_m5 = ((x_13 > irgen_bc_f64(-((double)INFINITY))) & (x_13 < irgen_bc_f64(((double)INFINITY))));
+                irgen_md irgen_m6 = irgen_m1 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_13, mu, sigma, irgen_bc_f64(1.0), &irgen_o1);
-                      lq_18 = irgen_sel_f64(irgen_m8, irgen_o0, lq_18);
-                      dlq_19 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_19);
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m6, x_13, mu, sigma, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_18 = irgen_sel_f64(irgen_m6, irgen_o0, lq_18);
+                      dlq_19 = irgen_sel_f64(irgen_m6, irgen_o1, dlq_19);
                     }
                 }
-                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m9)) {
+                irgen_md irgen_m7 = irgen_m1 & ~irgen_m5;
+                if (irgen_any_f64(irgen_m7)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_13, mu, sigma);
-                      lq_18 = irgen_sel_f64(irgen_m9, irgen_o0, lq_18);
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m7, x_13, mu, sigma);
+                      lq_18 = irgen_sel_f64(irgen_m7, irgen_o0, lq_18);
                     }
                     {
                         const double dlq_19__0 = 0.0;
-                        dlq_19 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_19__0), dlq_19);
+                        dlq_19 = irgen_sel_f64(irgen_m7, irgen_bc_f64(dlq_19__0), dlq_19);
                     }
                 }
             }
             {
                 const irgen_vd irgen_c0 = lf_17 - t;
                 const irgen_vd r_20__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
-                const irgen_vd k_21__0 = irgen_v_exp_f64(irgen_m3, -lf_17 + lq_18);
-                const irgen_vd kx_22__0 = irgen_v_exp_f64(irgen_m3, -lf_17 + lq_18 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_13)));
+                const irgen_vd k_21__0 = irgen_v_exp_f64(irgen_m1, -lf_17 + lq_18);
+                const irgen_vd kx_22__0 = irgen_v_exp_f64(irgen_m1, -lf_17 + lq_18 + irgen_v_log_f64(irgen_m1, irgen_v_fabs_f64(x_13)));
                 r_20 = r_20__0;
                 k_21 = k_21__0;
                 kx_22 = kx_22__0;
             }
             {
-                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_20) <= 2.0 * DBL_EPSILON * kx_22) & (irgen_v_fabs_f64(r_20) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_20 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_20) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_20 != r_20));
-                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                const irgen_md irgen_m8 = (((irgen_v_fabs_f64(r_20) <= 2.0 * DBL_EPSILON * kx_22) & (irgen_v_fabs_f64(r_20) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_20 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_20) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_20 != r_20));
+                irgen_md irgen_m9 = irgen_m1 & irgen_m8;
                 {
                     const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_20);
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
                     const irgen_vd z_16__0 = irgen_sel_f64((((irgen_c0 <= kx_22 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_20 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_13, irgen_bc_f64(((double)NAN)));
-                    z_16 = irgen_sel_f64(irgen_m11, z_16__0, z_16);
+                    z_16 = irgen_sel_f64(irgen_m9, z_16__0, z_16);
                 }
-                const irgen_md irgen_m12 = irgen_m11;
-                irgen_b3 |= irgen_m12;
-                irgen_at3_z_16 = irgen_sel_f64(irgen_m12, z_16, irgen_at3_z_16);
-                irgen_m11 &= ~irgen_m12;
-                irgen_m3 &= ~irgen_m12;
+                const irgen_md irgen_m10 = irgen_m9;
+                irgen_b1 |= irgen_m10;
+                irgen_at1_z_16 = irgen_sel_f64(irgen_m10, z_16, irgen_at1_z_16);
+                irgen_m9 &= ~irgen_m10;
+                irgen_m1 &= ~irgen_m10;
             }
-            if (irgen_any_f64(irgen_m3)) {
+            if (irgen_any_f64(irgen_m1)) {
                 {
                     const irgen_vd lo_14__0 = irgen_sel_f64((r_20 < irgen_bc_f64(0.0)), x_13, lo_14);
                     const irgen_vd hi_15__0 = irgen_sel_f64((r_20 > irgen_bc_f64(0.0)), x_13, hi_15);
                     const irgen_vd irgen_c0 = -r_20 + rp_25;
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_26 * (x_13 - xp_24));
-                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_26 * xp_24 * irgen_v_log_f64(irgen_m3, x_13 / xp_24));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_26 * xp_24 * irgen_v_log_f64(irgen_m1, x_13 / xp_24));
                     const irgen_vd use_log_27__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
                     const irgen_vd bend_30__0 = dlq_19 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_21, k_21);
                     const irgen_vd irgen_c3 = 1.0 / k_21;
@@ -1182,7 +1174,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     const irgen_vd irgen_c4 = r_20 * irgen_sel_f64(((halley_29__0 > irgen_bc_f64(0.5)) & (halley_29__0 < irgen_bc_f64(2.0))), 1.0 / halley_29__0, irgen_bc_f64(1.0));
                     const double irgen_c5 = 1.0 / DBL_MIN;
                     const double irgen_c6 = -irgen_c5;
-                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_14__0 >= irgen_bc_f64(0.0)) & (x_13 > irgen_bc_f64(0.0))) | ((hi_15__0 <= irgen_bc_f64(0.0)) & (x_13 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_13 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_22, x_13))) + x_13, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_14__0 >= irgen_bc_f64(0.0)) & (x_13 > irgen_bc_f64(0.0))) | ((hi_15__0 <= irgen_bc_f64(0.0)) & (x_13 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_13 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_22, x_13))) + x_13, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_md irgen_c8 = (use_log_27__0 > irgen_bc_f64(0.0));
                     const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_21) == ((double)INFINITY)) | (k_21 != k_21))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_13, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_vd first_31__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
@@ -1204,26 +1196,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     kp_26 = kp_26__0;
                 }
                 {
-                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_15) == ((double)INFINITY)) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f64(lo_14) == ((double)INFINITY)) | (lo_14 != lo_14))) & (irgen_v_fabs_f64(r_20) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_23 > lo_14) & (xn_23 < hi_15));
-                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
-                    if (irgen_any_f64(irgen_m14)) {
+                    const irgen_md irgen_m11 = ((~((~((irgen_v_fabs_f64(hi_15) == ((double)INFINITY)) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f64(lo_14) == ((double)INFINITY)) | (lo_14 != lo_14))) & (irgen_v_fabs_f64(r_20) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_23 > lo_14) & (xn_23 < hi_15));
+                    irgen_md irgen_m12 = irgen_m1 & irgen_m11;
+                    if (irgen_any_f64(irgen_m12)) {
                         {
-                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_20) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_13 + xn_23) <= irgen_sel_f64(((use_log_27 <= irgen_bc_f64(0.0)) & (halley_29 > irgen_bc_f64(0.5)) & (halley_29 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_13), 1.0 / irgen_v_fabs_f64(bend_30)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_13))));
-                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_20) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_13 + xn_23) <= irgen_sel_f64(((use_log_27 <= irgen_bc_f64(0.0)) & (halley_29 > irgen_bc_f64(0.5)) & (halley_29 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_13), 1.0 / irgen_v_fabs_f64(bend_30)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_13))));
+                            irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vd z_16__0 = xn_23;
-                                z_16 = irgen_sel_f64(irgen_m16, z_16__0, z_16);
+                                z_16 = irgen_sel_f64(irgen_m14, z_16__0, z_16);
                             }
-                            const irgen_md irgen_m17 = irgen_m16;
-                            irgen_b3 |= irgen_m17;
-                            irgen_at3_z_16 = irgen_sel_f64(irgen_m17, z_16, irgen_at3_z_16);
-                            irgen_m16 &= ~irgen_m17;
-                            irgen_m14 &= ~irgen_m17;
-                            irgen_m3 &= ~irgen_m17;
+                            const irgen_md irgen_m15 = irgen_m14;
+                            irgen_b1 |= irgen_m15;
+                            irgen_at1_z_16 = irgen_sel_f64(irgen_m15, z_16, irgen_at1_z_16);
+                            irgen_m14 &= ~irgen_m15;
+                            irgen_m12 &= ~irgen_m15;
+                            irgen_m1 &= ~irgen_m15;
                         }
                     }
-                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
-                    if (irgen_any_f64(irgen_m18)) {
+                    irgen_md irgen_m16 = irgen_m1 & ~irgen_m11;
+                    if (irgen_any_f64(irgen_m16)) {
                         {
                             const irgen_md irgen_c0 = (lo_14 > irgen_bc_f64(0.0));
                             const double irgen_c1 = 1.0 / DBL_MIN;
@@ -1233,26 +1225,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                             const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_14, irgen_bc_f64(irgen_c4));
                             const irgen_md irgen_c6 = ((lo_14 >= irgen_bc_f64(0.0)) & (hi_15 > 4.0 * irgen_c5));
                             const irgen_vd xn_23__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_15) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_14 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_14), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_14, lo_14 * lo_14), irgen_bc_f64(irgen_c1)), lo_14 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_14)))), irgen_sel_f64((irgen_v_fabs_f64(lo_14) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_15 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_15, -(hi_15 * hi_15)), irgen_bc_f64(-irgen_c1)), hi_15 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_15))), irgen_sel_f64((irgen_c6 | ((hi_15 <= irgen_bc_f64(0.0)) & (lo_14 < 4.0 * irgen_v_fmin_f64(hi_15, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_15), -(irgen_v_sqrt_f64(-lo_14) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_15 + 0.5 * lo_14)));
-                            xn_23 = irgen_sel_f64(irgen_m18, xn_23__0, xn_23);
+                            xn_23 = irgen_sel_f64(irgen_m16, xn_23__0, xn_23);
                         }
                         {
-                            const irgen_md irgen_m19 = (((hi_15 - lo_14 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_14), irgen_v_fabs_f64(hi_15))) & (~((irgen_v_fabs_f64(hi_15) == ((double)INFINITY)) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f64(lo_14) == ((double)INFINITY)) | (lo_14 != lo_14)))) | (xn_23 >= hi_15) | (xn_23 <= lo_14));
-                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            const irgen_md irgen_m17 = (((hi_15 - lo_14 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_14), irgen_v_fabs_f64(hi_15))) & (~((irgen_v_fabs_f64(hi_15) == ((double)INFINITY)) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f64(lo_14) == ((double)INFINITY)) | (lo_14 != lo_14)))) | (xn_23 >= hi_15) | (xn_23 <= lo_14));
+                            irgen_md irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const double irgen_c0 = 1.0 / DBL_MIN;
                                 const irgen_vd z_16__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_14), hi_15, irgen_sel_f64((hi_15 <= irgen_bc_f64(-irgen_c0)), lo_14, irgen_sel_f64(((lo_14 >= xn_23) | (hi_15 <= xn_23)), x_13, xn_23)));
-                                z_16 = irgen_sel_f64(irgen_m20, z_16__0, z_16);
+                                z_16 = irgen_sel_f64(irgen_m18, z_16__0, z_16);
                             }
-                            const irgen_md irgen_m21 = irgen_m20;
-                            irgen_b3 |= irgen_m21;
-                            irgen_at3_z_16 = irgen_sel_f64(irgen_m21, z_16, irgen_at3_z_16);
-                            irgen_m20 &= ~irgen_m21;
-                            irgen_m18 &= ~irgen_m21;
-                            irgen_m3 &= ~irgen_m21;
+                            const irgen_md irgen_m19 = irgen_m18;
+                            irgen_b1 |= irgen_m19;
+                            irgen_at1_z_16 = irgen_sel_f64(irgen_m19, z_16, irgen_at1_z_16);
+                            irgen_m18 &= ~irgen_m19;
+                            irgen_m16 &= ~irgen_m19;
+                            irgen_m1 &= ~irgen_m19;
                         }
                     }
                 }
-                if (irgen_any_f64(irgen_m3)) {
+                if (irgen_any_f64(irgen_m1)) {
                     {
                         const irgen_vd x_13__0 = xn_23;
                         x_13 = x_13__0;
@@ -1260,7 +1252,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                 }
             }
         }
-        z_16 = irgen_sel_f64(irgen_b3, irgen_at3_z_16, z_16);
+        z_16 = irgen_sel_f64(irgen_b1, irgen_at1_z_16, z_16);
     }
     return z_16;
     return irgen_ret0;
@@ -2695,88 +2687,80 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
         x_13 = x_13__0;
     }
     {
-        const irgen_mf irgen_m1 = (~((x_13 > lo_14) & (x_13 < hi_15)));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const irgen_vf x_13__0 = mu;
-            x_13 = irgen_sel_f32(irgen_m2, x_13__0, x_13);
-        }
-    }
-    {
-        irgen_mf irgen_b3 = irgen_mbc_f32(0);
-        irgen_vf irgen_at3_z_16 = z_16;
-        irgen_mf irgen_m3 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m3); ++irgen_k1) {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_z_16 = z_16;
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const irgen_mf irgen_m4 = (s > irgen_bc_f32(0.0f));
-                irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
-                if (irgen_any_f32(irgen_m5)) {
+                const irgen_mf irgen_m2 = (s > irgen_bc_f32(0.0f));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f32(irgen_m5, x_13, mu, sigma);
-                      lf_17 = irgen_sel_f32(irgen_m5, irgen_o0, lf_17);
+                      irgen_o0 = kernel_log_sf_v_f32(irgen_m3, x_13, mu, sigma);
+                      lf_17 = irgen_sel_f32(irgen_m3, irgen_o0, lf_17);
                     }
                 }
-                irgen_mf irgen_m6 = irgen_m3 & ~irgen_m4;
-                if (irgen_any_f32(irgen_m6)) {
+                irgen_mf irgen_m4 = irgen_m1 & ~irgen_m2;
+                if (irgen_any_f32(irgen_m4)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m6, x_13, mu, sigma);
-                      lf_17 = irgen_sel_f32(irgen_m6, irgen_o0, lf_17);
+                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m4, x_13, mu, sigma);
+                      lf_17 = irgen_sel_f32(irgen_m4, irgen_o0, lf_17);
                     }
                 }
             }
             {
-                const irgen_mf irgen_m7 = ((x_13 > irgen_bc_f32(-INFINITY)) & (x_13 < irgen_bc_f32(INFINITY)));
-                irgen_mf irgen_m8 = irgen_m3 & irgen_m7;
-                if (irgen_any_f32(irgen_m8)) {
+                const irgen_mf irgen_m5 = ((x_13 > irgen_bc_f32(-INFINITY)) & (x_13 < irgen_bc_f32(INFINITY)));
+                irgen_mf irgen_m6 = irgen_m1 & irgen_m5;
+                if (irgen_any_f32(irgen_m6)) {
                     { irgen_vf irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f32(irgen_m8, x_13, mu, sigma, irgen_bc_f32(1.0f), &irgen_o1);
-                      lq_18 = irgen_sel_f32(irgen_m8, irgen_o0, lq_18);
-                      dlq_19 = irgen_sel_f32(irgen_m8, irgen_o1, dlq_19);
+                      irgen_o0 = log_prob__d0_v_f32(irgen_m6, x_13, mu, sigma, irgen_bc_f32(1.0f), &irgen_o1);
+                      lq_18 = irgen_sel_f32(irgen_m6, irgen_o0, lq_18);
+                      dlq_19 = irgen_sel_f32(irgen_m6, irgen_o1, dlq_19);
                     }
                 }
-                irgen_mf irgen_m9 = irgen_m3 & ~irgen_m7;
-                if (irgen_any_f32(irgen_m9)) {
+                irgen_mf irgen_m7 = irgen_m1 & ~irgen_m5;
+                if (irgen_any_f32(irgen_m7)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f32(irgen_m9, x_13, mu, sigma);
-                      lq_18 = irgen_sel_f32(irgen_m9, irgen_o0, lq_18);
+                      irgen_o0 = kernel_log_prob_v_f32(irgen_m7, x_13, mu, sigma);
+                      lq_18 = irgen_sel_f32(irgen_m7, irgen_o0, lq_18);
                     }
                     {
                         const float dlq_19__0 = 0.0f;
-                        dlq_19 = irgen_sel_f32(irgen_m9, irgen_bc_f32(dlq_19__0), dlq_19);
+                        dlq_19 = irgen_sel_f32(irgen_m7, irgen_bc_f32(dlq_19__0), dlq_19);
                     }
                 }
             }
             {
                 const irgen_vf irgen_c0 = lf_17 - t;
                 const irgen_vf r_20__0 = irgen_sel_f32((s > irgen_bc_f32(0.0f)), -irgen_c0, irgen_c0);
-                const irgen_vf k_21__0 = irgen_v_exp_f32(irgen_m3, -lf_17 + lq_18);
-                const irgen_vf kx_22__0 = irgen_v_exp_f32(irgen_m3, -lf_17 + lq_18 + irgen_v_log_f32(irgen_m3, irgen_v_fabs_f32(x_13)));
+                const irgen_vf k_21__0 = irgen_v_exp_f32(irgen_m1, -lf_17 + lq_18);
+                const irgen_vf kx_22__0 = irgen_v_exp_f32(irgen_m1, -lf_17 + lq_18 + irgen_v_log_f32(irgen_m1, irgen_v_fabs_f32(x_13)));
                 r_20 = r_20__0;
                 k_21 = k_21__0;
                 kx_22 = kx_22__0;
             }
             {
-                const irgen_mf irgen_m10 = (((irgen_v_fabs_f32(r_20) <= 2.0f * FLT_EPSILON * kx_22) & (irgen_v_fabs_f32(r_20) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_20 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_20) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_20 != r_20));
-                irgen_mf irgen_m11 = irgen_m3 & irgen_m10;
+                const irgen_mf irgen_m8 = (((irgen_v_fabs_f32(r_20) <= 2.0f * FLT_EPSILON * kx_22) & (irgen_v_fabs_f32(r_20) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_20 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_20) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_20 != r_20));
+                irgen_mf irgen_m9 = irgen_m1 & irgen_m8;
                 {
                     const irgen_vf irgen_c0 = irgen_v_fabs_f32(r_20);
                     const irgen_vf irgen_c1 = irgen_v_fabs_f32(t);
                     const irgen_vf z_16__0 = irgen_sel_f32((((irgen_c0 <= kx_22 * (2.0f * FLT_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f)) | (r_20 == irgen_bc_f32(0.0f)) | (irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f))), x_13, irgen_bc_f32(NAN));
-                    z_16 = irgen_sel_f32(irgen_m11, z_16__0, z_16);
+                    z_16 = irgen_sel_f32(irgen_m9, z_16__0, z_16);
                 }
-                const irgen_mf irgen_m12 = irgen_m11;
-                irgen_b3 |= irgen_m12;
-                irgen_at3_z_16 = irgen_sel_f32(irgen_m12, z_16, irgen_at3_z_16);
-                irgen_m11 &= ~irgen_m12;
-                irgen_m3 &= ~irgen_m12;
+                const irgen_mf irgen_m10 = irgen_m9;
+                irgen_b1 |= irgen_m10;
+                irgen_at1_z_16 = irgen_sel_f32(irgen_m10, z_16, irgen_at1_z_16);
+                irgen_m9 &= ~irgen_m10;
+                irgen_m1 &= ~irgen_m10;
             }
-            if (irgen_any_f32(irgen_m3)) {
+            if (irgen_any_f32(irgen_m1)) {
                 {
                     const irgen_vf lo_14__0 = irgen_sel_f32((r_20 < irgen_bc_f32(0.0f)), x_13, lo_14);
                     const irgen_vf hi_15__0 = irgen_sel_f32((r_20 > irgen_bc_f32(0.0f)), x_13, hi_15);
                     const irgen_vf irgen_c0 = -r_20 + rp_25;
                     const irgen_vf irgen_c1 = irgen_v_fabs_f32(irgen_c0 + kp_26 * (x_13 - xp_24));
-                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_26 * xp_24 * irgen_v_log_f32(irgen_m3, x_13 / xp_24));
+                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_26 * xp_24 * irgen_v_log_f32(irgen_m1, x_13 / xp_24));
                     const irgen_vf use_log_27__0 = irgen_sel_f32(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f32(0.0f), irgen_sel_f32((irgen_c1 > irgen_c2), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
                     const irgen_vf bend_30__0 = dlq_19 - irgen_sel_f32((s > irgen_bc_f32(0.0f)), -k_21, k_21);
                     const irgen_vf irgen_c3 = 1.0f / k_21;
@@ -2784,7 +2768,7 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                     const irgen_vf irgen_c4 = r_20 * irgen_sel_f32(((halley_29__0 > irgen_bc_f32(0.5f)) & (halley_29__0 < irgen_bc_f32(2.0f))), 1.0f / halley_29__0, irgen_bc_f32(1.0f));
                     const float irgen_c5 = 1.0f / FLT_MIN;
                     const float irgen_c6 = -irgen_c5;
-                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_14__0 >= irgen_bc_f32(0.0f)) & (x_13 > irgen_bc_f32(0.0f))) | ((hi_15__0 <= irgen_bc_f32(0.0f)) & (x_13 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_13 * irgen_v_expm1_f32(irgen_m3, -(irgen_c4 / irgen_v_copysign_f32(kx_22, x_13))) + x_13, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_14__0 >= irgen_bc_f32(0.0f)) & (x_13 > irgen_bc_f32(0.0f))) | ((hi_15__0 <= irgen_bc_f32(0.0f)) & (x_13 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_13 * irgen_v_expm1_f32(irgen_m1, -(irgen_c4 / irgen_v_copysign_f32(kx_22, x_13))) + x_13, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
                     const irgen_mf irgen_c8 = (use_log_27__0 > irgen_bc_f32(0.0f));
                     const irgen_vf irgen_c9 = irgen_sel_f32((~((irgen_v_fabs_f32(k_21) == INFINITY) | (k_21 != k_21))), irgen_v_fmax_f32(irgen_v_fmin_f32(-(irgen_c3 * irgen_c4) + x_13, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
                     const irgen_vf first_31__0 = irgen_sel_f32(irgen_c8, irgen_c7, irgen_c9);
@@ -2806,26 +2790,26 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                     kp_26 = kp_26__0;
                 }
                 {
-                    const irgen_mf irgen_m13 = ((~((~((irgen_v_fabs_f32(hi_15) == INFINITY) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f32(lo_14) == INFINITY) | (lo_14 != lo_14))) & (irgen_v_fabs_f32(r_20) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_23 > lo_14) & (xn_23 < hi_15));
-                    irgen_mf irgen_m14 = irgen_m3 & irgen_m13;
-                    if (irgen_any_f32(irgen_m14)) {
+                    const irgen_mf irgen_m11 = ((~((~((irgen_v_fabs_f32(hi_15) == INFINITY) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f32(lo_14) == INFINITY) | (lo_14 != lo_14))) & (irgen_v_fabs_f32(r_20) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_23 > lo_14) & (xn_23 < hi_15));
+                    irgen_mf irgen_m12 = irgen_m1 & irgen_m11;
+                    if (irgen_any_f32(irgen_m12)) {
                         {
-                            const irgen_mf irgen_m15 = ((irgen_v_fabs_f32(r_20) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_13 + xn_23) <= irgen_sel_f32(((use_log_27 <= irgen_bc_f32(0.0f)) & (halley_29 > irgen_bc_f32(0.5f)) & (halley_29 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_13), 1.0f / irgen_v_fabs_f32(bend_30)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_13))));
-                            irgen_mf irgen_m16 = irgen_m14 & irgen_m15;
+                            const irgen_mf irgen_m13 = ((irgen_v_fabs_f32(r_20) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_13 + xn_23) <= irgen_sel_f32(((use_log_27 <= irgen_bc_f32(0.0f)) & (halley_29 > irgen_bc_f32(0.5f)) & (halley_29 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_13), 1.0f / irgen_v_fabs_f32(bend_30)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_13))));
+                            irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vf z_16__0 = xn_23;
-                                z_16 = irgen_sel_f32(irgen_m16, z_16__0, z_16);
+                                z_16 = irgen_sel_f32(irgen_m14, z_16__0, z_16);
                             }
-                            const irgen_mf irgen_m17 = irgen_m16;
-                            irgen_b3 |= irgen_m17;
-                            irgen_at3_z_16 = irgen_sel_f32(irgen_m17, z_16, irgen_at3_z_16);
-                            irgen_m16 &= ~irgen_m17;
-                            irgen_m14 &= ~irgen_m17;
-                            irgen_m3 &= ~irgen_m17;
+                            const irgen_mf irgen_m15 = irgen_m14;
+                            irgen_b1 |= irgen_m15;
+                            irgen_at1_z_16 = irgen_sel_f32(irgen_m15, z_16, irgen_at1_z_16);
+                            irgen_m14 &= ~irgen_m15;
+                            irgen_m12 &= ~irgen_m15;
+                            irgen_m1 &= ~irgen_m15;
                         }
                     }
-                    irgen_mf irgen_m18 = irgen_m3 & ~irgen_m13;
-                    if (irgen_any_f32(irgen_m18)) {
+                    irgen_mf irgen_m16 = irgen_m1 & ~irgen_m11;
+                    if (irgen_any_f32(irgen_m16)) {
                         {
                             const irgen_mf irgen_c0 = (lo_14 > irgen_bc_f32(0.0f));
                             const float irgen_c1 = 1.0f / FLT_MIN;
@@ -2835,26 +2819,26 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                             const irgen_vf irgen_c5 = irgen_v_fmax_f32(lo_14, irgen_bc_f32(irgen_c4));
                             const irgen_mf irgen_c6 = ((lo_14 >= irgen_bc_f32(0.0f)) & (hi_15 > 4.0f * irgen_c5));
                             const irgen_vf xn_23__0 = irgen_sel_f32((irgen_v_fabs_f32(hi_15) == INFINITY), irgen_sel_f32((irgen_c0 & (lo_14 < irgen_bc_f32(0.25f))), irgen_v_sqrt_f32(lo_14), irgen_sel_f32(irgen_c0, irgen_v_fmin_f32(irgen_v_fmax_f32(4.0f * lo_14, lo_14 * lo_14), irgen_bc_f32(irgen_c1)), lo_14 + irgen_v_fmax_f32(irgen_bc_f32(1.0f), -(2.0f * lo_14)))), irgen_sel_f32((irgen_v_fabs_f32(lo_14) == INFINITY), irgen_sel_f32((irgen_c3 & (hi_15 > irgen_bc_f32(-0.25f))), -irgen_v_sqrt_f32(irgen_c2), irgen_sel_f32(irgen_c3, irgen_v_fmax_f32(irgen_v_fmin_f32(4.0f * hi_15, -(hi_15 * hi_15)), irgen_bc_f32(-irgen_c1)), hi_15 - irgen_v_fmax_f32(irgen_bc_f32(1.0f), 2.0f * hi_15))), irgen_sel_f32((irgen_c6 | ((hi_15 <= irgen_bc_f32(0.0f)) & (lo_14 < 4.0f * irgen_v_fmin_f32(hi_15, irgen_bc_f32(-irgen_c4))))), irgen_sel_f32(irgen_c6, irgen_v_sqrt_f32(irgen_c5) * irgen_v_sqrt_f32(hi_15), -(irgen_v_sqrt_f32(-lo_14) * irgen_v_sqrt_f32(irgen_v_fmax_f32(irgen_c2, irgen_bc_f32(irgen_c4))))), 0.5f * hi_15 + 0.5f * lo_14)));
-                            xn_23 = irgen_sel_f32(irgen_m18, xn_23__0, xn_23);
+                            xn_23 = irgen_sel_f32(irgen_m16, xn_23__0, xn_23);
                         }
                         {
-                            const irgen_mf irgen_m19 = (((hi_15 - lo_14 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_14), irgen_v_fabs_f32(hi_15))) & (~((irgen_v_fabs_f32(hi_15) == INFINITY) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f32(lo_14) == INFINITY) | (lo_14 != lo_14)))) | (xn_23 >= hi_15) | (xn_23 <= lo_14));
-                            irgen_mf irgen_m20 = irgen_m18 & irgen_m19;
+                            const irgen_mf irgen_m17 = (((hi_15 - lo_14 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_14), irgen_v_fabs_f32(hi_15))) & (~((irgen_v_fabs_f32(hi_15) == INFINITY) | (hi_15 != hi_15))) & (~((irgen_v_fabs_f32(lo_14) == INFINITY) | (lo_14 != lo_14)))) | (xn_23 >= hi_15) | (xn_23 <= lo_14));
+                            irgen_mf irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const float irgen_c0 = 1.0f / FLT_MIN;
                                 const irgen_vf z_16__0 = irgen_sel_f32((irgen_bc_f32(irgen_c0) <= lo_14), hi_15, irgen_sel_f32((hi_15 <= irgen_bc_f32(-irgen_c0)), lo_14, irgen_sel_f32(((lo_14 >= xn_23) | (hi_15 <= xn_23)), x_13, xn_23)));
-                                z_16 = irgen_sel_f32(irgen_m20, z_16__0, z_16);
+                                z_16 = irgen_sel_f32(irgen_m18, z_16__0, z_16);
                             }
-                            const irgen_mf irgen_m21 = irgen_m20;
-                            irgen_b3 |= irgen_m21;
-                            irgen_at3_z_16 = irgen_sel_f32(irgen_m21, z_16, irgen_at3_z_16);
-                            irgen_m20 &= ~irgen_m21;
-                            irgen_m18 &= ~irgen_m21;
-                            irgen_m3 &= ~irgen_m21;
+                            const irgen_mf irgen_m19 = irgen_m18;
+                            irgen_b1 |= irgen_m19;
+                            irgen_at1_z_16 = irgen_sel_f32(irgen_m19, z_16, irgen_at1_z_16);
+                            irgen_m18 &= ~irgen_m19;
+                            irgen_m16 &= ~irgen_m19;
+                            irgen_m1 &= ~irgen_m19;
                         }
                     }
                 }
-                if (irgen_any_f32(irgen_m3)) {
+                if (irgen_any_f32(irgen_m1)) {
                     {
                         const irgen_vf x_13__0 = xn_23;
                         x_13 = x_13__0;
@@ -2862,7 +2846,7 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                 }
             }
         }
-        z_16 = irgen_sel_f32(irgen_b3, irgen_at3_z_16, z_16);
+        z_16 = irgen_sel_f32(irgen_b1, irgen_at1_z_16, z_16);
     }
     return z_16;
     return irgen_ret0;

@@ -485,12 +485,6 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         const double x_13__0 = guess_28 > lo_14 && guess_28 < hi_15 ? guess_28 : mu;
         x_13 = x_13__0;
     }
-    if (!(x_13 > lo_14 && x_13 < hi_15)) {
-        {
-            const double x_13__0 = mu;
-            x_13 = x_13__0;
-        }
-    }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0) {
             lf_17 = kernel_log_sf_f64(x_13, mu, sigma);
@@ -1310,12 +1304,6 @@ IRGEN_FN_OUTLINE float quantile_solve_f32(float t, float s, float u, float mu, f
     {
         const float x_13__0 = guess_28 > lo_14 && guess_28 < hi_15 ? guess_28 : mu;
         x_13 = x_13__0;
-    }
-    if (!(x_13 > lo_14 && x_13 < hi_15)) {
-        {
-            const float x_13__0 = mu;
-            x_13 = x_13__0;
-        }
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0f) {

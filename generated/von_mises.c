@@ -3194,88 +3194,80 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
         x_19 = x_19__0;
     }
     {
-        const irgen_md irgen_m1 = (~((x_19 > lo_20) & (x_19 < hi_21)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const irgen_vd x_19__0 = mu;
-            x_19 = irgen_sel_f64(irgen_m2, x_19__0, x_19);
-        }
-    }
-    {
-        irgen_md irgen_b3 = irgen_mbc_f64(0);
-        irgen_vd irgen_at3_z_22 = z_22;
-        irgen_md irgen_m3 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_z_22 = z_22;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
-                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
-                if (irgen_any_f64(irgen_m5)) {
+                const irgen_md irgen_m2 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_19, mu, kappa);
-                      lf_23 = irgen_sel_f64(irgen_m5, irgen_o0, lf_23);
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m3, x_19, mu, kappa);
+                      lf_23 = irgen_sel_f64(irgen_m3, irgen_o0, lf_23);
                     }
                 }
-                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
-                if (irgen_any_f64(irgen_m6)) {
+                irgen_md irgen_m4 = irgen_m1 & ~irgen_m2;
+                if (irgen_any_f64(irgen_m4)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_19, mu, kappa);
-                      lf_23 = irgen_sel_f64(irgen_m6, irgen_o0, lf_23);
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m4, x_19, mu, kappa);
+                      lf_23 = irgen_sel_f64(irgen_m4, irgen_o0, lf_23);
                     }
                 }
             }
             {
-                const irgen_md irgen_m7 = ((x_19 > mu - 3.141592653589793) & (x_19 < mu + 3.141592653589793));
-                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
+                const irgen_md irgen_m5 = ((x_19 > mu - 3.141592653589793) & (x_19 < mu + 3.141592653589793));
+                irgen_md irgen_m6 = irgen_m1 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_19, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-                      lq_24 = irgen_sel_f64(irgen_m8, irgen_o0, lq_24);
-                      dlq_25 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_25);
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m6, x_19, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_24 = irgen_sel_f64(irgen_m6, irgen_o0, lq_24);
+                      dlq_25 = irgen_sel_f64(irgen_m6, irgen_o1, dlq_25);
                     }
                 }
-                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m9)) {
+                irgen_md irgen_m7 = irgen_m1 & ~irgen_m5;
+                if (irgen_any_f64(irgen_m7)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_19, mu, kappa);
-                      lq_24 = irgen_sel_f64(irgen_m9, irgen_o0, lq_24);
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m7, x_19, mu, kappa);
+                      lq_24 = irgen_sel_f64(irgen_m7, irgen_o0, lq_24);
                     }
                     {
                         const double dlq_25__0 = 0.0;
-                        dlq_25 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_25__0), dlq_25);
+                        dlq_25 = irgen_sel_f64(irgen_m7, irgen_bc_f64(dlq_25__0), dlq_25);
                     }
                 }
             }
             {
                 const irgen_vd irgen_c0 = lf_23 - t;
                 const irgen_vd r_26__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
-                const irgen_vd k_27__0 = irgen_v_exp_f64(irgen_m3, -lf_23 + lq_24);
-                const irgen_vd kx_28__0 = irgen_v_exp_f64(irgen_m3, -lf_23 + lq_24 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_19)));
+                const irgen_vd k_27__0 = irgen_v_exp_f64(irgen_m1, -lf_23 + lq_24);
+                const irgen_vd kx_28__0 = irgen_v_exp_f64(irgen_m1, -lf_23 + lq_24 + irgen_v_log_f64(irgen_m1, irgen_v_fabs_f64(x_19)));
                 r_26 = r_26__0;
                 k_27 = k_27__0;
                 kx_28 = kx_28__0;
             }
             {
-                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_26) <= 2.0 * DBL_EPSILON * kx_28) & (irgen_v_fabs_f64(r_26) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_26 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_26) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_26 != r_26));
-                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                const irgen_md irgen_m8 = (((irgen_v_fabs_f64(r_26) <= 2.0 * DBL_EPSILON * kx_28) & (irgen_v_fabs_f64(r_26) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_26 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_26) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_26 != r_26));
+                irgen_md irgen_m9 = irgen_m1 & irgen_m8;
                 {
                     const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_26);
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
                     const irgen_vd z_22__0 = irgen_sel_f64((((irgen_c0 <= kx_28 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_26 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_19, irgen_bc_f64(((double)NAN)));
-                    z_22 = irgen_sel_f64(irgen_m11, z_22__0, z_22);
+                    z_22 = irgen_sel_f64(irgen_m9, z_22__0, z_22);
                 }
-                const irgen_md irgen_m12 = irgen_m11;
-                irgen_b3 |= irgen_m12;
-                irgen_at3_z_22 = irgen_sel_f64(irgen_m12, z_22, irgen_at3_z_22);
-                irgen_m11 &= ~irgen_m12;
-                irgen_m3 &= ~irgen_m12;
+                const irgen_md irgen_m10 = irgen_m9;
+                irgen_b1 |= irgen_m10;
+                irgen_at1_z_22 = irgen_sel_f64(irgen_m10, z_22, irgen_at1_z_22);
+                irgen_m9 &= ~irgen_m10;
+                irgen_m1 &= ~irgen_m10;
             }
-            if (irgen_any_f64(irgen_m3)) {
+            if (irgen_any_f64(irgen_m1)) {
                 {
                     const irgen_vd lo_20__0 = irgen_sel_f64((r_26 < irgen_bc_f64(0.0)), x_19, lo_20);
                     const irgen_vd hi_21__0 = irgen_sel_f64((r_26 > irgen_bc_f64(0.0)), x_19, hi_21);
                     const irgen_vd irgen_c0 = -r_26 + rp_31;
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_32 * (x_19 - xp_30));
-                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_32 * xp_30 * irgen_v_log_f64(irgen_m3, x_19 / xp_30));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_32 * xp_30 * irgen_v_log_f64(irgen_m1, x_19 / xp_30));
                     const irgen_vd use_log_33__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
                     const irgen_vd bend_35__0 = dlq_25 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_27, k_27);
                     const irgen_vd irgen_c3 = 1.0 / k_27;
@@ -3283,7 +3275,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     const irgen_vd irgen_c4 = r_26 * irgen_sel_f64(((halley_34__0 > irgen_bc_f64(0.5)) & (halley_34__0 < irgen_bc_f64(2.0))), 1.0 / halley_34__0, irgen_bc_f64(1.0));
                     const double irgen_c5 = 1.0 / DBL_MIN;
                     const double irgen_c6 = -irgen_c5;
-                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_20__0 >= irgen_bc_f64(0.0)) & (x_19 > irgen_bc_f64(0.0))) | ((hi_21__0 <= irgen_bc_f64(0.0)) & (x_19 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_19 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_28, x_19))) + x_19, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_20__0 >= irgen_bc_f64(0.0)) & (x_19 > irgen_bc_f64(0.0))) | ((hi_21__0 <= irgen_bc_f64(0.0)) & (x_19 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_19 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_28, x_19))) + x_19, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_md irgen_c8 = (use_log_33__0 > irgen_bc_f64(0.0));
                     const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_27) == ((double)INFINITY)) | (k_27 != k_27))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_19, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_vd first_36__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
@@ -3305,26 +3297,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     kp_32 = kp_32__0;
                 }
                 {
-                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)) | (hi_21 != hi_21))) & (~((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)) | (lo_20 != lo_20))) & (irgen_v_fabs_f64(r_26) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_29 > lo_20) & (xn_29 < hi_21));
-                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
-                    if (irgen_any_f64(irgen_m14)) {
+                    const irgen_md irgen_m11 = ((~((~((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)) | (hi_21 != hi_21))) & (~((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)) | (lo_20 != lo_20))) & (irgen_v_fabs_f64(r_26) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_29 > lo_20) & (xn_29 < hi_21));
+                    irgen_md irgen_m12 = irgen_m1 & irgen_m11;
+                    if (irgen_any_f64(irgen_m12)) {
                         {
-                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_26) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_19 + xn_29) <= irgen_sel_f64(((use_log_33 <= irgen_bc_f64(0.0)) & (halley_34 > irgen_bc_f64(0.5)) & (halley_34 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_19), 1.0 / irgen_v_fabs_f64(bend_35)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_19))));
-                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_26) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_19 + xn_29) <= irgen_sel_f64(((use_log_33 <= irgen_bc_f64(0.0)) & (halley_34 > irgen_bc_f64(0.5)) & (halley_34 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_19), 1.0 / irgen_v_fabs_f64(bend_35)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_19))));
+                            irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vd z_22__0 = xn_29;
-                                z_22 = irgen_sel_f64(irgen_m16, z_22__0, z_22);
+                                z_22 = irgen_sel_f64(irgen_m14, z_22__0, z_22);
                             }
-                            const irgen_md irgen_m17 = irgen_m16;
-                            irgen_b3 |= irgen_m17;
-                            irgen_at3_z_22 = irgen_sel_f64(irgen_m17, z_22, irgen_at3_z_22);
-                            irgen_m16 &= ~irgen_m17;
-                            irgen_m14 &= ~irgen_m17;
-                            irgen_m3 &= ~irgen_m17;
+                            const irgen_md irgen_m15 = irgen_m14;
+                            irgen_b1 |= irgen_m15;
+                            irgen_at1_z_22 = irgen_sel_f64(irgen_m15, z_22, irgen_at1_z_22);
+                            irgen_m14 &= ~irgen_m15;
+                            irgen_m12 &= ~irgen_m15;
+                            irgen_m1 &= ~irgen_m15;
                         }
                     }
-                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
-                    if (irgen_any_f64(irgen_m18)) {
+                    irgen_md irgen_m16 = irgen_m1 & ~irgen_m11;
+                    if (irgen_any_f64(irgen_m16)) {
                         {
                             const irgen_md irgen_c0 = (lo_20 > irgen_bc_f64(0.0));
                             const double irgen_c1 = 1.0 / DBL_MIN;
@@ -3334,26 +3326,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                             const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_20, irgen_bc_f64(irgen_c4));
                             const irgen_md irgen_c6 = ((lo_20 >= irgen_bc_f64(0.0)) & (hi_21 > 4.0 * irgen_c5));
                             const irgen_vd xn_29__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_20 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_20), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_20, lo_20 * lo_20), irgen_bc_f64(irgen_c1)), lo_20 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_20)))), irgen_sel_f64((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_21 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_21, -(hi_21 * hi_21)), irgen_bc_f64(-irgen_c1)), hi_21 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_21))), irgen_sel_f64((irgen_c6 | ((hi_21 <= irgen_bc_f64(0.0)) & (lo_20 < 4.0 * irgen_v_fmin_f64(hi_21, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_21), -(irgen_v_sqrt_f64(-lo_20) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_21 + 0.5 * lo_20)));
-                            xn_29 = irgen_sel_f64(irgen_m18, xn_29__0, xn_29);
+                            xn_29 = irgen_sel_f64(irgen_m16, xn_29__0, xn_29);
                         }
                         {
-                            const irgen_md irgen_m19 = (((hi_21 - lo_20 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_20), irgen_v_fabs_f64(hi_21))) & (~((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)) | (hi_21 != hi_21))) & (~((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)) | (lo_20 != lo_20)))) | (xn_29 >= hi_21) | (xn_29 <= lo_20));
-                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            const irgen_md irgen_m17 = (((hi_21 - lo_20 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_20), irgen_v_fabs_f64(hi_21))) & (~((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)) | (hi_21 != hi_21))) & (~((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)) | (lo_20 != lo_20)))) | (xn_29 >= hi_21) | (xn_29 <= lo_20));
+                            irgen_md irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const double irgen_c0 = 1.0 / DBL_MIN;
                                 const irgen_vd z_22__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_20), hi_21, irgen_sel_f64((hi_21 <= irgen_bc_f64(-irgen_c0)), lo_20, irgen_sel_f64(((lo_20 >= xn_29) | (hi_21 <= xn_29)), x_19, xn_29)));
-                                z_22 = irgen_sel_f64(irgen_m20, z_22__0, z_22);
+                                z_22 = irgen_sel_f64(irgen_m18, z_22__0, z_22);
                             }
-                            const irgen_md irgen_m21 = irgen_m20;
-                            irgen_b3 |= irgen_m21;
-                            irgen_at3_z_22 = irgen_sel_f64(irgen_m21, z_22, irgen_at3_z_22);
-                            irgen_m20 &= ~irgen_m21;
-                            irgen_m18 &= ~irgen_m21;
-                            irgen_m3 &= ~irgen_m21;
+                            const irgen_md irgen_m19 = irgen_m18;
+                            irgen_b1 |= irgen_m19;
+                            irgen_at1_z_22 = irgen_sel_f64(irgen_m19, z_22, irgen_at1_z_22);
+                            irgen_m18 &= ~irgen_m19;
+                            irgen_m16 &= ~irgen_m19;
+                            irgen_m1 &= ~irgen_m19;
                         }
                     }
                 }
-                if (irgen_any_f64(irgen_m3)) {
+                if (irgen_any_f64(irgen_m1)) {
                     {
                         const irgen_vd x_19__0 = xn_29;
                         x_19 = x_19__0;
@@ -3361,7 +3353,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                 }
             }
         }
-        z_22 = irgen_sel_f64(irgen_b3, irgen_at3_z_22, z_22);
+        z_22 = irgen_sel_f64(irgen_b1, irgen_at1_z_22, z_22);
     }
     return z_22;
     return irgen_ret0;

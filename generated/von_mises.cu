@@ -2092,12 +2092,6 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         kp_32 = kp_32__0;
         x_19 = x_19__0;
     }
-    if (!(x_19 > lo_20 && x_19 < hi_21)) {
-        {
-            const double x_19__0 = mu;
-            x_19 = x_19__0;
-        }
-    }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0) {
             lf_23 = kernel_log_sf_f64(x_19, mu, kappa);

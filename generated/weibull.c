@@ -1170,88 +1170,80 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
         x_20 = x_20__0;
     }
     {
-        const irgen_md irgen_m1 = (~((x_20 > lo_21) & (x_20 < hi_22)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const irgen_vd x_20__0 = lam;
-            x_20 = irgen_sel_f64(irgen_m2, x_20__0, x_20);
-        }
-    }
-    {
-        irgen_md irgen_b3 = irgen_mbc_f64(0);
-        irgen_vd irgen_at3_z_23 = z_23;
-        irgen_md irgen_m3 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m3); ++irgen_k1) {
+        irgen_md irgen_b1 = irgen_mbc_f64(0);
+        irgen_vd irgen_at1_z_23 = z_23;
+        irgen_md irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
-                const irgen_md irgen_m4 = (s > irgen_bc_f64(0.0));
-                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
-                if (irgen_any_f64(irgen_m5)) {
+                const irgen_md irgen_m2 = (s > irgen_bc_f64(0.0));
+                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f64(irgen_m3)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f64(irgen_m5, x_20, k, lam);
-                      lf_24 = irgen_sel_f64(irgen_m5, irgen_o0, lf_24);
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m3, x_20, k, lam);
+                      lf_24 = irgen_sel_f64(irgen_m3, irgen_o0, lf_24);
                     }
                 }
-                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
-                if (irgen_any_f64(irgen_m6)) {
+                irgen_md irgen_m4 = irgen_m1 & ~irgen_m2;
+                if (irgen_any_f64(irgen_m4)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m6, x_20, k, lam);
-                      lf_24 = irgen_sel_f64(irgen_m6, irgen_o0, lf_24);
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m4, x_20, k, lam);
+                      lf_24 = irgen_sel_f64(irgen_m4, irgen_o0, lf_24);
                     }
                 }
             }
             {
-                const irgen_md irgen_m7 = ((x_20 > irgen_bc_f64(0.0)) & (x_20 < irgen_bc_f64(((double)INFINITY))));
-                irgen_md irgen_m8 = irgen_m3 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
+                const irgen_md irgen_m5 = ((x_20 > irgen_bc_f64(0.0)) & (x_20 < irgen_bc_f64(((double)INFINITY))));
+                irgen_md irgen_m6 = irgen_m1 & irgen_m5;
+                if (irgen_any_f64(irgen_m6)) {
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f64(irgen_m8, x_20, k, lam, irgen_bc_f64(1.0), &irgen_o1);
-                      lq_25 = irgen_sel_f64(irgen_m8, irgen_o0, lq_25);
-                      dlq_26 = irgen_sel_f64(irgen_m8, irgen_o1, dlq_26);
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m6, x_20, k, lam, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_25 = irgen_sel_f64(irgen_m6, irgen_o0, lq_25);
+                      dlq_26 = irgen_sel_f64(irgen_m6, irgen_o1, dlq_26);
                     }
                 }
-                irgen_md irgen_m9 = irgen_m3 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m9)) {
+                irgen_md irgen_m7 = irgen_m1 & ~irgen_m5;
+                if (irgen_any_f64(irgen_m7)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f64(irgen_m9, x_20, k, lam);
-                      lq_25 = irgen_sel_f64(irgen_m9, irgen_o0, lq_25);
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m7, x_20, k, lam);
+                      lq_25 = irgen_sel_f64(irgen_m7, irgen_o0, lq_25);
                     }
                     {
                         const double dlq_26__0 = 0.0;
-                        dlq_26 = irgen_sel_f64(irgen_m9, irgen_bc_f64(dlq_26__0), dlq_26);
+                        dlq_26 = irgen_sel_f64(irgen_m7, irgen_bc_f64(dlq_26__0), dlq_26);
                     }
                 }
             }
             {
                 const irgen_vd irgen_c0 = lf_24 - t;
                 const irgen_vd r_27__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
-                const irgen_vd k_28__0 = irgen_v_exp_f64(irgen_m3, -lf_24 + lq_25);
-                const irgen_vd kx_29__0 = irgen_v_exp_f64(irgen_m3, -lf_24 + lq_25 + irgen_v_log_f64(irgen_m3, irgen_v_fabs_f64(x_20)));
+                const irgen_vd k_28__0 = irgen_v_exp_f64(irgen_m1, -lf_24 + lq_25);
+                const irgen_vd kx_29__0 = irgen_v_exp_f64(irgen_m1, -lf_24 + lq_25 + irgen_v_log_f64(irgen_m1, irgen_v_fabs_f64(x_20)));
                 r_27 = r_27__0;
                 k_28 = k_28__0;
                 kx_29 = kx_29__0;
             }
             {
-                const irgen_md irgen_m10 = (((irgen_v_fabs_f64(r_27) <= 2.0 * DBL_EPSILON * kx_29) & (irgen_v_fabs_f64(r_27) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_27 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_27) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_27 != r_27));
-                irgen_md irgen_m11 = irgen_m3 & irgen_m10;
+                const irgen_md irgen_m8 = (((irgen_v_fabs_f64(r_27) <= 2.0 * DBL_EPSILON * kx_29) & (irgen_v_fabs_f64(r_27) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_27 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_27) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_27 != r_27));
+                irgen_md irgen_m9 = irgen_m1 & irgen_m8;
                 {
                     const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_27);
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
                     const irgen_vd z_23__0 = irgen_sel_f64((((irgen_c0 <= kx_29 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_27 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_20, irgen_bc_f64(((double)NAN)));
-                    z_23 = irgen_sel_f64(irgen_m11, z_23__0, z_23);
+                    z_23 = irgen_sel_f64(irgen_m9, z_23__0, z_23);
                 }
-                const irgen_md irgen_m12 = irgen_m11;
-                irgen_b3 |= irgen_m12;
-                irgen_at3_z_23 = irgen_sel_f64(irgen_m12, z_23, irgen_at3_z_23);
-                irgen_m11 &= ~irgen_m12;
-                irgen_m3 &= ~irgen_m12;
+                const irgen_md irgen_m10 = irgen_m9;
+                irgen_b1 |= irgen_m10;
+                irgen_at1_z_23 = irgen_sel_f64(irgen_m10, z_23, irgen_at1_z_23);
+                irgen_m9 &= ~irgen_m10;
+                irgen_m1 &= ~irgen_m10;
             }
-            if (irgen_any_f64(irgen_m3)) {
+            if (irgen_any_f64(irgen_m1)) {
                 {
                     const irgen_vd lo_21__0 = irgen_sel_f64((r_27 < irgen_bc_f64(0.0)), x_20, lo_21);
                     const irgen_vd hi_22__0 = irgen_sel_f64((r_27 > irgen_bc_f64(0.0)), x_20, hi_22);
                     const irgen_vd irgen_c0 = -r_27 + rp_32;
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_33 * (x_20 - xp_31));
-                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_33 * xp_31 * irgen_v_log_f64(irgen_m3, x_20 / xp_31));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_33 * xp_31 * irgen_v_log_f64(irgen_m1, x_20 / xp_31));
                     const irgen_vd use_log_34__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
                     const irgen_vd bend_37__0 = dlq_26 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_28, k_28);
                     const irgen_vd irgen_c3 = 1.0 / k_28;
@@ -1259,7 +1251,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     const irgen_vd irgen_c4 = r_27 * irgen_sel_f64(((halley_36__0 > irgen_bc_f64(0.5)) & (halley_36__0 < irgen_bc_f64(2.0))), 1.0 / halley_36__0, irgen_bc_f64(1.0));
                     const double irgen_c5 = 1.0 / DBL_MIN;
                     const double irgen_c6 = -irgen_c5;
-                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_21__0 >= irgen_bc_f64(0.0)) & (x_20 > irgen_bc_f64(0.0))) | ((hi_22__0 <= irgen_bc_f64(0.0)) & (x_20 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_20 * irgen_v_expm1_f64(irgen_m3, -(irgen_c4 / irgen_v_copysign_f64(kx_29, x_20))) + x_20, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_21__0 >= irgen_bc_f64(0.0)) & (x_20 > irgen_bc_f64(0.0))) | ((hi_22__0 <= irgen_bc_f64(0.0)) & (x_20 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_20 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_29, x_20))) + x_20, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_md irgen_c8 = (use_log_34__0 > irgen_bc_f64(0.0));
                     const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_28) == ((double)INFINITY)) | (k_28 != k_28))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_20, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_vd first_38__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
@@ -1281,26 +1273,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     kp_33 = kp_33__0;
                 }
                 {
-                    const irgen_md irgen_m13 = ((~((~((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)) | (lo_21 != lo_21))) & (irgen_v_fabs_f64(r_27) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_30 > lo_21) & (xn_30 < hi_22));
-                    irgen_md irgen_m14 = irgen_m3 & irgen_m13;
-                    if (irgen_any_f64(irgen_m14)) {
+                    const irgen_md irgen_m11 = ((~((~((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)) | (lo_21 != lo_21))) & (irgen_v_fabs_f64(r_27) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_30 > lo_21) & (xn_30 < hi_22));
+                    irgen_md irgen_m12 = irgen_m1 & irgen_m11;
+                    if (irgen_any_f64(irgen_m12)) {
                         {
-                            const irgen_md irgen_m15 = ((irgen_v_fabs_f64(r_27) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_20 + xn_30) <= irgen_sel_f64(((use_log_34 <= irgen_bc_f64(0.0)) & (halley_36 > irgen_bc_f64(0.5)) & (halley_36 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_20), 1.0 / irgen_v_fabs_f64(bend_37)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_20))));
-                            irgen_md irgen_m16 = irgen_m14 & irgen_m15;
+                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_27) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_20 + xn_30) <= irgen_sel_f64(((use_log_34 <= irgen_bc_f64(0.0)) & (halley_36 > irgen_bc_f64(0.5)) & (halley_36 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_20), 1.0 / irgen_v_fabs_f64(bend_37)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_20))));
+                            irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vd z_23__0 = xn_30;
-                                z_23 = irgen_sel_f64(irgen_m16, z_23__0, z_23);
+                                z_23 = irgen_sel_f64(irgen_m14, z_23__0, z_23);
                             }
-                            const irgen_md irgen_m17 = irgen_m16;
-                            irgen_b3 |= irgen_m17;
-                            irgen_at3_z_23 = irgen_sel_f64(irgen_m17, z_23, irgen_at3_z_23);
-                            irgen_m16 &= ~irgen_m17;
-                            irgen_m14 &= ~irgen_m17;
-                            irgen_m3 &= ~irgen_m17;
+                            const irgen_md irgen_m15 = irgen_m14;
+                            irgen_b1 |= irgen_m15;
+                            irgen_at1_z_23 = irgen_sel_f64(irgen_m15, z_23, irgen_at1_z_23);
+                            irgen_m14 &= ~irgen_m15;
+                            irgen_m12 &= ~irgen_m15;
+                            irgen_m1 &= ~irgen_m15;
                         }
                     }
-                    irgen_md irgen_m18 = irgen_m3 & ~irgen_m13;
-                    if (irgen_any_f64(irgen_m18)) {
+                    irgen_md irgen_m16 = irgen_m1 & ~irgen_m11;
+                    if (irgen_any_f64(irgen_m16)) {
                         {
                             const irgen_md irgen_c0 = (lo_21 > irgen_bc_f64(0.0));
                             const double irgen_c1 = 1.0 / DBL_MIN;
@@ -1310,26 +1302,26 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                             const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_21, irgen_bc_f64(irgen_c4));
                             const irgen_md irgen_c6 = ((lo_21 >= irgen_bc_f64(0.0)) & (hi_22 > 4.0 * irgen_c5));
                             const irgen_vd xn_30__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_21 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_21), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_21, lo_21 * lo_21), irgen_bc_f64(irgen_c1)), lo_21 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_21)))), irgen_sel_f64((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_22 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_22, -(hi_22 * hi_22)), irgen_bc_f64(-irgen_c1)), hi_22 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_22))), irgen_sel_f64((irgen_c6 | ((hi_22 <= irgen_bc_f64(0.0)) & (lo_21 < 4.0 * irgen_v_fmin_f64(hi_22, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_22), -(irgen_v_sqrt_f64(-lo_21) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_22 + 0.5 * lo_21)));
-                            xn_30 = irgen_sel_f64(irgen_m18, xn_30__0, xn_30);
+                            xn_30 = irgen_sel_f64(irgen_m16, xn_30__0, xn_30);
                         }
                         {
-                            const irgen_md irgen_m19 = (((hi_22 - lo_21 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_21), irgen_v_fabs_f64(hi_22))) & (~((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)) | (lo_21 != lo_21)))) | (xn_30 >= hi_22) | (xn_30 <= lo_21));
-                            irgen_md irgen_m20 = irgen_m18 & irgen_m19;
+                            const irgen_md irgen_m17 = (((hi_22 - lo_21 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_21), irgen_v_fabs_f64(hi_22))) & (~((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)) | (lo_21 != lo_21)))) | (xn_30 >= hi_22) | (xn_30 <= lo_21));
+                            irgen_md irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const double irgen_c0 = 1.0 / DBL_MIN;
                                 const irgen_vd z_23__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_21), hi_22, irgen_sel_f64((hi_22 <= irgen_bc_f64(-irgen_c0)), lo_21, irgen_sel_f64(((lo_21 >= xn_30) | (hi_22 <= xn_30)), x_20, xn_30)));
-                                z_23 = irgen_sel_f64(irgen_m20, z_23__0, z_23);
+                                z_23 = irgen_sel_f64(irgen_m18, z_23__0, z_23);
                             }
-                            const irgen_md irgen_m21 = irgen_m20;
-                            irgen_b3 |= irgen_m21;
-                            irgen_at3_z_23 = irgen_sel_f64(irgen_m21, z_23, irgen_at3_z_23);
-                            irgen_m20 &= ~irgen_m21;
-                            irgen_m18 &= ~irgen_m21;
-                            irgen_m3 &= ~irgen_m21;
+                            const irgen_md irgen_m19 = irgen_m18;
+                            irgen_b1 |= irgen_m19;
+                            irgen_at1_z_23 = irgen_sel_f64(irgen_m19, z_23, irgen_at1_z_23);
+                            irgen_m18 &= ~irgen_m19;
+                            irgen_m16 &= ~irgen_m19;
+                            irgen_m1 &= ~irgen_m19;
                         }
                     }
                 }
-                if (irgen_any_f64(irgen_m3)) {
+                if (irgen_any_f64(irgen_m1)) {
                     {
                         const irgen_vd x_20__0 = xn_30;
                         x_20 = x_20__0;
@@ -1337,7 +1329,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                 }
             }
         }
-        z_23 = irgen_sel_f64(irgen_b3, irgen_at3_z_23, z_23);
+        z_23 = irgen_sel_f64(irgen_b1, irgen_at1_z_23, z_23);
     }
     return z_23;
     return irgen_ret0;
@@ -2886,88 +2878,80 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
         x_20 = x_20__0;
     }
     {
-        const irgen_mf irgen_m1 = (~((x_20 > lo_21) & (x_20 < hi_22)));
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const irgen_vf x_20__0 = lam;
-            x_20 = irgen_sel_f32(irgen_m2, x_20__0, x_20);
-        }
-    }
-    {
-        irgen_mf irgen_b3 = irgen_mbc_f32(0);
-        irgen_vf irgen_at3_z_23 = z_23;
-        irgen_mf irgen_m3 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m3); ++irgen_k1) {
+        irgen_mf irgen_b1 = irgen_mbc_f32(0);
+        irgen_vf irgen_at1_z_23 = z_23;
+        irgen_mf irgen_m1 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
-                const irgen_mf irgen_m4 = (s > irgen_bc_f32(0.0f));
-                irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
-                if (irgen_any_f32(irgen_m5)) {
+                const irgen_mf irgen_m2 = (s > irgen_bc_f32(0.0f));
+                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
+                if (irgen_any_f32(irgen_m3)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f32(irgen_m5, x_20, k, lam);
-                      lf_24 = irgen_sel_f32(irgen_m5, irgen_o0, lf_24);
+                      irgen_o0 = kernel_log_sf_v_f32(irgen_m3, x_20, k, lam);
+                      lf_24 = irgen_sel_f32(irgen_m3, irgen_o0, lf_24);
                     }
                 }
-                irgen_mf irgen_m6 = irgen_m3 & ~irgen_m4;
-                if (irgen_any_f32(irgen_m6)) {
+                irgen_mf irgen_m4 = irgen_m1 & ~irgen_m2;
+                if (irgen_any_f32(irgen_m4)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m6, x_20, k, lam);
-                      lf_24 = irgen_sel_f32(irgen_m6, irgen_o0, lf_24);
+                      irgen_o0 = kernel_log_cdf_v_f32(irgen_m4, x_20, k, lam);
+                      lf_24 = irgen_sel_f32(irgen_m4, irgen_o0, lf_24);
                     }
                 }
             }
             {
-                const irgen_mf irgen_m7 = ((x_20 > irgen_bc_f32(0.0f)) & (x_20 < irgen_bc_f32(INFINITY)));
-                irgen_mf irgen_m8 = irgen_m3 & irgen_m7;
-                if (irgen_any_f32(irgen_m8)) {
+                const irgen_mf irgen_m5 = ((x_20 > irgen_bc_f32(0.0f)) & (x_20 < irgen_bc_f32(INFINITY)));
+                irgen_mf irgen_m6 = irgen_m1 & irgen_m5;
+                if (irgen_any_f32(irgen_m6)) {
                     { irgen_vf irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f32(irgen_m8, x_20, k, lam, irgen_bc_f32(1.0f), &irgen_o1);
-                      lq_25 = irgen_sel_f32(irgen_m8, irgen_o0, lq_25);
-                      dlq_26 = irgen_sel_f32(irgen_m8, irgen_o1, dlq_26);
+                      irgen_o0 = log_prob__d0_v_f32(irgen_m6, x_20, k, lam, irgen_bc_f32(1.0f), &irgen_o1);
+                      lq_25 = irgen_sel_f32(irgen_m6, irgen_o0, lq_25);
+                      dlq_26 = irgen_sel_f32(irgen_m6, irgen_o1, dlq_26);
                     }
                 }
-                irgen_mf irgen_m9 = irgen_m3 & ~irgen_m7;
-                if (irgen_any_f32(irgen_m9)) {
+                irgen_mf irgen_m7 = irgen_m1 & ~irgen_m5;
+                if (irgen_any_f32(irgen_m7)) {
                     { irgen_vf irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f32(irgen_m9, x_20, k, lam);
-                      lq_25 = irgen_sel_f32(irgen_m9, irgen_o0, lq_25);
+                      irgen_o0 = kernel_log_prob_v_f32(irgen_m7, x_20, k, lam);
+                      lq_25 = irgen_sel_f32(irgen_m7, irgen_o0, lq_25);
                     }
                     {
                         const float dlq_26__0 = 0.0f;
-                        dlq_26 = irgen_sel_f32(irgen_m9, irgen_bc_f32(dlq_26__0), dlq_26);
+                        dlq_26 = irgen_sel_f32(irgen_m7, irgen_bc_f32(dlq_26__0), dlq_26);
                     }
                 }
             }
             {
                 const irgen_vf irgen_c0 = lf_24 - t;
                 const irgen_vf r_27__0 = irgen_sel_f32((s > irgen_bc_f32(0.0f)), -irgen_c0, irgen_c0);
-                const irgen_vf k_28__0 = irgen_v_exp_f32(irgen_m3, -lf_24 + lq_25);
-                const irgen_vf kx_29__0 = irgen_v_exp_f32(irgen_m3, -lf_24 + lq_25 + irgen_v_log_f32(irgen_m3, irgen_v_fabs_f32(x_20)));
+                const irgen_vf k_28__0 = irgen_v_exp_f32(irgen_m1, -lf_24 + lq_25);
+                const irgen_vf kx_29__0 = irgen_v_exp_f32(irgen_m1, -lf_24 + lq_25 + irgen_v_log_f32(irgen_m1, irgen_v_fabs_f32(x_20)));
                 r_27 = r_27__0;
                 k_28 = k_28__0;
                 kx_29 = kx_29__0;
             }
             {
-                const irgen_mf irgen_m10 = (((irgen_v_fabs_f32(r_27) <= 2.0f * FLT_EPSILON * kx_29) & (irgen_v_fabs_f32(r_27) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_27 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_27) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_27 != r_27));
-                irgen_mf irgen_m11 = irgen_m3 & irgen_m10;
+                const irgen_mf irgen_m8 = (((irgen_v_fabs_f32(r_27) <= 2.0f * FLT_EPSILON * kx_29) & (irgen_v_fabs_f32(r_27) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f)) | (r_27 == irgen_bc_f32(0.0f)) | (irgen_v_fabs_f32(r_27) <= 4.0f * FLT_EPSILON * (irgen_v_fabs_f32(t) + 1.0f)) | (r_27 != r_27));
+                irgen_mf irgen_m9 = irgen_m1 & irgen_m8;
                 {
                     const irgen_vf irgen_c0 = irgen_v_fabs_f32(r_27);
                     const irgen_vf irgen_c1 = irgen_v_fabs_f32(t);
                     const irgen_vf z_23__0 = irgen_sel_f32((((irgen_c0 <= kx_29 * (2.0f * FLT_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0f + 0.0009765625f)) | (r_27 == irgen_bc_f32(0.0f)) | (irgen_c0 <= 4.0f * FLT_EPSILON * (irgen_c1 + 1.0f))), x_20, irgen_bc_f32(NAN));
-                    z_23 = irgen_sel_f32(irgen_m11, z_23__0, z_23);
+                    z_23 = irgen_sel_f32(irgen_m9, z_23__0, z_23);
                 }
-                const irgen_mf irgen_m12 = irgen_m11;
-                irgen_b3 |= irgen_m12;
-                irgen_at3_z_23 = irgen_sel_f32(irgen_m12, z_23, irgen_at3_z_23);
-                irgen_m11 &= ~irgen_m12;
-                irgen_m3 &= ~irgen_m12;
+                const irgen_mf irgen_m10 = irgen_m9;
+                irgen_b1 |= irgen_m10;
+                irgen_at1_z_23 = irgen_sel_f32(irgen_m10, z_23, irgen_at1_z_23);
+                irgen_m9 &= ~irgen_m10;
+                irgen_m1 &= ~irgen_m10;
             }
-            if (irgen_any_f32(irgen_m3)) {
+            if (irgen_any_f32(irgen_m1)) {
                 {
                     const irgen_vf lo_21__0 = irgen_sel_f32((r_27 < irgen_bc_f32(0.0f)), x_20, lo_21);
                     const irgen_vf hi_22__0 = irgen_sel_f32((r_27 > irgen_bc_f32(0.0f)), x_20, hi_22);
                     const irgen_vf irgen_c0 = -r_27 + rp_32;
                     const irgen_vf irgen_c1 = irgen_v_fabs_f32(irgen_c0 + kp_33 * (x_20 - xp_31));
-                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_33 * xp_31 * irgen_v_log_f32(irgen_m3, x_20 / xp_31));
+                    const irgen_vf irgen_c2 = irgen_v_fabs_f32(irgen_c0 + kp_33 * xp_31 * irgen_v_log_f32(irgen_m1, x_20 / xp_31));
                     const irgen_vf use_log_34__0 = irgen_sel_f32(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f32(0.0f), irgen_sel_f32((irgen_c1 > irgen_c2), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
                     const irgen_vf bend_37__0 = dlq_26 - irgen_sel_f32((s > irgen_bc_f32(0.0f)), -k_28, k_28);
                     const irgen_vf irgen_c3 = 1.0f / k_28;
@@ -2975,7 +2959,7 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                     const irgen_vf irgen_c4 = r_27 * irgen_sel_f32(((halley_36__0 > irgen_bc_f32(0.5f)) & (halley_36__0 < irgen_bc_f32(2.0f))), 1.0f / halley_36__0, irgen_bc_f32(1.0f));
                     const float irgen_c5 = 1.0f / FLT_MIN;
                     const float irgen_c6 = -irgen_c5;
-                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_21__0 >= irgen_bc_f32(0.0f)) & (x_20 > irgen_bc_f32(0.0f))) | ((hi_22__0 <= irgen_bc_f32(0.0f)) & (x_20 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_20 * irgen_v_expm1_f32(irgen_m3, -(irgen_c4 / irgen_v_copysign_f32(kx_29, x_20))) + x_20, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
+                    const irgen_vf irgen_c7 = irgen_sel_f32((((lo_21__0 >= irgen_bc_f32(0.0f)) & (x_20 > irgen_bc_f32(0.0f))) | ((hi_22__0 <= irgen_bc_f32(0.0f)) & (x_20 < irgen_bc_f32(0.0f)))), irgen_v_fmax_f32(irgen_v_fmin_f32(x_20 * irgen_v_expm1_f32(irgen_m1, -(irgen_c4 / irgen_v_copysign_f32(kx_29, x_20))) + x_20, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
                     const irgen_mf irgen_c8 = (use_log_34__0 > irgen_bc_f32(0.0f));
                     const irgen_vf irgen_c9 = irgen_sel_f32((~((irgen_v_fabs_f32(k_28) == INFINITY) | (k_28 != k_28))), irgen_v_fmax_f32(irgen_v_fmin_f32(-(irgen_c3 * irgen_c4) + x_20, irgen_bc_f32(irgen_c5)), irgen_bc_f32(irgen_c6)), irgen_bc_f32(NAN));
                     const irgen_vf first_38__0 = irgen_sel_f32(irgen_c8, irgen_c7, irgen_c9);
@@ -2997,26 +2981,26 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                     kp_33 = kp_33__0;
                 }
                 {
-                    const irgen_mf irgen_m13 = ((~((~((irgen_v_fabs_f32(hi_22) == INFINITY) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f32(lo_21) == INFINITY) | (lo_21 != lo_21))) & (irgen_v_fabs_f32(r_27) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_30 > lo_21) & (xn_30 < hi_22));
-                    irgen_mf irgen_m14 = irgen_m3 & irgen_m13;
-                    if (irgen_any_f32(irgen_m14)) {
+                    const irgen_mf irgen_m11 = ((~((~((irgen_v_fabs_f32(hi_22) == INFINITY) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f32(lo_21) == INFINITY) | (lo_21 != lo_21))) & (irgen_v_fabs_f32(r_27) > 4.0f * irgen_v_fabs_f32(t) + 4.0f))) & (xn_30 > lo_21) & (xn_30 < hi_22));
+                    irgen_mf irgen_m12 = irgen_m1 & irgen_m11;
+                    if (irgen_any_f32(irgen_m12)) {
                         {
-                            const irgen_mf irgen_m15 = ((irgen_v_fabs_f32(r_27) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_20 + xn_30) <= irgen_sel_f32(((use_log_34 <= irgen_bc_f32(0.0f)) & (halley_36 > irgen_bc_f32(0.5f)) & (halley_36 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_20), 1.0f / irgen_v_fabs_f32(bend_37)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_20))));
-                            irgen_mf irgen_m16 = irgen_m14 & irgen_m15;
+                            const irgen_mf irgen_m13 = ((irgen_v_fabs_f32(r_27) <= irgen_v_fabs_f32(t) / 1024.0f + 0.0009765625f) & (irgen_v_fabs_f32(-x_20 + xn_30) <= irgen_sel_f32(((use_log_34 <= irgen_bc_f32(0.0f)) & (halley_36 > irgen_bc_f32(0.5f)) & (halley_36 < irgen_bc_f32(2.0f))), expf(logf(FLT_EPSILON) / 3.0f) * irgen_v_fmin_f32(irgen_v_fabs_f32(x_20), 1.0f / irgen_v_fabs_f32(bend_37)) / 16.0f, 2.0f * FLT_EPSILON * irgen_v_fabs_f32(x_20))));
+                            irgen_mf irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vf z_23__0 = xn_30;
-                                z_23 = irgen_sel_f32(irgen_m16, z_23__0, z_23);
+                                z_23 = irgen_sel_f32(irgen_m14, z_23__0, z_23);
                             }
-                            const irgen_mf irgen_m17 = irgen_m16;
-                            irgen_b3 |= irgen_m17;
-                            irgen_at3_z_23 = irgen_sel_f32(irgen_m17, z_23, irgen_at3_z_23);
-                            irgen_m16 &= ~irgen_m17;
-                            irgen_m14 &= ~irgen_m17;
-                            irgen_m3 &= ~irgen_m17;
+                            const irgen_mf irgen_m15 = irgen_m14;
+                            irgen_b1 |= irgen_m15;
+                            irgen_at1_z_23 = irgen_sel_f32(irgen_m15, z_23, irgen_at1_z_23);
+                            irgen_m14 &= ~irgen_m15;
+                            irgen_m12 &= ~irgen_m15;
+                            irgen_m1 &= ~irgen_m15;
                         }
                     }
-                    irgen_mf irgen_m18 = irgen_m3 & ~irgen_m13;
-                    if (irgen_any_f32(irgen_m18)) {
+                    irgen_mf irgen_m16 = irgen_m1 & ~irgen_m11;
+                    if (irgen_any_f32(irgen_m16)) {
                         {
                             const irgen_mf irgen_c0 = (lo_21 > irgen_bc_f32(0.0f));
                             const float irgen_c1 = 1.0f / FLT_MIN;
@@ -3026,26 +3010,26 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                             const irgen_vf irgen_c5 = irgen_v_fmax_f32(lo_21, irgen_bc_f32(irgen_c4));
                             const irgen_mf irgen_c6 = ((lo_21 >= irgen_bc_f32(0.0f)) & (hi_22 > 4.0f * irgen_c5));
                             const irgen_vf xn_30__0 = irgen_sel_f32((irgen_v_fabs_f32(hi_22) == INFINITY), irgen_sel_f32((irgen_c0 & (lo_21 < irgen_bc_f32(0.25f))), irgen_v_sqrt_f32(lo_21), irgen_sel_f32(irgen_c0, irgen_v_fmin_f32(irgen_v_fmax_f32(4.0f * lo_21, lo_21 * lo_21), irgen_bc_f32(irgen_c1)), lo_21 + irgen_v_fmax_f32(irgen_bc_f32(1.0f), -(2.0f * lo_21)))), irgen_sel_f32((irgen_v_fabs_f32(lo_21) == INFINITY), irgen_sel_f32((irgen_c3 & (hi_22 > irgen_bc_f32(-0.25f))), -irgen_v_sqrt_f32(irgen_c2), irgen_sel_f32(irgen_c3, irgen_v_fmax_f32(irgen_v_fmin_f32(4.0f * hi_22, -(hi_22 * hi_22)), irgen_bc_f32(-irgen_c1)), hi_22 - irgen_v_fmax_f32(irgen_bc_f32(1.0f), 2.0f * hi_22))), irgen_sel_f32((irgen_c6 | ((hi_22 <= irgen_bc_f32(0.0f)) & (lo_21 < 4.0f * irgen_v_fmin_f32(hi_22, irgen_bc_f32(-irgen_c4))))), irgen_sel_f32(irgen_c6, irgen_v_sqrt_f32(irgen_c5) * irgen_v_sqrt_f32(hi_22), -(irgen_v_sqrt_f32(-lo_21) * irgen_v_sqrt_f32(irgen_v_fmax_f32(irgen_c2, irgen_bc_f32(irgen_c4))))), 0.5f * hi_22 + 0.5f * lo_21)));
-                            xn_30 = irgen_sel_f32(irgen_m18, xn_30__0, xn_30);
+                            xn_30 = irgen_sel_f32(irgen_m16, xn_30__0, xn_30);
                         }
                         {
-                            const irgen_mf irgen_m19 = (((hi_22 - lo_21 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_21), irgen_v_fabs_f32(hi_22))) & (~((irgen_v_fabs_f32(hi_22) == INFINITY) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f32(lo_21) == INFINITY) | (lo_21 != lo_21)))) | (xn_30 >= hi_22) | (xn_30 <= lo_21));
-                            irgen_mf irgen_m20 = irgen_m18 & irgen_m19;
+                            const irgen_mf irgen_m17 = (((hi_22 - lo_21 <= 4.0f * FLT_EPSILON * irgen_v_fmax_f32(irgen_v_fabs_f32(lo_21), irgen_v_fabs_f32(hi_22))) & (~((irgen_v_fabs_f32(hi_22) == INFINITY) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f32(lo_21) == INFINITY) | (lo_21 != lo_21)))) | (xn_30 >= hi_22) | (xn_30 <= lo_21));
+                            irgen_mf irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const float irgen_c0 = 1.0f / FLT_MIN;
                                 const irgen_vf z_23__0 = irgen_sel_f32((irgen_bc_f32(irgen_c0) <= lo_21), hi_22, irgen_sel_f32((hi_22 <= irgen_bc_f32(-irgen_c0)), lo_21, irgen_sel_f32(((lo_21 >= xn_30) | (hi_22 <= xn_30)), x_20, xn_30)));
-                                z_23 = irgen_sel_f32(irgen_m20, z_23__0, z_23);
+                                z_23 = irgen_sel_f32(irgen_m18, z_23__0, z_23);
                             }
-                            const irgen_mf irgen_m21 = irgen_m20;
-                            irgen_b3 |= irgen_m21;
-                            irgen_at3_z_23 = irgen_sel_f32(irgen_m21, z_23, irgen_at3_z_23);
-                            irgen_m20 &= ~irgen_m21;
-                            irgen_m18 &= ~irgen_m21;
-                            irgen_m3 &= ~irgen_m21;
+                            const irgen_mf irgen_m19 = irgen_m18;
+                            irgen_b1 |= irgen_m19;
+                            irgen_at1_z_23 = irgen_sel_f32(irgen_m19, z_23, irgen_at1_z_23);
+                            irgen_m18 &= ~irgen_m19;
+                            irgen_m16 &= ~irgen_m19;
+                            irgen_m1 &= ~irgen_m19;
                         }
                     }
                 }
-                if (irgen_any_f32(irgen_m3)) {
+                if (irgen_any_f32(irgen_m1)) {
                     {
                         const irgen_vf x_20__0 = xn_30;
                         x_20 = x_20__0;
@@ -3053,7 +3037,7 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
                 }
             }
         }
-        z_23 = irgen_sel_f32(irgen_b3, irgen_at3_z_23, z_23);
+        z_23 = irgen_sel_f32(irgen_b1, irgen_at1_z_23, z_23);
     }
     return z_23;
     return irgen_ret0;

@@ -512,12 +512,6 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         const double x_20__0 = guess_35 > lo_21 && guess_35 < hi_22 ? guess_35 : lam;
         x_20 = x_20__0;
     }
-    if (!(x_20 > lo_21 && x_20 < hi_22)) {
-        {
-            const double x_20__0 = lam;
-            x_20 = x_20__0;
-        }
-    }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0) {
             lf_24 = kernel_log_sf_f64(x_20, k, lam);
@@ -1393,12 +1387,6 @@ IRGEN_FN_OUTLINE float quantile_solve_f32(float t, float s, float u, float k, fl
     {
         const float x_20__0 = guess_35 > lo_21 && guess_35 < hi_22 ? guess_35 : lam;
         x_20 = x_20__0;
-    }
-    if (!(x_20 > lo_21 && x_20 < hi_22)) {
-        {
-            const float x_20__0 = lam;
-            x_20 = x_20__0;
-        }
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0f) {

@@ -40,6 +40,7 @@ class Kernel:
     hold: bool = False   # rsample_log_prob: draws that rounded to an end of a bounded support
                          # move to the nearest number inside, where log q is finite
     then_kernel: str = ""  # rsample: the map kernel evaluated at z, where there is one
+    first_apart: bool = False  # a map kernel returning (first, (the rest)), as rsample does
 
     @property
     def grouped(self) -> bool:
@@ -110,7 +111,7 @@ KERNELS = (
               "the quantile z = F^-1(u | {given}) with dz/du = 1 / q(z) and the implicit "
               "gradients dz/dp for p in {given}, at the same z",
               lambda c: c.make(c.quantiles.icdf(c.made["implicit_grad"].function),
-                               group=c.quantiles.group("icdf_grad"))),
+                               group=c.quantiles.group("icdf_grad"), first_apart=True)),
     KernelDef("log_icdf", (), "log_u", lambda p: ("z",),
               "the quantile of u = exp(log_u) at {given}, for u too small for a float",
               lambda c: c.make(c.quantiles.log_icdf(), group=c.quantiles.group("log_icdf"))),

@@ -107,6 +107,9 @@ class QuantileBuilder:
         lo_end, hi_end = self.ends()
         stmts = [ir.Assign(lo, lo_end), ir.Assign(hi, hi_end), ir.Assign(z, NAN),
                  ir.Assign(xp, NAN), ir.Assign(rp, NAN), ir.Assign(kp, NAN)]
+        # (the generic start lies inside the open support for every built-in; a user's
+        # location parameter on a half-bounded support may put it outside, where the first
+        # evaluation narrows the bracket from the support's end)
         start = self.generic_guess()
         if b.dist.quantile_guess is not None:
             b.prog.register(b.dist.quantile_guess)
@@ -115,11 +118,6 @@ class QuantileBuilder:
                                  (u,) + b.p))
             start = _select((g, sp.And(sp.Gt(g, lo), sp.Lt(g, hi))), (start, True))
         stmts.append(ir.Assign(x, start))
-        # a start outside the open support (a parameter far out): its middle, or next to
-        # its finite end
-        inside = sp.And(sp.Gt(x, lo), sp.Lt(x, hi))
-        fallback = self.generic_guess()
-        stmts.append(ir.If(P.Not(inside), (ir.Assign(x, fallback),)))
 
         args = (x,) + b.p
         least = TINY * EPS          # the smallest subnormal number, where quantiles may go
@@ -140,8 +138,8 @@ class QuantileBuilder:
         # the step in log |x|, from kx = x dr/dx formed in logs: near 0 the slope k
         # overflows where kx does not
         one_sided = sp.Or(sp.And(sp.Ge(lo, 0), sp.Gt(x, 0)), sp.And(sp.Le(hi, 0), sp.Lt(x, 0)))
-        # (held within the largest numbers the growth below reaches: a step past them, to
-        # an infinity, says the root lies beyond, which the growth then confirms)
+        # (held within the largest numbers the growth below reaches, big: a step past
+        # them, to an infinity, says the root lies beyond, which the growth then confirms)
         big = 1 / TINY
         linear = _select((P.fmax(P.fmin(x + step, big), -big), _finite(k)), (NAN, True))
         in_log = _select((P.fmax(P.fmin(x + x * P.expm1(-r / P.copysign(kx, x) / factor), big),
@@ -165,10 +163,10 @@ class QuantileBuilder:
         geometric = _select((P.sqrt(P.fmax(lo, least)) * P.sqrt(hi), spread_pos),
                             (-P.sqrt(-lo) * P.sqrt(P.fmax(-hi, least)), True))
         grow_up = _select((P.sqrt(lo), sp.And(sp.Gt(lo, 0), sp.Lt(lo, 0.25))),
-                          (P.fmin(P.fmax(4 * lo, lo * lo), 1 / TINY), sp.Gt(lo, 0)),
+                          (P.fmin(P.fmax(4 * lo, lo * lo), big), sp.Gt(lo, 0)),
                           (lo + P.fmax(1, -2 * lo), True))
         grow_down = _select((-P.sqrt(-hi), sp.And(sp.Lt(hi, 0), sp.Gt(hi, -0.25))),
-                            (P.fmax(P.fmin(4 * hi, -hi * hi), -1 / TINY), sp.Lt(hi, 0)),
+                            (P.fmax(P.fmin(4 * hi, -hi * hi), -big), sp.Lt(hi, 0)),
                             (hi - P.fmax(1, 2 * hi), True))
         bisect = _select((grow_up, P.isinf(hi)), (grow_down, P.isinf(lo)),
                          (geometric, sp.Or(spread_pos, spread_neg)),
@@ -221,8 +219,7 @@ class QuantileBuilder:
                    # a bracket of two neighbouring numbers, or a few ulps wide; or a root
                    # beyond the largest numbers the growth reaches: the support's end
                    ir.If(sp.Or(sp.Le(xn, lo), sp.Ge(xn, hi), width),
-                         (ir.Assign(z, _select((hi, sp.Ge(lo, 1 / TINY)),
-                                               (lo, sp.Le(hi, -1 / TINY)),
+                         (ir.Assign(z, _select((hi, sp.Ge(lo, big)), (lo, sp.Le(hi, -big)),
                                                (x, sp.Or(sp.Le(xn, lo), sp.Ge(xn, hi))),
                                                (xn, True))), ir.Break())))),
             ir.Assign(x, xn),
@@ -237,8 +234,8 @@ class QuantileBuilder:
 
     def _density(self, lq, dlq, args):
         """lq = log q(x) and dlq = d log q / dx where the declaration has a log density (a
-        forward-mode pass in x), else dlq = 0 (Newton's steps without Halley's
-        correction)."""
+        forward-mode pass in x), else dlq = 0: Halley's correction then has only log F's
+        own part of the curvature, -sign k, and the iteration ends on 2-ulp steps alone."""
         b = self.b
         if b.dist.log_prob is None:
             return (ir.Call((lq,), self.log_prob, args), ir.Assign(dlq, sp.Integer(0)))
