@@ -59,9 +59,11 @@ typedef double irgen_vd __attribute__((vector_size(IRGEN_VBYTES)));
 typedef int64_t irgen_md __attribute__((vector_size(IRGEN_VBYTES)));
 typedef float irgen_vf __attribute__((vector_size(IRGEN_VBYTES)));
 typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
-/* random words: uint64 lanes, as many as a value vector has */
+/* random words: uint64 lanes, as many as a value vector has (Philox's products), and the
+   float lanes' queued words, uint32 */
 typedef uint64_t irgen_ud __attribute__((vector_size(8 * IRGEN_W_f64)));
 typedef uint64_t irgen_uf __attribute__((vector_size(8 * IRGEN_W_f32)));
+typedef uint32_t irgen_wf __attribute__((vector_size(IRGEN_VBYTES)));
 /* Philox's 32 x 32 -> 64-bit products on uint64 lanes: GCC turns a vector multiply by a
    constant into a chain of shifts and adds, and a general one into three multiplies; x86's
    multiply of the low words (pmuludq) is one instruction per register. */
@@ -129,6 +131,23 @@ typedef uint64_t irgen_uf __attribute__((vector_size(8 * IRGEN_W_f32)));
 #define IRGEN_ANY(m) irgen_any_lanes((const unsigned char*)&(m), sizeof(m))
 static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
 { unsigned char r = 0; for (unsigned i = 0; i < n; ++i) r |= p[i]; return r != 0; }
+#endif
+/* a select and a floor in one instruction each where the target has them: GCC leaves
+   floor lane by lane, and an and-or select takes three */
+#define IRGEN_TO_FLOOR (_MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+#if defined(__AVX512F__)
+#define IRGEN_FLOOR_f32(x) ((irgen_vf)_mm512_roundscale_ps((__m512)(x), IRGEN_TO_FLOOR))
+#define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm512_roundscale_pd((__m512d)(x), IRGEN_TO_FLOOR))
+#elif defined(__AVX__)
+#define IRGEN_BLEND_f32(m, a, b) ((irgen_vf)_mm256_blendv_ps((__m256)(b), (__m256)(a), (__m256)(m)))
+#define IRGEN_BLEND_f64(m, a, b) ((irgen_vd)_mm256_blendv_pd((__m256d)(b), (__m256d)(a), (__m256d)(m)))
+#define IRGEN_FLOOR_f32(x) ((irgen_vf)_mm256_round_ps((__m256)(x), IRGEN_TO_FLOOR))
+#define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm256_round_pd((__m256d)(x), IRGEN_TO_FLOOR))
+#elif defined(__SSE4_1__)
+#define IRGEN_BLEND_f32(m, a, b) ((irgen_vf)_mm_blendv_ps((__m128)(b), (__m128)(a), (__m128)(m)))
+#define IRGEN_BLEND_f64(m, a, b) ((irgen_vd)_mm_blendv_pd((__m128d)(b), (__m128d)(a), (__m128d)(m)))
+#define IRGEN_FLOOR_f32(x) ((irgen_vf)_mm_round_ps((__m128)(x), IRGEN_TO_FLOOR))
+#define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm_round_pd((__m128d)(x), IRGEN_TO_FLOOR))
 #endif
 /* Moving elements between arrays and vectors: whole vectors from contiguous arrays, one
    value for a broadcast (stride 0) argument, lane by lane otherwise; lanes past the end
@@ -243,7 +262,13 @@ void irgen_philox4x64_10(int64_t n, const uint64_t* ctr, const uint64_t* key, ui
 /* ---- float64 lane-parallel functions ---- */
 
 static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
-{ return (irgen_vd)(((irgen_md)a & m) | ((irgen_md)b & ~m)); }
+{
+#ifdef IRGEN_BLEND_f64
+    return IRGEN_BLEND_f64(m, a, b);
+#else
+    return (irgen_vd)(((irgen_md)a & m) | ((irgen_md)b & ~m));
+#endif
+}
 static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
 static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
 static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
@@ -273,7 +298,13 @@ static inline irgen_vd irgen_v_pow2_f64(irgen_vd n)
 static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
 { irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
 static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
-{ irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = floor(x[l]); return r; }
+{
+#ifdef IRGEN_FLOOR_f64
+    return IRGEN_FLOOR_f64(x);
+#else
+    irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = floor(x[l]); return r;
+#endif
+}
 #if defined(IRGEN_MV_f64)
 irgen_vd IRGEN_MV_f64(exp)(irgen_vd);
 __attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(exp)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
@@ -394,7 +425,7 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
 #endif
 
-typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n, left, q0, q1, q2, q3; } irgen_rng_v_f64;
+typedef struct { uint64_t key0, key1; irgen_ud i0, i1; irgen_ud n, left, q0, q1, q2, q3; } irgen_rng_v_f64;
 #define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
 static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
 {
@@ -421,7 +452,7 @@ static inline void irgen_refill_v_f64(irgen_ud need, irgen_rng_v_f64* r)
     r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
     r->q3 = ((c3) & (need)) | ((r->q3) & ~(need));
     r->left = (((irgen_ud){0} + 4) & (need)) | ((r->left) & ~(need));
-    r->n = (r->n + (need & 1)) & IRGEN_LO32;
+    r->n = (r->n + (need & 1)) & IRGEN_LO32;     /* mod 2^32 */
 }
 static inline irgen_ud irgen_take_v_f64(irgen_ud a, irgen_rng_v_f64* r)
 {

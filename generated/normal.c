@@ -59,9 +59,11 @@ typedef double irgen_vd __attribute__((vector_size(IRGEN_VBYTES)));
 typedef int64_t irgen_md __attribute__((vector_size(IRGEN_VBYTES)));
 typedef float irgen_vf __attribute__((vector_size(IRGEN_VBYTES)));
 typedef int32_t irgen_mf __attribute__((vector_size(IRGEN_VBYTES)));
-/* random words: uint64 lanes, as many as a value vector has */
+/* random words: uint64 lanes, as many as a value vector has (Philox's products), and the
+   float lanes' queued words, uint32 */
 typedef uint64_t irgen_ud __attribute__((vector_size(8 * IRGEN_W_f64)));
 typedef uint64_t irgen_uf __attribute__((vector_size(8 * IRGEN_W_f32)));
+typedef uint32_t irgen_wf __attribute__((vector_size(IRGEN_VBYTES)));
 /* Philox's 32 x 32 -> 64-bit products on uint64 lanes: GCC turns a vector multiply by a
    constant into a chain of shifts and adds, and a general one into three multiplies; x86's
    multiply of the low words (pmuludq) is one instruction per register. */
@@ -129,6 +131,23 @@ typedef uint64_t irgen_uf __attribute__((vector_size(8 * IRGEN_W_f32)));
 #define IRGEN_ANY(m) irgen_any_lanes((const unsigned char*)&(m), sizeof(m))
 static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
 { unsigned char r = 0; for (unsigned i = 0; i < n; ++i) r |= p[i]; return r != 0; }
+#endif
+/* a select and a floor in one instruction each where the target has them: GCC leaves
+   floor lane by lane, and an and-or select takes three */
+#define IRGEN_TO_FLOOR (_MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+#if defined(__AVX512F__)
+#define IRGEN_FLOOR_f32(x) ((irgen_vf)_mm512_roundscale_ps((__m512)(x), IRGEN_TO_FLOOR))
+#define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm512_roundscale_pd((__m512d)(x), IRGEN_TO_FLOOR))
+#elif defined(__AVX__)
+#define IRGEN_BLEND_f32(m, a, b) ((irgen_vf)_mm256_blendv_ps((__m256)(b), (__m256)(a), (__m256)(m)))
+#define IRGEN_BLEND_f64(m, a, b) ((irgen_vd)_mm256_blendv_pd((__m256d)(b), (__m256d)(a), (__m256d)(m)))
+#define IRGEN_FLOOR_f32(x) ((irgen_vf)_mm256_round_ps((__m256)(x), IRGEN_TO_FLOOR))
+#define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm256_round_pd((__m256d)(x), IRGEN_TO_FLOOR))
+#elif defined(__SSE4_1__)
+#define IRGEN_BLEND_f32(m, a, b) ((irgen_vf)_mm_blendv_ps((__m128)(b), (__m128)(a), (__m128)(m)))
+#define IRGEN_BLEND_f64(m, a, b) ((irgen_vd)_mm_blendv_pd((__m128d)(b), (__m128d)(a), (__m128d)(m)))
+#define IRGEN_FLOOR_f32(x) ((irgen_vf)_mm_round_ps((__m128)(x), IRGEN_TO_FLOOR))
+#define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm_round_pd((__m128d)(x), IRGEN_TO_FLOOR))
 #endif
 /* Moving elements between arrays and vectors: whole vectors from contiguous arrays, one
    value for a broadcast (stride 0) argument, lane by lane otherwise; lanes past the end
@@ -243,7 +262,13 @@ void irgen_philox4x64_10(int64_t n, const uint64_t* ctr, const uint64_t* key, ui
 /* ---- float64 lane-parallel functions ---- */
 
 static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
-{ return (irgen_vd)(((irgen_md)a & m) | ((irgen_md)b & ~m)); }
+{
+#ifdef IRGEN_BLEND_f64
+    return IRGEN_BLEND_f64(m, a, b);
+#else
+    return (irgen_vd)(((irgen_md)a & m) | ((irgen_md)b & ~m));
+#endif
+}
 static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
 static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
 static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
@@ -273,7 +298,13 @@ static inline irgen_vd irgen_v_pow2_f64(irgen_vd n)
 static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
 { irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
 static inline irgen_vd irgen_v_floor_f64(irgen_vd x)
-{ irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = floor(x[l]); return r; }
+{
+#ifdef IRGEN_FLOOR_f64
+    return IRGEN_FLOOR_f64(x);
+#else
+    irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = floor(x[l]); return r;
+#endif
+}
 #if defined(IRGEN_MV_f64)
 irgen_vd IRGEN_MV_f64(exp)(irgen_vd);
 __attribute__((const)) static inline irgen_vd irgen_v_exp_f64(irgen_md m, irgen_vd x0) { return IRGEN_MV_f64(exp)(irgen_sel_f64(m, x0, irgen_bc_f64(1))); }
@@ -394,7 +425,7 @@ __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = pow(x0[l], x1[l]); return r; }
 #endif
 
-typedef struct { uint64_t key0, key1; irgen_ud i0, i1, n, left, q0, q1, q2, q3; } irgen_rng_v_f64;
+typedef struct { uint64_t key0, key1; irgen_ud i0, i1; irgen_ud n, left, q0, q1, q2, q3; } irgen_rng_v_f64;
 #define IRGEN_CVT_f64(x) __builtin_convertvector((x), irgen_vd)
 static inline void irgen_seed_v_f64(irgen_rng_v_f64* r, uint64_t seed, int64_t c, const int* at, int n)
 {
@@ -421,7 +452,7 @@ static inline void irgen_refill_v_f64(irgen_ud need, irgen_rng_v_f64* r)
     r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
     r->q3 = ((c3) & (need)) | ((r->q3) & ~(need));
     r->left = (((irgen_ud){0} + 4) & (need)) | ((r->left) & ~(need));
-    r->n = (r->n + (need & 1)) & IRGEN_LO32;
+    r->n = (r->n + (need & 1)) & IRGEN_LO32;     /* mod 2^32 */
 }
 static inline irgen_ud irgen_take_v_f64(irgen_ud a, irgen_rng_v_f64* r)
 {
@@ -1837,7 +1868,13 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
 /* ---- float32 lane-parallel functions ---- */
 
 static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
-{ return (irgen_vf)(((irgen_mf)a & m) | ((irgen_mf)b & ~m)); }
+{
+#ifdef IRGEN_BLEND_f32
+    return IRGEN_BLEND_f32(m, a, b);
+#else
+    return (irgen_vf)(((irgen_mf)a & m) | ((irgen_mf)b & ~m));
+#endif
+}
 static inline int irgen_any_f32(irgen_mf m) { return IRGEN_ANY(m); }
 static inline irgen_vf irgen_bc_f32(float x) { return x - (irgen_vf){0}; }
 static inline irgen_mf irgen_mbc_f32(int c) { return (irgen_mf){0} - (c != 0); }
@@ -1867,7 +1904,13 @@ static inline irgen_vf irgen_v_pow2_f32(irgen_vf n)
 static inline irgen_vf irgen_v_sqrt_f32(irgen_vf x)
 { irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = sqrtf(x[l]); return r; }
 static inline irgen_vf irgen_v_floor_f32(irgen_vf x)
-{ irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = floorf(x[l]); return r; }
+{
+#ifdef IRGEN_FLOOR_f32
+    return IRGEN_FLOOR_f32(x);
+#else
+    irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = floorf(x[l]); return r;
+#endif
+}
 #if defined(IRGEN_MV_f32)
 irgen_vf IRGEN_MV_f32(exp)(irgen_vf);
 __attribute__((const)) static inline irgen_vf irgen_v_exp_f32(irgen_mf m, irgen_vf x0) { return IRGEN_MV_f32(exp)(irgen_sel_f32(m, x0, irgen_bc_f32(1))); }
@@ -1988,8 +2031,11 @@ __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_
 { irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = powf(x0[l], x1[l]); return r; }
 #endif
 
-typedef struct { uint64_t key0, key1; irgen_uf i0, i1, n, left, q0, q1, q2, q3; } irgen_rng_v_f32;
-#define IRGEN_CVT_f32(x) __builtin_convertvector((x), irgen_vf)
+typedef struct { uint64_t key0, key1; irgen_uf i0, i1; irgen_wf n, left, q0, q1, q2, q3; } irgen_rng_v_f32;
+/* uint32 words to float, correctly rounded: the two 16-bit halves convert exactly (as int32,
+   which every SIMD unit converts in one instruction), and their sum rounds once */
+#define IRGEN_CVT_f32(x) (__builtin_convertvector((irgen_mf)((x) >> 16), irgen_vf) * 65536.0f + \
+                     __builtin_convertvector((irgen_mf)((x) & 0xFFFFu), irgen_vf))
 static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c, const int* at, int n)
 {
     irgen_uf i;     /* the lanes' element indices, computed as a vector where they are c + l */
@@ -2000,47 +2046,49 @@ static inline void irgen_seed_v_f32(irgen_rng_v_f32* r, uint64_t seed, int64_t c
     }
     r->key0 = seed & IRGEN_LO32; r->key1 = seed >> 32;
     r->i0 = i & IRGEN_LO32; r->i1 = i >> 32;
-    r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = (irgen_uf){0};
+    r->n = r->left = r->q0 = r->q1 = r->q2 = r->q3 = (irgen_wf){0};
 }
 /* the next block into the queues of the lanes in `need` (all bits set or none) */
-static inline void irgen_refill_v_f32(irgen_uf need, irgen_rng_v_f32* r)
+static inline void irgen_refill_v_f32(irgen_wf need, irgen_rng_v_f32* r)
 {
     int any = 0;
     for (int l = 0; l < IRGEN_W_f32; ++l) any |= need[l] != 0;
     if (!any) return;
-    irgen_uf c0 = r->n, c1 = {0}, c2 = r->i0, c3 = r->i1;
+    irgen_uf c0 = __builtin_convertvector(r->n, irgen_uf), c1 = {0}, c2 = r->i0, c3 = r->i1;
     IRGEN_PHILOX4x32_10_BY(IRGEN_MULHILO32_LANES, irgen_uf, c0, c1, c2, c3, r->key0, r->key1);
-    r->q0 = ((c0) & (need)) | ((r->q0) & ~(need));
-    r->q1 = ((c1) & (need)) | ((r->q1) & ~(need));
-    r->q2 = ((c2) & (need)) | ((r->q2) & ~(need));
-    r->q3 = ((c3) & (need)) | ((r->q3) & ~(need));
-    r->left = (((irgen_uf){0} + 4) & (need)) | ((r->left) & ~(need));
-    r->n = (r->n + (need & 1)) & IRGEN_LO32;
+    r->q0 = ((__builtin_convertvector(c0, irgen_wf)) & (need)) | ((r->q0) & ~(need));
+    r->q1 = ((__builtin_convertvector(c1, irgen_wf)) & (need)) | ((r->q1) & ~(need));
+    r->q2 = ((__builtin_convertvector(c2, irgen_wf)) & (need)) | ((r->q2) & ~(need));
+    r->q3 = ((__builtin_convertvector(c3, irgen_wf)) & (need)) | ((r->q3) & ~(need));
+    r->left = (((irgen_wf){0} + 4) & (need)) | ((r->left) & ~(need));
+    r->n = (r->n + (need & 1));     /* mod 2^32 */
 }
-static inline irgen_uf irgen_take_v_f32(irgen_uf a, irgen_rng_v_f32* r)
+static inline irgen_wf irgen_take_v_f32(irgen_wf a, irgen_rng_v_f32* r)
 {
-    const irgen_uf w = r->q0;
+    const irgen_wf w = r->q0;
     r->q0 = ((r->q1) & (a)) | ((r->q0) & ~(a));
     r->q1 = ((r->q2) & (a)) | ((r->q1) & ~(a));
     r->q2 = ((r->q3) & (a)) | ((r->q2) & ~(a));
     r->left -= a & 1;
     return w;
 }
-static inline void irgen_take2_v_f32(irgen_uf a, irgen_rng_v_f32* r, irgen_uf* w0, irgen_uf* w1)
+static inline void irgen_take2_v_f32(irgen_wf a, irgen_rng_v_f32* r, irgen_wf* w0, irgen_wf* w1)
 {
-    irgen_take_v_f32(a & (irgen_uf)((r->left & 1) != 0), r);   /* pairs start even */
-    irgen_refill_v_f32(a & (irgen_uf)(r->left == 0), r);
+    irgen_take_v_f32(a & (irgen_wf)((r->left & 1) != 0), r);   /* pairs start even */
+    irgen_refill_v_f32(a & (irgen_wf)(r->left == 0), r);
     *w0 = irgen_take_v_f32(a, r); *w1 = irgen_take_v_f32(a, r);
 }
 static inline void irgen_draw_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* u)
 {
-    const irgen_uf a = __builtin_convertvector(m, irgen_uf);
-    irgen_refill_v_f32(a & (irgen_uf)(r->left == 0), r); *u = IRGEN_U01_F32(IRGEN_CVT_f32, irgen_take_v_f32(a, r));
+    const irgen_wf a = (irgen_wf)m;
+    irgen_refill_v_f32(a & (irgen_wf)(r->left == 0), r);
+    const irgen_wf w = irgen_take_v_f32(a, r);      /* a statement: IRGEN_CVT_f32 reads w twice */
+    *u = IRGEN_U01_F32(IRGEN_CVT_f32, w);
 }
 static inline void irgen_draw_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* radius, irgen_vf* angle)
 {
-    const irgen_uf a = __builtin_convertvector(m, irgen_uf);
-    irgen_uf w0, w1; irgen_take2_v_f32(a, r, &w0, &w1);
+    const irgen_wf a = (irgen_wf)m;
+    irgen_wf w0, w1; irgen_take2_v_f32(a, r, &w0, &w1);
     *radius = IRGEN_R01_F32(IRGEN_CVT_f32, w0); *angle = IRGEN_U01_F32(IRGEN_CVT_f32, w1);
 }
 
