@@ -415,8 +415,29 @@ __attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen
 __attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen_vd x0)
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = erfc(x0[l]); return r; }
 #endif
-__attribute__((const)) static inline irgen_vd irgen_v_lgamma_f64(irgen_md m, irgen_vd x0)
-{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = irgen_lgamma(x0[l]); return r; }
+/* lgamma lane by lane (no vector form exists), remembering two vectors of arguments and
+   values: a quantile's Newton steps call it at every step with the same parameters (from
+   log F, from the log density), often for a changing subset of lanes, and each lane costs
+   a library call. Per thread, lane by lane: a lane is looked up, and a missing one is
+   computed and added to the entry that already holds some of the call's lanes (else to the
+   older entry). A remembered value is the library's own, so results are unchanged. */
+static inline irgen_vd irgen_v_lgamma_f64(irgen_md m, irgen_vd x0)
+{
+    static __thread struct { irgen_vd x, y; irgen_md m; } memo[2];
+    static __thread int older;
+    const irgen_md known0 = memo[0].m & (x0 == memo[0].x), known1 = memo[1].m & (x0 == memo[1].x);
+    if (!irgen_any_f64(m & ~known0)) return irgen_sel_f64(m, memo[0].y, x0);
+    if (!irgen_any_f64(m & ~known1)) return irgen_sel_f64(m, memo[1].y, x0);
+    const int j = irgen_any_f64(m & known0) ? 0 : (irgen_any_f64(m & known1) ? 1 : older);
+    const irgen_md known = j ? known1 : known0;
+    irgen_vd r = irgen_sel_f64(known, memo[j].y, x0);
+    for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l] && !known[l]) r[l] = irgen_lgamma(x0[l]);
+    memo[j].x = irgen_sel_f64(m, x0, memo[j].x);
+    memo[j].y = irgen_sel_f64(m, r, memo[j].y);
+    memo[j].m |= m;
+    if (j == older) older ^= 1;
+    return r;
+}
 #if defined(IRGEN_MV_f64)
 irgen_vd IRGEN_MV2_f64(pow)(irgen_vd, irgen_vd);
 __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1) { return IRGEN_MV2_f64(pow)(irgen_sel_f64(m, x0, irgen_bc_f64(1)), irgen_sel_f64(m, x1, irgen_bc_f64(1))); }
@@ -2021,8 +2042,29 @@ __attribute__((const)) static inline irgen_vf irgen_v_erfc_f32(irgen_mf m, irgen
 __attribute__((const)) static inline irgen_vf irgen_v_erfc_f32(irgen_mf m, irgen_vf x0)
 { irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = erfcf(x0[l]); return r; }
 #endif
-__attribute__((const)) static inline irgen_vf irgen_v_lgamma_f32(irgen_mf m, irgen_vf x0)
-{ irgen_vf r = x0; for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l]) r[l] = irgen_lgammaf(x0[l]); return r; }
+/* lgamma lane by lane (no vector form exists), remembering two vectors of arguments and
+   values: a quantile's Newton steps call it at every step with the same parameters (from
+   log F, from the log density), often for a changing subset of lanes, and each lane costs
+   a library call. Per thread, lane by lane: a lane is looked up, and a missing one is
+   computed and added to the entry that already holds some of the call's lanes (else to the
+   older entry). A remembered value is the library's own, so results are unchanged. */
+static inline irgen_vf irgen_v_lgamma_f32(irgen_mf m, irgen_vf x0)
+{
+    static __thread struct { irgen_vf x, y; irgen_mf m; } memo[2];
+    static __thread int older;
+    const irgen_mf known0 = memo[0].m & (x0 == memo[0].x), known1 = memo[1].m & (x0 == memo[1].x);
+    if (!irgen_any_f32(m & ~known0)) return irgen_sel_f32(m, memo[0].y, x0);
+    if (!irgen_any_f32(m & ~known1)) return irgen_sel_f32(m, memo[1].y, x0);
+    const int j = irgen_any_f32(m & known0) ? 0 : (irgen_any_f32(m & known1) ? 1 : older);
+    const irgen_mf known = j ? known1 : known0;
+    irgen_vf r = irgen_sel_f32(known, memo[j].y, x0);
+    for (int l = 0; l < IRGEN_W_f32; ++l) if (m[l] && !known[l]) r[l] = irgen_lgammaf(x0[l]);
+    memo[j].x = irgen_sel_f32(m, x0, memo[j].x);
+    memo[j].y = irgen_sel_f32(m, r, memo[j].y);
+    memo[j].m |= m;
+    if (j == older) older ^= 1;
+    return r;
+}
 #if defined(IRGEN_MV_f32)
 irgen_vf IRGEN_MV2_f32(pow)(irgen_vf, irgen_vf);
 __attribute__((const)) static inline irgen_vf irgen_v_pow_f32(irgen_mf m, irgen_vf x0, irgen_vf x1) { return IRGEN_MV2_f32(pow)(irgen_sel_f32(m, x0, irgen_bc_f32(1)), irgen_sel_f32(m, x1, irgen_bc_f32(1))); }
