@@ -3777,7 +3777,11 @@ static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md 
       irgen_o0 = chi2_group_v_f64(irgen_m0, guess_38, k);
       group_39 = irgen_o0;
     }
-    return irgen_sel_f64(((group_39 >= irgen_bc_f64(0.0)) & (group_39 < irgen_bc_f64(32.0))), group_39, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_39 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_39 < irgen_bc_f64(16.0))), group_39 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_39 < irgen_bc_f64(32.0))), group_39, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -3861,7 +3865,11 @@ static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irge
       irgen_o0 = chi2_group_v_f64(irgen_m0, guess_43, k);
       group_44 = irgen_o0;
     }
-    return irgen_sel_f64(((group_44 >= irgen_bc_f64(0.0)) & (group_44 < irgen_bc_f64(32.0))), group_44, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_44 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_44 < irgen_bc_f64(16.0))), group_44 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_44 < irgen_bc_f64(32.0))), group_44, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -3925,7 +3933,11 @@ static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen
       irgen_o0 = chi2_group_v_f64(irgen_m0, guess_46, k);
       group_47 = irgen_o0;
     }
-    return irgen_sel_f64(((group_47 >= irgen_bc_f64(0.0)) & (group_47 < irgen_bc_f64(32.0))), group_47, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_47 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_47 < irgen_bc_f64(16.0))), group_47 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_47 < irgen_bc_f64(32.0))), group_47, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -3989,7 +4001,11 @@ static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irg
       irgen_o0 = chi2_group_v_f64(irgen_m0, guess_49, k);
       group_50 = irgen_o0;
     }
-    return irgen_sel_f64(((group_50 >= irgen_bc_f64(0.0)) & (group_50 < irgen_bc_f64(32.0))), group_50, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_50 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_50 < irgen_bc_f64(16.0))), group_50 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_50 < irgen_bc_f64(32.0))), group_50, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -8142,7 +8158,11 @@ static inline __attribute__((always_inline)) irgen_vf icdf_group_v_f32(irgen_mf 
       irgen_o0 = chi2_group_v_f32(irgen_m0, guess_38, k);
       group_39 = irgen_o0;
     }
-    return irgen_sel_f32(((group_39 >= irgen_bc_f32(0.0f)) & (group_39 < irgen_bc_f32(32.0f))), group_39, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+    {
+        const irgen_vf irgen_c0 = irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c1 = (group_39 >= irgen_bc_f32(0.0f));
+        return irgen_sel_f32((irgen_c1 & (group_39 < irgen_bc_f32(16.0f))), group_39 + 16.0f * irgen_c0, irgen_sel_f32((irgen_c1 & (group_39 < irgen_bc_f32(32.0f))), group_39, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -8226,7 +8246,11 @@ static inline __attribute__((always_inline)) irgen_vf icdf_grad_group_v_f32(irge
       irgen_o0 = chi2_group_v_f32(irgen_m0, guess_43, k);
       group_44 = irgen_o0;
     }
-    return irgen_sel_f32(((group_44 >= irgen_bc_f32(0.0f)) & (group_44 < irgen_bc_f32(32.0f))), group_44, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+    {
+        const irgen_vf irgen_c0 = irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c1 = (group_44 >= irgen_bc_f32(0.0f));
+        return irgen_sel_f32((irgen_c1 & (group_44 < irgen_bc_f32(16.0f))), group_44 + 16.0f * irgen_c0, irgen_sel_f32((irgen_c1 & (group_44 < irgen_bc_f32(32.0f))), group_44, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -8290,7 +8314,11 @@ static inline __attribute__((always_inline)) irgen_vf log_icdf_group_v_f32(irgen
       irgen_o0 = chi2_group_v_f32(irgen_m0, guess_46, k);
       group_47 = irgen_o0;
     }
-    return irgen_sel_f32(((group_47 >= irgen_bc_f32(0.0f)) & (group_47 < irgen_bc_f32(32.0f))), group_47, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+    {
+        const irgen_vf irgen_c0 = irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c1 = (group_47 >= irgen_bc_f32(0.0f));
+        return irgen_sel_f32((irgen_c1 & (group_47 < irgen_bc_f32(16.0f))), group_47 + 16.0f * irgen_c0, irgen_sel_f32((irgen_c1 & (group_47 < irgen_bc_f32(32.0f))), group_47, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -8354,7 +8382,11 @@ static inline __attribute__((always_inline)) irgen_vf icdf_upper_group_v_f32(irg
       irgen_o0 = chi2_group_v_f32(irgen_m0, guess_49, k);
       group_50 = irgen_o0;
     }
-    return irgen_sel_f32(((group_50 >= irgen_bc_f32(0.0f)) & (group_50 < irgen_bc_f32(32.0f))), group_50, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+    {
+        const irgen_vf irgen_c0 = irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c1 = (group_50 >= irgen_bc_f32(0.0f));
+        return irgen_sel_f32((irgen_c1 & (group_50 < irgen_bc_f32(16.0f))), group_50 + 16.0f * irgen_c0, irgen_sel_f32((irgen_c1 & (group_50 < irgen_bc_f32(32.0f))), group_50, irgen_c0));
+    }
     return irgen_ret0;
 }
 

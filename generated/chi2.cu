@@ -2287,7 +2287,11 @@ IRGEN_FN double icdf_group_f64(double u, double k)
     double group_39 = 0.0;
     guess_38 = quantile_guess_f64(u, k);
     group_39 = chi2_group_f64(guess_38, k);
-    return group_39 >= 0.0 && group_39 < 32.0 ? group_39 : (u > 0.5 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_39 >= 0.0;
+        return irgen_c1 && group_39 < 16.0 ? group_39 + 16.0 * irgen_c0 : irgen_c1 && group_39 < 32.0 ? group_39 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_grad_f64(double u, double k, double* irgen_r1, double* irgen_r2)
@@ -2328,7 +2332,11 @@ IRGEN_FN double icdf_grad_group_f64(double u, double k)
     double group_44 = 0.0;
     guess_43 = quantile_guess_f64(u, k);
     group_44 = chi2_group_f64(guess_43, k);
-    return group_44 >= 0.0 && group_44 < 32.0 ? group_44 : (u > 0.5 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_44 >= 0.0;
+        return irgen_c1 && group_44 < 16.0 ? group_44 + 16.0 * irgen_c0 : irgen_c1 && group_44 < 32.0 ? group_44 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_log_icdf_f64(double log_u, double k)
@@ -2361,7 +2369,11 @@ IRGEN_FN double log_icdf_group_f64(double log_u, double k)
     double group_47 = 0.0;
     guess_46 = quantile_guess_f64(exp(log_u), k);
     group_47 = chi2_group_f64(guess_46, k);
-    return group_47 >= 0.0 && group_47 < 32.0 ? group_47 : (log_u > -0.6931471805599453 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = log_u > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_47 >= 0.0;
+        return irgen_c1 && group_47 < 16.0 ? group_47 + 16.0 * irgen_c0 : irgen_c1 && group_47 < 32.0 ? group_47 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double k)
@@ -2394,7 +2406,11 @@ IRGEN_FN double icdf_upper_group_f64(double log_1mu, double k)
     double group_50 = 0.0;
     guess_49 = quantile_guess_f64(-expm1(log_1mu), k);
     group_50 = chi2_group_f64(guess_49, k);
-    return group_50 >= 0.0 && group_50 < 32.0 ? group_50 : (log_1mu > -0.6931471805599453 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_50 >= 0.0;
+        return irgen_c1 && group_50 < 16.0 ? group_50 + 16.0 * irgen_c0 : irgen_c1 && group_50 < 32.0 ? group_50 : irgen_c0;
+    }
 }
 
 IRGEN_FN double sample_group_f64(double alpha, double beta)
@@ -4986,7 +5002,11 @@ IRGEN_FN float icdf_group_f32(float u, float k)
     float group_39 = 0.0f;
     guess_38 = quantile_guess_f32(u, k);
     group_39 = chi2_group_f32(guess_38, k);
-    return group_39 >= 0.0f && group_39 < 32.0f ? group_39 : (u > 0.5f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = u > 0.5f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_39 >= 0.0f;
+        return irgen_c1 && group_39 < 16.0f ? group_39 + 16.0f * irgen_c0 : irgen_c1 && group_39 < 32.0f ? group_39 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_icdf_grad_f32(float u, float k, float* irgen_r1, float* irgen_r2)
@@ -5027,7 +5047,11 @@ IRGEN_FN float icdf_grad_group_f32(float u, float k)
     float group_44 = 0.0f;
     guess_43 = quantile_guess_f32(u, k);
     group_44 = chi2_group_f32(guess_43, k);
-    return group_44 >= 0.0f && group_44 < 32.0f ? group_44 : (u > 0.5f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = u > 0.5f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_44 >= 0.0f;
+        return irgen_c1 && group_44 < 16.0f ? group_44 + 16.0f * irgen_c0 : irgen_c1 && group_44 < 32.0f ? group_44 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_log_icdf_f32(float log_u, float k)
@@ -5060,7 +5084,11 @@ IRGEN_FN float log_icdf_group_f32(float log_u, float k)
     float group_47 = 0.0f;
     guess_46 = quantile_guess_f32(expf(log_u), k);
     group_47 = chi2_group_f32(guess_46, k);
-    return group_47 >= 0.0f && group_47 < 32.0f ? group_47 : (log_u > -0.6931471805599453f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = log_u > -0.6931471805599453f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_47 >= 0.0f;
+        return irgen_c1 && group_47 < 16.0f ? group_47 + 16.0f * irgen_c0 : irgen_c1 && group_47 < 32.0f ? group_47 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_icdf_upper_f32(float log_1mu, float k)
@@ -5093,7 +5121,11 @@ IRGEN_FN float icdf_upper_group_f32(float log_1mu, float k)
     float group_50 = 0.0f;
     guess_49 = quantile_guess_f32(-expm1f(log_1mu), k);
     group_50 = chi2_group_f32(guess_49, k);
-    return group_50 >= 0.0f && group_50 < 32.0f ? group_50 : (log_1mu > -0.6931471805599453f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = log_1mu > -0.6931471805599453f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_50 >= 0.0f;
+        return irgen_c1 && group_50 < 16.0f ? group_50 + 16.0f * irgen_c0 : irgen_c1 && group_50 < 32.0f ? group_50 : irgen_c0;
+    }
 }
 
 IRGEN_FN float sample_group_f32(float alpha, float beta)

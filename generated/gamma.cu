@@ -2094,7 +2094,11 @@ IRGEN_FN double icdf_group_f64(double u, double alpha, double beta)
     double group_41 = 0.0;
     guess_40 = gamma_guess_f64(u, alpha, beta);
     group_41 = group_f64(guess_40, alpha, beta);
-    return group_41 >= 0.0 && group_41 < 32.0 ? group_41 : (u > 0.5 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_41 >= 0.0;
+        return irgen_c1 && group_41 < 16.0 ? group_41 + 16.0 * irgen_c0 : irgen_c1 && group_41 < 32.0 ? group_41 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_grad_f64(double u, double alpha, double beta, double* irgen_r1, double* irgen_r2, double* irgen_r3)
@@ -2141,7 +2145,11 @@ IRGEN_FN double icdf_grad_group_f64(double u, double alpha, double beta)
     double group_47 = 0.0;
     guess_46 = gamma_guess_f64(u, alpha, beta);
     group_47 = group_f64(guess_46, alpha, beta);
-    return group_47 >= 0.0 && group_47 < 32.0 ? group_47 : (u > 0.5 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_47 >= 0.0;
+        return irgen_c1 && group_47 < 16.0 ? group_47 + 16.0 * irgen_c0 : irgen_c1 && group_47 < 32.0 ? group_47 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_log_icdf_f64(double log_u, double alpha, double beta)
@@ -2174,7 +2182,11 @@ IRGEN_FN double log_icdf_group_f64(double log_u, double alpha, double beta)
     double group_50 = 0.0;
     guess_49 = gamma_guess_f64(exp(log_u), alpha, beta);
     group_50 = group_f64(guess_49, alpha, beta);
-    return group_50 >= 0.0 && group_50 < 32.0 ? group_50 : (log_u > -0.6931471805599453 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = log_u > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_50 >= 0.0;
+        return irgen_c1 && group_50 < 16.0 ? group_50 + 16.0 * irgen_c0 : irgen_c1 && group_50 < 32.0 ? group_50 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double alpha, double beta)
@@ -2207,7 +2219,11 @@ IRGEN_FN double icdf_upper_group_f64(double log_1mu, double alpha, double beta)
     double group_53 = 0.0;
     guess_52 = gamma_guess_f64(-expm1(log_1mu), alpha, beta);
     group_53 = group_f64(guess_52, alpha, beta);
-    return group_53 >= 0.0 && group_53 < 32.0 ? group_53 : (log_1mu > -0.6931471805599453 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_53 >= 0.0;
+        return irgen_c1 && group_53 < 16.0 ? group_53 + 16.0 * irgen_c0 : irgen_c1 && group_53 < 32.0 ? group_53 : irgen_c0;
+    }
 }
 
 IRGEN_FN double sample_group_f64(double alpha, double beta)
@@ -4824,7 +4840,11 @@ IRGEN_FN float icdf_group_f32(float u, float alpha, float beta)
     float group_41 = 0.0f;
     guess_40 = gamma_guess_f32(u, alpha, beta);
     group_41 = group_f32(guess_40, alpha, beta);
-    return group_41 >= 0.0f && group_41 < 32.0f ? group_41 : (u > 0.5f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = u > 0.5f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_41 >= 0.0f;
+        return irgen_c1 && group_41 < 16.0f ? group_41 + 16.0f * irgen_c0 : irgen_c1 && group_41 < 32.0f ? group_41 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_icdf_grad_f32(float u, float alpha, float beta, float* irgen_r1, float* irgen_r2, float* irgen_r3)
@@ -4871,7 +4891,11 @@ IRGEN_FN float icdf_grad_group_f32(float u, float alpha, float beta)
     float group_47 = 0.0f;
     guess_46 = gamma_guess_f32(u, alpha, beta);
     group_47 = group_f32(guess_46, alpha, beta);
-    return group_47 >= 0.0f && group_47 < 32.0f ? group_47 : (u > 0.5f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = u > 0.5f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_47 >= 0.0f;
+        return irgen_c1 && group_47 < 16.0f ? group_47 + 16.0f * irgen_c0 : irgen_c1 && group_47 < 32.0f ? group_47 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_log_icdf_f32(float log_u, float alpha, float beta)
@@ -4904,7 +4928,11 @@ IRGEN_FN float log_icdf_group_f32(float log_u, float alpha, float beta)
     float group_50 = 0.0f;
     guess_49 = gamma_guess_f32(expf(log_u), alpha, beta);
     group_50 = group_f32(guess_49, alpha, beta);
-    return group_50 >= 0.0f && group_50 < 32.0f ? group_50 : (log_u > -0.6931471805599453f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = log_u > -0.6931471805599453f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_50 >= 0.0f;
+        return irgen_c1 && group_50 < 16.0f ? group_50 + 16.0f * irgen_c0 : irgen_c1 && group_50 < 32.0f ? group_50 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_icdf_upper_f32(float log_1mu, float alpha, float beta)
@@ -4937,7 +4965,11 @@ IRGEN_FN float icdf_upper_group_f32(float log_1mu, float alpha, float beta)
     float group_53 = 0.0f;
     guess_52 = gamma_guess_f32(-expm1f(log_1mu), alpha, beta);
     group_53 = group_f32(guess_52, alpha, beta);
-    return group_53 >= 0.0f && group_53 < 32.0f ? group_53 : (log_1mu > -0.6931471805599453f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = log_1mu > -0.6931471805599453f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_53 >= 0.0f;
+        return irgen_c1 && group_53 < 16.0f ? group_53 + 16.0f * irgen_c0 : irgen_c1 && group_53 < 32.0f ? group_53 : irgen_c0;
+    }
 }
 
 IRGEN_FN float sample_group_f32(float alpha, float beta)

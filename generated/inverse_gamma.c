@@ -3450,7 +3450,11 @@ static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md 
       irgen_o0 = inverse_gamma_group_v_f64(irgen_m0, guess_40, alpha, beta);
       group_41 = irgen_o0;
     }
-    return irgen_sel_f64(((group_41 >= irgen_bc_f64(0.0)) & (group_41 < irgen_bc_f64(32.0))), group_41, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_41 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_41 < irgen_bc_f64(16.0))), group_41 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_41 < irgen_bc_f64(32.0))), group_41, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -3541,7 +3545,11 @@ static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irge
       irgen_o0 = inverse_gamma_group_v_f64(irgen_m0, guess_46, alpha, beta);
       group_47 = irgen_o0;
     }
-    return irgen_sel_f64(((group_47 >= irgen_bc_f64(0.0)) & (group_47 < irgen_bc_f64(32.0))), group_47, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_47 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_47 < irgen_bc_f64(16.0))), group_47 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_47 < irgen_bc_f64(32.0))), group_47, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -3605,7 +3613,11 @@ static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen
       irgen_o0 = inverse_gamma_group_v_f64(irgen_m0, guess_49, alpha, beta);
       group_50 = irgen_o0;
     }
-    return irgen_sel_f64(((group_50 >= irgen_bc_f64(0.0)) & (group_50 < irgen_bc_f64(32.0))), group_50, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_50 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_50 < irgen_bc_f64(16.0))), group_50 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_50 < irgen_bc_f64(32.0))), group_50, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -3669,7 +3681,11 @@ static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irg
       irgen_o0 = inverse_gamma_group_v_f64(irgen_m0, guess_52, alpha, beta);
       group_53 = irgen_o0;
     }
-    return irgen_sel_f64(((group_53 >= irgen_bc_f64(0.0)) & (group_53 < irgen_bc_f64(32.0))), group_53, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_53 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_53 < irgen_bc_f64(16.0))), group_53 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_53 < irgen_bc_f64(32.0))), group_53, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -7505,7 +7521,11 @@ static inline __attribute__((always_inline)) irgen_vf icdf_group_v_f32(irgen_mf 
       irgen_o0 = inverse_gamma_group_v_f32(irgen_m0, guess_40, alpha, beta);
       group_41 = irgen_o0;
     }
-    return irgen_sel_f32(((group_41 >= irgen_bc_f32(0.0f)) & (group_41 < irgen_bc_f32(32.0f))), group_41, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+    {
+        const irgen_vf irgen_c0 = irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c1 = (group_41 >= irgen_bc_f32(0.0f));
+        return irgen_sel_f32((irgen_c1 & (group_41 < irgen_bc_f32(16.0f))), group_41 + 16.0f * irgen_c0, irgen_sel_f32((irgen_c1 & (group_41 < irgen_bc_f32(32.0f))), group_41, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -7596,7 +7616,11 @@ static inline __attribute__((always_inline)) irgen_vf icdf_grad_group_v_f32(irge
       irgen_o0 = inverse_gamma_group_v_f32(irgen_m0, guess_46, alpha, beta);
       group_47 = irgen_o0;
     }
-    return irgen_sel_f32(((group_47 >= irgen_bc_f32(0.0f)) & (group_47 < irgen_bc_f32(32.0f))), group_47, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+    {
+        const irgen_vf irgen_c0 = irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c1 = (group_47 >= irgen_bc_f32(0.0f));
+        return irgen_sel_f32((irgen_c1 & (group_47 < irgen_bc_f32(16.0f))), group_47 + 16.0f * irgen_c0, irgen_sel_f32((irgen_c1 & (group_47 < irgen_bc_f32(32.0f))), group_47, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -7660,7 +7684,11 @@ static inline __attribute__((always_inline)) irgen_vf log_icdf_group_v_f32(irgen
       irgen_o0 = inverse_gamma_group_v_f32(irgen_m0, guess_49, alpha, beta);
       group_50 = irgen_o0;
     }
-    return irgen_sel_f32(((group_50 >= irgen_bc_f32(0.0f)) & (group_50 < irgen_bc_f32(32.0f))), group_50, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+    {
+        const irgen_vf irgen_c0 = irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c1 = (group_50 >= irgen_bc_f32(0.0f));
+        return irgen_sel_f32((irgen_c1 & (group_50 < irgen_bc_f32(16.0f))), group_50 + 16.0f * irgen_c0, irgen_sel_f32((irgen_c1 & (group_50 < irgen_bc_f32(32.0f))), group_50, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -7724,7 +7752,11 @@ static inline __attribute__((always_inline)) irgen_vf icdf_upper_group_v_f32(irg
       irgen_o0 = inverse_gamma_group_v_f32(irgen_m0, guess_52, alpha, beta);
       group_53 = irgen_o0;
     }
-    return irgen_sel_f32(((group_53 >= irgen_bc_f32(0.0f)) & (group_53 < irgen_bc_f32(32.0f))), group_53, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)));
+    {
+        const irgen_vf irgen_c0 = irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_mf irgen_c1 = (group_53 >= irgen_bc_f32(0.0f));
+        return irgen_sel_f32((irgen_c1 & (group_53 < irgen_bc_f32(16.0f))), group_53 + 16.0f * irgen_c0, irgen_sel_f32((irgen_c1 & (group_53 < irgen_bc_f32(32.0f))), group_53, irgen_c0));
+    }
     return irgen_ret0;
 }
 

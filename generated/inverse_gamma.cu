@@ -2047,7 +2047,11 @@ IRGEN_FN double icdf_group_f64(double u, double alpha, double beta)
     double group_41 = 0.0;
     guess_40 = quantile_guess_f64(u, alpha, beta);
     group_41 = inverse_gamma_group_f64(guess_40, alpha, beta);
-    return group_41 >= 0.0 && group_41 < 32.0 ? group_41 : (u > 0.5 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_41 >= 0.0;
+        return irgen_c1 && group_41 < 16.0 ? group_41 + 16.0 * irgen_c0 : irgen_c1 && group_41 < 32.0 ? group_41 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_grad_f64(double u, double alpha, double beta, double* irgen_r1, double* irgen_r2, double* irgen_r3)
@@ -2094,7 +2098,11 @@ IRGEN_FN double icdf_grad_group_f64(double u, double alpha, double beta)
     double group_47 = 0.0;
     guess_46 = quantile_guess_f64(u, alpha, beta);
     group_47 = inverse_gamma_group_f64(guess_46, alpha, beta);
-    return group_47 >= 0.0 && group_47 < 32.0 ? group_47 : (u > 0.5 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_47 >= 0.0;
+        return irgen_c1 && group_47 < 16.0 ? group_47 + 16.0 * irgen_c0 : irgen_c1 && group_47 < 32.0 ? group_47 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_log_icdf_f64(double log_u, double alpha, double beta)
@@ -2127,7 +2135,11 @@ IRGEN_FN double log_icdf_group_f64(double log_u, double alpha, double beta)
     double group_50 = 0.0;
     guess_49 = quantile_guess_f64(exp(log_u), alpha, beta);
     group_50 = inverse_gamma_group_f64(guess_49, alpha, beta);
-    return group_50 >= 0.0 && group_50 < 32.0 ? group_50 : (log_u > -0.6931471805599453 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = log_u > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_50 >= 0.0;
+        return irgen_c1 && group_50 < 16.0 ? group_50 + 16.0 * irgen_c0 : irgen_c1 && group_50 < 32.0 ? group_50 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double alpha, double beta)
@@ -2160,7 +2172,11 @@ IRGEN_FN double icdf_upper_group_f64(double log_1mu, double alpha, double beta)
     double group_53 = 0.0;
     guess_52 = quantile_guess_f64(-expm1(log_1mu), alpha, beta);
     group_53 = inverse_gamma_group_f64(guess_52, alpha, beta);
-    return group_53 >= 0.0 && group_53 < 32.0 ? group_53 : (log_1mu > -0.6931471805599453 ? 1.0 : 0.0);
+    {
+        const double irgen_c0 = log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_53 >= 0.0;
+        return irgen_c1 && group_53 < 16.0 ? group_53 + 16.0 * irgen_c0 : irgen_c1 && group_53 < 32.0 ? group_53 : irgen_c0;
+    }
 }
 
 IRGEN_FN double sample_group_f64(double alpha, double beta)
@@ -4520,7 +4536,11 @@ IRGEN_FN float icdf_group_f32(float u, float alpha, float beta)
     float group_41 = 0.0f;
     guess_40 = quantile_guess_f32(u, alpha, beta);
     group_41 = inverse_gamma_group_f32(guess_40, alpha, beta);
-    return group_41 >= 0.0f && group_41 < 32.0f ? group_41 : (u > 0.5f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = u > 0.5f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_41 >= 0.0f;
+        return irgen_c1 && group_41 < 16.0f ? group_41 + 16.0f * irgen_c0 : irgen_c1 && group_41 < 32.0f ? group_41 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_icdf_grad_f32(float u, float alpha, float beta, float* irgen_r1, float* irgen_r2, float* irgen_r3)
@@ -4567,7 +4587,11 @@ IRGEN_FN float icdf_grad_group_f32(float u, float alpha, float beta)
     float group_47 = 0.0f;
     guess_46 = quantile_guess_f32(u, alpha, beta);
     group_47 = inverse_gamma_group_f32(guess_46, alpha, beta);
-    return group_47 >= 0.0f && group_47 < 32.0f ? group_47 : (u > 0.5f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = u > 0.5f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_47 >= 0.0f;
+        return irgen_c1 && group_47 < 16.0f ? group_47 + 16.0f * irgen_c0 : irgen_c1 && group_47 < 32.0f ? group_47 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_log_icdf_f32(float log_u, float alpha, float beta)
@@ -4600,7 +4624,11 @@ IRGEN_FN float log_icdf_group_f32(float log_u, float alpha, float beta)
     float group_50 = 0.0f;
     guess_49 = quantile_guess_f32(expf(log_u), alpha, beta);
     group_50 = inverse_gamma_group_f32(guess_49, alpha, beta);
-    return group_50 >= 0.0f && group_50 < 32.0f ? group_50 : (log_u > -0.6931471805599453f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = log_u > -0.6931471805599453f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_50 >= 0.0f;
+        return irgen_c1 && group_50 < 16.0f ? group_50 + 16.0f * irgen_c0 : irgen_c1 && group_50 < 32.0f ? group_50 : irgen_c0;
+    }
 }
 
 IRGEN_FN float kernel_icdf_upper_f32(float log_1mu, float alpha, float beta)
@@ -4633,7 +4661,11 @@ IRGEN_FN float icdf_upper_group_f32(float log_1mu, float alpha, float beta)
     float group_53 = 0.0f;
     guess_52 = quantile_guess_f32(-expm1f(log_1mu), alpha, beta);
     group_53 = inverse_gamma_group_f32(guess_52, alpha, beta);
-    return group_53 >= 0.0f && group_53 < 32.0f ? group_53 : (log_1mu > -0.6931471805599453f ? 1.0f : 0.0f);
+    {
+        const float irgen_c0 = log_1mu > -0.6931471805599453f ? 1.0f : 0.0f;
+        const float irgen_c1 = group_53 >= 0.0f;
+        return irgen_c1 && group_53 < 16.0f ? group_53 + 16.0f * irgen_c0 : irgen_c1 && group_53 < 32.0f ? group_53 : irgen_c0;
+    }
 }
 
 IRGEN_FN float sample_group_f32(float alpha, float beta)

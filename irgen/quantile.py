@@ -265,8 +265,10 @@ class QuantileBuilder:
             b.prog.register(d.quantile_guess)
             body = [ir.Call((g,), b.prog.require(d.quantile_guess.name), (u,) + b.p),
                     ir.Call((k,), b.prog.require(d.group.name), (g,) + b.p),
-                    # (any whole number from 0 to 31 is a valid group)
-                    ir.Return((_select((k, sp.And(sp.Ge(k, 0), sp.Lt(k, 32))),
+                    # (any whole number from 0 to 31 is a valid group; below 16 the form
+                    # is told apart too, as lanes of one vector then take one form)
+                    ir.Return((_select((k + 16 * form, sp.And(sp.Ge(k, 0), sp.Lt(k, 16))),
+                                       (k, sp.And(sp.Ge(k, 0), sp.Lt(k, 32))),
                                        (form, True)),))]
         fn = ir.Function(f"{b.prefix}{name}_group", (v,) + b.p, tuple(body), 1)
         b.prog.add(fn)
