@@ -427,7 +427,8 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
     }
     guess_28 = quantile_guess_f64(u, mu, beta);
     {
-        const double x_13__0 = guess_28 > lo_14 && guess_28 < hi_15 ? guess_28 : mu;
+        const double irgen_c0 = 2.0 * t;
+        const double x_13__0 = guess_28 > lo_14 && guess_28 < hi_15 ? guess_28 : beta * (s > 0.0 ? 1.0 : -1.0) * sqrt(fmax(-irgen_c0 - log(fmax(-irgen_c0, 1.0)) - 1.8378770664093453, 0.0)) + mu;
         x_13 = x_13__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
@@ -1114,7 +1115,8 @@ IRGEN_FN_OUTLINE float quantile_solve_f32(float t, float s, float u, float mu, f
     }
     guess_28 = quantile_guess_f32(u, mu, beta);
     {
-        const float x_13__0 = guess_28 > lo_14 && guess_28 < hi_15 ? guess_28 : mu;
+        const float irgen_c0 = 2.0f * t;
+        const float x_13__0 = guess_28 > lo_14 && guess_28 < hi_15 ? guess_28 : beta * (s > 0.0f ? 1.0f : -1.0f) * sqrtf(fmaxf(-irgen_c0 - logf(fmaxf(-irgen_c0, 1.0f)) - 1.8378770664093453f, 0.0f)) + mu;
         x_13 = x_13__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {

@@ -1141,7 +1141,8 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
       guess_28 = irgen_o0;
     }
     {
-        const irgen_vd x_13__0 = irgen_sel_f64(((guess_28 > lo_14) & (guess_28 < hi_15)), guess_28, mu);
+        const irgen_vd irgen_c0 = 2.0 * t;
+        const irgen_vd x_13__0 = irgen_sel_f64(((guess_28 > lo_14) & (guess_28 < hi_15)), guess_28, mu + sigma * irgen_sel_f64((s > irgen_bc_f64(0.0)), irgen_bc_f64(1.0), irgen_bc_f64(-1.0)) * irgen_v_sqrt_f64(irgen_v_fmax_f64(-irgen_c0 - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(-irgen_c0, irgen_bc_f64(1.0))) - 1.8378770664093453, irgen_bc_f64(0.0))));
         x_13 = x_13__0;
     }
     {
@@ -2773,7 +2774,8 @@ IRGEN_FN_OUTLINE irgen_vf quantile_solve_v_f32(irgen_mf irgen_m0, irgen_vf t, ir
       guess_28 = irgen_o0;
     }
     {
-        const irgen_vf x_13__0 = irgen_sel_f32(((guess_28 > lo_14) & (guess_28 < hi_15)), guess_28, mu);
+        const irgen_vf irgen_c0 = 2.0f * t;
+        const irgen_vf x_13__0 = irgen_sel_f32(((guess_28 > lo_14) & (guess_28 < hi_15)), guess_28, mu + sigma * irgen_sel_f32((s > irgen_bc_f32(0.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(-1.0f)) * irgen_v_sqrt_f32(irgen_v_fmax_f32(-irgen_c0 - irgen_v_log_f32(irgen_m0, irgen_v_fmax_f32(-irgen_c0, irgen_bc_f32(1.0f))) - 1.8378770664093453f, irgen_bc_f32(0.0f))));
         x_13 = x_13__0;
     }
     {

@@ -5417,7 +5417,8 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
         const double xp_33__0 = ((double)NAN);
         const double rp_34__0 = ((double)NAN);
         const double kp_35__0 = ((double)NAN);
-        const irgen_vd x_22__0 = loc;
+        const irgen_vd irgen_c0 = 2.0 * t;
+        const irgen_vd x_22__0 = loc + scale * irgen_sel_f64((s > irgen_bc_f64(0.0)), irgen_bc_f64(1.0), irgen_bc_f64(-1.0)) * irgen_v_sqrt_f64(irgen_v_fmax_f64(-irgen_c0 - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(-irgen_c0, irgen_bc_f64(1.0))) - 1.8378770664093453, irgen_bc_f64(0.0)));
         lo_23 = irgen_bc_f64(lo_23__0);
         hi_24 = irgen_bc_f64(hi_24__0);
         z_25 = irgen_bc_f64(z_25__0);

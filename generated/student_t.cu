@@ -3689,7 +3689,8 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         const double xp_33__0 = ((double)NAN);
         const double rp_34__0 = ((double)NAN);
         const double kp_35__0 = ((double)NAN);
-        const double x_22__0 = loc;
+        const double irgen_c0 = 2.0 * t;
+        const double x_22__0 = loc + scale * (s > 0.0 ? 1.0 : -1.0) * sqrt(fmax(-irgen_c0 - log(fmax(-irgen_c0, 1.0)) - 1.8378770664093453, 0.0));
         lo_23 = lo_23__0;
         hi_24 = hi_24__0;
         z_25 = z_25__0;

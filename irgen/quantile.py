@@ -73,13 +73,25 @@ class QuantileBuilder:
         return next((sym for decl, sym in zip(self.b.dist.params, self.b.p)
                      if decl.role == "location"), None)
 
-    def generic_guess(self):
+    def generic_guess(self, t=None, side=None):
+        """The start where the declaration gives no guess, or its guess is not inside the
+        support (as a guess from u is where u rounds to 0 or 1). t, side: the level log F
+        (side 0) or log S (side 1); on the real line with a location and a scale, the
+        start follows a normal tail, loc -+ scale sqrt(-2 t - log(-2 t) - log(2 pi)), which
+        is the location itself near the median and within a few percent 10 standard
+        deviations out, where a normal guess from u has nothing to go on."""
         d, p = self.b.dist, self.b.p
         s = d.support
         roles = {decl.role: sym for decl, sym in zip(d.params, p)}
         if math.isfinite(s.low) and math.isfinite(s.high):
             lo, hi = self.ends()
             return sp.Float(0.5) * (lo + hi)
+        if "location" in roles and "scale" in roles and t is not None \
+                and not math.isfinite(s.low) and not math.isfinite(s.high):
+            e = -2 * t
+            far = P.sqrt(P.fmax(e - P.log(P.fmax(e, 1)) - math.log(2 * math.pi), 0))
+            return roles["location"] + _select((1, sp.Gt(side, 0)), (-1, True)) \
+                * roles["scale"] * far
         if "location" in roles:
             return roles["location"]
         if s.low == 0.0 and s.high == math.inf:
@@ -110,7 +122,7 @@ class QuantileBuilder:
         # (the generic start lies inside the open support for every built-in; a user's
         # location parameter on a half-bounded support may put it outside, where the first
         # evaluation narrows the bracket from the support's end)
-        start = self.generic_guess()
+        start = self.generic_guess(t, s)
         if b.dist.quantile_guess is not None:
             b.prog.register(b.dist.quantile_guess)
             g = f("guess")
