@@ -182,11 +182,16 @@ class Truncated:
         with xp.quiet():
             return tuple(self._implicit_grad(xp, z, theta, low, high)[0])
 
-    def _implicit_grad(self, xp, z, theta, low, high):
-        """(dz/dp for every parameter, log q_T(z), log F_T(z), bad input)."""
+    def _implicit_grad(self, xp, z, theta, low, high, levels=None):
+        """(dz/dp for every parameter, log q_T(z), log F_T(z), bad input); levels: F_T(z)
+        and S_T(z) where the caller knows them (a draw's own uniform), which spares the
+        window's logarithms at z (the last two results are then None)."""
         lq = xp.kernel(self.base, "log_prob", z, *theta)
-        lo, hi, log_mass = self._levels(xp, z, theta, low, high)
-        F, S = xp.exp(lo), xp.exp(hi)
+        if levels is None:
+            lo, hi, log_mass = self._levels(xp, z, theta, low, high)
+            F, S = xp.exp(lo), xp.exp(hi)
+        else:
+            (F, S), lo, log_mass = levels, None, None
         A, gl = self._scaled(xp, self._finite_or(xp, low, z), theta, lq, xp.isfinite(low))
         B, gh = self._scaled(xp, self._finite_or(xp, high, z), theta, lq, xp.isfinite(high))
         gz = xp.kernel(self.base, "implicit_grad", z, *theta)
@@ -194,7 +199,8 @@ class Truncated:
         out = [a - S * A * c - F * B * d for a, c, d in zip(gz, gl, gh)] + [S * A, F * B]
         bad = self._bad(xp, theta, low, high)
         outside = ~((z >= low) & (z <= high))
-        return [xp.where(bad | outside, math.nan, g) for g in out], lq - log_mass, lo, bad
+        return ([xp.where(bad | outside, math.nan, g) for g in out],
+                None if log_mass is None else lq - log_mass, lo, bad)
 
     def cdf_grad(self, x, *params):
         """F_T(x) and dF_T/dp = -q_T(x) dz/dp (the implicit gradient at x), from one pass
@@ -246,9 +252,8 @@ class Truncated:
             grads, lq, _, _ = self._implicit_grad(xp, z, theta, low, high)
             return z, (xp.exp(-lq),) + tuple(grads)
 
-    def sample(self, *params, size=None, seed=None, dtype=None):
-        """Samples by inverting F_T; size, seed and dtype as in a generated module (seed:
-        for torch tensors, torch's default generator where None)."""
+    def _draw(self, params, size, seed, dtype):
+        """(xp, the uniforms u, the draws z, theta, low and high at the draws' shape)."""
         xp, _, theta, low, high = self._split((params[-1],) + params, dtype)
         shape = tuple(low.shape) if size is None else size_tuple(size)
         theta = [xp.broadcast_to(t, shape) for t in theta]
@@ -256,13 +261,20 @@ class Truncated:
         u = xp.uniform(xp.generator(seed, low), shape, low)
         with xp.quiet():
             z = xp.astype(self._solve(xp, u, theta, low, high), low.dtype)  # rounded once
-            return xp.where(self._bad(xp, theta, low, high), math.nan, z)
+            z = xp.where(self._bad(xp, theta, low, high), math.nan, z)
+        return xp, u, z, theta, low, high
+
+    def sample(self, *params, size=None, seed=None, dtype=None):
+        """Samples by inverting F_T; size, seed and dtype as in a generated module (seed:
+        for torch tensors, torch's default generator where None)."""
+        return self._draw(params, size, seed, dtype)[2]
 
     def rsample(self, *params, size=None, seed=None, dtype=None):
-        z = self.sample(*params, size=size, seed=seed, dtype=dtype)
-        xp, z, theta, low, high = self._split((z,) + params, z.dtype)
+        """The draws of sample and their implicit gradients, at F_T(z) = u and S_T(z) =
+        1 - u: the uniforms the draws invert (to the solver's rounding of z)."""
+        xp, u, z, theta, low, high = self._draw(params, size, seed, dtype)
         with xp.quiet():
-            return z, tuple(self._implicit_grad(xp, z, theta, low, high)[0])
+            return z, tuple(self._implicit_grad(xp, z, theta, low, high, (u, 1 - u))[0])
 
 
 def truncated(base) -> Truncated:

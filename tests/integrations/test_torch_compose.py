@@ -29,6 +29,14 @@ WINDOWS = [(0.3, 1.2, -1.0, 2.0), (0.3, 1.2, 3.0, INF), (-0.5, 2.0, -INF, -9.0),
            (0.0, 1.0, 10.0, INF), (1.0, 0.5, 21.0, 21.5)]
 
 
+def _rtol(window):
+    """How closely rsample's gradients equal implicit_grad's at the same draws: rsample
+    takes F_T(z) as the draw's own uniform, implicit_grad recomputes it at the rounded
+    draw; they differ by q_T(z) ulp(z), which 40 standard deviations out (q_T near 80)
+    reaches the 12th digit."""
+    return 1e-11 if window[2] > 20 else 1e-12
+
+
 def leaves(*values, dtype=f64):
     return [torch.tensor(v, dtype=dtype, requires_grad=True) for v in values]
 
@@ -46,7 +54,8 @@ def test_truncated_rsample_gradients_are_the_combinators(window):
     want = truncated(normal).implicit_grad(z.detach().numpy(), *window)
     for p, w in zip(params, want):
         assert np.isfinite(w).all()
-        assert np.isclose(p.grad.item(), w.sum(), rtol=1e-12, atol=0), (window, p, w.sum())
+        assert np.isclose(p.grad.item(), w.sum(), rtol=_rtol(window), atol=0), \
+            (window, p, w.sum())
 
 
 def test_truncated_windows_of_both_forms_in_one_batch():
@@ -66,7 +75,8 @@ def test_truncated_windows_of_both_forms_in_one_batch():
     for j, window in enumerate(WINDOWS):
         want = tn.implicit_grad(zn[:, j], *window)
         for c, w in zip(cols, want):
-            assert np.isclose(c.grad[j].item(), w.sum(), rtol=1e-12, atol=0), (window, w.sum())
+            assert np.isclose(c.grad[j].item(), w.sum(), rtol=_rtol(window), atol=0), \
+                (window, w.sum())
         assert np.allclose(q.log_prob(z.detach()[:5])[:, j].detach(),
                            tn.log_prob(zn[:5, j], *window), rtol=1e-13)
         assert np.allclose(q.cdf(z.detach()[:5])[:, j].detach(), tn.cdf(zn[:5, j], *window),
