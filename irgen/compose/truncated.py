@@ -25,6 +25,13 @@ from ..runtime.promotion import size_tuple
 from .arrays import namespace
 
 
+def _repeated(a) -> bool:
+    """Whether a is one value repeated by broadcasting (every stride 0: no element to
+    compare)."""
+    strides = a.strides if hasattr(a, "strides") else a.stride()
+    return all(st == 0 for st in strides)
+
+
 def _log_diff(xp, l1, l0):
     """log(e^l1 - e^l0) for l1 >= l0."""
     return l1 + xp.log(-xp.expm1(l0 - l1))
@@ -55,7 +62,8 @@ class Truncated:
         the bound and the parameters are one value throughout (one window, as rsample's
         size= gives), which is most of a gradient's kernel work."""
         flat = [a.reshape(-1) for a in (v, *theta)]
-        if flat[0].shape[0] <= 1 or not all(bool((a == a[0]).all()) for a in flat):
+        if flat[0].shape[0] <= 1 or not all(_repeated(a) or bool((a == a[0]).all())
+                                            for a in flat):
             return xp.kernel(self.base, kernel, v, *theta)
         out = xp.kernel(self.base, kernel, *(a[:1] for a in flat))
         outs = tuple(xp.broadcast_to(o.reshape(()), v.shape)
@@ -81,9 +89,12 @@ class Truncated:
     def _tails(self, xp, theta, low, high):
         """(upper, ll, lh): upper says which form an element takes (S where low lies above
         the median), ll and lh are log F or log S at low and high in that form."""
-        ll = xp.copy(self._bound(xp, "log_cdf", low, theta))
+        ll = self._bound(xp, "log_cdf", low, theta)
         upper = ll > math.log(0.5)
-        if upper.any():
+        if upper.all():
+            ll = self._bound(xp, "log_sf", low, theta)
+        elif upper.any():
+            ll = xp.copy(ll)
             ll[upper] = xp.kernel(self.base, "log_sf", low[upper], *(t[upper] for t in theta))
         return upper, ll, self._in_form(xp, high, theta, upper, bound=True)
 
@@ -224,7 +235,15 @@ class Truncated:
         u, low, high = (xp.astype(v.reshape(-1), xp.float64) for v in (u, low, high))
         theta = [xp.astype(t.reshape(-1), xp.float64) for t in theta]
         upper, ll, lh = self._tails(xp, theta, low, high)
-        level = xp.logaddexp(xp.log1p(-u) + ll, xp.log(u) + lh)   # NaN rows stay NaN
+        # log((1 - u) e^l0 + u e^l1) with l0 = log F(low) <= l1 = log F(high) (or log S
+        # (high) <= log S(low)): l1 + log(c + u (1 - c)), c = e^(l0 - l1), two positive
+        # terms, and per draw one logarithm
+        if _repeated(ll) and _repeated(lh):     # one window: its ends' terms once
+            ll, lh, upper = (a.reshape(-1)[:1] for a in (ll, lh, upper))
+        l0, l1 = xp.where(upper, lh, ll), xp.where(upper, ll, lh)
+        w = xp.where(upper, 1 - u, u)          # the weight of l1's end
+        c, d = xp.exp(l0 - l1), -xp.expm1(l0 - l1)
+        level = l1 + xp.log(c + w * d)          # NaN rows stay NaN
         x = self._in_form(xp, level, theta, upper, kernels=("icdf_upper", "log_icdf"))
         return xp.clip(x, low, high).reshape(shape)
 
