@@ -18,9 +18,10 @@ under 2 ulps (a Halley step by under EPS^(1/3) / 16 of the length on which the f
 bends), or when the bracket is a few ulps wide; after MAX_STEPS steps without that the
 result is NaN, never a hang.
 
-The first guess is the declaration's quantile_guess(u, *params) where there is one, else the
-location parameter, the scale (or 1 / rate) on a support that starts at 0, the middle of a
-finite support, or 0 or 1."""
+The first guess is the declaration's quantile_guess(u, *params) where there is one and it
+lies inside the support, else (generic_guess) a normal tail's quantile at the level on the
+real line with a location and a scale, the location parameter, the scale (or 1 / rate) on
+a support that starts at 0, the middle of a finite support, or 0 or 1."""
 from __future__ import annotations
 
 import math
