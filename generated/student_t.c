@@ -5,6 +5,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -84,7 +85,6 @@ typedef uint32_t irgen_wf __attribute__((vector_size(IRGEN_VBYTES)));
 #define IRGEN_MUL32(a, m) _mm_mul_epu32((a), _mm_set1_epi64x((long long)(m)))
 #endif
 #ifdef IRGEN_MUL32_BYTES
-#include <string.h>
 #define IRGEN_MULHILO32_LANES(U, a, m, hi, lo) do { U irgen_a = (a), irgen_p;              \
     for (int irgen_i = 0; irgen_i < (int)(sizeof(U) / IRGEN_MUL32_BYTES); ++irgen_i) {    \
         IRGEN_MUL32_REG irgen_x;                                                           \
@@ -420,21 +420,31 @@ __attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen
    log F, from the log density), often for a changing subset of lanes, and each lane costs
    a library call. Per thread, lane by lane: a lane is looked up, and a missing one is
    computed and added to the entry that already holds some of the call's lanes (else to the
-   older entry). A remembered value is the library's own, so results are unchanged. */
+   older entry). A remembered value is the library's own, so results are unchanged. The
+   entries are scalars, which any loader aligns; vectors in thread-local storage need not
+   be. */
 static inline irgen_vd irgen_v_lgamma_f64(irgen_md m, irgen_vd x0)
 {
-    static __thread struct { irgen_vd x, y; irgen_md m; } memo[2];
+    static __thread double mx[2][IRGEN_W_f64], my[2][IRGEN_W_f64];
+    static __thread unsigned char mheld[2][IRGEN_W_f64];
     static __thread int older;
-    const irgen_md known0 = memo[0].m & (x0 == memo[0].x), known1 = memo[1].m & (x0 == memo[1].x);
-    if (!irgen_any_f64(m & ~known0)) return irgen_sel_f64(m, memo[0].y, x0);
-    if (!irgen_any_f64(m & ~known1)) return irgen_sel_f64(m, memo[1].y, x0);
-    const int j = irgen_any_f64(m & known0) ? 0 : (irgen_any_f64(m & known1) ? 1 : older);
-    const irgen_md known = j ? known1 : known0;
-    irgen_vd r = irgen_sel_f64(known, memo[j].y, x0);
-    for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l] && !known[l]) r[l] = irgen_lgamma(x0[l]);
-    memo[j].x = irgen_sel_f64(m, x0, memo[j].x);
-    memo[j].y = irgen_sel_f64(m, r, memo[j].y);
-    memo[j].m |= m;
+    irgen_md known[2];
+    for (int e = 0; e < 2; ++e) {
+        irgen_vd x, y;
+        for (int l = 0; l < IRGEN_W_f64; ++l) {
+            x[l] = mx[e][l]; y[l] = my[e][l];
+            known[e][l] = mheld[e][l] ? -1 : 0;
+        }
+        known[e] &= (x0 == x);
+        if (!irgen_any_f64(m & ~known[e])) return irgen_sel_f64(m, y, x0);
+    }
+    const int j = irgen_any_f64(m & known[0]) ? 0 : (irgen_any_f64(m & known[1]) ? 1 : older);
+    irgen_vd r = x0;
+    for (int l = 0; l < IRGEN_W_f64; ++l)
+        if (m[l]) {
+            r[l] = known[j][l] ? my[j][l] : irgen_lgamma(x0[l]);
+            mx[j][l] = x0[l]; my[j][l] = r[l]; mheld[j][l] = 1;
+        }
     if (j == older) older ^= 1;
     return r;
 }
