@@ -415,39 +415,8 @@ __attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen
 __attribute__((const)) static inline irgen_vd irgen_v_erfc_f64(irgen_md m, irgen_vd x0)
 { irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = erfc(x0[l]); return r; }
 #endif
-/* lgamma lane by lane (no vector form exists), remembering two vectors of arguments and
-   values: a quantile's Newton steps call it at every step with the same parameters (from
-   log F, from the log density), often for a changing subset of lanes, and each lane costs
-   a library call. Per thread, lane by lane: a lane is looked up, and a missing one is
-   computed and added to the entry that already holds some of the call's lanes (else to the
-   older entry). A remembered value is the library's own, so results are unchanged. The
-   entries are scalars, which any loader aligns; vectors in thread-local storage need not
-   be. */
-static inline irgen_vd irgen_v_lgamma_f64(irgen_md m, irgen_vd x0)
-{
-    static __thread double mx[2][IRGEN_W_f64], my[2][IRGEN_W_f64];
-    static __thread unsigned char mheld[2][IRGEN_W_f64];
-    static __thread int older;
-    irgen_md known[2];
-    for (int e = 0; e < 2; ++e) {
-        irgen_vd x, y;
-        for (int l = 0; l < IRGEN_W_f64; ++l) {
-            x[l] = mx[e][l]; y[l] = my[e][l];
-            known[e][l] = mheld[e][l] ? -1 : 0;
-        }
-        known[e] &= (x0 == x);
-        if (!irgen_any_f64(m & ~known[e])) return irgen_sel_f64(m, y, x0);
-    }
-    const int j = irgen_any_f64(m & known[0]) ? 0 : (irgen_any_f64(m & known[1]) ? 1 : older);
-    irgen_vd r = x0;
-    for (int l = 0; l < IRGEN_W_f64; ++l)
-        if (m[l]) {
-            r[l] = known[j][l] ? my[j][l] : irgen_lgamma(x0[l]);
-            mx[j][l] = x0[l]; my[j][l] = r[l]; mheld[j][l] = 1;
-        }
-    if (j == older) older ^= 1;
-    return r;
-}
+__attribute__((const)) static inline irgen_vd irgen_v_lgamma_f64(irgen_md m, irgen_vd x0)
+{ irgen_vd r = x0; for (int l = 0; l < IRGEN_W_f64; ++l) if (m[l]) r[l] = irgen_lgamma(x0[l]); return r; }
 #if defined(IRGEN_MV_f64)
 irgen_vd IRGEN_MV2_f64(pow)(irgen_vd, irgen_vd);
 __attribute__((const)) static inline irgen_vd irgen_v_pow_f64(irgen_md m, irgen_vd x0, irgen_vd x1) { return IRGEN_MV2_f64(pow)(irgen_sel_f64(m, x0, irgen_bc_f64(1)), irgen_sel_f64(m, x1, irgen_bc_f64(1))); }
