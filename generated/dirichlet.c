@@ -471,12 +471,12 @@ static inline void irgen_take2_v_f64(irgen_ud a, irgen_rng_v_f64* r, irgen_ud* w
 }
 static inline void irgen_draw_uniform_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* u)
 {
-    const irgen_ud a = (irgen_ud)m;
+    const irgen_ud a = (irgen_ud)m;       /* the mask, reread as the queue's words */
     irgen_ud w0, w1; irgen_take2_v_f64(a, r, &w0, &w1); *u = IRGEN_U01_F64(IRGEN_CVT_f64, w0, w1);
 }
 static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen_vd* radius, irgen_vd* angle)
 {
-    const irgen_ud a = (irgen_ud)m;
+    const irgen_ud a = (irgen_ud)m;       /* the mask, reread as the queue's words */
     irgen_refill_v_f64(a, r); r->left &= ~a;   /* a block of its own */
     *radius = IRGEN_R01_F64(IRGEN_CVT_f64, r->q0, r->q1); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, r->q2, r->q3);
 }
@@ -3273,14 +3273,14 @@ static inline void irgen_take2_v_f32(irgen_wf a, irgen_rng_v_f32* r, irgen_wf* w
 }
 static inline void irgen_draw_uniform_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* u)
 {
-    const irgen_wf a = (irgen_wf)m;
+    const irgen_wf a = (irgen_wf)m;       /* the mask, reread as the queue's words */
     irgen_refill_v_f32(a & (irgen_wf)(r->left == 0), r);
     const irgen_wf w = irgen_take_v_f32(a, r);      /* a statement: IRGEN_CVT_f32 reads w twice */
     *u = IRGEN_U01_F32(IRGEN_CVT_f32, w);
 }
 static inline void irgen_draw_normal_v_f32(irgen_mf m, irgen_rng_v_f32* r, irgen_vf* radius, irgen_vf* angle)
 {
-    const irgen_wf a = (irgen_wf)m;
+    const irgen_wf a = (irgen_wf)m;       /* the mask, reread as the queue's words */
     irgen_wf w0, w1; irgen_take2_v_f32(a, r, &w0, &w1);
     *radius = IRGEN_R01_F32(IRGEN_CVT_f32, w0); *angle = IRGEN_U01_F32(IRGEN_CVT_f32, w1);
 }

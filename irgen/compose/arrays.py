@@ -60,6 +60,11 @@ class NumPyArrays:
         return np.broadcast_to(np.asarray(a), shape)
 
     @staticmethod
+    def repeated(a) -> bool:
+        """Whether a is one value repeated by broadcasting (every stride 0)."""
+        return all(st == 0 for st in a.strides)
+
+    @staticmethod
     def copy(a):
         return np.array(a)            # a writable array also for a scalar
 

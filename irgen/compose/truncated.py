@@ -25,13 +25,6 @@ from ..runtime.promotion import size_tuple
 from .arrays import namespace
 
 
-def _repeated(a) -> bool:
-    """Whether a is one value repeated by broadcasting (every stride 0: no element to
-    compare)."""
-    strides = a.strides if hasattr(a, "strides") else a.stride()
-    return all(st == 0 for st in strides)
-
-
 def _log_diff(xp, l1, l0):
     """log(e^l1 - e^l0) for l1 >= l0."""
     return l1 + xp.log(-xp.expm1(l0 - l1))
@@ -62,7 +55,7 @@ class Truncated:
         the bound and the parameters are one value throughout (one window, as rsample's
         size= gives), which is most of a gradient's kernel work."""
         flat = [a.reshape(-1) for a in (v, *theta)]
-        if flat[0].shape[0] <= 1 or not all(_repeated(a) or bool((a == a[0]).all())
+        if flat[0].shape[0] <= 1 or not all(xp.repeated(a) or bool((a == a[0]).all())
                                             for a in flat):
             return xp.kernel(self.base, kernel, v, *theta)
         out = xp.kernel(self.base, kernel, *(a[:1] for a in flat))
@@ -238,7 +231,7 @@ class Truncated:
         # log((1 - u) e^l0 + u e^l1) with l0 = log F(low) <= l1 = log F(high) (or log S
         # (high) <= log S(low)): l1 + log(c + u (1 - c)), c = e^(l0 - l1), two positive
         # terms, and per draw one logarithm
-        if _repeated(ll) and _repeated(lh):     # one window: its ends' terms once
+        if xp.repeated(ll) and xp.repeated(lh):     # one window: its ends' terms once
             ll, lh, upper = (a.reshape(-1)[:1] for a in (ll, lh, upper))
         l0, l1 = xp.where(upper, lh, ll), xp.where(upper, ll, lh)
         w = xp.where(upper, 1 - u, u)          # the weight of l1's end

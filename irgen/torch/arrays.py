@@ -52,6 +52,10 @@ class TorchArrays:
         return a.expand(shape)
 
     @staticmethod
+    def repeated(a) -> bool:
+        return all(st == 0 for st in a.stride())
+
+    @staticmethod
     def copy(a):
         return a.clone()
 

@@ -48,10 +48,10 @@ def draw_helpers(t: Dtype) -> str:
     (templates/lane_draws.c.j2)."""
     V, M, W = lane_types(t)
     double = t.name == "float64"
+    Q = "irgen_ud" if double else "irgen_wf"     # the queue's words, as wide as M's lanes
     return _render("lane_draws.c.j2", V=V, M=M, W=W, s=t.suffix, U=f"irgen_u{V[-1]}",
-                   Q="irgen_ud" if double else "irgen_wf", R=f"irgen_rng_v{t.suffix}",
-                   cvt=f"IRGEN_CVT{t.suffix}", double=double,
-                   lanes="(irgen_ud)m" if double else "(irgen_wf)m")
+                   Q=Q, R=f"irgen_rng_v{t.suffix}", cvt=f"IRGEN_CVT{t.suffix}",
+                   double=double)
 
 
 # exp(x) = 2^n exp(r), n = round(x / ln 2) (by adding and taking away 1.5 2^52, or 1.5 2^23
