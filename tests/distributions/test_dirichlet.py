@@ -135,7 +135,15 @@ def test_cuda_kernels_on_host_match_the_c_kernels(dtype, launches):
         x = d.sample(alpha, seed=5)
         want, got = d.log_prob(x, alpha), dev.log_prob(x, alpha)
         assert got.dtype == want.dtype and got.shape == (rows,)
-        assert np.allclose(got, want, rtol=8 * np.finfo(dtype).eps, atol=0)
+        # the C lanes' lgamma is irgen's own, CUDA's (here the C library's) another: they
+        # agree to a few ulps of the terms, which the density's sum may cancel
+        a = alpha.astype(np.float64)
+        with np.errstate(divide="ignore"):           # (rows with an entry at 0: -inf, same)
+            lx = np.log(x.astype(np.float64))
+        terms = (np.abs(special.gammaln(a.sum(-1))) + np.abs(special.gammaln(a)).sum(-1)
+                 + np.abs((a - 1) * lx).sum(-1))
+        apart = want != got
+        assert np.all(np.abs(got[apart] - want[apart]) <= 8 * np.finfo(dtype).eps * terms[apart])
         for kernel in ("sample", "log_sample", "rsample"):
             want = getattr(d, kernel)(alpha, seed=4)
             got = getattr(dev, kernel)(alpha, seed=4)

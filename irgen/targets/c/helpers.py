@@ -1,9 +1,11 @@
 """The C helpers that lane-parallel functions call, rendered from the C target's templates
 (templates/lane_helpers.c.j2, lane_draws.c.j2) for one compute dtype: selects and
 broadcasts, vector forms of the primitives (glibc's vector math library where present,
-else lane by lane; exp as a polynomial of irgen's own), and each lane's random stream."""
+else lane by lane; exp and lgamma as polynomials of irgen's own), and each lane's random
+stream."""
 from __future__ import annotations
 
+import functools
 import math
 
 from ... import primitives as P
@@ -40,7 +42,7 @@ def helpers(t: Dtype) -> str:
             mv_call=", ".join(f"irgen_sel{s}(m, x{i}, irgen_bc{s}(1))" for i in range(n))))
     return _render("lane_helpers.c.j2", V=V, M=M, W=W, T=t.ctype, s=s, f=f, bits=bits,
                    inf=t.consts["INF"], nan=t.consts["NAN"], primitives=primitives,
-                   exp=_exp(t))
+                   exp=_exp(t), lgamma=_lgamma(t))
 
 
 def draw_helpers(t: Dtype) -> str:
@@ -79,3 +81,56 @@ def _exp(t: Dtype) -> dict:
     for a in reversed(coef[:-1]):
         poly = f"({poly} * r + {a!r}{f})"
     return dict(c, poly=poly, inv_ln2=repr(1 / math.log(2)))
+
+
+# lgamma(1 + t) / (t (t - 1)) on [0, 2] is analytic but for lgamma's pole at t = -1: its
+# Chebyshev series falls by 2 + sqrt(3) a degree, and a polynomial of degree 28 (12 in
+# float) through its values at Chebyshev points is within rounding of it (measured against
+# mpmath: lgamma(1 + t) to 1.7 ulp, 1.4 in float). Stirling's series from x = 10 with the
+# terms up to B_16 (B_6 in float): the next is below 2e-18 (6e-11) relative.
+_LGAMMA_DEGREE = {"float64": 28, "float32": 12}
+_STIRLING = ((1, 12), (1, 360), (1, 1260), (1, 1680), (1, 1188), (691, 360360), (1, 156),
+             (3617, 122400))
+
+
+@functools.lru_cache(maxsize=None)
+def _lgamma_coefficients(degree: int) -> tuple:
+    """R(c) = lgamma(2 + c) / ((1 + c) c) through degree + 1 Chebyshev points of [-1, 1]: its
+    coefficients in powers of c, lowest first (solved at 50 digits, then rounded: the same
+    on every machine)."""
+    import mpmath
+    with mpmath.workdps(50):
+        def r(c):
+            t = c + 1     # (the middle point, cos(pi / 2), rounds to t = 1: the limit there)
+            return 1 - mpmath.euler if t == 1 else mpmath.loggamma(1 + t) / (t * c)
+        n = degree + 1
+        points = [mpmath.cos(mpmath.pi * (j + mpmath.mpf(1) / 2) / n) for j in range(n)]
+        a = mpmath.matrix([[c ** k for k in range(n)] for c in points])
+        coef = mpmath.lu_solve(a, mpmath.matrix([r(c) for c in points]))
+        return tuple(float(coef[k]) for k in range(n))
+
+
+def _lgamma(t: Dtype) -> dict:
+    """The polynomial and Stirling terms of the vector lgamma in templates/lane_helpers.c.j2."""
+    f = t.literal_suffix
+    coef = _lgamma_coefficients(_LGAMMA_DEGREE[t.name])
+    # in powers of c^4 (c^2 in float): four (two) Horner chains of a quarter (half) the
+    # length, run side by side, where one chain would make every call wait its whole length
+    ways = 4 if t.name == "float64" else 2
+    chains = []
+    for j in range(ways):
+        part = coef[j::ways]
+        chain = f"{part[-1]!r}{f}"
+        for a in reversed(part[:-1]):
+            chain = f"({chain} * cc + {a!r}{f})"
+        chains.append(chain)
+    poly = chains[-1]
+    for chain in reversed(chains[:-1]):
+        poly = f"({chain} + c * {poly})"
+    terms = _STIRLING if t.name == "float64" else _STIRLING[:3]
+    stirling = f"{terms[-1][0] / terms[-1][1]!r}{f}"
+    for p, q in reversed(terms[:-1]):
+        stirling = f"({p / q!r}{f} - f * {stirling})"
+    return dict(poly=poly, power=" * ".join(["c"] * ways), stirling=stirling,
+                log_sqrt_2pi=repr(0.5 * math.log(2 * math.pi)),
+                ulps="2.5" if t.name == "float64" else "4")
