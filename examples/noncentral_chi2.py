@@ -7,6 +7,7 @@ against scipy.stats' generic rv_continuous.ppf):
 """
 from irgen.dsl import *
 from irgen.lib.incomplete_gamma import gamma_p
+from irgen.lib.special import ndtri_rough
 
 MAX_TERMS = 1000     # Poisson(lam / 2) terms: enough for lam up to about 1500
 
@@ -27,6 +28,19 @@ def cdf(x, k, lam):
     return min(total, 1.0)           # (a sum of rounded terms may pass 1 by an ulp)
 
 
+@dsl
+def patnaik_guess(u, k, lam):
+    """The solver's first guess: Patnaik's c chi-squared(nu) with the same mean and variance,
+    c = (k + 2 lam) / (k + lam), nu = (k + lam)^2 / (k + 2 lam), its quantile by Wilson and
+    Hilferty's cube of a normal quantile; where that cube is not positive (a far lower
+    tail), half the mean."""
+    c = (k + 2.0 * lam) / (k + lam)
+    nu = (k + lam) / c
+    s = 2.0 / (9.0 * nu)
+    w = 1.0 - s + ndtri_rough(u) * sqrt(s)
+    return c * nu * w * w * w if w > 0.0 else 0.5 * (k + lam)
+
+
 noncentral_chi2 = Distribution(
     name="noncentral_chi2",
     doc="""Noncentral chi-squared distribution with k degrees of freedom and noncentrality
@@ -35,5 +49,5 @@ by forward mode.""",
     params=(Param("k", "degrees of freedom", "positive"),
             Param("lam", "noncentrality", "positive")),
     support=Interval(0.0, INF),
-    cdf=cdf,
+    cdf=cdf, quantile_guess=patnaik_guess,
 )
