@@ -958,37 +958,48 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass_v_f64(irgen_md i
 
 static inline __attribute__((always_inline)) irgen_vd log_lower_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k)
 {
+    irgen_vd wd = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd log_z = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
     irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd wd__0 = w;
+        wd = wd__0;
+    }
     { irgen_vd irgen_o0;
       irgen_o0 = log_i0e_v_f64(irgen_m0, k);
       _irgen_t1 = irgen_o0;
     }
     {
         const irgen_vd log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * w);
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * wd);
         const irgen_vd e__0 = 2.0 * k * r__0 * r__0;
         log_z = log_z__0;
         r = r__0;
         e = e__0;
     }
     {
-        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
+        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (wd > irgen_bc_f64(0.5 * 3.141592653589793)));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             { irgen_vd irgen_o0;
-              irgen_o0 = tail_mass_v_f64(irgen_m2, w, k);
+              irgen_o0 = tail_mass_v_f64(irgen_m2, wd, k);
               _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, -e - log_z + irgen_v_log_f64(irgen_m2, _irgen_t2), irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vd m__0 = _irgen_t2;
+                m = irgen_sel_f64(irgen_m2, m__0, m);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -e - log_z + (w - wd) * -(1.0 / m__0) + irgen_v_log_f64(irgen_m2, m__0), irgen_ret0);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
     if (irgen_any_f64(irgen_m0)) {
@@ -996,8 +1007,12 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_v_f64(irgen_md i
           irgen_o0 = body_mass_v_f64(irgen_m0, r, k);
           _irgen_t3 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, -(_irgen_t3 * irgen_v_exp_f64(irgen_m0, -log_z)) + 0.5), irgen_ret0);
-        return irgen_ret0;
+        {
+            const irgen_vd f__0 = -(_irgen_t3 * irgen_v_exp_f64(irgen_m0, -log_z)) + 0.5;
+            f = f__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, (w - wd) * -(irgen_v_exp_f64(irgen_m0, -e - log_z) / f__0) + irgen_v_log_f64(irgen_m0, f__0), irgen_ret0);
+            return irgen_ret0;
+        }
     }
     return irgen_ret0;
 }
@@ -1610,907 +1625,6 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sf_v_f64(irgen_
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd body_mass__d0_1_v_f64(irgen_md irgen_m0, irgen_vd r, irgen_vd k, irgen_vd d0_r, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
-{
-    irgen_vd d0_h = irgen_bc_f64(0.0);
-    irgen_vd d0_e = irgen_bc_f64(0.0);
-    irgen_vd d0_total = irgen_bc_f64(0.0);
-    irgen_vd d0_u = irgen_bc_f64(0.0);
-    irgen_vd d1_e = irgen_bc_f64(0.0);
-    irgen_vd d1_total = irgen_bc_f64(0.0);
-    irgen_vd h = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd i = irgen_bc_f64(0.0);
-    irgen_vd u = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
-    {
-        const double d0_h__0 = 0.0;
-        const double d0_e__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d0_u__0 = 0.0;
-        const double d1_e__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const irgen_vd d0_h__1 = 0.5 * d0_r;
-        const irgen_vd h__0 = 0.5 * r;
-        const irgen_vd d0_e__1 = 4.0 * d0_r * k * r;
-        const irgen_vd irgen_c0 = 2.0 * r * r;
-        const irgen_vd d1_e__1 = irgen_c0 * d1_k;
-        const irgen_vd e__0 = irgen_c0 * k;
-        const double d0_total__1 = 0.0;
-        const double d1_total__1 = 0.0;
-        const double total__0 = 0.0;
-        d0_h = d0_h__1;
-        d0_e = d0_e__1;
-        d0_total = irgen_bc_f64(d0_total__1);
-        d0_u = irgen_bc_f64(d0_u__0);
-        d1_e = d1_e__1;
-        d1_total = irgen_bc_f64(d1_total__1);
-        h = h__0;
-        e = e__0;
-        total = irgen_bc_f64(total__0);
-    }
-    {
-        const irgen_md irgen_m1 = ((e <= irgen_bc_f64(1.0)) & (r <= irgen_bc_f64(0.5)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            {
-                const irgen_md irgen_m3 = irgen_m2;
-                const irgen_vd irgen_pre3_d0_u = d0_u;
-                const irgen_vd irgen_pre3_u = u;
-                const irgen_vd irgen_pre3_d0_total = d0_total;
-                const irgen_vd irgen_pre3_d1_total = d1_total;
-                const irgen_vd irgen_pre3_total = total;
-                irgen_md irgen_m4 = irgen_m2;
-                if (irgen_any_f64(irgen_m4)) for (int irgen_k3 = 0; irgen_k3 < 10; ++irgen_k3) {
-                    {
-                        const double irgen_c0 = B10_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0;
-                        const irgen_vd d0_u__0 = irgen_c0 * d0_h;
-                        const irgen_vd u__0 = irgen_c0 * h;
-                        const irgen_vd irgen_c1 = u__0 * u__0;
-                        const irgen_vd irgen_c2 = irgen_v_sqrt_f64(1.0 - irgen_c1);
-                        const irgen_vd irgen_c3 = 2.0 * irgen_c1;
-                        const irgen_vd irgen_c4 = B10_W_f64[(int)(((double)(0 + irgen_k3)))] * irgen_v_exp_f64(irgen_m4, -(irgen_c3 * k));
-                        const irgen_vd irgen_c5 = d0_u__0 * u__0;
-                        const irgen_vd irgen_c6 = irgen_c4 / irgen_c2;
-                        const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
-                        const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
-                        const irgen_vd total__0 = irgen_c6 + total;
-                        d0_u = d0_u__0;
-                        u = u__0;
-                        d0_total = d0_total__0;
-                        d1_total = d1_total__0;
-                        total = total__0;
-                    }
-                }
-                d0_u = irgen_sel_f64(irgen_m3, d0_u, irgen_pre3_d0_u);
-                u = irgen_sel_f64(irgen_m3, u, irgen_pre3_u);
-                d0_total = irgen_sel_f64(irgen_m3, d0_total, irgen_pre3_d0_total);
-                d1_total = irgen_sel_f64(irgen_m3, d1_total, irgen_pre3_d1_total);
-                total = irgen_sel_f64(irgen_m3, total, irgen_pre3_total);
-            }
-        }
-        irgen_md irgen_m5 = irgen_m0 & ~irgen_m1;
-        if (irgen_any_f64(irgen_m5)) {
-            {
-                const irgen_md irgen_m6 = (r <= irgen_bc_f64(0.5));
-                irgen_md irgen_m7 = irgen_m5 & irgen_m6;
-                if (irgen_any_f64(irgen_m7)) {
-                    {
-                        const irgen_md irgen_m8 = irgen_m7;
-                        const irgen_vd irgen_pre8_d0_u = d0_u;
-                        const irgen_vd irgen_pre8_u = u;
-                        const irgen_vd irgen_pre8_d0_total = d0_total;
-                        const irgen_vd irgen_pre8_d1_total = d1_total;
-                        const irgen_vd irgen_pre8_total = total;
-                        irgen_md irgen_m9 = irgen_m7;
-                        if (irgen_any_f64(irgen_m9)) for (int irgen_k5 = 0; irgen_k5 < 12; ++irgen_k5) {
-                            {
-                                const double irgen_c0 = B12_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0;
-                                const irgen_vd d0_u__0 = irgen_c0 * d0_h;
-                                const irgen_vd u__0 = irgen_c0 * h;
-                                const irgen_vd irgen_c1 = u__0 * u__0;
-                                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(1.0 - irgen_c1);
-                                const irgen_vd irgen_c3 = 2.0 * irgen_c1;
-                                const irgen_vd irgen_c4 = B12_W_f64[(int)(((double)(0 + irgen_k5)))] * irgen_v_exp_f64(irgen_m9, -(irgen_c3 * k));
-                                const irgen_vd irgen_c5 = d0_u__0 * u__0;
-                                const irgen_vd irgen_c6 = irgen_c4 / irgen_c2;
-                                const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
-                                const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
-                                const irgen_vd total__0 = irgen_c6 + total;
-                                d0_u = d0_u__0;
-                                u = u__0;
-                                d0_total = d0_total__0;
-                                d1_total = d1_total__0;
-                                total = total__0;
-                            }
-                        }
-                        d0_u = irgen_sel_f64(irgen_m8, d0_u, irgen_pre8_d0_u);
-                        u = irgen_sel_f64(irgen_m8, u, irgen_pre8_u);
-                        d0_total = irgen_sel_f64(irgen_m8, d0_total, irgen_pre8_d0_total);
-                        d1_total = irgen_sel_f64(irgen_m8, d1_total, irgen_pre8_d1_total);
-                        total = irgen_sel_f64(irgen_m8, total, irgen_pre8_total);
-                    }
-                }
-                irgen_md irgen_m10 = irgen_m5 & ~irgen_m6;
-                if (irgen_any_f64(irgen_m10)) {
-                    {
-                        const irgen_md irgen_m11 = irgen_m10;
-                        const irgen_vd irgen_pre11_d0_total = d0_total;
-                        const irgen_vd irgen_pre11_d1_total = d1_total;
-                        const irgen_vd irgen_pre11_total = total;
-                        irgen_md irgen_m12 = irgen_m10;
-                        if (irgen_any_f64(irgen_m12)) for (int irgen_k5 = 0; irgen_k5 < 14; ++irgen_k5) {
-                            {
-                                const double irgen_c0 = B14_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0;
-                                const irgen_vd d0_u__0 = irgen_c0 * d0_h;
-                                const irgen_vd u__0 = irgen_c0 * h;
-                                const irgen_vd irgen_c1 = u__0 * u__0;
-                                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(1.0 - irgen_c1);
-                                const irgen_vd irgen_c3 = 2.0 * irgen_c1;
-                                const irgen_vd irgen_c4 = B14_W_f64[(int)(((double)(0 + irgen_k5)))] * irgen_v_exp_f64(irgen_m12, -(irgen_c3 * k));
-                                const irgen_vd irgen_c5 = d0_u__0 * u__0;
-                                const irgen_vd irgen_c6 = irgen_c4 / irgen_c2;
-                                const irgen_vd d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
-                                const irgen_vd d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
-                                const irgen_vd total__0 = irgen_c6 + total;
-                                d0_u = d0_u__0;
-                                u = u__0;
-                                d0_total = d0_total__0;
-                                d1_total = d1_total__0;
-                                total = total__0;
-                            }
-                        }
-                        d0_total = irgen_sel_f64(irgen_m11, d0_total, irgen_pre11_d0_total);
-                        d1_total = irgen_sel_f64(irgen_m11, d1_total, irgen_pre11_d1_total);
-                        total = irgen_sel_f64(irgen_m11, total, irgen_pre11_total);
-                    }
-                }
-            }
-        }
-    }
-    {
-        const irgen_vd irgen_c0 = 2.0 * total;
-        const irgen_vd irgen_c1 = 2.0 * h;
-        *irgen_r1 = irgen_c0 * d0_h + irgen_c1 * d0_total;
-        *irgen_r2 = irgen_c1 * d1_total;
-        return irgen_c0 * h;
-    }
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd sin_small__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd d0_x, irgen_vd* irgen_r1)
-{
-    irgen_vd d0_z = irgen_bc_f64(0.0);
-    irgen_vd d0_z2 = irgen_bc_f64(0.0);
-    irgen_vd d0_z4 = irgen_bc_f64(0.0);
-    irgen_vd d0_z8 = irgen_bc_f64(0.0);
-    irgen_vd d0_q0 = irgen_bc_f64(0.0);
-    irgen_vd d0_q1 = irgen_bc_f64(0.0);
-    irgen_vd d0_q2 = irgen_bc_f64(0.0);
-    irgen_vd d0_q3 = irgen_bc_f64(0.0);
-    irgen_vd d0_q4 = irgen_bc_f64(0.0);
-    irgen_vd d0_q5 = irgen_bc_f64(0.0);
-    irgen_vd d0_r0 = irgen_bc_f64(0.0);
-    irgen_vd d0_r1 = irgen_bc_f64(0.0);
-    irgen_vd d0_r2 = irgen_bc_f64(0.0);
-    irgen_vd d0_u = irgen_bc_f64(0.0);
-    irgen_vd z = irgen_bc_f64(0.0);
-    irgen_vd z2 = irgen_bc_f64(0.0);
-    irgen_vd z4 = irgen_bc_f64(0.0);
-    irgen_vd z8 = irgen_bc_f64(0.0);
-    irgen_vd q0 = irgen_bc_f64(0.0);
-    irgen_vd q1 = irgen_bc_f64(0.0);
-    irgen_vd q2 = irgen_bc_f64(0.0);
-    irgen_vd q3 = irgen_bc_f64(0.0);
-    irgen_vd q4 = irgen_bc_f64(0.0);
-    irgen_vd q5 = irgen_bc_f64(0.0);
-    irgen_vd r0 = irgen_bc_f64(0.0);
-    irgen_vd r1 = irgen_bc_f64(0.0);
-    irgen_vd r2 = irgen_bc_f64(0.0);
-    irgen_vd u = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    {
-        const double d0_z__0 = 0.0;
-        const double d0_z2__0 = 0.0;
-        const double d0_z4__0 = 0.0;
-        const double d0_z8__0 = 0.0;
-        const double d0_q0__0 = 0.0;
-        const double d0_q1__0 = 0.0;
-        const double d0_q2__0 = 0.0;
-        const double d0_q3__0 = 0.0;
-        const double d0_q4__0 = 0.0;
-        const double d0_q5__0 = 0.0;
-        const double d0_r0__0 = 0.0;
-        const double d0_r1__0 = 0.0;
-        const double d0_r2__0 = 0.0;
-        const double d0_u__0 = 0.0;
-        const irgen_vd d0_z__1 = 2.0 * d0_x * x;
-        const irgen_vd z__0 = x * x;
-        const irgen_vd d0_z2__1 = 2.0 * d0_z__1 * z__0;
-        const irgen_vd z2__0 = z__0 * z__0;
-        const irgen_vd d0_z4__1 = 2.0 * d0_z2__1 * z2__0;
-        const irgen_vd z4__0 = z2__0 * z2__0;
-        const irgen_vd d0_z8__1 = 2.0 * d0_z4__1 * z4__0;
-        const irgen_vd z8__0 = z4__0 * z4__0;
-        const irgen_vd d0_q0__1 = -(0.16666666666666666 * d0_z__1);
-        const irgen_vd q0__0 = 1.0 - 0.16666666666666666 * z__0;
-        const irgen_vd d0_q1__1 = -(0.0001984126984126984 * d0_z__1);
-        const irgen_vd q1__0 = 0.008333333333333333 - 0.0001984126984126984 * z__0;
-        const irgen_vd d0_q2__1 = -(2.505210838544172e-08 * d0_z__1);
-        const irgen_vd q2__0 = 2.7557319223985893e-06 - 2.505210838544172e-08 * z__0;
-        const irgen_vd d0_q3__1 = -(7.647163731819816e-13 * d0_z__1);
-        const irgen_vd q3__0 = 1.6059043836821613e-10 - 7.647163731819816e-13 * z__0;
-        const irgen_vd d0_q4__1 = -(8.22063524662433e-18 * d0_z__1);
-        const irgen_vd q4__0 = 2.8114572543455206e-15 - 8.22063524662433e-18 * z__0;
-        const irgen_vd d0_q5__1 = -(3.868170170630684e-23 * d0_z__1);
-        const irgen_vd q5__0 = 1.9572941063391263e-20 - 3.868170170630684e-23 * z__0;
-        const irgen_vd d0_r0__1 = d0_q0__1 + d0_q1__1 * z2__0 + d0_z2__1 * q1__0;
-        const irgen_vd r0__0 = q0__0 + q1__0 * z2__0;
-        const irgen_vd d0_r1__1 = d0_q2__1 + d0_q3__1 * z2__0 + d0_z2__1 * q3__0;
-        const irgen_vd r1__0 = q2__0 + q3__0 * z2__0;
-        const irgen_vd d0_r2__1 = d0_q4__1 + d0_q5__1 * z2__0 + d0_z2__1 * q5__0;
-        const irgen_vd r2__0 = q4__0 + q5__0 * z2__0;
-        const irgen_vd d0_u__1 = d0_r0__1 + d0_r1__1 * z4__0 + d0_z4__1 * r1__0;
-        const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
-        d0_z = d0_z__1;
-        d0_z2 = d0_z2__1;
-        d0_z4 = d0_z4__1;
-        d0_z8 = d0_z8__1;
-        d0_q0 = d0_q0__1;
-        d0_q1 = d0_q1__1;
-        d0_q2 = d0_q2__1;
-        d0_q3 = d0_q3__1;
-        d0_q4 = d0_q4__1;
-        d0_q5 = d0_q5__1;
-        d0_r0 = d0_r0__1;
-        d0_r1 = d0_r1__1;
-        d0_r2 = d0_r2__1;
-        d0_u = d0_u__1;
-        z = z__0;
-        z2 = z2__0;
-        z4 = z4__0;
-        z8 = z8__0;
-        q0 = q0__0;
-        q1 = q1__0;
-        q2 = q2__0;
-        q3 = q3__0;
-        q4 = q4__0;
-        q5 = q5__0;
-        r0 = r0__0;
-        r1 = r1__0;
-        r2 = r2__0;
-        u = u__0;
-        const irgen_vd irgen_c0 = r2__0 * z8__0 + u__0;
-        *irgen_r1 = irgen_c0 * d0_x + x * (d0_r2__1 * z8__0 + d0_u__1 + d0_z8__1 * r2__0);
-        return irgen_c0 * x;
-    }
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd tail_integrand__d023_13_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd e, irgen_vd s, irgen_vd d0_w, irgen_vd d0_e, irgen_vd d0_s, irgen_vd d1_k, irgen_vd d1_s, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
-{
-    irgen_vd d0_a = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1_a = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd a = irgen_bc_f64(0.0);
-    irgen_vd _irgen_s2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_s3 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_j1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_s5 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_s6 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_j4 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
-    {
-        const double d0_a__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d1_a__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const irgen_vd irgen_c0 = 0.5 * d0_s;
-        const irgen_md irgen_c1 = (w > irgen_bc_f64(0.5 * 3.141592653589793));
-        const irgen_vd d0_a__1 = irgen_sel_f64(irgen_c1, d0_e - irgen_c0, d0_w + irgen_c0);
-        const irgen_vd irgen_c2 = 0.5 * d1_s;
-        const irgen_vd d1_a__1 = irgen_sel_f64(irgen_c1, -irgen_c2, irgen_c2);
-        const irgen_vd irgen_c3 = 0.5 * s;
-        const irgen_vd a__0 = irgen_sel_f64(irgen_c1, e - irgen_c3, irgen_c3 + w);
-        const irgen_vd _irgen_s2__0 = d0_a__1;
-        const irgen_vd _irgen_s3__0 = d1_a__1;
-        d0_a = d0_a__1;
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        d1_a = d1_a__1;
-        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
-        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
-        a = a__0;
-        _irgen_s2 = _irgen_s2__0;
-        _irgen_s3 = _irgen_s3__0;
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = sin_small__d0_v_f64(irgen_m0, a, irgen_bc_f64(1.0), &irgen_o1);
-      _irgen_t1 = irgen_o0;
-      _irgen_j1 = irgen_o1;
-    }
-    {
-        const irgen_vd d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-        const irgen_vd d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        const irgen_vd _irgen_s5__0 = 0.5 * d0_s;
-        const irgen_vd _irgen_s6__0 = 0.5 * d1_s;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        _irgen_s5 = _irgen_s5__0;
-        _irgen_s6 = _irgen_s6__0;
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = sin_small__d0_v_f64(irgen_m0, 0.5 * s, irgen_bc_f64(1.0), &irgen_o1);
-      _irgen_t2 = irgen_o0;
-      _irgen_j4 = irgen_o1;
-    }
-    {
-        const irgen_vd d0__irgen_t2__0 = _irgen_j4 * _irgen_s5;
-        const irgen_vd d1__irgen_t2__0 = _irgen_j4 * _irgen_s6;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        const irgen_vd irgen_c0 = 2.0 * _irgen_t1 * k;
-        const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, -(irgen_c0 * _irgen_t2));
-        const irgen_vd irgen_c2 = 2.0 * _irgen_t2;
-        const irgen_vd irgen_c3 = irgen_c2 * k;
-        *irgen_r1 = irgen_c1 * (-(irgen_c3 * d0__irgen_t1) - irgen_c0 * d0__irgen_t2__0);
-        *irgen_r2 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d1_k) - irgen_c3 * d1__irgen_t1 - irgen_c0 * d1__irgen_t2__0);
-        return irgen_c1;
-    }
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd tail_mass__d0_1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_w, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
-{
-    irgen_vd d0_e = irgen_bc_f64(0.0);
-    irgen_vd d0_length = irgen_bc_f64(0.0);
-    irgen_vd d0_fall = irgen_bc_f64(0.0);
-    irgen_vd d0_c = irgen_bc_f64(0.0);
-    irgen_vd d0_h = irgen_bc_f64(0.0);
-    irgen_vd d0_total = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd d1_length = irgen_bc_f64(0.0);
-    irgen_vd d1_fall = irgen_bc_f64(0.0);
-    irgen_vd d1_c = irgen_bc_f64(0.0);
-    irgen_vd d1_h = irgen_bc_f64(0.0);
-    irgen_vd d1_total = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd length = irgen_bc_f64(0.0);
-    irgen_vd fall = irgen_bc_f64(0.0);
-    irgen_vd c = irgen_bc_f64(0.0);
-    irgen_vd h = irgen_bc_f64(0.0);
-    irgen_vd total = irgen_bc_f64(0.0);
-    irgen_vd i = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
-    {
-        const double d0_e__0 = 0.0;
-        const double d0_length__0 = 0.0;
-        const double d0_fall__0 = 0.0;
-        const double d0_c__0 = 0.0;
-        const double d0_h__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        const double d1_length__0 = 0.0;
-        const double d1_fall__0 = 0.0;
-        const double d1_c__0 = 0.0;
-        const double d1_h__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        const irgen_vd d0_e__1 = -d0_w;
-        const irgen_vd e__0 = 3.141592653589793 - w;
-        const irgen_vd d0_e__2 = d0_e__1;
-        const irgen_vd e__1 = e__0 + 1.2246467991473532e-16;
-        const irgen_vd d0_length__1 = d0_e__2;
-        const double d1_length__1 = 0.0;
-        const irgen_vd length__0 = e__1;
-        const irgen_vd irgen_c0 = d0_w * irgen_v_sin_f64(irgen_m0, w);
-        const irgen_vd d0_fall__1 = -(irgen_c0 * k);
-        const irgen_vd irgen_c1 = irgen_v_cos_f64(irgen_m0, w);
-        const irgen_vd irgen_c2 = irgen_c1 + 1.0;
-        const irgen_vd d1_fall__1 = irgen_c2 * d1_k;
-        const irgen_vd fall__0 = irgen_c2 * k;
-        const irgen_vd d0_c__1 = -irgen_c0;
-        const irgen_vd d1_c__1 = 40.0 * d1_k * (1.0 / k) * (1.0 / k);
-        const irgen_vd c__0 = irgen_c1 - 40.0 / k;
-        d0_e = d0_e__2;
-        d0_length = d0_length__1;
-        d0_fall = d0_fall__1;
-        d0_c = d0_c__1;
-        d0_h = irgen_bc_f64(d0_h__0);
-        d0_total = irgen_bc_f64(d0_total__0);
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
-        d1_length = irgen_bc_f64(d1_length__1);
-        d1_fall = d1_fall__1;
-        d1_c = d1_c__1;
-        d1_h = irgen_bc_f64(d1_h__0);
-        d1_total = irgen_bc_f64(d1_total__0);
-        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
-        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
-        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
-        e = e__1;
-        length = length__0;
-        fall = fall__0;
-        c = c__0;
-    }
-    {
-        const irgen_md irgen_m1 = (c > irgen_bc_f64(-1.0));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            {
-                const irgen_vd irgen_c0 = c + 1.0;
-                const irgen_vd irgen_c1 = 1.0 - c;
-                const irgen_vd irgen_c2 = irgen_v_sqrt_f64(irgen_c0 * irgen_c1);
-                const irgen_vd irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
-                const irgen_vd irgen_c4 = irgen_c2 * irgen_c3;
-                const irgen_vd irgen_c5 = 1.0 / irgen_c2;
-                const irgen_vd d0_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 - irgen_c4 * d0_c - d0_w;
-                const irgen_vd d1_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d1_c) + irgen_c1 * d1_c) / 2.0 - irgen_c4 * d1_c;
-                const irgen_vd length__0 = -w + irgen_v_atan2_f64(irgen_m2, irgen_c2, c);
-                const double d0_fall__0 = 0.0;
-                const double d1_fall__0 = 0.0;
-                const double fall__0 = 40.0;
-                d0_length = irgen_sel_f64(irgen_m2, d0_length__0, d0_length);
-                d1_length = irgen_sel_f64(irgen_m2, d1_length__0, d1_length);
-                length = irgen_sel_f64(irgen_m2, length__0, length);
-                d0_fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(d0_fall__0), d0_fall);
-                d1_fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(d1_fall__0), d1_fall);
-                fall = irgen_sel_f64(irgen_m2, irgen_bc_f64(fall__0), fall);
-            }
-        }
-    }
-    {
-        const irgen_vd d0_h__0 = 0.5 * d0_length;
-        const irgen_vd d1_h__0 = 0.5 * d1_length;
-        const irgen_vd h__0 = 0.5 * length;
-        const double d0_total__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double total__0 = 0.0;
-        d0_h = d0_h__0;
-        d1_h = d1_h__0;
-        h = h__0;
-        d0_total = irgen_bc_f64(d0_total__0);
-        d1_total = irgen_bc_f64(d1_total__0);
-        total = irgen_bc_f64(total__0);
-    }
-    {
-        const irgen_md irgen_m3 = (fall <= irgen_bc_f64(5.0));
-        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
-        if (irgen_any_f64(irgen_m4)) {
-            {
-                const irgen_md irgen_m5 = irgen_m4;
-                const irgen_vd irgen_pre5_d0_total = d0_total;
-                const irgen_vd irgen_pre5_d1_total = d1_total;
-                const irgen_vd irgen_pre5_total = total;
-                irgen_md irgen_m6 = irgen_m4;
-                if (irgen_any_f64(irgen_m6)) for (int irgen_k3 = 0; irgen_k3 < 12; ++irgen_k3) {
-                    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                      irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_w, d0_e, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d1_k, d1_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1, &irgen_o2);
-                      _irgen_t1 = irgen_o0;
-                      d0__irgen_t1 = irgen_o1;
-                      d1__irgen_t1 = irgen_o2;
-                    }
-                    {
-                        const double irgen_c0 = T12_W_f64[(int)(((double)(0 + irgen_k3)))];
-                        const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
-                        const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t1 + d1_total;
-                        const irgen_vd total__0 = irgen_c0 * _irgen_t1 + total;
-                        d0_total = d0_total__0;
-                        d1_total = d1_total__0;
-                        total = total__0;
-                    }
-                }
-                d0_total = irgen_sel_f64(irgen_m5, d0_total, irgen_pre5_d0_total);
-                d1_total = irgen_sel_f64(irgen_m5, d1_total, irgen_pre5_d1_total);
-                total = irgen_sel_f64(irgen_m5, total, irgen_pre5_total);
-            }
-        }
-        irgen_md irgen_m7 = irgen_m0 & ~irgen_m3;
-        if (irgen_any_f64(irgen_m7)) {
-            {
-                const irgen_md irgen_m8 = (fall <= irgen_bc_f64(12.0));
-                irgen_md irgen_m9 = irgen_m7 & irgen_m8;
-                if (irgen_any_f64(irgen_m9)) {
-                    {
-                        const irgen_md irgen_m10 = irgen_m9;
-                        const irgen_vd irgen_pre10_d0_total = d0_total;
-                        const irgen_vd irgen_pre10_d1_total = d1_total;
-                        const irgen_vd irgen_pre10_total = total;
-                        irgen_md irgen_m11 = irgen_m9;
-                        if (irgen_any_f64(irgen_m11)) for (int irgen_k5 = 0; irgen_k5 < 16; ++irgen_k5) {
-                            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                              irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
-                              _irgen_t2 = irgen_o0;
-                              d0__irgen_t2 = irgen_o1;
-                              d1__irgen_t2 = irgen_o2;
-                            }
-                            {
-                                const double irgen_c0 = T16_W_f64[(int)(((double)(0 + irgen_k5)))];
-                                const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
-                                const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t2 + d1_total;
-                                const irgen_vd total__0 = irgen_c0 * _irgen_t2 + total;
-                                d0_total = d0_total__0;
-                                d1_total = d1_total__0;
-                                total = total__0;
-                            }
-                        }
-                        d0_total = irgen_sel_f64(irgen_m10, d0_total, irgen_pre10_d0_total);
-                        d1_total = irgen_sel_f64(irgen_m10, d1_total, irgen_pre10_d1_total);
-                        total = irgen_sel_f64(irgen_m10, total, irgen_pre10_total);
-                    }
-                }
-                irgen_md irgen_m12 = irgen_m7 & ~irgen_m8;
-                if (irgen_any_f64(irgen_m12)) {
-                    {
-                        const irgen_md irgen_m13 = irgen_m12;
-                        const irgen_vd irgen_pre13_d0_total = d0_total;
-                        const irgen_vd irgen_pre13_d1_total = d1_total;
-                        const irgen_vd irgen_pre13_total = total;
-                        irgen_md irgen_m14 = irgen_m12;
-                        if (irgen_any_f64(irgen_m14)) for (int irgen_k5 = 0; irgen_k5 < 24; ++irgen_k5) {
-                            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                              irgen_o0 = tail_integrand__d023_13_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_w, d0_e, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d1_k, d1_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1, &irgen_o2);
-                              _irgen_t3 = irgen_o0;
-                              d0__irgen_t3 = irgen_o1;
-                              d1__irgen_t3 = irgen_o2;
-                            }
-                            {
-                                const double irgen_c0 = T24_W_f64[(int)(((double)(0 + irgen_k5)))];
-                                const irgen_vd d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
-                                const irgen_vd d1_total__0 = irgen_c0 * d1__irgen_t3 + d1_total;
-                                const irgen_vd total__0 = irgen_c0 * _irgen_t3 + total;
-                                d0_total = d0_total__0;
-                                d1_total = d1_total__0;
-                                total = total__0;
-                            }
-                        }
-                        d0_total = irgen_sel_f64(irgen_m13, d0_total, irgen_pre13_d0_total);
-                        d1_total = irgen_sel_f64(irgen_m13, d1_total, irgen_pre13_d1_total);
-                        total = irgen_sel_f64(irgen_m13, total, irgen_pre13_total);
-                    }
-                }
-            }
-        }
-    }
-    *irgen_r1 = d0_h * total + d0_total * h;
-    *irgen_r2 = d1_h * total + d1_total * h;
-    return h * total;
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_lower__d0_1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_w, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
-{
-    irgen_vd d0_r = irgen_bc_f64(0.0);
-    irgen_vd d0_e = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d1_log_z = irgen_bc_f64(0.0);
-    irgen_vd d1_e = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd log_z = irgen_bc_f64(0.0);
-    irgen_vd r = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
-    {
-        const double d0_r__0 = 0.0;
-        const double d0_e__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1_log_z__0 = 0.0;
-        const double d1_e__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        d0_r = irgen_bc_f64(d0_r__0);
-        d0_e = irgen_bc_f64(d0_e__0);
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
-        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
-        d1_log_z = irgen_bc_f64(d1_log_z__0);
-        d1_e = irgen_bc_f64(d1_e__0);
-        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
-        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, k, d1_k, &irgen_o1);
-      _irgen_t1 = irgen_o0;
-      d1__irgen_t1 = irgen_o1;
-    }
-    {
-        const irgen_vd d1_log_z__0 = d1__irgen_t1;
-        const irgen_vd log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const irgen_vd irgen_c0 = 0.5 * w;
-        const irgen_vd d0_r__0 = 0.5 * d0_w * irgen_v_cos_f64(irgen_m0, irgen_c0);
-        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, irgen_c0);
-        const irgen_vd d0_e__0 = 4.0 * d0_r__0 * k * r__0;
-        const irgen_vd irgen_c1 = 2.0 * r__0 * r__0;
-        const irgen_vd d1_e__0 = irgen_c1 * d1_k;
-        const irgen_vd e__0 = irgen_c1 * k;
-        d1_log_z = d1_log_z__0;
-        log_z = log_z__0;
-        d0_r = d0_r__0;
-        r = r__0;
-        d0_e = d0_e__0;
-        d1_e = d1_e__0;
-        e = e__0;
-    }
-    {
-        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = tail_mass__d0_1_v_f64(irgen_m2, w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
-              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
-            }
-            {
-                const irgen_vd irgen_c0 = 1.0 / _irgen_t2;
-                irgen_ret0 = irgen_sel_f64(irgen_m2, -e - log_z + irgen_v_log_f64(irgen_m2, _irgen_t2), irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c0 * d0__irgen_t2 - d0_e, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c0 * d1__irgen_t2 - d1_e - d1_log_z, irgen_ret2);
-                const irgen_md irgen_m3 = irgen_m2;
-                irgen_m2 &= ~irgen_m3;
-                irgen_m0 &= ~irgen_m3;
-            }
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = body_mass__d0_1_v_f64(irgen_m0, r, k, d0_r, d1_k, &irgen_o1, &irgen_o2);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-          d1__irgen_t3 = irgen_o2;
-        }
-        {
-            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
-            const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
-            const irgen_vd irgen_c2 = 0.5 - irgen_c1;
-            const irgen_vd irgen_c3 = 1.0 / irgen_c2;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, irgen_c2), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * irgen_c3 * d0__irgen_t3), irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c3 * (-(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z), irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
-        }
-    }
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd wrap__d1_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd d0_mu, irgen_vd* irgen_r1)
-{
-    irgen_vd d0_y = irgen_bc_f64(0.0);
-    irgen_vd y = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    {
-        const double d0_y__0 = 0.0;
-        const irgen_vd d0_y__1 = -d0_mu;
-        const irgen_vd y__0 = -mu + x;
-        const irgen_vd d0_y__2 = d0_y__1;
-        const irgen_vd y__1 = -(2.0 * 3.141592653589793 * irgen_v_floor_f64(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
-        d0_y = d0_y__2;
-        y = y__1;
-    }
-    {
-        const irgen_md irgen_m1 = (y < irgen_bc_f64(-3.141592653589793));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        {
-            const irgen_vd d0_y__0 = d0_y;
-            const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
-            d0_y = irgen_sel_f64(irgen_m2, d0_y__0, d0_y);
-            y = irgen_sel_f64(irgen_m2, y__0, y);
-        }
-    }
-    {
-        const irgen_md irgen_m3 = (y >= irgen_bc_f64(3.141592653589793));
-        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
-        {
-            const irgen_vd d0_y__0 = d0_y;
-            const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
-            d0_y = irgen_sel_f64(irgen_m4, d0_y__0, d0_y);
-            y = irgen_sel_f64(irgen_m4, y__0, y);
-        }
-    }
-    *irgen_r1 = d0_y;
-    return y;
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_mu, irgen_vd d1_kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
-{
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d0_y = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd y = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
-    {
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0_y__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
-        d0_y = irgen_bc_f64(d0_y__0);
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
-        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
-        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
-    }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = wrap__d1_v_f64(irgen_m0, x, mu, d0_mu, &irgen_o1);
-      _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
-    }
-    {
-        const irgen_vd d0_y__0 = d0__irgen_t1;
-        const irgen_vd y__0 = _irgen_t1;
-        d0_y = d0_y__0;
-        y = y__0;
-    }
-    {
-        const irgen_md irgen_m1 = (y <= irgen_bc_f64(0.0));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = log_lower__d0_1_v_f64(irgen_m2, -y, kappa, -d0_y, d1_kappa, &irgen_o1, &irgen_o2);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
-              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
-            }
-            {
-                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, _irgen_t2);
-                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_c0, irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c0 * d0__irgen_t2, irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c0 * d1__irgen_t2, irgen_ret2);
-                const irgen_md irgen_m3 = irgen_m2;
-                irgen_m2 &= ~irgen_m3;
-                irgen_m0 &= ~irgen_m3;
-            }
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = log_lower__d0_1_v_f64(irgen_m0, y, kappa, d0_y, d1_kappa, &irgen_o1, &irgen_o2);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-          d1__irgen_t3 = irgen_o2;
-        }
-        {
-            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
-            irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
-        }
-    }
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
-{
-    irgen_vd cdf_9 = irgen_bc_f64(0.0);
-    irgen_vd cdf_10 = irgen_bc_f64(0.0);
-    irgen_vd cdf_11 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
-    {
-        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
-            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
-            if (irgen_any_f64(irgen_m5)) {
-                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
-                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
-                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
-                const irgen_md irgen_m6 = irgen_m5;
-                irgen_m5 &= ~irgen_m6;
-                irgen_m0 &= ~irgen_m6;
-            }
-        }
-        if (irgen_any_f64(irgen_m0)) {
-            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-              irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
-              cdf_9 = irgen_o0;
-              cdf_10 = irgen_o1;
-              cdf_11 = irgen_o2;
-            }
-            irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret1);
-            irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret2);
-            *irgen_r1 = irgen_ret1;
-            *irgen_r2 = irgen_ret2;
-            return irgen_ret0;
-        }
-    }
-    *irgen_r1 = irgen_ret1;
-    *irgen_r2 = irgen_ret2;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
-{
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    { irgen_vd irgen_o0;
-      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
-      _irgen_t1 = irgen_o0;
-    }
-    return _irgen_t1;
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_md irgen_m0, irgen_vd r, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
 {
     irgen_vd d0_e = irgen_bc_f64(0.0);
@@ -2626,6 +1740,117 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_
         const irgen_vd irgen_c0 = 2.0 * h;
         *irgen_r1 = irgen_c0 * d0_total;
         return irgen_c0 * total;
+    }
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd sin_small__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd d0_x, irgen_vd* irgen_r1)
+{
+    irgen_vd d0_z = irgen_bc_f64(0.0);
+    irgen_vd d0_z2 = irgen_bc_f64(0.0);
+    irgen_vd d0_z4 = irgen_bc_f64(0.0);
+    irgen_vd d0_z8 = irgen_bc_f64(0.0);
+    irgen_vd d0_q0 = irgen_bc_f64(0.0);
+    irgen_vd d0_q1 = irgen_bc_f64(0.0);
+    irgen_vd d0_q2 = irgen_bc_f64(0.0);
+    irgen_vd d0_q3 = irgen_bc_f64(0.0);
+    irgen_vd d0_q4 = irgen_bc_f64(0.0);
+    irgen_vd d0_q5 = irgen_bc_f64(0.0);
+    irgen_vd d0_r0 = irgen_bc_f64(0.0);
+    irgen_vd d0_r1 = irgen_bc_f64(0.0);
+    irgen_vd d0_r2 = irgen_bc_f64(0.0);
+    irgen_vd d0_u = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd q5 = irgen_bc_f64(0.0);
+    irgen_vd r0 = irgen_bc_f64(0.0);
+    irgen_vd r1 = irgen_bc_f64(0.0);
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const double d0_z__0 = 0.0;
+        const double d0_z2__0 = 0.0;
+        const double d0_z4__0 = 0.0;
+        const double d0_z8__0 = 0.0;
+        const double d0_q0__0 = 0.0;
+        const double d0_q1__0 = 0.0;
+        const double d0_q2__0 = 0.0;
+        const double d0_q3__0 = 0.0;
+        const double d0_q4__0 = 0.0;
+        const double d0_q5__0 = 0.0;
+        const double d0_r0__0 = 0.0;
+        const double d0_r1__0 = 0.0;
+        const double d0_r2__0 = 0.0;
+        const double d0_u__0 = 0.0;
+        const irgen_vd d0_z__1 = 2.0 * d0_x * x;
+        const irgen_vd z__0 = x * x;
+        const irgen_vd d0_z2__1 = 2.0 * d0_z__1 * z__0;
+        const irgen_vd z2__0 = z__0 * z__0;
+        const irgen_vd d0_z4__1 = 2.0 * d0_z2__1 * z2__0;
+        const irgen_vd z4__0 = z2__0 * z2__0;
+        const irgen_vd d0_z8__1 = 2.0 * d0_z4__1 * z4__0;
+        const irgen_vd z8__0 = z4__0 * z4__0;
+        const irgen_vd d0_q0__1 = -(0.16666666666666666 * d0_z__1);
+        const irgen_vd q0__0 = 1.0 - 0.16666666666666666 * z__0;
+        const irgen_vd d0_q1__1 = -(0.0001984126984126984 * d0_z__1);
+        const irgen_vd q1__0 = 0.008333333333333333 - 0.0001984126984126984 * z__0;
+        const irgen_vd d0_q2__1 = -(2.505210838544172e-08 * d0_z__1);
+        const irgen_vd q2__0 = 2.7557319223985893e-06 - 2.505210838544172e-08 * z__0;
+        const irgen_vd d0_q3__1 = -(7.647163731819816e-13 * d0_z__1);
+        const irgen_vd q3__0 = 1.6059043836821613e-10 - 7.647163731819816e-13 * z__0;
+        const irgen_vd d0_q4__1 = -(8.22063524662433e-18 * d0_z__1);
+        const irgen_vd q4__0 = 2.8114572543455206e-15 - 8.22063524662433e-18 * z__0;
+        const irgen_vd d0_q5__1 = -(3.868170170630684e-23 * d0_z__1);
+        const irgen_vd q5__0 = 1.9572941063391263e-20 - 3.868170170630684e-23 * z__0;
+        const irgen_vd d0_r0__1 = d0_q0__1 + d0_q1__1 * z2__0 + d0_z2__1 * q1__0;
+        const irgen_vd r0__0 = q0__0 + q1__0 * z2__0;
+        const irgen_vd d0_r1__1 = d0_q2__1 + d0_q3__1 * z2__0 + d0_z2__1 * q3__0;
+        const irgen_vd r1__0 = q2__0 + q3__0 * z2__0;
+        const irgen_vd d0_r2__1 = d0_q4__1 + d0_q5__1 * z2__0 + d0_z2__1 * q5__0;
+        const irgen_vd r2__0 = q4__0 + q5__0 * z2__0;
+        const irgen_vd d0_u__1 = d0_r0__1 + d0_r1__1 * z4__0 + d0_z4__1 * r1__0;
+        const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
+        d0_z = d0_z__1;
+        d0_z2 = d0_z2__1;
+        d0_z4 = d0_z4__1;
+        d0_z8 = d0_z8__1;
+        d0_q0 = d0_q0__1;
+        d0_q1 = d0_q1__1;
+        d0_q2 = d0_q2__1;
+        d0_q3 = d0_q3__1;
+        d0_q4 = d0_q4__1;
+        d0_q5 = d0_q5__1;
+        d0_r0 = d0_r0__1;
+        d0_r1 = d0_r1__1;
+        d0_r2 = d0_r2__1;
+        d0_u = d0_u__1;
+        z = z__0;
+        z2 = z2__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        q5 = q5__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        const irgen_vd irgen_c0 = r2__0 * z8__0 + u__0;
+        *irgen_r1 = irgen_c0 * d0_x + x * (d0_r2__1 * z8__0 + d0_u__1 + d0_z8__1 * r2__0);
+        return irgen_c0 * x;
     }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
@@ -2848,219 +2073,255 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_lower__d1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_k, irgen_vd* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd log_lower__d0_1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_w, irgen_vd d1_k, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d0_log_z = irgen_bc_f64(0.0);
-    irgen_vd d0_e = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1_log_z = irgen_bc_f64(0.0);
+    irgen_vd d1_e = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1_m = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1_f = irgen_bc_f64(0.0);
+    irgen_vd wd = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd log_z = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
     irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0_log_z__0 = 0.0;
-        const double d0_e__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
-        d0_log_z = irgen_bc_f64(d0_log_z__0);
-        d0_e = irgen_bc_f64(d0_e__0);
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1_log_z__0 = 0.0;
+        const double d1_e__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1_m__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        const double d1_f__0 = 0.0;
+        const irgen_vd wd__0 = w;
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1_log_z = irgen_bc_f64(d1_log_z__0);
+        d1_e = irgen_bc_f64(d1_e__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1_m = irgen_bc_f64(d1_m__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
+        d1_f = irgen_bc_f64(d1_f__0);
+        wd = wd__0;
     }
     { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, k, d0_k, &irgen_o1);
+      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, k, d1_k, &irgen_o1);
       _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
+      d1__irgen_t1 = irgen_o1;
     }
     {
-        const irgen_vd d0_log_z__0 = d0__irgen_t1;
+        const irgen_vd d1_log_z__0 = d1__irgen_t1;
         const irgen_vd log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * w);
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * wd);
         const irgen_vd irgen_c0 = 2.0 * r__0 * r__0;
-        const irgen_vd d0_e__0 = irgen_c0 * d0_k;
+        const irgen_vd d1_e__0 = irgen_c0 * d1_k;
         const irgen_vd e__0 = irgen_c0 * k;
-        d0_log_z = d0_log_z__0;
+        d1_log_z = d1_log_z__0;
         log_z = log_z__0;
         r = r__0;
-        d0_e = d0_e__0;
+        d1_e = d1_e__0;
         e = e__0;
     }
     {
-        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (w > irgen_bc_f64(0.5 * 3.141592653589793)));
+        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (wd > irgen_bc_f64(0.5 * 3.141592653589793)));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = tail_mass__d1_v_f64(irgen_m2, w, k, d0_k, &irgen_o1);
+              irgen_o0 = tail_mass__d1_v_f64(irgen_m2, wd, k, d1_k, &irgen_o1);
               _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d1__irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, -e - log_z + irgen_v_log_f64(irgen_m2, _irgen_t2), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_e - d0_log_z + d0__irgen_t2 / _irgen_t2, irgen_ret1);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vd d1_m__0 = d1__irgen_t2;
+                const irgen_vd m__0 = _irgen_t2;
+                d1_m = irgen_sel_f64(irgen_m2, d1_m__0, d1_m);
+                m = irgen_sel_f64(irgen_m2, m__0, m);
+                const irgen_vd irgen_c0 = 1.0 / m__0;
+                const irgen_vd irgen_c1 = -(irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -e + irgen_c1 * (w - wd) - log_z + irgen_v_log_f64(irgen_m2, m__0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c1 * d0_w, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, -d1_e - d1_log_z + irgen_c0 * d1_m__0, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = body_mass__d1_v_f64(irgen_m0, r, k, d0_k, &irgen_o1);
+          irgen_o0 = body_mass__d1_v_f64(irgen_m0, r, k, d1_k, &irgen_o1);
           _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o1;
         }
         {
             const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
             const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
-            const irgen_vd irgen_c2 = 0.5 - irgen_c1;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log_f64(irgen_m0, irgen_c2), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, (-(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z) / irgen_c2, irgen_ret1);
+            const irgen_vd d1_f__0 = -(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z;
+            const irgen_vd f__0 = 0.5 - irgen_c1;
+            d1_f = d1_f__0;
+            f = f__0;
+            const irgen_vd irgen_c2 = 1.0 / f__0;
+            const irgen_vd irgen_c3 = -(irgen_c2 * irgen_v_exp_f64(irgen_m0, -e - log_z));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c3 * (w - wd) + irgen_v_log_f64(irgen_m0, f__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c3 * d0_w, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c2 * d1_f__0, irgen_ret2);
             *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
             return irgen_ret0;
         }
     }
     *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_sf__d2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_kappa, irgen_vd* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd wrap__d1_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd d0_mu, irgen_vd* irgen_r1)
 {
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_y = irgen_bc_f64(0.0);
     irgen_vd y = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
-        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_vd y__0 = _irgen_t1;
-        y = y__0;
+        const double d0_y__0 = 0.0;
+        const irgen_vd d0_y__1 = -d0_mu;
+        const irgen_vd y__0 = -mu + x;
+        const irgen_vd d0_y__2 = d0_y__1;
+        const irgen_vd y__1 = -(2.0 * 3.141592653589793 * irgen_v_floor_f64(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        d0_y = d0_y__2;
+        y = y__1;
     }
     {
-        const irgen_md irgen_m1 = (y >= irgen_bc_f64(0.0));
+        const irgen_md irgen_m1 = (y < irgen_bc_f64(-3.141592653589793));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log_lower__d1_v_f64(irgen_m2, y, kappa, d0_kappa, &irgen_o1);
-              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
-              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
-            }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t2, irgen_ret1);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log_lower__d1_v_f64(irgen_m0, -y, kappa, d0_kappa, &irgen_o1);
-          _irgen_t3 = irgen_o0;
-          d0__irgen_t3 = irgen_o1;
-        }
         {
-            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
-            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0)), irgen_ret1);
-            *irgen_r1 = irgen_ret1;
-            return irgen_ret0;
+            const irgen_vd d0_y__0 = d0_y;
+            const irgen_vd y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = irgen_sel_f64(irgen_m2, d0_y__0, d0_y);
+            y = irgen_sel_f64(irgen_m2, y__0, y);
         }
     }
+    {
+        const irgen_md irgen_m3 = (y >= irgen_bc_f64(3.141592653589793));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        {
+            const irgen_vd d0_y__0 = d0_y;
+            const irgen_vd y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = irgen_sel_f64(irgen_m4, d0_y__0, d0_y);
+            y = irgen_sel_f64(irgen_m4, y__0, y);
+        }
+    }
+    *irgen_r1 = d0_y;
+    return y;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_cdf__d2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_kappa, irgen_vd* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd cdf__d1_2_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_mu, irgen_vd d1_kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_y = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_y__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_y = irgen_bc_f64(d0_y__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
         d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
     }
-    { irgen_vd irgen_o0;
-      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = wrap__d1_v_f64(irgen_m0, x, mu, d0_mu, &irgen_o1);
       _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
     }
     {
+        const irgen_vd d0_y__0 = d0__irgen_t1;
         const irgen_vd y__0 = _irgen_t1;
+        d0_y = d0_y__0;
         y = y__0;
     }
     {
         const irgen_md irgen_m1 = (y <= irgen_bc_f64(0.0));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
-            { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log_lower__d1_v_f64(irgen_m2, -y, kappa, d0_kappa, &irgen_o1);
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_lower__d0_1_v_f64(irgen_m2, -y, kappa, -d0_y, d1_kappa, &irgen_o1, &irgen_o2);
               _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
               d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
             }
-            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t2, irgen_ret1);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
+            {
+                const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m2, _irgen_t2);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_c0, irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_c0 * d0__irgen_t2, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c0 * d1__irgen_t2, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
         }
     }
     if (irgen_any_f64(irgen_m0)) {
-        { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log_lower__d1_v_f64(irgen_m0, y, kappa, d0_kappa, &irgen_o1);
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_lower__d0_1_v_f64(irgen_m0, y, kappa, d0_y, d1_kappa, &irgen_o1, &irgen_o2);
           _irgen_t3 = irgen_o0;
           d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
         }
         {
             const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
-            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0)), irgen_ret1);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, _irgen_t3), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c0 * d1__irgen_t3), irgen_ret2);
             *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
             return irgen_ret0;
         }
     }
     *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd kernel_cdf_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
 {
-    irgen_vd log_prob_12 = irgen_bc_f64(0.0);
-    irgen_vd upper_13 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_14 = irgen_bc_f64(0.0);
-    irgen_vd log_sf_15 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_16 = irgen_bc_f64(0.0);
-    irgen_vd log_cdf_17 = irgen_bc_f64(0.0);
+    irgen_vd cdf_9 = irgen_bc_f64(0.0);
+    irgen_vd cdf_10 = irgen_bc_f64(0.0);
+    irgen_vd cdf_11 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         if (irgen_any_f64(irgen_m2)) {
             irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
             irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret2);
             const irgen_md irgen_m3 = irgen_m2;
             irgen_m2 &= ~irgen_m3;
             irgen_m0 &= ~irgen_m3;
@@ -3073,52 +2334,151 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
             if (irgen_any_f64(irgen_m5)) {
                 irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
                 irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret2);
                 const irgen_md irgen_m6 = irgen_m5;
                 irgen_m5 &= ~irgen_m6;
                 irgen_m0 &= ~irgen_m6;
             }
         }
         if (irgen_any_f64(irgen_m0)) {
-            { irgen_vd irgen_o0;
-              irgen_o0 = log_prob_v_f64(irgen_m0, x, mu, kappa);
-              log_prob_12 = irgen_o0;
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = cdf__d1_2_v_f64(irgen_m0, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+              cdf_9 = irgen_o0;
+              cdf_10 = irgen_o1;
+              cdf_11 = irgen_o2;
             }
-            { irgen_vd irgen_o0;
-              irgen_o0 = upper_v_f64(irgen_m0, x, mu, kappa);
-              upper_13 = irgen_o0;
-            }
-            {
-                const irgen_md irgen_m7 = (upper_13 > irgen_bc_f64(0.0));
-                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
-                if (irgen_any_f64(irgen_m8)) {
-                    { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = log_sf__d2_v_f64(irgen_m8, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-                      log_sf_14 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_14);
-                      log_sf_15 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_15);
-                    }
-                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
-                    irgen_ret1 = irgen_sel_f64(irgen_m8, log_sf_15 * irgen_v_exp_f64(irgen_m8, -log_prob_12 + log_sf_14), irgen_ret1);
-                    const irgen_md irgen_m9 = irgen_m8;
-                    irgen_m8 &= ~irgen_m9;
-                    irgen_m0 &= ~irgen_m9;
-                }
-                irgen_md irgen_m10 = irgen_m0 & ~irgen_m7;
-                if (irgen_any_f64(irgen_m10)) {
-                    { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = log_cdf__d2_v_f64(irgen_m10, x, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-                      log_cdf_16 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_16);
-                      log_cdf_17 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_17);
-                    }
-                    irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(1.0), irgen_ret0);
-                    irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_17 * irgen_v_exp_f64(irgen_m10, log_cdf_16 - log_prob_12)), irgen_ret1);
-                    const irgen_md irgen_m11 = irgen_m10;
-                    irgen_m10 &= ~irgen_m11;
-                    irgen_m0 &= ~irgen_m11;
-                }
-            }
+            irgen_ret0 = irgen_sel_f64(irgen_m0, cdf_9, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, cdf_10, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, cdf_11, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
         }
     }
     *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd upper_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    { irgen_vd irgen_o0;
+      irgen_o0 = wrap_v_f64(irgen_m0, x, mu);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_lower__d1_0_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd d0_k, irgen_vd d1_w, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d0_log_z = irgen_bc_f64(0.0);
+    irgen_vd d0_e = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0_m = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d0_f = irgen_bc_f64(0.0);
+    irgen_vd wd = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd log_z = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_log_z__0 = 0.0;
+        const double d0_e__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0_m__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        const double d0_f__0 = 0.0;
+        const irgen_vd wd__0 = w;
+        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
+        d0_log_z = irgen_bc_f64(d0_log_z__0);
+        d0_e = irgen_bc_f64(d0_e__0);
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0_m = irgen_bc_f64(d0_m__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d0_f = irgen_bc_f64(d0_f__0);
+        wd = wd__0;
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, k, d0_k, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const irgen_vd d0_log_z__0 = d0__irgen_t1;
+        const irgen_vd log_z__0 = _irgen_t1 + 1.8378770664093453;
+        const irgen_vd r__0 = irgen_v_sin_f64(irgen_m0, 0.5 * wd);
+        const irgen_vd irgen_c0 = 2.0 * r__0 * r__0;
+        const irgen_vd d0_e__0 = irgen_c0 * d0_k;
+        const irgen_vd e__0 = irgen_c0 * k;
+        d0_log_z = d0_log_z__0;
+        log_z = log_z__0;
+        r = r__0;
+        d0_e = d0_e__0;
+        e = e__0;
+    }
+    {
+        const irgen_md irgen_m1 = ((e > irgen_bc_f64(4.5)) | (wd > irgen_bc_f64(0.5 * 3.141592653589793)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1;
+              irgen_o0 = tail_mass__d1_v_f64(irgen_m2, wd, k, d0_k, &irgen_o1);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+            }
+            {
+                const irgen_vd d0_m__0 = d0__irgen_t2;
+                const irgen_vd m__0 = _irgen_t2;
+                d0_m = irgen_sel_f64(irgen_m2, d0_m__0, d0_m);
+                m = irgen_sel_f64(irgen_m2, m__0, m);
+                const irgen_vd irgen_c0 = 1.0 / m__0;
+                const irgen_vd irgen_c1 = -(irgen_c0);
+                irgen_ret0 = irgen_sel_f64(irgen_m2, -e + irgen_c1 * (w - wd) - log_z + irgen_v_log_f64(irgen_m2, m__0), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m2, -d0_e - d0_log_z + irgen_c0 * d0_m__0, irgen_ret1);
+                irgen_ret2 = irgen_sel_f64(irgen_m2, irgen_c1 * d1_w, irgen_ret2);
+                const irgen_md irgen_m3 = irgen_m2;
+                irgen_m2 &= ~irgen_m3;
+                irgen_m0 &= ~irgen_m3;
+            }
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1;
+          irgen_o0 = body_mass__d1_v_f64(irgen_m0, r, k, d0_k, &irgen_o1);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, -log_z);
+            const irgen_vd irgen_c1 = irgen_c0 * _irgen_t3;
+            const irgen_vd d0_f__0 = -(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z;
+            const irgen_vd f__0 = 0.5 - irgen_c1;
+            d0_f = d0_f__0;
+            f = f__0;
+            const irgen_vd irgen_c2 = 1.0 / f__0;
+            const irgen_vd irgen_c3 = -(irgen_c2 * irgen_v_exp_f64(irgen_m0, -e - log_z));
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c3 * (w - wd) + irgen_v_log_f64(irgen_m0, f__0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_c2 * d0_f__0, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, irgen_c3 * d1_w, irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
     return irgen_ret0;
 }
 
@@ -3159,6 +2519,244 @@ static inline __attribute__((always_inline)) irgen_vd wrap__d0_v_f64(irgen_md ir
     }
     *irgen_r1 = d0_y;
     return y;
+    *irgen_r1 = irgen_ret1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_sf__d2_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_kappa, irgen_vd d1_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1_y = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1_y = irgen_bc_f64(d1_y__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = wrap__d0_v_f64(irgen_m0, x, mu, d1_x, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d1__irgen_t1 = irgen_o1;
+    }
+    {
+        const irgen_vd d1_y__0 = d1__irgen_t1;
+        const irgen_vd y__0 = _irgen_t1;
+        d1_y = d1_y__0;
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y >= irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_lower__d1_0_v_f64(irgen_m2, y, kappa, d0_kappa, d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t2, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, d1__irgen_t2, irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_lower__d1_0_v_f64(irgen_m0, -y, kappa, d0_kappa, -d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+            const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d1__irgen_t3), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_cdf__d2_0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd d0_kappa, irgen_vd d1_x, irgen_vd* irgen_r1, irgen_vd* irgen_r2)
+{
+    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d0__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd d1_y = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd d1__irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
+    {
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        d0__irgen_t3 = irgen_bc_f64(d0__irgen_t3__0);
+        d1__irgen_t1 = irgen_bc_f64(d1__irgen_t1__0);
+        d1_y = irgen_bc_f64(d1_y__0);
+        d1__irgen_t2 = irgen_bc_f64(d1__irgen_t2__0);
+        d1__irgen_t3 = irgen_bc_f64(d1__irgen_t3__0);
+    }
+    { irgen_vd irgen_o0, irgen_o1;
+      irgen_o0 = wrap__d0_v_f64(irgen_m0, x, mu, d1_x, &irgen_o1);
+      _irgen_t1 = irgen_o0;
+      d1__irgen_t1 = irgen_o1;
+    }
+    {
+        const irgen_vd d1_y__0 = d1__irgen_t1;
+        const irgen_vd y__0 = _irgen_t1;
+        d1_y = d1_y__0;
+        y = y__0;
+    }
+    {
+        const irgen_md irgen_m1 = (y <= irgen_bc_f64(0.0));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+              irgen_o0 = log_lower__d1_0_v_f64(irgen_m2, -y, kappa, d0_kappa, -d1_y, &irgen_o1, &irgen_o2);
+              _irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t2);
+              d0__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o1, d0__irgen_t2);
+              d1__irgen_t2 = irgen_sel_f64(irgen_m2, irgen_o2, d1__irgen_t2);
+            }
+            irgen_ret0 = irgen_sel_f64(irgen_m2, _irgen_t2, irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, d0__irgen_t2, irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m2, d1__irgen_t2, irgen_ret2);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+          irgen_o0 = log_lower__d1_0_v_f64(irgen_m0, y, kappa, d0_kappa, d1_y, &irgen_o1, &irgen_o2);
+          _irgen_t3 = irgen_o0;
+          d0__irgen_t3 = irgen_o1;
+          d1__irgen_t3 = irgen_o2;
+        }
+        {
+            const irgen_vd irgen_c0 = irgen_v_exp_f64(irgen_m0, _irgen_t3);
+            const irgen_vd irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+            irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_v_log1p_f64(irgen_m0, -irgen_c0), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d0__irgen_t3), irgen_ret1);
+            irgen_ret2 = irgen_sel_f64(irgen_m0, -(irgen_c1 * d1__irgen_t3), irgen_ret2);
+            *irgen_r1 = irgen_ret1;
+            *irgen_r2 = irgen_ret2;
+            return irgen_ret0;
+        }
+    }
+    *irgen_r1 = irgen_ret1;
+    *irgen_r2 = irgen_ret2;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1)
+{
+    irgen_vd upper_12 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_13 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_14 = irgen_bc_f64(0.0);
+    irgen_vd log_sf_15 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_16 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_17 = irgen_bc_f64(0.0);
+    irgen_vd log_cdf_18 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (x != x));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret0);
+            irgen_ret1 = irgen_sel_f64(irgen_m2, irgen_bc_f64(((double)NAN)), irgen_ret1);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_md irgen_m4 = (irgen_v_fabs_f64(x) == ((double)INFINITY));
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
+                irgen_ret0 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret0);
+                irgen_ret1 = irgen_sel_f64(irgen_m5, irgen_bc_f64(((double)NAN)), irgen_ret1);
+                const irgen_md irgen_m6 = irgen_m5;
+                irgen_m5 &= ~irgen_m6;
+                irgen_m0 &= ~irgen_m6;
+            }
+        }
+        if (irgen_any_f64(irgen_m0)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = upper_v_f64(irgen_m0, x, mu, kappa);
+              upper_12 = irgen_o0;
+            }
+            {
+                const irgen_md irgen_m7 = (upper_12 > irgen_bc_f64(0.0));
+                irgen_md irgen_m8 = irgen_m0 & irgen_m7;
+                if (irgen_any_f64(irgen_m8)) {
+                    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                      irgen_o0 = log_sf__d2_0_v_f64(irgen_m8, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+                      log_sf_13 = irgen_sel_f64(irgen_m8, irgen_o0, log_sf_13);
+                      log_sf_14 = irgen_sel_f64(irgen_m8, irgen_o1, log_sf_14);
+                      log_sf_15 = irgen_sel_f64(irgen_m8, irgen_o2, log_sf_15);
+                    }
+                    irgen_ret0 = irgen_sel_f64(irgen_m8, irgen_bc_f64(1.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m8, -(log_sf_14 / log_sf_15), irgen_ret1);
+                    const irgen_md irgen_m9 = irgen_m8;
+                    irgen_m8 &= ~irgen_m9;
+                    irgen_m0 &= ~irgen_m9;
+                }
+                irgen_md irgen_m10 = irgen_m0 & ~irgen_m7;
+                if (irgen_any_f64(irgen_m10)) {
+                    { irgen_vd irgen_o0, irgen_o1, irgen_o2;
+                      irgen_o0 = log_cdf__d2_0_v_f64(irgen_m10, x, mu, kappa, irgen_bc_f64(1.0), irgen_bc_f64(1.0), &irgen_o1, &irgen_o2);
+                      log_cdf_16 = irgen_sel_f64(irgen_m10, irgen_o0, log_cdf_16);
+                      log_cdf_17 = irgen_sel_f64(irgen_m10, irgen_o1, log_cdf_17);
+                      log_cdf_18 = irgen_sel_f64(irgen_m10, irgen_o2, log_cdf_18);
+                    }
+                    irgen_ret0 = irgen_sel_f64(irgen_m10, irgen_bc_f64(1.0), irgen_ret0);
+                    irgen_ret1 = irgen_sel_f64(irgen_m10, -(log_cdf_17 / log_cdf_18), irgen_ret1);
+                    const irgen_md irgen_m11 = irgen_m10;
+                    irgen_m10 &= ~irgen_m11;
+                    irgen_m0 &= ~irgen_m11;
+                }
+            }
+        }
+    }
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;
 }
@@ -3210,45 +2808,45 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_m
 
 IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd s, irgen_vd u, irgen_vd mu, irgen_vd kappa)
 {
-    irgen_vd lo_20 = irgen_bc_f64(0.0);
-    irgen_vd hi_21 = irgen_bc_f64(0.0);
-    irgen_vd z_22 = irgen_bc_f64(0.0);
-    irgen_vd xp_30 = irgen_bc_f64(0.0);
-    irgen_vd rp_31 = irgen_bc_f64(0.0);
-    irgen_vd kp_32 = irgen_bc_f64(0.0);
-    irgen_vd x_19 = irgen_bc_f64(0.0);
-    irgen_vd lf_23 = irgen_bc_f64(0.0);
-    irgen_vd lq_24 = irgen_bc_f64(0.0);
-    irgen_vd dlq_25 = irgen_bc_f64(0.0);
-    irgen_vd r_26 = irgen_bc_f64(0.0);
-    irgen_vd k_27 = irgen_bc_f64(0.0);
-    irgen_vd kx_28 = irgen_bc_f64(0.0);
-    irgen_vd use_log_33 = irgen_bc_f64(0.0);
-    irgen_vd bend_35 = irgen_bc_f64(0.0);
-    irgen_vd halley_34 = irgen_bc_f64(0.0);
-    irgen_vd first_36 = irgen_bc_f64(0.0);
-    irgen_vd second_37 = irgen_bc_f64(0.0);
-    irgen_vd xn_29 = irgen_bc_f64(0.0);
+    irgen_vd lo_21 = irgen_bc_f64(0.0);
+    irgen_vd hi_22 = irgen_bc_f64(0.0);
+    irgen_vd z_23 = irgen_bc_f64(0.0);
+    irgen_vd xp_31 = irgen_bc_f64(0.0);
+    irgen_vd rp_32 = irgen_bc_f64(0.0);
+    irgen_vd kp_33 = irgen_bc_f64(0.0);
+    irgen_vd x_20 = irgen_bc_f64(0.0);
+    irgen_vd lf_24 = irgen_bc_f64(0.0);
+    irgen_vd lq_25 = irgen_bc_f64(0.0);
+    irgen_vd dlq_26 = irgen_bc_f64(0.0);
+    irgen_vd r_27 = irgen_bc_f64(0.0);
+    irgen_vd k_28 = irgen_bc_f64(0.0);
+    irgen_vd kx_29 = irgen_bc_f64(0.0);
+    irgen_vd use_log_34 = irgen_bc_f64(0.0);
+    irgen_vd bend_36 = irgen_bc_f64(0.0);
+    irgen_vd halley_35 = irgen_bc_f64(0.0);
+    irgen_vd first_37 = irgen_bc_f64(0.0);
+    irgen_vd second_38 = irgen_bc_f64(0.0);
+    irgen_vd xn_30 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_vd lo_20__0 = mu - 3.141592653589793;
-        const irgen_vd hi_21__0 = mu + 3.141592653589793;
-        const double z_22__0 = ((double)NAN);
-        const double xp_30__0 = ((double)NAN);
-        const double rp_31__0 = ((double)NAN);
-        const double kp_32__0 = ((double)NAN);
-        const irgen_vd x_19__0 = mu;
-        lo_20 = lo_20__0;
-        hi_21 = hi_21__0;
-        z_22 = irgen_bc_f64(z_22__0);
-        xp_30 = irgen_bc_f64(xp_30__0);
-        rp_31 = irgen_bc_f64(rp_31__0);
-        kp_32 = irgen_bc_f64(kp_32__0);
-        x_19 = x_19__0;
+        const irgen_vd lo_21__0 = mu - 3.141592653589793;
+        const irgen_vd hi_22__0 = mu + 3.141592653589793;
+        const double z_23__0 = ((double)NAN);
+        const double xp_31__0 = ((double)NAN);
+        const double rp_32__0 = ((double)NAN);
+        const double kp_33__0 = ((double)NAN);
+        const irgen_vd x_20__0 = mu;
+        lo_21 = lo_21__0;
+        hi_22 = hi_22__0;
+        z_23 = irgen_bc_f64(z_23__0);
+        xp_31 = irgen_bc_f64(xp_31__0);
+        rp_32 = irgen_bc_f64(rp_32__0);
+        kp_33 = irgen_bc_f64(kp_33__0);
+        x_20 = x_20__0;
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_z_22 = z_22;
+        irgen_vd irgen_at1_z_23 = z_23;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
@@ -3256,113 +2854,113 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
                 if (irgen_any_f64(irgen_m3)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_sf_v_f64(irgen_m3, x_19, mu, kappa);
-                      lf_23 = irgen_sel_f64(irgen_m3, irgen_o0, lf_23);
+                      irgen_o0 = kernel_log_sf_v_f64(irgen_m3, x_20, mu, kappa);
+                      lf_24 = irgen_sel_f64(irgen_m3, irgen_o0, lf_24);
                     }
                 }
                 irgen_md irgen_m4 = irgen_m1 & ~irgen_m2;
                 if (irgen_any_f64(irgen_m4)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m4, x_19, mu, kappa);
-                      lf_23 = irgen_sel_f64(irgen_m4, irgen_o0, lf_23);
+                      irgen_o0 = kernel_log_cdf_v_f64(irgen_m4, x_20, mu, kappa);
+                      lf_24 = irgen_sel_f64(irgen_m4, irgen_o0, lf_24);
                     }
                 }
             }
             {
-                const irgen_md irgen_m5 = ((x_19 > mu - 3.141592653589793) & (x_19 < mu + 3.141592653589793));
+                const irgen_md irgen_m5 = ((x_20 > mu - 3.141592653589793) & (x_20 < mu + 3.141592653589793));
                 irgen_md irgen_m6 = irgen_m1 & irgen_m5;
                 if (irgen_any_f64(irgen_m6)) {
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = log_prob__d0_v_f64(irgen_m6, x_19, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
-                      lq_24 = irgen_sel_f64(irgen_m6, irgen_o0, lq_24);
-                      dlq_25 = irgen_sel_f64(irgen_m6, irgen_o1, dlq_25);
+                      irgen_o0 = log_prob__d0_v_f64(irgen_m6, x_20, mu, kappa, irgen_bc_f64(1.0), &irgen_o1);
+                      lq_25 = irgen_sel_f64(irgen_m6, irgen_o0, lq_25);
+                      dlq_26 = irgen_sel_f64(irgen_m6, irgen_o1, dlq_26);
                     }
                 }
                 irgen_md irgen_m7 = irgen_m1 & ~irgen_m5;
                 if (irgen_any_f64(irgen_m7)) {
                     { irgen_vd irgen_o0;
-                      irgen_o0 = kernel_log_prob_v_f64(irgen_m7, x_19, mu, kappa);
-                      lq_24 = irgen_sel_f64(irgen_m7, irgen_o0, lq_24);
+                      irgen_o0 = kernel_log_prob_v_f64(irgen_m7, x_20, mu, kappa);
+                      lq_25 = irgen_sel_f64(irgen_m7, irgen_o0, lq_25);
                     }
                     {
-                        const double dlq_25__0 = 0.0;
-                        dlq_25 = irgen_sel_f64(irgen_m7, irgen_bc_f64(dlq_25__0), dlq_25);
+                        const double dlq_26__0 = 0.0;
+                        dlq_26 = irgen_sel_f64(irgen_m7, irgen_bc_f64(dlq_26__0), dlq_26);
                     }
                 }
             }
             {
-                const irgen_vd irgen_c0 = lf_23 - t;
-                const irgen_vd r_26__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
-                const irgen_vd k_27__0 = irgen_v_exp_f64(irgen_m1, -lf_23 + lq_24);
-                const irgen_vd kx_28__0 = irgen_v_exp_f64(irgen_m1, -lf_23 + lq_24 + irgen_v_log_f64(irgen_m1, irgen_v_fabs_f64(x_19)));
-                r_26 = r_26__0;
-                k_27 = k_27__0;
-                kx_28 = kx_28__0;
+                const irgen_vd irgen_c0 = lf_24 - t;
+                const irgen_vd r_27__0 = irgen_sel_f64((s > irgen_bc_f64(0.0)), -irgen_c0, irgen_c0);
+                const irgen_vd k_28__0 = irgen_v_exp_f64(irgen_m1, -lf_24 + lq_25);
+                const irgen_vd kx_29__0 = irgen_v_exp_f64(irgen_m1, -lf_24 + lq_25 + irgen_v_log_f64(irgen_m1, irgen_v_fabs_f64(x_20)));
+                r_27 = r_27__0;
+                k_28 = k_28__0;
+                kx_29 = kx_29__0;
             }
             {
-                const irgen_md irgen_m8 = (((irgen_v_fabs_f64(r_26) <= 2.0 * DBL_EPSILON * kx_28) & (irgen_v_fabs_f64(r_26) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_26 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_26) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_26 != r_26));
+                const irgen_md irgen_m8 = (((irgen_v_fabs_f64(r_27) <= 2.0 * DBL_EPSILON * kx_29) & (irgen_v_fabs_f64(r_27) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625)) | (r_27 == irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(r_27) <= 4.0 * DBL_EPSILON * (irgen_v_fabs_f64(t) + 1.0)) | (r_27 != r_27));
                 irgen_md irgen_m9 = irgen_m1 & irgen_m8;
                 {
-                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_26);
+                    const irgen_vd irgen_c0 = irgen_v_fabs_f64(r_27);
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(t);
-                    const irgen_vd z_22__0 = irgen_sel_f64((((irgen_c0 <= kx_28 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_26 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_19, irgen_bc_f64(((double)NAN)));
-                    z_22 = irgen_sel_f64(irgen_m9, z_22__0, z_22);
+                    const irgen_vd z_23__0 = irgen_sel_f64((((irgen_c0 <= kx_29 * (2.0 * DBL_EPSILON)) & (irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625)) | (r_27 == irgen_bc_f64(0.0)) | (irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0))), x_20, irgen_bc_f64(((double)NAN)));
+                    z_23 = irgen_sel_f64(irgen_m9, z_23__0, z_23);
                 }
                 const irgen_md irgen_m10 = irgen_m9;
                 irgen_b1 |= irgen_m10;
-                irgen_at1_z_22 = irgen_sel_f64(irgen_m10, z_22, irgen_at1_z_22);
+                irgen_at1_z_23 = irgen_sel_f64(irgen_m10, z_23, irgen_at1_z_23);
                 irgen_m9 &= ~irgen_m10;
                 irgen_m1 &= ~irgen_m10;
             }
             if (irgen_any_f64(irgen_m1)) {
                 {
-                    const irgen_vd lo_20__0 = irgen_sel_f64((r_26 < irgen_bc_f64(0.0)), x_19, lo_20);
-                    const irgen_vd hi_21__0 = irgen_sel_f64((r_26 > irgen_bc_f64(0.0)), x_19, hi_21);
-                    const irgen_vd irgen_c0 = -r_26 + rp_31;
-                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_32 * (x_19 - xp_30));
-                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_32 * xp_30 * irgen_v_log_f64(irgen_m1, x_19 / xp_30));
-                    const irgen_vd use_log_33__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
-                    const irgen_vd bend_35__0 = dlq_25 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_27, k_27);
-                    const irgen_vd irgen_c3 = 1.0 / k_27;
-                    const irgen_vd halley_34__0 = -(irgen_c3 * bend_35__0 * r_26 / 2.0) + 1.0;
-                    const irgen_vd irgen_c4 = r_26 * irgen_sel_f64(((halley_34__0 > irgen_bc_f64(0.5)) & (halley_34__0 < irgen_bc_f64(2.0))), 1.0 / halley_34__0, irgen_bc_f64(1.0));
+                    const irgen_vd lo_21__0 = irgen_sel_f64((r_27 < irgen_bc_f64(0.0)), x_20, lo_21);
+                    const irgen_vd hi_22__0 = irgen_sel_f64((r_27 > irgen_bc_f64(0.0)), x_20, hi_22);
+                    const irgen_vd irgen_c0 = -r_27 + rp_32;
+                    const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_33 * (x_20 - xp_31));
+                    const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_33 * xp_31 * irgen_v_log_f64(irgen_m1, x_20 / xp_31));
+                    const irgen_vd use_log_34__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
+                    const irgen_vd bend_36__0 = dlq_26 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_28, k_28);
+                    const irgen_vd irgen_c3 = 1.0 / k_28;
+                    const irgen_vd halley_35__0 = -(irgen_c3 * bend_36__0 * r_27 / 2.0) + 1.0;
+                    const irgen_vd irgen_c4 = r_27 * irgen_sel_f64(((halley_35__0 > irgen_bc_f64(0.5)) & (halley_35__0 < irgen_bc_f64(2.0))), 1.0 / halley_35__0, irgen_bc_f64(1.0));
                     const double irgen_c5 = 1.0 / DBL_MIN;
                     const double irgen_c6 = -irgen_c5;
-                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_20__0 >= irgen_bc_f64(0.0)) & (x_19 > irgen_bc_f64(0.0))) | ((hi_21__0 <= irgen_bc_f64(0.0)) & (x_19 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_19 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_28, x_19))) + x_19, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
-                    const irgen_md irgen_c8 = (use_log_33__0 > irgen_bc_f64(0.0));
-                    const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_27) == ((double)INFINITY)) | (k_27 != k_27))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_19, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
-                    const irgen_vd first_36__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
-                    const irgen_vd second_37__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
-                    const irgen_vd xn_29__0 = irgen_sel_f64(((first_36__0 > lo_20__0) & (first_36__0 < hi_21__0)), first_36__0, second_37__0);
-                    const irgen_vd xp_30__0 = x_19;
-                    const irgen_vd rp_31__0 = r_26;
-                    const irgen_vd kp_32__0 = k_27;
-                    lo_20 = lo_20__0;
-                    hi_21 = hi_21__0;
-                    use_log_33 = use_log_33__0;
-                    bend_35 = bend_35__0;
-                    halley_34 = halley_34__0;
-                    first_36 = first_36__0;
-                    second_37 = second_37__0;
-                    xn_29 = xn_29__0;
-                    xp_30 = xp_30__0;
-                    rp_31 = rp_31__0;
-                    kp_32 = kp_32__0;
+                    const irgen_vd irgen_c7 = irgen_sel_f64((((lo_21__0 >= irgen_bc_f64(0.0)) & (x_20 > irgen_bc_f64(0.0))) | ((hi_22__0 <= irgen_bc_f64(0.0)) & (x_20 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_20 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_29, x_20))) + x_20, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_md irgen_c8 = (use_log_34__0 > irgen_bc_f64(0.0));
+                    const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_28) == ((double)INFINITY)) | (k_28 != k_28))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_20, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
+                    const irgen_vd first_37__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vd second_38__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vd xn_30__0 = irgen_sel_f64(((first_37__0 > lo_21__0) & (first_37__0 < hi_22__0)), first_37__0, second_38__0);
+                    const irgen_vd xp_31__0 = x_20;
+                    const irgen_vd rp_32__0 = r_27;
+                    const irgen_vd kp_33__0 = k_28;
+                    lo_21 = lo_21__0;
+                    hi_22 = hi_22__0;
+                    use_log_34 = use_log_34__0;
+                    bend_36 = bend_36__0;
+                    halley_35 = halley_35__0;
+                    first_37 = first_37__0;
+                    second_38 = second_38__0;
+                    xn_30 = xn_30__0;
+                    xp_31 = xp_31__0;
+                    rp_32 = rp_32__0;
+                    kp_33 = kp_33__0;
                 }
                 {
-                    const irgen_md irgen_m11 = ((~((~((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)) | (hi_21 != hi_21))) & (~((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)) | (lo_20 != lo_20))) & (irgen_v_fabs_f64(r_26) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_29 > lo_20) & (xn_29 < hi_21));
+                    const irgen_md irgen_m11 = ((~((~((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)) | (lo_21 != lo_21))) & (irgen_v_fabs_f64(r_27) > 4.0 * irgen_v_fabs_f64(t) + 4.0))) & (xn_30 > lo_21) & (xn_30 < hi_22));
                     irgen_md irgen_m12 = irgen_m1 & irgen_m11;
                     if (irgen_any_f64(irgen_m12)) {
                         {
-                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_26) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_19 + xn_29) <= irgen_sel_f64(((use_log_33 <= irgen_bc_f64(0.0)) & (halley_34 > irgen_bc_f64(0.5)) & (halley_34 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_19), 1.0 / irgen_v_fabs_f64(bend_35)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_19))));
+                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_27) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_20 + xn_30) <= irgen_sel_f64(((use_log_34 <= irgen_bc_f64(0.0)) & (halley_35 > irgen_bc_f64(0.5)) & (halley_35 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_20), 1.0 / irgen_v_fabs_f64(bend_36)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_20))));
                             irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                             {
-                                const irgen_vd z_22__0 = xn_29;
-                                z_22 = irgen_sel_f64(irgen_m14, z_22__0, z_22);
+                                const irgen_vd z_23__0 = xn_30;
+                                z_23 = irgen_sel_f64(irgen_m14, z_23__0, z_23);
                             }
                             const irgen_md irgen_m15 = irgen_m14;
                             irgen_b1 |= irgen_m15;
-                            irgen_at1_z_22 = irgen_sel_f64(irgen_m15, z_22, irgen_at1_z_22);
+                            irgen_at1_z_23 = irgen_sel_f64(irgen_m15, z_23, irgen_at1_z_23);
                             irgen_m14 &= ~irgen_m15;
                             irgen_m12 &= ~irgen_m15;
                             irgen_m1 &= ~irgen_m15;
@@ -3371,27 +2969,27 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     irgen_md irgen_m16 = irgen_m1 & ~irgen_m11;
                     if (irgen_any_f64(irgen_m16)) {
                         {
-                            const irgen_md irgen_c0 = (lo_20 > irgen_bc_f64(0.0));
+                            const irgen_md irgen_c0 = (lo_21 > irgen_bc_f64(0.0));
                             const double irgen_c1 = 1.0 / DBL_MIN;
-                            const irgen_vd irgen_c2 = -hi_21;
-                            const irgen_md irgen_c3 = (hi_21 < irgen_bc_f64(0.0));
+                            const irgen_vd irgen_c2 = -hi_22;
+                            const irgen_md irgen_c3 = (hi_22 < irgen_bc_f64(0.0));
                             const double irgen_c4 = DBL_EPSILON * DBL_MIN;
-                            const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_20, irgen_bc_f64(irgen_c4));
-                            const irgen_md irgen_c6 = ((lo_20 >= irgen_bc_f64(0.0)) & (hi_21 > 4.0 * irgen_c5));
-                            const irgen_vd xn_29__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_20 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_20), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_20, lo_20 * lo_20), irgen_bc_f64(irgen_c1)), lo_20 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_20)))), irgen_sel_f64((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_21 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_21, -(hi_21 * hi_21)), irgen_bc_f64(-irgen_c1)), hi_21 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_21))), irgen_sel_f64((irgen_c6 | ((hi_21 <= irgen_bc_f64(0.0)) & (lo_20 < 4.0 * irgen_v_fmin_f64(hi_21, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_21), -(irgen_v_sqrt_f64(-lo_20) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_21 + 0.5 * lo_20)));
-                            xn_29 = irgen_sel_f64(irgen_m16, xn_29__0, xn_29);
+                            const irgen_vd irgen_c5 = irgen_v_fmax_f64(lo_21, irgen_bc_f64(irgen_c4));
+                            const irgen_md irgen_c6 = ((lo_21 >= irgen_bc_f64(0.0)) & (hi_22 > 4.0 * irgen_c5));
+                            const irgen_vd xn_30__0 = irgen_sel_f64((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)), irgen_sel_f64((irgen_c0 & (lo_21 < irgen_bc_f64(0.25))), irgen_v_sqrt_f64(lo_21), irgen_sel_f64(irgen_c0, irgen_v_fmin_f64(irgen_v_fmax_f64(4.0 * lo_21, lo_21 * lo_21), irgen_bc_f64(irgen_c1)), lo_21 + irgen_v_fmax_f64(irgen_bc_f64(1.0), -(2.0 * lo_21)))), irgen_sel_f64((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)), irgen_sel_f64((irgen_c3 & (hi_22 > irgen_bc_f64(-0.25))), -irgen_v_sqrt_f64(irgen_c2), irgen_sel_f64(irgen_c3, irgen_v_fmax_f64(irgen_v_fmin_f64(4.0 * hi_22, -(hi_22 * hi_22)), irgen_bc_f64(-irgen_c1)), hi_22 - irgen_v_fmax_f64(irgen_bc_f64(1.0), 2.0 * hi_22))), irgen_sel_f64((irgen_c6 | ((hi_22 <= irgen_bc_f64(0.0)) & (lo_21 < 4.0 * irgen_v_fmin_f64(hi_22, irgen_bc_f64(-irgen_c4))))), irgen_sel_f64(irgen_c6, irgen_v_sqrt_f64(irgen_c5) * irgen_v_sqrt_f64(hi_22), -(irgen_v_sqrt_f64(-lo_21) * irgen_v_sqrt_f64(irgen_v_fmax_f64(irgen_c2, irgen_bc_f64(irgen_c4))))), 0.5 * hi_22 + 0.5 * lo_21)));
+                            xn_30 = irgen_sel_f64(irgen_m16, xn_30__0, xn_30);
                         }
                         {
-                            const irgen_md irgen_m17 = (((hi_21 - lo_20 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_20), irgen_v_fabs_f64(hi_21))) & (~((irgen_v_fabs_f64(hi_21) == ((double)INFINITY)) | (hi_21 != hi_21))) & (~((irgen_v_fabs_f64(lo_20) == ((double)INFINITY)) | (lo_20 != lo_20)))) | (xn_29 >= hi_21) | (xn_29 <= lo_20));
+                            const irgen_md irgen_m17 = (((hi_22 - lo_21 <= 4.0 * DBL_EPSILON * irgen_v_fmax_f64(irgen_v_fabs_f64(lo_21), irgen_v_fabs_f64(hi_22))) & (~((irgen_v_fabs_f64(hi_22) == ((double)INFINITY)) | (hi_22 != hi_22))) & (~((irgen_v_fabs_f64(lo_21) == ((double)INFINITY)) | (lo_21 != lo_21)))) | (xn_30 >= hi_22) | (xn_30 <= lo_21));
                             irgen_md irgen_m18 = irgen_m16 & irgen_m17;
                             {
                                 const double irgen_c0 = 1.0 / DBL_MIN;
-                                const irgen_vd z_22__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_20), hi_21, irgen_sel_f64((hi_21 <= irgen_bc_f64(-irgen_c0)), lo_20, irgen_sel_f64(((lo_20 >= xn_29) | (hi_21 <= xn_29)), x_19, xn_29)));
-                                z_22 = irgen_sel_f64(irgen_m18, z_22__0, z_22);
+                                const irgen_vd z_23__0 = irgen_sel_f64((irgen_bc_f64(irgen_c0) <= lo_21), hi_22, irgen_sel_f64((hi_22 <= irgen_bc_f64(-irgen_c0)), lo_21, irgen_sel_f64(((lo_21 >= xn_30) | (hi_22 <= xn_30)), x_20, xn_30)));
+                                z_23 = irgen_sel_f64(irgen_m18, z_23__0, z_23);
                             }
                             const irgen_md irgen_m19 = irgen_m18;
                             irgen_b1 |= irgen_m19;
-                            irgen_at1_z_22 = irgen_sel_f64(irgen_m19, z_22, irgen_at1_z_22);
+                            irgen_at1_z_23 = irgen_sel_f64(irgen_m19, z_23, irgen_at1_z_23);
                             irgen_m18 &= ~irgen_m19;
                             irgen_m16 &= ~irgen_m19;
                             irgen_m1 &= ~irgen_m19;
@@ -3400,21 +2998,21 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                 }
                 if (irgen_any_f64(irgen_m1)) {
                     {
-                        const irgen_vd x_19__0 = xn_29;
-                        x_19 = x_19__0;
+                        const irgen_vd x_20__0 = xn_30;
+                        x_20 = x_20__0;
                     }
                 }
             }
         }
-        z_22 = irgen_sel_f64(irgen_b1, irgen_at1_z_22, z_22);
+        z_23 = irgen_sel_f64(irgen_b1, irgen_at1_z_23, z_23);
     }
-    return z_22;
+    return z_23;
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd kappa)
 {
-    irgen_vd z_18 = irgen_bc_f64(0.0);
+    irgen_vd z_19 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~((u >= irgen_bc_f64(0.0)) & (u <= irgen_bc_f64(1.0)))) | (~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu) | (u != u));
@@ -3431,8 +3029,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
             const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const irgen_vd z_18__0 = mu - 3.141592653589793;
-                z_18 = irgen_sel_f64(irgen_m5, z_18__0, z_18);
+                const irgen_vd z_19__0 = mu - 3.141592653589793;
+                z_19 = irgen_sel_f64(irgen_m5, z_19__0, z_19);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3440,20 +3038,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
                     const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const irgen_vd z_18__0 = mu + 3.141592653589793;
-                        z_18 = irgen_sel_f64(irgen_m8, z_18__0, z_18);
+                        const irgen_vd z_19__0 = mu + 3.141592653589793;
+                        z_19 = irgen_sel_f64(irgen_m8, z_19__0, z_19);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, kappa);
-                          z_18 = irgen_sel_f64(irgen_m9, irgen_o0, z_18);
+                          z_19 = irgen_sel_f64(irgen_m9, irgen_o0, z_19);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_18, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_19, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3468,10 +3066,10 @@ static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md 
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
-    irgen_vd z_38 = irgen_bc_f64(0.0);
-    irgen_vd lq_39 = irgen_bc_f64(0.0);
-    irgen_vd dz_40 = irgen_bc_f64(0.0);
+    irgen_vd z_39 = irgen_bc_f64(0.0);
+    irgen_vd lq_40 = irgen_bc_f64(0.0);
     irgen_vd dz_41 = irgen_bc_f64(0.0);
+    irgen_vd dz_42 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -3494,8 +3092,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
             const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const irgen_vd z_38__0 = mu - 3.141592653589793;
-                z_38 = irgen_sel_f64(irgen_m5, z_38__0, z_38);
+                const irgen_vd z_39__0 = mu - 3.141592653589793;
+                z_39 = irgen_sel_f64(irgen_m5, z_39__0, z_39);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3503,32 +3101,32 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const irgen_vd z_38__0 = mu + 3.141592653589793;
-                        z_38 = irgen_sel_f64(irgen_m8, z_38__0, z_38);
+                        const irgen_vd z_39__0 = mu + 3.141592653589793;
+                        z_39 = irgen_sel_f64(irgen_m8, z_39__0, z_39);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, kappa);
-                          z_38 = irgen_sel_f64(irgen_m9, irgen_o0, z_38);
+                          z_39 = irgen_sel_f64(irgen_m9, irgen_o0, z_39);
                         }
                     }
                 }
             }
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_38, mu, kappa);
-          lq_39 = irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_39, mu, kappa);
+          lq_40 = irgen_o0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_38, mu, kappa, &irgen_o1);
-          dz_40 = irgen_o0;
-          dz_41 = irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_39, mu, kappa, &irgen_o1);
+          dz_41 = irgen_o0;
+          dz_42 = irgen_o1;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_38, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_39), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_40, irgen_ret2);
-        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_41, irgen_ret3);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_39, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_40), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_41, irgen_ret2);
+        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_42, irgen_ret3);
         *irgen_r1 = irgen_ret1;
         *irgen_r2 = irgen_ret2;
         *irgen_r3 = irgen_ret3;
@@ -3549,7 +3147,7 @@ static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd mu, irgen_vd kappa)
 {
-    irgen_vd z_42 = irgen_bc_f64(0.0);
+    irgen_vd z_43 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (log_u != log_u) | (mu != mu));
@@ -3566,8 +3164,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
             const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const irgen_vd z_42__0 = mu - 3.141592653589793;
-                z_42 = irgen_sel_f64(irgen_m5, z_42__0, z_42);
+                const irgen_vd z_43__0 = mu - 3.141592653589793;
+                z_43 = irgen_sel_f64(irgen_m5, z_43__0, z_43);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3575,20 +3173,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const irgen_vd z_42__0 = mu + 3.141592653589793;
-                        z_42 = irgen_sel_f64(irgen_m8, z_42__0, z_42);
+                        const irgen_vd z_43__0 = mu + 3.141592653589793;
+                        z_43 = irgen_sel_f64(irgen_m8, z_43__0, z_43);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), mu, kappa);
-                          z_42 = irgen_sel_f64(irgen_m9, irgen_o0, z_42);
+                          z_43 = irgen_sel_f64(irgen_m9, irgen_o0, z_43);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_42, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_43, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -3603,7 +3201,7 @@ static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd mu, irgen_vd kappa)
 {
-    irgen_vd z_43 = irgen_bc_f64(0.0);
+    irgen_vd z_44 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (log_1mu != log_1mu) | (mu != mu));
@@ -3620,8 +3218,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
             const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const irgen_vd z_43__0 = mu - 3.141592653589793;
-                z_43 = irgen_sel_f64(irgen_m5, z_43__0, z_43);
+                const irgen_vd z_44__0 = mu - 3.141592653589793;
+                z_44 = irgen_sel_f64(irgen_m5, z_44__0, z_44);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -3629,20 +3227,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const irgen_vd z_43__0 = mu + 3.141592653589793;
-                        z_43 = irgen_sel_f64(irgen_m8, z_43__0, z_43);
+                        const irgen_vd z_44__0 = mu + 3.141592653589793;
+                        z_44 = irgen_sel_f64(irgen_m8, z_44__0, z_44);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), mu, kappa);
-                          z_43 = irgen_sel_f64(irgen_m9, irgen_o0, z_43);
+                          z_44 = irgen_sel_f64(irgen_m9, irgen_o0, z_44);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_43, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_44, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4280,7 +3878,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd mu, irgen_vd kappa, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_44 = irgen_bc_f64(0.0);
+    irgen_vd sample_45 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(kappa > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(kappa) == ((double)INFINITY)) | (irgen_v_fabs_f64(mu) == ((double)INFINITY)) | (mu != mu));
@@ -4295,9 +3893,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = sample_v_f64(irgen_m0, mu, kappa, irgen_rng);
-          sample_44 = irgen_o0;
+          sample_45 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_44, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_45, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4305,12 +3903,12 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd mu, irgen_vd kappa, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
 {
-    irgen_vd dz_45 = irgen_bc_f64(0.0);
     irgen_vd dz_46 = irgen_bc_f64(0.0);
-    irgen_vd score_47 = irgen_bc_f64(0.0);
+    irgen_vd dz_47 = irgen_bc_f64(0.0);
     irgen_vd score_48 = irgen_bc_f64(0.0);
     irgen_vd score_49 = irgen_bc_f64(0.0);
     irgen_vd score_50 = irgen_bc_f64(0.0);
+    irgen_vd score_51 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -4319,22 +3917,22 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
     irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, mu, kappa, &irgen_o1);
-      dz_45 = irgen_o0;
-      dz_46 = irgen_o1;
+      dz_46 = irgen_o0;
+      dz_47 = irgen_o1;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, mu, kappa, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_47 = irgen_o0;
-      score_48 = irgen_o1;
-      score_49 = irgen_o2;
-      score_50 = irgen_o3;
+      score_48 = irgen_o0;
+      score_49 = irgen_o1;
+      score_50 = irgen_o2;
+      score_51 = irgen_o3;
     }
-    *irgen_r1 = dz_46;
-    *irgen_r2 = score_47;
-    *irgen_r3 = score_48;
-    *irgen_r4 = score_49;
-    *irgen_r5 = score_50;
-    return dz_45;
+    *irgen_r1 = dz_47;
+    *irgen_r2 = score_48;
+    *irgen_r3 = score_49;
+    *irgen_r4 = score_50;
+    *irgen_r5 = score_51;
+    return dz_46;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;

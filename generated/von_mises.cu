@@ -485,27 +485,42 @@ IRGEN_FN double tail_mass_f64(double w, double k)
 
 IRGEN_FN double log_lower_f64(double w, double k)
 {
+    double wd = 0.0;
     double _irgen_t1 = 0.0;
     double log_z = 0.0;
     double r = 0.0;
     double e = 0.0;
     double _irgen_t2 = 0.0;
+    double m = 0.0;
     double _irgen_t3 = 0.0;
+    double f = 0.0;
+    {
+        const double wd__0 = w;
+        wd = wd__0;
+    }
     _irgen_t1 = log_i0e_f64(k);
     {
         const double log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const double r__0 = sin(0.5 * w);
+        const double r__0 = sin(0.5 * wd);
         const double e__0 = 2.0 * k * r__0 * r__0;
         log_z = log_z__0;
         r = r__0;
         e = e__0;
     }
-    if (e > 4.5 || w > 0.5 * 3.141592653589793) {
-        _irgen_t2 = tail_mass_f64(w, k);
-        return -e - log_z + log(_irgen_t2);
+    if (e > 4.5 || wd > 0.5 * 3.141592653589793) {
+        _irgen_t2 = tail_mass_f64(wd, k);
+        {
+            const double m__0 = _irgen_t2;
+            m = m__0;
+            return -e - log_z + (w - wd) * -(1.0 / m__0) + log(m__0);
+        }
     }
     _irgen_t3 = body_mass_f64(r, k);
-    return log(-(_irgen_t3 * exp(-log_z)) + 0.5);
+    {
+        const double f__0 = -(_irgen_t3 * exp(-log_z)) + 0.5;
+        f = f__0;
+        return (w - wd) * -(exp(-e - log_z) / f__0) + log(f__0);
+    }
 }
 
 IRGEN_FN double cdf_f64(double x, double mu, double kappa)
@@ -862,41 +877,26 @@ IRGEN_FN double kernel_log_sf_f64(double x, double mu, double kappa)
     return log_sf_8;
 }
 
-IRGEN_FN double body_mass__d0_1_f64(double r, double k, double d0_r, double d1_k, double* irgen_r1, double* irgen_r2)
+IRGEN_FN double body_mass__d1_f64(double r, double k, double d0_k, double* irgen_r1)
 {
-    double d0_h = 0.0;
     double d0_e = 0.0;
     double d0_total = 0.0;
-    double d0_u = 0.0;
-    double d1_e = 0.0;
-    double d1_total = 0.0;
     double h = 0.0;
     double e = 0.0;
     double total = 0.0;
     double i = 0.0;
     double u = 0.0;
     {
-        const double d0_h__0 = 0.0;
         const double d0_e__0 = 0.0;
         const double d0_total__0 = 0.0;
-        const double d0_u__0 = 0.0;
-        const double d1_e__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d0_h__1 = 0.5 * d0_r;
         const double h__0 = 0.5 * r;
-        const double d0_e__1 = 4.0 * d0_r * k * r;
         const double irgen_c0 = 2.0 * r * r;
-        const double d1_e__1 = irgen_c0 * d1_k;
+        const double d0_e__1 = irgen_c0 * d0_k;
         const double e__0 = irgen_c0 * k;
         const double d0_total__1 = 0.0;
-        const double d1_total__1 = 0.0;
         const double total__0 = 0.0;
-        d0_h = d0_h__1;
         d0_e = d0_e__1;
         d0_total = d0_total__1;
-        d0_u = d0_u__0;
-        d1_e = d1_e__1;
-        d1_total = d1_total__1;
         h = h__0;
         e = e__0;
         total = total__0;
@@ -905,22 +905,14 @@ IRGEN_FN double body_mass__d0_1_f64(double r, double k, double d0_r, double d1_k
         for (int irgen_k2 = 0; irgen_k2 < 10; ++irgen_k2) {
             i = (double)(0 + irgen_k2);
             {
-                const double irgen_c0 = B10_X_f64[(int)(i)] + 1.0;
-                const double d0_u__0 = irgen_c0 * d0_h;
-                const double u__0 = irgen_c0 * h;
-                const double irgen_c1 = u__0 * u__0;
-                const double irgen_c2 = sqrt(1.0 - irgen_c1);
-                const double irgen_c3 = 2.0 * irgen_c1;
-                const double irgen_c4 = B10_W_f64[(int)(i)] * exp(-(irgen_c3 * k));
-                const double irgen_c5 = d0_u__0 * u__0;
-                const double irgen_c6 = irgen_c4 / irgen_c2;
-                const double d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
-                const double d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
-                const double total__0 = irgen_c6 + total;
-                d0_u = d0_u__0;
+                const double u__0 = h * (B10_X_f64[(int)(i)] + 1.0);
+                const double irgen_c0 = u__0 * u__0;
+                const double irgen_c1 = 2.0 * irgen_c0;
+                const double irgen_c2 = B10_W_f64[(int)(i)] * exp(-(irgen_c1 * k)) / sqrt(1.0 - irgen_c0);
+                const double d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
+                const double total__0 = irgen_c2 + total;
                 u = u__0;
                 d0_total = d0_total__0;
-                d1_total = d1_total__0;
                 total = total__0;
             }
         }
@@ -929,22 +921,14 @@ IRGEN_FN double body_mass__d0_1_f64(double r, double k, double d0_r, double d1_k
             for (int irgen_k3 = 0; irgen_k3 < 12; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
                 {
-                    const double irgen_c0 = B12_X_f64[(int)(i)] + 1.0;
-                    const double d0_u__0 = irgen_c0 * d0_h;
-                    const double u__0 = irgen_c0 * h;
-                    const double irgen_c1 = u__0 * u__0;
-                    const double irgen_c2 = sqrt(1.0 - irgen_c1);
-                    const double irgen_c3 = 2.0 * irgen_c1;
-                    const double irgen_c4 = B12_W_f64[(int)(i)] * exp(-(irgen_c3 * k));
-                    const double irgen_c5 = d0_u__0 * u__0;
-                    const double irgen_c6 = irgen_c4 / irgen_c2;
-                    const double d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
-                    const double d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
-                    const double total__0 = irgen_c6 + total;
-                    d0_u = d0_u__0;
+                    const double u__0 = h * (B12_X_f64[(int)(i)] + 1.0);
+                    const double irgen_c0 = u__0 * u__0;
+                    const double irgen_c1 = 2.0 * irgen_c0;
+                    const double irgen_c2 = B12_W_f64[(int)(i)] * exp(-(irgen_c1 * k)) / sqrt(1.0 - irgen_c0);
+                    const double d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
+                    const double total__0 = irgen_c2 + total;
                     u = u__0;
                     d0_total = d0_total__0;
-                    d1_total = d1_total__0;
                     total = total__0;
                 }
             }
@@ -952,33 +936,23 @@ IRGEN_FN double body_mass__d0_1_f64(double r, double k, double d0_r, double d1_k
             for (int irgen_k3 = 0; irgen_k3 < 14; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
                 {
-                    const double irgen_c0 = B14_X_f64[(int)(i)] + 1.0;
-                    const double d0_u__0 = irgen_c0 * d0_h;
-                    const double u__0 = irgen_c0 * h;
-                    const double irgen_c1 = u__0 * u__0;
-                    const double irgen_c2 = sqrt(1.0 - irgen_c1);
-                    const double irgen_c3 = 2.0 * irgen_c1;
-                    const double irgen_c4 = B14_W_f64[(int)(i)] * exp(-(irgen_c3 * k));
-                    const double irgen_c5 = d0_u__0 * u__0;
-                    const double irgen_c6 = irgen_c4 / irgen_c2;
-                    const double d0_total__0 = d0_total - irgen_c5 * irgen_c6 * (4.0 * k) + irgen_c4 * irgen_c5 * (1.0 / irgen_c2) * (1.0 / irgen_c2) * (1.0 / irgen_c2);
-                    const double d1_total__0 = -(irgen_c3 * irgen_c6 * d1_k) + d1_total;
-                    const double total__0 = irgen_c6 + total;
-                    d0_u = d0_u__0;
+                    const double u__0 = h * (B14_X_f64[(int)(i)] + 1.0);
+                    const double irgen_c0 = u__0 * u__0;
+                    const double irgen_c1 = 2.0 * irgen_c0;
+                    const double irgen_c2 = B14_W_f64[(int)(i)] * exp(-(irgen_c1 * k)) / sqrt(1.0 - irgen_c0);
+                    const double d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
+                    const double total__0 = irgen_c2 + total;
                     u = u__0;
                     d0_total = d0_total__0;
-                    d1_total = d1_total__0;
                     total = total__0;
                 }
             }
         }
     }
     {
-        const double irgen_c0 = 2.0 * total;
-        const double irgen_c1 = 2.0 * h;
-        *irgen_r1 = irgen_c0 * d0_h + irgen_c1 * d0_total;
-        *irgen_r2 = irgen_c1 * d1_total;
-        return irgen_c0 * h;
+        const double irgen_c0 = 2.0 * h;
+        *irgen_r1 = irgen_c0 * d0_total;
+        return irgen_c0 * total;
     }
 }
 
@@ -1086,559 +1060,6 @@ IRGEN_FN double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
         const double irgen_c0 = r2__0 * z8__0 + u__0;
         *irgen_r1 = irgen_c0 * d0_x + x * (d0_r2__1 * z8__0 + d0_u__1 + d0_z8__1 * r2__0);
         return irgen_c0 * x;
-    }
-}
-
-IRGEN_FN double tail_integrand__d023_13_f64(double w, double k, double e, double s, double d0_w, double d0_e, double d0_s, double d1_k, double d1_s, double* irgen_r1, double* irgen_r2)
-{
-    double d0_a = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d1_a = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double a = 0.0;
-    double _irgen_s2 = 0.0;
-    double _irgen_s3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_j1 = 0.0;
-    double _irgen_s5 = 0.0;
-    double _irgen_s6 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_j4 = 0.0;
-    {
-        const double d0_a__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d1_a__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double irgen_c0 = 0.5 * d0_s;
-        const double irgen_c1 = w > 0.5 * 3.141592653589793;
-        const double d0_a__1 = irgen_c1 ? d0_e - irgen_c0 : d0_w + irgen_c0;
-        const double irgen_c2 = 0.5 * d1_s;
-        const double d1_a__1 = irgen_c1 ? -irgen_c2 : irgen_c2;
-        const double irgen_c3 = 0.5 * s;
-        const double a__0 = irgen_c1 ? e - irgen_c3 : irgen_c3 + w;
-        const double _irgen_s2__0 = d0_a__1;
-        const double _irgen_s3__0 = d1_a__1;
-        d0_a = d0_a__1;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d1_a = d1_a__1;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        a = a__0;
-        _irgen_s2 = _irgen_s2__0;
-        _irgen_s3 = _irgen_s3__0;
-    }
-    { double irgen_o1;
-      _irgen_t1 = sin_small__d0_f64(a, 1.0, &irgen_o1);
-      _irgen_j1 = irgen_o1;
-    }
-    {
-        const double d0__irgen_t1__0 = _irgen_j1 * _irgen_s2;
-        const double d1__irgen_t1__0 = _irgen_j1 * _irgen_s3;
-        const double _irgen_s5__0 = 0.5 * d0_s;
-        const double _irgen_s6__0 = 0.5 * d1_s;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        _irgen_s5 = _irgen_s5__0;
-        _irgen_s6 = _irgen_s6__0;
-    }
-    { double irgen_o1;
-      _irgen_t2 = sin_small__d0_f64(0.5 * s, 1.0, &irgen_o1);
-      _irgen_j4 = irgen_o1;
-    }
-    {
-        const double d0__irgen_t2__0 = _irgen_j4 * _irgen_s5;
-        const double d1__irgen_t2__0 = _irgen_j4 * _irgen_s6;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        const double irgen_c0 = 2.0 * _irgen_t1 * k;
-        const double irgen_c1 = exp(-(irgen_c0 * _irgen_t2));
-        const double irgen_c2 = 2.0 * _irgen_t2;
-        const double irgen_c3 = irgen_c2 * k;
-        *irgen_r1 = irgen_c1 * (-(irgen_c3 * d0__irgen_t1) - irgen_c0 * d0__irgen_t2__0);
-        *irgen_r2 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d1_k) - irgen_c3 * d1__irgen_t1 - irgen_c0 * d1__irgen_t2__0);
-        return irgen_c1;
-    }
-}
-
-IRGEN_FN double tail_mass__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
-{
-    double d0_e = 0.0;
-    double d0_length = 0.0;
-    double d0_fall = 0.0;
-    double d0_c = 0.0;
-    double d0_h = 0.0;
-    double d0_total = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1_length = 0.0;
-    double d1_fall = 0.0;
-    double d1_c = 0.0;
-    double d1_h = 0.0;
-    double d1_total = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double e = 0.0;
-    double length = 0.0;
-    double fall = 0.0;
-    double c = 0.0;
-    double h = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double _irgen_t1 = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    {
-        const double d0_e__0 = 0.0;
-        const double d0_length__0 = 0.0;
-        const double d0_fall__0 = 0.0;
-        const double d0_c__0 = 0.0;
-        const double d0_h__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        const double d1_length__0 = 0.0;
-        const double d1_fall__0 = 0.0;
-        const double d1_c__0 = 0.0;
-        const double d1_h__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        const double d0_e__1 = -d0_w;
-        const double e__0 = 3.141592653589793 - w;
-        const double d0_e__2 = d0_e__1;
-        const double e__1 = e__0 + 1.2246467991473532e-16;
-        const double d0_length__1 = d0_e__2;
-        const double d1_length__1 = 0.0;
-        const double length__0 = e__1;
-        const double irgen_c0 = d0_w * sin(w);
-        const double d0_fall__1 = -(irgen_c0 * k);
-        const double irgen_c1 = cos(w);
-        const double irgen_c2 = irgen_c1 + 1.0;
-        const double d1_fall__1 = irgen_c2 * d1_k;
-        const double fall__0 = irgen_c2 * k;
-        const double d0_c__1 = -irgen_c0;
-        const double d1_c__1 = 40.0 * d1_k * (1.0 / k) * (1.0 / k);
-        const double c__0 = irgen_c1 - 40.0 / k;
-        d0_e = d0_e__2;
-        d0_length = d0_length__1;
-        d0_fall = d0_fall__1;
-        d0_c = d0_c__1;
-        d0_h = d0_h__0;
-        d0_total = d0_total__0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1_length = d1_length__1;
-        d1_fall = d1_fall__1;
-        d1_c = d1_c__1;
-        d1_h = d1_h__0;
-        d1_total = d1_total__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-        e = e__1;
-        length = length__0;
-        fall = fall__0;
-        c = c__0;
-    }
-    if (c > -1.0) {
-        {
-            const double irgen_c0 = c + 1.0;
-            const double irgen_c1 = 1.0 - c;
-            const double irgen_c2 = sqrt(irgen_c0 * irgen_c1);
-            const double irgen_c3 = 1.0 / (c * c + irgen_c2 * irgen_c2);
-            const double irgen_c4 = irgen_c2 * irgen_c3;
-            const double irgen_c5 = 1.0 / irgen_c2;
-            const double d0_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d0_c) + irgen_c1 * d0_c) / 2.0 - irgen_c4 * d0_c - d0_w;
-            const double d1_length__0 = irgen_c3 * irgen_c5 * c * (-(irgen_c0 * d1_c) + irgen_c1 * d1_c) / 2.0 - irgen_c4 * d1_c;
-            const double length__0 = -w + atan2(irgen_c2, c);
-            const double d0_fall__0 = 0.0;
-            const double d1_fall__0 = 0.0;
-            const double fall__0 = 40.0;
-            d0_length = d0_length__0;
-            d1_length = d1_length__0;
-            length = length__0;
-            d0_fall = d0_fall__0;
-            d1_fall = d1_fall__0;
-            fall = fall__0;
-        }
-    }
-    {
-        const double d0_h__0 = 0.5 * d0_length;
-        const double d1_h__0 = 0.5 * d1_length;
-        const double h__0 = 0.5 * length;
-        const double d0_total__0 = 0.0;
-        const double d1_total__0 = 0.0;
-        const double total__0 = 0.0;
-        d0_h = d0_h__0;
-        d1_h = d1_h__0;
-        h = h__0;
-        d0_total = d0_total__0;
-        d1_total = d1_total__0;
-        total = total__0;
-    }
-    if (fall <= 5.0) {
-        for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
-            i = (double)(0 + irgen_k2);
-            { double irgen_o1, irgen_o2;
-              _irgen_t1 = tail_integrand__d023_13_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T12_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T12_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
-              d0__irgen_t1 = irgen_o1;
-              d1__irgen_t1 = irgen_o2;
-            }
-            {
-                const double irgen_c0 = T12_W_f64[(int)(i)];
-                const double d0_total__0 = irgen_c0 * d0__irgen_t1 + d0_total;
-                const double d1_total__0 = irgen_c0 * d1__irgen_t1 + d1_total;
-                const double total__0 = irgen_c0 * _irgen_t1 + total;
-                d0_total = d0_total__0;
-                d1_total = d1_total__0;
-                total = total__0;
-            }
-        }
-    } else {
-        if (fall <= 12.0) {
-            for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                { double irgen_o1, irgen_o2;
-                  _irgen_t2 = tail_integrand__d023_13_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T16_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T16_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
-                  d0__irgen_t2 = irgen_o1;
-                  d1__irgen_t2 = irgen_o2;
-                }
-                {
-                    const double irgen_c0 = T16_W_f64[(int)(i)];
-                    const double d0_total__0 = irgen_c0 * d0__irgen_t2 + d0_total;
-                    const double d1_total__0 = irgen_c0 * d1__irgen_t2 + d1_total;
-                    const double total__0 = irgen_c0 * _irgen_t2 + total;
-                    d0_total = d0_total__0;
-                    d1_total = d1_total__0;
-                    total = total__0;
-                }
-            }
-        } else {
-            for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                { double irgen_o1, irgen_o2;
-                  _irgen_t3 = tail_integrand__d023_13_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0), d0_w, d0_e, d0_h * (T24_X_f64[(int)(i)] + 1.0), d1_k, d1_h * (T24_X_f64[(int)(i)] + 1.0), &irgen_o1, &irgen_o2);
-                  d0__irgen_t3 = irgen_o1;
-                  d1__irgen_t3 = irgen_o2;
-                }
-                {
-                    const double irgen_c0 = T24_W_f64[(int)(i)];
-                    const double d0_total__0 = irgen_c0 * d0__irgen_t3 + d0_total;
-                    const double d1_total__0 = irgen_c0 * d1__irgen_t3 + d1_total;
-                    const double total__0 = irgen_c0 * _irgen_t3 + total;
-                    d0_total = d0_total__0;
-                    d1_total = d1_total__0;
-                    total = total__0;
-                }
-            }
-        }
-    }
-    *irgen_r1 = d0_h * total + d0_total * h;
-    *irgen_r2 = d1_h * total + d1_total * h;
-    return h * total;
-}
-
-IRGEN_FN double log_lower__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
-{
-    double d0_r = 0.0;
-    double d0_e = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t1 = 0.0;
-    double d1_log_z = 0.0;
-    double d1_e = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double log_z = 0.0;
-    double r = 0.0;
-    double e = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    {
-        const double d0_r__0 = 0.0;
-        const double d0_e__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        const double d1__irgen_t1__0 = 0.0;
-        const double d1_log_z__0 = 0.0;
-        const double d1_e__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        d0_r = d0_r__0;
-        d0_e = d0_e__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t1 = d1__irgen_t1__0;
-        d1_log_z = d1_log_z__0;
-        d1_e = d1_e__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-    }
-    { double irgen_o1;
-      _irgen_t1 = log_i0e__d0_f64(k, d1_k, &irgen_o1);
-      d1__irgen_t1 = irgen_o1;
-    }
-    {
-        const double d1_log_z__0 = d1__irgen_t1;
-        const double log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const double irgen_c0 = 0.5 * w;
-        const double d0_r__0 = 0.5 * d0_w * cos(irgen_c0);
-        const double r__0 = sin(irgen_c0);
-        const double d0_e__0 = 4.0 * d0_r__0 * k * r__0;
-        const double irgen_c1 = 2.0 * r__0 * r__0;
-        const double d1_e__0 = irgen_c1 * d1_k;
-        const double e__0 = irgen_c1 * k;
-        d1_log_z = d1_log_z__0;
-        log_z = log_z__0;
-        d0_r = d0_r__0;
-        r = r__0;
-        d0_e = d0_e__0;
-        d1_e = d1_e__0;
-        e = e__0;
-    }
-    if (e > 4.5 || w > 0.5 * 3.141592653589793) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = tail_mass__d0_1_f64(w, k, d0_w, d1_k, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const double irgen_c0 = 1.0 / _irgen_t2;
-            *irgen_r1 = irgen_c0 * d0__irgen_t2 - d0_e;
-            *irgen_r2 = irgen_c0 * d1__irgen_t2 - d1_e - d1_log_z;
-            return -e - log_z + log(_irgen_t2);
-        }
-    }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = body_mass__d0_1_f64(r, k, d0_r, d1_k, &irgen_o1, &irgen_o2);
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const double irgen_c0 = exp(-log_z);
-        const double irgen_c1 = irgen_c0 * _irgen_t3;
-        const double irgen_c2 = 0.5 - irgen_c1;
-        const double irgen_c3 = 1.0 / irgen_c2;
-        *irgen_r1 = -(irgen_c0 * irgen_c3 * d0__irgen_t3);
-        *irgen_r2 = irgen_c3 * (-(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z);
-        return log(irgen_c2);
-    }
-}
-
-IRGEN_FN double wrap__d1_f64(double x, double mu, double d0_mu, double* irgen_r1)
-{
-    double d0_y = 0.0;
-    double y = 0.0;
-    {
-        const double d0_y__0 = 0.0;
-        const double d0_y__1 = -d0_mu;
-        const double y__0 = -mu + x;
-        const double d0_y__2 = d0_y__1;
-        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
-        d0_y = d0_y__2;
-        y = y__1;
-    }
-    if (y < -3.141592653589793) {
-        {
-            const double d0_y__0 = d0_y;
-            const double y__0 = 2.0 * 3.141592653589793 + y;
-            d0_y = d0_y__0;
-            y = y__0;
-        }
-    }
-    if (y >= 3.141592653589793) {
-        {
-            const double d0_y__0 = d0_y;
-            const double y__0 = -(2.0 * 3.141592653589793) + y;
-            d0_y = d0_y__0;
-            y = y__0;
-        }
-    }
-    *irgen_r1 = d0_y;
-    return y;
-}
-
-IRGEN_FN double cdf__d1_2_f64(double x, double mu, double kappa, double d0_mu, double d1_kappa, double* irgen_r1, double* irgen_r2)
-{
-    double d0__irgen_t1 = 0.0;
-    double d0_y = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double d1__irgen_t2 = 0.0;
-    double d1__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    {
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0_y__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        const double d1__irgen_t2__0 = 0.0;
-        const double d1__irgen_t3__0 = 0.0;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0_y = d0_y__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-        d1__irgen_t2 = d1__irgen_t2__0;
-        d1__irgen_t3 = d1__irgen_t3__0;
-    }
-    { double irgen_o1;
-      _irgen_t1 = wrap__d1_f64(x, mu, d0_mu, &irgen_o1);
-      d0__irgen_t1 = irgen_o1;
-    }
-    {
-        const double d0_y__0 = d0__irgen_t1;
-        const double y__0 = _irgen_t1;
-        d0_y = d0_y__0;
-        y = y__0;
-    }
-    if (y <= 0.0) {
-        { double irgen_o1, irgen_o2;
-          _irgen_t2 = log_lower__d0_1_f64(-y, kappa, -d0_y, d1_kappa, &irgen_o1, &irgen_o2);
-          d0__irgen_t2 = irgen_o1;
-          d1__irgen_t2 = irgen_o2;
-        }
-        {
-            const double irgen_c0 = exp(_irgen_t2);
-            *irgen_r1 = irgen_c0 * d0__irgen_t2;
-            *irgen_r2 = irgen_c0 * d1__irgen_t2;
-            return irgen_c0;
-        }
-    }
-    { double irgen_o1, irgen_o2;
-      _irgen_t3 = log_lower__d0_1_f64(y, kappa, d0_y, d1_kappa, &irgen_o1, &irgen_o2);
-      d0__irgen_t3 = irgen_o1;
-      d1__irgen_t3 = irgen_o2;
-    }
-    {
-        const double irgen_c0 = exp(_irgen_t3);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t3);
-        *irgen_r2 = -(irgen_c0 * d1__irgen_t3);
-        return -expm1(_irgen_t3);
-    }
-}
-
-IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2)
-{
-    double cdf_9 = 0.0;
-    double cdf_10 = 0.0;
-    double cdf_11 = 0.0;
-    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        *irgen_r1 = ((double)NAN);
-        *irgen_r2 = ((double)NAN);
-        return ((double)NAN);
-    }
-    if (isinf(x)) {
-        *irgen_r1 = ((double)NAN);
-        *irgen_r2 = ((double)NAN);
-        return ((double)NAN);
-    }
-    { double irgen_o1, irgen_o2;
-      cdf_9 = cdf__d1_2_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
-      cdf_10 = irgen_o1;
-      cdf_11 = irgen_o2;
-    }
-    *irgen_r1 = cdf_10;
-    *irgen_r2 = cdf_11;
-    return cdf_9;
-}
-
-IRGEN_FN double upper_f64(double x, double mu, double kappa)
-{
-    double _irgen_t1 = 0.0;
-    _irgen_t1 = wrap_f64(x, mu);
-    return _irgen_t1;
-}
-
-IRGEN_FN double body_mass__d1_f64(double r, double k, double d0_k, double* irgen_r1)
-{
-    double d0_e = 0.0;
-    double d0_total = 0.0;
-    double h = 0.0;
-    double e = 0.0;
-    double total = 0.0;
-    double i = 0.0;
-    double u = 0.0;
-    {
-        const double d0_e__0 = 0.0;
-        const double d0_total__0 = 0.0;
-        const double h__0 = 0.5 * r;
-        const double irgen_c0 = 2.0 * r * r;
-        const double d0_e__1 = irgen_c0 * d0_k;
-        const double e__0 = irgen_c0 * k;
-        const double d0_total__1 = 0.0;
-        const double total__0 = 0.0;
-        d0_e = d0_e__1;
-        d0_total = d0_total__1;
-        h = h__0;
-        e = e__0;
-        total = total__0;
-    }
-    if (e <= 1.0 && r <= 0.5) {
-        for (int irgen_k2 = 0; irgen_k2 < 10; ++irgen_k2) {
-            i = (double)(0 + irgen_k2);
-            {
-                const double u__0 = h * (B10_X_f64[(int)(i)] + 1.0);
-                const double irgen_c0 = u__0 * u__0;
-                const double irgen_c1 = 2.0 * irgen_c0;
-                const double irgen_c2 = B10_W_f64[(int)(i)] * exp(-(irgen_c1 * k)) / sqrt(1.0 - irgen_c0);
-                const double d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
-                const double total__0 = irgen_c2 + total;
-                u = u__0;
-                d0_total = d0_total__0;
-                total = total__0;
-            }
-        }
-    } else {
-        if (r <= 0.5) {
-            for (int irgen_k3 = 0; irgen_k3 < 12; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                {
-                    const double u__0 = h * (B12_X_f64[(int)(i)] + 1.0);
-                    const double irgen_c0 = u__0 * u__0;
-                    const double irgen_c1 = 2.0 * irgen_c0;
-                    const double irgen_c2 = B12_W_f64[(int)(i)] * exp(-(irgen_c1 * k)) / sqrt(1.0 - irgen_c0);
-                    const double d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
-                    const double total__0 = irgen_c2 + total;
-                    u = u__0;
-                    d0_total = d0_total__0;
-                    total = total__0;
-                }
-            }
-        } else {
-            for (int irgen_k3 = 0; irgen_k3 < 14; ++irgen_k3) {
-                i = (double)(0 + irgen_k3);
-                {
-                    const double u__0 = h * (B14_X_f64[(int)(i)] + 1.0);
-                    const double irgen_c0 = u__0 * u__0;
-                    const double irgen_c1 = 2.0 * irgen_c0;
-                    const double irgen_c2 = B14_W_f64[(int)(i)] * exp(-(irgen_c1 * k)) / sqrt(1.0 - irgen_c0);
-                    const double d0_total__0 = -(irgen_c1 * irgen_c2 * d0_k) + d0_total;
-                    const double total__0 = irgen_c2 + total;
-                    u = u__0;
-                    d0_total = d0_total__0;
-                    total = total__0;
-                }
-            }
-        }
-    }
-    {
-        const double irgen_c0 = 2.0 * h;
-        *irgen_r1 = irgen_c0 * d0_total;
-        return irgen_c0 * total;
     }
 }
 
@@ -1811,30 +1232,257 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
     return h * total;
 }
 
-IRGEN_FN double log_lower__d1_f64(double w, double k, double d0_k, double* irgen_r1)
+IRGEN_FN double log_lower__d0_1_f64(double w, double k, double d0_w, double d1_k, double* irgen_r1, double* irgen_r2)
 {
-    double d0__irgen_t1 = 0.0;
-    double d0_log_z = 0.0;
-    double d0_e = 0.0;
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d1_log_z = 0.0;
+    double d1_e = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double d1_m = 0.0;
+    double d1__irgen_t3 = 0.0;
+    double d1_f = 0.0;
+    double wd = 0.0;
     double _irgen_t1 = 0.0;
     double log_z = 0.0;
     double r = 0.0;
     double e = 0.0;
     double _irgen_t2 = 0.0;
+    double m = 0.0;
     double _irgen_t3 = 0.0;
+    double f = 0.0;
+    {
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1_log_z__0 = 0.0;
+        const double d1_e__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1_m__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        const double d1_f__0 = 0.0;
+        const double wd__0 = w;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1_log_z = d1_log_z__0;
+        d1_e = d1_e__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1_m = d1_m__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+        d1_f = d1_f__0;
+        wd = wd__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = log_i0e__d0_f64(k, d1_k, &irgen_o1);
+      d1__irgen_t1 = irgen_o1;
+    }
+    {
+        const double d1_log_z__0 = d1__irgen_t1;
+        const double log_z__0 = _irgen_t1 + 1.8378770664093453;
+        const double r__0 = sin(0.5 * wd);
+        const double irgen_c0 = 2.0 * r__0 * r__0;
+        const double d1_e__0 = irgen_c0 * d1_k;
+        const double e__0 = irgen_c0 * k;
+        d1_log_z = d1_log_z__0;
+        log_z = log_z__0;
+        r = r__0;
+        d1_e = d1_e__0;
+        e = e__0;
+    }
+    if (e > 4.5 || wd > 0.5 * 3.141592653589793) {
+        { double irgen_o1;
+          _irgen_t2 = tail_mass__d1_f64(wd, k, d1_k, &irgen_o1);
+          d1__irgen_t2 = irgen_o1;
+        }
+        {
+            const double d1_m__0 = d1__irgen_t2;
+            const double m__0 = _irgen_t2;
+            d1_m = d1_m__0;
+            m = m__0;
+            const double irgen_c0 = 1.0 / m__0;
+            const double irgen_c1 = -(irgen_c0);
+            *irgen_r1 = irgen_c1 * d0_w;
+            *irgen_r2 = -d1_e - d1_log_z + irgen_c0 * d1_m__0;
+            return -e + irgen_c1 * (w - wd) - log_z + log(m__0);
+        }
+    }
+    { double irgen_o1;
+      _irgen_t3 = body_mass__d1_f64(r, k, d1_k, &irgen_o1);
+      d1__irgen_t3 = irgen_o1;
+    }
+    {
+        const double irgen_c0 = exp(-log_z);
+        const double irgen_c1 = irgen_c0 * _irgen_t3;
+        const double d1_f__0 = -(irgen_c0 * d1__irgen_t3) + irgen_c1 * d1_log_z;
+        const double f__0 = 0.5 - irgen_c1;
+        d1_f = d1_f__0;
+        f = f__0;
+        const double irgen_c2 = 1.0 / f__0;
+        const double irgen_c3 = -(irgen_c2 * exp(-e - log_z));
+        *irgen_r1 = irgen_c3 * d0_w;
+        *irgen_r2 = irgen_c2 * d1_f__0;
+        return irgen_c3 * (w - wd) + log(f__0);
+    }
+}
+
+IRGEN_FN double wrap__d1_f64(double x, double mu, double d0_mu, double* irgen_r1)
+{
+    double d0_y = 0.0;
+    double y = 0.0;
+    {
+        const double d0_y__0 = 0.0;
+        const double d0_y__1 = -d0_mu;
+        const double y__0 = -mu + x;
+        const double d0_y__2 = d0_y__1;
+        const double y__1 = -(2.0 * 3.141592653589793 * floor(0.5 * (3.141592653589793 + y__0) / 3.141592653589793)) + y__0;
+        d0_y = d0_y__2;
+        y = y__1;
+    }
+    if (y < -3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double y__0 = 2.0 * 3.141592653589793 + y;
+            d0_y = d0_y__0;
+            y = y__0;
+        }
+    }
+    if (y >= 3.141592653589793) {
+        {
+            const double d0_y__0 = d0_y;
+            const double y__0 = -(2.0 * 3.141592653589793) + y;
+            d0_y = d0_y__0;
+            y = y__0;
+        }
+    }
+    *irgen_r1 = d0_y;
+    return y;
+}
+
+IRGEN_FN double cdf__d1_2_f64(double x, double mu, double kappa, double d0_mu, double d1_kappa, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0_y = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    {
+        const double d0__irgen_t1__0 = 0.0;
+        const double d0_y__0 = 0.0;
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        d0__irgen_t1 = d0__irgen_t1__0;
+        d0_y = d0_y__0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = wrap__d1_f64(x, mu, d0_mu, &irgen_o1);
+      d0__irgen_t1 = irgen_o1;
+    }
+    {
+        const double d0_y__0 = d0__irgen_t1;
+        const double y__0 = _irgen_t1;
+        d0_y = d0_y__0;
+        y = y__0;
+    }
+    if (y <= 0.0) {
+        { double irgen_o1, irgen_o2;
+          _irgen_t2 = log_lower__d0_1_f64(-y, kappa, -d0_y, d1_kappa, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        {
+            const double irgen_c0 = exp(_irgen_t2);
+            *irgen_r1 = irgen_c0 * d0__irgen_t2;
+            *irgen_r2 = irgen_c0 * d1__irgen_t2;
+            return irgen_c0;
+        }
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t3 = log_lower__d0_1_f64(y, kappa, d0_y, d1_kappa, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
+    {
+        const double irgen_c0 = exp(_irgen_t3);
+        *irgen_r1 = -(irgen_c0 * d0__irgen_t3);
+        *irgen_r2 = -(irgen_c0 * d1__irgen_t3);
+        return -expm1(_irgen_t3);
+    }
+}
+
+IRGEN_FN double kernel_cdf_grad_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2)
+{
+    double cdf_9 = 0.0;
+    double cdf_10 = 0.0;
+    double cdf_11 = 0.0;
+    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (isinf(x)) {
+        *irgen_r1 = ((double)NAN);
+        *irgen_r2 = ((double)NAN);
+        return ((double)NAN);
+    }
+    { double irgen_o1, irgen_o2;
+      cdf_9 = cdf__d1_2_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+      cdf_10 = irgen_o1;
+      cdf_11 = irgen_o2;
+    }
+    *irgen_r1 = cdf_10;
+    *irgen_r2 = cdf_11;
+    return cdf_9;
+}
+
+IRGEN_FN double upper_f64(double x, double mu, double kappa)
+{
+    double _irgen_t1 = 0.0;
+    _irgen_t1 = wrap_f64(x, mu);
+    return _irgen_t1;
+}
+
+IRGEN_FN double log_lower__d1_0_f64(double w, double k, double d0_k, double d1_w, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t1 = 0.0;
+    double d0_log_z = 0.0;
+    double d0_e = 0.0;
+    double d0__irgen_t2 = 0.0;
+    double d0_m = 0.0;
+    double d0__irgen_t3 = 0.0;
+    double d0_f = 0.0;
+    double wd = 0.0;
+    double _irgen_t1 = 0.0;
+    double log_z = 0.0;
+    double r = 0.0;
+    double e = 0.0;
+    double _irgen_t2 = 0.0;
+    double m = 0.0;
+    double _irgen_t3 = 0.0;
+    double f = 0.0;
     {
         const double d0__irgen_t1__0 = 0.0;
         const double d0_log_z__0 = 0.0;
         const double d0_e__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
+        const double d0_m__0 = 0.0;
         const double d0__irgen_t3__0 = 0.0;
+        const double d0_f__0 = 0.0;
+        const double wd__0 = w;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0_log_z = d0_log_z__0;
         d0_e = d0_e__0;
         d0__irgen_t2 = d0__irgen_t2__0;
+        d0_m = d0_m__0;
         d0__irgen_t3 = d0__irgen_t3__0;
+        d0_f = d0_f__0;
+        wd = wd__0;
     }
     { double irgen_o1;
       _irgen_t1 = log_i0e__d0_f64(k, d0_k, &irgen_o1);
@@ -1843,7 +1491,7 @@ IRGEN_FN double log_lower__d1_f64(double w, double k, double d0_k, double* irgen
     {
         const double d0_log_z__0 = d0__irgen_t1;
         const double log_z__0 = _irgen_t1 + 1.8378770664093453;
-        const double r__0 = sin(0.5 * w);
+        const double r__0 = sin(0.5 * wd);
         const double irgen_c0 = 2.0 * r__0 * r__0;
         const double d0_e__0 = irgen_c0 * d0_k;
         const double e__0 = irgen_c0 * k;
@@ -1853,13 +1501,22 @@ IRGEN_FN double log_lower__d1_f64(double w, double k, double d0_k, double* irgen
         d0_e = d0_e__0;
         e = e__0;
     }
-    if (e > 4.5 || w > 0.5 * 3.141592653589793) {
+    if (e > 4.5 || wd > 0.5 * 3.141592653589793) {
         { double irgen_o1;
-          _irgen_t2 = tail_mass__d1_f64(w, k, d0_k, &irgen_o1);
+          _irgen_t2 = tail_mass__d1_f64(wd, k, d0_k, &irgen_o1);
           d0__irgen_t2 = irgen_o1;
         }
-        *irgen_r1 = -d0_e - d0_log_z + d0__irgen_t2 / _irgen_t2;
-        return -e - log_z + log(_irgen_t2);
+        {
+            const double d0_m__0 = d0__irgen_t2;
+            const double m__0 = _irgen_t2;
+            d0_m = d0_m__0;
+            m = m__0;
+            const double irgen_c0 = 1.0 / m__0;
+            const double irgen_c1 = -(irgen_c0);
+            *irgen_r1 = -d0_e - d0_log_z + irgen_c0 * d0_m__0;
+            *irgen_r2 = irgen_c1 * d1_w;
+            return -e + irgen_c1 * (w - wd) - log_z + log(m__0);
+        }
     }
     { double irgen_o1;
       _irgen_t3 = body_mass__d1_f64(r, k, d0_k, &irgen_o1);
@@ -1868,120 +1525,15 @@ IRGEN_FN double log_lower__d1_f64(double w, double k, double d0_k, double* irgen
     {
         const double irgen_c0 = exp(-log_z);
         const double irgen_c1 = irgen_c0 * _irgen_t3;
-        const double irgen_c2 = 0.5 - irgen_c1;
-        *irgen_r1 = (-(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z) / irgen_c2;
-        return log(irgen_c2);
-    }
-}
-
-IRGEN_FN double log_sf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
-{
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    {
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-    }
-    _irgen_t1 = wrap_f64(x, mu);
-    {
-        const double y__0 = _irgen_t1;
-        y = y__0;
-    }
-    if (y >= 0.0) {
-        { double irgen_o1;
-          _irgen_t2 = log_lower__d1_f64(y, kappa, d0_kappa, &irgen_o1);
-          d0__irgen_t2 = irgen_o1;
-        }
-        *irgen_r1 = d0__irgen_t2;
-        return _irgen_t2;
-    }
-    { double irgen_o1;
-      _irgen_t3 = log_lower__d1_f64(-y, kappa, d0_kappa, &irgen_o1);
-      d0__irgen_t3 = irgen_o1;
-    }
-    {
-        const double irgen_c0 = exp(_irgen_t3);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0));
-        return log1p(-irgen_c0);
-    }
-}
-
-IRGEN_FN double log_cdf__d2_f64(double x, double mu, double kappa, double d0_kappa, double* irgen_r1)
-{
-    double d0__irgen_t2 = 0.0;
-    double d0__irgen_t3 = 0.0;
-    double _irgen_t1 = 0.0;
-    double y = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    {
-        const double d0__irgen_t2__0 = 0.0;
-        const double d0__irgen_t3__0 = 0.0;
-        d0__irgen_t2 = d0__irgen_t2__0;
-        d0__irgen_t3 = d0__irgen_t3__0;
-    }
-    _irgen_t1 = wrap_f64(x, mu);
-    {
-        const double y__0 = _irgen_t1;
-        y = y__0;
-    }
-    if (y <= 0.0) {
-        { double irgen_o1;
-          _irgen_t2 = log_lower__d1_f64(-y, kappa, d0_kappa, &irgen_o1);
-          d0__irgen_t2 = irgen_o1;
-        }
-        *irgen_r1 = d0__irgen_t2;
-        return _irgen_t2;
-    }
-    { double irgen_o1;
-      _irgen_t3 = log_lower__d1_f64(y, kappa, d0_kappa, &irgen_o1);
-      d0__irgen_t3 = irgen_o1;
-    }
-    {
-        const double irgen_c0 = exp(_irgen_t3);
-        *irgen_r1 = -(irgen_c0 * d0__irgen_t3 / (1.0 - irgen_c0));
-        return log1p(-irgen_c0);
-    }
-}
-
-IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double kappa, double* irgen_r1)
-{
-    double log_prob_12 = 0.0;
-    double upper_13 = 0.0;
-    double log_sf_14 = 0.0;
-    double log_sf_15 = 0.0;
-    double log_cdf_16 = 0.0;
-    double log_cdf_17 = 0.0;
-    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
-        *irgen_r1 = ((double)NAN);
-        return ((double)NAN);
-    }
-    if (isinf(x)) {
-        *irgen_r1 = ((double)NAN);
-        return ((double)NAN);
-    }
-    log_prob_12 = log_prob_f64(x, mu, kappa);
-    upper_13 = upper_f64(x, mu, kappa);
-    if (upper_13 > 0.0) {
-        { double irgen_o1;
-          log_sf_14 = log_sf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
-          log_sf_15 = irgen_o1;
-        }
-        *irgen_r1 = log_sf_15 * exp(-log_prob_12 + log_sf_14);
-        return 1.0;
-    } else {
-        { double irgen_o1;
-          log_cdf_16 = log_cdf__d2_f64(x, mu, kappa, 1.0, &irgen_o1);
-          log_cdf_17 = irgen_o1;
-        }
-        *irgen_r1 = -(log_cdf_17 * exp(log_cdf_16 - log_prob_12));
-        return 1.0;
+        const double d0_f__0 = -(irgen_c0 * d0__irgen_t3) + irgen_c1 * d0_log_z;
+        const double f__0 = 0.5 - irgen_c1;
+        d0_f = d0_f__0;
+        f = f__0;
+        const double irgen_c2 = 1.0 / f__0;
+        const double irgen_c3 = -(irgen_c2 * exp(-e - log_z));
+        *irgen_r1 = irgen_c2 * d0_f__0;
+        *irgen_r2 = irgen_c3 * d1_w;
+        return irgen_c3 * (w - wd) + log(f__0);
     }
 }
 
@@ -2016,6 +1568,163 @@ IRGEN_FN double wrap__d0_f64(double x, double mu, double d0_x, double* irgen_r1)
     }
     *irgen_r1 = d0_y;
     return y;
+}
+
+IRGEN_FN double log_sf__d2_0_f64(double x, double mu, double kappa, double d0_kappa, double d1_x, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d1_y = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    {
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1_y = d1_y__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = wrap__d0_f64(x, mu, d1_x, &irgen_o1);
+      d1__irgen_t1 = irgen_o1;
+    }
+    {
+        const double d1_y__0 = d1__irgen_t1;
+        const double y__0 = _irgen_t1;
+        d1_y = d1_y__0;
+        y = y__0;
+    }
+    if (y >= 0.0) {
+        { double irgen_o1, irgen_o2;
+          _irgen_t2 = log_lower__d1_0_f64(y, kappa, d0_kappa, d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        *irgen_r1 = d0__irgen_t2;
+        *irgen_r2 = d1__irgen_t2;
+        return _irgen_t2;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t3 = log_lower__d1_0_f64(-y, kappa, d0_kappa, -d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
+    {
+        const double irgen_c0 = exp(_irgen_t3);
+        const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+        *irgen_r1 = -(irgen_c1 * d0__irgen_t3);
+        *irgen_r2 = -(irgen_c1 * d1__irgen_t3);
+        return log1p(-irgen_c0);
+    }
+}
+
+IRGEN_FN double log_cdf__d2_0_f64(double x, double mu, double kappa, double d0_kappa, double d1_x, double* irgen_r1, double* irgen_r2)
+{
+    double d0__irgen_t2 = 0.0;
+    double d0__irgen_t3 = 0.0;
+    double d1__irgen_t1 = 0.0;
+    double d1_y = 0.0;
+    double d1__irgen_t2 = 0.0;
+    double d1__irgen_t3 = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    {
+        const double d0__irgen_t2__0 = 0.0;
+        const double d0__irgen_t3__0 = 0.0;
+        const double d1__irgen_t1__0 = 0.0;
+        const double d1_y__0 = 0.0;
+        const double d1__irgen_t2__0 = 0.0;
+        const double d1__irgen_t3__0 = 0.0;
+        d0__irgen_t2 = d0__irgen_t2__0;
+        d0__irgen_t3 = d0__irgen_t3__0;
+        d1__irgen_t1 = d1__irgen_t1__0;
+        d1_y = d1_y__0;
+        d1__irgen_t2 = d1__irgen_t2__0;
+        d1__irgen_t3 = d1__irgen_t3__0;
+    }
+    { double irgen_o1;
+      _irgen_t1 = wrap__d0_f64(x, mu, d1_x, &irgen_o1);
+      d1__irgen_t1 = irgen_o1;
+    }
+    {
+        const double d1_y__0 = d1__irgen_t1;
+        const double y__0 = _irgen_t1;
+        d1_y = d1_y__0;
+        y = y__0;
+    }
+    if (y <= 0.0) {
+        { double irgen_o1, irgen_o2;
+          _irgen_t2 = log_lower__d1_0_f64(-y, kappa, d0_kappa, -d1_y, &irgen_o1, &irgen_o2);
+          d0__irgen_t2 = irgen_o1;
+          d1__irgen_t2 = irgen_o2;
+        }
+        *irgen_r1 = d0__irgen_t2;
+        *irgen_r2 = d1__irgen_t2;
+        return _irgen_t2;
+    }
+    { double irgen_o1, irgen_o2;
+      _irgen_t3 = log_lower__d1_0_f64(y, kappa, d0_kappa, d1_y, &irgen_o1, &irgen_o2);
+      d0__irgen_t3 = irgen_o1;
+      d1__irgen_t3 = irgen_o2;
+    }
+    {
+        const double irgen_c0 = exp(_irgen_t3);
+        const double irgen_c1 = irgen_c0 / (1.0 - irgen_c0);
+        *irgen_r1 = -(irgen_c1 * d0__irgen_t3);
+        *irgen_r2 = -(irgen_c1 * d1__irgen_t3);
+        return log1p(-irgen_c0);
+    }
+}
+
+IRGEN_FN double kernel_implicit_grad_f64(double x, double mu, double kappa, double* irgen_r1)
+{
+    double upper_12 = 0.0;
+    double log_sf_13 = 0.0;
+    double log_sf_14 = 0.0;
+    double log_sf_15 = 0.0;
+    double log_cdf_16 = 0.0;
+    double log_cdf_17 = 0.0;
+    double log_cdf_18 = 0.0;
+    if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(x)) {
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
+    }
+    if (isinf(x)) {
+        *irgen_r1 = ((double)NAN);
+        return ((double)NAN);
+    }
+    upper_12 = upper_f64(x, mu, kappa);
+    if (upper_12 > 0.0) {
+        { double irgen_o1, irgen_o2;
+          log_sf_13 = log_sf__d2_0_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_sf_14 = irgen_o1;
+          log_sf_15 = irgen_o2;
+        }
+        *irgen_r1 = -(log_sf_14 / log_sf_15);
+        return 1.0;
+    } else {
+        { double irgen_o1, irgen_o2;
+          log_cdf_16 = log_cdf__d2_0_f64(x, mu, kappa, 1.0, 1.0, &irgen_o1, &irgen_o2);
+          log_cdf_17 = irgen_o1;
+          log_cdf_18 = irgen_o2;
+        }
+        *irgen_r1 = -(log_cdf_17 / log_cdf_18);
+        return 1.0;
+    }
 }
 
 IRGEN_FN double log_prob__d0_f64(double x, double mu, double kappa, double d0_x, double* irgen_r1)
@@ -2057,170 +1766,170 @@ IRGEN_FN double log_prob__d0_f64(double x, double mu, double kappa, double d0_x,
 
 IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double mu, double kappa)
 {
-    double lo_20 = 0.0;
-    double hi_21 = 0.0;
-    double z_22 = 0.0;
-    double xp_30 = 0.0;
-    double rp_31 = 0.0;
-    double kp_32 = 0.0;
-    double x_19 = 0.0;
-    double lf_23 = 0.0;
-    double lq_24 = 0.0;
-    double dlq_25 = 0.0;
-    double r_26 = 0.0;
-    double k_27 = 0.0;
-    double kx_28 = 0.0;
-    double use_log_33 = 0.0;
-    double bend_35 = 0.0;
-    double halley_34 = 0.0;
-    double first_36 = 0.0;
-    double second_37 = 0.0;
-    double xn_29 = 0.0;
+    double lo_21 = 0.0;
+    double hi_22 = 0.0;
+    double z_23 = 0.0;
+    double xp_31 = 0.0;
+    double rp_32 = 0.0;
+    double kp_33 = 0.0;
+    double x_20 = 0.0;
+    double lf_24 = 0.0;
+    double lq_25 = 0.0;
+    double dlq_26 = 0.0;
+    double r_27 = 0.0;
+    double k_28 = 0.0;
+    double kx_29 = 0.0;
+    double use_log_34 = 0.0;
+    double bend_36 = 0.0;
+    double halley_35 = 0.0;
+    double first_37 = 0.0;
+    double second_38 = 0.0;
+    double xn_30 = 0.0;
     {
-        const double lo_20__0 = mu - 3.141592653589793;
-        const double hi_21__0 = mu + 3.141592653589793;
-        const double z_22__0 = ((double)NAN);
-        const double xp_30__0 = ((double)NAN);
-        const double rp_31__0 = ((double)NAN);
-        const double kp_32__0 = ((double)NAN);
-        const double x_19__0 = mu;
-        lo_20 = lo_20__0;
-        hi_21 = hi_21__0;
-        z_22 = z_22__0;
-        xp_30 = xp_30__0;
-        rp_31 = rp_31__0;
-        kp_32 = kp_32__0;
-        x_19 = x_19__0;
+        const double lo_21__0 = mu - 3.141592653589793;
+        const double hi_22__0 = mu + 3.141592653589793;
+        const double z_23__0 = ((double)NAN);
+        const double xp_31__0 = ((double)NAN);
+        const double rp_32__0 = ((double)NAN);
+        const double kp_33__0 = ((double)NAN);
+        const double x_20__0 = mu;
+        lo_21 = lo_21__0;
+        hi_22 = hi_22__0;
+        z_23 = z_23__0;
+        xp_31 = xp_31__0;
+        rp_32 = rp_32__0;
+        kp_33 = kp_33__0;
+        x_20 = x_20__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
         if (s > 0.0) {
-            lf_23 = kernel_log_sf_f64(x_19, mu, kappa);
+            lf_24 = kernel_log_sf_f64(x_20, mu, kappa);
         } else {
-            lf_23 = kernel_log_cdf_f64(x_19, mu, kappa);
+            lf_24 = kernel_log_cdf_f64(x_20, mu, kappa);
         }
-        if (x_19 > mu - 3.141592653589793 && x_19 < mu + 3.141592653589793) {
+        if (x_20 > mu - 3.141592653589793 && x_20 < mu + 3.141592653589793) {
             { double irgen_o1;
-              lq_24 = log_prob__d0_f64(x_19, mu, kappa, 1.0, &irgen_o1);
-              dlq_25 = irgen_o1;
+              lq_25 = log_prob__d0_f64(x_20, mu, kappa, 1.0, &irgen_o1);
+              dlq_26 = irgen_o1;
             }
         } else {
-            lq_24 = kernel_log_prob_f64(x_19, mu, kappa);
+            lq_25 = kernel_log_prob_f64(x_20, mu, kappa);
             {
-                const double dlq_25__0 = 0.0;
-                dlq_25 = dlq_25__0;
+                const double dlq_26__0 = 0.0;
+                dlq_26 = dlq_26__0;
             }
         }
         {
-            const double irgen_c0 = lf_23 - t;
-            const double r_26__0 = s > 0.0 ? -irgen_c0 : irgen_c0;
-            const double k_27__0 = exp(-lf_23 + lq_24);
-            const double kx_28__0 = exp(-lf_23 + lq_24 + log(fabs(x_19)));
-            r_26 = r_26__0;
-            k_27 = k_27__0;
-            kx_28 = kx_28__0;
+            const double irgen_c0 = lf_24 - t;
+            const double r_27__0 = s > 0.0 ? -irgen_c0 : irgen_c0;
+            const double k_28__0 = exp(-lf_24 + lq_25);
+            const double kx_29__0 = exp(-lf_24 + lq_25 + log(fabs(x_20)));
+            r_27 = r_27__0;
+            k_28 = k_28__0;
+            kx_29 = kx_29__0;
         }
-        if (fabs(r_26) <= 2.0 * DBL_EPSILON * kx_28 && fabs(r_26) <= fabs(t) / 1024.0 + 0.0009765625 || r_26 == 0.0 || fabs(r_26) <= 4.0 * DBL_EPSILON * (fabs(t) + 1.0) || isnan(r_26)) {
+        if (fabs(r_27) <= 2.0 * DBL_EPSILON * kx_29 && fabs(r_27) <= fabs(t) / 1024.0 + 0.0009765625 || r_27 == 0.0 || fabs(r_27) <= 4.0 * DBL_EPSILON * (fabs(t) + 1.0) || isnan(r_27)) {
             {
-                const double irgen_c0 = fabs(r_26);
+                const double irgen_c0 = fabs(r_27);
                 const double irgen_c1 = fabs(t);
-                const double z_22__0 = irgen_c0 <= kx_28 * (2.0 * DBL_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625 || r_26 == 0.0 || irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0) ? x_19 : ((double)NAN);
-                z_22 = z_22__0;
+                const double z_23__0 = irgen_c0 <= kx_29 * (2.0 * DBL_EPSILON) && irgen_c0 <= irgen_c1 / 1024.0 + 0.0009765625 || r_27 == 0.0 || irgen_c0 <= 4.0 * DBL_EPSILON * (irgen_c1 + 1.0) ? x_20 : ((double)NAN);
+                z_23 = z_23__0;
             }
             break;
         }
         {
-            const double lo_20__0 = r_26 < 0.0 ? x_19 : lo_20;
-            const double hi_21__0 = r_26 > 0.0 ? x_19 : hi_21;
-            const double irgen_c0 = -r_26 + rp_31;
-            const double irgen_c1 = fabs(irgen_c0 + kp_32 * (x_19 - xp_30));
-            const double irgen_c2 = fabs(irgen_c0 + kp_32 * xp_30 * log(x_19 / xp_30));
-            const double use_log_33__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
-            const double bend_35__0 = dlq_25 - (s > 0.0 ? -k_27 : k_27);
-            const double irgen_c3 = 1.0 / k_27;
-            const double halley_34__0 = -(irgen_c3 * bend_35__0 * r_26 / 2.0) + 1.0;
-            const double irgen_c4 = r_26 * (halley_34__0 > 0.5 && halley_34__0 < 2.0 ? 1.0 / halley_34__0 : 1.0);
+            const double lo_21__0 = r_27 < 0.0 ? x_20 : lo_21;
+            const double hi_22__0 = r_27 > 0.0 ? x_20 : hi_22;
+            const double irgen_c0 = -r_27 + rp_32;
+            const double irgen_c1 = fabs(irgen_c0 + kp_33 * (x_20 - xp_31));
+            const double irgen_c2 = fabs(irgen_c0 + kp_33 * xp_31 * log(x_20 / xp_31));
+            const double use_log_34__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
+            const double bend_36__0 = dlq_26 - (s > 0.0 ? -k_28 : k_28);
+            const double irgen_c3 = 1.0 / k_28;
+            const double halley_35__0 = -(irgen_c3 * bend_36__0 * r_27 / 2.0) + 1.0;
+            const double irgen_c4 = r_27 * (halley_35__0 > 0.5 && halley_35__0 < 2.0 ? 1.0 / halley_35__0 : 1.0);
             const double irgen_c5 = 1.0 / DBL_MIN;
             const double irgen_c6 = -irgen_c5;
-            const double irgen_c7 = lo_20__0 >= 0.0 && x_19 > 0.0 || hi_21__0 <= 0.0 && x_19 < 0.0 ? fmax(fmin(x_19 * expm1(-(irgen_c4 / copysign(kx_28, x_19))) + x_19, irgen_c5), irgen_c6) : ((double)NAN);
-            const double irgen_c8 = use_log_33__0 > 0.0;
-            const double irgen_c9 = !(isinf(k_27) || isnan(k_27)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_19, irgen_c5), irgen_c6) : ((double)NAN);
-            const double first_36__0 = irgen_c8 ? irgen_c7 : irgen_c9;
-            const double second_37__0 = irgen_c8 ? irgen_c9 : irgen_c7;
-            const double xn_29__0 = first_36__0 > lo_20__0 && first_36__0 < hi_21__0 ? first_36__0 : second_37__0;
-            const double xp_30__0 = x_19;
-            const double rp_31__0 = r_26;
-            const double kp_32__0 = k_27;
-            lo_20 = lo_20__0;
-            hi_21 = hi_21__0;
-            use_log_33 = use_log_33__0;
-            bend_35 = bend_35__0;
-            halley_34 = halley_34__0;
-            first_36 = first_36__0;
-            second_37 = second_37__0;
-            xn_29 = xn_29__0;
-            xp_30 = xp_30__0;
-            rp_31 = rp_31__0;
-            kp_32 = kp_32__0;
+            const double irgen_c7 = lo_21__0 >= 0.0 && x_20 > 0.0 || hi_22__0 <= 0.0 && x_20 < 0.0 ? fmax(fmin(x_20 * expm1(-(irgen_c4 / copysign(kx_29, x_20))) + x_20, irgen_c5), irgen_c6) : ((double)NAN);
+            const double irgen_c8 = use_log_34__0 > 0.0;
+            const double irgen_c9 = !(isinf(k_28) || isnan(k_28)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_20, irgen_c5), irgen_c6) : ((double)NAN);
+            const double first_37__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const double second_38__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const double xn_30__0 = first_37__0 > lo_21__0 && first_37__0 < hi_22__0 ? first_37__0 : second_38__0;
+            const double xp_31__0 = x_20;
+            const double rp_32__0 = r_27;
+            const double kp_33__0 = k_28;
+            lo_21 = lo_21__0;
+            hi_22 = hi_22__0;
+            use_log_34 = use_log_34__0;
+            bend_36 = bend_36__0;
+            halley_35 = halley_35__0;
+            first_37 = first_37__0;
+            second_38 = second_38__0;
+            xn_30 = xn_30__0;
+            xp_31 = xp_31__0;
+            rp_32 = rp_32__0;
+            kp_33 = kp_33__0;
         }
-        if (!(!(isinf(hi_21) || isnan(hi_21)) && !(isinf(lo_20) || isnan(lo_20)) && fabs(r_26) > 4.0 * fabs(t) + 4.0) && xn_29 > lo_20 && xn_29 < hi_21) {
-            if (fabs(r_26) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_19 + xn_29) <= (use_log_33 <= 0.0 && halley_34 > 0.5 && halley_34 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_19), 1.0 / fabs(bend_35)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_19))) {
+        if (!(!(isinf(hi_22) || isnan(hi_22)) && !(isinf(lo_21) || isnan(lo_21)) && fabs(r_27) > 4.0 * fabs(t) + 4.0) && xn_30 > lo_21 && xn_30 < hi_22) {
+            if (fabs(r_27) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_20 + xn_30) <= (use_log_34 <= 0.0 && halley_35 > 0.5 && halley_35 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_20), 1.0 / fabs(bend_36)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_20))) {
                 {
-                    const double z_22__0 = xn_29;
-                    z_22 = z_22__0;
+                    const double z_23__0 = xn_30;
+                    z_23 = z_23__0;
                 }
                 break;
             }
         } else {
             {
-                const double irgen_c0 = lo_20 > 0.0;
+                const double irgen_c0 = lo_21 > 0.0;
                 const double irgen_c1 = 1.0 / DBL_MIN;
-                const double irgen_c2 = -hi_21;
-                const double irgen_c3 = hi_21 < 0.0;
+                const double irgen_c2 = -hi_22;
+                const double irgen_c3 = hi_22 < 0.0;
                 const double irgen_c4 = DBL_EPSILON * DBL_MIN;
-                const double irgen_c5 = fmax(lo_20, irgen_c4);
-                const double irgen_c6 = lo_20 >= 0.0 && hi_21 > 4.0 * irgen_c5;
-                const double xn_29__0 = isinf(hi_21) ? (irgen_c0 && lo_20 < 0.25 ? sqrt(lo_20) : irgen_c0 ? fmin(fmax(4.0 * lo_20, lo_20 * lo_20), irgen_c1) : lo_20 + fmax(1.0, -(2.0 * lo_20))) : isinf(lo_20) ? (irgen_c3 && hi_21 > -0.25 ? -sqrt(irgen_c2) : irgen_c3 ? fmax(fmin(4.0 * hi_21, -(hi_21 * hi_21)), -irgen_c1) : hi_21 - fmax(1.0, 2.0 * hi_21)) : irgen_c6 || hi_21 <= 0.0 && lo_20 < 4.0 * fmin(hi_21, -irgen_c4) ? (irgen_c6 ? sqrt(irgen_c5) * sqrt(hi_21) : -(sqrt(-lo_20) * sqrt(fmax(irgen_c2, irgen_c4)))) : 0.5 * hi_21 + 0.5 * lo_20;
-                xn_29 = xn_29__0;
+                const double irgen_c5 = fmax(lo_21, irgen_c4);
+                const double irgen_c6 = lo_21 >= 0.0 && hi_22 > 4.0 * irgen_c5;
+                const double xn_30__0 = isinf(hi_22) ? (irgen_c0 && lo_21 < 0.25 ? sqrt(lo_21) : irgen_c0 ? fmin(fmax(4.0 * lo_21, lo_21 * lo_21), irgen_c1) : lo_21 + fmax(1.0, -(2.0 * lo_21))) : isinf(lo_21) ? (irgen_c3 && hi_22 > -0.25 ? -sqrt(irgen_c2) : irgen_c3 ? fmax(fmin(4.0 * hi_22, -(hi_22 * hi_22)), -irgen_c1) : hi_22 - fmax(1.0, 2.0 * hi_22)) : irgen_c6 || hi_22 <= 0.0 && lo_21 < 4.0 * fmin(hi_22, -irgen_c4) ? (irgen_c6 ? sqrt(irgen_c5) * sqrt(hi_22) : -(sqrt(-lo_21) * sqrt(fmax(irgen_c2, irgen_c4)))) : 0.5 * hi_22 + 0.5 * lo_21;
+                xn_30 = xn_30__0;
             }
-            if (hi_21 - lo_20 <= 4.0 * DBL_EPSILON * fmax(fabs(lo_20), fabs(hi_21)) && !(isinf(hi_21) || isnan(hi_21)) && !(isinf(lo_20) || isnan(lo_20)) || xn_29 >= hi_21 || xn_29 <= lo_20) {
+            if (hi_22 - lo_21 <= 4.0 * DBL_EPSILON * fmax(fabs(lo_21), fabs(hi_22)) && !(isinf(hi_22) || isnan(hi_22)) && !(isinf(lo_21) || isnan(lo_21)) || xn_30 >= hi_22 || xn_30 <= lo_21) {
                 {
                     const double irgen_c0 = 1.0 / DBL_MIN;
-                    const double z_22__0 = irgen_c0 <= lo_20 ? hi_21 : hi_21 <= -irgen_c0 ? lo_20 : lo_20 >= xn_29 || hi_21 <= xn_29 ? x_19 : xn_29;
-                    z_22 = z_22__0;
+                    const double z_23__0 = irgen_c0 <= lo_21 ? hi_22 : hi_22 <= -irgen_c0 ? lo_21 : lo_21 >= xn_30 || hi_22 <= xn_30 ? x_20 : xn_30;
+                    z_23 = z_23__0;
                 }
                 break;
             }
         }
         {
-            const double x_19__0 = xn_29;
-            x_19 = x_19__0;
+            const double x_20__0 = xn_30;
+            x_20 = x_20__0;
         }
     }
-    return z_22;
+    return z_23;
 }
 
 IRGEN_FN double kernel_icdf_f64(double u, double mu, double kappa)
 {
-    double z_18 = 0.0;
+    double z_19 = 0.0;
     if (!(u >= 0.0 && u <= 1.0) || !(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(u)) {
         return ((double)NAN);
     }
     if (u == 0.0) {
         {
-            const double z_18__0 = mu - 3.141592653589793;
-            z_18 = z_18__0;
+            const double z_19__0 = mu - 3.141592653589793;
+            z_19 = z_19__0;
         }
     } else {
         if (u == 1.0) {
             {
-                const double z_18__0 = mu + 3.141592653589793;
-                z_18 = z_18__0;
+                const double z_19__0 = mu + 3.141592653589793;
+                z_19 = z_19__0;
             }
         } else {
-            z_18 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, mu, kappa);
+            z_19 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, mu, kappa);
         }
     }
-    return z_18;
+    return z_19;
 }
 
 IRGEN_FN double icdf_group_f64(double u, double mu, double kappa)
@@ -2230,10 +1939,10 @@ IRGEN_FN double icdf_group_f64(double u, double mu, double kappa)
 
 IRGEN_FN double kernel_icdf_grad_f64(double u, double mu, double kappa, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
-    double z_38 = 0.0;
-    double lq_39 = 0.0;
-    double dz_40 = 0.0;
+    double z_39 = 0.0;
+    double lq_40 = 0.0;
     double dz_41 = 0.0;
+    double dz_42 = 0.0;
     if (!(u >= 0.0 && u <= 1.0) || !(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu) || isnan(u)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -2242,28 +1951,28 @@ IRGEN_FN double kernel_icdf_grad_f64(double u, double mu, double kappa, double* 
     }
     if (u == 0.0) {
         {
-            const double z_38__0 = mu - 3.141592653589793;
-            z_38 = z_38__0;
+            const double z_39__0 = mu - 3.141592653589793;
+            z_39 = z_39__0;
         }
     } else {
         if (u == 1.0) {
             {
-                const double z_38__0 = mu + 3.141592653589793;
-                z_38 = z_38__0;
+                const double z_39__0 = mu + 3.141592653589793;
+                z_39 = z_39__0;
             }
         } else {
-            z_38 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, mu, kappa);
+            z_39 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, mu, kappa);
         }
     }
-    lq_39 = kernel_log_prob_f64(z_38, mu, kappa);
+    lq_40 = kernel_log_prob_f64(z_39, mu, kappa);
     { double irgen_o1;
-      dz_40 = kernel_implicit_grad_f64(z_38, mu, kappa, &irgen_o1);
-      dz_41 = irgen_o1;
+      dz_41 = kernel_implicit_grad_f64(z_39, mu, kappa, &irgen_o1);
+      dz_42 = irgen_o1;
     }
-    *irgen_r1 = exp(-lq_39);
-    *irgen_r2 = dz_40;
-    *irgen_r3 = dz_41;
-    return z_38;
+    *irgen_r1 = exp(-lq_40);
+    *irgen_r2 = dz_41;
+    *irgen_r3 = dz_42;
+    return z_39;
 }
 
 IRGEN_FN double icdf_grad_group_f64(double u, double mu, double kappa)
@@ -2273,26 +1982,26 @@ IRGEN_FN double icdf_grad_group_f64(double u, double mu, double kappa)
 
 IRGEN_FN double kernel_log_icdf_f64(double log_u, double mu, double kappa)
 {
-    double z_42 = 0.0;
+    double z_43 = 0.0;
     if (!(kappa > 0.0) || log_u > 0.0 || isinf(kappa) || isinf(mu) || isnan(log_u) || isnan(mu)) {
         return ((double)NAN);
     }
     if (log_u == -((double)INFINITY)) {
         {
-            const double z_42__0 = mu - 3.141592653589793;
-            z_42 = z_42__0;
+            const double z_43__0 = mu - 3.141592653589793;
+            z_43 = z_43__0;
         }
     } else {
         if (log_u == 0.0) {
             {
-                const double z_42__0 = mu + 3.141592653589793;
-                z_42 = z_42__0;
+                const double z_43__0 = mu + 3.141592653589793;
+                z_43 = z_43__0;
             }
         } else {
-            z_42 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), mu, kappa);
+            z_43 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), mu, kappa);
         }
     }
-    return z_42;
+    return z_43;
 }
 
 IRGEN_FN double log_icdf_group_f64(double log_u, double mu, double kappa)
@@ -2302,26 +2011,26 @@ IRGEN_FN double log_icdf_group_f64(double log_u, double mu, double kappa)
 
 IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double mu, double kappa)
 {
-    double z_43 = 0.0;
+    double z_44 = 0.0;
     if (!(kappa > 0.0) || log_1mu > 0.0 || isinf(kappa) || isinf(mu) || isnan(log_1mu) || isnan(mu)) {
         return ((double)NAN);
     }
     if (log_1mu == 0.0) {
         {
-            const double z_43__0 = mu - 3.141592653589793;
-            z_43 = z_43__0;
+            const double z_44__0 = mu - 3.141592653589793;
+            z_44 = z_44__0;
         }
     } else {
         if (log_1mu == -((double)INFINITY)) {
             {
-                const double z_43__0 = mu + 3.141592653589793;
-                z_43 = z_43__0;
+                const double z_44__0 = mu + 3.141592653589793;
+                z_44 = z_44__0;
             }
         } else {
-            z_43 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), mu, kappa);
+            z_44 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), mu, kappa);
         }
     }
-    return z_43;
+    return z_44;
 }
 
 IRGEN_FN double icdf_upper_group_f64(double log_1mu, double mu, double kappa)
@@ -2813,38 +2522,38 @@ IRGEN_FN double sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double mu, double kappa, irgen_rng* irgen_rng)
 {
-    double sample_44 = 0.0;
+    double sample_45 = 0.0;
     if (!(kappa > 0.0) || isinf(kappa) || isinf(mu) || isnan(mu)) {
         return ((double)NAN);
     }
-    sample_44 = sample_f64(mu, kappa, irgen_rng);
-    return sample_44;
+    sample_45 = sample_f64(mu, kappa, irgen_rng);
+    return sample_45;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double mu, double kappa, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
 {
-    double dz_45 = 0.0;
     double dz_46 = 0.0;
-    double score_47 = 0.0;
+    double dz_47 = 0.0;
     double score_48 = 0.0;
     double score_49 = 0.0;
     double score_50 = 0.0;
+    double score_51 = 0.0;
     { double irgen_o1;
-      dz_45 = kernel_implicit_grad_f64(x, mu, kappa, &irgen_o1);
-      dz_46 = irgen_o1;
+      dz_46 = kernel_implicit_grad_f64(x, mu, kappa, &irgen_o1);
+      dz_47 = irgen_o1;
     }
     { double irgen_o1, irgen_o2, irgen_o3;
-      score_47 = kernel_log_prob_grad_f64(x, mu, kappa, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_48 = irgen_o1;
-      score_49 = irgen_o2;
-      score_50 = irgen_o3;
+      score_48 = kernel_log_prob_grad_f64(x, mu, kappa, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_49 = irgen_o1;
+      score_50 = irgen_o2;
+      score_51 = irgen_o3;
     }
-    *irgen_r1 = dz_46;
-    *irgen_r2 = score_47;
-    *irgen_r3 = score_48;
-    *irgen_r4 = score_49;
-    *irgen_r5 = score_50;
-    return dz_45;
+    *irgen_r1 = dz_47;
+    *irgen_r2 = score_48;
+    *irgen_r3 = score_49;
+    *irgen_r4 = score_50;
+    *irgen_r5 = score_51;
+    return dz_46;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous

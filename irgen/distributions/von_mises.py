@@ -99,13 +99,20 @@ def body_mass(r, k):
 
 @dsl
 def log_lower(w, k):
-    """log F(-w) for the centred distribution, 0 <= w <= pi: the mass below -w."""
+    """log F(-w) for the centred distribution, 0 <= w <= pi: the mass below -w. Its
+    derivative in w is stated in closed form, -q(w) / F(-w): in the tail -1 / tail_mass,
+    in the body -exp(-e - log_z) / F, added as (w - wd) * detach(...) with wd = detach(w)
+    (zero in value, dw in tangent), so that the quadratures carry the tangent in k alone
+    and the implicit gradient's ratio -(d log F / dk) / (d log F / dx) needs no density."""
+    wd = detach(w)
     log_z = LOG_2PI + log_i0e(k)
-    r = sin(0.5 * w)
+    r = sin(0.5 * wd)
     e = 2.0 * k * r * r                     # k (1 - cos w)
-    if e > TAIL_FROM or w > 0.5 * PI:
-        return log(tail_mass(w, k)) - e - log_z
-    return log(0.5 - body_mass(r, k) * exp(-log_z))     # finite derivative at w = 0
+    if e > TAIL_FROM or wd > 0.5 * PI:
+        m = tail_mass(wd, k)
+        return log(m) - e - log_z + (w - wd) * detach(-1.0 / m)
+    f = 0.5 - body_mass(r, k) * exp(-log_z)
+    return log(f) + (w - wd) * detach(-exp(-e - log_z) / f)    # finite derivative at w = 0
 
 
 @dsl
@@ -213,5 +220,5 @@ Fisher's method, wrapped into [-pi, pi).""",
             Param("kappa", "concentration", "positive")),
     support=Periodic(-PI, PI),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
-    float32="double", implicit="density", group=group, sample=sample,
+    float32="double", group=group, sample=sample,
 )
