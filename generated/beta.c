@@ -4497,6 +4497,116 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd ndtri_rough_v_f64(irgen_md irgen_m0, irgen_vd p)
+{
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd q__0 = irgen_v_fmin_f64(p, 1.0 - p);
+        const irgen_vd t__0 = irgen_v_sqrt_f64(-(2.0 * irgen_v_log_f64(irgen_m0, q__0)));
+        const irgen_vd x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return irgen_sel_f64((p < irgen_bc_f64(0.5)), -x__0, x__0);
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd beta_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd a, irgen_vd b)
+{
+    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd pa = irgen_bc_f64(0.0);
+    irgen_vd pb = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd log_b = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd h = irgen_bc_f64(0.0);
+    irgen_vd w = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_c0 = (u > irgen_bc_f64(0.5));
+        const irgen_vd p__0 = irgen_sel_f64(irgen_c0, 1.0 - u, u);
+        const irgen_vd pa__0 = irgen_sel_f64(irgen_c0, b, a);
+        const irgen_vd pb__0 = irgen_sel_f64(irgen_c0, a, b);
+        p = p__0;
+        pa = pa__0;
+        pb = pb__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ndtri_rough_v_f64(irgen_m0, p);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = -_irgen_t1;
+        y = y__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_a_beta_v_f64(irgen_m0, pa, pb);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd log_b__0 = _irgen_t2 - irgen_v_log_f64(irgen_m0, pa);
+        log_b = log_b__0;
+    }
+    {
+        const irgen_md irgen_m1 = ((pa > irgen_bc_f64(1.0)) & (pb > irgen_bc_f64(1.0)));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            {
+                const irgen_vd r__0 = 0.16666666666666666 * y * y - 0.5;
+                const irgen_vd s__0 = 1.0 / (2.0 * pa - 1.0);
+                const irgen_vd t__0 = 1.0 / (2.0 * pb - 1.0);
+                const irgen_vd h__0 = 2.0 / (s__0 + t__0);
+                const irgen_vd irgen_c0 = 1.0 / h__0;
+                const irgen_vd w__0 = irgen_c0 * y * irgen_v_sqrt_f64(h__0 + r__0) - (-s__0 + t__0) * (-(0.6666666666666666 * irgen_c0) + r__0 + 0.8333333333333334);
+                const irgen_vd x__0 = pa / (pa + pb * irgen_v_exp_f64(irgen_m2, 2.0 * w__0));
+                r = irgen_sel_f64(irgen_m2, r__0, r);
+                s = irgen_sel_f64(irgen_m2, s__0, s);
+                t = irgen_sel_f64(irgen_m2, t__0, t);
+                h = irgen_sel_f64(irgen_m2, h__0, h);
+                w = irgen_sel_f64(irgen_m2, w__0, w);
+                x = irgen_sel_f64(irgen_m2, x__0, x);
+            }
+        }
+        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
+        if (irgen_any_f64(irgen_m3)) {
+            {
+                const irgen_vd t__0 = 0.1111111111111111 / pb;
+                const irgen_vd c__0 = -t__0 + y * irgen_v_sqrt_f64(t__0) + 1.0;
+                const irgen_vd c__1 = 2.0 * pb * c__0 * c__0 * c__0;
+                t = irgen_sel_f64(irgen_m3, t__0, t);
+                c = irgen_sel_f64(irgen_m3, c__1, c);
+            }
+            {
+                const irgen_md irgen_m4 = (c <= irgen_bc_f64(0.0));
+                irgen_md irgen_m5 = irgen_m3 & irgen_m4;
+                {
+                    const irgen_vd x__0 = -irgen_v_expm1_f64(irgen_m5, (log_b + irgen_v_log_f64(irgen_m5, pb) + irgen_v_log1p_f64(irgen_m5, -p)) / pb);
+                    x = irgen_sel_f64(irgen_m5, x__0, x);
+                }
+                irgen_md irgen_m6 = irgen_m3 & ~irgen_m4;
+                {
+                    const irgen_vd c__0 = (4.0 * pa + 2.0 * pb - 2.0) / c;
+                    const irgen_vd x__0 = irgen_sel_f64((c__0 <= irgen_bc_f64(1.0)), irgen_v_exp_f64(irgen_m6, (log_b + irgen_v_log_f64(irgen_m6, p * pa)) / pa), 1.0 - 2.0 / (c__0 + 1.0));
+                    c = irgen_sel_f64(irgen_m6, c__0, c);
+                    x = irgen_sel_f64(irgen_m6, x__0, x);
+                }
+            }
+        }
+    }
+    return irgen_sel_f64((u > irgen_bc_f64(0.5)), 1.0 - x, x);
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd d0_x, irgen_vd* irgen_r1)
 {
     irgen_vd d0_lower = irgen_bc_f64(0.0);
@@ -4540,6 +4650,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
     irgen_vd xp_33 = irgen_bc_f64(0.0);
     irgen_vd rp_34 = irgen_bc_f64(0.0);
     irgen_vd kp_35 = irgen_bc_f64(0.0);
+    irgen_vd guess_37 = irgen_bc_f64(0.0);
     irgen_vd x_22 = irgen_bc_f64(0.0);
     irgen_vd lf_26 = irgen_bc_f64(0.0);
     irgen_vd lq_27 = irgen_bc_f64(0.0);
@@ -4548,10 +4659,10 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
     irgen_vd k_30 = irgen_bc_f64(0.0);
     irgen_vd kx_31 = irgen_bc_f64(0.0);
     irgen_vd use_log_36 = irgen_bc_f64(0.0);
-    irgen_vd bend_38 = irgen_bc_f64(0.0);
-    irgen_vd halley_37 = irgen_bc_f64(0.0);
-    irgen_vd first_39 = irgen_bc_f64(0.0);
-    irgen_vd second_40 = irgen_bc_f64(0.0);
+    irgen_vd bend_39 = irgen_bc_f64(0.0);
+    irgen_vd halley_38 = irgen_bc_f64(0.0);
+    irgen_vd first_40 = irgen_bc_f64(0.0);
+    irgen_vd second_41 = irgen_bc_f64(0.0);
     irgen_vd xn_32 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
@@ -4561,14 +4672,20 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
         const double xp_33__0 = ((double)NAN);
         const double rp_34__0 = ((double)NAN);
         const double kp_35__0 = ((double)NAN);
-        const double x_22__0 = 0.5;
         lo_23 = irgen_bc_f64(lo_23__0);
         hi_24 = irgen_bc_f64(hi_24__0);
         z_25 = irgen_bc_f64(z_25__0);
         xp_33 = irgen_bc_f64(xp_33__0);
         rp_34 = irgen_bc_f64(rp_34__0);
         kp_35 = irgen_bc_f64(kp_35__0);
-        x_22 = irgen_bc_f64(x_22__0);
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = beta_guess_v_f64(irgen_m0, u, a, b);
+      guess_37 = irgen_o0;
+    }
+    {
+        const irgen_vd x_22__0 = irgen_sel_f64(((guess_37 > lo_23) & (guess_37 < hi_24)), guess_37, irgen_bc_f64(0.5));
+        x_22 = x_22__0;
     }
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
@@ -4646,28 +4763,28 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_35 * (x_22 - xp_33));
                     const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_35 * xp_33 * irgen_v_log_f64(irgen_m1, x_22 / xp_33));
                     const irgen_vd use_log_36__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
-                    const irgen_vd bend_38__0 = dlq_28 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_30, k_30);
+                    const irgen_vd bend_39__0 = dlq_28 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_30, k_30);
                     const irgen_vd irgen_c3 = 1.0 / k_30;
-                    const irgen_vd halley_37__0 = -(irgen_c3 * bend_38__0 * r_29 / 2.0) + 1.0;
-                    const irgen_vd irgen_c4 = r_29 * irgen_sel_f64(((halley_37__0 > irgen_bc_f64(0.5)) & (halley_37__0 < irgen_bc_f64(2.0))), 1.0 / halley_37__0, irgen_bc_f64(1.0));
+                    const irgen_vd halley_38__0 = -(irgen_c3 * bend_39__0 * r_29 / 2.0) + 1.0;
+                    const irgen_vd irgen_c4 = r_29 * irgen_sel_f64(((halley_38__0 > irgen_bc_f64(0.5)) & (halley_38__0 < irgen_bc_f64(2.0))), 1.0 / halley_38__0, irgen_bc_f64(1.0));
                     const double irgen_c5 = 1.0 / DBL_MIN;
                     const double irgen_c6 = -irgen_c5;
                     const irgen_vd irgen_c7 = irgen_sel_f64((((lo_23__0 >= irgen_bc_f64(0.0)) & (x_22 > irgen_bc_f64(0.0))) | ((hi_24__0 <= irgen_bc_f64(0.0)) & (x_22 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_22 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_31, x_22))) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_md irgen_c8 = (use_log_36__0 > irgen_bc_f64(0.0));
                     const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_30) == ((double)INFINITY)) | (k_30 != k_30))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
-                    const irgen_vd first_39__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
-                    const irgen_vd second_40__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
-                    const irgen_vd xn_32__0 = irgen_sel_f64(((first_39__0 > lo_23__0) & (first_39__0 < hi_24__0)), first_39__0, second_40__0);
+                    const irgen_vd first_40__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vd second_41__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vd xn_32__0 = irgen_sel_f64(((first_40__0 > lo_23__0) & (first_40__0 < hi_24__0)), first_40__0, second_41__0);
                     const irgen_vd xp_33__0 = x_22;
                     const irgen_vd rp_34__0 = r_29;
                     const irgen_vd kp_35__0 = k_30;
                     lo_23 = lo_23__0;
                     hi_24 = hi_24__0;
                     use_log_36 = use_log_36__0;
-                    bend_38 = bend_38__0;
-                    halley_37 = halley_37__0;
-                    first_39 = first_39__0;
-                    second_40 = second_40__0;
+                    bend_39 = bend_39__0;
+                    halley_38 = halley_38__0;
+                    first_40 = first_40__0;
+                    second_41 = second_41__0;
                     xn_32 = xn_32__0;
                     xp_33 = xp_33__0;
                     rp_34 = rp_34__0;
@@ -4678,7 +4795,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     irgen_md irgen_m12 = irgen_m1 & irgen_m11;
                     if (irgen_any_f64(irgen_m12)) {
                         {
-                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_22 + xn_32) <= irgen_sel_f64(((use_log_36 <= irgen_bc_f64(0.0)) & (halley_37 > irgen_bc_f64(0.5)) & (halley_37 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_22), 1.0 / irgen_v_fabs_f64(bend_38)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_22))));
+                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_22 + xn_32) <= irgen_sel_f64(((use_log_36 <= irgen_bc_f64(0.0)) & (halley_38 > irgen_bc_f64(0.5)) & (halley_38 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_22), 1.0 / irgen_v_fabs_f64(bend_39)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_22))));
                             irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vd z_25__0 = xn_32;
@@ -4785,17 +4902,31 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd a, irgen_vd b)
 {
+    irgen_vd guess_42 = irgen_bc_f64(0.0);
+    irgen_vd group_43 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = beta_guess_v_f64(irgen_m0, u, a, b);
+      guess_42 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = group_v_f64(irgen_m0, guess_42, a, b);
+      group_43 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_43 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_43 < irgen_bc_f64(16.0))), group_43 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_43 < irgen_bc_f64(32.0))), group_43, irgen_c0));
+    }
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3)
 {
-    irgen_vd z_41 = irgen_bc_f64(0.0);
-    irgen_vd lq_42 = irgen_bc_f64(0.0);
-    irgen_vd dz_43 = irgen_bc_f64(0.0);
-    irgen_vd dz_44 = irgen_bc_f64(0.0);
+    irgen_vd z_44 = irgen_bc_f64(0.0);
+    irgen_vd lq_45 = irgen_bc_f64(0.0);
+    irgen_vd dz_46 = irgen_bc_f64(0.0);
+    irgen_vd dz_47 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -4818,8 +4949,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
             const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_41__0 = 0.0;
-                z_41 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_41__0), z_41);
+                const double z_44__0 = 0.0;
+                z_44 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_44__0), z_44);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -4827,32 +4958,32 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_41__0 = 1.0;
-                        z_41 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_41__0), z_41);
+                        const double z_44__0 = 1.0;
+                        z_44 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_44__0), z_44);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, a, b);
-                          z_41 = irgen_sel_f64(irgen_m9, irgen_o0, z_41);
+                          z_44 = irgen_sel_f64(irgen_m9, irgen_o0, z_44);
                         }
                     }
                 }
             }
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_41, a, b);
-          lq_42 = irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_44, a, b);
+          lq_45 = irgen_o0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_41, a, b, &irgen_o1);
-          dz_43 = irgen_o0;
-          dz_44 = irgen_o1;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_44, a, b, &irgen_o1);
+          dz_46 = irgen_o0;
+          dz_47 = irgen_o1;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_41, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_42), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_43, irgen_ret2);
-        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_44, irgen_ret3);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_44, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_45), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_46, irgen_ret2);
+        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_47, irgen_ret3);
         *irgen_r1 = irgen_ret1;
         *irgen_r2 = irgen_ret2;
         *irgen_r3 = irgen_ret3;
@@ -4866,14 +4997,28 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
 
 static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd a, irgen_vd b)
 {
+    irgen_vd guess_48 = irgen_bc_f64(0.0);
+    irgen_vd group_49 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = beta_guess_v_f64(irgen_m0, u, a, b);
+      guess_48 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = group_v_f64(irgen_m0, guess_48, a, b);
+      group_49 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_49 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_49 < irgen_bc_f64(16.0))), group_49 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_49 < irgen_bc_f64(32.0))), group_49, irgen_c0));
+    }
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd a, irgen_vd b)
 {
-    irgen_vd z_45 = irgen_bc_f64(0.0);
+    irgen_vd z_50 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (log_u != log_u));
@@ -4890,8 +5035,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
             const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_45__0 = 0.0;
-                z_45 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_45__0), z_45);
+                const double z_50__0 = 0.0;
+                z_50 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_50__0), z_50);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -4899,20 +5044,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_45__0 = 1.0;
-                        z_45 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_45__0), z_45);
+                        const double z_50__0 = 1.0;
+                        z_50 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_50__0), z_50);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), a, b);
-                          z_45 = irgen_sel_f64(irgen_m9, irgen_o0, z_45);
+                          z_50 = irgen_sel_f64(irgen_m9, irgen_o0, z_50);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_45, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_50, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4920,14 +5065,28 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd a, irgen_vd b)
 {
+    irgen_vd guess_51 = irgen_bc_f64(0.0);
+    irgen_vd group_52 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = beta_guess_v_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, log_u), a, b);
+      guess_51 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = group_v_f64(irgen_m0, guess_51, a, b);
+      group_52 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_52 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_52 < irgen_bc_f64(16.0))), group_52 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_52 < irgen_bc_f64(32.0))), group_52, irgen_c0));
+    }
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd a, irgen_vd b)
 {
-    irgen_vd z_46 = irgen_bc_f64(0.0);
+    irgen_vd z_53 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)) | (log_1mu != log_1mu));
@@ -4944,8 +5103,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
             const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_46__0 = 0.0;
-                z_46 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_46__0), z_46);
+                const double z_53__0 = 0.0;
+                z_53 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_53__0), z_53);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -4953,20 +5112,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_46__0 = 1.0;
-                        z_46 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_46__0), z_46);
+                        const double z_53__0 = 1.0;
+                        z_53 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_53__0), z_53);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), a, b);
-                          z_46 = irgen_sel_f64(irgen_m9, irgen_o0, z_46);
+                          z_53 = irgen_sel_f64(irgen_m9, irgen_o0, z_53);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_46, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_53, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -4974,8 +5133,22 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
 
 static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd a, irgen_vd b)
 {
+    irgen_vd guess_54 = irgen_bc_f64(0.0);
+    irgen_vd group_55 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = beta_guess_v_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, log_1mu), a, b);
+      guess_54 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = group_v_f64(irgen_m0, guess_54, a, b);
+      group_55 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_55 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_55 < irgen_bc_f64(16.0))), group_55 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_55 < irgen_bc_f64(32.0))), group_55, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -5571,7 +5744,7 @@ static inline __attribute__((always_inline)) irgen_vd beta_sample_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_47 = irgen_bc_f64(0.0);
+    irgen_vd sample_56 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)));
@@ -5586,9 +5759,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = beta_sample_v_f64(irgen_m0, a, b, irgen_rng);
-          sample_47 = irgen_o0;
+          sample_56 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_47, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_56, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5596,12 +5769,12 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd a, irgen_vd b, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5)
 {
-    irgen_vd dz_48 = irgen_bc_f64(0.0);
-    irgen_vd dz_49 = irgen_bc_f64(0.0);
-    irgen_vd score_50 = irgen_bc_f64(0.0);
-    irgen_vd score_51 = irgen_bc_f64(0.0);
-    irgen_vd score_52 = irgen_bc_f64(0.0);
-    irgen_vd score_53 = irgen_bc_f64(0.0);
+    irgen_vd dz_57 = irgen_bc_f64(0.0);
+    irgen_vd dz_58 = irgen_bc_f64(0.0);
+    irgen_vd score_59 = irgen_bc_f64(0.0);
+    irgen_vd score_60 = irgen_bc_f64(0.0);
+    irgen_vd score_61 = irgen_bc_f64(0.0);
+    irgen_vd score_62 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -5610,22 +5783,22 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
     irgen_vd irgen_ret5 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0, irgen_o1;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, a, b, &irgen_o1);
-      dz_48 = irgen_o0;
-      dz_49 = irgen_o1;
+      dz_57 = irgen_o0;
+      dz_58 = irgen_o1;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, a, b, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_50 = irgen_o0;
-      score_51 = irgen_o1;
-      score_52 = irgen_o2;
-      score_53 = irgen_o3;
+      score_59 = irgen_o0;
+      score_60 = irgen_o1;
+      score_61 = irgen_o2;
+      score_62 = irgen_o3;
     }
-    *irgen_r1 = dz_49;
-    *irgen_r2 = score_50;
-    *irgen_r3 = score_51;
-    *irgen_r4 = score_52;
-    *irgen_r5 = score_53;
-    return dz_48;
+    *irgen_r1 = dz_58;
+    *irgen_r2 = score_59;
+    *irgen_r3 = score_60;
+    *irgen_r4 = score_61;
+    *irgen_r5 = score_62;
+    return dz_57;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;
@@ -5867,7 +6040,7 @@ static inline __attribute__((always_inline)) irgen_vd beta_log_sample_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd b, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd log_sample_54 = irgen_bc_f64(0.0);
+    irgen_vd log_sample_63 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(a > irgen_bc_f64(0.0))) | (~(b > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(a) == ((double)INFINITY)) | (irgen_v_fabs_f64(b) == ((double)INFINITY)));
@@ -5882,9 +6055,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_sample_v_f64(ir
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = beta_log_sample_v_f64(irgen_m0, a, b, irgen_rng);
-          log_sample_54 = irgen_o0;
+          log_sample_63 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_54, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, log_sample_63, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;

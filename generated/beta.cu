@@ -3046,6 +3046,98 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double a, double b, double* i
     }
 }
 
+IRGEN_FN double ndtri_rough_f64(double p)
+{
+    double q = 0.0;
+    double t = 0.0;
+    double x = 0.0;
+    {
+        const double q__0 = fmin(p, 1.0 - p);
+        const double t__0 = sqrt(-(2.0 * log(q__0)));
+        const double x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return p < 0.5 ? -x__0 : x__0;
+    }
+}
+
+IRGEN_FN double beta_guess_f64(double u, double a, double b)
+{
+    double p = 0.0;
+    double pa = 0.0;
+    double pb = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    double _irgen_t2 = 0.0;
+    double log_b = 0.0;
+    double r = 0.0;
+    double s = 0.0;
+    double t = 0.0;
+    double h = 0.0;
+    double w = 0.0;
+    double x = 0.0;
+    double c = 0.0;
+    {
+        const double irgen_c0 = u > 0.5;
+        const double p__0 = irgen_c0 ? 1.0 - u : u;
+        const double pa__0 = irgen_c0 ? b : a;
+        const double pb__0 = irgen_c0 ? a : b;
+        p = p__0;
+        pa = pa__0;
+        pb = pb__0;
+    }
+    _irgen_t1 = ndtri_rough_f64(p);
+    {
+        const double y__0 = -_irgen_t1;
+        y = y__0;
+    }
+    _irgen_t2 = log_a_beta_f64(pa, pb);
+    {
+        const double log_b__0 = _irgen_t2 - log(pa);
+        log_b = log_b__0;
+    }
+    if (pa > 1.0 && pb > 1.0) {
+        {
+            const double r__0 = 0.16666666666666666 * y * y - 0.5;
+            const double s__0 = 1.0 / (2.0 * pa - 1.0);
+            const double t__0 = 1.0 / (2.0 * pb - 1.0);
+            const double h__0 = 2.0 / (s__0 + t__0);
+            const double irgen_c0 = 1.0 / h__0;
+            const double w__0 = irgen_c0 * y * sqrt(h__0 + r__0) - (-s__0 + t__0) * (-(0.6666666666666666 * irgen_c0) + r__0 + 0.8333333333333334);
+            const double x__0 = pa / (pa + pb * exp(2.0 * w__0));
+            r = r__0;
+            s = s__0;
+            t = t__0;
+            h = h__0;
+            w = w__0;
+            x = x__0;
+        }
+    } else {
+        {
+            const double t__0 = 0.1111111111111111 / pb;
+            const double c__0 = -t__0 + y * sqrt(t__0) + 1.0;
+            const double c__1 = 2.0 * pb * c__0 * c__0 * c__0;
+            t = t__0;
+            c = c__1;
+        }
+        if (c <= 0.0) {
+            {
+                const double x__0 = -expm1((log_b + log(pb) + log1p(-p)) / pb);
+                x = x__0;
+            }
+        } else {
+            {
+                const double c__0 = (4.0 * pa + 2.0 * pb - 2.0) / c;
+                const double x__0 = c__0 <= 1.0 ? exp((log_b + log(p * pa)) / pa) : 1.0 - 2.0 / (c__0 + 1.0);
+                c = c__0;
+                x = x__0;
+            }
+        }
+    }
+    return u > 0.5 ? 1.0 - x : x;
+}
+
 IRGEN_FN double log_prob__d0_f64(double x, double a, double b, double d0_x, double* irgen_r1)
 {
     double d0_lower = 0.0;
@@ -3082,6 +3174,7 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
     double xp_33 = 0.0;
     double rp_34 = 0.0;
     double kp_35 = 0.0;
+    double guess_37 = 0.0;
     double x_22 = 0.0;
     double lf_26 = 0.0;
     double lq_27 = 0.0;
@@ -3090,10 +3183,10 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
     double k_30 = 0.0;
     double kx_31 = 0.0;
     double use_log_36 = 0.0;
-    double bend_38 = 0.0;
-    double halley_37 = 0.0;
-    double first_39 = 0.0;
-    double second_40 = 0.0;
+    double bend_39 = 0.0;
+    double halley_38 = 0.0;
+    double first_40 = 0.0;
+    double second_41 = 0.0;
     double xn_32 = 0.0;
     {
         const double lo_23__0 = 0.0;
@@ -3102,13 +3195,16 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         const double xp_33__0 = ((double)NAN);
         const double rp_34__0 = ((double)NAN);
         const double kp_35__0 = ((double)NAN);
-        const double x_22__0 = 0.5;
         lo_23 = lo_23__0;
         hi_24 = hi_24__0;
         z_25 = z_25__0;
         xp_33 = xp_33__0;
         rp_34 = rp_34__0;
         kp_35 = kp_35__0;
+    }
+    guess_37 = beta_guess_f64(u, a, b);
+    {
+        const double x_22__0 = guess_37 > lo_23 && guess_37 < hi_24 ? guess_37 : 0.5;
         x_22 = x_22__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
@@ -3154,35 +3250,35 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
             const double irgen_c1 = fabs(irgen_c0 + kp_35 * (x_22 - xp_33));
             const double irgen_c2 = fabs(irgen_c0 + kp_35 * xp_33 * log(x_22 / xp_33));
             const double use_log_36__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
-            const double bend_38__0 = dlq_28 - (s > 0.0 ? -k_30 : k_30);
+            const double bend_39__0 = dlq_28 - (s > 0.0 ? -k_30 : k_30);
             const double irgen_c3 = 1.0 / k_30;
-            const double halley_37__0 = -(irgen_c3 * bend_38__0 * r_29 / 2.0) + 1.0;
-            const double irgen_c4 = r_29 * (halley_37__0 > 0.5 && halley_37__0 < 2.0 ? 1.0 / halley_37__0 : 1.0);
+            const double halley_38__0 = -(irgen_c3 * bend_39__0 * r_29 / 2.0) + 1.0;
+            const double irgen_c4 = r_29 * (halley_38__0 > 0.5 && halley_38__0 < 2.0 ? 1.0 / halley_38__0 : 1.0);
             const double irgen_c5 = 1.0 / DBL_MIN;
             const double irgen_c6 = -irgen_c5;
             const double irgen_c7 = lo_23__0 >= 0.0 && x_22 > 0.0 || hi_24__0 <= 0.0 && x_22 < 0.0 ? fmax(fmin(x_22 * expm1(-(irgen_c4 / copysign(kx_31, x_22))) + x_22, irgen_c5), irgen_c6) : ((double)NAN);
             const double irgen_c8 = use_log_36__0 > 0.0;
             const double irgen_c9 = !(isinf(k_30) || isnan(k_30)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_22, irgen_c5), irgen_c6) : ((double)NAN);
-            const double first_39__0 = irgen_c8 ? irgen_c7 : irgen_c9;
-            const double second_40__0 = irgen_c8 ? irgen_c9 : irgen_c7;
-            const double xn_32__0 = first_39__0 > lo_23__0 && first_39__0 < hi_24__0 ? first_39__0 : second_40__0;
+            const double first_40__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const double second_41__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const double xn_32__0 = first_40__0 > lo_23__0 && first_40__0 < hi_24__0 ? first_40__0 : second_41__0;
             const double xp_33__0 = x_22;
             const double rp_34__0 = r_29;
             const double kp_35__0 = k_30;
             lo_23 = lo_23__0;
             hi_24 = hi_24__0;
             use_log_36 = use_log_36__0;
-            bend_38 = bend_38__0;
-            halley_37 = halley_37__0;
-            first_39 = first_39__0;
-            second_40 = second_40__0;
+            bend_39 = bend_39__0;
+            halley_38 = halley_38__0;
+            first_40 = first_40__0;
+            second_41 = second_41__0;
             xn_32 = xn_32__0;
             xp_33 = xp_33__0;
             rp_34 = rp_34__0;
             kp_35 = kp_35__0;
         }
         if (!(!(isinf(hi_24) || isnan(hi_24)) && !(isinf(lo_23) || isnan(lo_23)) && fabs(r_29) > 4.0 * fabs(t) + 4.0) && xn_32 > lo_23 && xn_32 < hi_24) {
-            if (fabs(r_29) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_22 + xn_32) <= (use_log_36 <= 0.0 && halley_37 > 0.5 && halley_37 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_22), 1.0 / fabs(bend_38)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_22))) {
+            if (fabs(r_29) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_22 + xn_32) <= (use_log_36 <= 0.0 && halley_38 > 0.5 && halley_38 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_22), 1.0 / fabs(bend_39)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_22))) {
                 {
                     const double z_25__0 = xn_32;
                     z_25 = z_25__0;
@@ -3244,15 +3340,23 @@ IRGEN_FN double kernel_icdf_f64(double u, double a, double b)
 
 IRGEN_FN double icdf_group_f64(double u, double a, double b)
 {
-    return u > 0.5 ? 1.0 : 0.0;
+    double guess_42 = 0.0;
+    double group_43 = 0.0;
+    guess_42 = beta_guess_f64(u, a, b);
+    group_43 = group_f64(guess_42, a, b);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_43 >= 0.0;
+        return irgen_c1 && group_43 < 16.0 ? group_43 + 16.0 * irgen_c0 : irgen_c1 && group_43 < 32.0 ? group_43 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_grad_f64(double u, double a, double b, double* irgen_r1, double* irgen_r2, double* irgen_r3)
 {
-    double z_41 = 0.0;
-    double lq_42 = 0.0;
-    double dz_43 = 0.0;
-    double dz_44 = 0.0;
+    double z_44 = 0.0;
+    double lq_45 = 0.0;
+    double dz_46 = 0.0;
+    double dz_47 = 0.0;
     if (!(u >= 0.0 && u <= 1.0) || !(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b) || isnan(u)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -3261,91 +3365,115 @@ IRGEN_FN double kernel_icdf_grad_f64(double u, double a, double b, double* irgen
     }
     if (u == 0.0) {
         {
-            const double z_41__0 = 0.0;
-            z_41 = z_41__0;
+            const double z_44__0 = 0.0;
+            z_44 = z_44__0;
         }
     } else {
         if (u == 1.0) {
             {
-                const double z_41__0 = 1.0;
-                z_41 = z_41__0;
+                const double z_44__0 = 1.0;
+                z_44 = z_44__0;
             }
         } else {
-            z_41 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, a, b);
+            z_44 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, a, b);
         }
     }
-    lq_42 = kernel_log_prob_f64(z_41, a, b);
+    lq_45 = kernel_log_prob_f64(z_44, a, b);
     { double irgen_o1;
-      dz_43 = kernel_implicit_grad_f64(z_41, a, b, &irgen_o1);
-      dz_44 = irgen_o1;
+      dz_46 = kernel_implicit_grad_f64(z_44, a, b, &irgen_o1);
+      dz_47 = irgen_o1;
     }
-    *irgen_r1 = exp(-lq_42);
-    *irgen_r2 = dz_43;
-    *irgen_r3 = dz_44;
-    return z_41;
+    *irgen_r1 = exp(-lq_45);
+    *irgen_r2 = dz_46;
+    *irgen_r3 = dz_47;
+    return z_44;
 }
 
 IRGEN_FN double icdf_grad_group_f64(double u, double a, double b)
 {
-    return u > 0.5 ? 1.0 : 0.0;
+    double guess_48 = 0.0;
+    double group_49 = 0.0;
+    guess_48 = beta_guess_f64(u, a, b);
+    group_49 = group_f64(guess_48, a, b);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_49 >= 0.0;
+        return irgen_c1 && group_49 < 16.0 ? group_49 + 16.0 * irgen_c0 : irgen_c1 && group_49 < 32.0 ? group_49 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_log_icdf_f64(double log_u, double a, double b)
 {
-    double z_45 = 0.0;
+    double z_50 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || log_u > 0.0 || isinf(a) || isinf(b) || isnan(log_u)) {
         return ((double)NAN);
     }
     if (log_u == -((double)INFINITY)) {
         {
-            const double z_45__0 = 0.0;
-            z_45 = z_45__0;
+            const double z_50__0 = 0.0;
+            z_50 = z_50__0;
         }
     } else {
         if (log_u == 0.0) {
             {
-                const double z_45__0 = 1.0;
-                z_45 = z_45__0;
+                const double z_50__0 = 1.0;
+                z_50 = z_50__0;
             }
         } else {
-            z_45 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), a, b);
+            z_50 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), a, b);
         }
     }
-    return z_45;
+    return z_50;
 }
 
 IRGEN_FN double log_icdf_group_f64(double log_u, double a, double b)
 {
-    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+    double guess_51 = 0.0;
+    double group_52 = 0.0;
+    guess_51 = beta_guess_f64(exp(log_u), a, b);
+    group_52 = group_f64(guess_51, a, b);
+    {
+        const double irgen_c0 = log_u > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_52 >= 0.0;
+        return irgen_c1 && group_52 < 16.0 ? group_52 + 16.0 * irgen_c0 : irgen_c1 && group_52 < 32.0 ? group_52 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double a, double b)
 {
-    double z_46 = 0.0;
+    double z_53 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || log_1mu > 0.0 || isinf(a) || isinf(b) || isnan(log_1mu)) {
         return ((double)NAN);
     }
     if (log_1mu == 0.0) {
         {
-            const double z_46__0 = 0.0;
-            z_46 = z_46__0;
+            const double z_53__0 = 0.0;
+            z_53 = z_53__0;
         }
     } else {
         if (log_1mu == -((double)INFINITY)) {
             {
-                const double z_46__0 = 1.0;
-                z_46 = z_46__0;
+                const double z_53__0 = 1.0;
+                z_53 = z_53__0;
             }
         } else {
-            z_46 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), a, b);
+            z_53 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), a, b);
         }
     }
-    return z_46;
+    return z_53;
 }
 
 IRGEN_FN double icdf_upper_group_f64(double log_1mu, double a, double b)
 {
-    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+    double guess_54 = 0.0;
+    double group_55 = 0.0;
+    guess_54 = beta_guess_f64(-expm1(log_1mu), a, b);
+    group_55 = group_f64(guess_54, a, b);
+    {
+        const double irgen_c0 = log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_55 >= 0.0;
+        return irgen_c1 && group_55 < 16.0 ? group_55 + 16.0 * irgen_c0 : irgen_c1 && group_55 < 32.0 ? group_55 : irgen_c0;
+    }
 }
 
 IRGEN_FN double cos_wide_f64(double x)
@@ -3786,38 +3914,38 @@ IRGEN_FN double beta_sample_f64(double a, double b, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_sample_f64(double a, double b, irgen_rng* irgen_rng)
 {
-    double sample_47 = 0.0;
+    double sample_56 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b)) {
         return ((double)NAN);
     }
-    sample_47 = beta_sample_f64(a, b, irgen_rng);
-    return sample_47;
+    sample_56 = beta_sample_f64(a, b, irgen_rng);
+    return sample_56;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double a, double b, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5)
 {
-    double dz_48 = 0.0;
-    double dz_49 = 0.0;
-    double score_50 = 0.0;
-    double score_51 = 0.0;
-    double score_52 = 0.0;
-    double score_53 = 0.0;
+    double dz_57 = 0.0;
+    double dz_58 = 0.0;
+    double score_59 = 0.0;
+    double score_60 = 0.0;
+    double score_61 = 0.0;
+    double score_62 = 0.0;
     { double irgen_o1;
-      dz_48 = kernel_implicit_grad_f64(x, a, b, &irgen_o1);
-      dz_49 = irgen_o1;
+      dz_57 = kernel_implicit_grad_f64(x, a, b, &irgen_o1);
+      dz_58 = irgen_o1;
     }
     { double irgen_o1, irgen_o2, irgen_o3;
-      score_50 = kernel_log_prob_grad_f64(x, a, b, &irgen_o1, &irgen_o2, &irgen_o3);
-      score_51 = irgen_o1;
-      score_52 = irgen_o2;
-      score_53 = irgen_o3;
+      score_59 = kernel_log_prob_grad_f64(x, a, b, &irgen_o1, &irgen_o2, &irgen_o3);
+      score_60 = irgen_o1;
+      score_61 = irgen_o2;
+      score_62 = irgen_o3;
     }
-    *irgen_r1 = dz_49;
-    *irgen_r2 = score_50;
-    *irgen_r3 = score_51;
-    *irgen_r4 = score_52;
-    *irgen_r5 = score_53;
-    return dz_48;
+    *irgen_r1 = dz_58;
+    *irgen_r2 = score_59;
+    *irgen_r3 = score_60;
+    *irgen_r4 = score_61;
+    *irgen_r5 = score_62;
+    return dz_57;
 }
 
 IRGEN_FN double log_space_upper_f64(double y, double a, double b)
@@ -3955,12 +4083,12 @@ IRGEN_FN double beta_log_sample_f64(double a, double b, irgen_rng* irgen_rng)
 
 IRGEN_FN double kernel_log_sample_f64(double a, double b, irgen_rng* irgen_rng)
 {
-    double log_sample_54 = 0.0;
+    double log_sample_63 = 0.0;
     if (!(a > 0.0) || !(b > 0.0) || isinf(a) || isinf(b)) {
         return ((double)NAN);
     }
-    log_sample_54 = beta_log_sample_f64(a, b, irgen_rng);
-    return log_sample_54;
+    log_sample_63 = beta_log_sample_f64(a, b, irgen_rng);
+    return log_sample_63;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous

@@ -5330,6 +5330,81 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_grad_v_f64
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd ndtri_rough_v_f64(irgen_md irgen_m0, irgen_vd p)
+{
+    irgen_vd q = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd q__0 = irgen_v_fmin_f64(p, 1.0 - p);
+        const irgen_vd t__0 = irgen_v_sqrt_f64(-(2.0 * irgen_v_log_f64(irgen_m0, q__0)));
+        const irgen_vd x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return irgen_sel_f64((p < irgen_bc_f64(0.5)), -x__0, x__0);
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd t_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale)
+{
+    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd log_b = irgen_bc_f64(0.0);
+    irgen_vd tail = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd p__0 = irgen_v_fmin_f64(u, 1.0 - u);
+        p = p__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ndtri_rough_v_f64(irgen_m0, p);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd z__0 = _irgen_t1;
+        const irgen_vd z2__0 = z__0 * z__0;
+        const irgen_vd t__0 = z__0 * (1.0 + 0.25 * (z2__0 + 1.0) / df + 0.010416666666666666 * (1.0 / df) * (1.0 / df) * (5.0 * z2__0 * z2__0 + 16.0 * z2__0 + 3.0));
+        z = z__0;
+        z2 = z2__0;
+        t = t__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_density_ratio_v_f64(irgen_m0, df);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd log_b__0 = 0.5723649429247001 - _irgen_t2;
+        const irgen_vd tail__0 = -(irgen_v_exp_f64(irgen_m0, (-log_b__0 - irgen_v_log_f64(irgen_m0, df) - irgen_v_log_f64(irgen_m0, p)) / df) * irgen_v_sqrt_f64(df));
+        log_b = log_b__0;
+        tail = tail__0;
+    }
+    {
+        const irgen_md irgen_m1 = ((tail * tail > 4.0 * df) & (tail < t));
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd t__0 = tail;
+            t = irgen_sel_f64(irgen_m2, t__0, t);
+        }
+    }
+    {
+        const irgen_md irgen_m3 = (u > irgen_bc_f64(0.5));
+        irgen_md irgen_m4 = irgen_m0 & irgen_m3;
+        {
+            const irgen_vd t__0 = -t;
+            t = irgen_sel_f64(irgen_m4, t__0, t);
+        }
+    }
+    return loc + scale * t;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd log_prob_standard__d0_v_f64(irgen_md irgen_m0, irgen_vd t, irgen_vd df, irgen_vd d0_t, irgen_vd* irgen_r1)
 {
     irgen_vd d0_v = irgen_bc_f64(0.0);
@@ -5397,6 +5472,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
     irgen_vd xp_33 = irgen_bc_f64(0.0);
     irgen_vd rp_34 = irgen_bc_f64(0.0);
     irgen_vd kp_35 = irgen_bc_f64(0.0);
+    irgen_vd guess_37 = irgen_bc_f64(0.0);
     irgen_vd x_22 = irgen_bc_f64(0.0);
     irgen_vd lf_26 = irgen_bc_f64(0.0);
     irgen_vd lq_27 = irgen_bc_f64(0.0);
@@ -5405,10 +5481,10 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
     irgen_vd k_30 = irgen_bc_f64(0.0);
     irgen_vd kx_31 = irgen_bc_f64(0.0);
     irgen_vd use_log_36 = irgen_bc_f64(0.0);
-    irgen_vd bend_38 = irgen_bc_f64(0.0);
-    irgen_vd halley_37 = irgen_bc_f64(0.0);
-    irgen_vd first_39 = irgen_bc_f64(0.0);
-    irgen_vd second_40 = irgen_bc_f64(0.0);
+    irgen_vd bend_39 = irgen_bc_f64(0.0);
+    irgen_vd halley_38 = irgen_bc_f64(0.0);
+    irgen_vd first_40 = irgen_bc_f64(0.0);
+    irgen_vd second_41 = irgen_bc_f64(0.0);
     irgen_vd xn_32 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
@@ -5418,14 +5494,20 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
         const double xp_33__0 = ((double)NAN);
         const double rp_34__0 = ((double)NAN);
         const double kp_35__0 = ((double)NAN);
-        const irgen_vd irgen_c0 = 2.0 * t;
-        const irgen_vd x_22__0 = loc + scale * irgen_sel_f64((s > irgen_bc_f64(0.0)), irgen_bc_f64(1.0), irgen_bc_f64(-1.0)) * irgen_v_sqrt_f64(irgen_v_fmax_f64(-irgen_c0 - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(-irgen_c0, irgen_bc_f64(1.0))) - 1.8378770664093453, irgen_bc_f64(0.0)));
         lo_23 = irgen_bc_f64(lo_23__0);
         hi_24 = irgen_bc_f64(hi_24__0);
         z_25 = irgen_bc_f64(z_25__0);
         xp_33 = irgen_bc_f64(xp_33__0);
         rp_34 = irgen_bc_f64(rp_34__0);
         kp_35 = irgen_bc_f64(kp_35__0);
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_guess_v_f64(irgen_m0, u, df, loc, scale);
+      guess_37 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = 2.0 * t;
+        const irgen_vd x_22__0 = irgen_sel_f64(((guess_37 > lo_23) & (guess_37 < hi_24)), guess_37, loc + scale * irgen_sel_f64((s > irgen_bc_f64(0.0)), irgen_bc_f64(1.0), irgen_bc_f64(-1.0)) * irgen_v_sqrt_f64(irgen_v_fmax_f64(-irgen_c0 - irgen_v_log_f64(irgen_m0, irgen_v_fmax_f64(-irgen_c0, irgen_bc_f64(1.0))) - 1.8378770664093453, irgen_bc_f64(0.0))));
         x_22 = x_22__0;
     }
     {
@@ -5504,28 +5586,28 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     const irgen_vd irgen_c1 = irgen_v_fabs_f64(irgen_c0 + kp_35 * (x_22 - xp_33));
                     const irgen_vd irgen_c2 = irgen_v_fabs_f64(irgen_c0 + kp_35 * xp_33 * irgen_v_log_f64(irgen_m1, x_22 / xp_33));
                     const irgen_vd use_log_36__0 = irgen_sel_f64(((irgen_c1 != irgen_c1) | (irgen_c2 != irgen_c2)), irgen_bc_f64(0.0), irgen_sel_f64((irgen_c1 > irgen_c2), irgen_bc_f64(1.0), irgen_bc_f64(0.0)));
-                    const irgen_vd bend_38__0 = dlq_28 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_30, k_30);
+                    const irgen_vd bend_39__0 = dlq_28 - irgen_sel_f64((s > irgen_bc_f64(0.0)), -k_30, k_30);
                     const irgen_vd irgen_c3 = 1.0 / k_30;
-                    const irgen_vd halley_37__0 = -(irgen_c3 * bend_38__0 * r_29 / 2.0) + 1.0;
-                    const irgen_vd irgen_c4 = r_29 * irgen_sel_f64(((halley_37__0 > irgen_bc_f64(0.5)) & (halley_37__0 < irgen_bc_f64(2.0))), 1.0 / halley_37__0, irgen_bc_f64(1.0));
+                    const irgen_vd halley_38__0 = -(irgen_c3 * bend_39__0 * r_29 / 2.0) + 1.0;
+                    const irgen_vd irgen_c4 = r_29 * irgen_sel_f64(((halley_38__0 > irgen_bc_f64(0.5)) & (halley_38__0 < irgen_bc_f64(2.0))), 1.0 / halley_38__0, irgen_bc_f64(1.0));
                     const double irgen_c5 = 1.0 / DBL_MIN;
                     const double irgen_c6 = -irgen_c5;
                     const irgen_vd irgen_c7 = irgen_sel_f64((((lo_23__0 >= irgen_bc_f64(0.0)) & (x_22 > irgen_bc_f64(0.0))) | ((hi_24__0 <= irgen_bc_f64(0.0)) & (x_22 < irgen_bc_f64(0.0)))), irgen_v_fmax_f64(irgen_v_fmin_f64(x_22 * irgen_v_expm1_f64(irgen_m1, -(irgen_c4 / irgen_v_copysign_f64(kx_31, x_22))) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
                     const irgen_md irgen_c8 = (use_log_36__0 > irgen_bc_f64(0.0));
                     const irgen_vd irgen_c9 = irgen_sel_f64((~((irgen_v_fabs_f64(k_30) == ((double)INFINITY)) | (k_30 != k_30))), irgen_v_fmax_f64(irgen_v_fmin_f64(-(irgen_c3 * irgen_c4) + x_22, irgen_bc_f64(irgen_c5)), irgen_bc_f64(irgen_c6)), irgen_bc_f64(((double)NAN)));
-                    const irgen_vd first_39__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
-                    const irgen_vd second_40__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
-                    const irgen_vd xn_32__0 = irgen_sel_f64(((first_39__0 > lo_23__0) & (first_39__0 < hi_24__0)), first_39__0, second_40__0);
+                    const irgen_vd first_40__0 = irgen_sel_f64(irgen_c8, irgen_c7, irgen_c9);
+                    const irgen_vd second_41__0 = irgen_sel_f64(irgen_c8, irgen_c9, irgen_c7);
+                    const irgen_vd xn_32__0 = irgen_sel_f64(((first_40__0 > lo_23__0) & (first_40__0 < hi_24__0)), first_40__0, second_41__0);
                     const irgen_vd xp_33__0 = x_22;
                     const irgen_vd rp_34__0 = r_29;
                     const irgen_vd kp_35__0 = k_30;
                     lo_23 = lo_23__0;
                     hi_24 = hi_24__0;
                     use_log_36 = use_log_36__0;
-                    bend_38 = bend_38__0;
-                    halley_37 = halley_37__0;
-                    first_39 = first_39__0;
-                    second_40 = second_40__0;
+                    bend_39 = bend_39__0;
+                    halley_38 = halley_38__0;
+                    first_40 = first_40__0;
+                    second_41 = second_41__0;
                     xn_32 = xn_32__0;
                     xp_33 = xp_33__0;
                     rp_34 = rp_34__0;
@@ -5536,7 +5618,7 @@ IRGEN_FN_OUTLINE irgen_vd quantile_solve_v_f64(irgen_md irgen_m0, irgen_vd t, ir
                     irgen_md irgen_m12 = irgen_m1 & irgen_m11;
                     if (irgen_any_f64(irgen_m12)) {
                         {
-                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_22 + xn_32) <= irgen_sel_f64(((use_log_36 <= irgen_bc_f64(0.0)) & (halley_37 > irgen_bc_f64(0.5)) & (halley_37 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_22), 1.0 / irgen_v_fabs_f64(bend_38)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_22))));
+                            const irgen_md irgen_m13 = ((irgen_v_fabs_f64(r_29) <= irgen_v_fabs_f64(t) / 1024.0 + 0.0009765625) & (irgen_v_fabs_f64(-x_22 + xn_32) <= irgen_sel_f64(((use_log_36 <= irgen_bc_f64(0.0)) & (halley_38 > irgen_bc_f64(0.5)) & (halley_38 < irgen_bc_f64(2.0))), exp(log(DBL_EPSILON) / 3.0) * irgen_v_fmin_f64(irgen_v_fabs_f64(x_22), 1.0 / irgen_v_fabs_f64(bend_39)) / 16.0, 2.0 * DBL_EPSILON * irgen_v_fabs_f64(x_22))));
                             irgen_md irgen_m14 = irgen_m12 & irgen_m13;
                             {
                                 const irgen_vd z_25__0 = xn_32;
@@ -5643,18 +5725,32 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
 
 static inline __attribute__((always_inline)) irgen_vd icdf_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
+    irgen_vd guess_42 = irgen_bc_f64(0.0);
+    irgen_vd group_43 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_guess_v_f64(irgen_m0, u, df, loc, scale);
+      guess_42 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_group_v_f64(irgen_m0, guess_42, df, loc, scale);
+      group_43 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_43 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_43 < irgen_bc_f64(16.0))), group_43 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_43 < irgen_bc_f64(32.0))), group_43, irgen_c0));
+    }
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4)
 {
-    irgen_vd z_41 = irgen_bc_f64(0.0);
-    irgen_vd lq_42 = irgen_bc_f64(0.0);
-    irgen_vd dz_43 = irgen_bc_f64(0.0);
-    irgen_vd dz_44 = irgen_bc_f64(0.0);
-    irgen_vd dz_45 = irgen_bc_f64(0.0);
+    irgen_vd z_44 = irgen_bc_f64(0.0);
+    irgen_vd lq_45 = irgen_bc_f64(0.0);
+    irgen_vd dz_46 = irgen_bc_f64(0.0);
+    irgen_vd dz_47 = irgen_bc_f64(0.0);
+    irgen_vd dz_48 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -5679,8 +5775,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
             const irgen_md irgen_m4 = (u == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_41__0 = -((double)INFINITY);
-                z_41 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_41__0), z_41);
+                const double z_44__0 = -((double)INFINITY);
+                z_44 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_44__0), z_44);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -5688,34 +5784,34 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     const irgen_md irgen_m7 = (u == irgen_bc_f64(1.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_41__0 = ((double)INFINITY);
-                        z_41 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_41__0), z_41);
+                        const double z_44__0 = ((double)INFINITY);
+                        z_44 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_44__0), z_44);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, df, loc, scale);
-                          z_41 = irgen_sel_f64(irgen_m9, irgen_o0, z_41);
+                          z_44 = irgen_sel_f64(irgen_m9, irgen_o0, z_44);
                         }
                     }
                 }
             }
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_41, df, loc, scale);
-          lq_42 = irgen_o0;
+          irgen_o0 = kernel_log_prob_v_f64(irgen_m0, z_44, df, loc, scale);
+          lq_45 = irgen_o0;
         }
         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_41, df, loc, scale, &irgen_o1, &irgen_o2);
-          dz_43 = irgen_o0;
-          dz_44 = irgen_o1;
-          dz_45 = irgen_o2;
+          irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, z_44, df, loc, scale, &irgen_o1, &irgen_o2);
+          dz_46 = irgen_o0;
+          dz_47 = irgen_o1;
+          dz_48 = irgen_o2;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_41, irgen_ret0);
-        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_42), irgen_ret1);
-        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_43, irgen_ret2);
-        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_44, irgen_ret3);
-        irgen_ret4 = irgen_sel_f64(irgen_m0, dz_45, irgen_ret4);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_44, irgen_ret0);
+        irgen_ret1 = irgen_sel_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, -lq_45), irgen_ret1);
+        irgen_ret2 = irgen_sel_f64(irgen_m0, dz_46, irgen_ret2);
+        irgen_ret3 = irgen_sel_f64(irgen_m0, dz_47, irgen_ret3);
+        irgen_ret4 = irgen_sel_f64(irgen_m0, dz_48, irgen_ret4);
         *irgen_r1 = irgen_ret1;
         *irgen_r2 = irgen_ret2;
         *irgen_r3 = irgen_ret3;
@@ -5731,14 +5827,28 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
 
 static inline __attribute__((always_inline)) irgen_vd icdf_grad_group_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
+    irgen_vd guess_49 = irgen_bc_f64(0.0);
+    irgen_vd group_50 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_guess_v_f64(irgen_m0, u, df, loc, scale);
+      guess_49 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_group_v_f64(irgen_m0, guess_49, df, loc, scale);
+      group_50 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_50 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_50 < irgen_bc_f64(16.0))), group_50 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_50 < irgen_bc_f64(32.0))), group_50, irgen_c0));
+    }
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
-    irgen_vd z_46 = irgen_bc_f64(0.0);
+    irgen_vd z_51 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (log_u > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (log_u != log_u));
@@ -5755,8 +5865,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
             const irgen_md irgen_m4 = (log_u == irgen_bc_f64(-((double)INFINITY)));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_46__0 = -((double)INFINITY);
-                z_46 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_46__0), z_46);
+                const double z_51__0 = -((double)INFINITY);
+                z_51 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_51__0), z_51);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -5764,20 +5874,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     const irgen_md irgen_m7 = (log_u == irgen_bc_f64(0.0));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_46__0 = ((double)INFINITY);
-                        z_46 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_46__0), z_46);
+                        const double z_51__0 = ((double)INFINITY);
+                        z_51 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_51__0), z_51);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), df, loc, scale);
-                          z_46 = irgen_sel_f64(irgen_m9, irgen_o0, z_46);
+                          z_51 = irgen_sel_f64(irgen_m9, irgen_o0, z_51);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_46, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_51, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5785,14 +5895,28 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
 
 static inline __attribute__((always_inline)) irgen_vd log_icdf_group_v_f64(irgen_md irgen_m0, irgen_vd log_u, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
+    irgen_vd guess_52 = irgen_bc_f64(0.0);
+    irgen_vd group_53 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_guess_v_f64(irgen_m0, irgen_v_exp_f64(irgen_m0, log_u), df, loc, scale);
+      guess_52 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_group_v_f64(irgen_m0, guess_52, df, loc, scale);
+      group_53 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_53 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_53 < irgen_bc_f64(16.0))), group_53 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_53 < irgen_bc_f64(32.0))), group_53, irgen_c0));
+    }
     return irgen_ret0;
 }
 
 static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
-    irgen_vd z_47 = irgen_bc_f64(0.0);
+    irgen_vd z_54 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (log_1mu > irgen_bc_f64(0.0)) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc) | (log_1mu != log_1mu));
@@ -5809,8 +5933,8 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
             const irgen_md irgen_m4 = (log_1mu == irgen_bc_f64(0.0));
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             {
-                const double z_47__0 = -((double)INFINITY);
-                z_47 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_47__0), z_47);
+                const double z_54__0 = -((double)INFINITY);
+                z_54 = irgen_sel_f64(irgen_m5, irgen_bc_f64(z_54__0), z_54);
             }
             irgen_md irgen_m6 = irgen_m0 & ~irgen_m4;
             if (irgen_any_f64(irgen_m6)) {
@@ -5818,20 +5942,20 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     const irgen_md irgen_m7 = (log_1mu == irgen_bc_f64(-((double)INFINITY)));
                     irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                     {
-                        const double z_47__0 = ((double)INFINITY);
-                        z_47 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_47__0), z_47);
+                        const double z_54__0 = ((double)INFINITY);
+                        z_54 = irgen_sel_f64(irgen_m8, irgen_bc_f64(z_54__0), z_54);
                     }
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
                           irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), df, loc, scale);
-                          z_47 = irgen_sel_f64(irgen_m9, irgen_o0, z_47);
+                          z_54 = irgen_sel_f64(irgen_m9, irgen_o0, z_54);
                         }
                     }
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, z_47, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, z_54, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -5839,8 +5963,22 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
 
 static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irgen_md irgen_m0, irgen_vd log_1mu, irgen_vd df, irgen_vd loc, irgen_vd scale)
 {
+    irgen_vd guess_55 = irgen_bc_f64(0.0);
+    irgen_vd group_56 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_guess_v_f64(irgen_m0, -irgen_v_expm1_f64(irgen_m0, log_1mu), df, loc, scale);
+      guess_55 = irgen_o0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = t_group_v_f64(irgen_m0, guess_55, df, loc, scale);
+      group_56 = irgen_o0;
+    }
+    {
+        const irgen_vd irgen_c0 = irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_md irgen_c1 = (group_56 >= irgen_bc_f64(0.0));
+        return irgen_sel_f64((irgen_c1 & (group_56 < irgen_bc_f64(16.0))), group_56 + 16.0 * irgen_c0, irgen_sel_f64((irgen_c1 & (group_56 < irgen_bc_f64(32.0))), group_56, irgen_c0));
+    }
     return irgen_ret0;
 }
 
@@ -6435,7 +6573,7 @@ static inline __attribute__((always_inline)) irgen_vd t_sample_v_f64(irgen_md ir
 
 static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_md irgen_m0, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_rng_v_f64* irgen_rng)
 {
-    irgen_vd sample_48 = irgen_bc_f64(0.0);
+    irgen_vd sample_57 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = ((~(df > irgen_bc_f64(0.0))) | (~(scale > irgen_bc_f64(0.0))) | (irgen_v_fabs_f64(df) == ((double)INFINITY)) | (irgen_v_fabs_f64(loc) == ((double)INFINITY)) | (irgen_v_fabs_f64(scale) == ((double)INFINITY)) | (loc != loc));
@@ -6450,9 +6588,9 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
     if (irgen_any_f64(irgen_m0)) {
         { irgen_vd irgen_o0;
           irgen_o0 = t_sample_v_f64(irgen_m0, df, loc, scale, irgen_rng);
-          sample_48 = irgen_o0;
+          sample_57 = irgen_o0;
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_48, irgen_ret0);
+        irgen_ret0 = irgen_sel_f64(irgen_m0, sample_57, irgen_ret0);
         return irgen_ret0;
     }
     return irgen_ret0;
@@ -6460,14 +6598,14 @@ static inline __attribute__((always_inline)) irgen_vd kernel_sample_v_f64(irgen_
 
 static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd df, irgen_vd loc, irgen_vd scale, irgen_vd* irgen_r1, irgen_vd* irgen_r2, irgen_vd* irgen_r3, irgen_vd* irgen_r4, irgen_vd* irgen_r5, irgen_vd* irgen_r6, irgen_vd* irgen_r7)
 {
-    irgen_vd dz_49 = irgen_bc_f64(0.0);
-    irgen_vd dz_50 = irgen_bc_f64(0.0);
-    irgen_vd dz_51 = irgen_bc_f64(0.0);
-    irgen_vd score_52 = irgen_bc_f64(0.0);
-    irgen_vd score_53 = irgen_bc_f64(0.0);
-    irgen_vd score_54 = irgen_bc_f64(0.0);
-    irgen_vd score_55 = irgen_bc_f64(0.0);
-    irgen_vd score_56 = irgen_bc_f64(0.0);
+    irgen_vd dz_58 = irgen_bc_f64(0.0);
+    irgen_vd dz_59 = irgen_bc_f64(0.0);
+    irgen_vd dz_60 = irgen_bc_f64(0.0);
+    irgen_vd score_61 = irgen_bc_f64(0.0);
+    irgen_vd score_62 = irgen_bc_f64(0.0);
+    irgen_vd score_63 = irgen_bc_f64(0.0);
+    irgen_vd score_64 = irgen_bc_f64(0.0);
+    irgen_vd score_65 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret2 = irgen_bc_f64(0.0);
@@ -6478,26 +6616,26 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
     irgen_vd irgen_ret7 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0, irgen_o1, irgen_o2;
       irgen_o0 = kernel_implicit_grad_v_f64(irgen_m0, x, df, loc, scale, &irgen_o1, &irgen_o2);
-      dz_49 = irgen_o0;
-      dz_50 = irgen_o1;
-      dz_51 = irgen_o2;
+      dz_58 = irgen_o0;
+      dz_59 = irgen_o1;
+      dz_60 = irgen_o2;
     }
     { irgen_vd irgen_o0, irgen_o1, irgen_o2, irgen_o3, irgen_o4;
       irgen_o0 = kernel_log_prob_grad_v_f64(irgen_m0, x, df, loc, scale, &irgen_o1, &irgen_o2, &irgen_o3, &irgen_o4);
-      score_52 = irgen_o0;
-      score_53 = irgen_o1;
-      score_54 = irgen_o2;
-      score_55 = irgen_o3;
-      score_56 = irgen_o4;
+      score_61 = irgen_o0;
+      score_62 = irgen_o1;
+      score_63 = irgen_o2;
+      score_64 = irgen_o3;
+      score_65 = irgen_o4;
     }
-    *irgen_r1 = dz_50;
-    *irgen_r2 = dz_51;
-    *irgen_r3 = score_52;
-    *irgen_r4 = score_53;
-    *irgen_r5 = score_54;
-    *irgen_r6 = score_55;
-    *irgen_r7 = score_56;
-    return dz_49;
+    *irgen_r1 = dz_59;
+    *irgen_r2 = dz_60;
+    *irgen_r3 = score_61;
+    *irgen_r4 = score_62;
+    *irgen_r5 = score_63;
+    *irgen_r6 = score_64;
+    *irgen_r7 = score_65;
+    return dz_58;
     *irgen_r1 = irgen_ret1;
     *irgen_r2 = irgen_ret2;
     *irgen_r3 = irgen_ret3;

@@ -3614,6 +3614,67 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double df, double loc, double
     }
 }
 
+IRGEN_FN double ndtri_rough_f64(double p)
+{
+    double q = 0.0;
+    double t = 0.0;
+    double x = 0.0;
+    {
+        const double q__0 = fmin(p, 1.0 - p);
+        const double t__0 = sqrt(-(2.0 * log(q__0)));
+        const double x__0 = t__0 - (t__0 * (0.010328 * t__0 + 0.802853) + 2.515517) / (t__0 * (t__0 * (0.001308 * t__0 + 0.189269) + 1.432788) + 1.0);
+        q = q__0;
+        t = t__0;
+        x = x__0;
+        return p < 0.5 ? -x__0 : x__0;
+    }
+}
+
+IRGEN_FN double t_guess_f64(double u, double df, double loc, double scale)
+{
+    double p = 0.0;
+    double _irgen_t1 = 0.0;
+    double z = 0.0;
+    double z2 = 0.0;
+    double t = 0.0;
+    double _irgen_t2 = 0.0;
+    double log_b = 0.0;
+    double tail = 0.0;
+    {
+        const double p__0 = fmin(u, 1.0 - u);
+        p = p__0;
+    }
+    _irgen_t1 = ndtri_rough_f64(p);
+    {
+        const double z__0 = _irgen_t1;
+        const double z2__0 = z__0 * z__0;
+        const double t__0 = z__0 * (1.0 + 0.25 * (z2__0 + 1.0) / df + 0.010416666666666666 * (1.0 / df) * (1.0 / df) * (5.0 * z2__0 * z2__0 + 16.0 * z2__0 + 3.0));
+        z = z__0;
+        z2 = z2__0;
+        t = t__0;
+    }
+    _irgen_t2 = log_density_ratio_f64(df);
+    {
+        const double log_b__0 = 0.5723649429247001 - _irgen_t2;
+        const double tail__0 = -(exp((-log_b__0 - log(df) - log(p)) / df) * sqrt(df));
+        log_b = log_b__0;
+        tail = tail__0;
+    }
+    if (tail * tail > 4.0 * df && tail < t) {
+        {
+            const double t__0 = tail;
+            t = t__0;
+        }
+    }
+    if (u > 0.5) {
+        {
+            const double t__0 = -t;
+            t = t__0;
+        }
+    }
+    return loc + scale * t;
+}
+
 IRGEN_FN double log_prob_standard__d0_f64(double t, double df, double d0_t, double* irgen_r1)
 {
     double d0_v = 0.0;
@@ -3669,6 +3730,7 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
     double xp_33 = 0.0;
     double rp_34 = 0.0;
     double kp_35 = 0.0;
+    double guess_37 = 0.0;
     double x_22 = 0.0;
     double lf_26 = 0.0;
     double lq_27 = 0.0;
@@ -3677,10 +3739,10 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
     double k_30 = 0.0;
     double kx_31 = 0.0;
     double use_log_36 = 0.0;
-    double bend_38 = 0.0;
-    double halley_37 = 0.0;
-    double first_39 = 0.0;
-    double second_40 = 0.0;
+    double bend_39 = 0.0;
+    double halley_38 = 0.0;
+    double first_40 = 0.0;
+    double second_41 = 0.0;
     double xn_32 = 0.0;
     {
         const double lo_23__0 = -((double)INFINITY);
@@ -3689,14 +3751,17 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
         const double xp_33__0 = ((double)NAN);
         const double rp_34__0 = ((double)NAN);
         const double kp_35__0 = ((double)NAN);
-        const double irgen_c0 = 2.0 * t;
-        const double x_22__0 = loc + scale * (s > 0.0 ? 1.0 : -1.0) * sqrt(fmax(-irgen_c0 - log(fmax(-irgen_c0, 1.0)) - 1.8378770664093453, 0.0));
         lo_23 = lo_23__0;
         hi_24 = hi_24__0;
         z_25 = z_25__0;
         xp_33 = xp_33__0;
         rp_34 = rp_34__0;
         kp_35 = kp_35__0;
+    }
+    guess_37 = t_guess_f64(u, df, loc, scale);
+    {
+        const double irgen_c0 = 2.0 * t;
+        const double x_22__0 = guess_37 > lo_23 && guess_37 < hi_24 ? guess_37 : loc + scale * (s > 0.0 ? 1.0 : -1.0) * sqrt(fmax(-irgen_c0 - log(fmax(-irgen_c0, 1.0)) - 1.8378770664093453, 0.0));
         x_22 = x_22__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
@@ -3742,35 +3807,35 @@ IRGEN_FN_OUTLINE double quantile_solve_f64(double t, double s, double u, double 
             const double irgen_c1 = fabs(irgen_c0 + kp_35 * (x_22 - xp_33));
             const double irgen_c2 = fabs(irgen_c0 + kp_35 * xp_33 * log(x_22 / xp_33));
             const double use_log_36__0 = isnan(irgen_c1) || isnan(irgen_c2) ? 0.0 : irgen_c1 > irgen_c2 ? 1.0 : 0.0;
-            const double bend_38__0 = dlq_28 - (s > 0.0 ? -k_30 : k_30);
+            const double bend_39__0 = dlq_28 - (s > 0.0 ? -k_30 : k_30);
             const double irgen_c3 = 1.0 / k_30;
-            const double halley_37__0 = -(irgen_c3 * bend_38__0 * r_29 / 2.0) + 1.0;
-            const double irgen_c4 = r_29 * (halley_37__0 > 0.5 && halley_37__0 < 2.0 ? 1.0 / halley_37__0 : 1.0);
+            const double halley_38__0 = -(irgen_c3 * bend_39__0 * r_29 / 2.0) + 1.0;
+            const double irgen_c4 = r_29 * (halley_38__0 > 0.5 && halley_38__0 < 2.0 ? 1.0 / halley_38__0 : 1.0);
             const double irgen_c5 = 1.0 / DBL_MIN;
             const double irgen_c6 = -irgen_c5;
             const double irgen_c7 = lo_23__0 >= 0.0 && x_22 > 0.0 || hi_24__0 <= 0.0 && x_22 < 0.0 ? fmax(fmin(x_22 * expm1(-(irgen_c4 / copysign(kx_31, x_22))) + x_22, irgen_c5), irgen_c6) : ((double)NAN);
             const double irgen_c8 = use_log_36__0 > 0.0;
             const double irgen_c9 = !(isinf(k_30) || isnan(k_30)) ? fmax(fmin(-(irgen_c3 * irgen_c4) + x_22, irgen_c5), irgen_c6) : ((double)NAN);
-            const double first_39__0 = irgen_c8 ? irgen_c7 : irgen_c9;
-            const double second_40__0 = irgen_c8 ? irgen_c9 : irgen_c7;
-            const double xn_32__0 = first_39__0 > lo_23__0 && first_39__0 < hi_24__0 ? first_39__0 : second_40__0;
+            const double first_40__0 = irgen_c8 ? irgen_c7 : irgen_c9;
+            const double second_41__0 = irgen_c8 ? irgen_c9 : irgen_c7;
+            const double xn_32__0 = first_40__0 > lo_23__0 && first_40__0 < hi_24__0 ? first_40__0 : second_41__0;
             const double xp_33__0 = x_22;
             const double rp_34__0 = r_29;
             const double kp_35__0 = k_30;
             lo_23 = lo_23__0;
             hi_24 = hi_24__0;
             use_log_36 = use_log_36__0;
-            bend_38 = bend_38__0;
-            halley_37 = halley_37__0;
-            first_39 = first_39__0;
-            second_40 = second_40__0;
+            bend_39 = bend_39__0;
+            halley_38 = halley_38__0;
+            first_40 = first_40__0;
+            second_41 = second_41__0;
             xn_32 = xn_32__0;
             xp_33 = xp_33__0;
             rp_34 = rp_34__0;
             kp_35 = kp_35__0;
         }
         if (!(!(isinf(hi_24) || isnan(hi_24)) && !(isinf(lo_23) || isnan(lo_23)) && fabs(r_29) > 4.0 * fabs(t) + 4.0) && xn_32 > lo_23 && xn_32 < hi_24) {
-            if (fabs(r_29) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_22 + xn_32) <= (use_log_36 <= 0.0 && halley_37 > 0.5 && halley_37 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_22), 1.0 / fabs(bend_38)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_22))) {
+            if (fabs(r_29) <= fabs(t) / 1024.0 + 0.0009765625 && fabs(-x_22 + xn_32) <= (use_log_36 <= 0.0 && halley_38 > 0.5 && halley_38 < 2.0 ? exp(log(DBL_EPSILON) / 3.0) * fmin(fabs(x_22), 1.0 / fabs(bend_39)) / 16.0 : 2.0 * DBL_EPSILON * fabs(x_22))) {
                 {
                     const double z_25__0 = xn_32;
                     z_25 = z_25__0;
@@ -3832,16 +3897,24 @@ IRGEN_FN double kernel_icdf_f64(double u, double df, double loc, double scale)
 
 IRGEN_FN double icdf_group_f64(double u, double df, double loc, double scale)
 {
-    return u > 0.5 ? 1.0 : 0.0;
+    double guess_42 = 0.0;
+    double group_43 = 0.0;
+    guess_42 = t_guess_f64(u, df, loc, scale);
+    group_43 = t_group_f64(guess_42, df, loc, scale);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_43 >= 0.0;
+        return irgen_c1 && group_43 < 16.0 ? group_43 + 16.0 * irgen_c0 : irgen_c1 && group_43 < 32.0 ? group_43 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_grad_f64(double u, double df, double loc, double scale, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4)
 {
-    double z_41 = 0.0;
-    double lq_42 = 0.0;
-    double dz_43 = 0.0;
-    double dz_44 = 0.0;
-    double dz_45 = 0.0;
+    double z_44 = 0.0;
+    double lq_45 = 0.0;
+    double dz_46 = 0.0;
+    double dz_47 = 0.0;
+    double dz_48 = 0.0;
     if (!(u >= 0.0 && u <= 1.0) || !(df > 0.0) || !(scale > 0.0) || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc) || isnan(u)) {
         *irgen_r1 = ((double)NAN);
         *irgen_r2 = ((double)NAN);
@@ -3851,93 +3924,117 @@ IRGEN_FN double kernel_icdf_grad_f64(double u, double df, double loc, double sca
     }
     if (u == 0.0) {
         {
-            const double z_41__0 = -((double)INFINITY);
-            z_41 = z_41__0;
+            const double z_44__0 = -((double)INFINITY);
+            z_44 = z_44__0;
         }
     } else {
         if (u == 1.0) {
             {
-                const double z_41__0 = ((double)INFINITY);
-                z_41 = z_41__0;
+                const double z_44__0 = ((double)INFINITY);
+                z_44 = z_44__0;
             }
         } else {
-            z_41 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, df, loc, scale);
+            z_44 = quantile_solve_f64(u > 0.5 ? log1p(-u) : log(u), u > 0.5 ? 1.0 : 0.0, u, df, loc, scale);
         }
     }
-    lq_42 = kernel_log_prob_f64(z_41, df, loc, scale);
+    lq_45 = kernel_log_prob_f64(z_44, df, loc, scale);
     { double irgen_o1, irgen_o2;
-      dz_43 = kernel_implicit_grad_f64(z_41, df, loc, scale, &irgen_o1, &irgen_o2);
-      dz_44 = irgen_o1;
-      dz_45 = irgen_o2;
+      dz_46 = kernel_implicit_grad_f64(z_44, df, loc, scale, &irgen_o1, &irgen_o2);
+      dz_47 = irgen_o1;
+      dz_48 = irgen_o2;
     }
-    *irgen_r1 = exp(-lq_42);
-    *irgen_r2 = dz_43;
-    *irgen_r3 = dz_44;
-    *irgen_r4 = dz_45;
-    return z_41;
+    *irgen_r1 = exp(-lq_45);
+    *irgen_r2 = dz_46;
+    *irgen_r3 = dz_47;
+    *irgen_r4 = dz_48;
+    return z_44;
 }
 
 IRGEN_FN double icdf_grad_group_f64(double u, double df, double loc, double scale)
 {
-    return u > 0.5 ? 1.0 : 0.0;
+    double guess_49 = 0.0;
+    double group_50 = 0.0;
+    guess_49 = t_guess_f64(u, df, loc, scale);
+    group_50 = t_group_f64(guess_49, df, loc, scale);
+    {
+        const double irgen_c0 = u > 0.5 ? 1.0 : 0.0;
+        const double irgen_c1 = group_50 >= 0.0;
+        return irgen_c1 && group_50 < 16.0 ? group_50 + 16.0 * irgen_c0 : irgen_c1 && group_50 < 32.0 ? group_50 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_log_icdf_f64(double log_u, double df, double loc, double scale)
 {
-    double z_46 = 0.0;
+    double z_51 = 0.0;
     if (!(df > 0.0) || !(scale > 0.0) || log_u > 0.0 || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc) || isnan(log_u)) {
         return ((double)NAN);
     }
     if (log_u == -((double)INFINITY)) {
         {
-            const double z_46__0 = -((double)INFINITY);
-            z_46 = z_46__0;
+            const double z_51__0 = -((double)INFINITY);
+            z_51 = z_51__0;
         }
     } else {
         if (log_u == 0.0) {
             {
-                const double z_46__0 = ((double)INFINITY);
-                z_46 = z_46__0;
+                const double z_51__0 = ((double)INFINITY);
+                z_51 = z_51__0;
             }
         } else {
-            z_46 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), df, loc, scale);
+            z_51 = quantile_solve_f64(log_u > -0.6931471805599453 ? log(-expm1(log_u)) : log_u, log_u > -0.6931471805599453 ? 1.0 : 0.0, exp(log_u), df, loc, scale);
         }
     }
-    return z_46;
+    return z_51;
 }
 
 IRGEN_FN double log_icdf_group_f64(double log_u, double df, double loc, double scale)
 {
-    return log_u > -0.6931471805599453 ? 1.0 : 0.0;
+    double guess_52 = 0.0;
+    double group_53 = 0.0;
+    guess_52 = t_guess_f64(exp(log_u), df, loc, scale);
+    group_53 = t_group_f64(guess_52, df, loc, scale);
+    {
+        const double irgen_c0 = log_u > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_53 >= 0.0;
+        return irgen_c1 && group_53 < 16.0 ? group_53 + 16.0 * irgen_c0 : irgen_c1 && group_53 < 32.0 ? group_53 : irgen_c0;
+    }
 }
 
 IRGEN_FN double kernel_icdf_upper_f64(double log_1mu, double df, double loc, double scale)
 {
-    double z_47 = 0.0;
+    double z_54 = 0.0;
     if (!(df > 0.0) || !(scale > 0.0) || log_1mu > 0.0 || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc) || isnan(log_1mu)) {
         return ((double)NAN);
     }
     if (log_1mu == 0.0) {
         {
-            const double z_47__0 = -((double)INFINITY);
-            z_47 = z_47__0;
+            const double z_54__0 = -((double)INFINITY);
+            z_54 = z_54__0;
         }
     } else {
         if (log_1mu == -((double)INFINITY)) {
             {
-                const double z_47__0 = ((double)INFINITY);
-                z_47 = z_47__0;
+                const double z_54__0 = ((double)INFINITY);
+                z_54 = z_54__0;
             }
         } else {
-            z_47 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), df, loc, scale);
+            z_54 = quantile_solve_f64(log_1mu > -0.6931471805599453 ? log(-expm1(log_1mu)) : log_1mu, log_1mu > -0.6931471805599453 ? 0.0 : 1.0, -expm1(log_1mu), df, loc, scale);
         }
     }
-    return z_47;
+    return z_54;
 }
 
 IRGEN_FN double icdf_upper_group_f64(double log_1mu, double df, double loc, double scale)
 {
-    return log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+    double guess_55 = 0.0;
+    double group_56 = 0.0;
+    guess_55 = t_guess_f64(-expm1(log_1mu), df, loc, scale);
+    group_56 = t_group_f64(guess_55, df, loc, scale);
+    {
+        const double irgen_c0 = log_1mu > -0.6931471805599453 ? 1.0 : 0.0;
+        const double irgen_c1 = group_56 >= 0.0;
+        return irgen_c1 && group_56 < 16.0 ? group_56 + 16.0 * irgen_c0 : irgen_c1 && group_56 < 32.0 ? group_56 : irgen_c0;
+    }
 }
 
 IRGEN_FN double cos_wide_f64(double x)
@@ -4375,44 +4472,44 @@ IRGEN_FN double t_sample_f64(double df, double loc, double scale, irgen_rng* irg
 
 IRGEN_FN double kernel_sample_f64(double df, double loc, double scale, irgen_rng* irgen_rng)
 {
-    double sample_48 = 0.0;
+    double sample_57 = 0.0;
     if (!(df > 0.0) || !(scale > 0.0) || isinf(df) || isinf(loc) || isinf(scale) || isnan(loc)) {
         return ((double)NAN);
     }
-    sample_48 = t_sample_f64(df, loc, scale, irgen_rng);
-    return sample_48;
+    sample_57 = t_sample_f64(df, loc, scale, irgen_rng);
+    return sample_57;
 }
 
 IRGEN_FN double kernel_implicit_score_f64(double x, double df, double loc, double scale, double* irgen_r1, double* irgen_r2, double* irgen_r3, double* irgen_r4, double* irgen_r5, double* irgen_r6, double* irgen_r7)
 {
-    double dz_49 = 0.0;
-    double dz_50 = 0.0;
-    double dz_51 = 0.0;
-    double score_52 = 0.0;
-    double score_53 = 0.0;
-    double score_54 = 0.0;
-    double score_55 = 0.0;
-    double score_56 = 0.0;
+    double dz_58 = 0.0;
+    double dz_59 = 0.0;
+    double dz_60 = 0.0;
+    double score_61 = 0.0;
+    double score_62 = 0.0;
+    double score_63 = 0.0;
+    double score_64 = 0.0;
+    double score_65 = 0.0;
     { double irgen_o1, irgen_o2;
-      dz_49 = kernel_implicit_grad_f64(x, df, loc, scale, &irgen_o1, &irgen_o2);
-      dz_50 = irgen_o1;
-      dz_51 = irgen_o2;
+      dz_58 = kernel_implicit_grad_f64(x, df, loc, scale, &irgen_o1, &irgen_o2);
+      dz_59 = irgen_o1;
+      dz_60 = irgen_o2;
     }
     { double irgen_o1, irgen_o2, irgen_o3, irgen_o4;
-      score_52 = kernel_log_prob_grad_f64(x, df, loc, scale, &irgen_o1, &irgen_o2, &irgen_o3, &irgen_o4);
-      score_53 = irgen_o1;
-      score_54 = irgen_o2;
-      score_55 = irgen_o3;
-      score_56 = irgen_o4;
+      score_61 = kernel_log_prob_grad_f64(x, df, loc, scale, &irgen_o1, &irgen_o2, &irgen_o3, &irgen_o4);
+      score_62 = irgen_o1;
+      score_63 = irgen_o2;
+      score_64 = irgen_o3;
+      score_65 = irgen_o4;
     }
-    *irgen_r1 = dz_50;
-    *irgen_r2 = dz_51;
-    *irgen_r3 = score_52;
-    *irgen_r4 = score_53;
-    *irgen_r5 = score_54;
-    *irgen_r6 = score_55;
-    *irgen_r7 = score_56;
-    return dz_49;
+    *irgen_r1 = dz_59;
+    *irgen_r2 = dz_60;
+    *irgen_r3 = score_61;
+    *irgen_r4 = score_62;
+    *irgen_r5 = score_63;
+    *irgen_r6 = score_64;
+    *irgen_r7 = score_65;
+    return dz_58;
 }
 
 /* ---- kernels. An input is (pointer, element stride, value): stride 1 for a contiguous

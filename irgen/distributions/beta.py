@@ -4,6 +4,7 @@ from irgen.distributions.gamma import log_sample as log_gamma_sample
 from irgen.lib.incomplete_beta import (ibeta, log_a_beta, log_ibeta, log_ibetac, shape_band,
                                        split)
 from irgen.lib.portable import portable_exp, portable_log
+from irgen.lib.special import ndtri_rough
 
 
 @dsl
@@ -89,6 +90,36 @@ def log_space_upper(y, a, b):
     return exp(y) - split(a, b)
 
 
+@dsl
+def beta_guess(u, a, b):
+    """The quantile solver's first guess, Cran, Martin and Thomas's (Applied Statistics
+    26(1), 1977, AS 109) for the lower tail p = min(u, 1 - u), the shapes swapped above the
+    median: for both shapes above 1 a normal approximation of the log odds, otherwise
+    through a chi-squared approximation, falling back to either tail's power law."""
+    p = 1.0 - u if u > 0.5 else u
+    pa = b if u > 0.5 else a
+    pb = a if u > 0.5 else b
+    y = -ndtri_rough(p)
+    log_b = log_a_beta(pa, pb) - log(pa)
+    if pa > 1.0 and pb > 1.0:
+        r = (y * y - 3.0) / 6.0
+        s = 1.0 / (2.0 * pa - 1.0)
+        t = 1.0 / (2.0 * pb - 1.0)
+        h = 2.0 / (s + t)
+        w = y * sqrt(h + r) / h - (t - s) * (r + 5.0 / 6.0 - 2.0 / (3.0 * h))
+        x = pa / (pa + pb * exp(2.0 * w))
+    else:
+        t = 1.0 / (9.0 * pb)
+        c = 1.0 - t + y * sqrt(t)
+        c = 2.0 * pb * c * c * c
+        if c <= 0.0:
+            x = -expm1((log1p(-p) + log(pb) + log_b) / pb)
+        else:
+            c = (4.0 * pa + 2.0 * pb - 2.0) / c
+            x = exp((log(p * pa) + log_b) / pa) if c <= 1.0 else 1.0 - 2.0 / (c + 1.0)
+    return 1.0 - x if u > 0.5 else x
+
+
 log_beta = Distribution(
     name="log_beta",
     doc="The distribution of log z for z ~ Beta(a, b).",
@@ -115,4 +146,5 @@ lgamma(b) - lgamma(a + b) for a small keeps only four digits.""",
     support=Interval(0.0, 1.0),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper, group=group,
     sample=beta_sample, log_space=log_beta, log_sample=beta_log_sample, float32="double",
+    quantile_guess=beta_guess,
 )

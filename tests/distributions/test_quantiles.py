@@ -72,7 +72,11 @@ def _brackets(m, z, level, upper, params, ulps=4):
         if "mu" in m.params:
             mu = np.abs(params[m.params.index("mu")]).astype(np.float64)
             spacing = np.maximum(spacing, eps * (np.abs(z) + mu))
-        slack = noise * eps * (1 + np.abs(level)) + 8 * spacing * slope
+        # a CDF formed as 1 - S in its upper form (Beta's above its fraction's split, where
+        # a small F may lie) carries S's rounding, eps S / F relative: counted while F is
+        # above 1e-3, where that form can hold it
+        complement = 4 * eps * np.minimum(np.expm1(np.abs(level)), 1e3)     # S / F
+        slack = noise * eps * (1 + np.abs(level)) + 8 * spacing * slope + complement
         slack = np.where(np.isfinite(slack), slack, 0)
         low_side = lf(below, -np.inf)
         high_side = lf(above, np.inf)
