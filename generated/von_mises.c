@@ -1745,156 +1745,30 @@ static inline __attribute__((always_inline)) irgen_vd body_mass__d1_v_f64(irgen_
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd sin_small__d0_v_f64(irgen_md irgen_m0, irgen_vd x, irgen_vd d0_x, irgen_vd* irgen_r1)
+static inline __attribute__((always_inline)) irgen_vd tail_integrand__d1_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd e, irgen_vd s, irgen_vd d0_k, irgen_vd* irgen_r1)
 {
-    irgen_vd d0_z = irgen_bc_f64(0.0);
-    irgen_vd d0_z2 = irgen_bc_f64(0.0);
-    irgen_vd d0_z4 = irgen_bc_f64(0.0);
-    irgen_vd d0_z8 = irgen_bc_f64(0.0);
-    irgen_vd d0_q0 = irgen_bc_f64(0.0);
-    irgen_vd d0_q1 = irgen_bc_f64(0.0);
-    irgen_vd d0_q2 = irgen_bc_f64(0.0);
-    irgen_vd d0_q3 = irgen_bc_f64(0.0);
-    irgen_vd d0_q4 = irgen_bc_f64(0.0);
-    irgen_vd d0_q5 = irgen_bc_f64(0.0);
-    irgen_vd d0_r0 = irgen_bc_f64(0.0);
-    irgen_vd d0_r1 = irgen_bc_f64(0.0);
-    irgen_vd d0_r2 = irgen_bc_f64(0.0);
-    irgen_vd d0_u = irgen_bc_f64(0.0);
-    irgen_vd z = irgen_bc_f64(0.0);
-    irgen_vd z2 = irgen_bc_f64(0.0);
-    irgen_vd z4 = irgen_bc_f64(0.0);
-    irgen_vd z8 = irgen_bc_f64(0.0);
-    irgen_vd q0 = irgen_bc_f64(0.0);
-    irgen_vd q1 = irgen_bc_f64(0.0);
-    irgen_vd q2 = irgen_bc_f64(0.0);
-    irgen_vd q3 = irgen_bc_f64(0.0);
-    irgen_vd q4 = irgen_bc_f64(0.0);
-    irgen_vd q5 = irgen_bc_f64(0.0);
-    irgen_vd r0 = irgen_bc_f64(0.0);
-    irgen_vd r1 = irgen_bc_f64(0.0);
-    irgen_vd r2 = irgen_bc_f64(0.0);
-    irgen_vd u = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
-    {
-        const double d0_z__0 = 0.0;
-        const double d0_z2__0 = 0.0;
-        const double d0_z4__0 = 0.0;
-        const double d0_z8__0 = 0.0;
-        const double d0_q0__0 = 0.0;
-        const double d0_q1__0 = 0.0;
-        const double d0_q2__0 = 0.0;
-        const double d0_q3__0 = 0.0;
-        const double d0_q4__0 = 0.0;
-        const double d0_q5__0 = 0.0;
-        const double d0_r0__0 = 0.0;
-        const double d0_r1__0 = 0.0;
-        const double d0_r2__0 = 0.0;
-        const double d0_u__0 = 0.0;
-        const irgen_vd d0_z__1 = 2.0 * d0_x * x;
-        const irgen_vd z__0 = x * x;
-        const irgen_vd d0_z2__1 = 2.0 * d0_z__1 * z__0;
-        const irgen_vd z2__0 = z__0 * z__0;
-        const irgen_vd d0_z4__1 = 2.0 * d0_z2__1 * z2__0;
-        const irgen_vd z4__0 = z2__0 * z2__0;
-        const irgen_vd d0_z8__1 = 2.0 * d0_z4__1 * z4__0;
-        const irgen_vd z8__0 = z4__0 * z4__0;
-        const irgen_vd d0_q0__1 = -(0.16666666666666666 * d0_z__1);
-        const irgen_vd q0__0 = 1.0 - 0.16666666666666666 * z__0;
-        const irgen_vd d0_q1__1 = -(0.0001984126984126984 * d0_z__1);
-        const irgen_vd q1__0 = 0.008333333333333333 - 0.0001984126984126984 * z__0;
-        const irgen_vd d0_q2__1 = -(2.505210838544172e-08 * d0_z__1);
-        const irgen_vd q2__0 = 2.7557319223985893e-06 - 2.505210838544172e-08 * z__0;
-        const irgen_vd d0_q3__1 = -(7.647163731819816e-13 * d0_z__1);
-        const irgen_vd q3__0 = 1.6059043836821613e-10 - 7.647163731819816e-13 * z__0;
-        const irgen_vd d0_q4__1 = -(8.22063524662433e-18 * d0_z__1);
-        const irgen_vd q4__0 = 2.8114572543455206e-15 - 8.22063524662433e-18 * z__0;
-        const irgen_vd d0_q5__1 = -(3.868170170630684e-23 * d0_z__1);
-        const irgen_vd q5__0 = 1.9572941063391263e-20 - 3.868170170630684e-23 * z__0;
-        const irgen_vd d0_r0__1 = d0_q0__1 + d0_q1__1 * z2__0 + d0_z2__1 * q1__0;
-        const irgen_vd r0__0 = q0__0 + q1__0 * z2__0;
-        const irgen_vd d0_r1__1 = d0_q2__1 + d0_q3__1 * z2__0 + d0_z2__1 * q3__0;
-        const irgen_vd r1__0 = q2__0 + q3__0 * z2__0;
-        const irgen_vd d0_r2__1 = d0_q4__1 + d0_q5__1 * z2__0 + d0_z2__1 * q5__0;
-        const irgen_vd r2__0 = q4__0 + q5__0 * z2__0;
-        const irgen_vd d0_u__1 = d0_r0__1 + d0_r1__1 * z4__0 + d0_z4__1 * r1__0;
-        const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
-        d0_z = d0_z__1;
-        d0_z2 = d0_z2__1;
-        d0_z4 = d0_z4__1;
-        d0_z8 = d0_z8__1;
-        d0_q0 = d0_q0__1;
-        d0_q1 = d0_q1__1;
-        d0_q2 = d0_q2__1;
-        d0_q3 = d0_q3__1;
-        d0_q4 = d0_q4__1;
-        d0_q5 = d0_q5__1;
-        d0_r0 = d0_r0__1;
-        d0_r1 = d0_r1__1;
-        d0_r2 = d0_r2__1;
-        d0_u = d0_u__1;
-        z = z__0;
-        z2 = z2__0;
-        z4 = z4__0;
-        z8 = z8__0;
-        q0 = q0__0;
-        q1 = q1__0;
-        q2 = q2__0;
-        q3 = q3__0;
-        q4 = q4__0;
-        q5 = q5__0;
-        r0 = r0__0;
-        r1 = r1__0;
-        r2 = r2__0;
-        u = u__0;
-        const irgen_vd irgen_c0 = r2__0 * z8__0 + u__0;
-        *irgen_r1 = irgen_c0 * d0_x + x * (d0_r2__1 * z8__0 + d0_u__1 + d0_z8__1 * r2__0);
-        return irgen_c0 * x;
-    }
-    *irgen_r1 = irgen_ret1;
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd tail_integrand__d13_v_f64(irgen_md irgen_m0, irgen_vd w, irgen_vd k, irgen_vd e, irgen_vd s, irgen_vd d0_k, irgen_vd d0_s, irgen_vd* irgen_r1)
-{
-    irgen_vd d0_a = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd a = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
-        const double d0_a__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const irgen_vd irgen_c0 = 0.5 * d0_s;
-        const irgen_md irgen_c1 = (w > irgen_bc_f64(0.5 * 3.141592653589793));
-        const irgen_vd d0_a__1 = irgen_sel_f64(irgen_c1, -irgen_c0, irgen_c0);
-        const irgen_vd irgen_c2 = 0.5 * s;
-        const irgen_vd a__0 = irgen_sel_f64(irgen_c1, e - irgen_c2, irgen_c2 + w);
-        d0_a = d0_a__1;
-        d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
-        d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
+        const irgen_vd irgen_c0 = 0.5 * s;
+        const irgen_vd a__0 = irgen_sel_f64((w > irgen_bc_f64(0.5 * 3.141592653589793)), e - irgen_c0, irgen_c0 + w);
         a = a__0;
     }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = sin_small__d0_v_f64(irgen_m0, a, d0_a, &irgen_o1);
+    { irgen_vd irgen_o0;
+      irgen_o0 = sin_small_v_f64(irgen_m0, a);
       _irgen_t1 = irgen_o0;
-      d0__irgen_t1 = irgen_o1;
     }
-    { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = sin_small__d0_v_f64(irgen_m0, 0.5 * s, 0.5 * d0_s, &irgen_o1);
+    { irgen_vd irgen_o0;
+      irgen_o0 = sin_small_v_f64(irgen_m0, 0.5 * s);
       _irgen_t2 = irgen_o0;
-      d0__irgen_t2 = irgen_o1;
     }
     {
         const irgen_vd irgen_c0 = 2.0 * _irgen_t1 * _irgen_t2;
         const irgen_vd irgen_c1 = irgen_v_exp_f64(irgen_m0, -(irgen_c0 * k));
-        const irgen_vd irgen_c2 = 2.0 * k;
-        *irgen_r1 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d0__irgen_t2) - irgen_c2 * _irgen_t2 * d0__irgen_t1 - irgen_c0 * d0_k);
+        *irgen_r1 = -(irgen_c0 * irgen_c1 * d0_k);
         return irgen_c1;
     }
     *irgen_r1 = irgen_ret1;
@@ -1906,7 +1780,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
     irgen_vd d0_length = irgen_bc_f64(0.0);
     irgen_vd d0_fall = irgen_bc_f64(0.0);
     irgen_vd d0_c = irgen_bc_f64(0.0);
-    irgen_vd d0_h = irgen_bc_f64(0.0);
     irgen_vd d0_total = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd d0__irgen_t2 = irgen_bc_f64(0.0);
@@ -1927,7 +1800,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
         const double d0_length__0 = 0.0;
         const double d0_fall__0 = 0.0;
         const double d0_c__0 = 0.0;
-        const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
@@ -1945,7 +1817,6 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
         d0_length = irgen_bc_f64(d0_length__1);
         d0_fall = d0_fall__1;
         d0_c = d0_c__1;
-        d0_h = irgen_bc_f64(d0_h__0);
         d0_total = irgen_bc_f64(d0_total__0);
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
         d0__irgen_t2 = irgen_bc_f64(d0__irgen_t2__0);
@@ -1974,11 +1845,9 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
         }
     }
     {
-        const irgen_vd d0_h__0 = 0.5 * d0_length;
         const irgen_vd h__0 = 0.5 * length;
         const double d0_total__0 = 0.0;
         const double total__0 = 0.0;
-        d0_h = d0_h__0;
         h = h__0;
         d0_total = irgen_bc_f64(d0_total__0);
         total = irgen_bc_f64(total__0);
@@ -1994,7 +1863,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                 irgen_md irgen_m6 = irgen_m4;
                 if (irgen_any_f64(irgen_m6)) for (int irgen_k3 = 0; irgen_k3 < 12; ++irgen_k3) {
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = tail_integrand__d13_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_k, d0_h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), &irgen_o1);
+                      irgen_o0 = tail_integrand__d1_v_f64(irgen_m6, w, k, e, h * (T12_X_f64[(int)(((double)(0 + irgen_k3)))] + 1.0), d0_k, &irgen_o1);
                       _irgen_t1 = irgen_o0;
                       d0__irgen_t1 = irgen_o1;
                     }
@@ -2023,7 +1892,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                         irgen_md irgen_m11 = irgen_m9;
                         if (irgen_any_f64(irgen_m11)) for (int irgen_k5 = 0; irgen_k5 < 16; ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1;
-                              irgen_o0 = tail_integrand__d13_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
+                              irgen_o0 = tail_integrand__d1_v_f64(irgen_m11, w, k, e, h * (T16_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, &irgen_o1);
                               _irgen_t2 = irgen_o0;
                               d0__irgen_t2 = irgen_o1;
                             }
@@ -2048,7 +1917,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
                         irgen_md irgen_m14 = irgen_m12;
                         if (irgen_any_f64(irgen_m14)) for (int irgen_k5 = 0; irgen_k5 < 24; ++irgen_k5) {
                             { irgen_vd irgen_o0, irgen_o1;
-                              irgen_o0 = tail_integrand__d13_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, d0_h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), &irgen_o1);
+                              irgen_o0 = tail_integrand__d1_v_f64(irgen_m14, w, k, e, h * (T24_X_f64[(int)(((double)(0 + irgen_k5)))] + 1.0), d0_k, &irgen_o1);
                               _irgen_t3 = irgen_o0;
                               d0__irgen_t3 = irgen_o1;
                             }
@@ -2067,7 +1936,7 @@ static inline __attribute__((always_inline)) irgen_vd tail_mass__d1_v_f64(irgen_
             }
         }
     }
-    *irgen_r1 = d0_h * total + d0_total * h;
+    *irgen_r1 = d0_total * h;
     return h * total;
     *irgen_r1 = irgen_ret1;
     return irgen_ret0;

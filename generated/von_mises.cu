@@ -956,148 +956,22 @@ IRGEN_FN double body_mass__d1_f64(double r, double k, double d0_k, double* irgen
     }
 }
 
-IRGEN_FN double sin_small__d0_f64(double x, double d0_x, double* irgen_r1)
+IRGEN_FN double tail_integrand__d1_f64(double w, double k, double e, double s, double d0_k, double* irgen_r1)
 {
-    double d0_z = 0.0;
-    double d0_z2 = 0.0;
-    double d0_z4 = 0.0;
-    double d0_z8 = 0.0;
-    double d0_q0 = 0.0;
-    double d0_q1 = 0.0;
-    double d0_q2 = 0.0;
-    double d0_q3 = 0.0;
-    double d0_q4 = 0.0;
-    double d0_q5 = 0.0;
-    double d0_r0 = 0.0;
-    double d0_r1 = 0.0;
-    double d0_r2 = 0.0;
-    double d0_u = 0.0;
-    double z = 0.0;
-    double z2 = 0.0;
-    double z4 = 0.0;
-    double z8 = 0.0;
-    double q0 = 0.0;
-    double q1 = 0.0;
-    double q2 = 0.0;
-    double q3 = 0.0;
-    double q4 = 0.0;
-    double q5 = 0.0;
-    double r0 = 0.0;
-    double r1 = 0.0;
-    double r2 = 0.0;
-    double u = 0.0;
-    {
-        const double d0_z__0 = 0.0;
-        const double d0_z2__0 = 0.0;
-        const double d0_z4__0 = 0.0;
-        const double d0_z8__0 = 0.0;
-        const double d0_q0__0 = 0.0;
-        const double d0_q1__0 = 0.0;
-        const double d0_q2__0 = 0.0;
-        const double d0_q3__0 = 0.0;
-        const double d0_q4__0 = 0.0;
-        const double d0_q5__0 = 0.0;
-        const double d0_r0__0 = 0.0;
-        const double d0_r1__0 = 0.0;
-        const double d0_r2__0 = 0.0;
-        const double d0_u__0 = 0.0;
-        const double d0_z__1 = 2.0 * d0_x * x;
-        const double z__0 = x * x;
-        const double d0_z2__1 = 2.0 * d0_z__1 * z__0;
-        const double z2__0 = z__0 * z__0;
-        const double d0_z4__1 = 2.0 * d0_z2__1 * z2__0;
-        const double z4__0 = z2__0 * z2__0;
-        const double d0_z8__1 = 2.0 * d0_z4__1 * z4__0;
-        const double z8__0 = z4__0 * z4__0;
-        const double d0_q0__1 = -(0.16666666666666666 * d0_z__1);
-        const double q0__0 = 1.0 - 0.16666666666666666 * z__0;
-        const double d0_q1__1 = -(0.0001984126984126984 * d0_z__1);
-        const double q1__0 = 0.008333333333333333 - 0.0001984126984126984 * z__0;
-        const double d0_q2__1 = -(2.505210838544172e-08 * d0_z__1);
-        const double q2__0 = 2.7557319223985893e-06 - 2.505210838544172e-08 * z__0;
-        const double d0_q3__1 = -(7.647163731819816e-13 * d0_z__1);
-        const double q3__0 = 1.6059043836821613e-10 - 7.647163731819816e-13 * z__0;
-        const double d0_q4__1 = -(8.22063524662433e-18 * d0_z__1);
-        const double q4__0 = 2.8114572543455206e-15 - 8.22063524662433e-18 * z__0;
-        const double d0_q5__1 = -(3.868170170630684e-23 * d0_z__1);
-        const double q5__0 = 1.9572941063391263e-20 - 3.868170170630684e-23 * z__0;
-        const double d0_r0__1 = d0_q0__1 + d0_q1__1 * z2__0 + d0_z2__1 * q1__0;
-        const double r0__0 = q0__0 + q1__0 * z2__0;
-        const double d0_r1__1 = d0_q2__1 + d0_q3__1 * z2__0 + d0_z2__1 * q3__0;
-        const double r1__0 = q2__0 + q3__0 * z2__0;
-        const double d0_r2__1 = d0_q4__1 + d0_q5__1 * z2__0 + d0_z2__1 * q5__0;
-        const double r2__0 = q4__0 + q5__0 * z2__0;
-        const double d0_u__1 = d0_r0__1 + d0_r1__1 * z4__0 + d0_z4__1 * r1__0;
-        const double u__0 = r0__0 + r1__0 * z4__0;
-        d0_z = d0_z__1;
-        d0_z2 = d0_z2__1;
-        d0_z4 = d0_z4__1;
-        d0_z8 = d0_z8__1;
-        d0_q0 = d0_q0__1;
-        d0_q1 = d0_q1__1;
-        d0_q2 = d0_q2__1;
-        d0_q3 = d0_q3__1;
-        d0_q4 = d0_q4__1;
-        d0_q5 = d0_q5__1;
-        d0_r0 = d0_r0__1;
-        d0_r1 = d0_r1__1;
-        d0_r2 = d0_r2__1;
-        d0_u = d0_u__1;
-        z = z__0;
-        z2 = z2__0;
-        z4 = z4__0;
-        z8 = z8__0;
-        q0 = q0__0;
-        q1 = q1__0;
-        q2 = q2__0;
-        q3 = q3__0;
-        q4 = q4__0;
-        q5 = q5__0;
-        r0 = r0__0;
-        r1 = r1__0;
-        r2 = r2__0;
-        u = u__0;
-        const double irgen_c0 = r2__0 * z8__0 + u__0;
-        *irgen_r1 = irgen_c0 * d0_x + x * (d0_r2__1 * z8__0 + d0_u__1 + d0_z8__1 * r2__0);
-        return irgen_c0 * x;
-    }
-}
-
-IRGEN_FN double tail_integrand__d13_f64(double w, double k, double e, double s, double d0_k, double d0_s, double* irgen_r1)
-{
-    double d0_a = 0.0;
-    double d0__irgen_t1 = 0.0;
-    double d0__irgen_t2 = 0.0;
     double a = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     {
-        const double d0_a__0 = 0.0;
-        const double d0__irgen_t1__0 = 0.0;
-        const double d0__irgen_t2__0 = 0.0;
-        const double irgen_c0 = 0.5 * d0_s;
-        const double irgen_c1 = w > 0.5 * 3.141592653589793;
-        const double d0_a__1 = irgen_c1 ? -irgen_c0 : irgen_c0;
-        const double irgen_c2 = 0.5 * s;
-        const double a__0 = irgen_c1 ? e - irgen_c2 : irgen_c2 + w;
-        d0_a = d0_a__1;
-        d0__irgen_t1 = d0__irgen_t1__0;
-        d0__irgen_t2 = d0__irgen_t2__0;
+        const double irgen_c0 = 0.5 * s;
+        const double a__0 = w > 0.5 * 3.141592653589793 ? e - irgen_c0 : irgen_c0 + w;
         a = a__0;
     }
-    { double irgen_o1;
-      _irgen_t1 = sin_small__d0_f64(a, d0_a, &irgen_o1);
-      d0__irgen_t1 = irgen_o1;
-    }
-    { double irgen_o1;
-      _irgen_t2 = sin_small__d0_f64(0.5 * s, 0.5 * d0_s, &irgen_o1);
-      d0__irgen_t2 = irgen_o1;
-    }
+    _irgen_t1 = sin_small_f64(a);
+    _irgen_t2 = sin_small_f64(0.5 * s);
     {
         const double irgen_c0 = 2.0 * _irgen_t1 * _irgen_t2;
         const double irgen_c1 = exp(-(irgen_c0 * k));
-        const double irgen_c2 = 2.0 * k;
-        *irgen_r1 = irgen_c1 * (-(irgen_c2 * _irgen_t1 * d0__irgen_t2) - irgen_c2 * _irgen_t2 * d0__irgen_t1 - irgen_c0 * d0_k);
+        *irgen_r1 = -(irgen_c0 * irgen_c1 * d0_k);
         return irgen_c1;
     }
 }
@@ -1107,7 +981,6 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
     double d0_length = 0.0;
     double d0_fall = 0.0;
     double d0_c = 0.0;
-    double d0_h = 0.0;
     double d0_total = 0.0;
     double d0__irgen_t1 = 0.0;
     double d0__irgen_t2 = 0.0;
@@ -1126,7 +999,6 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
         const double d0_length__0 = 0.0;
         const double d0_fall__0 = 0.0;
         const double d0_c__0 = 0.0;
-        const double d0_h__0 = 0.0;
         const double d0_total__0 = 0.0;
         const double d0__irgen_t1__0 = 0.0;
         const double d0__irgen_t2__0 = 0.0;
@@ -1144,7 +1016,6 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
         d0_length = d0_length__1;
         d0_fall = d0_fall__1;
         d0_c = d0_c__1;
-        d0_h = d0_h__0;
         d0_total = d0_total__0;
         d0__irgen_t1 = d0__irgen_t1__0;
         d0__irgen_t2 = d0__irgen_t2__0;
@@ -1171,11 +1042,9 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
         }
     }
     {
-        const double d0_h__0 = 0.5 * d0_length;
         const double h__0 = 0.5 * length;
         const double d0_total__0 = 0.0;
         const double total__0 = 0.0;
-        d0_h = d0_h__0;
         h = h__0;
         d0_total = d0_total__0;
         total = total__0;
@@ -1184,7 +1053,7 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
         for (int irgen_k2 = 0; irgen_k2 < 12; ++irgen_k2) {
             i = (double)(0 + irgen_k2);
             { double irgen_o1;
-              _irgen_t1 = tail_integrand__d13_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T12_X_f64[(int)(i)] + 1.0), &irgen_o1);
+              _irgen_t1 = tail_integrand__d1_f64(w, k, e, h * (T12_X_f64[(int)(i)] + 1.0), d0_k, &irgen_o1);
               d0__irgen_t1 = irgen_o1;
             }
             {
@@ -1200,7 +1069,7 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
             for (int irgen_k3 = 0; irgen_k3 < 16; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
                 { double irgen_o1;
-                  _irgen_t2 = tail_integrand__d13_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T16_X_f64[(int)(i)] + 1.0), &irgen_o1);
+                  _irgen_t2 = tail_integrand__d1_f64(w, k, e, h * (T16_X_f64[(int)(i)] + 1.0), d0_k, &irgen_o1);
                   d0__irgen_t2 = irgen_o1;
                 }
                 {
@@ -1215,7 +1084,7 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
             for (int irgen_k3 = 0; irgen_k3 < 24; ++irgen_k3) {
                 i = (double)(0 + irgen_k3);
                 { double irgen_o1;
-                  _irgen_t3 = tail_integrand__d13_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0), d0_k, d0_h * (T24_X_f64[(int)(i)] + 1.0), &irgen_o1);
+                  _irgen_t3 = tail_integrand__d1_f64(w, k, e, h * (T24_X_f64[(int)(i)] + 1.0), d0_k, &irgen_o1);
                   d0__irgen_t3 = irgen_o1;
                 }
                 {
@@ -1228,7 +1097,7 @@ IRGEN_FN double tail_mass__d1_f64(double w, double k, double d0_k, double* irgen
             }
         }
     }
-    *irgen_r1 = d0_h * total + d0_total * h;
+    *irgen_r1 = d0_total * h;
     return h * total;
 }
 

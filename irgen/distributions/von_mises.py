@@ -60,7 +60,9 @@ def tail_mass(w, k):
     if c > -1.0:                          # stop where the integrand falls below exp(-40)
         length = atan2(sqrt((1.0 - c) * (1.0 + c)), c) - w
         fall = CUTOFF
-    h = 0.5 * length
+    # (the cutoff's end moves with k, but the integrand there is exp(-40) of its start, so
+    # the end is held fixed: the nodes carry no tangent, and neither do their sines)
+    h = 0.5 * detach(length)
     total = 0.0
     if fall <= 5.0:
         for i in range(12):
