@@ -7,7 +7,7 @@ against scipy.stats' generic rv_continuous.ppf):
 """
 from irgen.dsl import *
 from irgen.lib.incomplete_gamma import gamma_p
-from irgen.lib.special import ndtri_rough
+from irgen.lib.special import ndtri_rough, wilson_hilferty
 
 MAX_TERMS = 1000     # Poisson(lam / 2) terms: enough for lam up to about 1500
 
@@ -35,10 +35,8 @@ def patnaik_guess(u, k, lam):
     Hilferty's cube of a normal quantile; where that cube is not positive (a far lower
     tail), half the mean."""
     c = (k + 2.0 * lam) / (k + lam)
-    nu = (k + lam) / c
-    s = 2.0 / (9.0 * nu)
-    w = 1.0 - s + ndtri_rough(u) * sqrt(s)
-    return c * nu * w * w * w if w > 0.0 else 0.5 * (k + lam)
+    x = 2.0 * c * wilson_hilferty(ndtri_rough(u), 0.5 * (k + lam) / c)   # chi2(nu) = 2 Gamma(nu / 2)
+    return x if x > 0.0 else 0.5 * (k + lam)
 
 
 noncentral_chi2 = Distribution(

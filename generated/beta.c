@@ -4515,6 +4515,21 @@ static inline __attribute__((always_inline)) irgen_vd ndtri_rough_v_f64(irgen_md
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd wilson_hilferty_v_f64(irgen_md irgen_m0, irgen_vd z, irgen_vd a)
+{
+    irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd w = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd c__0 = 0.1111111111111111 / a;
+        const irgen_vd w__0 = -c__0 + z * irgen_v_sqrt_f64(c__0) + 1.0;
+        c = c__0;
+        w = w__0;
+        return a * w__0 * w__0 * w__0;
+    }
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd beta_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd a, irgen_vd b)
 {
     irgen_vd p = irgen_bc_f64(0.0);
@@ -4530,6 +4545,7 @@ static inline __attribute__((always_inline)) irgen_vd beta_guess_v_f64(irgen_md 
     irgen_vd h = irgen_bc_f64(0.0);
     irgen_vd w = irgen_bc_f64(0.0);
     irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd c = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
@@ -4579,12 +4595,13 @@ static inline __attribute__((always_inline)) irgen_vd beta_guess_v_f64(irgen_md 
         }
         irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
         if (irgen_any_f64(irgen_m3)) {
+            { irgen_vd irgen_o0;
+              irgen_o0 = wilson_hilferty_v_f64(irgen_m3, y, pb);
+              _irgen_t3 = irgen_sel_f64(irgen_m3, irgen_o0, _irgen_t3);
+            }
             {
-                const irgen_vd t__0 = 0.1111111111111111 / pb;
-                const irgen_vd c__0 = -t__0 + y * irgen_v_sqrt_f64(t__0) + 1.0;
-                const irgen_vd c__1 = 2.0 * pb * c__0 * c__0 * c__0;
-                t = irgen_sel_f64(irgen_m3, t__0, t);
-                c = irgen_sel_f64(irgen_m3, c__1, c);
+                const irgen_vd c__0 = 2.0 * _irgen_t3;
+                c = irgen_sel_f64(irgen_m3, c__0, c);
             }
             {
                 const irgen_md irgen_m4 = (c <= irgen_bc_f64(0.0));

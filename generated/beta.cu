@@ -3062,6 +3062,19 @@ IRGEN_FN double ndtri_rough_f64(double p)
     }
 }
 
+IRGEN_FN double wilson_hilferty_f64(double z, double a)
+{
+    double c = 0.0;
+    double w = 0.0;
+    {
+        const double c__0 = 0.1111111111111111 / a;
+        const double w__0 = -c__0 + z * sqrt(c__0) + 1.0;
+        c = c__0;
+        w = w__0;
+        return a * w__0 * w__0 * w__0;
+    }
+}
+
 IRGEN_FN double beta_guess_f64(double u, double a, double b)
 {
     double p = 0.0;
@@ -3077,6 +3090,7 @@ IRGEN_FN double beta_guess_f64(double u, double a, double b)
     double h = 0.0;
     double w = 0.0;
     double x = 0.0;
+    double _irgen_t3 = 0.0;
     double c = 0.0;
     {
         const double irgen_c0 = u > 0.5;
@@ -3114,12 +3128,10 @@ IRGEN_FN double beta_guess_f64(double u, double a, double b)
             x = x__0;
         }
     } else {
+        _irgen_t3 = wilson_hilferty_f64(y, pb);
         {
-            const double t__0 = 0.1111111111111111 / pb;
-            const double c__0 = -t__0 + y * sqrt(t__0) + 1.0;
-            const double c__1 = 2.0 * pb * c__0 * c__0 * c__0;
-            t = t__0;
-            c = c__1;
+            const double c__0 = 2.0 * _irgen_t3;
+            c = c__0;
         }
         if (c <= 0.0) {
             {

@@ -3181,28 +3181,40 @@ static inline __attribute__((always_inline)) irgen_vd ndtri_rough_v_f64(irgen_md
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd gamma_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+static inline __attribute__((always_inline)) irgen_vd wilson_hilferty_v_f64(irgen_md irgen_m0, irgen_vd z, irgen_vd a)
 {
     irgen_vd c = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd w = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd c__0 = 0.1111111111111111 / a;
+        const irgen_vd w__0 = -c__0 + z * irgen_v_sqrt_f64(c__0) + 1.0;
+        c = c__0;
+        w = w__0;
+        return a * w__0 * w__0 * w__0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd gamma_guess_v_f64(irgen_md irgen_m0, irgen_vd u, irgen_vd alpha, irgen_vd beta)
+{
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd x = irgen_bc_f64(0.0);
     irgen_vd small = irgen_bc_f64(0.0);
     irgen_vd t = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_vd c__0 = 0.1111111111111111 / alpha;
-        c = c__0;
-    }
     { irgen_vd irgen_o0;
       irgen_o0 = ndtri_rough_v_f64(irgen_m0, u);
       _irgen_t1 = irgen_o0;
     }
+    { irgen_vd irgen_o0;
+      irgen_o0 = wilson_hilferty_v_f64(irgen_m0, _irgen_t1, alpha);
+      _irgen_t2 = irgen_o0;
+    }
     {
-        const irgen_vd w__0 = _irgen_t1 * irgen_v_sqrt_f64(c) - c + 1.0;
-        const irgen_vd x__0 = alpha * w__0 * w__0 * w__0;
+        const irgen_vd x__0 = _irgen_t2;
         const irgen_vd small__0 = irgen_v_exp_f64(irgen_m0, (irgen_v_log_f64(irgen_m0, u) + irgen_v_lgamma_f64(irgen_m0, alpha + 1.0)) / alpha);
-        w = w__0;
         x = x__0;
         small = small__0;
     }
@@ -3218,7 +3230,7 @@ static inline __attribute__((always_inline)) irgen_vd gamma_guess_v_f64(irgen_md
         irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
         if (irgen_any_f64(irgen_m3)) {
             {
-                const irgen_md irgen_m4 = ((w <= irgen_bc_f64(0.0)) | (x < small));
+                const irgen_md irgen_m4 = ((x <= irgen_bc_f64(0.0)) | (x < small));
                 irgen_md irgen_m5 = irgen_m3 & irgen_m4;
                 {
                     const irgen_vd x__0 = small;
@@ -7659,28 +7671,40 @@ static inline __attribute__((always_inline)) irgen_vf ndtri_rough_v_f32(irgen_mf
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf gamma_guess_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+static inline __attribute__((always_inline)) irgen_vf wilson_hilferty_v_f32(irgen_mf irgen_m0, irgen_vf z, irgen_vf a)
 {
     irgen_vf c = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf w = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf c__0 = 0.1111111111111111f / a;
+        const irgen_vf w__0 = -c__0 + z * irgen_v_sqrt_f32(c__0) + 1.0f;
+        c = c__0;
+        w = w__0;
+        return a * w__0 * w__0 * w__0;
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf gamma_guess_v_f32(irgen_mf irgen_m0, irgen_vf u, irgen_vf alpha, irgen_vf beta)
+{
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf x = irgen_bc_f32(0.0f);
     irgen_vf small = irgen_bc_f32(0.0f);
     irgen_vf t = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    {
-        const irgen_vf c__0 = 0.1111111111111111f / alpha;
-        c = c__0;
-    }
     { irgen_vf irgen_o0;
       irgen_o0 = ndtri_rough_v_f32(irgen_m0, u);
       _irgen_t1 = irgen_o0;
     }
+    { irgen_vf irgen_o0;
+      irgen_o0 = wilson_hilferty_v_f32(irgen_m0, _irgen_t1, alpha);
+      _irgen_t2 = irgen_o0;
+    }
     {
-        const irgen_vf w__0 = _irgen_t1 * irgen_v_sqrt_f32(c) - c + 1.0f;
-        const irgen_vf x__0 = alpha * w__0 * w__0 * w__0;
+        const irgen_vf x__0 = _irgen_t2;
         const irgen_vf small__0 = irgen_v_exp_f32(irgen_m0, (irgen_v_log_f32(irgen_m0, u) + irgen_v_lgamma_f32(irgen_m0, alpha + 1.0f)) / alpha);
-        w = w__0;
         x = x__0;
         small = small__0;
     }
@@ -7696,7 +7720,7 @@ static inline __attribute__((always_inline)) irgen_vf gamma_guess_v_f32(irgen_mf
         irgen_mf irgen_m3 = irgen_m0 & ~irgen_m1;
         if (irgen_any_f32(irgen_m3)) {
             {
-                const irgen_mf irgen_m4 = ((w <= irgen_bc_f32(0.0f)) | (x < small));
+                const irgen_mf irgen_m4 = ((x <= irgen_bc_f32(0.0f)) | (x < small));
                 irgen_mf irgen_m5 = irgen_m3 & irgen_m4;
                 {
                     const irgen_vf x__0 = small;

@@ -1864,24 +1864,31 @@ IRGEN_FN double ndtri_rough_f64(double p)
     }
 }
 
-IRGEN_FN double gamma_guess_f64(double u, double alpha, double beta)
+IRGEN_FN double wilson_hilferty_f64(double z, double a)
 {
     double c = 0.0;
-    double _irgen_t1 = 0.0;
     double w = 0.0;
+    {
+        const double c__0 = 0.1111111111111111 / a;
+        const double w__0 = -c__0 + z * sqrt(c__0) + 1.0;
+        c = c__0;
+        w = w__0;
+        return a * w__0 * w__0 * w__0;
+    }
+}
+
+IRGEN_FN double gamma_guess_f64(double u, double alpha, double beta)
+{
+    double _irgen_t1 = 0.0;
+    double _irgen_t2 = 0.0;
     double x = 0.0;
     double small = 0.0;
     double t = 0.0;
-    {
-        const double c__0 = 0.1111111111111111 / alpha;
-        c = c__0;
-    }
     _irgen_t1 = ndtri_rough_f64(u);
+    _irgen_t2 = wilson_hilferty_f64(_irgen_t1, alpha);
     {
-        const double w__0 = _irgen_t1 * sqrt(c) - c + 1.0;
-        const double x__0 = alpha * w__0 * w__0 * w__0;
+        const double x__0 = _irgen_t2;
         const double small__0 = exp((log(u) + irgen_lgamma(alpha + 1.0)) / alpha);
-        w = w__0;
         x = x__0;
         small = small__0;
     }
@@ -1893,7 +1900,7 @@ IRGEN_FN double gamma_guess_f64(double u, double alpha, double beta)
             x = x__0;
         }
     } else {
-        if (w <= 0.0 || x < small) {
+        if (x <= 0.0 || x < small) {
             {
                 const double x__0 = small;
                 x = x__0;
@@ -4610,24 +4617,31 @@ IRGEN_FN float ndtri_rough_f32(float p)
     }
 }
 
-IRGEN_FN float gamma_guess_f32(float u, float alpha, float beta)
+IRGEN_FN float wilson_hilferty_f32(float z, float a)
 {
     float c = 0.0f;
-    float _irgen_t1 = 0.0f;
     float w = 0.0f;
+    {
+        const float c__0 = 0.1111111111111111f / a;
+        const float w__0 = -c__0 + z * sqrtf(c__0) + 1.0f;
+        c = c__0;
+        w = w__0;
+        return a * w__0 * w__0 * w__0;
+    }
+}
+
+IRGEN_FN float gamma_guess_f32(float u, float alpha, float beta)
+{
+    float _irgen_t1 = 0.0f;
+    float _irgen_t2 = 0.0f;
     float x = 0.0f;
     float small = 0.0f;
     float t = 0.0f;
-    {
-        const float c__0 = 0.1111111111111111f / alpha;
-        c = c__0;
-    }
     _irgen_t1 = ndtri_rough_f32(u);
+    _irgen_t2 = wilson_hilferty_f32(_irgen_t1, alpha);
     {
-        const float w__0 = _irgen_t1 * sqrtf(c) - c + 1.0f;
-        const float x__0 = alpha * w__0 * w__0 * w__0;
+        const float x__0 = _irgen_t2;
         const float small__0 = expf((logf(u) + irgen_lgammaf(alpha + 1.0f)) / alpha);
-        w = w__0;
         x = x__0;
         small = small__0;
     }
@@ -4639,7 +4653,7 @@ IRGEN_FN float gamma_guess_f32(float u, float alpha, float beta)
             x = x__0;
         }
     } else {
-        if (w <= 0.0f || x < small) {
+        if (x <= 0.0f || x < small) {
             {
                 const float x__0 = small;
                 x = x__0;

@@ -4,7 +4,7 @@ from irgen.distributions.gamma import log_sample as log_gamma_sample
 from irgen.lib.incomplete_beta import (ibeta, log_a_beta, log_ibeta, log_ibetac, shape_band,
                                        split)
 from irgen.lib.portable import portable_exp, portable_log
-from irgen.lib.special import ndtri_rough
+from irgen.lib.special import ndtri_rough, wilson_hilferty
 
 
 @dsl
@@ -109,9 +109,7 @@ def beta_guess(u, a, b):
         w = y * sqrt(h + r) / h - (t - s) * (r + 5.0 / 6.0 - 2.0 / (3.0 * h))
         x = pa / (pa + pb * exp(2.0 * w))
     else:
-        t = 1.0 / (9.0 * pb)
-        c = 1.0 - t + y * sqrt(t)
-        c = 2.0 * pb * c * c * c
+        c = 2.0 * wilson_hilferty(y, pb)     # chi-squared(2 pb) at the level's upper tail
         if c <= 0.0:
             x = -expm1((log1p(-p) + log(pb) + log_b) / pb)
         else:

@@ -1,7 +1,7 @@
 """Gamma(alpha, beta): shape alpha, rate beta; F(x) = P(alpha, beta x)."""
 from irgen.dsl import *
 from irgen.lib.portable import portable_exp, portable_log
-from irgen.lib.special import ndtri_rough
+from irgen.lib.special import ndtri_rough, wilson_hilferty
 from irgen.lib.incomplete_gamma import (SMALL_A_Q_BELOW, gamma_p, log_gamma_p,
                                         log_gamma_p_of_log, log_gamma_q, log_gamma_q_of_log,
                                         split)
@@ -64,14 +64,12 @@ def gamma_guess(u, alpha, beta):
     """Wilson and Hilferty's cube of a normal quantile, within a few percent for alpha >= 1
     away from the tails; where it is below the lower tail's bound, or not positive, that bound
     (u alpha Gamma(alpha))^(1/alpha), or the exponential upper tail for alpha < 1."""
-    c = 1.0 / (9.0 * alpha)
-    w = 1.0 - c + ndtri_rough(u) * sqrt(c)
-    x = alpha * w * w * w
+    x = wilson_hilferty(ndtri_rough(u), alpha)
     small = exp((log(u) + lgamma(alpha + 1.0)) / alpha)
     if alpha < 1.0:
         t = 1.0 - alpha * (0.253 + alpha * 0.12)
         x = small if u < t else 1.0 - log1p(-(u - t) / (1.0 - t))
-    elif w <= 0.0 or x < small:       # small is a lower bound: P(a, x) < x^a / Gamma(a + 1)
+    elif x <= 0.0 or x < small:       # small is a lower bound: P(a, x) < x^a / Gamma(a + 1)
         x = small
     return x / beta
 

@@ -77,10 +77,16 @@ def _exp(t: Dtype) -> dict:
     """The values of the polynomial exp in templates/lane_helpers.c.j2."""
     f, c = t.literal_suffix, _EXP[t.name]
     coef = [1.0 / math.factorial(k) for k in range(c["degree"] + 1)]
+    return dict(c, poly=_horner(coef, "r", f), inv_ln2=repr(1 / math.log(2)))
+
+
+def _horner(coef, x: str, f: str) -> str:
+    """The C expression of sum coef[k] x^k by Horner's rule (coefficients lowest first, as
+    literals with suffix f)."""
     poly = f"{coef[-1]!r}{f}"
     for a in reversed(coef[:-1]):
-        poly = f"({poly} * r + {a!r}{f})"
-    return dict(c, poly=poly, inv_ln2=repr(1 / math.log(2)))
+        poly = f"({poly} * {x} + {a!r}{f})"
+    return poly
 
 
 # lgamma(1 + t) / (t (t - 1)) on [0, 2] is analytic but for lgamma's pole at t = -1: its
@@ -117,13 +123,7 @@ def _lgamma(t: Dtype) -> dict:
     # in powers of c^4 (c^2 in float): four (two) Horner chains of a quarter (half) the
     # length, run side by side, where one chain would make every call wait its whole length
     ways = 4 if t.name == "float64" else 2
-    chains = []
-    for j in range(ways):
-        part = coef[j::ways]
-        chain = f"{part[-1]!r}{f}"
-        for a in reversed(part[:-1]):
-            chain = f"({chain} * cc + {a!r}{f})"
-        chains.append(chain)
+    chains = [_horner(coef[j::ways], "cc", f) for j in range(ways)]
     poly = chains[-1]
     for chain in reversed(chains[:-1]):
         poly = f"({chain} + c * {poly})"
