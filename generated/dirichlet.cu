@@ -94,6 +94,13 @@ extern "C" void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32
 }
 #endif
 
+/* A sampler's seed and the stream offset of its first element come by value, or, where
+   `words` is not null, from four uint32 words in device memory (seed high, low; offset
+   high, low), so that a caller holding them on the device (XLA) needs no copy to the host. */
+#define IRGEN_SEED_FROM(words, seed, offset) do { if (words) {                              \
+    (seed) = ((uint64_t)(words)[0] << 32) | (words)[1];                                   \
+    (offset) = (int64_t)(((uint64_t)(words)[2] << 32) | (words)[3]); } } while (0)
+
 /* one element's stream (random.c.j2), and its draws */
 typedef struct { uint64_t key0, key1, i0, i1, n; uint32_t q0, q1, q2, q3; int left; } irgen_rng;
 IRGEN_FN irgen_rng irgen_seed(uint64_t seed, int64_t i)
@@ -4047,9 +4054,10 @@ IRGEN_FN int irgen_sample_float64_dgroup(int64_t i, const double* __restrict__ i
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -4092,10 +4100,11 @@ irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, cons
 }
 #else
 
-extern "C" void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+extern "C" void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t rows = n / row, per = row < IRGEN_TILE ? IRGEN_TILE / row : 1;
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
@@ -4133,9 +4142,10 @@ IRGEN_FN int irgen_sample_float32_dgroup(int64_t i, const float* __restrict__ in
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -4178,10 +4188,11 @@ irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, cons
 }
 #else
 
-extern "C" void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+extern "C" void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t rows = n / row, per = row < IRGEN_TILE ? IRGEN_TILE / row : 1;
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
@@ -4219,9 +4230,10 @@ IRGEN_FN int irgen_log_sample_float64_dgroup(int64_t i, const double* __restrict
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -4264,10 +4276,11 @@ irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, 
 }
 #else
 
-extern "C" void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
+extern "C" void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t rows = n / row, per = row < IRGEN_TILE ? IRGEN_TILE / row : 1;
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
@@ -4305,9 +4318,10 @@ IRGEN_FN int irgen_log_sample_float32_dgroup(int64_t i, const float* __restrict_
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -4350,10 +4364,11 @@ irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, 
 }
 #else
 
-extern "C" void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
+extern "C" void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t rows = n / row, per = row < IRGEN_TILE ? IRGEN_TILE / row : 1;
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
@@ -4410,9 +4425,10 @@ IRGEN_FN int irgen_rsample_float64_then_group(int64_t i, const double* __restric
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1)
+irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1)
 {
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -4480,10 +4496,11 @@ irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, con
 }
 #else
 
-extern "C" void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1)
+extern "C" void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, double* __restrict__ out0, double* __restrict__ out1)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t rows = n / row, per = row < IRGEN_TILE ? IRGEN_TILE / row : 1;
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
@@ -4545,9 +4562,10 @@ IRGEN_FN int irgen_rsample_float32_then_group(int64_t i, const float* __restrict
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1)
+irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1)
 {
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
     __shared__ unsigned short order[IRGEN_TILE];
@@ -4615,10 +4633,11 @@ irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, con
 }
 #else
 
-extern "C" void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1)
+extern "C" void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, float* __restrict__ out0, float* __restrict__ out1)
 {
     /* a block's order, serially; a row as one lane of a warp would take it */
     if (row <= 0) return;
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t rows = n / row, per = row < IRGEN_TILE ? IRGEN_TILE / row : 1;
     for (int64_t r0 = 0; r0 < rows; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;

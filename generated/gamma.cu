@@ -94,6 +94,13 @@ extern "C" void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32
 }
 #endif
 
+/* A sampler's seed and the stream offset of its first element come by value, or, where
+   `words` is not null, from four uint32 words in device memory (seed high, low; offset
+   high, low), so that a caller holding them on the device (XLA) needs no copy to the host. */
+#define IRGEN_SEED_FROM(words, seed, offset) do { if (words) {                              \
+    (seed) = ((uint64_t)(words)[0] << 32) | (words)[1];                                   \
+    (offset) = (int64_t)(((uint64_t)(words)[2] << 32) | (words)[3]); } } while (0)
+
 /* one element's stream (random.c.j2), and its draws */
 typedef struct { uint64_t key0, key1, i0, i1, n; uint32_t q0, q1, q2, q3; int left; } irgen_rng;
 IRGEN_FN irgen_rng irgen_seed(uint64_t seed, int64_t i)
@@ -7321,8 +7328,9 @@ IRGEN_FN int irgen_sample_float64_dgroup(int64_t i, const double* __restrict__ i
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -7364,8 +7372,9 @@ irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __r
 }
 #else
 
-extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -7400,8 +7409,9 @@ IRGEN_FN int irgen_sample_float32_dgroup(int64_t i, const float* __restrict__ in
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -7443,8 +7453,9 @@ irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __re
 }
 #else
 
-extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -7479,8 +7490,9 @@ IRGEN_FN int irgen_rsample_float64_dgroup(int64_t i, const double* __restrict__ 
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -7548,8 +7560,9 @@ irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __
 }
 #else
 
-extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -7589,8 +7602,9 @@ IRGEN_FN int irgen_rsample_float32_dgroup(int64_t i, const float* __restrict__ i
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -7658,8 +7672,9 @@ irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __r
 }
 #else
 
-extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -7730,8 +7745,9 @@ IRGEN_FN int irgen_rsample_log_prob_float64_then_group(int64_t i, const double* 
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -7799,8 +7815,9 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const d
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -7871,8 +7888,9 @@ IRGEN_FN int irgen_rsample_log_prob_float32_then_group(int64_t i, const float* _
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -7940,8 +7958,9 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const f
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -8053,8 +8072,9 @@ IRGEN_FN int irgen_log_sample_float64_dgroup(int64_t i, const double* __restrict
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -8096,8 +8116,9 @@ irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double*
 }
 #else
 
-extern "C" void irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+extern "C" void irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -8132,8 +8153,9 @@ IRGEN_FN int irgen_log_sample_float32_dgroup(int64_t i, const float* __restrict_
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -8175,8 +8197,9 @@ irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* 
 }
 #else
 
-extern "C" void irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+extern "C" void irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -8211,8 +8234,9 @@ IRGEN_FN int irgen_log_rsample_float64_dgroup(int64_t i, const double* __restric
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -8257,8 +8281,9 @@ irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double
 }
 #else
 
-extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -8295,8 +8320,9 @@ IRGEN_FN int irgen_log_rsample_float32_dgroup(int64_t i, const float* __restrict
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
 #ifndef IRGEN_UNSORTED
     __shared__ int start[IRGEN_GROUPS];
     __shared__ unsigned char key[IRGEN_TILE];
@@ -8341,8 +8367,9 @@ irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
 }
 #else
 
-extern "C" void irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+extern "C" void irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {

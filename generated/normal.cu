@@ -94,6 +94,13 @@ extern "C" void irgen_philox4x32_10(int64_t n, const uint32_t* ctr, const uint32
 }
 #endif
 
+/* A sampler's seed and the stream offset of its first element come by value, or, where
+   `words` is not null, from four uint32 words in device memory (seed high, low; offset
+   high, low), so that a caller holding them on the device (XLA) needs no copy to the host. */
+#define IRGEN_SEED_FROM(words, seed, offset) do { if (words) {                              \
+    (seed) = ((uint64_t)(words)[0] << 32) | (words)[1];                                   \
+    (offset) = (int64_t)(((uint64_t)(words)[2] << 32) | (words)[3]); } } while (0)
+
 /* one element's stream (random.c.j2), and its draws */
 typedef struct { uint64_t key0, key1, i0, i1, n; uint32_t q0, q1, q2, q3; int left; } irgen_rng;
 IRGEN_FN irgen_rng irgen_seed(uint64_t seed, int64_t i)
@@ -2978,8 +2985,9 @@ IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_sample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -2987,8 +2995,9 @@ irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __r
 }
 #else
 
-extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
+extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -3011,8 +3020,9 @@ IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_sample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -3020,8 +3030,9 @@ irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __re
 }
 #else
 
-extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
+extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -3044,8 +3055,9 @@ IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, int64_t offse
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_rsample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -3054,8 +3066,9 @@ irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __
 }
 #else
 
-extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
+extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -3080,8 +3093,9 @@ IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, int64_t offse
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_rsample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -3090,8 +3104,9 @@ irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __r
 }
 #else
 
-extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
+extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -3135,8 +3150,9 @@ IRGEN_FN void irgen_rsample_log_prob_float64_then_at(int64_t i, const double* __
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_rsample_log_prob_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -3145,8 +3161,9 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const d
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5, double* __restrict__ out6)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
@@ -3190,8 +3207,9 @@ IRGEN_FN void irgen_rsample_log_prob_float32_then_at(int64_t i, const float* __r
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
-irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_rsample_log_prob_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -3200,8 +3218,9 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const f
 }
 #else
 
-extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
+extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5, float* __restrict__ out6)
 {
+    IRGEN_SEED_FROM(words, seed, offset);
     /* the order of a block's, serially: tiles, then groups */
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {

@@ -86,13 +86,14 @@ def binary_path(c_path: Path, extra: str = "") -> tuple[Path, str]:
     return cache.folder(c_path) / (module + ".so"), module
 
 
-def compile_binary(c_path: Path, verbose=False, announce=True, include=(), extra="") -> Path:
+def compile_binary(c_path: Path, verbose=False, announce=True, include=(), extra="",
+                   libs=()) -> Path:
     """Build the shared library for c_path unless a current one exists; return its path.
     announce: say on stderr what is compiled and how long it took. include: header folders
     the source needs; extra: what else decides the binary (the headers' version), for its
-    key."""
+    key; libs: libraries to link beside the platform's."""
     c_path = Path(c_path)
-    so_path, module = binary_path(c_path, extra)
+    so_path, module = binary_path(c_path, extra + "".join(f" -l{lib}" for lib in libs))
     if so_path.exists():
         return so_path
     with cache.locked(so_path.with_name(f"{c_path.stem}.lock")):
@@ -102,7 +103,8 @@ def compile_binary(c_path: Path, verbose=False, announce=True, include=(), extra
             print(f"irgen: compiling {c_path.name} for this machine into {so_path.parent} "
                   "(first use) ...", end="", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        flags, libs = platform_options()
+        flags, platform_libs = platform_options()
+        libs = (*platform_libs, *libs)
         with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
             built = Path(tmp) / (module + ".so")
             cmd = [*_compiler(), *CFLAGS, *flags, *(f"-I{d}" for d in include), "-fPIC",

@@ -182,7 +182,9 @@ class CudaKernels:
                 [allocate(views[0].obj, out_shape, dt, device) for _ in out_names]
             if not math.prod(shape):
                 return self._result(outs, out)
-            keep, cargs = [], head + [ctypes.c_uint64(w) for w in seed_words]
+            # a sampler's seed and offset by value; no words in device memory (null)
+            keep, cargs = [], head + [ctypes.c_uint64(w) for w in seed_words] + \
+                ([ctypes.c_void_p(None)] if seed_words else [])
             for item in items:
                 r = plan_read(item, dt, shape)
                 if r.expand is not None:

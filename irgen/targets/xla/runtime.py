@@ -1,6 +1,7 @@
 """The XLA target's run time: the handlers' shared library compiled on first use against
 jaxlib's FFI header, its kernel pointers bound to the C binary's kernels, and each handler
-registered with JAX under a name of its own (irgen.jax calls them by that name)."""
+registered with JAX under a name of its own (irgen.jax calls them by that name); where JAX
+has CUDA devices, the CUDA handlers too, under the same names for XLA's CUDA platform."""
 from __future__ import annotations
 
 import ctypes
@@ -29,7 +30,7 @@ def compile_handlers(source: Path, announce=True) -> Path:
         raise ImportError("irgen's XLA handlers need jax (pip install 'irgen[jax]')")
     include, version = found
     return compile_binary(Path(source), announce=announce, include=(include,),
-                          extra=f"xla-ffi {version}")
+                          extra=f"xla-ffi {version}", libs=("dl", "pthread"))
 
 
 class XlaKernels:
@@ -64,4 +65,44 @@ class XlaKernels:
                         platform="cpu")
                     names[kernel, dtype] = name
             self._lib, self._names = lib, names
+            if cuda_devices():
+                self.register_cuda(lib, names)
         return self._names
+
+    def register_cuda(self, lib, names: dict, driver=None, platform="CUDA", image=None):
+        """Register the CUDA handlers under the CPU handlers' names, for XLA's CUDA platform:
+        they launch the kernels of the module's fatbin (built by `irgen build` where nvcc is
+        present, else compiled now). driver: the address of a stand-in for the CUDA
+        driver's entry points (an irgen_cuda_driver structure), else the driver library;
+        image: the binary to load instead of the fatbin (with a stand-in driver)."""
+        import jax.ffi
+        if image is None:
+            image = cuda_image(self.source.with_name(
+                self.source.name[:-len("_xla.c")] + ".cu"))
+        lib.irgen_xla_cuda_setup.argtypes = (ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p)
+        status = lib.irgen_xla_cuda_setup(image, len(image), driver)
+        if status:
+            raise RuntimeError(f"{self.source.name}: the CUDA driver did not start ({status})")
+        for (kernel, dtype), name in names.items():
+            jax.ffi.register_ffi_target(
+                name, jax.ffi.pycapsule(getattr(lib, f"irgen_xla_cuda_{kernel}_{dtype}")),
+                platform=platform)
+
+
+def cuda_devices() -> bool:
+    """Whether JAX has CUDA devices."""
+    import jax
+    try:
+        return bool(jax.devices("cuda"))
+    except RuntimeError:
+        return False
+
+
+def cuda_image(cu_path: Path) -> bytes:
+    """The fatbin of a generated .cu file, compiled with nvcc unless current."""
+    from ..cuda.compile import compile_fatbin
+    fatbin = compile_fatbin(cu_path)
+    if fatbin is None:
+        raise RuntimeError(f"{cu_path.name}: JAX's CUDA devices need its CUDA binary, and nvcc "
+                           "was not found to compile it")
+    return fatbin.read_bytes()
