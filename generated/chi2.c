@@ -9073,10 +9073,9 @@ static inline void irgen_order_chunk(const unsigned char* key, int len, int* ord
             if (end[k] + j < end[k + 1]) order[count[k][key[end[k] + j]]++] = end[k] + j;
 }
 
-void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_cdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9115,15 +9114,25 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
 
     }
 }
+void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_float64_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_cdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9162,15 +9171,25 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
 
     }
 }
+void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_float32_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_log_prob_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -9184,15 +9203,25 @@ void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_float64_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_log_prob_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -9206,15 +9235,25 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_float32_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+static __attribute__((noinline)) void irgen_log_prob_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -9230,15 +9269,25 @@ void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const
 
     }
 }
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_grad_float64_part(0, steps, n, in0, s0, in1, s1, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0, out1, out2);
+}
 void irgen_log_prob_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3], (double*)p[4]);
 }
 
-void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+static __attribute__((noinline)) void irgen_log_prob_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -9254,15 +9303,25 @@ void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 
     }
 }
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_grad_float32_part(0, steps, n, in0, s0, in1, s1, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0, out1, out2);
+}
 void irgen_log_prob_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2], (float*)p[3], (float*)p[4]);
 }
 
-void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_log_cdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9301,15 +9360,25 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
 
     }
 }
+void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_cdf_float64_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_cdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_log_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_log_cdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9348,15 +9417,25 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
 
     }
 }
+void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_cdf_float32_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_cdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_log_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_log_sf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9395,15 +9474,25 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
 
     }
 }
+void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_sf_float64_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_sf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_log_sf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_sf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_log_sf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9442,15 +9531,25 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
 
     }
 }
+void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_sf_float32_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_sf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_log_sf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_sf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1)
+static __attribute__((noinline)) void irgen_cdf_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9490,15 +9589,25 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_grad_float64_part(0, steps, n, in0, s0, in1, s1, out0, out1);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0, out1);
+}
 void irgen_cdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3]);
 }
 
-void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1)
+static __attribute__((noinline)) void irgen_cdf_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9538,15 +9647,25 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_grad_float32_part(0, steps, n, in0, s0, in1, s1, out0, out1);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0, out1);
+}
 void irgen_cdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2], (float*)p[3]);
 }
 
-void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_implicit_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9585,15 +9704,25 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
 
     }
 }
+void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_implicit_grad_float64_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_implicit_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_implicit_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_implicit_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9632,15 +9761,25 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 
     }
 }
+void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_implicit_grad_float32_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_implicit_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_icdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9679,15 +9818,25 @@ void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* 
 
     }
 }
+void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_float64_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_icdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9726,15 +9875,25 @@ void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in
 
     }
 }
+void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_float32_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+static __attribute__((noinline)) void irgen_icdf_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9775,15 +9934,25 @@ void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const dou
 
     }
 }
+void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_grad_float64_part(0, steps, n, in0, s0, in1, s1, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0, out1, out2);
+}
 void irgen_icdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3], (double*)p[4]);
 }
 
-void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+static __attribute__((noinline)) void irgen_icdf_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9824,15 +9993,25 @@ void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const floa
 
     }
 }
+void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_grad_float32_part(0, steps, n, in0, s0, in1, s1, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0, out1, out2);
+}
 void irgen_icdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2], (float*)p[3], (float*)p[4]);
 }
 
-void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_log_icdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9871,15 +10050,25 @@ void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_icdf_float64_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_icdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_log_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_log_icdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9918,15 +10107,25 @@ void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_icdf_float32_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_icdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_log_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_icdf_upper_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -9965,15 +10164,25 @@ void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const do
 
     }
 }
+void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_upper_float64_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_upper_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_icdf_upper_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_upper_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_icdf_upper_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -10012,15 +10221,25 @@ void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const flo
 
     }
 }
+void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_upper_float32_part(0, steps, n, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_upper_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, out0);
+}
 void irgen_icdf_upper_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_upper_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
+static __attribute__((noinline)) void irgen_sample_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -10055,15 +10274,25 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
 
     }
 }
+void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_sample_float64_part(0, steps, n, seed, offset, in0, s0, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_sample_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, out0);
+}
 void irgen_sample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_sample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (double*)p[1]);
 }
 
-void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
+static __attribute__((noinline)) void irgen_sample_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -10098,15 +10327,25 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
 
     }
 }
+void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_sample_float32_part(0, steps, n, seed, offset, in0, s0, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_sample_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, out0);
+}
 void irgen_sample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_sample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (float*)p[1]);
 }
 
-void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
+static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -10176,15 +10415,25 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
 
     }
 }
+void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_float64_part(0, steps, n, seed, offset, in0, s0, out0, out1);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, out0, out1);
+}
 void irgen_rsample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (double*)p[1], (double*)p[2]);
 }
 
-void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
+static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -10254,15 +10503,25 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
 
     }
 }
+void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_float32_part(0, steps, n, seed, offset, in0, s0, out0, out1);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, out0, out1);
+}
 void irgen_rsample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (float*)p[1], (float*)p[2]);
 }
 
-void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1, double* out2, double* out3, double* out4)
+static __attribute__((noinline)) void irgen_rsample_log_prob_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1, double* out2, double* out3, double* out4)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -10339,15 +10598,25 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
 
     }
 }
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1, double* out2, double* out3, double* out4)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_log_prob_float64_part(0, steps, n, seed, offset, in0, s0, out0, out1, out2, out3, out4);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_log_prob_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, out0, out1, out2, out3, out4);
+}
 void irgen_rsample_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_log_prob_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (double*)p[1], (double*)p[2], (double*)p[3], (double*)p[4], (double*)p[5]);
 }
 
-void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1, float* out2, float* out3, float* out4)
+static __attribute__((noinline)) void irgen_rsample_log_prob_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1, float* out2, float* out3, float* out4)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -10423,6 +10692,17 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         }
 
     }
+}
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1, float* out2, float* out3, float* out4)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_log_prob_float32_part(0, steps, n, seed, offset, in0, s0, out0, out1, out2, out3, out4);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_log_prob_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, out0, out1, out2, out3, out4);
 }
 void irgen_rsample_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {

@@ -6352,12 +6352,9 @@ static void irgen_simplex_rows_float32(int64_t m, double below, const float* alp
 /* a row per step: the entries' terms a vector at a time, summed with compensation beside
    the row's sums of the parameter and of x, then the row's own term; -inf where x is off
    the simplex */
-void irgen_log_prob_float64(int64_t n, int64_t row, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_log_prob_float64_part(int64_t first, int64_t last, int64_t n, int64_t row, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    if (row <= 0) return;
-    const int64_t rows = n / row;
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = first; r < last; ++r) {
         const double* x = in0 + r * row;
         const double* a = in1 + r * row;
         double s = 0.0, c = 0.0, a0 = 0.0, ac = 0.0, xs = 0.0;
@@ -6375,16 +6372,25 @@ void irgen_log_prob_float64(int64_t n, int64_t row, const double* in0, int64_t s
         out0[r] = (double)irgen_simplex_density(s + c + (double)total[0], xs, row, DBL_EPSILON);
     }
 }
+void irgen_log_prob_float64(int64_t n, int64_t row, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    if (row <= 0) return;
+    const int64_t steps = n / row, step = 1;
+    if (n < 4096) {
+        irgen_log_prob_float64_part(0, steps, n, row, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_float64_part(first, first + step < steps ? first + step : steps, n, row, in0, s0, in1, s1, out0);
+}
 
 /* a row per step: the entries' terms a vector at a time, summed with compensation beside
    the row's sums of the parameter and of x, then the row's own term; -inf where x is off
    the simplex */
-void irgen_log_prob_float32(int64_t n, int64_t row, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_log_prob_float32_part(int64_t first, int64_t last, int64_t n, int64_t row, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    if (row <= 0) return;
-    const int64_t rows = n / row;
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t r = first; r < last; ++r) {
         const float* x = in0 + r * row;
         const float* a = in1 + r * row;
         double s = 0.0, c = 0.0, a0 = 0.0, ac = 0.0, xs = 0.0;
@@ -6402,15 +6408,25 @@ void irgen_log_prob_float32(int64_t n, int64_t row, const float* in0, int64_t s0
         out0[r] = (float)irgen_simplex_density(s + c + (double)total[0], xs, row, FLT_EPSILON);
     }
 }
+void irgen_log_prob_float32(int64_t n, int64_t row, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    if (row <= 0) return;
+    const int64_t steps = n / row, step = 1;
+    if (n < 4096) {
+        irgen_log_prob_float32_part(0, steps, n, row, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_float32_part(first, first + step < steps ? first + step : steps, n, row, in0, s0, in1, s1, out0);
+}
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
+static __attribute__((noinline)) void irgen_sample_float64_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
 {
-    if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    for (int64_t r0 = first; r0 < last; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
         for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
             const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
@@ -6452,15 +6468,25 @@ void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset,
             irgen_simplex_rows_float64(row, 0.1, in0 + r * row, out0 + r * row, 0, 0, room);
     }
 }
+void irgen_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
+{
+    if (row <= 0) return;
+    const int64_t steps = n / row, step = (row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1);
+    if (n < 4096) {
+        irgen_sample_float64_part(0, steps, n, row, seed, offset, in0, s0, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_sample_float64_part(first, first + step < steps ? first + step : steps, n, row, seed, offset, in0, s0, out0);
+}
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
+static __attribute__((noinline)) void irgen_sample_float32_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
 {
-    if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    for (int64_t r0 = first; r0 < last; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
         for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
             const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
@@ -6502,15 +6528,25 @@ void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset,
             irgen_simplex_rows_float32(row, 0.5, in0 + r * row, out0 + r * row, 0, 0, room);
     }
 }
+void irgen_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
+{
+    if (row <= 0) return;
+    const int64_t steps = n / row, step = (row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1);
+    if (n < 4096) {
+        irgen_sample_float32_part(0, steps, n, row, seed, offset, in0, s0, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_sample_float32_part(first, first + step < steps ? first + step : steps, n, row, seed, offset, in0, s0, out0);
+}
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
+static __attribute__((noinline)) void irgen_log_sample_float64_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
 {
-    if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    for (int64_t r0 = first; r0 < last; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
         for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
             const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
@@ -6552,15 +6588,25 @@ void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t off
             irgen_simplex_rows_float64(row, 0.1, in0 + r * row, out0 + r * row, 0, 1, room);
     }
 }
+void irgen_log_sample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
+{
+    if (row <= 0) return;
+    const int64_t steps = n / row, step = (row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1);
+    if (n < 4096) {
+        irgen_log_sample_float64_part(0, steps, n, row, seed, offset, in0, s0, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_sample_float64_part(first, first + step < steps ? first + step : steps, n, row, seed, offset, in0, s0, out0);
+}
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
+static __attribute__((noinline)) void irgen_log_sample_float32_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
 {
-    if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    for (int64_t r0 = first; r0 < last; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
         for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
             const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
@@ -6602,15 +6648,25 @@ void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t off
             irgen_simplex_rows_float32(row, 0.5, in0 + r * row, out0 + r * row, 0, 1, room);
     }
 }
+void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
+{
+    if (row <= 0) return;
+    const int64_t steps = n / row, step = (row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1);
+    if (n < 4096) {
+        irgen_log_sample_float32_part(0, steps, n, row, seed, offset, in0, s0, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_sample_float32_part(first, first + step < steps ? first + step : steps, n, row, seed, offset, in0, s0, out0);
+}
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
+static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
 {
-    if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    for (int64_t r0 = first; r0 < last; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
         for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
             const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
@@ -6687,15 +6743,25 @@ void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset
             irgen_simplex_rows_float64(row, 0.1, in0 + r * row, out0 + r * row, out1 + r * row, 0, room);
     }
 }
+void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
+{
+    if (row <= 0) return;
+    const int64_t steps = n / row, step = (row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1);
+    if (n < 4096) {
+        irgen_rsample_float64_part(0, steps, n, row, seed, offset, in0, s0, out0, out1);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_float64_part(first, first + step < steps ? first + step : steps, n, row, seed, offset, in0, s0, out0, out1);
+}
 
 /* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
    draws (and gradients), then each row's normalisation while they are in cache */
-void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
+static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
 {
-    if (row <= 0) return;
     const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+    for (int64_t r0 = first; r0 < last; r0 += per) {
         const int64_t r1 = r0 + per < rows ? r0 + per : rows;
         for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
             const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
@@ -6771,4 +6837,16 @@ void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset
         for (int64_t r = r0; r < r1; ++r)
             irgen_simplex_rows_float32(row, 0.5, in0 + r * row, out0 + r * row, out1 + r * row, 0, room);
     }
+}
+void irgen_rsample_float32(int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
+{
+    if (row <= 0) return;
+    const int64_t steps = n / row, step = (row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1);
+    if (n < 4096) {
+        irgen_rsample_float32_part(0, steps, n, row, seed, offset, in0, s0, out0, out1);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_float32_part(first, first + step < steps ? first + step : steps, n, row, seed, offset, in0, s0, out0, out1);
 }

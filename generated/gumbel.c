@@ -3181,10 +3181,9 @@ static inline void irgen_order_chunk(const unsigned char* key, int len, int* ord
             if (end[k] + j < end[k + 1]) order[count[k][key[end[k] + j]]++] = end[k] + j;
 }
 
-void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+static __attribute__((noinline)) void irgen_cdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3199,15 +3198,25 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
 
     }
 }
+void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
 }
 
-void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+static __attribute__((noinline)) void irgen_cdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -3222,15 +3231,25 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
 
     }
 }
+void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
-void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+static __attribute__((noinline)) void irgen_log_prob_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3245,15 +3264,25 @@ void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
 }
 
-void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+static __attribute__((noinline)) void irgen_log_prob_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -3268,15 +3297,25 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
-void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+static __attribute__((noinline)) void irgen_log_prob_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3294,15 +3333,25 @@ void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const
 
     }
 }
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_grad_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+}
 void irgen_log_prob_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6]);
 }
 
-void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+static __attribute__((noinline)) void irgen_log_prob_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -3320,15 +3369,25 @@ void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 
     }
 }
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_grad_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+}
 void irgen_log_prob_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5], (float*)p[6]);
 }
 
-void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+static __attribute__((noinline)) void irgen_log_cdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3343,15 +3402,25 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
 
     }
 }
+void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_cdf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_cdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_log_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
 }
 
-void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+static __attribute__((noinline)) void irgen_log_cdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -3366,15 +3435,25 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
 
     }
 }
+void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_cdf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_cdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_log_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
-void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+static __attribute__((noinline)) void irgen_log_sf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3389,15 +3468,25 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
 
     }
 }
+void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_sf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_sf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_log_sf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_sf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
 }
 
-void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+static __attribute__((noinline)) void irgen_log_sf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -3412,15 +3501,25 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
 
     }
 }
+void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_sf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_sf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_log_sf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_sf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
-void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
+static __attribute__((noinline)) void irgen_cdf_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3437,15 +3536,25 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_grad_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2);
+}
 void irgen_cdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5]);
 }
 
-void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
+static __attribute__((noinline)) void irgen_cdf_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -3462,15 +3571,25 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_grad_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2);
+}
 void irgen_cdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5]);
 }
 
-void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1)
+static __attribute__((noinline)) void irgen_implicit_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3486,15 +3605,25 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
 
     }
 }
+void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_implicit_grad_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0, out1);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_implicit_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0, out1);
+}
 void irgen_implicit_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4]);
 }
 
-void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1)
+static __attribute__((noinline)) void irgen_implicit_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -3510,15 +3639,25 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 
     }
 }
+void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_implicit_grad_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0, out1);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_implicit_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0, out1);
+}
 void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4]);
 }
 
-void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+static __attribute__((noinline)) void irgen_icdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -3559,15 +3698,25 @@ void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* 
 
     }
 }
+void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
 }
 
-void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+static __attribute__((noinline)) void irgen_icdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -3608,15 +3757,25 @@ void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in
 
     }
 }
+void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
-void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+static __attribute__((noinline)) void irgen_icdf_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -3660,15 +3819,25 @@ void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const dou
 
     }
 }
+void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_grad_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+}
 void irgen_icdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6]);
 }
 
-void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+static __attribute__((noinline)) void irgen_icdf_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -3712,15 +3881,25 @@ void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const floa
 
     }
 }
+void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_grad_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+}
 void irgen_icdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5], (float*)p[6]);
 }
 
-void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+static __attribute__((noinline)) void irgen_log_icdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -3761,15 +3940,25 @@ void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_icdf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_icdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_log_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
 }
 
-void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+static __attribute__((noinline)) void irgen_log_icdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -3810,15 +3999,25 @@ void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_icdf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_icdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_log_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
-void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+static __attribute__((noinline)) void irgen_icdf_upper_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -3859,15 +4058,25 @@ void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const do
 
     }
 }
+void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_upper_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_upper_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_icdf_upper_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_upper_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
 }
 
-void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+static __attribute__((noinline)) void irgen_icdf_upper_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -3908,15 +4117,25 @@ void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const flo
 
     }
 }
+void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_upper_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_upper_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_icdf_upper_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_upper_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
-void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+static __attribute__((noinline)) void irgen_sample_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3931,15 +4150,25 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
 
     }
 }
+void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_sample_float64_part(0, steps, n, seed, offset, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_sample_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, out0);
+}
 void irgen_sample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_sample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2]);
 }
 
-void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+static __attribute__((noinline)) void irgen_sample_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -3954,15 +4183,25 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
 
     }
 }
+void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_sample_float32_part(0, steps, n, seed, offset, in0, s0, in1, s1, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_sample_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, out0);
+}
 void irgen_sample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_sample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -3989,15 +4228,25 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
 
     }
 }
+void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_float64_part(0, steps, n, seed, offset, in0, s0, in1, s1, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, out0, out1, out2);
+}
 void irgen_rsample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3], (double*)p[4]);
 }
 
-void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -4024,15 +4273,25 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
 
     }
 }
+void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_float32_part(0, steps, n, seed, offset, in0, s0, in1, s1, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, out0, out1, out2);
+}
 void irgen_rsample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2], (float*)p[3], (float*)p[4]);
 }
 
-void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+static __attribute__((noinline)) void irgen_rsample_log_prob_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4064,15 +4323,25 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
 
     }
 }
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_log_prob_float64_part(0, steps, n, seed, offset, in0, s0, in1, s1, out0, out1, out2, out3, out4, out5, out6);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_log_prob_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, out0, out1, out2, out3, out4, out5, out6);
+}
 void irgen_rsample_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_log_prob_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7], (double*)p[8]);
 }
 
-void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+static __attribute__((noinline)) void irgen_rsample_log_prob_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -4103,6 +4372,17 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         }
 
     }
+}
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_log_prob_float32_part(0, steps, n, seed, offset, in0, s0, in1, s1, out0, out1, out2, out3, out4, out5, out6);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_log_prob_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, out0, out1, out2, out3, out4, out5, out6);
 }
 void irgen_rsample_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {

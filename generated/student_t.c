@@ -6677,10 +6677,9 @@ static inline void irgen_order_chunk(const unsigned char* key, int len, int* ord
             if (end[k] + j < end[k + 1]) order[count[k][key[end[k] + j]]++] = end[k] + j;
 }
 
-void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+static __attribute__((noinline)) void irgen_cdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -6723,15 +6722,25 @@ void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* i
 
     }
 }
+void irgen_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
 }
 
-void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+static __attribute__((noinline)) void irgen_cdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -6774,15 +6783,25 @@ void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1
 
     }
 }
+void irgen_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
-void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+static __attribute__((noinline)) void irgen_log_prob_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6798,15 +6817,25 @@ void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_log_prob_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
 }
 
-void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+static __attribute__((noinline)) void irgen_log_prob_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6822,15 +6851,25 @@ void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_log_prob_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
-void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
+static __attribute__((noinline)) void irgen_log_prob_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6850,15 +6889,25 @@ void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const
 
     }
 }
+void irgen_log_prob_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_grad_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3, out4);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3, out4);
+}
 void irgen_log_prob_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7], (double*)p[8]);
 }
 
-void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
+static __attribute__((noinline)) void irgen_log_prob_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -6878,15 +6927,25 @@ void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 
     }
 }
+void irgen_log_prob_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_prob_grad_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3, out4);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_prob_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3, out4);
+}
 void irgen_log_prob_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_prob_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6], (float*)p[7], (float*)p[8]);
 }
 
-void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+static __attribute__((noinline)) void irgen_log_cdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -6928,16 +6987,26 @@ void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const doubl
         }
 
     }
+}
+void irgen_log_cdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_cdf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_cdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
 }
 void irgen_log_cdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_cdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
 }
 
-void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+static __attribute__((noinline)) void irgen_log_cdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -6980,15 +7049,25 @@ void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float*
 
     }
 }
+void irgen_log_cdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_cdf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_cdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_log_cdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_cdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
-void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+static __attribute__((noinline)) void irgen_log_sf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7031,15 +7110,25 @@ void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double
 
     }
 }
+void irgen_log_sf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_sf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_sf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_log_sf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_sf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
 }
 
-void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+static __attribute__((noinline)) void irgen_log_sf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7082,15 +7171,25 @@ void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* 
 
     }
 }
+void irgen_log_sf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_sf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_sf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_log_sf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_sf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
-void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3)
+static __attribute__((noinline)) void irgen_cdf_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7136,15 +7235,25 @@ void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const doub
 
     }
 }
+void irgen_cdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_grad_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3);
+}
 void irgen_cdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7]);
 }
 
-void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3)
+static __attribute__((noinline)) void irgen_cdf_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7190,15 +7299,25 @@ void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_cdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_cdf_grad_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_cdf_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3);
+}
 void irgen_cdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_cdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6], (float*)p[7]);
 }
 
-void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2)
+static __attribute__((noinline)) void irgen_implicit_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7243,15 +7362,25 @@ void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const
 
     }
 }
+void irgen_implicit_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_implicit_grad_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_implicit_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2);
+}
 void irgen_implicit_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4], (double*)p[5], (double*)p[6]);
 }
 
-void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2)
+static __attribute__((noinline)) void irgen_implicit_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7296,15 +7425,25 @@ void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const 
 
     }
 }
+void irgen_implicit_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_implicit_grad_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_implicit_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2);
+}
 void irgen_implicit_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_implicit_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6]);
 }
 
-void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+static __attribute__((noinline)) void irgen_icdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7347,15 +7486,25 @@ void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* 
 
     }
 }
+void irgen_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
 }
 
-void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+static __attribute__((noinline)) void irgen_icdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7398,15 +7547,25 @@ void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in
 
     }
 }
+void irgen_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
-void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
+static __attribute__((noinline)) void irgen_icdf_grad_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7453,15 +7612,25 @@ void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const dou
 
     }
 }
+void irgen_icdf_grad_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0, double* out1, double* out2, double* out3, double* out4)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_grad_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3, out4);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_grad_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3, out4);
+}
 void irgen_icdf_grad_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_grad_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7], (double*)p[8]);
 }
 
-void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
+static __attribute__((noinline)) void irgen_icdf_grad_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7508,15 +7677,25 @@ void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const floa
 
     }
 }
+void irgen_icdf_grad_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0, float* out1, float* out2, float* out3, float* out4)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_grad_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3, out4);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_grad_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0, out1, out2, out3, out4);
+}
 void irgen_icdf_grad_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_grad_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4], (float*)p[5], (float*)p[6], (float*)p[7], (float*)p[8]);
 }
 
-void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+static __attribute__((noinline)) void irgen_log_icdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7558,16 +7737,26 @@ void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const doub
         }
 
     }
+}
+void irgen_log_icdf_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_icdf_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_icdf_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
 }
 void irgen_log_icdf_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_icdf_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
 }
 
-void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+static __attribute__((noinline)) void irgen_log_icdf_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7610,15 +7799,25 @@ void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float
 
     }
 }
+void irgen_log_icdf_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_log_icdf_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_log_icdf_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_log_icdf_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_log_icdf_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
-void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+static __attribute__((noinline)) void irgen_icdf_upper_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7661,15 +7860,25 @@ void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const do
 
     }
 }
+void irgen_icdf_upper_float64(int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, const double* in3, int64_t s3, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_upper_float64_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_upper_float64_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_icdf_upper_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_upper_float64(n, (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (const double*)p[3], s[3], (double*)p[4]);
 }
 
-void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+static __attribute__((noinline)) void irgen_icdf_upper_float32_part(int64_t first, int64_t last, int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         unsigned char key[IRGEN_CHUNK];
@@ -7712,15 +7921,25 @@ void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const flo
 
     }
 }
+void irgen_icdf_upper_float32(int64_t n, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, const float* in3, int64_t s3, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_icdf_upper_float32_part(0, steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_icdf_upper_float32_part(first, first + step < steps ? first + step : steps, n, in0, s0, in1, s1, in2, s2, in3, s3, out0);
+}
 void irgen_icdf_upper_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_icdf_upper_float32(n, (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (const float*)p[3], s[3], (float*)p[4]);
 }
 
-void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+static __attribute__((noinline)) void irgen_sample_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -7736,15 +7955,25 @@ void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double
 
     }
 }
+void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_sample_float64_part(0, steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_sample_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_sample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_sample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3]);
 }
 
-void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+static __attribute__((noinline)) void irgen_sample_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -7760,15 +7989,25 @@ void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float*
 
     }
 }
+void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_sample_float32_part(0, steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_sample_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0);
+}
 void irgen_sample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_sample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3]);
 }
 
-void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -7825,15 +8064,25 @@ void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const doubl
 
     }
 }
+void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_float64_part(0, steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+}
 void irgen_rsample_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6]);
 }
 
-void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -7890,15 +8139,25 @@ void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float
 
     }
 }
+void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_float32_part(0, steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3);
+}
 void irgen_rsample_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (const float*)p[2], s[2], (float*)p[3], (float*)p[4], (float*)p[5], (float*)p[6]);
 }
 
-void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8)
+static __attribute__((noinline)) void irgen_rsample_log_prob_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -7961,15 +8220,25 @@ void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, co
 
     }
 }
+void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6, double* out7, double* out8)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_log_prob_float64_part(0, steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3, out4, out5, out6, out7, out8);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_log_prob_float64_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3, out4, out5, out6, out7, out8);
+}
 void irgen_rsample_log_prob_float64_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
     irgen_rsample_log_prob_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (const double*)p[2], s[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7], (double*)p[8], (double*)p[9], (double*)p[10], (double*)p[11]);
 }
 
-void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8)
+static __attribute__((noinline)) void irgen_rsample_log_prob_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8)
 {
-    #pragma omp parallel for schedule(static) if (n >= 4096)
-    for (int64_t c = 0; c < n; c += IRGEN_CHUNK) {
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
         const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -8031,6 +8300,17 @@ void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, co
         }
 
     }
+}
+void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, const float* in2, int64_t s2, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6, float* out7, float* out8)
+{
+    const int64_t steps = n, step = IRGEN_CHUNK;
+    if (n < 4096) {
+        irgen_rsample_log_prob_float32_part(0, steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3, out4, out5, out6, out7, out8);
+        return;
+    }
+    #pragma omp parallel for schedule(static)
+    for (int64_t first = 0; first < steps; first += step)
+        irgen_rsample_log_prob_float32_part(first, first + step < steps ? first + step : steps, n, seed, offset, in0, s0, in1, s1, in2, s2, out0, out1, out2, out3, out4, out5, out6, out7, out8);
 }
 void irgen_rsample_log_prob_float32_packed(int64_t n, const uint64_t* words, void* const* p, const int64_t* s)
 {
