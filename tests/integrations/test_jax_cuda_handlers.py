@@ -149,6 +149,23 @@ def test_without_a_driver_the_handlers_say_so():
         np.asarray(call(jnp.ones(3), jnp.ones(3), jnp.ones(3)))
 
 
+def test_jax_with_cuda_devices_but_no_cuda_binary_keeps_the_cpu(monkeypatch):
+    """Where JAX has CUDA devices but the CUDA handlers cannot be prepared (no nvcc to build
+    the fatbin), irgen.jax warns and its CPU handlers still register and run."""
+    from irgen.targets.xla import runtime
+    monkeypatch.setattr(runtime, "cuda_devices", lambda: True)
+
+    def no_binary(cu_path):
+        raise RuntimeError("nvcc was not found")
+    monkeypatch.setattr(runtime, "cuda_image", no_binary)
+    fresh = runtime.XlaKernels(ij.normal._xla.source, ij.normal._xla.kernels)
+    with pytest.warns(RuntimeWarning, match="no CUDA handlers for normal_xla.c"):
+        names = fresh.names(ij.normal._host)
+    call = jax.ffi.ffi_call(names["cdf", "float64"], [jax.ShapeDtypeStruct((2,), jnp.float64)])
+    got, = call(jnp.array([0.0, 1.0]), jnp.zeros(2), jnp.ones(2))
+    np.testing.assert_allclose(got, [0.5, 0.8413447460685429], rtol=1e-15)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_gamma_through_the_cuda_handlers(dtype, tmp_path):
     through, driver = on_cpu_through_cuda(ij.gamma, tmp_path)

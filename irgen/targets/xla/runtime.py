@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import warnings
 from pathlib import Path
 
 from ..c.compile import compile_binary
@@ -66,7 +67,11 @@ class XlaKernels:
                     names[kernel, dtype] = name
             self._lib, self._names = lib, names
             if cuda_devices():
-                self.register_cuda(lib, names)
+                try:
+                    self.register_cuda(lib, names)
+                except RuntimeError as e:     # the CPU handlers serve all the same
+                    warnings.warn(f"irgen.jax: no CUDA handlers for {self.source.name}: {e}",
+                                  RuntimeWarning, stacklevel=3)
         return self._names
 
     def register_cuda(self, lib, names: dict, driver=None, platform="CUDA", image=None):
