@@ -25,11 +25,23 @@ def kernel_cdecl(kernel_name: str, dtype: str, n_in: int, n_out: int, kind="map"
     for passes the two alike."""
     T = "double" if dtype == "float64" else "float"
     const_in, out = ("intptr_t", "intptr_t") if addresses else (f"const {T}*", f"{T}*")
-    args = ["int64_t n"] + (["int64_t row"] if rows else [])
-    args += ["uint64_t seed", "int64_t offset"] if kind != "map" else []
-    args += [f"{const_in} in{i}, int64_t s{i}" for i in range(n_in)]
-    args += [f"{out} out{i}" for i in range(n_out)]
+
+    def c_type(name):
+        if name == "seed":
+            return "uint64_t"
+        return const_in if name.startswith("in") else out if name.startswith("out") \
+            else "int64_t"          # n, row, offset and the inputs' strides
+
+    args = [f"{c_type(a)} {a}" for a in kernel_arguments(n_in, n_out, kind, rows)]
     return f"void irgen_{kernel_name}_{dtype}({', '.join(args)})"
+
+
+def kernel_arguments(n_in: int, n_out: int, kind="map", rows=False) -> list[str]:
+    """The names of a kernel's C arguments, in kernel_cdecl's order."""
+    args = ["n"] + (["row"] if rows else []) + (["seed", "offset"] if kind != "map" else [])
+    for i in range(n_in):
+        args += [f"in{i}", f"s{i}"]
+    return args + [f"out{i}" for i in range(n_out)]
 
 
 def packed_cdecl(kernel_name: str, dtype: str) -> str:

@@ -54,6 +54,12 @@ class Kernel:
                                 bool(self.rows)) for d in ("float64", "float32")}
 
     @property
+    def arguments(self) -> list[str]:
+        """The names of its C arguments, in cdecl's order."""
+        return abi.kernel_arguments(len(self.inputs), len(self.outputs), self.kind,
+                                    bool(self.rows))
+
+    @property
     def packed(self) -> dict:
         """Its packed entry point's C declaration, per array dtype (abi.packed_cdecl)."""
         return {d: abi.packed_cdecl(self.name, d) for d in ("float64", "float32")}
