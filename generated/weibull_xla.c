@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,12 +82,19 @@ int irgen_xla_bind(const char* symbol, intptr_t address) {
     return 0;
 }
 
-static XLA_FFI_Error* irgen_error(const XLA_FFI_CallFrame* f, const char* message) {
+/* an error for XLA, its message formatted as printf's (XLA copies it) */
+static XLA_FFI_Error* irgen_error(const XLA_FFI_CallFrame* f, XLA_FFI_Error_Code errc,
+                                  const char* format, ...) {
+    char message[256];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
     XLA_FFI_Error_Create_Args e;
     memset(&e, 0, sizeof e);
     e.struct_size = XLA_FFI_Error_Create_Args_STRUCT_SIZE;
     e.message = message;
-    e.errc = XLA_FFI_Error_Code_INVALID_ARGUMENT;
+    e.errc = errc;
     return f->api->XLA_FFI_Error_Create(&e);
 }
 
@@ -154,25 +162,18 @@ static void irgen_restore(irgen_fpmode saved) { (void) saved; }
 static XLA_FFI_Error* irgen_frame(XLA_FFI_CallFrame* f, const char* name, int64_t n_args,
                                   int64_t n_rets, int drawing, XLA_FFI_DataType dtype,
                                   int64_t* n, int64_t* row, int* skip) {
-    static char message[160];
+    const XLA_FFI_Error_Code invalid = XLA_FFI_Error_Code_INVALID_ARGUMENT;
     *skip = 1;
     if (f->extension_start && f->extension_start->type == XLA_FFI_Extension_Metadata)
         return irgen_metadata(f);
     if (f->stage != XLA_FFI_ExecutionStage_EXECUTE) return NULL;
-    if (f->args.size != n_args || f->rets.size != n_rets) {
-        snprintf(message, sizeof message, "irgen %s: wrong number of arguments or results", name);
-        return irgen_error(f, message);
-    }
+    if (f->args.size != n_args || f->rets.size != n_rets)
+        return irgen_error(f, invalid, "irgen %s: wrong number of arguments or results", name);
     *n = irgen_shape(f, drawing, dtype, row);
-    if (*n < 0) {
-        snprintf(message, sizeof message, "irgen %s: buffers of the wrong dtype", name);
-        return irgen_error(f, message);
-    }
+    if (*n < 0) return irgen_error(f, invalid, "irgen %s: buffers of the wrong dtype", name);
     if (drawing && (((const XLA_FFI_Buffer*) f->args.args[0])->dtype != XLA_FFI_DataType_U32
-                    || irgen_count((const XLA_FFI_Buffer*) f->args.args[0]) != 4)) {
-        snprintf(message, sizeof message, "irgen %s: the seed must be four uint32 words", name);
-        return irgen_error(f, message);
-    }
+                    || irgen_count((const XLA_FFI_Buffer*) f->args.args[0]) != 4))
+        return irgen_error(f, invalid, "irgen %s: the seed must be four uint32 words", name);
     *skip = *n == 0;
     return NULL;
 }
@@ -736,6 +737,7 @@ static int irgen_cu_standin;                   /* the entry points came from the
 static void* irgen_cu_image;                   /* the fatbin, loaded per device on first use */
 static pthread_mutex_t irgen_cu_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
+    int device;                                /* CUdevice of the ordinal */
     void* context;
     void* module;
     void* function[IRGEN_CUDA_KERNELS];
@@ -783,17 +785,10 @@ int irgen_xla_cuda_setup(const void* image, size_t size, const irgen_cuda_driver
 
 static XLA_FFI_Error* irgen_cu_error(XLA_FFI_CallFrame* f, const char* name, const char* what,
                                      irgen_cu status) {
-    static char message[256];
     const char* text = NULL;
     if (irgen_cu_ready) irgen_cu_api.error_string(status, &text);
-    snprintf(message, sizeof message, "irgen %s: %s failed: %s (%d)", name, what,
-             text ? text : "CUDA error", status);
-    XLA_FFI_Error_Create_Args e;
-    memset(&e, 0, sizeof e);
-    e.struct_size = XLA_FFI_Error_Create_Args_STRUCT_SIZE;
-    e.message = message;
-    e.errc = XLA_FFI_Error_Code_INTERNAL;
-    return f->api->XLA_FFI_Error_Create(&e);
+    return irgen_error(f, XLA_FFI_Error_Code_INTERNAL, "irgen %s: %s failed: %s (%d)", name,
+                       what, text ? text : "CUDA error", status);
 }
 
 /* The call's stream and device, its kernel (the module loaded in the device's primary
@@ -829,27 +824,33 @@ static XLA_FFI_Error* irgen_cu_begin(XLA_FFI_CallFrame* f, const char* name, int
     *stream = sa.stream;
     irgen_cu status = 0;
     const char* what = "";
+    int pushed = 0;
     pthread_mutex_lock(&irgen_cu_lock);
     if (!irgen_cu_device[d].context) {
         int device;
         void* context;
         what = "cuDevicePrimaryCtxRetain";
         if (!(status = irgen_cu_api.device_get(&device, d))
-            && !(status = irgen_cu_api.primary_ctx_retain(&context, device)))
+            && !(status = irgen_cu_api.primary_ctx_retain(&context, device))) {
+            irgen_cu_device[d].device = device;
             irgen_cu_device[d].context = context;
+        }
     }
-    if (!status) { what = "cuCtxPushCurrent"; status = irgen_cu_api.ctx_push(irgen_cu_device[d].context); }
+    if (!status) {
+        what = "cuCtxPushCurrent";
+        pushed = !(status = irgen_cu_api.ctx_push(irgen_cu_device[d].context));
+    }
     if (!status && !irgen_cu_device[d].module) {
         what = "cuModuleLoadData";
         status = irgen_cu_api.module_load_data(&irgen_cu_device[d].module, irgen_cu_image);
     }
     if (!status && !irgen_cu_device[d].function[kernel]) {
-        int device, sms = 1, per_sm = 1;
+        int sms = 1, per_sm = 1;
         void* fn = NULL;
         what = "cuModuleGetFunction";
         if (!(status = irgen_cu_api.module_get_function(&fn, irgen_cu_device[d].module, symbol))
-            && !(status = irgen_cu_api.device_get(&device, d))
-            && !(status = irgen_cu_api.device_get_attribute(&sms, IRGEN_CU_MULTIPROCESSOR_COUNT, device))
+            && !(status = irgen_cu_api.device_get_attribute(&sms, IRGEN_CU_MULTIPROCESSOR_COUNT,
+                                                            irgen_cu_device[d].device))
             && !(status = irgen_cu_api.occupancy(&per_sm, fn, 256, 0))) {
             irgen_cu_device[d].most_blocks[kernel] = (int64_t) sms * (per_sm > 0 ? per_sm : 1);
             irgen_cu_device[d].function[kernel] = fn;
@@ -862,8 +863,7 @@ static XLA_FFI_Error* irgen_cu_begin(XLA_FFI_CallFrame* f, const char* name, int
     pthread_mutex_unlock(&irgen_cu_lock);
     if (status) {
         void* popped;
-        if (strcmp(what, "cuDevicePrimaryCtxRetain") && strcmp(what, "cuCtxPushCurrent"))
-            irgen_cu_api.ctx_pop(&popped);
+        if (pushed) irgen_cu_api.ctx_pop(&popped);
         return irgen_cu_error(f, name, what, status);
     }
     return NULL;
