@@ -2652,23 +2652,28 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
 {
     double d = 0.0;
     double c = 0.0;
+    double k = 0.0;
     double z = 0.0;
     double _irgen_t1 = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
     double x = 0.0;
+    double t = 0.0;
     double v = 0.0;
     double _irgen_t4 = 0.0;
     double u = 0.0;
     double x2 = 0.0;
+    double s = 0.0;
     double _irgen_t5 = 0.0;
     double _irgen_t6 = 0.0;
     {
         const double d__0 = a - 0.3333333333333333;
         const double c__0 = 1.0 / sqrt(9.0 * d__0);
+        const double k__0 = 0.08333333333333333 * c__0 * c__0;
         const double z__0 = ((double)NAN);
         d = d__0;
         c = c__0;
+        k = k__0;
         z = z__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 64; ++irgen_k1) {
@@ -2679,23 +2684,25 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
         _irgen_t3 = box_muller_f64(_irgen_t1, _irgen_t2);
         {
             const double x__0 = _irgen_t3;
-            const double v__0 = c * x__0 + 1.0;
+            const double t__0 = c * x__0 + 1.0;
             x = x__0;
-            v = v__0;
+            t = t__0;
         }
-        if (v > 0.0) {
+        if (t > 0.0) {
             {
-                const double v__0 = v * v * v;
+                const double v__0 = t * t * t;
                 v = v__0;
             }
             irgen_draw_uniform_f64(irgen_rng, &_irgen_t4);
             {
                 const double u__0 = _irgen_t4;
                 const double x2__0 = x * x;
+                const double s__0 = fmin(t, 1.0);
                 u = u__0;
                 x2 = x2__0;
+                s = s__0;
             }
-            if (u < 1.0 - 0.0331 * x2 * x2) {
+            if (s * u < -(k * x2 * x2) + s) {
                 {
                     const double z__0 = d * v;
                     z = z__0;
@@ -5374,23 +5381,28 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
 {
     float d = 0.0f;
     float c = 0.0f;
+    float k = 0.0f;
     float z = 0.0f;
     float _irgen_t1 = 0.0f;
     float _irgen_t2 = 0.0f;
     float _irgen_t3 = 0.0f;
     float x = 0.0f;
+    float t = 0.0f;
     float v = 0.0f;
     float _irgen_t4 = 0.0f;
     float u = 0.0f;
     float x2 = 0.0f;
+    float s = 0.0f;
     float _irgen_t5 = 0.0f;
     float _irgen_t6 = 0.0f;
     {
         const float d__0 = a - 0.3333333333333333f;
         const float c__0 = 1.0f / sqrtf(9.0f * d__0);
+        const float k__0 = 0.08333333333333333f * c__0 * c__0;
         const float z__0 = NAN;
         d = d__0;
         c = c__0;
+        k = k__0;
         z = z__0;
     }
     for (int irgen_k1 = 0; irgen_k1 < 64; ++irgen_k1) {
@@ -5401,23 +5413,25 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
         _irgen_t3 = box_muller_f32(_irgen_t1, _irgen_t2);
         {
             const float x__0 = _irgen_t3;
-            const float v__0 = c * x__0 + 1.0f;
+            const float t__0 = c * x__0 + 1.0f;
             x = x__0;
-            v = v__0;
+            t = t__0;
         }
-        if (v > 0.0f) {
+        if (t > 0.0f) {
             {
-                const float v__0 = v * v * v;
+                const float v__0 = t * t * t;
                 v = v__0;
             }
             irgen_draw_uniform_f32(irgen_rng, &_irgen_t4);
             {
                 const float u__0 = _irgen_t4;
                 const float x2__0 = x * x;
+                const float s__0 = fminf(t, 1.0f);
                 u = u__0;
                 x2 = x2__0;
+                s = s__0;
             }
-            if (u < 1.0f - 0.0331f * x2 * x2) {
+            if (s * u < -(k * x2 * x2) + s) {
                 {
                     const float z__0 = d * v;
                     z = z__0;

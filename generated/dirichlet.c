@@ -2226,24 +2226,29 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
 {
     irgen_vd d = irgen_bc_f64(0.0);
     irgen_vd c = irgen_bc_f64(0.0);
+    irgen_vd k = irgen_bc_f64(0.0);
     irgen_vd z = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
     irgen_vd v = irgen_bc_f64(0.0);
     irgen_vd _irgen_t4 = irgen_bc_f64(0.0);
     irgen_vd u = irgen_bc_f64(0.0);
     irgen_vd x2 = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd _irgen_t5 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t6 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd d__0 = a - 0.3333333333333333;
         const irgen_vd c__0 = 1.0 / irgen_v_sqrt_f64(9.0 * d__0);
+        const irgen_vd k__0 = 0.08333333333333333 * c__0 * c__0;
         const double z__0 = ((double)NAN);
         d = d__0;
         c = c__0;
+        k = k__0;
         z = irgen_bc_f64(z__0);
     }
     {
@@ -2272,16 +2277,16 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
                 }
                 {
                     const irgen_vd x__0 = _irgen_t3;
-                    const irgen_vd v__0 = c * x__0 + 1.0;
+                    const irgen_vd t__0 = c * x__0 + 1.0;
                     x = x__0;
-                    v = v__0;
+                    t = t__0;
                 }
                 {
-                    const irgen_md irgen_m5 = (v > irgen_bc_f64(0.0));
+                    const irgen_md irgen_m5 = (t > irgen_bc_f64(0.0));
                     irgen_md irgen_m6 = irgen_m1 & irgen_m5;
                     if (irgen_any_f64(irgen_m6)) {
                         {
-                            const irgen_vd v__0 = v * v * v;
+                            const irgen_vd v__0 = t * t * t;
                             v = irgen_sel_f64(irgen_m6, v__0, v);
                         }
                         { irgen_vd irgen_o0;
@@ -2291,11 +2296,13 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
                         {
                             const irgen_vd u__0 = _irgen_t4;
                             const irgen_vd x2__0 = x * x;
+                            const irgen_vd s__0 = irgen_v_fmin_f64(t, irgen_bc_f64(1.0));
                             u = irgen_sel_f64(irgen_m6, u__0, u);
                             x2 = irgen_sel_f64(irgen_m6, x2__0, x2);
+                            s = irgen_sel_f64(irgen_m6, s__0, s);
                         }
                         {
-                            const irgen_md irgen_m7 = (u < 1.0 - 0.0331 * x2 * x2);
+                            const irgen_md irgen_m7 = (s * u < -(k * x2 * x2) + s);
                             irgen_md irgen_m8 = irgen_m6 & irgen_m7;
                             {
                                 const irgen_vd z__0 = d * v;
@@ -5052,24 +5059,29 @@ static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irge
 {
     irgen_vf d = irgen_bc_f32(0.0f);
     irgen_vf c = irgen_bc_f32(0.0f);
+    irgen_vf k = irgen_bc_f32(0.0f);
     irgen_vf z = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf x = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
     irgen_vf v = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t4 = irgen_bc_f32(0.0f);
     irgen_vf u = irgen_bc_f32(0.0f);
     irgen_vf x2 = irgen_bc_f32(0.0f);
+    irgen_vf s = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t5 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t6 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_vf d__0 = a - 0.3333333333333333f;
         const irgen_vf c__0 = 1.0f / irgen_v_sqrt_f32(9.0f * d__0);
+        const irgen_vf k__0 = 0.08333333333333333f * c__0 * c__0;
         const float z__0 = NAN;
         d = d__0;
         c = c__0;
+        k = k__0;
         z = irgen_bc_f32(z__0);
     }
     {
@@ -5098,16 +5110,16 @@ static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irge
                 }
                 {
                     const irgen_vf x__0 = _irgen_t3;
-                    const irgen_vf v__0 = c * x__0 + 1.0f;
+                    const irgen_vf t__0 = c * x__0 + 1.0f;
                     x = x__0;
-                    v = v__0;
+                    t = t__0;
                 }
                 {
-                    const irgen_mf irgen_m5 = (v > irgen_bc_f32(0.0f));
+                    const irgen_mf irgen_m5 = (t > irgen_bc_f32(0.0f));
                     irgen_mf irgen_m6 = irgen_m1 & irgen_m5;
                     if (irgen_any_f32(irgen_m6)) {
                         {
-                            const irgen_vf v__0 = v * v * v;
+                            const irgen_vf v__0 = t * t * t;
                             v = irgen_sel_f32(irgen_m6, v__0, v);
                         }
                         { irgen_vf irgen_o0;
@@ -5117,11 +5129,13 @@ static inline __attribute__((always_inline)) irgen_vf marsaglia_tsang_v_f32(irge
                         {
                             const irgen_vf u__0 = _irgen_t4;
                             const irgen_vf x2__0 = x * x;
+                            const irgen_vf s__0 = irgen_v_fmin_f32(t, irgen_bc_f32(1.0f));
                             u = irgen_sel_f32(irgen_m6, u__0, u);
                             x2 = irgen_sel_f32(irgen_m6, x2__0, x2);
+                            s = irgen_sel_f32(irgen_m6, s__0, s);
                         }
                         {
-                            const irgen_mf irgen_m7 = (u < 1.0f - 0.0331f * x2 * x2);
+                            const irgen_mf irgen_m7 = (s * u < -(k * x2 * x2) + s);
                             irgen_mf irgen_m8 = irgen_m6 & irgen_m7;
                             {
                                 const irgen_vf z__0 = d * v;

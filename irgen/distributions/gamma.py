@@ -83,19 +83,30 @@ def tsang_tail(v):
 @dsl
 def marsaglia_tsang(a):
     """A Gamma(a, 1) draw for a >= 1 (Marsaglia and Tsang, ACM TOMS 26(3), 2000): d v with
-    v = (1 + c x)^3, x normal, accepted by the squeeze or else by the log test. Samplers
-    use irgen.lib.portable's log and exp: the same bits on the CPU and the GPU."""
+    v = (1 + c x)^3, x normal, accepted where log u < x^2/2 + d (1 - v + log v) =: g(x).
+    Samplers use irgen.lib.portable's log and exp: the same bits on the CPU and the GPU.
+
+    The squeeze accepts without the logarithms where u < 1 + h(x) <= e^h for a lower bound
+    h <= g. With t = c x, g = (ln(1 + t) - t + t^2/2 - t^3/3) / (3 c^2), whose bracket is
+    >= -t^4/4 for t >= 0 (its sum with t^4/4 has derivative t^4/(1 + t)) and
+    >= -t^4/(4 (1 + t)) for -1 < t < 0 (the sum of t^k/k over k >= 4, each 1/k <= 1/4).
+    So h = -k x^4 / min(1 + t, 1), k = c^2/12 = 1/(108 d), where the paper takes k = 0.0331
+    for every d. Its squeeze fails 8% of tries; this one 5.7% at a = 1.1, 2.6% at 2 and 0.3%
+    at 10, of which the log test rejects 3.7%, 1.8% and 0.3%. Both accept only tries the log
+    test accepts, so the draws are the same; fewer vectors of lanes take the logarithms."""
     d = a - ONE_THIRD
     c = 1.0 / sqrt(9.0 * d)
+    k = c * c / 12.0
     z = NAN
     while bounded(isnan(z), MAX_TRIES):
         x = normal()
-        v = 1.0 + c * x
-        if v > 0.0:
-            v = v * v * v
+        t = 1.0 + c * x
+        if t > 0.0:
+            v = t * t * t
             u = uniform()
             x2 = x * x
-            if u < 1.0 - 0.0331 * x2 * x2:
+            s = min(t, 1.0)
+            if u * s < s - k * x2 * x2:         # the squeeze: see the note above
                 z = d * v
             elif portable_log(u) < 0.5 * x2 + d * tsang_tail(v):
                 z = d * v
