@@ -128,9 +128,9 @@ class _Generated(_Equivalent, Distribution):
             else tuple(self._extended_shape(sample_shape))
         params = self._params
         if self._fuse and torch.is_grad_enabled() and any(p.requires_grad for p in params):
-            z, lq = F.apply(F.RSampleLogProb, self._module, shape, seed(), *params)
+            z, lq = F.rsample(self._module, shape, seed(), params, log_prob=True)
         else:
-            z, lq = F.apply(F.RSample, self._module, shape, seed(), *params), None
+            z, lq = F.rsample(self._module, shape, seed(), params), None
         self._own = (z, z._version, lq)
         return z
 

@@ -12,16 +12,19 @@ incoming gradient by derivatives the same kernels computed:
     Cdf         F(x | theta): dF/dtheta from cdf_grad, dF/dx = q(x)
     SimplexRSample  z ~ Dirichlet(alpha): the vector-Jacobian product v (g - sum(g z))
 
-None of them has a second derivative (once_differentiable)."""
+None of them has a second derivative (once_differentiable). rsample() makes RSample's and
+RSampleLogProb's common case (CPU tensors of one float dtype) by native autograd nodes
+instead (native.cpp), with the same results: no Python in their forward or backward."""
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 from torch.autograd.function import once_differentiable
 
 from ..runtime.simplex import vjp
-from . import launch
+from . import launch, native
 
 
 _unwrap_if_dead = torch._C._functorch.unwrap_if_dead
@@ -65,6 +68,45 @@ def _grads(ctx, g, derivatives, offset):
     that input needs a gradient."""
     return tuple(unbroadcast(g * d, s) if need else None
                  for need, d, s in zip(ctx.needs_input_grad[offset:], derivatives, ctx.shapes))
+
+
+_natives: dict = {}
+
+
+def _native(module, kernel):
+    """(native.rsample, the kernel's packed entry points' addresses, the held ends by
+    dtype) for a generated module's rsample or rsample_log_prob, or None where the native
+    node is not to be had."""
+    found = _natives.get((module, kernel))
+    if found is None:
+        found = False
+        kernels = getattr(module, "_kernels", None)
+        ext = native.extension() if kernels is not None else None
+        if ext is not None and kernel in kernels.kernels and not kernels.kernels[kernel].rows:
+            held = module.held or {}
+            ends = {}
+            for dtype, name in (torch.float32, "float32"), (torch.float64, "float64"):
+                low, high = held.get(name, (None, None))
+                ends[dtype] = (-math.inf if low is None else low,
+                               math.inf if high is None else high)
+            found = (ext.rsample, *kernels.host.packed(kernel), ends)
+        _natives[(module, kernel)] = found
+    return found or None
+
+
+def rsample(module, shape, seed, params, log_prob=False):
+    """Draws z ~ D(theta) of `shape` whose backward pass is RSample's (with log_prob: z and
+    log q(z), RSampleLogProb's): by a native node (native.cpp) where the call is its common
+    case (CPU tensors of one float dtype), else by the Python Function."""
+    kernel = "rsample_log_prob" if log_prob else "rsample"
+    found = _native(module, kernel)
+    if found is not None and params and not torch._C._are_functorch_transforms_active():
+        call, f64, f32, ends = found
+        low, high = ends.get(params[0].dtype, (-math.inf, math.inf))
+        out = call(f64, f32, shape, seed, low, high, params, log_prob)
+        if out is not None:
+            return out
+    return apply(RSampleLogProb if log_prob else RSample, module, shape, seed, *params)
 
 
 class RSample(torch.autograd.Function):

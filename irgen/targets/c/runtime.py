@@ -141,10 +141,14 @@ class HostKernels:
         fast = None if k.rows else extension()
         if fast is None:
             return ()
+        return fast, (*self.packed(kernel), len(k.inputs), len(k.outputs), k.kind != "map")
+
+    def packed(self, kernel: str) -> tuple[int, int]:
+        """The addresses of an elementwise kernel's packed entry points (abi.packed_cdecl),
+        float64 and float32: f(n, words, pointers, strides)."""
         ffi, lib = self.lib
-        address = [int(ffi.cast("uintptr_t", getattr(lib, f"irgen_{kernel}_{dt}_packed")))
-                   for dt in ("float64", "float32")]
-        return fast, (*address, len(k.inputs), len(k.outputs), k.kind != "map")
+        return tuple(int(ffi.cast("uintptr_t", getattr(lib, f"irgen_{kernel}_{dt}_packed")))
+                     for dt in ("float64", "float32"))
 
     def call_rows(self, kernel: str, args: tuple, out=None, stream=None, size=None, seed=None,
                   dtype=None):

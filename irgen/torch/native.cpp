@@ -1,0 +1,269 @@
+/* irgen.torch's rsample as native autograd nodes: the common case of a call made in C++
+   from end to end.
+
+A draw with its gradient in a training step is a small call, and there a Python
+autograd.Function costs several times the kernel: its forward and its backward are each a
+Python call with the arguments packed and unpacked on the way. These nodes do the same
+work in C++. The forward allocates the results and calls the kernel's packed entry point
+(abi.packed_cdecl) on the tensors' memory; the backward multiplies the incoming gradients
+by the derivatives that kernel computed and sums each product to its parameter's shape:
+
+    RSampleBackward         z; dz/dtheta (functions.RSample)
+    RSampleLogProbBackward  z and log q(z); dz/dtheta, d log q/dz, d log q/dtheta
+                            (functions.RSampleLogProb)
+
+Only the common case comes here: CPU tensors of one float dtype (a parameter that is not a
+single value and not contiguous in the draws' shape is copied so, as the Python path
+copies it). rsample() returns None for anything else, and the Python Functions take the
+call. As those Functions, the nodes have no second derivative: a graph built through their
+backward pass (create_graph) carries an error node that is raised if it is differentiated
+again, as torch's once_differentiable does. */
+#include <ATen/ATen.h>
+#include <ATen/ExpandUtils.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/functions/basic_ops.h>
+#include <torch/csrc/utils/pybind.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace irgen {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+typedef void (*packed_fn)(int64_t, const uint64_t*, void* const*, const int64_t*);
+
+constexpr size_t MAX_PARAMS = 4;        // inputs and outputs (up to 3 + 3m) within 16
+constexpr int64_t RELEASE_GIL_FROM = 1024;
+constexpr size_t LEADING = 5;           // forward's arguments before the parameters
+
+/* one value, or one value broadcast (every stride 0, as broadcast_all leaves a number) */
+bool single_value(const at::Tensor& t)
+{
+    if (t.numel() == 1) return true;
+    for (int64_t k : t.strides())
+        if (k != 0) return false;
+    return true;
+}
+
+/* The kernel on the parameters (each a single value, read at a stride of 0, or contiguous
+   in shape) into the outputs (contiguous, rows of `rows` counted as outputs of their own),
+   then the first output held inside [low, high] where a draw rounded to an end of the
+   support. The GIL is released for calls long enough to pay. */
+void run(uint64_t address, at::TensorList params, const std::vector<int64_t>& shape,
+         uint64_t seed, const std::vector<at::Tensor>& outs, double low, double high)
+{
+    void* p[16];
+    int64_t s[MAX_PARAMS];
+    std::vector<at::Tensor> keep;          // copies that must live through the call
+    const size_t m = params.size();
+    for (size_t i = 0; i < m; ++i) {
+        at::Tensor t = params[i];
+        if (single_value(t)) {
+            s[i] = 0;
+        } else {
+            if (!t.is_contiguous() || t.sizes() != at::IntArrayRef(shape)) {
+                t = t.expand(shape).contiguous();
+                keep.push_back(t);
+            }
+            s[i] = 1;
+        }
+        p[i] = t.data_ptr();
+    }
+    const at::Tensor& z = outs[0];
+    const int64_t n = z.numel();
+    size_t j = m;
+    for (const auto& o : outs) {           // a tensor of rows: each row an output
+        char* base = (char*)o.data_ptr();
+        const int64_t rows = o.numel() / (n ? n : 1);
+        for (int64_t r = 0; r < rows; ++r) p[j++] = base + r * n * (int64_t)o.element_size();
+    }
+    if (n == 0) return;
+    const uint64_t words[2] = {seed, 0};   // the whole stream, from offset 0
+    const bool held = low > -INFINITY || high < INFINITY;
+    auto call = [&] {
+        ((packed_fn)address)(n, words, p, s);
+        if (!held) return;
+        if (z.scalar_type() == at::kFloat) {
+            const float lo = (float)low, hi = (float)high;
+            float* v = (float*)p[m];
+            for (int64_t i = 0; i < n; ++i) v[i] = v[i] < lo ? lo : v[i] > hi ? hi : v[i];
+        } else {
+            double* v = (double*)p[m];
+            for (int64_t i = 0; i < n; ++i) v[i] = v[i] < low ? low : v[i] > high ? high : v[i];
+        }
+    };
+    if (n >= RELEASE_GIL_FROM) {
+        pybind11::gil_scoped_release unlocked;
+        call();
+    } else {
+        call();
+    }
+}
+
+at::Tensor rows(int64_t count, const std::vector<int64_t>& shape, const at::TensorOptions& o)
+{
+    std::vector<int64_t> all{count};
+    all.insert(all.end(), shape.begin(), shape.end());
+    return at::empty(all, o);
+}
+
+/* each parameter's rank, then its sizes */
+std::vector<int64_t> shapes_of(at::TensorList params)
+{
+    std::vector<int64_t> shapes;
+    for (const auto& t : params) {
+        shapes.push_back(t.dim());
+        for (int64_t k : t.sizes()) shapes.push_back(k);
+    }
+    return shapes;
+}
+
+/* grads for forward's arguments: none for the leading ones; for parameter i that needs one,
+   term(i) summed to its shape */
+template <typename Term>
+variable_list reduce(AutogradContext* ctx, size_t m, Term term)
+{
+    const std::vector<int64_t> shapes = ctx->saved_data["shapes"].toIntVector();
+    variable_list out(LEADING + m);
+    const bool graph = at::GradMode::is_enabled();
+    {
+        at::NoGradGuard no_grad;
+        size_t k = 0;
+        for (size_t i = 0; i < m; ++i) {
+            const int64_t rank = shapes[k++];
+            const at::IntArrayRef shape(shapes.data() + k, (size_t)rank);
+            k += (size_t)rank;
+            if (ctx->needs_input_grad(i)) {
+                at::Tensor g = term(i);
+                if (g.defined()) out[LEADING + i] = at::sum_to(g, shape);
+            }
+        }
+    }
+    if (!graph) return out;
+    // create_graph: the results come out of a node that raises if it is reached
+    variable_list fake;
+    for (size_t i = LEADING; i < out.size(); ++i) {
+        if (!out[i].defined()) continue;
+        at::Tensor t = out[i].detach();
+        t.set_requires_grad(true);
+        fake.push_back(t);
+    }
+    torch::autograd::DelayedError error(
+        "trying to differentiate twice irgen's rsample, whose gradient is a first "
+        "derivative only", (int64_t)fake.size());
+    variable_list wrapped = error.apply(std::move(fake));
+    for (size_t i = LEADING, j = 0; i < out.size(); ++i)
+        if (out[i].defined()) out[i] = wrapped[j++];
+    return out;
+}
+
+/* its node's name in a graph: CppNode<irgen::RSampleBackward> */
+struct RSampleBackward : public torch::autograd::Function<RSampleBackward> {
+    static at::Tensor forward(AutogradContext* ctx, uint64_t address,
+                              const std::vector<int64_t>& shape, uint64_t seed, double low,
+                              double high, at::TensorList params)
+    {
+        const auto options = params[0].options();
+        at::Tensor z = at::empty(shape, options);
+        at::Tensor dz = rows((int64_t)params.size(), shape, options);
+        run(address, params, shape, seed, {z, dz}, low, high);
+        ctx->saved_data["dz"] = dz;
+        ctx->saved_data["shapes"] = shapes_of(params);
+        return z;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const at::Tensor dz = ctx->saved_data["dz"].toTensor();
+        const at::Tensor& g = grads[0];
+        const size_t m = (size_t)dz.size(0);
+        if (!g.defined()) return variable_list(LEADING + m);
+        return reduce(ctx, m, [&](size_t i) { return g * dz[(int64_t)i]; });
+    }
+};
+
+/* z and log q(z) from one kernel call; log q is a function of theta alone, its gradient the
+   total one (d log q/dtheta + d log q/dz dz/dtheta). Rows of `rest`: dz/dtheta (m), then
+   d log q/dz, then d log q/dtheta (m). */
+struct RSampleLogProbBackward : public torch::autograd::Function<RSampleLogProbBackward> {
+    static variable_list forward(AutogradContext* ctx, uint64_t address,
+                                 const std::vector<int64_t>& shape, uint64_t seed, double low,
+                                 double high, at::TensorList params)
+    {
+        const int64_t m = (int64_t)params.size();
+        const auto options = params[0].options();
+        at::Tensor z = at::empty(shape, options);
+        at::Tensor dz = rows(m, shape, options);
+        at::Tensor lq = at::empty(shape, options);
+        at::Tensor rest = rows(m + 1, shape, options);
+        // the kernel holds its own draws inside the support
+        run(address, params, shape, seed, {z, dz, lq, rest}, -INFINITY, INFINITY);
+        ctx->set_materialize_grads(false);
+        ctx->saved_data["dz"] = dz;
+        ctx->saved_data["rest"] = rest;
+        ctx->saved_data["shapes"] = shapes_of(params);
+        return {z, lq};
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const at::Tensor dz = ctx->saved_data["dz"].toTensor();
+        const at::Tensor rest = ctx->saved_data["rest"].toTensor();
+        const size_t m = (size_t)dz.size(0);
+        at::Tensor gz = grads[0];
+        const at::Tensor& gl = grads[1];
+        if (!gz.defined() && !gl.defined()) return variable_list(LEADING + m);
+        if (gl.defined()) {                 // the loss reaches z also through log q
+            at::NoGradGuard no_grad;
+            gz = gz.defined() ? at::addcmul(gz, gl, rest[0]) : gl * rest[0];
+        }
+        return reduce(ctx, m, [&](size_t i) {
+            const at::Tensor d = dz[(int64_t)i];
+            return gl.defined() ? at::addcmul(gl * rest[1 + (int64_t)i], gz, d) : gz * d;
+        });
+    }
+};
+
+/* The common case, or false: CPU tensors of one float dtype that broadcast to shape. */
+bool common(const std::vector<at::Tensor>& params, const std::vector<int64_t>& shape)
+{
+    if (params.empty() || params.size() > MAX_PARAMS) return false;
+    const auto dtype = params[0].scalar_type();
+    if (dtype != at::kFloat && dtype != at::kDouble) return false;
+    for (const auto& t : params) {
+        if (!t.defined() || t.scalar_type() != dtype || !t.device().is_cpu() || t.is_conj()
+            || t.is_neg() || !at::is_expandable_to(t.sizes(), shape))
+            return false;
+    }
+    return true;
+}
+
+/* rsample(f64, f32, shape, seed, low, high, params, log_prob): the draws (with log_prob,
+   the draws and their log density), their node attached, or None where the call is not
+   the common case. f64 and f32: the packed entry points' addresses; low and high: the
+   support's ends to hold the draws in (+-inf: none). */
+pybind11::object rsample(uint64_t f64, uint64_t f32, const std::vector<int64_t>& shape,
+                         uint64_t seed, double low, double high,
+                         const std::vector<at::Tensor>& params, bool log_prob)
+{
+    if (!common(params, shape)) return pybind11::none();
+    const uint64_t address = params[0].scalar_type() == at::kFloat ? f32 : f64;
+    if (log_prob) {
+        variable_list out = RSampleLogProbBackward::apply(address, shape, seed, low, high,
+                                                          at::TensorList(params));
+        return pybind11::make_tuple(out[0], out[1]);
+    }
+    return pybind11::cast(RSampleBackward::apply(address, shape, seed, low, high,
+                                                 at::TensorList(params)));
+}
+
+}  // namespace irgen
+
+PYBIND11_MODULE(IRGEN_NATIVE_NAME, m)
+{
+    m.doc() = "irgen.torch's native autograd nodes";
+    m.def("rsample", &irgen::rsample, "draws with a native autograd node, or None");
+}
