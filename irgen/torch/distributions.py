@@ -312,7 +312,7 @@ class Dirichlet(_Equivalent, Distribution):
 
     def rsample(self, sample_shape=torch.Size()):
         shape = tuple(self._extended_shape(sample_shape))
-        return F.apply(F.SimplexRSample, self._module, shape, seed(), self.concentration)
+        return F.simplex_rsample(self._module, shape, seed(), self.concentration)
 
     def sample(self, sample_shape=torch.Size()):
         shape = tuple(self._extended_shape(sample_shape))

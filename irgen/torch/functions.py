@@ -12,9 +12,10 @@ incoming gradient by derivatives the same kernels computed:
     Cdf         F(x | theta): dF/dtheta from cdf_grad, dF/dx = q(x)
     SimplexRSample  z ~ Dirichlet(alpha): the vector-Jacobian product v (g - sum(g z))
 
-None of them has a second derivative (once_differentiable). rsample() makes RSample's and
-RSampleLogProb's common case (CPU tensors of one float dtype) by native autograd nodes
-instead (native.cpp), with the same results: no Python in their forward or backward."""
+None of them has a second derivative (once_differentiable). rsample() and
+simplex_rsample() make the common case of RSample, RSampleLogProb and SimplexRSample (CPU
+tensors of one float dtype) by native autograd nodes instead (native.cpp), with the same
+results: no Python in their forward or backward."""
 from __future__ import annotations
 
 import functools
@@ -107,6 +108,23 @@ def rsample(module, shape, seed, params, log_prob=False):
         if out is not None:
             return out
     return apply(RSampleLogProb if log_prob else RSample, module, shape, seed, *params)
+
+
+def simplex_rsample(module, shape, seed, alpha):
+    """Dirichlet draws of shape (batch and row) whose backward pass is SimplexRSample's: by
+    the native node where the call is its common case, else by SimplexRSample."""
+    found = _natives.get((module, "rows"))
+    if found is None:
+        ext = native.extension()
+        found = _natives[(module, "rows")] = (
+            (ext.simplex_rsample, *module._kernels.host.entries("rsample"))
+            if ext is not None else False)
+    if found and not torch._C._are_functorch_transforms_active():
+        call, f64, f32 = found
+        z = call(f64, f32, shape, seed, alpha)
+        if z is not None:
+            return z
+    return apply(SimplexRSample, module, shape, seed, alpha)
 
 
 class RSample(torch.autograd.Function):

@@ -11,6 +11,8 @@ by the derivatives that kernel computed and sums each product to its parameter's
     RSampleBackward         z; dz/dtheta (functions.RSample)
     RSampleLogProbBackward  z and log q(z); dz/dtheta, d log q/dz, d log q/dtheta
                             (functions.RSampleLogProb)
+    SimplexRSampleBackward  z ~ Dirichlet(alpha); v (g - sum(g z)) per row
+                            (functions.SimplexRSample)
 
 Only the common case comes here: CPU tensors of one float dtype (a parameter that is not a
 single value and not contiguous in the draws' shape is copied so, as the Python path
@@ -34,10 +36,13 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 typedef void (*packed_fn)(int64_t, const uint64_t*, void* const*, const int64_t*);
+/* a simplex's row sampler: (n, row, seed, offset, alpha, its stride, z, v) */
+typedef void (*rows_fn)(int64_t, int64_t, uint64_t, int64_t, const void*, int64_t, void*, void*);
 
 constexpr size_t MAX_PARAMS = 4;        // inputs and outputs (up to 3 + 3m) within 16
 constexpr int64_t RELEASE_GIL_FROM = 1024;
 constexpr size_t LEADING = 5;           // forward's arguments before the parameters
+constexpr size_t SIMPLEX_LEADING = 3;
 
 /* one value, or one value broadcast (every stride 0, as broadcast_all leaves a number) */
 bool single_value(const at::Tensor& t)
@@ -121,13 +126,13 @@ std::vector<int64_t> shapes_of(at::TensorList params)
     return shapes;
 }
 
-/* grads for forward's arguments: none for the leading ones; for parameter i that needs one,
-   term(i) summed to its shape */
+/* grads for forward's arguments: none for the `leading` ones; for parameter i that needs
+   one, term(i) summed to its shape */
 template <typename Term>
-variable_list reduce(AutogradContext* ctx, size_t m, Term term)
+variable_list reduce(AutogradContext* ctx, size_t leading, size_t m, Term term)
 {
     const std::vector<int64_t> shapes = ctx->saved_data["shapes"].toIntVector();
-    variable_list out(LEADING + m);
+    variable_list out(leading + m);
     const bool graph = at::GradMode::is_enabled();
     {
         at::NoGradGuard no_grad;
@@ -138,14 +143,14 @@ variable_list reduce(AutogradContext* ctx, size_t m, Term term)
             k += (size_t)rank;
             if (ctx->needs_input_grad(i)) {
                 at::Tensor g = term(i);
-                if (g.defined()) out[LEADING + i] = at::sum_to(g, shape);
+                if (g.defined()) out[leading + i] = at::sum_to(g, shape);
             }
         }
     }
     if (!graph) return out;
     // create_graph: the results come out of a node that raises if it is reached
     variable_list fake;
-    for (size_t i = LEADING; i < out.size(); ++i) {
+    for (size_t i = leading; i < out.size(); ++i) {
         if (!out[i].defined()) continue;
         at::Tensor t = out[i].detach();
         t.set_requires_grad(true);
@@ -155,7 +160,7 @@ variable_list reduce(AutogradContext* ctx, size_t m, Term term)
         "trying to differentiate twice irgen's rsample, whose gradient is a first "
         "derivative only", (int64_t)fake.size());
     variable_list wrapped = error.apply(std::move(fake));
-    for (size_t i = LEADING, j = 0; i < out.size(); ++i)
+    for (size_t i = leading, j = 0; i < out.size(); ++i)
         if (out[i].defined()) out[i] = wrapped[j++];
     return out;
 }
@@ -181,7 +186,7 @@ struct RSampleBackward : public torch::autograd::Function<RSampleBackward> {
         const at::Tensor& g = grads[0];
         const size_t m = (size_t)dz.size(0);
         if (!g.defined()) return variable_list(LEADING + m);
-        return reduce(ctx, m, [&](size_t i) { return g * dz[(int64_t)i]; });
+        return reduce(ctx, LEADING, m, [&](size_t i) { return g * dz[(int64_t)i]; });
     }
 };
 
@@ -220,9 +225,53 @@ struct RSampleLogProbBackward : public torch::autograd::Function<RSampleLogProbB
             at::NoGradGuard no_grad;
             gz = gz.defined() ? at::addcmul(gz, gl, rest[0]) : gl * rest[0];
         }
-        return reduce(ctx, m, [&](size_t i) {
+        return reduce(ctx, LEADING, m, [&](size_t i) {
             const at::Tensor d = dz[(int64_t)i];
             return gl.defined() ? at::addcmul(gl * rest[1 + (int64_t)i], gz, d) : gz * d;
+        });
+    }
+};
+
+/* z ~ Dirichlet(alpha) by a row kernel (rows of the last axis), with v = dz_j/dalpha_j's
+   factor; the backward pass is the vector-Jacobian product v (g - sum(g z)) per row
+   (functions.SimplexRSample). */
+struct SimplexRSampleBackward : public torch::autograd::Function<SimplexRSampleBackward> {
+    static at::Tensor forward(AutogradContext* ctx, uint64_t address,
+                              const std::vector<int64_t>& shape, uint64_t seed,
+                              const at::Tensor& alpha)
+    {
+        at::Tensor a = alpha;
+        if (!a.is_contiguous() || a.sizes() != at::IntArrayRef(shape))
+            a = a.expand(shape).contiguous();       // every row read whole
+        at::Tensor z = at::empty(shape, a.options());
+        at::Tensor v = at::empty(shape, a.options());
+        const int64_t n = z.numel();
+        if (n > 0) {
+            auto call = [&] {
+                ((rows_fn)address)(n, shape.back(), seed, 0, a.data_ptr(), 1, z.data_ptr(),
+                                   v.data_ptr());
+            };
+            if (n >= RELEASE_GIL_FROM) {
+                pybind11::gil_scoped_release unlocked;
+                call();
+            } else {
+                call();
+            }
+        }
+        ctx->saved_data["z"] = z;
+        ctx->saved_data["v"] = v;
+        ctx->saved_data["shapes"] = shapes_of(at::TensorList(alpha));
+        return z;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const at::Tensor& g = grads[0];
+        if (!g.defined()) return variable_list(SIMPLEX_LEADING + 1);
+        const at::Tensor z = ctx->saved_data["z"].toTensor();
+        const at::Tensor v = ctx->saved_data["v"].toTensor();
+        return reduce(ctx, SIMPLEX_LEADING, 1, [&](size_t) {
+            return v * (g - (g * z).sum(-1, true));
         });
     }
 };
@@ -260,10 +309,25 @@ pybind11::object rsample(uint64_t f64, uint64_t f32, const std::vector<int64_t>&
                                                  at::TensorList(params)));
 }
 
+/* simplex_rsample(f64, f32, shape, seed, alpha): Dirichlet draws of shape (batch and row),
+   their node attached, or None where the call is not the common case (a CPU tensor of a
+   float dtype that broadcasts to shape, rows of at least 2). f64 and f32: the row
+   sampler's addresses. */
+pybind11::object simplex_rsample(uint64_t f64, uint64_t f32, const std::vector<int64_t>& shape,
+                                 uint64_t seed, const at::Tensor& alpha)
+{
+    if (shape.empty() || shape.back() < 2 || !common({alpha}, shape))
+        return pybind11::none();
+    const uint64_t address = alpha.scalar_type() == at::kFloat ? f32 : f64;
+    return pybind11::cast(SimplexRSampleBackward::apply(address, shape, seed, alpha));
+}
+
 }  // namespace irgen
 
 PYBIND11_MODULE(IRGEN_NATIVE_NAME, m)
 {
     m.doc() = "irgen.torch's native autograd nodes";
     m.def("rsample", &irgen::rsample, "draws with a native autograd node, or None");
+    m.def("simplex_rsample", &irgen::simplex_rsample,
+          "Dirichlet draws with a native autograd node, or None");
 }

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(native.extension() is None,
 
 NATIVE = "CppNode<irgen::RSampleBackward>"
 FUSED = "CppNode<irgen::RSampleLogProbBackward>"
+SIMPLEX = "CppNode<irgen::SimplexRSampleBackward>"
 
 
 @pytest.fixture(autouse=True)
@@ -110,6 +111,29 @@ def test_native_draws_with_their_log_density_are_the_functions(dtype, case, monk
         z.detach())
     assert torch.allclose(lq.detach(), want_lq, rtol=1e-5 if dtype == torch.float32 else 1e-12,
                           atol=1e-5 if dtype == torch.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("batch, sample_shape", [((), ()), ((5,), ()), ((5,), (2,))])
+def test_native_dirichlet_draws_and_gradients_are_the_functions(dtype, batch, sample_shape):
+    rng = np.random.default_rng(8)
+    alpha = torch.tensor(np.exp(rng.uniform(-2, 2.3, batch + (4,))), dtype=dtype,
+                         requires_grad=True)
+    d = it.Dirichlet(alpha)
+    torch.manual_seed(2)
+    z = d.rsample(sample_shape)
+    assert z.grad_fn.name().endswith(SIMPLEX) and z.shape == sample_shape + batch + (4,)
+    w = torch.linspace(-1, 2, z.numel(), dtype=dtype).reshape(z.shape)
+    got, = _grads([z], [alpha], [w])
+    torch.manual_seed(2)
+    ref = F.apply(F.SimplexRSample, d._module, tuple(z.shape), seed(), alpha)
+    want, = _grads([ref], [alpha], [w])
+    assert torch.equal(z, ref) and torch.equal(got, want)
+    # the draws lie on the simplex, so their sum's gradient is zero
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    assert torch.allclose(z.detach().sum(-1), torch.ones((), dtype=dtype), atol=tol)
+    flat, = _grads([z], [alpha], [torch.ones_like(z)])
+    assert flat.abs().max() <= tol * 10
 
 
 def test_only_the_parameters_that_ask_for_it_get_a_gradient():

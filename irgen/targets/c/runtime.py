@@ -146,8 +146,13 @@ class HostKernels:
     def packed(self, kernel: str) -> tuple[int, int]:
         """The addresses of an elementwise kernel's packed entry points (abi.packed_cdecl),
         float64 and float32: f(n, words, pointers, strides)."""
+        return self.entries(kernel, "_packed")
+
+    def entries(self, kernel: str, suffix: str = "") -> tuple[int, int]:
+        """The addresses of a kernel's C functions (kernel_cdecl's, or with suffix another
+        entry point's), float64 and float32."""
         ffi, lib = self.lib
-        return tuple(int(ffi.cast("uintptr_t", getattr(lib, f"irgen_{kernel}_{dt}_packed")))
+        return tuple(int(ffi.cast("uintptr_t", getattr(lib, f"irgen_{kernel}_{dt}{suffix}")))
                      for dt in ("float64", "float32"))
 
     def call_rows(self, kernel: str, args: tuple, out=None, stream=None, size=None, seed=None,
