@@ -154,7 +154,7 @@ class _Generated(_Equivalent, Distribution):
                 return own[2]
             if self._fusable:
                 type(self)._fuse = True
-        return F.apply(F.LogProb, self._module, self._value(value), *self._params)
+        return F.log_prob(self._module, self._value(value), self._params)
 
     def cdf(self, value):
         return F.apply(F.Cdf, self._module, self._value(value), *self._params)
@@ -324,7 +324,7 @@ class Dirichlet(_Equivalent, Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return F.apply(F.SimplexLogProb, self._module, value, self.concentration)
+        return F.simplex_log_prob(self._module, value, self.concentration)
 
     @property
     def mean(self):

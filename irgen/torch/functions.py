@@ -12,8 +12,8 @@ incoming gradient by derivatives the same kernels computed:
     Cdf         F(x | theta): dF/dtheta from cdf_grad, dF/dx = q(x)
     SimplexRSample  z ~ Dirichlet(alpha): the vector-Jacobian product v (g - sum(g z))
 
-None of them has a second derivative (once_differentiable). rsample() and
-simplex_rsample() make the common case of RSample, RSampleLogProb and SimplexRSample (CPU
+None of them has a second derivative (once_differentiable). rsample(), log_prob(),
+simplex_rsample() and simplex_log_prob() make the common case of these Functions (CPU
 tensors of one float dtype) by native autograd nodes instead (native.cpp), with the same
 results: no Python in their forward or backward."""
 from __future__ import annotations
@@ -75,56 +75,83 @@ _natives: dict = {}
 
 
 def _native(module, kernel):
-    """(native.rsample, the kernel's packed entry points' addresses, the held ends by
-    dtype) for a generated module's rsample or rsample_log_prob, or None where the native
-    node is not to be had."""
+    """(the native module, the kernel's entry points' addresses (packed ones for elementwise
+    kernels), float64 and float32, the held ends by dtype) for a kernel of a generated
+    module, or None where the native nodes are not to be had."""
     found = _natives.get((module, kernel))
     if found is None:
         found = False
         kernels = getattr(module, "_kernels", None)
         ext = native.extension() if kernels is not None else None
-        if ext is not None and kernel in kernels.kernels and not kernels.kernels[kernel].rows:
-            held = module.held or {}
+        if ext is not None and kernel in kernels.kernels:
+            rows = kernels.kernels[kernel].rows
+            held = getattr(module, "held", None) or {}
             ends = {}
             for dtype, name in (torch.float32, "float32"), (torch.float64, "float64"):
                 low, high = held.get(name, (None, None))
                 ends[dtype] = (-math.inf if low is None else low,
                                math.inf if high is None else high)
-            found = (ext.rsample, *kernels.host.packed(kernel), ends)
+            found = (ext, *kernels.host.entries(kernel, "" if rows else "_packed"), ends)
         _natives[(module, kernel)] = found
     return found or None
+
+
+def _plain() -> bool:
+    """Whether no functorch transform is active (the native nodes know none)."""
+    return not torch._C._are_functorch_transforms_active()
 
 
 def rsample(module, shape, seed, params, log_prob=False):
     """Draws z ~ D(theta) of `shape` whose backward pass is RSample's (with log_prob: z and
     log q(z), RSampleLogProb's): by a native node (native.cpp) where the call is its common
     case (CPU tensors of one float dtype), else by the Python Function."""
-    kernel = "rsample_log_prob" if log_prob else "rsample"
-    found = _native(module, kernel)
-    if found is not None and params and not torch._C._are_functorch_transforms_active():
-        call, f64, f32, ends = found
+    found = _native(module, "rsample_log_prob" if log_prob else "rsample")
+    if found is not None and params and _plain():
+        ext, f64, f32, ends = found
         low, high = ends.get(params[0].dtype, (-math.inf, math.inf))
-        out = call(f64, f32, shape, seed, low, high, params, log_prob)
+        out = ext.rsample(f64, f32, shape, seed, low, high, params, log_prob)
         if out is not None:
             return out
     return apply(RSampleLogProb if log_prob else RSample, module, shape, seed, *params)
 
 
+def log_prob(module, x, params):
+    """log q(x | theta), LogProb's: where a gradient is wanted, by a native node over
+    log_prob_grad in the common case."""
+    args = [x, *params]
+    if torch.is_grad_enabled() and any(a.requires_grad for a in args):
+        found = _native(module, "log_prob_grad")
+        if found is not None and _plain():
+            ext, f64, f32, _ = found
+            out = ext.log_prob(f64, f32, args)
+            if out is not None:
+                return out
+    return apply(LogProb, module, x, *params)
+
+
 def simplex_rsample(module, shape, seed, alpha):
     """Dirichlet draws of shape (batch and row) whose backward pass is SimplexRSample's: by
     the native node where the call is its common case, else by SimplexRSample."""
-    found = _natives.get((module, "rows"))
-    if found is None:
-        ext = native.extension()
-        found = _natives[(module, "rows")] = (
-            (ext.simplex_rsample, *module._kernels.host.entries("rsample"))
-            if ext is not None else False)
-    if found and not torch._C._are_functorch_transforms_active():
-        call, f64, f32 = found
-        z = call(f64, f32, shape, seed, alpha)
+    found = _native(module, "rsample")
+    if found is not None and _plain():
+        ext, f64, f32, _ = found
+        z = ext.simplex_rsample(f64, f32, shape, seed, alpha)
         if z is not None:
             return z
     return apply(SimplexRSample, module, shape, seed, alpha)
+
+
+def simplex_log_prob(module, x, alpha):
+    """The Dirichlet's log density of rows x, SimplexLogProb's: where a gradient is wanted,
+    by the native node in the common case."""
+    if torch.is_grad_enabled() and (x.requires_grad or alpha.requires_grad):
+        found = _native(module, "log_prob")
+        if found is not None and _plain():
+            ext, f64, f32, _ = found
+            out = ext.simplex_log_prob(f64, f32, x, alpha)
+            if out is not None:
+                return out
+    return apply(SimplexLogProb, module, x, alpha)
 
 
 class RSample(torch.autograd.Function):

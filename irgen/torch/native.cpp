@@ -1,5 +1,5 @@
-/* irgen.torch's rsample as native autograd nodes: the common case of a call made in C++
-   from end to end.
+/* irgen.torch's rsample and log_prob as native autograd nodes: the common case of a call
+   made in C++ from end to end.
 
 A draw with its gradient in a training step is a small call, and there a Python
 autograd.Function costs several times the kernel: its forward and its backward are each a
@@ -13,6 +13,8 @@ by the derivatives that kernel computed and sums each product to its parameter's
                             (functions.RSampleLogProb)
     SimplexRSampleBackward  z ~ Dirichlet(alpha); v (g - sum(g z)) per row
                             (functions.SimplexRSample)
+    LogProbBackward         log q(x | theta); its scores, from log_prob_grad (functions.LogProb)
+    SimplexLogProbBackward  the Dirichlet's log q; digammas (functions.SimplexLogProb)
 
 Only the common case comes here: CPU tensors of one float dtype (a parameter that is not a
 single value and not contiguous in the draws' shape is copied so, as the Python path
@@ -38,11 +40,14 @@ using torch::autograd::variable_list;
 typedef void (*packed_fn)(int64_t, const uint64_t*, void* const*, const int64_t*);
 /* a simplex's row sampler: (n, row, seed, offset, alpha, its stride, z, v) */
 typedef void (*rows_fn)(int64_t, int64_t, uint64_t, int64_t, const void*, int64_t, void*, void*);
+/* a simplex's row log density: (n, row, x, its stride, alpha, its stride, log q) */
+typedef void (*rows_map_fn)(int64_t, int64_t, const void*, int64_t, const void*, int64_t, void*);
 
 constexpr size_t MAX_PARAMS = 4;        // inputs and outputs (up to 3 + 3m) within 16
 constexpr int64_t RELEASE_GIL_FROM = 1024;
 constexpr size_t LEADING = 5;           // forward's arguments before the parameters
 constexpr size_t SIMPLEX_LEADING = 3;
+constexpr size_t MAP_LEADING = 2;
 
 /* one value, or one value broadcast (every stride 0, as broadcast_all leaves a number) */
 bool single_value(const at::Tensor& t)
@@ -276,6 +281,79 @@ struct SimplexRSampleBackward : public torch::autograd::Function<SimplexRSampleB
     }
 };
 
+/* log q(x | theta) with its gradients in x and theta from one call of log_prob_grad, whose
+   outputs are log q and d log q/d(each input) (functions.LogProb) */
+struct LogProbBackward : public torch::autograd::Function<LogProbBackward> {
+    static at::Tensor forward(AutogradContext* ctx, uint64_t address,
+                              const std::vector<int64_t>& shape, at::TensorList inputs)
+    {
+        const auto options = inputs[0].options();
+        at::Tensor lq = at::empty(shape, options);
+        at::Tensor scores = rows((int64_t)inputs.size(), shape, options);
+        run(address, inputs, shape, 0, {lq, scores}, -INFINITY, INFINITY);
+        ctx->saved_data["scores"] = scores;
+        ctx->saved_data["shapes"] = shapes_of(inputs);
+        return lq;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const at::Tensor scores = ctx->saved_data["scores"].toTensor();
+        const at::Tensor& g = grads[0];
+        const size_t k = (size_t)scores.size(0);
+        if (!g.defined()) return variable_list(MAP_LEADING + k);
+        return reduce(ctx, MAP_LEADING, k, [&](size_t i) { return g * scores[(int64_t)i]; });
+    }
+};
+
+/* The Dirichlet's log density of rows x; its gradients in closed form (digammas):
+   d/dx_j = (alpha_j - 1) / x_j, d/dalpha_j = log x_j - psi(alpha_j) + psi(sum alpha)
+   (functions.SimplexLogProb) */
+struct SimplexLogProbBackward : public torch::autograd::Function<SimplexLogProbBackward> {
+    static at::Tensor forward(AutogradContext* ctx, uint64_t address,
+                              const std::vector<int64_t>& shape, const at::Tensor& x,
+                              const at::Tensor& alpha)
+    {
+        at::Tensor xs = x, as = alpha;          // every row read whole
+        if (!xs.is_contiguous() || xs.sizes() != at::IntArrayRef(shape))
+            xs = xs.expand(shape).contiguous();
+        if (!as.is_contiguous() || as.sizes() != at::IntArrayRef(shape))
+            as = as.expand(shape).contiguous();
+        const std::vector<int64_t> batch(shape.begin(), shape.end() - 1);
+        at::Tensor lq = at::empty(batch, xs.options());
+        const int64_t n = xs.numel();
+        if (n > 0) {
+            auto call = [&] {
+                ((rows_map_fn)address)(n, shape.back(), xs.data_ptr(), 1, as.data_ptr(), 1,
+                                       lq.data_ptr());
+            };
+            if (n >= RELEASE_GIL_FROM) {
+                pybind11::gil_scoped_release unlocked;
+                call();
+            } else {
+                call();
+            }
+        }
+        ctx->save_for_backward({x, alpha});
+        ctx->saved_data["shapes"] = shapes_of({x, alpha});
+        return lq;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        if (!grads[0].defined()) return variable_list(MAP_LEADING + 2);
+        const at::Tensor g = grads[0].unsqueeze(-1);
+        const variable_list saved = ctx->get_saved_variables();
+        const at::Tensor& x = saved[0];
+        const at::Tensor& alpha = saved[1];
+        return reduce(ctx, MAP_LEADING, 2, [&](size_t i) {
+            if (i == 0) return g * (alpha - 1) / x;
+            return g * (at::log(x) - at::digamma(alpha)
+                        + at::digamma(alpha.sum(-1, true)));
+        });
+    }
+};
+
 /* The common case, or false: CPU tensors of one float dtype that broadcast to shape. */
 bool common(const std::vector<at::Tensor>& params, const std::vector<int64_t>& shape)
 {
@@ -322,6 +400,44 @@ pybind11::object simplex_rsample(uint64_t f64, uint64_t f32, const std::vector<i
     return pybind11::cast(SimplexRSampleBackward::apply(address, shape, seed, alpha));
 }
 
+/* the shape the inputs broadcast to, or false */
+bool broadcast(const std::vector<at::Tensor>& inputs, std::vector<int64_t>& shape)
+{
+    try {
+        at::DimVector b(inputs[0].sizes().begin(), inputs[0].sizes().end());
+        for (size_t i = 1; i < inputs.size(); ++i) b = at::infer_size_dimvector(b, inputs[i].sizes());
+        shape.assign(b.begin(), b.end());
+    } catch (const c10::Error&) {
+        return false;
+    }
+    return true;
+}
+
+/* log_prob(f64, f32, inputs): log q of (x, params...) with its node attached, from the
+   log_prob_grad kernel at f64 / f32, or None where the call is not the common case */
+pybind11::object log_prob(uint64_t f64, uint64_t f32, const std::vector<at::Tensor>& inputs)
+{
+    std::vector<int64_t> shape;
+    if (inputs.empty() || inputs.size() > MAX_PARAMS || !broadcast(inputs, shape)
+        || !common(inputs, shape))
+        return pybind11::none();
+    const uint64_t address = inputs[0].scalar_type() == at::kFloat ? f32 : f64;
+    return pybind11::cast(LogProbBackward::apply(address, shape, at::TensorList(inputs)));
+}
+
+/* simplex_log_prob(f64, f32, x, alpha): the Dirichlet's log density of rows x, its node
+   attached, or None where the call is not the common case */
+pybind11::object simplex_log_prob(uint64_t f64, uint64_t f32, const at::Tensor& x,
+                                  const at::Tensor& alpha)
+{
+    std::vector<int64_t> shape;
+    if (!broadcast({x, alpha}, shape) || shape.empty() || shape.back() < 2
+        || !common({x, alpha}, shape))
+        return pybind11::none();
+    const uint64_t address = x.scalar_type() == at::kFloat ? f32 : f64;
+    return pybind11::cast(SimplexLogProbBackward::apply(address, shape, x, alpha));
+}
+
 }  // namespace irgen
 
 PYBIND11_MODULE(IRGEN_NATIVE_NAME, m)
@@ -330,4 +446,7 @@ PYBIND11_MODULE(IRGEN_NATIVE_NAME, m)
     m.def("rsample", &irgen::rsample, "draws with a native autograd node, or None");
     m.def("simplex_rsample", &irgen::simplex_rsample,
           "Dirichlet draws with a native autograd node, or None");
+    m.def("log_prob", &irgen::log_prob, "log q with a native autograd node, or None");
+    m.def("simplex_log_prob", &irgen::simplex_log_prob,
+          "the Dirichlet's log q with a native autograd node, or None");
 }

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.skipif(native.extension() is None,
 NATIVE = "CppNode<irgen::RSampleBackward>"
 FUSED = "CppNode<irgen::RSampleLogProbBackward>"
 SIMPLEX = "CppNode<irgen::SimplexRSampleBackward>"
+LOG_PROB = "CppNode<irgen::LogProbBackward>"
+SIMPLEX_LOG_PROB = "CppNode<irgen::SimplexLogProbBackward>"
 
 
 @pytest.fixture(autouse=True)
@@ -134,6 +136,60 @@ def test_native_dirichlet_draws_and_gradients_are_the_functions(dtype, batch, sa
     assert torch.allclose(z.detach().sum(-1), torch.ones((), dtype=dtype), atol=tol)
     flat, = _grads([z], [alpha], [torch.ones_like(z)])
     assert flat.abs().max() <= tol * 10
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name, params", [
+    ("Gamma", ([0.3, 2.0, 7.5], [1.0, 0.5, 3.0])),
+    ("Beta", ([0.5, 2.0, 4.0], 1.5)),
+    ("StudentT", ([1.5, 4.0, 30.0], [0.0, -1.0, 2.0], [1.0, 2.0, 0.5]))])
+def test_native_log_densities_and_gradients_are_the_functions_and_torchs(dtype, name, params):
+    leaves = [torch.tensor(p, dtype=dtype, requires_grad=True) if isinstance(p, list)
+              else p for p in params]
+    x = {"Gamma": [0.2, 1.5, 4.0], "Beta": [0.1, 0.5, 0.93],
+         "StudentT": [0.3, -2.0, 2.2]}[name]
+    x = torch.tensor(x, dtype=dtype, requires_grad=True)
+    d = getattr(it, name)(*leaves)
+    lq = d.log_prob(x)
+    assert lq.grad_fn.name().endswith(LOG_PROB)
+    grads = [x] + [p for p in leaves if isinstance(p, torch.Tensor)]
+    w = torch.tensor([1.0, -0.5, 2.0], dtype=dtype)
+    got = _grads([lq], grads, [w])
+    ref = F.apply(F.LogProb, d._module, x, *d._params)
+    assert ref.grad_fn.name() == "LogProbBackward" and torch.equal(lq, ref)
+    for g, h in zip(got, _grads([ref], grads, [w])):
+        assert torch.equal(g, h)
+    # torch's own density and its gradients
+    theirs = [p.detach().requires_grad_() if isinstance(p, torch.Tensor) else p
+              for p in leaves]
+    tx = x.detach().requires_grad_()
+    tl = getattr(torch.distributions, name)(*theirs).log_prob(tx)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    assert torch.allclose(lq.detach(), tl.detach(), **tol)
+    want = _grads([tl], [tx] + [p for p in theirs if isinstance(p, torch.Tensor)], [w])
+    for g, h in zip(got, want):
+        assert torch.allclose(g, h, **tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_native_dirichlet_log_density_is_the_functions_and_torchs(dtype):
+    rng = np.random.default_rng(4)
+    alpha = torch.tensor(np.exp(rng.uniform(-1, 2, (3, 4))), dtype=dtype, requires_grad=True)
+    x = torch.tensor(rng.dirichlet(np.ones(4), 3), dtype=dtype, requires_grad=True)
+    lq = it.Dirichlet(alpha).log_prob(x)
+    assert lq.grad_fn.name().endswith(SIMPLEX_LOG_PROB)
+    w = torch.tensor([1.0, -0.5, 2.0], dtype=dtype)
+    got = _grads([lq], [x, alpha], [w])
+    ref = F.apply(F.SimplexLogProb, it.Dirichlet(alpha)._module, x, alpha)
+    assert torch.equal(lq, ref)
+    for g, h in zip(got, _grads([ref], [x, alpha], [w])):
+        assert torch.equal(g, h)
+    ta, tx = alpha.detach().requires_grad_(), x.detach().requires_grad_()
+    tl = torch.distributions.Dirichlet(ta).log_prob(tx)
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+    assert torch.allclose(lq.detach(), tl.detach(), **tol)
+    for g, h in zip(got, _grads([tl], [tx, ta], [w])):
+        assert torch.allclose(g, h, **tol)
 
 
 def test_only_the_parameters_that_ask_for_it_get_a_gradient():
