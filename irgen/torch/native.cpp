@@ -49,6 +49,18 @@ constexpr size_t LEADING = 5;           // forward's arguments before the parame
 constexpr size_t SIMPLEX_LEADING = 3;
 constexpr size_t MAP_LEADING = 2;
 
+/* call() on n elements, without the GIL where the call is long enough to pay */
+template <typename Call>
+void unlocked(int64_t n, Call call)
+{
+    if (n >= RELEASE_GIL_FROM) {
+        pybind11::gil_scoped_release released;
+        call();
+    } else {
+        call();
+    }
+}
+
 /* one value, or one value broadcast (every stride 0, as broadcast_all leaves a number) */
 bool single_value(const at::Tensor& t)
 {
@@ -61,7 +73,7 @@ bool single_value(const at::Tensor& t)
 /* The kernel on the parameters (each a single value, read at a stride of 0, or contiguous
    in shape) into the outputs (contiguous, rows of `rows` counted as outputs of their own),
    then the first output held inside [low, high] where a draw rounded to an end of the
-   support. The GIL is released for calls long enough to pay. */
+   support. */
 void run(uint64_t address, at::TensorList params, const std::vector<int64_t>& shape,
          uint64_t seed, const std::vector<at::Tensor>& outs, double low, double high)
 {
@@ -105,12 +117,7 @@ void run(uint64_t address, at::TensorList params, const std::vector<int64_t>& sh
             for (int64_t i = 0; i < n; ++i) v[i] = v[i] < low ? low : v[i] > high ? high : v[i];
         }
     };
-    if (n >= RELEASE_GIL_FROM) {
-        pybind11::gil_scoped_release unlocked;
-        call();
-    } else {
-        call();
-    }
+    unlocked(n, call);
 }
 
 at::Tensor rows(int64_t count, const std::vector<int64_t>& shape, const at::TensorOptions& o)
@@ -256,12 +263,7 @@ struct SimplexRSampleBackward : public torch::autograd::Function<SimplexRSampleB
                 ((rows_fn)address)(n, shape.back(), seed, 0, a.data_ptr(), 1, z.data_ptr(),
                                    v.data_ptr());
             };
-            if (n >= RELEASE_GIL_FROM) {
-                pybind11::gil_scoped_release unlocked;
-                call();
-            } else {
-                call();
-            }
+            unlocked(n, call);
         }
         ctx->saved_data["z"] = z;
         ctx->saved_data["v"] = v;
@@ -327,12 +329,7 @@ struct SimplexLogProbBackward : public torch::autograd::Function<SimplexLogProbB
                 ((rows_map_fn)address)(n, shape.back(), xs.data_ptr(), 1, as.data_ptr(), 1,
                                        lq.data_ptr());
             };
-            if (n >= RELEASE_GIL_FROM) {
-                pybind11::gil_scoped_release unlocked;
-                call();
-            } else {
-                call();
-            }
+            unlocked(n, call);
         }
         ctx->save_for_backward({x, alpha});
         ctx->saved_data["shapes"] = shapes_of({x, alpha});
