@@ -115,43 +115,41 @@ def rsample(module, shape, seed, params, log_prob=False):
     return apply(RSampleLogProb if log_prob else RSample, module, shape, seed, *params)
 
 
+def _by_native(module, kernel, entry, *args):
+    """The native module's entry(f64, f32, *args) over the kernel's addresses, or None where
+    there is no native node or the call is not its common case."""
+    found = _native(module, kernel)
+    if found is None or not _plain():
+        return None
+    ext, f64, f32, _ = found
+    return getattr(ext, entry)(f64, f32, *args)
+
+
+def _wants_grad(*tensors) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 def log_prob(module, x, params):
     """log q(x | theta), LogProb's: where a gradient is wanted, by a native node over
     log_prob_grad in the common case."""
     args = [x, *params]
-    if torch.is_grad_enabled() and any(a.requires_grad for a in args):
-        found = _native(module, "log_prob_grad")
-        if found is not None and _plain():
-            ext, f64, f32, _ = found
-            out = ext.log_prob(f64, f32, args)
-            if out is not None:
-                return out
-    return apply(LogProb, module, x, *params)
+    out = _by_native(module, "log_prob_grad", "log_prob", args) if _wants_grad(*args) else None
+    return out if out is not None else apply(LogProb, module, x, *params)
 
 
 def simplex_rsample(module, shape, seed, alpha):
     """Dirichlet draws of shape (batch and row) whose backward pass is SimplexRSample's: by
     the native node where the call is its common case, else by SimplexRSample."""
-    found = _native(module, "rsample")
-    if found is not None and _plain():
-        ext, f64, f32, _ = found
-        z = ext.simplex_rsample(f64, f32, shape, seed, alpha)
-        if z is not None:
-            return z
-    return apply(SimplexRSample, module, shape, seed, alpha)
+    z = _by_native(module, "rsample", "simplex_rsample", shape, seed, alpha)
+    return z if z is not None else apply(SimplexRSample, module, shape, seed, alpha)
 
 
 def simplex_log_prob(module, x, alpha):
     """The Dirichlet's log density of rows x, SimplexLogProb's: where a gradient is wanted,
     by the native node in the common case."""
-    if torch.is_grad_enabled() and (x.requires_grad or alpha.requires_grad):
-        found = _native(module, "log_prob")
-        if found is not None and _plain():
-            ext, f64, f32, _ = found
-            out = ext.simplex_log_prob(f64, f32, x, alpha)
-            if out is not None:
-                return out
-    return apply(SimplexLogProb, module, x, alpha)
+    out = (_by_native(module, "log_prob", "simplex_log_prob", x, alpha)
+           if _wants_grad(x, alpha) else None)
+    return out if out is not None else apply(SimplexLogProb, module, x, alpha)
 
 
 class RSample(torch.autograd.Function):

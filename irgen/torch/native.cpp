@@ -70,6 +70,14 @@ bool single_value(const at::Tensor& t)
     return true;
 }
 
+/* t as the kernel reads a whole array: contiguous in shape, copied so where it is not (as
+   the Python path copies it) */
+at::Tensor in_shape(const at::Tensor& t, const std::vector<int64_t>& shape)
+{
+    if (t.is_contiguous() && t.sizes() == at::IntArrayRef(shape)) return t;
+    return t.expand(shape).contiguous();
+}
+
 /* The kernel on the parameters (each a single value, read at a stride of 0, or contiguous
    in shape) into the outputs (contiguous, rows of `rows` counted as outputs of their own),
    then the first output held inside [low, high] where a draw rounded to an end of the
@@ -79,20 +87,13 @@ void run(uint64_t address, at::TensorList params, const std::vector<int64_t>& sh
 {
     void* p[16];
     int64_t s[MAX_PARAMS];
-    std::vector<at::Tensor> keep;          // copies that must live through the call
+    std::vector<at::Tensor> read;          // what the kernel reads (copies live through it)
     const size_t m = params.size();
     for (size_t i = 0; i < m; ++i) {
-        at::Tensor t = params[i];
-        if (single_value(t)) {
-            s[i] = 0;
-        } else {
-            if (!t.is_contiguous() || t.sizes() != at::IntArrayRef(shape)) {
-                t = t.expand(shape).contiguous();
-                keep.push_back(t);
-            }
-            s[i] = 1;
-        }
-        p[i] = t.data_ptr();
+        const bool single = single_value(params[i]);
+        read.push_back(single ? params[i] : in_shape(params[i], shape));
+        s[i] = single ? 0 : 1;
+        p[i] = read.back().data_ptr();
     }
     const at::Tensor& z = outs[0];
     const int64_t n = z.numel();
@@ -252,9 +253,7 @@ struct SimplexRSampleBackward : public torch::autograd::Function<SimplexRSampleB
                               const std::vector<int64_t>& shape, uint64_t seed,
                               const at::Tensor& alpha)
     {
-        at::Tensor a = alpha;
-        if (!a.is_contiguous() || a.sizes() != at::IntArrayRef(shape))
-            a = a.expand(shape).contiguous();       // every row read whole
+        const at::Tensor a = in_shape(alpha, shape);      // every row read whole
         at::Tensor z = at::empty(shape, a.options());
         at::Tensor v = at::empty(shape, a.options());
         const int64_t n = z.numel();
@@ -316,11 +315,7 @@ struct SimplexLogProbBackward : public torch::autograd::Function<SimplexLogProbB
                               const std::vector<int64_t>& shape, const at::Tensor& x,
                               const at::Tensor& alpha)
     {
-        at::Tensor xs = x, as = alpha;          // every row read whole
-        if (!xs.is_contiguous() || xs.sizes() != at::IntArrayRef(shape))
-            xs = xs.expand(shape).contiguous();
-        if (!as.is_contiguous() || as.sizes() != at::IntArrayRef(shape))
-            as = as.expand(shape).contiguous();
+        const at::Tensor xs = in_shape(x, shape), as = in_shape(alpha, shape);  // whole rows
         const std::vector<int64_t> batch(shape.begin(), shape.end() - 1);
         at::Tensor lq = at::empty(batch, xs.options());
         const int64_t n = xs.numel();

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.machinery
-import importlib.util
 import os
-import subprocess
 import sys
 import sysconfig
-import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 from ..runtime import cache
+from ..targets.c.compile import build_once, load_extension
 
 SOURCE = Path(__file__).with_name("native.cpp")
 ENV = "IRGEN_TORCH_NATIVE"
@@ -45,7 +41,8 @@ def _command(torch_dir: Path, out: Path, name: str) -> list:
 
 @functools.lru_cache(maxsize=None)
 def extension():
-    """The compiled module (rsample(...)), or None where it cannot be had."""
+    """The compiled module (rsample(...) and the other entry points), or None where it
+    cannot be had."""
     if os.environ.get(ENV, "1") == "0":
         return None
     torch_dir = Path(torch.__file__).resolve().parent
@@ -58,37 +55,11 @@ def extension():
             " ".join(CXXFLAGS), " ".join(_compiler()))).encode()).hexdigest()[:16]
         name = f"_irgen_torch_native_{key}"
         path = cache.folder(SOURCE) / (name + suffix)
-        if not path.exists():
-            _build(torch_dir, path, name)
-        loader = importlib.machinery.ExtensionFileLoader(name, str(path))
-        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
-        module = importlib.util.module_from_spec(spec)
-        loader.exec_module(module)
+        build_once(SOURCE, path, lambda out: _command(torch_dir, out, name),
+                   "_irgen_torch_native_*", f"irgen.torch's native nodes for torch "
+                   f"{torch.__version__}")
+        return load_extension(name, path)
     except (OSError, ImportError, RuntimeError) as e:
         print(f"irgen: torch calls take the Python autograd path: {str(e).splitlines()[0]}",
               file=sys.stderr)
         return None
-    return module
-
-
-def _build(torch_dir: Path, path: Path, name: str):
-    with cache.locked(path.with_name("native.lock")):
-        if path.exists():            # built by another process while this one waited
-            return
-        print(f"irgen: compiling irgen.torch's native nodes for torch {torch.__version__} "
-              f"into {path.parent} (first use) ...", end="", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
-            built = Path(tmp) / path.name
-            cmd = _command(torch_dir, built, name)
-            try:
-                done = subprocess.run(cmd, capture_output=True, text=True)
-            except OSError as e:
-                print(" failed", file=sys.stderr)
-                raise RuntimeError(f"no C++ compiler ({e})") from e
-            if done.returncode != 0:
-                print(" failed", file=sys.stderr)
-                raise RuntimeError(f"compiling {SOURCE.name} failed:\n{' '.join(cmd)}\n"
-                                   f"{done.stderr}")
-            cache.install(built, path, "_irgen_torch_native_*")
-        print(f" done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)

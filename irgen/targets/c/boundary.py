@@ -4,13 +4,11 @@ Where it cannot be built (no Python headers) the run time's general path takes e
 from __future__ import annotations
 
 import functools
-import importlib.machinery
-import importlib.util
 import sys
 import sysconfig
 from pathlib import Path
 
-from .compile import compile_binary
+from .compile import compile_binary, load_extension
 
 NAME = "_irgen_boundary"
 
@@ -34,8 +32,4 @@ def extension():
         print(f"irgen: small calls take the general path: {str(e).splitlines()[0]}",
               file=sys.stderr)
         return None
-    loader = importlib.machinery.ExtensionFileLoader(NAME, str(so))
-    spec = importlib.util.spec_from_file_location(NAME, so, loader=loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_extension(NAME, so)

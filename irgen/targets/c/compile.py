@@ -13,6 +13,8 @@ from __future__ import annotations
 import ctypes.util
 import functools
 import hashlib
+import importlib.machinery
+import importlib.util
 import platform
 import subprocess
 import sys
@@ -94,31 +96,59 @@ def compile_binary(c_path: Path, verbose=False, announce=True, include=(), extra
     key; libs: libraries to link beside the platform's."""
     c_path = Path(c_path)
     so_path, module = binary_path(c_path, extra + "".join(f" -l{lib}" for lib in libs))
-    if so_path.exists():
-        return so_path
-    with cache.locked(so_path.with_name(f"{c_path.stem}.lock")):
-        if so_path.exists():            # built by another process while this one waited
-            return so_path
-        if announce:
-            print(f"irgen: compiling {c_path.name} for this machine into {so_path.parent} "
-                  "(first use) ...", end="", file=sys.stderr, flush=True)
+    flags, platform_libs = platform_options()
+    libs = (*platform_libs, *libs)
+
+    def command(built: Path) -> list:
+        return [*_compiler(), *CFLAGS, *flags, *(f"-I{d}" for d in include), "-fPIC",
+                "-shared", str(c_path.resolve()), "-o", str(built), *LDFLAGS,
+                *(f"-l{lib}" for lib in libs)]
+    return build_once(c_path, so_path, command, f"_{c_path.stem}_*.so",
+                      f"{c_path.name} for this machine" if announce else None, verbose)
+
+
+def build_once(source: Path, path: Path, command, siblings: str, what=None,
+               verbose=False) -> Path:
+    """path, built from source unless it exists: command(out) is the compiler's command line
+    writing to out, in a temporary folder; the result is moved into place by a rename
+    (cache.install, which removes the older binaries named by the glob siblings). A lock
+    file per source makes a second process wait for the first one's compiler. what: what
+    to announce on stderr as compiled, with how long it took (None: nothing)."""
+    if path.exists():
+        return path
+    with cache.locked(path.with_name(f"{source.stem}.lock")):
+        if path.exists():            # built by another process while this one waited
+            return path
+        if what:
+            print(f"irgen: compiling {what} into {path.parent} (first use) ...", end="",
+                  file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        flags, platform_libs = platform_options()
-        libs = (*platform_libs, *libs)
         with tempfile.TemporaryDirectory(prefix="irgen-") as tmp:
-            built = Path(tmp) / (module + ".so")
-            cmd = [*_compiler(), *CFLAGS, *flags, *(f"-I{d}" for d in include), "-fPIC",
-                   "-shared", str(c_path.resolve()),
-                   "-o", str(built), *LDFLAGS, *(f"-l{lib}" for lib in libs)]
+            built = Path(tmp) / path.name
+            cmd = command(built)
             if verbose:
                 print(" ".join(cmd))
-            done = subprocess.run(cmd, capture_output=True, text=True)
-            if done.returncode != 0:
-                if announce:
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True)
+            except OSError:          # no compiler
+                if what:
                     print(" failed", file=sys.stderr)
-                raise RuntimeError(f"compiling {c_path} failed:\n{' '.join(cmd)}\n"
+                raise
+            if done.returncode != 0:
+                if what:
+                    print(" failed", file=sys.stderr)
+                raise RuntimeError(f"compiling {source} failed:\n{' '.join(cmd)}\n"
                                    f"{done.stderr}")
-            cache.install(built, so_path, f"_{c_path.stem}_*.so")
-        if announce:
+            cache.install(built, path, siblings)
+        if what:
             print(f" done in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
-    return so_path
+    return path
+
+
+def load_extension(name: str, path: Path):
+    """The Python extension module `name` in the binary at path, imported."""
+    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
