@@ -91,6 +91,10 @@ def main(argv=None):
         print(f"{world} ranks x {args.draws} draws: q = Gamma({a:.2f}, {b:.2f}); exact "
               f"posterior Gamma({exact[0]:.2f}, {exact[1]:.2f}); mean {a / b:.4f} against "
               f"{exact[0] / exact[1]:.4f}, shape {a:.2f} against {exact[0]:.2f}")
+    # DDP's reducer holds the process group: gone first, then every rank at the barrier, so
+    # that none tears its group down while a peer still talks to it (gloo aborts then)
+    del model, opt, schedule
+    dist.barrier()
     dist.destroy_process_group()
 
 
