@@ -50,11 +50,16 @@ def paired_ratio(baseline, ours) -> tuple:
 
 
 def cpu_name():
+    """The processor's model name, with its family and model numbers where the name alone
+    does not tell one generation from the next (a virtual machine's "AMD EPYC")."""
     try:
         with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+            fields = dict(line.split(":", 1) for line in info.read().split("\n\n")[0]
+                          .splitlines() if ":" in line)
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return platform.processor() or platform.machine()
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        name += f", family {fields['cpu family']} model {fields['model']}"
+    return name
