@@ -30,6 +30,7 @@ again, as torch's once_differentiable does. */
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace irgen {
@@ -140,9 +141,11 @@ std::vector<int64_t> shapes_of(at::TensorList params)
 }
 
 /* grads for forward's arguments: none for the `leading` ones; for parameter i that needs
-   one, term(i) summed to its shape */
+   one, term(i) summed to its shape. what: the call, for the error a second derivative
+   raises. */
 template <typename Term>
-variable_list reduce(AutogradContext* ctx, size_t leading, size_t m, Term term)
+variable_list reduce(AutogradContext* ctx, const char* what, size_t leading, size_t m,
+                     Term term)
 {
     const std::vector<int64_t> shapes = ctx->saved_data["shapes"].toIntVector();
     variable_list out(leading + m);
@@ -170,8 +173,8 @@ variable_list reduce(AutogradContext* ctx, size_t leading, size_t m, Term term)
         fake.push_back(t);
     }
     torch::autograd::DelayedError error(
-        "trying to differentiate twice irgen's rsample, whose gradient is a first "
-        "derivative only", (int64_t)fake.size());
+        std::string("trying to differentiate twice irgen's ") + what
+            + ", whose gradient is a first derivative only", (int64_t)fake.size());
     variable_list wrapped = error.apply(std::move(fake));
     for (size_t i = leading, j = 0; i < out.size(); ++i)
         if (out[i].defined()) out[i] = wrapped[j++];
@@ -199,7 +202,7 @@ struct RSampleBackward : public torch::autograd::Function<RSampleBackward> {
         const at::Tensor& g = grads[0];
         const size_t m = (size_t)dz.size(0);
         if (!g.defined()) return variable_list(LEADING + m);
-        return reduce(ctx, LEADING, m, [&](size_t i) { return g * dz[(int64_t)i]; });
+        return reduce(ctx, "rsample", LEADING, m, [&](size_t i) { return g * dz[(int64_t)i]; });
     }
 };
 
@@ -238,7 +241,7 @@ struct RSampleLogProbBackward : public torch::autograd::Function<RSampleLogProbB
             at::NoGradGuard no_grad;
             gz = gz.defined() ? at::addcmul(gz, gl, rest[0]) : gl * rest[0];
         }
-        return reduce(ctx, LEADING, m, [&](size_t i) {
+        return reduce(ctx, "rsample", LEADING, m, [&](size_t i) {
             const at::Tensor d = dz[(int64_t)i];
             return gl.defined() ? at::addcmul(gl * rest[1 + (int64_t)i], gz, d) : gz * d;
         });
@@ -276,7 +279,7 @@ struct SimplexRSampleBackward : public torch::autograd::Function<SimplexRSampleB
         if (!g.defined()) return variable_list(SIMPLEX_LEADING + 1);
         const at::Tensor z = ctx->saved_data["z"].toTensor();
         const at::Tensor v = ctx->saved_data["v"].toTensor();
-        return reduce(ctx, SIMPLEX_LEADING, 1, [&](size_t) {
+        return reduce(ctx, "rsample", SIMPLEX_LEADING, 1, [&](size_t) {
             return v * (g - (g * z).sum(-1, true));
         });
     }
@@ -303,7 +306,8 @@ struct LogProbBackward : public torch::autograd::Function<LogProbBackward> {
         const at::Tensor& g = grads[0];
         const size_t k = (size_t)scores.size(0);
         if (!g.defined()) return variable_list(MAP_LEADING + k);
-        return reduce(ctx, MAP_LEADING, k, [&](size_t i) { return g * scores[(int64_t)i]; });
+        return reduce(ctx, "log_prob", MAP_LEADING, k,
+                      [&](size_t i) { return g * scores[(int64_t)i]; });
     }
 };
 
@@ -338,7 +342,7 @@ struct SimplexLogProbBackward : public torch::autograd::Function<SimplexLogProbB
         const variable_list saved = ctx->get_saved_variables();
         const at::Tensor& x = saved[0];
         const at::Tensor& alpha = saved[1];
-        return reduce(ctx, MAP_LEADING, 2, [&](size_t i) {
+        return reduce(ctx, "log_prob", MAP_LEADING, 2, [&](size_t i) {
             if (i == 0) return g * (alpha - 1) / x;
             return g * (at::log(x) - at::digamma(alpha)
                         + at::digamma(alpha.sum(-1, true)));

@@ -206,7 +206,17 @@ def test_a_second_derivative_is_an_error_only_where_it_is_taken():
     assert z.grad_fn.name().endswith(NATIVE)
     g, = torch.autograd.grad(z.sum(), a, create_graph=True)
     assert torch.all(torch.isfinite(g))
-    with pytest.raises(RuntimeError, match="differentiate twice"):
+    with pytest.raises(RuntimeError, match="differentiate twice irgen's rsample"):
+        g.sum().backward()
+
+
+def test_a_second_derivative_of_log_prob_names_log_prob():
+    a = torch.tensor([0.5, 3.0], dtype=torch.float64, requires_grad=True)
+    lq = it.Gamma(a, 1.0).log_prob(torch.tensor([0.7, 2.0], dtype=torch.float64))
+    assert lq.grad_fn.name().endswith("LogProbBackward>")
+    g, = torch.autograd.grad(lq.sum(), a, create_graph=True)
+    assert torch.all(torch.isfinite(g))
+    with pytest.raises(RuntimeError, match="differentiate twice irgen's log_prob"):
         g.sum().backward()
 
 
