@@ -7,7 +7,6 @@ import random
 import re
 import subprocess
 import sys
-import time
 import tokenize
 
 import pytest
@@ -174,18 +173,17 @@ def mutants(text: str, n: int, seed: int):
             continue
 
 
-def test_mutated_dsl_files_build_or_give_one_located_line(tmp_path, capsys):
-    """600 seeded mutants of a valid DSL file (within 150 s): each builds (exit 0), or is
-    refused with status 1 and a message whose first line is complete, with no traceback."""
+@pytest.mark.parametrize("n", [150, pytest.param(600, marks=pytest.mark.slow)])
+def test_mutated_dsl_files_build_or_give_one_located_line(tmp_path, capsys, n):
+    """n seeded mutants of a valid DSL file (the first 150 in every run, 600 with -m slow):
+    each builds (exit 0: its C compiles), or is refused with status 1 and a message whose
+    first line is complete, with no traceback."""
     text = SEED.read_text()
     assert _build(tmp_path, capsys, SEED)[0] == 0
     path, out = tmp_path / "mutant.py", tmp_path / "out"
     counts = {"tried": 0, "valid Python": 0, "built": 0, "refused": 0}
     failures = []
-    start = time.monotonic()
-    for source in mutants(text, 600, seed=2026):
-        if time.monotonic() - start > 150:
-            break
+    for source in mutants(text, n, seed=2026):
         counts["tried"] += 1
         try:
             ast.parse(source)
@@ -204,4 +202,4 @@ def test_mutated_dsl_files_build_or_give_one_located_line(tmp_path, capsys):
             failures.append(f"exit {code}\n{err}\n--- mutant:\n{source}")
     print(counts)
     assert not failures, f"{len(failures)} of {counts}:\n" + failures[0]
-    assert counts["tried"] >= 200 and counts["built"] >= 5 and counts["valid Python"] >= 40
+    assert counts["built"] >= n // 100 and counts["valid Python"] >= n // 15
