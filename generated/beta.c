@@ -5171,6 +5171,152 @@ static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irg
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd ln2_hi_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd ln2_lo_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md irgen_m0, irgen_vd z)
+{
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd r0 = irgen_bc_f64(0.0);
+    irgen_vd r1 = irgen_bc_f64(0.0);
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z2__0 = z * z;
+        z2 = z2__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z4__0 = z2 * z2;
+            const irgen_vd z8__0 = z4__0 * z4__0;
+            const irgen_vd q0__0 = 0.4 * z + 0.6666666666666666;
+            const irgen_vd q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+            const irgen_vd q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+            const irgen_vd q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+            const irgen_vd q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+            const irgen_vd r0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd r1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd r2__0 = q4__0 + 0.08695652173913043 * z2;
+            const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
+            z4 = z4__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            r0 = r0__0;
+            r1 = r1__0;
+            r2 = r2__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_reduced_v_f64(irgen_md irgen_m0, irgen_vd m, irgen_vd e, irgen_vd x)
+{
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd hfsq = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd f__0 = m - 1.0;
+        const irgen_vd s__0 = f__0 / (f__0 + 2.0);
+        const irgen_vd z__0 = s__0 * s__0;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_series_v_f64(irgen_m0, z);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd r__0 = _irgen_t1 * z;
+        const irgen_vd hfsq__0 = 0.5 * f * f;
+        const irgen_vd t__0 = hfsq__0 + r__0;
+        const irgen_vd t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_lo_v_f64(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd t__0 = _irgen_t2 * e + t;
+        const irgen_vd t__1 = hfsq - t__0;
+        const irgen_vd t__2 = -f + t__1;
+        t = t__2;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
+      _irgen_t3 = irgen_o0;
+    }
+    return _irgen_t3 * e - t;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_of_draw_v_f64(irgen_md irgen_m0, irgen_vd u)
+{
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd e__0 = irgen_v_exponent_f64(u);
+        const irgen_vd m__0 = u * irgen_v_pow2_f64(-e__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        e = e__0;
+        m = m__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e + irgen_sel_f64((m < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd cos_wide_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd z = irgen_bc_f64(0.0);
@@ -5248,151 +5394,6 @@ static inline __attribute__((always_inline)) irgen_vd cos_wide_v_f64(irgen_md ir
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd ln2_hi_v_f64(irgen_md irgen_m0, irgen_vd x)
-{
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125);
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd ln2_lo_v_f64(irgen_md irgen_m0, irgen_vd x)
-{
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06);
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md irgen_m0, irgen_vd z)
-{
-    irgen_vd z2 = irgen_bc_f64(0.0);
-    irgen_vd z4 = irgen_bc_f64(0.0);
-    irgen_vd z8 = irgen_bc_f64(0.0);
-    irgen_vd q0 = irgen_bc_f64(0.0);
-    irgen_vd q1 = irgen_bc_f64(0.0);
-    irgen_vd q2 = irgen_bc_f64(0.0);
-    irgen_vd q3 = irgen_bc_f64(0.0);
-    irgen_vd q4 = irgen_bc_f64(0.0);
-    irgen_vd r0 = irgen_bc_f64(0.0);
-    irgen_vd r1 = irgen_bc_f64(0.0);
-    irgen_vd r2 = irgen_bc_f64(0.0);
-    irgen_vd u = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_vd z2__0 = z * z;
-        z2 = z2__0;
-    }
-    {
-        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666, irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_vd z4__0 = z2 * z2;
-            const irgen_vd z8__0 = z4__0 * z4__0;
-            const irgen_vd q0__0 = 0.4 * z + 0.6666666666666666;
-            const irgen_vd q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
-            const irgen_vd q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
-            const irgen_vd q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
-            const irgen_vd q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
-            const irgen_vd r0__0 = q0__0 + q1__0 * z2;
-            const irgen_vd r1__0 = q2__0 + q3__0 * z2;
-            const irgen_vd r2__0 = q4__0 + 0.08695652173913043 * z2;
-            const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
-            z4 = z4__0;
-            z8 = z8__0;
-            q0 = q0__0;
-            q1 = q1__0;
-            q2 = q2__0;
-            q3 = q3__0;
-            q4 = q4__0;
-            r0 = r0__0;
-            r1 = r1__0;
-            r2 = r2__0;
-            u = u__0;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
-            return irgen_ret0;
-        }
-    }
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
-{
-    irgen_vd big = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd top = irgen_bc_f64(0.0);
-    irgen_vd m = irgen_bc_f64(0.0);
-    irgen_vd f = irgen_bc_f64(0.0);
-    irgen_vd s = irgen_bc_f64(0.0);
-    irgen_vd z = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd r = irgen_bc_f64(0.0);
-    irgen_vd hfsq = irgen_bc_f64(0.0);
-    irgen_vd t = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd y = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
-        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
-        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
-        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
-        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
-        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
-        const irgen_vd f__0 = m__1 - 1.0;
-        const irgen_vd s__0 = f__0 / (f__0 + 2.0);
-        const irgen_vd z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
-        f = f__0;
-        s = s__0;
-        z = z__0;
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = log_series_v_f64(irgen_m0, z);
-      _irgen_t1 = irgen_o0;
-    }
-    {
-        const irgen_vd r__0 = _irgen_t1 * z;
-        const irgen_vd hfsq__0 = 0.5 * f * f;
-        const irgen_vd t__0 = hfsq__0 + r__0;
-        const irgen_vd t__1 = s * t__0;
-        r = r__0;
-        hfsq = hfsq__0;
-        t = t__1;
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = ln2_lo_v_f64(irgen_m0, x);
-      _irgen_t2 = irgen_o0;
-    }
-    {
-        const irgen_vd t__0 = _irgen_t2 * e + t;
-        const irgen_vd t__1 = hfsq - t__0;
-        const irgen_vd t__2 = -f + t__1;
-        t = t__2;
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
-      _irgen_t3 = irgen_o0;
-    }
-    {
-        const irgen_vd y__0 = _irgen_t3 * e - t;
-        y = y__0;
-        return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
-    }
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vd box_muller_v_f64(irgen_md irgen_m0, irgen_vd radius, irgen_vd angle)
 {
     irgen_vd a = irgen_bc_f64(0.0);
@@ -5409,7 +5410,7 @@ static inline __attribute__((always_inline)) irgen_vd box_muller_v_f64(irgen_md 
         sign = sign__0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = portable_log_v_f64(irgen_m0, radius);
+      irgen_o0 = log_of_draw_v_f64(irgen_m0, radius);
       _irgen_t1 = irgen_o0;
     }
     { irgen_vd irgen_o0;
@@ -5417,6 +5418,40 @@ static inline __attribute__((always_inline)) irgen_vd box_muller_v_f64(irgen_md 
       _irgen_t2 = irgen_o0;
     }
     return _irgen_t2 * sign * irgen_v_sqrt_f64(-(2.0 * _irgen_t1));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd big = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd top = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
+        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
+        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
+        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e, x);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t1;
+        y = y__0;
+        return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
+    }
     return irgen_ret0;
 }
 
@@ -5521,7 +5556,7 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
                             irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                             if (irgen_any_f64(irgen_m9)) {
                                 { irgen_vd irgen_o0;
-                                  irgen_o0 = portable_log_v_f64(irgen_m9, u);
+                                  irgen_o0 = log_of_draw_v_f64(irgen_m9, u);
                                   _irgen_t5 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t5);
                                 }
                                 { irgen_vd irgen_o0;
@@ -5578,7 +5613,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md 
               _irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t3);
             }
             { irgen_vd irgen_o0;
-              irgen_o0 = portable_log_v_f64(irgen_m2, _irgen_t3);
+              irgen_o0 = log_of_draw_v_f64(irgen_m2, _irgen_t3);
               _irgen_t4 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t4);
             }
             {

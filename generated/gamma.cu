@@ -2245,6 +2245,120 @@ IRGEN_FN double sample_group_f64(double alpha, double beta)
     return alpha < 1.0 ? 1.0 : 0.0;
 }
 
+IRGEN_FN double ln2_hi_f64(double x)
+{
+    return DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125;
+}
+
+IRGEN_FN double ln2_lo_f64(double x)
+{
+    return DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06;
+}
+
+IRGEN_FN double log_series_f64(double z)
+{
+    double z2 = 0.0;
+    double z4 = 0.0;
+    double z8 = 0.0;
+    double q0 = 0.0;
+    double q1 = 0.0;
+    double q2 = 0.0;
+    double q3 = 0.0;
+    double q4 = 0.0;
+    double r0 = 0.0;
+    double r1 = 0.0;
+    double r2 = 0.0;
+    double u = 0.0;
+    {
+        const double z2__0 = z * z;
+        z2 = z2__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        return 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666;
+    }
+    {
+        const double z4__0 = z2 * z2;
+        const double z8__0 = z4__0 * z4__0;
+        const double q0__0 = 0.4 * z + 0.6666666666666666;
+        const double q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+        const double q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+        const double q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+        const double q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+        const double r0__0 = q0__0 + q1__0 * z2;
+        const double r1__0 = q2__0 + q3__0 * z2;
+        const double r2__0 = q4__0 + 0.08695652173913043 * z2;
+        const double u__0 = r0__0 + r1__0 * z4__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        return r2__0 * z8__0 + u__0;
+    }
+}
+
+IRGEN_FN double log_reduced_f64(double m, double e, double x)
+{
+    double f = 0.0;
+    double s = 0.0;
+    double z = 0.0;
+    double _irgen_t1 = 0.0;
+    double r = 0.0;
+    double hfsq = 0.0;
+    double t = 0.0;
+    double _irgen_t2 = 0.0;
+    double _irgen_t3 = 0.0;
+    {
+        const double f__0 = m - 1.0;
+        const double s__0 = f__0 / (f__0 + 2.0);
+        const double z__0 = s__0 * s__0;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    _irgen_t1 = log_series_f64(z);
+    {
+        const double r__0 = _irgen_t1 * z;
+        const double hfsq__0 = 0.5 * f * f;
+        const double t__0 = hfsq__0 + r__0;
+        const double t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    _irgen_t2 = ln2_lo_f64(x);
+    {
+        const double t__0 = _irgen_t2 * e + t;
+        const double t__1 = hfsq - t__0;
+        const double t__2 = -f + t__1;
+        t = t__2;
+    }
+    _irgen_t3 = ln2_hi_f64(x);
+    return _irgen_t3 * e - t;
+}
+
+IRGEN_FN double log_of_draw_f64(double u)
+{
+    double e = 0.0;
+    double m = 0.0;
+    double _irgen_t1 = 0.0;
+    {
+        const double e__0 = irgen_exponent(u);
+        const double m__0 = u * irgen_pow2(-e__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        e = e__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f64(m, e + (m < 1.0 ? 1.0 : 0.0), u);
+    return _irgen_t1;
+}
+
 IRGEN_FN double cos_wide_f64(double x)
 {
     double z = 0.0;
@@ -2310,124 +2424,6 @@ IRGEN_FN double cos_wide_f64(double x)
     }
 }
 
-IRGEN_FN double ln2_hi_f64(double x)
-{
-    return DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125;
-}
-
-IRGEN_FN double ln2_lo_f64(double x)
-{
-    return DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06;
-}
-
-IRGEN_FN double log_series_f64(double z)
-{
-    double z2 = 0.0;
-    double z4 = 0.0;
-    double z8 = 0.0;
-    double q0 = 0.0;
-    double q1 = 0.0;
-    double q2 = 0.0;
-    double q3 = 0.0;
-    double q4 = 0.0;
-    double r0 = 0.0;
-    double r1 = 0.0;
-    double r2 = 0.0;
-    double u = 0.0;
-    {
-        const double z2__0 = z * z;
-        z2 = z2__0;
-    }
-    if (DBL_EPSILON > 1e-10) {
-        return 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666;
-    }
-    {
-        const double z4__0 = z2 * z2;
-        const double z8__0 = z4__0 * z4__0;
-        const double q0__0 = 0.4 * z + 0.6666666666666666;
-        const double q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
-        const double q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
-        const double q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
-        const double q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
-        const double r0__0 = q0__0 + q1__0 * z2;
-        const double r1__0 = q2__0 + q3__0 * z2;
-        const double r2__0 = q4__0 + 0.08695652173913043 * z2;
-        const double u__0 = r0__0 + r1__0 * z4__0;
-        z4 = z4__0;
-        z8 = z8__0;
-        q0 = q0__0;
-        q1 = q1__0;
-        q2 = q2__0;
-        q3 = q3__0;
-        q4 = q4__0;
-        r0 = r0__0;
-        r1 = r1__0;
-        r2 = r2__0;
-        u = u__0;
-        return r2__0 * z8__0 + u__0;
-    }
-}
-
-IRGEN_FN double portable_log_f64(double x)
-{
-    double big = 0.0;
-    double e = 0.0;
-    double top = 0.0;
-    double m = 0.0;
-    double f = 0.0;
-    double s = 0.0;
-    double z = 0.0;
-    double _irgen_t1 = 0.0;
-    double r = 0.0;
-    double hfsq = 0.0;
-    double t = 0.0;
-    double _irgen_t2 = 0.0;
-    double _irgen_t3 = 0.0;
-    double y = 0.0;
-    {
-        const double irgen_c0 = DBL_MIN > x;
-        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
-        const double e__0 = irgen_exponent(big__0);
-        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
-        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
-        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
-        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
-        const double f__0 = m__1 - 1.0;
-        const double s__0 = f__0 / (f__0 + 2.0);
-        const double z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
-        f = f__0;
-        s = s__0;
-        z = z__0;
-    }
-    _irgen_t1 = log_series_f64(z);
-    {
-        const double r__0 = _irgen_t1 * z;
-        const double hfsq__0 = 0.5 * f * f;
-        const double t__0 = hfsq__0 + r__0;
-        const double t__1 = s * t__0;
-        r = r__0;
-        hfsq = hfsq__0;
-        t = t__1;
-    }
-    _irgen_t2 = ln2_lo_f64(x);
-    {
-        const double t__0 = _irgen_t2 * e + t;
-        const double t__1 = hfsq - t__0;
-        const double t__2 = -f + t__1;
-        t = t__2;
-    }
-    _irgen_t3 = ln2_hi_f64(x);
-    {
-        const double y__0 = _irgen_t3 * e - t;
-        y = y__0;
-        return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
-    }
-}
-
 IRGEN_FN double box_muller_f64(double radius, double angle)
 {
     double a = 0.0;
@@ -2442,9 +2438,38 @@ IRGEN_FN double box_muller_f64(double radius, double angle)
         a = a__1;
         sign = sign__0;
     }
-    _irgen_t1 = portable_log_f64(radius);
+    _irgen_t1 = log_of_draw_f64(radius);
     _irgen_t2 = cos_wide_f64(6.283185307179586 * a);
     return _irgen_t2 * sign * sqrt(-(2.0 * _irgen_t1));
+}
+
+IRGEN_FN double portable_log_f64(double x)
+{
+    double big = 0.0;
+    double e = 0.0;
+    double top = 0.0;
+    double m = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    {
+        const double irgen_c0 = DBL_MIN > x;
+        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
+        const double e__0 = irgen_exponent(big__0);
+        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
+        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f64(m, e, x);
+    {
+        const double y__0 = _irgen_t1;
+        y = y__0;
+        return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
+    }
 }
 
 IRGEN_FN double tsang_tail_f64(double v)
@@ -2514,7 +2539,7 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
                     z = z__0;
                 }
             } else {
-                _irgen_t5 = portable_log_f64(u);
+                _irgen_t5 = log_of_draw_f64(u);
                 _irgen_t6 = tsang_tail_f64(v);
                 if (_irgen_t5 < _irgen_t6 * d + 0.5 * x2) {
                     {
@@ -2647,7 +2672,7 @@ IRGEN_FN double sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
     }
     if (alpha < 1.0) {
         irgen_draw_uniform_f64(irgen_rng, &_irgen_t2);
-        _irgen_t3 = portable_log_f64(_irgen_t2);
+        _irgen_t3 = log_of_draw_f64(_irgen_t2);
         _irgen_t4 = portable_exp_f64(_irgen_t3 / alpha);
         {
             const double z__0 = _irgen_t4 * z;
@@ -2897,7 +2922,7 @@ IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
     }
     if (alpha < 1.0) {
         irgen_draw_uniform_f64(irgen_rng, &_irgen_t3);
-        _irgen_t4 = portable_log_f64(_irgen_t3);
+        _irgen_t4 = log_of_draw_f64(_irgen_t3);
         {
             const double y__0 = _irgen_t4 / alpha + y;
             y = y__0;
@@ -5005,6 +5030,120 @@ IRGEN_FN float sample_group_f32(float alpha, float beta)
     return alpha < 1.0f ? 1.0f : 0.0f;
 }
 
+IRGEN_FN float ln2_hi_f32(float x)
+{
+    return FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f;
+}
+
+IRGEN_FN float ln2_lo_f32(float x)
+{
+    return FLT_EPSILON < 1e-10f ? 1.9082149292705877e-10f : 1.428606765330187e-06f;
+}
+
+IRGEN_FN float log_series_f32(float z)
+{
+    float z2 = 0.0f;
+    float z4 = 0.0f;
+    float z8 = 0.0f;
+    float q0 = 0.0f;
+    float q1 = 0.0f;
+    float q2 = 0.0f;
+    float q3 = 0.0f;
+    float q4 = 0.0f;
+    float r0 = 0.0f;
+    float r1 = 0.0f;
+    float r2 = 0.0f;
+    float u = 0.0f;
+    {
+        const float z2__0 = z * z;
+        z2 = z2__0;
+    }
+    if (FLT_EPSILON > 1e-10f) {
+        return 0.4f * z + 0.18181818181818182f * z2 * z2 + z2 * (0.2222222222222222f * z + 0.2857142857142857f) + 0.6666666666666666f;
+    }
+    {
+        const float z4__0 = z2 * z2;
+        const float z8__0 = z4__0 * z4__0;
+        const float q0__0 = 0.4f * z + 0.6666666666666666f;
+        const float q1__0 = 0.2222222222222222f * z + 0.2857142857142857f;
+        const float q2__0 = 0.15384615384615385f * z + 0.18181818181818182f;
+        const float q3__0 = 0.11764705882352941f * z + 0.13333333333333333f;
+        const float q4__0 = 0.09523809523809523f * z + 0.10526315789473684f;
+        const float r0__0 = q0__0 + q1__0 * z2;
+        const float r1__0 = q2__0 + q3__0 * z2;
+        const float r2__0 = q4__0 + 0.08695652173913043f * z2;
+        const float u__0 = r0__0 + r1__0 * z4__0;
+        z4 = z4__0;
+        z8 = z8__0;
+        q0 = q0__0;
+        q1 = q1__0;
+        q2 = q2__0;
+        q3 = q3__0;
+        q4 = q4__0;
+        r0 = r0__0;
+        r1 = r1__0;
+        r2 = r2__0;
+        u = u__0;
+        return r2__0 * z8__0 + u__0;
+    }
+}
+
+IRGEN_FN float log_reduced_f32(float m, float e, float x)
+{
+    float f = 0.0f;
+    float s = 0.0f;
+    float z = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float r = 0.0f;
+    float hfsq = 0.0f;
+    float t = 0.0f;
+    float _irgen_t2 = 0.0f;
+    float _irgen_t3 = 0.0f;
+    {
+        const float f__0 = m - 1.0f;
+        const float s__0 = f__0 / (f__0 + 2.0f);
+        const float z__0 = s__0 * s__0;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    _irgen_t1 = log_series_f32(z);
+    {
+        const float r__0 = _irgen_t1 * z;
+        const float hfsq__0 = 0.5f * f * f;
+        const float t__0 = hfsq__0 + r__0;
+        const float t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    _irgen_t2 = ln2_lo_f32(x);
+    {
+        const float t__0 = _irgen_t2 * e + t;
+        const float t__1 = hfsq - t__0;
+        const float t__2 = -f + t__1;
+        t = t__2;
+    }
+    _irgen_t3 = ln2_hi_f32(x);
+    return _irgen_t3 * e - t;
+}
+
+IRGEN_FN float log_of_draw_f32(float u)
+{
+    float e = 0.0f;
+    float m = 0.0f;
+    float _irgen_t1 = 0.0f;
+    {
+        const float e__0 = irgen_exponentf(u);
+        const float m__0 = u * irgen_pow2f(-e__0);
+        const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
+        e = e__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f32(m, e + (m < 1.0f ? 1.0f : 0.0f), u);
+    return _irgen_t1;
+}
+
 IRGEN_FN float cos_wide_f32(float x)
 {
     float z = 0.0f;
@@ -5070,124 +5209,6 @@ IRGEN_FN float cos_wide_f32(float x)
     }
 }
 
-IRGEN_FN float ln2_hi_f32(float x)
-{
-    return FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f;
-}
-
-IRGEN_FN float ln2_lo_f32(float x)
-{
-    return FLT_EPSILON < 1e-10f ? 1.9082149292705877e-10f : 1.428606765330187e-06f;
-}
-
-IRGEN_FN float log_series_f32(float z)
-{
-    float z2 = 0.0f;
-    float z4 = 0.0f;
-    float z8 = 0.0f;
-    float q0 = 0.0f;
-    float q1 = 0.0f;
-    float q2 = 0.0f;
-    float q3 = 0.0f;
-    float q4 = 0.0f;
-    float r0 = 0.0f;
-    float r1 = 0.0f;
-    float r2 = 0.0f;
-    float u = 0.0f;
-    {
-        const float z2__0 = z * z;
-        z2 = z2__0;
-    }
-    if (FLT_EPSILON > 1e-10f) {
-        return 0.4f * z + 0.18181818181818182f * z2 * z2 + z2 * (0.2222222222222222f * z + 0.2857142857142857f) + 0.6666666666666666f;
-    }
-    {
-        const float z4__0 = z2 * z2;
-        const float z8__0 = z4__0 * z4__0;
-        const float q0__0 = 0.4f * z + 0.6666666666666666f;
-        const float q1__0 = 0.2222222222222222f * z + 0.2857142857142857f;
-        const float q2__0 = 0.15384615384615385f * z + 0.18181818181818182f;
-        const float q3__0 = 0.11764705882352941f * z + 0.13333333333333333f;
-        const float q4__0 = 0.09523809523809523f * z + 0.10526315789473684f;
-        const float r0__0 = q0__0 + q1__0 * z2;
-        const float r1__0 = q2__0 + q3__0 * z2;
-        const float r2__0 = q4__0 + 0.08695652173913043f * z2;
-        const float u__0 = r0__0 + r1__0 * z4__0;
-        z4 = z4__0;
-        z8 = z8__0;
-        q0 = q0__0;
-        q1 = q1__0;
-        q2 = q2__0;
-        q3 = q3__0;
-        q4 = q4__0;
-        r0 = r0__0;
-        r1 = r1__0;
-        r2 = r2__0;
-        u = u__0;
-        return r2__0 * z8__0 + u__0;
-    }
-}
-
-IRGEN_FN float portable_log_f32(float x)
-{
-    float big = 0.0f;
-    float e = 0.0f;
-    float top = 0.0f;
-    float m = 0.0f;
-    float f = 0.0f;
-    float s = 0.0f;
-    float z = 0.0f;
-    float _irgen_t1 = 0.0f;
-    float r = 0.0f;
-    float hfsq = 0.0f;
-    float t = 0.0f;
-    float _irgen_t2 = 0.0f;
-    float _irgen_t3 = 0.0f;
-    float y = 0.0f;
-    {
-        const float irgen_c0 = FLT_MIN > x;
-        const float big__0 = irgen_c0 ? 1.8014398509481984e+16f * x : x;
-        const float e__0 = irgen_exponentf(big__0);
-        const float top__0 = e__0 > 100.0f ? 1.0f : 0.0f;
-        const float m__0 = (top__0 > 0.0f ? 0.5f * big__0 : big__0) * irgen_pow2f(-e__0 + top__0);
-        const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
-        const float e__1 = e__0 + (m__1 < 1.0f ? 1.0f : 0.0f) - (irgen_c0 ? 54.0f : 0.0f);
-        const float f__0 = m__1 - 1.0f;
-        const float s__0 = f__0 / (f__0 + 2.0f);
-        const float z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
-        f = f__0;
-        s = s__0;
-        z = z__0;
-    }
-    _irgen_t1 = log_series_f32(z);
-    {
-        const float r__0 = _irgen_t1 * z;
-        const float hfsq__0 = 0.5f * f * f;
-        const float t__0 = hfsq__0 + r__0;
-        const float t__1 = s * t__0;
-        r = r__0;
-        hfsq = hfsq__0;
-        t = t__1;
-    }
-    _irgen_t2 = ln2_lo_f32(x);
-    {
-        const float t__0 = _irgen_t2 * e + t;
-        const float t__1 = hfsq - t__0;
-        const float t__2 = -f + t__1;
-        t = t__2;
-    }
-    _irgen_t3 = ln2_hi_f32(x);
-    {
-        const float y__0 = _irgen_t3 * e - t;
-        y = y__0;
-        return INFINITY > x && x > 0.0f ? y__0 : (x == 0.0f ? -INFINITY : (INFINITY == x ? INFINITY : NAN));
-    }
-}
-
 IRGEN_FN float box_muller_f32(float radius, float angle)
 {
     float a = 0.0f;
@@ -5202,9 +5223,38 @@ IRGEN_FN float box_muller_f32(float radius, float angle)
         a = a__1;
         sign = sign__0;
     }
-    _irgen_t1 = portable_log_f32(radius);
+    _irgen_t1 = log_of_draw_f32(radius);
     _irgen_t2 = cos_wide_f32(6.283185307179586f * a);
     return _irgen_t2 * sign * sqrtf(-(2.0f * _irgen_t1));
+}
+
+IRGEN_FN float portable_log_f32(float x)
+{
+    float big = 0.0f;
+    float e = 0.0f;
+    float top = 0.0f;
+    float m = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float y = 0.0f;
+    {
+        const float irgen_c0 = FLT_MIN > x;
+        const float big__0 = irgen_c0 ? 1.8014398509481984e+16f * x : x;
+        const float e__0 = irgen_exponentf(big__0);
+        const float top__0 = e__0 > 100.0f ? 1.0f : 0.0f;
+        const float m__0 = (top__0 > 0.0f ? 0.5f * big__0 : big__0) * irgen_pow2f(-e__0 + top__0);
+        const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
+        const float e__1 = e__0 + (m__1 < 1.0f ? 1.0f : 0.0f) - (irgen_c0 ? 54.0f : 0.0f);
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f32(m, e, x);
+    {
+        const float y__0 = _irgen_t1;
+        y = y__0;
+        return INFINITY > x && x > 0.0f ? y__0 : (x == 0.0f ? -INFINITY : (INFINITY == x ? INFINITY : NAN));
+    }
 }
 
 IRGEN_FN float tsang_tail_f32(float v)
@@ -5274,7 +5324,7 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
                     z = z__0;
                 }
             } else {
-                _irgen_t5 = portable_log_f32(u);
+                _irgen_t5 = log_of_draw_f32(u);
                 _irgen_t6 = tsang_tail_f32(v);
                 if (_irgen_t5 < _irgen_t6 * d + 0.5f * x2) {
                     {
@@ -5407,7 +5457,7 @@ IRGEN_FN float sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
     }
     if (alpha < 1.0f) {
         irgen_draw_uniform_f32(irgen_rng, &_irgen_t2);
-        _irgen_t3 = portable_log_f32(_irgen_t2);
+        _irgen_t3 = log_of_draw_f32(_irgen_t2);
         _irgen_t4 = portable_exp_f32(_irgen_t3 / alpha);
         {
             const float z__0 = _irgen_t4 * z;
@@ -5657,7 +5707,7 @@ IRGEN_FN float log_sample_f32(float alpha, float beta, irgen_rng* irgen_rng)
     }
     if (alpha < 1.0f) {
         irgen_draw_uniform_f32(irgen_rng, &_irgen_t3);
-        _irgen_t4 = portable_log_f32(_irgen_t3);
+        _irgen_t4 = log_of_draw_f32(_irgen_t3);
         {
             const float y__0 = _irgen_t4 / alpha + y;
             y = y__0;

@@ -1541,12 +1541,8 @@ static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+static inline __attribute__((always_inline)) irgen_vd log_reduced_v_f64(irgen_md irgen_m0, irgen_vd m, irgen_vd e, irgen_vd x)
 {
-    irgen_vd big = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd top = irgen_bc_f64(0.0);
-    irgen_vd m = irgen_bc_f64(0.0);
     irgen_vd f = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd z = irgen_bc_f64(0.0);
@@ -1556,23 +1552,11 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
     irgen_vd t = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
-        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
-        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
-        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
-        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
-        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
-        const irgen_vd f__0 = m__1 - 1.0;
+        const irgen_vd f__0 = m - 1.0;
         const irgen_vd s__0 = f__0 / (f__0 + 2.0);
         const irgen_vd z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
         f = f__0;
         s = s__0;
         z = z__0;
@@ -1604,8 +1588,59 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
       irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
       _irgen_t3 = irgen_o0;
     }
+    return _irgen_t3 * e - t;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_of_draw_v_f64(irgen_md irgen_m0, irgen_vd u)
+{
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_vd y__0 = _irgen_t3 * e - t;
+        const irgen_vd e__0 = irgen_v_exponent_f64(u);
+        const irgen_vd m__0 = u * irgen_v_pow2_f64(-e__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        e = e__0;
+        m = m__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e + irgen_sel_f64((m < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd big = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd top = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
+        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
+        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
+        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e, x);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t1;
         y = y__0;
         return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
     }
@@ -1624,7 +1659,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
       _irgen_t1 = irgen_o0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = portable_log_v_f64(irgen_m0, _irgen_t1);
+      irgen_o0 = log_of_draw_v_f64(irgen_m0, _irgen_t1);
       _irgen_t2 = irgen_o0;
     }
     {
@@ -2989,12 +3024,8 @@ static inline __attribute__((always_inline)) irgen_vf log_series_v_f32(irgen_mf 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_mf irgen_m0, irgen_vf x)
+static inline __attribute__((always_inline)) irgen_vf log_reduced_v_f32(irgen_mf irgen_m0, irgen_vf m, irgen_vf e, irgen_vf x)
 {
-    irgen_vf big = irgen_bc_f32(0.0f);
-    irgen_vf e = irgen_bc_f32(0.0f);
-    irgen_vf top = irgen_bc_f32(0.0f);
-    irgen_vf m = irgen_bc_f32(0.0f);
     irgen_vf f = irgen_bc_f32(0.0f);
     irgen_vf s = irgen_bc_f32(0.0f);
     irgen_vf z = irgen_bc_f32(0.0f);
@@ -3004,23 +3035,11 @@ static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_m
     irgen_vf t = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
-    irgen_vf y = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
-        const irgen_mf irgen_c0 = (irgen_bc_f32(FLT_MIN) > x);
-        const irgen_vf big__0 = irgen_sel_f32(irgen_c0, 1.8014398509481984e+16f * x, x);
-        const irgen_vf e__0 = irgen_v_exponent_f32(big__0);
-        const irgen_vf top__0 = irgen_sel_f32((e__0 > irgen_bc_f32(100.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
-        const irgen_vf m__0 = irgen_sel_f32((top__0 > irgen_bc_f32(0.0f)), 0.5f * big__0, big__0) * irgen_v_pow2_f32(-e__0 + top__0);
-        const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
-        const irgen_vf e__1 = e__0 + irgen_sel_f32((m__1 < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) - irgen_sel_f32(irgen_c0, irgen_bc_f32(54.0f), irgen_bc_f32(0.0f));
-        const irgen_vf f__0 = m__1 - 1.0f;
+        const irgen_vf f__0 = m - 1.0f;
         const irgen_vf s__0 = f__0 / (f__0 + 2.0f);
         const irgen_vf z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
         f = f__0;
         s = s__0;
         z = z__0;
@@ -3052,8 +3071,59 @@ static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_m
       irgen_o0 = ln2_hi_v_f32(irgen_m0, x);
       _irgen_t3 = irgen_o0;
     }
+    return _irgen_t3 * e - t;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_of_draw_v_f32(irgen_mf irgen_m0, irgen_vf u)
+{
+    irgen_vf e = irgen_bc_f32(0.0f);
+    irgen_vf m = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
-        const irgen_vf y__0 = _irgen_t3 * e - t;
+        const irgen_vf e__0 = irgen_v_exponent_f32(u);
+        const irgen_vf m__0 = u * irgen_v_pow2_f32(-e__0);
+        const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
+        e = e__0;
+        m = m__1;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_reduced_v_f32(irgen_m0, m, e + irgen_sel_f32((m < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf big = irgen_bc_f32(0.0f);
+    irgen_vf e = irgen_bc_f32(0.0f);
+    irgen_vf top = irgen_bc_f32(0.0f);
+    irgen_vf m = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf y = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_mf irgen_c0 = (irgen_bc_f32(FLT_MIN) > x);
+        const irgen_vf big__0 = irgen_sel_f32(irgen_c0, 1.8014398509481984e+16f * x, x);
+        const irgen_vf e__0 = irgen_v_exponent_f32(big__0);
+        const irgen_vf top__0 = irgen_sel_f32((e__0 > irgen_bc_f32(100.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        const irgen_vf m__0 = irgen_sel_f32((top__0 > irgen_bc_f32(0.0f)), 0.5f * big__0, big__0) * irgen_v_pow2_f32(-e__0 + top__0);
+        const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
+        const irgen_vf e__1 = e__0 + irgen_sel_f32((m__1 < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) - irgen_sel_f32(irgen_c0, irgen_bc_f32(54.0f), irgen_bc_f32(0.0f));
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_reduced_v_f32(irgen_m0, m, e, x);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vf y__0 = _irgen_t1;
         y = y__0;
         return irgen_sel_f32(((irgen_bc_f32(INFINITY) > x) & (x > irgen_bc_f32(0.0f))), y__0, irgen_sel_f32((x == irgen_bc_f32(0.0f)), irgen_bc_f32(-INFINITY), irgen_sel_f32((irgen_bc_f32(INFINITY) == x), irgen_bc_f32(INFINITY), irgen_bc_f32(NAN))));
     }
@@ -3072,7 +3142,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
       _irgen_t1 = irgen_o0;
     }
     { irgen_vf irgen_o0;
-      irgen_o0 = portable_log_v_f32(irgen_m0, _irgen_t1);
+      irgen_o0 = log_of_draw_v_f32(irgen_m0, _irgen_t1);
       _irgen_t2 = irgen_o0;
     }
     {

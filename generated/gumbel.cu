@@ -733,12 +733,8 @@ IRGEN_FN double log_series_f64(double z)
     }
 }
 
-IRGEN_FN double portable_log_f64(double x)
+IRGEN_FN double log_reduced_f64(double m, double e, double x)
 {
-    double big = 0.0;
-    double e = 0.0;
-    double top = 0.0;
-    double m = 0.0;
     double f = 0.0;
     double s = 0.0;
     double z = 0.0;
@@ -748,22 +744,10 @@ IRGEN_FN double portable_log_f64(double x)
     double t = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
-    double y = 0.0;
     {
-        const double irgen_c0 = DBL_MIN > x;
-        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
-        const double e__0 = irgen_exponent(big__0);
-        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
-        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
-        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
-        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
-        const double f__0 = m__1 - 1.0;
+        const double f__0 = m - 1.0;
         const double s__0 = f__0 / (f__0 + 2.0);
         const double z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
         f = f__0;
         s = s__0;
         z = z__0;
@@ -786,8 +770,49 @@ IRGEN_FN double portable_log_f64(double x)
         t = t__2;
     }
     _irgen_t3 = ln2_hi_f64(x);
+    return _irgen_t3 * e - t;
+}
+
+IRGEN_FN double log_of_draw_f64(double u)
+{
+    double e = 0.0;
+    double m = 0.0;
+    double _irgen_t1 = 0.0;
     {
-        const double y__0 = _irgen_t3 * e - t;
+        const double e__0 = irgen_exponent(u);
+        const double m__0 = u * irgen_pow2(-e__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        e = e__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f64(m, e + (m < 1.0 ? 1.0 : 0.0), u);
+    return _irgen_t1;
+}
+
+IRGEN_FN double portable_log_f64(double x)
+{
+    double big = 0.0;
+    double e = 0.0;
+    double top = 0.0;
+    double m = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    {
+        const double irgen_c0 = DBL_MIN > x;
+        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
+        const double e__0 = irgen_exponent(big__0);
+        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
+        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f64(m, e, x);
+    {
+        const double y__0 = _irgen_t1;
         y = y__0;
         return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
     }
@@ -800,7 +825,7 @@ IRGEN_FN double sample_f64(double mu, double beta, irgen_rng* irgen_rng)
     double e = 0.0;
     double _irgen_t3 = 0.0;
     irgen_draw_uniform_f64(irgen_rng, &_irgen_t1);
-    _irgen_t2 = portable_log_f64(_irgen_t1);
+    _irgen_t2 = log_of_draw_f64(_irgen_t1);
     {
         const double e__0 = -_irgen_t2;
         e = e__0;
@@ -1421,12 +1446,8 @@ IRGEN_FN float log_series_f32(float z)
     }
 }
 
-IRGEN_FN float portable_log_f32(float x)
+IRGEN_FN float log_reduced_f32(float m, float e, float x)
 {
-    float big = 0.0f;
-    float e = 0.0f;
-    float top = 0.0f;
-    float m = 0.0f;
     float f = 0.0f;
     float s = 0.0f;
     float z = 0.0f;
@@ -1436,22 +1457,10 @@ IRGEN_FN float portable_log_f32(float x)
     float t = 0.0f;
     float _irgen_t2 = 0.0f;
     float _irgen_t3 = 0.0f;
-    float y = 0.0f;
     {
-        const float irgen_c0 = FLT_MIN > x;
-        const float big__0 = irgen_c0 ? 1.8014398509481984e+16f * x : x;
-        const float e__0 = irgen_exponentf(big__0);
-        const float top__0 = e__0 > 100.0f ? 1.0f : 0.0f;
-        const float m__0 = (top__0 > 0.0f ? 0.5f * big__0 : big__0) * irgen_pow2f(-e__0 + top__0);
-        const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
-        const float e__1 = e__0 + (m__1 < 1.0f ? 1.0f : 0.0f) - (irgen_c0 ? 54.0f : 0.0f);
-        const float f__0 = m__1 - 1.0f;
+        const float f__0 = m - 1.0f;
         const float s__0 = f__0 / (f__0 + 2.0f);
         const float z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
         f = f__0;
         s = s__0;
         z = z__0;
@@ -1474,8 +1483,49 @@ IRGEN_FN float portable_log_f32(float x)
         t = t__2;
     }
     _irgen_t3 = ln2_hi_f32(x);
+    return _irgen_t3 * e - t;
+}
+
+IRGEN_FN float log_of_draw_f32(float u)
+{
+    float e = 0.0f;
+    float m = 0.0f;
+    float _irgen_t1 = 0.0f;
     {
-        const float y__0 = _irgen_t3 * e - t;
+        const float e__0 = irgen_exponentf(u);
+        const float m__0 = u * irgen_pow2f(-e__0);
+        const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
+        e = e__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f32(m, e + (m < 1.0f ? 1.0f : 0.0f), u);
+    return _irgen_t1;
+}
+
+IRGEN_FN float portable_log_f32(float x)
+{
+    float big = 0.0f;
+    float e = 0.0f;
+    float top = 0.0f;
+    float m = 0.0f;
+    float _irgen_t1 = 0.0f;
+    float y = 0.0f;
+    {
+        const float irgen_c0 = FLT_MIN > x;
+        const float big__0 = irgen_c0 ? 1.8014398509481984e+16f * x : x;
+        const float e__0 = irgen_exponentf(big__0);
+        const float top__0 = e__0 > 100.0f ? 1.0f : 0.0f;
+        const float m__0 = (top__0 > 0.0f ? 0.5f * big__0 : big__0) * irgen_pow2f(-e__0 + top__0);
+        const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
+        const float e__1 = e__0 + (m__1 < 1.0f ? 1.0f : 0.0f) - (irgen_c0 ? 54.0f : 0.0f);
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f32(m, e, x);
+    {
+        const float y__0 = _irgen_t1;
         y = y__0;
         return INFINITY > x && x > 0.0f ? y__0 : (x == 0.0f ? -INFINITY : (INFINITY == x ? INFINITY : NAN));
     }
@@ -1488,7 +1538,7 @@ IRGEN_FN float sample_f32(float mu, float beta, irgen_rng* irgen_rng)
     float e = 0.0f;
     float _irgen_t3 = 0.0f;
     irgen_draw_uniform_f32(irgen_rng, &_irgen_t1);
-    _irgen_t2 = portable_log_f32(_irgen_t1);
+    _irgen_t2 = log_of_draw_f32(_irgen_t1);
     {
         const float e__0 = -_irgen_t2;
         e = e__0;

@@ -6135,12 +6135,8 @@ static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+static inline __attribute__((always_inline)) irgen_vd log_reduced_v_f64(irgen_md irgen_m0, irgen_vd m, irgen_vd e, irgen_vd x)
 {
-    irgen_vd big = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd top = irgen_bc_f64(0.0);
-    irgen_vd m = irgen_bc_f64(0.0);
     irgen_vd f = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd z = irgen_bc_f64(0.0);
@@ -6150,23 +6146,11 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
     irgen_vd t = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
-        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
-        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
-        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
-        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
-        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
-        const irgen_vd f__0 = m__1 - 1.0;
+        const irgen_vd f__0 = m - 1.0;
         const irgen_vd s__0 = f__0 / (f__0 + 2.0);
         const irgen_vd z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
         f = f__0;
         s = s__0;
         z = z__0;
@@ -6198,11 +6182,28 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
       irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
       _irgen_t3 = irgen_o0;
     }
+    return _irgen_t3 * e - t;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_of_draw_v_f64(irgen_md irgen_m0, irgen_vd u)
+{
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_vd y__0 = _irgen_t3 * e - t;
-        y = y__0;
-        return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
+        const irgen_vd e__0 = irgen_v_exponent_f64(u);
+        const irgen_vd m__0 = u * irgen_v_pow2_f64(-e__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        e = e__0;
+        m = m__1;
     }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e + irgen_sel_f64((m < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
     return irgen_ret0;
 }
 
@@ -6222,7 +6223,7 @@ static inline __attribute__((always_inline)) irgen_vd box_muller_v_f64(irgen_md 
         sign = sign__0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = portable_log_v_f64(irgen_m0, radius);
+      irgen_o0 = log_of_draw_v_f64(irgen_m0, radius);
       _irgen_t1 = irgen_o0;
     }
     { irgen_vd irgen_o0;
@@ -6230,6 +6231,40 @@ static inline __attribute__((always_inline)) irgen_vd box_muller_v_f64(irgen_md 
       _irgen_t2 = irgen_o0;
     }
     return _irgen_t2 * sign * irgen_v_sqrt_f64(-(2.0 * _irgen_t1));
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd big = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd top = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
+        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
+        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
+        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e, x);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t1;
+        y = y__0;
+        return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
+    }
     return irgen_ret0;
 }
 
@@ -6334,7 +6369,7 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
                             irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                             if (irgen_any_f64(irgen_m9)) {
                                 { irgen_vd irgen_o0;
-                                  irgen_o0 = portable_log_v_f64(irgen_m9, u);
+                                  irgen_o0 = log_of_draw_v_f64(irgen_m9, u);
                                   _irgen_t5 = irgen_sel_f64(irgen_m9, irgen_o0, _irgen_t5);
                                 }
                                 { irgen_vd irgen_o0;
@@ -6391,7 +6426,7 @@ static inline __attribute__((always_inline)) irgen_vd log_sample_v_f64(irgen_md 
               _irgen_t3 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t3);
             }
             { irgen_vd irgen_o0;
-              irgen_o0 = portable_log_v_f64(irgen_m2, _irgen_t3);
+              irgen_o0 = log_of_draw_v_f64(irgen_m2, _irgen_t3);
               _irgen_t4 = irgen_sel_f64(irgen_m2, irgen_o0, _irgen_t4);
             }
             {

@@ -4167,12 +4167,8 @@ IRGEN_FN double log_series_f64(double z)
     }
 }
 
-IRGEN_FN double portable_log_f64(double x)
+IRGEN_FN double log_reduced_f64(double m, double e, double x)
 {
-    double big = 0.0;
-    double e = 0.0;
-    double top = 0.0;
-    double m = 0.0;
     double f = 0.0;
     double s = 0.0;
     double z = 0.0;
@@ -4182,22 +4178,10 @@ IRGEN_FN double portable_log_f64(double x)
     double t = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
-    double y = 0.0;
     {
-        const double irgen_c0 = DBL_MIN > x;
-        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
-        const double e__0 = irgen_exponent(big__0);
-        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
-        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
-        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
-        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
-        const double f__0 = m__1 - 1.0;
+        const double f__0 = m - 1.0;
         const double s__0 = f__0 / (f__0 + 2.0);
         const double z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
         f = f__0;
         s = s__0;
         z = z__0;
@@ -4220,11 +4204,23 @@ IRGEN_FN double portable_log_f64(double x)
         t = t__2;
     }
     _irgen_t3 = ln2_hi_f64(x);
+    return _irgen_t3 * e - t;
+}
+
+IRGEN_FN double log_of_draw_f64(double u)
+{
+    double e = 0.0;
+    double m = 0.0;
+    double _irgen_t1 = 0.0;
     {
-        const double y__0 = _irgen_t3 * e - t;
-        y = y__0;
-        return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
+        const double e__0 = irgen_exponent(u);
+        const double m__0 = u * irgen_pow2(-e__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        e = e__0;
+        m = m__1;
     }
+    _irgen_t1 = log_reduced_f64(m, e + (m < 1.0 ? 1.0 : 0.0), u);
+    return _irgen_t1;
 }
 
 IRGEN_FN double box_muller_f64(double radius, double angle)
@@ -4241,9 +4237,38 @@ IRGEN_FN double box_muller_f64(double radius, double angle)
         a = a__1;
         sign = sign__0;
     }
-    _irgen_t1 = portable_log_f64(radius);
+    _irgen_t1 = log_of_draw_f64(radius);
     _irgen_t2 = cos_wide_f64(6.283185307179586 * a);
     return _irgen_t2 * sign * sqrt(-(2.0 * _irgen_t1));
+}
+
+IRGEN_FN double portable_log_f64(double x)
+{
+    double big = 0.0;
+    double e = 0.0;
+    double top = 0.0;
+    double m = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
+    {
+        const double irgen_c0 = DBL_MIN > x;
+        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
+        const double e__0 = irgen_exponent(big__0);
+        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
+        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f64(m, e, x);
+    {
+        const double y__0 = _irgen_t1;
+        y = y__0;
+        return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
+    }
 }
 
 IRGEN_FN double tsang_tail_f64(double v)
@@ -4313,7 +4338,7 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
                     z = z__0;
                 }
             } else {
-                _irgen_t5 = portable_log_f64(u);
+                _irgen_t5 = log_of_draw_f64(u);
                 _irgen_t6 = tsang_tail_f64(v);
                 if (_irgen_t5 < _irgen_t6 * d + 0.5 * x2) {
                     {
@@ -4343,7 +4368,7 @@ IRGEN_FN double log_sample_f64(double alpha, double beta, irgen_rng* irgen_rng)
     }
     if (alpha < 1.0) {
         irgen_draw_uniform_f64(irgen_rng, &_irgen_t3);
-        _irgen_t4 = portable_log_f64(_irgen_t3);
+        _irgen_t4 = log_of_draw_f64(_irgen_t3);
         {
             const double y__0 = _irgen_t4 / alpha + y;
             y = y__0;

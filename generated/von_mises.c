@@ -3481,12 +3481,8 @@ static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+static inline __attribute__((always_inline)) irgen_vd log_reduced_v_f64(irgen_md irgen_m0, irgen_vd m, irgen_vd e, irgen_vd x)
 {
-    irgen_vd big = irgen_bc_f64(0.0);
-    irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd top = irgen_bc_f64(0.0);
-    irgen_vd m = irgen_bc_f64(0.0);
     irgen_vd f = irgen_bc_f64(0.0);
     irgen_vd s = irgen_bc_f64(0.0);
     irgen_vd z = irgen_bc_f64(0.0);
@@ -3496,23 +3492,11 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
     irgen_vd t = irgen_bc_f64(0.0);
     irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
     irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
-    irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
-        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
-        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
-        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
-        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
-        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
-        const irgen_vd f__0 = m__1 - 1.0;
+        const irgen_vd f__0 = m - 1.0;
         const irgen_vd s__0 = f__0 / (f__0 + 2.0);
         const irgen_vd z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
         f = f__0;
         s = s__0;
         z = z__0;
@@ -3544,8 +3528,38 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
       irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
       _irgen_t3 = irgen_o0;
     }
+    return _irgen_t3 * e - t;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd big = irgen_bc_f64(0.0);
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd top = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd y = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
-        const irgen_vd y__0 = _irgen_t3 * e - t;
+        const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
+        const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
+        const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
+        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e, x);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd y__0 = _irgen_t1;
         y = y__0;
         return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
     }

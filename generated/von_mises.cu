@@ -2200,12 +2200,8 @@ IRGEN_FN double log_series_f64(double z)
     }
 }
 
-IRGEN_FN double portable_log_f64(double x)
+IRGEN_FN double log_reduced_f64(double m, double e, double x)
 {
-    double big = 0.0;
-    double e = 0.0;
-    double top = 0.0;
-    double m = 0.0;
     double f = 0.0;
     double s = 0.0;
     double z = 0.0;
@@ -2215,22 +2211,10 @@ IRGEN_FN double portable_log_f64(double x)
     double t = 0.0;
     double _irgen_t2 = 0.0;
     double _irgen_t3 = 0.0;
-    double y = 0.0;
     {
-        const double irgen_c0 = DBL_MIN > x;
-        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
-        const double e__0 = irgen_exponent(big__0);
-        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
-        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
-        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
-        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
-        const double f__0 = m__1 - 1.0;
+        const double f__0 = m - 1.0;
         const double s__0 = f__0 / (f__0 + 2.0);
         const double z__0 = s__0 * s__0;
-        big = big__0;
-        e = e__1;
-        top = top__0;
-        m = m__1;
         f = f__0;
         s = s__0;
         z = z__0;
@@ -2253,8 +2237,33 @@ IRGEN_FN double portable_log_f64(double x)
         t = t__2;
     }
     _irgen_t3 = ln2_hi_f64(x);
+    return _irgen_t3 * e - t;
+}
+
+IRGEN_FN double portable_log_f64(double x)
+{
+    double big = 0.0;
+    double e = 0.0;
+    double top = 0.0;
+    double m = 0.0;
+    double _irgen_t1 = 0.0;
+    double y = 0.0;
     {
-        const double y__0 = _irgen_t3 * e - t;
+        const double irgen_c0 = DBL_MIN > x;
+        const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
+        const double e__0 = irgen_exponent(big__0);
+        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
+        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
+        const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
+        const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
+        big = big__0;
+        e = e__1;
+        top = top__0;
+        m = m__1;
+    }
+    _irgen_t1 = log_reduced_f64(m, e, x);
+    {
+        const double y__0 = _irgen_t1;
         y = y__0;
         return ((double)INFINITY) > x && x > 0.0 ? y__0 : (x == 0.0 ? -((double)INFINITY) : (((double)INFINITY) == x ? ((double)INFINITY) : ((double)NAN)));
     }

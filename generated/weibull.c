@@ -1633,6 +1633,152 @@ static inline __attribute__((always_inline)) irgen_vd icdf_upper_group_v_f64(irg
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vd ln2_hi_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd ln2_lo_v_f64(irgen_md irgen_m0, irgen_vd x)
+{
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md irgen_m0, irgen_vd z)
+{
+    irgen_vd z2 = irgen_bc_f64(0.0);
+    irgen_vd z4 = irgen_bc_f64(0.0);
+    irgen_vd z8 = irgen_bc_f64(0.0);
+    irgen_vd q0 = irgen_bc_f64(0.0);
+    irgen_vd q1 = irgen_bc_f64(0.0);
+    irgen_vd q2 = irgen_bc_f64(0.0);
+    irgen_vd q3 = irgen_bc_f64(0.0);
+    irgen_vd q4 = irgen_bc_f64(0.0);
+    irgen_vd r0 = irgen_bc_f64(0.0);
+    irgen_vd r1 = irgen_bc_f64(0.0);
+    irgen_vd r2 = irgen_bc_f64(0.0);
+    irgen_vd u = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd z2__0 = z * z;
+        z2 = z2__0;
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f64(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666, irgen_ret0);
+            const irgen_md irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f64(irgen_m0)) {
+        {
+            const irgen_vd z4__0 = z2 * z2;
+            const irgen_vd z8__0 = z4__0 * z4__0;
+            const irgen_vd q0__0 = 0.4 * z + 0.6666666666666666;
+            const irgen_vd q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
+            const irgen_vd q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
+            const irgen_vd q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
+            const irgen_vd q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
+            const irgen_vd r0__0 = q0__0 + q1__0 * z2;
+            const irgen_vd r1__0 = q2__0 + q3__0 * z2;
+            const irgen_vd r2__0 = q4__0 + 0.08695652173913043 * z2;
+            const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
+            z4 = z4__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            r0 = r0__0;
+            r1 = r1__0;
+            r2 = r2__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_reduced_v_f64(irgen_md irgen_m0, irgen_vd m, irgen_vd e, irgen_vd x)
+{
+    irgen_vd f = irgen_bc_f64(0.0);
+    irgen_vd s = irgen_bc_f64(0.0);
+    irgen_vd z = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd hfsq = irgen_bc_f64(0.0);
+    irgen_vd t = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd f__0 = m - 1.0;
+        const irgen_vd s__0 = f__0 / (f__0 + 2.0);
+        const irgen_vd z__0 = s__0 * s__0;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_series_v_f64(irgen_m0, z);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vd r__0 = _irgen_t1 * z;
+        const irgen_vd hfsq__0 = 0.5 * f * f;
+        const irgen_vd t__0 = hfsq__0 + r__0;
+        const irgen_vd t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_lo_v_f64(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vd t__0 = _irgen_t2 * e + t;
+        const irgen_vd t__1 = hfsq - t__0;
+        const irgen_vd t__2 = -f + t__1;
+        t = t__2;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
+      _irgen_t3 = irgen_o0;
+    }
+    return _irgen_t3 * e - t;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vd log_of_draw_v_f64(irgen_md irgen_m0, irgen_vd u)
+{
+    irgen_vd e = irgen_bc_f64(0.0);
+    irgen_vd m = irgen_bc_f64(0.0);
+    irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
+    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
+    {
+        const irgen_vd e__0 = irgen_v_exponent_f64(u);
+        const irgen_vd m__0 = u * irgen_v_pow2_f64(-e__0);
+        const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
+        e = e__0;
+        m = m__1;
+    }
+    { irgen_vd irgen_o0;
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e + irgen_sel_f64((m < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vd exp_series_v_f64(irgen_md irgen_m0, irgen_vd r)
 {
     irgen_vd r2 = irgen_bc_f64(0.0);
@@ -1710,20 +1856,6 @@ static inline __attribute__((always_inline)) irgen_vd exp_series_v_f64(irgen_md 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd ln2_hi_v_f64(irgen_md irgen_m0, irgen_vd x)
-{
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125);
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vd ln2_lo_v_f64(irgen_md irgen_m0, irgen_vd x)
-{
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    return irgen_bc_f64(DBL_EPSILON < 1e-10 ? 1.9082149292705877e-10 : 1.428606765330187e-06);
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vd portable_exp_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd c = irgen_bc_f64(0.0);
@@ -1775,81 +1907,13 @@ static inline __attribute__((always_inline)) irgen_vd portable_exp_v_f64(irgen_m
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vd log_series_v_f64(irgen_md irgen_m0, irgen_vd z)
-{
-    irgen_vd z2 = irgen_bc_f64(0.0);
-    irgen_vd z4 = irgen_bc_f64(0.0);
-    irgen_vd z8 = irgen_bc_f64(0.0);
-    irgen_vd q0 = irgen_bc_f64(0.0);
-    irgen_vd q1 = irgen_bc_f64(0.0);
-    irgen_vd q2 = irgen_bc_f64(0.0);
-    irgen_vd q3 = irgen_bc_f64(0.0);
-    irgen_vd q4 = irgen_bc_f64(0.0);
-    irgen_vd r0 = irgen_bc_f64(0.0);
-    irgen_vd r1 = irgen_bc_f64(0.0);
-    irgen_vd r2 = irgen_bc_f64(0.0);
-    irgen_vd u = irgen_bc_f64(0.0);
-    irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
-    {
-        const irgen_vd z2__0 = z * z;
-        z2 = z2__0;
-    }
-    {
-        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
-        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f64(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f64(irgen_m2, 0.4 * z + 0.18181818181818182 * z2 * z2 + z2 * (0.2222222222222222 * z + 0.2857142857142857) + 0.6666666666666666, irgen_ret0);
-            const irgen_md irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f64(irgen_m0)) {
-        {
-            const irgen_vd z4__0 = z2 * z2;
-            const irgen_vd z8__0 = z4__0 * z4__0;
-            const irgen_vd q0__0 = 0.4 * z + 0.6666666666666666;
-            const irgen_vd q1__0 = 0.2222222222222222 * z + 0.2857142857142857;
-            const irgen_vd q2__0 = 0.15384615384615385 * z + 0.18181818181818182;
-            const irgen_vd q3__0 = 0.11764705882352941 * z + 0.13333333333333333;
-            const irgen_vd q4__0 = 0.09523809523809523 * z + 0.10526315789473684;
-            const irgen_vd r0__0 = q0__0 + q1__0 * z2;
-            const irgen_vd r1__0 = q2__0 + q3__0 * z2;
-            const irgen_vd r2__0 = q4__0 + 0.08695652173913043 * z2;
-            const irgen_vd u__0 = r0__0 + r1__0 * z4__0;
-            z4 = z4__0;
-            z8 = z8__0;
-            q0 = q0__0;
-            q1 = q1__0;
-            q2 = q2__0;
-            q3 = q3__0;
-            q4 = q4__0;
-            r0 = r0__0;
-            r1 = r1__0;
-            r2 = r2__0;
-            u = u__0;
-            irgen_ret0 = irgen_sel_f64(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
-            return irgen_ret0;
-        }
-    }
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_md irgen_m0, irgen_vd x)
 {
     irgen_vd big = irgen_bc_f64(0.0);
     irgen_vd e = irgen_bc_f64(0.0);
     irgen_vd top = irgen_bc_f64(0.0);
     irgen_vd m = irgen_bc_f64(0.0);
-    irgen_vd f = irgen_bc_f64(0.0);
-    irgen_vd s = irgen_bc_f64(0.0);
-    irgen_vd z = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
-    irgen_vd r = irgen_bc_f64(0.0);
-    irgen_vd hfsq = irgen_bc_f64(0.0);
-    irgen_vd t = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t2 = irgen_bc_f64(0.0);
-    irgen_vd _irgen_t3 = irgen_bc_f64(0.0);
     irgen_vd y = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
@@ -1860,46 +1924,17 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
         const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
         const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
         const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
-        const irgen_vd f__0 = m__1 - 1.0;
-        const irgen_vd s__0 = f__0 / (f__0 + 2.0);
-        const irgen_vd z__0 = s__0 * s__0;
         big = big__0;
         e = e__1;
         top = top__0;
         m = m__1;
-        f = f__0;
-        s = s__0;
-        z = z__0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = log_series_v_f64(irgen_m0, z);
+      irgen_o0 = log_reduced_v_f64(irgen_m0, m, e, x);
       _irgen_t1 = irgen_o0;
     }
     {
-        const irgen_vd r__0 = _irgen_t1 * z;
-        const irgen_vd hfsq__0 = 0.5 * f * f;
-        const irgen_vd t__0 = hfsq__0 + r__0;
-        const irgen_vd t__1 = s * t__0;
-        r = r__0;
-        hfsq = hfsq__0;
-        t = t__1;
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = ln2_lo_v_f64(irgen_m0, x);
-      _irgen_t2 = irgen_o0;
-    }
-    {
-        const irgen_vd t__0 = _irgen_t2 * e + t;
-        const irgen_vd t__1 = hfsq - t__0;
-        const irgen_vd t__2 = -f + t__1;
-        t = t__2;
-    }
-    { irgen_vd irgen_o0;
-      irgen_o0 = ln2_hi_v_f64(irgen_m0, x);
-      _irgen_t3 = irgen_o0;
-    }
-    {
-        const irgen_vd y__0 = _irgen_t3 * e - t;
+        const irgen_vd y__0 = _irgen_t1;
         y = y__0;
         return irgen_sel_f64(((irgen_bc_f64(((double)INFINITY)) > x) & (x > irgen_bc_f64(0.0))), y__0, irgen_sel_f64((x == irgen_bc_f64(0.0)), irgen_bc_f64(-((double)INFINITY)), irgen_sel_f64((irgen_bc_f64(((double)INFINITY)) == x), irgen_bc_f64(((double)INFINITY)), irgen_bc_f64(((double)NAN)))));
     }
@@ -1919,7 +1954,7 @@ static inline __attribute__((always_inline)) irgen_vd sample_v_f64(irgen_md irge
       _irgen_t1 = irgen_o0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = portable_log_v_f64(irgen_m0, _irgen_t1);
+      irgen_o0 = log_of_draw_v_f64(irgen_m0, _irgen_t1);
       _irgen_t2 = irgen_o0;
     }
     {
@@ -3380,6 +3415,152 @@ static inline __attribute__((always_inline)) irgen_vf icdf_upper_group_v_f32(irg
     return irgen_ret0;
 }
 
+static inline __attribute__((always_inline)) irgen_vf ln2_hi_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_bc_f32(FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf ln2_lo_v_f32(irgen_mf irgen_m0, irgen_vf x)
+{
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    return irgen_bc_f32(FLT_EPSILON < 1e-10f ? 1.9082149292705877e-10f : 1.428606765330187e-06f);
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_series_v_f32(irgen_mf irgen_m0, irgen_vf z)
+{
+    irgen_vf z2 = irgen_bc_f32(0.0f);
+    irgen_vf z4 = irgen_bc_f32(0.0f);
+    irgen_vf z8 = irgen_bc_f32(0.0f);
+    irgen_vf q0 = irgen_bc_f32(0.0f);
+    irgen_vf q1 = irgen_bc_f32(0.0f);
+    irgen_vf q2 = irgen_bc_f32(0.0f);
+    irgen_vf q3 = irgen_bc_f32(0.0f);
+    irgen_vf q4 = irgen_bc_f32(0.0f);
+    irgen_vf r0 = irgen_bc_f32(0.0f);
+    irgen_vf r1 = irgen_bc_f32(0.0f);
+    irgen_vf r2 = irgen_bc_f32(0.0f);
+    irgen_vf u = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf z2__0 = z * z;
+        z2 = z2__0;
+    }
+    {
+        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        if (irgen_any_f32(irgen_m2)) {
+            irgen_ret0 = irgen_sel_f32(irgen_m2, 0.4f * z + 0.18181818181818182f * z2 * z2 + z2 * (0.2222222222222222f * z + 0.2857142857142857f) + 0.6666666666666666f, irgen_ret0);
+            const irgen_mf irgen_m3 = irgen_m2;
+            irgen_m2 &= ~irgen_m3;
+            irgen_m0 &= ~irgen_m3;
+        }
+    }
+    if (irgen_any_f32(irgen_m0)) {
+        {
+            const irgen_vf z4__0 = z2 * z2;
+            const irgen_vf z8__0 = z4__0 * z4__0;
+            const irgen_vf q0__0 = 0.4f * z + 0.6666666666666666f;
+            const irgen_vf q1__0 = 0.2222222222222222f * z + 0.2857142857142857f;
+            const irgen_vf q2__0 = 0.15384615384615385f * z + 0.18181818181818182f;
+            const irgen_vf q3__0 = 0.11764705882352941f * z + 0.13333333333333333f;
+            const irgen_vf q4__0 = 0.09523809523809523f * z + 0.10526315789473684f;
+            const irgen_vf r0__0 = q0__0 + q1__0 * z2;
+            const irgen_vf r1__0 = q2__0 + q3__0 * z2;
+            const irgen_vf r2__0 = q4__0 + 0.08695652173913043f * z2;
+            const irgen_vf u__0 = r0__0 + r1__0 * z4__0;
+            z4 = z4__0;
+            z8 = z8__0;
+            q0 = q0__0;
+            q1 = q1__0;
+            q2 = q2__0;
+            q3 = q3__0;
+            q4 = q4__0;
+            r0 = r0__0;
+            r1 = r1__0;
+            r2 = r2__0;
+            u = u__0;
+            irgen_ret0 = irgen_sel_f32(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
+            return irgen_ret0;
+        }
+    }
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_reduced_v_f32(irgen_mf irgen_m0, irgen_vf m, irgen_vf e, irgen_vf x)
+{
+    irgen_vf f = irgen_bc_f32(0.0f);
+    irgen_vf s = irgen_bc_f32(0.0f);
+    irgen_vf z = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf hfsq = irgen_bc_f32(0.0f);
+    irgen_vf t = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf f__0 = m - 1.0f;
+        const irgen_vf s__0 = f__0 / (f__0 + 2.0f);
+        const irgen_vf z__0 = s__0 * s__0;
+        f = f__0;
+        s = s__0;
+        z = z__0;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_series_v_f32(irgen_m0, z);
+      _irgen_t1 = irgen_o0;
+    }
+    {
+        const irgen_vf r__0 = _irgen_t1 * z;
+        const irgen_vf hfsq__0 = 0.5f * f * f;
+        const irgen_vf t__0 = hfsq__0 + r__0;
+        const irgen_vf t__1 = s * t__0;
+        r = r__0;
+        hfsq = hfsq__0;
+        t = t__1;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ln2_lo_v_f32(irgen_m0, x);
+      _irgen_t2 = irgen_o0;
+    }
+    {
+        const irgen_vf t__0 = _irgen_t2 * e + t;
+        const irgen_vf t__1 = hfsq - t__0;
+        const irgen_vf t__2 = -f + t__1;
+        t = t__2;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = ln2_hi_v_f32(irgen_m0, x);
+      _irgen_t3 = irgen_o0;
+    }
+    return _irgen_t3 * e - t;
+    return irgen_ret0;
+}
+
+static inline __attribute__((always_inline)) irgen_vf log_of_draw_v_f32(irgen_mf irgen_m0, irgen_vf u)
+{
+    irgen_vf e = irgen_bc_f32(0.0f);
+    irgen_vf m = irgen_bc_f32(0.0f);
+    irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
+    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
+    {
+        const irgen_vf e__0 = irgen_v_exponent_f32(u);
+        const irgen_vf m__0 = u * irgen_v_pow2_f32(-e__0);
+        const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
+        e = e__0;
+        m = m__1;
+    }
+    { irgen_vf irgen_o0;
+      irgen_o0 = log_reduced_v_f32(irgen_m0, m, e + irgen_sel_f32((m < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u);
+      _irgen_t1 = irgen_o0;
+    }
+    return _irgen_t1;
+    return irgen_ret0;
+}
+
 static inline __attribute__((always_inline)) irgen_vf exp_series_v_f32(irgen_mf irgen_m0, irgen_vf r)
 {
     irgen_vf r2 = irgen_bc_f32(0.0f);
@@ -3457,20 +3638,6 @@ static inline __attribute__((always_inline)) irgen_vf exp_series_v_f32(irgen_mf 
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf ln2_hi_v_f32(irgen_mf irgen_m0, irgen_vf x)
-{
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_bc_f32(FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f);
-    return irgen_ret0;
-}
-
-static inline __attribute__((always_inline)) irgen_vf ln2_lo_v_f32(irgen_mf irgen_m0, irgen_vf x)
-{
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    return irgen_bc_f32(FLT_EPSILON < 1e-10f ? 1.9082149292705877e-10f : 1.428606765330187e-06f);
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vf portable_exp_v_f32(irgen_mf irgen_m0, irgen_vf x)
 {
     irgen_vf c = irgen_bc_f32(0.0f);
@@ -3522,81 +3689,13 @@ static inline __attribute__((always_inline)) irgen_vf portable_exp_v_f32(irgen_m
     return irgen_ret0;
 }
 
-static inline __attribute__((always_inline)) irgen_vf log_series_v_f32(irgen_mf irgen_m0, irgen_vf z)
-{
-    irgen_vf z2 = irgen_bc_f32(0.0f);
-    irgen_vf z4 = irgen_bc_f32(0.0f);
-    irgen_vf z8 = irgen_bc_f32(0.0f);
-    irgen_vf q0 = irgen_bc_f32(0.0f);
-    irgen_vf q1 = irgen_bc_f32(0.0f);
-    irgen_vf q2 = irgen_bc_f32(0.0f);
-    irgen_vf q3 = irgen_bc_f32(0.0f);
-    irgen_vf q4 = irgen_bc_f32(0.0f);
-    irgen_vf r0 = irgen_bc_f32(0.0f);
-    irgen_vf r1 = irgen_bc_f32(0.0f);
-    irgen_vf r2 = irgen_bc_f32(0.0f);
-    irgen_vf u = irgen_bc_f32(0.0f);
-    irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
-    {
-        const irgen_vf z2__0 = z * z;
-        z2 = z2__0;
-    }
-    {
-        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
-        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
-        if (irgen_any_f32(irgen_m2)) {
-            irgen_ret0 = irgen_sel_f32(irgen_m2, 0.4f * z + 0.18181818181818182f * z2 * z2 + z2 * (0.2222222222222222f * z + 0.2857142857142857f) + 0.6666666666666666f, irgen_ret0);
-            const irgen_mf irgen_m3 = irgen_m2;
-            irgen_m2 &= ~irgen_m3;
-            irgen_m0 &= ~irgen_m3;
-        }
-    }
-    if (irgen_any_f32(irgen_m0)) {
-        {
-            const irgen_vf z4__0 = z2 * z2;
-            const irgen_vf z8__0 = z4__0 * z4__0;
-            const irgen_vf q0__0 = 0.4f * z + 0.6666666666666666f;
-            const irgen_vf q1__0 = 0.2222222222222222f * z + 0.2857142857142857f;
-            const irgen_vf q2__0 = 0.15384615384615385f * z + 0.18181818181818182f;
-            const irgen_vf q3__0 = 0.11764705882352941f * z + 0.13333333333333333f;
-            const irgen_vf q4__0 = 0.09523809523809523f * z + 0.10526315789473684f;
-            const irgen_vf r0__0 = q0__0 + q1__0 * z2;
-            const irgen_vf r1__0 = q2__0 + q3__0 * z2;
-            const irgen_vf r2__0 = q4__0 + 0.08695652173913043f * z2;
-            const irgen_vf u__0 = r0__0 + r1__0 * z4__0;
-            z4 = z4__0;
-            z8 = z8__0;
-            q0 = q0__0;
-            q1 = q1__0;
-            q2 = q2__0;
-            q3 = q3__0;
-            q4 = q4__0;
-            r0 = r0__0;
-            r1 = r1__0;
-            r2 = r2__0;
-            u = u__0;
-            irgen_ret0 = irgen_sel_f32(irgen_m0, r2__0 * z8__0 + u__0, irgen_ret0);
-            return irgen_ret0;
-        }
-    }
-    return irgen_ret0;
-}
-
 static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_mf irgen_m0, irgen_vf x)
 {
     irgen_vf big = irgen_bc_f32(0.0f);
     irgen_vf e = irgen_bc_f32(0.0f);
     irgen_vf top = irgen_bc_f32(0.0f);
     irgen_vf m = irgen_bc_f32(0.0f);
-    irgen_vf f = irgen_bc_f32(0.0f);
-    irgen_vf s = irgen_bc_f32(0.0f);
-    irgen_vf z = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
-    irgen_vf r = irgen_bc_f32(0.0f);
-    irgen_vf hfsq = irgen_bc_f32(0.0f);
-    irgen_vf t = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t2 = irgen_bc_f32(0.0f);
-    irgen_vf _irgen_t3 = irgen_bc_f32(0.0f);
     irgen_vf y = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
@@ -3607,46 +3706,17 @@ static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_m
         const irgen_vf m__0 = irgen_sel_f32((top__0 > irgen_bc_f32(0.0f)), 0.5f * big__0, big__0) * irgen_v_pow2_f32(-e__0 + top__0);
         const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
         const irgen_vf e__1 = e__0 + irgen_sel_f32((m__1 < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) - irgen_sel_f32(irgen_c0, irgen_bc_f32(54.0f), irgen_bc_f32(0.0f));
-        const irgen_vf f__0 = m__1 - 1.0f;
-        const irgen_vf s__0 = f__0 / (f__0 + 2.0f);
-        const irgen_vf z__0 = s__0 * s__0;
         big = big__0;
         e = e__1;
         top = top__0;
         m = m__1;
-        f = f__0;
-        s = s__0;
-        z = z__0;
     }
     { irgen_vf irgen_o0;
-      irgen_o0 = log_series_v_f32(irgen_m0, z);
+      irgen_o0 = log_reduced_v_f32(irgen_m0, m, e, x);
       _irgen_t1 = irgen_o0;
     }
     {
-        const irgen_vf r__0 = _irgen_t1 * z;
-        const irgen_vf hfsq__0 = 0.5f * f * f;
-        const irgen_vf t__0 = hfsq__0 + r__0;
-        const irgen_vf t__1 = s * t__0;
-        r = r__0;
-        hfsq = hfsq__0;
-        t = t__1;
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = ln2_lo_v_f32(irgen_m0, x);
-      _irgen_t2 = irgen_o0;
-    }
-    {
-        const irgen_vf t__0 = _irgen_t2 * e + t;
-        const irgen_vf t__1 = hfsq - t__0;
-        const irgen_vf t__2 = -f + t__1;
-        t = t__2;
-    }
-    { irgen_vf irgen_o0;
-      irgen_o0 = ln2_hi_v_f32(irgen_m0, x);
-      _irgen_t3 = irgen_o0;
-    }
-    {
-        const irgen_vf y__0 = _irgen_t3 * e - t;
+        const irgen_vf y__0 = _irgen_t1;
         y = y__0;
         return irgen_sel_f32(((irgen_bc_f32(INFINITY) > x) & (x > irgen_bc_f32(0.0f))), y__0, irgen_sel_f32((x == irgen_bc_f32(0.0f)), irgen_bc_f32(-INFINITY), irgen_sel_f32((irgen_bc_f32(INFINITY) == x), irgen_bc_f32(INFINITY), irgen_bc_f32(NAN))));
     }
@@ -3666,7 +3736,7 @@ static inline __attribute__((always_inline)) irgen_vf sample_v_f32(irgen_mf irge
       _irgen_t1 = irgen_o0;
     }
     { irgen_vf irgen_o0;
-      irgen_o0 = portable_log_v_f32(irgen_m0, _irgen_t1);
+      irgen_o0 = log_of_draw_v_f32(irgen_m0, _irgen_t1);
       _irgen_t2 = irgen_o0;
     }
     {

@@ -1,6 +1,6 @@
 """Gamma(alpha, beta): shape alpha, rate beta; F(x) = P(alpha, beta x)."""
 from irgen.dsl import *
-from irgen.lib.portable import portable_exp, portable_log
+from irgen.lib.portable import log_of_draw, portable_exp, portable_log
 from irgen.lib.special import ndtri_rough, wilson_hilferty
 from irgen.lib.incomplete_gamma import (SMALL_A_Q_BELOW, gamma_p, log_gamma_p,
                                         log_gamma_p_of_log, log_gamma_q, log_gamma_q_of_log,
@@ -108,7 +108,7 @@ def marsaglia_tsang(a):
             s = min(t, 1.0)
             if u * s < s - k * x2 * x2:         # the squeeze: see the note above
                 z = d * v
-            elif portable_log(u) < 0.5 * x2 + d * tsang_tail(v):
+            elif log_of_draw(u) < 0.5 * x2 + d * tsang_tail(v):
                 z = d * v
     return z
 
@@ -119,7 +119,7 @@ def sample(alpha, beta):
     One Marsaglia-Tsang call for both cases, so SIMD lanes of either kind run it together."""
     z = marsaglia_tsang(alpha + 1.0 if alpha < 1.0 else alpha)
     if alpha < 1.0:
-        z = z * portable_exp(portable_log(uniform()) / alpha)
+        z = z * portable_exp(log_of_draw(uniform()) / alpha)
     return z / beta
 
 
@@ -135,7 +135,7 @@ def log_sample(alpha, beta):
     u^(1/alpha) underflows (alpha = 1e-4 in float32)."""
     y = portable_log(marsaglia_tsang(alpha + 1.0 if alpha < 1.0 else alpha))
     if alpha < 1.0:
-        y = y + portable_log(uniform()) / alpha
+        y = y + log_of_draw(uniform()) / alpha
     return y - portable_log(beta)
 
 

@@ -1,6 +1,6 @@
 """Gumbel(mu, beta): the distribution of the maximum, location mu and scale beta."""
 from irgen.dsl import *
-from irgen.lib.portable import portable_log
+from irgen.lib.portable import log_of_draw, portable_log
 
 MEDIAN = 0.36651292058166435      # -log(log 2): the median is mu + beta MEDIAN
 
@@ -34,7 +34,7 @@ def upper(x, mu, beta):
 @dsl
 def sample(mu, beta):
     """Inversion: mu - beta log(-log u)."""
-    e = -portable_log(uniform())
+    e = -log_of_draw(uniform())
     return mu - beta * portable_log(e)
 
 

@@ -1,6 +1,6 @@
 """Kumaraswamy(a, b) on [0, 1]: F(x) = 1 - (1 - x^a)^b."""
 from irgen.dsl import *
-from irgen.lib.portable import portable_exp, portable_log
+from irgen.lib.portable import log_of_draw, portable_exp, portable_log
 
 
 @dsl
@@ -47,7 +47,7 @@ def log_sf(x, a, b):
 @dsl
 def sample(a, b):
     """Inversion: (1 - u^(1/b))^(1/a)."""
-    w = portable_exp(portable_log(uniform()) / b)
+    w = portable_exp(log_of_draw(uniform()) / b)
     rest = 1.0 - w
     return portable_exp(portable_log(rest) / a)
 

@@ -1,6 +1,6 @@
 """Weibull(k, lam): shape k, scale lam."""
 from irgen.dsl import *
-from irgen.lib.portable import portable_exp, portable_log
+from irgen.lib.portable import log_of_draw, portable_exp, portable_log
 
 LOG_LOG2 = -0.36651292058166435   # log(log 2): the median is lam (log 2)^(1/k)
 
@@ -42,7 +42,7 @@ def upper(x, k, lam):
 @dsl
 def sample(k, lam):
     """Inversion: lam (-log u)^(1/k)."""
-    e = -portable_log(uniform())
+    e = -log_of_draw(uniform())
     return lam * portable_exp(portable_log(e) / k)
 
 

@@ -191,15 +191,9 @@ def cos_wide(x):
 
 
 @dsl
-def portable_log(x):
-    """log x. The special values are chosen at the end, not by early returns, so that SIMD
-    lanes run one straight path."""
-    big = x * TWO_54 if x < TINY else x         # a subnormal x is scaled up first
-    e = exponent(big)
-    top = 1.0 if e > 100.0 else 0.0             # 2^-e itself is not a normal number
-    m = (0.5 * big if top > 0.0 else big) * pow2(top - e)    # x / 2^e, in [1, 2), exactly
-    m = 0.5 * m if m > SQRT2 else m
-    e = e + (1.0 if m < 1.0 else 0.0) - (54.0 if x < TINY else 0.0)
+def log_reduced(m, e, x):
+    """e log 2 + log m for m in [sqrt(2)/2, sqrt(2)] (fdlibm's method: log m from
+    s = (m - 1) / (m + 1) and an odd series); x, the argument, picks ln 2's split."""
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
@@ -210,8 +204,32 @@ def portable_log(x):
     t = t + e * ln2_lo(x)
     t = hfsq - t
     t = t - f
-    y = e * ln2_hi(x) - t
+    return e * ln2_hi(x) - t
+
+
+@dsl
+def portable_log(x):
+    """log x. The special values are chosen at the end, not by early returns, so that SIMD
+    lanes run one straight path."""
+    big = x * TWO_54 if x < TINY else x         # a subnormal x is scaled up first
+    e = exponent(big)
+    top = 1.0 if e > 100.0 else 0.0             # 2^-e itself is not a normal number
+    m = (0.5 * big if top > 0.0 else big) * pow2(top - e)    # x / 2^e, in [1, 2), exactly
+    m = 0.5 * m if m > SQRT2 else m
+    e = e + (1.0 if m < 1.0 else 0.0) - (54.0 if x < TINY else 0.0)
+    y = log_reduced(m, e, x)
     return y if x > 0.0 and x < INF else (-INF if x == 0.0 else (INF if x == INF else NAN))
+
+
+@dsl
+def log_of_draw(u):
+    """log u for a uniform draw u in (0, 1] (at least 2^-64): portable_log's arithmetic,
+    the same bits, without its cases for subnormal, huge and special arguments, which a
+    draw never is; a sampler takes a logarithm or two per draw."""
+    e = exponent(u)
+    m = u * pow2(-e)                            # u / 2^e, in [1, 2), exactly
+    m = 0.5 * m if m > SQRT2 else m
+    return log_reduced(m, e + (1.0 if m < 1.0 else 0.0), u)
 
 
 @dsl
@@ -282,4 +300,4 @@ def box_muller(radius, angle):
     a = abs(angle - floor(angle + 0.5))
     sign = -1.0 if a > 0.25 else 1.0
     a = 0.5 - a if a > 0.25 else a
-    return sqrt(-2.0 * portable_log(radius)) * (sign * cos_wide(TWO_PI * a))
+    return sqrt(-2.0 * log_of_draw(radius)) * (sign * cos_wide(TWO_PI * a))
