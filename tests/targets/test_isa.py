@@ -47,8 +47,8 @@ def built(tmp_path_factory):
 
 
 def _variants():
-    """The variants that differ from one another here: on a host without AVX-512,
-    native-libm is the AVX2 build."""
+    """The variants that differ from one another here: on a host without AVX-512 the
+    AVX2 build is native-libm's (or, without AVX2, cannot run)."""
     return [v for v in sorted(VARIANTS) if v != "avx2" or _wider_than_avx2()]
 
 
@@ -99,7 +99,7 @@ def inputs():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_other_lane_widths_agree(variant, dtype, inputs, built):
     if variant not in _variants():
-        pytest.skip("native-libm is this build here (256-bit vectors, no vector library)")
+        pytest.skip("without AVX-512 this is native-libm's build (or cannot run here)")
     z, a, y, k = inputs
     tol = 1e-12 if dtype == np.float64 else 2e-5
     gl = _library(built, "gamma", variant)
