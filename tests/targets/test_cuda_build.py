@@ -51,8 +51,7 @@ def test_the_largest_cu_files_compile_to_ptx(name, tmp_path):
     sm_90: every kernel, in both dtypes, is an entry point."""
     out = tmp_path / f"{name}.ptx"
     cmd = cuda.nvcc_command(str(GENERATED / f"{name}.cu"), str(out),
-                            archs=(("compute_90", "compute_90"),))
-    cmd[cmd.index("--fatbin")] = "--ptx"
+                            archs=(("compute_90", "compute_90"),), kind="--ptx")
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     ptx = out.read_text()

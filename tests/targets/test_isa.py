@@ -11,6 +11,7 @@ import pytest
 
 import irgen.generated.gamma as g
 import irgen.generated.von_mises as v
+from irgen.targets.c.compile import host_cpu
 from paths import ROOT
 
 CC = shutil.which("gcc") or shutil.which("cc")
@@ -54,11 +55,7 @@ def _variants():
 
 def _wider_than_avx2() -> bool:
     """Whether -march=native has 512-bit vectors (AVX-512), where they differ from AVX2's."""
-    if not Path("/proc/cpuinfo").exists():
-        return False
-    flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("flags")), "")
-    return "avx512f" in flags.split()
+    return "avx512f" in host_cpu().split()
 
 
 def _library(built, name, variant):

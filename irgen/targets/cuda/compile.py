@@ -43,9 +43,10 @@ def nvcc_version() -> str:
         return "unknown"
 
 
-def nvcc_command(source: str, output: str, archs=ARCHS) -> list[str]:
+def nvcc_command(source: str, output: str, archs=ARCHS, kind="--fatbin") -> list[str]:
+    """nvcc on source with the build's options; kind: what it makes (--ptx: PTX only)."""
     gencode = [f"-gencode=arch={a},code={c}" for a, c in archs]
-    return [nvcc() or "nvcc", "--fatbin", *NVCC_FLAGS, *gencode, source, "-o", output]
+    return [nvcc() or "nvcc", kind, *NVCC_FLAGS, *gencode, source, "-o", output]
 
 
 def fatbin_key(cu_source: str) -> str:
