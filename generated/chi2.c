@@ -714,7 +714,10 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
     irgen_vd b = irgen_bc_f64(0.0);
     irgen_vd q = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd to_first = irgen_bc_f64(0.0);
+    irgen_vd to_next = irgen_bc_f64(0.0);
     irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd pair = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const double term__0 = 1.0;
@@ -735,14 +738,20 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
                 const irgen_vd irgen_c0 = b__0 + 1.0;
                 const irgen_vd q__0 = irgen_c0 * b__0;
                 const irgen_vd r__0 = y / q__0;
-                const irgen_vd first__0 = irgen_c0 * r__0 * term;
-                const irgen_vd term__0 = b__0 * first__0 * r__0;
-                const irgen_vd total__0 = first__0 + term__0 + total;
+                const irgen_vd to_first__0 = irgen_c0 * r__0;
+                const irgen_vd to_next__0 = r__0 * y;
+                const irgen_vd first__0 = term * to_first__0;
+                const irgen_vd term__0 = term * to_next__0;
+                const irgen_vd pair__0 = first__0 + term__0;
+                const irgen_vd total__0 = pair__0 + total;
                 b = b__0;
                 q = q__0;
                 r = r__0;
+                to_first = to_first__0;
+                to_next = to_next__0;
                 first = first__0;
                 term = term__0;
+                pair = pair__0;
                 total = total__0;
             }
             {
@@ -775,8 +784,12 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
     irgen_vd b = irgen_bc_f64(0.0);
     irgen_vd q = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd to_odd = irgen_bc_f64(0.0);
+    irgen_vd to_next = irgen_bc_f64(0.0);
     irgen_vd odd = irgen_bc_f64(0.0);
     irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd second = irgen_bc_f64(0.0);
+    irgen_vd pair = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const double power__0 = 1.0;
@@ -794,16 +807,24 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
                 const irgen_vd irgen_c0 = b__0 + 1.0;
                 const irgen_vd q__0 = irgen_c0 * b__0;
                 const irgen_vd r__0 = 1.0 / q__0;
-                const irgen_vd odd__0 = -(power * (y * INV_ODD_f64[(int)(((double)(0 + irgen_k1)))]));
-                const irgen_vd power__0 = -(odd__0 * (y * INV_EVEN_f64[(int)(((double)(0 + irgen_k1)))]));
+                const irgen_vd to_odd__0 = y * INV_ODD_f64[(int)(((double)(0 + irgen_k1)))];
+                const irgen_vd to_next__0 = to_odd__0 * (y * INV_EVEN_f64[(int)(((double)(0 + irgen_k1)))]);
+                const irgen_vd odd__0 = -(power * to_odd__0);
+                const irgen_vd power__0 = power * to_next__0;
                 const irgen_vd first__0 = irgen_c0 * odd__0 * r__0;
-                const irgen_vd total__0 = b__0 * power__0 * r__0 + first__0 + total;
+                const irgen_vd second__0 = b__0 * power__0 * r__0;
+                const irgen_vd pair__0 = first__0 + second__0;
+                const irgen_vd total__0 = pair__0 + total;
                 b = b__0;
                 q = q__0;
                 r = r__0;
+                to_odd = to_odd__0;
+                to_next = to_next__0;
                 odd = odd__0;
                 power = power__0;
                 first = first__0;
+                second = second__0;
+                pair = pair__0;
                 total = total__0;
             }
             {
@@ -1959,7 +1980,10 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_v_f64(irg
     irgen_vd d0_b = irgen_bc_f64(0.0);
     irgen_vd d0_q = irgen_bc_f64(0.0);
     irgen_vd d0_r = irgen_bc_f64(0.0);
+    irgen_vd d0_to_first = irgen_bc_f64(0.0);
+    irgen_vd d0_to_next = irgen_bc_f64(0.0);
     irgen_vd d0_first = irgen_bc_f64(0.0);
+    irgen_vd d0_pair = irgen_bc_f64(0.0);
     irgen_vd term = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd done = irgen_bc_f64(0.0);
@@ -1967,7 +1991,10 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_v_f64(irg
     irgen_vd b = irgen_bc_f64(0.0);
     irgen_vd q = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd to_first = irgen_bc_f64(0.0);
+    irgen_vd to_next = irgen_bc_f64(0.0);
     irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd pair = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -1976,7 +2003,10 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_v_f64(irg
         const double d0_b__0 = 0.0;
         const double d0_q__0 = 0.0;
         const double d0_r__0 = 0.0;
+        const double d0_to_first__0 = 0.0;
+        const double d0_to_next__0 = 0.0;
         const double d0_first__0 = 0.0;
+        const double d0_pair__0 = 0.0;
         const double d0_term__1 = 0.0;
         const double term__0 = 1.0;
         const double d0_total__1 = 0.0;
@@ -1987,7 +2017,10 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_v_f64(irg
         d0_b = irgen_bc_f64(d0_b__0);
         d0_q = irgen_bc_f64(d0_q__0);
         d0_r = irgen_bc_f64(d0_r__0);
+        d0_to_first = irgen_bc_f64(d0_to_first__0);
+        d0_to_next = irgen_bc_f64(d0_to_next__0);
         d0_first = irgen_bc_f64(d0_first__0);
+        d0_pair = irgen_bc_f64(d0_pair__0);
         term = irgen_bc_f64(term__0);
         total = irgen_bc_f64(total__0);
         done = irgen_bc_f64(done__0);
@@ -2007,24 +2040,34 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_v_f64(irg
                 const irgen_vd q__0 = irgen_c0 * b__0;
                 const irgen_vd d0_r__0 = -(d0_q__0 * y * (1.0 / q__0) * (1.0 / q__0));
                 const irgen_vd r__0 = y / q__0;
-                const irgen_vd irgen_c1 = r__0 * term;
-                const irgen_vd d0_first__0 = irgen_c1 * d0_b__0 + irgen_c0 * d0_r__0 * term + irgen_c0 * d0_term * r__0;
-                const irgen_vd first__0 = irgen_c0 * irgen_c1;
-                const irgen_vd irgen_c2 = b__0 * r__0;
-                const irgen_vd d0_term__0 = b__0 * d0_r__0 * first__0 + d0_b__0 * first__0 * r__0 + irgen_c2 * d0_first__0;
-                const irgen_vd term__0 = irgen_c2 * first__0;
-                const irgen_vd d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
-                const irgen_vd total__0 = first__0 + term__0 + total;
+                const irgen_vd d0_to_first__0 = d0_b__0 * r__0 + irgen_c0 * d0_r__0;
+                const irgen_vd to_first__0 = irgen_c0 * r__0;
+                const irgen_vd d0_to_next__0 = d0_r__0 * y;
+                const irgen_vd to_next__0 = r__0 * y;
+                const irgen_vd d0_first__0 = d0_term * to_first__0 + d0_to_first__0 * term;
+                const irgen_vd first__0 = term * to_first__0;
+                const irgen_vd d0_term__0 = d0_term * to_next__0 + d0_to_next__0 * term;
+                const irgen_vd term__0 = term * to_next__0;
+                const irgen_vd d0_pair__0 = d0_first__0 + d0_term__0;
+                const irgen_vd pair__0 = first__0 + term__0;
+                const irgen_vd d0_total__0 = d0_pair__0 + d0_total;
+                const irgen_vd total__0 = pair__0 + total;
                 d0_b = d0_b__0;
                 b = b__0;
                 d0_q = d0_q__0;
                 q = q__0;
                 d0_r = d0_r__0;
                 r = r__0;
+                d0_to_first = d0_to_first__0;
+                to_first = to_first__0;
+                d0_to_next = d0_to_next__0;
+                to_next = to_next__0;
                 d0_first = d0_first__0;
                 first = first__0;
                 d0_term = d0_term__0;
                 term = term__0;
+                d0_pair = d0_pair__0;
+                pair = pair__0;
                 d0_total = d0_total__0;
                 total = total__0;
             }
@@ -2064,14 +2107,20 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
     irgen_vd d0_q = irgen_bc_f64(0.0);
     irgen_vd d0_r = irgen_bc_f64(0.0);
     irgen_vd d0_first = irgen_bc_f64(0.0);
+    irgen_vd d0_second = irgen_bc_f64(0.0);
+    irgen_vd d0_pair = irgen_bc_f64(0.0);
     irgen_vd power = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd k = irgen_bc_f64(0.0);
     irgen_vd b = irgen_bc_f64(0.0);
     irgen_vd q = irgen_bc_f64(0.0);
     irgen_vd r = irgen_bc_f64(0.0);
+    irgen_vd to_odd = irgen_bc_f64(0.0);
+    irgen_vd to_next = irgen_bc_f64(0.0);
     irgen_vd odd = irgen_bc_f64(0.0);
     irgen_vd first = irgen_bc_f64(0.0);
+    irgen_vd second = irgen_bc_f64(0.0);
+    irgen_vd pair = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
@@ -2080,6 +2129,8 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
         const double d0_q__0 = 0.0;
         const double d0_r__0 = 0.0;
         const double d0_first__0 = 0.0;
+        const double d0_second__0 = 0.0;
+        const double d0_pair__0 = 0.0;
         const double power__0 = 1.0;
         const double d0_total__1 = 0.0;
         const double total__0 = 0.0;
@@ -2088,6 +2139,8 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
         d0_q = irgen_bc_f64(d0_q__0);
         d0_r = irgen_bc_f64(d0_r__0);
         d0_first = irgen_bc_f64(d0_first__0);
+        d0_second = irgen_bc_f64(d0_second__0);
+        d0_pair = irgen_bc_f64(d0_pair__0);
         power = irgen_bc_f64(power__0);
         total = irgen_bc_f64(total__0);
     }
@@ -2105,24 +2158,36 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
                 const irgen_vd q__0 = irgen_c0 * b__0;
                 const irgen_vd d0_r__0 = -(d0_q__0 * (1.0 / q__0) * (1.0 / q__0));
                 const irgen_vd r__0 = 1.0 / q__0;
-                const irgen_vd odd__0 = -(power * (y * INV_ODD_f64[(int)(((double)(0 + irgen_k1)))]));
-                const irgen_vd power__0 = -(odd__0 * (y * INV_EVEN_f64[(int)(((double)(0 + irgen_k1)))]));
+                const irgen_vd to_odd__0 = y * INV_ODD_f64[(int)(((double)(0 + irgen_k1)))];
+                const irgen_vd to_next__0 = to_odd__0 * (y * INV_EVEN_f64[(int)(((double)(0 + irgen_k1)))]);
+                const irgen_vd odd__0 = -(power * to_odd__0);
+                const irgen_vd power__0 = power * to_next__0;
                 const irgen_vd irgen_c1 = odd__0 * r__0;
                 const irgen_vd d0_first__0 = irgen_c1 * d0_b__0 + irgen_c0 * d0_r__0 * odd__0;
                 const irgen_vd first__0 = irgen_c0 * irgen_c1;
                 const irgen_vd irgen_c2 = b__0 * power__0;
-                const irgen_vd d0_total__0 = d0_b__0 * power__0 * r__0 + d0_first__0 + irgen_c2 * d0_r__0 + d0_total;
-                const irgen_vd total__0 = first__0 + irgen_c2 * r__0 + total;
+                const irgen_vd d0_second__0 = d0_b__0 * power__0 * r__0 + irgen_c2 * d0_r__0;
+                const irgen_vd second__0 = irgen_c2 * r__0;
+                const irgen_vd d0_pair__0 = d0_first__0 + d0_second__0;
+                const irgen_vd pair__0 = first__0 + second__0;
+                const irgen_vd d0_total__0 = d0_pair__0 + d0_total;
+                const irgen_vd total__0 = pair__0 + total;
                 d0_b = d0_b__0;
                 b = b__0;
                 d0_q = d0_q__0;
                 q = q__0;
                 d0_r = d0_r__0;
                 r = r__0;
+                to_odd = to_odd__0;
+                to_next = to_next__0;
                 odd = odd__0;
                 power = power__0;
                 d0_first = d0_first__0;
                 first = first__0;
+                d0_second = d0_second__0;
+                second = second__0;
+                d0_pair = d0_pair__0;
+                pair = pair__0;
                 d0_total = d0_total__0;
                 total = total__0;
             }
@@ -5150,7 +5215,10 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
     irgen_vf b = irgen_bc_f32(0.0f);
     irgen_vf q = irgen_bc_f32(0.0f);
     irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf to_first = irgen_bc_f32(0.0f);
+    irgen_vf to_next = irgen_bc_f32(0.0f);
     irgen_vf first = irgen_bc_f32(0.0f);
+    irgen_vf pair = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const float term__0 = 1.0f;
@@ -5171,14 +5239,20 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
                 const irgen_vf irgen_c0 = b__0 + 1.0f;
                 const irgen_vf q__0 = irgen_c0 * b__0;
                 const irgen_vf r__0 = y / q__0;
-                const irgen_vf first__0 = irgen_c0 * r__0 * term;
-                const irgen_vf term__0 = b__0 * first__0 * r__0;
-                const irgen_vf total__0 = first__0 + term__0 + total;
+                const irgen_vf to_first__0 = irgen_c0 * r__0;
+                const irgen_vf to_next__0 = r__0 * y;
+                const irgen_vf first__0 = term * to_first__0;
+                const irgen_vf term__0 = term * to_next__0;
+                const irgen_vf pair__0 = first__0 + term__0;
+                const irgen_vf total__0 = pair__0 + total;
                 b = b__0;
                 q = q__0;
                 r = r__0;
+                to_first = to_first__0;
+                to_next = to_next__0;
                 first = first__0;
                 term = term__0;
+                pair = pair__0;
                 total = total__0;
             }
             {
@@ -5211,8 +5285,12 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
     irgen_vf b = irgen_bc_f32(0.0f);
     irgen_vf q = irgen_bc_f32(0.0f);
     irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf to_odd = irgen_bc_f32(0.0f);
+    irgen_vf to_next = irgen_bc_f32(0.0f);
     irgen_vf odd = irgen_bc_f32(0.0f);
     irgen_vf first = irgen_bc_f32(0.0f);
+    irgen_vf second = irgen_bc_f32(0.0f);
+    irgen_vf pair = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const float power__0 = 1.0f;
@@ -5230,16 +5308,24 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
                 const irgen_vf irgen_c0 = b__0 + 1.0f;
                 const irgen_vf q__0 = irgen_c0 * b__0;
                 const irgen_vf r__0 = 1.0f / q__0;
-                const irgen_vf odd__0 = -(power * (y * INV_ODD_f32[(int)(((float)(0 + irgen_k1)))]));
-                const irgen_vf power__0 = -(odd__0 * (y * INV_EVEN_f32[(int)(((float)(0 + irgen_k1)))]));
+                const irgen_vf to_odd__0 = y * INV_ODD_f32[(int)(((float)(0 + irgen_k1)))];
+                const irgen_vf to_next__0 = to_odd__0 * (y * INV_EVEN_f32[(int)(((float)(0 + irgen_k1)))]);
+                const irgen_vf odd__0 = -(power * to_odd__0);
+                const irgen_vf power__0 = power * to_next__0;
                 const irgen_vf first__0 = irgen_c0 * odd__0 * r__0;
-                const irgen_vf total__0 = b__0 * power__0 * r__0 + first__0 + total;
+                const irgen_vf second__0 = b__0 * power__0 * r__0;
+                const irgen_vf pair__0 = first__0 + second__0;
+                const irgen_vf total__0 = pair__0 + total;
                 b = b__0;
                 q = q__0;
                 r = r__0;
+                to_odd = to_odd__0;
+                to_next = to_next__0;
                 odd = odd__0;
                 power = power__0;
                 first = first__0;
+                second = second__0;
+                pair = pair__0;
                 total = total__0;
             }
             {
@@ -6395,7 +6481,10 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_v_f32(irg
     irgen_vf d0_b = irgen_bc_f32(0.0f);
     irgen_vf d0_q = irgen_bc_f32(0.0f);
     irgen_vf d0_r = irgen_bc_f32(0.0f);
+    irgen_vf d0_to_first = irgen_bc_f32(0.0f);
+    irgen_vf d0_to_next = irgen_bc_f32(0.0f);
     irgen_vf d0_first = irgen_bc_f32(0.0f);
+    irgen_vf d0_pair = irgen_bc_f32(0.0f);
     irgen_vf term = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
     irgen_vf done = irgen_bc_f32(0.0f);
@@ -6403,7 +6492,10 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_v_f32(irg
     irgen_vf b = irgen_bc_f32(0.0f);
     irgen_vf q = irgen_bc_f32(0.0f);
     irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf to_first = irgen_bc_f32(0.0f);
+    irgen_vf to_next = irgen_bc_f32(0.0f);
     irgen_vf first = irgen_bc_f32(0.0f);
+    irgen_vf pair = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
@@ -6412,7 +6504,10 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_v_f32(irg
         const float d0_b__0 = 0.0f;
         const float d0_q__0 = 0.0f;
         const float d0_r__0 = 0.0f;
+        const float d0_to_first__0 = 0.0f;
+        const float d0_to_next__0 = 0.0f;
         const float d0_first__0 = 0.0f;
+        const float d0_pair__0 = 0.0f;
         const float d0_term__1 = 0.0f;
         const float term__0 = 1.0f;
         const float d0_total__1 = 0.0f;
@@ -6423,7 +6518,10 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_v_f32(irg
         d0_b = irgen_bc_f32(d0_b__0);
         d0_q = irgen_bc_f32(d0_q__0);
         d0_r = irgen_bc_f32(d0_r__0);
+        d0_to_first = irgen_bc_f32(d0_to_first__0);
+        d0_to_next = irgen_bc_f32(d0_to_next__0);
         d0_first = irgen_bc_f32(d0_first__0);
+        d0_pair = irgen_bc_f32(d0_pair__0);
         term = irgen_bc_f32(term__0);
         total = irgen_bc_f32(total__0);
         done = irgen_bc_f32(done__0);
@@ -6443,24 +6541,34 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_v_f32(irg
                 const irgen_vf q__0 = irgen_c0 * b__0;
                 const irgen_vf d0_r__0 = -(d0_q__0 * y * (1.0f / q__0) * (1.0f / q__0));
                 const irgen_vf r__0 = y / q__0;
-                const irgen_vf irgen_c1 = r__0 * term;
-                const irgen_vf d0_first__0 = irgen_c1 * d0_b__0 + irgen_c0 * d0_r__0 * term + irgen_c0 * d0_term * r__0;
-                const irgen_vf first__0 = irgen_c0 * irgen_c1;
-                const irgen_vf irgen_c2 = b__0 * r__0;
-                const irgen_vf d0_term__0 = b__0 * d0_r__0 * first__0 + d0_b__0 * first__0 * r__0 + irgen_c2 * d0_first__0;
-                const irgen_vf term__0 = irgen_c2 * first__0;
-                const irgen_vf d0_total__0 = d0_first__0 + d0_term__0 + d0_total;
-                const irgen_vf total__0 = first__0 + term__0 + total;
+                const irgen_vf d0_to_first__0 = d0_b__0 * r__0 + irgen_c0 * d0_r__0;
+                const irgen_vf to_first__0 = irgen_c0 * r__0;
+                const irgen_vf d0_to_next__0 = d0_r__0 * y;
+                const irgen_vf to_next__0 = r__0 * y;
+                const irgen_vf d0_first__0 = d0_term * to_first__0 + d0_to_first__0 * term;
+                const irgen_vf first__0 = term * to_first__0;
+                const irgen_vf d0_term__0 = d0_term * to_next__0 + d0_to_next__0 * term;
+                const irgen_vf term__0 = term * to_next__0;
+                const irgen_vf d0_pair__0 = d0_first__0 + d0_term__0;
+                const irgen_vf pair__0 = first__0 + term__0;
+                const irgen_vf d0_total__0 = d0_pair__0 + d0_total;
+                const irgen_vf total__0 = pair__0 + total;
                 d0_b = d0_b__0;
                 b = b__0;
                 d0_q = d0_q__0;
                 q = q__0;
                 d0_r = d0_r__0;
                 r = r__0;
+                d0_to_first = d0_to_first__0;
+                to_first = to_first__0;
+                d0_to_next = d0_to_next__0;
+                to_next = to_next__0;
                 d0_first = d0_first__0;
                 first = first__0;
                 d0_term = d0_term__0;
                 term = term__0;
+                d0_pair = d0_pair__0;
+                pair = pair__0;
                 d0_total = d0_total__0;
                 total = total__0;
             }
@@ -6500,14 +6608,20 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
     irgen_vf d0_q = irgen_bc_f32(0.0f);
     irgen_vf d0_r = irgen_bc_f32(0.0f);
     irgen_vf d0_first = irgen_bc_f32(0.0f);
+    irgen_vf d0_second = irgen_bc_f32(0.0f);
+    irgen_vf d0_pair = irgen_bc_f32(0.0f);
     irgen_vf power = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
     irgen_vf k = irgen_bc_f32(0.0f);
     irgen_vf b = irgen_bc_f32(0.0f);
     irgen_vf q = irgen_bc_f32(0.0f);
     irgen_vf r = irgen_bc_f32(0.0f);
+    irgen_vf to_odd = irgen_bc_f32(0.0f);
+    irgen_vf to_next = irgen_bc_f32(0.0f);
     irgen_vf odd = irgen_bc_f32(0.0f);
     irgen_vf first = irgen_bc_f32(0.0f);
+    irgen_vf second = irgen_bc_f32(0.0f);
+    irgen_vf pair = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret1 = irgen_bc_f32(0.0f);
     {
@@ -6516,6 +6630,8 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
         const float d0_q__0 = 0.0f;
         const float d0_r__0 = 0.0f;
         const float d0_first__0 = 0.0f;
+        const float d0_second__0 = 0.0f;
+        const float d0_pair__0 = 0.0f;
         const float power__0 = 1.0f;
         const float d0_total__1 = 0.0f;
         const float total__0 = 0.0f;
@@ -6524,6 +6640,8 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
         d0_q = irgen_bc_f32(d0_q__0);
         d0_r = irgen_bc_f32(d0_r__0);
         d0_first = irgen_bc_f32(d0_first__0);
+        d0_second = irgen_bc_f32(d0_second__0);
+        d0_pair = irgen_bc_f32(d0_pair__0);
         power = irgen_bc_f32(power__0);
         total = irgen_bc_f32(total__0);
     }
@@ -6541,24 +6659,36 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
                 const irgen_vf q__0 = irgen_c0 * b__0;
                 const irgen_vf d0_r__0 = -(d0_q__0 * (1.0f / q__0) * (1.0f / q__0));
                 const irgen_vf r__0 = 1.0f / q__0;
-                const irgen_vf odd__0 = -(power * (y * INV_ODD_f32[(int)(((float)(0 + irgen_k1)))]));
-                const irgen_vf power__0 = -(odd__0 * (y * INV_EVEN_f32[(int)(((float)(0 + irgen_k1)))]));
+                const irgen_vf to_odd__0 = y * INV_ODD_f32[(int)(((float)(0 + irgen_k1)))];
+                const irgen_vf to_next__0 = to_odd__0 * (y * INV_EVEN_f32[(int)(((float)(0 + irgen_k1)))]);
+                const irgen_vf odd__0 = -(power * to_odd__0);
+                const irgen_vf power__0 = power * to_next__0;
                 const irgen_vf irgen_c1 = odd__0 * r__0;
                 const irgen_vf d0_first__0 = irgen_c1 * d0_b__0 + irgen_c0 * d0_r__0 * odd__0;
                 const irgen_vf first__0 = irgen_c0 * irgen_c1;
                 const irgen_vf irgen_c2 = b__0 * power__0;
-                const irgen_vf d0_total__0 = d0_b__0 * power__0 * r__0 + d0_first__0 + irgen_c2 * d0_r__0 + d0_total;
-                const irgen_vf total__0 = first__0 + irgen_c2 * r__0 + total;
+                const irgen_vf d0_second__0 = d0_b__0 * power__0 * r__0 + irgen_c2 * d0_r__0;
+                const irgen_vf second__0 = irgen_c2 * r__0;
+                const irgen_vf d0_pair__0 = d0_first__0 + d0_second__0;
+                const irgen_vf pair__0 = first__0 + second__0;
+                const irgen_vf d0_total__0 = d0_pair__0 + d0_total;
+                const irgen_vf total__0 = pair__0 + total;
                 d0_b = d0_b__0;
                 b = b__0;
                 d0_q = d0_q__0;
                 q = q__0;
                 d0_r = d0_r__0;
                 r = r__0;
+                to_odd = to_odd__0;
+                to_next = to_next__0;
                 odd = odd__0;
                 power = power__0;
                 d0_first = d0_first__0;
                 first = first__0;
+                d0_second = d0_second__0;
+                second = second__0;
+                d0_pair = d0_pair__0;
+                pair = pair__0;
                 d0_total = d0_total__0;
                 total = total__0;
             }

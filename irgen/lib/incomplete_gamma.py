@@ -32,7 +32,10 @@ def log_prefactor(a, y):
 @dsl
 def lower_series(a, y):
     """sum over n >= 0 of y^n / ((a + 1) ... (a + n)); P = prefactor * this. Two terms a
-    step, with one division for both: y / (a + n) = (a + n + 1) y / ((a + n)(a + n + 1))."""
+    step, with one division for both: y / (a + n) = (a + n + 1) y / ((a + n)(a + n + 1)).
+    The ratios are named, so that from one step to the next the term (and its tangent)
+    passes through one multiplication, the total through one addition: the loop runs at the
+    speed of that chain, not of three products in a row."""
     term = 1.0
     total = 1.0
     done = 0.0
@@ -40,9 +43,12 @@ def lower_series(a, y):
         b = a + (2.0 * k + 1.0)
         q = b * (b + 1.0)         # named, so that forward mode divides by q, not by b and b + 1
         r = y / q
-        first = term * ((b + 1.0) * r)
-        term = first * (b * r)
-        total = total + first + term
+        to_first = (b + 1.0) * r  # y / b
+        to_next = y * r           # y^2 / (b (b + 1))
+        first = term * to_first
+        term = term * to_next
+        pair = first + term
+        total = total + pair
         if converged(term, total):
             done = 1.0
             break
@@ -52,17 +58,22 @@ def lower_series(a, y):
 @dsl
 def small_a_sum(a, y):
     """sum over n >= 1 of (-y)^n / (n! (a + n)), alternating with shrinking terms for y < 2.
-    Two terms a step with one division, as in lower_series."""
+    Two terms a step with one division, as in lower_series, and as there the power passes
+    from step to step through one multiplication."""
     power = 1.0
     total = 0.0
     for k in range(100):
         b = a + (2.0 * k + 1.0)
         q = b * (b + 1.0)
         r = 1.0 / q
-        odd = -power * y * INV_ODD[k]
-        power = -odd * y * INV_EVEN[k]
+        to_odd = y * INV_ODD[k]
+        to_next = to_odd * (y * INV_EVEN[k])
+        odd = -(power * to_odd)
+        power = power * to_next
         first = odd * ((b + 1.0) * r)
-        total = total + first + power * (b * r)
+        second = power * (b * r)
+        pair = first + second
+        total = total + pair
         if converged(first, total):
             break
     return total
