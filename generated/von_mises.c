@@ -3843,25 +3843,27 @@ static inline __attribute__((always_inline)) irgen_vd kernel_implicit_score_v_f6
    2%). The order is the same either way. */
 #define IRGEN_PARTS 8
 #define IRGEN_ONE_PART_UPTO 32
+/* the sort with `parts` sets of counters; always inlined, so that each call's constant
+   count shapes its loops */
+static inline __attribute__((always_inline)) void irgen_order_parts(
+    const unsigned char* key, int len, int* order, const int parts)
+{
+    int count[IRGEN_PARTS][IRGEN_GROUPS];
+    memset(count, 0, (size_t)parts * sizeof count[0]);
+    const int q = len / parts;               /* the last part also takes the rest */
+    for (int j = 0; j < q; ++j)
+        for (int k = 0; k < parts; ++k) count[k][key[k * q + j]]++;
+    for (int j = parts * q; j < len; ++j) count[parts - 1][key[j]]++;
+    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
+        for (int k = 0; k < parts; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
+    for (int j = 0; j < q; ++j)
+        for (int k = 0; k < parts; ++k) order[count[k][key[k * q + j]]++] = k * q + j;
+    for (int j = parts * q; j < len; ++j) order[count[parts - 1][key[j]]++] = j;
+}
 static inline void irgen_order_chunk(const unsigned char* key, int len, int* order)
 {
-    if (len <= IRGEN_ONE_PART_UPTO) {
-        int at[IRGEN_GROUPS] = { 0 };
-        for (int j = 0; j < len; ++j) at[key[j]]++;
-        for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g) { const int c = at[g]; at[g] = s; s += c; }
-        for (int j = 0; j < len; ++j) order[at[key[j]]++] = j;
-        return;
-    }
-    int count[IRGEN_PARTS][IRGEN_GROUPS] = { { 0 } };
-    const int q = len / IRGEN_PARTS;         /* the last part also takes the rest */
-    for (int j = 0; j < q; ++j)
-        for (int k = 0; k < IRGEN_PARTS; ++k) count[k][key[k * q + j]]++;
-    for (int j = IRGEN_PARTS * q; j < len; ++j) count[IRGEN_PARTS - 1][key[j]]++;
-    for (int g = 0, s = 0; g < IRGEN_GROUPS; ++g)
-        for (int k = 0; k < IRGEN_PARTS; ++k) { const int c = count[k][g]; count[k][g] = s; s += c; }
-    for (int j = 0; j < q; ++j)
-        for (int k = 0; k < IRGEN_PARTS; ++k) order[count[k][key[k * q + j]]++] = k * q + j;
-    for (int j = IRGEN_PARTS * q; j < len; ++j) order[count[IRGEN_PARTS - 1][key[j]]++] = j;
+    if (len <= IRGEN_ONE_PART_UPTO) irgen_order_parts(key, len, order, 1);
+    else irgen_order_parts(key, len, order, IRGEN_PARTS);
 }
 
 static __attribute__((noinline)) void irgen_cdf_float64_part(int64_t first, int64_t last, int64_t n, const double* in0, int64_t s0, const double* in1, int64_t s1, const double* in2, int64_t s2, double* out0)
