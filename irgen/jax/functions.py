@@ -63,6 +63,23 @@ def like(t, z):
     return jax.reshard(t, zs.spec)
 
 
+def _first_order(call, what):
+    """A custom call that says so where it is differentiated: the public functions' first
+    derivatives come from the kernels' gradients (custom_jvp rules around these calls), and
+    no kernel gives a second derivative (jax.hessian, a grad of a gradient, a derivative of
+    implicit_grad or cdf_grad). Calls on values without tangents run as they are."""
+    wrapped = jax.custom_jvp(call)
+
+    @wrapped.defjvp
+    def no_second(primals, tangents):
+        raise NotImplementedError(
+            f"{what}: a derivative of a derivative was asked for. irgen's kernels give the "
+            "first derivatives of cdf, log_cdf, log_sf, log_prob and rsample, not second "
+            "ones (jax.hessian, a grad of a grad, or a derivative of implicit_grad, "
+            "cdf_grad or log_prob_grad)")
+    return wrapped
+
+
 class Functions:
     """cdf, log_cdf, log_sf, log_prob, cdf_grad, log_prob_grad, implicit_grad, sample and
     rsample of one generated module, on JAX arrays."""
@@ -96,8 +113,9 @@ class Functions:
             shape = shape[:-1]
         name = self._xla.names(self._host)[kernel, dtype.name]
         results = [jax.ShapeDtypeStruct(shape, dtype) for _ in k.outputs]
-        call = jax.ffi.ffi_call(name, results, vmap_method="broadcast_all"
-                                if k.kind == "map" else "sequential")
+        call = _first_order(jax.ffi.ffi_call(name, results, vmap_method="broadcast_all"
+                                             if k.kind == "map" else "sequential"),
+                            f"irgen.jax.{self.name}: {kernel}")
         inputs = ([] if seed is None else [seed]) + list(args)
         return [_vary_like(o, inputs) for o in call(*inputs)]
 

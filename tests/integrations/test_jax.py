@@ -170,6 +170,26 @@ def test_jit_vmap_grad_composed():
     assert _same(t, ij.gamma.implicit_grad(z, a, 2.0)[0])
 
 
+def test_second_derivatives_are_refused_by_name():
+    """First derivatives in both modes, and through the gradients' own kernels; a derivative
+    of those (which no kernel gives) raises, naming the function, not a silent zero."""
+    key = jax.random.key(2)
+    a = jnp.array([0.7, 3.0])
+    g = jax.grad(lambda a: ij.gamma.log_prob(1.5, a, 1.0).sum())(a)
+    assert _same(g, ij.gamma.log_prob_grad(1.5, a, 1.0)[2])
+    fwd = jax.jacfwd(lambda a: ij.gamma.rsample(key, a, 1.0))(a)
+    assert _same(jnp.diag(fwd), ij.gamma.implicit_grad(ij.gamma.rsample(key, a, 1.0), a, 1.0)[0])
+    for what, f in [("log_prob_grad", jax.hessian(lambda a: ij.gamma.log_prob(1.5, a, 1.0))),
+                    ("rsample", jax.grad(lambda a: jax.grad(
+                        lambda b: ij.gamma.rsample(key, b, 1.0))(a))),
+                    ("implicit_grad", jax.grad(lambda a: ij.gamma.implicit_grad(1.0, a, 1.0)[0])),
+                    ("cdf_grad", jax.jacfwd(lambda a: ij.gamma.cdf_grad(1.0, a, 1.0)[1]))]:
+        with pytest.raises(NotImplementedError, match=f"irgen.jax.gamma: {what}: a derivative"):
+            f(jnp.float64(2.0))
+    # a draw of sample() is not differentiable, and says so by a zero gradient (stop_gradient)
+    assert jax.grad(lambda a: ij.gamma.sample(key, a, 1.0))(2.0) == 0.0
+
+
 def test_dirichlet_rows():
     key = jax.random.key(8)
     alpha = jnp.array([[1.0, 2.0, 3.0], [0.5, 0.5, 4.0]])
