@@ -98,6 +98,9 @@ class Functions:
         for kernel in ("cdf", "log_cdf", "log_sf", "log_prob"):
             if kernel in self.kernels:
                 setattr(self, kernel, self._differentiable(kernel))
+        for kernel in ("icdf", "log_icdf", "icdf_upper"):
+            if kernel in self.kernels and not self.rows:
+                setattr(self, kernel, self._quantile(kernel))
         self._rsample = jax.custom_jvp(self._rsample_primal, nondiff_argnums=(0,))
         self._rsample.defjvp(self._rsample_jvp)
 
@@ -161,6 +164,38 @@ class Functions:
         f.__doc__ = f"{kernel}(x, {', '.join(self.params)}) of {self.name}, differentiable."
         return f
 
+    def _quantile(self, kernel):
+        """kernel(u, *params) (icdf; log_icdf of log u; icdf_upper of log(1 - u)), with its
+        tangent by the implicit function theorem: dz = du / q(z) + sum dz/dp dp, where
+        dz/dp are the implicit gradients at z (from icdf_grad for icdf, where they come in
+        the same call) and du = u dlog_u = -(1 - u) dlog_1mu."""
+        @jax.custom_jvp
+        def f(*args):
+            args, shape, dt = self._map_args(args)
+            return self._call(kernel, args, shape, dt)[0]
+
+        @f.defjvp
+        def f_jvp(primals, tangents):
+            args, shape, dt = self._map_args(primals)
+            tu, *tp = [jnp.asarray(t, dt) for t in tangents]
+            if kernel == "icdf":
+                z, dz_du, *dz_dp = self._call("icdf_grad", args, shape, dt)
+                dz = dz_du * tu
+            else:
+                z = self._call(kernel, args, shape, dt)[0]
+                params = args[1:]
+                dz_dp = self._call("implicit_grad", [z, *params], shape, dt)
+                # u / q(z) (log_icdf), -(1 - u) / q(z) (icdf_upper), in log space: u may
+                # be far below the least float
+                ratio = jnp.exp(args[0] - self._call("log_prob", [z, *params], shape, dt)[0])
+                dz = (ratio if kernel == "log_icdf" else -ratio) * tu
+            return z, like(dz + sum(g * t for g, t in zip(dz_dp, tp)), z)
+
+        f.__name__ = kernel
+        first = {"icdf": "u", "log_icdf": "log_u", "icdf_upper": "log_1mu"}[kernel]
+        f.__doc__ = f"{kernel}({first}, {', '.join(self.params)}) of {self.name}, differentiable."
+        return f
+
     def _simplex_log_prob_jvp(self, args, shape, dt, tangents):
         """The Dirichlet's log density and its tangent in closed form (no kernel computes
         its scores): d/dx_j = (alpha_j - 1) / x_j, d/dalpha_j = log x_j - psi(alpha_j) +
@@ -185,6 +220,11 @@ class Functions:
     def log_prob_grad(self, x, *params):
         """log q, d log q / dx, d log q / dp for each parameter (a tuple)."""
         return self._plain("log_prob_grad", (x, *params))
+
+    def icdf_grad(self, u, *params):
+        """(z, (dz/du, dz/dp for each parameter)), z = F^-1(u), as the NumPy module's."""
+        z, *dz = self._plain("icdf_grad", (u, *params))
+        return z, tuple(dz)
 
     def implicit_grad(self, z, *params):
         """dz/dp for each parameter at draws z (a tuple where there are several)."""

@@ -74,6 +74,15 @@ class _Generated(nd.Distribution):
     def cdf(self, value):
         return self._functions.cdf(value, *self._params)
 
+    def icdf(self, q):
+        """The quantile, from the module's icdf kernel: differentiable in q (dz/dq = 1 / q(z))
+        and in every parameter (the implicit gradients)."""
+        return self._functions.icdf(q, *self._params)
+
+    def entropy(self):
+        """NumPyro's closed form, where NumPyro has one (NotImplementedError otherwise)."""
+        return self._numpyro().entropy()
+
     def _numpyro(self):
         if self._equivalent is None:
             raise NotImplementedError(f"numpyro has no {type(self).__name__}")
@@ -89,11 +98,12 @@ class _Generated(nd.Distribution):
 
 
 def from_module(module, names=None, *, order=None, defaults=None, name=None,
-                equivalent=None, parent=None):
+                equivalent=None, parent=None, entropy=None):
     """A NumPyro distribution class over a generated module (or its import name): names,
     its argument names (default: the module's parameters); order, the module's parameters
     as those names; defaults, values of trailing arguments that may be left out;
-    equivalent, NumPyro's class of the same distribution (for mean and variance)."""
+    equivalent, NumPyro's class of the same distribution (for mean, variance and entropy);
+    entropy, a closed form (a function of the instance) where NumPyro has none."""
     functions = _ijax.from_module(module)
     module = functions.module
     names = tuple(names or functions.params)
@@ -108,11 +118,23 @@ def from_module(module, names=None, *, order=None, defaults=None, name=None,
             "__module__": __name__,
             "__doc__": (module.__doc__ or "").split("\n")[0]
                        + f"\n\nirgen's {module.name} kernels, as a NumPyro distribution."}
+    if entropy is not None:
+        body["entropy"] = entropy
     return type(name or module.name.title().replace("_", ""), (parent or _Generated,), body)
 
 
+def _von_mises_entropy(d):
+    """log(2 pi I0(k)) - k I1(k) / I0(k), by exponentially scaled Bessel functions (NumPyro's
+    VonMises has no entropy; irgen.torch's has the same)."""
+    k = jnp.asarray(d.concentration)
+    i0e, i1e = jax.scipy.special.i0e(k), jax.scipy.special.i1e(k)
+    return jnp.broadcast_to(math.log(2 * math.pi) + jnp.log(i0e) + k * (1 - i1e / i0e),
+                            d.batch_shape)
+
+
 for _name in BUILT_INS:
-    globals()[_name] = from_module(**options(_name), equivalent=getattr(nd, _name, None))
+    globals()[_name] = from_module(**options(_name), equivalent=getattr(nd, _name, None),
+                                   entropy=_von_mises_entropy if _name == "VonMises" else None)
 
 
 class Dirichlet(nd.Distribution):
@@ -140,6 +162,9 @@ class Dirichlet(nd.Distribution):
     @property
     def mean(self):
         return nd.Dirichlet(self.concentration).mean
+
+    def entropy(self):
+        return nd.Dirichlet(self.concentration).entropy()
 
     @property
     def variance(self):

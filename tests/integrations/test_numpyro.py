@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy import stats
 
 jax = pytest.importorskip("jax")
 numpyro = pytest.importorskip("numpyro")
@@ -45,6 +46,16 @@ def test_each_class_follows_numpyros_conventions(name):
     lp = jax.jit(lambda d, x: d.log_prob(x))(ours, x)
     assert np.array_equal(lp, ours.log_prob(x), equal_nan=True)
     assert np.allclose(ours.mean, theirs.mean, equal_nan=True)
+    # entropy: NumPyro's closed form where it has one; von Mises against scipy
+    if name == "VonMises":
+        want = [stats.vonmises(float(k)).entropy() for k in values[1]]
+        assert np.allclose(ours.entropy(), want, rtol=1e-5)
+    elif type(theirs).entropy is not dist.Distribution.entropy:
+        assert np.allclose(ours.entropy(), theirs.entropy(), rtol=1e-6)
+    # icdf: the quantile kernel, where the CDF has an inverse on the real line
+    q = jnp.array([0.1, 0.5, 0.93])
+    z = ours.icdf(q)
+    assert z.shape == (3,) and np.allclose(ours.cdf(z), q, rtol=1e-5), name
 
 
 def test_dirichlet_truncated_and_mixture_shapes():
@@ -53,6 +64,8 @@ def test_dirichlet_truncated_and_mixture_shapes():
     z = d.sample(jax.random.key(0), (4,))
     assert z.shape == (4, 2, 3) and d.log_prob(z).shape == (4, 2)
     assert np.allclose(d.log_prob(z), dist.Dirichlet(alpha).log_prob(z), rtol=1e-5)
+    assert np.allclose(d.entropy(), [stats.dirichlet(np.asarray(a)).entropy() for a in alpha],
+                       rtol=1e-5)
     t = ind.Truncated(ind.Gamma(jnp.array([2.0, 5.0]), 1.0), 0.5, 3.0)
     z = t.sample(jax.random.key(1), (1000,))
     assert z.shape == (1000, 2) and bool(((z >= 0.5) & (z <= 3.0)).all())
