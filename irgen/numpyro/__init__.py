@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpyro.distributions as nd
 from numpyro.distributions import constraints
+from numpyro.distributions.kl import kl_divergence
 
 from .. import jax as _ijax
 from ..jax import compose as _compose
@@ -169,6 +170,44 @@ class Dirichlet(nd.Distribution):
     @property
     def variance(self):
         return nd.Dirichlet(self.concentration).variance
+
+
+# KL(p || q) where either is one of these: NumPyro's closed form for their NumPyro
+# equivalents (NotImplementedError where NumPyro has none), so that TraceMeanField_ELBO and
+# kl_divergence take them, and a model's prior may be NumPyro's own class
+def _as_numpyro(d):
+    if isinstance(d, _Generated):
+        return d._numpyro()
+    if isinstance(d, Dirichlet):
+        return nd.Dirichlet(d.concentration)
+    return d
+
+
+def _kl(p, q):
+    return kl_divergence(_as_numpyro(p), _as_numpyro(q))
+
+
+for _ours in (_Generated, Dirichlet):
+    kl_divergence.register(_ours, _Generated)(_kl)
+    kl_divergence.register(_ours, Dirichlet)(_kl)
+    for _theirs in {getattr(nd, n) for n in (*BUILT_INS, "Dirichlet")}:
+        kl_divergence.register(_ours, _theirs)(_kl)
+        kl_divergence.register(_theirs, _ours)(_kl)
+
+
+def _kl_von_mises(p, q):
+    """log(I0(k_q) / I0(k_p)) + A(k_p) (k_p - k_q cos(mu_p - mu_q)), A = I1 / I0 (NumPyro has
+    no von Mises divergence; irgen.torch's is the same)."""
+    kp, kq = jnp.asarray(p.concentration), jnp.asarray(q.concentration)
+    i0e, i1e = jax.scipy.special.i0e, jax.scipy.special.i1e
+    value = (jnp.log(i0e(kq) / i0e(kp)) + kq - kp
+             + i1e(kp) / i0e(kp) * (kp - kq * jnp.cos(p.loc - q.loc)))
+    return jnp.broadcast_to(value, jax.lax.broadcast_shapes(p.batch_shape, q.batch_shape))
+
+
+for _p, _q in ((VonMises, VonMises), (VonMises, nd.VonMises),  # noqa: F821 (made above)
+               (nd.VonMises, VonMises)):  # noqa: F821
+    kl_divergence.register(_p, _q)(_kl_von_mises)
 
 
 class Truncated(nd.Distribution):
