@@ -130,8 +130,10 @@ class Functions:
         return [jnp.broadcast_to(a.astype(dt), shape) for a in arrays], shape, dt
 
     # ---- elementwise functions
-    def _differentiable(self, kernel):
-        """kernel(x, *params) with its tangent from the kernels' gradients."""
+    def _with_rule(self, kernel, first, rule):
+        """kernel(first, *params) as a JAX function whose tangent is rule's: rule(args,
+        shape, dtype, tangents) -> (value, tangent), on the arguments broadcast to one
+        shape and dtype."""
         @jax.custom_jvp
         def f(*args):
             args, shape, dt = self._map_args(args)
@@ -140,7 +142,15 @@ class Functions:
         @f.defjvp
         def f_jvp(primals, tangents):
             args, shape, dt = self._map_args(primals)
-            tangents = [jnp.asarray(t, dt) for t in tangents]
+            return rule(args, shape, dt, [jnp.asarray(t, dt) for t in tangents])
+
+        f.__name__ = kernel
+        f.__doc__ = f"{kernel}({first}, {', '.join(self.params)}) of {self.name}, differentiable."
+        return f
+
+    def _differentiable(self, kernel):
+        """kernel(x, *params) with its tangent from the kernels' gradients."""
+        def rule(args, shape, dt, tangents):
             if kernel == "log_prob" and self.rows:
                 return self._simplex_log_prob_jvp(args, shape, dt, tangents)
             if kernel == "log_prob":
@@ -160,24 +170,15 @@ class Functions:
             factor = jnp.where(jnp.isfinite(value), jnp.exp(-value), 0)
             return value, like(dcdf * factor * (1 if kernel == "log_cdf" else -1), value)
 
-        f.__name__ = kernel
-        f.__doc__ = f"{kernel}(x, {', '.join(self.params)}) of {self.name}, differentiable."
-        return f
+        return self._with_rule(kernel, "x", rule)
 
     def _quantile(self, kernel):
         """kernel(u, *params) (icdf; log_icdf of log u; icdf_upper of log(1 - u)), with its
         tangent by the implicit function theorem: dz = du / q(z) + sum dz/dp dp, where
         dz/dp are the implicit gradients at z (from icdf_grad for icdf, where they come in
         the same call) and du = u dlog_u = -(1 - u) dlog_1mu."""
-        @jax.custom_jvp
-        def f(*args):
-            args, shape, dt = self._map_args(args)
-            return self._call(kernel, args, shape, dt)[0]
-
-        @f.defjvp
-        def f_jvp(primals, tangents):
-            args, shape, dt = self._map_args(primals)
-            tu, *tp = [jnp.asarray(t, dt) for t in tangents]
+        def rule(args, shape, dt, tangents):
+            tu, *tp = tangents
             if kernel == "icdf":
                 z, dz_du, *dz_dp = self._call("icdf_grad", args, shape, dt)
                 dz = dz_du * tu
@@ -191,10 +192,8 @@ class Functions:
                 dz = (ratio if kernel == "log_icdf" else -ratio) * tu
             return z, like(dz + sum(g * t for g, t in zip(dz_dp, tp)), z)
 
-        f.__name__ = kernel
         first = {"icdf": "u", "log_icdf": "log_u", "icdf_upper": "log_1mu"}[kernel]
-        f.__doc__ = f"{kernel}({first}, {', '.join(self.params)}) of {self.name}, differentiable."
-        return f
+        return self._with_rule(kernel, first, rule)
 
     def _simplex_log_prob_jvp(self, args, shape, dt, tangents):
         """The Dirichlet's log density and its tangent in closed form (no kernel computes
