@@ -15,15 +15,32 @@ from ..runtime.promotion import FLOATS
 
 
 def _dtype(values, dtype=None):
-    """The kernels' dtype for these values: the one asked for, else their promotion, at
-    least the default float (integers and bools give it), at most float64."""
+    """The kernels' dtype for these values: the one asked for, else their promotion; the
+    default float for integers and bools, float32 for half floats, at most float64."""
     if dtype is None:
         dtype = jnp.result_type(*values) if values else jnp.result_type(float)
     dtype = np.dtype(dtype)
     if dtype not in FLOATS:
         dtype = np.dtype(jnp.result_type(float)) if not jnp.issubdtype(dtype, jnp.floating) \
-            or dtype.itemsize < 4 else np.dtype(np.float64)
+            else np.dtype(np.float32) if dtype.itemsize < 4 else np.dtype(np.float64)
     return np.dtype(jax.dtypes.canonicalize_dtype(dtype))
+
+
+HALVES = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
+
+
+def _half(values, dtype=None):
+    """float16 or bfloat16 where the results take it (the dtype asked for, else the values'
+    promotion, as JAX's own functions of half floats give them), else None: the kernels
+    compute in float32, and the results (tangents too) are rounded to it."""
+    if dtype is None and not values:
+        return None
+    dtype = np.dtype(jnp.result_type(*values) if dtype is None else dtype)
+    return dtype if dtype in HALVES else None
+
+
+def _rounded(results, half):
+    return results if half is None else [r.astype(half) for r in results]
 
 
 def seed_words(key, offset=0):
@@ -136,13 +153,16 @@ class Functions:
         shape and dtype."""
         @jax.custom_jvp
         def f(*args):
+            half = _half(args)
             args, shape, dt = self._map_args(args)
-            return self._call(kernel, args, shape, dt)[0]
+            return _rounded(self._call(kernel, args, shape, dt), half)[0]
 
         @f.defjvp
         def f_jvp(primals, tangents):
+            half = _half(primals)
             args, shape, dt = self._map_args(primals)
-            return rule(args, shape, dt, [jnp.asarray(t, dt) for t in tangents])
+            return tuple(_rounded(rule(args, shape, dt, [jnp.asarray(t, dt) for t in tangents]),
+                                  half))
 
         f.__name__ = kernel
         f.__doc__ = f"{kernel}({first}, {', '.join(self.params)}) of {self.name}, differentiable."
@@ -208,8 +228,9 @@ class Functions:
 
     def _plain(self, kernel, args):
         """A kernel's results as the NumPy module gives them: one array, or a tuple."""
+        half = _half(args)
         args, shape, dt = self._map_args(args)
-        out = self._call(kernel, args, shape, dt)
+        out = _rounded(self._call(kernel, args, shape, dt), half)
         return out[0] if len(out) == 1 else tuple(out)
 
     def cdf_grad(self, x, *params):
@@ -253,25 +274,26 @@ class Functions:
         element's index and draws what the whole draw has there."""
         args, shape, dt = self._draw_args([jax.lax.stop_gradient(p) for p in params], shape,
                                           dtype)
-        return self._call("sample", args, shape, dt, seed_words(key, offset))[0]
+        return _rounded(self._call("sample", args, shape, dt, seed_words(key, offset)),
+                        _half([], dtype))[0]
 
     def rsample(self, key, *params, shape=None, dtype=None, offset=0):
         """Draws as sample's, differentiable in the parameters: the tangent of a draw is its
         implicit reparameterization gradient times the parameters' tangents."""
         args, shape, dt = self._draw_args(params, shape, dtype)
-        return self._rsample((shape, dt), seed_words(key, offset), *args)
+        return self._rsample((shape, dt, _half([], dtype)), seed_words(key, offset), *args)
 
     def _rsample_primal(self, static, seed, *args):
-        shape, dt = static
-        return self._call("rsample", args, shape, dt, seed)[0]
+        shape, dt, half = static
+        return _rounded(self._call("rsample", args, shape, dt, seed), half)[0]
 
     def _rsample_jvp(self, static, primals, tangents):
-        shape, dt = static
+        shape, dt, half = static
         seed, *args = primals
         z, *grads = self._call("rsample", args, shape, dt, seed)
         ts = [jnp.asarray(t, dt) for t in tangents[1:]]
         if self.rows:      # z = gamma draws / their sum; v = their implicit gradients / sum
             v, t = grads[0], ts[0]
             vt = v * t
-            return z, like(vt - z * vt.sum(-1, keepdims=True), z)
-        return z, like(sum(g * t for g, t in zip(grads, ts)), z)
+            return tuple(_rounded([z, like(vt - z * vt.sum(-1, keepdims=True), z)], half))
+        return tuple(_rounded([z, like(sum(g * t for g, t in zip(grads, ts)), z)], half))

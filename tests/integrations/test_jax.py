@@ -255,6 +255,33 @@ def test_invalid_parameters_give_nan_and_dtypes_follow_jax():
         assert ij.gamma.sample(jax.random.key(0), 2.0, 1.0, shape=(3,)).dtype == jnp.float32
 
 
+@pytest.mark.parametrize("half", ["float16", "bfloat16"])
+def test_half_floats_give_half_floats_computed_in_float32(half):
+    """As JAX's own functions of half floats: the results and tangents in the inputs' dtype,
+    here the float32 kernels' rounded; a sampler asked for a half dtype gives the float32
+    draws rounded (by default, the float32 draws themselves)."""
+    h = jnp.dtype(half)
+    x, a = jnp.array([0.5, 1.0, 2.0], h), jnp.array([0.7, 2.0, 5.0], h)
+    x32, a32 = x.astype(jnp.float32), a.astype(jnp.float32)
+    for kernel in ("cdf", "log_prob", "log_cdf", "log_sf"):
+        got = getattr(ij.gamma, kernel)(x, a, 1.0)
+        assert _same(got, getattr(ij.gamma, kernel)(x32, a32, 1.0).astype(h)), kernel
+    g = jax.grad(lambda a: ij.gamma.log_prob(x, a, 1.0).sum())(a)
+    assert _same(g, ij.gamma.log_prob_grad(x32, a32, 1.0)[2].astype(h))
+    assert all(r.dtype == h for r in ij.gamma.implicit_grad(x, a, 1.0))
+    u = jnp.array([0.3, 0.9], h)
+    assert _same(ij.gamma.icdf(u, a[:2], 1.0),
+                 ij.gamma.icdf(u.astype(jnp.float32), a32[:2], 1.0).astype(h))
+    key = jax.random.key(5)
+    z = ij.gamma.rsample(key, a, 1.0, dtype=h)
+    assert _same(z, ij.gamma.rsample(key, a32, 1.0, dtype=jnp.float32).astype(h))
+    gz = jax.grad(lambda a: ij.gamma.rsample(key, a, 1.0, dtype=h).sum())(a)
+    z32 = ij.gamma.rsample(key, a32, 1.0, dtype=jnp.float32)
+    assert _same(gz, ij.gamma.implicit_grad(z32, a32, 1.0)[0].astype(h))
+    assert ij.gamma.sample(key, a, 1.0, dtype=h).dtype == h
+    assert ij.gamma.sample(key, a, 1.0).dtype == jnp.float32     # the kernels' float
+
+
 def test_a_users_distribution_gets_its_handlers_from_irgen_build(tmp_path):
     """The log-logistic example built from its DSL file: `irgen build` writes its XLA
     handlers beside its C source, and irgen.jax runs them: the NumPy module's values and
