@@ -102,6 +102,8 @@ def _truncated_jvp(f, n_params, primals, tangents):
     q_lo = jnp.where(jnp.isfinite(low) & jnp.isfinite(q_lo), q_lo, 0)
     q_hi = jnp.where(jnp.isfinite(high) & jnp.isfinite(q_hi), q_hi, 0)
     t = t + (1 - u) * q_lo * tlo + u * q_hi * thi
+    # in u (a quantile's argument; a draw's u has none): mass dz/du = 1 / q(z) of the window
+    t = t + jnp.exp(_window(f, params, low, high)[3]) * tangents[0]
     return z, like(t / q, z)
 
 
@@ -123,15 +125,51 @@ def truncated_rsample(f, key, params, low, high, shape=None, dtype=None):
     return _truncated(f, len(params), u, *arrays)
 
 
-def truncated_log_prob(f, z, params, low, high):
-    """log q(z) - log(F(high) - F(low)) inside [low, high], -inf outside."""
+def _window(f, params, low, high):
+    """(log F(low), log S(low), whether the window lies in the upper half (F(low) > 1/2,
+    where S keeps the digits), log(F(high) - F(low)) in the form that keeps its digits)."""
     lf_lo, lf_hi = f.log_cdf(low, *params), f.log_cdf(high, *params)
     ls_lo, ls_hi = f.log_sf(low, *params), f.log_sf(high, *params)
-    # the window's mass in the form that keeps its digits
-    log_mass = jnp.where(lf_lo > jnp.log(0.5), ls_lo + jnp.log(-jnp.expm1(ls_hi - ls_lo)),
+    upper = lf_lo > jnp.log(0.5)
+    log_mass = jnp.where(upper, ls_lo + jnp.log(-jnp.expm1(ls_hi - ls_lo)),
                          lf_hi + jnp.log(-jnp.expm1(lf_lo - lf_hi)))
+    return lf_lo, ls_lo, upper, log_mass
+
+
+def truncated_log_prob(f, z, params, low, high):
+    """log q(z) - log(F(high) - F(low)) inside [low, high], -inf outside."""
+    log_mass = _window(f, params, low, high)[3]
     inside = (z >= low) & (z <= high)
     return jnp.where(inside, f.log_prob(z, *params) - log_mass, -jnp.inf)
+
+
+def truncated_cdf(f, x, params, low, high):
+    """(F(x) - F(low)) / (F(high) - F(low)) inside [low, high] (0 below, 1 above), as
+    (S(low) - S(x)) / mass where the window lies in the upper half; differentiable in x,
+    the parameters and the bounds."""
+    lf_lo, ls_lo, upper, log_mass = _window(f, params, low, high)
+    inside = jnp.clip(x, low, high)
+    lf, ls = f.log_cdf(inside, *params), f.log_sf(inside, *params)
+    c = jnp.where(upper, -jnp.expm1(ls - ls_lo) * jnp.exp(ls_lo - log_mass),
+                  -jnp.expm1(lf_lo - lf) * jnp.exp(lf - log_mass))
+    return jnp.where(x < low, 0, jnp.where(x > high, 1, jnp.clip(c, 0, 1)))
+
+
+def truncated_icdf(f, u, params, low, high, dtype=None):
+    """The quantile of the truncated distribution: z in [low, high] with truncated_cdf(z) =
+    u, by the inversion rsample's draws take; differentiable in u (dz/du = mass / q(z)),
+    the parameters and the bounds. u outside [0, 1] gives NaN."""
+    arrays = [jnp.asarray(a) for a in (u, *params, low, high)]
+    dt = jnp.result_type(*arrays, float) if dtype is None else jnp.dtype(dtype)
+    arrays = [a.astype(dt) for a in arrays]
+    shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
+    u, *arrays = [jnp.broadcast_to(a, shape) for a in arrays]
+    z = _truncated(f, len(params), u, *arrays)
+    low, high = arrays[-2:]
+    # the window's ends at u = 0 and 1 (an infinite one too), as the base's icdf gives its
+    # support's
+    return jnp.where(u == 0, low, jnp.where(u == 1, high,
+                                            jnp.where((u > 0) & (u < 1), z, jnp.nan)))
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))

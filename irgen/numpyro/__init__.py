@@ -247,6 +247,14 @@ class Truncated(nd.Distribution):
         return _compose.truncated_log_prob(self.base_dist._functions, value,
                                            self.base_dist._params, self.low, self.high)
 
+    def cdf(self, value):
+        return _compose.truncated_cdf(self.base_dist._functions, value,
+                                      self.base_dist._params, self.low, self.high)
+
+    def icdf(self, q):
+        return _compose.truncated_icdf(self.base_dist._functions, q, self.base_dist._params,
+                                       self.low, self.high)
+
 
 class MixtureSameFamily(nd.MixtureSameFamily):
     """NumPyro's MixtureSameFamily with rsample, for components that are a univariate

@@ -336,6 +336,47 @@ def test_truncation_draws_invert_the_cdf_with_the_implicit_gradients():
     assert np.isnan(bad).all()
 
 
+def test_truncated_cdf_and_quantile_against_scipy_with_their_derivatives():
+    """compose.truncated_cdf and truncated_icdf against scipy's truncnorm (a lower, an upper
+    and a far-tail window) and a Gamma window in the upper half (where S keeps the digits);
+    their derivatives in x or u, the parameters and both bounds against central differences
+    of scipy's; u outside [0, 1] gives NaN, x outside the window 0 or 1."""
+    from irgen.jax import compose
+    x, u = np.array([-1.0, 0.2, 0.9, 5.3, 5.9, 7.0]), np.array([0.0, 0.1, 0.5, 0.97, 1.0])
+    for loc, scale, low, high in ((0.35, 0.3, 0.0, np.inf), (0.0, 1.0, 5.0, 6.0),
+                                  (1.0, 2.0, -np.inf, -3.0)):
+        ref = stats.truncnorm((low - loc) / scale, (high - loc) / scale, loc, scale)
+        assert np.allclose(compose.truncated_cdf(ij.normal, x, (loc, scale), low, high),
+                           ref.cdf(x), rtol=1e-12, atol=1e-15)
+        assert np.allclose(compose.truncated_icdf(ij.normal, u, (loc, scale), low, high),
+                           ref.ppf(u), rtol=1e-10, atol=1e-12)
+    assert np.isnan(compose.truncated_icdf(ij.normal, jnp.array([-0.1, 1.1]), (0.0, 1.0),
+                                           -1.0, 1.0)).all()
+    gamma = stats.gamma
+    assert np.allclose(compose.truncated_cdf(ij.gamma, jnp.array([5.5, 8.0]), (2.0, 1.0), 5.0,
+                                             jnp.inf),
+                       1 - gamma.sf([5.5, 8.0], 2.0) / gamma.sf(5.0, 2.0), rtol=1e-12)
+
+    def ref_icdf(a, lo, hi, v):
+        f_lo, f_hi = gamma.cdf(lo, a), gamma.cdf(hi, a)
+        return gamma.ppf(f_lo + v * (f_hi - f_lo), a)
+
+    def ref_cdf(a, lo, hi, v):
+        f_lo, f_hi = gamma.cdf(lo, a), gamma.cdf(hi, a)
+        return (gamma.cdf(v, a) - f_lo) / (f_hi - f_lo)
+
+    h = 1e-6
+    for ours, ref, at in ((compose.truncated_icdf, ref_icdf, 0.4),
+                          (compose.truncated_cdf, ref_cdf, 1.4)):
+        base = (2.0, 0.5, 3.0, at)
+        got = jax.grad(lambda a, lo, hi, v: ours(ij.gamma, v, (a, 1.0), lo, hi),
+                       argnums=(0, 1, 2, 3))(*base)
+        for j in range(4):
+            up, down = list(base), list(base)
+            up[j], down[j] = base[j] + h, base[j] - h
+            assert np.isclose(got[j], (ref(*up) - ref(*down)) / (2 * h), rtol=1e-6), (ours, j)
+
+
 def test_mixture_draws_and_their_gradients():
     """irgen.jax.compose's mixture: draws follow the mixture (its CDF at the draws is
     uniform: Kolmogorov-Smirnov), and the mean of the draws' gradients is the derivative of

@@ -69,6 +69,9 @@ def test_dirichlet_truncated_and_mixture_shapes():
     t = ind.Truncated(ind.Gamma(jnp.array([2.0, 5.0]), 1.0), 0.5, 3.0)
     z = t.sample(jax.random.key(1), (1000,))
     assert z.shape == (1000, 2) and bool(((z >= 0.5) & (z <= 3.0)).all())
+    q = jnp.array([0.2, 0.7])
+    assert np.allclose(t.cdf(t.icdf(q)), q, rtol=1e-5)
+    assert np.allclose(t.cdf(jnp.array([0.4, 3.5])), [0.0, 1.0])
     m = ind.MixtureSameFamily(dist.Categorical(logits=jnp.zeros((2, 3))),
                               ind.Normal(jnp.zeros((2, 3)), 1.0))
     assert m.sample(jax.random.key(2), (5,)).shape == (5, 2) and m.has_rsample
