@@ -98,8 +98,9 @@ def _first_order(call, what):
 
 
 class Functions:
-    """cdf, log_cdf, log_sf, log_prob, cdf_grad, log_prob_grad, implicit_grad, sample and
-    rsample of one generated module, on JAX arrays."""
+    """cdf, log_cdf, log_sf, log_prob, the quantiles (icdf, log_icdf, icdf_upper), cdf_grad,
+    log_prob_grad, icdf_grad, implicit_grad, sample and rsample of one generated module, on
+    JAX arrays."""
 
     def __init__(self, module):
         if isinstance(module, str):
