@@ -11,6 +11,7 @@ Mixture with weights w = softmax(logits): F(z) = sum_k w_k F_k(z), so dz/dtheta_
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,15 +26,34 @@ def _bits(key, shape, dtype):
     return jax.random.uniform(key, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
 
 
-def _invert(f, params, low, high, u):
-    """z in [low, high] with (F(z) - F(low)) / (F(high) - F(low)) = u: Newton's method on
-    log F (or on log S where F(low) > 1/2, so that upper tails keep their digits), kept
-    inside a bracket that bisection (or doubling, towards an infinite bound) falls back
-    on."""
-    dt = u.dtype
+class _Window(NamedTuple):
+    """The base's log F and log S at the bounds, whether the window lies in the upper half
+    (F(low) > 1/2, where S keeps the digits), and log(F(high) - F(low)) in the form that
+    keeps its digits."""
+    lf_lo: jax.Array
+    lf_hi: jax.Array
+    ls_lo: jax.Array
+    ls_hi: jax.Array
+    upper: jax.Array
+    log_mass: jax.Array
+
+
+def _window(f, params, low, high):
     lf_lo, lf_hi = f.log_cdf(low, *params), f.log_cdf(high, *params)
     ls_lo, ls_hi = f.log_sf(low, *params), f.log_sf(high, *params)
-    upper = lf_lo > jnp.log(dt.type(0.5))
+    upper = lf_lo > jnp.log(lf_lo.dtype.type(0.5))
+    log_mass = jnp.where(upper, ls_lo + jnp.log(-jnp.expm1(ls_hi - ls_lo)),
+                         lf_hi + jnp.log(-jnp.expm1(lf_lo - lf_hi)))
+    return _Window(lf_lo, lf_hi, ls_lo, ls_hi, upper, log_mass)
+
+
+def _invert(f, params, w, low, high, u):
+    """z in [low, high] with (F(z) - F(low)) / (F(high) - F(low)) = u (w: the window's
+    _Window): Newton's method on log F (or on log S where F(low) > 1/2, so that upper tails
+    keep their digits), kept inside a bracket that bisection (or doubling, towards an
+    infinite bound) falls back on."""
+    dt = u.dtype
+    lf_lo, lf_hi, ls_lo, ls_hi, upper = w.lf_lo, w.lf_hi, w.ls_lo, w.ls_hi, w.upper
     # the target in the chosen form: log F = log(F_lo + u (F_hi - F_lo)), log S likewise
     log_target = jnp.where(
         upper, ls_lo + jnp.log1p(-u * -jnp.expm1(ls_hi - ls_lo)),
@@ -82,14 +102,15 @@ def _invert(f, params, low, high, u):
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))
 def _truncated(f, n_params, u, *args):
     params, low, high = args[:n_params], args[n_params], args[n_params + 1]
-    return _invert(f, params, low, high, u)
+    return _invert(f, params, _window(f, params, low, high), low, high, u)
 
 
 @_truncated.defjvp
 def _truncated_jvp(f, n_params, primals, tangents):
     u, *args = primals
     params, low, high = args[:n_params], args[n_params], args[n_params + 1]
-    z = _invert(f, params, low, high, u)
+    w = _window(f, params, low, high)
+    z = _invert(f, params, w, low, high, u)
     tp, tlo, thi = tangents[1:n_params + 1], tangents[n_params + 1], tangents[n_params + 2]
     q = jnp.exp(f.log_prob(z, *params))
     _, *dz = _as_list(f.cdf_grad(z, *params))
@@ -103,7 +124,7 @@ def _truncated_jvp(f, n_params, primals, tangents):
     q_hi = jnp.where(jnp.isfinite(high) & jnp.isfinite(q_hi), q_hi, 0)
     t = t + (1 - u) * q_lo * tlo + u * q_hi * thi
     # in u (a quantile's argument; a draw's u has none): mass dz/du = 1 / q(z) of the window
-    t = t + jnp.exp(_window(f, params, low, high)[3]) * tangents[0]
+    t = t + jnp.exp(w.log_mass) * tangents[0]
     return z, like(t / q, z)
 
 
@@ -111,34 +132,30 @@ def _as_list(value):
     return list(value) if isinstance(value, tuple) else [value]
 
 
-def truncated_rsample(f, key, params, low, high, shape=None, dtype=None):
-    """Draws of f's distribution at params restricted to [low, high] (either may be
-    infinite), differentiable in the parameters and the bounds. Bad input (low >= high,
-    parameters the base refuses) gives NaN."""
-    arrays = [jnp.asarray(a) for a in (*params, low, high)]
+def _broadcast(values, dtype, shape=None):
+    """(values as arrays in one dtype (the one asked for, else their promotion, at least the
+    default float), broadcast to shape (by default their broadcast shape); the shape; the
+    dtype)."""
+    arrays = [jnp.asarray(a) for a in values]
     dt = jnp.result_type(*arrays, float) if dtype is None else jnp.dtype(dtype)
     arrays = [a.astype(dt) for a in arrays]
     shape = jnp.broadcast_shapes(*(a.shape for a in arrays)) if shape is None \
         else tuple(shape)
-    arrays = [jnp.broadcast_to(a, shape) for a in arrays]
+    return [jnp.broadcast_to(a, shape) for a in arrays], shape, dt
+
+
+def truncated_rsample(f, key, params, low, high, shape=None, dtype=None):
+    """Draws of f's distribution at params restricted to [low, high] (either may be
+    infinite), differentiable in the parameters and the bounds. Bad input (low >= high,
+    parameters the base refuses) gives NaN."""
+    arrays, shape, dt = _broadcast((*params, low, high), dtype, shape)
     u = _bits(key, shape, dt)
     return _truncated(f, len(params), u, *arrays)
 
 
-def _window(f, params, low, high):
-    """(log F(low), log S(low), whether the window lies in the upper half (F(low) > 1/2,
-    where S keeps the digits), log(F(high) - F(low)) in the form that keeps its digits)."""
-    lf_lo, lf_hi = f.log_cdf(low, *params), f.log_cdf(high, *params)
-    ls_lo, ls_hi = f.log_sf(low, *params), f.log_sf(high, *params)
-    upper = lf_lo > jnp.log(0.5)
-    log_mass = jnp.where(upper, ls_lo + jnp.log(-jnp.expm1(ls_hi - ls_lo)),
-                         lf_hi + jnp.log(-jnp.expm1(lf_lo - lf_hi)))
-    return lf_lo, ls_lo, upper, log_mass
-
-
 def truncated_log_prob(f, z, params, low, high):
     """log q(z) - log(F(high) - F(low)) inside [low, high], -inf outside."""
-    log_mass = _window(f, params, low, high)[3]
+    log_mass = _window(f, params, low, high).log_mass
     inside = (z >= low) & (z <= high)
     return jnp.where(inside, f.log_prob(z, *params) - log_mass, -jnp.inf)
 
@@ -147,11 +164,11 @@ def truncated_cdf(f, x, params, low, high):
     """(F(x) - F(low)) / (F(high) - F(low)) inside [low, high] (0 below, 1 above), as
     (S(low) - S(x)) / mass where the window lies in the upper half; differentiable in x,
     the parameters and the bounds."""
-    lf_lo, ls_lo, upper, log_mass = _window(f, params, low, high)
+    w = _window(f, params, low, high)
     inside = jnp.clip(x, low, high)
     lf, ls = f.log_cdf(inside, *params), f.log_sf(inside, *params)
-    c = jnp.where(upper, -jnp.expm1(ls - ls_lo) * jnp.exp(ls_lo - log_mass),
-                  -jnp.expm1(lf_lo - lf) * jnp.exp(lf - log_mass))
+    c = jnp.where(w.upper, -jnp.expm1(ls - w.ls_lo) * jnp.exp(w.ls_lo - w.log_mass),
+                  -jnp.expm1(w.lf_lo - lf) * jnp.exp(lf - w.log_mass))
     return jnp.where(x < low, 0, jnp.where(x > high, 1, jnp.clip(c, 0, 1)))
 
 
@@ -159,11 +176,7 @@ def truncated_icdf(f, u, params, low, high, dtype=None):
     """The quantile of the truncated distribution: z in [low, high] with truncated_cdf(z) =
     u, by the inversion rsample's draws take; differentiable in u (dz/du = mass / q(z)),
     the parameters and the bounds. u outside [0, 1] gives NaN."""
-    arrays = [jnp.asarray(a) for a in (u, *params, low, high)]
-    dt = jnp.result_type(*arrays, float) if dtype is None else jnp.dtype(dtype)
-    arrays = [a.astype(dt) for a in arrays]
-    shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
-    u, *arrays = [jnp.broadcast_to(a, shape) for a in arrays]
+    (u, *arrays), _, _ = _broadcast((u, *params, low, high), dtype)
     z = _truncated(f, len(params), u, *arrays)
     low, high = arrays[-2:]
     # the window's ends at u = 0 and 1 (an infinite one too), as the base's icdf gives its

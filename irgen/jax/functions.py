@@ -29,14 +29,11 @@ def _dtype(values, dtype=None):
 HALVES = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
 
 
-def _half(values, dtype=None):
-    """float16 or bfloat16 where the results take it (the dtype asked for, else the values'
-    promotion, as JAX's own functions of half floats give them), else None: the kernels
-    compute in float32, and the results (tangents too) are rounded to it."""
-    if dtype is None and not values:
-        return None
-    dtype = np.dtype(jnp.result_type(*values) if dtype is None else dtype)
-    return dtype if dtype in HALVES else None
+def _half(dtype):
+    """dtype where it is float16 or bfloat16 (the results take it, as JAX's own functions of
+    half floats give them), else None: the kernels compute in float32, and the results
+    (tangents too) are rounded to it."""
+    return np.dtype(dtype) if dtype is not None and np.dtype(dtype) in HALVES else None
 
 
 def _rounded(results, half):
@@ -140,12 +137,15 @@ class Functions:
         inputs = ([] if seed is None else [seed]) + list(args)
         return [_vary_like(o, inputs) for o in call(*inputs)]
 
-    def _map_args(self, args, dtype=None):
-        """(arguments broadcast to one shape, in one dtype; that shape; the dtype)."""
+    def _map_args(self, args):
+        """(arguments broadcast to one shape, in the kernels' dtype; that shape; that dtype;
+        the half float the results are rounded to, or None)."""
         arrays = [jnp.asarray(a) for a in args]
-        dt = _dtype(arrays if dtype is None else [], dtype)
+        promoted = jnp.result_type(*arrays)
+        dt = _dtype([], promoted)
         shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
-        return [jnp.broadcast_to(a.astype(dt), shape) for a in arrays], shape, dt
+        return ([jnp.broadcast_to(a.astype(dt), shape) for a in arrays], shape, dt,
+                _half(promoted))
 
     # ---- elementwise functions
     def _with_rule(self, kernel, first, rule):
@@ -154,14 +154,12 @@ class Functions:
         shape and dtype."""
         @jax.custom_jvp
         def f(*args):
-            half = _half(args)
-            args, shape, dt = self._map_args(args)
+            args, shape, dt, half = self._map_args(args)
             return _rounded(self._call(kernel, args, shape, dt), half)[0]
 
         @f.defjvp
         def f_jvp(primals, tangents):
-            half = _half(primals)
-            args, shape, dt = self._map_args(primals)
+            args, shape, dt, half = self._map_args(primals)
             return tuple(_rounded(rule(args, shape, dt, [jnp.asarray(t, dt) for t in tangents]),
                                   half))
 
@@ -229,8 +227,7 @@ class Functions:
 
     def _plain(self, kernel, args):
         """A kernel's results as the NumPy module gives them: one array, or a tuple."""
-        half = _half(args)
-        args, shape, dt = self._map_args(args)
+        args, shape, dt, half = self._map_args(args)
         out = _rounded(self._call(kernel, args, shape, dt), half)
         return out[0] if len(out) == 1 else tuple(out)
 
@@ -276,13 +273,13 @@ class Functions:
         args, shape, dt = self._draw_args([jax.lax.stop_gradient(p) for p in params], shape,
                                           dtype)
         return _rounded(self._call("sample", args, shape, dt, seed_words(key, offset)),
-                        _half([], dtype))[0]
+                        _half(dtype))[0]
 
     def rsample(self, key, *params, shape=None, dtype=None, offset=0):
         """Draws as sample's, differentiable in the parameters: the tangent of a draw is its
         implicit reparameterization gradient times the parameters' tangents."""
         args, shape, dt = self._draw_args(params, shape, dtype)
-        return self._rsample((shape, dt, _half([], dtype)), seed_words(key, offset), *args)
+        return self._rsample((shape, dt, _half(dtype)), seed_words(key, offset), *args)
 
     def _rsample_primal(self, static, seed, *args):
         shape, dt, half = static
