@@ -231,6 +231,37 @@ IRGEN_FN double digamma_f64(double x)
             x = x__0;
         }
     }
+    if (DBL_EPSILON > 1e-10) {
+        if (x < 4.0) {
+            {
+                const double num__0 = 0.0;
+                const double den__0 = 1.0;
+                num = num__0;
+                den = den__0;
+            }
+            for (int irgen_k3 = 0; irgen_k3 < 4; ++irgen_k3) {
+                {
+                    const double num__0 = den + num * x;
+                    const double den__0 = den * x;
+                    const double x__0 = x + 1.0;
+                    num = num__0;
+                    den = den__0;
+                    x = x__0;
+                }
+            }
+            {
+                const double shift__0 = shift - num / den;
+                shift = shift__0;
+            }
+        }
+        {
+            const double f__0 = (1.0 / x) * (1.0 / x);
+            const double series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.004166666666666667 - 0.007575757575757576 * f__0)) + 0.003968253968253968)) + 0.008333333333333333)) + 0.08333333333333333);
+            f = f__0;
+            series = series__0;
+            return -series__0 + shift + log(x) - 0.5 / x;
+        }
+    }
     if (x < 10.0) {
         {
             const double num__0 = 0.0;
@@ -2097,6 +2128,37 @@ IRGEN_FN float digamma_f32(float x)
             const float x__0 = 1.0f - x;
             shift = shift__0;
             x = x__0;
+        }
+    }
+    if (FLT_EPSILON > 1e-10f) {
+        if (x < 4.0f) {
+            {
+                const float num__0 = 0.0f;
+                const float den__0 = 1.0f;
+                num = num__0;
+                den = den__0;
+            }
+            for (int irgen_k3 = 0; irgen_k3 < 4; ++irgen_k3) {
+                {
+                    const float num__0 = den + num * x;
+                    const float den__0 = den * x;
+                    const float x__0 = x + 1.0f;
+                    num = num__0;
+                    den = den__0;
+                    x = x__0;
+                }
+            }
+            {
+                const float shift__0 = shift - num / den;
+                shift = shift__0;
+            }
+        }
+        {
+            const float f__0 = (1.0f / x) * (1.0f / x);
+            const float series__0 = f__0 * (-(f__0 * (-(f__0 * (-(f__0 * (0.004166666666666667f - 0.007575757575757576f * f__0)) + 0.003968253968253968f)) + 0.008333333333333333f)) + 0.08333333333333333f);
+            f = f__0;
+            series = series__0;
+            return -series__0 + shift + logf(x) - 0.5f / x;
         }
     }
     if (x < 10.0f) {

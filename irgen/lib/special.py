@@ -34,6 +34,20 @@ def digamma(x):
         x = 1.0 - x
     # psi(x) = psi(x + m) - sum over k < m of 1/(x + k), the sum as p'/p for the
     # product p = x (x + 1) ... (x + m - 1): one division instead of m
+    if EPS > 1e-10:
+        # float: from x = 4 the series' sixth term is below 6e-9, a fifth of an ulp
+        if x < 4.0:
+            num = 0.0
+            den = 1.0
+            for _ in range(4):
+                num = num * x + den
+                den = den * x
+                x = x + 1.0
+            shift = shift - num / den
+        f = 1.0 / (x * x)
+        series = f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f * (
+            1.0 / 132)))))
+        return shift + log(x) - 0.5 / x - series
     if x < 10.0:                  # below 10 (and above 0) p stays within 1e-310 .. 1e12
         num = 0.0
         den = 1.0
