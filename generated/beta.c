@@ -580,7 +580,6 @@ static inline __attribute__((always_inline)) irgen_vd beta_fraction_v_f64(irgen_
     {
         irgen_md irgen_b1 = irgen_mbc_f64(0);
         irgen_vd irgen_at1_num = num;
-        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 20000 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
@@ -622,20 +621,15 @@ static inline __attribute__((always_inline)) irgen_vd beta_fraction_v_f64(irgen_
             {
                 const irgen_md irgen_m2 = (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(num));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const double done__0 = 1.0;
-                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
-                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
         num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
-        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
+        done = irgen_sel_f64(irgen_b1, irgen_bc_f64(1.0), done);
     }
     return irgen_sel_f64((done > irgen_bc_f64(0.0)), num, irgen_bc_f64(((double)NAN)));
     return irgen_ret0;
@@ -2326,7 +2320,6 @@ static inline __attribute__((always_inline)) irgen_vd beta_fraction__d0_1_v_f64(
         irgen_vd irgen_at1_d0_num = d0_num;
         irgen_vd irgen_at1_d1_num = d1_num;
         irgen_vd irgen_at1_num = num;
-        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 20000 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
@@ -2447,16 +2440,11 @@ static inline __attribute__((always_inline)) irgen_vd beta_fraction__d0_1_v_f64(
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_num)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_num)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(num)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const double done__0 = 1.0;
-                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
                 irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
                 irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
-                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
@@ -2464,7 +2452,7 @@ static inline __attribute__((always_inline)) irgen_vd beta_fraction__d0_1_v_f64(
         d0_num = irgen_sel_f64(irgen_b1, irgen_at1_d0_num, d0_num);
         d1_num = irgen_sel_f64(irgen_b1, irgen_at1_d1_num, d1_num);
         num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
-        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
+        done = irgen_sel_f64(irgen_b1, irgen_bc_f64(1.0), done);
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
@@ -2998,7 +2986,6 @@ static inline __attribute__((always_inline)) irgen_vd beta_fraction__d1_0_v_f64(
         irgen_vd irgen_at1_d0_num = d0_num;
         irgen_vd irgen_at1_d1_num = d1_num;
         irgen_vd irgen_at1_num = num;
-        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 20000 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
@@ -3120,16 +3107,11 @@ static inline __attribute__((always_inline)) irgen_vd beta_fraction__d1_0_v_f64(
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_num)) & (irgen_v_fabs_f64(d1_step) <= DBL_EPSILON * irgen_v_fabs_f64(d1_num)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(num)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const double done__0 = 1.0;
-                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_num = irgen_sel_f64(irgen_m4, d0_num, irgen_at1_d0_num);
                 irgen_at1_d1_num = irgen_sel_f64(irgen_m4, d1_num, irgen_at1_d1_num);
                 irgen_at1_num = irgen_sel_f64(irgen_m4, num, irgen_at1_num);
-                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
@@ -3137,7 +3119,7 @@ static inline __attribute__((always_inline)) irgen_vd beta_fraction__d1_0_v_f64(
         d0_num = irgen_sel_f64(irgen_b1, irgen_at1_d0_num, d0_num);
         d1_num = irgen_sel_f64(irgen_b1, irgen_at1_d1_num, d1_num);
         num = irgen_sel_f64(irgen_b1, irgen_at1_num, num);
-        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
+        done = irgen_sel_f64(irgen_b1, irgen_bc_f64(1.0), done);
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));

@@ -1012,7 +1012,6 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_v_f64(irg
         irgen_md irgen_b1 = irgen_mbc_f64(0);
         irgen_vd irgen_at1_d0_total = d0_total;
         irgen_vd irgen_at1_total = total;
-        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 100000 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
@@ -1057,22 +1056,17 @@ static inline __attribute__((always_inline)) irgen_vd lower_series__d0_v_f64(irg
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_term) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(term) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const double done__0 = 1.0;
-                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
                 irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
-                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
         d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
         total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
-        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
+        done = irgen_sel_f64(irgen_b1, irgen_bc_f64(1.0), done);
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
@@ -1464,7 +1458,6 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_v_f64(i
         irgen_md irgen_b1 = irgen_mbc_f64(0);
         irgen_vd irgen_at1_d0_h = d0_h;
         irgen_vd irgen_at1_h = h;
-        irgen_vd irgen_at1_done = done;
         irgen_md irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f64(irgen_m1); ++irgen_k1) {
             {
@@ -1510,22 +1503,17 @@ static inline __attribute__((always_inline)) irgen_vd upper_fraction__d0_v_f64(i
             {
                 const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_step) <= DBL_EPSILON * irgen_v_fabs_f64(d0_h)) & (irgen_v_fabs_f64(step) <= DBL_EPSILON * irgen_v_fabs_f64(h)));
                 irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const double done__0 = 1.0;
-                    done = irgen_sel_f64(irgen_m3, irgen_bc_f64(done__0), done);
-                }
                 const irgen_md irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_h = irgen_sel_f64(irgen_m4, d0_h, irgen_at1_d0_h);
                 irgen_at1_h = irgen_sel_f64(irgen_m4, h, irgen_at1_h);
-                irgen_at1_done = irgen_sel_f64(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
         d0_h = irgen_sel_f64(irgen_b1, irgen_at1_d0_h, d0_h);
         h = irgen_sel_f64(irgen_b1, irgen_at1_h, h);
-        done = irgen_sel_f64(irgen_b1, irgen_at1_done, done);
+        done = irgen_sel_f64(irgen_b1, irgen_bc_f64(1.0), done);
     }
     {
         const irgen_md irgen_c0 = (done > irgen_bc_f64(0.0));
@@ -3978,7 +3966,6 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_v_f32(irg
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
         irgen_vf irgen_at1_d0_total = d0_total;
         irgen_vf irgen_at1_total = total;
-        irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 100000 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
@@ -4023,22 +4010,17 @@ static inline __attribute__((always_inline)) irgen_vf lower_series__d0_v_f32(irg
             {
                 const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_term) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(term) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const float done__0 = 1.0f;
-                    done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
-                }
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
                 irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
-                irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
         d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
         total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
-        done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
+        done = irgen_sel_f32(irgen_b1, irgen_bc_f32(1.0f), done);
     }
     {
         const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));
@@ -4430,7 +4412,6 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_v_f32(i
         irgen_mf irgen_b1 = irgen_mbc_f32(0);
         irgen_vf irgen_at1_d0_h = d0_h;
         irgen_vf irgen_at1_h = h;
-        irgen_vf irgen_at1_done = done;
         irgen_mf irgen_m1 = irgen_m0;
         for (int irgen_k1 = 0; irgen_k1 < 199999 && irgen_any_f32(irgen_m1); ++irgen_k1) {
             {
@@ -4476,22 +4457,17 @@ static inline __attribute__((always_inline)) irgen_vf upper_fraction__d0_v_f32(i
             {
                 const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_step) <= FLT_EPSILON * irgen_v_fabs_f32(d0_h)) & (irgen_v_fabs_f32(step) <= FLT_EPSILON * irgen_v_fabs_f32(h)));
                 irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                {
-                    const float done__0 = 1.0f;
-                    done = irgen_sel_f32(irgen_m3, irgen_bc_f32(done__0), done);
-                }
                 const irgen_mf irgen_m4 = irgen_m3;
                 irgen_b1 |= irgen_m4;
                 irgen_at1_d0_h = irgen_sel_f32(irgen_m4, d0_h, irgen_at1_d0_h);
                 irgen_at1_h = irgen_sel_f32(irgen_m4, h, irgen_at1_h);
-                irgen_at1_done = irgen_sel_f32(irgen_m4, done, irgen_at1_done);
                 irgen_m3 &= ~irgen_m4;
                 irgen_m1 &= ~irgen_m4;
             }
         }
         d0_h = irgen_sel_f32(irgen_b1, irgen_at1_d0_h, d0_h);
         h = irgen_sel_f32(irgen_b1, irgen_at1_h, h);
-        done = irgen_sel_f32(irgen_b1, irgen_at1_done, done);
+        done = irgen_sel_f32(irgen_b1, irgen_bc_f32(1.0f), done);
     }
     {
         const irgen_mf irgen_c0 = (done > irgen_bc_f32(0.0f));

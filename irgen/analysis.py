@@ -3,6 +3,8 @@ statements may take elements out of a block (break, return), which loop bodies b
 which symbols a statement reads, and which are read after (or outside) a loop."""
 from __future__ import annotations
 
+import dataclasses
+
 import sympy as sp
 
 from . import ir
@@ -101,3 +103,52 @@ def read_outside_loops(body) -> set:
     indices = {s.index for s in ir.walk(body) if isinstance(s, ir.Loop) and s.index is not None}
     visit(body, frozenset())
     return out
+
+
+
+def flag_set_at_break(body):
+    """(symbol, number) where a loop body sets the symbol only to mark that it broke: every
+    break of this loop has `flag = number` right before it (one symbol, one number), the
+    body assigns it nowhere else and never reads it (`done = 1.0; break`); else None. Lane
+    printers set such a flag once after the loop, under the mask of the lanes that broke,
+    where they would otherwise carry it and a copy of it through every step."""
+    stops = []            # the statement right before each break of this loop
+
+    def scan(stmts):
+        for i, s in enumerate(stmts):
+            if isinstance(s, ir.Break):
+                stops.append(stmts[i - 1] if i else None)
+            elif isinstance(s, ir.If):
+                scan(s.body)
+                scan(s.orelse)
+    scan(body)
+    if not stops or not all(isinstance(s, ir.Assign) and isinstance(s.expr, sp.Number)
+                            for s in stops):
+        return None
+    flag, value = stops[0].target, stops[0].expr
+    if any(s.target != flag or s.expr != value for s in stops):
+        return None
+    for s in ir.walk(body):
+        if flag in reads(s):
+            return None
+        if isinstance(s, ir.Assign) and s.target == flag and not any(s is t for t in stops):
+            return None
+        if isinstance(s, (ir.Call, ir.Draw)) and flag in s.targets:
+            return None
+        if isinstance(s, ir.Loop) and s.index == flag:
+            return None
+    return flag, value
+
+
+def without(stmts, target) -> tuple:
+    """stmts without their assignments to target, in branches too (not in inner loops,
+    which flag_set_at_break has ruled out)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, ir.Assign) and s.target == target:
+            continue
+        if isinstance(s, ir.If):
+            s = dataclasses.replace(s, body=without(s.body, target),
+                                    orelse=without(s.orelse, target))
+        out.append(s)
+    return tuple(out)

@@ -36,6 +36,23 @@ def one(x):
 
 
 @dsl
+def flag_one(x):
+    """1, from a loop that lanes leave at iterations that depend on x, through either of
+    two breaks that set the same flag (the lane printer sets it after the loop)."""
+    t = abs(x) + 1.0
+    done = 0.0
+    for k in range(2000):
+        t = t * 0.5
+        if t < 0.25:
+            done = 1.0
+            break
+        if t > 1e300:
+            done = 1.0
+            break
+    return 1.0 if done > 0.0 else NAN
+
+
+@dsl
 def rate_times(x, lam):
     """lam x, with the parameter lam reassigned in a loop: its tangent must survive."""
     for i in range(3):
@@ -53,7 +70,7 @@ def cdf(x, lam):
         v = -expm1(u)
     else:
         v = 1.0
-    return min(max(v * one(x), 0.0), 1.0)
+    return min(max(v * one(x) * flag_one(x), 0.0), 1.0)
 
 
 @dsl

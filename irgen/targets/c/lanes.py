@@ -12,7 +12,10 @@ element, and a lane mask, and control flow becomes predication, as on a GPU warp
   of every block they leave, and the rest of a block runs only while some lane is left;
 - an assignment inside a branch keeps the old value in the lanes the branch does not cover;
   a loop body writes all its lanes, and lanes that leave early (or never entered) get back
-  the variables read after the loop from copies made when they leave (or before it);
+  the variables read after the loop from copies made when they leave (or before it),
+  except a flag the loop sets only right before its breaks (`done = 1.0; break`), which is
+  set once after the loop from the mask of the lanes that broke (one copy and one select
+  fewer a step: float64 Gamma implicit_grad 2% faster);
 - fabs, sqrt, floor, fmin, fmax and copysign are vector operations; exp, log and the other
   transcendental functions come from glibc's vector math library where it is present
   (within 4 ulp, against libm's 1); otherwise exp is a polynomial of irgen's own (within
@@ -342,10 +345,15 @@ class LanePrinter(FunctionPrinter):
             entry = self.new_mask(inner, lines, self.e.mask, const=True)
             lines += [f"{inner}const {V} irgen_pre{n}_{v} = {v};" for v in written]
         breaks = A.breaks(s.body)
+        body = s.body
+        flag = A.flag_set_at_break(body) if breaks else None
+        if flag is not None:          # set after the loop, from the lanes that broke
+            body = A.without(body, flag[0])
         if breaks:
             broken = f"irgen_b{n}"
             lines.append(f"{inner}{self.M} {broken} = irgen_mbc{sfx}(0);")
-            saved = [(v, f"irgen_at{n}_{v}") for v in written]
+            saved = [(v, f"irgen_at{n}_{v}") for v in written
+                     if flag is None or v != c_name(flag[0])]
             lines += [f"{inner}{V} {copy} = {v};" for v, copy in saved]
             self.loops.append((broken, saved))
         m = self.new_mask(inner, lines, self.e.mask, kind="loop")
@@ -363,14 +371,17 @@ class LanePrinter(FunctionPrinter):
                              f"{m}, irgen_bc{sfx}({index}), {c_name(s.index)});")
             self.e.uniform[s.index] = index
             self.e.scalar.add(s.index)
-        self.loop_carried = outer_state[0] | (set(ir.assigned(s.body)) - {s.index})
-        self.block(s.body, lines, depth + 2)
+        self.loop_carried = outer_state[0] | (set(ir.assigned(body)) - {s.index})
+        self.block(body, lines, depth + 2)
         self.loop_carried, self.e.uniform, self.e.scalar = outer_state
         lines.append(f"{inner}}}")
         self.pop_mask()
         if breaks:
             self.loops.pop()
             lines += [f"{inner}{v} = irgen_sel{sfx}({broken}, {copy}, {v});" for v, copy in saved]
+            if flag is not None and c_name(flag[0]) in written:
+                v = c_name(flag[0])
+                lines.append(f"{inner}{v} = irgen_sel{sfx}({broken}, {self.e.vec(flag[1])}, {v});")
         if restore:
             lines += [f"{inner}{v} = irgen_sel{sfx}({entry}, {v}, irgen_pre{n}_{v});"
                       for v in written]
