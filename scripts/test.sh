@@ -11,4 +11,7 @@ if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
 else
     .venv/bin/irgen build --no-cuda-binary
 fi
-.venv/bin/python -m pytest "$@"
+# test files side by side in one process per core (at most four: each holds torch and JAX)
+workers=$(nproc 2>/dev/null || echo 1)
+[ "$workers" -gt 4 ] && workers=4
+.venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
