@@ -105,7 +105,6 @@ def read_outside_loops(body) -> set:
     return out
 
 
-
 def flag_set_at_break(body):
     """(symbol, number) where a loop body sets the symbol only to mark that it broke: every
     break of this loop has `flag = number` right before it (one symbol, one number), the

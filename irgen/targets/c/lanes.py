@@ -347,13 +347,14 @@ class LanePrinter(FunctionPrinter):
         breaks = A.breaks(s.body)
         body = s.body
         flag = A.flag_set_at_break(body) if breaks else None
+        flag_name = None
         if flag is not None:          # set after the loop, from the lanes that broke
             body = A.without(body, flag[0])
+            flag_name = c_name(flag[0])
         if breaks:
             broken = f"irgen_b{n}"
             lines.append(f"{inner}{self.M} {broken} = irgen_mbc{sfx}(0);")
-            saved = [(v, f"irgen_at{n}_{v}") for v in written
-                     if flag is None or v != c_name(flag[0])]
+            saved = [(v, f"irgen_at{n}_{v}") for v in written if v != flag_name]
             lines += [f"{inner}{V} {copy} = {v};" for v, copy in saved]
             self.loops.append((broken, saved))
         m = self.new_mask(inner, lines, self.e.mask, kind="loop")
@@ -379,9 +380,9 @@ class LanePrinter(FunctionPrinter):
         if breaks:
             self.loops.pop()
             lines += [f"{inner}{v} = irgen_sel{sfx}({broken}, {copy}, {v});" for v, copy in saved]
-            if flag is not None and c_name(flag[0]) in written:
-                v = c_name(flag[0])
-                lines.append(f"{inner}{v} = irgen_sel{sfx}({broken}, {self.e.vec(flag[1])}, {v});")
+            if flag_name in written:
+                lines.append(f"{inner}{flag_name} = irgen_sel{sfx}({broken}, "
+                             f"{self.e.vec(flag[1])}, {flag_name});")
         if restore:
             lines += [f"{inner}{v} = irgen_sel{sfx}({entry}, {v}, irgen_pre{n}_{v});"
                       for v in written]
