@@ -17,20 +17,32 @@ FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _cache_of_temporary_builds():
-    """Tests build into temporary folders, and the binaries of each go to a cache folder of
-    its own (irgen/runtime/cache.py): those the session made go when it ends, except the
-    checkout's own."""
-    from irgen.runtime import cache
+_CACHE_BEFORE = pytest.StashKey[set]()
 
-    def folders():
-        return set(cache.root().iterdir()) if cache.root().is_dir() else set()
-    before = folders()
-    yield
+
+def _cache_folders():
+    from irgen.runtime import cache
+    return set(cache.root().iterdir()) if cache.root().is_dir() else set()
+
+
+def pytest_sessionstart(session):
+    """Tests build into temporary folders, and the binaries of each go to a cache folder of
+    its own (irgen/runtime/cache.py): those the run made go when it ends, except the
+    checkout's own. With pytest-xdist only the controlling process does this, after every
+    worker has ended: a worker that ended first would remove the folders of builds that
+    another worker is still writing."""
+    if not hasattr(session.config, "workerinput"):
+        session.config.stash[_CACHE_BEFORE] = _cache_folders()
+
+
+def pytest_sessionfinish(session):
+    before = session.config.stash.get(_CACHE_BEFORE, None)
+    if before is None:              # an xdist worker
+        return
+    from irgen.runtime import cache
     keep = {cache.folder(ROOT / "generated" / "x.c"),
             cache.folder(ROOT / "examples" / "generated" / "x.c")}
-    for f in folders() - before - keep:
+    for f in _cache_folders() - before - keep:
         shutil.rmtree(f, ignore_errors=True)
 
 
