@@ -282,8 +282,9 @@ class Functions:
         return self._rsample((shape, dt, _half(dtype)), seed_words(key, offset), *args)
 
     def _rsample_primal(self, static, seed, *args):
+        # undifferentiated, rsample is sample: the same draws, without their gradients
         shape, dt, half = static
-        return _rounded(self._call("rsample", args, shape, dt, seed), half)[0]
+        return _rounded(self._call("sample", args, shape, dt, seed), half)[0]
 
     def _rsample_jvp(self, static, primals, tangents):
         shape, dt, half = static
