@@ -127,7 +127,10 @@ class _Generated(_Equivalent, Distribution):
         shape = self._batch_shape if not sample_shape and not self._event_shape \
             else tuple(self._extended_shape(sample_shape))
         params = self._params
-        if self._fuse and torch.is_grad_enabled() and any(p.requires_grad for p in params):
+        wants_grad = torch.is_grad_enabled() and any(p.requires_grad for p in params)
+        if not wants_grad:      # the same draws from the sampler, without their gradients
+            (z,), lq = launch.call(self._module, "sample", params, shape, seed(), hold=True), None
+        elif self._fuse:
             z, lq = F.rsample(self._module, shape, seed(), params, log_prob=True)
         else:
             z, lq = F.rsample(self._module, shape, seed(), params), None
@@ -311,6 +314,8 @@ class Dirichlet(_Equivalent, Distribution):
         return new
 
     def rsample(self, sample_shape=torch.Size()):
+        if not (torch.is_grad_enabled() and self.concentration.requires_grad):
+            return self.sample(sample_shape)     # the same draws, without their gradients
         shape = tuple(self._extended_shape(sample_shape))
         return F.simplex_rsample(self._module, shape, seed(), self.concentration)
 

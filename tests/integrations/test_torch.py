@@ -290,6 +290,31 @@ def test_manual_seed_repeats_and_shapes_broadcast():
         it.Beta(t(2.0), t(2.0), validate_args=True).log_prob(t(1.5))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rsample_without_a_gradient_draws_what_rsample_with_one_draws(dtype):
+    """Where no gradient is wanted rsample runs the sampler alone (no gradients to discard):
+    the draws must be those of the kernel that computes them with their gradients, held in
+    the support as there, for a univariate family and for the Dirichlet."""
+    for make, values in ((lambda p: it.Gamma(p, 1.5), (0.05, 0.7, 3.0, 40.0)),
+                         (lambda p: it.Beta(p, p.flip(0)), (0.05, 0.7, 3.0, 40.0)),
+                         (lambda p: it.Truncated(it.Gamma(p, 1.0), 0.5, 2.0),
+                          (0.05, 0.7, 3.0, 40.0)),
+                         (lambda p: it.Dirichlet(p), (0.05, 0.7, 3.0, 40.0))):
+        p = torch.tensor(values, dtype=dtype)
+        draws = []
+        for grad in (True, False):
+            q = make(p.clone().requires_grad_(grad))
+            torch.manual_seed(5)
+            draws.append(q.rsample((64,)))
+        torch.manual_seed(5)
+        with torch.no_grad():
+            draws.append(make(p.clone().requires_grad_()).rsample((64,)))
+        torch.manual_seed(5)
+        draws.append(make(p).sample((64,)))
+        assert draws[0].requires_grad and not any(d.requires_grad for d in draws[1:])
+        assert all(d.dtype == dtype and torch.equal(d, draws[0].detach()) for d in draws[1:])
+
+
 def test_dirichlet_against_torch_and_its_vjp():
     alpha = t(0.5, 2.0, 7.5).requires_grad_()
     q, r = it.Dirichlet(alpha), D.Dirichlet(alpha)
