@@ -9,7 +9,10 @@ Rows (alpha log-uniform in [0.1, 10], one draw per alpha):
 in float32 and float64, at 2^18 elements and at 16 (an SVI step's size, where fixed costs
 decide). Times per call are medians of calls taken in turn; (x ratio) = JAX's time / irgen's
 (above 1: irgen is faster). One core: the process is pinned to one CPU, XLA runs one
-thread, and irgen's kernels run on one thread.
+thread, and irgen's kernels run on one thread. At 2^18 elements each timed call follows a
+pause of 0.1 s: after a computation XLA's runtime keeps threads running for several
+milliseconds (about 12 after JAX's float32 Gamma, 8 after irgen's call), which on the
+one pinned core would otherwise be timed as the next call's.
 
     python benchmarks/jax_cpu.py [--repeat R] [--out results/jax_cpu.md]
 """
@@ -82,7 +85,7 @@ def main(argv=None):
             rows = gamma_rows(n, dtype, key) + dirichlet_row(n, dtype, key)
             for what, ours, theirs in rows:
                 repeat = args.repeat if n > 1000 else args.repeat * 20
-                t = interleaved_rounds([ours, theirs], repeat)
+                t = interleaved_rounds([ours, theirs], repeat, pause=0.1 if n > 1000 else 0)
                 a, b = np.median(t[0]), np.median(t[1])
                 ratio = np.median(t[1] / t[0])
                 line = (f"| {what} | {np.dtype(dtype).name} | {n} | {_fmt(a)} | {_fmt(b)} "

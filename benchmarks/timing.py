@@ -20,15 +20,22 @@ def median_ns(f, n, repeat):
     return median_seconds(f, repeat) / n * 1e9
 
 
-def interleaved_rounds(fs, repeat, inner=1):
+def interleaved_rounds(fs, repeat, inner=1, pause=0.0):
     """Seconds per call of each f() in fs, per round: rounds taken in turn (each f `inner`
     times in a row per round, as a loop of training steps would), so that a slow spell of
-    a shared machine falls on all; an array (len(fs), repeat)."""
+    a shared machine falls on all; an array (len(fs), repeat).
+
+    pause: seconds slept before each timed f, so that what the previous call left running
+    is not timed as this one's. XLA's CPU runtime keeps worker threads busy for several
+    milliseconds after a computation; pinned to the same core, they take that time from
+    whatever runs next."""
     for f in fs:
         f()
     times = [[] for _ in fs]
     for _ in range(repeat):
         for f, t in zip(fs, times):
+            if pause:
+                time.sleep(pause)
             start = time.perf_counter()
             for _ in range(inner):
                 f()
