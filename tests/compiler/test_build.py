@@ -15,6 +15,7 @@ from irgen.cli import main
 from irgen.targets.c.compile import binary_key
 from built_wheel import build_wheel
 from paths import ROOT
+from unoptimised import unoptimised
 
 EXAMPLE = ROOT / "examples" / "loglogistic.py"
 
@@ -177,16 +178,19 @@ def derived(tmp_path_factory):
     """name -> (declaration, variant, shipped module): a built-in rebuilt without its
     declared log density and its parameters' roles, so that forward mode derives the
     density and every implicit gradient (the plain ratio -(dF/dp)/(dF/dx)) from the CDF.
-    One build serves both tests below; the three compile side by side (Gamma's alone
-    takes about a minute)."""
+    One build serves both tests below; the three compile side by side, unoptimised (the
+    tests compare values)."""
     made = {d.name: _variant(tmp_path_factory.mktemp(d.name), d.name, log_prob=None,
                              implicit="ratio",
                              params=tuple(dataclasses.replace(p, role=None) for p in d.params))
             for d in build.discover() if d.name in ("gamma", "normal", "von_mises")}
-    binary_key("")          # the platform, resolved in this thread (as build.build does)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda name: build.ensure_binaries(
-            f"{name}_variant", Path(made[name][1].__file__).parent, optional=False), made))
+    with unoptimised():
+        binary_key("")      # the platform, resolved in this thread (as build.build does)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda name: build.ensure_binaries(
+                f"{name}_variant", Path(made[name][1].__file__).parent, optional=False), made))
+        for dist, mod, _ in made.values():
+            mod.log_prob(*[1.0] * (1 + len(dist.params)))       # loads the binary
     return made.__getitem__
 
 
