@@ -124,16 +124,14 @@ class _Generated(_Equivalent, Distribution):
         return new
 
     def rsample(self, sample_shape=torch.Size()):
-        shape = self._batch_shape if not sample_shape and not self._event_shape \
-            else tuple(self._extended_shape(sample_shape))
         params = self._params
-        wants_grad = torch.is_grad_enabled() and any(p.requires_grad for p in params)
-        if not wants_grad:      # the same draws from the sampler, without their gradients
-            (z,), lq = launch.call(self._module, "sample", params, shape, seed(), hold=True), None
-        elif self._fuse:
-            z, lq = F.rsample(self._module, shape, seed(), params, log_prob=True)
+        if not F._wants_grad(*params):      # the same draws, without their gradients
+            z, lq = self.sample(sample_shape), None
         else:
-            z, lq = F.rsample(self._module, shape, seed(), params), None
+            shape = self._batch_shape if not sample_shape and not self._event_shape \
+                else tuple(self._extended_shape(sample_shape))
+            z, lq = (F.rsample(self._module, shape, seed(), params, log_prob=True)
+                     if self._fuse else (F.rsample(self._module, shape, seed(), params), None))
         self._own = (z, z._version, lq)
         return z
 
@@ -314,7 +312,7 @@ class Dirichlet(_Equivalent, Distribution):
         return new
 
     def rsample(self, sample_shape=torch.Size()):
-        if not (torch.is_grad_enabled() and self.concentration.requires_grad):
+        if not F._wants_grad(self.concentration):
             return self.sample(sample_shape)     # the same draws, without their gradients
         shape = tuple(self._extended_shape(sample_shape))
         return F.simplex_rsample(self._module, shape, seed(), self.concentration)
