@@ -159,7 +159,21 @@ IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 
 /* ---- float64 device functions ---- */
 
-IRGEN_TABLE double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
+IRGEN_TABLE double LGAMMA1P_32_0_f64[3] = {0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
+
+IRGEN_TABLE double LGAMMA1P_32_1_f64[3] = {0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
+
+IRGEN_TABLE double LGAMMA1P_32_2_f64[3] = {0.083353840546109, 0.12550966952474304, 0.27058080842778454};
+
+IRGEN_TABLE double LGAMMA1P_32_3_f64[3] = {0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
+
+IRGEN_TABLE double LGAMMA1P_64_0_f64[6] = {0.04545455629320467, 0.055555767627403614, 0.07143294629536133, 0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
+
+IRGEN_TABLE double LGAMMA1P_64_1_f64[6] = {0.04347826605304026, 0.05263167937961666, 0.06666870588242046, 0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
+
+IRGEN_TABLE double LGAMMA1P_64_2_f64[6] = {0.04166666915034121, 0.05000004769810169, 0.06250095514121304, 0.083353840546109, 0.12550966952474304, 0.27058080842778454};
+
+IRGEN_TABLE double LGAMMA1P_64_3_f64[6] = {0.04000000119214014, 0.047619070330142226, 0.058823978658684585, 0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
 
 IRGEN_FN double shape_band_f64(double s)
 {
@@ -295,23 +309,74 @@ IRGEN_FN double log1pmx_f64(double t)
 
 IRGEN_FN double lgamma1p_f64(double a)
 {
-    double p = 0.0;
+    double x = 0.0;
+    double x2 = 0.0;
+    double x4 = 0.0;
+    double c0 = 0.0;
+    double c1 = 0.0;
+    double c2 = 0.0;
+    double c3 = 0.0;
     double i = 0.0;
+    double lo = 0.0;
+    double hi = 0.0;
+    double p = 0.0;
     if (fabs(a) >= 0.2) {
         return irgen_lgamma(a + 1.0);
     }
     {
-        const double p__0 = 0.0;
-        p = p__0;
+        const double x__0 = -a;
+        const double x2__0 = x__0 * x__0;
+        const double x4__0 = x2__0 * x2__0;
+        const double c0__0 = 0.0;
+        const double c1__0 = 0.0;
+        const double c2__0 = 0.0;
+        const double c3__0 = 0.0;
+        x = x__0;
+        x2 = x2__0;
+        x4 = x4__0;
+        c0 = c0__0;
+        c1 = c1__0;
+        c2 = c2__0;
+        c3 = c3__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 24; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(i)];
-            p = p__0;
+    if (DBL_EPSILON > 1e-10) {
+        for (int irgen_k2 = 0; irgen_k2 < 3; ++irgen_k2) {
+            i = (double)(0 + irgen_k2);
+            {
+                const double c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(i)];
+                const double c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(i)];
+                const double c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(i)];
+                const double c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(i)];
+                c0 = c0__0;
+                c1 = c1__0;
+                c2 = c2__0;
+                c3 = c3__0;
+            }
+        }
+    } else {
+        for (int irgen_k2 = 0; irgen_k2 < 6; ++irgen_k2) {
+            i = (double)(0 + irgen_k2);
+            {
+                const double c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(i)];
+                const double c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(i)];
+                const double c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(i)];
+                const double c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(i)];
+                c0 = c0__0;
+                c1 = c1__0;
+                c2 = c2__0;
+                c3 = c3__0;
+            }
         }
     }
-    return a * (a * p - 0.5772156649015329);
+    {
+        const double lo__0 = c0 + c1 * x;
+        const double hi__0 = c2 + c3 * x;
+        const double p__0 = hi__0 * x2 + lo__0;
+        lo = lo__0;
+        hi = hi__0;
+        p = p__0;
+        return a * (a * p__0 - 0.5772156649015329);
+    }
 }
 
 IRGEN_FN double stirling_correction_f64(double y)
@@ -635,12 +700,48 @@ IRGEN_FN double digamma_f64(double x)
 
 IRGEN_FN double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
 {
+    double d0_x = 0.0;
+    double d0_x2 = 0.0;
+    double d0_x4 = 0.0;
+    double d0_c0 = 0.0;
+    double d0_c1 = 0.0;
+    double d0_c2 = 0.0;
+    double d0_c3 = 0.0;
+    double d0_lo = 0.0;
+    double d0_hi = 0.0;
     double d0_p = 0.0;
     double _irgen_r1 = 0.0;
-    double p = 0.0;
+    double x = 0.0;
+    double x2 = 0.0;
+    double x4 = 0.0;
+    double c0 = 0.0;
+    double c1 = 0.0;
+    double c2 = 0.0;
+    double c3 = 0.0;
     double i = 0.0;
+    double lo = 0.0;
+    double hi = 0.0;
+    double p = 0.0;
     {
+        const double d0_x__0 = 0.0;
+        const double d0_x2__0 = 0.0;
+        const double d0_x4__0 = 0.0;
+        const double d0_c0__0 = 0.0;
+        const double d0_c1__0 = 0.0;
+        const double d0_c2__0 = 0.0;
+        const double d0_c3__0 = 0.0;
+        const double d0_lo__0 = 0.0;
+        const double d0_hi__0 = 0.0;
         const double d0_p__0 = 0.0;
+        d0_x = d0_x__0;
+        d0_x2 = d0_x2__0;
+        d0_x4 = d0_x4__0;
+        d0_c0 = d0_c0__0;
+        d0_c1 = d0_c1__0;
+        d0_c2 = d0_c2__0;
+        d0_c3 = d0_c3__0;
+        d0_lo = d0_lo__0;
+        d0_hi = d0_hi__0;
         d0_p = d0_p__0;
     }
     if (fabs(a) >= 0.2) {
@@ -649,23 +750,95 @@ IRGEN_FN double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
         return irgen_lgamma(a + 1.0);
     }
     {
-        const double d0_p__0 = 0.0;
-        const double p__0 = 0.0;
-        d0_p = d0_p__0;
-        p = p__0;
+        const double d0_x__0 = -d0_a;
+        const double x__0 = -a;
+        const double d0_x2__0 = 2.0 * d0_x__0 * x__0;
+        const double x2__0 = x__0 * x__0;
+        const double d0_x4__0 = 2.0 * d0_x2__0 * x2__0;
+        const double x4__0 = x2__0 * x2__0;
+        const double d0_c0__0 = 0.0;
+        const double c0__0 = 0.0;
+        const double d0_c1__0 = 0.0;
+        const double c1__0 = 0.0;
+        const double d0_c2__0 = 0.0;
+        const double c2__0 = 0.0;
+        const double d0_c3__0 = 0.0;
+        const double c3__0 = 0.0;
+        d0_x = d0_x__0;
+        x = x__0;
+        d0_x2 = d0_x2__0;
+        x2 = x2__0;
+        d0_x4 = d0_x4__0;
+        x4 = x4__0;
+        d0_c0 = d0_c0__0;
+        c0 = c0__0;
+        d0_c1 = d0_c1__0;
+        c1 = c1__0;
+        d0_c2 = d0_c2__0;
+        c2 = c2__0;
+        d0_c3 = d0_c3__0;
+        c3 = c3__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 24; ++irgen_k1) {
-        i = (double)(0 + irgen_k1);
-        {
-            const double d0_p__0 = -(a * d0_p) - d0_a * p;
-            const double p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(i)];
-            d0_p = d0_p__0;
-            p = p__0;
+    if (DBL_EPSILON > 1e-10) {
+        for (int irgen_k2 = 0; irgen_k2 < 3; ++irgen_k2) {
+            i = (double)(0 + irgen_k2);
+            {
+                const double d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
+                const double c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(i)];
+                const double d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
+                const double c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(i)];
+                const double d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
+                const double c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(i)];
+                const double d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
+                const double c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(i)];
+                d0_c0 = d0_c0__0;
+                c0 = c0__0;
+                d0_c1 = d0_c1__0;
+                c1 = c1__0;
+                d0_c2 = d0_c2__0;
+                c2 = c2__0;
+                d0_c3 = d0_c3__0;
+                c3 = c3__0;
+            }
+        }
+    } else {
+        for (int irgen_k2 = 0; irgen_k2 < 6; ++irgen_k2) {
+            i = (double)(0 + irgen_k2);
+            {
+                const double d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
+                const double c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(i)];
+                const double d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
+                const double c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(i)];
+                const double d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
+                const double c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(i)];
+                const double d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
+                const double c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(i)];
+                d0_c0 = d0_c0__0;
+                c0 = c0__0;
+                d0_c1 = d0_c1__0;
+                c1 = c1__0;
+                d0_c2 = d0_c2__0;
+                c2 = c2__0;
+                d0_c3 = d0_c3__0;
+                c3 = c3__0;
+            }
         }
     }
     {
-        const double irgen_c0 = a * p - 0.5772156649015329;
-        *irgen_r1 = a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a;
+        const double d0_lo__0 = c1 * d0_x + d0_c0 + d0_c1 * x;
+        const double lo__0 = c0 + c1 * x;
+        const double d0_hi__0 = c3 * d0_x + d0_c2 + d0_c3 * x;
+        const double hi__0 = c2 + c3 * x;
+        const double d0_p__0 = d0_hi__0 * x2 + d0_lo__0 + d0_x2 * hi__0;
+        const double p__0 = hi__0 * x2 + lo__0;
+        d0_lo = d0_lo__0;
+        lo = lo__0;
+        d0_hi = d0_hi__0;
+        hi = hi__0;
+        d0_p = d0_p__0;
+        p = p__0;
+        const double irgen_c0 = a * p__0 - 0.5772156649015329;
+        *irgen_r1 = a * (a * d0_p__0 + d0_a * p__0) + irgen_c0 * d0_a;
         return irgen_c0 * a;
     }
 }

@@ -513,7 +513,21 @@ static const double LARGE_T_COEF_f64[156] = {2.0040485486970283, 1.9719255968811
 
 static const double LARGE_T_END_f64[156] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1.0};
 
-static const double ZETA_OVER_K_f64[24] = {0.04000000119214014, 0.04166666915034121, 0.04347826605304026, 0.04545455629320467, 0.047619070330142226, 0.05000004769810169, 0.05263167937961666, 0.055555767627403614, 0.058823978658684585, 0.06250095514121304, 0.06666870588242046, 0.07143294629536133, 0.0769325164113522, 0.083353840546109, 0.09095401714582904, 0.1000994575127818, 0.11133426586956469, 0.12550966952474304, 0.1440498967688461, 0.1695571769974082, 0.20738555102867398, 0.27058080842778454, 0.40068563438653143, 0.8224670334241132};
+static const double LGAMMA1P_32_0_f64[3] = {0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
+
+static const double LGAMMA1P_32_1_f64[3] = {0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
+
+static const double LGAMMA1P_32_2_f64[3] = {0.083353840546109, 0.12550966952474304, 0.27058080842778454};
+
+static const double LGAMMA1P_32_3_f64[3] = {0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
+
+static const double LGAMMA1P_64_0_f64[6] = {0.04545455629320467, 0.055555767627403614, 0.07143294629536133, 0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
+
+static const double LGAMMA1P_64_1_f64[6] = {0.04347826605304026, 0.05263167937961666, 0.06666870588242046, 0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
+
+static const double LGAMMA1P_64_2_f64[6] = {0.04166666915034121, 0.05000004769810169, 0.06250095514121304, 0.083353840546109, 0.12550966952474304, 0.27058080842778454};
+
+static const double LGAMMA1P_64_3_f64[6] = {0.04000000119214014, 0.047619070330142226, 0.058823978658684585, 0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
 
 static inline __attribute__((always_inline)) irgen_vd shape_band_v_f64(irgen_md irgen_m0, irgen_vd s)
 {
@@ -803,8 +817,17 @@ static inline __attribute__((always_inline)) irgen_vd log1pmx_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md irgen_m0, irgen_vd a)
 {
-    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd x2 = irgen_bc_f64(0.0);
+    irgen_vd x4 = irgen_bc_f64(0.0);
+    irgen_vd c0 = irgen_bc_f64(0.0);
+    irgen_vd c1 = irgen_bc_f64(0.0);
+    irgen_vd c2 = irgen_bc_f64(0.0);
+    irgen_vd c3 = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd lo = irgen_bc_f64(0.0);
+    irgen_vd hi = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_md irgen_m1 = (irgen_v_fabs_f64(a) >= irgen_bc_f64(0.2));
@@ -818,20 +841,88 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
     }
     if (irgen_any_f64(irgen_m0)) {
         {
-            const double p__0 = 0.0;
-            p = irgen_bc_f64(p__0);
+            const irgen_vd x__0 = -a;
+            const irgen_vd x2__0 = x__0 * x__0;
+            const irgen_vd x4__0 = x2__0 * x2__0;
+            const double c0__0 = 0.0;
+            const double c1__0 = 0.0;
+            const double c2__0 = 0.0;
+            const double c3__0 = 0.0;
+            x = x__0;
+            x2 = x2__0;
+            x4 = x4__0;
+            c0 = irgen_bc_f64(c0__0);
+            c1 = irgen_bc_f64(c1__0);
+            c2 = irgen_bc_f64(c2__0);
+            c3 = irgen_bc_f64(c3__0);
         }
         {
-            irgen_md irgen_m4 = irgen_m0;
-            if (irgen_any_f64(irgen_m4)) for (int irgen_k2 = 0; irgen_k2 < 24; ++irgen_k2) {
+            const irgen_md irgen_m4 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
                 {
-                    const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k2)))];
-                    p = p__0;
+                    const irgen_md irgen_m6 = irgen_m5;
+                    const irgen_vd irgen_pre6_c0 = c0;
+                    const irgen_vd irgen_pre6_c1 = c1;
+                    const irgen_vd irgen_pre6_c2 = c2;
+                    const irgen_vd irgen_pre6_c3 = c3;
+                    irgen_md irgen_m7 = irgen_m5;
+                    if (irgen_any_f64(irgen_m7)) for (int irgen_k4 = 0; irgen_k4 < 3; ++irgen_k4) {
+                        {
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            c0 = c0__0;
+                            c1 = c1__0;
+                            c2 = c2__0;
+                            c3 = c3__0;
+                        }
+                    }
+                    c0 = irgen_sel_f64(irgen_m6, c0, irgen_pre6_c0);
+                    c1 = irgen_sel_f64(irgen_m6, c1, irgen_pre6_c1);
+                    c2 = irgen_sel_f64(irgen_m6, c2, irgen_pre6_c2);
+                    c3 = irgen_sel_f64(irgen_m6, c3, irgen_pre6_c3);
+                }
+            }
+            irgen_md irgen_m8 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m8)) {
+                {
+                    const irgen_md irgen_m9 = irgen_m8;
+                    const irgen_vd irgen_pre9_c0 = c0;
+                    const irgen_vd irgen_pre9_c1 = c1;
+                    const irgen_vd irgen_pre9_c2 = c2;
+                    const irgen_vd irgen_pre9_c3 = c3;
+                    irgen_md irgen_m10 = irgen_m8;
+                    if (irgen_any_f64(irgen_m10)) for (int irgen_k4 = 0; irgen_k4 < 6; ++irgen_k4) {
+                        {
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            c0 = c0__0;
+                            c1 = c1__0;
+                            c2 = c2__0;
+                            c3 = c3__0;
+                        }
+                    }
+                    c0 = irgen_sel_f64(irgen_m9, c0, irgen_pre9_c0);
+                    c1 = irgen_sel_f64(irgen_m9, c1, irgen_pre9_c1);
+                    c2 = irgen_sel_f64(irgen_m9, c2, irgen_pre9_c2);
+                    c3 = irgen_sel_f64(irgen_m9, c3, irgen_pre9_c3);
                 }
             }
         }
-        irgen_ret0 = irgen_sel_f64(irgen_m0, a * (a * p - 0.5772156649015329), irgen_ret0);
-        return irgen_ret0;
+        {
+            const irgen_vd lo__0 = c0 + c1 * x;
+            const irgen_vd hi__0 = c2 + c3 * x;
+            const irgen_vd p__0 = hi__0 * x2 + lo__0;
+            lo = lo__0;
+            hi = hi__0;
+            p = p__0;
+            irgen_ret0 = irgen_sel_f64(irgen_m0, a * (a * p__0 - 0.5772156649015329), irgen_ret0);
+            return irgen_ret0;
+        }
     }
     return irgen_ret0;
 }
@@ -2620,14 +2711,50 @@ static inline __attribute__((always_inline)) irgen_vd digamma_v_f64(irgen_md irg
 
 static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd d0_a, irgen_vd* irgen_r1)
 {
+    irgen_vd d0_x = irgen_bc_f64(0.0);
+    irgen_vd d0_x2 = irgen_bc_f64(0.0);
+    irgen_vd d0_x4 = irgen_bc_f64(0.0);
+    irgen_vd d0_c0 = irgen_bc_f64(0.0);
+    irgen_vd d0_c1 = irgen_bc_f64(0.0);
+    irgen_vd d0_c2 = irgen_bc_f64(0.0);
+    irgen_vd d0_c3 = irgen_bc_f64(0.0);
+    irgen_vd d0_lo = irgen_bc_f64(0.0);
+    irgen_vd d0_hi = irgen_bc_f64(0.0);
     irgen_vd d0_p = irgen_bc_f64(0.0);
     irgen_vd _irgen_r1 = irgen_bc_f64(0.0);
-    irgen_vd p = irgen_bc_f64(0.0);
+    irgen_vd x = irgen_bc_f64(0.0);
+    irgen_vd x2 = irgen_bc_f64(0.0);
+    irgen_vd x4 = irgen_bc_f64(0.0);
+    irgen_vd c0 = irgen_bc_f64(0.0);
+    irgen_vd c1 = irgen_bc_f64(0.0);
+    irgen_vd c2 = irgen_bc_f64(0.0);
+    irgen_vd c3 = irgen_bc_f64(0.0);
     irgen_vd i = irgen_bc_f64(0.0);
+    irgen_vd lo = irgen_bc_f64(0.0);
+    irgen_vd hi = irgen_bc_f64(0.0);
+    irgen_vd p = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret1 = irgen_bc_f64(0.0);
     {
+        const double d0_x__0 = 0.0;
+        const double d0_x2__0 = 0.0;
+        const double d0_x4__0 = 0.0;
+        const double d0_c0__0 = 0.0;
+        const double d0_c1__0 = 0.0;
+        const double d0_c2__0 = 0.0;
+        const double d0_c3__0 = 0.0;
+        const double d0_lo__0 = 0.0;
+        const double d0_hi__0 = 0.0;
         const double d0_p__0 = 0.0;
+        d0_x = irgen_bc_f64(d0_x__0);
+        d0_x2 = irgen_bc_f64(d0_x2__0);
+        d0_x4 = irgen_bc_f64(d0_x4__0);
+        d0_c0 = irgen_bc_f64(d0_c0__0);
+        d0_c1 = irgen_bc_f64(d0_c1__0);
+        d0_c2 = irgen_bc_f64(d0_c2__0);
+        d0_c3 = irgen_bc_f64(d0_c3__0);
+        d0_lo = irgen_bc_f64(d0_lo__0);
+        d0_hi = irgen_bc_f64(d0_hi__0);
         d0_p = irgen_bc_f64(d0_p__0);
     }
     {
@@ -2647,26 +2774,140 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
     }
     if (irgen_any_f64(irgen_m0)) {
         {
-            const double d0_p__0 = 0.0;
-            const double p__0 = 0.0;
-            d0_p = irgen_bc_f64(d0_p__0);
-            p = irgen_bc_f64(p__0);
+            const irgen_vd d0_x__0 = -d0_a;
+            const irgen_vd x__0 = -a;
+            const irgen_vd d0_x2__0 = 2.0 * d0_x__0 * x__0;
+            const irgen_vd x2__0 = x__0 * x__0;
+            const irgen_vd d0_x4__0 = 2.0 * d0_x2__0 * x2__0;
+            const irgen_vd x4__0 = x2__0 * x2__0;
+            const double d0_c0__0 = 0.0;
+            const double c0__0 = 0.0;
+            const double d0_c1__0 = 0.0;
+            const double c1__0 = 0.0;
+            const double d0_c2__0 = 0.0;
+            const double c2__0 = 0.0;
+            const double d0_c3__0 = 0.0;
+            const double c3__0 = 0.0;
+            d0_x = d0_x__0;
+            x = x__0;
+            d0_x2 = d0_x2__0;
+            x2 = x2__0;
+            d0_x4 = d0_x4__0;
+            x4 = x4__0;
+            d0_c0 = irgen_bc_f64(d0_c0__0);
+            c0 = irgen_bc_f64(c0__0);
+            d0_c1 = irgen_bc_f64(d0_c1__0);
+            c1 = irgen_bc_f64(c1__0);
+            d0_c2 = irgen_bc_f64(d0_c2__0);
+            c2 = irgen_bc_f64(c2__0);
+            d0_c3 = irgen_bc_f64(d0_c3__0);
+            c3 = irgen_bc_f64(c3__0);
         }
         {
-            irgen_md irgen_m4 = irgen_m0;
-            if (irgen_any_f64(irgen_m4)) for (int irgen_k2 = 0; irgen_k2 < 24; ++irgen_k2) {
+            const irgen_md irgen_m4 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+            irgen_md irgen_m5 = irgen_m0 & irgen_m4;
+            if (irgen_any_f64(irgen_m5)) {
                 {
-                    const irgen_vd d0_p__0 = -(a * d0_p) - d0_a * p;
-                    const irgen_vd p__0 = -(a * p) + ZETA_OVER_K_f64[(int)(((double)(0 + irgen_k2)))];
-                    d0_p = d0_p__0;
-                    p = p__0;
+                    const irgen_md irgen_m6 = irgen_m5;
+                    const irgen_vd irgen_pre6_d0_c0 = d0_c0;
+                    const irgen_vd irgen_pre6_c0 = c0;
+                    const irgen_vd irgen_pre6_d0_c1 = d0_c1;
+                    const irgen_vd irgen_pre6_c1 = c1;
+                    const irgen_vd irgen_pre6_d0_c2 = d0_c2;
+                    const irgen_vd irgen_pre6_c2 = c2;
+                    const irgen_vd irgen_pre6_d0_c3 = d0_c3;
+                    const irgen_vd irgen_pre6_c3 = c3;
+                    irgen_md irgen_m7 = irgen_m5;
+                    if (irgen_any_f64(irgen_m7)) for (int irgen_k4 = 0; irgen_k4 < 3; ++irgen_k4) {
+                        {
+                            const irgen_vd d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            d0_c0 = d0_c0__0;
+                            c0 = c0__0;
+                            d0_c1 = d0_c1__0;
+                            c1 = c1__0;
+                            d0_c2 = d0_c2__0;
+                            c2 = c2__0;
+                            d0_c3 = d0_c3__0;
+                            c3 = c3__0;
+                        }
+                    }
+                    d0_c0 = irgen_sel_f64(irgen_m6, d0_c0, irgen_pre6_d0_c0);
+                    c0 = irgen_sel_f64(irgen_m6, c0, irgen_pre6_c0);
+                    d0_c1 = irgen_sel_f64(irgen_m6, d0_c1, irgen_pre6_d0_c1);
+                    c1 = irgen_sel_f64(irgen_m6, c1, irgen_pre6_c1);
+                    d0_c2 = irgen_sel_f64(irgen_m6, d0_c2, irgen_pre6_d0_c2);
+                    c2 = irgen_sel_f64(irgen_m6, c2, irgen_pre6_c2);
+                    d0_c3 = irgen_sel_f64(irgen_m6, d0_c3, irgen_pre6_d0_c3);
+                    c3 = irgen_sel_f64(irgen_m6, c3, irgen_pre6_c3);
+                }
+            }
+            irgen_md irgen_m8 = irgen_m0 & ~irgen_m4;
+            if (irgen_any_f64(irgen_m8)) {
+                {
+                    const irgen_md irgen_m9 = irgen_m8;
+                    const irgen_vd irgen_pre9_d0_c0 = d0_c0;
+                    const irgen_vd irgen_pre9_c0 = c0;
+                    const irgen_vd irgen_pre9_d0_c1 = d0_c1;
+                    const irgen_vd irgen_pre9_c1 = c1;
+                    const irgen_vd irgen_pre9_d0_c2 = d0_c2;
+                    const irgen_vd irgen_pre9_c2 = c2;
+                    const irgen_vd irgen_pre9_d0_c3 = d0_c3;
+                    const irgen_vd irgen_pre9_c3 = c3;
+                    irgen_md irgen_m10 = irgen_m8;
+                    if (irgen_any_f64(irgen_m10)) for (int irgen_k4 = 0; irgen_k4 < 6; ++irgen_k4) {
+                        {
+                            const irgen_vd d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            d0_c0 = d0_c0__0;
+                            c0 = c0__0;
+                            d0_c1 = d0_c1__0;
+                            c1 = c1__0;
+                            d0_c2 = d0_c2__0;
+                            c2 = c2__0;
+                            d0_c3 = d0_c3__0;
+                            c3 = c3__0;
+                        }
+                    }
+                    d0_c0 = irgen_sel_f64(irgen_m9, d0_c0, irgen_pre9_d0_c0);
+                    c0 = irgen_sel_f64(irgen_m9, c0, irgen_pre9_c0);
+                    d0_c1 = irgen_sel_f64(irgen_m9, d0_c1, irgen_pre9_d0_c1);
+                    c1 = irgen_sel_f64(irgen_m9, c1, irgen_pre9_c1);
+                    d0_c2 = irgen_sel_f64(irgen_m9, d0_c2, irgen_pre9_d0_c2);
+                    c2 = irgen_sel_f64(irgen_m9, c2, irgen_pre9_c2);
+                    d0_c3 = irgen_sel_f64(irgen_m9, d0_c3, irgen_pre9_d0_c3);
+                    c3 = irgen_sel_f64(irgen_m9, c3, irgen_pre9_c3);
                 }
             }
         }
         {
-            const irgen_vd irgen_c0 = a * p - 0.5772156649015329;
+            const irgen_vd d0_lo__0 = c1 * d0_x + d0_c0 + d0_c1 * x;
+            const irgen_vd lo__0 = c0 + c1 * x;
+            const irgen_vd d0_hi__0 = c3 * d0_x + d0_c2 + d0_c3 * x;
+            const irgen_vd hi__0 = c2 + c3 * x;
+            const irgen_vd d0_p__0 = d0_hi__0 * x2 + d0_lo__0 + d0_x2 * hi__0;
+            const irgen_vd p__0 = hi__0 * x2 + lo__0;
+            d0_lo = d0_lo__0;
+            lo = lo__0;
+            d0_hi = d0_hi__0;
+            hi = hi__0;
+            d0_p = d0_p__0;
+            p = p__0;
+            const irgen_vd irgen_c0 = a * p__0 - 0.5772156649015329;
             irgen_ret0 = irgen_sel_f64(irgen_m0, irgen_c0 * a, irgen_ret0);
-            irgen_ret1 = irgen_sel_f64(irgen_m0, a * (a * d0_p + d0_a * p) + irgen_c0 * d0_a, irgen_ret1);
+            irgen_ret1 = irgen_sel_f64(irgen_m0, a * (a * d0_p__0 + d0_a * p__0) + irgen_c0 * d0_a, irgen_ret1);
             *irgen_r1 = irgen_ret1;
             return irgen_ret0;
         }
