@@ -405,6 +405,7 @@ IRGEN_FN double lower_series_f64(double a, double y)
 
 IRGEN_FN double small_a_sum_f64(double a, double y)
 {
+    double pairs = 0.0;
     double power = 0.0;
     double total = 0.0;
     double k = 0.0;
@@ -417,13 +418,24 @@ IRGEN_FN double small_a_sum_f64(double a, double y)
     double first = 0.0;
     double second = 0.0;
     double pair = 0.0;
+    if (DBL_EPSILON > 1e-10) {
+        {
+            const double pairs__0 = y < 0.5 ? 4.0 : 7.0;
+            pairs = pairs__0;
+        }
+    } else {
+        {
+            const double pairs__0 = y < 0.5 ? 7.0 : 11.0;
+            pairs = pairs__0;
+        }
+    }
     {
         const double power__0 = 1.0;
         const double total__0 = 0.0;
         power = power__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 11; ++irgen_k1) {
         k = (double)(0 + irgen_k1);
         {
             const double b__0 = a + 2.0 * k + 1.0;
@@ -450,7 +462,7 @@ IRGEN_FN double small_a_sum_f64(double a, double y)
             pair = pair__0;
             total = total__0;
         }
-        if (fabs(first) <= DBL_EPSILON * fabs(total)) {
+        if (k + 1.0 >= pairs) {
             break;
         }
     }
@@ -1316,6 +1328,7 @@ IRGEN_FN double small_a_sum__d0_f64(double a, double y, double d0_a, double* irg
     double d0_first = 0.0;
     double d0_second = 0.0;
     double d0_pair = 0.0;
+    double pairs = 0.0;
     double power = 0.0;
     double total = 0.0;
     double k = 0.0;
@@ -1336,20 +1349,34 @@ IRGEN_FN double small_a_sum__d0_f64(double a, double y, double d0_a, double* irg
         const double d0_first__0 = 0.0;
         const double d0_second__0 = 0.0;
         const double d0_pair__0 = 0.0;
-        const double power__0 = 1.0;
-        const double d0_total__1 = 0.0;
-        const double total__0 = 0.0;
-        d0_total = d0_total__1;
+        d0_total = d0_total__0;
         d0_b = d0_b__0;
         d0_q = d0_q__0;
         d0_r = d0_r__0;
         d0_first = d0_first__0;
         d0_second = d0_second__0;
         d0_pair = d0_pair__0;
+    }
+    if (DBL_EPSILON > 1e-10) {
+        {
+            const double pairs__0 = y < 0.5 ? 4.0 : 7.0;
+            pairs = pairs__0;
+        }
+    } else {
+        {
+            const double pairs__0 = y < 0.5 ? 7.0 : 11.0;
+            pairs = pairs__0;
+        }
+    }
+    {
+        const double power__0 = 1.0;
+        const double d0_total__0 = 0.0;
+        const double total__0 = 0.0;
         power = power__0;
+        d0_total = d0_total__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 11; ++irgen_k1) {
         k = (double)(0 + irgen_k1);
         {
             const double d0_b__0 = d0_a;
@@ -1392,7 +1419,7 @@ IRGEN_FN double small_a_sum__d0_f64(double a, double y, double d0_a, double* irg
             d0_total = d0_total__0;
             total = total__0;
         }
-        if (fabs(d0_first) <= DBL_EPSILON * fabs(d0_total) && fabs(first) <= DBL_EPSILON * fabs(total)) {
+        if (k + 1.0 >= pairs) {
             break;
         }
     }
@@ -3459,6 +3486,7 @@ IRGEN_FN float lower_series_f32(float a, float y)
 
 IRGEN_FN float small_a_sum_f32(float a, float y)
 {
+    float pairs = 0.0f;
     float power = 0.0f;
     float total = 0.0f;
     float k = 0.0f;
@@ -3471,13 +3499,24 @@ IRGEN_FN float small_a_sum_f32(float a, float y)
     float first = 0.0f;
     float second = 0.0f;
     float pair = 0.0f;
+    if (FLT_EPSILON > 1e-10f) {
+        {
+            const float pairs__0 = y < 0.5f ? 4.0f : 7.0f;
+            pairs = pairs__0;
+        }
+    } else {
+        {
+            const float pairs__0 = y < 0.5f ? 7.0f : 11.0f;
+            pairs = pairs__0;
+        }
+    }
     {
         const float power__0 = 1.0f;
         const float total__0 = 0.0f;
         power = power__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 11; ++irgen_k1) {
         k = (float)(0 + irgen_k1);
         {
             const float b__0 = a + 2.0f * k + 1.0f;
@@ -3504,7 +3543,7 @@ IRGEN_FN float small_a_sum_f32(float a, float y)
             pair = pair__0;
             total = total__0;
         }
-        if (fabsf(first) <= FLT_EPSILON * fabsf(total)) {
+        if (k + 1.0f >= pairs) {
             break;
         }
     }
@@ -4370,6 +4409,7 @@ IRGEN_FN float small_a_sum__d0_f32(float a, float y, float d0_a, float* irgen_r1
     float d0_first = 0.0f;
     float d0_second = 0.0f;
     float d0_pair = 0.0f;
+    float pairs = 0.0f;
     float power = 0.0f;
     float total = 0.0f;
     float k = 0.0f;
@@ -4390,20 +4430,34 @@ IRGEN_FN float small_a_sum__d0_f32(float a, float y, float d0_a, float* irgen_r1
         const float d0_first__0 = 0.0f;
         const float d0_second__0 = 0.0f;
         const float d0_pair__0 = 0.0f;
-        const float power__0 = 1.0f;
-        const float d0_total__1 = 0.0f;
-        const float total__0 = 0.0f;
-        d0_total = d0_total__1;
+        d0_total = d0_total__0;
         d0_b = d0_b__0;
         d0_q = d0_q__0;
         d0_r = d0_r__0;
         d0_first = d0_first__0;
         d0_second = d0_second__0;
         d0_pair = d0_pair__0;
+    }
+    if (FLT_EPSILON > 1e-10f) {
+        {
+            const float pairs__0 = y < 0.5f ? 4.0f : 7.0f;
+            pairs = pairs__0;
+        }
+    } else {
+        {
+            const float pairs__0 = y < 0.5f ? 7.0f : 11.0f;
+            pairs = pairs__0;
+        }
+    }
+    {
+        const float power__0 = 1.0f;
+        const float d0_total__0 = 0.0f;
+        const float total__0 = 0.0f;
         power = power__0;
+        d0_total = d0_total__0;
         total = total__0;
     }
-    for (int irgen_k1 = 0; irgen_k1 < 100; ++irgen_k1) {
+    for (int irgen_k1 = 0; irgen_k1 < 11; ++irgen_k1) {
         k = (float)(0 + irgen_k1);
         {
             const float d0_b__0 = d0_a;
@@ -4446,7 +4500,7 @@ IRGEN_FN float small_a_sum__d0_f32(float a, float y, float d0_a, float* irgen_r1
             d0_total = d0_total__0;
             total = total__0;
         }
-        if (fabsf(d0_first) <= FLT_EPSILON * fabsf(d0_total) && fabsf(first) <= FLT_EPSILON * fabsf(total)) {
+        if (k + 1.0f >= pairs) {
             break;
         }
     }

@@ -863,6 +863,7 @@ static inline __attribute__((always_inline)) irgen_vd lower_series_v_f64(irgen_m
 
 static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md irgen_m0, irgen_vd a, irgen_vd y)
 {
+    irgen_vd pairs = irgen_bc_f64(0.0);
     irgen_vd power = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd k = irgen_bc_f64(0.0);
@@ -877,16 +878,29 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
     irgen_vd pair = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(4.0), irgen_bc_f64(7.0));
+            pairs = irgen_sel_f64(irgen_m2, pairs__0, pairs);
+        }
+        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
+        {
+            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(7.0), irgen_bc_f64(11.0));
+            pairs = irgen_sel_f64(irgen_m3, pairs__0, pairs);
+        }
+    }
+    {
         const double power__0 = 1.0;
         const double total__0 = 0.0;
         power = irgen_bc_f64(power__0);
         total = irgen_bc_f64(total__0);
     }
     {
-        irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_total = total;
-        irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        irgen_md irgen_b4 = irgen_mbc_f64(0);
+        irgen_vd irgen_at4_total = total;
+        irgen_md irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 11 && irgen_any_f64(irgen_m4); ++irgen_k1) {
             {
                 const irgen_vd b__0 = a + 2.0 * ((double)(0 + irgen_k1)) + 1.0;
                 const irgen_vd irgen_c0 = b__0 + 1.0;
@@ -913,16 +927,16 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
                 total = total__0;
             }
             {
-                const irgen_md irgen_m2 = (irgen_v_fabs_f64(first) <= DBL_EPSILON * irgen_v_fabs_f64(total));
-                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                const irgen_md irgen_m4 = irgen_m3;
-                irgen_b1 |= irgen_m4;
-                irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
-                irgen_m3 &= ~irgen_m4;
-                irgen_m1 &= ~irgen_m4;
+                const irgen_md irgen_m5 = (irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0) >= pairs);
+                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                const irgen_md irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
-        total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
+        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
     }
     return total;
     return irgen_ret0;
@@ -2355,6 +2369,7 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
     irgen_vd d0_first = irgen_bc_f64(0.0);
     irgen_vd d0_second = irgen_bc_f64(0.0);
     irgen_vd d0_pair = irgen_bc_f64(0.0);
+    irgen_vd pairs = irgen_bc_f64(0.0);
     irgen_vd power = irgen_bc_f64(0.0);
     irgen_vd total = irgen_bc_f64(0.0);
     irgen_vd k = irgen_bc_f64(0.0);
@@ -2377,25 +2392,41 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
         const double d0_first__0 = 0.0;
         const double d0_second__0 = 0.0;
         const double d0_pair__0 = 0.0;
-        const double power__0 = 1.0;
-        const double d0_total__1 = 0.0;
-        const double total__0 = 0.0;
-        d0_total = irgen_bc_f64(d0_total__1);
+        d0_total = irgen_bc_f64(d0_total__0);
         d0_b = irgen_bc_f64(d0_b__0);
         d0_q = irgen_bc_f64(d0_q__0);
         d0_r = irgen_bc_f64(d0_r__0);
         d0_first = irgen_bc_f64(d0_first__0);
         d0_second = irgen_bc_f64(d0_second__0);
         d0_pair = irgen_bc_f64(d0_pair__0);
+    }
+    {
+        const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
+        irgen_md irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(4.0), irgen_bc_f64(7.0));
+            pairs = irgen_sel_f64(irgen_m2, pairs__0, pairs);
+        }
+        irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
+        {
+            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(7.0), irgen_bc_f64(11.0));
+            pairs = irgen_sel_f64(irgen_m3, pairs__0, pairs);
+        }
+    }
+    {
+        const double power__0 = 1.0;
+        const double d0_total__0 = 0.0;
+        const double total__0 = 0.0;
         power = irgen_bc_f64(power__0);
+        d0_total = irgen_bc_f64(d0_total__0);
         total = irgen_bc_f64(total__0);
     }
     {
-        irgen_md irgen_b1 = irgen_mbc_f64(0);
-        irgen_vd irgen_at1_d0_total = d0_total;
-        irgen_vd irgen_at1_total = total;
-        irgen_md irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f64(irgen_m1); ++irgen_k1) {
+        irgen_md irgen_b4 = irgen_mbc_f64(0);
+        irgen_vd irgen_at4_d0_total = d0_total;
+        irgen_vd irgen_at4_total = total;
+        irgen_md irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 11 && irgen_any_f64(irgen_m4); ++irgen_k1) {
             {
                 const irgen_vd d0_b__0 = d0_a;
                 const irgen_vd b__0 = a + 2.0 * ((double)(0 + irgen_k1)) + 1.0;
@@ -2438,18 +2469,18 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
                 total = total__0;
             }
             {
-                const irgen_md irgen_m2 = ((irgen_v_fabs_f64(d0_first) <= DBL_EPSILON * irgen_v_fabs_f64(d0_total)) & (irgen_v_fabs_f64(first) <= DBL_EPSILON * irgen_v_fabs_f64(total)));
-                irgen_md irgen_m3 = irgen_m1 & irgen_m2;
-                const irgen_md irgen_m4 = irgen_m3;
-                irgen_b1 |= irgen_m4;
-                irgen_at1_d0_total = irgen_sel_f64(irgen_m4, d0_total, irgen_at1_d0_total);
-                irgen_at1_total = irgen_sel_f64(irgen_m4, total, irgen_at1_total);
-                irgen_m3 &= ~irgen_m4;
-                irgen_m1 &= ~irgen_m4;
+                const irgen_md irgen_m5 = (irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0) >= pairs);
+                irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                const irgen_md irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
+                irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
-        d0_total = irgen_sel_f64(irgen_b1, irgen_at1_d0_total, d0_total);
-        total = irgen_sel_f64(irgen_b1, irgen_at1_total, total);
+        d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
+        total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
     }
     *irgen_r1 = d0_total;
     return total;
@@ -5325,6 +5356,7 @@ static inline __attribute__((always_inline)) irgen_vf lower_series_v_f32(irgen_m
 
 static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf irgen_m0, irgen_vf a, irgen_vf y)
 {
+    irgen_vf pairs = irgen_bc_f32(0.0f);
     irgen_vf power = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
     irgen_vf k = irgen_bc_f32(0.0f);
@@ -5339,16 +5371,29 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
     irgen_vf pair = irgen_bc_f32(0.0f);
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
+        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(4.0f), irgen_bc_f32(7.0f));
+            pairs = irgen_sel_f32(irgen_m2, pairs__0, pairs);
+        }
+        irgen_mf irgen_m3 = irgen_m0 & ~irgen_m1;
+        {
+            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(7.0f), irgen_bc_f32(11.0f));
+            pairs = irgen_sel_f32(irgen_m3, pairs__0, pairs);
+        }
+    }
+    {
         const float power__0 = 1.0f;
         const float total__0 = 0.0f;
         power = irgen_bc_f32(power__0);
         total = irgen_bc_f32(total__0);
     }
     {
-        irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_total = total;
-        irgen_mf irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+        irgen_mf irgen_b4 = irgen_mbc_f32(0);
+        irgen_vf irgen_at4_total = total;
+        irgen_mf irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 11 && irgen_any_f32(irgen_m4); ++irgen_k1) {
             {
                 const irgen_vf b__0 = a + 2.0f * ((float)(0 + irgen_k1)) + 1.0f;
                 const irgen_vf irgen_c0 = b__0 + 1.0f;
@@ -5375,16 +5420,16 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
                 total = total__0;
             }
             {
-                const irgen_mf irgen_m2 = (irgen_v_fabs_f32(first) <= FLT_EPSILON * irgen_v_fabs_f32(total));
-                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                const irgen_mf irgen_m4 = irgen_m3;
-                irgen_b1 |= irgen_m4;
-                irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
-                irgen_m3 &= ~irgen_m4;
-                irgen_m1 &= ~irgen_m4;
+                const irgen_mf irgen_m5 = (irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f) >= pairs);
+                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                const irgen_mf irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
-        total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
+        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
     }
     return total;
     return irgen_ret0;
@@ -6817,6 +6862,7 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
     irgen_vf d0_first = irgen_bc_f32(0.0f);
     irgen_vf d0_second = irgen_bc_f32(0.0f);
     irgen_vf d0_pair = irgen_bc_f32(0.0f);
+    irgen_vf pairs = irgen_bc_f32(0.0f);
     irgen_vf power = irgen_bc_f32(0.0f);
     irgen_vf total = irgen_bc_f32(0.0f);
     irgen_vf k = irgen_bc_f32(0.0f);
@@ -6839,25 +6885,41 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
         const float d0_first__0 = 0.0f;
         const float d0_second__0 = 0.0f;
         const float d0_pair__0 = 0.0f;
-        const float power__0 = 1.0f;
-        const float d0_total__1 = 0.0f;
-        const float total__0 = 0.0f;
-        d0_total = irgen_bc_f32(d0_total__1);
+        d0_total = irgen_bc_f32(d0_total__0);
         d0_b = irgen_bc_f32(d0_b__0);
         d0_q = irgen_bc_f32(d0_q__0);
         d0_r = irgen_bc_f32(d0_r__0);
         d0_first = irgen_bc_f32(d0_first__0);
         d0_second = irgen_bc_f32(d0_second__0);
         d0_pair = irgen_bc_f32(d0_pair__0);
+    }
+    {
+        const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
+        irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
+        {
+            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(4.0f), irgen_bc_f32(7.0f));
+            pairs = irgen_sel_f32(irgen_m2, pairs__0, pairs);
+        }
+        irgen_mf irgen_m3 = irgen_m0 & ~irgen_m1;
+        {
+            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(7.0f), irgen_bc_f32(11.0f));
+            pairs = irgen_sel_f32(irgen_m3, pairs__0, pairs);
+        }
+    }
+    {
+        const float power__0 = 1.0f;
+        const float d0_total__0 = 0.0f;
+        const float total__0 = 0.0f;
         power = irgen_bc_f32(power__0);
+        d0_total = irgen_bc_f32(d0_total__0);
         total = irgen_bc_f32(total__0);
     }
     {
-        irgen_mf irgen_b1 = irgen_mbc_f32(0);
-        irgen_vf irgen_at1_d0_total = d0_total;
-        irgen_vf irgen_at1_total = total;
-        irgen_mf irgen_m1 = irgen_m0;
-        for (int irgen_k1 = 0; irgen_k1 < 100 && irgen_any_f32(irgen_m1); ++irgen_k1) {
+        irgen_mf irgen_b4 = irgen_mbc_f32(0);
+        irgen_vf irgen_at4_d0_total = d0_total;
+        irgen_vf irgen_at4_total = total;
+        irgen_mf irgen_m4 = irgen_m0;
+        for (int irgen_k1 = 0; irgen_k1 < 11 && irgen_any_f32(irgen_m4); ++irgen_k1) {
             {
                 const irgen_vf d0_b__0 = d0_a;
                 const irgen_vf b__0 = a + 2.0f * ((float)(0 + irgen_k1)) + 1.0f;
@@ -6900,18 +6962,18 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
                 total = total__0;
             }
             {
-                const irgen_mf irgen_m2 = ((irgen_v_fabs_f32(d0_first) <= FLT_EPSILON * irgen_v_fabs_f32(d0_total)) & (irgen_v_fabs_f32(first) <= FLT_EPSILON * irgen_v_fabs_f32(total)));
-                irgen_mf irgen_m3 = irgen_m1 & irgen_m2;
-                const irgen_mf irgen_m4 = irgen_m3;
-                irgen_b1 |= irgen_m4;
-                irgen_at1_d0_total = irgen_sel_f32(irgen_m4, d0_total, irgen_at1_d0_total);
-                irgen_at1_total = irgen_sel_f32(irgen_m4, total, irgen_at1_total);
-                irgen_m3 &= ~irgen_m4;
-                irgen_m1 &= ~irgen_m4;
+                const irgen_mf irgen_m5 = (irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f) >= pairs);
+                irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                const irgen_mf irgen_m7 = irgen_m6;
+                irgen_b4 |= irgen_m7;
+                irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
+                irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
+                irgen_m6 &= ~irgen_m7;
+                irgen_m4 &= ~irgen_m7;
             }
         }
-        d0_total = irgen_sel_f32(irgen_b1, irgen_at1_d0_total, d0_total);
-        total = irgen_sel_f32(irgen_b1, irgen_at1_total, total);
+        d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
+        total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
     }
     *irgen_r1 = d0_total;
     return total;

@@ -15,6 +15,7 @@ INV_EVEN = tuple(1.0 / (2 * k + 2) for k in range(100))
 MAX_TERMS = 200000         # about 9 sqrt(a) terms are needed near y = a: a up to ~5e8
 MAX_PAIRS = MAX_TERMS // 2
 SMALL_A_Q_BELOW = 1.5      # for a < 1, Q by Kummer's series below this y, the fraction above
+SMALL_A_PAIRS = 11         # the most steps of Kummer's series there (small_a_sum)
 STIRLING_FROM = 14.0       # a from which the Stirling form of the prefactor is used
 LOG_SQRT_2PI = 0.9189385332046728
 
@@ -57,12 +58,22 @@ def lower_series(a, y):
 
 @dsl
 def small_a_sum(a, y):
-    """sum over n >= 1 of (-y)^n / (n! (a + n)), alternating with shrinking terms for y < 2.
-    Two terms a step with one division, as in lower_series, and as there the power passes
-    from step to step through one multiplication."""
+    """sum over n >= 1 of (-y)^n / (n! (a + n)) for 0 <= a < 1, y < SMALL_A_Q_BELOW, where it
+    alternates with shrinking terms. Two terms a step with one division, as in lower_series,
+    and as there the power passes from step to step through one multiplication.
+
+    A fixed number of steps by y's band and the precision, and no convergence test: for
+    every a in [0, 1) at the band's top the terms left out change the sum and its
+    derivative by less than 0.06 ulp (mpmath), and the test (the term's and its tangent's
+    sizes against the totals) took a third of a step: float32 Gamma implicit_grad is 25%
+    faster for alpha in [0.1, 1], and cdf_grad gave the same bits at 10^5 points."""
+    if EPS > 1e-10:
+        pairs = 4.0 if y < 0.5 else 7.0
+    else:
+        pairs = 7.0 if y < 0.5 else 11.0
     power = 1.0
     total = 0.0
-    for k in range(100):
+    for k in range(SMALL_A_PAIRS):
         b = a + (2.0 * k + 1.0)
         q = b * (b + 1.0)
         r = 1.0 / q
@@ -74,7 +85,7 @@ def small_a_sum(a, y):
         second = power * (b * r)
         pair = first + second
         total = total + pair
-        if converged(first, total):
+        if k + 1.0 >= pairs:
             break
     return total
 
