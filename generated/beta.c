@@ -505,21 +505,13 @@ static inline void irgen_draw_normal_v_f64(irgen_md m, irgen_rng_v_f64* r, irgen
     *radius = IRGEN_R01_F64(IRGEN_CVT_f64, r->q0, r->q1); *angle = IRGEN_U01_F64(IRGEN_CVT_f64, r->q2, r->q3);
 }
 
-static const double LGAMMA1P_32_0_f64[3] = {0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
+static const double LGAMMA1P_0_f64[6] = {0.04545455629320467, 0.055555767627403614, 0.07143294629536133, 0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
 
-static const double LGAMMA1P_32_1_f64[3] = {0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
+static const double LGAMMA1P_1_f64[6] = {0.04347826605304026, 0.05263167937961666, 0.06666870588242046, 0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
 
-static const double LGAMMA1P_32_2_f64[3] = {0.083353840546109, 0.12550966952474304, 0.27058080842778454};
+static const double LGAMMA1P_2_f64[6] = {0.04166666915034121, 0.05000004769810169, 0.06250095514121304, 0.083353840546109, 0.12550966952474304, 0.27058080842778454};
 
-static const double LGAMMA1P_32_3_f64[3] = {0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
-
-static const double LGAMMA1P_64_0_f64[6] = {0.04545455629320467, 0.055555767627403614, 0.07143294629536133, 0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
-
-static const double LGAMMA1P_64_1_f64[6] = {0.04347826605304026, 0.05263167937961666, 0.06666870588242046, 0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
-
-static const double LGAMMA1P_64_2_f64[6] = {0.04166666915034121, 0.05000004769810169, 0.06250095514121304, 0.083353840546109, 0.12550966952474304, 0.27058080842778454};
-
-static const double LGAMMA1P_64_3_f64[6] = {0.04000000119214014, 0.047619070330142226, 0.058823978658684585, 0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
+static const double LGAMMA1P_3_f64[6] = {0.04000000119214014, 0.047619070330142226, 0.058823978658684585, 0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
 
 static inline __attribute__((always_inline)) irgen_vd shape_band_v_f64(irgen_md irgen_m0, irgen_vd s)
 {
@@ -755,10 +747,10 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
                     irgen_md irgen_m7 = irgen_m5;
                     if (irgen_any_f64(irgen_m7)) for (int irgen_k4 = 0; irgen_k4 < 3; ++irgen_k4) {
                         {
-                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(((double)(3 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(((double)(3 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(((double)(3 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(((double)(3 + irgen_k4)))];
                             c0 = c0__0;
                             c1 = c1__0;
                             c2 = c2__0;
@@ -782,10 +774,10 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
                     irgen_md irgen_m10 = irgen_m8;
                     if (irgen_any_f64(irgen_m10)) for (int irgen_k4 = 0; irgen_k4 < 6; ++irgen_k4) {
                         {
-                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(((double)(0 + irgen_k4)))];
                             c0 = c0__0;
                             c1 = c1__0;
                             c2 = c2__0;
@@ -1542,13 +1534,13 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
                     if (irgen_any_f64(irgen_m7)) for (int irgen_k4 = 0; irgen_k4 < 3; ++irgen_k4) {
                         {
                             const irgen_vd d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
-                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(((double)(3 + irgen_k4)))];
                             const irgen_vd d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
-                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(((double)(3 + irgen_k4)))];
                             const irgen_vd d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
-                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(((double)(3 + irgen_k4)))];
                             const irgen_vd d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
-                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(((double)(3 + irgen_k4)))];
                             d0_c0 = d0_c0__0;
                             c0 = c0__0;
                             d0_c1 = d0_c1__0;
@@ -1585,13 +1577,13 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
                     if (irgen_any_f64(irgen_m10)) for (int irgen_k4 = 0; irgen_k4 < 6; ++irgen_k4) {
                         {
                             const irgen_vd d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
-                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(((double)(0 + irgen_k4)))];
                             const irgen_vd d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
-                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(((double)(0 + irgen_k4)))];
                             const irgen_vd d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
-                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(((double)(0 + irgen_k4)))];
                             const irgen_vd d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
-                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(((double)(0 + irgen_k4)))];
                             d0_c0 = d0_c0__0;
                             c0 = c0__0;
                             d0_c1 = d0_c1__0;

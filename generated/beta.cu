@@ -159,21 +159,13 @@ IRGEN_FN void irgen_draw_normal_f32(irgen_rng* r, float* radius, float* angle)
 
 /* ---- float64 device functions ---- */
 
-IRGEN_TABLE double LGAMMA1P_32_0_f64[3] = {0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
+IRGEN_TABLE double LGAMMA1P_0_f64[6] = {0.04545455629320467, 0.055555767627403614, 0.07143294629536133, 0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
 
-IRGEN_TABLE double LGAMMA1P_32_1_f64[3] = {0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
+IRGEN_TABLE double LGAMMA1P_1_f64[6] = {0.04347826605304026, 0.05263167937961666, 0.06666870588242046, 0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
 
-IRGEN_TABLE double LGAMMA1P_32_2_f64[3] = {0.083353840546109, 0.12550966952474304, 0.27058080842778454};
+IRGEN_TABLE double LGAMMA1P_2_f64[6] = {0.04166666915034121, 0.05000004769810169, 0.06250095514121304, 0.083353840546109, 0.12550966952474304, 0.27058080842778454};
 
-IRGEN_TABLE double LGAMMA1P_32_3_f64[3] = {0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
-
-IRGEN_TABLE double LGAMMA1P_64_0_f64[6] = {0.04545455629320467, 0.055555767627403614, 0.07143294629536133, 0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
-
-IRGEN_TABLE double LGAMMA1P_64_1_f64[6] = {0.04347826605304026, 0.05263167937961666, 0.06666870588242046, 0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
-
-IRGEN_TABLE double LGAMMA1P_64_2_f64[6] = {0.04166666915034121, 0.05000004769810169, 0.06250095514121304, 0.083353840546109, 0.12550966952474304, 0.27058080842778454};
-
-IRGEN_TABLE double LGAMMA1P_64_3_f64[6] = {0.04000000119214014, 0.047619070330142226, 0.058823978658684585, 0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
+IRGEN_TABLE double LGAMMA1P_3_f64[6] = {0.04000000119214014, 0.047619070330142226, 0.058823978658684585, 0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
 
 IRGEN_FN double shape_band_f64(double s)
 {
@@ -341,12 +333,12 @@ IRGEN_FN double lgamma1p_f64(double a)
     }
     if (DBL_EPSILON > 1e-10) {
         for (int irgen_k2 = 0; irgen_k2 < 3; ++irgen_k2) {
-            i = (double)(0 + irgen_k2);
+            i = (double)(3 + irgen_k2);
             {
-                const double c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(i)];
-                const double c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(i)];
-                const double c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(i)];
-                const double c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(i)];
+                const double c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(i)];
+                const double c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(i)];
+                const double c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(i)];
+                const double c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(i)];
                 c0 = c0__0;
                 c1 = c1__0;
                 c2 = c2__0;
@@ -357,10 +349,10 @@ IRGEN_FN double lgamma1p_f64(double a)
         for (int irgen_k2 = 0; irgen_k2 < 6; ++irgen_k2) {
             i = (double)(0 + irgen_k2);
             {
-                const double c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(i)];
-                const double c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(i)];
-                const double c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(i)];
-                const double c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(i)];
+                const double c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(i)];
+                const double c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(i)];
+                const double c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(i)];
+                const double c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(i)];
                 c0 = c0__0;
                 c1 = c1__0;
                 c2 = c2__0;
@@ -781,16 +773,16 @@ IRGEN_FN double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
     }
     if (DBL_EPSILON > 1e-10) {
         for (int irgen_k2 = 0; irgen_k2 < 3; ++irgen_k2) {
-            i = (double)(0 + irgen_k2);
+            i = (double)(3 + irgen_k2);
             {
                 const double d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
-                const double c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(i)];
+                const double c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(i)];
                 const double d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
-                const double c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(i)];
+                const double c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(i)];
                 const double d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
-                const double c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(i)];
+                const double c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(i)];
                 const double d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
-                const double c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(i)];
+                const double c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(i)];
                 d0_c0 = d0_c0__0;
                 c0 = c0__0;
                 d0_c1 = d0_c1__0;
@@ -806,13 +798,13 @@ IRGEN_FN double lgamma1p__d0_f64(double a, double d0_a, double* irgen_r1)
             i = (double)(0 + irgen_k2);
             {
                 const double d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
-                const double c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(i)];
+                const double c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(i)];
                 const double d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
-                const double c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(i)];
+                const double c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(i)];
                 const double d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
-                const double c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(i)];
+                const double c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(i)];
                 const double d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
-                const double c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(i)];
+                const double c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(i)];
                 d0_c0 = d0_c0__0;
                 c0 = c0__0;
                 d0_c1 = d0_c1__0;

@@ -509,21 +509,13 @@ static const double INV_EVEN_f64[100] = {0.5, 0.25, 0.16666666666666666, 0.125, 
 
 static const double INV_ODD_f64[100] = {1.0, 0.3333333333333333, 0.2, 0.14285714285714285, 0.1111111111111111, 0.09090909090909091, 0.07692307692307693, 0.06666666666666667, 0.058823529411764705, 0.05263157894736842, 0.047619047619047616, 0.043478260869565216, 0.04, 0.037037037037037035, 0.034482758620689655, 0.03225806451612903, 0.030303030303030304, 0.02857142857142857, 0.02702702702702703, 0.02564102564102564, 0.024390243902439025, 0.023255813953488372, 0.022222222222222223, 0.02127659574468085, 0.02040816326530612, 0.0196078431372549, 0.018867924528301886, 0.01818181818181818, 0.017543859649122806, 0.01694915254237288, 0.01639344262295082, 0.015873015873015872, 0.015384615384615385, 0.014925373134328358, 0.014492753623188406, 0.014084507042253521, 0.0136986301369863, 0.013333333333333334, 0.012987012987012988, 0.012658227848101266, 0.012345679012345678, 0.012048192771084338, 0.011764705882352941, 0.011494252873563218, 0.011235955056179775, 0.01098901098901099, 0.010752688172043012, 0.010526315789473684, 0.010309278350515464, 0.010101010101010102, 0.009900990099009901, 0.009708737864077669, 0.009523809523809525, 0.009345794392523364, 0.009174311926605505, 0.009009009009009009, 0.008849557522123894, 0.008695652173913044, 0.008547008547008548, 0.008403361344537815, 0.008264462809917356, 0.008130081300813009, 0.008, 0.007874015748031496, 0.007751937984496124, 0.007633587786259542, 0.007518796992481203, 0.007407407407407408, 0.0072992700729927005, 0.007194244604316547, 0.0070921985815602835, 0.006993006993006993, 0.006896551724137931, 0.006802721088435374, 0.006711409395973154, 0.006622516556291391, 0.006535947712418301, 0.0064516129032258064, 0.006369426751592357, 0.006289308176100629, 0.006211180124223602, 0.006134969325153374, 0.006060606060606061, 0.005988023952095809, 0.005917159763313609, 0.005847953216374269, 0.005780346820809248, 0.005714285714285714, 0.005649717514124294, 0.00558659217877095, 0.0055248618784530384, 0.00546448087431694, 0.005405405405405406, 0.0053475935828877, 0.005291005291005291, 0.005235602094240838, 0.0051813471502590676, 0.005128205128205128, 0.005076142131979695, 0.005025125628140704};
 
-static const double LGAMMA1P_32_0_f64[3] = {0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
+static const double LGAMMA1P_0_f64[6] = {0.04545455629320467, 0.055555767627403614, 0.07143294629536133, 0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
 
-static const double LGAMMA1P_32_1_f64[3] = {0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
+static const double LGAMMA1P_1_f64[6] = {0.04347826605304026, 0.05263167937961666, 0.06666870588242046, 0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
 
-static const double LGAMMA1P_32_2_f64[3] = {0.083353840546109, 0.12550966952474304, 0.27058080842778454};
+static const double LGAMMA1P_2_f64[6] = {0.04166666915034121, 0.05000004769810169, 0.06250095514121304, 0.083353840546109, 0.12550966952474304, 0.27058080842778454};
 
-static const double LGAMMA1P_32_3_f64[3] = {0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
-
-static const double LGAMMA1P_64_0_f64[6] = {0.04545455629320467, 0.055555767627403614, 0.07143294629536133, 0.1000994575127818, 0.1695571769974082, 0.8224670334241132};
-
-static const double LGAMMA1P_64_1_f64[6] = {0.04347826605304026, 0.05263167937961666, 0.06666870588242046, 0.09095401714582904, 0.1440498967688461, 0.40068563438653143};
-
-static const double LGAMMA1P_64_2_f64[6] = {0.04166666915034121, 0.05000004769810169, 0.06250095514121304, 0.083353840546109, 0.12550966952474304, 0.27058080842778454};
-
-static const double LGAMMA1P_64_3_f64[6] = {0.04000000119214014, 0.047619070330142226, 0.058823978658684585, 0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
+static const double LGAMMA1P_3_f64[6] = {0.04000000119214014, 0.047619070330142226, 0.058823978658684585, 0.0769325164113522, 0.11133426586956469, 0.20738555102867398};
 
 static inline __attribute__((always_inline)) irgen_vd split_v_f64(irgen_md irgen_m0, irgen_vd a)
 {
@@ -636,10 +628,10 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
                     irgen_md irgen_m7 = irgen_m5;
                     if (irgen_any_f64(irgen_m7)) for (int irgen_k4 = 0; irgen_k4 < 3; ++irgen_k4) {
                         {
-                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(((double)(3 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(((double)(3 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(((double)(3 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(((double)(3 + irgen_k4)))];
                             c0 = c0__0;
                             c1 = c1__0;
                             c2 = c2__0;
@@ -663,10 +655,10 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p_v_f64(irgen_md ir
                     irgen_md irgen_m10 = irgen_m8;
                     if (irgen_any_f64(irgen_m10)) for (int irgen_k4 = 0; irgen_k4 < 6; ++irgen_k4) {
                         {
-                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(((double)(0 + irgen_k4)))];
-                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(((double)(0 + irgen_k4)))];
                             c0 = c0__0;
                             c1 = c1__0;
                             c2 = c2__0;
@@ -1965,13 +1957,13 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
                     if (irgen_any_f64(irgen_m7)) for (int irgen_k4 = 0; irgen_k4 < 3; ++irgen_k4) {
                         {
                             const irgen_vd d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
-                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_32_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(((double)(3 + irgen_k4)))];
                             const irgen_vd d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
-                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_32_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(((double)(3 + irgen_k4)))];
                             const irgen_vd d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
-                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_32_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(((double)(3 + irgen_k4)))];
                             const irgen_vd d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
-                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_32_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(((double)(3 + irgen_k4)))];
                             d0_c0 = d0_c0__0;
                             c0 = c0__0;
                             d0_c1 = d0_c1__0;
@@ -2008,13 +2000,13 @@ static inline __attribute__((always_inline)) irgen_vd lgamma1p__d0_v_f64(irgen_m
                     if (irgen_any_f64(irgen_m10)) for (int irgen_k4 = 0; irgen_k4 < 6; ++irgen_k4) {
                         {
                             const irgen_vd d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
-                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_64_0_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c0__0 = c0 * x4 + LGAMMA1P_0_f64[(int)(((double)(0 + irgen_k4)))];
                             const irgen_vd d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
-                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_64_1_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c1__0 = c1 * x4 + LGAMMA1P_1_f64[(int)(((double)(0 + irgen_k4)))];
                             const irgen_vd d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
-                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_64_2_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c2__0 = c2 * x4 + LGAMMA1P_2_f64[(int)(((double)(0 + irgen_k4)))];
                             const irgen_vd d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
-                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_64_3_f64[(int)(((double)(0 + irgen_k4)))];
+                            const irgen_vd c3__0 = c3 * x4 + LGAMMA1P_3_f64[(int)(((double)(0 + irgen_k4)))];
                             d0_c0 = d0_c0__0;
                             c0 = c0__0;
                             d0_c1 = d0_c1__0;
@@ -5002,21 +4994,13 @@ static const float INV_EVEN_f32[100] = {0.5f, 0.25f, 0.16666666666666666f, 0.125
 
 static const float INV_ODD_f32[100] = {1.0f, 0.3333333333333333f, 0.2f, 0.14285714285714285f, 0.1111111111111111f, 0.09090909090909091f, 0.07692307692307693f, 0.06666666666666667f, 0.058823529411764705f, 0.05263157894736842f, 0.047619047619047616f, 0.043478260869565216f, 0.04f, 0.037037037037037035f, 0.034482758620689655f, 0.03225806451612903f, 0.030303030303030304f, 0.02857142857142857f, 0.02702702702702703f, 0.02564102564102564f, 0.024390243902439025f, 0.023255813953488372f, 0.022222222222222223f, 0.02127659574468085f, 0.02040816326530612f, 0.0196078431372549f, 0.018867924528301886f, 0.01818181818181818f, 0.017543859649122806f, 0.01694915254237288f, 0.01639344262295082f, 0.015873015873015872f, 0.015384615384615385f, 0.014925373134328358f, 0.014492753623188406f, 0.014084507042253521f, 0.0136986301369863f, 0.013333333333333334f, 0.012987012987012988f, 0.012658227848101266f, 0.012345679012345678f, 0.012048192771084338f, 0.011764705882352941f, 0.011494252873563218f, 0.011235955056179775f, 0.01098901098901099f, 0.010752688172043012f, 0.010526315789473684f, 0.010309278350515464f, 0.010101010101010102f, 0.009900990099009901f, 0.009708737864077669f, 0.009523809523809525f, 0.009345794392523364f, 0.009174311926605505f, 0.009009009009009009f, 0.008849557522123894f, 0.008695652173913044f, 0.008547008547008548f, 0.008403361344537815f, 0.008264462809917356f, 0.008130081300813009f, 0.008f, 0.007874015748031496f, 0.007751937984496124f, 0.007633587786259542f, 0.007518796992481203f, 0.007407407407407408f, 0.0072992700729927005f, 0.007194244604316547f, 0.0070921985815602835f, 0.006993006993006993f, 0.006896551724137931f, 0.006802721088435374f, 0.006711409395973154f, 0.006622516556291391f, 0.006535947712418301f, 0.0064516129032258064f, 0.006369426751592357f, 0.006289308176100629f, 0.006211180124223602f, 0.006134969325153374f, 0.006060606060606061f, 0.005988023952095809f, 0.005917159763313609f, 0.005847953216374269f, 0.005780346820809248f, 0.005714285714285714f, 0.005649717514124294f, 0.00558659217877095f, 0.0055248618784530384f, 0.00546448087431694f, 0.005405405405405406f, 0.0053475935828877f, 0.005291005291005291f, 0.005235602094240838f, 0.0051813471502590676f, 0.005128205128205128f, 0.005076142131979695f, 0.005025125628140704f};
 
-static const float LGAMMA1P_32_0_f32[3] = {0.1000994575127818f, 0.1695571769974082f, 0.8224670334241132f};
+static const float LGAMMA1P_0_f32[6] = {0.04545455629320467f, 0.055555767627403614f, 0.07143294629536133f, 0.1000994575127818f, 0.1695571769974082f, 0.8224670334241132f};
 
-static const float LGAMMA1P_32_1_f32[3] = {0.09095401714582904f, 0.1440498967688461f, 0.40068563438653143f};
+static const float LGAMMA1P_1_f32[6] = {0.04347826605304026f, 0.05263167937961666f, 0.06666870588242046f, 0.09095401714582904f, 0.1440498967688461f, 0.40068563438653143f};
 
-static const float LGAMMA1P_32_2_f32[3] = {0.083353840546109f, 0.12550966952474304f, 0.27058080842778454f};
+static const float LGAMMA1P_2_f32[6] = {0.04166666915034121f, 0.05000004769810169f, 0.06250095514121304f, 0.083353840546109f, 0.12550966952474304f, 0.27058080842778454f};
 
-static const float LGAMMA1P_32_3_f32[3] = {0.0769325164113522f, 0.11133426586956469f, 0.20738555102867398f};
-
-static const float LGAMMA1P_64_0_f32[6] = {0.04545455629320467f, 0.055555767627403614f, 0.07143294629536133f, 0.1000994575127818f, 0.1695571769974082f, 0.8224670334241132f};
-
-static const float LGAMMA1P_64_1_f32[6] = {0.04347826605304026f, 0.05263167937961666f, 0.06666870588242046f, 0.09095401714582904f, 0.1440498967688461f, 0.40068563438653143f};
-
-static const float LGAMMA1P_64_2_f32[6] = {0.04166666915034121f, 0.05000004769810169f, 0.06250095514121304f, 0.083353840546109f, 0.12550966952474304f, 0.27058080842778454f};
-
-static const float LGAMMA1P_64_3_f32[6] = {0.04000000119214014f, 0.047619070330142226f, 0.058823978658684585f, 0.0769325164113522f, 0.11133426586956469f, 0.20738555102867398f};
+static const float LGAMMA1P_3_f32[6] = {0.04000000119214014f, 0.047619070330142226f, 0.058823978658684585f, 0.0769325164113522f, 0.11133426586956469f, 0.20738555102867398f};
 
 static inline __attribute__((always_inline)) irgen_vf split_v_f32(irgen_mf irgen_m0, irgen_vf a)
 {
@@ -5129,10 +5113,10 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf ir
                     irgen_mf irgen_m7 = irgen_m5;
                     if (irgen_any_f32(irgen_m7)) for (int irgen_k4 = 0; irgen_k4 < 3; ++irgen_k4) {
                         {
-                            const irgen_vf c0__0 = c0 * x4 + LGAMMA1P_32_0_f32[(int)(((float)(0 + irgen_k4)))];
-                            const irgen_vf c1__0 = c1 * x4 + LGAMMA1P_32_1_f32[(int)(((float)(0 + irgen_k4)))];
-                            const irgen_vf c2__0 = c2 * x4 + LGAMMA1P_32_2_f32[(int)(((float)(0 + irgen_k4)))];
-                            const irgen_vf c3__0 = c3 * x4 + LGAMMA1P_32_3_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c0__0 = c0 * x4 + LGAMMA1P_0_f32[(int)(((float)(3 + irgen_k4)))];
+                            const irgen_vf c1__0 = c1 * x4 + LGAMMA1P_1_f32[(int)(((float)(3 + irgen_k4)))];
+                            const irgen_vf c2__0 = c2 * x4 + LGAMMA1P_2_f32[(int)(((float)(3 + irgen_k4)))];
+                            const irgen_vf c3__0 = c3 * x4 + LGAMMA1P_3_f32[(int)(((float)(3 + irgen_k4)))];
                             c0 = c0__0;
                             c1 = c1__0;
                             c2 = c2__0;
@@ -5156,10 +5140,10 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p_v_f32(irgen_mf ir
                     irgen_mf irgen_m10 = irgen_m8;
                     if (irgen_any_f32(irgen_m10)) for (int irgen_k4 = 0; irgen_k4 < 6; ++irgen_k4) {
                         {
-                            const irgen_vf c0__0 = c0 * x4 + LGAMMA1P_64_0_f32[(int)(((float)(0 + irgen_k4)))];
-                            const irgen_vf c1__0 = c1 * x4 + LGAMMA1P_64_1_f32[(int)(((float)(0 + irgen_k4)))];
-                            const irgen_vf c2__0 = c2 * x4 + LGAMMA1P_64_2_f32[(int)(((float)(0 + irgen_k4)))];
-                            const irgen_vf c3__0 = c3 * x4 + LGAMMA1P_64_3_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c0__0 = c0 * x4 + LGAMMA1P_0_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c1__0 = c1 * x4 + LGAMMA1P_1_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c2__0 = c2 * x4 + LGAMMA1P_2_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c3__0 = c3 * x4 + LGAMMA1P_3_f32[(int)(((float)(0 + irgen_k4)))];
                             c0 = c0__0;
                             c1 = c1__0;
                             c2 = c2__0;
@@ -6458,13 +6442,13 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_m
                     if (irgen_any_f32(irgen_m7)) for (int irgen_k4 = 0; irgen_k4 < 3; ++irgen_k4) {
                         {
                             const irgen_vf d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
-                            const irgen_vf c0__0 = c0 * x4 + LGAMMA1P_32_0_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c0__0 = c0 * x4 + LGAMMA1P_0_f32[(int)(((float)(3 + irgen_k4)))];
                             const irgen_vf d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
-                            const irgen_vf c1__0 = c1 * x4 + LGAMMA1P_32_1_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c1__0 = c1 * x4 + LGAMMA1P_1_f32[(int)(((float)(3 + irgen_k4)))];
                             const irgen_vf d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
-                            const irgen_vf c2__0 = c2 * x4 + LGAMMA1P_32_2_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c2__0 = c2 * x4 + LGAMMA1P_2_f32[(int)(((float)(3 + irgen_k4)))];
                             const irgen_vf d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
-                            const irgen_vf c3__0 = c3 * x4 + LGAMMA1P_32_3_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c3__0 = c3 * x4 + LGAMMA1P_3_f32[(int)(((float)(3 + irgen_k4)))];
                             d0_c0 = d0_c0__0;
                             c0 = c0__0;
                             d0_c1 = d0_c1__0;
@@ -6501,13 +6485,13 @@ static inline __attribute__((always_inline)) irgen_vf lgamma1p__d0_v_f32(irgen_m
                     if (irgen_any_f32(irgen_m10)) for (int irgen_k4 = 0; irgen_k4 < 6; ++irgen_k4) {
                         {
                             const irgen_vf d0_c0__0 = c0 * d0_x4 + d0_c0 * x4;
-                            const irgen_vf c0__0 = c0 * x4 + LGAMMA1P_64_0_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c0__0 = c0 * x4 + LGAMMA1P_0_f32[(int)(((float)(0 + irgen_k4)))];
                             const irgen_vf d0_c1__0 = c1 * d0_x4 + d0_c1 * x4;
-                            const irgen_vf c1__0 = c1 * x4 + LGAMMA1P_64_1_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c1__0 = c1 * x4 + LGAMMA1P_1_f32[(int)(((float)(0 + irgen_k4)))];
                             const irgen_vf d0_c2__0 = c2 * d0_x4 + d0_c2 * x4;
-                            const irgen_vf c2__0 = c2 * x4 + LGAMMA1P_64_2_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c2__0 = c2 * x4 + LGAMMA1P_2_f32[(int)(((float)(0 + irgen_k4)))];
                             const irgen_vf d0_c3__0 = c3 * d0_x4 + d0_c3 * x4;
-                            const irgen_vf c3__0 = c3 * x4 + LGAMMA1P_64_3_f32[(int)(((float)(0 + irgen_k4)))];
+                            const irgen_vf c3__0 = c3 * x4 + LGAMMA1P_3_f32[(int)(((float)(0 + irgen_k4)))];
                             d0_c0 = d0_c0__0;
                             c0 = c0__0;
                             d0_c1 = d0_c1__0;

@@ -12,14 +12,11 @@ EULER = 0.5772156649015329
 # the value and of its derivative, digamma(1 + a)). The polynomial p(x) = sum zeta(k)/k
 # x^(k-2), x = -a, is evaluated as four chains in x^4, p = (c0 + x c1) + x^2 (c2 + x c3):
 # six dependent steps in float64 (three in float32) where Horner's rule took 24.
-# LGAMMA1P_<bits>_<j>: chain j's coefficients, of x^(j + 4i), highest i first.
+# LGAMMA1P_<j>: chain j's coefficients, of x^(j + 4i) for i = 5, ..., 0 (highest first);
+# float32 takes the last three of each, i < 3.
 with mpmath.workdps(40):        # fixed precision: the tables must not depend on the caller's
-    _ZETA_OVER_K = [float(mpmath.zeta(k) / k) for k in range(2, 26)]   # of x^0 ... x^23
-for _bits, _terms in ((64, 24), (32, 12)):
-    for _j in range(4):
-        globals()[f"LGAMMA1P_{_bits}_{_j}"] = tuple(_ZETA_OVER_K[_j + 4 * _i]
-                                                    for _i in reversed(range(_terms // 4)))
-del _bits, _terms, _j
+    globals().update({f"LGAMMA1P_{j}": tuple(float(mpmath.zeta(k) / k)
+                                             for k in range(j + 22, 1, -4)) for j in range(4)})
 # sin x = x sum_k S_k (x^2)^k, S_k = (-1)^k / (2k+1)!, k < 12: the terms left out are below
 # 1e-18 relative for |x| <= pi/2. Named S0 ... S11, lowest degree first, for Estrin's scheme.
 with mpmath.workdps(40):
@@ -133,17 +130,17 @@ def lgamma1p(a):
     c2 = 0.0
     c3 = 0.0
     if EPS > 1e-10:
-        for i in range(3):
-            c0 = c0 * x4 + LGAMMA1P_32_0[i]
-            c1 = c1 * x4 + LGAMMA1P_32_1[i]
-            c2 = c2 * x4 + LGAMMA1P_32_2[i]
-            c3 = c3 * x4 + LGAMMA1P_32_3[i]
+        for i in range(3, 6):
+            c0 = c0 * x4 + LGAMMA1P_0[i]
+            c1 = c1 * x4 + LGAMMA1P_1[i]
+            c2 = c2 * x4 + LGAMMA1P_2[i]
+            c3 = c3 * x4 + LGAMMA1P_3[i]
     else:
         for i in range(6):
-            c0 = c0 * x4 + LGAMMA1P_64_0[i]
-            c1 = c1 * x4 + LGAMMA1P_64_1[i]
-            c2 = c2 * x4 + LGAMMA1P_64_2[i]
-            c3 = c3 * x4 + LGAMMA1P_64_3[i]
+            c0 = c0 * x4 + LGAMMA1P_0[i]
+            c1 = c1 * x4 + LGAMMA1P_1[i]
+            c2 = c2 * x4 + LGAMMA1P_2[i]
+            c3 = c3 * x4 + LGAMMA1P_3[i]
     lo = c0 + x * c1
     hi = c2 + x * c3
     p = lo + x2 * hi
