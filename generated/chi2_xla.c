@@ -1397,7 +1397,7 @@ XLA_FFI_Error* irgen_xla_cuda_sample_float64(XLA_FFI_CallFrame* f) {
     double v0 = 0;
     void* out0 = RET(0)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &out0};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "sample_float64", function, count, per_block, most_blocks, stream,
                            params);
 }
@@ -1421,7 +1421,7 @@ XLA_FFI_Error* irgen_xla_cuda_sample_float32(XLA_FFI_CallFrame* f) {
     float v0 = 0;
     void* out0 = RET(0)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &out0};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "sample_float32", function, count, per_block, most_blocks, stream,
                            params);
 }

@@ -1405,11 +1405,6 @@ IRGEN_FN double kernel_implicit_grad_f64(double x, double alpha, double beta, do
     }
 }
 
-IRGEN_FN double sample_group_f64(double alpha, double beta)
-{
-    return alpha < 1.0 ? 1.0 : 0.0;
-}
-
 IRGEN_FN double ln2_hi_f64(double x)
 {
     return DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125;
@@ -2128,13 +2123,11 @@ IRGEN_FN double simplex_grad_f64(double w, double alpha)
 IRGEN_FN double simplex_draw_group_f64(double alpha)
 {
     double log_space_below = 0.0;
-    double r_0 = 0.0;
     {
         const double log_space_below__0 = DBL_EPSILON < 1e-10 ? 0.1 : 0.5;
         log_space_below = log_space_below__0;
+        return alpha < log_space_below__0 ? 1.0 : 0.0;
     }
-    r_0 = sample_group_f64(alpha, 1.0);
-    return alpha < log_space_below ? r_0 + 2.0 : r_0;
 }
 
 IRGEN_FN double simplex_group_f64(double w, double alpha)
@@ -3433,11 +3426,6 @@ IRGEN_FN float kernel_implicit_grad_f32(float x, float alpha, float beta, float*
     }
 }
 
-IRGEN_FN float sample_group_f32(float alpha, float beta)
-{
-    return alpha < 1.0f ? 1.0f : 0.0f;
-}
-
 IRGEN_FN float ln2_hi_f32(float x)
 {
     return FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f;
@@ -4156,13 +4144,11 @@ IRGEN_FN float simplex_grad_f32(float w, float alpha)
 IRGEN_FN float simplex_draw_group_f32(float alpha)
 {
     float log_space_below = 0.0f;
-    float r_0 = 0.0f;
     {
         const float log_space_below__0 = FLT_EPSILON < 1e-10f ? 0.1f : 0.5f;
         log_space_below = log_space_below__0;
+        return alpha < log_space_below__0 ? 1.0f : 0.0f;
     }
-    r_0 = sample_group_f32(alpha, 1.0f);
-    return alpha < log_space_below ? r_0 + 2.0f : r_0;
 }
 
 IRGEN_FN float simplex_group_f32(float w, float alpha)

@@ -2528,11 +2528,6 @@ IRGEN_FN double icdf_upper_group_f64(double log_1mu, double alpha, double beta)
     }
 }
 
-IRGEN_FN double sample_group_f64(double alpha, double beta)
-{
-    return alpha < 1.0 ? 1.0 : 0.0;
-}
-
 IRGEN_FN double ln2_hi_f64(double x)
 {
     return DBL_EPSILON < 1e-10 ? 0.6931471803691238 : 0.693145751953125;
@@ -5601,11 +5596,6 @@ IRGEN_FN float icdf_upper_group_f32(float log_1mu, float alpha, float beta)
     }
 }
 
-IRGEN_FN float sample_group_f32(float alpha, float beta)
-{
-    return alpha < 1.0f ? 1.0f : 0.0f;
-}
-
 IRGEN_FN float ln2_hi_f32(float x)
 {
     return FLT_EPSILON < 1e-10f ? 0.6931471803691238f : 0.693145751953125f;
@@ -7956,55 +7946,12 @@ IRGEN_FN void irgen_sample_float64_draw(int64_t i, uint64_t seed, int64_t offset
     irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
-
-IRGEN_FN int irgen_sample_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
-{
-    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
-    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
-
-    const double g = sample_group_f64(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
-}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     IRGEN_SEED_FROM(words, seed, offset);
-#ifndef IRGEN_UNSORTED
-    __shared__ int start[IRGEN_GROUPS];
-    __shared__ unsigned char key[IRGEN_TILE];
-    __shared__ unsigned short order[IRGEN_TILE];
-    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
-        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_sample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
-    }
-    return;
-#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_sample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -8019,11 +7966,8 @@ extern "C" void irgen_sample_float64(int64_t n, uint64_t seed, int64_t offset, c
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #endif
@@ -8037,55 +7981,12 @@ IRGEN_FN void irgen_sample_float32_draw(int64_t i, uint64_t seed, int64_t offset
     irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
 }
-
-IRGEN_FN int irgen_sample_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
-{
-    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
-    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
-
-    const float g = sample_group_f32(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
-}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     IRGEN_SEED_FROM(words, seed, offset);
-#ifndef IRGEN_UNSORTED
-    __shared__ int start[IRGEN_GROUPS];
-    __shared__ unsigned char key[IRGEN_TILE];
-    __shared__ unsigned short order[IRGEN_TILE];
-    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
-        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_sample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
-    }
-    return;
-#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_sample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -8100,11 +8001,8 @@ extern "C" void irgen_sample_float32(int64_t n, uint64_t seed, int64_t offset, c
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #endif
@@ -8118,15 +8016,6 @@ IRGEN_FN void irgen_rsample_float64_draw(int64_t i, uint64_t seed, int64_t offse
     irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_sample_f64(x0, x1, &rng);
 }
-
-IRGEN_FN int irgen_rsample_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
-{
-    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
-    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
-
-    const double g = sample_group_f64(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
-}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
@@ -8139,31 +8028,9 @@ irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* 
     __shared__ unsigned short order[IRGEN_TILE];
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
+            irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* the tile's samples are visible to the block */
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
@@ -8207,11 +8074,8 @@ extern "C" void irgen_rsample_float64(int64_t n, uint64_t seed, int64_t offset, 
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float64_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
@@ -8230,15 +8094,6 @@ IRGEN_FN void irgen_rsample_float32_draw(int64_t i, uint64_t seed, int64_t offse
     irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_sample_f32(x0, x1, &rng);
 }
-
-IRGEN_FN int irgen_rsample_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
-{
-    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
-    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
-
-    const float g = sample_group_f32(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
-}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
@@ -8251,31 +8106,9 @@ irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* 
     __shared__ unsigned short order[IRGEN_TILE];
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
+            irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* the tile's samples are visible to the block */
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
@@ -8319,11 +8152,8 @@ extern "C" void irgen_rsample_float32(int64_t n, uint64_t seed, int64_t offset, 
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_implicit_grad_float32_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
@@ -8343,15 +8173,6 @@ IRGEN_FN void irgen_rsample_log_prob_float64_draw(int64_t i, uint64_t seed, int6
     double z = (double)kernel_sample_f64(x0, x1, &rng);
     if (z < (double)0x1.0000000000000p-1022) z = (double)0x1.0000000000000p-1022;     /* held inside the support */
     out0[i] = z;
-}
-
-IRGEN_FN int irgen_rsample_log_prob_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
-{
-    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
-    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
-
-    const double g = sample_group_f64(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
 }
 IRGEN_FN void irgen_rsample_log_prob_float64_then_at(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, const double* __restrict__ in2, int64_t s2, double v2, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2, double* __restrict__ out3, double* __restrict__ out4, double* __restrict__ out5)
 {
@@ -8394,31 +8215,9 @@ irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t offset, const u
     __shared__ unsigned short order[IRGEN_TILE];
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_rsample_log_prob_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_log_prob_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
+            irgen_rsample_log_prob_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* the tile's samples are visible to the block */
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
@@ -8462,11 +8261,8 @@ extern "C" void irgen_rsample_log_prob_float64(int64_t n, uint64_t seed, int64_t
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_rsample_log_prob_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_log_prob_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_log_prob_float64_then_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
@@ -8486,15 +8282,6 @@ IRGEN_FN void irgen_rsample_log_prob_float32_draw(int64_t i, uint64_t seed, int6
     float z = (float)kernel_sample_f32(x0, x1, &rng);
     if (z < (float)0x1.0000000000000p-126) z = (float)0x1.0000000000000p-126;     /* held inside the support */
     out0[i] = z;
-}
-
-IRGEN_FN int irgen_rsample_log_prob_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
-{
-    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
-    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
-
-    const float g = sample_group_f32(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
 }
 IRGEN_FN void irgen_rsample_log_prob_float32_then_at(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, const float* __restrict__ in2, int64_t s2, float v2, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2, float* __restrict__ out3, float* __restrict__ out4, float* __restrict__ out5)
 {
@@ -8537,31 +8324,9 @@ irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t offset, const u
     __shared__ unsigned short order[IRGEN_TILE];
     for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
         const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_rsample_log_prob_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_rsample_log_prob_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
+            irgen_rsample_log_prob_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
+        __syncthreads();                   /* the tile's samples are visible to the block */
         if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
         __syncthreads();
         for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
@@ -8605,11 +8370,8 @@ extern "C" void irgen_rsample_log_prob_float32(int64_t n, uint64_t seed, int64_t
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_rsample_log_prob_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_rsample_log_prob_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_rsample_log_prob_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int g = 0; g < IRGEN_GROUPS; ++g)
             for (int t = 0; t < len; ++t)
                 if (irgen_rsample_log_prob_float32_then_group(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1) == g)
@@ -8700,55 +8462,12 @@ IRGEN_FN void irgen_log_sample_float64_draw(int64_t i, uint64_t seed, int64_t of
     irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_log_sample_f64(x0, x1, &rng);
 }
-
-IRGEN_FN int irgen_log_sample_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
-{
-    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
-    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
-
-    const double g = sample_group_f64(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
-}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0)
 {
     IRGEN_SEED_FROM(words, seed, offset);
-#ifndef IRGEN_UNSORTED
-    __shared__ int start[IRGEN_GROUPS];
-    __shared__ unsigned char key[IRGEN_TILE];
-    __shared__ unsigned short order[IRGEN_TILE];
-    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
-        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_log_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_sample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
-    }
-    return;
-#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_sample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -8763,11 +8482,8 @@ extern "C" void irgen_log_sample_float64(int64_t n, uint64_t seed, int64_t offse
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_log_sample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_log_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_log_sample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #endif
@@ -8781,55 +8497,12 @@ IRGEN_FN void irgen_log_sample_float32_draw(int64_t i, uint64_t seed, int64_t of
     irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_log_sample_f32(x0, x1, &rng);
 }
-
-IRGEN_FN int irgen_log_sample_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
-{
-    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
-    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
-
-    const float g = sample_group_f32(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
-}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0)
 {
     IRGEN_SEED_FROM(words, seed, offset);
-#ifndef IRGEN_UNSORTED
-    __shared__ int start[IRGEN_GROUPS];
-    __shared__ unsigned char key[IRGEN_TILE];
-    __shared__ unsigned short order[IRGEN_TILE];
-    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
-        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_log_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_sample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
-    }
-    return;
-#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_sample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -8844,11 +8517,8 @@ extern "C" void irgen_log_sample_float32(int64_t n, uint64_t seed, int64_t offse
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_log_sample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_log_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_log_sample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
     }
 }
 #endif
@@ -8862,57 +8532,12 @@ IRGEN_FN void irgen_log_rsample_float64_draw(int64_t i, uint64_t seed, int64_t o
     irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (double)kernel_log_sample_f64(x0, x1, &rng);
 }
-
-IRGEN_FN int irgen_log_rsample_float64_dgroup(int64_t i, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1)
-{
-    const double x0 = in0 ? (double)in0[i * s0] : (double)v0;
-    const double x1 = in1 ? (double)in1[i * s1] : (double)v1;
-
-    const double g = sample_group_f64(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
-}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const double* __restrict__ in0, int64_t s0, double v0, const double* __restrict__ in1, int64_t s1, double v1, double* __restrict__ out0, double* __restrict__ out1, double* __restrict__ out2)
 {
     IRGEN_SEED_FROM(words, seed, offset);
-#ifndef IRGEN_UNSORTED
-    __shared__ int start[IRGEN_GROUPS];
-    __shared__ unsigned char key[IRGEN_TILE];
-    __shared__ unsigned short order[IRGEN_TILE];
-    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
-        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_log_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_rsample_float64_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
-    }
-    return;
-#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_rsample_float64_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -8928,11 +8553,8 @@ extern "C" void irgen_log_rsample_float64(int64_t n, uint64_t seed, int64_t offs
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_log_rsample_float64_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_log_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_log_rsample_float64_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int t = 0; t < len; ++t)
             irgen_log_implicit_grad_float64_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }
@@ -8948,57 +8570,12 @@ IRGEN_FN void irgen_log_rsample_float32_draw(int64_t i, uint64_t seed, int64_t o
     irgen_rng rng = irgen_seed(seed, offset + i);
     out0[i] = (float)kernel_log_sample_f32(x0, x1, &rng);
 }
-
-IRGEN_FN int irgen_log_rsample_float32_dgroup(int64_t i, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1)
-{
-    const float x0 = in0 ? (float)in0[i * s0] : (float)v0;
-    const float x1 = in1 ? (float)in1[i * s1] : (float)v1;
-
-    const float g = sample_group_f32(x0, x1);
-    return g >= 0 && g < IRGEN_GROUPS ? (int)g : 0;
-}
 #ifdef __CUDACC__
 
 extern "C" __global__ void __launch_bounds__(IRGEN_BLOCK)
 irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offset, const uint32_t* __restrict__ words, const float* __restrict__ in0, int64_t s0, float v0, const float* __restrict__ in1, int64_t s1, float v1, float* __restrict__ out0, float* __restrict__ out1, float* __restrict__ out2)
 {
     IRGEN_SEED_FROM(words, seed, offset);
-#ifndef IRGEN_UNSORTED
-    __shared__ int start[IRGEN_GROUPS];
-    __shared__ unsigned char key[IRGEN_TILE];
-    __shared__ unsigned short order[IRGEN_TILE];
-    for (int64_t c = (int64_t)blockIdx.x * IRGEN_TILE; c < n; c += (int64_t)gridDim.x * IRGEN_TILE) {
-        const int len = n - c < IRGEN_TILE ? (int)(n - c) : IRGEN_TILE;
-        if (threadIdx.x < IRGEN_GROUPS) start[threadIdx.x] = 0;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK) {
-            const int g = irgen_log_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1);
-            key[t] = (unsigned char)g;
-            atomicAdd(&start[g], 1);
-        }
-        __syncthreads();
-        if (threadIdx.x < 32) {            /* counts -> first positions, by one warp */
-            const int count = start[threadIdx.x];
-            int sum = count;
-            for (int d = 1; d < 32; d <<= 1) {
-                const int below = __shfl_up_sync(0xffffffffu, sum, d);
-                if ((int)threadIdx.x >= d) sum += below;
-            }
-            start[threadIdx.x] = sum - count;
-        }
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            order[atomicAdd(&start[key[t]], 1)] = (unsigned short)t;
-        __syncthreads();
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_rsample_float32_draw(c + order[t], seed, offset, in0, s0, v0, in1, s1, v1, out0);
-        __syncthreads();                   /* before the next phase or tile reuses the arrays */
-
-        for (int t = threadIdx.x; t < len; t += IRGEN_BLOCK)
-            irgen_log_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
-    }
-    return;
-#endif
     const int64_t step = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += step) {
         irgen_log_rsample_float32_draw(i, seed, offset, in0, s0, v0, in1, s1, v1, out0);
@@ -9014,11 +8591,8 @@ extern "C" void irgen_log_rsample_float32(int64_t n, uint64_t seed, int64_t offs
     static const int tile = IRGEN_TILE;
     for (int64_t c = 0; c < n; c += tile) {
         const int len = n - c < tile ? (int)(n - c) : tile;
-        for (int g = 0; g < IRGEN_GROUPS; ++g)
-            for (int t = 0; t < len; ++t)
-                if (irgen_log_rsample_float32_dgroup(c + t, in0, s0, v0, in1, s1, v1) == g)
-                    irgen_log_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
-
+        for (int t = 0; t < len; ++t)
+            irgen_log_rsample_float32_draw(c + t, seed, offset, in0, s0, v0, in1, s1, v1, out0);
         for (int t = 0; t < len; ++t)
             irgen_log_implicit_grad_float32_at(c + t, out0, 1, 0, in0, s0, v0, in1, s1, v1, out1, out2);
     }

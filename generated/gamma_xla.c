@@ -1644,7 +1644,7 @@ XLA_FFI_Error* irgen_xla_cuda_sample_float64(XLA_FFI_CallFrame* f) {
     double v1 = 0;
     void* out0 = RET(0)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &in1, &s1, &v1, &out0};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "sample_float64", function, count, per_block, most_blocks, stream,
                            params);
 }
@@ -1671,7 +1671,7 @@ XLA_FFI_Error* irgen_xla_cuda_sample_float32(XLA_FFI_CallFrame* f) {
     float v1 = 0;
     void* out0 = RET(0)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &in1, &s1, &v1, &out0};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "sample_float32", function, count, per_block, most_blocks, stream,
                            params);
 }
@@ -1878,7 +1878,7 @@ XLA_FFI_Error* irgen_xla_cuda_log_sample_float64(XLA_FFI_CallFrame* f) {
     double v1 = 0;
     void* out0 = RET(0)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &in1, &s1, &v1, &out0};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "log_sample_float64", function, count, per_block, most_blocks, stream,
                            params);
 }
@@ -1905,7 +1905,7 @@ XLA_FFI_Error* irgen_xla_cuda_log_sample_float32(XLA_FFI_CallFrame* f) {
     float v1 = 0;
     void* out0 = RET(0)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &in1, &s1, &v1, &out0};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "log_sample_float32", function, count, per_block, most_blocks, stream,
                            params);
 }
@@ -1934,7 +1934,7 @@ XLA_FFI_Error* irgen_xla_cuda_log_rsample_float64(XLA_FFI_CallFrame* f) {
     void* out1 = RET(1)->data;
     void* out2 = RET(2)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &in1, &s1, &v1, &out0, &out1, &out2};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "log_rsample_float64", function, count, per_block, most_blocks, stream,
                            params);
 }
@@ -1963,7 +1963,7 @@ XLA_FFI_Error* irgen_xla_cuda_log_rsample_float32(XLA_FFI_CallFrame* f) {
     void* out1 = RET(1)->data;
     void* out2 = RET(2)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &in1, &s1, &v1, &out0, &out1, &out2};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "log_rsample_float32", function, count, per_block, most_blocks, stream,
                            params);
 }

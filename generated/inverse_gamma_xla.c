@@ -1516,7 +1516,7 @@ XLA_FFI_Error* irgen_xla_cuda_sample_float64(XLA_FFI_CallFrame* f) {
     double v1 = 0;
     void* out0 = RET(0)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &in1, &s1, &v1, &out0};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "sample_float64", function, count, per_block, most_blocks, stream,
                            params);
 }
@@ -1543,7 +1543,7 @@ XLA_FFI_Error* irgen_xla_cuda_sample_float32(XLA_FFI_CallFrame* f) {
     float v1 = 0;
     void* out0 = RET(0)->data;
     void* params[] = {&n, &seed, &offset, &words, &in0, &s0, &v0, &in1, &s1, &v1, &out0};
-    const int64_t count = n, per_block = 2048;
+    const int64_t count = n, per_block = 256;
     return irgen_cu_launch(f, "sample_float32", function, count, per_block, most_blocks, stream,
                            params);
 }

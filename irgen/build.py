@@ -241,7 +241,7 @@ def generate(dist) -> dict[str, str]:
     # the ends of the support inside it, per dtype, as C literals (rsample_log_prob's holds)
     held_hex = {d: tuple(None if v is None else v.hex() for v in e) for d, e in held.items()}
     common = dict(source=source, kernels=kernels, extra=extra, float32=float32,
-                  held_hex=held_hex)
+                  held_hex=held_hex, rejecting=program.rejecting)
     files = {f"{dist.name}{t.suffix}": t.render(program, common)
              for t in targets.all_targets()}
     env = _env()

@@ -213,7 +213,7 @@ class _Lowering:
         self.pending = []
         body = self.block(node.body)
         self.loop_depth -= 1
-        return ir.Loop(bound, tuple(head + body))
+        return ir.Loop(bound, tuple(head + body), head=len(head))
 
     # -- expressions
     def new_tmp(self):

@@ -59,11 +59,14 @@ class If:
 
 @dataclass(frozen=True)
 class Loop:
-    """for index in range(start, start + count): body. index may be None."""
+    """for index in range(start, start + count): body. index may be None. A DSL while loop
+    has head > 0: its body's first `head` statements test its condition (the condition's
+    own statements, then `if not cond: break`)."""
     count: int
     body: tuple
     index: Optional[sp.Symbol] = None
     start: int = 0
+    head: int = 0
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,18 @@ class Program:
         """Names of the emitted functions that take a random stream."""
         return {name for name, f in self.functions.items() if f.draws}
 
+    @property
+    def rejecting(self) -> set:
+        """Names of the drawing functions with a while loop (a rejection loop), in their
+        own body or a callee's (callees come first in self.functions)."""
+        out: set = set()
+        for name, f in self.functions.items():
+            if f.draws and any((isinstance(s, ir.Loop) and s.head)
+                               or (isinstance(s, ir.Call) and s.func in out)
+                               for s in ir.walk(f.body)):
+                out.add(name)
+        return out
+
     def _mark_draws(self, fn: ir.Function) -> ir.Function:
         """Set fn.draws where fn draws random numbers itself or through a callee (the
         callees are emitted first, so their flags are known)."""

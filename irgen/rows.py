@@ -104,12 +104,16 @@ def build_row_kernels(s: Simplex, prog: Program) -> list[Kernel]:
                   (parts["sample"].function, 1))
     grad = either("grad", (w, a), (parts["log_implicit_grad"].function, m),
                   (parts["implicit_grad"].function, m))
-    draw_group = group = ""
+    # draws in log space and direct ones apart (each runs its own rejection loop), and
+    # within each the component's sampler groups, if it has any (0 and 1)
+    group = ""
     if c.sample_group is not None:
-        sg = prog.require(c.sample_group.name)
-        gcall, (g,) = call(sg, (a,))
+        gcall, (g,) = call(prog.require(c.sample_group.name), (a,))
         draw_group = function("draw_group", (a,), [below, gcall, ir.Return(
-            (sp.Piecewise((g + 2, logs), (g, True)),))])   # the component's groups: 0, 1
+            (sp.Piecewise((g + 2, logs), (g, True)),))])
+    else:
+        draw_group = function("draw_group", (a,), [below, ir.Return(
+            (sp.Piecewise((sp.Integer(1), logs), (sp.Integer(0), True)),))])
     if c.group is not None:
         gcall, (g,) = call(prog.require(c.group.name), (w, a))
         group = function("group", (w, a), [below, ir.If(logs, (ir.Return((LOG_SPACE_GROUP,)),)),

@@ -3,7 +3,6 @@ from irgen.dsl import *
 from irgen.distributions.gamma import gamma_guess
 from irgen.distributions.gamma import group as gamma_group
 from irgen.distributions.gamma import sample as gamma_sample
-from irgen.distributions.gamma import sample_group as gamma_sample_group
 from irgen.lib.incomplete_gamma import (gamma_p, log_gamma_p, log_gamma_p_of_log,
                                         log_gamma_q, split)
 
@@ -51,11 +50,6 @@ def chi2_sample(k):
 
 
 @dsl
-def chi2_sample_group(k):
-    return gamma_sample_group(0.5 * k, 0.5)
-
-
-@dsl
 def quantile_guess(u, k):
     return gamma_guess(u, 0.5 * k, 0.5)
 
@@ -69,6 +63,6 @@ Gamma's (irgen/lib/incomplete_gamma.py, Marsaglia and Tsang).""",
     params=(Param("k", "degrees of freedom", "positive"),),
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
-    group=chi2_group, sample=chi2_sample, sample_group=chi2_sample_group,
+    group=chi2_group, sample=chi2_sample,
     quantile_guess=quantile_guess,
 )

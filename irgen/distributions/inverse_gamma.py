@@ -3,7 +3,6 @@ from irgen.dsl import *
 from irgen.distributions.gamma import gamma_guess
 from irgen.distributions.gamma import group as gamma_group
 from irgen.distributions.gamma import sample as gamma_sample
-from irgen.distributions.gamma import sample_group as gamma_sample_group
 from irgen.lib.incomplete_gamma import log_gamma_p, log_gamma_p_of_log, log_gamma_q, split
 
 
@@ -50,11 +49,6 @@ def inverse_gamma_sample(alpha, beta):
 
 
 @dsl
-def inverse_gamma_sample_group(alpha, beta):
-    return gamma_sample_group(alpha, 1.0)
-
-
-@dsl
 def quantile_guess(u, alpha, beta):
     """beta / g with g Gamma(alpha, 1)'s guess at 1 - u."""
     return beta / gamma_guess(1.0 - u, alpha, 1.0)
@@ -72,6 +66,5 @@ closed-form gradient z / beta.""",
     support=Interval(0.0, INF),
     cdf=cdf, log_prob=log_prob, log_cdf=log_cdf, log_sf=log_sf, upper=upper,
     group=inverse_gamma_group, sample=inverse_gamma_sample,
-    sample_group=inverse_gamma_sample_group,
     quantile_guess=quantile_guess,
 )

@@ -484,6 +484,67 @@ def test_a_rejection_loop_that_never_accepts_gives_nan(tmp_path):
         assert z.dtype == dt and np.all(np.isnan(z))
 
 
+def test_rejection_loops_draw_each_try_from_the_stream_in_order(tmp_path):
+    """A chunk's first pass gives each element one try, then draws the elements that
+    wanted more again: element i's draw is still the first of its uniforms below a_i (words
+    of its blocks in order), and NaN where none of the loop's 3 tries is; ordered by a
+    sampler group or not."""
+    from irgen import build
+    path = tmp_path / "first_below.py"
+    path.write_text(FIRST_BELOW)
+    build.build([path], out_dir=tmp_path, cuda_binaries=False, log=lambda *a: None)
+    mod = build.load_generated(tmp_path, "first_below")
+    grouped = build.load_generated(tmp_path, "first_below_grouped")    # chunks in order
+    seed, n = 2 ** 33 + 7, 9000
+    idx = np.arange(n)
+    a = np.exp(np.random.default_rng(4).uniform(np.log(0.05), 0.0, n))
+    for dt in (np.float32, np.float64):
+        if dt == np.float32:      # a uniform a word: words 0, 1, 2 of block 0
+            w = block(seed, idx, 0)
+            u = np.stack([uniform32(w[k]) for k in range(3)])
+        else:                     # two words a uniform: block 0's words 0-1, 2-3, block 1's
+            w0, w1 = block(seed, idx, 0), block(seed, idx, 1)
+            u = np.stack([uniform64(w0[0], w0[1]), uniform64(w0[2], w0[3]),
+                          uniform64(w1[0], w1[1])])
+        below = u < a.astype(dt)
+        want = np.where(below.any(0), u[np.argmax(below, 0), idx], np.nan)
+        got = mod.sample(a.astype(dt), seed=seed).astype(np.float64)
+        assert (~below[0]).mean() > 0.3 and np.isnan(want).mean() > 0.05
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(grouped.sample(a.astype(dt), seed=seed), got, equal_nan=True)
+        # nor does the size
+        assert np.array_equal(mod.sample(a[:4097].astype(dt), seed=seed), got[:4097],
+                              equal_nan=True)
+
+
+FIRST_BELOW = """from irgen.dsl import *
+
+@dsl
+def cdf(x, a):
+    return x
+
+@dsl
+def sample(a):
+    z = NAN
+    while bounded(isnan(z), 3):
+        u = uniform()
+        if u < a:
+            z = u
+    return z
+
+@dsl
+def by_a(a):
+    return 1.0 if a < 0.3 else 0.0
+
+first_below = Distribution(name="first_below", params=(Param("a", "", "positive"),),
+                           support=Interval(0.0, 1.0), cdf=cdf, sample=sample)
+
+first_below_grouped = Distribution(name="first_below_grouped", params=(Param("a", "", "positive"),),
+                                   support=Interval(0.0, 1.0), cdf=cdf, sample=sample,
+                                   sample_group=by_a)
+"""
+
+
 STUCK = """from irgen.dsl import *
 
 @dsl

@@ -188,10 +188,12 @@ def test_gamma_through_the_cuda_handlers(dtype, tmp_path):
     g_cpu = jax.jit(jax.grad(lambda a: (w * ij.gamma.rsample(key, a, 1.0)).sum()))(a)
     np.testing.assert_allclose(g_through, g_cpu, rtol=1e-3 if dtype == "float32" else 1e-9)
     # the launch shape of irgen/targets/cuda/runtime.py: 256 threads; grouped kernels take
-    # 2048 elements a block; at most 3 multiprocessors x 2 blocks
+    # 2048 elements a block (rsample's gradients are grouped, Gamma's draws are not); at
+    # most 3 multiprocessors x 2 blocks
     launched = {name: (grid, block) for name, grid, block in driver.launches}
     assert launched[f"irgen_cdf_{dtype}"] == (2, 256)
-    assert launched[f"irgen_sample_{dtype}"] == (2, 256)
+    assert launched[f"irgen_rsample_{dtype}"] == (2, 256)
+    assert launched[f"irgen_sample_{dtype}"] == (6, 256)
     assert driver.depth == 0                  # every pushed context popped
     assert driver.calls.count("module_load_data") <= 1    # once a device, for the process
 

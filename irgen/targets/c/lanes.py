@@ -27,6 +27,7 @@ multiply-adds, so arithmetic rounds as in the scalar code. Inactive lanes may ho
 uniform across the lanes in a loop and stay scalars, so tables are indexed directly."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import sympy as sp
 from sympy.core.relational import Relational
@@ -44,6 +45,15 @@ MVEC_OLD = {"exp", "log", "sin", "cos", "pow"}
 MVEC = MVEC_OLD | {"log1p", "expm1", "tan", "atan", "atan2", "sinh", "cosh", "tanh", "erf",
                    "erfc"}
 _BOOL = (Relational, sp.And, sp.Or, P.Not, P.DSLPredicate, sp.logic.boolalg.BooleanAtom)
+
+
+@dataclass(frozen=True)
+class Again:
+    """Placed after a sampler's while-loop test: at the pass the stream allows last (a
+    chunk's first pass of draws allows one, a fresh stream the loop's own bound), the lanes
+    still in the loop are marked to be drawn again, in a second pass, and all leave."""
+    limit: str       # the C names of the pass's limit and of the loop's counter
+    counter: str
 
 
 def lane_types(t: Dtype) -> tuple[str, str, str]:
@@ -196,6 +206,7 @@ class LanePrinter(FunctionPrinter):
             lines.append(f"    {V} irgen_ret{i} = {zero};")
         self.shadowed = A.read_outside_loops(fn.body)
         self.fn_body, self.returned = fn.body, False
+        self.draws = bool(fn.draws)
         self.masks, self.n_masks = [("irgen_m0", "fn")], 0
         self.loops = []
         self.e.mask = "irgen_m0"
@@ -326,6 +337,19 @@ class LanePrinter(FunctionPrinter):
             lines.append(f"{pad}  {self.copy_line(target, sp.Symbol(t))}")
         lines.append(f"{pad}}}")
 
+    def retries(self, s) -> bool:
+        """Whether loop s is a sampler's while loop whose test draws nothing: a chunk's
+        first pass of draws stops it after one try (Again), where lanes wait for the
+        slowest of a vector's lanes, and draws the few elements that wanted more again."""
+        return bool(s.head and self.draws and not any(
+            isinstance(t, ir.Draw) or (isinstance(t, ir.Call) and t.func in self.drawing)
+            for t in ir.walk(s.body[:s.head])))
+
+    def print_again(self, s, lines, depth):
+        pad = "    " * depth
+        lines.append(f"{pad}if ({s.counter} == {s.limit}) {{ irgen_rng->again |= {self.e.mask}; "
+                     f"break; }}")
+
     def print_loop(self, s, lines, depth):
         pad, V, sfx = "    " * depth, self.V, self.t.suffix
         k, n = f"irgen_k{depth}", self.n_masks + 1
@@ -358,7 +382,14 @@ class LanePrinter(FunctionPrinter):
             lines += [f"{inner}{V} {copy} = {v};" for v, copy in saved]
             self.loops.append((broken, saved))
         m = self.new_mask(inner, lines, self.e.mask, kind="loop")
-        if breaks or any(isinstance(t, ir.Return) for t in ir.walk(s.body)):
+        if self.retries(s):           # a rejection loop: one more pass, for its test alone
+            limit = f"irgen_lim{n}"
+            lines.append(f"{inner}const int {limit} = irgen_rng->tries < {s.count} ? "
+                         f"irgen_rng->tries : {s.count};")
+            lines.append(f"{inner}for (int {k} = 0; {k} <= {limit} && "
+                         f"irgen_any{sfx}({m}); ++{k}) {{")
+            body = body[:s.head] + (Again(limit, k),) + body[s.head:]
+        elif breaks or any(isinstance(t, ir.Return) for t in ir.walk(s.body)):
             lines.append(f"{inner}for (int {k} = 0; {k} < {s.count} && "
                          f"irgen_any{sfx}({m}); ++{k}) {{")
         else:       # no lane leaves early: a plain counted loop, which the compiler unrolls
