@@ -1,6 +1,7 @@
 """The lane-parallel (SIMD) C target: masks, break, return and loops must give every element
 what the DSL gives it when run as Python, whatever its neighbours in the vector do, and
 branch groups must change no result."""
+import math
 import textwrap
 
 import numpy as np
@@ -88,6 +89,16 @@ lanes = Distribution(
     name="lanes", doc="Control flow that differs from lane to lane.",
     params=(Param("c", "scale", "positive"),), support=Interval(0.0, INF), cdf=cdf)
 
+@dsl
+def bits_cdf(x, c):
+    """exponent at every kind of argument: c carries subnormals, zeros and signs."""
+    return exponent(c) + 0.0 * x
+
+
+lanes_bits = Distribution(
+    name="lanes_bits", doc="exponent, lane by lane.",
+    params=(Param("c", "any", "real"),), support=Interval(-INF, INF), cdf=bits_cdf)
+
 lanes_grouped = Distribution(
     name="lanes_grouped", doc="The same, with branch groups.",
     params=(Param("c", "scale", "positive"),), support=Interval(0.0, INF), cdf=cdf,
@@ -103,7 +114,8 @@ def lanes(tmp_path_factory):
                 cuda_binaries=False)
     dists = {d.name: d for d in build.load_file(tmp / "lanes_dsl.py")}
     return (build.load_generated(tmp / "out", "lanes"),
-            build.load_generated(tmp / "out", "lanes_grouped"), dists["lanes"])
+            build.load_generated(tmp / "out", "lanes_grouped"), dists["lanes"],
+            build.load_generated(tmp / "out", "lanes_bits"))
 
 
 def _inputs(n, seed):
@@ -115,7 +127,7 @@ def _inputs(n, seed):
 
 @pytest.mark.parametrize("n", [1, 5, 17, 1023, 2500])
 def test_every_lane_gets_its_own_path(lanes, n):
-    mod, _, dist = lanes
+    mod, _, dist, _ = lanes
     x, c = _inputs(n, n)
     want = np.array([dist.cdf(float(a), float(b)) for a, b in zip(x, c)])
     got = mod.cdf(x, c)
@@ -123,20 +135,39 @@ def test_every_lane_gets_its_own_path(lanes, n):
 
 
 def test_groups_change_no_result(lanes):
-    plain, grouped, _ = lanes
+    plain, grouped, _, _ = lanes
     x, c = _inputs(5000, 1)
     assert np.array_equal(plain.cdf(x, c), grouped.cdf(x, c))
     assert np.array_equal(plain.cdf(x[::-3], c[::-3]), grouped.cdf(x[::-3], c[::-3]))
 
 
 def test_float32_lanes(lanes):
-    _, grouped, dist = lanes
+    _, grouped, dist, _ = lanes
     x, c = _inputs(700, 2)
     x32, c32 = x.astype(np.float32), c.astype(np.float32)
     got = grouped.cdf(x32, c32)
     assert got.dtype == np.float32
     want = np.array([dist.cdf(float(a), float(b)) for a, b in zip(x32, c32)])
     assert np.allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exponent_in_lanes_is_frexps(lanes, dtype):
+    """exponent(c) in SIMD lanes (AVX-512's exponent instruction where there is one) equals
+    frexp's exponent less one, subnormals included, and NaN at 0, +-inf and NaN."""
+    bits_mod = lanes[3]
+    info = np.finfo(dtype)
+    c = np.concatenate([[0.0, -0.0, np.inf, -np.inf, np.nan, info.smallest_subnormal,
+                         -info.smallest_subnormal, info.tiny, info.tiny / 3, info.max, -1.0,
+                         0.75, 1.0, 2.0],
+                        np.random.default_rng(5).standard_normal(200)
+                        * 10.0 ** np.random.default_rng(6).uniform(-45, 38, 200)]).astype(dtype)
+    got = bits_mod.cdf(np.zeros_like(c), c)
+    want = np.array([math.frexp(float(v))[1] - 1.0 if np.isfinite(v) and v != 0 else np.nan
+                     for v in c])
+    finite = np.isfinite(c) & (c != 0)
+    assert np.array_equal(got[finite], want[finite].astype(dtype))
+    assert np.all(np.isnan(got[~finite]))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
