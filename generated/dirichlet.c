@@ -3278,7 +3278,7 @@ static inline __attribute__((always_inline)) irgen_vd simplex_draw_group_v_f64(i
     {
         const double log_space_below__0 = DBL_EPSILON < 1e-10 ? 0.1 : 0.5;
         log_space_below = irgen_bc_f64(log_space_below__0);
-        return irgen_sel_f64((alpha < irgen_bc_f64(log_space_below__0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
+        return irgen_sel_f64((alpha < irgen_bc_f64(log_space_below__0)), irgen_bc_f64(2.0), irgen_bc_f64(0.0));
     }
     return irgen_ret0;
 }
@@ -6402,7 +6402,7 @@ static inline __attribute__((always_inline)) irgen_vf simplex_draw_group_v_f32(i
     {
         const float log_space_below__0 = FLT_EPSILON < 1e-10f ? 0.1f : 0.5f;
         log_space_below = irgen_bc_f32(log_space_below__0);
-        return irgen_sel_f32((alpha < irgen_bc_f32(log_space_below__0)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
+        return irgen_sel_f32((alpha < irgen_bc_f32(log_space_below__0)), irgen_bc_f32(2.0f), irgen_bc_f32(0.0f));
     }
     return irgen_ret0;
 }

@@ -2126,7 +2126,7 @@ IRGEN_FN double simplex_draw_group_f64(double alpha)
     {
         const double log_space_below__0 = DBL_EPSILON < 1e-10 ? 0.1 : 0.5;
         log_space_below = log_space_below__0;
-        return alpha < log_space_below__0 ? 1.0 : 0.0;
+        return alpha < log_space_below__0 ? 2.0 : 0.0;
     }
 }
 
@@ -4147,7 +4147,7 @@ IRGEN_FN float simplex_draw_group_f32(float alpha)
     {
         const float log_space_below__0 = FLT_EPSILON < 1e-10f ? 0.1f : 0.5f;
         log_space_below = log_space_below__0;
-        return alpha < log_space_below__0 ? 1.0f : 0.0f;
+        return alpha < log_space_below__0 ? 2.0f : 0.0f;
     }
 }
 

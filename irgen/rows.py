@@ -106,14 +106,12 @@ def build_row_kernels(s: Simplex, prog: Program) -> list[Kernel]:
                   (parts["implicit_grad"].function, m))
     # draws in log space and direct ones apart (each runs its own rejection loop), and
     # within each the component's sampler groups, if it has any (0 and 1)
-    group = ""
+    group, body, g = "", [below], sp.Integer(0)
     if c.sample_group is not None:
         gcall, (g,) = call(prog.require(c.sample_group.name), (a,))
-        draw_group = function("draw_group", (a,), [below, gcall, ir.Return(
-            (sp.Piecewise((g + 2, logs), (g, True)),))])
-    else:
-        draw_group = function("draw_group", (a,), [below, ir.Return(
-            (sp.Piecewise((sp.Integer(1), logs), (sp.Integer(0), True)),))])
+        body.append(gcall)
+    draw_group = function("draw_group", (a,), body + [ir.Return(
+        (sp.Piecewise((g + 2, logs), (g, True)),))])
     if c.group is not None:
         gcall, (g,) = call(prog.require(c.group.name), (w, a))
         group = function("group", (w, a), [below, ir.If(logs, (ir.Return((LOG_SPACE_GROUP,)),)),

@@ -176,6 +176,7 @@ class LanePrinter(FunctionPrinter):
         self.shadowed: set = set()     # loop indices read after their loop
         self.fn_body: tuple = ()       # the function being printed
         self.returned = False          # whether some lanes may have returned already
+        self.draws = False             # whether the function takes a random stream
 
     @property
     def guarded(self) -> bool:
