@@ -1,6 +1,7 @@
 """Analyses of IR function bodies that printers use to decide what to emit: which
 statements may take elements out of a block (break, return), which loop bodies break,
-which symbols a statement reads, and which are read after (or outside) a loop."""
+which symbols a statement reads, which are read after (or outside) a loop, and which
+only inside a branch."""
 from __future__ import annotations
 
 import dataclasses
@@ -85,6 +86,22 @@ def reads_after(body, loop) -> set:
 
     visit(body)
     return out
+
+
+def branch_locals(fn_body, branch) -> set:
+    """Symbols that a branch body writes (at its own level) before it reads them and that
+    no statement outside the body reads: no lane outside the branch reads their values,
+    so a lane printer need not keep those lanes' old ones."""
+    inside = {id(s) for s in ir.walk(branch)}
+    outside = set().union(*(reads(s) for s in ir.walk(fn_body) if id(s) not in inside))
+    written, early = set(), set()
+    for s in branch:
+        early |= set().union(*(reads(t) for t in ir.walk([s]))) - written
+        if isinstance(s, ir.Assign):
+            written.add(s.target)
+        elif isinstance(s, (ir.Call, ir.Draw)):
+            written.update(s.targets)
+    return written - early - outside
 
 
 def read_outside_loops(body) -> set:
