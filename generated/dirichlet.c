@@ -165,6 +165,13 @@ static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
 #define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm512_roundscale_pd((__m512d)(x), IRGEN_TO_FLOOR))
 #define IRGEN_GETEXP_f32(x) ((irgen_vf)_mm512_getexp_ps((__m512)(x)))
 #define IRGEN_GETEXP_f64(x) ((irgen_vd)_mm512_getexp_pd((__m512d)(x)))
+/* and its scale instruction for pow2: 2^trunc(n) (NaN for NaN, inf above the range) where
+   the bits took nine instructions (float32 Gamma sample 2% faster) */
+#define IRGEN_TO_ZERO (_MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)
+#define IRGEN_POW2_f32(n) ((irgen_vf)_mm512_scalef_ps(_mm512_set1_ps(1.0f),                \
+                               _mm512_roundscale_ps((__m512)(n), IRGEN_TO_ZERO)))
+#define IRGEN_POW2_f64(n) ((irgen_vd)_mm512_scalef_pd(_mm512_set1_pd(1.0),                 \
+                               _mm512_roundscale_pd((__m512d)(n), IRGEN_TO_ZERO)))
 #elif defined(__AVX__)
 #define IRGEN_BLEND_f32(m, a, b) ((irgen_vf)_mm256_blendv_ps((__m256)(b), (__m256)(a), (__m256)(m)))
 #define IRGEN_BLEND_f64(m, a, b) ((irgen_vd)_mm256_blendv_pd((__m256d)(b), (__m256d)(a), (__m256d)(m)))
@@ -325,9 +332,14 @@ static inline irgen_vd irgen_v_exponent_f64(irgen_vd x)
 }
 static inline irgen_vd irgen_v_pow2_f64(irgen_vd n)
 {
+#ifdef IRGEN_POW2_f64
+    /* 0 below the normal range, as exact.c.j2's pow2 (the instruction gives subnormals) */
+    return irgen_sel_f64(n > 1023.0, irgen_bc_f64(((double)INFINITY)), irgen_sel_f64(n < -1022.0, irgen_bc_f64(0), IRGEN_POW2_f64(n)));
+#else
     const irgen_vd c = irgen_sel_f64(n < -1022.0, irgen_bc_f64(-1023.0), irgen_sel_f64(n > 1023.0, irgen_bc_f64(1024.0), n));
     const irgen_md k = __builtin_convertvector(c, irgen_md);
     return irgen_sel_f64(n != n, n, (irgen_vd)((k + 1023) << 52));
+#endif
 }
 static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
 { irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
@@ -3444,9 +3456,14 @@ static inline irgen_vf irgen_v_exponent_f32(irgen_vf x)
 }
 static inline irgen_vf irgen_v_pow2_f32(irgen_vf n)
 {
+#ifdef IRGEN_POW2_f32
+    /* 0 below the normal range, as exact.c.j2's pow2 (the instruction gives subnormals) */
+    return irgen_sel_f32(n > 127.0f, irgen_bc_f32(INFINITY), irgen_sel_f32(n < -126.0f, irgen_bc_f32(0), IRGEN_POW2_f32(n)));
+#else
     const irgen_vf c = irgen_sel_f32(n < -126.0f, irgen_bc_f32(-127.0f), irgen_sel_f32(n > 127.0f, irgen_bc_f32(128.0f), n));
     const irgen_mf k = __builtin_convertvector(c, irgen_mf);
     return irgen_sel_f32(n != n, n, (irgen_vf)((k + 127) << 23));
+#endif
 }
 static inline irgen_vf irgen_v_sqrt_f32(irgen_vf x)
 { irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = sqrtf(x[l]); return r; }
@@ -7355,15 +7372,8 @@ void irgen_log_sample_float32(int64_t n, int64_t row, uint64_t seed, int64_t off
         irgen_log_sample_float32_part(first, first + step < steps ? first + step : steps, n, row, seed, offset, in0, s0, out0);
 }
 
-/* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
-   draws (and gradients), then each row's normalisation while they are in cache */
-static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
+static __attribute__((noinline)) void irgen_rsample_float64_draws(int64_t c, int len, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0)
 {
-    const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
-    for (int64_t r0 = first; r0 < last; r0 += per) {
-        const int64_t r1 = r0 + per < rows ? r0 + per : rows;
-        for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
-            const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
         {
         int again[IRGEN_CHUNK], n_again = 0;
         unsigned char key[IRGEN_CHUNK];
@@ -7410,6 +7420,9 @@ static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, 
         }
         }
 
+}
+static __attribute__((noinline)) void irgen_rsample_float64_grads(int64_t c, int len, const double* in0, int64_t s0, double* out0, double* out1)
+{
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
@@ -7447,6 +7460,20 @@ static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, 
         }
         }
 
+}
+
+/* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
+   draws (and gradients), then each row's normalisation while they are in cache */
+static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const double* in0, int64_t s0, double* out0, double* out1)
+{
+    const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
+    for (int64_t r0 = first; r0 < last; r0 += per) {
+        const int64_t r1 = r0 + per < rows ? r0 + per : rows;
+        for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
+            const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
+        irgen_rsample_float64_draws(c, len, seed, offset, in0, s0, out0);
+        irgen_rsample_float64_grads(c, len, in0, s0, out0, out1);
+
         }
         double space[IRGEN_CHUNK];      /* a longer row computes its exponentials twice */
         double* room = row <= IRGEN_CHUNK ? space : NULL;
@@ -7467,15 +7494,8 @@ void irgen_rsample_float64(int64_t n, int64_t row, uint64_t seed, int64_t offset
         irgen_rsample_float64_part(first, first + step < steps ? first + step : steps, n, row, seed, offset, in0, s0, out0, out1);
 }
 
-/* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
-   draws (and gradients), then each row's normalisation while they are in cache */
-static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
+static __attribute__((noinline)) void irgen_rsample_float32_draws(int64_t c, int len, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0)
 {
-    const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
-    for (int64_t r0 = first; r0 < last; r0 += per) {
-        const int64_t r1 = r0 + per < rows ? r0 + per : rows;
-        for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
-            const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
         {
         int again[IRGEN_CHUNK], n_again = 0;
         unsigned char key[IRGEN_CHUNK];
@@ -7522,6 +7542,9 @@ static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, 
         }
         }
 
+}
+static __attribute__((noinline)) void irgen_rsample_float32_grads(int64_t c, int len, const float* in0, int64_t s0, float* out0, float* out1)
+{
         {
         unsigned char key[IRGEN_CHUNK];
         int order[IRGEN_CHUNK];
@@ -7558,6 +7581,20 @@ static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, 
             }
         }
         }
+
+}
+
+/* whole rows at a time, as many as fill a chunk (a longer row in chunks): the chunk's
+   draws (and gradients), then each row's normalisation while they are in cache */
+static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, int64_t last, int64_t n, int64_t row, uint64_t seed, int64_t offset, const float* in0, int64_t s0, float* out0, float* out1)
+{
+    const int64_t rows = n / row, per = row < IRGEN_CHUNK ? IRGEN_CHUNK / row : 1;
+    for (int64_t r0 = first; r0 < last; r0 += per) {
+        const int64_t r1 = r0 + per < rows ? r0 + per : rows;
+        for (int64_t c = r0 * row; c < r1 * row; c += IRGEN_CHUNK) {
+            const int len = r1 * row - c < IRGEN_CHUNK ? (int)(r1 * row - c) : IRGEN_CHUNK;
+        irgen_rsample_float32_draws(c, len, seed, offset, in0, s0, out0);
+        irgen_rsample_float32_grads(c, len, in0, s0, out0, out1);
 
         }
         double space[IRGEN_CHUNK];      /* a longer row computes its exponentials twice */

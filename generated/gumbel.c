@@ -165,6 +165,13 @@ static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
 #define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm512_roundscale_pd((__m512d)(x), IRGEN_TO_FLOOR))
 #define IRGEN_GETEXP_f32(x) ((irgen_vf)_mm512_getexp_ps((__m512)(x)))
 #define IRGEN_GETEXP_f64(x) ((irgen_vd)_mm512_getexp_pd((__m512d)(x)))
+/* and its scale instruction for pow2: 2^trunc(n) (NaN for NaN, inf above the range) where
+   the bits took nine instructions (float32 Gamma sample 2% faster) */
+#define IRGEN_TO_ZERO (_MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)
+#define IRGEN_POW2_f32(n) ((irgen_vf)_mm512_scalef_ps(_mm512_set1_ps(1.0f),                \
+                               _mm512_roundscale_ps((__m512)(n), IRGEN_TO_ZERO)))
+#define IRGEN_POW2_f64(n) ((irgen_vd)_mm512_scalef_pd(_mm512_set1_pd(1.0),                 \
+                               _mm512_roundscale_pd((__m512d)(n), IRGEN_TO_ZERO)))
 #elif defined(__AVX__)
 #define IRGEN_BLEND_f32(m, a, b) ((irgen_vf)_mm256_blendv_ps((__m256)(b), (__m256)(a), (__m256)(m)))
 #define IRGEN_BLEND_f64(m, a, b) ((irgen_vd)_mm256_blendv_pd((__m256d)(b), (__m256d)(a), (__m256d)(m)))
@@ -325,9 +332,14 @@ static inline irgen_vd irgen_v_exponent_f64(irgen_vd x)
 }
 static inline irgen_vd irgen_v_pow2_f64(irgen_vd n)
 {
+#ifdef IRGEN_POW2_f64
+    /* 0 below the normal range, as exact.c.j2's pow2 (the instruction gives subnormals) */
+    return irgen_sel_f64(n > 1023.0, irgen_bc_f64(((double)INFINITY)), irgen_sel_f64(n < -1022.0, irgen_bc_f64(0), IRGEN_POW2_f64(n)));
+#else
     const irgen_vd c = irgen_sel_f64(n < -1022.0, irgen_bc_f64(-1023.0), irgen_sel_f64(n > 1023.0, irgen_bc_f64(1024.0), n));
     const irgen_md k = __builtin_convertvector(c, irgen_md);
     return irgen_sel_f64(n != n, n, (irgen_vd)((k + 1023) << 52));
+#endif
 }
 static inline irgen_vd irgen_v_sqrt_f64(irgen_vd x)
 { irgen_vd r; for (int l = 0; l < IRGEN_W_f64; ++l) r[l] = sqrt(x[l]); return r; }
@@ -1810,9 +1822,14 @@ static inline irgen_vf irgen_v_exponent_f32(irgen_vf x)
 }
 static inline irgen_vf irgen_v_pow2_f32(irgen_vf n)
 {
+#ifdef IRGEN_POW2_f32
+    /* 0 below the normal range, as exact.c.j2's pow2 (the instruction gives subnormals) */
+    return irgen_sel_f32(n > 127.0f, irgen_bc_f32(INFINITY), irgen_sel_f32(n < -126.0f, irgen_bc_f32(0), IRGEN_POW2_f32(n)));
+#else
     const irgen_vf c = irgen_sel_f32(n < -126.0f, irgen_bc_f32(-127.0f), irgen_sel_f32(n > 127.0f, irgen_bc_f32(128.0f), n));
     const irgen_mf k = __builtin_convertvector(c, irgen_mf);
     return irgen_sel_f32(n != n, n, (irgen_vf)((k + 127) << 23));
+#endif
 }
 static inline irgen_vf irgen_v_sqrt_f32(irgen_vf x)
 { irgen_vf r; for (int l = 0; l < IRGEN_W_f32; ++l) r[l] = sqrtf(x[l]); return r; }
@@ -4341,10 +4358,8 @@ void irgen_sample_float32_packed(int64_t n, const uint64_t* words, void* const* 
     irgen_sample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2]);
 }
 
-static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+static __attribute__((noinline)) void irgen_rsample_float64_draws(int64_t c, int len, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
-        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4358,6 +4373,9 @@ static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, 
         }
         }
 
+}
+static __attribute__((noinline)) void irgen_rsample_float64_grads(int64_t c, int len, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -4369,6 +4387,15 @@ static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, 
             irgen_store_d_d(out1, c + b, w, r0);
             irgen_store_d_d(out2, c + b, w, r1);
         }
+
+}
+
+static __attribute__((noinline)) void irgen_rsample_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2)
+{
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        irgen_rsample_float64_draws(c, len, seed, offset, in0, s0, in1, s1, out0);
+        irgen_rsample_float64_grads(c, len, in0, s0, in1, s1, out0, out1, out2);
 
     }
 }
@@ -4388,10 +4415,8 @@ void irgen_rsample_float64_packed(int64_t n, const uint64_t* words, void* const*
     irgen_rsample_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3], (double*)p[4]);
 }
 
-static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+static __attribute__((noinline)) void irgen_rsample_float32_draws(int64_t c, int len, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
-        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -4405,6 +4430,9 @@ static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, 
         }
         }
 
+}
+static __attribute__((noinline)) void irgen_rsample_float32_grads(int64_t c, int len, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
@@ -4416,6 +4444,15 @@ static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, 
             irgen_store_f_f(out1, c + b, w, r0);
             irgen_store_f_f(out2, c + b, w, r1);
         }
+
+}
+
+static __attribute__((noinline)) void irgen_rsample_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2)
+{
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        irgen_rsample_float32_draws(c, len, seed, offset, in0, s0, in1, s1, out0);
+        irgen_rsample_float32_grads(c, len, in0, s0, in1, s1, out0, out1, out2);
 
     }
 }
@@ -4435,10 +4472,8 @@ void irgen_rsample_float32_packed(int64_t n, const uint64_t* words, void* const*
     irgen_rsample_float32(n, words[0], (int64_t)words[1], (const float*)p[0], s[0], (const float*)p[1], s[1], (float*)p[2], (float*)p[3], (float*)p[4]);
 }
 
-static __attribute__((noinline)) void irgen_rsample_log_prob_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+static __attribute__((noinline)) void irgen_rsample_log_prob_float64_draws(int64_t c, int len, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0)
 {
-    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
-        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
@@ -4453,6 +4488,9 @@ static __attribute__((noinline)) void irgen_rsample_log_prob_float64_part(int64_
         }
 
 
+}
+static __attribute__((noinline)) void irgen_rsample_log_prob_float64_grads(int64_t c, int len, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+{
         for (int b = 0; b < len; b += IRGEN_W_f64) {
             const int w = len - b < IRGEN_W_f64 ? len - b : IRGEN_W_f64;
             const irgen_vd x0 = irgen_load_d_d(out0, 1, c + b, w);
@@ -4468,6 +4506,15 @@ static __attribute__((noinline)) void irgen_rsample_log_prob_float64_part(int64_
             irgen_store_d_d(out5, c + b, w, r4);
             irgen_store_d_d(out6, c + b, w, r5);
         }
+
+}
+
+static __attribute__((noinline)) void irgen_rsample_log_prob_float64_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const double* in0, int64_t s0, const double* in1, int64_t s1, double* out0, double* out1, double* out2, double* out3, double* out4, double* out5, double* out6)
+{
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        irgen_rsample_log_prob_float64_draws(c, len, seed, offset, in0, s0, in1, s1, out0);
+        irgen_rsample_log_prob_float64_grads(c, len, in0, s0, in1, s1, out0, out1, out2, out3, out4, out5, out6);
 
     }
 }
@@ -4487,10 +4534,8 @@ void irgen_rsample_log_prob_float64_packed(int64_t n, const uint64_t* words, voi
     irgen_rsample_log_prob_float64(n, words[0], (int64_t)words[1], (const double*)p[0], s[0], (const double*)p[1], s[1], (double*)p[2], (double*)p[3], (double*)p[4], (double*)p[5], (double*)p[6], (double*)p[7], (double*)p[8]);
 }
 
-static __attribute__((noinline)) void irgen_rsample_log_prob_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+static __attribute__((noinline)) void irgen_rsample_log_prob_float32_draws(int64_t c, int len, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0)
 {
-    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
-        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
         {
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
@@ -4505,6 +4550,9 @@ static __attribute__((noinline)) void irgen_rsample_log_prob_float32_part(int64_
         }
 
 
+}
+static __attribute__((noinline)) void irgen_rsample_log_prob_float32_grads(int64_t c, int len, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+{
         for (int b = 0; b < len; b += IRGEN_W_f32) {
             const int w = len - b < IRGEN_W_f32 ? len - b : IRGEN_W_f32;
             const irgen_vf x0 = irgen_load_f_f(out0, 1, c + b, w);
@@ -4520,6 +4568,15 @@ static __attribute__((noinline)) void irgen_rsample_log_prob_float32_part(int64_
             irgen_store_f_f(out5, c + b, w, r4);
             irgen_store_f_f(out6, c + b, w, r5);
         }
+
+}
+
+static __attribute__((noinline)) void irgen_rsample_log_prob_float32_part(int64_t first, int64_t last, int64_t n, uint64_t seed, int64_t offset, const float* in0, int64_t s0, const float* in1, int64_t s1, float* out0, float* out1, float* out2, float* out3, float* out4, float* out5, float* out6)
+{
+    for (int64_t c = first; c < last; c += IRGEN_CHUNK) {
+        const int len = n - c < IRGEN_CHUNK ? (int)(n - c) : IRGEN_CHUNK;
+        irgen_rsample_log_prob_float32_draws(c, len, seed, offset, in0, s0, in1, s1, out0);
+        irgen_rsample_log_prob_float32_grads(c, len, in0, s0, in1, s1, out0, out1, out2, out3, out4, out5, out6);
 
     }
 }

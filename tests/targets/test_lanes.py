@@ -99,6 +99,16 @@ lanes_bits = Distribution(
     name="lanes_bits", doc="exponent, lane by lane.",
     params=(Param("c", "any", "real"),), support=Interval(-INF, INF), cdf=bits_cdf)
 
+
+@dsl
+def pow2_cdf(x, c):
+    return pow2(c) + 0.0 * x
+
+
+lanes_pow2 = Distribution(
+    name="lanes_pow2", doc="pow2, lane by lane.",
+    params=(Param("c", "any", "real"),), support=Interval(-INF, INF), cdf=pow2_cdf)
+
 lanes_grouped = Distribution(
     name="lanes_grouped", doc="The same, with branch groups.",
     params=(Param("c", "scale", "positive"),), support=Interval(0.0, INF), cdf=cdf,
@@ -115,7 +125,8 @@ def lanes(tmp_path_factory):
     dists = {d.name: d for d in build.load_file(tmp / "lanes_dsl.py")}
     return (build.load_generated(tmp / "out", "lanes"),
             build.load_generated(tmp / "out", "lanes_grouped"), dists["lanes"],
-            build.load_generated(tmp / "out", "lanes_bits"))
+            build.load_generated(tmp / "out", "lanes_bits"),
+            build.load_generated(tmp / "out", "lanes_pow2"))
 
 
 def _inputs(n, seed):
@@ -127,7 +138,7 @@ def _inputs(n, seed):
 
 @pytest.mark.parametrize("n", [1, 5, 17, 1023, 2500])
 def test_every_lane_gets_its_own_path(lanes, n):
-    mod, _, dist, _ = lanes
+    mod, _, dist = lanes[:3]
     x, c = _inputs(n, n)
     want = np.array([dist.cdf(float(a), float(b)) for a, b in zip(x, c)])
     got = mod.cdf(x, c)
@@ -135,14 +146,14 @@ def test_every_lane_gets_its_own_path(lanes, n):
 
 
 def test_groups_change_no_result(lanes):
-    plain, grouped, _, _ = lanes
+    plain, grouped = lanes[:2]
     x, c = _inputs(5000, 1)
     assert np.array_equal(plain.cdf(x, c), grouped.cdf(x, c))
     assert np.array_equal(plain.cdf(x[::-3], c[::-3]), grouped.cdf(x[::-3], c[::-3]))
 
 
 def test_float32_lanes(lanes):
-    _, grouped, dist, _ = lanes
+    _, grouped, dist = lanes[:3]
     x, c = _inputs(700, 2)
     x32, c32 = x.astype(np.float32), c.astype(np.float32)
     got = grouped.cdf(x32, c32)
@@ -168,6 +179,28 @@ def test_exponent_in_lanes_is_frexps(lanes, dtype):
     finite = np.isfinite(c) & (c != 0)
     assert np.array_equal(got[finite], want[finite].astype(dtype))
     assert np.all(np.isnan(got[~finite]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pow2_in_lanes(lanes, dtype):
+    """pow2(n) in SIMD lanes (AVX-512's scale instruction where there is one) is 2^n for a
+    whole n in the normal range, inf above it, 0 below it (where 2^n is subnormal too), NaN
+    for NaN; and 2^trunc(n) for n between whole numbers, as the scalar code's ldexp of
+    (int) n gives."""
+    pow2_mod = lanes[4]
+    info = np.finfo(dtype)
+    top, bottom = info.maxexp - 1, info.minexp          # 127, -126 for float32
+    whole = np.arange(bottom - 30, top + 4, dtype=np.float64)
+    halves = np.array([bottom - 0.5, bottom + 0.5, top - 0.5, top + 0.5, -0.5, 0.5, -2.5, 2.5])
+    c = np.concatenate([whole, halves, [np.nan, 1e30, -1e30]]).astype(dtype)
+    got = pow2_mod.cdf(np.zeros_like(c), c)
+
+    def want(n):
+        if np.isnan(n):
+            return np.nan
+        return np.inf if n > top else 0.0 if n < bottom else math.ldexp(1.0, int(n))
+
+    assert np.array_equal(got, np.array([want(float(n)) for n in c], dtype), equal_nan=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
