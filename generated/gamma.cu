@@ -2822,12 +2822,14 @@ IRGEN_FN double marsaglia_tsang_f64(double a, irgen_rng* irgen_rng)
                     z = z__0;
                 }
             } else {
-                _irgen_t5 = log_of_draw_f64(u);
-                _irgen_t6 = tsang_tail_f64(v);
-                if (_irgen_t5 < _irgen_t6 * d + 0.5 * x2) {
-                    {
-                        const double z__0 = d * v;
-                        z = z__0;
+                if (!0) {
+                    _irgen_t5 = log_of_draw_f64(u);
+                    _irgen_t6 = tsang_tail_f64(v);
+                    if (_irgen_t5 < _irgen_t6 * d + 0.5 * x2) {
+                        {
+                            const double z__0 = d * v;
+                            z = z__0;
+                        }
                     }
                 }
             }
@@ -5890,12 +5892,14 @@ IRGEN_FN float marsaglia_tsang_f32(float a, irgen_rng* irgen_rng)
                     z = z__0;
                 }
             } else {
-                _irgen_t5 = log_of_draw_f32(u);
-                _irgen_t6 = tsang_tail_f32(v);
-                if (_irgen_t5 < _irgen_t6 * d + 0.5f * x2) {
-                    {
-                        const float z__0 = d * v;
-                        z = z__0;
+                if (!0) {
+                    _irgen_t5 = log_of_draw_f32(u);
+                    _irgen_t6 = tsang_tail_f32(v);
+                    if (_irgen_t5 < _irgen_t6 * d + 0.5f * x2) {
+                        {
+                            const float z__0 = d * v;
+                            z = z__0;
+                        }
                     }
                 }
             }

@@ -6685,20 +6685,26 @@ static inline __attribute__((always_inline)) irgen_vd marsaglia_tsang_v_f64(irge
                             }
                             irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                             if (irgen_any_f64(irgen_m9)) {
-                                { irgen_vd irgen_o0;
-                                  irgen_o0 = log_of_draw_v_f64(irgen_m9, u);
-                                  _irgen_t5 = irgen_o0;
-                                }
-                                { irgen_vd irgen_o0;
-                                  irgen_o0 = tsang_tail_v_f64(irgen_m9, v);
-                                  _irgen_t6 = irgen_o0;
-                                }
                                 {
-                                    const irgen_md irgen_m10 = (_irgen_t5 < _irgen_t6 * d + 0.5 * x2);
+                                    const irgen_md irgen_m10 = irgen_mbc_f64(!(irgen_rng->tries == 1));
                                     irgen_md irgen_m11 = irgen_m9 & irgen_m10;
-                                    {
-                                        const irgen_vd z__0 = d * v;
-                                        z = irgen_sel_f64(irgen_m11, z__0, z);
+                                    if (irgen_any_f64(irgen_m11)) {
+                                        { irgen_vd irgen_o0;
+                                          irgen_o0 = log_of_draw_v_f64(irgen_m11, u);
+                                          _irgen_t5 = irgen_o0;
+                                        }
+                                        { irgen_vd irgen_o0;
+                                          irgen_o0 = tsang_tail_v_f64(irgen_m11, v);
+                                          _irgen_t6 = irgen_o0;
+                                        }
+                                        {
+                                            const irgen_md irgen_m12 = (_irgen_t5 < _irgen_t6 * d + 0.5 * x2);
+                                            irgen_md irgen_m13 = irgen_m11 & irgen_m12;
+                                            {
+                                                const irgen_vd z__0 = d * v;
+                                                z = irgen_sel_f64(irgen_m13, z__0, z);
+                                            }
+                                        }
                                     }
                                 }
                             }

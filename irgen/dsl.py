@@ -395,7 +395,12 @@ def converged(step, total, tol=EPS):
     return abs(step) <= tol * abs(total)
 
 
+def deferrable():
+    """False when a DSL function runs as Python (see irgen.primitives.deferrable)."""
+    return False
+
+
 __all__ = ["dsl", "bounded", "precision", "uniform", "normal", "draws", "Param", "Interval",
            "Periodic", "Distribution", "Simplex", "PI", "INF", "NAN", "EPS", "TINY", "isnan",
-           "isinf", "converged", "copysign"] + [
+           "isinf", "converged", "deferrable", "copysign"] + [
     n for n in P.FUNCTIONS if n not in ("abs", "min", "max", "pow", "copysign")]

@@ -148,6 +148,18 @@ class isinf(DSLPredicate):
     mp = staticmethod(mpmath.isinf)
 
 
+class deferrable(DSLPredicate):
+    """deferrable(): in a sampler's while loop, true where the current try may be left
+    undecided (the loop's condition still true) to be run again later with the same draws:
+    the C lanes' first pass over a chunk, whose lanes still in such a loop after one try are
+    drawn again, from their streams' starts (targets/c/lanes.py, Again). False everywhere
+    else (as Python, the scalar C and CUDA), so a branch taken where it is false is the
+    algorithm itself, and one taken where it is true can only postpone a decision."""
+    nargs = 0
+    py = staticmethod(lambda: False)
+    mp = py
+
+
 class converged(DSLPredicate):
     """converged(step, total[, tol]): |step| <= tol * |total|, tol = EPS by default.
 
@@ -202,7 +214,8 @@ FUNCTIONS: dict[str, type] = {
     "lgamma": lgamma, "floor": floor, "abs": fabs, "min": fmin, "max": fmax,
     "copysign": copysign, "pow": powf, "detach": detach, "exponent": exponent, "pow2": pow2,
 }
-PREDICATES: dict[str, type] = {"isnan": isnan, "isinf": isinf, "converged": converged}
+PREDICATES: dict[str, type] = {"isnan": isnan, "isinf": isinf, "converged": converged,
+                               "deferrable": deferrable}
 # Draws a sampler may take: each call is the next value of the element's random stream.
 DRAWS = {"uniform": "a uniform value in the open interval (0, 1)",
          "normal": "a standard normal value"}

@@ -93,7 +93,13 @@ def marsaglia_tsang(a):
     So h = -k x^4 / min(1 + t, 1), k = c^2/12 = 1/(108 d), where the paper takes k = 0.0331
     for every d. Its squeeze fails 8% of tries; this one 5.7% at a = 1.1, 2.6% at 2 and 0.3%
     at 10, of which the log test rejects 3.7%, 1.8% and 0.3%. Both accept only tries the log
-    test accepts, so the draws are the same; fewer vectors of lanes take the logarithms."""
+    test accepts, so the draws are the same; fewer vectors of lanes take the logarithms.
+
+    Where the try is deferrable (the C lanes' first pass over a chunk), a try the squeeze
+    leaves open is left undecided and drawn again, from the same draws, in the second pass,
+    which takes the logarithms for those elements alone: a vector of 16 lanes otherwise
+    takes them wherever one of its lanes needs them (61% of vectors at a = 1.1, 34% at 2).
+    The same draws; float32 sample 9% faster (alpha log-uniform in [0.1, 10])."""
     d = a - ONE_THIRD
     c = 1.0 / sqrt(9.0 * d)
     k = c * c / 12.0
@@ -108,8 +114,9 @@ def marsaglia_tsang(a):
             s = min(t, 1.0)
             if u * s < s - k * x2 * x2:         # the squeeze: see the note above
                 z = d * v
-            elif log_of_draw(u) < 0.5 * x2 + d * tsang_tail(v):
-                z = d * v
+            elif not deferrable():              # the logarithms: see the note above
+                if log_of_draw(u) < 0.5 * x2 + d * tsang_tail(v):
+                    z = d * v
     return z
 
 

@@ -61,7 +61,7 @@ def kind(e) -> str:
 # the order matters: detach and converged are primitives too
 _KINDS = ((sp.Piecewise, "piecewise"), (P.Table, "table"), (P.detach, "detach"),
           (P.Primitive, "primitive"), (P.converged, "converged"), (P.isnan, "isnan"),
-          (P.isinf, "isinf"), (P.Not, "not"), (sp.And, "and"), (sp.Or, "or"),
+          (P.isinf, "isinf"), (P.deferrable, "deferrable"), (P.Not, "not"), (sp.And, "and"), (sp.Or, "or"),
           (Relational, "relational"))
 
 
@@ -143,6 +143,13 @@ class ExprPrinter:
         return f"{type(e).__name__}({self(e.args[0])})", 100
 
     print_isinf = print_isnan
+
+    # where a printer's code may leave a sampler's try undecided (the C lanes' first pass),
+    # the test of that; elsewhere deferrable() is false
+    deferring = None
+
+    def print_deferrable(self, e):
+        return self.deferring or "0", 100
 
     def print_not(self, e):
         return f"!{self.wrap(e.args[0], 100)}", 90

@@ -105,6 +105,13 @@ CASES = [
         def cdf(x, a):
             return normal(a)
         """, "'normal' takes 0 argument(s)", "mu + sigma * normal()", 6),
+    ("deferrable with an argument", """
+        @dsl
+        def cdf(x, a):
+            if deferrable(x):
+                return 0.0
+            return x
+        """, "'deferrable' takes 0 argument(s)", "pass exactly 0 positional argument(s)", 6),
     ("assigning a draw", """
         @dsl
         def cdf(x, a):

@@ -488,13 +488,15 @@ def test_rejection_loops_draw_each_try_from_the_stream_in_order(tmp_path):
     """A chunk's first pass gives each element one try, then draws the elements that
     wanted more again: element i's draw is still the first of its uniforms below a_i (words
     of its blocks in order), and NaN where none of the loop's 3 tries is; ordered by a
-    sampler group or not."""
+    sampler group or not; and with the tries a squeeze leaves open deferred (deferrable())
+    from the first pass to the second."""
     from irgen import build
     path = tmp_path / "first_below.py"
     path.write_text(FIRST_BELOW)
     build.build([path], out_dir=tmp_path, cuda_binaries=False, log=lambda *a: None)
     mod = build.load_generated(tmp_path, "first_below")
     grouped = build.load_generated(tmp_path, "first_below_grouped")    # chunks in order
+    deferred = build.load_generated(tmp_path, "first_below_deferred")
     seed, n = 2 ** 33 + 7, 9000
     idx = np.arange(n)
     a = np.exp(np.random.default_rng(4).uniform(np.log(0.05), 0.0, n))
@@ -512,6 +514,7 @@ def test_rejection_loops_draw_each_try_from_the_stream_in_order(tmp_path):
         assert (~below[0]).mean() > 0.3 and np.isnan(want).mean() > 0.05
         assert np.array_equal(got, want, equal_nan=True)
         assert np.array_equal(grouped.sample(a.astype(dt), seed=seed), got, equal_nan=True)
+        assert np.array_equal(deferred.sample(a.astype(dt), seed=seed), got, equal_nan=True)
         # nor does the size
         assert np.array_equal(mod.sample(a[:4097].astype(dt), seed=seed), got[:4097],
                               equal_nan=True)
@@ -542,6 +545,23 @@ first_below = Distribution(name="first_below", params=(Param("a", "", "positive"
 first_below_grouped = Distribution(name="first_below_grouped", params=(Param("a", "", "positive"),),
                                    support=Interval(0.0, 1.0), cdf=cdf, sample=sample,
                                    sample_group=by_a)
+
+@dsl
+def sample_deferred(a):
+    # sample's draws, with a squeeze: a first pass leaves the tries it does not decide
+    z = NAN
+    while bounded(isnan(z), 3):
+        u = uniform()
+        if u < 0.5 * a:
+            z = u
+        elif not deferrable():
+            if u < a:
+                z = u
+    return z
+
+first_below_deferred = Distribution(name="first_below_deferred",
+                                    params=(Param("a", "", "positive"),),
+                                    support=Interval(0.0, 1.0), cdf=cdf, sample=sample_deferred)
 """
 
 

@@ -396,6 +396,8 @@ class LanePrinter(FunctionPrinter):
             lines.append(f"{inner}for (int {k} = 0; {k} <= {limit} && "
                          f"irgen_any{sfx}({m}); ++{k}) {{")
             body = body[:s.head] + (Again(limit, k),) + body[s.head:]
+            deferring = self.e.deferring
+            self.e.deferring = "(irgen_rng->tries == 1)"     # deferrable(): the first pass
         elif breaks or any(isinstance(t, ir.Return) for t in ir.walk(s.body)):
             lines.append(f"{inner}for (int {k} = 0; {k} < {s.count} && "
                          f"irgen_any{sfx}({m}); ++{k}) {{")
@@ -412,6 +414,8 @@ class LanePrinter(FunctionPrinter):
             self.e.scalar.add(s.index)
         self.loop_carried = outer_state[0] | (set(ir.assigned(body)) - {s.index})
         self.block(body, lines, depth + 2)
+        if self.retries(s):
+            self.e.deferring = deferring
         self.loop_carried, self.e.uniform, self.e.scalar = outer_state
         lines.append(f"{inner}}}")
         self.pop_mask()
