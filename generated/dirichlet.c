@@ -20,12 +20,15 @@ __attribute__((const)) static inline float irgen_lgammaf(float x)
 
 #define IRGEN_FN static inline
 #define IRGEN_FN_OUTLINE static __attribute__((noinline))
-/* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
-   which irgen/lib/portable.py builds elementary functions that give the same bits on
-   every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
-   pow2(n) = 2^n for a whole n in the normal range, inf above it, 0 below it. */
+/* The exponent of a number, its mantissa and a power of two, exactly (the DSL's exponent,
+   mantissa and pow2, from which irgen/lib/portable.py builds elementary functions that
+   give the same bits on every target): exponent(x) = e and mantissa(x) = m with
+   x = m 2^e, 1 <= |m| < 2, NaN for 0, inf and NaN; pow2(n) = 2^n for a whole n in the
+   normal range, inf above it, 0 below it. */
 IRGEN_FN double irgen_exponent(double x) { return x == 0 || !isfinite(x) ? NAN : (double)ilogb(x); }
 IRGEN_FN float irgen_exponentf(float x) { return x == 0 || !isfinite(x) ? NAN : (float)ilogbf(x); }
+IRGEN_FN double irgen_mantissa(double x) { int e; return x == 0 || !isfinite(x) ? NAN : 2 * frexp(x, &e); }
+IRGEN_FN float irgen_mantissaf(float x) { int e; return x == 0 || !isfinite(x) ? NAN : 2 * frexpf(x, &e); }
 IRGEN_FN double irgen_pow2(double n)
 { return n != n ? n : n > 1023 ? INFINITY : n < -1022 ? 0.0 : ldexp(1.0, (int)n); }
 IRGEN_FN float irgen_pow2f(float n)
@@ -165,6 +168,19 @@ static inline int irgen_any_lanes(const unsigned char* p, unsigned n)
 #define IRGEN_FLOOR_f64(x) ((irgen_vd)_mm512_roundscale_pd((__m512d)(x), IRGEN_TO_FLOOR))
 #define IRGEN_GETEXP_f32(x) ((irgen_vf)_mm512_getexp_ps((__m512)(x)))
 #define IRGEN_GETEXP_f64(x) ((irgen_vd)_mm512_getexp_pd((__m512d)(x)))
+/* and its mantissa instruction for mantissa (in [1, 2), x's sign, subnormals included),
+   with its classes of numbers for the NaN at 0, inf and NaN: three instructions where the
+   bits took a pow2 and a product (float32 Gamma sample 4-7% faster, through the
+   logarithms of draws) */
+#if defined(__AVX512DQ__)
+#define IRGEN_SPECIAL_CLASSES 0x9F    /* NaNs, zeros, infinities */
+#define IRGEN_MANTISSA_f32(x) ((irgen_vf)_mm512_mask_mov_ps(                                 \
+    _mm512_getmant_ps((__m512)(x), _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src),                   \
+    _mm512_fpclass_ps_mask((__m512)(x), IRGEN_SPECIAL_CLASSES), _mm512_set1_ps(NAN)))
+#define IRGEN_MANTISSA_f64(x) ((irgen_vd)_mm512_mask_mov_pd(                                 \
+    _mm512_getmant_pd((__m512d)(x), _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src),                  \
+    _mm512_fpclass_pd_mask((__m512d)(x), IRGEN_SPECIAL_CLASSES), _mm512_set1_pd(NAN)))
+#endif
 /* and its scale instruction for pow2: 2^trunc(n) (NaN for NaN, inf above the range) where
    the bits took nine instructions (float32 Gamma sample 2% faster) */
 #define IRGEN_TO_ZERO (_MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC)
@@ -327,6 +343,20 @@ static inline irgen_vd irgen_v_exponent_f64(irgen_vd x)
     const irgen_vd u = irgen_sel_f64(small, a * 0x1p54, a);
     const irgen_md e = (((irgen_md)u >> 52) & 2047) - 1023 - (small & 54);
     const irgen_vd r = __builtin_convertvector(e, irgen_vd);
+    return irgen_sel_f64((a == 0) | (a == ((double)INFINITY)) | (a != a), irgen_bc_f64(((double)NAN)), r);
+#endif
+}
+static inline irgen_vd irgen_v_mantissa_f64(irgen_vd x)
+{
+#ifdef IRGEN_MANTISSA_f64
+    return IRGEN_MANTISSA_f64(x);
+#else
+    /* x's sign and fraction bits under the exponent bits of 1, a subnormal x scaled up first */
+    const irgen_vd a = irgen_v_fabs_f64(x);
+    const irgen_md small = a < DBL_MIN;
+    const irgen_vd u = irgen_sel_f64(small, x * 0x1p54, x);
+    const irgen_md keep = (irgen_md)irgen_bc_f64(-0.0) | (((irgen_md){0} + 1 << 52) - 1);
+    const irgen_vd r = (irgen_vd)(((irgen_md)u & keep) | (irgen_md)irgen_bc_f64(1));
     return irgen_sel_f64((a == 0) | (a == ((double)INFINITY)) | (a != a), irgen_bc_f64(((double)NAN)), r);
 #endif
 }
@@ -2394,7 +2424,7 @@ static inline __attribute__((always_inline)) irgen_vd log_of_draw_v_f64(irgen_md
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     {
         const irgen_vd e__0 = irgen_v_exponent_f64(u);
-        const irgen_vd m__0 = u * irgen_v_pow2_f64(-e__0);
+        const irgen_vd m__0 = irgen_v_mantissa_f64(u);
         const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
         e = e__0;
         m = m__1;
@@ -2515,7 +2545,6 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
 {
     irgen_vd big = irgen_bc_f64(0.0);
     irgen_vd e = irgen_bc_f64(0.0);
-    irgen_vd top = irgen_bc_f64(0.0);
     irgen_vd m = irgen_bc_f64(0.0);
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd y = irgen_bc_f64(0.0);
@@ -2524,13 +2553,11 @@ static inline __attribute__((always_inline)) irgen_vd portable_log_v_f64(irgen_m
         const irgen_md irgen_c0 = (irgen_bc_f64(DBL_MIN) > x);
         const irgen_vd big__0 = irgen_sel_f64(irgen_c0, 1.8014398509481984e+16 * x, x);
         const irgen_vd e__0 = irgen_v_exponent_f64(big__0);
-        const irgen_vd top__0 = irgen_sel_f64((e__0 > irgen_bc_f64(100.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0));
-        const irgen_vd m__0 = irgen_sel_f64((top__0 > irgen_bc_f64(0.0)), 0.5 * big__0, big__0) * irgen_v_pow2_f64(-e__0 + top__0);
+        const irgen_vd m__0 = irgen_v_mantissa_f64(big__0);
         const irgen_vd m__1 = irgen_sel_f64((m__0 > irgen_bc_f64(1.4142135623730951)), 0.5 * m__0, m__0);
         const irgen_vd e__1 = e__0 + irgen_sel_f64((m__1 < irgen_bc_f64(1.0)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)) - irgen_sel_f64(irgen_c0, irgen_bc_f64(54.0), irgen_bc_f64(0.0));
         big = big__0;
         e = e__1;
-        top = top__0;
         m = m__1;
     }
     { irgen_vd irgen_o0;
@@ -3457,6 +3484,20 @@ static inline irgen_vf irgen_v_exponent_f32(irgen_vf x)
     const irgen_vf u = irgen_sel_f32(small, a * 0x1p25f, a);
     const irgen_mf e = (((irgen_mf)u >> 23) & 255) - 127 - (small & 25);
     const irgen_vf r = __builtin_convertvector(e, irgen_vf);
+    return irgen_sel_f32((a == 0) | (a == INFINITY) | (a != a), irgen_bc_f32(NAN), r);
+#endif
+}
+static inline irgen_vf irgen_v_mantissa_f32(irgen_vf x)
+{
+#ifdef IRGEN_MANTISSA_f32
+    return IRGEN_MANTISSA_f32(x);
+#else
+    /* x's sign and fraction bits under the exponent bits of 1, a subnormal x scaled up first */
+    const irgen_vf a = irgen_v_fabs_f32(x);
+    const irgen_mf small = a < FLT_MIN;
+    const irgen_vf u = irgen_sel_f32(small, x * 0x1p25f, x);
+    const irgen_mf keep = (irgen_mf)irgen_bc_f32(-0.0f) | (((irgen_mf){0} + 1 << 23) - 1);
+    const irgen_vf r = (irgen_vf)(((irgen_mf)u & keep) | (irgen_mf)irgen_bc_f32(1));
     return irgen_sel_f32((a == 0) | (a == INFINITY) | (a != a), irgen_bc_f32(NAN), r);
 #endif
 }
@@ -5529,7 +5570,7 @@ static inline __attribute__((always_inline)) irgen_vf log_of_draw_v_f32(irgen_mf
     irgen_vf irgen_ret0 = irgen_bc_f32(0.0f);
     {
         const irgen_vf e__0 = irgen_v_exponent_f32(u);
-        const irgen_vf m__0 = u * irgen_v_pow2_f32(-e__0);
+        const irgen_vf m__0 = irgen_v_mantissa_f32(u);
         const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
         e = e__0;
         m = m__1;
@@ -5650,7 +5691,6 @@ static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_m
 {
     irgen_vf big = irgen_bc_f32(0.0f);
     irgen_vf e = irgen_bc_f32(0.0f);
-    irgen_vf top = irgen_bc_f32(0.0f);
     irgen_vf m = irgen_bc_f32(0.0f);
     irgen_vf _irgen_t1 = irgen_bc_f32(0.0f);
     irgen_vf y = irgen_bc_f32(0.0f);
@@ -5659,13 +5699,11 @@ static inline __attribute__((always_inline)) irgen_vf portable_log_v_f32(irgen_m
         const irgen_mf irgen_c0 = (irgen_bc_f32(FLT_MIN) > x);
         const irgen_vf big__0 = irgen_sel_f32(irgen_c0, 1.8014398509481984e+16f * x, x);
         const irgen_vf e__0 = irgen_v_exponent_f32(big__0);
-        const irgen_vf top__0 = irgen_sel_f32((e__0 > irgen_bc_f32(100.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f));
-        const irgen_vf m__0 = irgen_sel_f32((top__0 > irgen_bc_f32(0.0f)), 0.5f * big__0, big__0) * irgen_v_pow2_f32(-e__0 + top__0);
+        const irgen_vf m__0 = irgen_v_mantissa_f32(big__0);
         const irgen_vf m__1 = irgen_sel_f32((m__0 > irgen_bc_f32(1.4142135623730951f)), 0.5f * m__0, m__0);
         const irgen_vf e__1 = e__0 + irgen_sel_f32((m__1 < irgen_bc_f32(1.0f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)) - irgen_sel_f32(irgen_c0, irgen_bc_f32(54.0f), irgen_bc_f32(0.0f));
         big = big__0;
         e = e__1;
-        top = top__0;
         m = m__1;
     }
     { irgen_vf irgen_o0;

@@ -19,12 +19,15 @@ __device__ __forceinline__ float irgen_lgammaf(float x) { return lgammaf(x); }
 static inline double irgen_lgamma(double x) { int s; return lgamma_r(x, &s); }
 static inline float irgen_lgammaf(float x) { int s; return lgammaf_r(x, &s); }
 #endif
-/* The exponent of a number and a power of two, exactly (the DSL's exponent and pow2, from
-   which irgen/lib/portable.py builds elementary functions that give the same bits on
-   every target): exponent(x) = e with |x| = m 2^e, 1 <= m < 2, NaN for 0, inf and NaN;
-   pow2(n) = 2^n for a whole n in the normal range, inf above it, 0 below it. */
+/* The exponent of a number, its mantissa and a power of two, exactly (the DSL's exponent,
+   mantissa and pow2, from which irgen/lib/portable.py builds elementary functions that
+   give the same bits on every target): exponent(x) = e and mantissa(x) = m with
+   x = m 2^e, 1 <= |m| < 2, NaN for 0, inf and NaN; pow2(n) = 2^n for a whole n in the
+   normal range, inf above it, 0 below it. */
 IRGEN_FN double irgen_exponent(double x) { return x == 0 || !isfinite(x) ? NAN : (double)ilogb(x); }
 IRGEN_FN float irgen_exponentf(float x) { return x == 0 || !isfinite(x) ? NAN : (float)ilogbf(x); }
+IRGEN_FN double irgen_mantissa(double x) { int e; return x == 0 || !isfinite(x) ? NAN : 2 * frexp(x, &e); }
+IRGEN_FN float irgen_mantissaf(float x) { int e; return x == 0 || !isfinite(x) ? NAN : 2 * frexpf(x, &e); }
 IRGEN_FN double irgen_pow2(double n)
 { return n != n ? n : n > 1023 ? INFINITY : n < -1022 ? 0.0 : ldexp(1.0, (int)n); }
 IRGEN_FN float irgen_pow2f(float n)
@@ -2586,7 +2589,7 @@ IRGEN_FN double log_of_draw_f64(double u)
     double _irgen_t1 = 0.0;
     {
         const double e__0 = irgen_exponent(u);
-        const double m__0 = u * irgen_pow2(-e__0);
+        const double m__0 = irgen_mantissa(u);
         const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
         e = e__0;
         m = m__1;
@@ -2683,7 +2686,6 @@ IRGEN_FN double portable_log_f64(double x)
 {
     double big = 0.0;
     double e = 0.0;
-    double top = 0.0;
     double m = 0.0;
     double _irgen_t1 = 0.0;
     double y = 0.0;
@@ -2691,13 +2693,11 @@ IRGEN_FN double portable_log_f64(double x)
         const double irgen_c0 = DBL_MIN > x;
         const double big__0 = irgen_c0 ? 1.8014398509481984e+16 * x : x;
         const double e__0 = irgen_exponent(big__0);
-        const double top__0 = e__0 > 100.0 ? 1.0 : 0.0;
-        const double m__0 = (top__0 > 0.0 ? 0.5 * big__0 : big__0) * irgen_pow2(-e__0 + top__0);
+        const double m__0 = irgen_mantissa(big__0);
         const double m__1 = m__0 > 1.4142135623730951 ? 0.5 * m__0 : m__0;
         const double e__1 = e__0 + (m__1 < 1.0 ? 1.0 : 0.0) - (irgen_c0 ? 54.0 : 0.0);
         big = big__0;
         e = e__1;
-        top = top__0;
         m = m__1;
     }
     _irgen_t1 = log_reduced_f64(m, e, x);
@@ -5392,7 +5392,7 @@ IRGEN_FN float log_of_draw_f32(float u)
     float _irgen_t1 = 0.0f;
     {
         const float e__0 = irgen_exponentf(u);
-        const float m__0 = u * irgen_pow2f(-e__0);
+        const float m__0 = irgen_mantissaf(u);
         const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
         e = e__0;
         m = m__1;
@@ -5489,7 +5489,6 @@ IRGEN_FN float portable_log_f32(float x)
 {
     float big = 0.0f;
     float e = 0.0f;
-    float top = 0.0f;
     float m = 0.0f;
     float _irgen_t1 = 0.0f;
     float y = 0.0f;
@@ -5497,13 +5496,11 @@ IRGEN_FN float portable_log_f32(float x)
         const float irgen_c0 = FLT_MIN > x;
         const float big__0 = irgen_c0 ? 1.8014398509481984e+16f * x : x;
         const float e__0 = irgen_exponentf(big__0);
-        const float top__0 = e__0 > 100.0f ? 1.0f : 0.0f;
-        const float m__0 = (top__0 > 0.0f ? 0.5f * big__0 : big__0) * irgen_pow2f(-e__0 + top__0);
+        const float m__0 = irgen_mantissaf(big__0);
         const float m__1 = m__0 > 1.4142135623730951f ? 0.5f * m__0 : m__0;
         const float e__1 = e__0 + (m__1 < 1.0f ? 1.0f : 0.0f) - (irgen_c0 ? 54.0f : 0.0f);
         big = big__0;
         e = e__1;
-        top = top__0;
         m = m__1;
     }
     _irgen_t1 = log_reduced_f32(m, e, x);

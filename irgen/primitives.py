@@ -118,6 +118,19 @@ def _mp_exponent(x):
     return mpmath.mpf(mpmath.frexp(x)[1] - 1)
 
 
+def _mantissa(x):
+    """m = x / 2^e with e = exponent(x), so 1 <= |m| < 2 with x's sign; NaN where exponent is."""
+    if x == 0 or not math.isfinite(x):
+        return math.nan
+    return 2.0 * math.frexp(x)[0]
+
+
+def _mp_mantissa(x):
+    if x == 0 or not mpmath.isfinite(x):
+        return mpmath.nan
+    return 2 * mpmath.frexp(x)[0]
+
+
 def _pow2(n):
     """2^n for a whole number n, as long as it is a normal float64; inf above, 0 below."""
     if math.isnan(n):
@@ -130,6 +143,7 @@ def _pow2(n):
 # number and a power of two, both without rounding, so that functions built from them and
 # the four operations give the same bits on every target.
 exponent = _prim("exponent", 1, _exponent, _mp_exponent, c_name="irgen_exponent")
+mantissa = _prim("mantissa", 1, _mantissa, _mp_mantissa, c_name="irgen_mantissa")
 pow2 = _prim("pow2", 1, _pow2, lambda n: mpmath.mpf(2) ** mpmath.floor(n), c_name="irgen_pow2")
 # x itself, through which forward mode passes no tangent: with it a DSL function can state a
 # derivative in closed form, as value + (x - detach(x)) * derivative (zero in value).
@@ -212,7 +226,8 @@ FUNCTIONS: dict[str, type] = {
     "sin": sin, "cos": cos, "tan": tan, "atan": atan, "atan2": atan2,
     "sinh": sinh, "cosh": cosh, "tanh": tanh, "erf": erf, "erfc": erfc,
     "lgamma": lgamma, "floor": floor, "abs": fabs, "min": fmin, "max": fmax,
-    "copysign": copysign, "pow": powf, "detach": detach, "exponent": exponent, "pow2": pow2,
+    "copysign": copysign, "pow": powf, "detach": detach, "exponent": exponent,
+    "mantissa": mantissa, "pow2": pow2,
 }
 PREDICATES: dict[str, type] = {"isnan": isnan, "isinf": isinf, "converged": converged,
                                "deferrable": deferrable}

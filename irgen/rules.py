@@ -38,6 +38,7 @@ RULES = {
     P.copysign: lambda a, b: (P.copysign(1, a) * P.copysign(1, b), sp.Integer(0)),
     P.detach:   lambda x: (sp.Integer(0),),
     P.exponent: lambda x: (sp.Integer(0),),
+    P.mantissa: lambda x: (P.pow2(-P.exponent(x)),),  # x / 2^e, e constant where it is smooth
     P.pow2:     lambda n: (sp.Integer(0),),           # of whole numbers only
 }
 

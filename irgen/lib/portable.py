@@ -4,8 +4,8 @@ Math libraries differ from one another by an ulp here and there (glibc's vector 
 which the C kernels' SIMD lanes call, by up to 4 from CUDA's), and a sampler turns such a
 difference into a different sample: u^(1/alpha) multiplies it by |log u| / alpha, and a
 rejection test may flip. These functions are built from +, -, *, /, sqrt, floor and the
-exact exponent and pow2, each step a statement of its own (so that neither sympy, which
-would distribute 2 pi over 1/4 - a, nor a compiler rearranges it), and
+exact exponent, mantissa and pow2, each step a statement of its own (so that neither
+sympy, which would distribute 2 pi over 1/4 - a, nor a compiler rearranges it), and
 both targets contract no multiply-add; the C lanes and the CUDA threads therefore compute
 identical bits. Within 3 ulp of the true values (tests/distributions/test_portable.py, against mpmath).
 
@@ -213,8 +213,7 @@ def portable_log(x):
     lanes run one straight path."""
     big = x * TWO_54 if x < TINY else x         # a subnormal x is scaled up first
     e = exponent(big)
-    top = 1.0 if e > 100.0 else 0.0             # 2^-e itself is not a normal number
-    m = (0.5 * big if top > 0.0 else big) * pow2(top - e)    # x / 2^e, in [1, 2), exactly
+    m = mantissa(big)                           # x / 2^e, in [1, 2), exactly
     m = 0.5 * m if m > SQRT2 else m
     e = e + (1.0 if m < 1.0 else 0.0) - (54.0 if x < TINY else 0.0)
     y = log_reduced(m, e, x)
@@ -227,7 +226,7 @@ def log_of_draw(u):
     the same bits, without its cases for subnormal, huge and special arguments, which a
     draw never is; a sampler takes a logarithm or two per draw."""
     e = exponent(u)
-    m = u * pow2(-e)                            # u / 2^e, in [1, 2), exactly
+    m = mantissa(u)                             # u / 2^e, in [1, 2), exactly
     m = 0.5 * m if m > SQRT2 else m
     return log_reduced(m, e + (1.0 if m < 1.0 else 0.0), u)
 

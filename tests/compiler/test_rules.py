@@ -53,7 +53,21 @@ def test_exact_scalings_are_piecewise_constant():
     assert P.pow2.run(1024) == math.inf
 
 
-@pytest.mark.parametrize("prim", sorted(set(RULES) - {P.detach, P.exponent, P.pow2},
+def test_mantissa_and_its_rule():
+    """mantissa(x) = x / 2^exponent(x), exact, NaN where exponent is; its derivative
+    2^-exponent(x) against a central difference inside a binade."""
+    assert P.mantissa.run(0.75) == 1.5 and P.mantissa.run(-12.0) == -1.5
+    assert P.mantissa.run(5e-324) == 1.0 and math.isnan(P.mantissa.run(0.0))
+    assert math.isnan(P.mantissa.run(-math.inf)) and math.isnan(P.mantissa.run(math.nan))
+    (rule,) = RULES[P.mantissa](x)
+    for point in (0.75, -12.0, 3e-300, 1.3e5):
+        h = abs(point) * 1e-7
+        fd = (P.mantissa.run(point + h) - P.mantissa.run(point - h)) / (2 * h)
+        assert abs(_value(rule, {x: point}) - fd) <= 1e-6 * abs(fd)
+
+
+@pytest.mark.parametrize("prim", sorted(set(RULES) - {P.detach, P.exponent, P.pow2,
+                                                      P.mantissa},
                                         key=lambda c: c.__name__),
                          ids=lambda c: c.__name__)
 def test_rule_matches_sympy(prim):

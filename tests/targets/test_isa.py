@@ -111,6 +111,31 @@ def test_other_lane_widths_agree(variant, dtype, inputs, built):
     assert np.allclose(got, want, rtol=tol, atol=0)
 
 
+@pytest.mark.skipif(CC is None or not Path("/proc/cpuinfo").exists(), reason="needs gcc")
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_other_lane_widths_draw_the_same_bits(variant, dtype, inputs, built):
+    """Samplers compute with irgen.lib.portable's exact functions, so every build draws the
+    same bits: AVX-512's exponent, mantissa and scale instructions against the bits on
+    AVX2 and SSE2 (sample's logarithms of draws, log_sample's portable_log)."""
+    if variant not in _variants():
+        pytest.skip("without AVX-512 this is native-libm's build (or cannot run here)")
+    T = ctypes.c_double if dtype == np.float64 else ctypes.c_float
+    a = np.ascontiguousarray(inputs[1], dtype)
+    a[::89] = np.nan
+    b = np.ones_like(a)
+    lib = _library(built, "gamma", variant)
+    for kernel, module_kernel in (("sample", g.sample), ("log_sample", g.log_sample)):
+        got = np.empty_like(a)
+        getattr(lib, f"irgen_{kernel}_{np.dtype(dtype).name}")(
+            ctypes.c_int64(a.size), ctypes.c_uint64(12345), ctypes.c_int64(0),
+            a.ctypes.data_as(ctypes.POINTER(T)), ctypes.c_int64(1),
+            b.ctypes.data_as(ctypes.POINTER(T)), ctypes.c_int64(1),
+            got.ctypes.data_as(ctypes.POINTER(T)))
+        want = module_kernel(a, b, seed=12345)
+        assert np.array_equal(got, want, equal_nan=True), kernel
+
+
 EXP_SOURCE = '''
 from irgen.dsl import *
 

@@ -101,6 +101,16 @@ lanes_bits = Distribution(
 
 
 @dsl
+def mantissa_cdf(x, c):
+    return mantissa(c) + 0.0 * x
+
+
+lanes_mantissa = Distribution(
+    name="lanes_mantissa", doc="mantissa, lane by lane.",
+    params=(Param("c", "any", "real"),), support=Interval(-INF, INF), cdf=mantissa_cdf)
+
+
+@dsl
 def pow2_cdf(x, c):
     return pow2(c) + 0.0 * x
 
@@ -126,7 +136,8 @@ def lanes(tmp_path_factory):
     return (build.load_generated(tmp / "out", "lanes"),
             build.load_generated(tmp / "out", "lanes_grouped"), dists["lanes"],
             build.load_generated(tmp / "out", "lanes_bits"),
-            build.load_generated(tmp / "out", "lanes_pow2"))
+            build.load_generated(tmp / "out", "lanes_pow2"),
+            build.load_generated(tmp / "out", "lanes_mantissa"))
 
 
 def _inputs(n, seed):
@@ -179,6 +190,23 @@ def test_exponent_in_lanes_is_frexps(lanes, dtype):
     finite = np.isfinite(c) & (c != 0)
     assert np.array_equal(got[finite], want[finite].astype(dtype))
     assert np.all(np.isnan(got[~finite]))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mantissa_in_lanes_is_frexps(lanes, dtype):
+    """mantissa(c) in SIMD lanes (AVX-512's mantissa instruction where there is one) is
+    twice frexp's fraction, its sign kept, subnormals included; NaN at 0 and NaN."""
+    mant_mod = lanes[5]
+    info = np.finfo(dtype)
+    c = np.concatenate([[0.0, -0.0, np.nan, info.smallest_subnormal, -info.smallest_subnormal,
+                         info.tiny, info.tiny / 3, -info.tiny / 7, info.max, -1.0, 0.75, 1.0,
+                         2.0, -3.0],
+                        np.random.default_rng(7).standard_normal(200)
+                        * 10.0 ** np.random.default_rng(8).uniform(-45, 38, 200)]).astype(dtype)
+    got = mant_mod.cdf(np.zeros_like(c), c)
+    finite = np.isfinite(c) & (c != 0)
+    want = np.array([2.0 * math.frexp(float(v))[0] if f else np.nan for v, f in zip(c, finite)])
+    assert np.array_equal(got, want.astype(dtype), equal_nan=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

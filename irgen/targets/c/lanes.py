@@ -38,7 +38,8 @@ from ... import primitives as P
 from ..cfamily import Dtype, ExprPrinter, FunctionPrinter, c_name, kind
 
 # Vector operations rather than lane-by-lane calls: cheap, and defined for every input.
-VECTOR_PRIMITIVES = {"fabs", "sqrt", "floor", "fmin", "fmax", "copysign", "exponent", "pow2"}
+VECTOR_PRIMITIVES = {"fabs", "sqrt", "floor", "fmin", "fmax", "copysign", "exponent", "mantissa",
+                     "pow2"}
 # Functions of glibc's vector math library (libmvec, within 4 ulp), used where present:
 # the first few since glibc 2.22, the rest since 2.35.
 MVEC_OLD = {"exp", "log", "sin", "cos", "pow"}
