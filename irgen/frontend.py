@@ -365,7 +365,7 @@ class _Lowering:
                 if len(args) == 2:
                     args.append(P.CONSTANTS["EPS"])
             else:
-                self.arity(node, 0 if node.func.id == "deferrable" else 1)
+                self.arity(node, min(cls.nargs))     # isnan, isinf: 1; deferrable: 0
             return cls(*args)
         self.error(node, "a condition must be a comparison, isnan/isinf/converged/deferrable, "
                    "or and/or/not of those", "compare explicitly, e.g. x > 0")

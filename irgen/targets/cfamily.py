@@ -61,8 +61,8 @@ def kind(e) -> str:
 # the order matters: detach and converged are primitives too
 _KINDS = ((sp.Piecewise, "piecewise"), (P.Table, "table"), (P.detach, "detach"),
           (P.Primitive, "primitive"), (P.converged, "converged"), (P.isnan, "isnan"),
-          (P.isinf, "isinf"), (P.deferrable, "deferrable"), (P.Not, "not"), (sp.And, "and"), (sp.Or, "or"),
-          (Relational, "relational"))
+          (P.isinf, "isinf"), (P.deferrable, "deferrable"), (P.Not, "not"), (sp.And, "and"),
+          (sp.Or, "or"), (Relational, "relational"))
 
 
 def c_name(sym) -> str:

@@ -390,6 +390,8 @@ class LanePrinter(FunctionPrinter):
             lines += [f"{inner}{V} {copy} = {v};" for v, copy in saved]
             self.loops.append((broken, saved))
         m = self.new_mask(inner, lines, self.e.mask, kind="loop")
+        outer_state = (self.loop_carried, dict(self.e.uniform), set(self.e.scalar),
+                       self.e.deferring)
         if self.retries(s):           # a rejection loop: one more pass, for its test alone
             limit = f"irgen_lim{n}"
             lines.append(f"{inner}const int {limit} = irgen_rng->tries < {s.count} ? "
@@ -397,7 +399,6 @@ class LanePrinter(FunctionPrinter):
             lines.append(f"{inner}for (int {k} = 0; {k} <= {limit} && "
                          f"irgen_any{sfx}({m}); ++{k}) {{")
             body = body[:s.head] + (Again(limit, k),) + body[s.head:]
-            deferring = self.e.deferring
             self.e.deferring = "(irgen_rng->tries == 1)"     # deferrable(): the first pass
         elif breaks or any(isinstance(t, ir.Return) for t in ir.walk(s.body)):
             lines.append(f"{inner}for (int {k} = 0; {k} < {s.count} && "
@@ -405,7 +406,6 @@ class LanePrinter(FunctionPrinter):
         else:       # no lane leaves early: a plain counted loop, which the compiler unrolls
             lines.append(f"{inner}if (irgen_any{sfx}({m})) for (int {k} = 0; {k} < {s.count}; "
                          f"++{k}) {{")
-        outer_state = self.loop_carried, dict(self.e.uniform), set(self.e.scalar)
         if s.index is not None:
             index = f"(({self.t.ctype})({s.start} + {k}))"
             if s.index in self.shadowed:
@@ -415,9 +415,8 @@ class LanePrinter(FunctionPrinter):
             self.e.scalar.add(s.index)
         self.loop_carried = outer_state[0] | (set(ir.assigned(body)) - {s.index})
         self.block(body, lines, depth + 2)
-        if self.retries(s):
-            self.e.deferring = deferring
-        self.loop_carried, self.e.uniform, self.e.scalar = outer_state
+        (self.loop_carried, self.e.uniform, self.e.scalar,
+         self.e.deferring) = outer_state
         lines.append(f"{inner}}}")
         self.pop_mask()
         if breaks:
