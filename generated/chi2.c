@@ -949,12 +949,12 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
         const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         {
-            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(4.0), irgen_bc_f64(7.0));
+            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.0001220703125)), irgen_bc_f64(1.0), irgen_sel_f64((y < irgen_bc_f64(0.015625)), irgen_bc_f64(2.0), irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(4.0), irgen_bc_f64(7.0))));
             pairs = irgen_sel_f64(irgen_m2, pairs__0, pairs);
         }
         irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
         {
-            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(7.0), irgen_bc_f64(11.0));
+            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(3.725290298461914e-09)), irgen_bc_f64(1.0), irgen_sel_f64((y < irgen_bc_f64(6.103515625e-05)), irgen_bc_f64(2.0), irgen_sel_f64((y < irgen_bc_f64(0.00390625)), irgen_bc_f64(3.0), irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(7.0), irgen_bc_f64(11.0)))));
             pairs = irgen_sel_f64(irgen_m3, pairs__0, pairs);
         }
     }
@@ -997,6 +997,10 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
             {
                 const irgen_md irgen_m5 = (irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0) >= pairs);
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                {
+                    const double power__0 = 0.0;
+                    power = irgen_sel_f64(irgen_m6, irgen_bc_f64(power__0), power);
+                }
                 const irgen_md irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
@@ -1048,7 +1052,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
                 { irgen_vd irgen_o0;
-                  irgen_o0 = small_a_sum_v_f64(irgen_m5, a, yd);
+                  irgen_o0 = small_a_sum_v_f64(irgen_m5, a, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0)));
                   _irgen_t1 = irgen_o0;
                 }
                 {
@@ -2503,12 +2507,12 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
         const irgen_md irgen_m1 = irgen_mbc_f64(DBL_EPSILON > 1e-10);
         irgen_md irgen_m2 = irgen_m0 & irgen_m1;
         {
-            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(4.0), irgen_bc_f64(7.0));
+            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.0001220703125)), irgen_bc_f64(1.0), irgen_sel_f64((y < irgen_bc_f64(0.015625)), irgen_bc_f64(2.0), irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(4.0), irgen_bc_f64(7.0))));
             pairs = irgen_sel_f64(irgen_m2, pairs__0, pairs);
         }
         irgen_md irgen_m3 = irgen_m0 & ~irgen_m1;
         {
-            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(7.0), irgen_bc_f64(11.0));
+            const irgen_vd pairs__0 = irgen_sel_f64((y < irgen_bc_f64(3.725290298461914e-09)), irgen_bc_f64(1.0), irgen_sel_f64((y < irgen_bc_f64(6.103515625e-05)), irgen_bc_f64(2.0), irgen_sel_f64((y < irgen_bc_f64(0.00390625)), irgen_bc_f64(3.0), irgen_sel_f64((y < irgen_bc_f64(0.5)), irgen_bc_f64(7.0), irgen_bc_f64(11.0)))));
             pairs = irgen_sel_f64(irgen_m3, pairs__0, pairs);
         }
     }
@@ -2570,6 +2574,10 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
             {
                 const irgen_md irgen_m5 = (irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0) >= pairs);
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
+                {
+                    const double power__0 = 0.0;
+                    power = irgen_sel_f64(irgen_m6, irgen_bc_f64(power__0), power);
+                }
                 const irgen_md irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
@@ -2642,7 +2650,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_v_f64(irg
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
                 { irgen_vd irgen_o0, irgen_o1;
-                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, a, yd, d0_a, &irgen_o1);
+                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, a, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0)), d0_a, &irgen_o1);
                   _irgen_t1 = irgen_o0;
                   d0__irgen_t1 = irgen_o1;
                 }
@@ -3215,7 +3223,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
                 { irgen_vd irgen_o0, irgen_o1;
-                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, a, yd, d0_a, &irgen_o1);
+                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, a, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0)), d0_a, &irgen_o1);
                   _irgen_t1 = irgen_o0;
                   d0__irgen_t1 = irgen_o1;
                 }
@@ -5756,12 +5764,12 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
         const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         {
-            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(4.0f), irgen_bc_f32(7.0f));
+            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.0001220703125f)), irgen_bc_f32(1.0f), irgen_sel_f32((y < irgen_bc_f32(0.015625f)), irgen_bc_f32(2.0f), irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(4.0f), irgen_bc_f32(7.0f))));
             pairs = irgen_sel_f32(irgen_m2, pairs__0, pairs);
         }
         irgen_mf irgen_m3 = irgen_m0 & ~irgen_m1;
         {
-            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(7.0f), irgen_bc_f32(11.0f));
+            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(3.725290298461914e-09f)), irgen_bc_f32(1.0f), irgen_sel_f32((y < irgen_bc_f32(6.103515625e-05f)), irgen_bc_f32(2.0f), irgen_sel_f32((y < irgen_bc_f32(0.00390625f)), irgen_bc_f32(3.0f), irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(7.0f), irgen_bc_f32(11.0f)))));
             pairs = irgen_sel_f32(irgen_m3, pairs__0, pairs);
         }
     }
@@ -5804,6 +5812,10 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
             {
                 const irgen_mf irgen_m5 = (irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f) >= pairs);
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                {
+                    const float power__0 = 0.0f;
+                    power = irgen_sel_f32(irgen_m6, irgen_bc_f32(power__0), power);
+                }
                 const irgen_mf irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
@@ -5855,7 +5867,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f32(irgen_m5)) {
                 { irgen_vf irgen_o0;
-                  irgen_o0 = small_a_sum_v_f32(irgen_m5, a, yd);
+                  irgen_o0 = small_a_sum_v_f32(irgen_m5, a, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f)));
                   _irgen_t1 = irgen_o0;
                 }
                 {
@@ -7310,12 +7322,12 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
         const irgen_mf irgen_m1 = irgen_mbc_f32(FLT_EPSILON > 1e-10f);
         irgen_mf irgen_m2 = irgen_m0 & irgen_m1;
         {
-            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(4.0f), irgen_bc_f32(7.0f));
+            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.0001220703125f)), irgen_bc_f32(1.0f), irgen_sel_f32((y < irgen_bc_f32(0.015625f)), irgen_bc_f32(2.0f), irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(4.0f), irgen_bc_f32(7.0f))));
             pairs = irgen_sel_f32(irgen_m2, pairs__0, pairs);
         }
         irgen_mf irgen_m3 = irgen_m0 & ~irgen_m1;
         {
-            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(7.0f), irgen_bc_f32(11.0f));
+            const irgen_vf pairs__0 = irgen_sel_f32((y < irgen_bc_f32(3.725290298461914e-09f)), irgen_bc_f32(1.0f), irgen_sel_f32((y < irgen_bc_f32(6.103515625e-05f)), irgen_bc_f32(2.0f), irgen_sel_f32((y < irgen_bc_f32(0.00390625f)), irgen_bc_f32(3.0f), irgen_sel_f32((y < irgen_bc_f32(0.5f)), irgen_bc_f32(7.0f), irgen_bc_f32(11.0f)))));
             pairs = irgen_sel_f32(irgen_m3, pairs__0, pairs);
         }
     }
@@ -7377,6 +7389,10 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
             {
                 const irgen_mf irgen_m5 = (irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f) >= pairs);
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
+                {
+                    const float power__0 = 0.0f;
+                    power = irgen_sel_f32(irgen_m6, irgen_bc_f32(power__0), power);
+                }
                 const irgen_mf irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
@@ -7449,7 +7465,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_v_f32(irg
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f32(irgen_m5)) {
                 { irgen_vf irgen_o0, irgen_o1;
-                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, a, yd, d0_a, &irgen_o1);
+                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, a, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f)), d0_a, &irgen_o1);
                   _irgen_t1 = irgen_o0;
                   d0__irgen_t1 = irgen_o1;
                 }
@@ -8022,7 +8038,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f32(irgen_m5)) {
                 { irgen_vf irgen_o0, irgen_o1;
-                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, a, yd, d0_a, &irgen_o1);
+                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, a, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f)), d0_a, &irgen_o1);
                   _irgen_t1 = irgen_o0;
                   d0__irgen_t1 = irgen_o1;
                 }

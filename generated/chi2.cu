@@ -422,12 +422,12 @@ IRGEN_FN double small_a_sum_f64(double a, double y)
     double pair = 0.0;
     if (DBL_EPSILON > 1e-10) {
         {
-            const double pairs__0 = y < 0.5 ? 4.0 : 7.0;
+            const double pairs__0 = y < 0.0001220703125 ? 1.0 : (y < 0.015625 ? 2.0 : (y < 0.5 ? 4.0 : 7.0));
             pairs = pairs__0;
         }
     } else {
         {
-            const double pairs__0 = y < 0.5 ? 7.0 : 11.0;
+            const double pairs__0 = y < 3.725290298461914e-09 ? 1.0 : (y < 6.103515625e-05 ? 2.0 : (y < 0.00390625 ? 3.0 : (y < 0.5 ? 7.0 : 11.0)));
             pairs = pairs__0;
         }
     }
@@ -465,6 +465,10 @@ IRGEN_FN double small_a_sum_f64(double a, double y)
             total = total__0;
         }
         if (k + 1.0 >= pairs) {
+            {
+                const double power__0 = 0.0;
+                power = power__0;
+            }
             break;
         }
     }
@@ -496,7 +500,7 @@ IRGEN_FN double log_p_series_f64(double a, double y)
         u = u__0;
     }
     if (a < 1.0) {
-        _irgen_t1 = small_a_sum_f64(a, yd);
+        _irgen_t1 = small_a_sum_f64(a, yd >= DBL_EPSILON * DBL_EPSILON ? yd : 0.0);
         {
             const double s__0 = _irgen_t1;
             s = s__0;
@@ -1364,12 +1368,12 @@ IRGEN_FN double small_a_sum__d0_f64(double a, double y, double d0_a, double* irg
     }
     if (DBL_EPSILON > 1e-10) {
         {
-            const double pairs__0 = y < 0.5 ? 4.0 : 7.0;
+            const double pairs__0 = y < 0.0001220703125 ? 1.0 : (y < 0.015625 ? 2.0 : (y < 0.5 ? 4.0 : 7.0));
             pairs = pairs__0;
         }
     } else {
         {
-            const double pairs__0 = y < 0.5 ? 7.0 : 11.0;
+            const double pairs__0 = y < 3.725290298461914e-09 ? 1.0 : (y < 6.103515625e-05 ? 2.0 : (y < 0.00390625 ? 3.0 : (y < 0.5 ? 7.0 : 11.0)));
             pairs = pairs__0;
         }
     }
@@ -1425,6 +1429,10 @@ IRGEN_FN double small_a_sum__d0_f64(double a, double y, double d0_a, double* irg
             total = total__0;
         }
         if (k + 1.0 >= pairs) {
+            {
+                const double power__0 = 0.0;
+                power = power__0;
+            }
             break;
         }
     }
@@ -1474,7 +1482,7 @@ IRGEN_FN double log_p_series__d0_f64(double a, double y, double d0_a, double* ir
     }
     if (a < 1.0) {
         { double irgen_o1;
-          _irgen_t1 = small_a_sum__d0_f64(a, yd, d0_a, &irgen_o1);
+          _irgen_t1 = small_a_sum__d0_f64(a, yd >= DBL_EPSILON * DBL_EPSILON ? yd : 0.0, d0_a, &irgen_o1);
           d0__irgen_t1 = irgen_o1;
         }
         {
@@ -1904,7 +1912,7 @@ IRGEN_FN double log_p_series__d0_1_f64(double a, double y, double d0_a, double d
     }
     if (a < 1.0) {
         { double irgen_o1;
-          _irgen_t1 = small_a_sum__d0_f64(a, yd, d0_a, &irgen_o1);
+          _irgen_t1 = small_a_sum__d0_f64(a, yd >= DBL_EPSILON * DBL_EPSILON ? yd : 0.0, d0_a, &irgen_o1);
           d0__irgen_t1 = irgen_o1;
         }
         {
@@ -3451,12 +3459,12 @@ IRGEN_FN float small_a_sum_f32(float a, float y)
     float pair = 0.0f;
     if (FLT_EPSILON > 1e-10f) {
         {
-            const float pairs__0 = y < 0.5f ? 4.0f : 7.0f;
+            const float pairs__0 = y < 0.0001220703125f ? 1.0f : (y < 0.015625f ? 2.0f : (y < 0.5f ? 4.0f : 7.0f));
             pairs = pairs__0;
         }
     } else {
         {
-            const float pairs__0 = y < 0.5f ? 7.0f : 11.0f;
+            const float pairs__0 = y < 3.725290298461914e-09f ? 1.0f : (y < 6.103515625e-05f ? 2.0f : (y < 0.00390625f ? 3.0f : (y < 0.5f ? 7.0f : 11.0f)));
             pairs = pairs__0;
         }
     }
@@ -3494,6 +3502,10 @@ IRGEN_FN float small_a_sum_f32(float a, float y)
             total = total__0;
         }
         if (k + 1.0f >= pairs) {
+            {
+                const float power__0 = 0.0f;
+                power = power__0;
+            }
             break;
         }
     }
@@ -3525,7 +3537,7 @@ IRGEN_FN float log_p_series_f32(float a, float y)
         u = u__0;
     }
     if (a < 1.0f) {
-        _irgen_t1 = small_a_sum_f32(a, yd);
+        _irgen_t1 = small_a_sum_f32(a, yd >= FLT_EPSILON * FLT_EPSILON ? yd : 0.0f);
         {
             const float s__0 = _irgen_t1;
             s = s__0;
@@ -4393,12 +4405,12 @@ IRGEN_FN float small_a_sum__d0_f32(float a, float y, float d0_a, float* irgen_r1
     }
     if (FLT_EPSILON > 1e-10f) {
         {
-            const float pairs__0 = y < 0.5f ? 4.0f : 7.0f;
+            const float pairs__0 = y < 0.0001220703125f ? 1.0f : (y < 0.015625f ? 2.0f : (y < 0.5f ? 4.0f : 7.0f));
             pairs = pairs__0;
         }
     } else {
         {
-            const float pairs__0 = y < 0.5f ? 7.0f : 11.0f;
+            const float pairs__0 = y < 3.725290298461914e-09f ? 1.0f : (y < 6.103515625e-05f ? 2.0f : (y < 0.00390625f ? 3.0f : (y < 0.5f ? 7.0f : 11.0f)));
             pairs = pairs__0;
         }
     }
@@ -4454,6 +4466,10 @@ IRGEN_FN float small_a_sum__d0_f32(float a, float y, float d0_a, float* irgen_r1
             total = total__0;
         }
         if (k + 1.0f >= pairs) {
+            {
+                const float power__0 = 0.0f;
+                power = power__0;
+            }
             break;
         }
     }
@@ -4503,7 +4519,7 @@ IRGEN_FN float log_p_series__d0_f32(float a, float y, float d0_a, float* irgen_r
     }
     if (a < 1.0f) {
         { float irgen_o1;
-          _irgen_t1 = small_a_sum__d0_f32(a, yd, d0_a, &irgen_o1);
+          _irgen_t1 = small_a_sum__d0_f32(a, yd >= FLT_EPSILON * FLT_EPSILON ? yd : 0.0f, d0_a, &irgen_o1);
           d0__irgen_t1 = irgen_o1;
         }
         {
@@ -4933,7 +4949,7 @@ IRGEN_FN float log_p_series__d0_1_f32(float a, float y, float d0_a, float d1_y, 
     }
     if (a < 1.0f) {
         { float irgen_o1;
-          _irgen_t1 = small_a_sum__d0_f32(a, yd, d0_a, &irgen_o1);
+          _irgen_t1 = small_a_sum__d0_f32(a, yd >= FLT_EPSILON * FLT_EPSILON ? yd : 0.0f, d0_a, &irgen_o1);
           d0__irgen_t1 = irgen_o1;
         }
         {
