@@ -324,6 +324,16 @@ static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
 static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
 static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
 static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vd irgen_fill_f64(irgen_md m, irgen_vd x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f64(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f64 - 1 && !m[l]) ++l;
+    return irgen_sel_f64(m, x, irgen_bc_f64(x[l]));
+}
 static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
 { return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
 static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
@@ -976,7 +986,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
                       _irgen_t1 = irgen_o0;
                     }
                     { irgen_vd irgen_o0;
-                      irgen_o0 = lgamma_step_v_f64(irgen_m4, b, a);
+                      irgen_o0 = lgamma_step_v_f64(irgen_m4, irgen_fill_f64(irgen_m4, b), irgen_fill_f64(irgen_m4, a));
                       _irgen_t2 = irgen_o0;
                     }
                     irgen_ret0 = irgen_sel_f64(irgen_m4, _irgen_t1 - _irgen_t2, irgen_ret0);
@@ -988,7 +998,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
             }
             if (irgen_any_f64(irgen_m2)) {
                 { irgen_vd irgen_o0;
-                  irgen_o0 = lgamma_step_v_f64(irgen_m2, a, b);
+                  irgen_o0 = lgamma_step_v_f64(irgen_m2, irgen_fill_f64(irgen_m2, a), irgen_fill_f64(irgen_m2, b));
                   _irgen_t3 = irgen_o0;
                 }
                 irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t3 + irgen_v_log_f64(irgen_m2, a) + irgen_v_lgamma_f64(irgen_m2, b), irgen_ret0);
@@ -1089,11 +1099,11 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor_v_f64(irgen_
         }
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0;
-              irgen_o0 = log1pmx_v_f64(irgen_m0, d / x0);
+              irgen_o0 = log1pmx_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, d / x0));
               _irgen_t3 = irgen_o0;
             }
             { irgen_vd irgen_o0;
-              irgen_o0 = log1pmx_v_f64(irgen_m0, -(d / y0));
+              irgen_o0 = log1pmx_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, -(d / y0)));
               _irgen_t4 = irgen_o0;
             }
             { irgen_vd irgen_o0;
@@ -1146,7 +1156,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction_v_f64(i
             xd = xd__0;
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = beta_fraction_v_f64(irgen_m0, a, b, xd);
+          irgen_o0 = beta_fraction_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd));
           _irgen_t1 = irgen_o0;
         }
         {
@@ -2094,7 +2104,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
                       d0__irgen_t1 = irgen_o1;
                     }
                     { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                      irgen_o0 = lgamma_step__d1_0_v_f64(irgen_m4, b, a, d0_a, d1_b, &irgen_o1, &irgen_o2);
+                      irgen_o0 = lgamma_step__d1_0_v_f64(irgen_m4, irgen_fill_f64(irgen_m4, b), irgen_fill_f64(irgen_m4, a), irgen_fill_f64(irgen_m4, d0_a), irgen_fill_f64(irgen_m4, d1_b), &irgen_o1, &irgen_o2);
                       _irgen_t2 = irgen_o0;
                       d0__irgen_t2 = irgen_o1;
                       d1__irgen_t2 = irgen_o2;
@@ -2110,7 +2120,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_1_v_f64(irg
             }
             if (irgen_any_f64(irgen_m2)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                  irgen_o0 = lgamma_step__d0_1_v_f64(irgen_m2, a, b, d0_a, d1_b, &irgen_o1, &irgen_o2);
+                  irgen_o0 = lgamma_step__d0_1_v_f64(irgen_m2, irgen_fill_f64(irgen_m2, a), irgen_fill_f64(irgen_m2, b), irgen_fill_f64(irgen_m2, d0_a), irgen_fill_f64(irgen_m2, d1_b), &irgen_o1, &irgen_o2);
                   _irgen_t3 = irgen_o0;
                   d0__irgen_t3 = irgen_o1;
                   d1__irgen_t3 = irgen_o2;
@@ -3016,7 +3026,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_1_v_f64(
                 _irgen_s3 = _irgen_s3__0;
             }
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, d / x0, irgen_bc_f64(1.0), &irgen_o1);
+              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, d / x0), irgen_bc_f64(1.0), &irgen_o1);
               _irgen_t3 = irgen_o0;
               _irgen_j1 = irgen_o1;
             }
@@ -3033,7 +3043,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_1_v_f64(
                 _irgen_s6 = _irgen_s6__0;
             }
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, -(d / y0), irgen_bc_f64(1.0), &irgen_o1);
+              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, -(d / y0)), irgen_bc_f64(1.0), &irgen_o1);
               _irgen_t4 = irgen_o0;
               _irgen_j4 = irgen_o1;
             }
@@ -3145,7 +3155,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_v
             xd = xd__0;
         }
         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = beta_fraction__d0_1_v_f64(irgen_m0, a, b, xd, d0_a, d1_b, &irgen_o1, &irgen_o2);
+          irgen_o0 = beta_fraction__d0_1_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd), irgen_fill_f64(irgen_m0, d0_a), irgen_fill_f64(irgen_m0, d1_b), &irgen_o1, &irgen_o2);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
           d1__irgen_t1 = irgen_o2;
@@ -3541,7 +3551,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
                       d1__irgen_t1 = irgen_o1;
                     }
                     { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                      irgen_o0 = lgamma_step__d0_1_v_f64(irgen_m4, b, a, d0_b, d1_a, &irgen_o1, &irgen_o2);
+                      irgen_o0 = lgamma_step__d0_1_v_f64(irgen_m4, irgen_fill_f64(irgen_m4, b), irgen_fill_f64(irgen_m4, a), irgen_fill_f64(irgen_m4, d0_b), irgen_fill_f64(irgen_m4, d1_a), &irgen_o1, &irgen_o2);
                       _irgen_t2 = irgen_o0;
                       d0__irgen_t2 = irgen_o1;
                       d1__irgen_t2 = irgen_o2;
@@ -3557,7 +3567,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_0_v_f64(irg
             }
             if (irgen_any_f64(irgen_m2)) {
                 { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-                  irgen_o0 = lgamma_step__d1_0_v_f64(irgen_m2, a, b, d0_b, d1_a, &irgen_o1, &irgen_o2);
+                  irgen_o0 = lgamma_step__d1_0_v_f64(irgen_m2, irgen_fill_f64(irgen_m2, a), irgen_fill_f64(irgen_m2, b), irgen_fill_f64(irgen_m2, d0_b), irgen_fill_f64(irgen_m2, d1_a), &irgen_o1, &irgen_o2);
                   _irgen_t3 = irgen_o0;
                   d0__irgen_t3 = irgen_o1;
                   d1__irgen_t3 = irgen_o2;
@@ -3830,7 +3840,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d1_0_v_f64(
                 _irgen_s3 = _irgen_s3__0;
             }
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, d / x0, irgen_bc_f64(1.0), &irgen_o1);
+              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, d / x0), irgen_bc_f64(1.0), &irgen_o1);
               _irgen_t3 = irgen_o0;
               _irgen_j1 = irgen_o1;
             }
@@ -3847,7 +3857,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d1_0_v_f64(
                 _irgen_s6 = _irgen_s6__0;
             }
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, -(d / y0), irgen_bc_f64(1.0), &irgen_o1);
+              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, -(d / y0)), irgen_bc_f64(1.0), &irgen_o1);
               _irgen_t4 = irgen_o0;
               _irgen_j4 = irgen_o1;
             }
@@ -3959,7 +3969,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_v
             xd = xd__0;
         }
         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = beta_fraction__d1_0_v_f64(irgen_m0, a, b, xd, d0_b, d1_a, &irgen_o1, &irgen_o2);
+          irgen_o0 = beta_fraction__d1_0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd), irgen_fill_f64(irgen_m0, d0_b), irgen_fill_f64(irgen_m0, d1_a), &irgen_o1, &irgen_o2);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
           d1__irgen_t1 = irgen_o2;
@@ -4274,7 +4284,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d0_1_2
             xd = xd__0;
         }
         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = beta_fraction__d0_1_v_f64(irgen_m0, a, b, xd, d0_a, d1_b, &irgen_o1, &irgen_o2);
+          irgen_o0 = beta_fraction__d0_1_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd), irgen_fill_f64(irgen_m0, d0_a), irgen_fill_f64(irgen_m0, d1_b), &irgen_o1, &irgen_o2);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
           d1__irgen_t1 = irgen_o2;
@@ -4394,7 +4404,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d1_0_2
             xd = xd__0;
         }
         { irgen_vd irgen_o0, irgen_o1, irgen_o2;
-          irgen_o0 = beta_fraction__d1_0_v_f64(irgen_m0, a, b, xd, d0_b, d1_a, &irgen_o1, &irgen_o2);
+          irgen_o0 = beta_fraction__d1_0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd), irgen_fill_f64(irgen_m0, d0_b), irgen_fill_f64(irgen_m0, d1_a), &irgen_o1, &irgen_o2);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
           d1__irgen_t1 = irgen_o2;
@@ -5251,7 +5261,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, a, b);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, a), irgen_fill_f64(irgen_m9, b));
                           z_21 = irgen_sel_f64(irgen_m9, irgen_o0, z_21);
                         }
                     }
@@ -5328,7 +5338,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, a, b);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, a), irgen_fill_f64(irgen_m9, b));
                           z_44 = irgen_sel_f64(irgen_m9, irgen_o0, z_44);
                         }
                     }
@@ -5414,7 +5424,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), a, b);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, irgen_v_exp_f64(irgen_m9, log_u)), irgen_fill_f64(irgen_m9, a), irgen_fill_f64(irgen_m9, b));
                           z_50 = irgen_sel_f64(irgen_m9, irgen_o0, z_50);
                         }
                     }
@@ -5482,7 +5492,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), a, b);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0))), irgen_fill_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), irgen_fill_f64(irgen_m9, a), irgen_fill_f64(irgen_m9, b));
                           z_53 = irgen_sel_f64(irgen_m9, irgen_o0, z_53);
                         }
                     }

@@ -465,11 +465,11 @@ IRGEN_FN double small_a_sum_f64(double a, double y)
             total = total__0;
         }
         if (k + 1.0 >= pairs) {
-            {
-                const double power__0 = 0.0;
-                power = power__0;
-            }
             break;
+        }
+        {
+            const double power__0 = pairs > k + 1.0 ? power : 0.0;
+            power = power__0;
         }
     }
     return total;
@@ -1429,11 +1429,11 @@ IRGEN_FN double small_a_sum__d0_f64(double a, double y, double d0_a, double* irg
             total = total__0;
         }
         if (k + 1.0 >= pairs) {
-            {
-                const double power__0 = 0.0;
-                power = power__0;
-            }
             break;
+        }
+        {
+            const double power__0 = pairs > k + 1.0 ? power : 0.0;
+            power = power__0;
         }
     }
     *irgen_r1 = d0_total;
@@ -3502,11 +3502,11 @@ IRGEN_FN float small_a_sum_f32(float a, float y)
             total = total__0;
         }
         if (k + 1.0f >= pairs) {
-            {
-                const float power__0 = 0.0f;
-                power = power__0;
-            }
             break;
+        }
+        {
+            const float power__0 = pairs > k + 1.0f ? power : 0.0f;
+            power = power__0;
         }
     }
     return total;
@@ -4466,11 +4466,11 @@ IRGEN_FN float small_a_sum__d0_f32(float a, float y, float d0_a, float* irgen_r1
             total = total__0;
         }
         if (k + 1.0f >= pairs) {
-            {
-                const float power__0 = 0.0f;
-                power = power__0;
-            }
             break;
+        }
+        {
+            const float power__0 = pairs > k + 1.0f ? power : 0.0f;
+            power = power__0;
         }
     }
     *irgen_r1 = d0_total;

@@ -324,6 +324,16 @@ static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
 static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
 static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
 static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vd irgen_fill_f64(irgen_md m, irgen_vd x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f64(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f64 - 1 && !m[l]) ++l;
+    return irgen_sel_f64(m, x, irgen_bc_f64(x[l]));
+}
 static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
 { return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
 static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
@@ -1170,7 +1180,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_v_f64(ir
             t = t__0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log1pmx__d0_v_f64(irgen_m0, t, d0_t, &irgen_o1);
+          irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, t), irgen_fill_f64(irgen_m0, d0_t), &irgen_o1);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
         }
@@ -1420,16 +1430,18 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
             {
                 const irgen_md irgen_m5 = (irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0) >= pairs);
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                {
-                    const double power__0 = 0.0;
-                    power = irgen_sel_f64(irgen_m6, irgen_bc_f64(power__0), power);
-                }
                 const irgen_md irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
                 irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
                 irgen_m6 &= ~irgen_m7;
                 irgen_m4 &= ~irgen_m7;
+            }
+            if (irgen_any_f64(irgen_m4)) {
+                {
+                    const irgen_vd power__0 = irgen_sel_f64((pairs > irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0)), power, irgen_bc_f64(0.0));
+                    power = power__0;
+                }
             }
         }
         d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
@@ -1504,7 +1516,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
                 { irgen_vd irgen_o0, irgen_o1;
-                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, a, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0)), d0_a, &irgen_o1);
+                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, irgen_fill_f64(irgen_m5, a), irgen_fill_f64(irgen_m5, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m5, d0_a), &irgen_o1);
                   _irgen_t1 = irgen_o0;
                   d0__irgen_t1 = irgen_o1;
                 }
@@ -1534,7 +1546,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
         }
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = lower_series__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              irgen_o0 = lower_series__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd), irgen_fill_f64(irgen_m0, d0_a), &irgen_o1);
               _irgen_t3 = irgen_o0;
               d0__irgen_t3 = irgen_o1;
             }
@@ -1620,7 +1632,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(
         la = la__0;
     }
     { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = small_a_sum__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+      irgen_o0 = small_a_sum__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd), irgen_fill_f64(irgen_m0, d0_a), &irgen_o1);
       _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
     }
@@ -1851,7 +1863,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
                 u = u__0;
             }
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd), irgen_fill_f64(irgen_m0, d0_a), &irgen_o1);
               _irgen_t2 = irgen_o0;
               d0__irgen_t2 = irgen_o1;
             }
@@ -3469,6 +3481,16 @@ static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
 static inline int irgen_any_f32(irgen_mf m) { return IRGEN_ANY(m); }
 static inline irgen_vf irgen_bc_f32(float x) { return x - (irgen_vf){0}; }
 static inline irgen_mf irgen_mbc_f32(int c) { return (irgen_mf){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vf irgen_fill_f32(irgen_mf m, irgen_vf x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f32(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f32 - 1 && !m[l]) ++l;
+    return irgen_sel_f32(m, x, irgen_bc_f32(x[l]));
+}
 static inline irgen_vf irgen_v_fabs_f32(irgen_vf x)
 { return (irgen_vf)((irgen_mf)x & ~(irgen_mf)irgen_bc_f32(-0.0f)); }
 static inline irgen_vf irgen_v_copysign_f32(irgen_vf x, irgen_vf y)
@@ -4320,7 +4342,7 @@ static inline __attribute__((always_inline)) irgen_vf log_prefactor__d0_v_f32(ir
             t = t__0;
         }
         { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = log1pmx__d0_v_f32(irgen_m0, t, d0_t, &irgen_o1);
+          irgen_o0 = log1pmx__d0_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, t), irgen_fill_f32(irgen_m0, d0_t), &irgen_o1);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
         }
@@ -4570,16 +4592,18 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
             {
                 const irgen_mf irgen_m5 = (irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f) >= pairs);
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                {
-                    const float power__0 = 0.0f;
-                    power = irgen_sel_f32(irgen_m6, irgen_bc_f32(power__0), power);
-                }
                 const irgen_mf irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
                 irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
                 irgen_m6 &= ~irgen_m7;
                 irgen_m4 &= ~irgen_m7;
+            }
+            if (irgen_any_f32(irgen_m4)) {
+                {
+                    const irgen_vf power__0 = irgen_sel_f32((pairs > irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f)), power, irgen_bc_f32(0.0f));
+                    power = power__0;
+                }
             }
         }
         d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
@@ -4654,7 +4678,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f32(irgen_m5)) {
                 { irgen_vf irgen_o0, irgen_o1;
-                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, a, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f)), d0_a, &irgen_o1);
+                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, irgen_fill_f32(irgen_m5, a), irgen_fill_f32(irgen_m5, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f))), irgen_fill_f32(irgen_m5, d0_a), &irgen_o1);
                   _irgen_t1 = irgen_o0;
                   d0__irgen_t1 = irgen_o1;
                 }
@@ -4684,7 +4708,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
         }
         if (irgen_any_f32(irgen_m0)) {
             { irgen_vf irgen_o0, irgen_o1;
-              irgen_o0 = lower_series__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              irgen_o0 = lower_series__d0_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd), irgen_fill_f32(irgen_m0, d0_a), &irgen_o1);
               _irgen_t3 = irgen_o0;
               d0__irgen_t3 = irgen_o1;
             }
@@ -4770,7 +4794,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(
         la = la__0;
     }
     { irgen_vf irgen_o0, irgen_o1;
-      irgen_o0 = small_a_sum__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+      irgen_o0 = small_a_sum__d0_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd), irgen_fill_f32(irgen_m0, d0_a), &irgen_o1);
       _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
     }
@@ -5001,7 +5025,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
                 u = u__0;
             }
             { irgen_vf irgen_o0, irgen_o1;
-              irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd), irgen_fill_f32(irgen_m0, d0_a), &irgen_o1);
               _irgen_t2 = irgen_o0;
               d0__irgen_t2 = irgen_o1;
             }

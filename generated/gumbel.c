@@ -324,6 +324,16 @@ static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
 static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
 static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
 static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vd irgen_fill_f64(irgen_md m, irgen_vd x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f64(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f64 - 1 && !m[l]) ++l;
+    return irgen_sel_f64(m, x, irgen_bc_f64(x[l]));
+}
 static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
 { return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
 static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
@@ -1334,7 +1344,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, beta);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, mu), irgen_fill_f64(irgen_m9, beta));
                           z_12 = irgen_sel_f64(irgen_m9, irgen_o0, z_12);
                         }
                     }
@@ -1397,7 +1407,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, beta);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, mu), irgen_fill_f64(irgen_m9, beta));
                           z_33 = irgen_sel_f64(irgen_m9, irgen_o0, z_33);
                         }
                     }
@@ -1469,7 +1479,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), mu, beta);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, irgen_v_exp_f64(irgen_m9, log_u)), irgen_fill_f64(irgen_m9, mu), irgen_fill_f64(irgen_m9, beta));
                           z_37 = irgen_sel_f64(irgen_m9, irgen_o0, z_37);
                         }
                     }
@@ -1523,7 +1533,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), mu, beta);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0))), irgen_fill_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), irgen_fill_f64(irgen_m9, mu), irgen_fill_f64(irgen_m9, beta));
                           z_38 = irgen_sel_f64(irgen_m9, irgen_o0, z_38);
                         }
                     }
@@ -1825,6 +1835,16 @@ static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
 static inline int irgen_any_f32(irgen_mf m) { return IRGEN_ANY(m); }
 static inline irgen_vf irgen_bc_f32(float x) { return x - (irgen_vf){0}; }
 static inline irgen_mf irgen_mbc_f32(int c) { return (irgen_mf){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vf irgen_fill_f32(irgen_mf m, irgen_vf x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f32(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f32 - 1 && !m[l]) ++l;
+    return irgen_sel_f32(m, x, irgen_bc_f32(x[l]));
+}
 static inline irgen_vf irgen_v_fabs_f32(irgen_vf x)
 { return (irgen_vf)((irgen_mf)x & ~(irgen_mf)irgen_bc_f32(-0.0f)); }
 static inline irgen_vf irgen_v_copysign_f32(irgen_vf x, irgen_vf y)
@@ -2840,7 +2860,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_v_f32(irgen_mf
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
-                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, mu, beta);
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_fill_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u))), irgen_fill_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f))), irgen_fill_f32(irgen_m9, u), irgen_fill_f32(irgen_m9, mu), irgen_fill_f32(irgen_m9, beta));
                           z_12 = irgen_sel_f32(irgen_m9, irgen_o0, z_12);
                         }
                     }
@@ -2903,7 +2923,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irg
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
-                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, mu, beta);
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_fill_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u))), irgen_fill_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f))), irgen_fill_f32(irgen_m9, u), irgen_fill_f32(irgen_m9, mu), irgen_fill_f32(irgen_m9, beta));
                           z_33 = irgen_sel_f32(irgen_m9, irgen_o0, z_33);
                         }
                     }
@@ -2975,7 +2995,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irge
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
-                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u), irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), irgen_v_exp_f32(irgen_m9, log_u), mu, beta);
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_fill_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u)), irgen_fill_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f))), irgen_fill_f32(irgen_m9, irgen_v_exp_f32(irgen_m9, log_u)), irgen_fill_f32(irgen_m9, mu), irgen_fill_f32(irgen_m9, beta));
                           z_37 = irgen_sel_f32(irgen_m9, irgen_o0, z_37);
                         }
                     }
@@ -3029,7 +3049,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(ir
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
-                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu), irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), -irgen_v_expm1_f32(irgen_m9, log_1mu), mu, beta);
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_fill_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu)), irgen_fill_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f))), irgen_fill_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), irgen_fill_f32(irgen_m9, mu), irgen_fill_f32(irgen_m9, beta));
                           z_38 = irgen_sel_f32(irgen_m9, irgen_o0, z_38);
                         }
                     }

@@ -324,6 +324,16 @@ static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
 static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
 static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
 static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vd irgen_fill_f64(irgen_md m, irgen_vd x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f64(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f64 - 1 && !m[l]) ++l;
+    return irgen_sel_f64(m, x, irgen_bc_f64(x[l]));
+}
 static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
 { return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
 static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
@@ -851,7 +861,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor_v_f64(irgen_
             t = t__0;
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = log1pmx_v_f64(irgen_m0, t);
+          irgen_o0 = log1pmx_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, t));
           _irgen_t1 = irgen_o0;
         }
         { irgen_vd irgen_o0;
@@ -997,15 +1007,17 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum_v_f64(irgen_md
             {
                 const irgen_md irgen_m5 = (irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0) >= pairs);
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                {
-                    const double power__0 = 0.0;
-                    power = irgen_sel_f64(irgen_m6, irgen_bc_f64(power__0), power);
-                }
                 const irgen_md irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
                 irgen_m6 &= ~irgen_m7;
                 irgen_m4 &= ~irgen_m7;
+            }
+            if (irgen_any_f64(irgen_m4)) {
+                {
+                    const irgen_vd power__0 = irgen_sel_f64((pairs > irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0)), power, irgen_bc_f64(0.0));
+                    power = power__0;
+                }
             }
         }
         total = irgen_sel_f64(irgen_b4, irgen_at4_total, total);
@@ -1052,7 +1064,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
                 { irgen_vd irgen_o0;
-                  irgen_o0 = small_a_sum_v_f64(irgen_m5, a, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0)));
+                  irgen_o0 = small_a_sum_v_f64(irgen_m5, irgen_fill_f64(irgen_m5, a), irgen_fill_f64(irgen_m5, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0))));
                   _irgen_t1 = irgen_o0;
                 }
                 {
@@ -1074,7 +1086,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series_v_f64(irgen_m
         }
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0;
-              irgen_o0 = lower_series_v_f64(irgen_m0, a, yd);
+              irgen_o0 = lower_series_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd));
               _irgen_t3 = irgen_o0;
             }
             {
@@ -1119,7 +1131,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a_v_f64(irgen_
         la = la__0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = small_a_sum_v_f64(irgen_m0, a, yd);
+      irgen_o0 = small_a_sum_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd));
       _irgen_t2 = irgen_o0;
     }
     {
@@ -1246,7 +1258,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction_v_f64(irgen
                 u = u__0;
             }
             { irgen_vd irgen_o0;
-              irgen_o0 = upper_fraction_v_f64(irgen_m0, a, yd);
+              irgen_o0 = upper_fraction_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd));
               _irgen_t2 = irgen_o0;
             }
             {
@@ -2293,7 +2305,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_v_f64(ir
             t = t__0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = log1pmx__d0_v_f64(irgen_m0, t, d0_t, &irgen_o1);
+          irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, t), irgen_fill_f64(irgen_m0, d0_t), &irgen_o1);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
         }
@@ -2543,16 +2555,18 @@ static inline __attribute__((always_inline)) irgen_vd small_a_sum__d0_v_f64(irge
             {
                 const irgen_md irgen_m5 = (irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0) >= pairs);
                 irgen_md irgen_m6 = irgen_m4 & irgen_m5;
-                {
-                    const double power__0 = 0.0;
-                    power = irgen_sel_f64(irgen_m6, irgen_bc_f64(power__0), power);
-                }
                 const irgen_md irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_d0_total = irgen_sel_f64(irgen_m7, d0_total, irgen_at4_d0_total);
                 irgen_at4_total = irgen_sel_f64(irgen_m7, total, irgen_at4_total);
                 irgen_m6 &= ~irgen_m7;
                 irgen_m4 &= ~irgen_m7;
+            }
+            if (irgen_any_f64(irgen_m4)) {
+                {
+                    const irgen_vd power__0 = irgen_sel_f64((pairs > irgen_bc_f64(((double)(0 + irgen_k1)) + 1.0)), power, irgen_bc_f64(0.0));
+                    power = power__0;
+                }
             }
         }
         d0_total = irgen_sel_f64(irgen_b4, irgen_at4_d0_total, d0_total);
@@ -2627,7 +2641,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
             irgen_md irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f64(irgen_m5)) {
                 { irgen_vd irgen_o0, irgen_o1;
-                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, a, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0)), d0_a, &irgen_o1);
+                  irgen_o0 = small_a_sum__d0_v_f64(irgen_m5, irgen_fill_f64(irgen_m5, a), irgen_fill_f64(irgen_m5, irgen_sel_f64((yd >= irgen_bc_f64(DBL_EPSILON * DBL_EPSILON)), yd, irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m5, d0_a), &irgen_o1);
                   _irgen_t1 = irgen_o0;
                   d0__irgen_t1 = irgen_o1;
                 }
@@ -2657,7 +2671,7 @@ static inline __attribute__((always_inline)) irgen_vd log_p_series__d0_1_v_f64(i
         }
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = lower_series__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              irgen_o0 = lower_series__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd), irgen_fill_f64(irgen_m0, d0_a), &irgen_o1);
               _irgen_t3 = irgen_o0;
               d0__irgen_t3 = irgen_o1;
             }
@@ -2743,7 +2757,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_small_a__d0_1_v_f64(
         la = la__0;
     }
     { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = small_a_sum__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+      irgen_o0 = small_a_sum__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd), irgen_fill_f64(irgen_m0, d0_a), &irgen_o1);
       _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
     }
@@ -2974,7 +2988,7 @@ static inline __attribute__((always_inline)) irgen_vd log_q_fraction__d0_1_v_f64
                 u = u__0;
             }
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, a, yd, d0_a, &irgen_o1);
+              irgen_o0 = upper_fraction__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, yd), irgen_fill_f64(irgen_m0, d0_a), &irgen_o1);
               _irgen_t2 = irgen_o0;
               d0__irgen_t2 = irgen_o1;
             }
@@ -3882,7 +3896,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, alpha, beta);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, alpha), irgen_fill_f64(irgen_m9, beta));
                           z_19 = irgen_sel_f64(irgen_m9, irgen_o0, z_19);
                         }
                     }
@@ -3959,7 +3973,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, alpha, beta);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, alpha), irgen_fill_f64(irgen_m9, beta));
                           z_42 = irgen_sel_f64(irgen_m9, irgen_o0, z_42);
                         }
                     }
@@ -4045,7 +4059,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), alpha, beta);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, irgen_v_exp_f64(irgen_m9, log_u)), irgen_fill_f64(irgen_m9, alpha), irgen_fill_f64(irgen_m9, beta));
                           z_48 = irgen_sel_f64(irgen_m9, irgen_o0, z_48);
                         }
                     }
@@ -4113,7 +4127,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), alpha, beta);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0))), irgen_fill_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), irgen_fill_f64(irgen_m9, alpha), irgen_fill_f64(irgen_m9, beta));
                           z_51 = irgen_sel_f64(irgen_m9, irgen_o0, z_51);
                         }
                     }
@@ -4824,6 +4838,16 @@ static inline irgen_vf irgen_sel_f32(irgen_mf m, irgen_vf a, irgen_vf b)
 static inline int irgen_any_f32(irgen_mf m) { return IRGEN_ANY(m); }
 static inline irgen_vf irgen_bc_f32(float x) { return x - (irgen_vf){0}; }
 static inline irgen_mf irgen_mbc_f32(int c) { return (irgen_mf){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vf irgen_fill_f32(irgen_mf m, irgen_vf x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f32(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f32 - 1 && !m[l]) ++l;
+    return irgen_sel_f32(m, x, irgen_bc_f32(x[l]));
+}
 static inline irgen_vf irgen_v_fabs_f32(irgen_vf x)
 { return (irgen_vf)((irgen_mf)x & ~(irgen_mf)irgen_bc_f32(-0.0f)); }
 static inline irgen_vf irgen_v_copysign_f32(irgen_vf x, irgen_vf y)
@@ -5356,7 +5380,7 @@ static inline __attribute__((always_inline)) irgen_vf log_prefactor_v_f32(irgen_
             t = t__0;
         }
         { irgen_vf irgen_o0;
-          irgen_o0 = log1pmx_v_f32(irgen_m0, t);
+          irgen_o0 = log1pmx_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, t));
           _irgen_t1 = irgen_o0;
         }
         { irgen_vf irgen_o0;
@@ -5502,15 +5526,17 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum_v_f32(irgen_mf
             {
                 const irgen_mf irgen_m5 = (irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f) >= pairs);
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                {
-                    const float power__0 = 0.0f;
-                    power = irgen_sel_f32(irgen_m6, irgen_bc_f32(power__0), power);
-                }
                 const irgen_mf irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
                 irgen_m6 &= ~irgen_m7;
                 irgen_m4 &= ~irgen_m7;
+            }
+            if (irgen_any_f32(irgen_m4)) {
+                {
+                    const irgen_vf power__0 = irgen_sel_f32((pairs > irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f)), power, irgen_bc_f32(0.0f));
+                    power = power__0;
+                }
             }
         }
         total = irgen_sel_f32(irgen_b4, irgen_at4_total, total);
@@ -5557,7 +5583,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f32(irgen_m5)) {
                 { irgen_vf irgen_o0;
-                  irgen_o0 = small_a_sum_v_f32(irgen_m5, a, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f)));
+                  irgen_o0 = small_a_sum_v_f32(irgen_m5, irgen_fill_f32(irgen_m5, a), irgen_fill_f32(irgen_m5, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f))));
                   _irgen_t1 = irgen_o0;
                 }
                 {
@@ -5579,7 +5605,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series_v_f32(irgen_m
         }
         if (irgen_any_f32(irgen_m0)) {
             { irgen_vf irgen_o0;
-              irgen_o0 = lower_series_v_f32(irgen_m0, a, yd);
+              irgen_o0 = lower_series_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd));
               _irgen_t3 = irgen_o0;
             }
             {
@@ -5624,7 +5650,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a_v_f32(irgen_
         la = la__0;
     }
     { irgen_vf irgen_o0;
-      irgen_o0 = small_a_sum_v_f32(irgen_m0, a, yd);
+      irgen_o0 = small_a_sum_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd));
       _irgen_t2 = irgen_o0;
     }
     {
@@ -5751,7 +5777,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction_v_f32(irgen
                 u = u__0;
             }
             { irgen_vf irgen_o0;
-              irgen_o0 = upper_fraction_v_f32(irgen_m0, a, yd);
+              irgen_o0 = upper_fraction_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd));
               _irgen_t2 = irgen_o0;
             }
             {
@@ -6798,7 +6824,7 @@ static inline __attribute__((always_inline)) irgen_vf log_prefactor__d0_v_f32(ir
             t = t__0;
         }
         { irgen_vf irgen_o0, irgen_o1;
-          irgen_o0 = log1pmx__d0_v_f32(irgen_m0, t, d0_t, &irgen_o1);
+          irgen_o0 = log1pmx__d0_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, t), irgen_fill_f32(irgen_m0, d0_t), &irgen_o1);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
         }
@@ -7048,16 +7074,18 @@ static inline __attribute__((always_inline)) irgen_vf small_a_sum__d0_v_f32(irge
             {
                 const irgen_mf irgen_m5 = (irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f) >= pairs);
                 irgen_mf irgen_m6 = irgen_m4 & irgen_m5;
-                {
-                    const float power__0 = 0.0f;
-                    power = irgen_sel_f32(irgen_m6, irgen_bc_f32(power__0), power);
-                }
                 const irgen_mf irgen_m7 = irgen_m6;
                 irgen_b4 |= irgen_m7;
                 irgen_at4_d0_total = irgen_sel_f32(irgen_m7, d0_total, irgen_at4_d0_total);
                 irgen_at4_total = irgen_sel_f32(irgen_m7, total, irgen_at4_total);
                 irgen_m6 &= ~irgen_m7;
                 irgen_m4 &= ~irgen_m7;
+            }
+            if (irgen_any_f32(irgen_m4)) {
+                {
+                    const irgen_vf power__0 = irgen_sel_f32((pairs > irgen_bc_f32(((float)(0 + irgen_k1)) + 1.0f)), power, irgen_bc_f32(0.0f));
+                    power = power__0;
+                }
             }
         }
         d0_total = irgen_sel_f32(irgen_b4, irgen_at4_d0_total, d0_total);
@@ -7132,7 +7160,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
             irgen_mf irgen_m5 = irgen_m0 & irgen_m4;
             if (irgen_any_f32(irgen_m5)) {
                 { irgen_vf irgen_o0, irgen_o1;
-                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, a, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f)), d0_a, &irgen_o1);
+                  irgen_o0 = small_a_sum__d0_v_f32(irgen_m5, irgen_fill_f32(irgen_m5, a), irgen_fill_f32(irgen_m5, irgen_sel_f32((yd >= irgen_bc_f32(FLT_EPSILON * FLT_EPSILON)), yd, irgen_bc_f32(0.0f))), irgen_fill_f32(irgen_m5, d0_a), &irgen_o1);
                   _irgen_t1 = irgen_o0;
                   d0__irgen_t1 = irgen_o1;
                 }
@@ -7162,7 +7190,7 @@ static inline __attribute__((always_inline)) irgen_vf log_p_series__d0_1_v_f32(i
         }
         if (irgen_any_f32(irgen_m0)) {
             { irgen_vf irgen_o0, irgen_o1;
-              irgen_o0 = lower_series__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              irgen_o0 = lower_series__d0_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd), irgen_fill_f32(irgen_m0, d0_a), &irgen_o1);
               _irgen_t3 = irgen_o0;
               d0__irgen_t3 = irgen_o1;
             }
@@ -7248,7 +7276,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_small_a__d0_1_v_f32(
         la = la__0;
     }
     { irgen_vf irgen_o0, irgen_o1;
-      irgen_o0 = small_a_sum__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+      irgen_o0 = small_a_sum__d0_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd), irgen_fill_f32(irgen_m0, d0_a), &irgen_o1);
       _irgen_t2 = irgen_o0;
       d0__irgen_t2 = irgen_o1;
     }
@@ -7479,7 +7507,7 @@ static inline __attribute__((always_inline)) irgen_vf log_q_fraction__d0_1_v_f32
                 u = u__0;
             }
             { irgen_vf irgen_o0, irgen_o1;
-              irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, a, yd, d0_a, &irgen_o1);
+              irgen_o0 = upper_fraction__d0_v_f32(irgen_m0, irgen_fill_f32(irgen_m0, a), irgen_fill_f32(irgen_m0, yd), irgen_fill_f32(irgen_m0, d0_a), &irgen_o1);
               _irgen_t2 = irgen_o0;
               d0__irgen_t2 = irgen_o1;
             }
@@ -8387,7 +8415,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_v_f32(irgen_mf
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
-                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, alpha, beta);
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_fill_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u))), irgen_fill_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f))), irgen_fill_f32(irgen_m9, u), irgen_fill_f32(irgen_m9, alpha), irgen_fill_f32(irgen_m9, beta));
                           z_19 = irgen_sel_f32(irgen_m9, irgen_o0, z_19);
                         }
                     }
@@ -8464,7 +8492,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_grad_v_f32(irg
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
-                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u)), irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), u, alpha, beta);
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_fill_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_v_log1p_f32(irgen_m9, -u), irgen_v_log_f32(irgen_m9, u))), irgen_fill_f32(irgen_m9, irgen_sel_f32((u > irgen_bc_f32(0.5f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f))), irgen_fill_f32(irgen_m9, u), irgen_fill_f32(irgen_m9, alpha), irgen_fill_f32(irgen_m9, beta));
                           z_42 = irgen_sel_f32(irgen_m9, irgen_o0, z_42);
                         }
                     }
@@ -8550,7 +8578,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_log_icdf_v_f32(irge
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
-                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u), irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f)), irgen_v_exp_f32(irgen_m9, log_u), alpha, beta);
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_fill_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_u)), log_u)), irgen_fill_f32(irgen_m9, irgen_sel_f32((log_u > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(1.0f), irgen_bc_f32(0.0f))), irgen_fill_f32(irgen_m9, irgen_v_exp_f32(irgen_m9, log_u)), irgen_fill_f32(irgen_m9, alpha), irgen_fill_f32(irgen_m9, beta));
                           z_48 = irgen_sel_f32(irgen_m9, irgen_o0, z_48);
                         }
                     }
@@ -8618,7 +8646,7 @@ static inline __attribute__((always_inline)) irgen_vf kernel_icdf_upper_v_f32(ir
                     irgen_mf irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f32(irgen_m9)) {
                         { irgen_vf irgen_o0;
-                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu), irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f)), -irgen_v_expm1_f32(irgen_m9, log_1mu), alpha, beta);
+                          irgen_o0 = quantile_solve_v_f32(irgen_m9, irgen_fill_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_v_log_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), log_1mu)), irgen_fill_f32(irgen_m9, irgen_sel_f32((log_1mu > irgen_bc_f32(-0.6931471805599453f)), irgen_bc_f32(0.0f), irgen_bc_f32(1.0f))), irgen_fill_f32(irgen_m9, -irgen_v_expm1_f32(irgen_m9, log_1mu)), irgen_fill_f32(irgen_m9, alpha), irgen_fill_f32(irgen_m9, beta));
                           z_51 = irgen_sel_f32(irgen_m9, irgen_o0, z_51);
                         }
                     }

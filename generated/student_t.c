@@ -324,6 +324,16 @@ static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
 static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
 static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
 static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vd irgen_fill_f64(irgen_md m, irgen_vd x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f64(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f64 - 1 && !m[l]) ++l;
+    return irgen_sel_f64(m, x, irgen_bc_f64(x[l]));
+}
 static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
 { return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
 static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
@@ -1090,7 +1100,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
                       _irgen_t1 = irgen_o0;
                     }
                     { irgen_vd irgen_o0;
-                      irgen_o0 = lgamma_step_v_f64(irgen_m4, b, a);
+                      irgen_o0 = lgamma_step_v_f64(irgen_m4, irgen_fill_f64(irgen_m4, b), irgen_fill_f64(irgen_m4, a));
                       _irgen_t2 = irgen_o0;
                     }
                     irgen_ret0 = irgen_sel_f64(irgen_m4, _irgen_t1 - _irgen_t2, irgen_ret0);
@@ -1102,7 +1112,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta_v_f64(irgen_md 
             }
             if (irgen_any_f64(irgen_m2)) {
                 { irgen_vd irgen_o0;
-                  irgen_o0 = lgamma_step_v_f64(irgen_m2, a, b);
+                  irgen_o0 = lgamma_step_v_f64(irgen_m2, irgen_fill_f64(irgen_m2, a), irgen_fill_f64(irgen_m2, b));
                   _irgen_t3 = irgen_o0;
                 }
                 irgen_ret0 = irgen_sel_f64(irgen_m2, -_irgen_t3 + irgen_v_log_f64(irgen_m2, a) + irgen_v_lgamma_f64(irgen_m2, b), irgen_ret0);
@@ -1203,11 +1213,11 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor_v_f64(irgen_
         }
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0;
-              irgen_o0 = log1pmx_v_f64(irgen_m0, d / x0);
+              irgen_o0 = log1pmx_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, d / x0));
               _irgen_t3 = irgen_o0;
             }
             { irgen_vd irgen_o0;
-              irgen_o0 = log1pmx_v_f64(irgen_m0, -(d / y0));
+              irgen_o0 = log1pmx_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, -(d / y0)));
               _irgen_t4 = irgen_o0;
             }
             { irgen_vd irgen_o0;
@@ -1260,7 +1270,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction_v_f64(i
             xd = xd__0;
         }
         { irgen_vd irgen_o0;
-          irgen_o0 = beta_fraction_v_f64(irgen_m0, a, b, xd);
+          irgen_o0 = beta_fraction_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd));
           _irgen_t1 = irgen_o0;
         }
         {
@@ -1508,7 +1518,7 @@ static inline __attribute__((always_inline)) irgen_vd log_density_ratio_v_f64(ir
     irgen_vd _irgen_t1 = irgen_bc_f64(0.0);
     irgen_vd irgen_ret0 = irgen_bc_f64(0.0);
     { irgen_vd irgen_o0;
-      irgen_o0 = lgamma_step_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5));
+      irgen_o0 = lgamma_step_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, 0.5 * df), irgen_bc_f64(0.5));
       _irgen_t1 = irgen_o0;
     }
     return _irgen_t1;
@@ -1824,7 +1834,7 @@ static inline __attribute__((always_inline)) irgen_vd log_density_ratio__d0_v_f6
         d0__irgen_t1 = irgen_bc_f64(d0__irgen_t1__0);
     }
     { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = lgamma_step__d0_v_f64(irgen_m0, 0.5 * df, irgen_bc_f64(0.5), 0.5 * d0_df, &irgen_o1);
+      irgen_o0 = lgamma_step__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, 0.5 * df), irgen_bc_f64(0.5), irgen_fill_f64(irgen_m0, 0.5 * d0_df), &irgen_o1);
       _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
@@ -3133,7 +3143,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_v_f64(irgen
                       d0__irgen_t1 = irgen_o1;
                     }
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = lgamma_step__d1_v_f64(irgen_m4, b, a, d0_a, &irgen_o1);
+                      irgen_o0 = lgamma_step__d1_v_f64(irgen_m4, irgen_fill_f64(irgen_m4, b), irgen_fill_f64(irgen_m4, a), irgen_fill_f64(irgen_m4, d0_a), &irgen_o1);
                       _irgen_t2 = irgen_o0;
                       d0__irgen_t2 = irgen_o1;
                     }
@@ -3147,7 +3157,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d0_v_f64(irgen
             }
             if (irgen_any_f64(irgen_m2)) {
                 { irgen_vd irgen_o0, irgen_o1;
-                  irgen_o0 = lgamma_step__d0_v_f64(irgen_m2, a, b, d0_a, &irgen_o1);
+                  irgen_o0 = lgamma_step__d0_v_f64(irgen_m2, irgen_fill_f64(irgen_m2, a), irgen_fill_f64(irgen_m2, b), irgen_fill_f64(irgen_m2, d0_a), &irgen_o1);
                   _irgen_t3 = irgen_o0;
                   d0__irgen_t3 = irgen_o1;
                 }
@@ -3321,12 +3331,12 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d0_v_f64(ir
         }
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, d / x0, -(d * d0_x0 * (1.0 / x0) * (1.0 / x0)) + d0_d / x0, &irgen_o1);
+              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, d / x0), irgen_fill_f64(irgen_m0, -(d * d0_x0 * (1.0 / x0) * (1.0 / x0)) + d0_d / x0), &irgen_o1);
               _irgen_t3 = irgen_o0;
               d0__irgen_t3 = irgen_o1;
             }
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, -(d / y0), d * d0_y0 * (1.0 / y0) * (1.0 / y0) - d0_d / y0, &irgen_o1);
+              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, -(d / y0)), irgen_fill_f64(irgen_m0, d * d0_y0 * (1.0 / y0) * (1.0 / y0) - d0_d / y0), &irgen_o1);
               _irgen_t4 = irgen_o0;
               d0__irgen_t4 = irgen_o1;
             }
@@ -3412,7 +3422,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d2345_
             xd = xd__0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = beta_fraction__d0_v_f64(irgen_m0, a, b, xd, d1_a, &irgen_o1);
+          irgen_o0 = beta_fraction__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd), irgen_fill_f64(irgen_m0, d1_a), &irgen_o1);
           _irgen_t1 = irgen_o0;
           d1__irgen_t1 = irgen_o1;
         }
@@ -3680,7 +3690,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_v_f64(irgen
                       _irgen_t1 = irgen_o0;
                     }
                     { irgen_vd irgen_o0, irgen_o1;
-                      irgen_o0 = lgamma_step__d0_v_f64(irgen_m4, b, a, d0_b, &irgen_o1);
+                      irgen_o0 = lgamma_step__d0_v_f64(irgen_m4, irgen_fill_f64(irgen_m4, b), irgen_fill_f64(irgen_m4, a), irgen_fill_f64(irgen_m4, d0_b), &irgen_o1);
                       _irgen_t2 = irgen_o0;
                       d0__irgen_t2 = irgen_o1;
                     }
@@ -3694,7 +3704,7 @@ static inline __attribute__((always_inline)) irgen_vd log_a_beta__d1_v_f64(irgen
             }
             if (irgen_any_f64(irgen_m2)) {
                 { irgen_vd irgen_o0, irgen_o1;
-                  irgen_o0 = lgamma_step__d1_v_f64(irgen_m2, a, b, d0_b, &irgen_o1);
+                  irgen_o0 = lgamma_step__d1_v_f64(irgen_m2, irgen_fill_f64(irgen_m2, a), irgen_fill_f64(irgen_m2, b), irgen_fill_f64(irgen_m2, d0_b), &irgen_o1);
                   _irgen_t3 = irgen_o0;
                   d0__irgen_t3 = irgen_o1;
                 }
@@ -3872,12 +3882,12 @@ static inline __attribute__((always_inline)) irgen_vd log_prefactor__d1_v_f64(ir
         }
         if (irgen_any_f64(irgen_m0)) {
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, d / x0, -(d * d0_x0 * (1.0 / x0) * (1.0 / x0)) + d0_d / x0, &irgen_o1);
+              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, d / x0), irgen_fill_f64(irgen_m0, -(d * d0_x0 * (1.0 / x0) * (1.0 / x0)) + d0_d / x0), &irgen_o1);
               _irgen_t3 = irgen_o0;
               d0__irgen_t3 = irgen_o1;
             }
             { irgen_vd irgen_o0, irgen_o1;
-              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, -(d / y0), d * d0_y0 * (1.0 / y0) * (1.0 / y0) - d0_d / y0, &irgen_o1);
+              irgen_o0 = log1pmx__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, -(d / y0)), irgen_fill_f64(irgen_m0, d * d0_y0 * (1.0 / y0) * (1.0 / y0) - d0_d / y0), &irgen_o1);
               _irgen_t4 = irgen_o0;
               d0__irgen_t4 = irgen_o1;
             }
@@ -3963,7 +3973,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d2345_
             xd = xd__0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = beta_fraction__d1_v_f64(irgen_m0, a, b, xd, d1_b, &irgen_o1);
+          irgen_o0 = beta_fraction__d1_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd), irgen_fill_f64(irgen_m0, d1_b), &irgen_o1);
           _irgen_t1 = irgen_o0;
           d1__irgen_t1 = irgen_o1;
         }
@@ -4987,7 +4997,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d02345
             xd = xd__0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = beta_fraction__d0_v_f64(irgen_m0, a, b, xd, d0_a, &irgen_o1);
+          irgen_o0 = beta_fraction__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd), irgen_fill_f64(irgen_m0, d0_a), &irgen_o1);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
         }
@@ -5089,7 +5099,7 @@ static inline __attribute__((always_inline)) irgen_vd log_ibeta_fraction__d12345
             xd = xd__0;
         }
         { irgen_vd irgen_o0, irgen_o1;
-          irgen_o0 = beta_fraction__d1_v_f64(irgen_m0, a, b, xd, d0_b, &irgen_o1);
+          irgen_o0 = beta_fraction__d1_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, a), irgen_fill_f64(irgen_m0, b), irgen_fill_f64(irgen_m0, xd), irgen_fill_f64(irgen_m0, d0_b), &irgen_o1);
           _irgen_t1 = irgen_o0;
           d0__irgen_t1 = irgen_o1;
         }
@@ -6057,7 +6067,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, df, loc, scale);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, df), irgen_fill_f64(irgen_m9, loc), irgen_fill_f64(irgen_m9, scale));
                           z_21 = irgen_sel_f64(irgen_m9, irgen_o0, z_21);
                         }
                     }
@@ -6137,7 +6147,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, df, loc, scale);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, df), irgen_fill_f64(irgen_m9, loc), irgen_fill_f64(irgen_m9, scale));
                           z_44 = irgen_sel_f64(irgen_m9, irgen_o0, z_44);
                         }
                     }
@@ -6227,7 +6237,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), df, loc, scale);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, irgen_v_exp_f64(irgen_m9, log_u)), irgen_fill_f64(irgen_m9, df), irgen_fill_f64(irgen_m9, loc), irgen_fill_f64(irgen_m9, scale));
                           z_51 = irgen_sel_f64(irgen_m9, irgen_o0, z_51);
                         }
                     }
@@ -6295,7 +6305,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), df, loc, scale);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0))), irgen_fill_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), irgen_fill_f64(irgen_m9, df), irgen_fill_f64(irgen_m9, loc), irgen_fill_f64(irgen_m9, scale));
                           z_54 = irgen_sel_f64(irgen_m9, irgen_o0, z_54);
                         }
                     }

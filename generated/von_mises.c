@@ -324,6 +324,16 @@ static inline irgen_vd irgen_sel_f64(irgen_md m, irgen_vd a, irgen_vd b)
 static inline int irgen_any_f64(irgen_md m) { return IRGEN_ANY(m); }
 static inline irgen_vd irgen_bc_f64(double x) { return x - (irgen_vd){0}; }
 static inline irgen_md irgen_mbc_f64(int c) { return (irgen_md){0} - (c != 0); }
+/* x in the lanes of m, elsewhere x's value in the first lane of m (x where m has none) */
+static inline irgen_vd irgen_fill_f64(irgen_md m, irgen_vd x)
+{
+#ifdef __AVX2__        /* (GCC 12 fails on this test with SSE2's masks: an internal error) */
+    if (!irgen_any_f64(~m)) return x;      /* every lane in play */
+#endif
+    int l = 0;
+    while (l < IRGEN_W_f64 - 1 && !m[l]) ++l;
+    return irgen_sel_f64(m, x, irgen_bc_f64(x[l]));
+}
 static inline irgen_vd irgen_v_fabs_f64(irgen_vd x)
 { return (irgen_vd)((irgen_md)x & ~(irgen_md)irgen_bc_f64(-0.0)); }
 static inline irgen_vd irgen_v_copysign_f64(irgen_vd x, irgen_vd y)
@@ -1051,7 +1061,7 @@ static inline __attribute__((always_inline)) irgen_vd log_lower_v_f64(irgen_md i
         wd = wd__0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = log_i0e_v_f64(irgen_m0, k);
+      irgen_o0 = log_i0e_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, k));
       _irgen_t1 = irgen_o0;
     }
     {
@@ -1190,7 +1200,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob_v_f64(irgen_md ir
         r = r__0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = log_i0e_v_f64(irgen_m0, kappa);
+      irgen_o0 = log_i0e_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, kappa));
       _irgen_t2 = irgen_o0;
     }
     return -_irgen_t2 - 2.0 * kappa * r * r - 1.8378770664093453;
@@ -1470,7 +1480,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_1_2_v_f64(irg
         r = r__0;
     }
     { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, kappa, d2_kappa, &irgen_o1);
+      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, kappa), irgen_fill_f64(irgen_m0, d2_kappa), &irgen_o1);
       _irgen_t2 = irgen_o0;
       d2__irgen_t2 = irgen_o1;
     }
@@ -2060,7 +2070,7 @@ static inline __attribute__((always_inline)) irgen_vd log_lower__d0_1_v_f64(irge
         wd = wd__0;
     }
     { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, k, d1_k, &irgen_o1);
+      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, k), irgen_fill_f64(irgen_m0, d1_k), &irgen_o1);
       _irgen_t1 = irgen_o0;
       d1__irgen_t1 = irgen_o1;
     }
@@ -2359,7 +2369,7 @@ static inline __attribute__((always_inline)) irgen_vd log_lower__d1_0_v_f64(irge
         wd = wd__0;
     }
     { irgen_vd irgen_o0, irgen_o1;
-      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, k, d0_k, &irgen_o1);
+      irgen_o0 = log_i0e__d0_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, k), irgen_fill_f64(irgen_m0, d0_k), &irgen_o1);
       _irgen_t1 = irgen_o0;
       d0__irgen_t1 = irgen_o1;
     }
@@ -2744,7 +2754,7 @@ static inline __attribute__((always_inline)) irgen_vd log_prob__d0_v_f64(irgen_m
         r = r__0;
     }
     { irgen_vd irgen_o0;
-      irgen_o0 = log_i0e_v_f64(irgen_m0, kappa);
+      irgen_o0 = log_i0e_v_f64(irgen_m0, irgen_fill_f64(irgen_m0, kappa));
       _irgen_t2 = irgen_o0;
     }
     *irgen_r1 = -(4.0 * d0_r * kappa * r);
@@ -2991,7 +3001,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_v_f64(irgen_md
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, kappa);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, mu), irgen_fill_f64(irgen_m9, kappa));
                           z_19 = irgen_sel_f64(irgen_m9, irgen_o0, z_19);
                         }
                     }
@@ -3054,7 +3064,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_grad_v_f64(irg
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u)), irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), u, mu, kappa);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_v_log1p_f64(irgen_m9, -u), irgen_v_log_f64(irgen_m9, u))), irgen_fill_f64(irgen_m9, irgen_sel_f64((u > irgen_bc_f64(0.5)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, u), irgen_fill_f64(irgen_m9, mu), irgen_fill_f64(irgen_m9, kappa));
                           z_39 = irgen_sel_f64(irgen_m9, irgen_o0, z_39);
                         }
                     }
@@ -3126,7 +3136,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_log_icdf_v_f64(irge
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u), irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0)), irgen_v_exp_f64(irgen_m9, log_u), mu, kappa);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_u)), log_u)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_u > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(1.0), irgen_bc_f64(0.0))), irgen_fill_f64(irgen_m9, irgen_v_exp_f64(irgen_m9, log_u)), irgen_fill_f64(irgen_m9, mu), irgen_fill_f64(irgen_m9, kappa));
                           z_43 = irgen_sel_f64(irgen_m9, irgen_o0, z_43);
                         }
                     }
@@ -3180,7 +3190,7 @@ static inline __attribute__((always_inline)) irgen_vd kernel_icdf_upper_v_f64(ir
                     irgen_md irgen_m9 = irgen_m6 & ~irgen_m7;
                     if (irgen_any_f64(irgen_m9)) {
                         { irgen_vd irgen_o0;
-                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu), irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0)), -irgen_v_expm1_f64(irgen_m9, log_1mu), mu, kappa);
+                          irgen_o0 = quantile_solve_v_f64(irgen_m9, irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_v_log_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), log_1mu)), irgen_fill_f64(irgen_m9, irgen_sel_f64((log_1mu > irgen_bc_f64(-0.6931471805599453)), irgen_bc_f64(0.0), irgen_bc_f64(1.0))), irgen_fill_f64(irgen_m9, -irgen_v_expm1_f64(irgen_m9, log_1mu)), irgen_fill_f64(irgen_m9, mu), irgen_fill_f64(irgen_m9, kappa));
                           z_44 = irgen_sel_f64(irgen_m9, irgen_o0, z_44);
                         }
                     }

@@ -76,6 +76,15 @@ class Program:
         return {name for name, f in self.functions.items() if f.draws}
 
     @property
+    def looping(self) -> set:
+        """Names of the functions with a loop of their own that lanes may leave at different
+        steps (a while loop, or a loop with a break)."""
+        return {name for name, f in self.functions.items()
+                if any(isinstance(s, ir.Loop) and (s.head or any(
+                    isinstance(t, ir.Break) for t in ir.walk(s.body)))
+                       for s in ir.walk(f.body))}
+
+    @property
     def rejecting(self) -> set:
         """Names of the drawing functions with a while loop (a rejection loop), in their
         own body or a callee's (callees come first in self.functions)."""

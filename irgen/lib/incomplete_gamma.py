@@ -96,8 +96,8 @@ def small_a_sum(a, y):
         pair = first + second
         total = total + pair
         if k + 1.0 >= pairs:
-            power = 0.0
             break
+        power = power if k + 1.0 < pairs else 0.0   # in every lane, in the branch or not
     return total
 
 

@@ -42,8 +42,8 @@ class Target:
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             keep_trailing_newline=True)
 
-    def printer(self, dtype, drawing):
-        """The function printer for one compute dtype."""
+    def printer(self, dtype, program):
+        """The function printer for one compute dtype (program: the IR program printed)."""
         raise NotImplementedError
 
     def preamble(self, dtype, drawing) -> list[str]:
@@ -55,7 +55,7 @@ class Target:
         from .cfamily import F32, F64
         out = {}
         for dtype in (F64, F32) if float32_compute == "float" else (F64,):
-            printer = self.printer(dtype, program.drawing)
+            printer = self.printer(dtype, program)
             functions = [printer.function(f) for f in program.functions.values()]
             out[dtype.name] = (self.preamble(dtype, program.drawing) + printer.tables()
                                + functions)

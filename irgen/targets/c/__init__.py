@@ -18,9 +18,9 @@ class CTarget(Target):
     template = "c_module.c.j2"
     qualifier = "static inline __attribute__((always_inline))"
 
-    def printer(self, dtype, drawing):
+    def printer(self, dtype, program):
         from .lanes import LanePrinter
-        return LanePrinter(dtype, self.qualifier, drawing)
+        return LanePrinter(dtype, self.qualifier, program.drawing, program.looping)
 
     def preamble(self, dtype, drawing) -> list[str]:
         from .helpers import draw_helpers, helpers

@@ -33,9 +33,9 @@ class CudaTarget(Target):
     qualifier = "IRGEN_FN"
     binary_optional = True
 
-    def printer(self, dtype, drawing):
+    def printer(self, dtype, program):
         from .printer import CudaPrinter
-        return CudaPrinter(dtype, self.qualifier, drawing)
+        return CudaPrinter(dtype, self.qualifier, program.drawing)
 
     def context(self, common: dict) -> dict:
         return dict(dtypes=[dict(d, **common["extra"][d["name"]])
