@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
-from . import ad, ir
+from . import ad, analysis, ir
 from .dsl import DSLFunction
 from .errors import DSLError
 from .frontend import lower
@@ -78,10 +78,10 @@ class Program:
     @property
     def looping(self) -> set:
         """Names of the functions with a loop of their own that lanes may leave at different
-        steps (a while loop, or a loop with a break)."""
+        steps (a while loop, or a loop with a break or a return)."""
         return {name for name, f in self.functions.items()
-                if any(isinstance(s, ir.Loop) and (s.head or any(
-                    isinstance(t, ir.Break) for t in ir.walk(s.body)))
+                if any(isinstance(s, ir.Loop) and (s.head or analysis.breaks(s.body)
+                                                   or analysis.leaves(s))
                        for s in ir.walk(f.body))}
 
     @property

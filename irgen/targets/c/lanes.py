@@ -305,7 +305,7 @@ class LanePrinter(FunctionPrinter):
             # the lanes not in play take a lane in play's arguments: a loop then runs in
             # them on values it was written for, where their own (another branch's) could
             # keep it making subnormal numbers, each a microcode assist on many x86
-            # processors (float32 Gamma implicit_grad at 16 elements 3.7 times slower)
+            # processors (float32 Gamma implicit_grad at 16 elements 3.3 to 3.6 times slower)
             args[1:] = [f"irgen_fill{sfx}({self.e.mask}, {a})" if self.e.is_vec(x) else a
                         for a, x in zip(args[1:], s.args)]
         if s.func in self.drawing:
